@@ -1,0 +1,11 @@
+using System.CommandLine;
+using MobiScud.Cli;
+
+// Each subcommand lives in its own file and is listed here.
+var root = new RootCommand("MobiScud: a mobile edge cloud whose personal VMs follow their users across LTE handovers.");
+foreach (var command in CliCommands.All())
+{
+    root.Subcommands.Add(command);
+}
+
+return await root.Parse(args).InvokeAsync();

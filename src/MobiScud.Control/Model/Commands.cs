@@ -1,0 +1,68 @@
+using System.Net;
+
+namespace MobiScud.Control.Model;
+
+/// <summary>What the MC asks the outside world to do. Adapters execute these and report outcomes as events.</summary>
+public abstract record ControlCommand(UeId Ue);
+
+public sealed record CreatePvm(UeId Ue, PvmId Pvm, SiteId Site) : ControlCommand(Ue);
+
+public sealed record ResumePvm(UeId Ue, PvmId Pvm, SiteId Site) : ControlCommand(Ue);
+
+public sealed record SuspendPvm(UeId Ue, PvmId Pvm, SiteId Site) : ControlCommand(Ue);
+
+public sealed record DestroyPvm(UeId Ue, PvmId Pvm, SiteId Site) : ControlCommand(Ue);
+
+public enum MigrationReason
+{
+    Handover,
+    Manual,
+    Drain,
+}
+
+public sealed record StartMigration(UeId Ue, MigrationId Migration, PvmId Pvm, SiteId From, SiteId To, MigrationReason Reason)
+    : ControlCommand(Ue);
+
+public sealed record CancelMigration(UeId Ue, MigrationId Migration, PvmId Pvm, SiteId From, SiteId To) : ControlCommand(Ue);
+
+/// <summary>
+/// Steering intent for one UE at one site's edge switch: the switch that serves <see cref="Enb"/> takes the UE's
+/// packets for the PVM out of their GTP-U tunnel and wraps the PVM's replies toward the eNB. When
+/// <see cref="PvmSite"/> differs from <see cref="SwitchSite"/>, the PVM is reached over the inter-site link.
+/// </summary>
+public sealed record SteeringIntent(
+    UeId Ue,
+    IPAddress UeAddress,
+    EnbId Enb,
+    IReadOnlyList<Bearer> Bearers,
+    SiteId SwitchSite,
+    SiteId PvmSite,
+    IPAddress? PvmAddress,
+    int Version);
+
+/// <summary>Install (or replace, atomically per UE) the UE's steering at the intent's switch site.</summary>
+public sealed record InstallSteering(UeId Ue, SteeringIntent Intent) : ControlCommand(Ue);
+
+public sealed record RemoveSteering(UeId Ue, SiteId SwitchSite) : ControlCommand(Ue);
+
+public sealed record ScheduleTimer(UeId Ue, TimeSpan Due, TimerKind Kind, long Token) : ControlCommand(Ue);
+
+public enum NotificationKind
+{
+    PvmCreated,
+    PvmResumed,
+    PvmSuspended,
+    PvmDestroyed,
+    HandoverPreparing,
+    HandoverExecuted,
+    HandoverCancelled,
+    MigrationStarted,
+    MigrationCompleted,
+    MigrationFailed,
+    MigrationCancelled,
+    SteeringRedirected,
+    Rejected,
+}
+
+/// <summary>Something a person or a subscriber (REST/MEC 021 webhooks, dashboard) should hear about.</summary>
+public sealed record Notify(UeId Ue, TimeSpan At, NotificationKind Kind, string Detail) : ControlCommand(Ue);

@@ -1,0 +1,72 @@
+using System.Net;
+
+namespace MobiScud.Control.Model;
+
+/// <summary>
+/// Everything the MC reacts to. Time arrives inside the event (virtual or wall clock): the core never reads a clock.
+/// </summary>
+public abstract record ControlEvent(TimeSpan At);
+
+/// <summary>Events that concern one UE; they are routed to that UE's state.</summary>
+public abstract record UeEvent(TimeSpan At, UeId Ue) : ControlEvent(At);
+
+public enum HandoverKind
+{
+    X2,
+    S1,
+}
+
+/// <summary>The UE is connected with at least one bearer: initial attach, or the first context after detach.</summary>
+public sealed record UeAttached(TimeSpan At, UeId Ue, string? Imsi, IPAddress UeAddress, EnbId Enb, ulong? CellId, IReadOnlyList<Bearer> Bearers)
+    : UeEvent(At, Ue);
+
+public sealed record BearerAdded(TimeSpan At, UeId Ue, Bearer Bearer) : UeEvent(At, Ue);
+
+public sealed record BearerModified(TimeSpan At, UeId Ue, BearerDownlink Downlink) : UeEvent(At, Ue);
+
+public sealed record BearerReleased(TimeSpan At, UeId Ue, byte ERabId) : UeEvent(At, Ue);
+
+/// <summary>Handover preparation seen (HandoverRequired/Request, or a simulator's decision): nothing moves yet.</summary>
+public sealed record HandoverPrepared(TimeSpan At, UeId Ue, EnbId Source, EnbId Target, HandoverKind Kind) : UeEvent(At, Ue);
+
+/// <summary>S1 handover done (HandoverNotify): the UE is at the target with these downlink endpoints.</summary>
+public sealed record HandoverCompleted(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue);
+
+public sealed record HandoverCancelled(TimeSpan At, UeId Ue) : UeEvent(At, Ue);
+
+/// <summary>X2 handover done (PathSwitchRequest acknowledged): the UE is at the target with these downlink endpoints.</summary>
+public sealed record PathSwitched(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue);
+
+/// <summary>S1 release to ECM-IDLE: the bearers' downlink ends are gone until a service request.</summary>
+public sealed record UeReleasedToIdle(TimeSpan At, UeId Ue) : UeEvent(At, Ue);
+
+/// <summary>Back to connected (service request + initial context setup) at this eNB with new downlink endpoints.</summary>
+public sealed record ServiceRequested(TimeSpan At, UeId Ue, EnbId Enb, IReadOnlyList<Bearer> Bearers) : UeEvent(At, Ue);
+
+public sealed record Detached(TimeSpan At, UeId Ue) : UeEvent(At, Ue);
+
+public sealed record MigrationProgressed(TimeSpan At, MigrationId Migration, int Round, long BytesSent) : UeEvent(At, Migration.Ue);
+
+public sealed record MigrationStats(TimeSpan TotalTime, TimeSpan Downtime, long BytesSent, int Rounds);
+
+public sealed record MigrationCompleted(TimeSpan At, MigrationId Migration, MigrationStats Stats) : UeEvent(At, Migration.Ue);
+
+public sealed record MigrationFailed(TimeSpan At, MigrationId Migration, string Reason) : UeEvent(At, Migration.Ue);
+
+/// <summary>The hypervisor reports the PVM running at a site (after create or resume), with the address it answers on.</summary>
+public sealed record PvmStarted(TimeSpan At, UeId Ue, PvmId Pvm, SiteId Site, IPAddress? Address) : UeEvent(At, Ue);
+
+/// <summary>A PVM that died without being asked to (crashed hypervisor process).</summary>
+public sealed record PvmFailed(TimeSpan At, UeId Ue, PvmId Pvm, SiteId Site, string Reason) : UeEvent(At, Ue);
+
+public enum TimerKind
+{
+    /// <summary>The UE has been idle long enough to suspend its PVM.</summary>
+    IdleSuspend,
+
+    /// <summary>A migration took too long: cancel it.</summary>
+    MigrationDeadline,
+}
+
+/// <summary>A timer the MC asked for fired. The token tells a stale timer from the current one.</summary>
+public sealed record TimerFired(TimeSpan At, UeId Ue, TimerKind Kind, long Token) : UeEvent(At, Ue);

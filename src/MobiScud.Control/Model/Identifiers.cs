@@ -1,0 +1,49 @@
+using System.Net;
+
+namespace MobiScud.Control.Model;
+
+/// <summary>A user's stable identity across S1AP id changes (IMSI when known, else a tracker-assigned key).</summary>
+public readonly record struct UeId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>Global eNB id as carried in S1AP (macro 20-bit or home 28-bit), with its PLMN folded into the key.</summary>
+public readonly record struct EnbId(uint Value)
+{
+    public override string ToString() => $"enb-{Value}";
+}
+
+/// <summary>An edge cloud site (or the core data centre).</summary>
+public readonly record struct SiteId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>A user's personal VM. One per user, for the user's lifetime.</summary>
+public readonly record struct PvmId(string Value)
+{
+    public static PvmId For(UeId ue) => new($"pvm-{ue.Value}");
+
+    public override string ToString() => Value;
+}
+
+/// <summary>A live migration in flight; unique per MC instance (the UE plus a per-UE sequence).</summary>
+public readonly record struct MigrationId(UeId Ue, int Sequence)
+{
+    public override string ToString() => $"{Ue.Value}#{Sequence}";
+}
+
+/// <summary>One end of a GTP-U tunnel: a transport address and the TEID that end expects to receive.</summary>
+public sealed record GtpEndpoint(IPAddress Address, uint Teid)
+{
+    public override string ToString() => $"{Address}/0x{Teid:x8}";
+}
+
+/// <summary>
+/// An E-RAB as the MC needs it: uplink packets go to the S-GW endpoint, downlink packets to the eNB endpoint.
+/// </summary>
+public sealed record Bearer(byte ERabId, GtpEndpoint Uplink, GtpEndpoint Downlink);
+
+/// <summary>A bearer's new downlink endpoint after a handover, path switch or modification.</summary>
+public sealed record BearerDownlink(byte ERabId, GtpEndpoint Downlink);
