@@ -30,7 +30,7 @@ public sealed class QemuMigrationTests(GuestFixture guest)
             {
                 try
                 {
-                    if (await TestCloud.RequestAsync(before.Ports.KeyValue, $"PUT k{i} v{i}", seconds: 2) == "OK")
+                    if (await TestCloud.RequestAsync(before.Ports.KeyValue, $"PUT k{i} dm{i}z", seconds: 2) == "OK")
                     {
                         acknowledged.Add(i);
                     }
@@ -61,8 +61,13 @@ public sealed class QemuMigrationTests(GuestFixture guest)
         Assert.NotEmpty(acknowledged);
         foreach (var i in acknowledged.TakeLast(5).Prepend(acknowledged[0]))
         {
-            Assert.Equal($"VALUE v{i}", await TestCloud.RequestAsync(after.Ports.KeyValue, $"DGET k{i}"));
+            Assert.Equal($"VALUE dm{i}z", await TestCloud.RequestAsync(after.Ports.KeyValue, $"DGET k{i}"));
         }
+
+        // The guest could answer DGET from its page cache; the mirrored image on the destination's host must hold the bytes.
+        var image = await File.ReadAllBytesAsync(after.DiskPath);
+        Assert.True(image.AsSpan().IndexOf("alice-42"u8) >= 0, "value written before migration is not in the destination's disk image");
+        Assert.True(image.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes($"dm{acknowledged[^1]}z")) >= 0, "last write acknowledged during migration is not in the destination's disk image");
 
         Assert.Equal("hello", await TestCloud.RequestAsync(after.Ports.Echo, "hello"));
         Assert.True(done.Stats.BytesSent > 1024 * 1024, $"only {done.Stats.BytesSent} bytes of RAM sent");
@@ -190,6 +195,29 @@ public sealed class QemuMigrationTests(GuestFixture guest)
 
         await cloud.Hypervisor.ExecuteAsync(new DestroyPvm(ue, pvm, cloud.Sites[0]));
         Assert.Empty(cloud.Hypervisor.Query());
+    }
+
+    [Fact]
+    public async Task Without_a_mirror_the_destination_takes_over_the_shared_disk()
+    {
+        await using var cloud = new TestCloud(guest, 2, MigrationPolicy.Tuned with { MirrorDisk = false });
+        var ue = new UeId("ue-shared");
+        var pvm = PvmId.For(ue);
+        var before = await cloud.BootAsync(ue, cloud.Sites[0]);
+        Assert.Equal("OK", await TestCloud.RequestAsync(before.Ports.KeyValue, "PUT shared yes"));
+        var migration = new MigrationId(ue, 1);
+        await cloud.Hypervisor.ExecuteAsync(new StartMigration(ue, migration, pvm, cloud.Sites[0], cloud.Sites[1], MigrationReason.Handover));
+        await cloud.WaitForAsync<MigrationCompleted>(c => c.Migration == migration);
+        var after = cloud.Hypervisor.Describe(pvm)!;
+        Assert.Equal(cloud.Sites[1], after.Status.Site);
+        Assert.StartsWith(Path.GetDirectoryName(after.SerialLog)!, after.DiskPath, StringComparison.Ordinal);
+        Assert.False(File.Exists(before.DiskPath));
+
+        // The ext2 image the guest wrote through the source is what the destination now holds (read on the host).
+        var image = await File.ReadAllBytesAsync(after.DiskPath);
+        Assert.Equal(0xEF53, BitConverter.ToUInt16(image, 1024 + 56)); // ext2 superblock magic
+        Assert.Equal("VALUE yes", await TestCloud.RequestAsync(after.Ports.KeyValue, "DGET shared"));
+        Assert.Equal("OK", await TestCloud.RequestAsync(after.Ports.KeyValue, "PUT shared again"));
     }
 
     [Fact]

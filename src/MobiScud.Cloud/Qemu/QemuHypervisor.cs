@@ -453,7 +453,9 @@ public sealed class QemuHypervisor : IHypervisor
         try
         {
             run.Phase = MigrationPhase.StartingDestination;
-            dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct);
+            // Without a mirror the sites share storage: the destination opens the source's disk file (QEMU hands the
+            // image over at switch-over), as on a real cluster with shared storage.
+            dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct, run.Policy.MirrorDisk ? null : src.DiskPath);
             run.Destination = dst;
             await ApplyPolicyAsync(src.Qmp, dst.Qmp, run.Policy, ct);
 
@@ -517,6 +519,13 @@ public sealed class QemuHypervisor : IHypervisor
             }
 
             await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended);
+            if (!run.Policy.MirrorDisk)
+            {
+                // The open image follows the rename; the file now lives (and dies) with its new site's instance.
+                var moved = Path.Combine(dst.Directory, "disk.raw");
+                File.Move(src.DiskPath, moved);
+                dst.DiskPath = moved;
+            }
             lock (gate)
             {
                 entry.Active = dst;
@@ -793,7 +802,7 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct)
+    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk = null)
     {
         SiteState site;
         PvmSpec spec;
@@ -809,7 +818,7 @@ public sealed class QemuHypervisor : IHypervisor
 
         try
         {
-            return await QemuInstance.StartAsync(options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, ct);
+            return await QemuInstance.StartAsync(options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, sharedDisk, ct);
         }
         catch
         {

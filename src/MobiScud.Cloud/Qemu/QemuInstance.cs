@@ -30,9 +30,10 @@ public sealed class QemuInstance : IAsyncDisposable
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int stopping;
 
-    private QemuInstance(SiteId site, string directory, QemuPorts ports, PvmSpec spec, Process process)
+    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process process)
     {
         Site = site;
+        DiskPath = diskPath;
         Directory = directory;
         Ports = ports;
         Spec = spec;
@@ -53,7 +54,8 @@ public sealed class QemuInstance : IAsyncDisposable
 
     public string SerialLog => Path.Combine(Directory, "serial.log");
 
-    public string DiskPath => Path.Combine(Directory, "disk.raw");
+    /// <summary>The PVM's disk; outside <see cref="Directory"/> while a destination shares its source's disk.</summary>
+    public string DiskPath { get; internal set; }
 
     /// <summary>Completes with QEMU's exit code when the process ends (expected or not).</summary>
     public Task<int> Exited => exited.Task;
@@ -73,7 +75,7 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
-    public static IReadOnlyList<string> BuildArguments(GuestImage image, string directory, QemuPorts ports, PvmSpec spec, bool incoming)
+    public static IReadOnlyList<string> BuildArguments(GuestImage image, string directory, string diskPath, QemuPorts ports, PvmSpec spec, bool incoming)
     {
         var append = "console=ttyS0 quiet panic=-1 pti=on" + (spec.DirtyMiB > 0 ? $" mobiscud.dirty={spec.DirtyMiB}" : "");
         var args = new List<string>
@@ -82,7 +84,7 @@ public sealed class QemuInstance : IAsyncDisposable
             "-nodefaults", "-no-user-config", "-display", "none", "-M", "pc",
             "-device", "virtio-net-pci,netdev=n0,romfile=",
             "-netdev", $"user,id=n0,hostfwd=tcp:127.0.0.1:{ports.Echo}-:7,hostfwd=tcp:127.0.0.1:{ports.KeyValue}-:8,hostfwd=tcp:127.0.0.1:{ports.Token}-:9",
-            "-blockdev", $"driver=file,filename={Path.Combine(directory, "disk.raw")},node-name=file0",
+            "-blockdev", $"driver=file,filename={diskPath},node-name=file0",
             "-blockdev", $"driver=raw,file=file0,node-name={DiskNode}",
 
             // share-rw: the NBD export on a destination and the guest's device both hold the disk during switch-over.
@@ -101,12 +103,15 @@ public sealed class QemuInstance : IAsyncDisposable
         return args;
     }
 
-    /// <summary>Starts QEMU in <paramref name="directory"/> (created; a new sparse disk unless one is there) and connects QMP.</summary>
+    /// <summary>
+    /// Starts QEMU in <paramref name="directory"/> (created) and connects QMP. Its disk is <paramref name="sharedDisk"/>
+    /// (a migration destination on shared storage), else a new sparse disk.raw in the directory.
+    /// </summary>
     public static async Task<QemuInstance> StartAsync(
-        string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, CancellationToken ct)
+        string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, string? sharedDisk, CancellationToken ct)
     {
         System.IO.Directory.CreateDirectory(directory);
-        var disk = Path.Combine(directory, "disk.raw");
+        var disk = sharedDisk ?? Path.Combine(directory, "disk.raw");
         if (!File.Exists(disk))
         {
             // A zeroed disk: the guest formats it on first boot; a destination's copy is filled by the mirror.
@@ -122,7 +127,7 @@ public sealed class QemuInstance : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        foreach (var a in BuildArguments(image, directory, ports, spec, incoming))
+        foreach (var a in BuildArguments(image, directory, disk, ports, spec, incoming))
         {
             psi.ArgumentList.Add(a);
         }
@@ -138,7 +143,7 @@ public sealed class QemuInstance : IAsyncDisposable
             throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
         }
 
-        var instance = new QemuInstance(site, directory, ports, spec, p);
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p);
         p.Exited += (_, _) =>
         {
             int code;
