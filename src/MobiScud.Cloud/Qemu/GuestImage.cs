@@ -43,18 +43,28 @@ public static class GuestImageBuilder
             return pkg;
         }
 
-        var (code, stdout, stderr) = await RunAsync("apt-cache", ["depends", "linux-image-cloud-amd64"], null, TimeSpan.FromSeconds(60), ct);
-        foreach (var line in stdout.Split('\n'))
+        for (var attempt = 0; ; attempt++)
         {
-            var t = line.Trim();
-            if (t.StartsWith("Depends: linux-image-", StringComparison.Ordinal))
+            var (code, stdout, stderr) = await RunAsync("apt-cache", ["depends", "linux-image-cloud-amd64"], null, TimeSpan.FromSeconds(60), ct);
+            foreach (var line in stdout.Split('\n'))
             {
-                return t["Depends: ".Length..].Trim();
+                var t = line.Trim();
+                if (t.StartsWith("Depends: linux-image-", StringComparison.Ordinal))
+                {
+                    return t["Depends: ".Length..].Trim();
+                }
             }
-        }
 
-        throw new InvalidOperationException(
-            $"cannot find the Debian cloud kernel package: `apt-cache depends linux-image-cloud-amd64` exited {code} ({stderr.Trim()}); run `apt-get update`, or set MOBISCUD_GUEST_KERNEL_PACKAGE");
+            // A fresh machine (CI container) may have no package lists yet; as root, fetch them once.
+            if (attempt == 0 && Environment.UserName == "root")
+            {
+                await RunAsync("apt-get", ["update", "-qq"], null, TimeSpan.FromMinutes(3), ct);
+                continue;
+            }
+
+            throw new InvalidOperationException(
+                $"cannot find the Debian cloud kernel package: `apt-cache depends linux-image-cloud-amd64` exited {code} ({stderr.Trim()}); run `apt-get update`, or set MOBISCUD_GUEST_KERNEL_PACKAGE");
+        }
     }
 
     /// <summary>Returns the cached image for the current recipe, building it first if needed.</summary>
