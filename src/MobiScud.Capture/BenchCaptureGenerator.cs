@@ -9,14 +9,14 @@ namespace MobiScud.Capture;
 /// written as LINKTYPE_RAW), repeated <c>repeat</c> times. Each repetition shifts every SCTP TSN (DATA, SACK, SHUTDOWN,
 /// INIT/INIT-ACK initial TSN) by a fresh offset and moves the timestamps on, so that tshark's TSN analysis sees new data
 /// rather than retransmissions it would not dissect again. The SCTP checksum is not recomputed (tshark does not check it
-/// by default, and neither do we).
+/// by default, and neither do we). With <c>sctpOnly</c>, only SCTP packets (and IP fragments) are kept, so the file is all signalling.
 /// </summary>
 public static class BenchCaptureGenerator
 {
     /// <summary>TSN shift per repetition: far more than any capture here sends on one association.</summary>
     public const uint TsnStride = 1_000_000;
 
-    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output)
+    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false)
     {
         var packets = new List<(long Nanos, byte[] Ip)>();
         foreach (var input in inputs)
@@ -24,7 +24,8 @@ public static class BenchCaptureGenerator
             using var source = CaptureFile.Open(input);
             while (source.TryReadNext(out var frame))
             {
-                if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out _, out var offset, out _))
+                if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out var network, out var offset, out _)
+                    && (!sctpOnly || (IpDecoder.TryDecode(network, frame.Data.Span[offset..], out var ip, out _) && (ip.Protocol == 132 || ip.IsFragment))))
                 {
                     packets.Add((frame.TimestampNanos, frame.Data.Span[offset..].ToArray()));
                 }
