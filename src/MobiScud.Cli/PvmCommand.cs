@@ -1,0 +1,412 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using MobiScud.Cloud.Qemu;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cli;
+
+/// <summary>`mobiscud pvm boot|migrate|bench`: real PVMs under QEMU, live-migrated between sites on this machine.</summary>
+internal static class PvmCommand
+{
+    private static readonly Option<string> PolicyOption = new("--policy") { Description = "Base migration policy: defaults (QEMU's own) or tuned", DefaultValueFactory = _ => "tuned" };
+    private static readonly Option<int?> BandwidthOption = new("--bandwidth") { Description = "max-bandwidth in MiB/s" };
+    private static readonly Option<int?> DowntimeOption = new("--downtime") { Description = "downtime-limit in ms" };
+    private static readonly Option<bool> AutoConvergeOption = new("--auto-converge") { Description = "throttle a guest that dirties memory too fast" };
+    private static readonly Option<bool> XbzrleOption = new("--xbzrle") { Description = "send deltas of re-dirtied pages" };
+    private static readonly Option<int> MultifdOption = new("--multifd") { Description = "parallel migration channels (0 = off)" };
+    private static readonly Option<string?> CompressionOption = new("--compression") { Description = "multifd compression: none, zlib, zstd" };
+    private static readonly Option<bool> NoMirrorOption = new("--no-mirror") { Description = "do not mirror the PVM's disk (memory only)" };
+    private static readonly Option<int> MemoryOption = new("--memory") { Description = "guest RAM in MiB (>= 96)", DefaultValueFactory = _ => 128 };
+    private static readonly Option<int> DirtyOption = new("--dirty") { Description = "MiB the guest keeps rewriting", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> DiskOption = new("--disk") { Description = "PVM disk size in MiB", DefaultValueFactory = _ => 32 };
+    private static readonly Option<int> PortOption = new("--first-port") { Description = "first loopback port of the sites", DefaultValueFactory = _ => 41000 };
+    private static readonly Option<string?> DirOption = new("--dir") { Description = "where the sites keep their PVMs (default: a temp dir, removed at exit)" };
+
+    public static Command Create()
+    {
+        var command = new Command("pvm", "Personal VMs under QEMU: boot one, live-migrate it between sites, benchmark migration policies");
+        command.Subcommands.Add(Boot());
+        command.Subcommands.Add(Migrate());
+        command.Subcommands.Add(Bench());
+        return command;
+    }
+
+    private static MigrationPolicy PolicyFrom(ParseResult r)
+    {
+        var name = r.GetValue(PolicyOption) ?? "tuned";
+        var p = name switch
+        {
+            "defaults" => MigrationPolicy.QemuDefaults,
+            "tuned" => MigrationPolicy.Tuned,
+            _ => throw new ArgumentException($"--policy: unknown policy '{name}' (defaults, tuned)"),
+        };
+        if (r.GetValue(BandwidthOption) is { } bw)
+        {
+            p = p with { MaxBandwidthBytesPerSecond = (long)bw * 1024 * 1024 };
+        }
+
+        if (r.GetValue(DowntimeOption) is { } dl)
+        {
+            p = p with { DowntimeLimit = TimeSpan.FromMilliseconds(dl) };
+        }
+
+        var compression = r.GetValue(CompressionOption);
+        if (compression is not (null or "none" or "zlib" or "zstd"))
+        {
+            throw new ArgumentException($"--compression: '{compression}' is not none, zlib or zstd");
+        }
+
+        return p with
+        {
+            AutoConverge = p.AutoConverge || r.GetValue(AutoConvergeOption),
+            Xbzrle = p.Xbzrle || r.GetValue(XbzrleOption),
+            MultifdChannels = r.GetValue(MultifdOption),
+            MultifdCompression = compression,
+            MirrorDisk = !r.GetValue(NoMirrorOption),
+        };
+    }
+
+    private static void AddPolicyOptions(Command c)
+    {
+        foreach (var o in new Option[] { PolicyOption, BandwidthOption, DowntimeOption, AutoConvergeOption, XbzrleOption, MultifdOption, CompressionOption, NoMirrorOption })
+        {
+            c.Options.Add(o);
+        }
+    }
+
+    private static void AddGuestOptions(Command c)
+    {
+        foreach (var o in new Option[] { MemoryOption, DirtyOption, DiskOption, PortOption, DirOption })
+        {
+            c.Options.Add(o);
+        }
+    }
+
+    private static Command Boot()
+    {
+        var c = new Command("boot", "Boot one PVM at a site and keep it until Ctrl+C; prints its forwarded service ports");
+        AddGuestOptions(c);
+        c.SetAction(async (r, ct) =>
+        {
+            await using var lab = await Lab.CreateAsync(r, 1, MigrationPolicy.Tuned, ct);
+            var ue = new UeId("cli");
+            var info = await lab.BootAsync(ue, 0, ct);
+            Console.WriteLine($"PVM {info.Status.Pvm} running at {info.Status.Site}, QEMU pid {info.ProcessId}");
+            Console.WriteLine($"  echo 127.0.0.1:{info.Ports.Echo}  key-value 127.0.0.1:{info.Ports.KeyValue} (PUT k v | GET k | DGET k | TOKEN)  token 127.0.0.1:{info.Ports.Token}");
+            Console.WriteLine($"  serial log {info.SerialLog}; Ctrl+C stops it");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return 0;
+        });
+        return c;
+    }
+
+    private static Command Migrate()
+    {
+        var hops = new Option<int>("--hops") { Description = "migrations in a row, site to site", DefaultValueFactory = _ => 2 };
+        var c = new Command("migrate", "Boot a PVM, write user state, live-migrate it through sites and check the state on each");
+        AddGuestOptions(c);
+        AddPolicyOptions(c);
+        c.Options.Add(hops);
+        c.SetAction(async (r, ct) =>
+        {
+            var policy = PolicyFrom(r);
+            var n = r.GetValue(hops);
+            await using var lab = await Lab.CreateAsync(r, Math.Min(n + 1, 3), policy, ct);
+            var ue = new UeId("cli");
+            var info = await lab.BootAsync(ue, 0, ct);
+            var token = await Guest.RequestAsync(info.Ports.KeyValue, "TOKEN", ct);
+            await Guest.RequestAsync(info.Ports.KeyValue, "PUT note written-before-migration", ct);
+            Console.WriteLine($"booted at {info.Status.Site}: {token}; policy {policy}");
+            for (var hop = 1; hop <= n; hop++)
+            {
+                var report = await lab.MigrateAsync(ue, hop, ct);
+                info = lab.Hypervisor.Describe(PvmId.For(ue))!;
+                var t = await Guest.RequestAsync(info.Ports.KeyValue, "TOKEN", ct);
+                var mem = await Guest.RequestAsync(info.Ports.KeyValue, "GET note", ct);
+                var disk = await Guest.RequestAsync(info.Ports.KeyValue, "DGET note", ct);
+                Console.WriteLine(
+                    $"hop {hop} {report.From}->{report.To}: {(report.Succeeded ? "ok" : "FAILED " + report.FailureReason)} wall {report.WallTime.TotalMilliseconds:F0} ms " +
+                    $"(mirror {report.MirrorTime.TotalMilliseconds:F0} ms, {report.DiskBytes / 1048576.0:F1} MiB), memory {report.QemuTotalTime.TotalMilliseconds:F0} ms, " +
+                    $"downtime {report.Downtime.TotalMilliseconds:F0} ms, {report.RamBytes / 1048576.0:F1} MiB in {report.Rounds} rounds; " +
+                    $"token {(t == token ? "same" : "CHANGED")}, memory {mem}, disk {disk}");
+                if (!report.Succeeded || t != token)
+                {
+                    return 1;
+                }
+            }
+
+            return 0;
+        });
+        return c;
+    }
+
+    private static Command Bench()
+    {
+        var count = new Option<int>("--count") { Description = "migrations per configuration", DefaultValueFactory = _ => 10 };
+        var sizes = new Option<string>("--sizes") { Description = "guest RAM sizes in MiB", DefaultValueFactory = _ => "128,256" };
+        var hot = new Option<string>("--hot") { Description = "hot-set sizes in MiB (0 = idle)", DefaultValueFactory = _ => "0,16" };
+        var configs = new Option<string>("--configs") { Description = "policies compared: defaults, tuned, or the one given by the policy options (custom)", DefaultValueFactory = _ => "defaults,tuned" };
+        var mirror = new Option<bool>("--mirror-effect") { Description = "also run the tuned policy without the disk mirror", DefaultValueFactory = _ => true };
+        var c = new Command("bench", "Compare migration policies on real guests: total time, downtime and MiB sent over many migrations");
+        c.Options.Add(count);
+        c.Options.Add(sizes);
+        c.Options.Add(hot);
+        c.Options.Add(configs);
+        c.Options.Add(mirror);
+        c.Options.Add(PortOption);
+        c.Options.Add(DirOption);
+        c.Options.Add(DiskOption);
+        AddPolicyOptions(c);
+        c.SetAction(async (r, ct) =>
+        {
+            var n = r.GetValue(count);
+            var policies = new List<(string Name, MigrationPolicy Policy)>();
+            foreach (var name in r.GetValue(configs)!.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                policies.Add(name switch
+                {
+                    "defaults" => ("qemu-defaults", MigrationPolicy.QemuDefaults),
+                    "tuned" => ("tuned", MigrationPolicy.Tuned),
+                    "custom" => ("custom", PolicyFrom(r)),
+                    _ => throw new ArgumentException($"--configs: unknown '{name}' (defaults, tuned, custom)"),
+                });
+            }
+
+            if (r.GetValue(mirror))
+            {
+                policies.Add(("tuned-no-mirror", MigrationPolicy.Tuned with { MirrorDisk = false }));
+            }
+
+            var rows = new List<string>();
+            Console.WriteLine("| config | RAM MiB | hot MiB | n | total ms med/max (wall) | memory ms med/max | downtime ms med/max | MiB sent med/max | non-zero MiB | sent/non-zero | mirror ms med | rounds med |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var mem in ParseList(r.GetValue(sizes)!, "--sizes"))
+            {
+                foreach (var h in ParseList(r.GetValue(hot)!, "--hot"))
+                {
+                    foreach (var (name, policy) in policies)
+                    {
+                        if (name == "tuned-no-mirror" && h != 0)
+                        {
+                            continue; // the mirror's effect is shown on idle guests
+                        }
+
+                        var row = await BenchOneAsync(r, name, policy, mem, h, n, ct);
+                        Console.WriteLine(row);
+                        rows.Add(row);
+                    }
+                }
+            }
+
+            return 0;
+        });
+        return c;
+    }
+
+    private static async Task<string> BenchOneAsync(ParseResult r, string name, MigrationPolicy policy, int memMiB, int hotMiB, int n, CancellationToken ct)
+    {
+        await using var lab = await Lab.CreateAsync(r, 2, policy, ct, new PvmSpec(memMiB, r.GetValue(DiskOption), hotMiB));
+        var ue = new UeId($"bench-{memMiB}-{hotMiB}");
+        var info = await lab.BootAsync(ue, 0, ct);
+        await Guest.RequestAsync(info.Ports.KeyValue, "PUT bench 1", ct);
+        if (hotMiB > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3), ct); // let the dirtying loop fill its hot set
+        }
+
+        var nonZero = await lab.Hypervisor.MeasureNonZeroMemoryAsync(PvmId.For(ue), ct);
+        var reports = new List<QemuMigrationReport>();
+        var failures = 0;
+        for (var i = 1; i <= n; i++)
+        {
+            var report = await lab.MigrateAsync(ue, i, ct);
+            if (report.Succeeded)
+            {
+                reports.Add(report);
+            }
+            else
+            {
+                failures++;
+                Console.Error.WriteLine($"  {name} {memMiB}/{hotMiB}: migration {i} failed: {report.FailureReason}");
+            }
+        }
+
+        var sentMiB = reports.Select(x => x.RamBytes / 1048576.0).ToList();
+        var nzMiB = nonZero / 1048576.0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {name}{(failures > 0 ? $" ({failures} failed)" : "")} | {memMiB} | {hotMiB} | {reports.Count} | " +
+            $"{MedMax(reports.Select(x => x.WallTime.TotalMilliseconds))} | {MedMax(reports.Select(x => x.QemuTotalTime.TotalMilliseconds))} | " +
+            $"{MedMax(reports.Select(x => x.Downtime.TotalMilliseconds))} | {MedMax(sentMiB, "F1")} | {nzMiB:F1} | " +
+            $"{(sentMiB.Count > 0 ? Median(sentMiB) / nzMiB : double.NaN):F2} | {Median(reports.Select(x => x.MirrorTime.TotalMilliseconds).ToList()):F0} | " +
+            $"{Median(reports.Select(x => (double)x.Rounds).ToList()):F0} |");
+    }
+
+    private static List<int> ParseList(string s, string option) =>
+        [.. s.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.TryParse(x, out var v) && v >= 0 ? v : throw new ArgumentException($"{option}: '{x}' is not a size in MiB"))];
+
+    private static string MedMax(IEnumerable<double> values, string format = "F0")
+    {
+        var list = values.ToList();
+        return list.Count == 0 ? "-" : $"{Median(list).ToString(format, CultureInfo.InvariantCulture)} / {list.Max().ToString(format, CultureInfo.InvariantCulture)}";
+    }
+
+    private static double Median(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var s = values.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
+    }
+
+    /// <summary>A QEMU hypervisor with sites in a directory; disposing it stops every guest.</summary>
+    private sealed class Lab : IAsyncDisposable
+    {
+        private readonly string root;
+        private readonly bool removeRoot;
+        private readonly List<QemuMigrationReport> reports = [];
+
+        private Lab(string root, bool removeRoot, QemuHypervisor hypervisor, List<SiteId> sites)
+        {
+            this.root = root;
+            this.removeRoot = removeRoot;
+            Hypervisor = hypervisor;
+            Sites = sites;
+            hypervisor.MigrationReported += rep =>
+            {
+                lock (reports)
+                {
+                    reports.Add(rep);
+                }
+            };
+        }
+
+        public QemuHypervisor Hypervisor { get; }
+
+        public List<SiteId> Sites { get; }
+
+        public static async Task<Lab> CreateAsync(ParseResult r, int siteCount, MigrationPolicy policy, CancellationToken ct, PvmSpec? spec = null)
+        {
+            Console.Error.WriteLine("preparing the guest image (cached after the first build) ...");
+            var image = await GuestImageBuilder.EnsureAsync(ct: ct);
+            var dir = r.GetValue(DirOption);
+            var root = dir ?? Directory.CreateTempSubdirectory("mobiscud-pvm-").FullName;
+            var h = new QemuHypervisor(new QemuHypervisorOptions
+            {
+                Image = image,
+                Policy = policy,
+                DefaultSpec = spec ?? new PvmSpec(r.GetValue(MemoryOption), r.GetValue(DiskOption), r.GetValue(DirtyOption)),
+            });
+            var sites = new List<SiteId>();
+            var first = r.GetValue(PortOption);
+            for (var i = 0; i < siteCount; i++)
+            {
+                var id = new SiteId($"site-{(char)('a' + i)}");
+                h.AddSite(new QemuSite(id, Path.Combine(root, id.Value), first + (i * 20), 20));
+                sites.Add(id);
+            }
+
+            return new Lab(root, dir is null, h, sites);
+        }
+
+        public async Task<QemuPvmInfo> BootAsync(UeId ue, int site, CancellationToken ct)
+        {
+            var pvm = PvmId.For(ue);
+            await Hypervisor.ExecuteAsync(new CreatePvm(ue, pvm, Sites[site]), ct);
+            while (true)
+            {
+                var e = await Hypervisor.Events.ReadAsync(ct);
+                if (e is PvmStarted s && s.Pvm == pvm)
+                {
+                    return Hypervisor.Describe(pvm)!;
+                }
+
+                if (e is PvmFailed f)
+                {
+                    throw new InvalidOperationException($"PVM failed to boot: {f.Reason}");
+                }
+            }
+        }
+
+        /// <summary>Migrates to the next site (round robin) and returns QEMU's report.</summary>
+        public async Task<QemuMigrationReport> MigrateAsync(UeId ue, int sequence, CancellationToken ct)
+        {
+            var pvm = PvmId.For(ue);
+            var from = Hypervisor.Describe(pvm)?.Status.Site ?? throw new InvalidOperationException($"{pvm} is gone");
+            var to = Sites[(Sites.IndexOf(from) + 1) % Sites.Count];
+            var id = new MigrationId(ue, sequence);
+            await Hypervisor.ExecuteAsync(new StartMigration(ue, id, pvm, from, to, MigrationReason.Manual), ct);
+            while (true)
+            {
+                var e = await Hypervisor.Events.ReadAsync(ct);
+                if (e is MigrationCompleted c && c.Migration == id || e is MigrationFailed f && f.Migration == id)
+                {
+                    lock (reports)
+                    {
+                        return reports.Last(x => x.Migration == id);
+                    }
+                }
+
+                if (e is PvmFailed pf)
+                {
+                    throw new InvalidOperationException($"PVM failed during migration: {pf.Reason}");
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Hypervisor.DisposeAsync();
+            if (removeRoot)
+            {
+                Directory.Delete(root, true);
+            }
+        }
+    }
+
+    private static class Guest
+    {
+        public static async Task<string> RequestAsync(int port, string line, CancellationToken ct)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    using var c = new TcpClient();
+                    using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    cts.CancelAfter(TimeSpan.FromSeconds(10));
+                    await c.ConnectAsync("127.0.0.1", port, cts.Token);
+                    var s = c.GetStream();
+                    await s.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cts.Token);
+                    using var reader = new StreamReader(s, Encoding.ASCII);
+                    var reply = await reader.ReadLineAsync(cts.Token);
+                    if (!string.IsNullOrEmpty(reply))
+                    {
+                        return reply;
+                    }
+                }
+                catch (Exception e) when ((e is SocketException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested)) && attempt < 50)
+                {
+                }
+
+                if (attempt >= 50)
+                {
+                    throw new IOException($"guest service on port {port} does not answer '{line}'");
+                }
+
+                await Task.Delay(200, ct);
+            }
+        }
+    }
+}

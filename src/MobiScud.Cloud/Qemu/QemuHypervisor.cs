@@ -1,0 +1,965 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using MobiScud.Cloud.Qmp;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cloud.Qemu;
+
+public sealed class QemuHypervisorOptions
+{
+    public required GuestImage Image { get; init; }
+
+    public string QemuBinary { get; init; } = "qemu-system-x86_64";
+
+    /// <summary>Size of PVMs that were not given one with <see cref="QemuHypervisor.DefinePvm"/>.</summary>
+    public PvmSpec DefaultSpec { get; init; } = new();
+
+    public MigrationPolicy Policy { get; set; } = MigrationPolicy.Tuned;
+
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Longest a migration may take (mirror + memory) before it is cancelled and reported failed.</summary>
+    public TimeSpan MigrationTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>The time stamped on events (the MC's clock); defaults to time since the hypervisor was made.</summary>
+    public Func<TimeSpan>? Clock { get; init; }
+}
+
+/// <summary>Where a migration is, for callers that watch it (tests, the dashboard).</summary>
+public enum MigrationPhase
+{
+    StartingDestination,
+    MirroringDisk,
+    CopyingMemory,
+    SwitchingOver,
+}
+
+/// <summary>Everything QEMU told about one finished migration (the MC gets the <see cref="MigrationStats"/> part).</summary>
+/// <param name="WallTime">From StartMigration to the destination running, including destination start and disk mirror.</param>
+/// <param name="MirrorTime">Time until the disk mirror was ready (zero without mirroring).</param>
+/// <param name="QemuTotalTime">QEMU's total-time of the memory migration.</param>
+/// <param name="Downtime">QEMU's measured downtime (source stopped to destination running).</param>
+/// <param name="RamBytes">ram.transferred.</param>
+/// <param name="DiskBytes">Bytes the mirror job copied (its final offset).</param>
+public sealed record QemuMigrationReport(
+    MigrationId Migration, SiteId From, SiteId To, MigrationPolicy Policy, bool Succeeded, string? FailureReason,
+    TimeSpan WallTime, TimeSpan MirrorTime, TimeSpan QemuTotalTime, TimeSpan Downtime, TimeSpan SetupTime,
+    long RamBytes, long DiskBytes, int Rounds, long NormalPages, long ZeroPages, long DowntimeBytes);
+
+/// <summary>QEMU-level view of a PVM: its process, forwarded ports and files.</summary>
+public sealed record QemuPvmInfo(
+    PvmStatus Status, int ProcessId, QemuPorts Ports, string SerialLog, string DiskPath,
+    int? DestinationProcessId, MigrationPhase? Phase);
+
+/// <summary>
+/// The QEMU backend of <see cref="IHypervisor"/>: every PVM is a TCG QEMU process at one of the registered sites
+/// (a directory and a loopback port range on this machine), driven over QMP. Live migration starts the destination
+/// with -incoming defer, mirrors the disk over NBD (blockdev-mirror, write-blocking) until ready, then moves memory
+/// (migrate-incoming / migrate / query-migrate). Failures leave the source running and are reported as events.
+/// </summary>
+public sealed class QemuHypervisor : IHypervisor
+{
+    private readonly QemuHypervisorOptions options;
+    private readonly Channel<ControlEvent> events = Channel.CreateUnbounded<ControlEvent>();
+    private readonly Dictionary<SiteId, SiteState> sites = [];
+    private readonly Dictionary<PvmId, Entry> pvms = [];
+    private readonly Dictionary<PvmId, PvmSpec> specs = [];
+    private readonly List<Task> background = [];
+    private readonly CancellationTokenSource shutdown = new();
+    private readonly Stopwatch since = Stopwatch.StartNew();
+    private readonly Lock gate = new();
+    private int generation;
+
+    public QemuHypervisor(QemuHypervisorOptions options)
+    {
+        this.options = options;
+    }
+
+    public ChannelReader<ControlEvent> Events => events.Reader;
+
+    /// <summary>Raised for every finished migration (succeeded or not) with QEMU's full figures.</summary>
+    public event Action<QemuMigrationReport>? MigrationReported;
+
+    public MigrationPolicy Policy
+    {
+        get => options.Policy;
+        set => options.Policy = value;
+    }
+
+    private TimeSpan Now => options.Clock?.Invoke() ?? since.Elapsed;
+
+    /// <summary>Registers a site; QEMU processes a crashed earlier run left in its directory are killed.</summary>
+    public void AddSite(QemuSite site)
+    {
+        if (site.PortCount < QemuPorts.Count)
+        {
+            throw new ArgumentException($"site {site.Id}: port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})", nameof(site));
+        }
+
+        Directory.CreateDirectory(site.Directory);
+        QemuInstance.KillLeftovers(site.Directory);
+        lock (gate)
+        {
+            if (!sites.TryAdd(site.Id, new SiteState(site)))
+            {
+                throw new ArgumentException($"site {site.Id} is already registered", nameof(site));
+            }
+        }
+    }
+
+    /// <summary>Gives one PVM its own size (else <see cref="QemuHypervisorOptions.DefaultSpec"/>).</summary>
+    public void DefinePvm(PvmId pvm, PvmSpec spec)
+    {
+        lock (gate)
+        {
+            specs[pvm] = spec;
+        }
+    }
+
+    public IReadOnlyList<PvmStatus> Query()
+    {
+        lock (gate)
+        {
+            return [.. pvms.Values.Select(e => e.Status())];
+        }
+    }
+
+    public QemuPvmInfo? Describe(PvmId pvm)
+    {
+        lock (gate)
+        {
+            if (!pvms.TryGetValue(pvm, out var e) || e.Active is null)
+            {
+                return null;
+            }
+
+            var a = e.Active;
+            return new QemuPvmInfo(e.Status(), a.ProcessId, a.Ports, a.SerialLog, a.DiskPath, e.Migration?.Destination?.ProcessId, e.Migration?.Phase);
+        }
+    }
+
+    /// <summary>Bytes of the PVM's RAM that are not zero (dumps its memory; the guest pauses for a moment).</summary>
+    public async Task<long> MeasureNonZeroMemoryAsync(PvmId pvm, CancellationToken ct = default)
+    {
+        QemuInstance? active;
+        lock (gate)
+        {
+            active = pvms.TryGetValue(pvm, out var e) && e.Migration is null ? e.Active : null;
+        }
+
+        if (active is null)
+        {
+            throw new InvalidOperationException($"{pvm} is not running here (or is migrating)");
+        }
+
+        return await GuestMemory.NonZeroBytesAsync(active.Qmp, Path.Combine(active.Directory, "memory.dump"), ct);
+    }
+
+    public Task ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(shutdown.IsCancellationRequested, this);
+        switch (command)
+        {
+            case CreatePvm c:
+                Create(c.Ue, c.Pvm, c.Site);
+                return Task.CompletedTask;
+            case ResumePvm r:
+                return ResumeAsync(r, ct);
+            case SuspendPvm s:
+                return SuspendAsync(s, ct);
+            case DestroyPvm d:
+                return DestroyAsync(d.Pvm);
+            case StartMigration m:
+                StartMigrationRun(m);
+                return Task.CompletedTask;
+            case CancelMigration c:
+                lock (gate)
+                {
+                    if (pvms.TryGetValue(c.Pvm, out var e) && e.Migration is { } run && run.Id == c.Migration)
+                    {
+                        run.Cancel.Cancel();
+                    }
+                }
+
+                return Task.CompletedTask;
+            default:
+                throw new ArgumentException($"{command.GetType().Name} is not a hypervisor command", nameof(command));
+        }
+    }
+
+    private void Create(UeId ue, PvmId pvm, SiteId siteId)
+    {
+        Entry entry;
+        lock (gate)
+        {
+            if (pvms.TryGetValue(pvm, out var existing))
+            {
+                if (existing.Site == siteId && existing.State is PvmState.Running)
+                {
+                    Emit(new PvmStarted(Now, ue, pvm, siteId, null)); // idempotent: the MC may repeat itself
+                }
+                else if (existing.Site != siteId)
+                {
+                    Emit(new PvmFailed(Now, ue, pvm, siteId, $"{pvm} already exists at site {existing.Site}"));
+                }
+
+                return;
+            }
+
+            if (!sites.ContainsKey(siteId))
+            {
+                Emit(new PvmFailed(Now, ue, pvm, siteId, $"unknown site {siteId}"));
+                return;
+            }
+
+            entry = new Entry(ue, pvm, siteId) { State = PvmState.Booting };
+            pvms[pvm] = entry;
+        }
+
+        Track(BootAsync(entry));
+    }
+
+    private async Task BootAsync(Entry entry)
+    {
+        try
+        {
+            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, shutdown.Token);
+            lock (gate)
+            {
+                if (entry.Destroyed)
+                {
+                    Track(instance.StopAsync());
+                    return;
+                }
+
+                entry.Active = instance;
+            }
+
+            Supervise(entry, instance);
+            await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token);
+            lock (gate)
+            {
+                if (entry.State == PvmState.Booting)
+                {
+                    entry.State = PvmState.Running;
+                }
+            }
+
+            Emit(new PvmStarted(Now, entry.Ue, entry.Pvm, entry.Site, null));
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Fail(entry, $"boot failed: {e.Message}");
+        }
+    }
+
+    private void Fail(Entry entry, string reason)
+    {
+        lock (gate)
+        {
+            if (entry.Destroyed || entry.State == PvmState.Failed)
+            {
+                return;
+            }
+
+            entry.State = PvmState.Failed;
+        }
+
+        Emit(new PvmFailed(Now, entry.Ue, entry.Pvm, entry.Site, reason));
+    }
+
+    /// <summary>A QEMU that exits while it is the PVM's live instance has crashed: tell the MC.</summary>
+    private void Supervise(Entry entry, QemuInstance instance)
+    {
+        // Not tracked: it ends with the process, which DisposeAsync stops after the tracked work.
+        _ = instance.Exited.ContinueWith(
+            t =>
+            {
+                bool crashed;
+                lock (gate)
+                {
+                    crashed = !instance.Stopping && ReferenceEquals(entry.Active, instance) && !entry.Destroyed;
+                }
+
+                if (crashed)
+                {
+                    var serial = instance.ReadSerialLog();
+                    var panic = serial.Contains("Kernel panic", StringComparison.Ordinal) ? " (guest kernel panic)" : "";
+                    Fail(entry, $"QEMU exited unexpectedly with code {t.Result}{panic}: {instance.StderrTail}".Trim());
+                }
+            },
+            TaskScheduler.Default);
+    }
+
+    private async Task ResumeAsync(ResumePvm r, CancellationToken ct)
+    {
+        Entry? entry;
+        lock (gate)
+        {
+            pvms.TryGetValue(r.Pvm, out entry);
+        }
+
+        if (entry is null)
+        {
+            // Nothing to resume (never created, or lost in a restart): boot it afresh where the MC wants it.
+            Create(r.Ue, r.Pvm, r.Site);
+            return;
+        }
+
+        if (entry.Site != r.Site || entry.Active is null)
+        {
+            Emit(new PvmFailed(Now, r.Ue, r.Pvm, r.Site, $"{r.Pvm} is at site {entry.Site} in state {entry.State}, cannot resume it at {r.Site}"));
+            return;
+        }
+
+        try
+        {
+            await entry.Active.Qmp.ExecuteAsync("cont", null, null, ct);
+            lock (gate)
+            {
+                if (entry.State == PvmState.Suspended)
+                {
+                    entry.State = PvmState.Running;
+                }
+            }
+
+            Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, null));
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        {
+            Fail(entry, $"resume failed: {e.Message}");
+        }
+    }
+
+    private async Task SuspendAsync(SuspendPvm s, CancellationToken ct)
+    {
+        Entry? entry;
+        lock (gate)
+        {
+            pvms.TryGetValue(s.Pvm, out entry);
+        }
+
+        if (entry?.Active is null || entry.Site != s.Site)
+        {
+            Emit(new PvmFailed(Now, s.Ue, s.Pvm, s.Site, $"{s.Pvm} is not running at site {s.Site}"));
+            return;
+        }
+
+        try
+        {
+            await entry.Active.Qmp.ExecuteAsync("stop", null, null, ct);
+            lock (gate)
+            {
+                if (entry.State == PvmState.Running)
+                {
+                    entry.State = PvmState.Suspended;
+                }
+            }
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        {
+            Fail(entry, $"suspend failed: {e.Message}");
+        }
+    }
+
+    private async Task DestroyAsync(PvmId pvm)
+    {
+        Entry? entry;
+        lock (gate)
+        {
+            if (!pvms.Remove(pvm, out entry))
+            {
+                return;
+            }
+
+            entry.Destroyed = true;
+        }
+
+        if (entry.Migration is { } run)
+        {
+            run.Cancel.Cancel();
+            await run.Task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (entry.Active is { } active)
+        {
+            await active.StopAsync();
+            Release(active);
+        }
+    }
+
+    private void StartMigrationRun(StartMigration m)
+    {
+        lock (gate)
+        {
+            string? refusal = null;
+            if (!pvms.TryGetValue(m.Pvm, out var entry) || entry.Active is null)
+            {
+                refusal = $"{m.Pvm} does not exist";
+            }
+            else if (entry.Site != m.From)
+            {
+                refusal = $"{m.Pvm} is at site {entry.Site}, not {m.From}";
+            }
+            else if (entry.Migration is not null)
+            {
+                refusal = $"{m.Pvm} is already migrating ({entry.Migration.Id})";
+            }
+            else if (entry.State is not (PvmState.Running or PvmState.Suspended))
+            {
+                refusal = $"{m.Pvm} is {entry.State}";
+            }
+            else if (!sites.ContainsKey(m.To))
+            {
+                refusal = $"unknown destination site {m.To}";
+            }
+            else if (m.To == m.From)
+            {
+                refusal = $"source and destination are both {m.To}";
+            }
+
+            if (refusal is not null)
+            {
+                Emit(new MigrationFailed(Now, m.Migration, refusal));
+                return;
+            }
+
+            var run = new MigrationRun(m, options.Policy, CancellationTokenSource.CreateLinkedTokenSource(shutdown.Token), entry!.State);
+            entry.Migration = run;
+            entry.State = PvmState.Migrating;
+            run.Task = Task.Run(() => MigrateAsync(entry, run));
+            background.Add(run.Task);
+        }
+    }
+
+    private async Task MigrateAsync(Entry entry, MigrationRun run)
+    {
+        var m = run.Command;
+        var started = Stopwatch.StartNew();
+        var src = entry.Active!;
+        QemuInstance? dst = null;
+        var mirrorJob = $"mirror-{run.Id.Sequence}";
+        var mirrorStarted = false;
+        var mirrorTime = TimeSpan.Zero;
+        long diskBytes = 0;
+        var ct = run.Cancel.Token;
+        run.Cancel.CancelAfter(options.MigrationTimeout);
+        try
+        {
+            run.Phase = MigrationPhase.StartingDestination;
+            dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct);
+            run.Destination = dst;
+            await ApplyPolicyAsync(src.Qmp, dst.Qmp, run.Policy, ct);
+
+            if (run.Policy.MirrorDisk)
+            {
+                run.Phase = MigrationPhase.MirroringDisk;
+                await dst.Qmp.ExecuteAsync("nbd-server-start", new { addr = new { type = "inet", data = new { host = "127.0.0.1", port = dst.Ports.Nbd.ToString() } } }, null, ct);
+                await dst.Qmp.ExecuteAsync("block-export-add", new Dictionary<string, object>
+                {
+                    ["type"] = "nbd", ["id"] = "export0", ["node-name"] = QemuInstance.DiskNode, ["writable"] = true, ["name"] = QemuInstance.DiskNode,
+                }, null, ct);
+                await src.Qmp.ExecuteAsync("blockdev-add", new Dictionary<string, object>
+                {
+                    ["driver"] = "nbd", ["node-name"] = "mirror-target",
+                    ["server"] = new { type = "inet", host = "127.0.0.1", port = dst.Ports.Nbd.ToString() }, ["export"] = QemuInstance.DiskNode,
+                }, null, ct);
+                var ready = src.Qmp.WaitForEventAsync("BLOCK_JOB_READY", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
+                var ended = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
+
+                // write-blocking: once ready, guest writes reach both disks before they complete, so the copy cannot lag.
+                await src.Qmp.ExecuteAsync("blockdev-mirror", new Dictionary<string, object>
+                {
+                    ["job-id"] = mirrorJob, ["device"] = QemuInstance.DiskNode, ["target"] = "mirror-target", ["sync"] = "full", ["copy-mode"] = "write-blocking",
+                }, null, ct);
+                mirrorStarted = true;
+                var first = await Task.WhenAny(ready, ended, dst.Exited);
+                if (first == dst.Exited)
+                {
+                    throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} during the disk mirror");
+                }
+
+                if (first == ended)
+                {
+                    var ev = await ended;
+                    throw new MigrationAbort($"disk mirror ended before it was ready: {ev.DataString("error") ?? "no error given"}");
+                }
+
+                var readyEvent = await ready;
+                diskBytes = readyEvent.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : 0;
+                mirrorTime = started.Elapsed;
+            }
+
+            run.Phase = MigrationPhase.CopyingMemory;
+            var uri = $"tcp:127.0.0.1:{dst.Ports.Migration}";
+            await dst.Qmp.ExecuteAsync("migrate-incoming", new { uri }, null, ct);
+            await src.Qmp.ExecuteAsync("migrate", new { uri }, null, ct);
+            var info = await PollMigrationAsync(src, dst, run, ct);
+
+            run.Phase = MigrationPhase.SwitchingOver;
+            if (mirrorStarted)
+            {
+                // QEMU's documented sequence: after memory moved, cancel the (ready) mirror on the source, which
+                // completes it without pivoting; the destination then stops serving its disk.
+                var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(20), CancellationToken.None);
+                await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob }, null, CancellationToken.None);
+                var completed = await done;
+                diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
+                mirrorStarted = false;
+                await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
+                await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
+            }
+
+            await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended);
+            lock (gate)
+            {
+                entry.Active = dst;
+                entry.Site = m.To;
+                entry.State = run.StateBefore;
+                entry.Migration = null;
+            }
+
+            Release(src);
+            await src.StopAsync();
+            Supervise(entry, dst);
+            var stats = new MigrationStats(started.Elapsed, Ms(info, "downtime"), Ram(info, "transferred"), (int)Ram(info, "dirty-sync-count"));
+            Report(run, true, null, started.Elapsed, mirrorTime, info, diskBytes);
+            Emit(new MigrationCompleted(Now, m.Migration, stats));
+        }
+        catch (Exception e)
+        {
+            var reason = e switch
+            {
+                OperationCanceledException when shutdown.IsCancellationRequested => "hypervisor shutting down",
+                OperationCanceledException when started.Elapsed >= options.MigrationTimeout => $"timed out after {options.MigrationTimeout}",
+                OperationCanceledException => "cancelled on request",
+                _ when dst is { Exited.IsCompleted: true, Stopping: false } => $"destination QEMU exited with code {dst.Exited.Result}: {e.Message}",
+                _ => e.Message,
+            };
+            await RollBackAsync(src, mirrorStarted ? mirrorJob : null, run.StateBefore);
+            if (dst is not null)
+            {
+                Release(dst);
+                await dst.StopAsync();
+            }
+
+            var sourceAlive = !src.Exited.IsCompleted;
+            lock (gate)
+            {
+                entry.Migration = null;
+                if (entry.State == PvmState.Migrating)
+                {
+                    entry.State = sourceAlive ? run.StateBefore : PvmState.Failed;
+                }
+            }
+
+            Report(run, false, reason, started.Elapsed, mirrorTime, null, diskBytes);
+            Emit(new MigrationFailed(Now, m.Migration, reason));
+            if (!sourceAlive)
+            {
+                Emit(new PvmFailed(Now, entry.Ue, entry.Pvm, entry.Site, $"source QEMU exited during migration with code {src.Exited.Result}"));
+            }
+        }
+    }
+
+    private async Task<JsonElement> PollMigrationAsync(QemuInstance src, QemuInstance dst, MigrationRun run, CancellationToken ct)
+    {
+        var lastRound = 0;
+        var cancelled = false;
+        while (true)
+        {
+            if (ct.IsCancellationRequested && !cancelled)
+            {
+                cancelled = true;
+                await IgnoreQmpErrors(src.Qmp.ExecuteAsync("migrate_cancel", null, TimeSpan.FromSeconds(10)));
+            }
+
+            var info = await src.Qmp.ExecuteAsync("query-migrate", null, TimeSpan.FromSeconds(10));
+            var status = info.TryGetProperty("status", out var s) ? s.GetString() : null;
+            switch (status)
+            {
+                case "completed":
+                    return info;
+                case "failed":
+                    var desc = info.TryGetProperty("error-desc", out var d) ? d.GetString() : "no reason given";
+                    if (dst.Exited.IsCompleted)
+                    {
+                        throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration ({desc})");
+                    }
+
+                    throw new MigrationAbort($"QEMU reports the migration failed: {desc}");
+                case "cancelled":
+                    ct.ThrowIfCancellationRequested();
+                    throw new MigrationAbort("migration was cancelled inside QEMU");
+            }
+
+            var round = (int)Ram(info, "dirty-sync-count");
+            if (round != lastRound && round > 0)
+            {
+                lastRound = round;
+                Emit(new MigrationProgressed(Now, run.Id, round, Ram(info, "transferred")));
+            }
+
+            if (dst.Exited.IsCompleted && !cancelled)
+            {
+                // The source notices a dead peer only when its socket errors; cancel so it stops trying now.
+                cancelled = true;
+                await IgnoreQmpErrors(src.Qmp.ExecuteAsync("migrate_cancel", null, TimeSpan.FromSeconds(10)));
+                throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
+            }
+
+            await Task.WhenAny(Task.Delay(50, CancellationToken.None), dst.Exited);
+        }
+    }
+
+    /// <summary>After a failed or cancelled migration: stop QEMU's migration and mirror, and keep the source running.</summary>
+    private static async Task RollBackAsync(QemuInstance src, string? mirrorJob, PvmState stateBefore)
+    {
+        if (src.Exited.IsCompleted)
+        {
+            return;
+        }
+
+        await IgnoreQmpErrors(src.Qmp.ExecuteAsync("migrate_cancel", null, TimeSpan.FromSeconds(10)));
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                var info = await src.Qmp.ExecuteAsync("query-migrate", null, TimeSpan.FromSeconds(10));
+                var status = info.TryGetProperty("status", out var s) ? s.GetString() : null;
+                if (status is null or "completed" or "failed" or "cancelled" or "none")
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        if (mirrorJob is not null)
+        {
+            var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(10), CancellationToken.None);
+            var cancelled = src.Qmp.WaitForEventAsync("BLOCK_JOB_CANCELLED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(10), CancellationToken.None);
+            try
+            {
+                await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob, ["force"] = true }, TimeSpan.FromSeconds(10));
+                await Task.WhenAny(done, cancelled);
+            }
+            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            {
+                // job already gone
+            }
+
+            _ = done.ContinueWith(t => t.Exception, TaskScheduler.Default);
+            _ = cancelled.ContinueWith(t => t.Exception, TaskScheduler.Default);
+        }
+
+        await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }, TimeSpan.FromSeconds(10)));
+        if (stateBefore == PvmState.Running)
+        {
+            try
+            {
+                var status = await src.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10));
+                if (status.TryGetProperty("running", out var r) && !r.GetBoolean())
+                {
+                    await src.Qmp.ExecuteAsync("cont", null, TimeSpan.FromSeconds(10));
+                }
+            }
+            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            {
+                // the supervisor reports a dead source
+            }
+        }
+    }
+
+    private static async Task WaitDestinationRunningAsync(QemuInstance dst, bool wasSuspended)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var status = await dst.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10));
+            var s = status.TryGetProperty("status", out var v) ? v.GetString() : null;
+            if (s == "running" || (wasSuspended && s is "paused"))
+            {
+                return;
+            }
+
+            if (s is not ("inmigrate" or "paused" or "prelaunch"))
+            {
+                throw new MigrationAbort($"destination is '{s}' after the migration completed");
+            }
+
+            await Task.WhenAny(Task.Delay(50), dst.Exited);
+            if (dst.Exited.IsCompleted)
+            {
+                throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} at switch-over");
+            }
+        }
+
+        throw new MigrationAbort("destination did not start running within 10 s of the migration completing");
+    }
+
+    /// <summary>Capabilities go to both ends (multifd must match; "events" makes QEMU emit MIGRATION); parameters to the source.</summary>
+    private static async Task ApplyPolicyAsync(QmpClient src, QmpClient dst, MigrationPolicy p, CancellationToken ct)
+    {
+        var caps = new List<object>
+        {
+            new { capability = "events", state = true },
+            new { capability = "auto-converge", state = p.AutoConverge },
+            new { capability = "xbzrle", state = p.Xbzrle },
+            new { capability = "multifd", state = p.MultifdChannels > 0 },
+        };
+        await src.ExecuteAsync("migrate-set-capabilities", new { capabilities = caps }, null, ct);
+        await dst.ExecuteAsync("migrate-set-capabilities", new { capabilities = caps }, null, ct);
+        var parameters = new Dictionary<string, object>();
+        if (p.MaxBandwidthBytesPerSecond is { } bw)
+        {
+            parameters["max-bandwidth"] = bw;
+        }
+
+        if (p.DowntimeLimit is { } dl)
+        {
+            parameters["downtime-limit"] = (long)dl.TotalMilliseconds;
+        }
+
+        if (p.XbzrleCacheBytes is { } xc)
+        {
+            parameters["xbzrle-cache-size"] = xc;
+        }
+
+        var both = new Dictionary<string, object>();
+        if (p.MultifdChannels > 0)
+        {
+            both["multifd-channels"] = p.MultifdChannels;
+            both["multifd-compression"] = p.MultifdCompression ?? "none";
+        }
+
+        foreach (var (k, v) in both)
+        {
+            parameters[k] = v;
+        }
+
+        if (parameters.Count > 0)
+        {
+            await src.ExecuteAsync("migrate-set-parameters", parameters, null, ct);
+        }
+
+        if (both.Count > 0)
+        {
+            await dst.ExecuteAsync("migrate-set-parameters", both, null, ct);
+        }
+    }
+
+    private void Report(MigrationRun run, bool ok, string? reason, TimeSpan wall, TimeSpan mirror, JsonElement? info, long diskBytes)
+    {
+        var handler = MigrationReported;
+        if (handler is null)
+        {
+            return;
+        }
+
+        var i = info ?? default;
+        var has = info is not null;
+        handler(new QemuMigrationReport(
+            run.Id, run.Command.From, run.Command.To, run.Policy, ok, reason, wall, mirror,
+            has ? Ms(i, "total-time") : TimeSpan.Zero, has ? Ms(i, "downtime") : TimeSpan.Zero, has ? Ms(i, "setup-time") : TimeSpan.Zero,
+            has ? Ram(i, "transferred") : 0, diskBytes, has ? (int)Ram(i, "dirty-sync-count") : 0,
+            has ? Ram(i, "normal") : 0, has ? Ram(i, "duplicate") : 0, has ? Ram(i, "downtime-bytes") : 0));
+    }
+
+    private static TimeSpan Ms(JsonElement info, string name) =>
+        info.ValueKind == JsonValueKind.Object && info.TryGetProperty(name, out var v) && v.TryGetInt64(out var ms) ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
+
+    private static long Ram(JsonElement info, string name) =>
+        info.ValueKind == JsonValueKind.Object && info.TryGetProperty("ram", out var ram) && ram.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
+
+    private static async Task IgnoreQmpErrors(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException)
+        {
+        }
+    }
+
+    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct)
+    {
+        SiteState site;
+        PvmSpec spec;
+        int first;
+        string dir;
+        lock (gate)
+        {
+            site = sites[siteId];
+            spec = specs.GetValueOrDefault(pvm, options.DefaultSpec);
+            first = site.Allocate();
+            dir = Path.Combine(site.Site.Directory, $"{pvm.Value}.{Interlocked.Increment(ref generation)}");
+        }
+
+        try
+        {
+            return await QemuInstance.StartAsync(options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, ct);
+        }
+        catch
+        {
+            lock (gate)
+            {
+                site.Free(first);
+            }
+
+            try
+            {
+                Directory.Delete(dir, true);
+            }
+            catch (IOException)
+            {
+            }
+
+            throw;
+        }
+    }
+
+    private void Release(QemuInstance instance)
+    {
+        lock (gate)
+        {
+            if (sites.TryGetValue(instance.Site, out var s))
+            {
+                s.Free(instance.Ports.Echo);
+            }
+        }
+    }
+
+    private void Emit(ControlEvent e) => events.Writer.TryWrite(e);
+
+    private void Track(Task t)
+    {
+        lock (gate)
+        {
+            background.RemoveAll(b => b.IsCompleted);
+            background.Add(t);
+        }
+    }
+
+    /// <summary>Stops every migration and QEMU process this hypervisor started and removes their files.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+
+        shutdown.Cancel();
+        Task[] pending;
+        lock (gate)
+        {
+            pending = [.. background];
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        List<QemuInstance> instances;
+        lock (gate)
+        {
+            instances = [.. pvms.Values.Where(e => e.Active is not null).Select(e => e.Active!)];
+            foreach (var e in pvms.Values)
+            {
+                e.Destroyed = true;
+            }
+
+            pvms.Clear();
+        }
+
+        await Task.WhenAll(instances.Select(i => i.StopAsync()));
+        events.Writer.TryComplete();
+    }
+
+    private sealed class MigrationAbort(string message) : Exception(message);
+
+    private sealed class Entry(UeId ue, PvmId pvm, SiteId site)
+    {
+        public UeId Ue { get; } = ue;
+
+        public PvmId Pvm { get; } = pvm;
+
+        public SiteId Site { get; set; } = site;
+
+        public PvmState State { get; set; }
+
+        public QemuInstance? Active { get; set; }
+
+        public MigrationRun? Migration { get; set; }
+
+        public bool Destroyed { get; set; }
+
+        public PvmStatus Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To);
+    }
+
+    private sealed class MigrationRun(StartMigration command, MigrationPolicy policy, CancellationTokenSource cancel, PvmState stateBefore)
+    {
+        public StartMigration Command { get; } = command;
+
+        public MigrationId Id => Command.Migration;
+
+        public MigrationPolicy Policy { get; } = policy;
+
+        public CancellationTokenSource Cancel { get; } = cancel;
+
+        public PvmState StateBefore { get; } = stateBefore;
+
+        public Task Task { get; set; } = Task.CompletedTask;
+
+        public QemuInstance? Destination { get; set; }
+
+        public MigrationPhase Phase { get; set; }
+    }
+
+    private sealed class SiteState(QemuSite site)
+    {
+        private readonly HashSet<int> used = [];
+
+        public QemuSite Site { get; } = site;
+
+        /// <summary>First port of a free block of <see cref="QemuPorts.Count"/>, skipping ports something else holds.</summary>
+        public int Allocate()
+        {
+            for (var p = Site.FirstPort; p + QemuPorts.Count <= Site.FirstPort + Site.PortCount; p += QemuPorts.Count)
+            {
+                if (!used.Contains(p) && Enumerable.Range(p, QemuPorts.Count).All(IsFree))
+                {
+                    used.Add(p);
+                    return p;
+                }
+            }
+
+            throw new InvalidOperationException($"site {Site.Id}: no free ports left in {Site.FirstPort}..{Site.FirstPort + Site.PortCount - 1}");
+        }
+
+        public void Free(int first) => used.Remove(first);
+
+        private static bool IsFree(int port)
+        {
+            try
+            {
+                using var l = new TcpListener(IPAddress.Loopback, port);
+                l.Start();
+                l.Stop();
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }
+    }
+}

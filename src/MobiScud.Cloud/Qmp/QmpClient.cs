@@ -1,0 +1,466 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace MobiScud.Cloud.Qmp;
+
+/// <summary>
+/// A QMP client: JSON lines over a stream (normally QEMU's unix socket). Commands carry ids so replies are
+/// matched even when events interleave; events go to <see cref="EventReceived"/> and to
+/// <see cref="WaitForEventAsync"/> waiters registered before the command that causes them.
+/// </summary>
+public sealed class QmpClient : IAsyncDisposable
+{
+    /// <summary>Longest line accepted from QEMU; query-qmp-schema is ~200 KiB, so this is generous.</summary>
+    public const int MaxLineBytes = 4 * 1024 * 1024;
+
+    private readonly Stream stream;
+    private readonly Socket? socket;
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<string, Pending> pending = new();
+    private readonly List<EventWaiter> waiters = [];
+    private readonly CancellationTokenSource stop = new();
+    private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? readLoop;
+    private long nextId;
+    private string closeReason = "not connected";
+
+    private QmpClient(Stream stream, Socket? socket)
+    {
+        this.stream = stream;
+        this.socket = socket;
+    }
+
+    /// <summary>Raised on the reader thread for every event; handlers must not block.</summary>
+    public event Action<QmpEvent>? EventReceived;
+
+    /// <summary>QEMU's version from the greeting, e.g. "7.2.22".</summary>
+    public string QemuVersion { get; private set; } = "";
+
+    /// <summary>Capabilities QEMU offered in the greeting (e.g. "oob").</summary>
+    public IReadOnlyList<string> OfferedCapabilities { get; private set; } = [];
+
+    /// <summary>Completes when the connection ends, for whatever reason.</summary>
+    public Task Closed => closed.Task;
+
+    public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Connects to a QMP unix socket, retrying while QEMU has not created it yet, then negotiates.</summary>
+    public static async Task<QmpClient> ConnectUnixAsync(string path, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+                var client = new QmpClient(new NetworkStream(s, ownsSocket: true), s);
+                try
+                {
+                    await client.NegotiateAsync(deadline - DateTime.UtcNow, ct);
+                    return client;
+                }
+                catch
+                {
+                    await client.DisposeAsync();
+                    throw;
+                }
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                // QEMU creates and listens on the socket a few ms after it starts.
+                s.Dispose();
+                await Task.Delay(20, ct);
+            }
+            catch (SocketException e)
+            {
+                s.Dispose();
+                throw new QmpConnectionClosedException($"cannot connect to QMP socket {path}: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>Runs QMP over any stream (tests drive it with recorded transcripts); reads the greeting and negotiates.</summary>
+    public static async Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var client = new QmpClient(stream, null);
+        try
+        {
+            await client.NegotiateAsync(timeout, ct);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task NegotiateAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var reader = new LineReader(stream);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout);
+        byte[]? line;
+        try
+        {
+            line = await reader.ReadLineAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new QmpTimeoutException($"no QMP greeting within {timeout}");
+        }
+
+        if (line is null)
+        {
+            throw new QmpConnectionClosedException("QMP connection closed before the greeting");
+        }
+
+        ParseGreeting(line);
+        readLoop = Task.Run(() => ReadLoopAsync(reader));
+        closeReason = "connection closed by QEMU";
+        await ExecuteAsync("qmp_capabilities", null, timeout, ct);
+    }
+
+    private void ParseGreeting(byte[] line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            if (!doc.RootElement.TryGetProperty("QMP", out var qmp) || qmp.ValueKind != JsonValueKind.Object)
+            {
+                throw new QmpProtocolException($"expected a QMP greeting, got: {Truncate(line)}");
+            }
+
+            if (qmp.TryGetProperty("version", out var v) && v.TryGetProperty("qemu", out var q) &&
+                q.TryGetProperty("major", out var major) && q.TryGetProperty("minor", out var minor) && q.TryGetProperty("micro", out var micro))
+            {
+                QemuVersion = $"{major.GetInt32()}.{minor.GetInt32()}.{micro.GetInt32()}";
+            }
+
+            if (qmp.TryGetProperty("capabilities", out var caps) && caps.ValueKind == JsonValueKind.Array)
+            {
+                OfferedCapabilities = [.. caps.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String).Select(c => c.GetString()!)];
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new QmpProtocolException($"QMP greeting is not JSON: {Truncate(line)}", e);
+        }
+    }
+
+    /// <summary>Runs a command and returns its "return" value (detached). QEMU errors throw <see cref="QmpException"/>.</summary>
+    public async Task<JsonElement> ExecuteAsync(string command, object? arguments = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var id = "c" + Interlocked.Increment(ref nextId);
+        var p = new Pending(command);
+        pending[id] = p;
+        try
+        {
+            if (closed.Task.IsCompleted)
+            {
+                throw new QmpConnectionClosedException($"QMP '{command}': {closeReason}");
+            }
+
+            var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("execute", command);
+                if (arguments is not null)
+                {
+                    w.WritePropertyName("arguments");
+                    JsonSerializer.Serialize(w, arguments, arguments.GetType());
+                }
+
+                w.WriteString("id", id);
+                w.WriteEndObject();
+            }
+
+            buffer.WriteByte((byte)'\n');
+            await writeLock.WaitAsync(ct);
+            try
+            {
+                await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+                await stream.FlushAsync(ct);
+            }
+            catch (IOException e)
+            {
+                throw new QmpConnectionClosedException($"QMP '{command}': write failed: {e.Message}", e);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+
+            var limit = timeout ?? DefaultTimeout;
+            var done = await Task.WhenAny(p.Result.Task, Task.Delay(limit, ct));
+            if (done != p.Result.Task)
+            {
+                ct.ThrowIfCancellationRequested();
+                throw new QmpTimeoutException($"QMP '{command}' got no reply within {limit}");
+            }
+
+            return await p.Result.Task;
+        }
+        finally
+        {
+            pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Registers now (call it before the command that triggers the event) and completes with the first event
+    /// named <paramref name="name"/> that satisfies <paramref name="predicate"/>.
+    /// </summary>
+    public Task<QmpEvent> WaitForEventAsync(string name, Func<QmpEvent, bool>? predicate, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var waiter = new EventWaiter(name, predicate ?? (_ => true));
+        lock (waiters)
+        {
+            waiters.Add(waiter);
+        }
+
+        return Await();
+
+        async Task<QmpEvent> Await()
+        {
+            try
+            {
+                var done = await Task.WhenAny(waiter.Result.Task, Task.Delay(timeout, ct), closed.Task);
+
+                // An event read just before the connection closed (SHUTDOWN, then QEMU exits) still counts.
+                if (waiter.Result.Task.IsCompleted)
+                {
+                    return await waiter.Result.Task;
+                }
+
+                ct.ThrowIfCancellationRequested();
+                if (done == closed.Task)
+                {
+                    throw new QmpConnectionClosedException($"waiting for event {name}: {closeReason}");
+                }
+
+                throw new QmpTimeoutException($"event {name} did not come within {timeout}");
+            }
+            finally
+            {
+                lock (waiters)
+                {
+                    waiters.Remove(waiter);
+                }
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync(LineReader reader)
+    {
+        Exception? failure = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var line = await reader.ReadLineAsync(stop.Token);
+                if (line is null)
+                {
+                    break;
+                }
+
+                if (line.Length > 0)
+                {
+                    Dispatch(line);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            closeReason = "client disposed";
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or QmpProtocolException)
+        {
+            failure = e;
+            closeReason = e is QmpProtocolException ? e.Message : $"connection lost: {e.Message}";
+        }
+        finally
+        {
+            foreach (var (_, p) in pending)
+            {
+                p.Result.TrySetException(new QmpConnectionClosedException($"QMP '{p.Command}': {closeReason}", failure));
+            }
+
+            closed.TrySetResult();
+        }
+    }
+
+    private void Dispatch(byte[] line)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            throw new QmpProtocolException($"QEMU sent a line that is not JSON: {Truncate(line)}", e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new QmpProtocolException($"QEMU sent a JSON value that is not an object: {Truncate(line)}");
+            }
+
+            if (root.TryGetProperty("event", out var ev) && ev.ValueKind == JsonValueKind.String)
+            {
+                var data = root.TryGetProperty("data", out var d) ? d.Clone() : default;
+                var at = DateTimeOffset.UtcNow;
+                if (root.TryGetProperty("timestamp", out var ts) && ts.TryGetProperty("seconds", out var sec) &&
+                    ts.TryGetProperty("microseconds", out var usec) && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
+                {
+                    at = DateTimeOffset.FromUnixTimeSeconds(s).AddTicks(us * 10);
+                }
+
+                Publish(new QmpEvent(ev.GetString()!, data, at));
+                return;
+            }
+
+            // A reply without an id answers a command we did not send with one: that is not us.
+            if (!root.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String)
+            {
+                throw new QmpProtocolException($"QEMU sent a reply without our id: {Truncate(line)}");
+            }
+
+            if (!pending.TryGetValue(idElement.GetString()!, out var p))
+            {
+                return; // the command timed out and its waiter is gone
+            }
+
+            if (root.TryGetProperty("return", out var ret))
+            {
+                p.Result.TrySetResult(ret.Clone());
+            }
+            else if (root.TryGetProperty("error", out var err))
+            {
+                var cls = err.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "?";
+                var desc = err.TryGetProperty("desc", out var ds) && ds.ValueKind == JsonValueKind.String ? ds.GetString()! : "";
+                p.Result.TrySetException(new QmpException(p.Command, cls, desc));
+            }
+            else
+            {
+                p.Result.TrySetException(new QmpProtocolException($"reply to '{p.Command}' has neither return nor error: {Truncate(line)}"));
+            }
+        }
+    }
+
+    private void Publish(QmpEvent e)
+    {
+        try
+        {
+            EventReceived?.Invoke(e);
+        }
+        catch (Exception)
+        {
+            // A misbehaving handler must not kill the connection.
+        }
+
+        lock (waiters)
+        {
+            foreach (var w in waiters)
+            {
+                if (w.Name == e.Name && !w.Result.Task.IsCompleted && w.Predicate(e))
+                {
+                    w.Result.TrySetResult(e);
+                }
+            }
+        }
+    }
+
+    private static string Truncate(byte[] line)
+    {
+        var s = Encoding.UTF8.GetString(line, 0, Math.Min(line.Length, 200));
+        return line.Length > 200 ? s + "..." : s;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!stop.IsCancellationRequested)
+        {
+            stop.Cancel();
+            try
+            {
+                socket?.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+
+            await stream.DisposeAsync();
+            if (readLoop is not null)
+            {
+                await readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            closed.TrySetResult();
+        }
+    }
+
+    private sealed class Pending(string command)
+    {
+        public string Command { get; } = command;
+
+        public TaskCompletionSource<JsonElement> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class EventWaiter(string name, Func<QmpEvent, bool> predicate)
+    {
+        public string Name { get; } = name;
+
+        public Func<QmpEvent, bool> Predicate { get; } = predicate;
+
+        public TaskCompletionSource<QmpEvent> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Splits a byte stream into lines, refusing lines longer than <see cref="MaxLineBytes"/>.</summary>
+    private sealed class LineReader(Stream stream)
+    {
+        private readonly byte[] buffer = new byte[64 * 1024];
+        private readonly MemoryStream line = new();
+        private int start;
+        private int end;
+
+        public async Task<byte[]?> ReadLineAsync(CancellationToken ct)
+        {
+            while (true)
+            {
+                var nl = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+                if (nl >= 0)
+                {
+                    line.Write(buffer, start, nl - start);
+                    start = nl + 1;
+                    var result = line.ToArray();
+                    line.SetLength(0);
+                    return result.Length > 0 && result[^1] == '\r' ? result[..^1] : result;
+                }
+
+                line.Write(buffer, start, end - start);
+                start = end = 0;
+                if (line.Length > MaxLineBytes)
+                {
+                    throw new QmpProtocolException($"QMP line longer than {MaxLineBytes} bytes");
+                }
+
+                var n = await stream.ReadAsync(buffer, ct);
+                if (n == 0)
+                {
+                    return line.Length > 0 ? throw new QmpProtocolException("QMP connection closed in the middle of a line") : null;
+                }
+
+                end = n;
+            }
+        }
+    }
+}

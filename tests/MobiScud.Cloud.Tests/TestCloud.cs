@@ -1,0 +1,146 @@
+using System.Net.Sockets;
+using System.Text;
+using MobiScud.Cloud.Qemu;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cloud.Tests;
+
+/// <summary>A QEMU hypervisor with a few sites in a temporary directory; removes everything on dispose.</summary>
+public sealed class TestCloud : IAsyncDisposable
+{
+    private readonly List<ControlEvent> seen = [];
+    private readonly string root;
+
+    public TestCloud(GuestFixture guest, int sites, MigrationPolicy policy, PvmSpec? spec = null)
+    {
+        root = Directory.CreateTempSubdirectory($"mobiscud-cloud-{Environment.ProcessId}-").FullName;
+        Hypervisor = new QemuHypervisor(new QemuHypervisorOptions
+        {
+            Image = guest.Image,
+            QemuBinary = guest.Qemu,
+            Policy = policy,
+            DefaultSpec = spec ?? new PvmSpec(),
+        });
+
+        // Random port block per run so parallel helpers and leftovers do not collide; the allocator skips busy ports.
+        var basePort = 20000 + Random.Shared.Next(0, 400) * 100;
+        for (var i = 0; i < sites; i++)
+        {
+            Sites.Add(new SiteId($"site-{(char)('a' + i)}"));
+            Hypervisor.AddSite(new QemuSite(Sites[i], Path.Combine(root, Sites[i].Value), basePort + (i * 30), 30));
+        }
+    }
+
+    public QemuHypervisor Hypervisor { get; }
+
+    public List<SiteId> Sites { get; } = [];
+
+    public IReadOnlyList<ControlEvent> Seen => seen;
+
+    /// <summary>Reads events until one matches; fails with every event seen if none comes in time.</summary>
+    public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null, int seconds = 45)
+        where T : ControlEvent
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            while (true)
+            {
+                var e = await Hypervisor.Events.ReadAsync(cts.Token);
+                seen.Add(e);
+                if (e is T t && (match?.Invoke(t) ?? true))
+                {
+                    return t;
+                }
+
+                if (e is PvmFailed f && typeof(T) != typeof(PvmFailed))
+                {
+                    throw new Xunit.Sdk.XunitException($"PVM failed while waiting for {typeof(T).Name}: {f.Reason}");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} within {seconds} s; saw: {string.Join("; ", seen)}");
+        }
+    }
+
+    public async Task<QemuPvmInfo> BootAsync(UeId ue, SiteId site)
+    {
+        var pvm = PvmId.For(ue);
+        await Hypervisor.ExecuteAsync(new CreatePvm(ue, pvm, site));
+        await WaitForAsync<PvmStarted>(s => s.Pvm == pvm);
+        return Hypervisor.Describe(pvm)!;
+    }
+
+    public async Task<QemuPvmInfo> WaitPhaseAsync(PvmId pvm, MigrationPhase phase, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Hypervisor.Describe(pvm) is { Phase: { } p } info && p >= phase)
+            {
+                return info;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new Xunit.Sdk.XunitException($"migration of {pvm} did not reach {phase} within {seconds} s");
+    }
+
+    /// <summary>One request line to a guest service over its forwarded port; retries while the forward is not answering.</summary>
+    public static async Task<string> RequestAsync(int port, string line, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await c.ConnectAsync("127.0.0.1", port, cts.Token);
+                var s = c.GetStream();
+                await s.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cts.Token);
+                using var r = new StreamReader(s, Encoding.ASCII);
+                var reply = await r.ReadLineAsync(cts.Token);
+                if (!string.IsNullOrEmpty(reply))
+                {
+                    return reply;
+                }
+
+                last = new IOException($"empty reply from port {port} to '{line}'");
+            }
+            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            {
+                last = e;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new Xunit.Sdk.XunitException($"guest service on port {port} did not answer '{line}': {last?.Message}");
+    }
+
+    public static async Task<string> TokenAsync(QemuPvmInfo info) => (await RequestAsync(info.Ports.KeyValue, "TOKEN")).Split(' ')[1];
+
+    public static void AssertCleanSerial(string log)
+    {
+        Assert.DoesNotContain("Kernel panic", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("BUG:", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Oops", log, StringComparison.Ordinal);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Hypervisor.DisposeAsync();
+        try
+        {
+            Directory.Delete(root, true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
