@@ -74,6 +74,15 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
     /// <summary>eNB id as in Global-eNB-ID (20-bit macro id).</summary>
     public static uint EnbIdOf(int enb) => 0x100u + (uint)enb;
 
+    /// <summary>The MC's topology: each eNB's edge site (site names "a", "b" ...), and the core site.</summary>
+    public MobiScud.Control.McConfig McConfig(MobiScud.Control.Strategy strategy = MobiScud.Control.Strategy.MobiScud) =>
+        new(
+            Enumerable.Range(1, Scenario.Enbs).ToDictionary(
+                e => new MobiScud.Control.Model.EnbId(EnbIdOf(e)),
+                e => new MobiScud.Control.Model.SiteId(Scenario.SiteName(Scenario.SiteOf(e)))),
+            new MobiScud.Control.Model.SiteId("core"),
+            strategy);
+
     public string OvsDir => Path.Combine(RunDirHint ?? "/tmp", "ovs");
 
     public string? RunDirHint { get; init; }
