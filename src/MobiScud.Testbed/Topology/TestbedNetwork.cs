@@ -305,10 +305,11 @@ public sealed class TestbedNetwork
     }
 
     /// <summary>Records a process this testbed started, so that `down` stops it.</summary>
-    public void RecordProcess(int pid)
+    public void RecordProcess(int pid, string program)
     {
-        var comm = File.ReadAllText($"/proc/{pid}/comm").Trim();
-        _state.Record(new CreatedObject(CreatedKind.Process, comm, pid, comm));
+        // /proc/PID/comm holds at most 15 characters of the program name.
+        var comm = program.Length > 15 ? program[..15] : program;
+        _state.Record(new CreatedObject(CreatedKind.Process, program, pid, comm));
     }
 
     public IReadOnlyList<string> Down()
