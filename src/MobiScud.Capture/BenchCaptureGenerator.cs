@@ -1,0 +1,108 @@
+using System.Buffers.Binary;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.Sctp;
+
+namespace MobiScud.Capture;
+
+/// <summary>
+/// Builds a large capture for benchmarking against tshark: the IP packets of the given captures (link headers stripped,
+/// written as LINKTYPE_RAW), repeated <c>repeat</c> times. Each repetition shifts every SCTP TSN (DATA, SACK, SHUTDOWN,
+/// INIT/INIT-ACK initial TSN) by a fresh offset and moves the timestamps on, so that tshark's TSN analysis sees new data
+/// rather than retransmissions it would not dissect again. The SCTP checksum is not recomputed (tshark does not check it
+/// by default, and neither do we). With <c>sctpOnly</c>, only SCTP packets (and IP fragments) are kept, so the file is all signalling.
+/// </summary>
+public static class BenchCaptureGenerator
+{
+    /// <summary>TSN shift per repetition: far more than any capture here sends on one association.</summary>
+    public const uint TsnStride = 1_000_000;
+
+    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false)
+    {
+        var packets = new List<(long Nanos, byte[] Ip)>();
+        foreach (var input in inputs)
+        {
+            using var source = CaptureFile.Open(input);
+            while (source.TryReadNext(out var frame))
+            {
+                if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out var network, out var offset, out _)
+                    && (!sctpOnly || (IpDecoder.TryDecode(network, frame.Data.Span[offset..], out var ip, out _) && (ip.Protocol == 132 || ip.IsFragment))))
+                {
+                    packets.Add((frame.TimestampNanos, frame.Data.Span[offset..].ToArray()));
+                }
+            }
+        }
+
+        if (packets.Count == 0)
+        {
+            throw new InvalidOperationException("no IP packets in the inputs");
+        }
+
+        var start = packets.Min(p => p.Nanos);
+        var span = packets.Max(p => p.Nanos) - start + 1_000_000_000L;
+        long frames = 0;
+        long bytes = 0;
+        using var writer = new PcapWriter(output, LinkType.Raw);
+        var buffer = new byte[65536];
+        for (var r = 0; r < repeat; r++)
+        {
+            var shift = (uint)r * TsnStride;
+            var timeBase = 1_700_000_000_000_000_000L + (r * span);
+            foreach (var (nanos, ip) in packets)
+            {
+                var copy = buffer.AsSpan(0, ip.Length);
+                ip.CopyTo(copy);
+                ShiftTsns(copy, shift);
+                writer.Write(timeBase + (nanos - start), copy);
+                frames++;
+                bytes += ip.Length;
+            }
+        }
+
+        return (frames, bytes);
+    }
+
+    /// <summary>Adds <paramref name="shift"/> to every TSN in an IP packet carrying SCTP (directly or over UDP 9899).</summary>
+    public static void ShiftTsns(Span<byte> ip, uint shift)
+    {
+        var version = ip.IsEmpty ? 0 : ip[0] >> 4;
+        if (!IpDecoder.TryDecode(version == 6 ? NetworkProtocol.Ipv6 : NetworkProtocol.Ipv4, ip, out var info, out _) || info.IsFragment)
+        {
+            return;
+        }
+
+        var payload = ip.Slice(info.PayloadOffset, info.PayloadLength);
+        if (info.Protocol == 17 && UdpDecoder.TryDecode(payload, out var udp, out _) && (udp.SourcePort == 9899 || udp.DestinationPort == 9899))
+        {
+            payload = payload.Slice(udp.PayloadOffset, udp.PayloadLength);
+        }
+        else if (info.Protocol != 132)
+        {
+            return;
+        }
+
+        var offset = SctpCommonHeader.Length;
+        while (payload.Length - offset >= 4)
+        {
+            var type = (SctpChunkType)payload[offset];
+            int length = BinaryPrimitives.ReadUInt16BigEndian(payload[(offset + 2)..]);
+            if (length < 4 || length > payload.Length - offset)
+            {
+                return;
+            }
+
+            var tsnAt = type switch
+            {
+                SctpChunkType.Data or SctpChunkType.Sack or SctpChunkType.Shutdown or SctpChunkType.ForwardTsn => offset + 4,
+                SctpChunkType.Init or SctpChunkType.InitAck => offset + 16,
+                _ => -1,
+            };
+            if (tsnAt >= 0 && tsnAt + 4 <= offset + length)
+            {
+                var tsn = payload[tsnAt..];
+                BinaryPrimitives.WriteUInt32BigEndian(tsn, BinaryPrimitives.ReadUInt32BigEndian(tsn) + shift);
+            }
+
+            offset += (length + 3) & ~3;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.S1ap;
+
+namespace MobiScud.Control.Tracking;
+
+/// <summary>Reads what the tracker needs from one NAS-PDU; null when there is nothing (or it cannot be read).</summary>
+public delegate NasFacts? NasReader(ReadOnlySpan<byte> nasPdu);
+
+/// <summary>Builds <see cref="S1apSignal"/>s from decoded S1AP (the reusable <see cref="S1apSummary"/>).</summary>
+public static class S1apSignalFactory
+{
+    /// <summary>E-RAB lists whose items the tracker uses; the others (data forwarding, QoS-only modify, to-release) are not copied.</summary>
+    private static readonly ImmutableHashSet<ushort> RelevantLists =
+    [
+        S1apIeId.ERabToBeSetupListCtxtSuReq, S1apIeId.ERabSetupListCtxtSuRes, S1apIeId.ERabFailedToSetupListCtxtSuRes,
+        S1apIeId.ERabToBeSetupListBearerSuReq, S1apIeId.ERabSetupListBearerSuRes, S1apIeId.ERabFailedToSetupListBearerSuRes,
+        S1apIeId.ERabReleaseListBearerRelComp, S1apIeId.ERabFailedToReleaseList, S1apIeId.ERabReleasedList,
+        S1apIeId.ERabToBeModifiedListBearerModInd, S1apIeId.ERabModifyListBearerModConf, S1apIeId.ERabFailedToModifyListBearerModConf,
+        S1apIeId.ERabToBeSwitchedDlList, S1apIeId.ERabToBeSwitchedUlList,
+        S1apIeId.ERabToBeSetupListHoReq, S1apIeId.ERabAdmittedList, S1apIeId.ERabFailedToSetupListHoReqAck,
+    ];
+
+    private static readonly ImmutableHashSet<ushort> FailedLists =
+    [
+        S1apIeId.ERabFailedToSetupListCtxtSuRes, S1apIeId.ERabFailedToSetupListBearerSuRes, S1apIeId.ERabFailedToReleaseList,
+        S1apIeId.ERabFailedToModifyListBearerModConf, S1apIeId.ERabFailedToSetupListHoReqAck,
+    ];
+
+    public static S1apSignal From(S1apSummary summary, TimeSpan at, NetEndpoint source, NetEndpoint destination, NasReader? nas = null)
+    {
+        var erabs = new List<ERabSignal>(summary.ERabs.Count);
+        NasFacts? facts = null;
+        if (nas is not null && summary.HasNasPdu)
+        {
+            facts = nas(summary.NasPdu);
+        }
+
+        foreach (var item in summary.ERabs)
+        {
+            if (!RelevantLists.Contains(item.ListIeId))
+            {
+                continue;
+            }
+
+            GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
+            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)));
+            if (nas is not null && item.HasNasPdu && facts is null)
+            {
+                facts = nas(summary.ERabNasPdu(item));
+            }
+        }
+
+        return new S1apSignal(at, source, destination, summary.ProcedureCode, summary.PduType)
+        {
+            MmeUeS1apId = summary.MmeUeS1apId,
+            EnbUeS1apId = summary.EnbUeS1apId,
+            SourceMmeUeS1apId = summary.SourceMmeUeS1apId,
+            ERabs = erabs,
+            GlobalEnbId = summary.GlobalEnbId,
+            TargetEnbId = summary.TargetEnbId?.GlobalEnbId,
+            Cgi = summary.EutranCgi,
+            STmsi = summary.STmsi,
+            Cause = summary.Cause,
+            Nas = facts,
+            ResetAll = summary.ResetAll,
+            ResetConnections = summary.ResetConnections.ToList(),
+        };
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.S1ap;
+
+namespace MobiScud.Control.Tracking;
+
+/// <summary>What the UE tracker consumes: decoded signalling with its time and transport endpoints.</summary>
+public abstract record TrackerInput(TimeSpan At, NetEndpoint Source, NetEndpoint Destination);
+
+/// <summary>What a NAS message told us (only what was readable: ciphered NAS gives <see cref="NasKind.Ciphered"/>).</summary>
+public enum NasKind
+{
+    None,
+    AttachRequest,
+    AttachAccept,
+    AttachReject,
+    IdentityResponse,
+    ServiceRequest,
+    DetachRequest,
+    TrackingAreaUpdateRequest,
+    TrackingAreaUpdateAccept,
+    Ciphered,
+    Other,
+}
+
+/// <summary>Facts from the NAS-PDU(s) of one S1AP message.</summary>
+public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, bool? DetachSwitchOff = null);
+
+/// <summary>One E-RAB item of the message's relevant list: its id and the tunnel it names (UL or DL, by message), or failed.</summary>
+public sealed record ERabSignal(byte ERabId, GtpEndpoint? Tunnel, bool Failed = false);
+
+/// <summary>One S1AP message reduced to what the tracker needs. Build it with <see cref="S1apSignalFactory"/> from a decoded PDU.</summary>
+public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, S1apProcedureCode Procedure, S1apPduType PduType)
+    : TrackerInput(At, Source, Destination)
+{
+    public uint? MmeUeS1apId { get; init; }
+
+    public uint? EnbUeS1apId { get; init; }
+
+    public uint? SourceMmeUeS1apId { get; init; }
+
+    /// <summary>The message's E-RAB items that matter (setup/admitted/switched/modified/released), failed ones flagged.</summary>
+    public IReadOnlyList<ERabSignal> ERabs { get; init; } = [];
+
+    public GlobalEnbId? GlobalEnbId { get; init; }
+
+    public GlobalEnbId? TargetEnbId { get; init; }
+
+    public EutranCgi? Cgi { get; init; }
+
+    public STmsi? STmsi { get; init; }
+
+    public S1apCause? Cause { get; init; }
+
+    public NasFacts? Nas { get; init; }
+
+    /// <summary>Reset: the whole S1 interface (else only <see cref="ResetConnections"/>).</summary>
+    public bool ResetAll { get; init; }
+
+    public IReadOnlyList<S1ConnectionId> ResetConnections { get; init; } = [];
+
+    public string MessageName => S1apNames.MessageName(Procedure, PduType);
+}
+
+/// <summary>A GTPv2-C message on S11/S5/S8 (Create Session mainly): the IMSI, the PDN address and the S-GW S1-U F-TEIDs.</summary>
+public sealed record GtpcSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, byte MessageType, uint SequenceNumber)
+    : TrackerInput(At, Source, Destination)
+{
+    public const byte CreateSessionRequest = 32;
+    public const byte CreateSessionResponse = 33;
+
+    public string? Imsi { get; init; }
+
+    public IPAddress? PdnAddress { get; init; }
+
+    /// <summary>S1-U S-GW F-TEIDs (interface type 1) in the bearer contexts: the UL end the eNB will be given.</summary>
+    public IReadOnlyList<GtpEndpoint> S1uSgwTunnels { get; init; } = [];
+}
+
+/// <summary>A GTP-U G-PDU: its TEID and the inner packet's source address (a UE's address on an uplink packet).</summary>
+public sealed record GtpuSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, uint Teid, IPAddress? InnerSource)
+    : TrackerInput(At, Source, Destination);

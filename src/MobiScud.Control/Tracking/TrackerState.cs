@@ -1,0 +1,116 @@
+using System.Collections.Immutable;
+using System.Net;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Sctp;
+
+namespace MobiScud.Control.Tracking;
+
+/// <summary>A UE-associated logical S1 connection: the eNB's SCTP association (address AND port) and its ENB-UE-S1AP-ID.</summary>
+/// <remarks>The eNB-UE id is what the eNB allocates and keeps for the connection's life; MME-UE ids change at every
+/// handover/service request and some senders echo stale ones, so they are only used to link procedures.</remarks>
+public readonly record struct ConnectionKey(SctpAssociationKey Association, uint EnbUeS1apId)
+{
+    public override string ToString() => $"{Association}#{EnbUeS1apId}";
+}
+
+public enum TrackedUeStatus
+{
+    /// <summary>Seen (InitialUEMessage) but no context set up yet.</summary>
+    Registering,
+    Connected,
+    Idle,
+    Detached,
+}
+
+public sealed record TrackedBearer(byte ERabId, GtpEndpoint Uplink, GtpEndpoint? Downlink);
+
+/// <summary>An S1 handover between HandoverRequired and HandoverNotify/Cancel.</summary>
+public sealed record PendingHandover(EnbId Source, EnbId Target)
+{
+    /// <summary>The MME-UE-S1AP-ID the MME gave the UE at the target (HandoverRequest).</summary>
+    public uint? TargetMmeUeS1apId { get; init; }
+
+    public SctpAssociationKey? TargetAssociation { get; init; }
+
+    public ConnectionKey? TargetConnection { get; init; }
+
+    public ImmutableDictionary<byte, GtpEndpoint> Uplinks { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
+
+    public ImmutableArray<BearerDownlink> Downlinks { get; init; } = [];
+}
+
+/// <summary>An X2 handover's PathSwitchRequest waiting for its acknowledgement.</summary>
+public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks);
+
+/// <summary>Everything the tracker knows about one UE, under a tracker key that never changes.</summary>
+public sealed record TrackedUe(string Key)
+{
+    /// <summary>The id used in events, fixed when the UE is first announced (IMSI-based when the IMSI was known then).</summary>
+    public UeId? Id { get; init; }
+
+    public string? Imsi { get; init; }
+
+    public IPAddress? Address { get; init; }
+
+    public uint? MTmsi { get; init; }
+
+    public EnbId? Enb { get; init; }
+
+    public ulong? CellId { get; init; }
+
+    public ConnectionKey? Serving { get; init; }
+
+    public uint? MmeUeS1apId { get; init; }
+
+    public TrackedUeStatus Status { get; init; }
+
+    /// <summary>UeAttached was emitted for the current registration.</summary>
+    public bool Announced { get; init; }
+
+    /// <summary>The context is set up but the UE's address is not known yet: UeAttached waits for it.</summary>
+    public bool AwaitingAddress { get; init; }
+
+    public ImmutableSortedDictionary<byte, TrackedBearer> Bearers { get; init; } = ImmutableSortedDictionary<byte, TrackedBearer>.Empty;
+
+    /// <summary>UL tunnels from a setup request, waiting for the eNB's response with the DL ends.</summary>
+    public ImmutableDictionary<byte, GtpEndpoint> PendingUplinks { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
+
+    public ImmutableDictionary<byte, GtpEndpoint> PendingModifications { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
+
+    public PendingHandover? Handover { get; init; }
+
+    public PendingPathSwitch? PathSwitch { get; init; }
+
+    public IReadOnlyList<Bearer> ActiveBearers() =>
+        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!)).ToList();
+}
+
+/// <summary>What S11 told us about a session, keyed by the S-GW's S1-U tunnel end.</summary>
+public sealed record SessionHint(string? Imsi, IPAddress? PdnAddress);
+
+/// <summary>The tracker's whole state: immutable, so every step can be kept, compared and replayed.</summary>
+public sealed record TrackerState
+{
+    public static TrackerState Empty { get; } = new();
+
+    /// <summary>eNB identity per SCTP association (from S1SetupRequest's Global-eNB-ID, else derived).</summary>
+    public ImmutableDictionary<SctpAssociationKey, EnbId> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbId>.Empty;
+
+    public ImmutableDictionary<ConnectionKey, string> Connections { get; init; } = ImmutableDictionary<ConnectionKey, string>.Empty;
+
+    public ImmutableDictionary<string, TrackedUe> Ues { get; init; } = ImmutableDictionary<string, TrackedUe>.Empty;
+
+    /// <summary>UL (S-GW) tunnel end -> UE key: links a service request's new context and GTP-U packets to the UE.</summary>
+    public ImmutableDictionary<GtpEndpoint, string> Uplinks { get; init; } = ImmutableDictionary<GtpEndpoint, string>.Empty;
+
+    public ImmutableDictionary<GtpEndpoint, SessionHint> Sessions { get; init; } = ImmutableDictionary<GtpEndpoint, SessionHint>.Empty;
+
+    /// <summary>Create Session Requests waiting for their response: (S-GW-side endpoint, sequence number) -> IMSI.</summary>
+    public ImmutableDictionary<(string Peer, uint Sequence), string?> PendingCreateSessions { get; init; } =
+        ImmutableDictionary<(string Peer, uint Sequence), string?>.Empty;
+
+    public long NextKey { get; init; } = 1;
+}
+
+/// <summary>One tracker step's result: the new state, the MC events, and notes on what could not be used (for the replay view).</summary>
+public sealed record TrackerStep(TrackerState State, IReadOnlyList<UeEvent> Events, IReadOnlyList<string> Notes);

@@ -1,0 +1,358 @@
+namespace MobiScud.Protocols.OpenFlow;
+
+/// <summary>Reserved port numbers (ofp_port_no).</summary>
+public static class OfpPort
+{
+    public const uint Max = 0xffffff00;
+    public const uint InPort = 0xfffffff8;
+    public const uint Table = 0xfffffff9;
+    public const uint Normal = 0xfffffffa;
+    public const uint Flood = 0xfffffffb;
+    public const uint All = 0xfffffffc;
+    public const uint Controller = 0xfffffffd;
+    public const uint Local = 0xfffffffe;
+    public const uint Any = 0xffffffff;
+}
+
+/// <summary>An OpenFlow 1.3 action (ofp_action_header and its bodies).</summary>
+public abstract record OfpAction
+{
+    internal abstract void Write(OfpWriter w);
+
+    internal static OfpAction Read(ref OfpReader r)
+    {
+        var at = r.AbsolutePosition;
+        var type = r.U16("action type");
+        var len = r.U16("action length");
+        if (len < 8 || len % 8 != 0)
+        {
+            throw new OfpDecodeException(OfpDecodeError.BadAction, at, $"action type {type} has length {len} (must be a multiple of 8, >= 8)");
+        }
+
+        var body = r.Sub(len - 4, $"action type {type} body");
+        switch (type)
+        {
+            case 0:
+                {
+                    var port = body.U32("output port");
+                    var maxLen = body.U16("output max_len");
+                    return new OutputAction(port, maxLen);
+                }
+
+            case 11: return new CopyTtlOutAction();
+            case 12: return new CopyTtlInAction();
+            case 17: return new PushVlanAction(body.U16("push_vlan ethertype"));
+            case 18: return new PopVlanAction();
+            case 21: return new SetQueueAction(body.U32("set_queue id"));
+            case 22: return new GroupAction(body.U32("group id"));
+            case 23: return new SetNwTtlAction(body.U8("nw_ttl"));
+            case 24: return new DecNwTtlAction();
+            case 25:
+                {
+                    var field = OxmField.Read(ref body);
+                    if (body.Remaining >= 8)
+                    {
+                        throw new OfpDecodeException(OfpDecodeError.BadAction, at, $"set_field carries {body.Remaining} bytes after its OXM");
+                    }
+
+                    return new SetFieldAction(field);
+                }
+
+            case 0xFFFF: return new ExperimenterAction(body.U32("experimenter id"), body.Rest());
+            default: return new UnknownAction(type, body.Rest());
+        }
+    }
+
+    protected static int Begin(OfpWriter w, ushort type)
+    {
+        var start = w.Position;
+        w.U16(type);
+        w.U16(0);
+        return start;
+    }
+
+    protected static void End(OfpWriter w, int start)
+    {
+        w.PadTo8(start);
+        w.PatchU16(start + 2, (ushort)(w.Position - start));
+    }
+
+    public static void WriteList(OfpWriter w, IEnumerable<OfpAction> actions)
+    {
+        foreach (var a in actions)
+        {
+            a.Write(w);
+        }
+    }
+
+    internal static List<OfpAction> ReadList(ref OfpReader r)
+    {
+        var list = new List<OfpAction>();
+        while (r.Remaining > 0)
+        {
+            list.Add(Read(ref r));
+        }
+
+        return list;
+    }
+}
+
+public sealed record OutputAction(uint Port, ushort MaxLen = 0xffff) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 0);
+        w.U32(Port);
+        w.U16(MaxLen);
+        w.Zeros(6);
+        End(w, s);
+    }
+
+    public override string ToString() => Port switch
+    {
+        OfpPort.Local => "output:LOCAL",
+        OfpPort.InPort => "in_port",
+        OfpPort.Normal => "NORMAL",
+        OfpPort.Controller => "CONTROLLER",
+        _ => $"output:{Port}",
+    };
+}
+
+public sealed record CopyTtlOutAction : OfpAction
+{
+    internal override void Write(OfpWriter w) => End(w, Begin(w, 11));
+}
+
+public sealed record CopyTtlInAction : OfpAction
+{
+    internal override void Write(OfpWriter w) => End(w, Begin(w, 12));
+}
+
+public sealed record PushVlanAction(ushort EtherType = 0x8100) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 17);
+        w.U16(EtherType);
+        End(w, s);
+    }
+}
+
+public sealed record PopVlanAction : OfpAction
+{
+    internal override void Write(OfpWriter w) => End(w, Begin(w, 18));
+}
+
+public sealed record SetQueueAction(uint QueueId) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 21);
+        w.U32(QueueId);
+        End(w, s);
+    }
+}
+
+public sealed record GroupAction(uint GroupId) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 22);
+        w.U32(GroupId);
+        End(w, s);
+    }
+}
+
+public sealed record SetNwTtlAction(byte Ttl) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 23);
+        w.U8(Ttl);
+        End(w, s);
+    }
+}
+
+public sealed record DecNwTtlAction : OfpAction
+{
+    internal override void Write(OfpWriter w) => End(w, Begin(w, 24));
+}
+
+public sealed record SetFieldAction(OxmField Field) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 25);
+        Field.Write(w);
+        End(w, s);
+    }
+
+    public override string ToString() => $"set_field:{Field}";
+}
+
+public sealed record ExperimenterAction(uint Experimenter, byte[] Data) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 0xFFFF);
+        w.U32(Experimenter);
+        w.Bytes(Data);
+        End(w, s);
+    }
+}
+
+/// <summary>An action type we do not model; kept verbatim so it can be re-encoded.</summary>
+public sealed record UnknownAction(ushort Type, byte[] Body) : OfpAction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, Type);
+        w.Bytes(Body);
+        End(w, s);
+    }
+}
+
+/// <summary>An OpenFlow 1.3 instruction.</summary>
+public abstract record OfpInstruction
+{
+    internal abstract void Write(OfpWriter w);
+
+    public static void WriteList(OfpWriter w, IEnumerable<OfpInstruction> instructions)
+    {
+        foreach (var i in instructions)
+        {
+            i.Write(w);
+        }
+    }
+
+    internal static List<OfpInstruction> ReadList(ref OfpReader r)
+    {
+        var list = new List<OfpInstruction>();
+        while (r.Remaining > 0)
+        {
+            list.Add(Read(ref r));
+        }
+
+        return list;
+    }
+
+    internal static OfpInstruction Read(ref OfpReader r)
+    {
+        var at = r.AbsolutePosition;
+        var type = r.U16("instruction type");
+        var len = r.U16("instruction length");
+        if (len < 8 || len % 8 != 0)
+        {
+            throw new OfpDecodeException(OfpDecodeError.BadInstruction, at, $"instruction type {type} has length {len} (must be a multiple of 8, >= 8)");
+        }
+
+        var body = r.Sub(len - 4, $"instruction type {type} body");
+        switch (type)
+        {
+            case 1: return new GotoTableInstruction(body.U8("goto table id"));
+            case 2:
+                {
+                    body.Skip(4, "write_metadata pad");
+                    return new WriteMetadataInstruction(body.U64("metadata"), body.U64("metadata mask"));
+                }
+
+            case 3:
+            case 4:
+                {
+                    body.Skip(4, "actions instruction pad");
+                    var actions = OfpAction.ReadList(ref body);
+                    return type == 3 ? new WriteActionsInstruction(actions) : new ApplyActionsInstruction(actions);
+                }
+
+            case 5: return new ClearActionsInstruction();
+            case 6: return new MeterInstruction(body.U32("meter id"));
+            default:
+                throw new OfpDecodeException(OfpDecodeError.BadInstruction, at, $"unknown instruction type {type}");
+        }
+    }
+
+    protected static int Begin(OfpWriter w, ushort type)
+    {
+        var start = w.Position;
+        w.U16(type);
+        w.U16(0);
+        return start;
+    }
+
+    protected static void End(OfpWriter w, int start)
+    {
+        w.PadTo8(start);
+        w.PatchU16(start + 2, (ushort)(w.Position - start));
+    }
+}
+
+public sealed record GotoTableInstruction(byte TableId) : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 1);
+        w.U8(TableId);
+        w.Zeros(3);
+        End(w, s);
+    }
+
+    public override string ToString() => $"goto_table:{TableId}";
+}
+
+public sealed record WriteMetadataInstruction(ulong Metadata, ulong Mask) : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 2);
+        w.Zeros(4);
+        w.U64(Metadata);
+        w.U64(Mask);
+        End(w, s);
+    }
+}
+
+public sealed record ApplyActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 4);
+        w.Zeros(4);
+        OfpAction.WriteList(w, Actions);
+        End(w, s);
+    }
+
+    public override string ToString() => Actions.Count == 0 ? "drop" : string.Join(',', Actions);
+}
+
+public sealed record WriteActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 3);
+        w.Zeros(4);
+        OfpAction.WriteList(w, Actions);
+        End(w, s);
+    }
+
+    public override string ToString() => $"write_actions({string.Join(',', Actions)})";
+}
+
+public sealed record ClearActionsInstruction : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 5);
+        w.Zeros(4);
+        End(w, s);
+    }
+}
+
+public sealed record MeterInstruction(uint MeterId) : OfpInstruction
+{
+    internal override void Write(OfpWriter w)
+    {
+        var s = Begin(w, 6);
+        w.U32(MeterId);
+        End(w, s);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+
+namespace MobiScud.Protocols.OpenFlow;
+
+/// <summary>Bounds-checked big-endian reader: every read names what it was reading when the input runs out.</summary>
+internal ref struct OfpReader
+{
+    private readonly ReadOnlySpan<byte> buffer;
+    private readonly int baseOffset;
+
+    public OfpReader(ReadOnlySpan<byte> buffer, int baseOffset = 0)
+    {
+        this.buffer = buffer;
+        this.baseOffset = baseOffset;
+        Position = 0;
+    }
+
+    public int Position { get; private set; }
+
+    public readonly int Remaining => buffer.Length - Position;
+
+    public readonly int AbsolutePosition => baseOffset + Position;
+
+    public ReadOnlySpan<byte> Take(int count, string what)
+    {
+        if (count < 0 || count > Remaining)
+        {
+            throw new OfpDecodeException(OfpDecodeError.Truncated, AbsolutePosition, $"{what}: need {count} bytes, {Remaining} left");
+        }
+
+        var s = buffer.Slice(Position, count);
+        Position += count;
+        return s;
+    }
+
+    /// <summary>A sub-reader over the next <paramref name="count"/> bytes, keeping absolute offsets for errors.</summary>
+    public OfpReader Sub(int count, string what)
+    {
+        var start = AbsolutePosition;
+        var span = Take(count, what);
+        return new OfpReader(span, start);
+    }
+
+    public byte U8(string what) => Take(1, what)[0];
+
+    public ushort U16(string what) => BinaryPrimitives.ReadUInt16BigEndian(Take(2, what));
+
+    public uint U32(string what) => BinaryPrimitives.ReadUInt32BigEndian(Take(4, what));
+
+    public ulong U64(string what) => BinaryPrimitives.ReadUInt64BigEndian(Take(8, what));
+
+    public void Skip(int count, string what) => Take(count, what);
+
+    public byte[] Rest() => Take(Remaining, "rest").ToArray();
+
+    public readonly OfpDecodeException Error(OfpDecodeError error, string detail) => new(error, AbsolutePosition, detail);
+}

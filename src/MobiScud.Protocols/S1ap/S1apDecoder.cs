@@ -1,0 +1,250 @@
+using MobiScud.Protocols.Aper;
+
+namespace MobiScud.Protocols.S1ap;
+
+/// <summary>
+/// What the MC needs from one S1AP PDU, filled by <see cref="S1apDecoder.Decode(ReadOnlySpan{byte}, S1apSummary)"/>.
+/// Reusable: decoding into the same instance again allocates nothing once its buffers have grown.
+/// Offsets (NAS-PDUs) are relative to <see cref="Pdu"/>, a copy of the decoded bytes owned by this instance.
+/// </summary>
+public sealed class S1apSummary
+{
+    private byte[] _pdu = new byte[256];
+    private int _pduLength;
+
+    public ReadOnlySpan<byte> Pdu => _pdu.AsSpan(0, _pduLength);
+
+    public S1apPduType PduType { get; internal set; }
+
+    public S1apProcedureCode ProcedureCode { get; internal set; }
+
+    public Criticality Criticality { get; internal set; }
+
+    /// <summary>Number of IEs in the message's ProtocolIE-Container.</summary>
+    public int IeCount { get; internal set; }
+
+    /// <summary>MME-UE-S1AP-ID (id 0), or the MME id of UE-S1AP-IDs (id 99) in UEContextReleaseCommand.</summary>
+    public uint? MmeUeS1apId { get; internal set; }
+
+    /// <summary>ENB-UE-S1AP-ID (id 8), or the eNB id of a UE-S1AP-ID pair.</summary>
+    public uint? EnbUeS1apId { get; internal set; }
+
+    /// <summary>SourceMME-UE-S1AP-ID (PathSwitchRequest).</summary>
+    public uint? SourceMmeUeS1apId { get; internal set; }
+
+    /// <summary>MME-UE-S1AP-ID-2 (UEContextReleaseRequest/Command with a relay).</summary>
+    public uint? MmeUeS1apId2 { get; internal set; }
+
+    /// <summary>Every E-RAB item of every E-RAB list in the message, in IE order.</summary>
+    public List<ERabItem> ERabs { get; } = new(8);
+
+    public S1apCause? Cause { get; internal set; }
+
+    /// <summary>Reset: true when the whole S1 interface is reset (all UEs of this eNB/MME pair).</summary>
+    public bool ResetAll { get; internal set; }
+
+    /// <summary>Reset / ResetAcknowledge: the UE-associated connections named (partOfS1-Interface).</summary>
+    public List<S1ConnectionId> ResetConnections { get; } = new(2);
+
+    /// <summary>HandoverRequired/HandoverRequest: the target cell from the source-to-target transparent container.</summary>
+    public EutranCgi? TargetCell { get; internal set; }
+
+    public HandoverType? HandoverType { get; internal set; }
+
+    public TargetEnbId? TargetEnbId { get; internal set; }
+
+    public GlobalEnbId? GlobalEnbId { get; internal set; }
+
+    public Tai? Tai { get; internal set; }
+
+    public EutranCgi? EutranCgi { get; internal set; }
+
+    public STmsi? STmsi { get; internal set; }
+
+    internal int NasOffset { get; set; }
+
+    internal int NasLength { get; set; } = -1;
+
+    public bool HasNasPdu => NasLength >= 0;
+
+    /// <summary>The NAS-PDU IE (id 26), empty when absent (see <see cref="HasNasPdu"/>).</summary>
+    public ReadOnlySpan<byte> NasPdu => NasLength < 0 ? default : Pdu.Slice(NasOffset, NasLength);
+
+    /// <summary>The nAS-PDU carried inside an E-RAB item (e.g. Attach Accept in E-RABToBeSetupItemCtxtSUReq).</summary>
+    public ReadOnlySpan<byte> ERabNasPdu(in ERabItem item) =>
+        item.NasPduLength < 0 ? default : Pdu.Slice(item.NasPduOffset, item.NasPduLength);
+
+    public string MessageName => S1apNames.MessageName(ProcedureCode, PduType);
+
+    internal void Reset(ReadOnlySpan<byte> pdu)
+    {
+        if (_pdu.Length < pdu.Length)
+        {
+            _pdu = new byte[Math.Max(pdu.Length, _pdu.Length * 2)];
+        }
+
+        pdu.CopyTo(_pdu);
+        _pduLength = pdu.Length;
+        IeCount = 0;
+        MmeUeS1apId = null;
+        EnbUeS1apId = null;
+        SourceMmeUeS1apId = null;
+        MmeUeS1apId2 = null;
+        ERabs.Clear();
+        Cause = null;
+        ResetAll = false;
+        ResetConnections.Clear();
+        TargetCell = null;
+        HandoverType = null;
+        TargetEnbId = null;
+        GlobalEnbId = null;
+        Tai = null;
+        EutranCgi = null;
+        STmsi = null;
+        NasOffset = 0;
+        NasLength = -1;
+    }
+
+    public override string ToString() =>
+        $"{MessageName} mme={MmeUeS1apId?.ToString() ?? "-"} enb={EnbUeS1apId?.ToString() ?? "-"} erabs=[{string.Join(", ", ERabs)}]";
+}
+
+/// <summary>
+/// The S1AP fast path: decodes a PDU's header and the MC-relevant IEs straight from the span into an
+/// <see cref="S1apSummary"/>, without building an object graph. Unknown IEs are skipped by their open-type length.
+/// Malformed input throws <see cref="AperDecodeException"/> (and nothing else).
+/// </summary>
+public static class S1apDecoder
+{
+    /// <summary>Reads the S1AP-PDU header; returns the value open type's (offset, length) within <paramref name="pdu"/>.</summary>
+    public static (int Offset, int Length) ReadHeader(
+        ReadOnlySpan<byte> pdu, out S1apPduType type, out S1apProcedureCode procedureCode, out Criticality criticality)
+    {
+        var r = new AperReader(pdu);
+        var index = r.ReadChoiceIndex(3, true, out var ext);
+        if (ext)
+        {
+            r.Throw(AperError.Unsupported, $"S1AP-PDU extension alternative {index}");
+        }
+
+        type = (S1apPduType)index;
+        procedureCode = (S1apProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
+        criticality = (Criticality)r.ReadEnumerated(3, false);
+        return r.ReadOpenTypeRange();
+    }
+
+    public static S1apSummary Decode(ReadOnlySpan<byte> pdu)
+    {
+        var s = new S1apSummary();
+        Decode(pdu, s);
+        return s;
+    }
+
+    public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into)
+    {
+        into.Reset(pdu);
+        var buf = into.Pdu;
+        var (valueOff, valueLen) = ReadHeader(buf, out var type, out var proc, out var crit);
+        into.PduType = type;
+        into.ProcedureCode = proc;
+        into.Criticality = crit;
+        if (proc == S1apProcedureCode.PrivateMessage)
+        {
+            return; // PrivateIE-Container: nothing the MC uses.
+        }
+
+        var r = new AperReader(buf, valueOff, valueOff + valueLen);
+        r.ReadBit(); // extension bit of the message SEQUENCE
+        var count = r.ReadConstrainedLength(0, 65535);
+        into.IeCount = count;
+        for (var i = 0; i < count; i++)
+        {
+            var id = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
+            r.ReadEnumerated(3, false);
+            var (off, len) = r.ReadOpenTypeRange();
+            var v = new AperReader(buf, off, off + len);
+            DecodeIe(ref v, id, into);
+        }
+    }
+
+    private static void DecodeIe(ref AperReader v, ushort id, S1apSummary s)
+    {
+        switch (id)
+        {
+            case S1apIeId.MmeUeS1apId:
+                s.MmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v);
+                break;
+            case S1apIeId.EnbUeS1apId:
+                s.EnbUeS1apId = S1apIeCodec.ReadEnbUeS1apId(ref v);
+                break;
+            case S1apIeId.UeS1apIds:
+                {
+                    var ids = S1apIeCodec.ReadUeS1apIds(ref v);
+                    s.MmeUeS1apId = ids.MmeUeS1apId;
+                    s.EnbUeS1apId = ids.EnbUeS1apId;
+                    break;
+                }
+
+            case S1apIeId.SourceMmeUeS1apId:
+                s.SourceMmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v);
+                break;
+            case S1apIeId.MmeUeS1apId2:
+                s.MmeUeS1apId2 = S1apIeCodec.ReadMmeUeS1apId(ref v);
+                break;
+            case S1apIeId.NasPdu:
+                {
+                    var n = v.ReadLengthDeterminant(out var frag);
+                    if (frag)
+                    {
+                        v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
+                    }
+
+                    s.NasOffset = v.ByteOffset;
+                    s.NasLength = n;
+                    v.ReadAlignedOctets(n);
+                    break;
+                }
+
+            case S1apIeId.Cause:
+                s.Cause = S1apIeCodec.ReadCause(ref v);
+                break;
+            case S1apIeId.HandoverType:
+                s.HandoverType = S1apIeCodec.ReadHandoverType(ref v);
+                break;
+            case S1apIeId.TargetId:
+                s.TargetEnbId = S1apIeCodec.ReadTargetId(ref v);
+                break;
+            case S1apIeId.GlobalEnbId:
+                s.GlobalEnbId = S1apIeCodec.ReadGlobalEnbId(ref v);
+                break;
+            case S1apIeId.Tai:
+                s.Tai = S1apIeCodec.ReadTai(ref v);
+                break;
+            case S1apIeId.EutranCgi:
+                s.EutranCgi = S1apIeCodec.ReadEutranCgi(ref v);
+                break;
+            case S1apIeId.STmsi:
+                s.STmsi = S1apIeCodec.ReadSTmsi(ref v);
+                break;
+            case S1apIeId.ResetType:
+                s.ResetAll = !S1apIeCodec.ReadResetConnections(ref v, false, s.ResetConnections);
+                break;
+            case S1apIeId.UeAssociatedLogicalS1ConnectionListResAck:
+                S1apIeCodec.ReadResetConnections(ref v, true, s.ResetConnections);
+                break;
+            case S1apIeId.SourceToTargetTransparentContainer when s.HandoverType == S1ap.HandoverType.IntraLte:
+                s.TargetCell = S1apIeCodec.ReadSourceToTargetContainer(ref v, s.ERabs);
+                break;
+            case S1apIeId.EnbStatusTransferTransparentContainer:
+                S1apIeCodec.ReadStatusTransferContainer(ref v, s.ERabs);
+                break;
+            default:
+                if (S1apIeCodec.IsERabList(id))
+                {
+                    S1apIeCodec.ReadERabList(ref v, id, s.ERabs);
+                }
+
+                break;
+        }
+    }
+}

@@ -1,0 +1,369 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using MobiScud.Protocols.OpenFlow;
+using MobiScud.Sdn.Steering;
+
+namespace MobiScud.Sdn.OpenFlow;
+
+public sealed record OpenFlowControllerOptions
+{
+    /// <summary>TCP listen address; null to listen only on a unix socket. Port 0 picks a free port.</summary>
+    public IPEndPoint? TcpEndPoint { get; init; } = new(IPAddress.Any, 6653);
+
+    /// <summary>Optional unix socket (OVS `unix:PATH` controller target), e.g. when OVS runs in another network namespace.</summary>
+    public string? UnixSocketPath { get; init; }
+
+    /// <summary>When set, TCP connections are TLS (OVS `ssl:` target).</summary>
+    public X509Certificate2? TlsCertificate { get; init; }
+
+    public TimeSpan EchoInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// OpenFlow 1.3 controller for many switches. It owns the desired flows of every switch (by datapath id, grouped
+/// by cookie owner) and makes each switch match them: on every (re)connect by reconciliation, afterwards by
+/// barrier-confirmed diffs.
+/// </summary>
+public sealed class OpenFlowController : IAsyncDisposable
+{
+    private readonly OpenFlowControllerOptions options;
+    private readonly ConcurrentDictionary<ulong, DesiredState> desired = new();
+    private readonly ConcurrentDictionary<ulong, SwitchSession> sessions = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ReconcileReport>> readyWaiters = new();
+    private readonly List<Socket> listeners = [];
+    private readonly CancellationTokenSource cts = new();
+
+    public OpenFlowController(OpenFlowControllerOptions? options = null) => this.options = options ?? new OpenFlowControllerOptions();
+
+    /// <summary>The bound TCP endpoint (resolves port 0).</summary>
+    public IPEndPoint? TcpEndPoint { get; private set; }
+
+    public event Action<ReconcileReport>? Reconciled;
+
+    public event Action<ulong, OfpMessage>? MessageReceived;
+
+    public IReadOnlyCollection<ulong> ConnectedSwitches => sessions.Where(s => s.Value.Ready).Select(s => s.Key).ToList();
+
+    public void Start()
+    {
+        if (options.TcpEndPoint is { } ep)
+        {
+            var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            s.Bind(ep);
+            s.Listen(64);
+            TcpEndPoint = (IPEndPoint)s.LocalEndPoint!;
+            listeners.Add(s);
+            _ = AcceptLoopAsync(s, tls: options.TlsCertificate is not null);
+        }
+
+        if (options.UnixSocketPath is { } path)
+        {
+            File.Delete(path);
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            s.Bind(new UnixDomainSocketEndPoint(path));
+            s.Listen(64);
+            listeners.Add(s);
+            _ = AcceptLoopAsync(s, tls: false);
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, bool tls)
+    {
+        while (!cts.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(cts.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(client, tls));
+        }
+    }
+
+    private async Task ServeAsync(Socket client, bool tls)
+    {
+        if (client.ProtocolType == ProtocolType.Tcp)
+        {
+            client.NoDelay = true;
+        }
+
+        Stream stream = new NetworkStream(client, ownsSocket: true);
+        var remote = client.RemoteEndPoint?.ToString() ?? "unix";
+        SwitchSession? session = null;
+        try
+        {
+            if (tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsServerAsync(options.TlsCertificate!, clientCertificateRequired: false, checkCertificateRevocation: false);
+                stream = ssl;
+            }
+
+            session = new SwitchSession(stream, remote, options);
+            session.Unsolicited += (s, m) => MessageReceived?.Invoke(s.DatapathId, m);
+            var features = await session.HandshakeAsync();
+            var dpid = features.DatapathId;
+            if (sessions.TryGetValue(dpid, out var old))
+            {
+                await old.CloseAsync();
+            }
+
+            sessions[dpid] = session;
+            session.Closed += s => sessions.TryRemove(new KeyValuePair<ulong, SwitchSession>(s.DatapathId, s));
+            var report = await ReconcileAsync(session);
+            Reconciled?.Invoke(report);
+            var waiter = readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (!waiter.TrySetResult(report))
+            {
+                readyWaiters[dpid] = Completed(report);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or TimeoutException or InvalidOperationException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
+        {
+            if (session is not null)
+            {
+                await session.CloseAsync();
+            }
+            else
+            {
+                await stream.DisposeAsync();
+            }
+        }
+    }
+
+    private static TaskCompletionSource<ReconcileReport> Completed(ReconcileReport r)
+    {
+        var t = new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.SetResult(r);
+        return t;
+    }
+
+    /// <summary>Completes once the switch is connected and reconciled (immediately if it already is).</summary>
+    public Task<ReconcileReport> WaitForSwitchAsync(ulong dpid, CancellationToken ct = default)
+    {
+        var t = readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
+        return t.Task.WaitAsync(ct);
+    }
+
+    /// <summary>Forgets the last reconcile so <see cref="WaitForSwitchAsync"/> waits for the next one (after a restart).</summary>
+    public void ExpectReconnect(ulong dpid) =>
+        readyWaiters[dpid] = new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private DesiredState State(ulong dpid) => desired.GetOrAdd(dpid, _ => new DesiredState());
+
+    public IReadOnlyList<FlowEntry> DesiredFlows(ulong dpid) => State(dpid).Snapshot();
+
+    /// <summary>
+    /// Replaces every flow owned by <paramref name="cookie"/> on the switch with <paramref name="flows"/>: new and
+    /// changed flows are added first (ADD overwrites the same key in place), then the owner's flows that are gone are
+    /// deleted, then a barrier. Deferred (applied at the next reconcile) when the switch is not connected.
+    /// </summary>
+    public async Task<FlowBatchResult> ReplaceFlowsAsync(ulong dpid, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct = default)
+    {
+        if (flows.Any(f => f.Cookie != cookie))
+        {
+            throw new ArgumentException($"every flow must carry the owner cookie 0x{cookie:x}");
+        }
+
+        var state = State(dpid);
+        if (!sessions.TryGetValue(dpid, out var session))
+        {
+            state.Replace(cookie, flows);
+            return FlowBatchResult.Deferred;
+        }
+
+        await session.ProgramLock.WaitAsync(ct);
+        try
+        {
+            var (adds, deletes) = state.Replace(cookie, flows);
+            if (!session.Ready)
+            {
+                // The session died or is not reconciled yet: the next reconcile installs the new desired state.
+                return FlowBatchResult.Deferred;
+            }
+
+            var mods = new List<FlowMod>(adds.Count + deletes.Count);
+            mods.AddRange(adds.Select(f => f.ToFlowMod(session.NextXid())));
+            mods.AddRange(deletes.Select(f => f.ToFlowMod(session.NextXid(), FlowModCommand.DeleteStrict)));
+            return mods.Count == 0 ? new FlowBatchResult(true, 0, []) : await session.SendBatchAsync(mods);
+        }
+        catch (IOException)
+        {
+            return FlowBatchResult.Deferred;
+        }
+        finally
+        {
+            session.ProgramLock.Release();
+        }
+    }
+
+    /// <summary>Raw flow-mods in one barrier-confirmed batch (benchmarks, tests); does not touch desired state.</summary>
+    public async Task<FlowBatchResult> SendRawBatchAsync(ulong dpid, Func<Func<uint>, IReadOnlyList<FlowMod>> build)
+    {
+        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        await session.ProgramLock.WaitAsync();
+        try
+        {
+            return await session.SendBatchAsync(build(session.NextXid));
+        }
+        finally
+        {
+            session.ProgramLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<FlowStats>> DumpFlowsAsync(ulong dpid)
+    {
+        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        return await session.DumpFlowsAsync();
+    }
+
+    public async Task<OfpMessage> RequestAsync(ulong dpid, Func<uint, OfpMessage> build)
+    {
+        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        return await session.RequestAsync(build(session.NextXid()));
+    }
+
+    private async Task<ReconcileReport> ReconcileAsync(SwitchSession session)
+    {
+        await session.ProgramLock.WaitAsync();
+        try
+        {
+            var actual = await session.DumpFlowsAsync();
+            var want = State(session.DatapathId).Snapshot().ToDictionary(f => f.Key);
+            var mods = new List<FlowMod>();
+            int kept = 0, modified = 0, deleted = 0;
+            var seen = new HashSet<FlowKey>();
+            foreach (var stats in actual)
+            {
+                var have = FlowEntry.FromStats(stats);
+                seen.Add(have.Key);
+                if (want.TryGetValue(have.Key, out var w))
+                {
+                    if (w.SameAs(have))
+                    {
+                        kept++;
+                    }
+                    else
+                    {
+                        modified++;
+                        mods.Add(w.ToFlowMod(session.NextXid()));
+                    }
+                }
+                else
+                {
+                    // Not in the desired state: whoever put it there, it does not belong on a MobiScud edge switch.
+                    deleted++;
+                    mods.Add(have.ToFlowMod(session.NextXid(), FlowModCommand.DeleteStrict) with { CookieMask = 0 });
+                }
+            }
+
+            var added = 0;
+            foreach (var w in want.Values.Where(w => !seen.Contains(w.Key)))
+            {
+                added++;
+                mods.Add(w.ToFlowMod(session.NextXid()));
+            }
+
+            var result = await session.SendBatchAsync(mods);
+            session.Ready = true;
+            return new ReconcileReport(session.DatapathId, actual.Count, kept, added, modified, deleted, session.SinceConnect, result.Rejections);
+        }
+        finally
+        {
+            session.ProgramLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await cts.CancelAsync();
+        foreach (var l in listeners)
+        {
+            l.Dispose();
+        }
+
+        foreach (var s in sessions.Values)
+        {
+            await s.CloseAsync();
+        }
+
+        if (options.UnixSocketPath is { } p)
+        {
+            File.Delete(p);
+        }
+    }
+
+    /// <summary>Desired flows of one switch, grouped by owner cookie; a key belongs to one owner at a time.</summary>
+    private sealed class DesiredState
+    {
+        private readonly Dictionary<ulong, Dictionary<FlowKey, FlowEntry>> byOwner = [];
+
+        public List<FlowEntry> Snapshot()
+        {
+            lock (byOwner)
+            {
+                var all = new Dictionary<FlowKey, FlowEntry>();
+                foreach (var owner in byOwner.Values)
+                {
+                    foreach (var f in owner.Values)
+                    {
+                        all[f.Key] = f;
+                    }
+                }
+
+                return all.Values.ToList();
+            }
+        }
+
+        public (List<FlowEntry> Adds, List<FlowEntry> Deletes) Replace(ulong cookie, IReadOnlyList<FlowEntry> flows)
+        {
+            lock (byOwner)
+            {
+                var old = byOwner.TryGetValue(cookie, out var o) ? o : [];
+                var next = new Dictionary<FlowKey, FlowEntry>();
+                foreach (var f in flows)
+                {
+                    next[f.Key] = f;
+                }
+
+                var adds = next.Values.Where(f => !old.TryGetValue(f.Key, out var was) || !was.SameAs(f)).ToList();
+                var deletes = old.Values.Where(f => !next.ContainsKey(f.Key)).ToList();
+
+                // A key taken over from another owner leaves that owner's set.
+                foreach (var (otherCookie, other) in byOwner)
+                {
+                    if (otherCookie != cookie)
+                    {
+                        foreach (var k in next.Keys)
+                        {
+                            other.Remove(k);
+                        }
+                    }
+                }
+
+                if (next.Count == 0)
+                {
+                    byOwner.Remove(cookie);
+                }
+                else
+                {
+                    byOwner[cookie] = next;
+                }
+
+                return (adds, deletes);
+            }
+        }
+    }
+}

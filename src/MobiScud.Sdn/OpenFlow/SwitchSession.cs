@@ -1,0 +1,317 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using MobiScud.Protocols.OpenFlow;
+using MobiScud.Sdn.Steering;
+
+namespace MobiScud.Sdn.OpenFlow;
+
+/// <summary>A flow-mod the switch refused, with the error it sent back for that flow-mod's xid.</summary>
+public sealed record FlowModRejection(FlowMod FlowMod, ErrorMessage Error)
+{
+    public override string ToString() =>
+        $"{FlowMod.Command} table={FlowMod.TableId} priority={FlowMod.Priority} {FlowMod.Match}: {OfpErrorNames.Describe(Error.ErrorType, Error.Code)}";
+}
+
+/// <summary>Outcome of a flow batch: confirmed by the switch's BARRIER_REPLY, or deferred until the switch (re)connects.</summary>
+public sealed record FlowBatchResult(bool Confirmed, int FlowMods, IReadOnlyList<FlowModRejection> Rejections)
+{
+    public static readonly FlowBatchResult Deferred = new(false, 0, []);
+
+    public bool Ok => Rejections.Count == 0;
+}
+
+/// <summary>What a reconciliation after (re)connect found and changed.</summary>
+public sealed record ReconcileReport(ulong DatapathId, int Found, int Kept, int Added, int Modified, int Deleted, TimeSpan SinceConnect, IReadOnlyList<FlowModRejection> Rejections);
+
+/// <summary>One connected switch: framing, request/reply pairing by xid, echo keep-alive, barrier-confirmed batches.</summary>
+internal sealed class SwitchSession : IAsyncDisposable
+{
+    private readonly Stream stream;
+    private readonly OpenFlowControllerOptions options;
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<OfpMessage>> pending = new();
+    private readonly ConcurrentDictionary<uint, List<FlowStats>> flowStatsParts = new();
+    private readonly ConcurrentDictionary<uint, BatchErrors> flowModOwners = new();
+    private readonly CancellationTokenSource cts = new();
+    private readonly TaskCompletionSource<Hello> hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch sinceConnect = Stopwatch.StartNew();
+    private int nextXid = 0x10000;
+    private int closed;
+
+    public SwitchSession(Stream stream, string remote, OpenFlowControllerOptions options)
+    {
+        this.stream = stream;
+        this.options = options;
+        Remote = remote;
+    }
+
+    public string Remote { get; }
+
+    public ulong DatapathId { get; private set; }
+
+    public bool Ready { get; set; }
+
+    /// <summary>Held by reconciliation and by each batch so the switch sees them in a consistent order.</summary>
+    public SemaphoreSlim ProgramLock { get; } = new(1, 1);
+
+    public TimeSpan SinceConnect => sinceConnect.Elapsed;
+
+    public long DecodeErrors;
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public CancellationToken Closing => cts.Token;
+
+    public event Action<SwitchSession, OfpMessage>? Unsolicited;
+
+    public uint NextXid() => (uint)Interlocked.Increment(ref nextXid);
+
+    /// <summary>HELLO both ways (we send ours first: OVS hangs up if it waits ~1 s), then FEATURES_REQUEST (OVS never sends it).</summary>
+    public async Task<FeaturesReply> HandshakeAsync()
+    {
+        Completion = Task.Run(ReadLoopAsync);
+        await SendAsync(new Hello(NextXid(), 1u << OfpCodec.Version13));
+        var peer = await hello.Task.WaitAsync(options.RequestTimeout, cts.Token);
+        if (peer.VersionBitmap is not null && !peer.Supports(OfpCodec.Version13))
+        {
+            await SendAsync(new ErrorMessage(peer.Xid, 0, 0, "OpenFlow 1.3 required"u8.ToArray()));
+            throw new InvalidOperationException($"switch {Remote} does not offer OpenFlow 1.3 (bitmap 0x{peer.VersionBitmap:x})");
+        }
+
+        var features = (FeaturesReply)await RequestAsync(new FeaturesRequest(NextXid()));
+        DatapathId = features.DatapathId;
+        await SendAsync(new SetConfig(NextXid(), 0, 0xffff));
+        _ = Task.Run(KeepAliveAsync);
+        return features;
+    }
+
+    public async Task SendAsync(OfpMessage message)
+    {
+        var w = new OfpWriter(256);
+        OfpCodec.Encode(message, w);
+        await WriteAsync(w.WrittenMemory);
+    }
+
+    private async Task WriteAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await writeLock.WaitAsync(cts.Token);
+        try
+        {
+            await stream.WriteAsync(bytes, cts.Token);
+            await stream.FlushAsync(cts.Token);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task<OfpMessage> RequestAsync(OfpMessage request)
+    {
+        var tcs = new TaskCompletionSource<OfpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pending[request.Xid] = tcs;
+        try
+        {
+            await SendAsync(request);
+            return await tcs.Task.WaitAsync(options.RequestTimeout, cts.Token);
+        }
+        finally
+        {
+            pending.TryRemove(request.Xid, out _);
+        }
+    }
+
+    public async Task<IReadOnlyList<FlowStats>> DumpFlowsAsync()
+    {
+        var xid = NextXid();
+        flowStatsParts[xid] = [];
+        try
+        {
+            await RequestAsync(new FlowStatsRequest(xid, FlowStatsRequest.AllTables, OfpPort.Any, 0xffffffff, 0, 0, OfpMatch.Any));
+            return flowStatsParts[xid];
+        }
+        finally
+        {
+            flowStatsParts.TryRemove(xid, out _);
+        }
+    }
+
+    /// <summary>Sends the flow-mods and a barrier in one write; completes on the BARRIER_REPLY with any errors the switch sent for them.</summary>
+    public async Task<FlowBatchResult> SendBatchAsync(IReadOnlyList<FlowMod> mods)
+    {
+        var errors = new BatchErrors();
+        var w = new OfpWriter(256 * Math.Max(1, mods.Count));
+        foreach (var m in mods)
+        {
+            flowModOwners[m.Xid] = errors;
+            errors.ByXid[m.Xid] = m;
+            OfpCodec.Encode(m, w);
+        }
+
+        var barrierXid = NextXid();
+        OfpCodec.Encode(new BarrierRequest(barrierXid), w);
+        var tcs = new TaskCompletionSource<OfpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pending[barrierXid] = tcs;
+        try
+        {
+            await WriteAsync(w.WrittenMemory);
+            await tcs.Task.WaitAsync(options.RequestTimeout, cts.Token);
+            lock (errors)
+            {
+                return new FlowBatchResult(true, mods.Count, errors.Rejections.ToList());
+            }
+        }
+        finally
+        {
+            pending.TryRemove(barrierXid, out _);
+            foreach (var m in mods)
+            {
+                flowModOwners.TryRemove(m.Xid, out _);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var header = new byte[OfpCodec.HeaderLength];
+        try
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                await stream.ReadExactlyAsync(header, cts.Token);
+                var (version, type, length, _) = OfpCodec.ReadHeader(header);
+                var frame = new byte[length];
+                header.CopyTo(frame, 0);
+                await stream.ReadExactlyAsync(frame.AsMemory(OfpCodec.HeaderLength), cts.Token);
+                OfpMessage message;
+                try
+                {
+                    message = OfpCodec.Decode(frame);
+                }
+                catch (OfpDecodeException)
+                {
+                    // Framing is intact (the length was read); one undecodable message does not end the session.
+                    Interlocked.Increment(ref DecodeErrors);
+                    continue;
+                }
+
+                if (type == (byte)OfpType.Hello && version < OfpCodec.Version13 && message is Hello { VersionBitmap: null })
+                {
+                    hello.TrySetException(new InvalidOperationException($"switch {Remote} speaks only OpenFlow wire version {version}"));
+                    continue;
+                }
+
+                Dispatch(message);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException or OfpDecodeException)
+        {
+            // Connection gone (or a header with an impossible length): the session ends, the switch will reconnect.
+        }
+        finally
+        {
+            await CloseAsync();
+        }
+    }
+
+    private void Dispatch(OfpMessage message)
+    {
+        switch (message)
+        {
+            case Hello h:
+                hello.TrySetResult(h);
+                return;
+            case EchoRequest e:
+                _ = SendSafeAsync(new EchoReply(e.Xid, e.Data));
+                return;
+            case ErrorMessage err when flowModOwners.TryGetValue(err.Xid, out var batch):
+                lock (batch)
+                {
+                    batch.Rejections.Add(new FlowModRejection(batch.ByXid[err.Xid], err));
+                }
+
+                return;
+            case ErrorMessage err when pending.TryRemove(err.Xid, out var t):
+                t.TrySetException(new InvalidOperationException($"switch {Remote} rejected request xid {err.Xid}: {err}"));
+                return;
+            case FlowStatsReply fs when flowStatsParts.TryGetValue(fs.Xid, out var parts):
+                parts.AddRange(fs.Entries);
+                if (!fs.HasMore && pending.TryGetValue(fs.Xid, out var done))
+                {
+                    done.TrySetResult(fs);
+                }
+
+                return;
+            case MultipartReply mp when mp.HasMore:
+                return;
+            default:
+                if (pending.TryGetValue(message.Xid, out var tcs) && message is not PacketIn and not PortStatus and not FlowRemoved)
+                {
+                    tcs.TrySetResult(message);
+                }
+                else
+                {
+                    Unsolicited?.Invoke(this, message);
+                }
+
+                return;
+        }
+    }
+
+    private async Task SendSafeAsync(OfpMessage m)
+    {
+        try
+        {
+            await SendAsync(m);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task KeepAliveAsync()
+    {
+        try
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                await Task.Delay(options.EchoInterval, cts.Token);
+                await RequestAsync(new EchoRequest(NextXid(), []));
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            await CloseAsync();
+        }
+    }
+
+    public async Task CloseAsync()
+    {
+        if (Interlocked.Exchange(ref closed, 1) == 1)
+        {
+            return;
+        }
+
+        Ready = false;
+        await cts.CancelAsync();
+        hello.TrySetCanceled();
+        foreach (var p in pending.Values)
+        {
+            p.TrySetException(new IOException($"switch {Remote} (dpid 0x{DatapathId:x}) disconnected"));
+        }
+
+        await stream.DisposeAsync();
+        Closed?.Invoke(this);
+    }
+
+    public event Action<SwitchSession>? Closed;
+
+    public async ValueTask DisposeAsync() => await CloseAsync();
+
+    private sealed class BatchErrors
+    {
+        public Dictionary<uint, FlowMod> ByXid { get; } = [];
+
+        public List<FlowModRejection> Rejections { get; } = [];
+    }
+}

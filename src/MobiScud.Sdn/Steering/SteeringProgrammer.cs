@@ -1,0 +1,115 @@
+using MobiScud.Control.Model;
+using MobiScud.Sdn.OpenFlow;
+
+namespace MobiScud.Sdn.Steering;
+
+/// <summary>Outcome of one steering command, per site touched.</summary>
+public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<SiteId, FlowBatchResult> Sites)
+{
+    public bool Confirmed => !Stale && Sites.Values.All(s => s.Confirmed);
+
+    public IEnumerable<FlowModRejection> Rejections => Sites.Values.SelectMany(s => s.Rejections);
+}
+
+/// <summary>The MC's flow programmer adapter: executes InstallSteering / RemoveSteering.</summary>
+public interface IFlowProgrammer
+{
+    Task<SteeringResult> ExecuteAsync(ControlCommand command, CancellationToken ct = default);
+}
+
+/// <summary>
+/// Turns steering commands into per-site flow replacements. Keeps, per UE, the sites its flows are on and the last
+/// intent version, so a replacement also clears sites the UE left and a stale (older) intent is ignored.
+/// </summary>
+public abstract class SteeringProgrammerBase : IFlowProgrammer
+{
+    private readonly Dictionary<UeId, (int Version, HashSet<SiteId> Sites)> installed = [];
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    protected SteeringProgrammerBase(SdnTopology topology) => Topology = topology;
+
+    public SdnTopology Topology { get; }
+
+    protected abstract Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct);
+
+    public async Task<SteeringResult> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            return command switch
+            {
+                InstallSteering i => await InstallAsync(i.Intent, ct),
+                RemoveSteering r => await RemoveAsync(r.Ue, ct),
+                _ => throw new ArgumentException($"{command.GetType().Name} is not a steering command"),
+            };
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<SteeringResult> InstallAsync(SteeringIntent intent, CancellationToken ct)
+    {
+        if (installed.TryGetValue(intent.Ue, out var cur) && intent.Version < cur.Version)
+        {
+            return new SteeringResult(intent.Ue, true, new Dictionary<SiteId, FlowBatchResult>());
+        }
+
+        var compiled = SteeringCompiler.Compile(intent, Topology);
+        var cookie = SteeringCookies.ForUe(intent.Ue);
+        var results = new Dictionary<SiteId, FlowBatchResult>();
+
+        // Make before break: the PVM's remote site first, then the switch site that redirects to it, then clean-up.
+        foreach (var (site, flows) in compiled.OrderBy(kv => kv.Key == intent.SwitchSite ? 1 : 0))
+        {
+            results[site] = await ReplaceAsync(Topology[site], cookie, flows, ct);
+        }
+
+        foreach (var gone in cur.Sites?.Where(s => !compiled.ContainsKey(s)) ?? [])
+        {
+            results[gone] = await ReplaceAsync(Topology[gone], cookie, [], ct);
+        }
+
+        installed[intent.Ue] = (intent.Version, compiled.Keys.ToHashSet());
+        return new SteeringResult(intent.Ue, false, results);
+    }
+
+    private async Task<SteeringResult> RemoveAsync(UeId ue, CancellationToken ct)
+    {
+        var results = new Dictionary<SiteId, FlowBatchResult>();
+        if (installed.Remove(ue, out var cur))
+        {
+            foreach (var site in cur.Sites)
+            {
+                results[site] = await ReplaceAsync(Topology[site], SteeringCookies.ForUe(ue), [], ct);
+            }
+        }
+
+        return new SteeringResult(ue, false, results);
+    }
+}
+
+/// <summary>
+/// The live adapter: steering onto Open vSwitch through <see cref="OpenFlowController"/>. Construction registers each
+/// site's fixed flows as desired state, so they are installed when the site's switch connects.
+/// </summary>
+public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
+{
+    private readonly OpenFlowController controller;
+
+    public OpenFlowSteeringProgrammer(OpenFlowController controller, SdnTopology topology)
+        : base(topology)
+    {
+        this.controller = controller;
+        foreach (var site in topology.Sites)
+        {
+            // Not connected yet: this only records desired state (returns Deferred without I/O).
+            _ = controller.ReplaceFlowsAsync(site.DatapathId, SteeringCookies.Infrastructure, SteeringCompiler.SiteBase(site));
+        }
+    }
+
+    protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct) =>
+        controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct);
+}

@@ -1,0 +1,210 @@
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace MobiScud.Testbed.Topology;
+
+public enum HandoverProcedure
+{
+    /// <summary>X2 handover: the target eNB sends PathSwitchRequest, the MME acknowledges.</summary>
+    X2,
+
+    /// <summary>S1 handover: HandoverRequired, Request, Request Ack, Command, Notify.</summary>
+    S1,
+
+    /// <summary>S1 handover prepared then cancelled by the source (HandoverCancel): the UE stays.</summary>
+    S1Cancelled,
+}
+
+public sealed class HandoverStep
+{
+    /// <summary>Seconds after the UE's attach.</summary>
+    public double AtSeconds { get; set; }
+
+    /// <summary>1-based UE number.</summary>
+    public int Ue { get; set; } = 1;
+
+    /// <summary>1-based target eNB number.</summary>
+    public int ToEnb { get; set; }
+
+    public HandoverProcedure Procedure { get; set; } = HandoverProcedure.X2;
+}
+
+public sealed class MigrationPolicySettings
+{
+    public long MaxBandwidthMiBps { get; set; } = 1024;
+
+    public int DowntimeLimitMs { get; set; } = 300;
+
+    public bool AutoConverge { get; set; }
+}
+
+/// <summary>
+/// What `mobiscud testbed` builds and plays. Defaults reproduce the paper's set-up in miniature: two eNBs, each
+/// next to its own edge site, one UE that attaches at eNB 1, hands over to eNB 2 and later comes back.
+/// </summary>
+public sealed class Scenario
+{
+    public int Enbs { get; set; } = 2;
+
+    public int Sites { get; set; } = 2;
+
+    public int Ues { get; set; } = 1;
+
+    /// <summary>One-way delay between an eNB and its edge site's switch.</summary>
+    public double EnbEdgeDelayMs { get; set; } = 2;
+
+    /// <summary>One-way delay between an edge site and the core (MME, S-GW/P-GW, core data centre).</summary>
+    public double EdgeCoreDelayMs { get; set; } = 20;
+
+    /// <summary>Site (0-based) of each eNB; empty spreads eNBs over sites round-robin.</summary>
+    public List<int> EnbSites { get; set; } = [];
+
+    public List<HandoverStep> Handovers { get; set; } =
+    [
+        new() { AtSeconds = 4, ToEnb = 2, Procedure = HandoverProcedure.X2 },
+        new() { AtSeconds = 12, ToEnb = 1, Procedure = HandoverProcedure.S1 },
+    ];
+
+    public double PingIntervalMs { get; set; } = 20;
+
+    /// <summary>How long the UE keeps pinging after attach.</summary>
+    public double DurationSeconds { get; set; } = 18;
+
+    public MigrationPolicySettings Migration { get; set; } = new();
+
+    public int PvmMemoryMiB { get; set; } = 128;
+
+    /// <summary>Index of eNB <paramref name="enb"/> (1-based) to its 0-based site.</summary>
+    public int SiteOf(int enb) => EnbSites.Count >= enb ? EnbSites[enb - 1] : (enb - 1) % Sites;
+
+    public static string SiteName(int site) => ((char)('a' + site)).ToString();
+
+    /// <summary>All problems at once, each naming the field.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Enbs is < 2 or > 4)
+        {
+            errors.Add($"enbs: {Enbs} is outside 2..4");
+        }
+
+        if (Sites is < 2 or > 4)
+        {
+            errors.Add($"sites: {Sites} is outside 2..4");
+        }
+
+        if (Ues is < 1 or > 16)
+        {
+            errors.Add($"ues: {Ues} is outside 1..16");
+        }
+
+        if (EnbEdgeDelayMs is < 0 or > 1000)
+        {
+            errors.Add($"enbEdgeDelayMs: {EnbEdgeDelayMs} is outside 0..1000");
+        }
+
+        if (EdgeCoreDelayMs is < 0 or > 1000)
+        {
+            errors.Add($"edgeCoreDelayMs: {EdgeCoreDelayMs} is outside 0..1000");
+        }
+
+        if (EnbSites.Count != 0 && EnbSites.Count != Enbs)
+        {
+            errors.Add($"enbSites: has {EnbSites.Count} entries for {Enbs} eNBs");
+        }
+
+        for (var i = 0; i < EnbSites.Count; i++)
+        {
+            if (EnbSites[i] < 0 || EnbSites[i] >= Sites)
+            {
+                errors.Add($"enbSites[{i}]: site {EnbSites[i]} does not exist (sites: {Sites})");
+            }
+        }
+
+        if (PingIntervalMs is < 1 or > 10_000)
+        {
+            errors.Add($"pingIntervalMs: {PingIntervalMs} is outside 1..10000");
+        }
+
+        if (DurationSeconds is <= 0 or > 3600)
+        {
+            errors.Add($"durationSeconds: {DurationSeconds} is outside (0, 3600]");
+        }
+
+        for (var i = 0; i < Handovers.Count; i++)
+        {
+            var h = Handovers[i];
+            if (h.Ue < 1 || h.Ue > Ues)
+            {
+                errors.Add($"handovers[{i}].ue: UE {h.Ue} does not exist (ues: {Ues})");
+            }
+
+            if (h.ToEnb < 1 || h.ToEnb > Enbs)
+            {
+                errors.Add($"handovers[{i}].toEnb: eNB {h.ToEnb} does not exist (enbs: {Enbs})");
+            }
+
+            if (h.AtSeconds < 0 || h.AtSeconds >= DurationSeconds)
+            {
+                errors.Add($"handovers[{i}].atSeconds: {h.AtSeconds} is outside [0, durationSeconds)");
+            }
+        }
+
+        if (PvmMemoryMiB < 96)
+        {
+            errors.Add($"pvmMemoryMiB: {PvmMemoryMiB} is below 96 (Debian kernels do not boot in less)");
+        }
+
+        if (Migration.MaxBandwidthMiBps <= 0)
+        {
+            errors.Add($"migration.maxBandwidthMiBps: {Migration.MaxBandwidthMiBps} must be positive");
+        }
+
+        if (Migration.DowntimeLimitMs <= 0)
+        {
+            errors.Add($"migration.downtimeLimitMs: {Migration.DowntimeLimitMs} must be positive");
+        }
+
+        return errors;
+    }
+
+    public Scenario Validated()
+    {
+        var errors = Validate();
+        return errors.Count == 0 ? this : throw new ScenarioException("invalid scenario: " + string.Join("; ", errors));
+    }
+
+    public static Scenario Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ScenarioException($"scenario file not found: {path}");
+        }
+
+        var deserializer = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
+        try
+        {
+            var text = File.ReadAllText(path);
+            var scenario = string.IsNullOrWhiteSpace(text) ? new Scenario() : deserializer.Deserialize<Scenario>(text);
+            return scenario.Validated();
+        }
+        catch (YamlException e)
+        {
+            throw new ScenarioException($"{path}:{e.Start.Line}:{e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+    }
+}
+
+public sealed class ScenarioException : Exception
+{
+    public ScenarioException(string message)
+        : base(message)
+    {
+    }
+
+    public ScenarioException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,238 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MobiScud.Control.Model;
+using MobiScud.Sdn.Steering;
+using Xunit.Abstractions;
+
+namespace MobiScud.Sdn.Tests;
+
+/// <summary>Real GTP-U packets through a real Open vSwitch programmed by our controller (see <see cref="OvsHarness"/>).</summary>
+[Collection(OvsCollection.Name)]
+public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly IPAddress Ue1 = IPAddress.Parse("172.16.0.5");
+    private static readonly IPAddress Ue2 = IPAddress.Parse("172.16.0.6");
+    private static readonly IPAddress Internet = IPAddress.Parse("198.51.100.7");
+    private const uint Ul1 = 0x1001;
+    private const uint Dl1 = 0x2002;
+    private const uint Dl1AfterHandover = 0x3003;
+    private const uint Ul2 = 0x1002;
+    private const uint Dl2 = 0x2012;
+    private static int version = 1;
+
+    private static SteeringIntent Intent(IPAddress enb, uint dlTeid, SiteId pvmSite, UeId? ue = null, IPAddress? ueAddress = null, uint ul = Ul1, IPAddress? pvm = null) =>
+        new(ue ?? new UeId("ue1"), ueAddress ?? Ue1, new EnbId(1),
+            [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, ul), new GtpEndpoint(enb, dlTeid))],
+            OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, Interlocked.Increment(ref version));
+
+    private async Task InstallAsync(SteeringIntent intent)
+    {
+        var result = await ovs.Programmer.ExecuteAsync(new InstallSteering(intent.Ue, intent));
+        Assert.True(result.Confirmed, $"not confirmed by barrier: {string.Join("; ", result.Sites.Select(s => $"{s.Key}={s.Value}"))}");
+        Assert.Empty(result.Rejections);
+
+        // The barrier confirms OVS's OpenFlow tables. OVS 3.1's netdev datapath was seen here forwarding packets on a
+        // stale cached megaflow of the old rules even after `revalidator/wait`; these tests check the tables we
+        // program, so they start each step from an empty datapath cache.
+        await ovs.Appctl("dpctl/del-flows");
+    }
+
+    /// <summary>Runs a scenario; on failure, the switches' flow tables go into the test output.</summary>
+    private async Task WithDumpsOnFailure(Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch
+        {
+            output.WriteLine("brA:\n" + await ovs.DumpFlowsAsync("brA"));
+            output.WriteLine("brB:\n" + await ovs.DumpFlowsAsync("brB"));
+            output.WriteLine(await ovs.OfctlAsync("-O", "OpenFlow13", "show", ovs.MgmtSocket("brA")));
+            output.WriteLine(await ovs.OfctlAsync("-O", "OpenFlow13", "show", ovs.MgmtSocket("brB")));
+            output.WriteLine(await ovs.Appctl("ofproto/trace", "brA", "in_port=10,tun_id=0x1001,tun_src=10.77.0.1,tun_dst=10.77.0.254,ip,nw_src=172.16.0.5,nw_dst=192.168.77.10"));
+            output.WriteLine(await ovs.Appctl("dpctl/dump-flows", "-m"));
+            throw;
+        }
+    }
+
+    private static string Nonce() => Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The eNB sends GTP-U toward the S-GW, as a real eNB does (an ordinary UDP socket on 2152).</summary>
+    private async Task SendUplinkAsync(string enbRole, IPAddress enb, uint teid, byte[] inner)
+    {
+        using var s = ovs.Socket(enbRole, SocketType.Dgram, ProtocolType.Udp);
+        s.Bind(new IPEndPoint(enb, 2152));
+        await s.SendToAsync(Packets.GtpU(teid, inner), new IPEndPoint(OvsHarness.Sgw, 2152));
+    }
+
+    private static byte[] Ping(IPAddress src, IPAddress dst, string nonce) =>
+        Packets.Ipv4(src, dst, 1, Packets.IcmpEcho(0x4d53, 1, Encoding.ASCII.GetBytes(nonce)));
+
+    private static byte[] UdpTo(IPAddress src, IPAddress dst, string nonce) =>
+        Packets.Ipv4(src, dst, 17, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(nonce)));
+
+    private static bool Carries(IpPacket p, string nonce) => Encoding.ASCII.GetString(p.Payload).Contains(nonce, StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Ue_ping_reaches_its_pvm_decapsulated_and_the_reply_reaches_the_enb_in_gtpu_with_the_downlink_teid()
+    {
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+        using var pvmIcmp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Icmp);
+        using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
+        var nonce = Nonce();
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
+
+        var atPvm = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Protocol == 1 && p.Payload[0] == 8 && Carries(p, nonce), Wait, "echo request at the PVM");
+        Assert.Equal(Ue1, atPvm.Src);
+        Assert.Equal(OvsHarness.Pvm, atPvm.Dst);
+
+        // The PVM's own kernel answers; the switch must wrap the reply in GTP-U toward eNB1 with the downlink TEID.
+        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && g.Inner.Protocol == 1 && Carries(g.Inner, nonce), Wait, "echo reply in GTP-U at eNB1");
+        var (teid, inner) = atEnb.Gtp!.Value;
+        Assert.Equal(Dl1, teid);
+        Assert.Equal(OvsHarness.Enb1, atEnb.Dst);
+        Assert.Equal(OvsHarness.Sgw, atEnb.Src);
+        Assert.Equal(0, inner.Payload[0]); // ICMP echo reply
+        Assert.Equal(OvsHarness.Pvm, inner.Src);
+        Assert.Equal(Ue1, inner.Dst);
+    }
+
+    [Fact]
+    public async Task Ue_udp_reaches_its_pvm_and_a_pvm_udp_reply_reaches_the_enb_in_gtpu()
+    {
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+        using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
+        using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
+        var nonce = Nonce();
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, nonce));
+        var atPvm = await NetnsSocket.ReceiveAsync(pvmUdp, p => p.UdpDstPort == 7777 && Carries(p, nonce), Wait, "UDP at the PVM");
+        Assert.Equal(Ue1, atPvm.Src);
+
+        using (var reply = ovs.Socket("pvma", SocketType.Dgram, ProtocolType.Udp))
+        {
+            await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + nonce), new IPEndPoint(Ue1, 40000));
+        }
+
+        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + nonce), Wait, "UDP reply in GTP-U at eNB1");
+        Assert.Equal(Dl1, atEnb.Gtp!.Value.Teid);
+        Assert.Equal(17, atEnb.Gtp!.Value.Inner.Protocol);
+    }
+
+    [Fact]
+    public async Task Other_traffic_of_the_bearer_and_unknown_teids_reach_the_sgw_with_their_teid_unchanged()
+    {
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+        using var sgwRaw = ovs.Socket("sgw", SocketType.Raw, ProtocolType.Udp);
+        using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
+        var nonce = Nonce();
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, Internet, nonce));
+        var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, nonce), Wait, "bearer traffic at the S-GW");
+        Assert.Equal(Ul1, atSgw.Gtp!.Value.Teid);
+        Assert.Equal(Internet, atSgw.Gtp!.Value.Inner.Dst);
+        Assert.Equal(OvsHarness.Sgw, atSgw.Dst);
+
+        var unknown = Nonce();
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, 0x7777, UdpTo(IPAddress.Parse("172.16.9.9"), Internet, unknown));
+        var unknownAtSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, unknown), Wait, "unknown TEID at the S-GW");
+        Assert.Equal(0x7777u, unknownAtSgw.Gtp!.Value.Teid);
+    }
+
+    [Fact]
+    public async Task After_a_handover_the_pvm_reply_goes_to_the_new_enb_with_the_new_teid_at_once()
+    {
+        await WithDumpsOnFailure(async () =>
+        {
+            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+            await InstallAsync(Intent(OvsHarness.Enb2, Dl1AfterHandover, OvsHarness.SiteA));
+            using var enb2Raw = ovs.Socket("enb2", SocketType.Raw, ProtocolType.Udp);
+            using var pvmIcmp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Icmp);
+            var nonce = Nonce();
+            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
+            await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && Carries(p, nonce), Wait, "echo request from the new eNB at the PVM");
+            var atEnb2 = await NetnsSocket.ReceiveAsync(enb2Raw, p => p.Gtp is { } g && Carries(g.Inner, nonce), Wait, "echo reply at eNB2");
+            Assert.Equal(Dl1AfterHandover, atEnb2.Gtp!.Value.Teid);
+            Assert.Equal(OvsHarness.Enb2, atEnb2.Dst);
+
+            // The old eNB is no longer a valid source for the PVM: the same bearer from eNB1 is dropped at the PVM guard.
+            var stale = Nonce();
+            var marker = Nonce();
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, stale));
+            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, marker));
+            var first = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && (Carries(p, stale) || Carries(p, marker)), Wait, "marker at the PVM");
+            Assert.True(Carries(first, marker), "a packet from the old eNB reached the PVM after the handover");
+        });
+    }
+
+    [Fact]
+    public async Task During_a_migration_the_pvm_at_the_other_site_is_reached_over_the_inter_site_link_and_after_it_the_new_site()
+    {
+        await WithDumpsOnFailure(async () =>
+        {
+            using var pvmA = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
+            using var pvmB = ovs.Socket("pvmb", SocketType.Raw, ProtocolType.Udp);
+            using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
+
+            // The PVM still runs at site A while the UE is served at A: local delivery.
+            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+            var n1 = Nonce();
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, n1));
+            await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n1), Wait, "UDP at PVM A");
+
+            // The PVM now answers at site B: the switch at A sends it over the inter-site link, B relays both ways.
+            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteB));
+            var n2 = Nonce();
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, n2));
+            var atB = await NetnsSocket.ReceiveAsync(pvmB, p => Carries(p, n2), Wait, "UDP at PVM B");
+            Assert.Equal(Ue1, atB.Src);
+            using (var reply = ovs.Socket("pvmb", SocketType.Dgram, ProtocolType.Udp))
+            {
+                await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + n2), new IPEndPoint(Ue1, 40000));
+            }
+
+            var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + n2), Wait, "PVM B reply at eNB1");
+            Assert.Equal(Dl1, atEnb.Gtp!.Value.Teid);
+
+            // And nothing of n2 went to the old host: probe A with a marker it would receive if it were still steered there.
+            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+            var marker = Nonce();
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, marker));
+            var firstAtA = await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n2) || Carries(p, marker), Wait, "marker at PVM A");
+            Assert.True(Carries(firstAtA, marker), "PVM A received traffic while the PVM was at site B");
+        });
+    }
+
+    [Fact]
+    public async Task Another_ues_bearer_and_a_spoofed_inner_source_cannot_reach_the_pvm()
+    {
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl2, OvsHarness.SiteA, new UeId("ue2"), Ue2, Ul2, IPAddress.Parse("192.168.77.20")));
+        using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
+        var otherBearer = Nonce();
+        var spoofed = Nonce();
+        var marker = Nonce();
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(Ue2, OvsHarness.Pvm, otherBearer));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(Ue1, OvsHarness.Pvm, otherBearer));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(IPAddress.Parse("172.16.0.99"), OvsHarness.Pvm, spoofed));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, marker));
+        var first = await NetnsSocket.ReceiveAsync(pvmUdp, p => Carries(p, otherBearer) || Carries(p, spoofed) || Carries(p, marker), Wait, "marker at the PVM");
+        Assert.True(Carries(first, marker), $"forbidden packet reached the PVM: {Encoding.ASCII.GetString(first.Payload)}");
+        await ovs.Programmer.ExecuteAsync(new RemoveSteering(new UeId("ue2"), OvsHarness.SiteA));
+    }
+
+    [Fact]
+    public async Task Flows_our_encoder_sent_appear_in_ovs_ofctl_dump_flows_as_intended()
+    {
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+        var dump = await ovs.DumpFlowsAsync("brA");
+        output.WriteLine(dump);
+        var cookie = $"cookie=0x{SteeringCookies.ForUe(new UeId("ue1")):x}";
+        var lines = dump.Split('\n').Where(l => l.Contains(cookie, StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        Assert.Contains(lines, l => l.Contains("table=1, priority=300,ip,tun_id=0x1001,tun_src=10.77.0.1,nw_src=172.16.0.5,nw_dst=192.168.77.10 actions=set_field:02:00:00:00:00:fe->eth_src,set_field:02:00:c0:a8:4d:0a->eth_dst,output:3", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("table=1, priority=200,ip,nw_dst=192.168.77.10 actions=drop", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("table=1, priority=100,tun_id=0x1001 actions=set_field:10.77.0.2->tun_dst,IN_PORT", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("table=2, priority=300,ip,in_port=3,nw_src=192.168.77.10,nw_dst=172.16.0.5 actions=set_field:10.77.0.1->tun_dst,set_field:0x2002->tun_id,output:10", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace MobiScud.Sdn.Tests;
+
+/// <summary>Hand-built IPv4/UDP/ICMP/GTP-U bytes (RFC 791/768/792, TS 29.281) for the packets the tests send.</summary>
+internal static class Packets
+{
+    public static byte[] Ipv4(IPAddress src, IPAddress dst, byte protocol, ReadOnlySpan<byte> payload, ushort id = 1)
+    {
+        var p = new byte[20 + payload.Length];
+        p[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), id);
+        p[8] = 64;
+        p[9] = protocol;
+        src.GetAddressBytes().CopyTo(p, 12);
+        dst.GetAddressBytes().CopyTo(p, 16);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum(p.AsSpan(0, 20)));
+        payload.CopyTo(p.AsSpan(20));
+        return p;
+    }
+
+    /// <summary>UDP with checksum 0 (allowed for IPv4): the receiver never drops it for a checksum.</summary>
+    public static byte[] Udp(ushort srcPort, ushort dstPort, ReadOnlySpan<byte> payload)
+    {
+        var u = new byte[8 + payload.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(u, srcPort);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(2), dstPort);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(4), (ushort)u.Length);
+        payload.CopyTo(u.AsSpan(8));
+        return u;
+    }
+
+    public static byte[] IcmpEcho(ushort id, ushort seq, ReadOnlySpan<byte> data)
+    {
+        var m = new byte[8 + data.Length];
+        m[0] = 8;
+        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(4), id);
+        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(6), seq);
+        data.CopyTo(m.AsSpan(8));
+        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), Checksum(m));
+        return m;
+    }
+
+    /// <summary>GTP-U G-PDU header (version 1, PT=1, no optional fields) followed by the inner packet.</summary>
+    public static byte[] GtpU(uint teid, ReadOnlySpan<byte> inner)
+    {
+        var g = new byte[8 + inner.Length];
+        g[0] = 0x30;
+        g[1] = 0xFF;
+        BinaryPrimitives.WriteUInt16BigEndian(g.AsSpan(2), (ushort)inner.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(g.AsSpan(4), teid);
+        inner.CopyTo(g.AsSpan(8));
+        return g;
+    }
+
+    public static ushort Checksum(ReadOnlySpan<byte> data)
+    {
+        uint sum = 0;
+        for (var i = 0; i + 1 < data.Length; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
+        }
+
+        if (data.Length % 2 == 1)
+        {
+            sum += (uint)data[^1] << 8;
+        }
+
+        while (sum > 0xffff)
+        {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+
+        return (ushort)~sum;
+    }
+}
+
+/// <summary>An IPv4 packet as read from a raw socket.</summary>
+internal sealed record IpPacket(IPAddress Src, IPAddress Dst, byte Protocol, byte[] Payload)
+{
+    public static IpPacket? Parse(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 20 || b[0] >> 4 != 4)
+        {
+            return null;
+        }
+
+        var ihl = (b[0] & 0x0F) * 4;
+        var total = BinaryPrimitives.ReadUInt16BigEndian(b[2..]);
+        if (ihl < 20 || total > b.Length || total < ihl)
+        {
+            return null;
+        }
+
+        return new IpPacket(new IPAddress(b.Slice(12, 4)), new IPAddress(b.Slice(16, 4)), b[9], b[ihl..total].ToArray());
+    }
+
+    public ushort UdpDstPort => Protocol == 17 && Payload.Length >= 8 ? BinaryPrimitives.ReadUInt16BigEndian(Payload.AsSpan(2)) : (ushort)0;
+
+    public ReadOnlySpan<byte> UdpPayload => Payload.AsSpan(8);
+
+    /// <summary>The TEID and inner packet when this is GTP-U G-PDU on UDP 2152.</summary>
+    public (uint Teid, IpPacket Inner)? Gtp
+    {
+        get
+        {
+            if (UdpDstPort != 2152 || Payload.Length < 16 || Payload[9] != 0xFF)
+            {
+                return null;
+            }
+
+            var teid = BinaryPrimitives.ReadUInt32BigEndian(Payload.AsSpan(12));
+            var inner = Parse(Payload.AsSpan(16));
+            return inner is null ? null : (teid, inner);
+        }
+    }
+}
+
+/// <summary>Sockets created inside a network namespace (setns on a throw-away thread; the socket keeps its namespace).</summary>
+internal static class NetnsSocket
+{
+    private const int CloneNewNet = 0x40000000;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setns(int fd, int nstype);
+
+    public static Socket Create(string netns, AddressFamily family, SocketType type, ProtocolType protocol)
+    {
+        Socket? socket = null;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                // Only this short-lived thread enters the namespace; the socket stays bound to it after the thread ends.
+                using var handle = File.OpenHandle($"/var/run/netns/{netns}");
+                if (setns((int)handle.DangerousGetHandle(), CloneNewNet) != 0)
+                {
+                    throw new InvalidOperationException($"setns({netns}) failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+
+                socket = new Socket(family, type, protocol);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return socket ?? throw new InvalidOperationException($"could not open a socket in netns {netns}", error);
+    }
+
+    /// <summary>Reads from a raw IPv4 socket until a packet satisfies <paramref name="want"/>, or fails after <paramref name="timeout"/>.</summary>
+    public static async Task<IpPacket> ReceiveAsync(Socket raw, Func<IpPacket, bool> want, TimeSpan timeout, string what)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[65536];
+        try
+        {
+            while (true)
+            {
+                var n = await raw.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+                if (IpPacket.Parse(buffer.AsSpan(0, n)) is { } p && want(p))
+                {
+                    return p;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"no packet for: {what} within {timeout.TotalSeconds} s");
+        }
+    }
+}
