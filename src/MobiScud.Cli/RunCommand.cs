@@ -56,6 +56,12 @@ internal static class SimulationRunner
             return 2;
         }
 
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or captured: no terminal width to fit, and the table needs ~150 columns.
+            AnsiConsole.Profile.Width = 160;
+        }
+
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, strategies {string.Join(", ", scenario.Strategies.Select(SimulationResult.Name))}");
         SimulationResult? result = null;
         AnsiConsole.Progress()
