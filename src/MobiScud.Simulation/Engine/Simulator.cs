@@ -84,6 +84,8 @@ public sealed class Simulator
 
     public UeTracker Tracker { get; }
 
+    internal IReadOnlyList<StrategyLane> Lanes => lanes;
+
     public RanStats Ran { get; }
 
     internal double RadioSeconds { get; }

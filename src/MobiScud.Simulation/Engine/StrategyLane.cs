@@ -151,7 +151,7 @@ internal sealed class StrategyLane : IPreCopyHost
         }
     }
 
-    private void Execute(int ue, ControlCommand command)
+    internal void Execute(int ue, ControlCommand command)
     {
         ref var pvm = ref pvms[ue];
         var now = sim.Now;
