@@ -106,17 +106,68 @@ public static class HtmlReport
             v.LinePattern = LinePattern.Dashed;
         }
 
-        foreach (var lane in t.Lanes)
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < t.Lanes.Count; i++)
         {
-            var line = plot.Add.ScatterLine(lane.Times.Select(x => (double)x).ToArray(), lane.RttMs.Select(x => (double)x).ToArray());
-            line.LegendText = lane.Strategy;
-            line.LineWidth = 1.5f;
+            var lane = t.Lanes[i];
+            var color = palette.GetColor(i);
+            var first = true;
+            // One line per run of answered probes: idle periods and lost probes show as gaps, not as joins.
+            foreach (var (xs, ys) in Segments(lane.Times, lane.RttMs, gap: 3 * MedianStep(lane.Times)))
+            {
+                var line = plot.Add.ScatterLine(xs, ys);
+                line.Color = color;
+                line.LineWidth = 1.5f;
+                if (first)
+                {
+                    line.LegendText = lane.Strategy;
+                    first = false;
+                }
+            }
         }
 
         plot.XLabel("time (s)");
         plot.YLabel("RTT (ms)");
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    private static double MedianStep(float[] times)
+    {
+        if (times.Length < 2)
+        {
+            return 1;
+        }
+
+        var steps = times.Zip(times.Skip(1), (a, b) => (double)(b - a)).Order().ToList();
+        return Math.Max(1e-3, steps[steps.Count / 2]);
+    }
+
+    private static IEnumerable<(double[] Xs, double[] Ys)> Segments(float[] times, float[] values, double gap)
+    {
+        var xs = new List<double>();
+        var ys = new List<double>();
+        for (var i = 0; i < times.Length; i++)
+        {
+            var broken = float.IsNaN(values[i]) || (xs.Count > 0 && times[i] - xs[^1] > gap);
+            if (broken && xs.Count > 0)
+            {
+                yield return (xs.ToArray(), ys.ToArray());
+                xs.Clear();
+                ys.Clear();
+            }
+
+            if (!float.IsNaN(values[i]))
+            {
+                xs.Add(times[i]);
+                ys.Add(values[i]);
+            }
+        }
+
+        if (xs.Count > 0)
+        {
+            yield return (xs.ToArray(), ys.ToArray());
+        }
     }
 
     private static Plot PvmsPerSite(SimulationResult r, StrategyResult s)
