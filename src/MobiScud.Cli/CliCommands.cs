@@ -5,5 +5,11 @@ namespace MobiScud.Cli;
 internal static class CliCommands
 {
     /// <summary>Every `mobiscud` subcommand, one factory per file.</summary>
-    public static IEnumerable<Command> All() => [TestbedCommand.Create(), PvmCommand.Create()];
+    public static IEnumerable<Command> All() =>
+    [
+        DemoCommand.Create(),
+        RunCommand.Create(),
+        PvmCommand.Create(),
+        TestbedCommand.Create(),
+    ];
 }

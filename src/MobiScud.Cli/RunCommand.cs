@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using MobiScud.Simulation.Engine;
+using MobiScud.Simulation.Report;
+using MobiScud.Simulation.Results;
+using MobiScud.Simulation.Scenario;
+using Spectre.Console;
+
+namespace MobiScud.Cli;
+
+/// <summary>`mobiscud run scenario.yaml`: a scenario file through the simulator, same outputs as the demo.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("scenario") { Description = "Scenario YAML file (fields in docs/scenario.md)" };
+        var output = new Option<string>("--out") { Description = "Directory for index.html and results.json", DefaultValueFactory = _ => "report" };
+        var noReport = new Option<bool>("--no-report") { Description = "Skip the HTML report (plots); still writes results.json" };
+        var command = new Command("run", "Run a simulation scenario file and compare the placement strategies");
+        command.Arguments.Add(file);
+        command.Options.Add(output);
+        command.Options.Add(noReport);
+        command.SetAction(parse =>
+        {
+            ScenarioConfig scenario;
+            try
+            {
+                scenario = ScenarioLoader.LoadFile(parse.GetValue(file)!);
+            }
+            catch (ScenarioException ex)
+            {
+                Console.Error.WriteLine($"{parse.GetValue(file)}: {ex.Message}");
+                return 2;
+            }
+
+            return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport));
+        });
+        return command;
+    }
+}
+
+/// <summary>Runs a scenario with a progress bar, prints the comparison table, writes the report and JSON.</summary>
+internal static class SimulationRunner
+{
+    public static int Run(ScenarioConfig scenario, string outDir, bool writeReport)
+    {
+        Simulator simulator;
+        try
+        {
+            simulator = new Simulator(scenario);
+        }
+        catch (ScenarioException ex)
+        {
+            Console.Error.WriteLine($"scenario '{scenario.Name}': {ex.Message}");
+            return 2;
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or captured: no terminal width to fit, and the table needs ~150 columns.
+            AnsiConsole.Profile.Width = 160;
+        }
+
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, strategies {string.Join(", ", scenario.Strategies.Select(SimulationResult.Name))}");
+        SimulationResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("simulating", maxValue: 1.0);
+                result = simulator.Run(new Progress(task));
+                task.Value = 1.0;
+            });
+        var r = result!;
+        Print(r);
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "results.json"), r.ToJson());
+        if (writeReport)
+        {
+            HtmlReport.Write(r, outDir);
+            AnsiConsole.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(Path.Combine(outDir, "index.html")))}[/]");
+        }
+
+        AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.GetFullPath(Path.Combine(outDir, "results.json")))}");
+        using var self = Process.GetCurrentProcess();
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, {r.EventsProcessed:N0} events, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        var violations = r.Strategies.Sum(s => s.InvariantViolations);
+        if (violations > 0)
+        {
+            AnsiConsole.MarkupLine($"[red]invariant violated {violations} times[/] (see results.json: strategies[].violations)");
+            return 3;
+        }
+
+        return 0;
+    }
+
+    private static void Print(SimulationResult r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var h in new[] { "strategy", "RTT p50 ms", "p95", "p99", "probes", "lost", "migrations", "mig. p50 s", "mig. p95 s", "downtime p50 ms", "downtime p95 ms", "GB moved", "violations" })
+        {
+            table.AddColumn(new TableColumn(h).RightAligned());
+        }
+
+        static string F(double v, string f) => double.IsNaN(v) ? "-" : v.ToString(f, CultureInfo.InvariantCulture);
+        foreach (var s in r.Strategies)
+        {
+            table.AddRow(
+                s.Strategy,
+                F(s.RttP50Ms, "0.00"),
+                F(s.RttP95Ms, "0.00"),
+                F(s.RttP99Ms, "0.00"),
+                s.ProbesSent.ToString("N0", inv),
+                s.ProbesLost.ToString("N0", inv),
+                s.MigrationsCompleted.ToString("N0", inv),
+                F(s.MigrationTimeP50S, "0.00"),
+                F(s.MigrationTimeP95S, "0.00"),
+                F(s.DowntimeP50Ms, "0.0"),
+                F(s.DowntimeP95Ms, "0.0"),
+                s.GbMoved.ToString("0.000", inv),
+                s.InvariantViolations.ToString(inv));
+        }
+
+        AnsiConsole.Write(table);
+        var ran = r.Ran;
+        AnsiConsole.MarkupLine(inv, $"handovers: {ran.HandoversX2:N0} X2 + {ran.HandoversS1:N0} S1 ({ran.InterSiteHandovers:N0} between sites, {ran.HandoversCancelled:N0} cancelled), {ran.HandoversPerUeHour:0.0} per connected UE-hour; {ran.Attaches:N0} attaches, {ran.ReleasesToIdle:N0} releases to idle, {ran.ServiceRequests:N0} service requests");
+    }
+
+    private sealed class Progress(ProgressTask task) : IProgress<double>
+    {
+        public void Report(double value) => task.Value = value;
+    }
+}

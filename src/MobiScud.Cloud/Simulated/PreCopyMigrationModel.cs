@@ -1,0 +1,314 @@
+namespace MobiScud.Cloud.Simulated;
+
+/// <summary>
+/// What one pre-copy live migration moves and how the guest behaves meanwhile (Clark et al., NSDI'05; QEMU's
+/// RAM migration). Rates are bytes per second.
+/// </summary>
+/// <param name="MemoryBytes">Guest RAM, all of it sent in the first round.</param>
+/// <param name="DirtyRate">Rate at which the running guest dirties memory.</param>
+/// <param name="WritableWorkingSet">Upper bound of the dirty set: pages rewritten over and over count once.</param>
+/// <param name="DowntimeLimit">Stop-and-copy starts once the remainder can be sent within this (QEMU downtime-limit).</param>
+/// <param name="MaxRounds">Iteration cap: after this many pre-copy rounds stop-and-copy happens anyway.</param>
+/// <param name="MaxBandwidth">Per-migration cap (QEMU max-bandwidth); the link share is min(cap, link/n).</param>
+/// <param name="Switchover">Fixed pause to hand the device state over and resume at the destination.</param>
+public sealed record PreCopyParameters(
+    long MemoryBytes,
+    double DirtyRate,
+    long WritableWorkingSet,
+    TimeSpan DowntimeLimit,
+    int MaxRounds,
+    double MaxBandwidth,
+    TimeSpan Switchover)
+{
+    public void Validate()
+    {
+        if (MemoryBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "guest memory must be positive");
+        }
+
+        if (DirtyRate < 0 || double.IsNaN(DirtyRate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(DirtyRate), DirtyRate, "dirty rate must be >= 0");
+        }
+
+        if (WritableWorkingSet < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WritableWorkingSet), WritableWorkingSet, "writable working set must be >= 0");
+        }
+
+        if (DowntimeLimit < TimeSpan.Zero || Switchover < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DowntimeLimit), "downtime limit and switchover must be >= 0");
+        }
+
+        if (MaxRounds < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRounds), MaxRounds, "at least one pre-copy round");
+        }
+
+        if (!(MaxBandwidth > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBandwidth), MaxBandwidth, "bandwidth cap must be positive");
+        }
+    }
+}
+
+public enum PreCopyPhase
+{
+    PreCopy,
+    StopAndCopy,
+    Done,
+    Cancelled,
+}
+
+/// <summary>What a finished migration reports. Rounds counts pre-copy rounds (the first full copy included).</summary>
+public readonly record struct PreCopyResult(TimeSpan TotalTime, TimeSpan Downtime, long BytesSent, int Rounds, TimeSpan CompletesAt);
+
+/// <summary>One migration in flight on a link.</summary>
+public sealed class PreCopyMigration
+{
+    internal PreCopyMigration(long id, int link, PreCopyParameters parameters, object? tag, TimeSpan startedAt)
+    {
+        Id = id;
+        Link = link;
+        Parameters = parameters;
+        Tag = tag;
+        StartedAt = startedAt;
+    }
+
+    public long Id { get; }
+
+    public int Link { get; }
+
+    public PreCopyParameters Parameters { get; }
+
+    /// <summary>The caller's handle (e.g. which UE's PVM this is).</summary>
+    public object? Tag { get; }
+
+    public TimeSpan StartedAt { get; }
+
+    public PreCopyPhase Phase { get; internal set; }
+
+    /// <summary>Pre-copy rounds started so far (1 during the first full copy).</summary>
+    public int Round { get; internal set; } = 1;
+
+    public double BytesSent { get; internal set; }
+
+    /// <summary>When the guest was paused for stop-and-copy (valid in StopAndCopy and Done).</summary>
+    public TimeSpan PausedAt { get; internal set; }
+
+    internal double Remaining;
+    internal double RoundStart;
+    internal double Share;
+}
+
+/// <summary>The clock side of the model: it asks to be woken, and it reports finished migrations.</summary>
+public interface IPreCopyHost
+{
+    /// <summary>Call <see cref="PreCopyMigrationModel.OnWake"/> at this time with this link and version.</summary>
+    void WakeAt(TimeSpan at, int link, long version);
+
+    /// <summary>The migration's last byte is sent; the guest runs at the destination at result.CompletesAt.</summary>
+    void Finished(PreCopyMigration migration, PreCopyResult result);
+}
+
+/// <summary>
+/// Pre-copy live migration over shared links, in virtual time. Round 1 sends all memory; while a round runs the
+/// guest dirties min(WWS, rate x round time) bytes, which the next round sends. Once that remainder would take no
+/// longer than the downtime limit at the current share (QEMU's pending/bandwidth test), or the round cap is
+/// reached, the guest pauses and the remainder is sent (stop-and-copy). Migrations on one link share it equally
+/// (processor sharing): every start, finish, round change and cancel re-computes the shares and the next wake-up.
+/// </summary>
+public sealed class PreCopyMigrationModel
+{
+    private readonly IPreCopyHost host;
+    private readonly List<LinkState> links = [];
+    private long nextId;
+
+    public PreCopyMigrationModel(IPreCopyHost host) => this.host = host;
+
+    /// <summary>Adds a link of this capacity (bytes/s) and returns its index.</summary>
+    public int AddLink(double bandwidth)
+    {
+        if (!(bandwidth > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(bandwidth), bandwidth, "link bandwidth must be positive");
+        }
+
+        links.Add(new LinkState(bandwidth));
+        return links.Count - 1;
+    }
+
+    public int LinkCount => links.Count;
+
+    public int ActiveOn(int link) => links[link].Active.Count;
+
+    public PreCopyMigration Start(TimeSpan now, int link, PreCopyParameters parameters, object? tag)
+    {
+        parameters.Validate();
+        var state = links[link];
+        var t = Seconds(now);
+        Advance(state, t);
+        var m = new PreCopyMigration(++nextId, link, parameters, tag, now)
+        {
+            Remaining = parameters.MemoryBytes,
+            RoundStart = t,
+        };
+        state.Active.Add(m);
+        Settle(state, link, t);
+        return m;
+    }
+
+    /// <summary>Stops a migration (cancel or failure): the guest keeps running at the source. False if already over.</summary>
+    public bool Cancel(TimeSpan now, PreCopyMigration migration)
+    {
+        var state = links[migration.Link];
+        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || !state.Active.Contains(migration))
+        {
+            return false;
+        }
+
+        var t = Seconds(now);
+        Advance(state, t);
+        state.Active.Remove(migration);
+        migration.Phase = PreCopyPhase.Cancelled;
+        Settle(state, migration.Link, t);
+        return true;
+    }
+
+    /// <summary>The host's wake-up; stale versions (a change happened since) are ignored.</summary>
+    public void OnWake(TimeSpan now, int link, long version)
+    {
+        var state = links[link];
+        if (version != state.Version)
+        {
+            return;
+        }
+
+        var t = Seconds(now);
+        Advance(state, t);
+        Settle(state, link, t);
+    }
+
+    private static double Seconds(TimeSpan t) => t.Ticks / (double)TimeSpan.TicksPerSecond;
+
+    // Rounded up so that at the wake-up the bytes are really sent.
+    private static TimeSpan FromSeconds(double s) => TimeSpan.FromTicks((long)Math.Ceiling(s * TimeSpan.TicksPerSecond));
+
+    private static void Advance(LinkState state, double t)
+    {
+        var dt = t - state.LastUpdate;
+        if (dt > 0)
+        {
+            foreach (var m in state.Active)
+            {
+                var sent = Math.Min(m.Remaining, m.Share * dt);
+                m.Remaining -= sent;
+                m.BytesSent += sent;
+            }
+        }
+
+        state.LastUpdate = t;
+    }
+
+    private static void ComputeShares(LinkState state)
+    {
+        var n = state.Active.Count;
+        foreach (var m in state.Active)
+        {
+            m.Share = Math.Min(m.Parameters.MaxBandwidth, state.Bandwidth / n);
+        }
+    }
+
+    /// <summary>Moves every migration whose round is sent to its next phase, then asks for the next wake-up.</summary>
+    private void Settle(LinkState state, int link, double t)
+    {
+        ComputeShares(state);
+        bool changed;
+        do
+        {
+            changed = false;
+            for (var i = 0; i < state.Active.Count; i++)
+            {
+                var m = state.Active[i];
+                // Within a tick's worth of bytes counts as sent: wake-ups are rounded to 100 ns.
+                if (m.Remaining > m.Share * 2e-7 + 1e-6)
+                {
+                    continue;
+                }
+
+                m.BytesSent += m.Remaining;
+                m.Remaining = 0;
+                changed = true;
+                if (m.Phase == PreCopyPhase.PreCopy)
+                {
+                    var p = m.Parameters;
+                    var roundTime = t - m.RoundStart;
+                    var dirty = Math.Min(p.WritableWorkingSet, p.DirtyRate * roundTime);
+                    var limit = p.DowntimeLimit.Ticks / (double)TimeSpan.TicksPerSecond;
+                    if (dirty / m.Share <= limit || m.Round >= p.MaxRounds)
+                    {
+                        m.Phase = PreCopyPhase.StopAndCopy;
+                        m.PausedAt = FromSecondsExact(t);
+                    }
+                    else
+                    {
+                        m.Round++;
+                    }
+
+                    m.Remaining = dirty;
+                    m.RoundStart = t;
+                }
+                else
+                {
+                    m.Phase = PreCopyPhase.Done;
+                    state.Active.RemoveAt(i);
+                    i--;
+                    var now = FromSecondsExact(t);
+                    var completes = now + m.Parameters.Switchover;
+                    var result = new PreCopyResult(
+                        completes - m.StartedAt,
+                        completes - m.PausedAt,
+                        (long)Math.Round(m.BytesSent),
+                        m.Round,
+                        completes);
+                    host.Finished(m, result);
+                }
+            }
+
+            if (changed)
+            {
+                ComputeShares(state);
+            }
+        }
+        while (changed && state.Active.Count > 0 && state.Active.Exists(x => x.Remaining <= x.Share * 2e-7 + 1e-6));
+
+        state.Version++;
+        if (state.Active.Count == 0)
+        {
+            return;
+        }
+
+        var next = double.PositiveInfinity;
+        foreach (var m in state.Active)
+        {
+            next = Math.Min(next, m.Remaining / m.Share);
+        }
+
+        host.WakeAt(FromSeconds(t + next), link, state.Version);
+    }
+
+    private static TimeSpan FromSecondsExact(double s) => TimeSpan.FromTicks((long)Math.Round(s * TimeSpan.TicksPerSecond));
+
+    private sealed class LinkState(double bandwidth)
+    {
+        public double Bandwidth { get; } = bandwidth;
+
+        public List<PreCopyMigration> Active { get; } = [];
+
+        public double LastUpdate;
+
+        public long Version;
+    }
+}

@@ -1,0 +1,543 @@
+using System.Diagnostics;
+using System.Net;
+using MobiScud.Cloud.Simulated;
+using MobiScud.Control.Model;
+using MobiScud.Simulation.Mobility;
+using MobiScud.Simulation.Results;
+using MobiScud.Simulation.Scenario;
+using MobiScud.Simulation.Topology;
+
+namespace MobiScud.Simulation.Engine;
+
+/// <summary>
+/// The discrete-event simulator. One simulated RAN (mobility, A3/TTT handovers, attach/idle/service request)
+/// drives every strategy lane with identical events at identical virtual times; each lane runs the real MC.
+/// Measurement, probing and sampling are global ticks that sweep all UEs, so the future-event list holds
+/// only per-UE control-plane events.
+/// </summary>
+public sealed class Simulator
+{
+    private const byte DefaultERab = 5;
+
+    private readonly EventQueue queue = new();
+    private readonly StrategyLane[] lanes;
+    private readonly IMobilityModel mobility;
+    private readonly RanUe[] ran;
+    private readonly IPAddress[] enbAddress;
+    private readonly uint[] nextTeid;
+    private readonly double a3DistanceRatioSquared;
+    private readonly double shadowing;
+    private readonly double[] safeRadiusSq;
+    private readonly double maxSpeed;
+    private readonly IPAddress sgw = IPAddress.Parse("10.255.0.1");
+    private SimRandom ranRng;
+    private long probeIndex;
+
+    public Simulator(ScenarioConfig scenario, NetworkTopology? topology = null, IMobilityModel? mobilityModel = null)
+    {
+        ScenarioValidator.Validate(scenario);
+        Scenario = scenario;
+        Topology = topology ?? NetworkTopology.Build(scenario);
+        mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
+        var ues = mobility.UeCount;
+        UeIds = Enumerable.Range(0, ues).Select(i => new UeId($"ue-{mobility.Label(i)}")).ToArray();
+        ran = new RanUe[ues];
+        ranRng = new SimRandom(scenario.Seed, 0xA11);
+        enbAddress = Topology.Enbs.Select(e => new IPAddress(new byte[] { 10, 1, (byte)(e.Index / 256), (byte)(e.Index % 256) })).ToArray();
+        nextTeid = new uint[Topology.Enbs.Count];
+        // A3 with the log-distance model: 37.6 log10(d_s/d_t) > offset  <=>  (d_s/d_t)^2 > 10^(2 offset / 37.6).
+        a3DistanceRatioSquared = Math.Pow(10, 2 * scenario.Handover.A3OffsetDb / 37.6);
+        shadowing = scenario.Handover.ShadowingStdDb;
+
+        // Any other eNB e is at least NN(s) - d_s away (triangle inequality), and A3 needs it closer than d_s / k
+        // with k = 10^(offset/37.6). So while d_s <= NN(s) / (1 + 1/k) no handover can trigger. Shadowing breaks
+        // the distance ordering, so then every measurement searches.
+        var k = Math.Sqrt(a3DistanceRatioSquared);
+        maxSpeed = Math.Max(1e-3, mobility.MaxSpeed);
+        safeRadiusSq = new double[Topology.Enbs.Count];
+        if (shadowing <= 0 && Topology.Enbs.Count > 1)
+        {
+            foreach (var e in Topology.Enbs)
+            {
+                var nn = Topology.Enbs.Where(o => o.Index != e.Index).Min(o => NetworkTopology.Distance(o.X, o.Y, e.X, e.Y));
+                var safe = nn / (1 + (1 / k)) * 0.999;
+                safeRadiusSq[e.Index] = Math.Max(0, (safe * safe) - 1);
+            }
+        }
+        var links = Topology.Links;
+        RadioSeconds = links.Radio.TotalSeconds;
+        SwitchSeconds = links.Switch.TotalSeconds;
+        PvmSeconds = links.PvmProcessing.TotalSeconds;
+        GatewaySeconds = links.Gateway.TotalSeconds;
+        lanes = scenario.Strategies.Select((k, i) => new StrategyLane(this, i, k, scenario, Topology, ues)).ToArray();
+        Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
+        Ran = new RanStats();
+    }
+
+    public ScenarioConfig Scenario { get; }
+
+    public NetworkTopology Topology { get; }
+
+    public UeId[] UeIds { get; }
+
+    public TimeSpan Now => queue.Now;
+
+    public UeTracker Tracker { get; }
+
+    internal IReadOnlyList<StrategyLane> Lanes => lanes;
+
+    public RanStats Ran { get; }
+
+    internal double RadioSeconds { get; }
+
+    internal double SwitchSeconds { get; }
+
+    internal double PvmSeconds { get; }
+
+    internal double GatewaySeconds { get; }
+
+    internal void Schedule(TimeSpan at, in SimEvent e) => queue.Schedule(at, e);
+
+    internal void ScheduleLane(TimeSpan at, int lane, int ue, long generation, UeEvent e) =>
+        queue.Schedule(at, new SimEvent(SimEventKind.LaneEvent, ue, lane, generation, e));
+
+    /// <summary>Runs to the end of the scenario; progress gets the fraction of virtual time done.</summary>
+    public SimulationResult Run(IProgress<double>? progress = null, CancellationToken cancel = default)
+    {
+        var wall = Stopwatch.StartNew();
+        var end = Scenario.Duration;
+        for (var ue = 0; ue < ran.Length; ue++)
+        {
+            var (from, to) = mobility.Presence(ue);
+            var jitter = mobility is TraceMobility ? TimeSpan.Zero : TimeSpan.FromSeconds(ranRng.NextDouble() * Scenario.Session.AttachWithin.TotalSeconds);
+            var attachAt = from + jitter;
+            if (attachAt < end)
+            {
+                queue.Schedule(attachAt, new SimEvent(SimEventKind.UeAttach, ue, 0, 0, null));
+                if (to < end)
+                {
+                    queue.Schedule(to, new SimEvent(SimEventKind.UeDetach, ue, 0, 0, null));
+                }
+            }
+        }
+
+        queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.MeasurementTick, 0, 0, 0, null));
+        queue.Schedule(Scenario.Probes.Interval, new SimEvent(SimEventKind.ProbeTick, 0, 0, 0, null));
+        queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.SampleTick, 0, 0, 0, null));
+        var nextProgress = TimeSpan.Zero;
+        var progressStep = TimeSpan.FromTicks(Math.Max(1, end.Ticks / 200));
+        while (queue.TryNext(end, out var e))
+        {
+            Dispatch(e);
+            if (queue.Now >= nextProgress)
+            {
+                cancel.ThrowIfCancellationRequested();
+                progress?.Report(queue.Now.Ticks / (double)end.Ticks);
+                nextProgress = queue.Now + progressStep;
+            }
+        }
+
+        progress?.Report(1);
+        foreach (var lane in lanes)
+        {
+            lane.CheckAll();
+        }
+
+        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), wall.Elapsed, queue.Processed);
+    }
+
+    private void Dispatch(in SimEvent e)
+    {
+        switch (e.Kind)
+        {
+            case SimEventKind.MeasurementTick:
+                Measure();
+                queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
+                break;
+            case SimEventKind.ProbeTick:
+                ProbeAll();
+                queue.Schedule(Now + Scenario.Probes.Interval, e);
+                break;
+            case SimEventKind.SampleTick:
+                Sample();
+                queue.Schedule(Now + Scenario.Report.SampleInterval, e);
+                break;
+            case SimEventKind.UeAttach:
+                Attach(e.Ue);
+                break;
+            case SimEventKind.UeIdle:
+                Idle(e.Ue, e.Arg);
+                break;
+            case SimEventKind.UeServiceRequest:
+                ServiceRequest(e.Ue, e.Arg);
+                break;
+            case SimEventKind.UeDetach:
+                Detach(e.Ue);
+                break;
+            case SimEventKind.HandoverExecute:
+                ExecuteHandover(e.Ue, e.Arg);
+                break;
+            case SimEventKind.LaneEvent:
+                lanes[e.Lane].OnLaneEvent(e.Ue, e.Arg, (UeEvent)e.Payload!);
+                break;
+            case SimEventKind.MigrationWake:
+                lanes[e.Lane].OnMigrationWake((int)e.Payload!, e.Arg);
+                break;
+            case SimEventKind.MigrationSwitchover:
+                lanes[e.Lane].OnSwitchover(e.Ue, (SwitchoverPayload)e.Payload!);
+                break;
+            case SimEventKind.MigrationFailureInjected:
+                lanes[e.Lane].OnFailureInjected(e.Ue, (PreCopyMigration)e.Payload!);
+                break;
+        }
+    }
+
+    private void DeliverAll(int ue, UeEvent e)
+    {
+        foreach (var lane in lanes)
+        {
+            lane.Deliver(ue, e);
+        }
+    }
+
+    private Bearer NewBearer(int ue, int enb) =>
+        new(DefaultERab, new GtpEndpoint(sgw, 0x10000u + (uint)ue), new GtpEndpoint(enbAddress[enb], AllocateTeid(ue, enb)));
+
+    private uint AllocateTeid(int ue, int enb)
+    {
+        var teid = ++nextTeid[enb];
+        ran[ue].DownlinkTeid = teid;
+        return teid;
+    }
+
+    private int NearestEnb(int ue)
+    {
+        mobility.Position(ue, Now.TotalSeconds, out var x, out var y);
+        ran[ue].X = x;
+        ran[ue].Y = y;
+        return Topology.Grid.Nearest(x, y, out _);
+    }
+
+    private void Attach(int ue)
+    {
+        ref var r = ref ran[ue];
+        if (r.Attached)
+        {
+            return;
+        }
+
+        var enb = NearestEnb(ue);
+        r = r with { Attached = true, Connected = true, Enb = enb, Session = r.Session + 1, Candidate = -1, NextCheck = 0 };
+        Ran.Attaches++;
+        var address = new IPAddress(new byte[] { 10, 45, (byte)(ue >> 8), (byte)ue });
+        DeliverAll(ue, new UeAttached(Now, UeIds[ue], $"00101{ue:D10}", address, Topology.Enbs[enb].Id, ((ulong)Topology.Enbs[enb].Id.Value << 8) | 1, [NewBearer(ue, enb)]));
+        ScheduleIdle(ue);
+    }
+
+    private void ScheduleIdle(int ue)
+    {
+        if (Scenario.Session.ActiveMean > TimeSpan.Zero)
+        {
+            var at = Now + TimeSpan.FromSeconds(ranRng.Exponential(Scenario.Session.ActiveMean.TotalSeconds));
+            queue.Schedule(at, new SimEvent(SimEventKind.UeIdle, ue, 0, ran[ue].Session, null));
+        }
+    }
+
+    private void Idle(int ue, long session)
+    {
+        ref var r = ref ran[ue];
+        if (session != r.Session || !r.Connected)
+        {
+            return;
+        }
+
+        if (r.InHandover)
+        {
+            // Release waits for the handover to end.
+            queue.Schedule(Now + TimeSpan.FromSeconds(1), new SimEvent(SimEventKind.UeIdle, ue, 0, session, null));
+            return;
+        }
+
+        r.Connected = false;
+        r.Candidate = -1;
+        Ran.Releases++;
+        DeliverAll(ue, new UeReleasedToIdle(Now, UeIds[ue]));
+        var back = Now + TimeSpan.FromSeconds(ranRng.Exponential(Scenario.Session.IdleMean.TotalSeconds));
+        queue.Schedule(back, new SimEvent(SimEventKind.UeServiceRequest, ue, 0, session, null));
+    }
+
+    private void ServiceRequest(int ue, long session)
+    {
+        ref var r = ref ran[ue];
+        if (session != r.Session || r.Connected || !r.Attached)
+        {
+            return;
+        }
+
+        // Idle-mode reselection: the UE comes back on the nearest cell.
+        var enb = NearestEnb(ue);
+        r.Enb = enb;
+        r.Connected = true;
+        r.NextCheck = 0;
+        Ran.ServiceRequests++;
+        DeliverAll(ue, new ServiceRequested(Now, UeIds[ue], Topology.Enbs[enb].Id, [NewBearer(ue, enb)]));
+        ScheduleIdle(ue);
+    }
+
+    private void Detach(int ue)
+    {
+        ref var r = ref ran[ue];
+        if (!r.Attached)
+        {
+            return;
+        }
+
+        r = r with { Attached = false, Connected = false, InHandover = false, Session = r.Session + 1, Candidate = -1 };
+        Ran.Detaches++;
+        DeliverAll(ue, new Detached(Now, UeIds[ue]));
+    }
+
+    /// <summary>Every connected UE measures; the strongest neighbour past the A3 offset for TTT triggers a handover.</summary>
+    private void Measure()
+    {
+        var t = Now.TotalSeconds;
+        var grid = Topology.Grid;
+        var ttt = Scenario.Handover.TimeToTrigger;
+        var period = Scenario.Handover.MeasurementPeriod.TotalSeconds;
+        for (var ue = 0; ue < ran.Length; ue++)
+        {
+            ref var r = ref ran[ue];
+            if (!r.Connected)
+            {
+                continue;
+            }
+
+            Ran.ConnectedSeconds += period;
+            if (r.InHandover)
+            {
+                continue;
+            }
+
+            if (t < r.NextCheck)
+            {
+                continue;
+            }
+
+            mobility.Position(ue, t, out var x, out var y);
+            r.X = x;
+            r.Y = y;
+            var dServing = grid.DistanceSquared(r.Enb, x, y);
+            if (dServing <= safeRadiusSq[r.Enb])
+            {
+                // No other eNB can be A3-better this close to the serving one, and at top speed the UE cannot
+                // leave that circle before NextCheck: skip the search until then.
+                r.Candidate = -1;
+                r.NextCheck = t + ((Math.Sqrt(safeRadiusSq[r.Enb]) - Math.Sqrt(dServing)) / maxSpeed) - period;
+                continue;
+            }
+
+            var best = grid.Nearest(x, y, out var dBest);
+            if (best == r.Enb)
+            {
+                r.Candidate = -1;
+                continue;
+            }
+
+            if (!A3(dServing, dBest))
+            {
+                r.Candidate = -1;
+                continue;
+            }
+
+            if (r.Candidate != best)
+            {
+                r.Candidate = best;
+                r.CandidateSince = Now;
+            }
+
+            if (Now - r.CandidateSince >= ttt)
+            {
+                PrepareHandover(ue, best);
+            }
+        }
+    }
+
+    private bool A3(double dServingSq, double dTargetSq)
+    {
+        const double minSq = 100; // 10 m: the model is not meant for the near field
+        dServingSq = Math.Max(dServingSq, minSq);
+        dTargetSq = Math.Max(dTargetSq, minSq);
+        if (shadowing <= 0)
+        {
+            return dServingSq > dTargetSq * a3DistanceRatioSquared;
+        }
+
+        // RSRP = P - (128.1 + 37.6 log10 d_km) + N(0, sigma) per measurement (TR 36.814 macro, i.i.d. shadowing).
+        var serving = -18.8 * Math.Log10(dServingSq / 1e6) + ranRng.Normal(shadowing);
+        var target = -18.8 * Math.Log10(dTargetSq / 1e6) + ranRng.Normal(shadowing);
+        return target > serving + Scenario.Handover.A3OffsetDb;
+    }
+
+    private void PrepareHandover(int ue, int target)
+    {
+        ref var r = ref ran[ue];
+        var kind = IsX2(r.Enb, target) ? HandoverKind.X2 : HandoverKind.S1;
+        r.InHandover = true;
+        r.Candidate = -1;
+        r.Target = target;
+        r.TargetKind = kind;
+        DeliverAll(ue, new HandoverPrepared(Now, UeIds[ue], Topology.Enbs[r.Enb].Id, Topology.Enbs[target].Id, kind));
+        var duration = kind == HandoverKind.X2 ? Scenario.Handover.X2Duration : Scenario.Handover.S1Duration;
+        queue.Schedule(Now + duration, new SimEvent(SimEventKind.HandoverExecute, ue, 0, r.Session, null));
+    }
+
+    private bool IsX2(int a, int b)
+    {
+        var h = Scenario.Handover;
+        var ea = Topology.Enbs[a];
+        var eb = Topology.Enbs[b];
+        return h.X2 switch
+        {
+            X2Policy.All => true,
+            X2Policy.None => false,
+            X2Policy.SameSite => ea.Site == eb.Site,
+            _ => NetworkTopology.Distance(ea.X, ea.Y, eb.X, eb.Y) <= h.X2MaxDistance,
+        };
+    }
+
+    private void ExecuteHandover(int ue, long session)
+    {
+        ref var r = ref ran[ue];
+        if (session != r.Session || !r.InHandover)
+        {
+            return;
+        }
+
+        r.InHandover = false;
+        r.NextCheck = 0;
+        if (Scenario.Handover.CancelProbability > 0 && ranRng.NextDouble() < Scenario.Handover.CancelProbability)
+        {
+            Ran.Cancelled++;
+            DeliverAll(ue, new HandoverCancelled(Now, UeIds[ue]));
+            return;
+        }
+
+        var from = r.Enb;
+        var target = r.Target;
+        r.Enb = target;
+        var downlink = new BearerDownlink(DefaultERab, new GtpEndpoint(enbAddress[target], AllocateTeid(ue, target)));
+        var interSite = Topology.Enbs[from].Site != Topology.Enbs[target].Site;
+        if (r.TargetKind == HandoverKind.X2)
+        {
+            Ran.X2++;
+        }
+        else
+        {
+            Ran.S1++;
+        }
+
+        if (interSite)
+        {
+            Ran.InterSite++;
+        }
+
+        Tracker.Handover(ue, Now, (r.TargetKind == HandoverKind.X2 ? "X2" : "S1") + (interSite ? " inter-site" : string.Empty));
+        UeEvent done = r.TargetKind == HandoverKind.X2
+            ? new PathSwitched(Now, UeIds[ue], Topology.Enbs[target].Id, [downlink])
+            : new HandoverCompleted(Now, UeIds[ue], Topology.Enbs[target].Id, [downlink]);
+        DeliverAll(ue, done);
+    }
+
+    private void ProbeAll()
+    {
+        probeIndex++;
+        var jitterMean = Topology.Links.JitterMean.TotalSeconds;
+        for (var ue = 0; ue < ran.Length; ue++)
+        {
+            ref var r = ref ran[ue];
+            if (!r.Connected)
+            {
+                continue;
+            }
+
+            // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
+            var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)probeIndex);
+            var jitter = -jitterMean * Math.Log(1 - u);
+            for (var l = 0; l < lanes.Length; l++)
+            {
+                var stats = lanes[l].Stats;
+                stats.ProbesSent++;
+                var rtt = lanes[l].Probe(ue, r.Enb, r.DownlinkTeid, jitter, out var cause);
+                if (cause == LossCause.None)
+                {
+                    stats.Rtt.Add(rtt);
+                }
+                else
+                {
+                    stats.Lost[(int)cause]++;
+                }
+
+                Tracker.Probe(l, ue, Now, rtt);
+            }
+        }
+    }
+
+    private void Sample()
+    {
+        foreach (var lane in lanes)
+        {
+            var counts = new int[lane.Stats.SiteSlots];
+            lane.CountPvms(counts);
+            lane.Stats.PvmsPerSite.Add(counts);
+            lane.CheckAll();
+        }
+
+        Ran.SampleTimes.Add((float)Now.TotalSeconds);
+    }
+
+    private record struct RanUe
+    {
+        public bool Attached;
+        public bool Connected;
+        public bool InHandover;
+        public int Enb;
+        public int Target;
+        public HandoverKind TargetKind;
+        public int Candidate;
+        public TimeSpan CandidateSince;
+        public long Session;
+        public uint DownlinkTeid;
+        public double X;
+        public double Y;
+        public double NextCheck;
+    }
+}
+
+/// <summary>What the simulated RAN did (the same for every strategy).</summary>
+public sealed class RanStats
+{
+    public long Attaches { get; set; }
+
+    public long Detaches { get; set; }
+
+    public long Releases { get; set; }
+
+    public long ServiceRequests { get; set; }
+
+    public long X2 { get; set; }
+
+    public long S1 { get; set; }
+
+    public long Cancelled { get; set; }
+
+    public long InterSite { get; set; }
+
+    public double ConnectedSeconds { get; set; }
+
+    public List<float> SampleTimes { get; } = [];
+
+    public long Handovers => X2 + S1;
+
+    /// <summary>Completed handovers per connected UE-hour.</summary>
+    public double HandoversPerUeHour => ConnectedSeconds > 0 ? Handovers / (ConnectedSeconds / 3600) : 0;
+}

@@ -1,0 +1,227 @@
+using MobiScud.Cloud.Simulated;
+using MobiScud.Control.Model;
+using MobiScud.Simulation.Engine;
+using MobiScud.Simulation.Scenario;
+
+namespace MobiScud.Simulation.Results;
+
+/// <summary>
+/// RTTs in a fixed-width histogram (10 us bins up to 2 s): percentiles and the CDF at any scale without keeping
+/// every sample, so a 10,000-UE hour costs the same memory as the demo.
+/// </summary>
+public sealed class RttHistogram
+{
+    public const double BinSeconds = 10e-6;
+    private const int Bins = 200_000;
+    private readonly long[] counts = new long[Bins];
+
+    public long Count { get; private set; }
+
+    public long Overflow { get; private set; }
+
+    public double Sum { get; private set; }
+
+    public void Add(double seconds)
+    {
+        Count++;
+        Sum += seconds;
+        var bin = (int)(seconds / BinSeconds);
+        if (bin >= Bins)
+        {
+            Overflow++;
+            bin = Bins - 1;
+        }
+
+        counts[Math.Max(0, bin)]++;
+    }
+
+    /// <summary>The q-quantile in seconds (bin centre), NaN when empty.</summary>
+    public double Quantile(double q)
+    {
+        if (Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var target = (long)Math.Ceiling(q * Count);
+        target = Math.Clamp(target, 1, Count);
+        long seen = 0;
+        for (var i = 0; i < Bins; i++)
+        {
+            seen += counts[i];
+            if (seen >= target)
+            {
+                return (i + 0.5) * BinSeconds;
+            }
+        }
+
+        return Bins * BinSeconds;
+    }
+
+    /// <summary>The CDF at up to <paramref name="points"/> RTT values (ms, fraction).</summary>
+    public List<(double RttMs, double Fraction)> Cdf(int points = 400)
+    {
+        var result = new List<(double, double)>();
+        if (Count == 0)
+        {
+            return result;
+        }
+
+        var lo = Quantile(0.0005);
+        var hi = Quantile(0.9995);
+        var step = Math.Max(BinSeconds, (hi - lo) / points);
+        long seen = 0;
+        var next = lo;
+        for (var i = 0; i < Bins; i++)
+        {
+            seen += counts[i];
+            var x = (i + 1) * BinSeconds;
+            if (counts[i] > 0 && x >= next)
+            {
+                result.Add((x * 1000, seen / (double)Count));
+                next = x + step;
+            }
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Everything one strategy lane measured.</summary>
+public sealed class LaneStats
+{
+    private const int MaxViolationMessages = 20;
+
+    public LaneStats(StrategyKind kind, int siteSlots)
+    {
+        Kind = kind;
+        SiteSlots = siteSlots;
+    }
+
+    public StrategyKind Kind { get; }
+
+    public int SiteSlots { get; }
+
+    public RttHistogram Rtt { get; } = new();
+
+    public long ProbesSent { get; set; }
+
+    public long[] Lost { get; } = new long[Enum.GetValues<LossCause>().Length];
+
+    public long ProbesLost => Lost.Sum();
+
+    public long PvmsCreated { get; set; }
+
+    public long PvmsResumed { get; set; }
+
+    public long PvmsSuspended { get; set; }
+
+    public long MigrationsStarted { get; set; }
+
+    public long MigrationsCompletedCount { get; set; }
+
+    public long MigrationsFailed { get; set; }
+
+    public long MigrationsCancelled { get; set; }
+
+    public long MigrationsRefused { get; set; }
+
+    public long SteeringInstalls { get; set; }
+
+    public double BytesMoved { get; set; }
+
+    public List<float> MigrationTimes { get; } = [];
+
+    public List<float> Downtimes { get; } = [];
+
+    public long[] Notifications { get; } = new long[Enum.GetValues<NotificationKind>().Length];
+
+    public long InvariantViolations { get; private set; }
+
+    public List<string> ViolationMessages { get; } = [];
+
+    /// <summary>PVMs per site slot (edge sites then core), one row per sample time.</summary>
+    public List<int[]> PvmsPerSite { get; } = [];
+
+    public void Violation(TimeSpan at, string message)
+    {
+        InvariantViolations++;
+        if (ViolationMessages.Count < MaxViolationMessages)
+        {
+            ViolationMessages.Add($"{at.TotalSeconds:0.000}s {message}");
+        }
+    }
+
+    internal void MigrationCompleted(PreCopyResult r, TimeSpan started)
+    {
+        MigrationsCompletedCount++;
+        BytesMoved += r.BytesSent;
+        MigrationTimes.Add((float)r.TotalTime.TotalSeconds);
+        Downtimes.Add((float)r.Downtime.TotalSeconds);
+        _ = started;
+    }
+
+    public static double Percentile(List<float> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        var idx = (int)Math.Clamp(Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1);
+        return sorted[idx];
+    }
+}
+
+/// <summary>Per-UE probe series for a few candidate UEs, so the report can plot one across its handovers.</summary>
+public sealed class UeTracker
+{
+    private readonly int lanes;
+
+    public UeTracker(int candidates, int lanes)
+    {
+        Candidates = candidates;
+        this.lanes = lanes;
+        Series = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float T, float RttMs)>()).ToArray();
+        Windows = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float Start, float Pause, float End)>()).ToArray();
+        Handovers = Enumerable.Range(0, candidates).Select(_ => new List<(float T, string Kind)>()).ToArray();
+    }
+
+    public int Candidates { get; }
+
+    public List<(float T, float RttMs)>[] Series { get; }
+
+    public List<(float Start, float Pause, float End)>[] Windows { get; }
+
+    public List<(float T, string Kind)>[] Handovers { get; }
+
+    public void Probe(int lane, int ue, TimeSpan at, double rttSeconds)
+    {
+        if (ue < Candidates)
+        {
+            Series[(ue * lanes) + lane].Add(((float)at.TotalSeconds, (float)(rttSeconds * 1000)));
+        }
+    }
+
+    public void MigrationWindow(int lane, int ue, TimeSpan start, TimeSpan pause, TimeSpan end)
+    {
+        if (ue < Candidates)
+        {
+            Windows[(ue * lanes) + lane].Add(((float)start.TotalSeconds, (float)pause.TotalSeconds, (float)end.TotalSeconds));
+        }
+    }
+
+    public void Handover(int ue, TimeSpan at, string kind)
+    {
+        if (ue < Candidates)
+        {
+            Handovers[ue].Add(((float)at.TotalSeconds, kind));
+        }
+    }
+
+    public List<(float T, float RttMs)> SeriesOf(int ue, int lane) => Series[(ue * lanes) + lane];
+
+    public List<(float Start, float Pause, float End)> WindowsOf(int ue, int lane) => Windows[(ue * lanes) + lane];
+}

@@ -1,0 +1,52 @@
+namespace MobiScud.Simulation.Scenario;
+
+/// <summary>A scenario (or a file it points to) is wrong; the message names the field or file, and the line when known.</summary>
+public sealed class ScenarioException : Exception
+{
+    public ScenarioException(string message, int? line = null, string? field = null)
+        : base(message)
+    {
+        Line = line;
+        Field = field;
+    }
+
+    public int? Line { get; }
+
+    public string? Field { get; }
+}
+
+/// <summary>Checks values that YAML parsing alone cannot (ranges, required companions).</summary>
+public static class ScenarioValidator
+{
+    public static void Validate(ScenarioConfig s)
+    {
+        Require(s.Duration > TimeSpan.Zero, "duration", "must be positive");
+        Require(s.Strategies.Count > 0, "strategies", "needs at least one strategy");
+        Require(s.Strategies.Distinct().Count() == s.Strategies.Count, "strategies", "lists a strategy twice");
+        Require(s.Ues >= 1, "ues", "must be at least 1");
+        Require(s.Topology.CellsCsv is not null || s.Topology.Enbs >= 1, "topology.enbs", "must be at least 1");
+        Require(s.Topology.InterSiteDistance > 0, "topology.interSiteDistance", "must be positive");
+        Require(s.Topology.Sites >= 1, "topology.sites", "must be at least 1");
+        Require(s.Topology.Links.InterSiteGbps > 0, "topology.links.interSiteGbps", "must be positive");
+        Require(s.Mobility.SpeedMin > 0 && s.Mobility.SpeedMax >= s.Mobility.SpeedMin, "mobility.speedMin", "needs 0 < speedMin <= speedMax");
+        Require(s.Mobility.Model is not (MobilityKind.Trace or MobilityKind.Cabspotting) || !string.IsNullOrEmpty(s.Mobility.TracePath), "mobility.tracePath", "is required for trace and cabspotting mobility");
+        Require(s.Handover.MeasurementPeriod > TimeSpan.Zero, "handover.measurementPeriod", "must be positive");
+        Require(s.Handover.A3OffsetDb >= 0, "handover.a3OffsetDb", "must be >= 0");
+        Require(s.Handover.CancelProbability is >= 0 and <= 1, "handover.cancelProbability", "must be in [0, 1]");
+        Require(s.Pvm.MigrationFailureProbability is >= 0 and <= 1, "pvm.migrationFailureProbability", "must be in [0, 1]");
+        Require(s.Pvm.MemoryMiB > 0, "pvm.memoryMiB", "must be positive");
+        Require(s.Pvm.MaxRounds >= 1, "pvm.maxRounds", "must be at least 1");
+        Require(s.Pvm.MaxBandwidthMiBps > 0, "pvm.maxBandwidthMiBps", "must be positive");
+        Require(s.Session.ActiveMean == TimeSpan.Zero || s.Session.IdleMean > TimeSpan.Zero, "session.idleMean", "must be positive when activeMean is set");
+        Require(s.Probes.Interval > TimeSpan.Zero, "probes.interval", "must be positive");
+        Require(s.Report.SampleInterval > TimeSpan.Zero, "report.sampleInterval", "must be positive");
+    }
+
+    private static void Require(bool ok, string field, string message)
+    {
+        if (!ok)
+        {
+            throw new ScenarioException($"{field} {message}", null, field);
+        }
+    }
+}

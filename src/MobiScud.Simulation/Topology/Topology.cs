@@ -1,0 +1,439 @@
+using System.Globalization;
+using MobiScud.Control.Model;
+using MobiScud.Simulation.Engine;
+using MobiScud.Simulation.Scenario;
+
+namespace MobiScud.Simulation.Topology;
+
+/// <summary>An eNodeB at a position (metres, local plane) with its serving edge site.</summary>
+public sealed record EnbNode(int Index, EnbId Id, double X, double Y, int Site, int Cells);
+
+public sealed record EdgeSiteNode(int Index, SiteId Id, double X, double Y);
+
+/// <summary>
+/// The simulated network: eNBs, edge sites (each serving the eNBs nearest to it), and the core data centre behind
+/// the S-GW/P-GW. One-way delays are precomputed per eNB and per site pair so a probe costs a few array reads.
+/// </summary>
+public sealed class NetworkTopology
+{
+    public static readonly SiteId CoreSite = new("core");
+
+    private readonly double[] backhaul;
+    private readonly double[,] interSite;
+
+    public NetworkTopology(IReadOnlyList<EnbNode> enbs, IReadOnlyList<EdgeSiteNode> sites, LinkConfig links)
+    {
+        if (enbs.Count == 0)
+        {
+            throw new ArgumentException("the topology has no eNBs", nameof(enbs));
+        }
+
+        Enbs = enbs;
+        Sites = sites;
+        Links = links;
+        backhaul = new double[enbs.Count];
+        var perKm = links.FibrePerKm.TotalSeconds;
+        foreach (var e in enbs)
+        {
+            var s = sites[e.Site];
+            backhaul[e.Index] = links.BackhaulFixed.TotalSeconds + (Distance(e.X, e.Y, s.X, s.Y) / 1000 * perKm * links.RouteFactor);
+        }
+
+        interSite = new double[sites.Count, sites.Count];
+        for (var a = 0; a < sites.Count; a++)
+        {
+            for (var b = 0; b < sites.Count; b++)
+            {
+                interSite[a, b] = a == b
+                    ? 0
+                    : links.InterSiteFixed.TotalSeconds + (Distance(sites[a].X, sites[a].Y, sites[b].X, sites[b].Y) / 1000 * perKm * links.RouteFactor);
+            }
+        }
+
+        SiteIndex = sites.ToDictionary(s => s.Id, s => s.Index);
+        EnbIndex = enbs.ToDictionary(e => e.Id, e => e.Index);
+        Grid = new EnbGrid(enbs);
+        MinX = enbs.Min(e => e.X);
+        MaxX = enbs.Max(e => e.X);
+        MinY = enbs.Min(e => e.Y);
+        MaxY = enbs.Max(e => e.Y);
+    }
+
+    public IReadOnlyList<EnbNode> Enbs { get; }
+
+    public IReadOnlyList<EdgeSiteNode> Sites { get; }
+
+    public LinkConfig Links { get; }
+
+    public IReadOnlyDictionary<SiteId, int> SiteIndex { get; }
+
+    public IReadOnlyDictionary<EnbId, int> EnbIndex { get; }
+
+    public EnbGrid Grid { get; }
+
+    public double MinX { get; }
+
+    public double MaxX { get; }
+
+    public double MinY { get; }
+
+    public double MaxY { get; }
+
+    /// <summary>One-way eNB -> its edge site (aggregation + fibre), seconds.</summary>
+    public double Backhaul(int enb) => backhaul[enb];
+
+    /// <summary>One-way between edge sites (metro), seconds.</summary>
+    public double InterSite(int a, int b) => interSite[a, b];
+
+    public IReadOnlyDictionary<EnbId, SiteId> EnbToSite() => Enbs.ToDictionary(e => e.Id, e => Sites[e.Site].Id);
+
+    public static double Distance(double x1, double y1, double x2, double y2)
+    {
+        var dx = x1 - x2;
+        var dy = y1 - y2;
+        return Math.Sqrt((dx * dx) + (dy * dy));
+    }
+
+    public static NetworkTopology Build(ScenarioConfig scenario)
+    {
+        var t = scenario.Topology;
+        var positions = t.CellsCsv is null
+            ? HexGrid(t.Enbs, t.InterSiteDistance)
+            : CellCsv.LoadEnbs(scenario.Resolve(t.CellsCsv));
+        var siteCount = Math.Min(t.Sites, positions.Count);
+        var assignment = KMeans.Cluster(positions.Select(p => (p.X, p.Y)).ToList(), siteCount, scenario.Seed, out var centres);
+        var sites = centres.Select((c, i) => new EdgeSiteNode(i, new SiteId($"edge-{i}"), c.X, c.Y)).ToList();
+        var enbs = positions.Select((p, i) => new EnbNode(i, p.Id, p.X, p.Y, assignment[i], p.Cells)).ToList();
+        return new NetworkTopology(enbs, sites, t.Links);
+    }
+
+    /// <summary>The first n points of a hexagonal lattice, ring by ring around the origin (macro-cell layout).</summary>
+    public static List<(EnbId Id, double X, double Y, int Cells)> HexGrid(int n, double isd)
+    {
+        var result = new List<(EnbId, double, double, int)>(n);
+        // Axial coordinates (q, r) in rings of growing radius: ring k holds 6k points.
+        for (var k = 0; result.Count < n; k++)
+        {
+            foreach (var (q, r) in Ring(k))
+            {
+                if (result.Count == n)
+                {
+                    break;
+                }
+
+                var x = isd * (q + (r / 2.0));
+                var y = isd * (Math.Sqrt(3) / 2 * r);
+                result.Add((new EnbId((uint)(result.Count + 1)), x, y, 3));
+            }
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<(int Q, int R)> Ring(int k)
+    {
+        if (k == 0)
+        {
+            yield return (0, 0);
+            yield break;
+        }
+
+        // From the corner (-k, k) the six sides run along these axial directions, turning 60 degrees each time.
+        int[] dq = [1, 1, 0, -1, -1, 0];
+        int[] dr = [0, -1, -1, 0, 1, 1];
+        var q = -k;
+        var r = k;
+        for (var side = 0; side < 6; side++)
+        {
+            for (var step = 0; step < k; step++)
+            {
+                yield return (q, r);
+                q += dq[side];
+                r += dr[side];
+            }
+        }
+    }
+}
+
+/// <summary>Lloyd's k-means with k-means++ seeding from the scenario seed: edge sites at cluster centres.</summary>
+public static class KMeans
+{
+    public static int[] Cluster(IReadOnlyList<(double X, double Y)> points, int k, ulong seed, out List<(double X, double Y)> centres)
+    {
+        if (k < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, "at least one site");
+        }
+
+        var rng = new SimRandom(seed, 0x5173);
+        centres = [points[(int)(rng.NextDouble() * points.Count)]];
+        var d2 = new double[points.Count];
+        while (centres.Count < k)
+        {
+            double sum = 0;
+            for (var i = 0; i < points.Count; i++)
+            {
+                d2[i] = double.MaxValue;
+                foreach (var c in centres)
+                {
+                    d2[i] = Math.Min(d2[i], Sq(points[i].X - c.X) + Sq(points[i].Y - c.Y));
+                }
+
+                sum += d2[i];
+            }
+
+            var pick = rng.NextDouble() * sum;
+            var chosen = points.Count - 1;
+            for (var i = 0; i < points.Count; i++)
+            {
+                pick -= d2[i];
+                if (pick <= 0)
+                {
+                    chosen = i;
+                    break;
+                }
+            }
+
+            centres.Add(points[chosen]);
+        }
+
+        var assignment = new int[points.Count];
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            var moved = false;
+            for (var i = 0; i < points.Count; i++)
+            {
+                var best = 0;
+                var bestD = double.MaxValue;
+                for (var c = 0; c < centres.Count; c++)
+                {
+                    var d = Sq(points[i].X - centres[c].X) + Sq(points[i].Y - centres[c].Y);
+                    if (d < bestD)
+                    {
+                        bestD = d;
+                        best = c;
+                    }
+                }
+
+                moved |= assignment[i] != best || iteration == 0;
+                assignment[i] = best;
+            }
+
+            for (var c = 0; c < centres.Count; c++)
+            {
+                double sx = 0, sy = 0;
+                var n = 0;
+                for (var i = 0; i < points.Count; i++)
+                {
+                    if (assignment[i] == c)
+                    {
+                        sx += points[i].X;
+                        sy += points[i].Y;
+                        n++;
+                    }
+                }
+
+                if (n > 0)
+                {
+                    centres[c] = (sx / n, sy / n);
+                }
+            }
+
+            if (!moved)
+            {
+                break;
+            }
+        }
+
+        return assignment;
+    }
+
+    private static double Sq(double v) => v * v;
+}
+
+/// <summary>Local equirectangular projection (metres) around a reference point; fine at city scale.</summary>
+public readonly record struct GeoProjection(double Lat0, double Lon0)
+{
+    private const double EarthRadius = 6_371_008.8;
+
+    /// <summary>The projection both San Francisco files use (37.75 N, as SOURCES.md suggests).</summary>
+    public static GeoProjection SanFrancisco => new(37.75, -122.45);
+
+    public (double X, double Y) Project(double lat, double lon)
+    {
+        var x = EarthRadius * (lon - Lon0) * Math.PI / 180 * Math.Cos(Lat0 * Math.PI / 180);
+        var y = EarthRadius * (lat - Lat0) * Math.PI / 180;
+        return (x, y);
+    }
+}
+
+/// <summary>OpenCelliD cell export: LTE cells grouped into eNBs (eNB id = cell >> 8) at the centroid of their cells.</summary>
+public static class CellCsv
+{
+    public static List<(EnbId Id, double X, double Y, int Cells)> LoadEnbs(string path, GeoProjection? projection = null)
+    {
+        var proj = projection ?? GeoProjection.SanFrancisco;
+        if (!File.Exists(path))
+        {
+            throw new ScenarioException($"cells CSV not found: {path}");
+        }
+
+        using var reader = new StreamReader(path);
+        var header = reader.ReadLine() ?? throw new ScenarioException($"{path}: empty file");
+        var cols = header.Split(',');
+        int Col(string name)
+        {
+            var i = Array.IndexOf(cols, name);
+            return i >= 0 ? i : throw new ScenarioException($"{path}: header has no '{name}' column");
+        }
+
+        int cellCol = Col("cell"), latCol = Col("lat"), lonCol = Col("lon");
+        var groups = new SortedDictionary<uint, (double X, double Y, int N)>();
+        var lineNo = 1;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNo++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var f = line.Split(',');
+            if (f.Length <= Math.Max(cellCol, Math.Max(latCol, lonCol))
+                || !ulong.TryParse(f[cellCol], NumberStyles.Integer, CultureInfo.InvariantCulture, out var cell)
+                || !double.TryParse(f[latCol], NumberStyles.Float, CultureInfo.InvariantCulture, out var lat)
+                || !double.TryParse(f[lonCol], NumberStyles.Float, CultureInfo.InvariantCulture, out var lon))
+            {
+                throw new ScenarioException($"{path} line {lineNo}: expected cell, lat and lon numbers");
+            }
+
+            var (x, y) = proj.Project(lat, lon);
+            var id = (uint)(cell >> 8);
+            groups[id] = groups.TryGetValue(id, out var g) ? (g.X + x, g.Y + y, g.N + 1) : (x, y, 1);
+        }
+
+        if (groups.Count == 0)
+        {
+            throw new ScenarioException($"{path}: no cells");
+        }
+
+        return groups.Select(kv => (new EnbId(kv.Key), kv.Value.X / kv.Value.N, kv.Value.Y / kv.Value.N, kv.Value.N)).ToList();
+    }
+}
+
+/// <summary>Uniform grid buckets over the eNBs: the nearest eNB is found by looking at a few buckets only.</summary>
+public sealed class EnbGrid
+{
+    private readonly double minX;
+    private readonly double minY;
+    private readonly double cell;
+    private readonly int nx;
+    private readonly int ny;
+    private readonly int[] start;
+    private readonly int[] items;
+    private readonly double[] ex;
+    private readonly double[] ey;
+
+    public EnbGrid(IReadOnlyList<EnbNode> enbs)
+    {
+        ex = enbs.Select(e => e.X).ToArray();
+        ey = enbs.Select(e => e.Y).ToArray();
+        minX = ex.Min();
+        minY = ey.Min();
+        var w = Math.Max(1, ex.Max() - minX);
+        var h = Math.Max(1, ey.Max() - minY);
+        // About two eNBs per bucket.
+        cell = Math.Max(1, Math.Sqrt(w * h * 2 / enbs.Count));
+        nx = (int)(w / cell) + 1;
+        ny = (int)(h / cell) + 1;
+        var counts = new int[(nx * ny) + 1];
+        foreach (var e in enbs)
+        {
+            counts[Bucket(e.X, e.Y) + 1]++;
+        }
+
+        for (var i = 1; i < counts.Length; i++)
+        {
+            counts[i] += counts[i - 1];
+        }
+
+        start = (int[])counts.Clone();
+        items = new int[enbs.Count];
+        var fill = (int[])counts.Clone();
+        foreach (var e in enbs)
+        {
+            items[fill[Bucket(e.X, e.Y)]++] = e.Index;
+        }
+    }
+
+    private int Bucket(double x, double y)
+    {
+        var bx = Math.Clamp((int)((x - minX) / cell), 0, nx - 1);
+        var by = Math.Clamp((int)((y - minY) / cell), 0, ny - 1);
+        return (by * nx) + bx;
+    }
+
+    public double DistanceSquared(int enb, double x, double y)
+    {
+        var dx = ex[enb] - x;
+        var dy = ey[enb] - y;
+        return (dx * dx) + (dy * dy);
+    }
+
+    /// <summary>Nearest eNB to (x, y): rings of buckets outward until no closer eNB can exist.</summary>
+    public int Nearest(double x, double y, out double distanceSquared)
+    {
+        var bx = (int)Math.Floor((x - minX) / cell);
+        var by = (int)Math.Floor((y - minY) / cell);
+        var best = -1;
+        var bestD = double.MaxValue;
+        var maxRing = Math.Max(nx, ny) + Math.Max(Math.Abs(bx), Math.Abs(by)) + 1;
+        for (var ring = 0; ring <= maxRing; ring++)
+        {
+            // Everything at ring r is at least (r - 1) cells away.
+            if (best >= 0)
+            {
+                var minDist = (ring - 1) * cell;
+                if (minDist > 0 && minDist * minDist > bestD)
+                {
+                    break;
+                }
+            }
+
+            for (var gy = by - ring; gy <= by + ring; gy++)
+            {
+                if (gy < 0 || gy >= ny)
+                {
+                    continue;
+                }
+
+                var edgeRow = gy == by - ring || gy == by + ring;
+                for (var gx = bx - ring; gx <= bx + ring; gx += edgeRow ? 1 : 2 * ring)
+                {
+                    if (gx >= 0 && gx < nx)
+                    {
+                        var b = (gy * nx) + gx;
+                        for (var i = start[b]; i < start[b + 1]; i++)
+                        {
+                            var e = items[i];
+                            var d = DistanceSquared(e, x, y);
+                            if (d < bestD || (d == bestD && e < best))
+                            {
+                                bestD = d;
+                                best = e;
+                            }
+                        }
+                    }
+
+                    if (ring == 0)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        distanceSquared = bestD;
+        return best;
+    }
+}
