@@ -50,7 +50,10 @@ public sealed class OvsHarness : IAsyncLifetime
 
     public OpenFlowSteeringProgrammer Programmer { get; private set; } = null!;
 
-    public SdnTopology Topology { get; } = new([
+    public SdnTopology Topology => TwoSites;
+
+    /// <summary>The harness wiring as a topology record (also used by the pure tests).</summary>
+    public static readonly SdnTopology TwoSites = new([
         new SiteTopology(SiteA, DpidA, EndpointA, Mac(MacBrA), TunnelPort: 10, PvmPort: 3,
             Enbs: [new GtpPeer(Enb1, Mac(MacEnb1), 1), new GtpPeer(Enb2, Mac(MacEnb2), 4)],
             Sgws: [new GtpPeer(Sgw, Mac(MacSgw), 2)],
