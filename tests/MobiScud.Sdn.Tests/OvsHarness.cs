@@ -52,6 +52,11 @@ public sealed class OvsHarness : IAsyncLifetime
 
     public SdnTopology Topology => TwoSites;
 
+    private static int version;
+
+    /// <summary>Intent versions for every test sharing this harness (the programmer ignores older versions).</summary>
+    public static int NextVersion() => Interlocked.Increment(ref version);
+
     /// <summary>The harness wiring as a topology record (also used by the pure tests).</summary>
     public static readonly SdnTopology TwoSites = new([
         new SiteTopology(SiteA, DpidA, EndpointA, Mac(MacBrA), TunnelPort: 10, PvmPort: 3,

@@ -20,12 +20,11 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     private const uint Dl1AfterHandover = 0x3003;
     private const uint Ul2 = 0x1002;
     private const uint Dl2 = 0x2012;
-    private static int version = 1;
 
     private static SteeringIntent Intent(IPAddress enb, uint dlTeid, SiteId pvmSite, UeId? ue = null, IPAddress? ueAddress = null, uint ul = Ul1, IPAddress? pvm = null) =>
         new(ue ?? new UeId("ue1"), ueAddress ?? Ue1, new EnbId(1),
             [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, ul), new GtpEndpoint(enb, dlTeid))],
-            OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, Interlocked.Increment(ref version));
+            OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, OvsHarness.NextVersion());
 
     private async Task InstallAsync(SteeringIntent intent)
     {
@@ -243,14 +242,14 @@ public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
 {
     private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.5");
 
-    private static SteeringIntent Intent(int version) =>
+    private static SteeringIntent Intent() =>
         new(new UeId("ue1"), Ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1001), new GtpEndpoint(OvsHarness.Enb1, 0x2002))],
-            OvsHarness.SiteA, OvsHarness.SiteA, OvsHarness.Pvm, 1_000_000 + version);
+            OvsHarness.SiteA, OvsHarness.SiteA, OvsHarness.Pvm, OvsHarness.NextVersion());
 
     [Fact]
     public async Task Killing_and_restarting_ovs_vswitchd_reconciles_every_flow_and_traffic_flows_again()
     {
-        var install = await ovs.Programmer.ExecuteAsync(new InstallSteering(new UeId("ue1"), Intent(1)));
+        var install = await ovs.Programmer.ExecuteAsync(new InstallSteering(new UeId("ue1"), Intent()));
         Assert.True(install.Confirmed);
         var desiredA = ovs.Controller.DesiredFlows(OvsHarness.DpidA).Count;
         var desiredB = ovs.Controller.DesiredFlows(OvsHarness.DpidB).Count;
@@ -291,7 +290,7 @@ public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
     [Fact]
     public async Task Resync_removes_foreign_flows_restores_deleted_ones_repairs_modified_ones_and_keeps_the_rest()
     {
-        var install = await ovs.Programmer.ExecuteAsync(new InstallSteering(new UeId("ue1"), Intent(2)));
+        var install = await ovs.Programmer.ExecuteAsync(new InstallSteering(new UeId("ue1"), Intent()));
         Assert.True(install.Confirmed);
         var clean = await ovs.Controller.ResyncAsync(OvsHarness.DpidA);
         output.WriteLine($"clean resync: {clean}");
