@@ -66,7 +66,30 @@ public enum TimerKind
 
     /// <summary>A migration took too long: cancel it.</summary>
     MigrationDeadline,
+
+    /// <summary>A failed migration may be tried again.</summary>
+    MigrationRetry,
 }
 
 /// <summary>A timer the MC asked for fired. The token tells a stale timer from the current one.</summary>
 public sealed record TimerFired(TimeSpan At, UeId Ue, TimerKind Kind, long Token) : UeEvent(At, Ue);
+
+/// <summary>
+/// An operator pins the UE's PVM to a site (manual move), or unpins it when <paramref name="Site"/> is null so that
+/// placement follows the strategy again.
+/// </summary>
+public sealed record PinRequested(TimeSpan At, UeId Ue, SiteId? Site) : UeEvent(At, Ue);
+
+/// <summary>
+/// Re-evaluate the UE against the current configuration (a drained site, a restart): steering is re-issued and the
+/// placement re-checked.
+/// </summary>
+public sealed record ReconcileRequested(TimeSpan At, UeId Ue) : UeEvent(At, Ue);
+
+/// <summary>
+/// What a hypervisor really holds for this PVM, read after a restart: where it runs (null: nowhere) and whether it
+/// is running or suspended. A migration that finished while the MC was down is adopted from this; one that failed
+/// is rolled back.
+/// </summary>
+public sealed record PvmObserved(TimeSpan At, UeId Ue, PvmId Pvm, SiteId? Site, bool Running, IPAddress? Address)
+    : UeEvent(At, Ue);

@@ -1,0 +1,86 @@
+using System.Collections.Frozen;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control;
+
+/// <summary>Where PVMs live. The same MC code runs all three so that they can be compared on the same mobility.</summary>
+public enum Strategy
+{
+    /// <summary>The PVM follows the user: it lives at the site serving the user's eNB and migrates on handover.</summary>
+    MobiScud,
+
+    /// <summary>The PVM stays at the site of first attach; after handovers traffic crosses sites to reach it.</summary>
+    StaticEdge,
+
+    /// <summary>The PVM lives in the core data centre behind the S-GW/P-GW; no edge steering.</summary>
+    CoreAnchored,
+}
+
+/// <summary>The MC's static configuration: topology (which site serves which eNB) and policy.</summary>
+public sealed record McConfig
+{
+    public McConfig(
+        IReadOnlyDictionary<EnbId, SiteId> siteOfEnb,
+        SiteId coreSite,
+        Strategy strategy = Strategy.MobiScud,
+        TimeSpan? idleSuspendAfter = null,
+        TimeSpan? migrationDeadline = null,
+        TimeSpan? migrationRetryAfter = null,
+        IReadOnlySet<SiteId>? drainedSites = null)
+    {
+        ArgumentNullException.ThrowIfNull(siteOfEnb);
+        if (string.IsNullOrEmpty(coreSite.Value))
+        {
+            throw new ArgumentException("the core site needs a name", nameof(coreSite));
+        }
+
+        RequirePositive(idleSuspendAfter, nameof(idleSuspendAfter));
+        RequirePositive(migrationDeadline, nameof(migrationDeadline));
+        RequirePositive(migrationRetryAfter, nameof(migrationRetryAfter));
+        SiteOfEnb = siteOfEnb.ToFrozenDictionary();
+        CoreSite = coreSite;
+        Strategy = strategy;
+        IdleSuspendAfter = idleSuspendAfter;
+        MigrationDeadline = migrationDeadline;
+        MigrationRetryAfter = migrationRetryAfter ?? TimeSpan.FromSeconds(30);
+        DrainedSites = (drainedSites ?? new HashSet<SiteId>()).ToFrozenSet();
+    }
+
+    /// <summary>The edge site that serves each eNB. An eNB not listed is served through the core site.</summary>
+    public FrozenDictionary<EnbId, SiteId> SiteOfEnb { get; init; }
+
+    /// <summary>The core data centre behind the S-GW/P-GW.</summary>
+    public SiteId CoreSite { get; init; }
+
+    public Strategy Strategy { get; init; }
+
+    /// <summary>Suspend a PVM after its UE has been idle this long; null keeps idle PVMs running.</summary>
+    public TimeSpan? IdleSuspendAfter { get; init; }
+
+    /// <summary>Cancel a live migration that has not finished after this long; null lets it run.</summary>
+    public TimeSpan? MigrationDeadline { get; init; }
+
+    /// <summary>After a failed migration, wait this long before trying again (a failing link must not loop).</summary>
+    public TimeSpan MigrationRetryAfter { get; init; }
+
+    /// <summary>Sites being emptied: no PVM is placed there, and PVMs there move out.</summary>
+    public FrozenSet<SiteId> DrainedSites { get; init; }
+
+    /// <summary>The site whose switch sees the eNB's backhaul traffic.</summary>
+    public SiteId SwitchSiteFor(EnbId enb) => SiteOfEnb.TryGetValue(enb, out var site) ? site : CoreSite;
+
+    /// <summary>Where a PVM serving a UE at this eNB belongs, drained sites falling back to the core.</summary>
+    public SiteId PlacementFor(EnbId enb)
+    {
+        var site = SwitchSiteFor(enb);
+        return DrainedSites.Contains(site) ? CoreSite : site;
+    }
+
+    private static void RequirePositive(TimeSpan? value, string name)
+    {
+        if (value is { } v && v <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive");
+        }
+    }
+}

@@ -1,0 +1,452 @@
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control;
+
+/// <summary>
+/// The MobiScud Control core: a pure function of (configuration, one UE's state, an event) to (next state, commands).
+/// It never does I/O and never reads a clock. Each event first updates the facts (where the UE is, what the
+/// hypervisor reported), then one reconciliation compares what should be with what was last asked for and emits
+/// the difference. Because every outcome is judged against the facts and not against a remembered plan, any
+/// ordering of handovers, cancels, detaches and migration outcomes converges.
+/// </summary>
+public static class MobiScudControl
+{
+    public static Decision Decide(McConfig config, UeState? state, UeEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(e);
+        var commands = new List<ControlCommand>(4);
+        var next = Apply(config, state, e, commands);
+        if (next is null)
+        {
+            return new Decision(state, commands);
+        }
+
+        next = Reconcile(config, next with { LastEventAt = e.At }, e.At, commands);
+        return new Decision(next, commands);
+    }
+
+    /// <summary>Where the PVM should live now, given the strategy, a pin and the serving eNB.</summary>
+    public static SiteId DesiredSite(McConfig config, UeState s)
+    {
+        if (s.PinnedSite is { } pinned)
+        {
+            return pinned;
+        }
+
+        switch (config.Strategy)
+        {
+            case Strategy.CoreAnchored:
+                return config.CoreSite;
+            case Strategy.StaticEdge:
+                // The home site is wherever the PVM was first placed; only a drain moves it.
+                if (s.PvmSite is { } home)
+                {
+                    return config.DrainedSites.Contains(home) ? config.CoreSite : home;
+                }
+
+                return s.ServingEnb is { } first ? config.PlacementFor(first) : config.CoreSite;
+            default:
+                if (s.ServingEnb is { } enb)
+                {
+                    return config.PlacementFor(enb);
+                }
+
+                return s.PvmSite ?? config.CoreSite;
+        }
+    }
+
+    private static UeState? Apply(McConfig config, UeState? s, UeEvent e, List<ControlCommand> commands)
+    {
+        switch (e)
+        {
+            case UeAttached a:
+                return (s ?? NewUe(a.Ue)) with
+                {
+                    Imsi = a.Imsi ?? s?.Imsi,
+                    UeAddress = a.UeAddress,
+                    Connection = ConnectionState.Connected,
+                    ServingEnb = a.Enb,
+                    Bearers = [.. a.Bearers],
+                    PendingHandover = null,
+                    IdleTimer = 0,
+                    IdleExpired = false,
+                };
+            case ServiceRequested r:
+                // A UE first seen at a service request (a capture that starts mid-session) is adopted without its IP.
+                return (s ?? NewUe(r.Ue)) with
+                {
+                    Connection = ConnectionState.Connected,
+                    ServingEnb = r.Enb,
+                    Bearers = [.. r.Bearers],
+                    PendingHandover = null,
+                    IdleTimer = 0,
+                    IdleExpired = false,
+                };
+        }
+
+        if (s is null)
+        {
+            // Anything else about a UE we never saw attach cannot be acted on.
+            return null;
+        }
+
+        switch (e)
+        {
+            case BearerAdded b:
+                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != b.Bearer.ERabId), b.Bearer] };
+            case BearerModified m:
+                return s with { Bearers = WithDownlinks(s.Bearers, [m.Downlink], keepUnlisted: true) };
+            case BearerReleased r:
+                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != r.ERabId)] };
+            case HandoverPrepared p:
+                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverPreparing, $"{p.Kind} handover {p.Source} -> {p.Target}"));
+                return s with { PendingHandover = new PendingHandover(p.Source, p.Target, p.Kind, p.At) };
+            case HandoverCancelled:
+                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverCancelled, s.PendingHandover is { } ph ? $"{ph.Source} -> {ph.Target}" : "no handover pending"));
+                return s with { PendingHandover = null };
+            case HandoverCompleted c:
+                return Moved(s, c.Target, c.Downlinks, HandoverKind.S1, e.At, commands);
+            case PathSwitched p:
+                return Moved(s, p.Target, p.Downlinks, HandoverKind.X2, e.At, commands);
+            case UeReleasedToIdle:
+                return ArmIdleTimer(config, s with { Connection = ConnectionState.Idle, PendingHandover = null }, e.At, commands);
+            case Detached:
+                return s with
+                {
+                    Connection = ConnectionState.Detached,
+                    Bearers = [],
+                    PendingHandover = null,
+                    IdleTimer = 0,
+                    IdleExpired = false,
+                };
+            case MigrationCompleted done when s.Migration is { } m && m.Id == done.Migration:
+                commands.Add(new Notify(s.Ue, e.At, NotificationKind.MigrationCompleted,
+                    $"{m.From} -> {m.To} in {done.Stats.TotalTime.TotalMilliseconds:0} ms, downtime {done.Stats.Downtime.TotalMilliseconds:0} ms, {done.Stats.BytesSent} bytes"));
+                return s with { PvmSite = m.To, Migration = null, MigrationTimer = 0 };
+            case MigrationFailed failed when s.Migration is { } m && m.Id == failed.Migration:
+                return MigrationEnded(config, s, m, failed.Reason, e.At, commands);
+            case PvmStarted started:
+                return s with
+                {
+                    PvmStatus = PvmStatus.Running,
+                    PvmSite = started.Site,
+                    PvmAddress = started.Address ?? s.PvmAddress,
+                };
+            case PvmFailed crashed:
+                return PvmCrashed(config, s, crashed, commands);
+            case TimerFired t:
+                return TimerFiredOn(config, s, t, commands);
+            case PinRequested pin:
+                return s with { PinnedSite = pin.Site };
+            case ReconcileRequested:
+                // Forget what we think is installed so that steering is sent again; the switch adapter is idempotent.
+                return s with { Steering = null, MigrationBlockedUntil = TimeSpan.Zero };
+            case PvmObserved seen:
+                return Observed(s, seen, commands);
+            default:
+                // Stale outcomes (a migration we no longer track, progress reports) change nothing.
+                return null;
+        }
+    }
+
+    private static UeState NewUe(UeId ue) => new() { Ue = ue, Connection = ConnectionState.Detached };
+
+    private static UeState Moved(UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, List<ControlCommand> commands)
+    {
+        commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, $"{kind} handover {s.ServingEnb?.ToString() ?? "?"} -> {target}"));
+
+        // Bearers the target did not take over are released by the MME; an empty list carries no such news.
+        return s with
+        {
+            ServingEnb = target,
+            Connection = ConnectionState.Connected,
+            Bearers = WithDownlinks(s.Bearers, downlinks, keepUnlisted: downlinks.Count == 0),
+            PendingHandover = null,
+            IdleTimer = 0,
+            IdleExpired = false,
+        };
+    }
+
+    private static ImmutableArray<Bearer> WithDownlinks(ImmutableArray<Bearer> bearers, IReadOnlyList<BearerDownlink> downlinks, bool keepUnlisted)
+    {
+        var builder = ImmutableArray.CreateBuilder<Bearer>(bearers.Length);
+        foreach (var bearer in bearers)
+        {
+            BearerDownlink? update = null;
+            foreach (var d in downlinks)
+            {
+                if (d.ERabId == bearer.ERabId)
+                {
+                    update = d;
+                }
+            }
+
+            if (update is not null)
+            {
+                builder.Add(bearer with { Downlink = update.Downlink });
+            }
+            else if (keepUnlisted)
+            {
+                builder.Add(bearer);
+            }
+        }
+
+        return builder.ToImmutable();
+    }
+
+    private static UeState ArmIdleTimer(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    {
+        if (config.IdleSuspendAfter is not { } after)
+        {
+            return s;
+        }
+
+        var token = s.TimerToken + 1;
+        commands.Add(new ScheduleTimer(s.Ue, at + after, TimerKind.IdleSuspend, token));
+        return s with { TimerToken = token, IdleTimer = token, IdleExpired = false };
+    }
+
+    private static UeState MigrationEnded(McConfig config, UeState s, MigrationInFlight m, string reason, TimeSpan at, List<ControlCommand> commands)
+    {
+        // The PVM never left the source: the steering that points there stays right.
+        if (m.Cancelling && !m.RetryLater)
+        {
+            commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationCancelled, $"{m.From} -> {m.To}: {reason}"));
+            return s with { Migration = null, MigrationTimer = 0 };
+        }
+
+        var token = s.TimerToken + 1;
+        commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationFailed, $"{m.From} -> {m.To}: {reason}"));
+        commands.Add(new ScheduleTimer(s.Ue, at + config.MigrationRetryAfter, TimerKind.MigrationRetry, token));
+        return s with
+        {
+            Migration = null,
+            MigrationTimer = 0,
+            TimerToken = token,
+            MigrationBlockedUntil = at + config.MigrationRetryAfter,
+        };
+    }
+
+    private static UeState PvmCrashed(McConfig config, UeState s, PvmFailed crashed, List<ControlCommand> commands)
+    {
+        if (s.Migration is { } m && crashed.Site == m.To && crashed.Site != s.PvmSite)
+        {
+            // The destination died: that is a failed migration, the source still runs.
+            return MigrationEnded(config, s, m, $"destination failed: {crashed.Reason}", crashed.At, commands);
+        }
+
+        if (crashed.Site != s.PvmSite)
+        {
+            return s;
+        }
+
+        commands.Add(new Notify(s.Ue, crashed.At, NotificationKind.PvmDestroyed, $"PVM at {crashed.Site} failed: {crashed.Reason}"));
+        return s with
+        {
+            PvmStatus = PvmStatus.None,
+            PvmSite = null,
+            PvmAddress = null,
+            Migration = null,
+            MigrationTimer = 0,
+        };
+    }
+
+    private static UeState? TimerFiredOn(McConfig config, UeState s, TimerFired t, List<ControlCommand> commands)
+    {
+        switch (t.Kind)
+        {
+            case TimerKind.IdleSuspend when t.Token == s.IdleTimer && s.Connection == ConnectionState.Idle:
+                return s with { IdleTimer = 0, IdleExpired = true };
+            case TimerKind.MigrationDeadline when t.Token == s.MigrationTimer && s.Migration is { Cancelling: false } m:
+                commands.Add(new CancelMigration(s.Ue, m.Id, s.Pvm, m.From, m.To));
+                commands.Add(new Notify(s.Ue, t.At, NotificationKind.MigrationFailed, $"{m.From} -> {m.To}: deadline of {config.MigrationDeadline} passed, cancelling"));
+
+                // When the cancel lands it counts as a failure: retried only after the back-off.
+                return s with { Migration = m with { Cancelling = true, RetryLater = true }, MigrationTimer = 0 };
+            case TimerKind.MigrationRetry when t.At >= s.MigrationBlockedUntil:
+                return s with { MigrationBlockedUntil = TimeSpan.Zero };
+            default:
+                return null;
+        }
+    }
+
+    private static UeState Observed(UeState s, PvmObserved seen, List<ControlCommand> commands)
+    {
+        if (s.Migration is { } m)
+        {
+            var adopted = seen.Site == m.To;
+            commands.Add(new Notify(s.Ue, seen.At, adopted ? NotificationKind.MigrationCompleted : NotificationKind.MigrationFailed,
+                adopted ? $"{m.From} -> {m.To} finished while the MC was away: adopted" : $"{m.From} -> {m.To} did not finish: rolled back to {seen.Site?.ToString() ?? "nowhere"}"));
+        }
+
+        return s with
+        {
+            PvmSite = seen.Site,
+            PvmStatus = seen.Site is null ? PvmStatus.None : seen.Running ? PvmStatus.Running : PvmStatus.Suspended,
+            PvmAddress = seen.Address ?? s.PvmAddress,
+            Migration = null,
+            MigrationTimer = 0,
+            Steering = null,
+        };
+    }
+
+    private static UeState Reconcile(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    {
+        s = ReconcileLifecycle(config, s, at, commands);
+        s = ReconcileSteering(config, s, at, commands);
+        return ReconcileMigration(config, s, at, commands);
+    }
+
+    private static bool WantsRunning(UeState s) =>
+        s.Connection == ConnectionState.Connected || (s.Connection == ConnectionState.Idle && !s.IdleExpired);
+
+    private static UeState ReconcileLifecycle(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    {
+        if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached)
+        {
+            var site = DesiredSite(config, s with { PvmSite = null });
+            commands.Add(new CreatePvm(s.Ue, s.Pvm, site));
+            commands.Add(new Notify(s.Ue, at, NotificationKind.PvmCreated, $"at {site}"));
+            return s with { PvmStatus = PvmStatus.Creating, PvmSite = site, PvmAddress = null };
+        }
+
+        if (WantsRunning(s) && s.PvmStatus == PvmStatus.Suspended && s.PvmSite is { } resumeAt)
+        {
+            commands.Add(new ResumePvm(s.Ue, s.Pvm, resumeAt));
+            commands.Add(new Notify(s.Ue, at, NotificationKind.PvmResumed, $"at {resumeAt}"));
+            return s with { PvmStatus = PvmStatus.Resuming };
+        }
+
+        // A migrating PVM is suspended only once the migration has ended (cancelled below, or finished).
+        if (!WantsRunning(s) && s.PvmStatus == PvmStatus.Running && s.Migration is null && s.PvmSite is { } suspendAt)
+        {
+            commands.Add(new SuspendPvm(s.Ue, s.Pvm, suspendAt));
+            commands.Add(new Notify(s.Ue, at, NotificationKind.PvmSuspended, $"at {suspendAt}"));
+            return s with { PvmStatus = PvmStatus.Suspended };
+        }
+
+        return s;
+    }
+
+    /// <summary>The steering that should be on the serving switch now, or null when none should be.</summary>
+    public static SteeringIntent? DesiredSteering(McConfig config, UeState s)
+    {
+        if (s.Connection != ConnectionState.Connected
+            || s.ServingEnb is not { } enb
+            || s.UeAddress is not { } ueAddress
+            || s.Bearers.IsEmpty
+            || s.PvmStatus != PvmStatus.Running
+            || s.PvmSite is not { } pvmSite
+            || pvmSite == config.CoreSite)
+        {
+            // A PVM in the core is reached through the EPC as it is; nothing to steer.
+            return null;
+        }
+
+        var switchSite = config.SwitchSiteFor(enb);
+        if (switchSite == config.CoreSite)
+        {
+            return null;
+        }
+
+        return new SteeringIntent(s.Ue, ueAddress, enb, s.Bearers, switchSite, pvmSite, s.PvmAddress, s.SteeringVersion);
+    }
+
+    /// <summary>Two intents that program the same flows (the version aside).</summary>
+    public static bool SameSteering(SteeringIntent? a, SteeringIntent? b)
+    {
+        if (a is null || b is null)
+        {
+            return a is null && b is null;
+        }
+
+        return a.Ue == b.Ue
+            && a.UeAddress.Equals(b.UeAddress)
+            && a.Enb == b.Enb
+            && a.SwitchSite == b.SwitchSite
+            && a.PvmSite == b.PvmSite
+            && Equals(a.PvmAddress, b.PvmAddress)
+            && a.Bearers.SequenceEqual(b.Bearers);
+    }
+
+    private static UeState ReconcileSteering(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    {
+        var desired = DesiredSteering(config, s);
+        if (SameSteering(desired, s.Steering))
+        {
+            return s;
+        }
+
+        if (s.Steering is { } old && (desired is null || old.SwitchSite != desired.SwitchSite))
+        {
+            commands.Add(new RemoveSteering(s.Ue, old.SwitchSite));
+        }
+
+        if (desired is null)
+        {
+            return s with { Steering = null };
+        }
+
+        var version = s.SteeringVersion + 1;
+        desired = desired with { Version = version };
+        commands.Add(new InstallSteering(s.Ue, desired));
+        if (desired.PvmSite != desired.SwitchSite)
+        {
+            commands.Add(new Notify(s.Ue, at, NotificationKind.SteeringRedirected, $"{desired.Enb} at {desired.SwitchSite} reaches the PVM at {desired.PvmSite}"));
+        }
+
+        return s with { Steering = desired, SteeringVersion = version };
+    }
+
+    private static UeState ReconcileMigration(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    {
+        if (s.Migration is { Cancelling: false } m)
+        {
+            var target = DesiredSite(config, s);
+            var leaving = s.Connection == ConnectionState.Detached || s.IdleExpired;
+            if (leaving || target == m.From)
+            {
+                // Back where it started (ping-pong) or nobody to serve: stop copying; the PVM is still at the source.
+                commands.Add(new CancelMigration(s.Ue, m.Id, s.Pvm, m.From, m.To));
+                return s with { Migration = m with { Cancelling = true }, MigrationTimer = 0 };
+            }
+
+            // Toward the same or a third site: let it finish; the next reconciliation moves it on if needed.
+            return s;
+        }
+
+        if (s.Migration is not null
+            || s.PvmStatus != PvmStatus.Running
+            || s.PvmSite is not { } here
+            || at < s.MigrationBlockedUntil
+            || (config.Strategy != Strategy.MobiScud && s.PinnedSite is null && !config.DrainedSites.Contains(here)))
+        {
+            return s;
+        }
+
+        var to = DesiredSite(config, s);
+        if (to == here)
+        {
+            return s;
+        }
+
+        var sequence = s.MigrationSequence + 1;
+        var id = new MigrationId(s.Ue, sequence);
+        var reason = s.PinnedSite is not null ? MigrationReason.Manual
+            : config.DrainedSites.Contains(here) ? MigrationReason.Drain
+            : MigrationReason.Handover;
+        commands.Add(new StartMigration(s.Ue, id, s.Pvm, here, to, reason));
+        commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationStarted, $"{here} -> {to} ({reason})"));
+        s = s with { MigrationSequence = sequence, Migration = new MigrationInFlight(id, here, to, at, Cancelling: false) };
+        if (config.MigrationDeadline is { } deadline)
+        {
+            var token = s.TimerToken + 1;
+            commands.Add(new ScheduleTimer(s.Ue, at + deadline, TimerKind.MigrationDeadline, token));
+            s = s with { TimerToken = token, MigrationTimer = token };
+        }
+
+        return s;
+    }
+}

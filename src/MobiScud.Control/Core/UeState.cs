@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using System.Net;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control;
+
+public enum ConnectionState
+{
+    Connected,
+    Idle,
+    Detached,
+}
+
+/// <summary>What the MC believes the hypervisor is doing with the PVM; changed only by commands sent and outcomes heard.</summary>
+public enum PvmStatus
+{
+    /// <summary>No PVM exists (never created, or lost in a crash).</summary>
+    None,
+
+    /// <summary>CreatePvm sent; waiting for PvmStarted.</summary>
+    Creating,
+
+    Running,
+
+    /// <summary>ResumePvm sent; waiting for PvmStarted.</summary>
+    Resuming,
+
+    Suspended,
+}
+
+/// <summary>
+/// A live migration in flight. The PVM runs at <see cref="From"/> until the hypervisor reports the switch-over.
+/// <see cref="RetryLater"/> marks a cancel that counts as a failure (deadline passed), to be retried after back-off.
+/// </summary>
+public sealed record MigrationInFlight(MigrationId Id, SiteId From, SiteId To, TimeSpan StartedAt, bool Cancelling, bool RetryLater = false);
+
+public sealed record PendingHandover(EnbId Source, EnbId Target, HandoverKind Kind, TimeSpan At);
+
+/// <summary>
+/// One UE as the MC knows it. Immutable: every decision returns a new value, so a grain can persist it before the
+/// commands go out and a test can compare any two.
+/// </summary>
+public sealed record UeState
+{
+    public required UeId Ue { get; init; }
+
+    public string? Imsi { get; init; }
+
+    public IPAddress? UeAddress { get; init; }
+
+    public ConnectionState Connection { get; init; }
+
+    public EnbId? ServingEnb { get; init; }
+
+    public ImmutableArray<Bearer> Bearers { get; init; } = [];
+
+    public PendingHandover? PendingHandover { get; init; }
+
+    public PvmId Pvm => PvmId.For(Ue);
+
+    public PvmStatus PvmStatus { get; init; }
+
+    /// <summary>Where the PVM runs (or will run once created/resumed); null when no PVM exists.</summary>
+    public SiteId? PvmSite { get; init; }
+
+    public IPAddress? PvmAddress { get; init; }
+
+    /// <summary>Set when an operator pinned the PVM: placement ignores the strategy.</summary>
+    public SiteId? PinnedSite { get; init; }
+
+    public MigrationInFlight? Migration { get; init; }
+
+    /// <summary>No new migration starts before this time (after a failure).</summary>
+    public TimeSpan MigrationBlockedUntil { get; init; }
+
+    /// <summary>The steering last sent to a switch; null when none is installed.</summary>
+    public SteeringIntent? Steering { get; init; }
+
+    public int MigrationSequence { get; init; }
+
+    public long TimerToken { get; init; }
+
+    /// <summary>The token of the idle-suspend timer now armed (0: none).</summary>
+    public long IdleTimer { get; init; }
+
+    /// <summary>The UE has been idle past the configured time: its PVM should be suspended.</summary>
+    public bool IdleExpired { get; init; }
+
+    public long MigrationTimer { get; init; }
+
+    public int SteeringVersion { get; init; }
+
+    public TimeSpan LastEventAt { get; init; }
+}
+
+/// <summary>The outcome of one decision: the UE's next state and what to do about it.</summary>
+public readonly record struct Decision(UeState? State, IReadOnlyList<ControlCommand> Commands);
