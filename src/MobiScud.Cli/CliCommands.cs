@@ -11,5 +11,6 @@ internal static class CliCommands
         RunCommand.Create(),
         PvmCommand.Create(),
         TestbedCommand.Create(),
+        SdnCommand.Create(),
     ];
 }

@@ -50,7 +50,15 @@ public sealed class OvsHarness : IAsyncLifetime
 
     public OpenFlowSteeringProgrammer Programmer { get; private set; } = null!;
 
-    public SdnTopology Topology { get; } = new([
+    public SdnTopology Topology => TwoSites;
+
+    private static int version;
+
+    /// <summary>Intent versions for every test sharing this harness (the programmer ignores older versions).</summary>
+    public static int NextVersion() => Interlocked.Increment(ref version);
+
+    /// <summary>The harness wiring as a topology record (also used by the pure tests).</summary>
+    public static readonly SdnTopology TwoSites = new([
         new SiteTopology(SiteA, DpidA, EndpointA, Mac(MacBrA), TunnelPort: 10, PvmPort: 3,
             Enbs: [new GtpPeer(Enb1, Mac(MacEnb1), 1), new GtpPeer(Enb2, Mac(MacEnb2), 4)],
             Sgws: [new GtpPeer(Sgw, Mac(MacSgw), 2)],

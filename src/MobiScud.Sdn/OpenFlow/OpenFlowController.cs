@@ -235,6 +235,15 @@ public sealed class OpenFlowController : IAsyncDisposable
         return await session.RequestAsync(build(session.NextXid()));
     }
 
+    /// <summary>Reconciles a connected switch now (as on reconnect): reads its flows, fixes what differs from the desired state.</summary>
+    public async Task<ReconcileReport> ResyncAsync(ulong dpid)
+    {
+        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var report = await ReconcileAsync(session);
+        Reconciled?.Invoke(report);
+        return report;
+    }
+
     private async Task<ReconcileReport> ReconcileAsync(SwitchSession session)
     {
         await session.ProgramLock.WaitAsync();

@@ -18,10 +18,18 @@ public sealed record FlowBatchResult(bool Confirmed, int FlowMods, IReadOnlyList
     public static readonly FlowBatchResult Deferred = new(false, 0, []);
 
     public bool Ok => Rejections.Count == 0;
+
+    public override string ToString() =>
+        Confirmed ? $"confirmed {FlowMods} flow-mods{(Ok ? "" : $", rejected: {string.Join("; ", Rejections)}")}" : "deferred until the switch connects";
 }
 
 /// <summary>What a reconciliation after (re)connect found and changed.</summary>
-public sealed record ReconcileReport(ulong DatapathId, int Found, int Kept, int Added, int Modified, int Deleted, TimeSpan SinceConnect, IReadOnlyList<FlowModRejection> Rejections);
+public sealed record ReconcileReport(ulong DatapathId, int Found, int Kept, int Added, int Modified, int Deleted, TimeSpan SinceConnect, IReadOnlyList<FlowModRejection> Rejections)
+{
+    public override string ToString() =>
+        $"dpid 0x{DatapathId:x}: found {Found}, kept {Kept}, added {Added}, modified {Modified}, deleted {Deleted}, " +
+        $"{SinceConnect.TotalMilliseconds:F1} ms from connect to barrier{(Rejections.Count > 0 ? $"; rejected: {string.Join("; ", Rejections)}" : "")}";
+}
 
 /// <summary>One connected switch: framing, request/reply pairing by xid, echo keep-alive, barrier-confirmed batches.</summary>
 internal sealed class SwitchSession : IAsyncDisposable

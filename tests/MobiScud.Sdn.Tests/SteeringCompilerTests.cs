@@ -1,0 +1,180 @@
+using System.Net;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.OpenFlow;
+using MobiScud.Sdn.InMemory;
+using MobiScud.Sdn.Steering;
+
+namespace MobiScud.Sdn.Tests;
+
+/// <summary>The compiler is pure: intent + topology in, flows out. These tests need no switch.</summary>
+public sealed class SteeringCompilerTests
+{
+    private static readonly SdnTopology Topology = OvsHarness.TwoSites;
+    private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.5");
+
+    private static SteeringIntent Intent(IPAddress enb, uint dl, SiteId pvmSite, int version = 1, IPAddress? pvm = null, string ue = "ue1", uint ul = 0x1001) =>
+        new(new UeId(ue), Ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, ul), new GtpEndpoint(enb, dl))],
+            OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, version);
+
+    private static FlowEntry Find(IEnumerable<FlowEntry> flows, byte table, ushort priority) =>
+        flows.Single(f => f.TableId == table && f.Priority == priority);
+
+    private static IReadOnlyList<OfpAction> Actions(FlowEntry f) => Assert.IsType<ApplyActionsInstruction>(Assert.Single(f.Instructions)).Actions;
+
+    [Fact]
+    public void Local_pvm_decapsulates_only_the_ues_bearer_from_its_enb_and_encapsulates_the_reply_with_the_downlink_teid()
+    {
+        var compiled = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA), Topology);
+        var flows = Assert.Single(compiled).Value;
+        Assert.All(flows, f => Assert.Equal(SteeringCookies.ForUe(new UeId("ue1")), f.Cookie));
+
+        var deliver = Find(flows.Where(f => f.TableId == SteeringTables.Uplink), SteeringTables.Uplink, SteeringTables.Deliver);
+        Assert.Equal(new OfpMatch([OxmField.TunnelId(0x1001), OxmField.TunIpv4Src(OvsHarness.Enb1), OxmField.EthType(0x0800), OxmField.Ipv4Src(Ue), OxmField.Ipv4Dst(OvsHarness.Pvm)]), deliver.Match);
+        Assert.Equal(new OutputAction(3), Actions(deliver)[^1]);
+        Assert.Equal(new SetFieldAction(OxmField.EthDst(SiteTopology.PvmMac(OvsHarness.Pvm))), Actions(deliver)[1]);
+
+        var guard = Find(flows, SteeringTables.Uplink, SteeringTables.IsolationGuard);
+        Assert.Empty(guard.Instructions);
+        Assert.Equal(new OfpMatch([OxmField.EthType(0x0800), OxmField.Ipv4Dst(OvsHarness.Pvm)]), guard.Match);
+
+        var bearer = Find(flows, SteeringTables.Uplink, SteeringTables.Bearer);
+        Assert.Equal([new SetFieldAction(OxmField.TunIpv4Dst(OvsHarness.Sgw)), new OutputAction(OfpPort.InPort)], Actions(bearer));
+
+        var down = Find(flows, SteeringTables.TowardUe, SteeringTables.Deliver);
+        Assert.Equal([new SetFieldAction(OxmField.TunIpv4Dst(OvsHarness.Enb1)), new SetFieldAction(OxmField.TunnelId(0x2002)), new OutputAction(10)], Actions(down));
+    }
+
+    [Fact]
+    public void Remote_pvm_goes_over_the_inter_site_link_and_the_pvm_site_relays_both_ways()
+    {
+        var compiled = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteB), Topology);
+        Assert.Equal(2, compiled.Count);
+        Assert.Equal(new OutputAction(5), Actions(Find(compiled[OvsHarness.SiteA], SteeringTables.Uplink, SteeringTables.Deliver))[^1]);
+        Assert.Contains(compiled[OvsHarness.SiteA], f => f.TableId == SteeringTables.TowardUe && f.Match.Fields.Contains(OxmField.InPort(5)));
+        var relays = compiled[OvsHarness.SiteB];
+        Assert.Equal(2, relays.Count);
+        Assert.Contains(relays, f => f.Match.Fields.Contains(OxmField.InPort(5)) && Actions(f)[^1].Equals(new OutputAction(3)));
+        Assert.Contains(relays, f => f.Match.Fields.Contains(OxmField.InPort(3)) && Actions(f)[^1].Equals(new OutputAction(5)));
+    }
+
+    [Fact]
+    public void After_a_handover_the_flows_name_the_new_enb_and_teid_and_keep_the_same_keys_where_they_can()
+    {
+        var before = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA), Topology)[OvsHarness.SiteA];
+        var after = SteeringCompiler.Compile(Intent(OvsHarness.Enb2, 0x3003, OvsHarness.SiteA, 2), Topology)[OvsHarness.SiteA];
+        Assert.Contains(OxmField.TunIpv4Src(OvsHarness.Enb2), Find(after, 1, SteeringTables.Deliver).Match.Fields);
+        Assert.Equal(new SetFieldAction(OxmField.TunnelId(0x3003)), Actions(Find(after, 2, SteeringTables.Deliver))[1]);
+
+        // The downlink flow keeps its key (same match) so the switch replaces its actions in place.
+        Assert.Equal(Find(before, 2, SteeringTables.Deliver).Key, Find(after, 2, SteeringTables.Deliver).Key);
+        Assert.False(Find(before, 2, SteeringTables.Deliver).SameAs(Find(after, 2, SteeringTables.Deliver)));
+    }
+
+    [Fact]
+    public void Compiling_is_deterministic_and_cookies_differ_per_ue()
+    {
+        var a = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteB), Topology);
+        var b = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteB), Topology);
+        foreach (var site in a.Keys)
+        {
+            Assert.Equal(a[site].Count, b[site].Count);
+            Assert.All(a[site].Zip(b[site]), p => Assert.True(p.First.SameAs(p.Second)));
+        }
+
+        Assert.NotEqual(SteeringCookies.ForUe(new UeId("ue1")), SteeringCookies.ForUe(new UeId("ue2")));
+        Assert.True(SteeringCookies.IsOurs(SteeringCookies.ForUe(new UeId("ue2"))));
+        Assert.NotEqual(SteeringCookies.Infrastructure, SteeringCookies.ForUe(new UeId("")));
+    }
+
+    [Fact]
+    public void Without_a_pvm_the_bearer_is_only_passed_through_to_its_sgw()
+    {
+        var intent = Intent(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA) with { PvmAddress = null };
+        var flows = Assert.Single(SteeringCompiler.Compile(intent, Topology)).Value;
+        var only = Assert.Single(flows);
+        Assert.Equal(SteeringTables.Bearer, only.Priority);
+    }
+
+    [Fact]
+    public void Bad_intents_and_topologies_fail_with_what_and_where()
+    {
+        var unknownSite = Intent(OvsHarness.Enb1, 1, new SiteId("site-z"));
+        var e = Assert.Throws<InvalidOperationException>(() => SteeringCompiler.Compile(unknownSite, Topology));
+        Assert.Contains("site-z", e.Message, StringComparison.Ordinal);
+
+        var noSgw = new SiteTopology(new SiteId("x"), 1, IPAddress.Parse("10.0.0.1"), OvsHarness.Mac("02:00:00:00:00:09"), 10, 3, [], [], new Dictionary<SiteId, uint>());
+        var t = Assert.Throws<InvalidOperationException>(() => new SdnTopology([noSgw]));
+        Assert.Contains("site topology 'x'", t.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyNotFoundException>(() => SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 1, OvsHarness.SiteA) with { SwitchSite = new SiteId("nowhere") }, Topology));
+    }
+}
+
+/// <summary>The simulator's in-memory switches answer where packets go, with the same flows the live switch gets.</summary>
+public sealed class InMemorySwitchFabricTests
+{
+    private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.5");
+    private static readonly UeId Ue1 = new("ue1");
+
+    private static InstallSteering Install(IPAddress enb, uint dl, SiteId pvmSite, int version, uint ul = 0x1001, string ue = "ue1", IPAddress? ueAddress = null, IPAddress? pvm = null) =>
+        new(new UeId(ue), new SteeringIntent(new UeId(ue), ueAddress ?? Ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, ul), new GtpEndpoint(enb, dl))],
+            OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, version));
+
+    [Fact]
+    public async Task Ue_to_pvm_is_decapsulated_to_the_pvm_and_the_reply_is_gtpu_to_the_enb()
+    {
+        var fabric = new InMemorySwitchFabric(OvsHarness.TwoSites);
+        Assert.True((await fabric.ExecuteAsync(Install(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA, 1))).Confirmed);
+
+        var up = Assert.Single(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb1, OvsHarness.Sgw, 0x1001, Ue, OvsHarness.Pvm));
+        Assert.Equal(("pvm", OvsHarness.SiteA), (up.Role, up.Site));
+        Assert.Null(up.Packet.Gtp);
+        Assert.Equal(Ue, up.Packet.Src);
+
+        var down = Assert.Single(fabric.TraceFromPvm(OvsHarness.SiteA, OvsHarness.Pvm, Ue));
+        Assert.Equal($"enb {OvsHarness.Enb1}", down.Role);
+        Assert.Equal(0x2002u, down.Packet.Gtp!.Teid);
+        Assert.Equal(OvsHarness.Sgw, down.Packet.Src);
+    }
+
+    [Fact]
+    public async Task Other_traffic_goes_to_the_sgw_with_the_same_teid_and_foreign_or_spoofed_packets_are_dropped()
+    {
+        var fabric = new InMemorySwitchFabric(OvsHarness.TwoSites);
+        await fabric.ExecuteAsync(Install(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA, 1));
+        await fabric.ExecuteAsync(Install(OvsHarness.Enb1, 0x2012, OvsHarness.SiteA, 1, 0x1002, "ue2", IPAddress.Parse("172.16.0.6"), IPAddress.Parse("192.168.77.20")));
+
+        var other = Assert.Single(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb1, OvsHarness.Sgw, 0x1001, Ue, IPAddress.Parse("198.51.100.7")));
+        Assert.Equal($"sgw {OvsHarness.Sgw}", other.Role);
+        Assert.Equal(0x1001u, other.Packet.Gtp!.Teid);
+
+        Assert.Empty(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb1, OvsHarness.Sgw, 0x1002, IPAddress.Parse("172.16.0.6"), OvsHarness.Pvm));
+        Assert.Empty(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb1, OvsHarness.Sgw, 0x1001, IPAddress.Parse("172.16.0.99"), OvsHarness.Pvm));
+        Assert.Empty(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb2, OvsHarness.Sgw, 0x1001, Ue, OvsHarness.Pvm));
+    }
+
+    [Fact]
+    public async Task Migration_handover_removal_and_stale_intents()
+    {
+        var fabric = new InMemorySwitchFabric(OvsHarness.TwoSites);
+        await fabric.ExecuteAsync(Install(OvsHarness.Enb1, 0x2002, OvsHarness.SiteB, 1));
+        var remote = Assert.Single(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb1, OvsHarness.Sgw, 0x1001, Ue, OvsHarness.Pvm));
+        Assert.Equal((OvsHarness.SiteB, "pvm"), (remote.Site, remote.Role));
+        Assert.Equal(0x2002u, Assert.Single(fabric.TraceFromPvm(OvsHarness.SiteB, OvsHarness.Pvm, Ue)).Packet.Gtp!.Teid);
+
+        // Handover to eNB2 with the PVM back at A: site B's relays are cleared.
+        await fabric.ExecuteAsync(Install(OvsHarness.Enb2, 0x3003, OvsHarness.SiteA, 2));
+        Assert.DoesNotContain(fabric.Flows(OvsHarness.SiteB), f => f.Cookie == SteeringCookies.ForUe(Ue1));
+        var down = Assert.Single(fabric.TraceFromPvm(OvsHarness.SiteA, OvsHarness.Pvm, Ue));
+        Assert.Equal(($"enb {OvsHarness.Enb2}", 0x3003u), (down.Role, down.Packet.Gtp!.Teid));
+
+        // An older intent arriving late changes nothing.
+        var stale = await fabric.ExecuteAsync(Install(OvsHarness.Enb1, 0x2002, OvsHarness.SiteA, 1));
+        Assert.True(stale.Stale);
+        Assert.Equal(0x3003u, Assert.Single(fabric.TraceFromPvm(OvsHarness.SiteA, OvsHarness.Pvm, Ue)).Packet.Gtp!.Teid);
+
+        await fabric.ExecuteAsync(new RemoveSteering(Ue1, OvsHarness.SiteA));
+        Assert.DoesNotContain(fabric.Flows(OvsHarness.SiteA), f => f.Cookie == SteeringCookies.ForUe(Ue1));
+        var afterRemoval = Assert.Single(fabric.TraceUplink(OvsHarness.SiteA, OvsHarness.Enb2, OvsHarness.Sgw, 0x1001, Ue, OvsHarness.Pvm));
+        Assert.Equal($"sgw {OvsHarness.Sgw}", afterRemoval.Role);
+    }
+}
