@@ -37,7 +37,7 @@ public static class TsharkCorpus
         var tshark = ExternalTool.Require("tshark", "tshark");
         var result = ExternalTool.RunAsync(
             tshark,
-            ["-r", capture, "-Y", protocol, "-T", "json", "-x", "-J", $"frame {protocol}"],
+            ["-r", capture, "-Y", protocol, "-T", "json", "-x", "-J", protocol == "gtp" ? "frame udp gtp" : $"frame {protocol}"],
             TimeSpan.FromMinutes(3)).GetAwaiter().GetResult();
         if (result.ExitCode != 0)
         {
@@ -52,9 +52,19 @@ public static class TsharkCorpus
             var layers = packet.GetProperty("_source").GetProperty("layers");
             var frame = int.Parse(layers.GetProperty("frame").GetProperty("frame.number").GetString()!);
             byte[]? bytes = null;
+            byte[]? udpPayload = null;
             foreach (var layer in layers.EnumerateObject())
             {
-                if (layer.Name == protocol + "_raw")
+                if (layer.Name == "udp" && layer.Value.TryGetProperty("udp.payload_raw", out var up))
+                {
+                    udpPayload = Convert.FromHexString(RawHex(up));
+                }
+                else if (layer.Name == protocol + "_raw" && protocol == "gtp")
+                {
+                    // gtp_raw covers the GTP-U header only: the message is the whole UDP payload.
+                    bytes = udpPayload;
+                }
+                else if (layer.Name == protocol + "_raw")
                 {
                     bytes = Convert.FromHexString(RawHex(layer.Value));
                 }
