@@ -54,6 +54,9 @@ public sealed record TrackedUe(string Key)
 
     public uint? MTmsi { get; init; }
 
+    /// <summary>The UE's NAS Security Mode Command selected EEA0: its "ciphered" NAS is readable.</summary>
+    public bool NullCiphering { get; init; }
+
     public EnbId? Enb { get; init; }
 
     public ulong? CellId { get; init; }

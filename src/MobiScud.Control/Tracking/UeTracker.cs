@@ -179,7 +179,8 @@ public static class UeTracker
 
         private void InitialUeMessage(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
         {
-            var nas = s.Nas;
+            // Initial NAS messages are plain or integrity-protected only (TS 24.301 4.4.4.3), so no cipher state is needed.
+            var nas = ReadNas(s, nullCiphering: false);
             string? key = null;
             if (nas?.Imsi is { } imsi)
             {
@@ -234,7 +235,37 @@ public static class UeTracker
             }
 
             Put(ue);
-            ApplyNas(key, s.Nas);
+            ApplyNas(key, ReadNas(s, ue.NullCiphering));
+        }
+
+        private static NasFacts? ReadNas(S1apSignal s, bool nullCiphering)
+        {
+            if (s.NasPdus.Count == 0)
+            {
+                return s.Nas;
+            }
+
+            NasFacts? merged = null;
+            foreach (var pdu in s.NasPdus)
+            {
+                if (NasFactsReader.Read(pdu, nullCiphering) is not { } f)
+                {
+                    continue;
+                }
+
+                merged = merged is null
+                    ? f
+                    : merged with
+                    {
+                        Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
+                        Imsi = merged.Imsi ?? f.Imsi,
+                        MTmsi = merged.MTmsi ?? f.MTmsi,
+                        PdnAddress = merged.PdnAddress ?? f.PdnAddress,
+                        SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
+                    };
+            }
+
+            return merged;
         }
 
         private void ApplyNas(string key, NasFacts? nas)
@@ -259,7 +290,12 @@ public static class UeTracker
                 }
             }
 
-            ue = ue with { MTmsi = nas.MTmsi ?? ue.MTmsi, Address = ue.Address ?? nas.PdnAddress };
+            ue = ue with
+            {
+                MTmsi = nas.MTmsi ?? ue.MTmsi,
+                Address = ue.Address ?? nas.PdnAddress,
+                NullCiphering = nas.SelectedCipheringAlgorithm is { } alg ? alg == 0 : ue.NullCiphering,
+            };
             Put(ue);
             if (nas.Kind == NasKind.DetachRequest)
             {
@@ -297,7 +333,7 @@ public static class UeTracker
                             }
                         }
 
-                        ApplyNas(key, s.Nas);
+                        ApplyNas(key, ReadNas(s, _ues[key].NullCiphering));
                         break;
                     }
 
