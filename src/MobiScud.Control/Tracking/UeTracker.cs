@@ -61,7 +61,7 @@ public static class UeTracker
         private readonly ImmutableDictionary<string, TrackedUe>.Builder _ues = state.Ues.ToBuilder();
         private readonly ImmutableDictionary<GtpEndpoint, string>.Builder _uplinks = state.Uplinks.ToBuilder();
         private readonly ImmutableDictionary<GtpEndpoint, SessionHint>.Builder _sessions = state.Sessions.ToBuilder();
-        private readonly ImmutableDictionary<(string Peer, uint Sequence), string?>.Builder _pendingCs = state.PendingCreateSessions.ToBuilder();
+        private readonly ImmutableDictionary<uint, string?>.Builder _pendingCs = state.PendingCreateSessions.ToBuilder();
         private readonly List<UeEvent> _events = [];
         private readonly List<string> _notes = [];
         private long _nextKey = state.NextKey;
@@ -142,10 +142,16 @@ public static class UeTracker
             switch (g.MessageType)
             {
                 case GtpcSignal.CreateSessionRequest:
-                    _pendingCs[(g.Destination.Address.ToString(), g.SequenceNumber)] = g.Imsi;
+                    if (_pendingCs.Count > 4096)
+                    {
+                        // Requests whose responses were never captured must not pile up.
+                        _pendingCs.Clear();
+                    }
+
+                    _pendingCs[g.SequenceNumber] = g.Imsi;
                     break;
                 case GtpcSignal.CreateSessionResponse:
-                    var key = (g.Source.Address.ToString(), g.SequenceNumber);
+                    var key = g.SequenceNumber;
                     _pendingCs.TryGetValue(key, out var imsi);
                     _pendingCs.Remove(key);
                     foreach (var tunnel in g.S1uSgwTunnels)
@@ -268,11 +274,11 @@ public static class UeTracker
             return merged;
         }
 
-        private void ApplyNas(string key, NasFacts? nas)
+        private string ApplyNas(string key, NasFacts? nas)
         {
             if (nas is null)
             {
-                return;
+                return key;
             }
 
             var ue = _ues[key];
@@ -305,6 +311,8 @@ public static class UeTracker
             {
                 AnnounceIfReady(key);
             }
+
+            return key;
         }
 
         private void InitialContextSetup(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
@@ -329,7 +337,7 @@ public static class UeTracker
                         {
                             if (_sessions.TryGetValue(tunnel, out var hint))
                             {
-                                LearnFromSession(key, hint, announce: false);
+                                key = LearnFromSession(key, hint, announce: false);
                             }
                         }
 
@@ -857,7 +865,7 @@ public static class UeTracker
             _events.Add(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()));
         }
 
-        private void LearnFromSession(string key, SessionHint hint, bool announce = true)
+        private string LearnFromSession(string key, SessionHint hint, bool announce = true)
         {
             var ue = _ues[key];
             if (hint.Imsi is { } imsi && ue.Imsi is null)
@@ -879,6 +887,8 @@ public static class UeTracker
             {
                 AnnounceIfReady(key);
             }
+
+            return key;
         }
 
         /// <summary>A new context reuses a known UE's S-GW uplink tunnel: it is that UE (service request after idle).</summary>
