@@ -21,6 +21,14 @@ public static class UeTracker
 {
     public static TrackerStep Apply(TrackerState state, TrackerInput input)
     {
+        // Most GTP-U packets teach nothing (the UE's address is known): answer without copying the state.
+        if (input is GtpuSignal packet && (packet.InnerSource is null
+            || !state.Uplinks.TryGetValue(new GtpEndpoint(packet.Destination.Address.ToIPAddress(), packet.Teid), out var owner)
+            || state.Ues[owner].Address is not null))
+        {
+            return new TrackerStep(state, [], []);
+        }
+
         var step = new Step(state, input.At);
         switch (input)
         {
