@@ -73,7 +73,8 @@ public sealed class FrameDecoder : ISctpSink
         var data = frame.Data.Span;
         if (!LinkDecoder.TryDecode(frame.LinkType, data, out var network, out var offset, out var error))
         {
-            Drop(DropLayer.Link, error);
+            // ARP, LLDP and the like are fine frames that are simply not ours.
+            Drop(error == TransportError.NotIp ? DropLayer.Ignored : DropLayer.Link, error);
             return;
         }
 

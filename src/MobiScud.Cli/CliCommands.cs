@@ -12,5 +12,6 @@ internal static class CliCommands
         PvmCommand.Create(),
         TestbedCommand.Create(),
         SdnCommand.Create(),
+        ReplayCommand.Create(),
     ];
 }

@@ -5,9 +5,6 @@ using MobiScud.Protocols.S1ap;
 
 namespace MobiScud.Control.Tracking;
 
-/// <summary>Reads what the tracker needs from one NAS-PDU; null when there is nothing (or it cannot be read).</summary>
-public delegate NasFacts? NasReader(ReadOnlySpan<byte> nasPdu);
-
 /// <summary>Builds <see cref="S1apSignal"/>s from decoded S1AP (the reusable <see cref="S1apSummary"/>).</summary>
 public static class S1apSignalFactory
 {
@@ -28,13 +25,13 @@ public static class S1apSignalFactory
         S1apIeId.ERabFailedToModifyListBearerModConf, S1apIeId.ERabFailedToSetupListHoReqAck,
     ];
 
-    public static S1apSignal From(S1apSummary summary, TimeSpan at, NetEndpoint source, NetEndpoint destination, NasReader? nas = null)
+    public static S1apSignal From(S1apSummary summary, TimeSpan at, NetEndpoint source, NetEndpoint destination)
     {
         var erabs = new List<ERabSignal>(summary.ERabs.Count);
-        NasFacts? facts = null;
-        if (nas is not null && summary.HasNasPdu)
+        var nas = new List<byte[]>(1);
+        if (summary.HasNasPdu)
         {
-            facts = nas(summary.NasPdu);
+            nas.Add(summary.NasPdu.ToArray());
         }
 
         foreach (var item in summary.ERabs)
@@ -46,9 +43,9 @@ public static class S1apSignalFactory
 
             GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
             erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)));
-            if (nas is not null && item.HasNasPdu && facts is null)
+            if (item.HasNasPdu)
             {
-                facts = nas(summary.ERabNasPdu(item));
+                nas.Add(summary.ERabNasPdu(item).ToArray());
             }
         }
 
@@ -63,7 +60,7 @@ public static class S1apSignalFactory
             Cgi = summary.EutranCgi,
             STmsi = summary.STmsi,
             Cause = summary.Cause,
-            Nas = facts,
+            NasPdus = nas,
             ResetAll = summary.ResetAll,
             ResetConnections = summary.ResetConnections.ToList(),
         };

@@ -20,12 +20,13 @@ public enum NasKind
     DetachRequest,
     TrackingAreaUpdateRequest,
     TrackingAreaUpdateAccept,
+    SecurityModeCommand,
     Ciphered,
     Other,
 }
 
 /// <summary>Facts from the NAS-PDU(s) of one S1AP message.</summary>
-public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, bool? DetachSwitchOff = null);
+public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, byte? SelectedCipheringAlgorithm = null);
 
 /// <summary>One E-RAB item of the message's relevant list: its id and the tunnel it names (UL or DL, by message), or failed.</summary>
 public sealed record ERabSignal(byte ERabId, GtpEndpoint? Tunnel, bool Failed = false);
@@ -53,6 +54,11 @@ public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
 
     public S1apCause? Cause { get; init; }
 
+    /// <summary>The message's NAS-PDUs (the NAS-PDU IE, then those inside E-RAB items), decoded by the tracker, which knows
+    /// whether the UE's NAS security uses null ciphering (EEA0).</summary>
+    public IReadOnlyList<byte[]> NasPdus { get; init; } = [];
+
+    /// <summary>Pre-read NAS facts (a feeder without NAS bytes, e.g. a simulator); used when <see cref="NasPdus"/> is empty.</summary>
     public NasFacts? Nas { get; init; }
 
     /// <summary>Reset: the whole S1 interface (else only <see cref="ResetConnections"/>).</summary>

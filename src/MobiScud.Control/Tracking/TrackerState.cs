@@ -54,6 +54,9 @@ public sealed record TrackedUe(string Key)
 
     public uint? MTmsi { get; init; }
 
+    /// <summary>The UE's NAS Security Mode Command selected EEA0: its "ciphered" NAS is readable.</summary>
+    public bool NullCiphering { get; init; }
+
     public EnbId? Enb { get; init; }
 
     public ulong? CellId { get; init; }
@@ -105,9 +108,9 @@ public sealed record TrackerState
 
     public ImmutableDictionary<GtpEndpoint, SessionHint> Sessions { get; init; } = ImmutableDictionary<GtpEndpoint, SessionHint>.Empty;
 
-    /// <summary>Create Session Requests waiting for their response: (S-GW-side endpoint, sequence number) -> IMSI.</summary>
-    public ImmutableDictionary<(string Peer, uint Sequence), string?> PendingCreateSessions { get; init; } =
-        ImmutableDictionary<(string Peer, uint Sequence), string?>.Empty;
+    /// <summary>Create Session Requests waiting for their response: sequence number -> IMSI. Keyed by the sequence only,
+    /// since captures on one host show S11 with odd address pairs (open5gs_testepc_2019 answers from another address).</summary>
+    public ImmutableDictionary<uint, string?> PendingCreateSessions { get; init; } = ImmutableDictionary<uint, string?>.Empty;
 
     public long NextKey { get; init; } = 1;
 }

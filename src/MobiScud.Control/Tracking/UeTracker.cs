@@ -21,6 +21,14 @@ public static class UeTracker
 {
     public static TrackerStep Apply(TrackerState state, TrackerInput input)
     {
+        // Most GTP-U packets teach nothing (the UE's address is known): answer without copying the state.
+        if (input is GtpuSignal packet && (packet.InnerSource is null
+            || !state.Uplinks.TryGetValue(new GtpEndpoint(packet.Destination.Address.ToIPAddress(), packet.Teid), out var owner)
+            || state.Ues[owner].Address is not null))
+        {
+            return new TrackerStep(state, [], []);
+        }
+
         var step = new Step(state, input.At);
         switch (input)
         {
@@ -61,7 +69,7 @@ public static class UeTracker
         private readonly ImmutableDictionary<string, TrackedUe>.Builder _ues = state.Ues.ToBuilder();
         private readonly ImmutableDictionary<GtpEndpoint, string>.Builder _uplinks = state.Uplinks.ToBuilder();
         private readonly ImmutableDictionary<GtpEndpoint, SessionHint>.Builder _sessions = state.Sessions.ToBuilder();
-        private readonly ImmutableDictionary<(string Peer, uint Sequence), string?>.Builder _pendingCs = state.PendingCreateSessions.ToBuilder();
+        private readonly ImmutableDictionary<uint, string?>.Builder _pendingCs = state.PendingCreateSessions.ToBuilder();
         private readonly List<UeEvent> _events = [];
         private readonly List<string> _notes = [];
         private long _nextKey = state.NextKey;
@@ -142,10 +150,16 @@ public static class UeTracker
             switch (g.MessageType)
             {
                 case GtpcSignal.CreateSessionRequest:
-                    _pendingCs[(g.Destination.Address.ToString(), g.SequenceNumber)] = g.Imsi;
+                    if (_pendingCs.Count > 4096)
+                    {
+                        // Requests whose responses were never captured must not pile up.
+                        _pendingCs.Clear();
+                    }
+
+                    _pendingCs[g.SequenceNumber] = g.Imsi;
                     break;
                 case GtpcSignal.CreateSessionResponse:
-                    var key = (g.Source.Address.ToString(), g.SequenceNumber);
+                    var key = g.SequenceNumber;
                     _pendingCs.TryGetValue(key, out var imsi);
                     _pendingCs.Remove(key);
                     foreach (var tunnel in g.S1uSgwTunnels)
@@ -179,7 +193,8 @@ public static class UeTracker
 
         private void InitialUeMessage(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
         {
-            var nas = s.Nas;
+            // Initial NAS messages are plain or integrity-protected only (TS 24.301 4.4.4.3), so no cipher state is needed.
+            var nas = ReadNas(s, nullCiphering: false);
             string? key = null;
             if (nas?.Imsi is { } imsi)
             {
@@ -234,14 +249,44 @@ public static class UeTracker
             }
 
             Put(ue);
-            ApplyNas(key, s.Nas);
+            ApplyNas(key, ReadNas(s, ue.NullCiphering));
         }
 
-        private void ApplyNas(string key, NasFacts? nas)
+        private static NasFacts? ReadNas(S1apSignal s, bool nullCiphering)
+        {
+            if (s.NasPdus.Count == 0)
+            {
+                return s.Nas;
+            }
+
+            NasFacts? merged = null;
+            foreach (var pdu in s.NasPdus)
+            {
+                if (NasFactsReader.Read(pdu, nullCiphering) is not { } f)
+                {
+                    continue;
+                }
+
+                merged = merged is null
+                    ? f
+                    : merged with
+                    {
+                        Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
+                        Imsi = merged.Imsi ?? f.Imsi,
+                        MTmsi = merged.MTmsi ?? f.MTmsi,
+                        PdnAddress = merged.PdnAddress ?? f.PdnAddress,
+                        SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
+                    };
+            }
+
+            return merged;
+        }
+
+        private string ApplyNas(string key, NasFacts? nas)
         {
             if (nas is null)
             {
-                return;
+                return key;
             }
 
             var ue = _ues[key];
@@ -259,7 +304,12 @@ public static class UeTracker
                 }
             }
 
-            ue = ue with { MTmsi = nas.MTmsi ?? ue.MTmsi, Address = ue.Address ?? nas.PdnAddress };
+            ue = ue with
+            {
+                MTmsi = nas.MTmsi ?? ue.MTmsi,
+                Address = ue.Address ?? nas.PdnAddress,
+                NullCiphering = nas.SelectedCipheringAlgorithm is { } alg ? alg == 0 : ue.NullCiphering,
+            };
             Put(ue);
             if (nas.Kind == NasKind.DetachRequest)
             {
@@ -269,6 +319,8 @@ public static class UeTracker
             {
                 AnnounceIfReady(key);
             }
+
+            return key;
         }
 
         private void InitialContextSetup(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
@@ -293,11 +345,11 @@ public static class UeTracker
                         {
                             if (_sessions.TryGetValue(tunnel, out var hint))
                             {
-                                LearnFromSession(key, hint, announce: false);
+                                key = LearnFromSession(key, hint, announce: false);
                             }
                         }
 
-                        ApplyNas(key, s.Nas);
+                        ApplyNas(key, ReadNas(s, _ues[key].NullCiphering));
                         break;
                     }
 
@@ -821,7 +873,7 @@ public static class UeTracker
             _events.Add(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()));
         }
 
-        private void LearnFromSession(string key, SessionHint hint, bool announce = true)
+        private string LearnFromSession(string key, SessionHint hint, bool announce = true)
         {
             var ue = _ues[key];
             if (hint.Imsi is { } imsi && ue.Imsi is null)
@@ -843,6 +895,8 @@ public static class UeTracker
             {
                 AnnounceIfReady(key);
             }
+
+            return key;
         }
 
         /// <summary>A new context reuses a known UE's S-GW uplink tunnel: it is that UE (service request after idle).</summary>

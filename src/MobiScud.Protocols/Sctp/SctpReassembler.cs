@@ -40,17 +40,27 @@ public sealed class SctpReassembler
 
     /// <summary>Feeds one DATA chunk. On <see cref="SctpDataResult.Delivered"/>, <paramref name="message"/> is the user message,
     /// valid until the next call for the same stream.</summary>
-    public SctpDataResult Accept(in SctpAssociationKey key, SctpDirection direction, in SctpDataChunk chunk, out ReadOnlySpan<byte> message)
+    public SctpDataResult Accept(in SctpAssociationKey key, SctpDirection direction, in SctpDataChunk chunk, out ReadOnlySpan<byte> message) =>
+        Accept(key, direction, 0, chunk, out message);
+
+    /// <summary>As above; a changed <paramref name="verificationTag"/> means a new association on the same addresses and ports.</summary>
+    public SctpDataResult Accept(in SctpAssociationKey key, SctpDirection direction, uint verificationTag, in SctpDataChunk chunk, out ReadOnlySpan<byte> message)
     {
         message = default;
-        if (!_directions.TryGetValue((key, direction), out var state))
+        if (_directions.TryGetValue((key, direction), out DirectionState? state) && state.VerificationTag != verificationTag)
+        {
+            _directions.Remove((key, direction));
+            state = null;
+        }
+
+        if (state is null)
         {
             if (_directions.Count >= MaxDirections)
             {
                 _directions.Clear();
             }
 
-            state = new DirectionState();
+            state = new DirectionState { VerificationTag = verificationTag };
             _directions[(key, direction)] = state;
         }
 
@@ -104,6 +114,7 @@ public sealed class SctpReassembler
     private sealed class DirectionState
     {
         public readonly TsnWindow Tsns = new();
+        public uint VerificationTag;
         public readonly Dictionary<(ushort Stream, bool Unordered), FragmentBuffer> Streams = [];
     }
 
@@ -156,8 +167,8 @@ public sealed class SctpReassembler
 }
 
 /// <summary>
-/// The TSNs seen recently in one direction (a window of <see cref="Size"/> in serial-number order, RFC 1982); a TSN older
-/// than the window counts as already seen, which is what a retransmission that old is.
+/// The TSNs seen recently in one direction (a window of <see cref="Size"/> in serial-number order, RFC 1982). A TSN
+/// further behind than the window starts a new TSN space rather than counting as a retransmission.
 /// </summary>
 public sealed class TsnWindow
 {
@@ -185,7 +196,10 @@ public sealed class TsnWindow
             }
             else if (-(long)diff >= Size)
             {
-                return false;
+                // Far behind anything recent: not a retransmission but a new TSN space (an association restarted
+                // without its INIT captured, or a reused address/port pair). Start over from here.
+                Array.Clear(_used);
+                _highest = tsn;
             }
             else if (_used[slot] && _slots[slot] == tsn)
             {

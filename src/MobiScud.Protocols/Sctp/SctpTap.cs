@@ -42,7 +42,7 @@ public sealed class SctpTap(SctpReassembler? reassembler = null)
                         break;
                     }
 
-                    switch (Reassembler.Accept(key, direction, data, out var message))
+                    switch (Reassembler.Accept(key, direction, header.VerificationTag, data, out var message))
                     {
                         case SctpDataResult.Delivered:
                             sink.OnMessage(key, direction, data.StreamId, data.PayloadProtocolId, message);

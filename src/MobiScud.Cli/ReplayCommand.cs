@@ -1,0 +1,319 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MobiScud.Capture;
+using MobiScud.Control.Model;
+using Spectre.Console;
+
+namespace MobiScud.Cli;
+
+/// <summary>`mobiscud replay FILE`: a capture's UEs as the MC sees them, and the commands it would issue.</summary>
+public static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("files") { Description = "pcap or pcapng capture(s); with --bench, all are measured", Arity = ArgumentArity.ZeroOrMore };
+        var json = new Option<bool>("--json") { Description = "Print the timeline, commands and counters as JSON" };
+        var live = new Option<string?>("--live") { Description = "Capture live from this interface (SharpPcap/libpcap) instead of a file; Ctrl+C stops" };
+        var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
+        var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
+        var bench = new Option<bool>("--bench") { Description = "Measure S1AP messages/s end to end over the files, next to tshark on the same files" };
+        var seconds = new Option<double>("--bench-seconds") { Description = "Minimum measuring time per figure", DefaultValueFactory = _ => 3 };
+        var noTshark = new Option<bool>("--bench-no-tshark") { Description = "Only our figures, per file (no tshark run)" };
+        var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh TSNs) in the generated large capture for tshark", DefaultValueFactory = _ => 200 };
+        var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
+        command.Arguments.Add(files);
+        foreach (var o in new Option[] { json, live, sites, sctpUdpPort, bench, seconds, repeat, noTshark })
+        {
+            command.Options.Add(o);
+        }
+
+        command.SetAction((parse, cancellation) =>
+        {
+            var options = PipelineOptions.Default with { SctpOverUdpPort = (ushort)parse.GetValue(sctpUdpPort) };
+            var paths = parse.GetValue(files) ?? [];
+            if (parse.GetValue(bench))
+            {
+                return Task.FromResult(ReplayBench.Run(paths, parse.GetValue(seconds), parse.GetValue(repeat), Console.Out, !parse.GetValue(noTshark)));
+            }
+
+            IReadOnlyDictionary<EnbId, SiteId>? siteMap = null;
+            if (parse.GetValue(sites) is { } sitesFile)
+            {
+                try
+                {
+                    siteMap = ReadSites(sitesFile);
+                }
+                catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine(e.Message);
+                    return Task.FromResult(2);
+                }
+            }
+
+            var liveInterface = parse.GetValue(live);
+            if (liveInterface is null && paths.Length != 1)
+            {
+                Console.Error.WriteLine("replay needs exactly one capture file (or --live IFACE)");
+                return Task.FromResult(2);
+            }
+
+            return Task.FromResult(Run(liveInterface, liveInterface is null ? paths[0] : null, siteMap, options, parse.GetValue(json), Console.Out, cancellation));
+        });
+        return command;
+    }
+
+    /// <summary>Runs a replay and prints it; the entry point the tests call in-process.</summary>
+    public static int Run(string? liveInterface, string? file, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, CancellationToken cancellation = default)
+    {
+        var session = new ReplaySession(sites);
+        ReplayResult result;
+        try
+        {
+            if (liveInterface is not null)
+            {
+                using var source = new LiveCaptureSource(liveInterface);
+                output.WriteLine($"capturing on {liveInterface} (Ctrl+C to stop)");
+                result = session.Run(source, liveInterface, options, cancellation);
+            }
+            else
+            {
+                using var source = CaptureFile.Open(file!);
+                result = session.Run(source, file!, options, cancellation);
+            }
+        }
+        catch (CaptureFormatException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 3;
+        }
+
+        if (json)
+        {
+            output.WriteLine(ToJson(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            Print(result, output);
+        }
+
+        return 0;
+    }
+
+    public static IReadOnlyDictionary<EnbId, SiteId> ReadSites(string path)
+    {
+        var map = new Dictionary<EnbId, SiteId>();
+        var n = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            n++;
+            var line = raw.Split('#')[0].Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var parts = line.Split([' ', '\t', '=', ','], StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 2)
+            {
+                throw new FormatException($"{path}:{n}: expected 'ENB_ID SITE', got '{raw}'");
+            }
+
+            var text = parts[0].StartsWith("enb-", StringComparison.Ordinal) ? parts[0][4..] : parts[0];
+            var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                ? uint.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var id)
+                : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
+            if (!ok)
+            {
+                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex)");
+            }
+
+            map[new EnbId(id)] = new SiteId(parts[1]);
+        }
+
+        return map;
+    }
+
+    public static string Describe(UeEvent e) => e switch
+    {
+        UeAttached a => $"attach imsi {a.Imsi ?? "?"} ip {a.UeAddress} at {a.Enb}{(a.CellId is { } c ? $" cell 0x{c:x7}" : string.Empty)}; {Bearers(a.Bearers)}",
+        BearerAdded b => $"bearer added {Bearer(b.Bearer)}",
+        BearerModified m => $"bearer modified: e-RAB {m.Downlink.ERabId} DL {m.Downlink.Downlink}",
+        BearerReleased r => $"bearer released: e-RAB {r.ERabId}",
+        HandoverPrepared p => $"{p.Kind} handover prepared {p.Source} -> {p.Target}",
+        HandoverCompleted c => $"S1 handover completed at {c.Target}: {Downlinks(c.Downlinks)}",
+        HandoverCancelled => "handover cancelled",
+        PathSwitched p => $"X2 path switch to {p.Target}: {Downlinks(p.Downlinks)}",
+        UeReleasedToIdle => "released to idle",
+        ServiceRequested s => $"service request at {s.Enb}; {Bearers(s.Bearers)}",
+        Detached => "detached",
+        _ => e.GetType().Name,
+    };
+
+    public static string Describe(ControlCommand c) => c switch
+    {
+        CreatePvm p => $"CreatePvm {p.Pvm} at {p.Site}",
+        ResumePvm p => $"ResumePvm {p.Pvm} at {p.Site}",
+        SuspendPvm p => $"SuspendPvm {p.Pvm} at {p.Site}",
+        DestroyPvm p => $"DestroyPvm {p.Pvm} at {p.Site}",
+        StartMigration m => $"StartMigration {m.Migration} {m.From} -> {m.To}",
+        CancelMigration m => $"CancelMigration {m.Migration} {m.From} -> {m.To}",
+        InstallSteering s => $"InstallSteering v{s.Intent.Version} switch {s.Intent.SwitchSite} pvm {s.Intent.PvmSite} ue {s.Intent.UeAddress} via {s.Intent.Enb}: {string.Join(", ", s.Intent.Bearers.Select(b => $"{b.ERabId} DL {b.Downlink}"))}",
+        RemoveSteering r => $"RemoveSteering at {r.SwitchSite}",
+        ScheduleTimer t => $"ScheduleTimer {t.Kind} in {t.Due}",
+        Notify n => $"Notify {n.Kind}: {n.Detail}",
+        _ => c.GetType().Name,
+    };
+
+    private static string Bearers(IReadOnlyList<Bearer> bearers) => string.Join("; ", bearers.Select(Bearer));
+
+    private static string Bearer(Bearer b) => $"e-RAB {b.ERabId} UL {b.Uplink} DL {b.Downlink}";
+
+    private static string Downlinks(IReadOnlyList<BearerDownlink> d) => string.Join("; ", d.Select(x => $"e-RAB {x.ERabId} DL {x.Downlink}"));
+
+    private static void Print(ReplayResult result, TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No });
+        if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
+        {
+            // Not a terminal: use a wide page rather than 80 columns, so addresses and TEIDs stay on one line.
+            console.Profile.Width = 200;
+        }
+        var s = result.Statistics;
+        console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(result.Source)}[/]: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {result.Entries.Select(e => e.Event.Ue).Distinct().Count()} UEs");
+        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
+        {
+            var table = new Table().Title($"[bold]{Markup.Escape(ue.Key.Value)}[/]").Border(TableBorder.Rounded).Expand();
+            table.AddColumn("time (s)");
+            table.AddColumn("frame");
+            table.AddColumn("UE timeline");
+            table.AddColumn("MC commands");
+            foreach (var e in ue)
+            {
+                table.AddRow(
+                    e.At.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture),
+                    e.Frame.ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(Describe(e.Event)),
+                    Markup.Escape(string.Join("\n", e.Commands.Select(Describe))));
+            }
+
+            console.Write(table);
+        }
+
+        var sites = new Table().Title("eNB -> site").Border(TableBorder.Simple);
+        sites.AddColumn("eNB");
+        sites.AddColumn("site");
+        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Value))
+        {
+            sites.AddRow(enb.ToString(), Markup.Escape(site.Value));
+        }
+
+        console.Write(sites);
+        var drops = new Table().Title("packets not used, by reason").Border(TableBorder.Simple);
+        drops.AddColumn("layer");
+        drops.AddColumn("reason");
+        drops.AddColumn(new TableColumn("count").RightAligned());
+        foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+        {
+            drops.AddRow(reason.Layer == DropLayer.Ignored ? "ignored (not signalling)" : reason.Layer.ToString(), Markup.Escape(reason.Reason), count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        console.Write(drops);
+        console.MarkupLine(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}");
+        if (result.Notes.Count > 0)
+        {
+            console.MarkupLine("[bold]tracker notes[/]");
+            foreach (var note in result.Notes)
+            {
+                console.MarkupLine(Markup.Escape(note));
+            }
+        }
+    }
+
+    public static JsonObject ToJson(ReplayResult result)
+    {
+        var s = result.Statistics;
+        var dropped = new JsonArray();
+        foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+        {
+            dropped.Add(new JsonObject { ["layer"] = reason.Layer.ToString(), ["reason"] = reason.Reason, ["count"] = count });
+        }
+
+        var ues = new JsonArray();
+        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
+        {
+            var timeline = new JsonArray();
+            foreach (var e in ue)
+            {
+                var commands = new JsonArray();
+                foreach (var c in e.Commands)
+                {
+                    var node = ToNode(c);
+                    node["summary"] = Describe(c);
+                    commands.Add(node);
+                }
+
+                var ev = ToNode(e.Event);
+                ev["summary"] = Describe(e.Event);
+                timeline.Add(new JsonObject
+                {
+                    ["at"] = e.At.TotalSeconds,
+                    ["frame"] = e.Frame,
+                    ["event"] = ev,
+                    ["commands"] = commands,
+                });
+            }
+
+            ues.Add(new JsonObject { ["ue"] = ue.Key.Value, ["timeline"] = timeline });
+        }
+
+        var sites = new JsonObject();
+        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Value))
+        {
+            sites[enb.Value.ToString(CultureInfo.InvariantCulture)] = site.Value;
+        }
+
+        return new JsonObject
+        {
+            ["source"] = result.Source,
+            ["frames"] = s.Frames,
+            ["s1apMessages"] = s.S1apMessages,
+            ["gtpcPackets"] = s.GtpcPackets,
+            ["gtpuPackets"] = s.GtpuPackets,
+            ["undecodable"] = s.Undecodable,
+            ["dropped"] = dropped,
+            ["sites"] = sites,
+            ["ues"] = ues,
+            ["notes"] = new JsonArray(result.Notes.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+        };
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        Converters = { new IpAddressConverter(), new ValueConverter<UeId>(v => v.Value), new ValueConverter<EnbId>(v => v.Value.ToString(CultureInfo.InvariantCulture)), new ValueConverter<SiteId>(v => v.Value), new ValueConverter<PvmId>(v => v.Value), new ValueConverter<MigrationId>(v => v.ToString()) },
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+
+    private static JsonObject ToNode(object value)
+    {
+        var node = JsonSerializer.SerializeToNode(value, value.GetType(), JsonOptions)!.AsObject();
+        node.Insert(0, "type", value.GetType().Name);
+        return node;
+    }
+
+    private sealed class IpAddressConverter : System.Text.Json.Serialization.JsonConverter<IPAddress>
+    {
+        public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => IPAddress.Parse(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+    }
+
+    private sealed class ValueConverter<T>(Func<T, string> format) : System.Text.Json.Serialization.JsonConverter<T>
+    {
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(format(value));
+    }
+}

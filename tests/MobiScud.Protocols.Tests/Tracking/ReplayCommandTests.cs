@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using MobiScud.Capture;
+using MobiScud.Cli;
+using MobiScud.TestSupport;
+
+namespace MobiScud.Protocols.Tests.Tracking;
+
+/// <summary>`mobiscud replay` run in-process on a real capture: the JSON and the table show the UE timelines and the MC's commands.</summary>
+public sealed class ReplayCommandTests
+{
+    [Fact]
+    public void Json_replay_of_testepc_shows_handovers_and_the_migrations_the_mc_starts()
+    {
+        var output = new StringWriter();
+        var code = ReplayCommand.Run(null, SharedData.Capture("open5gs_testepc_2019.pcapng"), null, PipelineOptions.Default, json: true, output);
+        Assert.Equal(0, code);
+        var json = JsonNode.Parse(output.ToString())!.AsObject();
+        // tshark -r open5gs_testepc_2019.pcapng -Y s1ap -T fields -e s1ap.procedureCode | tr , '\n' | wc -l  ->  310
+        Assert.Equal(310, json["s1apMessages"]!.GetValue<long>());
+        Assert.Equal(644, json["frames"]!.GetValue<long>());
+        Assert.Equal(0, json["undecodable"]!.GetValue<long>());
+        var ue = json["ues"]!.AsArray().Single(u => u!["ue"]!.GetValue<string>() == "imsi-001010123456815")!;
+        var timeline = ue["timeline"]!.AsArray();
+        var types = timeline.Select(t => t!["event"]!["type"]!.GetValue<string>()).ToList();
+        Assert.Equal(["UeAttached", "BearerAdded", "HandoverPrepared", "HandoverCompleted", "HandoverPrepared", "HandoverCompleted", "HandoverPrepared", "HandoverCancelled"], types);
+        var attach = timeline[0]!;
+        Assert.Equal("45.45.0.11", attach["event"]!["ueAddress"]!.GetValue<string>());
+        Assert.Contains(attach["commands"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "CreatePvm");
+        // Each eNB has its own site by default, so a handover between them makes the MC migrate the PVM.
+        var commandsAfterHandovers = timeline.Skip(2).SelectMany(t => t!["commands"]!.AsArray()).Select(c => c!["type"]!.GetValue<string>()).ToList();
+        Assert.Contains("StartMigration", commandsAfterHandovers);
+        Assert.Contains("enb-67", timeline[3]!["event"]!["summary"]!.GetValue<string>());
+        Assert.Equal("site-enb-67", json["sites"]!["67"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Table_replay_counts_undecodable_packets_and_a_site_map_file_is_used()
+    {
+        var sites = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-sites.txt");
+        File.WriteAllLines(sites, ["# eNB -> site", "3584 edge-trondheim", "0xe01 edge-oslo"]);
+        var map = ReplayCommand.ReadSites(sites);
+        var output = new StringWriter();
+        var code = ReplayCommand.Run(null, SharedData.Capture("ttm4133_X2Handover.pcapng"), map, PipelineOptions.Default, json: false, output);
+        Assert.Equal(0, code);
+        var text = output.ToString();
+        Assert.Contains("imsi-208950000000010", text);
+        Assert.Contains("attach imsi 208950000000010 ip 192.172.0.2", text);
+        Assert.Contains("CreatePvm pvm-imsi-208950000000010 at edge-trondheim", text);
+        Assert.Contains("packets not used, by reason", text);
+        Assert.Contains("undecodable:", text);
+    }
+
+    [Fact]
+    public void A_broken_capture_gives_a_clear_error_with_file_and_offset()
+    {
+        var bytes = File.ReadAllBytes(SharedData.Capture("magma_nsa_connection.pcapng"));
+        var broken = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-broken.pcapng");
+        File.WriteAllBytes(broken, bytes[..(bytes.Length - 100)]);
+        var ex = Assert.Throws<CaptureFormatException>(() =>
+        {
+            using var source = CaptureFile.Open(broken);
+            while (source.TryReadNext(out _))
+            {
+            }
+        });
+        Assert.Equal(broken, ex.File);
+        Assert.NotNull(ex.Block);
+        Assert.Contains("truncated", ex.Message);
+        Assert.Contains("byte offset", ex.Message);
+        Assert.Equal(3, ReplayCommand.Run(null, broken, null, PipelineOptions.Default, json: true, new StringWriter()));
+    }
+
+    [Fact]
+    public void Bad_site_map_lines_are_reported_with_file_and_line()
+    {
+        var sites = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-badsites.txt");
+        File.WriteAllLines(sites, ["1 a", "enb-x b"]);
+        var ex = Assert.Throws<FormatException>(() => ReplayCommand.ReadSites(sites));
+        Assert.Contains(":2:", ex.Message);
+    }
+}
