@@ -94,7 +94,7 @@ public sealed class McTap : ISignallingSink, IAsyncDisposable
     void ISignallingSink.OnS1ap(in PayloadContext context, S1apSummary summary)
     {
         var at = _currentWireTime - _epoch;
-        var signal = S1apSignalFactory.From(summary, at, context.Source, context.Destination, ReadNas);
+        var signal = S1apSignalFactory.From(summary, at, context.Source, context.Destination);
         var step = UeTracker.Apply(_tracker, signal);
         _tracker = step.State;
         foreach (var note in step.Notes)
@@ -153,39 +153,6 @@ public sealed class McTap : ISignallingSink, IAsyncDisposable
         HandoverCompleted h => $"HandoverCompleted {h.Ue} to {h.Target} dl={string.Join(",", h.Downlinks.Select(d => d.Downlink))}",
         _ => $"{e.GetType().Name} {e.Ue}",
     };
-
-    /// <summary>The tracker's NAS facts from a plain or integrity-protected NAS-PDU.</summary>
-    private static NasFacts? ReadNas(ReadOnlySpan<byte> pdu)
-    {
-        NasMessage m;
-        try
-        {
-            m = NasDecoder.Decode(pdu);
-        }
-        catch (DecodeException)
-        {
-            return null;
-        }
-
-        if (m.Ciphered)
-        {
-            return new NasFacts(NasKind.Ciphered);
-        }
-
-        var kind = m.MessageType switch
-        {
-            NasMessageType.AttachRequest => NasKind.AttachRequest,
-            NasMessageType.AttachAccept => NasKind.AttachAccept,
-            NasMessageType.AttachReject => NasKind.AttachReject,
-            NasMessageType.ServiceRequest => NasKind.ServiceRequest,
-            NasMessageType.DetachRequest => NasKind.DetachRequest,
-            NasMessageType.TrackingAreaUpdateRequest => NasKind.TrackingAreaUpdateRequest,
-            NasMessageType.TrackingAreaUpdateAccept => NasKind.TrackingAreaUpdateAccept,
-            NasMessageType.IdentityResponse => NasKind.IdentityResponse,
-            _ => NasKind.Other,
-        };
-        return new NasFacts(kind, m.Imsi, m.MTmsi ?? m.Guti?.MTmsi, m.EsmMessage?.PdnAddress?.Ipv4 ?? m.PdnAddress?.Ipv4);
-    }
 
     public async ValueTask DisposeAsync()
     {
