@@ -55,7 +55,12 @@ public static class ApiEndpoints
             .WithSummary("The UE's recent events and notifications, oldest first");
         api.MapGet("/pvms", async (IGrainFactory g) => (await All(g)).Where(s => s.PvmStatus != PvmStatus.None).Select(s => new
         {
-            pvm = s.Pvm.Value, ue = s.Ue.Value, site = s.PvmSite?.Value, status = s.PvmStatus.ToString(), address = s.PvmAddress?.ToString(), pinnedSite = s.PinnedSite?.Value,
+            pvm = s.Pvm.Value,
+            ue = s.Ue.Value,
+            site = s.PvmSite?.Value,
+            status = s.PvmStatus.ToString(),
+            address = s.PvmAddress?.ToString(),
+            pinnedSite = s.PinnedSite?.Value,
         })).WithSummary("Personal VMs and where they run");
         api.MapGet("/migrations", async (IGrainFactory g) => (await All(g)).Where(s => s.Migration is not null).Select(s => MigrationOf(s)!))
             .WithSummary("Live migrations in flight");

@@ -2,6 +2,7 @@ using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using Orleans.Concurrency;
+using Orleans.Placement;
 
 namespace MobiScud.Hosting.Grains;
 
@@ -30,7 +31,9 @@ public sealed class UeRecord
 /// One UE: runs the pure MC core over its persisted state. The new state is written to grain storage before any
 /// command leaves, so a crash after this point replays nothing twice and loses nothing: the next activation reads
 /// what the commands were derived from, and the restart reconciliation squares it with the adapters.
+/// Placed at random: UEs spread evenly over the silos, whichever silo's tap saw them.
 /// </summary>
+[RandomPlacement]
 public sealed class UeGrain(
     [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
     McConfigProvider config,

@@ -30,6 +30,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
     private long _posted;
     private long _delivered;
     private long _seq;
+    private long _retries;
 
     public EventPipeline(IGrainFactory grains, PipelineOptions options, ILogger<EventPipeline> log)
     {
@@ -53,6 +54,9 @@ public sealed class EventPipeline : IEventSink, IHostedService
     public long Pending => Interlocked.Read(ref _posted) - Interlocked.Read(ref _delivered);
 
     public bool Running { get; private set; }
+
+    /// <summary>Deliveries that failed and were tried again (a silo died, storage was unreachable).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
     public async ValueTask PostAsync(UeEvent e, CancellationToken ct = default)
     {
@@ -167,6 +171,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
             catch (Exception e) when (!_stop.IsCancellationRequested && e is not OperationCanceledException && attempt < MaxAttempts)
             {
                 // A silo died or the grain failed to persist: nothing was acknowledged, so try again.
+                Interlocked.Increment(ref _retries);
                 var wait = TimeSpan.FromMilliseconds(Math.Min(2000, 50 * attempt));
                 _log.LogWarning("delivery of {Count} event(s) to {Ue} failed (attempt {Attempt}), retrying in {Wait}: {Error}", envelopes.Length, ue, attempt, wait, e.Message);
                 await Task.Delay(wait, _stop.Token);
