@@ -38,7 +38,7 @@ public static class ServeBench
             settings[$"MobiScud:Sites:{s}:Enbs:0"] = $"{s + 1}";
         }
 
-        var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 1000 });
+        var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 100_000, MemoryMiB = 64, DirtyMiBps = 1 });
         var hosts = new List<WebApplication>();
         try
         {
@@ -65,6 +65,8 @@ public static class ServeBench
             var metrics = hosts.Select(h => h.Services.GetRequiredService<HostingMetrics>()).ToList();
             var stream = Synthetic(ues, handovers, sites);
             await Drive(stream.Take(ues), pipeline, metrics, hypervisor, ct);
+            var running = (await hypervisor.InventoryAsync(ct)).Count(p => p.Running);
+            output.WriteLine($"  warm-up: {ues} attaches, {running} PVMs running, {metrics.Sum(m => m.EventCount)} events applied");
             foreach (var m in metrics)
             {
                 m.Latency.Reset();
@@ -75,7 +77,7 @@ public static class ServeBench
             var p50 = Quantile(metrics, 0.50);
             var p99 = Quantile(metrics, 0.99);
             var peer = Peer(stream, sites);
-            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), in-memory grain storage, simulated hypervisor (x1000 time)");
+            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), in-memory grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
             output.WriteLine($"  tap events {stream.Count - ues:N0} + adapter outcomes = {events:N0} events applied in {elapsed.TotalSeconds:F2} s: {events / elapsed.TotalSeconds:N0} events/s");
             output.WriteLine($"  reaction latency (pipeline in -> commands executed): p50 <= {p50.TotalMilliseconds:F2} ms, p99 <= {p99.TotalMilliseconds:F2} ms");
             output.WriteLine($"  migrations completed {hypervisor.MigrationsCompleted:N0}, failed/cancelled {hypervisor.MigrationsFailed:N0}");
