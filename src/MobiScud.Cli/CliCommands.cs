@@ -13,5 +13,6 @@ internal static class CliCommands
         TestbedCommand.Create(),
         SdnCommand.Create(),
         ReplayCommand.Create(),
+        ServeCommand.Create(),
     ];
 }

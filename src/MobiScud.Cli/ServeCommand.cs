@@ -1,0 +1,76 @@
+using System.CommandLine;
+using MobiScud.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace MobiScud.Cli;
+
+/// <summary>`mobiscud serve`: the MC as a long-running service (Orleans silo, REST API, metrics); `--bench` measures it.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "appsettings file (.json, .yaml or .yml); keys under MobiScud:, see docs/hosting.md" };
+        var storage = new Option<string?>("--storage") { Description = "grain storage and clustering: memory (default, single silo) or redis" };
+        var redis = new Option<string?>("--redis") { Description = "Redis endpoint for --storage redis, e.g. localhost:6379" };
+        var bench = new Option<bool>("--bench") { Description = "run the throughput benchmark instead of serving" };
+        var ues = new Option<int>("--ues") { Description = "bench: UEs", DefaultValueFactory = _ => 10_000 };
+        var handovers = new Option<int>("--handovers") { Description = "bench: handovers per UE", DefaultValueFactory = _ => 10 };
+        var silos = new Option<int>("--silos") { Description = "bench: silos in this process (1 or 2)", DefaultValueFactory = _ => 1 };
+        var command = new Command("serve", "Run the MC as a service: taps -> ordered pipeline -> Orleans UE grains -> hypervisor/switch adapters; REST API, MEC 021/012 notifications, /metrics")
+        {
+            config, storage, redis, bench, ues, handovers, silos,
+        };
+
+        // Any other --MobiScud:Key=value goes to the configuration as it is.
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, ct) =>
+        {
+            if (parse.GetValue(bench))
+            {
+                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct);
+            }
+
+            var args = new List<string>(parse.UnmatchedTokens);
+            if (parse.GetValue(storage) is { } s)
+            {
+                args.Add($"--MobiScud:Storage:Kind={s}");
+            }
+
+            if (parse.GetValue(redis) is { } r)
+            {
+                args.Add($"--MobiScud:Storage:Redis={r}");
+            }
+
+            try
+            {
+                await using var app = ServeHost.Build([.. args], parse.GetValue(config)?.FullName);
+                await app.StartAsync(ct);
+                Console.Error.WriteLine($"mobiscud serve: listening on {string.Join(", ", app.Urls)}");
+                await app.WaitForShutdownAsync(ct);
+                return 0;
+            }
+            catch (OptionsValidationException e)
+            {
+                Console.Error.WriteLine("mobiscud serve: bad configuration:");
+                foreach (var failure in e.Failures)
+                {
+                    Console.Error.WriteLine($"  {failure}");
+                }
+
+                return 2;
+            }
+            catch (FileNotFoundException e)
+            {
+                Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 2;
+            }
+            catch (InvalidDataException e)
+            {
+                Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace MobiScud.Hosting.Adapters;
+
+/// <summary>The service's OpenTelemetry instruments (exported on /metrics), plus a latency histogram the bench reads.</summary>
+public sealed class HostingMetrics : IDisposable
+{
+    public const string MeterName = "MobiScud.Hosting";
+    private readonly Meter _meter;
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _decodeErrors;
+    private readonly Histogram<double> _reaction;
+    private readonly Counter<long> _migrations;
+    private readonly Histogram<double> _migrationSeconds;
+    private readonly Counter<long> _webhooks;
+    private readonly ConcurrentDictionary<string, int> _pvmsPerSite = new();
+    private long _eventCount;
+
+    public HostingMetrics(IMeterFactory? factory = null)
+    {
+        _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
+        _events = _meter.CreateCounter<long>("mobiscud.events", "{event}", "Control events applied by the MC, by type (rate = events/s)");
+        _decodeErrors = _meter.CreateCounter<long>("mobiscud.decode.errors", "{error}", "Input that could not be decoded, by reason");
+        _reaction = _meter.CreateHistogram<double>("mobiscud.reaction.latency", "s", "From an event entering the pipeline to its commands being executed");
+        _migrations = _meter.CreateCounter<long>("mobiscud.migrations", "{migration}", "Live migrations ended, by outcome");
+        _migrationSeconds = _meter.CreateHistogram<double>("mobiscud.migration.duration", "s", "Live migration duration, by outcome");
+        _webhooks = _meter.CreateCounter<long>("mobiscud.webhooks", "{notification}", "MEC notifications sent, by result");
+        _meter.CreateObservableGauge("mobiscud.site.pvms", () => _pvmsPerSite.Select(kv => new Measurement<int>(kv.Value, new KeyValuePair<string, object?>("site", kv.Key))), "{pvm}", "PVMs per site (held or arriving)");
+    }
+
+    /// <summary>Latencies in microseconds, log2 buckets: cheap enough for every event, precise enough for a p99.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
+    public long EventCount => Interlocked.Read(ref _eventCount);
+
+    public void Event(string type)
+    {
+        Interlocked.Increment(ref _eventCount);
+        _events.Add(1, new KeyValuePair<string, object?>("type", type));
+    }
+
+    public void DecodeError(string reason) => _decodeErrors.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Reaction(long enqueuedTimestamp)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(enqueuedTimestamp);
+        _reaction.Record(elapsed.TotalSeconds);
+        Latency.Record(elapsed);
+    }
+
+    public void MigrationEnded(string outcome, TimeSpan duration)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        _migrations.Add(1, tag);
+        _migrationSeconds.Record(duration.TotalSeconds, tag);
+    }
+
+    public void Webhook(string result) => _webhooks.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void SitePvms(string site, int count) => _pvmsPerSite[site] = count;
+
+    public void Dispose() => _meter.Dispose();
+}
+
+public sealed class LatencyHistogram
+{
+    private readonly long[] _buckets = new long[64];
+
+    public void Record(TimeSpan t)
+    {
+        var us = Math.Max(1, (long)t.TotalMicroseconds);
+        Interlocked.Increment(ref _buckets[63 - long.LeadingZeroCount(us)]);
+    }
+
+    public void Reset() => Array.Clear(_buckets);
+
+    public long Count => _buckets.Sum();
+
+    /// <summary>The upper edge of the bucket holding the quantile (at most 2x over).</summary>
+    public TimeSpan Quantile(double q)
+    {
+        var total = Count;
+        if (total == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var rank = (long)Math.Ceiling(q * total);
+        long seen = 0;
+        for (var i = 0; i < _buckets.Length; i++)
+        {
+            seen += Interlocked.Read(ref _buckets[i]);
+            if (seen >= rank)
+            {
+                return TimeSpan.FromMicroseconds(Math.Pow(2, i + 1));
+            }
+        }
+
+        return TimeSpan.MaxValue;
+    }
+}

@@ -1,0 +1,194 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Grains;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting.Adapters;
+
+/// <summary>
+/// Publishes the MC's notifications to subscribers in the style of ETSI MEC 021 (application mobility:
+/// MobilityProcedureNotification, INTERHOST_MOVEOUT_*) and MEC 012 (RNIS: CellChangeNotification, hoStatus).
+/// Webhooks go out from one bounded queue per silo, in order; when subscribers are slower than the MC the oldest
+/// notifications are dropped (counted), never the MC's own work.
+/// </summary>
+public sealed class NotificationHub : BackgroundService
+{
+    public const string MobilityType = "MobilityProcedureSubscription";
+    public const string CellChangeType = "CellChangeSubscription";
+    private readonly IGrainFactory _grains;
+    private readonly HostingMetrics _metrics;
+    private readonly ILogger<NotificationHub> _log;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly Channel<(Subscription Sub, JsonObject Body)> _queue;
+    private Subscription[] _subscriptions = [];
+    private DateTime _refreshedAt = DateTime.MinValue;
+
+    public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log)
+    {
+        _grains = grains;
+        _metrics = metrics;
+        _log = log;
+        _queue = Channel.CreateBounded<(Subscription, JsonObject)>(
+            new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => _metrics.Webhook("dropped"));
+    }
+
+    /// <summary>Makes the next notification re-read the subscriptions (after this silo changed them).</summary>
+    public void Invalidate() => _refreshedAt = DateTime.MinValue;
+
+    public async Task PublishAsync(UeState? before, UeState? after, Notify n)
+    {
+        var state = after ?? before;
+        if (state is null)
+        {
+            return;
+        }
+
+        JsonObject? body;
+        string type;
+        switch (n.Kind)
+        {
+            case NotificationKind.MigrationStarted or NotificationKind.MigrationCompleted or NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled:
+                type = MobilityType;
+                body = Mobility(before, after!, n);
+                break;
+            case NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled:
+                type = CellChangeType;
+                body = CellChange(before, after!, n);
+                break;
+            default:
+                return;
+        }
+
+        if ((DateTime.UtcNow - _refreshedAt).TotalSeconds > 1)
+        {
+            _subscriptions = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
+            _refreshedAt = DateTime.UtcNow;
+        }
+
+        foreach (var sub in _subscriptions)
+        {
+            if (sub.SubscriptionType == type && Matches(sub, state))
+            {
+                var copy = (JsonObject)body.DeepClone();
+                copy["_links"] = new JsonObject { ["subscription"] = new JsonObject { ["href"] = $"/subscriptions/{sub.Id}" } };
+                _queue.Writer.TryWrite((sub, copy));
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var (sub, body) in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    using var response = await _http.PostAsJsonAsync(sub.CallbackReference, body, stoppingToken);
+                    _metrics.Webhook(response.IsSuccessStatusCode ? "delivered" : "rejected");
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        _log.LogWarning("subscriber {Callback} answered {Status} to a notification", sub.CallbackReference, (int)response.StatusCode);
+                    }
+                }
+                catch (HttpRequestException e)
+                {
+                    _metrics.Webhook("failed");
+                    _log.LogWarning("subscriber {Callback} unreachable: {Error}", sub.CallbackReference, e.Message);
+                }
+                catch (TaskCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    _metrics.Webhook("timeout");
+                    _log.LogWarning("subscriber {Callback} timed out", sub.CallbackReference);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down; undelivered notifications are dropped (subscribers re-read state over REST).
+        }
+    }
+
+    private static bool Matches(Subscription sub, UeState s) =>
+        sub.AssociateIds.Length == 0
+        || sub.AssociateIds.Any(id => id == s.Ue.Value || id == s.Imsi || id == s.UeAddress?.ToString());
+
+    private static JsonObject TimeStamp(TimeSpan at) => new()
+    {
+        ["seconds"] = (long)at.TotalSeconds,
+        ["nanoSeconds"] = (int)(at.Ticks % TimeSpan.TicksPerSecond * 100),
+    };
+
+    private static JsonArray AssociateId(UeState s)
+    {
+        var ids = new JsonArray();
+        if (s.UeAddress is { } ip)
+        {
+            ids.Add(new JsonObject { ["type"] = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "UE_IPv6_ADDRESS" : "UE_IPv4_ADDRESS", ["value"] = ip.ToString() });
+        }
+
+        ids.Add(new JsonObject { ["type"] = "MOBISCUD_UE_ID", ["value"] = s.Ue.Value });
+        return ids;
+    }
+
+    private static JsonObject Mobility(UeState? before, UeState after, Notify n)
+    {
+        var migration = after.Migration ?? before?.Migration;
+        var status = n.Kind switch
+        {
+            NotificationKind.MigrationStarted => "INTERHOST_MOVEOUT_TRIGGERED",
+            NotificationKind.MigrationCompleted => "INTERHOST_MOVEOUT_COMPLETED",
+            _ => "INTERHOST_MOVEOUT_FAILED",
+        };
+        var target = new JsonObject { ["appInstanceId"] = after.Pvm.Value };
+        if (after.PvmAddress is { } pvmIp)
+        {
+            target["commInterface"] = new JsonObject { ["ipAddresses"] = new JsonArray(new JsonObject { ["host"] = pvmIp.ToString(), ["port"] = 0 }) };
+        }
+
+        return new JsonObject
+        {
+            ["notificationType"] = "MobilityProcedureNotification",
+            ["timeStamp"] = TimeStamp(n.At),
+            ["associateId"] = AssociateId(after),
+            ["mobilityStatus"] = status,
+            ["targetAppInfo"] = target,
+            ["sourceSite"] = migration?.From.Value,
+            ["targetSite"] = migration?.To.Value,
+            ["detail"] = n.Detail,
+        };
+    }
+
+    private static JsonObject CellChange(UeState? before, UeState after, Notify n)
+    {
+        var (status, source, target) = n.Kind switch
+        {
+            NotificationKind.HandoverPreparing => ("IN_PREPARATION", after.PendingHandover?.Source, after.PendingHandover?.Target),
+            NotificationKind.HandoverExecuted => ("COMPLETED", before?.ServingEnb, after.ServingEnb),
+            _ => ("CANCELLED", before?.PendingHandover?.Source, before?.PendingHandover?.Target),
+        };
+        return new JsonObject
+        {
+            ["notificationType"] = "CellChangeNotification",
+            ["timeStamp"] = TimeStamp(n.At),
+            ["associateId"] = AssociateId(after),
+            ["hoStatus"] = status,
+
+            // The tracker keys eNBs by global eNB id; the cell id is not part of the MC's contract.
+            ["srcEcgi"] = source is { } s ? new JsonObject { ["enbId"] = s.Value } : null,
+            ["trgEcgi"] = target is { } t ? new JsonArray(new JsonObject { ["enbId"] = t.Value }) : new JsonArray(),
+            ["detail"] = n.Detail,
+        };
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+}

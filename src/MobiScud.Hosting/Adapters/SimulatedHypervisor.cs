@@ -1,0 +1,257 @@
+using System.Net;
+using MobiScud.Cloud.Simulated;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Config;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting.Adapters;
+
+/// <summary>
+/// A hypervisor fleet in memory, driven by the wall clock (sped up by <see cref="HypervisorOptions.TimeScale"/>):
+/// PVMs boot after a delay, live migrations follow the pre-copy model of MobiScud.Cloud over one link per site
+/// pair, and outcomes arrive later as events. It outlives a service restart in tests, which is how a migration
+/// can finish or fail while the MC is down. A PVM exists at one site at a time: creating an existing PVM reports
+/// where it already runs instead of making a second one.
+/// </summary>
+public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
+{
+    private const long MiB = 1024 * 1024;
+    private readonly object _lock = new();
+    private readonly HypervisorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly IServiceClock _clock;
+    private readonly ILogger? _log;
+    private readonly long _t0;
+    private readonly PreCopyMigrationModel _model;
+    private readonly Dictionary<(SiteId, SiteId), int> _links = [];
+    private readonly Dictionary<PvmId, Vm> _vms = [];
+    private IEventSink? _sink;
+    private int _addresses;
+
+    public SimulatedHypervisor(HypervisorOptions options, TimeProvider? time = null, ILogger? log = null)
+    {
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _clock = new SystemServiceClock(_time);
+        _log = log;
+        _t0 = _time.GetTimestamp();
+        _model = new PreCopyMigrationModel(this);
+    }
+
+    /// <summary>Migrations finished (for tests and the bench).</summary>
+    public int MigrationsCompleted { get; private set; }
+
+    public int MigrationsFailed { get; private set; }
+
+    public void Attach(IEventSink? sink)
+    {
+        lock (_lock)
+        {
+            _sink = sink;
+        }
+    }
+
+    public Task ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        lock (_lock)
+        {
+            switch (command)
+            {
+                case CreatePvm c:
+                    Create(c);
+                    break;
+                case ResumePvm r:
+                    if (_vms.TryGetValue(r.Pvm, out var resumed))
+                    {
+                        After(_options.BootTime / 4, () =>
+                        {
+                            resumed.Running = true;
+                            return new PvmStarted(_clock.Now, r.Ue, r.Pvm, resumed.Site, resumed.Address);
+                        });
+                    }
+                    else
+                    {
+                        Post(new PvmFailed(_clock.Now, r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
+                    }
+
+                    break;
+                case SuspendPvm s when _vms.TryGetValue(s.Pvm, out var suspended):
+                    suspended.Running = false;
+                    break;
+                case DestroyPvm d when _vms.TryGetValue(d.Pvm, out var destroyed):
+                    if (destroyed.Migration is { } gone)
+                    {
+                        _model.Cancel(ModelNow(), gone);
+                    }
+
+                    _vms.Remove(d.Pvm);
+                    break;
+                case StartMigration m:
+                    StartMigration(m);
+                    break;
+                case CancelMigration c when _vms.TryGetValue(c.Pvm, out var vm) && vm.MigrationId == c.Migration && vm.Migration is { } running:
+                    _model.Cancel(ModelNow(), running);
+                    vm.Migration = null;
+                    vm.MigrationId = null;
+                    vm.MigratingTo = null;
+                    MigrationsFailed++;
+                    Post(new MigrationFailed(_clock.Now, c.Migration, "cancelled"));
+                    break;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<PvmInventoryItem>>(
+                [.. _vms.Values.Select(v => new PvmInventoryItem(v.Ue, v.Pvm, v.Site, v.Running, v.Address, v.MigrationId, v.MigratingTo))]);
+        }
+    }
+
+    void IPreCopyHost.WakeAt(TimeSpan at, int link, long version)
+    {
+        Later(at - ModelNow(), () => _model.OnWake(ModelNow(), link, version));
+    }
+
+    void IPreCopyHost.Finished(PreCopyMigration migration, PreCopyResult result)
+    {
+        var vm = (Vm)migration.Tag!;
+        Later(result.CompletesAt - ModelNow(), () =>
+        {
+            if (vm.Migration != migration || vm.MigrationId is not { } id || vm.MigratingTo is not { } to)
+            {
+                return;
+            }
+
+            vm.Migration = null;
+            vm.MigrationId = null;
+            vm.MigratingTo = null;
+            if (_options.FailMigrationsTo.Contains(to.Value))
+            {
+                MigrationsFailed++;
+                Post(new MigrationFailed(_clock.Now, id, $"link to {to} broke during stop-and-copy"));
+                return;
+            }
+
+            // Switch-over: the guest now runs at the destination only.
+            vm.Site = to;
+            MigrationsCompleted++;
+            Post(new MigrationCompleted(_clock.Now, id, new MigrationStats(result.TotalTime, result.Downtime, result.BytesSent, result.Rounds)));
+        });
+    }
+
+    private void Create(CreatePvm c)
+    {
+        if (_vms.TryGetValue(c.Pvm, out var existing))
+        {
+            After(TimeSpan.Zero, () => new PvmStarted(_clock.Now, c.Ue, c.Pvm, existing.Site, existing.Address));
+            return;
+        }
+
+        var n = ++_addresses;
+        var vm = new Vm(c.Ue, c.Pvm, c.Site, new IPAddress([192, 168, (byte)(n >> 8), (byte)n]));
+        _vms[c.Pvm] = vm;
+        After(_options.BootTime, () =>
+        {
+            vm.Running = true;
+            return new PvmStarted(_clock.Now, c.Ue, c.Pvm, vm.Site, vm.Address);
+        });
+    }
+
+    private void StartMigration(StartMigration m)
+    {
+        if (!_vms.TryGetValue(m.Pvm, out var vm) || vm.Site != m.From || vm.MigrationId is not null)
+        {
+            var why = vm is null ? "no such PVM" : vm.MigrationId is not null ? "already migrating" : $"PVM is at {vm.Site}, not {m.From}";
+            Post(new MigrationFailed(_clock.Now, m.Migration, why));
+            return;
+        }
+
+        if (!_links.TryGetValue((m.From, m.To), out var link))
+        {
+            link = _model.AddLink(_options.LinkMbps * 1e6 / 8);
+            _links[(m.From, m.To)] = link;
+        }
+
+        var memory = _options.MemoryMiB * MiB;
+        var parameters = new PreCopyParameters(
+            memory,
+            _options.DirtyMiBps * MiB,
+            memory / 4,
+            TimeSpan.FromMilliseconds(300),
+            30,
+            _options.LinkMbps * 1e6 / 8,
+            TimeSpan.FromMilliseconds(20));
+        vm.MigrationId = m.Migration;
+        vm.MigratingTo = m.To;
+        vm.Migration = _model.Start(ModelNow(), link, parameters, vm);
+    }
+
+    private TimeSpan ModelNow() => _time.GetElapsedTime(_t0) * _options.TimeScale;
+
+    private void After(TimeSpan simulated, Func<UeEvent?> outcome) => Later(simulated, () =>
+    {
+        if (outcome() is { } e)
+        {
+            Post(e);
+        }
+    });
+
+    private void Later(TimeSpan simulated, Action action)
+    {
+        var real = simulated <= TimeSpan.Zero ? TimeSpan.Zero : simulated / _options.TimeScale;
+        _ = Task.Delay(real, _time).ContinueWith(_ =>
+        {
+            lock (_lock)
+            {
+                action();
+            }
+        }, TaskScheduler.Default);
+    }
+
+    private void Post(UeEvent e)
+    {
+        var sink = _sink;
+        if (sink is null)
+        {
+            _log?.LogDebug("outcome {Event} dropped: no MC attached", e.GetType().Name);
+            return;
+        }
+
+        // Never inside the caller's turn: the sink may wait for room, and the caller may be the grain it feeds.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await sink.PostAsync(e);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or System.Threading.Channels.ChannelClosedException)
+            {
+                _log?.LogWarning("outcome {Event} for {Ue} lost: the pipeline is stopping", e.GetType().Name, e.Ue);
+            }
+        });
+    }
+
+    private sealed class Vm(UeId ue, PvmId pvm, SiteId site, IPAddress address)
+    {
+        public UeId Ue { get; } = ue;
+
+        public PvmId Pvm { get; } = pvm;
+
+        public SiteId Site { get; set; } = site;
+
+        public IPAddress Address { get; } = address;
+
+        public bool Running { get; set; }
+
+        public MigrationId? MigrationId { get; set; }
+
+        public SiteId? MigratingTo { get; set; }
+
+        public PreCopyMigration? Migration { get; set; }
+    }
+}

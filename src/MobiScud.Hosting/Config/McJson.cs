@@ -1,0 +1,54 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Hosting.Config;
+
+/// <summary>
+/// JSON for the control contract (grain calls, grain storage, event files, REST): IP addresses as strings and the
+/// event/command hierarchies tagged with their type name, so the contract needs no serializer attributes.
+/// </summary>
+public static class McJson
+{
+    public static readonly JsonSerializerOptions Options = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var resolver = new DefaultJsonTypeInfoResolver();
+        resolver.Modifiers.Add(Polymorphic<UeEvent>);
+        resolver.Modifiers.Add(Polymorphic<ControlCommand>);
+        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = resolver };
+        o.Converters.Add(new IpAddressConverter());
+        o.Converters.Add(new JsonStringEnumConverter());
+        return o;
+    }
+
+    private static void Polymorphic<TBase>(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(TBase))
+        {
+            return;
+        }
+
+        var options = new JsonPolymorphismOptions { TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization };
+        foreach (var t in typeof(TBase).Assembly.GetTypes().Where(t => !t.IsAbstract && typeof(TBase).IsAssignableFrom(t)))
+        {
+            options.DerivedTypes.Add(new JsonDerivedType(t, t.Name));
+        }
+
+        info.PolymorphismOptions = options;
+    }
+
+    private sealed class IpAddressConverter : JsonConverter<IPAddress>
+    {
+        public override IPAddress? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var s = reader.GetString();
+            return s is null ? null : IPAddress.TryParse(s, out var a) ? a : throw new JsonException($"'{s}' is not an IP address");
+        }
+
+        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+    }
+}

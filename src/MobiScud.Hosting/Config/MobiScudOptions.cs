@@ -1,0 +1,277 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using Microsoft.Extensions.Options;
+
+namespace MobiScud.Hosting.Config;
+
+/// <summary>`mobiscud serve` configuration, section "MobiScud" (appsettings.json/YAML, MOBISCUD__ env vars, command line).</summary>
+public sealed class MobiScudOptions
+{
+    public const string Section = "MobiScud";
+
+    /// <summary>The core data centre behind the S-GW/P-GW.</summary>
+    public string CoreSite { get; set; } = "core";
+
+    public Strategy Strategy { get; set; } = Strategy.MobiScud;
+
+    public List<SiteOptions> Sites { get; set; } = [];
+
+    public TimeSpan? IdleSuspendAfter { get; set; }
+
+    public TimeSpan? MigrationDeadline { get; set; }
+
+    public TimeSpan MigrationRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    public ApiOptions Api { get; set; } = new();
+
+    public StorageOptions Storage { get; set; } = new();
+
+    public SiloOptions Silo { get; set; } = new();
+
+    public PipelineOptions Pipeline { get; set; } = new();
+
+    public HypervisorOptions Hypervisor { get; set; } = new();
+
+    public List<TapOptions> Taps { get; set; } = [];
+
+    /// <summary>The MC's topology and policy, without drained sites (those live in the cluster).</summary>
+    public McConfig ToMcConfig(IReadOnlySet<SiteId>? drained = null)
+    {
+        var map = new Dictionary<EnbId, SiteId>();
+        foreach (var site in Sites)
+        {
+            foreach (var enb in site.Enbs)
+            {
+                map[new EnbId(enb)] = new SiteId(site.Name);
+            }
+        }
+
+        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained);
+    }
+}
+
+public sealed class SiteOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>How many PVMs the site hosts; migrations into a full site are refused (admission).</summary>
+    public int Capacity { get; set; } = 1000;
+
+    /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees.</summary>
+    public List<uint> Enbs { get; set; } = [];
+}
+
+public sealed class ApiOptions
+{
+    /// <summary>Bearer token every REST call must carry.</summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>Kestrel port on 127.0.0.1 (0: any free port).</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Timeline entries kept per UE.</summary>
+    [Range(1, 100_000)]
+    public int TimelineLength { get; set; } = 200;
+}
+
+public enum StorageKind
+{
+    Memory,
+    Redis,
+}
+
+public sealed class StorageOptions
+{
+    public StorageKind Kind { get; set; } = StorageKind.Memory;
+
+    /// <summary>StackExchange.Redis configuration string, e.g. localhost:6379.</summary>
+    public string Redis { get; set; } = "localhost:6379";
+}
+
+public sealed class SiloOptions
+{
+    public string ClusterId { get; set; } = "mobiscud";
+
+    public string ServiceId { get; set; } = "mobiscud";
+
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+}
+
+public sealed class PipelineOptions
+{
+    /// <summary>Independent ordered lanes; a UE always maps to the same one.</summary>
+    [Range(1, 1024)]
+    public int Partitions { get; set; } = 16;
+
+    /// <summary>Events buffered per lane; producers wait when it is full (backpressure).</summary>
+    [Range(1, 1_000_000)]
+    public int Capacity { get; set; } = 4096;
+
+    /// <summary>Most events one lane hands to grains at once.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatch { get; set; } = 512;
+}
+
+public enum HypervisorKind
+{
+    Simulated,
+}
+
+public sealed class HypervisorOptions
+{
+    public HypervisorKind Kind { get; set; } = HypervisorKind.Simulated;
+
+    /// <summary>Time to boot or resume a simulated PVM.</summary>
+    public TimeSpan BootTime { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Simulated time runs this many times faster than the wall clock (pre-copy model).</summary>
+    [Range(0.001, 1e6)]
+    public double TimeScale { get; set; } = 1;
+
+    /// <summary>PVM RAM in MiB for the pre-copy model.</summary>
+    [Range(1, 1 << 20)]
+    public int MemoryMiB { get; set; } = 512;
+
+    /// <summary>Inter-site link bandwidth in Mbit/s.</summary>
+    [Range(1, 1e6)]
+    public double LinkMbps { get; set; } = 1000;
+
+    /// <summary>Guest dirty rate in MiB/s.</summary>
+    [Range(0, 1e6)]
+    public double DirtyMiBps { get; set; } = 20;
+
+    /// <summary>Migrations into these sites fail (a broken link), to exercise rollback.</summary>
+    public List<string> FailMigrationsTo { get; set; } = [];
+}
+
+public enum TapSpeed
+{
+    /// <summary>Replay at the capture's own pace.</summary>
+    Recorded,
+
+    /// <summary>As fast as the pipeline takes it.</summary>
+    Max,
+}
+
+public sealed class TapOptions
+{
+    /// <summary>A pcap/pcapng capture to replay (needs the capture pipeline).</summary>
+    public string? Pcap { get; set; }
+
+    /// <summary>A live interface (needs the capture pipeline).</summary>
+    public string? Interface { get; set; }
+
+    /// <summary>A JSON-lines file of control events (what `mobiscud replay` derives from S1AP), one event a line.</summary>
+    public string? Events { get; set; }
+
+    public TapSpeed Speed { get; set; } = TapSpeed.Recorded;
+}
+
+/// <summary>Checks the whole configuration at start; every message names the offending key.</summary>
+public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MobiScudOptions o)
+    {
+        var errors = new List<string>();
+        var p = MobiScudOptions.Section;
+        if (string.IsNullOrWhiteSpace(o.CoreSite))
+        {
+            errors.Add($"{p}:CoreSite must name the core site");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Api.Token) || o.Api.Token.Length < 16)
+        {
+            errors.Add($"{p}:Api:Token must be set to a secret of at least 16 characters (every REST call needs it as a bearer token)");
+        }
+
+        var seenSites = new HashSet<string>();
+        var seenEnbs = new Dictionary<uint, string>();
+        for (var i = 0; i < o.Sites.Count; i++)
+        {
+            var s = o.Sites[i];
+            var key = $"{p}:Sites:{i}";
+            if (string.IsNullOrWhiteSpace(s.Name))
+            {
+                errors.Add($"{key}:Name must be set");
+            }
+            else if (!seenSites.Add(s.Name) || s.Name == o.CoreSite)
+            {
+                errors.Add($"{key}:Name '{s.Name}' is used twice (or is the core site)");
+            }
+
+            if (s.Capacity < 1)
+            {
+                errors.Add($"{key}:Capacity must be at least 1 (was {s.Capacity})");
+            }
+
+            foreach (var enb in s.Enbs)
+            {
+                if (seenEnbs.TryGetValue(enb, out var other))
+                {
+                    errors.Add($"{key}:Enbs lists eNB {enb}, already served by site '{other}'");
+                }
+                else
+                {
+                    seenEnbs[enb] = s.Name;
+                }
+            }
+        }
+
+        Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
+        Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
+        Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);
+        Positive(o.Hypervisor.BootTime, $"{p}:Hypervisor:BootTime", errors, allowZero: true);
+        if (o.Storage.Kind == StorageKind.Redis && string.IsNullOrWhiteSpace(o.Storage.Redis))
+        {
+            errors.Add($"{p}:Storage:Redis must give the Redis endpoint when Storage:Kind is Redis");
+        }
+
+        for (var i = 0; i < o.Taps.Count; i++)
+        {
+            var t = o.Taps[i];
+            var set = new[] { t.Pcap, t.Interface, t.Events }.Count(x => !string.IsNullOrWhiteSpace(x));
+            if (set != 1)
+            {
+                errors.Add($"{p}:Taps:{i} must set exactly one of Pcap, Interface, Events");
+            }
+            else if (t.Pcap is not null || t.Interface is not null)
+            {
+                errors.Add($"{p}:Taps:{i}: pcap and live taps need the S1AP capture pipeline, which this build does not include yet; use Events (JSON lines)");
+            }
+            else if (!File.Exists(t.Events))
+            {
+                errors.Add($"{p}:Taps:{i}:Events file '{t.Events}' does not exist");
+            }
+        }
+
+        foreach (var r in ValidateAnnotations(o.Api, $"{p}:Api").Concat(ValidateAnnotations(o.Silo, $"{p}:Silo"))
+                     .Concat(ValidateAnnotations(o.Pipeline, $"{p}:Pipeline")).Concat(ValidateAnnotations(o.Hypervisor, $"{p}:Hypervisor")))
+        {
+            errors.Add(r);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(TimeSpan? v, string key, List<string> errors, bool allowZero = false)
+    {
+        if (v is { } t && (t < TimeSpan.Zero || (!allowZero && t == TimeSpan.Zero)))
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{key} must be positive (was {t})"));
+        }
+    }
+
+    private static IEnumerable<string> ValidateAnnotations(object section, string prefix)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true);
+        return results.Select(r => $"{prefix}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}");
+    }
+}

@@ -1,0 +1,113 @@
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using Orleans.Concurrency;
+
+namespace MobiScud.Hosting.Grains;
+
+/// <summary>One event on its way to a UE grain. <see cref="Seq"/> rises per pipeline lane so a retried delivery is applied once.</summary>
+[GenerateSerializer]
+[Immutable]
+public sealed record EventEnvelope(
+    [property: Id(0)] string Source,
+    [property: Id(1)] long Seq,
+    [property: Id(2)] UeEvent Event,
+    [property: Id(3)] long EnqueuedTimestamp);
+
+[GenerateSerializer]
+[Immutable]
+public sealed record TimelineEntry([property: Id(0)] TimeSpan At, [property: Id(1)] string Kind, [property: Id(2)] string Detail);
+
+[GenerateSerializer]
+public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied);
+
+[GenerateSerializer]
+public sealed record SiteSnapshot([property: Id(0)] string Name, [property: Id(1)] int Capacity, [property: Id(2)] string[] Ues);
+
+/// <summary>A MEC 021 (mobility procedure) or MEC 012 (cell change) subscription with its webhook.</summary>
+[GenerateSerializer]
+public sealed record Subscription(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string SubscriptionType,
+    [property: Id(2)] string CallbackReference,
+    [property: Id(3)] string[] AssociateIds);
+
+/// <summary>The MC state of one UE. Key: the UE id.</summary>
+public interface IUeGrain : IGrainWithStringKey
+{
+    /// <summary>Applies the events in order, persists, then executes the commands. Returns how many were new.</summary>
+    Task<int> Handle(Immutable<EventEnvelope[]> batch);
+
+    Task<UeSnapshot> Get();
+
+    Task<TimelineEntry[]> Timeline();
+}
+
+/// <summary>One edge site: which UEs' PVMs it holds or is receiving, and admission against its capacity. Key: site name.</summary>
+public interface ISiteGrain : IGrainWithStringKey
+{
+    /// <summary>Counts the PVM at the site; unless forced, refuses when the site is full.</summary>
+    Task<bool> Admit(string ue, bool force);
+
+    Task Release(string ue);
+
+    /// <summary>Replaces the membership (rebuilt from the UE states after a restart).</summary>
+    Task Reset(string[] ues);
+
+    Task<SiteSnapshot> Get();
+}
+
+/// <summary>One of <see cref="UeIndex.Partitions"/> shards of the set of known UEs (to list them and reconcile after a restart).</summary>
+public interface IUeIndexGrain : IGrainWithIntegerKey
+{
+    Task Add(string ue);
+
+    Task<string[]> List();
+}
+
+/// <summary>Cluster-wide operator settings: drained sites and notification subscriptions. Key: "control".</summary>
+public interface IControlGrain : IGrainWithStringKey
+{
+    Task<string[]> Drained();
+
+    Task<bool> SetDrained(string site, bool drained);
+
+    Task<Subscription[]> Subscriptions();
+
+    Task Subscribe(Subscription subscription);
+
+    Task<bool> Unsubscribe(string id);
+}
+
+public static class UeIndex
+{
+    public const int Partitions = 64;
+
+    public static long PartitionOf(string ue) => (uint)StableHash(ue) % Partitions;
+
+    public static int StableHash(string s)
+    {
+        // string.GetHashCode is randomised per process: partitions must agree across silos and restarts.
+        unchecked
+        {
+            var h = (int)2166136261;
+            foreach (var c in s)
+            {
+                h = (h ^ c) * 16777619;
+            }
+
+            return h;
+        }
+    }
+
+    public static async Task<List<string>> AllAsync(IGrainFactory grains)
+    {
+        var parts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(i => grains.GetGrain<IUeIndexGrain>(i).List()));
+        return [.. parts.SelectMany(p => p).Order(StringComparer.Ordinal)];
+    }
+}
+
+public static class GrainNames
+{
+    public const string Storage = "mc";
+    public const string Control = "control";
+}

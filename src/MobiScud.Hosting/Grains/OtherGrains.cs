@@ -1,0 +1,154 @@
+using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Config;
+using Microsoft.Extensions.Options;
+
+namespace MobiScud.Hosting.Grains;
+
+[GenerateSerializer]
+public sealed class SiteRecord
+{
+    [Id(0)]
+    public HashSet<string> Ues { get; set; } = [];
+}
+
+/// <summary>
+/// An edge site: the UEs whose PVM it holds or receives, and admission against the configured capacity. The
+/// membership is derived data (every UE grain knows where its PVM is), so it is written behind, at most every
+/// half second, and rebuilt from the UE states by the restart reconciliation; admission stays exact meanwhile
+/// because one activation owns the set.
+/// </summary>
+public sealed class SiteGrain(
+    [PersistentState("site", GrainNames.Storage)] IPersistentState<SiteRecord> store,
+    IOptions<MobiScudOptions> options,
+    HostingMetrics metrics) : Grain, ISiteGrain
+{
+    private bool _dirty;
+
+    private int Capacity => options.Value.Sites.FirstOrDefault(s => s.Name == this.GetPrimaryKeyString())?.Capacity ?? int.MaxValue;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        metrics.SitePvms(this.GetPrimaryKeyString(), store.State.Ues.Count);
+        this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500)) { Interleave = false });
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
+
+    public Task<bool> Admit(string ue, bool force)
+    {
+        if (store.State.Ues.Contains(ue))
+        {
+            return Task.FromResult(true);
+        }
+
+        if (!force && store.State.Ues.Count >= Capacity)
+        {
+            return Task.FromResult(false);
+        }
+
+        store.State.Ues.Add(ue);
+        Changed();
+        return Task.FromResult(true);
+    }
+
+    public Task Release(string ue)
+    {
+        if (store.State.Ues.Remove(ue))
+        {
+            Changed();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task Reset(string[] ues)
+    {
+        store.State.Ues = [.. ues];
+        Changed();
+        await Flush();
+    }
+
+    public Task<SiteSnapshot> Get() =>
+        Task.FromResult(new SiteSnapshot(this.GetPrimaryKeyString(), Capacity, [.. store.State.Ues.Order(StringComparer.Ordinal)]));
+
+    private void Changed()
+    {
+        _dirty = true;
+        metrics.SitePvms(this.GetPrimaryKeyString(), store.State.Ues.Count);
+    }
+
+    private async Task Flush()
+    {
+        if (_dirty)
+        {
+            _dirty = false;
+            await store.WriteStateAsync();
+        }
+    }
+}
+
+[GenerateSerializer]
+public sealed class UeIndexRecord
+{
+    [Id(0)]
+    public HashSet<string> Ues { get; set; } = [];
+}
+
+public sealed class UeIndexGrain([PersistentState("index", GrainNames.Storage)] IPersistentState<UeIndexRecord> store) : Grain, IUeIndexGrain
+{
+    public async Task Add(string ue)
+    {
+        if (store.State.Ues.Add(ue))
+        {
+            await store.WriteStateAsync();
+        }
+    }
+
+    public Task<string[]> List() => Task.FromResult(store.State.Ues.ToArray());
+}
+
+[GenerateSerializer]
+public sealed class ControlRecord
+{
+    [Id(0)]
+    public HashSet<string> Drained { get; set; } = [];
+
+    [Id(1)]
+    public List<Subscription> Subscriptions { get; set; } = [];
+}
+
+public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)] IPersistentState<ControlRecord> store) : Grain, IControlGrain
+{
+    public Task<string[]> Drained() => Task.FromResult(store.State.Drained.Order(StringComparer.Ordinal).ToArray());
+
+    public async Task<bool> SetDrained(string site, bool drained)
+    {
+        var changed = drained ? store.State.Drained.Add(site) : store.State.Drained.Remove(site);
+        if (changed)
+        {
+            await store.WriteStateAsync();
+        }
+
+        return changed;
+    }
+
+    public Task<Subscription[]> Subscriptions() => Task.FromResult(store.State.Subscriptions.ToArray());
+
+    public async Task Subscribe(Subscription subscription)
+    {
+        store.State.Subscriptions.Add(subscription);
+        await store.WriteStateAsync();
+    }
+
+    public async Task<bool> Unsubscribe(string id)
+    {
+        if (store.State.Subscriptions.RemoveAll(s => s.Id == id) == 0)
+        {
+            return false;
+        }
+
+        await store.WriteStateAsync();
+        return true;
+    }
+}

@@ -1,0 +1,185 @@
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Adapters;
+using Orleans.Concurrency;
+using Orleans.Placement;
+
+namespace MobiScud.Hosting.Grains;
+
+/// <summary>Persisted per UE: the MC state, the last sequence applied from each pipeline, and a short timeline.</summary>
+[GenerateSerializer]
+public sealed class UeRecord
+{
+    [Id(0)]
+    public UeState? State { get; set; }
+
+    /// <summary>Highest sequence applied per pipeline instance (a few kept), so retried deliveries apply once.</summary>
+    [Id(1)]
+    public Dictionary<string, long> Applied { get; set; } = [];
+
+    [Id(2)]
+    public List<TimelineEntry> Timeline { get; set; } = [];
+
+    [Id(3)]
+    public bool Indexed { get; set; }
+
+    [Id(4)]
+    public int Count { get; set; }
+}
+
+/// <summary>
+/// One UE: runs the pure MC core over its persisted state. The new state is written to grain storage before any
+/// command leaves, so a crash after this point replays nothing twice and loses nothing: the next activation reads
+/// what the commands were derived from, and the restart reconciliation squares it with the adapters.
+/// Placed at random: UEs spread evenly over the silos, whichever silo's tap saw them.
+/// </summary>
+[RandomPlacement]
+public sealed class UeGrain(
+    [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
+    McConfigProvider config,
+    ICommandExecutor executor,
+    HostingMetrics metrics) : Grain, IUeGrain
+{
+    private const int KeptSources = 8;
+
+    public async Task<int> Handle(Immutable<EventEnvelope[]> batch)
+    {
+        var record = store.State;
+        var before = record.State;
+        var commands = new List<ControlCommand>();
+        var timelineLength = config.Options.Api.TimelineLength;
+        var applied = 0;
+        foreach (var envelope in batch.Value)
+        {
+            if (record.Applied.TryGetValue(envelope.Source, out var last) && envelope.Seq <= last)
+            {
+                continue;
+            }
+
+            var e = envelope.Event;
+            if (e is ReconcileRequested)
+            {
+                await config.RefreshAsync();
+            }
+
+            var prior = record.State;
+            var decision = MobiScudControl.Decide(config.Current, prior, e);
+            record.State = decision.State;
+            record.Applied[envelope.Source] = envelope.Seq;
+            record.Count++;
+            applied++;
+            metrics.Event(e.GetType().Name);
+            Append(record, new TimelineEntry(e.At, e.GetType().Name, Describe(e)), timelineLength);
+            foreach (var c in decision.Commands)
+            {
+                if (c is Notify n)
+                {
+                    Append(record, new TimelineEntry(n.At, n.Kind.ToString(), n.Detail), timelineLength);
+                }
+            }
+
+            commands.AddRange(decision.Commands);
+            if (prior?.Migration is { } m && decision.State?.Migration?.Id != m.Id)
+            {
+                var outcome = decision.State?.PvmSite == m.To ? "completed" : m.Cancelling && !m.RetryLater ? "cancelled" : "failed";
+                metrics.MigrationEnded(outcome, e.At - m.StartedAt);
+            }
+        }
+
+        if (applied == 0)
+        {
+            return 0;
+        }
+
+        if (record.Applied.Count > KeptSources)
+        {
+            // Pipelines from earlier runs will never send again; keep the newest few.
+            foreach (var old in record.Applied.OrderBy(kv => kv.Value).Take(record.Applied.Count - KeptSources).ToList())
+            {
+                record.Applied.Remove(old.Key);
+            }
+        }
+
+        var ue = this.GetPrimaryKeyString();
+        if (!record.Indexed && record.State is not null)
+        {
+            await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
+            record.Indexed = true;
+        }
+
+        await store.WriteStateAsync();
+        await SyncSites(ue, before, record.State);
+        await executor.ExecuteAsync(before, record.State, commands);
+        foreach (var envelope in batch.Value)
+        {
+            metrics.Reaction(envelope.EnqueuedTimestamp);
+        }
+
+        return applied;
+    }
+
+    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count));
+
+    public Task<TimelineEntry[]> Timeline() => Task.FromResult(store.State.Timeline.ToArray());
+
+    private static void Append(UeRecord r, TimelineEntry entry, int max)
+    {
+        r.Timeline.Add(entry);
+        if (r.Timeline.Count > max)
+        {
+            r.Timeline.RemoveRange(0, r.Timeline.Count - max);
+        }
+    }
+
+    private static string Describe(UeEvent e) => e switch
+    {
+        UeAttached a => $"at {a.Enb}, {a.UeAddress}, {a.Bearers.Count} bearer(s)",
+        HandoverPrepared p => $"{p.Kind} {p.Source} -> {p.Target}",
+        PathSwitched p => $"to {p.Target}",
+        HandoverCompleted c => $"to {c.Target}",
+        ServiceRequested r => $"at {r.Enb}",
+        PvmStarted s => $"{s.Pvm} at {s.Site}",
+        MigrationCompleted c => $"{c.Migration} in {c.Stats.TotalTime.TotalMilliseconds:0} ms",
+        MigrationFailed f => $"{f.Migration}: {f.Reason}",
+        PvmObserved o => $"hypervisor holds {o.Pvm} at {o.Site?.ToString() ?? "nowhere"}",
+        PinRequested p => p.Site is { } s ? $"pinned to {s}" : "unpinned",
+        TimerFired t => $"{t.Kind} #{t.Token}",
+        _ => "",
+    };
+
+    /// <summary>The sites that count this UE's PVM: where it is, and where it is migrating to.</summary>
+    private static HashSet<string> SitesOf(UeState? s)
+    {
+        var sites = new HashSet<string>();
+        if (s is { PvmStatus: not PvmStatus.None, PvmSite: { } here })
+        {
+            sites.Add(here.Value);
+        }
+
+        if (s?.Migration is { } m)
+        {
+            sites.Add(m.To.Value);
+        }
+
+        return sites;
+    }
+
+    private async Task SyncSites(string ue, UeState? before, UeState? after)
+    {
+        var was = SitesOf(before);
+        var now = SitesOf(after);
+        foreach (var site in now.Except(was))
+        {
+            // A migration target is admitted (or refused) when the StartMigration command is executed.
+            if (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
+            {
+                await GrainFactory.GetGrain<ISiteGrain>(site).Admit(ue, force: true);
+            }
+        }
+
+        foreach (var site in was.Except(now))
+        {
+            await GrainFactory.GetGrain<ISiteGrain>(site).Release(ue);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Grains;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting.Pipeline;
+
+/// <summary>
+/// Runs once the silo is up: squares the persisted MC state with what the hypervisor and the switches really hold.
+/// Migrations still copying are cancelled first (their outcome would otherwise race the observation); then every
+/// known UE gets a PvmObserved (adopting a migration that finished while the MC was down, rolling back one that did
+/// not) and a ReconcileRequested (steering re-sent, placement re-checked). PVMs no UE owns are destroyed and
+/// steering no UE wants is removed, so no PVM or rule is duplicated.
+/// </summary>
+public sealed class Reconciler(
+    IGrainFactory grains,
+    EventPipeline pipeline,
+    IHypervisorAdapter hypervisor,
+    ISteeringAdapter steering,
+    TimerService timers,
+    IServiceClock clock,
+    Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
+    ILogger<Reconciler> log) : BackgroundService
+{
+    private readonly string[] siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
+
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public bool Ready => _done.Task.IsCompletedSuccessfully;
+
+    public Task Completed => _done.Task;
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        hypervisor.Attach(null);
+        timers.Stop();
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(stoppingToken);
+            _done.TrySetResult();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            _done.TrySetCanceled(stoppingToken);
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "restart reconciliation failed");
+            _done.TrySetException(e);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        timers.Attach(pipeline);
+        var inventory = await hypervisor.InventoryAsync(ct);
+        foreach (var item in inventory.Where(i => i.Migrating is not null))
+        {
+            log.LogInformation("cancelling migration {Migration} of {Pvm} left running while the MC was down", item.Migrating, item.Pvm);
+            await hypervisor.ExecuteAsync(new CancelMigration(item.Ue, item.Migrating!.Value, item.Pvm, item.Site, item.MigratingTo!.Value), ct);
+        }
+
+        // From here outcomes reach the MC; anything reported earlier was about migrations we just settled.
+        hypervisor.Attach(pipeline);
+        inventory = await hypervisor.InventoryAsync(ct);
+        var held = inventory.ToDictionary(i => i.Ue);
+        var ues = await UeIndex.AllAsync(grains);
+        var known = new HashSet<UeId>();
+        var observed = 0;
+        foreach (var id in ues)
+        {
+            var ue = new UeId(id);
+            known.Add(ue);
+            var snapshot = await grains.GetGrain<IUeGrain>(id).Get();
+            if (snapshot.State is not { } state)
+            {
+                continue;
+            }
+
+            var now = clock.Now;
+            held.TryGetValue(ue, out var pvm);
+            if (pvm is not null || state.PvmStatus != PvmStatus.None)
+            {
+                await pipeline.PostAsync(new PvmObserved(now, ue, state.Pvm, pvm?.Site, pvm?.Running ?? false, pvm?.Address), ct);
+                observed++;
+            }
+
+            await pipeline.PostAsync(new ReconcileRequested(now, ue), ct);
+        }
+
+        foreach (var orphan in inventory.Where(i => !known.Contains(i.Ue)))
+        {
+            log.LogWarning("destroying {Pvm} at {Site}: no UE state owns it", orphan.Pvm, orphan.Site);
+            await hypervisor.ExecuteAsync(new DestroyPvm(orphan.Ue, orphan.Pvm, orphan.Site), ct);
+        }
+
+        await pipeline.FlushAsync(ct);
+
+        // Site membership is derived from the UE states: rebuild it so admission counts what is really there.
+        var members = new Dictionary<string, List<string>>();
+        foreach (var id in ues)
+        {
+            if ((await grains.GetGrain<IUeGrain>(id).Get()).State is { } s)
+            {
+                foreach (var site in new[] { s.PvmStatus != PvmStatus.None ? s.PvmSite?.Value : null, s.Migration?.To.Value }.OfType<string>().Distinct())
+                {
+                    (members.TryGetValue(site, out var list) ? list : members[site] = []).Add(id);
+                }
+            }
+        }
+
+        foreach (var site in siteNames.Concat(members.Keys).Distinct())
+        {
+            await grains.GetGrain<ISiteGrain>(site).Reset(members.TryGetValue(site, out var list) ? [.. list] : []);
+        }
+
+        var removed = 0;
+        foreach (var rule in await steering.InventoryAsync(ct))
+        {
+            var state = (await grains.GetGrain<IUeGrain>(rule.Ue.Value).Get()).State;
+            if (state?.Steering is not { } wanted || wanted.SwitchSite != rule.SwitchSite)
+            {
+                await steering.RemoveAsync(rule.Ue, rule.SwitchSite, ct);
+                removed++;
+            }
+        }
+
+        log.LogInformation("reconciled {Ues} UE(s) with the hypervisor ({Pvms} PVMs held, {Observed} observed) and removed {Removed} stale steering rule(s)", ues.Count, inventory.Count, observed, removed);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Net;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Config;
+using MobiScud.Hosting.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting;
+
+/// <summary>
+/// `mobiscud serve --bench`: control events per second through the service (pipeline, UE grains, in-memory
+/// grain storage, simulated hypervisor feeding outcomes back) for a synthetic S1AP-derived stream of UEs
+/// handing over (X2: HandoverPrepared then PathSwitched, between two sites). The same tap events through the
+/// single-threaded core (no hosting) are the peer that bounds it.
+/// </summary>
+public static class ServeBench
+{
+    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct)
+    {
+        const int sites = 4;
+        var settings = new Dictionary<string, string?>
+        {
+            ["MobiScud:Api:Token"] = "bench-token-not-secret",
+            ["MobiScud:Api:Port"] = "0",
+            ["MobiScud:Hypervisor:TimeScale"] = "1000",
+            ["MobiScud:Pipeline:Partitions"] = "32",
+            ["MobiScud:Silo:ClusterId"] = "bench",
+            ["MobiScud:Silo:ServiceId"] = "bench",
+        };
+        for (var s = 0; s < sites; s++)
+        {
+            settings[$"MobiScud:Sites:{s}:Name"] = $"site-{s}";
+            settings[$"MobiScud:Sites:{s}:Capacity"] = $"{ues}";
+            settings[$"MobiScud:Sites:{s}:Enbs:0"] = $"{s + 1}";
+        }
+
+        var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 100_000, MemoryMiB = 64, DirtyMiBps = 1 });
+        var hosts = new List<WebApplication>();
+        try
+        {
+            for (var i = 0; i < silos; i++)
+            {
+                var mine = new Dictionary<string, string?>(settings)
+                {
+                    ["MobiScud:Silo:SiloPort"] = $"{22111 + i}",
+                    ["MobiScud:Silo:GatewayPort"] = $"{32000 + i}",
+                };
+                var app = ServeHost.Build([], null, new ServeOverrides
+                {
+                    Hypervisor = hypervisor,
+                    Settings = mine,
+                    PrimarySilo = new IPEndPoint(IPAddress.Loopback, 22111),
+                    Logging = l => l.SetMinimumLevel(LogLevel.Warning),
+                });
+                await app.StartAsync(ct);
+                await app.Services.GetRequiredService<Reconciler>().Completed;
+                hosts.Add(app);
+            }
+
+            var pipeline = hosts[0].Services.GetRequiredService<EventPipeline>();
+            var metrics = hosts.Select(h => h.Services.GetRequiredService<HostingMetrics>()).ToList();
+            var stream = Synthetic(ues, handovers, sites);
+            await Drive(stream.Take(ues), pipeline, metrics, hypervisor, ct);
+            var running = (await hypervisor.InventoryAsync(ct)).Count(p => p.Running);
+            output.WriteLine($"  warm-up: {ues} attaches, {running} PVMs running, {metrics.Sum(m => m.EventCount)} events applied");
+            foreach (var m in metrics)
+            {
+                m.Latency.Reset();
+            }
+
+            var (events, elapsed) = await Drive(stream.Skip(ues), pipeline, metrics, hypervisor, ct);
+            var latency = new LatencyHistogram();
+            var p50 = Quantile(metrics, 0.50);
+            var p99 = Quantile(metrics, 0.99);
+            var peer = Peer(stream, sites);
+            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), in-memory grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
+            output.WriteLine($"  tap events {stream.Count - ues:N0} + adapter outcomes = {events:N0} events applied in {elapsed.TotalSeconds:F2} s: {events / elapsed.TotalSeconds:N0} events/s");
+            output.WriteLine($"  reaction latency (pipeline in -> commands executed): p50 <= {p50.TotalMilliseconds:F2} ms, p99 <= {p99.TotalMilliseconds:F2} ms");
+            output.WriteLine($"  migrations completed {hypervisor.MigrationsCompleted:N0}, failed/cancelled {hypervisor.MigrationsFailed:N0}");
+            output.WriteLine($"  peer: the same tap events through the single-threaded core, no hosting: {peer:N0} events/s");
+            _ = latency;
+            return 0;
+        }
+        finally
+        {
+            for (var i = hosts.Count - 1; i >= 0; i--)
+            {
+                await hosts[i].StopAsync(CancellationToken.None);
+                await hosts[i].DisposeAsync();
+            }
+        }
+    }
+
+    private static TimeSpan Quantile(List<HostingMetrics> metrics, double q)
+    {
+        // Each silo records the UEs it hosts; the bench's p99 is the worst silo's.
+        return metrics.Select(m => m.Latency.Count > 0 ? m.Latency.Quantile(q) : TimeSpan.Zero).Max();
+    }
+
+    private static async Task<(long Events, TimeSpan Elapsed)> Drive(IEnumerable<UeEvent> events, EventPipeline pipeline, List<HostingMetrics> metrics, SimulatedHypervisor hv, CancellationToken ct)
+    {
+        var before = metrics.Sum(m => m.EventCount);
+        var clock = Stopwatch.StartNew();
+        var now = DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch;
+        foreach (var e in events)
+        {
+            await pipeline.PostAsync(e with { At = now + e.At }, ct);
+        }
+
+        // Done when the tap is applied and the adapters' outcomes have stopped coming.
+        long last = -1;
+        var quiet = Stopwatch.StartNew();
+        var end = clock.Elapsed;
+        while (quiet.Elapsed < TimeSpan.FromMilliseconds(300))
+        {
+            await pipeline.FlushAsync(ct);
+            var count = metrics.Sum(m => m.EventCount);
+            if (count != last)
+            {
+                last = count;
+                end = clock.Elapsed;
+                quiet.Restart();
+            }
+
+            await Task.Delay(20, ct);
+        }
+
+        return (last - before, end);
+    }
+
+    private static double Peer(List<UeEvent> stream, int sites)
+    {
+        var map = Enumerable.Range(0, sites).ToDictionary(s => new EnbId((uint)s + 1), s => new SiteId($"site-{s}"));
+        var mc = new MobiScudController(new McConfig(map, new SiteId("core")));
+        var clock = Stopwatch.StartNew();
+        long n = 0;
+        foreach (var e in stream)
+        {
+            mc.Handle(e);
+            n++;
+        }
+
+        return n / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Attach every UE, then rounds of X2 handovers between the UE's two sites (what the tracker derives from S1AP).</summary>
+    public static List<UeEvent> Synthetic(int ues, int handovers, int sites)
+    {
+        var list = new List<UeEvent>(ues * (1 + 2 * handovers));
+        var t = TimeSpan.Zero;
+        for (var i = 0; i < ues; i++)
+        {
+            var ue = new UeId($"imsi-00101{i:D10}");
+            var enb = new EnbId((uint)(i % sites) + 1);
+            var bearer = new Bearer(5, new GtpEndpoint(IPAddress.Parse("10.77.0.2"), (uint)(0x1000 + i)), new GtpEndpoint(EnbAddress(enb), (uint)(0x2000 + i)));
+            list.Add(new UeAttached(t, ue, $"00101{i:D10}", new IPAddress([10, 45, (byte)(i >> 8), (byte)i]), enb, null, [bearer]));
+        }
+
+        for (var h = 0; h < handovers; h++)
+        {
+            for (var i = 0; i < ues; i++)
+            {
+                t += TimeSpan.FromMicroseconds(10);
+                var ue = new UeId($"imsi-00101{i:D10}");
+                var from = new EnbId((uint)((i + h) % sites) + 1);
+                var to = new EnbId((uint)((i + h + 1) % sites) + 1);
+                list.Add(new HandoverPrepared(t, ue, from, to, HandoverKind.X2));
+                list.Add(new PathSwitched(t, ue, to, [new BearerDownlink(5, new GtpEndpoint(EnbAddress(to), (uint)(0x3000 + i + h)))]));
+            }
+        }
+
+        return list;
+    }
+
+    private static IPAddress EnbAddress(EnbId enb) => new([10, 77, 1, (byte)enb.Value]);
+}

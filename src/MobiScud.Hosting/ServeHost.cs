@@ -1,0 +1,183 @@
+using System.Net;
+using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Api;
+using MobiScud.Hosting.Config;
+using MobiScud.Hosting.Grains;
+using MobiScud.Hosting.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using StackExchange.Redis;
+
+namespace MobiScud.Hosting;
+
+/// <summary>What a caller (tests, the bench) may supply instead of the defaults built from configuration.</summary>
+public sealed class ServeOverrides
+{
+    /// <summary>A hypervisor that outlives the service (tests restart the service around it).</summary>
+    public IHypervisorAdapter? Hypervisor { get; init; }
+
+    public ISteeringAdapter? Switch { get; init; }
+
+    /// <summary>Extra configuration applied last (tests).</summary>
+    public IDictionary<string, string?>? Settings { get; init; }
+
+    /// <summary>Another silo of the same cluster to join (localhost clustering with several silos in one process).</summary>
+    public IPEndPoint? PrimarySilo { get; init; }
+
+    public Action<ILoggingBuilder>? Logging { get; init; }
+}
+
+/// <summary>`mobiscud serve`: Generic Host with the Orleans silo, the event pipeline, the adapters, the REST API and metrics.</summary>
+public static class ServeHost
+{
+    /// <summary>Reads and validates the configuration (files, environment, command line), naming every bad key.</summary>
+    public static MobiScudOptions LoadOptions(IConfiguration configuration)
+    {
+        var options = new MobiScudOptions();
+        try
+        {
+            configuration.GetSection(MobiScudOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder names the key and the value it could not convert.
+            throw new OptionsValidationException(MobiScudOptions.Section, typeof(MobiScudOptions), [e.Message + (e.InnerException is { } i ? " " + i.Message : "")]);
+        }
+
+        var result = new MobiScudOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(MobiScudOptions.Section, typeof(MobiScudOptions), result.Failures);
+        }
+
+        return options;
+    }
+
+    /// <summary>The command line's own switches mapped onto configuration keys.</summary>
+    public static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--storage"] = "MobiScud:Storage:Kind",
+        ["--redis"] = "MobiScud:Storage:Redis",
+        ["--port"] = "MobiScud:Api:Port",
+        ["--token"] = "MobiScud:Api:Token",
+        ["--silo-port"] = "MobiScud:Silo:SiloPort",
+        ["--gateway-port"] = "MobiScud:Silo:GatewayPort",
+        ["--events"] = "MobiScud:Taps:0:Events",
+        ["--speed"] = "MobiScud:Taps:0:Speed",
+    };
+
+    public static WebApplication Build(string[] args, string? configFile = null, ServeOverrides? overrides = null)
+    {
+        overrides ??= new ServeOverrides();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        var config = builder.Configuration;
+        config.Sources.Clear();
+        config.AddJsonFile("appsettings.json", optional: true);
+        config.AddYamlFile(Path.Combine(AppContext.BaseDirectory, "appsettings.yaml"), optional: true);
+        if (configFile is not null)
+        {
+            if (configFile.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || configFile.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+            {
+                config.AddYamlFile(Path.GetFullPath(configFile), optional: false);
+            }
+            else
+            {
+                config.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+            }
+        }
+
+        config.AddEnvironmentVariables();
+        config.AddCommandLine(args, SwitchMappings);
+        if (overrides.Settings is not null)
+        {
+            config.AddInMemoryCollection(overrides.Settings);
+        }
+
+        var options = LoadOptions(config);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        overrides.Logging?.Invoke(builder.Logging);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Api.Port));
+
+        builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo));
+        AddServices(builder.Services, builder.Configuration, options, overrides);
+        builder.Services.AddOpenApi();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(HostingMetrics.MeterName).AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.UseMiddleware<BearerTokenMiddleware>();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenApi();
+        ApiEndpoints.Map(app);
+        return app;
+    }
+
+    public static void ConfigureSilo(ISiloBuilder silo, MobiScudOptions options, IPEndPoint? primarySilo = null)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.Silo.ClusterId;
+            o.ServiceId = options.Silo.ServiceId;
+        });
+        if (options.Storage.Kind == StorageKind.Redis)
+        {
+            var redis = ConfigurationOptions.Parse(options.Storage.Redis);
+            silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+            silo.ConfigureEndpoints(IPAddress.Loopback, options.Silo.SiloPort, options.Silo.GatewayPort);
+            silo.AddRedisGrainStorage(GrainNames.Storage, o =>
+            {
+                o.ConfigurationOptions = redis.Clone();
+                o.GrainStorageSerializer = new McGrainStorageSerializer();
+            });
+        }
+        else
+        {
+            silo.UseLocalhostClustering(options.Silo.SiloPort, options.Silo.GatewayPort, primarySilo, options.Silo.ServiceId, options.Silo.ClusterId);
+            silo.AddMemoryGrainStorage(GrainNames.Storage);
+        }
+
+        silo.Services.AddSerializer(AddContractSerializer);
+    }
+
+    /// <summary>The control contract travels as JSON inside Orleans messages (it carries no Orleans attributes).</summary>
+    public static void AddContractSerializer(ISerializerBuilder s) =>
+        s.AddJsonSerializer(isSupported: t => t.Namespace?.StartsWith("MobiScud.Control", StringComparison.Ordinal) == true, McJson.Options);
+
+    public static void AddServices(IServiceCollection services, IConfiguration configuration, MobiScudOptions options, ServeOverrides overrides)
+    {
+        services.AddOptions<MobiScudOptions>().Bind(configuration.GetSection(MobiScudOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MobiScudOptions>, MobiScudOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IServiceClock, SystemServiceClock>();
+        services.AddSingleton<HostingMetrics>();
+        services.AddSingleton(sp => overrides.Hypervisor ?? new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>()));
+        services.AddSingleton(overrides.Switch ?? new InMemorySwitch());
+        services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IGrainFactory>(), options.Pipeline, sp.GetRequiredService<ILogger<EventPipeline>>()));
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventPipeline>());
+        services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
+        services.AddSingleton<TimerService>();
+        services.AddSingleton<McConfigProvider>();
+        services.AddSingleton<NotificationHub>();
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
+        services.TryAddSingleton<ICommandExecutor, CommandExecutor>();
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
+        services.AddHostedService<EventFileTap>();
+    }
+}
