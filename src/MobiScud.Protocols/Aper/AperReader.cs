@@ -76,6 +76,19 @@ public ref struct AperReader
         Need(count);
         ulong v = 0;
         var bit = _bit;
+        if ((bit & 7) == 0 && (count & 7) == 0)
+        {
+            // Aligned whole octets (the common APER case): no per-bit masking.
+            var at = bit >> 3;
+            for (var i = 0; i < count >> 3; i++)
+            {
+                v = (v << 8) | _data[at + i];
+            }
+
+            _bit = bit + count;
+            return v;
+        }
+
         var left = count;
         while (left > 0)
         {
