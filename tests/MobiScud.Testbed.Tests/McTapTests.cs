@@ -61,7 +61,7 @@ public sealed class McTapTests
             Assert.Contains("ip=172.16.0.11", attached.Event);
             Assert.Contains("ul 10.60.0.3/0x00001001", attached.Event);
             Assert.Contains("dl 10.60.0.11/", attached.Event);
-            Assert.Contains(executor.Executed, c => c is CreatePvm { Site.Value: "a" });
+            await Until(_ => executor.Executed.Any(c => c is CreatePvm { Site.Value: "a" }));
 
             await epc.X2HandoverAsync(ue, 2);
             await Until(t => t.Any(e => e.Event?.StartsWith("PathSwitched", StringComparison.Ordinal) == true));

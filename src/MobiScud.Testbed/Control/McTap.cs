@@ -66,8 +66,8 @@ public sealed class McTap : ISignallingSink, IAsyncDisposable
             commands = _controller.Handle(e);
         }
 
-        Timeline.Enqueue(new McTimelineEntry(DateTime.UtcNow, DateTime.UtcNow, "(adapter)", e.GetType().Name, commands));
         Dispatch(commands);
+        Timeline.Enqueue(new McTimelineEntry(DateTime.UtcNow, DateTime.UtcNow, "(adapter)", e.GetType().Name, commands));
         return commands;
     }
 
@@ -109,9 +109,11 @@ public sealed class McTap : ISignallingSink, IAsyncDisposable
 
         foreach (var e in step.Events)
         {
+            // Hand the commands to the executor before the entry is visible, so a reader of the timeline never sees
+            // a decision whose commands have not gone out yet.
             var commands = _controller.Handle(e);
-            Timeline.Enqueue(new McTimelineEntry(_currentWireTime, DateTime.UtcNow, summary.MessageName, Describe(e), commands));
             Dispatch(commands);
+            Timeline.Enqueue(new McTimelineEntry(_currentWireTime, DateTime.UtcNow, summary.MessageName, Describe(e), commands));
         }
     }
 
