@@ -465,12 +465,18 @@ public sealed class QemuHypervisor : IHypervisor
                 await dst.Qmp.ExecuteAsync("nbd-server-start", new { addr = new { type = "inet", data = new { host = "127.0.0.1", port = dst.Ports.Nbd.ToString() } } }, null, ct);
                 await dst.Qmp.ExecuteAsync("block-export-add", new Dictionary<string, object>
                 {
-                    ["type"] = "nbd", ["id"] = "export0", ["node-name"] = QemuInstance.DiskNode, ["writable"] = true, ["name"] = QemuInstance.DiskNode,
+                    ["type"] = "nbd",
+                    ["id"] = "export0",
+                    ["node-name"] = QemuInstance.DiskNode,
+                    ["writable"] = true,
+                    ["name"] = QemuInstance.DiskNode,
                 }, null, ct);
                 await src.Qmp.ExecuteAsync("blockdev-add", new Dictionary<string, object>
                 {
-                    ["driver"] = "nbd", ["node-name"] = "mirror-target",
-                    ["server"] = new { type = "inet", host = "127.0.0.1", port = dst.Ports.Nbd.ToString() }, ["export"] = QemuInstance.DiskNode,
+                    ["driver"] = "nbd",
+                    ["node-name"] = "mirror-target",
+                    ["server"] = new { type = "inet", host = "127.0.0.1", port = dst.Ports.Nbd.ToString() },
+                    ["export"] = QemuInstance.DiskNode,
                 }, null, ct);
                 var ready = src.Qmp.WaitForEventAsync("BLOCK_JOB_READY", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
                 var ended = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
@@ -478,7 +484,11 @@ public sealed class QemuHypervisor : IHypervisor
                 // write-blocking: once ready, guest writes reach both disks before they complete, so the copy cannot lag.
                 await src.Qmp.ExecuteAsync("blockdev-mirror", new Dictionary<string, object>
                 {
-                    ["job-id"] = mirrorJob, ["device"] = QemuInstance.DiskNode, ["target"] = "mirror-target", ["sync"] = "full", ["copy-mode"] = "write-blocking",
+                    ["job-id"] = mirrorJob,
+                    ["device"] = QemuInstance.DiskNode,
+                    ["target"] = "mirror-target",
+                    ["sync"] = "full",
+                    ["copy-mode"] = "write-blocking",
                 }, null, ct);
                 mirrorStarted = true;
                 var first = await Task.WhenAny(ready, ended, dst.Exited);
