@@ -290,19 +290,7 @@ public static class UeTracker
             }
 
             var ue = _ues[key];
-            if (nas.Imsi is { } imsi && ue.Imsi is null)
-            {
-                var other = FindUe(u => u.Imsi == imsi && u.Key != key);
-                if (other is not null)
-                {
-                    key = Merge(key, other);
-                    ue = _ues[key];
-                }
-                else
-                {
-                    ue = ue with { Imsi = imsi };
-                }
-            }
+            (key, ue) = AdoptImsi(key, ue, nas.Imsi);
 
             ue = ue with
             {
@@ -873,22 +861,28 @@ public static class UeTracker
             _events.Add(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()));
         }
 
+        /// <summary>A first IMSI for this UE either names it, or shows it is a UE we already know under another key.</summary>
+        private (string Key, TrackedUe Ue) AdoptImsi(string key, TrackedUe ue, string? imsi)
+        {
+            if (imsi is null || ue.Imsi is not null)
+            {
+                return (key, ue);
+            }
+
+            var other = FindUe(u => u.Imsi == imsi && u.Key != key);
+            if (other is null)
+            {
+                return (key, ue with { Imsi = imsi });
+            }
+
+            key = Merge(key, other);
+            return (key, _ues[key]);
+        }
+
         private string LearnFromSession(string key, SessionHint hint, bool announce = true)
         {
             var ue = _ues[key];
-            if (hint.Imsi is { } imsi && ue.Imsi is null)
-            {
-                var other = FindUe(u => u.Imsi == imsi && u.Key != key);
-                if (other is not null)
-                {
-                    key = Merge(key, other);
-                    ue = _ues[key];
-                }
-                else
-                {
-                    ue = ue with { Imsi = imsi };
-                }
-            }
+            (key, ue) = AdoptImsi(key, ue, hint.Imsi);
 
             Put(ue with { Address = ue.Address ?? hint.PdnAddress });
             if (announce)
