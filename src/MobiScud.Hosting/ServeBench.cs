@@ -40,6 +40,7 @@ public static class ServeBench
 
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 100_000, MemoryMiB = 64, DirtyMiBps = 1 });
         var hosts = new List<WebApplication>();
+        var store = new InProcessStateStore();
         try
         {
             for (var i = 0; i < silos; i++)
@@ -55,6 +56,7 @@ public static class ServeBench
                     Settings = mine,
                     PrimarySilo = new IPEndPoint(IPAddress.Loopback, 22111),
                     Logging = l => l.SetMinimumLevel(LogLevel.Warning),
+                    StateStore = store,
                 });
                 await app.StartAsync(ct);
                 await app.Services.GetRequiredService<Reconciler>().Completed;
