@@ -28,6 +28,7 @@ public static class ServeBench
             ["MobiScud:Api:Port"] = "0",
             ["MobiScud:Hypervisor:TimeScale"] = "1000",
             ["MobiScud:Pipeline:Partitions"] = "32",
+            ["MobiScud:Pipeline:MaxBatch"] = "4096",
             ["MobiScud:Silo:ClusterId"] = "bench",
             ["MobiScud:Silo:ServiceId"] = "bench",
         };
