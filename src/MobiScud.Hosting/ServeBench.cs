@@ -28,6 +28,7 @@ public static class ServeBench
             ["MobiScud:Api:Port"] = "0",
             ["MobiScud:Hypervisor:TimeScale"] = "1000",
             ["MobiScud:Pipeline:Partitions"] = "32",
+            ["MobiScud:Pipeline:MaxBatch"] = "4096",
             ["MobiScud:Silo:ClusterId"] = "bench",
             ["MobiScud:Silo:ServiceId"] = "bench",
         };
@@ -40,6 +41,7 @@ public static class ServeBench
 
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 100_000, MemoryMiB = 64, DirtyMiBps = 1 });
         var hosts = new List<WebApplication>();
+        var store = new InProcessStateStore();
         try
         {
             for (var i = 0; i < silos; i++)
@@ -55,6 +57,7 @@ public static class ServeBench
                     Settings = mine,
                     PrimarySilo = new IPEndPoint(IPAddress.Loopback, 22111),
                     Logging = l => l.SetMinimumLevel(LogLevel.Warning),
+                    StateStore = store,
                 });
                 await app.StartAsync(ct);
                 await app.Services.GetRequiredService<Reconciler>().Completed;

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
 using Orleans.Serialization;
+using Orleans.Storage;
 using StackExchange.Redis;
 
 namespace MobiScud.Hosting;
@@ -34,6 +35,9 @@ public sealed class ServeOverrides
     public IPEndPoint? PrimarySilo { get; init; }
 
     public Action<ILoggingBuilder>? Logging { get; init; }
+
+    /// <summary>The `Memory` storage's snapshots, shared by silos of one process (bench) or kept across a restart.</summary>
+    public InProcessStateStore? StateStore { get; init; }
 }
 
 /// <summary>`mobiscud serve`: Generic Host with the Orleans silo, the event pipeline, the adapters, the REST API and metrics.</summary>
@@ -115,7 +119,7 @@ public static class ServeHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Api.Port));
 
-        builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo));
+        builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
         AddServices(builder.Services, builder.Configuration, options, overrides);
         builder.Services.AddOpenApi();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(HostingMetrics.MeterName).AddPrometheusExporter());
@@ -128,7 +132,7 @@ public static class ServeHost
         return app;
     }
 
-    public static void ConfigureSilo(ISiloBuilder silo, MobiScudOptions options, IPEndPoint? primarySilo = null)
+    public static void ConfigureSilo(ISiloBuilder silo, MobiScudOptions options, IPEndPoint? primarySilo = null, InProcessStateStore? stateStore = null)
     {
         silo.Configure<ClusterOptions>(o =>
         {
@@ -149,7 +153,8 @@ public static class ServeHost
         else
         {
             silo.UseLocalhostClustering(options.Silo.SiloPort, options.Silo.GatewayPort, primarySilo, options.Silo.ServiceId, options.Silo.ClusterId);
-            silo.AddMemoryGrainStorage(GrainNames.Storage);
+            var store = stateStore ?? new InProcessStateStore();
+            silo.Services.AddKeyedSingleton<IGrainStorage>(GrainNames.Storage, (sp, _) => new InProcessGrainStorage(store, sp.GetRequiredService<DeepCopier>()));
         }
 
         silo.Services.AddSerializer(AddContractSerializer);

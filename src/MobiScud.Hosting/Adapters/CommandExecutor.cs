@@ -26,7 +26,7 @@ public sealed class CommandExecutor(
             switch (command)
             {
                 case StartMigration m:
-                    if (await grains.GetGrain<ISiteGrain>(m.To.Value).Admit(m.Ue.Value, force: false))
+                    if (await GrainRefs.Site(grains, m.To.Value).Admit(m.Ue.Value, force: false))
                     {
                         await hypervisor.ExecuteAsync(m, ct);
                     }

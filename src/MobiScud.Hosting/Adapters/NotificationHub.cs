@@ -26,6 +26,8 @@ public sealed class NotificationHub : BackgroundService
     private readonly Channel<(Subscription Sub, JsonObject Body)> _queue;
     private Subscription[] _subscriptions = [];
     private DateTime _refreshedAt = DateTime.MinValue;
+    private readonly Lock _refreshLock = new();
+    private Task<Subscription[]>? _refresh;
 
     public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log)
     {
@@ -38,7 +40,15 @@ public sealed class NotificationHub : BackgroundService
     }
 
     /// <summary>Makes the next notification re-read the subscriptions (after this silo changed them).</summary>
-    public void Invalidate() => _refreshedAt = DateTime.MinValue;
+    public void Invalidate()
+    {
+        lock (_refreshLock)
+        {
+            // A read already in flight may predate the change: the next caller starts a fresh one.
+            _refresh = null;
+            _refreshedAt = DateTime.MinValue;
+        }
+    }
 
     public async Task PublishAsync(UeState? before, UeState? after, Notify n)
     {
@@ -48,36 +58,59 @@ public sealed class NotificationHub : BackgroundService
             return;
         }
 
-        JsonObject? body;
-        string type;
-        switch (n.Kind)
+        var type = n.Kind switch
         {
-            case NotificationKind.MigrationStarted or NotificationKind.MigrationCompleted or NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled:
-                type = MobilityType;
-                body = Mobility(before, after!, n);
-                break;
-            case NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled:
-                type = CellChangeType;
-                body = CellChange(before, after!, n);
-                break;
-            default:
-                return;
+            NotificationKind.MigrationStarted or NotificationKind.MigrationCompleted or NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled => MobilityType,
+            NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled => CellChangeType,
+            _ => null,
+        };
+        if (type is null)
+        {
+            return;
         }
 
-        if ((DateTime.UtcNow - _refreshedAt).TotalSeconds > 1)
-        {
-            _subscriptions = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
-            _refreshedAt = DateTime.UtcNow;
-        }
-
-        foreach (var sub in _subscriptions)
+        var subscriptions = await SubscriptionsAsync();
+        JsonObject? body = null;
+        foreach (var sub in subscriptions)
         {
             if (sub.SubscriptionType == type && Matches(sub, state))
             {
+                // Built only when someone listens: most UEs have no subscriber, and this runs for every handover.
+                body ??= type == MobilityType ? Mobility(before, after!, n) : CellChange(before, after!, n);
                 var copy = (JsonObject)body.DeepClone();
                 copy["_links"] = new JsonObject { ["subscription"] = new JsonObject { ["href"] = $"/subscriptions/{sub.Id}" } };
                 _queue.Writer.TryWrite((sub, copy));
             }
+        }
+    }
+
+    /// <summary>
+    /// The subscriptions, re-read from the control grain at most once a second. Concurrent callers share one read:
+    /// otherwise every UE grain publishing in that second queues on the single control grain.
+    /// </summary>
+    private Task<Subscription[]> SubscriptionsAsync()
+    {
+        if ((DateTime.UtcNow - _refreshedAt).TotalSeconds <= 1)
+        {
+            return Task.FromResult(_subscriptions);
+        }
+
+        lock (_refreshLock)
+        {
+            if (_refresh is null || _refresh.IsCompleted)
+            {
+                _refresh = Refresh();
+            }
+
+            return _refresh;
+        }
+
+        async Task<Subscription[]> Refresh()
+        {
+            var read = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
+            _subscriptions = read;
+            _refreshedAt = DateTime.UtcNow;
+            return read;
         }
     }
 

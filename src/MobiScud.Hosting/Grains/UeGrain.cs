@@ -1,6 +1,7 @@
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Config;
 using Orleans.Concurrency;
 using Orleans.Placement;
 
@@ -8,7 +9,7 @@ namespace MobiScud.Hosting.Grains;
 
 /// <summary>Persisted per UE: the MC state, the last sequence applied from each pipeline, and a short timeline.</summary>
 [GenerateSerializer]
-public sealed class UeRecord
+public sealed class UeRecord : ISnapshotState<UeRecord>
 {
     [Id(0)]
     public UeState? State { get; set; }
@@ -25,6 +26,9 @@ public sealed class UeRecord
 
     [Id(4)]
     public int Count { get; set; }
+
+    /// <summary>The MC state and timeline entries are immutable: only the containers are copied.</summary>
+    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Timeline = [.. Timeline], Indexed = Indexed, Count = Count };
 }
 
 /// <summary>
@@ -173,13 +177,14 @@ public sealed class UeGrain(
             // A migration target is admitted (or refused) when the StartMigration command is executed.
             if (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
             {
-                await GrainFactory.GetGrain<ISiteGrain>(site).Admit(ue, force: true);
+                await GrainRefs.Site(GrainFactory, site).Admit(ue, force: true);
             }
         }
 
         foreach (var site in was.Except(now))
         {
-            await GrainFactory.GetGrain<ISiteGrain>(site).Release(ue);
+            await GrainRefs.Site(GrainFactory, site).Release(ue);
         }
     }
 }
+

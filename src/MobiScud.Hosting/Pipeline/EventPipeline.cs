@@ -154,7 +154,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
 
     private async Task Deliver(UeId ue, EventEnvelope[] envelopes)
     {
-        var grain = _grains.GetGrain<IUeGrain>(ue.Value);
+        var grain = GrainRefs.Ue(_grains, ue.Value);
         for (var attempt = 1; ; attempt++)
         {
             try
