@@ -265,20 +265,29 @@ public static class S1apIeCodec
     public static void ReadStatusTransferContainer(ref AperReader r, List<ERabItem> into)
     {
         r.ReadSequencePreamble(true, 1, out _);
-        var n = r.ReadConstrainedLength(1, MaxNoOfERabs);
-        for (var i = 0; i < n; i++)
+        ReadERabIdList(ref r, S1apIeId.EnbStatusTransferTransparentContainer, S1apIeId.BearersSubjectToStatusTransferItem, into);
+    }
+
+    /// <summary>
+    /// A ProtocolIE-ContainerList inside a transparent container whose items start with an E-RAB-ID: only the ids are
+    /// kept (tshark lists them too); items of other ids are skipped through their open-type length.
+    /// </summary>
+    private static void ReadERabIdList(ref AperReader r, ushort containerIeId, ushort wantedItemId, List<ERabItem> into)
+    {
+        var count = r.ReadConstrainedLength(1, MaxNoOfERabs);
+        for (var i = 0; i < count; i++)
         {
             var itemId = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
             r.ReadBits(2);
             var (off, len) = r.ReadOpenTypeRange();
-            if (itemId != S1apIeId.BearersSubjectToStatusTransferItem)
+            if (itemId != wantedItemId)
             {
                 continue;
             }
 
             var item = new AperReader(r.Buffer, off, off + len);
             item.ReadSequencePreamble(true, 2, out _);
-            into.Add(NewItem(S1apIeId.EnbStatusTransferTransparentContainer, itemId, ReadERabId(ref item)));
+            into.Add(NewItem(containerIeId, itemId, ReadERabId(ref item)));
         }
     }
 
@@ -343,21 +352,7 @@ public static class S1apIeCodec
         r.ReadAlignedOctets(rrc);
         if ((opt & 4) != 0)
         {
-            var count = r.ReadConstrainedLength(1, MaxNoOfERabs);
-            for (var i = 0; i < count; i++)
-            {
-                var itemId = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
-                r.ReadBits(2);
-                var (off, len) = r.ReadOpenTypeRange();
-                if (itemId != S1apIeId.ERabInformationListItem)
-                {
-                    continue;
-                }
-
-                var item = new AperReader(r.Buffer, off, off + len);
-                item.ReadSequencePreamble(true, 2, out _);
-                into.Add(NewItem(S1apIeId.SourceToTargetTransparentContainer, itemId, ReadERabId(ref item)));
-            }
+            ReadERabIdList(ref r, S1apIeId.SourceToTargetTransparentContainer, S1apIeId.ERabInformationListItem, into);
         }
 
         return ReadEutranCgi(ref r);
