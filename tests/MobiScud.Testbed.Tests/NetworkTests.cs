@@ -52,7 +52,7 @@ public sealed class NetworkTests
         try
         {
             Assert.Contains(net.Plan.EnbNs(2), Shell.Run("ip", "netns", "list"));
-            Assert.Contains(net.Plan.SiteBridge(1), net.Vsctl("list-br"));
+            Assert.Contains(net.Plan.SiteBridge(1), net.Vsctl(1, "list-br"));
 
             // netem delays are in place: eNB1 -> MME crosses eNB<->edge and edge<->core twice each way.
             var busybox = ExternalTool.Require("busybox", "busybox-static");

@@ -57,6 +57,9 @@ public sealed class Scenario
     /// <summary>One-way delay between an edge site and the core (MME, S-GW/P-GW, core data centre).</summary>
     public double EdgeCoreDelayMs { get; set; } = 20;
 
+    /// <summary>One-way delay between two edge sites (the path of PVM traffic relayed while a migration runs).</summary>
+    public double InterSiteDelayMs { get; set; } = 5;
+
     /// <summary>Site (0-based) of each eNB; empty spreads eNBs over sites round-robin.</summary>
     public List<int> EnbSites { get; set; } = [];
 
@@ -107,6 +110,11 @@ public sealed class Scenario
         if (EdgeCoreDelayMs is < 0 or > 1000)
         {
             errors.Add($"edgeCoreDelayMs: {EdgeCoreDelayMs} is outside 0..1000");
+        }
+
+        if (InterSiteDelayMs is < 0 or > 1000)
+        {
+            errors.Add($"interSiteDelayMs: {InterSiteDelayMs} is outside 0..1000");
         }
 
         if (EnbSites.Count != 0 && EnbSites.Count != Enbs)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MobiScud.Control.Model;
 using MobiScud.Testbed.Infrastructure;
 
 namespace MobiScud.Testbed.Topology;
@@ -96,8 +97,6 @@ public sealed class TestbedNetwork
             Step();
         }
 
-        StartOvs();
-
         // Core: one Linux bridge joining the site uplinks, the MME and the S-GW, plus the mirror port.
         Ns(p.CoreNs, "link", "add", "br0", "type", "bridge");
         Ns(p.CoreNs, "link", "set", "br0", "up");
@@ -119,51 +118,121 @@ public sealed class TestbedNetwork
         Shell.Run("ip", "netns", "exec", p.SgwNs, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
         NoOffload(p.SgwNs, "sgi0");
         NoOffload(p.InetNs, "eth0");
+
+        // The core data centre: a bridge behind the P-GW where the core-anchored PVM's tap is enslaved.
+        Ns(p.SgwNs, "link", "add", TestbedPlan.CoreDcBridge, "type", "bridge");
+        Ns(p.SgwNs, "link", "set", TestbedPlan.CoreDcBridge, "address", TestbedPlan.CoreDcGatewayMac);
+        Ns(p.SgwNs, "addr", "add", $"{TestbedPlan.CoreDcGateway}/24", "dev", TestbedPlan.CoreDcBridge);
+        Ns(p.SgwNs, "link", "set", TestbedPlan.CoreDcBridge, "up");
         Step();
 
+        // Each edge site is a host of its own (namespace) with its own OVS, so tunnel routing and GTP-U termination
+        // are per site, as on separate machines (one ovs-vswitchd shares one netdev datapath, and with it one gtpu
+        // termination per UDP port, among all its bridges). Links made in a site namespace go away with it.
         for (var site = 0; site < s.Sites; site++)
         {
+            var ns = p.SiteNs(site);
+            StartOvs(site);
             var br = p.SiteBridge(site);
-            Vsctl("add-br", br, "--", "set", "bridge", br, "datapath_type=netdev", "protocols=OpenFlow13",
-                $"other-config:hwaddr={TestbedPlan.SiteMac(site)}");
-            Shell.Run("ip", "addr", "add", $"{TestbedPlan.SiteEndpoint(site)}/24", "dev", br);
-            Shell.Run("ip", "link", "set", br, "up");
-            _state.Record(new CreatedObject(CreatedKind.Link, br, Detail: "ovs bridge"));
+            Vsctl(site, "add-br", br, "--", "set", "bridge", br, "datapath_type=netdev", "protocols=OpenFlow13",
+                $"other-config:hwaddr={TestbedPlan.SiteMac(site)}", $"other-config:datapath-id={TestbedPlan.DatapathId(site):x16}");
+            Ns(ns, "addr", "add", $"{TestbedPlan.SiteEndpoint(site)}/24", "dev", br);
+            Ns(ns, "link", "set", br, "up");
 
             // Uplink: site bridge <-> (delay relay in the WAN namespace) <-> core bridge.
             var up = p.SiteUplinkPort(site);
             var coreUp = TestbedPlan.CoreUplink(site);
-            _state.Record(new CreatedObject(CreatedKind.Link, up));
-            Shell.Run("ip", "link", "add", up, "type", "veth", "peer", "name", $"us{site}", "netns", p.WanNs);
-            Shell.Run("ip", "link", "set", up, "up");
-            NoOffload(null, up);
+            Ns(ns, "link", "add", up, "type", "veth", "peer", "name", $"us{site}", "netns", p.WanNs);
+            Ns(ns, "link", "set", up, "up");
+            NoOffload(ns, up);
             Shell.Run("ip", "-n", p.CoreNs, "link", "add", coreUp, "type", "veth", "peer", "name", $"uc{site}", "netns", p.WanNs);
             Ns(p.CoreNs, "link", "set", coreUp, "master", "br0", "up");
             NoOffload(p.CoreNs, coreUp);
             WanEnds($"us{site}", $"uc{site}");
             Mirror(p.CoreNs, coreUp);
-            Vsctl("add-port", br, up);
+            Vsctl(site, "add-port", br, up, "--", "set", "interface", up, $"ofport_request={TestbedPlan.UplinkOfPort}");
             Step();
         }
 
         for (var enb = 1; enb <= s.Enbs; enb++)
         {
             var ns = p.EnbNs(enb);
+            var site = s.SiteOf(enb);
+            var siteNs = p.SiteNs(site);
             var port = p.EnbPort(enb);
-            _state.Record(new CreatedObject(CreatedKind.Link, port));
-            Shell.Run("ip", "link", "add", port, "type", "veth", "peer", "name", $"es{enb}", "netns", p.WanNs);
-            Shell.Run("ip", "link", "set", port, "up");
-            NoOffload(null, port);
+            Ns(siteNs, "link", "add", port, "type", "veth", "peer", "name", $"es{enb}", "netns", p.WanNs);
+            Ns(siteNs, "link", "set", port, "up");
+            NoOffload(siteNs, port);
             Shell.Run("ip", "-n", ns, "link", "add", "bh0", "type", "veth", "peer", "name", $"en{enb}", "netns", p.WanNs);
             Ns(ns, "link", "set", "bh0", "address", TestbedPlan.EnbMac(enb));
             Ns(ns, "addr", "add", $"{TestbedPlan.EnbAddress(enb)}/24", "dev", "bh0");
             Ns(ns, "link", "set", "bh0", "up");
             NoOffload(ns, "bh0");
             WanEnds($"en{enb}", $"es{enb}");
-            Vsctl("add-port", p.SiteBridge(s.SiteOf(enb)), port);
+            Vsctl(site, "add-port", p.SiteBridge(site), port, "--", "set", "interface", port, $"ofport_request={TestbedPlan.EnbOfPort(enb)}");
+            Step();
+        }
+
+        for (var site = 0; site < s.Sites; site++)
+        {
+            BuildEdgeHost(site);
+        }
+
+        foreach (var (a, b) in p.SitePairs)
+        {
+            InterSiteEnd(a, b);
+            InterSiteEnd(b, a);
+            WanEnds(TestbedPlan.InterSiteWanEnd(a, b), TestbedPlan.InterSiteWanEnd(b, a));
             Step();
         }
     }
+
+    /// <summary>
+    /// A site's compute side: the PVM host bridge (PVM taps join it) behind one OVS port, and the OVS gtpu port that
+    /// terminates GTP-U at the bridge's own address. OVS encapsulates only toward neighbours it knows: seed them.
+    /// </summary>
+    private void BuildEdgeHost(int site)
+    {
+        var p = Plan;
+        var ns = p.SiteNs(site);
+        var br = p.SiteBridge(site);
+        var host = p.PvmHostBridge(site);
+        Ns(ns, "link", "add", host, "type", "bridge");
+        Ns(ns, "link", "set", host, "up");
+        var sw = p.PvmSwitchPort(site);
+        Ns(ns, "link", "add", sw, "type", "veth", "peer", "name", p.PvmHostPort(site));
+        Ns(ns, "link", "set", p.PvmHostPort(site), "master", host, "up");
+        Ns(ns, "link", "set", sw, "up");
+        NoOffload(ns, sw);
+        NoOffload(ns, p.PvmHostPort(site));
+        Vsctl(site, "add-port", br, sw, $"tag={IsolatedVlan(TestbedPlan.PvmOfPort)}", "--", "set", "interface", sw, $"ofport_request={TestbedPlan.PvmOfPort}");
+        var gtp = p.TunnelPortName(site);
+        Vsctl(site, "add-port", br, gtp, "--", "set", "interface", gtp, "type=gtpu", "options:remote_ip=flow", "options:key=flow", $"ofport_request={TestbedPlan.TunnelOfPort}");
+        OvsCtl(site, "ovs-appctl", "tnl/neigh/set", br, TestbedPlan.SgwAddress.ToString(), TestbedPlan.SgwMac);
+        for (var enb = 1; enb <= p.Scenario.Enbs; enb++)
+        {
+            OvsCtl(site, "ovs-appctl", "tnl/neigh/set", br, TestbedPlan.EnbAddress(enb).ToString(), TestbedPlan.EnbMac(enb));
+        }
+
+        Step();
+    }
+
+    private void InterSiteEnd(int from, int to)
+    {
+        var ns = Plan.SiteNs(from);
+        var port = Plan.InterSitePort(from, to);
+        Ns(ns, "link", "add", port, "type", "veth", "peer", "name", TestbedPlan.InterSiteWanEnd(from, to), "netns", Plan.WanNs);
+        Ns(ns, "link", "set", port, "up");
+        NoOffload(ns, port);
+        Vsctl(from, "add-port", Plan.SiteBridge(from), port, $"tag={IsolatedVlan(TestbedPlan.InterSiteOfPort(to))}", "--", "set", "interface", port, $"ofport_request={TestbedPlan.InterSiteOfPort(to)}");
+    }
+
+    /// <summary>
+    /// A VLAN of its own for a PVM or inter-site port. The tag matters only to the NORMAL action: the backhaul's
+    /// broadcasts are not flooded into the PVM host or across sites (the inter-site links close a loop with the core
+    /// bridge), while the steering flows' explicit outputs use these ports untagged.
+    /// </summary>
+    private static uint IsolatedVlan(uint ofport) => 3000 + ofport;
 
     /// <summary>A core host (MME, S-GW) on the core bridge, with a fixed MAC so switch flows can name it.</summary>
     private void CoreHost(string ns, string coreEnd, string address, string mac)
@@ -178,9 +247,10 @@ public sealed class TestbedNetwork
         NoOffload(ns, "bh0");
     }
 
-    private void StartOvs()
+    /// <summary>Starts a site's ovsdb-server and ovs-vswitchd inside the site namespace, with a private run directory.</summary>
+    private void StartOvs(int site)
     {
-        var dir = Plan.OvsDir;
+        var dir = Plan.OvsDir(site);
         Directory.CreateDirectory(dir);
         _state.Record(new CreatedObject(CreatedKind.OvsDaemons, dir));
         var schema = "/usr/share/openvswitch/vswitch.ovsschema";
@@ -189,29 +259,40 @@ public sealed class TestbedNetwork
             throw new TestbedException($"{schema} missing: run `apt-get install -y openvswitch-switch`");
         }
 
-        Ovs("ovsdb-tool", "create", Path.Combine(dir, "conf.db"), schema);
-        Ovs("ovsdb-server", Path.Combine(dir, "conf.db"), $"--remote=punix:{Path.Combine(dir, "db.sock")}",
+        var ns = Plan.SiteNs(site);
+        Ovs(site, null, "ovsdb-tool", "create", Path.Combine(dir, "conf.db"), schema);
+        Ovs(site, ns, "ovsdb-server", Path.Combine(dir, "conf.db"), $"--remote=punix:{Path.Combine(dir, "db.sock")}",
             $"--pidfile={Path.Combine(dir, "ovsdb-server.pid")}", "--detach", $"--log-file={Path.Combine(dir, "ovsdb-server.log")}");
-        Vsctl("--no-wait", "init");
-        Ovs("ovs-vswitchd", $"unix:{Path.Combine(dir, "db.sock")}", $"--pidfile={Path.Combine(dir, "ovs-vswitchd.pid")}",
+        Vsctl(site, "--no-wait", "init");
+        Ovs(site, ns, "ovs-vswitchd", $"unix:{Path.Combine(dir, "db.sock")}", $"--pidfile={Path.Combine(dir, "ovs-vswitchd.pid")}",
             "--detach", $"--log-file={Path.Combine(dir, "ovs-vswitchd.log")}");
         Step();
     }
 
-    public string Vsctl(params string[] args) => Ovs("ovs-vsctl", [$"--db=unix:{Path.Combine(Plan.OvsDir, "db.sock")}", "--timeout=20", .. args]);
+    /// <summary>ovs-vsctl against site <paramref name="site"/>'s database.</summary>
+    public string Vsctl(int site, params string[] args) => Ovs(site, null, "ovs-vsctl", [$"--db=unix:{Path.Combine(Plan.OvsDir(site), "db.sock")}", "--timeout=20", .. args]);
 
-    /// <summary>ovs-ofctl/appctl against this testbed's private vswitchd.</summary>
-    public string OvsCtl(string tool, params string[] args) => Ovs(tool, args);
+    /// <summary>ovs-ofctl/appctl against site <paramref name="site"/>'s private vswitchd (its control sockets are files, reachable from here).</summary>
+    public string OvsCtl(int site, string tool, params string[] args) => Ovs(site, null, tool, args);
 
-    private string Ovs(string tool, params string[] args)
+    private string Ovs(int site, string? netns, string tool, params string[] args)
     {
-        var dir = Plan.OvsDir;
-        var psi = new System.Diagnostics.ProcessStartInfo(Shell.Find(tool) ?? tool)
+        var dir = Plan.OvsDir(site);
+        var binary = Shell.Find(tool) ?? tool;
+        var psi = new System.Diagnostics.ProcessStartInfo(netns is null ? binary : Shell.Find("ip") ?? "ip")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            foreach (var a in new[] { "netns", "exec", netns, binary })
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -275,6 +356,38 @@ public sealed class TestbedNetwork
         }
     }
 
+    /// <summary>
+    /// Hands every site bridge to the OpenFlow controller listening on <paramref name="unixSocket"/>, in secure fail mode: from
+    /// here on the controller's flows alone forward traffic (it installs each site's base flows on connect).
+    /// </summary>
+    public void ConnectController(string unixSocket)
+    {
+        for (var site = 0; site < Plan.Scenario.Sites; site++)
+        {
+            // OVS connects only to sockets inside its own run directory: link the controller's socket in.
+            var link = Path.Combine(Plan.OvsDir(site), "controller.sock");
+            File.Delete(link);
+            File.CreateSymbolicLink(link, unixSocket);
+            var br = Plan.SiteBridge(site);
+            Vsctl(site, "set-controller", br, $"unix:{link}", "--", "set", "bridge", br, "fail_mode=secure");
+        }
+    }
+
+    /// <summary>Drops the cached datapath flows of the named sites' switches (OpenFlow tables stay): the next packets are re-translated.</summary>
+    public void FlushDatapath(IEnumerable<SiteId> sites)
+    {
+        foreach (var site in sites)
+        {
+            for (var s = 0; s < Plan.Scenario.Sites; s++)
+            {
+                if (Scenario.SiteName(s) == site.Value)
+                {
+                    OvsCtl(s, "ovs-appctl", "dpctl/del-flows");
+                }
+            }
+        }
+    }
+
     private readonly List<DelayLink> _links = [];
 
     /// <summary>Starts the user-space delay relays of every backhaul link in this process.</summary>
@@ -311,6 +424,11 @@ public sealed class TestbedNetwork
         var comm = program.Length > 15 ? program[..15] : program;
         _state.Record(new CreatedObject(CreatedKind.Process, program, pid, comm));
     }
+
+    /// <summary>Records a namespace made outside <see cref="Up"/> (namespace PVMs), so that `down` removes it.</summary>
+    public void RecordNamespace(string name) => _state.Record(new CreatedObject(CreatedKind.Namespace, name));
+
+    public void RecordLink(string name) => _state.Record(new CreatedObject(CreatedKind.Link, name));
 
     public IReadOnlyList<string> Down()
     {
