@@ -143,18 +143,27 @@ internal sealed class GtpuNode : IDisposable
 /// <summary>One echo request the UE sent and what became of it.</summary>
 public sealed record PingSample(int Ue, string Target, ushort Sequence, double SentAtSeconds, int ServingEnb, double? RttMs);
 
-/// <summary>A destination the UE pings; the address may be learned later (a PVM's address once it has started).</summary>
+/// <summary>
+/// A destination the UEs ping. The address may be learned later (a PVM's once it has started), and may differ per UE
+/// (each UE pings its own PVM).
+/// </summary>
 public sealed class PingTarget(string name, IPAddress? address = null)
 {
+    private readonly ConcurrentDictionary<int, IPAddress> _perUe = new();
     private IPAddress? _address = address;
 
     public string Name { get; } = name;
 
+    /// <summary>The address every UE pings unless it has its own.</summary>
     public IPAddress? Address
     {
         get => Volatile.Read(ref _address);
         set => Volatile.Write(ref _address, value);
     }
+
+    public void SetFor(int ue, IPAddress address) => _perUe[ue] = address;
+
+    public IPAddress? For(int ue) => _perUe.TryGetValue(ue, out var a) ? a : Address;
 }
 
 /// <summary>
@@ -271,7 +280,7 @@ public sealed class UserPlane : IDisposable
             {
                 for (var t = 0; t < _targets.Count; t++)
                 {
-                    if (_targets[t].Address is { } dst)
+                    if (_targets[t].For(ue.Index) is { } dst)
                     {
                         SendEcho(ue, t, dst, ++seq[((ue.Index - 1) * _targets.Count) + t]);
                     }

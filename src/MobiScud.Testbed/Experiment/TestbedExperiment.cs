@@ -1,68 +1,187 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
 using System.Text;
+using MobiScud.Cloud;
+using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
+using MobiScud.Sdn.OpenFlow;
+using MobiScud.Sdn.Steering;
 using MobiScud.Testbed.Control;
 using MobiScud.Testbed.Emulation;
+using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
 
 namespace MobiScud.Testbed.Experiment;
+
+/// <summary>One handover as the MC saw it: the S1AP message on the wire, the decision, and the flows confirmed on OVS.</summary>
+public sealed record HandoverMeasurement(string Message, double WireSeconds, double WireToDecisionMs, double? WireToFlowsConfirmedMs);
+
+/// <summary>One live migration as the hypervisor reported it.</summary>
+public sealed record MigrationMeasurement(string From, string To, double StartedSeconds, double CompletedSeconds, double TotalMs, double DowntimeMs, long BytesSent);
+
+/// <summary>The pings to one target: how many, how many lost, and the RTT distribution of the answered ones.</summary>
+public sealed record PingSummary(string Target, int Sent, int Lost, double? MedianMs, double? P95Ms)
+{
+    public static PingSummary Of(string target, IReadOnlyList<PingSample> samples)
+    {
+        var all = samples.Where(s => s.Target == target).ToList();
+        var rtts = all.Where(s => s.RttMs is not null).Select(s => s.RttMs!.Value).Order().ToList();
+        return new PingSummary(target, all.Count, all.Count - rtts.Count, Quantile(rtts, 0.5), Quantile(rtts, 0.95));
+    }
+
+    private static double? Quantile(List<double> sorted, double q) =>
+        sorted.Count == 0 ? null : sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(q * sorted.Count))];
+}
 
 /// <summary>What `testbed run` measured and wrote.</summary>
 public sealed record ExperimentResult(
     string RunDir,
     string Pcap,
     string TimelineCsv,
+    string RttCsv,
+    string RttPlot,
     int S1apMessagesSent,
     long FramesTapped,
-    IReadOnlyList<(string Message, double WireToDecisionMs)> HandoverDecisions,
+    IReadOnlyList<HandoverMeasurement> Handovers,
+    IReadOnlyList<MigrationMeasurement> Migrations,
+    IReadOnlyList<PingSummary> Pings,
+    IReadOnlyList<PingSample> Samples,
+    string? PvmState,
+    bool PvmStatePreserved,
     IReadOnlyList<string> Problems)
 {
+    public PingSummary Ping(string target) => Pings.First(p => p.Target == target);
+
     public string Summary()
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"pcap (S1-MME, RFC 6951 UDP 9899; open with `-d udp.port==9899,sctp`): {Pcap}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"MC timeline: {TimelineCsv}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"S1AP messages sent by the emulated EPC: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
-        foreach (var (m, ms) in HandoverDecisions)
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"pcap (S1-MME over RFC 6951 UDP 9899, S1-U GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
+        sb.AppendLine(inv, $"MC timeline: {TimelineCsv}");
+        sb.AppendLine(inv, $"RTT timeline: {RttCsv} and {RttPlot}");
+        sb.AppendLine(inv, $"S1AP messages sent by the emulated EPC: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
+        sb.AppendLine("pings (every target, every interval):");
+        foreach (var p in Pings)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {m}: wire -> MC commands {ms:0.00} ms");
+            sb.AppendLine(inv, $"  {p.Target,-9} sent {p.Sent,5}  lost {p.Lost,4}  median {Ms(p.MedianMs)}  p95 {Ms(p.P95Ms)}");
         }
 
+        sb.AppendLine("handovers (wire time of the S1AP message -> MC decision -> flows confirmed by OVS barrier):");
+        foreach (var h in Handovers)
+        {
+            sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Message}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
+        }
+
+        sb.AppendLine("migrations:");
+        foreach (var m in Migrations)
+        {
+            sb.AppendLine(inv, $"  {m.From} -> {m.To} at {m.StartedSeconds:0.000}s: total {m.TotalMs:0} ms, downtime {m.DowntimeMs:0.0} ms, {m.BytesSent / 1048576.0:0.0} MiB");
+        }
+
+        sb.AppendLine(inv, $"PVM state: {PvmState ?? "not checked"}");
         foreach (var p in Problems)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  problem: {p}");
+            sb.AppendLine(inv, $"  problem: {p}");
         }
 
         return sb.ToString().TrimEnd();
     }
+
+    private static string Ms(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + " ms" : "-";
 }
 
 /// <summary>
-/// `mobiscud testbed run`: builds the testbed, starts the emulated EPC and the MC on the tap, attaches the UEs at
-/// eNB 1, plays the handover schedule, and writes the pcap and the MC's timeline. Always tears down unless kept.
+/// `mobiscud testbed run`: builds the testbed, connects every site's OVS to the MC's OpenFlow controller, starts
+/// the emulated EPC, the MC on the tap, the PVM backend (QEMU or namespaces) and a core-anchored PVM behind the
+/// P-GW, attaches the UEs at eNB 1, pings the edge PVM, the core PVM and the internet server from every UE while
+/// the handover schedule plays, and writes the pcap, the MC's timeline and the RTT timeline (CSV and PNG).
+/// Tears everything down unless kept.
 /// </summary>
 public static class TestbedExperiment
 {
+    public const string EdgePvm = "pvm";
+    public const string CorePvm = "core-pvm";
+    public const string Internet = "internet";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan LostAfter = TimeSpan.FromSeconds(1);
+
     public static async Task<ExperimentResult> RunAsync(Scenario scenario, string runDir, TextWriter log, bool keep, CancellationToken cancellation)
     {
+        GuestImage? image = null;
+        if (scenario.Pvm == PvmBackend.Qemu)
+        {
+            log.WriteLine("guest image: building or reusing the cached one");
+            image = await GuestImageBuilder.EnsureAsync(ct: cancellation);
+        }
+
         var net = TestbedNetwork.Up(scenario, runDir);
+        var plan = net.Plan;
+        var problems = new List<string>();
         try
         {
-            log.WriteLine($"testbed {net.Plan.Prefix} up in {runDir}");
-            var pcap = Path.Combine(runDir, "s1.pcap");
+            log.WriteLine($"testbed {plan.Prefix} up in {runDir}");
             var epoch = DateTime.UtcNow;
-            using var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, pcap);
-            var executor = new LoggingExecutor(log);
-            McTap mc;
-            await using ((mc = new McTap(tap, net.Plan.McConfig(), executor, epoch)).ConfigureAwait(false))
+            var epochTicks = Stopwatch.GetTimestamp();
+            TimeSpan Clock() => DateTime.UtcNow - epoch;
+
+            await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = plan.ControllerSocket });
+            controller.Start();
+            var programmer = new OpenFlowSteeringProgrammer(controller, plan.SdnTopology());
+            net.ConnectController(plan.ControllerSocket);
+            for (var site = 0; site < scenario.Sites; site++)
             {
-                await using var epc = await EpcEmulator.StartAsync(net.Plan);
+                await controller.WaitForSwitchAsync(TestbedPlan.DatapathId(site), cancellation).WaitAsync(Patience, cancellation);
+            }
+
+            log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
+            var pcap = Path.Combine(runDir, "s1.pcap");
+            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap);
+            await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
+            await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
+            log.WriteLine($"core-anchored PVM at {TestbedPlan.CorePvmAddress} (behind the P-GW)");
+            var qemuReports = new List<QemuMigrationReport>();
+            if (qemu is not null)
+            {
+                qemu.MigrationReported += r =>
+                {
+                    lock (qemuReports)
+                    {
+                        qemuReports.Add(r);
+                    }
+                };
+            }
+
+            await using var executor = new LiveExecutor(programmer, pvms, epoch, net.FlushDatapath);
+            McTap mc;
+            await using ((mc = new McTap(tap, plan.McConfig(), new LoggingExecutor(executor, log), epoch)).ConfigureAwait(false))
+            {
+                executor.Attach(mc);
+                await using var epc = await EpcEmulator.StartAsync(plan);
+                var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvm, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
+                using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
                 foreach (var ue in epc.Ues)
                 {
                     await epc.AttachAsync(ue, 1);
                     log.WriteLine($"UE {ue.Imsi} attached at eNB 1 with {ue.Address}");
                 }
 
+                // Each PVM's address comes from the hypervisor (PvmStarted); then the MC steers and its UE can reach it.
+                PvmStarted? first = null;
+                foreach (var ue in epc.Ues)
+                {
+                    var ueId = new UeId($"imsi-{ue.Imsi}");
+                    var pvm = await WaitAsync(() => executor.AdapterEvents.Select(e => e.Event).OfType<PvmStarted>().FirstOrDefault(p => p.Ue == ueId && p.Address is not null), $"the PVM of UE {ue.Index}", cancellation);
+                    await WaitAsync(() => executor.Steering.Any(s => s.Confirmed && s.Install?.Intent is { } i && i.Ue == ueId && i.PvmAddress is not null) ? true : (bool?)null, $"steering toward the PVM of UE {ue.Index}", cancellation);
+                    targets[0].SetFor(ue.Index, pvm.Address!);
+                    first ??= pvm;
+                    log.WriteLine($"UE {ue.Index}: PVM {pvm.Pvm} running at site {pvm.Site} with {pvm.Address}; steering confirmed");
+                }
+
+                var started = first!;
+                var state = qemu is null ? null : await GuestState.CaptureAsync(qemu, started.Pvm, plan.Prefix, cancellation);
+                up.StartPinging(TimeSpan.FromMilliseconds(scenario.PingIntervalMs));
                 var start = DateTime.UtcNow;
                 foreach (var step in scenario.Handovers.OrderBy(h => h.AtSeconds))
                 {
@@ -73,7 +192,7 @@ public static class TestbedExperiment
                     }
 
                     var ue = epc.Ues[step.Ue - 1];
-                    log.WriteLine($"{step.AtSeconds,6:0.0}s UE {step.Ue}: {step.Procedure} handover eNB {ue.Enb} -> eNB {step.ToEnb}");
+                    log.WriteLine($"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: {step.Procedure} handover eNB {ue.Enb} -> eNB {step.ToEnb}");
                     switch (step.Procedure)
                     {
                         case HandoverProcedure.X2:
@@ -94,6 +213,18 @@ public static class TestbedExperiment
                     await Task.Delay(end, cancellation);
                 }
 
+                up.StopPinging();
+                await Task.Delay(LostAfter, cancellation); // a ping unanswered a second after it left counts as lost
+                var samples = up.Samples(LostAfter);
+                log.WriteLine($"user plane: {up.Counters}");
+
+                var preserved = true;
+                string? stateText = null;
+                if (state is not null)
+                {
+                    (preserved, stateText) = await state.VerifyAsync(qemu!, cancellation);
+                }
+
                 var expectedFrames = 2 * (epc.Log.Count / 2) + (4 * scenario.Enbs);
                 var deadline = DateTime.UtcNow.AddSeconds(10);
                 while (tap.Captured < expectedFrames && DateTime.UtcNow < deadline)
@@ -102,8 +233,16 @@ public static class TestbedExperiment
                 }
 
                 var timelineCsv = Path.Combine(runDir, "mc-timeline.csv");
-                var decisions = WriteTimeline(mc, timelineCsv, epoch);
-                return new ExperimentResult(runDir, pcap, timelineCsv, epc.Log.Count / 2, tap.Captured, decisions, mc.Problems.ToList());
+                var handovers = WriteTimeline(mc, executor, timelineCsv, epoch);
+                var migrations = Migrations(mc, executor, qemuReports, epoch);
+                var rttCsv = Path.Combine(runDir, "rtt.csv");
+                WriteRttCsv(samples, rttCsv);
+                var rttPng = Path.Combine(runDir, "rtt.png");
+                RttPlot.Write(rttPng, samples, handovers, migrations);
+                problems.AddRange(mc.Problems);
+                problems.AddRange(executor.Problems);
+                var pings = new[] { EdgePvm, CorePvm, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
+                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, epc.Log.Count / 2, tap.Captured, handovers, migrations, pings, samples, stateText, preserved, problems);
             }
         }
         finally
@@ -118,29 +257,129 @@ public static class TestbedExperiment
             else
             {
                 net.StopLinks();
-                log.WriteLine($"kept: `mobiscud testbed down --run-dir {runDir}` removes it (delay relays stopped with this process)");
+                log.WriteLine($"kept: `mobiscud testbed down --run-dir {runDir}` removes it (delay relays and PVMs stopped with this process)");
             }
         }
     }
 
-    private static List<(string, double)> WriteTimeline(McTap mc, string path, DateTime epoch)
+    private static IHypervisor CreateHypervisor(Scenario scenario, TestbedNetwork net, GuestImage? image, Func<TimeSpan> clock, out QemuHypervisor? qemu)
     {
-        var decisions = new List<(string, double)>();
-        var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,message,event,commands\n");
+        var plan = net.Plan;
+        if (scenario.Pvm == PvmBackend.Netns)
+        {
+            qemu = null;
+            return new NetnsPvmHost(net, clock);
+        }
+
+        qemu = new QemuHypervisor(new QemuHypervisorOptions
+        {
+            Image = image!,
+            DefaultSpec = new PvmSpec(scenario.PvmMemoryMiB),
+            Policy = scenario.Migration.ToPolicy(),
+            Clock = clock,
+            DataNetwork = new QemuDataNetwork(IPNetwork.Parse(TestbedPlan.PvmSubnet), TestbedPlan.PvmGateway, Mac(TestbedPlan.PvmGatewayMac), IPAddress.Parse("10.64.0.10"), IPAddress.Parse("10.64.0.250"))
+            {
+                Routes = [IPNetwork.Parse(TestbedPlan.UePool)],
+            },
+        });
+        var basePort = FreePortBase();
+        for (var site = 0; site < scenario.Sites; site++)
+        {
+            qemu.AddSite(new QemuSite(new SiteId(Scenario.SiteName(site)), Path.Combine(plan.RunDirHint!, $"pvm-{Scenario.SiteName(site)}"), basePort + (site * 100), 100)
+            {
+                DataBridge = new QemuDataBridge(plan.PvmHostBridge(site), plan.SiteNs(site)),
+            });
+        }
+
+        return qemu;
+    }
+
+    /// <summary>A port range unlikely to be in use: QEMU's forwarded and migration ports for this run.</summary>
+    internal static int FreePortBase() => 20000 + (Random.Shared.Next(0, 300) * 100);
+
+    internal static PhysicalAddress Mac(string text) => PhysicalAddress.Parse(text.Replace(':', '-'));
+
+    private static async Task<T> WaitAsync<T>(Func<T?> probe, string what, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            if (probe() is { } v)
+            {
+                return v;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TestbedException($"timed out after {Patience.TotalSeconds:0} s waiting for {what}");
+            }
+
+            await Task.Delay(20, ct);
+        }
+    }
+
+    private static List<HandoverMeasurement> WriteTimeline(McTap mc, LiveExecutor executor, string path, DateTime epoch)
+    {
+        var confirmed = executor.Steering.Where(s => s.Install is not null && s.Confirmed).ToDictionary(s => (object)s.Install!, s => s.Finished, ReferenceEqualityComparer.Instance);
+        var handovers = new List<HandoverMeasurement>();
+        var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,message,event,commands\n");
         foreach (var e in mc.Timeline)
         {
             var ms = (e.HandledAt - e.WireTime).TotalMilliseconds;
+            var flows = e.Commands.OfType<InstallSteering>().Select(c => confirmed.TryGetValue(c, out var at) ? (double?)(at - e.WireTime).TotalMilliseconds : null).Where(x => x is not null).DefaultIfEmpty().Min();
             var commands = string.Join(" | ", e.Commands.Select(Describe));
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{(e.WireTime - epoch).TotalSeconds:0.000000},{(e.HandledAt - epoch).TotalSeconds:0.000000},{ms:0.000},{e.Message},\"{e.Event}\",\"{commands}\"");
+                $"{(e.WireTime - epoch).TotalSeconds:0.000000},{(e.HandledAt - epoch).TotalSeconds:0.000000},{ms:0.000},{flows?.ToString("0.000", CultureInfo.InvariantCulture)},{e.Message},\"{e.Event}\",\"{commands}\"");
             if (e.Event is { } ev && (ev.StartsWith("PathSwitched", StringComparison.Ordinal) || ev.StartsWith("HandoverCompleted", StringComparison.Ordinal) || ev.StartsWith("HandoverPrepared", StringComparison.Ordinal)))
             {
-                decisions.Add(($"{e.Message} ({ev.Split(' ')[0]})", ms));
+                handovers.Add(new HandoverMeasurement($"{e.Message} ({ev.Split(' ')[0]})", (e.WireTime - epoch).TotalSeconds, ms, flows));
             }
         }
 
         File.WriteAllText(path, sb.ToString());
-        return decisions;
+        return handovers;
+    }
+
+    private static List<MigrationMeasurement> Migrations(McTap mc, LiveExecutor executor, List<QemuMigrationReport> reports, DateTime epoch)
+    {
+        var starts = mc.Timeline.SelectMany(e => e.Commands.OfType<StartMigration>().Select(m => (m, e.HandledAt))).ToList();
+        var result = new List<MigrationMeasurement>();
+        foreach (var (at, ev) in executor.AdapterEvents)
+        {
+            if (ev is not MigrationCompleted done)
+            {
+                continue;
+            }
+
+            var (start, startedAt) = starts.LastOrDefault(s => s.m.Migration == done.Migration);
+            QemuMigrationReport? report;
+            lock (reports)
+            {
+                report = reports.LastOrDefault(r => r.Migration == done.Migration && r.Succeeded);
+            }
+
+            result.Add(new MigrationMeasurement(
+                start?.From.Value ?? "?",
+                start?.To.Value ?? "?",
+                (startedAt - epoch).TotalSeconds,
+                (at - epoch).TotalSeconds,
+                (report?.WallTime ?? done.Stats.TotalTime).TotalMilliseconds,
+                (report?.Downtime ?? done.Stats.Downtime).TotalMilliseconds,
+                report is null ? done.Stats.BytesSent : report.RamBytes + report.DiskBytes));
+        }
+
+        return result;
+    }
+
+    private static void WriteRttCsv(IReadOnlyList<PingSample> samples, string path)
+    {
+        var sb = new StringBuilder("sent_s,ue,target,seq,serving_enb,rtt_ms\n");
+        foreach (var s in samples)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{s.SentAtSeconds:0.000000},{s.Ue},{s.Target},{s.Sequence},{s.ServingEnb},{(s.RttMs is { } r ? r.ToString("0.000", CultureInfo.InvariantCulture) : "lost")}");
+        }
+
+        File.WriteAllText(path, sb.ToString());
     }
 
     private static string Describe(ControlCommand c) => c switch
@@ -153,12 +392,12 @@ public static class TestbedExperiment
         _ => c.GetType().Name,
     };
 
-    /// <summary>Prints each command; the OVS and QEMU adapters are not wired into `testbed run` yet.</summary>
-    private sealed class LoggingExecutor(TextWriter log) : ICommandExecutor
+    /// <summary>Prints each command as it goes to the adapters.</summary>
+    private sealed class LoggingExecutor(ICommandExecutor inner, TextWriter log) : ICommandExecutor
     {
         public Task ExecuteAsync(ControlCommand command, CancellationToken cancellation)
         {
-            if (command is not Notify)
+            if (command is not Notify and not ScheduleTimer)
             {
                 lock (log)
                 {
@@ -166,7 +405,7 @@ public static class TestbedExperiment
                 }
             }
 
-            return Task.CompletedTask;
+            return inner.ExecuteAsync(command, cancellation);
         }
     }
 }

@@ -30,13 +30,31 @@ public sealed class HandoverStep
     public HandoverProcedure Procedure { get; set; } = HandoverProcedure.X2;
 }
 
+/// <summary>What runs a PVM in the testbed.</summary>
+public enum PvmBackend
+{
+    /// <summary>A QEMU guest (TCG), live-migrated by pre-copy over QMP: the real thing, a few per machine.</summary>
+    Qemu,
+
+    /// <summary>A network namespace whose kernel answers pings; "migration" re-plugs its link. For many UEs.</summary>
+    Netns,
+}
+
 public sealed class MigrationPolicySettings
 {
-    public long MaxBandwidthMiBps { get; set; } = 1024;
+    /// <summary>Defaults are the tuned policy measured in docs/cloud.md (no practical cap, 30 ms downtime limit).</summary>
+    public long MaxBandwidthMiBps { get; set; } = 10240;
 
-    public int DowntimeLimitMs { get; set; } = 300;
+    public int DowntimeLimitMs { get; set; } = 30;
 
     public bool AutoConverge { get; set; }
+
+    public MobiScud.Cloud.Qemu.MigrationPolicy ToPolicy() => MobiScud.Cloud.Qemu.MigrationPolicy.Tuned with
+    {
+        MaxBandwidthBytesPerSecond = MaxBandwidthMiBps * 1024 * 1024,
+        DowntimeLimit = TimeSpan.FromMilliseconds(DowntimeLimitMs),
+        AutoConverge = AutoConverge,
+    };
 }
 
 /// <summary>
@@ -77,6 +95,9 @@ public sealed class Scenario
     public MigrationPolicySettings Migration { get; set; } = new();
 
     public int PvmMemoryMiB { get; set; } = 128;
+
+    /// <summary>QEMU guests (default) or namespace stand-ins (for more UEs than TCG guests fit on the machine).</summary>
+    public PvmBackend Pvm { get; set; } = PvmBackend.Qemu;
 
     /// <summary>Index of eNB <paramref name="enb"/> (1-based) to its 0-based site.</summary>
     public int SiteOf(int enb) => EnbSites.Count >= enb ? EnbSites[enb - 1] : (enb - 1) % Sites;

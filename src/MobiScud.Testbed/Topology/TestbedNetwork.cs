@@ -440,6 +440,16 @@ public sealed class TestbedNetwork
     public static IReadOnlyList<string> Down(TestbedState state)
     {
         var problems = new List<string>();
+
+        // PVMs of a kept testbed whose process is gone: QEMU processes still running from its site directories.
+        if (Directory.Exists(state.RunDir))
+        {
+            foreach (var dir in Directory.GetDirectories(state.RunDir, "pvm-*"))
+            {
+                MobiScud.Cloud.Qemu.QemuInstance.KillLeftovers(dir);
+            }
+        }
+
         foreach (var o in Enumerable.Reverse(state.Objects).ToList())
         {
             try
