@@ -69,13 +69,13 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         await using (var probe = new IcmpProbe(address, [IcmpProbe.OpenSource(a.ClientNamespace), IcmpProbe.OpenSource(b.ClientNamespace)], TimeSpan.FromMilliseconds(10)))
         {
             probe.Start();
-            await WaitUntilAsync(() => probe.Samples().Count(s => s.AnsweredAt(0)) >= 20, "site A answers the probe");
+            await TestCloud.WaitUntilAsync(() => probe.Samples().Count(s => s.AnsweredAt(0)) >= 20, "site A answers the probe");
             migrationStarted = probe.Elapsed;
             var migration = new MigrationId(ue, 1);
             await cloud.Hypervisor.ExecuteAsync(new StartMigration(ue, migration, pvm, cloud.Sites[0], cloud.Sites[1], MigrationReason.Handover));
             done = await cloud.WaitForAsync<MigrationCompleted>(c => c.Migration == migration);
             migrationCompleted = probe.Elapsed;
-            await WaitUntilAsync(() => probe.Samples().Count(s => s.AnsweredAt(1) && s.SentAt > migrationCompleted) >= 20, "site B answers the probe after the migration");
+            await TestCloud.WaitUntilAsync(() => probe.Samples().Count(s => s.AnsweredAt(1) && s.SentAt > migrationCompleted) >= 20, "site B answers the probe after the migration");
             await probe.StopAsync(TimeSpan.FromMilliseconds(500));
             samples = probe.Samples();
         }
@@ -88,7 +88,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         Assert.NotEqual(nic.Tap, after.DataNic.Tap);
         Assert.Equal(b.DataBridge, after.DataNic.Attachment);
         Assert.Contains(after.DataNic.Tap, lab.BridgePorts(b));
-        Assert.Equal(["p0"], lab.BridgePorts(a));
+        await TestCloud.WaitUntilAsync(() => lab.BridgePorts(a).SequenceEqual(["p0"]), "the source's tap has left site A's bridge");
         Assert.Equal(address, cloud.Hypervisor.Query().Single().Address);
         var atB = new IPEndPoint(address, 8);
         Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "TOKEN", Patience));
@@ -104,6 +104,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         Assert.Contains(samples, s => s.AnsweredAt(1) && s.SentAt > migrationCompleted);
         TestCloud.AssertCleanSerial(File.ReadAllText(after.SerialLog));
 
+        await TestCloud.WaitUntilAsync(() => report is not null, "QEMU's migration report");
         var during = samples.Where(s => s.SentAt >= migrationStarted).ToList();
         var lost = during.Count(s => s.RepliedAt is null);
 
@@ -115,7 +116,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
             $"(longest run {LongestRun(during.Select(s => s.RepliedAt is null))}); steered to A until MigrationCompleted then to B: " +
             $"{steered.Count(x => !x)} lost (longest run {LongestRun(steered.Select(x => !x))}); slowest reply {slowest.TotalMilliseconds:F0} ms; " +
             $"migration wall {done.Stats.TotalTime.TotalMilliseconds:F0} ms, QEMU downtime {done.Stats.Downtime.TotalMilliseconds:F0} ms, " +
-            $"memory {report?.QemuTotalTime.TotalMilliseconds:F0} ms, {done.Stats.BytesSent / 1048576.0:F1} MiB in {done.Stats.Rounds} rounds"));
+            $"memory {report!.QemuTotalTime.TotalMilliseconds:F0} ms, {done.Stats.BytesSent / 1048576.0:F1} MiB in {done.Stats.Rounds} rounds"));
     }
 
     [Fact]
@@ -292,19 +293,5 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         }
 
         return best;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"timed out after {seconds} s waiting until {what}");
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

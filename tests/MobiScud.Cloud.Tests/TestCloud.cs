@@ -128,6 +128,21 @@ public sealed class TestCloud : IAsyncDisposable
         throw new Xunit.Sdk.XunitException($"guest service on port {port} did not answer '{line}': {last?.Message}");
     }
 
+    /// <summary>Polls <paramref name="condition"/> until true; fails naming <paramref name="what"/> after <paramref name="seconds"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"timed out after {seconds} s waiting until {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public static async Task<string> TokenAsync(QemuPvmInfo info) => (await RequestAsync(info.Ports.KeyValue, "TOKEN")).Split(' ')[1];
 
     public static void AssertCleanSerial(string log)

@@ -283,6 +283,16 @@ public sealed class QemuHypervisor : IHypervisor
 
             Supervise(entry, instance);
             await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token);
+            if (entry.Address is { } address)
+            {
+                var log = instance.ReadSerialLog();
+                if (!log.Contains($" data={address}/", StringComparison.Ordinal))
+                {
+                    var why = log.Split('\n').FirstOrDefault(l => l.Contains("MOBISCUD-DATA-ERROR", StringComparison.Ordinal))?.Trim()
+                              ?? "its ready line names no data address (guest image without data-NIC support?)";
+                    throw new InvalidOperationException($"guest did not configure its data NIC {address}: {why}");
+                }
+            }
             lock (gate)
             {
                 if (entry.State == PvmState.Booting)
@@ -554,25 +564,19 @@ public sealed class QemuHypervisor : IHypervisor
 
             run.Phase = MigrationPhase.CopyingMemory;
             var uri = $"tcp:127.0.0.1:{dst.Ports.Migration}";
+
+            // Events wake the waits below at once (polls are the fallback): every ms between the switch-over and
+            // MigrationCompleted is a ms the MC still steers the PVM's traffic to the stopped source.
+            var finished = src.Qmp.WaitForEventAsync("MIGRATION", e => e.DataString("status") is "completed" or "failed" or "cancelled", options.MigrationTimeout, ct);
+            var resumed = dst.Qmp.WaitForEventAsync("RESUME", null, options.MigrationTimeout, ct);
+            _ = finished.ContinueWith(t => t.Exception, TaskScheduler.Default);
+            _ = resumed.ContinueWith(t => t.Exception, TaskScheduler.Default);
             await dst.Qmp.ExecuteAsync("migrate-incoming", new { uri }, null, ct);
             await src.Qmp.ExecuteAsync("migrate", new { uri }, null, ct);
-            var info = await PollMigrationAsync(src, dst, run, ct);
+            var info = await PollMigrationAsync(src, dst, run, finished, ct);
 
             run.Phase = MigrationPhase.SwitchingOver;
-            if (mirrorStarted)
-            {
-                // QEMU's documented sequence: after memory moved, cancel the (ready) mirror on the source, which
-                // completes it without pivoting; the destination then stops serving its disk.
-                var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(20), CancellationToken.None);
-                await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob }, null, CancellationToken.None);
-                var completed = await done;
-                diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
-                mirrorStarted = false;
-                await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
-                await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
-            }
-
-            await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended);
+            await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended, resumed);
             if (!run.Policy.MirrorDisk)
             {
                 // The open image follows the rename; the file now lives (and dies) with its new site's instance.
@@ -580,6 +584,7 @@ public sealed class QemuHypervisor : IHypervisor
                 File.Move(src.DiskPath, moved);
                 dst.DiskPath = moved;
             }
+
             lock (gate)
             {
                 entry.Active = dst;
@@ -588,12 +593,36 @@ public sealed class QemuHypervisor : IHypervisor
                 entry.Migration = null;
             }
 
-            Release(src);
-            await src.StopAsync();
+            // The PVM runs at the destination: tell the MC now, and tidy up the source side after.
+            var wall = started.Elapsed;
             Supervise(entry, dst);
-            var stats = new MigrationStats(started.Elapsed, Ms(info, "downtime"), Ram(info, "transferred"), (int)Ram(info, "dirty-sync-count"));
-            Report(run, true, null, started.Elapsed, mirrorTime, info, diskBytes);
-            Emit(new MigrationCompleted(Now, m.Migration, stats));
+            Emit(new MigrationCompleted(Now, m.Migration, new MigrationStats(wall, Ms(info, "downtime"), Ram(info, "transferred"), (int)Ram(info, "dirty-sync-count"))));
+            try
+            {
+                if (mirrorStarted)
+                {
+                    // QEMU's documented sequence: after memory moved, cancel the (ready) mirror on the source, which
+                    // completes it without pivoting; the destination then stops serving its disk.
+                    var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(20), CancellationToken.None);
+                    await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob }, null, CancellationToken.None);
+                    var completed = await done;
+                    diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
+                    mirrorStarted = false;
+                    await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
+                    await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
+                }
+            }
+            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException or IOException)
+            {
+                // The destination already runs the PVM; a source that cannot tidy up is simply stopped below.
+            }
+            finally
+            {
+                Release(src);
+                await src.StopAsync();
+            }
+
+            Report(run, true, null, wall, mirrorTime, info, diskBytes);
         }
         catch (Exception e)
         {
@@ -631,7 +660,7 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private async Task<JsonElement> PollMigrationAsync(QemuInstance src, QemuInstance dst, MigrationRun run, CancellationToken ct)
+    private async Task<JsonElement> PollMigrationAsync(QemuInstance src, QemuInstance dst, MigrationRun run, Task finished, CancellationToken ct)
     {
         var lastRound = 0;
         var cancelled = false;
@@ -677,7 +706,7 @@ public sealed class QemuHypervisor : IHypervisor
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
             }
 
-            await Task.WhenAny(Task.Delay(50, CancellationToken.None), dst.Exited);
+            await Task.WhenAny(Task.Delay(50, CancellationToken.None), dst.Exited, finished.IsCompleted ? Task.Delay(50, CancellationToken.None) : finished);
         }
     }
 
@@ -745,9 +774,9 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private static async Task WaitDestinationRunningAsync(QemuInstance dst, bool wasSuspended)
+    private static async Task WaitDestinationRunningAsync(QemuInstance dst, bool wasSuspended, Task resumed)
     {
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 400; i++)
         {
             var status = await dst.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10));
             var s = status.TryGetProperty("status", out var v) ? v.GetString() : null;
@@ -761,7 +790,7 @@ public sealed class QemuHypervisor : IHypervisor
                 throw new MigrationAbort($"destination is '{s}' after the migration completed");
             }
 
-            await Task.WhenAny(Task.Delay(50), dst.Exited);
+            await Task.WhenAny(Task.Delay(resumed.IsCompleted ? 5 : 25), dst.Exited, resumed.IsCompleted ? Task.Delay(25) : resumed);
             if (dst.Exited.IsCompleted)
             {
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} at switch-over");
