@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using MobiScud.Cloud.Net;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
 
@@ -156,12 +158,18 @@ internal static class PvmCommand
         var hot = new Option<string>("--hot") { Description = "hot-set sizes in MiB (0 = idle)", DefaultValueFactory = _ => "0,16" };
         var configs = new Option<string>("--configs") { Description = "policies compared: defaults, tuned, or the one given by the policy options (custom)", DefaultValueFactory = _ => "defaults,tuned" };
         var mirror = new Option<bool>("--mirror-effect") { Description = "also run the tuned policy without the disk mirror", DefaultValueFactory = _ => true };
+        var dataNet = new Option<bool>("--data-net")
+        {
+            Description = "give the PVM a data NIC on a Linux bridge per site (namespaces, needs root) and ping it every 10 ms from a client at " +
+                          "both sites during each migration: adds pings lost and the longest gap to the table",
+        };
         var c = new Command("bench", "Compare migration policies on real guests: total time, downtime and MiB sent over many migrations");
         c.Options.Add(count);
         c.Options.Add(sizes);
         c.Options.Add(hot);
         c.Options.Add(configs);
         c.Options.Add(mirror);
+        c.Options.Add(dataNet);
         c.Options.Add(PortOption);
         c.Options.Add(DirOption);
         c.Options.Add(DiskOption);
@@ -187,8 +195,10 @@ internal static class PvmCommand
             }
 
             var rows = new List<string>();
-            Console.WriteLine("| config | RAM MiB | hot MiB | n | total ms med/max (wall) | memory ms med/max | downtime ms med/max | MiB sent med/max | non-zero MiB | sent/non-zero | mirror ms med | rounds med |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            var withData = r.GetValue(dataNet);
+            Console.WriteLine("| config | RAM MiB | hot MiB | n | total ms med/max (wall) | memory ms med/max | downtime ms med/max | MiB sent med/max | non-zero MiB | sent/non-zero | mirror ms med | rounds med |" +
+                              (withData ? " pings lost, steered at completion, med/max | longest gap ms med/max | pings lost, either site, med/max |" : ""));
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (withData ? "---|---|---|" : ""));
             foreach (var mem in ParseList(r.GetValue(sizes)!, "--sizes"))
             {
                 foreach (var h in ParseList(r.GetValue(hot)!, "--hot"))
@@ -200,7 +210,7 @@ internal static class PvmCommand
                             continue; // the mirror's effect is shown on idle guests
                         }
 
-                        var row = await BenchOneAsync(r, name, policy, mem, h, n, ct);
+                        var row = await BenchOneAsync(r, name, policy, mem, h, n, withData, ct);
                         Console.WriteLine(row);
                         rows.Add(row);
                     }
@@ -212,11 +222,20 @@ internal static class PvmCommand
         return c;
     }
 
-    private static async Task<string> BenchOneAsync(ParseResult r, string name, MigrationPolicy policy, int memMiB, int hotMiB, int n, CancellationToken ct)
+    private static async Task<string> BenchOneAsync(ParseResult r, string name, MigrationPolicy policy, int memMiB, int hotMiB, int n, bool withData, CancellationToken ct)
     {
-        await using var lab = await Lab.CreateAsync(r, 2, policy, ct, new PvmSpec(memMiB, r.GetValue(DiskOption), hotMiB));
+        // Declared first so it is torn down last, after every QEMU holding a tap on its bridges.
+        using var bridges = withData ? BridgeLab.Create($"qb{Environment.ProcessId}", 2) : null;
+        await using var lab = await Lab.CreateAsync(r, 2, policy, ct, new PvmSpec(memMiB, r.GetValue(DiskOption), hotMiB), bridges);
         var ue = new UeId($"bench-{memMiB}-{hotMiB}");
         var info = await lab.BootAsync(ue, 0, ct);
+        var address = info.DataNic?.Address;
+        if (address is not null)
+        {
+            bridges!.AddNeighbor(address);
+        }
+
+        var losses = new List<PingLoss>();
         await Guest.RequestAsync(info.Ports.KeyValue, "PUT bench 1", ct);
         if (hotMiB > 0)
         {
@@ -228,7 +247,18 @@ internal static class PvmCommand
         var failures = 0;
         for (var i = 1; i <= n; i++)
         {
-            var report = await lab.MigrateAsync(ue, i, ct);
+            QemuMigrationReport report;
+            if (address is not null)
+            {
+                PingLoss loss;
+                (report, loss) = await MigratePingingAsync(lab, bridges!, ue, address, i, ct);
+                losses.Add(loss);
+            }
+            else
+            {
+                report = await lab.MigrateAsync(ue, i, ct);
+            }
+
             if (report.Succeeded)
             {
                 reports.Add(report);
@@ -240,6 +270,9 @@ internal static class PvmCommand
             }
         }
 
+        var pings = withData
+            ? $" {MedMax(losses.Select(x => (double)x.Steered))} | {MedMax(losses.Select(x => x.LongestGap.TotalMilliseconds))} | {MedMax(losses.Select(x => (double)x.Either))} |"
+            : "";
         var sentMiB = reports.Select(x => x.RamBytes / 1048576.0).ToList();
         var nzMiB = nonZero / 1048576.0;
         return string.Create(CultureInfo.InvariantCulture,
@@ -247,7 +280,56 @@ internal static class PvmCommand
             $"{MedMax(reports.Select(x => x.WallTime.TotalMilliseconds))} | {MedMax(reports.Select(x => x.QemuTotalTime.TotalMilliseconds))} | " +
             $"{MedMax(reports.Select(x => x.Downtime.TotalMilliseconds))} | {MedMax(sentMiB, "F1")} | {nzMiB:F1} | " +
             $"{(sentMiB.Count > 0 ? Median(sentMiB) / nzMiB : double.NaN):F2} | {Median(reports.Select(x => x.MirrorTime.TotalMilliseconds).ToList()):F0} | " +
-            $"{Median(reports.Select(x => (double)x.Rounds).ToList()):F0} |");
+            $"{Median(reports.Select(x => (double)x.Rounds).ToList()):F0} |{pings}");
+    }
+
+    /// <summary>Pings lost during one migration (10 ms ticks from StartMigration until the destination answered 20 ticks).</summary>
+    /// <param name="Steered">Ticks unanswered when pings go to the source until MigrationCompleted and to the destination after (as the MC steers).</param>
+    /// <param name="Either">Ticks neither site answered.</param>
+    /// <param name="LongestGap">Longest run of steered losses, in ms of ticks.</param>
+    private sealed record PingLoss(int Steered, int Either, TimeSpan LongestGap);
+
+    private static async Task<(QemuMigrationReport Report, PingLoss Loss)> MigratePingingAsync(Lab lab, BridgeLab bridges, UeId ue, IPAddress address, int sequence, CancellationToken ct)
+    {
+        var interval = TimeSpan.FromMilliseconds(10);
+        var from = lab.Sites.IndexOf(lab.Hypervisor.Describe(PvmId.For(ue))!.Status.Site);
+        var to = (from + 1) % lab.Sites.Count;
+        await using var probe = new IcmpProbe(address, [.. bridges.Sites.Select(s => IcmpProbe.OpenSource(s.ClientNamespace))], interval);
+        probe.Start();
+        await WaitAsync(() => probe.Samples().Count(s => s.AnsweredAt(from)) >= 10, $"{address} answering at {lab.Sites[from]}", ct);
+        var started = probe.Elapsed;
+        var completed = TimeSpan.Zero;
+        var report = await lab.MigrateAsync(ue, sequence, ct, () => completed = probe.Elapsed);
+        if (report.Succeeded)
+        {
+            await WaitAsync(() => probe.Samples().Count(s => s.AnsweredAt(to) && s.SentAt > completed) >= 20, $"{address} answering at {lab.Sites[to]}", ct);
+        }
+
+        await probe.StopAsync(TimeSpan.FromMilliseconds(500));
+        var during = probe.Samples().Where(s => s.SentAt >= started).ToList();
+        var steeredLost = during.Select(s => !(s.SentAt < completed ? s.AnsweredAt(from) : s.AnsweredAt(to))).ToList();
+        int longest = 0, run = 0;
+        foreach (var lost in steeredLost)
+        {
+            run = lost ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+
+        return (report, new PingLoss(steeredLost.Count(x => x), during.Count(s => s.RepliedAt is null), longest * interval));
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"gave up after 30 s waiting for {what}");
+            }
+
+            await Task.Delay(20, ct);
+        }
     }
 
     private static List<int> ParseList(string s, string option) =>
@@ -296,7 +378,7 @@ internal static class PvmCommand
 
         public List<SiteId> Sites { get; }
 
-        public static async Task<Lab> CreateAsync(ParseResult r, int siteCount, MigrationPolicy policy, CancellationToken ct, PvmSpec? spec = null)
+        public static async Task<Lab> CreateAsync(ParseResult r, int siteCount, MigrationPolicy policy, CancellationToken ct, PvmSpec? spec = null, BridgeLab? bridges = null)
         {
             Console.Error.WriteLine("preparing the guest image (cached after the first build) ...");
             var image = await GuestImageBuilder.EnsureAsync(ct: ct);
@@ -307,13 +389,14 @@ internal static class PvmCommand
                 Image = image,
                 Policy = policy,
                 DefaultSpec = spec ?? new PvmSpec(r.GetValue(MemoryOption), r.GetValue(DiskOption), r.GetValue(DirtyOption)),
+                DataNetwork = bridges?.Network,
             });
             var sites = new List<SiteId>();
             var first = r.GetValue(PortOption);
             for (var i = 0; i < siteCount; i++)
             {
                 var id = new SiteId($"site-{(char)('a' + i)}");
-                h.AddSite(new QemuSite(id, Path.Combine(root, id.Value), first + (i * 20), 20));
+                h.AddSite(new QemuSite(id, Path.Combine(root, id.Value), first + (i * 20), 20) { DataBridge = bridges?.Sites[i].DataBridge });
                 sites.Add(id);
             }
 
@@ -340,7 +423,8 @@ internal static class PvmCommand
         }
 
         /// <summary>Migrates to the next site (round robin) and returns QEMU's report.</summary>
-        public async Task<QemuMigrationReport> MigrateAsync(UeId ue, int sequence, CancellationToken ct)
+        /// <param name="onOutcome">Called the moment MigrationCompleted/Failed arrives (before the source is tidied up).</param>
+        public async Task<QemuMigrationReport> MigrateAsync(UeId ue, int sequence, CancellationToken ct, Action? onOutcome = null)
         {
             var pvm = PvmId.For(ue);
             var from = Hypervisor.Describe(pvm)?.Status.Site ?? throw new InvalidOperationException($"{pvm} is gone");
@@ -352,10 +436,22 @@ internal static class PvmCommand
                 var e = await Hypervisor.Events.ReadAsync(ct);
                 if (e is MigrationCompleted c && c.Migration == id || e is MigrationFailed f && f.Migration == id)
                 {
-                    lock (reports)
+                    onOutcome?.Invoke();
+                    // The report follows MigrationCompleted once the source side is tidied up.
+                    for (var i = 0; i < 600; i++)
                     {
-                        return reports.Last(x => x.Migration == id);
+                        lock (reports)
+                        {
+                            if (reports.LastOrDefault(x => x.Migration == id) is { } report)
+                            {
+                                return report;
+                            }
+                        }
+
+                        await Task.Delay(50, ct);
                     }
+
+                    throw new TimeoutException($"no migration report for {id} within 30 s of its outcome");
                 }
 
                 if (e is PvmFailed pf)

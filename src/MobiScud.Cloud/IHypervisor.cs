@@ -37,4 +37,6 @@ public enum PvmState
     Failed,
 }
 
-public sealed record PvmStatus(UeId Ue, PvmId Pvm, SiteId Site, PvmState State, MigrationId? Migration = null, SiteId? MigrationTarget = null);
+/// <param name="Address">The PVM's data-plane IPv4 address, when the hypervisor gives PVMs one (stable across migrations).</param>
+public sealed record PvmStatus(
+    UeId Ue, PvmId Pvm, SiteId Site, PvmState State, MigrationId? Migration = null, SiteId? MigrationTarget = null, System.Net.IPAddress? Address = null);

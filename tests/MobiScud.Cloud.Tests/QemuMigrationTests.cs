@@ -52,8 +52,9 @@ public sealed class QemuMigrationTests(GuestFixture guest)
         Assert.Equal(cloud.Sites[1], after.Status.Site);
         Assert.Equal(PvmState.Running, after.Status.State);
         Assert.NotEqual(before.ProcessId, after.ProcessId);
-        Assert.Throws<ArgumentException>(() => Process.GetProcessById(before.ProcessId)); // source QEMU is gone
-        Assert.False(Directory.Exists(Path.GetDirectoryName(before.SerialLog)));
+
+        // MigrationCompleted goes out as soon as the destination runs; the source is stopped and removed right after.
+        await TestCloud.WaitUntilAsync(() => !ProcessExists(before.ProcessId) && !Directory.Exists(Path.GetDirectoryName(before.SerialLog)), "the source QEMU and its files are gone");
 
         Assert.Equal(token, await TestCloud.TokenAsync(after));
         Assert.Equal("VALUE alice-42", await TestCloud.RequestAsync(after.Ports.KeyValue, "GET profile"));
@@ -74,6 +75,19 @@ public sealed class QemuMigrationTests(GuestFixture guest)
         Assert.True(done.Stats.Rounds >= 1);
         Assert.Contains(cloud.Seen, e => e is MigrationProgressed p && p.Migration == migration);
         TestCloud.AssertCleanSerial(File.ReadAllText(after.SerialLog));
+    }
+
+    private static bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     [Fact]

@@ -11,7 +11,8 @@ public sealed class TestCloud : IAsyncDisposable
     private readonly List<ControlEvent> seen = [];
     private readonly string root;
 
-    public TestCloud(GuestFixture guest, int sites, MigrationPolicy policy, PvmSpec? spec = null)
+    /// <param name="lab">With a lab, PVMs get a data NIC on the lab's bridges (site i on lab.Sites[i]).</param>
+    public TestCloud(GuestFixture guest, int sites, MigrationPolicy policy, PvmSpec? spec = null, MobiScud.Cloud.Net.BridgeLab? lab = null)
     {
         root = Directory.CreateTempSubdirectory($"mobiscud-cloud-{Environment.ProcessId}-").FullName;
         Hypervisor = new QemuHypervisor(new QemuHypervisorOptions
@@ -20,6 +21,7 @@ public sealed class TestCloud : IAsyncDisposable
             QemuBinary = guest.Qemu,
             Policy = policy,
             DefaultSpec = spec ?? new PvmSpec(),
+            DataNetwork = lab?.Network,
         });
 
         // Random port block per run so parallel helpers and leftovers do not collide; the allocator skips busy ports.
@@ -27,7 +29,7 @@ public sealed class TestCloud : IAsyncDisposable
         for (var i = 0; i < sites; i++)
         {
             Sites.Add(new SiteId($"site-{(char)('a' + i)}"));
-            Hypervisor.AddSite(new QemuSite(Sites[i], Path.Combine(root, Sites[i].Value), basePort + (i * 30), 30));
+            Hypervisor.AddSite(new QemuSite(Sites[i], Path.Combine(root, Sites[i].Value), basePort + (i * 30), 30) { DataBridge = lab?.Sites[i].DataBridge });
         }
     }
 
@@ -69,9 +71,12 @@ public sealed class TestCloud : IAsyncDisposable
     {
         var pvm = PvmId.For(ue);
         await Hypervisor.ExecuteAsync(new CreatePvm(ue, pvm, site));
-        await WaitForAsync<PvmStarted>(s => s.Pvm == pvm);
+        Started = await WaitForAsync<PvmStarted>(s => s.Pvm == pvm);
         return Hypervisor.Describe(pvm)!;
     }
+
+    /// <summary>The last PvmStarted <see cref="BootAsync"/> saw.</summary>
+    public PvmStarted? Started { get; private set; }
 
     public async Task<QemuPvmInfo> WaitPhaseAsync(PvmId pvm, MigrationPhase phase, int seconds = 30)
     {
@@ -121,6 +126,21 @@ public sealed class TestCloud : IAsyncDisposable
         }
 
         throw new Xunit.Sdk.XunitException($"guest service on port {port} did not answer '{line}': {last?.Message}");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until true; fails naming <paramref name="what"/> after <paramref name="seconds"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"timed out after {seconds} s waiting until {what}");
+            }
+
+            await Task.Delay(20);
+        }
     }
 
     public static async Task<string> TokenAsync(QemuPvmInfo info) => (await RequestAsync(info.Ports.KeyValue, "TOKEN")).Split(' ')[1];

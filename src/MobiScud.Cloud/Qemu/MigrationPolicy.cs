@@ -54,7 +54,17 @@ public sealed record MigrationPolicy
 /// <param name="MemoryMiB">Guest RAM; Debian's kernel needs at least 96.</param>
 /// <param name="DiskMiB">The user's persistent disk (raw, sparse).</param>
 /// <param name="DirtyMiB">Memory the guest keeps rewriting (0 = idle).</param>
-public sealed record PvmSpec(int MemoryMiB = 128, int DiskMiB = 32, int DirtyMiB = 0);
+public sealed record PvmSpec(int MemoryMiB = 128, int DiskMiB = 32, int DirtyMiB = 0)
+{
+    /// <summary>Pins the PVM's data-plane address (must be in the pool of <see cref="QemuHypervisorOptions.DataNetwork"/>);
+    /// null: the hypervisor picks the lowest free one.</summary>
+    public System.Net.IPAddress? DataAddress { get; init; }
+}
 
 /// <summary>One edge site on this machine: a directory for its PVMs and a range of loopback ports.</summary>
-public sealed record QemuSite(Control.Model.SiteId Id, string Directory, int FirstPort, int PortCount);
+public sealed record QemuSite(Control.Model.SiteId Id, string Directory, int FirstPort, int PortCount)
+{
+    /// <summary>The bridge the site's PVM data NICs (taps) are plugged into; required when the hypervisor has a
+    /// <see cref="QemuHypervisorOptions.DataNetwork"/>, not allowed without one.</summary>
+    public QemuDataBridge? DataBridge { get; init; }
+}

@@ -24,6 +24,13 @@ public sealed class QemuHypervisorOptions
     /// <summary>Longest a migration may take (mirror + memory) before it is cancelled and reported failed.</summary>
     public TimeSpan MigrationTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// Gives every PVM a second NIC (eth1) on a tap plugged into its site's <see cref="QemuSite.DataBridge"/>, with a
+    /// stable address from this network's pool (same address and MAC at every site it migrates to). Null: management
+    /// networking only.
+    /// </summary>
+    public QemuDataNetwork? DataNetwork { get; init; }
+
     /// <summary>The time stamped on events (the MC's clock); defaults to time since the hypervisor was made.</summary>
     public Func<TimeSpan>? Clock { get; init; }
 }
@@ -50,9 +57,10 @@ public sealed record QemuMigrationReport(
     long RamBytes, long DiskBytes, int Rounds, long NormalPages, long ZeroPages, long DowntimeBytes);
 
 /// <summary>QEMU-level view of a PVM: its process, forwarded ports and files.</summary>
+/// <param name="DataNic">The live instance's data NIC (tap, address, MAC, bridge); null without a data network.</param>
 public sealed record QemuPvmInfo(
     PvmStatus Status, int ProcessId, QemuPorts Ports, string SerialLog, string DiskPath,
-    int? DestinationProcessId, MigrationPhase? Phase);
+    int? DestinationProcessId, MigrationPhase? Phase, QemuDataNic? DataNic = null);
 
 /// <summary>
 /// The QEMU backend of <see cref="IHypervisor"/>: every PVM is a TCG QEMU process at one of the registered sites
@@ -71,12 +79,20 @@ public sealed class QemuHypervisor : IHypervisor
     private readonly CancellationTokenSource shutdown = new();
     private readonly Stopwatch since = Stopwatch.StartNew();
     private readonly Lock gate = new();
+    private readonly Dictionary<PvmId, IPAddress> dataAddresses = [];
     private int generation;
+
+    /// <summary>Process-wide, so taps of hypervisors living side by side in one process never share a name.</summary>
+    private static int tapCounter;
 
     public QemuHypervisor(QemuHypervisorOptions options)
     {
+        options.DataNetwork?.Validate();
         this.options = options;
     }
+
+    /// <summary>The guest-visible data network (null: management networking only).</summary>
+    public QemuDataNetwork? DataNetwork => options.DataNetwork;
 
     public ChannelReader<ControlEvent> Events => events.Reader;
 
@@ -97,6 +113,21 @@ public sealed class QemuHypervisor : IHypervisor
         if (site.PortCount < QemuPorts.Count)
         {
             throw new ArgumentException($"site {site.Id}: port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})", nameof(site));
+        }
+
+        if (options.DataNetwork is not null && site.DataBridge is null)
+        {
+            throw new ArgumentException($"site {site.Id}: the hypervisor has a data network ({options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps", nameof(site));
+        }
+
+        if (options.DataNetwork is null && site.DataBridge is not null)
+        {
+            throw new ArgumentException($"site {site.Id}: DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)", nameof(site));
+        }
+
+        if (site.DataBridge is { } bridge)
+        {
+            DataLinks.RequireBridge(bridge, site.Id.Value);
         }
 
         Directory.CreateDirectory(site.Directory);
@@ -137,7 +168,7 @@ public sealed class QemuHypervisor : IHypervisor
             }
 
             var a = e.Active;
-            return new QemuPvmInfo(e.Status(), a.ProcessId, a.Ports, a.SerialLog, a.DiskPath, e.Migration?.Destination?.ProcessId, e.Migration?.Phase);
+            return new QemuPvmInfo(e.Status(), a.ProcessId, a.Ports, a.SerialLog, a.DiskPath, e.Migration?.Destination?.ProcessId, e.Migration?.Phase, a.DataNic);
         }
     }
 
@@ -199,7 +230,7 @@ public sealed class QemuHypervisor : IHypervisor
             {
                 if (existing.Site == siteId && existing.State is PvmState.Running)
                 {
-                    Emit(new PvmStarted(Now, ue, pvm, siteId, null)); // idempotent: the MC may repeat itself
+                    Emit(new PvmStarted(Now, ue, pvm, siteId, existing.Address)); // idempotent: the MC may repeat itself
                 }
                 else if (existing.Site != siteId)
                 {
@@ -215,7 +246,19 @@ public sealed class QemuHypervisor : IHypervisor
                 return;
             }
 
-            entry = new Entry(ue, pvm, siteId) { State = PvmState.Booting };
+            IPAddress? address = null;
+            if (options.DataNetwork is { } net)
+            {
+                var wanted = specs.GetValueOrDefault(pvm, options.DefaultSpec).DataAddress;
+                address = AllocateAddress(net, pvm, wanted, out var refusal);
+                if (address is null)
+                {
+                    Emit(new PvmFailed(Now, ue, pvm, siteId, refusal!));
+                    return;
+                }
+            }
+
+            entry = new Entry(ue, pvm, siteId) { State = PvmState.Booting, Address = address };
             pvms[pvm] = entry;
         }
 
@@ -226,7 +269,7 @@ public sealed class QemuHypervisor : IHypervisor
     {
         try
         {
-            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, shutdown.Token);
+            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, shutdown.Token, null, entry.Address);
             lock (gate)
             {
                 if (entry.Destroyed)
@@ -240,6 +283,16 @@ public sealed class QemuHypervisor : IHypervisor
 
             Supervise(entry, instance);
             await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token);
+            if (entry.Address is { } address)
+            {
+                var log = instance.ReadSerialLog();
+                if (!log.Contains($" data={address}/", StringComparison.Ordinal))
+                {
+                    var why = log.Split('\n').FirstOrDefault(l => l.Contains("MOBISCUD-DATA-ERROR", StringComparison.Ordinal))?.Trim()
+                              ?? "its ready line names no data address (guest image without data-NIC support?)";
+                    throw new InvalidOperationException($"guest did not configure its data NIC {address}: {why}");
+                }
+            }
             lock (gate)
             {
                 if (entry.State == PvmState.Booting)
@@ -248,7 +301,7 @@ public sealed class QemuHypervisor : IHypervisor
                 }
             }
 
-            Emit(new PvmStarted(Now, entry.Ue, entry.Pvm, entry.Site, null));
+            Emit(new PvmStarted(Now, entry.Ue, entry.Pvm, entry.Site, entry.Address));
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -329,7 +382,7 @@ public sealed class QemuHypervisor : IHypervisor
                 }
             }
 
-            Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, null));
+            Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, entry.Address));
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
@@ -379,6 +432,7 @@ public sealed class QemuHypervisor : IHypervisor
             }
 
             entry.Destroyed = true;
+            dataAddresses.Remove(pvm);
         }
 
         if (entry.Migration is { } run)
@@ -455,7 +509,7 @@ public sealed class QemuHypervisor : IHypervisor
             run.Phase = MigrationPhase.StartingDestination;
             // Without a mirror the sites share storage: the destination opens the source's disk file (QEMU hands the
             // image over at switch-over), as on a real cluster with shared storage.
-            dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct, run.Policy.MirrorDisk ? null : src.DiskPath);
+            dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct, run.Policy.MirrorDisk ? null : src.DiskPath, src.DataNic?.Address);
             run.Destination = dst;
             await ApplyPolicyAsync(src.Qmp, dst.Qmp, run.Policy, ct);
 
@@ -510,25 +564,19 @@ public sealed class QemuHypervisor : IHypervisor
 
             run.Phase = MigrationPhase.CopyingMemory;
             var uri = $"tcp:127.0.0.1:{dst.Ports.Migration}";
+
+            // Events wake the waits below at once (polls are the fallback): every ms between the switch-over and
+            // MigrationCompleted is a ms the MC still steers the PVM's traffic to the stopped source.
+            var finished = src.Qmp.WaitForEventAsync("MIGRATION", e => e.DataString("status") is "completed" or "failed" or "cancelled", options.MigrationTimeout, ct);
+            var resumed = dst.Qmp.WaitForEventAsync("RESUME", null, options.MigrationTimeout, ct);
+            _ = finished.ContinueWith(t => t.Exception, TaskScheduler.Default);
+            _ = resumed.ContinueWith(t => t.Exception, TaskScheduler.Default);
             await dst.Qmp.ExecuteAsync("migrate-incoming", new { uri }, null, ct);
             await src.Qmp.ExecuteAsync("migrate", new { uri }, null, ct);
-            var info = await PollMigrationAsync(src, dst, run, ct);
+            var info = await PollMigrationAsync(src, dst, run, finished, ct);
 
             run.Phase = MigrationPhase.SwitchingOver;
-            if (mirrorStarted)
-            {
-                // QEMU's documented sequence: after memory moved, cancel the (ready) mirror on the source, which
-                // completes it without pivoting; the destination then stops serving its disk.
-                var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(20), CancellationToken.None);
-                await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob }, null, CancellationToken.None);
-                var completed = await done;
-                diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
-                mirrorStarted = false;
-                await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
-                await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
-            }
-
-            await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended);
+            await WaitDestinationRunningAsync(dst, run.StateBefore == PvmState.Suspended, resumed);
             if (!run.Policy.MirrorDisk)
             {
                 // The open image follows the rename; the file now lives (and dies) with its new site's instance.
@@ -536,6 +584,7 @@ public sealed class QemuHypervisor : IHypervisor
                 File.Move(src.DiskPath, moved);
                 dst.DiskPath = moved;
             }
+
             lock (gate)
             {
                 entry.Active = dst;
@@ -544,12 +593,36 @@ public sealed class QemuHypervisor : IHypervisor
                 entry.Migration = null;
             }
 
-            Release(src);
-            await src.StopAsync();
+            // The PVM runs at the destination: tell the MC now, and tidy up the source side after.
+            var wall = started.Elapsed;
             Supervise(entry, dst);
-            var stats = new MigrationStats(started.Elapsed, Ms(info, "downtime"), Ram(info, "transferred"), (int)Ram(info, "dirty-sync-count"));
-            Report(run, true, null, started.Elapsed, mirrorTime, info, diskBytes);
-            Emit(new MigrationCompleted(Now, m.Migration, stats));
+            Emit(new MigrationCompleted(Now, m.Migration, new MigrationStats(wall, Ms(info, "downtime"), Ram(info, "transferred"), (int)Ram(info, "dirty-sync-count"))));
+            try
+            {
+                if (mirrorStarted)
+                {
+                    // QEMU's documented sequence: after memory moved, cancel the (ready) mirror on the source, which
+                    // completes it without pivoting; the destination then stops serving its disk.
+                    var done = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, TimeSpan.FromSeconds(20), CancellationToken.None);
+                    await src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = mirrorJob }, null, CancellationToken.None);
+                    var completed = await done;
+                    diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
+                    mirrorStarted = false;
+                    await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
+                    await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
+                }
+            }
+            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException or IOException)
+            {
+                // The destination already runs the PVM; a source that cannot tidy up is simply stopped below.
+            }
+            finally
+            {
+                Release(src);
+                await src.StopAsync();
+            }
+
+            Report(run, true, null, wall, mirrorTime, info, diskBytes);
         }
         catch (Exception e)
         {
@@ -587,7 +660,7 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private async Task<JsonElement> PollMigrationAsync(QemuInstance src, QemuInstance dst, MigrationRun run, CancellationToken ct)
+    private async Task<JsonElement> PollMigrationAsync(QemuInstance src, QemuInstance dst, MigrationRun run, Task finished, CancellationToken ct)
     {
         var lastRound = 0;
         var cancelled = false;
@@ -633,7 +706,7 @@ public sealed class QemuHypervisor : IHypervisor
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
             }
 
-            await Task.WhenAny(Task.Delay(50, CancellationToken.None), dst.Exited);
+            await Task.WhenAny(Task.Delay(50, CancellationToken.None), dst.Exited, finished.IsCompleted ? Task.Delay(50, CancellationToken.None) : finished);
         }
     }
 
@@ -701,9 +774,9 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private static async Task WaitDestinationRunningAsync(QemuInstance dst, bool wasSuspended)
+    private static async Task WaitDestinationRunningAsync(QemuInstance dst, bool wasSuspended, Task resumed)
     {
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 400; i++)
         {
             var status = await dst.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10));
             var s = status.TryGetProperty("status", out var v) ? v.GetString() : null;
@@ -717,7 +790,7 @@ public sealed class QemuHypervisor : IHypervisor
                 throw new MigrationAbort($"destination is '{s}' after the migration completed");
             }
 
-            await Task.WhenAny(Task.Delay(50), dst.Exited);
+            await Task.WhenAny(Task.Delay(resumed.IsCompleted ? 5 : 25), dst.Exited, resumed.IsCompleted ? Task.Delay(25) : resumed);
             if (dst.Exited.IsCompleted)
             {
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} at switch-over");
@@ -812,26 +885,88 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk = null)
+    /// <summary>Under <see cref="gate"/>: the PVM's data address (pinned, kept from before, or the lowest free one).</summary>
+    private IPAddress? AllocateAddress(QemuDataNetwork net, PvmId pvm, IPAddress? wanted, out string? refusal)
+    {
+        refusal = null;
+        if (dataAddresses.TryGetValue(pvm, out var kept))
+        {
+            return kept;
+        }
+
+        if (wanted is not null)
+        {
+            var holder = dataAddresses.Where(kv => kv.Value.Equals(wanted)).Select(kv => (PvmId?)kv.Key).FirstOrDefault();
+            if (!net.InPool(wanted))
+            {
+                refusal = $"data address {wanted} pinned for {pvm} is outside the pool {net.PoolFirst}-{net.PoolLast}";
+                return null;
+            }
+
+            if (holder is not null)
+            {
+                refusal = $"data address {wanted} pinned for {pvm} is already held by {holder}";
+                return null;
+            }
+
+            dataAddresses[pvm] = wanted;
+            return wanted;
+        }
+
+        var used = dataAddresses.Values.ToHashSet();
+        foreach (var a in net.Pool())
+        {
+            if (!used.Contains(a))
+            {
+                dataAddresses[pvm] = a;
+                return a;
+            }
+        }
+
+        refusal = $"no free data address for {pvm}: pool {net.PoolFirst}-{net.PoolLast} is exhausted ({used.Count} PVMs hold one)";
+        return null;
+    }
+
+    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress)
     {
         SiteState site;
         PvmSpec spec;
         int first;
         string dir;
+        QemuDataNic? nic = null;
         lock (gate)
         {
             site = sites[siteId];
             spec = specs.GetValueOrDefault(pvm, options.DefaultSpec);
             first = site.Allocate();
             dir = Path.Combine(site.Site.Directory, $"{pvm.Value}.{Interlocked.Increment(ref generation)}");
+            if (dataAddress is not null && site.Site.DataBridge is { } bridge)
+            {
+                nic = new QemuDataNic(TapName(), dataAddress, QemuDataNetwork.PvmMac(dataAddress), bridge);
+            }
         }
 
+        QemuInstance? instance = null;
         try
         {
-            return await QemuInstance.StartAsync(options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, sharedDisk, ct);
+            instance = await QemuInstance.StartAsync(
+                options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, sharedDisk, ct,
+                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address));
+            if (nic is not null)
+            {
+                // QMP answers only after QEMU set up its netdevs, so the tap exists now.
+                await DataLinks.AttachAsync(nic, ct);
+            }
+
+            return instance;
         }
         catch
         {
+            if (instance is not null)
+            {
+                await instance.StopAsync(deleteDirectory: false);
+            }
+
             lock (gate)
             {
                 site.Free(first);
@@ -861,6 +996,16 @@ public sealed class QemuHypervisor : IHypervisor
     }
 
     private void Emit(ControlEvent e) => events.Writer.TryWrite(e);
+
+    /// <summary>Unique on this host while this process lives (pid in hex), at most 15 characters.</summary>
+    private static string TapName()
+    {
+        var pid = Environment.ProcessId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        var n = (uint)Interlocked.Increment(ref tapCounter);
+        var room = QemuDataNic.MaxTapName - 3 - pid.Length;
+        var seq = (n % (uint)Math.Pow(16, Math.Min(room, 7))).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        return $"ms{pid}t{seq}";
+    }
 
     private void Track(Task t)
     {
@@ -897,6 +1042,7 @@ public sealed class QemuHypervisor : IHypervisor
             }
 
             pvms.Clear();
+            dataAddresses.Clear();
         }
 
         await Task.WhenAll(instances.Select(i => i.StopAsync()));
@@ -921,7 +1067,10 @@ public sealed class QemuHypervisor : IHypervisor
 
         public bool Destroyed { get; set; }
 
-        public PvmStatus Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To);
+        /// <summary>Data-plane address, kept for the PVM's whole life (every site it migrates to).</summary>
+        public IPAddress? Address { get; init; }
+
+        public PvmStatus Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To, Address);
     }
 
     private sealed class MigrationRun(StartMigration command, MigrationPolicy policy, CancellationTokenSource cancel, PvmState stateBefore)

@@ -29,10 +29,12 @@ public sealed class QemuInstance : IAsyncDisposable
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int stopping;
+    private int tapDeleted;
 
-    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process process)
+    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process process, QemuDataNic? dataNic)
     {
         Site = site;
+        DataNic = dataNic;
         DiskPath = diskPath;
         Directory = directory;
         Ports = ports;
@@ -47,6 +49,9 @@ public sealed class QemuInstance : IAsyncDisposable
     public QemuPorts Ports { get; }
 
     public PvmSpec Spec { get; }
+
+    /// <summary>The data-plane NIC (eth1 in the guest) on this instance's own tap; null without a data network.</summary>
+    public QemuDataNic? DataNic { get; }
 
     public QmpClient Qmp { get; private set; } = null!;
 
@@ -75,9 +80,17 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
-    public static IReadOnlyList<string> BuildArguments(GuestImage image, string directory, string diskPath, QemuPorts ports, PvmSpec spec, bool incoming)
+    /// <summary>
+    /// QEMU's command line. With <paramref name="dataNic"/>, a second virtio-net on its tap (after the disk, so the
+    /// guest sees it as eth1) and <paramref name="dataKernelArguments"/> on the kernel line. A migration destination
+    /// gets the same device layout, MAC and kernel line as its source (QEMU requires identical devices).
+    /// </summary>
+    public static IReadOnlyList<string> BuildArguments(
+        GuestImage image, string directory, string diskPath, QemuPorts ports, PvmSpec spec, bool incoming,
+        QemuDataNic? dataNic = null, string? dataKernelArguments = null)
     {
-        var append = "console=ttyS0 quiet panic=-1 pti=on" + (spec.DirtyMiB > 0 ? $" mobiscud.dirty={spec.DirtyMiB}" : "");
+        var append = "console=ttyS0 quiet panic=-1 pti=on" + (spec.DirtyMiB > 0 ? $" mobiscud.dirty={spec.DirtyMiB}" : "") +
+                     (dataNic is not null && dataKernelArguments is not null ? " " + dataKernelArguments : "");
         var args = new List<string>
         {
             "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture),
@@ -95,6 +108,15 @@ public sealed class QemuInstance : IAsyncDisposable
             "-pidfile", Path.Combine(directory, "qemu.pid"),
             "-kernel", image.Kernel, "-initrd", image.Initrd, "-append", append, "-no-reboot",
         };
+        if (dataNic is not null)
+        {
+            // QEMU creates the tap (script=no: the hypervisor plugs it into the site's bridge itself).
+            args.AddRange([
+                "-netdev", $"tap,id=n1,ifname={dataNic.Tap},script=no,downscript=no",
+                "-device", $"virtio-net-pci,netdev=n1,mac={QemuDataNetwork.Colon(dataNic.Mac)},romfile=",
+            ]);
+        }
+
         if (incoming)
         {
             args.AddRange(["-incoming", "defer"]);
@@ -108,7 +130,8 @@ public sealed class QemuInstance : IAsyncDisposable
     /// (a migration destination on shared storage), else a new sparse disk.raw in the directory.
     /// </summary>
     public static async Task<QemuInstance> StartAsync(
-        string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, string? sharedDisk, CancellationToken ct)
+        string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, string? sharedDisk, CancellationToken ct,
+        QemuDataNic? dataNic = null, string? dataKernelArguments = null)
     {
         System.IO.Directory.CreateDirectory(directory);
         var disk = sharedDisk ?? Path.Combine(directory, "disk.raw");
@@ -127,7 +150,7 @@ public sealed class QemuInstance : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        foreach (var a in BuildArguments(image, directory, disk, ports, spec, incoming))
+        foreach (var a in BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments))
         {
             psi.ArgumentList.Add(a);
         }
@@ -143,7 +166,7 @@ public sealed class QemuInstance : IAsyncDisposable
             throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
         }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p);
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p, dataNic);
         p.Exited += (_, _) =>
         {
             int code;
@@ -301,6 +324,12 @@ public sealed class QemuInstance : IAsyncDisposable
         }
 
         File.Delete(Path.Combine(Directory, "qmp.sock"));
+        if (DataNic is not null && Exited.IsCompleted && Interlocked.Exchange(ref tapDeleted, 1) == 0)
+        {
+            // QEMU's exit removes its tap; delete it in case something else (a leftover process) still holds it.
+            DataLinks.Delete(DataNic);
+        }
+
         process.Dispose();
     }
 

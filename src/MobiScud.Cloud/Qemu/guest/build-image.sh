@@ -45,6 +45,32 @@ ip link set lo up
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
+# Data-plane NIC (optional): mobiscud.ip=A/P mobiscud.gw=G mobiscud.gwmac=M mobiscud.route=N/L,... The NIC is
+# the one with the conventional MAC 02:00 + the address's 4 bytes (shared with the SDN layer), normally eth1.
+arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+dip=$(arg mobiscud.ip)
+data=""
+if [ -n "$dip" ]; then
+  daddr=${dip%/*}
+  dmac=$(printf '02:00:%02x:%02x:%02x:%02x' $(echo "$daddr" | tr . ' '))
+  for d in /sys/class/net/*; do
+    [ "$(cat "$d/address")" = "$dmac" ] && ddev=${d##*/}
+  done
+  if [ -z "${ddev:-}" ]; then
+    echo "MOBISCUD-DATA-ERROR no NIC has MAC $dmac"
+  else
+    ip link set "$ddev" up
+    ip addr add "$dip" dev "$ddev"
+    gw=$(arg mobiscud.gw)
+    gwmac=$(arg mobiscud.gwmac)
+    # Static: the guest never has to ARP for its gateway, before or after a migration.
+    [ -n "$gw" ] && [ -n "$gwmac" ] && arp -i "$ddev" -s "$gw" "$gwmac"
+    for r in $(arg mobiscud.route | tr , ' '); do
+      ip route replace "$r" via "$gw" dev "$ddev" || echo "MOBISCUD-DATA-ERROR route $r via $gw"
+    done
+    data=" data=$dip dev=$ddev"
+  fi
+fi
 # The user's persistent disk: formatted on first boot, kept across migrations by the block mirror.
 if [ -b /dev/vda ]; then
   mount -t ext2 /dev/vda /data 2>/dev/null || { mke2fs -q /dev/vda >/dev/null 2>&1 && mount -t ext2 /dev/vda /data; }
@@ -60,7 +86,7 @@ nc -ll -p 9 -e /bin/token &
 if [ -n "$dirty" ] && [ "$dirty" -gt 0 ]; then
   /bin/dirty "$dirty" &
 fi
-echo "MOBISCUD-READY token=$(cat /run/token)"
+echo "MOBISCUD-READY token=$(cat /run/token)$data"
 while :; do sleep 3600; done
 INIT
 

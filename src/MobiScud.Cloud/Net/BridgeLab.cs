@@ -1,0 +1,137 @@
+using System.Net;
+using MobiScud.Cloud.Qemu;
+
+namespace MobiScud.Cloud.Net;
+
+/// <summary>One site of a <see cref="BridgeLab"/>: the namespace holding its bridge, and its client namespace.</summary>
+/// <param name="Namespace">Holds the Linux bridge the site's PVM taps are enslaved to.</param>
+/// <param name="ClientNamespace">A host on the bridge (veth c0) that owns the PVMs' gateway address and MAC, plus
+/// <see cref="BridgeLab.RemoteAddress"/> on its loopback (a host "behind" the gateway, reached by the guest's route).</param>
+public sealed record BridgeLabSite(string Namespace, string ClientNamespace, string Bridge)
+{
+    public QemuDataBridge DataBridge => new(Bridge, Namespace);
+}
+
+/// <summary>
+/// Data-plane wiring for tests and benchmarks, without OVS: per site a namespace with a Linux bridge and a client
+/// namespace on it. Every client plays the anycast gateway (same address and MAC at every site), which is what a
+/// migrated guest expects since it keeps its boot-time gateway. Disposing deletes every namespace (and so every
+/// bridge, veth and tap in them), also after a failure half-way through.
+/// </summary>
+public sealed class BridgeLab : IDisposable
+{
+    /// <summary>Address on each client's loopback, inside 172.16.0.0/12: reached by the guest only through its route via the gateway.</summary>
+    public static readonly IPAddress RemoteAddress = IPAddress.Parse("172.16.0.1");
+
+    private readonly List<string> namespaces = [];
+
+    private BridgeLab(QemuDataNetwork network)
+    {
+        Network = network;
+    }
+
+    public QemuDataNetwork Network { get; }
+
+    public List<BridgeLabSite> Sites { get; } = [];
+
+    /// <summary>
+    /// The network every lab uses: 10.64.0.0/24, gateway 10.64.0.1 (MAC 02:42:0a:40:00:01), PVMs 10.64.0.10-.250,
+    /// route 172.16.0.0/12 via the gateway.
+    /// </summary>
+    public static QemuDataNetwork DefaultNetwork { get; } = new QemuDataNetwork(
+        IPNetwork.Parse("10.64.0.0/24"), IPAddress.Parse("10.64.0.1"),
+        System.Net.NetworkInformation.PhysicalAddress.Parse("02-42-0A-40-00-01"),
+        IPAddress.Parse("10.64.0.10"), IPAddress.Parse("10.64.0.250"))
+    {
+        Routes = [IPNetwork.Parse("172.16.0.0/12")],
+    };
+
+    /// <summary>Builds <paramref name="siteCount"/> sites named <paramref name="prefix"/>a, b, ... (put the pid in the prefix).</summary>
+    public static BridgeLab Create(string prefix, int siteCount, QemuDataNetwork? network = null)
+    {
+        var lab = new BridgeLab((network ?? DefaultNetwork).Validate());
+        try
+        {
+            for (var i = 0; i < siteCount; i++)
+            {
+                var letter = (char)('a' + i);
+                lab.AddSite($"{prefix}{letter}s", $"{prefix}{letter}c");
+            }
+
+            return lab;
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A permanent neighbour entry for <paramref name="pvm"/> on every client (its MAC by convention), so
+    /// probes need no ARP and a client can send before the PVM is at its site.</summary>
+    public void AddNeighbor(IPAddress pvm)
+    {
+        foreach (var s in Sites)
+        {
+            NetNamespace.Ip(s.ClientNamespace, "neigh", "replace", pvm.ToString(), "lladdr", QemuDataNetwork.Colon(QemuDataNetwork.PvmMac(pvm)), "dev", "c0", "nud", "permanent");
+        }
+    }
+
+    /// <summary>Names of the interfaces enslaved to a site's bridge (the client's veth and any PVM taps).</summary>
+    public IReadOnlyList<string> BridgePorts(BridgeLabSite site)
+    {
+        var text = NetNamespace.Ip(site.Namespace, "-o", "link", "show", "master", site.Bridge);
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(':', 3))
+            .Where(p => p.Length >= 2)
+            .Select(p => p[1].Trim().Split('@')[0])];
+    }
+
+    private void AddSite(string siteNs, string clientNs)
+    {
+        foreach (var ns in new[] { siteNs, clientNs })
+        {
+            if (NetNamespace.Exists(ns))
+            {
+                NetNamespace.TryIp(null, "netns", "del", ns); // left by an earlier process with the same pid
+            }
+
+            NetNamespace.Ip(null, "netns", "add", ns);
+            namespaces.Add(ns);
+            NetNamespace.Ip(ns, "link", "set", "lo", "up");
+        }
+
+        const string bridge = "br0";
+        NetNamespace.Ip(siteNs, "link", "add", bridge, "type", "bridge");
+        NetNamespace.Ip(siteNs, "link", "set", bridge, "up");
+        NetNamespace.Ip(siteNs, "link", "add", "p0", "type", "veth", "peer", "name", "c0", "netns", clientNs);
+        NetNamespace.Ip(siteNs, "link", "set", "p0", "master", bridge, "up");
+        NetNamespace.Ip(clientNs, "link", "set", "c0", "address", QemuDataNetwork.Colon(Network.GatewayMac));
+        NetNamespace.Ip(clientNs, "addr", "add", $"{Network.Gateway}/{Network.Subnet.PrefixLength}", "dev", "c0");
+        NetNamespace.Ip(clientNs, "link", "set", "c0", "up");
+        NetNamespace.Ip(clientNs, "addr", "add", $"{RemoteAddress}/32", "dev", "lo");
+
+        // The gateway answers no ARP (arp_ignore 8): a guest reaches it only through the static entry its /init installs.
+        RunIn(clientNs, "sh", "-c", "echo 8 > /proc/sys/net/ipv4/conf/c0/arp_ignore");
+        Sites.Add(new BridgeLabSite(siteNs, clientNs, bridge));
+    }
+
+    private static void RunIn(string ns, params string[] command)
+    {
+        var (code, _, stderr) = NetNamespace.TryIp(null, ["netns", "exec", ns, .. command]);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"`ip netns exec {ns} {string.Join(' ', command)}` failed ({code}): {stderr.Trim()}");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var ns in Enumerable.Reverse(namespaces))
+        {
+            NetNamespace.TryIp(null, "netns", "del", ns);
+        }
+
+        namespaces.Clear();
+    }
+}
