@@ -11,7 +11,7 @@ using MobiScud.Testbed.Emulation;
 
 namespace MobiScud.Testbed.Control;
 
-/// <summary>One line of the MC's timeline: the wire time of the S1AP message that caused it, what it was, what the MC did.</summary>
+/// <summary>One line of the MC's timeline: the wire time of the S1AP message that caused it, what it was, when the MC had decided, and what it decided.</summary>
 public sealed record McTimelineEntry(DateTime WireTime, DateTime HandledAt, string Message, string? Event, IReadOnlyList<ControlCommand> Commands);
 
 /// <summary>Executes the MC's commands (OpenFlow, QMP ...). Outcomes come back through <see cref="McTap.Report"/>.</summary>
@@ -112,8 +112,9 @@ public sealed class McTap : ISignallingSink, IAsyncDisposable
             // Hand the commands to the executor before the entry is visible, so a reader of the timeline never sees
             // a decision whose commands have not gone out yet.
             var commands = _controller.Handle(e);
+            var decided = DateTime.UtcNow;
             Dispatch(commands);
-            Timeline.Enqueue(new McTimelineEntry(_currentWireTime, DateTime.UtcNow, summary.MessageName, Describe(e), commands));
+            Timeline.Enqueue(new McTimelineEntry(_currentWireTime, decided, summary.MessageName, Describe(e), commands));
         }
     }
 

@@ -22,12 +22,17 @@ public sealed class NetnsPvmHost : IHypervisor
     private readonly Channel<ControlEvent> _events = Channel.CreateUnbounded<ControlEvent>();
     private readonly Dictionary<PvmId, (UeId Ue, int Index, SiteId Site, IPAddress Address, bool Running)> _pvms = [];
     private readonly Lock _gate = new();
+
+    // Commands run one at a time, in the order the MC gave them (a migration after the create it follows).
+    private readonly Channel<ControlCommand> _work = Channel.CreateUnbounded<ControlCommand>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _worker;
     private int _next;
 
     public NetnsPvmHost(TestbedNetwork net, Func<TimeSpan> clock)
     {
         _net = net;
         _clock = clock;
+        _worker = Task.Run(WorkAsync);
     }
 
     public ChannelReader<ControlEvent> Events => _events.Reader;
@@ -47,7 +52,34 @@ public sealed class NetnsPvmHost : IHypervisor
         }
     }
 
+    /// <summary>Accepts the command and does the work (iproute2 calls) in the background; outcomes come as events.</summary>
     public Task ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        if (command is not (CreatePvm or ResumePvm or SuspendPvm or DestroyPvm or StartMigration or CancelMigration))
+        {
+            throw new ArgumentException($"{command.GetType().Name} is not a PVM command");
+        }
+
+        _work.Writer.TryWrite(command);
+        return Task.CompletedTask;
+    }
+
+    private async Task WorkAsync()
+    {
+        await foreach (var command in _work.Reader.ReadAllAsync())
+        {
+            try
+            {
+                Apply(command);
+            }
+            catch (Exception e) when (e is TestbedException or ArgumentException)
+            {
+                _events.Writer.TryWrite(new PvmFailed(_clock(), command.Ue, PvmId.For(command.Ue), new SiteId("?"), e.Message));
+            }
+        }
+    }
+
+    private void Apply(ControlCommand command)
     {
         switch (command)
         {
@@ -70,11 +102,7 @@ public sealed class NetnsPvmHost : IHypervisor
             case CancelMigration:
                 // A re-plug is atomic: there is never a migration in flight to cancel.
                 break;
-            default:
-                throw new ArgumentException($"{command.GetType().Name} is not a PVM command");
         }
-
-        return Task.CompletedTask;
     }
 
     private void Create(CreatePvm c)
@@ -199,8 +227,10 @@ public sealed class NetnsPvmHost : IHypervisor
         throw new TestbedException($"site '{site.Value}' is not in this testbed");
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        _work.Writer.TryComplete();
+        await _worker.ConfigureAwait(false);
         List<PvmId> all;
         lock (_gate)
         {
@@ -213,6 +243,5 @@ public sealed class NetnsPvmHost : IHypervisor
         }
 
         _events.Writer.TryComplete();
-        return ValueTask.CompletedTask;
     }
 }

@@ -31,7 +31,7 @@ internal static class RttPlot
         }
 
         var palette = new ScottPlot.Palettes.Category10();
-        var series = new[] { (TestbedExperiment.EdgePvm, "PVM at the edge (MobiScud)"), (TestbedExperiment.CorePvm, "PVM in the core"), (TestbedExperiment.Internet, "internet server") };
+        var series = new[] { (TestbedExperiment.EdgePvm, "PVM at the edge (MobiScud)"), (TestbedExperiment.CorePvmTarget, "PVM in the core"), (TestbedExperiment.Internet, "internet server") };
         for (var i = 0; i < series.Length; i++)
         {
             var (target, label) = series[i];
