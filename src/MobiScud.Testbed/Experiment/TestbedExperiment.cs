@@ -231,7 +231,12 @@ public static class TestbedExperiment
                     }
 
                     var ue = epc.Ues[step.Ue - 1];
-                    log.WriteLine($"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: {step.Procedure} handover eNB {ue.Enb} -> eNB {step.ToEnb}");
+                    log.WriteLine(step.Procedure switch
+                    {
+                        HandoverProcedure.Idle => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: released to idle at eNB {ue.Enb}",
+                        HandoverProcedure.ServiceRequest => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: service request at eNB {step.ToEnb}",
+                        _ => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: {step.Procedure} handover eNB {ue.Enb} -> eNB {step.ToEnb}",
+                    });
                     switch (step.Procedure)
                     {
                         case HandoverProcedure.X2:
@@ -242,6 +247,12 @@ public static class TestbedExperiment
                             break;
                         case HandoverProcedure.S1Cancelled:
                             await epc.S1HandoverAsync(ue, step.ToEnb, cancel: true);
+                            break;
+                        case HandoverProcedure.Idle:
+                            await epc.ReleaseToIdleAsync(ue);
+                            break;
+                        case HandoverProcedure.ServiceRequest:
+                            await epc.ServiceRequestAsync(ue, step.ToEnb);
                             break;
                     }
                 }

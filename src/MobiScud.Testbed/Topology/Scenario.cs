@@ -14,6 +14,12 @@ public enum HandoverProcedure
 
     /// <summary>S1 handover prepared then cancelled by the source (HandoverCancel): the UE stays.</summary>
     S1Cancelled,
+
+    /// <summary>Inactivity: the serving eNB releases the UE to ECM-IDLE (UE Context Release); toEnb is not used.</summary>
+    Idle,
+
+    /// <summary>The idle UE sends a Service Request at toEnb (InitialUEMessage with S-TMSI, context setup).</summary>
+    ServiceRequest,
 }
 
 public sealed class HandoverStep
@@ -169,7 +175,7 @@ public sealed class Scenario
                 errors.Add($"handovers[{i}].ue: UE {h.Ue} does not exist (ues: {Ues})");
             }
 
-            if (h.ToEnb < 1 || h.ToEnb > Enbs)
+            if (h.Procedure != HandoverProcedure.Idle && (h.ToEnb < 1 || h.ToEnb > Enbs))
             {
                 errors.Add($"handovers[{i}].toEnb: eNB {h.ToEnb} does not exist (enbs: {Enbs})");
             }
