@@ -120,6 +120,47 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_destination_whose_bridge_is_gone_fails_the_migration_and_the_source_keeps_answering_on_its_data_address()
+    {
+        using var lab = BridgeLab.Create(Prefix("f"), 2);
+        await using var cloud = new TestCloud(guest, 2, MigrationPolicy.Tuned, lab: lab);
+        var (a, b) = (lab.Sites[0], lab.Sites[1]);
+        var ue = new UeId("ue-nobridge");
+        var pvm = PvmId.For(ue);
+        var info = await cloud.BootAsync(ue, cloud.Sites[0]);
+        var address = info.DataNic!.Address;
+        lab.AddNeighbor(address);
+
+        // Site B's namespace (and its bridge) disappears after the site was added: its taps cannot be plugged in.
+        NetNamespace.Ip(null, "netns", "del", b.Namespace);
+        var migration = new MigrationId(ue, 1);
+        await cloud.Hypervisor.ExecuteAsync(new StartMigration(ue, migration, pvm, cloud.Sites[0], cloud.Sites[1], MigrationReason.Handover));
+        var failed = await cloud.WaitForAsync<MigrationFailed>(f => f.Migration == migration);
+        Assert.Contains($"netns {b.Namespace}", failed.Reason, StringComparison.Ordinal);
+
+        var now = cloud.Hypervisor.Describe(pvm)!;
+        Assert.Equal(cloud.Sites[0], now.Status.Site);
+        Assert.Equal(PvmState.Running, now.Status.State);
+        Assert.Null(now.DestinationProcessId);
+        using (var probe = IcmpProbe.OpenSource(a.ClientNamespace))
+        {
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(probe, address, Patience));
+        }
+
+        var kv = new IPEndPoint(address, 8);
+        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "PUT still ok", Patience));
+        Assert.Equal("VALUE ok", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "GET still", Patience));
+
+        // A PVM created at B fails to boot with the same reason, and leaves no QEMU or tap behind.
+        var other = new UeId("ue-at-b");
+        await cloud.Hypervisor.ExecuteAsync(new CreatePvm(other, PvmId.For(other), cloud.Sites[1]));
+        var bootFailed = await cloud.WaitForAsync<PvmFailed>(f => f.Ue == other);
+        Assert.Contains("boot failed", bootFailed.Reason, StringComparison.Ordinal);
+        Assert.Null(cloud.Hypervisor.Describe(PvmId.For(other)));
+        Assert.DoesNotContain(NetNamespace.Ip(null, "-o", "link", "show"), $"ms{Environment.ProcessId:x}t", StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Data_addresses_come_from_the_pool_stay_with_their_PVM_and_are_refused_clearly_when_exhausted()
     {
         using var lab = BridgeLab.Create(Prefix("p"), 1, BridgeLab.DefaultNetwork with
