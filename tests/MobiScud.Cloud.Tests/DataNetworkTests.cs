@@ -122,7 +122,8 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
     [Fact]
     public async Task A_destination_whose_bridge_is_gone_fails_the_migration_and_the_source_keeps_answering_on_its_data_address()
     {
-        using var lab = BridgeLab.Create(Prefix("f"), 2);
+        // Here the data NIC takes the guest's default route: management (user networking, on-link peer) must still work.
+        using var lab = BridgeLab.Create(Prefix("f"), 2, BridgeLab.DefaultNetwork with { Routes = [IPNetwork.Parse("0.0.0.0/0")] });
         await using var cloud = new TestCloud(guest, 2, MigrationPolicy.Tuned, lab: lab);
         var (a, b) = (lab.Sites[0], lab.Sites[1]);
         var ue = new UeId("ue-nobridge");
@@ -130,6 +131,11 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         var info = await cloud.BootAsync(ue, cloud.Sites[0]);
         var address = info.DataNic!.Address;
         lab.AddNeighbor(address);
+        var token = await TestCloud.TokenAsync(info);
+        using (var fromRemote = IcmpProbe.OpenSource(a.ClientNamespace, BridgeLab.RemoteAddress))
+        {
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, Patience));
+        }
 
         // Site B's namespace (and its bridge) disappears after the site was added: its taps cannot be plugged in.
         NetNamespace.Ip(null, "netns", "del", b.Namespace!);
@@ -146,6 +152,8 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         {
             Assert.NotNull(await IcmpProbe.PingOnceAsync(probe, address, Patience));
         }
+
+        Assert.Equal(token, await TestCloud.TokenAsync(now));
 
         var kv = new IPEndPoint(address, 8);
         Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "PUT still ok", Patience));
