@@ -105,6 +105,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         TestCloud.AssertCleanSerial(File.ReadAllText(after.SerialLog));
 
         await TestCloud.WaitUntilAsync(() => report is not null, "QEMU's migration report");
+        Assert.True(report!.QemuTotalTime > TimeSpan.Zero, "QEMU's report has no total-time (read before QEMU filled it in?)");
         var during = samples.Where(s => s.SentAt >= migrationStarted).ToList();
         var lost = during.Count(s => s.RepliedAt is null);
 
