@@ -23,7 +23,8 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
     [Fact]
     public async Task PVM_answers_on_its_data_address_and_at_the_destination_site_after_live_migration()
     {
-        using var lab = BridgeLab.Create(Prefix("m"), 2);
+        // Site A's bridge in a namespace of its own (the tap is moved there), site B's in ours.
+        using var lab = BridgeLab.Create(Prefix("m"), 2, rootBridgeSites: [1]);
         await using var cloud = new TestCloud(guest, 2, MigrationPolicy.Tuned, lab: lab);
         var (a, b) = (lab.Sites[0], lab.Sites[1]);
         var ue = new UeId("ue-data");
@@ -58,7 +59,6 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, atA, "PUT via-data hello", Patience));
         Assert.Equal("VALUE hello", await TestCloud.RequestAsync(info.Ports.KeyValue, "GET via-data"));
         Assert.Equal("echo-me", await NetNamespace.RequestLineAsync(a.ClientNamespace, new IPEndPoint(address, 7), "echo-me", Patience));
-        Assert.Equal("echo-me", await NetNamespace.RequestLineAsync(a.ClientNamespace, new IPEndPoint(address, 7), "echo-me", Patience));
 
         // Ping every 10 ms from both sites' clients at once while the PVM migrates from A to B.
         TimeSpan migrationStarted, migrationCompleted;
@@ -88,7 +88,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         Assert.NotEqual(nic.Tap, after.DataNic.Tap);
         Assert.Equal(b.DataBridge, after.DataNic.Attachment);
         Assert.Contains(after.DataNic.Tap, lab.BridgePorts(b));
-        await TestCloud.WaitUntilAsync(() => lab.BridgePorts(a).SequenceEqual(["p0"]), "the source's tap has left site A's bridge");
+        await TestCloud.WaitUntilAsync(() => lab.BridgePorts(a).SequenceEqual([a.ClientPort]), "the source's tap has left site A's bridge");
         Assert.Equal(address, cloud.Hypervisor.Query().Single().Address);
         var atB = new IPEndPoint(address, 8);
         Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "TOKEN", Patience));
@@ -105,6 +105,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         TestCloud.AssertCleanSerial(File.ReadAllText(after.SerialLog));
 
         await TestCloud.WaitUntilAsync(() => report is not null, "QEMU's migration report");
+        Assert.True(report!.QemuTotalTime > TimeSpan.Zero, "QEMU's report has no total-time (read before QEMU filled it in?)");
         var during = samples.Where(s => s.SentAt >= migrationStarted).ToList();
         var lost = during.Count(s => s.RepliedAt is null);
 
@@ -117,6 +118,55 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
             $"{steered.Count(x => !x)} lost (longest run {LongestRun(steered.Select(x => !x))}); slowest reply {slowest.TotalMilliseconds:F0} ms; " +
             $"migration wall {done.Stats.TotalTime.TotalMilliseconds:F0} ms, QEMU downtime {done.Stats.Downtime.TotalMilliseconds:F0} ms, " +
             $"memory {report!.QemuTotalTime.TotalMilliseconds:F0} ms, {done.Stats.BytesSent / 1048576.0:F1} MiB in {done.Stats.Rounds} rounds"));
+    }
+
+    [Fact]
+    public async Task A_destination_whose_bridge_is_gone_fails_the_migration_and_the_source_keeps_answering_on_its_data_address()
+    {
+        // Here the data NIC takes the guest's default route: management (user networking, on-link peer) must still work.
+        using var lab = BridgeLab.Create(Prefix("f"), 2, BridgeLab.DefaultNetwork with { Routes = [IPNetwork.Parse("0.0.0.0/0")] });
+        await using var cloud = new TestCloud(guest, 2, MigrationPolicy.Tuned, lab: lab);
+        var (a, b) = (lab.Sites[0], lab.Sites[1]);
+        var ue = new UeId("ue-nobridge");
+        var pvm = PvmId.For(ue);
+        var info = await cloud.BootAsync(ue, cloud.Sites[0]);
+        var address = info.DataNic!.Address;
+        lab.AddNeighbor(address);
+        var token = await TestCloud.TokenAsync(info);
+        using (var fromRemote = IcmpProbe.OpenSource(a.ClientNamespace, BridgeLab.RemoteAddress))
+        {
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, Patience));
+        }
+
+        // Site B's namespace (and its bridge) disappears after the site was added: its taps cannot be plugged in.
+        NetNamespace.Ip(null, "netns", "del", b.Namespace!);
+        var migration = new MigrationId(ue, 1);
+        await cloud.Hypervisor.ExecuteAsync(new StartMigration(ue, migration, pvm, cloud.Sites[0], cloud.Sites[1], MigrationReason.Handover));
+        var failed = await cloud.WaitForAsync<MigrationFailed>(f => f.Migration == migration);
+        Assert.Contains($"netns {b.Namespace}", failed.Reason, StringComparison.Ordinal);
+
+        var now = cloud.Hypervisor.Describe(pvm)!;
+        Assert.Equal(cloud.Sites[0], now.Status.Site);
+        Assert.Equal(PvmState.Running, now.Status.State);
+        Assert.Null(now.DestinationProcessId);
+        using (var probe = IcmpProbe.OpenSource(a.ClientNamespace))
+        {
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(probe, address, Patience));
+        }
+
+        Assert.Equal(token, await TestCloud.TokenAsync(now));
+
+        var kv = new IPEndPoint(address, 8);
+        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "PUT still ok", Patience));
+        Assert.Equal("VALUE ok", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "GET still", Patience));
+
+        // A PVM created at B fails to boot with the same reason, and leaves no QEMU or tap behind.
+        var other = new UeId("ue-at-b");
+        await cloud.Hypervisor.ExecuteAsync(new CreatePvm(other, PvmId.For(other), cloud.Sites[1]));
+        var bootFailed = await cloud.WaitForAsync<PvmFailed>(f => f.Ue == other);
+        Assert.Contains("boot failed", bootFailed.Reason, StringComparison.Ordinal);
+        Assert.Null(cloud.Hypervisor.Describe(PvmId.For(other)));
+        Assert.DoesNotContain(NetNamespace.Ip(null, "-o", "link", "show"), $"ms{Environment.ProcessId:x}t", StringComparison.Ordinal);
     }
 
     [Fact]

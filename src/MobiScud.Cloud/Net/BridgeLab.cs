@@ -4,10 +4,12 @@ using MobiScud.Cloud.Qemu;
 namespace MobiScud.Cloud.Net;
 
 /// <summary>One site of a <see cref="BridgeLab"/>: the namespace holding its bridge, and its client namespace.</summary>
-/// <param name="Namespace">Holds the Linux bridge the site's PVM taps are enslaved to.</param>
+/// <param name="Namespace">Holds the Linux bridge the site's PVM taps are enslaved to; null: the bridge is in this
+/// process's own namespace.</param>
 /// <param name="ClientNamespace">A host on the bridge (veth c0) that owns the PVMs' gateway address and MAC, plus
 /// <see cref="BridgeLab.RemoteAddress"/> on its loopback (a host "behind" the gateway, reached by the guest's route).</param>
-public sealed record BridgeLabSite(string Namespace, string ClientNamespace, string Bridge)
+/// <param name="ClientPort">The client veth's bridge-side end (a port of <paramref name="Bridge"/>).</param>
+public sealed record BridgeLabSite(string? Namespace, string ClientNamespace, string Bridge, string ClientPort)
 {
     public QemuDataBridge DataBridge => new(Bridge, Namespace);
 }
@@ -24,6 +26,7 @@ public sealed class BridgeLab : IDisposable
     public static readonly IPAddress RemoteAddress = IPAddress.Parse("172.16.0.1");
 
     private readonly List<string> namespaces = [];
+    private readonly List<string> rootLinks = [];
 
     private BridgeLab(QemuDataNetwork network)
     {
@@ -47,7 +50,9 @@ public sealed class BridgeLab : IDisposable
     };
 
     /// <summary>Builds <paramref name="siteCount"/> sites named <paramref name="prefix"/>a, b, ... (put the pid in the prefix).</summary>
-    public static BridgeLab Create(string prefix, int siteCount, QemuDataNetwork? network = null)
+    /// <param name="rootBridgeSites">Indexes of sites whose bridge lives in this process's own namespace (named
+    /// prefix+letter+"br", so keep the prefix short) instead of a site namespace.</param>
+    public static BridgeLab Create(string prefix, int siteCount, QemuDataNetwork? network = null, IReadOnlyCollection<int>? rootBridgeSites = null)
     {
         var lab = new BridgeLab((network ?? DefaultNetwork).Validate());
         try
@@ -55,7 +60,14 @@ public sealed class BridgeLab : IDisposable
             for (var i = 0; i < siteCount; i++)
             {
                 var letter = (char)('a' + i);
-                lab.AddSite($"{prefix}{letter}s", $"{prefix}{letter}c");
+                if (rootBridgeSites?.Contains(i) == true)
+                {
+                    lab.AddRootSite($"{prefix}{letter}br", $"{prefix}{letter}p", $"{prefix}{letter}c");
+                }
+                else
+                {
+                    lab.AddSite($"{prefix}{letter}s", $"{prefix}{letter}c");
+                }
             }
 
             return lab;
@@ -87,25 +99,56 @@ public sealed class BridgeLab : IDisposable
             .Select(p => p[1].Trim().Split('@')[0])];
     }
 
-    private void AddSite(string siteNs, string clientNs)
+    private void AddNamespace(string ns)
     {
-        foreach (var ns in new[] { siteNs, clientNs })
+        if (NetNamespace.Exists(ns))
         {
-            if (NetNamespace.Exists(ns))
-            {
-                NetNamespace.TryIp(null, "netns", "del", ns); // left by an earlier process with the same pid
-            }
-
-            NetNamespace.Ip(null, "netns", "add", ns);
-            namespaces.Add(ns);
-            NetNamespace.Ip(ns, "link", "set", "lo", "up");
+            NetNamespace.TryIp(null, "netns", "del", ns); // left by an earlier process with the same pid
         }
 
+        NetNamespace.Ip(null, "netns", "add", ns);
+        namespaces.Add(ns);
+        NetNamespace.Ip(ns, "link", "set", "lo", "up");
+    }
+
+    private void AddSite(string siteNs, string clientNs)
+    {
+        AddNamespace(siteNs);
+        AddNamespace(clientNs);
         const string bridge = "br0";
         NetNamespace.Ip(siteNs, "link", "add", bridge, "type", "bridge");
         NetNamespace.Ip(siteNs, "link", "set", bridge, "up");
         NetNamespace.Ip(siteNs, "link", "add", "p0", "type", "veth", "peer", "name", "c0", "netns", clientNs);
         NetNamespace.Ip(siteNs, "link", "set", "p0", "master", bridge, "up");
+        AddClient(clientNs);
+        Sites.Add(new BridgeLabSite(siteNs, clientNs, bridge, "p0"));
+    }
+
+    private void AddRootSite(string bridge, string port, string clientNs)
+    {
+        if (bridge.Length > QemuDataNic.MaxTapName)
+        {
+            throw new ArgumentException($"root bridge name {bridge} is longer than 15 characters: use a shorter lab prefix");
+        }
+
+        foreach (var link in new[] { bridge, port })
+        {
+            NetNamespace.TryIp(null, "link", "del", link); // left by an earlier process with the same pid
+        }
+
+        AddNamespace(clientNs);
+        NetNamespace.Ip(null, "link", "add", bridge, "type", "bridge");
+        rootLinks.Add(bridge);
+        NetNamespace.Ip(null, "link", "set", bridge, "up");
+        NetNamespace.Ip(null, "link", "add", port, "type", "veth", "peer", "name", "c0", "netns", clientNs);
+        rootLinks.Add(port);
+        NetNamespace.Ip(null, "link", "set", port, "master", bridge, "up");
+        AddClient(clientNs);
+        Sites.Add(new BridgeLabSite(null, clientNs, bridge, port));
+    }
+
+    private void AddClient(string clientNs)
+    {
         NetNamespace.Ip(clientNs, "link", "set", "c0", "address", QemuDataNetwork.Colon(Network.GatewayMac));
         NetNamespace.Ip(clientNs, "addr", "add", $"{Network.Gateway}/{Network.Subnet.PrefixLength}", "dev", "c0");
         NetNamespace.Ip(clientNs, "link", "set", "c0", "up");
@@ -113,7 +156,6 @@ public sealed class BridgeLab : IDisposable
 
         // The gateway answers no ARP (arp_ignore 8): a guest reaches it only through the static entry its /init installs.
         RunIn(clientNs, "sh", "-c", "echo 8 > /proc/sys/net/ipv4/conf/c0/arp_ignore");
-        Sites.Add(new BridgeLabSite(siteNs, clientNs, bridge));
     }
 
     private static void RunIn(string ns, params string[] command)
@@ -133,5 +175,11 @@ public sealed class BridgeLab : IDisposable
         }
 
         namespaces.Clear();
+        foreach (var link in Enumerable.Reverse(rootLinks))
+        {
+            NetNamespace.TryIp(null, "link", "del", link); // the veth went with its client namespace; the bridge stays
+        }
+
+        rootLinks.Clear();
     }
 }

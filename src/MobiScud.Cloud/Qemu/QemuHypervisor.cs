@@ -677,6 +677,13 @@ public sealed class QemuHypervisor : IHypervisor
             switch (status)
             {
                 case "completed":
+                    // QEMU announces "completed" a moment before it fills in total-time and downtime: ask again.
+                    for (var i = 0; i < 100 && Ms(info, "total-time") == TimeSpan.Zero; i++)
+                    {
+                        await Task.Delay(5, CancellationToken.None);
+                        info = await src.Qmp.ExecuteAsync("query-migrate", null, TimeSpan.FromSeconds(10));
+                    }
+
                     return info;
                 case "failed":
                     var desc = info.TryGetProperty("error-desc", out var d) ? d.GetString() : "no reason given";
