@@ -232,7 +232,7 @@ public sealed class IcmpProbe : IAsyncDisposable
             packet[i] = (byte)i;
         }
 
-        BinaryPrimitives.WriteUInt16BigEndian(packet[2..], Checksum(packet));
+        BinaryPrimitives.WriteUInt16BigEndian(packet[2..], MobiScud.Protocols.Link.PacketBuilder.InternetChecksum(packet));
     }
 
     /// <summary>
@@ -266,27 +266,6 @@ public sealed class IcmpProbe : IAsyncDisposable
 
         sequence = BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]);
         return true;
-    }
-
-    private static ushort Checksum(ReadOnlySpan<byte> data)
-    {
-        uint sum = 0;
-        for (var i = 0; i + 1 < data.Length; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
-        }
-
-        if (data.Length % 2 == 1)
-        {
-            sum += (uint)data[^1] << 8;
-        }
-
-        while (sum >> 16 != 0)
-        {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-
-        return (ushort)~sum;
     }
 
     public async ValueTask DisposeAsync()

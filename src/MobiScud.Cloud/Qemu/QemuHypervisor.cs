@@ -54,7 +54,18 @@ public enum MigrationPhase
 public sealed record QemuMigrationReport(
     MigrationId Migration, SiteId From, SiteId To, MigrationPolicy Policy, bool Succeeded, string? FailureReason,
     TimeSpan WallTime, TimeSpan MirrorTime, TimeSpan QemuTotalTime, TimeSpan Downtime, TimeSpan SetupTime,
-    long RamBytes, long DiskBytes, int Rounds, long NormalPages, long ZeroPages, long DowntimeBytes);
+    long RamBytes, long DiskBytes, int Rounds, long NormalPages, long ZeroPages, long DowntimeBytes)
+{
+    /// <summary>
+    /// The guest's real interruption: from the source's STOP event to the destination's RESUME event, by QEMU's own
+    /// time stamps. Longer than <see cref="Downtime"/>, which QEMU measures on the source side only (under TCG the
+    /// destination's device load and resume add tens to hundreds of ms). Null when the PVM was suspended.
+    /// </summary>
+    public TimeSpan? Pause { get; init; }
+
+    /// <summary>When the source stopped for the switch-over (QEMU's STOP event time stamp, UTC).</summary>
+    public DateTimeOffset? PausedAt { get; init; }
+}
 
 /// <summary>QEMU-level view of a PVM: its process, forwarded ports and files.</summary>
 /// <param name="DataNic">The live instance's data NIC (tap, address, MAC, bridge); null without a data network.</param>
@@ -569,8 +580,10 @@ public sealed class QemuHypervisor : IHypervisor
             // MigrationCompleted is a ms the MC still steers the PVM's traffic to the stopped source.
             var finished = src.Qmp.WaitForEventAsync("MIGRATION", e => e.DataString("status") is "completed" or "failed" or "cancelled", options.MigrationTimeout, ct);
             var resumed = dst.Qmp.WaitForEventAsync("RESUME", null, options.MigrationTimeout, ct);
+            var paused = src.Qmp.WaitForEventAsync("STOP", null, options.MigrationTimeout, ct);
             _ = finished.ContinueWith(t => t.Exception, TaskScheduler.Default);
             _ = resumed.ContinueWith(t => t.Exception, TaskScheduler.Default);
+            _ = paused.ContinueWith(t => t.Exception, TaskScheduler.Default);
             await dst.Qmp.ExecuteAsync("migrate-incoming", new { uri }, null, ct);
             await src.Qmp.ExecuteAsync("migrate", new { uri }, null, ct);
             var info = await PollMigrationAsync(src, dst, run, finished, ct);
@@ -620,6 +633,15 @@ public sealed class QemuHypervisor : IHypervisor
             {
                 Release(src);
                 await src.StopAsync();
+            }
+
+            // What the guest's users see: QEMU's "downtime" ends on the source side, before the destination resumes.
+            // The events may trail the status polls that ended the waits above: give them a moment (after the MC knows).
+            await Task.WhenAny(Task.WhenAll(paused, resumed), Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+            if (paused.IsCompletedSuccessfully && resumed.IsCompletedSuccessfully)
+            {
+                run.PausedAt = paused.Result.Timestamp;
+                run.Pause = resumed.Result.Timestamp - paused.Result.Timestamp;
             }
 
             Report(run, true, null, wall, mirrorTime, info, diskBytes);
@@ -872,7 +894,11 @@ public sealed class QemuHypervisor : IHypervisor
             run.Id, run.Command.From, run.Command.To, run.Policy, ok, reason, wall, mirror,
             has ? Ms(i, "total-time") : TimeSpan.Zero, has ? Ms(i, "downtime") : TimeSpan.Zero, has ? Ms(i, "setup-time") : TimeSpan.Zero,
             has ? Ram(i, "transferred") : 0, diskBytes, has ? (int)Ram(i, "dirty-sync-count") : 0,
-            has ? Ram(i, "normal") : 0, has ? Ram(i, "duplicate") : 0, has ? Ram(i, "downtime-bytes") : 0));
+            has ? Ram(i, "normal") : 0, has ? Ram(i, "duplicate") : 0, has ? Ram(i, "downtime-bytes") : 0)
+        {
+            Pause = run.Pause,
+            PausedAt = run.PausedAt,
+        });
     }
 
     private static TimeSpan Ms(JsonElement info, string name) =>
@@ -1097,6 +1123,11 @@ public sealed class QemuHypervisor : IHypervisor
         public QemuInstance? Destination { get; set; }
 
         public MigrationPhase Phase { get; set; }
+
+        /// <summary>Source STOP to destination RESUME, by QEMU's own event time stamps.</summary>
+        public TimeSpan? Pause { get; set; }
+
+        public DateTimeOffset? PausedAt { get; set; }
     }
 
     private sealed class SiteState(QemuSite site)

@@ -1,5 +1,5 @@
-using System.Net.Sockets;
-using System.Text;
+using System.Net;
+using MobiScud.Cloud.Net;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
 
@@ -48,15 +48,6 @@ internal sealed class GuestState
     private static int Port(QemuHypervisor qemu, PvmId pvm) =>
         qemu.Describe(pvm)?.Ports.KeyValue ?? throw new InvalidOperationException($"the hypervisor does not know PVM {pvm}");
 
-    private static async Task<string> RequestAsync(int port, string line, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        using var client = new TcpClient();
-        await client.ConnectAsync("127.0.0.1", port, timeout.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), timeout.Token);
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        return (await reader.ReadLineAsync(timeout.Token))?.Trim() ?? string.Empty;
-    }
+    private static async Task<string> RequestAsync(int port, string line, CancellationToken ct) =>
+        (await NetNamespace.RequestLineAsync(null, new IPEndPoint(IPAddress.Loopback, port), line, TimeSpan.FromSeconds(20), ct))?.Trim() ?? string.Empty;
 }

@@ -19,8 +19,22 @@ namespace MobiScud.Testbed.Experiment;
 public sealed record HandoverMeasurement(string Message, double WireSeconds, double WireToDecisionMs, double? WireToFlowsConfirmedMs);
 
 /// <summary>One live migration as the hypervisor reported it.</summary>
+/// <param name="DowntimeMs">QEMU's downtime figure (source side).</param>
+/// <param name="PauseMs">Source STOP to destination RESUME by QEMU's event time stamps: the guest's real interruption.</param>
 /// <param name="CompletedToFlowsMs">From the hypervisor's completion report to the switches confirming the steering to the new site.</param>
-public sealed record MigrationMeasurement(string From, string To, double StartedSeconds, double CompletedSeconds, double TotalMs, double DowntimeMs, long BytesSent, double? CompletedToFlowsMs);
+/// <param name="StoppedSeconds">When the source stopped for the switch-over (QEMU's STOP event), if known.</param>
+public sealed record MigrationMeasurement(string From, string To, double StartedSeconds, double CompletedSeconds, double TotalMs, double DowntimeMs, double? PauseMs, long BytesSent, double? CompletedToFlowsMs, double? StoppedSeconds)
+{
+    /// <summary>
+    /// How long the PVM was out of the UE's reach: from the source's stop to the switches steering to the
+    /// destination (the destination may run before the MC hears of it; until the flows change, traffic still goes to
+    /// the stopped source). Without a stop time stamp: QEMU's pause (or downtime) plus completion-to-flows.
+    /// </summary>
+    public double OutageMs =>
+        StoppedSeconds is { } stopped && CompletedToFlowsMs is { } flows
+            ? ((CompletedSeconds - stopped) * 1000) + flows
+            : (PauseMs ?? DowntimeMs) + (CompletedToFlowsMs ?? 0);
+}
 
 /// <summary>The pings to one target: how many, how many lost, and the RTT distribution of the answered ones.</summary>
 public sealed record PingSummary(string Target, int Sent, int Lost, double? MedianMs, double? P95Ms)
@@ -57,17 +71,10 @@ public sealed record ExperimentResult(
     public PingSummary Ping(string target) => Pings.First(p => p.Target == target);
 
     /// <summary>
-    /// Allowance for a live migration's switch-over as the UE sees it: from the source's final pause to the
-    /// destination running. QEMU reports 10-60 ms of downtime here, but under TCG the final RAM pass, device state
-    /// and the destination's resume made the guest unreachable for about 100 ms in our runs: 250 ms leaves room.
-    /// </summary>
-    public const double SwitchOverAllowanceMs = 250;
-
-    /// <summary>
     /// The most edge-PVM pings a run may lose, from what it measured: each handover loses at most the pings sent
-    /// between the UE moving and the new flows being confirmed (its wire-to-flows time), each migration those sent
-    /// in the switch-over plus its completion-to-flows time, and each window also the pings in flight when it opened
-    /// (the edge RTT's p95) plus one for rounding.
+    /// between the UE moving and the new flows being confirmed (its wire-to-flows time); each migration those sent
+    /// in its outage (source stopped until the flows to the destination are confirmed); each window also the pings in
+    /// flight when it opened (the edge RTT's p95), plus one for rounding.
     /// </summary>
     public (int Bound, string Why) PvmLossBound(double intervalMs)
     {
@@ -83,9 +90,9 @@ public sealed record ExperimentResult(
 
         foreach (var m in Migrations)
         {
-            var n = (int)Math.Ceiling((SwitchOverAllowanceMs + (m.CompletedToFlowsMs ?? 0) + rtt) / intervalMs) + 1;
+            var n = (int)Math.Ceiling((m.OutageMs + rtt) / intervalMs) + 1;
             bound += n;
-            parts.Add($"migration {m.From}->{m.To}: ({SwitchOverAllowanceMs:0} + {m.CompletedToFlowsMs ?? 0:0} + {rtt:0}) ms -> {n}");
+            parts.Add($"migration {m.From}->{m.To}: ({m.OutageMs:0} + {rtt:0}) ms -> {n}");
         }
 
         return (bound, string.Join("; ", parts));
@@ -116,7 +123,7 @@ public sealed record ExperimentResult(
         sb.AppendLine("migrations:");
         foreach (var m in Migrations)
         {
-            sb.AppendLine(inv, $"  {m.From} -> {m.To} at {m.StartedSeconds:0.000}s: total {m.TotalMs:0} ms, downtime {m.DowntimeMs:0.0} ms (QEMU), {m.BytesSent / 1048576.0:0.0} MiB, completion -> flows confirmed {Ms(m.CompletedToFlowsMs)}");
+            sb.AppendLine(inv, $"  {m.From} -> {m.To} at {m.StartedSeconds:0.000}s: total {m.TotalMs:0} ms, downtime {m.DowntimeMs:0.0} ms (QEMU), paused {Ms(m.PauseMs)} (STOP -> RESUME), {m.BytesSent / 1048576.0:0.0} MiB, completion -> flows confirmed {Ms(m.CompletedToFlowsMs)}, outage {m.OutageMs:0} ms (STOP -> flows)");
         }
 
         sb.AppendLine(inv, $"PVM state: {PvmState ?? "not checked"}");
@@ -422,10 +429,12 @@ public static class TestbedExperiment
                 (at - epoch).TotalSeconds,
                 (report?.WallTime ?? done.Stats.TotalTime).TotalMilliseconds,
                 (report?.Downtime ?? done.Stats.Downtime).TotalMilliseconds,
+                report is null ? done.Stats.Downtime.TotalMilliseconds : report.Pause?.TotalMilliseconds,
                 report is null ? done.Stats.BytesSent : report.RamBytes + report.DiskBytes,
                 mc.Timeline.FirstOrDefault(e => e.Event == nameof(MigrationCompleted) && e.Commands.OfType<InstallSteering>().Any() && Math.Abs((e.WireTime - at).TotalMilliseconds) < 1000) is { } entry
                     ? FlowsConfirmedMs(entry, executor)
-                    : null));
+                    : null,
+                report?.PausedAt is { } pausedAt ? (pausedAt.UtcDateTime - epoch).TotalSeconds : null));
         }
 
         return result;
