@@ -13,9 +13,21 @@ public sealed record EventEnvelope(
     [property: Id(2)] UeEvent Event,
     [property: Id(3)] long EnqueuedTimestamp);
 
+/// <summary>
+/// One line of a UE's timeline: an event applied (kept as the event, with the commands the MC issued for it; the text
+/// is made only when someone reads it) or a notification (kept as text).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
-public sealed record TimelineEntry([property: Id(0)] TimeSpan At, [property: Id(1)] string Kind, [property: Id(2)] string Detail);
+public sealed record TimelineEntry(
+    [property: Id(0)] TimeSpan At,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string? Text,
+    [property: Id(3)] UeEvent? Event = null,
+    [property: Id(4)] ControlCommand[]? Commands = null)
+{
+    public string Detail => Text ?? (Event is null ? "" : McText.Describe(Event));
+}
 
 [GenerateSerializer]
 public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied);
