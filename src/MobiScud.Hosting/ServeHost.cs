@@ -183,6 +183,7 @@ public static class ServeHost
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
         services.AddSingleton<TimerService>();
         services.AddSingleton<McConfigProvider>();
+        services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
         services.TryAddSingleton<ICommandExecutor, CommandExecutor>();

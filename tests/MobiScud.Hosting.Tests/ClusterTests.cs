@@ -54,6 +54,7 @@ public sealed class ClusterSiloConfigurator : ISiloConfigurator
         });
         silo.Services.AddSingleton<HostingMetrics>();
         silo.Services.AddSingleton<McConfigProvider>();
+        silo.Services.AddSingleton<SiteMembership>();
         silo.Services.AddSingleton<ICommandExecutor, RecordingExecutor>();
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
         silo.Configure<ClusterMembershipOptions>(o =>

@@ -14,7 +14,7 @@ public sealed class CommandExecutor(
     ISteeringAdapter steering,
     TimerService timers,
     NotificationHub notifications,
-    IGrainFactory grains,
+    SiteMembership sites,
     IEventSink sink,
     IServiceClock clock,
     ILogger<CommandExecutor> log) : ICommandExecutor
@@ -31,7 +31,7 @@ public sealed class CommandExecutor(
             switch (command)
             {
                 case StartMigration m:
-                    if (await GrainRefs.Site(grains, m.To.Value).Admit(m.Ue.Value, force: false))
+                    if (await sites.TryAdmitAsync(m.To.Value, m.Ue.Value))
                     {
                         Collect(await hypervisor.ExecuteAsync(m, ct));
                     }

@@ -54,6 +54,22 @@ public interface IUeGrain : IGrainWithStringKey
     Task<TimelineEntry[]> Timeline();
 }
 
+public enum SiteUpdateKind
+{
+    /// <summary>Count the UE's PVM at the site, whatever its capacity (the PVM is already there).</summary>
+    Admit,
+
+    Release,
+
+    /// <summary>Admission against capacity (a migration into the site): refused when the site is full.</summary>
+    TryAdmit,
+}
+
+/// <summary>One change of a site's membership.</summary>
+[GenerateSerializer]
+[Immutable]
+public readonly record struct SiteUpdate([property: Id(0)] string Ue, [property: Id(1)] SiteUpdateKind Kind);
+
 /// <summary>One edge site: which UEs' PVMs it holds or is receiving, and admission against its capacity. Key: site name.</summary>
 public interface ISiteGrain : IGrainWithStringKey
 {
@@ -61,6 +77,10 @@ public interface ISiteGrain : IGrainWithStringKey
     Task<bool> Admit(string ue, bool force);
 
     Task Release(string ue);
+
+    /// <summary>Applies membership changes in order (batched by a silo); the answer says, per update, whether it was
+    /// admitted (always true but for a refused <see cref="SiteUpdateKind.TryAdmit"/>).</summary>
+    Task<bool[]> Update(SiteUpdate[] updates);
 
     /// <summary>Replaces the membership (rebuilt from the UE states after a restart).</summary>
     Task Reset(string[] ues);

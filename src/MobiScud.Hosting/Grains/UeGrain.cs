@@ -42,6 +42,7 @@ public sealed class UeGrain(
     [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
     McConfigProvider config,
     ICommandExecutor executor,
+    SiteMembership sites,
     HostingMetrics metrics) : Grain, IUeGrain
 {
     private const int KeptSources = 8;
@@ -210,13 +211,13 @@ public sealed class UeGrain(
             // A migration target is admitted (or refused) when the StartMigration command is executed.
             if (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
             {
-                await GrainRefs.Site(GrainFactory, site).Admit(ue, force: true);
+                await sites.AdmitAsync(site, ue);
             }
         }
 
         foreach (var site in was.Except(now))
         {
-            await GrainRefs.Site(GrainFactory, site).Release(ue);
+            await sites.ReleaseAsync(site, ue);
         }
     }
 }
