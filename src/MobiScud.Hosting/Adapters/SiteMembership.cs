@@ -36,7 +36,8 @@ public sealed class SiteMembership : IAsyncDisposable
     /// <summary>Admission against capacity, counting every update queued before it.</summary>
     public async Task<bool> TryAdmitAsync(string site, string ue)
     {
-        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // No RunContinuationsAsynchronously: the awaiting grain's continuation goes to its own scheduler anyway.
+        var answer = new TaskCompletionSource<bool>();
         await Post(new Op(site, new SiteUpdate(ue, SiteUpdateKind.TryAdmit), answer));
         return await answer.Task;
     }
