@@ -69,7 +69,7 @@ public static class ServeBench
             // Warm-up: every attach and one round of handovers, so that the JIT has settled before the measured rounds.
             var stream = Synthetic(ues, handovers + 1, sites);
             var warm = ues * 3;
-            await Drive(stream.Take(warm), pipeline, metrics, hypervisor, ct);
+            await Drive(stream.Take(warm), ues, pipeline, metrics, hypervisor, ct);
             var running = (await hypervisor.InventoryAsync(ct)).Count(p => p.Running);
             output.WriteLine($"  warm-up: {ues} attaches and {ues} handovers, {running} PVMs running, {metrics.Sum(m => m.EventCount)} events applied");
             foreach (var m in metrics)
@@ -78,7 +78,7 @@ public static class ServeBench
             }
 
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var (events, elapsed) = await Drive(stream.Skip(warm), pipeline, metrics, hypervisor, ct);
+            var (events, elapsed) = await Drive(stream.Skip(warm), ues * (handovers + 1), pipeline, metrics, hypervisor, ct);
             cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
             var latency = new LatencyHistogram();
             var p50 = Quantile(metrics, 0.50);
@@ -110,7 +110,7 @@ public static class ServeBench
         return metrics.Select(m => m.Latency.Count > 0 ? m.Latency.Quantile(q) : TimeSpan.Zero).Max();
     }
 
-    private static async Task<(long Events, TimeSpan Elapsed)> Drive(IEnumerable<UeEvent> events, EventPipeline pipeline, List<HostingMetrics> metrics, SimulatedHypervisor hv, CancellationToken ct)
+    private static async Task<(long Events, TimeSpan Elapsed)> Drive(IEnumerable<UeEvent> events, int migrations, EventPipeline pipeline, List<HostingMetrics> metrics, SimulatedHypervisor hv, CancellationToken ct)
     {
         var before = metrics.Sum(m => m.EventCount);
         var clock = Stopwatch.StartNew();
@@ -124,7 +124,9 @@ public static class ServeBench
         long last = -1;
         var quiet = Stopwatch.StartNew();
         var end = clock.Elapsed;
-        while (quiet.Elapsed < TimeSpan.FromMilliseconds(300))
+        // Every migration the handovers started must have ended (on a busy machine a 300 ms lull is not the end), and
+        // then the MC's reaction to the last outcome applied.
+        while (quiet.Elapsed < TimeSpan.FromMilliseconds(300) || (hv.MigrationsCompleted + hv.MigrationsFailed < migrations && clock.Elapsed < TimeSpan.FromMinutes(3)))
         {
             await pipeline.FlushAsync(ct);
             var count = metrics.Sum(m => m.EventCount);
