@@ -29,7 +29,14 @@ public sealed class PipelineStatistics
 
     public long Undecodable => Dropped.Where(d => d.Key.Layer != DropLayer.Ignored).Sum(d => d.Value);
 
-    internal void Drop(in DropReason reason) => Dropped[reason] = Dropped.GetValueOrDefault(reason) + 1;
+    /// <summary>Raised for every packet or message not used, as it is counted (a service exports these as metrics).</summary>
+    public event Action<DropReason>? DropCounted;
+
+    internal void Drop(in DropReason reason)
+    {
+        Dropped[reason] = Dropped.GetValueOrDefault(reason) + 1;
+        DropCounted?.Invoke(reason);
+    }
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MobiScud.Capture;
+using MobiScud.Control;
 using MobiScud.Control.Model;
 using Spectre.Console;
 
@@ -136,42 +137,9 @@ public static class ReplayCommand
         return map;
     }
 
-    public static string Describe(UeEvent e) => e switch
-    {
-        UeAttached a => $"attach imsi {a.Imsi ?? "?"} ip {a.UeAddress} at {a.Enb}{(a.CellId is { } c ? $" cell 0x{c:x7}" : string.Empty)}; {Bearers(a.Bearers)}",
-        BearerAdded b => $"bearer added {Bearer(b.Bearer)}",
-        BearerModified m => $"bearer modified: e-RAB {m.Downlink.ERabId} DL {m.Downlink.Downlink}",
-        BearerReleased r => $"bearer released: e-RAB {r.ERabId}",
-        HandoverPrepared p => $"{p.Kind} handover prepared {p.Source} -> {p.Target}",
-        HandoverCompleted c => $"S1 handover completed at {c.Target}: {Downlinks(c.Downlinks)}",
-        HandoverCancelled => "handover cancelled",
-        PathSwitched p => $"X2 path switch to {p.Target}: {Downlinks(p.Downlinks)}",
-        UeReleasedToIdle => "released to idle",
-        ServiceRequested s => $"service request at {s.Enb}; {Bearers(s.Bearers)}",
-        Detached => "detached",
-        _ => e.GetType().Name,
-    };
+    public static string Describe(UeEvent e) => McText.Describe(e);
 
-    public static string Describe(ControlCommand c) => c switch
-    {
-        CreatePvm p => $"CreatePvm {p.Pvm} at {p.Site}",
-        ResumePvm p => $"ResumePvm {p.Pvm} at {p.Site}",
-        SuspendPvm p => $"SuspendPvm {p.Pvm} at {p.Site}",
-        DestroyPvm p => $"DestroyPvm {p.Pvm} at {p.Site}",
-        StartMigration m => $"StartMigration {m.Migration} {m.From} -> {m.To}",
-        CancelMigration m => $"CancelMigration {m.Migration} {m.From} -> {m.To}",
-        InstallSteering s => $"InstallSteering v{s.Intent.Version} switch {s.Intent.SwitchSite} pvm {s.Intent.PvmSite} ue {s.Intent.UeAddress} via {s.Intent.Enb}: {string.Join(", ", s.Intent.Bearers.Select(b => $"{b.ERabId} DL {b.Downlink}"))}",
-        RemoveSteering r => $"RemoveSteering at {r.SwitchSite}",
-        ScheduleTimer t => $"ScheduleTimer {t.Kind} in {t.Due}",
-        Notify n => $"Notify {n.Kind}: {n.Detail}",
-        _ => c.GetType().Name,
-    };
-
-    private static string Bearers(IReadOnlyList<Bearer> bearers) => string.Join("; ", bearers.Select(Bearer));
-
-    private static string Bearer(Bearer b) => $"e-RAB {b.ERabId} UL {b.Uplink} DL {b.Downlink}";
-
-    private static string Downlinks(IReadOnlyList<BearerDownlink> d) => string.Join("; ", d.Select(x => $"e-RAB {x.ERabId} DL {x.Downlink}"));
+    public static string Describe(ControlCommand c) => McText.Describe(c);
 
     private static void Print(ReplayResult result, TextWriter output)
     {

@@ -3,8 +3,6 @@ using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Control.Tracking;
-using MobiScud.Protocols.Link;
-using MobiScud.Protocols.S1ap;
 
 namespace MobiScud.Cli;
 
@@ -25,7 +23,7 @@ public sealed record ReplayResult(
 /// (a created or resumed PVM reports PvmStarted at once; migrations are left in flight, since a replay has no VMs),
 /// so the commands shown are those the MC would issue to real adapters.
 /// </summary>
-public sealed class ReplaySession : ISignallingSink
+public sealed class ReplaySession
 {
     private readonly Dictionary<EnbId, SiteId> _sites;
     private readonly bool _defaultSites;
@@ -33,77 +31,46 @@ public sealed class ReplaySession : ISignallingSink
     private readonly Dictionary<UeId, UeState> _mc = [];
     private readonly List<ReplayEntry> _entries = [];
     private readonly List<string> _notes = [];
+    private TrackerFeed _feed;
     private McConfig _config;
-    private TrackerState _tracker = TrackerState.Empty;
-    private long _firstNanos = -1;
-    private SignallingPipeline? _pipeline;
 
     /// <param name="sites">eNB -> site map; null gives every eNB its own site ("site-enb-N") as it appears.</param>
-    public ReplaySession(IReadOnlyDictionary<EnbId, SiteId>? sites = null, bool runMc = true)
+    public ReplaySession(IReadOnlyDictionary<EnbId, SiteId>? sites = null, bool runMc = true, PipelineOptions? options = null)
     {
         _defaultSites = sites is null;
         _sites = sites is null ? [] : new Dictionary<EnbId, SiteId>(sites);
         _config = new McConfig(_sites, _core);
         RunMc = runMc;
+        _feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
     }
 
     public bool RunMc { get; }
 
     public IReadOnlyList<ReplayEntry> Entries => _entries;
 
-    public TrackerState Tracker => _tracker;
+    public TrackerState Tracker => _feed.Tracker;
+
+    /// <summary>Every UE's MC state after the replay.</summary>
+    public IReadOnlyDictionary<UeId, UeState> States => _mc;
 
     public ReplayResult Run(IFrameSource source, string name, PipelineOptions? options = null, CancellationToken cancellation = default)
     {
-        _pipeline = new SignallingPipeline(this, options);
-        _pipeline.Run(source, cancellation);
-        return new ReplayResult(name, _pipeline.Statistics, _entries, _notes, _sites, _tracker);
+        if (options is not null)
+        {
+            _feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
+        }
+
+        _feed.Run(source, cancellation);
+        return new ReplayResult(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
     }
 
     /// <summary>Feeds one tracker input (what the Orleans host or testbed would do with its own transport).</summary>
-    public void Feed(TrackerInput input, long frame)
+    public void Feed(TrackerInput input, long frame) => _feed.Feed(input, frame);
+
+    private void OnEvent(UeEvent e, long frame)
     {
-        var step = UeTracker.Apply(_tracker, input);
-        _tracker = step.State;
-        foreach (var note in step.Notes)
-        {
-            _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{input.At.TotalSeconds:0.000000} frame {frame}: {note}"));
-        }
-
-        foreach (var e in step.Events)
-        {
-            EnsureSites(e);
-            _entries.Add(new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []));
-        }
-    }
-
-    void ISignallingSink.OnS1ap(in PayloadContext context, S1apSummary summary) =>
-        Feed(S1apSignalFactory.From(summary, At(context), context.Source, context.Destination), context.FrameNumber);
-
-    void ISignallingSink.OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
-    {
-        var input = kind == UdpPayloadKind.Gtpu
-            ? GtpSignalFactory.FromGtpu(payload, At(context), context.Source, context.Destination, out var error)
-            : GtpSignalFactory.FromGtpc(payload, At(context), context.Source, context.Destination, out error);
-        if (error is not null)
-        {
-            _pipeline?.CountDropped(new DropReason(kind == UdpPayloadKind.Gtpu ? DropLayer.Gtpu : DropLayer.Gtpc, error));
-        }
-
-        if (input is not null)
-        {
-            Feed(input, context.FrameNumber);
-        }
-    }
-
-    private TimeSpan At(in PayloadContext context)
-    {
-        if (_firstNanos < 0)
-        {
-            _firstNanos = context.TimestampNanos;
-        }
-
-        return TimeSpan.FromTicks((context.TimestampNanos - _firstNanos) / 100);
+        EnsureSites(e);
+        _entries.Add(new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []));
     }
 
     private void EnsureSites(UeEvent e)

@@ -77,6 +77,9 @@ public static class ServeHost
         ["--gateway-port"] = "MobiScud:Silo:GatewayPort",
         ["--events"] = "MobiScud:Taps:0:Events",
         ["--speed"] = "MobiScud:Taps:0:Speed",
+        ["--pcap"] = "MobiScud:Taps:0:Pcap",
+        ["--interface"] = "MobiScud:Taps:0:Interface",
+        ["--hypervisor"] = "MobiScud:Hypervisor:Kind",
     };
 
     public static WebApplication Build(string[] args, string? configFile = null, ServeOverrides? overrides = null)
@@ -171,18 +174,23 @@ public static class ServeHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IServiceClock, SystemServiceClock>();
         services.AddSingleton<HostingMetrics>();
-        services.AddSingleton(sp => overrides.Hypervisor ?? new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>()));
+        services.AddSingleton<IHypervisorAdapter>(sp => overrides.Hypervisor ?? (options.Hypervisor.Kind == HypervisorKind.Replay
+            ? new ReplayModelHypervisor(sp.GetRequiredService<IServiceClock>()) as IHypervisorAdapter
+            : new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>())));
         services.AddSingleton(overrides.Switch ?? new InMemorySwitch());
         services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IGrainFactory>(), options.Pipeline, sp.GetRequiredService<ILogger<EventPipeline>>()));
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventPipeline>());
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
         services.AddSingleton<TimerService>();
         services.AddSingleton<McConfigProvider>();
+        services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
         services.TryAddSingleton<ICommandExecutor, CommandExecutor>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddHostedService<EventFileTap>();
+        services.AddSingleton<CaptureTaps>();
+        services.AddHostedService(sp => sp.GetRequiredService<CaptureTaps>());
     }
 }

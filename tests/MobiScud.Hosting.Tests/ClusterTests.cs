@@ -23,14 +23,14 @@ public sealed class RecordingExecutor : ICommandExecutor
 {
     public static readonly ConcurrentQueue<ControlCommand> Executed = new();
 
-    public Task ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
+    public Task<IReadOnlyList<UeEvent>> ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
     {
         foreach (var c in commands)
         {
             Executed.Enqueue(c);
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult<IReadOnlyList<UeEvent>>([]);
     }
 }
 
@@ -54,6 +54,7 @@ public sealed class ClusterSiloConfigurator : ISiloConfigurator
         });
         silo.Services.AddSingleton<HostingMetrics>();
         silo.Services.AddSingleton<McConfigProvider>();
+        silo.Services.AddSingleton<SiteMembership>();
         silo.Services.AddSingleton<ICommandExecutor, RecordingExecutor>();
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
         silo.Configure<ClusterMembershipOptions>(o =>

@@ -34,7 +34,13 @@ public interface IHypervisorAdapter
     /// <summary>Where outcomes go; null while the service is down (outcomes are then lost, as QMP events would be).</summary>
     void Attach(IEventSink? sink);
 
-    Task ExecuteAsync(ControlCommand command, CancellationToken ct = default);
+    /// <summary>Carries out a command. Returns its outcome when it is known at once (applied by the UE grain in the same
+    /// turn, before the UE's next event), or null when it will come later through the sink.</summary>
+    Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default);
+
+    /// <summary>Whether PVM starts are reported at once by <see cref="ExecuteAsync"/> (then a UE's events are committed one
+    /// by one around them, so each outcome lands right after its cause).</summary>
+    bool ImmediateOutcomes => false;
 
     Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default);
 }
@@ -53,5 +59,9 @@ public interface ISteeringAdapter
 /// <summary>Carries out one UE's commands after its state is persisted.</summary>
 public interface ICommandExecutor
 {
-    Task ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default);
+    /// <summary>Returns the outcomes known at once (see <see cref="IHypervisorAdapter.ExecuteAsync"/>), in command order.</summary>
+    Task<IReadOnlyList<UeEvent>> ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default);
+
+    /// <summary>See <see cref="IHypervisorAdapter.ImmediateOutcomes"/>.</summary>
+    bool ImmediateOutcomes => false;
 }

@@ -14,21 +14,26 @@ public sealed class CommandExecutor(
     ISteeringAdapter steering,
     TimerService timers,
     NotificationHub notifications,
-    IGrainFactory grains,
+    SiteMembership sites,
     IEventSink sink,
     IServiceClock clock,
     ILogger<CommandExecutor> log) : ICommandExecutor
 {
-    public async Task ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
+    private static readonly IReadOnlyList<UeEvent> None = [];
+
+    public bool ImmediateOutcomes => hypervisor.ImmediateOutcomes;
+
+    public async Task<IReadOnlyList<UeEvent>> ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
     {
+        List<UeEvent>? outcomes = null;
         foreach (var command in commands)
         {
             switch (command)
             {
                 case StartMigration m:
-                    if (await GrainRefs.Site(grains, m.To.Value).Admit(m.Ue.Value, force: false))
+                    if (await sites.TryAdmitAsync(m.To.Value, m.Ue.Value))
                     {
-                        await hypervisor.ExecuteAsync(m, ct);
+                        Collect(await hypervisor.ExecuteAsync(m, ct));
                     }
                     else
                     {
@@ -39,7 +44,7 @@ public sealed class CommandExecutor(
 
                     break;
                 case CreatePvm or ResumePvm or SuspendPvm or DestroyPvm or CancelMigration:
-                    await hypervisor.ExecuteAsync(command, ct);
+                    Collect(await hypervisor.ExecuteAsync(command, ct));
                     break;
                 case InstallSteering i:
                     await steering.InstallAsync(i.Intent, ct);
@@ -53,6 +58,16 @@ public sealed class CommandExecutor(
                 case Notify n:
                     await notifications.PublishAsync(before, after, n);
                     break;
+            }
+        }
+
+        return outcomes ?? None;
+
+        void Collect(UeEvent? outcome)
+        {
+            if (outcome is not null)
+            {
+                (outcomes ??= []).Add(outcome);
             }
         }
     }

@@ -28,6 +28,9 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
     private IEventSink? _sink;
     private int _addresses;
 
+    /// <summary>Its outcomes always come later, from the model.</summary>
+    private static readonly Task<UeEvent?> NoOutcome = Task.FromResult<UeEvent?>(null);
+
     public SimulatedHypervisor(HypervisorOptions options, TimeProvider? time = null, ILogger? log = null)
     {
         _options = options;
@@ -51,7 +54,7 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
         }
     }
 
-    public Task ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
         lock (_lock)
         {
@@ -100,7 +103,7 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
             }
         }
 
-        return Task.CompletedTask;
+        return NoOutcome;
     }
 
     public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)

@@ -51,8 +51,9 @@ public static class ApiEndpoints
         api.MapGet("/ues/{ue}", async (IGrainFactory g, string ue) =>
             (await g.GetGrain<IUeGrain>(ue).Get()).State is { } s ? Results.Ok(View(s)) : NotFound($"UE '{ue}' is not known")).WithSummary("One UE");
         api.MapGet("/ues/{ue}/timeline", async (IGrainFactory g, string ue) =>
-            (await g.GetGrain<IUeGrain>(ue).Get()).State is null ? NotFound($"UE '{ue}' is not known") : Results.Ok(await g.GetGrain<IUeGrain>(ue).Timeline()))
-            .WithSummary("The UE's recent events and notifications, oldest first");
+            (await g.GetGrain<IUeGrain>(ue).Get()).State is null ? NotFound($"UE '{ue}' is not known") : Results.Ok((await g.GetGrain<IUeGrain>(ue).Timeline())
+                .Select(t => new { at = t.At, kind = t.Kind, detail = t.Detail, commands = t.Commands?.Select(McText.Describe).ToArray() })))
+            .WithSummary("The UE's recent events (with the commands the MC issued for each) and notifications, oldest first");
         api.MapGet("/pvms", async (IGrainFactory g) => (await All(g)).Where(s => s.PvmStatus != PvmStatus.None).Select(s => new
         {
             pvm = s.Pvm.Value,

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Net.NetworkInformation;
+using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using Microsoft.Extensions.Options;
@@ -121,7 +123,11 @@ public sealed class PipelineOptions
 
 public enum HypervisorKind
 {
+    /// <summary>PVMs boot and migrate in a pre-copy model on the wall clock (sped up by TimeScale).</summary>
     Simulated,
+
+    /// <summary>No VMs: PVMs start at once and migrations stay in flight, as `mobiscud replay` models them.</summary>
+    Replay,
 }
 
 public sealed class HypervisorOptions
@@ -162,16 +168,24 @@ public enum TapSpeed
 
 public sealed class TapOptions
 {
-    /// <summary>A pcap/pcapng capture to replay (needs the capture pipeline).</summary>
+    /// <summary>A pcap/pcapng capture to replay through the capture pipeline and the UE tracker.</summary>
     public string? Pcap { get; set; }
 
-    /// <summary>A live interface (needs the capture pipeline).</summary>
+    /// <summary>A live interface (libpcap) to tap, through the same pipeline.</summary>
     public string? Interface { get; set; }
 
     /// <summary>A JSON-lines file of control events (what `mobiscud replay` derives from S1AP), one event a line.</summary>
     public string? Events { get; set; }
 
     public TapSpeed Speed { get; set; } = TapSpeed.Recorded;
+
+    /// <summary>With Speed Recorded, the capture's pace times this (2: twice as fast).</summary>
+    [Range(0.001, 1e6)]
+    public double Rate { get; set; } = 1;
+
+    /// <summary>UDP port of UDP-encapsulated SCTP (RFC 6951) in pcap and live taps.</summary>
+    [Range(1, 65535)]
+    public int SctpUdpPort { get; set; } = 9899;
 }
 
 /// <summary>Checks the whole configuration at start; every message names the offending key.</summary>
@@ -241,14 +255,20 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
             {
                 errors.Add($"{p}:Taps:{i} must set exactly one of Pcap, Interface, Events");
             }
-            else if (t.Pcap is not null || t.Interface is not null)
+            else if (t.Pcap is not null && CaptureProblem(t.Pcap) is { } problem)
             {
-                errors.Add($"{p}:Taps:{i}: pcap and live taps need the S1AP capture pipeline, which this build does not include yet; use Events (JSON lines)");
+                errors.Add($"{p}:Taps:{i}:Pcap {problem}");
             }
-            else if (!File.Exists(t.Events))
+            else if (t.Interface is not null && t.Interface != "any" && !NetworkInterface.GetAllNetworkInterfaces().Any(n => n.Name == t.Interface))
+            {
+                errors.Add($"{p}:Taps:{i}:Interface '{t.Interface}' is not a network interface of this machine (have: {string.Join(", ", NetworkInterface.GetAllNetworkInterfaces().Select(n => n.Name))})");
+            }
+            else if (t.Events is not null && !File.Exists(t.Events))
             {
                 errors.Add($"{p}:Taps:{i}:Events file '{t.Events}' does not exist");
             }
+
+            errors.AddRange(ValidateAnnotations(t, $"{p}:Taps:{i}"));
         }
 
         foreach (var r in ValidateAnnotations(o.Api, $"{p}:Api").Concat(ValidateAnnotations(o.Silo, $"{p}:Silo"))
@@ -258,6 +278,25 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Why a capture file cannot be replayed (missing, unreadable, not pcap/pcapng), or null when its header reads.</summary>
+    private static string? CaptureProblem(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return $"file '{path}' does not exist";
+        }
+
+        try
+        {
+            using var source = CaptureFile.Open(path);
+            return null;
+        }
+        catch (CaptureFormatException e)
+        {
+            return e.Message;
+        }
     }
 
     private static void Positive(TimeSpan? v, string key, List<string> errors, bool allowZero = false)

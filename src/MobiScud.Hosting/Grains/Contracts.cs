@@ -13,9 +13,21 @@ public sealed record EventEnvelope(
     [property: Id(2)] UeEvent Event,
     [property: Id(3)] long EnqueuedTimestamp);
 
+/// <summary>
+/// One line of a UE's timeline: an event applied (kept as the event, with the commands the MC issued for it; the text
+/// is made only when someone reads it) or a notification (kept as text).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
-public sealed record TimelineEntry([property: Id(0)] TimeSpan At, [property: Id(1)] string Kind, [property: Id(2)] string Detail);
+public sealed record TimelineEntry(
+    [property: Id(0)] TimeSpan At,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string? Text,
+    [property: Id(3)] UeEvent? Event = null,
+    [property: Id(4)] ControlCommand[]? Commands = null)
+{
+    public string Detail => Text ?? (Event is null ? "" : McText.Describe(Event));
+}
 
 [GenerateSerializer]
 public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied);
@@ -42,6 +54,22 @@ public interface IUeGrain : IGrainWithStringKey
     Task<TimelineEntry[]> Timeline();
 }
 
+public enum SiteUpdateKind
+{
+    /// <summary>Count the UE's PVM at the site, whatever its capacity (the PVM is already there).</summary>
+    Admit,
+
+    Release,
+
+    /// <summary>Admission against capacity (a migration into the site): refused when the site is full.</summary>
+    TryAdmit,
+}
+
+/// <summary>One change of a site's membership.</summary>
+[GenerateSerializer]
+[Immutable]
+public readonly record struct SiteUpdate([property: Id(0)] string Ue, [property: Id(1)] SiteUpdateKind Kind);
+
 /// <summary>One edge site: which UEs' PVMs it holds or is receiving, and admission against its capacity. Key: site name.</summary>
 public interface ISiteGrain : IGrainWithStringKey
 {
@@ -49,6 +77,10 @@ public interface ISiteGrain : IGrainWithStringKey
     Task<bool> Admit(string ue, bool force);
 
     Task Release(string ue);
+
+    /// <summary>Applies membership changes in order (batched by a silo); the answer says, per update, whether it was
+    /// admitted (always true but for a refused <see cref="SiteUpdateKind.TryAdmit"/>).</summary>
+    Task<bool[]> Update(SiteUpdate[] updates);
 
     /// <summary>Replaces the membership (rebuilt from the UE states after a restart).</summary>
     Task Reset(string[] ues);

@@ -62,6 +62,38 @@ public sealed class SiteGrain(
         return Task.CompletedTask;
     }
 
+    public Task<bool[]> Update(SiteUpdate[] updates)
+    {
+        var changed = false;
+        var results = new bool[updates.Length];
+        var capacity = Capacity;
+        for (var i = 0; i < updates.Length; i++)
+        {
+            var u = updates[i];
+            switch (u.Kind)
+            {
+                case SiteUpdateKind.Release:
+                    changed |= store.State.Ues.Remove(u.Ue);
+                    results[i] = true;
+                    break;
+                case SiteUpdateKind.TryAdmit when !store.State.Ues.Contains(u.Ue) && store.State.Ues.Count >= capacity:
+                    results[i] = false;
+                    break;
+                default:
+                    changed |= store.State.Ues.Add(u.Ue);
+                    results[i] = true;
+                    break;
+            }
+        }
+
+        if (changed)
+        {
+            Changed();
+        }
+
+        return Task.FromResult(results);
+    }
+
     public async Task Reset(string[] ues)
     {
         store.State.Ues = [.. ues];

@@ -42,17 +42,21 @@ public sealed class UeGrain(
     [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
     McConfigProvider config,
     ICommandExecutor executor,
+    SiteMembership sites,
     HostingMetrics metrics) : Grain, IUeGrain
 {
     private const int KeptSources = 8;
+
+    /// <summary>Outcomes a hypervisor reports at once are applied in the same turn, but never in an endless loop.</summary>
+    private const int MaxImmediateRounds = 8;
 
     public async Task<int> Handle(Immutable<EventEnvelope[]> batch)
     {
         var record = store.State;
         var before = record.State;
         var commands = new List<ControlCommand>();
-        var timelineLength = config.Options.Api.TimelineLength;
         var applied = 0;
+        var pendingCommit = false;
         foreach (var envelope in batch.Value)
         {
             if (record.Applied.TryGetValue(envelope.Source, out var last) && envelope.Seq <= last)
@@ -60,33 +64,25 @@ public sealed class UeGrain(
                 continue;
             }
 
-            var e = envelope.Event;
-            if (e is ReconcileRequested)
+            if (envelope.Event is ReconcileRequested)
             {
                 await config.RefreshAsync();
             }
 
-            var prior = record.State;
-            var decision = MobiScudControl.Decide(config.Current, prior, e);
-            record.State = decision.State;
+            Apply(record, envelope.Event, commands);
             record.Applied[envelope.Source] = envelope.Seq;
-            record.Count++;
             applied++;
-            metrics.Event(e.GetType().Name);
-            Append(record, new TimelineEntry(e.At, e.GetType().Name, Describe(e)), timelineLength);
-            foreach (var c in decision.Commands)
+            if (executor.ImmediateOutcomes && commands.Exists(c => c is CreatePvm or ResumePvm))
             {
-                if (c is Notify n)
-                {
-                    Append(record, new TimelineEntry(n.At, n.Kind.ToString(), n.Detail), timelineLength);
-                }
+                // The outcome must be applied before this UE's next event, as it would have been had it come first.
+                await CommitAsync(record, before, commands);
+                before = record.State;
+                commands = [];
+                pendingCommit = false;
             }
-
-            commands.AddRange(decision.Commands);
-            if (prior?.Migration is { } m && decision.State?.Migration?.Id != m.Id)
+            else
             {
-                var outcome = decision.State?.PvmSite == m.To ? "completed" : m.Cancelling && !m.RetryLater ? "cancelled" : "failed";
-                metrics.MigrationEnded(outcome, e.At - m.StartedAt);
+                pendingCommit = true;
             }
         }
 
@@ -104,22 +100,76 @@ public sealed class UeGrain(
             }
         }
 
-        var ue = this.GetPrimaryKeyString();
-        if (!record.Indexed && record.State is not null)
+        if (pendingCommit)
         {
-            await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
-            record.Indexed = true;
+            await CommitAsync(record, before, commands);
         }
 
-        await store.WriteStateAsync();
-        await SyncSites(ue, before, record.State);
-        await executor.ExecuteAsync(before, record.State, commands);
         foreach (var envelope in batch.Value)
         {
             metrics.Reaction(envelope.EnqueuedTimestamp);
         }
 
         return applied;
+    }
+
+    /// <summary>
+    /// Persists the state, then carries out the commands. Outcomes the adapters know at once (a hypervisor that has
+    /// nothing to wait for) are applied in this turn, before the UE's next event, and persisted again before their own
+    /// commands leave.
+    /// </summary>
+    private async Task CommitAsync(UeRecord record, UeState? before, List<ControlCommand> commands)
+    {
+        var ue = this.GetPrimaryKeyString();
+        for (var round = 0; ; round++)
+        {
+            if (!record.Indexed && record.State is not null)
+            {
+                await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
+                record.Indexed = true;
+            }
+
+            await store.WriteStateAsync();
+            await SyncSites(ue, before, record.State);
+            var outcomes = await executor.ExecuteAsync(before, record.State, commands);
+            if (outcomes.Count == 0 || round >= MaxImmediateRounds)
+            {
+                return;
+            }
+
+            before = record.State;
+            commands = [];
+            foreach (var outcome in outcomes)
+            {
+                Apply(record, outcome, commands);
+            }
+        }
+    }
+
+    private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
+    {
+        var timelineLength = config.Options.Api.TimelineLength;
+        var prior = record.State;
+        var decision = MobiScudControl.Decide(config.Current, prior, e);
+        record.State = decision.State;
+        record.Count++;
+        metrics.Event(e.GetType().Name);
+        var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
+        Append(record, new TimelineEntry(e.At, e.GetType().Name, null, e, issued), timelineLength);
+        foreach (var c in issued)
+        {
+            if (c is Notify n)
+            {
+                Append(record, new TimelineEntry(n.At, n.Kind.ToString(), n.Detail), timelineLength);
+            }
+        }
+
+        commands.AddRange(issued);
+        if (prior?.Migration is { } m && decision.State?.Migration?.Id != m.Id)
+        {
+            var outcome = decision.State?.PvmSite == m.To ? "completed" : m.Cancelling && !m.RetryLater ? "cancelled" : "failed";
+            metrics.MigrationEnded(outcome, e.At - m.StartedAt);
+        }
     }
 
     public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count));
@@ -134,22 +184,6 @@ public sealed class UeGrain(
             r.Timeline.RemoveRange(0, r.Timeline.Count - max);
         }
     }
-
-    private static string Describe(UeEvent e) => e switch
-    {
-        UeAttached a => $"at {a.Enb}, {a.UeAddress}, {a.Bearers.Count} bearer(s)",
-        HandoverPrepared p => $"{p.Kind} {p.Source} -> {p.Target}",
-        PathSwitched p => $"to {p.Target}",
-        HandoverCompleted c => $"to {c.Target}",
-        ServiceRequested r => $"at {r.Enb}",
-        PvmStarted s => $"{s.Pvm} at {s.Site}",
-        MigrationCompleted c => $"{c.Migration} in {c.Stats.TotalTime.TotalMilliseconds:0} ms",
-        MigrationFailed f => $"{f.Migration}: {f.Reason}",
-        PvmObserved o => $"hypervisor holds {o.Pvm} at {o.Site?.ToString() ?? "nowhere"}",
-        PinRequested p => p.Site is { } s ? $"pinned to {s}" : "unpinned",
-        TimerFired t => $"{t.Kind} #{t.Token}",
-        _ => "",
-    };
 
     /// <summary>The sites that count this UE's PVM: where it is, and where it is migrating to.</summary>
     private static HashSet<string> SitesOf(UeState? s)
@@ -177,13 +211,13 @@ public sealed class UeGrain(
             // A migration target is admitted (or refused) when the StartMigration command is executed.
             if (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
             {
-                await GrainRefs.Site(GrainFactory, site).Admit(ue, force: true);
+                await sites.AdmitAsync(site, ue);
             }
         }
 
         foreach (var site in was.Except(now))
         {
-            await GrainRefs.Site(GrainFactory, site).Release(ue);
+            await sites.ReleaseAsync(site, ue);
         }
     }
 }

@@ -1,0 +1,177 @@
+using MobiScud.Capture;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Config;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using CapturePipelineOptions = MobiScud.Capture.PipelineOptions;
+
+namespace MobiScud.Hosting.Pipeline;
+
+/// <summary>What one capture tap has done so far (REST, logs, tests).</summary>
+public sealed class CaptureTapStatus(string name)
+{
+    private long _frames;
+    private long _events;
+
+    public string Name { get; } = name;
+
+    public long Frames => Interlocked.Read(ref _frames);
+
+    /// <summary>UE events handed to the pipeline.</summary>
+    public long Events => Interlocked.Read(ref _events);
+
+    public PipelineStatistics? Statistics { get; internal set; }
+
+    /// <summary>Why the tap stopped early (broken file, interface gone), naming the file and place.</summary>
+    public string? Error { get; internal set; }
+
+    public bool Finished { get; internal set; }
+
+    internal void Frame() => Interlocked.Increment(ref _frames);
+
+    internal void Event() => Interlocked.Increment(ref _events);
+}
+
+/// <summary>
+/// The pcap/pcapng and live-interface taps of `mobiscud serve`: frames go through the same <see cref="TrackerFeed"/> as
+/// `mobiscud replay` (capture pipeline -> S1AP/GTP -> UE tracker), and the UE events into the ordered, bounded pipeline
+/// (a full lane holds the reader back: backpressure reaches the file or the capture buffer). A file is replayed at
+/// its recorded pace (times <see cref="TapOptions.Rate"/>) or as fast as the pipeline takes it; event times are moved
+/// onto the service clock. Packets not used are counted by reason in the decode-error metric; a file that turns out
+/// broken part-way stops its tap with an error naming the file and offset, keeping what was already applied.
+/// </summary>
+public sealed class CaptureTaps(
+    IOptions<MobiScudOptions> options,
+    IEventSink sink,
+    Reconciler reconciler,
+    IServiceClock clock,
+    TimeProvider time,
+    HostingMetrics metrics,
+    ILogger<CaptureTaps> log) : BackgroundService
+{
+    private readonly TaskCompletionSource _files = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<CaptureTapStatus> _status = [];
+
+    public IReadOnlyList<CaptureTapStatus> Status => _status;
+
+    /// <summary>Completes when every file tap has been read to its end (or stopped on an error).</summary>
+    public Task FilesDone => _files.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var taps = options.Value.Taps.Where(t => t.Pcap is not null || t.Interface is not null).ToList();
+        _status.AddRange(taps.Select(t => new CaptureTapStatus(t.Pcap ?? t.Interface!)));
+        try
+        {
+            if (taps.Count == 0)
+            {
+                return;
+            }
+
+            await reconciler.Completed.WaitAsync(stoppingToken);
+            var files = new List<Task>();
+            for (var i = 0; i < taps.Count; i++)
+            {
+                var (tap, status) = (taps[i], _status[i]);
+                // Reading blocks (file I/O, libpcap's read timeout): each tap gets its own thread.
+                var run = Task.Factory.StartNew(() => RunAsync(tap, status, stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+                if (tap.Pcap is not null)
+                {
+                    files.Add(run);
+                }
+            }
+
+            await Task.WhenAll(files);
+        }
+        finally
+        {
+            _files.TrySetResult();
+        }
+    }
+
+    private async Task RunAsync(TapOptions tap, CaptureTapStatus status, CancellationToken ct)
+    {
+        var pending = new List<UeEvent>();
+        var feed = new TrackerFeed(
+            (e, _) => pending.Add(e),
+            (note, _) => log.LogDebug("tap {Tap}: {Note}", status.Name, note),
+            drop =>
+            {
+                if (drop.Layer != DropLayer.Ignored)
+                {
+                    metrics.DecodeError(drop.ToString());
+                }
+            },
+            CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
+        status.Statistics = feed.Statistics;
+        var live = tap.Interface is not null;
+        try
+        {
+            using var source = live ? new LiveCaptureSource(tap.Interface!, cancellation: ct) : CaptureFile.Open(tap.Pcap!);
+            log.LogInformation("tap {Tap}: {Mode}", status.Name, live ? "capturing live" : tap.Speed == TapSpeed.Max ? "replaying as fast as possible" : $"replaying at x{tap.Rate} the recorded pace");
+            var start = clock.Now;
+            var first = -1L;
+            while (!ct.IsCancellationRequested && source.TryReadNext(out var frame))
+            {
+                status.Frame();
+                TimeSpan? offset = null;
+                if (!live && tap.Speed == TapSpeed.Recorded)
+                {
+                    if (first < 0)
+                    {
+                        first = frame.TimestampNanos;
+                    }
+
+                    offset = TimeSpan.FromTicks((long)((frame.TimestampNanos - first) / 100 / tap.Rate));
+                    var wait = start + offset.Value - clock.Now;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time, ct);
+                    }
+                }
+
+                // The frame's bytes are the reader's until its next read: the pipeline is done with them on return.
+                feed.Process(frame);
+                foreach (var e in pending)
+                {
+                    // Recorded: the frame's time on the capture's time line, shifted to start now; otherwise the moment it is seen.
+                    var post = sink.PostAsync(e with { At = offset is null ? clock.Now : start + offset.Value }, ct);
+                    if (!post.IsCompletedSuccessfully)
+                    {
+                        if (live)
+                        {
+                            // Stay on the capture thread: libpcap's blocking reads must not run on the thread pool.
+                            post.AsTask().GetAwaiter().GetResult();
+                        }
+                        else
+                        {
+                            await post;
+                        }
+                    }
+
+                    status.Event();
+                }
+
+                pending.Clear();
+            }
+
+            log.LogInformation("tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable", status.Name, status.Frames, feed.Statistics.S1apMessages, status.Events, feed.Statistics.Undecodable);
+        }
+        catch (CaptureFormatException e)
+        {
+            status.Error = e.Message;
+            metrics.DecodeError("capture-file");
+            log.LogError("tap {Tap} stopped after {Frames} frames: {Error}", status.Name, status.Frames, e.Message);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            status.Finished = true;
+        }
+    }
+}

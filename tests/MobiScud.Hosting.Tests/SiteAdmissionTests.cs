@@ -1,0 +1,57 @@
+using MobiScud.Control;
+using MobiScud.Hosting.Grains;
+using static MobiScud.Hosting.Tests.ServeTestHost;
+
+namespace MobiScud.Hosting.Tests;
+
+public sealed class SiteAdmissionTests
+{
+    [Fact]
+    public async Task Migrations_into_a_full_site_are_refused_and_batched_membership_counts_each_pvm_once()
+    {
+        // No VMs: PVMs start at once and migrations stay in flight, so the arriving PVMs keep their places at site-b.
+        await using var serve = await StartAsync(Settings(new()
+        {
+            ["MobiScud:Hypervisor:Kind"] = "Replay",
+            ["MobiScud:Sites:1:Capacity"] = "3",
+        }));
+        const int ues = 8;
+        for (var i = 0; i < ues; i++)
+        {
+            await serve.Pipeline.PostAsync(Attach(i, EnbA, Now));
+        }
+
+        await serve.Pipeline.FlushAsync();
+        for (var i = 0; i < ues; i++)
+        {
+            await serve.Pipeline.PostAsync(Switched(i, EnbB, Now));
+        }
+
+        await serve.Pipeline.FlushAsync();
+        await Wait.Until(async () =>
+        {
+            for (var i = 0; i < ues; i++)
+            {
+                // Refused ones get MigrationFailed back through the pipeline: wait until every UE has settled.
+                if (await serve.State(Ue(i)) is not { } s || (s.Migration is null && s.MigrationBlockedUntil == TimeSpan.Zero))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, "every UE migrating to site-b or refused");
+
+        var states = new List<UeState>();
+        for (var i = 0; i < ues; i++)
+        {
+            states.Add((await serve.State(Ue(i)))!);
+        }
+
+        Assert.Equal(3, states.Count(s => s.Migration?.To == B));
+        Assert.Equal(ues - 3, states.Count(s => s.Migration is null && s.PvmSite == A));
+        await Wait.Until(async () => (await serve.Grains.GetGrain<ISiteGrain>(A.Value).Get()).Ues.Length == ues, "site-a counts every PVM (held there)");
+        var b = await serve.Grains.GetGrain<ISiteGrain>(B.Value).Get();
+        Assert.Equal(states.Where(s => s.Migration?.To == B).Select(s => s.Ue.Value).Order(StringComparer.Ordinal), b.Ues);
+    }
+}
