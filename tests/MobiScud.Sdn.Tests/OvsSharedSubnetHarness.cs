@@ -67,6 +67,8 @@ public sealed class OvsSharedSubnetHarness : IAsyncLifetime
 
     public OpenFlowSteeringProgrammer Programmer { get; private set; } = null!;
 
+    public OvsDatapathSync DatapathSync { get; private set; } = null!;
+
     private static int version;
 
     public static int NextVersion() => Interlocked.Increment(ref version);
@@ -90,7 +92,8 @@ public sealed class OvsSharedSubnetHarness : IAsyncLifetime
         try
         {
             Controller = new OpenFlowController(new OpenFlowControllerOptions { UnixSocketPath = Path.Combine(Dir, "controller.sock") });
-            Programmer = new OpenFlowSteeringProgrammer(Controller, Sites);
+            DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Purge);
+            Programmer = new OpenFlowSteeringProgrammer(Controller, Sites, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = DatapathSync, [SiteB] = DatapathSync });
             Controller.Start();
             foreach (var role in new[] { "ovs", "enba", "enbb", "sgw", "pvma", "pvmb" })
             {
@@ -239,6 +242,11 @@ public sealed class OvsSharedSubnetHarness : IAsyncLifetime
         if (Controller is not null)
         {
             await Controller.DisposeAsync();
+        }
+
+        if (DatapathSync is not null)
+        {
+            await DatapathSync.DisposeAsync();
         }
 
         foreach (var daemon in new[] { "ovs-vswitchd", "ovsdb-server" })
