@@ -86,47 +86,45 @@ internal static class SdnCommand
         }
 
         Console.WriteLine($"{ueCount} UEs steered; {controller.DesiredFlows(dpid).Count} flows on the switch");
-        async Task TimeHandoversAsync(OpenFlowSteeringProgrammer by, string what)
+        // With a datapath sync, handovers alternate between a barrier-only programmer and a synced one, so both
+        // series see the same load. No traffic crosses this bridge, so there is little to purge: the synced series
+        // times the mechanism (a unixctl round trip), not the slow-path refill that follows under traffic.
+        await using var sync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(ovs.Dir), datapathSync);
+        var synced = new OpenFlowSteeringProgrammer(controller, topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = sync });
+        var series = datapathSync == DatapathSyncMode.None
+            ? new[] { (By: programmer, What: "barrier-confirmed flows on OVS", Total: new List<double>(), Pure: new List<double>()) }
+            : [(programmer, "barrier-confirmed flows on OVS", new List<double>(), new List<double>()),
+               (synced, $"datapath-confirmed ({datapathSync}: barrier, then revalidator/purge)", new List<double>(), new List<double>())];
+        for (var h = 0; h < handovers; h++)
         {
-            var total = new List<double>(handovers);
-            var decideCompile = new List<double>(handovers);
-            for (var h = 0; h < handovers; h++)
+            var (by, _, total, decideCompile) = series[h % series.Length];
+            var i = h % ueCount;
+            clock += TimeSpan.FromMilliseconds(10);
+            var toEnb2 = states[i]!.ServingEnb == Enb1;
+            var downlink = new BearerDownlink(5, new GtpEndpoint(toEnb2 ? Enb2Address : Enb1Address, (uint)(0x30000 + h)));
+            var started = Stopwatch.GetTimestamp();
+            var decision = MobiScudControl.Decide(config, states[i], new PathSwitched(clock, new UeId($"bench-{i}"), toEnb2 ? Enb2 : Enb1, [downlink]));
+            var install = decision.Commands.OfType<InstallSteering>().SingleOrDefault()
+                ?? throw new InvalidOperationException($"handover {h}: the MC issued no InstallSteering ({string.Join(", ", decision.Commands)})");
+            _ = SteeringCompiler.Compile(install.Intent, topology); // the pure part alone, timed for the breakdown
+            var pure = Stopwatch.GetElapsedTime(started);
+            var result = await by.ExecuteAsync(install, ct);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            if (!result.Confirmed || result.Rejections.Any() || (by == synced && !result.DatapathSynced))
             {
-                var i = h % ueCount;
-                clock += TimeSpan.FromMilliseconds(10);
-                var toEnb2 = states[i]!.ServingEnb == Enb1;
-                var downlink = new BearerDownlink(5, new GtpEndpoint(toEnb2 ? Enb2Address : Enb1Address, (uint)(0x30000 + h)));
-                var started = Stopwatch.GetTimestamp();
-                var decision = MobiScudControl.Decide(config, states[i], new PathSwitched(clock, new UeId($"bench-{i}"), toEnb2 ? Enb2 : Enb1, [downlink]));
-                var install = decision.Commands.OfType<InstallSteering>().SingleOrDefault()
-                    ?? throw new InvalidOperationException($"handover {h}: the MC issued no InstallSteering ({string.Join(", ", decision.Commands)})");
-                _ = SteeringCompiler.Compile(install.Intent, topology); // the pure part alone, timed for the breakdown
-                var pure = Stopwatch.GetElapsedTime(started);
-                var result = await by.ExecuteAsync(install, ct);
-                var elapsed = Stopwatch.GetElapsedTime(started);
-                if (!result.Confirmed || result.Rejections.Any())
-                {
-                    throw new InvalidOperationException($"handover {h}: steering not confirmed: {string.Join("; ", result.Rejections)}");
-                }
-
-                states[i] = decision.State;
-                total.Add(elapsed.TotalMilliseconds);
-                decideCompile.Add(pure.TotalMilliseconds);
+                throw new InvalidOperationException($"handover {h}: steering not confirmed: {string.Join("; ", result.Rejections)}");
             }
 
-            Console.WriteLine($"handover -> {what}, {handovers} X2 handovers over {ueCount} UEs:");
-            Console.WriteLine($"  total     p50 {Percentile(total, 50):F3} ms  p99 {Percentile(total, 99):F3} ms  max {total.Max():F3} ms");
-            Console.WriteLine($"  MC decide + compile (pure part)  p50 {Percentile(decideCompile, 50):F3} ms  p99 {Percentile(decideCompile, 99):F3} ms");
+            states[i] = decision.State;
+            total.Add(elapsed.TotalMilliseconds);
+            decideCompile.Add(pure.TotalMilliseconds);
         }
 
-        await TimeHandoversAsync(programmer, "barrier-confirmed flows on OVS");
-        if (datapathSync != DatapathSyncMode.None)
+        foreach (var (_, what, total, decideCompile) in series)
         {
-            // Same handovers, confirmed in the datapath too. No traffic crosses this bridge, so there is little to purge:
-            // this times the mechanism (a unixctl round trip), not the slow-path refill that follows under load.
-            await using var sync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(ovs.Dir), datapathSync);
-            var synced = new OpenFlowSteeringProgrammer(controller, topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = sync });
-            await TimeHandoversAsync(synced, $"datapath-confirmed ({datapathSync}: barrier, then revalidator/purge)");
+            Console.WriteLine($"handover -> {what}, {total.Count} X2 handovers over {ueCount} UEs:");
+            Console.WriteLine($"  total     p50 {Percentile(total, 50):F3} ms  p99 {Percentile(total, 99):F3} ms  max {total.Max():F3} ms");
+            Console.WriteLine($"  MC decide + compile (pure part)  p50 {Percentile(decideCompile, 50):F3} ms  p99 {Percentile(decideCompile, 99):F3} ms");
         }
 
         var dump = await ovs.RunAsync("ovs-ofctl", "-O", "OpenFlow13", "--no-stats", "dump-flows", ovs.MgmtSocket("brA"));

@@ -111,6 +111,19 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
     }
 
     [Fact]
+    public async Task The_unixctl_client_speaks_to_ovs_vswitchd_like_ovs_appctl_and_names_the_command_ovs_refused()
+    {
+        await using var unixctl = new OvsUnixctl(() => OvsUnixctl.SocketIn(ovs.Dir));
+        Assert.Contains("10.60.0.0/24 MARK 1 dev brA", await unixctl.CallAsync("ovs/route/show"), StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => unixctl.CallAsync("no/such-command"));
+        Assert.Contains("ovs-appctl no/such-command", e.Message, StringComparison.Ordinal);
+
+        // Arguments, and the same connection after an error reply.
+        Assert.Contains("dev brA", await unixctl.CallAsync("ovs/route/lookup", ["10.60.0.3", "pkt_mark=1"]), StringComparison.Ordinal);
+        Assert.Throws<FileNotFoundException>(() => OvsUnixctl.SocketIn(Path.Combine(ovs.Dir, "missing")));
+    }
+
+    [Fact]
     public void The_routing_helper_routes_each_site_to_its_bridge_seeds_every_peer_and_refuses_what_ovs_31_cannot_separate()
     {
         var a = OvsSharedSubnetHarness.Sites[OvsSharedSubnetHarness.SiteA];
