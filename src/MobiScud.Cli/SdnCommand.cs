@@ -22,8 +22,8 @@ internal static class SdnCommand
         var batch = new Option<int>("--batch") { Description = "flow-mods per barrier in the throughput run", DefaultValueFactory = _ => 1000 };
         var datapathSync = new Option<DatapathSyncMode>("--datapath-sync")
         {
-            Description = "also time handovers confirmed in OVS's datapath (Purge: revalidator/purge after the barrier); None: barrier only",
-            DefaultValueFactory = _ => DatapathSyncMode.Purge,
+            Description = "also time handovers confirmed in OVS's datapath (Flush: dpctl/del-flows after the barrier); None: barrier only",
+            DefaultValueFactory = _ => DatapathSyncMode.Flush,
         };
         bench.Options.Add(handovers);
         bench.Options.Add(ues);
@@ -87,14 +87,14 @@ internal static class SdnCommand
 
         Console.WriteLine($"{ueCount} UEs steered; {controller.DesiredFlows(dpid).Count} flows on the switch");
         // With a datapath sync, handovers alternate between a barrier-only programmer and a synced one, so both
-        // series see the same load. No traffic crosses this bridge, so there is little to purge: the synced series
+        // series see the same load. No traffic crosses this bridge, so there is little to flush: the synced series
         // times the mechanism (a unixctl round trip), not the slow-path refill that follows under traffic.
         await using var sync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(ovs.Dir), datapathSync);
         var synced = new OpenFlowSteeringProgrammer(controller, topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = sync });
         var series = datapathSync == DatapathSyncMode.None
             ? new[] { (By: programmer, What: "barrier-confirmed flows on OVS", Total: new List<double>(), Pure: new List<double>()) }
             : [(programmer, "barrier-confirmed flows on OVS", new List<double>(), new List<double>()),
-               (synced, $"datapath-confirmed ({datapathSync}: barrier, then revalidator/purge)", new List<double>(), new List<double>())];
+               (synced, $"datapath-confirmed ({datapathSync}: barrier, then dpctl/del-flows)", new List<double>(), new List<double>())];
         for (var h = 0; h < handovers; h++)
         {
             var (by, _, total, decideCompile) = series[h % series.Length];

@@ -26,7 +26,7 @@ public sealed class MeasurementFactAttribute : FactAttribute
 /// UDP to the UE every ~1 ms; the UE is handed over between eNB1 and eNB2 again and again; raw sockets at both eNBs
 /// see which path each packet took. Per change: packets sent after the barrier reply that still took the old path,
 /// and the time from the barrier reply to the first packet sent on the new path. Then the same with a datapath sync
-/// after the barrier (revalidator/wait once or twice, revalidator/purge). `MOBISCUD_SDN_LAG=N` changes per mode.
+/// after the barrier (revalidator/wait once or twice, revalidator/purge, dpctl/del-flows). `MOBISCUD_SDN_LAG=N` changes per mode.
 /// </summary>
 [Collection(OvsCollection.Name)]
 public sealed class DatapathLagMeasurement(OvsHarness ovs, ITestOutputHelper output)
@@ -71,6 +71,7 @@ public sealed class DatapathLagMeasurement(OvsHarness ovs, ITestOutputHelper out
                 await unixctl.CallAsync("revalidator/wait");
             }),
             ("revalidator/purge", async () => await unixctl.CallAsync("revalidator/purge")),
+            ("dpctl/del-flows (Flush)", async () => await unixctl.CallAsync("dpctl/del-flows")),
             ("2x (wait + table change)", WaitWithTriggerAsync),
         };
 

@@ -114,7 +114,7 @@ public sealed class OvsHarness : IAsyncLifetime
         });
         // Both bridges live in one ovs-vswitchd: one datapath sync serves both sites, so a confirmed change holds for
         // the very next packet (see OvsDatapathSync for why the barrier alone does not).
-        DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Purge);
+        DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Flush);
         Programmer = new OpenFlowSteeringProgrammer(Controller, Topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = DatapathSync, [SiteB] = DatapathSync });
         Controller.Start();
 

@@ -92,7 +92,7 @@ public sealed class OvsSharedSubnetHarness : IAsyncLifetime
         try
         {
             Controller = new OpenFlowController(new OpenFlowControllerOptions { UnixSocketPath = Path.Combine(Dir, "controller.sock") });
-            DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Purge);
+            DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Flush);
             Programmer = new OpenFlowSteeringProgrammer(Controller, Sites, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = DatapathSync, [SiteB] = DatapathSync });
             Controller.Start();
             foreach (var role in new[] { "ovs", "enba", "enbb", "sgw", "pvma", "pvmb" })

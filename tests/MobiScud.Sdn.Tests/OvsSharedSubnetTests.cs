@@ -31,7 +31,7 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
         var result = await ovs.Programmer.ExecuteAsync(new InstallSteering(intent.Ue, intent));
         Assert.True(result.Confirmed, $"not confirmed by barrier: {string.Join("; ", result.Sites.Select(s => $"{s.Key}={s.Value}"))}");
         Assert.Empty(result.Rejections);
-        Assert.True(result.DatapathSynced, "the datapath sync (purge) did not run");
+        Assert.True(result.DatapathSynced, "the datapath sync (flush) did not run");
     }
 
     private static string Nonce() => Guid.NewGuid().ToString("N")[..12];
