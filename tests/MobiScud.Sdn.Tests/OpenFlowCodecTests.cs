@@ -55,6 +55,30 @@ public sealed class OpenFlowCodecTests
     }
 
     [Fact]
+    public async Task Pkt_mark_set_field_matches_the_bytes_ovs_ofctl_sends_in_openflow13()
+    {
+        // What the steering compiler emits before an output into the gtpu port of a marked site.
+        var c = await OfctlCapture.RunAsync(null, "add-flow", "{target}",
+            "table=1,priority=100,tun_id=0x1001,actions=set_field:10.77.0.2->tun_dst,set_field:0x2->pkt_mark,IN_PORT");
+        var fm = OfctlCapture.Single<FlowMod>(c);
+        var actions = Assert.IsType<ApplyActionsInstruction>(Assert.Single(fm.Instructions)).Actions;
+        Assert.Equal(new SetFieldAction(OxmField.PktMark(2)), actions[1]);
+        Assert.Equal("pkt_mark=0x2", Assert.IsType<SetFieldAction>(actions[1]).Field.ToString());
+        var frame = OfctlCapture.SingleFrame(c, OfpType.FlowMod);
+
+        // OFPAT_SET_FIELD (25), length 16, NXM_NX_PKT_MARK header 0x00014204, value, 4 pad bytes.
+        Assert.Contains("0019001000014204000000020000000", Convert.ToHexString(frame), StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexString(frame), Convert.ToHexString(OfpCodec.Encode(fm)));
+
+        // Our encoding of the set_field actions the compiler builds is the one ovs-ofctl produced (the output action is
+        // taken from its message: ovs-ofctl writes max_len 0 where we write 0xffff, which OVS ignores for non-controller ports).
+        var ours = new FlowMod(fm.Xid, fm.Cookie, fm.CookieMask, 1, FlowModCommand.Add, fm.IdleTimeout, fm.HardTimeout, 100, fm.BufferId, fm.OutPort, fm.OutGroup, fm.Flags,
+            new OfpMatch([OxmField.TunnelId(0x1001)]),
+            [new ApplyActionsInstruction([new SetFieldAction(OxmField.TunIpv4Dst(IPAddress.Parse("10.77.0.2"))), new SetFieldAction(OxmField.PktMark(2)), actions[2]])]);
+        Assert.Equal(Convert.ToHexString(frame), Convert.ToHexString(OfpCodec.Encode(ours)));
+    }
+
+    [Fact]
     public async Task Decodes_metadata_goto_clear_write_actions_vlan_group_and_special_ports()
     {
         var c = await OfctlCapture.RunAsync(null, "add-flow", "{target}",

@@ -50,6 +50,8 @@ public sealed class OvsHarness : IAsyncLifetime
 
     public OpenFlowSteeringProgrammer Programmer { get; private set; } = null!;
 
+    public OvsDatapathSync DatapathSync { get; private set; } = null!;
+
     public SdnTopology Topology => TwoSites;
 
     private static int version;
@@ -110,7 +112,10 @@ public sealed class OvsHarness : IAsyncLifetime
             TcpEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             UnixSocketPath = Path.Combine(Dir, "controller.sock"),
         });
-        Programmer = new OpenFlowSteeringProgrammer(Controller, Topology);
+        // Both bridges live in one ovs-vswitchd: one datapath sync serves both sites, so a confirmed change holds for
+        // the very next packet (see OvsDatapathSync for why the barrier alone does not).
+        DatapathSync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(Dir), DatapathSyncMode.Flush);
+        Programmer = new OpenFlowSteeringProgrammer(Controller, Topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = DatapathSync, [SiteB] = DatapathSync });
         Controller.Start();
 
         foreach (var role in new[] { "ovs", "enb1", "enb2", "sgw", "pvma", "pvmb" })
@@ -292,6 +297,11 @@ public sealed class OvsHarness : IAsyncLifetime
         if (Controller is not null)
         {
             await Controller.DisposeAsync();
+        }
+
+        if (DatapathSync is not null)
+        {
+            await DatapathSync.DisposeAsync();
         }
 
         foreach (var daemon in new[] { "ovs-vswitchd", "ovsdb-server" })

@@ -32,10 +32,41 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         Assert.True(result.Confirmed, $"not confirmed by barrier: {string.Join("; ", result.Sites.Select(s => $"{s.Key}={s.Value}"))}");
         Assert.Empty(result.Rejections);
 
-        // The barrier confirms OVS's OpenFlow tables. OVS 3.1's netdev datapath was seen here forwarding packets on a
-        // stale cached megaflow of the old rules even after `revalidator/wait`; these tests check the tables we
-        // program, so they start each step from an empty datapath cache.
-        await ovs.Appctl("dpctl/del-flows");
+        // The harness's programmer confirms beyond the barrier: OVS's datapath cache follows the new tables (no flush
+        // here), so the first packet sent from now on must take the new path.
+        Assert.True(result.DatapathSynced, "the datapath sync did not run");
+    }
+
+    /// <summary>The first packet matching <paramref name="want"/> at any of the sockets, and where it arrived.</summary>
+    private static async Task<(string Where, IpPacket Packet)> FirstAtAsync(Func<IpPacket, bool> want, string what, params (string Where, Socket Socket)[] at)
+    {
+        using var cts = new CancellationTokenSource(Wait);
+        var tasks = at.Select(async a => (a.Where, await ReceiveOrNeverAsync(a.Socket, want, cts.Token))).ToList();
+        try
+        {
+            return await await Task.WhenAny(tasks);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"no packet for: {what} within {Wait.TotalSeconds} s");
+        }
+        finally
+        {
+            cts.Cancel();
+        }
+    }
+
+    private static async Task<IpPacket> ReceiveOrNeverAsync(Socket raw, Func<IpPacket, bool> want, CancellationToken ct)
+    {
+        var buffer = new byte[65536];
+        while (true)
+        {
+            var n = await raw.ReceiveAsync(buffer, SocketFlags.None, ct);
+            if (IpPacket.Parse(buffer.AsSpan(0, n)) is { } p && want(p))
+            {
+                return p;
+            }
+        }
     }
 
     /// <summary>Runs a scenario; on failure, the switches' flow tables go into the test output.</summary>
@@ -144,24 +175,30 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     {
         await WithDumpsOnFailure(async () =>
         {
-            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
-            await InstallAsync(Intent(OvsHarness.Enb2, Dl1AfterHandover, OvsHarness.SiteA));
+            using var enb1Raw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
             using var enb2Raw = ovs.Socket("enb2", SocketType.Raw, ProtocolType.Udp);
             using var pvmIcmp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Icmp);
-            var nonce = Nonce();
-            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
-            await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && Carries(p, nonce), Wait, "echo request from the new eNB at the PVM");
-            var atEnb2 = await NetnsSocket.ReceiveAsync(enb2Raw, p => p.Gtp is { } g && Carries(g.Inner, nonce), Wait, "echo reply at eNB2");
-            Assert.Equal(Dl1AfterHandover, atEnb2.Gtp!.Value.Teid);
-            Assert.Equal(OvsHarness.Enb2, atEnb2.Dst);
 
-            // The old eNB is no longer a valid source for the PVM: the same bearer from eNB1 is dropped at the PVM guard.
+            // Traffic on the old path first, so OVS's datapath caches the old rules (uplink from eNB1, reply to eNB1).
+            await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
+            var warm = Nonce();
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, warm));
+            await NetnsSocket.ReceiveAsync(enb1Raw, p => p.Gtp is { } g && Carries(g.Inner, warm), Wait, "echo reply at eNB1 before the handover");
+
+            // The very first packets after the confirmed handover: the old eNB is no longer a valid source for the PVM
+            // (dropped at the guard), the new one is, and the PVM's reply goes to the new eNB with the new TEID.
+            await InstallAsync(Intent(OvsHarness.Enb2, Dl1AfterHandover, OvsHarness.SiteA));
             var stale = Nonce();
-            var marker = Nonce();
+            var nonce = Nonce();
             await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, stale));
-            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, marker));
-            var first = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && (Carries(p, stale) || Carries(p, marker)), Wait, "marker at the PVM");
-            Assert.True(Carries(first, marker), "a packet from the old eNB reached the PVM after the handover");
+            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
+            var first = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && (Carries(p, stale) || Carries(p, nonce)), Wait, "echo request from the new eNB at the PVM");
+            Assert.True(Carries(first, nonce), "a packet from the old eNB reached the PVM after the handover was confirmed");
+
+            var (where, reply) = await FirstAtAsync(p => p.Gtp is { } g && Carries(g.Inner, nonce), "echo reply at an eNB", ("eNB1", enb1Raw), ("eNB2", enb2Raw));
+            Assert.Equal("eNB2", where);
+            Assert.Equal(Dl1AfterHandover, reply.Gtp!.Value.Teid);
+            Assert.Equal(OvsHarness.Enb2, reply.Dst);
         });
     }
 
@@ -181,10 +218,12 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
             await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n1), Wait, "UDP at PVM A");
 
             // The PVM now answers at site B: the switch at A sends it over the inter-site link, B relays both ways.
+            // The first packet after the confirmed change already goes to B, although A's path is cached.
             await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteB));
             var n2 = Nonce();
             await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, n2));
-            var atB = await NetnsSocket.ReceiveAsync(pvmB, p => Carries(p, n2), Wait, "UDP at PVM B");
+            var (where, atB) = await FirstAtAsync(p => Carries(p, n2), "UDP at a PVM host", ("PVM A", pvmA), ("PVM B", pvmB));
+            Assert.Equal("PVM B", where);
             Assert.Equal(Ue1, atB.Src);
             using (var reply = ovs.Socket("pvmb", SocketType.Dgram, ProtocolType.Udp))
             {
@@ -271,7 +310,6 @@ public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
         Assert.Equal(desiredA, dump.Split('\n').Count(l => l.Contains("cookie=", StringComparison.Ordinal)));
 
         // Traffic works again without the MC re-sending anything.
-        await ovs.Appctl("dpctl/del-flows");
         using var pvmIcmp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Icmp);
         using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
         var nonce = Guid.NewGuid().ToString("N")[..12];

@@ -27,6 +27,23 @@ public sealed class SdnTopologyConfigTests
         Assert.All(fromFile.Zip(fromRecord), p => Assert.True(p.First.SameAs(p.Second)));
     }
 
+    [Fact]
+    public void A_tunnel_mark_is_optional_and_must_be_a_non_zero_32_bit_number()
+    {
+        Assert.Null(SdnTopologyConfig.Parse(Good)[new SiteId("site-a")].TunnelMark);
+        var marked = Good.Replace("\"pvmPort\": 3,", "\"pvmPort\": 3, \"tunnelMark\": 7,", StringComparison.Ordinal);
+        Assert.Equal(7u, SdnTopologyConfig.Parse(marked)[new SiteId("site-a")].TunnelMark);
+        foreach (var bad in new[] { "0", "-1", "4294967296", "\"1\"", "1.5" })
+        {
+            var json = Good.Replace("\"pvmPort\": 3,", $"\"pvmPort\": 3, \"tunnelMark\": {bad},", StringComparison.Ordinal);
+            var e = Assert.Throws<InvalidOperationException>(() => SdnTopologyConfig.Parse(json, "topo.json"));
+            Assert.Contains("topo.json: sites[0] (site-a): \"tunnelMark\"", e.Message, StringComparison.Ordinal);
+        }
+
+        var zero = OvsHarness.TwoSites[OvsHarness.SiteA] with { TunnelMark = 0 };
+        Assert.Contains("tunnelMark 0", Assert.Throws<InvalidOperationException>(() => zero.Validate()).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{", "not valid JSON")]
     [InlineData("{}", "missing \"sites\"")]

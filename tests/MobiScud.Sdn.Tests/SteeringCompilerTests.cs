@@ -96,6 +96,44 @@ public sealed class SteeringCompilerTests
     }
 
     [Fact]
+    public void A_tunnel_mark_is_set_right_before_every_output_into_the_gtpu_port_and_nowhere_else()
+    {
+        var marked = new SdnTopology(Topology.Sites.Select(s => s with { TunnelMark = s.Site == OvsHarness.SiteA ? 1u : 2u }));
+        foreach (var (pvmSite, topo, expectMarks) in new[] { (OvsHarness.SiteA, marked, true), (OvsHarness.SiteB, marked, true), (OvsHarness.SiteA, Topology, false) })
+        {
+            var compiled = SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 0x2002, pvmSite), topo);
+            foreach (var (siteId, ueFlows) in compiled)
+            {
+                var site = topo[siteId];
+                var intoTunnel = 0;
+                foreach (var f in SteeringCompiler.SiteBase(site).Concat(ueFlows))
+                {
+                    var fromTunnel = f.TableId == SteeringTables.Uplink; // table 1 only sees packets the gtpu port decapsulated
+                    var actions = f.Instructions.OfType<ApplyActionsInstruction>().SelectMany(i => i.Actions).ToList();
+                    for (var i = 0; i < actions.Count; i++)
+                    {
+                        var isMark = actions[i] is SetFieldAction { Field: { Class: OxmClass.Nxm1, Field: OxmFieldId.NxPktMark } };
+                        var tunnelOut = actions[i] is OutputAction o && (o.Port == site.TunnelPort || (fromTunnel && o.Port == OfpPort.InPort));
+                        if (tunnelOut)
+                        {
+                            intoTunnel++;
+                            if (expectMarks)
+                            {
+                                Assert.True(i > 0 && actions[i - 1].Equals(new SetFieldAction(OxmField.PktMark(site.TunnelMark!.Value))), $"{siteId}: no pkt_mark before {actions[i]} in {f}");
+                            }
+                        }
+
+                        Assert.True(!isMark || (expectMarks && i + 1 < actions.Count && actions[i + 1] is OutputAction), $"{siteId}: stray pkt_mark in {f}");
+                    }
+                }
+
+                // Site A (the switch site) re-encapsulates (default + bearer) and encapsulates downlink; B only re-encapsulates unknown TEIDs.
+                Assert.Equal(siteId == OvsHarness.SiteA ? 3 : 1, intoTunnel);
+            }
+        }
+    }
+
+    [Fact]
     public void Bad_intents_and_topologies_fail_with_what_and_where()
     {
         var unknownSite = Intent(OvsHarness.Enb1, 1, new SiteId("site-z"));

@@ -47,6 +47,9 @@ public static class OxmFieldId
     /// <summary>NXM_NX_TUN_IPV4_DST (header 0x00014004).</summary>
     public const byte NxTunIpv4Dst = 32;
 
+    /// <summary>NXM_NX_PKT_MARK (header 0x00014204): OVS's packet mark; its tunnel routing (ovs/route) can key on it.</summary>
+    public const byte NxPktMark = 33;
+
     /// <summary>Payload size of the fields we know, so a wrong length is a typed error rather than a misread.</summary>
     public static int? SizeOf(ushort oxmClass, byte field) => oxmClass switch
     {
@@ -62,7 +65,7 @@ public static class OxmFieldId
         },
         OxmClass.Nxm1 => field switch
         {
-            NxTunIpv4Src or NxTunIpv4Dst => 4,
+            NxTunIpv4Src or NxTunIpv4Dst or NxPktMark => 4,
             _ => null,
         },
         _ => null,
@@ -195,6 +198,7 @@ public sealed class OxmField : IEquatable<OxmField>
             (OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) => "tunnel_id",
             (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Src) => "tun_src",
             (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Dst) => "tun_dst",
+            (OxmClass.Nxm1, OxmFieldId.NxPktMark) => "pkt_mark",
             _ => $"oxm(0x{Class:x4},{Field})",
         };
         var value = Value.Length == 4 && name.Contains("ip", StringComparison.Ordinal) || name.StartsWith("tun_", StringComparison.Ordinal)
@@ -257,6 +261,8 @@ public sealed class OxmField : IEquatable<OxmField>
     public static OxmField TunIpv4Src(IPAddress a) => new(OxmClass.Nxm1, OxmFieldId.NxTunIpv4Src, V4(a));
 
     public static OxmField TunIpv4Dst(IPAddress a) => new(OxmClass.Nxm1, OxmFieldId.NxTunIpv4Dst, V4(a));
+
+    public static OxmField PktMark(uint mark) => new(OxmClass.Nxm1, OxmFieldId.NxPktMark, Be32(mark));
 
     private static byte[] Mac(PhysicalAddress mac)
     {

@@ -96,6 +96,7 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
         public ulong? TunId;
         public IPAddress? TunSrc;
         public IPAddress? TunDst;
+        public uint PktMark;
 
         public State Clone() => (State)MemberwiseClone();
     }
@@ -208,6 +209,7 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
             next.TunId = null;
             next.TunSrc = null;
             next.TunDst = null;
+            next.PktMark = 0;
             Process(other.Site, next, output, hops + 1);
             return;
         }
@@ -238,6 +240,7 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
                 (OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) => s.TunId is { } t ? OxmField.TunnelId(t).Value : null,
                 (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Src) => s.TunSrc?.GetAddressBytes(),
                 (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Dst) => s.TunDst?.GetAddressBytes(),
+                (OxmClass.Nxm1, OxmFieldId.NxPktMark) => OxmField.PktMark(s.PktMark).Value,
                 _ => null,
             };
             if (actual is null || actual.Length != f.Value.Length)
@@ -269,6 +272,9 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
             case (OxmClass.OpenFlowBasic, OxmFieldId.TunnelId): s.TunId = f.ValueAsUInt64(); break;
             case (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Src): s.TunSrc = new IPAddress(f.Value); break;
             case (OxmClass.Nxm1, OxmFieldId.NxTunIpv4Dst): s.TunDst = new IPAddress(f.Value); break;
+
+            // Only OVS's tunnel route lookup reads the mark; one topology site is one bridge here.
+            case (OxmClass.Nxm1, OxmFieldId.NxPktMark): s.PktMark = (uint)f.ValueAsUInt64(); break;
             default: throw new NotSupportedException($"the in-memory switch does not model set_field {f}");
         }
     }

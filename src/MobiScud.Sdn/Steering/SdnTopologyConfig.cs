@@ -13,9 +13,9 @@ namespace MobiScud.Sdn.Steering;
 ///                "tunnelPort": 10, "pvmPort": 3,
 ///                "enbs": [ { "address": "10.77.0.1", "mac": "02:00:00:00:00:01", "port": 1 } ],
 ///                "sgws": [ { "address": "10.77.0.2", "mac": "02:00:00:00:00:02", "port": 2 } ],
-///                "interSitePorts": { "site-b": 5 } } ] }
+///                "interSitePorts": { "site-b": 5 }, "tunnelMark": 1 } ] }
 /// </code>
-/// Errors name the file, the site and the field.
+/// "tunnelMark" is optional (see <see cref="SiteTopology.TunnelMark"/>). Errors name the file, the site and the field.
 /// </summary>
 public static class SdnTopologyConfig
 {
@@ -66,7 +66,8 @@ public static class SdnTopologyConfig
                     Port(s, "pvmPort", where),
                     Peers(s, "enbs", where),
                     Peers(s, "sgws", where),
-                    InterSite(s, where)));
+                    InterSite(s, where),
+                    Mark(s, where)));
             }
 
             try
@@ -89,6 +90,18 @@ public static class SdnTopologyConfig
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetUInt32(out var p)
             ? p
             : throw new InvalidOperationException($"{where}: \"{name}\" must be an OpenFlow port number");
+
+    private static uint? Mark(JsonElement e, string where)
+    {
+        if (!e.TryGetProperty("tunnelMark", out var v) || v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return v.ValueKind == JsonValueKind.Number && v.TryGetUInt32(out var m) && m != 0
+            ? m
+            : throw new InvalidOperationException($"{where}: \"tunnelMark\" must be a non-zero 32-bit packet mark (or absent)");
+    }
 
     private static ulong Dpid(string s, string where)
     {

@@ -11,6 +11,9 @@ public sealed record GtpPeer(IPAddress Address, PhysicalAddress Mac, uint Port);
 /// How one site's edge switch is wired, loaded from configuration. The switch's own tunnel endpoint (the bridge's
 /// LOCAL interface) terminates GTP-U; <see cref="TunnelPort"/> is the OVS <c>gtpu</c> port (options:remote_ip=flow,
 /// key=flow). PVMs sit behind <see cref="PvmPort"/>; other sites are reached through <see cref="InterSitePorts"/>.
+/// <see cref="TunnelMark"/>, when set, is the OVS pkt_mark every packet gets before it enters the gtpu port, so that
+/// ovs-vswitchd's tunnel routing picks this site's bridge even when several bridges of one ovs-vswitchd have
+/// endpoints in the same subnet (see <c>OvsTunnelRouting</c>); null keeps the unmarked, single-route behaviour.
 /// </summary>
 public sealed record SiteTopology(
     SiteId Site,
@@ -21,7 +24,8 @@ public sealed record SiteTopology(
     uint PvmPort,
     IReadOnlyList<GtpPeer> Enbs,
     IReadOnlyList<GtpPeer> Sgws,
-    IReadOnlyDictionary<SiteId, uint> InterSitePorts)
+    IReadOnlyDictionary<SiteId, uint> InterSitePorts,
+    uint? TunnelMark = null)
 {
     /// <summary>
     /// The MAC a PVM answers on. Convention shared with the hypervisor adapter: 02:00 followed by the PVM's IPv4
@@ -57,6 +61,11 @@ public sealed record SiteTopology(
         if (Sgws.Count == 0)
         {
             Fail("no S-GW peer: unmatched GTP-U would have nowhere to go");
+        }
+
+        if (TunnelMark == 0)
+        {
+            Fail("tunnelMark 0 is the unmarked route table: use a non-zero mark, or none");
         }
 
         var ports = new[] { TunnelPort, PvmPort }.Concat(Enbs.Select(e => e.Port)).Concat(Sgws.Select(s => s.Port)).Concat(InterSitePorts.Values);

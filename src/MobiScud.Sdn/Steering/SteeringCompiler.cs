@@ -68,7 +68,7 @@ public static class SteeringCompiler
 
             // Unknown TEIDs after decapsulation: back into GTP-U, same TEID (tun_id is kept), to the site's S-GW.
             new(SteeringTables.Uplink, SteeringTables.Default, OfpMatch.Any,
-                Apply(new SetFieldAction(OxmField.TunIpv4Dst(site.Sgws[0].Address)), new OutputAction(OfpPort.InPort)), c),
+                IntoTunnel(site, OfpPort.InPort, new SetFieldAction(OxmField.TunIpv4Dst(site.Sgws[0].Address))), c),
             new(SteeringTables.TowardUe, SteeringTables.Default, OfpMatch.Any, Apply(new OutputAction(OfpPort.Normal)), c),
         };
         foreach (var port in site.InterSitePorts.Values.Distinct())
@@ -126,7 +126,7 @@ public static class SteeringCompiler
         foreach (var b in intent.Bearers)
         {
             flows.Add(new(SteeringTables.Uplink, SteeringTables.Bearer, new OfpMatch([OxmField.TunnelId(b.Uplink.Teid)]),
-                Apply(new SetFieldAction(OxmField.TunIpv4Dst(b.Uplink.Address)), new OutputAction(OfpPort.InPort)), cookie));
+                IntoTunnel(site, OfpPort.InPort, new SetFieldAction(OxmField.TunIpv4Dst(b.Uplink.Address))), cookie));
         }
 
         if (intent.PvmAddress is { } pvm && intent.Bearers.Count > 0)
@@ -158,7 +158,7 @@ public static class SteeringCompiler
             var dl = intent.Bearers.OrderBy(b => b.ERabId).First().Downlink;
             flows.Add(new(SteeringTables.TowardUe, SteeringTables.Deliver,
                 new OfpMatch([OxmField.InPort(towardPvm), OxmField.EthType(Ipv4), OxmField.Ipv4Src(pvm), OxmField.Ipv4Dst(ue)]),
-                Apply(new SetFieldAction(OxmField.TunIpv4Dst(dl.Address)), new SetFieldAction(OxmField.TunnelId(dl.Teid)), new OutputAction(site.TunnelPort)), cookie));
+                IntoTunnel(site, site.TunnelPort, new SetFieldAction(OxmField.TunIpv4Dst(dl.Address)), new SetFieldAction(OxmField.TunnelId(dl.Teid))), cookie));
 
             if (!local)
             {
@@ -183,6 +183,23 @@ public static class SteeringCompiler
     }
 
     private static IReadOnlyList<OfpInstruction> Apply(params OfpAction[] actions) => [new ApplyActionsInstruction(actions)];
+
+    /// <summary>
+    /// The actions, then out into the gtpu port (<paramref name="port"/> is the port itself or IN_PORT when the packet
+    /// came from it). With a <see cref="SiteTopology.TunnelMark"/> the packet is marked first: OVS looks up the route
+    /// for the outer header by pkt_mark, which keeps it on this site's bridge when another bridge shares the subnet.
+    /// </summary>
+    private static IReadOnlyList<OfpInstruction> IntoTunnel(SiteTopology site, uint port, params OfpAction[] actions)
+    {
+        var all = new List<OfpAction>(actions);
+        if (site.TunnelMark is { } mark)
+        {
+            all.Add(new SetFieldAction(OxmField.PktMark(mark)));
+        }
+
+        all.Add(new OutputAction(port));
+        return [new ApplyActionsInstruction(all)];
+    }
 
     private static List<FlowEntry> Dedupe(List<FlowEntry> flows)
     {

@@ -8,6 +8,12 @@ public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<Sit
 {
     public bool Confirmed => !Stale && Sites.Values.All(s => s.Confirmed);
 
+    /// <summary>
+    /// True when, after the barriers, the switches' datapath caches were also brought in line (see
+    /// <see cref="OvsDatapathSync"/>): packets sent from now on take the new path.
+    /// </summary>
+    public bool DatapathSynced { get; init; }
+
     public IEnumerable<FlowModRejection> Rejections => Sites.Values.SelectMany(s => s.Rejections);
 }
 
@@ -31,6 +37,19 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
     public SdnTopology Topology { get; }
 
     protected abstract Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct);
+
+    /// <summary>
+    /// After every touched site confirmed its batch: bring the datapath caches of the sites that changed in line.
+    /// False when a touched site has nothing to do it with.
+    /// </summary>
+    protected virtual Task<bool> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct) => Task.FromResult(false);
+
+    private async Task<SteeringResult> FinishAsync(UeId ue, Dictionary<SiteId, FlowBatchResult> results, CancellationToken ct)
+    {
+        var result = new SteeringResult(ue, false, results);
+        var changed = results.Where(r => r.Value.FlowMods > 0).Select(r => r.Key).ToList();
+        return result.Confirmed && await SyncDatapathAsync(results.Keys, changed, ct) ? result with { DatapathSynced = true } : result;
+    }
 
     public async Task<SteeringResult> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
@@ -73,7 +92,7 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
         }
 
         installed[intent.Ue] = (intent.Version, compiled.Keys.ToHashSet());
-        return new SteeringResult(intent.Ue, false, results);
+        return await FinishAsync(intent.Ue, results, ct);
     }
 
     private async Task<SteeringResult> RemoveAsync(UeId ue, CancellationToken ct)
@@ -87,7 +106,7 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
             }
         }
 
-        return new SteeringResult(ue, false, results);
+        return await FinishAsync(ue, results, ct);
     }
 }
 
@@ -98,11 +117,15 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
 public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
 {
     private readonly OpenFlowController controller;
+    private readonly IReadOnlyDictionary<SiteId, OvsDatapathSync> datapathSync;
 
-    public OpenFlowSteeringProgrammer(OpenFlowController controller, SdnTopology topology)
+    /// <param name="datapathSync">Per site, how to confirm changes in a co-located OVS's datapath (sites sharing one
+    /// ovs-vswitchd may share one instance: it runs once per command). Sites not listed: barrier only.</param>
+    public OpenFlowSteeringProgrammer(OpenFlowController controller, SdnTopology topology, IReadOnlyDictionary<SiteId, OvsDatapathSync>? datapathSync = null)
         : base(topology)
     {
         this.controller = controller;
+        this.datapathSync = datapathSync ?? new Dictionary<SiteId, OvsDatapathSync>();
         foreach (var site in topology.Sites)
         {
             // Not connected yet: this only records desired state (returns Deferred without I/O).
@@ -112,4 +135,20 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
 
     protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct) =>
         controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct);
+
+    protected override async Task<bool> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct)
+    {
+        if (touched.Any(s => datapathSync.GetValueOrDefault(s) is null or { Mode: DatapathSyncMode.None }))
+        {
+            return false;
+        }
+
+        // Unchanged sites need no wait: their datapath already follows tables that did not move.
+        foreach (var sync in changed.Select(s => datapathSync[s]).Distinct())
+        {
+            await sync.SyncAsync(ct);
+        }
+
+        return true;
+    }
 }

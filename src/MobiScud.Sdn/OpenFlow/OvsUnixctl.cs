@@ -1,0 +1,180 @@
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace MobiScud.Sdn.OpenFlow;
+
+/// <summary>
+/// What `ovs-appctl` does, without starting a process: one JSON-RPC 1.0 request over ovs-vswitchd's unixctl socket
+/// (OVS_RUNDIR/ovs-vswitchd.PID.ctl), e.g. `revalidator/wait`. A connection is kept and reused; calls are serialised.
+/// </summary>
+public sealed class OvsUnixctl : IAsyncDisposable
+{
+    private readonly Func<string> socketPath;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly byte[] buffer = new byte[64 * 1024];
+    private Socket? socket;
+    private int nextId;
+
+    public OvsUnixctl(string socketPath)
+        : this(() => socketPath)
+    {
+    }
+
+    /// <summary>The path is resolved at every (re)connect: ovs-vswitchd names its socket after its pid, which a restart changes.</summary>
+    public OvsUnixctl(Func<string> socketPath) => this.socketPath = socketPath;
+
+    public string SocketPath => socketPath();
+
+    /// <summary>The unixctl socket of the ovs-vswitchd whose pid file is in <paramref name="runDir"/>.</summary>
+    public static string SocketIn(string runDir)
+    {
+        var pidFile = Path.Combine(runDir, "ovs-vswitchd.pid");
+        var pid = File.Exists(pidFile) ? File.ReadAllText(pidFile).Trim() : throw new FileNotFoundException($"no ovs-vswitchd pid file in {runDir}", pidFile);
+        return Path.Combine(runDir, $"ovs-vswitchd.{pid}.ctl");
+    }
+
+    /// <summary>Runs one command; returns its reply text, or throws naming the command and OVS's error.</summary>
+    public async Task<string> CallAsync(string method, IReadOnlyList<string>? args = null, CancellationToken ct = default) =>
+        await await SendAsync(method, args, ct);
+
+    /// <summary>
+    /// Sends one command and returns once the request is written; the inner task completes with the reply. Lets a
+    /// caller order the request before something else it sends to ovs-vswitchd.
+    /// </summary>
+    public async Task<Task<string>> SendAsync(string method, IReadOnlyList<string>? args = null, CancellationToken ct = default)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            try
+            {
+                await WriteRequestAsync(method, args ?? [], ct);
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                // ovs-vswitchd restarted or closed an idle connection: one fresh connection, then give up.
+                socket?.Dispose();
+                socket = null;
+                await WriteRequestAsync(method, args ?? [], ct);
+            }
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
+
+        return ReadReplyAndReleaseAsync(method, ct);
+    }
+
+    private async Task WriteRequestAsync(string method, IReadOnlyList<string> args, CancellationToken ct)
+    {
+        if (socket is null)
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath()), ct);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+
+            socket = s;
+        }
+
+        var request = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["id"] = nextId++, ["method"] = method, ["params"] = args });
+        await socket.SendAsync(request, SocketFlags.None, ct);
+    }
+
+    private async Task<string> ReadReplyAndReleaseAsync(string method, CancellationToken ct)
+    {
+        try
+        {
+            // Replies are bare JSON objects on the stream: read until one complete object has arrived.
+            var filled = 0;
+            while (true)
+            {
+                var n = await socket!.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, ct);
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
+                }
+
+                filled += n;
+                if (CompleteObjectLength(buffer.AsSpan(0, filled)) is { } length)
+                {
+                    using var reply = JsonDocument.Parse(buffer.AsMemory(0, length));
+                    var root = reply.RootElement;
+                    if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+                    {
+                        throw new InvalidOperationException($"ovs-appctl {method}: {error}");
+                    }
+
+                    return root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.String ? result.GetString()! : "";
+                }
+
+                if (filled == buffer.Length)
+                {
+                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {buffer.Length} bytes");
+                }
+            }
+        }
+        catch
+        {
+            // The stream position is unknown after a failure: the next call reconnects.
+            socket?.Dispose();
+            socket = null;
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Length of the first complete top-level JSON object, or null if more bytes are needed.</summary>
+    private static int? CompleteObjectLength(ReadOnlySpan<byte> data)
+    {
+        var depth = 0;
+        var inString = false;
+        for (var i = 0; i < data.Length; i++)
+        {
+            var b = data[i];
+            if (inString)
+            {
+                if (b == (byte)'\\')
+                {
+                    i++;
+                }
+                else if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+            }
+            else if (b == (byte)'"')
+            {
+                inString = true;
+            }
+            else if (b == (byte)'{')
+            {
+                depth++;
+            }
+            else if (b == (byte)'}' && --depth == 0)
+            {
+                return i + 1;
+            }
+        }
+
+        return null;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        socket?.Dispose();
+        gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
