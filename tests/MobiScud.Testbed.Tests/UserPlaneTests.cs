@@ -34,7 +34,9 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
         {
             await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = net.Plan.ControllerSocket });
             controller.Start();
-            var programmer = new OpenFlowSteeringProgrammer(controller, net.Plan.SdnTopology());
+            var datapathSync = net.DatapathSync();
+            await using var syncs = new AsyncDisposables(datapathSync.Values);
+            var programmer = new OpenFlowSteeringProgrammer(controller, net.Plan.SdnTopology(), datapathSync);
             net.ConnectController(net.Plan.ControllerSocket);
             for (var site = 0; site < 2; site++)
             {
@@ -46,7 +48,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             using var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, pcap);
             await using var pvms = new NetnsPvmHost(net, () => DateTime.UtcNow - epoch);
-            await using var executor = new LiveExecutor(programmer, pvms, epoch, net.FlushDatapath);
+            await using var executor = new LiveExecutor(programmer, pvms, epoch);
             await using var mc = new McTap(tap, net.Plan.McConfig(), executor, epoch);
             executor.Attach(mc);
             await using var epc = await EpcEmulator.StartAsync(net.Plan);

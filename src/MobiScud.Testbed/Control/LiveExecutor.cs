@@ -5,7 +5,7 @@ using MobiScud.Sdn.Steering;
 
 namespace MobiScud.Testbed.Control;
 
-/// <summary>One steering command and when the switches confirmed it (barrier replies of every site touched), or gave up.</summary>
+/// <summary>One steering command and when the switches confirmed it (barrier replies of every site touched, and the datapath sync where the programmer has one), or gave up.</summary>
 public sealed record SteeringOutcome(InstallSteering? Install, RemoveSteering? Remove, DateTime Started, DateTime Finished, bool Confirmed, string? Problem);
 
 /// <summary>
@@ -21,19 +21,11 @@ public sealed class LiveExecutor : ICommandExecutor, IAsyncDisposable
     private Task? _pump;
     private McTap? _mc;
 
-    private readonly Action<IReadOnlyCollection<SiteId>>? _afterSteering;
-
-    /// <param name="afterSteering">
-    /// Runs after the switches confirmed a steering change, with the sites it touched. The testbed uses it to flush
-    /// the sites' cached datapath flows: OVS 3.1's userspace datapath was seen to keep a megaflow with the old actions
-    /// after a barrier-confirmed change of a GTP-U-decapsulated flow (see docs/testbed.md).
-    /// </param>
-    public LiveExecutor(IFlowProgrammer steering, IHypervisor hypervisor, DateTime epoch, Action<IReadOnlyCollection<SiteId>>? afterSteering = null)
+    public LiveExecutor(IFlowProgrammer steering, IHypervisor hypervisor, DateTime epoch)
     {
         _steering = steering;
         _hypervisor = hypervisor;
         _epoch = epoch;
-        _afterSteering = afterSteering;
     }
 
     public ConcurrentQueue<SteeringOutcome> Steering { get; } = new();
@@ -66,10 +58,6 @@ public sealed class LiveExecutor : ICommandExecutor, IAsyncDisposable
                         finished = DateTime.UtcNow;
                         ok = result.Confirmed || result.Stale;
                         problem = result.Rejections.Any() ? string.Join("; ", result.Rejections) : null;
-                        if (ok && result.Sites.Count > 0)
-                        {
-                            _afterSteering?.Invoke(result.Sites.Keys.ToList());
-                        }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {

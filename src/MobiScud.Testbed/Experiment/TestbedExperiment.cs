@@ -174,7 +174,9 @@ public static class TestbedExperiment
 
             await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = plan.ControllerSocket });
             controller.Start();
-            var programmer = new OpenFlowSteeringProgrammer(controller, plan.SdnTopology());
+            var datapathSync = net.DatapathSync();
+            await using var syncs = new AsyncDisposables(datapathSync.Values);
+            var programmer = new OpenFlowSteeringProgrammer(controller, plan.SdnTopology(), datapathSync);
             net.ConnectController(plan.ControllerSocket);
             for (var site = 0; site < scenario.Sites; site++)
             {
@@ -199,7 +201,7 @@ public static class TestbedExperiment
                 };
             }
 
-            await using var executor = new LiveExecutor(programmer, pvms, epoch, net.FlushDatapath);
+            await using var executor = new LiveExecutor(programmer, pvms, epoch);
             McTap mc;
             await using ((mc = new McTap(tap, plan.McConfig(), new LoggingExecutor(executor, log), epoch)).ConfigureAwait(false))
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MobiScud.Control.Model;
+using MobiScud.Sdn.OpenFlow;
 using MobiScud.Testbed.Infrastructure;
 
 namespace MobiScud.Testbed.Topology;
@@ -373,20 +374,14 @@ public sealed class TestbedNetwork
         }
     }
 
-    /// <summary>Drops the cached datapath flows of the named sites' switches (OpenFlow tables stay): the next packets are re-translated.</summary>
-    public void FlushDatapath(IEnumerable<SiteId> sites)
-    {
-        foreach (var site in sites)
-        {
-            for (var s = 0; s < Plan.Scenario.Sites; s++)
-            {
-                if (Scenario.SiteName(s) == site.Value)
-                {
-                    OvsCtl(s, "ovs-appctl", "dpctl/del-flows");
-                }
-            }
-        }
-    }
+    /// <summary>
+    /// Per site, the confirmation of steering changes in that site's OVS datapath (a flush over its control socket
+    /// after the barrier): OVS 3.1 revalidates its datapath cache only after the barrier reply (docs/sdn.md).
+    /// </summary>
+    public IReadOnlyDictionary<SiteId, OvsDatapathSync> DatapathSync() =>
+        Enumerable.Range(0, Plan.Scenario.Sites).ToDictionary(
+            s => new SiteId(Scenario.SiteName(s)),
+            s => new OvsDatapathSync(() => OvsUnixctl.SocketIn(Plan.OvsDir(s)), DatapathSyncMode.Flush));
 
     private readonly List<DelayLink> _links = [];
 
