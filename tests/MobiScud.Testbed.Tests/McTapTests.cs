@@ -81,7 +81,8 @@ public sealed class McTapTests
             // One UE throughout: every event names the same UE, and nothing was undecodable.
             var ues = mc.Timeline.Where(e => e.Event is not null && e.Message != "(adapter)").Select(e => e.Event!.Split(' ')[1]).Distinct().ToList();
             Assert.Single(ues);
-            Assert.Equal(0, mc.Statistics.Undecodable);
+            // Retransmitted DATA (the emulator's 1 s RTO can fire on a loaded machine) is the only drop allowed.
+            Assert.DoesNotContain(mc.Statistics.Dropped.Keys, d => d.Layer != MobiScud.Capture.DropLayer.Ignored && d.Reason != nameof(MobiScud.Protocols.Link.TransportError.SctpDuplicateTsn));
         }
         finally
         {
