@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
 using MobiScud.Sdn.OpenFlow;
 using MobiScud.Sdn.Steering;
 using Xunit.Abstractions;
@@ -42,11 +43,11 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
     {
         using var s = ovs.Socket(enbRole, SocketType.Dgram, ProtocolType.Udp);
         s.Bind(new IPEndPoint(enb, 2152));
-        await s.SendToAsync(Packets.GtpU(Ul, inner), new IPEndPoint(OvsSharedSubnetHarness.Sgw, 2152));
+        await s.SendToAsync(Packets.GPdu(Ul, inner), new IPEndPoint(OvsSharedSubnetHarness.Sgw, 2152));
     }
 
     private static byte[] Ping(string nonce) =>
-        Packets.Ipv4(Ue, OvsSharedSubnetHarness.Pvm, 1, Packets.IcmpEcho(0x4d60, 1, Encoding.ASCII.GetBytes(nonce)));
+        PacketBuilder.Ipv4(Ue, OvsSharedSubnetHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 0x4d60, 1, Encoding.ASCII.GetBytes(nonce)));
 
     /// <summary>A ping from the UE through <paramref name="enbRole"/> reaches the PVM host <paramref name="pvmRole"/>, whose reply reaches the eNB in GTP-U.</summary>
     private async Task PingThroughAsync(string enbRole, IPAddress enb, string pvmRole, uint expectedDl)
@@ -86,7 +87,7 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
             using (var sgwRaw = ovs.Socket("sgw", SocketType.Raw, ProtocolType.Udp))
             {
                 var other = Nonce();
-                await SendUplinkAsync("enbb", OvsSharedSubnetHarness.EnbB, Packets.Ipv4(Ue, Internet, 17, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(other))));
+                await SendUplinkAsync("enbb", OvsSharedSubnetHarness.EnbB, PacketBuilder.Ipv4(Ue, Internet, PacketBuilder.UdpProtocol, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(other))));
                 var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, other), Wait, "bearer traffic from eNB B at the S-GW");
                 Assert.Equal(Ul, atSgw.Gtp!.Value.Teid);
                 Assert.Equal(OvsSharedSubnetHarness.Sgw, atSgw.Dst);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
 using MobiScud.Sdn.Steering;
 using Xunit.Abstractions;
 
@@ -95,14 +96,14 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     {
         using var s = ovs.Socket(enbRole, SocketType.Dgram, ProtocolType.Udp);
         s.Bind(new IPEndPoint(enb, 2152));
-        await s.SendToAsync(Packets.GtpU(teid, inner), new IPEndPoint(OvsHarness.Sgw, 2152));
+        await s.SendToAsync(Packets.GPdu(teid, inner), new IPEndPoint(OvsHarness.Sgw, 2152));
     }
 
     private static byte[] Ping(IPAddress src, IPAddress dst, string nonce) =>
-        Packets.Ipv4(src, dst, 1, Packets.IcmpEcho(0x4d53, 1, Encoding.ASCII.GetBytes(nonce)));
+        PacketBuilder.Ipv4(src, dst, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 0x4d53, 1, Encoding.ASCII.GetBytes(nonce)));
 
     private static byte[] UdpTo(IPAddress src, IPAddress dst, string nonce) =>
-        Packets.Ipv4(src, dst, 17, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(nonce)));
+        PacketBuilder.Ipv4(src, dst, PacketBuilder.UdpProtocol, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(nonce)));
 
     private static bool Carries(IpPacket p, string nonce) => Encoding.ASCII.GetString(p.Payload).Contains(nonce, StringComparison.Ordinal);
 
@@ -316,8 +317,8 @@ public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
         using (var s = ovs.Socket("enb1", SocketType.Dgram, ProtocolType.Udp))
         {
             s.Bind(new IPEndPoint(OvsHarness.Enb1, 2152));
-            var ping = Packets.Ipv4(Ue, OvsHarness.Pvm, 1, Packets.IcmpEcho(7, 1, Encoding.ASCII.GetBytes(nonce)));
-            await s.SendToAsync(Packets.GtpU(0x1001, ping), new IPEndPoint(OvsHarness.Sgw, 2152));
+            var ping = PacketBuilder.Ipv4(Ue, OvsHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 7, 1, Encoding.ASCII.GetBytes(nonce)));
+            await s.SendToAsync(Packets.GPdu(0x1001, ping), new IPEndPoint(OvsHarness.Sgw, 2152));
         }
 
         await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && Encoding.ASCII.GetString(p.Payload).Contains(nonce, StringComparison.Ordinal), TimeSpan.FromSeconds(10), "ping at the PVM after restart");

@@ -2,28 +2,17 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using MobiScud.Protocols.Link;
 
 namespace MobiScud.Sdn.Tests;
 
-/// <summary>Hand-built IPv4/UDP/ICMP/GTP-U bytes (RFC 791/768/792, TS 29.281) for the packets the tests send.</summary>
+/// <summary>
+/// The test-only packet pieces: IPv4 and ICMP echo come from <see cref="PacketBuilder"/>, the G-PDU header from
+/// <see cref="Protocols.Gtp.GtpU.WriteGPdu"/>; the kernels and OVS that receive them are the check on all three.
+/// </summary>
 internal static class Packets
 {
-    public static byte[] Ipv4(IPAddress src, IPAddress dst, byte protocol, ReadOnlySpan<byte> payload, ushort id = 1)
-    {
-        var p = new byte[20 + payload.Length];
-        p[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), id);
-        p[8] = 64;
-        p[9] = protocol;
-        src.GetAddressBytes().CopyTo(p, 12);
-        dst.GetAddressBytes().CopyTo(p, 16);
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum(p.AsSpan(0, 20)));
-        payload.CopyTo(p.AsSpan(20));
-        return p;
-    }
-
-    /// <summary>UDP with checksum 0 (allowed for IPv4): the receiver never drops it for a checksum.</summary>
+    /// <summary>UDP (RFC 768) with checksum 0, allowed for IPv4: the receiver never drops it for a checksum.</summary>
     public static byte[] Udp(ushort srcPort, ushort dstPort, ReadOnlySpan<byte> payload)
     {
         var u = new byte[8 + payload.Length];
@@ -34,48 +23,12 @@ internal static class Packets
         return u;
     }
 
-    public static byte[] IcmpEcho(ushort id, ushort seq, ReadOnlySpan<byte> data)
-    {
-        var m = new byte[8 + data.Length];
-        m[0] = 8;
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(4), id);
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(6), seq);
-        data.CopyTo(m.AsSpan(8));
-        BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(2), Checksum(m));
-        return m;
-    }
-
-    /// <summary>GTP-U G-PDU header (version 1, PT=1, no optional fields) followed by the inner packet.</summary>
-    public static byte[] GtpU(uint teid, ReadOnlySpan<byte> inner)
+    /// <summary>A GTP-U G-PDU (TS 29.281: version 1, PT=1, no optional fields) carrying <paramref name="inner"/>.</summary>
+    public static byte[] GPdu(uint teid, ReadOnlySpan<byte> inner)
     {
         var g = new byte[8 + inner.Length];
-        g[0] = 0x30;
-        g[1] = 0xFF;
-        BinaryPrimitives.WriteUInt16BigEndian(g.AsSpan(2), (ushort)inner.Length);
-        BinaryPrimitives.WriteUInt32BigEndian(g.AsSpan(4), teid);
-        inner.CopyTo(g.AsSpan(8));
+        Protocols.Gtp.GtpU.WriteGPdu(g, teid, inner);
         return g;
-    }
-
-    public static ushort Checksum(ReadOnlySpan<byte> data)
-    {
-        uint sum = 0;
-        for (var i = 0; i + 1 < data.Length; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
-        }
-
-        if (data.Length % 2 == 1)
-        {
-            sum += (uint)data[^1] << 8;
-        }
-
-        while (sum > 0xffff)
-        {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-
-        return (ushort)~sum;
     }
 }
 
