@@ -53,6 +53,8 @@ public sealed class CaptureTapTests
         Assert.Equal(2, epc.Count(e => e.Event is PathSwitched));
         Assert.Equal(2, epc.Count(e => e.Event is HandoverCompleted));
         Assert.Equal(1, epc.Count(e => e.Event is HandoverCancelled));
+        //   tshark -r open5gs_testepc_2019.pcapng -Y 's1ap.procedureCode==0 && s1ap.successfulOutcome_element' | wc -l -> 3 (HandoverCommand)
+        Assert.Equal(3, epc.Count(e => e.Event is HandoverExecuting));
         Assert.Equal(1, reference["magma_nsa_connection.pcapng"].Result.Entries.Count(e => e.Event is BearerModified));
         Assert.Contains(reference["magma_inbound_roaming_05.pcapng"].Result.Entries, e => e.Event is ServiceRequested);
         Assert.Contains(reference["ttm4133_X2Handover.pcapng"].Session.States.Values, s => s.Imsi == "208950000000010");

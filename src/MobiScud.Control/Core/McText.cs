@@ -13,6 +13,7 @@ public static class McText
         BearerReleased r => $"bearer released: e-RAB {r.ERabId}",
         HandoverPrepared p => $"{p.Kind} handover prepared {p.Source} -> {p.Target}",
         HandoverCompleted c => $"S1 handover completed at {c.Target}: {Downlinks(c.Downlinks)}",
+        HandoverExecuting x => $"handover executing toward {x.Target}",
         HandoverCancelled => "handover cancelled",
         PathSwitched p => $"X2 path switch to {p.Target}: {Downlinks(p.Downlinks)}",
         UeReleasedToIdle => "released to idle",

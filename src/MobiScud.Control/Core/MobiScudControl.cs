@@ -101,10 +101,22 @@ public static class MobiScudControl
             case BearerReleased r:
                 return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != r.ERabId)] };
             case HandoverPrepared p:
-                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverPreparing, $"{p.Kind} handover {p.Source} -> {p.Target}"));
+                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverPreparing, $"{p.Kind} handover {p.Source} -> {p.Target}") { Source = p.Source, Target = p.Target });
                 return s with { PendingHandover = new PendingHandover(p.Source, p.Target, p.Kind, p.At) };
+            case HandoverExecuting x:
+                // Only news for subscribers: nothing moves until the UE shows up at the target.
+                if (s.PendingHandover is { } executing)
+                {
+                    commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverExecuting, $"{executing.Kind} handover {executing.Source} -> {x.Target}") { Source = executing.Source, Target = x.Target });
+                }
+
+                return null;
             case HandoverCancelled:
-                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverCancelled, s.PendingHandover is { } ph ? $"{ph.Source} -> {ph.Target}" : "no handover pending"));
+                commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverCancelled, s.PendingHandover is { } ph ? $"{ph.Source} -> {ph.Target}" : "no handover pending")
+                {
+                    Source = s.PendingHandover?.Source,
+                    Target = s.PendingHandover?.Target,
+                });
                 return s with { PendingHandover = null };
             case HandoverCompleted c:
                 return Moved(s, c.Target, c.Downlinks, HandoverKind.S1, e.At, commands);
@@ -155,7 +167,7 @@ public static class MobiScudControl
 
     private static UeState Moved(UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, List<ControlCommand> commands)
     {
-        commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, $"{kind} handover {s.ServingEnb?.ToString() ?? "?"} -> {target}"));
+        commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, $"{kind} handover {s.ServingEnb?.ToString() ?? "?"} -> {target}") { Source = s.ServingEnb, Target = target });
 
         // Bearers the target did not take over are released by the MME; an empty list carries no such news.
         return s with

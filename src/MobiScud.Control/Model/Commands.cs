@@ -62,7 +62,17 @@ public enum NotificationKind
     MigrationCancelled,
     SteeringRedirected,
     Rejected,
+
+    /// <summary>An S1 handover is being executed (HandoverCommand seen); added last so stored values keep their meaning.</summary>
+    HandoverExecuting,
 }
 
 /// <summary>Something a person or a subscriber (REST/MEC 021 webhooks, dashboard) should hear about.</summary>
-public sealed record Notify(UeId Ue, TimeSpan At, NotificationKind Kind, string Detail) : ControlCommand(Ue);
+public sealed record Notify(UeId Ue, TimeSpan At, NotificationKind Kind, string Detail) : ControlCommand(Ue)
+{
+    /// <summary>For handover news: the source cell's eNB. Carried here because the UE's state may have moved on by the time a subscriber hears it.</summary>
+    public EnbId? Source { get; init; }
+
+    /// <summary>For handover news: the target cell's eNB.</summary>
+    public EnbId? Target { get; init; }
+}

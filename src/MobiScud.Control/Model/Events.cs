@@ -29,6 +29,13 @@ public sealed record BearerReleased(TimeSpan At, UeId Ue, byte ERabId) : UeEvent
 /// <summary>Handover preparation seen (HandoverRequired/Request, or a simulator's decision): nothing moves yet.</summary>
 public sealed record HandoverPrepared(TimeSpan At, UeId Ue, EnbId Source, EnbId Target, HandoverKind Kind) : UeEvent(At, Ue);
 
+/// <summary>
+/// S1 handover being executed: the MME sent HandoverCommand to the source eNB (TS 36.413 8.4.1.2), which now orders
+/// the UE to the target. It may still be cancelled. X2 handovers have no such event: the MC first sees them at
+/// PathSwitchRequest, after the UE has moved.
+/// </summary>
+public sealed record HandoverExecuting(TimeSpan At, UeId Ue, EnbId Target) : UeEvent(At, Ue);
+
 /// <summary>S1 handover done (HandoverNotify): the UE is at the target with these downlink endpoints.</summary>
 public sealed record HandoverCompleted(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue);
 

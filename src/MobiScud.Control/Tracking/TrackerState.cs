@@ -37,6 +37,9 @@ public sealed record PendingHandover(EnbId Source, EnbId Target)
     public ImmutableDictionary<byte, GtpEndpoint> Uplinks { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
 
     public ImmutableArray<BearerDownlink> Downlinks { get; init; } = [];
+
+    /// <summary>HandoverCommand was seen: the handover is being executed.</summary>
+    public bool Commanded { get; init; }
 }
 
 /// <summary>An X2 handover's PathSwitchRequest waiting for its acknowledgement.</summary>

@@ -609,6 +609,16 @@ public static class UeTracker
                         break;
                     }
 
+                case S1apPduType.SuccessfulOutcome when ue.Handover is { Commanded: false } pending:
+                    // HandoverCommand to the source eNB: the execution phase starts (TS 36.413 8.4.1.2); a retransmission says nothing new.
+                    Put(ue with { Handover = pending with { Commanded = true } });
+                    if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
+                    {
+                        _events.Add(new HandoverExecuting(at, ue.Id!.Value, pending.Target));
+                    }
+
+                    break;
+
                 case S1apPduType.UnsuccessfulOutcome when ue.Handover is { } pending:
                     CancelHandover(key, pending, $"preparation failed ({s.Cause})");
                     break;

@@ -61,7 +61,7 @@ public sealed class NotificationHub : BackgroundService
         var type = n.Kind switch
         {
             NotificationKind.MigrationStarted or NotificationKind.MigrationCompleted or NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled => MobilityType,
-            NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled => CellChangeType,
+            NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuting or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled => CellChangeType,
             _ => null,
         };
         if (type is null)
@@ -199,11 +199,14 @@ public sealed class NotificationHub : BackgroundService
 
     private static JsonObject CellChange(UeState? before, UeState after, Notify n)
     {
+        // The cells travel with the notification: before/after span a whole batch, which may hold several steps of
+        // one handover. The state is only a fallback for notifications stored before they carried them.
         var (status, source, target) = n.Kind switch
         {
-            NotificationKind.HandoverPreparing => ("IN_PREPARATION", after.PendingHandover?.Source, after.PendingHandover?.Target),
-            NotificationKind.HandoverExecuted => ("COMPLETED", before?.ServingEnb, after.ServingEnb),
-            _ => ("CANCELLED", before?.PendingHandover?.Source, before?.PendingHandover?.Target),
+            NotificationKind.HandoverPreparing => ("IN_PREPARATION", n.Source ?? after.PendingHandover?.Source, n.Target ?? after.PendingHandover?.Target),
+            NotificationKind.HandoverExecuting => ("IN_EXECUTION", n.Source ?? after.PendingHandover?.Source, n.Target ?? after.PendingHandover?.Target),
+            NotificationKind.HandoverExecuted => ("COMPLETED", n.Source ?? before?.ServingEnb, n.Target ?? after.ServingEnb),
+            _ => ("CANCELLED", n.Source ?? before?.PendingHandover?.Source, n.Target ?? before?.PendingHandover?.Target),
         };
         return new JsonObject
         {

@@ -166,6 +166,29 @@ public sealed class MobiScudControlTests
     }
 
     [Fact]
+    public void S1_handover_execution_is_only_news_and_a_cancel_after_it_still_moves_nothing()
+    {
+        var f = new Fixture();
+        f.Up(EnbA1);
+        var before = f.State;
+        f.On(t => new HandoverPrepared(t, Ue, EnbA1, EnbB1, HandoverKind.S1));
+        var prepared = f.State;
+        var onExecuting = f.On(t => new HandoverExecuting(t, Ue, EnbB1));
+        var notify = Assert.Single(onExecuting);
+        Assert.Equal(NotificationKind.HandoverExecuting, Assert.IsType<Notify>(notify).Kind);
+        Assert.Same(prepared, f.State); // nothing moves until the UE shows up at the target
+        var onCancel = f.On(t => new HandoverCancelled(t, Ue));
+        Assert.Equal(NotificationKind.HandoverCancelled, Single<Notify>(onCancel).Kind);
+        Assert.Empty(onCancel.OfType<StartMigration>());
+        Assert.Equal(before!.ServingEnb, f.State!.ServingEnb);
+        Assert.Equal(before.Steering, f.State.Steering);
+        Assert.Null(f.State.PendingHandover);
+
+        // Without a prepared handover there is nothing to report.
+        Assert.Empty(f.On(t => new HandoverExecuting(t, Ue, EnbB1)));
+    }
+
+    [Fact]
     public void S1_handover_completion_acts_like_a_path_switch()
     {
         var f = new Fixture();

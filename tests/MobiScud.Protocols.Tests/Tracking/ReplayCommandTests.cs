@@ -22,14 +22,14 @@ public sealed class ReplayCommandTests
         var ue = json["ues"]!.AsArray().Single(u => u!["ue"]!.GetValue<string>() == "imsi-001010123456815")!;
         var timeline = ue["timeline"]!.AsArray();
         var types = timeline.Select(t => t!["event"]!["type"]!.GetValue<string>()).ToList();
-        Assert.Equal(["UeAttached", "BearerAdded", "HandoverPrepared", "HandoverCompleted", "HandoverPrepared", "HandoverCompleted", "HandoverPrepared", "HandoverCancelled"], types);
+        Assert.Equal(["UeAttached", "BearerAdded", "HandoverPrepared", "HandoverExecuting", "HandoverCompleted", "HandoverPrepared", "HandoverExecuting", "HandoverCompleted", "HandoverPrepared", "HandoverExecuting", "HandoverCancelled"], types);
         var attach = timeline[0]!;
         Assert.Equal("45.45.0.11", attach["event"]!["ueAddress"]!.GetValue<string>());
         Assert.Contains(attach["commands"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "CreatePvm");
         // Each eNB has its own site by default, so a handover between them makes the MC migrate the PVM.
         var commandsAfterHandovers = timeline.Skip(2).SelectMany(t => t!["commands"]!.AsArray()).Select(c => c!["type"]!.GetValue<string>()).ToList();
         Assert.Contains("StartMigration", commandsAfterHandovers);
-        Assert.Contains("enb-67", timeline[3]!["event"]!["summary"]!.GetValue<string>());
+        Assert.Contains("enb-67", timeline[4]!["event"]!["summary"]!.GetValue<string>());
         Assert.Equal("site-enb-67", json["sites"]!["67"]!.GetValue<string>());
     }
 

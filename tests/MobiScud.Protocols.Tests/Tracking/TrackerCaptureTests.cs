@@ -24,6 +24,10 @@ public sealed class TrackerCaptureTests
         Assert.Equal(2, run.Events.Count(e => e.Event is HandoverCompleted));
         Assert.Equal(1, run.Events.Count(e => e.Event is HandoverCancelled));
 
+        // HandoverCommand (HandoverPreparation successful outcome) in all three, the cancelled one included:
+        //   tshark ... -Y 's1ap.procedureCode==0 && s1ap.successfulOutcome_element' -T fields -e frame.number  ->  427, 448, 467
+        Assert.Equal(new[] { 427L, 448L, 467L }, run.Events.Where(e => e.Event is HandoverExecuting).Select(e => e.Frame));
+
         // eNB ids: tshark -r open5gs_testepc_2019.pcapng -Y 's1ap.procedureCode==17 && s1ap.S1SetupRequest_element'
         //   -T fields -e sctp.srcport -e s1ap.macroENB_ID  ->  57419: 54f650 (0x54f65 = 348005), 59574: 54f640 (348004),
         //   51890: 001f20 (0x001f2 = 498), 59017: 000430 (0x00043 = 67). All eNBs are 192.168.0.6; only ports differ.
@@ -52,17 +56,20 @@ public sealed class TrackerCaptureTests
         // cancelled by HandoverCancel in 468. The UE keeps its IMSI identity through MME-UE ids 33554628..33554631.
         var s1 = run.For("imsi-001010123456815");
         Assert.Equal(
-            [typeof(UeAttached), typeof(BearerAdded), typeof(HandoverPrepared), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverCancelled)],
+            [typeof(UeAttached), typeof(BearerAdded), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCancelled)],
             s1.Select(e => e.GetType()));
         Assert.Equal(new HandoverPrepared(s1[2].At, s1[2].Ue, enb498, enb67, HandoverKind.S1), s1[2]);
-        var h1 = (HandoverCompleted)s1[3];
+        Assert.Equal(new HandoverExecuting(s1[3].At, s1[3].Ue, enb67), s1[3]);
+        var h1 = (HandoverCompleted)s1[4];
         Assert.Equal(enb67, h1.Target);
         Assert.Equal([new BearerDownlink(5, Ep("127.0.0.4", 1)), new BearerDownlink(6, Ep("127.0.0.4", 2))], h1.Downlinks);
-        Assert.Equal(new HandoverPrepared(s1[4].At, s1[4].Ue, enb67, enb498, HandoverKind.S1), s1[4]);
-        var h2 = (HandoverCompleted)s1[5];
+        Assert.Equal(new HandoverPrepared(s1[5].At, s1[5].Ue, enb67, enb498, HandoverKind.S1), s1[5]);
+        Assert.Equal(new HandoverExecuting(s1[6].At, s1[6].Ue, enb498), s1[6]);
+        var h2 = (HandoverCompleted)s1[7];
         Assert.Equal(enb498, h2.Target);
         Assert.Equal([new BearerDownlink(5, Ep("127.0.0.5", 1)), new BearerDownlink(6, Ep("127.0.0.5", 2))], h2.Downlinks);
-        Assert.Equal(new HandoverPrepared(s1[6].At, s1[6].Ue, enb498, enb67, HandoverKind.S1), s1[6]);
+        Assert.Equal(new HandoverPrepared(s1[8].At, s1[8].Ue, enb498, enb67, HandoverKind.S1), s1[8]);
+        Assert.Equal(new HandoverExecuting(s1[9].At, s1[9].Ue, enb67), s1[9]);
         Assert.Equal(new[] { 430L, 451L }, run.Events.Where(e => e.Event is HandoverCompleted).Select(e => e.Frame));
         Assert.Equal(468L, run.Events.Single(e => e.Event is HandoverCancelled).Frame);
 
