@@ -48,7 +48,7 @@ public sealed class NetnsPvmHost : IHypervisor
     {
         lock (_gate)
         {
-            return _pvms.Select(kv => new PvmStatus(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended)).ToList();
+            return _pvms.Select(kv => new PvmStatus(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended, Address: kv.Value.Address)).ToList();
         }
     }
 
