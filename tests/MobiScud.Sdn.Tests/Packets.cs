@@ -73,40 +73,11 @@ internal sealed record IpPacket(IPAddress Src, IPAddress Dst, byte Protocol, byt
     }
 }
 
-/// <summary>Sockets created inside a network namespace (setns on a throw-away thread; the socket keeps its namespace).</summary>
+/// <summary>Sockets created inside a network namespace (the socket keeps its namespace), and reading from them.</summary>
 internal static class NetnsSocket
 {
-    private const int CloneNewNet = 0x40000000;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int setns(int fd, int nstype);
-
-    public static Socket Create(string netns, AddressFamily family, SocketType type, ProtocolType protocol)
-    {
-        Socket? socket = null;
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                // Only this short-lived thread enters the namespace; the socket stays bound to it after the thread ends.
-                using var handle = File.OpenHandle($"/var/run/netns/{netns}");
-                if (setns((int)handle.DangerousGetHandle(), CloneNewNet) != 0)
-                {
-                    throw new InvalidOperationException($"setns({netns}) failed: errno {Marshal.GetLastPInvokeError()}");
-                }
-
-                socket = new Socket(family, type, protocol);
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        return socket ?? throw new InvalidOperationException($"could not open a socket in netns {netns}", error);
-    }
+    public static Socket Create(string netns, AddressFamily family, SocketType type, ProtocolType protocol) =>
+        MobiScud.Cloud.Net.NetNamespace.OpenSocket(netns, family, type, protocol);
 
     /// <summary>Reads from a raw IPv4 socket until a packet satisfies <paramref name="want"/>, or fails after <paramref name="timeout"/>.</summary>
     public static async Task<IpPacket> ReceiveAsync(Socket raw, Func<IpPacket, bool> want, TimeSpan timeout, string what)

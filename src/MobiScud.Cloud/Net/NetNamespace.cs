@@ -22,40 +22,25 @@ public static class NetNamespace
     public static bool Exists(string name) => File.Exists(PathOf(name));
 
     /// <summary>A socket created inside namespace <paramref name="ns"/> (null: this process's own namespace).</summary>
-    public static Socket OpenSocket(string? ns, AddressFamily family, SocketType type, ProtocolType protocol)
+    public static Socket OpenSocket(string? ns, AddressFamily family, SocketType type, ProtocolType protocol) =>
+        ns is null ? new Socket(family, type, protocol) : Run(ns, () => new Socket(family, type, protocol));
+
+    /// <summary>
+    /// Runs <paramref name="action"/> inside namespace <paramref name="ns"/> on a dedicated thread that ends right
+    /// after: setns changes only the calling thread, which is never reused. What it creates (sockets, packet captures,
+    /// TUN devices) stays in that namespace for its whole life, whichever thread uses it later.
+    /// </summary>
+    public static T Run<T>(string ns, Func<T> action)
     {
-        if (ns is null)
-        {
-            return new Socket(family, type, protocol);
-        }
-
-        Socket? socket = null;
+        ArgumentNullException.ThrowIfNull(action);
+        T? result = default;
         Exception? error = null;
-
-        // A dedicated thread that ends right after: setns changes only the calling thread, which is never reused.
         var t = new Thread(() =>
         {
             try
             {
-                var fd = Open(PathOf(ns), ORdOnly | OCloExec);
-                if (fd < 0)
-                {
-                    throw new IOException($"cannot open network namespace {ns} ({PathOf(ns)}): errno {Marshal.GetLastPInvokeError()}");
-                }
-
-                try
-                {
-                    if (SetNs(fd, CloneNewNet) != 0)
-                    {
-                        throw new IOException($"setns into network namespace {ns} failed: errno {Marshal.GetLastPInvokeError()} (needs root / CAP_SYS_ADMIN)");
-                    }
-                }
-                finally
-                {
-                    _ = Close(fd);
-                }
-
-                socket = new Socket(family, type, protocol);
+                Enter(ns);
+                result = action();
             }
             catch (Exception e)
             {
@@ -67,10 +52,32 @@ public static class NetNamespace
         t.Join();
         if (error is not null)
         {
-            throw error is IOException or SocketException ? error : new IOException($"opening a socket in namespace {ns}: {error.Message}", error);
+            throw error is IOException or SocketException ? error : new IOException($"in network namespace {ns}: {error.Message}", error);
         }
 
-        return socket!;
+        return result!;
+    }
+
+    /// <summary>Moves the calling thread into namespace <paramref name="ns"/> (for a thread that stays there).</summary>
+    public static void Enter(string ns)
+    {
+        var fd = Open(PathOf(ns), ORdOnly | OCloExec);
+        if (fd < 0)
+        {
+            throw new IOException($"cannot open network namespace {ns} ({PathOf(ns)}): errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        try
+        {
+            if (SetNs(fd, CloneNewNet) != 0)
+            {
+                throw new IOException($"setns into network namespace {ns} failed: errno {Marshal.GetLastPInvokeError()} (needs root / CAP_SYS_ADMIN)");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
     }
 
     /// <summary>A connected TCP stream from inside <paramref name="ns"/>.</summary>

@@ -39,7 +39,7 @@ internal sealed class CorePvm : IAsyncDisposable
             Image = image ?? throw new ArgumentNullException(nameof(image)),
             DefaultSpec = new PvmSpec(scenario.PvmMemoryMiB),
             DataNetwork = new QemuDataNetwork(
-                IPNetwork.Parse("10.201.0.0/24"), TestbedPlan.CoreDcGateway, TestbedExperiment.Mac(TestbedPlan.CoreDcGatewayMac), TestbedPlan.CorePvmAddress, TestbedPlan.CorePvmAddress)
+                IPNetwork.Parse("10.201.0.0/24"), TestbedPlan.CoreDcGateway, TestbedPlan.Mac(TestbedPlan.CoreDcGatewayMac), TestbedPlan.CorePvmAddress, TestbedPlan.CorePvmAddress)
             {
                 Routes = [IPNetwork.Parse(TestbedPlan.UePool)],
             },

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Text;
 using MobiScud.Cloud;
 using MobiScud.Cloud.Qemu;
@@ -336,7 +335,7 @@ public static class TestbedExperiment
             DefaultSpec = new PvmSpec(scenario.PvmMemoryMiB),
             Policy = scenario.Migration.ToPolicy(),
             Clock = clock,
-            DataNetwork = new QemuDataNetwork(IPNetwork.Parse(TestbedPlan.PvmSubnet), TestbedPlan.PvmGateway, Mac(TestbedPlan.PvmGatewayMac), IPAddress.Parse("10.64.0.10"), IPAddress.Parse("10.64.0.250"))
+            DataNetwork = new QemuDataNetwork(IPNetwork.Parse(TestbedPlan.PvmSubnet), TestbedPlan.PvmGateway, TestbedPlan.Mac(TestbedPlan.PvmGatewayMac), IPAddress.Parse("10.64.0.10"), IPAddress.Parse("10.64.0.250"))
             {
                 Routes = [IPNetwork.Parse(TestbedPlan.UePool)],
             },
@@ -355,8 +354,6 @@ public static class TestbedExperiment
 
     /// <summary>A port range unlikely to be in use: QEMU's forwarded and migration ports for this run.</summary>
     internal static int FreePortBase() => 20000 + (Random.Shared.Next(0, 300) * 100);
-
-    internal static PhysicalAddress Mac(string text) => PhysicalAddress.Parse(text.Replace(':', '-'));
 
     private static async Task<T> WaitAsync<T>(Func<T?> probe, string what, CancellationToken ct)
     {

@@ -1,48 +1,32 @@
-using System.Runtime.InteropServices;
+using MobiScud.Cloud.Net;
 
 namespace MobiScud.Testbed.Infrastructure;
 
 /// <summary>
-/// Runs code inside a named network namespace. setns(2) switches only the calling thread, so each call gets a
-/// fresh thread that enters the namespace, runs the action and exits. Sockets, packet captures and TUN devices
-/// created there stay bound to that namespace for their whole life, whichever thread uses them later: that is
-/// what lets one process emulate eNBs, an MME and an S-GW in separate namespaces.
+/// Runs code inside a named network namespace (through <see cref="NetNamespace"/>: setns on a thread of its own).
+/// Sockets, packet captures and TUN devices created there stay bound to that namespace for their whole life,
+/// whichever thread uses them later: that is what lets one process emulate eNBs, an MME and an S-GW in separate
+/// namespaces. Failures come back as <see cref="TestbedException"/>.
 /// </summary>
-public static partial class Netns
+public static class Netns
 {
-    private const int CloneNewNet = 0x40000000;
-
-    public static string PathOf(string name) => Path.Combine("/var/run/netns", name);
+    public static string PathOf(string name) => NetNamespace.PathOf(name);
 
     public static T Run<T>(string name, Func<T> action)
     {
-        ArgumentNullException.ThrowIfNull(action);
-        T? result = default;
-        Exception? error = null;
-        var thread = new Thread(() =>
+        try
         {
-            try
-            {
-                Enter(name);
-                result = action();
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-        })
-        {
-            IsBackground = true,
-            Name = $"netns:{name}",
-        };
-        thread.Start();
-        thread.Join();
-        if (error is not null)
-        {
-            throw error is TestbedException ? error : new TestbedException($"in namespace {name}: {error.Message}", error);
+            return NetNamespace.Run(name, action);
         }
+        catch (Exception e) when (e is not TestbedException)
+        {
+            if (e.InnerException is TestbedException inner)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(inner).Throw();
+            }
 
-        return result!;
+            throw new TestbedException($"in namespace {name}: {e.Message}", e);
+        }
     }
 
     /// <summary>Starts a long-running loop on its own thread inside the namespace.</summary>
@@ -54,7 +38,7 @@ public static partial class Netns
         {
             try
             {
-                Enter(name);
+                NetNamespace.Enter(name);
             }
             catch (Exception e)
             {
@@ -79,17 +63,4 @@ public static partial class Netns
 
         return thread;
     }
-
-    private static void Enter(string name)
-    {
-        var path = PathOf(name);
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        if (SetNs((int)handle.DangerousGetHandle(), CloneNewNet) != 0)
-        {
-            throw new TestbedException($"setns({path}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    private static partial int SetNs(int fd, int nstype);
 }

@@ -423,8 +423,6 @@ public sealed class TestbedNetwork
     /// <summary>Records a namespace made outside <see cref="Up"/> (namespace PVMs), so that `down` removes it.</summary>
     public void RecordNamespace(string name) => _state.Record(new CreatedObject(CreatedKind.Namespace, name));
 
-    public void RecordLink(string name) => _state.Record(new CreatedObject(CreatedKind.Link, name));
-
     public IReadOnlyList<string> Down()
     {
         StopLinks();

@@ -148,7 +148,8 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
             [new GtpPeer(SgwAddress, Mac(SgwMac), UplinkOfPort)],
             Enumerable.Range(0, Scenario.Sites).Where(o => o != site).ToDictionary(o => new SiteId(Scenario.SiteName(o)), InterSiteOfPort))));
 
-    private static PhysicalAddress Mac(string text) => PhysicalAddress.Parse(text.Replace(':', '-'));
+    /// <summary>A MAC written with colons, as the plan's constants are.</summary>
+    public static PhysicalAddress Mac(string text) => PhysicalAddress.Parse(text.Replace(':', '-'));
 
     /// <summary>Run directory of a site's OVS daemons (database, sockets, logs).</summary>
     public string OvsDir(int site) => Path.Combine(RunDirHint ?? "/tmp", $"ovs-{Scenario.SiteName(site)}");
