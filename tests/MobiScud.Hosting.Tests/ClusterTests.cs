@@ -13,7 +13,6 @@ using Orleans.Serialization;
 using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.TestingHost;
-using StackExchange.Redis;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
 namespace MobiScud.Hosting.Tests;
@@ -36,15 +35,10 @@ public sealed class RecordingExecutor : ICommandExecutor
 
 public sealed class ClusterSiloConfigurator : ISiloConfigurator
 {
-    public static string Redis = "";
-
     public void Configure(ISiloBuilder silo)
     {
-        silo.AddRedisGrainStorage(GrainNames.Storage, o =>
-        {
-            o.ConfigurationOptions = ConfigurationOptions.Parse(Redis);
-            o.GrainStorageSerializer = new McGrainStorageSerializer();
-        });
+        // The test passes its backend through the cluster's configuration (TestClusterBuilder.Properties).
+        TestStorage.AddGrainStorage(silo, Enum.Parse<StorageKind>(silo.Configuration["TestStorage:Kind"]!), silo.Configuration["TestStorage:Connection"]!);
         silo.Services.AddSerializer(ServeHost.AddContractSerializer);
         silo.Services.AddOptions<MobiScudOptions>().Configure(o =>
         {
@@ -156,12 +150,15 @@ public sealed class ClusterTests
         return (stream, reference);
     }
 
-    [Fact]
-    public async Task Two_silo_cluster_with_redis_matches_the_replay_path_per_ue_and_killing_a_silo_mid_stream_loses_no_state()
+    [Theory]
+    [InlineData(StorageKind.Redis)]
+    [InlineData(StorageKind.Postgres)]
+    public async Task Two_silo_cluster_matches_the_replay_path_per_ue_and_killing_a_silo_mid_stream_loses_no_state(StorageKind storage)
     {
-        await using var redis = await RedisServer.StartAsync();
-        ClusterSiloConfigurator.Redis = redis.Endpoint;
+        await using var backend = await TestStorage.StartAsync(storage);
         var builder = new TestClusterBuilder(2);
+        builder.Properties["TestStorage:Kind"] = backend.Kind.ToString();
+        builder.Properties["TestStorage:Connection"] = backend.Connection;
         builder.AddSiloBuilderConfigurator<ClusterSiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClusterClientConfigurator>();
         var cluster = builder.Build();
@@ -182,7 +179,7 @@ public sealed class ClusterTests
                     var doomed = stats.Where(s => s.SiloAddress.Equals(victim) && s.GrainType.Contains(nameof(UeGrain))).Sum(s => s.ActivationCount);
                     Assert.True(doomed > 0, "the silo to kill must host some UE grains, or the test proves nothing");
 
-                    // Mid-stream, with deliveries in flight: grains on the dead silo come back on the survivor from Redis.
+                    // Mid-stream, with deliveries in flight: grains on the dead silo come back on the survivor from storage.
                     await cluster.KillSiloAsync(cluster.SecondarySilos[0]);
                 }
 
@@ -194,7 +191,7 @@ public sealed class ClusterTests
 
             await pipeline.FlushAsync().WaitAsync(TimeSpan.FromMinutes(2));
             await pipeline.StopAsync(CancellationToken.None);
-            Console.Error.WriteLine($"cluster test: {stream.Count} events, {pipeline.Retries} deliveries retried after the kill");
+            Console.Error.WriteLine($"cluster test ({storage}): {stream.Count} events, {pipeline.Retries} deliveries retried after the kill");
 
             var migrated = 0;
             foreach (var (ue, expected) in reference.Ues)
