@@ -38,7 +38,14 @@ public sealed class ClusterSiloConfigurator : ISiloConfigurator
     public void Configure(ISiloBuilder silo)
     {
         // The test passes its backend through the cluster's configuration (TestClusterBuilder.Properties).
-        TestStorage.AddGrainStorage(silo, Enum.Parse<StorageKind>(silo.Configuration["TestStorage:Kind"]!), silo.Configuration["TestStorage:Connection"]!);
+        var kind = Enum.Parse<StorageKind>(silo.Configuration["TestStorage:Kind"]!);
+        var connection = silo.Configuration["TestStorage:Connection"]!;
+        TestStorage.AddGrainStorage(silo, kind, connection);
+        if (kind == StorageKind.Postgres)
+        {
+            // Membership in the database too: the survivor writes its suspicion and the dead silo's death there.
+            PostgresStorage.UseClustering(silo, connection);
+        }
         silo.Services.AddSerializer(ServeHost.AddContractSerializer);
         silo.Services.AddOptions<MobiScudOptions>().Configure(o =>
         {
@@ -65,6 +72,14 @@ public sealed class ClusterClientConfigurator : IClientBuilderConfigurator
     public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
     {
         client.Services.AddSerializer(ServeHost.AddContractSerializer);
+        if (configuration["TestStorage:Kind"] == nameof(StorageKind.Postgres))
+        {
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = PostgresStorage.Invariant;
+                o.ConnectionString = configuration["TestStorage:Connection"];
+            });
+        }
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
     }
 }
@@ -159,6 +174,7 @@ public sealed class ClusterTests
         var builder = new TestClusterBuilder(2);
         builder.Properties["TestStorage:Kind"] = backend.Kind.ToString();
         builder.Properties["TestStorage:Connection"] = backend.Connection;
+        builder.Options.UseTestClusterMembership = storage != StorageKind.Postgres;
         builder.AddSiloBuilderConfigurator<ClusterSiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClusterClientConfigurator>();
         var cluster = builder.Build();
@@ -181,6 +197,12 @@ public sealed class ClusterTests
 
                     // Mid-stream, with deliveries in flight: grains on the dead silo come back on the survivor from storage.
                     await cluster.KillSiloAsync(cluster.SecondarySilos[0]);
+                    if (storage == StorageKind.Postgres)
+                    {
+                        // The survivor found the death and wrote it to the database's membership table (Dead = 6).
+                        var row = $"SELECT status::text FROM orleansmembershiptable WHERE port = {victim.Endpoint.Port} AND generation = {victim.Generation}";
+                        await Wait.Until(async () => await PostgresServer.QueryAsync(backend.Connection, row) is ["6"], "the killed silo declared dead in PostgreSQL");
+                    }
                 }
 
                 await pipeline.PostAsync(stream[n]);

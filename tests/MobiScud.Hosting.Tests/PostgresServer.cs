@@ -27,6 +27,22 @@ public sealed class PostgresServer(Process process, string dir, int port) : Test
         return ConnectionString(name);
     }
 
+    /// <summary>The first column of every row of a query, as text.</summary>
+    public static async Task<List<string>> QueryAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!);
+        }
+
+        return rows;
+    }
+
     public static async Task<PostgresServer> StartAsync()
     {
         var bin = BinDirectory();

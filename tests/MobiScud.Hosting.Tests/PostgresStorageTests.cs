@@ -1,10 +1,8 @@
-using System.Globalization;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
 namespace MobiScud.Hosting.Tests;
@@ -71,15 +69,15 @@ public sealed class PostgresStorageTests
             await Wait.Until(async () => (await first.State(Ue(7)))?.PvmStatus == PvmStatus.Running, "the UE's PVM running");
         }
 
-        Assert.Equal(PostgresSchemaInstaller.QueryKeys.Order(StringComparer.Ordinal), await Strings(connection, "SELECT querykey FROM orleansquery ORDER BY querykey COLLATE \"C\""));
+        Assert.Equal(PostgresSchemaInstaller.QueryKeys.Order(StringComparer.Ordinal), await PostgresServer.QueryAsync(connection, "SELECT querykey FROM orleansquery ORDER BY querykey COLLATE \"C\""));
 
         // Readable JSON in the database: the UE's record names its IMSI and the site of its PVM.
-        var ueRow = Assert.Single(await Strings(connection, "SELECT payloadjson::text FROM orleansstorage WHERE grainidextensionstring = 'imsi-001010000000007'"));
+        var ueRow = Assert.Single(await PostgresServer.QueryAsync(connection, "SELECT payloadjson::text FROM orleansstorage WHERE grainidextensionstring = 'imsi-001010000000007'"));
         Assert.Contains("\"001010000000007\"", ueRow);
         Assert.Contains(A.Value, ueRow);
 
         // The silo left the membership table as Dead (6) on a clean stop.
-        Assert.Equal(["6"], await Strings(connection, "SELECT status::text FROM orleansmembershiptable"));
+        Assert.Equal(["6"], await PostgresServer.QueryAsync(connection, "SELECT status::text FROM orleansmembershiptable"));
 
         await using (var second = await StartAsync(Settings(new(settings) { ["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ClusterId"] })))
         {
@@ -89,22 +87,7 @@ public sealed class PostgresStorageTests
             Assert.Equal(PvmStatus.Running, state.PvmStatus);
         }
 
-        Assert.Equal(["1"], await Strings(connection, "SELECT count(*)::text FROM orleansquery WHERE querykey = 'WriteToStorageKey'"));
-        Assert.Equal(["2"], await Strings(connection, "SELECT count(*)::text FROM orleansmembershiptable"));
-    }
-
-    private static async Task<List<string>> Strings(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!);
-        }
-
-        return rows;
+        Assert.Equal(["1"], await PostgresServer.QueryAsync(connection, "SELECT count(*)::text FROM orleansquery WHERE querykey = 'WriteToStorageKey'"));
+        Assert.Equal(["2"], await PostgresServer.QueryAsync(connection, "SELECT count(*)::text FROM orleansmembershiptable"));
     }
 }
