@@ -30,7 +30,8 @@ internal static class ServeCommand
         {
             if (parse.GetValue(bench))
             {
-                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct);
+                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct,
+                    parse.GetValue(storage), parse.GetValue(redis) ?? parse.GetValue(postgres));
             }
 
             var args = new List<string>(parse.UnmatchedTokens);

@@ -19,7 +19,8 @@ namespace MobiScud.Hosting;
 /// </summary>
 public static class ServeBench
 {
-    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct)
+    /// <param name="storage">null: in-process storage; else a `Storage:Kind` (redis, postgres) with its connection.</param>
+    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct, string? storage = null, string? connection = null)
     {
         const int sites = 4;
         var settings = new Dictionary<string, string?>
@@ -32,6 +33,14 @@ public static class ServeBench
             ["MobiScud:Silo:ClusterId"] = "bench",
             ["MobiScud:Silo:ServiceId"] = "bench",
         };
+        if (storage is not null)
+        {
+            // A durable backend: a service of its own, so that a run never starts from an earlier run's UEs.
+            settings["MobiScud:Storage:Kind"] = storage;
+            settings[$"MobiScud:Storage:{storage}"] = connection;
+            settings["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ServiceId"] = $"bench-{Guid.NewGuid():N}";
+        }
+
         for (var s = 0; s < sites; s++)
         {
             settings[$"MobiScud:Sites:{s}:Name"] = $"site-{s}";
@@ -84,7 +93,7 @@ public static class ServeBench
             var p50 = Quantile(metrics, 0.50);
             var p99 = Quantile(metrics, 0.99);
             var peer = Peer(stream, sites);
-            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), in-memory grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
+            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), {storage ?? "in-memory"} grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
             output.WriteLine($"  tap events {stream.Count - warm:N0} + adapter outcomes = {events:N0} events applied in {elapsed.TotalSeconds:F2} s: {events / elapsed.TotalSeconds:N0} events/s");
             // CPU time per event does not depend on what else the machine runs (this one is shared): compare it first.
             output.WriteLine($"  process CPU {cpu.TotalSeconds:F2} s over {Environment.ProcessorCount} cores: {cpu.TotalMicroseconds / Math.Max(1, events):F1} us of CPU per event");
