@@ -1,8 +1,10 @@
+using System.Text;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
 namespace MobiScud.Hosting.Tests;
@@ -58,6 +60,7 @@ public sealed class PostgresStorageTests
         var results = await Task.WhenAll(PostgresSchemaInstaller.InstallAsync(raced), PostgresSchemaInstaller.InstallAsync(raced));
         Assert.Equal(1, results.Count(created => created));
         Assert.False(await PostgresSchemaInstaller.InstallAsync(raced));
+        await StorageQueriesKeepOrleansVersionContract(raced);
 
         // Two services in a row on one fresh database: the first creates the schema and persists a UE; the second
         // starts on the schema as it is and reads the UE's state back.
@@ -89,5 +92,81 @@ public sealed class PostgresStorageTests
 
         Assert.Equal(["1"], await PostgresServer.QueryAsync(connection, "SELECT count(*)::text FROM orleansquery WHERE querykey = 'WriteToStorageKey'"));
         Assert.Equal(["2"], await PostgresServer.QueryAsync(connection, "SELECT count(*)::text FROM orleansmembershiptable"));
+    }
+
+    /// <summary>
+    /// The grain storage queries as the ADO.NET provider runs them (its parameter names, the stored query text): the
+    /// answer is the new version, or the caller's own version / NULL when nothing was written, which the provider
+    /// turns into an InconsistentStateException (two activations of one grain cannot both write).
+    /// </summary>
+    private static async Task StorageQueriesKeepOrleansVersionContract(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var queries = new Dictionary<string, string>();
+        await using (var all = new NpgsqlCommand("SELECT querykey, querytext FROM orleansquery", connection))
+        await using (var reader = await all.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                queries[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        NpgsqlCommand Command(string key, int? version, string? json = null)
+        {
+            var command = new NpgsqlCommand(queries[key], connection);
+            command.Parameters.AddWithValue("GrainIdHash", 42);
+            command.Parameters.AddWithValue("GrainIdN0", 0L);
+            command.Parameters.AddWithValue("GrainIdN1", 0L);
+            command.Parameters.AddWithValue("GrainTypeHash", 7);
+            command.Parameters.AddWithValue("GrainTypeString", "ue");
+            command.Parameters.AddWithValue("GrainIdExtensionString", "imsi-001010000000001");
+            command.Parameters.AddWithValue("ServiceId", "svc");
+            command.Parameters.AddWithValue("GrainStateVersion", version is { } v ? v : DBNull.Value);
+            if (json is not null)
+            {
+                command.Parameters.AddWithValue("PayloadBinary", Encoding.UTF8.GetBytes(json));
+            }
+
+            return command;
+        }
+
+        // Write, clear, delete: the NewGrainStateVersion column of the single row.
+        async Task<int?> Write(string key, int? version, string? json = null)
+        {
+            await using var command = Command(key, version, json);
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            var column = reader.GetOrdinal("NewGrainStateVersion");
+            return reader.IsDBNull(column) ? null : reader.GetInt32(column);
+        }
+
+        // Read: "version:state as JSON", or "no row".
+        async Task<string> Read()
+        {
+            await using var command = Command("ReadFromStorageKey", null);
+            await using var reader = await command.ExecuteReaderAsync();
+            if (!await reader.ReadAsync())
+            {
+                return "no row";
+            }
+
+            var payload = reader.GetOrdinal("PayloadBinary");
+            return $"{reader.GetInt32(reader.GetOrdinal("Version"))}:{(reader.IsDBNull(payload) ? "" : Encoding.UTF8.GetString((byte[])reader[payload]))}";
+        }
+
+        Assert.Equal("no row", await Read());
+        Assert.Equal(1, await Write("WriteToStorageKey", null, """{"$type":"a","n":1}"""));
+        Assert.Null(await Write("WriteToStorageKey", null, """{"n":99}""")); // a second first write: NULL, a conflict
+        Assert.Equal(2, await Write("WriteToStorageKey", 1, """{"$type":"a","n":2}"""));
+        Assert.Equal(1, await Write("WriteToStorageKey", 1, """{"n":99}""")); // stale: the caller's own version back, a conflict
+        Assert.Equal("""2:{"$type":"a","n":2}""", await Read()); // JSON as written, key order kept
+        Assert.Equal(1, await Write("ClearStorageKey", 1)); // stale: the caller's own version back, a conflict
+        Assert.Equal(3, await Write("ClearStorageKey", 2));
+        Assert.Equal("3:", await Read());
+        Assert.Equal(2, await Write("DeleteStorageKey", 2)); // stale: conflict
+        Assert.Equal(4, await Write("DeleteStorageKey", 3));
+        Assert.Equal("no row", await Read());
     }
 }
