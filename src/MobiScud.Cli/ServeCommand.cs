@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MobiScud.Hosting;
+using MobiScud.Hosting.Config;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -11,8 +12,9 @@ internal static class ServeCommand
     public static Command Create()
     {
         var config = new Option<FileInfo?>("--config") { Description = "appsettings file (.json, .yaml or .yml); keys under MobiScud:, see docs/hosting.md" };
-        var storage = new Option<string?>("--storage") { Description = "grain storage and clustering: memory (default, single silo) or redis" };
+        var storage = new Option<string?>("--storage") { Description = "grain storage and clustering: memory (default, single silo), redis or postgres" };
         var redis = new Option<string?>("--redis") { Description = "Redis endpoint for --storage redis, e.g. localhost:6379" };
+        var postgres = new Option<string?>("--postgres") { Description = "Npgsql connection string for --storage postgres, e.g. \"Host=localhost;Database=mobiscud;Username=mobiscud;Password=...\" (tables created if missing)" };
         var bench = new Option<bool>("--bench") { Description = "run the throughput benchmark instead of serving" };
         var ues = new Option<int>("--ues") { Description = "bench: UEs", DefaultValueFactory = _ => 10_000 };
         var handovers = new Option<int>("--handovers") { Description = "bench: handovers per UE", DefaultValueFactory = _ => 10 };
@@ -20,7 +22,7 @@ internal static class ServeCommand
         var load = new Option<double>("--load") { Description = "bench: the latency phase paces the tap at this share of the measured saturation rate", DefaultValueFactory = _ => 0.5 };
         var command = new Command("serve", "Run the MC as a service: taps -> ordered pipeline -> Orleans UE grains -> hypervisor/switch adapters; REST API, MEC 021/012 notifications, /metrics")
         {
-            config, storage, redis, bench, ues, handovers, silos, load,
+            config, storage, redis, postgres, bench, ues, handovers, silos, load,
         };
 
         // Any other --MobiScud:Key=value goes to the configuration as it is.
@@ -29,7 +31,8 @@ internal static class ServeCommand
         {
             if (parse.GetValue(bench))
             {
-                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct, Math.Clamp(parse.GetValue(load), 0.01, 1.0));
+                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct, Math.Clamp(parse.GetValue(load), 0.01, 1.0),
+                    parse.GetValue(storage), parse.GetValue(redis) ?? parse.GetValue(postgres));
             }
 
             var args = new List<string>(parse.UnmatchedTokens);
@@ -41,6 +44,11 @@ internal static class ServeCommand
             if (parse.GetValue(redis) is { } r)
             {
                 args.Add($"--MobiScud:Storage:Redis={r}");
+            }
+
+            if (parse.GetValue(postgres) is { } pg)
+            {
+                args.Add($"--MobiScud:Storage:Postgres={pg}");
             }
 
             try
@@ -60,6 +68,11 @@ internal static class ServeCommand
                 }
 
                 return 2;
+            }
+            catch (StorageUnavailableException e)
+            {
+                Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 3;
             }
             catch (FileNotFoundException e)
             {

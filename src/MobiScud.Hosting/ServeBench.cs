@@ -20,7 +20,8 @@ namespace MobiScud.Hosting;
 public static class ServeBench
 {
     /// <summary>Runs the bench. <paramref name="loadFraction"/> paces the latency phase at that share of the measured saturation rate.</summary>
-    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct, double loadFraction = 0.5)
+    /// <param name="storage">null: in-process storage; else a `Storage:Kind` (redis, postgres) with its connection.</param>
+    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct, double loadFraction = 0.5, string? storage = null, string? connection = null)
     {
         const int sites = 4;
         var settings = new Dictionary<string, string?>
@@ -30,6 +31,13 @@ public static class ServeBench
             ["MobiScud:Silo:ClusterId"] = "bench",
             ["MobiScud:Silo:ServiceId"] = "bench",
         };
+        if (storage is not null)
+        {
+            // A durable backend: a service of its own, so that a run never starts from an earlier run's UEs.
+            settings["MobiScud:Storage:Kind"] = storage;
+            settings[$"MobiScud:Storage:{storage}"] = connection;
+            settings["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ServiceId"] = $"bench-{Guid.NewGuid():N}";
+        }
         for (var s = 0; s < sites; s++)
         {
             settings[$"MobiScud:Sites:{s}:Name"] = $"site-{s}";
@@ -74,7 +82,7 @@ public static class ServeBench
             var warm = stream.Take(ues + round).ToList();
             var saturate = stream.Skip(warm.Count).Take(handovers * round).ToList();
             var paced = stream.Skip(warm.Count + saturate.Count).ToList();
-            output.WriteLine($"serve bench: {ues:N0} UEs, {silos} silo(s) in this process on {Environment.ProcessorCount} cores, in-memory grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
+            output.WriteLine($"serve bench: {ues:N0} UEs, {silos} silo(s) in this process on {Environment.ProcessorCount} cores, {storage ?? "in-memory"} grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
 
             // Warm-up: the attaches and one round, so that the JIT and the grain directory have settled.
             var w = await run.Drive(warm, rate: null, ct);

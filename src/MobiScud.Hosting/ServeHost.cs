@@ -71,6 +71,7 @@ public static class ServeHost
     {
         ["--storage"] = "MobiScud:Storage:Kind",
         ["--redis"] = "MobiScud:Storage:Redis",
+        ["--postgres"] = "MobiScud:Storage:Postgres",
         ["--port"] = "MobiScud:Api:Port",
         ["--token"] = "MobiScud:Api:Token",
         ["--silo-port"] = "MobiScud:Silo:SiloPort",
@@ -152,6 +153,12 @@ public static class ServeHost
                 o.ConfigurationOptions = redis.Clone();
                 o.GrainStorageSerializer = new McGrainStorageSerializer();
             });
+        }
+        else if (options.Storage.Kind == StorageKind.Postgres)
+        {
+            PostgresStorage.UseClustering(silo, options.Storage.Postgres!);
+            silo.ConfigureEndpoints(IPAddress.Loopback, options.Silo.SiloPort, options.Silo.GatewayPort);
+            PostgresStorage.AddGrainStorage(silo, GrainNames.Storage, options.Storage.Postgres!);
         }
         else
         {

@@ -15,7 +15,7 @@ using Orleans.Runtime;
 namespace MobiScud.Hosting.Tests;
 
 /// <summary>
-/// The real captures through `mobiscud serve` (pcap taps, two silos on Redis) against `mobiscud replay`'s code path
+/// The real captures through `mobiscud serve` (pcap taps, two silos clustered on Redis or PostgreSQL) against `mobiscud replay`'s code path
 /// run here on the same files: same UEs, same events, same commands per UE, same final state.
 /// </summary>
 public sealed class CaptureTapTests
@@ -34,8 +34,10 @@ public sealed class CaptureTapTests
         return new Reference(session, session.Run(source, capture));
     }
 
-    [Fact]
-    public async Task Serving_the_handover_captures_on_two_silos_gives_the_same_per_ue_results_as_replay()
+    [Theory]
+    [InlineData(StorageKind.Redis)]
+    [InlineData(StorageKind.Postgres)]
+    public async Task Serving_the_handover_captures_on_two_silos_gives_the_same_per_ue_results_as_replay(StorageKind storage)
     {
         // The replay path gives every eNB its own site; serve gets that map as configuration, and the reference is
         // replayed again with it, so both decide with the same McConfig.
@@ -60,19 +62,17 @@ public sealed class CaptureTapTests
         Assert.Contains(reference["ttm4133_X2Handover.pcapng"].Session.States.Values, s => s.Imsi == "208950000000010");
         Assert.True(epc.SelectMany(e => e.Commands).Count(c => c is StartMigration) >= 2, "the handovers must move PVMs between sites");
 
-        await using var redis = await RedisServer.StartAsync();
+        await using var backend = await TestStorage.StartAsync(storage);
         var cluster = $"taps-{Guid.NewGuid():N}";
         Dictionary<string, string?> Settings(bool taps)
         {
-            var s = new Dictionary<string, string?>
+            var s = new Dictionary<string, string?>(backend.Settings)
             {
                 ["MobiScud:Api:Token"] = ServeTestHost.Token,
                 ["MobiScud:Api:Port"] = "0",
                 ["MobiScud:Silo:SiloPort"] = RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
                 ["MobiScud:Silo:GatewayPort"] = RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
                 ["MobiScud:Silo:ClusterId"] = cluster,
-                ["MobiScud:Storage:Kind"] = "Redis",
-                ["MobiScud:Storage:Redis"] = redis.Endpoint,
                 ["MobiScud:Hypervisor:Kind"] = "Replay",
             };
             var i = 0;

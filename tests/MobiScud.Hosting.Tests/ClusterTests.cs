@@ -13,7 +13,6 @@ using Orleans.Serialization;
 using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.TestingHost;
-using StackExchange.Redis;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
 namespace MobiScud.Hosting.Tests;
@@ -36,15 +35,17 @@ public sealed class RecordingExecutor : ICommandExecutor
 
 public sealed class ClusterSiloConfigurator : ISiloConfigurator
 {
-    public static string Redis = "";
-
     public void Configure(ISiloBuilder silo)
     {
-        silo.AddRedisGrainStorage(GrainNames.Storage, o =>
+        // The test passes its backend through the cluster's configuration (TestClusterBuilder.Properties).
+        var kind = Enum.Parse<StorageKind>(silo.Configuration["TestStorage:Kind"]!);
+        var connection = silo.Configuration["TestStorage:Connection"]!;
+        TestStorage.AddGrainStorage(silo, kind, connection);
+        if (kind == StorageKind.Postgres)
         {
-            o.ConfigurationOptions = ConfigurationOptions.Parse(Redis);
-            o.GrainStorageSerializer = new McGrainStorageSerializer();
-        });
+            // Membership in the database too: the survivor writes its suspicion and the dead silo's death there.
+            PostgresStorage.UseClustering(silo, connection);
+        }
         silo.Services.AddSerializer(ServeHost.AddContractSerializer);
         silo.Services.AddOptions<MobiScudOptions>().Configure(o =>
         {
@@ -71,6 +72,14 @@ public sealed class ClusterClientConfigurator : IClientBuilderConfigurator
     public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
     {
         client.Services.AddSerializer(ServeHost.AddContractSerializer);
+        if (configuration["TestStorage:Kind"] == nameof(StorageKind.Postgres))
+        {
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = PostgresStorage.Invariant;
+                o.ConnectionString = configuration["TestStorage:Connection"];
+            });
+        }
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
     }
 }
@@ -156,12 +165,16 @@ public sealed class ClusterTests
         return (stream, reference);
     }
 
-    [Fact]
-    public async Task Two_silo_cluster_with_redis_matches_the_replay_path_per_ue_and_killing_a_silo_mid_stream_loses_no_state()
+    [Theory]
+    [InlineData(StorageKind.Redis)]
+    [InlineData(StorageKind.Postgres)]
+    public async Task Two_silo_cluster_matches_the_replay_path_per_ue_and_killing_a_silo_mid_stream_loses_no_state(StorageKind storage)
     {
-        await using var redis = await RedisServer.StartAsync();
-        ClusterSiloConfigurator.Redis = redis.Endpoint;
+        await using var backend = await TestStorage.StartAsync(storage);
         var builder = new TestClusterBuilder(2);
+        builder.Properties["TestStorage:Kind"] = backend.Kind.ToString();
+        builder.Properties["TestStorage:Connection"] = backend.Connection;
+        builder.Options.UseTestClusterMembership = storage != StorageKind.Postgres;
         builder.AddSiloBuilderConfigurator<ClusterSiloConfigurator>();
         builder.AddClientBuilderConfigurator<ClusterClientConfigurator>();
         var cluster = builder.Build();
@@ -182,8 +195,14 @@ public sealed class ClusterTests
                     var doomed = stats.Where(s => s.SiloAddress.Equals(victim) && s.GrainType.Contains(nameof(UeGrain))).Sum(s => s.ActivationCount);
                     Assert.True(doomed > 0, "the silo to kill must host some UE grains, or the test proves nothing");
 
-                    // Mid-stream, with deliveries in flight: grains on the dead silo come back on the survivor from Redis.
+                    // Mid-stream, with deliveries in flight: grains on the dead silo come back on the survivor from storage.
                     await cluster.KillSiloAsync(cluster.SecondarySilos[0]);
+                    if (storage == StorageKind.Postgres)
+                    {
+                        // The survivor found the death and wrote it to the database's membership table (Dead = 6).
+                        var row = $"SELECT status::text FROM orleansmembershiptable WHERE port = {victim.Endpoint.Port} AND generation = {victim.Generation}";
+                        await Wait.Until(async () => await PostgresServer.QueryAsync(backend.Connection, row) is ["6"], "the killed silo declared dead in PostgreSQL");
+                    }
                 }
 
                 await pipeline.PostAsync(stream[n]);
@@ -194,7 +213,7 @@ public sealed class ClusterTests
 
             await pipeline.FlushAsync().WaitAsync(TimeSpan.FromMinutes(2));
             await pipeline.StopAsync(CancellationToken.None);
-            Console.Error.WriteLine($"cluster test: {stream.Count} events, {pipeline.Retries} deliveries retried after the kill");
+            Console.Error.WriteLine($"cluster test ({storage}): {stream.Count} events, {pipeline.Retries} deliveries retried after the kill");
 
             var migrated = 0;
             foreach (var (ue, expected) in reference.Ues)

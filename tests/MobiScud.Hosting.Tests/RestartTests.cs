@@ -8,20 +8,22 @@ namespace MobiScud.Hosting.Tests;
 
 public sealed class RestartTests
 {
-    [Fact]
-    public async Task Restarting_the_whole_service_mid_migration_adopts_finished_and_rolls_back_failed_migrations_with_every_pvm_once()
+    [Theory]
+    [InlineData(StorageKind.Redis)]
+    [InlineData(StorageKind.Postgres)]
+    public async Task Restarting_the_whole_service_mid_migration_adopts_finished_and_rolls_back_failed_migrations_with_every_pvm_once(StorageKind storage)
     {
-        await using var redis = await RedisServer.StartAsync();
+        await using var backend = await TestStorage.StartAsync(storage);
         const int ues = 12;
 
         // Migrations to site-c fail (a broken link); six 128 MiB guests sharing 1 Gbit/s take ~7 s, here ~1.4 s of wall time.
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 5, MemoryMiB = 128, DirtyMiBps = 5, BootTime = TimeSpan.FromMilliseconds(200), FailMigrationsTo = ["site-c"] });
         var sw = new InMemorySwitch();
-        var settings = Settings(new() { ["MobiScud:Storage:Kind"] = "Redis", ["MobiScud:Storage:Redis"] = redis.Endpoint });
+        var settings = Settings(backend.Settings);
 
-        Console.Error.WriteLine($"restart: start at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): start at {DateTime.UtcNow:O}");
         var first = await StartAsync(settings, hypervisor, sw);
-        Console.Error.WriteLine($"restart: first up at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): first up at {DateTime.UtcNow:O}");
         for (var i = 0; i < ues; i++)
         {
             await first.Pipeline.PostAsync(Attach(i, EnbA, Now));
@@ -48,22 +50,20 @@ public sealed class RestartTests
         await Wait.Until(async () => (await hypervisor.InventoryAsync()).Count(p => p.Migrating is not null) == ues, "every migration under way");
 
         // Down mid-migration: the MC persisted that the migrations are in flight; the hypervisor carries on alone.
-        Console.Error.WriteLine($"restart: stopping first at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): stopping first at {DateTime.UtcNow:O}");
         await first.DisposeAsync();
-        Console.Error.WriteLine($"restart: first stopped at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): first stopped at {DateTime.UtcNow:O}");
         await Wait.Until(async () => (await hypervisor.InventoryAsync()).All(p => p.Migrating is null), "the hypervisor finished or failed every migration while the MC was down");
         var held = (await hypervisor.InventoryAsync()).ToDictionary(p => p.Ue);
         Assert.Equal(ues / 2, held.Values.Count(p => p.Site == B));
         Assert.Equal(ues / 2, held.Values.Count(p => p.Site == A));
 
-        await using var second = await StartAsync(Settings(new()
+        await using var second = await StartAsync(Settings(new(backend.Settings)
         {
-            ["MobiScud:Storage:Kind"] = "Redis",
-            ["MobiScud:Storage:Redis"] = redis.Endpoint,
             ["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ClusterId"],
         }), hypervisor, sw);
 
-        Console.Error.WriteLine($"restart: second up at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): second up at {DateTime.UtcNow:O}");
 
         // A rolled-back migration is tried again at once (the restart cleared the back-off); to site-c it fails again.
         await Wait.Until(async () =>
@@ -78,7 +78,7 @@ public sealed class RestartTests
 
             return true;
         }, "no migration in flight");
-        Console.Error.WriteLine($"restart: converged at {DateTime.UtcNow:O}");
+        Console.Error.WriteLine($"restart ({storage}): converged at {DateTime.UtcNow:O}");
         for (var i = 0; i < ues; i++)
         {
             var s = await second.State(Ue(i));

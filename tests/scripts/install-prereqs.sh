@@ -12,6 +12,7 @@ command -v ethtool >/dev/null || need+=(ethtool)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v ip >/dev/null || need+=(iproute2)
 command -v redis-server >/dev/null || need+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 dpkg -s libpcap0.8 >/dev/null 2>&1 || need+=(libpcap0.8)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -83,6 +83,9 @@ public enum StorageKind
 {
     Memory,
     Redis,
+
+    /// <summary>Orleans' ADO.NET clustering and grain storage on PostgreSQL (schema created at start when missing).</summary>
+    Postgres,
 }
 
 public sealed class StorageOptions
@@ -91,6 +94,9 @@ public sealed class StorageOptions
 
     /// <summary>StackExchange.Redis configuration string, e.g. localhost:6379.</summary>
     public string Redis { get; set; } = "localhost:6379";
+
+    /// <summary>Npgsql connection string, e.g. Host=localhost;Database=mobiscud;Username=mobiscud;Password=...</summary>
+    public string? Postgres { get; set; }
 }
 
 public sealed class SiloOptions
@@ -245,6 +251,11 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         if (o.Storage.Kind == StorageKind.Redis && string.IsNullOrWhiteSpace(o.Storage.Redis))
         {
             errors.Add($"{p}:Storage:Redis must give the Redis endpoint when Storage:Kind is Redis");
+        }
+
+        if (o.Storage.Kind == StorageKind.Postgres && PostgresStorage.Problem(o.Storage.Postgres) is { } pg)
+        {
+            errors.Add($"{p}:Storage:Postgres {pg}");
         }
 
         for (var i = 0; i < o.Taps.Count; i++)
