@@ -1,0 +1,182 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Adapters;
+using MobiScud.Sdn.OpenFlow;
+using MobiScud.Sdn.Steering;
+using MobiScud.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+using static MobiScud.Hosting.Tests.ServeTestHost;
+
+namespace MobiScud.Hosting.Tests;
+
+/// <summary>
+/// `mobiscud serve` with `Sdn:Kind: OpenFlow` and a real Open vSwitch (userspace datapath, ovs-vswitchd in a namespace
+/// this test creates) whose three bridges connect to serve's OpenFlow listener. What the switch holds is read with
+/// ovs-ofctl, a tool we did not write.
+/// </summary>
+public sealed class ServeOpenFlowTests(ITestOutputHelper output)
+{
+    private static readonly (SiteId Site, ulong Dpid, string Bridge, string Endpoint, string Mac, EnbId Enb)[] Bridges =
+    [
+        (A, 0xa1, "brA", "10.77.0.254", "02:00:00:00:00:fe", EnbA),
+        (B, 0xb1, "brB", "10.78.0.254", "02:00:00:00:01:fe", EnbB),
+        (C, 0xc1, "brC", "10.79.0.254", "02:00:00:00:02:fe", EnbC),
+    ];
+
+    /// <summary>Serve's switch section: one bridge per site, eNB on port 1, S-GW on port 2, PVMs on 3, gtpu 10, site i to site j on port 20 + j.</summary>
+    private static Dictionary<string, string?> SdnSettings(string controllerSocket)
+    {
+        var s = new Dictionary<string, string?>
+        {
+            ["MobiScud:Sdn:Kind"] = "OpenFlow",
+            ["MobiScud:Sdn:Tcp"] = "",
+            ["MobiScud:Sdn:UnixSocket"] = controllerSocket,
+        };
+        for (var i = 0; i < Bridges.Length; i++)
+        {
+            var b = Bridges[i];
+            var p = $"MobiScud:Sdn:Switches:{i}";
+            s[$"{p}:Site"] = b.Site.Value;
+            s[$"{p}:DatapathId"] = $"0x{b.Dpid:x}";
+            s[$"{p}:Endpoint"] = b.Endpoint;
+            s[$"{p}:EndpointMac"] = b.Mac;
+            s[$"{p}:TunnelPort"] = "10";
+            s[$"{p}:PvmPort"] = "3";
+            s[$"{p}:Enbs:0:Address"] = EnbAddress(b.Enb).ToString();
+            s[$"{p}:Enbs:0:Mac"] = $"02:00:00:00:0{i}:01";
+            s[$"{p}:Enbs:0:Port"] = "1";
+            s[$"{p}:Sgws:0:Address"] = "10.77.0.2";
+            s[$"{p}:Sgws:0:Mac"] = "02:00:00:00:00:02";
+            s[$"{p}:Sgws:0:Port"] = "2";
+            for (var j = 0; j < Bridges.Length; j++)
+            {
+                if (j != i)
+                {
+                    s[$"{p}:InterSitePorts:{Bridges[j].Site.Value}"] = $"{20 + j}";
+                }
+            }
+        }
+
+        return s;
+    }
+
+    [Fact]
+    public async Task Serve_programs_a_real_ovs_through_its_listener_for_attach_handover_and_detach()
+    {
+        await using var ovs = await OvsSandbox.StartAsync("hof");
+        var ofctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
+        var socket = Path.Combine(ovs.Dir, "serve-of.sock");
+
+        // Migrations into site-c fail (a broken link): that UE stays redirected from site-c's switch to its PVM at site-a.
+        var settings = Settings(SdnSettings(socket));
+        settings["MobiScud:Hypervisor:TimeScale"] = "20";
+        settings["MobiScud:Hypervisor:MemoryMiB"] = "128";
+        settings["MobiScud:Hypervisor:FailMigrationsTo:0"] = C.Value;
+        await using var serve = await StartAsync(settings);
+        var adapter = serve.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
+
+        // Steering for a switch that has not connected yet waits in the controller's desired state.
+        await serve.Pipeline.PostAsync(Attach(1, EnbA, Now));
+        await Wait.Until(async () => (await serve.State(Ue(1)))?.Steering?.PvmAddress is not null, "UE 1's steering toward its PVM at site-a");
+
+        foreach (var b in Bridges)
+        {
+            await ovs.AddBridgeAsync(b.Bridge, b.Dpid, $"unix:{socket}");
+        }
+
+        for (var i = 0; i < Bridges.Length; i++)
+        {
+            var b = Bridges[i];
+            await ovs.Vsctl("add-port", b.Bridge, $"gtp{b.Bridge}", "--", "set", "interface", $"gtp{b.Bridge}", "type=gtpu", "options:remote_ip=flow", "options:key=flow",
+                $"options:local_ip={b.Endpoint}", "ofport_request=10");
+            for (var j = i + 1; j < Bridges.Length; j++)
+            {
+                var (x, y) = ($"p{i}{j}", $"p{j}{i}");
+                await ovs.Vsctl("add-port", b.Bridge, x, "--", "set", "interface", x, "type=patch", $"options:peer={y}", $"ofport_request={20 + j}");
+                await ovs.Vsctl("add-port", Bridges[j].Bridge, y, "--", "set", "interface", y, "type=patch", $"options:peer={x}", $"ofport_request={20 + i}");
+            }
+        }
+
+        await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+
+        async Task<List<string>> Flows(string bridge, UeId ue)
+        {
+            var dump = await ExternalTool.RunAsync(ofctl, ["-O", "OpenFlow13", "--no-stats", "dump-flows", ovs.MgmtSocket(bridge)], TimeSpan.FromSeconds(30));
+            Assert.True(dump.ExitCode == 0, dump.StdErr);
+            var cookie = $"cookie=0x{SteeringCookies.ForUe(ue):x},";
+            return [.. dump.StdOut.Split('\n').Where(l => l.Contains(cookie, StringComparison.Ordinal)).Select(l => l.Trim())];
+        }
+
+        // Attach at eNB 1 (site-a), PVM at site-a: decap of the UL TEID to the PVM port, encap with the DL TEID toward eNB 1.
+        var pvm1 = (await serve.State(Ue(1)))!.PvmAddress!.ToString();
+        await Wait.Until(async () => (await Flows("brA", Ue(1))).Any(l => l.Contains("table=2", StringComparison.Ordinal)), "UE 1's flows on brA after the switch connected");
+        var a1 = await Flows("brA", Ue(1));
+        output.WriteLine("brA, UE 1 attached:\n" + string.Join('\n', a1));
+        Assert.Contains(a1, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1001", StringComparison.Ordinal) && l.Contains("tun_src=10.77.1.1", StringComparison.Ordinal)
+                                 && l.Contains($"nw_src=10.45.0.1,nw_dst={pvm1}", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
+        Assert.Contains(a1, l => l.Contains("table=2", StringComparison.Ordinal) && l.Contains("in_port=3,", StringComparison.Ordinal) && l.Contains($"nw_src={pvm1},nw_dst=10.45.0.1", StringComparison.Ordinal)
+                                 && l.Contains("set_field:10.77.1.1->tun_dst", StringComparison.Ordinal) && l.Contains("set_field:0x2001->tun_id", StringComparison.Ordinal) && l.EndsWith("output:10", StringComparison.Ordinal));
+        Assert.Empty(await Flows("brB", Ue(1)));
+
+        // UE 2 attaches at site-a too; then both hand over by X2: UE 1 to eNB 3 (site-b), UE 2 to eNB 4 (site-c).
+        await serve.Pipeline.PostAsync(Attach(2, EnbA, Now));
+        await Wait.Until(async () => (await serve.State(Ue(2)))?.Steering?.PvmAddress is not null, "UE 2's steering");
+        var pvm2 = (await serve.State(Ue(2)))!.PvmAddress!.ToString();
+        await serve.Pipeline.PostAsync(Switched(1, EnbB, Now));
+        await serve.Pipeline.PostAsync(Switched(2, EnbC, Now));
+        await Wait.Until(async () => await serve.State(Ue(1)) is { PvmSite: var s, Migration: null, Steering.SwitchSite: var sw } && s == B && sw == B, "UE 1's PVM migrated to site-b and steered there");
+        await Wait.Until(async () => await serve.State(Ue(2)) is { Migration: null, Steering: { SwitchSite: var sw, PvmSite: var ps } } && sw == C && ps == A, "UE 2's migration to site-c failed, redirect kept");
+
+        // UE 1: decap/encap now at site-b with the new eNB's address and DL TEID; nothing left at site-a.
+        await Wait.Until(async () => (await Flows("brA", Ue(1))).Count == 0, "UE 1's flows gone from brA");
+        var b1 = await Flows("brB", Ue(1));
+        output.WriteLine("brB, UE 1 after handover and migration:\n" + string.Join('\n', b1));
+        Assert.Contains(b1, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1001", StringComparison.Ordinal) && l.Contains("tun_src=10.77.1.3", StringComparison.Ordinal)
+                                 && l.Contains($"nw_dst={pvm1}", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
+        Assert.Contains(b1, l => l.Contains("table=2", StringComparison.Ordinal) && l.Contains("set_field:10.77.1.3->tun_dst", StringComparison.Ordinal)
+                                 && l.Contains("set_field:0x3001->tun_id", StringComparison.Ordinal));
+        Assert.DoesNotContain(b1, l => l.Contains("0x2001", StringComparison.Ordinal) || l.Contains("10.77.1.1", StringComparison.Ordinal));
+
+        // UE 2: site-c's switch decapsulates and hands the packets over the link to site-a (port 20), site-a relays to its PVM.
+        var c2 = await Flows("brC", Ue(2));
+        var a2 = await Flows("brA", Ue(2));
+        output.WriteLine("brC, UE 2 redirected:\n" + string.Join('\n', c2) + "\nbrA, UE 2 relay:\n" + string.Join('\n', a2));
+        Assert.Contains(c2, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1002", StringComparison.Ordinal) && l.Contains("tun_src=10.77.1.4", StringComparison.Ordinal)
+                                 && l.Contains($"nw_dst={pvm2}", StringComparison.Ordinal) && l.EndsWith("output:20", StringComparison.Ordinal));
+        Assert.Contains(c2, l => l.Contains("table=2", StringComparison.Ordinal) && l.Contains("in_port=20", StringComparison.Ordinal) && l.Contains("set_field:0x3002->tun_id", StringComparison.Ordinal));
+        Assert.Contains(a2, l => l.Contains("in_port=22", StringComparison.Ordinal) && l.Contains($"nw_dst={pvm2}", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
+        Assert.Contains(a2, l => l.Contains("in_port=3,", StringComparison.Ordinal) && l.Contains($"nw_src={pvm2}", StringComparison.Ordinal) && l.EndsWith("output:22", StringComparison.Ordinal));
+        Assert.DoesNotContain(a2, l => l.Contains("table=1", StringComparison.Ordinal));
+
+        // The REST view: what the switches hold (read back by flow-stats) is what the MC wants.
+        using var client = serve.Client();
+        var view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
+        output.WriteLine(view.ToString());
+        var installed = view.GetProperty("installed").EnumerateArray().ToDictionary(e => e.GetProperty("ue").GetString()!);
+        var intended = view.GetProperty("intended").EnumerateArray().ToDictionary(e => e.GetProperty("ue").GetString()!);
+        Assert.Equal(intended.Keys.Order(), installed.Keys.Order());
+        foreach (var (ue, want) in intended)
+        {
+            foreach (var field in new[] { "ueAddress", "enb", "switchSite", "pvmSite", "pvmAddress", "version", "bearers" })
+            {
+                Assert.Equal(want.GetProperty(field).ToString(), installed[ue].GetProperty(field).ToString());
+            }
+        }
+
+        Assert.Equal("site-b", installed[Ue(1).Value].GetProperty("switchSite").GetString());
+        Assert.Equal("site-c", installed[Ue(2).Value].GetProperty("switchSite").GetString());
+        Assert.Equal("site-a", installed[Ue(2).Value].GetProperty("pvmSite").GetString());
+
+        // Detach: UE 1's steering leaves the switch.
+        await serve.Pipeline.PostAsync(new Detached(Now, Ue(1)));
+        await Wait.Until(async () => (await serve.State(Ue(1)))?.Steering is null, "UE 1's steering dropped");
+        Assert.Empty(await Flows("brB", Ue(1)));
+        Assert.Empty(await Flows("brA", Ue(1)));
+        Assert.NotEmpty(await Flows("brC", Ue(2)));
+        view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
+        Assert.Equal([Ue(2).Value], view.GetProperty("installed").EnumerateArray().Select(e => e.GetProperty("ue").GetString()));
+    }
+}
