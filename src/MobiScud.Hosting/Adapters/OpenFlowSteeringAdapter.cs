@@ -33,6 +33,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
     private int _started;
+    private int _disposed;
 
     /// <param name="knownUes">Every UE the MC knows (resolves the cookies of flows a previous run installed).</param>
     public OpenFlowSteeringAdapter(SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log)
@@ -298,6 +299,12 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _controller.DisposeAsync();
         foreach (var sync in _syncs.Values.Distinct())
         {

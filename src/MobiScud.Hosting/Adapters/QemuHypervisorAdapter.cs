@@ -29,6 +29,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
     private IEventSink? _sink;
     private Task? _pump;
     private int _started;
+    private int _disposed;
 
     /// <param name="sites">Every site PVMs may be placed at (edge sites and the core site).</param>
     public QemuHypervisorAdapter(QemuServeOptions options, IReadOnlyList<string> sites, IServiceClock clock, ILogger<QemuHypervisorAdapter> log)
@@ -185,6 +186,12 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
     /// <summary>Stops every QEMU this adapter started and deletes their files.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Registered under two service types, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         if (_ready.Task.IsCompletedSuccessfully)
         {
