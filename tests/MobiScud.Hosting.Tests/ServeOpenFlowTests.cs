@@ -151,6 +151,16 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         Assert.Contains(a2, l => l.Contains("in_port=3,", StringComparison.Ordinal) && l.Contains($"nw_src={pvm2}", StringComparison.Ordinal) && l.EndsWith("output:22", StringComparison.Ordinal));
         Assert.DoesNotContain(a2, l => l.Contains("table=1", StringComparison.Ordinal));
 
+        // Read back from the switch with nothing remembered (as after a restart): the flows alone give the steering.
+        var ue2Flows = (await adapter.Controller.DumpFlowsAsync(0xc1)).Select(FlowEntry.FromStats).Where(f => f.Cookie == SteeringCookies.ForUe(Ue(2))).ToList();
+        var want2 = (await serve.State(Ue(2)))!.Steering!;
+        var decoded = OpenFlowSteeringAdapter.Decode(adapter.Topology, adapter.Topology[C], Ue(2), null, ue2Flows);
+        Assert.Equal((want2.UeAddress, want2.PvmAddress, A, C), (decoded.UeAddress, decoded.PvmAddress, decoded.PvmSite, decoded.SwitchSite));
+        var bearer = Assert.Single(decoded.Bearers);
+        Assert.Equal((want2.Bearers[0].Uplink, want2.Bearers[0].Downlink), (bearer.Uplink, bearer.Downlink));
+        Assert.Equal((0, 0, (byte)0), (decoded.Version, (int)decoded.Enb.Value, bearer.ERabId));
+        Assert.Same(want2, OpenFlowSteeringAdapter.Decode(adapter.Topology, adapter.Topology[C], Ue(2), want2, ue2Flows));
+
         // The REST view: what the switches hold (read back by flow-stats) is what the MC wants.
         using var client = serve.Client();
         var view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");

@@ -172,7 +172,8 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
                 // Only the switch site holds a UE's uplink flows (table 1); a remote PVM site holds relay flows only.
                 if (group.Any(f => f.TableId == SteeringTables.Uplink))
                 {
-                    result.Add(Decode(site, group.Key, [.. group]));
+                    var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
+                    result.Add(Decode(Topology, site, ue, _intents.GetValueOrDefault(group.Key), [.. group]));
                 }
             }
         }
@@ -185,17 +186,20 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
     private static bool IsPerUe(ulong cookie) => SteeringCookies.IsOurs(cookie) && cookie != SteeringCookies.Infrastructure;
 
-    /// <summary>The steering a switch-site's flows of one cookie carry. What flows do not say (eNB id, E-RAB ids, version) comes
-    /// from the intent last installed for the UE when it compiles to exactly these flows, else it is left at 0.</summary>
-    private SteeringIntent Decode(SiteTopology site, ulong cookie, List<FlowEntry> flows)
+    /// <summary>
+    /// The steering a switch site's flows of one UE cookie carry. What flows do not say (eNB id, E-RAB ids, version) comes
+    /// from <paramref name="known"/>, the intent last installed for the UE: all of it when it compiles to exactly these
+    /// flows, else only what still matches (the rest is 0).
+    /// </summary>
+    internal static SteeringIntent Decode(SdnTopology topology, SiteTopology site, UeId ue, SteeringIntent? known, List<FlowEntry> flows)
     {
-        var ue = _owners.TryGetValue(cookie, out var owner) ? owner : UnknownOwner(cookie);
-        if (_intents.TryGetValue(cookie, out var known) && known.SwitchSite == site.Site
-            && SteeringCompiler.Compile(known, Topology).TryGetValue(site.Site, out var expected) && SameFlows(expected, flows))
+        if (known is not null && known.SwitchSite == site.Site
+            && SteeringCompiler.Compile(known, topology).TryGetValue(site.Site, out var expected) && SameFlows(expected, flows))
         {
             return known;
         }
 
+        known = known?.SwitchSite == site.Site ? known : null;
         IPAddress? ueAddress = null, pvm = null;
         var pvmSite = site.Site;
         GtpEndpoint? defaultDownlink = null;
@@ -213,7 +217,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
                 if (Actions(f).OfType<OutputAction>().FirstOrDefault() is { } output && output.Port != site.PvmPort)
                 {
-                    pvmSite = site.InterSitePorts.FirstOrDefault(kv => kv.Value == output.Port).Key;
+                    pvmSite = site.InterSitePorts.Where(kv => kv.Value == output.Port).Select(kv => kv.Key).DefaultIfEmpty(new SiteId($"port-{output.Port}")).First();
                 }
             }
             else if (f.TableId == SteeringTables.TowardUe && f.Priority == SteeringTables.Deliver)
