@@ -1,4 +1,6 @@
 using MobiScud.Hosting.Config;
+using MobiScud.TestSupport;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
@@ -6,6 +8,18 @@ namespace MobiScud.Hosting.Tests;
 
 public sealed class ServeAdapterConfigTests
 {
+    [Fact]
+    public void The_qemu_and_openflow_example_loads_and_validates()
+    {
+        var path = Path.Combine(SharedData.RepoRoot, "examples", "serve-qemu-openflow.yaml");
+        var options = ServeHost.LoadOptions(new ConfigurationBuilder().AddYamlFile(path, optional: false).Build());
+        Assert.Equal((HypervisorKind.Qemu, SdnKind.OpenFlow), (options.Hypervisor.Kind, options.Sdn.Kind));
+        var topology = options.Sdn.ToTopology();
+        Assert.Equal([0xa1UL, 0xb1UL], topology.Sites.Select(s => s.DatapathId).Order());
+        Assert.Equal(5u, topology[new("site-a")].InterSitePorts[new("site-b")]);
+        Assert.Equal(30, (int)options.Hypervisor.Qemu.ToPolicy().DowntimeLimit!.Value.TotalMilliseconds);
+    }
+
     [Fact]
     public void Bad_qemu_and_openflow_settings_are_each_named_by_their_key()
     {

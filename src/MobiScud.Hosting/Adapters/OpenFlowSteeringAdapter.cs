@@ -106,6 +106,12 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             _log.LogError("steering for {Ue} at {Site} (PVM at {PvmSite}) cannot be compiled: {Error}", intent.Ue, intent.SwitchSite, intent.PvmSite, e.Message);
             return;
         }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            // The MC's state is already persisted: a switch that stops answering mid-change is reconciled on its reconnect.
+            _log.LogError("steering install for {Ue} at {Site}: the switch did not confirm: {Error}", intent.Ue, intent.SwitchSite, e.Message);
+            return;
+        }
 
         if (!result.Stale)
         {
@@ -129,7 +135,17 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             return;
         }
 
-        var result = await _programmer.ExecuteAsync(new RemoveSteering(ue, switchSite), ct);
+        SteeringResult result;
+        try
+        {
+            result = await _programmer.ExecuteAsync(new RemoveSteering(ue, switchSite), ct);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            _log.LogError("steering removal for {Ue} at {Site}: the switch did not confirm: {Error}", ue, switchSite, e.Message);
+            return;
+        }
+
         _intents.TryRemove(cookie, out _);
         Report(ue, "remove", result);
         if (result.Sites.Count == 0 && Topology.TryGet(switchSite, out _))
