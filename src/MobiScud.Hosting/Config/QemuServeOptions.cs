@@ -48,6 +48,11 @@ public sealed class QemuServeOptions
     /// <summary>Per-site settings by site name (only needed with a data network).</summary>
     public Dictionary<string, QemuSiteServeOptions> Sites { get; set; } = [];
 
+    private static bool Executable(string name) =>
+        name.Contains('/', StringComparison.Ordinal)
+            ? File.Exists(name)
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, name)));
+
     public MigrationPolicy ToPolicy() =>
         (Policy.Equals("QemuDefaults", StringComparison.OrdinalIgnoreCase) ? MigrationPolicy.QemuDefaults : MigrationPolicy.Tuned) with { MirrorDisk = MirrorDisk };
 
@@ -62,6 +67,10 @@ public sealed class QemuServeOptions
         if (string.IsNullOrWhiteSpace(QemuBinary))
         {
             yield return $"{p}:QemuBinary must name the QEMU executable";
+        }
+        else if (!Executable(QemuBinary))
+        {
+            yield return $"{p}:QemuBinary '{QemuBinary}' is not an executable path or on PATH (Debian: apt-get install qemu-system-x86)";
         }
 
         if (string.IsNullOrWhiteSpace(Kernel) != string.IsNullOrWhiteSpace(Initrd))
