@@ -63,25 +63,9 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         return s;
     }
 
-    [Fact]
-    public async Task Serve_programs_a_real_ovs_through_its_listener_for_attach_handover_and_detach()
+    /// <summary>The three bridges, each pointed at serve's listener, with a gtpu port and patch links between every pair.</summary>
+    private static async Task AddBridgesAsync(OvsSandbox ovs, string socket)
     {
-        await using var ovs = await OvsSandbox.StartAsync("hof");
-        var ofctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
-        var socket = Path.Combine(ovs.Dir, "serve-of.sock");
-
-        // Migrations into site-c fail (a broken link): that UE stays redirected from site-c's switch to its PVM at site-a.
-        var settings = Settings(SdnSettings(socket));
-        settings["MobiScud:Hypervisor:TimeScale"] = "20";
-        settings["MobiScud:Hypervisor:MemoryMiB"] = "128";
-        settings["MobiScud:Hypervisor:FailMigrationsTo:0"] = C.Value;
-        await using var serve = await StartAsync(settings);
-        var adapter = serve.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
-
-        // Steering for a switch that has not connected yet waits in the controller's desired state.
-        await serve.Pipeline.PostAsync(Attach(1, EnbA, Now));
-        await Wait.Until(async () => (await serve.State(Ue(1)))?.Steering?.PvmAddress is not null, "UE 1's steering toward its PVM at site-a");
-
         foreach (var b in Bridges)
         {
             await ovs.AddBridgeAsync(b.Bridge, b.Dpid, $"unix:{socket}");
@@ -99,16 +83,42 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
                 await ovs.Vsctl("add-port", Bridges[j].Bridge, y, "--", "set", "interface", y, "type=patch", $"options:peer={x}", $"ofport_request={20 + i}");
             }
         }
+    }
 
+    private static async Task<List<string>> FlowsAsync(OvsSandbox ovs, string bridge, UeId ue) =>
+        [.. (await DumpAsync(ovs, bridge)).Where(l => l.Contains($"cookie=0x{SteeringCookies.ForUe(ue):x},", StringComparison.Ordinal))];
+
+    /// <summary>`ovs-ofctl -O OpenFlow13 --no-stats dump-flows` of a bridge, one flow a line.</summary>
+    private static async Task<List<string>> DumpAsync(OvsSandbox ovs, string bridge)
+    {
+        var ofctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
+        var dump = await ExternalTool.RunAsync(ofctl, ["-O", "OpenFlow13", "--no-stats", "dump-flows", ovs.MgmtSocket(bridge)], TimeSpan.FromSeconds(30));
+        Assert.True(dump.ExitCode == 0, dump.StdErr);
+        return [.. dump.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim())];
+    }
+
+    [Fact]
+    public async Task Serve_programs_a_real_ovs_through_its_listener_for_attach_handover_and_detach()
+    {
+        await using var ovs = await OvsSandbox.StartAsync("hof");
+        var socket = Path.Combine(ovs.Dir, "serve-of.sock");
+
+        // Migrations into site-c fail (a broken link): that UE stays redirected from site-c's switch to its PVM at site-a.
+        var settings = Settings(SdnSettings(socket));
+        settings["MobiScud:Hypervisor:TimeScale"] = "20";
+        settings["MobiScud:Hypervisor:MemoryMiB"] = "128";
+        settings["MobiScud:Hypervisor:FailMigrationsTo:0"] = C.Value;
+        await using var serve = await StartAsync(settings);
+        var adapter = serve.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
+
+        // Steering for a switch that has not connected yet waits in the controller's desired state.
+        await serve.Pipeline.PostAsync(Attach(1, EnbA, Now));
+        await Wait.Until(async () => (await serve.State(Ue(1)))?.Steering?.PvmAddress is not null, "UE 1's steering toward its PVM at site-a");
+
+        await AddBridgesAsync(ovs, socket);
         await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
 
-        async Task<List<string>> Flows(string bridge, UeId ue)
-        {
-            var dump = await ExternalTool.RunAsync(ofctl, ["-O", "OpenFlow13", "--no-stats", "dump-flows", ovs.MgmtSocket(bridge)], TimeSpan.FromSeconds(30));
-            Assert.True(dump.ExitCode == 0, dump.StdErr);
-            var cookie = $"cookie=0x{SteeringCookies.ForUe(ue):x},";
-            return [.. dump.StdOut.Split('\n').Where(l => l.Contains(cookie, StringComparison.Ordinal)).Select(l => l.Trim())];
-        }
+        Task<List<string>> Flows(string bridge, UeId ue) => FlowsAsync(ovs, bridge, ue);
 
         // Attach at eNB 1 (site-a), PVM at site-a: decap of the UL TEID to the PVM port, encap with the DL TEID toward eNB 1.
         var pvm1 = (await serve.State(Ue(1)))!.PvmAddress!.ToString();
@@ -188,5 +198,49 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         Assert.NotEmpty(await Flows("brC", Ue(2)));
         view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
         Assert.Equal([Ue(2).Value], view.GetProperty("installed").EnumerateArray().Select(e => e.GetProperty("ue").GetString()));
+    }
+    [Fact]
+    public async Task After_a_restart_serve_keeps_the_ues_flows_on_the_switch_and_removes_flows_no_ue_owns()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ovs = await OvsSandbox.StartAsync("hor");
+        var socket = Path.Combine(ovs.Dir, "serve-of.sock");
+        var settings = Settings(SdnSettings(socket));
+        settings["MobiScud:Storage:Kind"] = "Redis";
+        settings["MobiScud:Storage:Redis"] = redis.Endpoint;
+        List<string> before;
+        await using (var first = await StartAsync(settings))
+        {
+            await AddBridgesAsync(ovs, socket);
+            var adapter = first.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
+            await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+            await first.Pipeline.PostAsync(Attach(3, EnbB, Now));
+            await Wait.Until(async () => (await FlowsAsync(ovs, "brB", Ue(3))).Any(l => l.Contains("table=2", StringComparison.Ordinal)), "UE 3's flows on brB");
+            before = await FlowsAsync(ovs, "brB", Ue(3));
+        }
+
+        // While serve is down the switch keeps its flows (fail_mode=secure); someone adds one under a UE cookie no UE owns.
+        const string stray = "cookie=0xa5800000000000ff,table=1,priority=100,tun_id=0x9999,actions=drop";
+        var ofctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
+        Assert.Equal(0, (await ExternalTool.RunAsync(ofctl, ["-O", "OpenFlow13", "add-flow", ovs.MgmtSocket("brB"), stray], TimeSpan.FromSeconds(30))).ExitCode);
+        Assert.Equal(before, await FlowsAsync(ovs, "brB", Ue(3)));
+        Assert.Contains(await DumpAsync(ovs, "brB"), l => l.Contains("tun_id=0x9999", StringComparison.Ordinal));
+
+        var again = Settings(SdnSettings(socket));
+        again["MobiScud:Storage:Kind"] = "Redis";
+        again["MobiScud:Storage:Redis"] = redis.Endpoint;
+        again["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ClusterId"];
+        await using var second = await StartAsync(again);
+        await second.App.Services.GetRequiredService<OpenFlowSteeringAdapter>().WaitForSwitchAsync(B).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The MC re-sent UE 3's steering from its persisted state; the stray flow is gone; the switch holds what the MC wants.
+        await Wait.Until(async () => !(await DumpAsync(ovs, "brB")).Any(l => l.Contains("tun_id=0x9999", StringComparison.Ordinal)), "the stray flow removed");
+        await Wait.Until(async () => (await FlowsAsync(ovs, "brB", Ue(3))).Order().SequenceEqual(before.Order()), "UE 3's flows as before the restart");
+        using var client = second.Client();
+        var view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
+        var installed = Assert.Single(view.GetProperty("installed").EnumerateArray());
+        var intended = Assert.Single(view.GetProperty("intended").EnumerateArray());
+        Assert.Equal(intended.ToString(), installed.ToString());
+        Assert.Equal(("site-b", "10.45.0.3"), (installed.GetProperty("switchSite").GetString(), installed.GetProperty("ueAddress").GetString()));
     }
 }
