@@ -219,6 +219,8 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
             before = await FlowsAsync(ovs, "brB", Ue(3));
         }
 
+        var since = System.Diagnostics.Stopwatch.StartNew();
+
         // While serve is down the switch keeps its flows (fail_mode=secure); someone adds one under a UE cookie no UE owns.
         const string stray = "cookie=0xa5800000000000ff,table=1,priority=100,tun_id=0x9999,actions=drop";
         var ofctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
@@ -236,6 +238,14 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         // The MC re-sent UE 3's steering from its persisted state; the stray flow is gone; the switch holds what the MC wants.
         await Wait.Until(async () => !(await DumpAsync(ovs, "brB")).Any(l => l.Contains("tun_id=0x9999", StringComparison.Ordinal)), "the stray flow removed");
         await Wait.Until(async () => (await FlowsAsync(ovs, "brB", Ue(3))).Order().SequenceEqual(before.Order()), "UE 3's flows as before the restart");
+
+        // Kept, not deleted and re-added: the listener opened only after the MC had re-sent its steering, so the switch's
+        // reconnect reconcile found the UE's flows wanted. OVS's own age of the flow covers the whole restart.
+        var stats = await ExternalTool.RunAsync(ofctl, ["-O", "OpenFlow13", "dump-flows", ovs.MgmtSocket("brB"), $"cookie=0x{SteeringCookies.ForUe(Ue(3)):x}/-1"], TimeSpan.FromSeconds(30));
+        var ages = System.Text.RegularExpressions.Regex.Matches(stats.StdOut, @"duration=([0-9.]+)s").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(before.Count, ages.Count);
+        Assert.All(ages, age => Assert.True(age >= since.Elapsed.TotalSeconds, $"a flow of UE 3 is {age} s old: re-installed during the restart ({since.Elapsed.TotalSeconds:0.0} s ago)"));
+
         using var client = second.Client();
         var view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
         var installed = Assert.Single(view.GetProperty("installed").EnumerateArray());

@@ -1,5 +1,6 @@
 using MobiScud.Hosting.Config;
 using MobiScud.Hosting.Grains;
+using MobiScud.Hosting.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,7 +49,8 @@ public static class AdapterRegistration
             services.AddSingleton(sp =>
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
-                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>());
+                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
+                    () => sp.GetRequiredService<Reconciler>().Completed);
             });
             services.AddSingleton<ISteeringAdapter>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
         }

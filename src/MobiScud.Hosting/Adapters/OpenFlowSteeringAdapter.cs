@@ -26,6 +26,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     private readonly Dictionary<SiteId, OvsDatapathSync> _syncs = [];
     private readonly Func<CancellationToken, Task<IReadOnlyCollection<string>>>? _knownUes;
     private readonly ILogger _log;
+    private readonly Func<Task>? _listenAfter;
 
     /// <summary>The last intent installed per UE cookie (the flows carry no UE id, eNB id or version: those come from here).</summary>
     private readonly ConcurrentDictionary<ulong, SteeringIntent> _intents = new();
@@ -33,13 +34,17 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
     private int _started;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     /// <param name="knownUes">Every UE the MC knows (resolves the cookies of flows a previous run installed).</param>
-    public OpenFlowSteeringAdapter(SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log)
+    /// <param name="listenAfter">The listener opens once this completes (the MC's restart reconciliation): see <see cref="StartAsync"/>.</param>
+    public OpenFlowSteeringAdapter(
+        SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null)
     {
         _options = options;
         _knownUes = knownUes;
+        _listenAfter = listenAfter;
         _log = log;
         Topology = options.ToTopology();
         _controller = new OpenFlowController(new OpenFlowControllerOptions
@@ -74,17 +79,57 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
     public OpenFlowController Controller => _controller;
 
+    /// <summary>
+    /// Opens the listener. With a <c>listenAfter</c> gate, only once the MC's restart reconciliation has re-sent every
+    /// UE's steering into the controller's desired state: a switch that connects reconciles to that state, so it keeps
+    /// the per-UE flows it held through the restart (fail_mode=secure) instead of losing them until the MC re-sends.
+    /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
-            _controller.Start();
-            _log.LogInformation("OpenFlow listener on {Tcp} {Unix} for {Sites}", (object?)_controller.TcpEndPoint ?? "-", _options.UnixSocket ?? "-",
-                string.Join(", ", Topology.Sites.Select(s => $"{s.Site}=0x{s.DatapathId:x}")));
+            _ = _listenAfter is null ? Task.Run(Listen, CancellationToken.None) : Task.Run(ListenAfterAsync, CancellationToken.None);
         }
 
         return Task.CompletedTask;
     }
+
+    private async Task ListenAfterAsync()
+    {
+        try
+        {
+            await _listenAfter!();
+        }
+        catch (Exception e)
+        {
+            // Open anyway (unless stopping): switches then reconcile to whatever the MC has sent so far.
+            _log.LogWarning("opening the OpenFlow listener although the restart reconciliation did not finish: {Error}", e.Message);
+        }
+
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            Listen();
+        }
+    }
+
+    private void Listen()
+    {
+        try
+        {
+            _controller.Start();
+            _log.LogInformation("OpenFlow listener on {Tcp} {Unix} for {Sites}", (object?)_controller.TcpEndPoint ?? "-", _options.UnixSocket ?? "-",
+                string.Join(", ", Topology.Sites.Select(s => $"{s.Site}=0x{s.DatapathId:x}")));
+            _listening.TrySetResult();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            _log.LogCritical("the OpenFlow listener cannot open ({Tcp} {Unix}): {Error}", _options.Tcp, _options.UnixSocket, e.Message);
+            _listening.TrySetException(e);
+        }
+    }
+
+    /// <summary>Completes once the listener is open (faults when it cannot bind).</summary>
+    public Task Listening => _listening.Task;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
