@@ -74,8 +74,12 @@ public sealed class PostgresStorageTests
 
         Assert.Equal(PostgresSchemaInstaller.QueryKeys.Order(StringComparer.Ordinal), await PostgresServer.QueryAsync(connection, "SELECT querykey FROM orleansquery ORDER BY querykey COLLATE \"C\""));
 
-        // Readable JSON in the database: the UE's record names its IMSI and the site of its PVM.
-        var ueRow = Assert.Single(await PostgresServer.QueryAsync(connection, "SELECT payloadjson::text FROM orleansstorage WHERE grainidextensionstring = 'imsi-001010000000007'"));
+        // Readable JSON in the database: the UE's record names its IMSI and the site of its PVM; its timeline, stored
+        // apart and written behind, reached the database when the grain deactivated.
+        var rows = await PostgresServer.QueryAsync(connection, "SELECT payloadjson::text FROM orleansstorage WHERE grainidextensionstring = 'imsi-001010000000007'");
+        Assert.Equal(2, rows.Count);
+        var ueRow = Assert.Single(rows, r => r.StartsWith("{\"state\"", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("{\"entries\"", StringComparison.Ordinal) && r.Contains("UeAttached", StringComparison.Ordinal));
         Assert.Contains("\"001010000000007\"", ueRow);
         Assert.Contains(A.Value, ueRow);
 
