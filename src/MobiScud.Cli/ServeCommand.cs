@@ -19,9 +19,10 @@ internal static class ServeCommand
         var ues = new Option<int>("--ues") { Description = "bench: UEs", DefaultValueFactory = _ => 10_000 };
         var handovers = new Option<int>("--handovers") { Description = "bench: handovers per UE", DefaultValueFactory = _ => 10 };
         var silos = new Option<int>("--silos") { Description = "bench: silos in this process (1 or 2)", DefaultValueFactory = _ => 1 };
+        var load = new Option<double>("--load") { Description = "bench: the latency phase paces the tap at this share of the measured saturation rate", DefaultValueFactory = _ => 0.5 };
         var command = new Command("serve", "Run the MC as a service: taps -> ordered pipeline -> Orleans UE grains -> hypervisor/switch adapters; REST API, MEC 021/012 notifications, /metrics")
         {
-            config, storage, redis, postgres, bench, ues, handovers, silos,
+            config, storage, redis, postgres, bench, ues, handovers, silos, load,
         };
 
         // Any other --MobiScud:Key=value goes to the configuration as it is.
@@ -30,7 +31,7 @@ internal static class ServeCommand
         {
             if (parse.GetValue(bench))
             {
-                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct,
+                return await ServeBench.RunAsync(parse.GetValue(ues), parse.GetValue(handovers), Math.Clamp(parse.GetValue(silos), 1, 2), Console.Out, ct, Math.Clamp(parse.GetValue(load), 0.01, 1.0),
                     parse.GetValue(storage), parse.GetValue(redis) ?? parse.GetValue(postgres));
             }
 

@@ -19,17 +19,15 @@ namespace MobiScud.Hosting;
 /// </summary>
 public static class ServeBench
 {
+    /// <summary>Runs the bench. <paramref name="loadFraction"/> paces the latency phase at that share of the measured saturation rate.</summary>
     /// <param name="storage">null: in-process storage; else a `Storage:Kind` (redis, postgres) with its connection.</param>
-    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct, string? storage = null, string? connection = null)
+    public static async Task<int> RunAsync(int ues, int handovers, int silos, TextWriter output, CancellationToken ct, double loadFraction = 0.5, string? storage = null, string? connection = null)
     {
         const int sites = 4;
         var settings = new Dictionary<string, string?>
         {
             ["MobiScud:Api:Token"] = "bench-token-not-secret",
             ["MobiScud:Api:Port"] = "0",
-            ["MobiScud:Hypervisor:TimeScale"] = "1000",
-            ["MobiScud:Pipeline:Partitions"] = "32",
-            ["MobiScud:Pipeline:MaxBatch"] = "4096",
             ["MobiScud:Silo:ClusterId"] = "bench",
             ["MobiScud:Silo:ServiceId"] = "bench",
         };
@@ -75,32 +73,42 @@ public static class ServeBench
 
             var pipeline = hosts[0].Services.GetRequiredService<EventPipeline>();
             var metrics = hosts.Select(h => h.Services.GetRequiredService<HostingMetrics>()).ToList();
-            // Warm-up: every attach and one round of handovers, so that the JIT has settled before the measured rounds.
-            var stream = Synthetic(ues, handovers + 1, sites);
-            var warm = ues * 3;
-            await Drive(stream.Take(warm), ues, pipeline, metrics, hypervisor, ct);
-            var running = (await hypervisor.InventoryAsync(ct)).Count(p => p.Running);
-            output.WriteLine($"  warm-up: {ues} attaches and {ues} handovers, {running} PVMs running, {metrics.Sum(m => m.EventCount)} events applied");
-            foreach (var m in metrics)
-            {
-                m.Latency.Reset();
-            }
+            var run = new Run(pipeline, metrics, hypervisor);
 
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var (events, elapsed) = await Drive(stream.Skip(warm), ues * (handovers + 1), pipeline, metrics, hypervisor, ct);
-            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var latency = new LatencyHistogram();
-            var p50 = Quantile(metrics, 0.50);
-            var p99 = Quantile(metrics, 0.99);
-            var peer = Peer(stream, sites);
-            output.WriteLine($"serve bench: {ues} UEs x {handovers} X2 handovers, {silos} silo(s), {storage ?? "in-memory"} grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
-            output.WriteLine($"  tap events {stream.Count - warm:N0} + adapter outcomes = {events:N0} events applied in {elapsed.TotalSeconds:F2} s: {events / elapsed.TotalSeconds:N0} events/s");
+            // The stream: every UE attaches, then rounds of X2 handovers. A UE's next handover comes a whole round
+            // (2 x UEs tap events) after its last, so its migration has ended by then, as it would for a real user.
+            var latencyRounds = Math.Max(2, handovers / 2);
+            var stream = Synthetic(ues, 1 + handovers + latencyRounds, sites);
+            var round = 2 * ues;
+            var warm = stream.Take(ues + round).ToList();
+            var saturate = stream.Skip(warm.Count).Take(handovers * round).ToList();
+            var paced = stream.Skip(warm.Count + saturate.Count).ToList();
+            output.WriteLine($"serve bench: {ues:N0} UEs, {silos} silo(s) in this process on {Environment.ProcessorCount} cores, {storage ?? "in-memory"} grain storage, simulated hypervisor (64 MiB guests, x100000 time)");
+
+            // Warm-up: the attaches and one round, so that the JIT and the grain directory have settled.
+            var w = await run.Drive(warm, rate: null, ct);
+            output.WriteLine($"  warm-up: {ues:N0} attaches + 1 round of handovers, {w.Events:N0} events in {w.Elapsed.TotalSeconds:F2} s, {(await hypervisor.InventoryAsync(ct)).Count(p => p.Running):N0} PVMs running");
+
+            var sat = await run.Drive(saturate, rate: null, ct, round);
+            output.WriteLine($"  saturation: {handovers} rounds, each posted at once and settled before the next: {saturate.Count:N0} tap events + outcomes = {sat.Events:N0} events applied in {sat.Elapsed.TotalSeconds:F2} s");
+            output.WriteLine($"    throughput {sat.Rate:N0} events/s (each 1 s interval: min {sat.MinSecond:N0}, median {sat.MedianSecond:N0}, max {sat.MaxSecond:N0})");
             // CPU time per event does not depend on what else the machine runs (this one is shared): compare it first.
-            output.WriteLine($"  process CPU {cpu.TotalSeconds:F2} s over {Environment.ProcessorCount} cores: {cpu.TotalMicroseconds / Math.Max(1, events):F1} us of CPU per event");
-            output.WriteLine($"  reaction latency (pipeline in -> commands executed): p50 <= {p50.TotalMilliseconds:F2} ms, p99 <= {p99.TotalMilliseconds:F2} ms");
-            output.WriteLine($"  migrations completed {hypervisor.MigrationsCompleted:N0}, failed/cancelled {hypervisor.MigrationsFailed:N0}");
+            output.WriteLine($"    process CPU {sat.Cpu.TotalSeconds:F2} s: {sat.Cpu.TotalMicroseconds / Math.Max(1, sat.Events):F1} us per event; {sat.Migrations:N0} migrations completed, {sat.Failed:N0} failed or cancelled");
+            output.WriteLine($"    allocated {sat.Allocated / (double)Math.Max(1, sat.Events):N0} bytes per event; GC paused the process {sat.GcPause.TotalSeconds:F2} s in {sat.Gen0} collections, {sat.Gen2} of them gen-2");
+            output.WriteLine($"    reaction latency (a whole round queued at once): p50 {sat.P50.TotalMilliseconds:F1} ms, p99 {sat.P99.TotalMilliseconds:F1} ms");
+
+            // Latency under a load the service can carry: the tap paced at a share of the saturation rate (tap events
+            // are two thirds of the events applied; the outcomes are the rest).
+            var tapRate = Math.Max(1000, sat.Rate * loadFraction * saturate.Count / Math.Max(1, sat.Events));
+            var load = await run.Drive(paced, tapRate, ct);
+            output.WriteLine($"  at {loadFraction:P0} load: {latencyRounds} rounds, tap paced at {tapRate:N0} events/s, {load.Events:N0} events in {load.Elapsed.TotalSeconds:F2} s ({load.Rate:N0} events/s)");
+            output.WriteLine($"    reaction latency (pipeline in -> state persisted and commands executed): p50 {load.P50.TotalMilliseconds:F2} ms, p99 {load.P99.TotalMilliseconds:F2} ms, p99.9 {load.P999.TotalMilliseconds:F2} ms");
+            output.WriteLine($"    GC paused the process {load.GcPause.TotalSeconds:F2} s in {load.Gen0} collections, {load.Gen2} of them gen-2");
+
+            // After the timed phases: what 10k UEs hold in memory (states, timelines, grain activations, stored snapshots).
+            output.WriteLine($"  live managed heap after a full collection: {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0:N0} MiB");
+            var peer = Peer(stream, sites);
             output.WriteLine($"  peer: the same tap events through the single-threaded core, no hosting: {peer:N0} events/s");
-            _ = latency;
             return 0;
         }
         finally
@@ -113,43 +121,137 @@ public static class ServeBench
         }
     }
 
-    private static TimeSpan Quantile(List<HostingMetrics> metrics, double q)
+    private sealed record Phase(long Events, TimeSpan Elapsed, TimeSpan Cpu, double MinSecond, double MedianSecond, double MaxSecond, TimeSpan P50, TimeSpan P99, TimeSpan P999, int Migrations, int Failed, long Allocated, TimeSpan GcPause, int Gen2, int Gen0)
     {
-        // Each silo records the UEs it hosts; the bench's p99 is the worst silo's.
-        return metrics.Select(m => m.Latency.Count > 0 ? m.Latency.Quantile(q) : TimeSpan.Zero).Max();
+        public double Rate => Events / Math.Max(1e-9, Elapsed.TotalSeconds);
     }
 
-    private static async Task<(long Events, TimeSpan Elapsed)> Drive(IEnumerable<UeEvent> events, int migrations, EventPipeline pipeline, List<HostingMetrics> metrics, SimulatedHypervisor hv, CancellationToken ct)
+    private sealed class Run(EventPipeline pipeline, List<HostingMetrics> metrics, SimulatedHypervisor hypervisor)
     {
-        var before = metrics.Sum(m => m.EventCount);
-        var clock = Stopwatch.StartNew();
-        var now = DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch;
-        foreach (var e in events)
-        {
-            await pipeline.PostAsync(e with { At = now + e.At }, ct);
-        }
+        private long Applied => metrics.Sum(m => m.EventCount);
 
-        // Done when the tap is applied and the adapters' outcomes have stopped coming.
-        long last = -1;
-        var quiet = Stopwatch.StartNew();
-        var end = clock.Elapsed;
-        // Every migration the handovers started must have ended (on a busy machine a 300 ms lull is not the end), and
-        // then the MC's reaction to the last outcome applied.
-        while (quiet.Elapsed < TimeSpan.FromMilliseconds(300) || (hv.MigrationsCompleted + hv.MigrationsFailed < migrations && clock.Elapsed < TimeSpan.FromMinutes(3)))
+        /// <summary>
+        /// Posts the events (as fast as backpressure allows, or paced at <paramref name="rate"/> per second) and waits
+        /// until the MC has applied them and every outcome they caused. The phase ends at the last event applied.
+        /// With a <paramref name="round"/> size, each round must settle before the next is posted: otherwise the tap
+        /// runs several rounds ahead, a UE's next handovers overtake its migration's outcome in the queue, and the MC
+        /// rightly skips the migrations in between (less work per event than 10k UEs handing over really cause).
+        /// </summary>
+        public async Task<Phase> Drive(List<UeEvent> events, double? rate, CancellationToken ct, int round = 0)
         {
-            await pipeline.FlushAsync(ct);
-            var count = metrics.Sum(m => m.EventCount);
-            if (count != last)
+            foreach (var m in metrics)
             {
-                last = count;
-                end = clock.Elapsed;
-                quiet.Restart();
+                m.Latency.Reset();
             }
 
-            await Task.Delay(20, ct);
+            var completed = hypervisor.MigrationsCompleted;
+            var failed = hypervisor.MigrationsFailed;
+            var before = Applied;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocated = GC.GetTotalAllocatedBytes();
+            var paused = GC.GetTotalPauseDuration();
+            var gen2 = GC.CollectionCount(2);
+            var gen0 = GC.CollectionCount(0);
+            var clock = Stopwatch.StartNew();
+            var seconds = new List<double>();
+            using var sampling = new CancellationTokenSource();
+            var sampler = Sample(seconds, sampling.Token);
+            var now = DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch;
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (rate is { } r && i % 64 == 0)
+                {
+                    // Open loop: event i is due at i / rate, whatever the MC is doing.
+                    var due = TimeSpan.FromSeconds(i / r);
+                    if (due > clock.Elapsed)
+                    {
+                        await Task.Delay(due - clock.Elapsed, ct);
+                    }
+                }
+
+                await pipeline.PostAsync(events[i] with { At = now + events[i].At }, ct);
+                if (round > 0 && (i + 1) % round == 0)
+                {
+                    await Settle(clock, ct);
+                }
+            }
+
+            var end = await Settle(clock, ct);
+            var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            await sampling.CancelAsync();
+            await sampler;
+            seconds.Sort();
+            return new Phase(
+                Applied - before,
+                end,
+                used,
+                seconds.Count > 0 ? seconds[0] : 0,
+                seconds.Count > 0 ? seconds[seconds.Count / 2] : 0,
+                seconds.Count > 0 ? seconds[^1] : 0,
+                Quantile(0.50),
+                Quantile(0.99),
+                Quantile(0.999),
+                hypervisor.MigrationsCompleted - completed,
+                hypervisor.MigrationsFailed - failed,
+                GC.GetTotalAllocatedBytes() - allocated,
+                GC.GetTotalPauseDuration() - paused,
+                GC.CollectionCount(2) - gen2,
+                GC.CollectionCount(0) - gen0);
         }
 
-        return (last - before, end);
+        /// <summary>Events applied in each whole second of the phase.</summary>
+        private async Task Sample(List<double> seconds, CancellationToken ct)
+        {
+            var last = Applied;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(1000, ct);
+                    var now = Applied;
+                    seconds.Add(now - last);
+                    last = now;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The phase is over; a partial second is not counted.
+            }
+        }
+
+        /// <summary>
+        /// Done when the pipeline is empty, the hypervisor has no timer pending and no outcome on its way, and the count
+        /// has not moved since: then nothing more can come. Returns when the last event was applied.
+        /// </summary>
+        private async Task<TimeSpan> Settle(Stopwatch clock, CancellationToken ct)
+        {
+            long last = -1;
+            var end = clock.Elapsed;
+            while (true)
+            {
+                await pipeline.FlushAsync(ct);
+                var count = Applied;
+                if (count != last)
+                {
+                    last = count;
+                    end = clock.Elapsed;
+                }
+                else if (hypervisor.Idle && pipeline.Pending == 0)
+                {
+                    return end;
+                }
+
+                if (clock.Elapsed - end > TimeSpan.FromMinutes(2))
+                {
+                    throw new TimeoutException($"the service did not settle: {pipeline.Pending} events pending, hypervisor idle {hypervisor.Idle}");
+                }
+
+                await Task.Delay(1, ct);
+            }
+        }
+
+        /// <summary>Each silo records the UEs it hosts; the bench reports the worst silo's quantile.</summary>
+        private TimeSpan Quantile(double q) => metrics.Select(m => m.Latency.Count > 0 ? m.Latency.Quantile(q) : TimeSpan.Zero).Max();
     }
 
     private static double Peer(List<UeEvent> stream, int sites)

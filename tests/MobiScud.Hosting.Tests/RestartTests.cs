@@ -90,6 +90,11 @@ public sealed class RestartTests
             Assert.Equal(held[Ue(i)].Site, s.PvmSite);
             var timeline = await second.Grains.GetGrain<Grains.IUeGrain>(Ue(i).Value).Timeline();
             Assert.Contains(timeline, t => t.Kind == (i % 2 == 0 ? "MigrationCompleted" : "MigrationFailed") && t.Detail.Contains("while the MC was away") | t.Detail.Contains("rolled back"));
+
+            // The history from before the restart was written behind (at the latest when the grain deactivated), in order.
+            var kinds = timeline.Select(t => t.Kind).ToList();
+            Assert.True(kinds.IndexOf(nameof(UeAttached)) is >= 0 and var a && kinds.IndexOf(nameof(PathSwitched)) > a, string.Join(", ", kinds));
+            Assert.Contains("MigrationStarted", kinds);
         }
 
         // Every PVM exactly once, and steering on the serving switch toward wherever the PVM really is.

@@ -64,21 +64,52 @@ public sealed class HostingMetrics : IDisposable
     public void Dispose() => _meter.Dispose();
 }
 
+/// <summary>
+/// Microsecond latencies in buckets of 1/8 octave (values below 8 us exact): a lock-free increment per event, and any
+/// quantile within 12.5 % of the truth.
+/// </summary>
 public sealed class LatencyHistogram
 {
-    private readonly long[] _buckets = new long[64];
+    private const int SubBits = 3;
+    private const int Sub = 1 << SubBits;
+    private readonly long[] _buckets = new long[Sub + ((64 - SubBits) * Sub)];
 
     public void Record(TimeSpan t)
     {
-        var us = Math.Max(1, (long)t.TotalMicroseconds);
-        Interlocked.Increment(ref _buckets[63 - long.LeadingZeroCount(us)]);
+        var us = Math.Max(0, (long)t.TotalMicroseconds);
+        Interlocked.Increment(ref _buckets[Index(us)]);
+    }
+
+    private static int Index(long us)
+    {
+        if (us < Sub)
+        {
+            return (int)us;
+        }
+
+        var octave = 63 - (int)long.LeadingZeroCount(us);
+        var sub = (int)(us >> (octave - SubBits)) - Sub;
+        return Sub + ((octave - SubBits) * Sub) + sub;
+    }
+
+    /// <summary>The largest value that falls in bucket i.</summary>
+    private static double UpperEdge(int i)
+    {
+        if (i < Sub)
+        {
+            return i;
+        }
+
+        var octave = ((i - Sub) / Sub) + SubBits;
+        var sub = (i - Sub) % Sub;
+        return ((Sub + sub + 1) * Math.Pow(2, octave - SubBits)) - 1;
     }
 
     public void Reset() => Array.Clear(_buckets);
 
     public long Count => _buckets.Sum();
 
-    /// <summary>The upper edge of the bucket holding the quantile (at most 2x over).</summary>
+    /// <summary>The upper edge of the bucket holding the quantile (at most 12.5 % over).</summary>
     public TimeSpan Quantile(double q)
     {
         var total = Count;
@@ -87,14 +118,14 @@ public sealed class LatencyHistogram
             return TimeSpan.Zero;
         }
 
-        var rank = (long)Math.Ceiling(q * total);
+        var rank = Math.Max(1, (long)Math.Ceiling(q * total));
         long seen = 0;
         for (var i = 0; i < _buckets.Length; i++)
         {
             seen += Interlocked.Read(ref _buckets[i]);
             if (seen >= rank)
             {
-                return TimeSpan.FromMicroseconds(Math.Pow(2, i + 1));
+                return TimeSpan.FromMicroseconds(UpperEdge(i));
             }
         }
 

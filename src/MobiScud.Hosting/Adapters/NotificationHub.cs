@@ -24,7 +24,7 @@ public sealed class NotificationHub : BackgroundService
     private readonly ILogger<NotificationHub> _log;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Channel<(Subscription Sub, JsonObject Body)> _queue;
-    private Subscription[] _subscriptions = [];
+    private Task<Subscription[]> _subscriptionsTask = Task.FromResult<Subscription[]>([]);
     private DateTime _refreshedAt = DateTime.MinValue;
     private readonly Lock _refreshLock = new();
     private Task<Subscription[]>? _refresh;
@@ -92,7 +92,7 @@ public sealed class NotificationHub : BackgroundService
     {
         if ((DateTime.UtcNow - _refreshedAt).TotalSeconds <= 1)
         {
-            return Task.FromResult(_subscriptions);
+            return _subscriptionsTask;
         }
 
         lock (_refreshLock)
@@ -108,7 +108,7 @@ public sealed class NotificationHub : BackgroundService
         async Task<Subscription[]> Refresh()
         {
             var read = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
-            _subscriptions = read;
+            _subscriptionsTask = Task.FromResult(read);
             _refreshedAt = DateTime.UtcNow;
             return read;
         }

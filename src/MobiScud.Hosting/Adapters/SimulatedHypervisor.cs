@@ -27,6 +27,11 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
     private readonly Dictionary<PvmId, Vm> _vms = [];
     private IEventSink? _sink;
     private int _addresses;
+    private long _pending;
+    private static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(1);
+    private readonly PriorityQueue<Action, TimeSpan> _due = new();
+    private ITimer? _timer;
+    private TimeSpan _armedFor = TimeSpan.MaxValue;
 
     /// <summary>Its outcomes always come later, from the model.</summary>
     private static readonly Task<UeEvent?> NoOutcome = Task.FromResult<UeEvent?>(null);
@@ -45,6 +50,9 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
     public int MigrationsCompleted { get; private set; }
 
     public int MigrationsFailed { get; private set; }
+
+    /// <summary>No timer is pending and no outcome is on its way to the MC (the bench waits for this to settle).</summary>
+    public bool Idle => Interlocked.Read(ref _pending) == 0;
 
     public void Attach(IEventSink? sink)
     {
@@ -204,16 +212,64 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
         }
     });
 
+    /// <summary>
+    /// Runs the action after a simulated delay. All pending actions share one timer and a queue ordered by due time
+    /// (thousands of migrations each wake the model several times; a Task.Delay each cost a timer, two tasks and a
+    /// closure). As with Task.Delay, a delay under a millisecond of real time runs at once.
+    /// </summary>
     private void Later(TimeSpan simulated, Action action)
     {
         var real = simulated <= TimeSpan.Zero ? TimeSpan.Zero : simulated / _options.TimeScale;
-        _ = Task.Delay(real, _time).ContinueWith(_ =>
+        Interlocked.Increment(ref _pending);
+        lock (_lock)
         {
-            lock (_lock)
+            var due = _time.GetElapsedTime(_t0) + real;
+            _due.Enqueue(action, due);
+            Arm(due);
+        }
+    }
+
+    private void Arm(TimeSpan due)
+    {
+        if (due >= _armedFor)
+        {
+            return;
+        }
+
+        _armedFor = due;
+        var wait = due - _time.GetElapsedTime(_t0);
+        _timer ??= _time.CreateTimer(static self => ((SimulatedHypervisor)self!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer.Change(wait < Resolution ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Fire()
+    {
+        lock (_lock)
+        {
+            _armedFor = TimeSpan.MaxValue;
+            // Actions may queue more actions (the model waking itself): those due now run in this same pass.
+            while (_due.TryPeek(out var action, out var due) && due - _time.GetElapsedTime(_t0) < Resolution)
             {
-                action();
+                _due.Dequeue();
+                try
+                {
+                    action();
+                }
+                catch (Exception e)
+                {
+                    _log?.LogError(e, "simulated hypervisor action failed");
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _pending);
+                }
             }
-        }, TaskScheduler.Default);
+
+            if (_due.TryPeek(out _, out var next))
+            {
+                Arm(next);
+            }
+        }
     }
 
     private void Post(UeEvent e)
@@ -226,17 +282,67 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
         }
 
         // Never inside the caller's turn: the sink may wait for room, and the caller may be the grain it feeds.
-        _ = Task.Run(async () =>
+        Interlocked.Increment(ref _pending);
+        ThreadPool.UnsafeQueueUserWorkItem(new Outcome(this, sink, e), preferLocal: false);
+    }
+
+    /// <summary>Hands one outcome to the MC from the thread pool (one object per outcome, no Task unless the lane is full).</summary>
+    private sealed class Outcome(SimulatedHypervisor owner, IEventSink sink, UeEvent e) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            ValueTask posted;
+            try
+            {
+                posted = sink.PostAsync(e);
+            }
+            catch (Exception ex)
+            {
+                Lost(ex);
+                return;
+            }
+
+            if (posted.IsCompleted)
+            {
+                Finish(posted);
+            }
+            else
+            {
+                _ = WaitAsync(posted);
+            }
+        }
+
+        private async Task WaitAsync(ValueTask posted)
         {
             try
             {
-                await sink.PostAsync(e);
+                await posted;
+                Interlocked.Decrement(ref owner._pending);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or System.Threading.Channels.ChannelClosedException)
+            catch (Exception ex)
             {
-                _log?.LogWarning("outcome {Event} for {Ue} lost: the pipeline is stopping", e.GetType().Name, e.Ue);
+                Lost(ex);
             }
-        });
+        }
+
+        private void Finish(ValueTask posted)
+        {
+            try
+            {
+                posted.GetAwaiter().GetResult();
+                Interlocked.Decrement(ref owner._pending);
+            }
+            catch (Exception ex)
+            {
+                Lost(ex);
+            }
+        }
+
+        private void Lost(Exception ex)
+        {
+            Interlocked.Decrement(ref owner._pending);
+            owner._log?.LogWarning("outcome {Event} for {Ue} lost: {Error}", e.GetType().Name, e.Ue, ex.Message);
+        }
     }
 
     private sealed class Vm(UeId ue, PvmId pvm, SiteId site, IPAddress address)

@@ -49,10 +49,33 @@ public sealed class InProcessGrainStorage(InProcessStateStore store, DeepCopier 
         var key = (stateName, grainId);
         var etag = store.NextETag();
         var value = (object)Copy(grainState.State)!;
-        store.Entries.AddOrUpdate(
-            key,
-            _ => grainState.ETag is null ? (value, etag) : throw Inconsistent(stateName, grainId, "none", grainState.ETag),
-            (_, old) => old.ETag == grainState.ETag ? (value, etag) : throw Inconsistent(stateName, grainId, old.ETag, grainState.ETag));
+        var expected = grainState.ETag;
+        var update = (value, etag);
+        // A compare-and-swap loop rather than AddOrUpdate with lambdas: no closure per write.
+        while (true)
+        {
+            if (store.Entries.TryGetValue(key, out var old))
+            {
+                if (old.ETag != expected)
+                {
+                    throw Inconsistent(stateName, grainId, old.ETag, expected);
+                }
+
+                if (store.Entries.TryUpdate(key, update, old))
+                {
+                    break;
+                }
+            }
+            else if (expected is not null)
+            {
+                throw Inconsistent(stateName, grainId, "none", expected);
+            }
+            else if (store.Entries.TryAdd(key, update))
+            {
+                break;
+            }
+        }
+
         grainState.ETag = etag;
         grainState.RecordExists = true;
         return Task.CompletedTask;

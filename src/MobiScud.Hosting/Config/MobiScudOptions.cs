@@ -74,9 +74,9 @@ public sealed class ApiOptions
     [Range(0, 65535)]
     public int Port { get; set; } = 8080;
 
-    /// <summary>Timeline entries kept per UE.</summary>
+    /// <summary>Timeline entries kept per UE (each holds an event and its commands: about half a kilobyte in memory).</summary>
     [Range(1, 100_000)]
-    public int TimelineLength { get; set; } = 200;
+    public int TimelineLength { get; set; } = 64;
 }
 
 public enum StorageKind

@@ -7,7 +7,10 @@ using Orleans.Placement;
 
 namespace MobiScud.Hosting.Grains;
 
-/// <summary>Persisted per UE: the MC state, the last sequence applied from each pipeline, and a short timeline.</summary>
+/// <summary>
+/// Persisted per UE before its commands leave: the MC state and the last sequence applied from each pipeline. Kept
+/// small, since it is written for every batch of the UE's events.
+/// </summary>
 [GenerateSerializer]
 public sealed class UeRecord : ISnapshotState<UeRecord>
 {
@@ -18,17 +21,29 @@ public sealed class UeRecord : ISnapshotState<UeRecord>
     [Id(1)]
     public Dictionary<string, long> Applied { get; set; } = [];
 
-    [Id(2)]
-    public List<TimelineEntry> Timeline { get; set; } = [];
-
     [Id(3)]
     public bool Indexed { get; set; }
 
     [Id(4)]
     public int Count { get; set; }
 
-    /// <summary>The MC state and timeline entries are immutable: only the containers are copied.</summary>
-    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Timeline = [.. Timeline], Indexed = Indexed, Count = Count };
+    /// <summary>The MC state is immutable: only the container is copied.</summary>
+    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count };
+}
+
+/// <summary>
+/// The UE's recent history for the API, stored apart from <see cref="UeRecord"/> and written behind (at most once per
+/// <see cref="UeGrain.TimelineWriteInterval"/>, and when the grain deactivates): it is a view, not state the MC
+/// decides on, and writing it with every event made each write carry the whole history.
+/// </summary>
+[GenerateSerializer]
+public sealed class UeTimeline : ISnapshotState<UeTimeline>
+{
+    [Id(0)]
+    public List<TimelineEntry> Entries { get; set; } = [];
+
+    /// <summary>The entries are immutable: only the list is copied.</summary>
+    public UeTimeline Snapshot() => new() { Entries = [.. Entries] };
 }
 
 /// <summary>
@@ -40,6 +55,7 @@ public sealed class UeRecord : ISnapshotState<UeRecord>
 [RandomPlacement]
 public sealed class UeGrain(
     [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
+    [PersistentState("timeline", GrainNames.Storage)] IPersistentState<UeTimeline> history,
     McConfigProvider config,
     ICommandExecutor executor,
     SiteMembership sites,
@@ -49,6 +65,54 @@ public sealed class UeGrain(
 
     /// <summary>Outcomes a hypervisor reports at once are applied in the same turn, but never in an endless loop.</summary>
     private const int MaxImmediateRounds = 8;
+
+    /// <summary>Timeline labels of the notification kinds, made once (Enum.ToString allocates on every call).</summary>
+    private static readonly string[] KindNames = [.. Enum.GetValues<NotificationKind>().Select(k => k.ToString())];
+
+    /// <summary>How long new timeline entries may wait before they are written (a crash loses at most this much history).</summary>
+    public static readonly TimeSpan TimelineWriteInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The grain key as a string, made once per activation.</summary>
+    private string? _key;
+
+    private bool _historyDirty;
+    private long _historyWritten;
+    private IGrainTimer? _historyTimer;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await WriteHistory();
+
+    /// <summary>Writes new timeline entries now if the last write is old enough, else once the interval has passed.</summary>
+    private async Task HistoryChanged()
+    {
+        if (!_historyDirty)
+        {
+            return;
+        }
+
+        var since = System.Diagnostics.Stopwatch.GetElapsedTime(_historyWritten);
+        if (_historyWritten == 0 || since >= TimelineWriteInterval)
+        {
+            await WriteHistory();
+        }
+        else
+        {
+            _historyTimer ??= this.RegisterGrainTimer(WriteHistory, new GrainTimerCreationOptions(TimelineWriteInterval - since, Timeout.InfiniteTimeSpan) { Interleave = false });
+        }
+    }
+
+    private async Task WriteHistory()
+    {
+        _historyTimer?.Dispose();
+        _historyTimer = null;
+        if (!_historyDirty)
+        {
+            return;
+        }
+
+        _historyDirty = false;
+        _historyWritten = System.Diagnostics.Stopwatch.GetTimestamp();
+        await history.WriteStateAsync();
+    }
 
     public async Task<int> Handle(Immutable<EventEnvelope[]> batch)
     {
@@ -110,6 +174,7 @@ public sealed class UeGrain(
             metrics.Reaction(envelope.EnqueuedTimestamp);
         }
 
+        await HistoryChanged();
         return applied;
     }
 
@@ -120,7 +185,7 @@ public sealed class UeGrain(
     /// </summary>
     private async Task CommitAsync(UeRecord record, UeState? before, List<ControlCommand> commands)
     {
-        var ue = this.GetPrimaryKeyString();
+        var ue = _key ??= this.GetPrimaryKeyString();
         for (var round = 0; ; round++)
         {
             if (!record.Indexed && record.State is not null)
@@ -155,12 +220,12 @@ public sealed class UeGrain(
         record.Count++;
         metrics.Event(e.GetType().Name);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
-        Append(record, new TimelineEntry(e.At, e.GetType().Name, null, e, issued), timelineLength);
+        Append(new TimelineEntry(e.At, e.GetType().Name, null, e, issued), timelineLength);
         foreach (var c in issued)
         {
             if (c is Notify n)
             {
-                Append(record, new TimelineEntry(n.At, n.Kind.ToString(), n.Detail), timelineLength);
+                Append(new TimelineEntry(n.At, (uint)n.Kind < (uint)KindNames.Length ? KindNames[(int)n.Kind] : n.Kind.ToString(), n.Detail), timelineLength);
             }
         }
 
@@ -174,51 +239,45 @@ public sealed class UeGrain(
 
     public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count));
 
-    public Task<TimelineEntry[]> Timeline() => Task.FromResult(store.State.Timeline.ToArray());
+    public Task<TimelineEntry[]> Timeline() => Task.FromResult(history.State.Entries.ToArray());
 
-    private static void Append(UeRecord r, TimelineEntry entry, int max)
+    private void Append(TimelineEntry entry, int max)
     {
-        r.Timeline.Add(entry);
-        if (r.Timeline.Count > max)
+        var entries = history.State.Entries;
+        entries.Add(entry);
+        _historyDirty = true;
+        if (entries.Count > max)
         {
-            r.Timeline.RemoveRange(0, r.Timeline.Count - max);
+            entries.RemoveRange(0, entries.Count - max);
         }
     }
 
-    /// <summary>The sites that count this UE's PVM: where it is, and where it is migrating to.</summary>
-    private static HashSet<string> SitesOf(UeState? s)
+    /// <summary>The sites that count this UE's PVM: where it is, and where it is migrating to (no allocation: this runs on every commit).</summary>
+    private static (string? Here, string? To) SitesOf(UeState? s)
     {
-        var sites = new HashSet<string>();
-        if (s is { PvmStatus: not PvmStatus.None, PvmSite: { } here })
-        {
-            sites.Add(here.Value);
-        }
-
-        if (s?.Migration is { } m)
-        {
-            sites.Add(m.To.Value);
-        }
-
-        return sites;
+        var here = s is { PvmStatus: not PvmStatus.None, PvmSite: { } site } ? site.Value : null;
+        var to = s?.Migration?.To.Value;
+        return (here, to == here ? null : to);
     }
+
+    private static bool Holds((string? Here, string? To) sites, string site) => sites.Here == site || sites.To == site;
 
     private async Task SyncSites(string ue, UeState? before, UeState? after)
     {
         var was = SitesOf(before);
         var now = SitesOf(after);
-        foreach (var site in now.Except(was))
-        {
-            // A migration target is admitted (or refused) when the StartMigration command is executed.
-            if (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
-            {
-                await sites.AdmitAsync(site, ue);
-            }
-        }
+        await Admit(now.Here);
+        await Admit(now.To);
+        await Release(was.Here);
+        await Release(was.To);
 
-        foreach (var site in was.Except(now))
-        {
-            await sites.ReleaseAsync(site, ue);
-        }
+        ValueTask Admit(string? site) =>
+            // A migration target is admitted (or refused) when the StartMigration command is executed.
+            site is not null && !Holds(was, site) && (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
+                ? sites.AdmitAsync(site, ue)
+                : ValueTask.CompletedTask;
+
+        ValueTask Release(string? site) => site is not null && !Holds(now, site) ? sites.ReleaseAsync(site, ue) : ValueTask.CompletedTask;
     }
 }
 
