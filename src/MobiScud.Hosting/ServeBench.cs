@@ -38,7 +38,6 @@ public static class ServeBench
             settings[$"MobiScud:Storage:{storage}"] = connection;
             settings["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ServiceId"] = $"bench-{Guid.NewGuid():N}";
         }
-
         for (var s = 0; s < sites; s++)
         {
             settings[$"MobiScud:Sites:{s}:Name"] = $"site-{s}";

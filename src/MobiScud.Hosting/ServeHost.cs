@@ -181,10 +181,7 @@ public static class ServeHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IServiceClock, SystemServiceClock>();
         services.AddSingleton<HostingMetrics>();
-        services.AddSingleton<IHypervisorAdapter>(sp => overrides.Hypervisor ?? (options.Hypervisor.Kind == HypervisorKind.Replay
-            ? new ReplayModelHypervisor(sp.GetRequiredService<IServiceClock>()) as IHypervisorAdapter
-            : new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>())));
-        services.AddSingleton(overrides.Switch ?? new InMemorySwitch());
+        services.AddServeAdapters(options, overrides);
         services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IGrainFactory>(), options.Pipeline, sp.GetRequiredService<ILogger<EventPipeline>>()));
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventPipeline>());
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());

@@ -183,6 +183,34 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
+    /// <summary>
+    /// Asks the PVM's live QEMU over QMP what it is doing (`query-status`: "running", "paused", "postmigrate", ...).
+    /// Null when there is no live instance, its process has exited, or QMP does not answer.
+    /// </summary>
+    public async Task<string?> QueryQemuStatusAsync(PvmId pvm, CancellationToken ct = default)
+    {
+        QemuInstance? active;
+        lock (gate)
+        {
+            active = pvms.TryGetValue(pvm, out var e) ? e.Active : null;
+        }
+
+        if (active is null || active.Exited.IsCompleted)
+        {
+            return null;
+        }
+
+        try
+        {
+            var status = await active.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10), ct);
+            return status.TryGetProperty("status", out var s) ? s.GetString() : null;
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException or IOException or ObjectDisposedException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Bytes of the PVM's RAM that are not zero (dumps its memory; the guest pauses for a moment).</summary>
     public async Task<long> MeasureNonZeroMemoryAsync(PvmId pvm, CancellationToken ct = default)
     {

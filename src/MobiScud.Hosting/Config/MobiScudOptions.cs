@@ -38,6 +38,9 @@ public sealed class MobiScudOptions
 
     public List<TapOptions> Taps { get; set; } = [];
 
+    /// <summary>The edge switches: in memory, or an OpenFlow listener for Open vSwitch (Config/SdnServeOptions.cs).</summary>
+    public SdnServeOptions Sdn { get; set; } = new();
+
     /// <summary>The MC's topology and policy, without drained sites (those live in the cluster).</summary>
     public McConfig ToMcConfig(IReadOnlySet<SiteId>? drained = null)
     {
@@ -134,6 +137,9 @@ public enum HypervisorKind
 
     /// <summary>No VMs: PVMs start at once and migrations stay in flight, as `mobiscud replay` models them.</summary>
     Replay,
+
+    /// <summary>Real PVMs: QEMU processes on this machine over QMP, live-migrated between sites (see <see cref="HypervisorOptions.Qemu"/>).</summary>
+    Qemu,
 }
 
 public sealed class HypervisorOptions
@@ -161,6 +167,9 @@ public sealed class HypervisorOptions
 
     /// <summary>Migrations into these sites fail (a broken link), to exercise rollback.</summary>
     public List<string> FailMigrationsTo { get; set; } = [];
+
+    /// <summary>With Kind Qemu (Config/QemuServeOptions.cs).</summary>
+    public QemuServeOptions Qemu { get; set; } = new();
 }
 
 public enum TapSpeed
@@ -258,6 +267,12 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
             errors.Add($"{p}:Storage:Postgres {pg}");
         }
 
+        if (o.Hypervisor.Kind == HypervisorKind.Qemu)
+        {
+            errors.AddRange(o.Hypervisor.Qemu.Validate($"{p}:Hypervisor:Qemu", [.. o.Sites.Select(s => s.Name), o.CoreSite]));
+        }
+
+        errors.AddRange(o.Sdn.Validate($"{p}:Sdn", [.. o.Sites.Select(s => s.Name)], o.CoreSite));
         for (var i = 0; i < o.Taps.Count; i++)
         {
             var t = o.Taps[i];

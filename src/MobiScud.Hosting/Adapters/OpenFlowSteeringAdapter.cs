@@ -1,0 +1,379 @@
+using System.Collections.Concurrent;
+using System.Net;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Config;
+using MobiScud.Protocols.OpenFlow;
+using MobiScud.Sdn.OpenFlow;
+using MobiScud.Sdn.Steering;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting.Adapters;
+
+/// <summary>
+/// `Sdn:Kind: OpenFlow`: an OpenFlow 1.3 listener (TCP and/or unix socket) that each site's Open vSwitch bridge connects
+/// to, identified by its datapath id. Steering goes through the SDN part's <see cref="OpenFlowSteeringProgrammer"/>: per
+/// UE one cookie, flows replaced atomically per site, confirmed by a barrier (and a datapath flush where configured).
+/// A switch that is not connected yet: its flows are kept as the controller's desired state and installed when it
+/// connects (the controller reconciles every (re)connecting switch to that state); the install is logged as deferred.
+/// The inventory reads each connected switch's flow table back and turns every per-UE cookie into the steering it holds.
+/// </summary>
+public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, IAsyncDisposable
+{
+    private readonly SdnServeOptions _options;
+    private readonly OpenFlowController _controller;
+    private readonly OpenFlowSteeringProgrammer _programmer;
+    private readonly Dictionary<SiteId, OvsDatapathSync> _syncs = [];
+    private readonly Func<CancellationToken, Task<IReadOnlyCollection<string>>>? _knownUes;
+    private readonly ILogger _log;
+    private readonly Func<Task>? _listenAfter;
+
+    /// <summary>The last intent installed per UE cookie (the flows carry no UE id, eNB id or version: those come from here).</summary>
+    private readonly ConcurrentDictionary<ulong, SteeringIntent> _intents = new();
+
+    /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
+    private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
+    private int _started;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _disposed;
+
+    /// <param name="knownUes">Every UE the MC knows (resolves the cookies of flows a previous run installed).</param>
+    /// <param name="listenAfter">The listener opens once this completes (the MC's restart reconciliation): see <see cref="StartAsync"/>.</param>
+    public OpenFlowSteeringAdapter(
+        SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null)
+    {
+        _options = options;
+        _knownUes = knownUes;
+        _listenAfter = listenAfter;
+        _log = log;
+        Topology = options.ToTopology();
+        _controller = new OpenFlowController(new OpenFlowControllerOptions
+        {
+            TcpEndPoint = options.TcpEndPoint(),
+            UnixSocketPath = string.IsNullOrWhiteSpace(options.UnixSocket) ? null : options.UnixSocket,
+        });
+        if (options.DatapathSync != DatapathSyncMode.None)
+        {
+            // One sync per ovs-vswitchd: sites sharing one run it once per command.
+            var byDir = new Dictionary<string, OvsDatapathSync>();
+            foreach (var sw in options.Switches.Where(s => !string.IsNullOrWhiteSpace(s.OvsRunDirectory)))
+            {
+                var dir = Path.GetFullPath(sw.OvsRunDirectory!);
+                if (!byDir.TryGetValue(dir, out var sync))
+                {
+                    byDir[dir] = sync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(dir), options.DatapathSync);
+                }
+
+                _syncs[new SiteId(sw.Site)] = sync;
+            }
+        }
+
+        _programmer = new OpenFlowSteeringProgrammer(_controller, Topology, _syncs);
+        _controller.Reconciled += r => _log.LogInformation("switch 0x{Dpid:x} ({Site}) connected and reconciled: {Report}", r.DatapathId, SiteOf(r.DatapathId), r);
+    }
+
+    public SdnTopology Topology { get; }
+
+    /// <summary>The bound TCP endpoint (port 0 resolved), once started.</summary>
+    public IPEndPoint? TcpEndPoint => _controller.TcpEndPoint;
+
+    public OpenFlowController Controller => _controller;
+
+    /// <summary>
+    /// Opens the listener. With a <c>listenAfter</c> gate, only once the MC's restart reconciliation has re-sent every
+    /// UE's steering into the controller's desired state: a switch that connects reconciles to that state, so it keeps
+    /// the per-UE flows it held through the restart (fail_mode=secure) instead of losing them until the MC re-sends.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            _ = _listenAfter is null ? Task.Run(Listen, CancellationToken.None) : Task.Run(ListenAfterAsync, CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task ListenAfterAsync()
+    {
+        try
+        {
+            await _listenAfter!();
+        }
+        catch (Exception e)
+        {
+            // Open anyway (unless stopping): switches then reconcile to whatever the MC has sent so far.
+            _log.LogWarning("opening the OpenFlow listener although the restart reconciliation did not finish: {Error}", e.Message);
+        }
+
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            Listen();
+        }
+    }
+
+    private void Listen()
+    {
+        try
+        {
+            _controller.Start();
+            _log.LogInformation("OpenFlow listener on {Tcp} {Unix} for {Sites}", (object?)_controller.TcpEndPoint ?? "-", _options.UnixSocket ?? "-",
+                string.Join(", ", Topology.Sites.Select(s => $"{s.Site}=0x{s.DatapathId:x}")));
+            _listening.TrySetResult();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            _log.LogCritical("the OpenFlow listener cannot open ({Tcp} {Unix}): {Error}", _options.Tcp, _options.UnixSocket, e.Message);
+            _listening.TrySetException(e);
+        }
+    }
+
+    /// <summary>Completes once the listener is open (faults when it cannot bind).</summary>
+    public Task Listening => _listening.Task;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Waits until the site's switch has connected and been reconciled.</summary>
+    public Task WaitForSwitchAsync(SiteId site, CancellationToken ct = default) => _controller.WaitForSwitchAsync(Topology[site].DatapathId, ct);
+
+    public async Task InstallAsync(SteeringIntent intent, CancellationToken ct = default)
+    {
+        var cookie = SteeringCookies.ForUe(intent.Ue);
+        _owners[cookie] = intent.Ue;
+        SteeringResult result;
+        try
+        {
+            result = await _programmer.ExecuteAsync(new InstallSteering(intent.Ue, intent), ct);
+        }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException)
+        {
+            // A site outside the SDN topology, or no inter-site port between the two: a configuration fault, named.
+            _log.LogError("steering for {Ue} at {Site} (PVM at {PvmSite}) cannot be compiled: {Error}", intent.Ue, intent.SwitchSite, intent.PvmSite, e.Message);
+            return;
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            // The MC's state is already persisted: a switch that stops answering mid-change is reconciled on its reconnect.
+            _log.LogError("steering install for {Ue} at {Site}: the switch did not confirm: {Error}", intent.Ue, intent.SwitchSite, e.Message);
+            return;
+        }
+
+        if (!result.Stale)
+        {
+            _intents[cookie] = intent;
+        }
+
+        Report(intent.Ue, "install", result);
+    }
+
+    public async Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default)
+    {
+        var cookie = SteeringCookies.ForUe(ue);
+        if (_intents.TryGetValue(cookie, out var current) && current.SwitchSite != switchSite)
+        {
+            // The UE is steered elsewhere now: only stale flows at that site go (its relay flows stay if it hosts the PVM).
+            if (!SteeringCompiler.Compile(current, Topology).ContainsKey(switchSite))
+            {
+                await ClearAsync(cookie, switchSite, ct);
+            }
+
+            return;
+        }
+
+        SteeringResult result;
+        try
+        {
+            result = await _programmer.ExecuteAsync(new RemoveSteering(ue, switchSite), ct);
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            _log.LogError("steering removal for {Ue} at {Site}: the switch did not confirm: {Error}", ue, switchSite, e.Message);
+            return;
+        }
+
+        _intents.TryRemove(cookie, out _);
+        Report(ue, "remove", result);
+        if (result.Sites.Count == 0 && Topology.TryGet(switchSite, out _))
+        {
+            // Installed by an earlier run of the service: the programmer never knew it; clear what the switch holds.
+            await ClearAsync(cookie, switchSite, ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<SteeringIntent>> InventoryAsync(CancellationToken ct = default)
+    {
+        var connected = _controller.ConnectedSwitches.ToHashSet();
+        var held = new List<(SiteTopology Site, List<FlowEntry> Flows)>();
+        foreach (var site in Topology.Sites.Where(s => connected.Contains(s.DatapathId)))
+        {
+            try
+            {
+                held.Add((site, [.. (await _controller.DumpFlowsAsync(site.DatapathId)).Select(FlowEntry.FromStats)]));
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException)
+            {
+                _log.LogWarning("cannot read the flows of {Site}'s switch: {Error}", site.Site, e.Message);
+            }
+        }
+
+        var cookies = held.SelectMany(h => h.Flows).Select(f => f.Cookie).Where(IsPerUe).Distinct().ToList();
+        if (cookies.Any(c => !_owners.ContainsKey(c)) && _knownUes is not null)
+        {
+            foreach (var id in await _knownUes(ct))
+            {
+                _owners.TryAdd(SteeringCookies.ForUe(new UeId(id)), new UeId(id));
+            }
+        }
+
+        var result = new List<SteeringIntent>();
+        foreach (var (site, flows) in held)
+        {
+            foreach (var group in flows.Where(f => IsPerUe(f.Cookie)).GroupBy(f => f.Cookie))
+            {
+                // Only the switch site holds a UE's uplink flows (table 1); a remote PVM site holds relay flows only.
+                if (group.Any(f => f.TableId == SteeringTables.Uplink))
+                {
+                    var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
+                    result.Add(Decode(Topology, site, ue, _intents.GetValueOrDefault(group.Key), [.. group]));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Whose cookie a UE id in the inventory is when no UE owns it (an id the reconciler hands back to <see cref="RemoveAsync"/>).</summary>
+    public static UeId UnknownOwner(ulong cookie) => new($"unknown-cookie-0x{cookie:x}");
+
+    private static bool IsPerUe(ulong cookie) => SteeringCookies.IsOurs(cookie) && cookie != SteeringCookies.Infrastructure;
+
+    /// <summary>
+    /// The steering a switch site's flows of one UE cookie carry. What flows do not say (eNB id, E-RAB ids, version) comes
+    /// from <paramref name="known"/>, the intent last installed for the UE: all of it when it compiles to exactly these
+    /// flows, else only what still matches (the rest is 0).
+    /// </summary>
+    internal static SteeringIntent Decode(SdnTopology topology, SiteTopology site, UeId ue, SteeringIntent? known, List<FlowEntry> flows)
+    {
+        if (known is not null && known.SwitchSite == site.Site
+            && SteeringCompiler.Compile(known, topology).TryGetValue(site.Site, out var expected) && SameFlows(expected, flows))
+        {
+            return known;
+        }
+
+        known = known?.SwitchSite == site.Site ? known : null;
+        IPAddress? ueAddress = null, pvm = null;
+        var pvmSite = site.Site;
+        GtpEndpoint? defaultDownlink = null;
+        var downlinkAddress = new Dictionary<ulong, IPAddress>();
+        foreach (var f in flows)
+        {
+            if (f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Deliver)
+            {
+                ueAddress = Ip(f.Match, OxmFieldId.Ipv4Src) ?? ueAddress;
+                pvm = Ip(f.Match, OxmFieldId.Ipv4Dst) ?? pvm;
+                if (Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) is { } teid && Ip(f.Match, OxmFieldId.NxTunIpv4Src, OxmClass.Nxm1) is { } enb)
+                {
+                    downlinkAddress[teid.ValueAsUInt64()] = enb;
+                }
+
+                if (Actions(f).OfType<OutputAction>().FirstOrDefault() is { } output && output.Port != site.PvmPort)
+                {
+                    pvmSite = site.InterSitePorts.Where(kv => kv.Value == output.Port).Select(kv => kv.Key).DefaultIfEmpty(new SiteId($"port-{output.Port}")).First();
+                }
+            }
+            else if (f.TableId == SteeringTables.TowardUe && f.Priority == SteeringTables.Deliver)
+            {
+                var sets = Actions(f).OfType<SetFieldAction>().Select(a => a.Field).ToList();
+                var address = sets.FirstOrDefault(x => x.Class == OxmClass.Nxm1 && x.Field == OxmFieldId.NxTunIpv4Dst);
+                var teid = sets.FirstOrDefault(x => x.Class == OxmClass.OpenFlowBasic && x.Field == OxmFieldId.TunnelId);
+                if (address is not null && teid is not null)
+                {
+                    defaultDownlink = new GtpEndpoint(new IPAddress(address.Value), (uint)teid.ValueAsUInt64());
+                }
+            }
+        }
+
+        var bearers = new List<Bearer>();
+        foreach (var f in flows.Where(f => f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Bearer))
+        {
+            if (Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) is not { } teidField)
+            {
+                continue;
+            }
+
+            var teid = (uint)teidField.ValueAsUInt64();
+            var sgw = Actions(f).OfType<SetFieldAction>().Select(a => a.Field).FirstOrDefault(x => x.Class == OxmClass.Nxm1 && x.Field == OxmFieldId.NxTunIpv4Dst);
+            var knownBearer = known?.Bearers.FirstOrDefault(b => b.Uplink.Teid == teid);
+            var dlAddress = downlinkAddress.GetValueOrDefault(teid) ?? defaultDownlink?.Address ?? IPAddress.Any;
+            var dl = knownBearer is not null && knownBearer.Downlink.Address.Equals(dlAddress) ? knownBearer.Downlink : new GtpEndpoint(dlAddress, 0);
+            bearers.Add(new Bearer(knownBearer?.ERabId ?? 0, new GtpEndpoint(sgw is null ? IPAddress.Any : new IPAddress(sgw.Value), teid), dl));
+        }
+
+        // The default bearer's downlink TEID is on the toward-UE flow.
+        if (defaultDownlink is { } d && bearers.FindIndex(b => b.Downlink.Address.Equals(d.Address)) is var i and >= 0 && bearers[i].Downlink.Teid == 0)
+        {
+            bearers[i] = bearers[i] with { Downlink = d };
+        }
+
+        return new SteeringIntent(ue, ueAddress ?? known?.UeAddress ?? IPAddress.Any, known?.Enb ?? new EnbId(0), bearers, site.Site, pvmSite, pvm, 0);
+    }
+
+    private static bool SameFlows(IReadOnlyList<FlowEntry> expected, List<FlowEntry> actual) =>
+        expected.Count == actual.Count && expected.All(e => actual.Any(a => a.Key.Equals(e.Key) && a.SameAs(e)));
+
+    private static IEnumerable<OfpAction> Actions(FlowEntry f) => f.Instructions.OfType<ApplyActionsInstruction>().SelectMany(i => i.Actions);
+
+    private static OxmField? Field(OfpMatch m, ushort cls, byte field) => m.Get(cls, field);
+
+    private static IPAddress? Ip(OfpMatch m, byte field, ushort cls = OxmClass.OpenFlowBasic) => m.Get(cls, field) is { Value.Length: 4 } f ? new IPAddress(f.Value) : null;
+
+    /// <summary>Removes whatever the switch holds under a UE's cookie at one site (flows the controller's desired state may not know).</summary>
+    private async Task ClearAsync(ulong cookie, SiteId site, CancellationToken ct)
+    {
+        if (!Topology.TryGet(site, out var topology))
+        {
+            return;
+        }
+
+        await _controller.ReplaceFlowsAsync(topology.DatapathId, cookie, [], ct);
+        if (_controller.ConnectedSwitches.Contains(topology.DatapathId)
+            && (await _controller.DumpFlowsAsync(topology.DatapathId)).Any(f => f.Cookie == cookie))
+        {
+            // Not in the desired state: a resync deletes every flow the controller does not want.
+            var report = await _controller.ResyncAsync(topology.DatapathId);
+            _log.LogInformation("cleared stale flows of cookie 0x{Cookie:x} at {Site}: {Report}", cookie, site, report);
+        }
+    }
+
+    private void Report(UeId ue, string what, SteeringResult result)
+    {
+        foreach (var (site, r) in result.Sites)
+        {
+            if (r.Rejections.Count > 0)
+            {
+                _log.LogError("steering {What} for {Ue}: switch at {Site} rejected {Count} flow-mod(s): {Rejections}", what, ue, site, r.Rejections.Count, string.Join("; ", r.Rejections));
+            }
+            else if (!r.Confirmed)
+            {
+                _log.LogWarning("steering {What} for {Ue}: switch at {Site} is not connected; its flows are installed when it connects", what, ue, site);
+            }
+        }
+    }
+
+    private string SiteOf(ulong dpid) => Topology.Sites.FirstOrDefault(s => s.DatapathId == dpid)?.Site.Value ?? "unknown site";
+
+    public async ValueTask DisposeAsync()
+    {
+        // Registered under two service types, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _controller.DisposeAsync();
+        foreach (var sync in _syncs.Values.Distinct())
+        {
+            await sync.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using MobiScud.Cloud;
+using MobiScud.Cloud.Qemu;
+using MobiScud.Control.Model;
+using MobiScud.Hosting.Config;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MobiScud.Hosting.Adapters;
+
+/// <summary>
+/// `Hypervisor:Kind: Qemu`: the MC's PVM commands go to <see cref="QemuHypervisor"/> (MobiScud.Cloud), and its outcomes
+/// (PvmStarted, PvmFailed, MigrationProgressed, MigrationCompleted, MigrationFailed) are pumped, in order, into the
+/// attached event sink. Every site of the configuration (edge sites and the core) is a directory under the run directory
+/// and a block of loopback ports. The inventory is QEMU's: the hypervisor's PVM table, with each live instance asked over
+/// QMP whether it really runs.
+/// Restarts: an adapter that outlives the service (in-process, as tests do) keeps its QEMUs and the reconciler adopts
+/// them. A new process cannot: QemuHypervisor does not reattach to the QMP sockets of a previous process, and on start
+/// (AddSite) it kills the QEMUs an earlier run left in the site directories, so after a process restart the inventory is
+/// empty and the MC boots each PVM afresh (its disk is lost with it).
+/// </summary>
+public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, IAsyncDisposable
+{
+    private readonly QemuServeOptions _options;
+    private readonly IReadOnlyList<string> _sites;
+    private readonly IServiceClock _clock;
+    private readonly ILogger _log;
+    private readonly TaskCompletionSource<QemuHypervisor> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private IEventSink? _sink;
+    private Task? _pump;
+    private int _started;
+    private int _disposed;
+
+    /// <param name="sites">Every site PVMs may be placed at (edge sites and the core site).</param>
+    public QemuHypervisorAdapter(QemuServeOptions options, IReadOnlyList<string> sites, IServiceClock clock, ILogger<QemuHypervisorAdapter> log)
+    {
+        _options = options;
+        _sites = sites;
+        _clock = clock;
+        _log = log;
+    }
+
+    /// <summary>The QEMU backend once started (tests: describe a PVM's process).</summary>
+    public Task<QemuHypervisor> Hypervisor => _ready.Task;
+
+    /// <summary>QEMU's figures of every finished migration, as they come (logged; tests and the dashboard may watch).</summary>
+    public event Action<QemuMigrationReport>? MigrationReported;
+
+    public void Attach(IEventSink? sink) => Volatile.Write(ref _sink, sink);
+
+    /// <summary>Builds or finds the guest image and registers the sites; idempotent, so an adapter may serve several service lifetimes.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 1)
+        {
+            await _ready.Task.WaitAsync(cancellationToken);
+            return;
+        }
+
+        try
+        {
+            var image = string.IsNullOrWhiteSpace(_options.Kernel)
+                ? await GuestImageBuilder.EnsureAsync(ct: cancellationToken)
+                : new GuestImage(Path.GetFullPath(_options.Kernel), Path.GetFullPath(_options.Initrd!), "configured", Path.GetDirectoryName(Path.GetFullPath(_options.Kernel))!);
+            var hv = new QemuHypervisor(new QemuHypervisorOptions
+            {
+                Image = image,
+                QemuBinary = _options.QemuBinary,
+                Policy = _options.ToPolicy(),
+                DefaultSpec = new PvmSpec(_options.MemoryMiB, _options.DiskMiB),
+                BootTimeout = _options.BootTimeout,
+                MigrationTimeout = _options.MigrationTimeout,
+                DataNetwork = _options.DataNetwork?.ToNetwork(),
+                Clock = () => _clock.Now,
+            });
+            for (var i = 0; i < _sites.Count; i++)
+            {
+                var name = _sites[i];
+                var bridge = _options.Sites.TryGetValue(name, out var s) && !string.IsNullOrWhiteSpace(s.DataBridge)
+                    ? new QemuDataBridge(s.DataBridge, string.IsNullOrWhiteSpace(s.DataNamespace) ? null : s.DataNamespace)
+                    : null;
+                hv.AddSite(new QemuSite(new SiteId(name), Path.Combine(_options.RunDirectory, name), _options.FirstPort + (i * _options.PortsPerSite), _options.PortsPerSite)
+                {
+                    DataBridge = _options.DataNetwork is null ? null : bridge,
+                });
+            }
+
+            hv.MigrationReported += OnMigrationReported;
+            _pump = Task.Run(() => PumpAsync(hv));
+            _log.LogInformation("QEMU hypervisor ready: {Sites} site(s) under {Dir}, guest kernel {Kernel}, policy {Policy}", _sites.Count, _options.RunDirectory, image.Kernel, hv.Policy);
+            _ready.TrySetResult(hv);
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            throw;
+        }
+    }
+
+    /// <summary>The QEMUs outlive a stop of the service's host (a restart in-process keeps them); <see cref="DisposeAsync"/> ends them.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        var hv = await _ready.Task.WaitAsync(ct);
+        await hv.ExecuteAsync(command, ct);
+        if (command is CancelMigration c)
+        {
+            // The rollback (migrate_cancel, mirror cancel, `cont`) runs on its own: wait for it, so whoever cancelled (the
+            // restart reconciliation above all) reads a settled inventory next.
+            await WaitAsync(() => !hv.Query().Any(p => p.Pvm == c.Pvm && p.Migration == c.Migration), _options.MigrationTimeout, ct);
+        }
+
+        return null;
+    }
+
+    public async Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)
+    {
+        var hv = await _ready.Task.WaitAsync(ct);
+        var items = new List<PvmInventoryItem>();
+        foreach (var p in hv.Query())
+        {
+            // QEMU's own word: a PVM runs when its live instance answers QMP with "running".
+            var qemu = await hv.QueryQemuStatusAsync(p.Pvm, ct);
+            var running = qemu is "running" && p.State is PvmState.Running or PvmState.Migrating;
+            items.Add(new PvmInventoryItem(p.Ue, p.Pvm, p.Site, running, p.Address, p.Migration, p.MigrationTarget));
+        }
+
+        return items;
+    }
+
+    private async Task PumpAsync(QemuHypervisor hv)
+    {
+        try
+        {
+            await foreach (var e in hv.Events.ReadAllAsync(_stop.Token))
+            {
+                if (e is not UeEvent ue)
+                {
+                    continue;
+                }
+
+                var sink = Volatile.Read(ref _sink);
+                if (sink is null)
+                {
+                    // As the simulated hypervisor: with no MC attached an outcome is lost, and the restart reconciliation
+                    // reads the inventory instead.
+                    _log.LogInformation("QEMU outcome {Event} for {Ue} dropped: no MC attached", ue.GetType().Name, ue.Ue);
+                    continue;
+                }
+
+                try
+                {
+                    await sink.PostAsync(ue, _stop.Token);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or System.Threading.Channels.ChannelClosedException
+                                               || (ex is OperationCanceledException && !_stop.IsCancellationRequested))
+                {
+                    _log.LogWarning("QEMU outcome {Event} for {Ue} lost: the pipeline is stopping", ue.GetType().Name, ue.Ue);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void OnMigrationReported(QemuMigrationReport r)
+    {
+        _log.LogInformation(
+            "QEMU migration {Migration} {From}->{To} {Outcome}: wall {Wall} ms, downtime {Downtime} ms, RAM {Ram} MiB in {Rounds} round(s), disk {Disk} MiB{Reason}",
+            r.Migration, r.From, r.To, r.Succeeded ? "completed" : "failed", (long)r.WallTime.TotalMilliseconds, (long)r.Downtime.TotalMilliseconds,
+            r.RamBytes >> 20, r.Rounds, r.DiskBytes >> 20, r.FailureReason is null ? "" : $" ({r.FailureReason})");
+        MigrationReported?.Invoke(r);
+    }
+
+    private static async Task WaitAsync(Func<bool> done, TimeSpan limit, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!done() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, ct);
+        }
+    }
+
+    /// <summary>Stops every QEMU this adapter started and deletes their files.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        // Registered under two service types, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync();
+        if (_ready.Task.IsCompletedSuccessfully)
+        {
+            await _ready.Task.Result.DisposeAsync();
+        }
+
+        if (_pump is not null)
+        {
+            await _pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _stop.Dispose();
+    }
+}
