@@ -75,7 +75,7 @@ public sealed class PostgresStorageTests
         Assert.Equal(PostgresSchemaInstaller.QueryKeys.Order(StringComparer.Ordinal), await PostgresServer.QueryAsync(connection, "SELECT querykey FROM orleansquery ORDER BY querykey COLLATE \"C\""));
 
         // Readable JSON in the database: the UE's record names its IMSI and the site of its PVM.
-        var ueRow = Assert.Single(await PostgresServer.QueryAsync(connection, "SELECT payloadjson::text FROM orleansstorage WHERE grainidextensionstring = 'imsi-001010000000007'"));
+        var ueRow = Assert.Single(await PostgresServer.QueryAsync(connection, "SELECT payloadjson::text FROM orleansstorage WHERE graintypestring = 'ue' AND grainidextensionstring = 'imsi-001010000000007'"));
         Assert.Contains("\"001010000000007\"", ueRow);
         Assert.Contains(A.Value, ueRow);
 
