@@ -30,10 +30,16 @@ public sealed class SiteAdmissionTests
         await serve.Pipeline.FlushAsync();
         await Wait.Until(async () =>
         {
+            // Settled: each UE is either admitted (migrating to site-b and counted there) or refused (its MigrationFailed,
+            // posted back through the pipeline, applied: no migration, back-off set). A UE still waiting for its refusal
+            // also shows a migration to site-b, so the membership is what tells them apart.
+            var members = (await serve.Grains.GetGrain<ISiteGrain>(B.Value).Get()).Ues;
             for (var i = 0; i < ues; i++)
             {
-                // Refused ones get MigrationFailed back through the pipeline: wait until every UE has settled.
-                if (await serve.State(Ue(i)) is not { } s || (s.Migration is null && s.MigrationBlockedUntil == TimeSpan.Zero))
+                var s = await serve.State(Ue(i));
+                var admitted = s?.Migration?.To == B && members.Contains(s.Ue.Value);
+                var refused = s is { Migration: null } && s.MigrationBlockedUntil != TimeSpan.Zero;
+                if (!admitted && !refused)
                 {
                     return false;
                 }
