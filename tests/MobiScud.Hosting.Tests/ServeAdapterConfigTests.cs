@@ -80,4 +80,39 @@ public sealed class ServeAdapterConfigTests
         Assert.Contains(e.Failures, f => f.Contains("MobiScud:Sdn:Switches has no switch for site 'site-c'", StringComparison.Ordinal));
         Assert.Contains(e.Failures, f => f.Contains("InterSitePorts names site 'site-q'", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task An_openflow_port_already_taken_fails_the_start_naming_the_key()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var settings = Settings(new()
+        {
+            ["MobiScud:Sdn:Kind"] = "OpenFlow",
+            ["MobiScud:Sdn:Tcp"] = $"127.0.0.1:{port}",
+            ["MobiScud:Sdn:TopologyFile"] = TopologyFile(),
+        });
+        var app = ServeHost.Build([], null, new ServeOverrides { Settings = settings });
+        try
+        {
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+            Assert.Contains($"MobiScud:Sdn:Tcp 127.0.0.1:{port}: cannot listen there", e.Message);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>A three-site topology in the SDN part's JSON format (the `Sdn:TopologyFile` alternative to `Sdn:Switches`).</summary>
+    private static string TopologyFile()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("mobiscud-sdn-topology-").FullName, "topology.json");
+        var sites = new[] { ("site-a", "0xa1"), ("site-b", "0xb1"), ("site-c", "0xc1") }.Select(s =>
+            $$"""{ "site": "{{s.Item1}}", "datapathId": "{{s.Item2}}", "endpoint": "10.77.0.254", "endpointMac": "02:00:00:00:00:fe", "tunnelPort": 10, "pvmPort": 3, "sgws": [ { "address": "10.77.0.2", "mac": "02:00:00:00:00:02", "port": 2 } ] }""");
+        File.WriteAllText(path, $$"""{ "sites": [ {{string.Join(", ", sites)}} ] }""");
+        return path;
+    }
 }

@@ -88,10 +88,31 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
+            ProbeTcpPort();
             _ = _listenAfter is null ? Task.Run(Listen, CancellationToken.None) : Task.Run(ListenAfterAsync, CancellationToken.None);
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>A taken port fails the start at once, naming the key, rather than when the listener opens later.</summary>
+    private void ProbeTcpPort()
+    {
+        if (_options.TcpEndPoint() is not { Port: > 0 } ep)
+        {
+            return;
+        }
+
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(ep.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+            probe.Bind(ep);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new InvalidOperationException($"{MobiScudOptions.Section}:Sdn:Tcp {ep}: cannot listen there: {e.Message}", e);
+        }
     }
 
     private async Task ListenAfterAsync()
