@@ -89,7 +89,7 @@ public static class ServeBench
             output.WriteLine($"  warm-up: {ues:N0} attaches + 1 round of handovers, {w.Events:N0} events in {w.Elapsed.TotalSeconds:F2} s, {(await hypervisor.InventoryAsync(ct)).Count(p => p.Running):N0} PVMs running");
 
             var sat = await run.Drive(saturate, rate: null, ct, round);
-            output.WriteLine($"  saturation: {handovers} rounds, each posted at once and settled before the next: {saturate.Count:N0} tap events + outcomes = {sat.Events:N0} events applied in {sat.Elapsed.TotalSeconds:F2} s");
+            output.WriteLine($"  saturation: {handovers} rounds, each posted at once and settled before the next: {saturate.Count:N0} tap events + outcomes = {sat.Events:N0} events applied in {sat.Elapsed.TotalSeconds:F2} s (the rounds' time; {sat.Wall.TotalSeconds:F2} s with the waits between them)");
             output.WriteLine($"    throughput {sat.Rate:N0} events/s (each 1 s interval: min {sat.MinSecond:N0}, median {sat.MedianSecond:N0}, max {sat.MaxSecond:N0})");
             // CPU time per event does not depend on what else the machine runs (this one is shared): compare it first.
             output.WriteLine($"    process CPU {sat.Cpu.TotalSeconds:F2} s: {sat.Cpu.TotalMicroseconds / Math.Max(1, sat.Events):F1} us per event; {sat.Migrations:N0} migrations completed, {sat.Failed:N0} failed or cancelled");
@@ -120,7 +120,7 @@ public static class ServeBench
         }
     }
 
-    private sealed record Phase(long Events, TimeSpan Elapsed, TimeSpan Cpu, double MinSecond, double MedianSecond, double MaxSecond, TimeSpan P50, TimeSpan P99, TimeSpan P999, int Migrations, int Failed, long Allocated, TimeSpan GcPause, int Gen2, int Gen0)
+    private sealed record Phase(long Events, TimeSpan Elapsed, TimeSpan Cpu, double MinSecond, double MedianSecond, double MaxSecond, TimeSpan P50, TimeSpan P99, TimeSpan P999, int Migrations, int Failed, long Allocated, TimeSpan GcPause, int Gen2, int Gen0, TimeSpan Wall)
     {
         public double Rate => Events / Math.Max(1e-9, Elapsed.TotalSeconds);
     }
@@ -156,6 +156,10 @@ public static class ServeBench
             using var sampling = new CancellationTokenSource();
             var sampler = Sample(seconds, sampling.Token);
             var now = DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch;
+            // With rounds, the phase's time is the sum of each round's, from its first event posted to its last event
+            // applied: the bench's own waits between rounds (the service idle) are not the service's time.
+            var busy = TimeSpan.Zero;
+            var roundStart = TimeSpan.Zero;
             for (var i = 0; i < events.Count; i++)
             {
                 if (rate is { } r && i % 64 == 0)
@@ -169,13 +173,14 @@ public static class ServeBench
                 }
 
                 await pipeline.PostAsync(events[i] with { At = now + events[i].At }, ct);
-                if (round > 0 && (i + 1) % round == 0)
+                if (round > 0 && (i + 1) % round == 0 && i + 1 < events.Count)
                 {
-                    await Settle(clock, ct);
+                    busy += await Settle(clock, ct) - roundStart;
+                    roundStart = clock.Elapsed;
                 }
             }
 
-            var end = await Settle(clock, ct);
+            var end = busy + (await Settle(clock, ct) - roundStart);
             var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
             await sampling.CancelAsync();
             await sampler;
@@ -195,7 +200,8 @@ public static class ServeBench
                 GC.GetTotalAllocatedBytes() - allocated,
                 GC.GetTotalPauseDuration() - paused,
                 GC.CollectionCount(2) - gen2,
-                GC.CollectionCount(0) - gen0);
+                GC.CollectionCount(0) - gen0,
+                clock.Elapsed);
         }
 
         /// <summary>Events applied in each whole second of the phase.</summary>
@@ -228,7 +234,6 @@ public static class ServeBench
             var end = clock.Elapsed;
             while (true)
             {
-                await pipeline.FlushAsync(ct);
                 var count = Applied;
                 if (count != last)
                 {

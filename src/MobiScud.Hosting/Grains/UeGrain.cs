@@ -69,7 +69,10 @@ public sealed class UeGrain(
     /// <summary>Timeline labels of the notification kinds, made once (Enum.ToString allocates on every call).</summary>
     private static readonly string[] KindNames = [.. Enum.GetValues<NotificationKind>().Select(k => k.ToString())];
 
-    /// <summary>How long new timeline entries may wait before they are written (a crash loses at most this much history).</summary>
+    /// <summary>
+    /// Timeline entries are written at most this often per UE, and when the grain deactivates. A silo crash loses the
+    /// entries written since (the MC state is never behind: it is written before every command).
+    /// </summary>
     public static readonly TimeSpan TimelineWriteInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>The grain key as a string, made once per activation.</summary>
@@ -77,33 +80,23 @@ public sealed class UeGrain(
 
     private bool _historyDirty;
     private long _historyWritten;
-    private IGrainTimer? _historyTimer;
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await WriteHistory();
 
-    /// <summary>Writes new timeline entries now if the last write is old enough, else once the interval has passed.</summary>
+    /// <summary>
+    /// Writes new timeline entries if the last write is old enough; else they wait for a later turn or the grain's
+    /// deactivation. No timer per UE: ten thousand grain timers re-armed every second cost more than the writes.
+    /// </summary>
     private async Task HistoryChanged()
     {
-        if (!_historyDirty)
-        {
-            return;
-        }
-
-        var since = System.Diagnostics.Stopwatch.GetElapsedTime(_historyWritten);
-        if (_historyWritten == 0 || since >= TimelineWriteInterval)
+        if (_historyDirty && (_historyWritten == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(_historyWritten) >= TimelineWriteInterval))
         {
             await WriteHistory();
-        }
-        else
-        {
-            _historyTimer ??= this.RegisterGrainTimer(WriteHistory, new GrainTimerCreationOptions(TimelineWriteInterval - since, Timeout.InfiniteTimeSpan) { Interleave = false });
         }
     }
 
     private async Task WriteHistory()
     {
-        _historyTimer?.Dispose();
-        _historyTimer = null;
         if (!_historyDirty)
         {
             return;
