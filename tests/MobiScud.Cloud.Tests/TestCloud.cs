@@ -95,7 +95,7 @@ public sealed class TestCloud : IAsyncDisposable
     }
 
     /// <summary>One request line to a guest service over its forwarded port; retries while the forward is not answering.</summary>
-    public static async Task<string> RequestAsync(int port, string line, int seconds = 20)
+    public static async Task<string> RequestAsync(int port, string line, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         Exception? last = null;
