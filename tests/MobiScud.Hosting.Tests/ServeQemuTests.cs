@@ -112,6 +112,10 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
             ["MobiScud:Storage:Kind"] = "Redis",
             ["MobiScud:Storage:Redis"] = redis.Endpoint,
             ["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ClusterId"],
+
+            // Should QEMU's report of the cancelled copy reach the MC after the restart (the order is not fixed), the
+            // MC backs off before trying again: keep that short here.
+            ["MobiScud:MigrationRetryAfter"] = "00:00:02",
         }), adapter);
         var ue = Ue(8);
         var pvm = PvmId.For(ue);
@@ -144,7 +148,17 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
             await using var third = await Restart();
 
             // The reconciliation cancelled the unfinished copy (QEMU rolled back to site-b); the MC then migrated again, at full speed.
-            await Wait.Until(async () => await third.State(ue) is { PvmStatus: PvmStatus.Running, Migration: null, PvmSite: var s } && s == C, "the PVM at site-c after the retried migration", seconds: 90);
+            try
+            {
+                await Wait.Until(async () => await third.State(ue) is { PvmStatus: PvmStatus.Running, Migration: null, PvmSite: var s } && s == C, "the PVM at site-c after the retried migration", seconds: 90);
+            }
+            catch (TimeoutException e)
+            {
+                // Say where it stuck: the MC's view of the UE, its timeline and what QEMU holds.
+                var timeline = await third.Grains.GetGrain<Grains.IUeGrain>(ue.Value).Timeline();
+                throw new Xunit.Sdk.XunitException($"{e.Message}\nstate: {await third.State(ue)}\ninventory: {string.Join("; ", await adapter.InventoryAsync())}\ntimeline:\n{string.Join("\n", timeline.Select(t => $"{t.At} {t.Kind} {t.Detail}"))}");
+            }
+
             await AssertOneGuestAsync(adapter, pvm, root, C, token);
             await Wait.Until(() => Task.FromResult(reports.Count >= 3), "QEMU's reports of the three migrations");
             lock (reports)

@@ -538,6 +538,10 @@ public sealed class QemuHypervisor : IHypervisor
         var src = entry.Active!;
         QemuInstance? dst = null;
         var mirrorJob = $"mirror-{run.Id.Sequence}";
+
+        // Its own node name per migration: a cancelled mirror's target node can outlive the rollback for a while (the
+        // job winds down on its own), and a retry that reused the name failed with "Duplicate nodes".
+        var mirrorNode = $"mirror-target-{run.Id.Sequence}";
         var mirrorStarted = false;
         var mirrorTime = TimeSpan.Zero;
         long diskBytes = 0;
@@ -567,7 +571,7 @@ public sealed class QemuHypervisor : IHypervisor
                 await src.Qmp.ExecuteAsync("blockdev-add", new Dictionary<string, object>
                 {
                     ["driver"] = "nbd",
-                    ["node-name"] = "mirror-target",
+                    ["node-name"] = mirrorNode,
                     ["server"] = new { type = "inet", host = "127.0.0.1", port = dst.Ports.Nbd.ToString() },
                     ["export"] = QemuInstance.DiskNode,
                 }, null, ct);
@@ -579,7 +583,7 @@ public sealed class QemuHypervisor : IHypervisor
                 {
                     ["job-id"] = mirrorJob,
                     ["device"] = QemuInstance.DiskNode,
-                    ["target"] = "mirror-target",
+                    ["target"] = mirrorNode,
                     ["sync"] = "full",
                     ["copy-mode"] = "write-blocking",
                 }, null, ct);
@@ -649,7 +653,7 @@ public sealed class QemuHypervisor : IHypervisor
                     var completed = await done;
                     diskBytes = completed.Data.TryGetProperty("offset", out var off) ? off.GetInt64() : diskBytes;
                     mirrorStarted = false;
-                    await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }));
+                    await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = mirrorNode }));
                     await IgnoreQmpErrors(dst.Qmp.ExecuteAsync("nbd-server-stop"));
                 }
             }
@@ -684,7 +688,7 @@ public sealed class QemuHypervisor : IHypervisor
                 _ when dst is { Exited.IsCompleted: true, Stopping: false } => $"destination QEMU exited with code {dst.Exited.Result}: {e.Message}",
                 _ => e.Message,
             };
-            await RollBackAsync(src, mirrorStarted ? mirrorJob : null, run.StateBefore);
+            await RollBackAsync(src, mirrorStarted ? mirrorJob : null, mirrorNode, run.StateBefore);
             if (dst is not null)
             {
                 Release(dst);
@@ -768,7 +772,7 @@ public sealed class QemuHypervisor : IHypervisor
     }
 
     /// <summary>After a failed or cancelled migration: stop QEMU's migration and mirror, and keep the source running.</summary>
-    private static async Task RollBackAsync(QemuInstance src, string? mirrorJob, PvmState stateBefore)
+    private static async Task RollBackAsync(QemuInstance src, string? mirrorJob, string mirrorNode, PvmState stateBefore)
     {
         if (src.Exited.IsCompleted)
         {
@@ -813,7 +817,7 @@ public sealed class QemuHypervisor : IHypervisor
             _ = cancelled.ContinueWith(t => t.Exception, TaskScheduler.Default);
         }
 
-        await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = "mirror-target" }, TimeSpan.FromSeconds(10)));
+        await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = mirrorNode }, TimeSpan.FromSeconds(10)));
         if (stateBefore == PvmState.Running)
         {
             try
