@@ -14,8 +14,8 @@ namespace MobiScud.Hosting;
 /// <summary>
 /// `mobiscud serve --bench`: control events per second through the service (pipeline, UE grains, in-memory
 /// grain storage, simulated hypervisor feeding outcomes back) for a synthetic S1AP-derived stream of UEs
-/// handing over (X2: HandoverPrepared then PathSwitched, between two sites). The same tap events through the
-/// single-threaded core (no hosting) are the peer that bounds it.
+/// handing over (X2: HandoverPrepared then PathSwitched, around four sites; every handover a live migration). The same
+/// tap events through the single-threaded core (no hosting) are the peer that bounds it.
 /// </summary>
 public static class ServeBench
 {
@@ -74,8 +74,9 @@ public static class ServeBench
             var metrics = hosts.Select(h => h.Services.GetRequiredService<HostingMetrics>()).ToList();
             var run = new Run(pipeline, metrics, hypervisor);
 
-            // The stream: every UE attaches, then rounds of X2 handovers. A UE's next handover comes a whole round
-            // (2 x UEs tap events) after its last, so its migration has ended by then, as it would for a real user.
+            // The stream: every UE attaches, then rounds of X2 handovers (each UE once per round, to the next of the four
+            // sites). In the saturation phase a round settles before the next, so a UE's migration has ended before its
+            // next handover, as it would for a real user.
             var latencyRounds = Math.Max(2, handovers / 2);
             var stream = Synthetic(ues, 1 + handovers + latencyRounds, sites);
             var round = 2 * ues;
