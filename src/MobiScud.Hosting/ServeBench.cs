@@ -94,7 +94,7 @@ public static class ServeBench
             output.WriteLine($"    throughput {sat.Rate:N0} events/s (each 1 s interval: min {sat.MinSecond:N0}, median {sat.MedianSecond:N0}, max {sat.MaxSecond:N0})");
             // CPU time per event does not depend on what else the machine runs (this one is shared): compare it first.
             output.WriteLine($"    process CPU {sat.Cpu.TotalSeconds:F2} s: {sat.Cpu.TotalMicroseconds / Math.Max(1, sat.Events):F1} us per event; {sat.Migrations:N0} migrations completed, {sat.Failed:N0} failed or cancelled");
-            output.WriteLine($"    allocated {sat.Allocated / (double)Math.Max(1, sat.Events):N0} bytes per event; GC paused the process {sat.GcPause.TotalSeconds:F2} s in {sat.Gen0} collections, {sat.Gen2} of them gen-2");
+            output.WriteLine($"    allocated {sat.Allocated / (double)Math.Max(1, sat.Events):N0} bytes per event; GC paused the process {sat.GcPause.TotalSeconds:F2} s in {sat.Collections} collections, {sat.Gen2} of them gen-2");
             output.WriteLine($"    reaction latency (a whole round queued at once): p50 {sat.P50.TotalMilliseconds:F1} ms, p99 {sat.P99.TotalMilliseconds:F1} ms");
 
             // Latency under a load the service can carry: the tap paced at a share of the saturation rate (tap events
@@ -103,7 +103,7 @@ public static class ServeBench
             var load = await run.Drive(paced, tapRate, ct);
             output.WriteLine($"  at {loadFraction:P0} load: {latencyRounds} rounds, tap paced at {tapRate:N0} events/s, {load.Events:N0} events in {load.Elapsed.TotalSeconds:F2} s ({load.Rate:N0} events/s)");
             output.WriteLine($"    reaction latency (pipeline in -> state persisted and commands executed): p50 {load.P50.TotalMilliseconds:F2} ms, p99 {load.P99.TotalMilliseconds:F2} ms, p99.9 {load.P999.TotalMilliseconds:F2} ms");
-            output.WriteLine($"    GC paused the process {load.GcPause.TotalSeconds:F2} s in {load.Gen0} collections, {load.Gen2} of them gen-2");
+            output.WriteLine($"    GC paused the process {load.GcPause.TotalSeconds:F2} s in {load.Collections} collections, {load.Gen2} of them gen-2");
 
             // After the timed phases: what 10k UEs hold in memory (states, timelines, grain activations, stored snapshots).
             output.WriteLine($"  live managed heap after a full collection: {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0:N0} MiB");
@@ -121,7 +121,7 @@ public static class ServeBench
         }
     }
 
-    private sealed record Phase(long Events, TimeSpan Elapsed, TimeSpan Cpu, double MinSecond, double MedianSecond, double MaxSecond, TimeSpan P50, TimeSpan P99, TimeSpan P999, int Migrations, int Failed, long Allocated, TimeSpan GcPause, int Gen2, int Gen0, TimeSpan Wall)
+    private sealed record Phase(long Events, TimeSpan Elapsed, TimeSpan Cpu, double MinSecond, double MedianSecond, double MaxSecond, TimeSpan P50, TimeSpan P99, TimeSpan P999, int Migrations, int Failed, long Allocated, TimeSpan GcPause, int Gen2, int Collections, TimeSpan Wall)
     {
         public double Rate => Events / Math.Max(1e-9, Elapsed.TotalSeconds);
     }
@@ -151,7 +151,7 @@ public static class ServeBench
             var allocated = GC.GetTotalAllocatedBytes();
             var paused = GC.GetTotalPauseDuration();
             var gen2 = GC.CollectionCount(2);
-            var gen0 = GC.CollectionCount(0);
+            var collections = GC.CollectionCount(0);
             var clock = Stopwatch.StartNew();
             var seconds = new List<double>();
             using var sampling = new CancellationTokenSource();
@@ -201,7 +201,7 @@ public static class ServeBench
                 GC.GetTotalAllocatedBytes() - allocated,
                 GC.GetTotalPauseDuration() - paused,
                 GC.CollectionCount(2) - gen2,
-                GC.CollectionCount(0) - gen0,
+                GC.CollectionCount(0) - collections,
                 clock.Elapsed);
         }
 

@@ -286,62 +286,26 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
         ThreadPool.UnsafeQueueUserWorkItem(new Outcome(this, sink, e), preferLocal: false);
     }
 
-    /// <summary>Hands one outcome to the MC from the thread pool (one object per outcome, no Task unless the lane is full).</summary>
+    /// <summary>Hands one outcome to the MC from the thread pool: one object per outcome (an async method that completes
+    /// at once allocates nothing more; a Task only when the lane is full).</summary>
     private sealed class Outcome(SimulatedHypervisor owner, IEventSink sink, UeEvent e) : IThreadPoolWorkItem
     {
-        public void Execute()
+        public void Execute() => _ = DeliverAsync();
+
+        private async Task DeliverAsync()
         {
-            ValueTask posted;
             try
             {
-                posted = sink.PostAsync(e);
+                await sink.PostAsync(e);
             }
             catch (Exception ex)
             {
-                Lost(ex);
-                return;
+                owner._log?.LogWarning("outcome {Event} for {Ue} lost: {Error}", e.GetType().Name, e.Ue, ex.Message);
             }
-
-            if (posted.IsCompleted)
+            finally
             {
-                Finish(posted);
-            }
-            else
-            {
-                _ = WaitAsync(posted);
-            }
-        }
-
-        private async Task WaitAsync(ValueTask posted)
-        {
-            try
-            {
-                await posted;
                 Interlocked.Decrement(ref owner._pending);
             }
-            catch (Exception ex)
-            {
-                Lost(ex);
-            }
-        }
-
-        private void Finish(ValueTask posted)
-        {
-            try
-            {
-                posted.GetAwaiter().GetResult();
-                Interlocked.Decrement(ref owner._pending);
-            }
-            catch (Exception ex)
-            {
-                Lost(ex);
-            }
-        }
-
-        private void Lost(Exception ex)
-        {
-            Interlocked.Decrement(ref owner._pending);
-            owner._log?.LogWarning("outcome {Event} for {Ue} lost: {Error}", e.GetType().Name, e.Ue, ex.Message);
         }
     }
 
