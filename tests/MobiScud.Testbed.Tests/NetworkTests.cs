@@ -140,16 +140,21 @@ public sealed class NetworkTests
                 }
             }
 
-            var r = await ExternalTool.RunAsync(tshark, ["-r", pcap, "-d", "udp.port==9899,sctp", "-o", "sctp.checksum:CRC-32C", "--disable-protocol", "s1ap", "-T", "fields", "-e", "sctp.chunk_type", "-e", "sctp.checksum.status", "-e", "_ws.malformed"], TimeSpan.FromSeconds(60));
+            var r = await ExternalTool.RunAsync(tshark, ["-r", pcap, "-d", "udp.port==9899,sctp", "-o", "sctp.checksum:CRC-32C", "--disable-protocol", "s1ap", "-T", "fields", "-e", "sctp.chunk_type", "-e", "sctp.checksum.status", "-e", "_ws.malformed", "-e", "sctp.data_tsn"], TimeSpan.FromSeconds(60));
             Assert.Equal(0, r.ExitCode);
-            var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(14, lines.Length);
-            Assert.All(lines, l => Assert.Equal("1", l.Split('\t')[1]));
-            Assert.All(lines, l => Assert.Equal(string.Empty, l.Split('\t')[2]));
-            var types = lines.Select(l => l.Split('\t')[0]).ToList();
-            Assert.Equal(["1", "2", "10", "11"], types.Take(4));
-            Assert.Equal(5, types.Count(t => t == "0"));
-            Assert.Equal(5, types.Count(t => t == "3"));
+            var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
+
+            // A loaded machine may let the fixed 1 s RTO fire (T1-init or T3-rtx), so retransmitted
+            // INITs, DATA and their SACKs are legitimate extra packets; what must hold is the order of
+            // the handshake, five distinct TSNs, and that every packet is valid SCTP to tshark.
+            Assert.True(lines.Count is >= 14 and <= 40, $"{lines.Count} packets in the capture:\n{r.StdOut}");
+            Assert.All(lines, l => Assert.Equal("1", l[1]));
+            Assert.All(lines, l => Assert.Equal(string.Empty, l[2]));
+            var types = lines.Select(l => l[0]).ToList();
+            Assert.Equal("1", types[0]);
+            Assert.Equal(["1", "2", "10", "11"], types.Where(t => t is "1" or "2" or "10" or "11").Distinct());
+            Assert.Equal(5, lines.Where(l => l[0] == "0").Select(l => l[3]).Distinct().Count());
+            Assert.True(types.Count(t => t == "3") >= 5, $"expected a SACK for each DATA, got: {string.Join(' ', types)}");
         }
         finally
         {
