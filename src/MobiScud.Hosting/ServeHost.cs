@@ -121,7 +121,14 @@ public static class ServeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         overrides.Logging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Api.Port));
+        var certificate = options.Api.Certificate is null ? null : ApiCertificate.Load(options.Api);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.Api.Address), options.Api.Port, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
 
         builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
         AddServices(builder.Services, builder.Configuration, options, overrides);
@@ -129,6 +136,11 @@ public static class ServeHost
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(HostingMetrics.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();
+        if (certificate is null && !IPAddress.IsLoopback(IPAddress.Parse(options.Api.Address)))
+        {
+            app.Logger.LogWarning("The REST API listens on {Address} without TLS: its bearer token crosses the network in clear (set MobiScud:Api:Certificate)", options.Api.Address);
+        }
+
         app.UseMiddleware<BearerTokenMiddleware>();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi();
@@ -147,7 +159,7 @@ public static class ServeHost
         {
             var redis = ConfigurationOptions.Parse(options.Storage.Redis);
             silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
-            silo.ConfigureEndpoints(IPAddress.Loopback, options.Silo.SiloPort, options.Silo.GatewayPort);
+            ConfigureEndpoints(silo, options.Silo);
             silo.AddRedisGrainStorage(GrainNames.Storage, o =>
             {
                 o.ConfigurationOptions = redis.Clone();
@@ -157,7 +169,7 @@ public static class ServeHost
         else if (options.Storage.Kind == StorageKind.Postgres)
         {
             PostgresStorage.UseClustering(silo, options.Storage.Postgres!);
-            silo.ConfigureEndpoints(IPAddress.Loopback, options.Silo.SiloPort, options.Silo.GatewayPort);
+            ConfigureEndpoints(silo, options.Silo);
             PostgresStorage.AddGrainStorage(silo, GrainNames.Storage, options.Storage.Postgres!);
         }
         else
@@ -169,6 +181,9 @@ public static class ServeHost
 
         silo.Services.AddSerializer(AddContractSerializer);
     }
+
+    private static void ConfigureEndpoints(ISiloBuilder silo, Config.SiloOptions o) =>
+        silo.ConfigureEndpoints(IPAddress.Parse(o.AdvertisedAddress), o.SiloPort, o.GatewayPort, listenOnAnyHostAddress: o.ListenOnAnyAddress);
 
     /// <summary>The control contract travels as JSON inside Orleans messages (it carries no Orleans attributes).</summary>
     public static void AddContractSerializer(ISerializerBuilder s) =>

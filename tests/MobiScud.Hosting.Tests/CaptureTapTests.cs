@@ -129,10 +129,13 @@ public sealed class CaptureTapTests
                     mine.Select(e => McText.Describe(e.Event)),
                     timeline.Where(t => t.Event is not null and not PvmStarted).Select(t => McText.Describe(t.Event!)));
 
-                // Every command the MC issued for the UE, in order.
-                var replayCommands = mine.SelectMany(e => e.Commands).Select(McText.Describe).ToList();
+                // Every command the MC issued for the UE, in order; notifications are timeline entries of their own.
+                var replayCommands = mine.SelectMany(e => e.Commands).Where(c => c is not Notify).Select(McText.Describe).ToList();
                 var serveCommands = timeline.Where(t => t.Event is not null).SelectMany(t => t.Commands ?? []).Select(McText.Describe).ToList();
                 Assert.True(replayCommands.SequenceEqual(serveCommands), $"{capture} {ue}: replay\n  {string.Join("\n  ", replayCommands)}\nserve\n  {string.Join("\n  ", serveCommands)}");
+                var replayNotes = mine.SelectMany(e => e.Commands).OfType<Notify>().Select(n => $"{n.Kind}: {n.Detail}");
+                var serveNotes = timeline.Where(t => t.Event is null).Select(t => $"{t.Kind}: {t.Detail}");
+                Assert.Equal(replayNotes, serveNotes);
 
                 // The same final state: serving eNB, PVM and its site, bearers and TEIDs, steering, migration in flight.
                 var state = (await grain.Get()).State;

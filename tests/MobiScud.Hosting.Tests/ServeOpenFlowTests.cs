@@ -3,6 +3,7 @@ using System.Text.Json;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
+using MobiScud.Hosting.Config;
 using MobiScud.Sdn.OpenFlow;
 using MobiScud.Sdn.Steering;
 using MobiScud.TestSupport;
@@ -209,7 +210,12 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         settings["MobiScud:Storage:Kind"] = "Redis";
         settings["MobiScud:Storage:Redis"] = redis.Endpoint;
         List<string> before;
-        await using (var first = await StartAsync(settings))
+
+        // One hypervisor across the restart, as QEMU processes outlive serve: the PVM is still there afterwards, so the
+        // MC's steering after the restart is the same as before. (A fresh one would make the MC boot the PVM again, and
+        // steer without it until it runs: the flows would rightly change during the restart.)
+        var hypervisor = new SimulatedHypervisor(new HypervisorOptions());
+        await using (var first = await StartAsync(settings, hypervisor))
         {
             await AddBridgesAsync(ovs, socket);
             var adapter = first.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
@@ -232,7 +238,7 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         again["MobiScud:Storage:Kind"] = "Redis";
         again["MobiScud:Storage:Redis"] = redis.Endpoint;
         again["MobiScud:Silo:ClusterId"] = settings["MobiScud:Silo:ClusterId"];
-        await using var second = await StartAsync(again);
+        await using var second = await StartAsync(again, hypervisor);
         await second.App.Services.GetRequiredService<OpenFlowSteeringAdapter>().WaitForSwitchAsync(B).WaitAsync(TimeSpan.FromSeconds(60));
 
         // The MC re-sent UE 3's steering from its persisted state; the stray flow is gone; the switch holds what the MC wants.

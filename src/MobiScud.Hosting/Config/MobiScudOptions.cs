@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Net;
 using System.Net.NetworkInformation;
 using MobiScud.Capture;
 using MobiScud.Control;
@@ -73,9 +74,22 @@ public sealed class ApiOptions
     /// <summary>Bearer token every REST call must carry.</summary>
     public string Token { get; set; } = "";
 
-    /// <summary>Kestrel port on 127.0.0.1 (0: any free port).</summary>
+    /// <summary>Kestrel port (0: any free port).</summary>
     [Range(0, 65535)]
     public int Port { get; set; } = 8080;
+
+    /// <summary>The address the API listens on: loopback by default; 0.0.0.0 or a host address to serve other machines.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// TLS for the API: a PEM certificate (with <see cref="CertificateKey"/>, or the key in the same file) or a PKCS#12
+    /// file (.pfx/.p12, with <see cref="CertificatePassword"/> when it has one). Without it the API speaks plain HTTP.
+    /// </summary>
+    public string? Certificate { get; set; }
+
+    public string? CertificateKey { get; set; }
+
+    public string? CertificatePassword { get; set; }
 
     /// <summary>Timeline entries kept per UE (each holds an event and its commands: about half a kilobyte in memory).</summary>
     [Range(1, 100_000)]
@@ -113,6 +127,15 @@ public sealed class SiloOptions
 
     [Range(1, 65535)]
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address other silos reach this one on, written to the membership table. Loopback by default (one machine);
+    /// for a cluster across hosts, this host's address on the network the silos share (Redis or PostgreSQL storage).
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Bind the silo and gateway ports on every address (behind NAT or in a container) while advertising <see cref="AdvertisedAddress"/>.</summary>
+    public bool ListenOnAnyAddress { get; set; }
 }
 
 public sealed class PipelineOptions
@@ -265,6 +288,33 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         if (o.Storage.Kind == StorageKind.Postgres && PostgresStorage.Problem(o.Storage.Postgres) is { } pg)
         {
             errors.Add($"{p}:Storage:Postgres {pg}");
+        }
+
+        if (!IPAddress.TryParse(o.Silo.AdvertisedAddress, out var advertised))
+        {
+            errors.Add($"{p}:Silo:AdvertisedAddress '{o.Silo.AdvertisedAddress}' is not an IP address");
+        }
+        else if (o.Storage.Kind == StorageKind.Memory && !IPAddress.IsLoopback(advertised))
+        {
+            errors.Add($"{p}:Silo:AdvertisedAddress {advertised} is not loopback, but Storage:Kind Memory clusters one machine only: use Redis or Postgres for silos on several hosts");
+        }
+        else if (advertised.Equals(IPAddress.Any) || advertised.Equals(IPAddress.IPv6Any))
+        {
+            errors.Add($"{p}:Silo:AdvertisedAddress {advertised} cannot be reached by other silos: give this host's address (and ListenOnAnyAddress: true to bind every address)");
+        }
+
+        if (!IPAddress.TryParse(o.Api.Address, out _))
+        {
+            errors.Add($"{p}:Api:Address '{o.Api.Address}' is not an IP address");
+        }
+
+        if (o.Api.Certificate is not null && ApiCertificate.Problem(o.Api, $"{p}:Api") is { } certProblem)
+        {
+            errors.Add(certProblem);
+        }
+        else if (o.Api.Certificate is null && (o.Api.CertificateKey ?? o.Api.CertificatePassword) is not null)
+        {
+            errors.Add($"{p}:Api:CertificateKey and CertificatePassword need {p}:Api:Certificate");
         }
 
         if (o.Hypervisor.Kind == HypervisorKind.Qemu)

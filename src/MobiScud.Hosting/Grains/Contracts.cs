@@ -14,8 +14,8 @@ public sealed record EventEnvelope(
     [property: Id(3)] long EnqueuedTimestamp);
 
 /// <summary>
-/// One line of a UE's timeline: an event applied (kept as the event, with the commands the MC issued for it; the text
-/// is made only when someone reads it) or a notification (kept as text).
+/// One line of a UE's timeline: an event applied (kept as the event, with the commands the MC issued for it except
+/// notifications; the text is made only when someone reads it) or a notification (kept as text, an entry of its own).
 /// </summary>
 [GenerateSerializer]
 [Immutable]

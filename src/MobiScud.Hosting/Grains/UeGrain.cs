@@ -213,7 +213,7 @@ public sealed class UeGrain(
         record.Count++;
         metrics.Event(e.GetType().Name);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
-        Append(new TimelineEntry(e.At, e.GetType().Name, null, e, issued), timelineLength);
+        Append(new TimelineEntry(e.At, e.GetType().Name, null, e, WithoutNotifications(issued)), timelineLength);
         foreach (var c in issued)
         {
             if (c is Notify n)
@@ -228,6 +228,41 @@ public sealed class UeGrain(
             var outcome = decision.State?.PvmSite == m.To ? "completed" : m.Cancelling && !m.RetryLater ? "cancelled" : "failed";
             metrics.MigrationEnded(outcome, e.At - m.StartedAt);
         }
+    }
+
+    /// <summary>
+    /// The commands an event's timeline entry keeps: notifications have entries of their own, and keeping their
+    /// objects as well made them a sixth of the live heap (10k UEs x 64 entries all outlive gen-0).
+    /// </summary>
+    private static ControlCommand[]? WithoutNotifications(ControlCommand[] issued)
+    {
+        var kept = 0;
+        foreach (var c in issued)
+        {
+            kept += c is Notify ? 0 : 1;
+        }
+
+        if (kept == issued.Length)
+        {
+            return issued.Length == 0 ? null : issued;
+        }
+
+        if (kept == 0)
+        {
+            return null;
+        }
+
+        var result = new ControlCommand[kept];
+        var i = 0;
+        foreach (var c in issued)
+        {
+            if (c is not Notify)
+            {
+                result[i++] = c;
+            }
+        }
+
+        return result;
     }
 
     public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count));
