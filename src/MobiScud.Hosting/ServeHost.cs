@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
@@ -112,13 +113,23 @@ public static class ServeHost
 
         var options = LoadOptions(config);
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // The standard Logging section (after our defaults, so it can override them): levels per category, and
+        // Logging:Console:FormatterName json for one JSON object per line, with the message's named values as fields.
+        builder.Logging.AddConfiguration(config.GetSection("Logging"));
+        builder.Logging.AddConsole();
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
-        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
+        });
         overrides.Logging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var certificate = options.Api.Certificate is null ? null : ApiCertificate.Load(options.Api);
