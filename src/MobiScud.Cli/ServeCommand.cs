@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MobiScud.Hosting;
 using MobiScud.Hosting.Config;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -54,6 +55,7 @@ internal static class ServeCommand
             try
             {
                 await using var app = ServeHost.Build([.. args], parse.GetValue(config)?.FullName);
+                await StoragePreflight.CheckAsync(app.Services.GetRequiredService<IOptions<MobiScudOptions>>().Value.Storage, ct);
                 await app.StartAsync(ct);
                 Console.Error.WriteLine($"mobiscud serve: listening on {string.Join(", ", app.Urls)}");
                 await app.WaitForShutdownAsync(ct);
@@ -72,6 +74,12 @@ internal static class ServeCommand
             catch (StorageUnavailableException e)
             {
                 Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 3;
+            }
+            catch (StackExchange.Redis.RedisConnectionException e)
+            {
+                // Reachable at the preflight, gone when the silo connected.
+                Console.Error.WriteLine($"mobiscud serve: Redis ({MobiScudOptions.Section}:Storage:Redis) became unreachable while starting: {e.Message}");
                 return 3;
             }
             catch (FileNotFoundException e)

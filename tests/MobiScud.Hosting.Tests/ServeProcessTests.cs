@@ -77,6 +77,21 @@ public sealed class ServeProcessTests(ITestOutputHelper output)
         Assert.Equal(0, await second.TerminateAsync());
     }
 
+    [Theory]
+    [InlineData("redis", "127.0.0.1:{0},password=hunter2", "Redis at 127.0.0.1:{0} (MobiScud:Storage:Redis) is unreachable")]
+    [InlineData("postgres", "Host=127.0.0.1;Port={0};Database=mc;Username=mc;Password=hunter2", "PostgreSQL at postgresql://mc@127.0.0.1:{0}/mc (MobiScud:Storage:Postgres) is unreachable")]
+    public async Task Unreachable_storage_is_one_line_naming_the_key_and_server_and_exit_3(string kind, string connection, string expected)
+    {
+        var port = TestServerProcess.FreePort(); // nothing listens there
+        var cli = Path.Combine(AppContext.BaseDirectory, "mobiscud.dll");
+        var r = await ExternalTool.RunAsync("dotnet", [cli, "serve", "--storage", kind, $"--{kind}", string.Format(connection, port), "--token", ServeTestHost.Token, "--port", "0"], TimeSpan.FromMinutes(2));
+        output.WriteLine(r.StdErr);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains(string.Format(expected, port), r.StdErr);
+        Assert.DoesNotContain("hunter2", r.StdErr + r.StdOut);
+        Assert.DoesNotContain("   at ", r.StdErr + r.StdOut);
+    }
+
     /// <summary>What a restart must not change: who the UE is, where it is connected, and its PVM's identity.</summary>
     private static string Stable(List<JsonElement> ues) => string.Join("\n", ues
         .Select(u => string.Join(" ", new[] { "ue", "imsi", "ueAddress", "connection", "servingEnb", "pvm" }.Select(f => u.GetProperty(f).ToString())))
