@@ -55,7 +55,7 @@ internal static class ServeCommand
             try
             {
                 await using var app = ServeHost.Build([.. args], parse.GetValue(config)?.FullName);
-                await StoragePreflight.CheckAsync(app.Services.GetRequiredService<IOptions<MobiScudOptions>>().Value.Storage, ct);
+                await ServePreflight.CheckAsync(app.Services.GetRequiredService<IOptions<MobiScudOptions>>().Value, ct);
                 await app.StartAsync(ct);
                 Console.Error.WriteLine($"mobiscud serve: listening on {string.Join(", ", app.Urls)}");
                 await app.WaitForShutdownAsync(ct);
@@ -74,6 +74,17 @@ internal static class ServeCommand
             catch (StorageUnavailableException e)
             {
                 Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 3;
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // Free at the preflight, taken by the time Kestrel bound it.
+                Console.Error.WriteLine($"mobiscud serve: {e.Message}");
+                return 3;
+            }
+            catch (Microsoft.AspNetCore.Connections.AddressInUseException e)
+            {
+                Console.Error.WriteLine($"mobiscud serve: a silo port ({MobiScudOptions.Section}:Silo:SiloPort or GatewayPort) was taken while starting: {e.Message}");
                 return 3;
             }
             catch (StackExchange.Redis.RedisConnectionException e)

@@ -92,6 +92,25 @@ public sealed class ServeProcessTests(ITestOutputHelper output)
         Assert.DoesNotContain("   at ", r.StdErr + r.StdOut);
     }
 
+    [Theory]
+    [InlineData("--port", "MobiScud:Api:Port")]
+    [InlineData("--silo-port", "MobiScud:Silo:SiloPort")]
+    [InlineData("--gateway-port", "MobiScud:Silo:GatewayPort")]
+    public async Task A_taken_port_is_a_configuration_error_naming_its_key(string option, string key)
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var args = new Dictionary<string, string> { ["--port"] = "0", ["--silo-port"] = TestServerProcess.FreePort().ToString(), ["--gateway-port"] = TestServerProcess.FreePort().ToString() };
+        args[option] = port.ToString();
+        var cli = Path.Combine(AppContext.BaseDirectory, "mobiscud.dll");
+        var r = await ExternalTool.RunAsync("dotnet", [cli, "serve", "--token", ServeTestHost.Token, .. args.SelectMany(kv => new[] { kv.Key, kv.Value })], TimeSpan.FromMinutes(2));
+        output.WriteLine(r.StdErr);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{key} {port} on 127.0.0.1: Address already in use", r.StdErr);
+        Assert.DoesNotContain("   at ", r.StdErr + r.StdOut);
+    }
+
     /// <summary>What a restart must not change: who the UE is, where it is connected, and its PVM's identity.</summary>
     private static string Stable(List<JsonElement> ues) => string.Join("\n", ues
         .Select(u => string.Join(" ", new[] { "ue", "imsi", "ueAddress", "connection", "servingEnb", "pvm" }.Select(f => u.GetProperty(f).ToString())))
