@@ -116,6 +116,9 @@ public static class ServeHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
+        // Orleans' placement retries log every attempt at Information through Polly.
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+
         // The standard Logging section (after our defaults, so it can override them): levels per category, and
         // Logging:Console:FormatterName json for one JSON object per line, with the message's named values as fields.
         builder.Logging.AddConfiguration(config.GetSection("Logging"));
