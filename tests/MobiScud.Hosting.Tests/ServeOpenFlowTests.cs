@@ -222,9 +222,11 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         await serve.Pipeline.PostAsync(Attach(1, EnbA, Now));
         await Wait.Until(async () => (await serve.State(Ue(1)))?.SteeringFault?.Reason.StartsWith(SteeringFailureKinds.NotConnected, StringComparison.Ordinal) == true,
             "UE 1's steering reported failed: switch not connected");
-        var ue1 = await client.GetFromJsonAsync<JsonElement>($"/api/v1/ues/{Ue(1).Value}");
+        // Retries alternate with new reports (each waits for the deadline again): read the view while a fault stands.
+        var ue1 = await ViewWhenAsync(client, $"/api/v1/ues/{Ue(1).Value}", v => v.GetProperty("steeringFault").ValueKind == JsonValueKind.Object, "UE 1's steering fault in the REST view");
         output.WriteLine(ue1.ToString());
         Assert.Equal("site-a", ue1.GetProperty("steeringFault").GetProperty("site").GetString());
+        Assert.StartsWith(SteeringFailureKinds.NotConnected, ue1.GetProperty("steeringFault").GetProperty("reason").GetString(), StringComparison.Ordinal);
 
         // The switches connect: the reconcile installs the flows the MC asked for, the next retry is confirmed.
         await AddBridgesAsync(ovs, socket);
@@ -239,7 +241,7 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         await Wait.Until(async () => (await serve.State(Ue(2)))?.SteeringFailures >= 2, "UE 2's steering refused, retried, refused again");
         Assert.DoesNotContain(await FlowsAsync(ovs, "brA", Ue(2)), l => l.Contains("table=1,", StringComparison.Ordinal));
 
-        var view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
+        var view = await ViewWhenAsync(client, "/api/v1/steering", v => v.GetProperty("failed").GetArrayLength() > 0, "UE 2 among the failed steering");
         output.WriteLine(view.ToString());
         var failed = Assert.Single(view.GetProperty("failed").EnumerateArray());
         Assert.Equal(Ue(2).Value, failed.GetProperty("ue").GetString());
@@ -261,6 +263,14 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         Assert.Contains(ue2Flows, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1002", StringComparison.Ordinal)
                                        && l.Contains("nw_src=10.45.0.2", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/steering")).GetProperty("failed").EnumerateArray());
+    }
+
+    /// <summary>Polls a REST view until it shows what the caller waits for (the state it reads moves on by itself).</summary>
+    private static async Task<JsonElement> ViewWhenAsync(HttpClient client, string path, Func<JsonElement, bool> shows, string what)
+    {
+        var view = default(JsonElement);
+        await Wait.Until(async () => shows(view = await client.GetFromJsonAsync<JsonElement>(path)), what);
+        return view;
     }
 
     [Fact]

@@ -263,12 +263,15 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         _controller.Reconciled += OnReconciled;
         try
         {
+            // The deadline runs from when switches can connect: after a restart the listener opens only once the MC has
+            // re-sent every UE's steering, and all of that is deferred until then.
+            await _listening.Task.WaitAsync(_stopping.Token);
             if (!_controller.ConnectedSwitches.Contains(dpid))
             {
                 await connected.Task.WaitAsync(_options.ConnectDeadline, _stopping.Token);
             }
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {
             if (Current(intent) && !_controller.ConnectedSwitches.Contains(dpid))
             {
@@ -488,6 +491,10 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             if (r.Rejections.Count > 0)
             {
                 _log.LogError("steering {What} for {Ue}: switch at {Site} rejected {Count} flow-mod(s): {Rejections}", what, ue, site, r.Rejections.Count, string.Join("; ", r.Rejections));
+            }
+            else if (r.TimedOut)
+            {
+                _log.LogError("steering {What} for {Ue}: switch at {Site} did not answer the barrier in time", what, ue, site);
             }
             else if (!r.Confirmed)
             {
