@@ -200,6 +200,80 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         view = await client.GetFromJsonAsync<JsonElement>("/api/v1/steering");
         Assert.Equal([Ue(2).Value], view.GetProperty("installed").EnumerateArray().Select(e => e.GetProperty("ue").GetString()));
     }
+    /// <summary>
+    /// Steering a switch cannot take reaches the MC as SteeringFailed and shows in the REST views, the UE's timeline and
+    /// /metrics; the MC re-sends it with back-off until it lands. Two genuine causes: the site's switch has not connected
+    /// within Sdn:ConnectDeadline, and a full flow table (OVSDB Flow_Table flow_limit with overflow_policy=refuse: OVS
+    /// answers the flow-mods with OFPT_ERROR FLOW_MOD_FAILED/TABLE_FULL).
+    /// </summary>
+    [Fact]
+    public async Task Steering_a_switch_cannot_take_is_reported_to_the_mc_shown_and_retried_until_it_lands()
+    {
+        await using var ovs = await OvsSandbox.StartAsync("hsf");
+        var socket = Path.Combine(ovs.Dir, "serve-of.sock");
+        var settings = Settings(SdnSettings(socket));
+        settings["MobiScud:Sdn:ConnectDeadline"] = "00:00:01";
+        settings["MobiScud:SteeringRetryAfter"] = "00:00:01";
+        settings["MobiScud:SteeringRetryMax"] = "00:00:02";
+        await using var serve = await StartAsync(settings);
+        var adapter = serve.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
+        using var client = serve.Client();
+
+        // No switch has connected: past the deadline the MC hears UE 1's steering is not on brA.
+        await serve.Pipeline.PostAsync(Attach(1, EnbA, Now));
+        await Wait.Until(async () => (await serve.State(Ue(1)))?.SteeringFault?.Reason.StartsWith(SteeringFailureKinds.NotConnected, StringComparison.Ordinal) == true,
+            "UE 1's steering reported failed: switch not connected");
+        // Retries alternate with new reports (each waits for the deadline again): read the view while a fault stands.
+        var ue1 = await ViewWhenAsync(client, $"/api/v1/ues/{Ue(1).Value}", v => v.GetProperty("steeringFault").ValueKind == JsonValueKind.Object, "UE 1's steering fault in the REST view");
+        output.WriteLine(ue1.ToString());
+        Assert.Equal("site-a", ue1.GetProperty("steeringFault").GetProperty("site").GetString());
+        Assert.StartsWith(SteeringFailureKinds.NotConnected, ue1.GetProperty("steeringFault").GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        // The switches connect: the reconcile installs the flows the MC asked for, the next retry is confirmed.
+        await AddBridgesAsync(ovs, socket);
+        await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+        await Wait.Until(async () => (await serve.State(Ue(1))) is { SteeringInstalled: true, SteeringFault: null }, "UE 1's steering retried and installed");
+        Assert.Contains(await FlowsAsync(ovs, "brA", Ue(1)), l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("nw_src=10.45.0.1", StringComparison.Ordinal));
+
+        // brA's table 1 is full: UE 2's uplink flows are refused.
+        var table1 = (await DumpAsync(ovs, "brA")).Count(l => l.Contains("table=1,", StringComparison.Ordinal));
+        await ovs.Vsctl("--", "--id=@ft", "create", "Flow_Table", $"flow_limit={table1}", "overflow_policy=refuse", "--", "set", "Bridge", "brA", "flow_tables:1=@ft");
+        await serve.Pipeline.PostAsync(Attach(2, EnbA, Now));
+        await Wait.Until(async () => (await serve.State(Ue(2)))?.SteeringFailures >= 2, "UE 2's steering refused, retried, refused again");
+        Assert.DoesNotContain(await FlowsAsync(ovs, "brA", Ue(2)), l => l.Contains("table=1,", StringComparison.Ordinal));
+
+        var view = await ViewWhenAsync(client, "/api/v1/steering", v => v.GetProperty("failed").GetArrayLength() > 0, "UE 2 among the failed steering");
+        output.WriteLine(view.ToString());
+        var failed = Assert.Single(view.GetProperty("failed").EnumerateArray());
+        Assert.Equal(Ue(2).Value, failed.GetProperty("ue").GetString());
+        Assert.Contains("FLOW_MOD_FAILED/TABLE_FULL", failed.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        var timeline = await client.GetFromJsonAsync<JsonElement>($"/api/v1/ues/{Ue(2).Value}/timeline");
+        var entries = timeline.EnumerateArray().ToList();
+        Assert.Contains(entries, e => e.GetProperty("kind").GetString() == "SteeringFailed" && e.GetProperty("detail").GetString()!.Contains("TABLE_FULL", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.GetProperty("kind").GetString() == "TimerFired" && e.GetProperty("commands").EnumerateArray().Any(c => c.GetString()!.StartsWith("InstallSteering", StringComparison.Ordinal)));
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("mobiscud_steering_failures_total{", metrics, StringComparison.Ordinal);
+        Assert.Contains("reason=\"rejected\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("reason=\"not-connected\"", metrics, StringComparison.Ordinal);
+
+        // Room in the table: the next retry lands, and the views say so.
+        await ovs.Vsctl("clear", "Bridge", "brA", "flow_tables");
+        await Wait.Until(async () => (await serve.State(Ue(2))) is { SteeringInstalled: true, SteeringFault: null }, "UE 2's steering installed after the table got room");
+        var ue2Flows = await FlowsAsync(ovs, "brA", Ue(2));
+        output.WriteLine(string.Join('\n', ue2Flows));
+        Assert.Contains(ue2Flows, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1002", StringComparison.Ordinal)
+                                       && l.Contains("nw_src=10.45.0.2", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/steering")).GetProperty("failed").EnumerateArray());
+    }
+
+    /// <summary>Polls a REST view until it shows what the caller waits for (the state it reads moves on by itself).</summary>
+    private static async Task<JsonElement> ViewWhenAsync(HttpClient client, string path, Func<JsonElement, bool> shows, string what)
+    {
+        var view = default(JsonElement);
+        await Wait.Until(async () => shows(view = await client.GetFromJsonAsync<JsonElement>(path)), what);
+        return view;
+    }
+
     [Fact]
     public async Task After_a_restart_serve_keeps_the_ues_flows_on_the_switch_and_removes_flows_no_ue_owns()
     {

@@ -26,7 +26,9 @@ public sealed record McConfig
         TimeSpan? idleSuspendAfter = null,
         TimeSpan? migrationDeadline = null,
         TimeSpan? migrationRetryAfter = null,
-        IReadOnlySet<SiteId>? drainedSites = null)
+        IReadOnlySet<SiteId>? drainedSites = null,
+        TimeSpan? steeringRetryAfter = null,
+        TimeSpan? steeringRetryMax = null)
     {
         ArgumentNullException.ThrowIfNull(siteOfEnb);
         if (string.IsNullOrEmpty(coreSite.Value))
@@ -37,6 +39,8 @@ public sealed record McConfig
         RequirePositive(idleSuspendAfter, nameof(idleSuspendAfter));
         RequirePositive(migrationDeadline, nameof(migrationDeadline));
         RequirePositive(migrationRetryAfter, nameof(migrationRetryAfter));
+        RequirePositive(steeringRetryAfter, nameof(steeringRetryAfter));
+        RequirePositive(steeringRetryMax, nameof(steeringRetryMax));
         SiteOfEnb = siteOfEnb.ToFrozenDictionary();
         CoreSite = coreSite;
         Strategy = strategy;
@@ -44,6 +48,12 @@ public sealed record McConfig
         MigrationDeadline = migrationDeadline;
         MigrationRetryAfter = migrationRetryAfter ?? TimeSpan.FromSeconds(30);
         DrainedSites = (drainedSites ?? new HashSet<SiteId>()).ToFrozenSet();
+        SteeringRetryAfter = steeringRetryAfter ?? TimeSpan.FromSeconds(1);
+        SteeringRetryMax = steeringRetryMax ?? TimeSpan.FromSeconds(30);
+        if (SteeringRetryMax < SteeringRetryAfter)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steeringRetryMax), SteeringRetryMax, $"steeringRetryMax must be at least steeringRetryAfter ({SteeringRetryAfter})");
+        }
     }
 
     /// <summary>The edge site that serves each eNB. An eNB not listed is served through the core site.</summary>
@@ -62,6 +72,24 @@ public sealed record McConfig
 
     /// <summary>After a failed migration, wait this long before trying again (a failing link must not loop).</summary>
     public TimeSpan MigrationRetryAfter { get; init; }
+
+    /// <summary>After a switch rejected or did not confirm steering, send it again after this long; doubled per consecutive failure.</summary>
+    public TimeSpan SteeringRetryAfter { get; init; }
+
+    /// <summary>The longest wait between steering retries (the doubling stops here).</summary>
+    public TimeSpan SteeringRetryMax { get; init; }
+
+    /// <summary>The wait before the retry that follows the <paramref name="failures"/>-th consecutive failure (1-based).</summary>
+    public TimeSpan SteeringRetryDelay(int failures)
+    {
+        var delay = SteeringRetryAfter;
+        for (var i = 1; i < failures && delay < SteeringRetryMax; i++)
+        {
+            delay += delay;
+        }
+
+        return delay < SteeringRetryMax ? delay : SteeringRetryMax;
+    }
 
     /// <summary>Sites being emptied: no PVM is placed there, and PVMs there move out.</summary>
     public FrozenSet<SiteId> DrainedSites { get; init; }

@@ -23,6 +23,7 @@ public static class McText
         PvmFailed f => $"{f.Pvm} failed at {f.Site}: {f.Reason}",
         MigrationCompleted c => $"migration {c.Migration} completed in {c.Stats.TotalTime.TotalMilliseconds:0} ms",
         MigrationFailed f => $"migration {f.Migration} failed: {f.Reason}",
+        SteeringFailed f => $"steering v{f.IntentVersion} failed at {f.SwitchSite}: {f.Reason}",
         PvmObserved o => $"hypervisor holds {o.Pvm} at {o.Site?.ToString() ?? "nowhere"}",
         PinRequested p => p.Site is { } site ? $"pinned to {site}" : "unpinned",
         TimerFired t => $"timer {t.Kind} #{t.Token}",

@@ -148,13 +148,15 @@ public static class MobiScudControl
                 };
             case PvmFailed crashed:
                 return PvmCrashed(config, s, crashed, commands);
+            case SteeringFailed failed:
+                return SteeringFailedOn(config, s, failed, commands);
             case TimerFired t:
                 return TimerFiredOn(config, s, t, commands);
             case PinRequested pin:
                 return s with { PinnedSite = pin.Site };
             case ReconcileRequested:
                 // Forget what we think is installed so that steering is sent again; the switch adapter is idempotent.
-                return s with { Steering = null, MigrationBlockedUntil = TimeSpan.Zero };
+                return s with { Steering = null, SteeringFault = null, MigrationBlockedUntil = TimeSpan.Zero };
             case PvmObserved seen:
                 return Observed(s, seen, commands);
             default:
@@ -279,9 +281,47 @@ public static class MobiScudControl
                 return s with { Migration = m with { Cancelling = true, RetryLater = true }, MigrationTimer = 0 };
             case TimerKind.MigrationRetry when t.At >= s.MigrationBlockedUntil:
                 return s with { MigrationBlockedUntil = TimeSpan.Zero };
+            case TimerKind.SteeringRetry when s.SteeringFault is { } fault && t.Token == fault.RetryTimer && s.Steering is { } failed && failed.Version == fault.Intent.Version:
+                if (!SameSteering(DesiredSteering(config, s), failed))
+                {
+                    // The facts moved on without an event that re-steered (a configuration change): reconciliation sends the new steering.
+                    return s with { SteeringFault = null };
+                }
+
+                // The same flows again under a new version, so that a late failure report for the old one is told apart.
+                var retry = failed with { Version = s.SteeringVersion + 1 };
+                commands.Add(new InstallSteering(s.Ue, retry));
+                return s with { Steering = retry, SteeringVersion = retry.Version, SteeringFault = null };
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// A switch rejected or did not confirm steering. Only a failure of the steering last sent counts (an older intent's
+    /// failure is stale: the newer one replaced its flows), and only the first report of it (each site of a redirected
+    /// UE may report). The steering stays recorded as sent, so that a later change still removes whatever part of it
+    /// the switch did take, and it is sent again after a back-off that doubles per consecutive failure.
+    /// </summary>
+    private static UeState? SteeringFailedOn(McConfig config, UeState s, SteeringFailed failed, List<ControlCommand> commands)
+    {
+        if (s.Steering is not { } current || current.Version != failed.IntentVersion || s.SteeringFault is not null)
+        {
+            return null;
+        }
+
+        var failures = s.SteeringFailures + 1;
+        var delay = config.SteeringRetryDelay(failures);
+        var token = s.TimerToken + 1;
+        commands.Add(new Notify(s.Ue, failed.At, NotificationKind.SteeringFailed,
+            $"steering v{current.Version} at {failed.SwitchSite} failed ({failures} in a row): {failed.Reason}; retry in {delay.TotalSeconds:0.###} s"));
+        commands.Add(new ScheduleTimer(s.Ue, failed.At + delay, TimerKind.SteeringRetry, token));
+        return s with
+        {
+            TimerToken = token,
+            SteeringFailures = failures,
+            SteeringFault = new SteeringFault(current, failed.SwitchSite, failed.Reason, failed.At, token, failed.At + delay),
+        };
     }
 
     private static UeState Observed(UeState s, PvmObserved seen, List<ControlCommand> commands)
@@ -301,6 +341,7 @@ public static class MobiScudControl
             Migration = null,
             MigrationTimer = 0,
             Steering = null,
+            SteeringFault = null,
         };
     }
 
@@ -398,9 +439,12 @@ public static class MobiScudControl
 
         if (desired is null)
         {
-            return s with { Steering = null };
+            return s with { Steering = null, SteeringFault = null, SteeringFailures = 0 };
         }
 
+        // Other steering than the one that kept failing starts the back-off afresh; a re-send of the same (after a
+        // ReconcileRequested) keeps counting.
+        var failures = s.Steering is null ? s.SteeringFailures : 0;
         var version = s.SteeringVersion + 1;
         desired = desired with { Version = version };
         commands.Add(new InstallSteering(s.Ue, desired));
@@ -409,7 +453,7 @@ public static class MobiScudControl
             commands.Add(new Notify(s.Ue, at, NotificationKind.SteeringRedirected, $"{desired.Enb} at {desired.SwitchSite} reaches the PVM at {desired.PvmSite}"));
         }
 
-        return s with { Steering = desired, SteeringVersion = version };
+        return s with { Steering = desired, SteeringVersion = version, SteeringFault = null, SteeringFailures = failures };
     }
 
     private static UeState ReconcileMigration(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)

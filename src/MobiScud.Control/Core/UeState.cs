@@ -34,6 +34,12 @@ public enum PvmStatus
 /// </summary>
 public sealed record MigrationInFlight(MigrationId Id, SiteId From, SiteId To, TimeSpan StartedAt, bool Cancelling, bool RetryLater = false);
 
+/// <summary>
+/// A switch rejected or did not confirm <see cref="Intent"/> (the steering last sent). A retry is due at
+/// <see cref="RetryAt"/> (timer token <see cref="RetryTimer"/>) unless a newer intent replaces it first.
+/// </summary>
+public sealed record SteeringFault(SteeringIntent Intent, SiteId Site, string Reason, TimeSpan At, long RetryTimer, TimeSpan RetryAt);
+
 public sealed record PendingHandover(EnbId Source, EnbId Target, HandoverKind Kind, TimeSpan At);
 
 /// <summary>
@@ -75,6 +81,15 @@ public sealed record UeState
 
     /// <summary>The steering last sent to a switch; null when none is installed.</summary>
     public SteeringIntent? Steering { get; init; }
+
+    /// <summary>Set when a switch reported <see cref="Steering"/> failed: it is not installed, and a retry is pending.</summary>
+    public SteeringFault? SteeringFault { get; init; }
+
+    /// <summary>Consecutive failures of the same steering (the retry back-off's exponent); 0 once other steering is sent.</summary>
+    public int SteeringFailures { get; init; }
+
+    /// <summary>Steering was sent and no switch reported it failed (a switch does not confirm success to the MC).</summary>
+    public bool SteeringInstalled => Steering is not null && SteeringFault is null;
 
     public int MigrationSequence { get; init; }
 

@@ -65,6 +65,9 @@ public enum NotificationKind
 
     /// <summary>An S1 handover is being executed (HandoverCommand seen); added last so stored values keep their meaning.</summary>
     HandoverExecuting,
+
+    /// <summary>A switch rejected or did not confirm the UE's steering; a retry is scheduled. Added last (stored values).</summary>
+    SteeringFailed,
 }
 
 /// <summary>Something a person or a subscriber (REST/MEC 021 webhooks, dashboard) should hear about.</summary>

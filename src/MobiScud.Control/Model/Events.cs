@@ -76,7 +76,18 @@ public enum TimerKind
 
     /// <summary>A failed migration may be tried again.</summary>
     MigrationRetry,
+
+    /// <summary>Steering a switch rejected or never confirmed is sent again (added last so stored values keep their meaning).</summary>
+    SteeringRetry,
 }
+
+/// <summary>
+/// The switch at <paramref name="SwitchSite"/> rejected the flow-mods of the UE's steering intent
+/// <paramref name="IntentVersion"/> (OFPT_ERROR), did not confirm them (no BARRIER_REPLY in time), or was not connected
+/// within the adapter's deadline: the PVM traffic is not steered as the MC asked. A failure for an intent the MC has
+/// since replaced (a newer version) is stale and ignored.
+/// </summary>
+public sealed record SteeringFailed(TimeSpan At, UeId Ue, SiteId SwitchSite, string Reason, int IntentVersion) : UeEvent(At, Ue);
 
 /// <summary>A timer the MC asked for fired. The token tells a stale timer from the current one.</summary>
 public sealed record TimerFired(TimeSpan At, UeId Ue, TimerKind Kind, long Token) : UeEvent(At, Ue);

@@ -48,6 +48,14 @@ public interface IHypervisorAdapter
 /// <summary>The edge switches (in-memory, or OpenFlow 1.3 to Open vSwitch): per-UE steering, idempotent.</summary>
 public interface ISteeringAdapter
 {
+    /// <summary>
+    /// Where the adapter reports steering a switch rejected or did not confirm (SteeringFailed); null while the service
+    /// is down. Adapters whose switches cannot fail (in memory) ignore it.
+    /// </summary>
+    void Attach(IEventSink? sink)
+    {
+    }
+
     Task InstallAsync(SteeringIntent intent, CancellationToken ct = default);
 
     Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default);

@@ -50,7 +50,7 @@ public static class AdapterRegistration
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
                 return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
-                    () => sp.GetRequiredService<Reconciler>().Completed);
+                    () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<HostingMetrics>());
             });
             services.AddSingleton<ISteeringAdapter>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
         }

@@ -15,6 +15,7 @@ public sealed class HostingMetrics : IDisposable
     private readonly Counter<long> _migrations;
     private readonly Histogram<double> _migrationSeconds;
     private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _steeringFailures;
     private readonly ConcurrentDictionary<string, int> _pvmsPerSite = new();
     private long _eventCount;
 
@@ -27,6 +28,7 @@ public sealed class HostingMetrics : IDisposable
         _migrations = _meter.CreateCounter<long>("mobiscud.migrations", "{migration}", "Live migrations ended, by outcome");
         _migrationSeconds = _meter.CreateHistogram<double>("mobiscud.migration.duration", "s", "Live migration duration, by outcome");
         _webhooks = _meter.CreateCounter<long>("mobiscud.webhooks", "{notification}", "MEC notifications sent, by result");
+        _steeringFailures = _meter.CreateCounter<long>("mobiscud.steering.failures", "{failure}", "Steering a switch rejected or did not confirm, reported to the MC, by reason");
         _meter.CreateObservableGauge("mobiscud.site.pvms", () => _pvmsPerSite.Select(kv => new Measurement<int>(kv.Value, new KeyValuePair<string, object?>("site", kv.Key))), "{pvm}", "PVMs per site (held or arriving)");
     }
 
@@ -56,6 +58,9 @@ public sealed class HostingMetrics : IDisposable
         _migrations.Add(1, tag);
         _migrationSeconds.Record(duration.TotalSeconds, tag);
     }
+
+    /// <summary>One SteeringFailed reported to the MC; <paramref name="reason"/> is a SteeringFailureKinds value.</summary>
+    public void SteeringFailure(string reason) => _steeringFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Webhook(string result) => _webhooks.Add(1, new KeyValuePair<string, object?>("result", result));
 

@@ -17,6 +17,9 @@ namespace MobiScud.Hosting.Adapters;
 /// A switch that is not connected yet: its flows are kept as the controller's desired state and installed when it
 /// connects (the controller reconciles every (re)connecting switch to that state); the install is logged as deferred.
 /// The inventory reads each connected switch's flow table back and turns every per-UE cookie into the steering it holds.
+/// Steering the switch refuses (OFPT_ERROR), does not confirm (no BARRIER_REPLY within <c>Sdn:SwitchTimeout</c>), or
+/// cannot take because it has not connected within <c>Sdn:ConnectDeadline</c> is reported to the MC as SteeringFailed
+/// for that intent (the MC retries it), counted on /metrics as <c>mobiscud_steering_failures_total{reason}</c>.
 /// </summary>
 public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, IAsyncDisposable
 {
@@ -33,16 +36,25 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
+    private readonly IServiceClock _clock;
+    private readonly HostingMetrics? _metrics;
+    private readonly CancellationTokenSource _stopping = new();
+    private IEventSink? _sink;
     private int _started;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     /// <param name="knownUes">Every UE the MC knows (resolves the cookies of flows a previous run installed).</param>
     /// <param name="listenAfter">The listener opens once this completes (the MC's restart reconciliation): see <see cref="StartAsync"/>.</param>
+    /// <param name="clock">The time SteeringFailed events carry (default: the wall clock).</param>
+    /// <param name="metrics">Where failures are counted (optional).</param>
     public OpenFlowSteeringAdapter(
-        SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null)
+        SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null,
+        IServiceClock? clock = null, HostingMetrics? metrics = null)
     {
         _options = options;
+        _clock = clock ?? new SystemServiceClock(TimeProvider.System);
+        _metrics = metrics;
         _knownUes = knownUes;
         _listenAfter = listenAfter;
         _log = log;
@@ -51,6 +63,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         {
             TcpEndPoint = options.TcpEndPoint(),
             UnixSocketPath = string.IsNullOrWhiteSpace(options.UnixSocket) ? null : options.UnixSocket,
+            RequestTimeout = options.SwitchTimeout,
         });
         if (options.DatapathSync != DatapathSyncMode.None)
         {
@@ -70,7 +83,10 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
         _programmer = new OpenFlowSteeringProgrammer(_controller, Topology, _syncs);
         _controller.Reconciled += r => _log.LogInformation("switch 0x{Dpid:x} ({Site}) connected and reconciled: {Report}", r.DatapathId, SiteOf(r.DatapathId), r);
+        _controller.Reconciled += ReportRefusedAtConnect;
     }
+
+    public void Attach(IEventSink? sink) => Volatile.Write(ref _sink, sink);
 
     public SdnTopology Topology { get; }
 
@@ -170,21 +186,123 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         {
             // A site outside the SDN topology, or no inter-site port between the two: a configuration fault, named.
             _log.LogError("steering for {Ue} at {Site} (PVM at {PvmSite}) cannot be compiled: {Error}", intent.Ue, intent.SwitchSite, intent.PvmSite, e.Message);
+            Fail(intent, intent.SwitchSite, $"{SteeringFailureKinds.Rejected}: cannot be compiled for this topology: {e.Message}");
             return;
         }
         catch (Exception e) when (e is TimeoutException or IOException)
         {
-            // The MC's state is already persisted: a switch that stops answering mid-change is reconciled on its reconnect.
+            // The flows went out; the datapath did not confirm them. The switch is reconciled on its reconnect, and the MC retries.
             _log.LogError("steering install for {Ue} at {Site}: the switch did not confirm: {Error}", intent.Ue, intent.SwitchSite, e.Message);
+            Fail(intent, intent.SwitchSite, $"{SteeringFailureKinds.Unconfirmed}: {e.Message}");
             return;
         }
 
         if (!result.Stale)
         {
             _intents[cookie] = intent;
+            foreach (var (site, reason) in result.Failures)
+            {
+                Fail(intent, site, reason);
+            }
+
+            foreach (var site in result.Deferred)
+            {
+                _ = WatchConnectAsync(intent, site);
+            }
         }
 
         Report(intent.Ue, "install", result);
+    }
+
+    /// <summary>Whether <paramref name="intent"/> is still the last steering installed for its UE (a failure of an older one is not worth reporting).</summary>
+    private bool Current(SteeringIntent intent) =>
+        _intents.TryGetValue(SteeringCookies.ForUe(intent.Ue), out var now) && now.Version == intent.Version;
+
+    /// <summary>Tells the MC (in the background: this runs inside the UE grain's turn, which the pipeline waits on).</summary>
+    private void Fail(SteeringIntent intent, SiteId site, string reason)
+    {
+        var kind = SteeringFailureKinds.KindOf(reason);
+        _metrics?.SteeringFailure(kind);
+        _log.LogWarning("steering v{Version} for {Ue} failed at {Site} ({Kind}): reported to the MC", intent.Version, intent.Ue, site, kind);
+        if (Volatile.Read(ref _sink) is not { } sink)
+        {
+            return;
+        }
+
+        var failed = new SteeringFailed(_clock.Now, intent.Ue, site, reason, intent.Version);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await sink.PostAsync(failed, _stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Shutting down: the restart reconciliation re-sends every UE's steering anyway.
+            }
+        });
+    }
+
+    /// <summary>
+    /// Steering for a switch that is not connected waits in the controller's desired state. If the switch has not
+    /// connected within the deadline, the MC hears that it is not steered (and retries; the switch gets the flows
+    /// whenever it connects).
+    /// </summary>
+    private async Task WatchConnectAsync(SteeringIntent intent, SiteId site)
+    {
+        var dpid = Topology[site].DatapathId;
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnReconciled(ReconcileReport r)
+        {
+            if (r.DatapathId == dpid)
+            {
+                connected.TrySetResult();
+            }
+        }
+
+        _controller.Reconciled += OnReconciled;
+        try
+        {
+            // The deadline runs from when switches can connect: after a restart the listener opens only once the MC has
+            // re-sent every UE's steering, and all of that is deferred until then.
+            await _listening.Task.WaitAsync(_stopping.Token);
+            if (!_controller.ConnectedSwitches.Contains(dpid))
+            {
+                await connected.Task.WaitAsync(_options.ConnectDeadline, _stopping.Token);
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            if (Current(intent) && !_controller.ConnectedSwitches.Contains(dpid))
+            {
+                Fail(intent, site, $"{SteeringFailureKinds.NotConnected}: the switch (dpid 0x{dpid:x}) did not connect within {_options.ConnectDeadline.TotalSeconds:0.###} s");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _controller.Reconciled -= OnReconciled;
+        }
+    }
+
+    /// <summary>A switch that connects and refuses a UE's flows during reconciliation: that UE's current steering failed.</summary>
+    private void ReportRefusedAtConnect(ReconcileReport report)
+    {
+        var site = Topology.Sites.FirstOrDefault(s => s.DatapathId == report.DatapathId)?.Site;
+        if (site is not { } at)
+        {
+            return;
+        }
+
+        foreach (var refused in report.Rejections.GroupBy(r => r.FlowMod.Cookie).Where(g => IsPerUe(g.Key)))
+        {
+            if (_intents.TryGetValue(refused.Key, out var intent))
+            {
+                Fail(intent, at, $"{SteeringFailureKinds.Rejected}: on connect the switch refused {refused.Count()} flow-mod(s): {string.Join("; ", refused.Take(3))}");
+            }
+        }
     }
 
     public async Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default)
@@ -374,6 +492,10 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             {
                 _log.LogError("steering {What} for {Ue}: switch at {Site} rejected {Count} flow-mod(s): {Rejections}", what, ue, site, r.Rejections.Count, string.Join("; ", r.Rejections));
             }
+            else if (r.TimedOut)
+            {
+                _log.LogError("steering {What} for {Ue}: switch at {Site} did not answer the barrier in time", what, ue, site);
+            }
             else if (!r.Confirmed)
             {
                 _log.LogWarning("steering {What} for {Ue}: switch at {Site} is not connected; its flows are installed when it connects", what, ue, site);
@@ -391,6 +513,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             return;
         }
 
+        await _stopping.CancelAsync();
         await _controller.DisposeAsync();
         foreach (var sync in _syncs.Values.Distinct())
         {

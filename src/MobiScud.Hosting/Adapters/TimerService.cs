@@ -39,7 +39,10 @@ public sealed class TimerService(IServiceClock clock, TimeProvider time, ILogger
                     await Task.Delay(delay, time, ct);
                 }
 
-                await sink.PostAsync(new TimerFired(clock.Now, t.Ue, t.Kind, t.Token), ct);
+                // Timers may wake a little early (a retry timer that said it came at 16.9933 s for a block lasting to
+                // 16.9939 s was ignored, and nothing re-armed it): a timer never reports a time before it was due.
+                var now = clock.Now;
+                await sink.PostAsync(new TimerFired(now < t.Due ? t.Due : now, t.Ue, t.Kind, t.Token), ct);
             }
             catch (OperationCanceledException)
             {

@@ -13,11 +13,15 @@ namespace MobiScud.Hosting.Api;
 
 public sealed record UeView(
     string Ue, string? Imsi, string? UeAddress, string Connection, uint? ServingEnb, string Pvm, string PvmStatus, string? PvmSite,
-    string? PvmAddress, string? PinnedSite, MigrationView? Migration, SteeringView? Steering, string? PendingHandover);
+    string? PvmAddress, string? PinnedSite, MigrationView? Migration, SteeringView? Steering, string? PendingHandover,
+    SteeringFaultView? SteeringFault = null);
 
 public sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
 
 public sealed record SteeringView(string Ue, string UeAddress, uint Enb, string SwitchSite, string PvmSite, string? PvmAddress, int Version, int Bearers);
+
+/// <summary>Steering a switch rejected or did not confirm: not installed; the MC sends it again at <see cref="RetryAt"/>.</summary>
+public sealed record SteeringFaultView(string Ue, int Version, string Site, string Reason, TimeSpan At, TimeSpan RetryAt, int Failures);
 
 public sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained, uint[] Enbs, string[] Ues);
 
@@ -65,11 +69,16 @@ public static class ApiEndpoints
         })).WithSummary("Personal VMs and where they run");
         api.MapGet("/migrations", async (IGrainFactory g) => (await All(g)).Where(s => s.Migration is not null).Select(s => MigrationOf(s)!))
             .WithSummary("Live migrations in flight");
-        api.MapGet("/steering", async (IGrainFactory g, ISteeringAdapter sw) => new
+        api.MapGet("/steering", async (IGrainFactory g, ISteeringAdapter sw) =>
         {
-            intended = (await All(g)).Where(s => s.Steering is not null).Select(s => SteeringOf(s.Steering!)),
-            installed = (await sw.InventoryAsync()).Select(SteeringOf),
-        }).WithSummary("Steering the MC wants, and what the switches hold");
+            var states = await All(g);
+            return new
+            {
+                intended = states.Where(s => s.Steering is not null).Select(s => SteeringOf(s.Steering!)),
+                installed = (await sw.InventoryAsync()).Select(SteeringOf),
+                failed = states.Select(FaultOf).OfType<SteeringFaultView>(),
+            };
+        }).WithSummary("Steering the MC wants, what the switches hold, and what a switch rejected or did not confirm (retry pending)");
         api.MapGet("/sites", Sites).WithSummary("Edge sites: capacity, PVMs, drain");
 
         api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
@@ -196,7 +205,11 @@ public static class ApiEndpoints
     private static UeView View(UeState s) => new(
         s.Ue.Value, s.Imsi, s.UeAddress?.ToString(), s.Connection.ToString(), s.ServingEnb?.Value, s.Pvm.Value, s.PvmStatus.ToString(), s.PvmSite?.Value,
         s.PvmAddress?.ToString(), s.PinnedSite?.Value, MigrationOf(s), s.Steering is { } st ? SteeringOf(st) : null,
-        s.PendingHandover is { } h ? $"{h.Kind} {h.Source} -> {h.Target}" : null);
+        s.PendingHandover is { } h ? $"{h.Kind} {h.Source} -> {h.Target}" : null, FaultOf(s));
+
+    private static SteeringFaultView? FaultOf(UeState s) => s.SteeringFault is { } f
+        ? new SteeringFaultView(s.Ue.Value, f.Intent.Version, f.Site.Value, f.Reason, f.At, f.RetryAt, s.SteeringFailures)
+        : null;
 
     private static MigrationView? MigrationOf(UeState s) =>
         s.Migration is { } m ? new MigrationView(m.Id.ToString(), s.Ue.Value, m.From.Value, m.To.Value, m.StartedAt, m.Cancelling) : null;

@@ -27,6 +27,11 @@ public sealed class MobiScudOptions
 
     public TimeSpan MigrationRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Steering a switch rejected or did not confirm is sent again after this, doubling per failure up to <see cref="SteeringRetryMax"/>.</summary>
+    public TimeSpan SteeringRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan SteeringRetryMax { get; set; } = TimeSpan.FromSeconds(30);
+
     public ApiOptions Api { get; set; } = new();
 
     public StorageOptions Storage { get; set; } = new();
@@ -54,7 +59,7 @@ public sealed class MobiScudOptions
             }
         }
 
-        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained);
+        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax);
     }
 }
 
@@ -279,6 +284,12 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
         Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
         Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);
+        Positive(o.SteeringRetryAfter, $"{p}:SteeringRetryAfter", errors);
+        Positive(o.SteeringRetryMax, $"{p}:SteeringRetryMax", errors);
+        if (o.SteeringRetryMax < o.SteeringRetryAfter)
+        {
+            errors.Add($"{p}:SteeringRetryMax ({o.SteeringRetryMax}) must be at least {p}:SteeringRetryAfter ({o.SteeringRetryAfter})");
+        }
         Positive(o.Hypervisor.BootTime, $"{p}:Hypervisor:BootTime", errors, allowZero: true);
         if (o.Storage.Kind == StorageKind.Redis && string.IsNullOrWhiteSpace(o.Storage.Redis))
         {

@@ -35,6 +35,12 @@ public sealed class SdnServeOptions
     /// <summary>After each barrier, flush the co-located ovs-vswitchd's datapath cache (needs the switch's OvsRunDirectory).</summary>
     public DatapathSyncMode DatapathSync { get; set; } = DatapathSyncMode.None;
 
+    /// <summary>How long a switch may take to answer a request or a batch's barrier before the steering counts as not confirmed.</summary>
+    public TimeSpan SwitchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Steering for a switch that is not connected is reported failed to the MC (which retries it) if the switch has not connected by then.</summary>
+    public TimeSpan ConnectDeadline { get; set; } = TimeSpan.FromSeconds(10);
+
     public IPEndPoint? TcpEndPoint() => string.IsNullOrWhiteSpace(Tcp) ? null : IPEndPoint.Parse(Tcp);
 
     /// <summary>The topology from <see cref="TopologyFile"/> or <see cref="Switches"/>; throws naming the key at fault.</summary>
@@ -54,6 +60,16 @@ public sealed class SdnServeOptions
         if (Kind != SdnKind.OpenFlow)
         {
             yield break;
+        }
+
+        if (SwitchTimeout <= TimeSpan.Zero)
+        {
+            yield return $"{p}:SwitchTimeout must be positive (was {SwitchTimeout})";
+        }
+
+        if (ConnectDeadline <= TimeSpan.Zero)
+        {
+            yield return $"{p}:ConnectDeadline must be positive (was {ConnectDeadline})";
         }
 
         if (string.IsNullOrWhiteSpace(Tcp) && string.IsNullOrWhiteSpace(UnixSocket))

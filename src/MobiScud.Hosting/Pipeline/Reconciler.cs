@@ -35,6 +35,7 @@ public sealed class Reconciler(
     public override Task StopAsync(CancellationToken cancellationToken)
     {
         hypervisor.Attach(null);
+        steering.Attach(null);
         timers.Stop();
         return base.StopAsync(cancellationToken);
     }
@@ -69,6 +70,7 @@ public sealed class Reconciler(
 
         // From here outcomes reach the MC; anything reported earlier was about migrations we just settled.
         hypervisor.Attach(pipeline);
+        steering.Attach(pipeline);
         inventory = await hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
         var ues = await UeIndex.AllAsync(grains);

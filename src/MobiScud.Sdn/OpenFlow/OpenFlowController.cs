@@ -194,9 +194,36 @@ public sealed class OpenFlowController : IAsyncDisposable
             }
 
             var mods = new List<FlowMod>(adds.Count + deletes.Count);
-            mods.AddRange(adds.Select(f => f.ToFlowMod(session.NextXid())));
+            var added = new Dictionary<uint, FlowEntry>(adds.Count);
+            foreach (var f in adds)
+            {
+                var mod = f.ToFlowMod(session.NextXid());
+                added[mod.Xid] = f;
+                mods.Add(mod);
+            }
+
             mods.AddRange(deletes.Select(f => f.ToFlowMod(session.NextXid(), FlowModCommand.DeleteStrict)));
-            return mods.Count == 0 ? new FlowBatchResult(true, 0, []) : await session.SendBatchAsync(mods);
+            if (mods.Count == 0)
+            {
+                return new FlowBatchResult(true, 0, []);
+            }
+
+            FlowBatchResult result;
+            try
+            {
+                result = await session.SendBatchAsync(mods);
+            }
+            catch (TimeoutException)
+            {
+                // Unknown what the switch applied: the next replacement for this owner sends every add again.
+                state.MarkUnapplied(cookie, adds.Select(f => f.Key));
+                return FlowBatchResult.NotConfirmed(mods.Count);
+            }
+
+            // A flow the switch refused is still wanted, but not there: the next replacement sends it again rather than
+            // finding it unchanged.
+            state.MarkUnapplied(cookie, result.Rejections.Where(r => added.ContainsKey(r.FlowMod.Xid)).Select(r => added[r.FlowMod.Xid].Key));
+            return result;
         }
         catch (IOException)
         {
@@ -252,6 +279,7 @@ public sealed class OpenFlowController : IAsyncDisposable
             var actual = await session.DumpFlowsAsync();
             var want = State(session.DatapathId).Snapshot().ToDictionary(f => f.Key);
             var mods = new List<FlowMod>();
+            var sent = new Dictionary<uint, FlowEntry>();
             int kept = 0, modified = 0, deleted = 0;
             var seen = new HashSet<FlowKey>();
             foreach (var stats in actual)
@@ -268,6 +296,7 @@ public sealed class OpenFlowController : IAsyncDisposable
                     {
                         modified++;
                         mods.Add(w.ToFlowMod(session.NextXid()));
+                        sent[mods[^1].Xid] = w;
                     }
                 }
                 else
@@ -283,9 +312,17 @@ public sealed class OpenFlowController : IAsyncDisposable
             {
                 added++;
                 mods.Add(w.ToFlowMod(session.NextXid()));
+                sent[mods[^1].Xid] = w;
             }
 
             var result = await session.SendBatchAsync(mods);
+            var state = State(session.DatapathId);
+            foreach (var r in result.Rejections.Where(r => sent.ContainsKey(r.FlowMod.Xid)))
+            {
+                var refused = sent[r.FlowMod.Xid];
+                state.MarkUnapplied(refused.Cookie, [refused.Key]);
+            }
+
             session.Ready = true;
             return new ReconcileReport(session.DatapathId, actual.Count, kept, added, modified, deleted, session.SinceConnect, result.Rejections);
         }
@@ -319,6 +356,25 @@ public sealed class OpenFlowController : IAsyncDisposable
     {
         private readonly Dictionary<ulong, Dictionary<FlowKey, FlowEntry>> byOwner = [];
 
+        /// <summary>Per owner, desired flows the switch refused or did not confirm: re-sent by the owner's next replacement.</summary>
+        private readonly Dictionary<ulong, HashSet<FlowKey>> unapplied = [];
+
+        public void MarkUnapplied(ulong cookie, IEnumerable<FlowKey> keys)
+        {
+            lock (byOwner)
+            {
+                if (!byOwner.TryGetValue(cookie, out var owned))
+                {
+                    return;
+                }
+
+                foreach (var k in keys.Where(owned.ContainsKey))
+                {
+                    (unapplied.TryGetValue(cookie, out var set) ? set : unapplied[cookie] = []).Add(k);
+                }
+            }
+        }
+
         public List<FlowEntry> Snapshot()
         {
             lock (byOwner)
@@ -347,7 +403,8 @@ public sealed class OpenFlowController : IAsyncDisposable
                     next[f.Key] = f;
                 }
 
-                var adds = next.Values.Where(f => !old.TryGetValue(f.Key, out var was) || !was.SameAs(f)).ToList();
+                unapplied.Remove(cookie, out var resend);
+                var adds = next.Values.Where(f => !old.TryGetValue(f.Key, out var was) || !was.SameAs(f) || resend?.Contains(f.Key) == true).ToList();
                 var deletes = old.Values.Where(f => !next.ContainsKey(f.Key)).ToList();
 
                 // A key taken over from another owner leaves that owner's set.

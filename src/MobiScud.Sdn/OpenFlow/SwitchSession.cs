@@ -12,15 +12,24 @@ public sealed record FlowModRejection(FlowMod FlowMod, ErrorMessage Error)
         $"{FlowMod.Command} table={FlowMod.TableId} priority={FlowMod.Priority} {FlowMod.Match}: {OfpErrorNames.Describe(Error.ErrorType, Error.Code)}";
 }
 
-/// <summary>Outcome of a flow batch: confirmed by the switch's BARRIER_REPLY, or deferred until the switch (re)connects.</summary>
+/// <summary>
+/// Outcome of a flow batch: confirmed by the switch's BARRIER_REPLY, deferred until the switch (re)connects, or sent
+/// but not confirmed (<see cref="TimedOut"/>: no BARRIER_REPLY within the request timeout).
+/// </summary>
 public sealed record FlowBatchResult(bool Confirmed, int FlowMods, IReadOnlyList<FlowModRejection> Rejections)
 {
     public static readonly FlowBatchResult Deferred = new(false, 0, []);
 
     public bool Ok => Rejections.Count == 0;
 
+    /// <summary>The batch went out but the switch did not answer its barrier in time: what it applied is unknown.</summary>
+    public bool TimedOut { get; init; }
+
+    public static FlowBatchResult NotConfirmed(int flowMods) => new(false, flowMods, []) { TimedOut = true };
+
     public override string ToString() =>
-        Confirmed ? $"confirmed {FlowMods} flow-mods{(Ok ? "" : $", rejected: {string.Join("; ", Rejections)}")}" : "deferred until the switch connects";
+        Confirmed ? $"confirmed {FlowMods} flow-mods{(Ok ? "" : $", rejected: {string.Join("; ", Rejections)}")}"
+        : TimedOut ? $"{FlowMods} flow-mods sent, no barrier reply in time" : "deferred until the switch connects";
 }
 
 /// <summary>What a reconciliation after (re)connect found and changed.</summary>

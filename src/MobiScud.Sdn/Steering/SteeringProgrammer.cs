@@ -15,6 +15,48 @@ public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<Sit
     public bool DatapathSynced { get; init; }
 
     public IEnumerable<FlowModRejection> Rejections => Sites.Values.SelectMany(s => s.Rejections);
+
+    /// <summary>
+    /// Sites whose switch refused flow-mods (OFPT_ERROR) or did not confirm the batch (no BARRIER_REPLY in time), with a
+    /// reason that starts with its <see cref="SteeringFailureKinds"/> kind. A site that is not connected is not listed:
+    /// its flows are applied when it connects (see <see cref="Deferred"/>).
+    /// </summary>
+    public IReadOnlyList<(SiteId Site, string Reason)> Failures =>
+        Stale ? [] : [.. Sites.Where(s => s.Value.Rejections.Count > 0 || s.Value.TimedOut).Select(s => (s.Key, SteeringFailureKinds.Describe(s.Value)))];
+
+    /// <summary>Sites whose switch was not connected: their flows wait in the controller's desired state.</summary>
+    public IEnumerable<SiteId> Deferred => Sites.Where(s => !s.Value.Confirmed && !s.Value.TimedOut).Select(s => s.Key);
+}
+
+/// <summary>Why steering failed, as the first word of a SteeringFailed reason (and the label of the failure counter).</summary>
+public static class SteeringFailureKinds
+{
+    /// <summary>The switch answered flow-mods with OFPT_ERROR.</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>The batch went out but no BARRIER_REPLY came back in time.</summary>
+    public const string Unconfirmed = "unconfirmed";
+
+    /// <summary>The switch was not connected within the deadline.</summary>
+    public const string NotConnected = "not-connected";
+
+    public static string Describe(FlowBatchResult r) => r.Rejections.Count > 0
+        ? $"{Rejected}: the switch refused {r.Rejections.Count} of {r.FlowMods} flow-mod(s): {string.Join("; ", r.Rejections.Take(3))}"
+        : $"{Unconfirmed}: no barrier reply to {r.FlowMods} flow-mod(s) in time";
+
+    /// <summary>The kind a reason starts with; "other" for a reason from elsewhere.</summary>
+    public static string KindOf(string reason)
+    {
+        foreach (var kind in (string[])[Rejected, Unconfirmed, NotConnected])
+        {
+            if (reason.StartsWith(kind + ":", StringComparison.Ordinal))
+            {
+                return kind;
+            }
+        }
+
+        return "other";
+    }
 }
 
 /// <summary>The MC's flow programmer adapter: executes InstallSteering / RemoveSteering.</summary>

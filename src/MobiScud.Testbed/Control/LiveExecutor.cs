@@ -58,10 +58,21 @@ public sealed class LiveExecutor : ICommandExecutor, IAsyncDisposable
                         finished = DateTime.UtcNow;
                         ok = result.Confirmed || result.Stale;
                         problem = result.Rejections.Any() ? string.Join("; ", result.Rejections) : null;
+                        if (command is InstallSteering install)
+                        {
+                            foreach (var (site, reason) in result.Failures)
+                            {
+                                ReportFailure(install.Intent, site, reason);
+                            }
+                        }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         problem = e.Message;
+                        if (command is InstallSteering install)
+                        {
+                            ReportFailure(install.Intent, install.Intent.SwitchSite, $"{SteeringFailureKinds.Unconfirmed}: {e.Message}");
+                        }
                     }
 
                     Steering.Enqueue(new SteeringOutcome(command as InstallSteering, command as RemoveSteering, started, ok ? finished : DateTime.UtcNow, ok, problem));
@@ -80,6 +91,13 @@ public sealed class LiveExecutor : ICommandExecutor, IAsyncDisposable
                 _ = FireAsync(t);
                 break;
         }
+    }
+
+    /// <summary>The MC hears that the switch did not take the steering (and retries it); reported outside the command's turn.</summary>
+    private void ReportFailure(SteeringIntent intent, SiteId site, string reason)
+    {
+        var failed = new SteeringFailed(DateTime.UtcNow - _epoch, intent.Ue, site, reason, intent.Version);
+        _ = Task.Run(() => _mc?.Report(failed));
     }
 
     private async Task FireAsync(ScheduleTimer t)

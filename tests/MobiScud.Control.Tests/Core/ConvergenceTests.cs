@@ -9,6 +9,9 @@ namespace MobiScud.Control.Tests;
 /// was cancelled) against a model of the hypervisor and switches that holds the truth. At every step the model
 /// checks that the MC never duplicates or loses the PVM and only steers toward where the PVM really runs; at the
 /// end, once everything has settled, the PVM is where the strategy wants it and steering points at it.
+/// Switches also reject some steering (reported back as SteeringFailed, in any order with everything else): after every
+/// step, a UE whose last steering failed has a retry pending or newer steering sent; once switches accept again, the
+/// retries get the steering installed.
 /// </summary>
 public sealed class ConvergenceTests
 {
@@ -30,7 +33,8 @@ public sealed class ConvergenceTests
     public void Any_interleaving_converges_with_exactly_one_pvm(int seed, Strategy strategy)
     {
         var config = new McConfig(Sites, Core, strategy, idleSuspendAfter: TimeSpan.FromSeconds(3),
-            migrationDeadline: TimeSpan.FromSeconds(8), migrationRetryAfter: TimeSpan.FromSeconds(2));
+            migrationDeadline: TimeSpan.FromSeconds(8), migrationRetryAfter: TimeSpan.FromSeconds(2),
+            steeringRetryAfter: TimeSpan.FromSeconds(1), steeringRetryMax: TimeSpan.FromSeconds(8));
         var world = new World(config, new Random(seed));
         for (var step = 0; step < 80; step++)
         {
@@ -47,6 +51,10 @@ public sealed class ConvergenceTests
         private readonly List<ScheduleTimer> _timers = [];
         private readonly Dictionary<MigrationId, (SiteId From, SiteId To)> _migrations = [];
         private readonly Dictionary<SiteId, SteeringIntent> _switches = [];
+        private readonly HashSet<int> _rejected = [];
+        private readonly HashSet<int> _failureHeard = [];
+        private int _lastInstall = -1;
+        private bool _switchesHealthy;
         private (SiteId Site, bool Running)? _instance;
         private bool _creating;
         private UeState? _state;
@@ -79,6 +87,7 @@ public sealed class ConvergenceTests
 
         public void SettleConnected()
         {
+            _switchesHealthy = true;
             Drain();
             var enb = Enbs[random.Next(Enbs.Length)];
             Feed(_state?.Connection switch
@@ -109,6 +118,8 @@ public sealed class ConvergenceTests
                 var installed = Assert.Single(_switches);
                 Assert.Equal(desired.SwitchSite, installed.Key);
                 Assert.True(MobiScudControl.SameSteering(desired, installed.Value));
+                Assert.DoesNotContain(installed.Value.Version, _rejected);
+                Assert.True(s.SteeringInstalled);
             }
         }
 
@@ -180,6 +191,9 @@ public sealed class ConvergenceTests
                     _creating = false;
                     _instance = (started.Site, true);
                     break;
+                case SteeringFailed failed:
+                    _failureHeard.Add(failed.IntentVersion);
+                    break;
             }
 
             Feed(outcome with { At = _now });
@@ -192,6 +206,14 @@ public sealed class ConvergenceTests
             foreach (var c in decision.Commands)
             {
                 Execute(c);
+            }
+
+            if (_failureHeard.Contains(_lastInstall) && _state?.Steering is { } steering)
+            {
+                // The last steering sent failed and the MC still wants it: a retry must be on its way.
+                Assert.Equal(_lastInstall, steering.Version);
+                var fault = Assert.IsType<SteeringFault>(_state.SteeringFault);
+                Assert.Contains(_timers, t => t.Kind == TimerKind.SteeringRetry && t.Token == fault.RetryTimer);
             }
         }
 
@@ -240,6 +262,16 @@ public sealed class ConvergenceTests
                     Assert.Equal(_instance.Value.Site, install.Intent.PvmSite);
                     _switches[install.Intent.SwitchSite] = install.Intent;
                     Assert.Single(_switches);
+                    Assert.True(install.Intent.Version > _lastInstall);
+                    _lastInstall = install.Intent.Version;
+                    if (!_switchesHealthy && random.Next(4) == 0)
+                    {
+                        // The switch refuses it (OFPT_ERROR), or a relay site does; the report comes back later.
+                        _rejected.Add(install.Intent.Version);
+                        var site = random.Next(2) == 0 ? install.Intent.SwitchSite : install.Intent.PvmSite;
+                        _outcomes.Add(new SteeringFailed(_now, Ue, site, "rejected", install.Intent.Version));
+                    }
+
                     break;
                 case RemoveSteering remove:
                     Assert.True(_switches.Remove(remove.SwitchSite), $"remove at {remove.SwitchSite} where nothing is installed");
