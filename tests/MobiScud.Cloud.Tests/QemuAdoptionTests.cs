@@ -76,6 +76,125 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
     }
 
     [Fact]
+    public async Task A_migration_in_flight_when_its_hypervisor_died_is_rolled_back_if_unfinished_and_adopted_at_the_destination_if_completed()
+    {
+        var ue = new UeId("ue-flight");
+        var pvm = PvmId.For(ue);
+        var first = NewHypervisor();
+        QemuPvmInfo source;
+        string token;
+        await using (var reader = new EventReader(first))
+        {
+            await first.ExecuteAsync(new CreatePvm(ue, pvm, Site(0)));
+            await reader.WaitForAsync<PvmStarted>();
+            source = first.Describe(pvm)!;
+            token = await TestCloud.TokenAsync(source);
+            Assert.Equal("OK", await TestCloud.RequestAsync(source.Ports.KeyValue, "PUT flight in-the-air"));
+        }
+
+        // 1. A copy at 1 MiB/s is still running when "the process dies" (its QMP connections just go away).
+        var dstPorts = QemuPorts.From(basePort + 30 + 10);
+        await LeaveMigrationInFlightAsync(source, dstPorts, sequence: 1, bandwidth: 1 << 20, waitCompleted: false);
+
+        var second = NewHypervisor();
+        QemuPvmInfo rolledBack;
+        await using (var reader = new EventReader(second))
+        {
+            var report = await second.AdoptAsync();
+            Assert.Empty(report.Problems);
+            var adopted = Assert.Single(report.Adopted);
+            Assert.Equal((Site(0), source.ProcessId, PvmState.Running), (adopted.Site, adopted.ProcessId, adopted.State));
+            Assert.Contains("cancelled", adopted.Note, StringComparison.Ordinal);
+            Assert.Equal("running", await second.QueryQemuStatusAsync(pvm));
+            rolledBack = second.Describe(pvm)!;
+            Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(rolledBack.Ports.KeyValue, "GET flight"));
+            Assert.Equal([source.ProcessId], QemusUnder(root));
+            Assert.Empty(Directory.EnumerateDirectories(Path.Combine(root, Site(1).Value)));
+            var m = QemuManifest.TryRead(QemuManifest.PathIn(Path.GetDirectoryName(source.SerialLog)!), out _)!;
+            Assert.Null(m.MigrationSequence);
+        }
+
+        // 2. This time the copy completed before the process died: the destination is the PVM, the source goes.
+        await LeaveMigrationInFlightAsync(rolledBack, dstPorts, sequence: 2, bandwidth: 1L << 30, waitCompleted: true);
+        var third = NewHypervisor();
+        await using (var reader = new EventReader(third))
+        {
+            var report = await third.AdoptAsync();
+            Assert.Empty(report.Problems);
+            var adopted = Assert.Single(report.Adopted);
+            Assert.Equal((Site(1), PvmState.Running), (adopted.Site, adopted.State));
+            Assert.Contains("had completed", adopted.Note, StringComparison.Ordinal);
+            var after = third.Describe(pvm)!;
+            Assert.Equal(adopted.ProcessId, after.ProcessId);
+            Assert.NotEqual(source.ProcessId, after.ProcessId);
+            Assert.Equal("running", await third.QueryQemuStatusAsync(pvm));
+            Assert.Equal(token, await TestCloud.TokenAsync(after));
+            Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(after.Ports.KeyValue, "DGET flight"));
+            await TestCloud.WaitUntilAsync(() => QemusUnder(root).SequenceEqual([after.ProcessId]), "only the destination QEMU is left");
+
+            // The shared disk moved into the destination's directory with it.
+            Assert.StartsWith(Path.GetDirectoryName(after.SerialLog)!, after.DiskPath, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.GetDirectoryName(source.SerialLog)));
+            await third.ExecuteAsync(new DestroyPvm(ue, pvm, Site(1)));
+        }
+    }
+
+    /// <summary>
+    /// What a hypervisor that died mid-migration leaves behind: both manifests naming the migration, a destination on the
+    /// source's (shared) disk waiting with -incoming, and QEMU copying memory, with nobody connected to either QMP.
+    /// </summary>
+    private async Task LeaveMigrationInFlightAsync(QemuPvmInfo source, QemuPorts dstPorts, int sequence, long bandwidth, bool waitCompleted)
+    {
+        var srcDir = Path.GetDirectoryName(source.SerialLog)!;
+        var srcManifest = QemuManifest.TryRead(QemuManifest.PathIn(srcDir), out var error) ?? throw new InvalidOperationException(error);
+        var spec = new PvmSpec(srcManifest.MemoryMiB, srcManifest.DiskMiB);
+        var dstDir = Path.Combine(root, Site(1).Value, $"{srcManifest.Pvm}.{50 + sequence}");
+        var dst = await QemuInstance.StartAsync(guest.Qemu, guest.Image, Site(1), dstDir, dstPorts, spec, incoming: true, sharedDisk: source.DiskPath, CancellationToken.None, detached: true);
+        (srcManifest with { MigrationSequence = sequence, MigrationFrom = Site(0).Value, MigrationTo = Site(1).Value }).Write();
+        new QemuManifest
+        {
+            Ue = srcManifest.Ue,
+            Pvm = srcManifest.Pvm,
+            Site = Site(1).Value,
+            Role = QemuInstanceRole.Destination,
+            State = PvmState.Running,
+            Pid = dst.ProcessId,
+            Directory = dstDir,
+            QmpSocket = dst.QmpSocket,
+            Ports = dstPorts,
+            DiskPath = source.DiskPath,
+            MemoryMiB = spec.MemoryMiB,
+            DiskMiB = spec.DiskMiB,
+            MigrationSequence = sequence,
+            MigrationFrom = Site(0).Value,
+            MigrationTo = Site(1).Value,
+        }.Write();
+
+        await using (var src = await MobiScud.Cloud.Qmp.QmpClient.ConnectUnixAsync(srcManifest.QmpSocket, TimeSpan.FromSeconds(10)))
+        {
+            var uri = $"tcp:127.0.0.1:{dstPorts.Migration}";
+            await src.ExecuteAsync("migrate-set-parameters", new Dictionary<string, object> { ["max-bandwidth"] = bandwidth });
+            await dst.Qmp.ExecuteAsync("migrate-incoming", new { uri });
+            await src.ExecuteAsync("migrate", new { uri });
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var info = await src.ExecuteAsync("query-migrate");
+                var status = info.GetProperty("status").GetString();
+                if (waitCompleted ? status == "completed" : status == "active" && info.TryGetProperty("ram", out var ram) && ram.GetProperty("transferred").GetInt64() > 0)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline && status is "setup" or "active" or "device" or "completed", $"migration is '{status}'");
+                await Task.Delay(50);
+            }
+        }
+
+        await dst.DetachAsync();
+    }
+
+    [Fact]
     public async Task Broken_and_stale_manifests_are_reported_by_path_and_cleaned_and_adoption_goes_on()
     {
         var site = Path.Combine(root, Site(0).Value);

@@ -1358,14 +1358,7 @@ public sealed class QemuHypervisor : IHypervisor
             return null;
         }
 
-        if (!active.DiskPath.StartsWith(active.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-        {
-            // A destination on shared storage: the image moves into its directory, as after a migration (QEMU's open file follows).
-            var moved = Path.Combine(active.Directory, "disk.raw");
-            File.Move(active.DiskPath, moved);
-            active.DiskPath = moved;
-        }
-
+        TakeOverSharedDisk(active);
         var status = await StatusAsync(active);
         state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
         var ue = new UeId(kept.Ue);
@@ -1419,6 +1412,9 @@ public sealed class QemuHypervisor : IHypervisor
                 _ = resumed.ContinueWith(t => t.Exception, TaskScheduler.Default);
                 await WaitDestinationRunningAsync(destination, src.State == PvmState.Suspended, resumed);
                 await IgnoreQmpErrors(destination.Qmp.ExecuteAsync("nbd-server-stop", null, TimeSpan.FromSeconds(10)));
+
+                // Before the source's directory goes: the shared image may still lie in it.
+                TakeOverSharedDisk(destination);
                 DeleteManifest(source);
                 await source.StopAsync();
                 Release(source);
@@ -1442,6 +1438,29 @@ public sealed class QemuHypervisor : IHypervisor
 
         return (source, src with { MigrationSequence = null, MigrationFrom = null, MigrationTo = null, MirrorJob = null, MirrorNode = null },
             $"migration #{seq} {src.MigrationFrom}->{src.MigrationTo} was '{migration ?? "unknown"}': cancelled, the PVM stays at {src.Site}");
+    }
+
+    /// <summary>
+    /// A destination on shared storage opened its source's image: it moves into the destination's directory, as after a
+    /// migration (QEMU's open file follows the rename). Already moved (a crash after the move): the manifest is behind.
+    /// </summary>
+    private static void TakeOverSharedDisk(QemuInstance instance)
+    {
+        if (instance.DiskPath.StartsWith(instance.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var moved = Path.Combine(instance.Directory, "disk.raw");
+        if (File.Exists(instance.DiskPath))
+        {
+            File.Move(instance.DiskPath, moved);
+        }
+
+        if (File.Exists(moved))
+        {
+            instance.DiskPath = moved;
+        }
     }
 
     private static async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, TimeSpan timeout, CancellationToken ct)
