@@ -135,6 +135,16 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             // The shared disk moved into the destination's directory with it.
             Assert.StartsWith(Path.GetDirectoryName(after.SerialLog)!, after.DiskPath, StringComparison.Ordinal);
             Assert.False(Directory.Exists(Path.GetDirectoryName(source.SerialLog)));
+
+            // The adopted QEMU is supervised as a started one: its death reaches the caller as PvmFailed.
+            using (var p = Process.GetProcessById(after.ProcessId))
+            {
+                p.Kill();
+            }
+
+            var failed = await reader.WaitForAsync<PvmFailed>(f => f.Pvm == pvm);
+            Assert.Contains("QEMU exited unexpectedly", failed.Reason, StringComparison.Ordinal);
+            Assert.Equal(PvmState.Failed, Assert.Single(third.Query()).State);
             await third.ExecuteAsync(new DestroyPvm(ue, pvm, Site(1)));
         }
     }

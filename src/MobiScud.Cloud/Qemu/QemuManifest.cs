@@ -85,7 +85,8 @@ public sealed record QemuManifest
     public void Write()
     {
         var path = PathIn(Directory);
-        var temp = path + ".tmp";
+        // Its own temp name: two writers (a suspend racing a resume) never share one; the last rename wins whole.
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
             JsonSerializer.Serialize(f, this with { WrittenAt = DateTimeOffset.UtcNow }, Json);
