@@ -1285,44 +1285,33 @@ public sealed class QemuHypervisor : IHypervisor
         }
 
         QemuInstance? active = null;
-        var state = PvmState.Running;
         string? note = null;
         QemuManifest? kept = null;
         if (actives.FirstOrDefault() is { } src)
         {
-            QemuInstance source;
+            QemuInstance? source = null;
             try
             {
                 source = await QemuInstance.AdoptAsync(src, connect, ct);
             }
             catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
             {
+                // Its destinations are judged below as if it had no source.
                 problems.Add(new(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {e.Message}; killed"));
                 await KillInstanceAsync(src);
-                source = null!;
             }
 
             if (source is not null)
             {
                 var dst = src.MigrationSequence is { } seq ? destinations.FirstOrDefault(d => d.MigrationSequence == seq) : null;
-                if (src.MigrationSequence is not null)
-                {
-                    (active, kept, note) = await SettleMigrationAsync(src, source, dst, ct);
-                }
-                else
-                {
-                    (active, kept) = (source, src);
-                }
-
+                (active, kept, note) = src.MigrationSequence is null ? (source, src, null) : await SettleMigrationAsync(src, source, dst, ct);
                 foreach (var other in destinations.Where(d => d != dst))
                 {
                     problems.Add(new(QemuManifest.PathIn(other.Directory), $"destination of a migration of {other.Pvm} its source does not name; killed"));
                     await KillInstanceAsync(other);
                 }
-            }
-            else
-            {
-                actives.Clear();
+
+                destinations.Clear();
             }
         }
 
@@ -1360,7 +1349,7 @@ public sealed class QemuHypervisor : IHypervisor
 
         TakeOverSharedDisk(active);
         var status = await StatusAsync(active);
-        state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
+        var state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
         var ue = new UeId(kept.Ue);
         var pvm = new PvmId(kept.Pvm);
         IPAddress? address = kept.Address is { } a && IPAddress.TryParse(a, out var ip) ? ip : null;
@@ -1391,7 +1380,7 @@ public sealed class QemuHypervisor : IHypervisor
     /// destination (once running) is the PVM and the source quits; anything else is cancelled, the destination quits and
     /// the source runs on (`cont` if the migration had paused it).
     /// </summary>
-    private async Task<(QemuInstance? Active, QemuManifest? Kept, string Note)> SettleMigrationAsync(QemuManifest src, QemuInstance source, QemuManifest? dst, CancellationToken ct)
+    private async Task<(QemuInstance? Active, QemuManifest? Kept, string? Note)> SettleMigrationAsync(QemuManifest src, QemuInstance source, QemuManifest? dst, CancellationToken ct)
     {
         var seq = src.MigrationSequence;
         string? migration = null;
