@@ -89,11 +89,48 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         var view = await client.GetFromJsonAsync<JsonElement>($"/api/v1/ues/{ue.Value}");
         output.WriteLine($"after the restart: {view}");
 
-        // 4. A graceful stop (SIGTERM) leaves the PVM running too.
-        await second.TerminateAsync();
-        Assert.Equal(0, second.ExitCode);
-        Assert.Equal([manifest.Pid], QemusUnder(root));
+        // 4. A hand-made move to site-b (a pin: the MC keeps wanting it there), and serve is killed while the migration
+        // is in flight: as soon as the destination's manifest exists. Whatever QEMU got to (copying, or done), the next
+        // start settles it from the source's query-migrate, and the MC ends with the PVM at site-b.
+        var move = await client.PostAsJsonAsync($"/api/v1/pvms/{ue.Value}/move", new { site = "site-b" });
+        Assert.True(move.IsSuccessStatusCode, $"move: {move.StatusCode} {await move.Content.ReadAsStringAsync()}");
+        await Wait.Until(() => Task.FromResult(Manifests().Any(m => m.Role == QemuInstanceRole.Destination) || second.HasExited), "the migration to site-b under way", seconds: 60);
+        second.Kill();
+        await second.Exited.WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine($"killed mid-migration: {string.Join("; ", Manifests().Select(m => $"{m.Site} {m.Role} pid {m.Pid} migration {m.MigrationSequence}"))}");
+
+        var third = await StartServeAsync("third", settings, ("MobiScud:MigrationRetryAfter", "00:00:02"));
+        await WaitForPvmAsync(client, third, "site-b");
+        await Wait.Until(() => Task.FromResult(third.Log.Contains($"adopted {pvm}", StringComparison.Ordinal)), "serve's log of the adoption");
+        var settled = third.Log.Split('\n').First(l => l.Contains($"adopted {pvm}", StringComparison.Ordinal)).Trim();
+        output.WriteLine(settled);
+        Assert.True(settled.Contains("had completed", StringComparison.Ordinal) || settled.Contains("cancelled", StringComparison.Ordinal), settled);
+        await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemusUnder(root).Count == 1), "one QEMU, at site-b, no migration left");
+        var atB = SingleManifest();
+        Assert.Equal([atB.Pid], QemusUnder(root));
+        Assert.Equal(token, await RequestAsync(atB.Ports.KeyValue, "TOKEN"));
+        Assert.Equal("VALUE yes-it-is", await RequestAsync(atB.Ports.KeyValue, "DGET restart-proof"));
+
+        // 5. A graceful stop (SIGTERM) leaves the PVM running too.
+        await third.TerminateAsync();
+        Assert.Equal(0, third.ExitCode);
+        Assert.Equal([atB.Pid], QemusUnder(root));
     }
+
+    /// <summary>The readable manifests under the run directory now (instance directories come and go while it looks).</summary>
+    private List<QemuManifest> Manifests()
+    {
+        try
+        {
+            return [.. Directory.EnumerateFiles(RunDirectory, QemuManifest.FileName, SearchOption.AllDirectories).Select(p => QemuManifest.TryRead(p, out _)).OfType<QemuManifest>()];
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+
+    private QemuManifest? SingleOrNone() => Manifests() is [var one] ? one : null;
 
     private async Task WaitForPvmAsync(HttpClient client, ServeProcess serve, string site)
     {

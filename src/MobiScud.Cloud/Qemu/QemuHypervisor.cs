@@ -1387,10 +1387,13 @@ public sealed class QemuHypervisor : IHypervisor
         try
         {
             var info = await source.Qmp.ExecuteAsync("query-migrate", null, TimeSpan.FromSeconds(10), ct);
-            migration = info.TryGetProperty("status", out var st) ? st.GetString() : null;
+
+            // No status at all: `migrate` was never issued (the crash came while the destination started or the disk mirrored).
+            migration = info.TryGetProperty("status", out var st) ? st.GetString() : "not started";
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
+            migration = $"unanswered ({e.Message})";
         }
 
         if (migration == "completed" && dst is not null && await TryAdoptAsync(dst, TimeSpan.FromSeconds(10), ct) is { } destination)
