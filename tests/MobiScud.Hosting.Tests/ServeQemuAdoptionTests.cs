@@ -29,7 +29,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
     public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
 
     [Fact]
-    public async Task A_killed_serve_restarted_on_the_same_state_adopts_its_qemu_pvm_with_the_guest_state_and_reports_a_broken_manifest()
+    public async Task A_killed_serve_restarted_on_the_same_state_adopts_its_qemu_pvm_even_mid_migration_and_reports_a_broken_manifest()
     {
         ExternalTool.Require("qemu-system-x86_64", "qemu-system-x86");
         ExternalTool.Require("busybox", "busybox-static");
