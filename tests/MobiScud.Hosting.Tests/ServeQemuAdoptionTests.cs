@@ -73,6 +73,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         await Wait.Until(() => Task.FromResult(second.Log.Contains($"adopted {pvm}", StringComparison.Ordinal)), "serve's log of the adoption");
         Assert.Contains($"QEMU instance not adopted: {QemuManifest.PathIn(broken)}: not a QEMU instance manifest", second.Log, StringComparison.Ordinal);
         Assert.False(Directory.Exists(broken));
+        output.WriteLine(second.Log.Split('\n').First(l => l.Contains("QEMU adoption:", StringComparison.Ordinal)).Trim());
 
         var adopted = SingleManifest();
         Assert.Equal((manifest.Pid, manifest.Directory, "site-a"), (adopted.Pid, adopted.Directory, adopted.Site));
@@ -104,6 +105,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         await Wait.Until(() => Task.FromResult(third.Log.Contains($"adopted {pvm}", StringComparison.Ordinal)), "serve's log of the adoption");
         var settled = third.Log.Split('\n').First(l => l.Contains($"adopted {pvm}", StringComparison.Ordinal)).Trim();
         output.WriteLine(settled);
+        output.WriteLine(third.Log.Split('\n').First(l => l.Contains("QEMU adoption:", StringComparison.Ordinal)).Trim());
         Assert.True(settled.Contains("had completed", StringComparison.Ordinal) || settled.Contains("cancelled", StringComparison.Ordinal), settled);
         await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemusUnder(root).Count == 1), "one QEMU, at site-b, no migration left");
         var atB = SingleManifest();

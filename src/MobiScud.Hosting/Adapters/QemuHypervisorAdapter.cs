@@ -90,6 +90,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
             if (_options.KeepPvmsOnStop)
             {
                 // Before the reconciler's first inventory: what the previous process left is what the MC observes.
+                var took = System.Diagnostics.Stopwatch.StartNew();
                 var report = await hv.AdoptAsync(cancellationToken);
                 foreach (var a in report.Adopted)
                 {
@@ -101,7 +102,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
                     _log.LogError("QEMU instance not adopted: {Path}: {Problem}", problem.Path, problem.Message);
                 }
 
-                _log.LogInformation("QEMU adoption: {Adopted} PVM(s) taken back, {Problems} instance(s) cleaned up", report.Adopted.Count, report.Problems.Count);
+                _log.LogInformation("QEMU adoption: {Adopted} PVM(s) taken back, {Problems} instance(s) cleaned up in {Ms} ms", report.Adopted.Count, report.Problems.Count, took.ElapsedMilliseconds);
             }
 
             hv.MigrationReported += OnMigrationReported;
