@@ -18,6 +18,7 @@ public sealed class ServeAdapterConfigTests
         Assert.Equal([0xa1UL, 0xb1UL], topology.Sites.Select(s => s.DatapathId).Order());
         Assert.Equal(5u, topology[new("site-a")].InterSitePorts[new("site-b")]);
         Assert.Equal(30, (int)options.Hypervisor.Qemu.ToPolicy().DowntimeLimit!.Value.TotalMilliseconds);
+        Assert.True(options.Hypervisor.Qemu.KeepPvmsOnStop);
     }
 
     [Fact]
@@ -31,6 +32,9 @@ public sealed class ServeAdapterConfigTests
             ["MobiScud:Hypervisor:Qemu:Kernel"] = "/nonexistent/vmlinuz",
             ["MobiScud:Hypervisor:Qemu:PortsPerSite"] = "4",
             ["MobiScud:Hypervisor:Qemu:Sites:site-z:DataBridge"] = "br0",
+
+            // Relative: the next start (from another working directory) would not find the PVMs to adopt.
+            ["MobiScud:Hypervisor:Qemu:RunDirectory"] = "run/qemu",
             ["MobiScud:Sdn:Kind"] = "OpenFlow",
             ["MobiScud:Sdn:Tcp"] = "not-an-endpoint",
             ["MobiScud:Sdn:Switches:0:Site"] = "site-a",
@@ -53,6 +57,7 @@ public sealed class ServeAdapterConfigTests
                      "MobiScud:Hypervisor:Qemu:Kernel file '/nonexistent/vmlinuz'", "MobiScud:Hypervisor:Qemu:PortsPerSite", "MobiScud:Hypervisor:Qemu:Sites:site-z",
                      "MobiScud:Sdn:Tcp 'not-an-endpoint'", "MobiScud:Sdn:Switches:0:DatapathId 'zz'", "MobiScud:Sdn:Switches:0:EndpointMac 'nope'",
                      "MobiScud:Sdn:Switches:0:TunnelPort", "MobiScud:Sdn:Switches:0:Enbs:0:Address '10.77.1.300'",
+                     "MobiScud:Hypervisor:Qemu:RunDirectory 'run/qemu' must be an absolute path when MobiScud:Hypervisor:Qemu:KeepPvmsOnStop is true",
                  })
         {
             Assert.Contains(e.Failures, f => f.Contains(key, StringComparison.Ordinal));

@@ -33,7 +33,25 @@ public sealed class QemuHypervisorOptions
 
     /// <summary>The time stamped on events (the MC's clock); defaults to time since the hypervisor was made.</summary>
     public Func<TimeSpan>? Clock { get; init; }
+
+    /// <summary>
+    /// QEMUs outlive this hypervisor: each runs in its own session with stdio on files and a manifest.json in its
+    /// directory; <see cref="QemuHypervisor.DisposeAsync"/> leaves running PVMs running (it only closes QMP), and a later
+    /// hypervisor over the same site directories takes them back with <see cref="QemuHypervisor.AdoptAsync"/>. False
+    /// (default): QEMUs die with the hypervisor, and leftovers of a crashed run are killed when a site is added.
+    /// </summary>
+    public bool Detached { get; init; }
 }
+
+/// <summary>One PVM taken back by <see cref="QemuHypervisor.AdoptAsync"/>.</summary>
+/// <param name="Note">What was done beyond reattaching (a migration in flight adopted or rolled back), or null.</param>
+public sealed record QemuAdoptedPvm(UeId Ue, PvmId Pvm, SiteId Site, int ProcessId, PvmState State, string? Note);
+
+/// <summary>Something in a site directory that could not be adopted, and what was done with it.</summary>
+/// <param name="Path">The manifest (or instance directory) concerned.</param>
+public sealed record QemuAdoptionProblem(string Path, string Message);
+
+public sealed record QemuAdoptionReport(IReadOnlyList<QemuAdoptedPvm> Adopted, IReadOnlyList<QemuAdoptionProblem> Problems);
 
 /// <summary>Where a migration is, for callers that watch it (tests, the dashboard).</summary>
 public enum MigrationPhase
@@ -91,6 +109,7 @@ public sealed class QemuHypervisor : IHypervisor
     private readonly Stopwatch since = Stopwatch.StartNew();
     private readonly Lock gate = new();
     private readonly Dictionary<PvmId, IPAddress> dataAddresses = [];
+    private readonly List<string> manifestErrors = [];
     private int generation;
 
     /// <summary>Process-wide, so taps of hypervisors living side by side in one process never share a name.</summary>
@@ -141,10 +160,26 @@ public sealed class QemuHypervisor : IHypervisor
             DataLinks.RequireBridge(bridge, site.Id.Value);
         }
 
+        // Full paths: they appear on QEMU's command line, which is how a later process recognises its QEMUs.
+        site = site with { Directory = Path.GetFullPath(site.Directory) };
         Directory.CreateDirectory(site.Directory);
-        QemuInstance.KillLeftovers(site.Directory);
+        if (!options.Detached)
+        {
+            QemuInstance.KillLeftovers(site.Directory);
+        }
+
         lock (gate)
         {
+            // New instance directories must not reuse the names of ones a previous run left (adoptable or not).
+            foreach (var d in Directory.EnumerateDirectories(site.Directory))
+            {
+                var dot = d.LastIndexOf('.');
+                if (dot > 0 && int.TryParse(d.AsSpan(dot + 1), out var g) && g > generation)
+                {
+                    generation = g;
+                }
+            }
+
             if (!sites.TryAdd(site.Id, new SiteState(site)))
             {
                 throw new ArgumentException($"site {site.Id} is already registered", nameof(site));
@@ -340,6 +375,7 @@ public sealed class QemuHypervisor : IHypervisor
                 }
             }
 
+            WriteManifest(entry, instance);
             Emit(new PvmStarted(Now, entry.Ue, entry.Pvm, entry.Site, entry.Address));
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
@@ -421,6 +457,7 @@ public sealed class QemuHypervisor : IHypervisor
                 }
             }
 
+            WriteManifest(entry, entry.Active);
             Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, entry.Address));
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
@@ -453,6 +490,8 @@ public sealed class QemuHypervisor : IHypervisor
                     entry.State = PvmState.Suspended;
                 }
             }
+
+            WriteManifest(entry, entry.Active);
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
@@ -554,6 +593,10 @@ public sealed class QemuHypervisor : IHypervisor
             // image over at switch-over), as on a real cluster with shared storage.
             dst = await StartInstanceAsync(m.Pvm, m.To, incoming: true, ct, run.Policy.MirrorDisk ? null : src.DiskPath, src.DataNic?.Address);
             run.Destination = dst;
+
+            // Source first: a destination whose source names no migration is never adopted over it.
+            WriteManifest(entry, src, run: run, mirrorJob: run.Policy.MirrorDisk ? mirrorJob : null, mirrorNode: run.Policy.MirrorDisk ? mirrorNode : null);
+            WriteManifest(entry, dst, QemuInstanceRole.Destination, run);
             await ApplyPolicyAsync(src.Qmp, dst.Qmp, run.Policy, ct);
 
             if (run.Policy.MirrorDisk)
@@ -638,6 +681,10 @@ public sealed class QemuHypervisor : IHypervisor
                 entry.Migration = null;
             }
 
+            // The source's manifest goes first: a crash in between leaves a lone running destination, which is adopted.
+            DeleteManifest(src);
+            WriteManifest(entry, dst);
+
             // The PVM runs at the destination: tell the MC now, and tidy up the source side after.
             var wall = started.Elapsed;
             Supervise(entry, dst);
@@ -703,6 +750,11 @@ public sealed class QemuHypervisor : IHypervisor
                 {
                     entry.State = sourceAlive ? run.StateBefore : PvmState.Failed;
                 }
+            }
+
+            if (sourceAlive)
+            {
+                WriteManifest(entry, src, state: run.StateBefore);
             }
 
             Report(run, false, reason, started.Elapsed, mirrorTime, null, diskBytes);
@@ -1016,7 +1068,7 @@ public sealed class QemuHypervisor : IHypervisor
         {
             instance = await QemuInstance.StartAsync(
                 options.QemuBinary, options.Image, siteId, dir, QemuPorts.From(first), spec, incoming, sharedDisk, ct,
-                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address));
+                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address), options.Detached);
             if (nic is not null)
             {
                 // QMP answers only after QEMU set up its netdevs, so the tap exists now.
@@ -1060,6 +1112,408 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
+    /// <summary>Manifests that could not be written (disk full, permissions): the PVM runs on, but a restart cannot adopt it.</summary>
+    public IReadOnlyList<string> ManifestErrors
+    {
+        get
+        {
+            lock (manifestErrors)
+            {
+                return [.. manifestErrors];
+            }
+        }
+    }
+
+    private void WriteManifest(
+        Entry entry, QemuInstance instance, QemuInstanceRole role = QemuInstanceRole.Active, MigrationRun? run = null,
+        string? mirrorJob = null, string? mirrorNode = null, PvmState? state = null)
+    {
+        if (!options.Detached)
+        {
+            return;
+        }
+
+        var st = state ?? (entry.State == PvmState.Migrating ? run?.StateBefore ?? PvmState.Running : entry.State);
+        var nic = instance.DataNic;
+        var m = new QemuManifest
+        {
+            Ue = entry.Ue.Value,
+            Pvm = entry.Pvm.Value,
+            Site = instance.Site.Value,
+            Role = role,
+            State = st == PvmState.Suspended ? PvmState.Suspended : PvmState.Running,
+            Pid = instance.ProcessId,
+            Directory = instance.Directory,
+            QmpSocket = instance.QmpSocket,
+            Ports = instance.Ports,
+            DiskPath = instance.DiskPath,
+            MemoryMiB = instance.Spec.MemoryMiB,
+            DiskMiB = instance.Spec.DiskMiB,
+            DirtyMiB = instance.Spec.DirtyMiB,
+            Address = entry.Address?.ToString(),
+            DataNic = nic is null ? null : new QemuManifestNic(nic.Tap, nic.Address.ToString(), QemuDataNetwork.Colon(nic.Mac), nic.Attachment.Bridge, nic.Attachment.Namespace),
+            MigrationSequence = run?.Id.Sequence,
+            MigrationFrom = run?.Command.From.Value,
+            MigrationTo = run?.Command.To.Value,
+            MirrorJob = mirrorJob,
+            MirrorNode = mirrorNode,
+        };
+        try
+        {
+            m.Write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            lock (manifestErrors)
+            {
+                manifestErrors.Add($"{QemuManifest.PathIn(instance.Directory)}: {e.Message}");
+            }
+        }
+    }
+
+    private static void DeleteManifest(QemuInstance instance)
+    {
+        try
+        {
+            File.Delete(QemuManifest.PathIn(instance.Directory));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Takes back the detached QEMUs a previous process left in the registered sites' directories (call after the last
+    /// <see cref="AddSite"/>, before the first command). Each instance directory's manifest is read, its pid checked to be
+    /// that very QEMU (/proc/pid/cmdline names the directory), QMP reconnected and the PVM table rebuilt. A migration that
+    /// was in flight is settled by the source's query-migrate: completed, the destination is adopted and the source quit;
+    /// otherwise it is cancelled, the destination quit and the source resumed if the migration paused it. Directories
+    /// that cannot be adopted (no manifest, a broken one, a dead pid) are reported, their QEMU (if any) killed and the
+    /// directory removed. Never throws for what it finds on disk. No events are emitted: the caller reconciles with
+    /// <see cref="Query"/>.
+    /// </summary>
+    public async Task<QemuAdoptionReport> AdoptAsync(CancellationToken ct = default)
+    {
+        if (!options.Detached)
+        {
+            throw new InvalidOperationException("AdoptAsync needs QemuHypervisorOptions.Detached (without it, AddSite kills leftovers instead)");
+        }
+
+        var adopted = new List<QemuAdoptedPvm>();
+        var problems = new List<QemuAdoptionProblem>();
+        List<SiteState> siteList;
+        lock (gate)
+        {
+            siteList = [.. sites.Values];
+        }
+
+        var found = new List<QemuManifest>();
+        foreach (var site in siteList)
+        {
+            foreach (var dir in Directory.EnumerateDirectories(site.Site.Directory))
+            {
+                var path = QemuManifest.PathIn(dir);
+                if (!File.Exists(path))
+                {
+                    var killed = QemuInstance.KillByPidFile(dir);
+                    problems.Add(new(dir, $"no {QemuManifest.FileName} (a PVM that never finished booting, or not a detached instance){(killed ? "; killed its QEMU" : "")}; directory removed"));
+                    RemoveDirectory(dir);
+                    continue;
+                }
+
+                var m = QemuManifest.TryRead(path, out var error);
+                if (m is null)
+                {
+                    var killed = QemuInstance.KillByPidFile(dir);
+                    problems.Add(new(path, $"{error}{(killed ? "; killed the QEMU of its pidfile" : "")}; instance directory removed"));
+                    RemoveDirectory(dir);
+                    continue;
+                }
+
+                if (Path.GetFullPath(m.Directory) != dir || m.Site != site.Site.Id.Value)
+                {
+                    problems.Add(new(path, $"names directory {m.Directory} at site {m.Site}, but lies in {dir} of site {site.Site.Id}; instance directory removed"));
+                    QemuInstance.KillByPidFile(dir);
+                    RemoveDirectory(dir);
+                    continue;
+                }
+
+                if (!QemuInstance.IsInstanceProcess(m.Pid, dir))
+                {
+                    problems.Add(new(path, $"QEMU pid {m.Pid} of {m.Pvm} is not running (the PVM's memory is lost; the MC boots it afresh); instance directory removed"));
+                    RemoveDirectory(dir);
+                    continue;
+                }
+
+                found.Add(m);
+            }
+        }
+
+        foreach (var group in found.GroupBy(m => m.Pvm))
+        {
+            try
+            {
+                if (await AdoptPvmAsync([.. group.OrderByDescending(m => m.WrittenAt)], problems, ct) is { } a)
+                {
+                    adopted.Add(a);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One PVM that cannot be taken back must not keep the others (or the service) from coming up.
+                foreach (var m in group)
+                {
+                    problems.Add(new(QemuManifest.PathIn(m.Directory), $"adoption of {m.Pvm} failed: {e.Message}; its QEMU was killed"));
+                    QemuInstance.KillByPidFile(m.Directory);
+                    RemoveDirectory(m.Directory);
+                }
+            }
+        }
+
+        return new QemuAdoptionReport(adopted, problems);
+    }
+
+    private async Task<QemuAdoptedPvm?> AdoptPvmAsync(List<QemuManifest> manifests, List<QemuAdoptionProblem> problems, CancellationToken ct)
+    {
+        var connect = TimeSpan.FromSeconds(10);
+        var actives = manifests.Where(m => m.Role == QemuInstanceRole.Active).ToList();
+        var destinations = manifests.Where(m => m.Role == QemuInstanceRole.Destination).ToList();
+        foreach (var extra in actives.Skip(1))
+        {
+            problems.Add(new(QemuManifest.PathIn(extra.Directory), $"a second live instance of {extra.Pvm} (kept the newer {actives[0].Directory}); killed"));
+            await KillInstanceAsync(extra);
+        }
+
+        QemuInstance? active = null;
+        string? note = null;
+        QemuManifest? kept = null;
+        if (actives.FirstOrDefault() is { } src)
+        {
+            QemuInstance? source = null;
+            try
+            {
+                source = await QemuInstance.AdoptAsync(src, connect, ct);
+            }
+            catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
+            {
+                // Its destinations are judged below as if it had no source.
+                problems.Add(new(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {e.Message}; killed"));
+                await KillInstanceAsync(src);
+            }
+
+            if (source is not null)
+            {
+                var dst = src.MigrationSequence is { } seq ? destinations.FirstOrDefault(d => d.MigrationSequence == seq) : null;
+                (active, kept, note) = src.MigrationSequence is null ? (source, src, null) : await SettleMigrationAsync(src, source, dst, ct);
+                foreach (var other in destinations.Where(d => d != dst))
+                {
+                    problems.Add(new(QemuManifest.PathIn(other.Directory), $"destination of a migration of {other.Pvm} its source does not name; killed"));
+                    await KillInstanceAsync(other);
+                }
+
+                destinations.Clear();
+            }
+        }
+
+        if (active is null)
+        {
+            // No live source: a destination that already runs is the PVM (the source quit after the switch-over).
+            foreach (var d in destinations)
+            {
+                if (active is null)
+                {
+                    var candidate = await TryAdoptAsync(d, connect, ct);
+                    if (candidate is not null && await StatusAsync(candidate) is "running" or "paused")
+                    {
+                        active = candidate;
+                        kept = d;
+                        note = $"the destination of migration #{d.MigrationSequence} ran without its source: adopted";
+                        continue;
+                    }
+
+                    if (candidate is not null)
+                    {
+                        await candidate.StopAsync();
+                    }
+                }
+
+                problems.Add(new(QemuManifest.PathIn(d.Directory), $"destination of migration #{d.MigrationSequence} of {d.Pvm} without a live source, not running; killed"));
+                await KillInstanceAsync(d);
+            }
+        }
+
+        if (active is null || kept is null)
+        {
+            return null;
+        }
+
+        TakeOverSharedDisk(active);
+        var status = await StatusAsync(active);
+        var state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
+        var ue = new UeId(kept.Ue);
+        var pvm = new PvmId(kept.Pvm);
+        IPAddress? address = kept.Address is { } a && IPAddress.TryParse(a, out var ip) ? ip : null;
+        var entry = new Entry(ue, pvm, active.Site) { State = state, Address = address, Active = active };
+        lock (gate)
+        {
+            if (pvms.ContainsKey(pvm) || !sites.TryGetValue(active.Site, out var site))
+            {
+                throw new InvalidOperationException($"{pvm} is already held here, or its site {active.Site} is not registered");
+            }
+
+            site.MarkUsed(active.Ports.Echo);
+            pvms[pvm] = entry;
+            specs[pvm] = active.Spec with { DataAddress = address };
+            if (address is not null)
+            {
+                dataAddresses[pvm] = address;
+            }
+        }
+
+        WriteManifest(entry, active, state: state);
+        Supervise(entry, active);
+        return new QemuAdoptedPvm(ue, pvm, active.Site, active.ProcessId, state, note);
+    }
+
+    /// <summary>
+    /// A migration was in flight when the previous process ended. The source's query-migrate decides: completed, the
+    /// destination (once running) is the PVM and the source quits; anything else is cancelled, the destination quits and
+    /// the source runs on (`cont` if the migration had paused it).
+    /// </summary>
+    private async Task<(QemuInstance? Active, QemuManifest? Kept, string? Note)> SettleMigrationAsync(QemuManifest src, QemuInstance source, QemuManifest? dst, CancellationToken ct)
+    {
+        var seq = src.MigrationSequence;
+        string? migration = null;
+        try
+        {
+            var info = await source.Qmp.ExecuteAsync("query-migrate", null, TimeSpan.FromSeconds(10), ct);
+
+            // No status at all: `migrate` was never issued (the crash came while the destination started or the disk mirrored).
+            migration = info.TryGetProperty("status", out var st) ? st.GetString() : "not started";
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        {
+            migration = $"unanswered ({e.Message})";
+        }
+
+        if (migration == "completed" && dst is not null && await TryAdoptAsync(dst, TimeSpan.FromSeconds(10), ct) is { } destination)
+        {
+            try
+            {
+                var resumed = destination.Qmp.WaitForEventAsync("RESUME", null, TimeSpan.FromSeconds(10), ct);
+                _ = resumed.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                await WaitDestinationRunningAsync(destination, src.State == PvmState.Suspended, resumed);
+                await IgnoreQmpErrors(destination.Qmp.ExecuteAsync("nbd-server-stop", null, TimeSpan.FromSeconds(10)));
+
+                // Before the source's directory goes: the shared image may still lie in it.
+                TakeOverSharedDisk(destination);
+                DeleteManifest(source);
+                await source.StopAsync();
+                Release(source);
+                return (destination, dst with { Role = QemuInstanceRole.Active, State = src.State }, $"migration #{seq} {src.MigrationFrom}->{src.MigrationTo} had completed: adopted at {src.MigrationTo}, source quit");
+            }
+            catch (Exception e) when (e is MigrationAbort or QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            {
+                await destination.StopAsync();
+                dst = null;
+                migration = $"completed, but the destination did not run ({e.Message})";
+            }
+        }
+
+        // Roll back: cancel what is left of the copy and the mirror, drop the destination, resume the source.
+        await IgnoreQmpErrors(source.Qmp.ExecuteAsync("migrate_cancel", null, TimeSpan.FromSeconds(10)));
+        await RollBackAsync(source, src.MirrorJob, src.MirrorNode ?? "mirror-target-none", src.State);
+        if (dst is not null)
+        {
+            await KillInstanceAsync(dst);
+        }
+
+        return (source, src with { MigrationSequence = null, MigrationFrom = null, MigrationTo = null, MirrorJob = null, MirrorNode = null },
+            $"migration #{seq} {src.MigrationFrom}->{src.MigrationTo} was '{migration ?? "unknown"}': cancelled, the PVM stays at {src.Site}");
+    }
+
+    /// <summary>
+    /// A destination on shared storage opened its source's image: it moves into the destination's directory, as after a
+    /// migration (QEMU's open file follows the rename). Already moved (a crash after the move): the manifest is behind.
+    /// </summary>
+    private static void TakeOverSharedDisk(QemuInstance instance)
+    {
+        if (instance.DiskPath.StartsWith(instance.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var moved = Path.Combine(instance.Directory, "disk.raw");
+        if (File.Exists(instance.DiskPath))
+        {
+            File.Move(instance.DiskPath, moved);
+        }
+
+        if (File.Exists(moved))
+        {
+            instance.DiskPath = moved;
+        }
+    }
+
+    private static async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, TimeSpan timeout, CancellationToken ct)
+    {
+        try
+        {
+            return await QemuInstance.AdoptAsync(m, timeout, ct);
+        }
+        catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<string?> StatusAsync(QemuInstance instance)
+    {
+        try
+        {
+            var status = await instance.Qmp.ExecuteAsync("query-status", null, TimeSpan.FromSeconds(10));
+            return status.TryGetProperty("status", out var s) ? s.GetString() : null;
+        }
+        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Kills an instance found on disk (by its pid, checked) and removes its directory.</summary>
+    private static async Task KillInstanceAsync(QemuManifest m)
+    {
+        if (QemuInstance.IsInstanceProcess(m.Pid, m.Directory))
+        {
+            try
+            {
+                using var p = Process.GetProcessById(m.Pid);
+                p.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+            }
+
+            for (var i = 0; i < 100 && QemuInstance.IsInstanceProcess(m.Pid, m.Directory); i++)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        RemoveDirectory(m.Directory);
+    }
+
+    private static void RemoveDirectory(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     private void Emit(ControlEvent e) => events.Writer.TryWrite(e);
 
     /// <summary>Unique on this host while this process lives (pid in hex), at most 15 characters.</summary>
@@ -1081,7 +1535,10 @@ public sealed class QemuHypervisor : IHypervisor
         }
     }
 
-    /// <summary>Stops every migration and QEMU process this hypervisor started and removes their files.</summary>
+    /// <summary>
+    /// Stops every migration (rolled back) and every QEMU process this hypervisor holds and removes their files; with
+    /// <see cref="QemuHypervisorOptions.Detached"/>, running and suspended PVMs are left running for a later process.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (shutdown.IsCancellationRequested)
@@ -1098,9 +1555,15 @@ public sealed class QemuHypervisor : IHypervisor
 
         await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         List<QemuInstance> instances;
+        List<QemuInstance> kept;
         lock (gate)
         {
-            instances = [.. pvms.Values.Where(e => e.Active is not null).Select(e => e.Active!)];
+            // Detached: running and suspended PVMs (migrations were rolled back above) stay up for the next process;
+            // a PVM still booting has no manifest yet and goes.
+            bool Keep(Entry e) => options.Detached && e.State is PvmState.Running or PvmState.Suspended && !e.Active!.Exited.IsCompleted;
+            var live = pvms.Values.Where(e => e.Active is not null).ToList();
+            instances = [.. live.Where(e => !Keep(e)).Select(e => e.Active!)];
+            kept = [.. live.Where(Keep).Select(e => e.Active!)];
             foreach (var e in pvms.Values)
             {
                 e.Destroyed = true;
@@ -1110,7 +1573,7 @@ public sealed class QemuHypervisor : IHypervisor
             dataAddresses.Clear();
         }
 
-        await Task.WhenAll(instances.Select(i => i.StopAsync()));
+        await Task.WhenAll(instances.Select(i => i.StopAsync()).Concat(kept.Select(i => i.DetachAsync())));
         events.Writer.TryComplete();
     }
 
@@ -1184,6 +1647,9 @@ public sealed class QemuHypervisor : IHypervisor
         }
 
         public void Free(int first) => used.Remove(first);
+
+        /// <summary>An adopted instance's ports (a block outside this site's range, after a change of configuration, is simply not tracked).</summary>
+        public void MarkUsed(int first) => used.Add(first);
 
         private static bool IsFree(int port)
         {

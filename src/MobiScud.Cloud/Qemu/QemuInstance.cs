@@ -25,13 +25,20 @@ public sealed class QemuInstance : IAsyncDisposable
     public const string DiskNode = "disk0";
     public const string ReadyMarker = "MOBISCUD-READY";
 
-    private readonly Process process;
+    /// <summary>A detached QEMU's stderr and stdout (files: no pipe ties it to the process that started it).</summary>
+    public const string StderrFile = "qemu.stderr";
+    public const string StdoutFile = "qemu.stdout";
+    public const string PidFile = "qemu.pid";
+
+    private readonly Process? process;
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource watch = new();
+    private int pid;
     private int stopping;
     private int tapDeleted;
 
-    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process process, QemuDataNic? dataNic)
+    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process? process, int pid, bool detached, QemuDataNic? dataNic)
     {
         Site = site;
         DataNic = dataNic;
@@ -39,8 +46,16 @@ public sealed class QemuInstance : IAsyncDisposable
         Directory = directory;
         Ports = ports;
         Spec = spec;
+        Detached = detached;
         this.process = process;
+        this.pid = pid;
     }
+
+    /// <summary>
+    /// In its own session with stdio on files: survives the end of the process that started it, and is ended only by
+    /// <see cref="StopAsync"/> or <see cref="DisposeAsync"/>, not by <see cref="DetachAsync"/>.
+    /// </summary>
+    public bool Detached { get; }
 
     public SiteId Site { get; }
 
@@ -55,7 +70,9 @@ public sealed class QemuInstance : IAsyncDisposable
 
     public QmpClient Qmp { get; private set; } = null!;
 
-    public int ProcessId => process.Id;
+    public int ProcessId => Volatile.Read(ref pid);
+
+    public string QmpSocket => Path.Combine(Directory, "qmp.sock");
 
     public string SerialLog => Path.Combine(Directory, "serial.log");
 
@@ -72,6 +89,12 @@ public sealed class QemuInstance : IAsyncDisposable
     {
         get
         {
+            if (Detached)
+            {
+                var text = ReadShared(Path.Combine(Directory, StderrFile)).Trim();
+                return text.Length > 600 ? text[^600..] : text;
+            }
+
             lock (stderr)
             {
                 var s = stderr.ToString().Trim();
@@ -105,7 +128,7 @@ public sealed class QemuInstance : IAsyncDisposable
             "-chardev", $"file,id=ser0,path={Path.Combine(directory, "serial.log")}",
             "-serial", "chardev:ser0",
             "-qmp", $"unix:{Path.Combine(directory, "qmp.sock")},server=on,wait=off",
-            "-pidfile", Path.Combine(directory, "qemu.pid"),
+            "-pidfile", Path.Combine(directory, PidFile),
             "-kernel", image.Kernel, "-initrd", image.Initrd, "-append", append, "-no-reboot",
         };
         if (dataNic is not null)
@@ -131,7 +154,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// </summary>
     public static async Task<QemuInstance> StartAsync(
         string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, string? sharedDisk, CancellationToken ct,
-        QemuDataNic? dataNic = null, string? dataKernelArguments = null)
+        QemuDataNic? dataNic = null, string? dataKernelArguments = null, bool detached = false)
     {
         System.IO.Directory.CreateDirectory(directory);
         var disk = sharedDisk ?? Path.Combine(directory, "disk.raw");
@@ -140,6 +163,11 @@ public sealed class QemuInstance : IAsyncDisposable
             // A zeroed disk: the guest formats it on first boot; a destination's copy is filled by the mirror.
             await using var f = new FileStream(disk, FileMode.CreateNew);
             f.SetLength((long)spec.DiskMiB * 1024 * 1024);
+        }
+
+        if (detached)
+        {
+            return await StartDetachedAsync(qemuBinary, BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments), site, directory, disk, ports, spec, dataNic, ct);
         }
 
         var psi = new ProcessStartInfo(qemuBinary)
@@ -166,7 +194,7 @@ public sealed class QemuInstance : IAsyncDisposable
             throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
         }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p, dataNic);
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic);
         p.Exited += (_, _) =>
         {
             int code;
@@ -218,6 +246,215 @@ public sealed class QemuInstance : IAsyncDisposable
         {
             await instance.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts QEMU in a session of its own (setsid) with stdin from /dev/null and stdout/stderr appended to files in the
+    /// directory, so neither a signal to the starter's process group nor the starter's death (its pipes closing) reaches
+    /// it. The pid is QEMU's own pidfile's (written before QMP listens).
+    /// </summary>
+    private static async Task<QemuInstance> StartDetachedAsync(
+        string qemuBinary, IReadOnlyList<string> arguments, SiteId site, string directory, string disk, QemuPorts ports, PvmSpec spec, QemuDataNic? dataNic, CancellationToken ct)
+    {
+        File.Delete(Path.Combine(directory, PidFile));
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
+
+        // exec all the way: sh becomes setsid becomes QEMU (setsid forks only when already a group leader; the pidfile covers that).
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"exec setsid \"$0\" \"$@\" </dev/null >>{StdoutFile} 2>>{StderrFile}");
+        psi.ArgumentList.Add(qemuBinary);
+        foreach (var a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {qemuBinary}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException($"cannot start {qemuBinary} through /bin/sh and setsid: {e.Message}", e);
+        }
+
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic);
+        try
+        {
+            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct);
+            var died = p.WaitForExitAsync(ct);
+            var first = await Task.WhenAny(connect, died);
+            if (first != connect && !File.Exists(Path.Combine(directory, PidFile)))
+            {
+                await died;
+                throw new InvalidOperationException($"QEMU exited with code {p.ExitCode} at start: {instance.StderrTail}");
+            }
+
+            instance.Qmp = await connect;
+            if (ReadPid(directory) is { } real)
+            {
+                Volatile.Write(ref instance.pid, real);
+            }
+
+            instance.StartWatching();
+            return instance;
+        }
+        catch
+        {
+            instance.StartWatching();
+            await instance.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reattaches to a detached QEMU a previous process started (its manifest): checks the pid is that QEMU, connects QMP
+    /// (QEMU takes a new client once the old one is gone) and watches the process from here on.
+    /// </summary>
+    public static async Task<QemuInstance> AdoptAsync(QemuManifest m, TimeSpan timeout, CancellationToken ct)
+    {
+        if (!IsInstanceProcess(m.Pid, m.Directory))
+        {
+            throw new InvalidOperationException($"pid {m.Pid} is not the QEMU of {m.Directory}");
+        }
+
+        QemuDataNic? nic = null;
+        if (m.DataNic is { } n && System.Net.IPAddress.TryParse(n.Address, out var address) &&
+            System.Net.NetworkInformation.PhysicalAddress.TryParse(n.Mac.Replace(':', '-'), out var mac))
+        {
+            nic = new QemuDataNic(n.Tap, address, mac, new QemuDataBridge(n.Bridge, n.Namespace));
+        }
+
+        var instance = new QemuInstance(new SiteId(m.Site), m.Directory, m.DiskPath, m.Ports, new PvmSpec(m.MemoryMiB, m.DiskMiB, m.DirtyMiB), null, m.Pid, detached: true, nic);
+        instance.Qmp = await QmpClient.ConnectUnixAsync(m.QmpSocket, timeout, ct);
+        instance.StartWatching();
+        return instance;
+    }
+
+    /// <summary>True when <paramref name="pid"/> is alive (not a zombie) and its command line names <paramref name="directory"/>'s pidfile.</summary>
+    public static bool IsInstanceProcess(int pid, string directory)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+
+            // "pid (comm) S ...": the state follows the last ')' (comm may hold spaces or parentheses).
+            var close = stat.LastIndexOf(')');
+            if (close < 0 || close + 2 >= stat.Length || stat[close + 2] is 'Z' or 'X')
+            {
+                return false;
+            }
+
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(Path.Combine(directory, PidFile) + "\0", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public static int? ReadPid(string directory)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(Path.Combine(directory, PidFile)).Trim(), out var p) && p > 0 ? p : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Kills the QEMU whose pidfile is in <paramref name="directory"/>, if it really is that QEMU; true if one was killed.</summary>
+    public static bool KillByPidFile(string directory)
+    {
+        if (ReadPid(directory) is not { } p || !IsInstanceProcess(p, directory))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var proc = Process.GetProcessById(p);
+            proc.Kill();
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A detached QEMU may not be this process's child: its exit is noticed by polling /proc (and at once when QMP drops).
+    /// Exit codes of such processes are unknown (-1).
+    /// </summary>
+    private void StartWatching()
+    {
+        var token = watch.Token;
+        _ = Task.Run(async () =>
+        {
+            while (!token.IsCancellationRequested)
+            {
+                if (!IsInstanceProcess(ProcessId, Directory))
+                {
+                    int code;
+                    try
+                    {
+                        code = process is { HasExited: true } && process.Id == ProcessId ? process.ExitCode : -1;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        code = -1;
+                    }
+
+                    exited.TrySetResult(code);
+                    return;
+                }
+
+                var closed = Qmp?.Closed ?? Task.Delay(Timeout.Infinite, token);
+                try
+                {
+                    await Task.WhenAny(Task.Delay(250, token), closed);
+                    if (closed.IsCompleted)
+                    {
+                        // The connection dropped; the process goes away a moment later (or was detached on purpose).
+                        await Task.Delay(50, token);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// <summary>Lets a detached QEMU run on: closes QMP and stops watching it, keeps its files (the manifest says how to come back).</summary>
+    public async Task DetachAsync()
+    {
+        Interlocked.Exchange(ref stopping, 1);
+        await watch.CancelAsync();
+        if (Qmp is not null)
+        {
+            await Qmp.DisposeAsync();
+        }
+
+        process?.Dispose();
+    }
+
+    private static string ReadShared(string path)
+    {
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var r = new StreamReader(f);
+            return r.ReadToEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
         }
     }
 
@@ -306,18 +543,37 @@ public sealed class QemuInstance : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Interlocked.Exchange(ref stopping, 1);
-        try
+        if (Detached)
         {
-            if (!process.HasExited)
+            // Not (necessarily) a child: kill by pid, after checking the pid is still this instance's QEMU.
+            if (IsInstanceProcess(ProcessId, Directory))
             {
-                process.Kill(entireProcessTree: true);
+                try
+                {
+                    using var p = Process.GetProcessById(ProcessId);
+                    p.Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                }
             }
         }
-        catch (InvalidOperationException)
+        else
         {
+            try
+            {
+                if (!process!.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+            }
         }
 
         await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5)));
+        await watch.CancelAsync();
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();
@@ -330,7 +586,7 @@ public sealed class QemuInstance : IAsyncDisposable
             DataLinks.Delete(DataNic);
         }
 
-        process.Dispose();
+        process?.Dispose();
     }
 
     /// <summary>Kills QEMU processes left behind in <paramref name="siteDirectory"/> by a previous run that died (pidfiles).</summary>
@@ -342,7 +598,7 @@ public sealed class QemuInstance : IAsyncDisposable
             return 0;
         }
 
-        foreach (var pidfile in System.IO.Directory.EnumerateFiles(siteDirectory, "qemu.pid", SearchOption.AllDirectories))
+        foreach (var pidfile in System.IO.Directory.EnumerateFiles(siteDirectory, PidFile, SearchOption.AllDirectories))
         {
             if (!int.TryParse(File.ReadAllText(pidfile).Trim(), out var pid))
             {

@@ -13,10 +13,11 @@ namespace MobiScud.Hosting.Adapters;
 /// attached event sink. Every site of the configuration (edge sites and the core) is a directory under the run directory
 /// and a block of loopback ports. The inventory is QEMU's: the hypervisor's PVM table, with each live instance asked over
 /// QMP whether it really runs.
-/// Restarts: an adapter that outlives the service (in-process, as tests do) keeps its QEMUs and the reconciler adopts
-/// them. A new process cannot: QemuHypervisor does not reattach to the QMP sockets of a previous process, and on start
-/// (AddSite) it kills the QEMUs an earlier run left in the site directories, so after a process restart the inventory is
-/// empty and the MC boots each PVM afresh (its disk is lost with it).
+/// Restarts: with <see cref="QemuServeOptions.KeepPvmsOnStop"/> (the default) the QEMUs are detached from the service's
+/// process; its stop (graceful or a crash) leaves them running, and the next start adopts them (QMP reconnected, a migration
+/// in flight settled) before the reconciler reads the inventory, so the MC keeps each PVM where it was. Without it, the
+/// service's disposal ends its QEMUs and a start kills those an earlier run left, so the MC boots each PVM afresh. An
+/// adapter that outlives the service (in-process, as tests do) keeps its QEMUs either way.
 /// </summary>
 public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, IAsyncDisposable
 {
@@ -72,6 +73,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
                 MigrationTimeout = _options.MigrationTimeout,
                 DataNetwork = _options.DataNetwork?.ToNetwork(),
                 Clock = () => _clock.Now,
+                Detached = _options.KeepPvmsOnStop,
             });
             for (var i = 0; i < _sites.Count; i++)
             {
@@ -83,6 +85,24 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
                 {
                     DataBridge = _options.DataNetwork is null ? null : bridge,
                 });
+            }
+
+            if (_options.KeepPvmsOnStop)
+            {
+                // Before the reconciler's first inventory: what the previous process left is what the MC observes.
+                var took = System.Diagnostics.Stopwatch.StartNew();
+                var report = await hv.AdoptAsync(cancellationToken);
+                foreach (var a in report.Adopted)
+                {
+                    _log.LogInformation("adopted {Pvm} of {Ue} at {Site}: QEMU pid {Pid}, {State}{Note}", a.Pvm, a.Ue, a.Site, a.ProcessId, a.State, a.Note is null ? "" : $" ({a.Note})");
+                }
+
+                foreach (var problem in report.Problems)
+                {
+                    _log.LogError("QEMU instance not adopted: {Path}: {Problem}", problem.Path, problem.Message);
+                }
+
+                _log.LogInformation("QEMU adoption: {Adopted} PVM(s) taken back, {Problems} instance(s) cleaned up in {Ms} ms", report.Adopted.Count, report.Problems.Count, took.ElapsedMilliseconds);
             }
 
             hv.MigrationReported += OnMigrationReported;
@@ -183,7 +203,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
         }
     }
 
-    /// <summary>Stops every QEMU this adapter started and deletes their files.</summary>
+    /// <summary>Stops every QEMU this adapter started and deletes their files; with KeepPvmsOnStop, running PVMs are left running.</summary>
     public async ValueTask DisposeAsync()
     {
         // Registered under two service types, so the container disposes it twice.

@@ -42,6 +42,13 @@ public sealed class QemuServeOptions
 
     public TimeSpan MigrationTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// PVMs outlive the service: their QEMUs run in their own sessions (a signal to serve, or its crash, does not reach
+    /// them), a graceful stop leaves them running, and the next start adopts them from their manifests (see
+    /// docs/hosting.md). False: the service's stop ends its QEMUs, and a start kills those a crashed run left behind.
+    /// </summary>
+    public bool KeepPvmsOnStop { get; set; } = true;
+
     /// <summary>Optional data-plane NIC (eth1) for every PVM, on the site's <see cref="QemuSiteServeOptions.DataBridge"/>.</summary>
     public QemuDataNetworkOptions? DataNetwork { get; set; }
 
@@ -62,6 +69,11 @@ public sealed class QemuServeOptions
         if (string.IsNullOrWhiteSpace(RunDirectory))
         {
             yield return $"{p}:RunDirectory must name a directory for the PVMs' files";
+        }
+        else if (KeepPvmsOnStop && !Path.IsPathRooted(RunDirectory))
+        {
+            // A relative directory depends on where serve was started from: the next start might not find its PVMs.
+            yield return $"{p}:RunDirectory '{RunDirectory}' must be an absolute path when {p}:KeepPvmsOnStop is true (the next start adopts the PVMs found there)";
         }
 
         if (string.IsNullOrWhiteSpace(QemuBinary))
