@@ -1,3 +1,4 @@
+using MobiScud.TestSupport;
 using System.Diagnostics;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
@@ -72,7 +73,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
 
         await second.ExecuteAsync(new DestroyPvm(ue, pvm, Site(1)));
         Assert.Empty(second.Query());
-        Assert.Empty(QemusUnder(root));
+        Assert.Empty(QemuProcesses.Under(root));
     }
 
     [Fact]
@@ -108,7 +109,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             Assert.Equal("running", await second.QueryQemuStatusAsync(pvm));
             rolledBack = second.Describe(pvm)!;
             Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(rolledBack.Ports.KeyValue, "GET flight"));
-            Assert.Equal([source.ProcessId], QemusUnder(root));
+            Assert.Equal([source.ProcessId], QemuProcesses.Under(root));
             Assert.Empty(Directory.EnumerateDirectories(Path.Combine(root, Site(1).Value)));
             var m = QemuManifest.TryRead(QemuManifest.PathIn(Path.GetDirectoryName(source.SerialLog)!), out _)!;
             Assert.Null(m.MigrationSequence);
@@ -130,7 +131,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             Assert.Equal("running", await third.QueryQemuStatusAsync(pvm));
             Assert.Equal(token, await TestCloud.TokenAsync(after));
             Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(after.Ports.KeyValue, "DGET flight"));
-            await TestCloud.WaitUntilAsync(() => QemusUnder(root).SequenceEqual([after.ProcessId]), "only the destination QEMU is left");
+            await TestCloud.WaitUntilAsync(() => QemuProcesses.Under(root).SequenceEqual([after.ProcessId]), "only the destination QEMU is left");
 
             // The shared disk moved into the destination's directory with it.
             Assert.StartsWith(Path.GetDirectoryName(after.SerialLog)!, after.DiskPath, StringComparison.Ordinal);
@@ -280,23 +281,6 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
         return hv;
     }
 
-    /// <summary>QEMUs whose command line lies under <paramref name="dir"/> (zombies excluded).</summary>
-    internal static List<int> QemusUnder(string dir) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0 && IsQemuUnder(pid, dir))];
-
-    private static bool IsQemuUnder(int pid, string dir)
-    {
-        try
-        {
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-            return cmdline.Contains("qemu-system", StringComparison.Ordinal) && cmdline.Contains(dir, StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Detached QEMUs outlive everything: kill whatever is left under the test's directory, by pidfile and by command line.</summary>
     public void Dispose()
     {
@@ -305,7 +289,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             QemuInstance.KillByPidFile(Path.GetDirectoryName(pidfile)!);
         }
 
-        foreach (var pid in QemusUnder(root))
+        foreach (var pid in QemuProcesses.Under(root))
         {
             try
             {

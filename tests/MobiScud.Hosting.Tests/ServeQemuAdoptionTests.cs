@@ -77,7 +77,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
 
         var adopted = SingleManifest();
         Assert.Equal((manifest.Pid, manifest.Directory, "site-a"), (adopted.Pid, adopted.Directory, adopted.Site));
-        Assert.Equal([manifest.Pid], QemusUnder(root));
+        Assert.Equal([manifest.Pid], QemuProcesses.Under(root));
         Assert.Equal(token, await RequestAsync(adopted.Ports.KeyValue, "TOKEN"));
         Assert.Equal("VALUE yes-it-is", await RequestAsync(adopted.Ports.KeyValue, "GET restart-proof"));
 
@@ -107,16 +107,16 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         output.WriteLine(settled);
         output.WriteLine(third.Log.Split('\n').First(l => l.Contains("QEMU adoption:", StringComparison.Ordinal)).Trim());
         Assert.True(settled.Contains("had completed", StringComparison.Ordinal) || settled.Contains("cancelled", StringComparison.Ordinal), settled);
-        await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemusUnder(root).Count == 1), "one QEMU, at site-b, no migration left");
+        await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemuProcesses.Under(root).Count == 1), "one QEMU, at site-b, no migration left");
         var atB = SingleManifest();
-        Assert.Equal([atB.Pid], QemusUnder(root));
+        Assert.Equal([atB.Pid], QemuProcesses.Under(root));
         Assert.Equal(token, await RequestAsync(atB.Ports.KeyValue, "TOKEN"));
         Assert.Equal("VALUE yes-it-is", await RequestAsync(atB.Ports.KeyValue, "DGET restart-proof"));
 
         // 5. A graceful stop (SIGTERM) leaves the PVM running too.
         await third.TerminateAsync();
         Assert.Equal(0, third.ExitCode);
-        Assert.Equal([atB.Pid], QemusUnder(root));
+        Assert.Equal([atB.Pid], QemuProcesses.Under(root));
     }
 
     /// <summary>The readable manifests under the run directory now (instance directories come and go while it looks).</summary>
@@ -236,22 +236,6 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         }
     }
 
-    private static List<int> QemusUnder(string dir) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0 && IsQemuUnder(pid, dir))];
-
-    private static bool IsQemuUnder(int pid, string dir)
-    {
-        try
-        {
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-            return cmdline.Contains("qemu-system", StringComparison.Ordinal) && cmdline.Contains(dir, StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Every serve is killed, every QEMU under the test's directory (by pidfile, then by command line) too.</summary>
     public async Task DisposeAsync()
     {
@@ -268,7 +252,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             }
         }
 
-        foreach (var pid in QemusUnder(root))
+        foreach (var pid in QemuProcesses.Under(root))
         {
             try
             {
@@ -291,7 +275,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             await redis.DisposeAsync();
         }
 
-        await Wait.Until(() => Task.FromResult(QemusUnder(root).Count == 0), "the test's QEMUs are gone");
+        await Wait.Until(() => Task.FromResult(QemuProcesses.Under(root).Count == 0), "the test's QEMUs are gone");
         try
         {
             Directory.Delete(root, recursive: true);

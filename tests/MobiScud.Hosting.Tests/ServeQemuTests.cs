@@ -49,7 +49,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
                 await serve.Pipeline.PostAsync(Attach(7, EnbA, Now));
                 await Wait.Until(async () => await serve.State(ue) is { PvmStatus: PvmStatus.Running, PvmSite: var s } && s == A, "the PVM booted at site-a", seconds: 90);
                 var before = hv.Describe(pvm)!;
-                Assert.True(IsQemu(before.ProcessId, root), $"pid {before.ProcessId} is not a QEMU under {root}");
+                Assert.True(QemuProcesses.IsQemuUnder(before.ProcessId, root), $"pid {before.ProcessId} is not a QEMU under {root}");
                 var token = await GuestTokenAsync(before.Ports.Token);
                 output.WriteLine($"booted: pid {before.ProcessId}, {token}");
 
@@ -68,11 +68,11 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
                 // The same guest (its boot token) runs at site-b in a new QEMU; the source QEMU is gone.
                 var after = hv.Describe(pvm)!;
                 Assert.NotEqual(before.ProcessId, after.ProcessId);
-                Assert.True(IsQemu(after.ProcessId, Path.Combine(root, B.Value)), $"pid {after.ProcessId} is not a QEMU under site-b's directory");
+                Assert.True(QemuProcesses.IsQemuUnder(after.ProcessId, Path.Combine(root, B.Value)), $"pid {after.ProcessId} is not a QEMU under site-b's directory");
                 Assert.Equal(token.Split(' ')[1], (await GuestTokenAsync(after.Ports.Token)).Split(' ')[1]);
-                await Wait.Until(() => Task.FromResult(!IsQemu(before.ProcessId, root)), "the source QEMU stopped");
+                await Wait.Until(() => Task.FromResult(!QemuProcesses.IsQemuUnder(before.ProcessId, root)), "the source QEMU stopped");
                 await Wait.Until(() => Task.FromResult(reports.Count > 0), "QEMU's migration report");
-                Assert.Equal([after.ProcessId], QemusUnder(root));
+                Assert.Equal([after.ProcessId], QemuProcesses.Under(root));
                 var report = Assert.Single(reports);
                 Assert.True(report.Succeeded, report.FailureReason);
                 Assert.Equal((A, B), (report.From, report.To));
@@ -83,11 +83,11 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
             }
 
             // The service's shutdown ends its QEMUs.
-            Assert.Empty(QemusUnder(root));
+            Assert.Empty(QemuProcesses.Under(root));
         }
         finally
         {
-            foreach (var pid in QemusUnder(root))
+            foreach (var pid in QemuProcesses.Under(root))
             {
                 KillQuietly(pid);
             }
@@ -164,6 +164,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
 
             await AssertOneGuestAsync(adapter, pvm, root, C, token);
             await Wait.Until(() => Task.FromResult(reports.Count >= 3), "QEMU's reports of the three migrations");
+            output.WriteLine($"stale mirror targets removed before a migration: {(await adapter.Hypervisor).StaleMirrorTargetsRemoved}");
             lock (reports)
             {
                 output.WriteLine(string.Join('\n', reports.Select(r => $"{r.From}->{r.To} {(r.Succeeded ? "ok" : r.FailureReason)} wall {r.WallTime.TotalMilliseconds:0} ms")));
@@ -174,7 +175,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         finally
         {
             await adapter.DisposeAsync();
-            foreach (var pid in QemusUnder(root))
+            foreach (var pid in QemuProcesses.Under(root))
             {
                 KillQuietly(pid);
             }
@@ -189,8 +190,8 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         var held = Assert.Single(await adapter.InventoryAsync());
         Assert.Equal((site, true, (MigrationId?)null), (held.Site, held.Running, held.Migrating));
         var info = (await adapter.Hypervisor).Describe(pvm)!;
-        await Wait.Until(() => Task.FromResult(QemusUnder(root).Count == 1), "a single QEMU left");
-        Assert.Equal([info.ProcessId], QemusUnder(root));
+        await Wait.Until(() => Task.FromResult(QemuProcesses.Under(root).Count == 1), "a single QEMU left");
+        Assert.Equal([info.ProcessId], QemuProcesses.Under(root));
         Assert.Equal(token, (await GuestTokenAsync(info.Ports.Token)).Split(' ')[1]);
     }
 
@@ -205,22 +206,6 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         Assert.StartsWith("TOKEN ", line);
         return line;
     }
-
-    private static bool IsQemu(int pid, string under)
-    {
-        try
-        {
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-            return cmdline.Contains("qemu-system", StringComparison.Ordinal) && cmdline.Contains(under, StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static List<int> QemusUnder(string root) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0 && IsQemu(pid, root))];
 
     private static void KillQuietly(int pid)
     {

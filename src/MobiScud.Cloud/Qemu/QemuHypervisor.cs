@@ -115,6 +115,8 @@ public sealed class QemuHypervisor : IHypervisor
     /// <summary>Process-wide, so taps of hypervisors living side by side in one process never share a name.</summary>
     private static int tapCounter;
 
+    private int staleMirrorTargetsRemoved;
+
     public QemuHypervisor(QemuHypervisorOptions options)
     {
         options.DataNetwork?.Validate();
@@ -597,6 +599,7 @@ public sealed class QemuHypervisor : IHypervisor
             // Source first: a destination whose source names no migration is never adopted over it.
             WriteManifest(entry, src, run: run, mirrorJob: run.Policy.MirrorDisk ? mirrorJob : null, mirrorNode: run.Policy.MirrorDisk ? mirrorNode : null);
             WriteManifest(entry, dst, QemuInstanceRole.Destination, run);
+            await RemoveStaleMirrorTargetsAsync(src, ct);
             await ApplyPolicyAsync(src.Qmp, dst.Qmp, run.Policy, ct);
 
             if (run.Policy.MirrorDisk)
@@ -621,6 +624,11 @@ public sealed class QemuHypervisor : IHypervisor
                 var ready = src.Qmp.WaitForEventAsync("BLOCK_JOB_READY", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
                 var ended = src.Qmp.WaitForEventAsync("BLOCK_JOB_COMPLETED", e => e.DataString("device") == mirrorJob, options.MigrationTimeout, ct);
 
+                // Set before the command: a cancel that interrupts our wait for its answer does not stop QEMU from
+                // creating the job, and a job the rollback does not cancel keeps its filter above the disk, failing
+                // every later mirror ("Need a root block node") and migration.
+                mirrorStarted = true;
+
                 // write-blocking: once ready, guest writes reach both disks before they complete, so the copy cannot lag.
                 await src.Qmp.ExecuteAsync("blockdev-mirror", new Dictionary<string, object>
                 {
@@ -630,7 +638,6 @@ public sealed class QemuHypervisor : IHypervisor
                     ["sync"] = "full",
                     ["copy-mode"] = "write-blocking",
                 }, null, ct);
-                mirrorStarted = true;
                 var first = await Task.WhenAny(ready, ended, dst.Exited);
                 if (first == dst.Exited)
                 {
@@ -798,7 +805,10 @@ public sealed class QemuHypervisor : IHypervisor
                         throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration ({desc})");
                     }
 
-                    throw new MigrationAbort($"QEMU reports the migration failed: {desc}");
+                    // The source often knows no reason; the destination says why on its stderr.
+                    var tail = dst.StderrTail.Trim();
+                    var srcTail = src.StderrTail.Trim();
+                    throw new MigrationAbort($"QEMU reports the migration failed: {desc}{(tail.Length > 0 ? $"; destination says: {tail}" : "")}{(srcTail.Length > 0 ? $"; source says: {srcTail}" : "")}");
                 case "cancelled":
                     ct.ThrowIfCancellationRequested();
                     throw new MigrationAbort("migration was cancelled inside QEMU");
@@ -869,7 +879,7 @@ public sealed class QemuHypervisor : IHypervisor
             _ = cancelled.ContinueWith(t => t.Exception, TaskScheduler.Default);
         }
 
-        await IgnoreQmpErrors(src.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = mirrorNode }, TimeSpan.FromSeconds(10)));
+        await DeleteNodeAsync(src, mirrorNode);
         if (stateBefore == PvmState.Running)
         {
             try
@@ -991,6 +1001,81 @@ public sealed class QemuHypervisor : IHypervisor
     private static long Ram(JsonElement info, string name) =>
         info.ValueKind == JsonValueKind.Object && info.TryGetProperty("ram", out var ram) && ram.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
 
+    /// <summary>
+    /// Deletes a block node, retrying while it is still in use (a cancelled mirror job lets go of its target a moment
+    /// after BLOCK_JOB_CANCELLED). True once it is gone, false if it stayed in use.
+    /// </summary>
+    private static async Task<bool> DeleteNodeAsync(QemuInstance instance, string node)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            try
+            {
+                await instance.Qmp.ExecuteAsync("blockdev-del", new Dictionary<string, object> { ["node-name"] = node }, TimeSpan.FromSeconds(10));
+                return true;
+            }
+            catch (QmpException e) when (e.Desc.Contains("find", StringComparison.OrdinalIgnoreCase))
+            {
+                return true; // "Failed to find node with node-name=..."
+            }
+            catch (QmpException)
+            {
+                await Task.Delay(100);
+            }
+            catch (Exception e) when (e is QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Mirror targets an earlier, rolled-back migration left on the source (still attached to a destination that is
+    /// gone). QEMU flushes every node at switch-over, so such a node fails the next migration with an I/O error on the
+    /// destination ("load of migration failed") and no reason on the source: remove them before migrating again.
+    /// </summary>
+    private async Task RemoveStaleMirrorTargetsAsync(QemuInstance src, CancellationToken ct)
+    {
+        // A job left running first: it holds its target node.
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var jobs = await src.Qmp.ExecuteAsync("query-block-jobs", null, null, ct);
+            if (jobs.ValueKind != JsonValueKind.Array || jobs.GetArrayLength() == 0)
+            {
+                break;
+            }
+
+            foreach (var job in jobs.EnumerateArray())
+            {
+                if (job.TryGetProperty("device", out var d) && d.GetString() is { } id)
+                {
+                    await IgnoreQmpErrors(src.Qmp.ExecuteAsync("block-job-cancel", new Dictionary<string, object> { ["device"] = id, ["force"] = true }, TimeSpan.FromSeconds(10)));
+                }
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        var nodes = await src.Qmp.ExecuteAsync("query-named-block-nodes", new Dictionary<string, object> { ["flat"] = true }, null, ct);
+        if (nodes.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        foreach (var node in nodes.EnumerateArray())
+        {
+            if (node.TryGetProperty("node-name", out var n) && n.GetString() is { } name && name.StartsWith("mirror-target", StringComparison.Ordinal))
+            {
+                if (await DeleteNodeAsync(src, name))
+                {
+                    Interlocked.Increment(ref staleMirrorTargetsRemoved);
+                }
+            }
+        }
+    }
+
     private static async Task IgnoreQmpErrors(Task task)
     {
         try
@@ -1111,6 +1196,9 @@ public sealed class QemuHypervisor : IHypervisor
             }
         }
     }
+
+    /// <summary>Stale mirror targets removed from sources before a migration (see RemoveStaleMirrorTargetsAsync).</summary>
+    public int StaleMirrorTargetsRemoved => Volatile.Read(ref staleMirrorTargetsRemoved);
 
     /// <summary>Manifests that could not be written (disk full, permissions): the PVM runs on, but a restart cannot adopt it.</summary>
     public IReadOnlyList<string> ManifestErrors
