@@ -289,17 +289,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             QemuInstance.KillByPidFile(Path.GetDirectoryName(pidfile)!);
         }
 
-        foreach (var pid in QemuProcesses.Under(root))
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-                p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-            }
-        }
+        QemuProcesses.KillUnder(root);
 
         try
         {

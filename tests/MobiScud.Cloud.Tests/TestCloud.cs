@@ -1,5 +1,4 @@
-using System.Net.Sockets;
-using System.Text;
+using MobiScud.TestSupport;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
 
@@ -94,39 +93,8 @@ public sealed class TestCloud : IAsyncDisposable
         throw new Xunit.Sdk.XunitException($"migration of {pvm} did not reach {phase} within {seconds} s");
     }
 
-    /// <summary>One request line to a guest service over its forwarded port; retries while the forward is not answering.</summary>
-    public static async Task<string> RequestAsync(int port, string line, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        Exception? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await c.ConnectAsync("127.0.0.1", port, cts.Token);
-                var s = c.GetStream();
-                await s.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cts.Token);
-                using var r = new StreamReader(s, Encoding.ASCII);
-                var reply = await r.ReadLineAsync(cts.Token);
-                if (!string.IsNullOrEmpty(reply))
-                {
-                    return reply;
-                }
-
-                last = new IOException($"empty reply from port {port} to '{line}'");
-            }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
-            {
-                last = e;
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new Xunit.Sdk.XunitException($"guest service on port {port} did not answer '{line}': {last?.Message}");
-    }
+    /// <summary>One request line to a guest service over its forwarded port (see <see cref="GuestService"/>).</summary>
+    public static Task<string> RequestAsync(int port, string line, int seconds = 60) => GuestService.RequestAsync(port, line, seconds);
 
     /// <summary>Polls <paramref name="condition"/> until true; fails naming <paramref name="what"/> after <paramref name="seconds"/>.</summary>
     public static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 30)

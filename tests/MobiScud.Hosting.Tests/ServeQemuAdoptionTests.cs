@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -54,8 +53,8 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         using var client = Client(api);
         await WaitForPvmAsync(client, first, "site-a");
         var manifest = SingleManifest();
-        var token = await RequestAsync(manifest.Ports.KeyValue, "TOKEN");
-        Assert.Equal("OK", await RequestAsync(manifest.Ports.KeyValue, "PUT restart-proof yes-it-is"));
+        var token = await GuestService.RequestAsync(manifest.Ports.KeyValue, "TOKEN");
+        Assert.Equal("OK", await GuestService.RequestAsync(manifest.Ports.KeyValue, "PUT restart-proof yes-it-is"));
         output.WriteLine($"first serve pid {first.Pid}: {pvm} in QEMU pid {manifest.Pid}, {token}");
 
         // 2. SIGKILL: no shutdown code runs. The QEMU lives on in its own session.
@@ -78,8 +77,8 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         var adopted = SingleManifest();
         Assert.Equal((manifest.Pid, manifest.Directory, "site-a"), (adopted.Pid, adopted.Directory, adopted.Site));
         Assert.Equal([manifest.Pid], QemuProcesses.Under(root));
-        Assert.Equal(token, await RequestAsync(adopted.Ports.KeyValue, "TOKEN"));
-        Assert.Equal("VALUE yes-it-is", await RequestAsync(adopted.Ports.KeyValue, "GET restart-proof"));
+        Assert.Equal(token, await GuestService.RequestAsync(adopted.Ports.KeyValue, "TOKEN"));
+        Assert.Equal("VALUE yes-it-is", await GuestService.RequestAsync(adopted.Ports.KeyValue, "GET restart-proof"));
 
         // The MC booted the PVM once: the only create in its timeline is the attach's.
         var timeline = await client.GetFromJsonAsync<JsonElement>($"/api/v1/ues/{ue.Value}/timeline");
@@ -110,8 +109,8 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemuProcesses.Under(root).Count == 1), "one QEMU, at site-b, no migration left");
         var atB = SingleManifest();
         Assert.Equal([atB.Pid], QemuProcesses.Under(root));
-        Assert.Equal(token, await RequestAsync(atB.Ports.KeyValue, "TOKEN"));
-        Assert.Equal("VALUE yes-it-is", await RequestAsync(atB.Ports.KeyValue, "DGET restart-proof"));
+        Assert.Equal(token, await GuestService.RequestAsync(atB.Ports.KeyValue, "TOKEN"));
+        Assert.Equal("VALUE yes-it-is", await GuestService.RequestAsync(atB.Ports.KeyValue, "DGET restart-proof"));
 
         // 5. A graceful stop (SIGTERM) leaves the PVM running too.
         await third.TerminateAsync();
@@ -204,38 +203,6 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         return c;
     }
 
-    /// <summary>One request line to the guest's key-value service (port 8); retries while the forward does not answer yet.</summary>
-    private static async Task<string> RequestAsync(int port, string line)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await c.ConnectAsync("127.0.0.1", port, cts.Token);
-                var s = c.GetStream();
-                await s.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cts.Token);
-                using var r = new StreamReader(s, Encoding.ASCII);
-                if (await r.ReadLineAsync(cts.Token) is { Length: > 0 } reply)
-                {
-                    return reply;
-                }
-            }
-            catch (Exception e) when ((e is SocketException or IOException or OperationCanceledException) && DateTime.UtcNow < deadline)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"guest service on port {port} did not answer '{line}'");
-            }
-
-            await Task.Delay(200);
-        }
-    }
-
     /// <summary>Every serve is killed, every QEMU under the test's directory (by pidfile, then by command line) too.</summary>
     public async Task DisposeAsync()
     {
@@ -252,17 +219,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             }
         }
 
-        foreach (var pid in QemuProcesses.Under(root))
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-                p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-            }
-        }
+        QemuProcesses.KillUnder(root);
 
         foreach (var s in serves)
         {

@@ -87,10 +87,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var pid in QemuProcesses.Under(root))
-            {
-                KillQuietly(pid);
-            }
+            QemuProcesses.KillUnder(root);
 
             Directory.Delete(root, recursive: true);
         }
@@ -175,10 +172,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         finally
         {
             await adapter.DisposeAsync();
-            foreach (var pid in QemuProcesses.Under(root))
-            {
-                KillQuietly(pid);
-            }
+            QemuProcesses.KillUnder(root);
 
             Directory.Delete(root, recursive: true);
         }
@@ -205,17 +199,5 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         var line = await reader.ReadLineAsync(cts.Token) ?? "";
         Assert.StartsWith("TOKEN ", line);
         return line;
-    }
-
-    private static void KillQuietly(int pid)
-    {
-        try
-        {
-            using var p = System.Diagnostics.Process.GetProcessById(pid);
-            p.Kill();
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-        }
     }
 }

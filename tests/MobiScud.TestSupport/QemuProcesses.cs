@@ -19,4 +19,21 @@ public static class QemuProcesses
             return false;
         }
     }
+
+    /// <summary>Kills every QEMU under <paramref name="dir"/> (a test's cleanup: one already gone is fine).</summary>
+    public static void KillUnder(string dir)
+    {
+        foreach (var pid in Under(dir))
+        {
+            try
+            {
+                using var p = System.Diagnostics.Process.GetProcessById(pid);
+                p.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // exited meanwhile
+            }
+        }
+    }
 }
