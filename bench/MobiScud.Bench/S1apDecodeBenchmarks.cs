@@ -12,12 +12,12 @@ internal static class S1apCorpus
 {
     public static string CapturesDir()
     {
-        var overridden = Environment.GetEnvironmentVariable("MOBISCUD_SHARED");
+        var overridden = Environment.GetEnvironmentVariable("MOBISCUD_DATA");
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "MobiScud.slnx")))
             {
-                return Path.Combine(string.IsNullOrEmpty(overridden) ? Path.Combine(dir.FullName, "..", "shared") : overridden, "captures");
+                return Path.Combine(string.IsNullOrEmpty(overridden) ? Path.Combine(dir.FullName, "data") : overridden, "captures");
             }
         }
 

@@ -30,7 +30,7 @@ public sealed class CaptureTapTests
     private static Reference Replay(string capture, IReadOnlyDictionary<EnbId, SiteId>? sites)
     {
         var session = new ReplaySession(sites);
-        using var source = CaptureFile.Open(SharedData.Capture(capture));
+        using var source = CaptureFile.Open(TestData.Capture(capture));
         return new Reference(session, session.Run(source, capture));
     }
 
@@ -87,7 +87,7 @@ public sealed class CaptureTapTests
             {
                 for (var t = 0; t < Captures.Length; t++)
                 {
-                    s[$"MobiScud:Taps:{t}:Pcap"] = SharedData.Capture(Captures[t]);
+                    s[$"MobiScud:Taps:{t}:Pcap"] = TestData.Capture(Captures[t]);
                     // testepc at its recorded pace (35 s of capture, ten times faster); the others as fast as possible.
                     s[$"MobiScud:Taps:{t}:Speed"] = Captures[t] == TestEpc ? "Recorded" : "Max";
                     s[$"MobiScud:Taps:{t}:Rate"] = "10";
@@ -162,7 +162,7 @@ public sealed class CaptureTapTests
                 ["MobiScud:Taps:0:Pcap"] = missing,
                 ["MobiScud:Taps:1:Pcap"] = broken,
                 ["MobiScud:Taps:2:Interface"] = "no-such-nic0",
-                ["MobiScud:Taps:3:Pcap"] = SharedData.Capture(TestEpc),
+                ["MobiScud:Taps:3:Pcap"] = TestData.Capture(TestEpc),
                 ["MobiScud:Taps:3:Rate"] = "0",
             },
         }));
@@ -176,7 +176,7 @@ public sealed class CaptureTapTests
     public async Task A_capture_broken_part_way_stops_its_tap_with_the_file_and_offset_and_keeps_what_was_applied()
     {
         // A valid header and the first blocks of a real capture, then cut short: only reading finds the damage.
-        var bytes = await File.ReadAllBytesAsync(SharedData.Capture(TestEpc));
+        var bytes = await File.ReadAllBytesAsync(TestData.Capture(TestEpc));
         var cut = Path.Combine(Path.GetTempPath(), $"mobiscud-hosting-{Environment.ProcessId}-cut.pcapng");
         await File.WriteAllBytesAsync(cut, bytes[..(bytes.Length / 2 + 3)]);
         await using var serve = await ServeTestHost.StartAsync(ServeTestHost.Settings(new()

@@ -21,7 +21,7 @@ public sealed class Mec012CaptureTests
         // 427/448/467 (tshark -Y 's1ap.procedureCode==0 && s1ap.successfulOutcome_element'), HandoverNotify 430/451,
         // HandoverCancel 468.
         var session = new ReplaySession(runMc: false);
-        using (var source = CaptureFile.Open(SharedData.Capture("open5gs_testepc_2019.pcapng")))
+        using (var source = CaptureFile.Open(TestData.Capture("open5gs_testepc_2019.pcapng")))
         {
             session.Run(source, "open5gs_testepc_2019.pcapng");
         }

@@ -11,7 +11,7 @@ public sealed class ServeAdapterConfigTests
     [Fact]
     public void The_qemu_and_openflow_example_loads_and_validates()
     {
-        var path = Path.Combine(SharedData.RepoRoot, "examples", "serve-qemu-openflow.yaml");
+        var path = Path.Combine(TestData.RepoRoot, "examples", "serve-qemu-openflow.yaml");
         var options = ServeHost.LoadOptions(new ConfigurationBuilder().AddYamlFile(path, optional: false).Build());
         Assert.Equal((HypervisorKind.Qemu, SdnKind.OpenFlow), (options.Hypervisor.Kind, options.Sdn.Kind));
         var topology = options.Sdn.ToTopology();

@@ -26,7 +26,7 @@ public sealed class ServeProcessTests(ITestOutputHelper output)
         // The UEs and final states `mobiscud replay` derives from the capture, with its eNB -> site map as serve's sites.
         var session = new ReplaySession(null);
         ReplayResult reference;
-        using (var source = CaptureFile.Open(SharedData.Capture(Capture)))
+        using (var source = CaptureFile.Open(TestData.Capture(Capture)))
         {
             reference = session.Run(source, Capture);
         }
@@ -48,7 +48,7 @@ public sealed class ServeProcessTests(ITestOutputHelper output)
         Assert.NotEmpty(expected);
 
         string before;
-        await using (var first = Serve([.. common, "--pcap", SharedData.Capture(Capture), "--speed", "Max", "--Logging:Console:FormatterName=json", "--Logging:LogLevel:MobiScud=Information"]))
+        await using (var first = Serve([.. common, "--pcap", TestData.Capture(Capture), "--speed", "Max", "--Logging:Console:FormatterName=json", "--Logging:LogLevel:MobiScud=Information"]))
         {
             using var api = await first.ReadyAsync();
             await Wait.Until(async () => (await Ues(api)).Count == expected.Count, $"all {expected.Count} UEs of the capture known");

@@ -9,7 +9,7 @@ namespace MobiScud.Simulation.Tests;
 
 public sealed class SanFranciscoTests(ITestOutputHelper output)
 {
-    private static string Dir => Path.Combine(SharedData.Datasets, "san-francisco");
+    private static string Dir => Path.Combine(TestData.Datasets, "san-francisco");
 
     [Fact]
     public void NearestEnbChangesAtTheFixesMatchSourcesMd()
@@ -42,7 +42,7 @@ public sealed class SanFranciscoTests(ITestOutputHelper output)
     [Fact]
     public void ShortWindowRunsWithPlausibleHandoverRates()
     {
-        var scenario = ScenarioLoader.LoadFile(Path.Combine(SharedData.RepoRoot, "examples", "san-francisco.yaml"));
+        var scenario = ScenarioLoader.LoadFile(Path.Combine(TestData.RepoRoot, "examples", "san-francisco.yaml"));
         scenario.Duration = TimeSpan.FromMinutes(15);
         var r = new Simulator(scenario).Run();
         output.WriteLine($"cabs {r.Ues}, eNBs {r.Enbs}, connected cab-hours {r.Ran.ConnectedUeHours:0.0}, handovers X2 {r.Ran.HandoversX2} S1 {r.Ran.HandoversS1}, {r.Ran.HandoversPerUeHour:0.0} per cab-hour, inter-site {r.Ran.InterSiteHandovers}");

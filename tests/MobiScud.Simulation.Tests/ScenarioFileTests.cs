@@ -6,7 +6,7 @@ namespace MobiScud.Simulation.Tests;
 
 public sealed class ScenarioFileTests
 {
-    private static string Example(string name) => Path.Combine(SharedData.RepoRoot, "examples", name);
+    private static string Example(string name) => Path.Combine(TestData.RepoRoot, "examples", name);
 
     [Fact]
     public void DefaultExampleIsTheDemoScenario()

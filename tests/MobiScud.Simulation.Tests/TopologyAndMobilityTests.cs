@@ -9,7 +9,7 @@ namespace MobiScud.Simulation.Tests;
 
 public sealed class TopologyAndMobilityTests
 {
-    private static string Towers => Path.Combine(SharedData.Datasets, "san-francisco", "cell_towers_san_francisco.csv");
+    private static string Towers => Path.Combine(TestData.Datasets, "san-francisco", "cell_towers_san_francisco.csv");
 
     [Fact]
     public void HexGridNeighboursAreOneInterSiteDistanceApart()

@@ -61,7 +61,7 @@ public sealed class ScenarioConfig
 
     /// <summary>
     /// A relative path is looked up from the scenario's folder, then from each parent folder in turn, so
-    /// `../shared/datasets/...` works from examples/ in a checkout that sits beside shared/.
+    /// `../data/datasets/...` works from examples/.
     /// </summary>
     public string Resolve(string path)
     {

@@ -10,7 +10,7 @@ public sealed class CaptureReaderOracleTests
     public static TheoryData<string> Captures()
     {
         var data = new TheoryData<string>();
-        foreach (var f in SharedData.AllCaptures())
+        foreach (var f in TestData.AllCaptures())
         {
             data.Add(Path.GetFileName(f));
         }
@@ -22,7 +22,7 @@ public sealed class CaptureReaderOracleTests
     [MemberData(nameof(Captures))]
     public async Task Frame_count_timestamps_and_lengths_match_tshark(string name)
     {
-        var file = SharedData.Capture(name);
+        var file = TestData.Capture(name);
         var expected = await Tshark.FieldsAsync(file, string.Empty, "frame.number", "frame.time_epoch", "frame.cap_len");
         var frames = new List<(long Number, long Nanos, int Length)>();
         using (var source = CaptureFile.Open(file))
@@ -49,7 +49,7 @@ public sealed class CaptureReaderOracleTests
     [MemberData(nameof(Captures))]
     public async Task S1ap_messages_per_frame_and_association_match_tshark(string name)
     {
-        var file = SharedData.Capture(name);
+        var file = TestData.Capture(name);
         // One row per frame that carries S1AP; procedureCode lists one value per S1AP message in the frame.
         var expected = await Tshark.FieldsAsync(file, "s1ap", "frame.number", "s1ap.procedureCode", "ip.src", "sctp.srcport", "ip.dst", "sctp.dstport");
         var sink = new RecordingSink();

@@ -46,7 +46,7 @@ public class MutationFuzzTests(ITestOutputHelper output)
     [Fact]
     public void Nas_survives_mutated_real_messages()
     {
-        var seeds = SharedData.AllCaptures().Where(c => !c.Contains("ngap", StringComparison.Ordinal))
+        var seeds = TestData.AllCaptures().Where(c => !c.Contains("ngap", StringComparison.Ordinal))
             .SelectMany(c => NasOracleTests.NasPdus(Path.GetFileName(c)).SelectMany(x => x.Nas)).ToList();
         Run("NAS", seeds, input =>
         {

@@ -8,14 +8,14 @@ namespace MobiScud.Protocols.Tests.Gtp;
 public class GtpOracleTests
 {
     public static IEnumerable<object[]> Captures() =>
-        SharedData.AllCaptures().Select(c => new object[] { Path.GetFileName(c) });
+        TestData.AllCaptures().Select(c => new object[] { Path.GetFileName(c) });
 
     [Theory]
     [MemberData(nameof(Captures))]
     public void Gtpv2_messages_match_tshark(string capture)
     {
         var problems = new List<string>();
-        foreach (var m in TsharkCorpus.For(SharedData.Capture(capture), "gtpv2"))
+        foreach (var m in TsharkCorpus.For(TestData.Capture(capture), "gtpv2"))
         {
             var g = GtpV2Decoder.Decode(m.Bytes);
             var chain = new List<GtpV2Message>();
@@ -51,10 +51,10 @@ public class GtpOracleTests
     [Fact]
     public void Known_captures_carry_the_expected_gtpv2_procedures()
     {
-        var epc = TsharkCorpus.For(SharedData.Capture("open5gs_testepc_2019.pcapng"), "gtpv2").Select(m => GtpV2Decoder.Decode(m.Bytes)).ToList();
+        var epc = TsharkCorpus.For(TestData.Capture("open5gs_testepc_2019.pcapng"), "gtpv2").Select(m => GtpV2Decoder.Decode(m.Bytes)).ToList();
         Assert.Contains(epc, g => g.MessageType == GtpV2MessageType.CreateIndirectDataForwardingTunnelRequest);
         Assert.Contains(epc, g => g.MessageType == GtpV2MessageType.DeleteIndirectDataForwardingTunnelResponse);
-        var srs = TsharkCorpus.For(SharedData.Capture("open5gs_srsenb.pcapng"), "gtpv2").Select(m => GtpV2Decoder.Decode(m.Bytes)).ToList();
+        var srs = TsharkCorpus.For(TestData.Capture("open5gs_srsenb.pcapng"), "gtpv2").Select(m => GtpV2Decoder.Decode(m.Bytes)).ToList();
         Assert.Contains(srs, g => g.MessageType == GtpV2MessageType.CreateSessionResponse && g.Paa?.Ipv4?.ToString() == "10.45.0.2");
         Assert.Contains(srs, g => g.MessageType == GtpV2MessageType.CreateSessionRequest && g.Imsi == "901700000021309");
     }
@@ -64,7 +64,7 @@ public class GtpOracleTests
     public void Gtpu_headers_match_tshark(string capture)
     {
         var problems = new List<string>();
-        foreach (var m in TsharkCorpus.For(SharedData.Capture(capture), "gtp"))
+        foreach (var m in TsharkCorpus.For(TestData.Capture(capture), "gtp"))
         {
             var declared = m.Values("gtp.length").Select(int.Parse).First();
             if (8 + declared > m.Bytes.Length)

@@ -120,7 +120,7 @@ public sealed class TransportVariantsOracleTests
     private static List<byte[]> LoadSourcePackets()
     {
         var result = new List<byte[]>();
-        using var source = CaptureFile.Open(SharedData.Capture("open5gs_testepc_2019.pcapng"));
+        using var source = CaptureFile.Open(TestData.Capture("open5gs_testepc_2019.pcapng"));
         while (source.TryReadNext(out var frame) && result.Count < 120)
         {
             var data = frame.Data.Span;

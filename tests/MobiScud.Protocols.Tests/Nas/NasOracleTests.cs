@@ -10,12 +10,12 @@ namespace MobiScud.Protocols.Tests.Nas;
 public class NasOracleTests
 {
     public static IEnumerable<object[]> Captures() =>
-        SharedData.AllCaptures().Where(c => !c.Contains("ngap", StringComparison.Ordinal)).Select(c => new object[] { Path.GetFileName(c) });
+        TestData.AllCaptures().Where(c => !c.Contains("ngap", StringComparison.Ordinal)).Select(c => new object[] { Path.GetFileName(c) });
 
     internal static IEnumerable<(TsharkMessage Message, List<byte[]> Nas)> NasPdus(string capture)
     {
         var summary = new S1apSummary();
-        foreach (var m in TsharkCorpus.For(SharedData.Capture(capture), "s1ap"))
+        foreach (var m in TsharkCorpus.For(TestData.Capture(capture), "s1ap"))
         {
             S1apDecoder.Decode(m.Bytes, summary);
             var list = new List<byte[]>();

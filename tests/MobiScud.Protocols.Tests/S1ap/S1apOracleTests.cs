@@ -14,13 +14,13 @@ public class S1apOracleTests
     private static readonly HashSet<string> TlaFields = ["s1ap.transportLayerAddress", "s1ap.dL_transportLayerAddress", "s1ap.uL_TransportLayerAddress"];
 
     public static IEnumerable<object[]> Captures() =>
-        SharedData.AllCaptures().Select(c => new object[] { Path.GetFileName(c) });
+        TestData.AllCaptures().Select(c => new object[] { Path.GetFileName(c) });
 
     [Theory]
     [MemberData(nameof(Captures))]
     public void Every_s1ap_message_matches_tshark(string capture)
     {
-        var messages = TsharkCorpus.For(SharedData.Capture(capture), "s1ap");
+        var messages = TsharkCorpus.For(TestData.Capture(capture), "s1ap");
         if (capture.Contains("ngap", StringComparison.Ordinal))
         {
             Assert.Empty(messages); // 5G captures: NGAP only, per SOURCES.md

@@ -27,7 +27,7 @@ public class S1apRoundTripTests
     [Fact]
     public void Object_model_summary_equals_fast_path_summary()
     {
-        foreach (var m in TsharkCorpus.For(SharedData.Capture("open5gs_testepc_2019.pcapng"), "s1ap"))
+        foreach (var m in TsharkCorpus.For(TestData.Capture("open5gs_testepc_2019.pcapng"), "s1ap"))
         {
             var fast = S1apDecoder.Decode(m.Bytes);
             var viaObject = S1apMessage.Decode(m.Bytes).Summarize();

@@ -26,7 +26,7 @@ public static class TsharkCorpus
 
     /// <summary>All messages of <paramref name="protocol"/> (tshark layer name: s1ap, gtpv2, gtp) in every shared capture.</summary>
     public static IReadOnlyList<TsharkMessage> All(string protocol) =>
-        SharedData.AllCaptures().AsParallel().AsOrdered().WithDegreeOfParallelism(2)
+        TestData.AllCaptures().AsParallel().AsOrdered().WithDegreeOfParallelism(2)
             .SelectMany(c => For(c, protocol)).ToList();
 
     public static IReadOnlyList<TsharkMessage> For(string capture, string protocol) =>

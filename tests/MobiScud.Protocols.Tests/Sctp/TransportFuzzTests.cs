@@ -181,7 +181,7 @@ public sealed class TransportFuzzTests
     private static List<(LinkType, byte[])> LoadSeeds()
     {
         var seeds = new List<(LinkType, byte[])>();
-        foreach (var file in SharedData.AllCaptures())
+        foreach (var file in TestData.AllCaptures())
         {
             using var source = CaptureFile.Open(file);
             var n = 0;

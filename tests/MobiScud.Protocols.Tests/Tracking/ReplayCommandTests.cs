@@ -12,7 +12,7 @@ public sealed class ReplayCommandTests
     public void Json_replay_of_testepc_shows_handovers_and_the_migrations_the_mc_starts()
     {
         var output = new StringWriter();
-        var code = ReplayCommand.Run(null, SharedData.Capture("open5gs_testepc_2019.pcapng"), null, PipelineOptions.Default, json: true, output);
+        var code = ReplayCommand.Run(null, TestData.Capture("open5gs_testepc_2019.pcapng"), null, PipelineOptions.Default, json: true, output);
         Assert.Equal(0, code);
         var json = JsonNode.Parse(output.ToString())!.AsObject();
         // tshark -r open5gs_testepc_2019.pcapng -Y s1ap -T fields -e s1ap.procedureCode | tr , '\n' | wc -l  ->  310
@@ -40,7 +40,7 @@ public sealed class ReplayCommandTests
         File.WriteAllLines(sites, ["# eNB -> site", "3584 edge-trondheim", "0xe01 edge-oslo"]);
         var map = ReplayCommand.ReadSites(sites);
         var output = new StringWriter();
-        var code = ReplayCommand.Run(null, SharedData.Capture("ttm4133_X2Handover.pcapng"), map, PipelineOptions.Default, json: false, output);
+        var code = ReplayCommand.Run(null, TestData.Capture("ttm4133_X2Handover.pcapng"), map, PipelineOptions.Default, json: false, output);
         Assert.Equal(0, code);
         var text = output.ToString();
         Assert.Contains("imsi-208950000000010", text);
@@ -53,7 +53,7 @@ public sealed class ReplayCommandTests
     [Fact]
     public void A_broken_capture_gives_a_clear_error_with_file_and_offset()
     {
-        var bytes = File.ReadAllBytes(SharedData.Capture("magma_nsa_connection.pcapng"));
+        var bytes = File.ReadAllBytes(TestData.Capture("magma_nsa_connection.pcapng"));
         var broken = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-broken.pcapng");
         File.WriteAllBytes(broken, bytes[..(bytes.Length - 100)]);
         var ex = Assert.Throws<CaptureFormatException>(() =>

@@ -97,7 +97,7 @@ public sealed class TrackerCaptureTests
         Assert.Equal([new Bearer(5, Ep("172.16.10.101", 0x80000002), Ep("172.16.10.4", 0x37000000))], service.Bearers);
         Assert.Single(run.Events.Select(e => e.Event.Ue).Distinct());
 
-        var rows = await Tshark.FieldsAsync(SharedData.Capture("magma_inbound_roaming_05.pcapng"), "s1ap.procedureCode==9 && s1ap.successfulOutcome_element", "frame.number", "s1ap.gTP_TEID");
+        var rows = await Tshark.FieldsAsync(TestData.Capture("magma_inbound_roaming_05.pcapng"), "s1ap.procedureCode==9 && s1ap.successfulOutcome_element", "frame.number", "s1ap.gTP_TEID");
         Assert.Equal(rows.Select(r => Convert.ToUInt32(r[1], 16)), new[] { attached.Bearers[0].Downlink.Teid, service.Bearers[0].Downlink.Teid });
     }
 
@@ -118,7 +118,7 @@ public sealed class TrackerCaptureTests
     [Fact]
     public async Task Open5gs_testattach_unsuccessful_initial_context_setup_creates_no_bearer()
     {
-        var file = SharedData.Capture("open5gs_testattach.pcapng");
+        var file = TestData.Capture("open5gs_testattach.pcapng");
         var failed = (await Tshark.FieldsAsync(file, "s1ap.procedureCode==9 && s1ap.unsuccessfulOutcome_element", "frame.number")).Select(r => long.Parse(r[0])).ToList();
         var succeeded = (await Tshark.FieldsAsync(file, "s1ap.procedureCode==9 && s1ap.successfulOutcome_element", "frame.number")).Select(r => long.Parse(r[0])).ToHashSet();
         Assert.Equal(3, failed.Count);

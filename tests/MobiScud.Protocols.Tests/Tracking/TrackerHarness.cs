@@ -21,7 +21,7 @@ internal sealed class TrackerHarness : ISignallingSink
     public static TrackerHarness Run(string capture, Func<TrackerInput, TrackerInput?>? filter = null)
     {
         var harness = new TrackerHarness(filter ?? (i => i));
-        using var source = CaptureFile.Open(SharedData.Capture(capture));
+        using var source = CaptureFile.Open(TestData.Capture(capture));
         new SignallingPipeline(harness).Run(source);
         return harness;
     }

@@ -1,10 +1,10 @@
 namespace MobiScud.TestSupport;
 
 /// <summary>
-/// Finds the repository root and the shared data folder that sits beside the checkout
-/// (`../shared`: third-party captures and datasets). MOBISCUD_SHARED overrides it.
+/// Finds the repository root and its data folder (`data/`: third-party captures, datasets and specifications,
+/// each with SOURCES.md). MOBISCUD_DATA points at another folder of the same layout (extra captures).
 /// </summary>
-public static class SharedData
+public static class TestData
 {
     private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
 
@@ -14,14 +14,11 @@ public static class SharedData
     {
         get
         {
-            var overridden = Environment.GetEnvironmentVariable("MOBISCUD_SHARED");
-            var root = string.IsNullOrEmpty(overridden)
-                ? Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"))
-                : overridden;
+            var overridden = Environment.GetEnvironmentVariable("MOBISCUD_DATA");
+            var root = string.IsNullOrEmpty(overridden) ? Path.Combine(RepoRoot, "data") : overridden;
             if (!Directory.Exists(root))
             {
-                throw new DirectoryNotFoundException(
-                    $"shared data folder not found at {root}: check out the repo beside shared/ or set MOBISCUD_SHARED");
+                throw new DirectoryNotFoundException($"data folder not found at {root} (MOBISCUD_DATA overrides it)");
             }
 
             return root;
@@ -32,6 +29,8 @@ public static class SharedData
 
     public static string Datasets => Path.Combine(Root, "datasets");
 
+    public static string Specs => Path.Combine(Root, "specs");
+
     public static string Capture(string fileName) => RequireFile(Path.Combine(Captures, fileName));
 
     public static IReadOnlyList<string> AllCaptures() =>
@@ -41,7 +40,7 @@ public static class SharedData
             .ToList();
 
     private static string RequireFile(string path) =>
-        File.Exists(path) ? path : throw new FileNotFoundException($"shared file missing: {path}", path);
+        File.Exists(path) ? path : throw new FileNotFoundException($"data file missing: {path}", path);
 
     private static string FindRepoRoot()
     {
