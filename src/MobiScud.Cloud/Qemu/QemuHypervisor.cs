@@ -24,13 +24,11 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     private readonly Channel<ControlEvent> events = Channel.CreateUnbounded<ControlEvent>();
     private readonly PvmTable table;
     private readonly QemuSites sites = new();
+    private readonly QemuLauncher launcher;
     private readonly QemuManifestStore manifests;
     private readonly List<Task> background = [];
     private readonly CancellationTokenSource shutdown = new();
     private readonly long createdAt;
-
-    /// <summary>Process-wide, so taps of hypervisors living side by side in one process never share a name.</summary>
-    private static int tapCounter;
 
     private int staleMirrorTargetsRemoved;
 
@@ -40,6 +38,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         this.options = options;
         table = new PvmTable(options.DefaultSpec, options.DataNetwork);
         manifests = new QemuManifestStore(options.Detached, options.Logger);
+        launcher = new QemuLauncher(options, sites);
         createdAt = options.TimeProvider.GetTimestamp();
     }
 
@@ -483,49 +482,8 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         return new QemuAdoption(this, sites).RunAsync(ct);
     }
 
-    private async Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress)
-    {
-        var spec = table.SpecOf(pvm);
-        var (site, ports, dir) = sites.Reserve(siteId, pvm);
-        QemuDataNic? nic = null;
-        if (dataAddress is not null && site.DataBridge is { } bridge)
-        {
-            nic = new QemuDataNic(TapName(), dataAddress, QemuDataNetwork.PvmMac(dataAddress), bridge);
-        }
-
-        QemuInstance? instance = null;
-        try
-        {
-            instance = await QemuInstance.StartAsync(
-                options.QemuBinary, options.Image, siteId, dir, ports, spec, incoming, sharedDisk, ct,
-                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address), options.Detached);
-            if (nic is not null)
-            {
-                // QMP answers only after QEMU set up its netdevs, so the tap exists now.
-                await DataLinks.AttachAsync(nic, ct);
-            }
-
-            return instance;
-        }
-        catch
-        {
-            if (instance is not null)
-            {
-                await instance.StopAsync(deleteDirectory: false);
-            }
-
-            sites.Free(siteId, ports);
-            try
-            {
-                Directory.Delete(dir, true);
-            }
-            catch (IOException)
-            {
-            }
-
-            throw;
-        }
-    }
+    private Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
+        launcher.StartAsync(pvm, table.SpecOf(pvm), siteId, incoming, sharedDisk, dataAddress, ct);
 
     private void Release(QemuInstance instance) => sites.Free(instance.Site, instance.Ports);
 
@@ -543,16 +501,6 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     void IQemuHost.StaleMirrorTargetRemoved() => Interlocked.Increment(ref staleMirrorTargetsRemoved);
 
     private void Emit(ControlEvent e) => events.Writer.TryWrite(e);
-
-    /// <summary>Unique on this host while this process lives (pid in hex), at most 15 characters.</summary>
-    private static string TapName()
-    {
-        var pid = Environment.ProcessId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var n = (uint)Interlocked.Increment(ref tapCounter);
-        var room = QemuDataNic.MaxTapName - 3 - pid.Length;
-        var seq = (n % (uint)Math.Pow(16, Math.Min(room, 7))).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        return $"ms{pid}t{seq}";
-    }
 
     private void Track(Task t)
     {
