@@ -34,6 +34,7 @@ public sealed class QemuInstance : IAsyncDisposable
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource watch = new();
+    private Task watcher = Task.CompletedTask;
     private int pid;
     private int stopping;
     private int tapDeleted;
@@ -393,7 +394,9 @@ public sealed class QemuInstance : IAsyncDisposable
     private void StartWatching()
     {
         var token = watch.Token;
-        _ = Task.Run(async () =>
+
+        // Awaited by DetachAsync and DisposeAsync, after they cancel it.
+        watcher = Task.Run(async () =>
         {
             while (!token.IsCancellationRequested)
             {
@@ -436,6 +439,7 @@ public sealed class QemuInstance : IAsyncDisposable
     {
         Interlocked.Exchange(ref stopping, 1);
         await watch.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();
@@ -458,10 +462,11 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the guest's ready line on the serial console.</summary>
-    public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
+    /// <summary>Waits for the guest's ready line on the serial console (<paramref name="time"/>: the clock; default the system's).</summary>
+    public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct, TimeProvider? time = null)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        time ??= TimeProvider.System;
+        var started = time.GetTimestamp();
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -476,12 +481,12 @@ public sealed class QemuInstance : IAsyncDisposable
                 throw new InvalidOperationException($"QEMU exited with code {Exited.Result} before the guest was ready: {StderrTail} {Tail(log)}");
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (time.GetElapsedTime(started) > timeout)
             {
                 throw new TimeoutException($"guest not ready within {timeout}; serial log ends: {Tail(log)}");
             }
 
-            await Task.WhenAny(Task.Delay(100, ct), Exited);
+            await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(100), time, ct), Exited);
         }
     }
 
@@ -513,7 +518,7 @@ public sealed class QemuInstance : IAsyncDisposable
         {
             try
             {
-                await Qmp.ExecuteAsync("quit", null, TimeSpan.FromSeconds(2));
+                await Qmp.SendAsync(new Quit(), TimeSpan.FromSeconds(2));
             }
             catch (Exception e) when (e is QmpConnectionClosedException or QmpTimeoutException or QmpException or QmpProtocolException)
             {
@@ -574,6 +579,7 @@ public sealed class QemuInstance : IAsyncDisposable
 
         await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5)));
         await watch.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();

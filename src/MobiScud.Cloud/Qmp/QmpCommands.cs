@@ -64,8 +64,18 @@ internal static class QmpCommandExtensions
     public static bool IsQmpFailure(this Exception e) =>
         e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException;
 
-    internal static T Deserialize<T>(JsonElement value, string command) =>
-        value.Deserialize<T>(ReplyOptions) ?? throw new QmpProtocolException($"reply to '{command}' is null");
+    /// <summary>A reply as its record; a reply that does not fit the command's schema is a protocol error, like bad JSON.</summary>
+    internal static T Deserialize<T>(JsonElement value, string command)
+    {
+        try
+        {
+            return value.Deserialize<T>(ReplyOptions) ?? throw new QmpProtocolException($"reply to '{command}' is null");
+        }
+        catch (JsonException e)
+        {
+            throw new QmpProtocolException($"reply to '{command}' does not fit its schema: {e.Message}", e);
+        }
+    }
 }
 
 // ---- addresses (QAPI SocketAddress / SocketAddressLegacy) ----
@@ -362,4 +372,18 @@ internal static class RunStateEvents
 {
     public const string Stop = "STOP";
     public const string Resume = "RESUME";
+}
+
+/// <summary>quit: QEMU exits (the connection drops as it does).</summary>
+internal sealed record Quit : QmpBareCommand
+{
+    internal override string Name => "quit";
+}
+
+/// <summary>dump-guest-memory to <paramref name="Protocol"/> ("file:/path"); <paramref name="Paging"/>: guest-virtual mappings too.</summary>
+internal sealed record DumpGuestMemory(
+    [property: JsonPropertyName("paging")] bool Paging,
+    [property: JsonPropertyName("protocol")] string Protocol) : QmpCommand
+{
+    internal override string Name => "dump-guest-memory";
 }
