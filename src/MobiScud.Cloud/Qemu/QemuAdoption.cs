@@ -113,7 +113,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             QemuInstance? source = null;
             try
             {
-                source = await QemuInstance.AdoptAsync(src, Connect, ct);
+                source = await QemuInstance.AdoptAsync(src, Connect, ct, host.Time);
             }
             catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
             {
@@ -278,11 +278,11 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
     }
 
-    private static async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, CancellationToken ct)
+    private async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, CancellationToken ct)
     {
         try
         {
-            return await QemuInstance.AdoptAsync(m, Connect, ct);
+            return await QemuInstance.AdoptAsync(m, Connect, ct, host.Time);
         }
         catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
         {

@@ -261,7 +261,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             }
 
             Supervise(entry, instance);
-            await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token, options.TimeProvider);
+            await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token);
             if (entry.Address is { } address)
             {
                 var log = instance.ReadSerialLog();

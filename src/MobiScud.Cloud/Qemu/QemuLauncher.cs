@@ -27,7 +27,7 @@ internal sealed class QemuLauncher(QemuHypervisorOptions options, QemuSites site
         {
             instance = await QemuInstance.StartAsync(
                 options.QemuBinary, options.Image, siteId, dir, ports, spec, incoming, sharedDisk, ct,
-                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address), options.Detached);
+                nic, nic is null ? null : options.DataNetwork!.KernelArguments(nic.Address), options.Detached, options.TimeProvider);
             if (nic is not null)
             {
                 // QMP answers only after QEMU set up its netdevs, so the tap exists now.
