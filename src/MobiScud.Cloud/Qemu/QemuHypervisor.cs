@@ -472,14 +472,14 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// directory removed. Never throws for what it finds on disk. No events are emitted: the caller reconciles with
     /// <see cref="Query"/>.
     /// </summary>
-    public Task<QemuAdoptionReport> AdoptAsync(CancellationToken ct = default)
+    public async Task<QemuAdoptionReport> AdoptAsync(CancellationToken ct = default)
     {
         if (!options.Detached)
         {
             throw new InvalidOperationException("AdoptAsync needs QemuHypervisorOptions.Detached (without it, AddSite kills leftovers instead)");
         }
 
-        return new QemuAdoption(this, sites).RunAsync(ct);
+        return await new QemuAdoption(this, sites).RunAsync(ct);
     }
 
     private Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
