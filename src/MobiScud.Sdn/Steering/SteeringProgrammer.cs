@@ -6,7 +6,10 @@ namespace MobiScud.Sdn.Steering;
 /// <summary>Outcome of one steering command, per site touched.</summary>
 public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<SiteId, FlowBatchResult> Sites)
 {
-    public bool Confirmed => !Stale && Sites.Values.All(s => s.Confirmed);
+    /// <summary>Why the intent could not be compiled for the topology (nothing was sent); null when it was.</summary>
+    public string? CompileError { get; init; }
+
+    public bool Confirmed => !Stale && CompileError is null && Sites.Values.All(s => s.Confirmed);
 
     /// <summary>
     /// True when, after the barriers, the switches' datapath caches were also brought in line (see
@@ -118,7 +121,12 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
             return new SteeringResult(intent.Ue, true, new Dictionary<SiteId, FlowBatchResult>());
         }
 
-        var compiled = SteeringCompiler.Compile(intent, Topology);
+        var compiling = SteeringCompiler.TryCompile(intent, Topology);
+        if (compiling.Flows is not { } compiled)
+        {
+            return new SteeringResult(intent.Ue, false, new Dictionary<SiteId, FlowBatchResult>()) { CompileError = compiling.Error };
+        }
+
         var cookie = SteeringCookies.ForUe(intent.Ue);
         var results = new Dictionary<SiteId, FlowBatchResult>();
 
