@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Host;
@@ -28,7 +29,8 @@ public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset Han
 /// </summary>
 public sealed class TestbedMc : IAsyncDisposable
 {
-    private readonly BackhaulTap _tap;
+    private readonly ChannelReader<TappedFrame> _frames;
+    private readonly LinkType _linkType;
     private readonly DateTimeOffset _epoch;
     private readonly TimeProvider _time;
     private readonly TrackerFeed _feed;
@@ -40,15 +42,21 @@ public sealed class TestbedMc : IAsyncDisposable
     private readonly List<UeEvent> _fromFrame = [];
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly Task _loop;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _frameNumber;
 
     /// <summary>The cause of the step being handled (set under <see cref="_turn"/>).</summary>
     private (DateTimeOffset Wire, long? Frame) _cause;
 
+    /// <param name="frames">The tap's frames (<see cref="BackhaulTap.Frames"/>), in capture order.</param>
     /// <param name="onEntry">Each timeline entry as it is made (the experiment prints the commands).</param>
-    public TestbedMc(BackhaulTap tap, McConfig config, IPvmBackend pvms, ISteeringBackend steering, DateTimeOffset epoch, TimeProvider? time = null, Action<McTimelineEntry>? onEntry = null)
+    /// <param name="linkType">The frames' link layer (the backhaul tap's is Ethernet).</param>
+    public TestbedMc(
+        ChannelReader<TappedFrame> frames, McConfig config, IPvmBackend pvms, ISteeringBackend steering, DateTimeOffset epoch, TimeProvider? time = null,
+        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet)
     {
-        _tap = tap;
+        _frames = frames;
+        _linkType = linkType;
         _epoch = epoch;
         _time = time ?? TimeProvider.System;
         _onEntry = onEntry;
@@ -84,11 +92,11 @@ public sealed class TestbedMc : IAsyncDisposable
     {
         try
         {
-            await foreach (var frame in _tap.Frames.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var frame in _frames.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
                 var nanos = (frame.Timestamp - DateTime.UnixEpoch).Ticks * 100;
                 _fromFrame.Clear();
-                _feed.Process(new CaptureFrame(++_frameNumber, LinkType.Ethernet, nanos, frame.Data, frame.Data.Length, 0));
+                _feed.Process(new CaptureFrame(++_frameNumber, _linkType, nanos, frame.Data, frame.Data.Length, 0));
 
                 // The feed's times run from its first frame; the MC's from the epoch, as its timers' do.
                 var wire = new DateTimeOffset(DateTime.SpecifyKind(frame.Timestamp, DateTimeKind.Utc));
@@ -105,7 +113,14 @@ public sealed class TestbedMc : IAsyncDisposable
         {
             Problems.Enqueue($"tap loop failed: {e}");
         }
+        finally
+        {
+            _drained.TrySetResult();
+        }
     }
+
+    /// <summary>Completes once the frames' channel is complete and every frame's events were handled.</summary>
+    public Task Drained => _drained.Task;
 
     private async Task HandleAsync(UeEvent e, DateTimeOffset wire, long? frame)
     {

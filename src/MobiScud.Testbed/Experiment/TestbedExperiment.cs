@@ -205,7 +205,7 @@ public static class TestbedExperiment
                 programmer, topology, async (site, _) => [.. (await controller.DumpFlowsAsync(topology[site].DatapathId)).Select(FlowEntry.FromStats)], Clock);
             await using var pvmBackend = new HypervisorBackend(pvms);
             TestbedMc mc;
-            await using ((mc = new TestbedMc(tap, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log))).ConfigureAwait(false))
+            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log))).ConfigureAwait(false))
             {
                 await using var epc = await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
