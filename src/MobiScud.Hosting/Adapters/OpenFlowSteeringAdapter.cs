@@ -32,9 +32,6 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     private readonly ILogger _log;
     private readonly Func<Task>? _listenAfter;
 
-    /// <summary>The last intent installed per UE cookie (the flows carry no UE id, eNB id or version: those come from here).</summary>
-    private readonly ConcurrentDictionary<ulong, SteeringIntent> _intents = new();
-
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
     private readonly IServiceClock _clock;
@@ -205,7 +202,6 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
 
         if (!result.Stale)
         {
-            _intents[cookie] = intent;
             foreach (var (site, reason) in result.Failures)
             {
                 Fail(intent, site, reason);
@@ -221,8 +217,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     }
 
     /// <summary>Whether <paramref name="intent"/> is still the last steering installed for its UE (a failure of an older one is not worth reporting).</summary>
-    private bool Current(SteeringIntent intent) =>
-        _intents.TryGetValue(SteeringCookies.ForUe(intent.Ue), out var now) && now.Version == intent.Version;
+    private bool Current(SteeringIntent intent) => _programmer.Installed(intent.Ue)?.Version == intent.Version;
 
     /// <summary>Tells the MC through <see cref="Outcomes"/> (never inside the caller's turn: that may be the UE grain the pipeline waits on).</summary>
     private void Fail(SteeringIntent intent, SiteId site, string reason)
@@ -312,7 +307,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
 
         foreach (var refused in report.Rejections.GroupBy(r => r.FlowMod.Cookie).Where(g => IsPerUe(g.Key)))
         {
-            if (_intents.TryGetValue(refused.Key, out var intent))
+            if (_programmer.IntentAt(at, refused.Key) is { } intent)
             {
                 Fail(intent, at, $"{SteeringFailureKinds.Rejected}: on connect the switch refused {refused.Count()} flow-mod(s): {string.Join("; ", refused.Take(3))}");
             }
@@ -322,7 +317,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     public async Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default)
     {
         var cookie = SteeringCookies.ForUe(ue);
-        if (_intents.TryGetValue(cookie, out var current) && current.SwitchSite != switchSite)
+        if (_programmer.Installed(ue) is { } current && current.SwitchSite != switchSite)
         {
             // The UE is steered elsewhere now: only stale flows at that site go (its relay flows stay if it hosts the PVM).
             if (SteeringCompiler.TryCompile(current, Topology).Flows?.ContainsKey(switchSite) != true)
@@ -344,7 +339,6 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
             return;
         }
 
-        _intents.TryRemove(cookie, out _);
         Report(ue, "remove", result);
         if (result.Sites.Count == 0 && Topology.TryGet(switchSite, out _))
         {
@@ -387,7 +381,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
                 if (group.Any(f => f.TableId == SteeringTables.Uplink))
                 {
                     var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
-                    result.Add(SteeringDecompiler.Decompile(Topology, site, ue, _intents.GetValueOrDefault(group.Key), [.. group]));
+                    result.Add(SteeringDecompiler.Decompile(Topology, site, ue, _programmer.IntentAt(site.Site, group.Key), [.. group]));
                 }
             }
         }

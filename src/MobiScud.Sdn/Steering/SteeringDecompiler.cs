@@ -59,14 +59,14 @@ public static class SteeringDecompiler
         }
 
         var bearers = new List<Bearer>();
-        foreach (var f in flows.Where(f => f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Bearer))
+        // A switch lists flows in no particular order: bearers come back ordered by uplink TEID.
+        var bearerFlows = flows.Where(f => f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Bearer)
+            .Select(f => (Flow: f, Teid: Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId)))
+            .Where(x => x.Teid is not null)
+            .Select(x => (x.Flow, Teid: (uint)x.Teid!.ValueAsUInt64()))
+            .OrderBy(x => x.Teid);
+        foreach (var (f, teid) in bearerFlows)
         {
-            if (Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) is not { } teidField)
-            {
-                continue;
-            }
-
-            var teid = (uint)teidField.ValueAsUInt64();
             var sgw = Actions(f).OfType<SetFieldAction>().Select(a => a.Field).FirstOrDefault(x => x.Class == OxmClass.Nxm1 && x.Field == OxmFieldId.NxTunIpv4Dst);
             var knownBearer = known?.Bearers.FirstOrDefault(b => b.Uplink.Teid == teid);
             var dlAddress = downlinkAddress.GetValueOrDefault(teid) ?? defaultDownlink?.Address ?? IPAddress.Any;
