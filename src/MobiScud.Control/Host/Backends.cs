@@ -82,8 +82,9 @@ public interface IMigrationAdmission
 /// <summary>Outcome channels: unbounded (a backend never waits on the MC: the MC may be what waits on the backend).</summary>
 public static class OutcomeChannel
 {
+    /// <remarks>Several readers are allowed: silos of one process (the bench) may share a backend, each pumping into its own pipeline.</remarks>
     public static Channel<UeEvent> Create() =>
-        Channel.CreateUnbounded<UeEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+        Channel.CreateUnbounded<UeEvent>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
 
     /// <summary>A completed, empty channel: for a backend whose outcomes are all known at once (its pump ends at once).</summary>
     public static ChannelReader<UeEvent> None()
