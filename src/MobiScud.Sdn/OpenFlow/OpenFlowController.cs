@@ -242,6 +242,32 @@ public sealed class OpenFlowController : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sets the owner's desired flows on a switch that is not connected yet (no I/O: they are installed by the switch's
+    /// reconcile when it connects). A connected switch is programmed with <see cref="ReplaceFlowsAsync"/> instead.
+    /// </summary>
+    public void SetDesired(ulong dpid, ulong cookie, IReadOnlyList<FlowEntry> flows)
+    {
+        if (flows.Any(f => f.Cookie != cookie))
+        {
+            throw new ArgumentException($"every flow must carry the owner cookie 0x{cookie:x}");
+        }
+
+        var state = State(dpid);
+        if (sessions.ContainsKey(dpid))
+        {
+            // A connected switch holds what it was reconciled to: only the same flows may be declared again.
+            if (!state.Holds(cookie, flows))
+            {
+                throw new InvalidOperationException($"switch 0x{dpid:x} is connected: program it with ReplaceFlowsAsync");
+            }
+
+            return;
+        }
+
+        state.Replace(cookie, flows, null);
+    }
+
     /// <summary>Raw flow-mods in one barrier-confirmed batch (benchmarks, tests); does not touch desired state.</summary>
     public async Task<FlowBatchResult> SendRawBatchAsync(ulong dpid, Func<Func<uint>, IReadOnlyList<FlowMod>> build)
     {
@@ -399,6 +425,16 @@ public sealed class OpenFlowController : IAsyncDisposable
                 }
 
                 return all.Values.ToList();
+            }
+        }
+
+        /// <summary>Whether the owner's desired flows are exactly these.</summary>
+        public bool Holds(ulong cookie, IReadOnlyList<FlowEntry> flows)
+        {
+            lock (byOwner)
+            {
+                var owned = byOwner.TryGetValue(cookie, out var o) ? o : [];
+                return owned.Count == flows.Count && flows.All(f => owned.TryGetValue(f.Key, out var have) && have.SameAs(f));
             }
         }
 

@@ -197,8 +197,8 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
         this.datapathSync = datapathSync ?? new Dictionary<SiteId, OvsDatapathSync>();
         foreach (var site in topology.Sites)
         {
-            // Not connected yet: this only records desired state (returns Deferred without I/O).
-            _ = controller.ReplaceFlowsAsync(site.DatapathId, SteeringCookies.Infrastructure, SteeringCompiler.SiteBase(site));
+            // Not connected yet: this only records desired state.
+            controller.SetDesired(site.DatapathId, SteeringCookies.Infrastructure, SteeringCompiler.SiteBase(site));
         }
     }
 
