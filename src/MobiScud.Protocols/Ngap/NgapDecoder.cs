@@ -52,6 +52,9 @@ public sealed class NgapSummary
     /// <summary>Target-ID of a HandoverRequired (id 105), when the target is an NG-RAN node.</summary>
     public NgapTargetRanNode? Target { get; internal set; }
 
+    /// <summary>HandoverRequired/HandoverRequest of an intra-5GS handover: the target cell from the source-to-target container.</summary>
+    public NrCgi? TargetCell { get; internal set; }
+
     /// <summary>UserLocationInformation (id 121): the NR cell, or E-UTRA cell for an ng-eNB, and the TAI.</summary>
     public NrCgi? NrCgi { get; internal set; }
 
@@ -100,6 +103,7 @@ public sealed class NgapSummary
         GlobalRanNodeId = null;
         HandoverType = null;
         Target = null;
+        TargetCell = null;
         NrCgi = null;
         EutraCgi = null;
         Tai = null;
@@ -213,6 +217,9 @@ public static class NgapDecoder
                 break;
             case NgapIeId.TargetId:
                 s.Target = NgapIeCodec.ReadTargetId(ref v);
+                break;
+            case NgapIeId.SourceToTargetTransparentContainer when s.HandoverType == NgapHandoverType.Intra5gs:
+                s.TargetCell = NgapIeCodec.ReadSourceToTargetContainer(ref v);
                 break;
             case NgapIeId.GlobalRanNodeId:
                 s.GlobalRanNodeId = NgapIeCodec.ReadGlobalRanNodeId(ref v);

@@ -661,4 +661,72 @@ public static class NgapIeCodec
             }
         }
     }
+
+    /// <summary>
+    /// SourceToTarget-TransparentContainer (id 101) of an intra-5GS handover: an OCTET STRING holding
+    /// SourceNGRANNode-ToTargetNGRANNode-TransparentContainer. Returns the target cell (null for an E-UTRA or extension target).
+    /// </summary>
+    public static NrCgi? ReadSourceToTargetContainer(ref AperReader outer)
+    {
+        var n = outer.ReadLengthDeterminant(out var frag);
+        if (frag)
+        {
+            outer.Throw(AperError.Unsupported, "fragmented transparent container");
+        }
+
+        var start = outer.ByteOffset;
+        outer.ReadAlignedOctets(n);
+        var r = new AperReader(outer.Buffer, start, start + n);
+        var opt = r.ReadSequencePreamble(true, 4, out _);
+        var rrc = r.ReadLengthDeterminant(out var rrcFrag);
+        if (rrcFrag)
+        {
+            r.Throw(AperError.Unsupported, "fragmented RRC container");
+        }
+
+        r.ReadAlignedOctets(rrc);
+        if ((opt & 8) != 0)
+        {
+            // PDUSessionResourceInformationList: { pDUSessionID, qosFlowInformationList, dRBsToQosFlowsMappingList OPTIONAL, ... }
+            var sessions = r.ReadConstrainedLength(1, MaxNoOfPduSessions);
+            for (var i = 0; i < sessions; i++)
+            {
+                var iopt = r.ReadSequencePreamble(true, 2, out var iext);
+                r.ReadConstrainedWholeNumber(0, 255);
+                ReadQfiList(ref r, 1, 1);
+                if ((iopt & 2) != 0)
+                {
+                    var drbs = r.ReadConstrainedLength(1, 32);
+                    for (var d = 0; d < drbs; d++)
+                    {
+                        var dopt = r.ReadSequencePreamble(true, 1, out var dext);
+                        r.ReadInteger(1, 32, true);
+                        ReadQfiList(ref r, 1, 2);
+                        SkipTail(ref r, dopt != 0, dext);
+                    }
+                }
+
+                SkipTail(ref r, (iopt & 1) != 0, iext);
+            }
+        }
+
+        if ((opt & 4) != 0)
+        {
+            // E-RABInformationList: { e-RAB-ID, dLForwarding OPTIONAL, iE-Extensions OPTIONAL, ... }
+            var erabs = r.ReadConstrainedLength(1, MaxNoOfPduSessions);
+            for (var i = 0; i < erabs; i++)
+            {
+                var eopt = r.ReadSequencePreamble(true, 2, out var eext);
+                r.ReadInteger(0, 15, true);
+                if ((eopt & 2) != 0)
+                {
+                    r.ReadEnumerated(1, true);
+                }
+
+                SkipTail(ref r, (eopt & 1) != 0, eext);
+            }
+        }
+
+        return r.ReadChoiceIndex(3, false, out _) == 0 ? ReadNrCgi(ref r) : null;
+    }
 }

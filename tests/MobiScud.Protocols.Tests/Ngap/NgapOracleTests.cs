@@ -15,7 +15,7 @@ public class NgapOracleTests
     private static readonly HashSet<string> RanIdFields = ["ngap.RAN_UE_NGAP_ID", "ngap.rAN_UE_NGAP_ID"];
     private static readonly HashSet<string> NasFields = ["ngap.NAS_PDU", "ngap.pDUSessionNAS_PDU", "ngap.nAS_PDU"];
     private static readonly HashSet<string> CauseFields = ["ngap.radioNetwork", "ngap.transport", "ngap.nas", "ngap.protocol", "ngap.misc"];
-    private static readonly HashSet<string> RequestLists = ["ngap.PDUSessionResourceSetupListSUReq", "ngap.PDUSessionResourceSetupListCxtReq"];
+    private static readonly HashSet<string> RequestLists = ["ngap.PDUSessionResourceSetupListSUReq", "ngap.PDUSessionResourceSetupListCxtReq", "ngap.PDUSessionResourceSetupListHOReq"];
 
     public static IEnumerable<object[]> Captures() => NgapCaptures.Select(c => new object[] { c });
 
@@ -44,7 +44,7 @@ public class NgapOracleTests
 
     private static string Hex(string tsharkBytes) => tsharkBytes.Replace(":", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
 
-    private static int Check(TsharkMessage m, NgapSummary s, List<string> problems)
+    internal static int Check(TsharkMessage m, NgapSummary s, List<string> problems)
     {
         void Same<T>(string what, IEnumerable<T> ours, IEnumerable<T> theirs)
         {
@@ -86,7 +86,10 @@ public class NgapOracleTests
         var nodes = new[] { s.GlobalRanNodeId, s.Target?.Node }.Where(n => n is { Kind: RanNodeKind.Gnb }).Select(n => n!.Value);
         Same("gNB ids", nodes.Select(n => n.Id), m.Values("ngap.gNB_ID").Select(h => GnbId(h, nodes.First().IdBits)));
 
-        Same("NR cell ids", s.NrCgi is { } cgi ? [cgi.CellId] : Array.Empty<ulong>(), m.Values("ngap.NRCellIdentity").Select(ParseHex64));
+        // A source-to-target container lists the target cell first, then the UE history cells (not summarised).
+        var theirCells = m.Values("ngap.NRCellIdentity").Select(ParseHex64).ToList();
+        var ourCells = new[] { s.NrCgi, s.TargetCell }.Where(c => c.HasValue).Select(c => c!.Value.CellId).ToList();
+        Same("NR cell ids", ourCells, s.TargetCell is null ? theirCells : theirCells.Take(ourCells.Count));
         if (s.GlobalRanNodeId is null)
         {
             // NGSetup lists its supported TACs; other messages carry the UE's TAI (user location or target).
