@@ -386,4 +386,66 @@ public static class NgapIeEncoder
 
         return w.ToArray();
     }
+
+    /// <summary>ResetType: the whole NG interface (<paramref name="connections"/> null) or the named UE-associated connections.</summary>
+    public static byte[] ResetType(IReadOnlyList<NgConnectionId>? connections) => Build(w =>
+    {
+        if (connections is null)
+        {
+            w.WriteChoiceIndex(0, 3, false);
+            w.WriteEnumerated(0, 1, true); // reset-all
+            return;
+        }
+
+        w.WriteChoiceIndex(1, 3, false);
+        WriteConnections(w, connections);
+    });
+
+    /// <summary>UE-associatedLogicalNG-connectionList (NGResetAcknowledge, id 111).</summary>
+    public static byte[] ConnectionList(IReadOnlyList<NgConnectionId> connections) => Build(w => WriteConnections(w, connections));
+
+    private static void WriteConnections(AperWriter w, IReadOnlyList<NgConnectionId> connections)
+    {
+        w.WriteConstrainedLength(connections.Count, 1, 65536);
+        foreach (var c in connections)
+        {
+            w.WriteSequencePreamble(true, false, (c.AmfUeNgapId is null ? 0UL : 4UL) | (c.RanUeNgapId is null ? 0UL : 2UL), 3);
+            if (c.AmfUeNgapId is { } amf)
+            {
+                w.WriteConstrainedWholeNumber((long)amf, 0, NgapIeCodec.MaxAmfUeNgapId);
+            }
+
+            if (c.RanUeNgapId is { } ran)
+            {
+                w.WriteConstrainedWholeNumber(ran, 0, uint.MaxValue);
+            }
+        }
+    }
+
+    /// <summary>
+    /// RANStatusTransfer-TransparentContainer: per DRB (1..32), 12-bit PDCP SN status (UL and DL COUNT = HFN, SN).
+    /// </summary>
+    public static byte[] RanStatusTransferContainer(IReadOnlyList<(byte DrbId, uint UlCount, uint DlCount)> drbs) => Build(w =>
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteConstrainedLength(drbs.Count, 1, 32);
+        foreach (var (drb, ul, dl) in drbs)
+        {
+            w.WriteSequencePreamble(true, false, 0, 1);
+            w.WriteInteger(drb, 1, 32, true);
+            w.WriteChoiceIndex(0, 3, false); // dRBStatusUL12
+            w.WriteSequencePreamble(true, false, 0, 2);
+            WriteCount12(w, ul);
+            w.WriteChoiceIndex(0, 3, false); // dRBStatusDL12
+            w.WriteSequencePreamble(true, false, 0, 1);
+            WriteCount12(w, dl);
+        }
+    });
+
+    private static void WriteCount12(AperWriter w, uint count)
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteConstrainedWholeNumber(count & 0xFFF, 0, 4095);
+        w.WriteConstrainedWholeNumber((count >> 12) & 0xFFFFF, 0, 1048575);
+    }
 }

@@ -99,7 +99,18 @@ public class NgapEncoderTsharkTests
             Ie(NgapIeId.RanUeNgapId, Criticality.Ignore, NgapIeEncoder.RanUeNgapId(55)),
             Ie(NgapIeId.PduSessionResourceReleasedListPsFail, Criticality.Ignore, NgapIeEncoder.PduSessionList(NgapIeId.PduSessionResourceReleasedListPsFail,
                 [Session(1, cause: new NgapCause(NgapCauseGroup.RadioNetwork, 26))])));
-        return [required, request, ack, command, notify, cancel, prepFailure, hoFailure, pathSwitch, pathSwitchAck, pathSwitchFailure];
+        var status = Ie(NgapIeId.RanStatusTransferTransparentContainer, Criticality.Reject, NgapIeEncoder.RanStatusTransferContainer([(1, 0x12345, 0x23456), (2, 7, 9)]));
+        var ulStatus = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.UplinkRanStatusTransfer, amf, srcRan, status);
+        var dlStatus = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.DownlinkRanStatusTransfer, amf, tgtRan, status);
+        var reset = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.NgReset,
+            Ie(NgapIeId.Cause, Criticality.Ignore, NgapIeEncoder.Cause(new NgapCause(NgapCauseGroup.Misc, 3))),
+            Ie(NgapIeId.ResetType, Criticality.Reject, NgapIeEncoder.ResetType([new NgConnectionId(Amf, SourceRan), new NgConnectionId(null, 99)])));
+        var resetAck = Msg(NgapPduType.SuccessfulOutcome, NgapProcedureCode.NgReset,
+            Ie(NgapIeId.UeAssociatedLogicalNgConnectionList, Criticality.Ignore, NgapIeEncoder.ConnectionList([new NgConnectionId(Amf, SourceRan)])));
+        var resetAll = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.NgReset,
+            Ie(NgapIeId.Cause, Criticality.Ignore, NgapIeEncoder.Cause(new NgapCause(NgapCauseGroup.Misc, 3))),
+            Ie(NgapIeId.ResetType, Criticality.Reject, NgapIeEncoder.ResetType(null)));
+        return [required, request, ack, command, notify, cancel, prepFailure, hoFailure, pathSwitch, pathSwitchAck, pathSwitchFailure, ulStatus, dlStatus, reset, resetAck, resetAll];
     }
 
     /// <summary>Writes each message in its own IPv4/SCTP packet (one DATA chunk, PPID 60, fresh TSNs per direction).</summary>
@@ -165,9 +176,9 @@ public class NgapEncoderTsharkTests
             Assert.Equal(["0"], Vals(req, "ngap.HandoverType"));
             Assert.Equal(["16"], Vals(req, "ngap.radioNetwork"));
             Assert.Equal(["1", "2", "5"], Vals(req, "ngap.pDUSessionID"));
-            Assert.Equal(["af:37:bc:c0"], Vals(req, "ngap.gNB_ID")); // 26 bits, left-aligned
+            Assert.Equal(["aa:f3:7b:c0"], Vals(req, "ngap.gNB_ID")); // 0x2ABCDEF in 26 bits, left-aligned
             Assert.Equal(["258"], Vals(req, "ngap.tAC"));
-            Assert.Equal(["0x0abcdef012", "0x0000012345"], Vals(req, "ngap.NRCellIdentity").Select(v => v.ToLowerInvariant()).ToArray());
+            Assert.Equal(["0x0000000abcdef012", "0x0000000000012345"], Vals(req, "ngap.NRCellIdentity").Select(v => v.ToLowerInvariant()).ToArray());
 
             Assert.Equal(["00:00:01:01", "00:00:01:02", "00:00:01:05"], Vals(hoReq, "ngap.gTP_TEID"));
             Assert.Equal(["10.10.0.1", "10.10.0.1", "10.10.0.2"], Vals(hoReq, "ngap.TransportLayerAddressIPv4"));
@@ -180,7 +191,7 @@ public class NgapEncoderTsharkTests
 
             Assert.Equal(["f0:00:00:01"], Vals(cmd, "ngap.gTP_TEID"));
             Assert.Equal(["1", "2", "5"], Vals(cmd, "ngap.pDUSessionID"));
-            Assert.Equal(["0x0abcdef012"], Vals(notify, "ngap.NRCellIdentity").Select(v => v.ToLowerInvariant()).ToArray());
+            Assert.Equal(["0x0000000abcdef012"], Vals(notify, "ngap.NRCellIdentity").Select(v => v.ToLowerInvariant()).ToArray());
             Assert.Equal(["5"], Vals(cancel, "ngap.radioNetwork"));
 
             var (ps, psAck, psFail) = (decoded[8], decoded[9], decoded[10]);
@@ -193,6 +204,20 @@ public class NgapEncoderTsharkTests
             Assert.Equal(["00:00:09:01"], Vals(psAck, "ngap.gTP_TEID"));
             Assert.Equal(["1", "2"], Vals(psAck, "ngap.pDUSessionID"));
             Assert.Equal(["26"], Vals(psFail, "ngap.radioNetwork"));
+
+            var (ul, dl, rst, rstAck, rstAll) = (decoded[11], decoded[12], decoded[13], decoded[14], decoded[15]);
+            Assert.Equal(["49"], Vals(ul, "ngap.procedureCode"));
+            Assert.Equal(["7"], Vals(dl, "ngap.procedureCode"));
+            Assert.Equal(["1", "2"], Vals(ul, "ngap.dRB_ID"));
+            Assert.Equal(["20"], Vals(rst, "ngap.procedureCode"));
+            Assert.Equal(["7", "99"], Vals(rst, "ngap.rAN_UE_NGAP_ID").Concat(Vals(rst, "ngap.RAN_UE_NGAP_ID")).ToArray());
+            var ourReset = NgapDecoder.Decode(messages[13].Encode());
+            Assert.False(ourReset.ResetAll);
+            Assert.Equal([new NgConnectionId(Amf, SourceRan), new NgConnectionId(null, 99)], ourReset.ResetConnections);
+            Assert.Single(NgapDecoder.Decode(messages[14].Encode()).ResetConnections);
+            Assert.True(NgapDecoder.Decode(messages[15].Encode()).ResetAll);
+            Assert.Equal(["3"], Vals(rstAll, "ngap.misc"));
+            Assert.NotEmpty(rstAck.Values("ngap.UE_associatedLogicalNG_connectionItem_element"));
 
             // Our decoder reads back what we built, including what tshark only shows as a tree.
             var s = NgapDecoder.Decode(messages[0].Encode());
