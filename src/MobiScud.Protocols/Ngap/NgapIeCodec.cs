@@ -649,6 +649,9 @@ public static class NgapIeCodec
                 case NgapIeId.UlNguUpTnlInformation:
                     item.UlTunnel = ReadUpTransportLayerInformation(ref v);
                     break;
+                case NgapIeId.QosFlowSetupRequestList:
+                    item.QosFlows |= ReadQosFlowSetupRequestList(ref v);
+                    break;
                 case NgapIeId.UlNguUpTnlModifyList:
                     {
                         // SEQUENCE (SIZE(1..4)) OF { uL-NGU-UP-TNLInformation, dL-NGU-UP-TNLInformation, ... }: the first pair.
@@ -728,5 +731,124 @@ public static class NgapIeCodec
         }
 
         return r.ReadChoiceIndex(3, false, out _) == 0 ? ReadNrCgi(ref r) : null;
+    }
+
+    /// <summary>
+    /// QosFlowSetupRequestList: SEQUENCE (SIZE(1..64)) OF { qosFlowIdentifier, qosFlowLevelQosParameters, e-RAB-ID OPTIONAL, ... }.
+    /// Each item is read to its end (the QoS parameters are skipped field by field) to reach the next QFI.
+    /// </summary>
+    private static ulong ReadQosFlowSetupRequestList(ref AperReader r)
+    {
+        var n = r.ReadConstrainedLength(1, MaxNoOfQosFlows);
+        ulong flows = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var opt = r.ReadSequencePreamble(true, 2, out var ext);
+            flows |= 1UL << ReadQfi(ref r);
+            SkipQosFlowLevelQosParameters(ref r);
+            if ((opt & 2) != 0)
+            {
+                r.ReadInteger(0, 15, true); // e-RAB-ID
+            }
+
+            SkipTail(ref r, (opt & 1) != 0, ext);
+        }
+
+        return flows;
+    }
+
+    private const long MaxBitRate = 4_000_000_000_000;
+
+    private static void SkipQosFlowLevelQosParameters(ref AperReader r)
+    {
+        var opt = r.ReadSequencePreamble(true, 4, out var ext);
+        switch (r.ReadChoiceIndex(3, false, out _))
+        {
+            case 0:
+                {
+                    // NonDynamic5QIDescriptor: fiveQI, priorityLevelQos, averagingWindow, maximumDataBurstVolume
+                    var nopt = r.ReadSequencePreamble(true, 4, out var next);
+                    r.ReadInteger(0, 255, true);
+                    SkipOptionalIntegers(ref r, nopt, [(8, 1, 127), (4, 0, 4095), (2, 0, 4095)]);
+                    SkipTail(ref r, (nopt & 1) != 0, next);
+                    break;
+                }
+
+            case 1:
+                {
+                    // Dynamic5QIDescriptor: priorityLevelQos, packetDelayBudget, packetErrorRate, fiveQI, delayCritical, averagingWindow, maximumDataBurstVolume
+                    var dopt = r.ReadSequencePreamble(true, 5, out var dext);
+                    r.ReadInteger(1, 127, true);
+                    r.ReadInteger(0, 1023, true);
+                    var popt = r.ReadSequencePreamble(true, 1, out var pext);
+                    r.ReadInteger(0, 9, true);
+                    r.ReadInteger(0, 9, true);
+                    SkipTail(ref r, popt != 0, pext);
+                    if ((dopt & 16) != 0)
+                    {
+                        r.ReadInteger(0, 255, true);
+                    }
+
+                    if ((dopt & 8) != 0)
+                    {
+                        r.ReadEnumerated(2, true);
+                    }
+
+                    SkipOptionalIntegers(ref r, dopt, [(4, 0, 4095), (2, 0, 4095)]);
+                    SkipTail(ref r, (dopt & 1) != 0, dext);
+                    break;
+                }
+
+            default:
+                SkipSingleContainer(ref r);
+                break;
+        }
+
+        // AllocationAndRetentionPriority
+        var aopt = r.ReadSequencePreamble(true, 1, out var aext);
+        r.ReadConstrainedWholeNumber(1, 15);
+        r.ReadEnumerated(2, true);
+        r.ReadEnumerated(2, true);
+        SkipTail(ref r, aopt != 0, aext);
+        if ((opt & 8) != 0)
+        {
+            // GBR-QosInformation: four BitRates, notificationControl, maximumPacketLossRateDL/UL
+            var gopt = r.ReadSequencePreamble(true, 4, out var gext);
+            for (var k = 0; k < 4; k++)
+            {
+                r.ReadInteger(0, MaxBitRate, true);
+            }
+
+            if ((gopt & 8) != 0)
+            {
+                r.ReadEnumerated(1, true);
+            }
+
+            SkipOptionalIntegers(ref r, gopt, [(4, 0, 1000), (2, 0, 1000)]);
+            SkipTail(ref r, (gopt & 1) != 0, gext);
+        }
+
+        if ((opt & 4) != 0)
+        {
+            r.ReadEnumerated(1, true); // reflectiveQosAttribute
+        }
+
+        if ((opt & 2) != 0)
+        {
+            r.ReadEnumerated(1, true); // additionalQosFlowInformation
+        }
+
+        SkipTail(ref r, (opt & 1) != 0, ext);
+    }
+
+    private static void SkipOptionalIntegers(ref AperReader r, ulong opt, scoped ReadOnlySpan<(ulong Bit, long Lb, long Ub)> fields)
+    {
+        foreach (var (bit, lb, ub) in fields)
+        {
+            if ((opt & bit) != 0)
+            {
+                r.ReadInteger(lb, ub, true);
+            }
+        }
     }
 }
