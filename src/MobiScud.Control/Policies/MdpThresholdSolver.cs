@@ -8,6 +8,9 @@ namespace MobiScud.Control.Policies;
 /// </summary>
 public sealed record MdpSolution(double[] Values, int[] Actions, int Iterations, bool Converged)
 {
+    /// <summary>What the action saves over staying, per state: Q(s, s) - Q(s, a(s)) (0 where the policy stays; at N staying is not allowed, so against migrating to N-1).</summary>
+    public double[] Gains { get; init; } = [];
+
     /// <summary>The smallest distance at which the policy migrates (null: it never does).</summary>
     public int? Threshold
     {
@@ -138,15 +141,39 @@ public static class MdpThresholdSolver
             (values, next) = (next, values);
             if (change < tolerance)
             {
-                return new MdpSolution(values, actions, iteration, true);
+                return new MdpSolution(values, actions, iteration, true) { Gains = Gains(values, actions, transition, migrate, transmit, gamma) };
             }
         }
 
-        return new MdpSolution(values, actions, maxIterations, false);
+        return new MdpSolution(values, actions, maxIterations, false) { Gains = Gains(values, actions, transition, migrate, transmit, gamma) };
+    }
+
+    private static double[] Gains(double[] values, int[] actions, double[,] transition, double[] migrate, double[] transmit, double gamma)
+    {
+        var n = values.Length;
+        double Q(int s, int a)
+        {
+            var future = 0.0;
+            for (var j = Math.Max(0, a - 1); j <= Math.Min(n - 1, a + 1); j++)
+            {
+                future += transition[a, j] * values[j];
+            }
+
+            return migrate[Math.Abs(a - s)] + transmit[a] + (gamma * future);
+        }
+
+        var gains = new double[n];
+        for (var s = 0; s < n; s++)
+        {
+            var baseline = s == n - 1 ? Q(s, s - 1) : Q(s, s);
+            gains[s] = Math.Max(0, baseline - Q(s, actions[s]));
+        }
+
+        return gains;
     }
 
     /// <summary>The 1-D chain of Wang et al.'s algorithms.m (their 2-D hexagonal walk folded onto rings).</summary>
-    internal static double[,] Chain(int n, double p)
+    public static double[,] Chain(int n, double p)
     {
         var forward = p / 6 * 2.5;
         var back = p / 6 * 1.5;

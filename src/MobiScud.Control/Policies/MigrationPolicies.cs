@@ -153,7 +153,7 @@ public static class MigrationPolicies
             return new PolicyVerdict(here);
         }
 
-        var benefit = solution.Values[y] - solution.Values[a];
+        var benefit = solution.Gains[y];
         if (a == 0)
         {
             return Follow(config, facts, servingSite, here, benefit);
