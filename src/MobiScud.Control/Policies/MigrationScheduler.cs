@@ -144,7 +144,7 @@ public static class MigrationScheduler
         {
             PlacementRequested p => Place(config, state, p, grants),
             PvmAdopted a => Count(Release(state, a.Ue), a.Ue, a.Site),
-            PvmGone g => Release(state, g.Ue),
+            PvmGone g => Gone(state, g, grants),
             MigrationRequested m => Request(config, state, m, grants),
             MigrationWithdrawn w => Withdraw(state, w, grants),
             MigrationEnded e => Drain(config, Ended(state, e), e.At, grants),
@@ -216,6 +216,18 @@ public static class MigrationScheduler
         var queue = state.Queue.Insert(Position(state.Queue, item), item);
         grants.Add(new MigrationQueued(start, queue.IndexOf(item)));
         return state with { Queue = queue };
+    }
+
+    private static SchedulerState Gone(SchedulerState state, PvmGone g, List<SchedulerGrant> grants)
+    {
+        // A queued migration of a PVM that no longer exists will never run; a running one ends through MigrationEnded.
+        foreach (var queued in state.Queue.Where(q => q.Start.Ue == g.Ue).ToList())
+        {
+            grants.Add(new MigrationDropped(queued.Start));
+            state = state with { Queue = state.Queue.Remove(queued), Occupancy = Add(state.Occupancy, queued.Start.To, -1) };
+        }
+
+        return Release(state, g.Ue);
     }
 
     private static SchedulerState Withdraw(SchedulerState state, MigrationWithdrawn w, List<SchedulerGrant> grants)
