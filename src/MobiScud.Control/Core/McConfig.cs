@@ -115,8 +115,16 @@ public sealed record McConfig
         }
     }
 
-    /// <summary>Hops between two sites: from <see cref="Sites"/>, or 1 between any two sites without one (a full mesh).</summary>
-    public int Hops(SiteId a, SiteId b) => a == b ? 0 : _sites?.Hops(a, b) ?? 1;
+    /// <summary>
+    /// Hops between two sites: from <see cref="Sites"/>, or 1 between any two sites without one (a full mesh). A site
+    /// the graph does not know (an operator's pin elsewhere) is taken as one hop from everything.
+    /// </summary>
+    public int Hops(SiteId a, SiteId b) =>
+        a == b ? 0 : _sites is { } g && g.Contains(a) && g.Contains(b) ? g.Hops(a, b) : 1;
+
+    /// <summary>One-way delay between two sites along the route (0 without a graph or for a site it does not know).</summary>
+    public double DelayMs(SiteId a, SiteId b) =>
+        a != b && _sites is { } g && g.Contains(a) && g.Contains(b) ? g.DelayMs(a, b) : 0;
 
     /// <summary>Suspend a PVM after its UE has been idle this long; null keeps idle PVMs running.</summary>
     public TimeSpan? IdleSuspendAfter { get; init; }

@@ -79,7 +79,7 @@ public static class MigrationPolicies
         config.PvmSites
             .Where(x => !config.DrainedSites.Contains(x))
             .OrderBy(x => config.Hops(from, x))
-            .ThenBy(x => config.Sites?.DelayMs(from, x) ?? 0)
+            .ThenBy(x => config.DelayMs(from, x))
             .ThenBy(x => x.Value, StringComparer.Ordinal);
 
     private static PolicyVerdict Follow(McConfig config, PolicyFacts facts, SiteId servingSite, SiteId here, double benefit)
@@ -117,24 +117,38 @@ public static class MigrationPolicies
         var cost = config.Policy.Cost;
         var q = facts.LoadRatio;
         var stay = cost.TransmissionCost(config.Hops(here, servingSite), q);
-        var best = new PolicyVerdict(here);
+        SiteId? best = null;
         var bestCost = stay;
-        foreach (var site in Ranked(config, servingSite))
+        foreach (var site in config.PvmSites)
         {
-            if (site == here || !facts.HasRoom(config.Sites, site))
+            if (site == here || config.DrainedSites.Contains(site) || !facts.HasRoom(config.Sites, site))
             {
                 continue;
             }
 
+            // Strictly cheaper than staying; among equals, nearer the user, then by name (sets have no order).
             var c = cost.SlotCost(config.Hops(here, site), config.Hops(site, servingSite), q);
-            if (c < bestCost - 1e-12)
+            if (c < stay - 1e-12 && (best is not { } b || c < bestCost - 1e-12 || (Math.Abs(c - bestCost) <= 1e-12 && Nearer(config, servingSite, site, b))))
             {
                 bestCost = c;
-                best = new PolicyVerdict(site, stay - c);
+                best = site;
             }
         }
 
-        return best;
+        return best is { } to ? new PolicyVerdict(to, stay - bestCost) : new PolicyVerdict(here);
+    }
+
+    /// <summary>True when <paramref name="a"/> is nearer <paramref name="to"/> than <paramref name="b"/> (hops, then delay, then name).</summary>
+    private static bool Nearer(McConfig config, SiteId to, SiteId a, SiteId b)
+    {
+        var (ha, hb) = (config.Hops(a, to), config.Hops(b, to));
+        if (ha != hb)
+        {
+            return ha < hb;
+        }
+
+        var (da, db) = (config.DelayMs(a, to), config.DelayMs(b, to));
+        return da != db ? da < db : string.CompareOrdinal(a.Value, b.Value) < 0;
     }
 
     private static PolicyVerdict Mdp(McConfig config, PolicyFacts facts, EnbId serving, SiteId servingSite, SiteId here, TimeSpan at)
@@ -332,7 +346,7 @@ public static class MigrationPolicies
     /// <summary>How much load on the route's links raises a migration's cost: 1 + w u / (1 - u) for the busiest link's utilisation u.</summary>
     private static double LoadFactor(McConfig config, PolicyFacts facts, SiteId from, SiteId to)
     {
-        if (facts.LinkUtilisation is not { } load || config.Sites is not { } graph || config.Policy.LinkLoadWeight == 0)
+        if (facts.LinkUtilisation is not { } load || config.Sites is not { } graph || config.Policy.LinkLoadWeight == 0 || !graph.Contains(from) || !graph.Contains(to))
         {
             return 1;
         }

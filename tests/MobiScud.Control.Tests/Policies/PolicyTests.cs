@@ -343,6 +343,23 @@ public sealed class PolicyTests
         Assert.Equal(B, f.State!.PvmSite);
     }
 
+    [Theory]
+    [InlineData(PolicyKind.Myopic)]
+    [InlineData(PolicyKind.MdpThreshold)]
+    [InlineData(PolicyKind.Predictive)]
+    public void A_pvm_pinned_to_a_site_outside_the_graph_is_weighed_without_a_crash(PolicyKind kind)
+    {
+        var elsewhere = new SiteId("lab");
+        var f = new Fixture(WithPolicy(new PolicyConfig { Kind = kind, Cost = new WangCostModel(migrationScale: 0) }));
+        f.Up(EnbA1);
+        var pin = Single<StartMigration>(f.On(t => new PinRequested(t, Ue, elsewhere)));
+        f.Completed(pin.Migration);
+        f.On(t => new PinRequested(t, Ue, null));
+        f.PathSwitch(EnbB1, 0x11);
+        Assert.Equal(elsewhere, f.State!.PvmSite);
+        Assert.Equal(1, f.Config.Hops(elsewhere, B));
+    }
+
     [Fact]
     public void Policy_names_read_back()
     {
