@@ -117,6 +117,12 @@ public static class MigrationPolicies
         var cost = config.Policy.Cost;
         var q = facts.LoadRatio;
         var stay = cost.TransmissionCost(config.Hops(here, servingSite), q);
+        if (stay <= cost.MigrationCost(1, q))
+        {
+            // No move can beat staying: any move costs at least a one-hop migration (with the paper's costs, always).
+            return new PolicyVerdict(here);
+        }
+
         SiteId? best = null;
         var bestCost = stay;
         foreach (var site in config.PvmSites)
