@@ -233,7 +233,7 @@ public static class MigrationPolicies
     /// <summary>
     /// Ours. The UE is (or, once an S1 handover is prepared, is about to be) at <c>L</c>. Its stay in L's area is
     /// estimated from the learned dwell at its eNB (shrunk toward the prior while few departures were seen; a UE that
-    /// has already stayed e is expected to stay at least e more (never less than the mean)) and the share of departures that stay within L's
+    /// has already stayed e is expected to stay the mean plus e more) and the share of departures that stay within L's
     /// site. Each candidate site c (stay, L, the likely next sites) is scored in the cost model over that horizon:
     /// migration over hops(here, c), raised by the load on the route's links, plus transmission from c to L for the
     /// stay, plus transmission to where the UE likely goes next, discounted. The cheapest wins; staying wins ties.
@@ -264,8 +264,9 @@ public static class MigrationPolicies
         var k = policy.MinDepartures;
         var meanDwell = (learned.DwellSeconds + (policy.PriorDwell.TotalSeconds * k)) / (learned.Departures + k);
         var elapsed = Math.Max(0, (at - since).TotalSeconds);
-        // Never shorter as the stay goes on, so that a move once judged worth it is not cancelled half-way.
-        var remainingAtEnb = Math.Max(meanDwell, elapsed);
+        // A UE that has stayed e is expected to stay e more on top of the mean (long stays are heavy-tailed), and the
+        // estimate never shrinks as the stay goes on, so that a move once judged worth it is not cancelled half-way.
+        var remainingAtEnb = meanDwell + elapsed;
 
         // Departures that stay within the site keep the UE near it (a geometric number of further stays).
         var staysInSite = 0.0;
