@@ -1,3 +1,5 @@
+using MobiScud.Simulation.Topology;
+
 namespace MobiScud.Simulation.Scenario;
 
 /// <summary>Placement strategies compared side by side (all run through the same MC with a different McConfig).</summary>
@@ -14,6 +16,16 @@ public enum MobilityKind
     Highway,
     Trace,
     Cabspotting,
+}
+
+/// <summary>Where edge sites go when they are not read from a file.</summary>
+public enum SitePlacement
+{
+    /// <summary>k-means over the eNB positions (every eNB counts once).</summary>
+    Enbs,
+
+    /// <summary>k-means over the eNB positions weighted by the time UEs spend at each (sampled from the mobility model).</summary>
+    Demand,
 }
 
 public enum X2Policy
@@ -93,7 +105,26 @@ public sealed class TopologyConfig
     /// <summary>OpenCelliD-style CSV of cells; cells are grouped into eNBs by cell >> 8 at their centroid.</summary>
     public string? CellsCsv { get; set; }
 
+    /// <summary>A plain tower/site list (`id,lat,lon`): one eNB per row, no cell-id grouping.</summary>
+    public string? TowersCsv { get; set; }
+
     public int Sites { get; set; } = 4;
+
+    public SitePlacement SitePlacement { get; set; } = SitePlacement.Enbs;
+
+    /// <summary>Edge sites read from a file (`id,lat,lon` or `id,x,y`) instead of k-means.</summary>
+    public string? SitesCsv { get; set; }
+
+    /// <summary>The transport network between edge sites and the core (docs/simulation.md).</summary>
+    public BackhaulKind Backhaul { get; set; } = BackhaulKind.Mesh;
+
+    /// <summary>Backhaul nodes and links: a YAML file, or a nodes CSV with <see cref="BackhaulLinksCsv"/>.</summary>
+    public string? BackhaulFile { get; set; }
+
+    public string? BackhaulLinksCsv { get; set; }
+
+    /// <summary>Aggregation nodes of the tree preset (0: ceil(sqrt(sites))).</summary>
+    public int AggregationSites { get; set; }
 
     public LinkConfig Links { get; set; } = new();
 }
@@ -121,8 +152,23 @@ public sealed class LinkConfig
 
     public TimeSpan JitterMean { get; set; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Capacity of each inter-site link available to migrations, in Gbit/s.</summary>
+    /// <summary>Capacity of each edge-level backhaul link (mesh and ring links, edge -> aggregation), in Gbit/s.</summary>
     public double InterSiteGbps { get; set; } = 1;
+
+    /// <summary>Tree: edge site -> aggregation node, fixed part (one-way).</summary>
+    public TimeSpan AggregationFixed { get; set; } = TimeSpan.FromMilliseconds(0.5);
+
+    /// <summary>Tree: aggregation node -> metro core node, fixed part (one-way).</summary>
+    public TimeSpan MetroCoreFixed { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Tree: aggregation -> metro core capacity, Gbit/s.</summary>
+    public double AggregationGbps { get; set; } = 10;
+
+    /// <summary>Tree and ring: link to the core DC, Gbit/s.</summary>
+    public double CoreGbps { get; set; } = 40;
+
+    /// <summary>User-plane rate of each connected UE whose traffic crosses backhaul links (PVM away or in the core), Mbit/s.</summary>
+    public double UeMbps { get; set; } = 1;
 }
 
 public sealed class MobilityConfig
@@ -222,4 +268,10 @@ public sealed class ReportConfig
     public int TrackUe { get; set; } = -1;
 
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Slot of the Wang et al. cost score (their traces use 60 s).</summary>
+    public TimeSpan CostSlot { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Wang et al.'s mu: cost of distance saturates as 1 - mu^rings.</summary>
+    public double CostMu { get; set; } = 0.8;
 }

@@ -28,6 +28,16 @@ public static class ScenarioValidator
         Require(s.Topology.InterSiteDistance > 0, "topology.interSiteDistance", "must be positive");
         Require(s.Topology.Sites >= 1, "topology.sites", "must be at least 1");
         Require(s.Topology.Links.InterSiteGbps > 0, "topology.links.interSiteGbps", "must be positive");
+        Require(s.Topology.Links.AggregationGbps > 0, "topology.links.aggregationGbps", "must be positive");
+        Require(s.Topology.Links.CoreGbps > 0, "topology.links.coreGbps", "must be positive");
+        Require(s.Topology.Links.UeMbps >= 0, "topology.links.ueMbps", "must be >= 0");
+        Require(s.Topology.AggregationSites >= 0, "topology.aggregationSites", "must be >= 0");
+        Require(s.Topology.Backhaul != Topology.BackhaulKind.File || !string.IsNullOrEmpty(s.Topology.BackhaulFile), "topology.backhaulFile", "is required with backhaul: file");
+        Require(s.Topology.BackhaulFile is null || s.Topology.Backhaul == Topology.BackhaulKind.File, "topology.backhaul", "must be 'file' when backhaulFile is set");
+        Require(s.Topology.TowersCsv is null || s.Topology.CellsCsv is null, "topology.towersCsv", "and cellsCsv are alternatives: set one");
+        Require(s.Topology.SitesCsv is null || s.Topology.Backhaul != Topology.BackhaulKind.File, "topology.sitesCsv", "cannot be combined with a backhaul file (its edge nodes are the sites)");
+        Require(s.Report.CostSlot > TimeSpan.Zero, "report.costSlot", "must be positive");
+        Require(s.Report.CostMu is > 0 and < 1, "report.costMu", "must be in (0, 1)");
         Require(s.Mobility.SpeedMin > 0 && s.Mobility.SpeedMax >= s.Mobility.SpeedMin, "mobility.speedMin", "needs 0 < speedMin <= speedMax");
         Require(s.Mobility.Model is not (MobilityKind.Trace or MobilityKind.Cabspotting) || !string.IsNullOrEmpty(s.Mobility.TracePath), "mobility.tracePath", "is required for trace and cabspotting mobility");
         Require(s.Handover.MeasurementPeriod > TimeSpan.Zero, "handover.measurementPeriod", "must be positive");
