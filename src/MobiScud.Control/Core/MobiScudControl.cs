@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 
 namespace MobiScud.Control;
 
@@ -12,7 +13,13 @@ namespace MobiScud.Control;
 /// </summary>
 public static class MobiScudControl
 {
-    public static Decision Decide(McConfig config, UeState? state, UeEvent e)
+    public static Decision Decide(McConfig config, UeState? state, UeEvent e) => Decide(config, state, e, null);
+
+    /// <summary>
+    /// One decision, with what the host knows about everyone else (learned mobility, site and link load) for the
+    /// migration policy and admission; null facts mean none are known.
+    /// </summary>
+    public static Decision Decide(McConfig config, UeState? state, UeEvent e, PolicyFacts? facts)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(e);
