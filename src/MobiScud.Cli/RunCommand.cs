@@ -62,7 +62,7 @@ internal static class SimulationRunner
             AnsiConsole.Profile.Width = 160;
         }
 
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, strategies {string.Join(", ", scenario.Strategies.Select(SimulationResult.Name))}");
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
         SimulationResult? result = null;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -100,33 +100,39 @@ internal static class SimulationRunner
     {
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var h in new[] { "strategy", "RTT p50 ms", "p95", "p99", "probes", "lost", "migrations", "mig. p50 s", "mig. p95 s", "downtime p50 ms", "downtime p95 ms", "GB moved", "violations" })
+        foreach (var h in new[] { "lane", "RTT p50 ms", "p95", "p99", "lost %", "mig. started", "completed", "cancelled", "failed", "GB on wire", "mig. p50 s", "downtime p95 ms", "busiest link p95", "PVM away %", "Wang cost/UE-slot", "violations" })
         {
             table.AddColumn(new TableColumn(h).RightAligned());
         }
 
         static string F(double v, string f) => double.IsNaN(v) ? "-" : v.ToString(f, CultureInfo.InvariantCulture);
-        foreach (var s in r.Strategies)
+        foreach (var l in r.Lanes)
         {
+            var s = r.Strategies.Single(x => x.Strategy == l.Name);
+            var m = l.Migrations;
             table.AddRow(
-                s.Strategy,
-                F(s.RttP50Ms, "0.00"),
-                F(s.RttP95Ms, "0.00"),
-                F(s.RttP99Ms, "0.00"),
-                s.ProbesSent.ToString("N0", inv),
-                s.ProbesLost.ToString("N0", inv),
-                s.MigrationsCompleted.ToString("N0", inv),
+                l.Name,
+                F(l.Rtt.P50Ms, "0.00"),
+                F(l.Rtt.P95Ms, "0.00"),
+                F(l.Rtt.P99Ms, "0.00"),
+                F(l.ProbesSent > 0 ? 100.0 * l.ProbesLost / l.ProbesSent : double.NaN, "0.00"),
+                m.Started.ToString("N0", inv),
+                m.Completed.ToString("N0", inv),
+                m.Cancelled.ToString("N0", inv),
+                m.Failed.ToString("N0", inv),
+                (l.BytesOnWire / 1e9).ToString("0.00", inv),
                 F(s.MigrationTimeP50S, "0.00"),
-                F(s.MigrationTimeP95S, "0.00"),
-                F(s.DowntimeP50Ms, "0.0"),
                 F(s.DowntimeP95Ms, "0.0"),
-                s.GbMoved.ToString("0.000", inv),
-                s.InvariantViolations.ToString(inv));
+                F(l.LinkUtilisation.Busiest.Count > 0 ? l.LinkUtilisation.Busiest[0].P95 : double.NaN, "0.00"),
+                F(100 * l.PvmAway.Fraction, "0.0"),
+                F(l.Cost.MeanPerUeSlot, "0.0000"),
+                l.InvariantViolations.ToString(inv));
         }
 
         AnsiConsole.Write(table);
         var ran = r.Ran;
         AnsiConsole.MarkupLine(inv, $"handovers: {ran.HandoversX2:N0} X2 + {ran.HandoversS1:N0} S1 ({ran.InterSiteHandovers:N0} between sites, {ran.HandoversCancelled:N0} cancelled), {ran.HandoversPerUeHour:0.0} per connected UE-hour; {ran.Attaches:N0} attaches, {ran.ReleasesToIdle:N0} releases to idle, {ran.ServiceRequests:N0} service requests");
+        AnsiConsole.MarkupLine("GB on wire: every migration byte sent (completed, cancelled, failed, in flight at the end). Wang cost: Wang et al. (ToN 2019), mu 0.8, R = 1.5 max Q, distances in rings of cells.");
     }
 
     private sealed class Progress(ProgressTask task) : IProgress<double>

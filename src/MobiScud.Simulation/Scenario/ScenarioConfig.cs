@@ -1,3 +1,4 @@
+using MobiScud.Control.Policies;
 using MobiScud.Simulation.Topology;
 
 namespace MobiScud.Simulation.Scenario;
@@ -49,6 +50,9 @@ public sealed class ScenarioConfig
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(10);
 
     public List<StrategyKind> Strategies { get; set; } = [StrategyKind.CoreAnchored, StrategyKind.StaticEdge, StrategyKind.MobiScud];
+
+    /// <summary>Migration policies: each runs as its own lane of the mobiscud strategy (empty: one lane, control.policy.kind).</summary>
+    public List<string> Policies { get; set; } = [];
 
     public TopologyConfig Topology { get; set; } = new();
 
@@ -232,6 +236,91 @@ public sealed class ControlConfig
     public TimeSpan IdleSuspend { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan MigrationDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>PVMs each edge site can hold (0: no limit); enforced at creation and migration by the scheduler.</summary>
+    public int SiteCapacity { get; set; }
+
+    public PolicyParameters Policy { get; set; } = new();
+
+    public SchedulerParameters Scheduler { get; set; } = new();
+}
+
+/// <summary>`control.policy`: the migration policy's parameters (docs/policies.md), for every mobiscud lane.</summary>
+public sealed class PolicyParameters
+{
+    /// <summary>The policy of the mobiscud lane when `policies` is empty.</summary>
+    public string Kind { get; set; } = "always";
+
+    public TimeSpan Dwell { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int HandoversAway { get; set; } = 3;
+
+    public int MaxDistance { get; set; } = 20;
+
+    public double MoveProbability { get; set; } = 0.3;
+
+    public bool Learn { get; set; } = true;
+
+    public TimeSpan PriorDwell { get; set; } = TimeSpan.FromSeconds(120);
+
+    public int MinDepartures { get; set; } = 5;
+
+    public TimeSpan ReviewAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    public double LinkLoadWeight { get; set; } = 1;
+
+    public bool PreCopyOnPrepare { get; set; } = true;
+
+    public double MigrationScale { get; set; } = 1;
+
+    public double TransmissionScale { get; set; } = 1;
+
+    /// <summary>The core's PolicyConfig for one lane; the cost model's mu and slot are the report's (one model scores and decides).</summary>
+    public PolicyConfig ToPolicyConfig(PolicyKind kind, ReportConfig report) => new()
+    {
+        Kind = kind,
+        Cost = new WangCostModel(report.CostMu, 0.9, MigrationScale, TransmissionScale),
+        Slot = report.CostSlot,
+        Dwell = Dwell,
+        HandoversAway = HandoversAway,
+        MaxDistance = MaxDistance,
+        MoveProbability = MoveProbability,
+        Learn = Learn,
+        PriorDwell = PriorDwell,
+        MinDepartures = MinDepartures,
+        ReviewAfter = ReviewAfter,
+        LinkLoadWeight = LinkLoadWeight,
+        PreCopyOnPrepare = PreCopyOnPrepare,
+    };
+}
+
+/// <summary>`control.scheduler`: per-link migration budgets (0: none). Any budget, or a site capacity, turns the scheduler on.</summary>
+public sealed class SchedulerParameters
+{
+    public int MaxConcurrentPerLink { get; set; }
+
+    /// <summary>Share of each link migrations may use, each counted at <see cref="MigrationGbps"/> (0: no limit).</summary>
+    public double MigrationShare { get; set; }
+
+    public double MigrationGbps { get; set; } = 1;
+
+    /// <summary>Set by the scenario when control.siteCapacity is used.</summary>
+    internal bool ForSiteCapacity { get; set; }
+
+    public bool Enabled => MaxConcurrentPerLink > 0 || MigrationShare > 0 || ForSiteCapacity;
+
+    public SchedulerConfig ToSchedulerConfig(SiteGraph graph)
+    {
+        var c = new SchedulerConfig
+        {
+            Graph = graph,
+            MaxConcurrentPerLink = MaxConcurrentPerLink > 0 ? MaxConcurrentPerLink : null,
+            MigrationShare = MigrationShare > 0 ? MigrationShare : null,
+            MigrationGbps = MigrationGbps,
+        };
+        c.Validate();
+        return c;
+    }
 }
 
 public sealed class PvmConfig
