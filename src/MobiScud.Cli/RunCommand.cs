@@ -17,10 +17,12 @@ internal static class RunCommand
         var file = new Argument<string>("scenario") { Description = "Scenario YAML file (fields in docs/scenario.md)" };
         var output = new Option<string>("--out") { Description = "Directory for index.html and results.json", DefaultValueFactory = _ => "report" };
         var noReport = new Option<bool>("--no-report") { Description = "Skip the HTML report (plots); still writes results.json" };
+        var serial = new Option<bool>("--serial") { Description = "Run the lanes one after another instead of in parallel (same results; for timing comparisons)" };
         var command = new Command("run", "Run a simulation scenario file and compare the placement strategies");
         command.Arguments.Add(file);
         command.Options.Add(output);
         command.Options.Add(noReport);
+        command.Options.Add(serial);
         command.SetAction(parse =>
         {
             ScenarioConfig scenario;
@@ -34,7 +36,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport));
+            return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), parse.GetValue(serial));
         });
         return command;
     }
@@ -43,12 +45,12 @@ internal static class RunCommand
 /// <summary>Runs a scenario with a progress bar, prints the comparison table, writes the report and JSON.</summary>
 internal static class SimulationRunner
 {
-    public static int Run(ScenarioConfig scenario, string outDir, bool writeReport)
+    public static int Run(ScenarioConfig scenario, string outDir, bool writeReport, bool serial = false)
     {
         Simulator simulator;
         try
         {
-            simulator = new Simulator(scenario);
+            simulator = new Simulator(scenario) { Parallel = !serial };
         }
         catch (ScenarioException ex)
         {
@@ -59,7 +61,7 @@ internal static class SimulationRunner
         if (Console.IsOutputRedirected)
         {
             // Piped or captured: no terminal width to fit, and the table needs ~150 columns.
-            AnsiConsole.Profile.Width = 160;
+            AnsiConsole.Profile.Width = 180;
         }
 
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
@@ -100,7 +102,7 @@ internal static class SimulationRunner
     {
         var inv = CultureInfo.InvariantCulture;
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var h in new[] { "lane", "RTT p50 ms", "p95", "p99", "lost %", "mig. started", "completed", "cancelled", "failed", "GB on wire", "mig. p50 s", "downtime p95 ms", "busiest link p95", "PVM away %", "Wang cost/UE-slot", "violations" })
+        foreach (var h in new[] { "lane", "RTT p50", "p95", "p99 ms", "lost%", "migr.", "done", "cancel", "failed", "GB wire", "mig p50 s", "down p95", "link p95", "away%", "cost/UE-slot", "viol." })
         {
             table.AddColumn(new TableColumn(h).RightAligned());
         }
@@ -132,7 +134,7 @@ internal static class SimulationRunner
         AnsiConsole.Write(table);
         var ran = r.Ran;
         AnsiConsole.MarkupLine(inv, $"handovers: {ran.HandoversX2:N0} X2 + {ran.HandoversS1:N0} S1 ({ran.InterSiteHandovers:N0} between sites, {ran.HandoversCancelled:N0} cancelled), {ran.HandoversPerUeHour:0.0} per connected UE-hour; {ran.Attaches:N0} attaches, {ran.ReleasesToIdle:N0} releases to idle, {ran.ServiceRequests:N0} service requests");
-        AnsiConsole.MarkupLine("GB on wire: every migration byte sent (completed, cancelled, failed, in flight at the end). Wang cost: Wang et al. (ToN 2019), mu 0.8, R = 1.5 max Q, distances in rings of cells.");
+        AnsiConsole.MarkupLine("migr.: migrations started (= done + cancel + failed + in flight at the end); GB wire: every migration byte sent, whatever became of it; link p95: busiest backhaul link's utilisation; away%: probes whose PVM was not at the UE's serving site; cost: Wang et al. (ToN 2019) per UE per slot, mu 0.8, R = 1.5 max Q, distances in rings of cells.");
     }
 
     private sealed class Progress(ProgressTask task) : IProgress<double>

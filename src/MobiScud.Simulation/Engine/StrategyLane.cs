@@ -97,7 +97,7 @@ internal sealed class StrategyLane : IPreCopyHost
             // The learning policies fold every handover they see into their statistics.
             LearnMobility = spec.Policy is PolicyKind.Predictive or PolicyKind.MdpThreshold,
         };
-        if (strategy == Strategy.MobiScud && c.Scheduler.Enabled)
+        if (strategy == Strategy.MobiScud && (c.Scheduler.HasBudgets || c.SiteCapacity > 0))
         {
             schedulerConfig = c.Scheduler.ToSchedulerConfig(sim.SiteGraph);
         }

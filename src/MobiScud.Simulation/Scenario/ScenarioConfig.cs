@@ -294,7 +294,7 @@ public sealed class PolicyParameters
     };
 }
 
-/// <summary>`control.scheduler`: per-link migration budgets (0: none). Any budget, or a site capacity, turns the scheduler on.</summary>
+/// <summary>`control.scheduler`: per-link migration budgets (0: none). Any budget, or control.siteCapacity, turns the scheduler on.</summary>
 public sealed class SchedulerParameters
 {
     public int MaxConcurrentPerLink { get; set; }
@@ -304,10 +304,7 @@ public sealed class SchedulerParameters
 
     public double MigrationGbps { get; set; } = 1;
 
-    /// <summary>Set by the scenario when control.siteCapacity is used.</summary>
-    internal bool ForSiteCapacity { get; set; }
-
-    public bool Enabled => MaxConcurrentPerLink > 0 || MigrationShare > 0 || ForSiteCapacity;
+    public bool HasBudgets => MaxConcurrentPerLink > 0 || MigrationShare > 0;
 
     public SchedulerConfig ToSchedulerConfig(SiteGraph graph)
     {

@@ -57,7 +57,6 @@ public static class ScenarioValidator
             throw new ScenarioException($"control.policy.{char.ToLowerInvariant(ex.ParamName![0])}{ex.ParamName[1..]} {ex.Message.Split(" (Parameter")[0]}", null, $"control.policy.{char.ToLowerInvariant(ex.ParamName[0])}{ex.ParamName[1..]}");
         }
 
-        s.Control.Scheduler.ForSiteCapacity = s.Control.SiteCapacity > 0;
         Require(s.Report.CostSlot > TimeSpan.Zero, "report.costSlot", "must be positive");
         Require(s.Report.CostMu is > 0 and < 1, "report.costMu", "must be in (0, 1)");
         Require(s.Mobility.SpeedMin > 0 && s.Mobility.SpeedMax >= s.Mobility.SpeedMin, "mobility.speedMin", "needs 0 < speedMin <= speedMax");
