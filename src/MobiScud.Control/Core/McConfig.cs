@@ -21,6 +21,7 @@ public enum Strategy
 public sealed record McConfig
 {
     private readonly SiteGraph? _sites;
+    private PvmSiteSet? _pvmSites;
 
     public McConfig(
         IReadOnlyDictionary<EnbId, SiteId> siteOfEnb,
@@ -97,6 +98,23 @@ public sealed record McConfig
         }
     }
 
+    /// <summary>The sites a PVM may live at: every site that serves an eNB, and the core.</summary>
+    public FrozenSet<SiteId> PvmSites
+    {
+        get
+        {
+            // Cached per (SiteOfEnb, CoreSite) so that a copy made with `with` that changes them does not see a stale set.
+            var cached = _pvmSites;
+            if (cached is null || cached.Source != SiteOfEnb || cached.Core != CoreSite)
+            {
+                cached = new PvmSiteSet(SiteOfEnb, CoreSite, SiteOfEnb.Values.Append(CoreSite).ToFrozenSet());
+                _pvmSites = cached;
+            }
+
+            return cached.Sites;
+        }
+    }
+
     /// <summary>Hops between two sites: from <see cref="Sites"/>, or 1 between any two sites without one (a full mesh).</summary>
     public int Hops(SiteId a, SiteId b) => a == b ? 0 : _sites?.Hops(a, b) ?? 1;
 
@@ -147,4 +165,6 @@ public sealed record McConfig
             throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive");
         }
     }
+
+    private sealed record PvmSiteSet(FrozenDictionary<EnbId, SiteId> Source, SiteId Core, FrozenSet<SiteId> Sites);
 }

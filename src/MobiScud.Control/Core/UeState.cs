@@ -118,6 +118,9 @@ public sealed record UeState
 
     /// <summary>The token of the policy's review timer now armed (0: none): a policy that holds back now may follow later.</summary>
     public long PolicyTimer { get; init; }
+
+    /// <summary>When the armed review timer (<see cref="PolicyTimer"/>) is due.</summary>
+    public TimeSpan PolicyReviewAt { get; init; }
 }
 
 /// <summary>The outcome of one decision: the UE's next state and what to do about it.</summary>

@@ -73,7 +73,7 @@ public sealed record MigrationRequested(TimeSpan At, StartMigration Start, doubl
 /// <summary>The core cancelled a migration. A queued one is dropped (<see cref="MigrationDropped"/>); a running one ends with <see cref="MigrationEnded"/> later.</summary>
 public sealed record MigrationWithdrawn(TimeSpan At, MigrationId Migration) : SchedulerRequest(At);
 
-/// <summary>A running migration ended: <paramref name="Landed"/> when the PVM now runs at the destination.</summary>
+/// <summary>A running migration ended: <paramref name="Landed"/> when the PVM now runs at the destination. Reported for a queued one, it leaves the queue.</summary>
 public sealed record MigrationEnded(TimeSpan At, MigrationId Migration, bool Landed) : SchedulerRequest(At);
 
 /// <summary>Time passed: queued requests past their deadline are refused.</summary>
@@ -144,7 +144,7 @@ public static class MigrationScheduler
         {
             PlacementRequested p => Place(config, state, p, grants),
             PvmAdopted a => Count(Release(state, a.Ue), a.Ue, a.Site),
-            PvmGone g => Release(state, g.Ue),
+            PvmGone g => Gone(state, g, grants),
             MigrationRequested m => Request(config, state, m, grants),
             MigrationWithdrawn w => Withdraw(state, w, grants),
             MigrationEnded e => Drain(config, Ended(state, e), e.At, grants),
@@ -218,6 +218,18 @@ public static class MigrationScheduler
         return state with { Queue = queue };
     }
 
+    private static SchedulerState Gone(SchedulerState state, PvmGone g, List<SchedulerGrant> grants)
+    {
+        // A queued migration of a PVM that no longer exists will never run; a running one ends through MigrationEnded.
+        foreach (var queued in state.Queue.Where(q => q.Start.Ue == g.Ue).ToList())
+        {
+            grants.Add(new MigrationDropped(queued.Start));
+            state = state with { Queue = state.Queue.Remove(queued), Occupancy = Add(state.Occupancy, queued.Start.To, -1) };
+        }
+
+        return Release(state, g.Ue);
+    }
+
     private static SchedulerState Withdraw(SchedulerState state, MigrationWithdrawn w, List<SchedulerGrant> grants)
     {
         var queued = state.Queue.FirstOrDefault(q => q.Start.Migration == w.Migration);
@@ -234,7 +246,9 @@ public static class MigrationScheduler
     {
         if (!state.Running.TryGetValue(e.Migration, out var run))
         {
-            return state;
+            // An end reported for one still waiting (the host gave up on it) takes it out of the queue.
+            var queued = state.Queue.FirstOrDefault(q => q.Start.Migration == e.Migration);
+            return queued is null ? state : state with { Queue = state.Queue.Remove(queued), Occupancy = Add(state.Occupancy, queued.Start.To, -1) };
         }
 
         var inFlight = state.LinkInFlight;

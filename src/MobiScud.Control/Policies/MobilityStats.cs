@@ -36,6 +36,12 @@ public sealed record MobilityStats
 
     public long Observations { get; init; }
 
+    /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
+    public double TotalDwellSeconds { get; init; }
+
+    /// <summary>Mean dwell at an eNB over everything observed, or null before any observation.</summary>
+    public TimeSpan? MeanDwell => Observations == 0 ? null : TimeSpan.FromSeconds(TotalDwellSeconds / Observations);
+
     /// <summary>The hour of the day of a time since the epoch of the host's clock (the simulator's start, a capture's first packet).</summary>
     public static int HourOf(TimeSpan at) => (int)((at.Ticks / TimeSpan.TicksPerHour) % 24 + 24) % 24;
 
@@ -56,6 +62,7 @@ public sealed record MobilityStats
             ByEnbHour = stats.ByEnbHour.SetItem(key, Add(stats.ByEnbHour.GetValueOrDefault(key) ?? EnbMobility.Empty, o)),
             ByEnb = stats.ByEnb.SetItem(o.From, Add(stats.ByEnb.GetValueOrDefault(o.From) ?? EnbMobility.Empty, o)),
             Observations = stats.Observations + 1,
+            TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
         };
     }
 
