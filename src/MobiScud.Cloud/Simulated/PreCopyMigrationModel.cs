@@ -71,7 +71,7 @@ public sealed class PreCopyMigration
     internal PreCopyMigration(long id, int[] path, PreCopyParameters parameters, object? tag, TimeSpan startedAt)
     {
         Id = id;
-        Path = path;
+        Links = path;
         Parameters = parameters;
         Tag = tag;
         StartedAt = startedAt;
@@ -80,10 +80,13 @@ public sealed class PreCopyMigration
     public long Id { get; }
 
     /// <summary>The first link of the path (the only one for a direct link).</summary>
-    public int Link => Path[0];
+    public int Link => Links[0];
 
     /// <summary>The links the migration's bytes cross; it progresses at the share of the most loaded one.</summary>
-    public IReadOnlyList<int> Path { get; }
+    public IReadOnlyList<int> Path => Links;
+
+    // The array itself: the hot loops iterate it without an interface enumerator.
+    internal readonly int[] Links;
 
     public PreCopyParameters Parameters { get; }
 
@@ -187,12 +190,12 @@ public sealed class PreCopyMigrationModel
             RoundStart = t,
             LastUpdate = t,
         };
-        foreach (var l in m.Path)
+        foreach (var l in m.Links)
         {
             links[l].Active.Add(m);
         }
 
-        foreach (var l in m.Path)
+        foreach (var l in m.Links)
         {
             Settle(links[l], l, t);
         }
@@ -209,18 +212,18 @@ public sealed class PreCopyMigrationModel
         }
 
         var t = Seconds(now);
-        foreach (var l in migration.Path)
+        foreach (var l in migration.Links)
         {
             AdvanceLink(links[l], t);
         }
 
-        foreach (var l in migration.Path)
+        foreach (var l in migration.Links)
         {
             links[l].Active.Remove(migration);
         }
 
         migration.Phase = PreCopyPhase.Cancelled;
-        foreach (var l in migration.Path)
+        foreach (var l in migration.Links)
         {
             Settle(links[l], l, t);
         }
@@ -299,7 +302,7 @@ public sealed class PreCopyMigrationModel
             var sent = Math.Min(m.Remaining, m.Share * dt);
             m.Remaining -= sent;
             m.BytesSent += sent;
-            foreach (var l in m.Path)
+            foreach (var l in m.Links)
             {
                 links[l].MigrationBytes += sent;
             }
@@ -316,7 +319,7 @@ public sealed class PreCopyMigrationModel
         foreach (var m in state.Active)
         {
             var share = m.Parameters.MaxBandwidth;
-            foreach (var l in m.Path)
+            foreach (var l in m.Links)
             {
                 share = Math.Min(share, Available(links[l]));
             }
@@ -344,7 +347,7 @@ public sealed class PreCopyMigrationModel
                 }
 
                 m.BytesSent += m.Remaining;
-                foreach (var l in m.Path)
+                foreach (var l in m.Links)
                 {
                     links[l].MigrationBytes += m.Remaining;
                 }
@@ -375,7 +378,7 @@ public sealed class PreCopyMigrationModel
                     m.Phase = PreCopyPhase.Done;
                     state.Active.RemoveAt(i);
                     i--;
-                    foreach (var l in m.Path)
+                    foreach (var l in m.Links)
                     {
                         if (l != link)
                         {

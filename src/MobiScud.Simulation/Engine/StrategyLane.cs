@@ -50,9 +50,11 @@ internal sealed class StrategyLane : IPreCopyHost
     private readonly SimPvm[] pvms;
     private readonly bool[] attached;
 
-    // Steering per UE: a UE has intents at one or two sites, so a short per-UE array beats one big dictionary
-    // (a probe sweep then reads memory near the UE's other data instead of a random hash bucket).
-    private readonly (int Site, SteeringIntent Intent)[]?[] steering;
+    // Steering per UE, flattened to what a probe checks: a UE has an intent at one site (rarely two), so the first
+    // sits in a struct array the probe sweep reads in order, the rest in a small overflow array. Chasing a
+    // dictionary bucket and the intent's bearer list per probe cost a cache miss each, which grew with the UEs.
+    private readonly SteerSlot[] steering;
+    private readonly SteerSlot[]?[] moreSteering;
     private readonly PreCopyMigrationModel migrations;
     private readonly PreCopyParameters preCopy;
     private readonly int coreIndex;
@@ -104,7 +106,9 @@ internal sealed class StrategyLane : IPreCopyHost
 
         pvms = new SimPvm[ues];
         attached = new bool[ues];
-        steering = new (int, SteeringIntent)[]?[ues];
+        steering = new SteerSlot[ues];
+        Array.Fill(steering, SteerSlot.Empty);
+        moreSteering = new SteerSlot[]?[ues];
         slotSite = new int[ues];
         Array.Fill(slotSite, -1);
         coreIndex = topology.Sites.Count;
@@ -620,16 +624,16 @@ internal sealed class StrategyLane : IPreCopyHost
             Stats.PvmAwaySamples++;
         }
 
-        if (FindSteering(ue, switchSite) is { } intent)
+        if (FindSteering(ue, switchSite) is { Site: >= 0 } intent)
         {
-            if (intent.Enb != Topology.Enbs[enb].Id || intent.Bearers.Count == 0 || intent.Bearers[0].Downlink.Teid != downlinkTeid)
+            if (intent.Enb != Topology.Enbs[enb].Id.Value || !intent.HasBearer || intent.Teid != downlinkTeid)
             {
                 // The switch would wrap replies toward the wrong eNB or TEID.
                 cause = LossCause.StaleSteering;
                 return double.NaN;
             }
 
-            var pvmSite = SiteIndex(intent.PvmSite);
+            var pvmSite = intent.PvmSite;
             if (pvmSite != pvm.Site)
             {
                 cause = LossCause.Misrouted;
@@ -677,48 +681,60 @@ internal sealed class StrategyLane : IPreCopyHost
         return n;
     }
 
-    private SteeringIntent? FindSteering(int ue, int site)
+    private SteerSlot FindSteering(int ue, int site)
     {
-        if (steering[ue] is { } list)
+        var first = steering[ue];
+        if (first.Site == site)
         {
-            foreach (var (s, intent) in list)
+            return first;
+        }
+
+        if (moreSteering[ue] is { } more)
+        {
+            foreach (var slot in more)
             {
-                if (s == site)
+                if (slot.Site == site)
                 {
-                    return intent;
+                    return slot;
                 }
             }
         }
 
-        return null;
+        return SteerSlot.Empty;
     }
 
     private void SetSteering(int ue, int site, SteeringIntent? intent)
     {
-        var list = steering[ue];
-        if (list is not null)
+        var more = moreSteering[ue];
+        var i = more is null ? -1 : Array.FindIndex(more, x => x.Site == site);
+        if (intent is null)
         {
-            for (var i = 0; i < list.Length; i++)
+            if (steering[ue].Site == site)
             {
-                if (list[i].Site == site)
-                {
-                    if (intent is not null)
-                    {
-                        list[i].Intent = intent;
-                    }
-                    else
-                    {
-                        steering[ue] = list.Length == 1 ? null : [.. list[..i], .. list[(i + 1)..]];
-                    }
-
-                    return;
-                }
+                // The next one, if any, takes the first place.
+                steering[ue] = more is null ? SteerSlot.Empty : more[0];
+                moreSteering[ue] = more is null || more.Length == 1 ? null : more[1..];
             }
+            else if (i >= 0)
+            {
+                moreSteering[ue] = more!.Length == 1 ? null : [.. more[..i], .. more[(i + 1)..]];
+            }
+
+            return;
         }
 
-        if (intent is not null)
+        var slot = SteerSlot.Of(site, intent, SiteIndex(intent.PvmSite));
+        if (steering[ue].Site == site || (steering[ue].Site < 0 && i < 0))
         {
-            steering[ue] = list is null ? [(site, intent)] : [.. list, (site, intent)];
+            steering[ue] = slot;
+        }
+        else if (i >= 0)
+        {
+            more![i] = slot;
+        }
+        else
+        {
+            moreSteering[ue] = more is null ? [slot] : [.. more, slot];
         }
     }
 
@@ -829,6 +845,17 @@ internal sealed class StrategyLane : IPreCopyHost
 }
 
 internal sealed record SwitchoverPayload(PreCopyMigration Migration, PreCopyResult Result);
+
+/// <summary>What a switch's steering entry for one UE says, as much as a probe needs (Site -1: none).</summary>
+internal readonly record struct SteerSlot(int Site, int PvmSite, uint Enb, uint Teid, bool HasBearer)
+{
+    public static readonly SteerSlot Empty = new(-1, -1, 0, 0, false);
+
+    public static SteerSlot Of(int site, SteeringIntent intent, int pvmSite) =>
+        intent.Bearers.Count > 0
+            ? new(site, pvmSite, intent.Enb.Value, intent.Bearers[0].Downlink.Teid, true)
+            : new(site, pvmSite, intent.Enb.Value, 0, false);
+}
 
 public enum LossCause
 {
