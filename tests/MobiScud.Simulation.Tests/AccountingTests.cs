@@ -194,4 +194,21 @@ public sealed class AccountingTests
         Assert.True(t.Lane("static-edge").Rtt.P95Ms > m.Lane("static-edge").Rtt.P95Ms, $"tree p95 {t.Lane("static-edge").Rtt.P95Ms}, mesh {m.Lane("static-edge").Rtt.P95Ms}");
         Assert.Equal("tree", t.Backhaul);
     }
+
+    [Fact]
+    public void TheSchedulersPerLinkBudgetHoldsOnTheSimulatedLinks()
+    {
+        // Without a budget migrations pile up on the busiest link; with one per link they queue and never overlap.
+        var free = new Simulator(Busy()).Run().Lane("mobiscud");
+        var budgeted = Busy();
+        budgeted.Control.Scheduler.MaxConcurrentPerLink = 1;
+        var r = new Simulator(budgeted).Run();
+        var m = r.Lane("mobiscud");
+        Assert.True(free.Migrations.MaxConcurrentOnLink > 1, $"without a budget: {free.Migrations.MaxConcurrentOnLink}");
+        Assert.Equal(1, m.Migrations.MaxConcurrentOnLink);
+        Assert.True(m.Migrations.Queued > 0, "some migrations waited for the link");
+        Assert.True(m.Migrations.Completed > 0);
+        Assert.Equal(0, m.InvariantViolations);
+        Assert.Equal(m.Migrations.Started, m.Migrations.Completed + m.Migrations.Cancelled + m.Migrations.Failed + m.Migrations.InFlight);
+    }
 }

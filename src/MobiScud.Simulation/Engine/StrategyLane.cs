@@ -404,7 +404,13 @@ internal sealed class StrategyLane : IPreCopyHost
     {
         var from = SiteIndex(m.From);
         var to = SiteIndex(m.To);
-        pvm.Migration = migrations.Start(now, Topology.Transport.Path(from, to), preCopy, ue);
+        var path = Topology.Transport.Path(from, to);
+        pvm.Migration = migrations.Start(now, path, preCopy, ue);
+        foreach (var l in path)
+        {
+            Stats.MaxConcurrentOnLink = Math.Max(Stats.MaxConcurrentOnLink, migrations.ActiveOn(l));
+        }
+
         pvm.MigrationId = m.Migration;
         pvm.MigrationTo = to;
         pvm.MigrationStart = now;
@@ -467,57 +473,57 @@ internal sealed class StrategyLane : IPreCopyHost
             switch (grant)
             {
                 case MigrationGranted g:
-                {
-                    var ue = sim.UeIndex[g.Start.Ue];
-                    ref var pvm = ref pvms[ue];
-                    if (!pvm.Queued || pvm.QueuedId != g.Start.Migration)
                     {
-                        // The PVM went away while queued: let the scheduler free the budget again.
-                        ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
+                        var ue = sim.UeIndex[g.Start.Ue];
+                        ref var pvm = ref pvms[ue];
+                        if (!pvm.Queued || pvm.QueuedId != g.Start.Migration)
+                        {
+                            // The PVM went away while queued: let the scheduler free the budget again.
+                            ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
+                            break;
+                        }
+
+                        pvm.Queued = false;
+                        var refusal = Refusal(ref pvm, g.Start);
+                        if (refusal is not null)
+                        {
+                            Stats.MigrationsRefused++;
+                            sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, g.Start.Migration, refusal));
+                            ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
+                            break;
+                        }
+
+                        Begin(ue, ref pvm, g.Start, now);
                         break;
                     }
-
-                    pvm.Queued = false;
-                    var refusal = Refusal(ref pvm, g.Start);
-                    if (refusal is not null)
-                    {
-                        Stats.MigrationsRefused++;
-                        sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, g.Start.Migration, refusal));
-                        ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
-                        break;
-                    }
-
-                    Begin(ue, ref pvm, g.Start, now);
-                    break;
-                }
 
                 case MigrationQueued:
                     Stats.MigrationsQueued++;
                     break;
                 case MigrationRefused r:
                 case MigrationDropped:
-                {
-                    var start = grant is MigrationRefused rr ? rr.Start : ((MigrationDropped)grant).Start;
-                    var ue = sim.UeIndex[start.Ue];
-                    ref var pvm = ref pvms[ue];
-                    if (pvm.Queued && pvm.QueuedId == start.Migration)
                     {
-                        pvm.Queued = false;
-                    }
+                        var start = grant is MigrationRefused rr ? rr.Start : ((MigrationDropped)grant).Start;
+                        var ue = sim.UeIndex[start.Ue];
+                        ref var pvm = ref pvms[ue];
+                        if (pvm.Queued && pvm.QueuedId == start.Migration)
+                        {
+                            pvm.Queued = false;
+                        }
 
-                    if (grant is MigrationRefused refused)
-                    {
-                        Stats.MigrationsRefused++;
-                        sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, start.Migration, $"scheduler: {refused.Reason}"));
-                    }
-                    else
-                    {
-                        Stats.QueuedDropped++;
-                        sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, start.Migration, "cancelled"));
-                    }
+                        if (grant is MigrationRefused refused)
+                        {
+                            Stats.MigrationsRefused++;
+                            sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, start.Migration, $"scheduler: {refused.Reason}"));
+                        }
+                        else
+                        {
+                            Stats.QueuedDropped++;
+                            sim.ScheduleLane(now, lane, ue, 0, new MigrationFailed(now, start.Migration, "cancelled"));
+                        }
 
-                    break;
-                }
+                        break;
+                    }
             }
         }
     }

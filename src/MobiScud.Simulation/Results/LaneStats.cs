@@ -125,6 +125,9 @@ public sealed class LaneStats
 
     public long MigrationsInFlight { get; set; }
 
+    /// <summary>The most migrations seen on one backhaul link at once (checked at every start).</summary>
+    public int MaxConcurrentOnLink { get; set; }
+
     /// <summary>Migrations the scheduler queued before granting (or dropping) them.</summary>
     public long MigrationsQueued { get; set; }
 

@@ -41,7 +41,7 @@ public sealed record RttSummary(double P50Ms, double P95Ms, double P99Ms, double
 /// What became of the migrations a lane started: started = completed + cancelled + failed + inFlight (at the end).
 /// Refused ones never started (the hypervisor or the scheduler said no); queued ones waited for a link budget.
 /// </summary>
-public sealed record MigrationCounts(long Started, long Completed, long Cancelled, long Failed, long InFlight, long Refused, long Queued, long QueuedDropped);
+public sealed record MigrationCounts(long Started, long Completed, long Cancelled, long Failed, long InFlight, long Refused, long Queued, long QueuedDropped, int MaxConcurrentOnLink);
 
 /// <summary>Migration bytes by outcome (bytesOnWire is their sum).</summary>
 public sealed record BytesByOutcome(double Completed, double Cancelled, double Failed, double InFlight);
@@ -211,7 +211,7 @@ public sealed record SimulationResult(
             new RttSummary(l.Rtt.Quantile(0.50) * 1000, l.Rtt.Quantile(0.95) * 1000, l.Rtt.Quantile(0.99) * 1000, l.Rtt.Count > 0 ? l.Rtt.Sum / l.Rtt.Count * 1000 : double.NaN),
             l.ProbesSent,
             l.ProbesLost,
-            new MigrationCounts(l.MigrationsStarted, l.MigrationsCompletedCount, l.MigrationsCancelled, l.MigrationsFailed, l.MigrationsInFlight, l.MigrationsRefused, l.MigrationsQueued, l.QueuedDropped),
+            new MigrationCounts(l.MigrationsStarted, l.MigrationsCompletedCount, l.MigrationsCancelled, l.MigrationsFailed, l.MigrationsInFlight, l.MigrationsRefused, l.MigrationsQueued, l.QueuedDropped, l.MaxConcurrentOnLink),
             l.BytesOnWire,
             new BytesByOutcome(l.BytesCompleted, l.BytesCancelled, l.BytesFailed, l.BytesInFlight),
             new UtilisationSummary(LaneStats.Percentile(pooled, 0.50), LaneStats.Percentile(pooled, 0.95), busiest),
