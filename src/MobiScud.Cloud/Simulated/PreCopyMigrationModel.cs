@@ -65,13 +65,13 @@ public enum PreCopyPhase
 /// <summary>What a finished migration reports. Rounds counts pre-copy rounds (the first full copy included).</summary>
 public readonly record struct PreCopyResult(TimeSpan TotalTime, TimeSpan Downtime, long BytesSent, int Rounds, TimeSpan CompletesAt);
 
-/// <summary>One migration in flight on a link.</summary>
+/// <summary>One migration in flight on a path of links.</summary>
 public sealed class PreCopyMigration
 {
-    internal PreCopyMigration(long id, int link, PreCopyParameters parameters, object? tag, TimeSpan startedAt)
+    internal PreCopyMigration(long id, int[] path, PreCopyParameters parameters, object? tag, TimeSpan startedAt)
     {
         Id = id;
-        Link = link;
+        Links = path;
         Parameters = parameters;
         Tag = tag;
         StartedAt = startedAt;
@@ -79,7 +79,14 @@ public sealed class PreCopyMigration
 
     public long Id { get; }
 
-    public int Link { get; }
+    /// <summary>The first link of the path (the only one for a direct link).</summary>
+    public int Link => Links[0];
+
+    /// <summary>The links the migration's bytes cross; it progresses at the share of the most loaded one.</summary>
+    public IReadOnlyList<int> Path => Links;
+
+    // The array itself: the hot loops iterate it without an interface enumerator.
+    internal readonly int[] Links;
 
     public PreCopyParameters Parameters { get; }
 
@@ -93,6 +100,7 @@ public sealed class PreCopyMigration
     /// <summary>Pre-copy rounds started so far (1 during the first full copy).</summary>
     public int Round { get; internal set; } = 1;
 
+    /// <summary>Bytes put on the wire so far; after a cancel, what the cancelled attempt cost.</summary>
     public double BytesSent { get; internal set; }
 
     /// <summary>When the guest was paused for stop-and-copy (valid in StopAndCopy and Done).</summary>
@@ -101,6 +109,7 @@ public sealed class PreCopyMigration
     internal double Remaining;
     internal double RoundStart;
     internal double Share;
+    internal double LastUpdate;
 }
 
 /// <summary>The clock side of the model: it asks to be woken, and it reports finished migrations.</summary>
@@ -117,11 +126,16 @@ public interface IPreCopyHost
 /// Pre-copy live migration over shared links, in virtual time. Round 1 sends all memory; while a round runs the
 /// guest dirties min(WWS, rate x round time) bytes, which the next round sends. Once that remainder would take no
 /// longer than the downtime limit at the current share (QEMU's pending/bandwidth test), or the round cap is
-/// reached, the guest pauses and the remainder is sent (stop-and-copy). Migrations on one link share it equally
-/// (processor sharing): every start, finish, round change and cancel re-computes the shares and the next wake-up.
+/// reached, the guest pauses and the remainder is sent (stop-and-copy). Migrations on one link share what user
+/// traffic leaves of it equally (processor sharing); a migration routed over several links gets the smallest of
+/// its links' shares (the bottleneck). Every start, finish, round change, cancel and background change
+/// re-computes the shares of the links concerned and their next wake-up.
 /// </summary>
 public sealed class PreCopyMigrationModel
 {
+    /// <summary>User traffic never takes more than this fraction of a link from migrations (TCP flows share).</summary>
+    private const double MinimumMigrationFraction = 0.1;
+
     private readonly IPreCopyHost host;
     private readonly List<LinkState> links = [];
     private long nextId;
@@ -144,37 +158,106 @@ public sealed class PreCopyMigrationModel
 
     public int ActiveOn(int link) => links[link].Active.Count;
 
-    public PreCopyMigration Start(TimeSpan now, int link, PreCopyParameters parameters, object? tag)
+    public double Bandwidth(int link) => links[link].Bandwidth;
+
+    /// <summary>Migration bytes that crossed the link so far (as of the last change on it or <see cref="Flush"/>).</summary>
+    public double MigrationBytes(int link) => links[link].MigrationBytes;
+
+    /// <summary>User-traffic bytes that crossed the link so far (as of the last change on it or <see cref="Flush"/>).</summary>
+    public double BackgroundBytes(int link) => links[link].BackgroundBytes;
+
+    public PreCopyMigration Start(TimeSpan now, int link, PreCopyParameters parameters, object? tag) =>
+        Start(now, [link], parameters, tag);
+
+    /// <summary>Starts a migration whose bytes cross every link of <paramref name="path"/>.</summary>
+    public PreCopyMigration Start(TimeSpan now, IReadOnlyList<int> path, PreCopyParameters parameters, object? tag)
     {
         parameters.Validate();
-        var state = links[link];
+        if (path.Count == 0)
+        {
+            throw new ArgumentException("a migration needs at least one link", nameof(path));
+        }
+
         var t = Seconds(now);
-        Advance(state, t);
-        var m = new PreCopyMigration(++nextId, link, parameters, tag, now)
+        foreach (var l in path)
+        {
+            AdvanceLink(links[l], t);
+        }
+
+        var m = new PreCopyMigration(++nextId, [.. path], parameters, tag, now)
         {
             Remaining = parameters.MemoryBytes,
             RoundStart = t,
+            LastUpdate = t,
         };
-        state.Active.Add(m);
-        Settle(state, link, t);
+        foreach (var l in m.Links)
+        {
+            links[l].Active.Add(m);
+        }
+
+        foreach (var l in m.Links)
+        {
+            Settle(links[l], l, t);
+        }
+
         return m;
     }
 
     /// <summary>Stops a migration (cancel or failure): the guest keeps running at the source. False if already over.</summary>
     public bool Cancel(TimeSpan now, PreCopyMigration migration)
     {
-        var state = links[migration.Link];
-        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || !state.Active.Contains(migration))
+        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || !links[migration.Link].Active.Contains(migration))
         {
             return false;
         }
 
         var t = Seconds(now);
-        Advance(state, t);
-        state.Active.Remove(migration);
+        foreach (var l in migration.Links)
+        {
+            AdvanceLink(links[l], t);
+        }
+
+        foreach (var l in migration.Links)
+        {
+            links[l].Active.Remove(migration);
+        }
+
         migration.Phase = PreCopyPhase.Cancelled;
-        Settle(state, migration.Link, t);
+        foreach (var l in migration.Links)
+        {
+            Settle(links[l], l, t);
+        }
+
         return true;
+    }
+
+    /// <summary>Sets the user traffic (bytes/s) on a link; migrations get what is left (at least 10% of it).</summary>
+    public void SetBackground(TimeSpan now, int link, double bytesPerSecond)
+    {
+        var state = links[link];
+        if (state.Background == bytesPerSecond)
+        {
+            return;
+        }
+
+        var t = Seconds(now);
+        AdvanceLink(state, t);
+        state.Background = Math.Max(0, bytesPerSecond);
+        if (state.Active.Count > 0)
+        {
+            // Migrations on other links of their paths are bottlenecked here too: advance them before shares change.
+            Settle(state, link, t);
+        }
+    }
+
+    /// <summary>Brings every link's byte counters up to now (for utilisation samples).</summary>
+    public void Flush(TimeSpan now)
+    {
+        var t = Seconds(now);
+        foreach (var state in links)
+        {
+            AdvanceLink(state, t);
+        }
     }
 
     /// <summary>The host's wake-up; stale versions (a change happened since) are ignored.</summary>
@@ -187,7 +270,7 @@ public sealed class PreCopyMigrationModel
         }
 
         var t = Seconds(now);
-        Advance(state, t);
+        AdvanceLink(state, t);
         Settle(state, link, t);
     }
 
@@ -196,28 +279,52 @@ public sealed class PreCopyMigrationModel
     // Rounded up so that at the wake-up the bytes are really sent.
     private static TimeSpan FromSeconds(double s) => TimeSpan.FromTicks((long)Math.Ceiling(s * TimeSpan.TicksPerSecond));
 
-    private static void Advance(LinkState state, double t)
+    private void AdvanceLink(LinkState state, double t)
     {
         var dt = t - state.LastUpdate;
         if (dt > 0)
         {
-            foreach (var m in state.Active)
-            {
-                var sent = Math.Min(m.Remaining, m.Share * dt);
-                m.Remaining -= sent;
-                m.BytesSent += sent;
-            }
+            state.BackgroundBytes += Math.Min(state.Background, state.Bandwidth) * dt;
         }
 
-        state.LastUpdate = t;
-    }
-
-    private static void ComputeShares(LinkState state)
-    {
-        var n = state.Active.Count;
+        state.LastUpdate = Math.Max(state.LastUpdate, t);
         foreach (var m in state.Active)
         {
-            m.Share = Math.Min(m.Parameters.MaxBandwidth, state.Bandwidth / n);
+            Advance(m, t);
+        }
+    }
+
+    private void Advance(PreCopyMigration m, double t)
+    {
+        var dt = t - m.LastUpdate;
+        if (dt > 0)
+        {
+            var sent = Math.Min(m.Remaining, m.Share * dt);
+            m.Remaining -= sent;
+            m.BytesSent += sent;
+            foreach (var l in m.Links)
+            {
+                links[l].MigrationBytes += sent;
+            }
+
+            m.LastUpdate = t;
+        }
+    }
+
+    private double Available(LinkState state) =>
+        Math.Max(state.Bandwidth * MinimumMigrationFraction, state.Bandwidth - state.Background) / state.Active.Count;
+
+    private void ComputeShares(LinkState state)
+    {
+        foreach (var m in state.Active)
+        {
+            var share = m.Parameters.MaxBandwidth;
+            foreach (var l in m.Links)
+            {
+                share = Math.Min(share, Available(links[l]));
+            }
+
+            m.Share = share;
         }
     }
 
@@ -225,6 +332,7 @@ public sealed class PreCopyMigrationModel
     private void Settle(LinkState state, int link, double t)
     {
         ComputeShares(state);
+        List<int>? touched = null;
         bool changed;
         do
         {
@@ -239,6 +347,11 @@ public sealed class PreCopyMigrationModel
                 }
 
                 m.BytesSent += m.Remaining;
+                foreach (var l in m.Links)
+                {
+                    links[l].MigrationBytes += m.Remaining;
+                }
+
                 m.Remaining = 0;
                 changed = true;
                 if (m.Phase == PreCopyPhase.PreCopy)
@@ -265,6 +378,17 @@ public sealed class PreCopyMigrationModel
                     m.Phase = PreCopyPhase.Done;
                     state.Active.RemoveAt(i);
                     i--;
+                    foreach (var l in m.Links)
+                    {
+                        if (l != link)
+                        {
+                            // The other links lose a migration: their others speed up from now on.
+                            AdvanceLink(links[l], t);
+                            links[l].Active.Remove(m);
+                            (touched ??= []).Add(l);
+                        }
+                    }
+
                     var now = FromSecondsExact(t);
                     var completes = now + m.Parameters.Switchover;
                     var result = new PreCopyResult(
@@ -285,18 +409,24 @@ public sealed class PreCopyMigrationModel
         while (changed && state.Active.Count > 0 && state.Active.Exists(x => x.Remaining <= x.Share * 2e-7 + 1e-6));
 
         state.Version++;
-        if (state.Active.Count == 0)
+        if (state.Active.Count > 0)
         {
-            return;
+            var next = double.PositiveInfinity;
+            foreach (var m in state.Active)
+            {
+                next = Math.Min(next, m.Remaining / m.Share);
+            }
+
+            host.WakeAt(FromSeconds(t + next), link, state.Version);
         }
 
-        var next = double.PositiveInfinity;
-        foreach (var m in state.Active)
+        if (touched is not null)
         {
-            next = Math.Min(next, m.Remaining / m.Share);
+            foreach (var l in touched.Distinct())
+            {
+                Settle(links[l], l, t);
+            }
         }
-
-        host.WakeAt(FromSeconds(t + next), link, state.Version);
     }
 
     private static TimeSpan FromSecondsExact(double s) => TimeSpan.FromTicks((long)Math.Round(s * TimeSpan.TicksPerSecond));
@@ -310,5 +440,11 @@ public sealed class PreCopyMigrationModel
         public double LastUpdate;
 
         public long Version;
+
+        public double Background;
+
+        public double MigrationBytes;
+
+        public double BackgroundBytes;
     }
 }

@@ -15,6 +15,7 @@ internal enum SimEventKind : byte
     MigrationWake,
     MigrationSwitchover,
     MigrationFailureInjected,
+    SlotTick,
 }
 
 /// <summary>A queued event: a small struct, so scheduling one allocates nothing beyond its optional payload.</summary>
@@ -22,18 +23,27 @@ internal readonly record struct SimEvent(SimEventKind Kind, int Ue, int Lane, lo
 
 /// <summary>
 /// Virtual clock and future-event list. Ties at the same instant run in scheduling order (the sequence number),
-/// which, with a seeded RNG, makes a run a pure function of the scenario.
+/// which, with a seeded RNG, makes a run a pure function of the scenario. Only events of the current time bucket
+/// sit in the binary heap; later ones wait in per-bucket lists, so the heap stays small however many UEs have an
+/// idle or service-request event pending (with every UE's far-future event in one heap, each operation paid
+/// log(UEs) cache-missing levels: part of the superlinear cost per event at scale).
 /// </summary>
 internal sealed class EventQueue
 {
-    private readonly PriorityQueue<SimEvent, (long Ticks, long Seq)> queue = new(1024);
+    private const long BucketTicks = TimeSpan.TicksPerSecond;
+
+    private readonly PriorityQueue<SimEvent, (long Ticks, long Seq)> heap = new(1024);
+    private readonly Dictionary<long, List<(SimEvent Event, long Ticks, long Seq)>> buckets = [];
+    private readonly PriorityQueue<long, long> bucketOrder = new();
+    private readonly Stack<List<(SimEvent, long, long)>> spare = new();
     private long seq;
+    private long heapEnd = BucketTicks;
 
     public TimeSpan Now { get; private set; }
 
     public long Processed { get; private set; }
 
-    public int Count => queue.Count;
+    public int Count { get; private set; }
 
     public void Schedule(TimeSpan at, in SimEvent e)
     {
@@ -43,21 +53,76 @@ internal sealed class EventQueue
             at = Now;
         }
 
-        queue.Enqueue(e, (at.Ticks, seq++));
+        Count++;
+        var ticks = at.Ticks;
+        if (ticks < heapEnd)
+        {
+            heap.Enqueue(e, (ticks, seq++));
+            return;
+        }
+
+        var bucket = ticks / BucketTicks;
+        if (!buckets.TryGetValue(bucket, out var list))
+        {
+            list = spare.Count > 0 ? spare.Pop() : [];
+            buckets[bucket] = list;
+            bucketOrder.Enqueue(bucket, bucket);
+        }
+
+        list.Add((e, ticks, seq++));
+    }
+
+    /// <summary>The time of the next event, if any.</summary>
+    public bool TryPeekTicks(out long ticks)
+    {
+        while (heap.Count == 0)
+        {
+            if (!bucketOrder.TryDequeue(out var bucket, out _))
+            {
+                ticks = 0;
+                return false;
+            }
+
+            // Everything left in the heap is earlier than this bucket: load it whole, sequence numbers keep ties.
+            var list = buckets[bucket];
+            buckets.Remove(bucket);
+            foreach (var (e, t, s) in list)
+            {
+                heap.Enqueue(e, (t, s));
+            }
+
+            list.Clear();
+            spare.Push(list);
+            heapEnd = (bucket + 1) * BucketTicks;
+        }
+
+        heap.TryPeek(out _, out var p);
+        ticks = p.Ticks;
+        return true;
     }
 
     public bool TryNext(TimeSpan until, out SimEvent e)
     {
-        if (queue.TryPeek(out e, out var p) && p.Ticks <= until.Ticks)
+        if (TryPeekTicks(out var ticks) && ticks <= until.Ticks)
         {
-            queue.Dequeue();
-            Now = TimeSpan.FromTicks(p.Ticks);
+            heap.TryDequeue(out e, out _);
+            Count--;
+            Now = TimeSpan.FromTicks(ticks);
             Processed++;
             return true;
         }
 
         e = default;
         return false;
+    }
+
+    /// <summary>Moves the clock forward to an event delivered from outside the queue (the RAN's, in a lane).</summary>
+    public void AdvanceTo(TimeSpan t)
+    {
+        if (t > Now)
+        {
+            Now = t;
+        }
     }
 }
 

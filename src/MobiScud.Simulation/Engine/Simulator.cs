@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using MobiScud.Cloud.Simulated;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using MobiScud.Simulation.Mobility;
 using MobiScud.Simulation.Results;
 using MobiScud.Simulation.Scenario;
@@ -13,7 +14,9 @@ namespace MobiScud.Simulation.Engine;
 /// The discrete-event simulator. One simulated RAN (mobility, A3/TTT handovers, attach/idle/service request)
 /// drives every strategy lane with identical events at identical virtual times; each lane runs the real MC.
 /// Measurement, probing and sampling are global ticks that sweep all UEs, so the future-event list holds
-/// only per-UE control-plane events.
+/// only per-UE control-plane events. The RAN runs alone up to the next probe, sample or cost-slot tick, posting its
+/// events to every lane; then the lanes, which share nothing but the (now paused) RAN, catch up in parallel, each
+/// with its own event queue, and take the tick. A lane's results do not depend on the others or on the threads.
 /// </summary>
 public sealed class Simulator
 {
@@ -30,6 +33,8 @@ public sealed class Simulator
     private readonly double[] safeRadiusSq;
     private readonly double maxSpeed;
     private readonly IPAddress sgw = IPAddress.Parse("10.255.0.1");
+    private readonly double[] jitter;
+    private int attachedCount;
     private SimRandom ranRng;
     private long probeIndex;
 
@@ -39,8 +44,18 @@ public sealed class Simulator
         Scenario = scenario;
         Topology = topology ?? NetworkTopology.Build(scenario);
         mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
+        if (topology is null && scenario.Topology.SitePlacement == SitePlacement.Demand && scenario.Topology.SitesCsv is null && scenario.Topology.Backhaul != BackhaulKind.File)
+        {
+            // Sites where UEs spend their time: sample a fresh copy of the mobility model (same seed, same paths).
+            var demand = Demand.PerEnb(scenario, Topology, MobilityFactory.Create(scenario, Topology));
+            Topology = NetworkTopology.Build(scenario, demand);
+            mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
+        }
+
         var ues = mobility.UeCount;
         UeIds = Enumerable.Range(0, ues).Select(i => new UeId($"ue-{mobility.Label(i)}")).ToArray();
+        UeIndex = UeIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        jitter = new double[ues];
         ran = new RanUe[ues];
         ranRng = new SimRandom(scenario.Seed, 0xA11);
         enbAddress = Topology.Enbs.Select(e => new IPAddress(new byte[] { 10, 1, (byte)(e.Index / 256), (byte)(e.Index % 256) })).ToArray();
@@ -69,7 +84,9 @@ public sealed class Simulator
         SwitchSeconds = links.Switch.TotalSeconds;
         PvmSeconds = links.PvmProcessing.TotalSeconds;
         GatewaySeconds = links.Gateway.TotalSeconds;
-        lanes = scenario.Strategies.Select((k, i) => new StrategyLane(this, i, k, scenario, Topology, ues)).ToArray();
+        SiteGraph = BuildSiteGraph(Topology, scenario.Control.SiteCapacity);
+        LaneSpecs = LanesOf(scenario);
+        lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
         Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
         Ran = new RanStats();
     }
@@ -79,6 +96,49 @@ public sealed class Simulator
     public NetworkTopology Topology { get; }
 
     public UeId[] UeIds { get; }
+
+    internal IReadOnlyDictionary<UeId, int> UeIndex { get; }
+
+    /// <summary>The backhaul as the core's policies and scheduler see it (every node a site, link i = backhaul link i).</summary>
+    public SiteGraph SiteGraph { get; }
+
+    public IReadOnlyList<LaneSpec> LaneSpecs { get; }
+
+    /// <summary>Run the lanes on several threads between ticks (results are the same either way).</summary>
+    public bool Parallel { get; init; } = true;
+
+    /// <summary>The lanes a scenario asks for: each strategy once, mobiscud once per policy when policies are listed.</summary>
+    public static IReadOnlyList<LaneSpec> LanesOf(ScenarioConfig scenario)
+    {
+        var result = new List<LaneSpec>();
+        foreach (var kind in scenario.Strategies)
+        {
+            if (kind == StrategyKind.MobiScud && scenario.Policies.Count > 0)
+            {
+                foreach (var name in scenario.Policies)
+                {
+                    var policy = PolicyConfig.Parse(name);
+                    result.Add(new LaneSpec(kind, policy, $"mobiscud/{PolicyConfig.NameOf(policy)}"));
+                }
+            }
+            else
+            {
+                result.Add(new LaneSpec(kind, kind == StrategyKind.MobiScud ? PolicyConfig.Parse(scenario.Control.Policy.Kind) : null, SimulationResult.Name(kind)));
+            }
+        }
+
+        return result;
+    }
+
+    private static SiteGraph BuildSiteGraph(NetworkTopology topology, int siteCapacity)
+    {
+        var t = topology.Transport;
+        var perKm = topology.Links.FibrePerKm.TotalSeconds;
+        var ids = t.Nodes.Select(n => new SiteId(n.Id)).ToList();
+        var links = t.Links.Select(l => new SiteLink(ids[l.A], ids[l.B], l.Delay(perKm) * 1000, l.Gbps)).ToList();
+        var capacities = siteCapacity > 0 ? topology.Sites.ToDictionary(s => s.Id, _ => siteCapacity) : null;
+        return SiteGraph.FromLinks(ids, links, capacities);
+    }
 
     public TimeSpan Now => queue.Now;
 
@@ -96,10 +156,34 @@ public sealed class Simulator
 
     internal double GatewaySeconds { get; }
 
-    internal void Schedule(TimeSpan at, in SimEvent e) => queue.Schedule(at, e);
-
     internal void ScheduleLane(TimeSpan at, int lane, int ue, long generation, UeEvent e) =>
-        queue.Schedule(at, new SimEvent(SimEventKind.LaneEvent, ue, lane, generation, e));
+        lanes[lane].Enqueue(at, new SimEvent(SimEventKind.LaneEvent, ue, lane, generation, e));
+
+    private void ForEachLane(Action<StrategyLane> action)
+    {
+        if (!Parallel || lanes.Length == 1)
+        {
+            foreach (var lane in lanes)
+            {
+                action(lane);
+            }
+
+            return;
+        }
+
+        try
+        {
+            System.Threading.Tasks.Parallel.ForEach(lanes, action);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            // The first lane's error as it was thrown (a ScenarioException or a broken invariant), not wrapped.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            throw;
+        }
+    }
+
+    private void CatchUp() => ForEachLane(l => l.RunUntil(Now));
 
     /// <summary>Runs to the end of the scenario; progress gets the fraction of virtual time done.</summary>
     public SimulationResult Run(IProgress<double>? progress = null, CancellationToken cancel = default)
@@ -124,6 +208,7 @@ public sealed class Simulator
         queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.MeasurementTick, 0, 0, 0, null));
         queue.Schedule(Scenario.Probes.Interval, new SimEvent(SimEventKind.ProbeTick, 0, 0, 0, null));
         queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.SampleTick, 0, 0, 0, null));
+        queue.Schedule(Scenario.Report.CostSlot, new SimEvent(SimEventKind.SlotTick, 0, 0, 0, null));
         var nextProgress = TimeSpan.Zero;
         var progressStep = TimeSpan.FromTicks(Math.Max(1, end.Ticks / 200));
         while (queue.TryNext(end, out var e))
@@ -137,13 +222,14 @@ public sealed class Simulator
             }
         }
 
-        progress?.Report(1);
-        foreach (var lane in lanes)
+        ForEachLane(l =>
         {
-            lane.CheckAll();
-        }
-
-        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), wall.Elapsed, queue.Processed);
+            l.RunUntil(end);
+            l.Finish();
+            l.CheckAll();
+        });
+        progress?.Report(1);
+        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), wall.Elapsed, queue.Processed + lanes.Sum(l => l.EventsProcessed));
     }
 
     private void Dispatch(in SimEvent e)
@@ -155,12 +241,20 @@ public sealed class Simulator
                 queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
                 break;
             case SimEventKind.ProbeTick:
+                CatchUp();
                 ProbeAll();
                 queue.Schedule(Now + Scenario.Probes.Interval, e);
                 break;
             case SimEventKind.SampleTick:
+                CatchUp();
                 Sample();
                 queue.Schedule(Now + Scenario.Report.SampleInterval, e);
+                break;
+            case SimEventKind.SlotTick:
+                CatchUp();
+                var view = new RanView(ran, attachedCount);
+                ForEachLane(l => l.SlotTick(view));
+                queue.Schedule(Now + Scenario.Report.CostSlot, e);
                 break;
             case SimEventKind.UeAttach:
                 Attach(e.Ue);
@@ -177,18 +271,6 @@ public sealed class Simulator
             case SimEventKind.HandoverExecute:
                 ExecuteHandover(e.Ue, e.Arg);
                 break;
-            case SimEventKind.LaneEvent:
-                lanes[e.Lane].OnLaneEvent(e.Ue, e.Arg, (UeEvent)e.Payload!);
-                break;
-            case SimEventKind.MigrationWake:
-                lanes[e.Lane].OnMigrationWake((int)e.Payload!, e.Arg);
-                break;
-            case SimEventKind.MigrationSwitchover:
-                lanes[e.Lane].OnSwitchover(e.Ue, (SwitchoverPayload)e.Payload!);
-                break;
-            case SimEventKind.MigrationFailureInjected:
-                lanes[e.Lane].OnFailureInjected(e.Ue, (PreCopyMigration)e.Payload!);
-                break;
         }
     }
 
@@ -196,7 +278,7 @@ public sealed class Simulator
     {
         foreach (var lane in lanes)
         {
-            lane.Deliver(ue, e);
+            lane.Post(Now, ue, e);
         }
     }
 
@@ -229,6 +311,7 @@ public sealed class Simulator
         var enb = NearestEnb(ue);
         r = r with { Attached = true, Connected = true, Enb = enb, Session = r.Session + 1, Candidate = -1, NextCheck = 0 };
         Ran.Attaches++;
+        attachedCount++;
         var address = new IPAddress(new byte[] { 10, 45, (byte)(ue >> 8), (byte)ue });
         DeliverAll(ue, new UeAttached(Now, UeIds[ue], $"00101{ue:D10}", address, Topology.Enbs[enb].Id, ((ulong)Topology.Enbs[enb].Id.Value << 8) | 1, [NewBearer(ue, enb)]));
         ScheduleIdle(ue);
@@ -294,6 +377,7 @@ public sealed class Simulator
 
         r = r with { Attached = false, Connected = false, InHandover = false, Session = r.Session + 1, Candidate = -1 };
         Ran.Detaches++;
+        attachedCount--;
         DeliverAll(ue, new Detached(Now, UeIds[ue]));
     }
 
@@ -454,20 +538,29 @@ public sealed class Simulator
         var jitterMean = Topology.Links.JitterMean.TotalSeconds;
         for (var ue = 0; ue < ran.Length; ue++)
         {
-            ref var r = ref ran[ue];
-            if (!r.Connected)
+            if (ran[ue].Connected)
             {
-                continue;
+                // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
+                var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)probeIndex);
+                jitter[ue] = -jitterMean * Math.Log(1 - u);
             }
+        }
 
-            // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
-            var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)probeIndex);
-            var jitter = -jitterMean * Math.Log(1 - u);
-            for (var l = 0; l < lanes.Length; l++)
+        var now = Now;
+        ForEachLane(lane =>
+        {
+            var stats = lane.Stats;
+            var l = lane.Index;
+            for (var ue = 0; ue < ran.Length; ue++)
             {
-                var stats = lanes[l].Stats;
+                ref readonly var r = ref ran[ue];
+                if (!r.Connected)
+                {
+                    continue;
+                }
+
                 stats.ProbesSent++;
-                var rtt = lanes[l].Probe(ue, r.Enb, r.DownlinkTeid, jitter, out var cause);
+                var rtt = lane.Probe(ue, r.Enb, r.DownlinkTeid, jitter[ue], out var cause);
                 if (cause == LossCause.None)
                 {
                     stats.Rtt.Add(rtt);
@@ -477,25 +570,27 @@ public sealed class Simulator
                     stats.Lost[(int)cause]++;
                 }
 
-                Tracker.Probe(l, ue, Now, rtt);
+                Tracker.Probe(l, ue, now, rtt);
             }
-        }
+        });
     }
 
     private void Sample()
     {
-        foreach (var lane in lanes)
+        var view = new RanView(ran, attachedCount);
+        ForEachLane(lane =>
         {
             var counts = new int[lane.Stats.SiteSlots];
             lane.CountPvms(counts);
             lane.Stats.PvmsPerSite.Add(counts);
             lane.CheckAll();
-        }
+            lane.SampleLinks(view);
+        });
 
         Ran.SampleTimes.Add((float)Now.TotalSeconds);
     }
 
-    private record struct RanUe
+    internal record struct RanUe
     {
         public bool Attached;
         public bool Connected;
@@ -510,6 +605,45 @@ public sealed class Simulator
         public double X;
         public double Y;
         public double NextCheck;
+    }
+}
+
+/// <summary>What a lane may read of the RAN while it is paused at a tick.</summary>
+internal readonly struct RanView(Simulator.RanUe[] ran, int attached)
+{
+    public int Attached => attached;
+
+    public bool Connected(int ue) => ran[ue].Connected;
+
+    public int Enb(int ue) => ran[ue].Enb;
+}
+
+/// <summary>Where UEs spend their time: eNB weights for demand-driven site placement.</summary>
+internal static class Demand
+{
+    /// <summary>Samples every UE's position (from its own copy of the mobility model) 120 times over the run.</summary>
+    public static double[] PerEnb(ScenarioConfig scenario, NetworkTopology topology, IMobilityModel model)
+    {
+        const int Samples = 120;
+        var weights = new double[topology.Enbs.Count];
+        var end = scenario.Duration.TotalSeconds;
+        for (var k = 0; k < Samples; k++)
+        {
+            var t = end * (k + 0.5) / Samples;
+            for (var ue = 0; ue < model.UeCount; ue++)
+            {
+                var (from, to) = model.Presence(ue);
+                if (t < from.TotalSeconds || (to != TimeSpan.MaxValue && t > to.TotalSeconds))
+                {
+                    continue;
+                }
+
+                model.Position(ue, t, out var x, out var y);
+                weights[topology.Grid.Nearest(x, y, out _)]++;
+            }
+        }
+
+        return weights;
     }
 }
 

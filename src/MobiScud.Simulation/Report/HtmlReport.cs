@@ -84,7 +84,7 @@ public static class HtmlReport
     private static Plot TrackedPlot(TrackedUe t)
     {
         var plot = new Plot();
-        var mobiscud = t.Lanes.FirstOrDefault(l => l.Strategy == "mobiscud");
+        var mobiscud = t.Lanes.FirstOrDefault(l => l.Strategy.StartsWith("mobiscud", StringComparison.Ordinal));
         if (mobiscud is not null)
         {
             foreach (var w in mobiscud.MigrationWindows)

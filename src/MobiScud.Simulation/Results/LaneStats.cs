@@ -92,13 +92,74 @@ public sealed class LaneStats
 {
     private const int MaxViolationMessages = 20;
 
-    public LaneStats(StrategyKind kind, int siteSlots)
+    public LaneStats(StrategyKind kind, int siteSlots, string? name = null, string? policy = null, int links = 0)
     {
         Kind = kind;
         SiteSlots = siteSlots;
+        Name = name ?? SimulationResult.Name(kind);
+        Policy = policy;
+        LinkSamples = Enumerable.Range(0, links).Select(_ => new List<float>()).ToArray();
     }
 
     public StrategyKind Kind { get; }
+
+    /// <summary>The lane's name in the table and JSON (the strategy, or mobiscud/policy).</summary>
+    public string Name { get; }
+
+    /// <summary>The migration policy of a mobiscud lane (null for the other strategies).</summary>
+    public string? Policy { get; }
+
+    /// <summary>Bytes put on the wire by migrations that completed.</summary>
+    public double BytesCompleted => BytesMoved;
+
+    /// <summary>Bytes sent by migrations that were cancelled (by the MC, a suspend or a detach) before they completed.</summary>
+    public double BytesCancelled { get; private set; }
+
+    /// <summary>Bytes sent by migrations that failed.</summary>
+    public double BytesFailed { get; private set; }
+
+    /// <summary>Every migration byte sent, whatever became of the migration (in-flight ones as of the end).</summary>
+    public double BytesOnWire => BytesMoved + BytesCancelled + BytesFailed + BytesInFlight;
+
+    public double BytesInFlight { get; set; }
+
+    public long MigrationsInFlight { get; set; }
+
+    /// <summary>The most migrations seen on one backhaul link at once (checked at every start).</summary>
+    public int MaxConcurrentOnLink { get; set; }
+
+    /// <summary>Migrations the scheduler queued before granting (or dropping) them.</summary>
+    public long MigrationsQueued { get; set; }
+
+    /// <summary>Queued migrations the MC withdrew before they started.</summary>
+    public long QueuedDropped { get; set; }
+
+    public long PlacementFallbacks { get; set; }
+
+    public long PlacementsRefused { get; set; }
+
+    /// <summary>Probes (of UEs with a running PVM) taken, and those where the PVM was not at the serving site.</summary>
+    public long PvmProbeSamples { get; set; }
+
+    public long PvmAwaySamples { get; set; }
+
+    /// <summary>Utilisation of each backhaul link per sample interval (migrations and user traffic).</summary>
+    public List<float>[] LinkSamples { get; }
+
+    /// <summary>Wang et al. cost slots: users and the histograms of x and y.</summary>
+    public List<CostSlot> Slots { get; } = [];
+
+    internal void MigrationCancelled(double bytes)
+    {
+        MigrationsCancelled++;
+        BytesCancelled += bytes;
+    }
+
+    internal void MigrationFailed(double bytes)
+    {
+        MigrationsFailed++;
+        BytesFailed += bytes;
+    }
 
     public int SiteSlots { get; }
 
@@ -172,6 +233,29 @@ public sealed class LaneStats
         Array.Sort(sorted);
         var idx = (int)Math.Clamp(Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1);
         return sorted[idx];
+    }
+}
+
+/// <summary>
+/// One slot of Wang et al.'s cost: Q (users with a PVM) and how many of them had each migration distance x and
+/// each user-to-service distance y (rings of cells). The cost itself needs R = 1.5 x the largest Q of the run, so it
+/// is computed at the end from these.
+/// </summary>
+public sealed class CostSlot
+{
+    public const int MaxRings = 64;
+
+    public int Users { get; private set; }
+
+    public long[] X { get; } = new long[MaxRings + 1];
+
+    public long[] Y { get; } = new long[MaxRings + 1];
+
+    public void Add(int x, int y)
+    {
+        Users++;
+        X[Math.Min(x, MaxRings)]++;
+        Y[Math.Min(y, MaxRings)]++;
     }
 }
 

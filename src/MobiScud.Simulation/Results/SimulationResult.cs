@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MobiScud.Control.Policies;
 using MobiScud.Simulation.Engine;
 using MobiScud.Simulation.Scenario;
 
@@ -33,6 +34,49 @@ public sealed record StrategyResult(
     IReadOnlyList<double[]> RttCdf,
     IReadOnlyDictionary<string, int[]> PvmsPerSite);
 
+/// <summary>RTT percentiles of one lane, milliseconds.</summary>
+public sealed record RttSummary(double P50Ms, double P95Ms, double P99Ms, double MeanMs);
+
+/// <summary>
+/// What became of the migrations a lane started: started = completed + cancelled + failed + inFlight (at the end).
+/// Refused ones never started (the hypervisor or the scheduler said no); queued ones waited for a link budget.
+/// </summary>
+public sealed record MigrationCounts(long Started, long Completed, long Cancelled, long Failed, long InFlight, long Refused, long Queued, long QueuedDropped, int MaxConcurrentOnLink);
+
+/// <summary>Migration bytes by outcome (bytesOnWire is their sum).</summary>
+public sealed record BytesByOutcome(double Completed, double Cancelled, double Failed, double InFlight);
+
+/// <summary>One backhaul link's utilisation (migrations + user traffic) over the sample intervals, fractions of capacity.</summary>
+public sealed record LinkUtilisation(string Link, double Mean, double P50, double P95);
+
+/// <summary>The busiest links by mean utilisation, and p50/p95 over all their samples pooled.</summary>
+public sealed record UtilisationSummary(double P50, double P95, IReadOnlyList<LinkUtilisation> Busiest);
+
+/// <summary>Probes of UEs with a running PVM, and the fraction where the PVM was not at the UE's serving (nearest) site.</summary>
+public sealed record AwaySummary(double Fraction, double UeHours);
+
+/// <summary>
+/// Wang et al.'s cost per UE per slot (mu, R = 1.5 max Q): the mean over all UE-slots, and its migration and
+/// transmission parts; ueSlots = sum of Q over the slots.
+/// </summary>
+public sealed record CostSummary(double MeanPerUeSlot, double MigrationPerUeSlot, double TransmissionPerUeSlot, long UeSlots, int Slots, int MaxUsers, double Mu, double SlotSeconds);
+
+/// <summary>One lane in results.json `lanes[]`: the stable, documented summary (docs/scenario.md).</summary>
+public sealed record LaneResult(
+    string Name,
+    string Strategy,
+    string? Policy,
+    RttSummary Rtt,
+    long ProbesSent,
+    long ProbesLost,
+    MigrationCounts Migrations,
+    double BytesOnWire,
+    BytesByOutcome Bytes,
+    UtilisationSummary LinkUtilisation,
+    AwaySummary PvmAway,
+    CostSummary Cost,
+    long InvariantViolations);
+
 public sealed record RanSummary(
     long Attaches,
     long Detaches,
@@ -57,7 +101,9 @@ public sealed record SimulationResult(
     int Ues,
     int Enbs,
     int Sites,
+    string Backhaul,
     RanSummary Ran,
+    IReadOnlyList<LaneResult> Lanes,
     IReadOnlyList<StrategyResult> Strategies,
     float[] SampleTimes,
     IReadOnlyList<string> SiteNames,
@@ -73,6 +119,9 @@ public sealed record SimulationResult(
     };
 
     public StrategyResult this[StrategyKind kind] => Strategies.Single(s => s.Strategy == Name(kind));
+
+    /// <summary>A lane by name (a strategy, or mobiscud/policy).</summary>
+    public LaneResult Lane(string name) => Lanes.Single(l => l.Name == name);
 
     public static string Name(StrategyKind kind) => kind switch
     {
@@ -99,7 +148,7 @@ public sealed record SimulationResult(
             }
 
             return new StrategyResult(
-                Name(l.Kind),
+                l.Name,
                 l.Rtt.Quantile(0.50) * 1000,
                 l.Rtt.Quantile(0.95) * 1000,
                 l.Rtt.Quantile(0.99) * 1000,
@@ -134,13 +183,65 @@ public sealed record SimulationResult(
             sim.UeIds.Length,
             topo.Enbs.Count,
             topo.Sites.Count,
+            ReportName(topo.Transport.Kind),
             new RanSummary(ran.Attaches, ran.Detaches, ran.Releases, ran.ServiceRequests, ran.X2, ran.S1, ran.Cancelled, ran.InterSite, ran.ConnectedSeconds / 3600, ran.HandoversPerUeHour),
+            lanes.Select(l => LaneOf(l, sim.Topology, sim.Scenario)).ToList(),
             strategies,
             [.. ran.SampleTimes],
             siteNames,
             Track(sim, lanes),
             wall.TotalSeconds,
             events);
+    }
+
+    private static string ReportName(Topology.BackhaulKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static LaneResult LaneOf(LaneStats l, Topology.NetworkTopology topo, ScenarioConfig scenario)
+    {
+        var links = Enumerable.Range(0, l.LinkSamples.Length)
+            .Select(i => (Index: i, Mean: l.LinkSamples[i].Count > 0 ? l.LinkSamples[i].Average(v => (double)v) : 0))
+            .OrderByDescending(x => x.Mean).ThenBy(x => x.Index).Take(5).ToList();
+        var busiest = links.Select(x => new LinkUtilisation(topo.Transport.LinkName(x.Index), x.Mean, LaneStats.Percentile(l.LinkSamples[x.Index], 0.50), LaneStats.Percentile(l.LinkSamples[x.Index], 0.95))).ToList();
+        var pooled = links.SelectMany(x => l.LinkSamples[x.Index]).ToList();
+        var probeHours = scenario.Probes.Interval.TotalHours;
+        return new LaneResult(
+            l.Name,
+            Name(l.Kind),
+            l.Policy,
+            new RttSummary(l.Rtt.Quantile(0.50) * 1000, l.Rtt.Quantile(0.95) * 1000, l.Rtt.Quantile(0.99) * 1000, l.Rtt.Count > 0 ? l.Rtt.Sum / l.Rtt.Count * 1000 : double.NaN),
+            l.ProbesSent,
+            l.ProbesLost,
+            new MigrationCounts(l.MigrationsStarted, l.MigrationsCompletedCount, l.MigrationsCancelled, l.MigrationsFailed, l.MigrationsInFlight, l.MigrationsRefused, l.MigrationsQueued, l.QueuedDropped, l.MaxConcurrentOnLink),
+            l.BytesOnWire,
+            new BytesByOutcome(l.BytesCompleted, l.BytesCancelled, l.BytesFailed, l.BytesInFlight),
+            new UtilisationSummary(LaneStats.Percentile(pooled, 0.50), LaneStats.Percentile(pooled, 0.95), busiest),
+            new AwaySummary(l.PvmProbeSamples > 0 ? l.PvmAwaySamples / (double)l.PvmProbeSamples : double.NaN, l.PvmAwaySamples * probeHours),
+            Cost(l.Slots, scenario.Report),
+            l.InvariantViolations);
+    }
+
+    /// <summary>Wang et al.'s cost over the slots: R = 1.5 x the largest Q, each slot at its own Q/R.</summary>
+    internal static CostSummary Cost(IReadOnlyList<CostSlot> slots, ReportConfig report)
+    {
+        var model = new WangCostModel(report.CostMu);
+        var maxQ = slots.Count > 0 ? slots.Max(s => s.Users) : 0;
+        double migration = 0, transmission = 0;
+        long ueSlots = 0;
+        foreach (var slot in slots)
+        {
+            var load = WangCostModel.LoadRatio(slot.Users, maxQ);
+            for (var r = 1; r <= CostSlot.MaxRings; r++)
+            {
+                migration += slot.X[r] * model.MigrationCost(r, load);
+                transmission += slot.Y[r] * model.TransmissionCost(r, load);
+            }
+
+            ueSlots += slot.Users;
+        }
+
+        return ueSlots == 0
+            ? new CostSummary(double.NaN, double.NaN, double.NaN, 0, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds)
+            : new CostSummary((migration + transmission) / ueSlots, migration / ueSlots, transmission / ueSlots, ueSlots, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds);
     }
 
     private static TrackedUe? Track(Simulator sim, IReadOnlyList<LaneStats> lanes)
@@ -163,7 +264,7 @@ public sealed record SimulationResult(
         }
 
         var laneResults = lanes.Select((l, i) => new TrackedLane(
-            Name(l.Kind),
+            l.Name,
             tracker.SeriesOf(ue, i).Select(p => p.T).ToArray(),
             tracker.SeriesOf(ue, i).Select(p => p.RttMs).ToArray(),
             tracker.WindowsOf(ue, i).Select(w => new[] { w.Start, w.Pause, w.End }).ToArray())).ToList();

@@ -1,3 +1,6 @@
+using MobiScud.Control.Policies;
+using MobiScud.Simulation.Topology;
+
 namespace MobiScud.Simulation.Scenario;
 
 /// <summary>Placement strategies compared side by side (all run through the same MC with a different McConfig).</summary>
@@ -14,6 +17,16 @@ public enum MobilityKind
     Highway,
     Trace,
     Cabspotting,
+}
+
+/// <summary>Where edge sites go when they are not read from a file.</summary>
+public enum SitePlacement
+{
+    /// <summary>k-means over the eNB positions (every eNB counts once).</summary>
+    Enbs,
+
+    /// <summary>k-means over the eNB positions weighted by the time UEs spend at each (sampled from the mobility model).</summary>
+    Demand,
 }
 
 public enum X2Policy
@@ -37,6 +50,9 @@ public sealed class ScenarioConfig
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(10);
 
     public List<StrategyKind> Strategies { get; set; } = [StrategyKind.CoreAnchored, StrategyKind.StaticEdge, StrategyKind.MobiScud];
+
+    /// <summary>Migration policies: each runs as its own lane of the mobiscud strategy (empty: one lane, control.policy.kind).</summary>
+    public List<string> Policies { get; set; } = [];
 
     public TopologyConfig Topology { get; set; } = new();
 
@@ -93,7 +109,26 @@ public sealed class TopologyConfig
     /// <summary>OpenCelliD-style CSV of cells; cells are grouped into eNBs by cell >> 8 at their centroid.</summary>
     public string? CellsCsv { get; set; }
 
+    /// <summary>A plain tower/site list (`id,lat,lon`): one eNB per row, no cell-id grouping.</summary>
+    public string? TowersCsv { get; set; }
+
     public int Sites { get; set; } = 4;
+
+    public SitePlacement SitePlacement { get; set; } = SitePlacement.Enbs;
+
+    /// <summary>Edge sites read from a file (`id,lat,lon` or `id,x,y`) instead of k-means.</summary>
+    public string? SitesCsv { get; set; }
+
+    /// <summary>The transport network between edge sites and the core (docs/simulation.md).</summary>
+    public BackhaulKind Backhaul { get; set; } = BackhaulKind.Mesh;
+
+    /// <summary>Backhaul nodes and links: a YAML file, or a nodes CSV with <see cref="BackhaulLinksCsv"/>.</summary>
+    public string? BackhaulFile { get; set; }
+
+    public string? BackhaulLinksCsv { get; set; }
+
+    /// <summary>Aggregation nodes of the tree preset (0: ceil(sqrt(sites))).</summary>
+    public int AggregationSites { get; set; }
 
     public LinkConfig Links { get; set; } = new();
 }
@@ -121,8 +156,23 @@ public sealed class LinkConfig
 
     public TimeSpan JitterMean { get; set; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Capacity of each inter-site link available to migrations, in Gbit/s.</summary>
+    /// <summary>Capacity of each edge-level backhaul link (mesh and ring links, edge -> aggregation), in Gbit/s.</summary>
     public double InterSiteGbps { get; set; } = 1;
+
+    /// <summary>Tree: edge site -> aggregation node, fixed part (one-way).</summary>
+    public TimeSpan AggregationFixed { get; set; } = TimeSpan.FromMilliseconds(0.5);
+
+    /// <summary>Tree: aggregation node -> metro core node, fixed part (one-way).</summary>
+    public TimeSpan MetroCoreFixed { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Tree: aggregation -> metro core capacity, Gbit/s.</summary>
+    public double AggregationGbps { get; set; } = 10;
+
+    /// <summary>Tree and ring: link to the core DC, Gbit/s.</summary>
+    public double CoreGbps { get; set; } = 40;
+
+    /// <summary>User-plane rate of each connected UE whose traffic crosses backhaul links (PVM away or in the core), Mbit/s.</summary>
+    public double UeMbps { get; set; } = 1;
 }
 
 public sealed class MobilityConfig
@@ -186,6 +236,88 @@ public sealed class ControlConfig
     public TimeSpan IdleSuspend { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan MigrationDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>PVMs each edge site can hold (0: no limit); enforced at creation and migration by the scheduler.</summary>
+    public int SiteCapacity { get; set; }
+
+    public PolicyParameters Policy { get; set; } = new();
+
+    public SchedulerParameters Scheduler { get; set; } = new();
+}
+
+/// <summary>`control.policy`: the migration policy's parameters (docs/policies.md), for every mobiscud lane.</summary>
+public sealed class PolicyParameters
+{
+    /// <summary>The policy of the mobiscud lane when `policies` is empty.</summary>
+    public string Kind { get; set; } = "always";
+
+    public TimeSpan Dwell { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int HandoversAway { get; set; } = 3;
+
+    public int MaxDistance { get; set; } = 20;
+
+    public double MoveProbability { get; set; } = 0.3;
+
+    public bool Learn { get; set; } = true;
+
+    public TimeSpan PriorDwell { get; set; } = TimeSpan.FromSeconds(120);
+
+    public int MinDepartures { get; set; } = 5;
+
+    public TimeSpan ReviewAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    public double LinkLoadWeight { get; set; } = 1;
+
+    public bool PreCopyOnPrepare { get; set; } = true;
+
+    public double MigrationScale { get; set; } = 1;
+
+    public double TransmissionScale { get; set; } = 1;
+
+    /// <summary>The core's PolicyConfig for one lane; the cost model's mu and slot are the report's (one model scores and decides).</summary>
+    public PolicyConfig ToPolicyConfig(PolicyKind kind, ReportConfig report) => new()
+    {
+        Kind = kind,
+        Cost = new WangCostModel(report.CostMu, 0.9, MigrationScale, TransmissionScale),
+        Slot = report.CostSlot,
+        Dwell = Dwell,
+        HandoversAway = HandoversAway,
+        MaxDistance = MaxDistance,
+        MoveProbability = MoveProbability,
+        Learn = Learn,
+        PriorDwell = PriorDwell,
+        MinDepartures = MinDepartures,
+        ReviewAfter = ReviewAfter,
+        LinkLoadWeight = LinkLoadWeight,
+        PreCopyOnPrepare = PreCopyOnPrepare,
+    };
+}
+
+/// <summary>`control.scheduler`: per-link migration budgets (0: none). Any budget, or control.siteCapacity, turns the scheduler on.</summary>
+public sealed class SchedulerParameters
+{
+    public int MaxConcurrentPerLink { get; set; }
+
+    /// <summary>Share of each link migrations may use, each counted at <see cref="MigrationGbps"/> (0: no limit).</summary>
+    public double MigrationShare { get; set; }
+
+    public double MigrationGbps { get; set; } = 1;
+
+    public bool HasBudgets => MaxConcurrentPerLink > 0 || MigrationShare > 0;
+
+    public SchedulerConfig ToSchedulerConfig(SiteGraph graph)
+    {
+        var c = new SchedulerConfig
+        {
+            Graph = graph,
+            MaxConcurrentPerLink = MaxConcurrentPerLink > 0 ? MaxConcurrentPerLink : null,
+            MigrationShare = MigrationShare > 0 ? MigrationShare : null,
+            MigrationGbps = MigrationGbps,
+        };
+        c.Validate();
+        return c;
+    }
 }
 
 public sealed class PvmConfig
@@ -222,4 +354,10 @@ public sealed class ReportConfig
     public int TrackUe { get; set; } = -1;
 
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Slot of the Wang et al. cost score (their traces use 60 s).</summary>
+    public TimeSpan CostSlot { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Wang et al.'s mu: cost of distance saturates as 1 - mu^rings.</summary>
+    public double CostMu { get; set; } = 0.8;
 }

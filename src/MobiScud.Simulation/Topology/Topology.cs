@@ -19,9 +19,11 @@ public sealed class NetworkTopology
     public static readonly SiteId CoreSite = new("core");
 
     private readonly double[] backhaul;
-    private readonly double[,] interSite;
+    private readonly double[] interSite;
+    private readonly int[] siteCell;
+    private readonly int endpoints;
 
-    public NetworkTopology(IReadOnlyList<EnbNode> enbs, IReadOnlyList<EdgeSiteNode> sites, LinkConfig links)
+    public NetworkTopology(IReadOnlyList<EnbNode> enbs, IReadOnlyList<EdgeSiteNode> sites, LinkConfig links, Backhaul? transport = null)
     {
         if (enbs.Count == 0)
         {
@@ -31,6 +33,12 @@ public sealed class NetworkTopology
         Enbs = enbs;
         Sites = sites;
         Links = links;
+        Transport = transport ?? Topology.Backhaul.Mesh(sites, links);
+        if (Transport.EdgeNodes.Count != sites.Count)
+        {
+            throw new ArgumentException($"the backhaul has {Transport.EdgeNodes.Count} edge sites, the topology {sites.Count}", nameof(transport));
+        }
+
         backhaul = new double[enbs.Count];
         var perKm = links.FibrePerKm.TotalSeconds;
         foreach (var e in enbs)
@@ -39,14 +47,14 @@ public sealed class NetworkTopology
             backhaul[e.Index] = links.BackhaulFixed.TotalSeconds + (Distance(e.X, e.Y, s.X, s.Y) / 1000 * perKm * links.RouteFactor);
         }
 
-        interSite = new double[sites.Count, sites.Count];
-        for (var a = 0; a < sites.Count; a++)
+        // Edge sites, then the core DC: one-way delay along the backhaul's shortest route.
+        endpoints = sites.Count + 1;
+        interSite = new double[endpoints * endpoints];
+        for (var a = 0; a < endpoints; a++)
         {
-            for (var b = 0; b < sites.Count; b++)
+            for (var b = 0; b < endpoints; b++)
             {
-                interSite[a, b] = a == b
-                    ? 0
-                    : links.InterSiteFixed.TotalSeconds + (Distance(sites[a].X, sites[a].Y, sites[b].X, sites[b].Y) / 1000 * perKm * links.RouteFactor);
+                interSite[(a * endpoints) + b] = a == b ? 0 : Transport.Delay(a, b);
             }
         }
 
@@ -57,6 +65,50 @@ public sealed class NetworkTopology
         MaxX = enbs.Max(e => e.X);
         MinY = enbs.Min(e => e.Y);
         MaxY = enbs.Max(e => e.Y);
+
+        // Wang et al. measure distance in rings of cells: the distance between cell centres over the distance
+        // between neighbouring cells. Each site (and the core DC) counts as the cell nearest to it.
+        CellDistance = enbs.Count > 1
+            ? Median(enbs.Select(e => Math.Sqrt(enbs.Where(o => o.Index != e.Index).Min(o => ((o.X - e.X) * (o.X - e.X)) + ((o.Y - e.Y) * (o.Y - e.Y))))).ToList())
+            : 1;
+        siteCell = new int[endpoints];
+        for (var s = 0; s < endpoints; s++)
+        {
+            var node = Transport.Nodes[s < sites.Count ? Transport.EdgeNodes[s] : Transport.CoreNode];
+            siteCell[s] = Grid.Nearest(node.X, node.Y, out _);
+        }
+    }
+
+    /// <summary>Typical distance between neighbouring eNBs (median nearest-neighbour distance), metres.</summary>
+    public double CellDistance { get; }
+
+    /// <summary>The backhaul graph: routes, delays and the links migrations and user traffic share.</summary>
+    public Backhaul Transport { get; }
+
+    /// <summary>The eNB (cell) standing for a site (or the core DC, index Sites.Count) in ring distances.</summary>
+    public int SiteCell(int site) => siteCell[site];
+
+    /// <summary>
+    /// Distance between two eNBs in rings of cells, as Wang et al.'s code computes it: straight distance over the
+    /// cell distance, rounded up (exact multiples kept).
+    /// </summary>
+    public int Rings(int enbA, int enbB)
+    {
+        if (enbA == enbB)
+        {
+            return 0;
+        }
+
+        var a = Enbs[enbA];
+        var b = Enbs[enbB];
+        var r = Distance(a.X, a.Y, b.X, b.Y) / CellDistance;
+        return Math.Abs(r - Math.Round(r)) < 1e-8 ? (int)Math.Round(r) : (int)Math.Ceiling(r);
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count == 0 ? 1 : Math.Max(1e-3, values[values.Count / 2]);
     }
 
     public IReadOnlyList<EnbNode> Enbs { get; }
@@ -82,8 +134,8 @@ public sealed class NetworkTopology
     /// <summary>One-way eNB -> its edge site (aggregation + fibre), seconds.</summary>
     public double Backhaul(int enb) => backhaul[enb];
 
-    /// <summary>One-way between edge sites (metro), seconds.</summary>
-    public double InterSite(int a, int b) => interSite[a, b];
+    /// <summary>One-way between edge sites, or a site and the core DC (index Sites.Count), along the backhaul route, seconds.</summary>
+    public double InterSite(int a, int b) => interSite[(a * endpoints) + b];
 
     public IReadOnlyDictionary<EnbId, SiteId> EnbToSite() => Enbs.ToDictionary(e => e.Id, e => Sites[e.Site].Id);
 
@@ -94,17 +146,59 @@ public sealed class NetworkTopology
         return Math.Sqrt((dx * dx) + (dy * dy));
     }
 
-    public static NetworkTopology Build(ScenarioConfig scenario)
+    public static NetworkTopology Build(ScenarioConfig scenario) => Build(scenario, null);
+
+    /// <summary>
+    /// The scenario's network. With <paramref name="demand"/> (weight per eNB: UE time spent there) and
+    /// `sitePlacement: demand`, edge sites are the weighted k-means centres.
+    /// </summary>
+    public static NetworkTopology Build(ScenarioConfig scenario, double[]? demand)
     {
         var t = scenario.Topology;
-        var positions = t.CellsCsv is null
-            ? HexGrid(t.Enbs, t.InterSiteDistance)
-            : CellCsv.LoadEnbs(scenario.Resolve(t.CellsCsv));
-        var siteCount = Math.Min(t.Sites, positions.Count);
-        var assignment = KMeans.Cluster(positions.Select(p => (p.X, p.Y)).ToList(), siteCount, scenario.Seed, out var centres);
-        var sites = centres.Select((c, i) => new EdgeSiteNode(i, new SiteId($"edge-{i}"), c.X, c.Y)).ToList();
-        var enbs = positions.Select((p, i) => new EnbNode(i, p.Id, p.X, p.Y, assignment[i], p.Cells)).ToList();
-        return new NetworkTopology(enbs, sites, t.Links);
+        var positions = t.TowersCsv is not null ? TowerCsv.LoadEnbs(scenario.Resolve(t.TowersCsv))
+            : t.CellsCsv is not null ? CellCsv.LoadEnbs(scenario.Resolve(t.CellsCsv))
+            : HexGrid(t.Enbs, t.InterSiteDistance);
+        var points = positions.Select(p => (p.X, p.Y)).ToList();
+        List<EdgeSiteNode> sites;
+        Backhaul? transport = null;
+        if (t.Backhaul == BackhaulKind.File)
+        {
+            var spec = BackhaulFile.Read(scenario.Resolve(t.BackhaulFile!), t.BackhaulLinksCsv is null ? null : scenario.Resolve(t.BackhaulLinksCsv), GeoProjection.SanFrancisco);
+            (transport, sites) = BackhaulFile.Build(spec, t.Links);
+        }
+        else if (t.SitesCsv is not null)
+        {
+            sites = TowerCsv.LoadEnbs(scenario.Resolve(t.SitesCsv)).Select((p, i) => new EdgeSiteNode(i, new SiteId($"edge-{p.Id.Value}"), p.X, p.Y)).ToList();
+        }
+        else
+        {
+            var siteCount = Math.Min(t.Sites, positions.Count);
+            var weights = t.SitePlacement == SitePlacement.Demand ? demand : null;
+            KMeans.Cluster(points, siteCount, scenario.Seed, out var centres, weights);
+            sites = centres.Select((c, i) => new EdgeSiteNode(i, new SiteId($"edge-{i}"), c.X, c.Y)).ToList();
+        }
+
+        // Each eNB is served by the nearest edge site (what k-means assigns at convergence).
+        var enbs = positions.Select((p, i) => new EnbNode(i, p.Id, p.X, p.Y, NearestSite(sites, p.X, p.Y), p.Cells)).ToList();
+        transport ??= Topology.Backhaul.Build(scenario, sites);
+        return new NetworkTopology(enbs, sites, t.Links, transport);
+    }
+
+    private static int NearestSite(List<EdgeSiteNode> sites, double x, double y)
+    {
+        var best = 0;
+        var bestD = double.MaxValue;
+        foreach (var s in sites)
+        {
+            var d = ((s.X - x) * (s.X - x)) + ((s.Y - y) * (s.Y - y));
+            if (d < bestD)
+            {
+                bestD = d;
+                best = s.Index;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>The first n points of a hexagonal lattice, ring by ring around the origin (macro-cell layout).</summary>
@@ -158,15 +252,41 @@ public sealed class NetworkTopology
 /// <summary>Lloyd's k-means with k-means++ seeding from the scenario seed: edge sites at cluster centres.</summary>
 public static class KMeans
 {
-    public static int[] Cluster(IReadOnlyList<(double X, double Y)> points, int k, ulong seed, out List<(double X, double Y)> centres)
+    /// <summary>
+    /// k centres over the points; with <paramref name="weights"/>, each point counts that much (seeding picks in
+    /// proportion to weight x squared distance, centres are weighted means). Points of zero weight still get
+    /// assigned but do not pull centres.
+    /// </summary>
+    public static int[] Cluster(IReadOnlyList<(double X, double Y)> points, int k, ulong seed, out List<(double X, double Y)> centres, IReadOnlyList<double>? weights = null)
     {
+        if (weights is not null && (weights.Count != points.Count || weights.Any(w => !(w >= 0)) || !(weights.Sum() > 0)))
+        {
+            throw new ArgumentException("weights: one non-negative weight per point, not all zero", nameof(weights));
+        }
+
+        double W(int i) => weights is null ? 1 : weights[i];
         if (k < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(k), k, "at least one site");
         }
 
         var rng = new SimRandom(seed, 0x5173);
-        centres = [points[(int)(rng.NextDouble() * points.Count)]];
+        if (weights is null)
+        {
+            centres = [points[(int)(rng.NextDouble() * points.Count)]];
+        }
+        else
+        {
+            var first = rng.NextDouble() * weights.Sum();
+            var i0 = 0;
+            while (i0 < points.Count - 1 && (first -= weights[i0]) > 0)
+            {
+                i0++;
+            }
+
+            centres = [points[i0]];
+        }
+
         var d2 = new double[points.Count];
         while (centres.Count < k)
         {
@@ -179,7 +299,17 @@ public static class KMeans
                     d2[i] = Math.Min(d2[i], Sq(points[i].X - c.X) + Sq(points[i].Y - c.Y));
                 }
 
+                d2[i] *= W(i);
+
                 sum += d2[i];
+            }
+
+            if (sum <= 0)
+            {
+                // Fewer distinct weighted points than k: the rest go on the first unused points.
+                var chosenSoFar = centres;
+                centres.Add(points.FirstOrDefault(p => !chosenSoFar.Contains(p), points[centres.Count % points.Count]));
+                continue;
             }
 
             var pick = rng.NextDouble() * sum;
@@ -221,15 +351,14 @@ public static class KMeans
 
             for (var c = 0; c < centres.Count; c++)
             {
-                double sx = 0, sy = 0;
-                var n = 0;
+                double sx = 0, sy = 0, n = 0;
                 for (var i = 0; i < points.Count; i++)
                 {
                     if (assignment[i] == c)
                     {
-                        sx += points[i].X;
-                        sy += points[i].Y;
-                        n++;
+                        sx += points[i].X * W(i);
+                        sy += points[i].Y * W(i);
+                        n += W(i);
                     }
                 }
 
@@ -317,7 +446,67 @@ public static class CellCsv
             throw new ScenarioException($"{path}: no cells");
         }
 
+        var rows = groups.Values.Sum(g => g.N);
+        if (groups.Count == 1 && rows > 1)
+        {
+            // Small ids (a site list with 1, 2, 3...) all shift to eNB 0: that would silently be a one-cell network.
+            throw new ScenarioException($"{path}: all {rows} cells group into one eNB (eNB id = cell >> 8 = {groups.Keys.First()}); for a list of towers or sites with one eNB per row use topology.towersCsv (columns id,lat,lon)");
+        }
+
         return groups.Select(kv => (new EnbId(kv.Key), kv.Value.X / kv.Value.N, kv.Value.Y / kv.Value.N, kv.Value.N)).ToList();
+    }
+}
+
+/// <summary>A plain tower or site list, columns `id,lat,lon` (or `id,x,y` in metres): one eNB per row.</summary>
+public static class TowerCsv
+{
+    public static List<(EnbId Id, double X, double Y, int Cells)> LoadEnbs(string path, GeoProjection? projection = null)
+    {
+        var proj = projection ?? GeoProjection.SanFrancisco;
+        if (!File.Exists(path))
+        {
+            throw new ScenarioException($"towers CSV not found: {path}");
+        }
+
+        var lines = File.ReadAllLines(path);
+        var cols = lines.Length > 0 ? lines[0].Split(',').Select(c => c.Trim()).ToArray() : [];
+        var geo = cols.Contains("lat");
+        int Col(string name) => Array.IndexOf(cols, name) is var i and >= 0 ? i : throw new ScenarioException($"{path}: header has no '{name}' column (expected id,lat,lon or id,x,y)");
+        int idCol = Col("id"), aCol = Col(geo ? "lat" : "x"), bCol = Col(geo ? "lon" : "y");
+        var result = new List<(EnbId, double, double, int)>();
+        var seen = new HashSet<uint>();
+        for (var n = 1; n < lines.Length; n++)
+        {
+            if (lines[n].Trim().Length == 0)
+            {
+                continue;
+            }
+
+            var f = lines[n].Split(',');
+            if (f.Length <= Math.Max(idCol, Math.Max(aCol, bCol))
+                || !double.TryParse(f[aCol], NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
+                || !double.TryParse(f[bCol], NumberStyles.Float, CultureInfo.InvariantCulture, out var b))
+            {
+                throw new ScenarioException($"{path} line {n + 1}: expected id and two coordinates");
+            }
+
+            // Numeric ids are kept as eNB ids; other labels are numbered by row.
+            var id = uint.TryParse(f[idCol].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (uint)(result.Count + 1);
+            if (!seen.Add(id))
+            {
+                throw new ScenarioException($"{path} line {n + 1}: id {f[idCol].Trim()} is listed twice");
+            }
+
+            var (x, y) = geo ? proj.Project(a, b) : (a, b);
+            result.Add((new EnbId(id), x, y, 1));
+        }
+
+        if (result.Count == 0)
+        {
+            throw new ScenarioException($"{path}: no towers");
+        }
+
+        return result;
     }
 }
 
