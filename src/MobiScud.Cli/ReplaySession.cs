@@ -46,6 +46,9 @@ public sealed class ReplaySession
 
     public bool RunMc { get; }
 
+    /// <summary>Raised for each entry as soon as the MC has decided on it (the live view streams these).</summary>
+    public event Action<ReplayEntry>? EntryAdded;
+
     public IReadOnlyList<ReplayEntry> Entries => _entries;
 
     public TrackerState Tracker => _feed.Tracker;
@@ -70,7 +73,9 @@ public sealed class ReplaySession
     private void OnEvent(UeEvent e, long frame)
     {
         EnsureSites(e);
-        _entries.Add(new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []));
+        var entry = new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []);
+        _entries.Add(entry);
+        EntryAdded?.Invoke(entry);
     }
 
     private void EnsureSites(UeEvent e)
