@@ -6,10 +6,16 @@ namespace MobiScud.Capture;
 /// <summary>How the kernel hands frames to the tap (see docs/capture.md for the measurements behind the default).</summary>
 public enum LiveCaptureMode
 {
-    /// <summary>libpcap immediate mode (TPACKET_V2 ring): every frame wakes the reader at once.</summary>
+    /// <summary>
+    /// libpcap immediate mode (TPACKET_V2 ring): every frame wakes the reader at once. The ring has fixed slots as large
+    /// as the snap length (on interfaces with offloads), so 64 MiB holds only 256 frames of 256 KiB: bursts overflow it.
+    /// </summary>
     Immediate,
 
-    /// <summary>TPACKET_V3 block ring: frames are handed over in blocks, at the latest after <see cref="LiveCaptureOptions.BlockTimeoutMs"/>.</summary>
+    /// <summary>
+    /// TPACKET_V3 block ring (the default): frames are packed at their real length into blocks, handed over when a block
+    /// is full or at the latest after <see cref="LiveCaptureOptions.BlockTimeoutMs"/>; 64 MiB holds ~10^5 signalling frames.
+    /// </summary>
     Block,
 }
 
@@ -21,7 +27,7 @@ public sealed record LiveCaptureOptions
     /// <summary>BPF filter compiled into the kernel; null: <see cref="CaptureFilter.For"/> the pipeline's ports.</summary>
     public string? Filter { get; init; }
 
-    public LiveCaptureMode Mode { get; init; } = LiveCaptureMode.Immediate;
+    public LiveCaptureMode Mode { get; init; } = LiveCaptureMode.Block;
 
     /// <summary>The TPACKET_V3 block timeout (Block mode): the longest a frame waits in a part-filled block.</summary>
     public int BlockTimeoutMs { get; init; } = 1;

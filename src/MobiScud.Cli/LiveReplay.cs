@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json.Nodes;
 using MobiScud.Capture;
+using MobiScud.Control;
 using MobiScud.Control.Model;
 
 namespace MobiScud.Cli;
@@ -43,6 +45,7 @@ internal sealed class LiveReplay
         }
 
         using var registration = cancellation.Register(source.Stop);
+        WarmUp();
         error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
         _tee = new Tee(source, writer, this);
         var result = _session.Run(_tee, source.Interface, options, cancellation);
@@ -60,6 +63,21 @@ internal sealed class LiveReplay
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Runs the MC and the printing once on a made-up attach before the first frame, so that the first real event does
+    /// not pay for compiling them (hundreds of ms, seconds on a loaded machine) while frames queue in the ring.
+    /// </summary>
+    private void WarmUp()
+    {
+        var enb = new EnbId(1);
+        var e = new UeAttached(TimeSpan.Zero, new UeId("warm-up"), "001010000000001", IPAddress.Loopback, enb, 1, [new Bearer(5, new GtpEndpoint(IPAddress.Loopback, 1), new GtpEndpoint(IPAddress.Loopback, 2))]);
+        var decision = MobiScudControl.Decide(new McConfig(new Dictionary<EnbId, SiteId> { [enb] = new("warm-up") }, new SiteId("core")), null, e);
+        var entry = new ReplayEntry(TimeSpan.Zero, 0, e, decision.Commands);
+        _ = ReplayCommand.EntryJson(entry).ToJsonString();
+        _ = ReplayCommand.Describe(e) + string.Concat(decision.Commands.Select(ReplayCommand.Describe));
+        _ = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UnixEpoch.AddTicks(1):HH:mm:ss.fffffff}");
     }
 
     private void OnEntry(ReplayEntry entry)

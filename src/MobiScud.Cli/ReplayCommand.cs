@@ -19,7 +19,7 @@ public static class ReplayCommand
         var json = new Option<bool>("--json") { Description = "Print the timeline, commands and counters as JSON" };
         var live = new Option<string?>("--live") { Description = "Capture live from this interface (libpcap) and stream each UE event and MC command as it happens; Ctrl+C or SIGTERM stops and prints the summary" };
         var write = new Option<string?>("--write") { Description = "With --live: also write the captured frames to this pcapng file (nanosecond timestamps, drop counters at the end)" };
-        var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Immediate (each frame wakes the reader; lowest latency) or Block (TPACKET_V3 blocks, see --block-timeout-ms)", DefaultValueFactory = _ => LiveCaptureMode.Immediate };
+        var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Block (TPACKET_V3: frames packed at their length, handed over at the latest after --block-timeout-ms) or Immediate (each frame wakes the reader; a ring of snaplen-sized slots)", DefaultValueFactory = _ => LiveCaptureMode.Block };
         var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
         var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs bursts)", DefaultValueFactory = _ => 64 };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
