@@ -19,12 +19,14 @@ internal sealed class LiveReplay
     private readonly ReplaySession _session;
     private readonly TextWriter _output;
     private readonly bool _json;
+    private readonly bool _quiet;
     private readonly LatencyHistogram _latency = new();
     private Tee? _tee;
     private bool _dirty;
 
-    public LiveReplay(ReplaySession session, TextWriter output, bool json)
+    public LiveReplay(ReplaySession session, TextWriter output, bool json, bool quiet = false)
     {
+        _quiet = quiet;
         _session = session;
         _output = output;
         _json = json;
@@ -86,6 +88,11 @@ internal sealed class LiveReplay
         var wire = _tee!.LastNanos;
         var decided = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         _latency.Add(decided - wire);
+        if (_quiet)
+        {
+            return;
+        }
+
         var time = DateTime.UnixEpoch.AddTicks(wire / 100).ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture);
         if (_json)
         {

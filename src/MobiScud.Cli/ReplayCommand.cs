@@ -22,6 +22,7 @@ public static class ReplayCommand
         var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Block (TPACKET_V3: frames packed at their length, handed over at the latest after --block-timeout-ms) or Immediate (each frame wakes the reader; a ring of snaplen-sized slots)", DefaultValueFactory = _ => LiveCaptureMode.Block };
         var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
         var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs bursts)", DefaultValueFactory = _ => 64 };
+        var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
         var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
@@ -29,9 +30,10 @@ public static class ReplayCommand
         var seconds = new Option<double>("--bench-seconds") { Description = "Minimum measuring time per figure", DefaultValueFactory = _ => 3 };
         var noTshark = new Option<bool>("--bench-no-tshark") { Description = "Only our figures, per file (no tshark run)" };
         var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh TSNs) in the generated large capture for tshark", DefaultValueFactory = _ => 200 };
+        var generate = new Option<string?>("--bench-generate") { Description = "Only write the S1AP-dense capture --bench measures (the files' SCTP packets, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, live, write, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark })
+        foreach (var o in new Option[] { json, live, write, quiet, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark, generate })
         {
             command.Options.Add(o);
         }
@@ -40,6 +42,14 @@ public static class ReplayCommand
         {
             var options = PipelineOptions.Default with { SctpOverUdpPort = (ushort)parse.GetValue(sctpUdpPort) };
             var paths = parse.GetValue(files) ?? [];
+            if (parse.GetValue(generate) is { } generated)
+            {
+                using var stream = new FileStream(generated, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, sctpOnly: true);
+                Console.Out.WriteLine($"{generated}: {frames} frames, {bytes} bytes");
+                return Task.FromResult(0);
+            }
+
             if (parse.GetValue(bench))
             {
                 return Task.FromResult(ReplayBench.Run(paths, parse.GetValue(seconds), parse.GetValue(repeat), Console.Out, !parse.GetValue(noTshark)));
@@ -75,7 +85,7 @@ public static class ReplayCommand
                     BufferBytes = checked(parse.GetValue(bufferMb) << 20),
                     Filter = parse.GetValue(filter),
                 };
-                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), cancellation);
+                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet), cancellation);
             }
 
             if (parse.GetValue(write) is not null)
@@ -93,7 +103,7 @@ public static class ReplayCommand
     /// The live view on its own thread, so that the command line's SIGINT/SIGTERM handling sees a running task: it
     /// cancels the token, the token wakes the capture, and the summary is printed before the process exits 0.
     /// </summary>
-    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, CancellationToken cancellation)
+    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation)
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -102,7 +112,7 @@ public static class ReplayCommand
             {
                 // Our own buffered writer: lines are flushed once per frame that produced any, not once per line.
                 using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation));
+                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet));
             }
             catch (Exception e)
             {
@@ -115,7 +125,7 @@ public static class ReplayCommand
     }
 
     /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
-    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default)
+    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false)
     {
         LiveCaptureSource source;
         try
@@ -130,7 +140,7 @@ public static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites), output, json).Run(source, write, options, error, cancellation);
+            return new LiveReplay(new ReplaySession(sites), output, json, quiet).Run(source, write, options, error, cancellation);
         }
     }
 
