@@ -33,6 +33,9 @@ internal sealed class LiveReplay
         session.EntryAdded += OnEntry;
     }
 
+    /// <summary>Decode only: no tracker, no MC (measures the tap's own capacity).</summary>
+    public bool DecodeOnly { get; init; }
+
     public int Run(LiveCaptureSource source, string? writePath, PipelineOptions options, TextWriter error, CancellationToken cancellation)
     {
         PcapNgWriter? writer = null;
@@ -50,8 +53,30 @@ internal sealed class LiveReplay
         WarmUp();
         error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
         _tee = new Tee(source, writer, this);
-        var result = _session.Run(_tee, source.Interface, options, cancellation);
-        var failure = _tee.Failure;
+        ReplayResult result;
+        string? failure;
+        try
+        {
+            if (DecodeOnly)
+            {
+                // The tap alone (capture, link, IP, SCTP, S1AP decode), without the tracker and the MC: its own capacity.
+                var pipeline = new SignallingPipeline(new NoSink(), options);
+                pipeline.Run(_tee, cancellation);
+                result = _session.Result(source.Interface) with { Statistics = pipeline.Statistics };
+            }
+            else
+            {
+                result = _session.Run(_tee, source.Interface, options, cancellation);
+            }
+
+            failure = _tee.Failure;
+        }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // A fault below us (tracker, MC) on some frame sequence: say where, and still sum up what was seen.
+            result = _session.Result(source.Interface);
+            failure = $"stopped at frame {_tee.LastFrame} ({source.Interface}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}";
+        }
 
         var stats = source.Statistics();
         writer?.Close(DateTime.UtcNow.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
@@ -131,9 +156,26 @@ internal sealed class LiveReplay
         var ues = result.Entries.Select(e => e.Event.Ue).Distinct().Count();
         if (_json)
         {
-            var summary = ReplayCommand.ToJson(result);
-            summary.Remove("ues");
-            summary.Insert(0, "type", "summary");
+            // Not ReplayCommand.ToJson: that renders every UE's timeline (seconds for a long capture), and the summary
+            // must be out before the command line's termination timeout.
+            var dropped = new JsonArray();
+            foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+            {
+                dropped.Add(new JsonObject { ["layer"] = reason.Layer.ToString(), ["reason"] = reason.Reason, ["count"] = count });
+            }
+
+            var summary = new JsonObject
+            {
+                ["type"] = "summary",
+                ["source"] = result.Source,
+                ["frames"] = s.Frames,
+                ["s1apMessages"] = s.S1apMessages,
+                ["gtpcPackets"] = s.GtpcPackets,
+                ["gtpuPackets"] = s.GtpuPackets,
+                ["undecodable"] = s.Undecodable,
+                ["dropped"] = dropped,
+                ["notes"] = result.Notes.Count,
+            };
             summary["ueCount"] = ues;
             summary["events"] = result.Entries.Count;
             summary["capture"] = new JsonObject
@@ -145,6 +187,7 @@ internal sealed class LiveReplay
                 ["received"] = capture.Received,
                 ["kernelDropped"] = capture.KernelDropped,
                 ["interfaceDropped"] = capture.InterfaceDropped,
+                ["unreadAtStop"] = Math.Max(0, capture.Received - s.Frames),
                 ["written"] = writer?.Frames,
             };
             summary["decisionMicros"] = _latency.ToJson();
@@ -155,7 +198,7 @@ internal sealed class LiveReplay
         var o = _output;
         o.WriteLine();
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface, {Math.Max(0, capture.Received - s.Frames)} still unread in the ring at the stop{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}"));
         foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
         {
@@ -173,10 +216,23 @@ internal sealed class LiveReplay
         }
     }
 
+    private sealed class NoSink : ISignallingSink
+    {
+        public void OnS1ap(in PayloadContext context, MobiScud.Protocols.S1ap.S1apSummary summary)
+        {
+        }
+
+        public void OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
+        {
+        }
+    }
+
     /// <summary>The live source as the session reads it: records each frame (--write), remembers its kernel time, and flushes printed lines before blocking for the next frame.</summary>
     private sealed class Tee(LiveCaptureSource source, PcapNgWriter? writer, LiveReplay owner) : IFrameSource
     {
         public long LastNanos { get; private set; }
+
+        public long LastFrame { get; private set; }
 
         /// <summary>Why the capture ended early (the interface went away); what was seen until then is still summed up.</summary>
         public string? Failure { get; private set; }
@@ -199,6 +255,7 @@ internal sealed class LiveReplay
             }
 
             LastNanos = frame.TimestampNanos;
+            LastFrame = frame.Number;
             writer?.Write(frame.TimestampNanos, frame.Data.Span, frame.OriginalLength);
             return true;
         }

@@ -22,6 +22,7 @@ public static class ReplayCommand
         var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Block (TPACKET_V3: frames packed at their length, handed over at the latest after --block-timeout-ms) or Immediate (each frame wakes the reader; a ring of snaplen-sized slots)", DefaultValueFactory = _ => LiveCaptureMode.Block };
         var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
         var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs bursts)", DefaultValueFactory = _ => 64 };
+        var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
         var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
@@ -33,7 +34,7 @@ public static class ReplayCommand
         var generate = new Option<string?>("--bench-generate") { Description = "Only write the S1AP-dense capture --bench measures (the files' SCTP packets, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, live, write, quiet, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark, generate })
+        foreach (var o in new Option[] { json, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark, generate })
         {
             command.Options.Add(o);
         }
@@ -85,7 +86,7 @@ public static class ReplayCommand
                     BufferBytes = checked(parse.GetValue(bufferMb) << 20),
                     Filter = parse.GetValue(filter),
                 };
-                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet), cancellation);
+                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly));
             }
 
             if (parse.GetValue(write) is not null)
@@ -103,7 +104,7 @@ public static class ReplayCommand
     /// The live view on its own thread, so that the command line's SIGINT/SIGTERM handling sees a running task: it
     /// cancels the token, the token wakes the capture, and the summary is printed before the process exits 0.
     /// </summary>
-    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation)
+    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly)
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -112,7 +113,7 @@ public static class ReplayCommand
             {
                 // Our own buffered writer: lines are flushed once per frame that produced any, not once per line.
                 using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet));
+                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly));
             }
             catch (Exception e)
             {
@@ -125,7 +126,7 @@ public static class ReplayCommand
     }
 
     /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
-    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false)
+    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false)
     {
         LiveCaptureSource source;
         try
@@ -140,7 +141,7 @@ public static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites), output, json, quiet).Run(source, write, options, error, cancellation);
+            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly }.Run(source, write, options, error, cancellation);
         }
     }
 

@@ -67,6 +67,9 @@ public sealed class ReplaySession
         return new ReplayResult(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
     }
 
+    /// <summary>What the session has produced so far (a live view stopped by a failure still sums it up).</summary>
+    public ReplayResult Result(string name) => new(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
+
     /// <summary>Feeds one tracker input (what the Orleans host or testbed would do with its own transport).</summary>
     public void Feed(TrackerInput input, long frame) => _feed.Feed(input, frame);
 
