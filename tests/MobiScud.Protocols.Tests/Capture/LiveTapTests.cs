@@ -74,6 +74,7 @@ public sealed class LiveTapTests(ITestOutputHelper output)
             Assert.Equal(0, capture["interfaceDropped"]!.GetValue<long>());
             Assert.True(capture["nanosecondTimestamps"]!.GetValue<bool>());
             Assert.Equal(summary["frames"]!.GetValue<long>(), capture["received"]!.GetValue<long>());
+            Assert.Equal(0, capture["unreadAtStop"]!.GetValue<long>());
 
             // What --write recorded, read by tshark: every S1AP frame of the original.
             var s1apOriginal = await Tshark.FieldsAsync(file, "s1ap", "frame.number");
