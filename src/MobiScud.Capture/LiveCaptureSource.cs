@@ -106,8 +106,15 @@ public sealed class LiveCaptureSource : IFrameSource
             var status = LibPcap.Activate(_handle);
             if (status < 0)
             {
-                var detail = status is -1 or -3 or -8 or -11 or -12 ? LibPcap.Error(_handle) : LibPcap.Status(status);
-                throw Failure(status == -8 ? $"no such capture interface ({detail})" : $"cannot capture: {detail}");
+                var detail = LibPcap.Error(_handle);
+                detail = detail.Length > 0 ? detail : LibPcap.Status(status);
+                throw Failure(status switch
+                {
+                    -5 => $"no such capture interface ({detail})",
+                    -8 or -11 => $"not allowed to capture, needs root or CAP_NET_RAW ({detail})",
+                    -9 => $"interface is down ({detail})",
+                    _ => $"cannot capture: {detail}",
+                });
             }
 
             NanosecondTimestamps = LibPcap.GetTimestampPrecision(_handle) == LibPcap.TimestampPrecisionNano;

@@ -89,6 +89,15 @@ public sealed class LiveTapTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void An_interface_that_does_not_exist_is_named_in_the_error_and_exits_3()
+    {
+        var error = new StringWriter();
+        var code = ReplayCommand.RunLive("nosuchif0", LiveCaptureOptions.Default, null, null, PipelineOptions.Default, json: true, new StringWriter(), error);
+        Assert.Equal(3, code);
+        Assert.Contains("nosuchif0", error.ToString(), StringComparison.Ordinal);
+    }
+
     private static string Comparable(JsonNode entry)
     {
         var copy = entry.DeepClone().AsObject();
