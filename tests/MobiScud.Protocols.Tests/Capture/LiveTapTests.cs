@@ -90,6 +90,69 @@ public sealed class LiveTapTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Two_fanout_members_share_the_frames_each_exactly_once()
+    {
+        var tcpreplay = ExternalTool.Require("tcpreplay", "tcpreplay");
+        var tcpdump = ExternalTool.Require("tcpdump", "tcpdump");
+        var ip = ExternalTool.Require("ip", "iproute2");
+        var file = TestData.Capture(Capture);
+        var filter = CaptureFilter.For(PipelineOptions.Default);
+        // The oracle: tcpdump applies the same BPF filter to the file.
+        var dump = await ExternalTool.RunAsync(tcpdump, ["-r", file, "-nn", "-q", filter], TimeSpan.FromSeconds(60));
+        var passed = dump.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        Assert.True(passed > 1000, $"tcpdump passed only {passed} frames: {dump.StdErr}");
+        // PACKET_FANOUT_FLAG_DEFRAG hands each fragmented datagram over whole: one frame fewer per non-first fragment.
+        var nonFirstFragments = (await Tshark.FieldsAsync(file, "ip.frag_offset > 0", "frame.number")).Count;
+        var expected = passed - nonFirstFragments;
+        var reference = new SignallingPipeline(new NoSink());
+        using (var source = CaptureFile.Open(file))
+        {
+            reference.Run(source);
+        }
+
+        var name = $"mslf{Environment.ProcessId % 100000}";
+        var (sender, receiver) = (name + "a", name + "b");
+        await Run(ip, ["link", "del", sender], mayFail: true);
+        await Run(ip, ["link", "add", sender, "type", "veth", "peer", "name", receiver]);
+        try
+        {
+            await Run(ip, ["link", "set", sender, "up"]);
+            await Run(ip, ["link", "set", receiver, "up"]);
+            var options = new LiveCaptureOptions { FanoutGroup = Environment.ProcessId & 0xFFFF };
+            using var first = new LiveCaptureSource(receiver, options);
+            using var second = new LiveCaptureSource(receiver, options);
+            var pipelines = new[] { new SignallingPipeline(new NoSink()), new SignallingPipeline(new NoSink()) };
+            var readers = new[] { first, second }.Select((source, i) => new Thread(() =>
+            {
+                while (source.TryReadNext(out var frame))
+                {
+                    pipelines[i].Process(frame);
+                }
+            })).ToList();
+            readers.ForEach(t => t.Start());
+            await Run(tcpreplay, ["-q", "-i", sender, "--pps=2000", file]);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (first.Frames + second.Frames < expected && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            first.Stop();
+            second.Stop();
+            readers.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(10)), "a reader did not stop"));
+            Assert.Equal(expected, first.Frames + second.Frames);
+            Assert.Equal(0, first.Statistics().KernelDropped + second.Statistics().KernelDropped);
+            // Hashed by flow, both directions alike: every S1AP message is still decoded, by one member or the other.
+            Assert.Equal(reference.Statistics.S1apMessages, pipelines.Sum(p => p.Statistics.S1apMessages));
+            Assert.Equal(0, pipelines.Sum(p => p.Statistics.Undecodable));
+        }
+        finally
+        {
+            await Run(ip, ["link", "del", sender], mayFail: true);
+        }
+    }
+
+    [Fact]
     public void An_interface_that_does_not_exist_is_named_in_the_error_and_exits_3()
     {
         var error = new StringWriter();
@@ -133,6 +196,17 @@ public sealed class LiveTapTests(ITestOutputHelper output)
     {
         var result = await ExternalTool.RunAsync(tool, args, TimeSpan.FromSeconds(60));
         Assert.True(mayFail || result.ExitCode == 0, $"{Path.GetFileName(tool)} {string.Join(' ', args)}: exit {result.ExitCode}: {result.StdErr}");
+    }
+
+    private sealed class NoSink : ISignallingSink
+    {
+        public void OnS1ap(in PayloadContext context, MobiScud.Protocols.S1ap.S1apSummary summary)
+        {
+        }
+
+        public void OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
+        {
+        }
     }
 
     /// <summary>The CLI as a child process, its stdout and stderr collected as they come; killed if still running at the end.</summary>
