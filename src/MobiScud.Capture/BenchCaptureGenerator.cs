@@ -16,19 +16,41 @@ public static class BenchCaptureGenerator
     /// <summary>TSN shift per repetition: far more than any capture here sends on one association.</summary>
     public const uint TsnStride = 1_000_000;
 
+    /// <summary>Time of the first packet (2023-11-14), nanoseconds since the Unix epoch.</summary>
+    public const long FirstTimestamp = 1_700_000_000_000_000_000L;
+
     public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false)
     {
+        // Each input keeps its own pace, relative to its first packet, and the inputs follow each other 1 s apart: the
+        // inputs' own dates (years apart across captures) must not become the span of one repetition, or the Int64
+        // nanosecond timestamps overflow after a few repetitions.
         var packets = new List<(long Nanos, byte[] Ip)>();
+        var inputStart = 0L;
         foreach (var input in inputs)
         {
-            using var source = CaptureFile.Open(input);
-            while (source.TryReadNext(out var frame))
+            var first = packets.Count;
+            using (var source = CaptureFile.Open(input))
             {
-                if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out var network, out var offset, out _)
-                    && (!sctpOnly || (IpDecoder.TryDecode(network, frame.Data.Span[offset..], out var ip, out _) && (ip.Protocol == 132 || ip.IsFragment))))
+                while (source.TryReadNext(out var frame))
                 {
-                    packets.Add((frame.TimestampNanos, frame.Data.Span[offset..].ToArray()));
+                    if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out var network, out var offset, out _)
+                        && (!sctpOnly || (IpDecoder.TryDecode(network, frame.Data.Span[offset..], out var ip, out _) && (ip.Protocol == 132 || ip.IsFragment))))
+                    {
+                        packets.Add((frame.TimestampNanos, frame.Data.Span[offset..].ToArray()));
+                    }
                 }
+            }
+
+            if (packets.Count > first)
+            {
+                var min = packets.Skip(first).Min(p => p.Nanos);
+                var max = packets.Skip(first).Max(p => p.Nanos);
+                for (var i = first; i < packets.Count; i++)
+                {
+                    packets[i] = (inputStart + (packets[i].Nanos - min), packets[i].Ip);
+                }
+
+                inputStart += max - min + 1_000_000_000L;
             }
         }
 
@@ -37,8 +59,13 @@ public static class BenchCaptureGenerator
             throw new InvalidOperationException("no IP packets in the inputs");
         }
 
-        var start = packets.Min(p => p.Nanos);
-        var span = packets.Max(p => p.Nanos) - start + 1_000_000_000L;
+        var span = inputStart;
+        // The pcap record keeps whole seconds in 32 bits: the last repetition must end before 2106.
+        if (span > (((long)uint.MaxValue * 1_000_000_000L) - FirstTimestamp) / Math.Max(1, repeat))
+        {
+            throw new InvalidOperationException($"{repeat} repetitions of {span / 1e9:0} s do not fit in pcap timestamps (before 2106): use fewer repetitions or shorter inputs");
+        }
+
         long frames = 0;
         long bytes = 0;
         using var writer = new PcapWriter(output, LinkType.Raw);
@@ -46,13 +73,13 @@ public static class BenchCaptureGenerator
         for (var r = 0; r < repeat; r++)
         {
             var shift = (uint)r * TsnStride;
-            var timeBase = 1_700_000_000_000_000_000L + (r * span);
+            var timeBase = FirstTimestamp + (r * span);
             foreach (var (nanos, ip) in packets)
             {
                 var copy = buffer.AsSpan(0, ip.Length);
                 ip.CopyTo(copy);
                 ShiftTsns(copy, shift);
-                writer.Write(timeBase + (nanos - start), copy);
+                writer.Write(timeBase + nanos, copy);
                 frames++;
                 bytes += ip.Length;
             }

@@ -17,16 +17,24 @@ public static class ReplayCommand
     {
         var files = new Argument<string[]>("files") { Description = "pcap or pcapng capture(s); with --bench, all are measured", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "Print the timeline, commands and counters as JSON" };
-        var live = new Option<string?>("--live") { Description = "Capture live from this interface (SharpPcap/libpcap) instead of a file; Ctrl+C stops" };
+        var live = new Option<string?>("--live") { Description = "Capture live from this interface (libpcap) and stream each UE event and MC command as it happens; Ctrl+C or SIGTERM stops and prints the summary" };
+        var write = new Option<string?>("--write") { Description = "With --live: also write the captured frames to this pcapng file (nanosecond timestamps, drop counters at the end)" };
+        var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Block (TPACKET_V3: frames packed at their length, handed over at the latest after --block-timeout-ms) or Immediate (each frame wakes the reader; a ring of snaplen-sized slots)", DefaultValueFactory = _ => LiveCaptureMode.Block };
+        var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
+        var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs bursts)", DefaultValueFactory = _ => 64 };
+        var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
+        var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
+        var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
         var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
         var bench = new Option<bool>("--bench") { Description = "Measure S1AP messages/s end to end over the files, next to tshark on the same files" };
         var seconds = new Option<double>("--bench-seconds") { Description = "Minimum measuring time per figure", DefaultValueFactory = _ => 3 };
         var noTshark = new Option<bool>("--bench-no-tshark") { Description = "Only our figures, per file (no tshark run)" };
         var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh TSNs) in the generated large capture for tshark", DefaultValueFactory = _ => 200 };
+        var generate = new Option<string?>("--bench-generate") { Description = "Only write the S1AP-dense capture --bench measures (the files' SCTP packets, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, live, sites, sctpUdpPort, bench, seconds, repeat, noTshark })
+        foreach (var o in new Option[] { json, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark, generate })
         {
             command.Options.Add(o);
         }
@@ -35,6 +43,14 @@ public static class ReplayCommand
         {
             var options = PipelineOptions.Default with { SctpOverUdpPort = (ushort)parse.GetValue(sctpUdpPort) };
             var paths = parse.GetValue(files) ?? [];
+            if (parse.GetValue(generate) is { } generated)
+            {
+                using var stream = new FileStream(generated, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, sctpOnly: true);
+                Console.Out.WriteLine($"{generated}: {frames} frames, {bytes} bytes");
+                return Task.FromResult(0);
+            }
+
             if (parse.GetValue(bench))
             {
                 return Task.FromResult(ReplayBench.Run(paths, parse.GetValue(seconds), parse.GetValue(repeat), Console.Out, !parse.GetValue(noTshark)));
@@ -61,9 +77,72 @@ public static class ReplayCommand
                 return Task.FromResult(2);
             }
 
-            return Task.FromResult(Run(liveInterface, liveInterface is null ? paths[0] : null, siteMap, options, parse.GetValue(json), Console.Out, cancellation));
+            if (liveInterface is not null)
+            {
+                var capture = new LiveCaptureOptions
+                {
+                    Mode = parse.GetValue(captureMode),
+                    BlockTimeoutMs = parse.GetValue(blockTimeout),
+                    BufferBytes = checked(parse.GetValue(bufferMb) << 20),
+                    Filter = parse.GetValue(filter),
+                };
+                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly));
+            }
+
+            if (parse.GetValue(write) is not null)
+            {
+                Console.Error.WriteLine("--write needs --live");
+                return Task.FromResult(2);
+            }
+
+            return Task.FromResult(Run(null, paths[0], siteMap, options, parse.GetValue(json), Console.Out, cancellation));
         });
         return command;
+    }
+
+    /// <summary>
+    /// The live view on its own thread, so that the command line's SIGINT/SIGTERM handling sees a running task: it
+    /// cancels the token, the token wakes the capture, and the summary is printed before the process exits 0.
+    /// </summary>
+    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly)
+    {
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                // Our own buffered writer: lines are flushed once per frame that produced any, not once per line.
+                using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = $"capture {iface}" };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
+    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false)
+    {
+        LiveCaptureSource source;
+        try
+        {
+            source = new LiveCaptureSource(iface, capture, options, cancellation);
+        }
+        catch (CaptureFormatException e)
+        {
+            error.WriteLine(e.Message);
+            return 3;
+        }
+
+        using (source)
+        {
+            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly }.Run(source, write, options, error, cancellation);
+        }
     }
 
     /// <summary>Runs a replay and prints it; the entry point the tests call in-process.</summary>
@@ -75,15 +154,11 @@ public static class ReplayCommand
         {
             if (liveInterface is not null)
             {
-                using var source = new LiveCaptureSource(liveInterface);
-                output.WriteLine($"capturing on {liveInterface} (Ctrl+C to stop)");
-                result = session.Run(source, liveInterface, options, cancellation);
+                return RunLive(liveInterface, LiveCaptureOptions.Default, null, sites, options, json, output, Console.Error, cancellation);
             }
-            else
-            {
-                using var source = CaptureFile.Open(file!);
-                result = session.Run(source, file!, options, cancellation);
-            }
+
+            using var source = CaptureFile.Open(file!);
+            result = session.Run(source, file!, options, cancellation);
         }
         catch (CaptureFormatException e)
         {
@@ -215,23 +290,7 @@ public static class ReplayCommand
             var timeline = new JsonArray();
             foreach (var e in ue)
             {
-                var commands = new JsonArray();
-                foreach (var c in e.Commands)
-                {
-                    var node = ToNode(c);
-                    node["summary"] = Describe(c);
-                    commands.Add(node);
-                }
-
-                var ev = ToNode(e.Event);
-                ev["summary"] = Describe(e.Event);
-                timeline.Add(new JsonObject
-                {
-                    ["at"] = e.At.TotalSeconds,
-                    ["frame"] = e.Frame,
-                    ["event"] = ev,
-                    ["commands"] = commands,
-                });
+                timeline.Add(EntryJson(e));
             }
 
             ues.Add(new JsonObject { ["ue"] = ue.Key.Value, ["timeline"] = timeline });
@@ -255,6 +314,28 @@ public static class ReplayCommand
             ["sites"] = sites,
             ["ues"] = ues,
             ["notes"] = new JsonArray(result.Notes.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+        };
+    }
+
+    /// <summary>One timeline entry: the event (with the UE), its frame and time, and the MC's commands.</summary>
+    public static JsonObject EntryJson(ReplayEntry e)
+    {
+        var commands = new JsonArray();
+        foreach (var c in e.Commands)
+        {
+            var node = ToNode(c);
+            node["summary"] = Describe(c);
+            commands.Add(node);
+        }
+
+        var ev = ToNode(e.Event);
+        ev["summary"] = Describe(e.Event);
+        return new JsonObject
+        {
+            ["at"] = e.At.TotalSeconds,
+            ["frame"] = e.Frame,
+            ["event"] = ev,
+            ["commands"] = commands,
         };
     }
 

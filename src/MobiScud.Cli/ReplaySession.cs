@@ -51,6 +51,9 @@ public sealed class ReplaySession
 
     public bool RunMc { get; }
 
+    /// <summary>Raised for each entry as soon as the MC has decided on it (the live view streams these).</summary>
+    public event Action<ReplayEntry>? EntryAdded;
+
     public IReadOnlyList<ReplayEntry> Entries => _entries;
 
     public TrackerState Tracker => _feed.Tracker;
@@ -69,13 +72,18 @@ public sealed class ReplaySession
         return new ReplayResult(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
     }
 
+    /// <summary>What the session has produced so far (a live view stopped by a failure still sums it up).</summary>
+    public ReplayResult Result(string name) => new(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
+
     /// <summary>Feeds one tracker input (what the Orleans host or testbed would do with its own transport).</summary>
     public void Feed(TrackerInput input, long frame) => _feed.Feed(input, frame);
 
     private void OnEvent(UeEvent e, long frame)
     {
         EnsureSites(e);
-        _entries.Add(new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []));
+        var entry = new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []);
+        _entries.Add(entry);
+        EntryAdded?.Invoke(entry);
     }
 
     private void EnsureSites(UeEvent e)

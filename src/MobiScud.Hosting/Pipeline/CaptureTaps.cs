@@ -107,9 +107,11 @@ public sealed class CaptureTaps(
             CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
         status.Statistics = feed.Statistics;
         var live = tap.Interface is not null;
+        LiveCaptureSource? capture = null;
         try
         {
-            using var source = live ? new LiveCaptureSource(tap.Interface!, cancellation: ct) : CaptureFile.Open(tap.Pcap!);
+            // The token wakes a blocked live read at once (pcap_breakloop): stopping the service stops the tap.
+            using var source = live ? capture = new LiveCaptureSource(tap.Interface!, pipeline: CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort }, cancellation: ct) : CaptureFile.Open(tap.Pcap!);
             log.LogInformation("tap {Tap}: {Mode}", status.Name, live ? "capturing live" : tap.Speed == TapSpeed.Max ? "replaying as fast as possible" : $"replaying at x{tap.Rate} the recorded pace");
             var start = clock.Now;
             var first = -1L;
@@ -157,7 +159,6 @@ public sealed class CaptureTaps(
                 pending.Clear();
             }
 
-            log.LogInformation("tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable", status.Name, status.Frames, feed.Statistics.S1apMessages, status.Events, feed.Statistics.Undecodable);
         }
         catch (CaptureFormatException e)
         {
@@ -171,6 +172,18 @@ public sealed class CaptureTaps(
         }
         finally
         {
+            // The summary also when the service stops (the live tap's usual end): kernel and interface drops included.
+            var kernel = capture?.Statistics();
+            capture?.Dispose();
+            log.LogInformation(
+                "tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable ({Drops}){Capture}",
+                status.Name,
+                status.Frames,
+                feed.Statistics.S1apMessages,
+                status.Events,
+                feed.Statistics.Undecodable,
+                string.Join(", ", feed.Statistics.Dropped.Where(d => d.Key.Layer != DropLayer.Ignored).Select(d => $"{d.Key}: {d.Value}")),
+                kernel is { } k ? $"; capture: {k.Received} past the kernel filter, {k.KernelDropped} dropped by the kernel, {k.InterfaceDropped} by the interface" : string.Empty);
             status.Finished = true;
         }
     }

@@ -1,93 +1,120 @@
 using System.Threading.Channels;
+using MobiScud.Capture;
+using MobiScud.Protocols.Link;
 using MobiScud.Testbed.Infrastructure;
-using SharpPcap;
-using SharpPcap.LibPcap;
 
 namespace MobiScud.Testbed.Emulation;
 
-/// <summary>A frame as the tap saw it: link-layer bytes (Ethernet) and the capture time.</summary>
+/// <summary>A frame as the tap saw it: link-layer bytes (Ethernet) and the kernel's capture time.</summary>
 public sealed record TappedFrame(DateTime Timestamp, byte[] Data);
 
 /// <summary>
-/// The MC's only view of the EPC: an AF_PACKET capture (libpcap via SharpPcap) on the core's mirror port, which
-/// carries a copy of both directions of every site uplink. Frames are written to a pcap file as they come and
-/// handed to <see cref="Frames"/>; the capture filter keeps S1-MME (SCTP over UDP 9899) and S1-U (GTP-U 2152).
+/// The MC's only view of the EPC: a live capture (<see cref="LiveCaptureSource"/>, libpcap immediate mode: each frame
+/// wakes the reader at once, nanosecond kernel timestamps) on the core's mirror port, which carries a copy of both
+/// directions of every site uplink. Its own thread writes each frame to a pcap file and hands it to
+/// <see cref="Frames"/>; the kernel filter keeps S1-MME (SCTP over UDP 9899) and S1-U (GTP-U 2152).
+/// <see cref="Dispose"/> wakes the read at once and leaves the capture's counters in <see cref="Summary"/>.
 /// </summary>
 public sealed class BackhaulTap : IDisposable
 {
-    private readonly LibPcapLiveDevice _device;
-    private readonly CaptureFileWriterDevice _writer;
-    private readonly Channel<TappedFrame> _frames = Channel.CreateUnbounded<TappedFrame>();
-    private readonly Lock _gate = new();
-    private bool _disposed;
+    private readonly LiveCaptureSource _source;
+    private readonly PcapWriter _writer;
+    private readonly Channel<TappedFrame> _frames = Channel.CreateUnbounded<TappedFrame>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Thread _thread;
+    private readonly Action<string>? _onSummary;
+    private long _captured;
 
-    private BackhaulTap(LibPcapLiveDevice device, CaptureFileWriterDevice writer)
+    private BackhaulTap(LiveCaptureSource source, PcapWriter writer, Action<string>? onSummary)
     {
-        _device = device;
+        _source = source;
         _writer = writer;
+        _onSummary = onSummary;
+        _thread = new Thread(Read) { IsBackground = true, Name = $"backhaul tap {source.Interface}" };
+        _thread.Start();
     }
 
     public ChannelReader<TappedFrame> Frames => _frames.Reader;
 
-    public long Captured { get; private set; }
+    public long Captured => Interlocked.Read(ref _captured);
+
+    /// <summary>Why the capture ended early (the device went away), if it did.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>After <see cref="Dispose"/>: frames captured, and what the kernel and the interface dropped.</summary>
+    public string? Summary { get; private set; }
 
     public const string Filter = "udp port 9899 or udp port 2152";
 
-    public static BackhaulTap Open(string netns, string device, string pcapPath)
+    /// <param name="onSummary">Receives <see cref="Summary"/> when the tap is disposed (the experiment's log).</param>
+    public static BackhaulTap Open(string netns, string device, string pcapPath, Action<string>? onSummary = null)
     {
-        var live = Netns.Run(netns, () =>
+        // The capture socket belongs to the namespace it was opened in: open it there; it can be read from any thread.
+        var source = Netns.Run(netns, () =>
         {
-            // The device list must be read inside the namespace: pcap_findalldevs sees the caller's interfaces.
-            var list = LibPcapLiveDeviceList.New();
-            var d = list.FirstOrDefault(x => x.Name == device)
-                ?? throw new TestbedException($"capture device {device} not found in namespace {netns} (have: {string.Join(", ", list.Select(x => x.Name))})");
-            d.Open(new DeviceConfiguration { Mode = DeviceModes.Promiscuous, ReadTimeout = 50, Snaplen = 65535, Immediate = true });
-            d.Filter = Filter;
-            return d;
+            try
+            {
+                // Immediate mode for the lowest reaction time; a 64 KiB snap length keeps 1,024 ring slots (the testbed's rate is low).
+                return new LiveCaptureSource(device, new LiveCaptureOptions { Filter = Filter, Mode = LiveCaptureMode.Immediate, SnapLength = 65535 });
+            }
+            catch (CaptureFormatException e)
+            {
+                throw new TestbedException($"capture device {device} in namespace {netns}: {e.Problem}");
+            }
         });
-        var writer = new CaptureFileWriterDevice(pcapPath, FileMode.Create);
-        writer.Open(new DeviceConfiguration { LinkLayerType = PacketDotNet.LinkLayers.Ethernet });
-        var tap = new BackhaulTap(live, writer);
-        live.OnPacketArrival += tap.OnPacket;
-        live.StartCapture();
-        return tap;
+        try
+        {
+            return new BackhaulTap(source, new PcapWriter(new FileStream(pcapPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), LinkType.Ethernet, 65535), onSummary);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
     }
 
-    private void OnPacket(object sender, PacketCapture e)
+    private void Read()
     {
-        var raw = e.GetPacket();
-        lock (_gate)
+        try
         {
-            if (_disposed)
+            while (_source.TryReadNext(out var frame))
             {
-                return;
+                var data = frame.Data.ToArray();
+                lock (_writer)
+                {
+                    _writer.Write(frame.TimestampNanos, data, frame.OriginalLength);
+                }
+
+                Interlocked.Increment(ref _captured);
+                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data));
             }
-
-            _writer.Write(raw);
-            Captured++;
         }
-
-        _frames.Writer.TryWrite(new TappedFrame(raw.Timeval.Date, raw.Data));
+        catch (CaptureFormatException e)
+        {
+            Error = e.Message;
+        }
+        finally
+        {
+            _frames.Writer.TryComplete();
+        }
     }
 
     public void Dispose()
     {
-        try
+        _source.Stop();
+        if (!_thread.Join(TimeSpan.FromSeconds(5)))
         {
-            _device.StopCapture();
-        }
-        catch (PcapException)
-        {
-            // already stopped
+            Error ??= "the capture thread did not stop within 5 s";
         }
 
-        _device.Close();
-        lock (_gate)
+        var s = _source.Statistics();
+        _source.Dispose();
+        lock (_writer)
         {
-            _disposed = true;
-            _writer.Close();
+            _writer.Dispose();
         }
 
+        Summary = $"{_source.Interface}: {Captured} frames captured, {s.KernelDropped} dropped by the kernel, {s.InterfaceDropped} by the interface{(Error is null ? string.Empty : $"; {Error}")}";
         _frames.Writer.TryComplete();
+        _onSummary?.Invoke($"backhaul tap {Summary}");
     }
 }

@@ -184,7 +184,7 @@ public static class TestbedExperiment
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
             var pcap = Path.Combine(runDir, "s1.pcap");
-            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap);
+            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
             await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
             log.WriteLine($"core-anchored PVM at {TestbedPlan.CorePvmAddress} (behind the P-GW)");

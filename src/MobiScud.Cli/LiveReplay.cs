@@ -1,0 +1,321 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using MobiScud.Capture;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cli;
+
+/// <summary>
+/// `mobiscud replay --live IFACE`: the live view. One dedicated thread reads the capture, decodes, tracks, lets the MC
+/// decide and prints, frame by frame (no queue, no thread pool in between); each UE event and MC command is printed
+/// (text) or streamed (JSON lines) as soon as the MC has decided. Stopping (Ctrl+C, SIGTERM, the token) wakes the
+/// blocked read; the summary then follows: UEs, messages, drops by reason, the kernel's and the interface's drops,
+/// and wire -> decision latency from the kernel's capture timestamp.
+/// </summary>
+internal sealed class LiveReplay
+{
+    private readonly ReplaySession _session;
+    private readonly TextWriter _output;
+    private readonly bool _json;
+    private readonly bool _quiet;
+    private readonly LatencyHistogram _latency = new();
+    private Tee? _tee;
+    private bool _dirty;
+
+    public LiveReplay(ReplaySession session, TextWriter output, bool json, bool quiet = false)
+    {
+        _quiet = quiet;
+        _session = session;
+        _output = output;
+        _json = json;
+        session.EntryAdded += OnEntry;
+    }
+
+    /// <summary>Decode only: no tracker, no MC (measures the tap's own capacity).</summary>
+    public bool DecodeOnly { get; init; }
+
+    public int Run(LiveCaptureSource source, string? writePath, PipelineOptions options, TextWriter error, CancellationToken cancellation)
+    {
+        PcapNgWriter? writer = null;
+        try
+        {
+            writer = writePath is null ? null : new PcapNgWriter(new FileStream(writePath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 20), source.LinkType, source.Interface);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"{writePath}: cannot write: {e.Message}");
+            return 2;
+        }
+
+        using var registration = cancellation.Register(source.Stop);
+        WarmUp();
+        error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
+        _tee = new Tee(source, writer, this);
+        ReplayResult result;
+        string? failure;
+        try
+        {
+            if (DecodeOnly)
+            {
+                // The tap alone (capture, link, IP, SCTP, S1AP decode), without the tracker and the MC: its own capacity.
+                var pipeline = new SignallingPipeline(new NoSink(), options);
+                pipeline.Run(_tee, cancellation);
+                result = _session.Result(source.Interface) with { Statistics = pipeline.Statistics };
+            }
+            else
+            {
+                result = _session.Run(_tee, source.Interface, options, cancellation);
+            }
+
+            failure = _tee.Failure;
+        }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // A fault below us (tracker, MC) on some frame sequence: say where, and still sum up what was seen.
+            result = _session.Result(source.Interface);
+            failure = $"stopped at frame {_tee.LastFrame} ({source.Interface}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}";
+        }
+
+        var stats = source.Statistics();
+        writer?.Close(DateTime.UtcNow.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
+        writer?.Dispose();
+        Summary(result, stats, source, writer);
+        _output.Flush();
+        if (failure is not null)
+        {
+            error.WriteLine(failure);
+            return 3;
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs the MC and the printing once on a made-up attach before the first frame, so that the first real event does
+    /// not pay for compiling them (hundreds of ms, seconds on a loaded machine) while frames queue in the ring.
+    /// </summary>
+    private void WarmUp()
+    {
+        var enb = new EnbId(1);
+        var e = new UeAttached(TimeSpan.Zero, new UeId("warm-up"), "001010000000001", IPAddress.Loopback, enb, 1, [new Bearer(5, new GtpEndpoint(IPAddress.Loopback, 1), new GtpEndpoint(IPAddress.Loopback, 2))]);
+        var decision = MobiScudControl.Decide(new McConfig(new Dictionary<EnbId, SiteId> { [enb] = new("warm-up") }, new SiteId("core")), null, e);
+        var entry = new ReplayEntry(TimeSpan.Zero, 0, e, decision.Commands);
+        _ = ReplayCommand.EntryJson(entry).ToJsonString();
+        _ = ReplayCommand.Describe(e) + string.Concat(decision.Commands.Select(ReplayCommand.Describe));
+        _ = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UnixEpoch.AddTicks(1):HH:mm:ss.fffffff}");
+    }
+
+    private void OnEntry(ReplayEntry entry)
+    {
+        // Both clocks are CLOCK_REALTIME: the kernel stamps the frame as the interface receives it.
+        var wire = _tee!.LastNanos;
+        var decided = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        _latency.Add(decided - wire);
+        if (_quiet)
+        {
+            return;
+        }
+
+        var time = DateTime.UnixEpoch.AddTicks(wire / 100).ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture);
+        if (_json)
+        {
+            var line = ReplayCommand.EntryJson(entry);
+            line.Insert(0, "type", "event");
+            line.Insert(1, "ue", entry.Event.Ue.Value);
+            line["wireNanos"] = wire;
+            line["decisionMicros"] = (decided - wire) / 1000.0;
+            _output.WriteLine(line.ToJsonString());
+        }
+        else
+        {
+            var ue = entry.Event.Ue.Value;
+            _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{entry.Frame,7} {time} {ue} {ReplayCommand.Describe(entry.Event)}"));
+            foreach (var c in entry.Commands)
+            {
+                _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{entry.Frame,7} {time} {ue}   -> {ReplayCommand.Describe(c)}"));
+            }
+        }
+
+        _dirty = true;
+    }
+
+    private void Flush()
+    {
+        if (_dirty)
+        {
+            _output.Flush();
+            _dirty = false;
+        }
+    }
+
+    private void Summary(ReplayResult result, LiveCaptureStatistics capture, LiveCaptureSource source, PcapNgWriter? writer)
+    {
+        var s = result.Statistics;
+        var ues = result.Entries.Select(e => e.Event.Ue).Distinct().Count();
+        if (_json)
+        {
+            // Not ReplayCommand.ToJson: that renders every UE's timeline (seconds for a long capture), and the summary
+            // must be out before the command line's termination timeout.
+            var dropped = new JsonArray();
+            foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+            {
+                dropped.Add(new JsonObject { ["layer"] = reason.Layer.ToString(), ["reason"] = reason.Reason, ["count"] = count });
+            }
+
+            var summary = new JsonObject
+            {
+                ["type"] = "summary",
+                ["source"] = result.Source,
+                ["frames"] = s.Frames,
+                ["s1apMessages"] = s.S1apMessages,
+                ["gtpcPackets"] = s.GtpcPackets,
+                ["gtpuPackets"] = s.GtpuPackets,
+                ["undecodable"] = s.Undecodable,
+                ["dropped"] = dropped,
+                ["notes"] = result.Notes.Count,
+            };
+            summary["ueCount"] = ues;
+            summary["events"] = result.Entries.Count;
+            summary["capture"] = new JsonObject
+            {
+                ["interface"] = source.Interface,
+                ["mode"] = source.Mode.ToString(),
+                ["filter"] = source.Filter,
+                ["nanosecondTimestamps"] = source.NanosecondTimestamps,
+                ["received"] = capture.Received,
+                ["kernelDropped"] = capture.KernelDropped,
+                ["interfaceDropped"] = capture.InterfaceDropped,
+                ["unreadAtStop"] = Math.Max(0, capture.Received - capture.KernelDropped - s.Frames),
+                ["written"] = writer?.Frames,
+            };
+            summary["decisionMicros"] = _latency.ToJson();
+            _output.WriteLine(summary.ToJsonString());
+            return;
+        }
+
+        var o = _output;
+        o.WriteLine();
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface, {Math.Max(0, capture.Received - capture.KernelDropped - s.Frames)} still unread in the ring at the stop{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}"));
+        foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  not used: {(reason.Layer == DropLayer.Ignored ? "ignored (not signalling)" : reason.Layer.ToString())} {reason.Reason}: {count}"));
+        }
+
+        o.WriteLine($"wire -> MC decision: {_latency.Describe()}");
+        if (result.Notes.Count > 0)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tracker notes: {result.Notes.Count}"));
+            foreach (var note in result.Notes.Take(20))
+            {
+                o.WriteLine($"  {note}");
+            }
+        }
+    }
+
+    private sealed class NoSink : ISignallingSink
+    {
+        public void OnS1ap(in PayloadContext context, MobiScud.Protocols.S1ap.S1apSummary summary)
+        {
+        }
+
+        public void OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
+        {
+        }
+    }
+
+    /// <summary>The live source as the session reads it: records each frame (--write), remembers its kernel time, and flushes printed lines before blocking for the next frame.</summary>
+    private sealed class Tee(LiveCaptureSource source, PcapNgWriter? writer, LiveReplay owner) : IFrameSource
+    {
+        public long LastNanos { get; private set; }
+
+        public long LastFrame { get; private set; }
+
+        /// <summary>Why the capture ended early (the interface went away); what was seen until then is still summed up.</summary>
+        public string? Failure { get; private set; }
+
+        public bool TryReadNext(out CaptureFrame frame)
+        {
+            owner.Flush();
+            try
+            {
+                if (!source.TryReadNext(out frame))
+                {
+                    return false;
+                }
+            }
+            catch (CaptureFormatException e)
+            {
+                Failure = e.Message;
+                frame = default;
+                return false;
+            }
+
+            LastNanos = frame.TimestampNanos;
+            LastFrame = frame.Number;
+            writer?.Write(frame.TimestampNanos, frame.Data.Span, frame.OriginalLength);
+            return true;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>Latencies in 1 µs buckets up to 1 s (above: one overflow bucket), so that recording allocates nothing.</summary>
+internal sealed class LatencyHistogram
+{
+    private const int Buckets = 1_000_000;
+    private readonly long[] _counts = new long[Buckets + 1];
+    private long _count;
+    private long _negative;
+    private long _max;
+
+    public long Count => _count;
+
+    public void Add(long nanos)
+    {
+        if (nanos < 0)
+        {
+            // A frame stamped after the decision: the clock was stepped. Counted, not placed.
+            _negative++;
+            return;
+        }
+
+        _counts[Math.Min(nanos / 1000, Buckets)]++;
+        _count++;
+        _max = Math.Max(_max, nanos);
+    }
+
+    public double PercentileMicros(double p)
+    {
+        var rank = (long)Math.Ceiling(p * _count);
+        long seen = 0;
+        for (var i = 0; i <= Buckets; i++)
+        {
+            seen += _counts[i];
+            if (seen >= rank && seen > 0)
+            {
+                return i + 1;
+            }
+        }
+
+        return 0;
+    }
+
+    public string Describe() => _count == 0
+        ? "no UE events"
+        : string.Create(CultureInfo.InvariantCulture, $"p50 <= {PercentileMicros(0.5)} µs, p99 <= {PercentileMicros(0.99)} µs, max {_max / 1000.0:0.0} µs over {_count} events{(_negative > 0 ? $" ({_negative} with the clock stepped back)" : string.Empty)}");
+
+    public JsonObject ToJson() => new()
+    {
+        ["count"] = _count,
+        ["p50"] = _count == 0 ? null : PercentileMicros(0.5),
+        ["p99"] = _count == 0 ? null : PercentileMicros(0.99),
+        ["max"] = _count == 0 ? null : _max / 1000.0,
+    };
+}
