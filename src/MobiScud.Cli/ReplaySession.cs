@@ -2,7 +2,7 @@ using System.Globalization;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
+using MobiScud.Tracking;
 
 namespace MobiScud.Cli;
 

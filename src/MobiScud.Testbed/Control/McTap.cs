@@ -2,12 +2,12 @@ using System.Collections.Concurrent;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
 using MobiScud.Protocols;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.Nas;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Testbed.Emulation;
+using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Control;
 

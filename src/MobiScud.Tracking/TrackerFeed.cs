@@ -1,9 +1,9 @@
+using MobiScud.Capture;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
 
-namespace MobiScud.Capture;
+namespace MobiScud.Tracking;
 
 /// <summary>
 /// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>,
@@ -37,7 +37,6 @@ public sealed class TrackerFeed : ISignallingSink
     public PipelineStatistics Statistics => Pipeline.Statistics;
 
     public TrackerState Tracker => _tracker;
-
     /// <summary>One frame through the pipeline; its events are handed to the callback before this returns.</summary>
     public void Process(in CaptureFrame frame) => Pipeline.Process(frame);
 

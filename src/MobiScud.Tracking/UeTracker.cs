@@ -5,7 +5,7 @@ using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>
 /// Turns decoded S1AP (plus S11 GTPv2-C and GTP-U) into the MC's UE events. A pure function

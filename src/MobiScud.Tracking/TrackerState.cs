@@ -3,7 +3,7 @@ using System.Net;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Sctp;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>A UE-associated logical S1 connection: the eNB's SCTP association (address AND port) and its ENB-UE-S1AP-ID.</summary>
 /// <remarks>The eNB-UE id is what the eNB allocates and keeps for the connection's life; MME-UE ids change at every
