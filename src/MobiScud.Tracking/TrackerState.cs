@@ -92,6 +92,9 @@ public sealed record TrackedUe(UeKey Key)
 
     public PendingPathSwitch? PathSwitch { get; init; }
 
+    /// <summary>The latest input time at which the tracker changed this record.</summary>
+    public TimeSpan LastSeen { get; init; }
+
     public IReadOnlyList<Bearer> ActiveBearers() =>
         Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!)).ToList();
 }

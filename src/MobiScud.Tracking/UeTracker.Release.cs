@@ -10,6 +10,10 @@ public static partial class UeTracker
     /// <summary>Release to idle (UEContextReleaseCommand), S1 Reset, and detach.</summary>
     private sealed partial class Step
     {
+        /// <summary>Twice the default periodic TAU timer T3412 (54 min, TS 24.301 10.2): a UE still there would have
+        /// made a connection for its periodic tracking area update by then.</summary>
+        private static readonly TimeSpan IdleExpiry = TimeSpan.FromHours(2);
+
         private void ReleaseCommand(S1apSignal s, SctpAssociationKey association)
         {
             ConnectionKey? conn = null;
@@ -136,6 +140,34 @@ public static partial class UeTracker
             }
 
             ForgetIfDetached(key);
+        }
+
+        /// <summary>
+        /// UEs without a connection and unchanged for <see cref="IdleExpiry"/> left the network unseen (switched off, moved
+        /// to another MME): forget them, so a long-running tap does not keep every UE it ever saw. Only those a return
+        /// would give the same id: never announced, or known by IMSI (their id is IMSI-based). Runs when a UE is created,
+        /// so its cost follows new UEs, not messages.
+        /// </summary>
+        private void ForgetLongGone()
+        {
+            List<UeKey>? gone = null;
+            foreach (var ue in _index.Ues.Values)
+            {
+                if (ue.Connections.IsEmpty && ue.Handover is null && at - ue.LastSeen > IdleExpiry && (!ue.Announced || ue.Imsi is not null))
+                {
+                    (gone ??= []).Add(ue.Key);
+                }
+            }
+
+            foreach (var key in gone ?? [])
+            {
+                RemoveUe(key);
+            }
+
+            if (gone is not null)
+            {
+                Note(TrackerNoteKind.Learnt, $"{string.Join(", ", gone)}: no connection for {IdleExpiry.TotalHours:0} h: forgotten");
+            }
         }
 
         /// <summary>

@@ -109,13 +109,21 @@ public static partial class UeTracker
         /// <summary>A UE the step holds the key of. Keys come from the index, so a missing one is a tracker bug.</summary>
         private TrackedUe Ue(UeKey key) => _index.Get(key) ?? throw new InvalidOperationException($"{key} is not in the index");
 
-        private void Put(TrackedUe ue) =>
+        private void Put(TrackedUe ue)
+        {
+            if (ue.LastSeen < at)
+            {
+                ue = ue with { LastSeen = at };
+            }
+
             _index = _index.Put(ue, (loser, c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {ue.Key}, no longer to {loser.Key}"));
+        }
 
         private void RemoveUe(UeKey key) => _index = _index.Remove(key);
 
         private UeKey NewUe()
         {
+            ForgetLongGone();
             var key = new UeKey(_nextKey++);
             Put(new TrackedUe(key) { Status = TrackedUeStatus.Registering });
             return key;

@@ -59,11 +59,14 @@ internal sealed class WholePathRunner
         Run($"long-lived feed, {capture.Name} seed {seed}: {damage} of frames [{start}, {start + count})", frames, feed, model, offsetNanos, checkEveryStep);
     }
 
+    /// <summary>Ten minutes between inputs of a long-lived feed: UEs that do not come back expire after two hours.</summary>
+    private const long InputGapNanos = 600_000_000_000L;
+
     public int LongLivedModelUes { get; private set; }
 
     /// <summary>
     /// One feed and one MC kept across <paramref name="cases"/> inputs, cycling through the captures; each input starts
-    /// after the last one's end, so time moves forward as on a long-running tap.
+    /// ten minutes after the last one's end, so time moves forward as on a long-running tap.
     /// </summary>
     /// <param name="checkEveryStep">Which inputs get the tracker's invariants checked after every step (all get them after the last).</param>
     public TrackerFeed RunLongLived(int cases, int seed, Func<int, bool> checkEveryStep, Action<int> afterInput)
@@ -76,7 +79,7 @@ internal sealed class WholePathRunner
         {
             var capture = captures[i % captures.Count];
             RunInto(feed, model, capture, seed + i, offset, checkEveryStep(i));
-            offset += capture.Frames.Count == 0 ? 0 : capture.Frames[^1].TimestampNanos - capture.Frames[0].TimestampNanos + 1_000_000_000L;
+            offset += (capture.Frames.Count == 0 ? 0 : capture.Frames[^1].TimestampNanos - capture.Frames[0].TimestampNanos) + InputGapNanos;
             afterInput(i);
         }
 
