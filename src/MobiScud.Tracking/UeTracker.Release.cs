@@ -42,6 +42,29 @@ public static partial class UeTracker
                 return;
             }
 
+            Release(ue, c, s.Cause);
+        }
+
+        /// <summary>
+        /// UEContextReleaseComplete on a connection that still names a UE: its command was not seen (the tap missed a
+        /// direction, or started between the two). The eNB released the context, so the tracker does too.
+        /// </summary>
+        private void ReleaseComplete(S1apSignal s, SctpAssociationKey association)
+        {
+            if (s.EnbUeS1apId is not { } enbUe || _index.ByConnection(new ConnectionKey(association, enbUe)) is not { } ue)
+            {
+                // The usual case: the command already released the connection.
+                return;
+            }
+
+            var conn = new ConnectionKey(association, enbUe);
+            Note(TrackerNoteKind.Inferred, $"{ue.Key}: UEContextReleaseComplete on {conn} without its command: the connection is released");
+            Release(ue, conn, cause: null);
+        }
+
+        /// <summary>The UE's connection <paramref name="c"/> is gone: if it served the UE, the UE is idle, detached or handed over.</summary>
+        private void Release(TrackedUe ue, ConnectionKey c, S1apCause? cause)
+        {
             var serving = ue.Serving == c;
             Put(UeIndex.Forget(ue, c));
             if (!serving)
@@ -61,7 +84,7 @@ public static partial class UeTracker
                 return;
             }
 
-            if (s.Cause is { Group: CauseGroup.Nas, Value: 2 })
+            if (cause is { Group: CauseGroup.Nas, Value: 2 })
             {
                 Detach(ue.Key);
                 return;

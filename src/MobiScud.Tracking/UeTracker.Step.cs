@@ -96,6 +96,9 @@ public static partial class UeTracker
                 case S1apProcedureCode.UeContextRelease when initiating:
                     ReleaseCommand(s, association);
                     break;
+                case S1apProcedureCode.UeContextRelease when s.PduType == S1apPduType.SuccessfulOutcome:
+                    ReleaseComplete(s, association);
+                    break;
                 case S1apProcedureCode.Reset when initiating:
                     Reset(s, association);
                     break;

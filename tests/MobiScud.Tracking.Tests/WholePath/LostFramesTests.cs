@@ -72,6 +72,24 @@ public sealed class LostFramesTests
         Assert.Equal(2, events.Count(e => e is HandoverCompleted));
     }
 
+    [Fact]
+    public void Release_commands_lost_the_completes_still_release()
+    {
+        // tshark -r open5gs_testattach.pcapng -Y 's1ap.procedureCode==23 && s1ap.initiatingMessage_element'
+        //   -T fields -e frame.number  ->  110 118 184 225 248 295 301 339 387 467 541 557 560 (12 completes follow).
+        // Without every UEContextReleaseCommand, each UEContextReleaseComplete releases its connection (an Inferred
+        // note): every UE's timeline is the one of the whole capture.
+        long[] commands = [110, 118, 184, 225, 248, 295, 301, 339, 387, 467, 541, 557, 560];
+        var c = Capture("open5gs_testattach.pcapng");
+        var (_, _, whole) = Replay(c, Frames(c, _ => true));
+        var (_, feed, partial) = Replay(c, Frames(c, n => !commands.Contains(n)));
+        Assert.Contains(whole, e => e is UeReleasedToIdle);
+        Assert.Equal(
+            whole.Select(e => $"{e.Ue.Value} {e.GetType().Name}"),
+            partial.Select(e => $"{e.Ue.Value} {e.GetType().Name}"));
+        UeTracker.CheckInvariants(feed.Tracker);
+    }
+
     [Theory]
     [InlineData("open5gs_testattach.pcapng", 22995)]
     public void Seeds_that_broke_the_tracker_before(string capture, int seed) =>
