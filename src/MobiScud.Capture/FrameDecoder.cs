@@ -11,6 +11,9 @@ public sealed record PipelineOptions
     /// <summary>S1AP's SCTP port, used to recognise S1AP sent with PPID 0 (PPID 18 is recognised on any port).</summary>
     public ushort S1apPort { get; init; } = 36412;
 
+    /// <summary>NGAP's SCTP port, used to recognise NGAP sent with PPID 0 (PPID 60 is recognised on any port).</summary>
+    public ushort NgapPort { get; init; } = 38412;
+
     /// <summary>UDP port of UDP-encapsulated SCTP (RFC 6951).</summary>
     public ushort SctpOverUdpPort { get; init; } = 9899;
 
@@ -50,6 +53,7 @@ public sealed class FrameDecoder : ISctpSink
     private const byte ProtocolUdp = 17;
     private const byte ProtocolSctp = 132;
     private const uint PpidS1ap = 18;
+    private const uint PpidNgap = 60;
 
     // Reason strings are made once, so that counting ignored traffic allocates nothing per packet.
     private static readonly string[] IpProtocolNames = Enumerable.Range(0, 256).Select(p => "IpProtocol" + p).ToArray();
@@ -128,6 +132,11 @@ public sealed class FrameDecoder : ISctpSink
         {
             _sink.OnS1ap(new PayloadContext(_frame.Number, _frame.TimestampNanos, source, destination, association), streamId, message);
         }
+        else if (_sink is INgapPayloadSink ngap
+            && (payloadProtocolId == PpidNgap || (payloadProtocolId == 0 && (source.Port == _options.NgapPort || destination.Port == _options.NgapPort))))
+        {
+            ngap.OnNgap(new PayloadContext(_frame.Number, _frame.TimestampNanos, source, destination, association), streamId, message);
+        }
         else
         {
             _sink.OnDropped(new DropReason(DropLayer.Ignored, payloadProtocolId < 256 ? PpidNames[payloadProtocolId] : "SctpPpidOther"), _frame.Number);
@@ -185,6 +194,7 @@ public enum DropLayer : byte
     Gtpc,
     Gtpu,
     Ignored,
+    Ngap,
 }
 
 /// <summary>A typed reason a packet (or message) was not used: the stage and that stage's error name.</summary>

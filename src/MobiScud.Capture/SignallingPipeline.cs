@@ -1,4 +1,5 @@
 using MobiScud.Protocols;
+using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.S1ap;
 
 namespace MobiScud.Capture;
@@ -19,6 +20,8 @@ public sealed class PipelineStatistics
     public long Frames { get; internal set; }
 
     public long S1apMessages { get; internal set; }
+
+    public long NgapMessages { get; internal set; }
 
     public long GtpcPackets { get; internal set; }
 
@@ -43,8 +46,9 @@ public sealed class PipelineStatistics
 /// The whole capture pipeline: frames -> link -> IP -> SCTP/UDP -> S1AP decoded (into one reused summary, no per-message
 /// allocation once warm) plus GTPv2-C/GTP-U payloads. Never throws on packet content; counts every failure by reason.
 /// </summary>
-public sealed class SignallingPipeline : IPayloadSink
+public sealed class SignallingPipeline : IPayloadSink, INgapPayloadSink
 {
+    private readonly NgapSummary _ngap = new();
     private readonly FrameDecoder _decoder;
     private readonly ISignallingSink _sink;
     private readonly S1apSummary _summary = new();
@@ -86,6 +90,29 @@ public sealed class SignallingPipeline : IPayloadSink
 
         Statistics.S1apMessages++;
         _sink.OnS1ap(context, _summary);
+    }
+
+    void INgapPayloadSink.OnNgap(in PayloadContext context, ushort streamId, ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            NgapDecoder.Decode(message, _ngap);
+        }
+        catch (DecodeException e)
+        {
+            Statistics.Drop(new DropReason(DropLayer.Ngap, e.Reason));
+            return;
+        }
+
+        Statistics.NgapMessages++;
+        if (_sink is INgapSignallingSink ngapSink)
+        {
+            ngapSink.OnNgap(context, _ngap);
+        }
+        else
+        {
+            Statistics.Drop(new DropReason(DropLayer.Ignored, "NgapNoSink"));
+        }
     }
 
     void IPayloadSink.OnUdp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)

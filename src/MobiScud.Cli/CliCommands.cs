@@ -13,6 +13,7 @@ internal static class CliCommands
         TestbedCommand.Create(),
         SdnCommand.Create(),
         ReplayCommand.Create(),
+        DecodeCommand.Create(),
         ServeCommand.Create(),
     ];
 }

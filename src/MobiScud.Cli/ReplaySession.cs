@@ -1,6 +1,7 @@
 using System.Globalization;
 using MobiScud.Capture;
 using MobiScud.Control;
+using MobiScud.Control.Host;
 using MobiScud.Control.Model;
 using MobiScud.Tracking;
 
@@ -19,20 +20,22 @@ public sealed record ReplayResult(
     TrackerState Tracker);
 
 /// <summary>
-/// Capture -> pipeline -> UE tracker -> MC, in one pass. The MC's hypervisor outcomes are modelled as immediate
-/// (a created or resumed PVM reports PvmStarted at once; migrations are left in flight, since a replay has no VMs),
-/// so the commands shown are those the MC would issue to real adapters.
+/// Capture -> pipeline -> UE tracker -> MC, in one pass, through the host layer's <see cref="InlineMcHost"/>. Its
+/// backends are models: PVMs are <see cref="ImmediatePvmModel"/> (a created or resumed PVM reports PvmStarted at once;
+/// migrations stay in flight, since a replay has no VMs), switches are in memory and timers are recorded, not fired
+/// (a capture has no time after its last frame). So the commands shown are those the MC would issue to real backends.
 /// </summary>
 public sealed class ReplaySession
 {
     private readonly Dictionary<EnbId, SiteId> _sites;
     private readonly bool _defaultSites;
     private readonly SiteId _core = new("core");
-    private readonly Dictionary<UeId, UeState> _mc = [];
+    private readonly InlineMcHost _mc;
     private readonly List<ReplayEntry> _entries = [];
     private readonly List<string> _notes = [];
     private TrackerFeed _feed;
     private McConfig _config;
+    private TimeSpan _now;
 
     /// <param name="sites">eNB -> site map; null gives every eNB its own site ("site-enb-N") as it appears.</param>
     public ReplaySession(IReadOnlyDictionary<EnbId, SiteId>? sites = null, bool runMc = true, PipelineOptions? options = null)
@@ -41,6 +44,8 @@ public sealed class ReplaySession
         _sites = sites is null ? [] : new Dictionary<EnbId, SiteId>(sites);
         _config = new McConfig(_sites, _core);
         RunMc = runMc;
+        var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), new RecordedTimers(), () => _now);
+        _mc = new InlineMcHost(_ => _config, dispatcher);
         _feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
     }
 
@@ -51,7 +56,7 @@ public sealed class ReplaySession
     public TrackerState Tracker => _feed.Tracker;
 
     /// <summary>Every UE's MC state after the replay.</summary>
-    public IReadOnlyDictionary<UeId, UeState> States => _mc;
+    public IReadOnlyDictionary<UeId, UeState> States => _mc.States;
 
     public ReplayResult Run(IFrameSource source, string name, PipelineOptions? options = null, CancellationToken cancellation = default)
     {
@@ -105,35 +110,12 @@ public sealed class ReplaySession
         }
     }
 
-    private List<ControlCommand> Decide(UeEvent e)
+    private IReadOnlyList<ControlCommand> Decide(UeEvent e)
     {
-        var all = new List<ControlCommand>();
-        var pending = new Queue<UeEvent>();
-        pending.Enqueue(e);
-        while (pending.TryDequeue(out var next) && all.Count < 64)
-        {
-            var decision = MobiScudControl.Decide(_config, _mc.GetValueOrDefault(next.Ue), next);
-            if (decision.State is { } state)
-            {
-                _mc[next.Ue] = state;
-            }
+        _now = e.At;
+        var decided = _mc.HandleAsync(e);
 
-            foreach (var command in decision.Commands)
-            {
-                all.Add(command);
-                // Immediate hypervisor outcomes, so the replay shows the steering that follows a PVM start.
-                switch (command)
-                {
-                    case CreatePvm c:
-                        pending.Enqueue(new PvmStarted(next.At, c.Ue, c.Pvm, c.Site, null));
-                        break;
-                    case ResumePvm r:
-                        pending.Enqueue(new PvmStarted(next.At, r.Ue, r.Pvm, r.Site, null));
-                        break;
-                }
-            }
-        }
-
-        return all;
+        // Every replay backend is in memory and answers at once: the step has finished here, in capture order.
+        return decided.IsCompletedSuccessfully ? decided.Result : throw new InvalidOperationException($"a replay backend did not complete {e.GetType().Name} for {e.Ue} at once");
     }
 }

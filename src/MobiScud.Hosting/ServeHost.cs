@@ -1,4 +1,6 @@
 using System.Net;
+using MobiScud.Control;
+using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Api;
 using MobiScud.Hosting.Config;
@@ -25,9 +27,9 @@ namespace MobiScud.Hosting;
 public sealed class ServeOverrides
 {
     /// <summary>A hypervisor that outlives the service (tests restart the service around it).</summary>
-    public IHypervisorAdapter? Hypervisor { get; init; }
+    public IPvmBackend? Hypervisor { get; init; }
 
-    public ISteeringAdapter? Switch { get; init; }
+    public ISteeringBackend? Switch { get; init; }
 
     /// <summary>Extra configuration applied last (tests).</summary>
     public IDictionary<string, string?>? Settings { get; init; }
@@ -214,16 +216,41 @@ public static class ServeHost
         services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IGrainFactory>(), options.Pipeline, sp.GetRequiredService<ILogger<EventPipeline>>()));
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventPipeline>());
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
-        services.AddSingleton<TimerService>();
+        services.AddSingleton(sp =>
+        {
+            var clock = sp.GetRequiredService<IServiceClock>();
+            return new TimerScheduler(sp.GetRequiredService<TimeProvider>(), () => clock.Now);
+        });
+        services.AddSingleton<ITimerScheduler>(sp => sp.GetRequiredService<TimerScheduler>());
         services.AddSingleton<McConfigProvider>();
         services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
-        services.TryAddSingleton<ICommandExecutor, CommandExecutor>();
+        services.AddSingleton(sp =>
+        {
+            var clock = sp.GetRequiredService<IServiceClock>();
+            return new CommandDispatcher(
+                sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.Now,
+                new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
+                sp.GetRequiredService<ILogger<CommandDispatcher>>());
+        });
+        services.TryAddSingleton<ICommandDispatcher>(sp => sp.GetRequiredService<CommandDispatcher>());
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddHostedService<EventFileTap>();
         services.AddSingleton<CaptureTaps>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureTaps>());
+    }
+
+    /// <summary>Serve's notifications go to the hub (REST, MEC webhooks).</summary>
+    private sealed class HubPublisher(NotificationHub hub) : INotificationPublisher
+    {
+        public Task PublishAsync(UeState? before, UeState? after, Notify notification) => hub.PublishAsync(before, after, notification);
+    }
+
+    /// <summary>A migration target must have room: the site grains count the PVMs.</summary>
+    private sealed class SiteAdmission(SiteMembership sites) : IMigrationAdmission
+    {
+        public Task<bool> TryAdmitAsync(string site, string ue) => sites.TryAdmitAsync(site, ue);
     }
 }

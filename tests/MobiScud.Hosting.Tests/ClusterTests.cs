@@ -18,11 +18,13 @@ using static MobiScud.Hosting.Tests.ServeTestHost;
 namespace MobiScud.Hosting.Tests;
 
 /// <summary>Commands as the silos executed them (the adapters are not under test here: the grains' state is).</summary>
-public sealed class RecordingExecutor : ICommandExecutor
+public sealed class RecordingExecutor : ICommandDispatcher
 {
     public static readonly ConcurrentQueue<ControlCommand> Executed = new();
 
-    public Task<IReadOnlyList<UeEvent>> ExecuteAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
+    public bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands) => false;
+
+    public Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
     {
         foreach (var c in commands)
         {
@@ -56,7 +58,7 @@ public sealed class ClusterSiloConfigurator : ISiloConfigurator
         silo.Services.AddSingleton<HostingMetrics>();
         silo.Services.AddSingleton<McConfigProvider>();
         silo.Services.AddSingleton<SiteMembership>();
-        silo.Services.AddSingleton<ICommandExecutor, RecordingExecutor>();
+        silo.Services.AddSingleton<ICommandDispatcher, RecordingExecutor>();
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
         silo.Configure<ClusterMembershipOptions>(o =>
         {

@@ -18,7 +18,7 @@ public sealed class RestartTests
 
         // Migrations to site-c fail (a broken link); six 128 MiB guests sharing 1 Gbit/s take ~7 s, here ~1.4 s of wall time.
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 5, MemoryMiB = 128, DirtyMiBps = 5, BootTime = TimeSpan.FromMilliseconds(200), FailMigrationsTo = ["site-c"] });
-        var sw = new InMemorySwitch();
+        var sw = new InMemorySteering();
         var settings = Settings(backend.Settings);
 
         Console.Error.WriteLine($"restart ({storage}): start at {DateTime.UtcNow:O}");

@@ -165,12 +165,12 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         // Read back from the switch with nothing remembered (as after a restart): the flows alone give the steering.
         var ue2Flows = (await adapter.Controller.DumpFlowsAsync(0xc1)).Select(FlowEntry.FromStats).Where(f => f.Cookie == SteeringCookies.ForUe(Ue(2))).ToList();
         var want2 = (await serve.State(Ue(2)))!.Steering!;
-        var decoded = OpenFlowSteeringAdapter.Decode(adapter.Topology, adapter.Topology[C], Ue(2), null, ue2Flows);
+        var decoded = MobiScud.Sdn.Steering.SteeringDecompiler.Decompile(adapter.Topology, adapter.Topology[C], Ue(2), null, ue2Flows);
         Assert.Equal((want2.UeAddress, want2.PvmAddress, A, C), (decoded.UeAddress, decoded.PvmAddress, decoded.PvmSite, decoded.SwitchSite));
         var bearer = Assert.Single(decoded.Bearers);
         Assert.Equal((want2.Bearers[0].Uplink, want2.Bearers[0].Downlink), (bearer.Uplink, bearer.Downlink));
         Assert.Equal((0, 0, (byte)0), (decoded.Version, (int)decoded.Enb.Value, bearer.ERabId));
-        Assert.Same(want2, OpenFlowSteeringAdapter.Decode(adapter.Topology, adapter.Topology[C], Ue(2), want2, ue2Flows));
+        Assert.Same(want2, MobiScud.Sdn.Steering.SteeringDecompiler.Decompile(adapter.Topology, adapter.Topology[C], Ue(2), want2, ue2Flows));
 
         // The REST view: what the switches hold (read back by flow-stats) is what the MC wants.
         using var client = serve.Client();

@@ -33,7 +33,7 @@ internal sealed class ServeTestHost : IAsyncDisposable
 
     public IGrainFactory Grains => App.Services.GetRequiredService<IGrainFactory>();
 
-    public ISteeringAdapter Switch => App.Services.GetRequiredService<ISteeringAdapter>();
+    public ISteeringBackend Switch => App.Services.GetRequiredService<ISteeringBackend>();
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -63,7 +63,7 @@ internal sealed class ServeTestHost : IAsyncDisposable
         return s;
     }
 
-    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IHypervisorAdapter? hypervisor = null, ISteeringAdapter? sw = null)
+    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null)
     {
         var app = ServeHost.Build([], null, new ServeOverrides
         {

@@ -143,7 +143,10 @@ public sealed class SteeringCompilerTests
         var noSgw = new SiteTopology(new SiteId("x"), 1, IPAddress.Parse("10.0.0.1"), OvsHarness.Mac("02:00:00:00:00:09"), 10, 3, [], [], new Dictionary<SiteId, uint>());
         var t = Assert.Throws<InvalidOperationException>(() => new SdnTopology([noSgw]));
         Assert.Contains("site topology 'x'", t.Message, StringComparison.Ordinal);
-        Assert.Throws<KeyNotFoundException>(() => SteeringCompiler.Compile(Intent(OvsHarness.Enb1, 1, OvsHarness.SiteA) with { SwitchSite = new SiteId("nowhere") }, Topology));
+        var nowhere = SteeringCompiler.TryCompile(Intent(OvsHarness.Enb1, 1, OvsHarness.SiteA) with { SwitchSite = new SiteId("nowhere") }, Topology);
+        Assert.Null(nowhere.Flows);
+        Assert.Contains("switch site 'nowhere'", nowhere.Error, StringComparison.Ordinal);
+        Assert.Contains("site-z", SteeringCompiler.TryCompile(unknownSite, Topology).Error, StringComparison.Ordinal);
     }
 }
 

@@ -48,9 +48,11 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             using var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, pcap);
             await using var pvms = new NetnsPvmHost(net, () => DateTime.UtcNow - epoch);
-            await using var executor = new LiveExecutor(programmer, pvms, epoch);
-            await using var mc = new McTap(tap, net.Plan.McConfig(), executor, epoch);
-            executor.Attach(mc);
+            var topology = net.Plan.SdnTopology();
+            var steering = new ProgrammerSteeringBackend(
+                programmer, topology, async (site, _) => [.. (await controller.DumpFlowsAsync(topology[site].DatapathId)).Select(FlowEntry.FromStats)], () => DateTime.UtcNow - epoch);
+            await using var pvmBackend = new MobiScud.Cloud.HypervisorBackend(pvms);
+            await using var mc = new TestbedMc(tap.Frames, net.Plan.McConfig(), pvmBackend, steering, epoch);
             await using var epc = await EpcEmulator.StartAsync(net.Plan);
             var pvm = new PingTarget("pvm");
             var internet = new PingTarget("internet", TestbedPlan.InternetServerAddress);
@@ -69,7 +71,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
                             output.WriteLine(net.OvsCtl(site, "ovs-appctl", "dpctl/dump-flows"));
                         }
 
-                        Assert.Fail($"timed out waiting for: {what}; {up.Counters}; problems: {string.Join("; ", mc.Problems.Concat(executor.Problems))}");
+                        Assert.Fail($"timed out waiting for: {what}; {up.Counters}; problems: {string.Join("; ", mc.Problems.Concat(steering.Results.Select(r => r.Problem).OfType<string>()))}");
                     }
 
                     await Task.Delay(20);
@@ -79,12 +81,12 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
             int Answered(string target, int enb, double after) =>
                 up.Samples(TimeSpan.FromSeconds(1)).Count(s => s.Target == target && s.ServingEnb == enb && s.RttMs is not null && s.SentAtSeconds > after);
             double Now() => Stopwatch.GetElapsedTime(epochTicks).TotalSeconds;
-            bool FinalSteering(string site) => executor.Steering.Any(s => s.Confirmed && s.Install?.Intent is { } i && i.SwitchSite.Value == site && i.PvmSite.Value == site && i.PvmAddress is not null);
+            bool FinalSteering(string site) => steering.Results.Any(s => s.Confirmed && s.Install?.Intent is { } i && i.SwitchSite.Value == site && i.PvmSite.Value == site && i.PvmAddress is not null);
             long TowardPvm(int site) => long.Parse(Shell.Run("ip", "netns", "exec", net.Plan.SiteNs(site), "cat", $"/sys/class/net/{net.Plan.PvmSwitchPort(site)}/statistics/tx_packets").Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
             await epc.AttachAsync(ue, 1);
-            await Until(() => executor.AdapterEvents.Any(e => e.Event is PvmStarted { Address: not null }), "PVM started");
-            pvm.Address = executor.AdapterEvents.Select(e => e.Event).OfType<PvmStarted>().First().Address;
+            await Until(() => mc.Timeline.Any(e => e.Event is PvmStarted { Address: not null }), "PVM started");
+            pvm.Address = mc.Timeline.Select(e => e.Event).OfType<PvmStarted>().First().Address;
             await Until(() => FinalSteering("a"), "steering at site a");
             up.StartPinging(TimeSpan.FromMilliseconds(20));
             await Until(() => Answered("pvm", 1, 0) >= 10 && Answered("internet", 1, 0) >= 10, "pings answered at eNB 1");
@@ -92,7 +94,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
 
             // X2 handover to eNB 2 (site b): redirected at once over the inter-site link, then moved with the PVM.
             await epc.X2HandoverAsync(ue, 2);
-            await Until(() => executor.AdapterEvents.Any(e => e.Event is MigrationCompleted) && FinalSteering("b"), "migration to site b and its steering");
+            await Until(() => mc.Timeline.Any(e => e.Event is MigrationCompleted) && FinalSteering("b"), "migration to site b and its steering");
             var afterMove = Now();
             var towardB = TowardPvm(1);
             await Until(() => Answered("pvm", 2, afterMove) >= 10 && Answered("internet", 2, afterMove) >= 10, "pings answered at eNB 2 after the migration");
@@ -101,7 +103,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
 
             // S1 handover back to eNB 1: the PVM follows back to site a.
             await epc.S1HandoverAsync(ue, 1);
-            await Until(() => executor.AdapterEvents.Count(e => e.Event is MigrationCompleted) >= 2 && executor.Steering.Count(s => s.Install?.Intent is { SwitchSite.Value: "a", PvmSite.Value: "a" }) >= 2, "migration back to site a");
+            await Until(() => mc.Timeline.Count(e => e.Event is MigrationCompleted) >= 2 && steering.Results.Count(s => s.Install?.Intent is { SwitchSite.Value: "a", PvmSite.Value: "a" }) >= 2, "migration back to site a");
             var back = Now();
             await Until(() => Answered("pvm", 1, back) >= 10, "pings answered at eNB 1 after coming back");
 
@@ -114,13 +116,13 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
             output.WriteLine($"pvm pings: {samples.Count(s => s.Target == "pvm")} sent, {lost.Count} lost at {string.Join(", ", lost.Select(l => $"{l.SentAtSeconds:0.000}s"))}");
             output.WriteLine($"internet pings: {samples.Count(s => s.Target == "internet")} sent, {samples.Count(s => s.Target == "internet" && s.RttMs is null)} lost");
             output.WriteLine(up.Counters);
-            foreach (var s in executor.Steering)
+            foreach (var s in steering.Results)
             {
                 output.WriteLine($"steering {(s.Install is { } i ? $"install at {i.Intent.SwitchSite} pvm@{i.Intent.PvmSite}" : "remove")}: {(s.Finished - s.Started).TotalMilliseconds:0.0} ms confirmed={s.Confirmed}");
             }
 
             Assert.Empty(mc.Problems);
-            Assert.Empty(executor.Problems);
+            Assert.Empty(steering.Results.Select(r => r.Problem).OfType<string>());
         }
         finally
         {

@@ -17,7 +17,7 @@ public static class GuestMemory
     {
         try
         {
-            await qmp.ExecuteAsync("dump-guest-memory", new { paging = false, protocol = "file:" + scratchFile }, TimeSpan.FromSeconds(120), ct);
+            await qmp.SendAsync(new DumpGuestMemory(Paging: false, Protocol: "file:" + scratchFile), TimeSpan.FromSeconds(120), ct);
             return CountNonZeroPages(scratchFile) * PageSize;
         }
         finally

@@ -34,12 +34,15 @@ public sealed class QemuInstance : IAsyncDisposable
     private readonly StringBuilder stderr = new();
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource watch = new();
+    private readonly TimeProvider time;
+    private Task watcher = Task.CompletedTask;
     private int pid;
     private int stopping;
     private int tapDeleted;
 
-    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process? process, int pid, bool detached, QemuDataNic? dataNic)
+    private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process? process, int pid, bool detached, QemuDataNic? dataNic, TimeProvider? time)
     {
+        this.time = time ?? TimeProvider.System;
         Site = site;
         DataNic = dataNic;
         DiskPath = diskPath;
@@ -154,7 +157,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// </summary>
     public static async Task<QemuInstance> StartAsync(
         string qemuBinary, GuestImage image, SiteId site, string directory, QemuPorts ports, PvmSpec spec, bool incoming, string? sharedDisk, CancellationToken ct,
-        QemuDataNic? dataNic = null, string? dataKernelArguments = null, bool detached = false)
+        QemuDataNic? dataNic = null, string? dataKernelArguments = null, bool detached = false, TimeProvider? time = null)
     {
         System.IO.Directory.CreateDirectory(directory);
         var disk = sharedDisk ?? Path.Combine(directory, "disk.raw");
@@ -167,7 +170,7 @@ public sealed class QemuInstance : IAsyncDisposable
 
         if (detached)
         {
-            return await StartDetachedAsync(qemuBinary, BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments), site, directory, disk, ports, spec, dataNic, ct);
+            return await StartDetachedAsync(qemuBinary, BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments), site, directory, disk, ports, spec, dataNic, time, ct);
         }
 
         var psi = new ProcessStartInfo(qemuBinary)
@@ -194,7 +197,7 @@ public sealed class QemuInstance : IAsyncDisposable
             throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
         }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic);
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic, time);
         p.Exited += (_, _) =>
         {
             int code;
@@ -232,7 +235,7 @@ public sealed class QemuInstance : IAsyncDisposable
 
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct);
+            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct, instance.time);
             var first = await Task.WhenAny(connect, instance.Exited);
             if (first != connect)
             {
@@ -255,7 +258,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// it. The pid is QEMU's own pidfile's (written before QMP listens).
     /// </summary>
     private static async Task<QemuInstance> StartDetachedAsync(
-        string qemuBinary, IReadOnlyList<string> arguments, SiteId site, string directory, string disk, QemuPorts ports, PvmSpec spec, QemuDataNic? dataNic, CancellationToken ct)
+        string qemuBinary, IReadOnlyList<string> arguments, SiteId site, string directory, string disk, QemuPorts ports, PvmSpec spec, QemuDataNic? dataNic, TimeProvider? time, CancellationToken ct)
     {
         File.Delete(Path.Combine(directory, PidFile));
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
@@ -279,10 +282,10 @@ public sealed class QemuInstance : IAsyncDisposable
             throw new InvalidOperationException($"cannot start {qemuBinary} through /bin/sh and setsid: {e.Message}", e);
         }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic);
+        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic, time);
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct);
+            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance.time);
             var died = p.WaitForExitAsync(ct);
             var first = await Task.WhenAny(connect, died);
             if (first != connect && !File.Exists(Path.Combine(directory, PidFile)))
@@ -312,7 +315,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// Reattaches to a detached QEMU a previous process started (its manifest): checks the pid is that QEMU, connects QMP
     /// (QEMU takes a new client once the old one is gone) and watches the process from here on.
     /// </summary>
-    public static async Task<QemuInstance> AdoptAsync(QemuManifest m, TimeSpan timeout, CancellationToken ct)
+    public static async Task<QemuInstance> AdoptAsync(QemuManifest m, TimeSpan timeout, CancellationToken ct, TimeProvider? time = null)
     {
         if (!IsInstanceProcess(m.Pid, m.Directory))
         {
@@ -326,8 +329,8 @@ public sealed class QemuInstance : IAsyncDisposable
             nic = new QemuDataNic(n.Tap, address, mac, new QemuDataBridge(n.Bridge, n.Namespace));
         }
 
-        var instance = new QemuInstance(new SiteId(m.Site), m.Directory, m.DiskPath, m.Ports, new PvmSpec(m.MemoryMiB, m.DiskMiB, m.DirtyMiB), null, m.Pid, detached: true, nic);
-        instance.Qmp = await QmpClient.ConnectUnixAsync(m.QmpSocket, timeout, ct);
+        var instance = new QemuInstance(new SiteId(m.Site), m.Directory, m.DiskPath, m.Ports, new PvmSpec(m.MemoryMiB, m.DiskMiB, m.DirtyMiB), null, m.Pid, detached: true, nic, time);
+        instance.Qmp = await QmpClient.ConnectUnixAsync(m.QmpSocket, timeout, ct, instance.time);
         instance.StartWatching();
         return instance;
     }
@@ -393,7 +396,9 @@ public sealed class QemuInstance : IAsyncDisposable
     private void StartWatching()
     {
         var token = watch.Token;
-        _ = Task.Run(async () =>
+
+        // Awaited by DetachAsync and DisposeAsync, after they cancel it.
+        watcher = Task.Run(async () =>
         {
             while (!token.IsCancellationRequested)
             {
@@ -413,14 +418,14 @@ public sealed class QemuInstance : IAsyncDisposable
                     return;
                 }
 
-                var closed = Qmp?.Closed ?? Task.Delay(Timeout.Infinite, token);
+                var closed = Qmp?.Closed ?? Task.Delay(Timeout.InfiniteTimeSpan, time, token);
                 try
                 {
-                    await Task.WhenAny(Task.Delay(250, token), closed);
+                    await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(250), time, token), closed);
                     if (closed.IsCompleted)
                     {
                         // The connection dropped; the process goes away a moment later (or was detached on purpose).
-                        await Task.Delay(50, token);
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), time, token);
                     }
                 }
                 catch (OperationCanceledException)
@@ -436,6 +441,7 @@ public sealed class QemuInstance : IAsyncDisposable
     {
         Interlocked.Exchange(ref stopping, 1);
         await watch.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();
@@ -461,7 +467,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>Waits for the guest's ready line on the serial console.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var started = time.GetTimestamp();
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -476,12 +482,12 @@ public sealed class QemuInstance : IAsyncDisposable
                 throw new InvalidOperationException($"QEMU exited with code {Exited.Result} before the guest was ready: {StderrTail} {Tail(log)}");
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (time.GetElapsedTime(started) > timeout)
             {
                 throw new TimeoutException($"guest not ready within {timeout}; serial log ends: {Tail(log)}");
             }
 
-            await Task.WhenAny(Task.Delay(100, ct), Exited);
+            await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(100), time, ct), Exited);
         }
     }
 
@@ -513,14 +519,14 @@ public sealed class QemuInstance : IAsyncDisposable
         {
             try
             {
-                await Qmp.ExecuteAsync("quit", null, TimeSpan.FromSeconds(2));
+                await Qmp.SendAsync(new Quit(), TimeSpan.FromSeconds(2));
             }
             catch (Exception e) when (e is QmpConnectionClosedException or QmpTimeoutException or QmpException or QmpProtocolException)
             {
                 // QEMU drops the connection as it quits; anything else is handled by the kill below.
             }
 
-            await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3)));
+            await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3), time));
         }
 
         await DisposeAsync();
@@ -572,8 +578,9 @@ public sealed class QemuInstance : IAsyncDisposable
             }
         }
 
-        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5)));
+        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5), time));
         await watch.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();

@@ -21,15 +21,17 @@ public sealed class QmpClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Pending> pending = new();
     private readonly List<EventWaiter> waiters = [];
     private readonly CancellationTokenSource stop = new();
+    private readonly TimeProvider time;
     private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? readLoop;
     private long nextId;
     private string closeReason = "not connected";
 
-    private QmpClient(Stream stream, Socket? socket)
+    private QmpClient(Stream stream, Socket? socket, TimeProvider time)
     {
         this.stream = stream;
         this.socket = socket;
+        this.time = time;
     }
 
     /// <summary>Raised on the reader thread for every event; handlers must not block.</summary>
@@ -46,20 +48,24 @@ public sealed class QmpClient : IAsyncDisposable
 
     public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Connects to a QMP unix socket, retrying while QEMU has not created it yet, then negotiates.</summary>
-    public static async Task<QmpClient> ConnectUnixAsync(string path, TimeSpan timeout, CancellationToken ct = default)
+    /// <summary>
+    /// Connects to a QMP unix socket, retrying while QEMU has not created it yet, then negotiates. <paramref name="time"/>
+    /// is the clock of every timeout of the client (and of events QEMU sends without a time stamp); default the system's.
+    /// </summary>
+    public static async Task<QmpClient> ConnectUnixAsync(string path, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        time ??= TimeProvider.System;
+        var started = time.GetTimestamp();
         while (true)
         {
             var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
                 await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                var client = new QmpClient(new NetworkStream(s, ownsSocket: true), s);
+                var client = new QmpClient(new NetworkStream(s, ownsSocket: true), s, time);
                 try
                 {
-                    await client.NegotiateAsync(deadline - DateTime.UtcNow, ct);
+                    await client.NegotiateAsync(timeout - time.GetElapsedTime(started), ct);
                     return client;
                 }
                 catch
@@ -68,11 +74,11 @@ public sealed class QmpClient : IAsyncDisposable
                     throw;
                 }
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
+            catch (SocketException) when (time.GetElapsedTime(started) < timeout)
             {
                 // QEMU creates and listens on the socket a few ms after it starts.
                 s.Dispose();
-                await Task.Delay(20, ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), time, ct);
             }
             catch (SocketException e)
             {
@@ -83,9 +89,9 @@ public sealed class QmpClient : IAsyncDisposable
     }
 
     /// <summary>Runs QMP over any stream (tests drive it with recorded transcripts); reads the greeting and negotiates.</summary>
-    public static async Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default)
+    public static async Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null)
     {
-        var client = new QmpClient(stream, null);
+        var client = new QmpClient(stream, null, time ?? TimeProvider.System);
         try
         {
             await client.NegotiateAsync(timeout, ct);
@@ -101,8 +107,8 @@ public sealed class QmpClient : IAsyncDisposable
     private async Task NegotiateAsync(TimeSpan timeout, CancellationToken ct)
     {
         var reader = new LineReader(stream);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout);
+        using var expiry = new CancellationTokenSource(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout, time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, expiry.Token);
         byte[]? line;
         try
         {
@@ -196,7 +202,7 @@ public sealed class QmpClient : IAsyncDisposable
             }
 
             var limit = timeout ?? DefaultTimeout;
-            var done = await Task.WhenAny(p.Result.Task, Task.Delay(limit, ct));
+            var done = await Task.WhenAny(p.Result.Task, Task.Delay(limit, time, ct));
             if (done != p.Result.Task)
             {
                 ct.ThrowIfCancellationRequested();
@@ -229,7 +235,7 @@ public sealed class QmpClient : IAsyncDisposable
         {
             try
             {
-                var done = await Task.WhenAny(waiter.Result.Task, Task.Delay(timeout, ct), closed.Task);
+                var done = await Task.WhenAny(waiter.Result.Task, Task.Delay(timeout, time, ct), closed.Task);
 
                 // An event read just before the connection closed (SHUTDOWN, then QEMU exits) still counts.
                 if (waiter.Result.Task.IsCompleted)
@@ -317,7 +323,7 @@ public sealed class QmpClient : IAsyncDisposable
             if (root.TryGetProperty("event", out var ev) && ev.ValueKind == JsonValueKind.String)
             {
                 var data = root.TryGetProperty("data", out var d) ? d.Clone() : default;
-                var at = DateTimeOffset.UtcNow;
+                var at = time.GetUtcNow();
                 if (root.TryGetProperty("timestamp", out var ts) && ts.TryGetProperty("seconds", out var sec) &&
                     ts.TryGetProperty("microseconds", out var usec) && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
                 {

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 
 namespace MobiScud.Control;
 
@@ -19,6 +20,9 @@ public enum Strategy
 /// <summary>The MC's static configuration: topology (which site serves which eNB) and policy.</summary>
 public sealed record McConfig
 {
+    private readonly SiteGraph? _sites;
+    private PvmSiteSet? _pvmSites;
+
     public McConfig(
         IReadOnlyDictionary<EnbId, SiteId> siteOfEnb,
         SiteId coreSite,
@@ -63,6 +67,64 @@ public sealed record McConfig
     public SiteId CoreSite { get; init; }
 
     public Strategy Strategy { get; init; }
+
+    /// <summary>
+    /// Under <see cref="Strategy.MobiScud"/>: whether, when and where the PVM follows (docs/policies.md). The default,
+    /// <see cref="PolicyKind.Always"/>, follows on every inter-site handover. Other strategies ignore it.
+    /// </summary>
+    public PolicyConfig Policy { get; init; } = PolicyConfig.Default;
+
+    /// <summary>
+    /// The site graph (distances, routes, capacities) the policies and admission weigh; null: today's full mesh, every
+    /// other site one hop away, no capacity limit. It must hold every site of <see cref="SiteOfEnb"/> and the core site.
+    /// </summary>
+    public SiteGraph? Sites
+    {
+        get => _sites;
+        init
+        {
+            if (value is not null)
+            {
+                foreach (var site in SiteOfEnb.Values.Append(CoreSite))
+                {
+                    if (!value.Contains(site))
+                    {
+                        throw new ArgumentException($"site '{site}' (serving an eNB, or the core) is not in the site graph", nameof(Sites));
+                    }
+                }
+            }
+
+            _sites = value;
+        }
+    }
+
+    /// <summary>The sites a PVM may live at: every site that serves an eNB, and the core.</summary>
+    public FrozenSet<SiteId> PvmSites
+    {
+        get
+        {
+            // Cached per (SiteOfEnb, CoreSite) so that a copy made with `with` that changes them does not see a stale set.
+            var cached = _pvmSites;
+            if (cached is null || cached.Source != SiteOfEnb || cached.Core != CoreSite)
+            {
+                cached = new PvmSiteSet(SiteOfEnb, CoreSite, SiteOfEnb.Values.Append(CoreSite).ToFrozenSet());
+                _pvmSites = cached;
+            }
+
+            return cached.Sites;
+        }
+    }
+
+    /// <summary>
+    /// Hops between two sites: from <see cref="Sites"/>, or 1 between any two sites without one (a full mesh). A site
+    /// the graph does not know (an operator's pin elsewhere) is taken as one hop from everything.
+    /// </summary>
+    public int Hops(SiteId a, SiteId b) =>
+        a == b ? 0 : _sites is { } g && g.Contains(a) && g.Contains(b) ? g.Hops(a, b) : 1;
+
+    /// <summary>One-way delay between two sites along the route (0 without a graph or for a site it does not know).</summary>
+    public double DelayMs(SiteId a, SiteId b) =>
+        a != b && _sites is { } g && g.Contains(a) && g.Contains(b) ? g.DelayMs(a, b) : 0;
 
     /// <summary>Suspend a PVM after its UE has been idle this long; null keeps idle PVMs running.</summary>
     public TimeSpan? IdleSuspendAfter { get; init; }
@@ -111,4 +173,6 @@ public sealed record McConfig
             throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive");
         }
     }
+
+    private sealed record PvmSiteSet(FrozenDictionary<EnbId, SiteId> Source, SiteId Core, FrozenSet<SiteId> Sites);
 }

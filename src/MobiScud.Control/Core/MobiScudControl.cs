@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 
 namespace MobiScud.Control;
 
@@ -12,10 +13,17 @@ namespace MobiScud.Control;
 /// </summary>
 public static class MobiScudControl
 {
-    public static Decision Decide(McConfig config, UeState? state, UeEvent e)
+    public static Decision Decide(McConfig config, UeState? state, UeEvent e) => Decide(config, state, e, null);
+
+    /// <summary>
+    /// One decision, with what the host knows about everyone else (learned mobility, site and link load) for the
+    /// migration policy and admission; null facts mean none are known.
+    /// </summary>
+    public static Decision Decide(McConfig config, UeState? state, UeEvent e, PolicyFacts? facts)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(e);
+        facts ??= PolicyFacts.None;
         var commands = new List<ControlCommand>(4);
         var next = Apply(config, state, e, commands);
         if (next is null)
@@ -23,37 +31,50 @@ public static class MobiScudControl
             return new Decision(state, commands);
         }
 
-        next = Reconcile(config, next with { LastEventAt = e.At }, e.At, commands);
+        next = Reconcile(config, facts, next with { LastEventAt = e.At }, e.At, commands);
         return new Decision(next, commands);
     }
 
-    /// <summary>Where the PVM should live now, given the strategy, a pin and the serving eNB.</summary>
-    public static SiteId DesiredSite(McConfig config, UeState s)
+    /// <summary>Where the PVM should live now, given the strategy and policy, a pin, the serving eNB and the facts (as of the UE's last event).</summary>
+    public static SiteId DesiredSite(McConfig config, UeState s, PolicyFacts? facts = null) =>
+        Verdict(config, facts ?? PolicyFacts.None, s, s.LastEventAt).Target;
+
+    /// <summary>The policy's full answer: where, what it is worth, and when to look again.</summary>
+    public static PolicyVerdict Verdict(McConfig config, PolicyFacts facts, UeState s, TimeSpan at)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(s);
         if (s.PinnedSite is { } pinned)
         {
-            return pinned;
+            return new PolicyVerdict(pinned);
         }
 
         switch (config.Strategy)
         {
             case Strategy.CoreAnchored:
-                return config.CoreSite;
+                return new PolicyVerdict(config.CoreSite);
             case Strategy.StaticEdge:
                 // The home site is wherever the PVM was first placed; only a drain moves it.
                 if (s.PvmSite is { } home)
                 {
-                    return config.DrainedSites.Contains(home) ? config.CoreSite : home;
+                    return new PolicyVerdict(config.DrainedSites.Contains(home) ? config.CoreSite : home);
                 }
 
-                return s.ServingEnb is { } first ? config.PlacementFor(first) : config.CoreSite;
+                return new PolicyVerdict(s.ServingEnb is { } first ? MigrationPolicies.Place(config, facts, config.SwitchSiteFor(first)) : config.CoreSite);
             default:
-                if (s.ServingEnb is { } enb)
+                if (s.ServingEnb is not { } enb)
                 {
-                    return config.PlacementFor(enb);
+                    return new PolicyVerdict(s.PvmSite ?? config.CoreSite);
                 }
 
-                return s.PvmSite ?? config.CoreSite;
+                if (s.PvmSite is not { } here || config.DrainedSites.Contains(here))
+                {
+                    // A new PVM, or one that must leave a drained site: placed near the user whatever the policy.
+                    return new PolicyVerdict(MigrationPolicies.Place(config, facts, config.SwitchSiteFor(enb)));
+                }
+
+                return MigrationPolicies.Decide(config, facts, s, enb, here, at);
         }
     }
 
@@ -72,9 +93,13 @@ public static class MobiScudControl
                     PendingHandover = null,
                     IdleTimer = 0,
                     IdleExpired = false,
+                    ServingSince = a.At,
+                    SiteSince = a.At,
+                    HandoversAway = 0,
                 };
             case ServiceRequested r:
                 // A UE first seen at a service request (a capture that starts mid-session) is adopted without its IP.
+                var sameSite = s?.ServingEnb is { } before && config.SwitchSiteFor(before) == config.SwitchSiteFor(r.Enb);
                 return (s ?? NewUe(r.Ue)) with
                 {
                     Connection = ConnectionState.Connected,
@@ -83,6 +108,8 @@ public static class MobiScudControl
                     PendingHandover = null,
                     IdleTimer = 0,
                     IdleExpired = false,
+                    ServingSince = s?.ServingEnb == r.Enb ? s.ServingSince : r.At,
+                    SiteSince = sameSite ? s!.SiteSince : r.At,
                 };
         }
 
@@ -119,9 +146,9 @@ public static class MobiScudControl
                 });
                 return s with { PendingHandover = null };
             case HandoverCompleted c:
-                return Moved(s, c.Target, c.Downlinks, HandoverKind.S1, e.At, commands);
+                return Moved(config, s, c.Target, c.Downlinks, HandoverKind.S1, e.At, commands);
             case PathSwitched p:
-                return Moved(s, p.Target, p.Downlinks, HandoverKind.X2, e.At, commands);
+                return Moved(config, s, p.Target, p.Downlinks, HandoverKind.X2, e.At, commands);
             case UeReleasedToIdle:
                 return ArmIdleTimer(config, s with { Connection = ConnectionState.Idle, PendingHandover = null }, e.At, commands);
             case Detached:
@@ -136,7 +163,7 @@ public static class MobiScudControl
             case MigrationCompleted done when s.Migration is { } m && m.Id == done.Migration:
                 commands.Add(new Notify(s.Ue, e.At, NotificationKind.MigrationCompleted,
                     $"{m.From} -> {m.To} in {done.Stats.TotalTime.TotalMilliseconds:0} ms, downtime {done.Stats.Downtime.TotalMilliseconds:0} ms, {done.Stats.BytesSent} bytes"));
-                return s with { PvmSite = m.To, Migration = null, MigrationTimer = 0 };
+                return s with { PvmSite = m.To, Migration = null, MigrationTimer = 0, HandoversAway = 0 };
             case MigrationFailed failed when s.Migration is { } m && m.Id == failed.Migration:
                 return MigrationEnded(config, s, m, failed.Reason, e.At, commands);
             case PvmStarted started:
@@ -167,8 +194,9 @@ public static class MobiScudControl
 
     private static UeState NewUe(UeId ue) => new() { Ue = ue, Connection = ConnectionState.Detached };
 
-    private static UeState Moved(UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, List<ControlCommand> commands)
+    private static UeState Moved(McConfig config, UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, List<ControlCommand> commands)
     {
+        var interSite = s.ServingEnb is not { } from || config.SwitchSiteFor(from) != config.SwitchSiteFor(target);
         commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, $"{kind} handover {s.ServingEnb?.ToString() ?? "?"} -> {target}") { Source = s.ServingEnb, Target = target });
 
         // Bearers the target did not take over are released by the MME; an empty list carries no such news.
@@ -180,6 +208,9 @@ public static class MobiScudControl
             PendingHandover = null,
             IdleTimer = 0,
             IdleExpired = false,
+            ServingSince = target == s.ServingEnb ? s.ServingSince : at,
+            SiteSince = interSite ? at : s.SiteSince,
+            HandoversAway = interSite ? s.HandoversAway + 1 : s.HandoversAway,
         };
     }
 
@@ -281,6 +312,9 @@ public static class MobiScudControl
                 return s with { Migration = m with { Cancelling = true, RetryLater = true }, MigrationTimer = 0 };
             case TimerKind.MigrationRetry when t.At >= s.MigrationBlockedUntil:
                 return s with { MigrationBlockedUntil = TimeSpan.Zero };
+            case TimerKind.PolicyReview when t.Token == s.PolicyTimer:
+                // Reconciliation asks the policy again (the dwell may now be reached).
+                return s with { PolicyTimer = 0 };
             case TimerKind.SteeringRetry when s.SteeringFault is { } fault && t.Token == fault.RetryTimer && s.Steering is { } failed && failed.Version == fault.Intent.Version:
                 if (!SameSteering(DesiredSteering(config, s), failed))
                 {
@@ -345,21 +379,27 @@ public static class MobiScudControl
         };
     }
 
-    private static UeState Reconcile(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState Reconcile(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
     {
-        s = ReconcileLifecycle(config, s, at, commands);
+        if (s.HandoversAway != 0 && s.ServingEnb is { } enb && config.SwitchSiteFor(enb) == s.PvmSite)
+        {
+            // Back at the PVM's site: the count of handovers away starts again.
+            s = s with { HandoversAway = 0 };
+        }
+
+        s = ReconcileLifecycle(config, facts, s, at, commands);
         s = ReconcileSteering(config, s, at, commands);
-        return ReconcileMigration(config, s, at, commands);
+        return ReconcileMigration(config, facts, s, at, commands);
     }
 
     private static bool WantsRunning(UeState s) =>
         s.Connection == ConnectionState.Connected || (s.Connection == ConnectionState.Idle && !s.IdleExpired);
 
-    private static UeState ReconcileLifecycle(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReconcileLifecycle(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
     {
         if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached)
         {
-            var site = DesiredSite(config, s with { PvmSite = null });
+            var site = Verdict(config, facts, s with { PvmSite = null }, at).Target;
             commands.Add(new CreatePvm(s.Ue, s.Pvm, site));
             commands.Add(new Notify(s.Ue, at, NotificationKind.PvmCreated, $"at {site}"));
             return s with { PvmStatus = PvmStatus.Creating, PvmSite = site, PvmAddress = null };
@@ -456,11 +496,11 @@ public static class MobiScudControl
         return s with { Steering = desired, SteeringVersion = version, SteeringFault = null, SteeringFailures = failures };
     }
 
-    private static UeState ReconcileMigration(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReconcileMigration(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
     {
         if (s.Migration is { Cancelling: false } m)
         {
-            var target = DesiredSite(config, s);
+            var target = Verdict(config, facts, s, at).Target;
             var leaving = s.Connection == ConnectionState.Detached || s.IdleExpired;
             if (leaving || target == m.From)
             {
@@ -482,18 +522,20 @@ public static class MobiScudControl
             return s;
         }
 
-        var to = DesiredSite(config, s);
+        var verdict = Verdict(config, facts, s, at);
+        var to = verdict.Target;
         if (to == here)
         {
-            return s;
+            return ArmReview(s, verdict, at, commands);
         }
 
         var sequence = s.MigrationSequence + 1;
         var id = new MigrationId(s.Ue, sequence);
         var reason = s.PinnedSite is not null ? MigrationReason.Manual
             : config.DrainedSites.Contains(here) ? MigrationReason.Drain
+            : s.ServingEnb is { } serving && config.SwitchSiteFor(serving) == here && s.PendingHandover is not null ? MigrationReason.Prepared
             : MigrationReason.Handover;
-        commands.Add(new StartMigration(s.Ue, id, s.Pvm, here, to, reason));
+        commands.Add(new StartMigration(s.Ue, id, s.Pvm, here, to, reason) { ExpectedBenefit = verdict.Benefit });
         commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationStarted, $"{here} -> {to} ({reason})"));
         s = s with { MigrationSequence = sequence, Migration = new MigrationInFlight(id, here, to, at, Cancelling: false) };
         if (config.MigrationDeadline is { } deadline)
@@ -504,5 +546,24 @@ public static class MobiScudControl
         }
 
         return s;
+    }
+
+    /// <summary>
+    /// The policy holds the PVM back for now but may follow later without a new event (hysteresis dwell, predictive
+    /// review): one review timer at a time (an earlier one replaces it); when it fires, reconciliation asks again and may
+    /// arm the next.
+    /// </summary>
+    private static UeState ArmReview(UeState s, PolicyVerdict verdict, TimeSpan at, List<ControlCommand> commands)
+    {
+        if (verdict.ReviewAt is not { } due || s.Connection != ConnectionState.Connected || (s.PolicyTimer != 0 && s.PolicyReviewAt <= due))
+        {
+            // Nothing to review, or a review at least as early is already armed.
+            return s;
+        }
+
+        due = due > at ? due : at;
+        var token = s.TimerToken + 1;
+        commands.Add(new ScheduleTimer(s.Ue, due, TimerKind.PolicyReview, token));
+        return s with { TimerToken = token, PolicyTimer = token, PolicyReviewAt = due };
     }
 }

@@ -1,4 +1,5 @@
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 
 namespace MobiScud.Control;
 
@@ -21,11 +22,26 @@ public sealed class MobiScudController
 
     public UeState? this[UeId ue] => _ues.GetValueOrDefault(ue);
 
+    /// <summary>
+    /// What every decision is told about the rest of the system. The host replaces it as site and link load change;
+    /// when <see cref="LearnMobility"/> is set, <see cref="Handle"/> folds each observed handover into its
+    /// <see cref="PolicyFacts.Mobility"/> before deciding.
+    /// </summary>
+    public PolicyFacts Facts { get; set; } = PolicyFacts.None;
+
+    /// <summary>Learn handover statistics from the events handled (for the predictive and MDP policies).</summary>
+    public bool LearnMobility { get; set; }
+
     /// <summary>Advances the UE the event concerns and returns what to do about it.</summary>
     public IReadOnlyList<ControlCommand> Handle(UeEvent e)
     {
         var current = _ues.GetValueOrDefault(e.Ue);
-        var decision = MobiScudControl.Decide(Config, current, e);
+        if (LearnMobility && MobilityStats.ObservationOf(current, e) is { } seen)
+        {
+            Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
+        }
+
+        var decision = MobiScudControl.Decide(Config, current, e, Facts);
         if (decision.State is { } next)
         {
             _ues[e.Ue] = next;

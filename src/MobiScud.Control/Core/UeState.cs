@@ -106,6 +106,21 @@ public sealed record UeState
     public int SteeringVersion { get; init; }
 
     public TimeSpan LastEventAt { get; init; }
+
+    /// <summary>When the UE arrived at its serving eNB (attach, service request or handover); learned dwell times and hysteresis count from here.</summary>
+    public TimeSpan ServingSince { get; init; }
+
+    /// <summary>When the UE arrived at the site that now serves it (handovers within a site do not reset it).</summary>
+    public TimeSpan SiteSince { get; init; }
+
+    /// <summary>Inter-site handovers since the UE was last served by the site its PVM is at (hysteresis counts these).</summary>
+    public int HandoversAway { get; init; }
+
+    /// <summary>The token of the policy's review timer now armed (0: none): a policy that holds back now may follow later.</summary>
+    public long PolicyTimer { get; init; }
+
+    /// <summary>When the armed review timer (<see cref="PolicyTimer"/>) is due.</summary>
+    public TimeSpan PolicyReviewAt { get; init; }
 }
 
 /// <summary>The outcome of one decision: the UE's next state and what to do about it.</summary>

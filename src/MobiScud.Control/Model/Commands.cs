@@ -18,10 +18,17 @@ public enum MigrationReason
     Handover,
     Manual,
     Drain,
+
+    /// <summary>Started at handover preparation, before the UE moved (the predictive policy's pre-copy); added last.</summary>
+    Prepared,
 }
 
 public sealed record StartMigration(UeId Ue, MigrationId Migration, PvmId Pvm, SiteId From, SiteId To, MigrationReason Reason)
-    : ControlCommand(Ue);
+    : ControlCommand(Ue)
+{
+    /// <summary>What the policy expects the move to save, in cost-model units (higher first in a scheduler's queue; 0 when not weighed).</summary>
+    public double ExpectedBenefit { get; init; }
+}
 
 public sealed record CancelMigration(UeId Ue, MigrationId Migration, PvmId Pvm, SiteId From, SiteId To) : ControlCommand(Ue);
 

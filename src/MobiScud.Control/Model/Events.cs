@@ -79,6 +79,9 @@ public enum TimerKind
 
     /// <summary>Steering a switch rejected or never confirmed is sent again (added last so stored values keep their meaning).</summary>
     SteeringRetry,
+
+    /// <summary>The migration policy looks at the UE again (hysteresis dwell reached, predictive review); added last.</summary>
+    PolicyReview,
 }
 
 /// <summary>

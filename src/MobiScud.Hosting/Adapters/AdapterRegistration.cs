@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Adapters;
 public static class AdapterRegistration
 {
     /// <summary>
-    /// Registers <see cref="IHypervisorAdapter"/> and <see cref="ISteeringAdapter"/>. Adapters that need starting (the QEMU
+    /// Registers the <see cref="IPvmBackend"/> and the <see cref="ISteeringBackend"/>. Adapters that need starting (the QEMU
     /// backend, the OpenFlow listener) are hosted services registered here, ahead of the restart reconciliation that reads
     /// their inventories. An adapter the caller supplies is started but not disposed with the service: it may outlive it.
     /// </summary>
@@ -26,16 +26,20 @@ public static class AdapterRegistration
             switch (options.Hypervisor.Kind)
             {
                 case HypervisorKind.Replay:
-                    services.AddSingleton<IHypervisorAdapter>(sp => new ReplayModelHypervisor(sp.GetRequiredService<IServiceClock>()));
+                    services.AddSingleton<IPvmBackend>(sp =>
+                    {
+                        var clock = sp.GetRequiredService<IServiceClock>();
+                        return new ImmediatePvmModel(() => clock.Now);
+                    });
                     break;
                 case HypervisorKind.Qemu:
                     services.AddSingleton(sp => new QemuHypervisorAdapter(
                         options.Hypervisor.Qemu, [.. options.Sites.Select(s => s.Name), options.CoreSite],
                         sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<ILogger<QemuHypervisorAdapter>>()));
-                    services.AddSingleton<IHypervisorAdapter>(sp => sp.GetRequiredService<QemuHypervisorAdapter>());
+                    services.AddSingleton<IPvmBackend>(sp => sp.GetRequiredService<QemuHypervisorAdapter>());
                     break;
                 default:
-                    services.AddSingleton<IHypervisorAdapter>(sp => new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>()));
+                    services.AddSingleton<IPvmBackend>(sp => new SimulatedHypervisor(options.Hypervisor, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SimulatedHypervisor>>()));
                     break;
             }
         }
@@ -52,15 +56,15 @@ public static class AdapterRegistration
                 return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
                     () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<HostingMetrics>());
             });
-            services.AddSingleton<ISteeringAdapter>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
+            services.AddSingleton<ISteeringBackend>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
         }
         else
         {
-            services.AddSingleton<ISteeringAdapter>(new InMemorySwitch());
+            services.AddSingleton<ISteeringBackend>(new InMemorySteering());
         }
 
         // One hosted service for both: AddHostedService keeps a single registration per implementation type.
-        services.AddHostedService(sp => new StartAdapters([sp.GetRequiredService<IHypervisorAdapter>(), sp.GetRequiredService<ISteeringAdapter>()]));
+        services.AddHostedService(sp => new StartAdapters([sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>()]));
     }
 
     /// <summary>Starts the adapters that are hosted services, in order; a no-op for the others.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
 using MobiScud.Protocols.OpenFlow;
@@ -21,7 +22,7 @@ namespace MobiScud.Hosting.Adapters;
 /// cannot take because it has not connected within <c>Sdn:ConnectDeadline</c> is reported to the MC as SteeringFailed
 /// for that intent (the MC retries it), counted on /metrics as <c>mobiscud_steering_failures_total{reason}</c>.
 /// </summary>
-public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, IAsyncDisposable
+public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, IAsyncDisposable
 {
     private readonly SdnServeOptions _options;
     private readonly OpenFlowController _controller;
@@ -31,15 +32,15 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     private readonly ILogger _log;
     private readonly Func<Task>? _listenAfter;
 
-    /// <summary>The last intent installed per UE cookie (the flows carry no UE id, eNB id or version: those come from here).</summary>
-    private readonly ConcurrentDictionary<ulong, SteeringIntent> _intents = new();
-
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
     private readonly IServiceClock _clock;
     private readonly HostingMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
-    private IEventSink? _sink;
+    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
+
+    /// <summary>The listener's start and the watches on switches not yet connected: awaited at disposal, failures logged.</summary>
+    private readonly HashSet<Task> _background = [];
     private int _started;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
@@ -86,7 +87,8 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         _controller.Reconciled += ReportRefusedAtConnect;
     }
 
-    public void Attach(IEventSink? sink) => Volatile.Write(ref _sink, sink);
+    /// <summary>Steering a switch refused, did not confirm or could not take (SteeringFailed).</summary>
+    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     public SdnTopology Topology { get; }
 
@@ -105,7 +107,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
             ProbeTcpPort();
-            _ = _listenAfter is null ? Task.Run(Listen, CancellationToken.None) : Task.Run(ListenAfterAsync, CancellationToken.None);
+            Track(_listenAfter is null ? Task.Run(Listen, CancellationToken.None) : Task.Run(ListenAfterAsync, CancellationToken.None), "opening the OpenFlow listener");
         }
 
         return Task.CompletedTask;
@@ -182,13 +184,6 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         {
             result = await _programmer.ExecuteAsync(new InstallSteering(intent.Ue, intent), ct);
         }
-        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException)
-        {
-            // A site outside the SDN topology, or no inter-site port between the two: a configuration fault, named.
-            _log.LogError("steering for {Ue} at {Site} (PVM at {PvmSite}) cannot be compiled: {Error}", intent.Ue, intent.SwitchSite, intent.PvmSite, e.Message);
-            Fail(intent, intent.SwitchSite, $"{SteeringFailureKinds.Rejected}: cannot be compiled for this topology: {e.Message}");
-            return;
-        }
         catch (Exception e) when (e is TimeoutException or IOException)
         {
             // The flows went out; the datapath did not confirm them. The switch is reconciled on its reconnect, and the MC retries.
@@ -197,9 +192,16 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             return;
         }
 
+        if (result.CompileError is { } error)
+        {
+            // A site outside the SDN topology, or no inter-site port between the two: a configuration fault, named.
+            _log.LogError("steering for {Ue} at {Site} (PVM at {PvmSite}) cannot be compiled: {Error}", intent.Ue, intent.SwitchSite, intent.PvmSite, error);
+            Fail(intent, intent.SwitchSite, $"{SteeringFailureKinds.Rejected}: cannot be compiled for this topology: {error}");
+            return;
+        }
+
         if (!result.Stale)
         {
-            _intents[cookie] = intent;
             foreach (var (site, reason) in result.Failures)
             {
                 Fail(intent, site, reason);
@@ -207,7 +209,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
             foreach (var site in result.Deferred)
             {
-                _ = WatchConnectAsync(intent, site);
+                Track(WatchConnectAsync(intent, site), $"watching {site}'s switch connect for {intent.Ue}");
             }
         }
 
@@ -215,32 +217,39 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     }
 
     /// <summary>Whether <paramref name="intent"/> is still the last steering installed for its UE (a failure of an older one is not worth reporting).</summary>
-    private bool Current(SteeringIntent intent) =>
-        _intents.TryGetValue(SteeringCookies.ForUe(intent.Ue), out var now) && now.Version == intent.Version;
+    private bool Current(SteeringIntent intent) => _programmer.Installed(intent.Ue)?.Version == intent.Version;
 
-    /// <summary>Tells the MC (in the background: this runs inside the UE grain's turn, which the pipeline waits on).</summary>
+    /// <summary>Tells the MC through <see cref="Outcomes"/> (never inside the caller's turn: that may be the UE grain the pipeline waits on).</summary>
     private void Fail(SteeringIntent intent, SiteId site, string reason)
     {
         var kind = SteeringFailureKinds.KindOf(reason);
         _metrics?.SteeringFailure(kind);
         _log.LogWarning("steering v{Version} for {Ue} failed at {Site} ({Kind}): reported to the MC", intent.Version, intent.Ue, site, kind);
-        if (Volatile.Read(ref _sink) is not { } sink)
+        _outcomes.Writer.TryWrite(new SteeringFailed(_clock.Now, intent.Ue, site, reason, intent.Version));
+    }
+
+    /// <summary>Keeps a background task until it ends; a failure is logged with what it was doing.</summary>
+    private void Track(Task task, string what)
+    {
+        lock (_background)
         {
-            return;
+            _background.Add(task);
         }
 
-        var failed = new SteeringFailed(_clock.Now, intent.Ue, site, reason, intent.Version);
-        _ = Task.Run(async () =>
-        {
-            try
+        task.ContinueWith(
+            t =>
             {
-                await sink.PostAsync(failed, _stopping.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                // Shutting down: the restart reconciliation re-sends every UE's steering anyway.
-            }
-        });
+                lock (_background)
+                {
+                    _background.Remove(t);
+                }
+
+                if (t.Exception is { } e)
+                {
+                    _log.LogError(e.GetBaseException(), "{What} failed", what);
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>
@@ -298,7 +307,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
 
         foreach (var refused in report.Rejections.GroupBy(r => r.FlowMod.Cookie).Where(g => IsPerUe(g.Key)))
         {
-            if (_intents.TryGetValue(refused.Key, out var intent))
+            if (_programmer.IntentAt(at, refused.Key) is { } intent)
             {
                 Fail(intent, at, $"{SteeringFailureKinds.Rejected}: on connect the switch refused {refused.Count()} flow-mod(s): {string.Join("; ", refused.Take(3))}");
             }
@@ -308,10 +317,10 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     public async Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default)
     {
         var cookie = SteeringCookies.ForUe(ue);
-        if (_intents.TryGetValue(cookie, out var current) && current.SwitchSite != switchSite)
+        if (_programmer.Installed(ue) is { } current && current.SwitchSite != switchSite)
         {
             // The UE is steered elsewhere now: only stale flows at that site go (its relay flows stay if it hosts the PVM).
-            if (!SteeringCompiler.Compile(current, Topology).ContainsKey(switchSite))
+            if (SteeringCompiler.TryCompile(current, Topology).Flows?.ContainsKey(switchSite) != true)
             {
                 await ClearAsync(cookie, switchSite, ct);
             }
@@ -330,7 +339,6 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
             return;
         }
 
-        _intents.TryRemove(cookie, out _);
         Report(ue, "remove", result);
         if (result.Sites.Count == 0 && Topology.TryGet(switchSite, out _))
         {
@@ -373,7 +381,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
                 if (group.Any(f => f.TableId == SteeringTables.Uplink))
                 {
                     var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
-                    result.Add(Decode(Topology, site, ue, _intents.GetValueOrDefault(group.Key), [.. group]));
+                    result.Add(SteeringDecompiler.Decompile(Topology, site, ue, _programmer.IntentAt(site.Site, group.Key), [.. group]));
                 }
             }
         }
@@ -384,87 +392,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
     /// <summary>Whose cookie a UE id in the inventory is when no UE owns it (an id the reconciler hands back to <see cref="RemoveAsync"/>).</summary>
     public static UeId UnknownOwner(ulong cookie) => new($"unknown-cookie-0x{cookie:x}");
 
-    private static bool IsPerUe(ulong cookie) => SteeringCookies.IsOurs(cookie) && cookie != SteeringCookies.Infrastructure;
-
-    /// <summary>
-    /// The steering a switch site's flows of one UE cookie carry. What flows do not say (eNB id, E-RAB ids, version) comes
-    /// from <paramref name="known"/>, the intent last installed for the UE: all of it when it compiles to exactly these
-    /// flows, else only what still matches (the rest is 0).
-    /// </summary>
-    internal static SteeringIntent Decode(SdnTopology topology, SiteTopology site, UeId ue, SteeringIntent? known, List<FlowEntry> flows)
-    {
-        if (known is not null && known.SwitchSite == site.Site
-            && SteeringCompiler.Compile(known, topology).TryGetValue(site.Site, out var expected) && SameFlows(expected, flows))
-        {
-            return known;
-        }
-
-        known = known?.SwitchSite == site.Site ? known : null;
-        IPAddress? ueAddress = null, pvm = null;
-        var pvmSite = site.Site;
-        GtpEndpoint? defaultDownlink = null;
-        var downlinkAddress = new Dictionary<ulong, IPAddress>();
-        foreach (var f in flows)
-        {
-            if (f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Deliver)
-            {
-                ueAddress = Ip(f.Match, OxmFieldId.Ipv4Src) ?? ueAddress;
-                pvm = Ip(f.Match, OxmFieldId.Ipv4Dst) ?? pvm;
-                if (Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) is { } teid && Ip(f.Match, OxmFieldId.NxTunIpv4Src, OxmClass.Nxm1) is { } enb)
-                {
-                    downlinkAddress[teid.ValueAsUInt64()] = enb;
-                }
-
-                if (Actions(f).OfType<OutputAction>().FirstOrDefault() is { } output && output.Port != site.PvmPort)
-                {
-                    pvmSite = site.InterSitePorts.Where(kv => kv.Value == output.Port).Select(kv => kv.Key).DefaultIfEmpty(new SiteId($"port-{output.Port}")).First();
-                }
-            }
-            else if (f.TableId == SteeringTables.TowardUe && f.Priority == SteeringTables.Deliver)
-            {
-                var sets = Actions(f).OfType<SetFieldAction>().Select(a => a.Field).ToList();
-                var address = sets.FirstOrDefault(x => x.Class == OxmClass.Nxm1 && x.Field == OxmFieldId.NxTunIpv4Dst);
-                var teid = sets.FirstOrDefault(x => x.Class == OxmClass.OpenFlowBasic && x.Field == OxmFieldId.TunnelId);
-                if (address is not null && teid is not null)
-                {
-                    defaultDownlink = new GtpEndpoint(new IPAddress(address.Value), (uint)teid.ValueAsUInt64());
-                }
-            }
-        }
-
-        var bearers = new List<Bearer>();
-        foreach (var f in flows.Where(f => f.TableId == SteeringTables.Uplink && f.Priority == SteeringTables.Bearer))
-        {
-            if (Field(f.Match, OxmClass.OpenFlowBasic, OxmFieldId.TunnelId) is not { } teidField)
-            {
-                continue;
-            }
-
-            var teid = (uint)teidField.ValueAsUInt64();
-            var sgw = Actions(f).OfType<SetFieldAction>().Select(a => a.Field).FirstOrDefault(x => x.Class == OxmClass.Nxm1 && x.Field == OxmFieldId.NxTunIpv4Dst);
-            var knownBearer = known?.Bearers.FirstOrDefault(b => b.Uplink.Teid == teid);
-            var dlAddress = downlinkAddress.GetValueOrDefault(teid) ?? defaultDownlink?.Address ?? IPAddress.Any;
-            var dl = knownBearer is not null && knownBearer.Downlink.Address.Equals(dlAddress) ? knownBearer.Downlink : new GtpEndpoint(dlAddress, 0);
-            bearers.Add(new Bearer(knownBearer?.ERabId ?? 0, new GtpEndpoint(sgw is null ? IPAddress.Any : new IPAddress(sgw.Value), teid), dl));
-        }
-
-        // The default bearer's downlink TEID is on the toward-UE flow.
-        if (defaultDownlink is { } d && bearers.FindIndex(b => b.Downlink.Address.Equals(d.Address)) is var i and >= 0 && bearers[i].Downlink.Teid == 0)
-        {
-            bearers[i] = bearers[i] with { Downlink = d };
-        }
-
-        return new SteeringIntent(ue, ueAddress ?? known?.UeAddress ?? IPAddress.Any, known?.Enb ?? new EnbId(0), bearers, site.Site, pvmSite, pvm, 0);
-    }
-
-    private static bool SameFlows(IReadOnlyList<FlowEntry> expected, List<FlowEntry> actual) =>
-        expected.Count == actual.Count && expected.All(e => actual.Any(a => a.Key.Equals(e.Key) && a.SameAs(e)));
-
-    private static IEnumerable<OfpAction> Actions(FlowEntry f) => f.Instructions.OfType<ApplyActionsInstruction>().SelectMany(i => i.Actions);
-
-    private static OxmField? Field(OfpMatch m, ushort cls, byte field) => m.Get(cls, field);
-
-    private static IPAddress? Ip(OfpMatch m, byte field, ushort cls = OxmClass.OpenFlowBasic) => m.Get(cls, field) is { Value.Length: 4 } f ? new IPAddress(f.Value) : null;
+    private static bool IsPerUe(ulong cookie) => SteeringCookies.IsPerUe(cookie);
 
     /// <summary>Removes whatever the switch holds under a UE's cookie at one site (flows the controller's desired state may not know).</summary>
     private async Task ClearAsync(ulong cookie, SiteId site, CancellationToken ct)
@@ -514,6 +442,13 @@ public sealed class OpenFlowSteeringAdapter : ISteeringAdapter, IHostedService, 
         }
 
         await _stopping.CancelAsync();
+        Task[] background;
+        lock (_background)
+        {
+            background = [.. _background];
+        }
+
+        await Task.WhenAll(background).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _controller.DisposeAsync();
         foreach (var sync in _syncs.Values.Distinct())
         {

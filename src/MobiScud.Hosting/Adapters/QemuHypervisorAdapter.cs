@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using MobiScud.Cloud;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
@@ -9,8 +10,8 @@ namespace MobiScud.Hosting.Adapters;
 
 /// <summary>
 /// `Hypervisor:Kind: Qemu`: the MC's PVM commands go to <see cref="QemuHypervisor"/> (MobiScud.Cloud), and its outcomes
-/// (PvmStarted, PvmFailed, MigrationProgressed, MigrationCompleted, MigrationFailed) are pumped, in order, into the
-/// attached event sink. Every site of the configuration (edge sites and the core) is a directory under the run directory
+/// (PvmStarted, PvmFailed, MigrationProgressed, MigrationCompleted, MigrationFailed) are forwarded, in order, to
+/// <see cref="Outcomes"/>. Every site of the configuration (edge sites and the core) is a directory under the run directory
 /// and a block of loopback ports. The inventory is QEMU's: the hypervisor's PVM table, with each live instance asked over
 /// QMP whether it really runs.
 /// Restarts: with <see cref="QemuServeOptions.KeepPvmsOnStop"/> (the default) the QEMUs are detached from the service's
@@ -19,7 +20,7 @@ namespace MobiScud.Hosting.Adapters;
 /// service's disposal ends its QEMUs and a start kills those an earlier run left, so the MC boots each PVM afresh. An
 /// adapter that outlives the service (in-process, as tests do) keeps its QEMUs either way.
 /// </summary>
-public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, IAsyncDisposable
+public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable
 {
     private readonly QemuServeOptions _options;
     private readonly IReadOnlyList<string> _sites;
@@ -27,7 +28,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
     private readonly ILogger _log;
     private readonly TaskCompletionSource<QemuHypervisor> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
-    private IEventSink? _sink;
+    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
     private Task? _pump;
     private int _started;
     private int _disposed;
@@ -47,7 +48,8 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
     /// <summary>QEMU's figures of every finished migration, as they come (logged; tests and the dashboard may watch).</summary>
     public event Action<QemuMigrationReport>? MigrationReported;
 
-    public void Attach(IEventSink? sink) => Volatile.Write(ref _sink, sink);
+    /// <summary>QEMU's outcomes, as the hypervisor reported them (its control events for UEs).</summary>
+    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     /// <summary>Builds or finds the guest image and registers the sites; idempotent, so an adapter may serve several service lifetimes.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -106,7 +108,7 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
             }
 
             hv.MigrationReported += OnMigrationReported;
-            _pump = Task.Run(() => PumpAsync(hv));
+            _pump = Task.Run(() => ForwardAsync(hv), CancellationToken.None);
             _log.LogInformation("QEMU hypervisor ready: {Sites} site(s) under {Dir}, guest kernel {Kernel}, policy {Policy}", _sites.Count, _options.RunDirectory, image.Kernel, hv.Policy);
             _ready.TrySetResult(hv);
         }
@@ -149,39 +151,29 @@ public sealed class QemuHypervisorAdapter : IHypervisorAdapter, IHostedService, 
         return items;
     }
 
-    private async Task PumpAsync(QemuHypervisor hv)
+    /// <summary>QEMU's events are control events; the MC's backends report UE events (all QEMU's are). Tracked: awaited at disposal.</summary>
+    private async Task ForwardAsync(QemuHypervisor hv)
     {
         try
         {
             await foreach (var e in hv.Events.ReadAllAsync(_stop.Token))
             {
-                if (e is not UeEvent ue)
+                if (e is UeEvent ue)
                 {
-                    continue;
+                    _outcomes.Writer.TryWrite(ue);
                 }
-
-                var sink = Volatile.Read(ref _sink);
-                if (sink is null)
+                else
                 {
-                    // As the simulated hypervisor: with no MC attached an outcome is lost, and the restart reconciliation
-                    // reads the inventory instead.
-                    _log.LogInformation("QEMU outcome {Event} for {Ue} dropped: no MC attached", ue.GetType().Name, ue.Ue);
-                    continue;
-                }
-
-                try
-                {
-                    await sink.PostAsync(ue, _stop.Token);
-                }
-                catch (Exception ex) when (ex is InvalidOperationException or System.Threading.Channels.ChannelClosedException
-                                               || (ex is OperationCanceledException && !_stop.IsCancellationRequested))
-                {
-                    _log.LogWarning("QEMU outcome {Event} for {Ue} lost: the pipeline is stopping", ue.GetType().Name, ue.Ue);
+                    _log.LogWarning("QEMU event {Event} concerns no UE: not for the MC", e.GetType().Name);
                 }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "forwarding QEMU's outcomes failed: later outcomes are lost until a restart reconciles");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.Channels;
 using MobiScud.Cloud.Simulated;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
@@ -13,7 +14,7 @@ namespace MobiScud.Hosting.Adapters;
 /// can finish or fail while the MC is down. A PVM exists at one site at a time: creating an existing PVM reports
 /// where it already runs instead of making a second one.
 /// </summary>
-public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
+public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost
 {
     private const long MiB = 1024 * 1024;
     private readonly object _lock = new();
@@ -25,7 +26,7 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
     private readonly PreCopyMigrationModel _model;
     private readonly Dictionary<(SiteId, SiteId), int> _links = [];
     private readonly Dictionary<PvmId, Vm> _vms = [];
-    private IEventSink? _sink;
+    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
     private int _addresses;
     private long _pending;
     private static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(1);
@@ -51,16 +52,11 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
 
     public int MigrationsFailed { get; private set; }
 
-    /// <summary>No timer is pending and no outcome is on its way to the MC (the bench waits for this to settle).</summary>
-    public bool Idle => Interlocked.Read(ref _pending) == 0;
+    /// <summary>No timer is pending and no outcome is waiting for the MC's pump (the bench waits for this to settle).</summary>
+    public bool Idle => Interlocked.Read(ref _pending) == 0 && _outcomes.Reader.Count == 0;
 
-    public void Attach(IEventSink? sink)
-    {
-        lock (_lock)
-        {
-            _sink = sink;
-        }
-    }
+    /// <summary>Its outcomes, from the model's timers. Written while no MC listens too (a restart drops them: it reads the inventory).</summary>
+    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
@@ -272,42 +268,8 @@ public sealed class SimulatedHypervisor : IHypervisorAdapter, IPreCopyHost
         }
     }
 
-    private void Post(UeEvent e)
-    {
-        var sink = _sink;
-        if (sink is null)
-        {
-            _log?.LogDebug("outcome {Event} dropped: no MC attached", e.GetType().Name);
-            return;
-        }
-
-        // Never inside the caller's turn: the sink may wait for room, and the caller may be the grain it feeds.
-        Interlocked.Increment(ref _pending);
-        ThreadPool.UnsafeQueueUserWorkItem(new Outcome(this, sink, e), preferLocal: false);
-    }
-
-    /// <summary>Hands one outcome to the MC from the thread pool: one object per outcome (an async method that completes
-    /// at once allocates nothing more; a Task only when the lane is full).</summary>
-    private sealed class Outcome(SimulatedHypervisor owner, IEventSink sink, UeEvent e) : IThreadPoolWorkItem
-    {
-        public void Execute() => _ = DeliverAsync();
-
-        private async Task DeliverAsync()
-        {
-            try
-            {
-                await sink.PostAsync(e);
-            }
-            catch (Exception ex)
-            {
-                owner._log?.LogWarning("outcome {Event} for {Ue} lost: {Error}", e.GetType().Name, e.Ue, ex.Message);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref owner._pending);
-            }
-        }
-    }
+    /// <summary>Never waits: the channel is unbounded, and its reader is the MC's pump, not the caller's turn.</summary>
+    private void Post(UeEvent e) => _outcomes.Writer.TryWrite(e);
 
     private sealed class Vm(UeId ue, PvmId pvm, SiteId site, IPAddress address)
     {

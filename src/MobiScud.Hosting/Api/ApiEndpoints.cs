@@ -69,7 +69,7 @@ public static class ApiEndpoints
         })).WithSummary("Personal VMs and where they run");
         api.MapGet("/migrations", async (IGrainFactory g) => (await All(g)).Where(s => s.Migration is not null).Select(s => MigrationOf(s)!))
             .WithSummary("Live migrations in flight");
-        api.MapGet("/steering", async (IGrainFactory g, ISteeringAdapter sw) =>
+        api.MapGet("/steering", async (IGrainFactory g, ISteeringBackend sw) =>
         {
             var states = await All(g);
             return new

@@ -57,7 +57,7 @@ public sealed class UeGrain(
     [PersistentState("ue", GrainNames.Storage)] IPersistentState<UeRecord> store,
     [PersistentState("timeline", GrainNames.Storage)] IPersistentState<UeTimeline> history,
     McConfigProvider config,
-    ICommandExecutor executor,
+    ICommandDispatcher dispatcher,
     SiteMembership sites,
     HostingMetrics metrics) : Grain, IUeGrain
 {
@@ -129,7 +129,7 @@ public sealed class UeGrain(
             Apply(record, envelope.Event, commands);
             record.Applied[envelope.Source] = envelope.Seq;
             applied++;
-            if (executor.ImmediateOutcomes && commands.Exists(c => c is CreatePvm or ResumePvm))
+            if (dispatcher.ReportsAtOnce(commands))
             {
                 // The outcome must be applied before this UE's next event, as it would have been had it come first.
                 await CommitAsync(record, before, commands);
@@ -189,7 +189,7 @@ public sealed class UeGrain(
 
             await store.WriteStateAsync();
             await SyncSites(ue, before, record.State);
-            var outcomes = await executor.ExecuteAsync(before, record.State, commands);
+            var outcomes = await dispatcher.DispatchAsync(before, record.State, commands);
             if (outcomes.Count == 0 || round >= MaxImmediateRounds)
             {
                 return;

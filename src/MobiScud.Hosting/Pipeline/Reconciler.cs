@@ -14,17 +14,24 @@ namespace MobiScud.Hosting.Pipeline;
 /// not) and a ReconcileRequested (steering re-sent, placement re-checked). PVMs no UE owns are destroyed and
 /// steering no UE wants is removed, so no PVM or rule is duplicated.
 /// </summary>
+/// <remarks>
+/// It also runs the service's <see cref="OutcomePump"/>: timers reach the MC from the start, the hypervisor's and the
+/// switches' outcomes once migrations left running are settled (what they reported before is dropped: the inventory
+/// says it), and nothing after the service stops.
+/// </remarks>
 public sealed class Reconciler(
     IGrainFactory grains,
     EventPipeline pipeline,
-    IHypervisorAdapter hypervisor,
-    ISteeringAdapter steering,
-    TimerService timers,
+    CommandDispatcher dispatcher,
     IServiceClock clock,
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
-    ILogger<Reconciler> log) : BackgroundService
+    ILogger<Reconciler> log,
+    ILogger<OutcomePump> pumpLog) : BackgroundService
 {
     private readonly string[] siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
+    private readonly IPvmBackend hypervisor = dispatcher.Pvms;
+    private readonly ISteeringBackend steering = dispatcher.Steering;
+    private readonly OutcomePump pump = new(pipeline, pumpLog);
 
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -32,12 +39,16 @@ public sealed class Reconciler(
 
     public Task Completed => _done.Task;
 
-    public override Task StopAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        hypervisor.Attach(null);
-        steering.Attach(null);
-        timers.Stop();
-        return base.StopAsync(cancellationToken);
+        await pump.StopAsync();
+        if (dispatcher.Timers is IDisposable timers)
+        {
+            // Pending timers die with the service (a restart re-decides what they would have).
+            timers.Dispose();
+        }
+
+        await base.StopAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -60,7 +71,8 @@ public sealed class Reconciler(
 
     private async Task RunAsync(CancellationToken ct)
     {
-        timers.Attach(pipeline);
+        pump.Start("timers", dispatcher.Timers.Outcomes);
+        pump.Start("admission", dispatcher.Outcomes);
         var inventory = await hypervisor.InventoryAsync(ct);
         foreach (var item in inventory.Where(i => i.Migrating is not null))
         {
@@ -69,8 +81,8 @@ public sealed class Reconciler(
         }
 
         // From here outcomes reach the MC; anything reported earlier was about migrations we just settled.
-        hypervisor.Attach(pipeline);
-        steering.Attach(pipeline);
+        pump.Start("hypervisor", hypervisor.Outcomes, dropBacklog: true);
+        pump.Start("steering", steering.Outcomes, dropBacklog: true);
         inventory = await hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
         var ues = await UeIndex.AllAsync(grains);

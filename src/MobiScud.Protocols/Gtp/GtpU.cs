@@ -35,6 +35,12 @@ public readonly struct GtpUHeader
     /// <summary>Extension header types, first in the low byte (up to 8 recorded).</summary>
     public ulong ExtensionHeaderTypes { get; init; }
 
+    /// <summary>QoS flow identifier of a PDU Session Container extension header (type 0x85, TS 38.415 5.5.2), when present.</summary>
+    public byte? Qfi { get; init; }
+
+    /// <summary>PDU type of the PDU Session Container: 0 DL PDU SESSION INFORMATION, 1 UL PDU SESSION INFORMATION.</summary>
+    public byte? PduSessionPduType { get; init; }
+
     public int PayloadOffset { get; init; }
 
     public int PayloadLength { get; init; }
@@ -53,6 +59,9 @@ public readonly struct GtpUHeader
 public static class GtpU
 {
     private const string Protocol = "GTP-U";
+
+    /// <summary>Extension header type of the PDU Session Container (TS 29.281 5.2.1).</summary>
+    public const byte PduSessionContainer = 0x85;
 
     public static GtpUHeader Decode(ReadOnlySpan<byte> packet)
     {
@@ -81,6 +90,7 @@ public static class GtpU
         byte? npdu = null;
         var count = 0;
         ulong types = 0;
+        byte? qfi = null, pduType = null;
         if ((flags & 0x07) != 0)
         {
             if (end - pos < 4)
@@ -118,6 +128,13 @@ public static class GtpU
                     types |= (ulong)next << (8 * count);
                 }
 
+                if (next == PduSessionContainer)
+                {
+                    // Content after the length octet: PDU type in the high nibble, then QFI in the low 6 bits (DL and UL alike).
+                    pduType = (byte)(packet[pos + 1] >> 4);
+                    qfi = (byte)(packet[pos + 2] & 0x3F);
+                }
+
                 count++;
                 pos += units * 4;
                 next = packet[pos - 1];
@@ -133,6 +150,8 @@ public static class GtpU
             NPduNumber = npdu,
             ExtensionHeaderCount = count,
             ExtensionHeaderTypes = types,
+            Qfi = qfi,
+            PduSessionPduType = pduType,
             PayloadOffset = pos,
             PayloadLength = end - pos,
         };

@@ -131,7 +131,37 @@ public sealed class NasMessage
         (2, NasMessageType.ActivateDedicatedEpsBearerContextRequest) => "ActivateDedicatedEpsBearerContextRequest",
         (2, NasMessageType.PdnConnectivityRequest) => "PdnConnectivityRequest",
         _ when Ciphered => "Ciphered",
+        _ when OtherNames.TryGetValue((ProtocolDiscriminator, MessageType), out var name) => name,
         _ => $"nas-{ProtocolDiscriminator}-0x{MessageType:x2}",
+    };
+
+    /// <summary>Names (TS 24.301 9.8) of the messages the MC does not decode further, for per-message views.</summary>
+    private static readonly Dictionary<(byte, byte), string> OtherNames = new()
+    {
+        [(7, 0x4D)] = "ServiceAccept",
+        [(7, 0x50)] = "GutiReallocationCommand",
+        [(7, 0x51)] = "GutiReallocationComplete",
+        [(7, 0x52)] = "AuthenticationRequest",
+        [(7, 0x53)] = "AuthenticationResponse",
+        [(7, 0x54)] = "AuthenticationReject",
+        [(7, 0x5C)] = "AuthenticationFailure",
+        [(7, NasMessageType.IdentityRequest)] = "IdentityRequest",
+        [(7, NasMessageType.SecurityModeComplete)] = "SecurityModeComplete",
+        [(7, 0x5F)] = "SecurityModeReject",
+        [(7, 0x60)] = "EmmStatus",
+        [(7, 0x61)] = "EmmInformation",
+        [(7, 0x62)] = "DownlinkNasTransport",
+        [(7, 0x63)] = "UplinkNasTransport",
+        [(2, 0xC2)] = "ActivateDefaultEpsBearerContextAccept",
+        [(2, 0xC3)] = "ActivateDefaultEpsBearerContextReject",
+        [(2, 0xC6)] = "ActivateDedicatedEpsBearerContextAccept",
+        [(2, 0xCD)] = "DeactivateEpsBearerContextRequest",
+        [(2, 0xCE)] = "DeactivateEpsBearerContextAccept",
+        [(2, 0xD1)] = "PdnConnectivityReject",
+        [(2, 0xD2)] = "PdnDisconnectRequest",
+        [(2, 0xD9)] = "EsmInformationRequest",
+        [(2, 0xDA)] = "EsmInformationResponse",
+        [(2, 0xE8)] = "EsmStatus",
     };
 
     public override string ToString() =>

@@ -38,6 +38,9 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
     private const int MaxHops = 16;
     private readonly Dictionary<SiteId, Dictionary<FlowKey, FlowEntry>> tables = [];
 
+    /// <summary>Per site and cookie, the intent the flows were compiled from (the fabric is its own desired state).</summary>
+    private readonly Dictionary<(SiteId Site, ulong Cookie), SteeringIntent> intents = [];
+
     public InMemorySwitchFabric(SdnTopology topology)
         : base(topology)
     {
@@ -55,10 +58,27 @@ public sealed class InMemorySwitchFabric : SteeringProgrammerBase
         }
     }
 
-    protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct)
+    public override SteeringIntent? IntentAt(SiteId site, ulong cookie)
     {
         lock (tables)
         {
+            return intents.GetValueOrDefault((site, cookie));
+        }
+    }
+
+    protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, SteeringIntent? intent, CancellationToken ct)
+    {
+        lock (tables)
+        {
+            if (flows.Count == 0 || intent is null)
+            {
+                intents.Remove((site.Site, cookie));
+            }
+            else
+            {
+                intents[(site.Site, cookie)] = intent;
+            }
+
             var t = tables[site.Site];
             foreach (var k in t.Where(kv => kv.Value.Cookie == cookie).Select(kv => kv.Key).ToList())
             {

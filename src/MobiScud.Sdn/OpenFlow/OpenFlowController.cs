@@ -165,11 +165,18 @@ public sealed class OpenFlowController : IAsyncDisposable
     public IReadOnlyList<FlowEntry> DesiredFlows(ulong dpid) => State(dpid).Snapshot();
 
     /// <summary>
+    /// What the owner's desired flows on the switch were made from (the tag of its last <see cref="ReplaceFlowsAsync"/>),
+    /// or null when it owns none there. The steering programmer keeps each UE's intent here and nowhere else.
+    /// </summary>
+    public object? DesiredTag(ulong dpid, ulong cookie) => desired.TryGetValue(dpid, out var state) ? state.Tag(cookie) : null;
+
+    /// <summary>
     /// Replaces every flow owned by <paramref name="cookie"/> on the switch with <paramref name="flows"/>: new and
     /// changed flows are added first (ADD overwrites the same key in place), then the owner's flows that are gone are
     /// deleted, then a barrier. Deferred (applied at the next reconcile) when the switch is not connected.
     /// </summary>
-    public async Task<FlowBatchResult> ReplaceFlowsAsync(ulong dpid, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct = default)
+    /// <param name="tag">What the flows were made from, kept with them (see <see cref="DesiredTag"/>).</param>
+    public async Task<FlowBatchResult> ReplaceFlowsAsync(ulong dpid, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct = default, object? tag = null)
     {
         if (flows.Any(f => f.Cookie != cookie))
         {
@@ -179,14 +186,14 @@ public sealed class OpenFlowController : IAsyncDisposable
         var state = State(dpid);
         if (!sessions.TryGetValue(dpid, out var session))
         {
-            state.Replace(cookie, flows);
+            state.Replace(cookie, flows, tag);
             return FlowBatchResult.Deferred;
         }
 
         await session.ProgramLock.WaitAsync(ct);
         try
         {
-            var (adds, deletes) = state.Replace(cookie, flows);
+            var (adds, deletes) = state.Replace(cookie, flows, tag);
             if (!session.Ready)
             {
                 // The session died or is not reconciled yet: the next reconcile installs the new desired state.
@@ -233,6 +240,32 @@ public sealed class OpenFlowController : IAsyncDisposable
         {
             session.ProgramLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Sets the owner's desired flows on a switch that is not connected yet (no I/O: they are installed by the switch's
+    /// reconcile when it connects). A connected switch is programmed with <see cref="ReplaceFlowsAsync"/> instead.
+    /// </summary>
+    public void SetDesired(ulong dpid, ulong cookie, IReadOnlyList<FlowEntry> flows)
+    {
+        if (flows.Any(f => f.Cookie != cookie))
+        {
+            throw new ArgumentException($"every flow must carry the owner cookie 0x{cookie:x}");
+        }
+
+        var state = State(dpid);
+        if (sessions.ContainsKey(dpid))
+        {
+            // A connected switch holds what it was reconciled to: only the same flows may be declared again.
+            if (!state.Holds(cookie, flows))
+            {
+                throw new InvalidOperationException($"switch 0x{dpid:x} is connected: program it with ReplaceFlowsAsync");
+            }
+
+            return;
+        }
+
+        state.Replace(cookie, flows, null);
     }
 
     /// <summary>Raw flow-mods in one barrier-confirmed batch (benchmarks, tests); does not touch desired state.</summary>
@@ -356,6 +389,9 @@ public sealed class OpenFlowController : IAsyncDisposable
     {
         private readonly Dictionary<ulong, Dictionary<FlowKey, FlowEntry>> byOwner = [];
 
+        /// <summary>Per owner, what its flows were made from.</summary>
+        private readonly Dictionary<ulong, object> tags = [];
+
         /// <summary>Per owner, desired flows the switch refused or did not confirm: re-sent by the owner's next replacement.</summary>
         private readonly Dictionary<ulong, HashSet<FlowKey>> unapplied = [];
 
@@ -392,10 +428,37 @@ public sealed class OpenFlowController : IAsyncDisposable
             }
         }
 
-        public (List<FlowEntry> Adds, List<FlowEntry> Deletes) Replace(ulong cookie, IReadOnlyList<FlowEntry> flows)
+        /// <summary>Whether the owner's desired flows are exactly these.</summary>
+        public bool Holds(ulong cookie, IReadOnlyList<FlowEntry> flows)
         {
             lock (byOwner)
             {
+                var owned = byOwner.TryGetValue(cookie, out var o) ? o : [];
+                return owned.Count == flows.Count && flows.All(f => owned.TryGetValue(f.Key, out var have) && have.SameAs(f));
+            }
+        }
+
+        public object? Tag(ulong cookie)
+        {
+            lock (byOwner)
+            {
+                return tags.GetValueOrDefault(cookie);
+            }
+        }
+
+        public (List<FlowEntry> Adds, List<FlowEntry> Deletes) Replace(ulong cookie, IReadOnlyList<FlowEntry> flows, object? tag)
+        {
+            lock (byOwner)
+            {
+                if (flows.Count == 0 || tag is null)
+                {
+                    tags.Remove(cookie);
+                }
+                else
+                {
+                    tags[cookie] = tag;
+                }
+
                 var old = byOwner.TryGetValue(cookie, out var o) ? o : [];
                 var next = new Dictionary<FlowKey, FlowEntry>();
                 foreach (var f in flows)

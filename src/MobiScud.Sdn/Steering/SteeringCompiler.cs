@@ -32,6 +32,9 @@ public static class SteeringCookies
 
     public static bool IsOurs(ulong cookie) => (cookie & OwnerMask) == Owner;
 
+    /// <summary>A UE's cookie (ours, and not the site's fixed flows).</summary>
+    public static bool IsPerUe(ulong cookie) => IsOurs(cookie) && cookie != Infrastructure;
+
     /// <summary>A stable per-UE cookie (FNV-1a of the UE id, 55 bits, bit 55 set so it never equals the infrastructure cookie).</summary>
     public static ulong ForUe(UeId ue)
     {
@@ -44,6 +47,12 @@ public static class SteeringCookies
 
         return Owner | (1UL << 55) | (h & ((1UL << 55) - 1));
     }
+}
+
+/// <summary>What <see cref="SteeringCompiler.TryCompile"/> made of an intent: flows per site, or why there are none.</summary>
+public sealed record CompiledSteering(IReadOnlyDictionary<SiteId, IReadOnlyList<FlowEntry>>? Flows, string? Error)
+{
+    public static CompiledSteering Failed(string error) => new(null, error);
 }
 
 /// <summary>
@@ -110,13 +119,25 @@ public static class SteeringCompiler
         return Dedupe(flows);
     }
 
-    /// <summary>
-    /// The UE's flows, per site: the switch site always, and the PVM's site when it is elsewhere (it relays between
-    /// the inter-site link and the PVM). Every flow carries the UE's cookie.
-    /// </summary>
+    /// <summary>As <see cref="TryCompile"/>; an intent this topology cannot carry throws <see cref="InvalidOperationException"/> with the reason.</summary>
     public static IReadOnlyDictionary<SiteId, IReadOnlyList<FlowEntry>> Compile(SteeringIntent intent, SdnTopology topology)
     {
-        var site = topology[intent.SwitchSite];
+        var compiled = TryCompile(intent, topology);
+        return compiled.Flows ?? throw new InvalidOperationException(compiled.Error);
+    }
+
+    /// <summary>
+    /// The UE's flows, per site: the switch site always, and the PVM's site when it is elsewhere (it relays between
+    /// the inter-site link and the PVM). Every flow carries the UE's cookie. An intent the topology cannot carry (a site
+    /// it does not have, no inter-site port between the two) is an error value naming the site and the UE.
+    /// </summary>
+    public static CompiledSteering TryCompile(SteeringIntent intent, SdnTopology topology)
+    {
+        if (!topology.TryGet(intent.SwitchSite, out var site))
+        {
+            return CompiledSteering.Failed($"switch site '{intent.SwitchSite}' of UE {intent.Ue} is not in the SDN topology (known: {string.Join(", ", topology.Sites.Select(s => s.Site))})");
+        }
+
         var cookie = SteeringCookies.ForUe(intent.Ue);
         var ue = intent.UeAddress;
         var flows = new List<FlowEntry>();
@@ -140,7 +161,7 @@ public static class SteeringCompiler
             }
             else if (!site.InterSitePorts.TryGetValue(intent.PvmSite, out towardPvm))
             {
-                throw new InvalidOperationException($"site '{site.Site}' has no inter-site port toward '{intent.PvmSite}' (UE {intent.Ue})");
+                return CompiledSteering.Failed($"site '{site.Site}' has no inter-site port toward '{intent.PvmSite}' (UE {intent.Ue})");
             }
 
             // Uplink for the PVM: only from the UE's own bearers, from its serving eNB, with the UE's own source address.
@@ -162,10 +183,14 @@ public static class SteeringCompiler
 
             if (!local)
             {
-                var remote = topology[intent.PvmSite];
+                if (!topology.TryGet(intent.PvmSite, out var remote))
+                {
+                    return CompiledSteering.Failed($"PVM site '{intent.PvmSite}' of UE {intent.Ue} is not in the SDN topology");
+                }
+
                 if (!remote.InterSitePorts.TryGetValue(intent.SwitchSite, out var back))
                 {
-                    throw new InvalidOperationException($"site '{remote.Site}' has no inter-site port toward '{intent.SwitchSite}' (UE {intent.Ue})");
+                    return CompiledSteering.Failed($"site '{remote.Site}' has no inter-site port toward '{intent.SwitchSite}' (UE {intent.Ue})");
                 }
 
                 result[remote.Site] = Dedupe(
@@ -179,7 +204,7 @@ public static class SteeringCompiler
         }
 
         result[site.Site] = Dedupe(flows);
-        return result;
+        return new CompiledSteering(result, null);
     }
 
     private static IReadOnlyList<OfpInstruction> Apply(params OfpAction[] actions) => [new ApplyActionsInstruction(actions)];

@@ -6,7 +6,10 @@ namespace MobiScud.Sdn.Steering;
 /// <summary>Outcome of one steering command, per site touched.</summary>
 public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<SiteId, FlowBatchResult> Sites)
 {
-    public bool Confirmed => !Stale && Sites.Values.All(s => s.Confirmed);
+    /// <summary>Why the intent could not be compiled for the topology (nothing was sent); null when it was.</summary>
+    public string? CompileError { get; init; }
+
+    public bool Confirmed => !Stale && CompileError is null && Sites.Values.All(s => s.Confirmed);
 
     /// <summary>
     /// True when, after the barriers, the switches' datapath caches were also brought in line (see
@@ -66,19 +69,40 @@ public interface IFlowProgrammer
 }
 
 /// <summary>
-/// Turns steering commands into per-site flow replacements. Keeps, per UE, the sites its flows are on and the last
-/// intent version, so a replacement also clears sites the UE left and a stale (older) intent is ignored.
+/// Turns steering commands into per-site flow replacements. It keeps no steering of its own: each site's desired state
+/// (the controller's, or the in-memory fabric's tables) holds the UE's flows tagged with the intent they were compiled
+/// from, and that is what tells which sites a replacement must clear and whether an intent is stale (older).
 /// </summary>
 public abstract class SteeringProgrammerBase : IFlowProgrammer
 {
-    private readonly Dictionary<UeId, (int Version, HashSet<SiteId> Sites)> installed = [];
     private readonly SemaphoreSlim gate = new(1, 1);
 
     protected SteeringProgrammerBase(SdnTopology topology) => Topology = topology;
 
     public SdnTopology Topology { get; }
 
-    protected abstract Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct);
+    /// <summary>Replaces the cookie's flows at the site; <paramref name="intent"/> is what they were compiled from (null: none left).</summary>
+    protected abstract Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, SteeringIntent? intent, CancellationToken ct);
+
+    /// <summary>The intent whose flows the site's desired state holds under <paramref name="cookie"/>, or null.</summary>
+    public abstract SteeringIntent? IntentAt(SiteId site, ulong cookie);
+
+    /// <summary>The UE's steering as the switches' desired state holds it: the intent at its switch site.</summary>
+    public SteeringIntent? Installed(UeId ue)
+    {
+        var cookie = SteeringCookies.ForUe(ue);
+        foreach (var site in Topology.Sites)
+        {
+            if (IntentAt(site.Site, cookie) is { } intent && intent.SwitchSite == site.Site)
+            {
+                return intent;
+            }
+        }
+
+        return null;
+    }
+
+    private List<SiteId> SitesHolding(ulong cookie) => [.. Topology.Sites.Where(s => IntentAt(s.Site, cookie) is not null).Select(s => s.Site)];
 
     /// <summary>
     /// After every touched site confirmed its batch: bring the datapath caches of the sites that changed in line.
@@ -113,39 +137,42 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
 
     private async Task<SteeringResult> InstallAsync(SteeringIntent intent, CancellationToken ct)
     {
-        if (installed.TryGetValue(intent.Ue, out var cur) && intent.Version < cur.Version)
+        if (Installed(intent.Ue) is { } current && intent.Version < current.Version)
         {
             return new SteeringResult(intent.Ue, true, new Dictionary<SiteId, FlowBatchResult>());
         }
 
-        var compiled = SteeringCompiler.Compile(intent, Topology);
+        var compiling = SteeringCompiler.TryCompile(intent, Topology);
+        if (compiling.Flows is not { } compiled)
+        {
+            return new SteeringResult(intent.Ue, false, new Dictionary<SiteId, FlowBatchResult>()) { CompileError = compiling.Error };
+        }
+
         var cookie = SteeringCookies.ForUe(intent.Ue);
+        var held = SitesHolding(cookie);
         var results = new Dictionary<SiteId, FlowBatchResult>();
 
         // Make before break: the PVM's remote site first, then the switch site that redirects to it, then clean-up.
         foreach (var (site, flows) in compiled.OrderBy(kv => kv.Key == intent.SwitchSite ? 1 : 0))
         {
-            results[site] = await ReplaceAsync(Topology[site], cookie, flows, ct);
+            results[site] = await ReplaceAsync(Topology[site], cookie, flows, intent, ct);
         }
 
-        foreach (var gone in cur.Sites?.Where(s => !compiled.ContainsKey(s)) ?? [])
+        foreach (var gone in held.Where(s => !compiled.ContainsKey(s)))
         {
-            results[gone] = await ReplaceAsync(Topology[gone], cookie, [], ct);
+            results[gone] = await ReplaceAsync(Topology[gone], cookie, [], null, ct);
         }
 
-        installed[intent.Ue] = (intent.Version, compiled.Keys.ToHashSet());
         return await FinishAsync(intent.Ue, results, ct);
     }
 
     private async Task<SteeringResult> RemoveAsync(UeId ue, CancellationToken ct)
     {
         var results = new Dictionary<SiteId, FlowBatchResult>();
-        if (installed.Remove(ue, out var cur))
+        var cookie = SteeringCookies.ForUe(ue);
+        foreach (var site in SitesHolding(cookie))
         {
-            foreach (var site in cur.Sites)
-            {
-                results[site] = await ReplaceAsync(Topology[site], SteeringCookies.ForUe(ue), [], ct);
-            }
+            results[site] = await ReplaceAsync(Topology[site], cookie, [], null, ct);
         }
 
         return await FinishAsync(ue, results, ct);
@@ -170,13 +197,16 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
         this.datapathSync = datapathSync ?? new Dictionary<SiteId, OvsDatapathSync>();
         foreach (var site in topology.Sites)
         {
-            // Not connected yet: this only records desired state (returns Deferred without I/O).
-            _ = controller.ReplaceFlowsAsync(site.DatapathId, SteeringCookies.Infrastructure, SteeringCompiler.SiteBase(site));
+            // Not connected yet: this only records desired state.
+            controller.SetDesired(site.DatapathId, SteeringCookies.Infrastructure, SteeringCompiler.SiteBase(site));
         }
     }
 
-    protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, CancellationToken ct) =>
-        controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct);
+    protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, SteeringIntent? intent, CancellationToken ct) =>
+        controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct, intent);
+
+    public override SteeringIntent? IntentAt(SiteId site, ulong cookie) =>
+        Topology.TryGet(site, out var topology) ? controller.DesiredTag(topology.DatapathId, cookie) as SteeringIntent : null;
 
     protected override async Task<bool> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct)
     {

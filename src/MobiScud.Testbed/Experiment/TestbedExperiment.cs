@@ -200,11 +200,13 @@ public static class TestbedExperiment
                 };
             }
 
-            await using var executor = new LiveExecutor(programmer, pvms, epoch);
-            McTap mc;
-            await using ((mc = new McTap(tap, plan.McConfig(), new LoggingExecutor(executor, log), epoch)).ConfigureAwait(false))
+            var topology = plan.SdnTopology();
+            var steering = new ProgrammerSteeringBackend(
+                programmer, topology, async (site, _) => [.. (await controller.DumpFlowsAsync(topology[site].DatapathId)).Select(FlowEntry.FromStats)], Clock);
+            await using var pvmBackend = new HypervisorBackend(pvms);
+            TestbedMc mc;
+            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log))).ConfigureAwait(false))
             {
-                executor.Attach(mc);
                 await using var epc = await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
                 using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
@@ -219,8 +221,8 @@ public static class TestbedExperiment
                 foreach (var ue in epc.Ues)
                 {
                     var ueId = new UeId($"imsi-{ue.Imsi}");
-                    var pvm = await WaitAsync(() => executor.AdapterEvents.Select(e => e.Event).OfType<PvmStarted>().FirstOrDefault(p => p.Ue == ueId && p.Address is not null), $"the PVM of UE {ue.Index}", cancellation);
-                    await WaitAsync(() => executor.Steering.Any(s => s.Confirmed && s.Install?.Intent is { } i && i.Ue == ueId && i.PvmAddress is not null) ? true : (bool?)null, $"steering toward the PVM of UE {ue.Index}", cancellation);
+                    var pvm = await WaitAsync(() => mc.Timeline.Select(e => e.Event).OfType<PvmStarted>().FirstOrDefault(p => p.Ue == ueId && p.Address is not null), $"the PVM of UE {ue.Index}", cancellation);
+                    await WaitAsync(() => steering.Results.Any(s => s.Confirmed && s.Install?.Intent is { } i && i.Ue == ueId && i.PvmAddress is not null) ? true : (bool?)null, $"steering toward the PVM of UE {ue.Index}", cancellation);
                     targets[0].SetFor(ue.Index, pvm.Address!);
                     first ??= pvm;
                     log.WriteLine($"UE {ue.Index}: PVM {pvm.Pvm} running at site {pvm.Site} with {pvm.Address}; steering confirmed");
@@ -291,14 +293,14 @@ public static class TestbedExperiment
                 }
 
                 var timelineCsv = Path.Combine(runDir, "mc-timeline.csv");
-                var handovers = WriteTimeline(mc, executor, timelineCsv, epoch);
-                var migrations = Migrations(mc, executor, qemuReports, epoch);
+                var handovers = WriteTimeline(mc, steering, timelineCsv, epoch);
+                var migrations = Migrations(mc, steering, qemuReports, epoch);
                 var rttCsv = Path.Combine(runDir, "rtt.csv");
                 WriteRttCsv(samples, rttCsv);
                 var rttPng = Path.Combine(runDir, "rtt.png");
                 RttPlot.Write(rttPng, samples, handovers, migrations);
                 problems.AddRange(mc.Problems);
-                problems.AddRange(executor.Problems);
+                problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
                 return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, epc.Log.Count / 2, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems);
             }
@@ -374,20 +376,21 @@ public static class TestbedExperiment
         }
     }
 
-    private static List<HandoverMeasurement> WriteTimeline(McTap mc, LiveExecutor executor, string path, DateTime epoch)
+    private static List<HandoverMeasurement> WriteTimeline(TestbedMc mc, ProgrammerSteeringBackend steering, string path, DateTime epoch)
     {
         var handovers = new List<HandoverMeasurement>();
-        var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,message,event,commands\n");
+        var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,frame,event,commands\n");
         foreach (var e in mc.Timeline)
         {
             var ms = (e.HandledAt - e.WireTime).TotalMilliseconds;
-            var flows = FlowsConfirmedMs(e, executor);
+            var flows = FlowsConfirmedMs(e, steering);
             var commands = string.Join(" | ", e.Commands.Select(Describe));
+            var name = e.Event.GetType().Name;
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{(e.WireTime - epoch).TotalSeconds:0.000000},{(e.HandledAt - epoch).TotalSeconds:0.000000},{ms:0.000},{flows?.ToString("0.000", CultureInfo.InvariantCulture)},{e.Message},\"{e.Event}\",\"{commands}\"");
-            if (e.Event is { } ev && (ev.StartsWith("PathSwitched", StringComparison.Ordinal) || ev.StartsWith("HandoverCompleted", StringComparison.Ordinal) || ev.StartsWith("HandoverPrepared", StringComparison.Ordinal)))
+                $"{(e.WireTime - epoch).TotalSeconds:0.000000},{(e.HandledAt - epoch).TotalSeconds:0.000000},{ms:0.000},{flows?.ToString("0.000", CultureInfo.InvariantCulture)},{e.Frame},\"{Describe(e.Event)}\",\"{commands}\"");
+            if (e.FromTap && e.Event is PathSwitched or HandoverCompleted or HandoverPrepared)
             {
-                handovers.Add(new HandoverMeasurement($"{e.Message} ({ev.Split(' ')[0]})", (e.WireTime - epoch).TotalSeconds, ms, flows));
+                handovers.Add(new HandoverMeasurement(name, (e.WireTime - epoch).TotalSeconds, ms, flows));
             }
         }
 
@@ -395,25 +398,26 @@ public static class TestbedExperiment
         return handovers;
     }
 
-    /// <summary>From the cause of a timeline entry (wire message or adapter report) to the first of its steering changes confirmed on OVS.</summary>
-    private static double? FlowsConfirmedMs(McTimelineEntry e, LiveExecutor executor) =>
+    /// <summary>From the cause of a timeline entry (wire message or backend outcome) to the first of its steering changes confirmed on OVS.</summary>
+    private static double? FlowsConfirmedMs(McTimelineEntry e, ProgrammerSteeringBackend steering) =>
         e.Commands.OfType<InstallSteering>()
-            .Select(c => executor.Steering.FirstOrDefault(s => ReferenceEquals(s.Install, c) && s.Confirmed) is { } done ? (double?)(done.Finished - e.WireTime).TotalMilliseconds : null)
+            .Select(c => steering.Results.FirstOrDefault(s => s.Install?.Intent == c.Intent && s.Confirmed) is { } done ? (double?)(done.Finished - e.WireTime).TotalMilliseconds : null)
             .Where(x => x is not null)
             .DefaultIfEmpty()
             .Min();
 
-    private static List<MigrationMeasurement> Migrations(McTap mc, LiveExecutor executor, List<QemuMigrationReport> reports, DateTime epoch)
+    private static List<MigrationMeasurement> Migrations(TestbedMc mc, ProgrammerSteeringBackend steering, List<QemuMigrationReport> reports, DateTime epoch)
     {
         var starts = mc.Timeline.SelectMany(e => e.Commands.OfType<StartMigration>().Select(m => (m, e.HandledAt))).ToList();
         var result = new List<MigrationMeasurement>();
-        foreach (var (at, ev) in executor.AdapterEvents)
+        foreach (var entry in mc.Timeline)
         {
-            if (ev is not MigrationCompleted done)
+            if (entry.Event is not MigrationCompleted done)
             {
                 continue;
             }
 
+            var at = entry.WireTime;
             var (start, startedAt) = starts.LastOrDefault(s => s.m.Migration == done.Migration);
             QemuMigrationReport? report;
             lock (reports)
@@ -430,9 +434,7 @@ public static class TestbedExperiment
                 (report?.Downtime ?? done.Stats.Downtime).TotalMilliseconds,
                 report is null ? done.Stats.Downtime.TotalMilliseconds : report.Pause?.TotalMilliseconds,
                 report is null ? done.Stats.BytesSent : report.RamBytes + report.DiskBytes,
-                mc.Timeline.FirstOrDefault(e => e.Event == nameof(MigrationCompleted) && e.Commands.OfType<InstallSteering>().Any() && Math.Abs((e.WireTime - at).TotalMilliseconds) < 1000) is { } entry
-                    ? FlowsConfirmedMs(entry, executor)
-                    : null,
+                entry.Commands.OfType<InstallSteering>().Any() ? FlowsConfirmedMs(entry, steering) : null,
                 report?.PausedAt is { } pausedAt ? (pausedAt.UtcDateTime - epoch).TotalSeconds : null));
         }
 
@@ -460,20 +462,24 @@ public static class TestbedExperiment
         _ => c.GetType().Name,
     };
 
-    /// <summary>Prints each command as it goes to the adapters.</summary>
-    private sealed class LoggingExecutor(ICommandExecutor inner, TextWriter log) : ICommandExecutor
+    /// <summary>Prints the commands of each decision once they went to the backends.</summary>
+    private static void LogCommands(McTimelineEntry entry, TextWriter log)
     {
-        public Task ExecuteAsync(ControlCommand command, CancellationToken cancellation)
+        foreach (var command in entry.Commands.Where(c => c is not Notify and not ScheduleTimer))
         {
-            if (command is not Notify and not ScheduleTimer)
+            lock (log)
             {
-                lock (log)
-                {
-                    log.WriteLine($"  MC -> {Describe(command)}");
-                }
+                log.WriteLine($"  MC -> {Describe(command)}");
             }
-
-            return inner.ExecuteAsync(command, cancellation);
         }
     }
+
+    private static string Describe(UeEvent e) => e switch
+    {
+        UeAttached a => $"UeAttached {a.Ue} imsi={a.Imsi} ip={a.UeAddress} at {a.Enb} bearers={string.Join(",", a.Bearers.Select(b => $"{b.ERabId}:ul {b.Uplink} dl {b.Downlink}"))}",
+        PathSwitched p => $"PathSwitched {p.Ue} to {p.Target} dl={string.Join(",", p.Downlinks.Select(d => d.Downlink))}",
+        HandoverPrepared h => $"HandoverPrepared {h.Ue} {h.Source}->{h.Target} {h.Kind}",
+        HandoverCompleted h => $"HandoverCompleted {h.Ue} to {h.Target} dl={string.Join(",", h.Downlinks.Select(d => d.Downlink))}",
+        _ => $"{e.GetType().Name} {e.Ue}",
+    };
 }

@@ -1,5 +1,6 @@
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using static MobiScud.Control.Tests.Fixture;
 
 namespace MobiScud.Control.Tests;
@@ -12,17 +13,35 @@ namespace MobiScud.Control.Tests;
 /// Switches also reject some steering (reported back as SteeringFailed, in any order with everything else): after every
 /// step, a UE whose last steering failed has a retry pending or newer steering sent; once switches accept again, the
 /// retries get the steering installed.
+/// Every strategy runs, and under MobiScud every migration policy, with scheduling and admission on: the host runs
+/// <see cref="MigrationScheduler"/> (one migration per link, small site capacities, a queue with deadlines) between
+/// the MC and the hypervisor, other UEs' PVMs and migrations come and go and take places and links, and the MC is
+/// told site occupancy and learned mobility as facts.
 /// </summary>
 public sealed class ConvergenceTests
 {
     private static readonly EnbId[] Enbs = [EnbA1, EnbA2, EnbB1, EnbC1, Unserved];
 
-    public static TheoryData<int, Strategy> Seeds()
+    private static readonly UeId[] Others = [new("other-1"), new("other-2"), new("other-3"), new("other-4")];
+
+    /// <summary>Lanes: core-anchored, static edge, and MobiScud under each policy.</summary>
+    private static readonly (Strategy Strategy, PolicyKind Policy)[] Lanes =
+    [
+        (Strategy.CoreAnchored, PolicyKind.Always),
+        (Strategy.StaticEdge, PolicyKind.Always),
+        .. Enum.GetValues<PolicyKind>().Select(p => (Strategy.MobiScud, p)),
+    ];
+
+    /// <summary>Seeds per lane: 30 in CI; MOBISCUD_CONVERGENCE_SEEDS for a longer run.</summary>
+    private static int SeedsPerLane => int.TryParse(Environment.GetEnvironmentVariable("MOBISCUD_CONVERGENCE_SEEDS"), out var n) && n > 0 ? n : 30;
+
+    public static TheoryData<int, Strategy, PolicyKind> Seeds()
     {
-        var data = new TheoryData<int, Strategy>();
-        for (var seed = 0; seed < 200; seed++)
+        var data = new TheoryData<int, Strategy, PolicyKind>();
+        for (var seed = 0; seed < SeedsPerLane * Lanes.Length; seed++)
         {
-            data.Add(seed, (Strategy)(seed % 3));
+            var (strategy, policy) = Lanes[seed % Lanes.Length];
+            data.Add(seed, strategy, policy);
         }
 
         return data;
@@ -30,12 +49,29 @@ public sealed class ConvergenceTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Any_interleaving_converges_with_exactly_one_pvm(int seed, Strategy strategy)
+    public void Any_interleaving_converges_with_exactly_one_pvm(int seed, Strategy strategy, PolicyKind policy)
     {
+        var capacities = new Dictionary<SiteId, int> { [A] = 2, [B] = 2, [C] = 2 };
         var config = new McConfig(Sites, Core, strategy, idleSuspendAfter: TimeSpan.FromSeconds(3),
             migrationDeadline: TimeSpan.FromSeconds(8), migrationRetryAfter: TimeSpan.FromSeconds(2),
-            steeringRetryAfter: TimeSpan.FromSeconds(1), steeringRetryMax: TimeSpan.FromSeconds(8));
-        var world = new World(config, new Random(seed));
+            steeringRetryAfter: TimeSpan.FromSeconds(1), steeringRetryMax: TimeSpan.FromSeconds(8))
+        {
+            // Short dwell and review times so that held-back moves happen within the run; cheap moves so that
+            // myopic and the MDP migrate too.
+            Policy = new PolicyConfig
+            {
+                Kind = policy,
+                Dwell = TimeSpan.FromSeconds(2),
+                ReviewAfter = TimeSpan.FromSeconds(1),
+                PriorDwell = TimeSpan.FromSeconds(20),
+                Slot = TimeSpan.FromSeconds(5),
+                MinDepartures = 2,
+                Cost = new WangCostModel(migrationScale: 0.1 + (seed % 3 * 0.4)),
+            },
+            Sites = Line(capacities),
+        };
+        var scheduler = new SchedulerConfig { Graph = config.Sites, MaxConcurrentPerLink = 1 };
+        var world = new World(config, scheduler, new Random(seed));
         for (var step = 0; step < 80; step++)
         {
             world.Step();
@@ -45,8 +81,16 @@ public sealed class ConvergenceTests
         world.CheckConverged();
     }
 
-    private sealed class World(McConfig config, Random random)
+    private sealed class World(McConfig config, SchedulerConfig schedulerConfig, Random random)
     {
+        private readonly List<StartMigration> _queued = [];
+
+        // Refused or dropped by the scheduler, the failure not yet delivered to the MC (a cancel meanwhile is a no-op).
+        private readonly HashSet<MigrationId> _unstarted = [];
+        private readonly List<MigrationId> _otherMigrations = [];
+        private SchedulerState _scheduler = SchedulerState.Empty;
+        private MobilityStats _mobility = MobilityStats.Empty;
+        private bool _othersStopped;
         private readonly List<UeEvent> _outcomes = [];
         private readonly List<ScheduleTimer> _timers = [];
         private readonly Dictionary<MigrationId, (SiteId From, SiteId To)> _migrations = [];
@@ -64,7 +108,11 @@ public sealed class ConvergenceTests
         public void Step()
         {
             var roll = random.Next(100);
-            if (roll < 40 && _outcomes.Count > 0)
+            if (roll < 8)
+            {
+                OtherUe();
+            }
+            else if (roll < 40 && _outcomes.Count > 0)
             {
                 var i = random.Next(_outcomes.Count);
                 var outcome = _outcomes[i];
@@ -77,6 +125,7 @@ public sealed class ConvergenceTests
                 var t = _timers[i];
                 _timers.RemoveAt(i);
                 _now = t.Due > _now ? t.Due : _now;
+                Schedule(new SchedulerTick(_now));
                 Feed(new TimerFired(_now, Ue, t.Kind, t.Token));
             }
             else
@@ -88,6 +137,19 @@ public sealed class ConvergenceTests
         public void SettleConnected()
         {
             _switchesHealthy = true;
+
+            // Other UEs' load goes away, so that the places and links the MC wants are free in the end.
+            _othersStopped = true;
+            foreach (var m in _otherMigrations.ToList())
+            {
+                Schedule(new MigrationEnded(_now, m, Landed: false));
+            }
+
+            foreach (var other in Others)
+            {
+                Schedule(new PvmGone(_now, other));
+            }
+
             Drain();
             var enb = Enbs[random.Next(Enbs.Length)];
             Feed(_state?.Connection switch
@@ -107,7 +169,12 @@ public sealed class ConvergenceTests
             Assert.True(_instance.Value.Running);
             Assert.Equal(_instance.Value.Site, s.PvmSite);
             Assert.Null(s.Migration);
-            Assert.Equal(MobiScudControl.DesiredSite(config, s), s.PvmSite);
+            Assert.Equal(MobiScudControl.DesiredSite(config, s, Facts), s.PvmSite);
+            Assert.Empty(_queued);
+            foreach (var (site, count) in _scheduler.Occupancy)
+            {
+                Assert.True(config.Sites!.Capacity(site) is not { } cap || count <= cap, $"{site} holds {count} PVMs");
+            }
             var desired = MobiScudControl.DesiredSteering(config, s);
             if (desired is null)
             {
@@ -139,6 +206,7 @@ public sealed class ConvergenceTests
                 var t = _timers.MinBy(x => x.Due)!;
                 _timers.Remove(t);
                 _now = t.Due > _now ? t.Due : _now;
+                Schedule(new SchedulerTick(_now));
                 Feed(new TimerFired(_now, Ue, t.Kind, t.Token));
             }
 
@@ -183,9 +251,19 @@ public sealed class ConvergenceTests
                     var (_, to) = _migrations[done.Migration];
                     _migrations.Remove(done.Migration);
                     _instance = (to, _instance!.Value.Running);
+                    Schedule(new MigrationEnded(_now, done.Migration, Landed: true));
                     break;
                 case MigrationFailed failed:
-                    _migrations.Remove(failed.Migration);
+                    _unstarted.Remove(failed.Migration);
+                    if (_migrations.Remove(failed.Migration))
+                    {
+                        Schedule(new MigrationEnded(_now, failed.Migration, Landed: false));
+                    }
+
+                    break;
+                case PvmFailed refused:
+                    // Admission found no room: the hypervisor never started it.
+                    _creating = false;
                     break;
                 case PvmStarted started:
                     _creating = false;
@@ -199,9 +277,102 @@ public sealed class ConvergenceTests
             Feed(outcome with { At = _now });
         }
 
+        private PolicyFacts Facts => new() { Mobility = _mobility, SiteOccupancy = _scheduler.Occupancy };
+
+        /// <summary>Another UE's PVM appears or goes, or one of its migrations starts or ends: load on places and links.</summary>
+        private void OtherUe()
+        {
+            if (_othersStopped)
+            {
+                return;
+            }
+
+            var other = Others[random.Next(Others.Length)];
+            var sites = new[] { A, B, C };
+            switch (random.Next(4))
+            {
+                case 0 when !_scheduler.PvmAt.ContainsKey(other):
+                    Schedule(new PlacementRequested(_now, new CreatePvm(other, PvmId.For(other), sites[random.Next(3)]), []));
+                    break;
+                case 1 when _otherMigrations.Count == 0 || random.Next(2) == 0:
+                    Schedule(new PvmGone(_now, other));
+                    break;
+                case 2 when _scheduler.PvmAt.TryGetValue(other, out var at):
+                    var to = sites[random.Next(3)];
+                    var id = new MigrationId(other, random.Next(1_000_000));
+                    if (to != at)
+                    {
+                        _otherMigrations.Add(id);
+                        Schedule(new MigrationRequested(_now, new StartMigration(other, id, PvmId.For(other), at, to, MigrationReason.Handover), random.NextDouble(), _now + TimeSpan.FromSeconds(5)));
+                    }
+
+                    break;
+                case 3 when _otherMigrations.Count > 0:
+                    var ended = _otherMigrations[random.Next(_otherMigrations.Count)];
+                    _otherMigrations.Remove(ended);
+                    Schedule(new MigrationEnded(_now, ended, random.Next(2) == 0));
+                    break;
+            }
+        }
+
+        /// <summary>Runs the scheduler and carries out its grants as the host would.</summary>
+        private void Schedule(SchedulerRequest request)
+        {
+            var step = MigrationScheduler.Step(schedulerConfig, _scheduler, request);
+            _scheduler = step.State;
+            foreach (var grant in step.Grants)
+            {
+                switch (grant)
+                {
+                    case PlacementGranted g when g.Create.Ue == Ue:
+                        _outcomes.Add(new PvmStarted(_now, Ue, g.Create.Pvm, g.Create.Site, PvmIp));
+                        break;
+                    case PlacementRefused r when r.Create.Ue == Ue:
+                        _outcomes.Add(new PvmFailed(_now, Ue, r.Create.Pvm, r.Create.Site, r.Reason));
+                        break;
+                    case MigrationGranted g when g.Start.Ue == Ue:
+                        Assert.True(_queued.Remove(g.Start), "granted a migration that was not waiting");
+                        Begin(g.Start);
+                        break;
+                    case MigrationRefused r when r.Start.Ue == Ue:
+                        Assert.True(_queued.Remove(r.Start), "refused a migration that was not waiting");
+                        _unstarted.Add(r.Start.Migration);
+                        _outcomes.Add(new MigrationFailed(_now, r.Start.Migration, r.Reason));
+                        break;
+                    case MigrationDropped d when d.Start.Ue == Ue:
+                        Assert.True(_queued.Remove(d.Start), "dropped a migration that was not waiting");
+                        _unstarted.Add(d.Start.Migration);
+                        _outcomes.Add(new MigrationFailed(_now, d.Start.Migration, "cancelled"));
+                        break;
+                    case MigrationRefused r:
+                        _otherMigrations.Remove(r.Start.Migration);
+                        break;
+                    case MigrationDropped d:
+                        _otherMigrations.Remove(d.Start.Migration);
+                        break;
+                }
+            }
+        }
+
+        /// <summary>The hypervisor starts a granted migration.</summary>
+        private void Begin(StartMigration start)
+        {
+            Assert.Equal((start.From, true), _instance);
+            Assert.Empty(_migrations);
+            _migrations[start.Migration] = (start.From, start.To);
+            _outcomes.Add(random.Next(4) == 0
+                ? new MigrationFailed(_now, start.Migration, "link down")
+                : new MigrationCompleted(_now, start.Migration, new MigrationStats(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(30), 1, 3)));
+        }
+
         private void Feed(UeEvent e)
         {
-            var decision = MobiScudControl.Decide(config, _state, e);
+            if (MobilityStats.ObservationOf(_state, e) is { } seen)
+            {
+                _mobility = MobilityStats.Observe(_mobility, seen);
+            }
+
+            var decision = MobiScudControl.Decide(config, _state, e, Facts);
             _state = decision.State;
             foreach (var c in decision.Commands)
             {
@@ -224,7 +395,7 @@ public sealed class ConvergenceTests
                 case CreatePvm create:
                     Assert.False(_creating || _instance is not null, $"duplicate PVM: create at {create.Site} while one exists at {_instance?.Site}");
                     _creating = true;
-                    _outcomes.Add(new PvmStarted(_now, Ue, create.Pvm, create.Site, PvmIp));
+                    Schedule(new PlacementRequested(_now, create, [.. MigrationPolicies.Ranked(config, create.Site)]));
                     break;
                 case ResumePvm resume:
                     Assert.Equal((resume.Site, false), _instance);
@@ -241,10 +412,14 @@ public sealed class ConvergenceTests
                 case StartMigration start:
                     Assert.Equal((start.From, true), _instance);
                     Assert.Empty(_migrations);
-                    _migrations[start.Migration] = (start.From, start.To);
-                    _outcomes.Add(random.Next(4) == 0
-                        ? new MigrationFailed(_now, start.Migration, "link down")
-                        : new MigrationCompleted(_now, start.Migration, new MigrationStats(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(30), 1, 3)));
+                    Assert.Empty(_queued);
+                    _queued.Add(start);
+                    Schedule(new MigrationRequested(_now, start, start.ExpectedBenefit, _now + TimeSpan.FromSeconds(6)));
+                    break;
+                case CancelMigration cancel when _queued.Exists(q => q.Migration == cancel.Migration):
+                    Schedule(new MigrationWithdrawn(_now, cancel.Migration));
+                    break;
+                case CancelMigration cancel when _unstarted.Contains(cancel.Migration):
                     break;
                 case CancelMigration cancel:
                     Assert.True(_migrations.ContainsKey(cancel.Migration), "cancel for a migration that is not running");

@@ -1,6 +1,7 @@
 using System.Net;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 
 namespace MobiScud.Control.Tests;
 
@@ -41,6 +42,33 @@ internal sealed class Fixture
 
     public List<ControlCommand> All { get; } = [];
 
+    /// <summary>What each decision is told about everyone else.</summary>
+    public PolicyFacts Facts { get; set; } = PolicyFacts.None;
+
+    /// <summary>A line of sites A - B - C with the core hanging off B (1 ms links, 2 ms to the core).</summary>
+    public static SiteGraph Line(IReadOnlyDictionary<SiteId, int>? capacities = null) => SiteGraph.FromLinks(
+        [A, B, C, Core],
+        [new SiteLink(A, B), new SiteLink(B, C), new SiteLink(B, Core, 2)],
+        capacities);
+
+    /// <summary>The fixture's topology on the <see cref="Line"/> graph with a policy.</summary>
+    public static McConfig WithPolicy(PolicyConfig policy, IReadOnlyDictionary<SiteId, int>? capacities = null) =>
+        new McConfig(Sites, Core) { Policy = policy, Sites = Line(capacities) };
+
+    /// <summary>Lets time pass without an event.</summary>
+    public void Advance(TimeSpan by) => Now += by;
+
+    /// <summary>Fires a timer the MC asked for (at its due time, or now if that is later).</summary>
+    public IReadOnlyList<ControlCommand> Fire(ScheduleTimer t)
+    {
+        if (t.Due > Now)
+        {
+            Now = t.Due - TimeSpan.FromMilliseconds(100);
+        }
+
+        return On(at => new TimerFired(at, Ue, t.Kind, t.Token));
+    }
+
     public static Bearer BearerAt(EnbId enb, byte erab = 5, uint dlTeid = 0x2002) =>
         new(erab, new GtpEndpoint(IPAddress.Parse("10.77.0.2"), 0x1000u + erab), new GtpEndpoint(EnbAddress(enb), dlTeid));
 
@@ -52,7 +80,7 @@ internal sealed class Fixture
     public IReadOnlyList<ControlCommand> On(Func<TimeSpan, UeEvent> make)
     {
         Now += TimeSpan.FromMilliseconds(100);
-        var decision = MobiScudControl.Decide(Config, State, make(Now));
+        var decision = MobiScudControl.Decide(Config, State, make(Now), Facts);
         State = decision.State;
         All.AddRange(decision.Commands);
         return decision.Commands;

@@ -10,7 +10,7 @@ namespace MobiScud.Protocols.Tests.Nas;
 public class NasOracleTests
 {
     public static IEnumerable<object[]> Captures() =>
-        TestData.AllCaptures().Where(c => !c.Contains("ngap", StringComparison.Ordinal)).Select(c => new object[] { Path.GetFileName(c) });
+        TestData.AllCaptures().Where(c => !Path.GetFileName(c).Contains("ngap", StringComparison.Ordinal)).Select(c => new object[] { Path.GetFileName(c) });
 
     internal static IEnumerable<(TsharkMessage Message, List<byte[]> Nas)> NasPdus(string capture)
     {

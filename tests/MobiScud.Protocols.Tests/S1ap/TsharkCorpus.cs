@@ -29,15 +29,16 @@ public static class TsharkCorpus
         TestData.AllCaptures().AsParallel().AsOrdered().WithDegreeOfParallelism(2)
             .SelectMany(c => For(c, protocol)).ToList();
 
-    public static IReadOnlyList<TsharkMessage> For(string capture, string protocol) =>
-        Cache.GetOrAdd(capture + "|" + protocol, _ => new Lazy<IReadOnlyList<TsharkMessage>>(() => Load(capture, protocol))).Value;
+    /// <summary>Messages of <paramref name="protocol"/> in frames matching <paramref name="displayFilter"/> (default: the protocol name).</summary>
+    public static IReadOnlyList<TsharkMessage> For(string capture, string protocol, string? displayFilter = null) =>
+        Cache.GetOrAdd(capture + "|" + protocol + "|" + displayFilter, _ => new Lazy<IReadOnlyList<TsharkMessage>>(() => Load(capture, protocol, displayFilter ?? protocol))).Value;
 
-    private static IReadOnlyList<TsharkMessage> Load(string capture, string protocol)
+    private static IReadOnlyList<TsharkMessage> Load(string capture, string protocol, string displayFilter)
     {
         var tshark = ExternalTool.Require("tshark", "tshark");
         var result = ExternalTool.RunAsync(
             tshark,
-            ["-r", capture, "-Y", protocol, "-T", "json", "-x", "-J", protocol == "gtp" ? "frame udp gtp" : $"frame {protocol}"],
+            ["-r", capture, "-Y", displayFilter, "-T", "json", "-x", "-J", protocol == "gtp" ? "frame udp gtp" : $"frame {protocol}"],
             TimeSpan.FromMinutes(3)).GetAwaiter().GetResult();
         if (result.ExitCode != 0)
         {

@@ -1,0 +1,145 @@
+using System.Net;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cloud.Qemu;
+
+/// <summary>One PVM as the hypervisor holds it. Its mutable members change under the <see cref="PvmTable.Gate"/>.</summary>
+internal sealed class PvmEntry(UeId ue, PvmId pvm, SiteId site)
+{
+    public UeId Ue { get; } = ue;
+
+    public PvmId Pvm { get; } = pvm;
+
+    public SiteId Site { get; set; } = site;
+
+    public PvmState State { get; set; }
+
+    /// <summary>The QEMU that runs the PVM (null while the first one starts).</summary>
+    public QemuInstance? Active { get; set; }
+
+    public QemuMigration? Migration { get; set; }
+
+    /// <summary>Set once the PVM left the table: work still in flight for it must not bring it back.</summary>
+    public bool Destroyed { get; set; }
+
+    /// <summary>Data-plane address, kept for the PVM's whole life (every site it migrates to).</summary>
+    public IPAddress? Address { get; init; }
+
+    public PvmStatus Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To, Address);
+}
+
+/// <summary>
+/// The hypervisor's PVM table: PVMs by id, their sizes and their data addresses. Every member takes the
+/// <see cref="Gate"/> (a <see cref="Lock"/>, so reentrant); callers take it too for a check-then-act over several
+/// members or for an entry's mutable fields.
+/// </summary>
+internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork)
+{
+    private readonly Dictionary<PvmId, PvmEntry> entries = [];
+    private readonly Dictionary<PvmId, PvmSpec> specs = [];
+    private readonly DataAddressPool? addresses = dataNetwork is null ? null : new DataAddressPool(dataNetwork);
+
+    public Lock Gate { get; } = new();
+
+    public void Define(PvmId pvm, PvmSpec spec)
+    {
+        lock (Gate)
+        {
+            specs[pvm] = spec;
+        }
+    }
+
+    public PvmSpec SpecOf(PvmId pvm)
+    {
+        lock (Gate)
+        {
+            return specs.GetValueOrDefault(pvm, defaultSpec);
+        }
+    }
+
+    public bool TryGet(PvmId pvm, out PvmEntry entry)
+    {
+        lock (Gate)
+        {
+            return entries.TryGetValue(pvm, out entry!);
+        }
+    }
+
+    public PvmEntry? Find(PvmId pvm) => TryGet(pvm, out var e) ? e : null;
+
+    public IReadOnlyList<PvmStatus> Statuses()
+    {
+        lock (Gate)
+        {
+            return [.. entries.Values.Select(e => e.Status())];
+        }
+    }
+
+    /// <summary>
+    /// A new PVM's data address (null without a data network, with <paramref name="refusal"/> null); null with a
+    /// refusal when the pool cannot give one.
+    /// </summary>
+    public IPAddress? AllocateAddress(PvmId pvm, out string? refusal)
+    {
+        refusal = null;
+        lock (Gate)
+        {
+            return addresses?.Allocate(pvm, SpecOf(pvm).DataAddress, out refusal);
+        }
+    }
+
+    public void Add(PvmEntry entry)
+    {
+        lock (Gate)
+        {
+            entries.Add(entry.Pvm, entry);
+        }
+    }
+
+    /// <summary>An adopted PVM: its entry, its size as its QEMU runs it, and the address its manifest names.</summary>
+    public void Adopt(PvmEntry entry, PvmSpec spec)
+    {
+        lock (Gate)
+        {
+            entries.Add(entry.Pvm, entry);
+            specs[entry.Pvm] = spec with { DataAddress = entry.Address };
+            if (entry.Address is not null)
+            {
+                addresses?.Hold(entry.Pvm, entry.Address);
+            }
+        }
+    }
+
+    /// <summary>Takes a PVM out (marked <see cref="PvmEntry.Destroyed"/>) and frees its data address.</summary>
+    public PvmEntry? Remove(PvmId pvm)
+    {
+        lock (Gate)
+        {
+            if (!entries.Remove(pvm, out var entry))
+            {
+                return null;
+            }
+
+            entry.Destroyed = true;
+            addresses?.Release(pvm);
+            return entry;
+        }
+    }
+
+    /// <summary>Empties the table at shutdown: every entry marked destroyed, returned for its QEMU to be stopped or kept.</summary>
+    public IReadOnlyList<PvmEntry> RemoveAll()
+    {
+        lock (Gate)
+        {
+            var all = entries.Values.ToList();
+            foreach (var e in all)
+            {
+                e.Destroyed = true;
+            }
+
+            entries.Clear();
+            addresses?.Clear();
+            return all;
+        }
+    }
+}

@@ -1,0 +1,389 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MobiScud.Cloud.Qmp;
+
+/// <summary>
+/// A QMP command as a record: its public properties are the "arguments" object (QAPI member names given by
+/// <see cref="JsonPropertyNameAttribute"/>), and <see cref="Read"/> turns the "return" value into
+/// <typeparamref name="TResult"/>. Call sites name no command strings and build no JSON of their own.
+/// </summary>
+internal abstract record QmpCommand<TResult>
+{
+    /// <summary>QEMU's name for the command (not serialized: internal).</summary>
+    internal abstract string Name { get; }
+
+    /// <summary>The "arguments" object: the record itself, or null for a command that takes none.</summary>
+    internal virtual object? Arguments => this;
+
+    internal abstract TResult Read(JsonElement value);
+}
+
+/// <summary>A command whose "return" is an empty object.</summary>
+internal abstract record QmpCommand : QmpCommand<QmpDone>
+{
+    internal override QmpDone Read(JsonElement value) => default;
+}
+
+/// <summary>What a command without a result returns.</summary>
+internal readonly record struct QmpDone;
+
+/// <summary>A command without arguments (QEMU gets no "arguments" member at all).</summary>
+internal abstract record QmpBareCommand : QmpCommand
+{
+    internal override object? Arguments => null;
+}
+
+internal static class QmpCommandExtensions
+{
+    private static readonly JsonSerializerOptions ReplyOptions = new() { NumberHandling = JsonNumberHandling.Strict };
+
+    /// <summary>Runs a typed command; QEMU errors throw <see cref="QmpException"/> as with <see cref="QmpClient.ExecuteAsync"/>.</summary>
+    public static async Task<TResult> SendAsync<TResult>(this QmpClient qmp, QmpCommand<TResult> command, TimeSpan? timeout = null, CancellationToken ct = default) =>
+        command.Read(await qmp.ExecuteAsync(command.Name, command.Arguments, timeout, ct));
+
+    /// <summary>
+    /// For best-effort clean-up: runs the command and reports whether QEMU accepted it, swallowing QMP errors (the
+    /// connection may be gone, or the job or node already is). Cancellation still throws.
+    /// </summary>
+    public static async Task<bool> TrySendAsync<TResult>(this QmpClient qmp, QmpCommand<TResult> command, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        try
+        {
+            await qmp.SendAsync(command, timeout, ct);
+            return true;
+        }
+        catch (Exception e) when (e.IsQmpFailure())
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Errors that mean "QEMU did not do it" (refused, gone, silent, or garbled), not a bug of ours.</summary>
+    public static bool IsQmpFailure(this Exception e) =>
+        e is QmpException or QmpConnectionClosedException or QmpTimeoutException or QmpProtocolException;
+
+    /// <summary>A reply as its record; a reply that does not fit the command's schema is a protocol error, like bad JSON.</summary>
+    internal static T Deserialize<T>(JsonElement value, string command)
+    {
+        try
+        {
+            return value.Deserialize<T>(ReplyOptions) ?? throw new QmpProtocolException($"reply to '{command}' is null");
+        }
+        catch (JsonException e)
+        {
+            throw new QmpProtocolException($"reply to '{command}' does not fit its schema: {e.Message}", e);
+        }
+    }
+}
+
+// ---- addresses (QAPI SocketAddress / SocketAddressLegacy) ----
+
+/// <summary>QAPI InetSocketAddressBase; the port is a string in QAPI (a number or a service name).</summary>
+internal sealed record QmpInetAddress(
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("port")] string Port)
+{
+    public static QmpInetAddress Loopback(int port) => new("127.0.0.1", port.ToString(CultureInfo.InvariantCulture));
+}
+
+/// <summary>QAPI SocketAddress of type inet (flat union): {"type": "inet", "host": ..., "port": ...}.</summary>
+internal sealed record QmpInetSocket(
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("port")] string Port)
+{
+    [JsonPropertyName("type")]
+    public string Type => "inet";
+
+    public static QmpInetSocket From(QmpInetAddress a) => new(a.Host, a.Port);
+}
+
+/// <summary>QAPI SocketAddressLegacy of type inet (what nbd-server-start takes): {"type": "inet", "data": {...}}.</summary>
+internal sealed record QmpLegacyInetSocket([property: JsonPropertyName("data")] QmpInetAddress Data)
+{
+    [JsonPropertyName("type")]
+    public string Type => "inet";
+}
+
+// ---- NBD and block nodes ----
+
+/// <summary>nbd-server-start: serve NBD exports on <paramref name="Addr"/>.</summary>
+internal sealed record NbdServerStart([property: JsonPropertyName("addr")] QmpLegacyInetSocket Addr) : QmpCommand
+{
+    internal override string Name => "nbd-server-start";
+}
+
+internal sealed record NbdServerStop : QmpBareCommand
+{
+    internal override string Name => "nbd-server-stop";
+}
+
+/// <summary>block-export-add of type nbd: exports block node <paramref name="NodeName"/> under <paramref name="ExportName"/>.</summary>
+internal sealed record BlockExportAddNbd(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("node-name")] string NodeName,
+    [property: JsonPropertyName("writable")] bool Writable,
+    [property: JsonPropertyName("name")] string ExportName) : QmpCommand
+{
+    [JsonPropertyName("type")]
+    public string Type => "nbd";
+
+    internal override string Name => "block-export-add";
+}
+
+/// <summary>blockdev-add with the nbd driver: a block node <paramref name="NodeName"/> backed by a remote NBD export.</summary>
+internal sealed record BlockdevAddNbd(
+    [property: JsonPropertyName("node-name")] string NodeName,
+    [property: JsonPropertyName("server")] QmpInetSocket Server,
+    [property: JsonPropertyName("export")] string Export) : QmpCommand
+{
+    [JsonPropertyName("driver")]
+    public string Driver => "nbd";
+
+    internal override string Name => "blockdev-add";
+}
+
+internal sealed record BlockdevDel([property: JsonPropertyName("node-name")] string NodeName) : QmpCommand
+{
+    internal override string Name => "blockdev-del";
+}
+
+/// <summary>query-named-block-nodes; <paramref name="Flat"/>: no nested backing chains.</summary>
+internal sealed record QueryNamedBlockNodes([property: JsonPropertyName("flat")] bool Flat) : QmpCommand<IReadOnlyList<BlockNodeInfo>>
+{
+    internal override string Name => "query-named-block-nodes";
+
+    internal override IReadOnlyList<BlockNodeInfo> Read(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Array ? QmpCommandExtensions.Deserialize<BlockNodeInfo[]>(value, Name) : [];
+}
+
+/// <summary>One entry of query-named-block-nodes (BlockDeviceInfo), the part we use.</summary>
+internal sealed record BlockNodeInfo([property: JsonPropertyName("node-name")] string? NodeName);
+
+// ---- block jobs ----
+
+/// <summary>blockdev-mirror: job <paramref name="JobId"/> copies node <paramref name="Device"/> to node <paramref name="Target"/>.</summary>
+/// <param name="Sync">"full", "top" or "none".</param>
+/// <param name="CopyMode">"background" or "write-blocking" (guest writes reach both nodes before they complete).</param>
+internal sealed record BlockdevMirror(
+    [property: JsonPropertyName("job-id")] string JobId,
+    [property: JsonPropertyName("device")] string Device,
+    [property: JsonPropertyName("target")] string Target,
+    [property: JsonPropertyName("sync")] string Sync,
+    [property: JsonPropertyName("copy-mode")] string CopyMode) : QmpCommand
+{
+    internal override string Name => "blockdev-mirror";
+}
+
+/// <summary>
+/// block-job-cancel. On a ready mirror without <paramref name="Force"/> it completes the job without pivoting
+/// (BLOCK_JOB_COMPLETED); with it the job is abandoned (BLOCK_JOB_CANCELLED). Null: the member is left out.
+/// </summary>
+internal sealed record BlockJobCancel(
+    [property: JsonPropertyName("device")] string Device,
+    [property: JsonPropertyName("force"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Force = null) : QmpCommand
+{
+    internal override string Name => "block-job-cancel";
+}
+
+internal sealed record QueryBlockJobs : QmpBareCommand<IReadOnlyList<BlockJobInfo>>
+{
+    internal override string Name => "query-block-jobs";
+
+    internal override IReadOnlyList<BlockJobInfo> Read(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Array ? QmpCommandExtensions.Deserialize<BlockJobInfo[]>(value, Name) : [];
+}
+
+/// <summary>One entry of query-block-jobs (BlockJobInfo), the part we use: the job id is its "device".</summary>
+internal sealed record BlockJobInfo([property: JsonPropertyName("device")] string? Device);
+
+/// <summary>Events of block jobs, with the job id in "device" and the bytes done in "offset".</summary>
+internal static class BlockJobEvents
+{
+    public const string Ready = "BLOCK_JOB_READY";
+    public const string Completed = "BLOCK_JOB_COMPLETED";
+    public const string Cancelled = "BLOCK_JOB_CANCELLED";
+
+    public static Func<QmpEvent, bool> Of(string job) => e => e.DataString("device") == job;
+
+    /// <summary>The event's offset (bytes the job has copied), or null.</summary>
+    public static long? Offset(QmpEvent e) =>
+        e.Data.ValueKind == JsonValueKind.Object && e.Data.TryGetProperty("offset", out var off) && off.TryGetInt64(out var n) ? n : null;
+}
+
+// ---- migration ----
+
+/// <summary>One member of migrate-set-capabilities' list.</summary>
+internal sealed record MigrationCapability(
+    [property: JsonPropertyName("capability")] string Capability,
+    [property: JsonPropertyName("state")] bool State);
+
+internal sealed record MigrateSetCapabilities(
+    [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpCommand
+{
+    internal override string Name => "migrate-set-capabilities";
+}
+
+/// <summary>migrate-set-parameters; null members are left out (QEMU keeps its current value).</summary>
+internal sealed record MigrateSetParameters : QmpCommand
+{
+    [JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? MaxBandwidth { get; init; }
+
+    /// <summary>Milliseconds.</summary>
+    [JsonPropertyName("downtime-limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? DowntimeLimit { get; init; }
+
+    [JsonPropertyName("xbzrle-cache-size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? XbzrleCacheSize { get; init; }
+
+    [JsonPropertyName("multifd-channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MultifdChannels { get; init; }
+
+    /// <summary>"none", "zlib" or "zstd".</summary>
+    [JsonPropertyName("multifd-compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MultifdCompression { get; init; }
+
+    [JsonIgnore]
+    public bool IsEmpty => this == new MigrateSetParameters();
+
+    internal override string Name => "migrate-set-parameters";
+}
+
+/// <summary>migrate: the source sends the VM to <paramref name="Uri"/> (e.g. "tcp:127.0.0.1:4444").</summary>
+internal sealed record Migrate([property: JsonPropertyName("uri")] string Uri) : QmpCommand
+{
+    internal override string Name => "migrate";
+}
+
+/// <summary>migrate-incoming: a destination started with -incoming defer listens on <paramref name="Uri"/>.</summary>
+internal sealed record MigrateIncoming([property: JsonPropertyName("uri")] string Uri) : QmpCommand
+{
+    internal override string Name => "migrate-incoming";
+}
+
+internal sealed record MigrateCancel : QmpBareCommand
+{
+    internal override string Name => "migrate_cancel";
+}
+
+internal sealed record QueryMigrate : QmpBareCommand<MigrationInfo>
+{
+    internal override string Name => "query-migrate";
+
+    internal override MigrationInfo Read(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Object ? QmpCommandExtensions.Deserialize<MigrationInfo>(value, Name) : new MigrationInfo();
+}
+
+/// <summary>The "MIGRATION" event's data: {"status": ...}.</summary>
+internal static class MigrationEvents
+{
+    public const string Migration = "MIGRATION";
+
+    public static bool IsFinal(QmpEvent e) => e.DataString("status") is "completed" or "failed" or "cancelled";
+}
+
+/// <summary>query-migrate's MigrationInfo, the part we use. Members QEMU leaves out read as null (times, counts: zero).</summary>
+internal sealed record MigrationInfo
+{
+    /// <summary>"setup", "active", "completed", "failed", "cancelled", ...; null: no migration was ever started.</summary>
+    [JsonPropertyName("status")]
+    public string? Status { get; init; }
+
+    [JsonPropertyName("error-desc")]
+    public string? ErrorDesc { get; init; }
+
+    [JsonPropertyName("total-time")]
+    public long? TotalTimeMs { get; init; }
+
+    [JsonPropertyName("downtime")]
+    public long? DowntimeMs { get; init; }
+
+    [JsonPropertyName("setup-time")]
+    public long? SetupTimeMs { get; init; }
+
+    [JsonPropertyName("ram")]
+    public MigrationRamStats? Ram { get; init; }
+
+    public TimeSpan TotalTime => TimeSpan.FromMilliseconds(TotalTimeMs ?? 0);
+
+    public TimeSpan Downtime => TimeSpan.FromMilliseconds(DowntimeMs ?? 0);
+
+    public TimeSpan SetupTime => TimeSpan.FromMilliseconds(SetupTimeMs ?? 0);
+
+    /// <summary>Pre-copy rounds so far (ram.dirty-sync-count).</summary>
+    public int Rounds => (int)(Ram?.DirtySyncCount ?? 0);
+
+    public long RamTransferred => Ram?.Transferred ?? 0;
+}
+
+/// <summary>query-migrate's "ram" member (MigrationStats), the part we use.</summary>
+internal sealed record MigrationRamStats
+{
+    [JsonPropertyName("transferred")]
+    public long Transferred { get; init; }
+
+    [JsonPropertyName("dirty-sync-count")]
+    public long DirtySyncCount { get; init; }
+
+    [JsonPropertyName("normal")]
+    public long Normal { get; init; }
+
+    [JsonPropertyName("duplicate")]
+    public long Duplicate { get; init; }
+
+    [JsonPropertyName("downtime-bytes")]
+    public long DowntimeBytes { get; init; }
+}
+
+// ---- run state ----
+
+internal sealed record QueryStatus : QmpBareCommand<VmRunStatus>
+{
+    internal override string Name => "query-status";
+
+    internal override VmRunStatus Read(JsonElement value) => QmpCommandExtensions.Deserialize<VmRunStatus>(value, Name);
+}
+
+/// <summary>query-status's StatusInfo: "running", "paused", "inmigrate", "postmigrate", "prelaunch", ...</summary>
+internal sealed record VmRunStatus(
+    [property: JsonPropertyName("status")] string? Status,
+    [property: JsonPropertyName("running")] bool Running);
+
+internal sealed record Cont : QmpBareCommand
+{
+    internal override string Name => "cont";
+}
+
+internal sealed record Stop : QmpBareCommand
+{
+    internal override string Name => "stop";
+}
+
+/// <summary>A command with a result but without arguments.</summary>
+internal abstract record QmpBareCommand<TResult> : QmpCommand<TResult>
+{
+    internal override object? Arguments => null;
+}
+
+/// <summary>Run-state events: STOP when the VM pauses (a migration's switch-over on the source), RESUME when it runs.</summary>
+internal static class RunStateEvents
+{
+    public const string Stop = "STOP";
+    public const string Resume = "RESUME";
+}
+
+/// <summary>quit: QEMU exits (the connection drops as it does).</summary>
+internal sealed record Quit : QmpBareCommand
+{
+    internal override string Name => "quit";
+}
+
+/// <summary>dump-guest-memory to <paramref name="Protocol"/> ("file:/path"); <paramref name="Paging"/>: guest-virtual mappings too.</summary>
+internal sealed record DumpGuestMemory(
+    [property: JsonPropertyName("paging")] bool Paging,
+    [property: JsonPropertyName("protocol")] string Protocol) : QmpCommand
+{
+    internal override string Name => "dump-guest-memory";
+}

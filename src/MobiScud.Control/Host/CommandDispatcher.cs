@@ -1,0 +1,134 @@
+using System.Threading.Channels;
+using MobiScud.Control.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MobiScud.Control.Host;
+
+/// <summary>Carries out one UE's commands, in order, against the backends. Every host (replay, testbed, serve) goes through one.</summary>
+public interface ICommandDispatcher
+{
+    /// <summary>Whether a backend knows the outcome of one of <paramref name="commands"/> at once (see <see cref="IPvmBackend.ReportsAtOnce"/>).</summary>
+    bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands);
+
+    /// <summary>
+    /// Executes the commands in order and returns the outcomes known at once, in command order (the caller applies them
+    /// before the UE's next event). <paramref name="before"/>/<paramref name="after"/>: the UE's state around the decision
+    /// (notifications carry both).
+    /// </summary>
+    Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default);
+}
+
+/// <summary>
+/// The one place that switches on the command type: PVM commands to the PVM backend, steering to the steering backend,
+/// timers to the scheduler, notifications to the publisher (when the host has one). A migration the admission refuses
+/// fails with the reason on <see cref="Outcomes"/> (later, as a backend's failure would: never inside the caller's turn).
+/// </summary>
+public sealed class CommandDispatcher : ICommandDispatcher
+{
+    private static readonly IReadOnlyList<UeEvent> NoOutcomes = [];
+    private readonly IPvmBackend _pvms;
+    private readonly ISteeringBackend _steering;
+    private readonly ITimerScheduler _timers;
+    private readonly Func<TimeSpan> _now;
+    private readonly INotificationPublisher? _notifications;
+    private readonly IMigrationAdmission? _admission;
+    private readonly ILogger _log;
+    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
+
+    /// <param name="now">The host's MC time (the time refusals carry).</param>
+    /// <param name="notifications">Where Notify commands go; null: the host has no subscribers, and they are only in its timeline.</param>
+    /// <param name="admission">Site capacity for migration targets; null admits every migration.</param>
+    public CommandDispatcher(
+        IPvmBackend pvms, ISteeringBackend steering, ITimerScheduler timers, Func<TimeSpan> now,
+        INotificationPublisher? notifications = null, IMigrationAdmission? admission = null, ILogger? log = null)
+    {
+        _pvms = pvms;
+        _steering = steering;
+        _timers = timers;
+        _now = now;
+        _notifications = notifications;
+        _admission = admission;
+        _log = log ?? NullLogger.Instance;
+    }
+
+    /// <summary>Migrations the admission refused (MigrationFailed).</summary>
+    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
+
+    public IPvmBackend Pvms => _pvms;
+
+    public ISteeringBackend Steering => _steering;
+
+    public ITimerScheduler Timers => _timers;
+
+    /// <summary>Every outcome channel behind this dispatcher, for the host's <see cref="OutcomePump"/>: name, reader.</summary>
+    public IReadOnlyList<(string Name, ChannelReader<UeEvent> Reader)> OutcomeSources =>
+        [("pvm", _pvms.Outcomes), ("steering", _steering.Outcomes), ("timers", _timers.Outcomes), ("admission", _outcomes.Reader)];
+
+    public bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands)
+    {
+        foreach (var c in commands)
+        {
+            if (_pvms.ReportsAtOnce(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public async Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
+    {
+        List<UeEvent>? outcomes = null;
+        foreach (var command in commands)
+        {
+            switch (command)
+            {
+                case StartMigration m:
+                    if (_admission is null || await _admission.TryAdmitAsync(m.To.Value, m.Ue.Value))
+                    {
+                        Collect(await _pvms.ExecuteAsync(m, ct));
+                    }
+                    else
+                    {
+                        _log.LogWarning("migration {Migration} refused: site {Site} is full", m.Migration, m.To);
+                        _outcomes.Writer.TryWrite(new MigrationFailed(_now(), m.Migration, $"admission refused: {m.To} is full"));
+                    }
+
+                    break;
+                case CreatePvm or ResumePvm or SuspendPvm or DestroyPvm or CancelMigration:
+                    Collect(await _pvms.ExecuteAsync(command, ct));
+                    break;
+                case InstallSteering i:
+                    await _steering.InstallAsync(i.Intent, ct);
+                    break;
+                case RemoveSteering r:
+                    await _steering.RemoveAsync(r.Ue, r.SwitchSite, ct);
+                    break;
+                case ScheduleTimer t:
+                    _timers.Schedule(t);
+                    break;
+                case Notify n:
+                    if (_notifications is not null)
+                    {
+                        await _notifications.PublishAsync(before, after, n);
+                    }
+
+                    break;
+                default:
+                    throw new ArgumentException($"no backend carries out {command.GetType().Name} (UE {command.Ue})", nameof(commands));
+            }
+        }
+
+        return outcomes ?? NoOutcomes;
+
+        void Collect(UeEvent? outcome)
+        {
+            if (outcome is not null)
+            {
+                (outcomes ??= []).Add(outcome);
+            }
+        }
+    }
+}

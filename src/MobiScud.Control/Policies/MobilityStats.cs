@@ -1,0 +1,104 @@
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control.Policies;
+
+/// <summary>One inter-eNB move the tracker saw: the UE left <see cref="From"/> for <see cref="To"/> after <see cref="Dwell"/> there.</summary>
+public sealed record HandoverObservation(TimeSpan At, EnbId From, EnbId To, TimeSpan Dwell);
+
+/// <summary>What was learned about one eNB in one hour of the day: where UEs went next and how long they stayed.</summary>
+public sealed record EnbMobility(ImmutableDictionary<EnbId, int> Next, int Departures, double DwellSeconds)
+{
+    public static EnbMobility Empty { get; } = new(ImmutableDictionary<EnbId, int>.Empty, 0, 0);
+
+    /// <summary>Mean time a UE stayed at the eNB before leaving, or null before any departure.</summary>
+    public TimeSpan? MeanDwell => Departures == 0 ? null : TimeSpan.FromSeconds(DwellSeconds / Departures);
+
+    /// <summary>The share of departures that went to <paramref name="next"/>.</summary>
+    public double ShareTo(EnbId next) => Departures == 0 ? 0 : Next.GetValueOrDefault(next) / (double)Departures;
+}
+
+/// <summary>
+/// Handover transition statistics learned online: per eNB and per hour of the day, the next eNB and the dwell time.
+/// A pure fold (<see cref="Observe"/>) that the host keeps across UEs and passes to the core in
+/// <see cref="PolicyFacts.Mobility"/>, because a decision concerns one UE but the statistics are everyone's.
+/// Immutable, so a host may hand the same value to many decisions (and grains) at once.
+/// </summary>
+public sealed record MobilityStats
+{
+    public static MobilityStats Empty { get; } = new();
+
+    /// <summary>Key: (eNB, hour of day 0..23).</summary>
+    public ImmutableDictionary<(EnbId Enb, int Hour), EnbMobility> ByEnbHour { get; init; } = ImmutableDictionary<(EnbId, int), EnbMobility>.Empty;
+
+    /// <summary>All hours together, for an hour with too few observations.</summary>
+    public ImmutableDictionary<EnbId, EnbMobility> ByEnb { get; init; } = ImmutableDictionary<EnbId, EnbMobility>.Empty;
+
+    public long Observations { get; init; }
+
+    /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
+    public double TotalDwellSeconds { get; init; }
+
+    /// <summary>Mean dwell at an eNB over everything observed, or null before any observation.</summary>
+    public TimeSpan? MeanDwell => Observations == 0 ? null : TimeSpan.FromSeconds(TotalDwellSeconds / Observations);
+
+    /// <summary>The hour of the day of a time since the epoch of the host's clock (the simulator's start, a capture's first packet).</summary>
+    public static int HourOf(TimeSpan at) => (int)((at.Ticks / TimeSpan.TicksPerHour) % 24 + 24) % 24;
+
+    /// <summary>The statistics with one more observed handover.</summary>
+    public static MobilityStats Observe(MobilityStats stats, HandoverObservation o)
+    {
+        ArgumentNullException.ThrowIfNull(stats);
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.From == o.To || o.Dwell < TimeSpan.Zero)
+        {
+            // Not a move (a re-establishment at the same eNB) or a clock that ran backwards: nothing to learn.
+            return stats;
+        }
+
+        var key = (o.From, HourOf(o.At));
+        return stats with
+        {
+            ByEnbHour = stats.ByEnbHour.SetItem(key, Add(stats.ByEnbHour.GetValueOrDefault(key) ?? EnbMobility.Empty, o)),
+            ByEnb = stats.ByEnb.SetItem(o.From, Add(stats.ByEnb.GetValueOrDefault(o.From) ?? EnbMobility.Empty, o)),
+            Observations = stats.Observations + 1,
+            TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
+        };
+    }
+
+    /// <summary>
+    /// The observation an event makes, given the UE's state before it (from <see cref="UeState.ServingEnb"/> and
+    /// <see cref="UeState.ServingSince"/>): a completed S1 handover or an X2 path switch to another eNB; null otherwise.
+    /// </summary>
+    public static HandoverObservation? ObservationOf(UeState? before, UeEvent e)
+    {
+        if (before?.ServingEnb is not { } from || before.Connection != ConnectionState.Connected)
+        {
+            return null;
+        }
+
+        var to = e switch
+        {
+            HandoverCompleted c => c.Target,
+            PathSwitched p => p.Target,
+            _ => (EnbId?)null,
+        };
+        return to is { } target && target != from ? new HandoverObservation(e.At, from, target, e.At - before.ServingSince) : null;
+    }
+
+    /// <summary>What is known about <paramref name="enb"/> at <paramref name="at"/>: its hour's figures when they hold at least <paramref name="minDepartures"/>, else all hours'.</summary>
+    public EnbMobility At(EnbId enb, TimeSpan at, int minDepartures)
+    {
+        if (ByEnbHour.TryGetValue((enb, HourOf(at)), out var hour) && hour.Departures >= minDepartures)
+        {
+            return hour;
+        }
+
+        return ByEnb.GetValueOrDefault(enb) ?? EnbMobility.Empty;
+    }
+
+    private static EnbMobility Add(EnbMobility m, HandoverObservation o) => new(
+        m.Next.SetItem(o.To, m.Next.GetValueOrDefault(o.To) + 1),
+        m.Departures + 1,
+        m.DwellSeconds + o.Dwell.TotalSeconds);
+}

@@ -1,0 +1,123 @@
+namespace MobiScud.Control.Policies;
+
+/// <summary>How a <see cref="Strategy.MobiScud"/> MC decides whether, when and where a PVM follows its user.</summary>
+public enum PolicyKind
+{
+    /// <summary>Follow on every inter-site handover (the paper's MobiScud; the default).</summary>
+    Always,
+
+    /// <summary>Stay where first placed (like static edge); only a drain or a pin moves the PVM.</summary>
+    Never,
+
+    /// <summary>Move to the site that minimises the next slot's cost (migration plus transmission, Wang et al.'s model).</summary>
+    Myopic,
+
+    /// <summary>Follow only once the UE has stayed at the new site for <see cref="PolicyConfig.Dwell"/>, or after <see cref="PolicyConfig.HandoversAway"/> handovers away.</summary>
+    Hysteresis,
+
+    /// <summary>Wang et al.'s distance-based MDP, solved by value iteration: migrate when the user-to-PVM distance reaches a threshold.</summary>
+    MdpThreshold,
+
+    /// <summary>Ours: learned dwell and transitions weigh latency saved against migration cost; picks the target; pre-copies at handover preparation.</summary>
+    Predictive,
+}
+
+/// <summary>
+/// The migration policy and its parameters (<see cref="McConfig.Policy"/>). Scenario YAML and service configuration
+/// name kinds as <c>always</c>, <c>never</c>, <c>myopic</c>, <c>hysteresis</c>, <c>mdp-threshold</c>, <c>predictive</c>
+/// (<see cref="Parse"/>, <see cref="NameOf"/>).
+/// </summary>
+public sealed record PolicyConfig
+{
+    private readonly TimeSpan _slot = TimeSpan.FromSeconds(60);
+    private readonly TimeSpan _dwell = TimeSpan.FromSeconds(30);
+    private readonly int _handoversAway = 3;
+    private readonly int _maxDistance = 20;
+    private readonly double _moveProbability = 0.3;
+    private readonly TimeSpan _priorDwell = TimeSpan.FromSeconds(120);
+    private readonly int _minDepartures = 5;
+    private readonly TimeSpan _reviewAfter = TimeSpan.FromSeconds(30);
+    private readonly double _linkLoadWeight = 1;
+
+    public static PolicyConfig Default { get; } = new();
+
+    public PolicyKind Kind { get; init; } = PolicyKind.Always;
+
+    /// <summary>The cost model that myopic, mdp-threshold and predictive minimise (and the simulator scores).</summary>
+    public WangCostModel Cost { get; init; } = WangCostModel.Default;
+
+    /// <summary>The slot of the cost model (60 s in Wang et al.'s trace evaluation).</summary>
+    public TimeSpan Slot { get => _slot; init => _slot = Positive(value, nameof(Slot)); }
+
+    /// <summary>Hysteresis: how long the UE must stay at a site before its PVM follows.</summary>
+    public TimeSpan Dwell { get => _dwell; init => _dwell = Positive(value, nameof(Dwell)); }
+
+    /// <summary>Hysteresis: follow anyway after this many handovers away from the PVM's site (a UE that keeps moving).</summary>
+    public int HandoversAway { get => _handoversAway; init => _handoversAway = AtLeast(value, 1, nameof(HandoversAway)); }
+
+    /// <summary>MDP: the largest user-to-PVM distance (hops) the chain models; at this distance the MDP must migrate (as in Wang et al.'s code).</summary>
+    public int MaxDistance { get => _maxDistance; init => _maxDistance = AtLeast(value, 2, nameof(MaxDistance)); }
+
+    /// <summary>MDP: the chance per slot that a UE changes site when nothing was learned yet (1 - P2D(1,1) in Wang et al.).</summary>
+    public double MoveProbability
+    {
+        get => _moveProbability;
+        init => _moveProbability = value is > 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MoveProbability), value, "MoveProbability must be in (0, 1]");
+    }
+
+    /// <summary>MDP and predictive: learn the move probability and dwell from <see cref="PolicyFacts.Mobility"/> when it holds enough.</summary>
+    public bool Learn { get; init; } = true;
+
+    /// <summary>Predictive: the dwell assumed at an eNB before anything was learned about it.</summary>
+    public TimeSpan PriorDwell { get => _priorDwell; init => _priorDwell = Positive(value, nameof(PriorDwell)); }
+
+    /// <summary>Predictive: departures seen at an eNB (in an hour of the day) before its own figures replace the coarser ones.</summary>
+    public int MinDepartures { get => _minDepartures; init => _minDepartures = AtLeast(value, 1, nameof(MinDepartures)); }
+
+    /// <summary>Predictive: a UE that stays beyond this is looked at again (its dwell so far is evidence it will stay).</summary>
+    public TimeSpan ReviewAfter { get => _reviewAfter; init => _reviewAfter = Positive(value, nameof(ReviewAfter)); }
+
+    /// <summary>Predictive: how strongly load on the route's links raises a migration's cost (cost x (1 + w x utilisation / (1 - utilisation))).</summary>
+    public double LinkLoadWeight
+    {
+        get => _linkLoadWeight;
+        init => _linkLoadWeight = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(LinkLoadWeight), value, "LinkLoadWeight must be finite and not negative");
+    }
+
+    /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
+    public bool PreCopyOnPrepare { get; init; } = true;
+
+    /// <summary>The policy for a name used in YAML or configuration (case-insensitive; <c>mdp</c> and <c>mdpthreshold</c> also name mdp-threshold).</summary>
+    public static PolicyKind Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Trim().ToLowerInvariant() switch
+        {
+            "always" => PolicyKind.Always,
+            "never" => PolicyKind.Never,
+            "myopic" => PolicyKind.Myopic,
+            "hysteresis" => PolicyKind.Hysteresis,
+            "mdp-threshold" or "mdpthreshold" or "mdp" => PolicyKind.MdpThreshold,
+            "predictive" => PolicyKind.Predictive,
+            _ => throw new ArgumentException($"unknown migration policy '{name}' (expected always, never, myopic, hysteresis, mdp-threshold or predictive)", nameof(name)),
+        };
+    }
+
+    /// <summary>The name <see cref="Parse"/> reads back.</summary>
+    public static string NameOf(PolicyKind kind) => kind switch
+    {
+        PolicyKind.Always => "always",
+        PolicyKind.Never => "never",
+        PolicyKind.Myopic => "myopic",
+        PolicyKind.Hysteresis => "hysteresis",
+        PolicyKind.MdpThreshold => "mdp-threshold",
+        PolicyKind.Predictive => "predictive",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown policy kind"),
+    };
+
+    private static TimeSpan Positive(TimeSpan value, string name) =>
+        value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+
+    private static int AtLeast(int value, int min, string name) =>
+        value >= min ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least {min}");
+}

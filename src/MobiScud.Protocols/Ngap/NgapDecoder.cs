@@ -1,0 +1,254 @@
+using MobiScud.Protocols.Aper;
+using MobiScud.Protocols.S1ap;
+
+namespace MobiScud.Protocols.Ngap;
+
+/// <summary>
+/// What the MC needs from one NGAP PDU, filled by <see cref="NgapDecoder.Decode(ReadOnlySpan{byte}, NgapSummary)"/>.
+/// Reusable: decoding into the same instance again allocates nothing once its buffers have grown.
+/// Offsets (NAS-PDUs, transfers) are relative to <see cref="Pdu"/>, a copy of the decoded bytes owned by this instance.
+/// </summary>
+public sealed class NgapSummary
+{
+    private byte[] _pdu = new byte[256];
+    private int _pduLength;
+
+    public ReadOnlySpan<byte> Pdu => _pdu.AsSpan(0, _pduLength);
+
+    public NgapPduType PduType { get; internal set; }
+
+    public NgapProcedureCode ProcedureCode { get; internal set; }
+
+    public Criticality Criticality { get; internal set; }
+
+    /// <summary>Number of IEs in the message's ProtocolIE-Container.</summary>
+    public int IeCount { get; internal set; }
+
+    /// <summary>AMF-UE-NGAP-ID (id 10), or the AMF id of UE-NGAP-IDs (id 114) in UEContextReleaseCommand.</summary>
+    public ulong? AmfUeNgapId { get; internal set; }
+
+    /// <summary>RAN-UE-NGAP-ID (id 85), or the RAN id of a UE-NGAP-ID pair.</summary>
+    public uint? RanUeNgapId { get; internal set; }
+
+    /// <summary>SourceAMF-UE-NGAP-ID (PathSwitchRequest, id 100).</summary>
+    public ulong? SourceAmfUeNgapId { get; internal set; }
+
+    /// <summary>Every item of every PDU session resource list in the message, in IE order.</summary>
+    public List<PduSessionItem> PduSessions { get; } = new(4);
+
+    public NgapCause? Cause { get; internal set; }
+
+    /// <summary>NGReset: true when the whole NG interface is reset.</summary>
+    public bool ResetAll { get; internal set; }
+
+    /// <summary>NGReset / NGResetAcknowledge: the UE-associated connections named.</summary>
+    public List<NgConnectionId> ResetConnections { get; } = new(2);
+
+    /// <summary>GlobalRANNodeID (NGSetupRequest, id 27).</summary>
+    public GlobalRanNodeId? GlobalRanNodeId { get; internal set; }
+
+    public NgapHandoverType? HandoverType { get; internal set; }
+
+    /// <summary>Target-ID of a HandoverRequired (id 105), when the target is an NG-RAN node.</summary>
+    public NgapTargetRanNode? Target { get; internal set; }
+
+    /// <summary>HandoverRequired/HandoverRequest of an intra-5GS handover: the target cell from the source-to-target container.</summary>
+    public NrCgi? TargetCell { get; internal set; }
+
+    /// <summary>UserLocationInformation (id 121): the NR cell, or E-UTRA cell for an ng-eNB, and the TAI.</summary>
+    public NrCgi? NrCgi { get; internal set; }
+
+    public EutranCgi? EutraCgi { get; internal set; }
+
+    public NgTai? Tai { get; internal set; }
+
+    public FiveGSTmsi? FiveGSTmsi { get; internal set; }
+
+    internal int NasOffset { get; set; }
+
+    internal int NasLength { get; set; } = -1;
+
+    public bool HasNasPdu => NasLength >= 0;
+
+    /// <summary>The NAS-PDU IE (id 38), empty when absent (see <see cref="HasNasPdu"/>).</summary>
+    public ReadOnlySpan<byte> NasPdu => NasLength < 0 ? default : Pdu.Slice(NasOffset, NasLength);
+
+    /// <summary>The NAS-PDU inside a PDU session item (e.g. PDU Session Establishment Accept in a setup request).</summary>
+    public ReadOnlySpan<byte> ItemNasPdu(in PduSessionItem item) =>
+        item.NasPduLength < 0 ? default : Pdu.Slice(item.NasPduOffset, item.NasPduLength);
+
+    /// <summary>The item's transfer container bytes, empty when the item has none.</summary>
+    public ReadOnlySpan<byte> Transfer(in PduSessionItem item) =>
+        item.TransferLength < 0 ? default : Pdu.Slice(item.TransferOffset, item.TransferLength);
+
+    public string MessageName => NgapNames.MessageName(ProcedureCode, PduType);
+
+    internal void Reset(ReadOnlySpan<byte> pdu)
+    {
+        if (_pdu.Length < pdu.Length)
+        {
+            _pdu = new byte[Math.Max(pdu.Length, _pdu.Length * 2)];
+        }
+
+        pdu.CopyTo(_pdu);
+        _pduLength = pdu.Length;
+        IeCount = 0;
+        AmfUeNgapId = null;
+        RanUeNgapId = null;
+        SourceAmfUeNgapId = null;
+        PduSessions.Clear();
+        Cause = null;
+        ResetAll = false;
+        ResetConnections.Clear();
+        GlobalRanNodeId = null;
+        HandoverType = null;
+        Target = null;
+        TargetCell = null;
+        NrCgi = null;
+        EutraCgi = null;
+        Tai = null;
+        FiveGSTmsi = null;
+        NasOffset = 0;
+        NasLength = -1;
+    }
+
+    public override string ToString() =>
+        $"{MessageName} amf={AmfUeNgapId?.ToString() ?? "-"} ran={RanUeNgapId?.ToString() ?? "-"} sessions=[{string.Join(", ", PduSessions)}]";
+}
+
+/// <summary>
+/// The NGAP fast path: decodes a PDU's header and the MC-relevant IEs straight from the span into an
+/// <see cref="NgapSummary"/>, without building an object graph. Unknown IEs are skipped by their open-type length.
+/// Malformed input throws <see cref="AperDecodeException"/> (and nothing else).
+/// </summary>
+public static class NgapDecoder
+{
+    /// <summary>Reads the NGAP-PDU header; returns the value open type's (offset, length) within <paramref name="pdu"/>.</summary>
+    public static (int Offset, int Length) ReadHeader(
+        ReadOnlySpan<byte> pdu, out NgapPduType type, out NgapProcedureCode procedureCode, out Criticality criticality)
+    {
+        var r = new AperReader(pdu);
+        var index = r.ReadChoiceIndex(3, true, out var ext);
+        if (ext)
+        {
+            r.Throw(AperError.Unsupported, $"NGAP-PDU extension alternative {index}");
+        }
+
+        type = (NgapPduType)index;
+        procedureCode = (NgapProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
+        criticality = (Criticality)r.ReadEnumerated(3, false);
+        return r.ReadOpenTypeRange();
+    }
+
+    public static NgapSummary Decode(ReadOnlySpan<byte> pdu)
+    {
+        var s = new NgapSummary();
+        Decode(pdu, s);
+        return s;
+    }
+
+    public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into)
+    {
+        into.Reset(pdu);
+        var buf = into.Pdu;
+        var (valueOff, valueLen) = ReadHeader(buf, out var type, out var proc, out var crit);
+        into.PduType = type;
+        into.ProcedureCode = proc;
+        into.Criticality = crit;
+        if (proc == NgapProcedureCode.PrivateMessage)
+        {
+            return; // PrivateIE-Container: nothing the MC uses.
+        }
+
+        var r = new AperReader(buf, valueOff, valueOff + valueLen);
+        r.ReadBit(); // extension bit of the message SEQUENCE
+        var count = r.ReadConstrainedLength(0, 65535);
+        into.IeCount = count;
+        for (var i = 0; i < count; i++)
+        {
+            var id = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
+            r.ReadEnumerated(3, false);
+            var (off, len) = r.ReadOpenTypeRange();
+            var v = new AperReader(buf, off, off + len);
+            DecodeIe(ref v, id, into);
+        }
+    }
+
+    private static void DecodeIe(ref AperReader v, ushort id, NgapSummary s)
+    {
+        switch (id)
+        {
+            case NgapIeId.AmfUeNgapId:
+                s.AmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v);
+                break;
+            case NgapIeId.RanUeNgapId:
+                s.RanUeNgapId = NgapIeCodec.ReadRanUeNgapId(ref v);
+                break;
+            case NgapIeId.SourceAmfUeNgapId:
+                s.SourceAmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v);
+                break;
+            case NgapIeId.UeNgapIds:
+                {
+                    var (amf, ran) = NgapIeCodec.ReadUeNgapIds(ref v);
+                    s.AmfUeNgapId = amf;
+                    s.RanUeNgapId = ran;
+                    break;
+                }
+
+            case NgapIeId.NasPdu:
+                {
+                    var n = v.ReadLengthDeterminant(out var frag);
+                    if (frag)
+                    {
+                        v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
+                    }
+
+                    s.NasOffset = v.ByteOffset;
+                    s.NasLength = n;
+                    v.ReadAlignedOctets(n);
+                    break;
+                }
+
+            case NgapIeId.Cause:
+                s.Cause = NgapIeCodec.ReadCause(ref v);
+                break;
+            case NgapIeId.HandoverType:
+                s.HandoverType = NgapIeCodec.ReadHandoverType(ref v);
+                break;
+            case NgapIeId.TargetId:
+                s.Target = NgapIeCodec.ReadTargetId(ref v);
+                break;
+            case NgapIeId.SourceToTargetTransparentContainer when s.HandoverType == NgapHandoverType.Intra5gs:
+                s.TargetCell = NgapIeCodec.ReadSourceToTargetContainer(ref v);
+                break;
+            case NgapIeId.GlobalRanNodeId:
+                s.GlobalRanNodeId = NgapIeCodec.ReadGlobalRanNodeId(ref v);
+                break;
+            case NgapIeId.UserLocationInformation:
+                {
+                    var (nr, eutra, tai) = NgapIeCodec.ReadUserLocation(ref v);
+                    s.NrCgi = nr;
+                    s.EutraCgi = eutra;
+                    s.Tai = tai;
+                    break;
+                }
+
+            case NgapIeId.FiveGSTmsi:
+                s.FiveGSTmsi = NgapIeCodec.ReadFiveGSTmsi(ref v);
+                break;
+            case NgapIeId.ResetType:
+                s.ResetAll = !NgapIeCodec.ReadResetType(ref v, s.ResetConnections);
+                break;
+            case NgapIeId.UeAssociatedLogicalNgConnectionList:
+                NgapIeCodec.ReadConnectionList(ref v, s.ResetConnections);
+                break;
+            default:
+                if (NgapIeCodec.IsPduSessionList(id))
+                {
+                    NgapIeCodec.ReadPduSessionList(ref v, id, s.PduSessions);
+                }
+
+                break;
+        }
+    }
+}

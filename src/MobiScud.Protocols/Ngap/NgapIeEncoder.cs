@@ -1,0 +1,451 @@
+using System.Buffers.Binary;
+using MobiScud.Protocols.Aper;
+using MobiScud.Protocols.S1ap;
+
+namespace MobiScud.Protocols.Ngap;
+
+/// <summary>
+/// Builds NGAP IE values (the open-type contents of ProtocolIE-Fields) from typed values: the mirror of
+/// <see cref="NgapIeCodec"/>, for emulated gNBs/AMFs and tests. Extension containers are never emitted.
+/// </summary>
+public static class NgapIeEncoder
+{
+    private static byte[] Build(Action<AperWriter> write)
+    {
+        var w = new AperWriter(32);
+        write(w);
+        return w.ToArray();
+    }
+
+    public static byte[] AmfUeNgapId(ulong id) => Build(w => w.WriteConstrainedWholeNumber((long)id, 0, NgapIeCodec.MaxAmfUeNgapId));
+
+    public static byte[] RanUeNgapId(uint id) => Build(w => w.WriteConstrainedWholeNumber(id, 0, uint.MaxValue));
+
+    public static byte[] UeNgapIds(ulong amf, uint? ran) => Build(w =>
+    {
+        if (ran is { } r)
+        {
+            w.WriteChoiceIndex(0, 3, false);
+            w.WriteSequencePreamble(true, false, 0, 1);
+            w.WriteConstrainedWholeNumber((long)amf, 0, NgapIeCodec.MaxAmfUeNgapId);
+            w.WriteConstrainedWholeNumber(r, 0, uint.MaxValue);
+        }
+        else
+        {
+            w.WriteChoiceIndex(1, 3, false);
+            w.WriteConstrainedWholeNumber((long)amf, 0, NgapIeCodec.MaxAmfUeNgapId);
+        }
+    });
+
+    public static byte[] NasPdu(ReadOnlySpan<byte> nas)
+    {
+        var w = new AperWriter(nas.Length + 4);
+        w.WriteOctetString(nas, 0, -1);
+        return w.ToArray();
+    }
+
+    private static readonly int[] CauseRootCounts = [45, 2, 4, 7, 6];
+
+    private static void WriteCause(AperWriter w, NgapCause c)
+    {
+        if (c.Group == NgapCauseGroup.Extension)
+        {
+            throw new ArgumentException("a choice-Extensions cause cannot be built", nameof(c));
+        }
+
+        w.WriteChoiceIndex((int)c.Group, 6, false);
+        w.WriteEnumerated(c.Value, CauseRootCounts[(int)c.Group], true);
+    }
+
+    public static byte[] Cause(NgapCause cause) => Build(w => WriteCause(w, cause));
+
+    public static byte[] HandoverType(NgapHandoverType type) => Build(w => w.WriteEnumerated((int)type, 3, true));
+
+    private static void WritePlmn(AperWriter w, PlmnIdentity p) => w.WriteAlignedOctets([p.Octet0, p.Octet1, p.Octet2]);
+
+    public static void WriteTai(AperWriter w, NgTai tai)
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        WritePlmn(w, tai.Plmn);
+        w.WriteAlignedOctets([(byte)(tai.Tac >> 16), (byte)(tai.Tac >> 8), (byte)tai.Tac]);
+    }
+
+    public static void WriteNrCgi(AperWriter w, NrCgi cgi)
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        WritePlmn(w, cgi.Plmn);
+        w.Align();
+        w.WriteBits(cgi.CellId, 36);
+    }
+
+    public static void WriteGlobalRanNodeId(AperWriter w, GlobalRanNodeId id)
+    {
+        switch (id.Kind)
+        {
+            case RanNodeKind.Gnb:
+                {
+                    if (id.IdBits is < 22 or > 32)
+                    {
+                        throw new ArgumentException($"gNB id of {id.IdBits} bits (22..32)", nameof(id));
+                    }
+
+                    w.WriteChoiceIndex(0, 4, false);
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    WritePlmn(w, id.Plmn);
+                    w.WriteChoiceIndex(0, 2, false);
+                    Span<byte> b = stackalloc byte[4];
+                    BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - id.IdBits));
+                    w.WriteBitString(b, id.IdBits, 22, 32, false);
+                    break;
+                }
+
+            case RanNodeKind.NgEnbMacro or RanNodeKind.NgEnbShortMacro or RanNodeKind.NgEnbLongMacro:
+                {
+                    var size = id.Kind switch { RanNodeKind.NgEnbMacro => 20, RanNodeKind.NgEnbShortMacro => 18, _ => 21 };
+                    w.WriteChoiceIndex(1, 4, false);
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    WritePlmn(w, id.Plmn);
+                    w.WriteChoiceIndex((int)id.Kind - 1, 4, false);
+                    Span<byte> b = stackalloc byte[4];
+                    BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - size));
+                    w.WriteBitString(b, size, size, size, false);
+                    break;
+                }
+
+            default:
+                throw new ArgumentException($"cannot build a {id.Kind} node id", nameof(id));
+        }
+    }
+
+    public static byte[] GlobalRanNodeId(GlobalRanNodeId id) => Build(w => WriteGlobalRanNodeId(w, id));
+
+    /// <summary>Target-ID with a targetRANNodeID (the target gNB and its TAI).</summary>
+    public static byte[] TargetId(NgapTargetRanNode target) => Build(w =>
+    {
+        w.WriteChoiceIndex(0, 3, false);
+        w.WriteSequencePreamble(true, false, 0, 1);
+        WriteGlobalRanNodeId(w, target.Node);
+        WriteTai(w, target.SelectedTai);
+    });
+
+    /// <summary>UserLocationInformation with userLocationInformationNR (no time stamp).</summary>
+    public static byte[] UserLocationNr(NrCgi cgi, NgTai tai) => Build(w =>
+    {
+        w.WriteChoiceIndex(1, 4, false);
+        w.WriteSequencePreamble(true, false, 0, 2);
+        WriteNrCgi(w, cgi);
+        WriteTai(w, tai);
+    });
+
+    public static byte[] FiveGSTmsi(FiveGSTmsi s) => Build(w =>
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteBits(s.AmfSetId, 10);
+        w.WriteBits(s.AmfPointer, 6);
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, s.Tmsi);
+        w.WriteAlignedOctets(b);
+    });
+
+    // An NR RRC message (HandoverPreparationInformation / HandoverCommand) whose criticalExtensions take the
+    // criticalExtensionsFuture alternative (one bit set, empty SEQUENCE): a valid minimal UPER RRC container.
+    private static readonly byte[] MinimalRrcContainer = [0x80];
+
+    /// <summary>
+    /// SourceToTarget-TransparentContainer holding a SourceNGRANNode-ToTargetNGRANNode-TransparentContainer: the target
+    /// cell and one UE history entry (the source cell), with a minimal RRC container.
+    /// </summary>
+    public static byte[] SourceToTargetContainer(NrCgi targetCell, NrCgi sourceCell, ushort secondsInSourceCell) => Build(outer =>
+    {
+        var w = new AperWriter(64);
+        w.WriteSequencePreamble(true, false, 0, 4);
+        w.WriteOctetString(MinimalRrcContainer, 0, -1);
+        w.WriteChoiceIndex(0, 3, false); // NGRAN-CGI: nR-CGI
+        WriteNrCgi(w, targetCell);
+        w.WriteConstrainedLength(1, 1, 16); // UEHistoryInformation: one LastVisitedCellItem
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteChoiceIndex(0, 5, false); // LastVisitedCellInformation: nGRANCell
+        w.WriteSequencePreamble(true, false, 0, 3);
+        w.WriteChoiceIndex(0, 3, false);
+        WriteNrCgi(w, sourceCell);
+        w.WriteSequencePreamble(true, false, 0, 1); // CellType
+        w.WriteEnumerated(1, 4, true); // cellSize small
+        w.WriteConstrainedWholeNumber(Math.Min(secondsInSourceCell, (ushort)4095), 0, 4095);
+        outer.WriteOctetString(w.WrittenSpan, 0, -1);
+    });
+
+    /// <summary>TargetToSource-TransparentContainer holding a TargetNGRANNode-ToSourceNGRANNode-TransparentContainer.</summary>
+    public static byte[] TargetToSourceContainer() => Build(outer =>
+    {
+        var w = new AperWriter(8);
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteOctetString(MinimalRrcContainer, 0, -1);
+        outer.WriteOctetString(w.WrittenSpan, 0, -1);
+    });
+
+    private static void WriteTunnel(AperWriter w, GtpTunnel t)
+    {
+        w.WriteChoiceIndex(0, 2, false);
+        w.WriteSequencePreamble(true, false, 0, 1);
+        S1apIeCodec.WriteTransportLayerAddress(w, t.TransportLayerAddress);
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, t.Teid);
+        w.WriteAlignedOctets(b);
+    }
+
+    private static void WriteQfiList(AperWriter w, ulong flows)
+    {
+        var qfis = Enumerable.Range(0, 64).Where(i => (flows & (1UL << i)) != 0).ToList();
+        if (qfis.Count == 0)
+        {
+            throw new ArgumentException("a QoS flow list needs at least one QFI");
+        }
+
+        w.WriteConstrainedLength(qfis.Count, 1, NgapIeCodec.MaxNoOfQosFlows);
+        foreach (var q in qfis)
+        {
+            w.WriteSequencePreamble(true, false, 0, 2); // items with one optional enum + iE-Extensions: both absent
+            w.WriteInteger(q, 0, 63, true);
+        }
+    }
+
+    private static void WriteQfiListNoOptions(AperWriter w, ulong flows)
+    {
+        var qfis = Enumerable.Range(0, 64).Where(i => (flows & (1UL << i)) != 0).ToList();
+        w.WriteConstrainedLength(qfis.Count, 1, NgapIeCodec.MaxNoOfQosFlows);
+        foreach (var q in qfis)
+        {
+            w.WriteSequencePreamble(true, false, 0, 1);
+            w.WriteInteger(q, 0, 63, true);
+        }
+    }
+
+    private static void WriteSNssai(AperWriter w, PduSessionItem item)
+    {
+        w.WriteSequencePreamble(true, false, item.Sd is null ? 0UL : 2UL, 2);
+        w.WriteOctetString([item.Sst ?? 1], 1, 1);
+        if (item.Sd is { } sd)
+        {
+            w.WriteAlignedOctets([(byte)(sd >> 16), (byte)(sd >> 8), (byte)sd]);
+        }
+    }
+
+    private static void WriteField(AperWriter w, ushort id, Criticality c, ReadOnlySpan<byte> value)
+    {
+        w.WriteConstrainedWholeNumber(id, 0, 65535);
+        w.WriteEnumerated((int)c, 3, false);
+        w.WriteOpenType(value);
+    }
+
+    /// <summary>
+    /// PDUSessionResourceSetupRequestTransfer: UL NG-U tunnel, PDU session type IPv4 and, per QFI, a non-GBR flow of
+    /// 5QI 9 with ARP priority 8.
+    /// </summary>
+    public static byte[] SetupRequestTransfer(GtpTunnel ul, ulong qosFlows) => Build(w =>
+    {
+        w.WriteBit(false);
+        w.WriteConstrainedLength(3, 0, 65535);
+        WriteField(w, NgapIeId.UlNguUpTnlInformation, Criticality.Reject, Build(v => WriteTunnel(v, ul)));
+        WriteField(w, NgapIeId.PduSessionType, Criticality.Reject, Build(v => v.WriteEnumerated(0, 5, true)));
+        WriteField(w, NgapIeId.QosFlowSetupRequestList, Criticality.Reject, Build(v =>
+        {
+            var qfis = Enumerable.Range(0, 64).Where(i => (qosFlows & (1UL << i)) != 0).ToList();
+            v.WriteConstrainedLength(qfis.Count, 1, NgapIeCodec.MaxNoOfQosFlows);
+            foreach (var q in qfis)
+            {
+                v.WriteSequencePreamble(true, false, 0, 2); // e-RAB-ID, iE-Extensions absent
+                v.WriteInteger(q, 0, 63, true);
+                v.WriteSequencePreamble(true, false, 0, 4); // QosFlowLevelQosParameters
+                v.WriteChoiceIndex(0, 3, false); // nonDynamic5QI
+                v.WriteSequencePreamble(true, false, 0, 4);
+                v.WriteInteger(9, 0, 255, true);
+                v.WriteSequencePreamble(true, false, 0, 1); // AllocationAndRetentionPriority
+                v.WriteConstrainedWholeNumber(8, 1, 15);
+                v.WriteEnumerated(0, 2, true); // shall-not-trigger-pre-emption
+                v.WriteEnumerated(1, 2, true); // pre-emptable
+            }
+        }));
+    });
+
+    /// <summary>The transfer container of one PDU session item, by the list it goes in (see <see cref="NgapIeCodec"/>).</summary>
+    public static byte[] Transfer(ushort listIeId, in PduSessionItem item)
+    {
+        var it = item;
+        return listIeId switch
+        {
+            NgapIeId.PduSessionResourceSetupListSuReq or NgapIeId.PduSessionResourceSetupListCxtReq or NgapIeId.PduSessionResourceSetupListHoReq =>
+                SetupRequestTransfer(it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows),
+            NgapIeId.PduSessionResourceSetupListSuRes or NgapIeId.PduSessionResourceSetupListCxtRes => Build(w =>
+            {
+                w.WriteSequencePreamble(true, false, 0, 4);
+                w.WriteSequencePreamble(true, false, 0, 1);
+                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+                WriteQfiList(w, it.QosFlows);
+            }),
+            NgapIeId.PduSessionResourceListHoRqd => Build(w => w.WriteSequencePreamble(true, false, 0, 2)),
+            NgapIeId.PduSessionResourceAdmittedList => Build(w =>
+            {
+                w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 0x10UL, 5);
+                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+                if (it.DlForwarding is { } f)
+                {
+                    WriteTunnel(w, f);
+                }
+
+                WriteQfiList(w, it.QosFlows);
+            }),
+            NgapIeId.PduSessionResourceHandoverList => Build(w =>
+            {
+                w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 8UL, 4);
+                if (it.DlForwarding is { } f)
+                {
+                    WriteTunnel(w, f);
+                }
+            }),
+            NgapIeId.PduSessionResourceToBeSwitchedDlList => Build(w =>
+            {
+                w.WriteSequencePreamble(true, false, 0, 3);
+                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+                WriteQfiListNoOptions(w, it.QosFlows);
+            }),
+            NgapIeId.PduSessionResourceSwitchedList => Build(w =>
+            {
+                w.WriteSequencePreamble(true, false, it.UlTunnel is null ? 0UL : 4UL, 3);
+                if (it.UlTunnel is { } u)
+                {
+                    WriteTunnel(w, u);
+                }
+            }),
+            NgapIeId.PduSessionResourceFailedToModifyListModRes or NgapIeId.PduSessionResourceFailedToSetupListCxtRes
+                or NgapIeId.PduSessionResourceFailedToSetupListHoAck or NgapIeId.PduSessionResourceFailedToSetupListSuRes
+                or NgapIeId.PduSessionResourceFailedToSetupListCxtFail => Build(w =>
+                {
+                    w.WriteSequencePreamble(true, false, 0, 2);
+                    WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
+                }),
+            NgapIeId.PduSessionResourceFailedToSetupListPsReq or NgapIeId.PduSessionResourceReleasedListPsAck
+                or NgapIeId.PduSessionResourceReleasedListPsFail or NgapIeId.PduSessionResourceToReleaseListHoCmd
+                or NgapIeId.PduSessionResourceToReleaseListRelCmd => Build(w =>
+                {
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
+                }),
+            _ => throw new ArgumentException($"cannot build a transfer for list {listIeId}", nameof(listIeId)),
+        };
+    }
+
+    /// <summary>
+    /// A PDU session resource list IE value. Items take their id, S-NSSAI, tunnels, QFIs and cause from
+    /// <paramref name="items"/>; <paramref name="nasPdus"/> (same order, null = none) fills the NAS-PDU of setup items.
+    /// </summary>
+    public static byte[] PduSessionList(ushort listIeId, IReadOnlyList<PduSessionItem> items, IReadOnlyList<byte[]?>? nasPdus = null)
+    {
+        if (items.Count is < 1 or > NgapIeCodec.MaxNoOfPduSessions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(items), "a PDU session list holds 1..256 items");
+        }
+
+        var w = new AperWriter(128);
+        w.WriteConstrainedLength(items.Count, 1, NgapIeCodec.MaxNoOfPduSessions);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var nas = nasPdus?[i];
+            switch (listIeId)
+            {
+                case NgapIeId.PduSessionResourceSetupListSuReq:
+                case NgapIeId.PduSessionResourceSetupListCxtReq:
+                    w.WriteSequencePreamble(true, false, nas is null ? 0UL : 2UL, 2);
+                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
+                    if (nas is not null)
+                    {
+                        w.WriteOctetString(nas, 0, -1);
+                    }
+
+                    WriteSNssai(w, item);
+                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    break;
+                case NgapIeId.PduSessionResourceSetupListHoReq:
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
+                    WriteSNssai(w, item);
+                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    break;
+                case NgapIeId.PduSessionResourceListCxtRelCpl:
+                case NgapIeId.PduSessionResourceListCxtRelReq:
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
+                    break;
+                default:
+                    w.WriteSequencePreamble(true, false, 0, 1);
+                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
+                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    break;
+            }
+        }
+
+        return w.ToArray();
+    }
+
+    /// <summary>ResetType: the whole NG interface (<paramref name="connections"/> null) or the named UE-associated connections.</summary>
+    public static byte[] ResetType(IReadOnlyList<NgConnectionId>? connections) => Build(w =>
+    {
+        if (connections is null)
+        {
+            w.WriteChoiceIndex(0, 3, false);
+            w.WriteEnumerated(0, 1, true); // reset-all
+            return;
+        }
+
+        w.WriteChoiceIndex(1, 3, false);
+        WriteConnections(w, connections);
+    });
+
+    /// <summary>UE-associatedLogicalNG-connectionList (NGResetAcknowledge, id 111).</summary>
+    public static byte[] ConnectionList(IReadOnlyList<NgConnectionId> connections) => Build(w => WriteConnections(w, connections));
+
+    private static void WriteConnections(AperWriter w, IReadOnlyList<NgConnectionId> connections)
+    {
+        w.WriteConstrainedLength(connections.Count, 1, 65536);
+        foreach (var c in connections)
+        {
+            w.WriteSequencePreamble(true, false, (c.AmfUeNgapId is null ? 0UL : 4UL) | (c.RanUeNgapId is null ? 0UL : 2UL), 3);
+            if (c.AmfUeNgapId is { } amf)
+            {
+                w.WriteConstrainedWholeNumber((long)amf, 0, NgapIeCodec.MaxAmfUeNgapId);
+            }
+
+            if (c.RanUeNgapId is { } ran)
+            {
+                w.WriteConstrainedWholeNumber(ran, 0, uint.MaxValue);
+            }
+        }
+    }
+
+    /// <summary>
+    /// RANStatusTransfer-TransparentContainer: per DRB (1..32), 12-bit PDCP SN status (UL and DL COUNT = HFN, SN).
+    /// </summary>
+    public static byte[] RanStatusTransferContainer(IReadOnlyList<(byte DrbId, uint UlCount, uint DlCount)> drbs) => Build(w =>
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteConstrainedLength(drbs.Count, 1, 32);
+        foreach (var (drb, ul, dl) in drbs)
+        {
+            w.WriteSequencePreamble(true, false, 0, 1);
+            w.WriteInteger(drb, 1, 32, true);
+            w.WriteChoiceIndex(0, 3, false); // dRBStatusUL12
+            w.WriteSequencePreamble(true, false, 0, 2);
+            WriteCount12(w, ul);
+            w.WriteChoiceIndex(0, 3, false); // dRBStatusDL12
+            w.WriteSequencePreamble(true, false, 0, 1);
+            WriteCount12(w, dl);
+        }
+    });
+
+    private static void WriteCount12(AperWriter w, uint count)
+    {
+        w.WriteSequencePreamble(true, false, 0, 1);
+        w.WriteConstrainedWholeNumber(count & 0xFFF, 0, 4095);
+        w.WriteConstrainedWholeNumber((count >> 12) & 0xFFFFF, 0, 1048575);
+    }
+}

@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using MobiScud.Capture;
+using MobiScud.Control;
+using MobiScud.Control.Host;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
+using MobiScud.Testbed.Emulation;
+using MobiScud.Tracking;
+
+namespace MobiScud.Testbed.Control;
+
+/// <summary>
+/// One entry of the MC's timeline: the event (from the tap, or a backend's outcome) and every command that left for it.
+/// <paramref name="WireTime"/>: when the frame that caused it was on the wire (for an outcome: when it reached the MC);
+/// <paramref name="HandledAt"/>: when its commands had gone out; <paramref name="Frame"/>: the tap's frame number, null
+/// for an outcome.
+/// </summary>
+public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
+{
+    public bool FromTap => Frame is not null;
+}
+
+/// <summary>
+/// The MC as deployed on the testbed, through the host layer every in-process host shares: frames from the backhaul
+/// tap go through <see cref="TrackerFeed"/> (capture pipeline, S1AP and GTP, UE tracker) into an
+/// <see cref="InlineMcHost"/>, whose one <see cref="CommandDispatcher"/> drives the PVM and steering backends and a
+/// timer scheduler; one <see cref="OutcomePump"/> brings their outcomes back to the MC. Event times are MC time: since
+/// <c>epoch</c>, the experiment's start.
+/// </summary>
+public sealed class TestbedMc : IAsyncDisposable
+{
+    private readonly ChannelReader<TappedFrame> _frames;
+    private readonly LinkType _linkType;
+    private readonly DateTimeOffset _epoch;
+    private readonly TimeProvider _time;
+    private readonly TrackerFeed _feed;
+    private readonly InlineMcHost _host;
+    private readonly TimerScheduler _timers;
+    private readonly OutcomePump _pump;
+    private readonly Action<McTimelineEntry>? _onEntry;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<UeEvent> _fromFrame = [];
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly Task _loop;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _frameNumber;
+
+    /// <summary>The cause of the step being handled (set under <see cref="_turn"/>).</summary>
+    private (DateTimeOffset Wire, long? Frame) _cause;
+
+    /// <param name="frames">The tap's frames (<see cref="BackhaulTap.Frames"/>), in capture order.</param>
+    /// <param name="onEntry">Each timeline entry as it is made (the experiment prints the commands).</param>
+    /// <param name="linkType">The frames' link layer (the backhaul tap's is Ethernet).</param>
+    public TestbedMc(
+        ChannelReader<TappedFrame> frames, McConfig config, IPvmBackend pvms, ISteeringBackend steering, DateTimeOffset epoch, TimeProvider? time = null,
+        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet)
+    {
+        _frames = frames;
+        _linkType = linkType;
+        _epoch = epoch;
+        _time = time ?? TimeProvider.System;
+        _onEntry = onEntry;
+        _timers = new TimerScheduler(_time, Now);
+        Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
+        _host = new InlineMcHost(config, Dispatcher, OnStep);
+        _feed = new TrackerFeed((e, _) => _fromFrame.Add(e), (note, _) => Problems.Enqueue($"tracker: {note}"));
+        _pump = new OutcomePump(new OutcomeSink(this));
+        foreach (var (name, reader) in Dispatcher.OutcomeSources)
+        {
+            _pump.Start(name, reader);
+        }
+
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+    }
+
+    public CommandDispatcher Dispatcher { get; }
+
+    /// <summary>Every event the MC handled and the commands it sent for it, in order.</summary>
+    public ConcurrentQueue<McTimelineEntry> Timeline { get; } = new();
+
+    /// <summary>What went wrong on the way (tracker notes, a frame loop failure).</summary>
+    public ConcurrentQueue<string> Problems { get; } = new();
+
+    public PipelineStatistics Statistics => _feed.Statistics;
+
+    /// <summary>Every UE's MC state (read while the MC is quiet).</summary>
+    public IReadOnlyDictionary<UeId, UeState> States => _host.States;
+
+    private TimeSpan Now() => _time.GetUtcNow() - _epoch;
+
+    private async Task LoopAsync()
+    {
+        try
+        {
+            await foreach (var frame in _frames.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var nanos = (frame.Timestamp - DateTime.UnixEpoch).Ticks * 100;
+                _fromFrame.Clear();
+                _feed.Process(new CaptureFrame(++_frameNumber, _linkType, nanos, frame.Data, frame.Data.Length, 0));
+
+                // The feed's times run from its first frame; the MC's from the epoch, as its timers' do.
+                var wire = new DateTimeOffset(DateTime.SpecifyKind(frame.Timestamp, DateTimeKind.Utc));
+                foreach (var e in _fromFrame.ToArray())
+                {
+                    await HandleAsync(e with { At = wire - _epoch }, wire, _frameNumber);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Problems.Enqueue($"tap loop failed: {e}");
+        }
+        finally
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once the frames' channel is complete and every frame's events were handled.</summary>
+    public Task Drained => _drained.Task;
+
+    private async Task HandleAsync(UeEvent e, DateTimeOffset wire, long? frame)
+    {
+        await _turn.WaitAsync(_stop.Token).ConfigureAwait(false);
+        try
+        {
+            _cause = (wire, frame);
+            await _host.HandleAsync(e, _stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    private void OnStep(McStep step)
+    {
+        var entry = new McTimelineEntry(_cause.Wire, _time.GetUtcNow(), _cause.Frame, step.Event, step.Commands);
+        Timeline.Enqueue(entry);
+        _onEntry?.Invoke(entry);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop.ConfigureAwait(false);
+        await _pump.DisposeAsync();
+        _timers.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>Backend outcomes reach the MC stamped with when they came.</summary>
+    private sealed class OutcomeSink(TestbedMc mc) : IEventSink
+    {
+        public async ValueTask PostAsync(UeEvent e, CancellationToken ct = default) => await mc.HandleAsync(e, mc._time.GetUtcNow(), null);
+    }
+}
