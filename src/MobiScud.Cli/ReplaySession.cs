@@ -3,7 +3,7 @@ using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Host;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
+using MobiScud.Tracking;
 
 namespace MobiScud.Cli;
 

@@ -2,6 +2,7 @@ using MobiScud.Capture;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
+using MobiScud.Tracking;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -6,6 +6,7 @@ using MobiScud.Control.Host;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Testbed.Emulation;
+using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Control;
 

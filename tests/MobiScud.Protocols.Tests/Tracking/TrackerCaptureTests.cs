@@ -1,8 +1,8 @@
 using System.Net;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
 using MobiScud.Protocols.Tests.Capture;
 using MobiScud.TestSupport;
+using MobiScud.Tracking;
 
 namespace MobiScud.Protocols.Tests.Tracking;
 

@@ -1,8 +1,8 @@
 using MobiScud.Capture;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
 using MobiScud.Protocols.S1ap;
 using MobiScud.TestSupport;
+using MobiScud.Tracking;
 
 namespace MobiScud.Protocols.Tests.Tracking;
 

@@ -3,7 +3,7 @@ using System.Net;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Sctp;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>A UE-associated logical S1 connection: the eNB's SCTP association (address AND port) and its ENB-UE-S1AP-ID.</summary>
 /// <remarks>The eNB-UE id is what the eNB allocates and keeps for the connection's life; MME-UE ids change at every
@@ -46,7 +46,8 @@ public sealed record PendingHandover(EnbId Source, EnbId Target)
 public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks);
 
 /// <summary>Everything the tracker knows about one UE, under a tracker key that never changes.</summary>
-public sealed record TrackedUe(string Key)
+/// <remarks>Change it only through the tracker's UeIndex, which keeps every lookup in line with the records.</remarks>
+public sealed record TrackedUe(UeKey Key)
 {
     /// <summary>The id used in events, fixed when the UE is first announced (IMSI-based when the IMSI was known then).</summary>
     public UeId? Id { get; init; }
@@ -65,6 +66,10 @@ public sealed record TrackedUe(string Key)
     public ulong? CellId { get; init; }
 
     public ConnectionKey? Serving { get; init; }
+
+    /// <summary>Every S1 connection that names this UE: the serving one, a handover's or path switch's new one, and an
+    /// old one whose release is still to come.</summary>
+    public ImmutableHashSet<ConnectionKey> Connections { get; init; } = ImmutableHashSet<ConnectionKey>.Empty;
 
     public uint? MmeUeS1apId { get; init; }
 
@@ -87,6 +92,9 @@ public sealed record TrackedUe(string Key)
 
     public PendingPathSwitch? PathSwitch { get; init; }
 
+    /// <summary>The latest input time at which the tracker changed this record.</summary>
+    public TimeSpan LastSeen { get; init; }
+
     public IReadOnlyList<Bearer> ActiveBearers() =>
         Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!)).ToList();
 }
@@ -102,13 +110,14 @@ public sealed record TrackerState
     /// <summary>eNB identity per SCTP association (from S1SetupRequest's Global-eNB-ID, else derived).</summary>
     public ImmutableDictionary<SctpAssociationKey, EnbId> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbId>.Empty;
 
-    public ImmutableDictionary<ConnectionKey, string> Connections { get; init; } = ImmutableDictionary<ConnectionKey, string>.Empty;
+    /// <summary>The UEs and every way to find one (IMSI, M-TMSI, address, connections, uplink tunnels ...).</summary>
+    public UeIndex Index { get; init; } = UeIndex.Empty;
 
-    public ImmutableDictionary<string, TrackedUe> Ues { get; init; } = ImmutableDictionary<string, TrackedUe>.Empty;
+    public ImmutableDictionary<UeKey, TrackedUe> Ues => Index.Ues;
 
-    /// <summary>UL (S-GW) tunnel end -> UE key: links a service request's new context and GTP-U packets to the UE.</summary>
-    public ImmutableDictionary<GtpEndpoint, string> Uplinks { get; init; } = ImmutableDictionary<GtpEndpoint, string>.Empty;
+    public ImmutableDictionary<ConnectionKey, UeKey> Connections => Index.Connections;
 
+    /// <summary>What S11 told us, by S-GW S1-U tunnel end (bounded: see <see cref="UeTracker"/>).</summary>
     public ImmutableDictionary<GtpEndpoint, SessionHint> Sessions { get; init; } = ImmutableDictionary<GtpEndpoint, SessionHint>.Empty;
 
     /// <summary>Create Session Requests waiting for their response: sequence number -> IMSI. Keyed by the sequence only,
@@ -118,5 +127,33 @@ public sealed record TrackerState
     public long NextKey { get; init; } = 1;
 }
 
+/// <summary>What a tracker note is about.</summary>
+public enum TrackerNoteKind
+{
+    /// <summary>A message the tracker could not place (no UE, connection or procedure it belongs to): ignored.</summary>
+    Unplaced,
+
+    /// <summary>Something learnt on the way: an address from GTP-U, two records found to be one UE.</summary>
+    Learnt,
+
+    /// <summary>A procedure failed or was refused (setup failure, handover cancelled or refused).</summary>
+    Failed,
+
+    /// <summary>State inferred from part of a procedure whose other part was not seen (a late tap, a lost frame).</summary>
+    Inferred,
+
+    /// <summary>A connection claimed by another UE (an eNB reused its id before its release was seen).</summary>
+    Superseded,
+
+    /// <summary>The tracker failed on this message (a bug): the message is ignored and the state is as before it.</summary>
+    Fault,
+}
+
+/// <summary>A typed note on one tracker step, for the replay view and the logs.</summary>
+public sealed record TrackerNote(TrackerNoteKind Kind, string Text)
+{
+    public override string ToString() => Text;
+}
+
 /// <summary>One tracker step's result: the new state, the MC events, and notes on what could not be used (for the replay view).</summary>
-public sealed record TrackerStep(TrackerState State, IReadOnlyList<UeEvent> Events, IReadOnlyList<string> Notes);
+public sealed record TrackerStep(TrackerState State, IReadOnlyList<UeEvent> Events, IReadOnlyList<TrackerNote> Notes);

@@ -3,7 +3,7 @@ using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>Builds <see cref="S1apSignal"/>s from decoded S1AP (the reusable <see cref="S1apSummary"/>).</summary>
 public static class S1apSignalFactory

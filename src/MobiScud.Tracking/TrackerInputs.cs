@@ -3,7 +3,7 @@ using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>What the UE tracker consumes: decoded signalling with its time and transport endpoints.</summary>
 public abstract record TrackerInput(TimeSpan At, NetEndpoint Source, NetEndpoint Destination);

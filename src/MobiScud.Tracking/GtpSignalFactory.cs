@@ -3,7 +3,7 @@ using MobiScud.Protocols;
 using MobiScud.Protocols.Gtp;
 using MobiScud.Protocols.Link;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>Builds tracker inputs from GTPv2-C and GTP-U payloads (only the messages the tracker uses; others give null).</summary>
 public static class GtpSignalFactory

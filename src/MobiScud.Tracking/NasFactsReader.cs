@@ -1,7 +1,7 @@
 using MobiScud.Protocols;
 using MobiScud.Protocols.Nas;
 
-namespace MobiScud.Control.Tracking;
+namespace MobiScud.Tracking;
 
 /// <summary>Reduces decoded NAS (TS 24.301) to the facts the tracker uses. Ciphered NAS is reported as such, never guessed.</summary>
 public static class NasFactsReader

@@ -1,9 +1,9 @@
+using MobiScud.Capture;
 using MobiScud.Control.Model;
-using MobiScud.Control.Tracking;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
 
-namespace MobiScud.Capture;
+namespace MobiScud.Tracking;
 
 /// <summary>
 /// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>,
@@ -38,6 +38,9 @@ public sealed class TrackerFeed : ISignallingSink
 
     public TrackerState Tracker => _tracker;
 
+    /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
+    internal Action<TrackerStep>? AfterStep { get; set; }
+
     /// <summary>One frame through the pipeline; its events are handed to the callback before this returns.</summary>
     public void Process(in CaptureFrame frame) => Pipeline.Process(frame);
 
@@ -49,6 +52,7 @@ public sealed class TrackerFeed : ISignallingSink
     {
         var step = UeTracker.Apply(_tracker, input);
         _tracker = step.State;
+        AfterStep?.Invoke(step);
         foreach (var note in step.Notes)
         {
             _onNote?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{input.At.TotalSeconds:0.000000} frame {frame}: {note}"), frame);

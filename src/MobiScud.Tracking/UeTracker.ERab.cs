@@ -1,0 +1,111 @@
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.S1ap;
+
+namespace MobiScud.Tracking;
+
+public static partial class UeTracker
+{
+    /// <summary>E-RAB setup, release (command and indication) and modification.</summary>
+    private sealed partial class Step
+    {
+        private void ERabSetup(S1apSignal s, ConnectionKey conn)
+        {
+            if (OnConnection(conn, s) is not { } ue)
+            {
+                return;
+            }
+
+            var key = ue.Key;
+            if (s.PduType == S1apPduType.InitiatingMessage)
+            {
+                var pending = ue.PendingUplinks;
+                foreach (var e in s.ERabs.Where(e => e.Tunnel is not null))
+                {
+                    pending = pending.SetItem(e.ERabId, e.Tunnel!);
+                }
+
+                Put(ue with { PendingUplinks = pending });
+                return;
+            }
+
+            var bearers = ue.Bearers;
+            var added = new List<Bearer>();
+            foreach (var e in s.ERabs.Where(e => !e.Failed && e.Tunnel is not null))
+            {
+                if (ue.PendingUplinks.GetValueOrDefault(e.ERabId) is not { } uplink)
+                {
+                    Note(TrackerNoteKind.Unplaced, $"{key}: E-RAB {e.ERabId} set up without a known uplink tunnel: ignored");
+                    continue;
+                }
+
+                bearers = bearers.SetItem(e.ERabId, new TrackedBearer(e.ERabId, uplink, e.Tunnel));
+                added.Add(new Bearer(e.ERabId, uplink, e.Tunnel!));
+            }
+
+            Put(ue with { Bearers = bearers, PendingUplinks = ue.PendingUplinks.RemoveRange(added.Select(b => b.ERabId)) });
+            if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
+            {
+                foreach (var b in added)
+                {
+                    Emit(new BearerAdded(at, ue.Id!.Value, b));
+                }
+            }
+        }
+
+        private void ReleaseBearers(S1apSignal s, ConnectionKey conn)
+        {
+            if (OnConnection(conn, s) is not { } ue)
+            {
+                return;
+            }
+
+            foreach (var e in s.ERabs.Where(e => !e.Failed))
+            {
+                if (ue.Bearers.ContainsKey(e.ERabId))
+                {
+                    ue = ue with { Bearers = ue.Bearers.Remove(e.ERabId) };
+                    if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
+                    {
+                        Emit(new BearerReleased(at, ue.Id!.Value, e.ERabId));
+                    }
+                }
+            }
+
+            Put(ue);
+        }
+
+        private void ERabModification(S1apSignal s, ConnectionKey conn)
+        {
+            if (OnConnection(conn, s) is not { } ue)
+            {
+                return;
+            }
+
+            if (s.PduType == S1apPduType.InitiatingMessage)
+            {
+                Put(ue with { PendingModifications = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!) });
+                return;
+            }
+
+            // The confirm lists the E-RABs the MME modified; one that lists nothing (and no failure) confirms them all.
+            var confirmed = s.ERabs.Count == 0 && s.Cause is null
+                ? ue.PendingModifications.Keys.ToList()
+                : s.ERabs.Where(e => !e.Failed).Select(e => e.ERabId).ToList();
+            var bearers = ue.Bearers;
+            foreach (var id in confirmed.Order())
+            {
+                if (ue.PendingModifications.TryGetValue(id, out var downlink) && bearers.TryGetValue(id, out var bearer))
+                {
+                    bearers = bearers.SetItem(id, bearer with { Downlink = downlink });
+                    if (ue.Announced)
+                    {
+                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)));
+                    }
+                }
+            }
+
+            Put(ue with { Bearers = bearers, PendingModifications = ImmutableDictionary<byte, GtpEndpoint>.Empty });
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using MobiScud.Control.Model;
+
+namespace MobiScud.Tracking;
+
+public static partial class UeTracker
+{
+    /// <summary>Identity: NAS facts, IMSI and M-TMSI, S11 session hints, announcing, and merging two records of one UE.</summary>
+    private sealed partial class Step
+    {
+        private static NasFacts? ReadNas(S1apSignal s, bool nullCiphering)
+        {
+            if (s.NasPdus.Count == 0)
+            {
+                return s.Nas;
+            }
+
+            NasFacts? merged = null;
+            foreach (var pdu in s.NasPdus)
+            {
+                if (NasFactsReader.Read(pdu, nullCiphering) is not { } f)
+                {
+                    continue;
+                }
+
+                merged = merged is null
+                    ? f
+                    : merged with
+                    {
+                        Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
+                        Imsi = merged.Imsi ?? f.Imsi,
+                        MTmsi = merged.MTmsi ?? f.MTmsi,
+                        PdnAddress = merged.PdnAddress ?? f.PdnAddress,
+                        SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
+                    };
+            }
+
+            return merged;
+        }
+
+        private UeKey ApplyNas(UeKey key, NasFacts? nas)
+        {
+            if (nas is null)
+            {
+                return key;
+            }
+
+            var ue = Ue(key);
+            (key, ue) = AdoptImsi(key, ue, nas.Imsi);
+
+            ue = ue with
+            {
+                MTmsi = nas.MTmsi ?? ue.MTmsi,
+                Address = ue.Address ?? nas.PdnAddress,
+                NullCiphering = nas.SelectedCipheringAlgorithm is { } alg ? alg == 0 : ue.NullCiphering,
+            };
+            Put(ue);
+            if (nas.Kind == NasKind.DetachRequest)
+            {
+                Detach(key);
+            }
+            else
+            {
+                AnnounceIfReady(key);
+            }
+
+            return key;
+        }
+
+        private void AnnounceIfReady(UeKey key)
+        {
+            var ue = Ue(key);
+            if (ue.Announced || !ue.AwaitingAddress || ue.Status != TrackedUeStatus.Connected || ue.Enb is not { } enb)
+            {
+                return;
+            }
+
+            if (ue.Address is null)
+            {
+                return;
+            }
+
+            var id = ue.Id ?? new UeId(ue.Imsi is { } imsi ? $"imsi-{imsi}" : ue.Key.ToString());
+            ue = ue with { Id = id, Announced = true, AwaitingAddress = false };
+            Put(ue);
+            Emit(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()));
+        }
+
+        /// <summary>A first IMSI for this UE either names it, or shows it is a UE we already know under another key.</summary>
+        private (UeKey Key, TrackedUe Ue) AdoptImsi(UeKey key, TrackedUe ue, string? imsi)
+        {
+            if (imsi is null || ue.Imsi is not null)
+            {
+                return (key, ue);
+            }
+
+            if (_index.ByImsi(imsi) is not { } other || other.Key == key)
+            {
+                return (key, ue with { Imsi = imsi });
+            }
+
+            key = Merge(key, other.Key);
+            return (key, Ue(key));
+        }
+
+        private UeKey LearnFromSession(UeKey key, SessionHint hint, bool announce = true)
+        {
+            var ue = Ue(key);
+            (key, ue) = AdoptImsi(key, ue, hint.Imsi);
+
+            Put(ue with { Address = ue.Address ?? hint.PdnAddress });
+            if (announce)
+            {
+                AnnounceIfReady(key);
+            }
+
+            return key;
+        }
+
+        /// <summary>A new context reuses a known UE's S-GW uplink tunnel: it is that UE (service request after idle).</summary>
+        private UeKey LinkByUplinks(UeKey key, IEnumerable<GtpEndpoint> uplinks)
+        {
+            foreach (var tunnel in uplinks)
+            {
+                if (_index.AllByUplink(tunnel).LastOrDefault(u => u.Key != key) is { } other)
+                {
+                    return Merge(key, other.Key);
+                }
+            }
+
+            return key;
+        }
+
+        /// <summary>Folds the fresh record <paramref name="from"/> into the known UE <paramref name="into"/>.</summary>
+        private UeKey Merge(UeKey from, UeKey into)
+        {
+            var a = Ue(from);
+            var b = Ue(into);
+            if ((b.Announced && a.Announced) || (a.Imsi is not null && b.Imsi is not null && a.Imsi != b.Imsi))
+            {
+                // Two announced UEs (their ids already went to the MC) or two different IMSIs never merge.
+                return from;
+            }
+
+            // The fresh record's connections (the one it arrived on) go with it; its other facts only fill gaps.
+            RemoveUe(from);
+            Put(b with
+            {
+                Imsi = b.Imsi ?? a.Imsi,
+                MTmsi = a.MTmsi ?? b.MTmsi,
+                Address = b.Address ?? a.Address,
+                Serving = a.Serving ?? b.Serving,
+                Connections = b.Connections.Union(a.Connections),
+                CellId = a.CellId ?? b.CellId,
+                MmeUeS1apId = a.MmeUeS1apId ?? b.MmeUeS1apId,
+            });
+            Note(TrackerNoteKind.Learnt, $"{from} is {into}");
+            return into;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.S1ap;
+using MobiScud.Protocols.Sctp;
+
+namespace MobiScud.Tracking;
+
+public static partial class UeTracker
+{
+    /// <summary>
+    /// One input's changes. Starts from the immutable state and replaces only what changes, so an input that changes
+    /// nothing allocates no new state; UE records change only through <see cref="Put"/> and <see cref="RemoveUe"/>.
+    /// </summary>
+    private sealed partial class Step(TrackerState state, TimeSpan at)
+    {
+        private readonly TrackerState _initial = state;
+        private UeIndex _index = state.Index;
+        private ImmutableDictionary<SctpAssociationKey, EnbId> _enbs = state.Enbs;
+        private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = state.Sessions;
+        private ImmutableDictionary<uint, string?> _pendingCs = state.PendingCreateSessions;
+        private long _nextKey = state.NextKey;
+        private List<UeEvent>? _events;
+        private List<TrackerNote>? _notes;
+
+        public TrackerStep Finish()
+        {
+            var unchanged = ReferenceEquals(_index, _initial.Index) && ReferenceEquals(_enbs, _initial.Enbs)
+                && ReferenceEquals(_sessions, _initial.Sessions) && ReferenceEquals(_pendingCs, _initial.PendingCreateSessions)
+                && _nextKey == _initial.NextKey;
+            var next = unchanged
+                ? _initial
+                : new TrackerState
+                {
+                    Enbs = _enbs,
+                    Index = _index,
+                    Sessions = _sessions,
+                    PendingCreateSessions = _pendingCs,
+                    NextKey = _nextKey,
+                };
+            return new TrackerStep(next, _events is null ? [] : _events, _notes is null ? [] : _notes);
+        }
+
+        public void S1ap(S1apSignal s)
+        {
+            var fromEnb = IsFromEnb(s.Procedure, s.PduType);
+            var enbEnd = fromEnb ? s.Source : s.Destination;
+            var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
+            ConnectionKey? conn = s.EnbUeS1apId is { } enbUe ? new ConnectionKey(association, enbUe) : null;
+            var initiating = s.PduType == S1apPduType.InitiatingMessage;
+            switch (s.Procedure)
+            {
+                case S1apProcedureCode.S1Setup when initiating && s.GlobalEnbId is { } g:
+                    if (!_enbs.TryGetValue(association, out var known) || known.Value != g.EnbId)
+                    {
+                        _enbs = _enbs.SetItem(association, new EnbId(g.EnbId));
+                    }
+
+                    break;
+                case S1apProcedureCode.InitialUeMessage when conn is { } c:
+                    InitialUeMessage(s, c);
+                    break;
+                case S1apProcedureCode.UplinkNasTransport or S1apProcedureCode.DownlinkNasTransport when conn is { } c:
+                    NasTransport(s, c, fromEnb);
+                    break;
+                case S1apProcedureCode.InitialContextSetup when conn is { } c:
+                    InitialContextSetup(s, c, association, enbEnd);
+                    break;
+                case S1apProcedureCode.ERabSetup when conn is { } c:
+                    ERabSetup(s, c);
+                    break;
+                case S1apProcedureCode.ERabRelease when !initiating && conn is { } c:
+                    ReleaseBearers(s, c);
+                    break;
+                case S1apProcedureCode.ERabReleaseIndication when conn is { } c:
+                    ReleaseBearers(s, c);
+                    break;
+                case S1apProcedureCode.ERabModificationIndication when conn is { } c:
+                    ERabModification(s, c);
+                    break;
+                case S1apProcedureCode.PathSwitchRequest when conn is { } c:
+                    PathSwitch(s, c, association, enbEnd);
+                    break;
+                case S1apProcedureCode.HandoverPreparation when conn is { } c:
+                    HandoverPreparation(s, c, association, enbEnd);
+                    break;
+                case S1apProcedureCode.HandoverResourceAllocation:
+                    HandoverResourceAllocation(s, association, enbEnd);
+                    break;
+                case S1apProcedureCode.HandoverNotification when conn is { } c:
+                    HandoverNotify(s, c);
+                    break;
+                case S1apProcedureCode.HandoverCancel when initiating && conn is { } c:
+                    HandoverCancel(c);
+                    break;
+                case S1apProcedureCode.UeContextRelease when initiating:
+                    ReleaseCommand(s, association);
+                    break;
+                case S1apProcedureCode.UeContextRelease when s.PduType == S1apPduType.SuccessfulOutcome:
+                    ReleaseComplete(s, association);
+                    break;
+                case S1apProcedureCode.Reset when initiating:
+                    Reset(s, association);
+                    break;
+            }
+        }
+
+        private void Emit(UeEvent e) => (_events ??= []).Add(e);
+
+        private void Note(TrackerNoteKind kind, string text) => (_notes ??= []).Add(new TrackerNote(kind, text));
+
+        /// <summary>A UE the step holds the key of. Keys come from the index, so a missing one is a tracker bug.</summary>
+        private TrackedUe Ue(UeKey key) => _index.Get(key) ?? throw new InvalidOperationException($"{key} is not in the index");
+
+        private void Put(TrackedUe ue)
+        {
+            if (ue.LastSeen < at)
+            {
+                ue = ue with { LastSeen = at };
+            }
+
+            _index = _index.Put(ue, (loser, c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {ue.Key}, no longer to {loser.Key}"));
+        }
+
+        private void RemoveUe(UeKey key) => _index = _index.Remove(key);
+
+        private UeKey NewUe()
+        {
+            ForgetLongGone();
+            var key = new UeKey(_nextKey++);
+            Put(new TrackedUe(key) { Status = TrackedUeStatus.Registering });
+            return key;
+        }
+
+        /// <summary>The UE with this connection serving it (the connection joins its own if it was not).</summary>
+        private static TrackedUe Serve(TrackedUe ue, ConnectionKey conn) =>
+            ue with { Serving = conn, Connections = ue.Connections.Add(conn) };
+
+        private TrackedUe? OnConnection(ConnectionKey conn, S1apSignal s)
+        {
+            if (_index.ByConnection(conn) is { } ue)
+            {
+                return ue;
+            }
+
+            Note(TrackerNoteKind.Unplaced, $"{s.MessageName} on {conn}: no UE on this connection");
+            return null;
+        }
+
+        private EnbId EnbFor(SctpAssociationKey association, NetEndpoint enbEnd, EutranCgi? cgi, ulong? cellId)
+        {
+            if (_enbs.TryGetValue(association, out var known))
+            {
+                return known;
+            }
+
+            // No S1Setup in the capture: a macro eNB's id is the top 20 bits of its 28-bit cell identity; else a
+            // stable id from the eNB's SCTP endpoint (top bit set, so it cannot clash with a real 28-bit id).
+            var id = cgi is { } c ? new EnbId(c.CellId >> 8)
+                : cellId is { } cell ? new EnbId((uint)(cell >> 8))
+                : new EnbId(0x8000_0000u | (Fnv(enbEnd) & 0x7FFF_FFFFu));
+            _enbs = _enbs.SetItem(association, id);
+            return id;
+        }
+
+        private static uint Fnv(NetEndpoint endpoint)
+        {
+            var h = 2166136261u;
+            Span<ulong> values = [endpoint.Address.High, endpoint.Address.Low, endpoint.Port];
+            foreach (var v in values)
+            {
+                for (var i = 0; i < 8; i++)
+                {
+                    h = (h ^ (byte)(v >> (i * 8))) * 16777619u;
+                }
+            }
+
+            return h;
+        }
+    }
+}

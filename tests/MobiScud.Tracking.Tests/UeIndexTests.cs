@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+using System.Net;
+using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.Sctp;
+
+namespace MobiScud.Tracking.Tests;
+
+public sealed class UeIndexTests
+{
+    private static readonly SctpAssociationKey Association = SctpAssociationKey.From(
+        new NetEndpoint(NetAddress.FromIpv4([10, 0, 0, 1]), 36412), new NetEndpoint(NetAddress.FromIpv4([10, 0, 0, 2]), 5000), out _);
+
+    private static readonly ConnectionKey Conn = new(Association, 7);
+    private static readonly GtpEndpoint Uplink = new(IPAddress.Parse("10.0.0.9"), 0x100);
+
+    private static TrackedUe Ue(long key) => new(new UeKey(key)) { Status = TrackedUeStatus.Connected };
+
+    private static TrackedUe WithBearer(TrackedUe ue) =>
+        ue with { Bearers = ImmutableSortedDictionary<byte, TrackedBearer>.Empty.Add(5, new TrackedBearer(5, Uplink, null)) };
+
+    [Fact]
+    public void Every_lookup_follows_the_records_and_a_removed_ue_leaves_none()
+    {
+        var a = WithBearer(Ue(1)) with { Imsi = "001010000000001", MTmsi = 42, Address = IPAddress.Parse("10.45.0.2"), MmeUeS1apId = 9, Serving = Conn, Connections = [Conn] };
+        var index = UeIndex.Empty.Put(a);
+        Assert.Equal(a, index.ByImsi("001010000000001"));
+        Assert.Equal(a, index.ByMTmsi(42));
+        Assert.Equal(a, index.ByAddress(IPAddress.Parse("10.45.0.2")));
+        Assert.Equal(a, index.ByUplink(Uplink));
+        Assert.Equal(a, index.ByConnection(Conn));
+        Assert.Equal([a], index.ByMmeUeS1apId(9));
+        Assert.Empty(index.Violations());
+
+        // A new M-TMSI moves the lookup; the old one names nobody.
+        index = index.Put(a with { MTmsi = 43 });
+        Assert.Null(index.ByMTmsi(42));
+        Assert.Equal(new UeKey(1), index.ByMTmsi(43)?.Key);
+
+        index = index.Remove(new UeKey(1));
+        Assert.Null(index.ByImsi("001010000000001"));
+        Assert.Null(index.ByMTmsi(43));
+        Assert.Null(index.ByUplink(Uplink));
+        Assert.Null(index.ByConnection(Conn));
+        Assert.Empty(index.ByMmeUeS1apId(9));
+        Assert.Empty(index.Connections);
+        Assert.Empty(index.Violations());
+    }
+
+    [Fact]
+    public void A_connection_claimed_by_another_ue_moves_and_the_first_forgets_it()
+    {
+        var a = Ue(1) with { Serving = Conn, Connections = [Conn] };
+        var lost = new List<(UeKey, ConnectionKey)>();
+        var index = UeIndex.Empty.Put(a).Put(Ue(2) with { Serving = Conn, Connections = [Conn] }, (loser, c) => lost.Add((loser.Key, c)));
+        Assert.Equal(new UeKey(2), index.ByConnection(Conn)?.Key);
+        Assert.Null(index.Get(new UeKey(1))!.Serving);
+        Assert.Empty(index.Get(new UeKey(1))!.Connections);
+        Assert.Equal([(new UeKey(1), Conn)], lost);
+        Assert.Empty(index.Violations());
+    }
+
+    [Fact]
+    public void Shared_identities_answer_the_ue_given_them_last()
+    {
+        var index = UeIndex.Empty.Put(WithBearer(Ue(2))).Put(WithBearer(Ue(1)));
+        Assert.Equal(new UeKey(1), index.ByUplink(Uplink)?.Key);
+        Assert.Equal([new UeKey(2), new UeKey(1)], index.AllByUplink(Uplink).Select(u => u.Key));
+        index = index.Remove(new UeKey(1));
+        Assert.Equal(new UeKey(2), index.ByUplink(Uplink)?.Key);
+        Assert.Empty(index.Violations());
+    }
+
+    [Fact]
+    public void Check_invariants_names_a_ue_served_by_a_connection_it_does_not_hold()
+    {
+        var state = TrackerState.Empty with { Index = UeIndex.Empty.Put(Ue(1) with { Serving = Conn }), NextKey = 2 };
+        var e = Assert.Throws<InvalidOperationException>(() => UeTracker.CheckInvariants(state));
+        Assert.Contains("ue-1 is served by", e.Message, StringComparison.Ordinal);
+
+        var stale = TrackerState.Empty with { Index = UeIndex.Empty.Put(Ue(5)), NextKey = 2 };
+        Assert.Contains("ue-5 is outside", Assert.Throws<InvalidOperationException>(() => UeTracker.CheckInvariants(stale)).Message, StringComparison.Ordinal);
+    }
+}
