@@ -29,6 +29,9 @@ public sealed class CaptureTapStatus(string name)
 
     public bool Finished { get; internal set; }
 
+    /// <summary>Times the tap failed and was started again (after a back-off).</summary>
+    public int Restarts { get; internal set; }
+
     internal void Frame() => Interlocked.Increment(ref _frames);
 
     internal void Event() => Interlocked.Increment(ref _events);
@@ -49,6 +52,7 @@ public sealed class CaptureTaps(
     IServiceClock clock,
     TimeProvider time,
     HostingMetrics metrics,
+    ResilienceMetrics resilience,
     ILogger<CaptureTaps> log) : BackgroundService
 {
     private readonly TaskCompletionSource _files = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,7 +95,56 @@ public sealed class CaptureTaps(
         }
     }
 
+    /// <summary>Longest wait before a failed tap is started again.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs the tap; when it fails (an interface gone, a decoder or tracker fault) the failure is logged and the tap is
+    /// started again after a back-off that doubles up to <see cref="MaxBackoff"/>: one tap's fault must not stop serve,
+    /// nor silently leave it deaf. A file tap goes on from the frame after the failure (re-reading it would apply its
+    /// events twice), with a fresh tracker; a live tap opens its interface again.
+    /// </summary>
     private async Task RunAsync(TapOptions tap, CaptureTapStatus status, CancellationToken ct)
+    {
+        IFrameSource? file = null;
+        try
+        {
+            for (var failures = 0; ; failures++)
+            {
+                try
+                {
+                    file ??= tap.Pcap is null ? null : CaptureFile.Open(tap.Pcap);
+                    await RunOnceAsync(tap, status, file, ct);
+                    return;
+                }
+                catch (Exception e) when (e is not CaptureFormatException && !(e is OperationCanceledException && ct.IsCancellationRequested) && e is not FileNotFoundException and not DirectoryNotFoundException)
+                {
+                    var wait = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
+                    status.Restarts++;
+                    status.Error = $"{e.GetType().Name}: {e.Message}";
+                    resilience.TapRestarted(status.Name);
+                    log.LogError(e, "tap {Tap} failed after {Frames} frames ({Error}); restarting in {Wait} (restart {Restart})", status.Name, status.Frames, e.Message, wait, status.Restarts);
+                    await Task.Delay(wait, time, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            status.Error = e.Message;
+            log.LogError("tap {Tap}: {Error}", status.Name, e.Message);
+        }
+        finally
+        {
+            status.Finished = true;
+            file?.Dispose();
+        }
+    }
+
+    private async Task RunOnceAsync(TapOptions tap, CaptureTapStatus status, IFrameSource? file, CancellationToken ct)
     {
         var pending = new List<UeEvent>();
         var feed = new TrackerFeed(
@@ -109,7 +162,8 @@ public sealed class CaptureTaps(
         var live = tap.Interface is not null;
         try
         {
-            using var source = live ? new LiveCaptureSource(tap.Interface!, cancellation: ct) : CaptureFile.Open(tap.Pcap!);
+            using var opened = live ? new LiveCaptureSource(tap.Interface!, cancellation: ct) : null;
+            var source = opened ?? file!;
             log.LogInformation("tap {Tap}: {Mode}", status.Name, live ? "capturing live" : tap.Speed == TapSpeed.Max ? "replaying as fast as possible" : $"replaying at x{tap.Rate} the recorded pace");
             var start = clock.Now;
             var first = -1L;
@@ -164,14 +218,6 @@ public sealed class CaptureTaps(
             status.Error = e.Message;
             metrics.DecodeError("capture-file");
             log.LogError("tap {Tap} stopped after {Frames} frames: {Error}", status.Name, status.Frames, e.Message);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
-        finally
-        {
-            status.Finished = true;
         }
     }
 }
