@@ -20,8 +20,11 @@ public sealed class LiveCaptureSource : IFrameSource
     public LiveCaptureSource(string interfaceName, string? filter = "sctp or udp port 9899 or udp port 2123 or udp port 2152 or (ip[6:2] & 0x1fff != 0)", CancellationToken cancellation = default)
     {
         _cancellation = cancellation;
-        _device = LibPcapLiveDeviceList.Instance.FirstOrDefault(d => d.Name == interfaceName)
-            ?? throw new CaptureFormatException(interfaceName, 0, null, $"no such capture interface (have: {string.Join(", ", LibPcapLiveDeviceList.Instance.Select(d => d.Name))})");
+        // A fresh list, not the cached Instance: a device object that failed to open (its interface gone) stays broken,
+        // and an interface added since would be missing.
+        var devices = LibPcapLiveDeviceList.New();
+        _device = devices.FirstOrDefault(d => d.Name == interfaceName)
+            ?? throw new CaptureFormatException(interfaceName, 0, null, $"no such capture interface (have: {string.Join(", ", devices.Select(d => d.Name))})");
         try
         {
             _device.Open(new DeviceConfiguration { Mode = DeviceModes.Promiscuous, ReadTimeout = 100, Snaplen = 262144 });

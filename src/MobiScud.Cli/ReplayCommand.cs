@@ -33,6 +33,13 @@ public static class ReplayCommand
 
         command.SetAction((parse, cancellation) =>
         {
+            if (parse.GetValue(sctpUdpPort) is var port and (< 1 or > 65535))
+            {
+                // A cast would silently make 70000 port 4464.
+                Console.Error.WriteLine($"mobiscud replay: --sctp-udp-port {port} is not a UDP port (1-65535)");
+                return Task.FromResult(2);
+            }
+
             var options = PipelineOptions.Default with { SctpOverUdpPort = (ushort)parse.GetValue(sctpUdpPort) };
             var paths = parse.GetValue(files) ?? [];
             if (parse.GetValue(bench))

@@ -70,10 +70,10 @@ internal static class ServeCommand
             }
             catch (OptionsValidationException e)
             {
-                Console.Error.WriteLine("mobiscud serve: bad configuration:");
+                // One line per bad key, each complete on its own (log collectors keep lines apart).
                 foreach (var failure in e.Failures)
                 {
-                    Console.Error.WriteLine($"  {failure}");
+                    Console.Error.WriteLine($"mobiscud serve: bad configuration: {failure}");
                 }
 
                 return 2;

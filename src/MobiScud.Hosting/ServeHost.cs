@@ -48,6 +48,12 @@ public static class ServeHost
     public static MobiScudOptions LoadOptions(IConfiguration configuration)
     {
         var options = new MobiScudOptions();
+        var strict = StrictConfiguration.Check(configuration.GetSection(MobiScudOptions.Section), typeof(MobiScudOptions));
+        if (strict.Count > 0)
+        {
+            throw new OptionsValidationException(MobiScudOptions.Section, typeof(MobiScudOptions), strict);
+        }
+
         try
         {
             configuration.GetSection(MobiScudOptions.Section).Bind(options);

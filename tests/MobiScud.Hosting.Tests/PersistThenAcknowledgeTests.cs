@@ -54,6 +54,8 @@ public sealed class PersistThenAcknowledgeTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
             Assert.NotNull(during.Headers.RetryAfter);
 
+            // Storage refused the write (not merely queued it in the client until Redis came back).
+            await Wait.Until(() => Task.FromResult(serve.Output.Contains($"delivery of 1 event(s) to {ue} failed", StringComparison.Ordinal)), "the pin's write failed");
             await redis.StartAsync();
 
             // A client retries a 503 until it is acknowledged.

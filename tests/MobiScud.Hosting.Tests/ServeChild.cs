@@ -13,11 +13,17 @@ internal sealed class ServeChild : IAsyncDisposable
     private readonly StringBuilder _out = new();
     private readonly ITestOutputHelper? _output;
 
-    public ServeChild(IReadOnlyList<string> args, ITestOutputHelper? output, int? port = null)
+    /// <param name="wrapper">A command to run it under (e.g. ip netns exec NS), which must exec it.</param>
+    public ServeChild(IReadOnlyList<string> args, ITestOutputHelper? output, int? port = null, IReadOnlyList<string>? wrapper = null)
     {
         _output = output;
         Port = port ?? TestServerProcess.FreePort();
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(wrapper is { Count: > 0 } ? wrapper[0] : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var w in wrapper?.Skip(1).Append("dotnet") ?? [])
+        {
+            psi.ArgumentList.Add(w);
+        }
+
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mobiscud.dll"));
         psi.ArgumentList.Add("serve");
         foreach (var a in args.Concat(["--port", Port.ToString(), "--silo-port", TestServerProcess.FreePort().ToString(), "--gateway-port", TestServerProcess.FreePort().ToString()]))

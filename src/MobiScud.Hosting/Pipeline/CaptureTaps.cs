@@ -111,21 +111,32 @@ public sealed class CaptureTaps(
         {
             for (var failures = 0; ; failures++)
             {
+                string why;
+                Exception? error = null;
                 try
                 {
                     file ??= tap.Pcap is null ? null : CaptureFile.Open(tap.Pcap);
                     await RunOnceAsync(tap, status, file, ct);
-                    return;
+                    if (file is not null || ct.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    // A live capture only ends when its interface went away (or down): it may come back.
+                    why = "the capture ended (interface gone or down)";
                 }
-                catch (Exception e) when (e is not CaptureFormatException && !(e is OperationCanceledException && ct.IsCancellationRequested) && e is not FileNotFoundException and not DirectoryNotFoundException)
+                catch (Exception e) when ((file is null || e is not CaptureFormatException) && !(e is OperationCanceledException && ct.IsCancellationRequested) && e is not FileNotFoundException and not DirectoryNotFoundException)
                 {
-                    var wait = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
-                    status.Restarts++;
-                    status.Error = $"{e.GetType().Name}: {e.Message}";
-                    resilience.TapRestarted(status.Name);
-                    log.LogError(e, "tap {Tap} failed after {Frames} frames ({Error}); restarting in {Wait} (restart {Restart})", status.Name, status.Frames, e.Message, wait, status.Restarts);
-                    await Task.Delay(wait, time, ct);
+                    why = $"{e.GetType().Name}: {e.Message}";
+                    error = e is CaptureFormatException ? null : e;
                 }
+
+                var wait = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
+                status.Restarts++;
+                status.Error = why;
+                resilience.TapRestarted(status.Name);
+                log.LogError(error, "tap {Tap} failed after {Frames} frames ({Error}); restarting in {Wait} (restart {Restart})", status.Name, status.Frames, why, wait, status.Restarts);
+                await Task.Delay(wait, time, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -213,7 +224,7 @@ public sealed class CaptureTaps(
 
             log.LogInformation("tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable", status.Name, status.Frames, feed.Statistics.S1apMessages, status.Events, feed.Statistics.Undecodable);
         }
-        catch (CaptureFormatException e)
+        catch (CaptureFormatException e) when (!live)
         {
             status.Error = e.Message;
             metrics.DecodeError("capture-file");
