@@ -90,6 +90,11 @@ public static class ReplayCommand
             {
                 using var source = CaptureFile.Open(file!);
                 result = session.Run(source, file!, options, cancellation);
+                if (source is ITruncatableSource { Truncation: { } cut })
+                {
+                    // What came before the cut is replayed; the cut is a warning, not the end of everything.
+                    Console.Error.WriteLine($"warning: {cut.Message}; the frames before it were replayed");
+                }
             }
         }
         catch (CaptureFormatException e)

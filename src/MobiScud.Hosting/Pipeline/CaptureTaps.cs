@@ -222,6 +222,13 @@ public sealed class CaptureTaps(
                 pending.Clear();
             }
 
+            if (source is ITruncatableSource { Truncation: { } cut })
+            {
+                status.Error = cut.Message;
+                metrics.DecodeError("capture-truncated");
+                log.LogWarning("tap {Tap}: {Cut}; the {Frames} frames before it were applied", status.Name, cut.Message, status.Frames);
+            }
+
             log.LogInformation("tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable", status.Name, status.Frames, feed.Statistics.S1apMessages, status.Events, feed.Statistics.Undecodable);
         }
         catch (CaptureFormatException e) when (!live)
