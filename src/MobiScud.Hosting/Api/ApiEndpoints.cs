@@ -235,19 +235,7 @@ public static class ApiEndpoints
         }
     }
 
-    private static bool IsUnavailable(Exception e)
-    {
-        for (var x = e; x is not null; x = x.InnerException)
-        {
-            if (x is OrleansException or TimeoutException or Orleans.Storage.InconsistentStateException or StackExchange.Redis.RedisException
-                or System.Data.Common.DbException or System.Net.Sockets.SocketException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool IsUnavailable(Exception e) => TransientFaults.Is(e);
 
     /// <summary>What an error message echoes of a client's value: enough to recognise it, never megabytes.</summary>
     public static string Clip(string? value, int max = 100) => value is null ? "" : value.Length <= max ? value : $"{value[..max]}... ({value.Length} characters)";

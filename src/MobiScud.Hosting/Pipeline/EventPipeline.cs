@@ -31,6 +31,9 @@ public sealed class EventPipeline : IEventSink, IHostedService
     private long _seq;
     private long _retries;
 
+    /// <summary>Attempts for a failure that is not storage or the cluster being away (those are retried until they return).</summary>
+    private const int MaxAttemptsUnlessTransient = 60;
+
     public EventPipeline(IGrainFactory grains, PipelineOptions options, ILogger<EventPipeline> log)
     {
         _grains = grains;
@@ -143,7 +146,6 @@ public sealed class EventPipeline : IEventSink, IHostedService
         var reader = lane.Reader;
         var batch = new List<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)>(_options.MaxBatch);
         var byUe = new Dictionary<UeId, List<EventEnvelope>>();
-        var waiting = new List<TaskCompletionSource>();
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token))
@@ -155,14 +157,8 @@ public sealed class EventPipeline : IEventSink, IHostedService
                 }
 
                 byUe.Clear();
-                waiting.Clear();
-                foreach (var (e, enqueued, applied) in batch)
+                foreach (var (e, enqueued, _) in batch)
                 {
-                    if (applied is not null)
-                    {
-                        waiting.Add(applied);
-                    }
-
                     if (!byUe.TryGetValue(e.Ue, out var list))
                     {
                         byUe[e.Ue] = list = [];
@@ -172,11 +168,32 @@ public sealed class EventPipeline : IEventSink, IHostedService
                     list.Add(new EventEnvelope(_source, Interlocked.Increment(ref _seq), e, enqueued));
                 }
 
-                await Task.WhenAll(byUe.Select(kv => Deliver(kv.Key, [.. kv.Value])));
-                Interlocked.Add(ref _delivered, batch.Count);
-                foreach (var applied in waiting)
+                var failed = new HashSet<UeId>();
+                await Task.WhenAll(byUe.Select(async kv =>
                 {
-                    applied.TrySetResult();
+                    try
+                    {
+                        await Deliver(kv.Key, [.. kv.Value]);
+                    }
+                    catch (EventNotAppliedException)
+                    {
+                        lock (failed)
+                        {
+                            failed.Add(kv.Key);
+                        }
+                    }
+                }));
+                Interlocked.Add(ref _delivered, batch.Count);
+                foreach (var (e, _, applied) in batch)
+                {
+                    if (failed.Contains(e.Ue))
+                    {
+                        applied?.TrySetException(new EventNotAppliedException(e.Ue, null));
+                    }
+                    else
+                    {
+                        applied?.TrySetResult();
+                    }
                 }
             }
         }
@@ -196,6 +213,13 @@ public sealed class EventPipeline : IEventSink, IHostedService
                 await grain.Handle(new Immutable<EventEnvelope[]>(envelopes));
                 return;
             }
+            catch (Exception e) when (attempt >= MaxAttemptsUnlessTransient && !TransientFaults.Is(e))
+            {
+                // Not storage nor the cluster (those are retried until they come back): a bug, which retrying will not
+                // fix. The lane must not stop for it; the UE is re-checked by the next reconcile.
+                _log.LogError(e, "gave up delivering {Count} event(s) to {Ue} after {Attempts} attempts", envelopes.Length, ue, attempt);
+                throw new EventNotAppliedException(ue, e);
+            }
             catch (Exception e) when (!_stop.IsCancellationRequested && e is not OperationCanceledException)
             {
                 // A silo died or storage did not take the write: nothing was persisted, so try again until it is. An event
@@ -213,3 +237,6 @@ public sealed class EventPipeline : IEventSink, IHostedService
         }
     }
 }
+
+/// <summary>An event the pipeline gave up on (a failure that retrying does not fix); it was not applied.</summary>
+public sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);
