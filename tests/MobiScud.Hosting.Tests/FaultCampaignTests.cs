@@ -82,6 +82,12 @@ public sealed class FaultCampaignTests(ITestOutputHelper output)
                     acks++;
                 }
 
+                // A long run's progress, for whoever watches it (MOBISCUD_FAULT_LOG=file).
+                if (Environment.GetEnvironmentVariable("MOBISCUD_FAULT_LOG") is { Length: > 0 } progress)
+                {
+                    await File.AppendAllTextAsync(progress, $"cycle {cycle}/{cycles}: {acks} acknowledged, {refused} answered 503 and retried\n");
+                }
+
                 if (cycle % serveEvery == 0)
                 {
                     await serve.KillAsync();
@@ -106,7 +112,13 @@ public sealed class FaultCampaignTests(ITestOutputHelper output)
                 }
             }
 
-            output.WriteLine($"fault campaign: {cycles} cycles (serve killed every {serveEvery}), {acks} writes acknowledged, {refused} answered 503 during outages and retried ({retried}), {lost.Count} acknowledged writes lost");
+            var summary = $"fault campaign: {cycles} cycles (serve killed every {serveEvery}), {acks} writes acknowledged, {refused} answered 503 during outages and retried ({retried}), {lost.Count} acknowledged writes lost";
+            output.WriteLine(summary);
+            if (Environment.GetEnvironmentVariable("MOBISCUD_FAULT_LOG") is { Length: > 0 } log)
+            {
+                await File.AppendAllTextAsync(log, summary + "\n" + string.Join("\n", lost) + "\n");
+            }
+
             Assert.Empty(lost);
         }
         finally

@@ -105,4 +105,44 @@ public sealed class PersistThenAcknowledgeTests(ITestOutputHelper output)
             Assert.Equal("site-b", ues.Single(u => u.GetProperty("ue").GetString() == Ue(3).Value).GetProperty("pinnedSite").GetString());
         }
     }
+
+    [Fact]
+    public async Task On_postgres_a_pin_during_an_outage_is_503_and_the_acknowledged_pin_survives_a_restart_while_the_refused_subscription_is_not_stored()
+    {
+        await using var backend = await TestStorage.StartAsync(StorageKind.Postgres);
+        var admin = new Npgsql.NpgsqlConnectionStringBuilder(backend.Connection) { Database = "postgres" }.ConnectionString;
+        var extra = new Dictionary<string, string?>(backend.Settings)
+        {
+            ["MobiScud:Api:WriteDeadline"] = "00:00:02",
+            ["MobiScud:Storage:CheckInterval"] = "00:00:00.2",
+            ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32",
+        };
+        var settings = Settings(extra);
+        var hypervisor = new Adapters.SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
+        await using (var host = await StartAsync(settings, hypervisor))
+        {
+            using var api = host.Client();
+            await host.Pipeline.PostAsync(Attach(1, EnbA, Now));
+            await Wait.Until(async () => (await host.State(Ue(1)))?.PvmStatus == Control.PvmStatus.Running, "UE 1's PVM running");
+
+            // The outage, as the service sees it: the database refuses new connections and drops the open ones.
+            await PostgresServer.QueryAsync(admin, "ALTER DATABASE mobiscud ALLOW_CONNECTIONS false");
+            await PostgresServer.QueryAsync(admin, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE datname = 'mobiscud'");
+            await Wait.Until(async () => (await api.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable, "/readyz fails while PostgreSQL refuses");
+            var pin = await api.PutAsJsonAsync($"/api/v1/pvms/{Ue(1).Value}/pin", new { site = "site-b" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, pin.StatusCode);
+            Assert.NotNull(pin.Headers.RetryAfter);
+            var sub = await api.PostAsJsonAsync("/rni/v2/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = "http://127.0.0.1:9/x" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, sub.StatusCode);
+
+            await PostgresServer.QueryAsync(admin, "ALTER DATABASE mobiscud ALLOW_CONNECTIONS true");
+            await Wait.Until(async () => (await api.PutAsJsonAsync($"/api/v1/pvms/{Ue(1).Value}/pin", new { site = "site-b" })).StatusCode == HttpStatusCode.Accepted, "the pin acknowledged once PostgreSQL is back");
+            await Wait.Until(async () => (await api.GetAsync("/readyz")).IsSuccessStatusCode, "/readyz ready again");
+        }
+
+        await using var again = await StartAsync(settings, hypervisor);
+        Assert.Equal(B, (await again.State(Ue(1)))?.PinnedSite);
+        using var client = again.Client();
+        Assert.Empty((await client.GetFromJsonAsync<List<JsonElement>>("/rni/v2/subscriptions"))!);
+    }
 }
