@@ -8,7 +8,7 @@ namespace MobiScud.Capture;
 /// link type, timestamp resolution (if_tsresol) and offset (if_tsoffset); Enhanced, Simple and obsolete Packet Blocks.
 /// Other blocks are skipped by their length.
 /// </summary>
-public sealed class PcapNgReader : IFrameSource
+public sealed class PcapNgReader : IFrameSource, ITruncatableSource
 {
     private const uint SectionHeader = 0x0A0D0D0A;
     private const uint InterfaceDescription = 1;
@@ -42,6 +42,8 @@ public sealed class PcapNgReader : IFrameSource
     /// <summary>Interfaces of the current section: link type and timestamp units per second.</summary>
     public IReadOnlyList<(LinkType LinkType, ulong UnitsPerSecond)> Interfaces => _interfaces.Select(i => (i.LinkType, i.UnitsPerSecond)).ToList();
 
+    public CaptureFormatException? Truncation { get; private set; }
+
     public bool TryReadNext(out CaptureFrame frame)
     {
         frame = default;
@@ -52,7 +54,7 @@ public sealed class PcapNgReader : IFrameSource
             {
                 if (_window.Available != 0)
                 {
-                    Fail(at, $"truncated block header ({_window.Available} bytes left)");
+                    Truncation = new CaptureFormatException(_name, at, _block + 1, $"truncated block header ({_window.Available} bytes left)");
                 }
 
                 return false;
@@ -86,7 +88,9 @@ public sealed class PcapNgReader : IFrameSource
 
             if (!_window.Ensure((int)length))
             {
-                Fail(at, $"block type 0x{type:x} is truncated: {length} bytes announced, {_window.Available} present");
+                // The file ends inside this block: the frames before it stand (tshark shows them too).
+                Truncation = new CaptureFormatException(_name, at, _block, $"block type 0x{type:x} is truncated: {length} bytes announced, {_window.Available} present");
+                return false;
             }
 
             var block = _window.Peek((int)length);

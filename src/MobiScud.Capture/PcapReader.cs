@@ -4,7 +4,7 @@ using MobiScud.Protocols.Link;
 namespace MobiScud.Capture;
 
 /// <summary>Classic libpcap files: either byte order, microsecond or nanosecond timestamps.</summary>
-public sealed class PcapReader : IFrameSource
+public sealed class PcapReader : IFrameSource, ITruncatableSource
 {
     /// <summary>Frames larger than this are taken as corruption (the largest snaplen any tool writes is 256 KiB).</summary>
     public const int MaxFrameLength = 1 << 20;
@@ -52,6 +52,8 @@ public sealed class PcapReader : IFrameSource
 
     public bool NanosecondResolution => _nanos;
 
+    public CaptureFormatException? Truncation { get; private set; }
+
     public bool TryReadNext(out CaptureFrame frame)
     {
         frame = default;
@@ -60,7 +62,7 @@ public sealed class PcapReader : IFrameSource
         {
             if (_window.Available != 0)
             {
-                throw new CaptureFormatException(_name, at, null, $"truncated record header ({_window.Available} of 16 bytes)");
+                Truncation = new CaptureFormatException(_name, at, null, $"truncated record header ({_window.Available} of 16 bytes)");
             }
 
             return false;
@@ -78,7 +80,9 @@ public sealed class PcapReader : IFrameSource
 
         if (!_window.Ensure(16 + (int)included))
         {
-            throw new CaptureFormatException(_name, at, null, $"record {_number + 1} is truncated: {included} bytes announced, {_window.Available - 16} present");
+            // The file ends inside this record: the frames before it stand (tshark shows them too).
+            Truncation = new CaptureFormatException(_name, at, null, $"record {_number + 1} is truncated: {included} bytes announced, {_window.Available - 16} present");
+            return false;
         }
 
         _number++;

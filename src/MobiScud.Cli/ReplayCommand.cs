@@ -41,6 +41,13 @@ public static class ReplayCommand
 
         command.SetAction((parse, cancellation) =>
         {
+            if (parse.GetValue(sctpUdpPort) is var port and (< 1 or > 65535))
+            {
+                // A cast would silently make 70000 port 4464.
+                Console.Error.WriteLine($"mobiscud replay: --sctp-udp-port {port} is not a UDP port (1-65535)");
+                return Task.FromResult(2);
+            }
+
             var options = PipelineOptions.Default with { SctpOverUdpPort = (ushort)parse.GetValue(sctpUdpPort) };
             var paths = parse.GetValue(files) ?? [];
             if (parse.GetValue(generate) is { } generated)
@@ -159,6 +166,11 @@ public static class ReplayCommand
 
             using var source = CaptureFile.Open(file!);
             result = session.Run(source, file!, options, cancellation);
+            if (source is ITruncatableSource { Truncation: { } cut })
+            {
+                // What came before the cut is replayed; the cut is a warning, not the end of everything.
+                Console.Error.WriteLine($"warning: {cut.Message}; the frames before it were replayed");
+            }
         }
         catch (CaptureFormatException e)
         {

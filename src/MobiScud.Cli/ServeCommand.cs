@@ -59,14 +59,21 @@ internal static class ServeCommand
                 await app.StartAsync(ct);
                 Console.Error.WriteLine($"mobiscud serve: listening on {string.Join(", ", app.Urls)}");
                 await app.WaitForShutdownAsync(ct);
+                if (ServeHost.FatalError(app.Services) is { } fatal)
+                {
+                    // Not a requested stop: a supervisor set to restart on failure must see one.
+                    Console.Error.WriteLine($"mobiscud serve: stopped on a fatal error: {fatal}");
+                    return 1;
+                }
+
                 return 0;
             }
             catch (OptionsValidationException e)
             {
-                Console.Error.WriteLine("mobiscud serve: bad configuration:");
+                // One line per bad key, each complete on its own (log collectors keep lines apart).
                 foreach (var failure in e.Failures)
                 {
-                    Console.Error.WriteLine($"  {failure}");
+                    Console.Error.WriteLine($"mobiscud serve: bad configuration: {failure}");
                 }
 
                 return 2;

@@ -50,6 +50,12 @@ public static class ServeHost
     public static MobiScudOptions LoadOptions(IConfiguration configuration)
     {
         var options = new MobiScudOptions();
+        var strict = StrictConfiguration.Check(configuration.GetSection(MobiScudOptions.Section), typeof(MobiScudOptions));
+        if (strict.Count > 0)
+        {
+            throw new OptionsValidationException(MobiScudOptions.Section, typeof(MobiScudOptions), strict);
+        }
+
         try
         {
             configuration.GetSection(MobiScudOptions.Section).Bind(options);
@@ -164,6 +170,24 @@ public static class ServeHost
         return app;
     }
 
+    /// <summary>
+    /// Why the host stopped on its own, or null for an ordinary stop: a background service that failed makes the host stop
+    /// (BackgroundServiceExceptionBehavior.StopHost), and the process must then exit non-zero so a supervisor restarts it.
+    /// </summary>
+    public static string? FatalError(IServiceProvider services)
+    {
+        foreach (var service in services.GetServices<IHostedService>().OfType<BackgroundService>())
+        {
+            if (service.ExecuteTask is { IsFaulted: true } failed)
+            {
+                var e = failed.Exception!.GetBaseException();
+                return $"{service.GetType().Name} failed: {e.GetType().Name}: {e.Message}";
+            }
+        }
+
+        return null;
+    }
+
     public static void ConfigureSilo(ISiloBuilder silo, MobiScudOptions options, IPEndPoint? primarySilo = null, InProcessStateStore? stateStore = null)
     {
         silo.Configure<ClusterOptions>(o =>
@@ -212,6 +236,8 @@ public static class ServeHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IServiceClock, SystemServiceClock>();
         services.AddSingleton<HostingMetrics>();
+        services.AddSingleton<ResilienceMetrics>();
+        services.AddSingleton(new WebhookPolicy(options.Api.Webhooks));
         services.AddServeAdapters(options, overrides);
         services.AddSingleton(sp => new EventPipeline(sp.GetRequiredService<IGrainFactory>(), options.Pipeline, sp.GetRequiredService<ILogger<EventPipeline>>()));
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventPipeline>());
@@ -237,6 +263,8 @@ public static class ServeHost
         services.TryAddSingleton<ICommandDispatcher>(sp => sp.GetRequiredService<CommandDispatcher>());
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
+        services.AddSingleton<StorageWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageWatch>());
         services.AddHostedService<EventFileTap>();
         services.AddSingleton<CaptureTaps>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureTaps>());

@@ -197,7 +197,7 @@ public sealed class CaptureTapTests
         using var api = serve.Client();
         var metrics = await api.GetStringAsync("/metrics");
         Assert.Contains("mobiscud_decode_errors_total{", metrics);
-        Assert.Contains("reason=\"capture-file\"", metrics);
+        Assert.Contains("reason=\"capture-truncated\"", metrics);
     }
 
     /// <summary>The state as JSON without its times (serve moves a capture's times onto its own clock).</summary>

@@ -56,6 +56,7 @@ public sealed class ClusterSiloConfigurator : ISiloConfigurator
             o.MigrationRetryAfter = TimeSpan.FromHours(1);
         });
         silo.Services.AddSingleton<HostingMetrics>();
+        silo.Services.AddSingleton<Pipeline.ResilienceMetrics>();
         silo.Services.AddSingleton<McConfigProvider>();
         silo.Services.AddSingleton<SiteMembership>();
         silo.Services.AddSingleton<ICommandDispatcher, RecordingExecutor>();

@@ -32,7 +32,7 @@ public sealed class Mec012CaptureTests
 
         using var sink = new WebhookSink();
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
-        await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Enbs:2"] = "498", ["MobiScud:Sites:1:Enbs:1"] = "67" }), hypervisor);
+        await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Enbs:2"] = "498", ["MobiScud:Sites:1:Enbs:1"] = "67", ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }), hypervisor);
         using var api = host.Client();
         var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = $"{sink.Address}cells" });
         Assert.Equal(HttpStatusCode.Created, rni.StatusCode);

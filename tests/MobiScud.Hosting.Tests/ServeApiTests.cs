@@ -100,7 +100,9 @@ public sealed class ServeApiTests
         });
 
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
-        await using var host = await StartAsync(Settings(), hypervisor);
+
+        // Webhooks to loopback are refused unless allowed explicitly.
+        await using var host = await StartAsync(Settings(new() { ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }), hypervisor);
         using var api = host.Client();
         var ue = 7;
         var sub = await api.PostAsJsonAsync("/amsi/v1/subscriptions", new

@@ -22,15 +22,18 @@ public sealed class NotificationHub : BackgroundService
     private readonly IGrainFactory _grains;
     private readonly HostingMetrics _metrics;
     private readonly ILogger<NotificationHub> _log;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly HttpClient _http;
+    private readonly Api.WebhookPolicy _policy;
     private readonly Channel<(Subscription Sub, JsonObject Body)> _queue;
     private Task<Subscription[]> _subscriptionsTask = Task.FromResult<Subscription[]>([]);
     private DateTime _refreshedAt = DateTime.MinValue;
     private readonly Lock _refreshLock = new();
     private Task<Subscription[]>? _refresh;
 
-    public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log)
+    public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log, Api.WebhookPolicy policy)
     {
+        _policy = policy;
+        _http = new HttpClient(policy.Handler()) { Timeout = policy.Options.Timeout };
         _grains = grains;
         _metrics = metrics;
         _log = log;
@@ -120,25 +123,7 @@ public sealed class NotificationHub : BackgroundService
         {
             await foreach (var (sub, body) in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                try
-                {
-                    using var response = await _http.PostAsJsonAsync(sub.CallbackReference, body, stoppingToken);
-                    _metrics.Webhook(response.IsSuccessStatusCode ? "delivered" : "rejected");
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        _log.LogWarning("subscriber {Callback} answered {Status} to a notification", sub.CallbackReference, (int)response.StatusCode);
-                    }
-                }
-                catch (HttpRequestException e)
-                {
-                    _metrics.Webhook("failed");
-                    _log.LogWarning("subscriber {Callback} unreachable: {Error}", sub.CallbackReference, e.Message);
-                }
-                catch (TaskCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                    _metrics.Webhook("timeout");
-                    _log.LogWarning("subscriber {Callback} timed out", sub.CallbackReference);
-                }
+                await DeliverAsync(sub, body, stoppingToken);
             }
         }
         catch (OperationCanceledException)
@@ -146,6 +131,59 @@ public sealed class NotificationHub : BackgroundService
             // Shutting down; undelivered notifications are dropped (subscribers re-read state over REST).
         }
     }
+
+    /// <summary>
+    /// One notification, tried a bounded number of times (a subscriber that is down must not hold up the others for
+    /// long). A 3xx is not followed: the subscriber gave its callback, a redirect must not send the MC elsewhere.
+    /// </summary>
+    private async Task DeliverAsync(Subscription sub, JsonObject body, CancellationToken ct)
+    {
+        var target = Redacted(sub.CallbackReference);
+        for (var attempt = 1; ; attempt++)
+        {
+            string result;
+            try
+            {
+                using var response = await _http.PostAsJsonAsync(sub.CallbackReference, body, ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    _metrics.Webhook("delivered");
+                    return;
+                }
+
+                result = "rejected";
+                _log.LogWarning("subscriber {Callback} answered {Status} to a notification (attempt {Attempt})", target, (int)response.StatusCode, attempt);
+                if ((int)response.StatusCode < 500)
+                {
+                    // The subscriber refused it (or redirected): sending it again would get the same answer.
+                    _metrics.Webhook(result);
+                    return;
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                result = "failed";
+                _log.LogWarning("subscriber {Callback} unreachable (attempt {Attempt}): {Error}", target, attempt, e.Message);
+            }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+                result = "timeout";
+                _log.LogWarning("subscriber {Callback} timed out (attempt {Attempt})", target, attempt);
+            }
+
+            if (attempt >= _policy.Options.MaxAttempts)
+            {
+                _metrics.Webhook(result);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct);
+        }
+    }
+
+    /// <summary>A callback for the log without anything that could be a secret (credentials are refused, queries may hold tokens).</summary>
+    private static string Redacted(string callback) =>
+        Uri.TryCreate(callback, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Authority}{u.AbsolutePath}" : "(invalid callback)";
 
     private static bool Matches(Subscription sub, UeState s) =>
         sub.AssociateIds.Length == 0

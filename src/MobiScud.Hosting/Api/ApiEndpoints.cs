@@ -7,6 +7,8 @@ using MobiScud.Hosting.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace MobiScud.Hosting.Api;
@@ -14,7 +16,7 @@ namespace MobiScud.Hosting.Api;
 public sealed record UeView(
     string Ue, string? Imsi, string? UeAddress, string Connection, uint? ServingEnb, string Pvm, string PvmStatus, string? PvmSite,
     string? PvmAddress, string? PinnedSite, MigrationView? Migration, SteeringView? Steering, string? PendingHandover,
-    SteeringFaultView? SteeringFault = null);
+    SteeringFaultView? SteeringFault = null, QuarantineNote? Quarantine = null);
 
 public sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
 
@@ -27,7 +29,8 @@ public sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained,
 
 public sealed record SiteRequest(string? Site);
 
-public sealed record SubscriptionRequest(string? SubscriptionType, string? CallbackReference, FilterCriteria? FilterCriteria);
+/// <summary>A subscription request; <see cref="ClientKey"/> makes a retried POST return the first subscription instead of a duplicate.</summary>
+public sealed record SubscriptionRequest(string? SubscriptionType, string? CallbackReference, FilterCriteria? FilterCriteria, string? ClientKey = null);
 
 public sealed record FilterCriteria(AssociateId[]? AssociateId);
 
@@ -45,19 +48,39 @@ public static class ApiEndpoints
     public static void Map(WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Ok(new { status = "alive" })).ExcludeFromDescription();
-        app.MapGet("/readyz", (Reconciler r, EventPipeline p) => r.Ready && p.Running
-            ? Results.Ok(new { status = "ready" })
-            : Results.Json(new { status = "starting", detail = "restart reconciliation has not finished" }, statusCode: 503)).ExcludeFromDescription();
+        app.MapGet("/readyz", (Reconciler r, EventPipeline p, StorageWatch storage) =>
+            !r.Ready || !p.Running ? Results.Json(new { status = "starting", detail = "restart reconciliation has not finished" }, statusCode: 503)
+            : storage.Problem is { } problem ? Results.Json(new { status = "degraded", detail = problem }, statusCode: 503)
+            : r.Rebuilding ? Results.Json(new { status = "rebuilding", detail = "storage was wiped: writing back the live state" }, statusCode: 503)
+            : Results.Ok(new { status = "ready" })).ExcludeFromDescription();
 
-        var api = app.MapGroup("/api/v1").WithTags("mc");
+        var api = app.MapGroup("/api/v1").WithTags("mc").AddEndpointFilter(Unavailable);
         api.MapGet("/ues", async (IGrainFactory g, int? offset, int? limit) =>
             (await Page(g, offset, limit)).Select(View)).WithSummary("UEs known to the MC");
         api.MapGet("/ues/{ue}", async (IGrainFactory g, string ue) =>
-            (await g.GetGrain<IUeGrain>(ue).Get()).State is { } s ? Results.Ok(View(s)) : NotFound($"UE '{ue}' is not known")).WithSummary("One UE");
+            await Known(g, ue) is not { } snap ? NotFound($"UE '{Clip(ue)}' is not known")
+            : snap.State is { } s ? Results.Ok(View(s, snap.Quarantine)) : Results.Ok(new { ue, quarantine = snap.Quarantine })).WithSummary("One UE");
         api.MapGet("/ues/{ue}/timeline", async (IGrainFactory g, string ue) =>
-            (await g.GetGrain<IUeGrain>(ue).Get()).State is null ? NotFound($"UE '{ue}' is not known") : Results.Ok((await g.GetGrain<IUeGrain>(ue).Timeline())
+            await Known(g, ue) is null ? NotFound($"UE '{Clip(ue)}' is not known") : Results.Ok((await g.GetGrain<IUeGrain>(ue).Timeline())
                 .Select(t => new { at = t.At, kind = t.Kind, detail = t.Detail, commands = t.Commands?.Select(McText.Describe).ToArray() })))
             .WithSummary("The UE's recent events (with the commands the MC issued for each) and notifications, oldest first");
+        api.MapGet("/quarantine", async (IGrainFactory g) => (await Snapshots(g)).Where(s => s.Snapshot.Quarantine is not null)
+            .Select(s => new { ue = s.Ue, quarantine = s.Snapshot.Quarantine })).WithSummary("UEs whose events the MC threw on: their events are set aside");
+        api.MapDelete("/ues/{ue}/quarantine", async (IGrainFactory g, EventPipeline pipeline, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        {
+            if (await Known(g, ue) is null)
+            {
+                return NotFound($"UE '{Clip(ue)}' is not known");
+            }
+
+            if (!await g.GetGrain<IUeGrain>(ue).Release())
+            {
+                return NotFound($"UE '{Clip(ue)}' is not quarantined");
+            }
+
+            // What was set aside meanwhile is gone: square the UE with the hypervisor and the switches.
+            return await Submitted(pipeline, new ReconcileRequested(clock.Now, new UeId(ue)), o.Value, $"/api/v1/ues/{ue}", new { ue, action = "released" });
+        }).WithSummary("Lift a UE's quarantine; the MC reconciles it");
         api.MapGet("/pvms", async (IGrainFactory g) => (await All(g)).Where(s => s.PvmStatus != PvmStatus.None).Select(s => new
         {
             pvm = s.Pvm.Value,
@@ -81,11 +104,11 @@ public static class ApiEndpoints
         }).WithSummary("Steering the MC wants, what the switches hold, and what a switch rejected or did not confirm (retry pending)");
         api.MapGet("/sites", Sites).WithSummary("Edge sites: capacity, PVMs, drain");
 
-        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "pin")).WithSummary("Pin the UE's PVM to a site (it moves there and stays)");
-        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
             Pin(g, sink, clock, o.Value, ue, null, "unpin")).WithSummary("Let the PVM follow the strategy again");
-        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "move")).WithSummary("Move the PVM by hand (a move pins it there until unpinned)");
         api.MapPost("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, true)).WithSummary("Drain a site: its PVMs move out, none is placed there");
@@ -98,35 +121,44 @@ public static class ApiEndpoints
 
     private static void MapSubscriptions(RouteGroupBuilder group, string type)
     {
+        group.AddEndpointFilter(Unavailable);
         var prefix = group.MapGet("/subscriptions", async (IGrainFactory g) =>
             (await g.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions()).Where(s => s.SubscriptionType == type).Select(View));
-        group.MapPost("/subscriptions", async (IGrainFactory g, NotificationHub hub, HttpRequest request, SubscriptionRequest body) =>
+        group.MapPost("/subscriptions", async (IGrainFactory g, NotificationHub hub, WebhookPolicy policy, HttpRequest request, SubscriptionRequest body) =>
         {
             if (body.SubscriptionType != type)
             {
-                return BadRequest($"subscriptionType must be '{type}' here (was '{body.SubscriptionType}')");
+                return BadRequest($"subscriptionType must be '{type}' here (was '{Clip(body.SubscriptionType)}')");
             }
 
-            if (!Uri.TryCreate(body.CallbackReference, UriKind.Absolute, out var callback) || (callback.Scheme != "http" && callback.Scheme != "https"))
+            if (policy.Problem(body.CallbackReference) is { } problem)
             {
-                return BadRequest($"callbackReference must be an absolute http(s) URI (was '{body.CallbackReference}')");
+                // Not echoed: the URI may hold the very credentials it is refused for.
+                return BadRequest($"callbackReference {problem}");
+            }
+
+            if (body.ClientKey is { Length: > 200 })
+            {
+                return BadRequest("clientKey is longer than 200 characters");
             }
 
             var ids = body.FilterCriteria?.AssociateId?.Select(a => a.Value).OfType<string>().ToArray() ?? [];
-            var sub = new Subscription(Guid.NewGuid().ToString("N"), type, callback.ToString(), ids);
-            await g.GetGrain<IControlGrain>(GrainNames.Control).Subscribe(sub);
+            var asked = new Subscription(Guid.NewGuid().ToString("N"), type, new Uri(body.CallbackReference!).ToString(), ids, body.ClientKey);
+
+            // Stored only once persisted (a failure is a 503 and nothing is kept); the same request again returns the first.
+            var sub = await g.GetGrain<IControlGrain>(GrainNames.Control).Subscribe(asked);
             hub.Invalidate();
             var view = View(sub) with { Links = new Links(new Href($"{request.PathBase}{request.Path}/{sub.Id}")) };
-            return Results.Created(view.Links.Self.Uri, view);
+            return sub.Id == asked.Id ? Results.Created(view.Links.Self.Uri, view) : Results.Ok(view);
         });
         group.MapGet("/subscriptions/{id}", async (IGrainFactory g, string id) =>
             (await g.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions()).FirstOrDefault(s => s.Id == id && s.SubscriptionType == type) is { } s
-                ? Results.Ok(View(s)) : NotFound($"subscription '{id}' does not exist"));
+                ? Results.Ok(View(s)) : NotFound($"subscription '{Clip(id)}' does not exist"));
         group.MapDelete("/subscriptions/{id}", async (IGrainFactory g, NotificationHub hub, string id) =>
         {
             var removed = await g.GetGrain<IControlGrain>(GrainNames.Control).Unsubscribe(id);
             hub.Invalidate();
-            return removed ? Results.NoContent() : NotFound($"subscription '{id}' does not exist");
+            return removed ? Results.NoContent() : NotFound($"subscription '{Clip(id)}' does not exist");
         });
         _ = prefix;
     }
@@ -134,11 +166,11 @@ public static class ApiEndpoints
     private static SubscriptionView View(Subscription s) => new(
         s.SubscriptionType, s.CallbackReference, new FilterCriteria([.. s.AssociateIds.Select(a => new AssociateId("UE_IPv4_ADDRESS", a))]), new Links(new Href($"subscriptions/{s.Id}")));
 
-    private static async Task<IResult> Pin(IGrainFactory g, IEventSink sink, IServiceClock clock, MobiScudOptions o, string ue, string? site, string what)
+    private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, IServiceClock clock, MobiScudOptions o, string ue, string? site, string what)
     {
         if (site is not null && site != o.CoreSite && o.Sites.All(s => s.Name != site))
         {
-            return BadRequest($"site '{site}' is not configured (known: {string.Join(", ", o.Sites.Select(s => s.Name).Append(o.CoreSite))})");
+            return BadRequest($"site '{Clip(site)}' is not configured (known: {string.Join(", ", o.Sites.Select(s => s.Name).Append(o.CoreSite))})");
         }
 
         if (what != "unpin" && site is null)
@@ -146,20 +178,73 @@ public static class ApiEndpoints
             return BadRequest("body must give the target site: {\"site\": \"<name>\"}");
         }
 
-        if ((await g.GetGrain<IUeGrain>(ue).Get()).State is null)
+        if ((await Known(g, ue))?.State is null)
         {
-            return NotFound($"UE '{ue}' is not known");
+            return NotFound($"UE '{Clip(ue)}' is not known");
         }
 
-        await sink.PostAsync(new PinRequested(clock.Now, new UeId(ue), site is null ? null : new SiteId(site)));
-        return Results.Accepted($"/api/v1/ues/{ue}", new { ue, action = what, site });
+        return await Submitted(sink, new PinRequested(clock.Now, new UeId(ue), site is null ? null : new SiteId(site)), o, $"/api/v1/ues/{ue}", new { ue, action = what, site });
     }
+
+    /// <summary>
+    /// Persist, then acknowledge: 202 once the UE's grain has persisted the event; 503 with Retry-After when storage did
+    /// not take it within Api:WriteDeadline (the event may still be applied: pin, move and release are idempotent).
+    /// </summary>
+    private static async Task<IResult> Submitted(EventPipeline pipeline, UeEvent e, MobiScudOptions o, string location, object body)
+    {
+        if (await pipeline.SubmitAsync(e, o.Api.WriteDeadline))
+        {
+            return Results.Accepted(location, body);
+        }
+
+        return Retry($"the event was not persisted within {o.Api.WriteDeadline.TotalSeconds:0.#} s (storage unreachable?): retry");
+    }
+
+    /// <summary>The UE's snapshot if the index knows it; an unknown id activates no grain (a scan of ids must not fill memory).</summary>
+    private static async Task<UeSnapshot?> Known(IGrainFactory g, string ue) =>
+        ue.Length <= 256 && await g.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Contains(ue) ? await g.GetGrain<IUeGrain>(ue).Get() : null;
+
+    private static IResult Retry(string detail) => new RetryResult(detail);
+
+    /// <summary>503 with a Retry-After header: the client should try again shortly.</summary>
+    private sealed class RetryResult(string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.RequestServices.GetService<ResilienceMetrics>()?.Unpersisted();
+            httpContext.Response.Headers.RetryAfter = "1";
+            return Results.Problem(detail, statusCode: 503, title: "Service unavailable").ExecuteAsync(httpContext);
+        }
+    }
+
+    /// <summary>
+    /// A request that reached storage or the cluster while it was down answers 503 with Retry-After (nothing was
+    /// acknowledged), not a 500 with a stack trace.
+    /// </summary>
+    private static async ValueTask<object?> Unavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception e) when (IsUnavailable(e) && !context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            context.HttpContext.RequestServices.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("MobiScud.Hosting.Api")
+                .LogWarning("{Method} {Path}: storage or cluster unavailable: {Error}", context.HttpContext.Request.Method, context.HttpContext.Request.Path, e.Message);
+            return Retry("storage or cluster unavailable: nothing was changed; retry");
+        }
+    }
+
+    private static bool IsUnavailable(Exception e) => TransientFaults.Is(e);
+
+    /// <summary>What an error message echoes of a client's value: enough to recognise it, never megabytes.</summary>
+    public static string Clip(string? value, int max = 100) => value is null ? "" : value.Length <= max ? value : $"{value[..max]}... ({value.Length} characters)";
 
     private static async Task<IResult> Drain(IGrainFactory g, IEventSink sink, IServiceClock clock, MobiScudOptions o, string site, bool drain)
     {
         if (o.Sites.All(s => s.Name != site))
         {
-            return BadRequest($"site '{site}' is not configured (known: {string.Join(", ", o.Sites.Select(s => s.Name))})");
+            return BadRequest($"site '{Clip(site)}' is not configured (known: {string.Join(", ", o.Sites.Select(s => s.Name))})");
         }
 
         await g.GetGrain<IControlGrain>(GrainNames.Control).SetDrained(site, drain);
@@ -196,16 +281,25 @@ public static class ApiEndpoints
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 
+    private static async Task<List<(string Ue, UeSnapshot Snapshot)>> Snapshots(IGrainFactory g)
+    {
+        var ids = await UeIndex.AllAsync(g);
+        var snaps = await Task.WhenAll(ids.Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        return [.. ids.Zip(snaps)];
+    }
+
     private static async Task<List<UeState>> All(IGrainFactory g)
     {
         var snaps = await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 
-    private static UeView View(UeState s) => new(
+    private static UeView View(UeState s) => View(s, null);
+
+    private static UeView View(UeState s, QuarantineNote? quarantine) => new(
         s.Ue.Value, s.Imsi, s.UeAddress?.ToString(), s.Connection.ToString(), s.ServingEnb?.Value, s.Pvm.Value, s.PvmStatus.ToString(), s.PvmSite?.Value,
         s.PvmAddress?.ToString(), s.PinnedSite?.Value, MigrationOf(s), s.Steering is { } st ? SteeringOf(st) : null,
-        s.PendingHandover is { } h ? $"{h.Kind} {h.Source} -> {h.Target}" : null, FaultOf(s));
+        s.PendingHandover is { } h ? $"{h.Kind} {h.Source} -> {h.Target}" : null, FaultOf(s), quarantine);
 
     private static SteeringFaultView? FaultOf(UeState s) => s.SteeringFault is { } f
         ? new SteeringFaultView(s.Ue.Value, f.Intent.Version, f.Site.Value, f.Reason, f.At, f.RetryAt, s.SteeringFailures)

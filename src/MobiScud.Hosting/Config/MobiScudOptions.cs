@@ -99,6 +99,15 @@ public sealed class ApiOptions
     /// <summary>Timeline entries kept per UE (each holds an event and its commands: about half a kilobyte in memory).</summary>
     [Range(1, 100_000)]
     public int TimelineLength { get; set; } = 64;
+
+    /// <summary>
+    /// A write (pin, move, drain) is answered 202 only once its event is persisted; when storage does not take it within
+    /// this time the answer is 503 with Retry-After, and the client retries (the writes are idempotent).
+    /// </summary>
+    public TimeSpan WriteDeadline { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where MEC webhooks may post (see <see cref="WebhookOptions"/>).</summary>
+    public WebhookOptions Webhooks { get; set; } = new();
 }
 
 public enum StorageKind
@@ -119,6 +128,9 @@ public sealed class StorageOptions
 
     /// <summary>Npgsql connection string, e.g. Host=localhost;Database=mobiscud;Username=mobiscud;Password=...</summary>
     public string? Postgres { get; set; }
+
+    /// <summary>How often storage is probed (reachable? still holding its generation marker, or wiped?); /readyz follows.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 public sealed class SiloOptions

@@ -28,6 +28,8 @@ public sealed class YamlConfigurationProvider(string path, bool optional) : Conf
         var stream = new YamlStream();
         try
         {
+            // Depth first, with the streaming parser: building the node tree of a deeply nested file overflows the stack.
+            CheckDepth(path);
             using var reader = new StreamReader(path);
             stream.Load(reader);
         }
@@ -38,28 +40,60 @@ public sealed class YamlConfigurationProvider(string path, bool optional) : Conf
 
         if (stream.Documents.Count > 0)
         {
-            Flatten(stream.Documents[0].RootNode, null, data);
+            Flatten(stream.Documents[0].RootNode, null, data, path);
         }
 
         Data = data;
     }
 
-    private static void Flatten(YamlNode node, string? prefix, Dictionary<string, string?> data)
+    /// <summary>Configuration is a few levels deep; anything far deeper is a mistake or an attack.</summary>
+    public const int MaxDepth = 64;
+
+    private static void CheckDepth(string path)
+    {
+        using var reader = new StreamReader(path);
+        var parser = new YamlDotNet.Core.Parser(reader);
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                    if (++depth > MaxDepth)
+                    {
+                        var at = parser.Current.Start;
+                        throw new InvalidDataException($"{path}:{at.Line}:{at.Column}: YAML nested deeper than {MaxDepth} levels");
+                    }
+
+                    break;
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
+    }
+
+    private static void Flatten(YamlNode node, string? prefix, Dictionary<string, string?> data, string path)
     {
         switch (node)
         {
             case YamlMappingNode map:
                 foreach (var (k, v) in map.Children)
                 {
-                    var key = ((YamlScalarNode)k).Value ?? "";
-                    Flatten(v, prefix is null ? key : $"{prefix}:{key}", data);
+                    if (k is not YamlScalarNode scalarKey)
+                    {
+                        throw new InvalidDataException($"{path}:{k.Start.Line}:{k.Start.Column}: a key must be a plain name, not a {(k is YamlSequenceNode ? "list" : "mapping")} (under '{prefix ?? "(top)"}')");
+                    }
+
+                    var key = scalarKey.Value ?? "";
+                    Flatten(v, prefix is null ? key : $"{prefix}:{key}", data, path);
                 }
 
                 break;
             case YamlSequenceNode seq:
                 for (var i = 0; i < seq.Children.Count; i++)
                 {
-                    Flatten(seq.Children[i], $"{prefix}:{i}", data);
+                    Flatten(seq.Children[i], $"{prefix}:{i}", data, path);
                 }
 
                 break;

@@ -30,7 +30,7 @@ public sealed record TimelineEntry(
 }
 
 [GenerateSerializer]
-public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied);
+public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied, [property: Id(2)] QuarantineNote? Quarantine = null);
 
 [GenerateSerializer]
 public sealed record SiteSnapshot([property: Id(0)] string Name, [property: Id(1)] int Capacity, [property: Id(2)] string[] Ues);
@@ -41,7 +41,8 @@ public sealed record Subscription(
     [property: Id(0)] string Id,
     [property: Id(1)] string SubscriptionType,
     [property: Id(2)] string CallbackReference,
-    [property: Id(3)] string[] AssociateIds);
+    [property: Id(3)] string[] AssociateIds,
+    [property: Id(4)] string? ClientKey = null);
 
 /// <summary>The MC state of one UE. Key: the UE id.</summary>
 public interface IUeGrain : IGrainWithStringKey
@@ -52,6 +53,12 @@ public interface IUeGrain : IGrainWithStringKey
     Task<UeSnapshot> Get();
 
     Task<TimelineEntry[]> Timeline();
+
+    /// <summary>Lifts a quarantine; false when the UE was not quarantined.</summary>
+    Task<bool> Release();
+
+    /// <summary>Writes what this activation knows when storage lost its record (wiped); false when storage has one.</summary>
+    Task<bool> Repersist();
 }
 
 public enum SiteUpdateKind
@@ -93,7 +100,12 @@ public interface IUeIndexGrain : IGrainWithIntegerKey
 {
     Task Add(string ue);
 
+    Task<bool> Contains(string ue);
+
     Task<string[]> List();
+
+    /// <summary>Writes the in-memory set when storage lost its record (wiped).</summary>
+    Task<bool> Repersist();
 }
 
 /// <summary>Cluster-wide operator settings: drained sites and notification subscriptions. Key: "control".</summary>
@@ -105,9 +117,13 @@ public interface IControlGrain : IGrainWithStringKey
 
     Task<Subscription[]> Subscriptions();
 
-    Task Subscribe(Subscription subscription);
+    /// <summary>Stores the subscription, or returns the one already stored for the same request (idempotent).</summary>
+    Task<Subscription> Subscribe(Subscription subscription);
 
     Task<bool> Unsubscribe(string id);
+
+    /// <summary>Writes the in-memory settings when storage lost its record (wiped).</summary>
+    Task<bool> Repersist();
 }
 
 public static class UeIndex

@@ -115,7 +115,21 @@ public sealed class SiteGrain(
         if (_dirty)
         {
             _dirty = false;
-            await store.WriteStateAsync();
+            try
+            {
+                await store.WriteStateAsync();
+            }
+            catch (Orleans.Storage.InconsistentStateException)
+            {
+                // The record went (storage wiped): write what this activation holds, afresh.
+                await store.RepersistAsync(this);
+            }
+            catch
+            {
+                // Written again at the next flush; the membership is rebuilt from the UE states at a restart anyway.
+                _dirty = true;
+                throw;
+            }
         }
     }
 }
@@ -131,13 +145,17 @@ public sealed class UeIndexGrain([PersistentState("index", GrainNames.Storage)] 
 {
     public async Task Add(string ue)
     {
-        if (store.State.Ues.Add(ue))
+        if (!store.State.Ues.Contains(ue))
         {
-            await store.WriteStateAsync();
+            await store.PersistAsync(new UeIndexRecord { Ues = [.. store.State.Ues, ue] }, this);
         }
     }
 
+    public Task<bool> Contains(string ue) => Task.FromResult(store.State.Ues.Contains(ue));
+
     public Task<string[]> List() => Task.FromResult(store.State.Ues.ToArray());
+
+    public Task<bool> Repersist() => store.State.Ues.Count == 0 ? Task.FromResult(false) : store.RepersistAsync(this);
 }
 
 [GenerateSerializer]
@@ -156,31 +174,52 @@ public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)
 
     public async Task<bool> SetDrained(string site, bool drained)
     {
-        var changed = drained ? store.State.Drained.Add(site) : store.State.Drained.Remove(site);
+        var next = Copy();
+        var changed = drained ? next.Drained.Add(site) : next.Drained.Remove(site);
         if (changed)
         {
-            await store.WriteStateAsync();
+            await store.PersistAsync(next, this);
         }
 
         return changed;
     }
 
+    public Task<bool> Repersist() => store.State.Drained.Count + store.State.Subscriptions.Count == 0 ? Task.FromResult(false) : store.RepersistAsync(this);
+
+    private ControlRecord Copy() => new() { Drained = [.. store.State.Drained], Subscriptions = [.. store.State.Subscriptions] };
+
     public Task<Subscription[]> Subscriptions() => Task.FromResult(store.State.Subscriptions.ToArray());
 
-    public async Task Subscribe(Subscription subscription)
+    /// <summary>
+    /// Stores the subscription unless one with the same client key (or, without one, the same type, callback and
+    /// filter) exists: a client retrying a POST whose answer it lost gets the first one back, not a duplicate.
+    /// </summary>
+    public async Task<Subscription> Subscribe(Subscription subscription)
     {
-        store.State.Subscriptions.Add(subscription);
-        await store.WriteStateAsync();
+        if (store.State.Subscriptions.FirstOrDefault(s => SameRequest(s, subscription)) is { } existing)
+        {
+            return existing;
+        }
+
+        var next = Copy();
+        next.Subscriptions.Add(subscription);
+        await store.PersistAsync(next, this);
+        return subscription;
     }
+
+    private static bool SameRequest(Subscription a, Subscription b) => a.ClientKey is not null || b.ClientKey is not null
+        ? a.ClientKey == b.ClientKey && a.SubscriptionType == b.SubscriptionType
+        : a.SubscriptionType == b.SubscriptionType && a.CallbackReference == b.CallbackReference && a.AssociateIds.SequenceEqual(b.AssociateIds);
 
     public async Task<bool> Unsubscribe(string id)
     {
-        if (store.State.Subscriptions.RemoveAll(s => s.Id == id) == 0)
+        var next = Copy();
+        if (next.Subscriptions.RemoveAll(s => s.Id == id) == 0)
         {
             return false;
         }
 
-        await store.WriteStateAsync();
+        await store.PersistAsync(next, this);
         return true;
     }
 }

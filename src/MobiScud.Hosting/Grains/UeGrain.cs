@@ -2,6 +2,8 @@ using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
+using MobiScud.Hosting.Pipeline;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.Placement;
 
@@ -27,9 +29,22 @@ public sealed class UeRecord : ISnapshotState<UeRecord>
     [Id(4)]
     public int Count { get; set; }
 
+    /// <summary>Set when one of the UE's events made the MC throw: its events are set aside until an operator releases it.</summary>
+    [Id(5)]
+    public QuarantineNote? Quarantine { get; set; }
+
     /// <summary>The MC state is immutable: only the container is copied.</summary>
-    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count };
+    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count, Quarantine = Quarantine };
 }
+
+/// <summary>Why a UE is quarantined: the event the MC could not apply, the error, and how many events were set aside since.</summary>
+[GenerateSerializer]
+[Immutable]
+public sealed record QuarantineNote(
+    [property: Id(0)] string Event,
+    [property: Id(1)] string Error,
+    [property: Id(2)] TimeSpan At,
+    [property: Id(3)] int SetAside);
 
 /// <summary>
 /// The UE's recent history for the API, stored apart from <see cref="UeRecord"/> and written behind (at most once per
@@ -59,8 +74,17 @@ public sealed class UeGrain(
     McConfigProvider config,
     ICommandDispatcher dispatcher,
     SiteMembership sites,
-    HostingMetrics metrics) : Grain, IUeGrain
+    HostingMetrics metrics,
+    ResilienceMetrics resilience,
+    ILogger<UeGrain> log) : Grain, IUeGrain
 {
+    private readonly ILogger _log = log;
+
+    /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
+    private readonly List<TimelineEntry> _pendingTimeline = [];
+    private readonly List<string> _pendingMetrics = [];
+    private readonly List<(string Outcome, TimeSpan Duration)> _pendingMigrations = [];
+
     private const int KeptSources = 8;
 
     /// <summary>Outcomes a hypervisor reports at once are applied in the same turn, but never in an endless loop.</summary>
@@ -109,11 +133,15 @@ public sealed class UeGrain(
 
     public async Task<int> Handle(Immutable<EventEnvelope[]> batch)
     {
-        var record = store.State;
+        // Applied to a copy: the persisted record is replaced only once the write has succeeded, so a failed write
+        // leaves nothing marked as applied and the pipeline's retry applies the events again.
+        var record = store.State.Snapshot();
         var before = record.State;
         var commands = new List<ControlCommand>();
         var applied = 0;
         var pendingCommit = false;
+        _pendingTimeline.Clear();
+        _pendingMetrics.Clear();
         foreach (var envelope in batch.Value)
         {
             if (record.Applied.TryGetValue(envelope.Source, out var last) && envelope.Seq <= last)
@@ -121,18 +149,18 @@ public sealed class UeGrain(
                 continue;
             }
 
-            if (envelope.Event is ReconcileRequested)
+            if (envelope.Event is ReconcileRequested && record.Quarantine is null)
             {
                 await config.RefreshAsync();
             }
 
-            Apply(record, envelope.Event, commands);
+            ApplyOrQuarantine(record, envelope.Event, commands);
             record.Applied[envelope.Source] = envelope.Seq;
             applied++;
             if (dispatcher.ReportsAtOnce(commands))
             {
                 // The outcome must be applied before this UE's next event, as it would have been had it come first.
-                await CommitAsync(record, before, commands);
+                record = await CommitAsync(record, before, commands);
                 before = record.State;
                 commands = [];
                 pendingCommit = false;
@@ -172,53 +200,156 @@ public sealed class UeGrain(
     }
 
     /// <summary>
+    /// Runs the MC on the event, unless the UE is quarantined. When the MC throws, the UE keeps the state from before
+    /// the event and is quarantined: one UE's bad event must not stop the lane and every other UE on it.
+    /// </summary>
+    private void ApplyOrQuarantine(UeRecord record, UeEvent e, List<ControlCommand> commands)
+    {
+        if (record.Quarantine is { } q)
+        {
+            // The MC cannot be trusted with this UE until an operator has looked: count what is set aside.
+            record.Quarantine = q with { SetAside = q.SetAside + 1 };
+            return;
+        }
+
+        var mark = commands.Count;
+        var timelineMark = _pendingTimeline.Count;
+        var metricsMark = _pendingMetrics.Count;
+        try
+        {
+            Apply(record, e, commands);
+        }
+        catch (Exception ex)
+        {
+            commands.RemoveRange(mark, commands.Count - mark);
+            _pendingTimeline.RemoveRange(timelineMark, _pendingTimeline.Count - timelineMark);
+            _pendingMetrics.RemoveRange(metricsMark, _pendingMetrics.Count - metricsMark);
+            var ue = _key ??= this.GetPrimaryKeyString();
+            record.Quarantine = new QuarantineNote(e.GetType().Name, Clip(ex.GetType().Name + ": " + ex.Message), e.At, 0);
+            _pendingMetrics.Add(Quarantined);
+            _pendingTimeline.Add(new TimelineEntry(e.At, "Quarantined", $"the MC threw on {e.GetType().Name}: {record.Quarantine.Error}"));
+            _log.LogError(ex, "UE {Ue} quarantined: the MC threw on its {Event}; its events are set aside until DELETE /api/v1/ues/{Ue}/quarantine", ue, e.GetType().Name, ue);
+        }
+    }
+
+    /// <summary>Lifts the quarantine (the operator has looked); the caller then asks for a reconciliation.</summary>
+    public async Task<bool> Release()
+    {
+        if (store.State.Quarantine is null)
+        {
+            return false;
+        }
+
+        var record = store.State.Snapshot();
+        record.Quarantine = null;
+        await PersistAsync(record);
+        return true;
+    }
+
+    /// <summary>After storage came back wiped: writes what this activation knows (state and timeline).</summary>
+    public async Task<bool> Repersist()
+    {
+        if (store.State.State is null && store.State.Quarantine is null)
+        {
+            return false;
+        }
+
+        var written = await store.RepersistAsync(this);
+        if (history.State.Entries.Count > 0)
+        {
+            await history.RepersistAsync(this);
+        }
+
+        return written;
+    }
+
+    private static string Clip(string s) => s.Length <= 500 ? s : s[..500] + "...";
+
+    /// <summary>Marker in <see cref="_pendingMetrics"/> for a quarantine (metrics are recorded once the state is persisted).</summary>
+    private static readonly string Quarantined = "\0quarantined";
+
+    private Task PersistAsync(UeRecord next) => store.PersistAsync(next, this);
+
+    /// <summary>
     /// Persists the state, then carries out the commands. Outcomes the adapters know at once (a hypervisor that has
     /// nothing to wait for) are applied in this turn, before the UE's next event, and persisted again before their own
-    /// commands leave.
+    /// commands leave. Returns the working copy for what follows.
     /// </summary>
-    private async Task CommitAsync(UeRecord record, UeState? before, List<ControlCommand> commands)
+    private async Task<UeRecord> CommitAsync(UeRecord record, UeState? before, List<ControlCommand> commands)
     {
         var ue = _key ??= this.GetPrimaryKeyString();
         for (var round = 0; ; round++)
         {
-            if (!record.Indexed && record.State is not null)
+            if (!record.Indexed && (record.State is not null || record.Quarantine is not null))
             {
                 await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
                 record.Indexed = true;
             }
 
-            await store.WriteStateAsync();
+            await PersistAsync(record);
+            Persisted();
+            record = record.Snapshot();
             await SyncSites(ue, before, record.State);
             var outcomes = await dispatcher.DispatchAsync(before, record.State, commands);
             if (outcomes.Count == 0 || round >= MaxImmediateRounds)
             {
-                return;
+                return record;
             }
 
             before = record.State;
             commands = [];
             foreach (var outcome in outcomes)
             {
-                Apply(record, outcome, commands);
+                ApplyOrQuarantine(record, outcome, commands);
             }
         }
     }
 
-    private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
+    /// <summary>The timeline and the metrics follow the state once it is persisted (a failed write must not show events as done).</summary>
+    private void Persisted()
     {
         var timelineLength = config.Options.Api.TimelineLength;
+        foreach (var entry in _pendingTimeline)
+        {
+            Append(entry, timelineLength);
+        }
+
+        foreach (var m in _pendingMetrics)
+        {
+            if (ReferenceEquals(m, Quarantined))
+            {
+                resilience.Quarantined();
+            }
+            else
+            {
+                metrics.Event(m);
+            }
+        }
+
+        foreach (var (outcome, duration) in _pendingMigrations)
+        {
+            metrics.MigrationEnded(outcome, duration);
+        }
+
+        _pendingTimeline.Clear();
+        _pendingMetrics.Clear();
+        _pendingMigrations.Clear();
+    }
+
+    private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
+    {
         var prior = record.State;
         var decision = MobiScudControl.Decide(config.Current, prior, e);
+        var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
-        metrics.Event(e.GetType().Name);
-        var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
-        Append(new TimelineEntry(e.At, e.GetType().Name, null, e, WithoutNotifications(issued)), timelineLength);
+        _pendingMetrics.Add(e.GetType().Name);
+        _pendingTimeline.Add(new TimelineEntry(e.At, e.GetType().Name, null, e, WithoutNotifications(issued)));
         foreach (var c in issued)
         {
             if (c is Notify n)
             {
-                Append(new TimelineEntry(n.At, (uint)n.Kind < (uint)KindNames.Length ? KindNames[(int)n.Kind] : n.Kind.ToString(), n.Detail), timelineLength);
+                _pendingTimeline.Add(new TimelineEntry(n.At, (uint)n.Kind < (uint)KindNames.Length ? KindNames[(int)n.Kind] : n.Kind.ToString(), n.Detail));
             }
         }
 
@@ -226,7 +357,7 @@ public sealed class UeGrain(
         if (prior?.Migration is { } m && decision.State?.Migration?.Id != m.Id)
         {
             var outcome = decision.State?.PvmSite == m.To ? "completed" : m.Cancelling && !m.RetryLater ? "cancelled" : "failed";
-            metrics.MigrationEnded(outcome, e.At - m.StartedAt);
+            _pendingMigrations.Add((outcome, e.At - m.StartedAt));
         }
     }
 
@@ -265,7 +396,7 @@ public sealed class UeGrain(
         return result;
     }
 
-    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count));
+    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count, store.State.Quarantine));
 
     public Task<TimelineEntry[]> Timeline() => Task.FromResult(history.State.Entries.ToArray());
 

@@ -30,6 +30,9 @@ public sealed class CaptureTapStatus(string name)
 
     public bool Finished { get; internal set; }
 
+    /// <summary>Times the tap failed and was started again (after a back-off).</summary>
+    public int Restarts { get; internal set; }
+
     internal void Frame() => Interlocked.Increment(ref _frames);
 
     internal void Event() => Interlocked.Increment(ref _events);
@@ -50,6 +53,7 @@ public sealed class CaptureTaps(
     IServiceClock clock,
     TimeProvider time,
     HostingMetrics metrics,
+    ResilienceMetrics resilience,
     ILogger<CaptureTaps> log) : BackgroundService
 {
     private readonly TaskCompletionSource _files = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,7 +96,67 @@ public sealed class CaptureTaps(
         }
     }
 
+    /// <summary>Longest wait before a failed tap is started again.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs the tap; when it fails (an interface gone, a decoder or tracker fault) the failure is logged and the tap is
+    /// started again after a back-off that doubles up to <see cref="MaxBackoff"/>: one tap's fault must not stop serve,
+    /// nor silently leave it deaf. A file tap goes on from the frame after the failure (re-reading it would apply its
+    /// events twice), with a fresh tracker; a live tap opens its interface again.
+    /// </summary>
     private async Task RunAsync(TapOptions tap, CaptureTapStatus status, CancellationToken ct)
+    {
+        IFrameSource? file = null;
+        try
+        {
+            for (var failures = 0; ; failures++)
+            {
+                string why;
+                Exception? error = null;
+                try
+                {
+                    file ??= tap.Pcap is null ? null : CaptureFile.Open(tap.Pcap);
+                    await RunOnceAsync(tap, status, file, ct);
+                    if (file is not null || ct.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    // A live capture only ends when its interface went away (or down): it may come back.
+                    why = "the capture ended (interface gone or down)";
+                }
+                catch (Exception e) when ((file is null || e is not CaptureFormatException) && !(e is OperationCanceledException && ct.IsCancellationRequested) && e is not FileNotFoundException and not DirectoryNotFoundException)
+                {
+                    why = $"{e.GetType().Name}: {e.Message}";
+                    error = e is CaptureFormatException ? null : e;
+                }
+
+                var wait = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
+                status.Restarts++;
+                status.Error = why;
+                resilience.TapRestarted(status.Name);
+                log.LogError(error, "tap {Tap} failed after {Frames} frames ({Error}); restarting in {Wait} (restart {Restart})", status.Name, status.Frames, why, wait, status.Restarts);
+                await Task.Delay(wait, time, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            status.Error = e.Message;
+            log.LogError("tap {Tap}: {Error}", status.Name, e.Message);
+        }
+        finally
+        {
+            status.Finished = true;
+            file?.Dispose();
+        }
+    }
+
+    private async Task RunOnceAsync(TapOptions tap, CaptureTapStatus status, IFrameSource? file, CancellationToken ct)
     {
         var pending = new List<UeEvent>();
         var feed = new TrackerFeed(
@@ -112,7 +176,8 @@ public sealed class CaptureTaps(
         try
         {
             // The token wakes a blocked live read at once (pcap_breakloop): stopping the service stops the tap.
-            using var source = live ? capture = new LiveCaptureSource(tap.Interface!, pipeline: CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort }, cancellation: ct) : CaptureFile.Open(tap.Pcap!);
+            using var opened = live ? capture = new LiveCaptureSource(tap.Interface!, pipeline: CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort }, cancellation: ct) : null;
+            var source = opened ?? file!;
             log.LogInformation("tap {Tap}: {Mode}", status.Name, live ? "capturing live" : tap.Speed == TapSpeed.Max ? "replaying as fast as possible" : $"replaying at x{tap.Rate} the recorded pace");
             var start = clock.Now;
             var first = -1L;
@@ -160,8 +225,14 @@ public sealed class CaptureTaps(
                 pending.Clear();
             }
 
+            if (source is ITruncatableSource { Truncation: { } cut })
+            {
+                status.Error = cut.Message;
+                metrics.DecodeError("capture-truncated");
+                log.LogWarning("tap {Tap}: {Cut}; the {Frames} frames before it were applied", status.Name, cut.Message, status.Frames);
+            }
         }
-        catch (CaptureFormatException e)
+        catch (CaptureFormatException e) when (!live)
         {
             status.Error = e.Message;
             metrics.DecodeError("capture-file");
@@ -185,7 +256,6 @@ public sealed class CaptureTaps(
                 feed.Statistics.Undecodable,
                 string.Join(", ", feed.Statistics.Dropped.Where(d => d.Key.Layer != DropLayer.Ignored).Select(d => $"{d.Key}: {d.Value}")),
                 kernel is { } k ? $"; capture: {k.Received} past the kernel filter, {k.KernelDropped} dropped by the kernel, {k.InterfaceDropped} by the interface" : string.Empty);
-            status.Finished = true;
         }
     }
 }

@@ -14,33 +14,35 @@ namespace MobiScud.Hosting.Pipeline;
 /// Feeds events to UE grains in order per UE, with backpressure. Each UE maps to one of N lanes (a bounded
 /// channel with one reader); producers wait when their lane is full, so a burst costs at most N x capacity
 /// events of memory. A lane hands a batch to the grains (one call per UE, UEs in parallel), waits for all, then
-/// takes the next batch, which keeps each UE's order. A failed call (silo gone) is retried with the same
-/// sequence numbers, and the grain skips what it already applied.
+/// takes the next batch, which keeps each UE's order. A failed call (silo gone, storage down) is retried with the
+/// same sequence numbers until it succeeds, and the grain skips what it already persisted.
 /// </summary>
 public sealed class EventPipeline : IEventSink, IHostedService
 {
     private readonly IGrainFactory _grains;
     private readonly PipelineOptions _options;
     private readonly ILogger _log;
-    private readonly Channel<(UeEvent Event, long Enqueued)>[] _lanes;
+    private readonly Channel<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)>[] _lanes;
     private readonly Task[] _readers;
     private readonly CancellationTokenSource _stop = new();
     private readonly string _source = Guid.NewGuid().ToString("N");
-    private const int MaxAttempts = 60;
     private long _posted;
     private long _delivered;
     private long _seq;
     private long _retries;
+
+    /// <summary>Attempts for a failure that is not storage or the cluster being away (those are retried until they return).</summary>
+    private const int MaxAttemptsUnlessTransient = 60;
 
     public EventPipeline(IGrainFactory grains, PipelineOptions options, ILogger<EventPipeline> log)
     {
         _grains = grains;
         _options = options;
         _log = log;
-        _lanes = new Channel<(UeEvent, long)>[options.Partitions];
+        _lanes = new Channel<(UeEvent, long, TaskCompletionSource?)>[options.Partitions];
         for (var i = 0; i < _lanes.Length; i++)
         {
-            _lanes[i] = Channel.CreateBounded<(UeEvent, long)>(new BoundedChannelOptions(options.Capacity)
+            _lanes[i] = Channel.CreateBounded<(UeEvent, long, TaskCompletionSource?)>(new BoundedChannelOptions(options.Capacity)
             {
                 FullMode = BoundedChannelFullMode.Wait,
                 SingleReader = true,
@@ -58,14 +60,38 @@ public sealed class EventPipeline : IEventSink, IHostedService
     /// <summary>Deliveries that failed and were tried again (a silo died, storage was unreachable).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    public async ValueTask PostAsync(UeEvent e, CancellationToken ct = default)
+    public ValueTask PostAsync(UeEvent e, CancellationToken ct = default) => PostAsync(e, null, ct);
+
+    /// <summary>
+    /// Posts the event and waits until its UE grain has persisted it (persist, then acknowledge). False when that did not
+    /// happen within <paramref name="deadline"/>: the event may still be applied later, so the caller's retry must be
+    /// idempotent (pin, move and drain are).
+    /// </summary>
+    public async Task<bool> SubmitAsync(UeEvent e, TimeSpan deadline, CancellationToken ct = default)
+    {
+        var applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(deadline);
+        try
+        {
+            await PostAsync(e, applied, timeout.Token);
+            await applied.Task.WaitAsync(timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async ValueTask PostAsync(UeEvent e, TaskCompletionSource? applied, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(e);
         var lane = _lanes[(uint)UeIndex.StableHash(e.Ue.Value) % (uint)_lanes.Length];
         Interlocked.Increment(ref _posted);
         try
         {
-            await lane.Writer.WriteAsync((e, Stopwatch.GetTimestamp()), ct);
+            await lane.Writer.WriteAsync((e, Stopwatch.GetTimestamp(), applied), ct);
         }
         catch
         {
@@ -115,10 +141,10 @@ public sealed class EventPipeline : IEventSink, IHostedService
         }
     }
 
-    private async Task RunLane(Channel<(UeEvent Event, long Enqueued)> lane)
+    private async Task RunLane(Channel<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)> lane)
     {
         var reader = lane.Reader;
-        var batch = new List<(UeEvent Event, long Enqueued)>(_options.MaxBatch);
+        var batch = new List<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)>(_options.MaxBatch);
         var byUe = new Dictionary<UeId, List<EventEnvelope>>();
         try
         {
@@ -131,7 +157,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
                 }
 
                 byUe.Clear();
-                foreach (var (e, enqueued) in batch)
+                foreach (var (e, enqueued, _) in batch)
                 {
                     if (!byUe.TryGetValue(e.Ue, out var list))
                     {
@@ -142,8 +168,33 @@ public sealed class EventPipeline : IEventSink, IHostedService
                     list.Add(new EventEnvelope(_source, Interlocked.Increment(ref _seq), e, enqueued));
                 }
 
-                await Task.WhenAll(byUe.Select(kv => Deliver(kv.Key, [.. kv.Value])));
+                var failed = new HashSet<UeId>();
+                await Task.WhenAll(byUe.Select(async kv =>
+                {
+                    try
+                    {
+                        await Deliver(kv.Key, [.. kv.Value]);
+                    }
+                    catch (EventNotAppliedException)
+                    {
+                        lock (failed)
+                        {
+                            failed.Add(kv.Key);
+                        }
+                    }
+                }));
                 Interlocked.Add(ref _delivered, batch.Count);
+                foreach (var (e, _, applied) in batch)
+                {
+                    if (failed.Contains(e.Ue))
+                    {
+                        applied?.TrySetException(new EventNotAppliedException(e.Ue, null));
+                    }
+                    else
+                    {
+                        applied?.TrySetResult();
+                    }
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -162,20 +213,30 @@ public sealed class EventPipeline : IEventSink, IHostedService
                 await grain.Handle(new Immutable<EventEnvelope[]>(envelopes));
                 return;
             }
-            catch (Exception e) when (attempt >= MaxAttempts)
+            catch (Exception e) when (attempt >= MaxAttemptsUnlessTransient && !TransientFaults.Is(e))
             {
-                // A poison batch must not block the lane forever; the UE is re-checked by the next reconcile.
+                // Not storage nor the cluster (those are retried until they come back): a bug, which retrying will not
+                // fix. The lane must not stop for it; the UE is re-checked by the next reconcile.
                 _log.LogError(e, "gave up delivering {Count} event(s) to {Ue} after {Attempts} attempts", envelopes.Length, ue, attempt);
-                return;
+                throw new EventNotAppliedException(ue, e);
             }
-            catch (Exception e) when (!_stop.IsCancellationRequested && e is not OperationCanceledException && attempt < MaxAttempts)
+            catch (Exception e) when (!_stop.IsCancellationRequested && e is not OperationCanceledException)
             {
-                // A silo died or the grain failed to persist: nothing was acknowledged, so try again.
+                // A silo died or storage did not take the write: nothing was persisted, so try again until it is. An event
+                // the MC itself throws on never gets here (its UE is quarantined), so waiting is right: the lane holds
+                // back its taps meanwhile, and REST writes on it answer 503 after their deadline.
                 Interlocked.Increment(ref _retries);
                 var wait = TimeSpan.FromMilliseconds(Math.Min(2000, 50 * attempt));
-                _log.LogWarning("delivery of {Count} event(s) to {Ue} failed (attempt {Attempt}), retrying in {Wait}: {Error}", envelopes.Length, ue, attempt, wait, e.Message);
+                if (attempt <= 5 || attempt % 30 == 0)
+                {
+                    _log.LogWarning("delivery of {Count} event(s) to {Ue} failed (attempt {Attempt}), retrying in {Wait}: {Error}", envelopes.Length, ue, attempt, wait, e.Message);
+                }
+
                 await Task.Delay(wait, _stop.Token);
             }
         }
     }
 }
+
+/// <summary>An event the pipeline gave up on (a failure that retrying does not fix); it was not applied.</summary>
+public sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);

@@ -83,7 +83,50 @@ public sealed class Reconciler(
         // From here outcomes reach the MC; anything reported earlier was about migrations we just settled.
         pump.Start("hypervisor", hypervisor.Outcomes, dropBacklog: true);
         pump.Start("steering", steering.Outcomes, dropBacklog: true);
-        inventory = await hypervisor.InventoryAsync(ct);
+        await ReconcileAsync(destroyOrphans: true, ct);
+    }
+
+    /// <summary>True while the state is being written back after storage was wiped.</summary>
+    public bool Rebuilding { get; private set; }
+
+    /// <summary>
+    /// Storage came back wiped: the live grains write back what they hold (operator settings, the UE index, every UE
+    /// state), then the usual reconciliation squares it with the hypervisor and switch inventory. PVMs no UE owns are
+    /// kept (their UE's state may be what was lost) and logged, not destroyed.
+    /// </summary>
+    public async Task RebuildAfterWipeAsync(CancellationToken ct)
+    {
+        await Completed.ContinueWith(_ => { }, ct, TaskContinuationOptions.None, TaskScheduler.Default);
+        Rebuilding = true;
+        try
+        {
+            await grains.GetGrain<IControlGrain>(GrainNames.Control).Repersist();
+            var ues = new List<string>();
+            for (var i = 0; i < UeIndex.Partitions; i++)
+            {
+                var index = grains.GetGrain<IUeIndexGrain>(i);
+                await index.Repersist();
+                ues.AddRange(await index.List());
+            }
+
+            var rewritten = 0;
+            foreach (var ue in ues)
+            {
+                rewritten += await grains.GetGrain<IUeGrain>(ue).Repersist() ? 1 : 0;
+            }
+
+            log.LogWarning("after the storage wipe: wrote back {Rewritten} of {Ues} indexed UE state(s) held in memory", rewritten, ues.Count);
+            await ReconcileAsync(destroyOrphans: false, ct);
+        }
+        finally
+        {
+            Rebuilding = false;
+        }
+    }
+
+    private async Task ReconcileAsync(bool destroyOrphans, CancellationToken ct)
+    {
+        var inventory = await hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
         var ues = await UeIndex.AllAsync(grains);
         var known = new HashSet<UeId>();
@@ -111,6 +154,12 @@ public sealed class Reconciler(
 
         foreach (var orphan in inventory.Where(i => !known.Contains(i.Ue)))
         {
+            if (!destroyOrphans)
+            {
+                log.LogError("{Pvm} of {Ue} at {Site} is kept although no UE state owns it: its state was lost with the storage wipe", orphan.Pvm, orphan.Ue, orphan.Site);
+                continue;
+            }
+
             log.LogWarning("destroying {Pvm} at {Site}: no UE state owns it", orphan.Pvm, orphan.Site);
             await hypervisor.ExecuteAsync(new DestroyPvm(orphan.Ue, orphan.Pvm, orphan.Site), ct);
         }

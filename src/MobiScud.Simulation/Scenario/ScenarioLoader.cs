@@ -27,6 +27,7 @@ public static class ScenarioLoader
 
     public static ScenarioConfig Load(string yaml, string baseDirectory)
     {
+        ScenarioLimits.CheckDepth(yaml);
         var stream = new YamlStream();
         try
         {
@@ -59,6 +60,7 @@ public static class ScenarioLoader
         try
         {
             ScenarioValidator.Validate(config);
+            ScenarioLimits.Check(config);
         }
         catch (ScenarioException ex) when (ex.Field is not null)
         {

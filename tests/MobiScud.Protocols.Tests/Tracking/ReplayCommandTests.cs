@@ -51,23 +51,36 @@ public sealed class ReplayCommandTests
     }
 
     [Fact]
-    public void A_broken_capture_gives_a_clear_error_with_file_and_offset()
+    public async Task A_truncated_capture_keeps_every_frame_before_the_cut_as_tshark_does_with_a_warning_naming_the_offset()
     {
         var bytes = File.ReadAllBytes(TestData.Capture("magma_nsa_connection.pcapng"));
         var broken = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-broken.pcapng");
         File.WriteAllBytes(broken, bytes[..(bytes.Length - 100)]);
-        var ex = Assert.Throws<CaptureFormatException>(() =>
+        var frames = 0;
+        CaptureFormatException? cut;
+        using (var source = CaptureFile.Open(broken))
         {
-            using var source = CaptureFile.Open(broken);
             while (source.TryReadNext(out _))
             {
+                frames++;
             }
-        });
-        Assert.Equal(broken, ex.File);
-        Assert.NotNull(ex.Block);
-        Assert.Contains("truncated", ex.Message);
-        Assert.Contains("byte offset", ex.Message);
-        Assert.Equal(3, ReplayCommand.Run(null, broken, null, PipelineOptions.Default, json: true, new StringWriter()));
+
+            cut = Assert.IsAssignableFrom<ITruncatableSource>(source).Truncation;
+        }
+
+        Assert.NotNull(cut);
+        Assert.Equal(broken, cut.File);
+        Assert.NotNull(cut.Block);
+        Assert.Contains("truncated", cut.Message);
+        Assert.Contains("byte offset", cut.Message);
+
+        // Before: nothing at all (exit 3). tshark reads the same frames before the cut.
+        var tshark = await ExternalTool.RunAsync(ExternalTool.Require("tshark", "tshark"), ["-r", broken, "-T", "fields", "-e", "frame.number"], TimeSpan.FromMinutes(2));
+        Assert.Equal(tshark.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, frames);
+        Assert.True(frames > 0);
+        var output = new StringWriter();
+        Assert.Equal(0, ReplayCommand.Run(null, broken, null, PipelineOptions.Default, json: true, output));
+        Assert.Equal(frames.ToString(System.Globalization.CultureInfo.InvariantCulture), JsonNode.Parse(output.ToString())!["frames"]!.ToJsonString());
     }
 
     [Fact]
