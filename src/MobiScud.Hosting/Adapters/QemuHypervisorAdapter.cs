@@ -76,6 +76,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
                 DataNetwork = _options.DataNetwork?.ToNetwork(),
                 Clock = () => _clock.Now,
                 Detached = _options.KeepPvmsOnStop,
+                Logger = _log,
             });
             for (var i = 0; i < _sites.Count; i++)
             {

@@ -26,19 +26,8 @@ public sealed class DecodeCommandOracleTests
         "e212.imsi", "nas_eps.esm.pdn_ipv4", "nas_eps.nas_msg_emm_type", "nas_eps.nas_msg_esm_type", "s1ap.CellIdentity",
     ];
 
-    public static TheoryData<string> Captures()
-    {
-        var data = new TheoryData<string>();
-        foreach (var f in TestData.AllCaptures())
-        {
-            data.Add(Path.GetFileName(f));
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Captures))]
+    [MemberData(nameof(CaptureReaderOracleTests.Captures), MemberType = typeof(CaptureReaderOracleTests))]
     public async Task Decode_rows_match_tshark_frame_by_frame(string name)
     {
         var file = TestData.Capture(name);
