@@ -205,58 +205,52 @@ internal static class DecodeCommand
         w.WriteStartObject();
         foreach (var (name, get) in columns)
         {
-            switch (get(row))
+            if (get(row) is { } value)
             {
-                case null:
-                    break;
-                case string s:
-                    w.WriteString(name, s);
-                    break;
-                case long l:
-                    w.WriteNumber(name, l);
-                    break;
-                case int i:
-                    w.WriteNumber(name, i);
-                    break;
-                case uint u:
-                    w.WriteNumber(name, u);
-                    break;
-                case ushort p:
-                    w.WriteNumber(name, p);
-                    break;
-                case decimal d:
-                    w.WriteNumber(name, d);
-                    break;
-                case System.Collections.IEnumerable list:
-                    w.WriteStartArray(name);
-                    foreach (var v in list)
-                    {
-                        switch (v)
-                        {
-                            case string s2:
-                                w.WriteStringValue(s2);
-                                break;
-                            case int i2:
-                                w.WriteNumberValue(i2);
-                                break;
-                            case uint u2:
-                                w.WriteNumberValue(u2);
-                                break;
-                            default:
-                                w.WriteStringValue(Convert.ToString(v, CultureInfo.InvariantCulture));
-                                break;
-                        }
-                    }
-
-                    w.WriteEndArray();
-                    break;
-                default:
-                    w.WriteString(name, Convert.ToString(get(row), CultureInfo.InvariantCulture));
-                    break;
+                w.WritePropertyName(name);
+                WriteValue(w, value);
             }
         }
 
         w.WriteEndObject();
+    }
+
+    /// <summary>Numbers stay numbers and lists become arrays; anything else is written as its invariant text.</summary>
+    private static void WriteValue(Utf8JsonWriter w, object value)
+    {
+        switch (value)
+        {
+            case string s:
+                w.WriteStringValue(s);
+                break;
+            case long l:
+                w.WriteNumberValue(l);
+                break;
+            case int i:
+                w.WriteNumberValue(i);
+                break;
+            case uint u:
+                w.WriteNumberValue(u);
+                break;
+            case ushort p:
+                w.WriteNumberValue(p);
+                break;
+            case decimal d:
+                w.WriteNumberValue(d);
+                break;
+            case System.Collections.IEnumerable list:
+                w.WriteStartArray();
+                foreach (var item in list)
+                {
+                    WriteValue(w, item);
+                }
+
+                w.WriteEndArray();
+                break;
+            default:
+                w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                break;
+        }
     }
 
     private static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
