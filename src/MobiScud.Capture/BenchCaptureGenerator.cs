@@ -91,45 +91,73 @@ public static class BenchCaptureGenerator
     /// <summary>Adds <paramref name="shift"/> to every TSN in an IP packet carrying SCTP (directly or over UDP 9899).</summary>
     public static void ShiftTsns(Span<byte> ip, uint shift)
     {
-        var version = ip.IsEmpty ? 0 : ip[0] >> 4;
-        if (!IpDecoder.TryDecode(version == 6 ? NetworkProtocol.Ipv6 : NetworkProtocol.Ipv4, ip, out var info, out _) || info.IsFragment)
+        Span<int> offsets = stackalloc int[64];
+        var count = TsnOffsets(ip, offsets);
+        foreach (var at in offsets[..count])
         {
-            return;
+            var tsn = ip[at..];
+            BinaryPrimitives.WriteUInt32BigEndian(tsn, BinaryPrimitives.ReadUInt32BigEndian(tsn) + shift);
+        }
+    }
+
+    /// <summary>
+    /// Where the TSNs (DATA, SACK, SHUTDOWN, FORWARD-TSN; INIT/INIT-ACK initial TSN) of an IP packet carrying SCTP
+    /// (directly or over UDP 9899) are, as byte offsets into <paramref name="ip"/>; at most <paramref name="into"/>'s
+    /// length of them. A packet that is not SCTP, or a non-first fragment, has none; a first fragment has those of the
+    /// chunks it holds the start of.
+    /// </summary>
+    public static int TsnOffsets(ReadOnlySpan<byte> ip, Span<int> into)
+    {
+        var version = ip.IsEmpty ? 0 : ip[0] >> 4;
+        if (!IpDecoder.TryDecode(version == 6 ? NetworkProtocol.Ipv6 : NetworkProtocol.Ipv4, ip, out var info, out _) || info.FragmentOffset != 0)
+        {
+            return 0;
         }
 
+        var start = info.PayloadOffset;
         var payload = ip.Slice(info.PayloadOffset, info.PayloadLength);
         if (info.Protocol == 17 && UdpDecoder.TryDecode(payload, out var udp, out _) && (udp.SourcePort == 9899 || udp.DestinationPort == 9899))
         {
+            start += udp.PayloadOffset;
             payload = payload.Slice(udp.PayloadOffset, udp.PayloadLength);
         }
         else if (info.Protocol != 132)
         {
-            return;
+            return 0;
         }
 
+        var count = 0;
         var offset = SctpCommonHeader.Length;
-        while (payload.Length - offset >= 4)
+        while (payload.Length - offset >= 4 && count < into.Length)
         {
             var type = (SctpChunkType)payload[offset];
             int length = BinaryPrimitives.ReadUInt16BigEndian(payload[(offset + 2)..]);
-            if (length < 4 || length > payload.Length - offset)
+            if (length < 4)
             {
-                return;
+                return count;
             }
 
+            // A chunk cut by the end of a first fragment still has its TSN if that came before the cut.
+            var cut = length > payload.Length - offset;
             var tsnAt = type switch
             {
                 SctpChunkType.Data or SctpChunkType.Sack or SctpChunkType.Shutdown or SctpChunkType.ForwardTsn => offset + 4,
                 SctpChunkType.Init or SctpChunkType.InitAck => offset + 16,
                 _ => -1,
             };
-            if (tsnAt >= 0 && tsnAt + 4 <= offset + length)
+            if (tsnAt >= 0 && tsnAt + 4 <= Math.Min(offset + length, payload.Length))
             {
-                var tsn = payload[tsnAt..];
-                BinaryPrimitives.WriteUInt32BigEndian(tsn, BinaryPrimitives.ReadUInt32BigEndian(tsn) + shift);
+                into[count++] = start + tsnAt;
+            }
+
+            if (cut)
+            {
+                return count;
             }
 
             offset += (length + 3) & ~3;
         }
+
+        return count;
     }
 }

@@ -15,5 +15,6 @@ internal static class CliCommands
         ReplayCommand.Create(),
         DecodeCommand.Create(),
         ServeCommand.Create(),
+        BenchSendCommand.Create(),
     ];
 }
