@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The live tap's loss at a given S1AP rate, next to dumpcap's in the same run (docs/capture.md "Line rate").
-# usage: tap-rate.sh RATE_PPS SECONDS MODE(decode|full) [FANOUT]   (root; creates and removes veth t18a/t18b)
+# usage: tap-rate.sh RATE_PPS SECONDS MODE(decode|full)   (root; creates and removes veth t18a/t18b)
 # Needs: bench.pcap made by `mobiscud replay --bench-generate` (env BENCH, default /tmp/tap18/bench30.pcap),
-# MOBISCUD (the built CLI), dumpcap.
+# MOBISCUD (the built CLI), dumpcap. TAP_ARGS: more options for the tap (e.g. "--buffer-mb 256").
 set -euo pipefail
-RATE=$1; SECS=$2; MODE=$3; FANOUT=${4:-}
+RATE=$1; SECS=$2; MODE=$3
 M=${MOBISCUD:-mobiscud}; BENCH=${BENCH:-/tmp/tap18/bench30.pcap}; OUT=${OUT:-/tmp/tap18/run}
 mkdir -p "$OUT"
 FRAMES_PER_LOOP=${FRAMES_PER_LOOP:-23310}
@@ -15,7 +15,7 @@ ip link del t18a 2>/dev/null || true
 ip link add t18a type veth peer name t18b
 trap 'ip link del t18a 2>/dev/null || true' EXIT
 ip link set t18a mtu 9000; ip link set t18b mtu 9000; ip link set t18a up; ip link set t18b up
-EXTRA=(); [ "$MODE" = decode ] && EXTRA+=(--decode-only); [ -n "$FANOUT" ] && EXTRA+=(--fanout "$FANOUT")
+EXTRA=(${TAP_ARGS:-}); [ "$MODE" = decode ] && EXTRA+=(--decode-only)
 $M replay --live t18b --json --quiet "${EXTRA[@]}" > "$OUT/ours.jsonl" 2> "$OUT/ours.err" & OURS=$!
 dumpcap -i t18b -f "$FILTER" -B 64 -q -w - > /dev/null 2> "$OUT/dumpcap.err" & DC=$!
 sleep 5

@@ -26,6 +26,10 @@ internal static class LibPcap
     [DllImport(Library, EntryPoint = "pcap_create")]
     public static extern IntPtr Create(string device, byte[] errorBuffer);
 
+    /// <summary>A handle for compiling filters only (the ring mode attaches the program to its own socket).</summary>
+    [DllImport(Library, EntryPoint = "pcap_open_dead")]
+    public static extern IntPtr OpenDead(int linkType, int snaplen);
+
     [DllImport(Library, EntryPoint = "pcap_set_snaplen")]
     public static extern int SetSnaplen(IntPtr p, int snaplen);
 

@@ -17,6 +17,13 @@ public enum LiveCaptureMode
     /// is full or at the latest after <see cref="LiveCaptureOptions.BlockTimeoutMs"/>; 64 MiB holds ~10^5 signalling frames.
     /// </summary>
     Block,
+
+    /// <summary>
+    /// Our own TPACKET_V3 ring (<see cref="PacketRing"/>): like Block, but with small blocks
+    /// (<see cref="LiveCaptureOptions.RingBlockBytes"/>), so that part-filled blocks handed over at the block timeout
+    /// do not use up the ring (libpcap's blocks are 256 KiB each), and frames read in place. Ethernet interfaces only.
+    /// </summary>
+    Ring,
 }
 
 /// <summary>Settings of a live capture.</summary>
@@ -38,6 +45,9 @@ public sealed record LiveCaptureOptions
     public int SnapLength { get; init; } = 262144;
 
     public bool Promiscuous { get; init; } = true;
+
+    /// <summary>Ring mode: the size of one block (a power of two; also the largest frame kept whole).</summary>
+    public int RingBlockBytes { get; init; } = 64 << 10;
 
     /// <summary>Join this PACKET_FANOUT group (hash of the flow, both directions alike): one socket per worker, same id.</summary>
     public int? FanoutGroup { get; init; }
@@ -66,6 +76,7 @@ public sealed class LiveCaptureSource : IFrameSource
     private readonly byte[] _buffer;
     private readonly CancellationTokenRegistration _registration;
     private readonly Lock _gate = new();
+    private readonly PacketRing? _ring;
     private IntPtr _handle;
     private long _number;
     private volatile bool _stopped;
@@ -76,7 +87,34 @@ public sealed class LiveCaptureSource : IFrameSource
         options ??= LiveCaptureOptions.Default;
         _interface = interfaceName;
         Filter = options.Filter ?? CaptureFilter.For(pipeline ?? PipelineOptions.Default);
-        Mode = options.Mode;
+        // The ring reads Ethernet frames only; elsewhere (loopback, tun, "any") libpcap's block ring does the same job.
+        Mode = options.Mode == LiveCaptureMode.Ring && !IsEthernet(interfaceName) && Directory.Exists($"/sys/class/net/{interfaceName}")
+            ? LiveCaptureMode.Block
+            : options.Mode;
+        if (options.FanoutGroup is < 0 or > 0xFFFF)
+        {
+            throw Failure($"fan-out group {options.FanoutGroup} is not 0..65535");
+        }
+
+        if (Mode == LiveCaptureMode.Ring)
+        {
+            // An interface that does not exist falls through to here and is named by the ring's error.
+            _buffer = [];
+            try
+            {
+                _ring = new PacketRing(interfaceName, Filter, options.BufferBytes, options.RingBlockBytes, options.BlockTimeoutMs, options.Promiscuous, options.FanoutGroup);
+            }
+            catch (IOException e)
+            {
+                throw Failure(e.Message);
+            }
+
+            LinkType = LinkType.Ethernet;
+            NanosecondTimestamps = true;
+            _registration = cancellation.Register(Stop);
+            return;
+        }
+
         _buffer = new byte[options.SnapLength];
         var error = new byte[256];
         _handle = LibPcap.Create(interfaceName, error);
@@ -163,6 +201,7 @@ public sealed class LiveCaptureSource : IFrameSource
     public void Stop()
     {
         _stopped = true;
+        _ring?.Stop();
         lock (_gate)
         {
             if (_handle != IntPtr.Zero)
@@ -177,6 +216,11 @@ public sealed class LiveCaptureSource : IFrameSource
     {
         lock (_gate)
         {
+            if (_ring is not null)
+            {
+                return _ring.Statistics();
+            }
+
             if (_handle == IntPtr.Zero)
             {
                 return _final;
@@ -189,6 +233,25 @@ public sealed class LiveCaptureSource : IFrameSource
 
     public bool TryReadNext(out CaptureFrame frame)
     {
+        if (_ring is not null)
+        {
+            try
+            {
+                if (!_stopped && _ring.TryReadNext(_number + 1, out frame))
+                {
+                    _number++;
+                    return true;
+                }
+            }
+            catch (IOException e)
+            {
+                throw Failure($"capture failed after {Frames} frames: {e.Message}");
+            }
+
+            frame = default;
+            return false;
+        }
+
         while (!_stopped && _handle != IntPtr.Zero)
         {
             var status = LibPcap.NextEx(_handle, out var header, out var data);
@@ -229,6 +292,12 @@ public sealed class LiveCaptureSource : IFrameSource
         _stopped = true;
         lock (_gate)
         {
+            if (_ring is not null)
+            {
+                _ring.Dispose();
+                return;
+            }
+
             if (_handle == IntPtr.Zero)
             {
                 return;
@@ -272,6 +341,12 @@ public sealed class LiveCaptureSource : IFrameSource
         {
             Marshal.FreeHGlobal(program);
         }
+    }
+
+    private static bool IsEthernet(string interfaceName)
+    {
+        var path = $"/sys/class/net/{interfaceName}/type";
+        return File.Exists(path) && File.ReadAllText(path).Trim() == "1";
     }
 
     private CaptureFormatException Failure(string problem) => new(_interface, 0, null, problem);

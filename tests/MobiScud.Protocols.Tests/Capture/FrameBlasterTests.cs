@@ -96,6 +96,63 @@ public sealed class FrameBlasterTests
     }
 
     [Fact]
+    public async Task The_ring_mode_captures_the_same_frames_with_the_same_kernel_times_as_libpcap()
+    {
+        var ip = ExternalTool.Require("ip", "iproute2");
+        var file = TestData.Capture(Capture);
+        var name = $"msrg{Environment.ProcessId % 100000}";
+        var (sender, receiver) = (name + "a", name + "b");
+        await Run(ip, ["link", "del", sender], mayFail: true);
+        await Run(ip, ["link", "add", sender, "type", "veth", "peer", "name", receiver]);
+        try
+        {
+            foreach (var end in new[] { sender, receiver })
+            {
+                await Run("sysctl", ["-q", "-w", $"net.ipv6.conf.{end}.disable_ipv6=1"], mayFail: true);
+                await Run(ip, ["link", "set", end, "mtu", "9000", "up"]);
+            }
+
+            using var blaster = new FrameBlaster(sender, [file]);
+            using var ring = new LiveCaptureSource(receiver, new LiveCaptureOptions { Mode = LiveCaptureMode.Ring });
+            using var pcap = new LiveCaptureSource(receiver, new LiveCaptureOptions { Mode = LiveCaptureMode.Block });
+            var fromRing = new List<(long, byte[], int)>();
+            var fromPcap = new List<(long, byte[], int)>();
+            var readers = new[] { (ring, fromRing), (pcap, fromPcap) }.Select(r => new Thread(() =>
+            {
+                while (r.Item1.TryReadNext(out var f))
+                {
+                    r.Item2.Add((f.TimestampNanos, f.Data.ToArray(), f.OriginalLength));
+                }
+            })).ToList();
+            readers.ForEach(t => t.Start());
+            var sent = blaster.Run(5000, TimeSpan.FromSeconds(60), 2L * blaster.Frames);
+            Assert.Equal(2L * blaster.Frames, sent.Sent);
+            await Task.Delay(2000);
+            ring.Stop();
+            pcap.Stop();
+            readers.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(10)), "a reader did not stop"));
+
+            // The default filter passes the capture's signalling: thousands of frames, the same in both, in order.
+            Assert.True(fromPcap.Count > 1000, $"libpcap saw only {fromPcap.Count} frames");
+            Assert.Equal(fromPcap.Count, fromRing.Count);
+            for (var i = 0; i < fromPcap.Count; i++)
+            {
+                Assert.Equal(fromPcap[i].Item1, fromRing[i].Item1);
+                Assert.Equal(fromPcap[i].Item3, fromRing[i].Item3);
+                Assert.True(fromPcap[i].Item2.AsSpan().SequenceEqual(fromRing[i].Item2), $"frame {i + 1} differs");
+            }
+
+            var stats = ring.Statistics();
+            Assert.Equal(fromRing.Count, stats.Received);
+            Assert.Equal(0, stats.KernelDropped);
+        }
+        finally
+        {
+            await Run(ip, ["link", "del", sender], mayFail: true);
+        }
+    }
+
+    [Fact]
     public void An_interface_that_does_not_exist_is_named()
     {
         var e = Assert.Throws<IOException>(() => new FrameBlaster("nosuchif0", [TestData.Capture(Capture)]));
