@@ -19,6 +19,10 @@ namespace MobiScud.Testbed.Control;
 public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
 {
     public bool FromTap => Frame is not null;
+
+    /// <summary>When the MC's decision on the event was made, before its commands went out (HandledAt includes the
+    /// backends' work, e.g. waiting for OVS to confirm the flows).</summary>
+    public DateTimeOffset? DecidedAt { get; init; }
 }
 
 /// <summary>
@@ -49,6 +53,9 @@ public sealed class TestbedMc : IAsyncDisposable
     /// <summary>The cause of the step being handled (set under <see cref="_turn"/>).</summary>
     private (DateTimeOffset Wire, long? Frame) _cause;
 
+    /// <summary>When the step being handled had its first decision (set under <see cref="_turn"/>).</summary>
+    private DateTimeOffset? _decidedAt;
+
     /// <param name="frames">The tap's frames (<see cref="BackhaulTap.Frames"/>), in capture order.</param>
     /// <param name="onEntry">Each timeline entry as it is made (the experiment prints the commands).</param>
     /// <param name="linkType">The frames' link layer (the backhaul tap's is Ethernet).</param>
@@ -63,7 +70,7 @@ public sealed class TestbedMc : IAsyncDisposable
         _onEntry = onEntry;
         _timers = new TimerScheduler(_time, Now);
         Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
-        _host = new InlineMcHost(config, Dispatcher, OnStep);
+        _host = new InlineMcHost(config, new DecisionClock(Dispatcher, this), OnStep);
         _feed = new TrackerFeed((e, _) => _fromFrame.Add(e), (note, _) => Problems.Enqueue($"tracker: {note}"));
         _pump = new OutcomePump(new OutcomeSink(this));
         foreach (var (name, reader) in Dispatcher.OutcomeSources)
@@ -129,6 +136,7 @@ public sealed class TestbedMc : IAsyncDisposable
         try
         {
             _cause = (wire, frame);
+            _decidedAt = null;
             await _host.HandleAsync(e, _stop.Token).ConfigureAwait(false);
         }
         finally
@@ -139,7 +147,7 @@ public sealed class TestbedMc : IAsyncDisposable
 
     private void OnStep(McStep step)
     {
-        var entry = new McTimelineEntry(_cause.Wire, _time.GetUtcNow(), _cause.Frame, step.Event, step.Commands);
+        var entry = new McTimelineEntry(_cause.Wire, _time.GetUtcNow(), _cause.Frame, step.Event, step.Commands) { DecidedAt = _decidedAt };
         Timeline.Enqueue(entry);
         _onEntry?.Invoke(entry);
     }
@@ -151,6 +159,18 @@ public sealed class TestbedMc : IAsyncDisposable
         await _pump.DisposeAsync();
         _timers.Dispose();
         _stop.Dispose();
+    }
+
+    /// <summary>Notes when the MC's first decision of a step is handed to the backends: the wire -> decision time.</summary>
+    private sealed class DecisionClock(CommandDispatcher inner, TestbedMc mc) : ICommandDispatcher
+    {
+        public bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands) => inner.ReportsAtOnce(commands);
+
+        public Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
+        {
+            mc._decidedAt ??= mc._time.GetUtcNow();
+            return inner.DispatchAsync(before, after, commands, ct);
+        }
     }
 
     /// <summary>Backend outcomes reach the MC stamped with when they came.</summary>

@@ -78,14 +78,14 @@ public sealed class BackhaulTap : IDisposable
         {
             while (_source.TryReadNext(out var frame))
             {
+                // To the MC first, then to the file: a write that flushes the file buffer must not delay the decision.
                 var data = frame.Data.ToArray();
+                Interlocked.Increment(ref _captured);
+                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data));
                 lock (_writer)
                 {
                     _writer.Write(frame.TimestampNanos, data, frame.OriginalLength);
                 }
-
-                Interlocked.Increment(ref _captured);
-                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data));
             }
         }
         catch (CaptureFormatException e)

@@ -382,7 +382,7 @@ public static class TestbedExperiment
         var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,frame,event,commands\n");
         foreach (var e in mc.Timeline)
         {
-            var ms = (e.HandledAt - e.WireTime).TotalMilliseconds;
+            var ms = ((e.DecidedAt ?? e.HandledAt) - e.WireTime).TotalMilliseconds;
             var flows = FlowsConfirmedMs(e, steering);
             var commands = string.Join(" | ", e.Commands.Select(Describe));
             var name = e.Event.GetType().Name;
