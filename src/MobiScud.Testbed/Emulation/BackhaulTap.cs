@@ -19,7 +19,9 @@ public sealed class BackhaulTap : IDisposable
 {
     private readonly LiveCaptureSource _source;
     private readonly PcapWriter _writer;
-    private readonly Channel<TappedFrame> _frames = Channel.CreateUnbounded<TappedFrame>(new UnboundedChannelOptions { SingleWriter = true });
+    // Synchronous continuations: a waiting MC loop runs on this thread as soon as the frame is written, not after a
+    // hop through the thread pool (which on a loaded host queues behind other work).
+    private readonly Channel<TappedFrame> _frames = Channel.CreateUnbounded<TappedFrame>(new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly Thread _thread;
     private readonly Action<string>? _onSummary;
     private long _captured;
