@@ -97,6 +97,9 @@ public sealed class TestbedMcTests
             await epc.ServiceRequestAsync(ue, 1);
             await Until(_ => Has<ServiceRequested>());
 
+            // Every step has its decision time, between the frame on the wire and the end of its backends' work.
+            Assert.All(mc.Timeline.Where(e => e.FromTap), e => Assert.True(e.DecidedAt is { } d && d >= e.WireTime && d <= e.HandledAt, $"{e.Event}: wire {e.WireTime:O}, decided {e.DecidedAt:O}, handled {e.HandledAt:O}"));
+
             // One UE throughout: every event names the same UE, and nothing was undecodable.
             Assert.Single(mc.Timeline.Select(e => e.Event.Ue).Distinct());
             // The tracker notes the cancelled handover; nothing else went wrong.
