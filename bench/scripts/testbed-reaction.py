@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Testbed reaction times over many handovers (docs/testbed.md "Reaction times").
+
+  testbed-reaction.py scenario N > ho.yaml     # N X2 handovers, 10 UEs, one every 100 ms, both eNBs at site a
+  mobiscud testbed run --run-dir /tmp/tb --scenario ho.yaml
+  testbed-reaction.py stats /tmp/tb/mc-timeline.csv
+"""
+import csv
+import sys
+
+
+def scenario(n):
+    lines = ["enbs: 2", "sites: 2", "enbSites: [0, 0]", "ues: 10", "pvm: netns", "pingIntervalMs: 1000",
+             f"durationSeconds: {10 + n * 0.1:.0f}", "handovers:"]
+    for i in range(n):
+        # UEs attach at eNB 1: each UE's first handover goes to eNB 2, the next back to eNB 1, and so on.
+        lines.append(f"  - {{ atSeconds: {8.0 + i * 0.1:.2f}, ue: {i % 10 + 1}, toEnb: {2 if (i // 10) % 2 == 0 else 1}, procedure: X2 }}")
+    print("\n".join(lines))
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, -int(-p * len(values)) - 1))]
+
+
+def stats(path):
+    rows = [r for r in csv.DictReader(open(path)) if r["frame"] and r["event"].startswith(("PathSwitched", "HandoverCompleted", "HandoverPrepared"))]
+    for column in ("wire_to_decision_ms", "wire_to_flows_confirmed_ms"):
+        v = [float(r[column]) for r in rows if r[column]]
+        print(f"{column}: n={len(v)} p50 {pct(v, .5):.2f} p99 {pct(v, .99):.2f} max {max(v):.2f} ms")
+
+
+if __name__ == "__main__":
+    scenario(int(sys.argv[2])) if sys.argv[1] == "scenario" else stats(sys.argv[2])
