@@ -34,7 +34,10 @@ public sealed class FaultCampaignTests(ITestOutputHelper output)
         ];
         var acknowledged = new Dictionary<string, string>();
         long acks = 0, refused = 0, retried = 0;
-        var serve = new ServeChild(args, null);
+        // One set of ports for every restart, as a supervisor restarts a service with its configuration.
+        var port = TestServerProcess.FreePort();
+        var siloPorts = (TestServerProcess.FreePort(), TestServerProcess.FreePort());
+        var serve = new ServeChild(args, null, port, siloPorts: siloPorts);
         try
         {
             var api = await serve.ReadyAsync();
@@ -93,14 +96,14 @@ public sealed class FaultCampaignTests(ITestOutputHelper output)
                     await serve.KillAsync();
                     await serve.DisposeAsync();
                     api.Dispose();
-                    serve = new ServeChild(args, null);
+                    serve = new ServeChild(args, null, port, siloPorts: siloPorts);
                     api = await serve.ReadyAsync();
                 }
             }
 
             await serve.KillAsync();
             await serve.DisposeAsync();
-            serve = new ServeChild(args, null);
+            serve = new ServeChild(args, null, port, siloPorts: siloPorts);
             using var final = await serve.ReadyAsync();
             var lost = new List<string>();
             foreach (var (ue, site) in acknowledged)

@@ -14,7 +14,9 @@ internal sealed class ServeChild : IAsyncDisposable
     private readonly ITestOutputHelper? _output;
 
     /// <param name="wrapper">A command to run it under (e.g. ip netns exec NS), which must exec it.</param>
-    public ServeChild(IReadOnlyList<string> args, ITestOutputHelper? output, int? port = null, IReadOnlyList<string>? wrapper = null)
+    /// <param name="siloPorts">Silo and gateway ports; a restart on the same ones is what a supervisor does, and lets
+    /// Orleans supersede the killed silo's membership entry at once instead of probing it until it is declared dead.</param>
+    public ServeChild(IReadOnlyList<string> args, ITestOutputHelper? output, int? port = null, IReadOnlyList<string>? wrapper = null, (int Silo, int Gateway)? siloPorts = null)
     {
         _output = output;
         Port = port ?? TestServerProcess.FreePort();
@@ -26,7 +28,7 @@ internal sealed class ServeChild : IAsyncDisposable
 
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mobiscud.dll"));
         psi.ArgumentList.Add("serve");
-        foreach (var a in args.Concat(["--port", Port.ToString(), "--silo-port", TestServerProcess.FreePort().ToString(), "--gateway-port", TestServerProcess.FreePort().ToString()]))
+        foreach (var a in args.Concat(["--port", Port.ToString(), "--silo-port", (siloPorts?.Silo ?? TestServerProcess.FreePort()).ToString(), "--gateway-port", (siloPorts?.Gateway ?? TestServerProcess.FreePort()).ToString()]))
         {
             psi.ArgumentList.Add(a);
         }

@@ -30,9 +30,15 @@ public sealed class WholePathFuzzTests(ITestOutputHelper output)
         var runner = new WholePathRunner();
         var clock = Stopwatch.StartNew();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var progress = Environment.GetEnvironmentVariable("MOBISCUD_FUZZ_PROGRESS");
         for (var i = 0; i < cases; i++)
         {
             runner.RunCase(captures[i % captures.Count], seed + i);
+            if (progress is not null && (i + 1) % 100_000 == 0)
+            {
+                // A long run's figures survive it being stopped early.
+                File.AppendAllText(progress, runner.Report(clock, Process.GetCurrentProcess().TotalProcessorTime - cpu) + Environment.NewLine);
+            }
         }
 
         output.WriteLine(runner.Report(clock, Process.GetCurrentProcess().TotalProcessorTime - cpu));
@@ -50,11 +56,18 @@ public sealed class WholePathFuzzTests(ITestOutputHelper output)
         long? baseline = null;
         var warmup = Math.Max(1, cases / 10);
         // Invariants after every step of one input in ten, after the last step of every input.
+        var progress = Environment.GetEnvironmentVariable("MOBISCUD_FUZZ_PROGRESS");
         var feed = runner.RunLongLived(cases, seed, i => i % 10 == 0, i =>
         {
             if (i == warmup - 1)
             {
                 baseline = GC.GetTotalMemory(forceFullCollection: true);
+            }
+
+            if (progress is not null && (i + 1) % 50_000 == 0)
+            {
+                File.AppendAllText(progress, string.Create(CultureInfo.InvariantCulture,
+                    $"{runner.Report(clock, Process.GetCurrentProcess().TotalProcessorTime - cpu)}; retained {GC.GetTotalMemory(forceFullCollection: true) / 1024} KiB{Environment.NewLine}"));
             }
         });
         var end = GC.GetTotalMemory(forceFullCollection: true);

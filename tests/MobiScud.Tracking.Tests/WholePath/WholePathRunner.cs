@@ -25,6 +25,14 @@ internal sealed class WholePathRunner
 
     public IReadOnlyDictionary<string, (int Count, string FirstCase, Exception First)> Failures => _failures;
 
+    /// <summary>
+    /// Fresh cases check the tracker's invariants after every step in one case of this many, and after the last step
+    /// in all. CI: 1 (every case). The 10^7 long run sets <c>MOBISCUD_FUZZ_STEP_CHECKS=100</c>: the per-step check is
+    /// 60% of a case's cost, and 10^5 of its cases are still checked step by step.
+    /// </summary>
+    public static int StepCheckEvery { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("MOBISCUD_FUZZ_STEP_CHECKS"), out var n) && n > 0 ? n : 1;
+
     /// <summary>The eNBs of a capture's clean run alternate between two edge sites, so handovers migrate.</summary>
     public static McConfig ConfigFor(CaptureFrames capture, Strategy strategy)
     {
@@ -46,7 +54,7 @@ internal sealed class WholePathRunner
         var frames = FrameMutator.Apply(capture.Frames, start, count, damage, random);
         var model = new McModel(ConfigFor(capture, (Strategy)random.Next(3)), seed);
         var feed = new TrackerFeed((e, _) => model.Handle(e));
-        Run($"{capture.Name} seed {seed}: {damage} of frames [{start}, {start + count})", frames, feed, model, 0);
+        Run($"{capture.Name} seed {seed}: {damage} of frames [{start}, {start + count})", frames, feed, model, 0, Cases % StepCheckEvery == 0);
     }
 
     /// <summary>Frames into a feed kept across cases (time offset so it keeps moving forward).</summary>
