@@ -2,6 +2,7 @@ using MobiScud.Capture;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
+using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
 
@@ -41,6 +42,9 @@ public sealed class TrackerFeed : ISignallingSink
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
 
+    /// <summary>Each S1AP message with the UE it belongs to (the dashboard's ladder); messages of no UE are not passed.</summary>
+    public Action<S1apSignal, UeId>? S1apPlaced { get; set; }
+
     /// <summary>One frame through the pipeline; its events are handed to the callback before this returns.</summary>
     public void Process(in CaptureFrame frame) => Pipeline.Process(frame);
 
@@ -50,8 +54,14 @@ public sealed class TrackerFeed : ISignallingSink
     /// <summary>Feeds one tracker input that did not come from a frame (a testbed or simulator with its own transport).</summary>
     public void Feed(TrackerInput input, long frame)
     {
+        var before = _tracker;
         var step = UeTracker.Apply(_tracker, input);
         _tracker = step.State;
+        if (S1apPlaced is { } placed && input is S1apSignal s && UeOf(s, before, step) is { } ue)
+        {
+            placed(s, ue);
+        }
+
         AfterStep?.Invoke(step);
         foreach (var note in step.Notes)
         {
@@ -81,6 +91,31 @@ public sealed class TrackerFeed : ISignallingSink
         {
             Feed(input, context.FrameNumber);
         }
+    }
+
+    /// <summary>The UE of an S1AP message: the one its events name, else the one its connection or MME id points at (after, then before).</summary>
+    private static UeId? UeOf(S1apSignal s, TrackerState before, TrackerStep step)
+    {
+        if (step.Events.Count > 0)
+        {
+            return step.Events[0].Ue;
+        }
+
+        var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
+        foreach (var state in (ReadOnlySpan<TrackerState>)[step.State, before])
+        {
+            if (s.EnbUeS1apId is { } enbUe && state.Index.ByConnection(new ConnectionKey(association, enbUe))?.Id is { } byConnection)
+            {
+                return byConnection;
+            }
+
+            if (s.MmeUeS1apId is { } mme && state.Index.ByMmeUeS1apId(mme).LastOrDefault()?.Id is { } byMme)
+            {
+                return byMme;
+            }
+        }
+
+        return null;
     }
 
     private TimeSpan At(in PayloadContext context)
