@@ -18,6 +18,7 @@ public sealed class TrackerFeed : ISignallingSink
     private readonly Action<string, long>? _onNote;
     private TrackerState _tracker = TrackerState.Empty;
     private long _firstNanos = -1;
+    private readonly Dictionary<UeKey, List<S1apSignal>> _unnamed = [];
 
     /// <param name="onEvent">Each UE event with the number of the frame that produced it, in capture order.</param>
     /// <param name="onNote">The tracker's notes (messages it could not place), with their time and frame.</param>
@@ -57,9 +58,9 @@ public sealed class TrackerFeed : ISignallingSink
         var before = _tracker;
         var step = UeTracker.Apply(_tracker, input);
         _tracker = step.State;
-        if (S1apPlaced is { } placed && input is S1apSignal s && UeOf(s, before, step) is { } ue)
+        if (S1apPlaced is not null && input is S1apSignal s)
         {
-            placed(s, ue);
+            Place(s, before, step);
         }
 
         AfterStep?.Invoke(step);
@@ -93,29 +94,60 @@ public sealed class TrackerFeed : ISignallingSink
         }
     }
 
-    /// <summary>The UE of an S1AP message: the one its events name, else the one its connection or MME id points at (after, then before).</summary>
-    private static UeId? UeOf(S1apSignal s, TrackerState before, TrackerStep step)
+    /// <summary>
+    /// Passes an S1AP message on with its UE: the one its events name, else the record its connection or MME id points at
+    /// (after the step, then before). A record not yet known by name (InitialUEMessage, the NAS exchange before the
+    /// attach completes) keeps its messages until it is: then they go out first, in order. Bounded: 64 per record, and
+    /// the held messages are dropped past 10,000 unnamed records (they concern no UE the MC will ever see).
+    /// </summary>
+    private void Place(S1apSignal s, TrackerState before, TrackerStep step)
     {
-        if (step.Events.Count > 0)
+        var tracked = Tracked(s, step.State) ?? Tracked(s, before);
+        var current = tracked is null ? null : step.State.Index.Get(tracked.Key) ?? tracked;
+        var ue = step.Events.Count > 0 ? step.Events[0].Ue : current?.Id;
+        if (ue is null)
         {
-            return step.Events[0].Ue;
+            if (current is not null)
+            {
+                if (!_unnamed.TryGetValue(current.Key, out var held))
+                {
+                    if (_unnamed.Count >= 10_000)
+                    {
+                        _unnamed.Clear();
+                    }
+
+                    _unnamed[current.Key] = held = [];
+                }
+
+                if (held.Count < 64)
+                {
+                    held.Add(s);
+                }
+            }
+
+            return;
         }
 
+        if (current is not null && _unnamed.Remove(current.Key, out var earlier))
+        {
+            foreach (var e in earlier)
+            {
+                S1apPlaced!(e, ue.Value);
+            }
+        }
+
+        S1apPlaced!(s, ue.Value);
+    }
+
+    private static TrackedUe? Tracked(S1apSignal s, TrackerState state)
+    {
         var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
-        foreach (var state in (ReadOnlySpan<TrackerState>)[step.State, before])
+        if (s.EnbUeS1apId is { } enbUe && state.Index.ByConnection(new ConnectionKey(association, enbUe)) is { } byConnection)
         {
-            if (s.EnbUeS1apId is { } enbUe && state.Index.ByConnection(new ConnectionKey(association, enbUe))?.Id is { } byConnection)
-            {
-                return byConnection;
-            }
-
-            if (s.MmeUeS1apId is { } mme && state.Index.ByMmeUeS1apId(mme).LastOrDefault()?.Id is { } byMme)
-            {
-                return byMme;
-            }
+            return byConnection;
         }
 
-        return null;
+        return s.MmeUeS1apId is { } mme ? state.Index.ByMmeUeS1apId(mme).LastOrDefault() : null;
     }
 
     private TimeSpan At(in PayloadContext context)
