@@ -115,6 +115,15 @@ internal static class LiveRun
 
         public void Signal(UeEvent e) => State.Ladder(e.Ue.Value, "RAN", "MC", McText.Describe(e));
 
+        public void Event(int lane, UeEvent e)
+        {
+            // The hypervisor model's figures for the bar's last state (between two samples the bar has none).
+            if (lane == _lane && e is MigrationCompleted done)
+            {
+                State.MigrationEnded(done.Migration.ToString(), "completed", done.Stats.BytesSent);
+            }
+        }
+
         public void Command(int lane, TimeSpan at, ControlCommand command)
         {
             if (lane != _lane)

@@ -4,7 +4,7 @@ namespace MobiScud.Simulation.Engine;
 
 /// <summary>
 /// Watches a run as it goes (the live dashboard of `mobiscud run --live`). Called on the simulator's thread, except
-/// <see cref="Command"/>, which comes from the lane's thread while lanes run in parallel: an observer must be thread-safe.
+/// <see cref="Event"/> and <see cref="Command"/>, which come from the lane's thread while lanes run in parallel: an observer must be thread-safe.
 /// </summary>
 public interface ISimulationObserver
 {
@@ -13,6 +13,9 @@ public interface ISimulationObserver
 
     /// <summary>A RAN event the simulator gives every lane (attach, handover, idle ...).</summary>
     void Signal(UeEvent e);
+
+    /// <summary>An event lane <paramref name="lane"/>'s MC receives (the RAN's, and its hypervisor's outcomes), before it decides.</summary>
+    void Event(int lane, UeEvent e);
 
     /// <summary>A command lane <paramref name="lane"/>'s MC gave (the observer picks the lane it shows).</summary>
     void Command(int lane, TimeSpan at, ControlCommand command);

@@ -245,6 +245,7 @@ internal sealed class StrategyLane : IPreCopyHost
                 break;
         }
 
+        sim.Observer?.Event(lane, e);
         var commands = controller.Handle(e);
         foreach (var command in commands)
         {

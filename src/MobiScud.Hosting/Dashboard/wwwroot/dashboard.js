@@ -260,11 +260,11 @@
     list: [],
     init() {
       if (this.list.length || typeof uPlot === 'undefined') return;
-      const width = () => Math.max(300, Math.floor(($('#charts-panel').clientWidth - 32) / 3));
-      const make = (sel, title, series) => new uPlot({ title, width: width(), height: 200, series: [{}].concat(series), axes: [{ values: (u, v) => v.map((x) => clock(x).replace(' simulated', '').replace(' UTC', '')) }, {}] }, [[]].concat(series.map(() => [])), $(sel));
+      const width = () => Math.max(280, Math.floor(($('#charts-panel').clientWidth - 60) / 3));
+      const make = (sel, title, series) => new uPlot({ title, width: width(), height: 200, series: [{}].concat(series), axes: [{ values: (u, v) => v.map((x) => clock(x).replace(' simulated', '').replace(' UTC', '')) }, { size: 56 }] }, [[]].concat(series.map(() => [])), $(sel));
       this.list = [
         [make('#chart-rtt', 'RTT (ms)', [{ label: 'p50', stroke: '#0b6bcb' }, { label: 'p95', stroke: '#e8590c' }]), (p) => [num(p.rttP50Ms), num(p.rttP95Ms)]],
-        [make('#chart-counts', 'Handovers, migrations, steering failures', [{ label: 'handovers', stroke: '#5a6b85' }, { label: 'started', stroke: '#0b6bcb' }, { label: 'completed', stroke: '#2b8a3e' }, { label: 'cancelled', stroke: '#e8590c' }, { label: 'steering failed', stroke: '#c92a2a' }]),
+        [make('#chart-counts', 'Handovers, migrations (cumulative)', [{ label: 'handovers', stroke: '#5a6b85' }, { label: 'started', stroke: '#0b6bcb' }, { label: 'completed', stroke: '#2b8a3e' }, { label: 'cancelled', stroke: '#e8590c' }, { label: 'steering failed', stroke: '#c92a2a' }]),
           (p) => [p.handovers, p.migrationsStarted, p.migrationsCompleted, p.migrationsCancelled, p.steeringFailures]],
         [make('#chart-link', 'Busiest link utilisation', [{ label: 'utilisation', stroke: '#7a3fc0' }]), (p) => [num(p.linkUtilisation)]],
       ];
