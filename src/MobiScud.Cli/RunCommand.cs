@@ -18,12 +18,22 @@ internal static class RunCommand
         var output = new Option<string>("--out") { Description = "Directory for index.html and results.json", DefaultValueFactory = _ => "report" };
         var noReport = new Option<bool>("--no-report") { Description = "Skip the HTML report (plots); still writes results.json" };
         var serial = new Option<bool>("--serial") { Description = "Run the lanes one after another instead of in parallel (same results; for timing comparisons)" };
+        var live = new Option<bool>("--live") { Description = "Pace the simulation against the clock and serve the live dashboard (see docs/hosting.md, Dashboard)" };
+        var speed = new Option<string>("--speed") { Description = "--live: simulated seconds per second, e.g. 60x", DefaultValueFactory = _ => "1x" };
+        var port = new Option<int>("--port") { Description = "--live: the dashboard's port", DefaultValueFactory = _ => 8080 };
+        var address = new Option<string>("--address") { Description = "--live: the address the dashboard listens on", DefaultValueFactory = _ => "127.0.0.1" };
+        var token = new Option<string?>("--token") { Description = "--live: the bearer token the dashboard asks for (default: $MOBISCUD_TOKEN)" };
         var command = new Command("run", "Run a simulation scenario file and compare the placement strategies");
         command.Arguments.Add(file);
         command.Options.Add(output);
         command.Options.Add(noReport);
         command.Options.Add(serial);
-        command.SetAction(parse =>
+        command.Options.Add(live);
+        command.Options.Add(speed);
+        command.Options.Add(port);
+        command.Options.Add(address);
+        command.Options.Add(token);
+        command.SetAction(async (parse, ct) =>
         {
             ScenarioConfig scenario;
             try
@@ -36,7 +46,36 @@ internal static class RunCommand
                 return 2;
             }
 
-            return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), parse.GetValue(serial));
+            if (!parse.GetValue(live))
+            {
+                return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), parse.GetValue(serial));
+            }
+
+            double pace;
+            try
+            {
+                pace = LiveRun.ParseSpeed(parse.GetValue(speed)!);
+            }
+            catch (FormatException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
+            if (!System.Net.IPAddress.TryParse(parse.GetValue(address), out var ip))
+            {
+                Console.Error.WriteLine($"--address '{parse.GetValue(address)}' is not an IP address");
+                return 2;
+            }
+
+            var secret = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("MOBISCUD_TOKEN");
+            if (string.IsNullOrWhiteSpace(secret))
+            {
+                Console.Error.WriteLine("--live needs a bearer token for the dashboard: --token TOKEN or MOBISCUD_TOKEN");
+                return 2;
+            }
+
+            return await LiveRun.RunAsync(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), pace, ip, parse.GetValue(port), secret, ct);
         });
         return command;
     }
@@ -75,7 +114,12 @@ internal static class SimulationRunner
                 result = simulator.Run(new Progress(task));
                 task.Value = 1.0;
             });
-        var r = result!;
+        return Finish(result!, outDir, writeReport);
+    }
+
+    /// <summary>Prints the comparison, writes results.json and the report; 3 if an invariant was violated.</summary>
+    public static int Finish(SimulationResult r, string outDir, bool writeReport)
+    {
         Print(r);
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "results.json"), r.ToJson());

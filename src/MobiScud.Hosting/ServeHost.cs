@@ -4,6 +4,7 @@ using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Api;
 using MobiScud.Hosting.Config;
+using MobiScud.Hosting.Dashboard;
 using MobiScud.Hosting.Grains;
 using MobiScud.Hosting.Pipeline;
 using Microsoft.AspNetCore.Builder;
@@ -167,6 +168,7 @@ public static class ServeHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi();
         ApiEndpoints.Map(app);
+        DashboardEndpoints.Map(app);
         return app;
     }
 
@@ -260,7 +262,12 @@ public static class ServeHost
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
                 sp.GetRequiredService<ILogger<CommandDispatcher>>());
         });
-        services.TryAddSingleton<ICommandDispatcher>(sp => sp.GetRequiredService<CommandDispatcher>());
+        services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
+        services.AddSingleton(sp => new ServeDashboard(sp.GetRequiredService<DashboardState>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IPvmBackend>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ServeDashboard>());
+
+        // The dashboard sees every decision on its way to the backends.
+        services.TryAddSingleton<ICommandDispatcher>(sp => new DashboardDispatcher(sp.GetRequiredService<CommandDispatcher>(), sp.GetRequiredService<ServeDashboard>()));
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<StorageWatch>();

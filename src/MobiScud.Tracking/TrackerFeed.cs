@@ -2,6 +2,7 @@ using MobiScud.Capture;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
+using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
 
@@ -17,6 +18,7 @@ public sealed class TrackerFeed : ISignallingSink
     private readonly Action<string, long>? _onNote;
     private TrackerState _tracker = TrackerState.Empty;
     private long _firstNanos = -1;
+    private readonly Dictionary<UeKey, List<S1apSignal>> _unnamed = [];
 
     /// <param name="onEvent">Each UE event with the number of the frame that produced it, in capture order.</param>
     /// <param name="onNote">The tracker's notes (messages it could not place), with their time and frame.</param>
@@ -41,6 +43,9 @@ public sealed class TrackerFeed : ISignallingSink
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
 
+    /// <summary>Each S1AP message with the UE it belongs to (the dashboard's ladder); messages of no UE are not passed.</summary>
+    public Action<S1apSignal, UeId>? S1apPlaced { get; set; }
+
     /// <summary>One frame through the pipeline; its events are handed to the callback before this returns.</summary>
     public void Process(in CaptureFrame frame) => Pipeline.Process(frame);
 
@@ -50,8 +55,14 @@ public sealed class TrackerFeed : ISignallingSink
     /// <summary>Feeds one tracker input that did not come from a frame (a testbed or simulator with its own transport).</summary>
     public void Feed(TrackerInput input, long frame)
     {
+        var before = _tracker;
         var step = UeTracker.Apply(_tracker, input);
         _tracker = step.State;
+        if (S1apPlaced is not null && input is S1apSignal s)
+        {
+            Place(s, before, step);
+        }
+
         AfterStep?.Invoke(step);
         foreach (var note in step.Notes)
         {
@@ -81,6 +92,62 @@ public sealed class TrackerFeed : ISignallingSink
         {
             Feed(input, context.FrameNumber);
         }
+    }
+
+    /// <summary>
+    /// Passes an S1AP message on with its UE: the one its events name, else the record its connection or MME id points at
+    /// (after the step, then before). A record not yet known by name (InitialUEMessage, the NAS exchange before the
+    /// attach completes) keeps its messages until it is: then they go out first, in order. Bounded: 64 per record, and
+    /// the held messages are dropped past 10,000 unnamed records (they concern no UE the MC will ever see).
+    /// </summary>
+    private void Place(S1apSignal s, TrackerState before, TrackerStep step)
+    {
+        var tracked = Tracked(s, step.State) ?? Tracked(s, before);
+        var current = tracked is null ? null : step.State.Index.Get(tracked.Key) ?? tracked;
+        var ue = step.Events.Count > 0 ? step.Events[0].Ue : current?.Id;
+        if (ue is null)
+        {
+            if (current is not null)
+            {
+                if (!_unnamed.TryGetValue(current.Key, out var held))
+                {
+                    if (_unnamed.Count >= 10_000)
+                    {
+                        _unnamed.Clear();
+                    }
+
+                    _unnamed[current.Key] = held = [];
+                }
+
+                if (held.Count < 64)
+                {
+                    held.Add(s);
+                }
+            }
+
+            return;
+        }
+
+        if (current is not null && _unnamed.Remove(current.Key, out var earlier))
+        {
+            foreach (var e in earlier)
+            {
+                S1apPlaced!(e, ue.Value);
+            }
+        }
+
+        S1apPlaced!(s, ue.Value);
+    }
+
+    private static TrackedUe? Tracked(S1apSignal s, TrackerState state)
+    {
+        var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
+        if (s.EnbUeS1apId is { } enbUe && state.Index.ByConnection(new ConnectionKey(association, enbUe)) is { } byConnection)
+        {
+            return byConnection;
+        }
+
+        return s.MmeUeS1apId is { } mme ? state.Index.ByMmeUeS1apId(mme).LastOrDefault() : null;
     }
 
     private TimeSpan At(in PayloadContext context)

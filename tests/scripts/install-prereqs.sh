@@ -15,6 +15,9 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v redis-server >/dev/null || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 dpkg -s libpcap0.8 >/dev/null 2>&1 || need+=(libpcap0.8)
+# The dashboard: npm restores its front-end packages (src/MobiScud.Hosting/Dashboard/web); its browser tests drive chromium.
+command -v npm >/dev/null || need+=(npm)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

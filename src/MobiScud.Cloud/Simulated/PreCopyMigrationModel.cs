@@ -106,6 +106,12 @@ public sealed class PreCopyMigration
     /// <summary>When the guest was paused for stop-and-copy (valid in StopAndCopy and Done).</summary>
     public TimeSpan PausedAt { get; internal set; }
 
+    /// <summary>Bytes still to send in the current round (the dashboard's progress bar; as of the last update or Flush).</summary>
+    public double BytesRemaining => Remaining;
+
+    /// <summary>The bandwidth it gets now (bytes/s), for an expected downtime as QEMU computes it: remaining / bandwidth.</summary>
+    public double CurrentRate => Share;
+
     internal double Remaining;
     internal double RoundStart;
     internal double Share;

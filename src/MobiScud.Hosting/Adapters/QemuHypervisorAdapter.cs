@@ -20,8 +20,9 @@ namespace MobiScud.Hosting.Adapters;
 /// service's disposal ends its QEMUs and a start kills those an earlier run left, so the MC boots each PVM afresh. An
 /// adapter that outlives the service (in-process, as tests do) keeps its QEMUs either way.
 /// </summary>
-public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable
+public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> _progress = new();
     private readonly QemuServeOptions _options;
     private readonly IReadOnlyList<string> _sites;
     private readonly IServiceClock _clock;
@@ -161,6 +162,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
             {
                 if (e is UeEvent ue)
                 {
+                    Track(ue);
                     _outcomes.Writer.TryWrite(ue);
                 }
                 else
@@ -175,6 +177,28 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
         catch (Exception e)
         {
             _log.LogError(e, "forwarding QEMU's outcomes failed: later outcomes are lost until a restart reconciles");
+        }
+    }
+
+    /// <summary>
+    /// The dashboard's bars for QEMU: RAM transferred as query-migrate reported it at each new pre-copy round (QemuMigration
+    /// polls it), and what is left of the guest's RAM estimated as its size minus that (a dirtied page is sent again).
+    /// </summary>
+    public IReadOnlyDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> Progress() => _progress.ToDictionary();
+
+    private void Track(UeEvent e)
+    {
+        switch (e)
+        {
+            case MigrationProgressed p:
+                _progress[p.Migration.ToString()] = (p.BytesSent, Math.Max(0, (_options.MemoryMiB * 1024L * 1024) - p.BytesSent), double.NaN);
+                break;
+            case MigrationCompleted c:
+                _progress.TryRemove(c.Migration.ToString(), out _);
+                break;
+            case MigrationFailed f:
+                _progress.TryRemove(f.Migration.ToString(), out _);
+                break;
         }
     }
 

@@ -14,7 +14,7 @@ namespace MobiScud.Hosting.Adapters;
 /// can finish or fail while the MC is down. A PVM exists at one site at a time: creating an existing PVM reports
 /// where it already runs instead of making a second one.
 /// </summary>
-public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost
+public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.IMigrationProgressSource
 {
     private const long MiB = 1024 * 1024;
     private readonly object _lock = new();
@@ -45,6 +45,26 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost
         _log = log;
         _t0 = _time.GetTimestamp();
         _model = new PreCopyMigrationModel(this);
+    }
+
+    /// <summary>The dashboard's bars: bytes sent and left in the round from the pre-copy model, brought up to now.</summary>
+    public IReadOnlyDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> Progress()
+    {
+        lock (_lock)
+        {
+            _model.Flush(ModelNow());
+            var result = new Dictionary<string, (long, long, double)>();
+            foreach (var vm in _vms.Values)
+            {
+                if (vm is { Migration: { } m, MigrationId: { } id })
+                {
+                    var rate = m.CurrentRate;
+                    result[id.ToString()] = ((long)m.BytesSent, (long)m.BytesRemaining, rate > 0 ? m.BytesRemaining / rate * 1000 : double.NaN);
+                }
+            }
+
+            return result;
+        }
     }
 
     /// <summary>Migrations finished (for tests and the bench).</summary>

@@ -8,7 +8,8 @@ namespace MobiScud.Hosting.Api;
 
 /// <summary>
 /// Every API call carries "Authorization: Bearer &lt;MobiScud:Api:Token&gt;". Health probes and the Prometheus
-/// scrape stay open so that orchestrators and scrapers need no secret. A refusal is a 401 with a JSON problem body.
+/// scrape stay open so that orchestrators and scrapers need no secret, and so does the dashboard's sign-in page (its
+/// static files hold no data; the page sends the token with every call). A refusal is a 401 with a JSON problem body.
 /// </summary>
 public sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<MobiScudOptions> options)
 {
@@ -17,7 +18,7 @@ public sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<MobiScu
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics"))
+        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics") || Dashboard.DashboardEndpoints.IsOpen(path))
         {
             await next(context);
             return;

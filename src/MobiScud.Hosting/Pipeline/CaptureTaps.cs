@@ -54,7 +54,8 @@ public sealed class CaptureTaps(
     TimeProvider time,
     HostingMetrics metrics,
     ResilienceMetrics resilience,
-    ILogger<CaptureTaps> log) : BackgroundService
+    ILogger<CaptureTaps> log,
+    Dashboard.ServeDashboard dashboard) : BackgroundService
 {
     private readonly TaskCompletionSource _files = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<CaptureTapStatus> _status = [];
@@ -171,6 +172,13 @@ public sealed class CaptureTaps(
             },
             CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
         status.Statistics = feed.Statistics;
+
+        // The dashboard's ladder: each S1AP message on the UE it belongs to, eNB on the left, MME on the right.
+        feed.S1apPlaced = (s, ue) =>
+        {
+            var fromEnb = UeTracker.IsFromEnb(s.Procedure, s.PduType);
+            dashboard.Signal(ue.Value, fromEnb ? "eNB" : "MME", fromEnb ? "MME" : "eNB", s.MessageName);
+        };
         var live = tap.Interface is not null;
         LiveCaptureSource? capture = null;
         try

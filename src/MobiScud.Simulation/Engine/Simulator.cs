@@ -93,6 +93,20 @@ public sealed class Simulator
 
     public ScenarioConfig Scenario { get; }
 
+    /// <summary>Watches the run as it goes (live dashboard); null: the run goes as fast as it can, unobserved.</summary>
+    public ISimulationObserver? Observer { get; init; }
+
+    /// <summary>What an observer reads at <see cref="ISimulationObserver.Sampled"/>.</summary>
+    public LiveView Live => live ??= new LiveView(this);
+
+    private LiveView? live;
+
+    internal LiveUe LiveUe(int ue)
+    {
+        ref readonly var r = ref ran[ue];
+        return new LiveUe(r.Attached, r.Connected, r.Enb, r.X, r.Y);
+    }
+
     public NetworkTopology Topology { get; }
 
     public UeId[] UeIds { get; }
@@ -213,6 +227,7 @@ public sealed class Simulator
         var progressStep = TimeSpan.FromTicks(Math.Max(1, end.Ticks / 200));
         while (queue.TryNext(end, out var e))
         {
+            Observer?.Pace(queue.Now);
             Dispatch(e);
             if (queue.Now >= nextProgress)
             {
@@ -276,6 +291,7 @@ public sealed class Simulator
 
     private void DeliverAll(int ue, UeEvent e)
     {
+        Observer?.Signal(e);
         foreach (var lane in lanes)
         {
             lane.Post(Now, ue, e);
@@ -588,6 +604,7 @@ public sealed class Simulator
         });
 
         Ran.SampleTimes.Add((float)Now.TotalSeconds);
+        Observer?.Sampled(this);
     }
 
     internal record struct RanUe

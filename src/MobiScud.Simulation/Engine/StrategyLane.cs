@@ -245,6 +245,7 @@ internal sealed class StrategyLane : IPreCopyHost
                 break;
         }
 
+        sim.Observer?.Event(lane, e);
         var commands = controller.Handle(e);
         foreach (var command in commands)
         {
@@ -273,6 +274,7 @@ internal sealed class StrategyLane : IPreCopyHost
 
     internal void Execute(int ue, ControlCommand command)
     {
+        sim.Observer?.Command(lane, Now, command);
         ref var pvm = ref pvms[ue];
         var now = Now;
         switch (command)
@@ -671,6 +673,31 @@ internal sealed class StrategyLane : IPreCopyHost
                 perSite[p.Site]++;
             }
         }
+    }
+
+    /// <summary>Per UE the site of its PVM (-1: none), for a live observer.</summary>
+    public void PvmSites(int[] site)
+    {
+        for (var ue = 0; ue < pvms.Length && ue < site.Length; ue++)
+        {
+            site[ue] = pvms[ue].State == SimPvmState.None ? -1 : pvms[ue].Site;
+        }
+    }
+
+    /// <summary>Migrations on the wire now, their bytes brought up to now.</summary>
+    public List<LiveMigration> LiveMigrations()
+    {
+        migrations.Flush(Now);
+        var result = new List<LiveMigration>();
+        for (var ue = 0; ue < pvms.Length; ue++)
+        {
+            if (pvms[ue].Migration is { } m)
+            {
+                result.Add(new LiveMigration(ue, pvms[ue].MigrationId, pvms[ue].Site, pvms[ue].MigrationTo, m.BytesSent, m.BytesRemaining, m.CurrentRate));
+            }
+        }
+
+        return result;
     }
 
     public int ActiveMigrations()
