@@ -69,14 +69,46 @@ internal static class TestbedCommand
         run.Options.Add(scenarioFile);
         var keep = new Option<bool>("--keep") { Description = "Leave the testbed up after the run" };
         run.Options.Add(keep);
+        var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard while the testbed runs (see docs/hosting.md, Dashboard); it stays up until Ctrl+C" };
+        var dashboardPort = new Option<int>("--dashboard-port") { Description = "--dashboard: the page's port", DefaultValueFactory = _ => 8080 };
+        var dashboardAddress = new Option<string>("--dashboard-address") { Description = "--dashboard: the address the page listens on", DefaultValueFactory = _ => "127.0.0.1" };
+        var token = new Option<string?>("--token") { Description = "--dashboard: the bearer token the page asks for (default: $MOBISCUD_TOKEN)" };
+        foreach (var o in new Option[] { dashboard, dashboardPort, dashboardAddress, token })
+        {
+            run.Options.Add(o);
+        }
+
         run.SetAction(async (parse, ct) =>
         {
             try
             {
                 var scenario = LoadScenario(parse.GetValue(scenarioFile));
-                var result = await TestbedExperiment.RunAsync(scenario, parse.GetValue(runDir)!, Console.Out, parse.GetValue(keep), ct);
-                Console.WriteLine(result.Summary());
-                return 0;
+                async Task<int> Run(Func<TestbedPlan, MobiScud.Testbed.Control.TestbedMcHooks>? observe)
+                {
+                    var result = await TestbedExperiment.RunAsync(scenario, parse.GetValue(runDir)!, Console.Out, parse.GetValue(keep), ct, observe);
+                    Console.WriteLine(result.Summary());
+                    return 0;
+                }
+
+                if (!parse.GetValue(dashboard))
+                {
+                    return await Run(null);
+                }
+
+                if (!System.Net.IPAddress.TryParse(parse.GetValue(dashboardAddress), out var ip))
+                {
+                    Console.Error.WriteLine($"--dashboard-address '{parse.GetValue(dashboardAddress)}' is not an IP address");
+                    return 2;
+                }
+
+                var secret = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("MOBISCUD_TOKEN");
+                if (string.IsNullOrWhiteSpace(secret))
+                {
+                    Console.Error.WriteLine("--dashboard needs a bearer token: --token TOKEN or MOBISCUD_TOKEN");
+                    return 2;
+                }
+
+                return await TestbedDashboard.RunAsync(ip, parse.GetValue(dashboardPort), secret, observe => Run(observe), scenario.PvmMemoryMiB * 1024L * 1024, ct);
             }
             catch (Exception e) when (e is TestbedException or ScenarioException)
             {

@@ -267,7 +267,7 @@ public static class ServeHost
         services.AddHostedService(sp => sp.GetRequiredService<ServeDashboard>());
 
         // The dashboard sees every decision on its way to the backends.
-        services.TryAddSingleton<ICommandDispatcher>(sp => new DashboardDispatcher(sp.GetRequiredService<CommandDispatcher>(), sp.GetRequiredService<ServeDashboard>()));
+        services.TryAddSingleton<ICommandDispatcher>(sp => sp.GetRequiredService<ServeDashboard>().Feed.Wrap(sp.GetRequiredService<CommandDispatcher>()));
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<StorageWatch>();

@@ -22,7 +22,7 @@ namespace MobiScud.Hosting.Adapters;
 /// </summary>
 public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> _progress = new();
+    private readonly Dashboard.MigrationProgressTracker _progress;
     private readonly QemuServeOptions _options;
     private readonly IReadOnlyList<string> _sites;
     private readonly IServiceClock _clock;
@@ -41,6 +41,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
         _sites = sites;
         _clock = clock;
         _log = log;
+        _progress = new Dashboard.MigrationProgressTracker(options.MemoryMiB * 1024L * 1024);
     }
 
     /// <summary>The QEMU backend once started (tests: describe a PVM's process).</summary>
@@ -180,27 +181,10 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
         }
     }
 
-    /// <summary>
-    /// The dashboard's bars for QEMU: RAM transferred as query-migrate reported it at each new pre-copy round (QemuMigration
-    /// polls it), and what is left of the guest's RAM estimated as its size minus that (a dirtied page is sent again).
-    /// </summary>
-    public IReadOnlyDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> Progress() => _progress.ToDictionary();
+    /// <summary>The dashboard's bars for QEMU: RAM transferred at each pre-copy round (<see cref="Dashboard.MigrationProgressTracker"/>).</summary>
+    public IReadOnlyDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> Progress() => _progress.Progress();
 
-    private void Track(UeEvent e)
-    {
-        switch (e)
-        {
-            case MigrationProgressed p:
-                _progress[p.Migration.ToString()] = (p.BytesSent, Math.Max(0, (_options.MemoryMiB * 1024L * 1024) - p.BytesSent), double.NaN);
-                break;
-            case MigrationCompleted c:
-                _progress.TryRemove(c.Migration.ToString(), out _);
-                break;
-            case MigrationFailed f:
-                _progress.TryRemove(f.Migration.ToString(), out _);
-                break;
-        }
-    }
+    private void Track(UeEvent e) => _progress.Track(e);
 
     private void OnMigrationReported(QemuMigrationReport r)
     {

@@ -174,11 +174,7 @@ public sealed class CaptureTaps(
         status.Statistics = feed.Statistics;
 
         // The dashboard's ladder: each S1AP message on the UE it belongs to, eNB on the left, MME on the right.
-        feed.S1apPlaced = (s, ue) =>
-        {
-            var fromEnb = UeTracker.IsFromEnb(s.Procedure, s.PduType);
-            dashboard.Signal(ue.Value, fromEnb ? "eNB" : "MME", fromEnb ? "MME" : "eNB", s.MessageName);
-        };
+        feed.S1apPlaced = dashboard.Feed.S1ap;
         var live = tap.Interface is not null;
         LiveCaptureSource? capture = null;
         try

@@ -26,6 +26,21 @@ public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset Han
 }
 
 /// <summary>
+/// What may watch the testbed's MC (the live dashboard), without the testbed knowing it: each hook is optional.
+/// </summary>
+public sealed record TestbedMcHooks
+{
+    /// <summary>Wraps the dispatcher every decision goes through (state before and after, and its commands).</summary>
+    public Func<ICommandDispatcher, ICommandDispatcher>? Dispatcher { get; init; }
+
+    /// <summary>Each S1AP message the tap placed on a UE.</summary>
+    public Action<S1apSignal, UeId>? S1apPlaced { get; init; }
+
+    /// <summary>Each event the MC is about to decide on: from the tap, or a backend's outcome (migration progress).</summary>
+    public Action<UeEvent>? Event { get; init; }
+}
+
+/// <summary>
 /// The MC as deployed on the testbed, through the host layer every in-process host shares: frames from the backhaul
 /// tap go through <see cref="TrackerFeed"/> (capture pipeline, S1AP and GTP, UE tracker) into an
 /// <see cref="InlineMcHost"/>, whose one <see cref="CommandDispatcher"/> drives the PVM and steering backends and a
@@ -43,6 +58,7 @@ public sealed class TestbedMc : IAsyncDisposable
     private readonly TimerScheduler _timers;
     private readonly OutcomePump _pump;
     private readonly Action<McTimelineEntry>? _onEntry;
+    private readonly Action<UeEvent>? _onEvent;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<UeEvent> _fromFrame = [];
     private readonly SemaphoreSlim _turn = new(1, 1);
@@ -59,9 +75,10 @@ public sealed class TestbedMc : IAsyncDisposable
     /// <param name="frames">The tap's frames (<see cref="BackhaulTap.Frames"/>), in capture order.</param>
     /// <param name="onEntry">Each timeline entry as it is made (the experiment prints the commands).</param>
     /// <param name="linkType">The frames' link layer (the backhaul tap's is Ethernet).</param>
+    /// <param name="hooks">What watches the MC (the dashboard).</param>
     public TestbedMc(
         ChannelReader<TappedFrame> frames, McConfig config, IPvmBackend pvms, ISteeringBackend steering, DateTimeOffset epoch, TimeProvider? time = null,
-        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet)
+        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet, TestbedMcHooks? hooks = null)
     {
         _frames = frames;
         _linkType = linkType;
@@ -70,8 +87,9 @@ public sealed class TestbedMc : IAsyncDisposable
         _onEntry = onEntry;
         _timers = new TimerScheduler(_time, Now);
         Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
-        _host = new InlineMcHost(config, new DecisionClock(Dispatcher, this), OnStep);
-        _feed = new TrackerFeed((e, _) => _fromFrame.Add(e), (note, _) => Problems.Enqueue($"tracker: {note}"));
+        _onEvent = hooks?.Event;
+        _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(Dispatcher) ?? Dispatcher, this), OnStep);
+        _feed = new TrackerFeed((e, _) => _fromFrame.Add(e), (note, _) => Problems.Enqueue($"tracker: {note}")) { S1apPlaced = hooks?.S1apPlaced };
         _pump = new OutcomePump(new OutcomeSink(this));
         foreach (var (name, reader) in Dispatcher.OutcomeSources)
         {
@@ -137,6 +155,7 @@ public sealed class TestbedMc : IAsyncDisposable
         {
             _cause = (wire, frame);
             _decidedAt = null;
+            _onEvent?.Invoke(e);
             await _host.HandleAsync(e, _stop.Token).ConfigureAwait(false);
         }
         finally
@@ -162,7 +181,7 @@ public sealed class TestbedMc : IAsyncDisposable
     }
 
     /// <summary>Notes when the MC's first decision of a step is handed to the backends: the wire -> decision time.</summary>
-    private sealed class DecisionClock(CommandDispatcher inner, TestbedMc mc) : ICommandDispatcher
+    private sealed class DecisionClock(ICommandDispatcher inner, TestbedMc mc) : ICommandDispatcher
     {
         public bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands) => inner.ReportsAtOnce(commands);
 

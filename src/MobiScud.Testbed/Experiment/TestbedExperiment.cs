@@ -152,7 +152,8 @@ public static class TestbedExperiment
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan LostAfter = TimeSpan.FromSeconds(1);
 
-    public static async Task<ExperimentResult> RunAsync(Scenario scenario, string runDir, TextWriter log, bool keep, CancellationToken cancellation)
+    /// <param name="observe">Given the plan once the testbed is up: what watches the MC (the dashboard of `testbed run --dashboard`).</param>
+    public static async Task<ExperimentResult> RunAsync(Scenario scenario, string runDir, TextWriter log, bool keep, CancellationToken cancellation, Func<TestbedPlan, TestbedMcHooks>? observe = null)
     {
         GuestImage? image = null;
         if (scenario.Pvm == PvmBackend.Qemu)
@@ -205,7 +206,7 @@ public static class TestbedExperiment
                 programmer, topology, async (site, _) => [.. (await controller.DumpFlowsAsync(topology[site].DatapathId)).Select(FlowEntry.FromStats)], Clock);
             await using var pvmBackend = new HypervisorBackend(pvms);
             TestbedMc mc;
-            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log))).ConfigureAwait(false))
+            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: observe?.Invoke(plan))).ConfigureAwait(false))
             {
                 await using var epc = await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
