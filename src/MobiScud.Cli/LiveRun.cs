@@ -29,11 +29,12 @@ internal static class LiveRun
         return v;
     }
 
-    public static async Task<int> RunAsync(ScenarioConfig scenario, string outDir, bool writeReport, double speed, IPAddress address, int port, string token, CancellationToken ct)
+    /// <param name="tiles">A tile URL template drawn under the map when the scenario's coordinates are geographic; null: none.</param>
+    public static async Task<int> RunAsync(ScenarioConfig scenario, string outDir, bool writeReport, double speed, IPAddress address, int port, string token, CancellationToken ct, string? tiles = null)
     {
         var time = TimeProvider.System;
         var observer = new LiveObserver(time, speed, ct);
-        var state = new DashboardState(() => observer.VirtualSeconds);
+        var state = new DashboardState(() => observer.VirtualSeconds) { Tiles = tiles };
         observer.State = state;
         Simulator simulator;
         try
@@ -98,9 +99,39 @@ internal static class LiveRun
             var capacity = sim.Scenario.Control.SiteCapacity;
             var cx = t.Enbs.Average(e => e.X);
             var cy = t.Enbs.Average(e => e.Y);
-            var sites = t.Sites.Select(s => new DashboardSite(s.Id.Value, s.X, s.Y, capacity, false)).Append(new DashboardSite(NetworkTopology.CoreSite.Value, cx, cy, 0, true));
-            var enbs = t.Enbs.Select(e => new DashboardEnb(_enbNames[e.Index], e.X, e.Y, t.Sites[e.Site].Id.Value));
-            State.SetTopology(new DashboardTopology($"{sim.Scenario.Name} ({sim.LaneSpecs[_lane].Name} shown)", false, [.. enbs], [.. sites], true));
+            // Geographic scenarios (cells, or towers by lat/lon) were projected to metres: the map gets degrees back, so tiles can go under it.
+            var geo = Geographic(sim.Scenario);
+            (double X, double Y) At(double x, double y) => geo ? Degrees(x, y) : (x, y);
+            var core = At(cx, cy);
+            var sites = t.Sites.Select(s => (s, p: At(s.X, s.Y))).Select(v => new DashboardSite(v.s.Id.Value, v.p.X, v.p.Y, capacity, false))
+                .Append(new DashboardSite(NetworkTopology.CoreSite.Value, core.X, core.Y, 0, true));
+            var enbs = t.Enbs.Select(e => (e, p: At(e.X, e.Y))).Select(v => new DashboardEnb(_enbNames[v.e.Index], v.p.X, v.p.Y, t.Sites[v.e.Site].Id.Value));
+            State.SetTopology(new DashboardTopology($"{sim.Scenario.Name} ({sim.LaneSpecs[_lane].Name} shown)", geo, [.. enbs], [.. sites], true));
+        }
+
+        /// <summary>Whether the scenario's eNBs were given by latitude and longitude (a cells CSV, or a towers CSV with a lat column).</summary>
+        internal static bool Geographic(ScenarioConfig scenario)
+        {
+            var t = scenario.Topology;
+            if (t.CellsCsv is not null)
+            {
+                return true;
+            }
+
+            if (t.TowersCsv is null)
+            {
+                return false;
+            }
+
+            using var reader = new StreamReader(scenario.Resolve(t.TowersCsv));
+            return (reader.ReadLine() ?? "").Split(',').Any(c => c.Trim() == "lat");
+        }
+
+        /// <summary>(longitude, latitude) of a point the topology placed in metres (its loaders project around San Francisco).</summary>
+        internal static (double Lon, double Lat) Degrees(double x, double y)
+        {
+            var (lat, lon) = GeoProjection.SanFrancisco.Unproject(x, y);
+            return (lon, lat);
         }
 
         public void Pace(TimeSpan at)

@@ -23,6 +23,7 @@ internal static class RunCommand
         var port = new Option<int>("--port") { Description = "--live: the dashboard's port", DefaultValueFactory = _ => 8080 };
         var address = new Option<string>("--address") { Description = "--live: the address the dashboard listens on", DefaultValueFactory = _ => "127.0.0.1" };
         var token = new Option<string?>("--token") { Description = "--live: the bearer token the dashboard asks for (default: $MOBISCUD_TOKEN)" };
+        var tiles = new Option<string?>("--tiles") { Description = "--live: a map tile URL template, e.g. https://tile.example/{z}/{x}/{y}.png, drawn under the map of a geographic scenario (default: none, offline)" };
         var command = new Command("run", "Run a simulation scenario file and compare the placement strategies");
         command.Arguments.Add(file);
         command.Options.Add(output);
@@ -33,6 +34,7 @@ internal static class RunCommand
         command.Options.Add(port);
         command.Options.Add(address);
         command.Options.Add(token);
+        command.Options.Add(tiles);
         command.SetAction(async (parse, ct) =>
         {
             ScenarioConfig scenario;
@@ -75,7 +77,14 @@ internal static class RunCommand
                 return 2;
             }
 
-            return await LiveRun.RunAsync(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), pace, ip, parse.GetValue(port), secret, ct);
+            var template = parse.GetValue(tiles);
+            if (template is not null && Hosting.Dashboard.DashboardTiles.Problem(template) is { } problem)
+            {
+                Console.Error.WriteLine($"--tiles: {problem}");
+                return 2;
+            }
+
+            return await LiveRun.RunAsync(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), pace, ip, parse.GetValue(port), secret, ct, template);
         });
         return command;
     }

@@ -47,6 +47,9 @@ public sealed class MobiScudOptions
     /// <summary>The edge switches: in memory, or an OpenFlow listener for Open vSwitch (Config/SdnServeOptions.cs).</summary>
     public SdnServeOptions Sdn { get; set; } = new();
 
+    /// <summary>The live page at `/`: map tiles (Config/DashboardOptions.cs).</summary>
+    public DashboardOptions Dashboard { get; set; } = new();
+
     /// <summary>The MC's topology and policy, without drained sites (those live in the cluster).</summary>
     public McConfig ToMcConfig(IReadOnlySet<SiteId>? drained = null)
     {
@@ -72,6 +75,11 @@ public sealed class SiteOptions
 
     /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees.</summary>
     public List<uint> Enbs { get; set; } = [];
+
+    /// <summary>Where the site is (degrees), for the dashboard's map: with coordinates for every site the map is geographic (tiles may go under it).</summary>
+    public double? Latitude { get; set; }
+
+    public double? Longitude { get; set; }
 }
 
 public sealed class ApiOptions
@@ -346,6 +354,7 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         }
 
         errors.AddRange(o.Sdn.Validate($"{p}:Sdn", [.. o.Sites.Select(s => s.Name)], o.CoreSite));
+        errors.AddRange(o.Dashboard.Validate($"{p}:Dashboard", o.Sites));
         for (var i = 0; i < o.Taps.Count; i++)
         {
             var t = o.Taps[i];

@@ -7,7 +7,8 @@ public sealed record DashboardEnb(string Id, double X, double Y, string? Site);
 public sealed record DashboardSite(string Name, double X, double Y, int Capacity, bool Core);
 
 /// <summary>What the map draws once: <see cref="Geo"/> true means X = longitude and Y = latitude (tiles may be laid under it).</summary>
-public sealed record DashboardTopology(string Title, bool Geo, IReadOnlyList<DashboardEnb> Enbs, IReadOnlyList<DashboardSite> Sites, bool Simulation);
+/// <param name="Tiles">A tile URL template ({z}/{x}/{y}, Web Mercator) drawn under a geographic map; null: none (offline).</param>
+public sealed record DashboardTopology(string Title, bool Geo, IReadOnlyList<DashboardEnb> Enbs, IReadOnlyList<DashboardSite> Sites, bool Simulation, string? Tiles = null);
 
 /// <summary>A live migration's bar: bytes sent and left in the current round, the downtime expected if it stopped now.</summary>
 public sealed record MigrationBar(string Id, string Ue, string From, string To, double StartedAt, long BytesSent, long BytesRemaining, double ExpectedDowntimeMs, string Phase);
@@ -71,11 +72,39 @@ public sealed class DashboardState
     private bool _geo;
     private bool _simulation;
     private int _topologyVersion = 1;
+    private string? _tiles;
 
     /// <param name="now">Seconds on the host's time line (wall clock for serve, virtual time for a simulation).</param>
     public DashboardState(Func<double> now) => Now = now;
 
     public Func<double> Now { get; }
+
+    /// <summary>The host's tile URL template (<see cref="DashboardTiles"/>), given to the page with the topology; null: offline drawing.</summary>
+    public string? Tiles
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tiles;
+            }
+        }
+
+        set
+        {
+            if (value is not null && DashboardTiles.Problem(value) is { } problem)
+            {
+                throw new ArgumentException(problem, nameof(value));
+            }
+
+            lock (_lock)
+            {
+                _tiles = value;
+                _topologyVersion++;
+                _version++;
+            }
+        }
+    }
 
     /// <summary>Polled each frame for the bars of running migrations; null: bars show start and end only.</summary>
     public IMigrationProgressSource? Progress { get; set; }
@@ -113,7 +142,7 @@ public sealed class DashboardState
         lock (_lock)
         {
             version = _topologyVersion;
-            return new DashboardTopology(_title, _geo, [.. _enbs], [.. _sites], _simulation);
+            return new DashboardTopology(_title, _geo, [.. _enbs], [.. _sites], _simulation, _tiles);
         }
     }
 

@@ -156,3 +156,20 @@ public static class DashboardLayout
         return new DashboardTopology(title, false, enbs, placed, false);
     }
 }
+
+/// <summary>Map tiles under the dashboard's map: an option (none are reachable offline), checked where it is given.</summary>
+public static class DashboardTiles
+{
+    /// <summary>What is wrong with a tile URL template, or null: an absolute http(s) URL with {z}, {x} and {y}.</summary>
+    public static string? Problem(string template)
+    {
+        if (!Uri.TryCreate(template.Replace("{z}", "0", StringComparison.Ordinal).Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            || uri.Scheme is not ("http" or "https"))
+        {
+            return $"tile URL template '{Api.ApiEndpoints.Clip(template)}' is not an absolute http(s) URL";
+        }
+
+        var missing = new[] { "{z}", "{x}", "{y}" }.Where(p => !template.Contains(p, StringComparison.Ordinal)).ToList();
+        return missing.Count > 0 ? $"tile URL template '{Api.ApiEndpoints.Clip(template)}' lacks {string.Join(", ", missing)} (e.g. https://tile.example/{{z}}/{{x}}/{{y}}.png)" : null;
+    }
+}

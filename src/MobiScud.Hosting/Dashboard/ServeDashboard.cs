@@ -22,14 +22,40 @@ public sealed class ServeDashboard : BackgroundService
         Feed = new McDashboardFeed(state);
         state.Progress = pvms as IMigrationProgressSource;
         state.SetTopology(Layout(options));
+        state.Tiles = string.IsNullOrWhiteSpace(options.Dashboard.Tiles) ? null : options.Dashboard.Tiles;
     }
 
     /// <summary>The decisions and S1AP messages into the dashboard's model (the same code as the testbed's).</summary>
     public McDashboardFeed Feed { get; }
 
     /// <summary>Sites on a circle (the core in the middle), each site's eNBs on a small circle around it; units are metres.</summary>
-    public static DashboardTopology Layout(MobiScudOptions options) =>
-        DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. options.Sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Select(EnbLabel)]))]);
+    /// <remarks>With coordinates for every site: geographic (X = longitude, Y = latitude), each site's eNBs on a ~300 m circle
+    /// around it (serve knows no eNB positions) and the core at the sites' centre.</remarks>
+    public static DashboardTopology Layout(MobiScudOptions options)
+    {
+        var sites = options.Sites;
+        if (sites.Count == 0 || sites.Any(s => s.Latitude is null || s.Longitude is null))
+        {
+            return DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Select(EnbLabel)]))]);
+        }
+
+        var placed = new List<DashboardSite> { new(options.CoreSite, sites.Average(s => s.Longitude!.Value), sites.Average(s => s.Latitude!.Value), 0, true) };
+        var enbs = new List<DashboardEnb>();
+        foreach (var s in sites)
+        {
+            var (lon, lat) = (s.Longitude!.Value, s.Latitude!.Value);
+            placed.Add(new DashboardSite(s.Name, lon, lat, s.Capacity, false));
+            var dLat = 300 / 111_320.0;
+            var dLon = dLat / Math.Max(0.01, Math.Cos(lat * Math.PI / 180));
+            for (var j = 0; j < s.Enbs.Count; j++)
+            {
+                var b = 2 * Math.PI * j / s.Enbs.Count;
+                enbs.Add(new DashboardEnb(EnbLabel(s.Enbs[j]), lon + (dLon * Math.Cos(b)), lat + (dLat * Math.Sin(b)), s.Name));
+            }
+        }
+
+        return new DashboardTopology("mobiscud serve", true, enbs, placed, false);
+    }
 
     public static string EnbLabel(uint enb) => McDashboardFeed.EnbLabel(enb);
 

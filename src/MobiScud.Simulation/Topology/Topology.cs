@@ -394,6 +394,10 @@ public readonly record struct GeoProjection(double Lat0, double Lon0)
         var y = EarthRadius * (lat - Lat0) * Math.PI / 180;
         return (x, y);
     }
+
+    /// <summary>The inverse of <see cref="Project"/>: (latitude, longitude) of a point in metres.</summary>
+    public (double Lat, double Lon) Unproject(double x, double y) =>
+        (Lat0 + (y / EarthRadius * 180 / Math.PI), Lon0 + (x / (EarthRadius * Math.Cos(Lat0 * Math.PI / 180)) * 180 / Math.PI));
 }
 
 /// <summary>OpenCelliD cell export: LTE cells grouped into eNBs (eNB id = cell >> 8) at the centroid of their cells.</summary>

@@ -193,8 +193,45 @@
     }));
   }
 
-  // The map: eNBs, sites, UEs around their eNB and a line to where their PVM runs. Coordinates only, no tiles.
+  // The map: eNBs, sites, UEs around their eNB and a line to where their PVM runs, from the coordinates; with a tile
+  // URL template and geographic coordinates, map tiles (Web Mercator, {z}/{x}/{y}) are drawn underneath.
   let pending = false;
+  const tileCache = new Map();
+  // CORS first, so the canvas stays readable; a tile server that does not allow it still shows its tiles.
+  function tile(url) {
+    let t = tileCache.get(url);
+    if (t) return t;
+    t = new Image(); t.crossOrigin = 'anonymous';
+    t.onload = drawSoon;
+    t.onerror = () => { if (t.crossOrigin !== null) { t.crossOrigin = null; t.src = url; } };
+    t.src = url;
+    if (tileCache.size > 512) tileCache.delete(tileCache.keys().next().value);
+    tileCache.set(url, t);
+    return t;
+  }
+  function drawTiles(g, t, w, h, k, scale, X, Y) {
+    // X(px) -> longitude, Y(px) -> latitude: the inverse of P. Zoom: Mercator's pixels per degree closest to ours.
+    const z = Math.max(0, Math.min(19, Math.round(Math.log2((scale * k * 360) / 256))));
+    const n = 2 ** z;
+    const tx = (lon) => Math.floor(((lon + 180) / 360) * n);
+    const ty = (lat) => { const r = (Math.max(-85, Math.min(85, lat)) * Math.PI) / 180; return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n); };
+    const lon = (x) => (x / n) * 360 - 180;
+    const lat = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
+    const xa = Math.max(0, tx(X(0))); const xb = Math.min(n - 1, tx(X(w)));
+    const ya = Math.max(0, ty(Y(0))); const yb = Math.min(n - 1, ty(Y(h)));
+    if ((xb - xa + 1) * (yb - ya + 1) > 100) return;
+    let drawn = 0;
+    for (let x = xa; x <= xb; x++) {
+      for (let y = ya; y <= yb; y++) {
+        const img = tile(t.tiles.replace('{z}', z).replace('{x}', x).replace('{y}', y));
+        if (!img.complete || !img.naturalWidth) continue;
+        const [x0, y0] = model.project(lon(x), lat(y)); const [x1, y1] = model.project(lon(x + 1), lat(y + 1));
+        g.drawImage(img, x0, y0, x1 - x0, y1 - y0);
+        drawn++;
+      }
+    }
+    document.body.dataset.tiles = String(drawn);
+  }
   function drawSoon() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } }
 
   function draw() {
@@ -215,6 +252,8 @@
     const P = (x, y) => [ox + (x * k - x0) * scale, h - (oy + (y - y0) * scale)];
     const enb = t.enbs.map((e) => P(e.x, e.y)); const site = t.sites.map((s) => P(s.x, s.y));
     g.clearRect(0, 0, w, h);
+    model.project = P;
+    if (t.geo && t.tiles) drawTiles(g, t, w, h, k, scale, (px) => (px - ox) / scale / k + x0 / k, (py) => (h - py - oy) / scale + y0);
     // eNB -> serving site (thin), then UEs.
     g.strokeStyle = '#d0d6e0'; g.lineWidth = 0.5;
     t.enbs.forEach((e, i) => { const s = t.sites.findIndex((x) => x.name === e.site); if (s >= 0) { g.beginPath(); g.moveTo(...enb[i]); g.lineTo(...site[s]); g.stroke(); } });
