@@ -256,9 +256,14 @@ internal sealed class QemuMigration
         return (info, paused, resumed);
     }
 
+    /// <summary>How often a long pre-copy round reports its bytes sent (a new round reports at once).</summary>
+    internal static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(500);
+
     private async Task<MigrationInfo> PollAsync(QemuInstance dst, Task finished, CancellationToken ct)
     {
         var lastRound = 0;
+        var lastSent = 0L;
+        var lastReported = 0L;
         var cancelled = false;
         var tick = TimeSpan.FromMilliseconds(50);
         while (true)
@@ -297,10 +302,14 @@ internal sealed class QemuMigration
                     throw new MigrationAbort("migration was cancelled inside QEMU");
             }
 
+            // Each new pre-copy round, and within a long round the bytes sent at most every ProgressEvery: the dashboard's
+            // bar moves while a round copies, without an event per poll for the MC.
             var round = info.Rounds;
-            if (round != lastRound && round > 0)
+            if (round > 0 && (round != lastRound || (info.RamTransferred != lastSent && host.Time.GetElapsedTime(lastReported) >= ProgressEvery)))
             {
                 lastRound = round;
+                lastSent = info.RamTransferred;
+                lastReported = host.Time.GetTimestamp();
                 host.Emit(new MigrationProgressed(host.Now, Id, round, info.RamTransferred));
             }
 

@@ -498,6 +498,6 @@ public sealed class DashboardState
         public double EndedAt;
         public long Sent;
         public long Remaining;
-        public double DowntimeMs;
+        public double DowntimeMs = double.NaN; // unknown until the hypervisor's model says
     }
 }
