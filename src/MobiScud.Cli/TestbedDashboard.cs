@@ -1,6 +1,7 @@
 using System.Net;
 using MobiScud.Hosting.Dashboard;
 using MobiScud.Testbed.Control;
+using MobiScud.Testbed.Experiment;
 using MobiScud.Testbed.Topology;
 
 namespace MobiScud.Cli;
@@ -29,7 +30,20 @@ internal static class TestbedDashboard
         var feed = new McDashboardFeed(state);
         var progress = new MigrationProgressTracker(guestRamBytes);
         state.Progress = progress;
-        return new TestbedMcHooks { Dispatcher = feed.Wrap, S1apPlaced = feed.S1ap, Event = progress.Track };
+        // The RTT chart: the UEs' pings to their edge PVM (what MobiScud keeps short), as they are answered.
+        return new TestbedMcHooks
+        {
+            Dispatcher = feed.Wrap,
+            S1apPlaced = feed.S1ap,
+            Event = progress.Track,
+            Ping = p =>
+            {
+                if (p.Target == TestbedExperiment.EdgePvm && p.RttMs is { } ms)
+                {
+                    state.ObserveRtt(ms);
+                }
+            },
+        };
     }
 
     /// <summary>Starts the page, runs <paramref name="run"/> with the hooks, then keeps the page up until Ctrl+C.</summary>

@@ -38,6 +38,9 @@ public sealed record TestbedMcHooks
 
     /// <summary>Each event the MC is about to decide on: from the tap, or a backend's outcome (migration progress).</summary>
     public Action<UeEvent>? Event { get; init; }
+
+    /// <summary>Each ping of the experiment's user plane as it is answered (not the MC's: `testbed run` wires it).</summary>
+    public Action<PingSample>? Ping { get; init; }
 }
 
 /// <summary>

@@ -205,6 +205,9 @@ public sealed class UserPlane : IDisposable
 
     public IReadOnlyList<PingTarget> Targets => _targets;
 
+    /// <summary>Each answered ping as it comes (the dashboard's RTT chart); on the user plane's receive thread.</summary>
+    public Action<PingSample>? Answered { get; set; }
+
     /// <summary>Starts the S-GW/P-GW and eNB user planes (not yet the generators: see <see cref="StartPinging"/>).</summary>
     public static UserPlane Start(TestbedPlan plan, IReadOnlyList<EmulatedUe> ues, IReadOnlyList<PingTarget> targets, long epochTicks)
     {
@@ -392,7 +395,9 @@ public sealed class UserPlane : IDisposable
         }
 
         var rtt = Stopwatch.GetElapsedTime(sent.SentTicks, now).TotalMilliseconds;
-        _samples.Enqueue(new PingSample(ue.Index, _targets[target].Name, seq, sent.SentAt, sent.Enb, rtt));
+        var sample = new PingSample(ue.Index, _targets[target].Name, seq, sent.SentAt, sent.Enb, rtt);
+        _samples.Enqueue(sample);
+        Answered?.Invoke(sample);
     }
 
     public void Dispose()

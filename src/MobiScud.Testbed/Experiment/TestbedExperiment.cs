@@ -206,11 +206,13 @@ public static class TestbedExperiment
                 programmer, topology, async (site, _) => [.. (await controller.DumpFlowsAsync(topology[site].DatapathId)).Select(FlowEntry.FromStats)], Clock);
             await using var pvmBackend = new HypervisorBackend(pvms);
             TestbedMc mc;
-            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: observe?.Invoke(plan))).ConfigureAwait(false))
+            var hooks = observe?.Invoke(plan);
+            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: hooks)).ConfigureAwait(false))
             {
                 await using var epc = await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
                 using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
+                up.Answered = hooks?.Ping;
                 foreach (var ue in epc.Ues)
                 {
                     await epc.AttachAsync(ue, 1);
