@@ -66,6 +66,7 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
         SimulationResult? result = null;
+        var cost = SimulationCost.Start();
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -76,6 +77,7 @@ internal static class SimulationRunner
                 task.Value = 1.0;
             });
         var r = result!;
+        var spent = cost.Stop();
         Print(r);
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "results.json"), r.ToJson());
@@ -87,7 +89,12 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.GetFullPath(Path.Combine(outDir, "results.json")))}");
         using var self = Process.GetCurrentProcess();
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, {r.EventsProcessed:N0} events, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, {r.EventsProcessed:N0} events, {spent.Describe(r.WallSeconds, r.EventsProcessed)}, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        AnsiConsole.MarkupLine($"phases (wall s): {simulator.Phases}");
+        foreach (var lane in simulator.LaneAllocations)
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"phases, lane {Markup.Escape(lane.Name)}: {lane.Allocated.Events:N0} deliveries, allocated per delivery {lane.Allocated.Mc / (double)Math.Max(1, lane.Allocated.Events):0} B deciding + {lane.Allocated.Backends / (double)Math.Max(1, lane.Allocated.Events):0} B carrying out");
+        }
         var violations = r.Strategies.Sum(s => s.InvariantViolations);
         if (violations > 0)
         {

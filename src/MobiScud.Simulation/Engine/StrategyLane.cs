@@ -24,6 +24,7 @@ internal sealed class StrategyLane
     private readonly Simulator sim;
     private readonly int lane;
     private readonly MobiScudController controller;
+    private readonly UeState?[] mcStates;
     private readonly CommandDispatcher dispatcher;
     private readonly (string Name, ChannelReader<UeEvent> Reader)[] outcomeSources;
     private readonly SimPvmBackend hypervisor;
@@ -79,6 +80,7 @@ internal sealed class StrategyLane
             : null;
 
         attached = new bool[ues];
+        mcStates = new UeState?[ues];
         slotSite = new int[ues];
         Array.Fill(slotSite, -1);
         coreIndex = topology.Sites.Count;
@@ -123,6 +125,9 @@ internal sealed class StrategyLane
     public void Finish() => hypervisor.Finish();
 
     public McConfig Config { get; }
+
+    /// <summary>Bytes this lane allocated deciding (the MC) and carrying out (dispatcher, backends, migration model), per event delivered (profiling).</summary>
+    public LaneAllocations Allocated { get; } = new();
 
     public LaneStats Stats { get; }
 
@@ -227,8 +232,14 @@ internal sealed class StrategyLane
                 break;
         }
 
-        Execute(ue, controller.Handle(e));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var commands = controller.Handle(e, mcStates, ue);
+        var decided = GC.GetAllocatedBytesForCurrentThread();
+        Execute(ue, commands);
         CheckInvariant(ue);
+        Allocated.Mc += decided - before;
+        Allocated.Backends += GC.GetAllocatedBytesForCurrentThread() - decided;
+        Allocated.Events++;
     }
 
     /// <summary>Carries out one UE's commands, in order, through the host layer's dispatcher.</summary>
