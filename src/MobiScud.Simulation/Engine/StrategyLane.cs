@@ -280,6 +280,15 @@ internal sealed class StrategyLane
 
     internal IPAddress SiteAddress(int site) => siteAddress[site];
 
+    /// <summary>The lane's PVM backend (tests read its inventory).</summary>
+    internal IPvmBackend Hypervisor => hypervisor;
+
+    /// <summary>The lane's steering backend (tests read its inventory).</summary>
+    internal ISteeringBackend Switches => switches;
+
+    /// <summary>What the lane's MC knows of a UE.</summary>
+    internal UeState? McState(int ue) => mcStates[ue];
+
     /// <summary>Every attached UE has exactly one PVM (duplicates are caught when a create finds one).</summary>
     public void CheckInvariant(int ue)
     {
