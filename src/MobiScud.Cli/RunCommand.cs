@@ -105,6 +105,7 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
         SimulationResult? result = null;
+        var cost = SimulationCost.Start();
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -114,11 +115,21 @@ internal static class SimulationRunner
                 result = simulator.Run(new Progress(task));
                 task.Value = 1.0;
             });
-        return Finish(result!, outDir, writeReport);
+        var spent = cost.Stop();
+        return Finish(result!, outDir, writeReport, () =>
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"{result!.EventsProcessed:N0} events, {spent.Describe(result.WallSeconds, result.EventsProcessed)}");
+            AnsiConsole.MarkupLine($"phases (wall s): {simulator.Phases}");
+            foreach (var lane in simulator.LaneAllocations)
+            {
+                AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"phases, lane {Markup.Escape(lane.Name)}: {lane.Allocated.Events:N0} deliveries, allocated per delivery {lane.Allocated.Mc / (double)Math.Max(1, lane.Allocated.Events):0} B deciding + {lane.Allocated.Backends / (double)Math.Max(1, lane.Allocated.Events):0} B carrying out");
+            }
+        });
     }
 
     /// <summary>Prints the comparison, writes results.json and the report; 3 if an invariant was violated.</summary>
-    public static int Finish(SimulationResult r, string outDir, bool writeReport)
+    /// <param name="costs">Prints what the run cost (CPU, GC, phases), where the caller measured it.</param>
+    public static int Finish(SimulationResult r, string outDir, bool writeReport, Action? costs = null)
     {
         Print(r);
         Directory.CreateDirectory(outDir);
@@ -131,7 +142,8 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.GetFullPath(Path.Combine(outDir, "results.json")))}");
         using var self = Process.GetCurrentProcess();
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, {r.EventsProcessed:N0} events, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        costs?.Invoke();
         var violations = r.Strategies.Sum(s => s.InvariantViolations);
         if (violations > 0)
         {
