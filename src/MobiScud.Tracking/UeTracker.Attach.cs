@@ -100,7 +100,7 @@ public static partial class UeTracker
                     }
 
                 case S1apPduType.SuccessfulOutcome:
-                    ContextUp(s, key, conn, EnbFor(association, enbEnd, s.Cgi, Ue(key).CellId));
+                    ContextUp(s, key, conn, EnbFor(association, enbEnd));
                     break;
 
                 default:

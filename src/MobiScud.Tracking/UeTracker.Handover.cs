@@ -28,7 +28,7 @@ public static partial class UeTracker
                         }
 
                         var downlinks = s.ERabs.Where(e => e.Tunnel is not null).Select(e => new BearerDownlink(e.ERabId, e.Tunnel!)).ToImmutableArray();
-                        var target = EnbFor(association, enbEnd, s.Cgi, null);
+                        var target = EnbFor(association, enbEnd);
                         Put(ue with
                         {
                             PathSwitch = new PendingPathSwitch(target, conn, downlinks),
@@ -104,9 +104,12 @@ public static partial class UeTracker
             {
                 case S1apPduType.InitiatingMessage when s.TargetEnbId is { } target:
                     {
-                        var source = ue.Enb ?? EnbFor(association, enbEnd, null, ue.CellId);
+                        // The Target-ID names an eNB (and says whether it is a Home eNB): cell readings may change first.
                         var targetEnb = new EnbId(target.EnbId);
-                        Put(ue with { Handover = new PendingHandover(source, targetEnb) });
+                        NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "HandoverRequired's Target-ID");
+                        ue = Ue(ue.Key);
+                        var source = ue.Enb ?? EnbFor(association, enbEnd);
+                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
                             Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1));
@@ -131,7 +134,7 @@ public static partial class UeTracker
             }
         }
 
-        private void HandoverResourceAllocation(S1apSignal s, SctpAssociationKey association, NetEndpoint enbEnd)
+        private void HandoverResourceAllocation(S1apSignal s, SctpAssociationKey association)
         {
             switch (s.PduType)
             {
@@ -140,21 +143,25 @@ public static partial class UeTracker
                         // HandoverRequest has only the new MME-UE id: link it to the UE whose preparation is waiting for it,
                         // preferring the one whose uplink tunnels it repeats, then the one whose target is this eNB.
                         var uplinks = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!);
-                        var targetEnb = EnbFor(association, enbEnd, null, null);
+                        var here = _enbs.GetValueOrDefault(association)?.Id;
                         var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).ToList();
                         var chosen = candidates.FirstOrDefault(u => uplinks.Count > 0 && uplinks.Values.All(t => u.Bearers.Values.Any(b => b.Uplink == t)))
-                            ?? candidates.FirstOrDefault(u => u.Handover!.Target == targetEnb)
+                            ?? candidates.FirstOrDefault(u => u.Handover!.Target == here)
                             ?? (candidates.Count == 1 ? candidates[0] : null);
                         if (chosen is null)
                         {
-                            Note(TrackerNoteKind.Unplaced, $"HandoverRequest to {targetEnb} (MME-UE-S1AP-ID {s.MmeUeS1apId}): no pending handover to link it to");
+                            Note(TrackerNoteKind.Unplaced, $"HandoverRequest on {association} (MME-UE-S1AP-ID {s.MmeUeS1apId}): no pending handover to link it to");
                             return;
                         }
 
+                        var h = chosen.Handover!;
                         Put(chosen with
                         {
-                            Handover = chosen.Handover! with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                            Handover = h with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
                         });
+
+                        // The MME sent the request to the eNB the Target-ID names: that is this association's eNB.
+                        BindGlobal(association, new GlobalEnbId(default, h.TargetKind, h.Target.Value), EnbIdentitySource.TargetId);
                         break;
                     }
 
