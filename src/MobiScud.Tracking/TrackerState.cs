@@ -92,6 +92,9 @@ public sealed record TrackedUe(UeKey Key)
 
     public ImmutableDictionary<byte, GtpEndpoint> PendingModifications { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
 
+    /// <summary>E-RABs an E-RAB Release Command named, waiting for the eNB's response.</summary>
+    public ImmutableSortedSet<byte> PendingReleases { get; init; } = ImmutableSortedSet<byte>.Empty;
+
     public PendingHandover? Handover { get; init; }
 
     public PendingPathSwitch? PathSwitch { get; init; }

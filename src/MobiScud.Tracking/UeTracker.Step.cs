@@ -56,6 +56,12 @@ public static partial class UeTracker
                 ObserveCell(association, cgi);
             }
 
+            if (conn is { } on)
+            {
+                // Something waiting on this connection for an answer that was not seen (UeTracker.Partial.cs).
+                Settle(on, s, fromEnb);
+            }
+
             switch (s.Procedure)
             {
                 case S1apProcedureCode.S1Setup when initiating && s.GlobalEnbId is { } g:
@@ -73,7 +79,10 @@ public static partial class UeTracker
                 case S1apProcedureCode.ERabSetup when conn is { } c:
                     ERabSetup(s, c);
                     break;
-                case S1apProcedureCode.ERabRelease when !initiating && conn is { } c:
+                case S1apProcedureCode.ERabRelease when initiating && conn is { } c:
+                    ReleaseOrdered(s, c);
+                    break;
+                case S1apProcedureCode.ERabRelease when conn is { } c:
                     ReleaseBearers(s, c);
                     break;
                 case S1apProcedureCode.ERabReleaseIndication when conn is { } c:
@@ -89,7 +98,7 @@ public static partial class UeTracker
                     HandoverPreparation(s, c, association, enbEnd);
                     break;
                 case S1apProcedureCode.HandoverResourceAllocation:
-                    HandoverResourceAllocation(s, association);
+                    HandoverResourceAllocation(s, association, enbEnd);
                     break;
                 case S1apProcedureCode.HandoverNotification when conn is { } c:
                     HandoverNotify(s, c);
