@@ -170,6 +170,8 @@ public sealed class CaptureTaps(
                 }
             },
             CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
+        // The configured eNB ids say whether a cell identity names a macro or a Home eNB (captures without S1 Setup).
+        feed.UseConfiguredEnbs(options.Value.Sites.SelectMany(site => site.Enbs).Select(id => new EnbId(id)));
         status.Statistics = feed.Statistics;
         var live = tap.Interface is not null;
         LiveCaptureSource? capture = null;
