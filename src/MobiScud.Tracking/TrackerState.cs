@@ -121,6 +121,9 @@ public sealed record TrackerState
     /// <summary>eNB ids the network named (S1 Setup, Target-IDs), true for a Home eNB id; bounded (see UeTracker.Enb.cs).</summary>
     public ImmutableDictionary<EnbId, bool> NamedEnbs { get; init; } = ImmutableDictionary<EnbId, bool>.Empty;
 
+    /// <summary>How many of <see cref="NamedEnbs"/> are not Home eNB ids (kept so a cell reading need not count them).</summary>
+    public int NamedMacroEnbs { get; init; }
+
     /// <summary>eNB ids the operator configured (the sites map): of a cell's two readings, one named here is chosen.</summary>
     public ImmutableHashSet<EnbId> ConfiguredEnbs { get; init; } = ImmutableHashSet<EnbId>.Empty;
 

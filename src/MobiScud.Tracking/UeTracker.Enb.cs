@@ -98,6 +98,7 @@ public static partial class UeTracker
                 return;
             }
 
+            _namedMacro += (home ? 0 : 1) - (_named.TryGetValue(id, out var before) && !before ? 1 : 0);
             _named = _named.SetItem(id, home);
             foreach (var (association, identity) in _enbs.Where(p => p.Value.Source == EnbIdentitySource.Cells).OrderBy(p => p.Key.ToString(), StringComparer.Ordinal).ToList())
             {
@@ -136,7 +137,7 @@ public static partial class UeTracker
                 return (macro, false);
             }
 
-            return !_named.IsEmpty && _named.Values.All(h => h) ? (home, true) : (macro, false);
+            return !_named.IsEmpty && _namedMacro == 0 ? (home, true) : (macro, false);
         }
 
         /// <summary>Whether a cell identity belongs to the eNB with this id and kind (TS 36.413 9.2.1.37-38).</summary>

@@ -18,6 +18,7 @@ public static partial class UeTracker
         private UeIndex _index = state.Index;
         private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = state.Enbs;
         private ImmutableDictionary<EnbId, bool> _named = state.NamedEnbs;
+        private int _namedMacro = state.NamedMacroEnbs;
         private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = state.Sessions;
         private ImmutableDictionary<uint, string?> _pendingCs = state.PendingCreateSessions;
         private long _nextKey = state.NextKey;
@@ -35,6 +36,7 @@ public static partial class UeTracker
                 {
                     Enbs = _enbs,
                     NamedEnbs = _named,
+                    NamedMacroEnbs = _namedMacro,
                     Index = _index,
                     Sessions = _sessions,
                     PendingCreateSessions = _pendingCs,

@@ -120,4 +120,22 @@ public sealed class PartialProcedureTests
         Assert.Contains(noIndication.Inferred, n => n.Text.Contains("without its indication", StringComparison.Ordinal));
         Assert.DoesNotContain(noIndication.Events, e => e is BearerModified);
     }
+
+    [Fact]
+    public void Release_command_and_complete_both_lost_the_service_request_shows_the_ue_went_idle()
+    {
+        // open5gs_testattach: 225 UEContextReleaseCommand, 226 Complete, 227 InitialUEMessage (Service request) on
+        // the same eNB. Without 225-226 the UE still looks connected when its service request arrives: it went idle
+        // unseen, so the MC is told of the idle period and of a service request (not of "bearer modified").
+        const string attach = "open5gs_testattach.pcapng";
+        var whole = CaptureRun.Of(attach, _ => true);
+        var run = CaptureRun.Of(attach, n => n is not (225 or 226));
+        Assert.Contains(run.Inferred, n => n.Text.Contains("that connection was released unseen", StringComparison.Ordinal));
+        Assert.Equal(AllKinds(whole), AllKinds(run));
+        var ue = whole.Timeline.Single(t => t.Frame == 225).Event.Ue;
+        Assert.Equal(
+            whole.Events.Where(e => e.Ue == ue).Select(e => e.GetType().Name),
+            run.Events.Where(e => e.Ue == ue).Select(e => e.GetType().Name));
+        Assert.Contains(run.Events, e => e is ServiceRequested && e.Ue == ue);
+    }
 }
