@@ -63,11 +63,11 @@ public static partial class UeTracker
         {
             var id = new EnbId(g.EnbId);
             var home = g.Kind == EnbIdKind.Home;
-            var why = source == EnbIdentitySource.S1Setup ? "S1 Setup" : "Target-ID of the HandoverRequest sent there";
-            NameEnb(id, home, why);
+            var why = source == EnbIdentitySource.S1Setup ? "its S1 Setup" : "the Target-ID of the HandoverRequest sent there";
             var known = _enbs.GetValueOrDefault(association);
             if (known is not null && known.Id == id && known.Source >= source)
             {
+                NameEnb(id, home, why);
                 return;
             }
 
@@ -77,17 +77,21 @@ public static partial class UeTracker
                 {
                     // One association, one eNB: a second Target-ID for it means this handover was linked wrongly (lost frames).
                     Note(TrackerNoteKind.EnbIdentity, $"{association} is {known}; a handover toward {id} linked to it is not taken as its identity");
+                    NameEnb(id, home, why);
                     return;
                 }
 
                 if (!known.Cells.IsEmpty && !known.Cells.Any(c => Names(g.Kind, id, c)))
                 {
                     Note(TrackerNoteKind.EnbIdentity, $"{association} is {known}; the Target-ID {id} of a handover linked to it names none of its cells: not taken");
+                    NameEnb(id, home, why);
                     return;
                 }
             }
 
+            // The association first, so that other associations re-read by the name below see it as one eNB with them.
             SetIdentity(association, new EnbIdentity(id, source) { Home = home, Cells = known?.Cells ?? [] }, why);
+            NameEnb(id, home, why);
         }
 
         /// <summary>The network named this eNB id: a cell reading elsewhere may now be this id, or a Home eNB id.</summary>
@@ -105,7 +109,7 @@ public static partial class UeTracker
                 var (readId, readHome) = Reading(identity.Cells);
                 if (readId != identity.Id)
                 {
-                    SetIdentity(association, identity with { Id = readId, Home = readHome }, $"{(home ? "Home eNB" : "eNB")} id {id} named by a {why}");
+                    SetIdentity(association, identity with { Id = readId, Home = readHome }, $"{(home ? "Home eNB" : "eNB")} id {id} named by {why}");
                 }
             }
         }

@@ -176,7 +176,7 @@ public static partial class UeTracker
                     {
                         // The Target-ID names an eNB (and says whether it is a Home eNB): cell readings may change first.
                         var targetEnb = new EnbId(target.EnbId);
-                        NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "HandoverRequired's Target-ID");
+                        NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "a HandoverRequired's Target-ID");
                         ue = Ue(ue.Key);
                         var source = ue.Enb ?? EnbFor(association, enbEnd);
                         Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind } });
