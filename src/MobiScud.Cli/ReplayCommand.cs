@@ -25,7 +25,7 @@ public static class ReplayCommand
         var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
-        var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
+        var sites = new Option<string?>("--sites") { Description = "eNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01); default: one site per eNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
         var bench = new Option<bool>("--bench") { Description = "Measure S1AP messages/s end to end over the files, next to tshark on the same files" };
         var seconds = new Option<double>("--bench-seconds") { Description = "Minimum measuring time per figure", DefaultValueFactory = _ => 3 };
@@ -209,19 +209,47 @@ public static class ReplayCommand
                 throw new FormatException($"{path}:{n}: expected 'ENB_ID SITE', got '{raw}'");
             }
 
-            var text = parts[0].StartsWith("enb-", StringComparison.Ordinal) ? parts[0][4..] : parts[0];
-            var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                ? uint.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var id)
-                : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
-            if (!ok)
+            if (ParseEnbId(parts[0]) is not { } id)
             {
-                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex)");
+                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it)");
             }
 
-            map[new EnbId(id)] = new SiteId(parts[1]);
+            map[id] = new SiteId(parts[1]);
         }
 
         return map;
+    }
+
+    /// <summary>
+    /// An eNB id as a sites map writes it: decimal or 0x hex, optionally `home:` (a 28-bit Home eNB id) or `macro:` (a
+    /// 20-bit macro eNB id), or `enb-N` as replay prints it (N may be an id the tracker derived, top bit set). A Home
+    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID.
+    /// </summary>
+    public static EnbId? ParseEnbId(string text)
+    {
+        // Plain or enb-N: a real id (at most 28 bits) or one the tracker derived (top bit set).
+        var limit = 1u << 28;
+        var derivedOk = true;
+        if (text.StartsWith("enb-", StringComparison.Ordinal))
+        {
+            text = text[4..];
+        }
+        else if (text.StartsWith("home:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[5..];
+            derivedOk = false;
+        }
+        else if (text.StartsWith("macro:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[6..];
+            limit = 1u << 20;
+            derivedOk = false;
+        }
+
+        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? uint.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var id)
+            : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
+        return ok && (id < limit || (derivedOk && id >= 0x8000_0000u)) ? new EnbId(id) : null;
     }
 
     public static string Describe(UeEvent e) => McText.Describe(e);

@@ -40,6 +40,12 @@ public sealed class TrackerFeed : ISignallingSink
 
     public TrackerState Tracker => _tracker;
 
+    /// <summary>
+    /// The eNB ids the operator configured (a sites map). A cell identity is a macro eNB's id plus a cell, or a whole
+    /// Home eNB id: where a capture has no S1 Setup, the reading that names a configured eNB is taken.
+    /// </summary>
+    public void UseConfiguredEnbs(IEnumerable<EnbId> enbs) => _tracker = _tracker with { ConfiguredEnbs = [.. enbs] };
+
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using MobiScud.Control.Model;
+using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
@@ -40,6 +41,9 @@ public sealed record PendingHandover(EnbId Source, EnbId Target)
 
     /// <summary>HandoverCommand was seen: the handover is being executed.</summary>
     public bool Commanded { get; init; }
+
+    /// <summary>The Target-ID's kind of eNB id (macro, Home ...): the target association's identity is bound from it.</summary>
+    public EnbIdKind TargetKind { get; init; }
 }
 
 /// <summary>An X2 handover's PathSwitchRequest waiting for its acknowledgement.</summary>
@@ -88,6 +92,9 @@ public sealed record TrackedUe(UeKey Key)
 
     public ImmutableDictionary<byte, GtpEndpoint> PendingModifications { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
 
+    /// <summary>E-RABs an E-RAB Release Command named, waiting for the eNB's response.</summary>
+    public ImmutableSortedSet<byte> PendingReleases { get; init; } = ImmutableSortedSet<byte>.Empty;
+
     public PendingHandover? Handover { get; init; }
 
     public PendingPathSwitch? PathSwitch { get; init; }
@@ -107,8 +114,18 @@ public sealed record TrackerState
 {
     public static TrackerState Empty { get; } = new();
 
-    /// <summary>eNB identity per SCTP association (from S1SetupRequest's Global-eNB-ID, else derived).</summary>
-    public ImmutableDictionary<SctpAssociationKey, EnbId> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbId>.Empty;
+    /// <summary>eNB identity per SCTP association: S1 Setup's Global-eNB-ID, else a HandoverRequest's Target-ID, else
+    /// its cells, else derived from the association (UeTracker.Enb.cs).</summary>
+    public ImmutableDictionary<SctpAssociationKey, EnbIdentity> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbIdentity>.Empty;
+
+    /// <summary>eNB ids the network named (S1 Setup, Target-IDs), true for a Home eNB id; bounded (see UeTracker.Enb.cs).</summary>
+    public ImmutableDictionary<EnbId, bool> NamedEnbs { get; init; } = ImmutableDictionary<EnbId, bool>.Empty;
+
+    /// <summary>How many of <see cref="NamedEnbs"/> are not Home eNB ids (kept so a cell reading need not count them).</summary>
+    public int NamedMacroEnbs { get; init; }
+
+    /// <summary>eNB ids the operator configured (the sites map): of a cell's two readings, one named here is chosen.</summary>
+    public ImmutableHashSet<EnbId> ConfiguredEnbs { get; init; } = ImmutableHashSet<EnbId>.Empty;
 
     /// <summary>The UEs and every way to find one (IMSI, M-TMSI, address, connections, uplink tunnels ...).</summary>
     public UeIndex Index { get; init; } = UeIndex.Empty;
@@ -147,6 +164,9 @@ public enum TrackerNoteKind
 
     /// <summary>The tracker failed on this message (a bug): the message is ignored and the state is as before it.</summary>
     Fault,
+
+    /// <summary>An eNB's identity was learnt or changed (cells read as macro or home, a Target-ID or Global-eNB-ID).</summary>
+    EnbIdentity,
 }
 
 /// <summary>A typed note on one tracker step, for the replay view and the logs.</summary>

@@ -22,6 +22,15 @@ public static partial class UeTracker
                 known = _index.ByMTmsi(m);
             }
 
+            if (known is { Status: TrackedUeStatus.Connected, Serving: { } old } && old != conn)
+            {
+                // A UE in ECM-CONNECTED sends no InitialUEMessage: its old connection was released unseen (both the
+                // UEContextReleaseCommand and Complete lost), and it comes back from idle.
+                Note(TrackerNoteKind.Inferred, $"{known.Key}: InitialUEMessage ({nas?.Kind ?? NasKind.None}) on {conn} while connected on {old}: that connection was released unseen, the UE went idle");
+                Release(known, old, cause: null);
+                known = _index.Get(known.Key);
+            }
+
             var key = known?.Key ?? NewUe();
             var ue = Ue(key);
             Put(Serve(ue, conn) with
@@ -100,7 +109,7 @@ public static partial class UeTracker
                     }
 
                 case S1apPduType.SuccessfulOutcome:
-                    ContextUp(s, key, conn, EnbFor(association, enbEnd, s.Cgi, Ue(key).CellId));
+                    ContextUp(s, key, conn, EnbFor(association, enbEnd));
                     break;
 
                 default:

@@ -128,7 +128,8 @@ public static partial class UeTracker
                 return;
             }
 
-            var bearers = ue.Bearers.ToImmutableSortedDictionary(b => b.Key, b => b.Value with { Downlink = null });
+            // E-RABs ordered released (the response not seen) do not come back at the next service request.
+            var bearers = ue.Bearers.RemoveRange(ue.PendingReleases).ToImmutableSortedDictionary(b => b.Key, b => b.Value with { Downlink = null });
             var wasConnected = ue.Status == TrackedUeStatus.Connected;
             Put(ue with
             {
@@ -136,6 +137,8 @@ public static partial class UeTracker
                 Status = ue.Announced || ue.Status == TrackedUeStatus.Connected ? TrackedUeStatus.Idle : ue.Status,
                 Bearers = bearers,
                 PendingUplinks = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingModifications = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingReleases = ImmutableSortedSet<byte>.Empty,
                 Handover = null,
                 PathSwitch = null,
             });
@@ -152,6 +155,8 @@ public static partial class UeTracker
             {
                 Status = TrackedUeStatus.Detached,
                 Bearers = ImmutableSortedDictionary<byte, TrackedBearer>.Empty,
+                PendingModifications = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingReleases = ImmutableSortedSet<byte>.Empty,
                 Serving = null,
                 Handover = null,
                 PathSwitch = null,

@@ -79,6 +79,12 @@ public static partial class UeTracker
         var problems = state.Index.Violations().ToList();
         problems.AddRange(state.Ues.Keys.Where(k => k.Value <= 0 || k.Value >= state.NextKey).Select(k => $"{k} is outside 1..{state.NextKey - 1}"));
         problems.AddRange(state.Ues.Where(p => p.Key != p.Value.Key).Select(p => $"record {p.Value.Key} is filed under {p.Key}"));
+        if (state.NamedEnbs.Count(p => !p.Value) != state.NamedMacroEnbs || state.NamedEnbs.Count > MaxNamedEnbs)
+        {
+            problems.Add($"{state.NamedEnbs.Count} named eNBs, {state.NamedEnbs.Count(p => !p.Value)} of them macro, counted as {state.NamedMacroEnbs}");
+        }
+
+        problems.AddRange(state.Enbs.Where(p => p.Value.Cells.Count > EnbIdentity.MaxCells).Select(p => $"{p.Key} keeps {p.Value.Cells.Count} cells"));
         if (problems.Count > 0)
         {
             throw new InvalidOperationException($"tracker invariants broken: {string.Join("; ", problems)}");

@@ -186,6 +186,15 @@ public static class MobiScudControl
                 return s with { Steering = null, SteeringFault = null, MigrationBlockedUntil = TimeSpan.Zero };
             case PvmObserved seen:
                 return Observed(s, seen, commands);
+            case EnbIdentified named:
+                // Only the name changes: the UE is where it was, so no handover is counted and no dwell time restarts.
+                return s with
+                {
+                    ServingEnb = s.ServingEnb == named.Was ? named.Now : s.ServingEnb,
+                    PendingHandover = s.PendingHandover is { } renamed
+                        ? renamed with { Source = renamed.Source == named.Was ? named.Now : renamed.Source, Target = renamed.Target == named.Was ? named.Now : renamed.Target }
+                        : null,
+                };
             default:
                 // Stale outcomes (a migration we no longer track, progress reports) change nothing.
                 return null;

@@ -70,7 +70,8 @@ public sealed class SiteOptions
     /// <summary>How many PVMs the site hosts; migrations into a full site are refused (admission).</summary>
     public int Capacity { get; set; } = 1000;
 
-    /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees.</summary>
+    /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees: a macro eNB's 20-bit
+    /// id or a Home eNB's 28-bit id, decimal or 0x hex (e.g. 0x00A2C01).</summary>
     public List<uint> Enbs { get; set; } = [];
 }
 

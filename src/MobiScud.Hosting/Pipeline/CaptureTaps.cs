@@ -171,6 +171,8 @@ public sealed class CaptureTaps(
                 }
             },
             CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
+        // The configured eNB ids say whether a cell identity names a macro or a Home eNB (captures without S1 Setup).
+        feed.UseConfiguredEnbs(options.Value.Sites.SelectMany(site => site.Enbs).Select(id => new EnbId(id)));
         status.Statistics = feed.Statistics;
 
         // The dashboard's ladder: each S1AP message on the UE it belongs to, eNB on the left, MME on the right.
