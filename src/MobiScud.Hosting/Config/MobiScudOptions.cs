@@ -53,7 +53,7 @@ public sealed class MobiScudOptions
         var map = new Dictionary<EnbId, SiteId>();
         foreach (var site in Sites)
         {
-            foreach (var enb in site.Enbs)
+            foreach (var enb in site.Enbs.Concat(site.Gnbs))
             {
                 map[new EnbId(enb)] = new SiteId(site.Name);
             }
@@ -72,6 +72,10 @@ public sealed class SiteOptions
 
     /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees.</summary>
     public List<uint> Enbs { get; set; } = [];
+
+    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): the same node key as eNB ids for the MC;
+    /// listed apart so notifications name them as NR nodes (NCGI where LTE has ECGI).</summary>
+    public List<uint> Gnbs { get; set; } = [];
 }
 
 public sealed class ApiOptions
@@ -289,6 +293,19 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
                 else
                 {
                     seenEnbs[enb] = s.Name;
+                }
+            }
+
+            // gNB ids share the MC's node key with eNB ids (docs/tracking.md): one number, one node.
+            foreach (var gnb in s.Gnbs)
+            {
+                if (seenEnbs.TryGetValue(gnb, out var other))
+                {
+                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}' (gNB and eNB ids share one node key)");
+                }
+                else
+                {
+                    seenEnbs[gnb] = s.Name;
                 }
             }
         }
