@@ -100,6 +100,14 @@ public sealed class Mec012CaptureTests
         Assert.Equal(1, cells[3].GetProperty("trgEcgi")[0].GetProperty("enbId").GetInt64());
     }
 
+    [Fact]
+    public void A_gNB_id_that_is_already_an_eNB_of_another_site_is_refused_naming_the_key()
+    {
+        var bad = Settings(new() { ["MobiScud:Sites:1:Gnbs:0"] = "1" }); // eNB 1 belongs to site-a
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => ServeHost.Build([], null, new ServeOverrides { Settings = bad }));
+        Assert.Contains("MobiScud:Sites:1:Gnbs lists gNB 1, already served by site 'site-a'", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>An HTTP listener on a free loopback port that keeps every JSON body posted to it, in arrival order.</summary>
     private sealed class WebhookSink : IDisposable
     {
