@@ -265,7 +265,7 @@ public static class ReplayCommand
             console.Profile.Width = 200;
         }
         var s = result.Statistics;
-        console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(result.Source)}[/]: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {result.Entries.Select(e => e.Event.Ue).Distinct().Count()} UEs");
+        console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(result.Source)}[/]: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {result.Entries.Select(e => e.Event.Ue).Distinct().Count()} UEs");
         foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
         {
             var table = new Table().Title($"[bold]{Markup.Escape(ue.Key.Value)}[/]").Border(TableBorder.Rounded).Expand();
@@ -347,6 +347,7 @@ public static class ReplayCommand
             ["source"] = result.Source,
             ["frames"] = s.Frames,
             ["s1apMessages"] = s.S1apMessages,
+            ["ngapMessages"] = s.NgapMessages,
             ["gtpcPackets"] = s.GtpcPackets,
             ["gtpuPackets"] = s.GtpuPackets,
             ["undecodable"] = s.Undecodable,

@@ -1,18 +1,19 @@
 using MobiScud.Capture;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
+using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
 
 /// <summary>
-/// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>,
+/// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>, <see cref="NgapSignalFactory"/>,
 /// <see cref="GtpSignalFactory"/>) -> <see cref="UeTracker"/> -> UE events. The one place that turns frames into the MC's
 /// events, shared by `mobiscud replay` and the taps of `mobiscud serve`, so both see the same UEs from the same capture.
 /// Event times are relative to the first frame seen.
 /// </summary>
-public sealed class TrackerFeed : ISignallingSink
+public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
 {
     private readonly Action<UeEvent, long> _onEvent;
     private readonly Action<string, long>? _onNote;
@@ -83,6 +84,9 @@ public sealed class TrackerFeed : ISignallingSink
 
     void ISignallingSink.OnS1ap(in PayloadContext context, S1apSummary summary) =>
         Feed(S1apSignalFactory.From(summary, At(context), context.Source, context.Destination), context.FrameNumber);
+
+    void INgapSignallingSink.OnNgap(in PayloadContext context, NgapSummary summary) =>
+        Feed(NgapSignalFactory.From(summary, At(context), context.Source, context.Destination), context.FrameNumber);
 
     void ISignallingSink.OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
     {

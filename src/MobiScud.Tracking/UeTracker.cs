@@ -34,6 +34,9 @@ public static partial class UeTracker
                 case S1apSignal s:
                     step.S1ap(s);
                     break;
+                case NgapSignal n:
+                    step.Ngap(n);
+                    break;
                 case GtpcSignal g:
                     step.Gtpc(g);
                     break;
@@ -94,6 +97,7 @@ public static partial class UeTracker
     private static string Describe(TrackerInput input) => input switch
     {
         S1apSignal s => $"{s.MessageName} {s.Source} -> {s.Destination} (ENB-UE {s.EnbUeS1apId}, MME-UE {s.MmeUeS1apId})",
+        NgapSignal n => $"{n.MessageName} {n.Source} -> {n.Destination} (RAN-UE {n.RanUeNgapId}, AMF-UE {n.AmfUeNgapId})",
         GtpcSignal g => $"GTPv2-C type {g.MessageType} seq {g.SequenceNumber}",
         GtpuSignal u => $"G-PDU TEID {u.Teid} to {u.Destination}",
         _ => input.GetType().Name,

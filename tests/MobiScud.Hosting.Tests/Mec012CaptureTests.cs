@@ -58,6 +58,56 @@ public sealed class Mec012CaptureTests
             + TimeSpan.FromTicks(executing.GetProperty("timeStamp").GetProperty("nanoSeconds").GetInt32() / 100));
     }
 
+    [Fact]
+    public async Task An_N2_handover_between_gNBs_names_them_by_NR_CGI()
+    {
+        // Issue 15: gNBs listed under a site's Gnbs are NR nodes: the cell change names them srcNrcgi/trgNrcgi (gNB
+        // ids as the 5G tracker reports them), where an eNB has srcEcgi/trgEcgi. An eNB -> gNB handover mixes both.
+        using var sink = new WebhookSink();
+        var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
+        await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Gnbs:0"] = "16384", ["MobiScud:Sites:1:Gnbs:0"] = "44789231", ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }), hypervisor);
+        using var api = host.Client();
+        var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = $"{sink.Address}cells" });
+        Assert.Equal(HttpStatusCode.Created, rni.StatusCode);
+
+        var (gnbA, gnbB) = (new EnbId(16384), new EnbId(44789231));
+        var t = TimeSpan.FromSeconds(1);
+        UeEvent[] events =
+        [
+            Attach(1, gnbA, t),
+            new HandoverPrepared(t + TimeSpan.FromSeconds(1), Ue(1), gnbA, gnbB, HandoverKind.S1),
+            new HandoverExecuting(t + TimeSpan.FromSeconds(2), Ue(1), gnbB),
+            new HandoverCompleted(t + TimeSpan.FromSeconds(3), Ue(1), gnbB, [new BearerDownlink(5, new GtpEndpoint(IPAddress.Parse("10.0.0.3"), 0xC1))]),
+            new HandoverPrepared(t + TimeSpan.FromSeconds(4), Ue(1), gnbB, EnbA, HandoverKind.S1),
+        ];
+        foreach (var e in events)
+        {
+            await host.Pipeline.PostAsync(e);
+        }
+
+        await Wait.Until(() => Task.FromResult(sink.Received().Count >= 4), "four cell-change notifications");
+        var cells = sink.Received();
+        Assert.Equal(["IN_PREPARATION", "IN_EXECUTION", "COMPLETED", "IN_PREPARATION"], cells.Select(c => c.GetProperty("hoStatus").GetString()));
+        foreach (var c in cells.Take(3))
+        {
+            Assert.Equal(16384, c.GetProperty("srcNrcgi").GetProperty("gnbId").GetInt64());
+            Assert.Equal(44789231, c.GetProperty("trgNrcgi")[0].GetProperty("gnbId").GetInt64());
+            Assert.False(c.TryGetProperty("srcEcgi", out _));
+            Assert.False(c.TryGetProperty("trgEcgi", out _));
+        }
+
+        Assert.Equal(44789231, cells[3].GetProperty("srcNrcgi").GetProperty("gnbId").GetInt64());
+        Assert.Equal(1, cells[3].GetProperty("trgEcgi")[0].GetProperty("enbId").GetInt64());
+    }
+
+    [Fact]
+    public void A_gNB_id_that_is_already_an_eNB_of_another_site_is_refused_naming_the_key()
+    {
+        var bad = Settings(new() { ["MobiScud:Sites:1:Gnbs:0"] = "1" }); // eNB 1 belongs to site-a
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => ServeHost.Build([], null, new ServeOverrides { Settings = bad }));
+        Assert.Contains("MobiScud:Sites:1:Gnbs lists gNB 1, already served by site 'site-a'", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>An HTTP listener on a free loopback port that keeps every JSON body posted to it, in arrival order.</summary>
     private sealed class WebhookSink : IDisposable
     {

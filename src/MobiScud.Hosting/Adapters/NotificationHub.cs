@@ -15,7 +15,7 @@ namespace MobiScud.Hosting.Adapters;
 /// Webhooks go out from one bounded queue per silo, in order; when subscribers are slower than the MC the oldest
 /// notifications are dropped (counted), never the MC's own work.
 /// </summary>
-public sealed class NotificationHub : BackgroundService
+public sealed partial class NotificationHub : BackgroundService
 {
     public const string MobilityType = "MobilityProcedureSubscription";
     public const string CellChangeType = "CellChangeSubscription";
@@ -29,9 +29,12 @@ public sealed class NotificationHub : BackgroundService
     private DateTime _refreshedAt = DateTime.MinValue;
     private readonly Lock _refreshLock = new();
     private Task<Subscription[]>? _refresh;
+    private readonly HashSet<EnbId> _nrNodes = [];
 
-    public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log, Api.WebhookPolicy policy)
+    public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log, Api.WebhookPolicy policy, Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions>? options = null)
     {
+        // gNBs (issue 15): a cell change names them by NR CGI where an eNB has its ECGI.
+        _nrNodes.UnionWith(options?.Value.Sites.SelectMany(s => s.Gnbs).Select(g => new EnbId(g)) ?? []);
         _policy = policy;
         _http = new HttpClient(policy.Handler()) { Timeout = policy.Options.Timeout };
         _grains = grains;
@@ -79,7 +82,7 @@ public sealed class NotificationHub : BackgroundService
             if (sub.SubscriptionType == type && Matches(sub, state))
             {
                 // Built only when someone listens: most UEs have no subscriber, and this runs for every handover.
-                body ??= type == MobilityType ? Mobility(before, after!, n) : CellChange(before, after!, n);
+                body ??= type == MobilityType ? Mobility(before, after!, n) : CellChange(before, after!, n, _nrNodes);
                 var copy = (JsonObject)body.DeepClone();
                 copy["_links"] = new JsonObject { ["subscription"] = new JsonObject { ["href"] = $"/subscriptions/{sub.Id}" } };
                 _queue.Writer.TryWrite((sub, copy));
@@ -235,7 +238,7 @@ public sealed class NotificationHub : BackgroundService
         };
     }
 
-    private static JsonObject CellChange(UeState? before, UeState after, Notify n)
+    private static JsonObject CellChange(UeState? before, UeState after, Notify n, HashSet<EnbId> nrNodes)
     {
         // The cells travel with the notification: before/after span a whole batch, which may hold several steps of
         // one handover. The state is only a fallback for notifications stored before they carried them.
@@ -246,7 +249,7 @@ public sealed class NotificationHub : BackgroundService
             NotificationKind.HandoverExecuted => ("COMPLETED", n.Source ?? before?.ServingEnb, n.Target ?? after.ServingEnb),
             _ => ("CANCELLED", n.Source ?? before?.PendingHandover?.Source, n.Target ?? before?.PendingHandover?.Target),
         };
-        return new JsonObject
+        var body = new JsonObject
         {
             ["notificationType"] = "CellChangeNotification",
             ["timeStamp"] = TimeStamp(n.At),
@@ -258,6 +261,8 @@ public sealed class NotificationHub : BackgroundService
             ["trgEcgi"] = target is { } t ? new JsonArray(new JsonObject { ["enbId"] = t.Value }) : new JsonArray(),
             ["detail"] = n.Detail,
         };
+        NrCells(body, source, target, nrNodes);
+        return body;
     }
 
     public override void Dispose()

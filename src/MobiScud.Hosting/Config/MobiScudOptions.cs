@@ -53,7 +53,7 @@ public sealed class MobiScudOptions
         var map = new Dictionary<EnbId, SiteId>();
         foreach (var site in Sites)
         {
-            foreach (var enb in site.Enbs)
+            foreach (var enb in site.Enbs.Concat(site.Gnbs))
             {
                 map[new EnbId(enb)] = new SiteId(site.Name);
             }
@@ -73,6 +73,10 @@ public sealed class SiteOptions
     /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees: a macro eNB's 20-bit
     /// id or a Home eNB's 28-bit id, decimal or 0x hex (e.g. 0x00A2C01).</summary>
     public List<uint> Enbs { get; set; } = [];
+
+    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): the same node key as eNB ids for the MC;
+    /// listed apart so notifications name them as NR nodes (NCGI where LTE has ECGI).</summary>
+    public List<uint> Gnbs { get; set; } = [];
 }
 
 public sealed class ApiOptions
@@ -290,6 +294,19 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
                 else
                 {
                     seenEnbs[enb] = s.Name;
+                }
+            }
+
+            // gNB ids share the MC's node key with eNB ids (docs/tracking.md): one number, one node.
+            foreach (var gnb in s.Gnbs)
+            {
+                if (seenEnbs.TryGetValue(gnb, out var other))
+                {
+                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}' (gNB and eNB ids share one node key)");
+                }
+                else
+                {
+                    seenEnbs[gnb] = s.Name;
                 }
             }
         }

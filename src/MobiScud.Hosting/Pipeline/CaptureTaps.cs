@@ -258,10 +258,11 @@ public sealed class CaptureTaps(
             var kernel = capture?.Statistics();
             capture?.Dispose();
             log.LogInformation(
-                "tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable ({Drops}){Capture}",
+                "tap {Tap}: {Frames} frames, {Messages} S1AP messages, {NgapMessages} NGAP messages, {Events} UE events, {Undecodable} undecodable ({Drops}){Capture}",
                 status.Name,
                 status.Frames,
                 feed.Statistics.S1apMessages,
+                feed.Statistics.NgapMessages,
                 status.Events,
                 feed.Statistics.Undecodable,
                 string.Join(", ", feed.Statistics.Dropped.Where(d => d.Key.Layer != DropLayer.Ignored).Select(d => $"{d.Key}: {d.Value}")),

@@ -34,6 +34,31 @@ public sealed class ReplayCommandTests
     }
 
     [Fact]
+    public void Json_replay_of_a_5G_capture_follows_the_UE_and_the_mc_places_its_pvm_at_the_gNB_site()
+    {
+        // tshark -r open5gs_testregistration_ngap.pcapng -Y 'ngap && sctp' | wc -l: 1306 NGAP-PDUs (one per message here).
+        var sites = new Dictionary<Control.Model.EnbId, Control.Model.SiteId> { [new Control.Model.EnbId(16384)] = new("edge-gnb") };
+        var output = new StringWriter();
+        var code = ReplayCommand.Run(null, TestData.Capture("open5gs_testregistration_ngap.pcapng"), sites, PipelineOptions.Default, json: true, output);
+        Assert.Equal(0, code);
+        var json = JsonNode.Parse(output.ToString())!.AsObject();
+        Assert.Equal(1306, json["ngapMessages"]!.GetValue<long>());
+        Assert.Equal(0, json["s1apMessages"]!.GetValue<long>());
+        var ue = json["ues"]!.AsArray().Single()!;
+        Assert.Equal("imsi-901700000021309", ue["ue"]!.GetValue<string>());
+        var timeline = ue["timeline"]!.AsArray();
+        var attach = timeline[0]!;
+        Assert.Equal("UeAttached", attach["event"]!["type"]!.GetValue<string>());
+        Assert.Equal("10.45.0.2", attach["event"]!["ueAddress"]!.GetValue<string>());
+        Assert.Contains(attach["commands"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "CreatePvm");
+        Assert.Contains("edge-gnb", attach.ToJsonString(), StringComparison.Ordinal);
+        var types = timeline.Select(t => t!["event"]!["type"]!.GetValue<string>()).ToList();
+        Assert.Contains("UeReleasedToIdle", types);
+        Assert.Contains("ServiceRequested", types);
+        Assert.Contains("Detached", types);
+    }
+
+    [Fact]
     public void Table_replay_counts_undecodable_packets_and_a_site_map_file_is_used()
     {
         var sites = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-sites.txt");
