@@ -31,9 +31,10 @@ public static partial class UeTracker
                         var target = EnbFor(association, enbEnd, s.Cgi, null);
                         Put(ue with
                         {
-                            PathSwitch = new PendingPathSwitch(target, conn, downlinks),
+                            PathSwitch = new PendingPathSwitch(target, conn, downlinks) { SourceCell = ue.Cgi },
                             Connections = ue.Connections.Add(conn),
                             CellId = s.Cgi?.CellId ?? ue.CellId,
+                            Cgi = s.Cgi ?? ue.Cgi,
                         });
                         break;
                     }
@@ -76,7 +77,7 @@ public static partial class UeTracker
                         });
                         if (ue.Announced)
                         {
-                            Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks));
+                            Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
                         }
 
                         break;
@@ -106,10 +107,10 @@ public static partial class UeTracker
                     {
                         var source = ue.Enb ?? EnbFor(association, enbEnd, null, ue.CellId);
                         var targetEnb = new EnbId(target.EnbId);
-                        Put(ue with { Handover = new PendingHandover(source, targetEnb) });
+                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetCell = s.TargetCell } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
-                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1));
+                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
                         }
 
                         break;
@@ -120,7 +121,7 @@ public static partial class UeTracker
                     Put(ue with { Handover = pending with { Commanded = true } });
                     if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                     {
-                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target));
+                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
                     }
 
                     break;
@@ -154,6 +155,7 @@ public static partial class UeTracker
                         Put(chosen with
                         {
                             Handover = chosen.Handover! with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                            Qcis = chosen.WithQcis(s.ERabs),
                         });
                         break;
                     }
@@ -198,11 +200,11 @@ public static partial class UeTracker
                 return;
             }
 
-            CompleteHandover(ue, h, conn, s.Cgi?.CellId);
+            CompleteHandover(ue, h, conn, s.Cgi);
         }
 
         /// <summary>The UE is at the target: bearers take the admitted DL ends (and new UL ends); the others are gone.</summary>
-        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, ulong? cellId)
+        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, EutranCgi? cgi)
         {
             var bearers = ue.Bearers;
             foreach (var d in h.Downlinks)
@@ -222,15 +224,17 @@ public static partial class UeTracker
                 Serving = target,
                 Connections = ue.Connections.Add(target),
                 Enb = h.Target,
-                CellId = cellId ?? ue.CellId,
+                CellId = cgi?.CellId ?? ue.CellId,
+                Cgi = cgi ?? ue.Cgi,
                 MmeUeS1apId = h.TargetMmeUeS1apId ?? ue.MmeUeS1apId,
             });
             if (ue.Announced)
             {
-                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks));
+                var cell = cgi ?? ue.Cgi;
+                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks) { SourceCell = ToEcgi(ue.Cgi) }, cell);
                 foreach (var id in dropped)
                 {
-                    Emit(new BearerReleased(at, ue.Id!.Value, id));
+                    Emit(new BearerReleased(at, ue.Id!.Value, id), cell);
                 }
             }
         }
@@ -251,7 +255,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Failed, $"{key}: handover to {pending.Target} {why}");
             if (ue.Announced)
             {
-                Emit(new HandoverCancelled(at, ue.Id!.Value));
+                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
             }
         }
     }
