@@ -252,6 +252,8 @@ public static class ServeHost
         services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddHostedService<Mec.MecExpiry>();
         services.AddSingleton(sp =>
         {
             var clock = sp.GetRequiredService<IServiceClock>();
