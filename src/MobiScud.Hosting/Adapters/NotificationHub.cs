@@ -240,6 +240,14 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     /// </summary>
     private async Task DeliverAsync(Subscription sub, JsonObject body, CancellationToken ct)
     {
+        if (sub.CallbackReference.Length == 0)
+        {
+            // A MEC 021 WebSocket subscription: its grain hands the notification to the silos holding its sockets.
+            var taken = await _grains.GetGrain<Mec.IMecSocketGrain>(sub.Id).Push(body.ToJsonString());
+            _metrics.Webhook(taken > 0 ? "delivered" : "no-socket");
+            return;
+        }
+
         var target = Redacted(sub.CallbackReference);
         for (var attempt = 1; ; attempt++)
         {

@@ -66,6 +66,23 @@ internal static class MecEndpoints
         amsi.MapPost("/app_mobility_services/{id}/deregister_task", async (IGrainFactory g, string id) =>
             await Control(g).Deregister(id) ? Results.NoContent() : NotFound($"application mobility service '{MecJson.Clip(id)}' does not exist"));
 
+        amsi.MapGet("/websocket/{id}", async (IGrainFactory g, MecSockets sockets, HttpContext context, string id) =>
+        {
+            if (Find(await Control(g).Subscriptions(), MecApi.Amsi, id) is not { CallbackReference: "" })
+            {
+                return NotFound($"subscription '{MecJson.Clip(id)}' has no WebSocket delivery");
+            }
+
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                return MecJson.Problem(400, "Bad Request", "this URI takes a WebSocket upgrade");
+            }
+
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            await sockets.ServeAsync(id, socket, context.RequestAborted);
+            return Results.Empty;
+        });
+
         var rni = app.MapGroup("/rni/v2").WithTags("mec012").AddEndpointFilter(ApiEndpoints.Unavailable);
         MapSubscriptions(rni, MecApi.Rni, "subscription_type");
         rni.MapGet("/queries/rab_info", RabInfo);
@@ -134,7 +151,8 @@ internal static class MecEndpoints
                 return Results.Json(stored);
             }
 
-            if (representation!["requestTestNotification"]?.GetValueKind() == JsonValueKind.True)
+            // MEC 021: a test notification "via HTTP on the callbackReference URI".
+            if (representation!["requestTestNotification"]?.GetValueKind() == JsonValueKind.True && sub.CallbackReference.Length > 0)
             {
                 hub.Enqueue(sub, MecNotifications.Test(self));
             }
@@ -213,8 +231,16 @@ internal static class MecEndpoints
 
         if (representation["callbackReference"] is null)
         {
-            // Only MEC 021 reaches here (websockNotifConfig.requestWebsocketUri): this MC delivers over HTTP.
-            return MecJson.Problem(422, "Unprocessable Entity", "WebSocket delivery is not offered by this MC: give a callbackReference");
+            // Only MEC 021 reaches here (websockNotifConfig.requestWebsocketUri): notifications go over a WebSocket the
+            // subscriber opens at the URI the service chose (MEC 009 6.12a).
+            var scheme = request.IsHttps ? "wss" : "ws";
+            representation["websockNotifConfig"] = new JsonObject
+            {
+                ["websocketUri"] = $"{scheme}://{request.Host}{request.PathBase}{path.Replace("/subscriptions/", "/websocket/", StringComparison.Ordinal)}",
+                ["requestWebsocketUri"] = true,
+            };
+            representation["_links"] = new JsonObject { ["self"] = MecJson.Link(Location(request, path)) };
+            return null;
         }
 
         if (policy.Problem(representation["callbackReference"]!.GetValue<string>()) is { } refused)

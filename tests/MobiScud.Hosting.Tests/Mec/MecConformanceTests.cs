@@ -121,12 +121,6 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
             await Call(anonymous, HttpMethod.Get, "/amsi/v1/subscriptions", null, MecSpec.Mec021, null, HttpStatusCode.Unauthorized, null);
         }
 
-        await Call(api, HttpMethod.Post, "/amsi/v1/subscriptions", new JsonObject
-        {
-            ["subscriptionType"] = "MobilityProcedureSubscription",
-            ["websockNotifConfig"] = new JsonObject { ["requestWebsocketUri"] = true },
-            ["filterCriteria"] = new JsonObject(),
-        }, MecSpec.Mec021, "MobilityProcedureSubscription", HttpStatusCode.UnprocessableEntity, null);
 
         // Registrations: app-1 serves the handover UE; a second one is deregistered by its task.
         var registration = await Call(api, HttpMethod.Post, "/amsi/v1/app_mobility_services", new JsonObject
@@ -237,7 +231,7 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
 
         // What the notifications say, beyond their shape.
         var cells = posts.Where(p => p.Path == "/cell").Select(p => p.Body).ToList();
-        var first = cells.First(c => c.GetProperty("hoStatus").GetInt32() == 3);
+        var first = cells.First(c => c.GetProperty("hoStatus").GetInt32() == 3 && c.GetProperty("associateId")[0].GetProperty("value").GetString() == HandoverUeAddress);
         Assert.Equal("001F20A", first.GetProperty("srcEcgi").GetProperty("cellId").GetString());
         Assert.Equal("00043A0", first.GetProperty("trgEcgi")[0].GetProperty("cellId").GetString());
         Assert.All(posts.Where(p => p.Path == "/mobility-app").Select(p => p.Body),
@@ -281,6 +275,55 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
         }
 
         throw new InvalidOperationException("the capture releases no bearer with a known QCI");
+    }
+
+    [Fact]
+    public async Task A_websocket_subscriber_gets_its_mobility_notifications_over_the_socket_serve_names()
+    {
+        await using var host = await StartAsync(Settings(), new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 }));
+        using var api = host.Client();
+        var request = new JsonObject
+        {
+            ["subscriptionType"] = "MobilityProcedureSubscription",
+            ["websockNotifConfig"] = new JsonObject { ["requestWebsocketUri"] = true },
+            ["filterCriteria"] = new JsonObject { ["mobilityStatus"] = new JsonArray(1, 2) },
+        };
+        var sub = await Call(api, HttpMethod.Post, "/amsi/v1/subscriptions", request, MecSpec.Mec021, "MobilityProcedureSubscription", HttpStatusCode.Created, "MobilityProcedureSubscription");
+        Assert.Null(sub!["callbackReference"]);
+        var uri = new Uri(sub["websockNotifConfig"]!["websocketUri"]!.GetValue<string>());
+        Assert.Equal("ws", uri.Scheme);
+
+        // Without the token the upgrade is refused like any call.
+        using (var anonymous = new System.Net.WebSockets.ClientWebSocket())
+        {
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => anonymous.ConnectAsync(uri, CancellationToken.None));
+        }
+
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {Token}");
+        await socket.ConnectAsync(uri, CancellationToken.None);
+
+        // The socket is attached once its grain knows it; a migration's news then arrives on it.
+        var cellA = new Ecgi("001", "01", (EnbA.Value << 8) | 1);
+        await host.Pipeline.PostAsync(Attach(9, EnbA, Now) with { Cell = cellA });
+        await Wait.Until(async () => (await host.State(Ue(9)))?.PvmStatus == Control.PvmStatus.Running, "UE 9's PVM running");
+        await host.Pipeline.PostAsync(Switched(9, EnbB, Now) with { Cell = new Ecgi("001", "01", (EnbB.Value << 8) | 1), SourceCell = cellA });
+        var statuses = new List<int>();
+        var buffer = new byte[64 * 1024];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (statuses.Count < 2)
+        {
+            var read = await socket.ReceiveAsync(buffer, deadline.Token);
+            Assert.True(read.EndOfMessage);
+            var body = JsonNode.Parse(buffer.AsSpan(0, read.Count));
+            output.WriteLine($"socket: {body!.ToJsonString()}");
+            MecSchemas.AssertValid(MecSpec.Mec021, "MobilityProcedureNotification", body);
+            Assert.Equal(UeAddress(9).ToString(), body["associateId"]![0]!["value"]!.GetValue<string>());
+            statuses.Add(body["mobilityStatus"]!.GetValue<int>());
+        }
+
+        Assert.Equal([1, 2], statuses);
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
     }
 
     private static JsonObject MecJsonTime(TimeSpan unix) => new() { ["seconds"] = (long)unix.TotalSeconds, ["nanoSeconds"] = 0 };
