@@ -165,6 +165,7 @@ public static class ServeHost
         }
 
         app.UseMiddleware<BearerTokenMiddleware>();
+        app.UseWebSockets();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi();
         ApiEndpoints.Map(app);
@@ -254,6 +255,9 @@ public static class ServeHost
         services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddHostedService<Mec.MecExpiry>();
+        services.AddSingleton<Mec.MecSockets>();
         services.AddSingleton(sp =>
         {
             var clock = sp.GetRequiredService<IServiceClock>();

@@ -42,7 +42,7 @@ public static class S1apSignalFactory
             }
 
             GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
-            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)));
+            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci });
             if (item.HasNasPdu)
             {
                 nas.Add(summary.ERabNasPdu(item).ToArray());
@@ -58,6 +58,7 @@ public static class S1apSignalFactory
             GlobalEnbId = summary.GlobalEnbId,
             TargetEnbId = summary.TargetEnbId?.GlobalEnbId,
             Cgi = summary.EutranCgi,
+            TargetCell = summary.TargetCell,
             STmsi = summary.STmsi,
             Cause = summary.Cause,
             NasPdus = nas,

@@ -44,10 +44,17 @@ public sealed record PendingHandover(EnbId Source, EnbId Target)
 
     /// <summary>The Target-ID's kind of eNB id (macro, Home ...): the target association's identity is bound from it.</summary>
     public EnbIdKind TargetKind { get; init; }
+
+    /// <summary>The target cell HandoverRequired named, when read.</summary>
+    public EutranCgi? TargetCell { get; init; }
 }
 
 /// <summary>An X2 handover's PathSwitchRequest waiting for its acknowledgement.</summary>
-public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks);
+public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks)
+{
+    /// <summary>The cell the UE was in before the path switch.</summary>
+    public EutranCgi? SourceCell { get; init; }
+}
 
 /// <summary>Everything the tracker knows about one UE, under a tracker key that never changes.</summary>
 /// <remarks>Change it only through the tracker's UeIndex, which keeps every lookup in line with the records.</remarks>
@@ -68,6 +75,12 @@ public sealed record TrackedUe(UeKey Key)
     public EnbId? Enb { get; init; }
 
     public ulong? CellId { get; init; }
+
+    /// <summary>The serving cell with its PLMN (EUTRAN-CGI), kept with <see cref="CellId"/>.</summary>
+    public EutranCgi? Cgi { get; init; }
+
+    /// <summary>QCI per E-RAB id from the setup requests (E-RAB level QoS parameters).</summary>
+    public ImmutableDictionary<byte, byte> Qcis { get; init; } = ImmutableDictionary<byte, byte>.Empty;
 
     public ConnectionKey? Serving { get; init; }
 
@@ -103,7 +116,24 @@ public sealed record TrackedUe(UeKey Key)
     public TimeSpan LastSeen { get; init; }
 
     public IReadOnlyList<Bearer> ActiveBearers() =>
-        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!)).ToList();
+        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!) { Qci = Qci(b.ERabId) }).ToList();
+
+    public byte? Qci(byte erabId) => Qcis.TryGetValue(erabId, out var q) ? q : null;
+
+    /// <summary>The QCIs a setup request's items carry, added to what is known.</summary>
+    public ImmutableDictionary<byte, byte> WithQcis(IReadOnlyList<ERabSignal> items)
+    {
+        var qcis = Qcis;
+        foreach (var e in items)
+        {
+            if (e.Qci is { } q)
+            {
+                qcis = qcis.SetItem(e.ERabId, q);
+            }
+        }
+
+        return qcis;
+    }
 }
 
 /// <summary>What S11 told us about a session, keyed by the S-GW's S1-U tunnel end.</summary>

@@ -25,7 +25,7 @@ public static partial class UeTracker
                     pending = pending.SetItem(e.ERabId, e.Tunnel!);
                 }
 
-                Put(ue with { PendingUplinks = pending });
+                Put(ue with { PendingUplinks = pending, Qcis = ue.WithQcis(s.ERabs) });
                 return;
             }
 
@@ -40,7 +40,7 @@ public static partial class UeTracker
                 }
 
                 bearers = bearers.SetItem(e.ERabId, new TrackedBearer(e.ERabId, uplink, e.Tunnel));
-                added.Add(new Bearer(e.ERabId, uplink, e.Tunnel!));
+                added.Add(new Bearer(e.ERabId, uplink, e.Tunnel!) { Qci = ue.Qci(e.ERabId) });
             }
 
             Put(ue with { Bearers = bearers, PendingUplinks = ue.PendingUplinks.RemoveRange(added.Select(b => b.ERabId)) });
@@ -48,7 +48,7 @@ public static partial class UeTracker
             {
                 foreach (var b in added)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b));
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
                 }
             }
         }
@@ -84,7 +84,7 @@ public static partial class UeTracker
                     ue = ue with { Bearers = ue.Bearers.Remove(id) };
                     if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
                     {
-                        Emit(new BearerReleased(at, ue.Id!.Value, id));
+                        Emit(new BearerReleased(at, ue.Id!.Value, id), ue.Cgi);
                     }
                 }
                 else if (ue.PendingUplinks.ContainsKey(id))
@@ -129,7 +129,7 @@ public static partial class UeTracker
                     bearers = bearers.SetItem(id, bearer with { Downlink = downlink });
                     if (ue.Announced)
                     {
-                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)));
+                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
                     }
                 }
             }

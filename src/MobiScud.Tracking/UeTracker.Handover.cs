@@ -39,9 +39,10 @@ public static partial class UeTracker
                         var target = EnbFor(association, enbEnd);
                         Put(ue with
                         {
-                            PathSwitch = new PendingPathSwitch(target, conn, downlinks),
+                            PathSwitch = new PendingPathSwitch(target, conn, downlinks) { SourceCell = ue.Cgi },
                             Connections = ue.Connections.Add(conn),
                             CellId = s.Cgi?.CellId ?? ue.CellId,
+                            Cgi = s.Cgi ?? ue.Cgi,
                         });
                         break;
                     }
@@ -179,10 +180,10 @@ public static partial class UeTracker
                         NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "a HandoverRequired's Target-ID");
                         ue = Ue(ue.Key);
                         var source = ue.Enb ?? EnbFor(association, enbEnd);
-                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind } });
+                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind, TargetCell = s.TargetCell } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
-                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1));
+                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
                         }
 
                         break;
@@ -193,7 +194,7 @@ public static partial class UeTracker
                     Put(ue with { Handover = pending with { Commanded = true } });
                     if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                     {
-                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target));
+                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
                     }
 
                     break;
@@ -228,6 +229,7 @@ public static partial class UeTracker
                         Put(chosen with
                         {
                             Handover = h with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                            Qcis = chosen.WithQcis(s.ERabs),
                         });
 
                         // The MME sent the request to the eNB the Target-ID names: that is this association's eNB.
@@ -281,7 +283,7 @@ public static partial class UeTracker
                 // the request gave is the UE arriving. Its new downlink ends were in the acknowledge: unknown.
                 Note(TrackerNoteKind.Inferred, $"{target.Key}: HandoverNotify on {conn} for the handover to {requested.Target} whose HandoverRequestAcknowledge was not seen: complete, downlink ends unknown");
                 Put(target with { Connections = target.Connections.Add(conn), Handover = requested with { TargetConnection = conn } });
-                CompleteHandover(Ue(target.Key), requested with { TargetConnection = conn }, conn, s.Cgi?.CellId, downlinksKnown: false);
+                CompleteHandover(Ue(target.Key), requested with { TargetConnection = conn }, conn, s.Cgi, downlinksKnown: false);
                 return;
             }
 
@@ -338,7 +340,7 @@ public static partial class UeTracker
         }
 
         /// <summary>The UE is at the target: bearers take the admitted DL ends (and new UL ends); the others are gone.</summary>
-        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, ulong? cellId, bool downlinksKnown = true)
+        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, EutranCgi? cgi, bool downlinksKnown = true)
         {
             var bearers = ue.Bearers;
             var adopted = new List<Bearer>();
@@ -380,20 +382,22 @@ public static partial class UeTracker
                 Serving = target,
                 Connections = ue.Connections.Add(target),
                 Enb = h.Target,
-                CellId = cellId ?? ue.CellId,
+                CellId = cgi?.CellId ?? ue.CellId,
+                Cgi = cgi ?? ue.Cgi,
                 MmeUeS1apId = h.TargetMmeUeS1apId ?? ue.MmeUeS1apId,
             });
             if (ue.Announced)
             {
+                var cell = cgi ?? ue.Cgi;
                 foreach (var b in adopted)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b));
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), cell);
                 }
 
-                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks));
+                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks) { SourceCell = ToEcgi(ue.Cgi) }, cell);
                 foreach (var id in dropped)
                 {
-                    Emit(new BearerReleased(at, ue.Id!.Value, id));
+                    Emit(new BearerReleased(at, ue.Id!.Value, id), cell);
                 }
             }
         }
@@ -414,7 +418,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Failed, $"{key}: handover to {pending.Target} {why}");
             if (ue.Announced)
             {
-                Emit(new HandoverCancelled(at, ue.Id!.Value));
+                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
             }
         }
     }

@@ -80,7 +80,7 @@ public static partial class UeTracker
                 // The target admitted the UE and the MME now releases the source: the handover happened, although its
                 // HandoverNotify was not seen (TS 36.413 8.4.2: the MME releases the source after the notify).
                 Note(TrackerNoteKind.Inferred, $"{ue.Key}: source {c} released during the handover to {h.Target}: the handover is complete (HandoverNotify not seen)");
-                CompleteHandover(Ue(ue.Key), h, target, cellId: null);
+                CompleteHandover(Ue(ue.Key), h, target, cgi: null);
                 return;
             }
 
@@ -144,7 +144,7 @@ public static partial class UeTracker
             });
             if (ue.Announced && wasConnected)
             {
-                Emit(new UeReleasedToIdle(at, ue.Id!.Value));
+                Emit(new UeReleasedToIdle(at, ue.Id!.Value), ue.Cgi);
             }
         }
 
@@ -164,7 +164,7 @@ public static partial class UeTracker
             });
             if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
             {
-                Emit(new Detached(at, ue.Id!.Value));
+                Emit(new Detached(at, ue.Id!.Value), ue.Cgi);
             }
 
             ForgetIfDetached(key);

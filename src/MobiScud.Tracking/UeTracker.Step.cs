@@ -120,7 +120,10 @@ public static partial class UeTracker
             }
         }
 
-        private void Emit(UeEvent e) => (_events ??= []).Add(e);
+        /// <summary>Emits the event with the UE's serving cell as the signalling gave it (for MEC 012; the MC ignores it).</summary>
+        private void Emit(UeEvent e, EutranCgi? cell) => (_events ??= []).Add(cell is null ? e : e with { Cell = ToEcgi(cell) });
+
+        private static Ecgi? ToEcgi(EutranCgi? cgi) => cgi is { } c ? new Ecgi(c.Plmn.Mcc, c.Plmn.Mnc, c.CellId) : null;
 
         private void Note(TrackerNoteKind kind, string text) => (_notes ??= []).Add(new TrackerNote(kind, text));
 
