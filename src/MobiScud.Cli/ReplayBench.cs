@@ -183,7 +183,7 @@ internal static class ReplayBench
                 }
             }
 
-            output.WriteLine(Inv($"  {"command",-62} {"rows",9}  {"CPU s min/median/max",-22} {"wall s min/median/max",-22}"));
+            output.WriteLine(Inv($"  {"command",-62} {"lines out",9}  {"CPU s min/median/max",-22} {"wall s min/median/max",-22}"));
             for (var i = 0; i < commands.Count; i++)
             {
                 var cpu = samples[i].Select(s => s.Cpu).ToList();
@@ -212,7 +212,7 @@ internal static class ReplayBench
                 output.WriteLine("  note: this build's `decode` writes no NGAP rows: its NGAP figures are of a pass that decodes and drops them, not comparable output");
             }
 
-            output.WriteLine("  rows: tshark writes one line per frame (several messages in one frame share it, comma-separated); decode one per message");
+            output.WriteLine("  lines out: tshark writes one line per frame (messages sharing a frame share it, comma-separated), decode one per message, replay --json indented JSON");
         }
         finally
         {
