@@ -112,10 +112,26 @@ internal static class DecodeCommand
 
         var json = format == Format.Json ? new Utf8JsonWriter(Stream.Null) : null;
         var buffer = format == Format.Json ? new MemoryStream() : null;
+
+        // The command's own stdout writer: rows go to its stream as UTF-8, with no string per row.
+        BufferedStream? direct = null;
+        if (json is not null && output is StreamWriter { BaseStream: { } stream } writer)
+        {
+            writer.Flush();
+            direct = new BufferedStream(stream, 1 << 16);
+            json.Reset(direct);
+        }
+
         void Write(MessageRow row)
         {
             switch (format)
             {
+                case Format.Json when direct is not null:
+                    WriteJson(json!, row, columns);
+                    json!.Flush();
+                    json.Reset();
+                    direct.WriteByte((byte)'\n');
+                    break;
                 case Format.Json:
                     buffer!.SetLength(0);
                     json!.Reset(buffer);
@@ -156,6 +172,7 @@ internal static class DecodeCommand
         }
 
         json?.Dispose();
+        direct?.Flush();
         return status;
     }
 

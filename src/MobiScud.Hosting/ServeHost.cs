@@ -156,6 +156,7 @@ public static class ServeHost
         builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
         AddServices(builder.Services, builder.Configuration, options, overrides);
         builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => McJson.UseEnumNames(o.SerializerOptions));
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(HostingMetrics.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();

@@ -116,6 +116,7 @@ public sealed record SimulationResult(
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
     };
 
     public StrategyResult this[StrategyKind kind] => Strategies.Single(s => s.Strategy == Name(kind));

@@ -116,4 +116,47 @@ public sealed class ReplayCommandTests
         var ex = Assert.Throws<FormatException>(() => ReplayCommand.ReadSites(sites));
         Assert.Contains(":2:", ex.Message);
     }
+
+    [Fact]
+    public void Table_replay_of_a_large_capture_prints_a_summary_and_full_prints_every_timeline()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mobiscud-summary-{Guid.NewGuid():n}.pcap");
+        try
+        {
+            using (var file = File.Create(path))
+            {
+                BenchCaptureGenerator.Generate([TestData.Capture("open5gs_testattach.pcapng"), TestData.Capture("magma_gx_gy_combined_04_32ue.pcapng")], 25, file, BenchFilter.Signalling);
+            }
+
+            var output = new StringWriter();
+            var timings = new StringWriter();
+            Assert.Equal(0, ReplayCommand.Run(null, path, null, PipelineOptions.Default, json: false, output, timings: timings));
+            var text = output.ToString();
+            Assert.Contains($"more than {ReplayCommand.SummaryUes} UEs or {ReplayCommand.SummaryEntries} entries", text);
+            Assert.Contains("UE events and MC commands, by type", text);
+            Assert.Contains("UeAttached", text);
+            Assert.Contains("the 20 UEs with the most events", text);
+            Assert.DoesNotContain("UE timeline", text);
+            Assert.Contains("render table", timings.ToString());
+
+            JsonNode json;
+            using (var source = CaptureFile.Open(path))
+            {
+                json = ReplayCommand.ToJson(new ReplaySession().Run(source, path));
+            }
+
+            var entries = json["ues"]!.AsArray().Sum(u => u!["timeline"]!.AsArray().Count);
+            Assert.True(entries > ReplayCommand.SummaryEntries, $"{entries} entries");
+            Assert.Contains(entries.ToString(System.Globalization.CultureInfo.InvariantCulture) + " timeline entries", text);
+
+            var full = new StringWriter();
+            Assert.Equal(0, ReplayCommand.Run(null, path, null, PipelineOptions.Default, json: false, full, full: true));
+            Assert.Contains("UE timeline", full.ToString());
+            Assert.DoesNotContain("a summary", full.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
