@@ -143,10 +143,10 @@ public static partial class UeTracker
             {
                 foreach (var b in adopted)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b));
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
                 }
 
-                Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks));
+                Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
             }
         }
 
@@ -273,7 +273,7 @@ public static partial class UeTracker
         {
             if (_index.ByConnection(conn) is { Handover: { } h } ue && h.TargetConnection == conn)
             {
-                CompleteHandover(ue, h, conn, s.Cgi?.CellId);
+                CompleteHandover(ue, h, conn, s.Cgi);
                 return;
             }
 
@@ -313,7 +313,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Inferred, $"{ue.Key}: HandoverRequest on {association} repeats its uplink tunnels: an S1 handover {source} -> {target} whose HandoverRequired was not seen");
             if (ue.Announced)
             {
-                Emit(new HandoverPrepared(at, ue.Id!.Value, source, target, HandoverKind.S1));
+                Emit(new HandoverPrepared(at, ue.Id!.Value, source, target, HandoverKind.S1), ue.Cgi);
             }
         }
 

@@ -52,9 +52,10 @@ public static partial class UeTracker
             var initiating = n.PduType == NgapPduType.InitiatingMessage;
             if (n.Procedure == NgapProcedureCode.NgSetup)
             {
-                if (initiating && n.RanNode is { } node && (!_enbs.TryGetValue(association, out var known) || known != NodeId(node)))
+                if (initiating && n.RanNode is { } node && (!_enbs.TryGetValue(association, out var known) || known.Id != NodeId(node) || known.Source < EnbIdentitySource.S1Setup))
                 {
-                    _enbs = _enbs.SetItem(association, NodeId(node));
+                    // The Global RAN Node ID is the gNB's own name: UEs already on a derived id are re-keyed.
+                    SetIdentity(association, new EnbIdentity(NodeId(node), EnbIdentitySource.S1Setup), "its NG Setup");
                 }
 
                 return;
@@ -122,7 +123,7 @@ public static partial class UeTracker
                         // Every session the UE had is replaced by one with a new address (the MC has no address-change
                         // event, and steers by address): to the MC the UE left and registers again at its new address.
                         Put(ue with { Announced = false, AwaitingAddress = false, Address = address, Bearers = ue.Bearers.RemoveRange(n.Sessions.Select(p => p.PduSessionId)) });
-                        Emit(new Detached(at, ue.Id!.Value));
+                        Emit(new Detached(at, ue.Id!.Value), ue.Cgi);
                         Note(TrackerNoteKind.Learnt, $"{ue.Key}: new PDU session address {address} replaces {old}: announced again once the session is up");
                     }
 
@@ -162,7 +163,7 @@ public static partial class UeTracker
                 var targets = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).Select(u => u.Handover!.Target).Distinct().ToList();
                 if (targets.Count == 1)
                 {
-                    _enbs = _enbs.SetItem(association, targets[0]);
+                    _enbs = _enbs.SetItem(association, new EnbIdentity(targets[0], EnbIdentitySource.TargetId));
                     Note(TrackerNoteKind.Inferred, $"{association}: no NGSetup seen; HandoverRequest for a UE prepared toward {targets[0]}: that gNB");
                     return;
                 }
@@ -170,7 +171,7 @@ public static partial class UeTracker
 
             // No NGSetup seen: a gNB id cannot be read from an NR cell id (its length, 22..32 bits, is the gNB's own
             // choice), so a stable id from the gNB's SCTP endpoint, top bit set, as for an eNB without S1Setup.
-            _enbs = _enbs.SetItem(association, new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu)));
+            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu)), EnbIdentitySource.Endpoint));
         }
 
         /// <summary>PDUSessionResourceModify: the response's new DL end (QoS flow per TNL) and, if named, new UL end.</summary>
@@ -218,7 +219,7 @@ public static partial class UeTracker
             {
                 foreach (var d in changed)
                 {
-                    Emit(new BearerModified(at, ue.Id!.Value, d));
+                    Emit(new BearerModified(at, ue.Id!.Value, d), ue.Cgi);
                 }
             }
         }

@@ -119,7 +119,7 @@ public sealed class NgapBuiltSequenceTests
                 $"{ue} detached",
             ],
             s.Events.Select(NgapTimelineTests.Line));
-        Assert.Equal([0x1001u, 0x2ABCDEFu, 0xFFFFFFF0u], s.Feed.Tracker.Enbs.Values.Select(e => e.Value).Order());
+        Assert.Equal([0x1001u, 0x2ABCDEFu, 0xFFFFFFF0u], s.Feed.Tracker.Enbs.Values.Select(e => e.Id.Value).Order());
         Assert.Empty(s.Feed.Tracker.Ues); // detached with no connection left: forgotten
     }
 
