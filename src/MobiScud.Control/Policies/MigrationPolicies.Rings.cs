@@ -10,7 +10,7 @@ namespace MobiScud.Control.Policies;
 public static partial class MigrationPolicies
 {
     // At most this many (cell, extra rings) states are followed per step of predictive's forecast.
-    private const int ForecastWidth = 48;
+    private const int ForecastWidth = 16;
 
     private static int UserRings(McConfig config, CellGeometry cells, EnbId user, SiteId site) =>
         cells.Rings(user, site) ?? config.Hops(config.SwitchSiteFor(user), site);
@@ -18,13 +18,17 @@ public static partial class MigrationPolicies
     private static int SiteRings(McConfig config, CellGeometry cells, SiteId a, SiteId b) =>
         cells.Rings(a, b) ?? config.Hops(a, b);
 
-    /// <summary>The sites a PVM may move to now (not drained, with room), in name order so that ties break alike everywhere.</summary>
+    /// <summary>
+    /// The edge sites a PVM may move to now (not drained, with room), in name order so that ties break alike everywhere.
+    /// The core DC is left out: it is no edge cloud (Wang et al. place services at cells with clouds only), and what it
+    /// adds, the core's latency, is what the cell distance does not see. A drain still sends PVMs there (Place).
+    /// </summary>
     private static List<SiteId> Movable(McConfig config, PolicyFacts facts, SiteId here)
     {
         var list = new List<SiteId>();
         foreach (var site in config.PvmSites)
         {
-            if (site != here && !config.DrainedSites.Contains(site) && facts.HasRoom(config.Sites, site))
+            if (site != here && site != config.CoreSite && !config.DrainedSites.Contains(site) && facts.HasRoom(config.Sites, site))
             {
                 list.Add(site);
             }
@@ -167,6 +171,22 @@ public static partial class MigrationPolicies
             return Predictive(config, facts, s, serving, config.SwitchSiteFor(serving), here, at);
         }
 
+        var movable = Movable(config, facts, here);
+        var ringsHere = UserRings(config, cells, enb, here);
+        var reviewAt = ReviewAt(policy, since, at);
+        var closest = int.MaxValue;
+        foreach (var site in movable)
+        {
+            closest = Math.Min(closest, UserRings(config, cells, enb, site));
+        }
+
+        var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
+        if (ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
+        {
+            // No site is nearer the user's cell than the PVM: a move now could only pay for where the user may go.
+            return new PolicyVerdict(here, 0, reviewAt);
+        }
+
         var weights = Forecast(config, facts, enb, at - since, at);
         double Transmission(SiteId c)
         {
@@ -174,6 +194,11 @@ public static partial class MigrationPolicies
             foreach (var ((cell, extra), w) in weights)
             {
                 sum += w * cost.TransmissionCost(UserRings(config, cells, cell, c) + extra, q);
+                if (latency > 0)
+                {
+                    sum += w * latency * config.DelayMs(config.SwitchSiteFor(cell), c);
+                }
+
             }
 
             return sum;
@@ -181,7 +206,6 @@ public static partial class MigrationPolicies
 
         // Candidates: the site nearest (in rings) to each of the likeliest cells, the user's own first.
         var candidates = new List<SiteId>();
-        var movable = Movable(config, facts, here);
         foreach (var ((cell, _), _) in weights.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(4).Prepend(KeyValuePair.Create((enb, 0), 1.0)))
         {
             SiteId? nearest = null;
@@ -218,17 +242,21 @@ public static partial class MigrationPolicies
             return new PolicyVerdict(best, stayCost - bestCost);
         }
 
-        TimeSpan? review = null;
+        return new PolicyVerdict(here, 0, reviewAt);
+    }
+
+    /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>
+    private static TimeSpan? ReviewAt(PolicyConfig policy, TimeSpan since, TimeSpan at)
+    {
         for (var step = policy.ReviewAfter; step <= policy.ReviewAfter * 16; step += step)
         {
             if (since + step > at)
             {
-                review = since + step;
-                break;
+                return since + step;
             }
         }
 
-        return new PolicyVerdict(here, 0, review);
+        return null;
     }
 
     /// <summary>
@@ -242,7 +270,9 @@ public static partial class MigrationPolicies
         var slot = policy.Slot.TotalSeconds;
         var prior = policy.PriorDwell.TotalSeconds;
         var k0 = policy.MinDepartures;
-        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.02) / Math.Log(gamma)), 1, 30);
+        // Slots followed one by one until gamma^k < 0.2 (15 slots at 0.9); the tail after them stays where it was.
+        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.2) / Math.Log(gamma)), 1, 30);
+        var known = new Dictionary<EnbId, EnbMobility>();
         var weights = new Dictionary<(EnbId, int), double>();
         var now = new Dictionary<(EnbId Cell, int Extra), double> { [(start, 0)] = 1 };
         var discount = 1.0;
@@ -261,7 +291,12 @@ public static partial class MigrationPolicies
             var next = new Dictionary<(EnbId Cell, int Extra), double>();
             foreach (var ((cell, extra), p) in now)
             {
-                var learned = facts.Mobility.At(cell, at, policy.MinDepartures);
+                if (!known.TryGetValue(cell, out var learned))
+                {
+                    learned = facts.Mobility.At(cell, at, policy.MinDepartures);
+                    known[cell] = learned;
+                }
+
                 var dwell = (learned.DwellSeconds + (prior * k0)) / (learned.Departures + k0);
                 if (cell == start && extra == 0)
                 {
@@ -283,7 +318,7 @@ public static partial class MigrationPolicies
                 }
             }
 
-            now = next.Count <= ForecastWidth ? next : Prune(next);
+            now = next.Count <= ForecastWidth ? next : Prune(next, ForecastWidth);
             discount *= gamma;
         }
 
@@ -294,7 +329,7 @@ public static partial class MigrationPolicies
             weights[key] = weights.GetValueOrDefault(key) + (tail * p);
         }
 
-        return weights;
+        return weights.Count <= 2 * ForecastWidth ? weights : Prune(weights, 2 * ForecastWidth);
     }
 
     private static void Add(Dictionary<(EnbId Cell, int Extra), double> d, (EnbId Cell, int Extra) key, double p)
@@ -306,10 +341,10 @@ public static partial class MigrationPolicies
     }
 
     /// <summary>The likeliest states, their mass scaled back up to the whole (the rest is spread in proportion).</summary>
-    private static Dictionary<(EnbId Cell, int Extra), double> Prune(Dictionary<(EnbId Cell, int Extra), double> d)
+    private static Dictionary<(EnbId Cell, int Extra), double> Prune(Dictionary<(EnbId Cell, int Extra), double> d, int width)
     {
         var total = d.Values.Sum();
-        var kept = d.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(ForecastWidth).ToList();
+        var kept = d.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(width).ToList();
         var keptMass = kept.Sum(x => x.Value);
         return kept.ToDictionary(x => x.Key, x => x.Value * total / keptMass);
     }
