@@ -10,7 +10,7 @@ namespace MobiScud.Control.Policies;
 public static partial class MigrationPolicies
 {
     // At most this many (cell, extra rings) states are followed per step of predictive's forecast.
-    private const int ForecastWidth = 16;
+    private const int ForecastWidth = 8;
 
     private static int UserRings(McConfig config, CellGeometry cells, EnbId user, SiteId site) =>
         cells.Rings(user, site) ?? config.Hops(config.SwitchSiteFor(user), site);
@@ -206,7 +206,7 @@ public static partial class MigrationPolicies
 
         // Candidates: the site nearest (in rings) to each of the likeliest cells, the user's own first.
         var candidates = new List<SiteId>();
-        foreach (var ((cell, _), _) in weights.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(4).Prepend(KeyValuePair.Create((enb, 0), 1.0)))
+        foreach (var cell in Likeliest(weights, enb))
         {
             SiteId? nearest = null;
             var nearestRings = int.MaxValue;
@@ -259,6 +259,39 @@ public static partial class MigrationPolicies
         return null;
     }
 
+    /// <summary>The user's cell, then the two cells (other than it) with the most forecast weight, ties by id.</summary>
+    private static IEnumerable<EnbId> Likeliest(Dictionary<(EnbId Cell, int Extra), double> weights, EnbId first)
+    {
+        yield return first;
+        (EnbId Cell, double W)? a = null, b = null;
+        foreach (var ((cell, _), w) in weights)
+        {
+            if (cell == first)
+            {
+                continue;
+            }
+
+            if (a is not { } x || w > x.W || (w == x.W && cell.Value < x.Cell.Value))
+            {
+                (a, b) = ((cell, w), a);
+            }
+            else if (b is not { } y || w > y.W || (w == y.W && cell.Value < y.Cell.Value))
+            {
+                b = (cell, w);
+            }
+        }
+
+        if (a is { } top)
+        {
+            yield return top.Cell;
+        }
+
+        if (b is { } second)
+        {
+            yield return second.Cell;
+        }
+    }
+
     /// <summary>
     /// The discounted expected slots the user spends at each (cell, extra rings) from now: sum over slots k of gamma^k
     /// times the chance of being there at slot k, with the tail after the last step held where it is.
@@ -270,8 +303,9 @@ public static partial class MigrationPolicies
         var slot = policy.Slot.TotalSeconds;
         var prior = policy.PriorDwell.TotalSeconds;
         var k0 = policy.MinDepartures;
-        // Slots followed one by one until gamma^k < 0.2 (15 slots at 0.9); the tail after them stays where it was.
-        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.2) / Math.Log(gamma)), 1, 30);
+        // Slots followed one by one until gamma^k < 1/2 (7 slots at 0.9); the tail after them stays where it was last
+        // forecast (a cheap forecast: this runs on every event of a UE whose PVM is away).
+        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(gamma)), 1, 30);
         var known = new Dictionary<EnbId, EnbMobility>();
         var weights = new Dictionary<(EnbId, int), double>();
         var now = new Dictionary<(EnbId Cell, int Extra), double> { [(start, 0)] = 1 };
