@@ -38,7 +38,7 @@ public sealed record PolicyConfig
     private readonly int _minDepartures = 5;
     private readonly TimeSpan _reviewAfter = TimeSpan.FromSeconds(30);
     private readonly double _linkLoadWeight = 1;
-    private readonly double _latencyWeight = 0.25;
+    private readonly double _latencyWeight = 0;
 
     public static PolicyConfig Default { get; } = new();
 
