@@ -171,6 +171,16 @@ public static partial class MigrationPolicies
             return Predictive(config, facts, s, serving, config.SwitchSiteFor(serving), here, at);
         }
 
+        if (s.Migration is { Cancelling: false } moving && moving.From == here && cells.Knows(moving.To))
+        {
+            // A move once judged worth it carries on while the user is no nearer its source than its target: a forecast
+            // that wavers as the user crosses cells must not throw away the bytes already sent. Back near the source
+            // (a ping-pong), it is cancelled.
+            return UserRings(config, cells, enb, here) < UserRings(config, cells, enb, moving.To)
+                ? new PolicyVerdict(here)
+                : new PolicyVerdict(moving.To);
+        }
+
         var movable = Movable(config, facts, here);
         var ringsHere = UserRings(config, cells, enb, here);
         var reviewAt = ReviewAt(policy, since, at);
