@@ -103,6 +103,25 @@ public sealed class RingPolicyTests
     }
 
     [Fact]
+    public void Predictive_in_rings_carries_a_move_on_while_the_user_wavers_and_cancels_it_when_the_user_is_back()
+    {
+        var f = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive }))
+        {
+            Facts = new PolicyFacts { Mobility = Learned(EnbC1, EnbB1, TimeSpan.FromMinutes(20)) },
+        };
+        f.Up(EnbA1);
+        var start = Single<StartMigration>(f.PathSwitch(EnbC1, 0x11));
+        Assert.Equal((A, C), (start.From, start.To));
+
+        // At B1 the user is as far from A as from C (4 rings): the move carries on.
+        Assert.Empty(f.PathSwitch(EnbB1, 0x12).OfType<CancelMigration>());
+
+        // Back at A2, nearer the source: cancelled.
+        var cancel = Single<CancelMigration>(f.PathSwitch(EnbA2, 0x13));
+        Assert.Equal(start.Migration, cancel.Migration);
+    }
+
+    [Fact]
     public void A_creation_that_failed_is_asked_for_again_after_the_back_off_not_at_once()
     {
         var f = new Fixture(InRings(PolicyConfig.Default));
