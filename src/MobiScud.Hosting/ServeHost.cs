@@ -1,6 +1,7 @@
 using System.Net;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Api;
 using MobiScud.Hosting.Config;
@@ -265,7 +266,10 @@ public static class ServeHost
             return new CommandDispatcher(
                 sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.Now,
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
-                sp.GetRequiredService<ILogger<CommandDispatcher>>());
+                sp.GetRequiredService<ILogger<CommandDispatcher>>())
+            {
+                Placement = new SitePlacement(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
+            };
         });
         services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
         services.AddSingleton(sp => new ServeDashboard(sp.GetRequiredService<DashboardState>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IPvmBackend>()));
@@ -286,6 +290,32 @@ public static class ServeHost
     private sealed class HubPublisher(NotificationHub hub) : INotificationPublisher
     {
         public Task PublishAsync(UeState? before, UeState? after, Notify notification) => hub.PublishAsync(before, after, notification);
+    }
+
+    /// <summary>
+    /// A new PVM goes where the MC asks when that site has room, else to the nearest edge site that has (the MC's
+    /// ranking), else to the core; the site grains count and admit.
+    /// </summary>
+    private sealed class SitePlacement(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
+    {
+        public async Task<SiteId?> PlaceAsync(CreatePvm create)
+        {
+            if (await sites.TryAdmitAsync(create.Site.Value, create.Ue.Value))
+            {
+                return create.Site;
+            }
+
+            var mc = config.Current;
+            foreach (var site in MigrationPolicies.Ranked(mc, create.Site).Where(s => s != create.Site).OrderBy(s => s == mc.CoreSite))
+            {
+                if (await sites.TryAdmitAsync(site.Value, create.Ue.Value))
+                {
+                    return site;
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>A migration target must have room: the site grains count the PVMs.</summary>

@@ -5,6 +5,7 @@ using System.Net.NetworkInformation;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using Microsoft.Extensions.Options;
 
 namespace MobiScud.Hosting.Config;
@@ -20,6 +21,9 @@ public sealed class MobiScudOptions
     public Strategy Strategy { get; set; } = Strategy.MobiScud;
 
     public List<SiteOptions> Sites { get; set; } = [];
+
+    /// <summary>The migration policy and its parameters (Config/PolicyServeOptions.cs, docs/policies.md).</summary>
+    public PolicyServeOptions Policy { get; set; } = new();
 
     public TimeSpan? IdleSuspendAfter { get; set; }
 
@@ -59,7 +63,14 @@ public sealed class MobiScudOptions
             }
         }
 
-        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax);
+        // The sites list no links: a full mesh, each site's capacity from its options (placement ranks and admits by it).
+        var sites = Sites.Select(s => new SiteId(s.Name)).Append(new SiteId(CoreSite)).Distinct().ToList();
+        var capacities = Sites.Where(s => s.Name != CoreSite).GroupBy(s => s.Name).ToDictionary(g => new SiteId(g.Key), g => g.First().Capacity);
+        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax)
+        {
+            Policy = Policy.ToPolicyConfig(),
+            Sites = SiteGraph.Mesh(sites, Policy.InterSiteDelayMs, capacities: capacities),
+        };
     }
 }
 
@@ -311,6 +322,7 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
             }
         }
 
+        errors.AddRange(o.Policy.Problems());
         Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
         Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
         Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);

@@ -458,8 +458,10 @@ public sealed class UeGrain(
         await Release(was.To);
 
         ValueTask Admit(string? site) =>
-            // A migration target is admitted (or refused) when the StartMigration command is executed.
+            // A migration target is admitted (or refused) when the StartMigration command is executed, a new PVM's site
+            // when the CreatePvm is (with fallback to another site: the PVM is counted where PvmStarted says).
             site is not null && !Holds(was, site) && (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
+                && !(after is { PvmStatus: PvmStatus.Creating } && after.PvmSite?.Value == site)
                 ? sites.AdmitAsync(site, ue)
                 : ValueTask.CompletedTask;
 

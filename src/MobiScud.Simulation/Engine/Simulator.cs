@@ -85,6 +85,7 @@ public sealed class Simulator
         PvmSeconds = links.PvmProcessing.TotalSeconds;
         GatewaySeconds = links.Gateway.TotalSeconds;
         SiteGraph = BuildSiteGraph(Topology, scenario.Control.SiteCapacity);
+        Cells = Topology.ToCellGeometry();
         LaneSpecs = LanesOf(scenario);
         lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
         Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
@@ -115,6 +116,9 @@ public sealed class Simulator
 
     /// <summary>The backhaul as the core's policies and scheduler see it (every node a site, link i = backhaul link i).</summary>
     public SiteGraph SiteGraph { get; }
+
+    /// <summary>The cells and sites as the policies see them: the ring distances the cost score charges.</summary>
+    public CellGeometry Cells { get; }
 
     public IReadOnlyList<LaneSpec> LaneSpecs { get; }
 

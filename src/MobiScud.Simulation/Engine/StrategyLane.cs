@@ -46,6 +46,7 @@ internal sealed class StrategyLane
     // The UE whose commands are being carried out: backends resolve a command's UeId to its index through it first
     // (one string comparison) before the dictionary.
     private int currentUe = -1;
+    private int[]? nearestSiteRings;
 
     public StrategyLane(Simulator sim, int lane, LaneSpec spec, ScenarioConfig scenario, NetworkTopology topology, int ues)
     {
@@ -69,6 +70,7 @@ internal sealed class StrategyLane
         {
             Policy = c.Policy.ToPolicyConfig(spec.Policy ?? PolicyKind.Always, scenario.Report),
             Sites = sim.SiteGraph,
+            Cells = sim.Cells,
         };
         controller = new MobiScudController(Config)
         {
@@ -518,12 +520,29 @@ internal sealed class StrategyLane
             var cell = Topology.SiteCell(p.Site);
             var x = slotSite[ue] >= 0 ? Topology.Rings(Topology.SiteCell(slotSite[ue]), cell) : 0;
             var y = Topology.Rings(ran.Enb(ue), cell);
-            slot.Add(x, y);
+            slot.Add(x, y, NearestSiteRings(ran.Enb(ue)));
             slotSite[ue] = p.Site;
         }
 
         maxUsers = Math.Max(maxUsers, slot.Users);
         Stats.Slots.Add(slot);
+    }
+
+    /// <summary>Rings from an eNB to the nearest site a PVM may live at (edge sites and the core DC), computed once.</summary>
+    private int NearestSiteRings(int enb)
+    {
+        if (nearestSiteRings is null)
+        {
+            var table = new int[Topology.Enbs.Count];
+            for (var e = 0; e < table.Length; e++)
+            {
+                table[e] = Enumerable.Range(0, coreIndex + 1).Min(site => Topology.Rings(e, Topology.SiteCell(site)));
+            }
+
+            nearestSiteRings = table;
+        }
+
+        return nearestSiteRings[enb];
     }
 
     internal string SiteName(int site) => site == coreIndex ? NetworkTopology.CoreSite.Value : Topology.Sites[site].Id.Value;
