@@ -9,18 +9,32 @@ namespace MobiScud.Capture;
 /// written as LINKTYPE_RAW), repeated <c>repeat</c> times. Each repetition shifts every SCTP TSN (DATA, SACK, SHUTDOWN,
 /// INIT/INIT-ACK initial TSN) by a fresh offset and moves the timestamps on, so that tshark's TSN analysis sees new data
 /// rather than retransmissions it would not dissect again. The SCTP checksum is not recomputed (tshark does not check it
-/// by default, and neither do we). With <c>sctpOnly</c>, only SCTP packets (and IP fragments) are kept, so the file is all signalling.
+/// by default, and neither do we). With <c>sctpOnly</c>, only SCTP packets (and IP fragments) are kept; with
+/// <see cref="BenchFilter.Signalling"/>, only the S1AP and NGAP associations (ports 36412/38412, also over UDP 9899) and
+/// one GTP-U packet in <see cref="GtpuEvery"/>, so the file is S1AP- (or NGAP-) dense: other SCTP traffic (Diameter,
+/// X2AP) costs tshark time and us none, and would flatter the ratio.
 /// </summary>
 public static class BenchCaptureGenerator
 {
+    /// <summary>With <see cref="BenchFilter.Signalling"/>: one GTP-U packet kept in this many (some user plane, mostly signalling).</summary>
+    public const int GtpuEvery = 4;
+
     /// <summary>TSN shift per repetition: far more than any capture here sends on one association.</summary>
     public const uint TsnStride = 1_000_000;
 
     /// <summary>Time of the first packet (2023-11-14), nanoseconds since the Unix epoch.</summary>
     public const long FirstTimestamp = 1_700_000_000_000_000_000L;
 
-    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false)
+    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false) =>
+        Generate(inputs, repeat, output, sctpOnly ? BenchFilter.Sctp : BenchFilter.All);
+
+    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, BenchFilter filter)
     {
+        if (repeat < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(repeat), repeat, "at least one repetition");
+        }
+
         // Each input keeps its own pace, relative to its first packet, and the inputs follow each other 1 s apart: the
         // inputs' own dates (years apart across captures) must not become the span of one repetition, or the Int64
         // nanosecond timestamps overflow after a few repetitions.
@@ -29,12 +43,13 @@ public static class BenchCaptureGenerator
         foreach (var input in inputs)
         {
             var first = packets.Count;
+            var gtpu = 0;
             using (var source = CaptureFile.Open(input))
             {
                 while (source.TryReadNext(out var frame))
                 {
                     if (LinkDecoder.TryDecode(frame.LinkType, frame.Data.Span, out var network, out var offset, out _)
-                        && (!sctpOnly || (IpDecoder.TryDecode(network, frame.Data.Span[offset..], out var ip, out _) && (ip.Protocol == 132 || ip.IsFragment))))
+                        && Keep(network, frame.Data.Span[offset..], filter, ref gtpu))
                     {
                         packets.Add((frame.TimestampNanos, frame.Data.Span[offset..].ToArray()));
                     }
@@ -87,6 +102,61 @@ public static class BenchCaptureGenerator
 
         return (frames, bytes);
     }
+
+    private static bool Keep(NetworkProtocol network, ReadOnlySpan<byte> packet, BenchFilter filter, ref int gtpu)
+    {
+        if (filter == BenchFilter.All)
+        {
+            return true;
+        }
+
+        if (!IpDecoder.TryDecode(network, packet, out var ip, out _))
+        {
+            return false;
+        }
+
+        if (filter == BenchFilter.Sctp)
+        {
+            return ip.Protocol == 132 || ip.IsFragment;
+        }
+
+        if (ip.IsFragment)
+        {
+            return false;
+        }
+
+        var payload = packet.Slice(ip.PayloadOffset, ip.PayloadLength);
+        if (ip.Protocol == 17 && UdpDecoder.TryDecode(payload, out var udp, out _))
+        {
+            if (udp.SourcePort == 2152 || udp.DestinationPort == 2152)
+            {
+                return gtpu++ % GtpuEvery == 0;
+            }
+
+            if (udp.SourcePort != 9899 && udp.DestinationPort != 9899)
+            {
+                return false;
+            }
+
+            payload = payload.Slice(udp.PayloadOffset, udp.PayloadLength);
+        }
+        else if (ip.Protocol != 132)
+        {
+            return false;
+        }
+
+        if (payload.Length < SctpCommonHeader.Length)
+        {
+            return false;
+        }
+
+        var source = BinaryPrimitives.ReadUInt16BigEndian(payload);
+        var destination = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+        return source is S1apPort or NgapPort || destination is S1apPort or NgapPort;
+    }
+
+    private const ushort S1apPort = 36412;
+    private const ushort NgapPort = 38412;
 
     /// <summary>Adds <paramref name="shift"/> to every TSN in an IP packet carrying SCTP (directly or over UDP 9899).</summary>
     public static void ShiftTsns(Span<byte> ip, uint shift)
@@ -160,4 +230,17 @@ public static class BenchCaptureGenerator
 
         return count;
     }
+}
+
+/// <summary>Which packets of the inputs a generated benchmark capture keeps.</summary>
+public enum BenchFilter
+{
+    /// <summary>Every IP packet.</summary>
+    All,
+
+    /// <summary>SCTP packets and IP fragments (S1AP, NGAP, X2AP, Diameter over SCTP ...).</summary>
+    Sctp,
+
+    /// <summary>The S1AP and NGAP associations (SCTP ports 36412/38412, also over UDP 9899) and one GTP-U packet in <see cref="BenchCaptureGenerator.GtpuEvery"/>.</summary>
+    Signalling,
 }

@@ -43,6 +43,15 @@ internal static class DecodeCommand
         ("guti", r => r.Guti),
         ("sTmsi", r => r.STmsi),
         ("ueIp", r => r.UeIp),
+
+        // NGAP rows (S1AP rows leave these empty, and NGAP rows the S1AP ids, E-RABs and Global eNB id).
+        ("amfUeNgapId", r => r.AmfUeNgapId),
+        ("ranUeNgapId", r => r.RanUeNgapId),
+        ("otherAmfUeNgapIds", r => r.OtherAmfUeNgapIds),
+        ("otherRanUeNgapIds", r => r.OtherRanUeNgapIds),
+        ("pduSessionIds", r => r.PduSessionIds),
+        ("globalRanNodeId", r => r.GlobalRanNodeId),
+        ("nrCgi", r => r.NrCgi),
     ];
 
     public static Command Create()
@@ -52,7 +61,7 @@ internal static class DecodeCommand
         var fields = new Option<string?>("--fields") { Description = "Comma-separated fields to print, tab-separated (see the list in docs); default: all" };
         var header = new Option<bool>("--header") { Description = "With --fields: print the field names first" };
         var sctpUdpPort = new Option<ushort>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
-        var command = new Command("decode", "One row per S1AP message of the captures: ids, E-RABs, TEIDs, addresses, eNB ids, cells, NAS identities");
+        var command = new Command("decode", "One row per S1AP or NGAP message of the captures: ids, E-RABs / PDU sessions, TEIDs, addresses, eNB / gNB ids, cells, NAS identities");
         command.Arguments.Add(files);
         foreach (var o in new Option[] { json, fields, header, sctpUdpPort })
         {
@@ -103,10 +112,26 @@ internal static class DecodeCommand
 
         var json = format == Format.Json ? new Utf8JsonWriter(Stream.Null) : null;
         var buffer = format == Format.Json ? new MemoryStream() : null;
+
+        // The command's own stdout writer: rows go to its stream as UTF-8, with no string per row.
+        BufferedStream? direct = null;
+        if (json is not null && output is StreamWriter { BaseStream: { } stream } writer)
+        {
+            writer.Flush();
+            direct = new BufferedStream(stream, 1 << 16);
+            json.Reset(direct);
+        }
+
         void Write(MessageRow row)
         {
             switch (format)
             {
+                case Format.Json when direct is not null:
+                    WriteJson(json!, row, columns);
+                    json!.Flush();
+                    json.Reset();
+                    direct.WriteByte((byte)'\n');
+                    break;
                 case Format.Json:
                     buffer!.SetLength(0);
                     json!.Reset(buffer);
@@ -147,6 +172,7 @@ internal static class DecodeCommand
         }
 
         json?.Dispose();
+        direct?.Flush();
         return status;
     }
 
@@ -164,6 +190,16 @@ internal static class DecodeCommand
             b.Append(CultureInfo.InvariantCulture, $" enb={e}");
         }
 
+        if (r.AmfUeNgapId is { } amf)
+        {
+            b.Append(CultureInfo.InvariantCulture, $" amf={amf}");
+        }
+
+        if (r.RanUeNgapId is { } ran)
+        {
+            b.Append(CultureInfo.InvariantCulture, $" ran={ran}");
+        }
+
         for (var i = 0; i < r.Teids.Count; i++)
         {
             b.Append(i == 0 ? " teids=" : ",").Append(CultureInfo.InvariantCulture, $"0x{r.Teids[i]:x8}");
@@ -171,7 +207,10 @@ internal static class DecodeCommand
 
         Optional(b, " e-rabs=", r.ERabIds.Count == 0 ? null : string.Join(',', r.ERabIds));
         Optional(b, " addrs=", r.TransportAddresses.Count == 0 ? null : string.Join(',', r.TransportAddresses));
+        Optional(b, " pdu-sessions=", r.PduSessionIds.Count == 0 ? null : string.Join(',', r.PduSessionIds));
         Optional(b, " enb-id=", r.GlobalEnbId);
+        Optional(b, " ran-node=", r.GlobalRanNodeId);
+        Optional(b, " nrcgi=", r.NrCgi);
         Optional(b, " ecgi=", r.Ecgi);
         Optional(b, " target=", r.TargetId);
         Optional(b, " cause=", r.Cause);
@@ -231,6 +270,9 @@ internal static class DecodeCommand
                 break;
             case uint u:
                 w.WriteNumberValue(u);
+                break;
+            case ulong ul:
+                w.WriteNumberValue(ul);
                 break;
             case ushort p:
                 w.WriteNumberValue(p);

@@ -170,6 +170,7 @@ internal sealed class LiveReplay
                 ["source"] = result.Source,
                 ["frames"] = s.Frames,
                 ["s1apMessages"] = s.S1apMessages,
+                ["ngapMessages"] = s.NgapMessages,
                 ["gtpcPackets"] = s.GtpcPackets,
                 ["gtpuPackets"] = s.GtpuPackets,
                 ["undecodable"] = s.Undecodable,
@@ -197,7 +198,7 @@ internal sealed class LiveReplay
 
         var o = _output;
         o.WriteLine();
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface, {Math.Max(0, capture.Received - capture.KernelDropped - s.Frames)} still unread in the ring at the stop{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}"));
         foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MobiScud.Capture;
@@ -25,16 +24,20 @@ public static class ReplayCommand
         var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
-        var sites = new Option<string?>("--sites") { Description = "eNB -> site map, one 'ENB_ID SITE' per line (ids decimal or 0x hex); default: one site per eNB" };
+        var sites = new Option<string?>("--sites") { Description = "eNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01); default: one site per eNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
-        var bench = new Option<bool>("--bench") { Description = "Measure S1AP messages/s end to end over the files, next to tshark on the same files" };
-        var seconds = new Option<double>("--bench-seconds") { Description = "Minimum measuring time per figure", DefaultValueFactory = _ => 3 };
-        var noTshark = new Option<bool>("--bench-no-tshark") { Description = "Only our figures, per file (no tshark run)" };
-        var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh TSNs) in the generated large capture for tshark", DefaultValueFactory = _ => 200 };
-        var generate = new Option<string?>("--bench-generate") { Description = "Only write the S1AP-dense capture --bench measures (the files' SCTP packets, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
+        var full = new Option<bool>("--full") { Description = $"Print every UE's timeline table even for a large capture (above {SummaryUes} UEs or {SummaryEntries} entries the table is a summary: counts by event and command, the busiest UEs)" };
+        var timings = new Option<bool>("--timings") { Description = "Print the CPU time of each phase (read, decode, track and decide; render) on stderr" };
+        var bench = new Option<bool>("--bench") { Description = "Benchmark: whole process (decode --fields, decode --json, replay --json, replay) against tshark -T fields of the same fields on one large generated capture, with its message mix; in-memory rates apart. Without files: the repository's S1AP and NGAP mixes" };
+        var seconds = new Option<double>("--bench-seconds") { Description = "With --bench: minimum CPU seconds per in-memory figure", DefaultValueFactory = _ => 3 };
+        var noTshark = new Option<bool>("--bench-no-tshark") { Description = "With --bench: only the message mix and the in-memory figures (no whole-process runs)" };
+        var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh SCTP TSNs) of the inputs in the generated capture", DefaultValueFactory = _ => 200 };
+        var runs = new Option<int>("--bench-runs") { Description = "With --bench: timed rounds of the whole-process commands, after one warm-up", DefaultValueFactory = _ => 3 };
+        var keep = new Option<string?>("--bench-keep") { Description = "With --bench: keep the generated capture(s) at this path (a suffix per mix)" };
+        var generate = new Option<string?>("--bench-generate") { Description = "Only write the capture --bench measures (the files' S1AP/NGAP associations and some GTP-U, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, noTshark, generate })
+        foreach (var o in new Option[] { json, full, timings, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, runs, keep, noTshark, generate })
         {
             command.Options.Add(o);
         }
@@ -53,14 +56,21 @@ public static class ReplayCommand
             if (parse.GetValue(generate) is { } generated)
             {
                 using var stream = new FileStream(generated, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, sctpOnly: true);
+                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, BenchFilter.Signalling);
                 Console.Out.WriteLine($"{generated}: {frames} frames, {bytes} bytes");
                 return Task.FromResult(0);
             }
 
             if (parse.GetValue(bench))
             {
-                return Task.FromResult(ReplayBench.Run(paths, parse.GetValue(seconds), parse.GetValue(repeat), Console.Out, !parse.GetValue(noTshark)));
+                if (parse.GetValue(repeat) < 1 || parse.GetValue(runs) < 1)
+                {
+                    Console.Error.WriteLine("mobiscud replay: --bench-repeat and --bench-runs must be at least 1");
+                    return Task.FromResult(2);
+                }
+
+                var settings = new BenchSettings(paths, parse.GetValue(repeat), parse.GetValue(runs), parse.GetValue(seconds), !parse.GetValue(noTshark), Ngap: true, parse.GetValue(keep));
+                return Task.FromResult(ReplayBench.Run(settings, Console.Out));
             }
 
             IReadOnlyDictionary<EnbId, SiteId>? siteMap = null;
@@ -102,7 +112,16 @@ public static class ReplayCommand
                 return Task.FromResult(2);
             }
 
-            return Task.FromResult(Run(null, paths[0], siteMap, options, parse.GetValue(json), Console.Out, cancellation));
+            if (!parse.GetValue(json))
+            {
+                return Task.FromResult(Run(null, paths[0], siteMap, options, json: false, Console.Out, cancellation, parse.GetValue(full), parse.GetValue(timings) ? Console.Error : null));
+            }
+
+            // JSON goes to stdout through one large buffer, not Console.Out's autoflushing writer.
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+            var code = Run(null, paths[0], siteMap, options, json: true, stdout, cancellation, timings: parse.GetValue(timings) ? Console.Error : null);
+            stdout.Flush();
+            return Task.FromResult(code);
         });
         return command;
     }
@@ -153,8 +172,11 @@ public static class ReplayCommand
     }
 
     /// <summary>Runs a replay and prints it; the entry point the tests call in-process.</summary>
-    public static int Run(string? liveInterface, string? file, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, CancellationToken cancellation = default)
+    /// <param name="full">Print every UE's table, however many UEs.</param>
+    /// <param name="timings">Where to write the CPU time of each phase (null: nowhere).</param>
+    public static int Run(string? liveInterface, string? file, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, CancellationToken cancellation = default, bool full = false, TextWriter? timings = null)
     {
+        var cpuStart = Environment.CpuUsage.TotalTime;
         var session = new ReplaySession(sites);
         ReplayResult result;
         try
@@ -178,13 +200,23 @@ public static class ReplayCommand
             return 3;
         }
 
+        var cpuRun = Environment.CpuUsage.TotalTime;
         if (json)
         {
-            output.WriteLine(ToJson(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            ReplayJson.Write(result, output);
         }
         else
         {
-            Print(result, output);
+            Print(result, output, full);
+            output.Flush();
+        }
+
+        if (timings is not null)
+        {
+            // CPU time, not wall-clock: on a shared machine the wall clock also counts other processes' turns.
+            var render = Environment.CpuUsage.TotalTime - cpuRun;
+            var run = cpuRun - cpuStart;
+            timings.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay timings (CPU s): read+decode+track+decide {run.TotalSeconds:0.000}, render {(json ? "json" : full ? "full table" : "table")} {render.TotalSeconds:0.000} ({100 * render / (run + render):0.0}% of the two), {result.Entries.Count} entries"));
         }
 
         return 0;
@@ -209,26 +241,63 @@ public static class ReplayCommand
                 throw new FormatException($"{path}:{n}: expected 'ENB_ID SITE', got '{raw}'");
             }
 
-            var text = parts[0].StartsWith("enb-", StringComparison.Ordinal) ? parts[0][4..] : parts[0];
-            var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                ? uint.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var id)
-                : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
-            if (!ok)
+            if (ParseEnbId(parts[0]) is not { } id)
             {
-                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex)");
+                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it)");
             }
 
-            map[new EnbId(id)] = new SiteId(parts[1]);
+            map[id] = new SiteId(parts[1]);
         }
 
         return map;
+    }
+
+    /// <summary>
+    /// An eNB id as a sites map writes it: decimal or 0x hex, optionally `home:` (a 28-bit Home eNB id) or `macro:` (a
+    /// 20-bit macro eNB id), or `enb-N` as replay prints it (N may be an id the tracker derived, top bit set). A Home
+    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID.
+    /// </summary>
+    public static EnbId? ParseEnbId(string text)
+    {
+        // Plain or enb-N: a real id (at most 28 bits) or one the tracker derived (top bit set).
+        var limit = 1u << 28;
+        var derivedOk = true;
+        if (text.StartsWith("enb-", StringComparison.Ordinal))
+        {
+            text = text[4..];
+        }
+        else if (text.StartsWith("home:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[5..];
+            derivedOk = false;
+        }
+        else if (text.StartsWith("macro:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[6..];
+            limit = 1u << 20;
+            derivedOk = false;
+        }
+
+        var ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? uint.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var id)
+            : uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
+        return ok && (id < limit || (derivedOk && id >= 0x8000_0000u)) ? new EnbId(id) : null;
     }
 
     public static string Describe(UeEvent e) => McText.Describe(e);
 
     public static string Describe(ControlCommand c) => McText.Describe(c);
 
-    private static void Print(ReplayResult result, TextWriter output)
+    /// <summary>Above this many UEs, `replay` prints a summary instead of every UE's table (unless --full).</summary>
+    public const int SummaryUes = 50;
+
+    /// <summary>Above this many timeline entries, `replay` prints a summary instead of every UE's table (unless --full).</summary>
+    public const int SummaryEntries = 2000;
+
+    /// <summary>How many of the busiest UEs the summary lists, and how many tracker notes it prints.</summary>
+    public const int SummaryTop = 20;
+
+    private static void Print(ReplayResult result, TextWriter output, bool full)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No });
         if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
@@ -237,8 +306,15 @@ public static class ReplayCommand
             console.Profile.Width = 200;
         }
         var s = result.Statistics;
-        console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(result.Source)}[/]: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {result.Entries.Select(e => e.Event.Ue).Distinct().Count()} UEs");
-        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
+        var byUe = result.Entries.GroupBy(e => e.Event.Ue).ToList();
+        console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(result.Source)}[/]: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {byUe.Count} UEs");
+        var summary = !full && (byUe.Count > SummaryUes || result.Entries.Count > SummaryEntries);
+        if (summary)
+        {
+            PrintSummary(console, result, byUe);
+        }
+
+        foreach (var ue in summary ? [] : byUe)
         {
             var table = new Table().Title($"[bold]{Markup.Escape(ue.Key.Value)}[/]").Border(TableBorder.Rounded).Expand();
             table.AddColumn("time (s)");
@@ -280,101 +356,83 @@ public static class ReplayCommand
         if (result.Notes.Count > 0)
         {
             console.MarkupLine("[bold]tracker notes[/]");
-            foreach (var note in result.Notes)
+            foreach (var note in summary ? result.Notes.Take(SummaryTop) : result.Notes)
             {
                 console.MarkupLine(Markup.Escape(note));
+            }
+
+            if (summary && result.Notes.Count > SummaryTop)
+            {
+                console.MarkupLine(CultureInfo.InvariantCulture, $"... and {result.Notes.Count - SummaryTop} more notes (--full or --json for all)");
             }
         }
     }
 
+    /// <summary>
+    /// A large capture's view: rendering tens of thousands of table rows would cost more than the replay itself, and
+    /// no one reads them on a terminal. Counts by event and command type, then the busiest UEs with their last event.
+    /// </summary>
+    private static void PrintSummary(IAnsiConsole console, ReplayResult result, List<IGrouping<UeId, ReplayEntry>> byUe)
+    {
+        console.MarkupLine(CultureInfo.InvariantCulture, $"{byUe.Count} UEs, {result.Entries.Count} timeline entries: a summary (more than {SummaryUes} UEs or {SummaryEntries} entries); --full prints every UE's timeline, --json everything");
+        var counts = new Table().Title("UE events and MC commands, by type").Border(TableBorder.Simple);
+        counts.AddColumn("kind");
+        counts.AddColumn("type");
+        counts.AddColumn(new TableColumn("count").RightAligned());
+        foreach (var (type, count) in result.Entries.CountBy(e => e.Event.GetType().Name).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal))
+        {
+            counts.AddRow("event", type, count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        foreach (var (type, count) in result.Entries.SelectMany(e => e.Commands).CountBy(c => c.GetType().Name).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal))
+        {
+            counts.AddRow("command", type, count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        console.Write(counts);
+        var top = new Table().Title($"the {Math.Min(SummaryTop, byUe.Count)} UEs with the most events").Border(TableBorder.Rounded).Expand();
+        top.AddColumn("UE");
+        top.AddColumn(new TableColumn("events").RightAligned());
+        top.AddColumn(new TableColumn("commands").RightAligned());
+        top.AddColumn("first (s)");
+        top.AddColumn("last (s)");
+        top.AddColumn("last event");
+        foreach (var ue in byUe.OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Value, StringComparer.Ordinal).Take(SummaryTop))
+        {
+            var last = ue.Last();
+            top.AddRow(
+                Markup.Escape(ue.Key.Value),
+                ue.Count().ToString(CultureInfo.InvariantCulture),
+                ue.Sum(e => e.Commands.Count).ToString(CultureInfo.InvariantCulture),
+                ue.First().At.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture),
+                last.At.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture),
+                Markup.Escape(Describe(last.Event)));
+        }
+
+        console.Write(top);
+    }
+
+    /// <summary>The `--json` document as a node (tests, callers that edit it); the CLI streams it with <see cref="ReplayJson"/>.</summary>
     public static JsonObject ToJson(ReplayResult result)
     {
-        var s = result.Statistics;
-        var dropped = new JsonArray();
-        foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
         {
-            dropped.Add(new JsonObject { ["layer"] = reason.Layer.ToString(), ["reason"] = reason.Reason, ["count"] = count });
+            ReplayJson.Write(w, result);
         }
 
-        var ues = new JsonArray();
-        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
-        {
-            var timeline = new JsonArray();
-            foreach (var e in ue)
-            {
-                timeline.Add(EntryJson(e));
-            }
-
-            ues.Add(new JsonObject { ["ue"] = ue.Key.Value, ["timeline"] = timeline });
-        }
-
-        var sites = new JsonObject();
-        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Value))
-        {
-            sites[enb.Value.ToString(CultureInfo.InvariantCulture)] = site.Value;
-        }
-
-        return new JsonObject
-        {
-            ["source"] = result.Source,
-            ["frames"] = s.Frames,
-            ["s1apMessages"] = s.S1apMessages,
-            ["gtpcPackets"] = s.GtpcPackets,
-            ["gtpuPackets"] = s.GtpuPackets,
-            ["undecodable"] = s.Undecodable,
-            ["dropped"] = dropped,
-            ["sites"] = sites,
-            ["ues"] = ues,
-            ["notes"] = new JsonArray(result.Notes.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
-        };
+        return JsonNode.Parse(buffer.ToArray())!.AsObject();
     }
 
     /// <summary>One timeline entry: the event (with the UE), its frame and time, and the MC's commands.</summary>
     public static JsonObject EntryJson(ReplayEntry e)
     {
-        var commands = new JsonArray();
-        foreach (var c in e.Commands)
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
         {
-            var node = ToNode(c);
-            node["summary"] = Describe(c);
-            commands.Add(node);
+            ReplayJson.WriteEntry(w, e);
         }
 
-        var ev = ToNode(e.Event);
-        ev["summary"] = Describe(e.Event);
-        return new JsonObject
-        {
-            ["at"] = e.At.TotalSeconds,
-            ["frame"] = e.Frame,
-            ["event"] = ev,
-            ["commands"] = commands,
-        };
-    }
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        Converters = { new IpAddressConverter(), new ValueConverter<UeId>(v => v.Value), new ValueConverter<EnbId>(v => v.Value.ToString(CultureInfo.InvariantCulture)), new ValueConverter<SiteId>(v => v.Value), new ValueConverter<PvmId>(v => v.Value), new ValueConverter<MigrationId>(v => v.ToString()) },
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-    };
-
-    private static JsonObject ToNode(object value)
-    {
-        var node = JsonSerializer.SerializeToNode(value, value.GetType(), JsonOptions)!.AsObject();
-        node.Insert(0, "type", value.GetType().Name);
-        return node;
-    }
-
-    private sealed class IpAddressConverter : System.Text.Json.Serialization.JsonConverter<IPAddress>
-    {
-        public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => IPAddress.Parse(reader.GetString()!);
-
-        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
-    }
-
-    private sealed class ValueConverter<T>(Func<T, string> format) : System.Text.Json.Serialization.JsonConverter<T>
-    {
-        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
-
-        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(format(value));
+        return JsonNode.Parse(buffer.ToArray())!.AsObject();
     }
 }

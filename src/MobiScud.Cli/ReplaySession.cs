@@ -46,7 +46,7 @@ public sealed class ReplaySession
         RunMc = runMc;
         var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), new RecordedTimers(), () => _now);
         _mc = new InlineMcHost(_ => _config, dispatcher);
-        _feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
+        _feed = NewFeed(options);
     }
 
     public bool RunMc { get; }
@@ -65,7 +65,7 @@ public sealed class ReplaySession
     {
         if (options is not null)
         {
-            _feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
+            _feed = NewFeed(options);
         }
 
         _feed.Run(source, cancellation);
@@ -77,6 +77,18 @@ public sealed class ReplaySession
 
     /// <summary>Feeds one tracker input (what the Orleans host or testbed would do with its own transport).</summary>
     public void Feed(TrackerInput input, long frame) => _feed.Feed(input, frame);
+
+    private TrackerFeed NewFeed(PipelineOptions? options)
+    {
+        var feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
+        if (!_defaultSites)
+        {
+            // A cell identity reads as a macro or a Home eNB id: the operator's map says which eNBs exist.
+            feed.UseConfiguredEnbs(_sites.Keys);
+        }
+
+        return feed;
+    }
 
     private void OnEvent(UeEvent e, long frame)
     {
@@ -90,6 +102,24 @@ public sealed class ReplaySession
     {
         if (!_defaultSites)
         {
+            return;
+        }
+
+        if (e is EnbIdentified named)
+        {
+            // Same eNB, better name: its site goes with it (the PVMs there stay where they are), and the old name
+            // leaves the map once no association of the tracker carries it.
+            if (_sites.TryGetValue(named.Was, out var site))
+            {
+                _sites.TryAdd(named.Now, site);
+                if (!_feed.Tracker.Enbs.Values.Any(i => i.Id == named.Was))
+                {
+                    _sites.Remove(named.Was);
+                }
+
+                _config = new McConfig(_sites, _core);
+            }
+
             return;
         }
 

@@ -114,6 +114,7 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
         SimulationResult? result = null;
+        var cost = SimulationCost.Start();
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -123,11 +124,21 @@ internal static class SimulationRunner
                 result = simulator.Run(new Progress(task));
                 task.Value = 1.0;
             });
-        return Finish(result!, outDir, writeReport);
+        var spent = cost.Stop();
+        return Finish(result!, outDir, writeReport, () =>
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"{result!.EventsProcessed:N0} events, {spent.Describe(result.WallSeconds, result.EventsProcessed)}");
+            AnsiConsole.MarkupLine($"phases (wall s): {simulator.Phases}");
+            foreach (var lane in simulator.LaneAllocations)
+            {
+                AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"phases, lane {Markup.Escape(lane.Name)}: {lane.Allocated.Events:N0} deliveries, allocated per delivery {lane.Allocated.Mc / (double)Math.Max(1, lane.Allocated.Events):0} B deciding + {lane.Allocated.Backends / (double)Math.Max(1, lane.Allocated.Events):0} B carrying out");
+            }
+        });
     }
 
     /// <summary>Prints the comparison, writes results.json and the report; 3 if an invariant was violated.</summary>
-    public static int Finish(SimulationResult r, string outDir, bool writeReport)
+    /// <param name="costs">Prints what the run cost (CPU, GC, phases), where the caller measured it.</param>
+    public static int Finish(SimulationResult r, string outDir, bool writeReport, Action? costs = null)
     {
         Print(r);
         Directory.CreateDirectory(outDir);
@@ -140,7 +151,8 @@ internal static class SimulationRunner
 
         AnsiConsole.MarkupLine($"results: {Markup.Escape(Path.GetFullPath(Path.Combine(outDir, "results.json")))}");
         using var self = Process.GetCurrentProcess();
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, {r.EventsProcessed:N0} events, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"wall {r.WallSeconds:0.00} s simulating, peak working set {self.PeakWorkingSet64 / 1048576.0:0} MiB");
+        costs?.Invoke();
         var violations = r.Strategies.Sum(s => s.InvariantViolations);
         if (violations > 0)
         {
@@ -188,6 +200,11 @@ internal static class SimulationRunner
         var ran = r.Ran;
         AnsiConsole.MarkupLine(inv, $"handovers: {ran.HandoversX2:N0} X2 + {ran.HandoversS1:N0} S1 ({ran.InterSiteHandovers:N0} between sites, {ran.HandoversCancelled:N0} cancelled), {ran.HandoversPerUeHour:0.0} per connected UE-hour; {ran.Attaches:N0} attaches, {ran.ReleasesToIdle:N0} releases to idle, {ran.ServiceRequests:N0} service requests");
         AnsiConsole.MarkupLine("migr.: migrations started (= done + cancel + failed + in flight at the end); GB wire: every migration byte sent, whatever became of it; link p95: busiest backhaul link's utilisation; away%: probes whose PVM was not at the UE's serving site; cost: Wang et al. (ToN 2019) per UE per slot, mu 0.8, R = 1.5 max Q, distances in rings of cells.");
+        if (r.Lanes.Count > 0 && double.IsFinite(r.Lanes[0].Cost.FloorPerUeSlot))
+        {
+            // The same for every lane: what no policy can beat on this topology (every PVM at the site nearest its user, moves free).
+            AnsiConsole.MarkupLine(inv, $"cost floor: {r.Lanes[0].Cost.FloorPerUeSlot:0.0000} per UE-slot (every PVM at the site nearest its user's cell, moves free)");
+        }
     }
 
     private sealed class Progress(ProgressTask task) : IProgress<double>

@@ -1,6 +1,7 @@
 using System.Net;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Api;
 using MobiScud.Hosting.Config;
@@ -156,6 +157,7 @@ public static class ServeHost
         builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
         AddServices(builder.Services, builder.Configuration, options, overrides);
         builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => McJson.UseEnumNames(o.SerializerOptions));
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(HostingMetrics.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();
@@ -165,6 +167,7 @@ public static class ServeHost
         }
 
         app.UseMiddleware<BearerTokenMiddleware>();
+        app.UseWebSockets();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi();
         ApiEndpoints.Map(app);
@@ -254,13 +257,19 @@ public static class ServeHost
         services.AddSingleton<SiteMembership>();
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());
+        services.AddHostedService<Mec.MecExpiry>();
+        services.AddSingleton<Mec.MecSockets>();
         services.AddSingleton(sp =>
         {
             var clock = sp.GetRequiredService<IServiceClock>();
             return new CommandDispatcher(
                 sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.Now,
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
-                sp.GetRequiredService<ILogger<CommandDispatcher>>());
+                sp.GetRequiredService<ILogger<CommandDispatcher>>())
+            {
+                Placement = new SitePlacement(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
+            };
         });
         services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
         services.AddSingleton(sp => new ServeDashboard(sp.GetRequiredService<DashboardState>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IPvmBackend>()));
@@ -281,6 +290,32 @@ public static class ServeHost
     private sealed class HubPublisher(NotificationHub hub) : INotificationPublisher
     {
         public Task PublishAsync(UeState? before, UeState? after, Notify notification) => hub.PublishAsync(before, after, notification);
+    }
+
+    /// <summary>
+    /// A new PVM goes where the MC asks when that site has room, else to the nearest edge site that has (the MC's
+    /// ranking), else to the core; the site grains count and admit.
+    /// </summary>
+    private sealed class SitePlacement(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
+    {
+        public async Task<SiteId?> PlaceAsync(CreatePvm create)
+        {
+            if (await sites.TryAdmitAsync(create.Site.Value, create.Ue.Value))
+            {
+                return create.Site;
+            }
+
+            var mc = config.Current;
+            foreach (var site in MigrationPolicies.Ranked(mc, create.Site).Where(s => s != create.Site).OrderBy(s => s == mc.CoreSite))
+            {
+                if (await sites.TryAdmitAsync(site.Value, create.Ue.Value))
+                {
+                    return site;
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>A migration target must have room: the site grains count the PVMs.</summary>

@@ -8,12 +8,12 @@ namespace MobiScud.Tracking;
 /// <summary>Builds <see cref="S1apSignal"/>s from decoded S1AP (the reusable <see cref="S1apSummary"/>).</summary>
 public static class S1apSignalFactory
 {
-    /// <summary>E-RAB lists whose items the tracker uses; the others (data forwarding, QoS-only modify, to-release) are not copied.</summary>
+    /// <summary>E-RAB lists whose items the tracker uses; the others (data forwarding, QoS-only modify) are not copied.</summary>
     private static readonly ImmutableHashSet<ushort> RelevantLists =
     [
         S1apIeId.ERabToBeSetupListCtxtSuReq, S1apIeId.ERabSetupListCtxtSuRes, S1apIeId.ERabFailedToSetupListCtxtSuRes,
         S1apIeId.ERabToBeSetupListBearerSuReq, S1apIeId.ERabSetupListBearerSuRes, S1apIeId.ERabFailedToSetupListBearerSuRes,
-        S1apIeId.ERabReleaseListBearerRelComp, S1apIeId.ERabFailedToReleaseList, S1apIeId.ERabReleasedList,
+        S1apIeId.ERabReleaseListBearerRelComp, S1apIeId.ERabFailedToReleaseList, S1apIeId.ERabReleasedList, S1apIeId.ERabToBeReleasedList,
         S1apIeId.ERabToBeModifiedListBearerModInd, S1apIeId.ERabModifyListBearerModConf, S1apIeId.ERabFailedToModifyListBearerModConf,
         S1apIeId.ERabToBeSwitchedDlList, S1apIeId.ERabToBeSwitchedUlList,
         S1apIeId.ERabToBeSetupListHoReq, S1apIeId.ERabAdmittedList, S1apIeId.ERabFailedToSetupListHoReqAck,
@@ -42,7 +42,7 @@ public static class S1apSignalFactory
             }
 
             GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
-            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)));
+            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci });
             if (item.HasNasPdu)
             {
                 nas.Add(summary.ERabNasPdu(item).ToArray());
@@ -58,6 +58,7 @@ public static class S1apSignalFactory
             GlobalEnbId = summary.GlobalEnbId,
             TargetEnbId = summary.TargetEnbId?.GlobalEnbId,
             Cgi = summary.EutranCgi,
+            TargetCell = summary.TargetCell,
             STmsi = summary.STmsi,
             Cause = summary.Cause,
             NasPdus = nas,

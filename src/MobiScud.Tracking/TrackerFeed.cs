@@ -1,18 +1,19 @@
 using MobiScud.Capture;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
+using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
 
 /// <summary>
-/// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>,
+/// Capture frames -> <see cref="SignallingPipeline"/> -> tracker inputs (<see cref="S1apSignalFactory"/>, <see cref="NgapSignalFactory"/>,
 /// <see cref="GtpSignalFactory"/>) -> <see cref="UeTracker"/> -> UE events. The one place that turns frames into the MC's
 /// events, shared by `mobiscud replay` and the taps of `mobiscud serve`, so both see the same UEs from the same capture.
 /// Event times are relative to the first frame seen.
 /// </summary>
-public sealed class TrackerFeed : ISignallingSink
+public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
 {
     private readonly Action<UeEvent, long> _onEvent;
     private readonly Action<string, long>? _onNote;
@@ -39,6 +40,12 @@ public sealed class TrackerFeed : ISignallingSink
     public PipelineStatistics Statistics => Pipeline.Statistics;
 
     public TrackerState Tracker => _tracker;
+
+    /// <summary>
+    /// The eNB ids the operator configured (a sites map). A cell identity is a macro eNB's id plus a cell, or a whole
+    /// Home eNB id: where a capture has no S1 Setup, the reading that names a configured eNB is taken.
+    /// </summary>
+    public void UseConfiguredEnbs(IEnumerable<EnbId> enbs) => _tracker = _tracker with { ConfiguredEnbs = [.. enbs] };
 
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
@@ -77,6 +84,9 @@ public sealed class TrackerFeed : ISignallingSink
 
     void ISignallingSink.OnS1ap(in PayloadContext context, S1apSummary summary) =>
         Feed(S1apSignalFactory.From(summary, At(context), context.Source, context.Destination), context.FrameNumber);
+
+    void INgapSignallingSink.OnNgap(in PayloadContext context, NgapSummary summary) =>
+        Feed(NgapSignalFactory.From(summary, At(context), context.Source, context.Destination), context.FrameNumber);
 
     void ISignallingSink.OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
     {

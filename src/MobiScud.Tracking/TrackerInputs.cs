@@ -29,7 +29,11 @@ public enum NasKind
 public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, byte? SelectedCipheringAlgorithm = null);
 
 /// <summary>One E-RAB item of the message's relevant list: its id and the tunnel it names (UL or DL, by message), or failed.</summary>
-public sealed record ERabSignal(byte ERabId, GtpEndpoint? Tunnel, bool Failed = false);
+public sealed record ERabSignal(byte ERabId, GtpEndpoint? Tunnel, bool Failed = false)
+{
+    /// <summary>The QCI of the item's E-RAB level QoS parameters (setup and handover requests carry them).</summary>
+    public byte? Qci { get; init; }
+}
 
 /// <summary>One S1AP message reduced to what the tracker needs. Build it with <see cref="S1apSignalFactory"/> from a decoded PDU.</summary>
 public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, S1apProcedureCode Procedure, S1apPduType PduType)
@@ -49,6 +53,9 @@ public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
     public GlobalEnbId? TargetEnbId { get; init; }
 
     public EutranCgi? Cgi { get; init; }
+
+    /// <summary>HandoverRequired's target cell (Source eNB to Target eNB Transparent Container's Target Cell ID).</summary>
+    public EutranCgi? TargetCell { get; init; }
 
     public STmsi? STmsi { get; init; }
 

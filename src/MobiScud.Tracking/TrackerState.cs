@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using MobiScud.Control.Model;
+using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
@@ -40,10 +41,20 @@ public sealed record PendingHandover(EnbId Source, EnbId Target)
 
     /// <summary>HandoverCommand was seen: the handover is being executed.</summary>
     public bool Commanded { get; init; }
+
+    /// <summary>The Target-ID's kind of eNB id (macro, Home ...): the target association's identity is bound from it.</summary>
+    public EnbIdKind TargetKind { get; init; }
+
+    /// <summary>The target cell HandoverRequired named, when read.</summary>
+    public EutranCgi? TargetCell { get; init; }
 }
 
 /// <summary>An X2 handover's PathSwitchRequest waiting for its acknowledgement.</summary>
-public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks);
+public sealed record PendingPathSwitch(EnbId Target, ConnectionKey Connection, ImmutableArray<BearerDownlink> Downlinks)
+{
+    /// <summary>The cell the UE was in before the path switch.</summary>
+    public EutranCgi? SourceCell { get; init; }
+}
 
 /// <summary>Everything the tracker knows about one UE, under a tracker key that never changes.</summary>
 /// <remarks>Change it only through the tracker's UeIndex, which keeps every lookup in line with the records.</remarks>
@@ -64,6 +75,12 @@ public sealed record TrackedUe(UeKey Key)
     public EnbId? Enb { get; init; }
 
     public ulong? CellId { get; init; }
+
+    /// <summary>The serving cell with its PLMN (EUTRAN-CGI), kept with <see cref="CellId"/>.</summary>
+    public EutranCgi? Cgi { get; init; }
+
+    /// <summary>QCI per E-RAB id from the setup requests (E-RAB level QoS parameters).</summary>
+    public ImmutableDictionary<byte, byte> Qcis { get; init; } = ImmutableDictionary<byte, byte>.Empty;
 
     public ConnectionKey? Serving { get; init; }
 
@@ -88,6 +105,9 @@ public sealed record TrackedUe(UeKey Key)
 
     public ImmutableDictionary<byte, GtpEndpoint> PendingModifications { get; init; } = ImmutableDictionary<byte, GtpEndpoint>.Empty;
 
+    /// <summary>E-RABs an E-RAB Release Command named, waiting for the eNB's response.</summary>
+    public ImmutableSortedSet<byte> PendingReleases { get; init; } = ImmutableSortedSet<byte>.Empty;
+
     public PendingHandover? Handover { get; init; }
 
     public PendingPathSwitch? PathSwitch { get; init; }
@@ -96,7 +116,24 @@ public sealed record TrackedUe(UeKey Key)
     public TimeSpan LastSeen { get; init; }
 
     public IReadOnlyList<Bearer> ActiveBearers() =>
-        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!)).ToList();
+        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!) { Qci = Qci(b.ERabId) }).ToList();
+
+    public byte? Qci(byte erabId) => Qcis.TryGetValue(erabId, out var q) ? q : null;
+
+    /// <summary>The QCIs a setup request's items carry, added to what is known.</summary>
+    public ImmutableDictionary<byte, byte> WithQcis(IReadOnlyList<ERabSignal> items)
+    {
+        var qcis = Qcis;
+        foreach (var e in items)
+        {
+            if (e.Qci is { } q)
+            {
+                qcis = qcis.SetItem(e.ERabId, q);
+            }
+        }
+
+        return qcis;
+    }
 }
 
 /// <summary>What S11 told us about a session, keyed by the S-GW's S1-U tunnel end.</summary>
@@ -107,8 +144,18 @@ public sealed record TrackerState
 {
     public static TrackerState Empty { get; } = new();
 
-    /// <summary>eNB identity per SCTP association (from S1SetupRequest's Global-eNB-ID, else derived).</summary>
-    public ImmutableDictionary<SctpAssociationKey, EnbId> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbId>.Empty;
+    /// <summary>eNB identity per SCTP association: S1 Setup's Global-eNB-ID, else a HandoverRequest's Target-ID, else
+    /// its cells, else derived from the association (UeTracker.Enb.cs).</summary>
+    public ImmutableDictionary<SctpAssociationKey, EnbIdentity> Enbs { get; init; } = ImmutableDictionary<SctpAssociationKey, EnbIdentity>.Empty;
+
+    /// <summary>eNB ids the network named (S1 Setup, Target-IDs), true for a Home eNB id; bounded (see UeTracker.Enb.cs).</summary>
+    public ImmutableDictionary<EnbId, bool> NamedEnbs { get; init; } = ImmutableDictionary<EnbId, bool>.Empty;
+
+    /// <summary>How many of <see cref="NamedEnbs"/> are not Home eNB ids (kept so a cell reading need not count them).</summary>
+    public int NamedMacroEnbs { get; init; }
+
+    /// <summary>eNB ids the operator configured (the sites map): of a cell's two readings, one named here is chosen.</summary>
+    public ImmutableHashSet<EnbId> ConfiguredEnbs { get; init; } = ImmutableHashSet<EnbId>.Empty;
 
     /// <summary>The UEs and every way to find one (IMSI, M-TMSI, address, connections, uplink tunnels ...).</summary>
     public UeIndex Index { get; init; } = UeIndex.Empty;
@@ -147,6 +194,9 @@ public enum TrackerNoteKind
 
     /// <summary>The tracker failed on this message (a bug): the message is ignored and the state is as before it.</summary>
     Fault,
+
+    /// <summary>An eNB's identity was learnt or changed (cells read as macro or home, a Target-ID or Global-eNB-ID).</summary>
+    EnbIdentity,
 }
 
 /// <summary>A typed note on one tracker step, for the replay view and the logs.</summary>

@@ -22,12 +22,22 @@ public static partial class UeTracker
                 known = _index.ByMTmsi(m);
             }
 
+            if (known is { Status: TrackedUeStatus.Connected, Serving: { } old } && old != conn)
+            {
+                // A UE in ECM-CONNECTED sends no InitialUEMessage: its old connection was released unseen (both the
+                // UEContextReleaseCommand and Complete lost), and it comes back from idle.
+                Note(TrackerNoteKind.Inferred, $"{known.Key}: InitialUEMessage ({nas?.Kind ?? NasKind.None}) on {conn} while connected on {old}: that connection was released unseen, the UE went idle");
+                Release(known, old, cause: null);
+                known = _index.Get(known.Key);
+            }
+
             var key = known?.Key ?? NewUe();
             var ue = Ue(key);
             Put(Serve(ue, conn) with
             {
                 Imsi = ue.Imsi ?? nas?.Imsi,
                 CellId = s.Cgi?.CellId ?? ue.CellId,
+                Cgi = s.Cgi ?? ue.Cgi,
                 Status = ue.Status == TrackedUeStatus.Detached ? TrackedUeStatus.Registering : ue.Status,
             });
             if (ue.Status == TrackedUeStatus.Detached)
@@ -86,7 +96,7 @@ public static partial class UeTracker
                         var uplinks = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!);
                         key = LinkByUplinks(key, uplinks.Values);
                         var ue = Ue(key);
-                        Put(Serve(ue, conn) with { PendingUplinks = uplinks, MmeUeS1apId = s.MmeUeS1apId ?? ue.MmeUeS1apId });
+                        Put(Serve(ue, conn) with { PendingUplinks = uplinks, MmeUeS1apId = s.MmeUeS1apId ?? ue.MmeUeS1apId, Qcis = ue.WithQcis(s.ERabs) });
                         foreach (var tunnel in uplinks.Values)
                         {
                             if (_sessions.TryGetValue(tunnel, out var hint))
@@ -100,7 +110,7 @@ public static partial class UeTracker
                     }
 
                 case S1apPduType.SuccessfulOutcome:
-                    ContextUp(s, key, conn, EnbFor(association, enbEnd, s.Cgi, Ue(key).CellId));
+                    ContextUp(s, key, conn, EnbFor(association, enbEnd));
                     break;
 
                 default:
@@ -152,13 +162,13 @@ public static partial class UeTracker
             });
             if (wasIdle || (wasConnected && previousEnb != enb))
             {
-                Emit(new ServiceRequested(at, Ue(key).Id!.Value, enb, Ue(key).ActiveBearers()));
+                Emit(new ServiceRequested(at, Ue(key).Id!.Value, enb, Ue(key).ActiveBearers()), Ue(key).Cgi);
             }
             else if (wasConnected)
             {
                 foreach (var b in changed)
                 {
-                    Emit(new BearerModified(at, Ue(key).Id!.Value, new BearerDownlink(b.ERabId, b.Downlink!)));
+                    Emit(new BearerModified(at, Ue(key).Id!.Value, new BearerDownlink(b.ERabId, b.Downlink!)), Ue(key).Cgi);
                 }
             }
             else

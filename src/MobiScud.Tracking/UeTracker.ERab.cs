@@ -25,7 +25,7 @@ public static partial class UeTracker
                     pending = pending.SetItem(e.ERabId, e.Tunnel!);
                 }
 
-                Put(ue with { PendingUplinks = pending });
+                Put(ue with { PendingUplinks = pending, Qcis = ue.WithQcis(s.ERabs) });
                 return;
             }
 
@@ -40,7 +40,7 @@ public static partial class UeTracker
                 }
 
                 bearers = bearers.SetItem(e.ERabId, new TrackedBearer(e.ERabId, uplink, e.Tunnel));
-                added.Add(new Bearer(e.ERabId, uplink, e.Tunnel!));
+                added.Add(new Bearer(e.ERabId, uplink, e.Tunnel!) { Qci = ue.Qci(e.ERabId) });
             }
 
             Put(ue with { Bearers = bearers, PendingUplinks = ue.PendingUplinks.RemoveRange(added.Select(b => b.ERabId)) });
@@ -48,7 +48,7 @@ public static partial class UeTracker
             {
                 foreach (var b in added)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b));
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
                 }
             }
         }
@@ -60,19 +60,41 @@ public static partial class UeTracker
                 return;
             }
 
-            foreach (var e in s.ERabs.Where(e => !e.Failed))
+            ReleaseListed(ue, s.ERabs.Where(e => !e.Failed).Select(e => e.ERabId), clearPending: s.Procedure == S1apProcedureCode.ERabRelease);
+        }
+
+        /// <summary>E-RAB Release Command: the MME orders these released; the eNB's response says it did.</summary>
+        private void ReleaseOrdered(S1apSignal s, ConnectionKey conn)
+        {
+            if (OnConnection(conn, s) is not { } ue || s.ERabs.Count == 0)
             {
-                if (ue.Bearers.ContainsKey(e.ERabId))
+                return;
+            }
+
+            Put(ue with { PendingReleases = ue.PendingReleases.Union(s.ERabs.Select(e => e.ERabId)) });
+        }
+
+        /// <summary>Releases these E-RABs (a bearer, or a setup never seen answered); the pending command is done.</summary>
+        private void ReleaseListed(TrackedUe ue, IEnumerable<byte> ids, bool clearPending)
+        {
+            foreach (var id in ids)
+            {
+                if (ue.Bearers.ContainsKey(id))
                 {
-                    ue = ue with { Bearers = ue.Bearers.Remove(e.ERabId) };
+                    ue = ue with { Bearers = ue.Bearers.Remove(id) };
                     if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
                     {
-                        Emit(new BearerReleased(at, ue.Id!.Value, e.ERabId));
+                        Emit(new BearerReleased(at, ue.Id!.Value, id), ue.Cgi);
                     }
+                }
+                else if (ue.PendingUplinks.ContainsKey(id))
+                {
+                    ue = ue with { PendingUplinks = ue.PendingUplinks.Remove(id) };
+                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {id} released before its setup was seen answered: no bearer");
                 }
             }
 
-            Put(ue);
+            Put(clearPending ? ue with { PendingReleases = ImmutableSortedSet<byte>.Empty } : ue);
         }
 
         private void ERabModification(S1apSignal s, ConnectionKey conn)
@@ -84,6 +106,7 @@ public static partial class UeTracker
 
             if (s.PduType == S1apPduType.InitiatingMessage)
             {
+                ue = ue.PendingModifications.IsEmpty ? ue : ApplyModifications(ue, "a new indication came");
                 Put(ue with { PendingModifications = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!) });
                 return;
             }
@@ -92,6 +115,12 @@ public static partial class UeTracker
             var confirmed = s.ERabs.Count == 0 && s.Cause is null
                 ? ue.PendingModifications.Keys.ToList()
                 : s.ERabs.Where(e => !e.Failed).Select(e => e.ERabId).ToList();
+            if (ue.PendingModifications.IsEmpty)
+            {
+                Note(TrackerNoteKind.Inferred, $"{ue.Key}: {s.MessageName} without its indication: E-RAB{(confirmed.Count == 1 ? "" : "s")} {string.Join(", ", confirmed)} moved to downlink ends that were not seen; the bearers keep the last known ones");
+                return;
+            }
+
             var bearers = ue.Bearers;
             foreach (var id in confirmed.Order())
             {
@@ -100,7 +129,7 @@ public static partial class UeTracker
                     bearers = bearers.SetItem(id, bearer with { Downlink = downlink });
                     if (ue.Announced)
                     {
-                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)));
+                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
                     }
                 }
             }

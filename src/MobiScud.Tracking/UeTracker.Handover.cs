@@ -27,56 +27,40 @@ public static partial class UeTracker
                             return;
                         }
 
+                        if (ue.PathSwitch is { } earlier && earlier.Connection != conn)
+                        {
+                            // The UE moves on from a path switch whose acknowledge was not seen: that one happened.
+                            Note(TrackerNoteKind.Inferred, $"{ue.Key}: a new PathSwitchRequest on {conn} while the one on {earlier.Connection} is unacknowledged: that path switch happened");
+                            CompletePathSwitch(ue, earlier, ack: null);
+                            ue = Ue(ue.Key);
+                        }
+
                         var downlinks = s.ERabs.Where(e => e.Tunnel is not null).Select(e => new BearerDownlink(e.ERabId, e.Tunnel!)).ToImmutableArray();
-                        var target = EnbFor(association, enbEnd, s.Cgi, null);
+                        var target = EnbFor(association, enbEnd);
                         Put(ue with
                         {
-                            PathSwitch = new PendingPathSwitch(target, conn, downlinks),
+                            PathSwitch = new PendingPathSwitch(target, conn, downlinks) { SourceCell = ue.Cgi },
                             Connections = ue.Connections.Add(conn),
                             CellId = s.Cgi?.CellId ?? ue.CellId,
+                            Cgi = s.Cgi ?? ue.Cgi,
                         });
                         break;
                     }
 
                 case S1apPduType.SuccessfulOutcome:
                     {
-                        if (_index.ByConnection(conn) is not { PathSwitch: { } ps } ue || ps.Connection != conn)
+                        if (_index.ByConnection(conn) is { PathSwitch: { } ps } ue && ps.Connection == conn)
                         {
-                            Note(TrackerNoteKind.Unplaced, $"PathSwitchRequestAcknowledge on {conn}: no path switch pending there");
-                            return;
+                            CompletePathSwitch(ue, ps, s);
                         }
-
-                        var bearers = ue.Bearers;
-                        foreach (var d in ps.Downlinks)
+                        else if (_index.ByConnection(conn) is { } served && served.Serving == conn)
                         {
-                            if (bearers.TryGetValue(d.ERabId, out var b))
-                            {
-                                bearers = bearers.SetItem(d.ERabId, b with { Downlink = d.Downlink });
-                            }
+                            // Already complete (a message on the new connection came first): only the MME's changes are news.
+                            Put(served with { Bearers = WithUplinks(served.Bearers, s), MmeUeS1apId = s.MmeUeS1apId ?? served.MmeUeS1apId });
                         }
-
-                        // The acknowledge may move the uplink too (S-GW relocation).
-                        foreach (var e in s.ERabs.Where(e => e.Tunnel is not null))
+                        else
                         {
-                            if (bearers.TryGetValue(e.ERabId, out var b))
-                            {
-                                bearers = bearers.SetItem(e.ERabId, b with { Uplink = e.Tunnel! });
-                            }
-                        }
-
-                        var connections = ue.Serving is { } old && old != conn ? ue.Connections.Remove(old) : ue.Connections;
-                        Put(ue with
-                        {
-                            Bearers = bearers,
-                            PathSwitch = null,
-                            Serving = conn,
-                            Connections = connections.Add(conn),
-                            Enb = ps.Target,
-                            MmeUeS1apId = s.MmeUeS1apId ?? ue.MmeUeS1apId,
-                        });
-                        if (ue.Announced)
-                        {
-                            Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks));
+                            AcknowledgedUnseen(s, conn, association, enbEnd);
                         }
 
                         break;
@@ -93,6 +77,93 @@ public static partial class UeTracker
             }
         }
 
+        /// <summary>
+        /// PathSwitchRequestAcknowledge whose request was not seen: the MME moved the UE with that MME-UE-S1AP-ID (still
+        /// connected) to this connection. The new downlink ends were in the request: unknown until a later procedure.
+        /// </summary>
+        private void AcknowledgedUnseen(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
+        {
+            var ue = s.MmeUeS1apId is { } mme && _index.ByConnection(conn) is null
+                ? _index.ByMmeUeS1apId(mme).LastOrDefault(u => u.Status == TrackedUeStatus.Connected)
+                : null;
+            if (ue is null)
+            {
+                Note(TrackerNoteKind.Unplaced, $"PathSwitchRequestAcknowledge on {conn}: no path switch pending there, no connected UE with MME-UE-S1AP-ID {s.MmeUeS1apId}");
+                return;
+            }
+
+            var target = EnbFor(association, enbEnd);
+            Note(TrackerNoteKind.Inferred, $"{ue.Key}: PathSwitchRequestAcknowledge on {conn} without its request: an X2 handover to {target}, downlink ends unknown");
+            var pending = new PendingPathSwitch(target, conn, []);
+            Put(ue with { PathSwitch = pending, Connections = ue.Connections.Add(conn) });
+            CompletePathSwitch(Ue(ue.Key), pending, s);
+        }
+
+        /// <summary>The UE is at the path switch's eNB: bearers take the new downlink ends (and the acknowledge's uplinks).</summary>
+        private void CompletePathSwitch(TrackedUe ue, PendingPathSwitch ps, S1apSignal? ack)
+        {
+            var bearers = ue.Bearers;
+            var pending = ue.PendingUplinks;
+            var adopted = new List<Bearer>();
+            foreach (var d in ps.Downlinks)
+            {
+                if (bearers.TryGetValue(d.ERabId, out var b))
+                {
+                    bearers = bearers.SetItem(d.ERabId, b with { Downlink = d.Downlink });
+                }
+                else if (pending.GetValueOrDefault(d.ERabId) is { } uplink)
+                {
+                    // Set up at the old eNB without a response seen: the new eNB switches it, so the UE has it.
+                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplink, d.Downlink));
+                    pending = pending.Remove(d.ERabId);
+                    adopted.Add(new Bearer(d.ERabId, uplink, d.Downlink));
+                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {d.ERabId}, whose E-RAB setup response was not seen, is switched to {ps.Target}: a bearer (UL {uplink})");
+                }
+            }
+
+            if (ack is not null)
+            {
+                // The acknowledge may move the uplink too (S-GW relocation).
+                bearers = WithUplinks(bearers, ack);
+            }
+
+            var old = ue.Serving;
+            var connections = old is { } o && o != ps.Connection ? ue.Connections.Remove(o) : ue.Connections;
+            Put(ue with
+            {
+                Bearers = bearers,
+                PendingUplinks = pending,
+                PathSwitch = null,
+                Serving = ps.Connection,
+                Connections = connections.Add(ps.Connection),
+                Enb = ps.Target,
+                MmeUeS1apId = ack?.MmeUeS1apId ?? ue.MmeUeS1apId,
+            });
+            if (ue.Announced)
+            {
+                foreach (var b in adopted)
+                {
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
+                }
+
+                Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
+            }
+        }
+
+        /// <summary>Bearers with the uplink ends a PathSwitchRequestAcknowledge lists (E-RAB To Be Switched in Uplink).</summary>
+        private static ImmutableSortedDictionary<byte, TrackedBearer> WithUplinks(ImmutableSortedDictionary<byte, TrackedBearer> bearers, S1apSignal ack)
+        {
+            foreach (var e in ack.ERabs.Where(e => e.Tunnel is not null))
+            {
+                if (bearers.TryGetValue(e.ERabId, out var b))
+                {
+                    bearers = bearers.SetItem(e.ERabId, b with { Uplink = e.Tunnel! });
+                }
+            }
+
+            return bearers;
+        }
+
         private void HandoverPreparation(S1apSignal s, ConnectionKey conn, SctpAssociationKey association, NetEndpoint enbEnd)
         {
             if (OnConnection(conn, s) is not { } ue)
@@ -104,12 +175,15 @@ public static partial class UeTracker
             {
                 case S1apPduType.InitiatingMessage when s.TargetEnbId is { } target:
                     {
-                        var source = ue.Enb ?? EnbFor(association, enbEnd, null, ue.CellId);
+                        // The Target-ID names an eNB (and says whether it is a Home eNB): cell readings may change first.
                         var targetEnb = new EnbId(target.EnbId);
-                        Put(ue with { Handover = new PendingHandover(source, targetEnb) });
+                        NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "a HandoverRequired's Target-ID");
+                        ue = Ue(ue.Key);
+                        var source = ue.Enb ?? EnbFor(association, enbEnd);
+                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind, TargetCell = s.TargetCell } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
-                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1));
+                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
                         }
 
                         break;
@@ -120,7 +194,7 @@ public static partial class UeTracker
                     Put(ue with { Handover = pending with { Commanded = true } });
                     if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                     {
-                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target));
+                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
                     }
 
                     break;
@@ -140,27 +214,32 @@ public static partial class UeTracker
                         // HandoverRequest has only the new MME-UE id: link it to the UE whose preparation is waiting for it,
                         // preferring the one whose uplink tunnels it repeats, then the one whose target is this eNB.
                         var uplinks = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!);
-                        var targetEnb = EnbFor(association, enbEnd, null, null);
+                        var here = _enbs.GetValueOrDefault(association)?.Id;
                         var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).ToList();
                         var chosen = candidates.FirstOrDefault(u => uplinks.Count > 0 && uplinks.Values.All(t => u.Bearers.Values.Any(b => b.Uplink == t)))
-                            ?? candidates.FirstOrDefault(u => u.Handover!.Target == targetEnb)
+                            ?? candidates.FirstOrDefault(u => u.Handover!.Target == here)
                             ?? (candidates.Count == 1 ? candidates[0] : null);
                         if (chosen is null)
                         {
-                            Note(TrackerNoteKind.Unplaced, $"HandoverRequest to {targetEnb} (MME-UE-S1AP-ID {s.MmeUeS1apId}): no pending handover to link it to");
+                            PreparedUnseen(s, association, enbEnd, uplinks);
                             return;
                         }
 
+                        var h = chosen.Handover!;
                         Put(chosen with
                         {
-                            Handover = chosen.Handover! with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                            Handover = h with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                            Qcis = chosen.WithQcis(s.ERabs),
                         });
+
+                        // The MME sent the request to the eNB the Target-ID names: that is this association's eNB.
+                        BindGlobal(association, new GlobalEnbId(default, h.TargetKind, h.Target.Value), EnbIdentitySource.TargetId);
                         break;
                     }
 
                 case S1apPduType.SuccessfulOutcome when s.EnbUeS1apId is { } enbUe:
                     {
-                        if (PreparedAt(association, s.MmeUeS1apId) is not { } ue)
+                        if ((PreparedAt(association, s.MmeUeS1apId) ?? RequestedUnseen(s, association)) is not { } ue)
                         {
                             Note(TrackerNoteKind.Unplaced, $"HandoverRequestAcknowledge on {association} (MME-UE-S1AP-ID {s.MmeUeS1apId}): no handover request to it");
                             return;
@@ -192,45 +271,133 @@ public static partial class UeTracker
 
         private void HandoverNotify(S1apSignal s, ConnectionKey conn)
         {
-            if (_index.ByConnection(conn) is not { Handover: { } h } ue || h.TargetConnection != conn)
+            if (_index.ByConnection(conn) is { Handover: { } h } ue && h.TargetConnection == conn)
             {
-                Note(TrackerNoteKind.Unplaced, $"HandoverNotify on {conn}: no prepared handover");
+                CompleteHandover(ue, h, conn, s.Cgi);
                 return;
             }
 
-            CompleteHandover(ue, h, conn, s.Cgi?.CellId);
+            if (_index.ByConnection(conn) is null && PreparedAt(conn.Association, s.MmeUeS1apId) is { Handover: { } requested } target)
+            {
+                // The target's HandoverRequestAcknowledge was not seen: the notify on a new connection for the MME-UE id
+                // the request gave is the UE arriving. Its new downlink ends were in the acknowledge: unknown.
+                Note(TrackerNoteKind.Inferred, $"{target.Key}: HandoverNotify on {conn} for the handover to {requested.Target} whose HandoverRequestAcknowledge was not seen: complete, downlink ends unknown");
+                Put(target with { Connections = target.Connections.Add(conn), Handover = requested with { TargetConnection = conn } });
+                CompleteHandover(Ue(target.Key), requested with { TargetConnection = conn }, conn, s.Cgi, downlinksKnown: false);
+                return;
+            }
+
+            Note(TrackerNoteKind.Unplaced, $"HandoverNotify on {conn}: no prepared handover");
+        }
+
+        /// <summary>
+        /// A HandoverRequest no HandoverRequired announced (lost, or the tap started in between): it repeats the S-GW
+        /// uplink tunnels of the UE's bearers (E-RABs To Be Setup), so the connected UE that has all of them is moving.
+        /// </summary>
+        private void PreparedUnseen(S1apSignal s, SctpAssociationKey association, NetEndpoint enbEnd, ImmutableDictionary<byte, GtpEndpoint> uplinks)
+        {
+            var ue = uplinks.IsEmpty ? null : _index.AllByUplink(uplinks.Values.First()).LastOrDefault(u =>
+                u is { Status: TrackedUeStatus.Connected, Handover: null, Enb: not null } && uplinks.Values.All(t => u.Bearers.Values.Any(b => b.Uplink == t)));
+            if (ue is null)
+            {
+                Note(TrackerNoteKind.Unplaced, $"HandoverRequest on {association} (MME-UE-S1AP-ID {s.MmeUeS1apId}): no pending handover to link it to");
+                return;
+            }
+
+            var target = EnbFor(association, enbEnd);
+            var source = ue.Enb!.Value;
+            Put(ue with
+            {
+                Handover = new PendingHandover(source, target) { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+            });
+            Note(TrackerNoteKind.Inferred, $"{ue.Key}: HandoverRequest on {association} repeats its uplink tunnels: an S1 handover {source} -> {target} whose HandoverRequired was not seen");
+            if (ue.Announced)
+            {
+                Emit(new HandoverPrepared(at, ue.Id!.Value, source, target, HandoverKind.S1), ue.Cgi);
+            }
+        }
+
+        /// <summary>
+        /// A HandoverRequestAcknowledge whose HandoverRequest was not seen: the handover in preparation toward this
+        /// association's eNB (or the only one in preparation) is the one it answers.
+        /// </summary>
+        private TrackedUe? RequestedUnseen(S1apSignal s, SctpAssociationKey association)
+        {
+            var here = _enbs.GetValueOrDefault(association)?.Id;
+            var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null, TargetAssociation: null }).ToList();
+            var ue = candidates.FirstOrDefault(u => u.Handover!.Target == here) ?? (candidates.Count == 1 ? candidates[0] : null);
+            if (ue is null)
+            {
+                return null;
+            }
+
+            var h = ue.Handover!;
+            ue = ue with { Handover = h with { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association } };
+            Put(ue);
+            Note(TrackerNoteKind.Inferred, $"{ue.Key}: HandoverRequestAcknowledge on {association} answers the handover to {h.Target}, whose HandoverRequest was not seen");
+            BindGlobal(association, new GlobalEnbId(default, h.TargetKind, h.Target.Value), EnbIdentitySource.TargetId);
+            return Ue(ue.Key);
         }
 
         /// <summary>The UE is at the target: bearers take the admitted DL ends (and new UL ends); the others are gone.</summary>
-        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, ulong? cellId)
+        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, EutranCgi? cgi, bool downlinksKnown = true)
         {
             var bearers = ue.Bearers;
+            var adopted = new List<Bearer>();
+            var pending = ue.PendingUplinks;
             foreach (var d in h.Downlinks)
             {
                 if (bearers.TryGetValue(d.ERabId, out var b))
                 {
                     bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, h.Uplinks.GetValueOrDefault(d.ERabId) ?? b.Uplink, d.Downlink));
                 }
+                else if ((h.Uplinks.GetValueOrDefault(d.ERabId) ?? pending.GetValueOrDefault(d.ERabId)) is { } uplink)
+                {
+                    // A bearer whose E-RAB setup was only partly seen: the target admitted it, so the UE has it.
+                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplink, d.Downlink));
+                    pending = pending.Remove(d.ERabId);
+                    adopted.Add(new Bearer(d.ERabId, uplink, d.Downlink));
+                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {d.ERabId}, whose setup was not seen whole, was admitted by the handover target: a bearer (UL {uplink})");
+                }
             }
 
-            var dropped = bearers.Keys.Where(id => h.Downlinks.All(d => d.ERabId != id)).ToList();
-            bearers = bearers.RemoveRange(dropped);
+            List<byte> dropped;
+            if (downlinksKnown)
+            {
+                dropped = bearers.Keys.Where(id => h.Downlinks.All(d => d.ERabId != id)).ToList();
+                bearers = bearers.RemoveRange(dropped);
+            }
+            else
+            {
+                // The admitted list was not seen: every bearer goes along, its new downlink end unknown.
+                dropped = [];
+                bearers = bearers.ToImmutableSortedDictionary(p => p.Key, p => p.Value with { Uplink = h.Uplinks.GetValueOrDefault(p.Key) ?? p.Value.Uplink, Downlink = null });
+            }
+
             Put(ue with
             {
+                PendingUplinks = pending,
                 Bearers = bearers,
                 Handover = null,
                 Serving = target,
                 Connections = ue.Connections.Add(target),
                 Enb = h.Target,
-                CellId = cellId ?? ue.CellId,
+                CellId = cgi?.CellId ?? ue.CellId,
+                Cgi = cgi ?? ue.Cgi,
                 MmeUeS1apId = h.TargetMmeUeS1apId ?? ue.MmeUeS1apId,
             });
             if (ue.Announced)
             {
-                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks));
+                var cell = cgi ?? ue.Cgi;
+                foreach (var b in adopted)
+                {
+                    Emit(new BearerAdded(at, ue.Id!.Value, b), cell);
+                }
+
+                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks) { SourceCell = ToEcgi(ue.Cgi) }, cell);
                 foreach (var id in dropped)
                 {
-                    Emit(new BearerReleased(at, ue.Id!.Value, id));
+                    Emit(new BearerReleased(at, ue.Id!.Value, id), cell);
                 }
             }
         }
@@ -251,7 +418,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Failed, $"{key}: handover to {pending.Target} {why}");
             if (ue.Announced)
             {
-                Emit(new HandoverCancelled(at, ue.Id!.Value));
+                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
             }
         }
     }

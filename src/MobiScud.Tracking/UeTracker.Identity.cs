@@ -82,7 +82,7 @@ public static partial class UeTracker
             var id = ue.Id ?? new UeId(ue.Imsi is { } imsi ? $"imsi-{imsi}" : ue.Key.ToString());
             ue = ue with { Id = id, Announced = true, AwaitingAddress = false };
             Put(ue);
-            Emit(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()));
+            Emit(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()), ue.Cgi);
         }
 
         /// <summary>A first IMSI for this UE either names it, or shows it is a UE we already know under another key.</summary>
@@ -151,6 +151,8 @@ public static partial class UeTracker
                 Serving = a.Serving ?? b.Serving,
                 Connections = b.Connections.Union(a.Connections),
                 CellId = a.CellId ?? b.CellId,
+                Cgi = a.Cgi ?? b.Cgi,
+                Qcis = b.Qcis.SetItems(a.Qcis),
                 MmeUeS1apId = a.MmeUeS1apId ?? b.MmeUeS1apId,
             });
             Note(TrackerNoteKind.Learnt, $"{from} is {into}");

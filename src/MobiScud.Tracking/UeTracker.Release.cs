@@ -80,7 +80,7 @@ public static partial class UeTracker
                 // The target admitted the UE and the MME now releases the source: the handover happened, although its
                 // HandoverNotify was not seen (TS 36.413 8.4.2: the MME releases the source after the notify).
                 Note(TrackerNoteKind.Inferred, $"{ue.Key}: source {c} released during the handover to {h.Target}: the handover is complete (HandoverNotify not seen)");
-                CompleteHandover(Ue(ue.Key), h, target, cellId: null);
+                CompleteHandover(Ue(ue.Key), h, target, cgi: null);
                 return;
             }
 
@@ -128,7 +128,8 @@ public static partial class UeTracker
                 return;
             }
 
-            var bearers = ue.Bearers.ToImmutableSortedDictionary(b => b.Key, b => b.Value with { Downlink = null });
+            // E-RABs ordered released (the response not seen) do not come back at the next service request.
+            var bearers = ue.Bearers.RemoveRange(ue.PendingReleases).ToImmutableSortedDictionary(b => b.Key, b => b.Value with { Downlink = null });
             var wasConnected = ue.Status == TrackedUeStatus.Connected;
             Put(ue with
             {
@@ -136,12 +137,14 @@ public static partial class UeTracker
                 Status = ue.Announced || ue.Status == TrackedUeStatus.Connected ? TrackedUeStatus.Idle : ue.Status,
                 Bearers = bearers,
                 PendingUplinks = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingModifications = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingReleases = ImmutableSortedSet<byte>.Empty,
                 Handover = null,
                 PathSwitch = null,
             });
             if (ue.Announced && wasConnected)
             {
-                Emit(new UeReleasedToIdle(at, ue.Id!.Value));
+                Emit(new UeReleasedToIdle(at, ue.Id!.Value), ue.Cgi);
             }
         }
 
@@ -152,6 +155,8 @@ public static partial class UeTracker
             {
                 Status = TrackedUeStatus.Detached,
                 Bearers = ImmutableSortedDictionary<byte, TrackedBearer>.Empty,
+                PendingModifications = ImmutableDictionary<byte, GtpEndpoint>.Empty,
+                PendingReleases = ImmutableSortedSet<byte>.Empty,
                 Serving = null,
                 Handover = null,
                 PathSwitch = null,
@@ -159,7 +164,7 @@ public static partial class UeTracker
             });
             if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
             {
-                Emit(new Detached(at, ue.Id!.Value));
+                Emit(new Detached(at, ue.Id!.Value), ue.Cgi);
             }
 
             ForgetIfDetached(key);

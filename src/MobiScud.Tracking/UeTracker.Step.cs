@@ -16,7 +16,9 @@ public static partial class UeTracker
     {
         private readonly TrackerState _initial = state;
         private UeIndex _index = state.Index;
-        private ImmutableDictionary<SctpAssociationKey, EnbId> _enbs = state.Enbs;
+        private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = state.Enbs;
+        private ImmutableDictionary<EnbId, bool> _named = state.NamedEnbs;
+        private int _namedMacro = state.NamedMacroEnbs;
         private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = state.Sessions;
         private ImmutableDictionary<uint, string?> _pendingCs = state.PendingCreateSessions;
         private long _nextKey = state.NextKey;
@@ -25,14 +27,16 @@ public static partial class UeTracker
 
         public TrackerStep Finish()
         {
-            var unchanged = ReferenceEquals(_index, _initial.Index) && ReferenceEquals(_enbs, _initial.Enbs)
+            var unchanged = ReferenceEquals(_index, _initial.Index) && ReferenceEquals(_enbs, _initial.Enbs) && ReferenceEquals(_named, _initial.NamedEnbs)
                 && ReferenceEquals(_sessions, _initial.Sessions) && ReferenceEquals(_pendingCs, _initial.PendingCreateSessions)
                 && _nextKey == _initial.NextKey;
             var next = unchanged
                 ? _initial
-                : new TrackerState
+                : _initial with
                 {
                     Enbs = _enbs,
+                    NamedEnbs = _named,
+                    NamedMacroEnbs = _namedMacro,
                     Index = _index,
                     Sessions = _sessions,
                     PendingCreateSessions = _pendingCs,
@@ -48,14 +52,22 @@ public static partial class UeTracker
             var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
             ConnectionKey? conn = s.EnbUeS1apId is { } enbUe ? new ConnectionKey(association, enbUe) : null;
             var initiating = s.PduType == S1apPduType.InitiatingMessage;
+            if (fromEnb && s.Cgi is { } cgi)
+            {
+                // A cell of the eNB that sent this: evidence of the association's eNB id (UeTracker.Enb.cs).
+                ObserveCell(association, cgi);
+            }
+
+            if (conn is { } on)
+            {
+                // Something waiting on this connection for an answer that was not seen (UeTracker.Partial.cs).
+                Settle(on, s, fromEnb);
+            }
+
             switch (s.Procedure)
             {
                 case S1apProcedureCode.S1Setup when initiating && s.GlobalEnbId is { } g:
-                    if (!_enbs.TryGetValue(association, out var known) || known.Value != g.EnbId)
-                    {
-                        _enbs = _enbs.SetItem(association, new EnbId(g.EnbId));
-                    }
-
+                    BindGlobal(association, g, EnbIdentitySource.S1Setup);
                     break;
                 case S1apProcedureCode.InitialUeMessage when conn is { } c:
                     InitialUeMessage(s, c);
@@ -69,7 +81,10 @@ public static partial class UeTracker
                 case S1apProcedureCode.ERabSetup when conn is { } c:
                     ERabSetup(s, c);
                     break;
-                case S1apProcedureCode.ERabRelease when !initiating && conn is { } c:
+                case S1apProcedureCode.ERabRelease when initiating && conn is { } c:
+                    ReleaseOrdered(s, c);
+                    break;
+                case S1apProcedureCode.ERabRelease when conn is { } c:
                     ReleaseBearers(s, c);
                     break;
                 case S1apProcedureCode.ERabReleaseIndication when conn is { } c:
@@ -105,7 +120,10 @@ public static partial class UeTracker
             }
         }
 
-        private void Emit(UeEvent e) => (_events ??= []).Add(e);
+        /// <summary>Emits the event with the UE's serving cell as the signalling gave it (for MEC 012; the MC ignores it).</summary>
+        private void Emit(UeEvent e, EutranCgi? cell) => (_events ??= []).Add(cell is null ? e : e with { Cell = ToEcgi(cell) });
+
+        private static Ecgi? ToEcgi(EutranCgi? cgi) => cgi is { } c ? new Ecgi(c.Plmn.Mcc, c.Plmn.Mnc, c.CellId) : null;
 
         private void Note(TrackerNoteKind kind, string text) => (_notes ??= []).Add(new TrackerNote(kind, text));
 
@@ -145,37 +163,6 @@ public static partial class UeTracker
 
             Note(TrackerNoteKind.Unplaced, $"{s.MessageName} on {conn}: no UE on this connection");
             return null;
-        }
-
-        private EnbId EnbFor(SctpAssociationKey association, NetEndpoint enbEnd, EutranCgi? cgi, ulong? cellId)
-        {
-            if (_enbs.TryGetValue(association, out var known))
-            {
-                return known;
-            }
-
-            // No S1Setup in the capture: a macro eNB's id is the top 20 bits of its 28-bit cell identity; else a
-            // stable id from the eNB's SCTP endpoint (top bit set, so it cannot clash with a real 28-bit id).
-            var id = cgi is { } c ? new EnbId(c.CellId >> 8)
-                : cellId is { } cell ? new EnbId((uint)(cell >> 8))
-                : new EnbId(0x8000_0000u | (Fnv(enbEnd) & 0x7FFF_FFFFu));
-            _enbs = _enbs.SetItem(association, id);
-            return id;
-        }
-
-        private static uint Fnv(NetEndpoint endpoint)
-        {
-            var h = 2166136261u;
-            Span<ulong> values = [endpoint.Address.High, endpoint.Address.Low, endpoint.Port];
-            foreach (var v in values)
-            {
-                for (var i = 0; i < 8; i++)
-                {
-                    h = (h ^ (byte)(v >> (i * 8))) * 16777619u;
-                }
-            }
-
-            return h;
         }
     }
 }

@@ -34,6 +34,9 @@ public static partial class UeTracker
                 case S1apSignal s:
                     step.S1ap(s);
                     break;
+                case NgapSignal n:
+                    step.Ngap(n);
+                    break;
                 case GtpcSignal g:
                     step.Gtpc(g);
                     break;
@@ -79,6 +82,12 @@ public static partial class UeTracker
         var problems = state.Index.Violations().ToList();
         problems.AddRange(state.Ues.Keys.Where(k => k.Value <= 0 || k.Value >= state.NextKey).Select(k => $"{k} is outside 1..{state.NextKey - 1}"));
         problems.AddRange(state.Ues.Where(p => p.Key != p.Value.Key).Select(p => $"record {p.Value.Key} is filed under {p.Key}"));
+        if (state.NamedEnbs.Count(p => !p.Value) != state.NamedMacroEnbs || state.NamedEnbs.Count > MaxNamedEnbs)
+        {
+            problems.Add($"{state.NamedEnbs.Count} named eNBs, {state.NamedEnbs.Count(p => !p.Value)} of them macro, counted as {state.NamedMacroEnbs}");
+        }
+
+        problems.AddRange(state.Enbs.Where(p => p.Value.Cells.Count > EnbIdentity.MaxCells).Select(p => $"{p.Key} keeps {p.Value.Cells.Count} cells"));
         if (problems.Count > 0)
         {
             throw new InvalidOperationException($"tracker invariants broken: {string.Join("; ", problems)}");
@@ -88,6 +97,7 @@ public static partial class UeTracker
     private static string Describe(TrackerInput input) => input switch
     {
         S1apSignal s => $"{s.MessageName} {s.Source} -> {s.Destination} (ENB-UE {s.EnbUeS1apId}, MME-UE {s.MmeUeS1apId})",
+        NgapSignal n => $"{n.MessageName} {n.Source} -> {n.Destination} (RAN-UE {n.RanUeNgapId}, AMF-UE {n.AmfUeNgapId})",
         GtpcSignal g => $"GTPv2-C type {g.MessageType} seq {g.SequenceNumber}",
         GtpuSignal u => $"G-PDU TEID {u.Teid} to {u.Destination}",
         _ => input.GetType().Name,

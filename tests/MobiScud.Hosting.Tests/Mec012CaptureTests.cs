@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MobiScud.Capture;
 using MobiScud.Cli;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
+using MobiScud.Hosting.Tests.Mec;
 using MobiScud.TestSupport;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
@@ -30,11 +32,11 @@ public sealed class Mec012CaptureTests
         var events = session.Entries.Where(e => e.Event.Ue == ue).ToList();
         Assert.Equal(new[] { 427L, 448L, 467L }, events.Where(e => e.Event is HandoverExecuting).Select(e => e.Frame));
 
-        using var sink = new WebhookSink();
+        using var sink = new MecReceiver();
         var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
         await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Enbs:2"] = "498", ["MobiScud:Sites:1:Enbs:1"] = "67", ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }), hypervisor);
         using var api = host.Client();
-        var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = $"{sink.Address}cells" });
+        var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", MecBodies.CellChange($"{sink.Address}cells", 1, 2, 3, 4, 5));
         Assert.Equal(HttpStatusCode.Created, rni.StatusCode);
 
         foreach (var e in events)
@@ -44,79 +46,32 @@ public sealed class Mec012CaptureTests
 
         await Wait.Until(() => Task.FromResult(sink.Received().Count >= 9), "nine cell-change notifications");
         var cells = sink.Received();
-        Assert.Equal(
-            ["IN_PREPARATION", "IN_EXECUTION", "COMPLETED", "IN_PREPARATION", "IN_EXECUTION", "COMPLETED", "IN_PREPARATION", "IN_EXECUTION", "CANCELLED"],
-            cells.Select(c => c.GetProperty("hoStatus").GetString()));
+        Assert.All(cells, c => MecSchemas.AssertValid(MecSpec.Mec012, "CellChangeNotification", JsonNode.Parse(c.GetRawText())));
+
+        // hoStatus as MEC 012 numbers it: 1 = IN_PREPARATION, 2 = IN_EXECUTION, 3 = COMPLETED, 5 = CANCELLED.
+        Assert.Equal([1, 2, 3, 1, 2, 3, 1, 2, 5], cells.Select(c => c.GetProperty("hoStatus").GetInt32()));
         Assert.All(cells, c => Assert.Equal("CellChangeNotification", c.GetProperty("notificationType").GetString()));
         Assert.All(cells, c => Assert.Equal("45.45.0.11", c.GetProperty("associateId")[0].GetProperty("value").GetString()));
 
-        // The first handover goes from eNB 498 to eNB 67; its execution names the same cells as its preparation.
+        // The first handover goes from eNB 498's cell to eNB 67's: tshark shows HandoverRequired (422) naming target
+        // cell-ID 0x000043a0 and the UE's last visited cell 0x0001f20a, HandoverNotify (430) EUTRAN-CGI 0x000043a0,
+        // PLMN 00f110 (MCC 001, MNC 01). Its execution names the same cells as its preparation.
         var executing = cells[1];
-        Assert.Equal(498, executing.GetProperty("srcEcgi").GetProperty("enbId").GetInt64());
-        Assert.Equal(67, executing.GetProperty("trgEcgi")[0].GetProperty("enbId").GetInt64());
+        Assert.Equal("001F20A", executing.GetProperty("srcEcgi").GetProperty("cellId").GetString());
+        Assert.Equal("00043A0", executing.GetProperty("trgEcgi")[0].GetProperty("cellId").GetString());
+        Assert.Equal("001", executing.GetProperty("srcEcgi").GetProperty("plmn").GetProperty("mcc").GetString());
+        Assert.Equal("01", executing.GetProperty("srcEcgi").GetProperty("plmn").GetProperty("mnc").GetString());
+        Assert.Equal("00043A0", cells[2].GetProperty("trgEcgi")[0].GetProperty("cellId").GetString());
+        Assert.Equal("001F20A", cells[5].GetProperty("trgEcgi")[0].GetProperty("cellId").GetString());
         Assert.Equal(events.Single(e => e.Frame == 427).Event.At, TimeSpan.FromSeconds(executing.GetProperty("timeStamp").GetProperty("seconds").GetInt64())
             + TimeSpan.FromTicks(executing.GetProperty("timeStamp").GetProperty("nanoSeconds").GetInt32() / 100));
     }
 
-    /// <summary>An HTTP listener on a free loopback port that keeps every JSON body posted to it, in arrival order.</summary>
-    private sealed class WebhookSink : IDisposable
+    [Fact]
+    public void A_gNB_id_that_is_already_an_eNB_of_another_site_is_refused_naming_the_key()
     {
-        private readonly HttpListener _listener = new();
-        private readonly List<JsonElement> _received = [];
-        private readonly Task _receiving;
-
-        public WebhookSink()
-        {
-            var port = RedisServer.FreePort();
-            Address = $"http://127.0.0.1:{port}/";
-            _listener.Prefixes.Add(Address);
-            _listener.Start();
-            _receiving = Task.Run(Receive);
-        }
-
-        public string Address { get; }
-
-        public List<JsonElement> Received()
-        {
-            lock (_received)
-            {
-                return [.. _received];
-            }
-        }
-
-        private async Task Receive()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await _listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                using (var reader = new StreamReader(ctx.Request.InputStream))
-                {
-                    var json = JsonDocument.Parse(await reader.ReadToEndAsync()).RootElement.Clone();
-                    lock (_received)
-                    {
-                        _received.Add(json);
-                    }
-                }
-
-                ctx.Response.StatusCode = 204;
-                ctx.Response.Close();
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-            _receiving.Wait(TimeSpan.FromSeconds(10));
-        }
+        var bad = Settings(new() { ["MobiScud:Sites:1:Gnbs:0"] = "1" }); // eNB 1 belongs to site-a
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => ServeHost.Build([], null, new ServeOverrides { Settings = bad }));
+        Assert.Contains("MobiScud:Sites:1:Gnbs lists gNB 1, already served by site 'site-a'", e.Message, StringComparison.Ordinal);
     }
 }

@@ -109,21 +109,22 @@ public sealed class ServeApiTests
         {
             subscriptionType = "MobilityProcedureSubscription",
             callbackReference = $"http://127.0.0.1:{port}/mobility",
-            filterCriteria = new { associateId = new[] { new { type = "UE_IPv4_ADDRESS", value = UeAddress(ue).ToString() } } },
+            filterCriteria = new { associateId = new[] { new { type = 1, value = UeAddress(ue).ToString() } }, mobilityStatus = new[] { 1, 2 } },
         });
         Assert.Equal(HttpStatusCode.Created, sub.StatusCode);
-        var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = $"http://127.0.0.1:{port}/cells" });
+        var rni = await api.PostAsJsonAsync("/rni/v2/subscriptions", Mec.MecBodies.CellChange($"http://127.0.0.1:{port}/cells", 1, 3));
         Assert.Equal(HttpStatusCode.Created, rni.StatusCode);
         var wrongType = await api.PostAsJsonAsync("/amsi/v1/subscriptions", new { subscriptionType = "CellChangeSubscription", callbackReference = $"http://127.0.0.1:{port}/x" });
         Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
 
         // Another UE's handover must not reach the filtered MEC 021 subscriber.
-        await host.Pipeline.PostAsync(Attach(ue, EnbA, Now));
-        await host.Pipeline.PostAsync(Attach(ue + 1, EnbA, Now));
+        Control.Model.Ecgi Cell(Control.Model.EnbId enb) => new("001", "01", (enb.Value << 8) | 1);
+        await host.Pipeline.PostAsync(Attach(ue, EnbA, Now) with { Cell = Cell(EnbA) });
+        await host.Pipeline.PostAsync(Attach(ue + 1, EnbA, Now) with { Cell = Cell(EnbA) });
         await Wait.Until(async () => (await host.State(Ue(ue)))?.PvmStatus == PvmStatus.Running && (await host.State(Ue(ue + 1)))?.PvmStatus == PvmStatus.Running, "both PVMs running at site-a");
-        await host.Pipeline.PostAsync(new Control.Model.HandoverPrepared(Now, Ue(ue), EnbA, EnbB, Control.Model.HandoverKind.X2));
-        await host.Pipeline.PostAsync(Switched(ue, EnbB, Now));
-        await host.Pipeline.PostAsync(Switched(ue + 1, EnbC, Now));
+        await host.Pipeline.PostAsync(new Control.Model.HandoverPrepared(Now, Ue(ue), EnbA, EnbB, Control.Model.HandoverKind.X2) { Cell = Cell(EnbA), TargetCell = Cell(EnbB) });
+        await host.Pipeline.PostAsync(Switched(ue, EnbB, Now) with { Cell = Cell(EnbB), SourceCell = Cell(EnbA) });
+        await host.Pipeline.PostAsync(Switched(ue + 1, EnbC, Now) with { Cell = Cell(EnbC), SourceCell = Cell(EnbA) });
         await Wait.Until(async () => (await host.State(Ue(ue))) is { PvmSite: var s, Migration: null } && s == B, "UE 7's PVM migrated to site-b");
 
         List<JsonElement> Mobility()
@@ -135,23 +136,21 @@ public sealed class ServeApiTests
         }
 
         await Wait.Until(() => Task.FromResult(Mobility().Count >= 2), "two mobility notifications");
-        var statuses = Mobility().Select(m => m.GetProperty("mobilityStatus").GetString()).ToList();
-        Assert.Equal(["INTERHOST_MOVEOUT_TRIGGERED", "INTERHOST_MOVEOUT_COMPLETED"], statuses);
+        var statuses = Mobility().Select(m => m.GetProperty("mobilityStatus").GetInt32()).ToList();
+        Assert.Equal([1, 2], statuses); // INTERHOST_MOVEOUT_TRIGGERED, INTERHOST_MOVEOUT_COMPLETED
         var done = Mobility()[1];
         Assert.Equal(UeAddress(ue).ToString(), done.GetProperty("associateId")[0].GetProperty("value").GetString());
-        Assert.Equal("site-a", done.GetProperty("sourceSite").GetString());
-        Assert.Equal("site-b", done.GetProperty("targetSite").GetString());
         Assert.Equal($"pvm-{Ue(ue)}", done.GetProperty("targetAppInfo").GetProperty("appInstanceId").GetString());
 
         await Wait.Until(() => Task.FromResult(received.Count(r => r.GetProperty("notificationType").GetString() == "CellChangeNotification") >= 3), "cell changes of both UEs");
-        List<string?> cells;
+        List<int> cells;
         lock (received)
         {
             cells = [.. received.Where(r => r.GetProperty("notificationType").GetString() == "CellChangeNotification"
-                && r.GetProperty("associateId")[0].GetProperty("value").GetString() == UeAddress(ue).ToString()).Select(r => r.GetProperty("hoStatus").GetString())];
+                && r.GetProperty("associateId")[0].GetProperty("value").GetString() == UeAddress(ue).ToString()).Select(r => r.GetProperty("hoStatus").GetInt32())];
         }
 
-        Assert.Equal(["IN_PREPARATION", "COMPLETED"], cells);
+        Assert.Equal([1, 3], cells); // IN_PREPARATION, COMPLETED
 
         // The REST view agrees, and the timeline tells the story in order.
         var view = await api.GetFromJsonAsync<JsonElement>($"/api/v1/ues/{Ue(ue)}");

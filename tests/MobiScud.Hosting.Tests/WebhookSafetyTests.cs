@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using MobiScud.Hosting.Tests.Mec;
 using MobiScud.Control.Model;
 using Xunit.Abstractions;
 using static MobiScud.Hosting.Tests.ServeTestHost;
@@ -10,7 +12,14 @@ namespace MobiScud.Hosting.Tests;
 /// <summary>MEC subscriptions: no SSRF, no credentials kept, no redirects, bounded retries, no duplicates, nothing stored on a failed write.</summary>
 public sealed class WebhookSafetyTests(ITestOutputHelper output)
 {
-    private static object Sub(string callback, string? clientKey = null) => new { subscriptionType = "CellChangeSubscription", callbackReference = callback, clientKey };
+    private static JsonObject Sub(string callback) => MecBodies.CellChange(callback, 1, 2, 3, 4, 5);
+
+    private static Task<HttpResponseMessage> Post(HttpClient api, JsonObject body, string idempotencyKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/rni/v2/subscriptions") { Content = JsonContent.Create(body) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return api.SendAsync(request);
+    }
 
     [Theory]
     [InlineData("http://169.254.169.254/latest/meta-data/", "link-local")]
@@ -31,7 +40,7 @@ public sealed class WebhookSafetyTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         Assert.Contains(reason, body);
         Assert.DoesNotContain("hunter2", body);
-        Assert.Empty((await api.GetFromJsonAsync<List<JsonElement>>("/rni/v2/subscriptions"))!);
+        Assert.Equal(0, await MecBodies.Count(api, "/rni/v2"));
     }
 
     [Fact]
@@ -55,13 +64,14 @@ public sealed class WebhookSafetyTests(ITestOutputHelper output)
         var again = await api.PostAsJsonAsync("/rni/v2/subscriptions", Sub("http://127.0.0.1:9/a"));
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        Assert.Equal(first.Headers.Location, new Uri((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("links").GetProperty("self").GetProperty("uri").GetString()!, UriKind.Relative));
+        Assert.Equal(first.Headers.Location, new Uri((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("_links").GetProperty("self").GetProperty("href").GetString()!));
 
-        var keyed = await api.PostAsJsonAsync("/rni/v2/subscriptions", Sub("http://127.0.0.1:9/b", "client-1"));
-        var keyedAgain = await api.PostAsJsonAsync("/rni/v2/subscriptions", Sub("http://127.0.0.1:9/b", "client-1"));
+        // The same client key (Idempotency-Key header: the specification's body has no field for it) returns the first.
+        var keyed = await Post(api, Sub("http://127.0.0.1:9/b"), "client-1");
+        var keyedAgain = await Post(api, Sub("http://127.0.0.1:9/c"), "client-1");
         Assert.Equal(HttpStatusCode.Created, keyed.StatusCode);
         Assert.Equal(HttpStatusCode.OK, keyedAgain.StatusCode);
-        Assert.Equal(2, (await api.GetFromJsonAsync<List<JsonElement>>("/rni/v2/subscriptions"))!.Count);
+        Assert.Equal(2, await MecBodies.Count(api, "/rni/v2"));
     }
 
     [Fact]
@@ -114,8 +124,9 @@ public sealed class WebhookSafetyTests(ITestOutputHelper output)
                 Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/rni/v2/subscriptions", Sub($"http://127.0.0.1:{port}/{path}"))).StatusCode);
             }
 
-            await host.Pipeline.PostAsync(Attach(1, EnbA, Now));
-            await host.Pipeline.PostAsync(new HandoverPrepared(Now, Ue(1), EnbA, EnbB, HandoverKind.X2));
+            var cellA = new Ecgi("001", "01", 0x0000101);
+            await host.Pipeline.PostAsync(Attach(1, EnbA, Now) with { Cell = cellA });
+            await host.Pipeline.PostAsync(new HandoverPrepared(Now, Ue(1), EnbA, EnbB, HandoverKind.S1) { Cell = cellA, TargetCell = new Ecgi("001", "01", 0x0000301) });
             await Wait.Until(() =>
             {
                 lock (hits)
@@ -144,7 +155,7 @@ public sealed class WebhookSafetyTests(ITestOutputHelper output)
             ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32",
         }));
         using var api = host.Client();
-        Assert.Empty((await api.GetFromJsonAsync<List<JsonElement>>("/rni/v2/subscriptions"))!);
+        Assert.Equal(0, await MecBodies.Count(api, "/rni/v2"));
         await redis.KillAsync();
         var during = await api.PostAsJsonAsync("/rni/v2/subscriptions", Sub("http://127.0.0.1:9/x"));
         output.WriteLine($"{(int)during.StatusCode} {await during.Content.ReadAsStringAsync()}");
@@ -152,6 +163,6 @@ public sealed class WebhookSafetyTests(ITestOutputHelper output)
         Assert.NotNull(during.Headers.RetryAfter);
         await redis.StartAsync();
         await Wait.Until(async () => (await api.GetAsync("/rni/v2/subscriptions")).IsSuccessStatusCode, "the API answers again");
-        Assert.Empty((await api.GetFromJsonAsync<List<JsonElement>>("/rni/v2/subscriptions"))!);
+        Assert.Equal(0, await MecBodies.Count(api, "/rni/v2"));
     }
 }

@@ -81,6 +81,30 @@ public sealed record MessageRow
     /// <summary>The UE's IP from a NAS PDN address (Activate Default EPS Bearer Context Request).</summary>
     public string? UeIp { get; init; }
 
+    // NGAP rows (TS 38.413): the UE NGAP ids, PDU sessions, RAN node and NR cell take the place of their S1AP
+    // counterparts; TEIDs, transport addresses, Target-ID, cause and the NAS fields are shared (5G NAS by name and
+    // 5GMM/5GSM type octet, 5G-GUTI, 5G-S-TMSI).
+
+    /// <summary>AMF-UE-NGAP-ID (40 bits), or the AMF id of UEContextReleaseCommand's UE-NGAP-IDs.</summary>
+    public ulong? AmfUeNgapId { get; init; }
+
+    public uint? RanUeNgapId { get; init; }
+
+    /// <summary>Other AMF-UE-NGAP-IDs the message names: SourceAMF-UE-NGAP-ID, NGReset's list.</summary>
+    public IReadOnlyList<ulong> OtherAmfUeNgapIds { get; init; } = [];
+
+    /// <summary>Other RAN-UE-NGAP-IDs the message names (NGReset's list).</summary>
+    public IReadOnlyList<uint> OtherRanUeNgapIds { get; init; } = [];
+
+    /// <summary>PDU session ids of every PDU session list item, in IE order.</summary>
+    public IReadOnlyList<int> PduSessionIds { get; init; } = [];
+
+    /// <summary>GlobalRANNodeID (NGSetup): `PLMN/Kind:id(bits)`, a gNB id having 22..32 bits.</summary>
+    public string? GlobalRanNodeId { get; init; }
+
+    /// <summary>NR CGI of the user location: `PLMN/nrcell` with the 36-bit NR cell identity in hex.</summary>
+    public string? NrCgi { get; init; }
+
     public string Time => FormatTime(TimestampNanos);
 
     public static string FormatTime(long nanos)

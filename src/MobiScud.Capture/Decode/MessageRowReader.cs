@@ -11,7 +11,7 @@ namespace MobiScud.Capture.Decode;
 /// identity (IMSI, M-TMSI), since the context outlives the connection. So their "ciphered" NAS can be read, as the UE
 /// tracker does; anything else ciphered is reported as such, never guessed.
 /// </summary>
-public sealed class MessageRowReader(Action<MessageRow> onRow) : ISignallingSink
+public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignallingSink
 {
     private readonly Dictionary<(SctpAssociationKey?, uint), Connection> _connections = [];
     private readonly HashSet<string> _nullCipheringIdentities = [];

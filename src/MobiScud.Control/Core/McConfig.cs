@@ -98,6 +98,13 @@ public sealed record McConfig
         }
     }
 
+    /// <summary>
+    /// Where the cells and sites are (rings of cells, Wang et al.'s distance); null: the policies measure distance in
+    /// hops of <see cref="Sites"/>. With it, myopic, mdp-threshold and predictive weigh the distance their cost model
+    /// charges: user cell to PVM site (transmission), PVM site to PVM site (migration).
+    /// </summary>
+    public CellGeometry? Cells { get; init; }
+
     /// <summary>The sites a PVM may live at: every site that serves an eNB, and the core.</summary>
     public FrozenSet<SiteId> PvmSites
     {

@@ -19,6 +19,7 @@ public static class McText
         UeReleasedToIdle => "released to idle",
         ServiceRequested s => $"service request at {s.Enb}; {Bearers(s.Bearers)}",
         Detached => "detached",
+        EnbIdentified n => $"{n.Was} is {n.Now} ({n.Reason})",
         PvmStarted s => $"{s.Pvm} started at {s.Site}",
         PvmFailed f => $"{f.Pvm} failed at {f.Site}: {f.Reason}",
         MigrationCompleted c => $"migration {c.Migration} completed in {c.Stats.TotalTime.TotalMilliseconds:0} ms",

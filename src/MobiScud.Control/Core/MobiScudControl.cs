@@ -186,6 +186,15 @@ public static class MobiScudControl
                 return s with { Steering = null, SteeringFault = null, MigrationBlockedUntil = TimeSpan.Zero };
             case PvmObserved seen:
                 return Observed(s, seen, commands);
+            case EnbIdentified named:
+                // Only the name changes: the UE is where it was, so no handover is counted and no dwell time restarts.
+                return s with
+                {
+                    ServingEnb = s.ServingEnb == named.Was ? named.Now : s.ServingEnb,
+                    PendingHandover = s.PendingHandover is { } renamed
+                        ? renamed with { Source = renamed.Source == named.Was ? named.Now : renamed.Source, Target = renamed.Target == named.Was ? named.Now : renamed.Target }
+                        : null,
+                };
             default:
                 // Stale outcomes (a migration we no longer track, progress reports) change nothing.
                 return null;
@@ -290,6 +299,9 @@ public static class MobiScudControl
         commands.Add(new Notify(s.Ue, crashed.At, NotificationKind.PvmDestroyed, $"PVM at {crashed.Site} failed: {crashed.Reason}"));
         return s with
         {
+            // A creation that failed (admission refused everywhere, a boot failure) must not be asked for again at once: a
+            // refusal would loop. A PVM that ran and crashed is created again at once.
+            CreateBlockedUntil = s.PvmStatus == PvmStatus.Creating ? crashed.At + config.MigrationRetryAfter : s.CreateBlockedUntil,
             PvmStatus = PvmStatus.None,
             PvmSite = null,
             PvmAddress = null,
@@ -397,6 +409,12 @@ public static class MobiScudControl
 
     private static UeState ReconcileLifecycle(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
     {
+        if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached && at < s.CreateBlockedUntil)
+        {
+            // Backing off after a failed creation: the review timer brings reconciliation back when it may try again.
+            return ArmReview(s, new PolicyVerdict(s.PvmSite ?? config.CoreSite, 0, s.CreateBlockedUntil), at, commands);
+        }
+
         if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached)
         {
             var site = Verdict(config, facts, s with { PvmSite = null }, at).Target;

@@ -121,6 +121,9 @@ public sealed record UeState
 
     /// <summary>When the armed review timer (<see cref="PolicyTimer"/>) is due.</summary>
     public TimeSpan PolicyReviewAt { get; init; }
+
+    /// <summary>A PVM whose creation failed (no site had room, a boot failure) is asked for again from this time, not at once.</summary>
+    public TimeSpan CreateBlockedUntil { get; init; }
 }
 
 /// <summary>The outcome of one decision: the UE's next state and what to do about it.</summary>

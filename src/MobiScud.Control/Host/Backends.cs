@@ -79,6 +79,17 @@ public interface IMigrationAdmission
     Task<bool> TryAdmitAsync(string site, string ue);
 }
 
+/// <summary>
+/// Where a new PVM may go (serve: the site grains' capacity): the site asked for when it has room, else the next best
+/// that has (the host's ranking, e.g. <see cref="Policies.MigrationPolicies.Ranked"/>), admitted there; null when none
+/// has room. A refused creation fails with the reason (<see cref="PvmFailed"/>), and the core asks again after its
+/// back-off.
+/// </summary>
+public interface IPlacementAdmission
+{
+    Task<SiteId?> PlaceAsync(CreatePvm create);
+}
+
 /// <summary>Outcome channels: unbounded (a backend never waits on the MC: the MC may be what waits on the backend).</summary>
 public static class OutcomeChannel
 {

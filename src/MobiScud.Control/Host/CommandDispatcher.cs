@@ -52,7 +52,10 @@ public sealed class CommandDispatcher : ICommandDispatcher
         _log = log ?? NullLogger.Instance;
     }
 
-    /// <summary>Migrations the admission refused (MigrationFailed).</summary>
+    /// <summary>Site capacity for new PVMs, with fallback to the next best site; null places every PVM where the MC asks.</summary>
+    public IPlacementAdmission? Placement { get; init; }
+
+    /// <summary>Migrations the admission refused (MigrationFailed), creations the placement refused (PvmFailed).</summary>
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     public IPvmBackend Pvms => _pvms;
@@ -94,6 +97,24 @@ public sealed class CommandDispatcher : ICommandDispatcher
                     {
                         _log.LogWarning("migration {Migration} refused: site {Site} is full", m.Migration, m.To);
                         _outcomes.Writer.TryWrite(new MigrationFailed(_now(), m.Migration, $"admission refused: {m.To} is full"));
+                    }
+
+                    break;
+                case CreatePvm c when Placement is not null:
+                    if (await Placement.PlaceAsync(c) is { } site)
+                    {
+                        if (site != c.Site)
+                        {
+                            _log.LogInformation("PVM {Pvm} placed at {Site}: {Asked} is full", c.Pvm, site, c.Site);
+                        }
+
+                        // The MC adopts the site PvmStarted reports.
+                        Collect(await _pvms.ExecuteAsync(site == c.Site ? c : c with { Site = site }, ct));
+                    }
+                    else
+                    {
+                        _log.LogWarning("PVM {Pvm} refused: {Site} and every other site are full", c.Pvm, c.Site);
+                        _outcomes.Writer.TryWrite(new PvmFailed(_now(), c.Ue, c.Pvm, c.Site, $"admission refused: {c.Site} and every other site are full"));
                     }
 
                     break;

@@ -8,7 +8,14 @@ namespace MobiScud.Control.Model;
 public abstract record ControlEvent(TimeSpan At);
 
 /// <summary>Events that concern one UE; they are routed to that UE's state.</summary>
-public abstract record UeEvent(TimeSpan At, UeId Ue) : ControlEvent(At);
+public abstract record UeEvent(TimeSpan At, UeId Ue) : ControlEvent(At)
+{
+    /// <summary>
+    /// The UE's serving cell after this event, as the tracker read it from the signalling (null when the feeder does not
+    /// know it, e.g. the simulator). Not used by the MC; radio network information (MEC 012) reports it.
+    /// </summary>
+    public Ecgi? Cell { get; init; }
+}
 
 public enum HandoverKind
 {
@@ -27,22 +34,42 @@ public sealed record BearerModified(TimeSpan At, UeId Ue, BearerDownlink Downlin
 public sealed record BearerReleased(TimeSpan At, UeId Ue, byte ERabId) : UeEvent(At, Ue);
 
 /// <summary>Handover preparation seen (HandoverRequired/Request, or a simulator's decision): nothing moves yet.</summary>
-public sealed record HandoverPrepared(TimeSpan At, UeId Ue, EnbId Source, EnbId Target, HandoverKind Kind) : UeEvent(At, Ue);
+public sealed record HandoverPrepared(TimeSpan At, UeId Ue, EnbId Source, EnbId Target, HandoverKind Kind) : UeEvent(At, Ue)
+{
+    /// <summary>The target cell (Source eNB to Target eNB Transparent Container's Target Cell ID), when read.</summary>
+    public Ecgi? TargetCell { get; init; }
+}
 
 /// <summary>
 /// S1 handover being executed: the MME sent HandoverCommand to the source eNB (TS 36.413 8.4.1.2), which now orders
 /// the UE to the target. It may still be cancelled. X2 handovers have no such event: the MC first sees them at
 /// PathSwitchRequest, after the UE has moved.
 /// </summary>
-public sealed record HandoverExecuting(TimeSpan At, UeId Ue, EnbId Target) : UeEvent(At, Ue);
+public sealed record HandoverExecuting(TimeSpan At, UeId Ue, EnbId Target) : UeEvent(At, Ue)
+{
+    /// <summary>The target cell named at preparation, when read.</summary>
+    public Ecgi? TargetCell { get; init; }
+}
 
 /// <summary>S1 handover done (HandoverNotify): the UE is at the target with these downlink endpoints.</summary>
-public sealed record HandoverCompleted(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue);
+public sealed record HandoverCompleted(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue)
+{
+    /// <summary>The cell the UE left (its <see cref="UeEvent.Cell"/> is the new one), when known.</summary>
+    public Ecgi? SourceCell { get; init; }
+}
 
-public sealed record HandoverCancelled(TimeSpan At, UeId Ue) : UeEvent(At, Ue);
+public sealed record HandoverCancelled(TimeSpan At, UeId Ue) : UeEvent(At, Ue)
+{
+    /// <summary>The target cell named at preparation, when read.</summary>
+    public Ecgi? TargetCell { get; init; }
+}
 
 /// <summary>X2 handover done (PathSwitchRequest acknowledged): the UE is at the target with these downlink endpoints.</summary>
-public sealed record PathSwitched(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue);
+public sealed record PathSwitched(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyList<BearerDownlink> Downlinks) : UeEvent(At, Ue)
+{
+    /// <summary>The cell the UE left (its <see cref="UeEvent.Cell"/> is the new one), when known.</summary>
+    public Ecgi? SourceCell { get; init; }
+}
 
 /// <summary>S1 release to ECM-IDLE: the bearers' downlink ends are gone until a service request.</summary>
 public sealed record UeReleasedToIdle(TimeSpan At, UeId Ue) : UeEvent(At, Ue);

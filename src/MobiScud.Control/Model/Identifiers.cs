@@ -43,7 +43,20 @@ public sealed record GtpEndpoint(IPAddress Address, uint Teid)
 /// <summary>
 /// An E-RAB as the MC needs it: uplink packets go to the S-GW endpoint, downlink packets to the eNB endpoint.
 /// </summary>
-public sealed record Bearer(byte ERabId, GtpEndpoint Uplink, GtpEndpoint Downlink);
+public sealed record Bearer(byte ERabId, GtpEndpoint Uplink, GtpEndpoint Downlink)
+{
+    /// <summary>The E-RAB's QoS Class Identifier from its setup (TS 23.401), when the signalling carried it; the MC does not use it.</summary>
+    public byte? Qci { get; init; }
+
+    /// <summary>
+    /// Equal by id and tunnels only: the QCI is information carried along (MEC 012), not part of what the MC steers, and
+    /// a bearer read back from a switch's flows has none.
+    /// </summary>
+    public bool Equals(Bearer? other) =>
+        other is not null && ERabId == other.ERabId && Uplink.Equals(other.Uplink) && Downlink.Equals(other.Downlink);
+
+    public override int GetHashCode() => HashCode.Combine(ERabId, Uplink, Downlink);
+}
 
 /// <summary>A bearer's new downlink endpoint after a handover, path switch or modification.</summary>
 public sealed record BearerDownlink(byte ERabId, GtpEndpoint Downlink);

@@ -11,6 +11,9 @@ public sealed record MdpSolution(double[] Values, int[] Actions, int Iterations,
     /// <summary>What the action saves over staying, per state: Q(s, s) - Q(s, a(s)) (0 where the policy stays; at N staying is not allowed, so against migrating to N-1).</summary>
     public double[] Gains { get; init; } = [];
 
+    /// <summary>Per distance a after the action: the expected value of the next state, sum_j P(a, j) V(j) (Wang et al. add gamma times this to a site's cost when they pick among real sites).</summary>
+    public double[] Continuation { get; init; } = [];
+
     /// <summary>The smallest distance at which the policy migrates (null: it never does).</summary>
     public int? Threshold
     {
@@ -141,11 +144,26 @@ public static class MdpThresholdSolver
             (values, next) = (next, values);
             if (change < tolerance)
             {
-                return new MdpSolution(values, actions, iteration, true) { Gains = Gains(values, actions, transition, migrate, transmit, gamma) };
+                return new MdpSolution(values, actions, iteration, true) { Gains = Gains(values, actions, transition, migrate, transmit, gamma), Continuation = Continuation(values, transition) };
             }
         }
 
-        return new MdpSolution(values, actions, maxIterations, false) { Gains = Gains(values, actions, transition, migrate, transmit, gamma) };
+        return new MdpSolution(values, actions, maxIterations, false) { Gains = Gains(values, actions, transition, migrate, transmit, gamma), Continuation = Continuation(values, transition) };
+    }
+
+    private static double[] Continuation(double[] values, double[,] transition)
+    {
+        var n = values.Length;
+        var result = new double[n];
+        for (var a = 0; a < n; a++)
+        {
+            for (var j = Math.Max(0, a - 1); j <= Math.Min(n - 1, a + 1); j++)
+            {
+                result[a] += transition[a, j] * values[j];
+            }
+        }
+
+        return result;
     }
 
     private static double[] Gains(double[] values, int[] actions, double[,] transition, double[] migrate, double[] transmit, double gamma)

@@ -14,7 +14,7 @@ public readonly record struct PolicyVerdict(SiteId Target, double Benefit = 0, T
 /// state and the time. Called by <see cref="MobiScudControl"/> for a UE under <see cref="Strategy.MobiScud"/> whose PVM
 /// runs at <c>here</c>, an undrained site.
 /// </summary>
-public static class MigrationPolicies
+public static partial class MigrationPolicies
 {
     public static PolicyVerdict Decide(McConfig config, PolicyFacts facts, UeState s, EnbId serving, SiteId here, TimeSpan at)
     {
@@ -40,11 +40,11 @@ public static class MigrationPolicies
 
                 return new PolicyVerdict(here, 0, s.SiteSince + policy.Dwell);
             case PolicyKind.Myopic:
-                return Myopic(config, facts, servingSite, here);
+                return config.Cells is { } cells ? MyopicInRings(config, cells, facts, serving, here) : Myopic(config, facts, servingSite, here);
             case PolicyKind.MdpThreshold:
-                return Mdp(config, facts, serving, servingSite, here, at);
+                return config.Cells is { } mdpCells ? MdpInRings(config, mdpCells, facts, serving, here, at) : Mdp(config, facts, serving, servingSite, here, at);
             case PolicyKind.Predictive:
-                return Predictive(config, facts, s, serving, servingSite, here, at);
+                return config.Cells is { } predictCells ? PredictiveInRings(config, predictCells, facts, s, serving, here, at) : Predictive(config, facts, s, serving, servingSite, here, at);
             default:
                 throw new ArgumentOutOfRangeException(nameof(config), policy.Kind, "unknown policy kind");
         }

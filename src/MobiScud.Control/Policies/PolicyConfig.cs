@@ -38,6 +38,7 @@ public sealed record PolicyConfig
     private readonly int _minDepartures = 5;
     private readonly TimeSpan _reviewAfter = TimeSpan.FromSeconds(30);
     private readonly double _linkLoadWeight = 1;
+    private readonly double _latencyWeight = 0;
 
     public static PolicyConfig Default { get; } = new();
 
@@ -82,6 +83,18 @@ public sealed record PolicyConfig
     {
         get => _linkLoadWeight;
         init => _linkLoadWeight = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(LinkLoadWeight), value, "LinkLoadWeight must be finite and not negative");
+    }
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: cost per slot of each millisecond of round trip the backhaul adds
+    /// between the user's serving site and the PVM's (<see cref="McConfig.DelayMs"/>), scaled by the load as the
+    /// transmission cost is. The cell distance of the cost model does not see the transport network; this is what
+    /// following is worth on it. 0: decide on the cell distance alone.
+    /// </summary>
+    public double LatencyWeight
+    {
+        get => _latencyWeight;
+        init => _latencyWeight = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(LatencyWeight), value, "LatencyWeight must be finite and not negative");
     }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using MobiScud.Control;
@@ -10,25 +11,32 @@ using Microsoft.Extensions.Logging;
 namespace MobiScud.Hosting.Adapters;
 
 /// <summary>
-/// Publishes the MC's notifications to subscribers in the style of ETSI MEC 021 (application mobility:
-/// MobilityProcedureNotification, INTERHOST_MOVEOUT_*) and MEC 012 (RNIS: CellChangeNotification, hoStatus).
-/// Webhooks go out from one bounded queue per silo, in order; when subscribers are slower than the MC the oldest
-/// notifications are dropped (counted), never the MC's own work.
+/// Publishes to ETSI MEC subscribers: MEC 021 (application mobility: MobilityProcedureNotification and
+/// AdjacentAppInfoNotification from the MC's migration news) and MEC 012 (radio network information: cell changes and
+/// E-RAB/S1 bearer news from the tracker's events, once the UE grain persisted them). Webhooks go out from one bounded
+/// queue per silo, in order; when subscribers are slower than the MC the oldest work is dropped (counted), never the
+/// MC's own work.
 /// </summary>
-public sealed class NotificationHub : BackgroundService
+public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
 {
-    public const string MobilityType = "MobilityProcedureSubscription";
-    public const string CellChangeType = "CellChangeSubscription";
     private readonly IGrainFactory _grains;
     private readonly HostingMetrics _metrics;
     private readonly ILogger<NotificationHub> _log;
     private readonly HttpClient _http;
     private readonly Api.WebhookPolicy _policy;
-    private readonly Channel<(Subscription Sub, JsonObject Body)> _queue;
+
+    /// <summary>Deliveries (<see cref="Delivery"/>) and batches of persisted events to turn into MEC 012 news (<see cref="Mec.RanFact"/>[]).</summary>
+    private readonly Channel<object> _queue;
     private Task<Subscription[]> _subscriptionsTask = Task.FromResult<Subscription[]>([]);
     private DateTime _refreshedAt = DateTime.MinValue;
     private readonly Lock _refreshLock = new();
     private Task<Subscription[]>? _refresh;
+    private readonly ConditionalWeakTable<Subscription, Parsed> _parsed = [];
+
+    private sealed record Delivery(Subscription Sub, JsonObject Body);
+
+    /// <summary>A stored subscription read once: its type, representation (with the self link) and filter.</summary>
+    private sealed record Parsed(Mec.MecType Type, JsonObject Representation, Mec.MecFilter Filter, string Self);
 
     public NotificationHub(IGrainFactory grains, HostingMetrics metrics, ILogger<NotificationHub> log, Api.WebhookPolicy policy)
     {
@@ -37,7 +45,7 @@ public sealed class NotificationHub : BackgroundService
         _grains = grains;
         _metrics = metrics;
         _log = log;
-        _queue = Channel.CreateBounded<(Subscription, JsonObject)>(
+        _queue = Channel.CreateBounded<object>(
             new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => _metrics.Webhook("dropped"));
     }
@@ -53,38 +61,125 @@ public sealed class NotificationHub : BackgroundService
         }
     }
 
+    /// <summary>Queues one notification for a subscription (test and expiry notifications).</summary>
+    internal void Enqueue(Subscription sub, JsonObject body) => _queue.Writer.TryWrite(new Delivery(sub, body));
+
+    /// <summary>The MC's migration news for MEC 021 subscribers.</summary>
     public async Task PublishAsync(UeState? before, UeState? after, Notify n)
     {
         var state = after ?? before;
-        if (state is null)
-        {
-            return;
-        }
-
-        var type = n.Kind switch
-        {
-            NotificationKind.MigrationStarted or NotificationKind.MigrationCompleted or NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled => MobilityType,
-            NotificationKind.HandoverPreparing or NotificationKind.HandoverExecuting or NotificationKind.HandoverExecuted or NotificationKind.HandoverCancelled => CellChangeType,
-            _ => null,
-        };
-        if (type is null)
+        var status = Mec.MecNotifications.MobilityStatus(n.Kind);
+        if (state is null || status is null)
         {
             return;
         }
 
         var subscriptions = await SubscriptionsAsync();
-        JsonObject? body = null;
+        JsonObject? mobility = null;
+        JsonObject? adjacent = null;
+        MecRegistration[]? registrations = null;
         foreach (var sub in subscriptions)
         {
-            if (sub.SubscriptionType == type && Matches(sub, state))
+            if (Parse(sub) is not { } p || p.Type.Api != Mec.MecApi.Amsi)
             {
-                // Built only when someone listens: most UEs have no subscriber, and this runs for every handover.
-                body ??= type == MobilityType ? Mobility(before, after!, n) : CellChange(before, after!, n);
-                var copy = (JsonObject)body.DeepClone();
-                copy["_links"] = new JsonObject { ["subscription"] = new JsonObject { ["href"] = $"/subscriptions/{sub.Id}" } };
-                _queue.Writer.TryWrite((sub, copy));
+                continue;
+            }
+
+            JsonObject? body;
+            if (p.Type.Name == Mec.MecType.MobilityProcedure && p.Filter.Statuses.Contains(status.Value) && p.Filter.MatchesUe(state.UeAddress, state.Bearers))
+            {
+                // Built only when someone listens: most UEs have no subscriber, and this runs for every migration.
+                body = mobility ??= Mec.MecNotifications.Mobility(state, n, status.Value);
+            }
+            else if (p.Type.Name == Mec.MecType.AdjacentAppInfo && n.Kind == NotificationKind.MigrationCompleted)
+            {
+                body = adjacent ??= Mec.MecNotifications.AdjacentAppInfo(state, n);
+            }
+            else
+            {
+                continue;
+            }
+
+            if (body is null)
+            {
+                _metrics.Webhook("incomplete");
+                continue;
+            }
+
+            if (p.Filter.AppInstanceId is { } app && app != state.Pvm.Value)
+            {
+                registrations ??= await _grains.GetGrain<IControlGrain>(GrainNames.Control).Registrations();
+                if (!Mec.MecRegistrations.Serves(registrations, app, state.UeAddress))
+                {
+                    continue;
+                }
+            }
+
+            var copy = (JsonObject)body.DeepClone();
+            copy["_links"] = new JsonObject { ["subscription"] = Mec.MecJson.Link(p.Self) };
+            _queue.Writer.TryWrite(new Delivery(sub, copy));
+        }
+    }
+
+    /// <summary>Persisted events for MEC 012 news: matched against the subscriptions on the hub's own loop, off the grain's turn.</summary>
+    void Mec.IRanObserver.Observe(IReadOnlyList<Mec.RanFact> facts) => _queue.Writer.TryWrite(facts.ToArray());
+
+    private async Task PublishRanAsync(Mec.RanFact[] facts, CancellationToken ct)
+    {
+        var subscriptions = await SubscriptionsAsync();
+        var rni = subscriptions.Select(s => (Sub: s, Parsed: Parse(s))).Where(x => x.Parsed?.Type.Api == Mec.MecApi.Rni).ToList();
+        if (rni.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var fact in facts)
+        {
+            var news = Mec.MecNotifications.News(fact, out var incomplete);
+            if (incomplete > 0)
+            {
+                _metrics.Webhook("incomplete");
+                _log.LogDebug("{Event} of {Ue} lacks the cells MEC 012 needs: no notification", fact.Event.GetType().Name, fact.Event.Ue);
+            }
+
+            foreach (var item in news)
+            {
+                foreach (var (sub, p) in rni)
+                {
+                    if (p!.Type.Name == item.Type && Mec.MecNotifications.Selects(p.Filter, item))
+                    {
+                        await DeliverAsync(sub, (JsonObject)item.Body.DeepClone(), ct);
+                    }
+                }
             }
         }
+    }
+
+    /// <summary>The subscription's type, representation and filter; null for a type this version no longer offers.</summary>
+    private Parsed? Parse(Subscription sub)
+    {
+        if (_parsed.TryGetValue(sub, out var known))
+        {
+            return known;
+        }
+
+        if (Mec.MecType.Find(sub.SubscriptionType) is not { } type)
+        {
+            return null;
+        }
+
+        // Subscriptions stored before the representation was kept (MobilityProcedure and CellChange only): no filter, the defaults.
+        var stored = sub.Representation is { } r ? JsonNode.Parse(r) as JsonObject : null;
+        stored ??= Mec.MecSubscriptions.Read(type.Api, new JsonObject
+        {
+            ["subscriptionType"] = type.Name,
+            ["callbackReference"] = sub.CallbackReference,
+            [type.FilterKey] = new JsonObject(),
+        }, out _, out _) ?? [];
+        var self = stored["_links"]?["self"]?["href"]?.GetValue<string>() ?? $"/{(type.Api == Mec.MecApi.Amsi ? "amsi/v1" : "rni/v2")}/subscriptions/{sub.Id}";
+        var parsed = new Parsed(type, stored, Mec.MecSubscriptions.Filter(type, stored), self);
+        _parsed.AddOrUpdate(sub, parsed);
+        return parsed;
     }
 
     /// <summary>
@@ -121,9 +216,16 @@ public sealed class NotificationHub : BackgroundService
     {
         try
         {
-            await foreach (var (sub, body) in _queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                await DeliverAsync(sub, body, stoppingToken);
+                if (work is Delivery d)
+                {
+                    await DeliverAsync(d.Sub, d.Body, stoppingToken);
+                }
+                else if (work is Mec.RanFact[] facts)
+                {
+                    await PublishRanAsync(facts, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -138,6 +240,14 @@ public sealed class NotificationHub : BackgroundService
     /// </summary>
     private async Task DeliverAsync(Subscription sub, JsonObject body, CancellationToken ct)
     {
+        if (sub.CallbackReference.Length == 0)
+        {
+            // A MEC 021 WebSocket subscription: its grain hands the notification to the silos holding its sockets.
+            var taken = await _grains.GetGrain<Mec.IMecSocketGrain>(sub.Id).Push(body.ToJsonString());
+            _metrics.Webhook(taken > 0 ? "delivered" : "no-socket");
+            return;
+        }
+
         var target = Redacted(sub.CallbackReference);
         for (var attempt = 1; ; attempt++)
         {
@@ -184,81 +294,6 @@ public sealed class NotificationHub : BackgroundService
     /// <summary>A callback for the log without anything that could be a secret (credentials are refused, queries may hold tokens).</summary>
     private static string Redacted(string callback) =>
         Uri.TryCreate(callback, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Authority}{u.AbsolutePath}" : "(invalid callback)";
-
-    private static bool Matches(Subscription sub, UeState s) =>
-        sub.AssociateIds.Length == 0
-        || sub.AssociateIds.Any(id => id == s.Ue.Value || id == s.Imsi || id == s.UeAddress?.ToString());
-
-    private static JsonObject TimeStamp(TimeSpan at) => new()
-    {
-        ["seconds"] = (long)at.TotalSeconds,
-        ["nanoSeconds"] = (int)(at.Ticks % TimeSpan.TicksPerSecond * 100),
-    };
-
-    private static JsonArray AssociateId(UeState s)
-    {
-        var ids = new JsonArray();
-        if (s.UeAddress is { } ip)
-        {
-            ids.Add(new JsonObject { ["type"] = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "UE_IPv6_ADDRESS" : "UE_IPv4_ADDRESS", ["value"] = ip.ToString() });
-        }
-
-        ids.Add(new JsonObject { ["type"] = "MOBISCUD_UE_ID", ["value"] = s.Ue.Value });
-        return ids;
-    }
-
-    private static JsonObject Mobility(UeState? before, UeState after, Notify n)
-    {
-        var migration = after.Migration ?? before?.Migration;
-        var status = n.Kind switch
-        {
-            NotificationKind.MigrationStarted => "INTERHOST_MOVEOUT_TRIGGERED",
-            NotificationKind.MigrationCompleted => "INTERHOST_MOVEOUT_COMPLETED",
-            _ => "INTERHOST_MOVEOUT_FAILED",
-        };
-        var target = new JsonObject { ["appInstanceId"] = after.Pvm.Value };
-        if (after.PvmAddress is { } pvmIp)
-        {
-            target["commInterface"] = new JsonObject { ["ipAddresses"] = new JsonArray(new JsonObject { ["host"] = pvmIp.ToString(), ["port"] = 0 }) };
-        }
-
-        return new JsonObject
-        {
-            ["notificationType"] = "MobilityProcedureNotification",
-            ["timeStamp"] = TimeStamp(n.At),
-            ["associateId"] = AssociateId(after),
-            ["mobilityStatus"] = status,
-            ["targetAppInfo"] = target,
-            ["sourceSite"] = migration?.From.Value,
-            ["targetSite"] = migration?.To.Value,
-            ["detail"] = n.Detail,
-        };
-    }
-
-    private static JsonObject CellChange(UeState? before, UeState after, Notify n)
-    {
-        // The cells travel with the notification: before/after span a whole batch, which may hold several steps of
-        // one handover. The state is only a fallback for notifications stored before they carried them.
-        var (status, source, target) = n.Kind switch
-        {
-            NotificationKind.HandoverPreparing => ("IN_PREPARATION", n.Source ?? after.PendingHandover?.Source, n.Target ?? after.PendingHandover?.Target),
-            NotificationKind.HandoverExecuting => ("IN_EXECUTION", n.Source ?? after.PendingHandover?.Source, n.Target ?? after.PendingHandover?.Target),
-            NotificationKind.HandoverExecuted => ("COMPLETED", n.Source ?? before?.ServingEnb, n.Target ?? after.ServingEnb),
-            _ => ("CANCELLED", n.Source ?? before?.PendingHandover?.Source, n.Target ?? before?.PendingHandover?.Target),
-        };
-        return new JsonObject
-        {
-            ["notificationType"] = "CellChangeNotification",
-            ["timeStamp"] = TimeStamp(n.At),
-            ["associateId"] = AssociateId(after),
-            ["hoStatus"] = status,
-
-            // The tracker keys eNBs by global eNB id; the cell id is not part of the MC's contract.
-            ["srcEcgi"] = source is { } s ? new JsonObject { ["enbId"] = s.Value } : null,
-            ["trgEcgi"] = target is { } t ? new JsonArray(new JsonObject { ["enbId"] = t.Value }) : new JsonArray(),
-            ["detail"] = n.Detail,
-        };
-    }
 
     public override void Dispose()
     {

@@ -29,19 +29,6 @@ public sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained,
 
 public sealed record SiteRequest(string? Site);
 
-/// <summary>A subscription request; <see cref="ClientKey"/> makes a retried POST return the first subscription instead of a duplicate.</summary>
-public sealed record SubscriptionRequest(string? SubscriptionType, string? CallbackReference, FilterCriteria? FilterCriteria, string? ClientKey = null);
-
-public sealed record FilterCriteria(AssociateId[]? AssociateId);
-
-public sealed record AssociateId(string? Type, string? Value);
-
-public sealed record SubscriptionView(string SubscriptionType, string CallbackReference, FilterCriteria FilterCriteria, Links Links);
-
-public sealed record Links(Href Self);
-
-public sealed record Href(string Uri);
-
 /// <summary>The REST API: reads over the grains, writes as events into the ordered pipeline, MEC-style subscriptions.</summary>
 public static class ApiEndpoints
 {
@@ -115,56 +102,8 @@ public static class ApiEndpoints
         api.MapDelete("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, false)).WithSummary("End a drain");
 
-        MapSubscriptions(app.MapGroup("/amsi/v1").WithTags("mec021"), NotificationHub.MobilityType);
-        MapSubscriptions(app.MapGroup("/rni/v2").WithTags("mec012"), NotificationHub.CellChangeType);
+        Mec.MecEndpoints.Map(app);
     }
-
-    private static void MapSubscriptions(RouteGroupBuilder group, string type)
-    {
-        group.AddEndpointFilter(Unavailable);
-        var prefix = group.MapGet("/subscriptions", async (IGrainFactory g) =>
-            (await g.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions()).Where(s => s.SubscriptionType == type).Select(View));
-        group.MapPost("/subscriptions", async (IGrainFactory g, NotificationHub hub, WebhookPolicy policy, HttpRequest request, SubscriptionRequest body) =>
-        {
-            if (body.SubscriptionType != type)
-            {
-                return BadRequest($"subscriptionType must be '{type}' here (was '{Clip(body.SubscriptionType)}')");
-            }
-
-            if (policy.Problem(body.CallbackReference) is { } problem)
-            {
-                // Not echoed: the URI may hold the very credentials it is refused for.
-                return BadRequest($"callbackReference {problem}");
-            }
-
-            if (body.ClientKey is { Length: > 200 })
-            {
-                return BadRequest("clientKey is longer than 200 characters");
-            }
-
-            var ids = body.FilterCriteria?.AssociateId?.Select(a => a.Value).OfType<string>().ToArray() ?? [];
-            var asked = new Subscription(Guid.NewGuid().ToString("N"), type, new Uri(body.CallbackReference!).ToString(), ids, body.ClientKey);
-
-            // Stored only once persisted (a failure is a 503 and nothing is kept); the same request again returns the first.
-            var sub = await g.GetGrain<IControlGrain>(GrainNames.Control).Subscribe(asked);
-            hub.Invalidate();
-            var view = View(sub) with { Links = new Links(new Href($"{request.PathBase}{request.Path}/{sub.Id}")) };
-            return sub.Id == asked.Id ? Results.Created(view.Links.Self.Uri, view) : Results.Ok(view);
-        });
-        group.MapGet("/subscriptions/{id}", async (IGrainFactory g, string id) =>
-            (await g.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions()).FirstOrDefault(s => s.Id == id && s.SubscriptionType == type) is { } s
-                ? Results.Ok(View(s)) : NotFound($"subscription '{Clip(id)}' does not exist"));
-        group.MapDelete("/subscriptions/{id}", async (IGrainFactory g, NotificationHub hub, string id) =>
-        {
-            var removed = await g.GetGrain<IControlGrain>(GrainNames.Control).Unsubscribe(id);
-            hub.Invalidate();
-            return removed ? Results.NoContent() : NotFound($"subscription '{Clip(id)}' does not exist");
-        });
-        _ = prefix;
-    }
-
-    private static SubscriptionView View(Subscription s) => new(
-        s.SubscriptionType, s.CallbackReference, new FilterCriteria([.. s.AssociateIds.Select(a => new AssociateId("UE_IPv4_ADDRESS", a))]), new Links(new Href($"subscriptions/{s.Id}")));
 
     private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, IServiceClock clock, MobiScudOptions o, string ue, string? site, string what)
     {
@@ -221,7 +160,7 @@ public static class ApiEndpoints
     /// A request that reached storage or the cluster while it was down answers 503 with Retry-After (nothing was
     /// acknowledged), not a 500 with a stack trace.
     /// </summary>
-    private static async ValueTask<object?> Unavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> Unavailable(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         try
         {

@@ -25,6 +25,23 @@ public static class McJson
         return o;
     }
 
+    /// <summary>
+    /// The REST API's JSON (/api/v1 and the rest of ASP.NET's responses): our enums by name. Left alone: enums in a
+    /// MEC namespace (the ETSI schemas make some of them integers) and any enum with a converter of its own.
+    /// </summary>
+    public static void UseEnumNames(JsonSerializerOptions options) => options.Converters.Add(new EnumNamesConverter());
+
+    private sealed class EnumNamesConverter : JsonConverterFactory
+    {
+        private readonly JsonStringEnumConverter _names = new();
+
+        public override bool CanConvert(Type typeToConvert) =>
+            typeToConvert.IsEnum && typeToConvert.Namespace?.Contains(".Mec", StringComparison.Ordinal) != true
+            && !typeToConvert.IsDefined(typeof(JsonConverterAttribute), inherit: false);
+
+        public override JsonConverter? CreateConverter(Type typeToConvert, JsonSerializerOptions options) => _names.CreateConverter(typeToConvert, options);
+    }
+
     private static void Polymorphic<TBase>(JsonTypeInfo info)
     {
         if (info.Type != typeof(TBase))

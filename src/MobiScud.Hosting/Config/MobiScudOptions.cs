@@ -5,6 +5,7 @@ using System.Net.NetworkInformation;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
 using Microsoft.Extensions.Options;
 
 namespace MobiScud.Hosting.Config;
@@ -20,6 +21,9 @@ public sealed class MobiScudOptions
     public Strategy Strategy { get; set; } = Strategy.MobiScud;
 
     public List<SiteOptions> Sites { get; set; } = [];
+
+    /// <summary>The migration policy and its parameters (Config/PolicyServeOptions.cs, docs/policies.md).</summary>
+    public PolicyServeOptions Policy { get; set; } = new();
 
     public TimeSpan? IdleSuspendAfter { get; set; }
 
@@ -56,13 +60,20 @@ public sealed class MobiScudOptions
         var map = new Dictionary<EnbId, SiteId>();
         foreach (var site in Sites)
         {
-            foreach (var enb in site.Enbs)
+            foreach (var enb in site.Enbs.Concat(site.Gnbs))
             {
                 map[new EnbId(enb)] = new SiteId(site.Name);
             }
         }
 
-        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax);
+        // The sites list no links: a full mesh, each site's capacity from its options (placement ranks and admits by it).
+        var sites = Sites.Select(s => new SiteId(s.Name)).Append(new SiteId(CoreSite)).Distinct().ToList();
+        var capacities = Sites.Where(s => s.Name != CoreSite).GroupBy(s => s.Name).ToDictionary(g => new SiteId(g.Key), g => g.First().Capacity);
+        return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax)
+        {
+            Policy = Policy.ToPolicyConfig(),
+            Sites = SiteGraph.Mesh(sites, Policy.InterSiteDelayMs, capacities: capacities),
+        };
     }
 }
 
@@ -73,13 +84,18 @@ public sealed class SiteOptions
     /// <summary>How many PVMs the site hosts; migrations into a full site are refused (admission).</summary>
     public int Capacity { get; set; } = 1000;
 
-    /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees.</summary>
+    /// <summary>Global eNB ids (as the tracker reports them) whose backhaul this site's switch sees: a macro eNB's 20-bit
+    /// id or a Home eNB's 28-bit id, decimal or 0x hex (e.g. 0x00A2C01).</summary>
     public List<uint> Enbs { get; set; } = [];
 
     /// <summary>Where the site is (degrees), for the dashboard's map: with coordinates for every site the map is geographic (tiles may go under it).</summary>
     public double? Latitude { get; set; }
 
     public double? Longitude { get; set; }
+
+    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): the same node key as eNB ids for the MC;
+    /// listed apart so notifications name them as NR nodes (NCGI where LTE has ECGI).</summary>
+    public List<uint> Gnbs { get; set; } = [];
 }
 
 public sealed class ApiOptions
@@ -299,8 +315,22 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
                     seenEnbs[enb] = s.Name;
                 }
             }
+
+            // gNB ids share the MC's node key with eNB ids (docs/tracking.md): one number, one node.
+            foreach (var gnb in s.Gnbs)
+            {
+                if (seenEnbs.TryGetValue(gnb, out var other))
+                {
+                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}' (gNB and eNB ids share one node key)");
+                }
+                else
+                {
+                    seenEnbs[gnb] = s.Name;
+                }
+            }
         }
 
+        errors.AddRange(o.Policy.Problems());
         Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
         Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
         Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);

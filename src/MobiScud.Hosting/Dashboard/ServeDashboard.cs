@@ -36,7 +36,7 @@ public sealed class ServeDashboard : BackgroundService
         var sites = options.Sites;
         if (sites.Count == 0 || sites.Any(s => s.Latitude is null || s.Longitude is null))
         {
-            return DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Select(EnbLabel)]))]);
+            return DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Concat(s.Gnbs).Select(EnbLabel)]))]);
         }
 
         var placed = new List<DashboardSite> { new(options.CoreSite, sites.Average(s => s.Longitude!.Value), sites.Average(s => s.Latitude!.Value), 0, true) };
@@ -47,10 +47,11 @@ public sealed class ServeDashboard : BackgroundService
             placed.Add(new DashboardSite(s.Name, lon, lat, s.Capacity, false));
             var dLat = 300 / 111_320.0;
             var dLon = dLat / Math.Max(0.01, Math.Cos(lat * Math.PI / 180));
-            for (var j = 0; j < s.Enbs.Count; j++)
+            var nodes = s.Enbs.Concat(s.Gnbs).ToList(); // gNBs are nodes of the map as eNBs are
+            for (var j = 0; j < nodes.Count; j++)
             {
-                var b = 2 * Math.PI * j / s.Enbs.Count;
-                enbs.Add(new DashboardEnb(EnbLabel(s.Enbs[j]), lon + (dLon * Math.Cos(b)), lat + (dLat * Math.Sin(b)), s.Name));
+                var b = 2 * Math.PI * j / nodes.Count;
+                enbs.Add(new DashboardEnb(EnbLabel(nodes[j]), lon + (dLon * Math.Cos(b)), lat + (dLat * Math.Sin(b)), s.Name));
             }
         }
 

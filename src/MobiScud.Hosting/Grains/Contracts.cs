@@ -30,19 +30,27 @@ public sealed record TimelineEntry(
 }
 
 [GenerateSerializer]
-public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied, [property: Id(2)] QuarantineNote? Quarantine = null);
+public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied, [property: Id(2)] QuarantineNote? Quarantine = null, [property: Id(3)] Ecgi? Cell = null);
 
 [GenerateSerializer]
 public sealed record SiteSnapshot([property: Id(0)] string Name, [property: Id(1)] int Capacity, [property: Id(2)] string[] Ues);
 
-/// <summary>A MEC 021 (mobility procedure) or MEC 012 (cell change) subscription with its webhook.</summary>
+/// <summary>
+/// A MEC 021 or MEC 012 subscription with its webhook. <see cref="Representation"/> is the subscription resource as the
+/// specification's data type (JSON, with its self link and filter defaults), what GET returns and what filters match on.
+/// </summary>
 [GenerateSerializer]
 public sealed record Subscription(
     [property: Id(0)] string Id,
     [property: Id(1)] string SubscriptionType,
     [property: Id(2)] string CallbackReference,
     [property: Id(3)] string[] AssociateIds,
-    [property: Id(4)] string? ClientKey = null);
+    [property: Id(4)] string? ClientKey = null,
+    [property: Id(5)] string? Representation = null);
+
+/// <summary>A MEC 021 application mobility service registration (RegistrationInfo as JSON) and when it expires (Unix time; null: never).</summary>
+[GenerateSerializer]
+public sealed record MecRegistration([property: Id(0)] string Id, [property: Id(1)] string Representation, [property: Id(2)] TimeSpan? ExpiresAt);
 
 /// <summary>The MC state of one UE. Key: the UE id.</summary>
 public interface IUeGrain : IGrainWithStringKey
@@ -121,6 +129,16 @@ public interface IControlGrain : IGrainWithStringKey
     Task<Subscription> Subscribe(Subscription subscription);
 
     Task<bool> Unsubscribe(string id);
+
+    /// <summary>Replaces a stored subscription (PUT); false when it does not exist.</summary>
+    Task<bool> Resubscribe(Subscription subscription);
+
+    Task<MecRegistration[]> Registrations();
+
+    /// <summary>Stores a new registration, or replaces one (<paramref name="replace"/>); false when replacing one that does not exist.</summary>
+    Task<bool> Register(MecRegistration registration, bool replace);
+
+    Task<bool> Deregister(string id);
 
     /// <summary>Writes the in-memory settings when storage lost its record (wiped).</summary>
     Task<bool> Repersist();

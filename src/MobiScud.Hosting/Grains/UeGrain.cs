@@ -33,8 +33,12 @@ public sealed class UeRecord : ISnapshotState<UeRecord>
     [Id(5)]
     public QuarantineNote? Quarantine { get; set; }
 
+    /// <summary>The UE's serving cell as the last event that named one gave it (MEC 012 queries; the MC does not use it).</summary>
+    [Id(6)]
+    public Ecgi? Cell { get; set; }
+
     /// <summary>The MC state is immutable: only the container is copied.</summary>
-    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count, Quarantine = Quarantine };
+    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count, Quarantine = Quarantine, Cell = Cell };
 }
 
 /// <summary>Why a UE is quarantined: the event the MC could not apply, the error, and how many events were set aside since.</summary>
@@ -76,9 +80,15 @@ public sealed class UeGrain(
     SiteMembership sites,
     HostingMetrics metrics,
     ResilienceMetrics resilience,
-    ILogger<UeGrain> log) : Grain, IUeGrain
+    ILogger<UeGrain> log,
+    IServiceProvider services) : Grain, IUeGrain
 {
     private readonly ILogger _log = log;
+
+    /// <summary>Radio network information (MEC 012) hears the applied events once persisted; absent in hosts without the MEC APIs.</summary>
+    private readonly Mec.IRanObserver? _ran = services.GetService(typeof(Mec.IRanObserver)) as Mec.IRanObserver;
+
+    private readonly List<Mec.RanFact> _pendingRan = [];
 
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
@@ -142,6 +152,7 @@ public sealed class UeGrain(
         var pendingCommit = false;
         _pendingTimeline.Clear();
         _pendingMetrics.Clear();
+        _pendingRan.Clear();
         foreach (var envelope in batch.Value)
         {
             if (record.Applied.TryGetValue(envelope.Source, out var last) && envelope.Seq <= last)
@@ -215,6 +226,8 @@ public sealed class UeGrain(
         var mark = commands.Count;
         var timelineMark = _pendingTimeline.Count;
         var metricsMark = _pendingMetrics.Count;
+        var ranMark = _pendingRan.Count;
+        var cell = record.Cell;
         try
         {
             Apply(record, e, commands);
@@ -224,6 +237,8 @@ public sealed class UeGrain(
             commands.RemoveRange(mark, commands.Count - mark);
             _pendingTimeline.RemoveRange(timelineMark, _pendingTimeline.Count - timelineMark);
             _pendingMetrics.RemoveRange(metricsMark, _pendingMetrics.Count - metricsMark);
+            _pendingRan.RemoveRange(ranMark, _pendingRan.Count - ranMark);
+            record.Cell = cell;
             var ue = _key ??= this.GetPrimaryKeyString();
             record.Quarantine = new QuarantineNote(e.GetType().Name, Clip(ex.GetType().Name + ": " + ex.Message), e.At, 0);
             _pendingMetrics.Add(Quarantined);
@@ -331,9 +346,15 @@ public sealed class UeGrain(
             metrics.MigrationEnded(outcome, duration);
         }
 
+        if (_ran is not null && _pendingRan.Count > 0)
+        {
+            _ran.Observe(_pendingRan);
+        }
+
         _pendingTimeline.Clear();
         _pendingMetrics.Clear();
         _pendingMigrations.Clear();
+        _pendingRan.Clear();
     }
 
     private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
@@ -343,6 +364,12 @@ public sealed class UeGrain(
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
+        if (_ran is not null)
+        {
+            _pendingRan.Add(new Mec.RanFact(e, prior, decision.State, record.Cell));
+        }
+
+        record.Cell = e.Cell ?? record.Cell;
         _pendingMetrics.Add(e.GetType().Name);
         _pendingTimeline.Add(new TimelineEntry(e.At, e.GetType().Name, null, e, WithoutNotifications(issued)));
         foreach (var c in issued)
@@ -396,7 +423,7 @@ public sealed class UeGrain(
         return result;
     }
 
-    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count, store.State.Quarantine));
+    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count, store.State.Quarantine, store.State.Cell));
 
     public Task<TimelineEntry[]> Timeline() => Task.FromResult(history.State.Entries.ToArray());
 
@@ -431,8 +458,10 @@ public sealed class UeGrain(
         await Release(was.To);
 
         ValueTask Admit(string? site) =>
-            // A migration target is admitted (or refused) when the StartMigration command is executed.
+            // A migration target is admitted (or refused) when the StartMigration command is executed, a new PVM's site
+            // when the CreatePvm is (with fallback to another site: the PVM is counted where PvmStarted says).
             site is not null && !Holds(was, site) && (after?.Migration?.To.Value != site || after.PvmSite?.Value == site)
+                && !(after is { PvmStatus: PvmStatus.Creating } && after.PvmSite?.Value == site)
                 ? sites.AdmitAsync(site, ue)
                 : ValueTask.CompletedTask;
 

@@ -171,6 +171,8 @@ public sealed class CaptureTaps(
                 }
             },
             CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort });
+        // The configured eNB ids say whether a cell identity names a macro or a Home eNB (captures without S1 Setup).
+        feed.UseConfiguredEnbs(options.Value.Sites.SelectMany(site => site.Enbs).Select(id => new EnbId(id)));
         status.Statistics = feed.Statistics;
 
         // The dashboard's ladder: each S1AP message on the UE it belongs to, eNB on the left, MME on the right.
@@ -252,10 +254,11 @@ public sealed class CaptureTaps(
             var kernel = capture?.Statistics();
             capture?.Dispose();
             log.LogInformation(
-                "tap {Tap}: {Frames} frames, {Messages} S1AP messages, {Events} UE events, {Undecodable} undecodable ({Drops}){Capture}",
+                "tap {Tap}: {Frames} frames, {Messages} S1AP messages, {NgapMessages} NGAP messages, {Events} UE events, {Undecodable} undecodable ({Drops}){Capture}",
                 status.Name,
                 status.Frames,
                 feed.Statistics.S1apMessages,
+                feed.Statistics.NgapMessages,
                 status.Events,
                 feed.Statistics.Undecodable,
                 string.Join(", ", feed.Statistics.Dropped.Where(d => d.Key.Layer != DropLayer.Ignored).Select(d => $"{d.Key}: {d.Value}")),

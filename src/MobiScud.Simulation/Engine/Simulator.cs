@@ -85,6 +85,7 @@ public sealed class Simulator
         PvmSeconds = links.PvmProcessing.TotalSeconds;
         GatewaySeconds = links.Gateway.TotalSeconds;
         SiteGraph = BuildSiteGraph(Topology, scenario.Control.SiteCapacity);
+        Cells = Topology.ToCellGeometry();
         LaneSpecs = LanesOf(scenario);
         lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
         Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
@@ -115,6 +116,9 @@ public sealed class Simulator
 
     /// <summary>The backhaul as the core's policies and scheduler see it (every node a site, link i = backhaul link i).</summary>
     public SiteGraph SiteGraph { get; }
+
+    /// <summary>The cells and sites as the policies see them: the ring distances the cost score charges.</summary>
+    public CellGeometry Cells { get; }
 
     public IReadOnlyList<LaneSpec> LaneSpecs { get; }
 
@@ -160,7 +164,13 @@ public sealed class Simulator
 
     internal IReadOnlyList<StrategyLane> Lanes => lanes;
 
+    /// <summary>Per lane, what delivering events to its MC allocated (profiling).</summary>
+    public IEnumerable<(string Name, LaneAllocations Allocated)> LaneAllocations => lanes.Select(l => (l.Spec.Name, l.Allocated));
+
     public RanStats Ran { get; }
+
+    /// <summary>Wall time per phase of the run (profiling; not part of the results).</summary>
+    public SimPhaseTimes Phases { get; } = new();
 
     internal double RadioSeconds { get; }
 
@@ -237,12 +247,13 @@ public sealed class Simulator
             }
         }
 
-        ForEachLane(l =>
+        Phases.Time(SimPhase.Lanes, this, static s => s.ForEachLane(l =>
         {
-            l.RunUntil(end);
+            l.RunUntil(s.Scenario.Duration);
             l.Finish();
             l.CheckAll();
-        });
+        }));
+        Phases.Total = wall.Elapsed;
         progress?.Report(1);
         return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), wall.Elapsed, queue.Processed + lanes.Sum(l => l.EventsProcessed));
     }
@@ -252,23 +263,26 @@ public sealed class Simulator
         switch (e.Kind)
         {
             case SimEventKind.MeasurementTick:
-                Measure();
+                Phases.Time(SimPhase.Measure, this, static s => s.Measure());
                 queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
                 break;
             case SimEventKind.ProbeTick:
-                CatchUp();
-                ProbeAll();
+                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
+                Phases.Time(SimPhase.Probes, this, static s => s.ProbeAll());
                 queue.Schedule(Now + Scenario.Probes.Interval, e);
                 break;
             case SimEventKind.SampleTick:
-                CatchUp();
-                Sample();
+                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
+                Phases.Time(SimPhase.Samples, this, static s => s.Sample());
                 queue.Schedule(Now + Scenario.Report.SampleInterval, e);
                 break;
             case SimEventKind.SlotTick:
-                CatchUp();
-                var view = new RanView(ran, attachedCount);
-                ForEachLane(l => l.SlotTick(view));
+                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
+                Phases.Time(SimPhase.Slots, this, static s =>
+                {
+                    var view = new RanView(s.ran, s.attachedCount);
+                    s.ForEachLane(l => l.SlotTick(view));
+                });
                 queue.Schedule(Now + Scenario.Report.CostSlot, e);
                 break;
             case SimEventKind.UeAttach:
@@ -633,35 +647,6 @@ internal readonly struct RanView(Simulator.RanUe[] ran, int attached)
     public bool Connected(int ue) => ran[ue].Connected;
 
     public int Enb(int ue) => ran[ue].Enb;
-}
-
-/// <summary>Where UEs spend their time: eNB weights for demand-driven site placement.</summary>
-internal static class Demand
-{
-    /// <summary>Samples every UE's position (from its own copy of the mobility model) 120 times over the run.</summary>
-    public static double[] PerEnb(ScenarioConfig scenario, NetworkTopology topology, IMobilityModel model)
-    {
-        const int Samples = 120;
-        var weights = new double[topology.Enbs.Count];
-        var end = scenario.Duration.TotalSeconds;
-        for (var k = 0; k < Samples; k++)
-        {
-            var t = end * (k + 0.5) / Samples;
-            for (var ue = 0; ue < model.UeCount; ue++)
-            {
-                var (from, to) = model.Presence(ue);
-                if (t < from.TotalSeconds || (to != TimeSpan.MaxValue && t > to.TotalSeconds))
-                {
-                    continue;
-                }
-
-                model.Position(ue, t, out var x, out var y);
-                weights[topology.Grid.Nearest(x, y, out _)]++;
-            }
-        }
-
-        return weights;
-    }
 }
 
 /// <summary>What the simulated RAN did (the same for every strategy).</summary>

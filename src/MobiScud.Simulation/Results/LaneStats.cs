@@ -251,11 +251,16 @@ public sealed class CostSlot
 
     public long[] Y { get; } = new long[MaxRings + 1];
 
-    public void Add(int x, int y)
+    /// <summary>Per user, the rings from its cell to the nearest site a PVM may live at: the y no placement can beat.</summary>
+    public long[] Floor { get; } = new long[MaxRings + 1];
+
+    /// <summary>One user: x, y and the nearest site's rings (<paramref name="floor"/>; null: y, no better site known).</summary>
+    public void Add(int x, int y, int? floor = null)
     {
         Users++;
         X[Math.Min(x, MaxRings)]++;
         Y[Math.Min(y, MaxRings)]++;
+        Floor[Math.Min(floor ?? y, MaxRings)]++;
     }
 }
 

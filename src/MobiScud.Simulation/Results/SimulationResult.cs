@@ -59,7 +59,11 @@ public sealed record AwaySummary(double Fraction, double UeHours);
 /// Wang et al.'s cost per UE per slot (mu, R = 1.5 max Q): the mean over all UE-slots, and its migration and
 /// transmission parts; ueSlots = sum of Q over the slots.
 /// </summary>
-public sealed record CostSummary(double MeanPerUeSlot, double MigrationPerUeSlot, double TransmissionPerUeSlot, long UeSlots, int Slots, int MaxUsers, double Mu, double SlotSeconds);
+public sealed record CostSummary(double MeanPerUeSlot, double MigrationPerUeSlot, double TransmissionPerUeSlot, long UeSlots, int Slots, int MaxUsers, double Mu, double SlotSeconds)
+{
+    /// <summary>The cost if every PVM sat at the site nearest its user's cell and never paid for moving: a bound no policy beats.</summary>
+    public double FloorPerUeSlot { get; init; } = double.NaN;
+}
 
 /// <summary>One lane in results.json `lanes[]`: the stable, documented summary (docs/scenario.md).</summary>
 public sealed record LaneResult(
@@ -116,6 +120,7 @@ public sealed record SimulationResult(
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
     };
 
     public StrategyResult this[StrategyKind kind] => Strategies.Single(s => s.Strategy == Name(kind));
@@ -225,7 +230,7 @@ public sealed record SimulationResult(
     {
         var model = new WangCostModel(report.CostMu);
         var maxQ = slots.Count > 0 ? slots.Max(s => s.Users) : 0;
-        double migration = 0, transmission = 0;
+        double migration = 0, transmission = 0, floor = 0;
         long ueSlots = 0;
         foreach (var slot in slots)
         {
@@ -234,6 +239,7 @@ public sealed record SimulationResult(
             {
                 migration += slot.X[r] * model.MigrationCost(r, load);
                 transmission += slot.Y[r] * model.TransmissionCost(r, load);
+                floor += slot.Floor[r] * model.TransmissionCost(r, load);
             }
 
             ueSlots += slot.Users;
@@ -241,7 +247,7 @@ public sealed record SimulationResult(
 
         return ueSlots == 0
             ? new CostSummary(double.NaN, double.NaN, double.NaN, 0, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds)
-            : new CostSummary((migration + transmission) / ueSlots, migration / ueSlots, transmission / ueSlots, ueSlots, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds);
+            : new CostSummary((migration + transmission) / ueSlots, migration / ueSlots, transmission / ueSlots, ueSlots, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds) { FloorPerUeSlot = floor / ueSlots };
     }
 
     private static TrackedUe? Track(Simulator sim, IReadOnlyList<LaneStats> lanes)

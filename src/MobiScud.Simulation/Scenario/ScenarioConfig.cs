@@ -269,6 +269,8 @@ public sealed class PolicyParameters
 
     public double LinkLoadWeight { get; set; } = 1;
 
+    public double LatencyWeight { get; set; } = PolicyConfig.Default.LatencyWeight;
+
     public bool PreCopyOnPrepare { get; set; } = true;
 
     public double MigrationScale { get; set; } = 1;
@@ -290,6 +292,7 @@ public sealed class PolicyParameters
         MinDepartures = MinDepartures,
         ReviewAfter = ReviewAfter,
         LinkLoadWeight = LinkLoadWeight,
+        LatencyWeight = LatencyWeight,
         PreCopyOnPrepare = PreCopyOnPrepare,
     };
 }

@@ -105,6 +105,12 @@ public sealed class Scenario
     /// <summary>QEMU guests (default) or namespace stand-ins (for more UEs than TCG guests fit on the machine).</summary>
     public PvmBackend Pvm { get; set; } = PvmBackend.Qemu;
 
+    /// <summary>The MC's migration policy (always, never, myopic, hysteresis, mdp-threshold, predictive; docs/policies.md).</summary>
+    public string Policy { get; set; } = "always";
+
+    /// <summary>Hysteresis: the dwell at a new site before the PVM follows.</summary>
+    public double PolicyDwellSeconds { get; set; } = 30;
+
     /// <summary>Index of eNB <paramref name="enb"/> (1-based) to its 0-based site.</summary>
     public int SiteOf(int enb) => EnbSites.Count >= enb ? EnbSites[enb - 1] : (enb - 1) % Sites;
 
@@ -155,6 +161,20 @@ public sealed class Scenario
             {
                 errors.Add($"enbSites[{i}]: site {EnbSites[i]} does not exist (sites: {Sites})");
             }
+        }
+
+        try
+        {
+            _ = MobiScud.Control.Policies.PolicyConfig.Parse(Policy ?? "");
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"policy: {e.Message.Split(" (Parameter", 2)[0]}");
+        }
+
+        if (PolicyDwellSeconds is <= 0 or > 3600)
+        {
+            errors.Add($"policyDwellSeconds: {PolicyDwellSeconds} is outside (0, 3600]");
         }
 
         if (PingIntervalMs is < 1 or > 10_000)

@@ -133,7 +133,14 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
                 e => new EnbId(EnbIdOf(e)),
                 e => new SiteId(Scenario.SiteName(Scenario.SiteOf(e)))),
             new SiteId("core"),
-            strategy);
+            strategy)
+        {
+            Policy = new MobiScud.Control.Policies.PolicyConfig
+            {
+                Kind = MobiScud.Control.Policies.PolicyConfig.Parse(Scenario.Policy),
+                Dwell = TimeSpan.FromSeconds(Scenario.PolicyDwellSeconds),
+            },
+        };
 
     /// <summary>The SDN controller's view of every site bridge: ports as requested with ofport_request in <see cref="TestbedNetwork"/>.</summary>
     public SdnTopology SdnTopology() =>

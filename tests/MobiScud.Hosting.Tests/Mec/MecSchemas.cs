@@ -94,6 +94,20 @@ public static partial class MecSchemas
                 node["components"]!["schemas"]!["AssociateId"] = new JsonObject { ["$ref"] = $"{BaseUri(MecSpec.Mec012)}#/components/schemas/AssociateId" };
             }
 
+            if (spec == MecSpec.Mec021AdvantEdge)
+            {
+                // AdvantEDGE's AdjacentAppInfoNotification types associateId with string enums and adjacentAppInfo as an
+                // object with "items"; ETSI GS MEC 021 7.4.3 defines AssociateId as MEC 012's and adjacentAppInfo as
+                // 0..N structures. Use the specification's text for those two fields, AdvantEDGE's file for the rest.
+                var adjacent = node["components"]!["schemas"]!["AdjacentAppInfoNotification"]!["properties"]!;
+                adjacent["associateId"]!["items"] = new JsonObject { ["$ref"] = $"{BaseUri(MecSpec.Mec012)}#/components/schemas/AssociateId" };
+                adjacent["adjacentAppInfo"] = new JsonObject
+                {
+                    ["type"] = "array",
+                    ["items"] = new JsonObject { ["$ref"] = "#/components/schemas/AdjacentAppInfoNotificationAdjacentAppInfo" },
+                };
+            }
+
             var bases = new HashSet<string>();
             FindAllOfBases(node, bases);
             Close(node, insideAllOf: false, bases, name: null);

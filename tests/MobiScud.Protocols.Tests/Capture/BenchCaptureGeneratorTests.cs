@@ -51,4 +51,53 @@ public sealed class BenchCaptureGeneratorTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task Signalling_capture_is_s1ap_dense_and_tshark_dissects_every_message_of_every_repetition()
+    {
+        // Diameter over SCTP and non-signalling traffic (magma's capture is mostly that) would cost tshark time and us
+        // none: the generated capture keeps the S1AP associations and some GTP-U only.
+        string[] inputs = [TestData.Capture("open5gs_testepc_2019.pcapng"), TestData.Capture("magma_gx_gy_combined_04_32ue.pcapng")];
+        var path = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():n}.pcap");
+        try
+        {
+            const int repeat = 3;
+            using (var file = File.Create(path))
+            {
+                BenchCaptureGenerator.Generate(inputs, repeat, file, BenchFilter.Signalling);
+            }
+
+            // tshark -r open5gs_testepc_2019.pcapng -Y s1ap: 310 messages; magma_gx_gy_combined_04_32ue.pcapng: 544 (539 frames).
+            var s1ap = await Tshark.FieldsAsync(path, "s1ap", "s1ap.procedureCode");
+            Assert.Equal(repeat * (310 + 544), s1ap.Sum(r => r[0].Split(',').Length));
+            Assert.Empty(await Tshark.FieldsAsync(path, "_ws.malformed || diameter", "frame.number"));
+            var other = await Tshark.FieldsAsync(path, "!(sctp.port == 36412) && !gtp", "frame.number");
+            Assert.Empty(other);
+            Assert.NotEmpty(await Tshark.FieldsAsync(path, "gtp", "frame.number"));
+
+            var pipeline = new SignallingPipeline(new CountingSink());
+            using (var source = CaptureFile.Open(path))
+            {
+                pipeline.Run(source);
+            }
+
+            Assert.Equal(repeat * (310 + 544), pipeline.Statistics.S1apMessages);
+            Assert.Equal(0, pipeline.Statistics.Undecodable);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private sealed class CountingSink : ISignallingSink
+    {
+        public void OnS1ap(in PayloadContext context, MobiScud.Protocols.S1ap.S1apSummary summary)
+        {
+        }
+
+        public void OnGtp(in PayloadContext context, UdpPayloadKind kind, ReadOnlySpan<byte> payload)
+        {
+        }
+    }
 }

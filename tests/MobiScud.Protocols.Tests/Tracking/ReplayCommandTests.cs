@@ -34,6 +34,31 @@ public sealed class ReplayCommandTests
     }
 
     [Fact]
+    public void Json_replay_of_a_5G_capture_follows_the_UE_and_the_mc_places_its_pvm_at_the_gNB_site()
+    {
+        // tshark -r open5gs_testregistration_ngap.pcapng -Y 'ngap && sctp' | wc -l: 1306 NGAP-PDUs (one per message here).
+        var sites = new Dictionary<Control.Model.EnbId, Control.Model.SiteId> { [new Control.Model.EnbId(16384)] = new("edge-gnb") };
+        var output = new StringWriter();
+        var code = ReplayCommand.Run(null, TestData.Capture("open5gs_testregistration_ngap.pcapng"), sites, PipelineOptions.Default, json: true, output);
+        Assert.Equal(0, code);
+        var json = JsonNode.Parse(output.ToString())!.AsObject();
+        Assert.Equal(1306, json["ngapMessages"]!.GetValue<long>());
+        Assert.Equal(0, json["s1apMessages"]!.GetValue<long>());
+        var ue = json["ues"]!.AsArray().Single()!;
+        Assert.Equal("imsi-901700000021309", ue["ue"]!.GetValue<string>());
+        var timeline = ue["timeline"]!.AsArray();
+        var attach = timeline[0]!;
+        Assert.Equal("UeAttached", attach["event"]!["type"]!.GetValue<string>());
+        Assert.Equal("10.45.0.2", attach["event"]!["ueAddress"]!.GetValue<string>());
+        Assert.Contains(attach["commands"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "CreatePvm");
+        Assert.Contains("edge-gnb", attach.ToJsonString(), StringComparison.Ordinal);
+        var types = timeline.Select(t => t!["event"]!["type"]!.GetValue<string>()).ToList();
+        Assert.Contains("UeReleasedToIdle", types);
+        Assert.Contains("ServiceRequested", types);
+        Assert.Contains("Detached", types);
+    }
+
+    [Fact]
     public void Table_replay_counts_undecodable_packets_and_a_site_map_file_is_used()
     {
         var sites = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-sites.txt");
@@ -90,5 +115,48 @@ public sealed class ReplayCommandTests
         File.WriteAllLines(sites, ["1 a", "enb-x b"]);
         var ex = Assert.Throws<FormatException>(() => ReplayCommand.ReadSites(sites));
         Assert.Contains(":2:", ex.Message);
+    }
+
+    [Fact]
+    public void Table_replay_of_a_large_capture_prints_a_summary_and_full_prints_every_timeline()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mobiscud-summary-{Guid.NewGuid():n}.pcap");
+        try
+        {
+            using (var file = File.Create(path))
+            {
+                BenchCaptureGenerator.Generate([TestData.Capture("open5gs_testattach.pcapng"), TestData.Capture("magma_gx_gy_combined_04_32ue.pcapng")], 25, file, BenchFilter.Signalling);
+            }
+
+            var output = new StringWriter();
+            var timings = new StringWriter();
+            Assert.Equal(0, ReplayCommand.Run(null, path, null, PipelineOptions.Default, json: false, output, timings: timings));
+            var text = output.ToString();
+            Assert.Contains($"more than {ReplayCommand.SummaryUes} UEs or {ReplayCommand.SummaryEntries} entries", text);
+            Assert.Contains("UE events and MC commands, by type", text);
+            Assert.Contains("UeAttached", text);
+            Assert.Contains("the 20 UEs with the most events", text);
+            Assert.DoesNotContain("UE timeline", text);
+            Assert.Contains("render table", timings.ToString());
+
+            JsonNode json;
+            using (var source = CaptureFile.Open(path))
+            {
+                json = ReplayCommand.ToJson(new ReplaySession().Run(source, path));
+            }
+
+            var entries = json["ues"]!.AsArray().Sum(u => u!["timeline"]!.AsArray().Count);
+            Assert.True(entries > ReplayCommand.SummaryEntries, $"{entries} entries");
+            Assert.Contains(entries.ToString(System.Globalization.CultureInfo.InvariantCulture) + " timeline entries", text);
+
+            var full = new StringWriter();
+            Assert.Equal(0, ReplayCommand.Run(null, path, null, PipelineOptions.Default, json: false, full, full: true));
+            Assert.Contains("UE timeline", full.ToString());
+            Assert.DoesNotContain("a summary", full.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

@@ -58,18 +58,27 @@ public sealed class TrackerCaptureTests
         Assert.Equal(
             [typeof(UeAttached), typeof(BearerAdded), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverPrepared), typeof(HandoverExecuting), typeof(HandoverCancelled)],
             s1.Select(e => e.GetType()));
-        Assert.Equal(new HandoverPrepared(s1[2].At, s1[2].Ue, enb498, enb67, HandoverKind.S1), s1[2]);
-        Assert.Equal(new HandoverExecuting(s1[3].At, s1[3].Ue, enb67), s1[3]);
+        // The cells, as tshark reads them (s1ap.CellIdentity): 498's cell 0x1f20a, 67's 0x43a0, PLMN 001-01; the target
+        // cell is the first CellIdentity of HandoverRequired's transparent container (422, 443, 462), the new serving
+        // cell HandoverNotify's EUTRAN-CGI (430, 451).
+        var cell498 = new Ecgi("001", "01", 0x1f20a);
+        var cell67 = new Ecgi("001", "01", 0x43a0);
+        Assert.Equal(cell498, s1[0].Cell);
+        Assert.Equal(new HandoverPrepared(s1[2].At, s1[2].Ue, enb498, enb67, HandoverKind.S1) { Cell = cell498, TargetCell = cell67 }, s1[2]);
+        Assert.Equal(new HandoverExecuting(s1[3].At, s1[3].Ue, enb67) { Cell = cell498, TargetCell = cell67 }, s1[3]);
+        Assert.Equal((cell498, cell67), (((HandoverCompleted)s1[4]).SourceCell, s1[4].Cell));
         var h1 = (HandoverCompleted)s1[4];
         Assert.Equal(enb67, h1.Target);
         Assert.Equal([new BearerDownlink(5, Ep("127.0.0.4", 1)), new BearerDownlink(6, Ep("127.0.0.4", 2))], h1.Downlinks);
-        Assert.Equal(new HandoverPrepared(s1[5].At, s1[5].Ue, enb67, enb498, HandoverKind.S1), s1[5]);
-        Assert.Equal(new HandoverExecuting(s1[6].At, s1[6].Ue, enb498), s1[6]);
+        Assert.Equal(new HandoverPrepared(s1[5].At, s1[5].Ue, enb67, enb498, HandoverKind.S1) { Cell = cell67, TargetCell = cell498 }, s1[5]);
+        Assert.Equal(new HandoverExecuting(s1[6].At, s1[6].Ue, enb498) { Cell = cell67, TargetCell = cell498 }, s1[6]);
+        Assert.Equal((cell67, cell498), (((HandoverCompleted)s1[7]).SourceCell, s1[7].Cell));
         var h2 = (HandoverCompleted)s1[7];
         Assert.Equal(enb498, h2.Target);
         Assert.Equal([new BearerDownlink(5, Ep("127.0.0.5", 1)), new BearerDownlink(6, Ep("127.0.0.5", 2))], h2.Downlinks);
-        Assert.Equal(new HandoverPrepared(s1[8].At, s1[8].Ue, enb498, enb67, HandoverKind.S1), s1[8]);
-        Assert.Equal(new HandoverExecuting(s1[9].At, s1[9].Ue, enb67), s1[9]);
+        Assert.Equal(new HandoverPrepared(s1[8].At, s1[8].Ue, enb498, enb67, HandoverKind.S1) { Cell = cell498, TargetCell = cell67 }, s1[8]);
+        Assert.Equal(new HandoverExecuting(s1[9].At, s1[9].Ue, enb67) { Cell = cell498, TargetCell = cell67 }, s1[9]);
+        Assert.Equal(new HandoverCancelled(s1[10].At, s1[10].Ue) { Cell = cell498, TargetCell = cell67 }, s1[10]);
         Assert.Equal(new[] { 430L, 451L }, run.Events.Where(e => e.Event is HandoverCompleted).Select(e => e.Frame));
         Assert.Equal(468L, run.Events.Single(e => e.Event is HandoverCancelled).Frame);
 

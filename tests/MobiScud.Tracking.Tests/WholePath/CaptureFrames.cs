@@ -12,7 +12,7 @@ internal readonly record struct RawFrame(long Number, LinkType LinkType, long Ti
 }
 
 /// <summary>
-/// A shared capture held in memory: its frames that reach the tracker at all (S1AP messages, GTP payloads, or packets
+/// A shared capture held in memory: its frames that reach the tracker at all (S1AP and NGAP messages, GTP payloads, or packets
 /// the pipeline counts as undecodable; ARP, Diameter and the like can never reach the tracker, so leaving them out
 /// changes nothing but the run time), and the eNBs a clean run of the whole capture reports.
 /// </summary>
@@ -55,9 +55,9 @@ internal sealed class CaptureFrames
         var kept = new List<RawFrame>();
         foreach (var f in all)
         {
-            var before = reached + feed.Statistics.S1apMessages + feed.Statistics.GtpcPackets + feed.Statistics.GtpuPackets;
+            var before = reached + feed.Statistics.S1apMessages + feed.Statistics.NgapMessages + feed.Statistics.GtpcPackets + feed.Statistics.GtpuPackets;
             feed.Process(f.ToFrame(f.Number, f.TimestampNanos));
-            if (reached + feed.Statistics.S1apMessages + feed.Statistics.GtpcPackets + feed.Statistics.GtpuPackets != before)
+            if (reached + feed.Statistics.S1apMessages + feed.Statistics.NgapMessages + feed.Statistics.GtpcPackets + feed.Statistics.GtpuPackets != before)
             {
                 kept.Add(f);
             }

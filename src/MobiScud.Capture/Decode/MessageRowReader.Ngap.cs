@@ -1,0 +1,189 @@
+using System.Globalization;
+using MobiScud.Protocols;
+using MobiScud.Protocols.Nas;
+using MobiScud.Protocols.Ngap;
+using MobiScud.Protocols.Sctp;
+
+namespace MobiScud.Capture.Decode;
+
+/// <summary>
+/// NGAP rows: the same view as S1AP's, with the UE NGAP ids, PDU session ids, gNB ids and NR cells. 5G NAS is read as
+/// S1AP's EPS NAS is: a UE context whose Security Mode Command selected 5G-EA0 (per connection, and per IMSI and
+/// 5G-TMSI, since the context outlives the connection) has its "ciphered" NAS read; any other is reported ciphered.
+/// </summary>
+public sealed partial class MessageRowReader : INgapSignallingSink
+{
+    private readonly Dictionary<(SctpAssociationKey?, uint), Connection> _ngapConnections = [];
+
+    public void OnNgap(in PayloadContext context, NgapSummary summary)
+    {
+        var teids = new List<uint>();
+        var addresses = new List<string>();
+        var sessionIds = new List<int>(summary.PduSessions.Count);
+        var nas = new List<string>();
+        var nasTypes = new List<string>();
+        Nas5gFacts facts = default;
+        var initial = summary.ProcedureCode == NgapProcedureCode.InitialUeMessage;
+        Connection? connection = null;
+        if (summary.RanUeNgapId is { } ranId)
+        {
+            // An InitialUEMessage starts a new connection: whatever the RAN-UE-NGAP-ID meant before is gone.
+            var key = (context.Association, ranId);
+            if (initial || !_ngapConnections.TryGetValue(key, out connection))
+            {
+                connection = _ngapConnections[key] = new Connection();
+            }
+        }
+
+        var nullCiphering = connection?.NullCiphering ?? false;
+        ReadNas5g(summary.NasPdu, nullCiphering, nas, nasTypes, ref facts);
+        foreach (var item in summary.PduSessions)
+        {
+            sessionIds.Add(item.PduSessionId);
+            foreach (var tunnel in new[] { item.UlTunnel, item.DlTunnel, item.DlForwarding })
+            {
+                if (tunnel is { } t)
+                {
+                    teids.Add(t.Teid);
+                    if (!t.TransportLayerAddress.IsEmpty)
+                    {
+                        addresses.Add(t.TransportLayerAddress.ToString());
+                    }
+                }
+            }
+
+            if (item.HasNasPdu)
+            {
+                ReadNas5g(summary.ItemNasPdu(item), nullCiphering, nas, nasTypes, ref facts);
+            }
+        }
+
+        if (connection is not null)
+        {
+            var tmsi = summary.FiveGSTmsi?.Tmsi ?? facts.TmsiValue;
+            connection.Learn(facts.Imsi);
+            connection.Learn(tmsi is { } t ? FiveGTmsiKey(t) : null);
+            connection.Learn(facts.AssignedTmsi is { } a ? FiveGTmsiKey(a) : null);
+            if (facts.SelectedCiphering is { } algorithm)
+            {
+                connection.NullCiphering = algorithm == 0;
+            }
+            else if (initial)
+            {
+                connection.NullCiphering = connection.Identities.Any(_nullCipheringIdentities.Contains);
+            }
+
+            if (connection.NullCiphering)
+            {
+                _nullCipheringIdentities.UnionWith(connection.Identities);
+            }
+        }
+
+        var otherAmf = new List<ulong>();
+        var otherRan = new List<uint>();
+        if (summary.SourceAmfUeNgapId is { } source)
+        {
+            otherAmf.Add(source);
+        }
+
+        foreach (var c in summary.ResetConnections)
+        {
+            if (c.AmfUeNgapId is { } amf)
+            {
+                otherAmf.Add(amf);
+            }
+
+            if (c.RanUeNgapId is { } ran)
+            {
+                otherRan.Add(ran);
+            }
+        }
+
+        onRow(new MessageRow
+        {
+            Frame = context.FrameNumber,
+            TimestampNanos = context.TimestampNanos,
+            Protocol = "ngap",
+            Source = context.Source,
+            Destination = context.Destination,
+            ProcedureCode = (int)summary.ProcedureCode,
+            MessageType = (MessageKind)summary.PduType,
+            Message = summary.MessageName,
+            AmfUeNgapId = summary.AmfUeNgapId,
+            RanUeNgapId = summary.RanUeNgapId,
+            OtherAmfUeNgapIds = otherAmf,
+            OtherRanUeNgapIds = otherRan,
+            PduSessionIds = sessionIds,
+            Teids = teids,
+            TransportAddresses = addresses,
+            GlobalRanNodeId = summary.GlobalRanNodeId?.ToString(),
+            NrCgi = summary.NrCgi?.ToString(),
+            Ecgi = summary.EutraCgi?.ToString(),
+            TargetId = summary.Target?.Node.ToString(),
+            Cause = summary.Cause?.ToString(),
+            Nas = nas,
+            NasTypes = nasTypes,
+            Imsi = facts.Imsi,
+            Guti = facts.Guti,
+            STmsi = summary.FiveGSTmsi?.ToString() ?? facts.STmsi,
+            UeIp = facts.UeIp,
+        });
+    }
+
+    private static string FiveGTmsiKey(uint tmsi) => "5g-tmsi:" + tmsi.ToString("x8", CultureInfo.InvariantCulture);
+
+    private static void ReadNas5g(ReadOnlySpan<byte> pdu, bool nullCiphering, List<string> names, List<string> types, ref Nas5gFacts facts)
+    {
+        if (pdu.IsEmpty)
+        {
+            return;
+        }
+
+        Nas5gMessage m;
+        try
+        {
+            m = Nas5gDecoder.Decode(pdu, nullCiphering);
+        }
+        catch (DecodeException e)
+        {
+            names.Add("malformed:" + e.Reason);
+            return;
+        }
+
+        if (m.Ciphered)
+        {
+            names.Add("ciphered");
+            return;
+        }
+
+        // The message, then what it carries (a NAS message container, a NAS transport's 5GSM message), as tshark lists them.
+        foreach (var part in m.SelfAndInner())
+        {
+            names.Add(part.MessageName);
+            types.Add("0x" + part.MessageType.ToString("x2", CultureInfo.InvariantCulture));
+            facts.Imsi ??= part.Imsi;
+            facts.Guti ??= part.Guti?.ToString();
+            facts.STmsi ??= part.STmsi is { } s ? $"{s.AmfSetId:x3}-{s.AmfPointer:x2}-{s.Tmsi:x8}" : null;
+            facts.TmsiValue ??= part.Guti?.Tmsi ?? part.STmsi?.Tmsi;
+            if (part.MessageType == Nas5gMessageType.RegistrationAccept && part.Guti is { } g)
+            {
+                facts.AssignedTmsi = g.Tmsi;
+            }
+
+            facts.UeIp ??= part.PduAddress?.ToString();
+        }
+
+        facts.SelectedCiphering ??= m.SelectedCipheringAlgorithm;
+    }
+
+    private struct Nas5gFacts
+    {
+        public string? Imsi;
+        public string? Guti;
+        public string? STmsi;
+        public uint? TmsiValue;
+        public uint? AssignedTmsi;
+        public string? UeIp;
+        public byte? SelectedCiphering;
+    }
+}

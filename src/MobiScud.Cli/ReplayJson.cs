@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using MobiScud.Capture;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Cli;
+
+/// <summary>
+/// `replay --json` written straight to a stream with one <see cref="Utf8JsonWriter"/>: no node tree per entry and no
+/// whole-document string, so a large capture's JSON costs about what its bytes cost. Events and commands are written
+/// property by property from their cached <see cref="JsonTypeInfo"/>, with the type name first and the summary last.
+/// </summary>
+internal static class ReplayJson
+{
+    private const int FlushBytes = 1 << 16;
+
+    /// <summary>The options every CLI JSON output uses: camelCase, enums and ids as strings, IP addresses as text.</summary>
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        Converters =
+        {
+            new JsonStringEnumConverter(),
+            new IpAddressConverter(),
+            new ValueConverter<UeId>(v => v.Value),
+            new ValueConverter<EnbId>(v => v.Value.ToString(CultureInfo.InvariantCulture)),
+            new ValueConverter<SiteId>(v => v.Value),
+            new ValueConverter<PvmId>(v => v.Value),
+            new ValueConverter<MigrationId>(v => v.ToString()),
+        },
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { Tagged<UeEvent>(McText.Describe), Tagged<ControlCommand>(McText.Describe) } },
+    };
+
+    /// <summary>
+    /// Events and commands are written as their own type, with its name first ("type") and its one-line description
+    /// last ("summary"): both added to the type's contract, so each is one serializer call with cached accessors.
+    /// </summary>
+    private static Action<JsonTypeInfo> Tagged<TBase>(Func<TBase, string> describe) => info =>
+    {
+        if (info.Kind != JsonTypeInfoKind.Object || !typeof(TBase).IsAssignableFrom(info.Type) || info.Type.IsAbstract)
+        {
+            return;
+        }
+
+        var name = info.Type.Name;
+        var type = info.CreateJsonPropertyInfo(typeof(string), "type");
+        type.Get = _ => name;
+        type.Order = int.MinValue;
+        info.Properties.Insert(0, type);
+        var summary = info.CreateJsonPropertyInfo(typeof(string), "summary");
+        summary.Get = o => describe((TBase)o);
+        summary.Order = int.MaxValue;
+        info.Properties.Add(summary);
+    };
+
+    /// <summary>Writes the whole result; <paramref name="output"/> is flushed first, and its stream used when it has one.</summary>
+    public static void Write(ReplayResult result, TextWriter output, bool indented = true)
+    {
+        if (output is StreamWriter { BaseStream: { } stream } writer)
+        {
+            writer.Flush();
+            using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, SkipValidation = true });
+            Write(json, result);
+            json.Flush();
+            stream.WriteByte((byte)'\n');
+            stream.Flush();
+        }
+        else
+        {
+            var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+            {
+                Write(json, result);
+            }
+
+            output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        }
+    }
+
+    public static void Write(Utf8JsonWriter w, ReplayResult result)
+    {
+        var s = result.Statistics;
+        w.WriteStartObject();
+        w.WriteString("source", result.Source);
+        w.WriteNumber("frames", s.Frames);
+        w.WriteNumber("s1apMessages", s.S1apMessages);
+        w.WriteNumber("ngapMessages", s.NgapMessages);
+        w.WriteNumber("gtpcPackets", s.GtpcPackets);
+        w.WriteNumber("gtpuPackets", s.GtpuPackets);
+        w.WriteNumber("undecodable", s.Undecodable);
+        w.WriteStartArray("dropped");
+        foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
+        {
+            w.WriteStartObject();
+            w.WriteString("layer", reason.Layer.ToString());
+            w.WriteString("reason", reason.Reason);
+            w.WriteNumber("count", count);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("sites");
+        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Value))
+        {
+            w.WriteString(enb.Value.ToString(CultureInfo.InvariantCulture), site.Value);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("ues");
+        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
+        {
+            w.WriteStartObject();
+            w.WriteString("ue", ue.Key.Value);
+            w.WriteStartArray("timeline");
+            foreach (var e in ue)
+            {
+                WriteEntry(w, e);
+                if (w.BytesPending > FlushBytes)
+                {
+                    // In chunks: a large capture's document is never held whole in memory.
+                    w.Flush();
+                }
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("notes");
+        foreach (var note in result.Notes)
+        {
+            w.WriteStringValue(note);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>One timeline entry: time, frame, the event and the MC's commands, each with its type and summary.</summary>
+    public static void WriteEntry(Utf8JsonWriter w, ReplayEntry e)
+    {
+        w.WriteStartObject();
+        WriteEntryBody(w, e);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The entry's properties, for callers that add their own around them (the live view).</summary>
+    public static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e)
+    {
+        w.WriteNumber("at", e.At.TotalSeconds);
+        w.WriteNumber("frame", e.Frame);
+        w.WritePropertyName("event");
+        WriteTyped(w, e.Event);
+        w.WriteStartArray("commands");
+        foreach (var c in e.Commands)
+        {
+            WriteTyped(w, c);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteTyped(Utf8JsonWriter w, object value) => JsonSerializer.Serialize(w, value, value.GetType(), Options);
+
+    private sealed class IpAddressConverter : JsonConverter<IPAddress>
+    {
+        public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => IPAddress.Parse(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options)
+        {
+            // Formatted into a stack buffer: no string per address.
+            Span<char> text = stackalloc char[64];
+            if (value.TryFormat(text, out var written))
+            {
+                writer.WriteStringValue(text[..written]);
+            }
+            else
+            {
+                writer.WriteStringValue(value.ToString());
+            }
+        }
+    }
+
+    private sealed class ValueConverter<T>(Func<T, string> format) : JsonConverter<T>
+    {
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(format(value));
+    }
+}

@@ -1,0 +1,11 @@
+namespace MobiScud.Control.Model;
+
+/// <summary>
+/// E-UTRAN Cell Global Identifier as the signalling carried it (EUTRAN-CGI, TS 36.413 9.2.1.38): the PLMN's MCC and
+/// MNC as digits and the 28-bit cell identity (eNB id in the top 20 bits for a macro eNB). The MC does not decide on
+/// it; it travels on events so that radio network information (MEC 012) can name real cells.
+/// </summary>
+public sealed record Ecgi(string Mcc, string Mnc, uint CellId)
+{
+    public override string ToString() => $"{Mcc}-{Mnc}/cell{CellId:x7}";
+}

@@ -1,0 +1,395 @@
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control.Policies;
+
+/// <summary>
+/// The cost-weighing policies when <see cref="McConfig.Cells"/> places the cells: they decide on the distance Wang et
+/// al.'s cost model charges (rings of cells from the user's cell to the PVM's site, and between the sites a migration
+/// joins), as their real-trace code does, instead of backhaul hops between sites.
+/// </summary>
+public static partial class MigrationPolicies
+{
+    // At most this many (cell, extra rings) states are followed per step of predictive's forecast.
+    private const int ForecastWidth = 8;
+
+    private static int UserRings(McConfig config, CellGeometry cells, EnbId user, SiteId site) =>
+        cells.Rings(user, site) ?? config.Hops(config.SwitchSiteFor(user), site);
+
+    private static int SiteRings(McConfig config, CellGeometry cells, SiteId a, SiteId b) =>
+        cells.Rings(a, b) ?? config.Hops(a, b);
+
+    /// <summary>
+    /// The edge sites a PVM may move to now (not drained, with room), in name order so that ties break alike everywhere.
+    /// The core DC is left out: it is no edge cloud (Wang et al. place services at cells with clouds only), and what it
+    /// adds, the core's latency, is what the cell distance does not see. A drain still sends PVMs there (Place).
+    /// </summary>
+    private static List<SiteId> Movable(McConfig config, PolicyFacts facts, SiteId here)
+    {
+        var list = new List<SiteId>();
+        foreach (var site in config.PvmSites)
+        {
+            if (site != here && site != config.CoreSite && !config.DrainedSites.Contains(site) && facts.HasRoom(config.Sites, site))
+            {
+                list.Add(site);
+            }
+        }
+
+        list.Sort((a, b) => string.CompareOrdinal(a.Value, b.Value));
+        return list;
+    }
+
+    /// <summary>
+    /// Wang et al.'s myopic baseline: the site minimising this slot's migration plus transmission cost, among the sites
+    /// nearer the user than <see cref="PolicyConfig.MaxDistance"/> rings; a PVM that far away must move.
+    /// </summary>
+    private static PolicyVerdict MyopicInRings(McConfig config, CellGeometry cells, PolicyFacts facts, EnbId user, SiteId here)
+    {
+        var policy = config.Policy;
+        var cost = policy.Cost;
+        var q = facts.LoadRatio;
+        var yHere = UserRings(config, cells, user, here);
+        var stay = cost.TransmissionCost(yHere, q);
+        var mayStay = yHere < policy.MaxDistance;
+        if (mayStay && stay <= cost.MigrationCost(1, q))
+        {
+            // No move can beat staying: any move costs at least a one-ring migration (with the paper's costs, always).
+            return new PolicyVerdict(here);
+        }
+
+        SiteId? best = null;
+        var bestCost = mayStay ? stay : double.PositiveInfinity;
+        var bestRings = int.MaxValue;
+        foreach (var site in Movable(config, facts, here))
+        {
+            var y = UserRings(config, cells, user, site);
+            if (y >= policy.MaxDistance)
+            {
+                continue;
+            }
+
+            var c = cost.SlotCost(SiteRings(config, cells, here, site), y, q);
+            if (c < bestCost - 1e-12 || (best is not null && Math.Abs(c - bestCost) <= 1e-12 && y < bestRings))
+            {
+                (best, bestCost, bestRings) = (site, c, y);
+            }
+        }
+
+        return best is { } to ? new PolicyVerdict(to, Math.Max(0, stay - bestCost)) : new PolicyVerdict(here);
+    }
+
+    /// <summary>
+    /// Wang et al.'s MDP on real cells, as their mainRealCellLocation.m applies it: the distance MDP is solved on the
+    /// 1-D chain (move probability learned per cell), and the PVM goes to the site c minimising
+    /// <c>M(rings(here, c)) + T(y_c) + gamma sum_j P(y_c, j) V(j)</c>, y_c = rings from the user to c capped at N
+    /// (staying costs no migration); staying wins ties.
+    /// </summary>
+    private static PolicyVerdict MdpInRings(McConfig config, CellGeometry cells, PolicyFacts facts, EnbId user, SiteId here, TimeSpan at)
+    {
+        var policy = config.Policy;
+        var cost = policy.Cost;
+        var q = facts.LoadRatio;
+        var n = policy.MaxDistance;
+        if (UserRings(config, cells, user, here) == 0)
+        {
+            return new PolicyVerdict(here);
+        }
+
+        var solution = MdpThresholdSolver.Cached(cost, n, CellMoveProbability(config, facts, user, at), q);
+        double Score(SiteId c, int moveRings)
+        {
+            var y = Math.Min(UserRings(config, cells, user, c), n);
+            return cost.MigrationCost(moveRings, q) + cost.TransmissionCost(y, q) + (cost.Gamma * solution.Continuation[y]);
+        }
+
+        var stay = Score(here, 0);
+        SiteId? best = null;
+        var bestCost = stay;
+        foreach (var site in Movable(config, facts, here))
+        {
+            var c = Score(site, SiteRings(config, cells, here, site));
+            if (c < bestCost - 1e-9)
+            {
+                (best, bestCost) = (site, c);
+            }
+        }
+
+        return best is { } to ? new PolicyVerdict(to, stay - bestCost) : new PolicyVerdict(here);
+    }
+
+    /// <summary>
+    /// The chance per slot that the user changes cell (Wang et al.'s 1 - P2D): from the mean dwell learned at the
+    /// cell when it has enough departures, else over all cells, else the configured prior.
+    /// </summary>
+    private static double CellMoveProbability(McConfig config, PolicyFacts facts, EnbId user, TimeSpan at)
+    {
+        var policy = config.Policy;
+        if (!policy.Learn)
+        {
+            return policy.MoveProbability;
+        }
+
+        var here = facts.Mobility.At(user, at, policy.MinDepartures);
+        if (here.Departures >= policy.MinDepartures && here.MeanDwell is { } dwell)
+        {
+            return Math.Clamp(LeaveWithin(policy.Slot, dwell), 0.01, 1);
+        }
+
+        if (facts.Mobility.Observations >= policy.MinDepartures && facts.Mobility.MeanDwell is { } mean)
+        {
+            return Math.Clamp(LeaveWithin(policy.Slot, mean), 0.01, 1);
+        }
+
+        return policy.MoveProbability;
+    }
+
+    /// <summary>
+    /// Ours, in rings. From the handovers learned so far, forecast where the user will be slot by slot (a Markov chain
+    /// over cells: leave a cell within a slot with 1 - e^(-slot/dwell), to the next cells in the shares seen; where
+    /// nothing was learned the user drifts one ring further from everything per move, so that ignorance does not invite a
+    /// chase). The forecast gives each cell a discounted weight w (gamma per slot, as the MDP discounts). Each candidate
+    /// site c (stay; the sites nearest to the likeliest cells) costs <c>M(rings(here, c)) x (1 + w_link u/(1-u)) +
+    /// sum_cells w T(rings(cell, c))</c>, u the busiest utilisation on the route. The cheapest wins; staying wins ties.
+    /// The dwell at the user's cell is the learned mean (shrunk toward the prior) plus the time already spent there.
+    /// Holding back, it looks again ReviewAfter x 1, 2, 4, 8, 16 after the user reached its cell.
+    /// </summary>
+    private static PolicyVerdict PredictiveInRings(McConfig config, CellGeometry cells, PolicyFacts facts, UeState s, EnbId serving, SiteId here, TimeSpan at)
+    {
+        var policy = config.Policy;
+        var cost = policy.Cost;
+        var q = facts.LoadRatio;
+        var enb = serving;
+        var since = s.ServingSince;
+        if (policy.PreCopyOnPrepare && s.PendingHandover is { } pending && s.Connection == ConnectionState.Connected)
+        {
+            // The handover is coming: judge from the target, as if the user had just arrived there.
+            enb = pending.Target;
+            since = at;
+        }
+
+        if (!cells.Knows(enb) || !cells.Knows(here))
+        {
+            return Predictive(config, facts, s, serving, config.SwitchSiteFor(serving), here, at);
+        }
+
+        if (s.Migration is { Cancelling: false } moving && moving.From == here && cells.Knows(moving.To))
+        {
+            // A move once judged worth it carries on while the user is no nearer its source than its target: a forecast
+            // that wavers as the user crosses cells must not throw away the bytes already sent. Back near the source
+            // (a ping-pong), it is cancelled.
+            return UserRings(config, cells, enb, here) < UserRings(config, cells, enb, moving.To)
+                ? new PolicyVerdict(here)
+                : new PolicyVerdict(moving.To);
+        }
+
+        var movable = Movable(config, facts, here);
+        var ringsHere = UserRings(config, cells, enb, here);
+        var reviewAt = ReviewAt(policy, since, at);
+        var closest = int.MaxValue;
+        foreach (var site in movable)
+        {
+            closest = Math.Min(closest, UserRings(config, cells, enb, site));
+        }
+
+        var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
+        if (ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
+        {
+            // No site is nearer the user's cell than the PVM: a move now could only pay for where the user may go.
+            return new PolicyVerdict(here, 0, reviewAt);
+        }
+
+        var weights = Forecast(config, facts, enb, at - since, at);
+        double Transmission(SiteId c)
+        {
+            var sum = 0.0;
+            foreach (var ((cell, extra), w) in weights)
+            {
+                sum += w * cost.TransmissionCost(UserRings(config, cells, cell, c) + extra, q);
+                if (latency > 0)
+                {
+                    sum += w * latency * config.DelayMs(config.SwitchSiteFor(cell), c);
+                }
+
+            }
+
+            return sum;
+        }
+
+        // Candidates: the site nearest (in rings) to each of the likeliest cells, the user's own first.
+        var candidates = new List<SiteId>();
+        foreach (var cell in Likeliest(weights, enb))
+        {
+            SiteId? nearest = null;
+            var nearestRings = int.MaxValue;
+            foreach (var site in movable)
+            {
+                var r = UserRings(config, cells, cell, site);
+                if (r < nearestRings)
+                {
+                    (nearest, nearestRings) = (site, r);
+                }
+            }
+
+            if (nearest is { } n && !candidates.Contains(n))
+            {
+                candidates.Add(n);
+            }
+        }
+
+        var stayCost = Transmission(here);
+        var best = here;
+        var bestCost = stayCost;
+        foreach (var c in candidates)
+        {
+            var score = (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c)) + Transmission(c);
+            if (score < bestCost - 1e-9)
+            {
+                (best, bestCost) = (c, score);
+            }
+        }
+
+        if (best != here)
+        {
+            return new PolicyVerdict(best, stayCost - bestCost);
+        }
+
+        return new PolicyVerdict(here, 0, reviewAt);
+    }
+
+    /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>
+    private static TimeSpan? ReviewAt(PolicyConfig policy, TimeSpan since, TimeSpan at)
+    {
+        for (var step = policy.ReviewAfter; step <= policy.ReviewAfter * 16; step += step)
+        {
+            if (since + step > at)
+            {
+                return since + step;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The user's cell, then the two cells (other than it) with the most forecast weight, ties by id.</summary>
+    private static IEnumerable<EnbId> Likeliest(Dictionary<(EnbId Cell, int Extra), double> weights, EnbId first)
+    {
+        yield return first;
+        (EnbId Cell, double W)? a = null, b = null;
+        foreach (var ((cell, _), w) in weights)
+        {
+            if (cell == first)
+            {
+                continue;
+            }
+
+            if (a is not { } x || w > x.W || (w == x.W && cell.Value < x.Cell.Value))
+            {
+                (a, b) = ((cell, w), a);
+            }
+            else if (b is not { } y || w > y.W || (w == y.W && cell.Value < y.Cell.Value))
+            {
+                b = (cell, w);
+            }
+        }
+
+        if (a is { } top)
+        {
+            yield return top.Cell;
+        }
+
+        if (b is { } second)
+        {
+            yield return second.Cell;
+        }
+    }
+
+    /// <summary>
+    /// The discounted expected slots the user spends at each (cell, extra rings) from now: sum over slots k of gamma^k
+    /// times the chance of being there at slot k, with the tail after the last step held where it is.
+    /// </summary>
+    private static Dictionary<(EnbId Cell, int Extra), double> Forecast(McConfig config, PolicyFacts facts, EnbId start, TimeSpan elapsed, TimeSpan at)
+    {
+        var policy = config.Policy;
+        var gamma = policy.Cost.Gamma;
+        var slot = policy.Slot.TotalSeconds;
+        var prior = policy.PriorDwell.TotalSeconds;
+        var k0 = policy.MinDepartures;
+        // Slots followed one by one until gamma^k < 1/2 (7 slots at 0.9); the tail after them stays where it was last
+        // forecast (a cheap forecast: this runs on every event of a UE whose PVM is away).
+        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(gamma)), 1, 30);
+        var known = new Dictionary<EnbId, EnbMobility>();
+        var weights = new Dictionary<(EnbId, int), double>();
+        var now = new Dictionary<(EnbId Cell, int Extra), double> { [(start, 0)] = 1 };
+        var discount = 1.0;
+        for (var k = 0; ; k++)
+        {
+            foreach (var (key, p) in now)
+            {
+                weights[key] = weights.GetValueOrDefault(key) + (discount * p);
+            }
+
+            if (k == steps - 1)
+            {
+                break;
+            }
+
+            var next = new Dictionary<(EnbId Cell, int Extra), double>();
+            foreach (var ((cell, extra), p) in now)
+            {
+                if (!known.TryGetValue(cell, out var learned))
+                {
+                    learned = facts.Mobility.At(cell, at, policy.MinDepartures);
+                    known[cell] = learned;
+                }
+
+                var dwell = (learned.DwellSeconds + (prior * k0)) / (learned.Departures + k0);
+                if (cell == start && extra == 0)
+                {
+                    // Long stays are heavy-tailed: a user that stayed e is expected to stay e more on top of the mean.
+                    dwell += Math.Max(0, elapsed.TotalSeconds);
+                }
+
+                var leave = 1 - Math.Exp(-slot / dwell);
+                Add(next, (cell, extra), p * (1 - leave));
+                if (learned.Departures == 0)
+                {
+                    Add(next, (cell, Math.Min(extra + 1, policy.MaxDistance)), p * leave);
+                    continue;
+                }
+
+                foreach (var (to, count) in learned.Next)
+                {
+                    Add(next, (to, extra), p * leave * count / learned.Departures);
+                }
+            }
+
+            now = next.Count <= ForecastWidth ? next : Prune(next, ForecastWidth);
+            discount *= gamma;
+        }
+
+        // The tail beyond the last step, where the user was last forecast.
+        var tail = gamma <= 0 ? 0 : discount * gamma / (1 - gamma);
+        foreach (var (key, p) in now)
+        {
+            weights[key] = weights.GetValueOrDefault(key) + (tail * p);
+        }
+
+        return weights.Count <= 2 * ForecastWidth ? weights : Prune(weights, 2 * ForecastWidth);
+    }
+
+    private static void Add(Dictionary<(EnbId Cell, int Extra), double> d, (EnbId Cell, int Extra) key, double p)
+    {
+        if (p > 0)
+        {
+            d[key] = d.GetValueOrDefault(key) + p;
+        }
+    }
+
+    /// <summary>The likeliest states, their mass scaled back up to the whole (the rest is spread in proportion).</summary>
+    private static Dictionary<(EnbId Cell, int Extra), double> Prune(Dictionary<(EnbId Cell, int Extra), double> d, int width)
+    {
+        var total = d.Values.Sum();
+        var kept = d.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(width).ToList();
+        var keptMass = kept.Sum(x => x.Value);
+        return kept.ToDictionary(x => x.Key, x => x.Value * total / keptMass);
+    }
+}

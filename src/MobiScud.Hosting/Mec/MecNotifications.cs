@@ -1,0 +1,303 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using MobiScud.Control;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Hosting.Mec;
+
+/// <summary>One event a UE grain applied and persisted, with the MC state around it and the cell the UE was in before.</summary>
+internal sealed record RanFact(UeEvent Event, UeState? Before, UeState? After, Ecgi? CellBefore);
+
+/// <summary>Hears the events UE grains applied, once persisted (radio network information for MEC 012).</summary>
+internal interface IRanObserver
+{
+    /// <summary>Must not block: called on the grain's turn.</summary>
+    void Observe(IReadOnlyList<RanFact> facts);
+}
+
+/// <summary>
+/// A piece of radio network news for MEC 012 subscribers: its subscription type, the status or event code the filters
+/// select on, the cells and bearers it concerns and the notification body (without links).
+/// </summary>
+internal sealed record RanNews(string Type, long Status, Ecgi?[] Cells, IReadOnlyList<Bearer> Bearers, long? Qci, long? ERabId, IPAddress? Ue, JsonObject Body);
+
+/// <summary>
+/// The notification bodies of MEC 021 (MobilityProcedureNotification, AdjacentAppInfoNotification, ExpiryNotification,
+/// TestNotification) and MEC 012 (CellChangeNotification, RabEstNotification, RabRelNotification, S1BearerNotification,
+/// ExpiryNotification), with the enums as the specifications number them. Pure: built from the MC's notifications,
+/// the tracker's events and the UE's state.
+/// </summary>
+internal static class MecNotifications
+{
+    /// <summary>MEC 021 mobilityStatus: 1 = INTERHOST_MOVEOUT_TRIGGERED, 2 = COMPLETED, 3 = FAILED (a cancelled migration failed to move out).</summary>
+    public static int? MobilityStatus(NotificationKind kind) => kind switch
+    {
+        NotificationKind.MigrationStarted => 1,
+        NotificationKind.MigrationCompleted => 2,
+        NotificationKind.MigrationFailed or NotificationKind.MigrationCancelled => 3,
+        _ => null,
+    };
+
+    /// <summary>MobilityProcedureNotification (without _links); null when the UE has no address to name it by (associateId needs one).</summary>
+    public static JsonObject? Mobility(UeState state, Notify n, int status)
+    {
+        var ids = MecJson.AssociateIds(state.UeAddress);
+        if (ids.Count == 0)
+        {
+            return null;
+        }
+
+        // A live migration keeps the application instance: the target is the same PVM, now answering at its new site.
+        var target = new JsonObject { ["appInstanceId"] = state.Pvm.Value };
+        if (status == 2 && state.PvmAddress is { } pvm)
+        {
+            target["commInterface"] = CommInterface(pvm);
+        }
+
+        return new JsonObject
+        {
+            ["notificationType"] = "MobilityProcedureNotification",
+            ["timeStamp"] = MecJson.TimeStamp(n.At),
+            ["associateId"] = ids,
+            ["mobilityStatus"] = status,
+            ["targetAppInfo"] = target,
+        };
+    }
+
+    /// <summary>
+    /// AdjacentAppInfoNotification (ETSI GS MEC 021 7.4.3, as AdvantEDGE's file defines it), sent when the UE's PVM
+    /// runs at a new MEC host after a migration: the instance serving the UE and where it answers now.
+    /// </summary>
+    public static JsonObject? AdjacentAppInfo(UeState state, Notify n)
+    {
+        if (state.PvmAddress is not { } pvm)
+        {
+            return null;
+        }
+
+        return new JsonObject
+        {
+            ["notificationType"] = "AdjacentAppInfoNotification",
+            ["timeStamp"] = MecJson.TimeStamp(n.At),
+            ["associateId"] = MecJson.AssociateIds(state.UeAddress),
+            ["adjacentAppInfo"] = new JsonArray(new JsonObject
+            {
+                ["appInstanceId"] = state.Pvm.Value,
+                ["commInterface"] = new JsonArray(CommInterface(pvm)),
+            }),
+        };
+    }
+
+    /// <summary>A PVM is a whole VM: it answers on any port, which CommunicationInterface writes as port 0.</summary>
+    private static JsonObject CommInterface(IPAddress address) =>
+        new() { ["ipAddresses"] = new JsonArray(new JsonObject { ["host"] = address.ToString(), ["port"] = 0 }) };
+
+    public static JsonObject AmsExpiry(string subscriptionHref, TimeSpan deadline, TimeSpan now) => new()
+    {
+        ["notificationType"] = "ExpiryNotification",
+        ["timeStamp"] = MecJson.TimeStamp(now),
+        ["_links"] = new JsonObject { ["subscription"] = MecJson.Link(subscriptionHref) },
+        ["expiryDeadline"] = MecJson.TimeStamp(deadline),
+    };
+
+    /// <summary>MEC 012's ExpiryNotification has no notificationType; its self link is a plain string.</summary>
+    public static JsonObject RniExpiry(string subscriptionHref, TimeSpan deadline, TimeSpan now) => new()
+    {
+        ["_links"] = new JsonObject { ["self"] = subscriptionHref },
+        ["expiryDeadline"] = MecJson.TimeStamp(deadline),
+        ["timeStamp"] = MecJson.TimeStamp(now),
+    };
+
+    public static JsonObject Test(string subscriptionHref) => new()
+    {
+        ["notificationType"] = "TestNotification",
+        ["_links"] = new JsonObject { ["subscription"] = MecJson.Link(subscriptionHref) },
+    };
+
+    /// <summary>The MEC 012 news in one applied event. Events without the cells the bodies need give none (counted by the caller).</summary>
+    public static List<RanNews> News(RanFact fact, out int incomplete)
+    {
+        var missing = 0;
+        var news = new List<RanNews>();
+        var e = fact.Event;
+        var state = fact.After ?? fact.Before;
+        var ue = state?.UeAddress;
+        var at = MecJson.TimeStamp(e.At);
+        switch (e)
+        {
+            case HandoverPrepared p:
+                CellChange(1, e.Cell, p.TargetCell);
+                break;
+            case HandoverExecuting x:
+                CellChange(2, e.Cell, x.TargetCell);
+                break;
+            case HandoverCompleted c:
+                CellChange(3, c.SourceCell ?? fact.CellBefore, e.Cell);
+                Modified(c.Downlinks.Select(d => d.ERabId));
+                break;
+            case PathSwitched ps:
+                CellChange(3, ps.SourceCell ?? fact.CellBefore, e.Cell);
+                Modified(ps.Downlinks.Select(d => d.ERabId));
+                break;
+            case HandoverCancelled h:
+                CellChange(5, e.Cell, h.TargetCell);
+                break;
+            case UeAttached a:
+                Established(a.Bearers);
+                break;
+            case ServiceRequested s:
+                Established(s.Bearers);
+                break;
+            case BearerAdded b:
+                Established([b.Bearer]);
+                break;
+            case BearerModified m:
+                Modified([m.Downlink.ERabId]);
+                break;
+            case BearerReleased r:
+                Released(fact.Before?.Bearers.Where(b => b.ERabId == r.ERabId).ToList() ?? []);
+                break;
+            case UeReleasedToIdle or Detached:
+                Released(fact.Before?.Bearers.ToList() ?? []);
+                break;
+        }
+
+        incomplete = missing;
+        return news;
+
+        void CellChange(int status, Ecgi? source, Ecgi? target)
+        {
+            if (source is null || target is null)
+            {
+                missing++;
+                return;
+            }
+
+            news.Add(new RanNews(MecType.CellChange, status, [source, target], state?.Bearers.ToList() ?? [], null, null, ue, new JsonObject
+            {
+                ["notificationType"] = "CellChangeNotification",
+                ["associateId"] = MecJson.AssociateIds(ue),
+                ["hoStatus"] = status,
+                ["srcEcgi"] = MecJson.Ecgi(source),
+                ["timeStamp"] = at.DeepClone(),
+                ["trgEcgi"] = new JsonArray(MecJson.Ecgi(target)),
+            }));
+        }
+
+        void Established(IReadOnlyList<Bearer> bearers)
+        {
+            if (bearers.Count == 0)
+            {
+                return;
+            }
+
+            if (e.Cell is not { } cell)
+            {
+                missing++;
+                return;
+            }
+
+            foreach (var b in bearers)
+            {
+                var body = new JsonObject
+                {
+                    ["notificationType"] = "RabEstNotification",
+                    ["associateId"] = MecJson.AssociateIds(ue),
+                    ["ecgi"] = MecJson.Ecgi(cell),
+                    ["erabId"] = b.ERabId,
+                    ["timeStamp"] = at.DeepClone(),
+                };
+                if (b.Qci is { } qci)
+                {
+                    body["erabQosParameters"] = new JsonObject { ["qci"] = qci };
+                }
+
+                news.Add(new RanNews(MecType.RabEst, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
+            }
+
+            news.Add(S1(1, cell, bearers));
+        }
+
+        void Released(IReadOnlyList<Bearer> bearers)
+        {
+            if (bearers.Count == 0)
+            {
+                return;
+            }
+
+            if ((e.Cell ?? fact.CellBefore) is not { } cell)
+            {
+                missing++;
+                return;
+            }
+
+            foreach (var b in bearers)
+            {
+                news.Add(new RanNews(MecType.RabRel, 0, [cell], [b], b.Qci, b.ERabId, ue, new JsonObject
+                {
+                    ["notificationType"] = "RabRelNotification",
+                    ["associateId"] = MecJson.AssociateIds(ue),
+                    ["ecgi"] = MecJson.Ecgi(cell),
+                    ["erabReleaseInfo"] = new JsonObject { ["erabId"] = b.ERabId },
+                    ["timeStamp"] = at.DeepClone(),
+                }));
+            }
+
+            news.Add(S1(3, cell, bearers));
+        }
+
+        void Modified(IEnumerable<byte> ids)
+        {
+            var set = ids.ToHashSet();
+            var bearers = fact.After?.Bearers.Where(b => set.Contains(b.ERabId)).ToList() ?? [];
+            if (bearers.Count == 0)
+            {
+                return;
+            }
+
+            if (e.Cell is not { } cell)
+            {
+                missing++;
+                return;
+            }
+
+            news.Add(S1(2, cell, bearers));
+        }
+
+        RanNews S1(int s1Event, Ecgi cell, IReadOnlyList<Bearer> bearers)
+        {
+            var info = new JsonObject
+            {
+                ["associateId"] = MecJson.AssociateIds(ue),
+                ["ecgi"] = new JsonArray(MecJson.Ecgi(cell)),
+                ["s1BearerInfo"] = new JsonArray([.. bearers.Select(S1Bearer)]),
+            };
+            return new RanNews(MecType.S1Bearer, s1Event, [cell], bearers, null, null, ue, new JsonObject
+            {
+                ["notificationType"] = "S1BearerNotification",
+                ["s1Event"] = s1Event,
+                ["s1UeInfo"] = info,
+                ["timeStamp"] = at.DeepClone(),
+            });
+        }
+    }
+
+    /// <summary>S1BearerInfo: the eNB's and the S-GW's ends of the bearer's S1-U tunnel.</summary>
+    public static JsonObject S1Bearer(Bearer b) => new()
+    {
+        ["enbInfo"] = new JsonObject { ["ipAddress"] = b.Downlink.Address.ToString(), ["tunnelId"] = MecJson.Teid(b.Downlink.Teid) },
+        ["erabId"] = b.ERabId,
+        ["sGwInfo"] = new JsonObject { ["ipAddress"] = b.Uplink.Address.ToString(), ["tunnelId"] = MecJson.Teid(b.Uplink.Teid) },
+    };
+
+    /// <summary>Whether a subscription's filter selects this news.</summary>
+    public static bool Selects(MecFilter f, RanNews n) => n.Type switch
+    {
+        MecType.CellChange => f.Statuses.Contains(n.Status) && f.MatchesUe(n.Ue, n.Bearers) && f.MatchesCell(n.Cells),
+        MecType.RabEst => n.Qci == f.Qci && f.MatchesCell(n.Cells),
+        MecType.RabRel => n.Qci == f.Qci && n.ERabId == f.ERabId && f.MatchesCell(n.Cells),
+        MecType.S1Bearer => f.Statuses.Contains(n.Status) && f.MatchesUe(n.Ue, n.Bearers) && f.MatchesCell(n.Cells)
+            && (f.ERabIds.Count == 0 || n.Bearers.Any(b => f.ERabIds.Contains(b.ERabId))),
+        _ => false,
+    };
+}

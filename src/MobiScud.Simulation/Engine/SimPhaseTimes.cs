@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace MobiScud.Simulation.Engine;
+
+/// <summary>The phases of a run whose wall time <see cref="SimPhaseTimes"/> keeps.</summary>
+public enum SimPhase
+{
+    /// <summary>The RAN's measurement sweep (A3 checks of every connected UE).</summary>
+    Measure,
+
+    /// <summary>Lanes catching up to a tick: the MC, the backends and the migration model (in parallel).</summary>
+    Lanes,
+
+    /// <summary>The probe sweep of every lane.</summary>
+    Probes,
+
+    /// <summary>Sample ticks: PVMs per site, invariants, link utilisation, policy facts.</summary>
+    Samples,
+
+    /// <summary>Cost-slot ticks.</summary>
+    Slots,
+}
+
+/// <summary>Wall time spent per <see cref="SimPhase"/>; the rest of <see cref="Total"/> is the RAN's own events.</summary>
+public sealed class SimPhaseTimes
+{
+    private readonly long[] ticks = new long[Enum.GetValues<SimPhase>().Length];
+    private readonly long[] bytes = new long[Enum.GetValues<SimPhase>().Length];
+
+    public TimeSpan Total { get; internal set; }
+
+    public TimeSpan this[SimPhase phase] => Stopwatch.GetElapsedTime(0, ticks[(int)phase]);
+
+    /// <summary>The RAN's own events (attach, idle, handovers): what no phase covers.</summary>
+    public TimeSpan Ran => Total - Enum.GetValues<SimPhase>().Aggregate(TimeSpan.Zero, (sum, p) => sum + this[p]);
+
+    internal void Time<T>(SimPhase phase, T state, Action<T> action)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var allocated = GC.GetTotalAllocatedBytes();
+        action(state);
+        ticks[(int)phase] += Stopwatch.GetTimestamp() - start;
+        bytes[(int)phase] += GC.GetTotalAllocatedBytes() - allocated;
+    }
+
+    public override string ToString() =>
+        string.Join(", ", Enum.GetValues<SimPhase>().Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.ToString().ToLowerInvariant()} {this[p].TotalSeconds:0.0} ({bytes[(int)p] / 1e9:0.00} GB)")))
+        + string.Create(System.Globalization.CultureInfo.InvariantCulture, $", ran events {Ran.TotalSeconds:0.0} s");
+}
+
+/// <summary>What a lane allocated while delivering events to its MC (the MC's decisions, then the commands carried out).</summary>
+public sealed class LaneAllocations
+{
+    public long Mc { get; set; }
+
+    public long Backends { get; set; }
+
+    public long Events { get; set; }
+}

@@ -1,0 +1,438 @@
+using System.Threading.Channels;
+using MobiScud.Cloud.Simulated;
+using MobiScud.Control.Host;
+using MobiScud.Control.Model;
+using MobiScud.Control.Policies;
+using MobiScud.Simulation.Results;
+
+namespace MobiScud.Simulation.Engine;
+
+/// <summary>What the simulated hypervisor holds for one PVM.</summary>
+internal enum SimPvmState : byte
+{
+    None,
+    Booting,
+    Running,
+    Suspended,
+    Resuming,
+}
+
+internal struct SimPvm
+{
+    public SimPvmState State;
+    public int Site;
+    public long Generation;
+    public PreCopyMigration? Migration;
+    public MigrationId MigrationId;
+    public int MigrationTo;
+    public TimeSpan MigrationStart;
+
+    /// <summary>A migration the scheduler holds in its queue (not on the wire yet).</summary>
+    public bool Queued;
+    public MigrationId QueuedId;
+}
+
+internal sealed record SwitchoverPayload(PreCopyMigration Migration, PreCopyResult Result);
+
+/// <summary>
+/// A lane's hypervisor in virtual time, behind the host layer's one PVM contract: PVM commands with boot/resume delays,
+/// pre-copy migrations over the backhaul's shared links, and (with budgets or site capacities) the core's pure
+/// <see cref="MigrationScheduler"/> in front of the wire and of placement. Outcomes are known only later in virtual
+/// time: the lane's event queue holds them until they are due, then they go out on <see cref="Outcomes"/>, which the
+/// lane drains into its MC. Commands are carried out synchronously (the returned tasks are complete).
+/// </summary>
+internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
+{
+    private static readonly Task<UeEvent?> NoOutcome = Task.FromResult<UeEvent?>(null);
+
+    private readonly StrategyLane lane;
+    private readonly Simulator sim;
+    private readonly SimPvm[] pvms;
+    private readonly PreCopyMigrationModel migrations;
+    private readonly PreCopyParameters preCopy;
+    private readonly SchedulerConfig? schedulerConfig;
+    private readonly Channel<UeEvent> outcomes = OutcomeChannel.Create();
+    private SchedulerState schedulerState = SchedulerState.Empty;
+    private SimRandom rng;
+
+    public SimPvmBackend(StrategyLane lane, Simulator sim, int ues, PreCopyParameters preCopy, SchedulerConfig? schedulerConfig, SimRandom rng)
+    {
+        this.lane = lane;
+        this.sim = sim;
+        this.preCopy = preCopy;
+        this.schedulerConfig = schedulerConfig;
+        this.rng = rng;
+        pvms = new SimPvm[ues];
+        migrations = new PreCopyMigrationModel(this);
+        foreach (var link in sim.Topology.Transport.Links)
+        {
+            // Link i of the model is link i of the backhaul: a migration crosses its route's links.
+            migrations.AddLink(link.BytesPerSecond);
+        }
+    }
+
+    public ChannelReader<UeEvent> Outcomes => outcomes.Reader;
+
+    /// <summary>The PVM table, one entry per UE index (the lane's probes and samples read it).</summary>
+    internal SimPvm[] Table => pvms;
+
+    internal PreCopyMigrationModel Migrations => migrations;
+
+    private LaneStats Stats => lane.Stats;
+
+    private TimeSpan Now => lane.Now;
+
+    public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
+    {
+        var ue = lane.UeOf(command.Ue);
+        ref var pvm = ref pvms[ue];
+        var now = Now;
+        var scenario = sim.Scenario;
+        switch (command)
+        {
+            case CreatePvm c:
+                if (pvm.State != SimPvmState.None)
+                {
+                    Stats.Violation(now, $"{c.Ue}: CreatePvm at {c.Site} but a PVM already exists at {lane.SiteName(pvm.Site)} (duplicate)");
+                    break;
+                }
+
+                if (!Admit(ref c, now))
+                {
+                    break;
+                }
+
+                pvm = new SimPvm { State = SimPvmState.Booting, Site = lane.SiteIndex(c.Site), Generation = pvm.Generation + 1 };
+                Stats.PvmsCreated++;
+                sim.ScheduleLane(now + scenario.Pvm.CreateTime, lane.Index, ue, pvm.Generation,
+                    new PvmStarted(now + scenario.Pvm.CreateTime, c.Ue, c.Pvm, c.Site, lane.SiteAddress(pvm.Site)));
+                break;
+            case ResumePvm r:
+                if (pvm.State == SimPvmState.None)
+                {
+                    Stats.Violation(now, $"{r.Ue}: ResumePvm at {r.Site} but no PVM exists");
+                    break;
+                }
+
+                if (lane.SiteIndex(r.Site) != pvm.Site)
+                {
+                    Stats.Violation(now, $"{r.Ue}: ResumePvm at {r.Site} but the PVM is at {lane.SiteName(pvm.Site)}");
+                }
+
+                pvm.State = SimPvmState.Resuming;
+                pvm.Generation++;
+                Stats.PvmsResumed++;
+                sim.ScheduleLane(now + scenario.Pvm.ResumeTime, lane.Index, ue, pvm.Generation,
+                    new PvmStarted(now + scenario.Pvm.ResumeTime, r.Ue, r.Pvm, lane.SiteId(pvm.Site), lane.SiteAddress(pvm.Site)));
+                break;
+            case SuspendPvm s:
+                if (pvm.State == SimPvmState.None)
+                {
+                    Stats.Violation(now, $"{s.Ue}: SuspendPvm but no PVM exists");
+                    break;
+                }
+
+                AbortMigration(ref pvm, now);
+                pvm.State = SimPvmState.Suspended;
+                pvm.Generation++;
+                Stats.PvmsSuspended++;
+                break;
+            case DestroyPvm d:
+                AbortMigration(ref pvm, now);
+                pvm = new SimPvm { State = SimPvmState.None, Generation = pvm.Generation + 1 };
+                ToScheduler(new PvmGone(now, d.Ue));
+                break;
+            case StartMigration m:
+                StartMigration(ue, ref pvm, m, now);
+                break;
+            case CancelMigration cm:
+                if (pvm.Migration is { } running && pvm.MigrationId == cm.Migration && migrations.Cancel(now, running))
+                {
+                    pvm.Migration = null;
+                    Stats.MigrationCancelled(running.BytesSent);
+                    sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, cm.Migration, "cancelled"));
+                    ToScheduler(new MigrationEnded(now, cm.Migration, false));
+                }
+                else if (pvm.Queued && pvm.QueuedId == cm.Migration)
+                {
+                    // Never on the wire: the scheduler drops it and the MC hears it failed.
+                    ToScheduler(new MigrationWithdrawn(now, cm.Migration));
+                }
+
+                // Otherwise the last byte is already sent (switch-over): it completes and the MC hears MigrationCompleted.
+                break;
+            default:
+                throw new ArgumentException($"the simulated hypervisor does not carry out {command.GetType().Name} (UE {command.Ue})", nameof(command));
+        }
+
+        return NoOutcome;
+    }
+
+    public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)
+    {
+        var items = new List<PvmInventoryItem>();
+        for (var ue = 0; ue < pvms.Length; ue++)
+        {
+            ref readonly var p = ref pvms[ue];
+            if (p.State != SimPvmState.None)
+            {
+                var id = sim.UeIds[ue];
+                items.Add(new PvmInventoryItem(
+                    id, PvmId.For(id), lane.SiteId(p.Site), p.State == SimPvmState.Running, lane.SiteAddress(p.Site),
+                    p.Migration is null ? null : p.MigrationId, p.Migration is null ? null : lane.SiteId(p.MigrationTo)));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<PvmInventoryItem>>(items);
+    }
+
+    /// <summary>
+    /// A delayed outcome the lane's queue says is due: a PVM start of an old generation (the PVM was suspended or
+    /// destroyed meanwhile) is dropped, the rest go out on <see cref="Outcomes"/>.
+    /// </summary>
+    public void Report(int ue, long generation, UeEvent e)
+    {
+        if (e is PvmStarted)
+        {
+            ref var pvm = ref pvms[ue];
+            if (generation != pvm.Generation || pvm.State is not (SimPvmState.Booting or SimPvmState.Resuming))
+            {
+                return;
+            }
+
+            pvm.State = SimPvmState.Running;
+        }
+
+        outcomes.Writer.TryWrite(e);
+    }
+
+    /// <summary>At the end: migrations still on the wire count as in flight, with the bytes they sent so far.</summary>
+    public void Finish()
+    {
+        migrations.Flush(Now);
+        foreach (ref readonly var p in pvms.AsSpan())
+        {
+            if (p.Migration is { } m)
+            {
+                Stats.MigrationsInFlight++;
+                Stats.BytesInFlight += m.BytesSent;
+            }
+        }
+    }
+
+    private void StartMigration(int ue, ref SimPvm pvm, StartMigration m, TimeSpan now)
+    {
+        var refusal = Refusal(ref pvm, m);
+        if (refusal is not null)
+        {
+            Stats.MigrationsRefused++;
+            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, m.Migration, refusal));
+            return;
+        }
+
+        if (schedulerConfig is null)
+        {
+            Begin(ue, ref pvm, m, now);
+            return;
+        }
+
+        // The core decided; the scheduler says when (per-link budgets, queue by benefit with a deadline).
+        var deadline = now + (sim.Scenario.Control.MigrationDeadline > TimeSpan.Zero ? sim.Scenario.Control.MigrationDeadline : TimeSpan.FromSeconds(60));
+        pvm.Queued = true;
+        pvm.QueuedId = m.Migration;
+        ToScheduler(new MigrationRequested(now, m, m.ExpectedBenefit, deadline));
+    }
+
+    private string? Refusal(ref SimPvm pvm, StartMigration m)
+    {
+        var from = lane.SiteIndex(m.From);
+        var to = lane.SiteIndex(m.To);
+        return pvm.State != SimPvmState.Running ? $"PVM is {pvm.State}, not running"
+            : pvm.Site != from ? $"PVM is at {lane.SiteName(pvm.Site)}, not {m.From}"
+            : pvm.Migration is not null || pvm.Queued ? "another migration is running"
+            : from == to ? "source and destination are the same" : null;
+    }
+
+    private void Begin(int ue, ref SimPvm pvm, StartMigration m, TimeSpan now)
+    {
+        var from = lane.SiteIndex(m.From);
+        var to = lane.SiteIndex(m.To);
+        var path = sim.Topology.Transport.Path(from, to);
+        pvm.Migration = migrations.Start(now, path, preCopy, ue);
+        foreach (var l in path)
+        {
+            Stats.MaxConcurrentOnLink = Math.Max(Stats.MaxConcurrentOnLink, migrations.ActiveOn(l));
+        }
+
+        pvm.MigrationId = m.Migration;
+        pvm.MigrationTo = to;
+        pvm.MigrationStart = now;
+        Stats.MigrationsStarted++;
+        if (sim.Scenario.Pvm.MigrationFailureProbability > 0 && rng.NextDouble() < sim.Scenario.Pvm.MigrationFailureProbability)
+        {
+            // Fails somewhere in its first seconds, as a broken connection would.
+            var at = now + TimeSpan.FromSeconds(rng.Uniform(0.05, 2.0));
+            lane.Enqueue(at, new SimEvent(SimEventKind.MigrationFailureInjected, ue, lane.Index, pvm.Migration.Id, pvm.Migration));
+        }
+    }
+
+    /// <summary>Placement admission: with site capacities the scheduler may put the PVM on a fallback site.</summary>
+    private bool Admit(ref CreatePvm create, TimeSpan now)
+    {
+        if (schedulerConfig?.Graph is not { Capacities.Count: > 0 })
+        {
+            ToScheduler(new PvmAdopted(now, create.Ue, create.Site));
+            return true;
+        }
+
+        var topology = sim.Topology;
+        var site = lane.SiteIndex(create.Site);
+        var fallbacks = Enumerable.Range(0, topology.Sites.Count).Where(s => s != site).OrderBy(s => topology.InterSite(site, s)).ThenBy(s => s).Select(lane.SiteId).ToList();
+        var step = MigrationScheduler.Step(schedulerConfig, schedulerState, new PlacementRequested(now, create, fallbacks));
+        schedulerState = step.State;
+        foreach (var grant in step.Grants)
+        {
+            switch (grant)
+            {
+                case PlacementGranted g:
+                    if (g.Create.Site != create.Site)
+                    {
+                        Stats.PlacementFallbacks++;
+                    }
+
+                    create = g.Create;
+                    return true;
+                case PlacementRefused r:
+                    Stats.PlacementsRefused++;
+                    sim.ScheduleLane(now, lane.Index, sim.UeIndex[create.Ue], 0, new PvmFailed(now, create.Ue, create.Pvm, create.Site, r.Reason));
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal void ToScheduler(SchedulerRequest request)
+    {
+        if (schedulerConfig is null)
+        {
+            return;
+        }
+
+        var step = MigrationScheduler.Step(schedulerConfig, schedulerState, request);
+        schedulerState = step.State;
+        var now = Now;
+        foreach (var grant in step.Grants)
+        {
+            switch (grant)
+            {
+                case MigrationGranted g:
+                    {
+                        var ue = sim.UeIndex[g.Start.Ue];
+                        ref var pvm = ref pvms[ue];
+                        if (!pvm.Queued || pvm.QueuedId != g.Start.Migration)
+                        {
+                            // The PVM went away while queued: let the scheduler free the budget again.
+                            ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
+                            break;
+                        }
+
+                        pvm.Queued = false;
+                        var refusal = Refusal(ref pvm, g.Start);
+                        if (refusal is not null)
+                        {
+                            Stats.MigrationsRefused++;
+                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, g.Start.Migration, refusal));
+                            ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
+                            break;
+                        }
+
+                        Begin(ue, ref pvm, g.Start, now);
+                        break;
+                    }
+
+                case MigrationQueued:
+                    Stats.MigrationsQueued++;
+                    break;
+                case MigrationRefused:
+                case MigrationDropped:
+                    {
+                        var start = grant is MigrationRefused rr ? rr.Start : ((MigrationDropped)grant).Start;
+                        var ue = sim.UeIndex[start.Ue];
+                        ref var pvm = ref pvms[ue];
+                        if (pvm.Queued && pvm.QueuedId == start.Migration)
+                        {
+                            pvm.Queued = false;
+                        }
+
+                        if (grant is MigrationRefused refused)
+                        {
+                            Stats.MigrationsRefused++;
+                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, start.Migration, $"scheduler: {refused.Reason}"));
+                        }
+                        else
+                        {
+                            Stats.QueuedDropped++;
+                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, start.Migration, "cancelled"));
+                        }
+
+                        break;
+                    }
+            }
+        }
+    }
+
+    private void AbortMigration(ref SimPvm pvm, TimeSpan now)
+    {
+        if (pvm.Migration is { } m)
+        {
+            migrations.Cancel(now, m);
+            pvm.Migration = null;
+            Stats.MigrationCancelled(m.BytesSent);
+            ToScheduler(new MigrationEnded(now, pvm.MigrationId, false));
+        }
+
+        if (pvm.Queued)
+        {
+            pvm.Queued = false;
+            ToScheduler(new MigrationWithdrawn(now, pvm.QueuedId));
+        }
+    }
+
+    public void OnMigrationWake(int link, long version) => migrations.OnWake(Now, link, version);
+
+    public void OnFailureInjected(int ue, PreCopyMigration m)
+    {
+        ref var pvm = ref pvms[ue];
+        if (pvm.Migration == m && m.Phase == PreCopyPhase.PreCopy && migrations.Cancel(Now, m))
+        {
+            pvm.Migration = null;
+            Stats.MigrationFailed(m.BytesSent);
+            ToScheduler(new MigrationEnded(Now, pvm.MigrationId, false));
+            outcomes.Writer.TryWrite(new MigrationFailed(Now, pvm.MigrationId, "injected failure: connection to the destination lost"));
+        }
+    }
+
+    void IPreCopyHost.WakeAt(TimeSpan at, int link, long version) =>
+        lane.Enqueue(at, new SimEvent(SimEventKind.MigrationWake, 0, lane.Index, version, link));
+
+    void IPreCopyHost.Finished(PreCopyMigration migration, PreCopyResult result) =>
+        lane.Enqueue(result.CompletesAt, new SimEvent(SimEventKind.MigrationSwitchover, (int)migration.Tag!, lane.Index, 0, new SwitchoverPayload(migration, result)));
+
+    public void OnSwitchover(int ue, SwitchoverPayload done)
+    {
+        ref var pvm = ref pvms[ue];
+        if (pvm.Migration != done.Migration)
+        {
+            return;
+        }
+
+        pvm.Site = pvm.MigrationTo;
+        pvm.Migration = null;
+        var r = done.Result;
+        Stats.MigrationCompleted(r, pvm.MigrationStart);
+        sim.Tracker.MigrationWindow(lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
+        ToScheduler(new MigrationEnded(Now, pvm.MigrationId, true));
+        outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));
+    }
+}
