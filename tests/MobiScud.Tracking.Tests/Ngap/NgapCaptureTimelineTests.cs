@@ -47,14 +47,21 @@ public sealed class NgapCaptureTimelineTests
         Assert.Equal(
             [
                 $"131: {ue} attached 10.45.0.2 at {at} [5 ul 127.0.0.7/0x00000001 dl 127.0.0.2/0x00000001]",
+
+                // A new InitialUEMessage while the UE is still connected: its release was not signalled (the tracker's
+                // partial-procedure rule, as for S1), so it went idle first; the context setup brings session 5 back.
+                $"141: {ue} idle",
+                "146: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000001 dl 127.0.0.2/0x00000001]",
                 $"209: {ue} detached",
                 $"212: {ue} attached 10.45.0.3 at {at} [5 ul 127.0.0.7/0x00000002 dl 127.0.0.2/0x00000001]",
+                $"221: {ue} idle", // the gNB's new NG Setup and a new InitialUEMessage: the old connection is gone
                 $"221: {ue} detached",
                 $"313: {ue} attached 10.45.0.4 at {at} [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
                 $"327: {ue} idle",
                 "332: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
                 $"346: {ue} idle",
                 "354: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
+                $"364: {ue} idle",
                 $"364: {ue} detached",
             ],
             events.Where(e => e.Frame <= 364).Select(e => $"{e.Frame}: {NgapTimelineTests.Line(e.Event)}"));
@@ -64,8 +71,8 @@ public sealed class NgapCaptureTimelineTests
         var attaches = events.Where(e => e.Event is UeAttached).ToList();
         Assert.Equal(22, attaches.Count);
         Assert.Equal(attaches.Count, events.Count(e => e.Event is Detached));
-        Assert.Equal(5, events.Count(e => e.Event is UeReleasedToIdle));
-        Assert.Equal(5, events.Count(e => e.Event is ServiceRequested));
+        Assert.Equal(13, events.Count(e => e.Event is UeReleasedToIdle)); // 5 signalled, 8 inferred where a new InitialUEMessage finds the UE still connected
+        Assert.Equal(9, events.Count(e => e.Event is ServiceRequested)); // 5 signalled, 4 where a context setup brings an inferred-idle UE's session back
     }
 
     [Fact]
