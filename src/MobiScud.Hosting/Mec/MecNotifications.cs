@@ -89,7 +89,7 @@ internal static class MecNotifications
     }
 
     /// <summary>A PVM is a whole VM: it answers on any port, which CommunicationInterface writes as port 0.</summary>
-    private static JsonObject CommInterface(IPAddress address) =>
+    internal static JsonObject CommInterface(IPAddress address) =>
         new() { ["ipAddresses"] = new JsonArray(new JsonObject { ["host"] = address.ToString(), ["port"] = 0 }) };
 
     public static JsonObject AmsExpiry(string subscriptionHref, TimeSpan deadline, TimeSpan now) => new()
