@@ -140,7 +140,8 @@ internal static class MecNotifications
                 Modified(ps.Downlinks.Select(d => d.ERabId));
                 break;
             case HandoverCancelled h:
-                CellChange(5, e.Cell, h.TargetCell);
+                // 4 = REJECTED: the MME refused the preparation; 5 = CANCELLED: the source eNB called it off.
+                CellChange(h.Rejected ? 4 : 5, e.Cell, h.TargetCell);
                 break;
             case UeAttached a:
                 Established(a.Bearers);

@@ -133,6 +133,65 @@ public sealed class MecQueryTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_handover_preparation_the_MME_refuses_is_hoStatus_4_REJECTED()
+    {
+        // No capture here has a HandoverPreparationFailure (tshark -Y 's1ap.procedureCode == 0 &&
+        // s1ap.unsuccessfulOutcome_element' finds none), so: testepc through the tracker up to its third HandoverRequired
+        // (frame 462), then the MME's HandoverPreparationFailure to it (cause ho-failure-in-target-EPC-eNB-or-target-system).
+        var ue = new UeId("imsi-001010123456815");
+        var events = new List<UeEvent>();
+        S1apSignal? required = null;
+        var feed = new TrackerFeed((e, _) => events.Add(e))
+        {
+            S1apPlaced = (s, _) =>
+            {
+                if (s is { Procedure: S1apProcedureCode.HandoverPreparation, PduType: S1apPduType.InitiatingMessage })
+                {
+                    required = s;
+                }
+            },
+        };
+        using (var source = CaptureFile.Open(TestData.Capture(Epc)))
+        {
+            while (source.TryReadNext(out var frame) && frame.Number <= 462)
+            {
+                feed.Process(frame);
+            }
+        }
+
+        Assert.NotNull(required);
+        feed.Feed(new S1apSignal(required.At + TimeSpan.FromMilliseconds(5), required.Destination, required.Source, S1apProcedureCode.HandoverPreparation, S1apPduType.UnsuccessfulOutcome)
+        {
+            MmeUeS1apId = required.MmeUeS1apId,
+            EnbUeS1apId = required.EnbUeS1apId,
+            Cause = new S1apCause(CauseGroup.RadioNetwork, 6),
+        }, 0);
+        var mine = events.Where(e => e.Ue == ue).ToList();
+        Assert.IsType<HandoverPrepared>(mine[^2]);
+        Assert.True(Assert.IsType<HandoverCancelled>(mine[^1]).Rejected);
+
+        using var sink = new MecReceiver();
+        await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Enbs:2"] = "498", ["MobiScud:Sites:1:Enbs:1"] = "67", ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }),
+            new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 }));
+        using var api = host.Client();
+        var subscription = MecBodies.CellChange($"{sink.Address}cells", 4, 5);
+        MecSchemas.AssertValid(MecSpec.Mec012, "CellChangeSubscription", subscription);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/rni/v2/subscriptions", subscription)).StatusCode);
+        foreach (var e in mine)
+        {
+            await host.Pipeline.PostAsync(e);
+        }
+
+        await Wait.Until(() => Task.FromResult(sink.Received().Count >= 1), "the rejection's notification");
+        await Task.Delay(300);
+        var cell = Assert.Single(sink.Received());
+        output.WriteLine(cell.GetRawText());
+        MecSchemas.AssertValid(MecSpec.Mec012, "CellChangeNotification", JsonNode.Parse(cell.GetRawText()));
+        Assert.Equal(4, cell.GetProperty("hoStatus").GetInt32());
+        Assert.Equal("00043A0", cell.GetProperty("trgEcgi")[0].GetProperty("cellId").GetString()); // 462's targetCell-ID: cell-ID 0x000043a0
+    }
+
     /// <summary>A GET, its status checked and its body validated: an array of <paramref name="itemSchema"/>, or ProblemDetails for an error.</summary>
     private async Task<JsonNode?> Call(HttpClient api, string path, MecSpec spec, HttpStatusCode expected, string? itemSchema)
     {
