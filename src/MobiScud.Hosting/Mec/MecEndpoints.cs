@@ -90,6 +90,7 @@ internal static class MecEndpoints
         rni.MapGet("/queries/rab_info", RabInfo);
         rni.MapGet("/queries/s1_bearer_info", S1BearerInfo);
         rni.MapGet("/queries/plmn_info", MecQueries.PlmnInfo);
+        rni.MapGet("/queries/layer2_meas", MecQueries.Layer2Meas);
     }
 
     private static IControlGrain Control(IGrainFactory g) => g.GetGrain<IControlGrain>(GrainNames.Control);
@@ -310,7 +311,7 @@ internal static class MecEndpoints
     }
 
     /// <summary>Query filters shared by rab_info and s1_bearer_info; null (with the reason) on a malformed parameter.</summary>
-    private sealed record QueryFilter(List<uint> Cells, List<IPAddress> Addresses, List<uint> Teids, List<int> ERabs, int? Qci, bool Nated)
+    internal sealed record QueryFilter(List<uint> Cells, List<IPAddress> Addresses, List<uint> Teids, List<int> ERabs, int? Qci, bool Nated)
     {
         public bool Ue(UeSnapshot s) =>
             (Cells.Count == 0 || Cells.Contains(s.Cell!.CellId))
@@ -321,7 +322,7 @@ internal static class MecEndpoints
         public bool Bearer(Bearer b) => (ERabs.Count == 0 || ERabs.Contains(b.ERabId)) && (Qci is null || b.Qci == Qci);
     }
 
-    private static QueryFilter? Query(HttpRequest request, out string? problem)
+    internal static QueryFilter? Query(HttpRequest request, out string? problem)
     {
         problem = null;
         var cells = new List<uint>();

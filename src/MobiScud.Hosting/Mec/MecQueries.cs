@@ -51,6 +51,32 @@ internal static class MecQueries
     }
 
     /// <summary>
+    /// GET /rni/v2/queries/layer2_meas: L2Meas with empty cellInfo and cellUEInfo (the specification allows 0 items).
+    /// Layer 2 measurements (PRB usage, preambles, delay, loss, throughput, volume) stay in the eNB's MAC and PDCP and
+    /// its reports to OAM: no S1AP or GTP message carries them, so the MC knows none. The parameters are still checked.
+    /// </summary>
+    public static IResult Layer2Meas(IServiceClock clock, HttpRequest request)
+    {
+        if (MecEndpoints.Query(request, out var problem) is null)
+        {
+            return MecJson.Problem(400, "Bad Request", problem!);
+        }
+
+        foreach (var (name, values) in request.Query)
+        {
+            if (name.EndsWith("_cell", StringComparison.Ordinal) || name.EndsWith("_ue", StringComparison.Ordinal))
+            {
+                if (values.Any(v => !int.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _)))
+                {
+                    return MecJson.Problem(400, "Bad Request", $"{MecJson.Clip(name)} must be an integer (was '{MecJson.Clip(values.ToString())}')");
+                }
+            }
+        }
+
+        return Results.Json(new JsonObject { ["cellInfo"] = new JsonArray(), ["cellUEInfo"] = new JsonArray(), ["timeStamp"] = MecJson.TimeStamp(clock.Now) });
+    }
+
+    /// <summary>
     /// GET /amsi/v1/queries/adjacent_app_instances: the PVMs that run (each at its site, the MEC host), as
     /// AdjacentAppInstanceInfo, with MEC 009 attribute-based filtering (`filter`). registeredInstanceId is the application
     /// instance that registered the PVM's UE in /app_mobility_services, when one did.

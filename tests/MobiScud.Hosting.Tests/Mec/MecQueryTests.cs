@@ -103,6 +103,9 @@ public sealed class MecQueryTests(ITestOutputHelper output)
 
         var all = (await Call(api, "/amsi/v1/queries/adjacent_app_instances", MecSpec.Mec021, HttpStatusCode.OK, "AdjacentAppInstanceInfo"))!.AsArray();
         Assert.Equal(2, all.Count);
+        var withoutDescriptor = all[0]!.DeepClone().AsObject();
+        withoutDescriptor.Remove("appDId");
+        Assert.NotEmpty(MecSchemas.Validate(MecSpec.Mec021, "AdjacentAppInstanceInfo", withoutDescriptor)); // the validator can refuse
         foreach (var i in new[] { 9, 10 })
         {
             var state = (await host.State(Ue(i)))!;
@@ -190,6 +193,29 @@ public sealed class MecQueryTests(ITestOutputHelper output)
         MecSchemas.AssertValid(MecSpec.Mec012, "CellChangeNotification", JsonNode.Parse(cell.GetRawText()));
         Assert.Equal(4, cell.GetProperty("hoStatus").GetInt32());
         Assert.Equal("00043A0", cell.GetProperty("trgEcgi")[0].GetProperty("cellId").GetString()); // 462's targetCell-ID: cell-ID 0x000043a0
+    }
+
+    [Fact]
+    public async Task Layer2_meas_answers_that_no_measurement_is_known_and_checks_its_parameters()
+    {
+        await using var host = await StartAsync(Settings(), new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 }));
+        using var api = host.Client();
+        await host.Pipeline.PostAsync(Attach(9, EnbA, Now) with { Cell = new Ecgi("001", "01", (EnbA.Value << 8) | 1) });
+        foreach (var query in new[] { "", "?app_ins_id=app-1&cell_id=0000101", $"?ue_ipv4_address={UeAddress(9)}&dl_gbr_prb_usage_cell=10" })
+        {
+            using var response = await api.GetAsync($"/rni/v2/queries/layer2_meas{query}");
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync());
+            output.WriteLine($"{query} -> {(int)response.StatusCode} {body!.ToJsonString()}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            MecSchemas.AssertValid(MecSpec.Mec012, "L2Meas", body);
+            Assert.Empty(body["cellInfo"]!.AsArray());
+            Assert.Empty(body["cellUEInfo"]!.AsArray());
+        }
+
+        foreach (var bad in new[] { "?cell_id=nothex", "?ue_ipv4_address=x", "?dl_gbr_prb_usage_cell=ten" })
+        {
+            await Call(api, $"/rni/v2/queries/layer2_meas{bad}", MecSpec.Mec012, HttpStatusCode.BadRequest, null);
+        }
     }
 
     /// <summary>A GET, its status checked and its body validated: an array of <paramref name="itemSchema"/>, or ProblemDetails for an error.</summary>
