@@ -200,7 +200,7 @@ public static partial class UeTracker
                     break;
 
                 case S1apPduType.UnsuccessfulOutcome when ue.Handover is { } pending:
-                    CancelHandover(ue.Key, pending, $"preparation failed ({s.Cause})");
+                    CancelHandover(ue.Key, pending, $"preparation failed ({s.Cause})", rejected: true);
                     break;
             }
         }
@@ -410,7 +410,7 @@ public static partial class UeTracker
             }
         }
 
-        private void CancelHandover(UeKey key, PendingHandover pending, string why)
+        private void CancelHandover(UeKey key, PendingHandover pending, string why, bool rejected = false)
         {
             var ue = Ue(key);
             var next = ue with { Handover = null };
@@ -418,7 +418,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Failed, $"{key}: handover to {pending.Target} {why}");
             if (ue.Announced)
             {
-                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
+                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell), Rejected = rejected }, ue.Cgi);
             }
         }
     }

@@ -62,6 +62,9 @@ public sealed record HandoverCancelled(TimeSpan At, UeId Ue) : UeEvent(At, Ue)
 {
     /// <summary>The target cell named at preparation, when read.</summary>
     public Ecgi? TargetCell { get; init; }
+
+    /// <summary>The MME refused the preparation (HandoverPreparationFailure) rather than the source cancelling it; the MC treats both alike.</summary>
+    public bool Rejected { get; init; }
 }
 
 /// <summary>X2 handover done (PathSwitchRequest acknowledged): the UE is at the target with these downlink endpoints.</summary>

@@ -66,6 +66,8 @@ internal static class MecEndpoints
         amsi.MapPost("/app_mobility_services/{id}/deregister_task", async (IGrainFactory g, string id) =>
             await Control(g).Deregister(id) ? Results.NoContent() : NotFound($"application mobility service '{MecJson.Clip(id)}' does not exist"));
 
+        amsi.MapGet("/queries/adjacent_app_instances", MecQueries.AdjacentAppInstances);
+
         amsi.MapGet("/websocket/{id}", async (IGrainFactory g, MecSockets sockets, HttpContext context, string id) =>
         {
             if (Find(await Control(g).Subscriptions(), MecApi.Amsi, id) is not { CallbackReference: "" })
@@ -87,6 +89,8 @@ internal static class MecEndpoints
         MapSubscriptions(rni, MecApi.Rni, "subscription_type");
         rni.MapGet("/queries/rab_info", RabInfo);
         rni.MapGet("/queries/s1_bearer_info", S1BearerInfo);
+        rni.MapGet("/queries/plmn_info", MecQueries.PlmnInfo);
+        rni.MapGet("/queries/layer2_meas", MecQueries.Layer2Meas);
     }
 
     private static IControlGrain Control(IGrainFactory g) => g.GetGrain<IControlGrain>(GrainNames.Control);
@@ -296,7 +300,7 @@ internal static class MecEndpoints
     }
 
     /// <summary>The values of a query parameter given as a comma-separated list and/or repeated (form style, explode).</summary>
-    private static List<string> List(HttpRequest request, string name) =>
+    internal static List<string> List(HttpRequest request, string name) =>
         [.. request.Query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     /// <summary>The UEs the MC knows with their serving cell, for the queries.</summary>
@@ -307,7 +311,7 @@ internal static class MecEndpoints
     }
 
     /// <summary>Query filters shared by rab_info and s1_bearer_info; null (with the reason) on a malformed parameter.</summary>
-    private sealed record QueryFilter(List<uint> Cells, List<IPAddress> Addresses, List<uint> Teids, List<int> ERabs, int? Qci, bool Nated)
+    internal sealed record QueryFilter(List<uint> Cells, List<IPAddress> Addresses, List<uint> Teids, List<int> ERabs, int? Qci, bool Nated)
     {
         public bool Ue(UeSnapshot s) =>
             (Cells.Count == 0 || Cells.Contains(s.Cell!.CellId))
@@ -318,7 +322,7 @@ internal static class MecEndpoints
         public bool Bearer(Bearer b) => (ERabs.Count == 0 || ERabs.Contains(b.ERabId)) && (Qci is null || b.Qci == Qci);
     }
 
-    private static QueryFilter? Query(HttpRequest request, out string? problem)
+    internal static QueryFilter? Query(HttpRequest request, out string? problem)
     {
         problem = null;
         var cells = new List<uint>();

@@ -89,7 +89,7 @@ internal static class MecNotifications
     }
 
     /// <summary>A PVM is a whole VM: it answers on any port, which CommunicationInterface writes as port 0.</summary>
-    private static JsonObject CommInterface(IPAddress address) =>
+    internal static JsonObject CommInterface(IPAddress address) =>
         new() { ["ipAddresses"] = new JsonArray(new JsonObject { ["host"] = address.ToString(), ["port"] = 0 }) };
 
     public static JsonObject AmsExpiry(string subscriptionHref, TimeSpan deadline, TimeSpan now) => new()
@@ -140,7 +140,8 @@ internal static class MecNotifications
                 Modified(ps.Downlinks.Select(d => d.ERabId));
                 break;
             case HandoverCancelled h:
-                CellChange(5, e.Cell, h.TargetCell);
+                // 4 = REJECTED: the MME refused the preparation; 5 = CANCELLED: the source eNB called it off.
+                CellChange(h.Rejected ? 4 : 5, e.Cell, h.TargetCell);
                 break;
             case UeAttached a:
                 Established(a.Bearers);

@@ -119,16 +119,22 @@ internal static class MecRegistrations
     }
 
     /// <summary>Whether a registration by application instance <paramref name="app"/> lists the UE's address among its devices.</summary>
-    public static bool Serves(IEnumerable<MecRegistration> registrations, string app, IPAddress? ue)
+    public static bool Serves(IEnumerable<MecRegistration> registrations, string app, IPAddress? ue) => Registrants(registrations, ue).Contains(app);
+
+    /// <summary>The first application instance (by registration id) that registered the UE's address among its devices.</summary>
+    public static string? Registrant(IEnumerable<MecRegistration> registrations, IPAddress? ue) =>
+        Registrants(registrations.OrderBy(r => r.Id, StringComparer.Ordinal), ue).FirstOrDefault();
+
+    private static IEnumerable<string> Registrants(IEnumerable<MecRegistration> registrations, IPAddress? ue)
     {
         if (ue is null)
         {
-            return false;
+            yield break;
         }
 
         foreach (var r in registrations)
         {
-            if (JsonNode.Parse(r.Representation) is not JsonObject o || o["serviceConsumerId"]?["appInstanceId"]?.GetValue<string>() != app)
+            if (JsonNode.Parse(r.Representation) is not JsonObject o || o["serviceConsumerId"]?["appInstanceId"]?.GetValue<string>() is not { } app)
             {
                 continue;
             }
@@ -139,11 +145,10 @@ internal static class MecRegistrations
                 if (MecJson.TryInt(a?["type"], out var t) && t is MecJson.UeIpv4 or MecJson.UeIpv6
                     && IPAddress.TryParse(a?["value"]?.GetValue<string>(), out var ip) && ip.Equals(ue))
                 {
-                    return true;
+                    yield return app;
+                    break;
                 }
             }
         }
-
-        return false;
     }
 }

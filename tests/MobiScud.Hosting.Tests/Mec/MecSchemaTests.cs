@@ -9,6 +9,9 @@ public sealed class MecSchemaTests
     [InlineData(MecSpec.Mec021, "MobilityProcedureNotification")]
     [InlineData(MecSpec.Mec012, "CellChangeNotification")]
     [InlineData(MecSpec.Mec021AdvantEdge, "AdjacentAppInfoNotification")]
+    [InlineData(MecSpec.Mec021, "AdjacentAppInstanceInfo")]
+    [InlineData(MecSpec.Mec012, "PlmnInfo")]
+    [InlineData(MecSpec.Mec012, "L2Meas")]
     public void Each_spec_defines_the_schemas_we_emit(MecSpec spec, string schema)
     {
         var schemas = MecSchemas.LoadSpec(spec)["components"]!["schemas"]!.AsObject();
