@@ -40,7 +40,8 @@ public sealed class UeIndex
         ImmutableDictionary<uint, ImmutableArray<UeKey>> mme,
         ImmutableDictionary<IPAddress, ImmutableArray<UeKey>> address,
         ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> uplinks,
-        ImmutableSortedSet<UeKey> handovers)
+        ImmutableSortedSet<UeKey> handovers,
+        TimeSpan forgetBound)
     {
         Ues = ues;
         Connections = connections;
@@ -50,6 +51,7 @@ public sealed class UeIndex
         _address = address;
         _uplinks = uplinks;
         Handovers = handovers;
+        ForgetBound = forgetBound;
     }
 
     public static UeIndex Empty { get; } = new(
@@ -60,7 +62,8 @@ public sealed class UeIndex
         ImmutableDictionary<uint, ImmutableArray<UeKey>>.Empty,
         ImmutableDictionary<IPAddress, ImmutableArray<UeKey>>.Empty,
         ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>>.Empty,
-        ImmutableSortedSet<UeKey>.Empty);
+        ImmutableSortedSet<UeKey>.Empty,
+        TimeSpan.MaxValue);
 
     public ImmutableDictionary<UeKey, TrackedUe> Ues { get; }
 
@@ -69,6 +72,20 @@ public sealed class UeIndex
 
     /// <summary>UEs with an S1 handover between HandoverRequired and its end.</summary>
     public ImmutableSortedSet<UeKey> Handovers { get; }
+
+    /// <summary>
+    /// At most the <see cref="TrackedUe.LastSeen"/> of every UE that has no connection, no handover and is not announced
+    /// without an IMSI (the UEs the tracker may forget when long gone): so the tracker scans for them only once one can
+    /// be old enough, not on every new UE. Lowered by every record put here (the one place records change), set by
+    /// <see cref="WithForgetBound"/> after a scan.
+    /// </summary>
+    public TimeSpan ForgetBound { get; }
+
+    /// <summary>The UEs the tracker may forget when long gone (see <see cref="ForgetBound"/>).</summary>
+    internal static bool MayBeForgotten(TrackedUe ue) => ue.Connections.IsEmpty && ue.Handover is null && (!ue.Announced || ue.Imsi is not null);
+
+    internal UeIndex WithForgetBound(TimeSpan bound) =>
+        bound == ForgetBound ? this : new UeIndex(Ues, Connections, _imsi, _mtmsi, _mme, _address, _uplinks, Handovers, bound);
 
     /// <summary>How many uplink tunnel ends are known (each UE's bearers' S-GW ends).</summary>
     public int UplinkCount => _uplinks.Count;
@@ -106,22 +123,31 @@ public sealed class UeIndex
         var connections = Connections;
         var ues = Ues;
         List<(TrackedUe, ConnectionKey)>? losers = null;
-        foreach (var c in ue.Connections)
+        var before = old?.Connections ?? ImmutableHashSet<ConnectionKey>.Empty;
+
+        // Only what changed: most steps keep the set (the same instance), and the lookup already holds the old record's
+        // connections for this UE (the invariant Violations checks), so only added and removed ones need work.
+        if (!ReferenceEquals(before, ue.Connections))
         {
-            if (connections.TryGetValue(c, out var holder) && holder != ue.Key)
+            foreach (var c in ue.Connections)
             {
-                // The eNB reused the id (its release was not seen) or a procedure moved the connection: one owner.
-                var loser = Forget(ues[holder], c);
-                ues = ues.SetItem(loser.Key, loser);
-                (losers ??= []).Add((loser, c));
+                if (before.Contains(c))
+                {
+                    continue;
+                }
+
+                if (connections.TryGetValue(c, out var holder) && holder != ue.Key)
+                {
+                    // The eNB reused the id (its release was not seen) or a procedure moved the connection: one owner.
+                    var loser = Forget(ues[holder], c);
+                    ues = ues.SetItem(loser.Key, loser);
+                    (losers ??= []).Add((loser, c));
+                }
+
+                connections = connections.SetItem(c, ue.Key);
             }
 
-            connections = connections.SetItem(c, ue.Key);
-        }
-
-        if (old is not null)
-        {
-            foreach (var c in old.Connections)
+            foreach (var c in before)
             {
                 if (!ue.Connections.Contains(c))
                 {
@@ -138,7 +164,8 @@ public sealed class UeIndex
             MoveValue(_mme, ue.Key, old?.MmeUeS1apId, ue.MmeUeS1apId),
             Move(_address, ue.Key, old?.Address, ue.Address),
             MoveUplinks(_uplinks, ue.Key, old, ue),
-            (old?.Handover is null) == (ue.Handover is null) ? Handovers : ue.Handover is null ? Handovers.Remove(ue.Key) : Handovers.Add(ue.Key));
+            (old?.Handover is null) == (ue.Handover is null) ? Handovers : ue.Handover is null ? Handovers.Remove(ue.Key) : Handovers.Add(ue.Key),
+            Lower(ForgetBound, ue, losers));
         if (losers is not null)
         {
             foreach (var (loser, c) in losers)
@@ -173,7 +200,20 @@ public sealed class UeIndex
             MoveValue(_mme, key, old.MmeUeS1apId, null),
             Move(_address, key, old.Address, null),
             MoveUplinks(_uplinks, key, old, null),
-            Handovers.Remove(key));
+            Handovers.Remove(key),
+            ForgetBound);
+    }
+
+    private static TimeSpan Lower(TimeSpan bound, TrackedUe ue, List<(TrackedUe Loser, ConnectionKey)>? losers)
+    {
+        bound = ue.LastSeen < bound ? ue.LastSeen : bound;
+        foreach (var (loser, _) in losers ?? [])
+        {
+            // A loser's record changed here without a new LastSeen: it may have lost its last connection.
+            bound = loser.LastSeen < bound ? loser.LastSeen : bound;
+        }
+
+        return bound;
     }
 
     /// <summary>Recomputes every lookup from the UE records and compares; describes each difference.</summary>
@@ -219,6 +259,11 @@ public sealed class UeIndex
             if (ue.Announced && ue.Id is null)
             {
                 yield return $"{ue.Key} was announced without an id";
+            }
+
+            if (MayBeForgotten(ue) && ue.LastSeen < ForgetBound)
+            {
+                yield return $"{ue.Key} may be forgotten from {ue.LastSeen}, before the bound {ForgetBound} the tracker scans from";
             }
         }
 
@@ -334,7 +379,7 @@ public sealed class UeIndex
 
         foreach (var b in before.Values)
         {
-            if (!after.Values.Any(x => x.Uplink == b.Uplink))
+            if (!HasUplink(after, b.Uplink))
             {
                 map = Without(map, b.Uplink, key);
             }
@@ -342,13 +387,27 @@ public sealed class UeIndex
 
         foreach (var b in after.Values)
         {
-            if (!before.Values.Any(x => x.Uplink == b.Uplink))
+            if (!HasUplink(before, b.Uplink))
             {
                 map = With(map, b.Uplink, key);
             }
         }
 
         return map;
+    }
+
+    /// <summary>Whether a bearer uses this uplink (a few bearers per UE: a scan, without LINQ's allocations).</summary>
+    private static bool HasUplink(ImmutableSortedDictionary<byte, TrackedBearer> bearers, GtpEndpoint uplink)
+    {
+        foreach (var b in bearers.Values)
+        {
+            if (b.Uplink == uplink)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The key becomes the one given the identity last.</summary>

@@ -178,12 +178,29 @@ public static partial class UeTracker
         /// </summary>
         private void ForgetLongGone()
         {
+            // No UE that may be forgotten was last seen before the bound: none is old enough, and no scan is needed
+            // (in ticks: the bound starts at TimeSpan.MaxValue).
+            if (_index.ForgetBound.Ticks >= at.Ticks - IdleExpiry.Ticks)
+            {
+                return;
+            }
+
             List<UeKey>? gone = null;
+            var bound = TimeSpan.MaxValue;
             foreach (var ue in _index.Ues.Values)
             {
-                if (ue.Connections.IsEmpty && ue.Handover is null && at - ue.LastSeen > IdleExpiry && (!ue.Announced || ue.Imsi is not null))
+                if (!UeIndex.MayBeForgotten(ue))
+                {
+                    continue;
+                }
+
+                if (at - ue.LastSeen > IdleExpiry)
                 {
                     (gone ??= []).Add(ue.Key);
+                }
+                else if (ue.LastSeen < bound)
+                {
+                    bound = ue.LastSeen;
                 }
             }
 
@@ -191,6 +208,8 @@ public static partial class UeTracker
             {
                 RemoveUe(key);
             }
+
+            _index = _index.WithForgetBound(bound);
 
             if (gone is not null)
             {

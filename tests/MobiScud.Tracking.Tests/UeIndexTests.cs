@@ -81,4 +81,46 @@ public sealed class UeIndexTests
         var stale = TrackerState.Empty with { Index = UeIndex.Empty.Put(Ue(5)), NextKey = 2 };
         Assert.Contains("ue-5 is outside", Assert.Throws<InvalidOperationException>(() => UeTracker.CheckInvariants(stale)).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Only_the_connections_that_changed_move_and_an_unchanged_set_keeps_the_lookup()
+    {
+        var other = new ConnectionKey(Association, 8);
+        var a = Ue(1) with { Serving = Conn, Connections = [Conn] };
+        var index = UeIndex.Empty.Put(a);
+        var lookup = index.Connections;
+
+        // Same set instance, another field changed: the connection lookup is the same object.
+        index = index.Put(index.Get(new UeKey(1))! with { MmeUeS1apId = 3 });
+        Assert.Same(lookup, index.Connections);
+
+        // One added, then the first released: the lookup follows each change.
+        index = index.Put(index.Get(new UeKey(1))! with { Connections = [Conn, other] });
+        Assert.Equal(new UeKey(1), index.ByConnection(other)?.Key);
+        index = index.Put(UeIndex.Forget(index.Get(new UeKey(1))!, Conn));
+        Assert.Null(index.ByConnection(Conn));
+        Assert.Equal(new UeKey(1), index.ByConnection(other)?.Key);
+        Assert.Empty(index.Violations());
+    }
+
+    [Fact]
+    public void The_forget_bound_is_at_most_the_last_seen_of_every_ue_that_may_be_forgotten()
+    {
+        Assert.Equal(TimeSpan.MaxValue, UeIndex.Empty.ForgetBound);
+        var index = UeIndex.Empty.Put(Ue(1) with { LastSeen = TimeSpan.FromMinutes(5) })
+            .Put(Ue(2) with { LastSeen = TimeSpan.FromMinutes(9), Serving = Conn, Connections = [Conn] });
+        Assert.Equal(TimeSpan.FromMinutes(5), index.ForgetBound);
+        Assert.Empty(index.Violations());
+
+        // A scan raised the bound to the oldest forgettable UE left (UE 1 is gone): UE 2, whose record has a
+        // connection, loses it to UE 3 without a new LastSeen, so the bound comes down to UE 2's again.
+        index = index.Remove(new UeKey(1)).WithForgetBound(TimeSpan.MaxValue);
+        Assert.Empty(index.Violations());
+        index = index.Put(Ue(3) with { LastSeen = TimeSpan.FromMinutes(20), Serving = Conn, Connections = [Conn] });
+        Assert.Equal(TimeSpan.FromMinutes(9), index.ForgetBound);
+        Assert.Empty(index.Violations());
+
+        // A bound above a forgettable UE's LastSeen is a broken invariant.
+        Assert.Contains(index.WithForgetBound(TimeSpan.FromMinutes(10)).Violations(), v => v.Contains("ue-2 may be forgotten", StringComparison.Ordinal));
+    }
 }
