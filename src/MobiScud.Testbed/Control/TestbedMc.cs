@@ -92,7 +92,19 @@ public sealed class TestbedMc : IAsyncDisposable
         Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
         _onEvent = hooks?.Event;
         _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(Dispatcher) ?? Dispatcher, this), OnStep);
-        _feed = new TrackerFeed((e, _) => _fromFrame.Add(e), (note, _) => Problems.Enqueue($"tracker: {note}")) { S1apPlaced = hooks?.S1apPlaced };
+        _feed = new TrackerFeed((e, _) => _fromFrame.Add(e))
+        {
+            S1apPlaced = hooks?.S1apPlaced,
+
+            // The emulated network is whole: a note the tracker makes is a problem, except an eNB named by its S1 Setup.
+            AfterStep = step =>
+            {
+                foreach (var note in step.Notes.Where(n => n.Kind != TrackerNoteKind.EnbIdentity))
+                {
+                    Problems.Enqueue($"tracker: {note}");
+                }
+            },
+        };
         _pump = new OutcomePump(new OutcomeSink(this));
         foreach (var (name, reader) in Dispatcher.OutcomeSources)
         {
