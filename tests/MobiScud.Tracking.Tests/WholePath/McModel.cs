@@ -22,6 +22,9 @@ internal sealed class McModel(McConfig config, int seed)
 
     public int Ues => _ues.Count;
 
+    /// <summary>Drops every UE state (after a run, to measure what the rest of the path retains without the model's).</summary>
+    public void Clear() => _ues.Clear();
+
     public long Decisions { get; private set; }
 
     public long Events { get; private set; }

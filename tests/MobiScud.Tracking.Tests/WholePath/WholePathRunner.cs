@@ -72,6 +72,9 @@ internal sealed class WholePathRunner
 
     public int LongLivedModelUes { get; private set; }
 
+    /// <summary>The long-lived feed's MC model (one state per UE id it ever saw), so a test can tell its memory apart.</summary>
+    public McModel? LongLivedModel { get; private set; }
+
     /// <summary>
     /// One feed and one MC kept across <paramref name="cases"/> inputs, cycling through the captures; each input starts
     /// ten minutes after the last one's end, so time moves forward as on a long-running tap.
@@ -92,6 +95,7 @@ internal sealed class WholePathRunner
         }
 
         LongLivedModelUes = model.Ues;
+        LongLivedModel = model;
         return feed;
     }
 
