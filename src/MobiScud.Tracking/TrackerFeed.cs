@@ -50,6 +50,9 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
 
+    /// <summary>Each tracker note with its kind, time and frame, for a host that judges notes by kind.</summary>
+    public Action<TrackerNote, TimeSpan, long>? Noted { get; init; }
+
     /// <summary>Each S1AP message with the UE it belongs to (the dashboard's ladder); messages of no UE are not passed.</summary>
     public Action<S1apSignal, UeId>? S1apPlaced { get; set; }
 
@@ -73,6 +76,7 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
         AfterStep?.Invoke(step);
         foreach (var note in step.Notes)
         {
+            Noted?.Invoke(note, input.At, frame);
             _onNote?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{input.At.TotalSeconds:0.000000} frame {frame}: {note}"), frame);
         }
 

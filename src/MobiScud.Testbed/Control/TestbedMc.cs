@@ -97,11 +97,11 @@ public sealed class TestbedMc : IAsyncDisposable
             S1apPlaced = hooks?.S1apPlaced,
 
             // The emulated network is whole: a note the tracker makes is a problem, except an eNB named by its S1 Setup.
-            AfterStep = step =>
+            Noted = (note, at, frame) =>
             {
-                foreach (var note in step.Notes.Where(n => n.Kind != TrackerNoteKind.EnbIdentity))
+                if (note.Kind != TrackerNoteKind.EnbIdentity)
                 {
-                    Problems.Enqueue($"tracker: {note}");
+                    Problems.Enqueue(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tracker: {at.TotalSeconds:0.000000} frame {frame}: {note}"));
                 }
             },
         };
