@@ -26,7 +26,37 @@ public enum NasKind
 }
 
 /// <summary>Facts from the NAS-PDU(s) of one S1AP message.</summary>
-public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, byte? SelectedCipheringAlgorithm = null);
+public sealed record NasFacts(NasKind Kind, string? Imsi = null, uint? MTmsi = null, IPAddress? PdnAddress = null, byte? SelectedCipheringAlgorithm = null)
+{
+    /// <summary>
+    /// The facts of several NAS-PDUs of one message (the NAS-PDU IE, then those of its E-RAB or PDU session items), read
+    /// by <paramref name="read"/>: the first specific kind, and each identity from the first PDU that has it.
+    /// </summary>
+    public static NasFacts? ReadAll(IReadOnlyList<byte[]> pdus, Func<byte[], NasFacts?> read)
+    {
+        NasFacts? merged = null;
+        foreach (var pdu in pdus)
+        {
+            if (read(pdu) is not { } f)
+            {
+                continue;
+            }
+
+            merged = merged is null
+                ? f
+                : merged with
+                {
+                    Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
+                    Imsi = merged.Imsi ?? f.Imsi,
+                    MTmsi = merged.MTmsi ?? f.MTmsi,
+                    PdnAddress = merged.PdnAddress ?? f.PdnAddress,
+                    SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
+                };
+        }
+
+        return merged;
+    }
+}
 
 /// <summary>One E-RAB item of the message's relevant list: its id and the tunnel it names (UL or DL, by message), or failed.</summary>
 public sealed record ERabSignal(byte ERabId, GtpEndpoint? Tunnel, bool Failed = false)

@@ -14,27 +14,7 @@ public static partial class UeTracker
                 return s.Nas;
             }
 
-            NasFacts? merged = null;
-            foreach (var pdu in s.NasPdus)
-            {
-                if (NasFactsReader.Read(pdu, nullCiphering) is not { } f)
-                {
-                    continue;
-                }
-
-                merged = merged is null
-                    ? f
-                    : merged with
-                    {
-                        Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
-                        Imsi = merged.Imsi ?? f.Imsi,
-                        MTmsi = merged.MTmsi ?? f.MTmsi,
-                        PdnAddress = merged.PdnAddress ?? f.PdnAddress,
-                        SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
-                    };
-            }
-
-            return merged;
+            return NasFacts.ReadAll(s.NasPdus, pdu => NasFactsReader.Read(pdu, nullCiphering));
         }
 
         private UeKey ApplyNas(UeKey key, NasFacts? nas)

@@ -63,28 +63,6 @@ public static class Nas5gFactsReader
     }
 
     /// <summary>The facts of several NAS-PDUs of one message (the NAS-PDU IE, then those of PDU session items).</summary>
-    public static NasFacts? ReadAll(IReadOnlyList<byte[]> pdus, bool nullCiphering)
-    {
-        NasFacts? merged = null;
-        foreach (var pdu in pdus)
-        {
-            if (Read(pdu, nullCiphering) is not { } f)
-            {
-                continue;
-            }
-
-            merged = merged is null
-                ? f
-                : merged with
-                {
-                    Kind = merged.Kind is NasKind.Other or NasKind.None ? f.Kind : merged.Kind,
-                    Imsi = merged.Imsi ?? f.Imsi,
-                    MTmsi = merged.MTmsi ?? f.MTmsi,
-                    PdnAddress = merged.PdnAddress ?? f.PdnAddress,
-                    SelectedCipheringAlgorithm = merged.SelectedCipheringAlgorithm ?? f.SelectedCipheringAlgorithm,
-                };
-        }
-
-        return merged;
-    }
+    public static NasFacts? ReadAll(IReadOnlyList<byte[]> pdus, bool nullCiphering) =>
+        NasFacts.ReadAll(pdus, pdu => Read(pdu, nullCiphering));
 }
