@@ -25,7 +25,7 @@ sleep 5
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 $M bench-send --interface t18a --rate "$RATE" --seconds $(( SECS * 3 )) --count "$COUNT" "$BENCH" > "$OUT/send.out" 2> "$OUT/send.err"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
-sleep 3
+sleep "${DRAIN:-3}"   # time for the tap to work off its backlog before the stop (what is still unread then is lost)
 RX=$(ip -s -j link show t18b | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["rx"]; print(s["packets"], s["dropped"])')
 TXDROP=$(ip -s -j link show t18a | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["tx"]; print(s["dropped"])')
 kill -TERM $OURS; kill -INT $DC; wait $OURS || true; wait $DC || true

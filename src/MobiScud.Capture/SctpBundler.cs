@@ -18,7 +18,8 @@ namespace MobiScud.Capture;
 /// alternate between source and target). What moves: messages of other UEs of the same association, at most
 /// <c>window</c> packets ahead, which is what a stack's send queue does under load. Packets of SACKs then DATA chunks
 /// of directly carried SCTP are bundled; a bundle carries the newest SACK of its packets first (control chunks go
-/// first; a later cumulative SACK says what an earlier one said) and keeps the time of its first packet. IPv4 total length and header checksum, IPv6 payload length are set; the
+/// first; a later cumulative SACK says what an earlier one said) and keeps the time of its first packet; a lone SACK
+/// waits for the next bundle its flow starts (a delayed SACK), or goes out on its own when the flow closes. IPv4 total length and header checksum, IPv6 payload length are set; the
 /// SCTP checksum is not recomputed (see <see cref="BenchCaptureGenerator"/>).
 /// </para>
 /// </summary>
@@ -52,6 +53,7 @@ public static class SctpBundler
         (NetAddress, NetAddress, ushort, ushort) association = default;
         var summary = new S1apSummary();
         var ues = new List<long>();
+        var held = new Dictionary<(NetAddress, NetAddress, ushort, ushort), (Pending Packet, byte[] Sack)>();
         foreach (var (nanos, ip) in packets)
         {
             var version = ip.Length == 0 ? 0 : ip[0] >> 4;
@@ -67,6 +69,7 @@ public static class SctpBundler
             {
                 // Which flow a non-first fragment (or an encapsulated packet) belongs to is not looked at: close all.
                 open.Clear();
+                ReleaseAll();
                 output.Add(new Pending(nanos, ip, -1));
                 continue;
             }
@@ -85,8 +88,17 @@ public static class SctpBundler
             if (chunks == 0 && sacks > 0)
             {
                 // A SACK alone carries no message: bundles on either side stay open (the data it acknowledges is
-                // already out, ahead of it).
-                output.Add(new Pending(nanos, ip, -1));
+                // already out, ahead of it). It waits for the next bundle its flow starts and rides in it, as a
+                // delayed SACK does (RFC 4960 6.2); a later lone SACK of the flow says all it said and replaces it.
+                if (maxChunks == 1)
+                {
+                    output.Add(new Pending(nanos, ip, -1));
+                }
+                else
+                {
+                    held[key] = (new Pending(nanos, ip, -1), LastSack(payload));
+                }
+
                 continue;
             }
 
@@ -95,6 +107,7 @@ public static class SctpBundler
             if (keepUeOrder && association != key && association != reverse)
             {
                 open.Clear();
+                ReleaseAll();
                 association = key;
             }
 
@@ -106,6 +119,7 @@ public static class SctpBundler
                     open.Remove(reverse);
                 }
 
+                Release(key);
                 output.Add(new Pending(nanos, ip, -1));
                 continue;
             }
@@ -137,11 +151,45 @@ public static class SctpBundler
 
             var started = new Pending(nanos, ip, output.Count);
             started.Start(info.PayloadOffset, payload);
+            if (held.Remove(key, out var waiting))
+            {
+                started.TakeSack(waiting.Sack);
+            }
+
             output.Add(started);
             open[key] = started;
         }
 
+        ReleaseAll();
         return [.. output.Select(p => (p.Nanos, p.Build()))];
+
+        void Release((NetAddress, NetAddress, ushort, ushort) flow)
+        {
+            if (held.Remove(flow, out var waiting))
+            {
+                output.Add(waiting.Packet);
+            }
+        }
+
+        void ReleaseAll()
+        {
+            output.AddRange(held.Values.Select(h => h.Packet).OrderBy(p => p.Nanos));
+            held.Clear();
+        }
+    }
+
+    /// <summary>The last SACK chunk of a packet of SACK chunks.</summary>
+    private static byte[] LastSack(ReadOnlySpan<byte> sctp)
+    {
+        var offset = SctpHeader;
+        var last = offset;
+        while (sctp.Length - offset >= 4)
+        {
+            last = offset;
+            offset += (BinaryPrimitives.ReadUInt16BigEndian(sctp[(offset + 2)..]) + 3) & ~3;
+        }
+
+        return sctp.Slice(last, BinaryPrimitives.ReadUInt16BigEndian(sctp[(last + 2)..])).ToArray();
     }
 
     /// <summary>
@@ -313,6 +361,9 @@ public static class SctpBundler
             _header = ip.AsSpan(0, payloadOffset + SctpHeader).ToArray();
             Join(sctp);
         }
+
+        /// <summary>A delayed lone SACK of the flow, unless the bundle has a newer one of its own.</summary>
+        public void TakeSack(byte[] sack) => _sack ??= sack;
 
         /// <summary>Adds a packet of SACKs then DATA chunks (its newest SACK replaces the bundle's).</summary>
         public void Join(ReadOnlySpan<byte> sctp)

@@ -131,7 +131,7 @@ internal sealed class LiveReplay
             return (result, null);
         }
 
-        return (result, $"stopped at frame {stage.FailedAtFrame} ({source.Interface}): {e.GetType().Name}: {e.Message} ({stage.NotTrackedAfterFailure} messages decoded after it were not tracked)\n{e.StackTrace}");
+        return (result, $"stopped at frame {stage.FailedAtFrame} ({source.Interface}): {e.GetType().Name}: {e.Message} ({stage.NotTrackedAfterFailure} messages, this one and those decoded after it, were not tracked)\n{e.StackTrace}");
     }
 
     /// <summary>The tracker thread's work for one message (2 threads).</summary>
@@ -248,6 +248,7 @@ internal sealed class LiveReplay
                 ["handedOver"] = st.HandedOver,
                 ["fullWaits"] = st.FullWaits,
                 ["maxDepth"] = st.MaxDepth,
+                ["tracked"] = st.Tracked,
                 ["notTracked"] = st.NotTrackedAfterFailure,
             };
             _output.WriteLine(summary.ToJsonString());

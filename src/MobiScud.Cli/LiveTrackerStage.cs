@@ -28,6 +28,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     private long _firstNanos = -1;
     private int _consumerSleeping;
     private int _produced;
+    private long _rejected;
     private volatile bool _completed;
     private volatile Exception? _failure;
 
@@ -52,7 +53,13 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     /// <summary>Messages handed over (each one is tracked before <see cref="Complete"/> returns, unless the tracker failed).</summary>
     public long HandedOver { get; private set; }
 
-    /// <summary>Messages the capture thread decoded after the tracker thread had failed: not tracked, and said so.</summary>
+    /// <summary>Messages the tracker thread took in without a fault.</summary>
+    public long Tracked { get; private set; }
+
+    /// <summary>
+    /// After a fault of the tracker thread (from <see cref="Complete"/> on): the message it failed on, those still in
+    /// the ring, and those decoded later. Not tracked, and said so.
+    /// </summary>
     public long NotTrackedAfterFailure { get; private set; }
 
     /// <summary>What stopped the tracker thread (a fault in the tracker or the MC on some sequence), null if nothing.</summary>
@@ -96,6 +103,10 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
         Interlocked.MemoryBarrier();
         _wake.Set();
         _thread.Join();
+        if (_failure is not null)
+        {
+            NotTrackedAfterFailure = HandedOver - Tracked + _rejected;
+        }
     }
 
     public void Dispose() => _wake.Dispose();
@@ -125,6 +136,12 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
 
     private void Hand(TrackerInput input, in PayloadContext context)
     {
+        if (_failure is not null)
+        {
+            _rejected++;
+            return;
+        }
+
         var item = new TrackerHandoff(input, context.FrameNumber, context.TimestampNanos);
         if (!_ring.TryEnqueue(item))
         {
@@ -134,7 +151,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
             {
                 if (_failure is not null)
                 {
-                    NotTrackedAfterFailure++;
+                    _rejected++;
                     return;
                 }
 
@@ -179,6 +196,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
                 if (_ring.TryDequeue(out item))
                 {
                     _consume(item);
+                    Tracked++;
                     continue;
                 }
 

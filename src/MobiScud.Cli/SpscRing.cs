@@ -13,7 +13,7 @@ internal sealed class SpscRing<T>
 {
     private readonly T[] _items;
     private readonly long _mask;
-    private Indices _at;
+    private SpscIndices _at;
 
     public SpscRing(int capacity)
     {
@@ -62,14 +62,15 @@ internal sealed class SpscRing<T>
         Volatile.Write(ref _at.Head, head + 1);
         return true;
     }
+}
 
-    [StructLayout(LayoutKind.Explicit, Size = 192)]
-    private struct Indices
-    {
-        [FieldOffset(64)]
-        public long Head;
+/// <summary>The ring's indices, each on its own cache line (outside the generic type: a generic type cannot have explicit layout).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 192)]
+internal struct SpscIndices
+{
+    [FieldOffset(64)]
+    public long Head;
 
-        [FieldOffset(128)]
-        public long Tail;
-    }
+    [FieldOffset(128)]
+    public long Tail;
 }
