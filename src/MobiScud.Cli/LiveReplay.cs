@@ -120,8 +120,9 @@ internal sealed class LiveReplay
         }
         finally
         {
-            // Every message handed over is tracked (and printed) before the summary.
-            stage.Complete();
+            // Every message handed over is tracked (and printed) before the summary; after Ctrl+C for at most a second,
+            // so that the summary comes before the command line's termination timeout (the rest is counted).
+            stage.Complete(cancellation.IsCancellationRequested ? TimeSpan.FromSeconds(1) : null);
             stage.Dispose();
         }
 
@@ -250,6 +251,7 @@ internal sealed class LiveReplay
                 ["maxDepth"] = st.MaxDepth,
                 ["tracked"] = st.Tracked,
                 ["notTracked"] = st.NotTrackedAfterFailure,
+                ["leftAtStop"] = st.LeftAtStop,
             };
             _output.WriteLine(summary.ToJsonString());
             return;
@@ -267,7 +269,7 @@ internal sealed class LiveReplay
 
         if (_stage is { } stage)
         {
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"handoff capture -> tracker thread: {stage.HandedOver} messages, ring of {stage.Capacity}, deepest {stage.MaxDepth}, full {stage.FullWaits} times (the capture waited; the kernel's ring held the rest), {stage.NotTrackedAfterFailure} not tracked"));
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"handoff capture -> tracker thread: {stage.HandedOver} messages, ring of {stage.Capacity}, deepest {stage.MaxDepth}, full {stage.FullWaits} times (the capture waited; the kernel's ring held the rest), {stage.NotTrackedAfterFailure} not tracked after a fault, {stage.LeftAtStop} left untracked at the stop"));
         }
 
         o.WriteLine($"wire -> MC decision: {_latency.Describe()}");

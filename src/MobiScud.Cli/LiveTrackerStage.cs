@@ -30,6 +30,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     private int _produced;
     private long _rejected;
     private volatile bool _completed;
+    private volatile bool _abandon;
     private volatile Exception? _failure;
 
     /// <param name="consume">Runs on the tracker thread for each message, in capture order.</param>
@@ -96,18 +97,34 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
         }
     }
 
-    /// <summary>Capture thread, at the end: lets the tracker thread drain the ring and waits for it.</summary>
-    public void Complete()
+    /// <summary>
+    /// Capture thread, at the end: lets the tracker thread drain the ring and waits for it, at most
+    /// <paramref name="drainLimit"/> (a stop by Ctrl+C must print its summary before the command line's termination
+    /// timeout); what is still in the ring then is counted in <see cref="LeftAtStop"/>, not tracked.
+    /// </summary>
+    public void Complete(TimeSpan? drainLimit = null)
     {
         _completed = true;
         Interlocked.MemoryBarrier();
         _wake.Set();
+        if (drainLimit is { } limit && !_thread.Join(limit))
+        {
+            _abandon = true;
+        }
+
         _thread.Join();
         if (_failure is not null)
         {
             NotTrackedAfterFailure = HandedOver - Tracked + _rejected;
         }
+        else
+        {
+            LeftAtStop = HandedOver - Tracked;
+        }
     }
+
+    /// <summary>Messages handed over but still in the ring when the drain limit of a stop ran out: not tracked, and said so.</summary>
+    public long LeftAtStop { get; private set; }
 
     public void Dispose() => _wake.Dispose();
 
@@ -191,7 +208,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
         var item = default(TrackerHandoff);
         try
         {
-            while (true)
+            while (!_abandon)
             {
                 if (_ring.TryDequeue(out item))
                 {

@@ -132,7 +132,18 @@ public sealed class LiveTrackerStageTests
         return stage.HandedOver;
     }
 
-    private static MobiScud.Capture.SignallingPipeline Feed(LiveTrackerStage stage)
+    [Fact]
+    public void A_stop_with_a_drain_limit_counts_what_it_left_in_the_ring()
+    {
+        // A tracker slower than the capture and a stop that may not wait: the summary must still add up.
+        var stage = new LiveTrackerStage(1 << 12, _ => Thread.Sleep(1), () => { });
+        Feed(stage, TimeSpan.Zero);
+        Assert.Null(stage.Failure);
+        Assert.True(stage.LeftAtStop > 0, "the slow tracker drained the ring anyway: the test did not exercise the limit");
+        Assert.Equal(stage.HandedOver, stage.Tracked + stage.LeftAtStop);
+    }
+
+    private static MobiScud.Capture.SignallingPipeline Feed(LiveTrackerStage stage, TimeSpan? drainLimit = null)
     {
         var pipeline = new MobiScud.Capture.SignallingPipeline(stage);
         stage.Start(pipeline);
@@ -145,7 +156,7 @@ public sealed class LiveTrackerStageTests
             }
         }
 
-        stage.Complete();
+        stage.Complete(drainLimit);
         stage.Dispose();
         return pipeline;
     }
