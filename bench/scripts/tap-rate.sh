@@ -3,7 +3,7 @@
 # usage: tap-rate.sh RATE_PPS SECONDS MODE(decode|full)   (root; creates and removes veth t18a/t18b)
 # Needs: bench.pcap made by `mobiscud replay --bench-generate` (env BENCH, default /tmp/tap18/bench30.pcap; an
 # S1AP-dense one: add --bench-bundle 16), MOBISCUD (the built CLI), dumpcap. TAP_ARGS: more options for the tap
-# (e.g. "--buffer-mb 256", "--threads 2"); DUMPCAP_MB: dumpcap's buffer (default 64, our default too). FRAMES_PER_LOOP: frames in BENCH (sends whole loops).
+# (e.g. "--buffer-mb 256", "--threads 2"); DUMPCAP_MB: dumpcap's buffer in MiB (default 256, as replay --live's). FRAMES_PER_LOOP: frames in BENCH (sends whole loops).
 # S1AP messages are counted, not frames: the sender reports how many it sent (DATA chunks ending an S1AP message),
 # the tap how many it decoded.
 set -euo pipefail
@@ -20,7 +20,7 @@ trap 'ip link del t18a 2>/dev/null || true' EXIT
 ip link set t18a mtu 9000; ip link set t18b mtu 9000; ip link set t18a up; ip link set t18b up
 EXTRA=(${TAP_ARGS:-}); [ "$MODE" = decode ] && EXTRA+=(--decode-only)
 $M replay --live t18b --json --quiet "${EXTRA[@]}" > "$OUT/ours.jsonl" 2> "$OUT/ours.err" & OURS=$!
-dumpcap -i t18b -f "$FILTER" -B "${DUMPCAP_MB:-64}" -q -w - > /dev/null 2> "$OUT/dumpcap.err" & DC=$!
+dumpcap -i t18b -f "$FILTER" -B "${DUMPCAP_MB:-256}" -q -w - > /dev/null 2> "$OUT/dumpcap.err" & DC=$!
 sleep 5
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 $M bench-send --interface t18a --rate "$RATE" --seconds $(( SECS * 3 )) --count "$COUNT" "$BENCH" > "$OUT/send.out" 2> "$OUT/send.err"
