@@ -242,7 +242,7 @@ internal sealed class LiveReplay
                 ["written"] = writer?.Frames,
             };
             summary["decisionMicros"] = _latency.ToJson();
-            summary["threads"] = Threads;
+            summary["threads"] = DecodeOnly ? 1 : Threads;
             summary["handoff"] = _stage is not { } st ? null : new JsonObject
             {
                 ["capacity"] = st.Capacity,
