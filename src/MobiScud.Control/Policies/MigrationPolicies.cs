@@ -318,7 +318,8 @@ public static partial class MigrationPolicies
         candidates.AddRange(nextSites.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Value, StringComparer.Ordinal).Take(3).Select(x => x.Key));
         foreach (var c in candidates)
         {
-            if (c == here || config.DrainedSites.Contains(c) || !facts.HasRoom(config.Sites, c) || !config.PvmSites.Contains(c))
+            if (c == here || config.DrainedSites.Contains(c) || !facts.HasRoom(config.Sites, c) || !config.PvmSites.Contains(c)
+                || !FinishesInTime(config, ExpectedMigrationSeconds(config, facts, here, c)))
             {
                 continue;
             }
