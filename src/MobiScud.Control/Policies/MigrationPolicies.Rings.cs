@@ -199,7 +199,9 @@ public static partial class MigrationPolicies
 
         var forecast = Forecast(config, facts, enb, at - since, at);
         var weights = forecast.Weights;
-        double Transmission(SiteId c, Dictionary<(EnbId Cell, int Extra), double> w)
+        var path = HeadingPath(config, cells, s, enb, since, at, forecast.Steps);
+        var learnedShare = path is null ? 1 : 1 - policy.HeadingWeight;
+        double Transmission(SiteId c, Dictionary<(EnbId Cell, int Extra), double> w, double slotsOnWire)
         {
             var sum = 0.0;
             foreach (var ((cell, extra), p) in w)
@@ -208,6 +210,18 @@ public static partial class MigrationPolicies
                 if (latency > 0)
                 {
                     sum += p * latency * config.DelayMs(config.SwitchSiteFor(cell), c);
+                }
+            }
+
+            sum *= learnedShare;
+            if (path is not null)
+            {
+                // The heading's share: the user at the points ahead on its path, the part after the transfer only.
+                for (var k = 0; k < path.Count; k++)
+                {
+                    var late = k == path.Count - 1 ? 1 : Math.Clamp(k + 1 - slotsOnWire, 0, 1);
+                    var rings = cells.Rings(path[k].Point, c) ?? SiteRings(config, cells, config.SwitchSiteFor(enb), c);
+                    sum += policy.HeadingWeight * late * path[k].Weight * cost.TransmissionCost(rings, q);
                 }
             }
 
@@ -235,6 +249,34 @@ public static partial class MigrationPolicies
             }
         }
 
+        if (path is not null)
+        {
+            // And the sites nearest to points ahead on the heading: a PVM placed ahead of the user serves it longer.
+            foreach (var k in (ReadOnlySpan<int>)[1, 3, path.Count - 1])
+            {
+                if (k >= path.Count)
+                {
+                    continue;
+                }
+
+                SiteId? nearest = null;
+                var nearestRings = int.MaxValue;
+                foreach (var site in movable)
+                {
+                    var r = cells.Rings(path[k].Point, site) ?? int.MaxValue;
+                    if (r < nearestRings)
+                    {
+                        (nearest, nearestRings) = (site, r);
+                    }
+                }
+
+                if (nearest is { } n && !candidates.Contains(n))
+                {
+                    candidates.Add(n);
+                }
+            }
+        }
+
         var best = here;
         var bestGain = 0.0;
         foreach (var c in candidates)
@@ -247,8 +289,9 @@ public static partial class MigrationPolicies
                 continue;
             }
 
-            var after = seconds is > 0 ? forecast.After(seconds.Value / policy.Slot.TotalSeconds) : weights;
-            var gain = Transmission(here, after) - Transmission(c, after) - (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c));
+            var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
+            var after = onWire > 0 ? forecast.After(onWire) : weights;
+            var gain = Transmission(here, after, onWire) - Transmission(c, after, onWire) - (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c));
             if (gain > bestGain + 1e-9)
             {
                 (best, bestGain) = (c, gain);
@@ -261,6 +304,52 @@ public static partial class MigrationPolicies
         }
 
         return new PolicyVerdict(here, 0, reviewAt);
+    }
+
+    /// <summary>
+    /// Where the user's heading takes it, one point per step of the forecast (the weights of <paramref name="steps"/>):
+    /// from the cell it came from to the cell it is in (or, with a handover prepared, from the serving cell to the
+    /// target), at the speed it crossed the last cell (slower when it has stayed longer in this one), the path
+    /// bending away as e^(-t / HeadingPersistence). Null when there is no heading (no earlier cell, no positions, no
+    /// weight) or the user stands still.
+    /// </summary>
+    private static List<((double X, double Y) Point, double Weight)>? HeadingPath(McConfig config, CellGeometry cells, UeState s, EnbId enb, TimeSpan since, TimeSpan at, List<Dictionary<(EnbId Cell, int Extra), double>> steps)
+    {
+        var policy = config.Policy;
+        var (from, fromSince) = enb == s.ServingEnb ? (s.PreviousEnb, s.PreviousSince) : (s.ServingEnb, s.ServingSince);
+        if (policy.HeadingWeight == 0 || from is not { } prev || prev == enb || cells.PositionOf(prev) is not { } a || cells.PositionOf(enb) is not { } b)
+        {
+            return null;
+        }
+
+        var crossing = (since - fromSince).TotalSeconds;
+        var stayed = (at - since).TotalSeconds;
+        var seconds = Math.Max(1, Math.Max(crossing, stayed));
+        var (vx, vy) = ((b.X - a.X) / seconds, (b.Y - a.Y) / seconds);
+        if (vx == 0 && vy == 0)
+        {
+            return null;
+        }
+
+        var tau = policy.HeadingPersistence.TotalSeconds;
+        var slot = policy.Slot.TotalSeconds;
+        var path = new List<((double X, double Y) Point, double Weight)>(steps.Count);
+        for (var k = 0; k < steps.Count; k++)
+        {
+            // The middle of step k; the tail (the last step) at its discounted mean, 1 / (1 - gamma) slots further.
+            var gamma = policy.Cost.Gamma;
+            var t = (k < steps.Count - 1 ? k + 0.5 : k + (gamma < 1 ? 1 / (1 - gamma) : 10)) * slot;
+            var reach = tau * (1 - Math.Exp(-t / tau));
+            var weight = 0.0;
+            foreach (var w in steps[k].Values)
+            {
+                weight += w;
+            }
+
+            path.Add(((b.X + (vx * reach), b.Y + (vy * reach)), weight));
+        }
+
+        return path;
     }
 
     /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>

@@ -42,6 +42,8 @@ public sealed record PolicyConfig
     private readonly double _migrationBytes;
     private readonly double _migrationBytesPerSecond;
     private readonly double _deadlineShare = 0.5;
+    private readonly double _headingWeight = 0.5;
+    private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(5);
 
     public static PolicyConfig Default { get; } = new();
 
@@ -128,6 +130,21 @@ public sealed record PolicyConfig
         get => _deadlineShare;
         init => _deadlineShare = value is > 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(DeadlineShare), value, "DeadlineShare must be in (0, 1]");
     }
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: the weight in [0, 1] of the user's heading in the forecast. The
+    /// learned handovers say where users of a cell go on average, whichever way they came; the heading (from the last
+    /// handover's source cell to the serving cell, at the speed it crossed it) says where this user is going. The
+    /// forecast is the mix, the heading with this weight. 0: the learned handovers alone.
+    /// </summary>
+    public double HeadingWeight
+    {
+        get => _headingWeight;
+        init => _headingWeight = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(HeadingWeight), value, "HeadingWeight must be in [0, 1]");
+    }
+
+    /// <summary>Predictive: how long a heading is assumed to hold (the user's path bends away from it as e^(-t / this)).</summary>
+    public TimeSpan HeadingPersistence { get => _headingPersistence; init => _headingPersistence = Positive(value, nameof(HeadingPersistence)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

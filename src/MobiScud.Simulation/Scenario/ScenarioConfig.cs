@@ -276,6 +276,11 @@ public sealed class PolicyParameters
     /// <summary>Predictive starts a move only if expected to finish within this share of control.migrationDeadline.</summary>
     public double DeadlineShare { get; set; } = PolicyConfig.Default.DeadlineShare;
 
+    /// <summary>Predictive: weight of the user's heading in its forecast (docs/policies.md).</summary>
+    public double HeadingWeight { get; set; } = PolicyConfig.Default.HeadingWeight;
+
+    public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -302,6 +307,8 @@ public sealed class PolicyParameters
         LatencyWeight = LatencyWeight,
         PreCopyOnPrepare = PreCopyOnPrepare,
         DeadlineShare = DeadlineShare,
+        HeadingWeight = HeadingWeight,
+        HeadingPersistence = HeadingPersistence,
         MigrationBytes = pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
         MigrationBytesPerSecond = pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024,
     };

@@ -19,7 +19,7 @@ public sealed class AdmissionTests
         1);
 
     private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null) =>
-        WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond })
+        WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0 })
         with { Cells = Cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
 
     [Fact]
