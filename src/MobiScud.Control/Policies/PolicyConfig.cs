@@ -43,7 +43,7 @@ public sealed record PolicyConfig
     private readonly double _migrationBytesPerSecond;
     private readonly double _deadlineShare = 0.5;
     private readonly double _headingWeight = 0.5;
-    private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(5);
+    private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
 
     public static PolicyConfig Default { get; } = new();
 

@@ -18,9 +18,12 @@ public sealed class AdmissionTests
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
 
-    private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null) =>
-        WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0 })
-        with { Cells = Cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
+    // The admission alone: no heading, and the congestion cost (LinkLoadWeight) off unless a test sets it.
+    private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null, double linkLoadWeight = 0)
+    {
+        var policy = new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0, LinkLoadWeight = linkLoadWeight };
+        return WithPolicy(policy) with { Cells = Cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
+    }
 
     [Fact]
     public void Expected_transfer_time_is_the_bytes_over_the_bottleneck_share_of_what_user_traffic_leaves()
@@ -102,6 +105,27 @@ public sealed class AdmissionTests
         var stays = new Fixture(Predictive()) { Facts = new PolicyFacts { Mobility = Learned(EnbC1, EnbA1, TimeSpan.FromMinutes(20), times: 200) } };
         stays.Up(EnbA1);
         Assert.Equal(C, Single<StartMigration>(stays.PathSwitch(EnbC1, 0x11)).To);
+    }
+
+    [Fact]
+    public void A_move_onto_links_that_already_carry_migrations_costs_as_much_more_as_it_would_take_longer()
+    {
+        var mobility = Learned(EnbC1, EnbB1, TimeSpan.FromMinutes(20));
+        StartMigration? Move(IReadOnlyList<int> onLinks)
+        {
+            var f = new Fixture(Predictive(linkLoadWeight: 1)) { Facts = new PolicyFacts { Mobility = mobility, LinkMigrations = onLinks } };
+            f.Up(EnbA1);
+            return f.PathSwitch(EnbC1, 0x11).OfType<StartMigration>().SingleOrDefault();
+        }
+
+        // Idle links: worth it. One migration on B-C: twice as long, the migration cost counts twice; still worth it,
+        // for less. Ten on each link: 11 times the cost: staying is cheaper, though it would finish in time (2.6 s).
+        var idle = Move([0, 0]);
+        var shared = Move([0, 1]);
+        Assert.Equal(C, idle?.To);
+        Assert.Equal(C, shared?.To);
+        Assert.True(idle!.ExpectedBenefit > shared!.ExpectedBenefit, $"benefit {idle.ExpectedBenefit} on idle links, {shared.ExpectedBenefit} sharing");
+        Assert.Null(Move([10, 10]));
     }
 
     [Fact]
