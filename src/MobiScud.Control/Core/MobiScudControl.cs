@@ -218,6 +218,8 @@ public static class MobiScudControl
             IdleTimer = 0,
             IdleExpired = false,
             ServingSince = target == s.ServingEnb ? s.ServingSince : at,
+            PreviousEnb = target == s.ServingEnb ? s.PreviousEnb : s.ServingEnb,
+            PreviousSince = target == s.ServingEnb ? s.PreviousSince : s.ServingSince,
             SiteSince = interSite ? at : s.SiteSince,
             HandoversAway = interSite ? s.HandoversAway + 1 : s.HandoversAway,
         };
