@@ -78,6 +78,7 @@ public sealed class UeGrain(
     McConfigProvider config,
     ICommandDispatcher dispatcher,
     SiteMembership sites,
+    MobilityLearner learner,
     HostingMetrics metrics,
     ResilienceMetrics resilience,
     ILogger<UeGrain> log,
@@ -360,7 +361,10 @@ public sealed class UeGrain(
     private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
     {
         var prior = record.State;
-        var decision = MobiScudControl.Decide(config.Current, prior, e);
+        // Handover statistics are everyone's: the silo's learner folds this UE's handover in before the decision, as the
+        // simulator's lanes do (a retried event may count twice: statistics, not state).
+        learner.Learn(prior, e);
+        var decision = MobiScudControl.Decide(config.Current, prior, e, learner.Facts);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;

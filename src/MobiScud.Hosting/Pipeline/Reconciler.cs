@@ -26,7 +26,8 @@ public sealed class Reconciler(
     IServiceClock clock,
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
     ILogger<Reconciler> log,
-    ILogger<OutcomePump> pumpLog) : BackgroundService
+    ILogger<OutcomePump> pumpLog,
+    BackhaulGate? gate = null) : BackgroundService
 {
     private readonly string[] siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
     private readonly IPvmBackend hypervisor = dispatcher.Pvms;
@@ -73,6 +74,13 @@ public sealed class Reconciler(
     {
         pump.Start("timers", dispatcher.Timers.Outcomes);
         pump.Start("admission", dispatcher.Outcomes);
+        if (gate is not null)
+        {
+            // The scheduler's state is derived: migrations left running are cancelled below and the MC asks again.
+            await grains.GetGrain<IMigrationSchedulerGrain>(IMigrationSchedulerGrain.Key).Reset();
+            pump.Start("scheduler", gate.Outcomes);
+        }
+
         var inventory = await hypervisor.InventoryAsync(ct);
         foreach (var item in inventory.Where(i => i.Migrating is not null))
         {
