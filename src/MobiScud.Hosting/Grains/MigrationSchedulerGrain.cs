@@ -57,19 +57,17 @@ public interface IMigrationSchedulerGrain : IGrainWithStringKey
 
     Task Ended(MigrationId migration, bool landed, TimeSpan at);
 
-    /// <summary>Forgets everything: the restart reconciliation rebuilds it (migrations left running are cancelled, the MC asks again).</summary>
-    Task Reset();
-
     Task<SchedulerView> Get();
 }
 
 /// <summary>
 /// The core's pure <see cref="MigrationScheduler"/> for the whole cluster: per-link budgets from `MobiScud:Backhaul`,
-/// queued migrations by expected benefit with deadlines. Its state is derived, not persisted: a restarted service
-/// cancels the migrations left running and the MC asks again for every PVM not where it should be (Reconciler), so an
-/// empty scheduler is the truth then. Site capacity stays with the site grains' admission (checked before the
-/// scheduler is asked). It never awaits a UE grain, so no call cycle can form: grants go to the asking silo's
-/// gate by one-way calls.
+/// queued migrations by expected benefit with deadlines. Its state lives in this activation only (it is derived from the
+/// UE states): a restarted service starts with an empty scheduler, cancels the migrations left running and observes
+/// every PVM (Reconciler), and the MC asks again for each PVM not where it should be. When one silo of several
+/// restarts, the MC lets go of that silo's migrations (PvmObserved) and each dispatcher reports them ended, which frees
+/// their budget. Site capacity stays with the site grains' admission (checked before the scheduler is asked). It never
+/// awaits a UE grain, so no call cycle can form: grants go to the asking silo's gate by one-way calls.
 /// </summary>
 public sealed class MigrationSchedulerGrain(
     IOptions<MobiScudOptions> options,
@@ -119,13 +117,6 @@ public sealed class MigrationSchedulerGrain(
     {
         _gates.Remove(migration);
         await Tell(Step(new MigrationEnded(at, migration, landed)));
-    }
-
-    public Task Reset()
-    {
-        _state = SchedulerState.Empty;
-        _gates.Clear();
-        return Task.CompletedTask;
     }
 
     public Task<SchedulerView> Get()

@@ -76,8 +76,7 @@ public sealed class Reconciler(
         pump.Start("admission", dispatcher.Outcomes);
         if (gate is not null)
         {
-            // The scheduler's state is derived: migrations left running are cancelled below and the MC asks again.
-            await grains.GetGrain<IMigrationSchedulerGrain>(IMigrationSchedulerGrain.Key).Reset();
+            // Refusals and withdrawals of queued migrations, and what a backend reported for one started late.
             pump.Start("scheduler", gate.Outcomes);
         }
 
