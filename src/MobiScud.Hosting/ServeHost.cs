@@ -268,6 +268,7 @@ public static class ServeHost
             services.AddSingleton(sp => new BackhaulGate(
                 sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<IServiceClock>(), options,
                 sp.GetRequiredService<ILogger<BackhaulGate>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<BackhaulGate>());
         }
 
         services.AddSingleton(sp =>

@@ -143,6 +143,27 @@ public sealed class MigrationSchedulingTests
     }
 
     [Fact]
+    public async Task A_migration_queued_past_its_deadline_is_refused_and_the_mc_hears_it_failed()
+    {
+        var hypervisor = Hypervisor(512);
+        await using var serve = await StartAsync(Budget(1, new() { ["MobiScud:Backhaul:QueueDeadline"] = "00:00:01" }), hypervisor);
+        await AttachAll(serve, 2);
+        await serve.Pipeline.PostAsync(Switched(0, EnbB, Now));
+        await serve.Pipeline.FlushAsync();
+        await Wait.Until(async () => (await hypervisor.InventoryAsync()).Any(p => p.Ue == Ue(0) && p.Migrating is not null), "UE 0's migration on the wire");
+        await serve.Pipeline.PostAsync(Switched(1, EnbB, Now));
+        await serve.Pipeline.FlushAsync();
+
+        // UE 0's 512 MiB take longer than UE 1 may wait: the scheduler refuses UE 1's, and the MC backs off (retry in 1 h here).
+        await Wait.Until(async () => await serve.State(Ue(1)) is { Migration: null, MigrationBlockedUntil: var until } && until > TimeSpan.Zero, "UE 1's migration refused");
+        var timeline = await serve.Grains.GetGrain<IUeGrain>(Ue(1).Value).Timeline();
+        Assert.Contains(timeline, t => t.Detail.Contains("past its deadline", StringComparison.Ordinal));
+        Assert.Equal(A, (await serve.State(Ue(1)))!.PvmSite);
+        Assert.Empty((await serve.Grains.GetGrain<IMigrationSchedulerGrain>(IMigrationSchedulerGrain.Key).Get()).Queued);
+        Assert.DoesNotContain(await hypervisor.InventoryAsync(), p => p.Ue == Ue(1) && p.Migrating is not null);
+    }
+
+    [Fact]
     public async Task Restarting_the_service_mid_queue_loses_no_migration()
     {
         const int ues = 4;

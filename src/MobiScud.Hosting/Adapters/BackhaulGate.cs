@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
 using MobiScud.Hosting.Grains;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace MobiScud.Hosting.Adapters;
@@ -11,13 +12,16 @@ namespace MobiScud.Hosting.Adapters;
 /// migration starts, holds the ones it queues and starts them on this silo's hypervisor when it grants them, and
 /// reports refusals and withdrawals to the MC as MigrationFailed on <see cref="Outcomes"/>. Whether a held migration
 /// is withdrawn or started is decided here, under one lock, so a cancel and a grant that cross never both happen.
+/// A held migration the scheduler said nothing about by its deadline (the grain's silo went, and with it the queue) is
+/// given up here too, so that the MC retries it rather than wait for ever.
 /// </summary>
-public sealed class BackhaulGate : IMigrationGate, IMigrationGateObserver
+public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigrationGateObserver
 {
     private readonly IGrainFactory _grains;
     private readonly IPvmBackend _pvms;
     private readonly IServiceClock _clock;
     private readonly TimeSpan _deadline;
+    private readonly TimeSpan _grace;
     private readonly ILogger _log;
     private readonly object _lock = new();
     private readonly Dictionary<MigrationId, Held> _held = [];
@@ -30,13 +34,17 @@ public sealed class BackhaulGate : IMigrationGate, IMigrationGateObserver
         _pvms = pvms;
         _clock = clock;
         _deadline = options.Backhaul.QueueDeadline ?? options.MigrationDeadline ?? TimeSpan.FromSeconds(60);
+        _grace = (2 * options.Backhaul.TickEvery) + TimeSpan.FromSeconds(1);
         _log = log;
     }
 
     /// <summary>A held migration; <see cref="Starting"/> is set while the grant is being carried out.</summary>
-    private sealed class Held(StartMigration start)
+    private sealed class Held(StartMigration start, TimeSpan deadline)
     {
         public StartMigration Start { get; } = start;
+
+        /// <summary>The scheduler refuses it by then; past this and a grace, the gate stops waiting.</summary>
+        public TimeSpan Deadline { get; } = deadline;
 
         public Task? Starting { get; set; }
     }
@@ -65,12 +73,12 @@ public sealed class BackhaulGate : IMigrationGate, IMigrationGateObserver
     public async Task<bool> RequestAsync(StartMigration start, CancellationToken ct = default)
     {
         // Held before asking: a grant may arrive before the answer does.
+        var now = _clock.Now;
         lock (_lock)
         {
-            _held[start.Migration] = new Held(start);
+            _held[start.Migration] = new Held(start, now + _deadline);
         }
 
-        var now = _clock.Now;
         var answer = await Scheduler.Request(start, now, now + _deadline, await Self);
         switch (answer.Verdict)
         {
@@ -203,5 +211,51 @@ public sealed class BackhaulGate : IMigrationGate, IMigrationGateObserver
         }
 
         return Task.CompletedTask;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await SweepAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: held migrations die with the service; the next start's reconciliation asks again.
+        }
+    }
+
+    /// <summary>Gives up held migrations the scheduler has said nothing about well past their deadline.</summary>
+    public async Task SweepAsync()
+    {
+        var now = _clock.Now;
+        List<StartMigration> expired;
+        lock (_lock)
+        {
+            expired = [.. _held.Values.Where(h => h.Starting is null && now > h.Deadline + _grace).Select(h => h.Start)];
+            foreach (var start in expired)
+            {
+                _held.Remove(start.Migration);
+            }
+        }
+
+        foreach (var start in expired)
+        {
+            _log.LogWarning("migration {Migration} given up: no word from the scheduler by its deadline", start.Migration);
+            _outcomes.Writer.TryWrite(new MigrationFailed(now, start.Migration, "scheduler: no grant by the deadline"));
+            try
+            {
+                await Scheduler.Withdraw(start.Migration, now);
+            }
+            catch (Exception e)
+            {
+                // It is no longer held here: a late grant finds nothing and gives the budget back.
+                _log.LogWarning("withdrawing {Migration} from the scheduler failed: {Error}", start.Migration, e.Message);
+            }
+        }
     }
 }

@@ -78,7 +78,6 @@ public sealed class UeGrain(
     McConfigProvider config,
     ICommandDispatcher dispatcher,
     SiteMembership sites,
-    MobilityLearner learner,
     HostingMetrics metrics,
     ResilienceMetrics resilience,
     ILogger<UeGrain> log,
@@ -90,6 +89,9 @@ public sealed class UeGrain(
     private readonly Mec.IRanObserver? _ran = services.GetService(typeof(Mec.IRanObserver)) as Mec.IRanObserver;
 
     private readonly List<Mec.RanFact> _pendingRan = [];
+
+    /// <summary>The silo's learned handover statistics; absent in hosts that register no learner (the policies use their priors).</summary>
+    private readonly MobilityLearner? _learner = services.GetService(typeof(MobilityLearner)) as MobilityLearner;
 
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
@@ -363,8 +365,8 @@ public sealed class UeGrain(
         var prior = record.State;
         // Handover statistics are everyone's: the silo's learner folds this UE's handover in before the decision, as the
         // simulator's lanes do (a retried event may count twice: statistics, not state).
-        learner.Learn(prior, e);
-        var decision = MobiScudControl.Decide(config.Current, prior, e, learner.Facts);
+        _learner?.Learn(prior, e);
+        var decision = MobiScudControl.Decide(config.Current, prior, e, _learner?.Facts);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
