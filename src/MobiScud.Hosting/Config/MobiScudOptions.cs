@@ -25,6 +25,9 @@ public sealed class MobiScudOptions
     /// <summary>The migration policy and its parameters (Config/PolicyServeOptions.cs, docs/policies.md).</summary>
     public PolicyServeOptions Policy { get; set; } = new();
 
+    /// <summary>Links between the sites and the migration budgets on them (Config/BackhaulOptions.cs).</summary>
+    public BackhaulOptions Backhaul { get; set; } = new();
+
     public TimeSpan? IdleSuspendAfter { get; set; }
 
     public TimeSpan? MigrationDeadline { get; set; }
@@ -66,13 +69,13 @@ public sealed class MobiScudOptions
             }
         }
 
-        // The sites list no links: a full mesh, each site's capacity from its options (placement ranks and admits by it).
+        // The Backhaul section's links, else a full mesh; each site's capacity from its options (placement ranks and admits by it).
         var sites = Sites.Select(s => new SiteId(s.Name)).Append(new SiteId(CoreSite)).Distinct().ToList();
         var capacities = Sites.Where(s => s.Name != CoreSite).GroupBy(s => s.Name).ToDictionary(g => new SiteId(g.Key), g => g.First().Capacity);
         return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax)
         {
             Policy = Policy.ToPolicyConfig(),
-            Sites = SiteGraph.Mesh(sites, Policy.InterSiteDelayMs, capacities: capacities),
+            Sites = SiteGraph.FromLinks(sites, Backhaul.LinksFor(sites, Policy.InterSiteDelayMs), capacities),
         };
     }
 }
@@ -331,6 +334,21 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
         }
 
         errors.AddRange(o.Policy.Problems());
+        var siteNames = o.Sites.Select(s => s.Name).Append(o.CoreSite).Distinct().ToList();
+        var backhaul = o.Backhaul.Problems(siteNames).ToList();
+        errors.AddRange(backhaul);
+        if (backhaul.Count == 0 && o.Backhaul.Links.Count > 0)
+        {
+            try
+            {
+                var ids = siteNames.Select(s => new SiteId(s)).ToList();
+                _ = SiteGraph.FromLinks(ids, o.Backhaul.LinksFor(ids, o.Policy.InterSiteDelayMs));
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{p}:Backhaul:Links: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
         Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
         Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
         Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);

@@ -90,6 +90,9 @@ public sealed class UeGrain(
 
     private readonly List<Mec.RanFact> _pendingRan = [];
 
+    /// <summary>The silo's learned handover statistics; absent in hosts that register no learner (the policies use their priors).</summary>
+    private readonly MobilityLearner? _learner = services.GetService(typeof(MobilityLearner)) as MobilityLearner;
+
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
     private readonly List<string> _pendingMetrics = [];
@@ -360,7 +363,10 @@ public sealed class UeGrain(
     private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
     {
         var prior = record.State;
-        var decision = MobiScudControl.Decide(config.Current, prior, e);
+        // Handover statistics are everyone's: the silo's learner folds this UE's handover in before the decision, as the
+        // simulator's lanes do (a retried event may count twice: statistics, not state).
+        _learner?.Learn(prior, e);
+        var decision = MobiScudControl.Decide(config.Current, prior, e, _learner?.Facts);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
