@@ -101,10 +101,10 @@ public sealed record ExperimentResult(
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"pcap (S1-MME over RFC 6951 UDP 9899, S1-U GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
+        sb.AppendLine(inv, $"pcap (S1-MME or N2 over RFC 6951 UDP 9899, S1-U or N3 GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
         sb.AppendLine(inv, $"MC timeline: {TimelineCsv}");
         sb.AppendLine(inv, $"RTT timeline: {RttCsv} and {RttPlot}");
-        sb.AppendLine(inv, $"S1AP messages sent by the emulated EPC: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
+        sb.AppendLine(inv, $"S1AP/NGAP messages sent by the emulated core and RAN: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
         sb.AppendLine("pings (every target, every interval):");
         foreach (var p in Pings)
         {
@@ -113,7 +113,7 @@ public sealed record ExperimentResult(
 
         var (bound, why) = PvmLossBound(PingIntervalMs);
         sb.AppendLine(inv, $"edge PVM pings lost: {Ping(TestbedExperiment.EdgePvm).Lost}, bound {bound} ({why})");
-        sb.AppendLine("handovers (wire time of the S1AP message -> MC decision -> flows confirmed by OVS barrier):");
+        sb.AppendLine("handovers (wire time of the S1AP/NGAP message -> MC decision -> flows confirmed by OVS barrier):");
         foreach (var h in Handovers)
         {
             sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Message}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
@@ -184,7 +184,8 @@ public static class TestbedExperiment
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
-            var pcap = Path.Combine(runDir, "s1.pcap");
+            // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
+            var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
             using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
             await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
@@ -209,14 +210,15 @@ public static class TestbedExperiment
             var hooks = observe?.Invoke(plan);
             await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: hooks)).ConfigureAwait(false))
             {
-                await using var epc = await EpcEmulator.StartAsync(plan);
+                var nr = scenario.Rat == TestbedRat.Nr;
+                await using var epc = nr ? (IRanEmulator)await NgcEmulator.StartAsync(plan) : await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
                 using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
                 up.Answered = hooks?.Ping;
                 foreach (var ue in epc.Ues)
                 {
                     await epc.AttachAsync(ue, 1);
-                    log.WriteLine($"UE {ue.Imsi} attached at eNB 1 with {ue.Address}");
+                    log.WriteLine(nr ? $"UE {ue.Imsi} registered at gNB 1, PDU session with {ue.Address}" : $"UE {ue.Imsi} attached at eNB 1 with {ue.Address}");
                 }
 
                 // Each PVM's address comes from the hypervisor (PvmStarted); then the MC steers and its UE can reach it.
@@ -252,13 +254,13 @@ public static class TestbedExperiment
                     });
                     switch (step.Procedure)
                     {
-                        case HandoverProcedure.X2:
+                        case HandoverProcedure.X2 or HandoverProcedure.Xn:
                             await epc.X2HandoverAsync(ue, step.ToEnb);
                             break;
-                        case HandoverProcedure.S1:
+                        case HandoverProcedure.S1 or HandoverProcedure.N2:
                             await epc.S1HandoverAsync(ue, step.ToEnb);
                             break;
-                        case HandoverProcedure.S1Cancelled:
+                        case HandoverProcedure.S1Cancelled or HandoverProcedure.N2Cancelled:
                             await epc.S1HandoverAsync(ue, step.ToEnb, cancel: true);
                             break;
                         case HandoverProcedure.Idle:

@@ -123,14 +123,14 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
 
     public static string ImsiOf(int ue) => $"00101{ue:D10}";
 
-    /// <summary>eNB id as in Global-eNB-ID (20-bit macro id).</summary>
+    /// <summary>eNB id as in Global-eNB-ID (20-bit macro id); with rat nr, gNB N's id (22 bits) is the same number.</summary>
     public static uint EnbIdOf(int enb) => 0x100u + (uint)enb;
 
     /// <summary>The MC's topology: each eNB's edge site (site names "a", "b" ...), and the core site.</summary>
     public MobiScud.Control.McConfig McConfig(MobiScud.Control.Strategy strategy = MobiScud.Control.Strategy.MobiScud) =>
         new(
             Enumerable.Range(1, Scenario.Enbs).ToDictionary(
-                e => new EnbId(EnbIdOf(e)),
+                e => new EnbId(EnbIdOf(e), Scenario.Rat == TestbedRat.Nr ? Rat.Nr : Rat.Eutra),
                 e => new SiteId(Scenario.SiteName(Scenario.SiteOf(e)))),
             new SiteId("core"),
             strategy)

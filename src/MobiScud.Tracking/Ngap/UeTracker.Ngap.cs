@@ -8,8 +8,12 @@ namespace MobiScud.Tracking;
 
 public static partial class UeTracker
 {
-    /// <summary>The MC's node id for an NG-RAN node: a gNB's id (22..32 bits) as is, an ng-eNB's eNB id; see docs/tracking.md.</summary>
-    public static EnbId NodeId(GlobalRanNodeId node) => new(node.Id);
+    /// <summary>The MC's node id for an NG-RAN node: a gNB's id (22..32 bits) in the NR value space, an ng-eNB's eNB id
+    /// in the E-UTRA one (the same space as S1AP's eNBs); see docs/tracking.md.</summary>
+    public static EnbId NodeId(GlobalRanNodeId node) => new(node.Id, RatOf(node.Kind));
+
+    /// <summary>ng-eNBs are E-UTRA nodes; gNBs (and the other NG-RAN node kinds) are not.</summary>
+    internal static Rat RatOf(RanNodeKind kind) => kind is RanNodeKind.NgEnbMacro or RanNodeKind.NgEnbShortMacro or RanNodeKind.NgEnbLongMacro ? Rat.Eutra : Rat.Nr;
 
     /// <summary>
     /// AMF-UE-NGAP-ID has 40 bits, the tracker's core-side UE id 32: ids below 2^32 (every AMF we know) keep their value,
@@ -88,6 +92,7 @@ public static partial class UeTracker
                 SourceMmeUeS1apId = FoldAmfUeNgapId(n.SourceAmfUeNgapId),
                 ERabs = n.Sessions.Select(p => new ERabSignal(p.PduSessionId, p.Tunnel, p.Failed)).ToList(),
                 TargetEnbId = n.TargetRanNode is { } t ? new GlobalEnbId(t.Plmn, EnbIdKind.Macro, NodeId(t).Value) : null,
+                TargetRat = n.TargetRanNode is { } tr ? RatOf(tr.Kind) : Rat.Eutra,
                 STmsi = n.FiveGSTmsi is { } tmsi ? new STmsi(tmsi.AmfPointer, tmsi.Tmsi) : null,
 
                 // The groups are the same CHOICE in both; of the values the tracker reads only nas 2 (S1 detach, NG deregister).
@@ -171,7 +176,7 @@ public static partial class UeTracker
 
             // No NGSetup seen: a gNB id cannot be read from an NR cell id (its length, 22..32 bits, is the gNB's own
             // choice), so a stable id from the gNB's SCTP endpoint, top bit set, as for an eNB without S1Setup.
-            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu)), EnbIdentitySource.Endpoint));
+            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu), Rat.Nr), EnbIdentitySource.Endpoint));
         }
 
         /// <summary>PDUSessionResourceModify: the response's new DL end (QoS flow per TNL) and, if named, new UL end.</summary>
