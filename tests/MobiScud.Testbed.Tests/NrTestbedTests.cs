@@ -151,4 +151,67 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
             Assert.Empty(net.Down());
         }
     }
+
+    [Fact]
+    public async Task A_5G_UE_reaches_its_netns_PVM_at_site_a_then_site_b_after_Xn_and_back_after_N2_with_the_PDU_Session_Container_on_N3()
+    {
+        ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
+        var tshark = ExternalTool.Require("tshark", "tshark");
+        var runDir = Path.Combine(Path.GetTempPath(), $"msb-test-{Guid.NewGuid():N}");
+        var scenario = new Scenario
+        {
+            Rat = TestbedRat.Nr,
+            Pvm = PvmBackend.Netns,
+            DurationSeconds = 9,
+            Handovers =
+            [
+                new() { AtSeconds = 2, ToEnb = 2, Procedure = HandoverProcedure.Xn },
+                new() { AtSeconds = 5, ToEnb = 1, Procedure = HandoverProcedure.N2 },
+            ],
+        };
+        var log = new StringWriter();
+        ExperimentResult result;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            result = await TestbedExperiment.RunAsync(scenario, runDir, log, keep: false, cts.Token);
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
+
+        output.WriteLine(result.Summary());
+        Assert.Empty(result.Problems);
+        Assert.EndsWith("n2.pcap", result.Pcap, StringComparison.Ordinal);
+
+        // The MC's records: the PVM follows the UE a -> b (Xn path switch) and b -> a (N2 handover).
+        Assert.Equal(2, result.Migrations.Count);
+        Assert.Equal(("a", "b"), (result.Migrations[0].From, result.Migrations[0].To));
+        Assert.Equal(("b", "a"), (result.Migrations[1].From, result.Migrations[1].To));
+        Assert.Contains(result.Handovers, h => h.Message == "PathSwitched" && h.WireToFlowsConfirmedMs is not null);
+        Assert.Contains(result.Handovers, h => h.Message == "HandoverCompleted" && h.WireToFlowsConfirmedMs is not null);
+
+        // The uplink G-PDUs carry the PDU Session Container, yet the edge PVM answers at gNB 1, then at gNB 2 once the
+        // PVM is at b, then at gNB 1 again: the N3 uplink step hands OVS what it can decapsulate.
+        var edge = result.Samples.Where(s => s.Target == TestbedExperiment.EdgePvm).ToList();
+        Assert.True(edge.Count(s => s.RttMs is not null && s.ServingEnb == 1 && s.SentAtSeconds < result.Migrations[0].StartedSeconds) >= 10);
+        Assert.True(edge.Count(s => s.RttMs is not null && s.ServingEnb == 2 && s.SentAtSeconds > result.Migrations[0].CompletedSeconds + 0.3) >= 10);
+        Assert.True(edge.Count(s => s.RttMs is not null && s.ServingEnb == 1 && s.SentAtSeconds > result.Migrations[1].CompletedSeconds + 0.3) >= 10);
+        var (bound, why) = result.PvmLossBound(scenario.PingIntervalMs);
+        Assert.True(result.Ping(TestbedExperiment.EdgePvm).Lost <= bound, $"lost {result.Ping(TestbedExperiment.EdgePvm).Lost} > bound {bound}: {why}");
+        Assert.True(result.Ping(TestbedExperiment.EdgePvm).MedianMs < result.Ping(TestbedExperiment.CorePvmTarget).MedianMs, "the edge PVM is closer than the core one");
+        Assert.True(result.Ping(TestbedExperiment.Internet).Sent - result.Ping(TestbedExperiment.Internet).Lost > 100, "the rest of the uplink still reaches the UPF");
+
+        // tshark: every NGAP message in the pcap without a malformed packet; the uplink the edge does not serve goes on
+        // to the UPF with its container (UL PDU SESSION INFORMATION, QFI 1) as the gNB sent it.
+        var ngap = await ExternalTool.RunAsync(tshark, ["-r", result.Pcap, "-d", "udp.port==9899,sctp", "-o", "sctp.checksum:CRC-32C", "-Y", "ngap", "-T", "fields", "-e", "ngap.procedureCode", "-e", "_ws.malformed"], TimeSpan.FromSeconds(60));
+        Assert.Equal(0, ngap.ExitCode);
+        var lines = ngap.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length >= result.S1apMessagesSent, $"{lines.Length} NGAP messages in the pcap, {result.S1apMessagesSent} sent");
+        Assert.All(lines, l => Assert.Equal(string.Empty, l.Split('\t')[1]));
+        var ul = await ExternalTool.RunAsync(tshark, ["-r", result.Pcap, "-Y", "gtp.ext_hdr.pdu_ses_con.pdu_type == 1 && gtp.ext_hdr.pdu_ses_con.qos_flow_id == 1 && gtp.teid == 0x1001 && ip.dst == 10.60.0.3", "-T", "fields", "-e", "frame.number"], TimeSpan.FromSeconds(60));
+        Assert.NotEmpty(ul.StdOut.Trim());
+        Assert.False(File.Exists(TestbedState.FileIn(runDir)), "teardown left objects behind");
+    }
 }

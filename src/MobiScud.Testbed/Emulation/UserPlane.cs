@@ -77,7 +77,7 @@ internal sealed class GtpuNode : IDisposable
         if (container is { } c)
         {
             buffer = new byte[16 + inner.Length];
-            WriteGPduWithContainer(buffer, teid, c.PduType, c.Qfi, inner);
+            UserPlane.WriteGPduWithContainer(buffer, teid, c.PduType, c.Qfi, inner);
         }
         else
         {
@@ -94,28 +94,6 @@ internal sealed class GtpuNode : IDisposable
         {
             // No route or neighbour yet: the packet is lost, as on a real link; the generator counts it as unanswered.
         }
-    }
-
-    /// <summary>
-    /// A G-PDU with the PDU Session Container (TS 29.281 5.2, TS 38.415 5.5.2): flags 0x34 (version 1, PT, E), the
-    /// sequence number and N-PDU octets zero, next extension type 0x85, then the container of one 4-octet unit:
-    /// PDU type (0 = DL PDU SESSION INFORMATION, 1 = UL), the QFI, and no further extension.
-    /// </summary>
-    internal static void WriteGPduWithContainer(Span<byte> destination, uint teid, byte pduType, byte qfi, ReadOnlySpan<byte> inner)
-    {
-        destination[0] = 0x34;
-        destination[1] = GtpUMessageType.GPdu;
-        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)(8 + inner.Length));
-        BinaryPrimitives.WriteUInt32BigEndian(destination[4..], teid);
-        destination[8] = 0;
-        destination[9] = 0;
-        destination[10] = 0;
-        destination[11] = GtpU.PduSessionContainer;
-        destination[12] = 1;
-        destination[13] = (byte)(pduType << 4);
-        destination[14] = (byte)(qfi & 0x3F);
-        destination[15] = 0;
-        inner.CopyTo(destination[16..]);
     }
 
     /// <summary>G-PDUs received without a PDU Session Container (on N3: the downlink OVS encapsulated, which has none).</summary>
@@ -253,6 +231,28 @@ public sealed class UserPlane : IDisposable
     }
 
     public IReadOnlyList<PingTarget> Targets => _targets;
+
+    /// <summary>
+    /// A G-PDU with the PDU Session Container (TS 29.281 5.2, TS 38.415 5.5.2): flags 0x34 (version 1, PT, E), the
+    /// sequence number and N-PDU octets zero, next extension type 0x85, then the container of one 4-octet unit:
+    /// PDU type (0 = DL PDU SESSION INFORMATION, 1 = UL), the QFI, and no further extension.
+    /// </summary>
+    public static void WriteGPduWithContainer(Span<byte> destination, uint teid, byte pduType, byte qfi, ReadOnlySpan<byte> inner)
+    {
+        destination[0] = 0x34;
+        destination[1] = GtpUMessageType.GPdu;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)(8 + inner.Length));
+        BinaryPrimitives.WriteUInt32BigEndian(destination[4..], teid);
+        destination[8] = 0;
+        destination[9] = 0;
+        destination[10] = 0;
+        destination[11] = GtpU.PduSessionContainer;
+        destination[12] = 1;
+        destination[13] = (byte)(pduType << 4);
+        destination[14] = (byte)(qfi & 0x3F);
+        destination[15] = 0;
+        inner.CopyTo(destination[16..]);
+    }
 
     /// <summary>Each answered ping as it comes (the dashboard's RTT chart); on the user plane's receive thread.</summary>
     public Action<PingSample>? Answered { get; set; }

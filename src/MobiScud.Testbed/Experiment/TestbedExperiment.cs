@@ -184,6 +184,7 @@ public static class TestbedExperiment
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
+            using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
             // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
             var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
             using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
@@ -282,6 +283,10 @@ public static class TestbedExperiment
                 await Task.Delay(LostAfter, cancellation); // a ping unanswered a second after it left counts as lost
                 var samples = up.Samples(LostAfter);
                 log.WriteLine($"user plane: {up.Counters}");
+                if (strippers.Steps.Count > 0)
+                {
+                    log.WriteLine($"N3 uplink steps: {string.Join(", ", strippers.Steps.Select(x => $"{x.Stripped} G-PDUs to a PVM without extension headers, {x.Passed} passed unchanged"))}");
+                }
 
                 var preserved = true;
                 string? stateText = null;
@@ -324,6 +329,57 @@ public static class TestbedExperiment
                 net.StopLinks();
                 log.WriteLine($"kept: `mobiscud testbed down --run-dir {runDir}` removes it (delay relays and PVMs stopped with this process)");
             }
+        }
+    }
+
+    /// <summary>The N3 uplink steps of every site (5G only; none for LTE), disposed together.</summary>
+    private sealed class N3Steps : IDisposable
+    {
+        public List<N3UplinkStripper> Steps { get; } = [];
+
+        public void Dispose()
+        {
+            foreach (var s in Steps)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// 5G: each site's N3 uplink step and its flows, so uplink G-PDUs with the PDU Session Container reach the PVM
+    /// (OVS 3.1's gtpu port does not skip extension headers; docs/sdn.md). The flows are held by the controller under
+    /// their own cookie, so its reconciliation keeps them.
+    /// </summary>
+    private static async Task<N3Steps> StartN3StepsAsync(Scenario scenario, TestbedPlan plan, OpenFlowController controller, TextWriter log)
+    {
+        var steps = new N3Steps();
+        if (scenario.Rat != TestbedRat.Nr)
+        {
+            return steps;
+        }
+
+        try
+        {
+            var topology = plan.SdnTopology();
+            for (var site = 0; site < scenario.Sites; site++)
+            {
+                steps.Steps.Add(N3UplinkStripper.Start(plan.SiteNs(site), plan.N3StripHostEnd(site), IPNetwork.Parse(TestbedPlan.PvmSubnet)));
+                var flows = N3UplinkStripper.Flows(topology[new SiteId(Scenario.SiteName(site))], TestbedPlan.N3StripOfPort);
+                var r = await controller.ReplaceFlowsAsync(TestbedPlan.DatapathId(site), N3UplinkStripper.Cookie, flows);
+                if (!r.Confirmed || !r.Ok)
+                {
+                    throw new TestbedException($"site {Scenario.SiteName(site)}: the N3 uplink step's flows were not taken ({r.Rejections.Count} rejected, timed out: {r.TimedOut})");
+                }
+            }
+
+            log.WriteLine($"N3 uplink steps running at {scenario.Sites} sites (gNB uplink GTP-U through them; docs/sdn.md)");
+            return steps;
+        }
+        catch
+        {
+            steps.Dispose();
+            throw;
         }
     }
 
