@@ -101,6 +101,7 @@ public static partial class UeTracker
                 ResetAll = n.ResetAll,
                 ResetConnections = n.ResetConnections.Select(r => new S1ConnectionId(FoldAmfUeNgapId(r.AmfUeNgapId), r.RanUeNgapId)).ToList(),
             };
+            var emittedBefore = _events?.Count ?? 0;
             S1ap(s);
 
             if (conn is not { } c || _index.ByConnection(c) is not { } ue)
@@ -111,6 +112,18 @@ public static partial class UeTracker
             if (n.NrCellId is { } cell && ue.CellId != cell)
             {
                 ue = ue with { CellId = cell };
+                Put(ue);
+            }
+
+            if (n.NrCgi is { } cgi && ue.Ncgi != cgi)
+            {
+                ue = ue with { Ncgi = cgi, PreviousNcgi = ue.Ncgi };
+                Put(ue);
+            }
+
+            if (n.Procedure == NgapProcedureCode.HandoverPreparation && initiating && n.NrTargetCell != ue.NrTargetCell)
+            {
+                ue = ue with { NrTargetCell = n.NrTargetCell };
                 Put(ue);
             }
 
@@ -152,7 +165,45 @@ public static partial class UeTracker
 
                     break;
             }
+
+            if (_index.ByConnection(c) is { } now)
+            {
+                WithNrCells(emittedBefore, now);
+            }
         }
+
+        /// <summary>
+        /// The UE's NR cells on the events this NGAP message made for it (the S1 handlers know E-UTRA cells only): the
+        /// serving cell, a handover's target cell from the preparation, and the cell left on completion or path switch.
+        /// </summary>
+        private void WithNrCells(int from, TrackedUe ue)
+        {
+            if (_events is null || ue.Id is not { } id)
+            {
+                return;
+            }
+
+            for (var i = from; i < _events.Count; i++)
+            {
+                if (_events[i].Ue != id)
+                {
+                    continue;
+                }
+
+                var e = _events[i] with { NrCell = ToNcgi(ue.Ncgi) };
+                _events[i] = e switch
+                {
+                    HandoverPrepared p => p with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverExecuting x => x with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverCancelled h => h with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverCompleted d => d with { NrSourceCell = ToNcgi(ue.PreviousNcgi) },
+                    PathSwitched p => p with { NrSourceCell = ToNcgi(ue.PreviousNcgi) },
+                    _ => e,
+                };
+            }
+        }
+
+        private static Ncgi? ToNcgi(NrCgi? cgi) => cgi is { } c ? new Ncgi(c.Plmn.Mcc, c.Plmn.Mnc, c.CellId) : null;
 
         /// <summary>Makes sure the RAN node's association has an identity before the S1 handlers ask for it.</summary>
         private void BindRanNode(NgapSignal n, SctpAssociationKey association, NetEndpoint ranEnd, bool initiating)
