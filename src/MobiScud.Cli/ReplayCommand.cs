@@ -25,7 +25,7 @@ public static class ReplayCommand
         var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
-        var sites = new Option<string?>("--sites") { Description = "eNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01); default: one site per eNB" };
+        var sites = new Option<string?>("--sites") { Description = "eNB/gNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N, gnb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01), or a gNB's id with gnb: (e.g. gnb:0x4000); default: one site per eNB/gNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
         var full = new Option<bool>("--full") { Description = $"Print every UE's timeline table even for a large capture (above {SummaryUes} UEs or {SummaryEntries} entries the table is a summary: counts by event and command, the busiest UEs)" };
         var timings = new Option<bool>("--timings") { Description = "Print the CPU time of each phase (read, decode, track and decide; render) on stderr" };
@@ -257,7 +257,7 @@ public static class ReplayCommand
 
             if (ParseEnbId(parts[0]) is not { } id)
             {
-                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it)");
+                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB or gNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it; a gNB's gnb:ID or gnb-N)");
             }
 
             map[id] = new SiteId(parts[1]);
@@ -269,10 +269,21 @@ public static class ReplayCommand
     /// <summary>
     /// An eNB id as a sites map writes it: decimal or 0x hex, optionally `home:` (a 28-bit Home eNB id) or `macro:` (a
     /// 20-bit macro eNB id), or `enb-N` as replay prints it (N may be an id the tracker derived, top bit set). A Home
-    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID.
+    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID. A gNB is `gnb:ID` (22..32
+    /// bits, decimal or 0x hex) or `gnb-N` as replay prints it: a node of its own, never the eNB with the same number.
     /// </summary>
     public static EnbId? ParseEnbId(string text)
     {
+        if (text.StartsWith("gnb-", StringComparison.OrdinalIgnoreCase) || text.StartsWith("gnb:", StringComparison.OrdinalIgnoreCase))
+        {
+            // Any 32-bit value: a gNB id of up to 32 bits, or one the tracker derived from an association (top bit set).
+            var g = text[4..];
+            var gnbOk = g.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                ? uint.TryParse(g.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var gnb)
+                : uint.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out gnb);
+            return gnbOk ? new EnbId(gnb, Rat.Nr) : null;
+        }
+
         // Plain or enb-N: a real id (at most 28 bits) or one the tracker derived (top bit set).
         var limit = 1u << 28;
         var derivedOk = true;

@@ -63,9 +63,14 @@ public sealed class MobiScudOptions
         var map = new Dictionary<EnbId, SiteId>();
         foreach (var site in Sites)
         {
-            foreach (var enb in site.Enbs.Concat(site.Gnbs))
+            foreach (var enb in site.Enbs)
             {
                 map[new EnbId(enb)] = new SiteId(site.Name);
+            }
+
+            foreach (var gnb in site.Gnbs)
+            {
+                map[new EnbId(gnb, Rat.Nr)] = new SiteId(site.Name);
             }
         }
 
@@ -96,8 +101,8 @@ public sealed class SiteOptions
 
     public double? Longitude { get; set; }
 
-    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): the same node key as eNB ids for the MC;
-    /// listed apart so notifications name them as NR nodes (NCGI where LTE has ECGI).</summary>
+    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): NR nodes, a value space of their own
+    /// (gNB 5 and eNB 5 are two nodes); notifications name their cells by NCGI where LTE has ECGI.</summary>
     public List<uint> Gnbs { get; set; } = [];
 }
 
@@ -289,6 +294,7 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
 
         var seenSites = new HashSet<string>();
         var seenEnbs = new Dictionary<uint, string>();
+        var seenGnbs = new Dictionary<uint, string>();
         for (var i = 0; i < o.Sites.Count; i++)
         {
             var s = o.Sites[i];
@@ -319,16 +325,16 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
                 }
             }
 
-            // gNB ids share the MC's node key with eNB ids (docs/tracking.md): one number, one node.
+            // gNB ids are a value space of their own (EnbId.Rat): gNB 5 may be at another site than eNB 5.
             foreach (var gnb in s.Gnbs)
             {
-                if (seenEnbs.TryGetValue(gnb, out var other))
+                if (seenGnbs.TryGetValue(gnb, out var other))
                 {
-                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}' (gNB and eNB ids share one node key)");
+                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}'");
                 }
                 else
                 {
-                    seenEnbs[gnb] = s.Name;
+                    seenGnbs[gnb] = s.Name;
                 }
             }
         }
