@@ -4,7 +4,7 @@ using MobiScud.Protocols.S1ap;
 namespace MobiScud.Protocols.Ngap;
 
 /// <summary>One ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
-public sealed record NgapProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value)
+public sealed record NgapProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : IProtocolIeField
 {
     /// <summary>An APER reader positioned on the value content (for the NgapIeCodec.Read* decoders).</summary>
     public AperReader Reader() => new(Value.Span);
@@ -123,22 +123,11 @@ public sealed class NgapMessage
             return WithTrailer(w);
         }
 
-        var v = new AperWriter(256);
-        v.WriteBit(ValueExtended);
-        v.WriteConstrainedLength(ProtocolIes.Count, 0, 65535);
-        foreach (var ie in ProtocolIes)
+        using (w.PushOpenType())
         {
-            v.WriteConstrainedWholeNumber(ie.Id, 0, 65535);
-            v.WriteEnumerated((int)ie.Criticality, 3, false);
-            v.WriteOpenType(ie.Value.Span);
+            ProtocolIeContainer.Write(w, ValueExtended, ProtocolIes, ValueTail.Span);
         }
 
-        if (!ValueTail.IsEmpty)
-        {
-            v.WriteAlignedOctets(ValueTail.Span);
-        }
-
-        w.WriteOpenType(v.WrittenSpan);
         return WithTrailer(w);
     }
 

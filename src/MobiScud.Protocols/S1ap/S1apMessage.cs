@@ -3,7 +3,7 @@ using MobiScud.Protocols.Aper;
 namespace MobiScud.Protocols.S1ap;
 
 /// <summary>One ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
-public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value)
+public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : IProtocolIeField
 {
     /// <summary>An APER reader positioned on the value content (for the S1apIeCodec.Read* decoders).</summary>
     public AperReader Reader() => new(Value.Span);
@@ -122,22 +122,11 @@ public sealed class S1apMessage
             return WithTrailer(w);
         }
 
-        var v = new AperWriter(256);
-        v.WriteBit(ValueExtended);
-        v.WriteConstrainedLength(ProtocolIes.Count, 0, 65535);
-        foreach (var ie in ProtocolIes)
+        using (w.PushOpenType())
         {
-            v.WriteConstrainedWholeNumber(ie.Id, 0, 65535);
-            v.WriteEnumerated((int)ie.Criticality, 3, false);
-            v.WriteOpenType(ie.Value.Span);
+            ProtocolIeContainer.Write(w, ValueExtended, ProtocolIes, ValueTail.Span);
         }
 
-        if (!ValueTail.IsEmpty)
-        {
-            v.WriteAlignedOctets(ValueTail.Span);
-        }
-
-        w.WriteOpenType(v.WrittenSpan);
         return WithTrailer(w);
     }
 
