@@ -128,17 +128,9 @@ public static class NgapDecoder
     public static (int Offset, int Length) ReadHeader(
         ReadOnlySpan<byte> pdu, out NgapPduType type, out NgapProcedureCode procedureCode, out Criticality criticality)
     {
-        var r = new AperReader(pdu);
-        var index = r.ReadChoiceIndex(3, true, out var ext);
-        if (ext)
-        {
-            r.Throw(AperError.Unsupported, $"NGAP-PDU extension alternative {index}");
-        }
-
-        type = (NgapPduType)index;
-        procedureCode = (NgapProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
-        criticality = (Criticality)r.ReadEnumerated(3, false);
-        return r.ReadOpenTypeRange();
+        var range = ApPdu.ReadHeader(pdu, "NGAP", out var header);
+        (type, procedureCode, criticality) = ((NgapPduType)header.PduType, (NgapProcedureCode)header.ProcedureCode, header.Criticality);
+        return range;
     }
 
     public static NgapSummary Decode(ReadOnlySpan<byte> pdu)

@@ -156,123 +156,135 @@ public static partial class NgapIeCodec
         item.TransferOffset = off;
         item.TransferLength = len;
         var t = new AperReader(r.Buffer, off, off + len);
-        switch (item.ListIeId)
+        // Lists not in the table (HandoverRequiredTransfer, ReleaseResponseTransfer ...) carry nothing the MC uses.
+        if (Transfers.TryGetValue(item.ListIeId, out var read))
         {
-            case NgapIeId.PduSessionResourceSetupListSuReq:
-            case NgapIeId.PduSessionResourceSetupListCxtReq:
-            case NgapIeId.PduSessionResourceSetupListHoReq:
-            case NgapIeId.PduSessionResourceModifyListModReq:
-                ReadRequestTransferIes(ref t, ref item);
-                break;
-            case NgapIeId.PduSessionResourceSetupListSuRes:
-            case NgapIeId.PduSessionResourceSetupListCxtRes:
-                {
-                    // PDUSessionResourceSetupResponseTransfer: dLQosFlowPerTNLInformation first.
-                    t.ReadSequencePreamble(true, 4, out _);
-                    ReadQosFlowPerTnl(ref t, ref item);
-                    break;
-                }
+            read(ref t, ref item);
+        }
+    }
 
-            case NgapIeId.PduSessionResourceAdmittedList:
-                {
-                    // HandoverRequestAcknowledgeTransfer
-                    var opt = t.ReadSequencePreamble(true, 5, out _);
-                    item.DlTunnel = ReadUpTransportLayerInformation(ref t);
-                    if ((opt & 0x10) != 0)
-                    {
-                        item.DlForwarding = ReadUpTransportLayerInformation(ref t);
-                    }
+    private delegate void TransferReader(ref AperReader t, ref PduSessionItem item);
 
-                    if ((opt & 0x08) != 0)
-                    {
-                        SkipSecurityResult(ref t);
-                    }
+    /// <summary>The transfer container each PDU session list's items carry, by list IE id (TS 38.413 9.3.4).</summary>
+    private static readonly FrozenDictionary<ushort, TransferReader> Transfers = TransferTable();
 
-                    item.QosFlows |= ReadQfiList(ref t, 1, 1); // dataForwardingAccepted ENUMERATED { data-forwarding-accepted, ... }
-                    break;
-                }
+    private static FrozenDictionary<ushort, TransferReader> TransferTable()
+    {
+        var table = new Dictionary<ushort, TransferReader>();
+        void Add(TransferReader read, params ReadOnlySpan<ushort> lists)
+        {
+            foreach (var list in lists)
+            {
+                table.Add(list, read);
+            }
+        }
 
-            case NgapIeId.PduSessionResourceHandoverList:
-                {
-                    // HandoverCommandTransfer
-                    var opt = t.ReadSequencePreamble(true, 4, out _);
-                    if ((opt & 8) != 0)
-                    {
-                        item.DlForwarding = ReadUpTransportLayerInformation(ref t);
-                    }
+        Add(
+            ReadRequestTransferIes,
+            NgapIeId.PduSessionResourceSetupListSuReq, NgapIeId.PduSessionResourceSetupListCxtReq, NgapIeId.PduSessionResourceSetupListHoReq,
+            NgapIeId.PduSessionResourceModifyListModReq);
+        Add(ReadSetupResponseTransfer, NgapIeId.PduSessionResourceSetupListSuRes, NgapIeId.PduSessionResourceSetupListCxtRes);
+        Add(ReadHandoverRequestAcknowledgeTransfer, NgapIeId.PduSessionResourceAdmittedList);
+        Add(ReadHandoverCommandTransfer, NgapIeId.PduSessionResourceHandoverList);
+        Add(ReadPathSwitchRequestTransfer, NgapIeId.PduSessionResourceToBeSwitchedDlList);
+        Add(ReadPathSwitchRequestAcknowledgeTransfer, NgapIeId.PduSessionResourceSwitchedList);
+        Add(ReadModifyResponseTransfer, NgapIeId.PduSessionResourceModifyListModRes);
 
-                    break;
-                }
+        // cause, criticalityDiagnostics OPTIONAL, iE-Extensions OPTIONAL
+        Add(
+            static (ref AperReader t, ref PduSessionItem item) => ReadCauseTransfer(ref t, ref item, 2),
+            NgapIeId.PduSessionResourceFailedToModifyListModRes, NgapIeId.PduSessionResourceFailedToSetupListCxtRes,
+            NgapIeId.PduSessionResourceFailedToSetupListHoAck, NgapIeId.PduSessionResourceFailedToSetupListSuRes,
+            NgapIeId.PduSessionResourceFailedToSetupListCxtFail);
 
-            case NgapIeId.PduSessionResourceToBeSwitchedDlList:
-                {
-                    // PathSwitchRequestTransfer
-                    var opt = t.ReadSequencePreamble(true, 3, out _);
-                    item.DlTunnel = ReadUpTransportLayerInformation(ref t);
-                    if ((opt & 4) != 0)
-                    {
-                        t.ReadEnumerated(1, true); // dL-NGU-TNLInformationReused
-                    }
+        // cause, iE-Extensions OPTIONAL
+        Add(
+            static (ref AperReader t, ref PduSessionItem item) => ReadCauseTransfer(ref t, ref item, 1),
+            NgapIeId.PduSessionResourceFailedToSetupListPsReq, NgapIeId.PduSessionResourceReleasedListPsAck,
+            NgapIeId.PduSessionResourceReleasedListPsFail, NgapIeId.PduSessionResourceToReleaseListHoCmd,
+            NgapIeId.PduSessionResourceToReleaseListRelCmd);
+        return table.ToFrozenDictionary();
+    }
 
-                    if ((opt & 2) != 0)
-                    {
-                        var uopt = t.ReadSequencePreamble(true, 1, out var uext);
-                        SkipSecurityResult(ref t);
-                        SkipSecurityIndication(ref t);
-                        SkipTail(ref t, uopt != 0, uext);
-                    }
+    private static void ReadCauseTransfer(ref AperReader t, ref PduSessionItem item, int optionals)
+    {
+        t.ReadSequencePreamble(true, optionals, out _);
+        item.Cause = ReadCause(ref t);
+    }
 
-                    item.QosFlows |= ReadQfiList(ref t, 0, 0);
-                    break;
-                }
+    /// <summary>PDUSessionResourceSetupResponseTransfer: dLQosFlowPerTNLInformation first.</summary>
+    private static void ReadSetupResponseTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        t.ReadSequencePreamble(true, 4, out _);
+        ReadQosFlowPerTnl(ref t, ref item);
+    }
 
-            case NgapIeId.PduSessionResourceSwitchedList:
-                {
-                    // PathSwitchRequestAcknowledgeTransfer
-                    var opt = t.ReadSequencePreamble(true, 3, out _);
-                    if ((opt & 4) != 0)
-                    {
-                        item.UlTunnel = ReadUpTransportLayerInformation(ref t);
-                    }
+    private static void ReadHandoverRequestAcknowledgeTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        var opt = t.ReadSequencePreamble(true, 5, out _);
+        item.DlTunnel = ReadUpTransportLayerInformation(ref t);
+        if ((opt & 0x10) != 0)
+        {
+            item.DlForwarding = ReadUpTransportLayerInformation(ref t);
+        }
 
-                    break;
-                }
+        if ((opt & 0x08) != 0)
+        {
+            SkipSecurityResult(ref t);
+        }
 
-            case NgapIeId.PduSessionResourceModifyListModRes:
-                {
-                    // PDUSessionResourceModifyResponseTransfer
-                    var opt = t.ReadSequencePreamble(true, 6, out _);
-                    if ((opt & 0x20) != 0)
-                    {
-                        item.DlTunnel = ReadUpTransportLayerInformation(ref t);
-                    }
+        item.QosFlows |= ReadQfiList(ref t, 1, 1); // dataForwardingAccepted ENUMERATED { data-forwarding-accepted, ... }
+    }
 
-                    if ((opt & 0x10) != 0)
-                    {
-                        item.UlTunnel = ReadUpTransportLayerInformation(ref t);
-                    }
+    private static void ReadHandoverCommandTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        var opt = t.ReadSequencePreamble(true, 4, out _);
+        if ((opt & 8) != 0)
+        {
+            item.DlForwarding = ReadUpTransportLayerInformation(ref t);
+        }
+    }
 
-                    break;
-                }
+    private static void ReadPathSwitchRequestTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        var opt = t.ReadSequencePreamble(true, 3, out _);
+        item.DlTunnel = ReadUpTransportLayerInformation(ref t);
+        if ((opt & 4) != 0)
+        {
+            t.ReadEnumerated(1, true); // dL-NGU-TNLInformationReused
+        }
 
-            case NgapIeId.PduSessionResourceFailedToModifyListModRes:
-            case NgapIeId.PduSessionResourceFailedToSetupListCxtRes:
-            case NgapIeId.PduSessionResourceFailedToSetupListHoAck:
-            case NgapIeId.PduSessionResourceFailedToSetupListSuRes:
-            case NgapIeId.PduSessionResourceFailedToSetupListCxtFail:
-                t.ReadSequencePreamble(true, 2, out _); // cause, criticalityDiagnostics OPTIONAL, iE-Extensions OPTIONAL
-                item.Cause = ReadCause(ref t);
-                break;
-            case NgapIeId.PduSessionResourceFailedToSetupListPsReq:
-            case NgapIeId.PduSessionResourceReleasedListPsAck:
-            case NgapIeId.PduSessionResourceReleasedListPsFail:
-            case NgapIeId.PduSessionResourceToReleaseListHoCmd:
-            case NgapIeId.PduSessionResourceToReleaseListRelCmd:
-                t.ReadSequencePreamble(true, 1, out _); // cause, iE-Extensions OPTIONAL
-                item.Cause = ReadCause(ref t);
-                break;
-            default:
-                break; // HandoverRequiredTransfer, ReleaseResponseTransfer: nothing the MC uses.
+        if ((opt & 2) != 0)
+        {
+            var uopt = t.ReadSequencePreamble(true, 1, out var uext);
+            SkipSecurityResult(ref t);
+            SkipSecurityIndication(ref t);
+            SkipTail(ref t, uopt != 0, uext);
+        }
+
+        item.QosFlows |= ReadQfiList(ref t, 0, 0);
+    }
+
+    private static void ReadPathSwitchRequestAcknowledgeTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        var opt = t.ReadSequencePreamble(true, 3, out _);
+        if ((opt & 4) != 0)
+        {
+            item.UlTunnel = ReadUpTransportLayerInformation(ref t);
+        }
+    }
+
+    private static void ReadModifyResponseTransfer(ref AperReader t, ref PduSessionItem item)
+    {
+        var opt = t.ReadSequencePreamble(true, 6, out _);
+        if ((opt & 0x20) != 0)
+        {
+            item.DlTunnel = ReadUpTransportLayerInformation(ref t);
+        }
+
+        if ((opt & 0x10) != 0)
+        {
+            item.UlTunnel = ReadUpTransportLayerInformation(ref t);
         }
     }
 

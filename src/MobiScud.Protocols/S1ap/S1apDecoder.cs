@@ -121,17 +121,9 @@ public static class S1apDecoder
     public static (int Offset, int Length) ReadHeader(
         ReadOnlySpan<byte> pdu, out S1apPduType type, out S1apProcedureCode procedureCode, out Criticality criticality)
     {
-        var r = new AperReader(pdu);
-        var index = r.ReadChoiceIndex(3, true, out var ext);
-        if (ext)
-        {
-            r.Throw(AperError.Unsupported, $"S1AP-PDU extension alternative {index}");
-        }
-
-        type = (S1apPduType)index;
-        procedureCode = (S1apProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
-        criticality = (Criticality)r.ReadEnumerated(3, false);
-        return r.ReadOpenTypeRange();
+        var range = ApPdu.ReadHeader(pdu, "S1AP", out var header);
+        (type, procedureCode, criticality) = ((S1apPduType)header.PduType, (S1apProcedureCode)header.ProcedureCode, header.Criticality);
+        return range;
     }
 
     public static S1apSummary Decode(ReadOnlySpan<byte> pdu)

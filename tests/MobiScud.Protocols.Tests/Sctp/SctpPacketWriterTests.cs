@@ -58,7 +58,7 @@ public sealed class SctpPacketWriterTests
             Assert.True(bad.ExitCode == 0, bad.StdErr);
             Assert.Equal(string.Empty, bad.StdOut.Trim());
 
-            var rows = await ExternalTool.RunAsync(tshark, [.. common, "-T", "fields", "-E", "separator=;", "-e", "sctp.chunk_type", "-e", "sctp.verification_tag", "-e", "sctp.checksum.status", "-e", "sctp.data_tsn", "-e", "sctp.data_payload_proto_id", "-e", "sctp.parameter_state_cookie", "-e", "sctp.sack_cumulative_tsn_ack"], TimeSpan.FromMinutes(1));
+            var rows = await ExternalTool.RunAsync(tshark, [.. common, "-T", "fields", "-E", "separator=;", "-e", "sctp.chunk_type", "-e", "sctp.verification_tag", "-e", "sctp.checksum.status", "-e", "sctp.data_tsn", "-e", "sctp.data_payload_proto_id", "-e", "sctp.parameter_state_cookie", "-e", "sctp.sack_cumulative_tsn_ack_raw"], TimeSpan.FromMinutes(1));
             Assert.True(rows.ExitCode == 0, rows.StdErr);
             var lines = rows.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(';')).ToList();
             Assert.Equal(["1", "2", "10", "11", "0", "3,0", "3"], lines.Select(l => l[0]));
