@@ -58,7 +58,7 @@ public sealed class SctpPacketWriterTests
             Assert.True(bad.ExitCode == 0, bad.StdErr);
             Assert.Equal(string.Empty, bad.StdOut.Trim());
 
-            var rows = await ExternalTool.RunAsync(tshark, [.. common, "-T", "fields", "-E", "separator=;", "-e", "sctp.chunk_type", "-e", "sctp.verification_tag", "-e", "sctp.checksum.status", "-e", "sctp.data_tsn", "-e", "sctp.data_payload_proto_id", "-e", "sctp.parameter_state_cookie", "-e", "sctp.sack_cumulative_tsn_ack_raw"], TimeSpan.FromMinutes(1));
+            var rows = await ExternalTool.RunAsync(tshark, [.. common, "-T", "fields", "-E", "separator=;", "-e", "sctp.chunk_type", "-e", "sctp.verification_tag", "-e", "sctp.checksum.status", "-e", "sctp.data_tsn_raw", "-e", "sctp.data_payload_proto_id", "-e", "sctp.parameter_state_cookie", "-e", "sctp.sack_cumulative_tsn_ack_raw"], TimeSpan.FromMinutes(1));
             Assert.True(rows.ExitCode == 0, rows.StdErr);
             var lines = rows.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(';')).ToList();
             Assert.Equal(["1", "2", "10", "11", "0", "3,0", "3"], lines.Select(l => l[0]));
@@ -69,10 +69,14 @@ public sealed class SctpPacketWriterTests
             Assert.Equal("60", lines[5][4]);
             Assert.Equal(Convert.ToHexStringLower(Cookie), lines[1][5].Replace(":", string.Empty));
             Assert.Equal("100", lines[5][6]);
+            Assert.Equal("500", lines[6][6]);
         }
         finally
         {
-            dir.Delete(recursive: true);
+            if (Environment.GetEnvironmentVariable("MOBISCUD_KEEP_TMP") is null)
+            {
+                dir.Delete(recursive: true);
+            }
         }
     }
 
