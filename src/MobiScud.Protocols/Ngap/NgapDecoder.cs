@@ -168,18 +168,7 @@ public static class NgapDecoder
             s.AmfUeNgapId = amf;
             s.RanUeNgapId = ran;
         }),
-        (NgapIeId.NasPdu, static (ref AperReader v, ushort _, NgapSummary s) =>
-        {
-            var n = v.ReadLengthDeterminant(out var frag);
-            if (frag)
-            {
-                v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
-            }
-
-            s.NasOffset = v.ByteOffset;
-            s.NasLength = n;
-            v.ReadAlignedOctets(n);
-        }),
+        (NgapIeId.NasPdu, static (ref AperReader v, ushort _, NgapSummary s) => (s.NasOffset, s.NasLength) = v.ReadUnfragmentedOctets("NAS-PDU")),
         (NgapIeId.Cause, static (ref AperReader v, ushort _, NgapSummary s) => s.Cause = NgapIeCodec.ReadCause(ref v)),
         (NgapIeId.HandoverType, static (ref AperReader v, ushort _, NgapSummary s) => s.HandoverType = NgapIeCodec.ReadHandoverType(ref v)),
         (NgapIeId.TargetId, static (ref AperReader v, ushort _, NgapSummary s) => s.Target = NgapIeCodec.ReadTargetId(ref v)),

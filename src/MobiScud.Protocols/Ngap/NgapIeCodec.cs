@@ -390,23 +390,9 @@ public static partial class NgapIeCodec
     /// </summary>
     public static NrCgi? ReadSourceToTargetContainer(ref AperReader outer)
     {
-        var n = outer.ReadLengthDeterminant(out var frag);
-        if (frag)
-        {
-            outer.Throw(AperError.Unsupported, "fragmented transparent container");
-        }
-
-        var start = outer.ByteOffset;
-        outer.ReadAlignedOctets(n);
-        var r = new AperReader(outer.Buffer, start, start + n);
+        var r = outer.ReadContainedEncoding("transparent container");
         var opt = r.ReadSequencePreamble(true, 4, out _);
-        var rrc = r.ReadLengthDeterminant(out var rrcFrag);
-        if (rrcFrag)
-        {
-            r.Throw(AperError.Unsupported, "fragmented RRC container");
-        }
-
-        r.ReadAlignedOctets(rrc);
+        r.ReadUnfragmentedOctets("RRC container");
         if ((opt & 8) != 0)
         {
             // PDUSessionResourceInformationList: { pDUSessionID, qosFlowInformationList, dRBsToQosFlowsMappingList OPTIONAL, ... }

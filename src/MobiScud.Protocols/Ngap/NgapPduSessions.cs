@@ -55,18 +55,7 @@ public static partial class NgapIeCodec
         TransferLength = -1,
     };
 
-    private static (int Offset, int Length) ReadOctets(ref AperReader r, string what)
-    {
-        var n = r.ReadLengthDeterminant(out var frag);
-        if (frag)
-        {
-            r.Throw(AperError.Unsupported, $"fragmented {what}");
-        }
-
-        var off = r.ByteOffset;
-        r.ReadAlignedOctets(n);
-        return (off, n);
-    }
+    private static (int Offset, int Length) ReadOctets(ref AperReader r, string what) => r.ReadUnfragmentedOctets(what);
 
     private static void ReadSNssai(ref AperReader r, ref PduSessionItem item)
     {

@@ -162,18 +162,7 @@ public static class S1apDecoder
         }),
         (S1apIeId.SourceMmeUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.SourceMmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v)),
         (S1apIeId.MmeUeS1apId2, static (ref AperReader v, ushort _, S1apSummary s) => s.MmeUeS1apId2 = S1apIeCodec.ReadMmeUeS1apId(ref v)),
-        (S1apIeId.NasPdu, static (ref AperReader v, ushort _, S1apSummary s) =>
-        {
-            var n = v.ReadLengthDeterminant(out var frag);
-            if (frag)
-            {
-                v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
-            }
-
-            s.NasOffset = v.ByteOffset;
-            s.NasLength = n;
-            v.ReadAlignedOctets(n);
-        }),
+        (S1apIeId.NasPdu, static (ref AperReader v, ushort _, S1apSummary s) => (s.NasOffset, s.NasLength) = v.ReadUnfragmentedOctets("NAS-PDU")),
         (S1apIeId.Cause, static (ref AperReader v, ushort _, S1apSummary s) => s.Cause = S1apIeCodec.ReadCause(ref v)),
         (S1apIeId.HandoverType, static (ref AperReader v, ushort _, S1apSummary s) => s.HandoverType = S1apIeCodec.ReadHandoverType(ref v)),
         (S1apIeId.TargetId, static (ref AperReader v, ushort _, S1apSummary s) => s.TargetEnbId = S1apIeCodec.ReadTargetId(ref v)),

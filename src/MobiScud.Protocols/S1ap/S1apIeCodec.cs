@@ -342,23 +342,9 @@ public static partial class S1apIeCodec
     /// </summary>
     public static EutranCgi ReadSourceToTargetContainer(ref AperReader outer, List<ERabItem> into)
     {
-        var n = outer.ReadLengthDeterminant(out var frag);
-        if (frag)
-        {
-            outer.Throw(AperError.Unsupported, "fragmented transparent container");
-        }
-
-        var start = outer.ByteOffset;
-        outer.ReadAlignedOctets(n);
-        var r = new AperReader(outer.Buffer, start, start + n);
+        var r = outer.ReadContainedEncoding("transparent container");
         var opt = r.ReadSequencePreamble(true, 3, out _);
-        var rrc = r.ReadLengthDeterminant(out var rrcFrag);
-        if (rrcFrag)
-        {
-            r.Throw(AperError.Unsupported, "fragmented RRC container");
-        }
-
-        r.ReadAlignedOctets(rrc);
+        r.ReadUnfragmentedOctets("RRC container");
         if ((opt & 4) != 0)
         {
             ReadERabIdList(ref r, S1apIeId.SourceToTargetTransparentContainer, S1apIeId.ERabInformationListItem, into);
@@ -382,16 +368,6 @@ public static partial class S1apIeCodec
         return new GtpTunnel(tla, ReadGtpTeid(ref r));
     }
 
-    private static void ReadNas(ref AperReader r, ref ERabItem e)
-    {
-        var n = r.ReadLengthDeterminant(out var frag);
-        if (frag)
-        {
-            r.Throw(AperError.Unsupported, "fragmented NAS-PDU inside an E-RAB item");
-        }
-
-        e.NasPduOffset = r.ByteOffset;
-        e.NasPduLength = n;
-        r.ReadAlignedOctets(n);
-    }
+    private static void ReadNas(ref AperReader r, ref ERabItem e) =>
+        (e.NasPduOffset, e.NasPduLength) = r.ReadUnfragmentedOctets("NAS-PDU inside an E-RAB item");
 }
