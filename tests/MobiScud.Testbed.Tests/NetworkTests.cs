@@ -1,4 +1,5 @@
 using System.Net;
+using MobiScud.Protocols.Sctp;
 using MobiScud.Testbed.Emulation;
 using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
@@ -112,9 +113,9 @@ public sealed class NetworkTests
             var pcap = Path.Combine(runDir, "s1.pcap");
             using (var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, pcap))
             {
-                await using var mme = SctpUdpEndpoint.Open(net.Plan.MmeNs, TestbedPlan.MmeAddress, SctpCodec.S1apPort);
+                await using var mme = SctpUdpEndpoint.Open(net.Plan.MmeNs, TestbedPlan.MmeAddress, SctpWellKnown.S1apPort);
                 await using var enb = SctpUdpEndpoint.Open(net.Plan.EnbNs(1), TestbedPlan.EnbAddress(1), 36413);
-                var assoc = await enb.ConnectAsync(TestbedPlan.MmeAddress, SctpCodec.S1apPort, TimeSpan.FromSeconds(20));
+                var assoc = await enb.ConnectAsync(TestbedPlan.MmeAddress, SctpWellKnown.S1apPort, TimeSpan.FromSeconds(20));
                 for (var i = 0; i < 5; i++)
                 {
                     await assoc.SendAsync(new byte[] { 1, 2, 3, (byte)i }, ppid: 0);

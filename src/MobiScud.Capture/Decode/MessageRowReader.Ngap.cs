@@ -24,60 +24,21 @@ public sealed partial class MessageRowReader : INgapSignallingSink
         var nasTypes = new List<string>();
         Nas5gFacts facts = default;
         var initial = summary.ProcedureCode == NgapProcedureCode.InitialUeMessage;
-        Connection? connection = null;
-        if (summary.RanUeNgapId is { } ranId)
-        {
-            // An InitialUEMessage starts a new connection: whatever the RAN-UE-NGAP-ID meant before is gone.
-            var key = (context.Association, ranId);
-            if (initial || !_ngapConnections.TryGetValue(key, out connection))
-            {
-                connection = _ngapConnections[key] = new Connection();
-            }
-        }
-
+        var connection = ConnectionFor(_ngapConnections, context.Association, summary.RanUeNgapId, initial);
         var nullCiphering = connection?.NullCiphering ?? false;
         ReadNas5g(summary.NasPdu, nullCiphering, nas, nasTypes, ref facts);
         foreach (var item in summary.PduSessions)
         {
             sessionIds.Add(item.PduSessionId);
-            foreach (var tunnel in new[] { item.UlTunnel, item.DlTunnel, item.DlForwarding })
-            {
-                if (tunnel is { } t)
-                {
-                    teids.Add(t.Teid);
-                    if (!t.TransportLayerAddress.IsEmpty)
-                    {
-                        addresses.Add(t.TransportLayerAddress.ToString());
-                    }
-                }
-            }
-
+            AddTunnels(teids, addresses, item.UlTunnel, item.DlTunnel, item.DlForwarding);
             if (item.HasNasPdu)
             {
                 ReadNas5g(summary.ItemNasPdu(item), nullCiphering, nas, nasTypes, ref facts);
             }
         }
 
-        if (connection is not null)
-        {
-            var tmsi = summary.FiveGSTmsi?.Tmsi ?? facts.TmsiValue;
-            connection.Learn(facts.Imsi);
-            connection.Learn(tmsi is { } t ? FiveGTmsiKey(t) : null);
-            connection.Learn(facts.AssignedTmsi is { } a ? FiveGTmsiKey(a) : null);
-            if (facts.SelectedCiphering is { } algorithm)
-            {
-                connection.NullCiphering = algorithm == 0;
-            }
-            else if (initial)
-            {
-                connection.NullCiphering = connection.Identities.Any(_nullCipheringIdentities.Contains);
-            }
-
-            if (connection.NullCiphering)
-            {
-                _nullCipheringIdentities.UnionWith(connection.Identities);
-            }
-        }
+        var tmsi = summary.FiveGSTmsi?.Tmsi ?? facts.TmsiValue;
+        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? FiveGTmsiKey(t) : null, facts.AssignedTmsi is { } a ? FiveGTmsiKey(a) : null);
 
         var otherAmf = new List<ulong>();
         var otherRan = new List<uint>();

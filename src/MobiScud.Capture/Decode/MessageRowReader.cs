@@ -25,60 +25,21 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
         var nasTypes = new List<string>();
         NasFacts facts = default;
         var initial = summary.ProcedureCode == S1apProcedureCode.InitialUeMessage;
-        Connection? connection = null;
-        if (summary.EnbUeS1apId is { } enbId)
-        {
-            // An InitialUEMessage starts a new connection: whatever the eNB-UE-S1AP-ID meant before is gone.
-            var key = (context.Association, enbId);
-            if (initial || !_connections.TryGetValue(key, out connection))
-            {
-                connection = _connections[key] = new Connection();
-            }
-        }
-
+        var connection = ConnectionFor(_connections, context.Association, summary.EnbUeS1apId, initial);
         var nullCiphering = connection?.NullCiphering ?? false;
         ReadNas(summary.NasPdu, nullCiphering, nas, nasTypes, ref facts);
         foreach (var item in summary.ERabs)
         {
             erabIds.Add(item.ERabId);
-            foreach (var tunnel in new[] { item.Tunnel, item.DlForwarding, item.UlForwarding })
-            {
-                if (tunnel is { } t)
-                {
-                    teids.Add(t.Teid);
-                    if (!t.TransportLayerAddress.IsEmpty)
-                    {
-                        addresses.Add(t.TransportLayerAddress.ToString());
-                    }
-                }
-            }
-
+            AddTunnels(teids, addresses, item.Tunnel, item.DlForwarding, item.UlForwarding);
             if (item.HasNasPdu)
             {
                 ReadNas(summary.ERabNasPdu(item), nullCiphering, nas, nasTypes, ref facts);
             }
         }
 
-        if (connection is not null)
-        {
-            var tmsi = summary.STmsi?.MTmsi ?? facts.MTmsiValue;
-            connection.Learn(facts.Imsi);
-            connection.Learn(tmsi is { } t ? TmsiKey(t) : null);
-            connection.Learn(facts.AssignedMTmsi is { } a ? TmsiKey(a) : null);
-            if (facts.SelectedCiphering is { } algorithm)
-            {
-                connection.NullCiphering = algorithm == 0;
-            }
-            else if (initial)
-            {
-                connection.NullCiphering = connection.Identities.Any(_nullCipheringIdentities.Contains);
-            }
-
-            if (connection.NullCiphering)
-            {
-                _nullCipheringIdentities.UnionWith(connection.Identities);
-            }
-        }
+        var tmsi = summary.STmsi?.MTmsi ?? facts.MTmsiValue;
+        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? TmsiKey(t) : null, facts.AssignedMTmsi is { } a ? TmsiKey(a) : null);
 
         var otherMme = new List<uint>();
         var otherEnb = new List<uint>();

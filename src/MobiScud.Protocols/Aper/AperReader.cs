@@ -403,6 +403,30 @@ public ref struct AperReader
     /// <summary>Reads an open type; fragmented content (&gt;= 16K) is reassembled into a new array whose size was checked against the input.</summary>
     public ReadOnlySpan<byte> ReadOpenType() => ReadUnconstrainedOctets();
 
+    /// <summary>
+    /// An unbounded OCTET STRING (a NAS-PDU, a container) as (offset, length) in <see cref="Buffer"/>; a fragmented
+    /// (16K or more) one is an <see cref="AperError.Unsupported"/> error naming <paramref name="what"/>.
+    /// </summary>
+    public (int Offset, int Length) ReadUnfragmentedOctets(string what)
+    {
+        var n = ReadLengthDeterminant(out var fragment);
+        if (fragment)
+        {
+            Throw(AperError.Unsupported, $"fragmented {what}");
+        }
+
+        var offset = ByteOffset;
+        ReadAlignedOctets(n);
+        return (offset, n);
+    }
+
+    /// <summary>An OCTET STRING holding an encoding (a transparent container): a reader over its content.</summary>
+    public AperReader ReadContainedEncoding(string what)
+    {
+        var (offset, length) = ReadUnfragmentedOctets(what);
+        return new AperReader(_data, offset, offset + length);
+    }
+
     public void SkipOpenType()
     {
         var n = ReadLengthDeterminant(out var frag);

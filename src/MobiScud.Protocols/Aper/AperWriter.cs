@@ -8,6 +8,7 @@ public sealed class AperWriter
 {
     private byte[] _buffer;
     private int _bit;
+    private int _openScopes;
 
     public AperWriter(int initialCapacity = 256)
     {
@@ -19,12 +20,15 @@ public sealed class AperWriter
     /// <summary>Bytes written so far (a partial last octet is zero-padded).</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, (_bit + 7) >> 3);
 
-    public byte[] ToArray() => WrittenSpan.ToArray();
+    public byte[] ToArray() => _openScopes == 0
+        ? WrittenSpan.ToArray()
+        : throw new InvalidOperationException($"{_openScopes} open type scope(s) still open: their lengths are not written yet");
 
     public void Reset()
     {
         Array.Clear(_buffer, 0, (_bit + 7) >> 3);
         _bit = 0;
+        _openScopes = 0;
     }
 
     private void Ensure(long bits)
@@ -251,6 +255,77 @@ public sealed class AperWriter
 
     /// <summary>Open type: aligned length determinant (fragmented in 16K chunks when needed) and the content octets.</summary>
     public void WriteOpenType(ReadOnlySpan<byte> content) => WriteUnconstrainedOctets(content);
+
+    /// <summary>
+    /// Starts an open type whose content is written next, into this buffer: one octet is reserved for the length and
+    /// disposing the scope back-patches it (as System.Formats.Asn1's AsnWriter.PushSequence does), moving the content
+    /// only when the length needs two octets or 16K fragments. Scopes nest and must close innermost first.
+    /// </summary>
+    public OpenTypeScope PushOpenType()
+    {
+        Align();
+        Ensure(8);
+        var lengthAt = _bit >> 3;
+        _bit += 8;
+        return new OpenTypeScope(this, lengthAt, ++_openScopes);
+    }
+
+    /// <summary>
+    /// An unbounded OCTET STRING holding an encoding (a transparent container): the same wire form as an open type
+    /// (length determinant, octets), so the same back-patched scope.
+    /// </summary>
+    public OpenTypeScope PushOctetStringContaining() => PushOpenType();
+
+    private void PopOpenType(int lengthAt, int depth)
+    {
+        if (depth != _openScopes)
+        {
+            throw new InvalidOperationException($"open type scope {depth} closed while scope {_openScopes} is open: scopes close innermost first");
+        }
+
+        _openScopes--;
+        Align();
+        var contentAt = lengthAt + 1;
+        var length = (_bit >> 3) - contentAt;
+        if (length < 128)
+        {
+            _buffer[lengthAt] = (byte)length;
+        }
+        else if (length < 16384)
+        {
+            // The two-octet form: shift the content by one octet.
+            Ensure(8);
+            Array.Copy(_buffer, contentAt, _buffer, contentAt + 1, length);
+            _buffer[lengthAt] = (byte)(0x80 | (length >> 8));
+            _buffer[lengthAt + 1] = (byte)length;
+            _bit += 8;
+        }
+        else
+        {
+            // Fragments (X.691 11.9.3.8) are rare enough here (never in S1AP/NGAP signalling) to take a copy.
+            var content = _buffer.AsSpan(contentAt, length).ToArray();
+            Array.Clear(_buffer, lengthAt, length + 1);
+            _bit = lengthAt * 8;
+            WriteUnconstrainedOctets(content);
+        }
+    }
+
+    /// <summary>An open type being written: dispose it (<c>using var scope = w.PushOpenType();</c>) to close it.</summary>
+    public readonly ref struct OpenTypeScope
+    {
+        private readonly AperWriter _writer;
+        private readonly int _lengthAt;
+        private readonly int _depth;
+
+        internal OpenTypeScope(AperWriter writer, int lengthAt, int depth)
+        {
+            _writer = writer;
+            _lengthAt = lengthAt;
+            _depth = depth;
+        }
+
+        public void Dispose() => _writer?.PopOpenType(_lengthAt, _depth);
+    }
 
     private void WriteUnconstrainedOctets(ReadOnlySpan<byte> content)
     {

@@ -27,6 +27,7 @@ public enum TransportError
     SctpDuplicateTsn,
     SctpFragmentOutOfOrder,
     SctpMessageTooLarge,
+    BadSctpChecksum,
 }
 
 /// <summary>The typed decode error of the transport codecs: what was wrong and at which byte offset of the input.</summary>

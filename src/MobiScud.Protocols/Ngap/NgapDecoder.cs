@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using MobiScud.Protocols.Aper;
 using MobiScud.Protocols.S1ap;
 
@@ -127,17 +128,9 @@ public static class NgapDecoder
     public static (int Offset, int Length) ReadHeader(
         ReadOnlySpan<byte> pdu, out NgapPduType type, out NgapProcedureCode procedureCode, out Criticality criticality)
     {
-        var r = new AperReader(pdu);
-        var index = r.ReadChoiceIndex(3, true, out var ext);
-        if (ext)
-        {
-            r.Throw(AperError.Unsupported, $"NGAP-PDU extension alternative {index}");
-        }
-
-        type = (NgapPduType)index;
-        procedureCode = (NgapProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
-        criticality = (Criticality)r.ReadEnumerated(3, false);
-        return r.ReadOpenTypeRange();
+        var range = ApPdu.ReadHeader(pdu, "NGAP", out var header);
+        (type, procedureCode, criticality) = ((NgapPduType)header.PduType, (NgapProcedureCode)header.ProcedureCode, header.Criticality);
+        return range;
     }
 
     public static NgapSummary Decode(ReadOnlySpan<byte> pdu)
@@ -160,95 +153,46 @@ public static class NgapDecoder
             return; // PrivateIE-Container: nothing the MC uses.
         }
 
-        var r = new AperReader(buf, valueOff, valueOff + valueLen);
-        r.ReadBit(); // extension bit of the message SEQUENCE
-        var count = r.ReadConstrainedLength(0, 65535);
-        into.IeCount = count;
-        for (var i = 0; i < count; i++)
-        {
-            var id = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
-            r.ReadEnumerated(3, false);
-            var (off, len) = r.ReadOpenTypeRange();
-            var v = new AperReader(buf, off, off + len);
-            DecodeIe(ref v, id, into);
-        }
+        into.IeCount = ProtocolIeContainer.Read(buf, valueOff, valueLen, Ies, into);
     }
 
-    private static void DecodeIe(ref AperReader v, ushort id, NgapSummary s)
-    {
-        switch (id)
+    /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
+    private static readonly FrozenDictionary<ushort, IeReader<NgapSummary>> Ies = ProtocolIeContainer.Table<NgapSummary>(
+    [
+        (NgapIeId.AmfUeNgapId, static (ref AperReader v, ushort _, NgapSummary s) => s.AmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v)),
+        (NgapIeId.RanUeNgapId, static (ref AperReader v, ushort _, NgapSummary s) => s.RanUeNgapId = NgapIeCodec.ReadRanUeNgapId(ref v)),
+        (NgapIeId.SourceAmfUeNgapId, static (ref AperReader v, ushort _, NgapSummary s) => s.SourceAmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v)),
+        (NgapIeId.UeNgapIds, static (ref AperReader v, ushort _, NgapSummary s) =>
         {
-            case NgapIeId.AmfUeNgapId:
-                s.AmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v);
-                break;
-            case NgapIeId.RanUeNgapId:
-                s.RanUeNgapId = NgapIeCodec.ReadRanUeNgapId(ref v);
-                break;
-            case NgapIeId.SourceAmfUeNgapId:
-                s.SourceAmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v);
-                break;
-            case NgapIeId.UeNgapIds:
-                {
-                    var (amf, ran) = NgapIeCodec.ReadUeNgapIds(ref v);
-                    s.AmfUeNgapId = amf;
-                    s.RanUeNgapId = ran;
-                    break;
-                }
-
-            case NgapIeId.NasPdu:
-                {
-                    var n = v.ReadLengthDeterminant(out var frag);
-                    if (frag)
-                    {
-                        v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
-                    }
-
-                    s.NasOffset = v.ByteOffset;
-                    s.NasLength = n;
-                    v.ReadAlignedOctets(n);
-                    break;
-                }
-
-            case NgapIeId.Cause:
-                s.Cause = NgapIeCodec.ReadCause(ref v);
-                break;
-            case NgapIeId.HandoverType:
-                s.HandoverType = NgapIeCodec.ReadHandoverType(ref v);
-                break;
-            case NgapIeId.TargetId:
-                s.Target = NgapIeCodec.ReadTargetId(ref v);
-                break;
-            case NgapIeId.SourceToTargetTransparentContainer when s.HandoverType == NgapHandoverType.Intra5gs:
+            var (amf, ran) = NgapIeCodec.ReadUeNgapIds(ref v);
+            s.AmfUeNgapId = amf;
+            s.RanUeNgapId = ran;
+        }),
+        (NgapIeId.NasPdu, static (ref AperReader v, ushort _, NgapSummary s) => (s.NasOffset, s.NasLength) = v.ReadUnfragmentedOctets("NAS-PDU")),
+        (NgapIeId.Cause, static (ref AperReader v, ushort _, NgapSummary s) => s.Cause = NgapIeCodec.ReadCause(ref v)),
+        (NgapIeId.HandoverType, static (ref AperReader v, ushort _, NgapSummary s) => s.HandoverType = NgapIeCodec.ReadHandoverType(ref v)),
+        (NgapIeId.TargetId, static (ref AperReader v, ushort _, NgapSummary s) => s.Target = NgapIeCodec.ReadTargetId(ref v)),
+        (NgapIeId.SourceToTargetTransparentContainer, static (ref AperReader v, ushort _, NgapSummary s) =>
+        {
+            // Only the intra-5GS container is the NG-RAN one (HandoverType precedes it in the message).
+            if (s.HandoverType == NgapHandoverType.Intra5gs)
+            {
                 s.TargetCell = NgapIeCodec.ReadSourceToTargetContainer(ref v);
-                break;
-            case NgapIeId.GlobalRanNodeId:
-                s.GlobalRanNodeId = NgapIeCodec.ReadGlobalRanNodeId(ref v);
-                break;
-            case NgapIeId.UserLocationInformation:
-                {
-                    var (nr, eutra, tai) = NgapIeCodec.ReadUserLocation(ref v);
-                    s.NrCgi = nr;
-                    s.EutraCgi = eutra;
-                    s.Tai = tai;
-                    break;
-                }
+            }
+        }),
+        (NgapIeId.GlobalRanNodeId, static (ref AperReader v, ushort _, NgapSummary s) => s.GlobalRanNodeId = NgapIeCodec.ReadGlobalRanNodeId(ref v)),
+        (NgapIeId.UserLocationInformation, static (ref AperReader v, ushort _, NgapSummary s) =>
+        {
+            var (nr, eutra, tai) = NgapIeCodec.ReadUserLocation(ref v);
+            s.NrCgi = nr;
+            s.EutraCgi = eutra;
+            s.Tai = tai;
+        }),
+        (NgapIeId.FiveGSTmsi, static (ref AperReader v, ushort _, NgapSummary s) => s.FiveGSTmsi = NgapIeCodec.ReadFiveGSTmsi(ref v)),
+        (NgapIeId.ResetType, static (ref AperReader v, ushort _, NgapSummary s) => s.ResetAll = !NgapIeCodec.ReadResetType(ref v, s.ResetConnections)),
+        (NgapIeId.UeAssociatedLogicalNgConnectionList, static (ref AperReader v, ushort _, NgapSummary s) => NgapIeCodec.ReadConnectionList(ref v, s.ResetConnections)),
+        .. NgapIeCodec.PduSessionListIds.Select(id => (id, (IeReader<NgapSummary>)ReadPduSessionList)),
+    ]);
 
-            case NgapIeId.FiveGSTmsi:
-                s.FiveGSTmsi = NgapIeCodec.ReadFiveGSTmsi(ref v);
-                break;
-            case NgapIeId.ResetType:
-                s.ResetAll = !NgapIeCodec.ReadResetType(ref v, s.ResetConnections);
-                break;
-            case NgapIeId.UeAssociatedLogicalNgConnectionList:
-                NgapIeCodec.ReadConnectionList(ref v, s.ResetConnections);
-                break;
-            default:
-                if (NgapIeCodec.IsPduSessionList(id))
-                {
-                    NgapIeCodec.ReadPduSessionList(ref v, id, s.PduSessions);
-                }
-
-                break;
-        }
-    }
+    private static void ReadPduSessionList(ref AperReader v, ushort id, NgapSummary s) => NgapIeCodec.ReadPduSessionList(ref v, id, s.PduSessions);
 }

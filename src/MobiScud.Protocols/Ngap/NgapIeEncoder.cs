@@ -155,9 +155,9 @@ public static class NgapIeEncoder
     /// SourceToTarget-TransparentContainer holding a SourceNGRANNode-ToTargetNGRANNode-TransparentContainer: the target
     /// cell and one UE history entry (the source cell), with a minimal RRC container.
     /// </summary>
-    public static byte[] SourceToTargetContainer(NrCgi targetCell, NrCgi sourceCell, ushort secondsInSourceCell) => Build(outer =>
+    public static byte[] SourceToTargetContainer(NrCgi targetCell, NrCgi sourceCell, ushort secondsInSourceCell) => Build(w =>
     {
-        var w = new AperWriter(64);
+        using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 4);
         w.WriteOctetString(MinimalRrcContainer, 0, -1);
         w.WriteChoiceIndex(0, 3, false); // NGRAN-CGI: nR-CGI
@@ -171,16 +171,14 @@ public static class NgapIeEncoder
         w.WriteSequencePreamble(true, false, 0, 1); // CellType
         w.WriteEnumerated(1, 4, true); // cellSize small
         w.WriteConstrainedWholeNumber(Math.Min(secondsInSourceCell, (ushort)4095), 0, 4095);
-        outer.WriteOctetString(w.WrittenSpan, 0, -1);
     });
 
     /// <summary>TargetToSource-TransparentContainer holding a TargetNGRANNode-ToSourceNGRANNode-TransparentContainer.</summary>
-    public static byte[] TargetToSourceContainer() => Build(outer =>
+    public static byte[] TargetToSourceContainer() => Build(w =>
     {
-        var w = new AperWriter(8);
+        using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 1);
         w.WriteOctetString(MinimalRrcContainer, 0, -1);
-        outer.WriteOctetString(w.WrittenSpan, 0, -1);
     });
 
     private static void WriteTunnel(AperWriter w, GtpTunnel t)
@@ -230,108 +228,116 @@ public static class NgapIeEncoder
         }
     }
 
-    private static void WriteField(AperWriter w, ushort id, Criticality c, ReadOnlySpan<byte> value)
-    {
-        w.WriteConstrainedWholeNumber(id, 0, 65535);
-        w.WriteEnumerated((int)c, 3, false);
-        w.WriteOpenType(value);
-    }
-
     /// <summary>
     /// PDUSessionResourceSetupRequestTransfer: UL NG-U tunnel, PDU session type IPv4 and, per QFI, a non-GBR flow of
     /// 5QI 9 with ARP priority 8.
     /// </summary>
-    public static byte[] SetupRequestTransfer(GtpTunnel ul, ulong qosFlows) => Build(w =>
+    public static byte[] SetupRequestTransfer(GtpTunnel ul, ulong qosFlows) => Build(w => WriteSetupRequestTransfer(w, ul, qosFlows));
+
+    private static void WriteSetupRequestTransfer(AperWriter w, GtpTunnel ul, ulong qosFlows)
     {
         w.WriteBit(false);
         w.WriteConstrainedLength(3, 0, 65535);
-        WriteField(w, NgapIeId.UlNguUpTnlInformation, Criticality.Reject, Build(v => WriteTunnel(v, ul)));
-        WriteField(w, NgapIeId.PduSessionType, Criticality.Reject, Build(v => v.WriteEnumerated(0, 5, true)));
-        WriteField(w, NgapIeId.QosFlowSetupRequestList, Criticality.Reject, Build(v =>
+        using (ProtocolIeContainer.PushField(w, NgapIeId.UlNguUpTnlInformation, Criticality.Reject))
+        {
+            WriteTunnel(w, ul);
+        }
+
+        using (ProtocolIeContainer.PushField(w, NgapIeId.PduSessionType, Criticality.Reject))
+        {
+            w.WriteEnumerated(0, 5, true); // IPv4
+        }
+
+        using (ProtocolIeContainer.PushField(w, NgapIeId.QosFlowSetupRequestList, Criticality.Reject))
         {
             var qfis = Enumerable.Range(0, 64).Where(i => (qosFlows & (1UL << i)) != 0).ToList();
-            v.WriteConstrainedLength(qfis.Count, 1, NgapIeCodec.MaxNoOfQosFlows);
+            w.WriteConstrainedLength(qfis.Count, 1, NgapIeCodec.MaxNoOfQosFlows);
             foreach (var q in qfis)
             {
-                v.WriteSequencePreamble(true, false, 0, 2); // e-RAB-ID, iE-Extensions absent
-                v.WriteInteger(q, 0, 63, true);
-                v.WriteSequencePreamble(true, false, 0, 4); // QosFlowLevelQosParameters
-                v.WriteChoiceIndex(0, 3, false); // nonDynamic5QI
-                v.WriteSequencePreamble(true, false, 0, 4);
-                v.WriteInteger(9, 0, 255, true);
-                v.WriteSequencePreamble(true, false, 0, 1); // AllocationAndRetentionPriority
-                v.WriteConstrainedWholeNumber(8, 1, 15);
-                v.WriteEnumerated(0, 2, true); // shall-not-trigger-pre-emption
-                v.WriteEnumerated(1, 2, true); // pre-emptable
+                w.WriteSequencePreamble(true, false, 0, 2); // e-RAB-ID, iE-Extensions absent
+                w.WriteInteger(q, 0, 63, true);
+                w.WriteSequencePreamble(true, false, 0, 4); // QosFlowLevelQosParameters
+                w.WriteChoiceIndex(0, 3, false); // nonDynamic5QI
+                w.WriteSequencePreamble(true, false, 0, 4);
+                w.WriteInteger(9, 0, 255, true);
+                w.WriteSequencePreamble(true, false, 0, 1); // AllocationAndRetentionPriority
+                w.WriteConstrainedWholeNumber(8, 1, 15);
+                w.WriteEnumerated(0, 2, true); // shall-not-trigger-pre-emption
+                w.WriteEnumerated(1, 2, true); // pre-emptable
             }
-        }));
-    });
+        }
+    }
 
     /// <summary>The transfer container of one PDU session item, by the list it goes in (see <see cref="NgapIeCodec"/>).</summary>
     public static byte[] Transfer(ushort listIeId, in PduSessionItem item)
     {
-        var it = item;
-        return listIeId switch
+        var w = new AperWriter(64);
+        WriteTransfer(w, listIeId, item);
+        return w.ToArray();
+    }
+
+    private static void WriteTransfer(AperWriter w, ushort listIeId, in PduSessionItem it)
+    {
+        switch (listIeId)
         {
-            NgapIeId.PduSessionResourceSetupListSuReq or NgapIeId.PduSessionResourceSetupListCxtReq or NgapIeId.PduSessionResourceSetupListHoReq =>
-                SetupRequestTransfer(it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows),
-            NgapIeId.PduSessionResourceSetupListSuRes or NgapIeId.PduSessionResourceSetupListCxtRes => Build(w =>
-            {
+            case NgapIeId.PduSessionResourceSetupListSuReq or NgapIeId.PduSessionResourceSetupListCxtReq or NgapIeId.PduSessionResourceSetupListHoReq:
+                WriteSetupRequestTransfer(w, it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows);
+                break;
+            case NgapIeId.PduSessionResourceSetupListSuRes or NgapIeId.PduSessionResourceSetupListCxtRes:
                 w.WriteSequencePreamble(true, false, 0, 4);
                 w.WriteSequencePreamble(true, false, 0, 1);
                 WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
                 WriteQfiList(w, it.QosFlows);
-            }),
-            NgapIeId.PduSessionResourceListHoRqd => Build(w => w.WriteSequencePreamble(true, false, 0, 2)),
-            NgapIeId.PduSessionResourceAdmittedList => Build(w =>
-            {
+                break;
+            case NgapIeId.PduSessionResourceListHoRqd:
+                w.WriteSequencePreamble(true, false, 0, 2);
+                break;
+            case NgapIeId.PduSessionResourceAdmittedList:
                 w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 0x10UL, 5);
                 WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
-                if (it.DlForwarding is { } f)
+                if (it.DlForwarding is { } admittedForwarding)
                 {
-                    WriteTunnel(w, f);
+                    WriteTunnel(w, admittedForwarding);
                 }
 
                 WriteQfiList(w, it.QosFlows);
-            }),
-            NgapIeId.PduSessionResourceHandoverList => Build(w =>
-            {
+                break;
+            case NgapIeId.PduSessionResourceHandoverList:
                 w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 8UL, 4);
-                if (it.DlForwarding is { } f)
+                if (it.DlForwarding is { } forwarding)
                 {
-                    WriteTunnel(w, f);
+                    WriteTunnel(w, forwarding);
                 }
-            }),
-            NgapIeId.PduSessionResourceToBeSwitchedDlList => Build(w =>
-            {
+
+                break;
+            case NgapIeId.PduSessionResourceToBeSwitchedDlList:
                 w.WriteSequencePreamble(true, false, 0, 3);
                 WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
                 WriteQfiListNoOptions(w, it.QosFlows);
-            }),
-            NgapIeId.PduSessionResourceSwitchedList => Build(w =>
-            {
+                break;
+            case NgapIeId.PduSessionResourceSwitchedList:
                 w.WriteSequencePreamble(true, false, it.UlTunnel is null ? 0UL : 4UL, 3);
                 if (it.UlTunnel is { } u)
                 {
                     WriteTunnel(w, u);
                 }
-            }),
-            NgapIeId.PduSessionResourceFailedToModifyListModRes or NgapIeId.PduSessionResourceFailedToSetupListCxtRes
+
+                break;
+            case NgapIeId.PduSessionResourceFailedToModifyListModRes or NgapIeId.PduSessionResourceFailedToSetupListCxtRes
                 or NgapIeId.PduSessionResourceFailedToSetupListHoAck or NgapIeId.PduSessionResourceFailedToSetupListSuRes
-                or NgapIeId.PduSessionResourceFailedToSetupListCxtFail => Build(w =>
-                {
-                    w.WriteSequencePreamble(true, false, 0, 2);
-                    WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
-                }),
-            NgapIeId.PduSessionResourceFailedToSetupListPsReq or NgapIeId.PduSessionResourceReleasedListPsAck
+                or NgapIeId.PduSessionResourceFailedToSetupListCxtFail:
+                w.WriteSequencePreamble(true, false, 0, 2);
+                WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
+                break;
+            case NgapIeId.PduSessionResourceFailedToSetupListPsReq or NgapIeId.PduSessionResourceReleasedListPsAck
                 or NgapIeId.PduSessionResourceReleasedListPsFail or NgapIeId.PduSessionResourceToReleaseListHoCmd
-                or NgapIeId.PduSessionResourceToReleaseListRelCmd => Build(w =>
-                {
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
-                }),
-            _ => throw new ArgumentException($"cannot build a transfer for list {listIeId}", nameof(listIeId)),
-        };
+                or NgapIeId.PduSessionResourceToReleaseListRelCmd:
+                w.WriteSequencePreamble(true, false, 0, 1);
+                WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
+                break;
+            default:
+                throw new ArgumentException($"cannot build a transfer for list {listIeId}", nameof(listIeId));
+        }
     }
 
     /// <summary>
@@ -363,13 +369,21 @@ public static class NgapIeEncoder
                     }
 
                     WriteSNssai(w, item);
-                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    using (w.PushOctetStringContaining())
+                    {
+                        WriteTransfer(w, listIeId, item);
+                    }
+
                     break;
                 case NgapIeId.PduSessionResourceSetupListHoReq:
                     w.WriteSequencePreamble(true, false, 0, 1);
                     w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
                     WriteSNssai(w, item);
-                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    using (w.PushOctetStringContaining())
+                    {
+                        WriteTransfer(w, listIeId, item);
+                    }
+
                     break;
                 case NgapIeId.PduSessionResourceListCxtRelCpl:
                 case NgapIeId.PduSessionResourceListCxtRelReq:
@@ -379,7 +393,11 @@ public static class NgapIeEncoder
                 default:
                     w.WriteSequencePreamble(true, false, 0, 1);
                     w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
-                    w.WriteOctetString(Transfer(listIeId, item), 0, -1);
+                    using (w.PushOctetStringContaining())
+                    {
+                        WriteTransfer(w, listIeId, item);
+                    }
+
                     break;
             }
         }

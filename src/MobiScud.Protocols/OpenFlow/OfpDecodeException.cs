@@ -16,7 +16,7 @@ public enum OfpDecodeError
 
 /// <summary>A malformed OpenFlow message: what was wrong, where (byte offset in the message) and in which structure.</summary>
 public sealed class OfpDecodeException(OfpDecodeError error, int offset, string detail)
-    : Exception($"OpenFlow decode error {error} at offset {offset}: {detail}")
+    : DecodeException("OpenFlow", error.ToString(), offset * 8L, detail)
 {
     public OfpDecodeError Error { get; } = error;
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using MobiScud.Protocols.Aper;
 
 namespace MobiScud.Protocols.S1ap;
@@ -120,17 +121,9 @@ public static class S1apDecoder
     public static (int Offset, int Length) ReadHeader(
         ReadOnlySpan<byte> pdu, out S1apPduType type, out S1apProcedureCode procedureCode, out Criticality criticality)
     {
-        var r = new AperReader(pdu);
-        var index = r.ReadChoiceIndex(3, true, out var ext);
-        if (ext)
-        {
-            r.Throw(AperError.Unsupported, $"S1AP-PDU extension alternative {index}");
-        }
-
-        type = (S1apPduType)index;
-        procedureCode = (S1apProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
-        criticality = (Criticality)r.ReadEnumerated(3, false);
-        return r.ReadOpenTypeRange();
+        var range = ApPdu.ReadHeader(pdu, "S1AP", out var header);
+        (type, procedureCode, criticality) = ((S1apPduType)header.PduType, (S1apProcedureCode)header.ProcedureCode, header.Criticality);
+        return range;
     }
 
     public static S1apSummary Decode(ReadOnlySpan<byte> pdu)
@@ -153,98 +146,43 @@ public static class S1apDecoder
             return; // PrivateIE-Container: nothing the MC uses.
         }
 
-        var r = new AperReader(buf, valueOff, valueOff + valueLen);
-        r.ReadBit(); // extension bit of the message SEQUENCE
-        var count = r.ReadConstrainedLength(0, 65535);
-        into.IeCount = count;
-        for (var i = 0; i < count; i++)
-        {
-            var id = (ushort)r.ReadConstrainedWholeNumber(0, 65535);
-            r.ReadEnumerated(3, false);
-            var (off, len) = r.ReadOpenTypeRange();
-            var v = new AperReader(buf, off, off + len);
-            DecodeIe(ref v, id, into);
-        }
+        into.IeCount = ProtocolIeContainer.Read(buf, valueOff, valueLen, Ies, into);
     }
 
-    private static void DecodeIe(ref AperReader v, ushort id, S1apSummary s)
-    {
-        switch (id)
+    /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
+    private static readonly FrozenDictionary<ushort, IeReader<S1apSummary>> Ies = ProtocolIeContainer.Table<S1apSummary>(
+    [
+        (S1apIeId.MmeUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.MmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v)),
+        (S1apIeId.EnbUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.EnbUeS1apId = S1apIeCodec.ReadEnbUeS1apId(ref v)),
+        (S1apIeId.UeS1apIds, static (ref AperReader v, ushort _, S1apSummary s) =>
         {
-            case S1apIeId.MmeUeS1apId:
-                s.MmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v);
-                break;
-            case S1apIeId.EnbUeS1apId:
-                s.EnbUeS1apId = S1apIeCodec.ReadEnbUeS1apId(ref v);
-                break;
-            case S1apIeId.UeS1apIds:
-                {
-                    var ids = S1apIeCodec.ReadUeS1apIds(ref v);
-                    s.MmeUeS1apId = ids.MmeUeS1apId;
-                    s.EnbUeS1apId = ids.EnbUeS1apId;
-                    break;
-                }
-
-            case S1apIeId.SourceMmeUeS1apId:
-                s.SourceMmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v);
-                break;
-            case S1apIeId.MmeUeS1apId2:
-                s.MmeUeS1apId2 = S1apIeCodec.ReadMmeUeS1apId(ref v);
-                break;
-            case S1apIeId.NasPdu:
-                {
-                    var n = v.ReadLengthDeterminant(out var frag);
-                    if (frag)
-                    {
-                        v.Throw(AperError.Unsupported, "fragmented NAS-PDU");
-                    }
-
-                    s.NasOffset = v.ByteOffset;
-                    s.NasLength = n;
-                    v.ReadAlignedOctets(n);
-                    break;
-                }
-
-            case S1apIeId.Cause:
-                s.Cause = S1apIeCodec.ReadCause(ref v);
-                break;
-            case S1apIeId.HandoverType:
-                s.HandoverType = S1apIeCodec.ReadHandoverType(ref v);
-                break;
-            case S1apIeId.TargetId:
-                s.TargetEnbId = S1apIeCodec.ReadTargetId(ref v);
-                break;
-            case S1apIeId.GlobalEnbId:
-                s.GlobalEnbId = S1apIeCodec.ReadGlobalEnbId(ref v);
-                break;
-            case S1apIeId.Tai:
-                s.Tai = S1apIeCodec.ReadTai(ref v);
-                break;
-            case S1apIeId.EutranCgi:
-                s.EutranCgi = S1apIeCodec.ReadEutranCgi(ref v);
-                break;
-            case S1apIeId.STmsi:
-                s.STmsi = S1apIeCodec.ReadSTmsi(ref v);
-                break;
-            case S1apIeId.ResetType:
-                s.ResetAll = !S1apIeCodec.ReadResetConnections(ref v, false, s.ResetConnections);
-                break;
-            case S1apIeId.UeAssociatedLogicalS1ConnectionListResAck:
-                S1apIeCodec.ReadResetConnections(ref v, true, s.ResetConnections);
-                break;
-            case S1apIeId.SourceToTargetTransparentContainer when s.HandoverType == S1ap.HandoverType.IntraLte:
+            var ids = S1apIeCodec.ReadUeS1apIds(ref v);
+            s.MmeUeS1apId = ids.MmeUeS1apId;
+            s.EnbUeS1apId = ids.EnbUeS1apId;
+        }),
+        (S1apIeId.SourceMmeUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.SourceMmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v)),
+        (S1apIeId.MmeUeS1apId2, static (ref AperReader v, ushort _, S1apSummary s) => s.MmeUeS1apId2 = S1apIeCodec.ReadMmeUeS1apId(ref v)),
+        (S1apIeId.NasPdu, static (ref AperReader v, ushort _, S1apSummary s) => (s.NasOffset, s.NasLength) = v.ReadUnfragmentedOctets("NAS-PDU")),
+        (S1apIeId.Cause, static (ref AperReader v, ushort _, S1apSummary s) => s.Cause = S1apIeCodec.ReadCause(ref v)),
+        (S1apIeId.HandoverType, static (ref AperReader v, ushort _, S1apSummary s) => s.HandoverType = S1apIeCodec.ReadHandoverType(ref v)),
+        (S1apIeId.TargetId, static (ref AperReader v, ushort _, S1apSummary s) => s.TargetEnbId = S1apIeCodec.ReadTargetId(ref v)),
+        (S1apIeId.GlobalEnbId, static (ref AperReader v, ushort _, S1apSummary s) => s.GlobalEnbId = S1apIeCodec.ReadGlobalEnbId(ref v)),
+        (S1apIeId.Tai, static (ref AperReader v, ushort _, S1apSummary s) => s.Tai = S1apIeCodec.ReadTai(ref v)),
+        (S1apIeId.EutranCgi, static (ref AperReader v, ushort _, S1apSummary s) => s.EutranCgi = S1apIeCodec.ReadEutranCgi(ref v)),
+        (S1apIeId.STmsi, static (ref AperReader v, ushort _, S1apSummary s) => s.STmsi = S1apIeCodec.ReadSTmsi(ref v)),
+        (S1apIeId.ResetType, static (ref AperReader v, ushort _, S1apSummary s) => s.ResetAll = !S1apIeCodec.ReadResetConnections(ref v, false, s.ResetConnections)),
+        (S1apIeId.UeAssociatedLogicalS1ConnectionListResAck, static (ref AperReader v, ushort _, S1apSummary s) => S1apIeCodec.ReadResetConnections(ref v, true, s.ResetConnections)),
+        (S1apIeId.SourceToTargetTransparentContainer, static (ref AperReader v, ushort _, S1apSummary s) =>
+        {
+            // Only the intra-LTE container is the SourceeNB-ToTargeteNB one (HandoverType precedes it in the message).
+            if (s.HandoverType == S1ap.HandoverType.IntraLte)
+            {
                 s.TargetCell = S1apIeCodec.ReadSourceToTargetContainer(ref v, s.ERabs);
-                break;
-            case S1apIeId.EnbStatusTransferTransparentContainer:
-                S1apIeCodec.ReadStatusTransferContainer(ref v, s.ERabs);
-                break;
-            default:
-                if (S1apIeCodec.IsERabList(id))
-                {
-                    S1apIeCodec.ReadERabList(ref v, id, s.ERabs);
-                }
+            }
+        }),
+        (S1apIeId.EnbStatusTransferTransparentContainer, static (ref AperReader v, ushort _, S1apSummary s) => S1apIeCodec.ReadStatusTransferContainer(ref v, s.ERabs)),
+        .. S1apIeCodec.ERabListIds.Select(id => (id, (IeReader<S1apSummary>)ReadERabList)),
+    ]);
 
-                break;
-        }
-    }
+    private static void ReadERabList(ref AperReader v, ushort id, S1apSummary s) => S1apIeCodec.ReadERabList(ref v, id, s.ERabs);
 }

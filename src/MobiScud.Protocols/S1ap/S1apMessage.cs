@@ -3,7 +3,7 @@ using MobiScud.Protocols.Aper;
 namespace MobiScud.Protocols.S1ap;
 
 /// <summary>One ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
-public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value)
+public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : IProtocolIeField
 {
     /// <summary>An APER reader positioned on the value content (for the S1apIeCodec.Read* decoders).</summary>
     public AperReader Reader() => new(Value.Span);
@@ -62,94 +62,19 @@ public sealed class S1apMessage
 
     public static S1apMessage Decode(ReadOnlySpan<byte> pdu)
     {
-        var copy = pdu.ToArray();
-        var r = new AperReader(copy);
-        var index = r.ReadChoiceIndex(3, true, out var ext);
-        if (ext)
+        var parts = ApPdu.Decode(pdu, "S1AP", (byte)S1apProcedureCode.PrivateMessage, static (id, c, value) => new S1apProtocolIe(id, c, value));
+        var h = parts.Header;
+        return new S1apMessage((S1apPduType)h.PduType, (S1apProcedureCode)h.ProcedureCode, h.Criticality, parts.Fields)
         {
-            r.Throw(AperError.Unsupported, $"S1AP-PDU extension alternative {index}");
-        }
-
-        var proc = (S1apProcedureCode)r.ReadConstrainedWholeNumber(0, 255);
-        var crit = (Criticality)r.ReadEnumerated(3, false);
-        var valueSpan = r.ReadOpenType();
-        var trailer = copy.AsMemory(r.ByteOffset);
-        ReadOnlyMemory<byte> value;
-        if (((ReadOnlySpan<byte>)copy).Overlaps(valueSpan, out var off))
-        {
-            value = copy.AsMemory(off, valueSpan.Length);
-        }
-        else
-        {
-            value = valueSpan.ToArray(); // fragmented (over 16K): reassembled copy
-        }
-
-        if (proc == S1apProcedureCode.PrivateMessage)
-        {
-            return new S1apMessage((S1apPduType)index, proc, crit, []) { OpaqueValue = value, PduTrailer = trailer };
-        }
-
-        var v = new AperReader(value.Span);
-        var extended = v.ReadBit();
-        var count = v.ReadConstrainedLength(0, 65535);
-        var ies = new List<S1apProtocolIe>(Math.Min(count, v.RemainingBits / 24 + 1));
-        for (var i = 0; i < count; i++)
-        {
-            var id = (ushort)v.ReadConstrainedWholeNumber(0, 65535);
-            var c = (Criticality)v.ReadEnumerated(3, false);
-            var (o, l) = v.ReadOpenTypeRange();
-            ies.Add(new S1apProtocolIe(id, c, value.Slice(o, l)));
-        }
-
-        if (!v.IsAligned)
-        {
-            v.Align();
-        }
-
-        var tail = value[v.ByteOffset..];
-        return new S1apMessage((S1apPduType)index, proc, crit, ies) { ValueExtended = extended, ValueTail = tail, PduTrailer = trailer };
+            ValueExtended = parts.ValueExtended,
+            ValueTail = parts.ValueTail,
+            OpaqueValue = parts.OpaqueValue,
+            PduTrailer = parts.PduTrailer,
+        };
     }
 
-    public byte[] Encode()
-    {
-        var w = new AperWriter(256);
-        w.WriteChoiceIndex((int)PduType, 3, true);
-        w.WriteConstrainedWholeNumber((byte)ProcedureCode, 0, 255);
-        w.WriteEnumerated((int)Criticality, 3, false);
-        if (OpaqueValue is { } opaque)
-        {
-            w.WriteOpenType(opaque.Span);
-            return WithTrailer(w);
-        }
-
-        var v = new AperWriter(256);
-        v.WriteBit(ValueExtended);
-        v.WriteConstrainedLength(ProtocolIes.Count, 0, 65535);
-        foreach (var ie in ProtocolIes)
-        {
-            v.WriteConstrainedWholeNumber(ie.Id, 0, 65535);
-            v.WriteEnumerated((int)ie.Criticality, 3, false);
-            v.WriteOpenType(ie.Value.Span);
-        }
-
-        if (!ValueTail.IsEmpty)
-        {
-            v.WriteAlignedOctets(ValueTail.Span);
-        }
-
-        w.WriteOpenType(v.WrittenSpan);
-        return WithTrailer(w);
-    }
-
-    private byte[] WithTrailer(AperWriter w)
-    {
-        if (!PduTrailer.IsEmpty)
-        {
-            w.WriteAlignedOctets(PduTrailer.Span);
-        }
-
-        return w.ToArray();
-    }
+    public byte[] Encode() =>
+        ApPdu.Encode(new ApPduHeader((int)PduType, (byte)ProcedureCode, Criticality), ProtocolIes, ValueExtended, ValueTail, OpaqueValue, PduTrailer);
 
     /// <summary>The MC view of this message (ids, E-RABs, tunnels, NAS ...).</summary>
     public S1apSummary Summarize() => S1apDecoder.Decode(Encode());

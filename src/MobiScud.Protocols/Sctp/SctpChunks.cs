@@ -218,6 +218,43 @@ public readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedRec
         error = TransportError.None;
         return true;
     }
+
+    /// <summary>The State Cookie parameter (RFC 4960 3.3.3.1) among the parameters after the fixed part of an INIT ACK.</summary>
+    public static bool TryFindStateCookie(in SctpChunk chunk, out ReadOnlySpan<byte> cookie, out TransportError error)
+    {
+        cookie = default;
+        var v = chunk.Value;
+        if (chunk.Type != SctpChunkType.InitAck || v.Length < 16)
+        {
+            error = TransportError.BadSctpInitChunk;
+            return false;
+        }
+
+        var offset = 16;
+        while (v.Length - offset >= 4)
+        {
+            var type = BinaryPrimitives.ReadUInt16BigEndian(v[offset..]);
+            var length = BinaryPrimitives.ReadUInt16BigEndian(v[(offset + 2)..]);
+            if (length < 4 || length > v.Length - offset)
+            {
+                error = TransportError.BadSctpInitChunk;
+                return false;
+            }
+
+            if (type == SctpPacketWriter.StateCookieParameter)
+            {
+                cookie = v.Slice(offset + 4, length - 4);
+                error = TransportError.None;
+                return !cookie.IsEmpty;
+            }
+
+            offset += (length + 3) & ~3;
+        }
+
+        // RFC 4960 3.3.3: the State Cookie is mandatory in INIT ACK.
+        error = TransportError.BadSctpInitChunk;
+        return false;
+    }
 }
 
 /// <summary>SACK fixed part (RFC 4960 3.3.4); the gap/duplicate lists are length-checked against the chunk.</summary>

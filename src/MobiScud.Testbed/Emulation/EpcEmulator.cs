@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using MobiScud.Protocols;
 using MobiScud.Protocols.S1ap;
+using MobiScud.Protocols.Sctp;
 using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
 
@@ -82,14 +84,14 @@ public sealed class EpcEmulator : IRanEmulator
 
     public static async Task<EpcEmulator> StartAsync(TestbedPlan plan)
     {
-        var mme = SctpUdpEndpoint.Open(plan.MmeNs, TestbedPlan.MmeAddress, SctpCodec.S1apPort);
+        var mme = SctpUdpEndpoint.Open(plan.MmeNs, TestbedPlan.MmeAddress, SctpWellKnown.S1apPort);
         var epc = new EpcEmulator(plan, mme);
         epc._loops.Add(Task.Run(() => epc.MmeLoopAsync()));
         for (var enb = 1; enb <= plan.Scenario.Enbs; enb++)
         {
-            var ep = SctpUdpEndpoint.Open(plan.EnbNs(enb), TestbedPlan.EnbAddress(enb), SctpCodec.S1apPort);
+            var ep = SctpUdpEndpoint.Open(plan.EnbNs(enb), TestbedPlan.EnbAddress(enb), SctpWellKnown.S1apPort);
             epc._enbEndpoints[enb] = ep;
-            var assoc = await ep.ConnectAsync(TestbedPlan.MmeAddress, SctpCodec.S1apPort, Timeout);
+            var assoc = await ep.ConnectAsync(TestbedPlan.MmeAddress, SctpWellKnown.S1apPort, Timeout);
             epc._enbToMme[enb] = assoc;
             var n = enb;
             epc._loops.Add(Task.Run(() => epc.EnbLoopAsync(n, ep)));
@@ -190,7 +192,7 @@ public sealed class EpcEmulator : IRanEmulator
             {
                 s = S1apDecoder.Decode(m.Payload);
             }
-            catch (Exception e) when (e is MobiScud.Protocols.DecodeException)
+            catch (DecodeException e)
             {
                 Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "?", "mme", $"undecodable: {e.Message}"));
                 continue;
@@ -297,7 +299,7 @@ public sealed class EpcEmulator : IRanEmulator
             {
                 s = S1apDecoder.Decode(m.Payload);
             }
-            catch (Exception e) when (e is MobiScud.Protocols.DecodeException)
+            catch (DecodeException e)
             {
                 Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", $"undecodable: {e.Message}"));
                 continue;

@@ -3,6 +3,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using MobiScud.Protocols;
+using MobiScud.Protocols.Link;
+using MobiScud.Protocols.Sctp;
 using MobiScud.Testbed.Infrastructure;
 
 namespace MobiScud.Testbed.Emulation;
@@ -49,7 +52,7 @@ public sealed class SctpAssociation
     public bool IsEstablished => Established.Task.IsCompletedSuccessfully;
 
     /// <summary>Sends one user message as a single unfragmented DATA chunk (B and E set).</summary>
-    public Task SendAsync(ReadOnlySpan<byte> payload, ushort stream = 0, uint ppid = SctpCodec.S1apPpid)
+    public Task SendAsync(ReadOnlySpan<byte> payload, ushort stream = 0, uint ppid = SctpWellKnown.S1apPpid)
     {
         if (payload.Length > 1200)
         {
@@ -61,7 +64,7 @@ public sealed class SctpAssociation
         {
             var tsn = _nextTsn++;
             var ssn = _ssn[stream % _ssn.Length]++;
-            packet = SctpCodec.Encode(LocalPort, PeerPort, PeerTag, (SctpChunkType.Data, 0x03, SctpCodec.DataValue(tsn, stream, ssn, ppid, payload)));
+            packet = SctpPacketWriter.Packet(LocalPort, PeerPort, PeerTag, SctpPacketWriter.Data(tsn, stream, ssn, ppid, payload));
             _outstanding[tsn] = (packet, DateTime.UtcNow, 1);
         }
 
@@ -145,7 +148,7 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
     /// <summary>Problems met on receive (bad checksum, unknown tag): counted, never fatal.</summary>
     public int Dropped { get; private set; }
 
-    public static SctpUdpEndpoint Open(string netns, IPAddress local, ushort sctpPort, ushort udpPort = SctpCodec.UdpEncapsulationPort)
+    public static SctpUdpEndpoint Open(string netns, IPAddress local, ushort sctpPort, ushort udpPort = SctpWellKnown.UdpEncapsulationPort)
     {
         var socket = Netns.Run(netns, () =>
         {
@@ -156,14 +159,14 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
         return new SctpUdpEndpoint(socket, sctpPort);
     }
 
-    public async Task<SctpAssociation> ConnectAsync(IPAddress peer, ushort peerSctpPort, TimeSpan timeout, ushort udpPort = SctpCodec.UdpEncapsulationPort)
+    public async Task<SctpAssociation> ConnectAsync(IPAddress peer, ushort peerSctpPort, TimeSpan timeout, ushort udpPort = SctpWellKnown.UdpEncapsulationPort)
     {
         var tag = RandomNonZero();
         var tsn = RandomNonZero();
         var udpPeer = new IPEndPoint(peer, udpPort);
         var assoc = new SctpAssociation(this, udpPeer, peerSctpPort, tag, tsn);
         _associations[(udpPeer, peerSctpPort)] = assoc;
-        var init = SctpCodec.Encode(SctpPort, peerSctpPort, 0, (SctpChunkType.Init, 0, SctpCodec.InitValue(tag, 65535, 2, 2, tsn)));
+        var init = SctpPacketWriter.Packet(SctpPort, peerSctpPort, 0, SctpPacketWriter.Init(tag, 65535, 2, 2, tsn));
         using var cts = new CancellationTokenSource(timeout);
         while (!assoc.IsEstablished)
         {
@@ -206,7 +209,7 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
             {
                 await HandleAsync(buffer.AsSpan(0, r.ReceivedBytes).ToArray(), (IPEndPoint)r.RemoteEndPoint);
             }
-            catch (SctpDecodeException)
+            catch (DecodeException)
             {
                 Dropped++;
             }
@@ -218,19 +221,19 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
 
     private async Task HandleAsync(byte[] raw, IPEndPoint from)
     {
-        var packet = SctpCodec.Decode(raw);
-        _associations.TryGetValue((from, packet.SourcePort), out var assoc);
+        var (header, chunks) = ReadPacket(raw);
+        _associations.TryGetValue((from, header.SourcePort), out var assoc);
         var sackNeeded = false;
-        foreach (var chunk in packet.Chunks)
+        foreach (var chunk in chunks)
         {
             switch (chunk.Type)
             {
                 case SctpChunkType.Init:
                     {
-                        var init = SctpCodec.ReadInit(chunk.Value.Span);
+                        var init = ReadInit(chunk, raw);
                         var tag = RandomNonZero();
                         var tsn = RandomNonZero();
-                        var pending = new SctpAssociation(this, from, packet.SourcePort, tag, tsn)
+                        var pending = new SctpAssociation(this, from, header.SourcePort, tag, tsn)
                         {
                             PeerTag = init.InitiateTag,
                             PeerCumulativeTsn = init.InitialTsn - 1,
@@ -240,18 +243,18 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
                         BinaryPrimitives.WriteUInt64BigEndian(cookie, cookieId);
                         _pendingCookies[cookieId] = pending;
                         await SendRawAsync(
-                            SctpCodec.Encode(SctpPort, packet.SourcePort, init.InitiateTag, (SctpChunkType.InitAck, 0, SctpCodec.InitValue(tag, 65535, 2, 2, tsn, cookie))),
+                            SctpPacketWriter.Packet(SctpPort, header.SourcePort, init.InitiateTag, SctpPacketWriter.InitAck(tag, 65535, 2, 2, tsn, cookie)),
                             from);
                         break;
                     }
 
-                case SctpChunkType.InitAck when assoc is not null && packet.VerificationTag == assoc.LocalTag:
+                case SctpChunkType.InitAck when assoc is not null && header.VerificationTag == assoc.LocalTag:
                     {
-                        var ack = SctpCodec.ReadInit(chunk.Value.Span);
+                        var ack = ReadInit(chunk, raw);
+                        var cookie = ReadStateCookie(chunk, raw);
                         assoc.PeerTag = ack.InitiateTag;
                         assoc.PeerCumulativeTsn = ack.InitialTsn - 1;
-                        var cookie = ack.Cookie ?? throw new SctpDecodeException("INIT ACK without a State Cookie");
-                        await SendRawAsync(SctpCodec.Encode(SctpPort, packet.SourcePort, assoc.PeerTag, (SctpChunkType.CookieEcho, 0, cookie)), from);
+                        await SendRawAsync(SctpPacketWriter.Packet(SctpPort, header.SourcePort, assoc.PeerTag, SctpPacketWriter.CookieEcho(cookie)), from);
                         break;
                     }
 
@@ -260,9 +263,9 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
                         if (chunk.Value.Length != 8 || !_pendingCookies.TryRemove(BinaryPrimitives.ReadUInt64BigEndian(chunk.Value.Span), out var pending))
                         {
                             // A repeated COOKIE ECHO of an association already up: acknowledge again.
-                            if (assoc is not null && packet.VerificationTag == assoc.LocalTag)
+                            if (assoc is not null && header.VerificationTag == assoc.LocalTag)
                             {
-                                await SendRawAsync(SctpCodec.Encode(SctpPort, packet.SourcePort, assoc.PeerTag, (SctpChunkType.CookieAck, 0, [])), from);
+                                await SendRawAsync(SctpPacketWriter.Packet(SctpPort, header.SourcePort, assoc.PeerTag, SctpPacketWriter.CookieAck()), from);
                             }
                             else
                             {
@@ -273,9 +276,9 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
                         }
 
                         assoc = pending;
-                        _associations[(from, packet.SourcePort)] = assoc;
+                        _associations[(from, header.SourcePort)] = assoc;
                         assoc.Established.TrySetResult();
-                        await SendRawAsync(SctpCodec.Encode(SctpPort, packet.SourcePort, assoc.PeerTag, (SctpChunkType.CookieAck, 0, [])), from);
+                        await SendRawAsync(SctpPacketWriter.Packet(SctpPort, header.SourcePort, assoc.PeerTag, SctpPacketWriter.CookieAck()), from);
                         _accepted.Writer.TryWrite(assoc);
                         break;
                     }
@@ -284,28 +287,22 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
                     assoc.Established.TrySetResult();
                     break;
 
-                case SctpChunkType.Data when assoc is not null && packet.VerificationTag == assoc.LocalTag:
+                case SctpChunkType.Data when assoc is not null && header.VerificationTag == assoc.LocalTag:
                     {
-                        var v = chunk.Value.Span;
-                        if (v.Length < 12)
-                        {
-                            throw new SctpDecodeException($"DATA chunk value of {v.Length} bytes");
-                        }
-
-                        var tsn = BinaryPrimitives.ReadUInt32BigEndian(v);
+                        var (tsn, stream, ppid, payload) = ReadData(chunk, raw);
                         sackNeeded = true;
                         if (tsn == assoc.PeerCumulativeTsn + 1)
                         {
                             assoc.PeerCumulativeTsn = tsn;
-                            _messages.Writer.TryWrite(new SctpMessage(assoc, BinaryPrimitives.ReadUInt16BigEndian(v[4..]), BinaryPrimitives.ReadUInt32BigEndian(v[8..]), v[12..].ToArray()));
+                            _messages.Writer.TryWrite(new SctpMessage(assoc, stream, ppid, payload));
                         }
 
                         // A duplicate is only re-acknowledged; a gap waits for the sender's retransmission.
                         break;
                     }
 
-                case SctpChunkType.Sack when assoc is not null && chunk.Value.Length >= 4:
-                    assoc.Acknowledge(BinaryPrimitives.ReadUInt32BigEndian(chunk.Value.Span));
+                case SctpChunkType.Sack when assoc is not null:
+                    assoc.Acknowledge(ReadSack(chunk, raw));
                     break;
 
                 default:
@@ -317,9 +314,63 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
         if (sackNeeded && assoc is not null)
         {
             await SendRawAsync(
-                SctpCodec.Encode(SctpPort, assoc.PeerPort, assoc.PeerTag, (SctpChunkType.Sack, 0, SctpCodec.SackValue(assoc.PeerCumulativeTsn, 65535))),
+                SctpPacketWriter.Packet(SctpPort, assoc.PeerPort, assoc.PeerTag, SctpPacketWriter.Sack(assoc.PeerCumulativeTsn, 65535)),
                 from);
         }
+    }
+
+    /// <summary>
+    /// Checks the common header and checksum and lists the chunks as slices of <paramref name="raw"/>, so the async
+    /// handler can keep them across its sends. Bad input is a <see cref="TransportDecodeException"/> naming the offset.
+    /// </summary>
+    private static (SctpCommonHeader Header, List<ReceivedChunk> Chunks) ReadPacket(byte[] raw)
+    {
+        if (!SctpCommonHeader.TryDecode(raw, out var header, out var error))
+        {
+            throw new TransportDecodeException(error, 0, $"SCTP packet of {raw.Length} bytes is shorter than the 12-byte common header");
+        }
+
+        if (!SctpChecksum.IsValid(raw))
+        {
+            throw new TransportDecodeException(TransportError.BadSctpChecksum, 8, $"SCTP checksum 0x{header.Checksum:x8} does not match the packet's CRC32c");
+        }
+
+        var chunks = new List<ReceivedChunk>();
+        var reader = new SctpChunkReader(raw);
+        while (reader.TryReadNext(out var chunk, out error))
+        {
+            chunks.Add(new ReceivedChunk(chunk.Type, chunk.Flags, chunk.Offset, raw.AsMemory(chunk.Offset + 4, chunk.Value.Length)));
+        }
+
+        if (error != TransportError.None)
+        {
+            throw new TransportDecodeException(error, chunks.Count == 0 ? SctpCommonHeader.Length : chunks[^1].Offset, $"SCTP chunk after chunk {chunks.Count} of the packet");
+        }
+
+        return (header, chunks);
+    }
+
+    private static SctpInitChunk ReadInit(ReceivedChunk c, byte[] raw) =>
+        SctpInitChunk.TryParse(c.View(raw), out var init, out var error) ? init : throw Bad(error, c);
+
+    private static byte[] ReadStateCookie(ReceivedChunk c, byte[] raw) =>
+        SctpInitChunk.TryFindStateCookie(c.View(raw), out var cookie, out var error) ? cookie.ToArray() : throw Bad(error, c, "INIT ACK without a State Cookie");
+
+    private static (uint Tsn, ushort Stream, uint Ppid, byte[] Payload) ReadData(ReceivedChunk c, byte[] raw) =>
+        SctpDataChunk.TryParse(c.View(raw), out var data, out var error)
+            ? (data.Tsn, data.StreamId, data.PayloadProtocolId, data.UserData.ToArray())
+            : throw Bad(error, c);
+
+    private static uint ReadSack(ReceivedChunk c, byte[] raw) =>
+        SctpSackChunk.TryParse(c.View(raw), out var sack, out var error) ? sack.CumulativeTsnAck : throw Bad(error, c);
+
+    private static TransportDecodeException Bad(TransportError error, ReceivedChunk c, string? detail = null) =>
+        new(error, c.Offset, detail ?? $"{c.Type} chunk of {c.Value.Length} value bytes");
+
+    /// <summary>A received chunk kept as a slice of the packet (a <see cref="SctpChunk"/> cannot live across an await).</summary>
+    private readonly record struct ReceivedChunk(SctpChunkType Type, byte Flags, int Offset, ReadOnlyMemory<byte> Value)
+    {
+        public SctpChunk View(byte[] raw) => new(Type, Flags, raw.AsSpan(Offset + 4, Value.Length), Offset);
     }
 
     private async Task RetransmitLoopAsync()

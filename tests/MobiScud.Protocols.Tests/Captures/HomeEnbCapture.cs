@@ -3,6 +3,7 @@ using System.Net;
 using MobiScud.Capture;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
+using MobiScud.Protocols.Sctp;
 using MobiScud.Testbed.Emulation;
 
 namespace MobiScud.Protocols.Tests.Captures;
@@ -107,8 +108,8 @@ internal static class HomeEnbCapture
             var tsn = uplink ? _uplinkTsn++ : _downlinkTsn++;
             var ssn = uplink ? _uplinkSsn++ : _downlinkSsn++;
             // UE-associated signalling on stream 1; B|E: one whole message per DATA chunk.
-            var sctp = SctpCodec.Encode(SctpCodec.S1apPort, SctpCodec.S1apPort, uplink ? uplinkTag : downlinkTag,
-                (SctpChunkType.Data, 0x03, SctpCodec.DataValue(tsn, 1, ssn, SctpCodec.S1apPpid, pdu)));
+            var sctp = SctpPacketWriter.Packet(SctpWellKnown.S1apPort, SctpWellKnown.S1apPort, uplink ? uplinkTag : downlinkTag,
+                SctpPacketWriter.Data(tsn, 1, ssn, SctpWellKnown.S1apPpid, pdu));
             return Ipv4(uplink ? enb : Mme, uplink ? Mme : enb, sctp, ipId);
         }
     }

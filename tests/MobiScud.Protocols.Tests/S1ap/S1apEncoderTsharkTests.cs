@@ -95,32 +95,11 @@ public class S1apEncoderTsharkTests
     [Fact]
     public async Task Tshark_decodes_our_encoded_messages_to_the_values_we_encoded()
     {
-        var text2pcap = ExternalTool.Require("text2pcap", "wireshark-common");
-        var tshark = ExternalTool.Require("tshark", "tshark");
         var dir = Directory.CreateTempSubdirectory("mobiscud-s1ap-enc-");
         try
         {
             var messages = Messages();
-            var hex = new StringBuilder();
-            foreach (var m in messages)
-            {
-                var bytes = m.Encode();
-                for (var off = 0; off < bytes.Length; off += 16)
-                {
-                    hex.Append(CultureInfo.InvariantCulture, $"{off:x6} ");
-                    hex.AppendJoin(' ', bytes.Skip(off).Take(16).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
-                    hex.Append('\n');
-                }
-            }
-
-            var txt = Path.Combine(dir.FullName, "s1ap.txt");
-            var pcap = Path.Combine(dir.FullName, "s1ap.pcap");
-            File.WriteAllText(txt, hex.ToString());
-            var conv = await ExternalTool.RunAsync(text2pcap, ["-q", "-S", "36412,36412,18", txt, pcap], TimeSpan.FromMinutes(1));
-            Assert.True(conv.ExitCode == 0, conv.StdErr);
-
-            var malformed = await ExternalTool.RunAsync(tshark, ["-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= warning", "-T", "fields", "-e", "frame.number"], TimeSpan.FromMinutes(1));
-            Assert.Equal(string.Empty, malformed.StdOut.Trim());
+            var pcap = await WritePcapWithoutMalformedAsync(dir.FullName, messages);
 
             var decoded = TsharkCorpus.For(pcap, "s1ap");
             Assert.Equal(messages.Count, decoded.Count);
@@ -172,5 +151,36 @@ public class S1apEncoderTsharkTests
         {
             if (Environment.GetEnvironmentVariable("MOBISCUD_KEEP_TMP") is null) { dir.Delete(recursive: true); }
         }
+    }
+
+    /// <summary>
+    /// Writes one S1AP message per frame (text2pcap, SCTP PPID 18) and asserts tshark finds nothing malformed and
+    /// raises no warning in any of them. Returns the pcap's path.
+    /// </summary>
+    internal static async Task<string> WritePcapWithoutMalformedAsync(string dir, IReadOnlyList<S1apMessage> messages)
+    {
+        var text2pcap = ExternalTool.Require("text2pcap", "wireshark-common");
+        var tshark = ExternalTool.Require("tshark", "tshark");
+        var hex = new StringBuilder();
+        foreach (var m in messages)
+        {
+            var bytes = m.Encode();
+            for (var off = 0; off < bytes.Length; off += 16)
+            {
+                hex.Append(CultureInfo.InvariantCulture, $"{off:x6} ");
+                hex.AppendJoin(' ', bytes.Skip(off).Take(16).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+                hex.Append('\n');
+            }
+        }
+
+        var txt = Path.Combine(dir, "s1ap.txt");
+        var pcap = Path.Combine(dir, "s1ap.pcap");
+        File.WriteAllText(txt, hex.ToString());
+        var conv = await ExternalTool.RunAsync(text2pcap, ["-q", "-S", "36412,36412,18", txt, pcap], TimeSpan.FromMinutes(1));
+        Assert.True(conv.ExitCode == 0, conv.StdErr);
+
+        var malformed = await ExternalTool.RunAsync(tshark, ["-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= warning", "-T", "fields", "-e", "frame.number"], TimeSpan.FromMinutes(1));
+        Assert.Equal(string.Empty, malformed.StdOut.Trim());
+        return pcap;
     }
 }
