@@ -20,7 +20,7 @@ internal sealed class LiveReplay
     private readonly TextWriter _output;
     private readonly bool _json;
     private readonly bool _quiet;
-    private readonly LatencyHistogram _latency = new();
+    private readonly LinearLatencyHistogram _latency = new();
     private Tee? _tee;
     private bool _dirty;
 
@@ -268,7 +268,7 @@ internal sealed class LiveReplay
 }
 
 /// <summary>Latencies in 1 µs buckets up to 1 s (above: one overflow bucket), so that recording allocates nothing.</summary>
-internal sealed class LatencyHistogram
+internal sealed class LinearLatencyHistogram
 {
     private const int Buckets = 1_000_000;
     private readonly long[] _counts = new long[Buckets + 1];

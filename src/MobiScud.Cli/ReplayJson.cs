@@ -7,6 +7,7 @@ using System.Text.Json.Serialization.Metadata;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Hosting.Config;
 
 namespace MobiScud.Cli;
 
@@ -25,7 +26,7 @@ internal static class ReplayJson
         Converters =
         {
             new JsonStringEnumConverter(),
-            new IpAddressConverter(),
+            new IpAddressJsonConverter(),
             new ValueConverter<UeId>(v => v.Value),
             new ValueConverter<EnbId>(v => v.Value.ToString(CultureInfo.InvariantCulture)),
             new ValueConverter<SiteId>(v => v.Value),
@@ -167,25 +168,6 @@ internal static class ReplayJson
     }
 
     private static void WriteTyped(Utf8JsonWriter w, object value) => JsonSerializer.Serialize(w, value, value.GetType(), Options);
-
-    private sealed class IpAddressConverter : JsonConverter<IPAddress>
-    {
-        public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => IPAddress.Parse(reader.GetString()!);
-
-        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options)
-        {
-            // Formatted into a stack buffer: no string per address.
-            Span<char> text = stackalloc char[64];
-            if (value.TryFormat(text, out var written))
-            {
-                writer.WriteStringValue(text[..written]);
-            }
-            else
-            {
-                writer.WriteStringValue(value.ToString());
-            }
-        }
-    }
 
     private sealed class ValueConverter<T>(Func<T, string> format) : JsonConverter<T>
     {

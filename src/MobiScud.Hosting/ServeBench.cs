@@ -262,7 +262,7 @@ public static class ServeBench
     private static double Peer(List<UeEvent> stream, int sites)
     {
         var map = Enumerable.Range(0, sites).ToDictionary(s => new EnbId((uint)s + 1), s => new SiteId($"site-{s}"));
-        var mc = new MobiScudController(new McConfig(map, new SiteId("core")));
+        var mc = new SingleThreadedMc(new McConfig(map, new SiteId("core")));
         var clock = Stopwatch.StartNew();
         long n = 0;
         foreach (var e in stream)

@@ -268,7 +268,7 @@ public static class ServeHost
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
                 sp.GetRequiredService<ILogger<CommandDispatcher>>())
             {
-                Placement = new SitePlacement(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
+                Placement = new SiteMembershipAdmission(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
             };
         });
         services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
@@ -296,7 +296,7 @@ public static class ServeHost
     /// A new PVM goes where the MC asks when that site has room, else to the nearest edge site that has (the MC's
     /// ranking), else to the core; the site grains count and admit.
     /// </summary>
-    private sealed class SitePlacement(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
+    private sealed class SiteMembershipAdmission(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
     {
         public async Task<SiteId?> PlaceAsync(CreatePvm create)
         {

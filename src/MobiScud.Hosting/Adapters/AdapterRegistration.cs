@@ -53,7 +53,7 @@ public static class AdapterRegistration
             services.AddSingleton(sp =>
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
-                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
+                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UePartitions.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
                     () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<HostingMetrics>());
             });
             services.AddSingleton<ISteeringBackend>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());

@@ -141,7 +141,7 @@ public static class ApiEndpoints
 
     /// <summary>The UE's snapshot if the index knows it; an unknown id activates no grain (a scan of ids must not fill memory).</summary>
     private static async Task<UeSnapshot?> Known(IGrainFactory g, string ue) =>
-        ue.Length <= 256 && await g.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Contains(ue) ? await g.GetGrain<IUeGrain>(ue).Get() : null;
+        ue.Length <= 256 && await g.GetGrain<IUeIndexGrain>(UePartitions.PartitionOf(ue)).Contains(ue) ? await g.GetGrain<IUeGrain>(ue).Get() : null;
 
     private static IResult Retry(string detail) => new RetryResult(detail);
 
@@ -189,7 +189,7 @@ public static class ApiEndpoints
         await g.GetGrain<IControlGrain>(GrainNames.Control).SetDrained(site, drain);
 
         // A drain moves the site's PVMs out; ending one lets every UE come back to its nearest site.
-        var ues = drain ? (await g.GetGrain<ISiteGrain>(site).Get()).Ues.ToList() : await UeIndex.AllAsync(g);
+        var ues = drain ? (await g.GetGrain<ISiteGrain>(site).Get()).Ues.ToList() : await UePartitions.AllAsync(g);
         foreach (var ue in ues)
         {
             await sink.PostAsync(new ReconcileRequested(clock.Now, new UeId(ue)));
@@ -215,21 +215,21 @@ public static class ApiEndpoints
 
     private static async Task<List<UeState>> Page(IGrainFactory g, int? offset, int? limit)
     {
-        var ids = (await UeIndex.AllAsync(g)).Skip(Math.Max(0, offset ?? 0)).Take(Math.Clamp(limit ?? 100, 1, 1000));
+        var ids = (await UePartitions.AllAsync(g)).Skip(Math.Max(0, offset ?? 0)).Take(Math.Clamp(limit ?? 100, 1, 1000));
         var snaps = await Task.WhenAll(ids.Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 
     private static async Task<List<(string Ue, UeSnapshot Snapshot)>> Snapshots(IGrainFactory g)
     {
-        var ids = await UeIndex.AllAsync(g);
+        var ids = await UePartitions.AllAsync(g);
         var snaps = await Task.WhenAll(ids.Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. ids.Zip(snaps)];
     }
 
     private static async Task<List<UeState>> All(IGrainFactory g)
     {
-        var snaps = await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        var snaps = await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 

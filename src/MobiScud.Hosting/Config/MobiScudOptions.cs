@@ -42,7 +42,7 @@ public sealed class MobiScudOptions
 
     public SiloOptions Silo { get; set; } = new();
 
-    public PipelineOptions Pipeline { get; set; } = new();
+    public EventPipelineOptions Pipeline { get; set; } = new();
 
     public HypervisorOptions Hypervisor { get; set; } = new();
 
@@ -179,7 +179,7 @@ public sealed class SiloOptions
     public bool ListenOnAnyAddress { get; set; }
 }
 
-public sealed class PipelineOptions
+public sealed class EventPipelineOptions
 {
     /// <summary>Independent ordered lanes; a UE always maps to the same one.</summary>
     [Range(1, 1024)]

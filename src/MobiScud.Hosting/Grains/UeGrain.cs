@@ -297,7 +297,7 @@ public sealed class UeGrain(
         {
             if (!record.Indexed && (record.State is not null || record.Quarantine is not null))
             {
-                await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
+                await GrainFactory.GetGrain<IUeIndexGrain>(UePartitions.PartitionOf(ue)).Add(ue);
                 record.Indexed = true;
             }
 

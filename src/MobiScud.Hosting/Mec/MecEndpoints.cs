@@ -306,7 +306,7 @@ internal static class MecEndpoints
     /// <summary>The UEs the MC knows with their serving cell, for the queries.</summary>
     private static async Task<List<UeSnapshot>> Ues(IGrainFactory g)
     {
-        var snaps = await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        var snaps = await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Where(s => s.State is { Connection: ConnectionState.Connected } && s.Cell is not null && !s.State.Bearers.IsEmpty)];
     }
 

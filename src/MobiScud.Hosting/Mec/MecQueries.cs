@@ -17,7 +17,7 @@ internal static class MecQueries
     public const string PvmDescriptor = "mobiscud-pvm";
 
     private static async Task<UeSnapshot[]> All(IGrainFactory g) =>
-        await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
 
     /// <summary>
     /// GET /rni/v2/queries/plmn_info: one PlmnInfo per asked application instance with the PLMNs of the cells the

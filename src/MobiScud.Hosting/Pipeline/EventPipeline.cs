@@ -20,7 +20,7 @@ namespace MobiScud.Hosting.Pipeline;
 public sealed class EventPipeline : IEventSink, IHostedService
 {
     private readonly IGrainFactory _grains;
-    private readonly PipelineOptions _options;
+    private readonly EventPipelineOptions _options;
     private readonly ILogger _log;
     private readonly Channel<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)>[] _lanes;
     private readonly Task[] _readers;
@@ -34,7 +34,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
     /// <summary>Attempts for a failure that is not storage or the cluster being away (those are retried until they return).</summary>
     private const int MaxAttemptsUnlessTransient = 60;
 
-    public EventPipeline(IGrainFactory grains, PipelineOptions options, ILogger<EventPipeline> log)
+    public EventPipeline(IGrainFactory grains, EventPipelineOptions options, ILogger<EventPipeline> log)
     {
         _grains = grains;
         _options = options;
@@ -87,7 +87,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
     private async ValueTask PostAsync(UeEvent e, TaskCompletionSource? applied, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(e);
-        var lane = _lanes[(uint)UeIndex.StableHash(e.Ue.Value) % (uint)_lanes.Length];
+        var lane = _lanes[(uint)UePartitions.StableHash(e.Ue.Value) % (uint)_lanes.Length];
         Interlocked.Increment(ref _posted);
         try
         {

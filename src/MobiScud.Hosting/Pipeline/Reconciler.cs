@@ -102,7 +102,7 @@ public sealed class Reconciler(
         {
             await grains.GetGrain<IControlGrain>(GrainNames.Control).Repersist();
             var ues = new List<string>();
-            for (var i = 0; i < UeIndex.Partitions; i++)
+            for (var i = 0; i < UePartitions.Partitions; i++)
             {
                 var index = grains.GetGrain<IUeIndexGrain>(i);
                 await index.Repersist();
@@ -128,7 +128,7 @@ public sealed class Reconciler(
     {
         var inventory = await hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
-        var ues = await UeIndex.AllAsync(grains);
+        var ues = await UePartitions.AllAsync(grains);
         var known = new HashSet<UeId>();
         var observed = 0;
         foreach (var id in ues)

@@ -88,7 +88,7 @@ public sealed class Simulator
         Cells = Topology.ToCellGeometry();
         LaneSpecs = LanesOf(scenario);
         lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
-        Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
+        Tracker = new UeProbeSeries(Math.Min(ues, 64), lanes.Length);
         Ran = new RanStats();
     }
 
@@ -160,7 +160,7 @@ public sealed class Simulator
 
     public TimeSpan Now => queue.Now;
 
-    public UeTracker Tracker { get; }
+    public UeProbeSeries Tracker { get; }
 
     internal IReadOnlyList<StrategyLane> Lanes => lanes;
 

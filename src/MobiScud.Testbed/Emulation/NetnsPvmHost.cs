@@ -44,11 +44,11 @@ public sealed class NetnsPvmHost : IHypervisor
     /// <summary>The PVM's veth end at its site's host (moved between site namespaces by a migration).</summary>
     private string LinkOf(int index) => $"{_net.Plan.Prefix}v{index}";
 
-    public IReadOnlyList<PvmStatus> Query()
+    public IReadOnlyList<PvmReport> Query()
     {
         lock (_gate)
         {
-            return _pvms.Select(kv => new PvmStatus(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended, Address: kv.Value.Address)).ToList();
+            return _pvms.Select(kv => new PvmReport(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended, Address: kv.Value.Address)).ToList();
         }
     }
 
