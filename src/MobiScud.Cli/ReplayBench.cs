@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.S1ap;

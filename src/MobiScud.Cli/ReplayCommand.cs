@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using MobiScud.Capture;
 using MobiScud.Protocols.Link;
 
-namespace MobiScud.Capture;
+namespace MobiScud.Bench.Support;
 
 /// <summary>What a <see cref="FrameBlaster"/> run did.</summary>
 public readonly record struct BlastResult(long Sent, long Loops, TimeSpan Elapsed, long SendErrors, string? LastError)

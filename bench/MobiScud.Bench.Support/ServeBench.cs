@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using MobiScud.Control;
+using MobiScud.Hosting;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
@@ -9,7 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace MobiScud.Hosting;
+namespace MobiScud.Bench.Support;
 
 /// <summary>
 /// `mobiscud serve --bench`: control events per second through the service (pipeline, UE grains, in-memory
