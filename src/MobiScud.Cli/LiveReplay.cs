@@ -79,7 +79,7 @@ internal sealed class LiveReplay
         }
 
         var stats = source.Statistics();
-        writer?.Close(DateTime.UtcNow.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
+        writer?.Close(TimeProvider.System.GetUtcNow().UtcDateTime.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
         writer?.Dispose();
         Summary(result, stats, source, writer);
         _output.Flush();
@@ -111,7 +111,7 @@ internal sealed class LiveReplay
     {
         // Both clocks are CLOCK_REALTIME: the kernel stamps the frame as the interface receives it.
         var wire = _tee!.LastNanos;
-        var decided = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        var decided = (TimeProvider.System.GetUtcNow().UtcDateTime.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         _latency.Add(decided - wire);
         if (_quiet)
         {

@@ -239,7 +239,6 @@ public static class ServeHost
         services.AddOptions<MobiScudOptions>().Bind(configuration.GetSection(MobiScudOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MobiScudOptions>, MobiScudOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IServiceClock, SystemServiceClock>();
         services.AddSingleton<HostingMetrics>();
         services.AddSingleton<ResilienceMetrics>();
         services.AddSingleton(new WebhookPolicy(options.Api.Webhooks));
@@ -249,8 +248,8 @@ public static class ServeHost
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
         services.AddSingleton(sp =>
         {
-            var clock = sp.GetRequiredService<IServiceClock>();
-            return new TimerScheduler(sp.GetRequiredService<TimeProvider>(), () => clock.Now);
+            var clock = sp.GetRequiredService<TimeProvider>();
+            return new TimerScheduler(sp.GetRequiredService<TimeProvider>(), () => clock.ServiceNow());
         });
         services.AddSingleton<ITimerScheduler>(sp => sp.GetRequiredService<TimerScheduler>());
         services.AddSingleton<McConfigProvider>();
@@ -262,16 +261,16 @@ public static class ServeHost
         services.AddSingleton<Mec.MecSockets>();
         services.AddSingleton(sp =>
         {
-            var clock = sp.GetRequiredService<IServiceClock>();
+            var clock = sp.GetRequiredService<TimeProvider>();
             return new CommandDispatcher(
-                sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.Now,
+                sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.ServiceNow(),
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
                 sp.GetRequiredService<ILogger<CommandDispatcher>>())
             {
                 Placement = new SiteMembershipAdmission(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
             };
         });
-        services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
+        services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<TimeProvider>().ServiceNow().TotalSeconds));
         services.AddSingleton(sp => new ServeDashboard(sp.GetRequiredService<DashboardState>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IPvmBackend>()));
         services.AddHostedService(sp => sp.GetRequiredService<ServeDashboard>());
 

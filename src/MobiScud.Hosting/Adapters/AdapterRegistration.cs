@@ -28,14 +28,14 @@ public static class AdapterRegistration
                 case HypervisorKind.Replay:
                     services.AddSingleton<IPvmBackend>(sp =>
                     {
-                        var clock = sp.GetRequiredService<IServiceClock>();
-                        return new ImmediatePvmModel(() => clock.Now);
+                        var clock = sp.GetRequiredService<TimeProvider>();
+                        return new ImmediatePvmModel(() => clock.ServiceNow());
                     });
                     break;
                 case HypervisorKind.Qemu:
                     services.AddSingleton(sp => new QemuHypervisorAdapter(
                         options.Hypervisor.Qemu, [.. options.Sites.Select(s => s.Name), options.CoreSite],
-                        sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<ILogger<QemuHypervisorAdapter>>()));
+                        sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QemuHypervisorAdapter>>()));
                     services.AddSingleton<IPvmBackend>(sp => sp.GetRequiredService<QemuHypervisorAdapter>());
                     break;
                 default:
@@ -54,7 +54,7 @@ public static class AdapterRegistration
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
                 return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UePartitions.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
-                    () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<HostingMetrics>());
+                    () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HostingMetrics>());
             });
             services.AddSingleton<ISteeringBackend>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
         }

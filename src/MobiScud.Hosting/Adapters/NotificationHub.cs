@@ -188,7 +188,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     /// </summary>
     private Task<Subscription[]> SubscriptionsAsync()
     {
-        if ((DateTime.UtcNow - _refreshedAt).TotalSeconds <= 1)
+        if ((TimeProvider.System.GetUtcNow().UtcDateTime - _refreshedAt).TotalSeconds <= 1)
         {
             return _subscriptionsTask;
         }
@@ -207,7 +207,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
         {
             var read = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
             _subscriptionsTask = Task.FromResult(read);
-            _refreshedAt = DateTime.UtcNow;
+            _refreshedAt = TimeProvider.System.GetUtcNow().UtcDateTime;
             return read;
         }
     }

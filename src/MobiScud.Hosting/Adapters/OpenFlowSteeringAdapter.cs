@@ -34,7 +34,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
 
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
-    private readonly IServiceClock _clock;
+    private readonly TimeProvider _clock;
     private readonly HostingMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
@@ -51,10 +51,10 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     /// <param name="metrics">Where failures are counted (optional).</param>
     public OpenFlowSteeringAdapter(
         SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null,
-        IServiceClock? clock = null, HostingMetrics? metrics = null)
+        TimeProvider? clock = null, HostingMetrics? metrics = null)
     {
         _options = options;
-        _clock = clock ?? new SystemServiceClock(TimeProvider.System);
+        _clock = clock ?? TimeProvider.System;
         _metrics = metrics;
         _knownUes = knownUes;
         _listenAfter = listenAfter;
@@ -225,7 +225,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
         var kind = SteeringFailureKinds.KindOf(reason);
         _metrics?.SteeringFailure(kind);
         _log.LogWarning("steering v{Version} for {Ue} failed at {Site} ({Kind}): reported to the MC", intent.Version, intent.Ue, site, kind);
-        _outcomes.Writer.TryWrite(new SteeringFailed(_clock.Now, intent.Ue, site, reason, intent.Version));
+        _outcomes.Writer.TryWrite(new SteeringFailed(_clock.ServiceNow(), intent.Ue, site, reason, intent.Version));
     }
 
     /// <summary>Keeps a background task until it ends; a failure is logged with what it was doing.</summary>

@@ -1,12 +1,7 @@
 namespace MobiScud.Hosting.Adapters;
 
-/// <summary>The service's time line: wall clock since the Unix epoch, so that it survives restarts.</summary>
-public interface IServiceClock
+/// <summary>The service's time line on the one clock (<see cref="TimeProvider"/>): wall clock since the Unix epoch, so that it survives restarts.</summary>
+public static class ServiceClock
 {
-    TimeSpan Now { get; }
-}
-
-public sealed class SystemServiceClock(TimeProvider time) : IServiceClock
-{
-    public TimeSpan Now => time.GetUtcNow() - DateTimeOffset.UnixEpoch;
+    public static TimeSpan ServiceNow(this TimeProvider time) => time.GetUtcNow() - DateTimeOffset.UnixEpoch;
 }

@@ -53,7 +53,7 @@ public static class ApiEndpoints
             .WithSummary("The UE's recent events (with the commands the MC issued for each) and notifications, oldest first");
         api.MapGet("/quarantine", async (IGrainFactory g) => (await Snapshots(g)).Where(s => s.Snapshot.Quarantine is not null)
             .Select(s => new { ue = s.Ue, quarantine = s.Snapshot.Quarantine })).WithSummary("UEs whose events the MC threw on: their events are set aside");
-        api.MapDelete("/ues/{ue}/quarantine", async (IGrainFactory g, EventPipeline pipeline, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        api.MapDelete("/ues/{ue}/quarantine", async (IGrainFactory g, EventPipeline pipeline, TimeProvider clock, IOptions<MobiScudOptions> o, string ue) =>
         {
             if (await Known(g, ue) is null)
             {
@@ -66,7 +66,7 @@ public static class ApiEndpoints
             }
 
             // What was set aside meanwhile is gone: square the UE with the hypervisor and the switches.
-            return await Submitted(pipeline, new ReconcileRequested(clock.Now, new UeId(ue)), o.Value, $"/api/v1/ues/{ue}", new { ue, action = "released" });
+            return await Submitted(pipeline, new ReconcileRequested(clock.ServiceNow(), new UeId(ue)), o.Value, $"/api/v1/ues/{ue}", new { ue, action = "released" });
         }).WithSummary("Lift a UE's quarantine; the MC reconciles it");
         api.MapGet("/pvms", async (IGrainFactory g) => (await All(g)).Where(s => s.PvmStatus != PvmStatus.None).Select(s => new
         {
@@ -91,21 +91,21 @@ public static class ApiEndpoints
         }).WithSummary("Steering the MC wants, what the switches hold, and what a switch rejected or did not confirm (retry pending)");
         api.MapGet("/sites", Sites).WithSummary("Edge sites: capacity, PVMs, drain");
 
-        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "pin")).WithSummary("Pin the UE's PVM to a site (it moves there and stays)");
-        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue) =>
             Pin(g, sink, clock, o.Value, ue, null, "unpin")).WithSummary("Let the PVM follow the strategy again");
-        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "move")).WithSummary("Move the PVM by hand (a move pins it there until unpinned)");
-        api.MapPost("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
+        api.MapPost("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, TimeProvider clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, true)).WithSummary("Drain a site: its PVMs move out, none is placed there");
-        api.MapDelete("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
+        api.MapDelete("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, TimeProvider clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, false)).WithSummary("End a drain");
 
         Mec.MecEndpoints.Map(app);
     }
 
-    private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, IServiceClock clock, MobiScudOptions o, string ue, string? site, string what)
+    private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, TimeProvider clock, MobiScudOptions o, string ue, string? site, string what)
     {
         if (site is not null && site != o.CoreSite && o.Sites.All(s => s.Name != site))
         {
@@ -122,7 +122,7 @@ public static class ApiEndpoints
             return NotFound($"UE '{Clip(ue)}' is not known");
         }
 
-        return await Submitted(sink, new PinRequested(clock.Now, new UeId(ue), site is null ? null : new SiteId(site)), o, $"/api/v1/ues/{ue}", new { ue, action = what, site });
+        return await Submitted(sink, new PinRequested(clock.ServiceNow(), new UeId(ue), site is null ? null : new SiteId(site)), o, $"/api/v1/ues/{ue}", new { ue, action = what, site });
     }
 
     /// <summary>
@@ -179,7 +179,7 @@ public static class ApiEndpoints
     /// <summary>What an error message echoes of a client's value: enough to recognise it, never megabytes.</summary>
     public static string Clip(string? value, int max = 100) => value is null ? "" : value.Length <= max ? value : $"{value[..max]}... ({value.Length} characters)";
 
-    private static async Task<IResult> Drain(IGrainFactory g, IEventSink sink, IServiceClock clock, MobiScudOptions o, string site, bool drain)
+    private static async Task<IResult> Drain(IGrainFactory g, IEventSink sink, TimeProvider clock, MobiScudOptions o, string site, bool drain)
     {
         if (o.Sites.All(s => s.Name != site))
         {
@@ -192,7 +192,7 @@ public static class ApiEndpoints
         var ues = drain ? (await g.GetGrain<ISiteGrain>(site).Get()).Ues.ToList() : await UePartitions.AllAsync(g);
         foreach (var ue in ues)
         {
-            await sink.PostAsync(new ReconcileRequested(clock.Now, new UeId(ue)));
+            await sink.PostAsync(new ReconcileRequested(clock.ServiceNow(), new UeId(ue)));
         }
 
         return Results.Accepted($"/api/v1/sites", new { site, drained = drain, reconciling = ues.Count });

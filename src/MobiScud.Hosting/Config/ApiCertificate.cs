@@ -44,7 +44,7 @@ public static class ApiCertificate
         try
         {
             using var cert = Load(api);
-            return cert.NotAfter < DateTime.Now ? $"{prefix}:Certificate '{api.Certificate}' expired on {cert.NotAfter:yyyy-MM-dd}" : null;
+            return cert.NotAfter < TimeProvider.System.GetLocalNow().DateTime ? $"{prefix}:Certificate '{api.Certificate}' expired on {cert.NotAfter:yyyy-MM-dd}" : null;
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
         {

@@ -123,7 +123,7 @@ public sealed class UeGrain(
     /// </summary>
     private async Task HistoryChanged()
     {
-        if (_historyDirty && (_historyWritten == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(_historyWritten) >= TimelineWriteInterval))
+        if (_historyDirty && (_historyWritten == 0 || TimeProvider.System.GetElapsedTime(_historyWritten) >= TimelineWriteInterval))
         {
             await WriteHistory();
         }
@@ -137,7 +137,7 @@ public sealed class UeGrain(
         }
 
         _historyDirty = false;
-        _historyWritten = System.Diagnostics.Stopwatch.GetTimestamp();
+        _historyWritten = TimeProvider.System.GetTimestamp();
         await history.WriteStateAsync();
     }
 

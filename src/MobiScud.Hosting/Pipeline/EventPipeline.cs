@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
@@ -91,7 +90,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
         Interlocked.Increment(ref _posted);
         try
         {
-            await lane.Writer.WriteAsync((e, Stopwatch.GetTimestamp(), applied), ct);
+            await lane.Writer.WriteAsync((e, TimeProvider.System.GetTimestamp(), applied), ct);
         }
         catch
         {
@@ -112,7 +111,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _seq = DateTime.UtcNow.Ticks;
+        _seq = TimeProvider.System.GetUtcNow().UtcDateTime.Ticks;
         for (var i = 0; i < _lanes.Length; i++)
         {
             var lane = _lanes[i];

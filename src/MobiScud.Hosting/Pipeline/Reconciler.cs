@@ -23,7 +23,7 @@ public sealed class Reconciler(
     IGrainFactory grains,
     EventPipeline pipeline,
     CommandDispatcher dispatcher,
-    IServiceClock clock,
+    TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
     ILogger<Reconciler> log,
     ILogger<OutcomePump> pumpLog) : BackgroundService
@@ -141,7 +141,7 @@ public sealed class Reconciler(
                 continue;
             }
 
-            var now = clock.Now;
+            var now = clock.ServiceNow();
             held.TryGetValue(ue, out var pvm);
             if (pvm is not null || state.PvmStatus != PvmStatus.None)
             {

@@ -126,7 +126,7 @@ public sealed class StorageWatch(
     {
         // A fresh ETag-less state: a wiped record must be created, not updated.
         var generation = Guid.NewGuid().ToString("N");
-        var fresh = new GrainState<StorageGeneration>(new StorageGeneration { Generation = generation, CreatedUtc = DateTime.UtcNow });
+        var fresh = new GrainState<StorageGeneration>(new StorageGeneration { Generation = generation, CreatedUtc = TimeProvider.System.GetUtcNow().UtcDateTime });
         if (state.RecordExists)
         {
             fresh.ETag = state.ETag;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using MobiScud.Protocols.OpenFlow;
 using MobiScud.Sdn.Steering;
 
@@ -51,7 +50,7 @@ internal sealed class SwitchSession : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, BatchErrors> flowModOwners = new();
     private readonly CancellationTokenSource cts = new();
     private readonly TaskCompletionSource<Hello> hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Stopwatch sinceConnect = Stopwatch.StartNew();
+    private readonly long connectedAt = TimeProvider.System.GetTimestamp();
     private int nextXid = 0x10000;
     private int closed;
 
@@ -71,7 +70,7 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>Held by reconciliation and by each batch so the switch sees them in a consistent order.</summary>
     public SemaphoreSlim ProgramLock { get; } = new(1, 1);
 
-    public TimeSpan SinceConnect => sinceConnect.Elapsed;
+    public TimeSpan SinceConnect => TimeProvider.System.GetElapsedTime(connectedAt);
 
     public long DecodeErrors;
 

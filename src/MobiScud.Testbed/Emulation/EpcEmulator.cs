@@ -192,12 +192,12 @@ public sealed class EpcEmulator : IAsyncDisposable
             }
             catch (Exception e) when (e is MobiScud.Protocols.DecodeException)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "?", "mme", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "?", "mme", $"undecodable: {e.Message}"));
                 continue;
             }
 
             _mmeSideEnb.TryGetValue(m.Association, out var fromEnb);
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{fromEnb}", "mme", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{fromEnb}", "mme", s.MessageName));
             await OnMmeMessageAsync(m.Association, s);
             Complete("mme", s);
         }
@@ -299,11 +299,11 @@ public sealed class EpcEmulator : IAsyncDisposable
             }
             catch (Exception e) when (e is MobiScud.Protocols.DecodeException)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", $"undecodable: {e.Message}"));
                 continue;
             }
 
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", s.MessageName));
             await OnEnbMessageAsync(enb, s);
             Complete($"enb{enb}", s);
         }
@@ -359,14 +359,14 @@ public sealed class EpcEmulator : IAsyncDisposable
 
     private async Task SendFromEnbAsync(int enb, byte[] pdu)
     {
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{enb}", "mme", S1apDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{enb}", "mme", S1apDecoder.Decode(pdu).MessageName));
         await _enbToMme[enb].SendAsync(pdu);
     }
 
     private async Task SendFromMmeAsync(int enb, byte[] pdu)
     {
         var assoc = _mmeSideEnb.First(kv => kv.Value == enb).Key;
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", S1apDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", S1apDecoder.Decode(pdu).MessageName));
         await assoc.SendAsync(pdu);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Threading.Channels;
 using MobiScud.Cloud;
@@ -156,7 +155,7 @@ public sealed class NetnsPvmHost : IHypervisor
     private void Migrate(StartMigration m)
     {
         var pvm = Lookup(m.Pvm);
-        var started = Stopwatch.GetTimestamp();
+        var started = TimeProvider.System.GetTimestamp();
         try
         {
             // Re-plug: out of the source site's host into the destination's, then into its PVM host bridge.
@@ -172,7 +171,7 @@ public sealed class NetnsPvmHost : IHypervisor
             return;
         }
 
-        var took = Stopwatch.GetElapsedTime(started);
+        var took = TimeProvider.System.GetElapsedTime(started);
         lock (_gate)
         {
             _pvms[m.Pvm] = pvm with { Site = m.To };

@@ -62,7 +62,7 @@ public sealed class SctpAssociation
             var tsn = _nextTsn++;
             var ssn = _ssn[stream % _ssn.Length]++;
             packet = SctpCodec.Encode(LocalPort, PeerPort, PeerTag, (SctpChunkType.Data, 0x03, SctpCodec.DataValue(tsn, stream, ssn, ppid, payload)));
-            _outstanding[tsn] = (packet, DateTime.UtcNow, 1);
+            _outstanding[tsn] = (packet, TimeProvider.System.GetUtcNow().UtcDateTime, 1);
         }
 
         return _endpoint.SendRawAsync(packet, UdpPeer);
@@ -331,7 +331,7 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
             {
                 foreach (var assoc in _associations.Values)
                 {
-                    foreach (var packet in assoc.DueForRetransmission(DateTime.UtcNow))
+                    foreach (var packet in assoc.DueForRetransmission(TimeProvider.System.GetUtcNow().UtcDateTime))
                     {
                         await SendRawAsync(packet, assoc.UdpPeer);
                     }

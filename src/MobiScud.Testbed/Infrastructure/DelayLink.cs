@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace MobiScud.Testbed.Infrastructure;
@@ -74,7 +73,7 @@ public sealed partial class DelayLink : IDisposable
                     continue;
                 }
 
-                var due = Stopwatch.GetTimestamp() + (long)(_delay.TotalSeconds * Stopwatch.Frequency);
+                var due = TimeProvider.System.GetTimestamp() + (long)(_delay.TotalSeconds * TimeProvider.System.TimestampFrequency);
                 lock (_gate)
                 {
                     _queue.Enqueue((due, buffer.AsSpan(0, n).ToArray()));
@@ -102,7 +101,7 @@ public sealed partial class DelayLink : IDisposable
                 // Sleep most of the wait, spin the last half millisecond: Thread.Sleep alone overshoots by ~1 ms.
                 while (true)
                 {
-                    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), item.Due);
+                    var left = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), item.Due);
                     if (left <= TimeSpan.Zero)
                     {
                         break;
