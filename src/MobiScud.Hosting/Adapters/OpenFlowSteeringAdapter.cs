@@ -40,7 +40,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
 
     /// <summary>The listener's start and the watches on switches not yet connected: awaited at disposal, failures logged.</summary>
-    private readonly HashSet<Task> _background = [];
+    private readonly BackgroundTasks _background;
     private int _started;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
@@ -59,13 +59,14 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
         _knownUes = knownUes;
         _listenAfter = listenAfter;
         _log = log;
+        _background = new BackgroundTasks(log);
         Topology = options.ToTopology();
         _controller = new OpenFlowController(new OpenFlowControllerOptions
         {
             TcpEndPoint = options.TcpEndPoint(),
             UnixSocketPath = string.IsNullOrWhiteSpace(options.UnixSocket) ? null : options.UnixSocket,
             RequestTimeout = options.SwitchTimeout,
-        });
+        }, log);
         if (options.DatapathSync != DatapathSyncMode.None)
         {
             // One sync per ovs-vswitchd: sites sharing one run it once per command.
@@ -229,28 +230,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     }
 
     /// <summary>Keeps a background task until it ends; a failure is logged with what it was doing.</summary>
-    private void Track(Task task, string what)
-    {
-        lock (_background)
-        {
-            _background.Add(task);
-        }
-
-        task.ContinueWith(
-            t =>
-            {
-                lock (_background)
-                {
-                    _background.Remove(t);
-                }
-
-                if (t.Exception is { } e)
-                {
-                    _log.LogError(e.GetBaseException(), "{What} failed", what);
-                }
-            },
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
+    private void Track(Task task, string what) => _background.Track(task, what);
 
     /// <summary>
     /// Steering for a switch that is not connected waits in the controller's desired state. If the switch has not
@@ -442,13 +422,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
         }
 
         await _stopping.CancelAsync();
-        Task[] background;
-        lock (_background)
-        {
-            background = [.. _background];
-        }
-
-        await Task.WhenAll(background).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _background.DrainAsync();
         await _controller.DisposeAsync();
         foreach (var sync in _syncs.Values.Distinct())
         {
