@@ -11,7 +11,7 @@ using Spectre.Console;
 namespace MobiScud.Cli;
 
 /// <summary>`mobiscud replay FILE`: a capture's UEs as the MC sees them, and the commands it would issue.</summary>
-public static class ReplayCommand
+internal static class ReplayCommand
 {
     public static Command Create()
     {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace MobiScud.Hosting.Adapters;
 
 /// <summary>Picks the hypervisor and switch adapters from configuration (or the caller's overrides).</summary>
-public static class AdapterRegistration
+internal static class AdapterRegistration
 {
     /// <summary>
     /// Registers the <see cref="IPvmBackend"/> and the <see cref="ISteeringBackend"/>. Adapters that need starting (the QEMU

@@ -17,7 +17,7 @@ namespace MobiScud.Hosting.Adapters;
 /// queue per silo, in order; when subscribers are slower than the MC the oldest work is dropped (counted), never the
 /// MC's own work.
 /// </summary>
-public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
+internal sealed class NotificationHub : BackgroundService, Mec.IRanObserver
 {
     private readonly IGrainFactory _grains;
     private readonly HostingMetrics _metrics;

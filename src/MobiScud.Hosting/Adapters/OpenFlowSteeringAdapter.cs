@@ -22,7 +22,7 @@ namespace MobiScud.Hosting.Adapters;
 /// cannot take because it has not connected within <c>Sdn:ConnectDeadline</c> is reported to the MC as SteeringFailed
 /// for that intent (the MC retries it), counted on /metrics as <c>mobiscud_steering_failures_total{reason}</c>.
 /// </summary>
-public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, IAsyncDisposable
+internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, IAsyncDisposable
 {
     private readonly SdnServeOptions _options;
     private readonly OpenFlowController _controller;

@@ -20,7 +20,7 @@ namespace MobiScud.Hosting.Adapters;
 /// service's disposal ends its QEMUs and a start kills those an earlier run left, so the MC boots each PVM afresh. An
 /// adapter that outlives the service (in-process, as tests do) keeps its QEMUs either way.
 /// </summary>
-public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
+internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
 {
     private readonly Dashboard.MigrationProgressTracker _progress;
     private readonly QemuServeOptions _options;

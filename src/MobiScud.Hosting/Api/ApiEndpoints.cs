@@ -13,24 +13,24 @@ using Microsoft.Extensions.Options;
 
 namespace MobiScud.Hosting.Api;
 
-public sealed record UeView(
+internal sealed record UeView(
     string Ue, string? Imsi, string? UeAddress, string Connection, uint? ServingEnb, string Pvm, string PvmStatus, string? PvmSite,
     string? PvmAddress, string? PinnedSite, MigrationView? Migration, SteeringView? Steering, string? PendingHandover,
     SteeringFaultView? SteeringFault = null, QuarantineNote? Quarantine = null);
 
-public sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
+internal sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
 
-public sealed record SteeringView(string Ue, string UeAddress, uint Enb, string SwitchSite, string PvmSite, string? PvmAddress, int Version, int Bearers);
+internal sealed record SteeringView(string Ue, string UeAddress, uint Enb, string SwitchSite, string PvmSite, string? PvmAddress, int Version, int Bearers);
 
 /// <summary>Steering a switch rejected or did not confirm: not installed; the MC sends it again at <see cref="RetryAt"/>.</summary>
-public sealed record SteeringFaultView(string Ue, int Version, string Site, string Reason, TimeSpan At, TimeSpan RetryAt, int Failures);
+internal sealed record SteeringFaultView(string Ue, int Version, string Site, string Reason, TimeSpan At, TimeSpan RetryAt, int Failures);
 
-public sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained, uint[] Enbs, string[] Ues);
+internal sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained, uint[] Enbs, string[] Ues);
 
-public sealed record SiteRequest(string? Site);
+internal sealed record SiteRequest(string? Site);
 
 /// <summary>The REST API: reads over the grains, writes as events into the ordered pipeline, MEC-style subscriptions.</summary>
-public static class ApiEndpoints
+internal static class ApiEndpoints
 {
     public static void Map(WebApplication app)
     {

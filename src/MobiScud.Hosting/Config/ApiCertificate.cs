@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace MobiScud.Hosting.Config;
 
 /// <summary>Loads the API's TLS certificate (PEM or PKCS#12) and says what is wrong with one that does not load.</summary>
-public static class ApiCertificate
+internal static class ApiCertificate
 {
     public static X509Certificate2 Load(ApiOptions api)
     {

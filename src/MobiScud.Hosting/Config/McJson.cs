@@ -9,7 +9,7 @@ namespace MobiScud.Hosting.Config;
 /// JSON for the control contract (grain calls, grain storage, event files, REST): IP addresses as strings and the
 /// event/command hierarchies tagged with their type name, so the contract needs no serializer attributes.
 /// </summary>
-public static class McJson
+internal static class McJson
 {
     public static readonly JsonSerializerOptions Options = Create();
 

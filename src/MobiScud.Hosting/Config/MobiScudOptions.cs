@@ -268,7 +268,7 @@ public sealed class TapOptions
 }
 
 /// <summary>Checks the whole configuration at start; every message names the offending key.</summary>
-public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
+internal sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
 {
     public ValidateOptionsResult Validate(string? name, MobiScudOptions o)
     {

@@ -11,7 +11,7 @@ using CapturePipelineOptions = MobiScud.Capture.PipelineOptions;
 namespace MobiScud.Hosting.Pipeline;
 
 /// <summary>What one capture tap has done so far (REST, logs, tests).</summary>
-public sealed class CaptureTapStatus(string name)
+internal sealed class CaptureTapStatus(string name)
 {
     private long _frames;
     private long _events;
@@ -46,7 +46,7 @@ public sealed class CaptureTapStatus(string name)
 /// onto the service clock. Packets not used are counted by reason in the decode-error metric; a file that turns out
 /// broken part-way stops its tap with an error naming the file and offset, keeping what was already applied.
 /// </summary>
-public sealed class CaptureTaps(
+internal sealed class CaptureTaps(
     IOptions<MobiScudOptions> options,
     IEventSink sink,
     Reconciler reconciler,

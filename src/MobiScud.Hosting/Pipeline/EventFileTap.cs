@@ -13,7 +13,7 @@ namespace MobiScud.Hosting.Pipeline;
 /// recorded pace or as fast as the pipeline takes them. Event times are moved onto the service clock so that
 /// taps, timers and hypervisor outcomes share one time line. A bad line is counted and logged with its place.
 /// </summary>
-public sealed class EventFileTap(
+internal sealed class EventFileTap(
     IOptions<MobiScudOptions> options,
     EventPipeline pipeline,
     Reconciler reconciler,

@@ -238,4 +238,4 @@ public sealed class EventPipeline : IEventSink, IHostedService
 }
 
 /// <summary>An event the pipeline gave up on (a failure that retrying does not fix); it was not applied.</summary>
-public sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);
+internal sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);

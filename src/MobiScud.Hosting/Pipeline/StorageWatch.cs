@@ -25,7 +25,7 @@ public sealed class StorageGeneration
 /// without persistence, a FLUSHALL, a restored backup): that is logged as critical, /readyz fails, and the
 /// reconciler writes back what the live grains know and squares it with the hypervisor and switch inventory.
 /// </summary>
-public sealed class StorageWatch(
+internal sealed class StorageWatch(
     IServiceProvider services,
     IOptions<MobiScudOptions> options,
     Reconciler reconciler,

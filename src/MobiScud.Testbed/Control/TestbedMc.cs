@@ -16,7 +16,7 @@ namespace MobiScud.Testbed.Control;
 /// <paramref name="HandledAt"/>: when its commands had gone out; <paramref name="Frame"/>: the tap's frame number, null
 /// for an outcome.
 /// </summary>
-public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
+internal sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
 {
     public bool FromTap => Frame is not null;
 
@@ -50,7 +50,7 @@ public sealed record TestbedMcHooks
 /// timer scheduler; one <see cref="OutcomePump"/> brings their outcomes back to the MC. Event times are MC time: since
 /// <c>epoch</c>, the experiment's start.
 /// </summary>
-public sealed class TestbedMc : IAsyncDisposable
+internal sealed class TestbedMc : IAsyncDisposable
 {
     private readonly ChannelReader<TappedFrame> _frames;
     private readonly LinkType _linkType;

@@ -7,7 +7,7 @@ using MobiScud.Testbed.Topology;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>An emulated UE: what the radio, the MME and the S-GW know of it (never shown to the MC).</summary>
-public sealed class EmulatedUe
+internal sealed class EmulatedUe
 {
     public required int Index { get; init; }
 
@@ -35,14 +35,14 @@ public sealed class EmulatedUe
 }
 
 /// <summary>One S1AP message on the wire, as logged by the emulator (the test oracle for the tap's view).</summary>
-public sealed record S1apLogEntry(DateTime At, string From, string To, string Message);
+internal sealed record S1apLogEntry(DateTime At, string From, string To, string Message);
 
 /// <summary>
 /// Emulated MME and eNBs speaking S1AP over SCTP over UDP (RFC 6951) between their namespaces. The MME answers
 /// like a real one (S1 Setup, attach with NAS Attach Accept, path switch, S1 handover resource allocation and
 /// cancel, context release); eNBs answer the MME, and the UE-side procedures are started by the methods below.
 /// </summary>
-public sealed class EpcEmulator : IAsyncDisposable
+internal sealed class EpcEmulator : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly TestbedPlan _plan;

@@ -14,7 +14,7 @@ namespace MobiScud.Testbed.Emulation;
 /// "Migration" re-plugs the link into the destination site's bridge: the network side of a migration (address,
 /// MAC, steering switch-over) is real, the memory copy is not, so its downtime is only the re-plug.
 /// </summary>
-public sealed class NetnsPvmHost : IHypervisor
+internal sealed class NetnsPvmHost : IHypervisor
 {
     private readonly TestbedNetwork _net;
     private readonly Func<TimeSpan> _clock;

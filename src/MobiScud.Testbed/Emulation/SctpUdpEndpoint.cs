@@ -8,13 +8,13 @@ using MobiScud.Testbed.Infrastructure;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>A user message received on an association (one complete DATA chunk).</summary>
-public sealed record SctpMessage(SctpAssociation Association, ushort Stream, uint Ppid, byte[] Payload);
+internal sealed record SctpMessage(SctpAssociation Association, ushort Stream, uint Ppid, byte[] Payload);
 
 /// <summary>
 /// One SCTP association carried over UDP (RFC 6951): verification tags, TSNs, per-stream sequence numbers,
 /// SACKs, and retransmission of unacknowledged DATA.
 /// </summary>
-public sealed class SctpAssociation
+internal sealed class SctpAssociation
 {
     private readonly SctpUdpEndpoint _endpoint;
     private readonly Lock _gate = new();
@@ -115,7 +115,7 @@ public sealed class SctpAssociation
 /// INITs (server side), opens associations (client side) with the four-way handshake, acknowledges DATA with SACKs
 /// and hands complete messages to <see cref="Messages"/>.
 /// </summary>
-public sealed class SctpUdpEndpoint : IAsyncDisposable
+internal sealed class SctpUdpEndpoint : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly ConcurrentDictionary<(IPEndPoint, ushort), SctpAssociation> _associations = new();

@@ -172,7 +172,7 @@ public sealed class PingTarget(string name, IPAddress? address = null)
 /// their serving eNB: each sends an ICMP echo request to every target per interval and times the reply.
 /// Nothing here knows about MobiScud: the edge switch on the backhaul is what diverts PVM traffic.
 /// </summary>
-public sealed class UserPlane : IDisposable
+internal sealed class UserPlane : IDisposable
 {
     private const string TunName = "pgw0";
     private readonly TestbedPlan _plan;

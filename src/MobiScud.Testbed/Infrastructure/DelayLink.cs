@@ -7,7 +7,7 @@ namespace MobiScud.Testbed.Infrastructure;
 /// off one interface with an AF_PACKET socket, held for the delay and put on the other interface, in both
 /// directions. Constant delay keeps each direction a FIFO, so order is kept (as on a real fibre).
 /// </summary>
-public sealed partial class DelayLink : IDisposable
+internal sealed partial class DelayLink : IDisposable
 {
     private readonly Direction _forward;
     private readonly Direction _backward;
