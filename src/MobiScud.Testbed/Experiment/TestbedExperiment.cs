@@ -301,7 +301,7 @@ public static class TestbedExperiment
                 WriteRttCsv(samples, rttCsv);
                 var rttPng = Path.Combine(runDir, "rtt.png");
                 RttPlot.Write(rttPng, samples, handovers, migrations);
-                problems.AddRange(mc.Problems);
+                problems.AddRange(mc.Problems.Select(p => p.Error is { } e ? $"{p}: {e}" : p.ToString()));
                 problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
                 return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, epc.Log.Count / 2, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems);
