@@ -36,7 +36,7 @@ internal static class PolicyWalk
 
     private static (double Cost, int Migrations, int Cancelled, long Events, double MicrosPerEvent) Walk(McConfig config, SiteGraph graph, double hours, int ues)
     {
-        var mc = new MobiScudController(config) { LearnMobility = true };
+        var mc = new SingleThreadedMc(config) { LearnMobility = true };
         var random = new Random(42);
         var queue = new PriorityQueue<(int Ue, UeEvent E), TimeSpan>();
         var userSite = new int[ues];

@@ -48,7 +48,7 @@ public interface IPayloadSink
 /// Frames -> link -> IP (fragments reassembled) -> SCTP (directly or in UDP, RFC 6951) / UDP -> S1AP, GTPv2-C and GTP-U
 /// payloads. Never throws on packet content: every packet that cannot be taken apart is reported once with a typed reason.
 /// </summary>
-public sealed class FrameDecoder : ISctpSink
+internal sealed class FrameDecoder : ISctpSink
 {
     private const byte ProtocolUdp = 17;
     private const byte ProtocolSctp = 132;

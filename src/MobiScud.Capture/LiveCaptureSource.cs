@@ -353,7 +353,7 @@ public sealed class LiveCaptureSource : IFrameSource
 }
 
 /// <summary>The kernel BPF filter for signalling: everything else stays in the kernel and never costs a copy or a wakeup.</summary>
-public static class CaptureFilter
+internal static class CaptureFilter
 {
     /// <summary>
     /// S1AP and NGAP (SCTP, any port: PPID and port are checked later), SCTP over UDP (RFC 6951, the configured port),

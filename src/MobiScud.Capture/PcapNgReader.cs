@@ -8,7 +8,7 @@ namespace MobiScud.Capture;
 /// link type, timestamp resolution (if_tsresol) and offset (if_tsoffset); Enhanced, Simple and obsolete Packet Blocks.
 /// Other blocks are skipped by their length.
 /// </summary>
-public sealed class PcapNgReader : IFrameSource, ITruncatableSource
+internal sealed class PcapNgReader : IFrameSource, ITruncatableSource
 {
     private const uint SectionHeader = 0x0A0D0D0A;
     private const uint InterfaceDescription = 1;

@@ -4,7 +4,7 @@ using MobiScud.Protocols.Link;
 namespace MobiScud.Capture;
 
 /// <summary>Classic libpcap files: either byte order, microsecond or nanosecond timestamps.</summary>
-public sealed class PcapReader : IFrameSource, ITruncatableSource
+internal sealed class PcapReader : IFrameSource, ITruncatableSource
 {
     /// <summary>Frames larger than this are taken as corruption (the largest snaplen any tool writes is 256 KiB).</summary>
     public const int MaxFrameLength = 1 << 20;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 
 namespace MobiScud.Cli;

@@ -20,7 +20,7 @@ internal sealed class LiveReplay
     private readonly TextWriter _output;
     private readonly bool _json;
     private readonly bool _quiet;
-    private readonly LatencyHistogram _latency = new();
+    private readonly LinearLatencyHistogram _latency = new();
     private Tee? _tee;
     private bool _dirty;
     private long _wireNanos;
@@ -91,7 +91,7 @@ internal sealed class LiveReplay
         }
 
         var stats = source.Statistics();
-        writer?.Close(DateTime.UtcNow.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
+        writer?.Close(TimeProvider.System.GetUtcNow().UtcDateTime.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
         writer?.Dispose();
         Summary(result, stats, source, writer);
         _output.Flush();
@@ -161,7 +161,7 @@ internal sealed class LiveReplay
     {
         // Both clocks are CLOCK_REALTIME: the kernel stamps the frame as the interface receives it.
         var wire = Threads == 2 ? _wireNanos : _tee!.LastNanos;
-        var decided = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        var decided = (TimeProvider.System.GetUtcNow().UtcDateTime.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         _latency.Add(decided - wire);
         if (_quiet)
         {
@@ -339,7 +339,7 @@ internal sealed class LiveReplay
 }
 
 /// <summary>Latencies in 1 µs buckets up to 1 s (above: one overflow bucket), so that recording allocates nothing.</summary>
-internal sealed class LatencyHistogram
+internal sealed class LinearLatencyHistogram
 {
     private const int Buckets = 1_000_000;
     private readonly long[] _counts = new long[Buckets + 1];

@@ -320,10 +320,10 @@ internal static class PvmCommand
 
     private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30);
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline)
+            if (TimeProvider.System.GetUtcNow().UtcDateTime > deadline)
             {
                 throw new TimeoutException($"gave up after 30 s waiting for {what}");
             }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.S1ap;
@@ -274,7 +275,7 @@ internal static class ReplayBench
         }
 
         var before = ChildrenCpu();
-        var watch = Stopwatch.StartNew();
+        var watch = TimeProvider.System.GetTimestamp();
         using (var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {argv[0]}"))
         {
             process.WaitForExit();
@@ -284,7 +285,7 @@ internal static class ReplayBench
             }
         }
 
-        return new Sample(ChildrenCpu() - before, watch.Elapsed.TotalSeconds);
+        return new Sample(ChildrenCpu() - before, TimeProvider.System.GetElapsedTime(watch).TotalSeconds);
     }
 
     /// <summary>The render CPU seconds a `replay --timings` run printed, if it did.</summary>

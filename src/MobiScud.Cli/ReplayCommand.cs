@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
@@ -10,7 +11,7 @@ using Spectre.Console;
 namespace MobiScud.Cli;
 
 /// <summary>`mobiscud replay FILE`: a capture's UEs as the MC sees them, and the commands it would issue.</summary>
-public static class ReplayCommand
+internal static class ReplayCommand
 {
     public static Command Create()
     {

@@ -7,6 +7,7 @@ using System.Text.Json.Serialization.Metadata;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Hosting.Config;
 
 namespace MobiScud.Cli;
 
@@ -25,7 +26,7 @@ internal static class ReplayJson
         Converters =
         {
             new JsonStringEnumConverter(),
-            new IpAddressConverter(),
+            new IpAddressJsonConverter(),
             new ValueConverter<UeId>(v => v.Value),
             new ValueConverter<EnbId>(JsonKey),
             new ValueConverter<SiteId>(v => v.Value),
@@ -167,25 +168,6 @@ internal static class ReplayJson
     }
 
     private static void WriteTyped(Utf8JsonWriter w, object value) => JsonSerializer.Serialize(w, value, value.GetType(), Options);
-
-    private sealed class IpAddressConverter : JsonConverter<IPAddress>
-    {
-        public override IPAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => IPAddress.Parse(reader.GetString()!);
-
-        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options)
-        {
-            // Formatted into a stack buffer: no string per address.
-            Span<char> text = stackalloc char[64];
-            if (value.TryFormat(text, out var written))
-            {
-                writer.WriteStringValue(text[..written]);
-            }
-            else
-            {
-                writer.WriteStringValue(value.ToString());
-            }
-        }
-    }
 
     /// <summary>An eNB id as its number (as before gNBs), a gNB id as "gnb-N": the two are distinct nodes.</summary>
     internal static string JsonKey(EnbId id) => id.IsGnb ? id.ToString() : id.Value.ToString(CultureInfo.InvariantCulture);

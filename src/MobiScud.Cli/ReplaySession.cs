@@ -8,10 +8,10 @@ using MobiScud.Tracking;
 namespace MobiScud.Cli;
 
 /// <summary>One line of a UE's timeline: what the tracker saw, and what the MC decided about it.</summary>
-public sealed record ReplayEntry(TimeSpan At, long Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands);
+internal sealed record ReplayEntry(TimeSpan At, long Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands);
 
 /// <summary>Everything one replay produced.</summary>
-public sealed record ReplayResult(
+internal sealed record ReplayResult(
     string Source,
     PipelineStatistics Statistics,
     IReadOnlyList<ReplayEntry> Entries,
@@ -25,7 +25,7 @@ public sealed record ReplayResult(
 /// migrations stay in flight, since a replay has no VMs), switches are in memory and timers are recorded, not fired
 /// (a capture has no time after its last frame). So the commands shown are those the MC would issue to real backends.
 /// </summary>
-public sealed class ReplaySession
+internal sealed class ReplaySession
 {
     private readonly Dictionary<EnbId, SiteId> _sites;
     private readonly bool _defaultSites;

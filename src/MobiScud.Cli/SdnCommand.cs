@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Net;
 using MobiScud.Control;
 using MobiScud.Control.Model;
@@ -102,14 +101,14 @@ internal static class SdnCommand
             clock += TimeSpan.FromMilliseconds(10);
             var toEnb2 = states[i]!.ServingEnb == Enb1;
             var downlink = new BearerDownlink(5, new GtpEndpoint(toEnb2 ? Enb2Address : Enb1Address, (uint)(0x30000 + h)));
-            var started = Stopwatch.GetTimestamp();
+            var started = TimeProvider.System.GetTimestamp();
             var decision = MobiScudControl.Decide(config, states[i], new PathSwitched(clock, new UeId($"bench-{i}"), toEnb2 ? Enb2 : Enb1, [downlink]));
             var install = decision.Commands.OfType<InstallSteering>().SingleOrDefault()
                 ?? throw new InvalidOperationException($"handover {h}: the MC issued no InstallSteering ({string.Join(", ", decision.Commands)})");
             _ = SteeringCompiler.Compile(install.Intent, topology); // the pure part alone, timed for the breakdown
-            var pure = Stopwatch.GetElapsedTime(started);
+            var pure = TimeProvider.System.GetElapsedTime(started);
             var result = await by.ExecuteAsync(install, ct);
-            var elapsed = Stopwatch.GetElapsedTime(started);
+            var elapsed = TimeProvider.System.GetElapsedTime(started);
             if (!result.Confirmed || result.Rejections.Any() || (by == synced && !result.DatapathSynced))
             {
                 throw new InvalidOperationException($"handover {h}: steering not confirmed: {string.Join("; ", result.Rejections)}");
@@ -131,7 +130,7 @@ internal static class SdnCommand
         Console.WriteLine($"  check: OVS holds {dump.Split('\n').Count(l => l.Contains("cookie=", StringComparison.Ordinal))} flows, controller desires {controller.DesiredFlows(dpid).Count}");
 
         // Throughput: distinct ADD flow-mods in barrier-confirmed batches, then the same flows through ovs-ofctl as the peer.
-        var sw = Stopwatch.StartNew();
+        var sw = TimeProvider.System.GetTimestamp();
         for (var sent = 0; sent < flowModCount; sent += batch)
         {
             var n = Math.Min(batch, flowModCount - sent);
@@ -143,14 +142,14 @@ internal static class SdnCommand
             }
         }
 
-        var ours = sw.Elapsed;
+        var ours = TimeProvider.System.GetElapsedTime(sw);
         await controller.SendRawBatchAsync(dpid, xid => [new FlowMod(xid(), 0xbe00_0000_0000_0000, 0xff00_0000_0000_0000, 5, FlowModCommand.Delete, 0, 0, 0, FlowMod.NoBuffer, OfpPort.Any, 0xffffffff, FlowModFlags.None, OfpMatch.Any, [])]);
 
         var file = Path.Combine(ovs.Dir, "flows.txt");
         await File.WriteAllLinesAsync(file, Enumerable.Range(0, flowModCount).Select(k => $"table=5,priority=100,cookie=0xbe00000000000000,udp,nw_dst={Ip(k)},tp_dst=2152,actions=output:2"), ct);
-        sw.Restart();
+        sw = TimeProvider.System.GetTimestamp();
         await ovs.RunAsync("ovs-ofctl", "-O", "OpenFlow13", "add-flows", ovs.MgmtSocket("brA"), file);
-        var peer = sw.Elapsed;
+        var peer = TimeProvider.System.GetElapsedTime(sw);
         Console.WriteLine($"flow-mods/s to one OVS ({flowModCount} ADDs, {batch} per barrier): {flowModCount / ours.TotalSeconds:F0} ({ours.TotalMilliseconds:F0} ms)");
         Console.WriteLine($"  peer: ovs-ofctl add-flows of the same {flowModCount} flows: {flowModCount / peer.TotalSeconds:F0} flow-mods/s ({peer.TotalMilliseconds:F0} ms, includes its process start)");
         return 0;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MobiScud.Bench.Support;
 using MobiScud.Hosting;
 using MobiScud.Hosting.Config;
 using Microsoft.Extensions.DependencyInjection;

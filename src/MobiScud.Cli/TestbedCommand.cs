@@ -119,7 +119,7 @@ internal static class TestbedCommand
 
                 return await TestbedDashboard.RunAsync(ip, parse.GetValue(dashboardPort), secret, observe => Run(observe), scenario.PvmMemoryMiB * 1024L * 1024, ct);
             }
-            catch (Exception e) when (e is TestbedException or ScenarioException)
+            catch (Exception e) when (e is TestbedException or TestbedScenarioException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -168,7 +168,7 @@ internal static class TestbedCommand
         {
             return action();
         }
-        catch (Exception e) when (e is TestbedException or ScenarioException)
+        catch (Exception e) when (e is TestbedException or TestbedScenarioException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

@@ -20,7 +20,7 @@ public interface IHypervisor : IAsyncDisposable
     ChannelReader<ControlEvent> Events { get; }
 
     /// <summary>What the hypervisor really holds now, for reconciliation after a restart of the caller.</summary>
-    IReadOnlyList<PvmStatus> Query();
+    IReadOnlyList<PvmReport> Query();
 }
 
 public enum PvmState
@@ -30,7 +30,7 @@ public enum PvmState
     Running,
     Suspended,
 
-    /// <summary>Running at <see cref="PvmStatus.Site"/> while being copied to <see cref="PvmStatus.MigrationTarget"/>.</summary>
+    /// <summary>Running at <see cref="PvmReport.Site"/> while being copied to <see cref="PvmReport.MigrationTarget"/>.</summary>
     Migrating,
 
     /// <summary>The PVM's process died or never came up; destroy it to forget it.</summary>
@@ -38,5 +38,5 @@ public enum PvmState
 }
 
 /// <param name="Address">The PVM's data-plane IPv4 address, when the hypervisor gives PVMs one (stable across migrations).</param>
-public sealed record PvmStatus(
+public sealed record PvmReport(
     UeId Ue, PvmId Pvm, SiteId Site, PvmState State, MigrationId? Migration = null, SiteId? MigrationTarget = null, System.Net.IPAddress? Address = null);

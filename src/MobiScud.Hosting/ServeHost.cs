@@ -239,7 +239,6 @@ public static class ServeHost
         services.AddOptions<MobiScudOptions>().Bind(configuration.GetSection(MobiScudOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MobiScudOptions>, MobiScudOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IServiceClock, SystemServiceClock>();
         services.AddSingleton<HostingMetrics>();
         services.AddSingleton<ResilienceMetrics>();
         services.AddSingleton(new WebhookPolicy(options.Api.Webhooks));
@@ -249,8 +248,8 @@ public static class ServeHost
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
         services.AddSingleton(sp =>
         {
-            var clock = sp.GetRequiredService<IServiceClock>();
-            return new TimerScheduler(sp.GetRequiredService<TimeProvider>(), () => clock.Now);
+            var clock = sp.GetRequiredService<TimeProvider>();
+            return new TimerScheduler(sp.GetRequiredService<TimeProvider>(), () => clock.ServiceNow());
         });
         services.AddSingleton<ITimerScheduler>(sp => sp.GetRequiredService<TimerScheduler>());
         services.AddSingleton<McConfigProvider>();
@@ -273,17 +272,17 @@ public static class ServeHost
 
         services.AddSingleton(sp =>
         {
-            var clock = sp.GetRequiredService<IServiceClock>();
+            var clock = sp.GetRequiredService<TimeProvider>();
             return new CommandDispatcher(
-                sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.Now,
+                sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<ISteeringBackend>(), sp.GetRequiredService<ITimerScheduler>(), () => clock.ServiceNow(),
                 new HubPublisher(sp.GetRequiredService<NotificationHub>()), new SiteAdmission(sp.GetRequiredService<SiteMembership>()),
                 sp.GetRequiredService<ILogger<CommandDispatcher>>())
             {
-                Placement = new SitePlacement(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
+                Placement = new SiteMembershipAdmission(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
                 Gate = sp.GetService<BackhaulGate>(),
             };
         });
-        services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));
+        services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<TimeProvider>().ServiceNow().TotalSeconds));
         services.AddSingleton(sp => new ServeDashboard(sp.GetRequiredService<DashboardState>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IPvmBackend>()));
         services.AddHostedService(sp => sp.GetRequiredService<ServeDashboard>());
 
@@ -308,7 +307,7 @@ public static class ServeHost
     /// A new PVM goes where the MC asks when that site has room, else to the nearest edge site that has (the MC's
     /// ranking), else to the core; the site grains count and admit.
     /// </summary>
-    private sealed class SitePlacement(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
+    private sealed class SiteMembershipAdmission(SiteMembership sites, McConfigProvider config) : IPlacementAdmission
     {
         public async Task<SiteId?> PlaceAsync(CreatePvm create)
         {

@@ -4,7 +4,7 @@ using MobiScud.Protocols.Nas;
 namespace MobiScud.Tracking;
 
 /// <summary>Reduces decoded NAS (TS 24.301) to the facts the tracker uses. Ciphered NAS is reported as such, never guessed.</summary>
-public static class NasFactsReader
+internal static class NasFactsReader
 {
     /// <param name="nullCiphering">The UE's Security Mode Command selected EEA0, so "ciphered" messages are readable.</param>
     public static NasFacts? Read(ReadOnlySpan<byte> pdu, bool nullCiphering)

@@ -110,7 +110,7 @@ public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
 }
 
 /// <summary>A GTPv2-C message on S11/S5/S8 (Create Session mainly): the IMSI, the PDN address and the S-GW S1-U F-TEIDs.</summary>
-public sealed record GtpcSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, byte MessageType, uint SequenceNumber)
+internal sealed record GtpcSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, byte MessageType, uint SequenceNumber)
     : TrackerInput(At, Source, Destination)
 {
     public const byte CreateSessionRequest = 32;
@@ -125,5 +125,5 @@ public sealed record GtpcSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
 }
 
 /// <summary>A GTP-U G-PDU: its TEID and the inner packet's source address (a UE's address on an uplink packet).</summary>
-public sealed record GtpuSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, uint Teid, IPAddress? InnerSource)
+internal sealed record GtpuSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, uint Teid, IPAddress? InnerSource)
     : TrackerInput(At, Source, Destination);

@@ -26,7 +26,7 @@ public enum TrackedUeStatus
 public sealed record TrackedBearer(byte ERabId, GtpEndpoint Uplink, GtpEndpoint? Downlink);
 
 /// <summary>An S1 handover between HandoverRequired and HandoverNotify/Cancel.</summary>
-public sealed record PendingHandover(EnbId Source, EnbId Target)
+public sealed record TrackedHandover(EnbId Source, EnbId Target)
 {
     /// <summary>The MME-UE-S1AP-ID the MME gave the UE at the target (HandoverRequest).</summary>
     public uint? TargetMmeUeS1apId { get; init; }
@@ -116,7 +116,7 @@ public sealed record TrackedUe(UeKey Key)
     /// <summary>E-RABs an E-RAB Release Command named, waiting for the eNB's response.</summary>
     public ImmutableSortedSet<byte> PendingReleases { get; init; } = ImmutableSortedSet<byte>.Empty;
 
-    public PendingHandover? Handover { get; init; }
+    public TrackedHandover? Handover { get; init; }
 
     public PendingPathSwitch? PathSwitch { get; init; }
 

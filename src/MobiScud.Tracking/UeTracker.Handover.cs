@@ -180,7 +180,7 @@ public static partial class UeTracker
                         NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "a HandoverRequired's Target-ID");
                         ue = Ue(ue.Key);
                         var source = ue.Enb ?? EnbFor(association, enbEnd);
-                        Put(ue with { Handover = new PendingHandover(source, targetEnb) { TargetKind = target.Kind, TargetCell = s.TargetCell } });
+                        Put(ue with { Handover = new TrackedHandover(source, targetEnb) { TargetKind = target.Kind, TargetCell = s.TargetCell } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
                             Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
@@ -308,7 +308,7 @@ public static partial class UeTracker
             var source = ue.Enb!.Value;
             Put(ue with
             {
-                Handover = new PendingHandover(source, target) { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
+                Handover = new TrackedHandover(source, target) { TargetMmeUeS1apId = s.MmeUeS1apId, TargetAssociation = association, Uplinks = uplinks },
             });
             Note(TrackerNoteKind.Inferred, $"{ue.Key}: HandoverRequest on {association} repeats its uplink tunnels: an S1 handover {source} -> {target} whose HandoverRequired was not seen");
             if (ue.Announced)
@@ -340,7 +340,7 @@ public static partial class UeTracker
         }
 
         /// <summary>The UE is at the target: bearers take the admitted DL ends (and new UL ends); the others are gone.</summary>
-        private void CompleteHandover(TrackedUe ue, PendingHandover h, ConnectionKey target, EutranCgi? cgi, bool downlinksKnown = true)
+        private void CompleteHandover(TrackedUe ue, TrackedHandover h, ConnectionKey target, EutranCgi? cgi, bool downlinksKnown = true)
         {
             var bearers = ue.Bearers;
             var adopted = new List<Bearer>();
@@ -410,7 +410,7 @@ public static partial class UeTracker
             }
         }
 
-        private void CancelHandover(UeKey key, PendingHandover pending, string why, bool rejected = false)
+        private void CancelHandover(UeKey key, TrackedHandover pending, string why, bool rejected = false)
         {
             var ue = Ue(key);
             var next = ue with { Handover = null };

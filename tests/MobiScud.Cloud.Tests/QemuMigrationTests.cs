@@ -175,7 +175,7 @@ public sealed class QemuMigrationTests(GuestFixture guest)
             Assert.Equal("OK", await TestCloud.RequestAsync(info.Ports.KeyValue, $"PUT hop {hop}"));
         }
 
-        Assert.Equal([new PvmStatus(ue, pvm, cloud.Sites[2], PvmState.Running)], cloud.Hypervisor.Query());
+        Assert.Equal([new PvmReport(ue, pvm, cloud.Sites[2], PvmState.Running)], cloud.Hypervisor.Query());
         TestCloud.AssertCleanSerial(File.ReadAllText(info.SerialLog));
     }
 

@@ -115,7 +115,7 @@ public sealed class CaptureTapTests
         var placed = await serve.Grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
         Assert.Equal(2, placed.Where(p => p.GrainType.Contains(nameof(UeGrain)) && p.ActivationCount > 0).Select(p => p.SiloAddress).Distinct().Count());
 
-        Assert.Equal(ues.Select(u => u.Value).Order(StringComparer.Ordinal), await UeIndex.AllAsync(serve.Grains));
+        Assert.Equal(ues.Select(u => u.Value).Order(StringComparer.Ordinal), await UePartitions.AllAsync(serve.Grains));
         foreach (var (capture, r) in reference)
         {
             foreach (var (ue, expected) in r.Session.States)
@@ -193,7 +193,7 @@ public sealed class CaptureTapTests
         Assert.Contains(cut, status.Error);
         Assert.Contains("byte offset", status.Error);
         Assert.True(status.Events > 0, "the events before the damage are applied");
-        Assert.NotEmpty(await UeIndex.AllAsync(serve.Grains));
+        Assert.NotEmpty(await UePartitions.AllAsync(serve.Grains));
         using var api = serve.Client();
         var metrics = await api.GetStringAsync("/metrics");
         Assert.Contains("mobiscud_decode_errors_total{", metrics);

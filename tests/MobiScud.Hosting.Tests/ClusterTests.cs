@@ -93,10 +93,10 @@ public sealed class ClusterTests
     /// A synthetic S1AP-derived stream (attach, X2 and S1 handovers, a cancel, ping-pong) with the outcomes a
     /// hypervisor would report, built by running the replay path (the single-threaded controller) over it.
     /// </summary>
-    private static (List<UeEvent> Stream, MobiScudController Reference) Synthetic(int ues, int rounds)
+    private static (List<UeEvent> Stream, SingleThreadedMc Reference) Synthetic(int ues, int rounds)
     {
         var map = new Dictionary<EnbId, SiteId> { [new(1)] = A, [new(2)] = A, [EnbB] = B, [EnbC] = C };
-        var reference = new MobiScudController(new McConfig(map, new SiteId("core"), migrationRetryAfter: TimeSpan.FromHours(1)));
+        var reference = new SingleThreadedMc(new McConfig(map, new SiteId("core"), migrationRetryAfter: TimeSpan.FromHours(1)));
         var stream = new List<UeEvent>();
         var t = Now;
         var pending = new List<UeEvent>();
@@ -185,7 +185,7 @@ public sealed class ClusterTests
         try
         {
             var (stream, reference) = Synthetic(ues: 120, rounds: 5);
-            var pipeline = new EventPipeline(cluster.Client, new PipelineOptions { Partitions = 8, Capacity = 64, MaxBatch = 16 }, NullLogger<EventPipeline>.Instance);
+            var pipeline = new EventPipeline(cluster.Client, new EventPipelineOptions { Partitions = 8, Capacity = 64, MaxBatch = 16 }, NullLogger<EventPipeline>.Instance);
             await pipeline.StartAsync(CancellationToken.None);
             var killAt = stream.Count / 3;
             for (var n = 0; n < stream.Count; n++)
@@ -227,7 +227,7 @@ public sealed class ClusterTests
                 migrated += expected.MigrationSequence;
             }
 
-            Assert.Equal(120, (await UeIndex.AllAsync(cluster.Client)).Count);
+            Assert.Equal(120, (await UePartitions.AllAsync(cluster.Client)).Count);
             Assert.True(migrated > 120, $"the stream should migrate PVMs many times (was {migrated})");
         }
         finally

@@ -103,7 +103,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         // The QEMUs live in this process and outlive the service, as they would outlive a restart of the MC alone.
         var adapter = new QemuHypervisorAdapter(
             new QemuServeOptions { RunDirectory = root, FirstPort = 20000 + (Random.Shared.Next(0, 300) * 100), PortsPerSite = 20, KeepPvmsOnStop = false },
-            [A.Value, B.Value, C.Value, "core"], new SystemServiceClock(TimeProvider.System), NullLogger<QemuHypervisorAdapter>.Instance);
+            [A.Value, B.Value, C.Value, "core"], TimeProvider.System, NullLogger<QemuHypervisorAdapter>.Instance);
         var reports = new List<QemuMigrationReport>();
         adapter.MigrationReported += r => { lock (reports) { reports.Add(r); } };
         var settings = Settings(new() { ["MobiScud:Storage:Kind"] = "Redis", ["MobiScud:Storage:Redis"] = redis.Endpoint });

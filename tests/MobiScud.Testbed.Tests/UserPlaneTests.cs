@@ -71,7 +71,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
                             output.WriteLine(net.OvsCtl(site, "ovs-appctl", "dpctl/dump-flows"));
                         }
 
-                        Assert.Fail($"timed out waiting for: {what}; {up.Counters}; problems: {string.Join("; ", mc.Problems.Concat(steering.Results.Select(r => r.Problem).OfType<string>()))}");
+                        Assert.Fail($"timed out waiting for: {what}; {up.Counters}; problems: {string.Join("; ", mc.Problems.Select(p => p.ToString()).Concat(steering.Results.Select(r => r.Problem).OfType<string>()))}");
                     }
 
                     await Task.Delay(20);

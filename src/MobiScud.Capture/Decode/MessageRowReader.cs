@@ -23,7 +23,7 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
         var erabIds = new List<int>(summary.ERabs.Count);
         var nas = new List<string>();
         var nasTypes = new List<string>();
-        NasFacts facts = default;
+        RowNasFacts facts = default;
         var initial = summary.ProcedureCode == S1apProcedureCode.InitialUeMessage;
         var connection = ConnectionFor(_connections, context.Association, summary.EnbUeS1apId, initial);
         var nullCiphering = connection?.NullCiphering ?? false;
@@ -105,7 +105,7 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
         }
     }
 
-    private static void ReadNas(ReadOnlySpan<byte> pdu, bool nullCiphering, List<string> names, List<string> types, ref NasFacts facts)
+    private static void ReadNas(ReadOnlySpan<byte> pdu, bool nullCiphering, List<string> names, List<string> types, ref RowNasFacts facts)
     {
         if (pdu.IsEmpty)
         {
@@ -166,7 +166,7 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
         }
     }
 
-    private struct NasFacts
+    private struct RowNasFacts
     {
         public string? Imsi;
         public string? Guti;

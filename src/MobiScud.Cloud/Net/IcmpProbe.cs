@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -34,7 +33,7 @@ public sealed class IcmpProbe : IAsyncDisposable
     private readonly IReadOnlyList<Socket> sources;
     private readonly TimeSpan interval;
     private readonly ushort identifier;
-    private readonly Stopwatch clock = new();
+    private long startedAt;
     private readonly Lock gate = new();
     private readonly List<(TimeSpan Sent, TimeSpan?[] Replies)> samples = [];
     private readonly CancellationTokenSource stopSending = new();
@@ -78,8 +77,8 @@ public sealed class IcmpProbe : IAsyncDisposable
     {
         await using var probe = new IcmpProbe(target, [source], TimeSpan.FromMilliseconds(200)) { OwnsSources = false };
         probe.Start();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
+        var started = TimeProvider.System.GetTimestamp();
+        while (TimeProvider.System.GetElapsedTime(started) < timeout)
         {
             if (probe.Samples().FirstOrDefault(s => s.RepliedAt is not null) is { } hit)
             {
@@ -96,11 +95,11 @@ public sealed class IcmpProbe : IAsyncDisposable
     public bool OwnsSources { get; init; } = true;
 
     /// <summary>Time since <see cref="Start"/> (the clock of every sample).</summary>
-    public TimeSpan Elapsed => clock.Elapsed;
+    public TimeSpan Elapsed => startedAt == 0 ? TimeSpan.Zero : TimeProvider.System.GetElapsedTime(startedAt);
 
     public void Start()
     {
-        clock.Start();
+        startedAt = TimeProvider.System.GetTimestamp();
         for (var i = 0; i < sources.Count; i++)
         {
             var index = i;
@@ -145,7 +144,7 @@ public sealed class IcmpProbe : IAsyncDisposable
     {
         var packet = new byte[HeaderBytes + PayloadBytes];
         var to = new IPEndPoint(target, 0);
-        var next = clock.Elapsed;
+        var next = Elapsed;
         try
         {
             for (var seq = 0; !stopSending.IsCancellationRequested; seq++)
@@ -153,7 +152,7 @@ public sealed class IcmpProbe : IAsyncDisposable
                 BuildRequest(packet, identifier, (ushort)seq);
                 lock (gate)
                 {
-                    samples.Add((clock.Elapsed, new TimeSpan?[sources.Count]));
+                    samples.Add((Elapsed, new TimeSpan?[sources.Count]));
                 }
 
                 foreach (var s in sources)
@@ -169,14 +168,14 @@ public sealed class IcmpProbe : IAsyncDisposable
                 }
 
                 next += interval;
-                var wait = next - clock.Elapsed;
+                var wait = next - Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, stopSending.Token);
                 }
                 else
                 {
-                    next = clock.Elapsed; // fell behind (busy machine): do not burst to catch up
+                    next = Elapsed; // fell behind (busy machine): do not burst to catch up
                 }
             }
         }
@@ -194,7 +193,7 @@ public sealed class IcmpProbe : IAsyncDisposable
             while (!stopReceiving.IsCancellationRequested)
             {
                 var n = await socket.ReceiveAsync(buffer, SocketFlags.None, stopReceiving.Token);
-                var at = clock.Elapsed;
+                var at = Elapsed;
                 if (!TryParseReply(buffer.AsSpan(0, n), target, identifier, out var seq))
                 {
                     continue;

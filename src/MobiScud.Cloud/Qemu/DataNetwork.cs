@@ -137,7 +137,7 @@ public sealed record QemuDataNic(string Tap, IPAddress Address, PhysicalAddress 
 }
 
 /// <summary>Plugs taps into site bridges with iproute2 (ip link set ... netns / master).</summary>
-public static class DataLinks
+internal static class DataLinks
 {
     /// <summary>Throws if <paramref name="b"/> is not an existing Linux bridge (checked when a site is added).</summary>
     public static void RequireBridge(QemuDataBridge b, string site)

@@ -8,7 +8,7 @@ namespace MobiScud.Cloud.Qemu;
 /// as a flag). Measured from a real dump (QMP dump-guest-memory, ELF) rather than the guest's own accounting,
 /// because freed pages keep their old contents.
 /// </summary>
-public static class GuestMemory
+internal static class GuestMemory
 {
     public const int PageSize = 4096;
 

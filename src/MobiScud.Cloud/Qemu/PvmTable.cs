@@ -25,7 +25,7 @@ internal sealed class PvmEntry(UeId ue, PvmId pvm, SiteId site)
     /// <summary>Data-plane address, kept for the PVM's whole life (every site it migrates to).</summary>
     public IPAddress? Address { get; init; }
 
-    public PvmStatus Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To, Address);
+    public PvmReport Status() => new(Ue, Pvm, Site, State, Migration?.Id, Migration?.Command.To, Address);
 }
 
 /// <summary>
@@ -67,7 +67,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
 
     public PvmEntry? Find(PvmId pvm) => TryGet(pvm, out var e) ? e : null;
 
-    public IReadOnlyList<PvmStatus> Statuses()
+    public IReadOnlyList<PvmReport> Statuses()
     {
         lock (Gate)
         {

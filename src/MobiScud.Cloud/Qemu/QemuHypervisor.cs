@@ -119,7 +119,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// <summary>Gives one PVM its own size (else <see cref="QemuHypervisorOptions.DefaultSpec"/>).</summary>
     public void DefinePvm(PvmId pvm, PvmSpec spec) => table.Define(pvm, spec);
 
-    public IReadOnlyList<PvmStatus> Query() => table.Statuses();
+    public IReadOnlyList<PvmReport> Query() => table.Statuses();
 
     public QemuPvmInfo? Describe(PvmId pvm)
     {

@@ -90,5 +90,5 @@ public sealed record QemuMigrationReport(
 /// <summary>QEMU-level view of a PVM: its process, forwarded ports and files.</summary>
 /// <param name="DataNic">The live instance's data NIC (tap, address, MAC, bridge); null without a data network.</param>
 public sealed record QemuPvmInfo(
-    PvmStatus Status, int ProcessId, QemuPorts Ports, string SerialLog, string DiskPath,
+    PvmReport Status, int ProcessId, QemuPorts Ports, string SerialLog, string DiskPath,
     int? DestinationProcessId, MigrationPhase? Phase, QemuDataNic? DataNic = null);

@@ -89,7 +89,7 @@ public sealed record QemuManifest
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(f, this with { WrittenAt = DateTimeOffset.UtcNow }, Json);
+            JsonSerializer.Serialize(f, this with { WrittenAt = TimeProvider.System.GetUtcNow() }, Json);
             f.Flush(flushToDisk: true);
         }
 

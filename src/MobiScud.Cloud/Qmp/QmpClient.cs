@@ -18,7 +18,7 @@ public sealed class QmpClient : IAsyncDisposable
     private readonly Stream stream;
     private readonly Socket? socket;
     private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<string, Pending> pending = new();
+    private readonly ConcurrentDictionary<string, PendingReply> pending = new();
     private readonly List<EventWaiter> waiters = [];
     private readonly CancellationTokenSource stop = new();
     private readonly TimeProvider time;
@@ -161,7 +161,7 @@ public sealed class QmpClient : IAsyncDisposable
     public async Task<JsonElement> ExecuteAsync(string command, object? arguments = null, TimeSpan? timeout = null, CancellationToken ct = default)
     {
         var id = "c" + Interlocked.Increment(ref nextId);
-        var p = new Pending(command);
+        var p = new PendingReply(command);
         pending[id] = p;
         try
         {
@@ -414,7 +414,7 @@ public sealed class QmpClient : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(string command)
+    private sealed class PendingReply(string command)
     {
         public string Command { get; } = command;
 

@@ -21,7 +21,7 @@ internal abstract record QmpCommand<TResult>
 }
 
 /// <summary>A command whose "return" is an empty object.</summary>
-internal abstract record QmpCommand : QmpCommand<QmpDone>
+internal abstract record QmpVoidCommand : QmpCommand<QmpDone>
 {
     internal override QmpDone Read(JsonElement value) => default;
 }
@@ -30,7 +30,7 @@ internal abstract record QmpCommand : QmpCommand<QmpDone>
 internal readonly record struct QmpDone;
 
 /// <summary>A command without arguments (QEMU gets no "arguments" member at all).</summary>
-internal abstract record QmpBareCommand : QmpCommand
+internal abstract record QmpBareCommand : QmpVoidCommand
 {
     internal override object? Arguments => null;
 }
@@ -109,7 +109,7 @@ internal sealed record QmpLegacyInetSocket([property: JsonPropertyName("data")] 
 // ---- NBD and block nodes ----
 
 /// <summary>nbd-server-start: serve NBD exports on <paramref name="Addr"/>.</summary>
-internal sealed record NbdServerStart([property: JsonPropertyName("addr")] QmpLegacyInetSocket Addr) : QmpCommand
+internal sealed record NbdServerStart([property: JsonPropertyName("addr")] QmpLegacyInetSocket Addr) : QmpVoidCommand
 {
     internal override string Name => "nbd-server-start";
 }
@@ -124,7 +124,7 @@ internal sealed record BlockExportAddNbd(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("node-name")] string NodeName,
     [property: JsonPropertyName("writable")] bool Writable,
-    [property: JsonPropertyName("name")] string ExportName) : QmpCommand
+    [property: JsonPropertyName("name")] string ExportName) : QmpVoidCommand
 {
     [JsonPropertyName("type")]
     public string Type => "nbd";
@@ -136,7 +136,7 @@ internal sealed record BlockExportAddNbd(
 internal sealed record BlockdevAddNbd(
     [property: JsonPropertyName("node-name")] string NodeName,
     [property: JsonPropertyName("server")] QmpInetSocket Server,
-    [property: JsonPropertyName("export")] string Export) : QmpCommand
+    [property: JsonPropertyName("export")] string Export) : QmpVoidCommand
 {
     [JsonPropertyName("driver")]
     public string Driver => "nbd";
@@ -144,7 +144,7 @@ internal sealed record BlockdevAddNbd(
     internal override string Name => "blockdev-add";
 }
 
-internal sealed record BlockdevDel([property: JsonPropertyName("node-name")] string NodeName) : QmpCommand
+internal sealed record BlockdevDel([property: JsonPropertyName("node-name")] string NodeName) : QmpVoidCommand
 {
     internal override string Name => "blockdev-del";
 }
@@ -171,7 +171,7 @@ internal sealed record BlockdevMirror(
     [property: JsonPropertyName("device")] string Device,
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("sync")] string Sync,
-    [property: JsonPropertyName("copy-mode")] string CopyMode) : QmpCommand
+    [property: JsonPropertyName("copy-mode")] string CopyMode) : QmpVoidCommand
 {
     internal override string Name => "blockdev-mirror";
 }
@@ -182,12 +182,12 @@ internal sealed record BlockdevMirror(
 /// </summary>
 internal sealed record BlockJobCancel(
     [property: JsonPropertyName("device")] string Device,
-    [property: JsonPropertyName("force"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Force = null) : QmpCommand
+    [property: JsonPropertyName("force"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Force = null) : QmpVoidCommand
 {
     internal override string Name => "block-job-cancel";
 }
 
-internal sealed record QueryBlockJobs : QmpBareCommand<IReadOnlyList<BlockJobInfo>>
+internal sealed record QueryBlockJobs : QmpQuery<IReadOnlyList<BlockJobInfo>>
 {
     internal override string Name => "query-block-jobs";
 
@@ -220,13 +220,13 @@ internal sealed record MigrationCapability(
     [property: JsonPropertyName("state")] bool State);
 
 internal sealed record MigrateSetCapabilities(
-    [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpCommand
+    [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpVoidCommand
 {
     internal override string Name => "migrate-set-capabilities";
 }
 
 /// <summary>migrate-set-parameters; null members are left out (QEMU keeps its current value).</summary>
-internal sealed record MigrateSetParameters : QmpCommand
+internal sealed record MigrateSetParameters : QmpVoidCommand
 {
     [JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? MaxBandwidth { get; init; }
@@ -252,13 +252,13 @@ internal sealed record MigrateSetParameters : QmpCommand
 }
 
 /// <summary>migrate: the source sends the VM to <paramref name="Uri"/> (e.g. "tcp:127.0.0.1:4444").</summary>
-internal sealed record Migrate([property: JsonPropertyName("uri")] string Uri) : QmpCommand
+internal sealed record Migrate([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand
 {
     internal override string Name => "migrate";
 }
 
 /// <summary>migrate-incoming: a destination started with -incoming defer listens on <paramref name="Uri"/>.</summary>
-internal sealed record MigrateIncoming([property: JsonPropertyName("uri")] string Uri) : QmpCommand
+internal sealed record MigrateIncoming([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand
 {
     internal override string Name => "migrate-incoming";
 }
@@ -268,7 +268,7 @@ internal sealed record MigrateCancel : QmpBareCommand
     internal override string Name => "migrate_cancel";
 }
 
-internal sealed record QueryMigrate : QmpBareCommand<MigrationInfo>
+internal sealed record QueryMigrate : QmpQuery<MigrationInfo>
 {
     internal override string Name => "query-migrate";
 
@@ -339,7 +339,7 @@ internal sealed record MigrationRamStats
 
 // ---- run state ----
 
-internal sealed record QueryStatus : QmpBareCommand<VmRunStatus>
+internal sealed record QueryStatus : QmpQuery<VmRunStatus>
 {
     internal override string Name => "query-status";
 
@@ -362,7 +362,7 @@ internal sealed record Stop : QmpBareCommand
 }
 
 /// <summary>A command with a result but without arguments.</summary>
-internal abstract record QmpBareCommand<TResult> : QmpCommand<TResult>
+internal abstract record QmpQuery<TResult> : QmpCommand<TResult>
 {
     internal override object? Arguments => null;
 }
@@ -383,7 +383,7 @@ internal sealed record Quit : QmpBareCommand
 /// <summary>dump-guest-memory to <paramref name="Protocol"/> ("file:/path"); <paramref name="Paging"/>: guest-virtual mappings too.</summary>
 internal sealed record DumpGuestMemory(
     [property: JsonPropertyName("paging")] bool Paging,
-    [property: JsonPropertyName("protocol")] string Protocol) : QmpCommand
+    [property: JsonPropertyName("protocol")] string Protocol) : QmpVoidCommand
 {
     internal override string Name => "dump-guest-memory";
 }

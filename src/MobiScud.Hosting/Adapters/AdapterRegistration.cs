@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace MobiScud.Hosting.Adapters;
 
 /// <summary>Picks the hypervisor and switch adapters from configuration (or the caller's overrides).</summary>
-public static class AdapterRegistration
+internal static class AdapterRegistration
 {
     /// <summary>
     /// Registers the <see cref="IPvmBackend"/> and the <see cref="ISteeringBackend"/>. Adapters that need starting (the QEMU
@@ -28,14 +28,14 @@ public static class AdapterRegistration
                 case HypervisorKind.Replay:
                     services.AddSingleton<IPvmBackend>(sp =>
                     {
-                        var clock = sp.GetRequiredService<IServiceClock>();
-                        return new ImmediatePvmModel(() => clock.Now);
+                        var clock = sp.GetRequiredService<TimeProvider>();
+                        return new ImmediatePvmModel(() => clock.ServiceNow());
                     });
                     break;
                 case HypervisorKind.Qemu:
                     services.AddSingleton(sp => new QemuHypervisorAdapter(
                         options.Hypervisor.Qemu, [.. options.Sites.Select(s => s.Name), options.CoreSite],
-                        sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<ILogger<QemuHypervisorAdapter>>()));
+                        sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QemuHypervisorAdapter>>()));
                     services.AddSingleton<IPvmBackend>(sp => sp.GetRequiredService<QemuHypervisorAdapter>());
                     break;
                 default:
@@ -53,8 +53,8 @@ public static class AdapterRegistration
             services.AddSingleton(sp =>
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
-                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UeIndex.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
-                    () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<IServiceClock>(), sp.GetRequiredService<HostingMetrics>());
+                return new OpenFlowSteeringAdapter(options.Sdn, async _ => await UePartitions.AllAsync(grains), sp.GetRequiredService<ILogger<OpenFlowSteeringAdapter>>(),
+                    () => sp.GetRequiredService<Reconciler>().Completed, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HostingMetrics>());
             });
             services.AddSingleton<ISteeringBackend>(sp => sp.GetRequiredService<OpenFlowSteeringAdapter>());
         }

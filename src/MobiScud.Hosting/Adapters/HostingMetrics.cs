@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace MobiScud.Hosting.Adapters;
@@ -47,7 +46,7 @@ public sealed class HostingMetrics : IDisposable
 
     public void Reaction(long enqueuedTimestamp)
     {
-        var elapsed = Stopwatch.GetElapsedTime(enqueuedTimestamp);
+        var elapsed = TimeProvider.System.GetElapsedTime(enqueuedTimestamp);
         _reaction.Record(elapsed.TotalSeconds);
         Latency.Record(elapsed);
     }

@@ -17,7 +17,7 @@ namespace MobiScud.Hosting.Adapters;
 /// queue per silo, in order; when subscribers are slower than the MC the oldest work is dropped (counted), never the
 /// MC's own work.
 /// </summary>
-public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
+internal sealed class NotificationHub : BackgroundService, Mec.IRanObserver
 {
     private readonly IGrainFactory _grains;
     private readonly HostingMetrics _metrics;
@@ -25,7 +25,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     private readonly HttpClient _http;
     private readonly Api.WebhookPolicy _policy;
 
-    /// <summary>Deliveries (<see cref="Delivery"/>) and batches of persisted events to turn into MEC 012 news (<see cref="Mec.RanFact"/>[]).</summary>
+    /// <summary>Deliveries (<see cref="NotificationDelivery"/>) and batches of persisted events to turn into MEC 012 news (<see cref="Mec.RanFact"/>[]).</summary>
     private readonly Channel<object> _queue;
     private Task<Subscription[]> _subscriptionsTask = Task.FromResult<Subscription[]>([]);
     private DateTime _refreshedAt = DateTime.MinValue;
@@ -33,7 +33,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     private Task<Subscription[]>? _refresh;
     private readonly ConditionalWeakTable<Subscription, Parsed> _parsed = [];
 
-    private sealed record Delivery(Subscription Sub, JsonObject Body);
+    private sealed record NotificationDelivery(Subscription Sub, JsonObject Body);
 
     /// <summary>A stored subscription read once: its type, representation (with the self link) and filter.</summary>
     private sealed record Parsed(Mec.MecType Type, JsonObject Representation, Mec.MecFilter Filter, string Self);
@@ -62,7 +62,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     }
 
     /// <summary>Queues one notification for a subscription (test and expiry notifications).</summary>
-    internal void Enqueue(Subscription sub, JsonObject body) => _queue.Writer.TryWrite(new Delivery(sub, body));
+    internal void Enqueue(Subscription sub, JsonObject body) => _queue.Writer.TryWrite(new NotificationDelivery(sub, body));
 
     /// <summary>The MC's migration news for MEC 021 subscribers.</summary>
     public async Task PublishAsync(UeState? before, UeState? after, Notify n)
@@ -117,7 +117,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
 
             var copy = (JsonObject)body.DeepClone();
             copy["_links"] = new JsonObject { ["subscription"] = Mec.MecJson.Link(p.Self) };
-            _queue.Writer.TryWrite(new Delivery(sub, copy));
+            _queue.Writer.TryWrite(new NotificationDelivery(sub, copy));
         }
     }
 
@@ -188,7 +188,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
     /// </summary>
     private Task<Subscription[]> SubscriptionsAsync()
     {
-        if ((DateTime.UtcNow - _refreshedAt).TotalSeconds <= 1)
+        if ((TimeProvider.System.GetUtcNow().UtcDateTime - _refreshedAt).TotalSeconds <= 1)
         {
             return _subscriptionsTask;
         }
@@ -207,7 +207,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
         {
             var read = await _grains.GetGrain<IControlGrain>(GrainNames.Control).Subscriptions();
             _subscriptionsTask = Task.FromResult(read);
-            _refreshedAt = DateTime.UtcNow;
+            _refreshedAt = TimeProvider.System.GetUtcNow().UtcDateTime;
             return read;
         }
     }
@@ -218,7 +218,7 @@ public sealed class NotificationHub : BackgroundService, Mec.IRanObserver
         {
             await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                if (work is Delivery d)
+                if (work is NotificationDelivery d)
                 {
                     await DeliverAsync(d.Sub, d.Body, stoppingToken);
                 }

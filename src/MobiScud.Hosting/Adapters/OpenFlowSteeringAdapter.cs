@@ -22,7 +22,7 @@ namespace MobiScud.Hosting.Adapters;
 /// cannot take because it has not connected within <c>Sdn:ConnectDeadline</c> is reported to the MC as SteeringFailed
 /// for that intent (the MC retries it), counted on /metrics as <c>mobiscud_steering_failures_total{reason}</c>.
 /// </summary>
-public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, IAsyncDisposable
+internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, IAsyncDisposable
 {
     private readonly SdnServeOptions _options;
     private readonly OpenFlowController _controller;
@@ -34,13 +34,13 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
 
     /// <summary>Cookie to UE, from installs and from the UE index (cookies are a hash of the UE id).</summary>
     private readonly ConcurrentDictionary<ulong, UeId> _owners = new();
-    private readonly IServiceClock _clock;
+    private readonly TimeProvider _clock;
     private readonly HostingMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
 
     /// <summary>The listener's start and the watches on switches not yet connected: awaited at disposal, failures logged.</summary>
-    private readonly HashSet<Task> _background = [];
+    private readonly BackgroundTasks _background;
     private int _started;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
@@ -51,21 +51,22 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
     /// <param name="metrics">Where failures are counted (optional).</param>
     public OpenFlowSteeringAdapter(
         SdnServeOptions options, Func<CancellationToken, Task<IReadOnlyCollection<string>>>? knownUes, ILogger<OpenFlowSteeringAdapter> log, Func<Task>? listenAfter = null,
-        IServiceClock? clock = null, HostingMetrics? metrics = null)
+        TimeProvider? clock = null, HostingMetrics? metrics = null)
     {
         _options = options;
-        _clock = clock ?? new SystemServiceClock(TimeProvider.System);
+        _clock = clock ?? TimeProvider.System;
         _metrics = metrics;
         _knownUes = knownUes;
         _listenAfter = listenAfter;
         _log = log;
+        _background = new BackgroundTasks(log);
         Topology = options.ToTopology();
         _controller = new OpenFlowController(new OpenFlowControllerOptions
         {
             TcpEndPoint = options.TcpEndPoint(),
             UnixSocketPath = string.IsNullOrWhiteSpace(options.UnixSocket) ? null : options.UnixSocket,
             RequestTimeout = options.SwitchTimeout,
-        });
+        }, log);
         if (options.DatapathSync != DatapathSyncMode.None)
         {
             // One sync per ovs-vswitchd: sites sharing one run it once per command.
@@ -225,32 +226,11 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
         var kind = SteeringFailureKinds.KindOf(reason);
         _metrics?.SteeringFailure(kind);
         _log.LogWarning("steering v{Version} for {Ue} failed at {Site} ({Kind}): reported to the MC", intent.Version, intent.Ue, site, kind);
-        _outcomes.Writer.TryWrite(new SteeringFailed(_clock.Now, intent.Ue, site, reason, intent.Version));
+        _outcomes.Writer.TryWrite(new SteeringFailed(_clock.ServiceNow(), intent.Ue, site, reason, intent.Version));
     }
 
     /// <summary>Keeps a background task until it ends; a failure is logged with what it was doing.</summary>
-    private void Track(Task task, string what)
-    {
-        lock (_background)
-        {
-            _background.Add(task);
-        }
-
-        task.ContinueWith(
-            t =>
-            {
-                lock (_background)
-                {
-                    _background.Remove(t);
-                }
-
-                if (t.Exception is { } e)
-                {
-                    _log.LogError(e.GetBaseException(), "{What} failed", what);
-                }
-            },
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
+    private void Track(Task task, string what) => _background.Track(task, what);
 
     /// <summary>
     /// Steering for a switch that is not connected waits in the controller's desired state. If the switch has not
@@ -442,13 +422,7 @@ public sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService, 
         }
 
         await _stopping.CancelAsync();
-        Task[] background;
-        lock (_background)
-        {
-            background = [.. _background];
-        }
-
-        await Task.WhenAll(background).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _background.DrainAsync();
         await _controller.DisposeAsync();
         foreach (var sync in _syncs.Values.Distinct())
         {

@@ -20,12 +20,12 @@ namespace MobiScud.Hosting.Adapters;
 /// service's disposal ends its QEMUs and a start kills those an earlier run left, so the MC boots each PVM afresh. An
 /// adapter that outlives the service (in-process, as tests do) keeps its QEMUs either way.
 /// </summary>
-public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
+internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncDisposable, Dashboard.IMigrationProgressSource
 {
     private readonly Dashboard.MigrationProgressTracker _progress;
     private readonly QemuServeOptions _options;
     private readonly IReadOnlyList<string> _sites;
-    private readonly IServiceClock _clock;
+    private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly TaskCompletionSource<QemuHypervisor> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -35,7 +35,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
     private int _disposed;
 
     /// <param name="sites">Every site PVMs may be placed at (edge sites and the core site).</param>
-    public QemuHypervisorAdapter(QemuServeOptions options, IReadOnlyList<string> sites, IServiceClock clock, ILogger<QemuHypervisorAdapter> log)
+    public QemuHypervisorAdapter(QemuServeOptions options, IReadOnlyList<string> sites, TimeProvider clock, ILogger<QemuHypervisorAdapter> log)
     {
         _options = options;
         _sites = sites;
@@ -76,7 +76,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
                 BootTimeout = _options.BootTimeout,
                 MigrationTimeout = _options.MigrationTimeout,
                 DataNetwork = _options.DataNetwork?.ToNetwork(),
-                Clock = () => _clock.Now,
+                Clock = () => _clock.ServiceNow(),
                 Detached = _options.KeepPvmsOnStop,
                 Logger = _log,
             });
@@ -95,7 +95,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
             if (_options.KeepPvmsOnStop)
             {
                 // Before the reconciler's first inventory: what the previous process left is what the MC observes.
-                var took = System.Diagnostics.Stopwatch.StartNew();
+                var took = _clock.GetTimestamp();
                 var report = await hv.AdoptAsync(cancellationToken);
                 foreach (var a in report.Adopted)
                 {
@@ -107,7 +107,7 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
                     _log.LogError("QEMU instance not adopted: {Path}: {Problem}", problem.Path, problem.Message);
                 }
 
-                _log.LogInformation("QEMU adoption: {Adopted} PVM(s) taken back, {Problems} instance(s) cleaned up in {Ms} ms", report.Adopted.Count, report.Problems.Count, took.ElapsedMilliseconds);
+                _log.LogInformation("QEMU adoption: {Adopted} PVM(s) taken back, {Problems} instance(s) cleaned up in {Ms} ms", report.Adopted.Count, report.Problems.Count, (long)_clock.GetElapsedTime(took).TotalMilliseconds);
             }
 
             hv.MigrationReported += OnMigrationReported;
@@ -197,8 +197,8 @@ public sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyncD
 
     private static async Task WaitAsync(Func<bool> done, TimeSpan limit, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + limit;
-        while (!done() && DateTime.UtcNow < deadline)
+        var started = TimeProvider.System.GetTimestamp();
+        while (!done() && TimeProvider.System.GetElapsedTime(started) < limit)
         {
             await Task.Delay(20, ct);
         }

@@ -20,7 +20,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     private readonly object _lock = new();
     private readonly HypervisorOptions _options;
     private readonly TimeProvider _time;
-    private readonly IServiceClock _clock;
+    private readonly TimeProvider _clock;
     private readonly ILogger? _log;
     private readonly long _t0;
     private readonly PreCopyMigrationModel _model;
@@ -41,7 +41,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     {
         _options = options;
         _time = time ?? TimeProvider.System;
-        _clock = new SystemServiceClock(_time);
+        _clock = _time;
         _log = log;
         _t0 = _time.GetTimestamp();
         _model = new PreCopyMigrationModel(this);
@@ -93,12 +93,12 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
                         After(_options.BootTime / 4, () =>
                         {
                             resumed.Running = true;
-                            return new PvmStarted(_clock.Now, r.Ue, r.Pvm, resumed.Site, resumed.Address);
+                            return new PvmStarted(_clock.ServiceNow(), r.Ue, r.Pvm, resumed.Site, resumed.Address);
                         });
                     }
                     else
                     {
-                        Post(new PvmFailed(_clock.Now, r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
+                        Post(new PvmFailed(_clock.ServiceNow(), r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
                     }
 
                     break;
@@ -122,7 +122,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
                     vm.MigrationId = null;
                     vm.MigratingTo = null;
                     MigrationsFailed++;
-                    Post(new MigrationFailed(_clock.Now, c.Migration, "cancelled"));
+                    Post(new MigrationFailed(_clock.ServiceNow(), c.Migration, "cancelled"));
                     break;
             }
         }
@@ -160,14 +160,14 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
             if (_options.FailMigrationsTo.Contains(to.Value))
             {
                 MigrationsFailed++;
-                Post(new MigrationFailed(_clock.Now, id, $"link to {to} broke during stop-and-copy"));
+                Post(new MigrationFailed(_clock.ServiceNow(), id, $"link to {to} broke during stop-and-copy"));
                 return;
             }
 
             // Switch-over: the guest now runs at the destination only.
             vm.Site = to;
             MigrationsCompleted++;
-            Post(new MigrationCompleted(_clock.Now, id, new MigrationStats(result.TotalTime, result.Downtime, result.BytesSent, result.Rounds)));
+            Post(new MigrationCompleted(_clock.ServiceNow(), id, new MigrationStats(result.TotalTime, result.Downtime, result.BytesSent, result.Rounds)));
         });
     }
 
@@ -175,7 +175,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     {
         if (_vms.TryGetValue(c.Pvm, out var existing))
         {
-            After(TimeSpan.Zero, () => new PvmStarted(_clock.Now, c.Ue, c.Pvm, existing.Site, existing.Address));
+            After(TimeSpan.Zero, () => new PvmStarted(_clock.ServiceNow(), c.Ue, c.Pvm, existing.Site, existing.Address));
             return;
         }
 
@@ -185,7 +185,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         After(_options.BootTime, () =>
         {
             vm.Running = true;
-            return new PvmStarted(_clock.Now, c.Ue, c.Pvm, vm.Site, vm.Address);
+            return new PvmStarted(_clock.ServiceNow(), c.Ue, c.Pvm, vm.Site, vm.Address);
         });
     }
 
@@ -194,7 +194,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         if (!_vms.TryGetValue(m.Pvm, out var vm) || vm.Site != m.From || vm.MigrationId is not null)
         {
             var why = vm is null ? "no such PVM" : vm.MigrationId is not null ? "already migrating" : $"PVM is at {vm.Site}, not {m.From}";
-            Post(new MigrationFailed(_clock.Now, m.Migration, why));
+            Post(new MigrationFailed(_clock.ServiceNow(), m.Migration, why));
             return;
         }
 

@@ -13,24 +13,24 @@ using Microsoft.Extensions.Options;
 
 namespace MobiScud.Hosting.Api;
 
-public sealed record UeView(
+internal sealed record UeView(
     string Ue, string? Imsi, string? UeAddress, string Connection, uint? ServingEnb, string Pvm, string PvmStatus, string? PvmSite,
     string? PvmAddress, string? PinnedSite, MigrationView? Migration, SteeringView? Steering, string? PendingHandover,
     SteeringFaultView? SteeringFault = null, QuarantineNote? Quarantine = null);
 
-public sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
+internal sealed record MigrationView(string Id, string Ue, string From, string To, TimeSpan StartedAt, bool Cancelling);
 
-public sealed record SteeringView(string Ue, string UeAddress, uint Enb, string SwitchSite, string PvmSite, string? PvmAddress, int Version, int Bearers);
+internal sealed record SteeringView(string Ue, string UeAddress, uint Enb, string SwitchSite, string PvmSite, string? PvmAddress, int Version, int Bearers);
 
 /// <summary>Steering a switch rejected or did not confirm: not installed; the MC sends it again at <see cref="RetryAt"/>.</summary>
-public sealed record SteeringFaultView(string Ue, int Version, string Site, string Reason, TimeSpan At, TimeSpan RetryAt, int Failures);
+internal sealed record SteeringFaultView(string Ue, int Version, string Site, string Reason, TimeSpan At, TimeSpan RetryAt, int Failures);
 
-public sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained, uint[] Enbs, string[] Ues);
+internal sealed record SiteView(string Name, int Capacity, int Pvms, bool Drained, uint[] Enbs, string[] Ues);
 
-public sealed record SiteRequest(string? Site);
+internal sealed record SiteRequest(string? Site);
 
 /// <summary>The REST API: reads over the grains, writes as events into the ordered pipeline, MEC-style subscriptions.</summary>
-public static class ApiEndpoints
+internal static class ApiEndpoints
 {
     public static void Map(WebApplication app)
     {
@@ -53,7 +53,7 @@ public static class ApiEndpoints
             .WithSummary("The UE's recent events (with the commands the MC issued for each) and notifications, oldest first");
         api.MapGet("/quarantine", async (IGrainFactory g) => (await Snapshots(g)).Where(s => s.Snapshot.Quarantine is not null)
             .Select(s => new { ue = s.Ue, quarantine = s.Snapshot.Quarantine })).WithSummary("UEs whose events the MC threw on: their events are set aside");
-        api.MapDelete("/ues/{ue}/quarantine", async (IGrainFactory g, EventPipeline pipeline, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        api.MapDelete("/ues/{ue}/quarantine", async (IGrainFactory g, EventPipeline pipeline, TimeProvider clock, IOptions<MobiScudOptions> o, string ue) =>
         {
             if (await Known(g, ue) is null)
             {
@@ -66,7 +66,7 @@ public static class ApiEndpoints
             }
 
             // What was set aside meanwhile is gone: square the UE with the hypervisor and the switches.
-            return await Submitted(pipeline, new ReconcileRequested(clock.Now, new UeId(ue)), o.Value, $"/api/v1/ues/{ue}", new { ue, action = "released" });
+            return await Submitted(pipeline, new ReconcileRequested(clock.ServiceNow(), new UeId(ue)), o.Value, $"/api/v1/ues/{ue}", new { ue, action = "released" });
         }).WithSummary("Lift a UE's quarantine; the MC reconciles it");
         api.MapGet("/pvms", async (IGrainFactory g) => (await All(g)).Where(s => s.PvmStatus != PvmStatus.None).Select(s => new
         {
@@ -91,21 +91,21 @@ public static class ApiEndpoints
         }).WithSummary("Steering the MC wants, what the switches hold, and what a switch rejected or did not confirm (retry pending)");
         api.MapGet("/sites", Sites).WithSummary("Edge sites: capacity, PVMs, drain");
 
-        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPut("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "pin")).WithSummary("Pin the UE's PVM to a site (it moves there and stays)");
-        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue) =>
+        api.MapDelete("/pvms/{ue}/pin", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue) =>
             Pin(g, sink, clock, o.Value, ue, null, "unpin")).WithSummary("Let the PVM follow the strategy again");
-        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, EventPipeline sink, IServiceClock clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
+        api.MapPost("/pvms/{ue}/move", (IGrainFactory g, EventPipeline sink, TimeProvider clock, IOptions<MobiScudOptions> o, string ue, SiteRequest body) =>
             Pin(g, sink, clock, o.Value, ue, body.Site, "move")).WithSummary("Move the PVM by hand (a move pins it there until unpinned)");
-        api.MapPost("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
+        api.MapPost("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, TimeProvider clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, true)).WithSummary("Drain a site: its PVMs move out, none is placed there");
-        api.MapDelete("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, IServiceClock clock, IOptions<MobiScudOptions> o, string site) =>
+        api.MapDelete("/sites/{site}/drain", (IGrainFactory g, IEventSink sink, TimeProvider clock, IOptions<MobiScudOptions> o, string site) =>
             Drain(g, sink, clock, o.Value, site, false)).WithSummary("End a drain");
 
         Mec.MecEndpoints.Map(app);
     }
 
-    private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, IServiceClock clock, MobiScudOptions o, string ue, string? site, string what)
+    private static async Task<IResult> Pin(IGrainFactory g, EventPipeline sink, TimeProvider clock, MobiScudOptions o, string ue, string? site, string what)
     {
         if (site is not null && site != o.CoreSite && o.Sites.All(s => s.Name != site))
         {
@@ -122,7 +122,7 @@ public static class ApiEndpoints
             return NotFound($"UE '{Clip(ue)}' is not known");
         }
 
-        return await Submitted(sink, new PinRequested(clock.Now, new UeId(ue), site is null ? null : new SiteId(site)), o, $"/api/v1/ues/{ue}", new { ue, action = what, site });
+        return await Submitted(sink, new PinRequested(clock.ServiceNow(), new UeId(ue), site is null ? null : new SiteId(site)), o, $"/api/v1/ues/{ue}", new { ue, action = what, site });
     }
 
     /// <summary>
@@ -141,7 +141,7 @@ public static class ApiEndpoints
 
     /// <summary>The UE's snapshot if the index knows it; an unknown id activates no grain (a scan of ids must not fill memory).</summary>
     private static async Task<UeSnapshot?> Known(IGrainFactory g, string ue) =>
-        ue.Length <= 256 && await g.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Contains(ue) ? await g.GetGrain<IUeGrain>(ue).Get() : null;
+        ue.Length <= 256 && await g.GetGrain<IUeIndexGrain>(UePartitions.PartitionOf(ue)).Contains(ue) ? await g.GetGrain<IUeGrain>(ue).Get() : null;
 
     private static IResult Retry(string detail) => new RetryResult(detail);
 
@@ -179,7 +179,7 @@ public static class ApiEndpoints
     /// <summary>What an error message echoes of a client's value: enough to recognise it, never megabytes.</summary>
     public static string Clip(string? value, int max = 100) => value is null ? "" : value.Length <= max ? value : $"{value[..max]}... ({value.Length} characters)";
 
-    private static async Task<IResult> Drain(IGrainFactory g, IEventSink sink, IServiceClock clock, MobiScudOptions o, string site, bool drain)
+    private static async Task<IResult> Drain(IGrainFactory g, IEventSink sink, TimeProvider clock, MobiScudOptions o, string site, bool drain)
     {
         if (o.Sites.All(s => s.Name != site))
         {
@@ -189,10 +189,10 @@ public static class ApiEndpoints
         await g.GetGrain<IControlGrain>(GrainNames.Control).SetDrained(site, drain);
 
         // A drain moves the site's PVMs out; ending one lets every UE come back to its nearest site.
-        var ues = drain ? (await g.GetGrain<ISiteGrain>(site).Get()).Ues.ToList() : await UeIndex.AllAsync(g);
+        var ues = drain ? (await g.GetGrain<ISiteGrain>(site).Get()).Ues.ToList() : await UePartitions.AllAsync(g);
         foreach (var ue in ues)
         {
-            await sink.PostAsync(new ReconcileRequested(clock.Now, new UeId(ue)));
+            await sink.PostAsync(new ReconcileRequested(clock.ServiceNow(), new UeId(ue)));
         }
 
         return Results.Accepted($"/api/v1/sites", new { site, drained = drain, reconciling = ues.Count });
@@ -215,21 +215,21 @@ public static class ApiEndpoints
 
     private static async Task<List<UeState>> Page(IGrainFactory g, int? offset, int? limit)
     {
-        var ids = (await UeIndex.AllAsync(g)).Skip(Math.Max(0, offset ?? 0)).Take(Math.Clamp(limit ?? 100, 1, 1000));
+        var ids = (await UePartitions.AllAsync(g)).Skip(Math.Max(0, offset ?? 0)).Take(Math.Clamp(limit ?? 100, 1, 1000));
         var snaps = await Task.WhenAll(ids.Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 
     private static async Task<List<(string Ue, UeSnapshot Snapshot)>> Snapshots(IGrainFactory g)
     {
-        var ids = await UeIndex.AllAsync(g);
+        var ids = await UePartitions.AllAsync(g);
         var snaps = await Task.WhenAll(ids.Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. ids.Zip(snaps)];
     }
 
     private static async Task<List<UeState>> All(IGrainFactory g)
     {
-        var snaps = await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        var snaps = await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Select(s => s.State).OfType<UeState>()];
     }
 

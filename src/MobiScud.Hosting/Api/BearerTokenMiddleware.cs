@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Api;
 /// scrape stay open so that orchestrators and scrapers need no secret, and so does the dashboard's sign-in page (its
 /// static files hold no data; the page sends the token with every call). A refusal is a 401 with a JSON problem body.
 /// </summary>
-public sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<MobiScudOptions> options)
+internal sealed class BearerTokenMiddleware(RequestDelegate next, IOptions<MobiScudOptions> options)
 {
     private readonly byte[] _token = Encoding.UTF8.GetBytes(options.Value.Api.Token);
 

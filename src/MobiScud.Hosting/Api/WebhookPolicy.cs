@@ -9,7 +9,7 @@ namespace MobiScud.Hosting.Api;
 /// resolves to may be reached (checked again when connecting, so a DNS answer changed after the POST cannot point a
 /// webhook at a metadata service).
 /// </summary>
-public sealed class WebhookPolicy
+internal sealed class WebhookPolicy
 {
     private readonly List<(IPAddress Prefix, int Bits)> _networks = [];
     private readonly HashSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);

@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace MobiScud.Hosting.Config;
 
 /// <summary>Loads the API's TLS certificate (PEM or PKCS#12) and says what is wrong with one that does not load.</summary>
-public static class ApiCertificate
+internal static class ApiCertificate
 {
     public static X509Certificate2 Load(ApiOptions api)
     {
@@ -44,7 +44,7 @@ public static class ApiCertificate
         try
         {
             using var cert = Load(api);
-            return cert.NotAfter < DateTime.Now ? $"{prefix}:Certificate '{api.Certificate}' expired on {cert.NotAfter:yyyy-MM-dd}" : null;
+            return cert.NotAfter < TimeProvider.System.GetLocalNow().DateTime ? $"{prefix}:Certificate '{api.Certificate}' expired on {cert.NotAfter:yyyy-MM-dd}" : null;
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
         {

@@ -30,7 +30,7 @@ public sealed class InProcessStateStore
 /// and the write completes before the grain executes commands, as with any storage. ETags are checked like a
 /// database would, so two activations of one grain cannot both write.
 /// </summary>
-public sealed class InProcessGrainStorage(InProcessStateStore store, DeepCopier copier) : IGrainStorage
+internal sealed class InProcessGrainStorage(InProcessStateStore store, DeepCopier copier) : IGrainStorage
 {
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

@@ -4,7 +4,7 @@ using Orleans.Storage;
 namespace MobiScud.Hosting.Config;
 
 /// <summary>Grain state in Redis as readable JSON (the contract's own JSON shape), not Orleans' binary format.</summary>
-public sealed class McGrainStorageSerializer : IGrainStorageSerializer
+internal sealed class McGrainStorageSerializer : IGrainStorageSerializer
 {
     public BinaryData Serialize<T>(T? input) => new(JsonSerializer.SerializeToUtf8Bytes(input, McJson.Options));
 

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -10,7 +9,7 @@ namespace MobiScud.Hosting.Config;
 /// JSON for the control contract (grain calls, grain storage, event files, REST): IP addresses as strings and the
 /// event/command hierarchies tagged with their type name, so the contract needs no serializer attributes.
 /// </summary>
-public static class McJson
+internal static class McJson
 {
     public static readonly JsonSerializerOptions Options = Create();
 
@@ -20,7 +19,7 @@ public static class McJson
         resolver.Modifiers.Add(Polymorphic<UeEvent>);
         resolver.Modifiers.Add(Polymorphic<ControlCommand>);
         var o = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = resolver };
-        o.Converters.Add(new IpAddressConverter());
+        o.Converters.Add(new IpAddressJsonConverter());
         o.Converters.Add(new JsonStringEnumConverter());
         return o;
     }
@@ -56,16 +55,5 @@ public static class McJson
         }
 
         info.PolymorphismOptions = options;
-    }
-
-    private sealed class IpAddressConverter : JsonConverter<IPAddress>
-    {
-        public override IPAddress? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        {
-            var s = reader.GetString();
-            return s is null ? null : IPAddress.TryParse(s, out var a) ? a : throw new JsonException($"'{s}' is not an IP address");
-        }
-
-        public override void Write(Utf8JsonWriter writer, IPAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
     }
 }

@@ -45,7 +45,7 @@ public sealed class MobiScudOptions
 
     public SiloOptions Silo { get; set; } = new();
 
-    public PipelineOptions Pipeline { get; set; } = new();
+    public EventPipelineOptions Pipeline { get; set; } = new();
 
     public HypervisorOptions Hypervisor { get; set; } = new();
 
@@ -187,7 +187,7 @@ public sealed class SiloOptions
     public bool ListenOnAnyAddress { get; set; }
 }
 
-public sealed class PipelineOptions
+public sealed class EventPipelineOptions
 {
     /// <summary>Independent ordered lanes; a UE always maps to the same one.</summary>
     [Range(1, 1024)]
@@ -276,7 +276,7 @@ public sealed class TapOptions
 }
 
 /// <summary>Checks the whole configuration at start; every message names the offending key.</summary>
-public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
+internal sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
 {
     public ValidateOptionsResult Validate(string? name, MobiScudOptions o)
     {

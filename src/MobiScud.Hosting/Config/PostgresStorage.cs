@@ -7,7 +7,7 @@ using Npgsql;
 namespace MobiScud.Hosting.Config;
 
 /// <summary>`Storage:Kind: Postgres`: Orleans' ADO.NET clustering and grain storage on PostgreSQL through Npgsql.</summary>
-public static class PostgresStorage
+internal static class PostgresStorage
 {
     /// <summary>The ADO.NET invariant Orleans maps to Npgsql's provider factory.</summary>
     public const string Invariant = "Npgsql";

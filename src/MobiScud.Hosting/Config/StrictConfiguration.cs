@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Config;
 /// cannot use (a misspelt key, a list item it cannot convert, a list where one value belongs), and the service then
 /// runs with something the operator did not write. Every such key is an error naming it.
 /// </summary>
-public static class StrictConfiguration
+internal static class StrictConfiguration
 {
     public static List<string> Check(IConfigurationSection section, Type type)
     {

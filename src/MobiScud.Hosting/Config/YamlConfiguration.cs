@@ -4,12 +4,12 @@ using YamlDotNet.RepresentationModel;
 namespace MobiScud.Hosting.Config;
 
 /// <summary>appsettings.yaml as a configuration source: mappings become sections, sequences become 0,1,2... keys.</summary>
-public sealed class YamlConfigurationSource(string path, bool optional) : IConfigurationSource
+internal sealed class YamlConfigurationSource(string path, bool optional) : IConfigurationSource
 {
     public IConfigurationProvider Build(IConfigurationBuilder builder) => new YamlConfigurationProvider(path, optional);
 }
 
-public sealed class YamlConfigurationProvider(string path, bool optional) : ConfigurationProvider
+internal sealed class YamlConfigurationProvider(string path, bool optional) : ConfigurationProvider
 {
     public override void Load()
     {
@@ -104,7 +104,7 @@ public sealed class YamlConfigurationProvider(string path, bool optional) : Conf
     }
 }
 
-public static class YamlConfigurationExtensions
+internal static class YamlConfigurationExtensions
 {
     public static IConfigurationBuilder AddYamlFile(this IConfigurationBuilder builder, string path, bool optional) =>
         builder.Add(new YamlConfigurationSource(path, optional));

@@ -10,7 +10,7 @@ namespace MobiScud.Hosting.Dashboard;
 /// commands) passes here on its way to the backends; the taps add the S1AP messages. Serve has no coordinates for
 /// its eNBs, so the map lays the configured sites on a circle with their eNBs around them.
 /// </summary>
-public sealed class ServeDashboard : BackgroundService
+internal sealed class ServeDashboard : BackgroundService
 {
     private readonly DashboardState _state;
     private readonly TimeProvider _time;

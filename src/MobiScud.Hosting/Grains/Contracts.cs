@@ -103,7 +103,7 @@ public interface ISiteGrain : IGrainWithStringKey
     Task<SiteSnapshot> Get();
 }
 
-/// <summary>One of <see cref="UeIndex.Partitions"/> shards of the set of known UEs (to list them and reconcile after a restart).</summary>
+/// <summary>One of <see cref="UePartitions.Partitions"/> shards of the set of known UEs (to list them and reconcile after a restart).</summary>
 public interface IUeIndexGrain : IGrainWithIntegerKey
 {
     Task Add(string ue);
@@ -144,7 +144,7 @@ public interface IControlGrain : IGrainWithStringKey
     Task<bool> Repersist();
 }
 
-public static class UeIndex
+public static class UePartitions
 {
     public const int Partitions = 64;
 

@@ -130,7 +130,7 @@ public sealed class UeGrain(
     /// </summary>
     private async Task HistoryChanged()
     {
-        if (_historyDirty && (_historyWritten == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(_historyWritten) >= TimelineWriteInterval))
+        if (_historyDirty && (_historyWritten == 0 || TimeProvider.System.GetElapsedTime(_historyWritten) >= TimelineWriteInterval))
         {
             await WriteHistory();
         }
@@ -144,7 +144,7 @@ public sealed class UeGrain(
         }
 
         _historyDirty = false;
-        _historyWritten = System.Diagnostics.Stopwatch.GetTimestamp();
+        _historyWritten = TimeProvider.System.GetTimestamp();
         await history.WriteStateAsync();
     }
 
@@ -304,7 +304,7 @@ public sealed class UeGrain(
         {
             if (!record.Indexed && (record.State is not null || record.Quarantine is not null))
             {
-                await GrainFactory.GetGrain<IUeIndexGrain>(UeIndex.PartitionOf(ue)).Add(ue);
+                await GrainFactory.GetGrain<IUeIndexGrain>(UePartitions.PartitionOf(ue)).Add(ue);
                 record.Indexed = true;
             }
 

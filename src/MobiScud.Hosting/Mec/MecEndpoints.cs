@@ -27,7 +27,7 @@ internal static class MecEndpoints
         MapSubscriptions(amsi, MecApi.Amsi, "subscriptiontype");
         amsi.MapGet("/app_mobility_services", async (IGrainFactory g) =>
             Results.Json(new JsonArray([.. (await Control(g).Registrations()).Select(r => JsonNode.Parse(r.Representation))])));
-        amsi.MapPost("/app_mobility_services", async (IGrainFactory g, IServiceClock clock, HttpRequest request) =>
+        amsi.MapPost("/app_mobility_services", async (IGrainFactory g, TimeProvider clock, HttpRequest request) =>
         {
             if (await Body(request) is not { } body)
             {
@@ -46,7 +46,7 @@ internal static class MecEndpoints
         amsi.MapGet("/app_mobility_services/{id}", async (IGrainFactory g, string id) =>
             (await Control(g).Registrations()).FirstOrDefault(r => r.Id == id) is { } r
                 ? Results.Json(JsonNode.Parse(r.Representation)) : NotFound($"application mobility service '{MecJson.Clip(id)}' does not exist"));
-        amsi.MapPut("/app_mobility_services/{id}", async (IGrainFactory g, IServiceClock clock, HttpRequest request, string id) =>
+        amsi.MapPut("/app_mobility_services/{id}", async (IGrainFactory g, TimeProvider clock, HttpRequest request, string id) =>
         {
             if (await Body(request) is not { } body)
             {
@@ -95,7 +95,7 @@ internal static class MecEndpoints
 
     private static IControlGrain Control(IGrainFactory g) => g.GetGrain<IControlGrain>(GrainNames.Control);
 
-    private static TimeSpan? Expires(IServiceClock clock, uint expiryTime) => expiryTime == 0 ? null : clock.Now + TimeSpan.FromSeconds(expiryTime);
+    private static TimeSpan? Expires(TimeProvider clock, uint expiryTime) => expiryTime == 0 ? null : clock.ServiceNow() + TimeSpan.FromSeconds(expiryTime);
 
     private static void MapSubscriptions(RouteGroupBuilder group, MecApi api, string typeParameter)
     {
@@ -306,7 +306,7 @@ internal static class MecEndpoints
     /// <summary>The UEs the MC knows with their serving cell, for the queries.</summary>
     private static async Task<List<UeSnapshot>> Ues(IGrainFactory g)
     {
-        var snaps = await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        var snaps = await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
         return [.. snaps.Where(s => s.State is { Connection: ConnectionState.Connected } && s.Cell is not null && !s.State.Bearers.IsEmpty)];
     }
 
@@ -400,7 +400,7 @@ internal static class MecEndpoints
     }
 
     /// <summary>GET /rni/v2/queries/rab_info: RabInfo, the E-RABs of the connected UEs per cell.</summary>
-    private static async Task<IResult> RabInfo(IGrainFactory g, IServiceClock clock, HttpRequest request)
+    private static async Task<IResult> RabInfo(IGrainFactory g, TimeProvider clock, HttpRequest request)
     {
         if (Query(request, out var problem) is not { } filter)
         {
@@ -442,12 +442,12 @@ internal static class MecEndpoints
             ["appInstanceId"] = request.Query["app_ins_id"].ToString(),
             ["cellUserInfo"] = cells,
             ["requestId"] = Guid.NewGuid().ToString("N"),
-            ["timeStamp"] = MecJson.TimeStamp(clock.Now),
+            ["timeStamp"] = MecJson.TimeStamp(clock.ServiceNow()),
         });
     }
 
     /// <summary>GET /rni/v2/queries/s1_bearer_info: S1BearerInfo, the S1-U tunnels of the matching UEs (404 when none matches: it needs one).</summary>
-    private static async Task<IResult> S1BearerInfo(IGrainFactory g, IServiceClock clock, HttpRequest request)
+    private static async Task<IResult> S1BearerInfo(IGrainFactory g, TimeProvider clock, HttpRequest request)
     {
         if (Query(request, out var problem) is not { } filter)
         {
@@ -467,6 +467,6 @@ internal static class MecEndpoints
 
         return ues.Count == 0
             ? NotFound("no connected UE with S1 bearers matches the query")
-            : Results.Json(new JsonObject { ["s1UeInfo"] = ues, ["timeStamp"] = MecJson.TimeStamp(clock.Now) });
+            : Results.Json(new JsonObject { ["s1UeInfo"] = ues, ["timeStamp"] = MecJson.TimeStamp(clock.ServiceNow()) });
     }
 }

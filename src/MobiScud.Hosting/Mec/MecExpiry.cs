@@ -10,7 +10,7 @@ namespace MobiScud.Hosting.Mec;
 /// Ends MEC subscriptions at their expiryDeadline (with an ExpiryNotification to the subscriber) and registrations at
 /// their expiryTime. Every silo sweeps; the control grain's delete succeeds for one of them, and only that one notifies.
 /// </summary>
-internal sealed class MecExpiry(IGrainFactory grains, NotificationHub hub, IServiceClock clock, TimeProvider time, ILogger<MecExpiry> log) : BackgroundService
+internal sealed class MecExpiry(IGrainFactory grains, NotificationHub hub, TimeProvider clock, TimeProvider time, ILogger<MecExpiry> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -41,7 +41,7 @@ internal sealed class MecExpiry(IGrainFactory grains, NotificationHub hub, IServ
     private async Task SweepAsync()
     {
         var control = grains.GetGrain<IControlGrain>(GrainNames.Control);
-        var now = clock.Now;
+        var now = clock.ServiceNow();
         foreach (var sub in await control.Subscriptions())
         {
             if (MecType.Find(sub.SubscriptionType) is not { } type || sub.Representation is null || JsonNode.Parse(sub.Representation) is not JsonObject o

@@ -17,14 +17,14 @@ internal static class MecQueries
     public const string PvmDescriptor = "mobiscud-pvm";
 
     private static async Task<UeSnapshot[]> All(IGrainFactory g) =>
-        await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
+        await Task.WhenAll((await UePartitions.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
 
     /// <summary>
     /// GET /rni/v2/queries/plmn_info: one PlmnInfo per asked application instance with the PLMNs of the cells (ECGI or
     /// NCGI) the signalling named for the UEs the MC knows (every application on this MEC system sees the same RAN). No PLMN seen
     /// yet: an empty array (a PlmnInfo needs at least one).
     /// </summary>
-    public static async Task<IResult> PlmnInfo(IGrainFactory g, IServiceClock clock, HttpRequest request)
+    public static async Task<IResult> PlmnInfo(IGrainFactory g, TimeProvider clock, HttpRequest request)
     {
         var apps = MecEndpoints.List(request, "app_ins_id");
         if (apps.Count == 0)
@@ -45,7 +45,7 @@ internal static class MecQueries
                 {
                     ["appInstanceId"] = app,
                     ["plmn"] = new JsonArray([.. plmns.Select(p => new JsonObject { ["mcc"] = p.Mcc, ["mnc"] = p.Mnc })]),
-                    ["timeStamp"] = MecJson.TimeStamp(clock.Now),
+                    ["timeStamp"] = MecJson.TimeStamp(clock.ServiceNow()),
                 });
             }
         }
@@ -58,7 +58,7 @@ internal static class MecQueries
     /// Layer 2 measurements (PRB usage, preambles, delay, loss, throughput, volume) stay in the eNB's MAC and PDCP and
     /// its reports to OAM: no S1AP or GTP message carries them, so the MC knows none. The parameters are still checked.
     /// </summary>
-    public static IResult Layer2Meas(IServiceClock clock, HttpRequest request)
+    public static IResult Layer2Meas(TimeProvider clock, HttpRequest request)
     {
         if (MecEndpoints.Query(request, out var problem) is null)
         {
@@ -76,7 +76,7 @@ internal static class MecQueries
             }
         }
 
-        return Results.Json(new JsonObject { ["cellInfo"] = new JsonArray(), ["cellUEInfo"] = new JsonArray(), ["timeStamp"] = MecJson.TimeStamp(clock.Now) });
+        return Results.Json(new JsonObject { ["cellInfo"] = new JsonArray(), ["cellUEInfo"] = new JsonArray(), ["timeStamp"] = MecJson.TimeStamp(clock.ServiceNow()) });
     }
 
     /// <summary>

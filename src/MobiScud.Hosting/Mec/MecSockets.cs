@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace MobiScud.Hosting.Mec;
 
 /// <summary>A silo holding a subscriber's WebSocket: hears the notifications for it from whichever silo made them.</summary>
-public interface IMecSocketObserver : IGrainObserver
+internal interface IMecSocketObserver : IGrainObserver
 {
     Task Deliver(string json);
 }
@@ -16,7 +16,7 @@ public interface IMecSocketObserver : IGrainObserver
 /// One MEC 021 WebSocket subscription (key: subscription id): fans its notifications out to the silos where the
 /// subscriber's WebSockets are open. In memory: a socket is a live connection, gone with its silo.
 /// </summary>
-public interface IMecSocketGrain : IGrainWithStringKey
+internal interface IMecSocketGrain : IGrainWithStringKey
 {
     Task Attach(IMecSocketObserver observer);
 
@@ -26,7 +26,7 @@ public interface IMecSocketGrain : IGrainWithStringKey
     Task<int> Push(string json);
 }
 
-public sealed class MecSocketGrain(ILogger<MecSocketGrain> log) : Grain, IMecSocketGrain
+internal sealed class MecSocketGrain(ILogger<MecSocketGrain> log) : Grain, IMecSocketGrain
 {
     private readonly HashSet<IMecSocketObserver> _observers = [];
 

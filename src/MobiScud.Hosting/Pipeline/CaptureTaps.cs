@@ -11,7 +11,7 @@ using CapturePipelineOptions = MobiScud.Capture.PipelineOptions;
 namespace MobiScud.Hosting.Pipeline;
 
 /// <summary>What one capture tap has done so far (REST, logs, tests).</summary>
-public sealed class CaptureTapStatus(string name)
+internal sealed class CaptureTapStatus(string name)
 {
     private long _frames;
     private long _events;
@@ -46,11 +46,11 @@ public sealed class CaptureTapStatus(string name)
 /// onto the service clock. Packets not used are counted by reason in the decode-error metric; a file that turns out
 /// broken part-way stops its tap with an error naming the file and offset, keeping what was already applied.
 /// </summary>
-public sealed class CaptureTaps(
+internal sealed class CaptureTaps(
     IOptions<MobiScudOptions> options,
     IEventSink sink,
     Reconciler reconciler,
-    IServiceClock clock,
+    TimeProvider clock,
     TimeProvider time,
     HostingMetrics metrics,
     ResilienceMetrics resilience,
@@ -185,7 +185,7 @@ public sealed class CaptureTaps(
             using var opened = live ? capture = new LiveCaptureSource(tap.Interface!, pipeline: CapturePipelineOptions.Default with { SctpOverUdpPort = (ushort)tap.SctpUdpPort }, cancellation: ct) : null;
             var source = opened ?? file!;
             log.LogInformation("tap {Tap}: {Mode}", status.Name, live ? "capturing live" : tap.Speed == TapSpeed.Max ? "replaying as fast as possible" : $"replaying at x{tap.Rate} the recorded pace");
-            var start = clock.Now;
+            var start = clock.ServiceNow();
             var first = -1L;
             while (!ct.IsCancellationRequested && source.TryReadNext(out var frame))
             {
@@ -199,7 +199,7 @@ public sealed class CaptureTaps(
                     }
 
                     offset = TimeSpan.FromTicks((long)((frame.TimestampNanos - first) / 100 / tap.Rate));
-                    var wait = start + offset.Value - clock.Now;
+                    var wait = start + offset.Value - clock.ServiceNow();
                     if (wait > TimeSpan.Zero)
                     {
                         await Task.Delay(wait, time, ct);
@@ -211,7 +211,7 @@ public sealed class CaptureTaps(
                 foreach (var e in pending)
                 {
                     // Recorded: the frame's time on the capture's time line, shifted to start now; otherwise the moment it is seen.
-                    var post = sink.PostAsync(e with { At = offset is null ? clock.Now : start + offset.Value }, ct);
+                    var post = sink.PostAsync(e with { At = offset is null ? clock.ServiceNow() : start + offset.Value }, ct);
                     if (!post.IsCompletedSuccessfully)
                     {
                         if (live)

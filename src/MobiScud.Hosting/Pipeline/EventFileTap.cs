@@ -13,11 +13,11 @@ namespace MobiScud.Hosting.Pipeline;
 /// recorded pace or as fast as the pipeline takes them. Event times are moved onto the service clock so that
 /// taps, timers and hypervisor outcomes share one time line. A bad line is counted and logged with its place.
 /// </summary>
-public sealed class EventFileTap(
+internal sealed class EventFileTap(
     IOptions<MobiScudOptions> options,
     EventPipeline pipeline,
     Reconciler reconciler,
-    IServiceClock clock,
+    TimeProvider clock,
     TimeProvider time,
     HostingMetrics metrics,
     ILogger<EventFileTap> log) : BackgroundService
@@ -36,7 +36,7 @@ public sealed class EventFileTap(
 
     private async Task ReplayAsync(string path, TapSpeed speed, CancellationToken ct)
     {
-        var start = clock.Now;
+        var start = clock.ServiceNow();
         TimeSpan? first = null;
         var line = 0;
         var posted = 0;
@@ -72,7 +72,7 @@ public sealed class EventFileTap(
             var offset = e.At - first.Value;
             if (speed == TapSpeed.Recorded)
             {
-                var wait = start + offset - clock.Now;
+                var wait = start + offset - clock.ServiceNow();
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, time, ct);
@@ -82,7 +82,7 @@ public sealed class EventFileTap(
             }
             else
             {
-                e = e with { At = clock.Now };
+                e = e with { At = clock.ServiceNow() };
             }
 
             await pipeline.PostAsync(e, ct);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
@@ -20,7 +19,7 @@ namespace MobiScud.Hosting.Pipeline;
 public sealed class EventPipeline : IEventSink, IHostedService
 {
     private readonly IGrainFactory _grains;
-    private readonly PipelineOptions _options;
+    private readonly EventPipelineOptions _options;
     private readonly ILogger _log;
     private readonly Channel<(UeEvent Event, long Enqueued, TaskCompletionSource? Applied)>[] _lanes;
     private readonly Task[] _readers;
@@ -34,7 +33,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
     /// <summary>Attempts for a failure that is not storage or the cluster being away (those are retried until they return).</summary>
     private const int MaxAttemptsUnlessTransient = 60;
 
-    public EventPipeline(IGrainFactory grains, PipelineOptions options, ILogger<EventPipeline> log)
+    public EventPipeline(IGrainFactory grains, EventPipelineOptions options, ILogger<EventPipeline> log)
     {
         _grains = grains;
         _options = options;
@@ -87,11 +86,11 @@ public sealed class EventPipeline : IEventSink, IHostedService
     private async ValueTask PostAsync(UeEvent e, TaskCompletionSource? applied, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(e);
-        var lane = _lanes[(uint)UeIndex.StableHash(e.Ue.Value) % (uint)_lanes.Length];
+        var lane = _lanes[(uint)UePartitions.StableHash(e.Ue.Value) % (uint)_lanes.Length];
         Interlocked.Increment(ref _posted);
         try
         {
-            await lane.Writer.WriteAsync((e, Stopwatch.GetTimestamp(), applied), ct);
+            await lane.Writer.WriteAsync((e, TimeProvider.System.GetTimestamp(), applied), ct);
         }
         catch
         {
@@ -112,7 +111,7 @@ public sealed class EventPipeline : IEventSink, IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _seq = DateTime.UtcNow.Ticks;
+        _seq = TimeProvider.System.GetUtcNow().UtcDateTime.Ticks;
         for (var i = 0; i < _lanes.Length; i++)
         {
             var lane = _lanes[i];
@@ -239,4 +238,4 @@ public sealed class EventPipeline : IEventSink, IHostedService
 }
 
 /// <summary>An event the pipeline gave up on (a failure that retrying does not fix); it was not applied.</summary>
-public sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);
+internal sealed class EventNotAppliedException(UeId ue, Exception? inner) : Exception($"event(s) for {ue} were not applied", inner);

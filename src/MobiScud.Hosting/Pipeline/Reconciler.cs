@@ -23,7 +23,7 @@ public sealed class Reconciler(
     IGrainFactory grains,
     EventPipeline pipeline,
     CommandDispatcher dispatcher,
-    IServiceClock clock,
+    TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
     ILogger<Reconciler> log,
     ILogger<OutcomePump> pumpLog,
@@ -109,7 +109,7 @@ public sealed class Reconciler(
         {
             await grains.GetGrain<IControlGrain>(GrainNames.Control).Repersist();
             var ues = new List<string>();
-            for (var i = 0; i < UeIndex.Partitions; i++)
+            for (var i = 0; i < UePartitions.Partitions; i++)
             {
                 var index = grains.GetGrain<IUeIndexGrain>(i);
                 await index.Repersist();
@@ -135,7 +135,7 @@ public sealed class Reconciler(
     {
         var inventory = await hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
-        var ues = await UeIndex.AllAsync(grains);
+        var ues = await UePartitions.AllAsync(grains);
         var known = new HashSet<UeId>();
         var observed = 0;
         foreach (var id in ues)
@@ -148,7 +148,7 @@ public sealed class Reconciler(
                 continue;
             }
 
-            var now = clock.Now;
+            var now = clock.ServiceNow();
             held.TryGetValue(ue, out var pvm);
             if (pvm is not null || state.PvmStatus != PvmStatus.None)
             {

@@ -25,7 +25,7 @@ public sealed class StorageGeneration
 /// without persistence, a FLUSHALL, a restored backup): that is logged as critical, /readyz fails, and the
 /// reconciler writes back what the live grains know and squares it with the hypervisor and switch inventory.
 /// </summary>
-public sealed class StorageWatch(
+internal sealed class StorageWatch(
     IServiceProvider services,
     IOptions<MobiScudOptions> options,
     Reconciler reconciler,
@@ -126,7 +126,7 @@ public sealed class StorageWatch(
     {
         // A fresh ETag-less state: a wiped record must be created, not updated.
         var generation = Guid.NewGuid().ToString("N");
-        var fresh = new GrainState<StorageGeneration>(new StorageGeneration { Generation = generation, CreatedUtc = DateTime.UtcNow });
+        var fresh = new GrainState<StorageGeneration>(new StorageGeneration { Generation = generation, CreatedUtc = TimeProvider.System.GetUtcNow().UtcDateTime });
         if (state.RecordExists)
         {
             fresh.ETag = state.ETag;

@@ -1,7 +1,7 @@
 namespace MobiScud.Hosting.Pipeline;
 
 /// <summary>Failures that pass when storage or the cluster comes back (retry them); anything else is a bug or bad input.</summary>
-public static class TransientFaults
+internal static class TransientFaults
 {
     public static bool Is(Exception e)
     {

@@ -20,7 +20,7 @@ public enum AperError
 }
 
 /// <summary>Typed APER/S1AP decode error: the reason and the bit offset where decoding stopped.</summary>
-public sealed class AperDecodeException : DecodeException
+internal sealed class AperDecodeException : DecodeException
 {
     public AperDecodeException(AperError error, long bitOffset, string message, string protocol = "APER")
         : base(protocol, error.ToString(), bitOffset, message)

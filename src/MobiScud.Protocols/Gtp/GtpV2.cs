@@ -4,7 +4,7 @@ using System.Text;
 
 namespace MobiScud.Protocols.Gtp;
 
-public enum GtpError
+internal enum GtpError
 {
     Truncated,
     BadLength,
@@ -13,14 +13,14 @@ public enum GtpError
 }
 
 /// <summary>Typed GTPv2-C / GTP-U decode error: reason and the bit offset (octet offset * 8).</summary>
-public sealed class GtpDecodeException(string protocol, GtpError error, int byteOffset, string message)
+internal sealed class GtpDecodeException(string protocol, GtpError error, int byteOffset, string message)
     : DecodeException(protocol, error.ToString(), byteOffset * 8L, message)
 {
     public GtpError Error { get; } = error;
 }
 
 /// <summary>GTPv2-C message types the MC follows (TS 29.274 6.1).</summary>
-public static class GtpV2MessageType
+internal static class GtpV2MessageType
 {
     public const byte EchoRequest = 1;
     public const byte EchoResponse = 2;
@@ -66,7 +66,7 @@ public static class GtpV2MessageType
 }
 
 /// <summary>GTPv2-C IE types (TS 29.274 8.1).</summary>
-public static class GtpV2IeType
+internal static class GtpV2IeType
 {
     public const byte Imsi = 1;
     public const byte Cause = 2;

@@ -3,7 +3,7 @@ using System.Net;
 namespace MobiScud.Protocols.Nas;
 
 /// <summary>Why a NAS decode failed.</summary>
-public enum NasError
+internal enum NasError
 {
     Truncated,
     BadLength,
@@ -11,7 +11,7 @@ public enum NasError
 }
 
 /// <summary>Typed NAS decode error with the reason and the bit offset (octet offset * 8).</summary>
-public sealed class NasDecodeException(NasError error, int byteOffset, string message)
+internal sealed class NasDecodeException(NasError error, int byteOffset, string message)
     : DecodeException("NAS", error.ToString(), byteOffset * 8L, message)
 {
     public NasError Error { get; } = error;

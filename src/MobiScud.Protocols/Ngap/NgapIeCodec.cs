@@ -10,7 +10,7 @@ namespace MobiScud.Protocols.Ngap;
 /// (no per-item open type), so list items are read to their end, extension containers and additions included.
 /// NGAP CHOICEs end in a choice-Extensions alternative instead of an extension marker.
 /// </summary>
-public static partial class NgapIeCodec
+internal static partial class NgapIeCodec
 {
     internal const int MaxNoOfPduSessions = 256;
     internal const int MaxNoOfQosFlows = 64;

@@ -118,17 +118,17 @@ public sealed record OutputAction(uint Port, ushort MaxLen = 0xffff) : OfpAction
     };
 }
 
-public sealed record CopyTtlOutAction : OfpAction
+internal sealed record CopyTtlOutAction : OfpAction
 {
     internal override void Write(OfpWriter w) => End(w, Begin(w, 11));
 }
 
-public sealed record CopyTtlInAction : OfpAction
+internal sealed record CopyTtlInAction : OfpAction
 {
     internal override void Write(OfpWriter w) => End(w, Begin(w, 12));
 }
 
-public sealed record PushVlanAction(ushort EtherType = 0x8100) : OfpAction
+internal sealed record PushVlanAction(ushort EtherType = 0x8100) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -138,12 +138,12 @@ public sealed record PushVlanAction(ushort EtherType = 0x8100) : OfpAction
     }
 }
 
-public sealed record PopVlanAction : OfpAction
+internal sealed record PopVlanAction : OfpAction
 {
     internal override void Write(OfpWriter w) => End(w, Begin(w, 18));
 }
 
-public sealed record SetQueueAction(uint QueueId) : OfpAction
+internal sealed record SetQueueAction(uint QueueId) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -153,7 +153,7 @@ public sealed record SetQueueAction(uint QueueId) : OfpAction
     }
 }
 
-public sealed record GroupAction(uint GroupId) : OfpAction
+internal sealed record GroupAction(uint GroupId) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -163,7 +163,7 @@ public sealed record GroupAction(uint GroupId) : OfpAction
     }
 }
 
-public sealed record SetNwTtlAction(byte Ttl) : OfpAction
+internal sealed record SetNwTtlAction(byte Ttl) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -173,7 +173,7 @@ public sealed record SetNwTtlAction(byte Ttl) : OfpAction
     }
 }
 
-public sealed record DecNwTtlAction : OfpAction
+internal sealed record DecNwTtlAction : OfpAction
 {
     internal override void Write(OfpWriter w) => End(w, Begin(w, 24));
 }
@@ -190,7 +190,7 @@ public sealed record SetFieldAction(OxmField Field) : OfpAction
     public override string ToString() => $"set_field:{Field}";
 }
 
-public sealed record ExperimenterAction(uint Experimenter, byte[] Data) : OfpAction
+internal sealed record ExperimenterAction(uint Experimenter, byte[] Data) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -202,7 +202,7 @@ public sealed record ExperimenterAction(uint Experimenter, byte[] Data) : OfpAct
 }
 
 /// <summary>An action type we do not model; kept verbatim so it can be re-encoded.</summary>
-public sealed record UnknownAction(ushort Type, byte[] Body) : OfpAction
+internal sealed record UnknownAction(ushort Type, byte[] Body) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
@@ -299,7 +299,7 @@ public sealed record GotoTableInstruction(byte TableId) : OfpInstruction
     public override string ToString() => $"goto_table:{TableId}";
 }
 
-public sealed record WriteMetadataInstruction(ulong Metadata, ulong Mask) : OfpInstruction
+internal sealed record WriteMetadataInstruction(ulong Metadata, ulong Mask) : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {
@@ -324,7 +324,7 @@ public sealed record ApplyActionsInstruction(IReadOnlyList<OfpAction> Actions) :
     public override string ToString() => Actions.Count == 0 ? "drop" : string.Join(',', Actions);
 }
 
-public sealed record WriteActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
+internal sealed record WriteActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {
@@ -337,7 +337,7 @@ public sealed record WriteActionsInstruction(IReadOnlyList<OfpAction> Actions) :
     public override string ToString() => $"write_actions({string.Join(',', Actions)})";
 }
 
-public sealed record ClearActionsInstruction : OfpInstruction
+internal sealed record ClearActionsInstruction : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {
@@ -347,7 +347,7 @@ public sealed record ClearActionsInstruction : OfpInstruction
     }
 }
 
-public sealed record MeterInstruction(uint MeterId) : OfpInstruction
+internal sealed record MeterInstruction(uint MeterId) : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {

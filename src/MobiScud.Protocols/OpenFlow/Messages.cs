@@ -108,12 +108,12 @@ public sealed record FeaturesReply(uint Xid, ulong DatapathId, uint NBuffers, by
     public override OfpType Type => OfpType.FeaturesReply;
 }
 
-public sealed record GetConfigRequest(uint Xid) : OfpMessage(Xid)
+internal sealed record GetConfigRequest(uint Xid) : OfpMessage(Xid)
 {
     public override OfpType Type => OfpType.GetConfigRequest;
 }
 
-public sealed record GetConfigReply(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid)
+internal sealed record GetConfigReply(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid)
 {
     public override OfpType Type => OfpType.GetConfigReply;
 }
@@ -129,7 +129,7 @@ public sealed record PacketIn(uint Xid, uint BufferId, ushort TotalLen, byte Rea
     public override OfpType Type => OfpType.PacketIn;
 }
 
-public sealed record PacketOut(uint Xid, uint BufferId, uint InPort, IReadOnlyList<OfpAction> Actions, byte[] Data) : OfpMessage(Xid)
+internal sealed record PacketOut(uint Xid, uint BufferId, uint InPort, IReadOnlyList<OfpAction> Actions, byte[] Data) : OfpMessage(Xid)
 {
     public override OfpType Type => OfpType.PacketOut;
 }
@@ -196,7 +196,7 @@ public sealed record BarrierRequest(uint Xid) : OfpMessage(Xid)
     public override OfpType Type => OfpType.BarrierRequest;
 }
 
-public sealed record BarrierReply(uint Xid) : OfpMessage(Xid)
+internal sealed record BarrierReply(uint Xid) : OfpMessage(Xid)
 {
     public override OfpType Type => OfpType.BarrierReply;
 }
@@ -246,12 +246,12 @@ public sealed record FlowStatsReply(uint Xid, ushort Flags, IReadOnlyList<FlowSt
     public override MultipartType Kind => MultipartType.Flow;
 }
 
-public sealed record PortStatsRequest(uint Xid, uint PortNo, ushort Flags = 0) : MultipartRequest(Xid, Flags)
+internal sealed record PortStatsRequest(uint Xid, uint PortNo, ushort Flags = 0) : MultipartRequest(Xid, Flags)
 {
     public override MultipartType Kind => MultipartType.PortStats;
 }
 
-public sealed record PortStats(
+internal sealed record PortStats(
     uint PortNo,
     ulong RxPackets,
     ulong TxPackets,
@@ -268,34 +268,34 @@ public sealed record PortStats(
     uint DurationSec,
     uint DurationNsec);
 
-public sealed record PortStatsReply(uint Xid, ushort Flags, IReadOnlyList<PortStats> Entries) : MultipartReply(Xid, Flags)
+internal sealed record PortStatsReply(uint Xid, ushort Flags, IReadOnlyList<PortStats> Entries) : MultipartReply(Xid, Flags)
 {
     public override MultipartType Kind => MultipartType.PortStats;
 }
 
-public sealed record PortDescRequest(uint Xid, ushort Flags = 0) : MultipartRequest(Xid, Flags)
+internal sealed record PortDescRequest(uint Xid, ushort Flags = 0) : MultipartRequest(Xid, Flags)
 {
     public override MultipartType Kind => MultipartType.PortDesc;
 }
 
-public sealed record PortDescReply(uint Xid, ushort Flags, IReadOnlyList<PortDesc> Ports) : MultipartReply(Xid, Flags)
+internal sealed record PortDescReply(uint Xid, ushort Flags, IReadOnlyList<PortDesc> Ports) : MultipartReply(Xid, Flags)
 {
     public override MultipartType Kind => MultipartType.PortDesc;
 }
 
 /// <summary>A multipart request of a kind we do not model, body kept verbatim.</summary>
-public sealed record OtherMultipartRequest(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartRequest(Xid, Flags)
+internal sealed record OtherMultipartRequest(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartRequest(Xid, Flags)
 {
     public override MultipartType Kind => Other;
 }
 
-public sealed record OtherMultipartReply(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartReply(Xid, Flags)
+internal sealed record OtherMultipartReply(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartReply(Xid, Flags)
 {
     public override MultipartType Kind => Other;
 }
 
 /// <summary>A message type we do not model (group-mod, role ...), kept verbatim.</summary>
-public sealed record UnknownMessage(uint Xid, byte RawType, byte[] Body) : OfpMessage(Xid)
+internal sealed record UnknownMessage(uint Xid, byte RawType, byte[] Body) : OfpMessage(Xid)
 {
     public override OfpType Type => (OfpType)RawType;
 }

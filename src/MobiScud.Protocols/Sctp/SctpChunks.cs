@@ -77,7 +77,7 @@ public readonly ref struct SctpChunk
 }
 
 /// <summary>Walks the chunks of an SCTP packet (after the common header), honouring 4-byte padding.</summary>
-public ref struct SctpChunkReader
+internal ref struct SctpChunkReader
 {
     private readonly ReadOnlySpan<byte> _packet;
     private int _offset;
@@ -197,7 +197,7 @@ public readonly ref struct SctpDataChunk
 }
 
 /// <summary>INIT and INIT-ACK fixed part (RFC 4960 3.3.2/3.3.3); parameters follow and are not needed here.</summary>
-public readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedReceiverWindow, ushort OutboundStreams, ushort InboundStreams, uint InitialTsn)
+internal readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedReceiverWindow, ushort OutboundStreams, ushort InboundStreams, uint InitialTsn)
 {
     public static bool TryParse(in SctpChunk chunk, out SctpInitChunk init, out TransportError error)
     {
@@ -258,7 +258,7 @@ public readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedRec
 }
 
 /// <summary>SACK fixed part (RFC 4960 3.3.4); the gap/duplicate lists are length-checked against the chunk.</summary>
-public readonly record struct SctpSackChunk(uint CumulativeTsnAck, uint AdvertisedReceiverWindow, ushort GapAckBlocks, ushort DuplicateTsns)
+internal readonly record struct SctpSackChunk(uint CumulativeTsnAck, uint AdvertisedReceiverWindow, ushort GapAckBlocks, ushort DuplicateTsns)
 {
     public static bool TryParse(in SctpChunk chunk, out SctpSackChunk sack, out TransportError error)
     {
@@ -285,7 +285,7 @@ public readonly record struct SctpSackChunk(uint CumulativeTsnAck, uint Advertis
 }
 
 /// <summary>SHUTDOWN (RFC 4960 3.3.8): the cumulative TSN acknowledged.</summary>
-public readonly record struct SctpShutdownChunk(uint CumulativeTsnAck)
+internal readonly record struct SctpShutdownChunk(uint CumulativeTsnAck)
 {
     public static bool TryParse(in SctpChunk chunk, out SctpShutdownChunk shutdown, out TransportError error)
     {

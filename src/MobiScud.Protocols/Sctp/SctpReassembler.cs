@@ -170,7 +170,7 @@ public sealed class SctpReassembler
 /// The TSNs seen recently in one direction (a window of <see cref="Size"/> in serial-number order, RFC 1982). A TSN
 /// further behind than the window starts a new TSN space rather than counting as a retransmission.
 /// </summary>
-public sealed class TsnWindow
+internal sealed class TsnWindow
 {
     public const int Size = 1024;
     private readonly uint[] _slots = new uint[Size];

@@ -8,7 +8,7 @@ using MobiScud.Sdn.Steering;
 namespace MobiScud.Sdn.InMemory;
 
 /// <summary>An IPv4 packet as the model sees it; <see cref="Gtp"/> set when it is GTP-U (UDP 2152) carrying an inner packet.</summary>
-public sealed record SimPacket(IPAddress Src, IPAddress Dst, byte Protocol, ushort DstPort, GtpPayload? Gtp = null)
+internal sealed record SimPacket(IPAddress Src, IPAddress Dst, byte Protocol, ushort DstPort, GtpPayload? Gtp = null)
 {
     public static SimPacket Udp(IPAddress src, IPAddress dst, ushort dstPort) => new(src, dst, 17, dstPort);
 
@@ -16,9 +16,9 @@ public sealed record SimPacket(IPAddress Src, IPAddress Dst, byte Protocol, usho
         new(src, dst, 17, SteeringCompiler.GtpUserPort, new GtpPayload(teid, inner));
 }
 
-public sealed record GtpPayload(uint Teid, SimPacket Inner);
+internal sealed record GtpPayload(uint Teid, SimPacket Inner);
 
-public enum DeliveryKind
+internal enum DeliveryKind
 {
     Port,
     Normal,
@@ -26,14 +26,14 @@ public enum DeliveryKind
 }
 
 /// <summary>Where a packet left the modelled switches: a site's port (with what sits there) and the packet as it left.</summary>
-public sealed record Delivery(SiteId Site, uint Port, DeliveryKind Kind, string Role, SimPacket Packet);
+internal sealed record Delivery(SiteId Site, uint Port, DeliveryKind Kind, string Role, SimPacket Packet);
 
 /// <summary>
 /// The simulator's flow programmer: holds each site's flows (installed at once) and evaluates packets through them
 /// with the same semantics the OVS tables rely on (tables, priorities, set-field, goto, the gtpu port's decap at the
 /// endpoint and encap on output, inter-site links). It answers "where does a packet from UE x to its PVM go".
 /// </summary>
-public sealed class InMemorySwitchFabric : SteeringProgrammerBase
+internal sealed class InMemorySwitchFabric : SteeringProgrammerBase
 {
     private const int MaxHops = 16;
     private readonly Dictionary<SiteId, Dictionary<FlowKey, FlowEntry>> tables = [];

@@ -3,8 +3,10 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using MobiScud.Control.Host;
 using MobiScud.Protocols.OpenFlow;
 using MobiScud.Sdn.Steering;
+using Microsoft.Extensions.Logging;
 
 namespace MobiScud.Sdn.OpenFlow;
 
@@ -38,7 +40,14 @@ public sealed class OpenFlowController : IAsyncDisposable
     private readonly List<Socket> listeners = [];
     private readonly CancellationTokenSource cts = new();
 
-    public OpenFlowController(OpenFlowControllerOptions? options = null) => this.options = options ?? new OpenFlowControllerOptions();
+    /// <summary>Accept loops, connections being set up and every session's loops: awaited by <see cref="DisposeAsync"/>.</summary>
+    private readonly BackgroundTasks background;
+
+    public OpenFlowController(OpenFlowControllerOptions? options = null, ILogger? log = null)
+    {
+        this.options = options ?? new OpenFlowControllerOptions();
+        background = new BackgroundTasks(log);
+    }
 
     /// <summary>The bound TCP endpoint (resolves port 0).</summary>
     public IPEndPoint? TcpEndPoint { get; private set; }
@@ -59,7 +68,7 @@ public sealed class OpenFlowController : IAsyncDisposable
             s.Listen(64);
             TcpEndPoint = (IPEndPoint)s.LocalEndPoint!;
             listeners.Add(s);
-            _ = AcceptLoopAsync(s, tls: options.TlsCertificate is not null);
+            background.Track(AcceptLoopAsync(s, tls: options.TlsCertificate is not null), $"accepting switches on {TcpEndPoint}");
         }
 
         if (options.UnixSocketPath is { } path)
@@ -69,7 +78,7 @@ public sealed class OpenFlowController : IAsyncDisposable
             s.Bind(new UnixDomainSocketEndPoint(path));
             s.Listen(64);
             listeners.Add(s);
-            _ = AcceptLoopAsync(s, tls: false);
+            background.Track(AcceptLoopAsync(s, tls: false), $"accepting switches on {path}");
         }
     }
 
@@ -87,7 +96,7 @@ public sealed class OpenFlowController : IAsyncDisposable
                 return;
             }
 
-            _ = Task.Run(() => ServeAsync(client, tls));
+            background.Start(() => ServeAsync(client, tls), "setting up a switch connection");
         }
     }
 
@@ -110,7 +119,7 @@ public sealed class OpenFlowController : IAsyncDisposable
                 stream = ssl;
             }
 
-            session = new SwitchSession(stream, remote, options);
+            session = new SwitchSession(stream, remote, options, background);
             session.Unsolicited += (s, m) => MessageReceived?.Invoke(s.DatapathId, m);
             var features = await session.HandshakeAsync();
             var dpid = features.DatapathId;
@@ -377,6 +386,8 @@ public sealed class OpenFlowController : IAsyncDisposable
         {
             await s.CloseAsync();
         }
+
+        await background.DrainAsync();
 
         if (options.UnixSocketPath is { } p)
         {

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using MobiScud.Control.Host;
 using MobiScud.Protocols.OpenFlow;
 using MobiScud.Sdn.Steering;
 
@@ -51,12 +51,16 @@ internal sealed class SwitchSession : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, BatchErrors> flowModOwners = new();
     private readonly CancellationTokenSource cts = new();
     private readonly TaskCompletionSource<Hello> hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Stopwatch sinceConnect = Stopwatch.StartNew();
+    private readonly long connectedAt = TimeProvider.System.GetTimestamp();
     private int nextXid = 0x10000;
     private int closed;
 
-    public SwitchSession(Stream stream, string remote, OpenFlowControllerOptions options)
+    /// <summary>The session's read loop, keep-alive and echo replies: the controller's tracker, awaited when it stops.</summary>
+    private readonly BackgroundTasks background;
+
+    public SwitchSession(Stream stream, string remote, OpenFlowControllerOptions options, BackgroundTasks? background = null)
     {
+        this.background = background ?? new BackgroundTasks();
         this.stream = stream;
         this.options = options;
         Remote = remote;
@@ -71,7 +75,7 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>Held by reconciliation and by each batch so the switch sees them in a consistent order.</summary>
     public SemaphoreSlim ProgramLock { get; } = new(1, 1);
 
-    public TimeSpan SinceConnect => sinceConnect.Elapsed;
+    public TimeSpan SinceConnect => TimeProvider.System.GetElapsedTime(connectedAt);
 
     public long DecodeErrors;
 
@@ -86,7 +90,7 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>HELLO both ways (we send ours first: OVS hangs up if it waits ~1 s), then FEATURES_REQUEST (OVS never sends it).</summary>
     public async Task<FeaturesReply> HandshakeAsync()
     {
-        Completion = Task.Run(ReadLoopAsync);
+        Completion = background.Run(ReadLoopAsync, $"reading from switch {Remote}");
         await SendAsync(new Hello(NextXid(), 1u << OfpCodec.Version13));
         var peer = await hello.Task.WaitAsync(options.RequestTimeout, cts.Token);
         if (peer.VersionBitmap is not null && !peer.Supports(OfpCodec.Version13))
@@ -98,7 +102,7 @@ internal sealed class SwitchSession : IAsyncDisposable
         var features = (FeaturesReply)await RequestAsync(new FeaturesRequest(NextXid()));
         DatapathId = features.DatapathId;
         await SendAsync(new SetConfig(NextXid(), 0, 0xffff));
-        _ = Task.Run(KeepAliveAsync);
+        background.Start(KeepAliveAsync, $"keeping switch {Remote} alive");
         return features;
     }
 
@@ -239,7 +243,7 @@ internal sealed class SwitchSession : IAsyncDisposable
                 hello.TrySetResult(h);
                 return;
             case EchoRequest e:
-                _ = SendSafeAsync(new EchoReply(e.Xid, e.Data));
+                background.Track(SendSafeAsync(new EchoReply(e.Xid, e.Data)), $"answering an echo from switch {Remote}");
                 return;
             case ErrorMessage err when flowModOwners.TryGetValue(err.Xid, out var batch):
                 lock (batch)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace MobiScud.Simulation.Engine;
 
@@ -29,17 +28,17 @@ public sealed class SimPhaseTimes
 
     public TimeSpan Total { get; internal set; }
 
-    public TimeSpan this[SimPhase phase] => Stopwatch.GetElapsedTime(0, ticks[(int)phase]);
+    public TimeSpan this[SimPhase phase] => TimeProvider.System.GetElapsedTime(0, ticks[(int)phase]);
 
     /// <summary>The RAN's own events (attach, idle, handovers): what no phase covers.</summary>
     public TimeSpan Ran => Total - Enum.GetValues<SimPhase>().Aggregate(TimeSpan.Zero, (sum, p) => sum + this[p]);
 
     internal void Time<T>(SimPhase phase, T state, Action<T> action)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = TimeProvider.System.GetTimestamp();
         var allocated = GC.GetTotalAllocatedBytes();
         action(state);
-        ticks[(int)phase] += Stopwatch.GetTimestamp() - start;
+        ticks[(int)phase] += TimeProvider.System.GetTimestamp() - start;
         bytes[(int)phase] += GC.GetTotalAllocatedBytes() - allocated;
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using MobiScud.Cloud.Simulated;
 using MobiScud.Control.Model;
@@ -88,7 +87,7 @@ public sealed class Simulator
         Cells = Topology.ToCellGeometry();
         LaneSpecs = LanesOf(scenario);
         lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
-        Tracker = new UeTracker(Math.Min(ues, 64), lanes.Length);
+        Tracker = new UeProbeSeries(Math.Min(ues, 64), lanes.Length);
         Ran = new RanStats();
     }
 
@@ -160,7 +159,7 @@ public sealed class Simulator
 
     public TimeSpan Now => queue.Now;
 
-    public UeTracker Tracker { get; }
+    public UeProbeSeries Tracker { get; }
 
     internal IReadOnlyList<StrategyLane> Lanes => lanes;
 
@@ -212,7 +211,7 @@ public sealed class Simulator
     /// <summary>Runs to the end of the scenario; progress gets the fraction of virtual time done.</summary>
     public SimulationResult Run(IProgress<double>? progress = null, CancellationToken cancel = default)
     {
-        var wall = Stopwatch.StartNew();
+        var wall = TimeProvider.System.GetTimestamp();
         var end = Scenario.Duration;
         for (var ue = 0; ue < ran.Length; ue++)
         {
@@ -253,9 +252,9 @@ public sealed class Simulator
             l.Finish();
             l.CheckAll();
         }));
-        Phases.Total = wall.Elapsed;
+        Phases.Total = TimeProvider.System.GetElapsedTime(wall);
         progress?.Report(1);
-        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), wall.Elapsed, queue.Processed + lanes.Sum(l => l.EventsProcessed));
+        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), TimeProvider.System.GetElapsedTime(wall), queue.Processed + lanes.Sum(l => l.EventsProcessed));
     }
 
     private void Dispatch(in SimEvent e)

@@ -23,7 +23,7 @@ internal sealed class StrategyLane
 {
     private readonly Simulator sim;
     private readonly int lane;
-    private readonly MobiScudController controller;
+    private readonly SingleThreadedMc controller;
     private readonly UeState?[] mcStates;
     private readonly CommandDispatcher dispatcher;
     private readonly (string Name, ChannelReader<UeEvent> Reader)[] outcomeSources;
@@ -73,7 +73,7 @@ internal sealed class StrategyLane
             Sites = sim.SiteGraph,
             Cells = sim.Cells,
         };
-        controller = new MobiScudController(Config)
+        controller = new SingleThreadedMc(Config)
         {
             // The learning policies fold every handover they see into their statistics.
             LearnMobility = spec.Policy is PolicyKind.Predictive or PolicyKind.MdpThreshold,

@@ -26,7 +26,7 @@ public interface IMobilityModel
 }
 
 /// <summary>Random waypoint (Johnson and Maltz): pick a point in the area and a speed, go, pause, repeat.</summary>
-public sealed class RandomWaypoint : IMobilityModel
+internal sealed class RandomWaypoint : IMobilityModel
 {
     private readonly double minX;
     private readonly double minY;
@@ -120,7 +120,7 @@ public sealed class RandomWaypoint : IMobilityModel
 }
 
 /// <summary>A straight road; each car drives at its own constant speed and turns round at the ends.</summary>
-public sealed class Highway : IMobilityModel
+internal sealed class Highway : IMobilityModel
 {
     private readonly double x0;
     private readonly double y0;
@@ -164,7 +164,7 @@ public sealed class Highway : IMobilityModel
 /// Recorded positions, linearly interpolated between fixes. A UE is present from its first fix to its last.
 /// Positions are clipped to a box (SOURCES.md: a few cabs leave the city; clip them rather than lose coverage).
 /// </summary>
-public sealed class TraceMobility : IMobilityModel
+internal sealed class TraceMobility : IMobilityModel
 {
     private readonly string[] labels;
     private readonly double[][] times;

@@ -3,7 +3,7 @@ using MobiScud.Simulation.Topology;
 
 namespace MobiScud.Simulation.Mobility;
 
-public static class MobilityFactory
+internal static class MobilityFactory
 {
     /// <summary>The scenario's mobility model over the topology's area (eNB bounding box plus half a cell).</summary>
     public static IMobilityModel Create(ScenarioConfig scenario, NetworkTopology topology)

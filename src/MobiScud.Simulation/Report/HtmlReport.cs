@@ -81,7 +81,7 @@ public static class HtmlReport
         return plot;
     }
 
-    private static Plot TrackedPlot(TrackedUe t)
+    private static Plot TrackedPlot(ProbedUe t)
     {
         var plot = new Plot();
         var mobiscud = t.Lanes.FirstOrDefault(l => l.Strategy.StartsWith("mobiscud", StringComparison.Ordinal));

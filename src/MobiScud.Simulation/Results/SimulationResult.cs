@@ -95,7 +95,7 @@ public sealed record RanSummary(
 
 public sealed record TrackedLane(string Strategy, float[] Times, float[] RttMs, float[][] MigrationWindows);
 
-public sealed record TrackedUe(string Ue, float[] HandoverTimes, string[] HandoverKinds, IReadOnlyList<TrackedLane> Lanes);
+public sealed record ProbedUe(string Ue, float[] HandoverTimes, string[] HandoverKinds, IReadOnlyList<TrackedLane> Lanes);
 
 /// <summary>A run's results: what the demo prints, plots and writes as JSON.</summary>
 public sealed record SimulationResult(
@@ -111,7 +111,7 @@ public sealed record SimulationResult(
     IReadOnlyList<StrategyResult> Strategies,
     float[] SampleTimes,
     IReadOnlyList<string> SiteNames,
-    TrackedUe? Tracked,
+    ProbedUe? Tracked,
     double WallSeconds,
     long EventsProcessed)
 {
@@ -250,7 +250,7 @@ public sealed record SimulationResult(
             : new CostSummary((migration + transmission) / ueSlots, migration / ueSlots, transmission / ueSlots, ueSlots, slots.Count, maxQ, model.Mu, report.CostSlot.TotalSeconds) { FloorPerUeSlot = floor / ueSlots };
     }
 
-    private static TrackedUe? Track(Simulator sim, IReadOnlyList<LaneStats> lanes)
+    private static ProbedUe? Track(Simulator sim, IReadOnlyList<LaneStats> lanes)
     {
         var tracker = sim.Tracker;
         if (tracker.Candidates == 0)
@@ -274,6 +274,6 @@ public sealed record SimulationResult(
             tracker.SeriesOf(ue, i).Select(p => p.T).ToArray(),
             tracker.SeriesOf(ue, i).Select(p => p.RttMs).ToArray(),
             tracker.WindowsOf(ue, i).Select(w => new[] { w.Start, w.Pause, w.End }).ToArray())).ToList();
-        return new TrackedUe(sim.UeIds[ue].Value, tracker.Handovers[ue].Select(h => h.T).ToArray(), tracker.Handovers[ue].Select(h => h.Kind).ToArray(), laneResults);
+        return new ProbedUe(sim.UeIds[ue].Value, tracker.Handovers[ue].Select(h => h.T).ToArray(), tracker.Handovers[ue].Select(h => h.Kind).ToArray(), laneResults);
     }
 }

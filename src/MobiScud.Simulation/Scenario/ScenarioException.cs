@@ -16,7 +16,7 @@ public sealed class ScenarioException : Exception
 }
 
 /// <summary>Checks values that YAML parsing alone cannot (ranges, required companions).</summary>
-public static class ScenarioValidator
+internal static class ScenarioValidator
 {
     public static void Validate(ScenarioConfig s)
     {

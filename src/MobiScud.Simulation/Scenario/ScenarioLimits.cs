@@ -9,7 +9,7 @@ namespace MobiScud.Simulation.Scenario;
 /// thrown as an OutOfMemoryException, a hundred million eNBs taking minutes and gigabytes before failing, nesting that
 /// overflows the stack, a duration of 1e308 hours that never ends). Each error names the field and the limit.
 /// </summary>
-public static class ScenarioLimits
+internal static class ScenarioLimits
 {
     public const int MaxUes = 1_000_000;
     public const int MaxEnbs = 100_000;

@@ -250,7 +250,7 @@ public sealed class NetworkTopology
 }
 
 /// <summary>Lloyd's k-means with k-means++ seeding from the scenario seed: edge sites at cluster centres.</summary>
-public static class KMeans
+internal static class KMeans
 {
     /// <summary>
     /// k centres over the points; with <paramref name="weights"/>, each point counts that much (seeding picks in
@@ -401,7 +401,7 @@ public readonly record struct GeoProjection(double Lat0, double Lon0)
 }
 
 /// <summary>OpenCelliD cell export: LTE cells grouped into eNBs (eNB id = cell >> 8) at the centroid of their cells.</summary>
-public static class CellCsv
+internal static class CellCsv
 {
     public static List<(EnbId Id, double X, double Y, int Cells)> LoadEnbs(string path, GeoProjection? projection = null)
     {
@@ -462,7 +462,7 @@ public static class CellCsv
 }
 
 /// <summary>A plain tower or site list, columns `id,lat,lon` (or `id,x,y` in metres): one eNB per row.</summary>
-public static class TowerCsv
+internal static class TowerCsv
 {
     public static List<(EnbId Id, double X, double Y, int Cells)> LoadEnbs(string path, GeoProjection? projection = null)
     {

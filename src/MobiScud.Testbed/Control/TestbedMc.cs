@@ -7,6 +7,8 @@ using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Testbed.Emulation;
 using MobiScud.Tracking;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MobiScud.Testbed.Control;
 
@@ -16,7 +18,7 @@ namespace MobiScud.Testbed.Control;
 /// <paramref name="HandledAt"/>: when its commands had gone out; <paramref name="Frame"/>: the tap's frame number, null
 /// for an outcome.
 /// </summary>
-public sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
+internal sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
 {
     public bool FromTap => Frame is not null;
 
@@ -50,12 +52,13 @@ public sealed record TestbedMcHooks
 /// timer scheduler; one <see cref="OutcomePump"/> brings their outcomes back to the MC. Event times are MC time: since
 /// <c>epoch</c>, the experiment's start.
 /// </summary>
-public sealed class TestbedMc : IAsyncDisposable
+internal sealed class TestbedMc : IAsyncDisposable
 {
     private readonly ChannelReader<TappedFrame> _frames;
     private readonly LinkType _linkType;
     private readonly DateTimeOffset _epoch;
     private readonly TimeProvider _time;
+    private readonly ILogger _log;
     private readonly TrackerFeed _feed;
     private readonly InlineMcHost _host;
     private readonly TimerScheduler _timers;
@@ -79,10 +82,12 @@ public sealed class TestbedMc : IAsyncDisposable
     /// <param name="onEntry">Each timeline entry as it is made (the experiment prints the commands).</param>
     /// <param name="linkType">The frames' link layer (the backhaul tap's is Ethernet).</param>
     /// <param name="hooks">What watches the MC (the dashboard).</param>
+    /// <param name="log">Where problems are logged as they happen (they are kept in <see cref="Problems"/> too).</param>
     public TestbedMc(
         ChannelReader<TappedFrame> frames, McConfig config, IPvmBackend pvms, ISteeringBackend steering, DateTimeOffset epoch, TimeProvider? time = null,
-        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet, TestbedMcHooks? hooks = null)
+        Action<McTimelineEntry>? onEntry = null, LinkType linkType = LinkType.Ethernet, TestbedMcHooks? hooks = null, ILogger? log = null)
     {
+        _log = log ?? NullLogger.Instance;
         _frames = frames;
         _linkType = linkType;
         _epoch = epoch;
@@ -101,7 +106,8 @@ public sealed class TestbedMc : IAsyncDisposable
             {
                 if (note.Kind != TrackerNoteKind.EnbIdentity)
                 {
-                    Problems.Enqueue(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tracker: {at.TotalSeconds:0.000000} frame {frame}: {note}"));
+                    Problems.Enqueue(new TestbedProblem("tracker", note.ToString(), at, frame));
+                    _log.LogWarning("tracker note at {At} frame {Frame}: {Note}", at, frame, note);
                 }
             },
         };
@@ -120,7 +126,7 @@ public sealed class TestbedMc : IAsyncDisposable
     public ConcurrentQueue<McTimelineEntry> Timeline { get; } = new();
 
     /// <summary>What went wrong on the way (tracker notes, a frame loop failure).</summary>
-    public ConcurrentQueue<string> Problems { get; } = new();
+    public ConcurrentQueue<TestbedProblem> Problems { get; } = new();
 
     public PipelineStatistics Statistics => _feed.Statistics;
 
@@ -152,7 +158,8 @@ public sealed class TestbedMc : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Problems.Enqueue($"tap loop failed: {e}");
+            Problems.Enqueue(new TestbedProblem("tap", "loop failed", Error: e));
+            _log.LogError(e, "testbed MC: the tap loop failed");
         }
         finally
         {

@@ -6,7 +6,7 @@ using MobiScud.Testbed.Infrastructure;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>A frame as the tap saw it: link-layer bytes (Ethernet) and the kernel's capture time.</summary>
-public sealed record TappedFrame(DateTime Timestamp, byte[] Data);
+internal sealed record TappedFrame(DateTime Timestamp, byte[] Data);
 
 /// <summary>
 /// The MC's only view of the EPC: a live capture (<see cref="LiveCaptureSource"/>, libpcap immediate mode: each frame
@@ -15,7 +15,7 @@ public sealed record TappedFrame(DateTime Timestamp, byte[] Data);
 /// <see cref="Frames"/>; the kernel filter keeps S1-MME (SCTP over UDP 9899) and S1-U (GTP-U 2152).
 /// <see cref="Dispose"/> wakes the read at once and leaves the capture's counters in <see cref="Summary"/>.
 /// </summary>
-public sealed class BackhaulTap : IDisposable
+internal sealed class BackhaulTap : IDisposable
 {
     private readonly LiveCaptureSource _source;
     private readonly PcapWriter _writer;

@@ -9,7 +9,7 @@ using MobiScud.Testbed.Topology;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>An emulated UE: what the radio, the MME and the S-GW know of it (never shown to the MC).</summary>
-public sealed class EmulatedUe
+internal sealed class EmulatedUe
 {
     public required int Index { get; init; }
 
@@ -37,14 +37,14 @@ public sealed class EmulatedUe
 }
 
 /// <summary>One S1AP message on the wire, as logged by the emulator (the test oracle for the tap's view).</summary>
-public sealed record S1apLogEntry(DateTime At, string From, string To, string Message);
+internal sealed record S1apLogEntry(DateTime At, string From, string To, string Message);
 
 /// <summary>
 /// Emulated MME and eNBs speaking S1AP over SCTP over UDP (RFC 6951) between their namespaces. The MME answers
 /// like a real one (S1 Setup, attach with NAS Attach Accept, path switch, S1 handover resource allocation and
 /// cancel, context release); eNBs answer the MME, and the UE-side procedures are started by the methods below.
 /// </summary>
-public sealed class EpcEmulator : IRanEmulator
+internal sealed class EpcEmulator : IRanEmulator
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly TestbedPlan _plan;
@@ -194,12 +194,12 @@ public sealed class EpcEmulator : IRanEmulator
             }
             catch (DecodeException e)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "?", "mme", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "?", "mme", $"undecodable: {e.Message}"));
                 continue;
             }
 
             _mmeSideEnb.TryGetValue(m.Association, out var fromEnb);
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{fromEnb}", "mme", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{fromEnb}", "mme", s.MessageName));
             await OnMmeMessageAsync(m.Association, s);
             Complete("mme", s);
         }
@@ -301,11 +301,11 @@ public sealed class EpcEmulator : IRanEmulator
             }
             catch (DecodeException e)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", $"undecodable: {e.Message}"));
                 continue;
             }
 
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", s.MessageName));
             await OnEnbMessageAsync(enb, s);
             Complete($"enb{enb}", s);
         }
@@ -361,14 +361,14 @@ public sealed class EpcEmulator : IRanEmulator
 
     private async Task SendFromEnbAsync(int enb, byte[] pdu)
     {
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{enb}", "mme", S1apDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{enb}", "mme", S1apDecoder.Decode(pdu).MessageName));
         await _enbToMme[enb].SendAsync(pdu);
     }
 
     private async Task SendFromMmeAsync(int enb, byte[] pdu)
     {
         var assoc = _mmeSideEnb.First(kv => kv.Value == enb).Key;
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{enb}", S1apDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{enb}", S1apDecoder.Decode(pdu).MessageName));
         await assoc.SendAsync(pdu);
     }
 

@@ -4,7 +4,7 @@ using System.Net;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>Plain NAS messages (TS 24.301, security header type 0 unless stated) the emulated UE and MME exchange.</summary>
-public static class NasMessages
+internal static class NasMessages
 {
     /// <summary>Attach Request with the IMSI and a PDN Connectivity Request for IPv4.</summary>
     public static byte[] AttachRequest(string imsi)

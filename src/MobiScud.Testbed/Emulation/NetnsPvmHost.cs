@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Threading.Channels;
 using MobiScud.Cloud;
@@ -15,7 +14,7 @@ namespace MobiScud.Testbed.Emulation;
 /// "Migration" re-plugs the link into the destination site's bridge: the network side of a migration (address,
 /// MAC, steering switch-over) is real, the memory copy is not, so its downtime is only the re-plug.
 /// </summary>
-public sealed class NetnsPvmHost : IHypervisor
+internal sealed class NetnsPvmHost : IHypervisor
 {
     private readonly TestbedNetwork _net;
     private readonly Func<TimeSpan> _clock;
@@ -44,11 +43,11 @@ public sealed class NetnsPvmHost : IHypervisor
     /// <summary>The PVM's veth end at its site's host (moved between site namespaces by a migration).</summary>
     private string LinkOf(int index) => $"{_net.Plan.Prefix}v{index}";
 
-    public IReadOnlyList<PvmStatus> Query()
+    public IReadOnlyList<PvmReport> Query()
     {
         lock (_gate)
         {
-            return _pvms.Select(kv => new PvmStatus(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended, Address: kv.Value.Address)).ToList();
+            return _pvms.Select(kv => new PvmReport(kv.Value.Ue, kv.Key, kv.Value.Site, kv.Value.Running ? PvmState.Running : PvmState.Suspended, Address: kv.Value.Address)).ToList();
         }
     }
 
@@ -156,7 +155,7 @@ public sealed class NetnsPvmHost : IHypervisor
     private void Migrate(StartMigration m)
     {
         var pvm = Lookup(m.Pvm);
-        var started = Stopwatch.GetTimestamp();
+        var started = TimeProvider.System.GetTimestamp();
         try
         {
             // Re-plug: out of the source site's host into the destination's, then into its PVM host bridge.
@@ -172,7 +171,7 @@ public sealed class NetnsPvmHost : IHypervisor
             return;
         }
 
-        var took = Stopwatch.GetElapsedTime(started);
+        var took = TimeProvider.System.GetElapsedTime(started);
         lock (_gate)
         {
             _pvms[m.Pvm] = pvm with { Site = m.To };

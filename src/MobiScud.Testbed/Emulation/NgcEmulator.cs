@@ -176,12 +176,12 @@ public sealed class NgcEmulator : IRanEmulator
             }
             catch (DecodeException e)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "?", "mme", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "?", "mme", $"undecodable: {e.Message}"));
                 continue;
             }
 
             _amfSideGnb.TryGetValue(m.Association, out var fromGnb);
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{fromGnb}", "mme", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{fromGnb}", "mme", s.MessageName));
             try
             {
                 await OnAmfMessageAsync(m.Association, s);
@@ -189,7 +189,7 @@ public sealed class NgcEmulator : IRanEmulator
             catch (TestbedException e)
             {
                 // A message the AMF cannot place fails the waiting procedure rather than the AMF.
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", "mme", $"refused {s.MessageName}: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", "mme", $"refused {s.MessageName}: {e.Message}"));
                 continue;
             }
 
@@ -314,11 +314,11 @@ public sealed class NgcEmulator : IRanEmulator
             }
             catch (DecodeException e)
             {
-                Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{gnb}", $"undecodable: {e.Message}"));
+                Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{gnb}", $"undecodable: {e.Message}"));
                 continue;
             }
 
-            Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{gnb}", s.MessageName));
+            Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{gnb}", s.MessageName));
             await OnGnbMessageAsync(gnb, s);
             Complete($"enb{gnb}", s);
         }
@@ -397,14 +397,14 @@ public sealed class NgcEmulator : IRanEmulator
 
     private async Task SendFromGnbAsync(int gnb, byte[] pdu)
     {
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, $"enb{gnb}", "mme", NgapDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, $"enb{gnb}", "mme", NgapDecoder.Decode(pdu).MessageName));
         await _gnbToAmf[gnb].SendAsync(pdu, ppid: NgapPpid);
     }
 
     private async Task SendFromAmfAsync(int gnb, byte[] pdu)
     {
         var assoc = _amfSideGnb.First(kv => kv.Value == gnb).Key;
-        Log.Enqueue(new S1apLogEntry(DateTime.UtcNow, "mme", $"enb{gnb}", NgapDecoder.Decode(pdu).MessageName));
+        Log.Enqueue(new S1apLogEntry(TimeProvider.System.GetUtcNow().UtcDateTime, "mme", $"enb{gnb}", NgapDecoder.Decode(pdu).MessageName));
         await assoc.SendAsync(pdu, ppid: NgapPpid);
     }
 

@@ -11,13 +11,13 @@ using MobiScud.Testbed.Infrastructure;
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>A user message received on an association (one complete DATA chunk).</summary>
-public sealed record SctpMessage(SctpAssociation Association, ushort Stream, uint Ppid, byte[] Payload);
+internal sealed record SctpMessage(SctpAssociation Association, ushort Stream, uint Ppid, byte[] Payload);
 
 /// <summary>
 /// One SCTP association carried over UDP (RFC 6951): verification tags, TSNs, per-stream sequence numbers,
 /// SACKs, and retransmission of unacknowledged DATA.
 /// </summary>
-public sealed class SctpAssociation
+internal sealed class SctpAssociation
 {
     private readonly SctpUdpEndpoint _endpoint;
     private readonly Lock _gate = new();
@@ -65,7 +65,7 @@ public sealed class SctpAssociation
             var tsn = _nextTsn++;
             var ssn = _ssn[stream % _ssn.Length]++;
             packet = SctpPacketWriter.Packet(LocalPort, PeerPort, PeerTag, SctpPacketWriter.Data(tsn, stream, ssn, ppid, payload));
-            _outstanding[tsn] = (packet, DateTime.UtcNow, 1);
+            _outstanding[tsn] = (packet, TimeProvider.System.GetUtcNow().UtcDateTime, 1);
         }
 
         return _endpoint.SendRawAsync(packet, UdpPeer);
@@ -118,7 +118,7 @@ public sealed class SctpAssociation
 /// INITs (server side), opens associations (client side) with the four-way handshake, acknowledges DATA with SACKs
 /// and hands complete messages to <see cref="Messages"/>.
 /// </summary>
-public sealed class SctpUdpEndpoint : IAsyncDisposable
+internal sealed class SctpUdpEndpoint : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly ConcurrentDictionary<(IPEndPoint, ushort), SctpAssociation> _associations = new();
@@ -382,7 +382,7 @@ public sealed class SctpUdpEndpoint : IAsyncDisposable
             {
                 foreach (var assoc in _associations.Values)
                 {
-                    foreach (var packet in assoc.DueForRetransmission(DateTime.UtcNow))
+                    foreach (var packet in assoc.DueForRetransmission(TimeProvider.System.GetUtcNow().UtcDateTime))
                     {
                         await SendRawAsync(packet, assoc.UdpPeer);
                     }

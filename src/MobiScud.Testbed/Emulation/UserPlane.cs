@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using MobiScud.Protocols;
@@ -193,7 +192,7 @@ public sealed class PingTarget(string name, IPAddress? address = null)
 /// their serving eNB: each sends an ICMP echo request to every target per interval and times the reply.
 /// Nothing here knows about MobiScud: the edge switch on the backhaul is what diverts PVM traffic.
 /// </summary>
-public sealed class UserPlane : IDisposable
+internal sealed class UserPlane : IDisposable
 {
     private const string TunName = "pgw0";
     private readonly TestbedPlan _plan;
@@ -311,11 +310,11 @@ public sealed class UserPlane : IDisposable
     /// <summary>Every ping sent so far; those still unanswered after <paramref name="lostAfter"/> count as lost (RttMs null).</summary>
     public IReadOnlyList<PingSample> Samples(TimeSpan lostAfter)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = TimeProvider.System.GetTimestamp();
         var list = _samples.ToList();
         foreach (var (key, sent) in _pending)
         {
-            if (Stopwatch.GetElapsedTime(sent.SentTicks, now) >= lostAfter)
+            if (TimeProvider.System.GetElapsedTime(sent.SentTicks, now) >= lostAfter)
             {
                 list.Add(new PingSample(key.Ue, _targets[key.Target].Name, key.Seq, sent.SentAt, sent.Enb, null));
             }
@@ -327,8 +326,8 @@ public sealed class UserPlane : IDisposable
     private void GenerateLoop(TimeSpan interval)
     {
         var seq = new ushort[_ues.Count * _targets.Count];
-        var next = Stopwatch.GetTimestamp();
-        var step = (long)(interval.TotalSeconds * Stopwatch.Frequency);
+        var next = TimeProvider.System.GetTimestamp();
+        var step = (long)(interval.TotalSeconds * TimeProvider.System.TimestampFrequency);
         while (!_stop && !_stopPinging)
         {
             next += step;
@@ -343,14 +342,14 @@ public sealed class UserPlane : IDisposable
                 }
             }
 
-            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+            var wait = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), next);
             if (wait > TimeSpan.Zero)
             {
                 Thread.Sleep(wait);
             }
             else
             {
-                next = Stopwatch.GetTimestamp(); // fell behind (busy CPU): do not burst to catch up
+                next = TimeProvider.System.GetTimestamp(); // fell behind (busy CPU): do not burst to catch up
             }
         }
     }
@@ -358,12 +357,12 @@ public sealed class UserPlane : IDisposable
     private void SendEcho(EmulatedUe ue, int target, IPAddress dst, ushort seq)
     {
         var enb = ue.Enb;
-        var now = Stopwatch.GetTimestamp();
+        var now = TimeProvider.System.GetTimestamp();
         Span<byte> stamp = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(stamp, now);
         var echo = PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, EchoId(ue.Index, target), seq, stamp);
         var packet = PacketBuilder.Ipv4(ue.Address, dst, PacketBuilder.IcmpProtocol, echo, seq);
-        _pending[(ue.Index, target, seq)] = (now, Stopwatch.GetElapsedTime(_epochTicks, now).TotalSeconds, enb);
+        _pending[(ue.Index, target, seq)] = (now, TimeProvider.System.GetElapsedTime(_epochTicks, now).TotalSeconds, enb);
         if (!ue.Connected || ue.DownlinkTeid is null || !_enbs.TryGetValue(enb, out var node))
         {
             Interlocked.Increment(ref _uplinkWhileIdle);
@@ -430,7 +429,7 @@ public sealed class UserPlane : IDisposable
     /// </summary>
     private void OnDownlink(int enb, uint teid, byte[] inner)
     {
-        var now = Stopwatch.GetTimestamp();
+        var now = TimeProvider.System.GetTimestamp();
         var ue = _ues.FirstOrDefault(u => u.Enb == enb && u.DownlinkTeid == teid);
         if (ue is null)
         {
@@ -451,7 +450,7 @@ public sealed class UserPlane : IDisposable
             return;
         }
 
-        var rtt = Stopwatch.GetElapsedTime(sent.SentTicks, now).TotalMilliseconds;
+        var rtt = TimeProvider.System.GetElapsedTime(sent.SentTicks, now).TotalMilliseconds;
         var sample = new PingSample(ue.Index, _targets[target].Name, seq, sent.SentAt, sent.Enb, rtt);
         _samples.Enqueue(sample);
         Answered?.Invoke(sample);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -168,9 +167,9 @@ public static class TestbedExperiment
         try
         {
             log.WriteLine($"testbed {plan.Prefix} up in {runDir}");
-            var epoch = DateTime.UtcNow;
-            var epochTicks = Stopwatch.GetTimestamp();
-            TimeSpan Clock() => DateTime.UtcNow - epoch;
+            var epoch = TimeProvider.System.GetUtcNow().UtcDateTime;
+            var epochTicks = TimeProvider.System.GetTimestamp();
+            TimeSpan Clock() => TimeProvider.System.GetUtcNow().UtcDateTime - epoch;
 
             await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = plan.ControllerSocket });
             controller.Start();
@@ -237,10 +236,10 @@ public static class TestbedExperiment
                 var started = first!;
                 var state = qemu is null ? null : await GuestState.CaptureAsync(qemu, started.Pvm, plan.Prefix, cancellation);
                 up.StartPinging(TimeSpan.FromMilliseconds(scenario.PingIntervalMs));
-                var start = DateTime.UtcNow;
+                var start = TimeProvider.System.GetUtcNow().UtcDateTime;
                 foreach (var step in scenario.Handovers.OrderBy(h => h.AtSeconds))
                 {
-                    var wait = start.AddSeconds(step.AtSeconds) - DateTime.UtcNow;
+                    var wait = start.AddSeconds(step.AtSeconds) - TimeProvider.System.GetUtcNow().UtcDateTime;
                     if (wait > TimeSpan.Zero)
                     {
                         await Task.Delay(wait, cancellation);
@@ -273,7 +272,7 @@ public static class TestbedExperiment
                     }
                 }
 
-                var end = start.AddSeconds(scenario.DurationSeconds) - DateTime.UtcNow;
+                var end = start.AddSeconds(scenario.DurationSeconds) - TimeProvider.System.GetUtcNow().UtcDateTime;
                 if (end > TimeSpan.Zero)
                 {
                     await Task.Delay(end, cancellation);
@@ -296,8 +295,8 @@ public static class TestbedExperiment
                 }
 
                 var expectedFrames = 2 * (epc.Log.Count / 2) + (4 * scenario.Enbs);
-                var deadline = DateTime.UtcNow.AddSeconds(10);
-                while (tap.Captured < expectedFrames && DateTime.UtcNow < deadline)
+                var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(10);
+                while (tap.Captured < expectedFrames && TimeProvider.System.GetUtcNow().UtcDateTime < deadline)
                 {
                     await Task.Delay(50, cancellation);
                 }
@@ -309,7 +308,7 @@ public static class TestbedExperiment
                 WriteRttCsv(samples, rttCsv);
                 var rttPng = Path.Combine(runDir, "rtt.png");
                 RttPlot.Write(rttPng, samples, handovers, migrations);
-                problems.AddRange(mc.Problems);
+                problems.AddRange(mc.Problems.Select(p => p.Error is { } e ? $"{p}: {e}" : p.ToString()));
                 problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
                 return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, epc.Log.Count / 2, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems);
@@ -420,7 +419,7 @@ public static class TestbedExperiment
 
     private static async Task<T> WaitAsync<T>(Func<T?> probe, string what, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + Patience;
         while (true)
         {
             if (probe() is { } v)
@@ -428,7 +427,7 @@ public static class TestbedExperiment
                 return v;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (TimeProvider.System.GetUtcNow().UtcDateTime > deadline)
             {
                 throw new TestbedException($"timed out after {Patience.TotalSeconds:0} s waiting for {what}");
             }

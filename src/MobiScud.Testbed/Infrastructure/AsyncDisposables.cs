@@ -1,7 +1,7 @@
 namespace MobiScud.Testbed.Infrastructure;
 
 /// <summary>Disposes a group of resources together (e.g. one datapath-sync connection per site).</summary>
-public sealed class AsyncDisposables(IEnumerable<IAsyncDisposable> items) : IAsyncDisposable
+internal sealed class AsyncDisposables(IEnumerable<IAsyncDisposable> items) : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _items = [.. items];
 

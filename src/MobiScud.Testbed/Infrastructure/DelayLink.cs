@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace MobiScud.Testbed.Infrastructure;
@@ -8,7 +7,7 @@ namespace MobiScud.Testbed.Infrastructure;
 /// off one interface with an AF_PACKET socket, held for the delay and put on the other interface, in both
 /// directions. Constant delay keeps each direction a FIFO, so order is kept (as on a real fibre).
 /// </summary>
-public sealed partial class DelayLink : IDisposable
+internal sealed partial class DelayLink : IDisposable
 {
     private readonly Direction _forward;
     private readonly Direction _backward;
@@ -74,7 +73,7 @@ public sealed partial class DelayLink : IDisposable
                     continue;
                 }
 
-                var due = Stopwatch.GetTimestamp() + (long)(_delay.TotalSeconds * Stopwatch.Frequency);
+                var due = TimeProvider.System.GetTimestamp() + (long)(_delay.TotalSeconds * TimeProvider.System.TimestampFrequency);
                 lock (_gate)
                 {
                     _queue.Enqueue((due, buffer.AsSpan(0, n).ToArray()));
@@ -102,7 +101,7 @@ public sealed partial class DelayLink : IDisposable
                 // Sleep most of the wait, spin the last half millisecond: Thread.Sleep alone overshoots by ~1 ms.
                 while (true)
                 {
-                    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), item.Due);
+                    var left = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), item.Due);
                     if (left <= TimeSpan.Zero)
                     {
                         break;

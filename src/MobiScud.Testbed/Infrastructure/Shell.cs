@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace MobiScud.Testbed.Infrastructure;
 
 /// <summary>Runs the system tools the testbed drives (ip, tc, ovs-*); a failure names the command and its stderr.</summary>
-public static class Shell
+internal static class Shell
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 

@@ -7,7 +7,7 @@ namespace MobiScud.Testbed.Infrastructure;
 /// The emulated P-GW uses one to hand decapsulated uplink packets to the kernel, which routes them to the internet
 /// server, and to take the downlink back. Reads poll with a timeout so a reader notices <see cref="Dispose"/>.
 /// </summary>
-public sealed partial class TunDevice : IDisposable
+internal sealed partial class TunDevice : IDisposable
 {
     private const int ORdwr = 2;
     private const int ONonblock = 0x800;

@@ -254,14 +254,14 @@ public sealed class Scenario
     public Scenario Validated()
     {
         var errors = Validate();
-        return errors.Count == 0 ? this : throw new ScenarioException("invalid scenario: " + string.Join("; ", errors));
+        return errors.Count == 0 ? this : throw new TestbedScenarioException("invalid scenario: " + string.Join("; ", errors));
     }
 
     public static Scenario Load(string path)
     {
         if (!File.Exists(path))
         {
-            throw new ScenarioException($"scenario file not found: {path}");
+            throw new TestbedScenarioException($"scenario file not found: {path}");
         }
 
         var deserializer = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
@@ -273,19 +273,19 @@ public sealed class Scenario
         }
         catch (YamlException e)
         {
-            throw new ScenarioException($"{path}:{e.Start.Line}:{e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
+            throw new TestbedScenarioException($"{path}:{e.Start.Line}:{e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
         }
     }
 }
 
-public sealed class ScenarioException : Exception
+public sealed class TestbedScenarioException : Exception
 {
-    public ScenarioException(string message)
+    public TestbedScenarioException(string message)
         : base(message)
     {
     }
 
-    public ScenarioException(string message, Exception inner)
+    public TestbedScenarioException(string message, Exception inner)
         : base(message, inner)
     {
     }

@@ -8,7 +8,7 @@ namespace MobiScud.Tracking;
 /// uses: an initial (or emergency) Registration Request is an attach, a mobility/periodic one a tracking area update,
 /// Deregistration a detach, the 5G-TMSI plays the M-TMSI. Ciphered NAS is reported as such, never guessed.
 /// </summary>
-public static class Nas5gFactsReader
+internal static class Nas5gFactsReader
 {
     private const byte Epd5gmm = 0x7E;
 

@@ -52,7 +52,7 @@ public sealed class MobilityStatsTests
     [Fact]
     public void The_controller_learns_when_asked()
     {
-        var mc = new MobiScudController(new McConfig(Sites, Core)) { LearnMobility = true };
+        var mc = new SingleThreadedMc(new McConfig(Sites, Core)) { LearnMobility = true };
         mc.Handle(new UeAttached(TimeSpan.FromSeconds(1), Ue, null, UeIp, EnbA1, null, [BearerAt(EnbA1)]));
         mc.Handle(new PvmStarted(TimeSpan.FromSeconds(2), Ue, PvmId.For(Ue), A, PvmIp));
         mc.Handle(new PathSwitched(TimeSpan.FromSeconds(11), Ue, EnbB1, DownlinkAt(EnbB1, 0x11)));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.TestSupport;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.TestSupport;
 

@@ -7,11 +7,11 @@ namespace MobiScud.Control;
 /// The MC over many UEs for a single-threaded host (simulator, replay): a dictionary of per-UE states, each
 /// advanced by the pure <see cref="MobiScudControl.Decide"/>. A clustered host keeps one UE per grain instead.
 /// </summary>
-public sealed class MobiScudController
+public sealed class SingleThreadedMc
 {
     private readonly Dictionary<UeId, UeState> _ues = [];
 
-    public MobiScudController(McConfig config)
+    public SingleThreadedMc(McConfig config)
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
     }

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
+using MobiScud.Capture;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.Sctp;
 
-namespace MobiScud.Capture;
+namespace MobiScud.Bench.Support;
 
 /// <summary>
 /// Builds a large capture for benchmarking against tshark: the IP packets of the given captures (link headers stripped,

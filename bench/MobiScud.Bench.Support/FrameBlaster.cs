@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using MobiScud.Capture;
 using MobiScud.Protocols.Link;
 
-namespace MobiScud.Capture;
+namespace MobiScud.Bench.Support;
 
 /// <summary>What a <see cref="FrameBlaster"/> run did.</summary>
 /// <param name="S1apMessages">S1AP messages in the frames the kernel took (<see cref="SctpBundler.S1apMessages"/>), the count a tap must see.</param>

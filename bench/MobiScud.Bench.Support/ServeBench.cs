@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using MobiScud.Control;
+using MobiScud.Hosting;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
@@ -9,7 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace MobiScud.Hosting;
+namespace MobiScud.Bench.Support;
 
 /// <summary>
 /// `mobiscud serve --bench`: control events per second through the service (pipeline, UE grains, in-memory
@@ -262,7 +263,7 @@ public static class ServeBench
     private static double Peer(List<UeEvent> stream, int sites)
     {
         var map = Enumerable.Range(0, sites).ToDictionary(s => new EnbId((uint)s + 1), s => new SiteId($"site-{s}"));
-        var mc = new MobiScudController(new McConfig(map, new SiteId("core")));
+        var mc = new SingleThreadedMc(new McConfig(map, new SiteId("core")));
         var clock = Stopwatch.StartNew();
         long n = 0;
         foreach (var e in stream)

@@ -1,0 +1,52 @@
+namespace MobiScud.Simulation.Results;
+
+/// <summary>Per-UE probe series for a few candidate UEs, so the report can plot one across its handovers.</summary>
+public sealed class UeProbeSeries
+{
+    private readonly int lanes;
+
+    public UeProbeSeries(int candidates, int lanes)
+    {
+        Candidates = candidates;
+        this.lanes = lanes;
+        Series = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float T, float RttMs)>()).ToArray();
+        Windows = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float Start, float Pause, float End)>()).ToArray();
+        Handovers = Enumerable.Range(0, candidates).Select(_ => new List<(float T, string Kind)>()).ToArray();
+    }
+
+    public int Candidates { get; }
+
+    public List<(float T, float RttMs)>[] Series { get; }
+
+    public List<(float Start, float Pause, float End)>[] Windows { get; }
+
+    public List<(float T, string Kind)>[] Handovers { get; }
+
+    public void Probe(int lane, int ue, TimeSpan at, double rttSeconds)
+    {
+        if (ue < Candidates)
+        {
+            Series[(ue * lanes) + lane].Add(((float)at.TotalSeconds, (float)(rttSeconds * 1000)));
+        }
+    }
+
+    public void MigrationWindow(int lane, int ue, TimeSpan start, TimeSpan pause, TimeSpan end)
+    {
+        if (ue < Candidates)
+        {
+            Windows[(ue * lanes) + lane].Add(((float)start.TotalSeconds, (float)pause.TotalSeconds, (float)end.TotalSeconds));
+        }
+    }
+
+    public void Handover(int ue, TimeSpan at, string kind)
+    {
+        if (ue < Candidates)
+        {
+            Handovers[ue].Add(((float)at.TotalSeconds, kind));
+        }
+    }
+
+    public List<(float T, float RttMs)> SeriesOf(int ue, int lane) => Series[(ue * lanes) + lane];
+
+    public List<(float Start, float Pause, float End)> WindowsOf(int ue, int lane) => Windows[(ue * lanes) + lane];
+}
