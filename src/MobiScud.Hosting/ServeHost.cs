@@ -265,7 +265,7 @@ public static class ServeHost
         {
             // Per-link migration budgets: every migration asks the cluster's scheduler grain first.
             services.AddSingleton(sp => new BackhaulGate(
-                sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<IServiceClock>(), options,
+                sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<TimeProvider>(), options,
                 sp.GetRequiredService<ILogger<BackhaulGate>>()));
             services.AddHostedService(sp => sp.GetRequiredService<BackhaulGate>());
         }

@@ -6,7 +6,7 @@ using MobiScud.Protocols.Link;
 namespace MobiScud.Tracking;
 
 /// <summary>Builds tracker inputs from GTPv2-C and GTP-U payloads (only the messages the tracker uses; others give null).</summary>
-internal static class GtpSignalFactory
+public static class GtpSignalFactory
 {
     private const byte S1uSgwInterface = 1;
 

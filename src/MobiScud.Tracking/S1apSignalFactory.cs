@@ -6,7 +6,7 @@ using MobiScud.Protocols.S1ap;
 namespace MobiScud.Tracking;
 
 /// <summary>Builds <see cref="S1apSignal"/>s from decoded S1AP (the reusable <see cref="S1apSummary"/>).</summary>
-internal static class S1apSignalFactory
+public static class S1apSignalFactory
 {
     /// <summary>E-RAB lists whose items the tracker uses; the others (data forwarding, QoS-only modify) are not copied.</summary>
     private static readonly ImmutableHashSet<ushort> RelevantLists =

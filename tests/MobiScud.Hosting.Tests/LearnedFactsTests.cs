@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Tests;
 
 /// <summary>
 /// Serve learns handover statistics from the events it applies and hands them to the policy, as the simulator's lanes
-/// do: a differential test against the pure core's <see cref="MobiScudController"/> (LearnMobility on) fed the very
+/// do: a differential test against the pure core's <see cref="SingleThreadedMc"/> (LearnMobility on) fed the very
 /// events serve's MC applied, in the same order.
 /// </summary>
 public sealed class LearnedFactsTests
@@ -69,7 +69,7 @@ public sealed class LearnedFactsTests
         }
 
         var config = serve.App.Services.GetRequiredService<McConfigProvider>().Current;
-        var learning = new MobiScudController(config) { LearnMobility = true };
+        var learning = new SingleThreadedMc(config) { LearnMobility = true };
         var compared = 0;
         foreach (var e in posted)
         {

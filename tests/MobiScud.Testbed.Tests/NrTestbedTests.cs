@@ -115,10 +115,10 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
                 // dropped at the cancel (as on LTE); nothing else.
                 Assert.Single(mc.Timeline.Select(e => e.Event.Ue).Distinct());
                 output.WriteLine(string.Join("\n", mc.Problems));
-                Assert.Contains(mc.Problems, p => p.Contains("cancelled by the source", StringComparison.Ordinal));
+                Assert.Contains(mc.Problems, p => p.Message.Contains("cancelled by the source", StringComparison.Ordinal));
                 Assert.All(mc.Problems, p => Assert.True(
-                    p.StartsWith("tracker:", StringComparison.Ordinal) && (p.Contains("cancelled by the source", StringComparison.Ordinal)
-                        || (p.Contains("UEContextReleaseCommand", StringComparison.Ordinal) && p.Contains("no UE on that connection", StringComparison.Ordinal))), p));
+                    p.Source == "tracker" && (p.Message.Contains("cancelled by the source", StringComparison.Ordinal)
+                        || (p.Message.Contains("UEContextReleaseCommand", StringComparison.Ordinal) && p.Message.Contains("no UE on that connection", StringComparison.Ordinal))), p.ToString()));
                 Assert.True(mc.Statistics.NgapMessages > 0);
                 Assert.Equal(0, mc.Statistics.S1apMessages);
 

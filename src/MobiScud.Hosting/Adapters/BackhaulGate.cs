@@ -19,7 +19,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
 {
     private readonly IGrainFactory _grains;
     private readonly IPvmBackend _pvms;
-    private readonly IServiceClock _clock;
+    private readonly TimeProvider _clock;
     private readonly TimeSpan _deadline;
     private readonly TimeSpan _grace;
     private readonly ILogger _log;
@@ -28,7 +28,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
     private Task<IMigrationGateObserver>? _self;
 
-    public BackhaulGate(IGrainFactory grains, IPvmBackend pvms, IServiceClock clock, MobiScudOptions options, ILogger<BackhaulGate> log)
+    public BackhaulGate(IGrainFactory grains, IPvmBackend pvms, TimeProvider clock, MobiScudOptions options, ILogger<BackhaulGate> log)
     {
         _grains = grains;
         _pvms = pvms;
@@ -73,7 +73,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
     public async Task<bool> RequestAsync(StartMigration start, CancellationToken ct = default)
     {
         // Held before asking: a grant may arrive before the answer does.
-        var now = _clock.Now;
+        var now = _clock.ServiceNow();
         lock (_lock)
         {
             _held[start.Migration] = new Held(start, now + _deadline);
@@ -99,7 +99,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
                 }
 
                 _log.LogWarning("migration {Migration} refused by the scheduler: {Reason}", start.Migration, answer.Reason);
-                _outcomes.Writer.TryWrite(new MigrationFailed(_clock.Now, start.Migration, $"scheduler: {answer.Reason}"));
+                _outcomes.Writer.TryWrite(new MigrationFailed(_clock.ServiceNow(), start.Migration, $"scheduler: {answer.Reason}"));
                 return false;
         }
     }
@@ -130,8 +130,8 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
 
         // Whatever the scheduler says (it may have granted it meanwhile), this silo will not start it: the grant finds
         // nothing held and releases the budget.
-        await Scheduler.Withdraw(cancel.Migration, _clock.Now);
-        _outcomes.Writer.TryWrite(new MigrationFailed(_clock.Now, cancel.Migration, "cancelled while queued for link budget"));
+        await Scheduler.Withdraw(cancel.Migration, _clock.ServiceNow());
+        _outcomes.Writer.TryWrite(new MigrationFailed(_clock.ServiceNow(), cancel.Migration, "cancelled while queued for link budget"));
         return true;
     }
 
@@ -142,7 +142,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
             _held.Remove(migration);
         }
 
-        await Scheduler.Ended(migration, landed, _clock.Now);
+        await Scheduler.Ended(migration, landed, _clock.ServiceNow());
     }
 
     public async Task Granted(StartMigration start)
@@ -168,7 +168,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
         if (done.Task.IsCompleted)
         {
             // Withdrawn here meanwhile: give the budget back.
-            await Scheduler.Ended(start.Migration, false, _clock.Now);
+            await Scheduler.Ended(start.Migration, false, _clock.ServiceNow());
             return;
         }
 
@@ -183,7 +183,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
         catch (Exception e)
         {
             _log.LogError(e, "migration {Migration} could not be started", start.Migration);
-            _outcomes.Writer.TryWrite(new MigrationFailed(_clock.Now, start.Migration, $"start failed: {e.Message}"));
+            _outcomes.Writer.TryWrite(new MigrationFailed(_clock.ServiceNow(), start.Migration, $"start failed: {e.Message}"));
         }
         finally
         {
@@ -207,7 +207,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
         if (held)
         {
             _log.LogWarning("migration {Migration} refused by the scheduler: {Reason}", start.Migration, reason);
-            _outcomes.Writer.TryWrite(new MigrationFailed(_clock.Now, start.Migration, $"scheduler: {reason}"));
+            _outcomes.Writer.TryWrite(new MigrationFailed(_clock.ServiceNow(), start.Migration, $"scheduler: {reason}"));
         }
 
         return Task.CompletedTask;
@@ -232,7 +232,7 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
     /// <summary>Gives up held migrations the scheduler has said nothing about well past their deadline.</summary>
     public async Task SweepAsync()
     {
-        var now = _clock.Now;
+        var now = _clock.ServiceNow();
         List<StartMigration> expired;
         lock (_lock)
         {

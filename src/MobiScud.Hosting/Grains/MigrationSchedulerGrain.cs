@@ -72,7 +72,7 @@ public interface IMigrationSchedulerGrain : IGrainWithStringKey
 public sealed class MigrationSchedulerGrain(
     IOptions<MobiScudOptions> options,
     McConfigProvider mc,
-    IServiceClock clock,
+    TimeProvider clock,
     ILogger<MigrationSchedulerGrain> log) : Grain, IMigrationSchedulerGrain
 {
     private readonly SchedulerConfig _config = options.Value.Backhaul.ToSchedulerConfig(mc.Current.Sites!);
@@ -160,7 +160,7 @@ public sealed class MigrationSchedulerGrain(
                 log.LogWarning("migration {Migration} granted but no gate holds it: released", start.Migration);
                 if (refusal is null)
                 {
-                    _state = MigrationScheduler.Step(_config, _state, new MigrationEnded(clock.Now, start.Migration, false)).State;
+                    _state = MigrationScheduler.Step(_config, _state, new MigrationEnded(clock.ServiceNow(), start.Migration, false)).State;
                 }
 
                 continue;
@@ -193,7 +193,7 @@ public sealed class MigrationSchedulerGrain(
 
     private async Task Tick()
     {
-        await Tell(Step(new SchedulerTick(clock.Now)));
+        await Tell(Step(new SchedulerTick(clock.ServiceNow())));
         if (_state.Queue.IsEmpty)
         {
             _tick?.Dispose();

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace MobiScud.Protocols.Gtp;
 
 /// <summary>GTP-U message types (TS 29.281 6.1).</summary>
-internal static class GtpUMessageType
+public static class GtpUMessageType
 {
     public const byte EchoRequest = 1;
     public const byte EchoResponse = 2;

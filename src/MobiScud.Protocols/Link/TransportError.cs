@@ -31,7 +31,7 @@ public enum TransportError
 }
 
 /// <summary>The typed decode error of the transport codecs: what was wrong and at which byte offset of the input.</summary>
-internal sealed class TransportDecodeException(TransportError error, int offset, string? detail = null)
+public sealed class TransportDecodeException(TransportError error, int offset, string? detail = null)
     : DecodeException("transport", error.ToString(), offset * 8L, detail ?? error.ToString())
 {
     public TransportError Error { get; } = error;

@@ -8,7 +8,7 @@ namespace MobiScud.Protocols.Ngap;
 /// Builds NGAP IE values (the open-type contents of ProtocolIE-Fields) from typed values: the mirror of
 /// <see cref="NgapIeCodec"/>, for emulated gNBs/AMFs and tests. Extension containers are never emitted.
 /// </summary>
-internal static class NgapIeEncoder
+public static class NgapIeEncoder
 {
     private static byte[] Build(Action<AperWriter> write)
     {

@@ -9,7 +9,7 @@ namespace MobiScud.Protocols.Ngap;
 /// PDU session resource lists (TS 38.413 9.3.4) and the transfer containers inside their items: what each says about
 /// tunnels, QoS flows and cause. The part of <see cref="NgapIeCodec"/> that reads per-session state.
 /// </summary>
-public static partial class NgapIeCodec
+internal static partial class NgapIeCodec
 {
     /// <summary>The IE ids whose value is a PDU session resource list.</summary>
     internal static readonly ushort[] PduSessionListIds =

@@ -77,7 +77,7 @@ public readonly ref struct SctpChunk
 }
 
 /// <summary>Walks the chunks of an SCTP packet (after the common header), honouring 4-byte padding.</summary>
-internal ref struct SctpChunkReader
+public ref struct SctpChunkReader
 {
     private readonly ReadOnlySpan<byte> _packet;
     private int _offset;
@@ -197,7 +197,7 @@ public readonly ref struct SctpDataChunk
 }
 
 /// <summary>INIT and INIT-ACK fixed part (RFC 4960 3.3.2/3.3.3); parameters follow and are not needed here.</summary>
-internal readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedReceiverWindow, ushort OutboundStreams, ushort InboundStreams, uint InitialTsn)
+public readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedReceiverWindow, ushort OutboundStreams, ushort InboundStreams, uint InitialTsn)
 {
     public static bool TryParse(in SctpChunk chunk, out SctpInitChunk init, out TransportError error)
     {
@@ -258,7 +258,7 @@ internal readonly record struct SctpInitChunk(uint InitiateTag, uint AdvertisedR
 }
 
 /// <summary>SACK fixed part (RFC 4960 3.3.4); the gap/duplicate lists are length-checked against the chunk.</summary>
-internal readonly record struct SctpSackChunk(uint CumulativeTsnAck, uint AdvertisedReceiverWindow, ushort GapAckBlocks, ushort DuplicateTsns)
+public readonly record struct SctpSackChunk(uint CumulativeTsnAck, uint AdvertisedReceiverWindow, ushort GapAckBlocks, ushort DuplicateTsns)
 {
     public static bool TryParse(in SctpChunk chunk, out SctpSackChunk sack, out TransportError error)
     {

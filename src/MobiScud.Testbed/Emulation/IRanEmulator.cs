@@ -6,7 +6,7 @@ namespace MobiScud.Testbed.Emulation;
 /// The emulated radio and core of one testbed run, LTE (<see cref="EpcEmulator"/>: eNBs, MME) or 5G
 /// (<see cref="NgcEmulator"/>: gNBs, AMF): the UE-side procedures the experiment plays, in the RAT's own signalling.
 /// </summary>
-public interface IRanEmulator : IAsyncDisposable
+internal interface IRanEmulator : IAsyncDisposable
 {
     IReadOnlyList<EmulatedUe> Ues { get; }
 

@@ -13,7 +13,7 @@ namespace MobiScud.Testbed.Emulation;
 /// Accept and the PDU session with its NAS Establishment Accept; Xn path switch; N2 handover resource allocation and
 /// cancel; context release; service request); the UE-side procedures are started by the methods below.
 /// </summary>
-public sealed class NgcEmulator : IRanEmulator
+internal sealed class NgcEmulator : IRanEmulator
 {
     public const ushort NgapPort = 38412;
     public const uint NgapPpid = 60;

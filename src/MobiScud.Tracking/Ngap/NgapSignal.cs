@@ -6,14 +6,14 @@ namespace MobiScud.Tracking;
 
 /// <summary>One PDU session item of an NGAP message's relevant list: its id and the tunnel that list names (the UPF's
 /// UL NG-U end in requests, the gNB's DL QoS-flow-per-TNL end in responses), or failed.</summary>
-internal sealed record PduSessionSignal(byte PduSessionId, GtpEndpoint? Tunnel, bool Failed = false)
+public sealed record PduSessionSignal(byte PduSessionId, GtpEndpoint? Tunnel, bool Failed = false)
 {
     /// <summary>The other end, when the list names both (PDUSessionResourceModifyResponse: the new UL end).</summary>
     public GtpEndpoint? Uplink { get; init; }
 }
 
 /// <summary>One NGAP message reduced to what the tracker needs. Build it with <see cref="NgapSignalFactory"/>.</summary>
-internal sealed record NgapSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, NgapProcedureCode Procedure, NgapPduType PduType)
+public sealed record NgapSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Destination, NgapProcedureCode Procedure, NgapPduType PduType)
     : TrackerInput(At, Source, Destination)
 {
     /// <summary>AMF-UE-NGAP-ID (40 bits).</summary>

@@ -7,7 +7,7 @@ using MobiScud.Protocols.S1ap;
 namespace MobiScud.Tracking;
 
 /// <summary>Builds <see cref="NgapSignal"/>s from decoded NGAP (the reusable <see cref="NgapSummary"/>).</summary>
-internal static class NgapSignalFactory
+public static class NgapSignalFactory
 {
     private enum End
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Cli;
 using MobiScud.Protocols.Link;
