@@ -28,11 +28,19 @@ public static class BenchCaptureGenerator
     public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, bool sctpOnly = false) =>
         Generate(inputs, repeat, output, sctpOnly ? BenchFilter.Sctp : BenchFilter.All);
 
-    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, BenchFilter filter)
+    /// <param name="bundle">At most this many DATA chunks per SCTP packet (<see cref="SctpBundler"/>; 1: packets as captured).</param>
+    /// <param name="keepUeOrder">With <paramref name="bundle"/>: keep every UE's message order (see <see cref="SctpBundler.Bundle"/>).</param>
+    public static (long Frames, long Bytes) Generate(IReadOnlyList<string> inputs, int repeat, Stream output, BenchFilter filter, int bundle = 1, bool keepUeOrder = false)
     {
         if (repeat < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(repeat), repeat, "at least one repetition");
+        }
+
+        if (bundle is < 1 or > 32)
+        {
+            // ShiftTsns moves at most 64 TSNs per packet.
+            throw new ArgumentOutOfRangeException(nameof(bundle), bundle, "1 to 32 chunks per packet");
         }
 
         // Each input keeps its own pace, relative to its first packet, and the inputs follow each other 1 s apart: the
@@ -72,6 +80,11 @@ public static class BenchCaptureGenerator
         if (packets.Count == 0)
         {
             throw new InvalidOperationException("no IP packets in the inputs");
+        }
+
+        if (bundle > 1)
+        {
+            packets = SctpBundler.Bundle(packets, bundle, keepUeOrder: keepUeOrder);
         }
 
         var span = inputStart;

@@ -6,7 +6,8 @@ using MobiScud.Protocols.Link;
 namespace MobiScud.Capture;
 
 /// <summary>What a <see cref="FrameBlaster"/> run did.</summary>
-public readonly record struct BlastResult(long Sent, long Loops, TimeSpan Elapsed, long SendErrors, string? LastError)
+/// <param name="S1apMessages">S1AP messages in the frames the kernel took (<see cref="SctpBundler.S1apMessages"/>), the count a tap must see.</param>
+public readonly record struct BlastResult(long Sent, long Loops, TimeSpan Elapsed, long SendErrors, string? LastError, long S1apMessages = 0)
 {
     public double Rate => Elapsed.TotalSeconds > 0 ? Sent / Elapsed.TotalSeconds : 0;
 }
@@ -39,6 +40,7 @@ public sealed unsafe class FrameBlaster : IDisposable
     private readonly int[] _tsnAt;
     private readonly uint[] _tsnBase;
     private readonly uint _tsnStride;
+    private readonly int[] _s1apIn;
     private int _socket = -1;
     private bool _disposed;
 
@@ -48,6 +50,7 @@ public sealed unsafe class FrameBlaster : IDisposable
         var mtu = ReadMtu(interfaceName);
         var frames = new List<byte[]>();
         var tsnAt = new List<int>();
+        var s1ap = new List<int>();
         var offset = 0L;
         Span<int> found = stackalloc int[64];
         foreach (var path in captures)
@@ -69,6 +72,7 @@ public sealed unsafe class FrameBlaster : IDisposable
                 }
 
                 var ipAt = LinkDecoder.TryDecode(LinkType.Ethernet, ethernet, out _, out var at, out _) ? at : -1;
+                s1ap.Add(ipAt >= 0 ? SctpBundler.S1apMessages(ethernet.AsSpan(ipAt)) : 0);
                 if (ipAt >= 0)
                 {
                     var n = BenchCaptureGenerator.TsnOffsets(ethernet.AsSpan(ipAt), found);
@@ -94,6 +98,8 @@ public sealed unsafe class FrameBlaster : IDisposable
 
         Frames = frames.Count;
         Bytes = offset;
+        _s1apIn = [.. s1ap];
+        S1apPerLoop = s1ap.Sum();
         _frames = (byte*)NativeMemory.Alloc((nuint)offset);
         _iovecs = (byte*)NativeMemory.AllocZeroed((nuint)(frames.Count * IovSize));
         _headers = (byte*)NativeMemory.AllocZeroed((nuint)(frames.Count * MmsgSize));
@@ -141,6 +147,9 @@ public sealed unsafe class FrameBlaster : IDisposable
 
     public int TsnFields => _tsnAt.Length;
 
+    /// <summary>S1AP messages in one loop's frames (DATA chunks that end an S1AP message).</summary>
+    public long S1apPerLoop { get; }
+
     /// <summary>
     /// Sends until <paramref name="duration"/> has passed or <paramref name="maxFrames"/> were sent, at
     /// <paramref name="rate"/> frames per second (0: as fast as the socket takes them). Frames the kernel refuses
@@ -151,7 +160,7 @@ public sealed unsafe class FrameBlaster : IDisposable
         var frequency = (double)Stopwatch.Frequency;
         var start = Stopwatch.GetTimestamp();
         var end = start + (long)(duration.TotalSeconds * frequency);
-        long sent = 0, loops = 0, errors = 0, offered = 0;
+        long sent = 0, loops = 0, errors = 0, offered = 0, s1ap = 0;
         string? lastError = null;
         var index = 0;
         while (offered < maxFrames && !cancellation.IsCancellationRequested)
@@ -202,6 +211,10 @@ public sealed unsafe class FrameBlaster : IDisposable
             else
             {
                 sent += result;
+                for (var i = index; i < index + result; i++)
+                {
+                    s1ap += _s1apIn[i];
+                }
             }
 
             offered += result;
@@ -214,7 +227,7 @@ public sealed unsafe class FrameBlaster : IDisposable
             }
         }
 
-        return new BlastResult(sent, loops, Stopwatch.GetElapsedTime(start), errors, lastError);
+        return new BlastResult(sent, loops, Stopwatch.GetElapsedTime(start), errors, lastError, s1ap);
     }
 
     public void Dispose()

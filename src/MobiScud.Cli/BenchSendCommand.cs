@@ -49,7 +49,7 @@ internal static class BenchSendCommand
 
             using (blaster)
             {
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{blaster.Frames} frames per loop ({blaster.Bytes} bytes, {blaster.TsnFields} TSNs moved on per loop; left out: {blaster.NotIp} not IP, {blaster.OverMtu} over the MTU)"));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{blaster.Frames} frames per loop ({blaster.Bytes} bytes, {blaster.TsnFields} TSNs moved on per loop, {blaster.S1apPerLoop} S1AP messages per loop; left out: {blaster.NotIp} not IP, {blaster.OverMtu} over the MTU)"));
                 BlastResult result;
                 try
                 {
@@ -61,7 +61,7 @@ internal static class BenchSendCommand
                     return Task.FromResult(3);
                 }
 
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sent {result.Sent} frames in {result.Elapsed.TotalSeconds:0.000} s ({result.Rate:0} frames/s, {result.Loops} full loops), {result.SendErrors} refused by the kernel{(result.LastError is null ? string.Empty : $" ({result.LastError})")}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sent {result.Sent} frames in {result.Elapsed.TotalSeconds:0.000} s ({result.Rate:0} frames/s, {result.Loops} full loops), {result.S1apMessages} S1AP messages ({result.S1apMessages / Math.Max(1e-9, result.Elapsed.TotalSeconds):0} /s), {result.SendErrors} refused by the kernel{(result.LastError is null ? string.Empty : $" ({result.LastError})")}"));
             }
 
             return Task.FromResult(0);

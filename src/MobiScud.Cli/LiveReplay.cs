@@ -23,6 +23,8 @@ internal sealed class LiveReplay
     private readonly LatencyHistogram _latency = new();
     private Tee? _tee;
     private bool _dirty;
+    private long _wireNanos;
+    private LiveTrackerStage? _stage;
 
     public LiveReplay(ReplaySession session, TextWriter output, bool json, bool quiet = false)
     {
@@ -35,6 +37,12 @@ internal sealed class LiveReplay
 
     /// <summary>Decode only: no tracker, no MC (measures the tap's own capacity).</summary>
     public bool DecodeOnly { get; init; }
+
+    /// <summary>1: everything on the capture thread; 2: decode there, tracker + MC + output on a second thread (<see cref="LiveTrackerStage"/>).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Decoded messages the ring between the two threads holds (2 threads).</summary>
+    public int HandoffCapacity { get; init; } = 1 << 16;
 
     public int Run(LiveCaptureSource source, string? writePath, PipelineOptions options, TextWriter error, CancellationToken cancellation)
     {
@@ -54,7 +62,7 @@ internal sealed class LiveReplay
         error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
         _tee = new Tee(source, writer, this);
         ReplayResult result;
-        string? failure;
+        string? failure = null;
         try
         {
             if (DecodeOnly)
@@ -64,12 +72,16 @@ internal sealed class LiveReplay
                 pipeline.Run(_tee, cancellation);
                 result = _session.Result(source.Interface) with { Statistics = pipeline.Statistics };
             }
+            else if (Threads == 2)
+            {
+                (result, failure) = RunTwoThreads(source, options, cancellation);
+            }
             else
             {
                 result = _session.Run(_tee, source.Interface, options, cancellation);
             }
 
-            failure = _tee.Failure;
+            failure ??= _tee.Failure;
         }
         catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException or NullReferenceException)
         {
@@ -92,6 +104,44 @@ internal sealed class LiveReplay
         return 0;
     }
 
+    private (ReplayResult Result, string? Failure) RunTwoThreads(LiveCaptureSource source, PipelineOptions options, CancellationToken cancellation)
+    {
+        var stage = new LiveTrackerStage(HandoffCapacity, Track, Flush) { OnFailure = source.Stop };
+        _stage = stage;
+        var pipeline = new SignallingPipeline(stage, options);
+        stage.Start(pipeline);
+        try
+        {
+            while (!cancellation.IsCancellationRequested && _tee!.TryReadNext(out var frame))
+            {
+                pipeline.Process(frame);
+                stage.EndFrame();
+            }
+        }
+        finally
+        {
+            // Every message handed over is tracked (and printed) before the summary; after Ctrl+C for at most a second,
+            // so that the summary comes before the command line's termination timeout (the rest is counted).
+            stage.Complete(cancellation.IsCancellationRequested ? TimeSpan.FromSeconds(1) : null);
+            stage.Dispose();
+        }
+
+        var result = _session.Result(source.Interface) with { Statistics = pipeline.Statistics };
+        if (stage.Failure is not { } e)
+        {
+            return (result, null);
+        }
+
+        return (result, $"stopped at frame {stage.FailedAtFrame} ({source.Interface}): {e.GetType().Name}: {e.Message} ({stage.NotTrackedAfterFailure} messages, this one and those decoded after it, were not tracked)\n{e.StackTrace}");
+    }
+
+    /// <summary>The tracker thread's work for one message (2 threads).</summary>
+    private void Track(TrackerHandoff handoff)
+    {
+        _wireNanos = handoff.WireNanos;
+        _session.Feed(handoff.Input, handoff.Frame);
+    }
+
     /// <summary>
     /// Runs the MC and the printing once on a made-up attach before the first frame, so that the first real event does
     /// not pay for compiling them (hundreds of ms, seconds on a loaded machine) while frames queue in the ring.
@@ -110,7 +160,7 @@ internal sealed class LiveReplay
     private void OnEntry(ReplayEntry entry)
     {
         // Both clocks are CLOCK_REALTIME: the kernel stamps the frame as the interface receives it.
-        var wire = _tee!.LastNanos;
+        var wire = Threads == 2 ? _wireNanos : _tee!.LastNanos;
         var decided = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         _latency.Add(decided - wire);
         if (_quiet)
@@ -192,6 +242,17 @@ internal sealed class LiveReplay
                 ["written"] = writer?.Frames,
             };
             summary["decisionMicros"] = _latency.ToJson();
+            summary["threads"] = DecodeOnly ? 1 : Threads;
+            summary["handoff"] = _stage is not { } st ? null : new JsonObject
+            {
+                ["capacity"] = st.Capacity,
+                ["handedOver"] = st.HandedOver,
+                ["fullWaits"] = st.FullWaits,
+                ["maxDepth"] = st.MaxDepth,
+                ["tracked"] = st.Tracked,
+                ["notTracked"] = st.NotTrackedAfterFailure,
+                ["leftAtStop"] = st.LeftAtStop,
+            };
             _output.WriteLine(summary.ToJsonString());
             return;
         }
@@ -204,6 +265,11 @@ internal sealed class LiveReplay
         foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
         {
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  not used: {(reason.Layer == DropLayer.Ignored ? "ignored (not signalling)" : reason.Layer.ToString())} {reason.Reason}: {count}"));
+        }
+
+        if (_stage is { } stage)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"handoff capture -> tracker thread: {stage.HandedOver} messages, ring of {stage.Capacity}, deepest {stage.MaxDepth}, full {stage.FullWaits} times (the capture waited; the kernel's ring held the rest), {stage.NotTrackedAfterFailure} not tracked after a fault, {stage.LeftAtStop} left untracked at the stop"));
         }
 
         o.WriteLine($"wire -> MC decision: {_latency.Describe()}");
@@ -240,7 +306,12 @@ internal sealed class LiveReplay
 
         public bool TryReadNext(out CaptureFrame frame)
         {
-            owner.Flush();
+            if (owner.Threads == 1)
+            {
+                // With two threads the tracker thread writes and flushes the output.
+                owner.Flush();
+            }
+
             try
             {
                 if (!source.TryReadNext(out frame))

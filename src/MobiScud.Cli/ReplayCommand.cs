@@ -20,11 +20,12 @@ public static class ReplayCommand
         var write = new Option<string?>("--write") { Description = "With --live: also write the captured frames to this pcapng file (nanosecond timestamps, drop counters at the end)" };
         var captureMode = new Option<LiveCaptureMode>("--capture-mode") { Description = "With --live: Ring (our TPACKET_V3 ring of small blocks, read in place; Ethernet interfaces), Block (libpcap TPACKET_V3: 256 KiB blocks, handed over at the latest after --block-timeout-ms) or Immediate (libpcap: each frame wakes the reader; a ring of snaplen-sized slots)", DefaultValueFactory = _ => LiveCaptureMode.Ring };
         var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
-        var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs bursts)", DefaultValueFactory = _ => 64 };
+        var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs the reader's stalls: 256 holds ~4 s at 200,000 S1AP messages/s; docs/capture.md)", DefaultValueFactory = _ => 256 };
+        var threads = new Option<int>("--threads") { Description = "With --live: 2 decodes on the capture thread and tracks + decides on a second one (bounded SPSC handoff, capture order kept); 1 does all on one thread", DefaultValueFactory = _ => 2 };
         var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
-        var sites = new Option<string?>("--sites") { Description = "eNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01); default: one site per eNB" };
+        var sites = new Option<string?>("--sites") { Description = "eNB/gNB -> site map file, one 'ENB_ID SITE' per line; ENB_ID as replay prints it (enb-N, gnb-N) or decimal or 0x hex: a macro eNB's 20-bit id (e.g. 0xA2C) or a Home eNB's 28-bit id (e.g. 0x00A2C01, or home:0x00A2C01), or a gNB's id with gnb: (e.g. gnb:0x4000); default: one site per eNB/gNB" };
         var sctpUdpPort = new Option<int>("--sctp-udp-port") { Description = "UDP port of UDP-encapsulated SCTP (RFC 6951)", DefaultValueFactory = _ => 9899 };
         var full = new Option<bool>("--full") { Description = $"Print every UE's timeline table even for a large capture (above {SummaryUes} UEs or {SummaryEntries} entries the table is a summary: counts by event and command, the busiest UEs)" };
         var timings = new Option<bool>("--timings") { Description = "Print the CPU time of each phase (read, decode, track and decide; render) on stderr" };
@@ -34,10 +35,11 @@ public static class ReplayCommand
         var repeat = new Option<int>("--bench-repeat") { Description = "Repetitions (fresh SCTP TSNs) of the inputs in the generated capture", DefaultValueFactory = _ => 200 };
         var runs = new Option<int>("--bench-runs") { Description = "With --bench: timed rounds of the whole-process commands, after one warm-up", DefaultValueFactory = _ => 3 };
         var keep = new Option<string?>("--bench-keep") { Description = "With --bench: keep the generated capture(s) at this path (a suffix per mix)" };
+        var bundle = new Option<int>("--bench-bundle") { Description = "With --bench-generate: bundle up to N S1AP/NGAP DATA chunks of one association and direction per SCTP packet (RFC 4960 bundling; an S1AP-dense stream for rate measurements: TSN order kept per flow, messages move ahead of up to 256 packets, answers included)", DefaultValueFactory = _ => 1 };
         var generate = new Option<string?>("--bench-generate") { Description = "Only write the capture --bench measures (the files' S1AP/NGAP associations and some GTP-U, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, full, timings, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, runs, keep, noTshark, generate })
+        foreach (var o in new Option[] { json, full, timings, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, runs, keep, noTshark, generate, bundle, threads })
         {
             command.Options.Add(o);
         }
@@ -55,8 +57,14 @@ public static class ReplayCommand
             var paths = parse.GetValue(files) ?? [];
             if (parse.GetValue(generate) is { } generated)
             {
+                if (parse.GetValue(bundle) is < 1 or > 32)
+                {
+                    Console.Error.WriteLine("mobiscud replay: --bench-bundle must be 1 to 32");
+                    return Task.FromResult(2);
+                }
+
                 using var stream = new FileStream(generated, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, BenchFilter.Signalling);
+                var (frames, bytes) = BenchCaptureGenerator.Generate(paths, parse.GetValue(repeat), stream, BenchFilter.Signalling, parse.GetValue(bundle));
                 Console.Out.WriteLine($"{generated}: {frames} frames, {bytes} bytes");
                 return Task.FromResult(0);
             }
@@ -103,7 +111,13 @@ public static class ReplayCommand
                     BufferBytes = checked(parse.GetValue(bufferMb) << 20),
                     Filter = parse.GetValue(filter),
                 };
-                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly));
+                if (parse.GetValue(threads) is not (1 or 2))
+                {
+                    Console.Error.WriteLine("mobiscud replay: --threads must be 1 or 2");
+                    return Task.FromResult(2);
+                }
+
+                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly), parse.GetValue(threads));
             }
 
             if (parse.GetValue(write) is not null)
@@ -130,7 +144,7 @@ public static class ReplayCommand
     /// The live view on its own thread, so that the command line's SIGINT/SIGTERM handling sees a running task: it
     /// cancels the token, the token wakes the capture, and the summary is printed before the process exits 0.
     /// </summary>
-    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly)
+    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly, int threads)
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -139,7 +153,7 @@ public static class ReplayCommand
             {
                 // Our own buffered writer: lines are flushed once per frame that produced any, not once per line.
                 using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly));
+                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly, threads));
             }
             catch (Exception e)
             {
@@ -152,7 +166,7 @@ public static class ReplayCommand
     }
 
     /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
-    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false)
+    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false, int threads = 1)
     {
         LiveCaptureSource source;
         try
@@ -167,7 +181,7 @@ public static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly }.Run(source, write, options, error, cancellation);
+            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads }.Run(source, write, options, error, cancellation);
         }
     }
 
@@ -243,7 +257,7 @@ public static class ReplayCommand
 
             if (ParseEnbId(parts[0]) is not { } id)
             {
-                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it)");
+                throw new FormatException($"{path}:{n}: '{parts[0]}' is not an eNB or gNB id (decimal or 0x hex: a macro eNB's 20-bit id, a Home eNB's 28-bit id, home:ID or macro:ID, or enb-N as replay prints it; a gNB's gnb:ID or gnb-N)");
             }
 
             map[id] = new SiteId(parts[1]);
@@ -255,10 +269,21 @@ public static class ReplayCommand
     /// <summary>
     /// An eNB id as a sites map writes it: decimal or 0x hex, optionally `home:` (a 28-bit Home eNB id) or `macro:` (a
     /// 20-bit macro eNB id), or `enb-N` as replay prints it (N may be an id the tracker derived, top bit set). A Home
-    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID.
+    /// eNB id and a macro eNB id are the same kind of key: the number of the Global eNB ID. A gNB is `gnb:ID` (22..32
+    /// bits, decimal or 0x hex) or `gnb-N` as replay prints it: a node of its own, never the eNB with the same number.
     /// </summary>
     public static EnbId? ParseEnbId(string text)
     {
+        if (text.StartsWith("gnb-", StringComparison.OrdinalIgnoreCase) || text.StartsWith("gnb:", StringComparison.OrdinalIgnoreCase))
+        {
+            // Any 32-bit value: a gNB id of up to 32 bits, or one the tracker derived from an association (top bit set).
+            var g = text[4..];
+            var gnbOk = g.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                ? uint.TryParse(g.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var gnb)
+                : uint.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out gnb);
+            return gnbOk ? new EnbId(gnb, Rat.Nr) : null;
+        }
+
         // Plain or enb-N: a real id (at most 28 bits) or one the tracker derived (top bit set).
         var limit = 1u << 28;
         var derivedOk = true;

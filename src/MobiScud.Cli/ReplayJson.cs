@@ -27,7 +27,7 @@ internal static class ReplayJson
             new JsonStringEnumConverter(),
             new IpAddressConverter(),
             new ValueConverter<UeId>(v => v.Value),
-            new ValueConverter<EnbId>(v => v.Value.ToString(CultureInfo.InvariantCulture)),
+            new ValueConverter<EnbId>(JsonKey),
             new ValueConverter<SiteId>(v => v.Value),
             new ValueConverter<PvmId>(v => v.Value),
             new ValueConverter<MigrationId>(v => v.ToString()),
@@ -107,9 +107,9 @@ internal static class ReplayJson
 
         w.WriteEndArray();
         w.WriteStartObject("sites");
-        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Value))
+        foreach (var (enb, site) in result.Sites.OrderBy(k => k.Key.Rat).ThenBy(k => k.Key.Value))
         {
-            w.WriteString(enb.Value.ToString(CultureInfo.InvariantCulture), site.Value);
+            w.WriteString(JsonKey(enb), site.Value);
         }
 
         w.WriteEndObject();
@@ -200,6 +200,9 @@ internal static class ReplayJson
             }
         }
     }
+
+    /// <summary>An eNB id as its number (as before gNBs), a gNB id as "gnb-N": the two are distinct nodes.</summary>
+    internal static string JsonKey(EnbId id) => id.IsGnb ? id.ToString() : id.Value.ToString(CultureInfo.InvariantCulture);
 
     private sealed class ValueConverter<T>(Func<T, string> format) : JsonConverter<T>
     {

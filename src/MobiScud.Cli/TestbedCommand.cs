@@ -69,6 +69,9 @@ internal static class TestbedCommand
         run.Options.Add(scenarioFile);
         var keep = new Option<bool>("--keep") { Description = "Leave the testbed up after the run" };
         run.Options.Add(keep);
+        var rat = new Option<string?>("--rat") { Description = "lte or nr (5G standalone: gNBs, AMF, UPF, NGAP on N2); overrides the scenario's rat" };
+        rat.AcceptOnlyFromAmong("lte", "nr");
+        run.Options.Add(rat);
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard while the testbed runs (see docs/hosting.md, Dashboard); it stays up until Ctrl+C" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "--dashboard: the page's port", DefaultValueFactory = _ => 8080 };
         var dashboardAddress = new Option<string>("--dashboard-address") { Description = "--dashboard: the address the page listens on", DefaultValueFactory = _ => "127.0.0.1" };
@@ -83,6 +86,12 @@ internal static class TestbedCommand
             try
             {
                 var scenario = LoadScenario(parse.GetValue(scenarioFile));
+                if (parse.GetValue(rat) is { } r)
+                {
+                    scenario.Rat = r == "nr" ? TestbedRat.Nr : TestbedRat.Lte;
+                    scenario.Validated();
+                }
+
                 async Task<int> Run(Func<TestbedPlan, MobiScud.Testbed.Control.TestbedMcHooks>? observe)
                 {
                     var result = await TestbedExperiment.RunAsync(scenario, parse.GetValue(runDir)!, Console.Out, parse.GetValue(keep), ct, observe);

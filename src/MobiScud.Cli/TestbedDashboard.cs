@@ -1,4 +1,5 @@
 using System.Net;
+using MobiScud.Control.Model;
 using MobiScud.Hosting.Dashboard;
 using MobiScud.Testbed.Control;
 using MobiScud.Testbed.Experiment;
@@ -17,7 +18,7 @@ internal static class TestbedDashboard
     {
         var scenario = plan.Scenario;
         var sites = Enumerable.Range(0, scenario.Sites)
-            .Select(site => (Scenario.SiteName(site), 0, (IReadOnlyList<string>)[.. Enumerable.Range(1, scenario.Enbs).Where(e => scenario.SiteOf(e) == site).Select(e => McDashboardFeed.EnbLabel(TestbedPlan.EnbIdOf(e)))]))
+            .Select(site => (Scenario.SiteName(site), 0, (IReadOnlyList<string>)[.. Enumerable.Range(1, scenario.Enbs).Where(e => scenario.SiteOf(e) == site).Select(e => McDashboardFeed.EnbLabel(new EnbId(TestbedPlan.EnbIdOf(e), scenario.Rat == TestbedRat.Nr ? Rat.Nr : Rat.Eutra)))]))
             .ToList();
         return DashboardLayout.Ring($"testbed {plan.Prefix}", plan.McConfig().CoreSite.Value, sites);
     }

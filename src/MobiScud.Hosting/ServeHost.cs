@@ -255,11 +255,22 @@ public static class ServeHost
         services.AddSingleton<ITimerScheduler>(sp => sp.GetRequiredService<TimerScheduler>());
         services.AddSingleton<McConfigProvider>();
         services.AddSingleton<SiteMembership>();
+        services.AddSingleton<MobilityLearner>();
+        services.AddHostedService(sp => sp.GetRequiredService<MobilityLearner>());
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
         services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());
         services.AddHostedService<Mec.MecExpiry>();
         services.AddSingleton<Mec.MecSockets>();
+        if (options.Backhaul.Scheduled)
+        {
+            // Per-link migration budgets: every migration asks the cluster's scheduler grain first.
+            services.AddSingleton(sp => new BackhaulGate(
+                sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IPvmBackend>(), sp.GetRequiredService<IServiceClock>(), options,
+                sp.GetRequiredService<ILogger<BackhaulGate>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<BackhaulGate>());
+        }
+
         services.AddSingleton(sp =>
         {
             var clock = sp.GetRequiredService<IServiceClock>();
@@ -269,6 +280,7 @@ public static class ServeHost
                 sp.GetRequiredService<ILogger<CommandDispatcher>>())
             {
                 Placement = new SitePlacement(sp.GetRequiredService<SiteMembership>(), sp.GetRequiredService<McConfigProvider>()),
+                Gate = sp.GetService<BackhaulGate>(),
             };
         });
         services.AddSingleton(sp => new DashboardState(() => sp.GetRequiredService<IServiceClock>().Now.TotalSeconds));

@@ -82,6 +82,9 @@ public sealed record S1apSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
 
     public GlobalEnbId? TargetEnbId { get; init; }
 
+    /// <summary>Whether <see cref="TargetEnbId"/> names an eNB or (from NGAP's Target-ID) a gNB.</summary>
+    public Rat TargetRat { get; init; }
+
     public EutranCgi? Cgi { get; init; }
 
     /// <summary>HandoverRequired's target cell (Source eNB to Target eNB Transparent Container's Target Cell ID).</summary>

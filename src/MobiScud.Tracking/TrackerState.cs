@@ -79,6 +79,14 @@ public sealed record TrackedUe(UeKey Key)
     /// <summary>The serving cell with its PLMN (EUTRAN-CGI), kept with <see cref="CellId"/>.</summary>
     public EutranCgi? Cgi { get; init; }
 
+    /// <summary>5G: the serving NR cell with its PLMN (NR-CGI), kept with <see cref="CellId"/>; the one before it; and the
+    /// target cell of the N2 handover last prepared (events carry them as NCGIs).</summary>
+    public Protocols.Ngap.NrCgi? Ncgi { get; init; }
+
+    public Protocols.Ngap.NrCgi? PreviousNcgi { get; init; }
+
+    public Protocols.Ngap.NrCgi? NrTargetCell { get; init; }
+
     /// <summary>QCI per E-RAB id from the setup requests (E-RAB level QoS parameters).</summary>
     public ImmutableDictionary<byte, byte> Qcis { get; init; } = ImmutableDictionary<byte, byte>.Empty;
 

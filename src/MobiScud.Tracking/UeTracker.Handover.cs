@@ -176,7 +176,7 @@ public static partial class UeTracker
                 case S1apPduType.InitiatingMessage when s.TargetEnbId is { } target:
                     {
                         // The Target-ID names an eNB (and says whether it is a Home eNB): cell readings may change first.
-                        var targetEnb = new EnbId(target.EnbId);
+                        var targetEnb = new EnbId(target.EnbId, s.TargetRat);
                         NameEnb(targetEnb, target.Kind == EnbIdKind.Home, "a HandoverRequired's Target-ID");
                         ue = Ue(ue.Key);
                         var source = ue.Enb ?? EnbFor(association, enbEnd);

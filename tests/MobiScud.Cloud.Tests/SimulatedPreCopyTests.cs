@@ -138,6 +138,39 @@ public sealed class SimulatedPreCopyTests
     }
 
     [Fact]
+    public void MigrationsThatEndedKeepTheirFiguresWhileNewOnesTakeTheirPlace()
+    {
+        // The model keeps a running migration's numbers in a slot it reuses once the migration ends: what an ended
+        // migration reports must stay its own, and the link's byte count must be the sum of every attempt.
+        var sim = new Harness(100 * MiB);
+        var a = sim.Start(TimeSpan.Zero, Params(100, 0, 0, 300));
+        var b = sim.Start(TimeSpan.Zero, Params(100, 0, 0, 300));
+        sim.CancelAt(TimeSpan.FromSeconds(1), a); // each sent 50 MiB at 50 MiB/s
+        var c = sim.Start(TimeSpan.FromSeconds(1), Params(100, 0, 0, 300)); // takes the slot a left
+        sim.RunAll();
+
+        // b: 50 MiB left, shared with c until it ends at 2 s; c: 50 MiB by then, the rest alone at 100 MiB/s.
+        Assert.Equal(2.0, sim.ResultOf(b).TotalTime.TotalSeconds, 1e-5);
+        Assert.Equal(1.5, sim.ResultOf(c).TotalTime.TotalSeconds, 1e-5);
+        Assert.Equal(50 * MiB, a.BytesSent, 1.0);
+        Assert.Equal(50 * MiB, a.BytesRemaining, 1.0);
+        Assert.Equal(100 * MiB, b.BytesSent, 1.0);
+        Assert.Equal(100 * MiB, c.BytesSent, 1.0);
+        Assert.Equal(0, c.BytesRemaining);
+        sim.Model.Flush(TimeSpan.FromSeconds(3));
+        Assert.Equal(a.BytesSent + b.BytesSent + c.BytesSent, sim.Model.MigrationBytes(0), 1.0);
+        Assert.Equal(0, sim.Model.ActiveOn(0));
+
+        // A migration of another model is not this one's to cancel, whatever slot it had.
+        var other = new Harness(100 * MiB);
+        var d = other.Start(TimeSpan.Zero, Params(100, 0, 0, 300));
+        var e = sim.Start(TimeSpan.FromSeconds(4), Params(100, 0, 0, 300));
+        Assert.False(sim.Model.Cancel(TimeSpan.FromSeconds(4), d));
+        Assert.Equal(PreCopyPhase.PreCopy, d.Phase);
+        Assert.True(sim.Model.Cancel(TimeSpan.FromSeconds(4), e));
+    }
+
+    [Fact]
     public void InvalidParametersAreRejectedWithTheirName()
     {
         var sim = new Harness(100 * MiB);

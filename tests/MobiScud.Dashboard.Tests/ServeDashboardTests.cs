@@ -142,14 +142,14 @@ public sealed class ServeDashboardTests(Browser browser, ITestOutputHelper outpu
         using var client = new HttpClient { BaseAddress = serve.Address };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         (await client.PostAsJsonAsync($"/api/v1/pvms/{ue}/move", new { site = to })).EnsureSuccessStatusCode();
-        var bar = page.Locator($".migration[data-ue='{ue}'][data-phase]").Last;
         var seen = new List<double>();
         await WaitForAsync(async () =>
         {
-            if (await bar.CountAsync() > 0 && await bar.GetAttributeAsync("data-percent") is { } p)
+            // Phase and figure in one read: the page redraws the bar between two separate reads.
+            if ((await page.EvaluateAsync<string?>(LastBarScript, ue))?.Split('|') is [var phase, var p])
             {
                 seen.Add(double.Parse(p, CultureInfo.InvariantCulture));
-                if (await bar.GetAttributeAsync("data-phase") == "completed")
+                if (phase == "completed")
                 {
                     return null;
                 }
@@ -171,6 +171,15 @@ public sealed class ServeDashboardTests(Browser browser, ITestOutputHelper outpu
         await page.CloseAsync();
         Assert.Empty(errors);
     }
+
+    /// <summary>The phase and figure of a UE's last migration bar, read together, or null when it has none.</summary>
+    private const string LastBarScript = """
+        ue => {
+          const all = document.querySelectorAll(`.migration[data-ue='${ue}'][data-phase]`);
+          const e = all[all.length - 1];
+          return e ? `${e.dataset.phase}|${e.dataset.percent}` : null;
+        }
+        """;
 
     /// <summary>Pixels of the UE colour (#e8590c) on the map canvas.</summary>
     private const string CountUeColourScript = """

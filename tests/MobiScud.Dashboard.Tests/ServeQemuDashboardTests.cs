@@ -90,20 +90,24 @@ public sealed class ServeQemuDashboardTests(Browser browser, ITestOutputHelper o
                 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
                 (await client.PostAsJsonAsync($"/api/v1/pvms/{ue.Value}/move", new { site = "site-b" })).EnsureSuccessStatusCode();
 
-                var bar = page.Locator($".migration[data-ue='{ue.Value}']").Last;
                 var seen = new List<(double Percent, string Text)>();
                 var watch = Stopwatch.StartNew();
                 while (true)
                 {
-                    if (await bar.CountAsync() > 0 && await bar.GetAttributeAsync("data-percent") is { } p)
+                    // Phase, figure and text in one read: the page redraws the bar between separate reads, and a figure read
+                    // before "completed" may be a stale 67 %.
+                    var read = await page.EvaluateAsync<string?>(
+                        "ue => { const all = document.querySelectorAll(`.migration[data-ue='${ue}']`); const e = all[all.length - 1];" +
+                        " return e ? [e.dataset.phase, e.dataset.percent, e.querySelector('.what')?.textContent ?? ''].join('|') : null; }", ue.Value);
+                    if (read?.Split('|', 3) is [var phase, var p, var text])
                     {
                         var percent = double.Parse(p, CultureInfo.InvariantCulture);
                         if (seen.Count == 0 || seen[^1].Percent != percent)
                         {
-                            seen.Add((percent, await bar.Locator(".what").TextContentAsync() ?? ""));
+                            seen.Add((percent, text));
                         }
 
-                        if (await bar.GetAttributeAsync("data-phase") == "completed")
+                        if (phase == "completed")
                         {
                             break;
                         }

@@ -68,10 +68,23 @@ public sealed class Mec012CaptureTests
     }
 
     [Fact]
-    public void A_gNB_id_that_is_already_an_eNB_of_another_site_is_refused_naming_the_key()
+    public void A_gNB_id_listed_by_two_sites_is_refused_naming_the_key()
     {
-        var bad = Settings(new() { ["MobiScud:Sites:1:Gnbs:0"] = "1" }); // eNB 1 belongs to site-a
+        var bad = Settings(new() { ["MobiScud:Sites:0:Gnbs:0"] = "7", ["MobiScud:Sites:1:Gnbs:0"] = "7" });
         var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => ServeHost.Build([], null, new ServeOverrides { Settings = bad }));
-        Assert.Contains("MobiScud:Sites:1:Gnbs lists gNB 1, already served by site 'site-a'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("MobiScud:Sites:1:Gnbs lists gNB 7, already served by site 'site-a'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_gNB_and_an_eNB_with_the_same_number_are_two_nodes_at_their_own_sites()
+    {
+        var options = new MobiScudOptions { Api = { Token = "a-token-of-16-chars" } };
+        options.Sites.Add(new SiteOptions { Name = "site-a", Enbs = [1] });
+        options.Sites.Add(new SiteOptions { Name = "site-b", Gnbs = [1] });
+        var result = new MobiScudOptionsValidator().Validate(null, options);
+        Assert.True(result.Succeeded, result.FailureMessage);
+        var config = options.ToMcConfig();
+        Assert.Equal(new SiteId("site-a"), config.SiteOfEnb[new EnbId(1)]);
+        Assert.Equal(new SiteId("site-b"), config.SiteOfEnb[new EnbId(1, Rat.Nr)]);
     }
 }

@@ -63,13 +63,14 @@ internal sealed class ServeTestHost : IAsyncDisposable
         return s;
     }
 
-    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null)
+    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null)
     {
         var app = ServeHost.Build([], null, new ServeOverrides
         {
             Settings = settings,
             Hypervisor = hypervisor,
             Switch = sw,
+            StateStore = stateStore,
             Logging = l => l.SetMinimumLevel(LogLevel.Warning),
         });
         await app.StartAsync();

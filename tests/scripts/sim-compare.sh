@@ -26,7 +26,7 @@ for s in "${scenarios[@]}"; do
     mkdir -p "$out"
     "$dir/mobiscud" run "$s" --no-report --out "$out" > "$out/stdout.txt"
     # Wall time and paths differ by nature; everything else must match.
-    grep -v -E '^(simulating:|results:|wall |phases)' "$out/stdout.txt" > "$out/table.txt"
+    grep -v -E '^(simulating:|results:|wall |phases|[0-9,]+ events, )' "$out/stdout.txt" > "$out/table.txt"
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("wallSeconds",None); json.dump(d,open(sys.argv[2],"w"),indent=1,sort_keys=True)' "$out/results.json" "$out/results.norm.json"
   done
   if cmp -s "$work/$name-before/results.norm.json" "$work/$name-after/results.norm.json" && cmp -s "$work/$name-before/table.txt" "$work/$name-after/table.txt"; then

@@ -218,6 +218,8 @@ public static class MobiScudControl
             IdleTimer = 0,
             IdleExpired = false,
             ServingSince = target == s.ServingEnb ? s.ServingSince : at,
+            PreviousEnb = target == s.ServingEnb ? s.PreviousEnb : s.ServingEnb,
+            PreviousSince = target == s.ServingEnb ? s.PreviousSince : s.ServingSince,
             SiteSince = interSite ? at : s.SiteSince,
             HandoversAway = interSite ? s.HandoversAway + 1 : s.HandoversAway,
         };
@@ -482,8 +484,60 @@ public static class MobiScudControl
             && a.Bearers.SequenceEqual(b.Bearers);
     }
 
+    /// <summary>
+    /// <see cref="SameSteering"/>(<see cref="DesiredSteering"/>(s), s.Steering) without building the desired intent: most
+    /// events leave the steering as it is, and the intent built only to be compared was an allocation per decision.
+    /// </summary>
+    private static bool SteeringUnchanged(McConfig config, UeState s)
+    {
+        if (s.Connection != ConnectionState.Connected
+            || s.ServingEnb is not { } enb
+            || s.UeAddress is not { } ueAddress
+            || s.Bearers.IsEmpty
+            || s.PvmStatus != PvmStatus.Running
+            || s.PvmSite is not { } pvmSite
+            || pvmSite == config.CoreSite)
+        {
+            return s.Steering is null;
+        }
+
+        var switchSite = config.SwitchSiteFor(enb);
+        if (switchSite == config.CoreSite)
+        {
+            return s.Steering is null;
+        }
+
+        if (s.Steering is not { } old
+            || !(s.Ue == old.Ue
+                && ueAddress.Equals(old.UeAddress)
+                && enb == old.Enb
+                && switchSite == old.SwitchSite
+                && pvmSite == old.PvmSite
+                && Equals(s.PvmAddress, old.PvmAddress)
+                && s.Bearers.Length == old.Bearers.Count))
+        {
+            return false;
+        }
+
+        var comparer = EqualityComparer<Bearer>.Default;
+        for (var i = 0; i < s.Bearers.Length; i++)
+        {
+            if (!comparer.Equals(s.Bearers[i], old.Bearers[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static UeState ReconcileSteering(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
     {
+        if (SteeringUnchanged(config, s))
+        {
+            return s;
+        }
+
         var desired = DesiredSteering(config, s);
         if (SameSteering(desired, s.Steering))
         {

@@ -110,6 +110,12 @@ public sealed record UeState
     /// <summary>When the UE arrived at its serving eNB (attach, service request or handover); learned dwell times and hysteresis count from here.</summary>
     public TimeSpan ServingSince { get; init; }
 
+    /// <summary>The eNB that served the UE before <see cref="ServingEnb"/> (the last handover's source; null: none yet): with the cell positions, predictive's heading.</summary>
+    public EnbId? PreviousEnb { get; init; }
+
+    /// <summary>When the UE arrived at <see cref="PreviousEnb"/>: up to <see cref="ServingSince"/>, how long it took to cross that cell.</summary>
+    public TimeSpan PreviousSince { get; init; }
+
     /// <summary>When the UE arrived at the site that now serves it (handovers within a site do not reset it).</summary>
     public TimeSpan SiteSince { get; init; }
 

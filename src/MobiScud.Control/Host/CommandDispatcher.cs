@@ -55,6 +55,9 @@ public sealed class CommandDispatcher : ICommandDispatcher
     /// <summary>Site capacity for new PVMs, with fallback to the next best site; null places every PVM where the MC asks.</summary>
     public IPlacementAdmission? Placement { get; init; }
 
+    /// <summary>Per-link budgets and queueing of migrations; null starts every admitted migration at once.</summary>
+    public IMigrationGate? Gate { get; init; }
+
     /// <summary>Migrations the admission refused (MigrationFailed), creations the placement refused (PvmFailed).</summary>
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
@@ -84,6 +87,12 @@ public sealed class CommandDispatcher : ICommandDispatcher
     public async Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
     {
         List<UeEvent>? outcomes = null;
+        if (Gate is not null && before?.Migration is { } ended && after?.Migration?.Id != ended.Id)
+        {
+            // The decision let go of a migration (it ended, or the PVM was observed elsewhere): its budget is free.
+            await Gate.EndedAsync(ended.Id, after?.PvmSite == ended.To, ct);
+        }
+
         foreach (var command in commands)
         {
             switch (command)
@@ -91,7 +100,10 @@ public sealed class CommandDispatcher : ICommandDispatcher
                 case StartMigration m:
                     if (_admission is null || await _admission.TryAdmitAsync(m.To.Value, m.Ue.Value))
                     {
-                        Collect(await _pvms.ExecuteAsync(m, ct));
+                        if (Gate is null || await Gate.RequestAsync(m, ct))
+                        {
+                            Collect(await _pvms.ExecuteAsync(m, ct));
+                        }
                     }
                     else
                     {
@@ -117,6 +129,9 @@ public sealed class CommandDispatcher : ICommandDispatcher
                         _outcomes.Writer.TryWrite(new PvmFailed(_now(), c.Ue, c.Pvm, c.Site, $"admission refused: {c.Site} and every other site are full"));
                     }
 
+                    break;
+                case CancelMigration cancel when Gate is not null && await Gate.WithdrawAsync(cancel, ct):
+                    // Never on the wire: the gate dropped it and reports it cancelled.
                     break;
                 case CreatePvm or ResumePvm or SuspendPvm or DestroyPvm or CancelMigration:
                     Collect(await _pvms.ExecuteAsync(command, ct));

@@ -9,3 +9,12 @@ public sealed record Ecgi(string Mcc, string Mnc, uint CellId)
 {
     public override string ToString() => $"{Mcc}-{Mnc}/cell{CellId:x7}";
 }
+
+/// <summary>
+/// NR Cell Global Identifier as NGAP carried it (NR-CGI, TS 38.413 9.3.1.7): the PLMN's MCC and MNC as digits and the
+/// 36-bit NR cell identity (the gNB id in its top 22..32 bits). A 5G UE's cell, where an LTE UE has an <see cref="Ecgi"/>.
+/// </summary>
+public sealed record Ncgi(string Mcc, string Mnc, ulong NrCellId)
+{
+    public override string ToString() => $"{Mcc}-{Mnc}/nrcell{NrCellId:x9}";
+}

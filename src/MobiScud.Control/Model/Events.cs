@@ -15,6 +15,9 @@ public abstract record UeEvent(TimeSpan At, UeId Ue) : ControlEvent(At)
     /// know it, e.g. the simulator). Not used by the MC; radio network information (MEC 012) reports it.
     /// </summary>
     public Ecgi? Cell { get; init; }
+
+    /// <summary>A 5G UE's serving NR cell after this event (NR-CGI from NGAP), where an LTE UE has <see cref="Cell"/>.</summary>
+    public Ncgi? NrCell { get; init; }
 }
 
 public enum HandoverKind
@@ -38,6 +41,9 @@ public sealed record HandoverPrepared(TimeSpan At, UeId Ue, EnbId Source, EnbId 
 {
     /// <summary>The target cell (Source eNB to Target eNB Transparent Container's Target Cell ID), when read.</summary>
     public Ecgi? TargetCell { get; init; }
+
+    /// <summary>5G: the target NR cell (Source NG-RAN Node to Target NG-RAN Node Transparent Container), when read.</summary>
+    public Ncgi? NrTargetCell { get; init; }
 }
 
 /// <summary>
@@ -49,6 +55,9 @@ public sealed record HandoverExecuting(TimeSpan At, UeId Ue, EnbId Target) : UeE
 {
     /// <summary>The target cell named at preparation, when read.</summary>
     public Ecgi? TargetCell { get; init; }
+
+    /// <summary>5G: the target NR cell named at preparation, when read.</summary>
+    public Ncgi? NrTargetCell { get; init; }
 }
 
 /// <summary>S1 handover done (HandoverNotify): the UE is at the target with these downlink endpoints.</summary>
@@ -56,12 +65,18 @@ public sealed record HandoverCompleted(TimeSpan At, UeId Ue, EnbId Target, IRead
 {
     /// <summary>The cell the UE left (its <see cref="UeEvent.Cell"/> is the new one), when known.</summary>
     public Ecgi? SourceCell { get; init; }
+
+    /// <summary>5G: the NR cell the UE left (its <see cref="UeEvent.NrCell"/> is the new one), when known.</summary>
+    public Ncgi? NrSourceCell { get; init; }
 }
 
 public sealed record HandoverCancelled(TimeSpan At, UeId Ue) : UeEvent(At, Ue)
 {
     /// <summary>The target cell named at preparation, when read.</summary>
     public Ecgi? TargetCell { get; init; }
+
+    /// <summary>5G: the target NR cell named at preparation, when read.</summary>
+    public Ncgi? NrTargetCell { get; init; }
 
     /// <summary>The MME refused the preparation (HandoverPreparationFailure) rather than the source cancelling it; the MC treats both alike.</summary>
     public bool Rejected { get; init; }
@@ -72,6 +87,9 @@ public sealed record PathSwitched(TimeSpan At, UeId Ue, EnbId Target, IReadOnlyL
 {
     /// <summary>The cell the UE left (its <see cref="UeEvent.Cell"/> is the new one), when known.</summary>
     public Ecgi? SourceCell { get; init; }
+
+    /// <summary>5G: the NR cell the UE left (its <see cref="UeEvent.NrCell"/> is the new one), when known.</summary>
+    public Ncgi? NrSourceCell { get; init; }
 }
 
 /// <summary>S1 release to ECM-IDLE: the bearers' downlink ends are gone until a service request.</summary>

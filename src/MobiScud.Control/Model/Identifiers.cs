@@ -8,10 +8,23 @@ public readonly record struct UeId(string Value)
     public override string ToString() => Value;
 }
 
-/// <summary>Global eNB id as carried in S1AP (macro 20-bit or home 28-bit), with its PLMN folded into the key.</summary>
-public readonly record struct EnbId(uint Value)
+/// <summary>The radio access technology of a RAN node: an LTE eNB (S1AP, and ng-eNBs on NGAP) or an NR gNB (NGAP).</summary>
+public enum Rat : byte
 {
-    public override string ToString() => $"enb-{Value}";
+    Eutra = 0,
+    Nr = 1,
+}
+
+/// <summary>
+/// A RAN node: a Global eNB id as carried in S1AP (macro 20-bit or home 28-bit), or with <see cref="Rat.Nr"/> a gNB id
+/// from NGAP (22..32 bits); the PLMN is folded into the key. eNB and gNB ids are separate value spaces: an eNB and a
+/// gNB with the same number are two nodes.
+/// </summary>
+public readonly record struct EnbId(uint Value, Rat Rat = Rat.Eutra)
+{
+    public bool IsGnb => Rat == Rat.Nr;
+
+    public override string ToString() => Rat == Rat.Nr ? $"gnb-{Value}" : $"enb-{Value}";
 }
 
 /// <summary>An edge cloud site (or the core data centre).</summary>

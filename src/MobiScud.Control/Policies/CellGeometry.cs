@@ -78,6 +78,22 @@ public sealed class CellGeometry
     public int? Rings(SiteId a, SiteId b) =>
         a == b ? 0 : _siteCell.TryGetValue(a, out var ca) && _siteCell.TryGetValue(b, out var cb) ? Rings(ca, cb) : null;
 
+    /// <summary>Rings from a point (in the units of the positions) to a site's cell (null when the site is not placed).</summary>
+    public int? Rings((double X, double Y) point, SiteId site)
+    {
+        if (!_siteCell.TryGetValue(site, out var cell))
+        {
+            return null;
+        }
+
+        var (cx, cy) = Position(cell);
+        var r = Math.Sqrt(((point.X - cx) * (point.X - cx)) + ((point.Y - cy) * (point.Y - cy))) / CellDistance;
+        return Math.Abs(r - Math.Round(r)) < 1e-8 ? (int)Math.Round(r) : (int)Math.Ceiling(r);
+    }
+
+    /// <summary>Where a cell is (null: not placed).</summary>
+    public (double X, double Y)? PositionOf(EnbId enb) => _enbs.TryGetValue(enb, out var p) ? p : null;
+
     private (double X, double Y) Position(EnbId enb) =>
         _enbs.TryGetValue(enb, out var p) ? p : throw new KeyNotFoundException($"cell {enb} has no position in the cell geometry");
 }

@@ -197,18 +197,32 @@ public static partial class MigrationPolicies
             return new PolicyVerdict(here, 0, reviewAt);
         }
 
-        var weights = Forecast(config, facts, enb, at - since, at);
-        double Transmission(SiteId c)
+        var forecast = Forecast(config, facts, enb, at - since, at);
+        var weights = forecast.Weights;
+        var path = HeadingPath(config, cells, s, enb, since, at, forecast.Steps);
+        var learnedShare = path is null ? 1 : 1 - policy.HeadingWeight;
+        double Transmission(SiteId c, Dictionary<(EnbId Cell, int Extra), double> w, double slotsOnWire)
         {
             var sum = 0.0;
-            foreach (var ((cell, extra), w) in weights)
+            foreach (var ((cell, extra), p) in w)
             {
-                sum += w * cost.TransmissionCost(UserRings(config, cells, cell, c) + extra, q);
+                sum += p * cost.TransmissionCost(UserRings(config, cells, cell, c) + extra, q);
                 if (latency > 0)
                 {
-                    sum += w * latency * config.DelayMs(config.SwitchSiteFor(cell), c);
+                    sum += p * latency * config.DelayMs(config.SwitchSiteFor(cell), c);
                 }
+            }
 
+            sum *= learnedShare;
+            if (path is not null)
+            {
+                // The heading's share: the user at the points ahead on its path, the part after the transfer only.
+                for (var k = 0; k < path.Count; k++)
+                {
+                    var late = k == path.Count - 1 ? 1 : Math.Clamp(k + 1 - slotsOnWire, 0, 1);
+                    var rings = cells.Rings(path[k].Point, c) ?? SiteRings(config, cells, config.SwitchSiteFor(enb), c);
+                    sum += policy.HeadingWeight * late * path[k].Weight * cost.TransmissionCost(rings, q);
+                }
             }
 
             return sum;
@@ -235,24 +249,107 @@ public static partial class MigrationPolicies
             }
         }
 
-        var stayCost = Transmission(here);
+        if (path is not null)
+        {
+            // And the sites nearest to points ahead on the heading: a PVM placed ahead of the user serves it longer.
+            foreach (var k in (ReadOnlySpan<int>)[1, 3, path.Count - 1])
+            {
+                if (k >= path.Count)
+                {
+                    continue;
+                }
+
+                SiteId? nearest = null;
+                var nearestRings = int.MaxValue;
+                foreach (var site in movable)
+                {
+                    var r = cells.Rings(path[k].Point, site) ?? int.MaxValue;
+                    if (r < nearestRings)
+                    {
+                        (nearest, nearestRings) = (site, r);
+                    }
+                }
+
+                if (nearest is { } n && !candidates.Contains(n))
+                {
+                    candidates.Add(n);
+                }
+            }
+        }
+
         var best = here;
-        var bestCost = stayCost;
+        var bestGain = 0.0;
         foreach (var c in candidates)
         {
-            var score = (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c)) + Transmission(c);
-            if (score < bestCost - 1e-9)
+            // Admission: a move that cannot finish in time on the links it shares is not started; while one that can
+            // is on the wire the user is still served from here, so only the forecast after it lands counts for c.
+            var seconds = ExpectedMigrationSeconds(config, facts, here, c);
+            if (!FinishesInTime(config, seconds))
             {
-                (best, bestCost) = (c, score);
+                continue;
+            }
+
+            var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
+            var after = onWire > 0 ? forecast.After(onWire) : weights;
+            var gain = Transmission(here, after, onWire) - Transmission(c, after, onWire) - (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c));
+            if (gain > bestGain + 1e-9)
+            {
+                (best, bestGain) = (c, gain);
             }
         }
 
         if (best != here)
         {
-            return new PolicyVerdict(best, stayCost - bestCost);
+            return new PolicyVerdict(best, bestGain);
         }
 
         return new PolicyVerdict(here, 0, reviewAt);
+    }
+
+    /// <summary>
+    /// Where the user's heading takes it, one point per step of the forecast (the weights of <paramref name="steps"/>):
+    /// from the cell it came from to the cell it is in (or, with a handover prepared, from the serving cell to the
+    /// target), at the speed it crossed the last cell (slower when it has stayed longer in this one), the path
+    /// bending away as e^(-t / HeadingPersistence). Null when there is no heading (no earlier cell, no positions, no
+    /// weight) or the user stands still.
+    /// </summary>
+    private static List<((double X, double Y) Point, double Weight)>? HeadingPath(McConfig config, CellGeometry cells, UeState s, EnbId enb, TimeSpan since, TimeSpan at, List<Dictionary<(EnbId Cell, int Extra), double>> steps)
+    {
+        var policy = config.Policy;
+        var (from, fromSince) = enb == s.ServingEnb ? (s.PreviousEnb, s.PreviousSince) : (s.ServingEnb, s.ServingSince);
+        if (policy.HeadingWeight == 0 || from is not { } prev || prev == enb || cells.PositionOf(prev) is not { } a || cells.PositionOf(enb) is not { } b)
+        {
+            return null;
+        }
+
+        var crossing = (since - fromSince).TotalSeconds;
+        var stayed = (at - since).TotalSeconds;
+        var seconds = Math.Max(1, Math.Max(crossing, stayed));
+        var (vx, vy) = ((b.X - a.X) / seconds, (b.Y - a.Y) / seconds);
+        if (vx == 0 && vy == 0)
+        {
+            return null;
+        }
+
+        var tau = policy.HeadingPersistence.TotalSeconds;
+        var slot = policy.Slot.TotalSeconds;
+        var path = new List<((double X, double Y) Point, double Weight)>(steps.Count);
+        for (var k = 0; k < steps.Count; k++)
+        {
+            // The middle of step k; the tail (the last step) at its discounted mean, 1 / (1 - gamma) slots further.
+            var gamma = policy.Cost.Gamma;
+            var t = (k < steps.Count - 1 ? k + 0.5 : k + (gamma < 1 ? 1 / (1 - gamma) : 10)) * slot;
+            var reach = tau * (1 - Math.Exp(-t / tau));
+            var weight = 0.0;
+            foreach (var w in steps[k].Values)
+            {
+                weight += w;
+            }
+
+            path.Add(((b.X + (vx * reach), b.Y + (vy * reach)), weight));
+        }
+
+        return path;
     }
 
     /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>
@@ -306,7 +403,7 @@ public static partial class MigrationPolicies
     /// The discounted expected slots the user spends at each (cell, extra rings) from now: sum over slots k of gamma^k
     /// times the chance of being there at slot k, with the tail after the last step held where it is.
     /// </summary>
-    private static Dictionary<(EnbId Cell, int Extra), double> Forecast(McConfig config, PolicyFacts facts, EnbId start, TimeSpan elapsed, TimeSpan at)
+    private static UserForecast Forecast(McConfig config, PolicyFacts facts, EnbId start, TimeSpan elapsed, TimeSpan at)
     {
         var policy = config.Policy;
         var gamma = policy.Cost.Gamma;
@@ -315,19 +412,23 @@ public static partial class MigrationPolicies
         var k0 = policy.MinDepartures;
         // Slots followed one by one until gamma^k < 1/2 (7 slots at 0.9); the tail after them stays where it was last
         // forecast (a cheap forecast: this runs on every event of a UE whose PVM is away).
-        var steps = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(gamma)), 1, 30);
+        var steps0 = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(gamma)), 1, 30);
         var known = new Dictionary<EnbId, EnbMobility>();
         var weights = new Dictionary<(EnbId, int), double>();
+        var steps = new List<Dictionary<(EnbId Cell, int Extra), double>>(steps0 + 1);
         var now = new Dictionary<(EnbId Cell, int Extra), double> { [(start, 0)] = 1 };
         var discount = 1.0;
         for (var k = 0; ; k++)
         {
+            var step = new Dictionary<(EnbId Cell, int Extra), double>(now.Count);
             foreach (var (key, p) in now)
             {
                 weights[key] = weights.GetValueOrDefault(key) + (discount * p);
+                step[key] = discount * p;
             }
 
-            if (k == steps - 1)
+            steps.Add(step);
+            if (k == steps0 - 1)
             {
                 break;
             }
@@ -368,12 +469,39 @@ public static partial class MigrationPolicies
 
         // The tail beyond the last step, where the user was last forecast.
         var tail = gamma <= 0 ? 0 : discount * gamma / (1 - gamma);
+        var last = new Dictionary<(EnbId Cell, int Extra), double>(now.Count);
         foreach (var (key, p) in now)
         {
             weights[key] = weights.GetValueOrDefault(key) + (tail * p);
+            last[key] = tail * p;
         }
 
-        return weights.Count <= 2 * ForecastWidth ? weights : Prune(weights, 2 * ForecastWidth);
+        steps.Add(last);
+        return new UserForecast(weights.Count <= 2 * ForecastWidth ? weights : Prune(weights, 2 * ForecastWidth), steps);
+    }
+
+    /// <summary>
+    /// Predictive's forecast: <see cref="Weights"/> the discounted expected slots at each (cell, extra rings) from now;
+    /// <see cref="Steps"/> the same per slot (step k covers [k, k + 1) slots from now; the last one is the tail).
+    /// </summary>
+    private sealed record UserForecast(Dictionary<(EnbId Cell, int Extra), double> Weights, List<Dictionary<(EnbId Cell, int Extra), double>> Steps)
+    {
+        /// <summary>The weights from <paramref name="slots"/> slots from now on (a step cut in proportion).</summary>
+        public Dictionary<(EnbId Cell, int Extra), double> After(double slots)
+        {
+            var after = new Dictionary<(EnbId Cell, int Extra), double>();
+            for (var k = 0; k < Steps.Count; k++)
+            {
+                // The tail (the last step) lies wholly after any transfer the deadline admits.
+                var late = k == Steps.Count - 1 ? 1 : Math.Clamp(k + 1 - slots, 0, 1);
+                foreach (var (key, w) in Steps[k])
+                {
+                    Add(after, key, w * late);
+                }
+            }
+
+            return after;
+        }
     }
 
     private static void Add(Dictionary<(EnbId Cell, int Extra), double> d, (EnbId Cell, int Extra) key, double p)

@@ -318,7 +318,8 @@ public static partial class MigrationPolicies
         candidates.AddRange(nextSites.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Value, StringComparer.Ordinal).Take(3).Select(x => x.Key));
         foreach (var c in candidates)
         {
-            if (c == here || config.DrainedSites.Contains(c) || !facts.HasRoom(config.Sites, c) || !config.PvmSites.Contains(c))
+            if (c == here || config.DrainedSites.Contains(c) || !facts.HasRoom(config.Sites, c) || !config.PvmSites.Contains(c)
+                || !FinishesInTime(config, ExpectedMigrationSeconds(config, facts, here, c)))
             {
                 continue;
             }
@@ -350,12 +351,28 @@ public static partial class MigrationPolicies
         return new PolicyVerdict(here, 0, review);
     }
 
-    /// <summary>How much load on the route's links raises a migration's cost: 1 + w u / (1 - u) for the busiest link's utilisation u.</summary>
+    /// <summary>
+    /// How much load on the route's links raises a migration's cost: 1 + w x the larger of u / (1 - u), u the busiest
+    /// link's utilisation, and the congestion the move would meet, its expected transfer time over its time on idle
+    /// links minus one (a move onto a link that already carries n migrations takes (n + 1) times as long and slows each
+    /// of them: those bytes are worth more than on an idle link).
+    /// </summary>
     private static double LoadFactor(McConfig config, PolicyFacts facts, SiteId from, SiteId to)
     {
-        if (facts.LinkUtilisation is not { } load || config.Sites is not { } graph || config.Policy.LinkLoadWeight == 0 || !graph.Contains(from) || !graph.Contains(to))
+        if (config.Policy.LinkLoadWeight == 0 || config.Sites is not { } graph || !graph.Contains(from) || !graph.Contains(to))
         {
             return 1;
+        }
+
+        var congestion = 0.0;
+        if (ExpectedMigrationSeconds(config, facts, from, to) is { } loaded && ExpectedMigrationSeconds(config, PolicyFacts.None, from, to) is { } idle && idle > 0)
+        {
+            congestion = Math.Max(0, (loaded / idle) - 1);
+        }
+
+        if (facts.LinkUtilisation is not { } load)
+        {
+            return 1 + (config.Policy.LinkLoadWeight * congestion);
         }
 
         var busiest = 0.0;
@@ -368,6 +385,6 @@ public static partial class MigrationPolicies
         }
 
         busiest = Math.Clamp(busiest, 0, 0.99);
-        return 1 + (config.Policy.LinkLoadWeight * busiest / (1 - busiest));
+        return 1 + (config.Policy.LinkLoadWeight * Math.Max(busiest / (1 - busiest), congestion));
     }
 }

@@ -39,6 +39,11 @@ public sealed record PolicyConfig
     private readonly TimeSpan _reviewAfter = TimeSpan.FromSeconds(30);
     private readonly double _linkLoadWeight = 1;
     private readonly double _latencyWeight = 0;
+    private readonly double _migrationBytes;
+    private readonly double _migrationBytesPerSecond;
+    private readonly double _deadlineShare = 0.5;
+    private readonly double _headingWeight = 0.5;
+    private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
 
     public static PolicyConfig Default { get; } = new();
 
@@ -96,6 +101,50 @@ public sealed record PolicyConfig
         get => _latencyWeight;
         init => _latencyWeight = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(LatencyWeight), value, "LatencyWeight must be finite and not negative");
     }
+
+    /// <summary>
+    /// Predictive: the bytes one migration is expected to put on the wire (guest memory plus a round of its dirty
+    /// working set). With it and <see cref="McConfig.MigrationDeadline"/>, predictive starts only moves expected to
+    /// finish within <see cref="DeadlineShare"/> of the deadline at the share of the route they would get, and counts
+    /// the transfer time as time the user is still served from where the PVM is. 0: unknown, no admission.
+    /// </summary>
+    public double MigrationBytes
+    {
+        get => _migrationBytes;
+        init => _migrationBytes = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(MigrationBytes), value, "MigrationBytes must be finite and not negative");
+    }
+
+    /// <summary>Predictive: the rate cap of one migration in bytes per second (QEMU max-bandwidth); 0: only the links limit it.</summary>
+    public double MigrationBytesPerSecond
+    {
+        get => _migrationBytesPerSecond;
+        init => _migrationBytesPerSecond = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(MigrationBytesPerSecond), value, "MigrationBytesPerSecond must be finite and not negative");
+    }
+
+    /// <summary>
+    /// Predictive: a move is started only if expected to finish within this share of the migration deadline (the rest
+    /// is margin for migrations that start after it on the same links and for user traffic that grows).
+    /// </summary>
+    public double DeadlineShare
+    {
+        get => _deadlineShare;
+        init => _deadlineShare = value is > 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(DeadlineShare), value, "DeadlineShare must be in (0, 1]");
+    }
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: the weight in [0, 1] of the user's heading in the forecast. The
+    /// learned handovers say where users of a cell go on average, whichever way they came; the heading (from the last
+    /// handover's source cell to the serving cell, at the speed it crossed it) says where this user is going. The
+    /// forecast is the mix, the heading with this weight. 0: the learned handovers alone.
+    /// </summary>
+    public double HeadingWeight
+    {
+        get => _headingWeight;
+        init => _headingWeight = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(HeadingWeight), value, "HeadingWeight must be in [0, 1]");
+    }
+
+    /// <summary>Predictive: how long a heading is assumed to hold (the user's path bends away from it as e^(-t / this)).</summary>
+    public TimeSpan HeadingPersistence { get => _headingPersistence; init => _headingPersistence = Positive(value, nameof(HeadingPersistence)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

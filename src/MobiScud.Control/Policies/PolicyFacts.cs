@@ -22,6 +22,16 @@ public sealed record PolicyFacts
     /// <summary>Utilisation in [0, 1) of each link of <see cref="McConfig.Sites"/> (by index into <see cref="SiteGraph.Links"/>), user traffic and migrations together; null: unknown.</summary>
     public IReadOnlyList<double>? LinkUtilisation { get; init; }
 
+    /// <summary>
+    /// Migrations on the wire now on each link of <see cref="McConfig.Sites"/> (by index into <see cref="SiteGraph.Links"/>);
+    /// null: unknown. Predictive's admission reads it for the share a new migration would get (a live count: a host
+    /// may pass a view that follows its links, the core reads it only within a decision).
+    /// </summary>
+    public IReadOnlyList<int>? LinkMigrations { get; init; }
+
+    /// <summary>Share in [0, 1] of each link that user traffic takes (by index into <see cref="SiteGraph.Links"/>); null: unknown.</summary>
+    public IReadOnlyList<double>? LinkBackground { get; init; }
+
     /// <summary>Q/R of the cost model: users now over the resource available (<see cref="WangCostModel.LoadRatio"/>).</summary>
     public double LoadRatio { get; init; }
 

@@ -25,6 +25,9 @@ public sealed class MobiScudOptions
     /// <summary>The migration policy and its parameters (Config/PolicyServeOptions.cs, docs/policies.md).</summary>
     public PolicyServeOptions Policy { get; set; } = new();
 
+    /// <summary>Links between the sites and the migration budgets on them (Config/BackhaulOptions.cs).</summary>
+    public BackhaulOptions Backhaul { get; set; } = new();
+
     public TimeSpan? IdleSuspendAfter { get; set; }
 
     public TimeSpan? MigrationDeadline { get; set; }
@@ -60,19 +63,24 @@ public sealed class MobiScudOptions
         var map = new Dictionary<EnbId, SiteId>();
         foreach (var site in Sites)
         {
-            foreach (var enb in site.Enbs.Concat(site.Gnbs))
+            foreach (var enb in site.Enbs)
             {
                 map[new EnbId(enb)] = new SiteId(site.Name);
             }
+
+            foreach (var gnb in site.Gnbs)
+            {
+                map[new EnbId(gnb, Rat.Nr)] = new SiteId(site.Name);
+            }
         }
 
-        // The sites list no links: a full mesh, each site's capacity from its options (placement ranks and admits by it).
+        // The Backhaul section's links, else a full mesh; each site's capacity from its options (placement ranks and admits by it).
         var sites = Sites.Select(s => new SiteId(s.Name)).Append(new SiteId(CoreSite)).Distinct().ToList();
         var capacities = Sites.Where(s => s.Name != CoreSite).GroupBy(s => s.Name).ToDictionary(g => new SiteId(g.Key), g => g.First().Capacity);
         return new McConfig(map, new SiteId(CoreSite), Strategy, IdleSuspendAfter, MigrationDeadline, MigrationRetryAfter, drained, SteeringRetryAfter, SteeringRetryMax)
         {
             Policy = Policy.ToPolicyConfig(),
-            Sites = SiteGraph.Mesh(sites, Policy.InterSiteDelayMs, capacities: capacities),
+            Sites = SiteGraph.FromLinks(sites, Backhaul.LinksFor(sites, Policy.InterSiteDelayMs), capacities),
         };
     }
 }
@@ -93,8 +101,8 @@ public sealed class SiteOptions
 
     public double? Longitude { get; set; }
 
-    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): the same node key as eNB ids for the MC;
-    /// listed apart so notifications name them as NR nodes (NCGI where LTE has ECGI).</summary>
+    /// <summary>gNB ids (22..32 bits, as the tracker reports them from NGAP): NR nodes, a value space of their own
+    /// (gNB 5 and eNB 5 are two nodes); notifications name their cells by NCGI where LTE has ECGI.</summary>
     public List<uint> Gnbs { get; set; } = [];
 }
 
@@ -286,6 +294,7 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
 
         var seenSites = new HashSet<string>();
         var seenEnbs = new Dictionary<uint, string>();
+        var seenGnbs = new Dictionary<uint, string>();
         for (var i = 0; i < o.Sites.Count; i++)
         {
             var s = o.Sites[i];
@@ -316,21 +325,36 @@ public sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOptions>
                 }
             }
 
-            // gNB ids share the MC's node key with eNB ids (docs/tracking.md): one number, one node.
+            // gNB ids are a value space of their own (EnbId.Rat): gNB 5 may be at another site than eNB 5.
             foreach (var gnb in s.Gnbs)
             {
-                if (seenEnbs.TryGetValue(gnb, out var other))
+                if (seenGnbs.TryGetValue(gnb, out var other))
                 {
-                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}' (gNB and eNB ids share one node key)");
+                    errors.Add($"{key}:Gnbs lists gNB {gnb}, already served by site '{other}'");
                 }
                 else
                 {
-                    seenEnbs[gnb] = s.Name;
+                    seenGnbs[gnb] = s.Name;
                 }
             }
         }
 
         errors.AddRange(o.Policy.Problems());
+        var siteNames = o.Sites.Select(s => s.Name).Append(o.CoreSite).Distinct().ToList();
+        var backhaul = o.Backhaul.Problems(siteNames).ToList();
+        errors.AddRange(backhaul);
+        if (backhaul.Count == 0 && o.Backhaul.Links.Count > 0)
+        {
+            try
+            {
+                var ids = siteNames.Select(s => new SiteId(s)).ToList();
+                _ = SiteGraph.FromLinks(ids, o.Backhaul.LinksFor(ids, o.Policy.InterSiteDelayMs));
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{p}:Backhaul:Links: {e.Message.Split(" (Parameter", 2)[0]}");
+            }
+        }
         Positive(o.IdleSuspendAfter, $"{p}:IdleSuspendAfter", errors);
         Positive(o.MigrationDeadline, $"{p}:MigrationDeadline", errors);
         Positive(o.MigrationRetryAfter, $"{p}:MigrationRetryAfter", errors);

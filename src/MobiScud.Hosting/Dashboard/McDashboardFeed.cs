@@ -35,7 +35,7 @@ public sealed class McDashboardFeed(DashboardState state)
         else
         {
             var site = after.PvmStatus is PvmStatus.None ? null : after.PvmSite?.Value;
-            state.UpdateUe(ue, after.ServingEnb is { } e ? EnbLabel(e.Value) : null, site, after.Connection == ConnectionState.Connected);
+            state.UpdateUe(ue, after.ServingEnb is { } e ? EnbLabel(e) : null, site, after.Connection == ConnectionState.Connected);
         }
 
         foreach (var c in commands)
@@ -80,6 +80,9 @@ public sealed class McDashboardFeed(DashboardState state)
 
     /// <summary>How the map labels an eNB: its id in decimal.</summary>
     public static string EnbLabel(uint enb) => enb.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>An eNB by its number, a gNB as gnb-N (a node apart from the eNB with the same number).</summary>
+    public static string EnbLabel(EnbId node) => node.IsGnb ? node.ToString() : EnbLabel(node.Value);
 
     private static string Party(ControlCommand c) => c switch
     {

@@ -36,7 +36,7 @@ public sealed class ServeDashboard : BackgroundService
         var sites = options.Sites;
         if (sites.Count == 0 || sites.Any(s => s.Latitude is null || s.Longitude is null))
         {
-            return DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Concat(s.Gnbs).Select(EnbLabel)]))]);
+            return DashboardLayout.Ring("mobiscud serve", options.CoreSite, [.. sites.Select(s => (s.Name, s.Capacity, (IReadOnlyList<string>)[.. s.Enbs.Select(EnbLabel).Concat(s.Gnbs.Select(GnbLabel))]))]);
         }
 
         var placed = new List<DashboardSite> { new(options.CoreSite, sites.Average(s => s.Longitude!.Value), sites.Average(s => s.Latitude!.Value), 0, true) };
@@ -47,11 +47,11 @@ public sealed class ServeDashboard : BackgroundService
             placed.Add(new DashboardSite(s.Name, lon, lat, s.Capacity, false));
             var dLat = 300 / 111_320.0;
             var dLon = dLat / Math.Max(0.01, Math.Cos(lat * Math.PI / 180));
-            var nodes = s.Enbs.Concat(s.Gnbs).ToList(); // gNBs are nodes of the map as eNBs are
+            var nodes = s.Enbs.Select(EnbLabel).Concat(s.Gnbs.Select(GnbLabel)).ToList(); // gNBs are nodes of the map as eNBs are
             for (var j = 0; j < nodes.Count; j++)
             {
                 var b = 2 * Math.PI * j / nodes.Count;
-                enbs.Add(new DashboardEnb(EnbLabel(nodes[j]), lon + (dLon * Math.Cos(b)), lat + (dLat * Math.Sin(b)), s.Name));
+                enbs.Add(new DashboardEnb(nodes[j], lon + (dLon * Math.Cos(b)), lat + (dLat * Math.Sin(b)), s.Name));
             }
         }
 
@@ -59,6 +59,8 @@ public sealed class ServeDashboard : BackgroundService
     }
 
     public static string EnbLabel(uint enb) => McDashboardFeed.EnbLabel(enb);
+
+    public static string GnbLabel(uint gnb) => McDashboardFeed.EnbLabel(new EnbId(gnb, Rat.Nr));
 
     /// <summary>One decision of the MC for one UE, before its commands go to the backends.</summary>
     public void Observe(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands) => Feed.Observe(before, after, commands);

@@ -30,7 +30,7 @@ public sealed record TimelineEntry(
 }
 
 [GenerateSerializer]
-public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied, [property: Id(2)] QuarantineNote? Quarantine = null, [property: Id(3)] Ecgi? Cell = null);
+public sealed record UeSnapshot([property: Id(0)] UeState? State, [property: Id(1)] int Applied, [property: Id(2)] QuarantineNote? Quarantine = null, [property: Id(3)] Ecgi? Cell = null, [property: Id(4)] Ncgi? NrCell = null);
 
 [GenerateSerializer]
 public sealed record SiteSnapshot([property: Id(0)] string Name, [property: Id(1)] int Capacity, [property: Id(2)] string[] Ues);

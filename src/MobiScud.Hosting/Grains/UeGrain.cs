@@ -37,8 +37,12 @@ public sealed class UeRecord : ISnapshotState<UeRecord>
     [Id(6)]
     public Ecgi? Cell { get; set; }
 
+    /// <summary>A 5G UE's serving NR cell as the last event that named one gave it (NCGI where LTE has <see cref="Cell"/>).</summary>
+    [Id(7)]
+    public Ncgi? NrCell { get; set; }
+
     /// <summary>The MC state is immutable: only the container is copied.</summary>
-    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count, Quarantine = Quarantine, Cell = Cell };
+    public UeRecord Snapshot() => new() { State = State, Applied = new(Applied), Indexed = Indexed, Count = Count, Quarantine = Quarantine, Cell = Cell, NrCell = NrCell };
 }
 
 /// <summary>Why a UE is quarantined: the event the MC could not apply, the error, and how many events were set aside since.</summary>
@@ -89,6 +93,9 @@ public sealed class UeGrain(
     private readonly Mec.IRanObserver? _ran = services.GetService(typeof(Mec.IRanObserver)) as Mec.IRanObserver;
 
     private readonly List<Mec.RanFact> _pendingRan = [];
+
+    /// <summary>The silo's learned handover statistics; absent in hosts that register no learner (the policies use their priors).</summary>
+    private readonly MobilityLearner? _learner = services.GetService(typeof(MobilityLearner)) as MobilityLearner;
 
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
@@ -360,7 +367,10 @@ public sealed class UeGrain(
     private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
     {
         var prior = record.State;
-        var decision = MobiScudControl.Decide(config.Current, prior, e);
+        // Handover statistics are everyone's: the silo's learner folds this UE's handover in before the decision, as the
+        // simulator's lanes do (a retried event may count twice: statistics, not state).
+        _learner?.Learn(prior, e);
+        var decision = MobiScudControl.Decide(config.Current, prior, e, _learner?.Facts);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
@@ -370,6 +380,7 @@ public sealed class UeGrain(
         }
 
         record.Cell = e.Cell ?? record.Cell;
+        record.NrCell = e.NrCell ?? record.NrCell;
         _pendingMetrics.Add(e.GetType().Name);
         _pendingTimeline.Add(new TimelineEntry(e.At, e.GetType().Name, null, e, WithoutNotifications(issued)));
         foreach (var c in issued)
@@ -423,7 +434,7 @@ public sealed class UeGrain(
         return result;
     }
 
-    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count, store.State.Quarantine, store.State.Cell));
+    public Task<UeSnapshot> Get() => Task.FromResult(new UeSnapshot(store.State.State, store.State.Count, store.State.Quarantine, store.State.Cell, store.State.NrCell));
 
     public Task<TimelineEntry[]> Timeline() => Task.FromResult(history.State.Entries.ToArray());
 

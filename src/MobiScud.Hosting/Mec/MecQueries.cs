@@ -20,8 +20,8 @@ internal static class MecQueries
         await Task.WhenAll((await UeIndex.AllAsync(g)).Select(id => g.GetGrain<IUeGrain>(id).Get()));
 
     /// <summary>
-    /// GET /rni/v2/queries/plmn_info: one PlmnInfo per asked application instance with the PLMNs of the cells the
-    /// signalling named for the UEs the MC knows (every application on this MEC system sees the same RAN). No PLMN seen
+    /// GET /rni/v2/queries/plmn_info: one PlmnInfo per asked application instance with the PLMNs of the cells (ECGI or
+    /// NCGI) the signalling named for the UEs the MC knows (every application on this MEC system sees the same RAN). No PLMN seen
     /// yet: an empty array (a PlmnInfo needs at least one).
     /// </summary>
     public static async Task<IResult> PlmnInfo(IGrainFactory g, IServiceClock clock, HttpRequest request)
@@ -32,7 +32,10 @@ internal static class MecQueries
             return MecJson.Problem(400, "Bad Request", "app_ins_id is required: the application instance(s) asking");
         }
 
-        var plmns = (await All(g)).Select(s => s.Cell).OfType<Ecgi>().Select(c => (c.Mcc, c.Mnc)).Distinct().Order().ToList();
+        // E-UTRA cells of LTE UEs and NR cells (NCGI) of 5G UEs: PlmnInfo names PLMNs, whatever the radio.
+        var snaps = await All(g);
+        var plmns = snaps.Select(s => s.Cell).OfType<Ecgi>().Select(c => (c.Mcc, c.Mnc))
+            .Concat(snaps.Select(s => s.NrCell).OfType<Ncgi>().Select(c => (c.Mcc, c.Mnc))).Distinct().Order().ToList();
         var answer = new JsonArray();
         if (plmns.Count > 0)
         {

@@ -26,7 +26,8 @@ public sealed class Reconciler(
     IServiceClock clock,
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
     ILogger<Reconciler> log,
-    ILogger<OutcomePump> pumpLog) : BackgroundService
+    ILogger<OutcomePump> pumpLog,
+    BackhaulGate? gate = null) : BackgroundService
 {
     private readonly string[] siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
     private readonly IPvmBackend hypervisor = dispatcher.Pvms;
@@ -73,6 +74,12 @@ public sealed class Reconciler(
     {
         pump.Start("timers", dispatcher.Timers.Outcomes);
         pump.Start("admission", dispatcher.Outcomes);
+        if (gate is not null)
+        {
+            // Refusals and withdrawals of queued migrations, and what a backend reported for one started late.
+            pump.Start("scheduler", gate.Outcomes);
+        }
+
         var inventory = await hypervisor.InventoryAsync(ct);
         foreach (var item in inventory.Where(i => i.Migrating is not null))
         {

@@ -52,6 +52,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
     private readonly PreCopyParameters preCopy;
     private readonly SchedulerConfig? schedulerConfig;
     private readonly Channel<UeEvent> outcomes = OutcomeChannel.Create();
+    private readonly object[] boxedLinks;
     private SchedulerState schedulerState = SchedulerState.Empty;
     private SimRandom rng;
 
@@ -69,6 +70,8 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
             // Link i of the model is link i of the backhaul: a migration crosses its route's links.
             migrations.AddLink(link.BytesPerSecond);
         }
+
+        boxedLinks = [.. Enumerable.Range(0, migrations.LinkCount).Select(l => (object)l)];
     }
 
     public ChannelReader<UeEvent> Outcomes => outcomes.Reader;
@@ -413,8 +416,9 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         }
     }
 
+    // The link of a wake-up travels boxed in the event's payload: one box per link, made once, not one per wake-up.
     void IPreCopyHost.WakeAt(TimeSpan at, int link, long version) =>
-        lane.Enqueue(at, new SimEvent(SimEventKind.MigrationWake, 0, lane.Index, version, link));
+        lane.Enqueue(at, new SimEvent(SimEventKind.MigrationWake, 0, lane.Index, version, boxedLinks[link]));
 
     void IPreCopyHost.Finished(PreCopyMigration migration, PreCopyResult result) =>
         lane.Enqueue(result.CompletesAt, new SimEvent(SimEventKind.MigrationSwitchover, (int)migration.Tag!, lane.Index, 0, new SwitchoverPayload(migration, result)));

@@ -47,6 +47,7 @@ internal sealed class StrategyLane
     // (one string comparison) before the dictionary.
     private int currentUe = -1;
     private int[]? nearestSiteRings;
+    private LiveLinkMigrations? liveLinkMigrations;
 
     public StrategyLane(Simulator sim, int lane, LaneSpec spec, ScenarioConfig scenario, NetworkTopology topology, int ues)
     {
@@ -68,7 +69,7 @@ internal sealed class StrategyLane
             c.IdleSuspend > TimeSpan.Zero ? c.IdleSuspend : null,
             c.MigrationDeadline > TimeSpan.Zero ? c.MigrationDeadline : null)
         {
-            Policy = c.Policy.ToPolicyConfig(spec.Policy ?? PolicyKind.Always, scenario.Report),
+            Policy = c.Policy.ToPolicyConfig(spec.Policy ?? PolicyKind.Always, scenario.Report, scenario.Pvm),
             Sites = sim.SiteGraph,
             Cells = sim.Cells,
         };
@@ -494,6 +495,8 @@ internal sealed class StrategyLane
             {
                 SiteOccupancy = perSite,
                 LinkUtilisation = utilisation.Select(u => Math.Min(u, 0.99)).ToArray(),
+                LinkBackground = ueBytesPerSecond > 0 ? linkBackground.Select((b, l) => Math.Min(1, b / links[l].BytesPerSecond)).ToArray() : null,
+                LinkMigrations = liveLinkMigrations ??= new LiveLinkMigrations(hypervisor.Migrations),
                 LoadRatio = maxUsers > 0 ? WangCostModel.LoadRatio(Math.Min(ran.Attached, maxUsers), maxUsers) : 0,
             };
         }

@@ -273,12 +273,24 @@ public sealed class PolicyParameters
 
     public bool PreCopyOnPrepare { get; set; } = true;
 
+    /// <summary>Predictive starts a move only if expected to finish within this share of control.migrationDeadline.</summary>
+    public double DeadlineShare { get; set; } = PolicyConfig.Default.DeadlineShare;
+
+    /// <summary>Predictive: weight of the user's heading in its forecast (docs/policies.md).</summary>
+    public double HeadingWeight { get; set; } = PolicyConfig.Default.HeadingWeight;
+
+    public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
 
-    /// <summary>The core's PolicyConfig for one lane; the cost model's mu and slot are the report's (one model scores and decides).</summary>
-    public PolicyConfig ToPolicyConfig(PolicyKind kind, ReportConfig report) => new()
+    /// <summary>
+    /// The core's PolicyConfig for one lane; the cost model's mu and slot are the report's (one model scores and
+    /// decides), and the size of a migration predictive's admission assumes is the PVM's (memory plus a round of its
+    /// writable working set).
+    /// </summary>
+    public PolicyConfig ToPolicyConfig(PolicyKind kind, ReportConfig report, PvmConfig? pvm = null) => new()
     {
         Kind = kind,
         Cost = new WangCostModel(report.CostMu, 0.9, MigrationScale, TransmissionScale),
@@ -294,6 +306,11 @@ public sealed class PolicyParameters
         LinkLoadWeight = LinkLoadWeight,
         LatencyWeight = LatencyWeight,
         PreCopyOnPrepare = PreCopyOnPrepare,
+        DeadlineShare = DeadlineShare,
+        HeadingWeight = HeadingWeight,
+        HeadingPersistence = HeadingPersistence,
+        MigrationBytes = pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
+        MigrationBytesPerSecond = pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024,
     };
 }
 

@@ -42,7 +42,7 @@ public sealed record S1apLogEntry(DateTime At, string From, string To, string Me
 /// like a real one (S1 Setup, attach with NAS Attach Accept, path switch, S1 handover resource allocation and
 /// cancel, context release); eNBs answer the MME, and the UE-side procedures are started by the methods below.
 /// </summary>
-public sealed class EpcEmulator : IAsyncDisposable
+public sealed class EpcEmulator : IRanEmulator
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly TestbedPlan _plan;

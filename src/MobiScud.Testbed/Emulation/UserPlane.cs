@@ -29,6 +29,7 @@ internal sealed class GtpuNode : IDisposable
     private long _received;
     private long _malformed;
     private long _sent;
+    private long _withoutContainer;
 
     private GtpuNode(string name, Socket send, RawPacketSocket receive, IPAddress self, Action<uint, byte[]> onGPdu)
     {
@@ -69,10 +70,21 @@ internal sealed class GtpuNode : IDisposable
         }
     }
 
-    public void Send(IPAddress peer, uint teid, ReadOnlySpan<byte> inner)
+    /// <summary>Without the PDU Session Container for LTE (S1-U, TS 29.281); with it on N3 (<paramref name="container"/>: TS 38.415 PDU type and QFI).</summary>
+    public void Send(IPAddress peer, uint teid, ReadOnlySpan<byte> inner, (byte PduType, byte Qfi)? container = null)
     {
-        var buffer = new byte[8 + inner.Length];
-        GtpU.WriteGPdu(buffer, teid, inner);
+        byte[] buffer;
+        if (container is { } c)
+        {
+            buffer = new byte[16 + inner.Length];
+            UserPlane.WriteGPduWithContainer(buffer, teid, c.PduType, c.Qfi, inner);
+        }
+        else
+        {
+            buffer = new byte[8 + inner.Length];
+            GtpU.WriteGPdu(buffer, teid, inner);
+        }
+
         try
         {
             _send.SendTo(buffer, new IPEndPoint(peer, GtpUserPort));
@@ -83,6 +95,9 @@ internal sealed class GtpuNode : IDisposable
             // No route or neighbour yet: the packet is lost, as on a real link; the generator counts it as unanswered.
         }
     }
+
+    /// <summary>G-PDUs received without a PDU Session Container (on N3: the downlink OVS encapsulated, which has none).</summary>
+    public long ReceivedWithoutContainer => Interlocked.Read(ref _withoutContainer);
 
     private void ReceiveLoop()
     {
@@ -121,6 +136,11 @@ internal sealed class GtpuNode : IDisposable
                 if (header.IsGPdu)
                 {
                     Interlocked.Increment(ref _received);
+                    if (header.Qfi is null)
+                    {
+                        Interlocked.Increment(ref _withoutContainer);
+                    }
+
                     _onGPdu(header.Teid, header.Payload(gtp).ToArray());
                 }
             }
@@ -195,15 +215,44 @@ public sealed class UserPlane : IDisposable
     private long _downlinkUnknownTeid;
     private long _uplinkWhileIdle;
 
+    private const byte DlPduSessionInformation = 0;
+    private const byte UlPduSessionInformation = 1;
+
+    /// <summary>5G: N3 G-PDUs carry the PDU Session Container (the gNB's UL, the UPF's DL, QFI 1).</summary>
+    private readonly bool _nr;
+
     private UserPlane(TestbedPlan plan, IReadOnlyList<EmulatedUe> ues, IReadOnlyList<PingTarget> targets, long epochTicks)
     {
         _plan = plan;
+        _nr = plan.Scenario.Rat == TestbedRat.Nr;
         _ues = ues;
         _targets = targets;
         _epochTicks = epochTicks;
     }
 
     public IReadOnlyList<PingTarget> Targets => _targets;
+
+    /// <summary>
+    /// A G-PDU with the PDU Session Container (TS 29.281 5.2, TS 38.415 5.5.2): flags 0x34 (version 1, PT, E), the
+    /// sequence number and N-PDU octets zero, next extension type 0x85, then the container of one 4-octet unit:
+    /// PDU type (0 = DL PDU SESSION INFORMATION, 1 = UL), the QFI, and no further extension.
+    /// </summary>
+    public static void WriteGPduWithContainer(Span<byte> destination, uint teid, byte pduType, byte qfi, ReadOnlySpan<byte> inner)
+    {
+        destination[0] = 0x34;
+        destination[1] = GtpUMessageType.GPdu;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)(8 + inner.Length));
+        BinaryPrimitives.WriteUInt32BigEndian(destination[4..], teid);
+        destination[8] = 0;
+        destination[9] = 0;
+        destination[10] = 0;
+        destination[11] = GtpU.PduSessionContainer;
+        destination[12] = 1;
+        destination[13] = (byte)(pduType << 4);
+        destination[14] = (byte)(qfi & 0x3F);
+        destination[15] = 0;
+        inner.CopyTo(destination[16..]);
+    }
 
     /// <summary>Each answered ping as it comes (the dashboard's RTT chart); on the user plane's receive thread.</summary>
     public Action<PingSample>? Answered { get; set; }
@@ -253,7 +302,11 @@ public sealed class UserPlane : IDisposable
         $"uplink to P-GW {_sgw?.Received ?? 0} (unknown TEID {Interlocked.Read(ref _unknownUplinkTeid)}, spoofed {Interlocked.Read(ref _spoofedUplink)}), " +
         $"downlink sent {_sgw?.Sent ?? 0} (to idle UEs {Interlocked.Read(ref _downlinkToIdleUe)}), " +
         $"at eNBs {_enbs.Values.Sum(e => e.Received)} (unknown TEID {Interlocked.Read(ref _downlinkUnknownTeid)}), malformed {(_sgw?.Malformed ?? 0) + _enbs.Values.Sum(e => e.Malformed)}, " +
-        $"UE uplink while idle {Interlocked.Read(ref _uplinkWhileIdle)}";
+        $"UE uplink while idle {Interlocked.Read(ref _uplinkWhileIdle)}" +
+        (_nr ? $", at gNBs without PDU Session Container {_enbs.Values.Sum(e => e.ReceivedWithoutContainer)} (accepted as QFI {NgapMessages.Qfi})" : "");
+
+    /// <summary>Downlink G-PDUs the RAN nodes took without a PDU Session Container (5G: what OVS encapsulated from the PVM).</summary>
+    public long DownlinkWithoutContainer => _enbs.Values.Sum(e => e.ReceivedWithoutContainer);
 
     /// <summary>Every ping sent so far; those still unanswered after <paramref name="lostAfter"/> count as lost (RttMs null).</summary>
     public IReadOnlyList<PingSample> Samples(TimeSpan lostAfter)
@@ -317,7 +370,7 @@ public sealed class UserPlane : IDisposable
             return;
         }
 
-        node.Send(TestbedPlan.SgwAddress, ue.UplinkTeid, packet);
+        node.Send(TestbedPlan.SgwAddress, ue.UplinkTeid, packet, _nr ? (UlPduSessionInformation, NgapMessages.Qfi) : null);
     }
 
     private static ushort EchoId(int ue, int target) => (ushort)((ue << 4) | target);
@@ -366,11 +419,15 @@ public sealed class UserPlane : IDisposable
                 continue;
             }
 
-            _sgw!.Send(TestbedPlan.EnbAddress(ue.Enb), dl, buffer.AsSpan(0, n));
+            _sgw!.Send(TestbedPlan.EnbAddress(ue.Enb), dl, buffer.AsSpan(0, n), _nr ? (DlPduSessionInformation, NgapMessages.Qfi) : null);
         }
     }
 
-    /// <summary>eNB: a downlink G-PDU. Delivered over the radio if the TEID is the bearer of a UE this eNB serves.</summary>
+    /// <summary>
+    /// eNB or gNB: a downlink G-PDU. Delivered over the radio if the TEID is the bearer of a UE this node serves. A gNB
+    /// takes it with or without the PDU Session Container (OVS encapsulates the PVM's replies without one) and maps it
+    /// to the session's one QoS flow.
+    /// </summary>
     private void OnDownlink(int enb, uint teid, byte[] inner)
     {
         var now = Stopwatch.GetTimestamp();

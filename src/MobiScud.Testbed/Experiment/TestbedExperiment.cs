@@ -101,10 +101,10 @@ public sealed record ExperimentResult(
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"pcap (S1-MME over RFC 6951 UDP 9899, S1-U GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
+        sb.AppendLine(inv, $"pcap (S1-MME or N2 over RFC 6951 UDP 9899, S1-U or N3 GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
         sb.AppendLine(inv, $"MC timeline: {TimelineCsv}");
         sb.AppendLine(inv, $"RTT timeline: {RttCsv} and {RttPlot}");
-        sb.AppendLine(inv, $"S1AP messages sent by the emulated EPC: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
+        sb.AppendLine(inv, $"S1AP/NGAP messages sent by the emulated core and RAN: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
         sb.AppendLine("pings (every target, every interval):");
         foreach (var p in Pings)
         {
@@ -113,7 +113,7 @@ public sealed record ExperimentResult(
 
         var (bound, why) = PvmLossBound(PingIntervalMs);
         sb.AppendLine(inv, $"edge PVM pings lost: {Ping(TestbedExperiment.EdgePvm).Lost}, bound {bound} ({why})");
-        sb.AppendLine("handovers (wire time of the S1AP message -> MC decision -> flows confirmed by OVS barrier):");
+        sb.AppendLine("handovers (wire time of the S1AP/NGAP message -> MC decision -> flows confirmed by OVS barrier):");
         foreach (var h in Handovers)
         {
             sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Message}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
@@ -184,7 +184,9 @@ public static class TestbedExperiment
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
-            var pcap = Path.Combine(runDir, "s1.pcap");
+            using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
+            // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
+            var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
             using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
             await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
@@ -209,14 +211,15 @@ public static class TestbedExperiment
             var hooks = observe?.Invoke(plan);
             await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: hooks)).ConfigureAwait(false))
             {
-                await using var epc = await EpcEmulator.StartAsync(plan);
+                var nr = scenario.Rat == TestbedRat.Nr;
+                await using var epc = nr ? (IRanEmulator)await NgcEmulator.StartAsync(plan) : await EpcEmulator.StartAsync(plan);
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
                 using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
                 up.Answered = hooks?.Ping;
                 foreach (var ue in epc.Ues)
                 {
                     await epc.AttachAsync(ue, 1);
-                    log.WriteLine($"UE {ue.Imsi} attached at eNB 1 with {ue.Address}");
+                    log.WriteLine(nr ? $"UE {ue.Imsi} registered at gNB 1, PDU session with {ue.Address}" : $"UE {ue.Imsi} attached at eNB 1 with {ue.Address}");
                 }
 
                 // Each PVM's address comes from the hypervisor (PvmStarted); then the MC steers and its UE can reach it.
@@ -252,13 +255,13 @@ public static class TestbedExperiment
                     });
                     switch (step.Procedure)
                     {
-                        case HandoverProcedure.X2:
+                        case HandoverProcedure.X2 or HandoverProcedure.Xn:
                             await epc.X2HandoverAsync(ue, step.ToEnb);
                             break;
-                        case HandoverProcedure.S1:
+                        case HandoverProcedure.S1 or HandoverProcedure.N2:
                             await epc.S1HandoverAsync(ue, step.ToEnb);
                             break;
-                        case HandoverProcedure.S1Cancelled:
+                        case HandoverProcedure.S1Cancelled or HandoverProcedure.N2Cancelled:
                             await epc.S1HandoverAsync(ue, step.ToEnb, cancel: true);
                             break;
                         case HandoverProcedure.Idle:
@@ -280,6 +283,10 @@ public static class TestbedExperiment
                 await Task.Delay(LostAfter, cancellation); // a ping unanswered a second after it left counts as lost
                 var samples = up.Samples(LostAfter);
                 log.WriteLine($"user plane: {up.Counters}");
+                if (strippers.Steps.Count > 0)
+                {
+                    log.WriteLine($"N3 uplink steps: {string.Join(", ", strippers.Steps.Select(x => $"{x.Stripped} G-PDUs to a PVM without extension headers, {x.Passed} passed unchanged"))}");
+                }
 
                 var preserved = true;
                 string? stateText = null;
@@ -322,6 +329,57 @@ public static class TestbedExperiment
                 net.StopLinks();
                 log.WriteLine($"kept: `mobiscud testbed down --run-dir {runDir}` removes it (delay relays and PVMs stopped with this process)");
             }
+        }
+    }
+
+    /// <summary>The N3 uplink steps of every site (5G only; none for LTE), disposed together.</summary>
+    private sealed class N3Steps : IDisposable
+    {
+        public List<N3UplinkStripper> Steps { get; } = [];
+
+        public void Dispose()
+        {
+            foreach (var s in Steps)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// 5G: each site's N3 uplink step and its flows, so uplink G-PDUs with the PDU Session Container reach the PVM
+    /// (OVS 3.1's gtpu port does not skip extension headers; docs/sdn.md). The flows are held by the controller under
+    /// their own cookie, so its reconciliation keeps them.
+    /// </summary>
+    private static async Task<N3Steps> StartN3StepsAsync(Scenario scenario, TestbedPlan plan, OpenFlowController controller, TextWriter log)
+    {
+        var steps = new N3Steps();
+        if (scenario.Rat != TestbedRat.Nr)
+        {
+            return steps;
+        }
+
+        try
+        {
+            var topology = plan.SdnTopology();
+            for (var site = 0; site < scenario.Sites; site++)
+            {
+                steps.Steps.Add(N3UplinkStripper.Start(plan.SiteNs(site), plan.N3StripHostEnd(site), IPNetwork.Parse(TestbedPlan.PvmSubnet)));
+                var flows = N3UplinkStripper.Flows(topology[new SiteId(Scenario.SiteName(site))], TestbedPlan.N3StripOfPort);
+                var r = await controller.ReplaceFlowsAsync(TestbedPlan.DatapathId(site), N3UplinkStripper.Cookie, flows);
+                if (!r.Confirmed || !r.Ok)
+                {
+                    throw new TestbedException($"site {Scenario.SiteName(site)}: the N3 uplink step's flows were not taken ({r.Rejections.Count} rejected, timed out: {r.TimedOut})");
+                }
+            }
+
+            log.WriteLine($"N3 uplink steps running at {scenario.Sites} sites (gNB uplink GTP-U through them; docs/sdn.md)");
+            return steps;
+        }
+        catch
+        {
+            steps.Dispose();
+            throw;
         }
     }
 

@@ -20,6 +20,25 @@ public enum HandoverProcedure
 
     /// <summary>The idle UE sends a Service Request at toEnb (InitialUEMessage with S-TMSI, context setup).</summary>
     ServiceRequest,
+
+    /// <summary>5G (rat: nr): Xn handover, the target gNB sends PathSwitchRequest; the same as X2 on LTE.</summary>
+    Xn,
+
+    /// <summary>5G (rat: nr): N2 handover through the AMF; the same as S1 on LTE.</summary>
+    N2,
+
+    /// <summary>5G (rat: nr): N2 handover prepared then cancelled by the source; the same as S1Cancelled on LTE.</summary>
+    N2Cancelled,
+}
+
+/// <summary>The radio access and core the testbed emulates.</summary>
+public enum TestbedRat
+{
+    /// <summary>LTE: eNBs, MME, S-GW/P-GW; S1AP on S1-MME, GTP-U on S1-U.</summary>
+    Lte,
+
+    /// <summary>5G standalone: gNBs, AMF, UPF; NGAP on N2, GTP-U with the PDU Session Container on N3.</summary>
+    Nr,
 }
 
 public sealed class HandoverStep
@@ -69,6 +88,9 @@ public sealed class MigrationPolicySettings
 /// </summary>
 public sealed class Scenario
 {
+    /// <summary>LTE (default) or 5G standalone (`rat: nr`, or `testbed run --rat nr`): eNB N is then gNB N.</summary>
+    public TestbedRat Rat { get; set; } = TestbedRat.Lte;
+
     public int Enbs { get; set; } = 2;
 
     public int Sites { get; set; } = 2;
@@ -198,6 +220,11 @@ public sealed class Scenario
             if (h.Procedure != HandoverProcedure.Idle && (h.ToEnb < 1 || h.ToEnb > Enbs))
             {
                 errors.Add($"handovers[{i}].toEnb: eNB {h.ToEnb} does not exist (enbs: {Enbs})");
+            }
+
+            if (Rat == TestbedRat.Lte && h.Procedure is HandoverProcedure.Xn or HandoverProcedure.N2 or HandoverProcedure.N2Cancelled)
+            {
+                errors.Add($"handovers[{i}].procedure: {h.Procedure} is a 5G procedure (rat: nr); LTE has X2, S1, S1Cancelled");
             }
 
             if (h.AtSeconds < 0 || h.AtSeconds >= DurationSeconds)

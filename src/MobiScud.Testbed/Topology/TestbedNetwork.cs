@@ -207,6 +207,22 @@ public sealed class TestbedNetwork
         NoOffload(ns, sw);
         NoOffload(ns, p.PvmHostPort(site));
         Vsctl(site, "add-port", br, sw, $"tag={IsolatedVlan(TestbedPlan.PvmOfPort)}", "--", "set", "interface", sw, $"ofport_request={TestbedPlan.PvmOfPort}");
+        if (p.Scenario.Rat == TestbedRat.Nr)
+        {
+            // 5G: the N3 uplink step's port (OVS 3.1 does not decapsulate G-PDUs with extension headers; docs/sdn.md).
+            var strip = p.N3StripPort(site);
+            var stripEnd = p.N3StripHostEnd(site);
+            Ns(ns, "link", "add", strip, "type", "veth", "peer", "name", stripEnd);
+            foreach (var dev in new[] { strip, stripEnd })
+            {
+                Shell.Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", $"net.ipv6.conf.{dev}.disable_ipv6=1");
+                Ns(ns, "link", "set", dev, "up");
+                NoOffload(ns, dev);
+            }
+
+            Vsctl(site, "add-port", br, strip, $"tag={IsolatedVlan(TestbedPlan.N3StripOfPort)}", "--", "set", "interface", strip, $"ofport_request={TestbedPlan.N3StripOfPort}");
+        }
+
         var gtp = p.TunnelPortName(site);
         Vsctl(site, "add-port", br, gtp, "--", "set", "interface", gtp, "type=gtpu", "options:remote_ip=flow", "options:key=flow", $"ofport_request={TestbedPlan.TunnelOfPort}");
         OvsCtl(site, "ovs-appctl", "tnl/neigh/set", br, TestbedPlan.SgwAddress.ToString(), TestbedPlan.SgwMac);

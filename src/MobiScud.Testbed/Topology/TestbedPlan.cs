@@ -64,6 +64,12 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
 
     public string PvmHostPort(int site) => $"{Prefix}q{Scenario.SiteName(site)}";
 
+    /// <summary>5G: the OVS side of the veth to the site's N3 uplink step.</summary>
+    public string N3StripPort(int site) => $"{Prefix}n{Scenario.SiteName(site)}";
+
+    /// <summary>5G: the step's end of that veth, in the site namespace.</summary>
+    public string N3StripHostEnd(int site) => $"{Prefix}k{Scenario.SiteName(site)}";
+
     /// <summary>The OVS gtpu port of a site (no kernel device with the netdev datapath).</summary>
     public string TunnelPortName(int site) => $"{Prefix}g{Scenario.SiteName(site)}";
 
@@ -83,6 +89,9 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
     public const uint UplinkOfPort = 2;
     public const uint PvmOfPort = 3;
     public const uint TunnelOfPort = 100;
+
+    /// <summary>5G: the port of the site's N3 uplink step (Control/N3UplinkStripper.cs).</summary>
+    public const uint N3StripOfPort = 4;
 
     public static uint EnbOfPort(int enb) => 10u + (uint)enb;
 
@@ -123,14 +132,14 @@ public sealed record TestbedPlan(string Prefix, Scenario Scenario)
 
     public static string ImsiOf(int ue) => $"00101{ue:D10}";
 
-    /// <summary>eNB id as in Global-eNB-ID (20-bit macro id).</summary>
+    /// <summary>eNB id as in Global-eNB-ID (20-bit macro id); with rat nr, gNB N's id (22 bits) is the same number.</summary>
     public static uint EnbIdOf(int enb) => 0x100u + (uint)enb;
 
     /// <summary>The MC's topology: each eNB's edge site (site names "a", "b" ...), and the core site.</summary>
     public MobiScud.Control.McConfig McConfig(MobiScud.Control.Strategy strategy = MobiScud.Control.Strategy.MobiScud) =>
         new(
             Enumerable.Range(1, Scenario.Enbs).ToDictionary(
-                e => new EnbId(EnbIdOf(e)),
+                e => new EnbId(EnbIdOf(e), Scenario.Rat == TestbedRat.Nr ? Rat.Nr : Rat.Eutra),
                 e => new SiteId(Scenario.SiteName(Scenario.SiteOf(e)))),
             new SiteId("core"),
             strategy)

@@ -36,6 +36,12 @@ public sealed record NgapSignal(TimeSpan At, NetEndpoint Source, NetEndpoint Des
     /// <summary>The NR cell identity (36 bits) of the user location information.</summary>
     public ulong? NrCellId { get; init; }
 
+    /// <summary>The user location's NR-CGI (PLMN and cell), as <see cref="NrCellId"/>.</summary>
+    public NrCgi? NrCgi { get; init; }
+
+    /// <summary>A HandoverRequired's target NR cell (from its source-to-target transparent container).</summary>
+    public NrCgi? NrTargetCell { get; init; }
+
     public FiveGSTmsi? FiveGSTmsi { get; init; }
 
     public NgapCause? Cause { get; init; }

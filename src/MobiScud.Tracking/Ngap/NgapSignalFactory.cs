@@ -88,6 +88,8 @@ public static class NgapSignalFactory
             RanNode = summary.GlobalRanNodeId,
             TargetRanNode = summary.Target?.Node,
             NrCellId = summary.NrCgi?.CellId,
+            NrCgi = summary.NrCgi,
+            NrTargetCell = summary.TargetCell,
             FiveGSTmsi = summary.FiveGSTmsi,
             Cause = summary.Cause,
             NasPdus = nas,

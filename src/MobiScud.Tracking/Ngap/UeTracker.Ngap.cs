@@ -8,8 +8,12 @@ namespace MobiScud.Tracking;
 
 public static partial class UeTracker
 {
-    /// <summary>The MC's node id for an NG-RAN node: a gNB's id (22..32 bits) as is, an ng-eNB's eNB id; see docs/tracking.md.</summary>
-    public static EnbId NodeId(GlobalRanNodeId node) => new(node.Id);
+    /// <summary>The MC's node id for an NG-RAN node: a gNB's id (22..32 bits) in the NR value space, an ng-eNB's eNB id
+    /// in the E-UTRA one (the same space as S1AP's eNBs); see docs/tracking.md.</summary>
+    public static EnbId NodeId(GlobalRanNodeId node) => new(node.Id, RatOf(node.Kind));
+
+    /// <summary>ng-eNBs are E-UTRA nodes; gNBs (and the other NG-RAN node kinds) are not.</summary>
+    internal static Rat RatOf(RanNodeKind kind) => kind is RanNodeKind.NgEnbMacro or RanNodeKind.NgEnbShortMacro or RanNodeKind.NgEnbLongMacro ? Rat.Eutra : Rat.Nr;
 
     /// <summary>
     /// AMF-UE-NGAP-ID has 40 bits, the tracker's core-side UE id 32: ids below 2^32 (every AMF we know) keep their value,
@@ -88,6 +92,7 @@ public static partial class UeTracker
                 SourceMmeUeS1apId = FoldAmfUeNgapId(n.SourceAmfUeNgapId),
                 ERabs = n.Sessions.Select(p => new ERabSignal(p.PduSessionId, p.Tunnel, p.Failed)).ToList(),
                 TargetEnbId = n.TargetRanNode is { } t ? new GlobalEnbId(t.Plmn, EnbIdKind.Macro, NodeId(t).Value) : null,
+                TargetRat = n.TargetRanNode is { } tr ? RatOf(tr.Kind) : Rat.Eutra,
                 STmsi = n.FiveGSTmsi is { } tmsi ? new STmsi(tmsi.AmfPointer, tmsi.Tmsi) : null,
 
                 // The groups are the same CHOICE in both; of the values the tracker reads only nas 2 (S1 detach, NG deregister).
@@ -96,6 +101,7 @@ public static partial class UeTracker
                 ResetAll = n.ResetAll,
                 ResetConnections = n.ResetConnections.Select(r => new S1ConnectionId(FoldAmfUeNgapId(r.AmfUeNgapId), r.RanUeNgapId)).ToList(),
             };
+            var emittedBefore = _events?.Count ?? 0;
             S1ap(s);
 
             if (conn is not { } c || _index.ByConnection(c) is not { } ue)
@@ -106,6 +112,18 @@ public static partial class UeTracker
             if (n.NrCellId is { } cell && ue.CellId != cell)
             {
                 ue = ue with { CellId = cell };
+                Put(ue);
+            }
+
+            if (n.NrCgi is { } cgi && ue.Ncgi != cgi)
+            {
+                ue = ue with { Ncgi = cgi, PreviousNcgi = ue.Ncgi };
+                Put(ue);
+            }
+
+            if (n.Procedure == NgapProcedureCode.HandoverPreparation && initiating && n.NrTargetCell != ue.NrTargetCell)
+            {
+                ue = ue with { NrTargetCell = n.NrTargetCell };
                 Put(ue);
             }
 
@@ -147,7 +165,45 @@ public static partial class UeTracker
 
                     break;
             }
+
+            if (_index.ByConnection(c) is { } now)
+            {
+                WithNrCells(emittedBefore, now);
+            }
         }
+
+        /// <summary>
+        /// The UE's NR cells on the events this NGAP message made for it (the S1 handlers know E-UTRA cells only): the
+        /// serving cell, a handover's target cell from the preparation, and the cell left on completion or path switch.
+        /// </summary>
+        private void WithNrCells(int from, TrackedUe ue)
+        {
+            if (_events is null || ue.Id is not { } id)
+            {
+                return;
+            }
+
+            for (var i = from; i < _events.Count; i++)
+            {
+                if (_events[i].Ue != id)
+                {
+                    continue;
+                }
+
+                var e = _events[i] with { NrCell = ToNcgi(ue.Ncgi) };
+                _events[i] = e switch
+                {
+                    HandoverPrepared p => p with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverExecuting x => x with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverCancelled h => h with { NrTargetCell = ToNcgi(ue.NrTargetCell) },
+                    HandoverCompleted d => d with { NrSourceCell = ToNcgi(ue.PreviousNcgi) },
+                    PathSwitched p => p with { NrSourceCell = ToNcgi(ue.PreviousNcgi) },
+                    _ => e,
+                };
+            }
+        }
+
+        private static Ncgi? ToNcgi(NrCgi? cgi) => cgi is { } c ? new Ncgi(c.Plmn.Mcc, c.Plmn.Mnc, c.CellId) : null;
 
         /// <summary>Makes sure the RAN node's association has an identity before the S1 handlers ask for it.</summary>
         private void BindRanNode(NgapSignal n, SctpAssociationKey association, NetEndpoint ranEnd, bool initiating)
@@ -171,7 +227,7 @@ public static partial class UeTracker
 
             // No NGSetup seen: a gNB id cannot be read from an NR cell id (its length, 22..32 bits, is the gNB's own
             // choice), so a stable id from the gNB's SCTP endpoint, top bit set, as for an eNB without S1Setup.
-            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu)), EnbIdentitySource.Endpoint));
+            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu), Rat.Nr), EnbIdentitySource.Endpoint));
         }
 
         /// <summary>PDUSessionResourceModify: the response's new DL end (QoS flow per TNL) and, if named, new UL end.</summary>

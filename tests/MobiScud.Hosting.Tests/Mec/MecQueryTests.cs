@@ -67,6 +67,11 @@ public sealed class MecQueryTests(ITestOutputHelper output)
         await host.Pipeline.PostAsync(Attach(9, EnbA, Now) with { Cell = new Ecgi("460", "34", (EnbA.Value << 8) | 1) });
         var expected = seen.Append("460-34").Order().ToList();
         await Wait.Until(async () => (await Asked("app_ins_id=app-1")) is [{ } one] && one.SequenceEqual(expected), "the new PLMN answered");
+
+        // A 5G UE (no E-UTRA cell, an NR cell: NCGI) in a third PLMN adds that PLMN too.
+        await host.Pipeline.PostAsync(Attach(10, EnbB, Now) with { NrCell = new Ncgi("999", "70", 0x4000_4001) });
+        expected = [.. expected.Append("999-70").Order()];
+        await Wait.Until(async () => (await Asked("app_ins_id=app-1")) is [{ } two] && two.SequenceEqual(expected), "the 5G UE's PLMN answered");
         var info = (await Call(api, "/rni/v2/queries/plmn_info?app_ins_id=app-1,app-2&app_ins_id=app-3", MecSpec.Mec012, HttpStatusCode.OK, "PlmnInfo"))!.AsArray();
         Assert.Equal(["app-1", "app-2", "app-3"], info.Select(i => i!["appInstanceId"]!.GetValue<string>()));
         Assert.All(info, i => Assert.Equal(expected,

@@ -16,8 +16,10 @@ public sealed class LiveTapTests(ITestOutputHelper output)
 {
     private const string Capture = "magma_gx_gy_combined_04_32ue.pcapng";
 
-    [Fact]
-    public async Task Live_json_streams_the_same_ue_events_as_the_file_and_sigint_prints_the_summary()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Live_json_streams_the_same_ue_events_as_the_file_and_sigint_prints_the_summary(int threads)
     {
         var tcpreplay = ExternalTool.Require("tcpreplay", "tcpreplay");
         var ip = ExternalTool.Require("ip", "iproute2");
@@ -39,7 +41,7 @@ public sealed class LiveTapTests(ITestOutputHelper output)
         {
             await Run(ip, ["link", "set", sender, "up"]);
             await Run(ip, ["link", "set", receiver, "up"]);
-            using var cli = new CliProcess(["replay", "--live", receiver, "--json", "--write", written]);
+            using var cli = new CliProcess(["replay", "--live", receiver, "--json", "--write", written, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             await cli.WaitForAsync(() => cli.StdErr.Contains("capturing on", StringComparison.Ordinal), "the capture to start");
 
             // A moderate rate: 2,000 packets/s, so the 4,070 packets take about 2 s.
@@ -75,6 +77,14 @@ public sealed class LiveTapTests(ITestOutputHelper output)
             Assert.True(capture["nanosecondTimestamps"]!.GetValue<bool>());
             Assert.Equal(summary["frames"]!.GetValue<long>(), capture["received"]!.GetValue<long>());
             Assert.Equal(0, capture["unreadAtStop"]!.GetValue<long>());
+            Assert.Equal(threads, summary["threads"]!.GetValue<int>());
+            if (threads == 2)
+            {
+                // Every message decoded on the capture thread was tracked on the other one.
+                var handoff = summary["handoff"]!;
+                Assert.True(handoff["handedOver"]!.GetValue<long>() >= expected["s1apMessages"]!.GetValue<long>());
+                Assert.Equal(0, handoff["notTracked"]!.GetValue<long>());
+            }
 
             // What --write recorded, read by tshark: every S1AP frame of the original.
             var s1apOriginal = await Tshark.FieldsAsync(file, "s1ap", "frame.number");
@@ -161,7 +171,8 @@ public sealed class LiveTapTests(ITestOutputHelper output)
         Assert.Contains("nosuchif0", error.ToString(), StringComparison.Ordinal);
     }
 
-    private static string Comparable(JsonNode entry)
+    /// <summary>An entry without its times and frame numbers (they differ between a file and a live capture of it).</summary>
+    internal static string Comparable(JsonNode entry)
     {
         var copy = entry.DeepClone().AsObject();
         foreach (var key in new[] { "type", "ue", "at", "frame", "wireNanos", "decisionMicros" })

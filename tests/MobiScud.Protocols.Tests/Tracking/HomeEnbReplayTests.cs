@@ -102,6 +102,25 @@ public sealed class HomeEnbReplayTests
     public void Sites_map_enb_ids_are_macro_or_home_ids_in_decimal_or_hex(string text, uint? id) =>
         Assert.Equal(id is { } v ? new EnbId(v) : null, ReplayCommand.ParseEnbId(text));
 
+    [Theory]
+    [InlineData("gnb:0x4000", 0x4000u)]
+    [InlineData("GNB:16384", 0x4000u)]
+    [InlineData("gnb-16384", 0x4000u)]
+    [InlineData("gnb:0xFFFFFFF0", 0xFFFFFFF0u)] // a 32-bit gNB id
+    [InlineData("gnb:0x100000000", null)]
+    [InlineData("gnb:", null)]
+    [InlineData("gnb:-1", null)]
+    public void Sites_map_gnb_ids_are_nr_nodes_apart_from_the_enb_with_the_same_number(string text, uint? id)
+    {
+        var parsed = ReplayCommand.ParseEnbId(text);
+        Assert.Equal(id is { } v ? new EnbId(v, Rat.Nr) : null, parsed);
+        if (parsed is { } p)
+        {
+            Assert.NotEqual(new EnbId(p.Value), p);
+            Assert.Equal($"gnb-{p.Value}", p.ToString());
+        }
+    }
+
     private static List<EnbId> Runs(IEnumerable<EnbId> ids)
     {
         var runs = new List<EnbId>();

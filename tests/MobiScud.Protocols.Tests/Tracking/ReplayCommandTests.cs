@@ -37,7 +37,7 @@ public sealed class ReplayCommandTests
     public void Json_replay_of_a_5G_capture_follows_the_UE_and_the_mc_places_its_pvm_at_the_gNB_site()
     {
         // tshark -r open5gs_testregistration_ngap.pcapng -Y 'ngap && sctp' | wc -l: 1306 NGAP-PDUs (one per message here).
-        var sites = new Dictionary<Control.Model.EnbId, Control.Model.SiteId> { [new Control.Model.EnbId(16384)] = new("edge-gnb") };
+        var sites = new Dictionary<Control.Model.EnbId, Control.Model.SiteId> { [new Control.Model.EnbId(16384, Control.Model.Rat.Nr)] = new("edge-gnb") };
         var output = new StringWriter();
         var code = ReplayCommand.Run(null, TestData.Capture("open5gs_testregistration_ngap.pcapng"), sites, PipelineOptions.Default, json: true, output);
         Assert.Equal(0, code);
@@ -52,6 +52,11 @@ public sealed class ReplayCommandTests
         Assert.Equal("10.45.0.2", attach["event"]!["ueAddress"]!.GetValue<string>());
         Assert.Contains(attach["commands"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "CreatePvm");
         Assert.Contains("edge-gnb", attach.ToJsonString(), StringComparison.Ordinal);
+
+        // The gNB is a node of its own in the JSON (an eNB 16384 would be "16384").
+        Assert.Equal("gnb-16384", attach["event"]!["enb"]!.GetValue<string>());
+        Assert.Equal("edge-gnb", json["sites"]!["gnb-16384"]!.GetValue<string>());
+        Assert.Null(json["sites"]!["16384"]);
         var types = timeline.Select(t => t!["event"]!["type"]!.GetValue<string>()).ToList();
         Assert.Contains("UeReleasedToIdle", types);
         Assert.Contains("ServiceRequested", types);

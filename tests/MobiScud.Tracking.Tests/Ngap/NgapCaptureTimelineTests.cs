@@ -43,7 +43,7 @@ public sealed class NgapCaptureTimelineTests
         // address, deregistration, then registration, release to idle (UEContextReleaseCommand, user inactivity),
         // service request (session 5 back at the gNB), idle and service request again, and deregistration.
         var ue = "imsi-901700000021309";
-        const string at = "enb-16384 cell 262145";
+        const string at = "gnb-16384 cell 262145";
         Assert.Equal(
             [
                 $"131: {ue} attached 10.45.0.2 at {at} [5 ul 127.0.0.7/0x00000001 dl 127.0.0.2/0x00000001]",
@@ -51,16 +51,16 @@ public sealed class NgapCaptureTimelineTests
                 // A new InitialUEMessage while the UE is still connected: its release was not signalled (the tracker's
                 // partial-procedure rule, as for S1), so it went idle first; the context setup brings session 5 back.
                 $"141: {ue} idle",
-                "146: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000001 dl 127.0.0.2/0x00000001]",
+                "146: " + ue + " service request at gnb-16384 [5 ul 127.0.0.7/0x00000001 dl 127.0.0.2/0x00000001]",
                 $"209: {ue} detached",
                 $"212: {ue} attached 10.45.0.3 at {at} [5 ul 127.0.0.7/0x00000002 dl 127.0.0.2/0x00000001]",
                 $"221: {ue} idle", // the gNB's new NG Setup and a new InitialUEMessage: the old connection is gone
                 $"221: {ue} detached",
                 $"313: {ue} attached 10.45.0.4 at {at} [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
                 $"327: {ue} idle",
-                "332: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
+                "332: " + ue + " service request at gnb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
                 $"346: {ue} idle",
-                "354: " + ue + " service request at enb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
+                "354: " + ue + " service request at gnb-16384 [5 ul 127.0.0.7/0x00000003 dl 127.0.0.2/0x00000003]",
                 $"364: {ue} idle",
                 $"364: {ue} detached",
             ],
@@ -105,7 +105,7 @@ public sealed class NgapCaptureTimelineTests
 
         // gNB id 0 (28 bits) from NGSetup; PDU session 10: UPF 192.168.70.134 TEID 8, gNB 192.168.70.129 TEID 0xca6fe0dd.
         Assert.Equal(
-            ["183: imsi-208950000000031 attached 12.1.1.136 at enb-0 cell 0 [10 ul 192.168.70.134/0x00000008 dl 192.168.70.129/0xca6fe0dd]"],
+            ["183: imsi-208950000000031 attached 12.1.1.136 at gnb-0 cell 0 [10 ul 192.168.70.134/0x00000008 dl 192.168.70.129/0xca6fe0dd]"],
             events.Select(e => $"{e.Frame}: {NgapTimelineTests.Line(e.Event)}"));
     }
 }

@@ -46,7 +46,7 @@ internal sealed class NgapScenario
 
     public sealed record Gnb(string Name, IPAddress Address, GlobalRanNodeId Id, NrCgi Cell)
     {
-        public EnbId Node => new(Id.Id);
+        public EnbId Node => new(Id.Id, Rat.Nr);
     }
 
     public static Gnb MakeGnb(int n, uint id, byte bits) =>
@@ -119,18 +119,21 @@ internal sealed class NgapScenario
         Frame(PacketBuilder.Ipv4(g.Address, upf.Address, PacketBuilder.UdpProtocol, udp));
     }
 
-    private void Sctp(IPAddress from, IPAddress to, byte[] data)
+    /// <summary>An S1AP message (PPID 18, port 36412) on the same tap: the feed follows S1 and N2 together.</summary>
+    public void S1(IPAddress from, IPAddress to, byte[] s1ap) => Sctp(from, to, s1ap, 36412, 18);
+
+    private void Sctp(IPAddress from, IPAddress to, byte[] data, ushort port = 38412, uint ppid = 60)
     {
         var chunk = new byte[(16 + data.Length + 3) & ~3];
         chunk[1] = 0x03; // B|E: unfragmented
         BinaryPrimitives.WriteUInt16BigEndian(chunk.AsSpan(2), (ushort)(16 + data.Length));
         BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(4), (uint)_frame);
         BinaryPrimitives.WriteUInt16BigEndian(chunk.AsSpan(8), 1);
-        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(12), 60);
+        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(12), ppid);
         data.CopyTo(chunk.AsSpan(16));
         var sctp = new byte[12 + chunk.Length];
-        BinaryPrimitives.WriteUInt16BigEndian(sctp, 38412);
-        BinaryPrimitives.WriteUInt16BigEndian(sctp.AsSpan(2), 38412);
+        BinaryPrimitives.WriteUInt16BigEndian(sctp, port);
+        BinaryPrimitives.WriteUInt16BigEndian(sctp.AsSpan(2), port);
         BinaryPrimitives.WriteUInt32BigEndian(sctp.AsSpan(4), 0x5C7A9);
         chunk.CopyTo(sctp.AsSpan(12));
         Frame(PacketBuilder.Ipv4(from, to, 132, sctp));
