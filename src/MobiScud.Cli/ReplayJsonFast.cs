@@ -35,6 +35,10 @@ internal static class ReplayJsonFast
     private static readonly JsonEncodedText Qci = JsonEncodedText.Encode("qci");
     private static readonly JsonEncodedText Mcc = JsonEncodedText.Encode("mcc");
     private static readonly JsonEncodedText Mnc = JsonEncodedText.Encode("mnc");
+    private static readonly JsonEncodedText NrCell = JsonEncodedText.Encode("nrCell");
+    private static readonly JsonEncodedText NrCellId = JsonEncodedText.Encode("nrCellId");
+    private static readonly JsonEncodedText NrTargetCell = JsonEncodedText.Encode("nrTargetCell");
+    private static readonly JsonEncodedText NrSourceCell = JsonEncodedText.Encode("nrSourceCell");
     private static readonly JsonEncodedText Source = JsonEncodedText.Encode("source");
     private static readonly JsonEncodedText Target = JsonEncodedText.Encode("target");
     private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
@@ -116,21 +120,25 @@ internal static class ReplayJsonFast
                 EnbValue(w, Target, p.Target);
                 EnumValue(w, Kind, p.Kind);
                 EcgiValue(w, TargetCell, p.TargetCell);
+                NcgiValue(w, NrTargetCell, p.NrTargetCell);
                 break;
             case HandoverExecuting x when x.GetType() == typeof(HandoverExecuting):
                 Begin(w, nameof(HandoverExecuting));
                 EnbValue(w, Target, x.Target);
                 EcgiValue(w, TargetCell, x.TargetCell);
+                NcgiValue(w, NrTargetCell, x.NrTargetCell);
                 break;
             case HandoverCompleted c when c.GetType() == typeof(HandoverCompleted):
                 Begin(w, nameof(HandoverCompleted));
                 EnbValue(w, Target, c.Target);
                 DownlinkList(w, c.Downlinks);
                 EcgiValue(w, SourceCell, c.SourceCell);
+                NcgiValue(w, NrSourceCell, c.NrSourceCell);
                 break;
             case HandoverCancelled c when c.GetType() == typeof(HandoverCancelled):
                 Begin(w, nameof(HandoverCancelled));
                 EcgiValue(w, TargetCell, c.TargetCell);
+                NcgiValue(w, NrTargetCell, c.NrTargetCell);
                 w.WriteBoolean(Rejected, c.Rejected);
                 break;
             case PathSwitched p when p.GetType() == typeof(PathSwitched):
@@ -138,6 +146,7 @@ internal static class ReplayJsonFast
                 EnbValue(w, Target, p.Target);
                 DownlinkList(w, p.Downlinks);
                 EcgiValue(w, SourceCell, p.SourceCell);
+                NcgiValue(w, NrSourceCell, p.NrSourceCell);
                 break;
             case UeReleasedToIdle i when i.GetType() == typeof(UeReleasedToIdle):
                 Begin(w, nameof(UeReleasedToIdle));
@@ -163,6 +172,7 @@ internal static class ReplayJsonFast
         // The base records' properties come after the type's own (the serializer's order), the summary last.
         w.WriteString(Ue, e.Ue.Value);
         EcgiValue(w, Cell, e.Cell);
+        NcgiValue(w, NrCell, e.NrCell);
         TimeSpanValue(w, At, e.At);
         w.WriteString(Summary, McText.Describe(e));
         w.WriteEndObject();
@@ -372,6 +382,22 @@ internal static class ReplayJsonFast
         w.WriteEndObject();
     }
 
+    private static void NcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ncgi? cell)
+    {
+        w.WritePropertyName(name);
+        if (cell is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartObject();
+        NullableString(w, Mcc, cell.Mcc);
+        NullableString(w, Mnc, cell.Mnc);
+        w.WriteNumber(NrCellId, cell.NrCellId);
+        w.WriteEndObject();
+    }
+
     private static void Ip(Utf8JsonWriter w, IPAddress? address)
     {
         if (address is null)
@@ -393,6 +419,13 @@ internal static class ReplayJsonFast
 
     private static void EnbValue(Utf8JsonWriter w, JsonEncodedText name, EnbId enb)
     {
+        if (enb.IsGnb)
+        {
+            // A gNB as ReplayJson.JsonKey writes it ("gnb-N"); an eNB as its number, formatted without a string.
+            w.WriteString(name, ReplayJson.JsonKey(enb));
+            return;
+        }
+
         Span<char> text = stackalloc char[16];
         enb.Value.TryFormat(text, out var written, default, CultureInfo.InvariantCulture);
         w.WriteString(name, text[..written]);

@@ -51,6 +51,7 @@ public sealed class ReplayJsonFastTests
         var bearers = new List<Bearer> { new(5, ul, dl) { Qci = 9 }, new(6, ul, dl) };
         var downlinks = new List<BearerDownlink> { new(5, dl), new(6, ul) };
         var cell = new Ecgi("001", "01", 0x1079baf);
+        var nr = new Ncgi("999", "70", 0xF_FFFF_FFFFul);
         var at = TimeSpan.FromTicks(123_456_789_012);
         var intent = new SteeringIntent(ue, IPAddress.Parse("45.45.0.2"), new EnbId(0xA2C01), bearers, new SiteId("site-a"), new SiteId("site \"b\" <&>'+é"), null, 3);
         var migration = new MigrationId(ue, 2);
@@ -64,6 +65,13 @@ public sealed class ReplayJsonFastTests
             new BearerReleased(at, ue, 255),
             new HandoverPrepared(at, ue, new EnbId(1), new EnbId(uint.MaxValue), HandoverKind.S1) { TargetCell = cell, Cell = cell },
             new HandoverPrepared(at, ue, new EnbId(1), new EnbId(2), HandoverKind.X2),
+            new HandoverPrepared(at, ue, new EnbId(1, Rat.Nr), new EnbId(2, Rat.Nr), HandoverKind.X2) { NrTargetCell = nr, NrCell = nr },
+            new HandoverExecuting(at, ue, new EnbId(9, Rat.Nr)) { NrTargetCell = nr },
+            new HandoverCompleted(at, ue, new EnbId(9, Rat.Nr), downlinks) { NrSourceCell = nr, NrCell = nr },
+            new HandoverCancelled(at, ue) { NrTargetCell = nr },
+            new PathSwitched(at, ue, new EnbId(9, Rat.Nr), downlinks) { NrSourceCell = nr },
+            new ServiceRequested(at, ue, new EnbId(4_194_303, Rat.Nr), bearers) { NrCell = nr },
+            new Notify(ue, at, NotificationKind.HandoverPreparing, "nr") { Source = new EnbId(1, Rat.Nr), Target = new EnbId(2) },
             new HandoverPrepared(at, ue, new EnbId(1), new EnbId(2), (HandoverKind)7),
             new HandoverExecuting(at, ue, new EnbId(67)) { TargetCell = cell },
             new HandoverExecuting(at, ue, new EnbId(67)),
