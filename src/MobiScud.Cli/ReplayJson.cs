@@ -83,7 +83,9 @@ internal static class ReplayJson
         }
     }
 
-    public static void Write(Utf8JsonWriter w, ReplayResult result)
+    public static void Write(Utf8JsonWriter w, ReplayResult result) => Write(w, result, serializerOnly: false);
+
+    internal static void Write(Utf8JsonWriter w, ReplayResult result, bool serializerOnly)
     {
         var s = result.Statistics;
         w.WriteStartObject();
@@ -120,7 +122,9 @@ internal static class ReplayJson
             w.WriteStartArray("timeline");
             foreach (var e in ue)
             {
-                WriteEntry(w, e);
+                w.WriteStartObject();
+                WriteEntryBody(w, e, serializerOnly);
+                w.WriteEndObject();
                 if (w.BytesPending > FlushBytes)
                 {
                     // In chunks: a large capture's document is never held whole in memory.
@@ -152,22 +156,32 @@ internal static class ReplayJson
     }
 
     /// <summary>The entry's properties, for callers that add their own around them (the live view).</summary>
-    public static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e)
+    public static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e) => WriteEntryBody(w, e, serializerOnly: false);
+
+    private static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e, bool serializerOnly)
     {
         w.WriteNumber("at", e.At.TotalSeconds);
         w.WriteNumber("frame", e.Frame);
         w.WritePropertyName("event");
-        WriteTyped(w, e.Event);
+        WriteTyped(w, e.Event, serializerOnly);
         w.WriteStartArray("commands");
         foreach (var c in e.Commands)
         {
-            WriteTyped(w, c);
+            WriteTyped(w, c, serializerOnly);
         }
 
         w.WriteEndArray();
     }
 
-    private static void WriteTyped(Utf8JsonWriter w, object value) => JsonSerializer.Serialize(w, value, value.GetType(), Options);
+    /// <param name="serializerOnly">Every event and command through the serializer: the reference the tests hold the
+    /// fast path (<see cref="ReplayJsonFast"/>) to.</param>
+    internal static void WriteTyped(Utf8JsonWriter w, object value, bool serializerOnly = false)
+    {
+        if (serializerOnly || !ReplayJsonFast.TryWrite(w, value))
+        {
+            JsonSerializer.Serialize(w, value, value.GetType(), Options);
+        }
+    }
 
     /// <summary>An eNB id as its number (as before gNBs), a gNB id as "gnb-N": the two are distinct nodes.</summary>
     internal static string JsonKey(EnbId id) => id.IsGnb ? id.ToString() : id.Value.ToString(CultureInfo.InvariantCulture);

@@ -27,13 +27,16 @@ public static partial class UeTracker
             var ue = Ue(key);
             (key, ue) = AdoptImsi(key, ue, nas.Imsi);
 
-            ue = ue with
+            var mtmsi = nas.MTmsi ?? ue.MTmsi;
+            var address = ue.Address ?? nas.PdnAddress;
+            var nullCiphering = nas.SelectedCipheringAlgorithm is { } alg ? alg == 0 : ue.NullCiphering;
+
+            // Most NAS (ciphered, or facts already known) changes nothing: no record copy and no index update then.
+            if (mtmsi != ue.MTmsi || !ReferenceEquals(address, ue.Address) || nullCiphering != ue.NullCiphering || !ReferenceEquals(ue, _index.Get(key)))
             {
-                MTmsi = nas.MTmsi ?? ue.MTmsi,
-                Address = ue.Address ?? nas.PdnAddress,
-                NullCiphering = nas.SelectedCipheringAlgorithm is { } alg ? alg == 0 : ue.NullCiphering,
-            };
-            Put(ue);
+                Put(ue with { MTmsi = mtmsi, Address = address, NullCiphering = nullCiphering });
+            }
+
             if (nas.Kind == NasKind.DetachRequest)
             {
                 Detach(key);
