@@ -212,7 +212,7 @@ public sealed class CaptureTapTests
             switch (n)
             {
                 case JsonObject o:
-                    foreach (var key in o.Select(kv => kv.Key).Where(k => k is "at" or "startedAt" or "lastEventAt" or "migrationBlockedUntil" or "servingSince" or "siteSince" or "policyReviewAt" or "retryAt").ToList())
+                    foreach (var key in o.Select(kv => kv.Key).Where(k => k is "at" or "startedAt" or "lastEventAt" or "migrationBlockedUntil" or "servingSince" or "siteSince" or "previousSince" or "policyReviewAt" or "retryAt").ToList())
                     {
                         o.Remove(key);
                     }
