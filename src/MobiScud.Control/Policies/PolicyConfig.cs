@@ -146,6 +146,19 @@ public sealed record PolicyConfig
     /// <summary>Predictive: how long a heading is assumed to hold (the user's path bends away from it as e^(-t / this)).</summary>
     public TimeSpan HeadingPersistence { get => _headingPersistence; init => _headingPersistence = Positive(value, nameof(HeadingPersistence)); }
 
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: decide on the MDP's value function (Wang et al.'s score of each
+    /// site, as mdp-threshold), with predictive's admission, congestion cost and pre-copy on top, instead of the
+    /// learned forecast alone. False: the forecast decides (docs/policies.md records both).
+    /// </summary>
+    public bool MdpBase { get; init; } = true;
+
+    /// <summary>
+    /// Predictive on the MDP: a move the MDP picks is made only if the learned forecast (where users of this cell go,
+    /// and the user's heading) also expects it to pay back; else the PVM stays and looks again later.
+    /// </summary>
+    public bool ForecastVeto { get; init; } = true;
+
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;
 

@@ -281,6 +281,12 @@ public sealed class PolicyParameters
 
     public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
 
+    /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
+    public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
+
+    /// <summary>Predictive on the MDP: the learned forecast may veto the MDP's move.</summary>
+    public bool ForecastVeto { get; set; } = PolicyConfig.Default.ForecastVeto;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -309,6 +315,8 @@ public sealed class PolicyParameters
         DeadlineShare = DeadlineShare,
         HeadingWeight = HeadingWeight,
         HeadingPersistence = HeadingPersistence,
+        MdpBase = MdpBase,
+        ForecastVeto = ForecastVeto,
         MigrationBytes = pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
         MigrationBytesPerSecond = pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024,
     };

@@ -16,9 +16,10 @@ public sealed class HeadingTests
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
 
-    // A heading held 5 minutes: on this short line a longer one runs past C within the forecast.
+    // A heading held 5 minutes: on this short line a longer one runs past C within the forecast. The forecast picks
+    // the target (MdpBase off: on the MDP the heading can only veto a move).
     private static Fixture Predictive(double headingWeight) =>
-        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5) }) with { Cells = Cells });
+        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5), MdpBase = false }) with { Cells = Cells });
 
     [Fact]
     public void A_handover_keeps_the_cell_the_user_came_from_and_when_it_arrived_there()
