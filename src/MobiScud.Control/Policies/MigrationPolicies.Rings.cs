@@ -302,6 +302,11 @@ public static partial class MigrationPolicies
         var bestGain = 0.0;
         foreach (var c in candidates)
         {
+            if (policy.MinRingGain > 0 && UserRings(config, cells, enb, c) > ringsHere - policy.MinRingGain)
+            {
+                continue;
+            }
+
             // Admission: a move that cannot finish in time on the links it shares is not started; while one that can
             // is on the wire the user is still served from here, so only the forecast after it lands counts for c.
             var seconds = ExpectedMigrationSeconds(config, facts, here, c);
@@ -344,8 +349,14 @@ public static partial class MigrationPolicies
         var stay = Value(here);
         var best = here;
         var bestCost = stay;
+        var ringsHere = UserRings(config, cells, user, here);
         foreach (var site in movable)
         {
+            if (policy.MinRingGain > 0 && UserRings(config, cells, user, site) > ringsHere - policy.MinRingGain)
+            {
+                continue;
+            }
+
             var move = cost.MigrationCost(SiteRings(config, cells, here, site), q);
             if (stay - Value(site) <= move)
             {

@@ -43,6 +43,7 @@ public sealed record PolicyConfig
     private readonly double _migrationBytesPerSecond;
     private readonly double _deadlineShare = 0.5;
     private readonly double _headingWeight = 0.5;
+    private readonly int _minRingGain;
     private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
 
     public static PolicyConfig Default { get; } = new();
@@ -158,6 +159,13 @@ public sealed record PolicyConfig
     /// and the user's heading) also expects it to pay back; else the PVM stays and looks again later.
     /// </summary>
     public bool ForecastVeto { get; init; } = true;
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: a move must bring the PVM at least this many rings nearer the
+    /// user's cell (0: any move the cost favours, also one toward where the user is going). On a mesh backhaul a site
+    /// one ring nearer but not the user's own saves no round trip, only cost-model distance, for a whole migration.
+    /// </summary>
+    public int MinRingGain { get => _minRingGain; init => _minRingGain = AtLeast(value, 0, nameof(MinRingGain)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

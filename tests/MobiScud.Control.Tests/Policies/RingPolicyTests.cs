@@ -166,6 +166,28 @@ public sealed class RingPolicyTests
         Assert.Equal((A, C), (start.From, start.To));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Predictive_moves_only_when_the_move_brings_the_pvm_at_least_min_ring_gain_nearer(bool mdpBase)
+    {
+        // Users at C1 stay 20 minutes; from A (8 rings) to C (0 rings) is a gain of 8 rings.
+        StartMigration? Move(int minRingGain)
+        {
+            var f = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive, MdpBase = mdpBase, MinRingGain = minRingGain }))
+            {
+                Facts = new PolicyFacts { Mobility = Learned(EnbC1, EnbB1, TimeSpan.FromMinutes(20)) },
+            };
+            f.Up(EnbA1);
+            return f.PathSwitch(EnbC1, 0x11).OfType<StartMigration>().SingleOrDefault();
+        }
+
+        Assert.Equal(C, Move(0)?.To);
+        Assert.Equal(C, Move(8)?.To);
+        Assert.Null(Move(9));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PolicyConfig { MinRingGain = -1 });
+    }
+
     [Fact]
     public void A_creation_that_failed_is_asked_for_again_after_the_back_off_not_at_once()
     {
