@@ -162,8 +162,8 @@ public sealed record PolicyConfig
 
     /// <summary>
     /// Predictive with <see cref="McConfig.Cells"/>: a move must bring the PVM at least this many rings nearer the
-    /// user's cell (0: any move the cost favours, also one toward where the user is going). On a mesh backhaul a site
-    /// one ring nearer but not the user's own saves no round trip, only cost-model distance, for a whole migration.
+    /// user's cell (0: any move the cost favours, also one toward where the user is going). Fewer, longer moves: fewer
+    /// bytes on the wire for the same distance covered.
     /// </summary>
     public int MinRingGain { get => _minRingGain; init => _minRingGain = AtLeast(value, 0, nameof(MinRingGain)); }
 
