@@ -228,6 +228,27 @@ public static partial class MigrationPolicies
             return sum;
         }
 
+        if (policy.MdpBase)
+        {
+            // On the MDP: its value function picks the site; the forecast may only hold the move back.
+            var (chosen, mdpGain) = MdpChoice(config, cells, facts, enb, here, movable, at);
+            if (chosen == here)
+            {
+                return new PolicyVerdict(here, 0, reviewAt);
+            }
+
+            if (!policy.ForecastVeto)
+            {
+                return new PolicyVerdict(chosen, mdpGain);
+            }
+
+            var seconds = ExpectedMigrationSeconds(config, facts, here, chosen);
+            var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
+            var after = onWire > 0 ? forecast.After(onWire) : weights;
+            var forecastGain = Transmission(here, after, onWire) - Transmission(chosen, after, onWire) - (cost.MigrationCost(SiteRings(config, cells, here, chosen), q) * LoadFactor(config, facts, here, chosen));
+            return forecastGain > 0 ? new PolicyVerdict(chosen, mdpGain) : new PolicyVerdict(here, 0, reviewAt);
+        }
+
         // Candidates: the site nearest (in rings) to each of the likeliest cells, the user's own first.
         var candidates = new List<SiteId>();
         foreach (var cell in Likeliest(weights, enb))
@@ -281,6 +302,11 @@ public static partial class MigrationPolicies
         var bestGain = 0.0;
         foreach (var c in candidates)
         {
+            if (policy.MinRingGain > 0 && UserRings(config, cells, enb, c) > ringsHere - policy.MinRingGain)
+            {
+                continue;
+            }
+
             // Admission: a move that cannot finish in time on the links it shares is not started; while one that can
             // is on the wire the user is still served from here, so only the forecast after it lands counts for c.
             var seconds = ExpectedMigrationSeconds(config, facts, here, c);
@@ -304,6 +330,53 @@ public static partial class MigrationPolicies
         }
 
         return new PolicyVerdict(here, 0, reviewAt);
+    }
+
+    /// <summary>
+    /// Predictive's base decision on the MDP: each movable site c scored as mdp-threshold does,
+    /// <c>M(rings(here, c)) x load + T(y_c) + gamma sum_j P(y_c, j) V(j)</c>, with the migration cost raised by the
+    /// load on the route (<see cref="LoadFactor"/>) and moves that cannot finish in time left out (admission). Staying
+    /// wins ties. Returns the site and how much it saves over staying.
+    /// </summary>
+    private static (SiteId Site, double Gain) MdpChoice(McConfig config, CellGeometry cells, PolicyFacts facts, EnbId user, SiteId here, List<SiteId> movable, TimeSpan at)
+    {
+        var policy = config.Policy;
+        var cost = policy.Cost;
+        var q = facts.LoadRatio;
+        var n = policy.MaxDistance;
+        var solution = MdpThresholdSolver.Cached(cost, n, CellMoveProbability(config, facts, user, at), q);
+        double Value(SiteId c) => cost.TransmissionCost(Math.Min(UserRings(config, cells, user, c), n), q) + (cost.Gamma * solution.Continuation[Math.Min(UserRings(config, cells, user, c), n)]);
+        var stay = Value(here);
+        var best = here;
+        var bestCost = stay;
+        var ringsHere = UserRings(config, cells, user, here);
+        foreach (var site in movable)
+        {
+            if (policy.MinRingGain > 0 && UserRings(config, cells, user, site) > ringsHere - policy.MinRingGain)
+            {
+                continue;
+            }
+
+            var move = cost.MigrationCost(SiteRings(config, cells, here, site), q);
+            if (stay - Value(site) <= move)
+            {
+                // Not worth it even on idle links: skip the load and admission estimates.
+                continue;
+            }
+
+            if (!FinishesInTime(config, ExpectedMigrationSeconds(config, facts, here, site)))
+            {
+                continue;
+            }
+
+            var c = (move * LoadFactor(config, facts, here, site)) + Value(site);
+            if (c < bestCost - 1e-9)
+            {
+                (best, bestCost) = (site, c);
+            }
+        }
+
+        return (best, stay - bestCost);
     }
 
     /// <summary>

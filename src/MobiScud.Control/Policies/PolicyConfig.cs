@@ -43,6 +43,7 @@ public sealed record PolicyConfig
     private readonly double _migrationBytesPerSecond;
     private readonly double _deadlineShare = 0.5;
     private readonly double _headingWeight = 0.5;
+    private readonly int _minRingGain;
     private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
 
     public static PolicyConfig Default { get; } = new();
@@ -145,6 +146,26 @@ public sealed record PolicyConfig
 
     /// <summary>Predictive: how long a heading is assumed to hold (the user's path bends away from it as e^(-t / this)).</summary>
     public TimeSpan HeadingPersistence { get => _headingPersistence; init => _headingPersistence = Positive(value, nameof(HeadingPersistence)); }
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: decide on the MDP's value function (Wang et al.'s score of each
+    /// site, as mdp-threshold), with predictive's admission, congestion cost and pre-copy on top, instead of the
+    /// learned forecast alone. False: the forecast decides (docs/policies.md records both).
+    /// </summary>
+    public bool MdpBase { get; init; } = true;
+
+    /// <summary>
+    /// Predictive on the MDP: a move the MDP picks is made only if the learned forecast (where users of this cell go,
+    /// and the user's heading) also expects it to pay back; else the PVM stays and looks again later.
+    /// </summary>
+    public bool ForecastVeto { get; init; } = true;
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: a move must bring the PVM at least this many rings nearer the
+    /// user's cell (0: any move the cost favours, also one toward where the user is going). Fewer, longer moves: fewer
+    /// bytes on the wire for the same distance covered.
+    /// </summary>
+    public int MinRingGain { get => _minRingGain; init => _minRingGain = AtLeast(value, 0, nameof(MinRingGain)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

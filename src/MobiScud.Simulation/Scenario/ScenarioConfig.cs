@@ -281,6 +281,15 @@ public sealed class PolicyParameters
 
     public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
 
+    /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
+    public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
+
+    /// <summary>Predictive on the MDP: the learned forecast may veto the MDP's move.</summary>
+    public bool ForecastVeto { get; set; } = PolicyConfig.Default.ForecastVeto;
+
+    /// <summary>Predictive: a move must bring the PVM this many rings nearer the user's cell (0: any).</summary>
+    public int MinRingGain { get; set; } = PolicyConfig.Default.MinRingGain;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -309,6 +318,9 @@ public sealed class PolicyParameters
         DeadlineShare = DeadlineShare,
         HeadingWeight = HeadingWeight,
         HeadingPersistence = HeadingPersistence,
+        MdpBase = MdpBase,
+        MinRingGain = MinRingGain,
+        ForecastVeto = ForecastVeto,
         MigrationBytes = pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
         MigrationBytesPerSecond = pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024,
     };

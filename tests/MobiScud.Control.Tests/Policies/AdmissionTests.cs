@@ -18,10 +18,11 @@ public sealed class AdmissionTests
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
 
-    // The admission alone: no heading, and the congestion cost (LinkLoadWeight) off unless a test sets it.
-    private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null, double linkLoadWeight = 0)
+    // The admission alone: no heading, and the congestion cost (LinkLoadWeight) off unless a test sets it. The forecast
+    // decides (MdpBase off) unless a test sets mdpBase: the partial targets and benefits below are the forecast's.
+    private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null, double linkLoadWeight = 0, bool mdpBase = false)
     {
-        var policy = new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0, LinkLoadWeight = linkLoadWeight };
+        var policy = new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0, LinkLoadWeight = linkLoadWeight, MdpBase = mdpBase };
         return WithPolicy(policy) with { Cells = Cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
     }
 
@@ -126,6 +127,32 @@ public sealed class AdmissionTests
         Assert.Equal(C, shared?.To);
         Assert.True(idle!.ExpectedBenefit > shared!.ExpectedBenefit, $"benefit {idle.ExpectedBenefit} on idle links, {shared.ExpectedBenefit} sharing");
         Assert.Null(Move([10, 10]));
+    }
+
+    [Fact]
+    public void Predictive_on_the_mdp_keeps_the_admission_and_the_congestion_cost()
+    {
+        // Users at C1 stay 20 minutes: the MDP follows them from A to C, whatever the links carry.
+        var mobility = Learned(EnbC1, EnbB1, TimeSpan.FromMinutes(20));
+        StartMigration? Move(McConfig config, IReadOnlyList<int> onLinks)
+        {
+            var f = new Fixture(config) { Facts = new PolicyFacts { Mobility = mobility, LinkMigrations = onLinks } };
+            f.Up(EnbA1);
+            return f.PathSwitch(EnbC1, 0x11).OfType<StartMigration>().SingleOrDefault();
+        }
+
+        var mdp = WithPolicy(new PolicyConfig { Kind = PolicyKind.MdpThreshold }) with { Cells = Cells, MigrationDeadline = TimeSpan.FromSeconds(60) };
+        Assert.Equal(C, Move(mdp, [250, 250])?.To);
+
+        // Predictive on the MDP: to C on idle links; not onto links where it would miss its deadline (60.2 s).
+        Assert.Equal(C, Move(Predictive(mdpBase: true), [0, 0])?.To);
+        Assert.Null(Move(Predictive(mdpBase: true), [250, 250]));
+
+        // Congestion: on idle links worth it; with ten migrations on each link it would finish in time (2.6 s), but at
+        // 11 times the migration cost staying is cheaper.
+        Assert.Equal(C, Move(Predictive(linkLoadWeight: 1, mdpBase: true), [0, 0])?.To);
+        Assert.Null(Move(Predictive(linkLoadWeight: 1, mdpBase: true), [10, 10]));
+        Assert.Equal(C, Move(Predictive(linkLoadWeight: 0, mdpBase: true), [10, 10])?.To);
     }
 
     [Fact]

@@ -16,9 +16,10 @@ public sealed class HeadingTests
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
 
-    // A heading held 5 minutes: on this short line a longer one runs past C within the forecast.
-    private static Fixture Predictive(double headingWeight) =>
-        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5) }) with { Cells = Cells });
+    // A heading held 5 minutes: on this short line a longer one runs past C within the forecast. The forecast picks
+    // the target (MdpBase off: on the MDP the heading can only veto a move).
+    private static Fixture Predictive(double headingWeight, int minRingGain = 0) =>
+        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5), MdpBase = false, MinRingGain = minRingGain }) with { Cells = Cells });
 
     [Fact]
     public void A_handover_keeps_the_cell_the_user_came_from_and_when_it_arrived_there()
@@ -50,6 +51,26 @@ public sealed class HeadingTests
 
         Assert.Equal(C, Moves(1).To);
         Assert.Equal(B, Moves(0).To);
+    }
+
+    [Fact]
+    public void Min_ring_gain_holds_back_a_move_ahead_that_brings_the_pvm_no_nearer_the_user()
+    {
+        // As above with the heading alone: C is as far from B1 as A is (4 rings), so with MinRingGain 1 the PVM goes
+        // to the user's own site B or stays, never ahead to C.
+        StartMigration? Moves(int minRingGain)
+        {
+            var f = Predictive(1, minRingGain);
+            f.Facts = new PolicyFacts { Mobility = Learned(EnbB1, EnbC1, TimeSpan.FromMinutes(5)) };
+            f.Up(EnbA1);
+            f.Advance(TimeSpan.FromMinutes(1));
+            f.PathSwitch(EnbA2, 0x11);
+            f.Advance(TimeSpan.FromMinutes(1));
+            return f.PathSwitch(EnbB1, 0x12).OfType<StartMigration>().SingleOrDefault();
+        }
+
+        Assert.Equal(C, Moves(0)?.To);
+        Assert.NotEqual(C, Moves(1)?.To);
     }
 
     private static MobilityStats Learned(EnbId enb, EnbId next, TimeSpan dwell, int times = 20)

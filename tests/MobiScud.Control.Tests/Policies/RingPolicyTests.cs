@@ -122,6 +122,73 @@ public sealed class RingPolicyTests
     }
 
     [Fact]
+    public void Predictive_on_the_mdp_without_the_veto_moves_where_mdp_threshold_moves()
+    {
+        // No backhaul graph here, so no load or admission: predictive's base decision is the MDP's, move for move.
+        var walk = new[] { EnbB1, EnbC1, EnbA2, EnbC1, EnbB1, EnbA1, EnbC1 };
+        var mdp = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.MdpThreshold, Learn = false, MoveProbability = 0.2 }));
+        var predictive = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = false, MoveProbability = 0.2, ForecastVeto = false, HeadingWeight = 0 }));
+        foreach (var f in new[] { mdp, predictive })
+        {
+            f.Up(EnbA1);
+            var teid = 0x10u;
+            foreach (var enb in walk)
+            {
+                foreach (var start in f.PathSwitch(enb, teid++).OfType<StartMigration>().ToList())
+                {
+                    f.Completed(start.Migration);
+                }
+            }
+        }
+
+        var moves = mdp.All.OfType<StartMigration>().Select(m => (m.From, m.To)).ToList();
+        Assert.NotEmpty(moves);
+        Assert.Equal(moves, predictive.All.OfType<StartMigration>().Select(m => (m.From, m.To)).ToList());
+    }
+
+    [Fact]
+    public void Predictive_on_the_mdp_vetoes_a_move_the_mdp_makes_when_users_of_the_cell_are_learned_to_come_straight_back()
+    {
+        // Users at C1 go back to A1 after 5 s. The MDP sees only how often users leave C1, not where to, and follows.
+        var facts = new PolicyFacts { Mobility = Learned(EnbC1, EnbA1, TimeSpan.FromSeconds(5)) };
+        var mdp = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.MdpThreshold })) { Facts = facts };
+        mdp.Up(EnbA1);
+        Assert.Equal((A, C), Single<StartMigration>(mdp.PathSwitch(EnbC1, 0x11)) is var m ? (m.From, m.To) : default);
+
+        var vetoed = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive })) { Facts = facts };
+        vetoed.Up(EnbA1);
+        Assert.Empty(vetoed.PathSwitch(EnbC1, 0x11).OfType<StartMigration>());
+
+        // Without the veto, predictive follows as the MDP does.
+        var follows = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive, ForecastVeto = false })) { Facts = facts };
+        follows.Up(EnbA1);
+        var start = Single<StartMigration>(follows.PathSwitch(EnbC1, 0x11));
+        Assert.Equal((A, C), (start.From, start.To));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Predictive_moves_only_when_the_move_brings_the_pvm_at_least_min_ring_gain_nearer(bool mdpBase)
+    {
+        // Users at C1 stay 20 minutes; from A (8 rings) to C (0 rings) is a gain of 8 rings.
+        StartMigration? Move(int minRingGain)
+        {
+            var f = new Fixture(InRings(new PolicyConfig { Kind = PolicyKind.Predictive, MdpBase = mdpBase, MinRingGain = minRingGain }))
+            {
+                Facts = new PolicyFacts { Mobility = Learned(EnbC1, EnbB1, TimeSpan.FromMinutes(20)) },
+            };
+            f.Up(EnbA1);
+            return f.PathSwitch(EnbC1, 0x11).OfType<StartMigration>().SingleOrDefault();
+        }
+
+        Assert.Equal(C, Move(0)?.To);
+        Assert.Equal(C, Move(8)?.To);
+        Assert.Null(Move(9));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PolicyConfig { MinRingGain = -1 });
+    }
+
+    [Fact]
     public void A_creation_that_failed_is_asked_for_again_after_the_back_off_not_at_once()
     {
         var f = new Fixture(InRings(PolicyConfig.Default));
