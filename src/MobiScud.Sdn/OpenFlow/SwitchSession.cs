@@ -95,6 +95,9 @@ internal sealed class SwitchSession : IAsyncDisposable
 
     public event Action<SwitchSession, OfpMessage>? Unsolicited;
 
+    /// <summary>The last failure to give a reader thread its real-time priority (process-wide: the cause is the host's).</summary>
+    public static string? ReaderPriorityProblem { get; private set; }
+
     public uint NextXid() => (uint)Interlocked.Increment(ref nextXid);
 
     /// <summary>HELLO both ways (we send ours first: OVS hangs up if it waits ~1 s), then FEATURES_REQUEST (OVS never sends it).</summary>
@@ -220,6 +223,11 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>The session's reader thread: blocking reads (closing the stream unblocks them), dispatch inline.</summary>
     private void ReadLoop()
     {
+        if (options.ReaderRealtimePriority is { } priority && RealtimeThread.TrySetCurrent(priority) is { } problem)
+        {
+            ReaderPriorityProblem = problem;
+        }
+
         var header = new byte[OfpCodec.HeaderLength];
         try
         {

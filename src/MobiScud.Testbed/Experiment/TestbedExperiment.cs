@@ -172,7 +172,12 @@ public static class TestbedExperiment
             var epochTicks = Stopwatch.GetTimestamp();
             TimeSpan Clock() => DateTime.UtcNow - epoch;
 
-            await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = plan.ControllerSocket });
+            await using var controller = new OpenFlowController(new OpenFlowControllerOptions
+            {
+                TcpEndPoint = null,
+                UnixSocketPath = plan.ControllerSocket,
+                ReaderRealtimePriority = scenario.SwitchRealtimePriority > 0 ? scenario.SwitchRealtimePriority : null,
+            });
             controller.Start();
             var datapathSync = net.DatapathSync();
             await using var syncs = new AsyncDisposables(datapathSync.Values);
@@ -184,6 +189,12 @@ public static class TestbedExperiment
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
+            if (controller.ReaderPriorityProblem is { } priorityProblem)
+            {
+                problems.Add($"switchRealtimePriority: {priorityProblem}");
+                log.WriteLine($"switch reader threads at normal priority: {priorityProblem}");
+            }
+
             var pcap = Path.Combine(runDir, "s1.pcap");
             using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
