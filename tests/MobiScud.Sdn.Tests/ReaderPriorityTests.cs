@@ -27,16 +27,18 @@ public class ReaderPriorityTests
             using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await client.ConnectAsync(new UnixDomainSocketEndPoint(path));
 
-            // The reader starts when a switch connects; its name, truncated by the kernel to 15 bytes, finds it.
+            // The reader starts when a switch connects and then sets its own priority; its name, truncated by the
+            // kernel to 15 bytes, finds it. Other tests' readers in this process run at normal priority (0), and
+            // nothing else makes a thread SCHED_RR, so one with that name and policy is this one.
             var deadline = DateTime.UtcNow.AddSeconds(10);
             List<int> policies;
-            while ((policies = PoliciesOf("openflow reader")).Count == 0 && DateTime.UtcNow < deadline)
+            while (!(policies = PoliciesOf("openflow reader")).Contains(SchedRr) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
 
             Assert.Null(controller.ReaderPriorityProblem);
-            Assert.Equal([SchedRr], policies);
+            Assert.Contains(SchedRr, policies);
         }
         finally
         {

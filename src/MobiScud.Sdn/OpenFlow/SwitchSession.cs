@@ -36,7 +36,7 @@ public sealed record FlowBatchResult(bool Confirmed, int FlowMods, IReadOnlyList
 }
 
 /// <summary>
-/// <see cref="Stopwatch"/> timestamps of one flow batch: its write returned, the reader read the BARRIER_REPLY, and
+/// <see cref="Stopwatch"/> timestamps of one flow batch: its write was issued, the reader read the BARRIER_REPLY, and
 /// the code that awaited the batch resumed (after <see cref="BarrierRead"/> on the same thread unless the read loop
 /// was busy).
 /// </summary>
@@ -129,13 +129,16 @@ internal sealed class SwitchSession : IAsyncDisposable
         await WriteAsync(w.WrittenMemory);
     }
 
-    private async Task WriteAsync(ReadOnlyMemory<byte> bytes)
+    /// <returns>When the write was issued (Stopwatch timestamp, after the write lock): a reply can be read before the write call returns.</returns>
+    private async Task<long> WriteAsync(ReadOnlyMemory<byte> bytes)
     {
         await writeLock.WaitAsync(cts.Token);
         try
         {
+            var issued = Stopwatch.GetTimestamp();
             await stream.WriteAsync(bytes, cts.Token);
             await stream.FlushAsync(cts.Token);
+            return issued;
         }
         finally
         {
@@ -200,8 +203,7 @@ internal sealed class SwitchSession : IAsyncDisposable
             : new TimeoutException($"switch {Remote} (dpid 0x{DatapathId:x}) sent no barrier reply to {mods.Count} flow-mod(s) within {options.RequestTimeout.TotalSeconds:0.#} s")));
         try
         {
-            await WriteAsync(w.WrittenMemory);
-            var written = Stopwatch.GetTimestamp();
+            var written = await WriteAsync(w.WrittenMemory);
             await barrier.Task;
             var times = new BatchTimes(written, barrier.ReadAt, Stopwatch.GetTimestamp());
             lock (errors)

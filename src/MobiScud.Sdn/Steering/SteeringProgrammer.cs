@@ -35,7 +35,7 @@ public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<Sit
 }
 
 /// <summary>
-/// <see cref="System.Diagnostics.Stopwatch"/> timestamps of one steering command: the first site's flow-mods written,
+/// <see cref="System.Diagnostics.Stopwatch"/> timestamps of one steering command: the first site's flow-mods write issued,
 /// the last site's BARRIER_REPLY read and its awaiting code resumed, the first datapath flush sent and the last one's
 /// reply read (0 when no flush ran).
 /// </summary>
