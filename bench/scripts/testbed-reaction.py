@@ -4,6 +4,7 @@
   testbed-reaction.py scenario N > ho.yaml     # N X2 handovers, 10 UEs, one every 100 ms, both eNBs at site a
   mobiscud testbed run --run-dir /tmp/tb --scenario ho.yaml
   testbed-reaction.py stats /tmp/tb/mc-timeline.csv
+  testbed-reaction.py stages /tmp/tb/steering-stages.csv   # where wire -> flows confirmed goes, stage by stage
 """
 import csv
 import sys
@@ -30,5 +31,16 @@ def stats(path):
         print(f"{column}: n={len(v)} p50 {pct(v, .5):.2f} p99 {pct(v, .99):.2f} max {max(v):.2f} ms")
 
 
+def stages(path):
+    rows = [r for r in csv.DictReader(open(path)) if r["event"].startswith(("PathSwitched", "HandoverCompleted", "HandoverPrepared"))]
+    total = [float(r["wire_to_flows_confirmed_ms"]) for r in rows]
+    slow = sorted(rows, key=lambda r: float(r["wire_to_flows_confirmed_ms"]))[-max(1, len(rows) // 100):]
+    print(f"{len(rows)} handovers; p50/p99/max per stage, and the stage's mean over the slowest 1 % (p99 tail)")
+    for column in [c for c in rows[0] if c.endswith("_ms")]:
+        v = [float(r[column]) for r in rows]
+        tail = sum(float(r[column]) for r in slow) / len(slow)
+        print(f"{column:32} p50 {pct(v, .5):7.3f} p99 {pct(v, .99):7.3f} max {max(v):8.3f}  tail mean {tail:7.3f} ms")
+
+
 if __name__ == "__main__":
-    scenario(int(sys.argv[2])) if sys.argv[1] == "scenario" else stats(sys.argv[2])
+    {"scenario": lambda a: scenario(int(a)), "stats": stats, "stages": stages}[sys.argv[1]](sys.argv[2])

@@ -125,6 +125,20 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
     }
 
     [Fact]
+    public async Task The_blocking_unixctl_call_gets_the_same_replies_and_errors_and_stamps_the_reply_after_the_request()
+    {
+        await using var unixctl = new OvsUnixctl(() => OvsUnixctl.SocketIn(ovs.Dir));
+        var timeout = TimeSpan.FromSeconds(10);
+        Assert.Contains("10.60.0.0/24 MARK 1 dev brA", unixctl.Call("ovs/route/show", null, timeout, out var sent, out var replied), StringComparison.Ordinal);
+        Assert.True(sent > 0 && replied >= sent, $"sent {sent}, replied {replied}");
+        var e = Assert.Throws<InvalidOperationException>(() => unixctl.Call("no/such-command", null, timeout, out _, out _));
+        Assert.Contains("ovs-appctl no/such-command", e.Message, StringComparison.Ordinal);
+        Assert.Contains("dev brA", unixctl.Call("ovs/route/lookup", ["10.60.0.3", "pkt_mark=1"], timeout, out _, out _), StringComparison.Ordinal);
+        await using var missing = new OvsUnixctl(Path.Combine(ovs.Dir, "no-such.ctl"));
+        Assert.ThrowsAny<System.Net.Sockets.SocketException>(() => missing.Call("ovs/route/show", null, timeout, out _, out _));
+    }
+
+    [Fact]
     public void The_routing_helper_routes_each_site_to_its_bridge_seeds_every_peer_and_refuses_what_ovs_31_cannot_separate()
     {
         var a = OvsSharedSubnetHarness.Sites[OvsSharedSubnetHarness.SiteA];

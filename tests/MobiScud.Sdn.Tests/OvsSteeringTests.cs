@@ -36,6 +36,14 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         // The harness's programmer confirms beyond the barrier: OVS's datapath cache follows the new tables (no flush
         // here), so the first packet sent from now on must take the new path.
         Assert.True(result.DatapathSynced, "the datapath sync did not run");
+
+        // The reaction-time stages: present when flow-mods went out, in order, the flush only after the barrier reply.
+        var sent = result.Sites.Values.Any(s => s.FlowMods > 0);
+        Assert.Equal(sent, result.Times is not null);
+        if (result.Times is { } t)
+        {
+            Assert.True(t.Written <= t.BarrierRead && t.BarrierRead <= t.Resumed && t.Resumed <= t.FlushSent && t.FlushSent <= t.FlushReplied && t.FlushSent != 0, $"stages out of order: {t}");
+        }
     }
 
     /// <summary>The first packet matching <paramref name="want"/> at any of the sockets, and where it arrived.</summary>

@@ -24,6 +24,13 @@ public sealed record OpenFlowControllerOptions
     public TimeSpan EchoInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// SCHED_RR priority (1-99) for each switch's reader thread, which also runs the code awaiting a barrier (the
+    /// datapath flush): on a loaded host its wake-up then does not queue behind other threads. Null: normal priority.
+    /// A failure to set it is reported in <see cref="OpenFlowController.ReaderPriorityProblem"/>.
+    /// </summary>
+    public int? ReaderRealtimePriority { get; init; }
 }
 
 /// <summary>
@@ -53,6 +60,9 @@ public sealed class OpenFlowController : IAsyncDisposable
     public IPEndPoint? TcpEndPoint { get; private set; }
 
     public event Action<ReconcileReport>? Reconciled;
+
+    /// <summary>Why a reader thread could not get <see cref="OpenFlowControllerOptions.ReaderRealtimePriority"/> (last one); null when all did.</summary>
+    public string? ReaderPriorityProblem => SwitchSession.ReaderPriorityProblem;
 
     public event Action<ulong, OfpMessage>? MessageReceived;
 

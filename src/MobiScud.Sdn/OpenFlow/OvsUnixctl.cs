@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;
 
@@ -67,6 +68,116 @@ public sealed class OvsUnixctl : IAsyncDisposable
         return ReadReplyAndReleaseAsync(method, ct);
     }
 
+    /// <summary>
+    /// Runs one command with blocking socket calls on the calling thread, for a caller that wants the reply to wake
+    /// it directly (an async receive completes on an epoll thread, which queues the continuation to a pool thread).
+    /// Holds the thread for OVS's reply, so only for short commands; <paramref name="timeout"/> bounds each wait.
+    /// </summary>
+    /// <param name="sentAt">Stopwatch timestamp when the request was written.</param>
+    /// <param name="repliedAt">Stopwatch timestamp when the complete reply was read.</param>
+    public string Call(string method, IReadOnlyList<string>? args, TimeSpan timeout, out long sentAt, out long repliedAt)
+    {
+        if (!gate.Wait(timeout))
+        {
+            throw new TimeoutException($"ovs-appctl {method}: {SocketPath} busy for {timeout.TotalSeconds:0.#} s");
+        }
+
+        try
+        {
+            try
+            {
+                WriteRequest(method, args ?? [], timeout);
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                // As in SendAsync: one fresh connection, then give up.
+                socket?.Dispose();
+                socket = null;
+                WriteRequest(method, args ?? [], timeout);
+            }
+
+            sentAt = TimeProvider.System.GetTimestamp();
+            var filled = 0;
+            while (true)
+            {
+                int n;
+                try
+                {
+                    n = socket!.Receive(buffer.AsSpan(filled), SocketFlags.None);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+                {
+                    throw new TimeoutException($"ovs-appctl {method}: no reply from {SocketPath} within {timeout.TotalSeconds:0.#} s", e);
+                }
+
+                if (n == 0)
+                {
+                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
+                }
+
+                filled += n;
+                if (CompleteObjectLength(buffer.AsSpan(0, filled)) is { } length)
+                {
+                    repliedAt = TimeProvider.System.GetTimestamp();
+                    return ParseReply(method, length);
+                }
+
+                if (filled == buffer.Length)
+                {
+                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {buffer.Length} bytes");
+                }
+            }
+        }
+        catch
+        {
+            // The stream position is unknown after a failure: the next call reconnects.
+            socket?.Dispose();
+            socket = null;
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void WriteRequest(string method, IReadOnlyList<string> args, TimeSpan timeout)
+    {
+        if (socket is null)
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                s.Connect(new UnixDomainSocketEndPoint(socketPath()));
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+
+            socket = s;
+        }
+
+        socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
+        socket.Send(Request(method, args), SocketFlags.None);
+    }
+
+    private byte[] Request(string method, IReadOnlyList<string> args) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["id"] = nextId++, ["method"] = method, ["params"] = args });
+
+    private string ParseReply(string method, int length)
+    {
+        using var reply = JsonDocument.Parse(buffer.AsMemory(0, length));
+        var root = reply.RootElement;
+        if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+        {
+            throw new InvalidOperationException($"ovs-appctl {method}: {error}");
+        }
+
+        return root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.String ? result.GetString()! : "";
+    }
+
     private async Task WriteRequestAsync(string method, IReadOnlyList<string> args, CancellationToken ct)
     {
         if (socket is null)
@@ -85,8 +196,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
             socket = s;
         }
 
-        var request = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["id"] = nextId++, ["method"] = method, ["params"] = args });
-        await socket.SendAsync(request, SocketFlags.None, ct);
+        await socket.SendAsync(Request(method, args), SocketFlags.None, ct);
     }
 
     private async Task<string> ReadReplyAndReleaseAsync(string method, CancellationToken ct)
@@ -106,14 +216,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
                 filled += n;
                 if (CompleteObjectLength(buffer.AsSpan(0, filled)) is { } length)
                 {
-                    using var reply = JsonDocument.Parse(buffer.AsMemory(0, length));
-                    var root = reply.RootElement;
-                    if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
-                    {
-                        throw new InvalidOperationException($"ovs-appctl {method}: {error}");
-                    }
-
-                    return root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.String ? result.GetString()! : "";
+                    return ParseReply(method, length);
                 }
 
                 if (filled == buffer.Length)

@@ -27,10 +27,20 @@ public sealed record FlowBatchResult(bool Confirmed, int FlowMods, IReadOnlyList
 
     public static FlowBatchResult NotConfirmed(int flowMods) => new(false, flowMods, []) { TimedOut = true };
 
+    /// <summary>Where the batch's time went (<see cref="Stopwatch"/> timestamps); null when nothing was sent.</summary>
+    public BatchTimes? Times { get; init; }
+
     public override string ToString() =>
         Confirmed ? $"confirmed {FlowMods} flow-mods{(Ok ? "" : $", rejected: {string.Join("; ", Rejections)}")}"
         : TimedOut ? $"{FlowMods} flow-mods sent, no barrier reply in time" : "deferred until the switch connects";
 }
+
+/// <summary>
+/// <see cref="Stopwatch"/> timestamps of one flow batch: its write was issued, the reader read the BARRIER_REPLY, and
+/// the code that awaited the batch resumed (after <see cref="BarrierRead"/> on the same thread unless the read loop
+/// was busy).
+/// </summary>
+public readonly record struct BatchTimes(long Written, long BarrierRead, long Resumed);
 
 /// <summary>What a reconciliation after (re)connect found and changed.</summary>
 public sealed record ReconcileReport(ulong DatapathId, int Found, int Kept, int Added, int Modified, int Deleted, TimeSpan SinceConnect, IReadOnlyList<FlowModRejection> Rejections)
@@ -52,10 +62,14 @@ internal sealed class SwitchSession : IAsyncDisposable
     private readonly CancellationTokenSource cts = new();
     private readonly TaskCompletionSource<Hello> hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long connectedAt = TimeProvider.System.GetTimestamp();
+    private readonly TaskCompletionSource readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int nextXid = 0x10000;
     private int closed;
 
-    /// <summary>The session's read loop, keep-alive and echo replies: the controller's tracker, awaited when it stops.</summary>
+    /// <summary>When the read loop finished reading the frame it is dispatching (TimeProvider.System timestamp).</summary>
+    private long frameReadAt;
+
+    /// <summary>The session's keep-alive and echo replies: the controller's tracker, awaited when it stops.</summary>
     private readonly BackgroundTasks background;
 
     public SwitchSession(Stream stream, string remote, OpenFlowControllerOptions options, BackgroundTasks? background = null)
@@ -85,12 +99,18 @@ internal sealed class SwitchSession : IAsyncDisposable
 
     public event Action<SwitchSession, OfpMessage>? Unsolicited;
 
+    /// <summary>The last failure to give a reader thread its real-time priority (process-wide: the cause is the host's).</summary>
+    public static string? ReaderPriorityProblem { get; private set; }
+
     public uint NextXid() => (uint)Interlocked.Increment(ref nextXid);
 
     /// <summary>HELLO both ways (we send ours first: OVS hangs up if it waits ~1 s), then FEATURES_REQUEST (OVS never sends it).</summary>
     public async Task<FeaturesReply> HandshakeAsync()
     {
-        Completion = background.Run(ReadLoopAsync, $"reading from switch {Remote}");
+        // One dedicated thread blocked in read(): a reply wakes it directly, not an epoll thread that then queues the
+        // read loop's continuation to a pool thread (two wake-ups, each queued behind every runnable thread).
+        Completion = readerDone.Task;
+        new Thread(ReadLoop) { IsBackground = true, Name = $"openflow reader {Remote}" }.Start();
         await SendAsync(new Hello(NextXid(), 1u << OfpCodec.Version13));
         var peer = await hello.Task.WaitAsync(options.RequestTimeout, cts.Token);
         if (peer.VersionBitmap is not null && !peer.Supports(OfpCodec.Version13))
@@ -113,13 +133,16 @@ internal sealed class SwitchSession : IAsyncDisposable
         await WriteAsync(w.WrittenMemory);
     }
 
-    private async Task WriteAsync(ReadOnlyMemory<byte> bytes)
+    /// <returns>When the write was issued (Stopwatch timestamp, after the write lock): a reply can be read before the write call returns.</returns>
+    private async Task<long> WriteAsync(ReadOnlyMemory<byte> bytes)
     {
         await writeLock.WaitAsync(cts.Token);
         try
         {
+            var issued = TimeProvider.System.GetTimestamp();
             await stream.WriteAsync(bytes, cts.Token);
             await stream.FlushAsync(cts.Token);
+            return issued;
         }
         finally
         {
@@ -171,19 +194,30 @@ internal sealed class SwitchSession : IAsyncDisposable
 
         var barrierXid = NextXid();
         OfpCodec.Encode(new BarrierRequest(barrierXid), w);
-        var tcs = new TaskCompletionSource<OfpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        pending[barrierXid] = tcs;
+
+        // Continuations run synchronously: whoever awaits the batch (the steering programmer, then the datapath flush)
+        // goes on at once on the reader thread that read the BARRIER_REPLY, without a hop through the thread pool.
+        // The awaiting code only ever awaits (never blocks on this session), so the reader cannot deadlock on itself.
+        var barrier = new BarrierWaiter();
+        pending[barrierXid] = barrier;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        deadline.CancelAfter(options.RequestTimeout);
+        var registration = deadline.Token.Register(() => barrier.TrySetException(cts.IsCancellationRequested
+            ? new OperationCanceledException(cts.Token)
+            : new TimeoutException($"switch {Remote} (dpid 0x{DatapathId:x}) sent no barrier reply to {mods.Count} flow-mod(s) within {options.RequestTimeout.TotalSeconds:0.#} s")));
         try
         {
-            await WriteAsync(w.WrittenMemory);
-            await tcs.Task.WaitAsync(options.RequestTimeout, cts.Token);
+            var written = await WriteAsync(w.WrittenMemory);
+            await barrier.Task;
+            var times = new BatchTimes(written, barrier.ReadAt, TimeProvider.System.GetTimestamp());
             lock (errors)
             {
-                return new FlowBatchResult(true, mods.Count, errors.Rejections.ToList());
+                return new FlowBatchResult(true, mods.Count, errors.Rejections.ToList()) { Times = times };
             }
         }
         finally
         {
+            await registration.DisposeAsync();
             pending.TryRemove(barrierXid, out _);
             foreach (var m in mods)
             {
@@ -192,18 +226,25 @@ internal sealed class SwitchSession : IAsyncDisposable
         }
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>The session's reader thread: blocking reads (closing the stream unblocks them), dispatch inline.</summary>
+    private void ReadLoop()
     {
+        if (options.ReaderRealtimePriority is { } priority && RealtimeThread.TrySetCurrent(priority) is { } problem)
+        {
+            ReaderPriorityProblem = problem;
+        }
+
         var header = new byte[OfpCodec.HeaderLength];
         try
         {
             while (!cts.IsCancellationRequested)
             {
-                await stream.ReadExactlyAsync(header, cts.Token);
+                stream.ReadExactly(header);
                 var (version, type, length, _) = OfpCodec.ReadHeader(header);
                 var frame = new byte[length];
                 header.CopyTo(frame, 0);
-                await stream.ReadExactlyAsync(frame.AsMemory(OfpCodec.HeaderLength), cts.Token);
+                stream.ReadExactly(frame.AsSpan(OfpCodec.HeaderLength));
+                frameReadAt = TimeProvider.System.GetTimestamp();
                 OfpMessage message;
                 try
                 {
@@ -229,9 +270,16 @@ internal sealed class SwitchSession : IAsyncDisposable
         {
             // Connection gone (or a header with an impossible length): the session ends, the switch will reconnect.
         }
+        catch (Exception e)
+        {
+            // Not expected from reading or dispatching; ending the session beats ending the process from this thread.
+            readerDone.TrySetException(e);
+        }
         finally
         {
-            await CloseAsync();
+            // A dedicated thread, not a pool thread: waiting here blocks nobody else.
+            CloseAsync().GetAwaiter().GetResult();
+            readerDone.TrySetResult();
         }
     }
 
@@ -268,6 +316,11 @@ internal sealed class SwitchSession : IAsyncDisposable
             default:
                 if (pending.TryGetValue(message.Xid, out var tcs) && message is not PacketIn and not PortStatus and not FlowRemoved)
                 {
+                    if (tcs is BarrierWaiter barrier)
+                    {
+                        barrier.ReadAt = frameReadAt;
+                    }
+
                     tcs.TrySetResult(message);
                 }
                 else
@@ -328,6 +381,12 @@ internal sealed class SwitchSession : IAsyncDisposable
     public event Action<SwitchSession>? Closed;
 
     public async ValueTask DisposeAsync() => await CloseAsync();
+
+    /// <summary>A batch's barrier: continuations inline on the reader thread; when its reply was read.</summary>
+    private sealed class BarrierWaiter() : TaskCompletionSource<OfpMessage>(TaskCreationOptions.None)
+    {
+        public long ReadAt { get; set; }
+    }
 
     private sealed class BatchErrors
     {

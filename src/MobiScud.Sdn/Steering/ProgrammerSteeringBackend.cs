@@ -6,7 +6,17 @@ using MobiScud.Control.Model;
 namespace MobiScud.Sdn.Steering;
 
 /// <summary>One steering command and when the switches confirmed it (barrier replies of every site touched, and the datapath sync where the programmer has one), or gave up.</summary>
-public sealed record SteeringOutcome(InstallSteering? Install, RemoveSteering? Remove, DateTimeOffset Started, DateTimeOffset Finished, bool Confirmed, string? Problem);
+public sealed record SteeringOutcome(InstallSteering? Install, RemoveSteering? Remove, DateTimeOffset Started, DateTimeOffset Finished, bool Confirmed, string? Problem)
+{
+    /// <summary>The programmer's stages on the same clock as <see cref="Started"/>; null when nothing was sent.</summary>
+    public SteeringStages? Stages { get; init; }
+}
+
+/// <summary>
+/// When a steering command's flow-mods were written, the last barrier reply read, the awaiting code resumed, the
+/// datapath flush sent and its reply read (null: no flush), on the backend's clock.
+/// </summary>
+public sealed record SteeringStages(DateTimeOffset Written, DateTimeOffset BarrierRead, DateTimeOffset Resumed, DateTimeOffset? FlushSent, DateTimeOffset? FlushReplied);
 
 /// <summary>
 /// A flow programmer (OpenFlow to Open vSwitch, or the in-memory fabric) as the host layer's steering backend, for
@@ -55,12 +65,21 @@ public sealed class ProgrammerSteeringBackend : ISteeringBackend
     private async Task RunAsync(ControlCommand command, CancellationToken ct)
     {
         var started = _time.GetUtcNow();
+        var startedTicks = TimeProvider.System.GetTimestamp();
         var install = command as InstallSteering;
         string? problem;
         bool ok;
+        SteeringStages? stages = null;
         try
         {
             var result = await _programmer.ExecuteAsync(command, ct);
+            if (result.Times is { } t)
+            {
+                // Stopwatch timestamps onto this backend's clock, through the pair read at the start.
+                DateTimeOffset At(long ticks) => started + TimeProvider.System.GetElapsedTime(startedTicks, ticks);
+                stages = new SteeringStages(At(t.Written), At(t.BarrierRead), At(t.Resumed), t.FlushSent == 0 ? null : At(t.FlushSent), t.FlushReplied == 0 ? null : At(t.FlushReplied));
+            }
+
             ok = result.Confirmed || result.Stale;
             problem = result.CompileError ?? (result.Rejections.Any() ? string.Join("; ", result.Rejections) : null);
             if (install is not null)
@@ -87,7 +106,7 @@ public sealed class ProgrammerSteeringBackend : ISteeringBackend
             }
         }
 
-        Results.Enqueue(new SteeringOutcome(install, command as RemoveSteering, started, _time.GetUtcNow(), ok, problem));
+        Results.Enqueue(new SteeringOutcome(install, command as RemoveSteering, started, _time.GetUtcNow(), ok, problem) { Stages = stages });
     }
 
     private void Fail(SteeringIntent intent, SiteId site, string reason) =>

@@ -17,6 +17,9 @@ public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<Sit
     /// </summary>
     public bool DatapathSynced { get; init; }
 
+    /// <summary>Where the command's time went, for the reaction-time breakdown; null when nothing was sent.</summary>
+    public SteeringTimes? Times { get; init; }
+
     public IEnumerable<FlowModRejection> Rejections => Sites.Values.SelectMany(s => s.Rejections);
 
     /// <summary>
@@ -30,6 +33,13 @@ public sealed record SteeringResult(UeId Ue, bool Stale, IReadOnlyDictionary<Sit
     /// <summary>Sites whose switch was not connected: their flows wait in the controller's desired state.</summary>
     public IEnumerable<SiteId> Deferred => Sites.Where(s => !s.Value.Confirmed && !s.Value.TimedOut).Select(s => s.Key);
 }
+
+/// <summary>
+/// <see cref="System.Diagnostics.Stopwatch"/> timestamps of one steering command: the first site's flow-mods write issued,
+/// the last site's BARRIER_REPLY read and its awaiting code resumed, the first datapath flush sent and the last one's
+/// reply read (0 when no flush ran).
+/// </summary>
+public readonly record struct SteeringTimes(long Written, long BarrierRead, long Resumed, long FlushSent, long FlushReplied);
 
 /// <summary>Why steering failed, as the first word of a SteeringFailed reason (and the label of the failure counter).</summary>
 public static class SteeringFailureKinds
@@ -108,13 +118,24 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
     /// After every touched site confirmed its batch: bring the datapath caches of the sites that changed in line.
     /// False when a touched site has nothing to do it with.
     /// </summary>
-    protected virtual Task<bool> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct) => Task.FromResult(false);
+    /// <returns>Whether it was done, with the Stopwatch timestamps of the first flush sent and the last reply read (0: none).</returns>
+    protected virtual Task<(bool Synced, long Sent, long Replied)> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct) =>
+        Task.FromResult((false, 0L, 0L));
 
     private async Task<SteeringResult> FinishAsync(UeId ue, Dictionary<SiteId, FlowBatchResult> results, CancellationToken ct)
     {
-        var result = new SteeringResult(ue, false, results);
+        var batches = results.Values.Where(r => r.Times is not null).Select(r => r.Times!.Value).ToList();
+        var times = batches.Count == 0 ? (SteeringTimes?)null
+            : new SteeringTimes(batches.Min(b => b.Written), batches.Max(b => b.BarrierRead), batches.Max(b => b.Resumed), 0, 0);
+        var result = new SteeringResult(ue, false, results) { Times = times };
         var changed = results.Where(r => r.Value.FlowMods > 0).Select(r => r.Key).ToList();
-        return result.Confirmed && await SyncDatapathAsync(results.Keys, changed, ct) ? result with { DatapathSynced = true } : result;
+        if (!result.Confirmed)
+        {
+            return result;
+        }
+
+        var (synced, sent, replied) = await SyncDatapathAsync(results.Keys, changed, ct);
+        return result with { DatapathSynced = synced, Times = times is { } t ? t with { FlushSent = sent, FlushReplied = replied } : null };
     }
 
     public async Task<SteeringResult> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
@@ -208,19 +229,23 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
     public override SteeringIntent? IntentAt(SiteId site, ulong cookie) =>
         Topology.TryGet(site, out var topology) ? controller.DesiredTag(topology.DatapathId, cookie) as SteeringIntent : null;
 
-    protected override async Task<bool> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct)
+    protected override Task<(bool Synced, long Sent, long Replied)> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct)
     {
         if (touched.Any(s => datapathSync.GetValueOrDefault(s) is null or { Mode: DatapathSyncMode.None }))
         {
-            return false;
+            return Task.FromResult((false, 0L, 0L));
         }
 
-        // Unchanged sites need no wait: their datapath already follows tables that did not move.
+        // Unchanged sites need no wait: their datapath already follows tables that did not move. Synchronous on
+        // purpose: this runs on the reader thread that read the last barrier reply (see OvsDatapathSync.Sync).
+        long first = 0, last = 0;
         foreach (var sync in changed.Select(s => datapathSync[s]).Distinct())
         {
-            await sync.SyncAsync(ct);
+            var (sent, replied) = sync.Sync(ct);
+            first = first == 0 ? sent : first;
+            last = replied;
         }
 
-        return true;
+        return Task.FromResult((true, first, last));
     }
 }

@@ -171,7 +171,12 @@ public static class TestbedExperiment
             var epochTicks = TimeProvider.System.GetTimestamp();
             TimeSpan Clock() => TimeProvider.System.GetUtcNow().UtcDateTime - epoch;
 
-            await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = plan.ControllerSocket });
+            await using var controller = new OpenFlowController(new OpenFlowControllerOptions
+            {
+                TcpEndPoint = null,
+                UnixSocketPath = plan.ControllerSocket,
+                ReaderRealtimePriority = scenario.SwitchRealtimePriority > 0 ? scenario.SwitchRealtimePriority : null,
+            });
             controller.Start();
             var datapathSync = net.DatapathSync();
             await using var syncs = new AsyncDisposables(datapathSync.Values);
@@ -183,6 +188,12 @@ public static class TestbedExperiment
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
+            if (controller.ReaderPriorityProblem is { } priorityProblem)
+            {
+                problems.Add($"switchRealtimePriority: {priorityProblem}");
+                log.WriteLine($"switch reader threads at normal priority: {priorityProblem}");
+            }
+
             using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
             // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
             var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
@@ -455,7 +466,36 @@ public static class TestbedExperiment
         }
 
         File.WriteAllText(path, sb.ToString());
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "steering-stages.csv"), SteeringStagesCsv(mc, steering));
         return handovers;
+    }
+
+    /// <summary>
+    /// Per tap event that steered: wire -> flows confirmed split into its stages (ms), for finding where the tail goes
+    /// (bench/scripts/testbed-reaction.py stages). Each column is the time since the previous stamp.
+    /// </summary>
+    private static string SteeringStagesCsv(TestbedMc mc, ProgrammerSteeringBackend steering)
+    {
+        var sb = new StringBuilder("frame,event,wire_to_decision_ms,decision_to_written_ms,written_to_barrier_read_ms,barrier_read_to_resumed_ms,resumed_to_flush_sent_ms,flush_sent_to_reply_ms,flush_reply_to_confirmed_ms,wire_to_flows_confirmed_ms\n");
+        static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture);
+        foreach (var e in mc.Timeline.Where(e => e.FromTap))
+        {
+            var done = e.Commands.OfType<InstallSteering>()
+                .Select(c => steering.Results.FirstOrDefault(s => s.Install?.Intent == c.Intent && s.Confirmed))
+                .FirstOrDefault(s => s?.Stages is not null);
+            if (done?.Stages is not { } st)
+            {
+                continue;
+            }
+
+            var decided = e.DecidedAt ?? e.HandledAt;
+            var flushSent = st.FlushSent ?? st.Resumed;
+            var flushReplied = st.FlushReplied ?? flushSent;
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"{e.Frame},{e.Event.GetType().Name},{Ms(decided - e.WireTime)},{Ms(st.Written - decided)},{Ms(st.BarrierRead - st.Written)},{Ms(st.Resumed - st.BarrierRead)},{Ms(flushSent - st.Resumed)},{Ms(flushReplied - flushSent)},{Ms(done.Finished - flushReplied)},{Ms(done.Finished - e.WireTime)}");
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>From the cause of a timeline entry (wire message or backend outcome) to the first of its steering changes confirmed on OVS.</summary>

@@ -117,6 +117,13 @@ public sealed class Scenario
 
     public double PingIntervalMs { get; set; } = 20;
 
+    /// <summary>
+    /// SCHED_RR priority (1-99) for the sites' ovs-vswitchd and the controller's switch reader threads; 0: normal.
+    /// On a loaded host it keeps the switch's and the controller's wake-ups from queueing behind other work, as a
+    /// switch daemon with its own core would (docs/testbed.md, Reaction times).
+    /// </summary>
+    public int SwitchRealtimePriority { get; set; }
+
     /// <summary>How long the UE keeps pinging after attach.</summary>
     public double DurationSeconds { get; set; } = 18;
 
@@ -197,6 +204,11 @@ public sealed class Scenario
         if (PolicyDwellSeconds is <= 0 or > 3600)
         {
             errors.Add($"policyDwellSeconds: {PolicyDwellSeconds} is outside (0, 3600]");
+        }
+
+        if (SwitchRealtimePriority is < 0 or > 99)
+        {
+            errors.Add($"switchRealtimePriority: {SwitchRealtimePriority} is outside 0..99");
         }
 
         if (PingIntervalMs is < 1 or > 10_000)

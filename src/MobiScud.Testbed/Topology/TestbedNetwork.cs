@@ -281,8 +281,19 @@ public sealed class TestbedNetwork
         Ovs(site, ns, "ovsdb-server", Path.Combine(dir, "conf.db"), $"--remote=punix:{Path.Combine(dir, "db.sock")}",
             $"--pidfile={Path.Combine(dir, "ovsdb-server.pid")}", "--detach", $"--log-file={Path.Combine(dir, "ovsdb-server.log")}");
         Vsctl(site, "--no-wait", "init");
-        Ovs(site, ns, "ovs-vswitchd", $"unix:{Path.Combine(dir, "db.sock")}", $"--pidfile={Path.Combine(dir, "ovs-vswitchd.pid")}",
-            "--detach", $"--log-file={Path.Combine(dir, "ovs-vswitchd.log")}");
+        string[] vswitchd = ["ovs-vswitchd", $"unix:{Path.Combine(dir, "db.sock")}", $"--pidfile={Path.Combine(dir, "ovs-vswitchd.pid")}",
+            "--detach", $"--log-file={Path.Combine(dir, "ovs-vswitchd.log")}"];
+        if (Plan.Scenario.SwitchRealtimePriority > 0)
+        {
+            // chrt execs ovs-vswitchd; its daemon child and threads inherit SCHED_RR.
+            Shell.Require("chrt", "util-linux");
+            Ovs(site, ns, "chrt", ["-r", Plan.Scenario.SwitchRealtimePriority.ToString(CultureInfo.InvariantCulture), Shell.Find("ovs-vswitchd") ?? "ovs-vswitchd", .. vswitchd[1..]]);
+        }
+        else
+        {
+            Ovs(site, ns, vswitchd[0], vswitchd[1..]);
+        }
+
         Step();
     }
 
