@@ -69,6 +69,11 @@ public sealed class PlacementAdmissionTests
             ["MobiScud:Policy:Kind"] = "predictive",
             ["MobiScud:Policy:Dwell"] = "00:00:20",
             ["MobiScud:Policy:LatencyWeight"] = "0.5",
+
+            // Parameters serve shares with a scenario's control.policy (one PolicyParameters class), new ones included.
+            ["MobiScud:Policy:MinRingGain"] = "2",
+            ["MobiScud:Policy:ForecastVeto"] = "false",
+            ["MobiScud:Policy:DeadlineShare"] = "0.25",
             ["MobiScud:Sites:0:Capacity"] = "7",
         });
         var section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(MobiScudOptions.Section);
@@ -78,6 +83,9 @@ public sealed class PlacementAdmissionTests
         Assert.Equal(PolicyKind.Predictive, config.Policy.Kind);
         Assert.Equal(TimeSpan.FromSeconds(20), config.Policy.Dwell);
         Assert.Equal(0.5, config.Policy.LatencyWeight);
+        Assert.Equal(2, config.Policy.MinRingGain);
+        Assert.False(config.Policy.ForecastVeto);
+        Assert.Equal(0.25, config.Policy.DeadlineShare);
         Assert.Equal(7, config.Sites!.Capacity(A));
         Assert.Null(config.Sites.Capacity(config.CoreSite));
 

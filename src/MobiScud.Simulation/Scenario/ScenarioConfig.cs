@@ -245,85 +245,21 @@ public sealed class ControlConfig
     public SchedulerParameters Scheduler { get; set; } = new();
 }
 
-/// <summary>`control.policy`: the migration policy's parameters (docs/policies.md), for every mobiscud lane.</summary>
-public sealed class PolicyParameters
+/// <summary>`control.policy` of a scenario, in the simulator's terms.</summary>
+public static class ScenarioPolicy
 {
-    /// <summary>The policy of the mobiscud lane when `policies` is empty.</summary>
-    public string Kind { get; set; } = "always";
-
-    public TimeSpan Dwell { get; set; } = TimeSpan.FromSeconds(30);
-
-    public int HandoversAway { get; set; } = 3;
-
-    public int MaxDistance { get; set; } = 20;
-
-    public double MoveProbability { get; set; } = 0.3;
-
-    public bool Learn { get; set; } = true;
-
-    public TimeSpan PriorDwell { get; set; } = TimeSpan.FromSeconds(120);
-
-    public int MinDepartures { get; set; } = 5;
-
-    public TimeSpan ReviewAfter { get; set; } = TimeSpan.FromSeconds(30);
-
-    public double LinkLoadWeight { get; set; } = 1;
-
-    public double LatencyWeight { get; set; } = PolicyConfig.Default.LatencyWeight;
-
-    public bool PreCopyOnPrepare { get; set; } = true;
-
-    /// <summary>Predictive starts a move only if expected to finish within this share of control.migrationDeadline.</summary>
-    public double DeadlineShare { get; set; } = PolicyConfig.Default.DeadlineShare;
-
-    /// <summary>Predictive: weight of the user's heading in its forecast (docs/policies.md).</summary>
-    public double HeadingWeight { get; set; } = PolicyConfig.Default.HeadingWeight;
-
-    public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
-
-    /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
-    public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
-
-    /// <summary>Predictive on the MDP: the learned forecast may veto the MDP's move.</summary>
-    public bool ForecastVeto { get; set; } = PolicyConfig.Default.ForecastVeto;
-
-    /// <summary>Predictive: a move must bring the PVM this many rings nearer the user's cell (0: any).</summary>
-    public int MinRingGain { get; set; } = PolicyConfig.Default.MinRingGain;
-
-    public double MigrationScale { get; set; } = 1;
-
-    public double TransmissionScale { get; set; } = 1;
-
     /// <summary>
     /// The core's PolicyConfig for one lane; the cost model's mu and slot are the report's (one model scores and
     /// decides), and the size of a migration predictive's admission assumes is the PVM's (memory plus a round of its
     /// writable working set).
     /// </summary>
-    public PolicyConfig ToPolicyConfig(PolicyKind kind, ReportConfig report, PvmConfig? pvm = null) => new()
-    {
-        Kind = kind,
-        Cost = new WangCostModel(report.CostMu, 0.9, MigrationScale, TransmissionScale),
-        Slot = report.CostSlot,
-        Dwell = Dwell,
-        HandoversAway = HandoversAway,
-        MaxDistance = MaxDistance,
-        MoveProbability = MoveProbability,
-        Learn = Learn,
-        PriorDwell = PriorDwell,
-        MinDepartures = MinDepartures,
-        ReviewAfter = ReviewAfter,
-        LinkLoadWeight = LinkLoadWeight,
-        LatencyWeight = LatencyWeight,
-        PreCopyOnPrepare = PreCopyOnPrepare,
-        DeadlineShare = DeadlineShare,
-        HeadingWeight = HeadingWeight,
-        HeadingPersistence = HeadingPersistence,
-        MdpBase = MdpBase,
-        MinRingGain = MinRingGain,
-        ForecastVeto = ForecastVeto,
-        MigrationBytes = pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
-        MigrationBytesPerSecond = pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024,
-    };
+    public static PolicyConfig ToPolicyConfig(this PolicyParameters policy, PolicyKind kind, ReportConfig report, PvmConfig? pvm = null) =>
+        policy.ToPolicyConfig(
+            kind,
+            report.CostMu,
+            report.CostSlot,
+            pvm is null ? 0 : (pvm.MemoryMiB + pvm.WritableWorkingSetMiB) * 1024 * 1024,
+            pvm is null ? 0 : pvm.MaxBandwidthMiBps * 1024 * 1024);
 }
 
 /// <summary>`control.scheduler`: per-link migration budgets (0: none). Any budget, or control.siteCapacity, turns the scheduler on.</summary>

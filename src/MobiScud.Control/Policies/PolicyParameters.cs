@@ -1,0 +1,85 @@
+namespace MobiScud.Control.Policies;
+
+/// <summary>
+/// The migration policy's parameters as a user writes them, one set for every host: a scenario's `control.policy`
+/// (YAML) and serve's `MobiScud:Policy` (configuration) bind to this class (docs/policies.md).
+/// </summary>
+public class PolicyParameters
+{
+    /// <summary>always, never, myopic, hysteresis, mdp-threshold or predictive (a scenario's mobiscud lane when `policies` is empty).</summary>
+    public string Kind { get; set; } = "always";
+
+    public TimeSpan Dwell { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int HandoversAway { get; set; } = 3;
+
+    public int MaxDistance { get; set; } = 20;
+
+    public double MoveProbability { get; set; } = 0.3;
+
+    public bool Learn { get; set; } = true;
+
+    public TimeSpan PriorDwell { get; set; } = TimeSpan.FromSeconds(120);
+
+    public int MinDepartures { get; set; } = 5;
+
+    public TimeSpan ReviewAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    public double LinkLoadWeight { get; set; } = 1;
+
+    public double LatencyWeight { get; set; } = PolicyConfig.Default.LatencyWeight;
+
+    public bool PreCopyOnPrepare { get; set; } = true;
+
+    /// <summary>Predictive starts a move only if expected to finish within this share of the MC's migration deadline.</summary>
+    public double DeadlineShare { get; set; } = PolicyConfig.Default.DeadlineShare;
+
+    /// <summary>Predictive: weight of the user's heading in its forecast (docs/policies.md).</summary>
+    public double HeadingWeight { get; set; } = PolicyConfig.Default.HeadingWeight;
+
+    public TimeSpan HeadingPersistence { get; set; } = PolicyConfig.Default.HeadingPersistence;
+
+    /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
+    public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
+
+    /// <summary>Predictive on the MDP: the learned forecast may veto the MDP's move.</summary>
+    public bool ForecastVeto { get; set; } = PolicyConfig.Default.ForecastVeto;
+
+    /// <summary>Predictive: a move must bring the PVM this many rings nearer the user's cell (0: any).</summary>
+    public int MinRingGain { get; set; } = PolicyConfig.Default.MinRingGain;
+
+    public double MigrationScale { get; set; } = 1;
+
+    public double TransmissionScale { get; set; } = 1;
+
+    /// <summary>
+    /// The core's PolicyConfig. The cost model's mu and slot come from the host (a scenario scores and decides with one
+    /// model); <paramref name="migrationBytes"/> and <paramref name="migrationBytesPerSecond"/> are the size and speed
+    /// of a migration that predictive's admission assumes (0: unknown).
+    /// </summary>
+    public PolicyConfig ToPolicyConfig(PolicyKind kind, double mu, TimeSpan slot, double migrationBytes = 0, double migrationBytesPerSecond = 0) => new()
+    {
+        Kind = kind,
+        Cost = new WangCostModel(mu, 0.9, MigrationScale, TransmissionScale),
+        Slot = slot,
+        Dwell = Dwell,
+        HandoversAway = HandoversAway,
+        MaxDistance = MaxDistance,
+        MoveProbability = MoveProbability,
+        Learn = Learn,
+        PriorDwell = PriorDwell,
+        MinDepartures = MinDepartures,
+        ReviewAfter = ReviewAfter,
+        LinkLoadWeight = LinkLoadWeight,
+        LatencyWeight = LatencyWeight,
+        PreCopyOnPrepare = PreCopyOnPrepare,
+        DeadlineShare = DeadlineShare,
+        HeadingWeight = HeadingWeight,
+        HeadingPersistence = HeadingPersistence,
+        MdpBase = MdpBase,
+        MinRingGain = MinRingGain,
+        ForecastVeto = ForecastVeto,
+        MigrationBytes = migrationBytes,
+        MigrationBytesPerSecond = migrationBytesPerSecond,
+    };
+}
