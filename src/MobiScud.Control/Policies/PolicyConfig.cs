@@ -166,7 +166,7 @@ public sealed record PolicyConfig
     /// of a cell go; a user's pace says how soon this one gets there: a slow user stays long enough to be worth
     /// following, a fast one leaves before a move pays.
     /// </summary>
-    public bool UserPace { get; init; }
+    public bool UserPace { get; init; } = true;
 
     /// <summary>
     /// Predictive with <see cref="McConfig.Cells"/>: a move must bring the PVM at least this many rings nearer the

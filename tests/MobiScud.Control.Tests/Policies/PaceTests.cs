@@ -57,10 +57,11 @@ public sealed class PaceTests
     }
 
     [Fact]
-    public void The_pace_is_off_by_default_and_bound_from_the_policy_parameters()
+    public void The_pace_is_on_by_default_and_bound_from_the_policy_parameters()
     {
-        Assert.False(PolicyConfig.Default.UserPace);
-        Assert.True(new PolicyParameters { UserPace = true }.ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).UserPace);
+        Assert.True(PolicyConfig.Default.UserPace);
+        Assert.True(new PolicyParameters().ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).UserPace);
+        Assert.False(new PolicyParameters { UserPace = false }.ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).UserPace);
     }
 
     private static MobilityStats Learn(params (EnbId From, EnbId To, TimeSpan Dwell)[] moves)
