@@ -26,16 +26,18 @@ public sealed class PaceTests
         (EnbB1, EnbA1, TimeSpan.FromMinutes(2)));
 
     /// <summary>A1 -> A2 -> B1 with A2 crossed in <paramref name="crossing"/>; the migration the arrival at B1 starts, if any.</summary>
-    private static StartMigration? ArriveAtB1(bool userPace, TimeSpan crossing)
+    private static StartMigration? ArriveAtB1(bool userPace, TimeSpan crossing, MobilityStats? learned = null)
     {
         var f = new Fixture(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MdpBase = false, HeadingWeight = 0, UserPace = userPace }) with { Cells = Cells })
         {
-            Facts = new PolicyFacts { Mobility = Learned },
+            Facts = new PolicyFacts { Mobility = learned ?? Learned },
         };
         f.Up(EnbA1);
         f.Advance(TimeSpan.FromSeconds(30));
         f.PathSwitch(EnbA2, 0x11);
-        f.Advance(crossing);
+
+        // Each fixture event is 100 ms after the last: the user reaches B1 exactly `crossing` after it reached A2.
+        f.Advance(crossing - TimeSpan.FromMilliseconds(100));
         return f.PathSwitch(EnbB1, 0x12).OfType<StartMigration>().SingleOrDefault();
     }
 
@@ -54,6 +56,22 @@ public sealed class PaceTests
     public void Without_the_pace_both_users_are_judged_alike()
     {
         Assert.Equal(ArriveAtB1(userPace: false, TimeSpan.FromMinutes(8))?.To, ArriveAtB1(userPace: false, TimeSpan.FromSeconds(15))?.To);
+    }
+
+    [Fact]
+    public void A_user_at_the_crowds_pace_is_judged_exactly_as_without_the_pace()
+    {
+        // Users stay 10 minutes at B1, so the move to B pays at any pace. A2's learned dwell, shrunk toward the 2 min
+        // prior, is (20 x 2 + 5 x 2) / 25 = 2 min: a user who crossed A2 in 2 minutes has pace 1.
+        var learned = Learn(
+            (EnbA1, EnbA2, TimeSpan.FromMinutes(2)),
+            (EnbA2, EnbB1, TimeSpan.FromMinutes(2)),
+            (EnbB1, EnbA1, TimeSpan.FromMinutes(10)));
+        var with = ArriveAtB1(userPace: true, TimeSpan.FromMinutes(2), learned);
+        var without = ArriveAtB1(userPace: false, TimeSpan.FromMinutes(2), learned);
+        Assert.NotNull(with);
+        Assert.NotNull(without);
+        Assert.Equal((without.To, without.ExpectedBenefit), (with.To, with.ExpectedBenefit));
     }
 
     [Fact]
