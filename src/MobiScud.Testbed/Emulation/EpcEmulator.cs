@@ -29,12 +29,7 @@ internal sealed class EpcEmulator : RanCoreEmulator<S1apSummary, S1apProcedureCo
     {
     }
 
-    public static async Task<EpcEmulator> StartAsync(TestbedPlan plan, ILogger<EpcEmulator>? log = null)
-    {
-        var epc = new EpcEmulator(plan, log);
-        await epc.StartNodesAsync();
-        return epc;
-    }
+    public static Task<EpcEmulator> StartAsync(TestbedPlan plan, ILogger<EpcEmulator>? log = null) => StartAsync(new EpcEmulator(plan, log));
 
     public override Task AttachAsync(EmulatedUe ue, int enb) =>
         InitialUeMessageAsync(ue, enb, S1apProcedureCode.InitialContextSetup,

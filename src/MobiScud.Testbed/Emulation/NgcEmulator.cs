@@ -34,12 +34,7 @@ internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCo
     /// <summary>The gNB id (22 bits) of gNB <paramref name="gnb"/>: the same numbers as the LTE testbed's eNB ids.</summary>
     public static uint GnbIdOf(int gnb) => TestbedPlan.EnbIdOf(gnb);
 
-    public static async Task<NgcEmulator> StartAsync(TestbedPlan plan, ILogger<NgcEmulator>? log = null)
-    {
-        var ngc = new NgcEmulator(plan, log);
-        await ngc.StartNodesAsync();
-        return ngc;
-    }
+    public static Task<NgcEmulator> StartAsync(TestbedPlan plan, ILogger<NgcEmulator>? log = null) => StartAsync(new NgcEmulator(plan, log));
 
     /// <summary>Registration at <paramref name="gnb"/> and the UE's PDU session (the MC hears of the UE once it has one).</summary>
     public override Task AttachAsync(EmulatedUe ue, int gnb) =>

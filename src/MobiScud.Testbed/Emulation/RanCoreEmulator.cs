@@ -86,12 +86,13 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
     private readonly ConcurrentQueue<SignallingProblem> _problems = new();
     private readonly List<Task> _loops = [];
     private readonly CancellationTokenSource _stop = new();
-    private readonly Lock _gate = new();
-    private uint _nextCoreUeId = 100;
-    private uint _nextRanUeId = 1;
-    private uint _nextDlTeid = 0x2000;
-    private uint _nextTmsi = 0xC0000001;
-    private byte _nasSequence;
+
+    // The last id of each kind handed out (the first ones are 100, 1, 0x2000, 0xC0000001, 1).
+    private uint _coreUeIds = 99;
+    private uint _ranUeIds;
+    private uint _dlTeids = 0x1FFF;
+    private uint _tmsis = 0xC0000000;
+    private uint _nasSequence;
     private PreparedTarget? _pending;
 
     protected RanCoreEmulator(TestbedPlan plan, ushort sctpPort, uint ppid, Procedures codes, ILogger? log)
@@ -126,7 +127,6 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
 
     public event Action<EmulatedUe>? DownlinkChanged;
 
-    /// <summary>Unacknowledged DATA on every association (used to wait for the wire to go quiet).</summary>
     public int OutstandingData => _ranToCore.Values.Sum(a => a.Outstanding) + _coreToRan.Values.Sum(a => a.Outstanding);
 
     protected ILogger Logger { get; }
@@ -165,7 +165,14 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
     protected abstract byte[] UeContextReleaseCommand(uint coreUeId, uint ranUeId, ReleaseCause cause);
 
     /// <summary>Starts the core's loop, connects every RAN node and runs its setup; on failure everything is stopped.</summary>
-    protected async Task StartNodesAsync()
+    protected static async Task<T> StartAsync<T>(T emulator)
+        where T : RanCoreEmulator<TSummary, TCode, TPdu>
+    {
+        await emulator.StartNodesAsync();
+        return emulator;
+    }
+
+    private async Task StartNodesAsync()
     {
         try
         {
@@ -421,45 +428,15 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
         Logger.LogWarning("{Node}: {Problem}", node, problem);
     }
 
-    protected uint NextCoreUeId()
-    {
-        lock (_gate)
-        {
-            return _nextCoreUeId++;
-        }
-    }
+    protected uint NextCoreUeId() => Interlocked.Increment(ref _coreUeIds);
 
-    protected uint NextRanUeId()
-    {
-        lock (_gate)
-        {
-            return _nextRanUeId++;
-        }
-    }
+    protected uint NextRanUeId() => Interlocked.Increment(ref _ranUeIds);
 
-    protected uint NextDlTeid()
-    {
-        lock (_gate)
-        {
-            return _nextDlTeid++;
-        }
-    }
+    protected uint NextDlTeid() => Interlocked.Increment(ref _dlTeids);
 
-    protected uint NextTmsi()
-    {
-        lock (_gate)
-        {
-            return _nextTmsi++;
-        }
-    }
+    protected uint NextTmsi() => Interlocked.Increment(ref _tmsis);
 
-    protected byte NextNasSequence()
-    {
-        lock (_gate)
-        {
-            return ++_nasSequence;
-        }
-    }
+    protected byte NextNasSequence() => (byte)Interlocked.Increment(ref _nasSequence);
 
     public async ValueTask DisposeAsync()
     {
