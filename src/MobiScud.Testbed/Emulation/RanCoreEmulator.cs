@@ -86,6 +86,7 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
     private readonly ConcurrentQueue<SignallingProblem> _problems = new();
     private readonly List<Task> _loops = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly ILogger _log;
 
     // The last id of each kind handed out (the first ones are 100, 1, 0x2000, 0xC0000001, 1).
     private uint _coreUeIds = 99;
@@ -101,7 +102,7 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
         _sctpPort = sctpPort;
         _ppid = ppid;
         _codes = codes;
-        Logger = log ?? NullLogger.Instance;
+        _log = log ?? NullLogger.Instance;
         Ues = Enumerable.Range(1, plan.Scenario.Ues).Select(i => new EmulatedUe
         {
             Index = i,
@@ -110,7 +111,7 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
             UplinkTeid = 0x1000u + (uint)i,
         }).ToList();
         _ranByAddress = Enumerable.Range(1, plan.Scenario.Enbs).ToDictionary(TestbedPlan.EnbAddress, n => n);
-        _core = SctpUdpEndpoint.Open(plan.MmeNs, TestbedPlan.MmeAddress, sctpPort);
+        _core = SctpUdpEndpoint.Open(plan.MmeNs, TestbedPlan.MmeAddress, sctpPort, log: _log);
     }
 
     /// <summary>The codes of the procedures this class runs, in the RAT's signalling.</summary>
@@ -128,8 +129,6 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
     public event Action<EmulatedUe>? DownlinkChanged;
 
     public int OutstandingData => _ranToCore.Values.Sum(a => a.Outstanding) + _coreToRan.Values.Sum(a => a.Outstanding);
-
-    protected ILogger Logger { get; }
 
     protected static string RanNode(int ran) => $"enb{ran}";
 
@@ -179,7 +178,7 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
             _loops.Add(Task.Run(() => ReadAsync(_core, CoreNode, null)));
             for (var ran = 1; ran <= _plan.Scenario.Enbs; ran++)
             {
-                var ep = SctpUdpEndpoint.Open(_plan.EnbNs(ran), TestbedPlan.EnbAddress(ran), _sctpPort);
+                var ep = SctpUdpEndpoint.Open(_plan.EnbNs(ran), TestbedPlan.EnbAddress(ran), _sctpPort, log: _log);
                 _ranEndpoints[ran] = ep;
                 _ranToCore[ran] = await ep.ConnectAsync(TestbedPlan.MmeAddress, _sctpPort, Timeout);
                 var n = ran;
@@ -418,14 +417,14 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
         _signalling.Enqueue(new SignallingRecord(TimeProvider.System.GetUtcNow().UtcDateTime, from, to, message, sent));
         if (sent)
         {
-            Logger.LogDebug("{From} -> {To}: {Message}", from, to, message);
+            _log.LogDebug("{From} -> {To}: {Message}", from, to, message);
         }
     }
 
     private void Problem(string node, string problem)
     {
         _problems.Enqueue(new SignallingProblem(TimeProvider.System.GetUtcNow().UtcDateTime, node, problem));
-        Logger.LogWarning("{Node}: {Problem}", node, problem);
+        _log.LogWarning("{Node}: {Problem}", node, problem);
     }
 
     protected uint NextCoreUeId() => Interlocked.Increment(ref _coreUeIds);
