@@ -197,7 +197,8 @@ public static class TestbedExperiment
             using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
             // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
             var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
-            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
+            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine, scenario.TapRealtimePriority > 0 ? scenario.TapRealtimePriority : null);
+            var gcAtStart = GcMark.Now();
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
             await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
             log.WriteLine($"core-anchored PVM at {TestbedPlan.CorePvmAddress} (behind the P-GW)");
@@ -310,6 +311,13 @@ public static class TestbedExperiment
                 while (tap.Captured < expectedFrames && TimeProvider.System.GetUtcNow().UtcDateTime < deadline)
                 {
                     await Task.Delay(50, cancellation);
+                }
+
+                var gc = GcMark.Now();
+                log.WriteLine($"garbage collections during the run: {gc.Collections - gcAtStart.Collections}, paused {(gc.Paused - gcAtStart.Paused).TotalMilliseconds:0.0} ms in all");
+                if (tap.PriorityProblem is { } tapPriority)
+                {
+                    problems.Add($"tapRealtimePriority: {tapPriority}");
                 }
 
                 var timelineCsv = Path.Combine(runDir, "mc-timeline.csv");
@@ -467,7 +475,31 @@ public static class TestbedExperiment
 
         File.WriteAllText(path, sb.ToString());
         File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "steering-stages.csv"), SteeringStagesCsv(mc, steering));
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "decision-stages.csv"), DecisionStagesCsv(mc));
         return handovers;
+    }
+
+    /// <summary>
+    /// Per tap event the MC decided on: wire -> decision split into its stages (ms, each since the previous stamp),
+    /// the garbage collections in it and their pause, and whether it ran on the tap's thread
+    /// (bench/scripts/testbed-reaction.py decision).
+    /// </summary>
+    private static string DecisionStagesCsv(TestbedMc mc)
+    {
+        var sb = new StringBuilder("frame,event,wire_to_read_ms,read_to_dequeued_ms,dequeued_to_tracked_ms,tracked_to_turn_ms,turn_to_decided_ms,wire_to_decision_ms,gcs,gc_pause_ms,on_tap_thread\n");
+        static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture);
+        foreach (var e in mc.Timeline)
+        {
+            if (e.Stages is not { Read: { } read } st || e.DecidedAt is not { } decided)
+            {
+                continue;
+            }
+
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"{e.Frame},{e.Event.GetType().Name},{Ms(read - e.WireTime)},{Ms(st.Dequeued - read)},{Ms(st.Tracked - st.Dequeued)},{Ms(st.Turn - st.Tracked)},{Ms(decided - st.Turn)},{Ms(decided - e.WireTime)},{st.Gcs},{Ms(st.GcPaused)},{(st.OnTapThread ? 1 : 0)}");
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>
