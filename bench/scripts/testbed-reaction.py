@@ -51,8 +51,8 @@ def decision(path):
         v = [float(r[column]) for r in rows]
         tail = sum(float(r[column]) for r in slow) / len(slow)
         print(f"{column:24} p50 {pct(v, .5):7.3f} p99 {pct(v, .99):7.3f} max {max(v):8.3f}  tail mean {tail:7.3f} ms")
-    gcs = [r for r in rows if int(r["gcs"]) > 0]
-    print(f"events with a garbage collection between read and decision: {len(gcs)} of {len(rows)}, {sum(int(r['gcs']) > 0 for r in slow)} of the slowest {len(slow)}")
+    paused = [r for r in rows if float(r["runtime_paused_ms"]) > 0]
+    print(f"events with the runtime paused (GC or other suspension) between wire and decision: {len(paused)} of {len(rows)}, {sum(float(r['runtime_paused_ms']) > 0 for r in slow)} of the slowest {len(slow)}")
     print(f"decided on the tap's thread: {sum(r['on_tap_thread'] == '1' for r in rows)} of {len(rows)}, {sum(r['on_tap_thread'] == '1' for r in slow)} of the slowest {len(slow)}")
     print("slowest: " + ", ".join(f"{float(r['wire_to_decision_ms']):.2f}" for r in reversed(slow)))
 

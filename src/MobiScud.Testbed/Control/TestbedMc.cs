@@ -15,8 +15,9 @@ namespace MobiScud.Testbed.Control;
 /// <summary>
 /// One entry of the MC's timeline: the event (from the tap, or a backend's outcome) and every command that left for it.
 /// <paramref name="WireTime"/>: when the frame that caused it was on the wire (for an outcome: when it reached the MC);
-/// <paramref name="HandledAt"/>: when its commands had gone out; <paramref name="Frame"/>: the tap's frame number, null
-/// for an outcome.
+/// <paramref name="HandledAt"/>: when its commands had been handed to the backends (PVM commands carried out; steering
+/// is confirmed later, <see cref="SteeringPipeline"/>); <paramref name="Frame"/>: the tap's frame number, null for an
+/// outcome.
 /// </summary>
 internal sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset HandledAt, long? Frame, UeEvent Event, IReadOnlyList<ControlCommand> Commands)
 {
@@ -35,10 +36,9 @@ internal sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset H
 /// from libpcap (<paramref name="Read"/>, null when the frames do not come from a live tap), the MC's loop took it
 /// (<paramref name="Dequeued"/>), the capture pipeline and the tracker were done with it (<paramref name="Tracked"/>),
 /// the event had the MC's turn (<paramref name="Turn"/>: after the events before it, from this frame or a backend's
-/// outcome, were handled). <paramref name="Gcs"/> and <paramref name="GcPaused"/>: garbage collections from the read to
-/// the decision and their pause. <paramref name="OnTapThread"/>: the decision ran on the tap's thread (no hand-off).
+/// outcome, were handled). <paramref name="OnTapThread"/>: the decision ran on the tap's thread (no hand-off).
 /// </summary>
-internal sealed record DecisionStages(DateTimeOffset? Read, DateTimeOffset Dequeued, DateTimeOffset Tracked, DateTimeOffset Turn, int Gcs, TimeSpan GcPaused, bool OnTapThread);
+internal sealed record DecisionStages(DateTimeOffset? Read, DateTimeOffset Dequeued, DateTimeOffset Tracked, DateTimeOffset Turn, bool OnTapThread);
 
 /// <summary>
 /// What may watch the testbed's MC (the live dashboard), without the testbed knowing it: each hook is optional.
@@ -62,8 +62,9 @@ public sealed record TestbedMcHooks
 /// The MC as deployed on the testbed, through the host layer every in-process host shares: frames from the backhaul
 /// tap go through <see cref="TrackerFeed"/> (capture pipeline, S1AP and GTP, UE tracker) into an
 /// <see cref="InlineMcHost"/>, whose one <see cref="CommandDispatcher"/> drives the PVM and steering backends and a
-/// timer scheduler; one <see cref="OutcomePump"/> brings their outcomes back to the MC. Event times are MC time: since
-/// <c>epoch</c>, the experiment's start.
+/// timer scheduler (steering through a <see cref="SteeringPipeline"/>, so that the MC does not wait for a switch);
+/// one <see cref="OutcomePump"/> brings their outcomes back to the MC. Event times are MC time: since <c>epoch</c>,
+/// the experiment's start.
 /// </summary>
 internal sealed class TestbedMc : IAsyncDisposable
 {
@@ -74,6 +75,7 @@ internal sealed class TestbedMc : IAsyncDisposable
     private readonly ILogger _log;
     private readonly TrackerFeed _feed;
     private readonly InlineMcHost _host;
+    private readonly SteeringPipeline _pipeline;
     private readonly TimerScheduler _timers;
     private readonly OutcomePump _pump;
     private readonly Action<McTimelineEntry>? _onEntry;
@@ -115,7 +117,12 @@ internal sealed class TestbedMc : IAsyncDisposable
         _timers = new TimerScheduler(_time, Now);
         Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
         _onEvent = hooks?.Event;
-        _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(Dispatcher) ?? Dispatcher, this), OnStep);
+        _pipeline = new SteeringPipeline(Dispatcher, (ue, e) =>
+        {
+            Problems.Enqueue(new TestbedProblem("steering", $"dispatch for {ue} failed", Error: e));
+            _log.LogError(e, "testbed MC: dispatch for {Ue} failed", ue);
+        });
+        _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(_pipeline) ?? _pipeline, this), OnStep);
         _feed = new TrackerFeed((e, _) => _fromFrame.Add(e))
         {
             S1apPlaced = hooks?.S1apPlaced,
@@ -220,10 +227,14 @@ internal sealed class TestbedMc : IAsyncDisposable
         _onEntry?.Invoke(entry);
     }
 
+    /// <summary>Completes when every command handed to the backends so far was carried out (steering confirmed or failed).</summary>
+    public Task WhenDispatchedAsync() => _pipeline.WhenIdleAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _loop.ConfigureAwait(false);
+        await _pipeline.WhenIdleAsync().ConfigureAwait(false);
         await _pump.DisposeAsync();
         _timers.Dispose();
         _stop.Dispose();
@@ -241,11 +252,7 @@ internal sealed class TestbedMc : IAsyncDisposable
                 mc._decidedAt = mc._time.GetUtcNow();
                 if (mc._marks is { } m)
                 {
-                    var gc = GcMark.Now();
-                    var read = m.Frame.Gc;
-                    mc._stages = new DecisionStages(
-                        m.Frame.ReadAt, m.Dequeued, m.Tracked, m.Turn, m.Frame.ReadAt is null ? 0 : gc.Collections - read.Collections,
-                        m.Frame.ReadAt is null ? TimeSpan.Zero : gc.Paused - read.Paused, m.Frame.ReaderThread == Environment.CurrentManagedThreadId);
+                    mc._stages = new DecisionStages(m.Frame.ReadAt, m.Dequeued, m.Tracked, m.Turn, m.Frame.ReaderThread == Environment.CurrentManagedThreadId);
                 }
             }
 

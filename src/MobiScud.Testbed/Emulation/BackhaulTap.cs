@@ -12,19 +12,10 @@ internal sealed record TappedFrame(DateTime Timestamp, byte[] Data)
     /// <summary>When the tap's thread had it from libpcap (null: not read from a live capture).</summary>
     public DateTimeOffset? ReadAt { get; init; }
 
-    /// <summary>The process's garbage collections and their total pause at <see cref="ReadAt"/>: what ran between
-    /// the read and the MC's decision (docs/testbed.md, Reaction times).</summary>
-    public GcMark Gc { get; init; }
-
     /// <summary>The managed id of the thread that read it (0: none).</summary>
     public int ReaderThread { get; init; }
 }
 
-/// <summary>The process's garbage collection count and total pause at one instant.</summary>
-internal readonly record struct GcMark(int Collections, TimeSpan Paused)
-{
-    public static GcMark Now() => new(GC.CollectionCount(0), GC.GetTotalPauseDuration());
-}
 
 /// <summary>
 /// The MC's only view of the EPC: a live capture (<see cref="LiveCaptureSource"/>, libpcap immediate mode: each frame
@@ -113,12 +104,11 @@ internal sealed class BackhaulTap : IDisposable
             while (_source.TryReadNext(out var frame))
             {
                 var readAt = _time.GetUtcNow();
-                var gc = GcMark.Now();
 
                 // To the MC first, then to the file: a write that flushes the file buffer must not delay the decision.
                 var data = frame.Data.ToArray();
                 Interlocked.Increment(ref _captured);
-                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data) { ReadAt = readAt, Gc = gc, ReaderThread = Environment.CurrentManagedThreadId });
+                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data) { ReadAt = readAt, ReaderThread = Environment.CurrentManagedThreadId });
                 lock (_writer)
                 {
                     _writer.Write(frame.TimestampNanos, data, frame.OriginalLength);

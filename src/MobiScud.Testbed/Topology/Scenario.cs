@@ -131,6 +131,12 @@ public sealed class Scenario
     /// </summary>
     public int TapRealtimePriority { get; set; }
 
+    /// <summary>
+    /// Compile the MC's path (capture, decoders, tracker, MC, steering) before the tap opens, so that the first handover
+    /// does not compile it on the tap's thread (docs/testbed.md, Reaction times). On by default.
+    /// </summary>
+    public bool CodeWarmup { get; set; } = true;
+
     /// <summary>How long the UE keeps pinging after attach.</summary>
     public double DurationSeconds { get; set; } = 18;
 
