@@ -2,7 +2,7 @@
 """Testbed reaction times over many handovers (docs/testbed.md "Reaction times").
 
   testbed-reaction.py scenario N > ho.yaml     # N X2 handovers, 10 UEs, one every 100 ms, both eNBs at site a
-  mobiscud testbed run --run-dir /tmp/tb --scenario ho.yaml
+  mobiscud testbed run --run-dir /tmp/tb --scenario ho.yaml  # append `tapRealtimePriority: 10` (and switch...) to ho.yaml
   testbed-reaction.py stats /tmp/tb/mc-timeline.csv
   testbed-reaction.py stages /tmp/tb/steering-stages.csv   # where wire -> flows confirmed goes, stage by stage
   testbed-reaction.py decision /tmp/tb/decision-stages.csv # where wire -> decision goes, for the slowest 1 % too

@@ -25,6 +25,12 @@ public sealed class ReactionPathTests
 
         public async Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
         {
+            if (commands.Count == 0)
+            {
+                Log.Enqueue("nothing");
+                return [];
+            }
+
             var first = commands[0];
             Log.Enqueue($"start {first.Ue}");
             await Gates.GetOrAdd(first, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(ct);
@@ -51,9 +57,9 @@ public sealed class ReactionPathTests
         var other = Remove("ue-2");
 
         // Each call returns at once although no dispatch finished: the MC is free for its next event.
-        Assert.True(pipeline.DispatchAsync(null, null, [first]).IsCompleted);
-        Assert.True(pipeline.DispatchAsync(null, null, [second]).IsCompleted);
-        Assert.True(pipeline.DispatchAsync(null, null, [other]).IsCompleted);
+        Assert.True(pipeline.DispatchAsync(null, null, [first]).IsCompletedSuccessfully);
+        Assert.True(pipeline.DispatchAsync(null, null, [second]).IsCompletedSuccessfully);
+        Assert.True(pipeline.DispatchAsync(null, null, [other]).IsCompletedSuccessfully);
 
         // ue-2 started beside ue-1's first; ue-1's second waits for its first.
         Assert.Equal(["start ue-1", "start ue-2"], inner.Log);
@@ -86,6 +92,19 @@ public sealed class ReactionPathTests
         Assert.False(turn.IsCompleted);
         inner.Gates[create].SetResult();
         await turn.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_decision_with_nothing_to_carry_out_does_not_wait_for_pending_steering()
+    {
+        var inner = new GatedDispatcher();
+        var pipeline = new SteeringPipeline(inner, (_, _) => { });
+        var steer = Remove("ue-1");
+        _ = await pipeline.DispatchAsync(null, null, [steer]);
+        Assert.True(pipeline.DispatchAsync(null, null, []).IsCompletedSuccessfully);
+        Assert.Equal(["start ue-1", "nothing"], inner.Log);
+        inner.Gates[steer].SetResult();
+        await pipeline.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]

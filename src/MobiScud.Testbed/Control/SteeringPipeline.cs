@@ -24,6 +24,12 @@ internal sealed class SteeringPipeline(ICommandDispatcher inner, Action<UeId, Ex
 
     public async Task<IReadOnlyList<UeEvent>> DispatchAsync(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands, CancellationToken ct = default)
     {
+        if (commands.Count == 0 && before?.Migration?.Id == after?.Migration?.Id)
+        {
+            // Nothing to carry out and no migration let go: nothing to keep in order with.
+            return await inner.DispatchAsync(before, after, commands, ct).ConfigureAwait(false);
+        }
+
         if (Pipelinable(before, after, commands) is not { } ue)
         {
             await WhenIdleAsync().ConfigureAwait(false);

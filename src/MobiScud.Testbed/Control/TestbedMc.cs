@@ -23,8 +23,8 @@ internal sealed record McTimelineEntry(DateTimeOffset WireTime, DateTimeOffset H
 {
     public bool FromTap => Frame is not null;
 
-    /// <summary>When the MC's decision on the event was made, before its commands went out (HandledAt includes the
-    /// backends' work, e.g. waiting for OVS to confirm the flows).</summary>
+    /// <summary>When the MC's decision on the event was made, before its commands went out (HandledAt includes the PVM
+    /// backends' work).</summary>
     public DateTimeOffset? DecidedAt { get; init; }
 
     /// <summary>Where a tap event's wire -> decision time went; null for an outcome.</summary>

@@ -16,7 +16,6 @@ internal sealed record TappedFrame(DateTime Timestamp, byte[] Data)
     public int ReaderThread { get; init; }
 }
 
-
 /// <summary>
 /// The MC's only view of the EPC: a live capture (<see cref="LiveCaptureSource"/>, libpcap immediate mode: each frame
 /// wakes the reader at once, nanosecond kernel timestamps) on the core's mirror port, which carries a copy of both
