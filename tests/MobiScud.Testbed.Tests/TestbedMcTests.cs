@@ -100,6 +100,11 @@ public sealed class TestbedMcTests
             // Every step has its decision time, between the frame on the wire and the end of its backends' work.
             Assert.All(mc.Timeline.Where(e => e.FromTap), e => Assert.True(e.DecidedAt is { } d && d >= e.WireTime && d <= e.HandledAt, $"{e.Event}: wire {e.WireTime:O}, decided {e.DecidedAt:O}, handled {e.HandledAt:O}"));
 
+            // ... and its stages, in order: the tap read the frame, the MC's loop took it, tracked it, had its turn, decided.
+            Assert.All(mc.Timeline.Where(e => e.FromTap), e => Assert.True(
+                e.Stages is { Read: { } read } s && e.WireTime <= read && read <= s.Dequeued && s.Dequeued <= s.Tracked && s.Tracked <= s.Turn && s.Turn <= e.DecidedAt,
+                $"{e.Event}: wire {e.WireTime:O}, stages {e.Stages}, decided {e.DecidedAt:O}"));
+
             // One UE throughout: every event names the same UE, and nothing was undecodable.
             Assert.Single(mc.Timeline.Select(e => e.Event.Ue).Distinct());
             // The tracker notes the cancelled handover; nothing else went wrong.

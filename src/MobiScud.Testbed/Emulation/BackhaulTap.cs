@@ -1,12 +1,20 @@
 using System.Threading.Channels;
 using MobiScud.Capture;
 using MobiScud.Protocols.Link;
+using MobiScud.Sdn.OpenFlow;
 using MobiScud.Testbed.Infrastructure;
 
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>A frame as the tap saw it: link-layer bytes (Ethernet) and the kernel's capture time.</summary>
-internal sealed record TappedFrame(DateTime Timestamp, byte[] Data);
+internal sealed record TappedFrame(DateTime Timestamp, byte[] Data)
+{
+    /// <summary>When the tap's thread had it from libpcap (null: not read from a live capture).</summary>
+    public DateTimeOffset? ReadAt { get; init; }
+
+    /// <summary>The managed id of the thread that read it (0: none).</summary>
+    public int ReaderThread { get; init; }
+}
 
 /// <summary>
 /// The MC's only view of the EPC: a live capture (<see cref="LiveCaptureSource"/>, libpcap immediate mode: each frame
@@ -24,13 +32,17 @@ internal sealed class BackhaulTap : IDisposable
     private readonly Channel<TappedFrame> _frames = Channel.CreateUnbounded<TappedFrame>(new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly Thread _thread;
     private readonly Action<string>? _onSummary;
+    private readonly TimeProvider _time;
+    private readonly int? _realtimePriority;
     private long _captured;
 
-    private BackhaulTap(LiveCaptureSource source, PcapWriter writer, Action<string>? onSummary)
+    private BackhaulTap(LiveCaptureSource source, PcapWriter writer, Action<string>? onSummary, TimeProvider time, int? realtimePriority)
     {
         _source = source;
         _writer = writer;
         _onSummary = onSummary;
+        _time = time;
+        _realtimePriority = realtimePriority;
         _thread = new Thread(Read) { IsBackground = true, Name = $"backhaul tap {source.Interface}" };
         _thread.Start();
     }
@@ -42,13 +54,18 @@ internal sealed class BackhaulTap : IDisposable
     /// <summary>Why the capture ended early (the device went away), if it did.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>Why the reader thread runs at normal priority though a real-time one was asked; null otherwise.</summary>
+    public string? PriorityProblem { get; private set; }
+
     /// <summary>After <see cref="Dispose"/>: frames captured, and what the kernel and the interface dropped.</summary>
     public string? Summary { get; private set; }
 
     public const string Filter = "udp port 9899 or udp port 2152";
 
     /// <param name="onSummary">Receives <see cref="Summary"/> when the tap is disposed (the experiment's log).</param>
-    public static BackhaulTap Open(string netns, string device, string pcapPath, Action<string>? onSummary = null)
+    /// <param name="realtimePriority">SCHED_RR priority (1-99) for the reader thread, which also runs the MC's decode,
+    /// tracker and decision when the MC waits for a frame; null: normal priority.</param>
+    public static BackhaulTap Open(string netns, string device, string pcapPath, Action<string>? onSummary = null, int? realtimePriority = null, TimeProvider? time = null)
     {
         // The capture socket belongs to the namespace it was opened in: open it there; it can be read from any thread.
         var source = Netns.Run(netns, () =>
@@ -65,7 +82,7 @@ internal sealed class BackhaulTap : IDisposable
         });
         try
         {
-            return new BackhaulTap(source, new PcapWriter(new FileStream(pcapPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), LinkType.Ethernet, 65535), onSummary);
+            return new BackhaulTap(source, new PcapWriter(new FileStream(pcapPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), LinkType.Ethernet, 65535), onSummary, time ?? TimeProvider.System, realtimePriority);
         }
         catch
         {
@@ -76,14 +93,21 @@ internal sealed class BackhaulTap : IDisposable
 
     private void Read()
     {
+        if (_realtimePriority is { } priority)
+        {
+            PriorityProblem = RealtimeThread.TrySetCurrent(priority);
+        }
+
         try
         {
             while (_source.TryReadNext(out var frame))
             {
+                var readAt = _time.GetUtcNow();
+
                 // To the MC first, then to the file: a write that flushes the file buffer must not delay the decision.
                 var data = frame.Data.ToArray();
                 Interlocked.Increment(ref _captured);
-                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data));
+                _frames.Writer.TryWrite(new TappedFrame(DateTime.UnixEpoch.AddTicks(frame.TimestampNanos / 100), data) { ReadAt = readAt, ReaderThread = Environment.CurrentManagedThreadId });
                 lock (_writer)
                 {
                     _writer.Write(frame.TimestampNanos, data, frame.OriginalLength);

@@ -3,15 +3,19 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using MobiScud.Capture;
 using MobiScud.Cloud;
 using MobiScud.Cloud.Qemu;
+using MobiScud.Control;
 using MobiScud.Control.Model;
+using MobiScud.Protocols.Link;
 using MobiScud.Sdn.OpenFlow;
 using MobiScud.Sdn.Steering;
 using MobiScud.Testbed.Control;
 using MobiScud.Testbed.Emulation;
 using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
+using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Experiment;
 
@@ -203,8 +207,15 @@ public static class TestbedExperiment
             using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
             // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
             var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
+            if (scenario.CodeWarmup)
+            {
+                var warm = CodeWarmup.Prepare([typeof(LiveCaptureSource).Assembly, typeof(LinkType).Assembly, typeof(TrackerFeed).Assembly, typeof(MobiScudControl).Assembly, typeof(ProgrammerSteeringBackend).Assembly]);
+                log.WriteLine($"code warm-up: {warm.Methods} methods compiled ({warm.Failed} left to their first call) in {warm.Elapsed.TotalSeconds:0.0} s");
+            }
+
             var tapLogger = loggers.CreateLogger<BackhaulTap>();
-            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, summary => tapLogger.LogInformation("{Summary}", summary));
+            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, summary => tapLogger.LogInformation("{Summary}", summary), scenario.TapRealtimePriority > 0 ? scenario.TapRealtimePriority : null);
+            using var pauses = new RuntimePauses();
             await using var pvms = CreateHypervisor(scenario, net, image, Clock, loggers.CreateLogger<QemuHypervisor>(), out var qemu);
             await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation, loggers.CreateLogger<CorePvm>());
             log.WriteLine($"core-anchored PVM at {TestbedPlan.CorePvmAddress} (behind the P-GW)");
@@ -320,8 +331,17 @@ public static class TestbedExperiment
                     await Task.Delay(50, cancellation);
                 }
 
+                // Steering decided last may still be waiting for the switches: its confirmation belongs in the timeline.
+                await mc.WhenDispatchedAsync().WaitAsync(Patience, cancellation);
+                var stops = pauses.Pauses;
+                log.WriteLine($"runtime pauses during the run: {stops.Count} ({stops.Count(p => p.Generation is not null)} garbage collections), {stops.Sum(p => p.Duration.TotalMilliseconds):0.0} ms in all, longest {(stops.Count == 0 ? 0 : stops.Max(p => p.Duration.TotalMilliseconds)):0.0} ms");
+                if (tap.PriorityProblem is { } tapPriority)
+                {
+                    problems.Add($"tapRealtimePriority: {tapPriority}");
+                }
+
                 var timelineCsv = Path.Combine(runDir, "mc-timeline.csv");
-                var handovers = WriteTimeline(mc, steering, timelineCsv, epoch);
+                var handovers = WriteTimeline(mc, steering, timelineCsv, epoch, stops);
                 var migrations = Migrations(mc, steering, qemuReports, epoch);
                 var rttCsv = Path.Combine(runDir, "rtt.csv");
                 WriteRttCsv(samples, rttCsv);
@@ -457,7 +477,7 @@ public static class TestbedExperiment
         }
     }
 
-    private static List<HandoverMeasurement> WriteTimeline(TestbedMc mc, ProgrammerSteeringBackend steering, string path, DateTime epoch)
+    private static List<HandoverMeasurement> WriteTimeline(TestbedMc mc, ProgrammerSteeringBackend steering, string path, DateTime epoch, IReadOnlyList<RuntimePause> pauses)
     {
         var handovers = new List<HandoverMeasurement>();
         var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,frame,event,commands\n");
@@ -477,7 +497,35 @@ public static class TestbedExperiment
 
         File.WriteAllText(path, sb.ToString());
         File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "steering-stages.csv"), SteeringStagesCsv(mc, steering));
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "decision-stages.csv"), DecisionStagesCsv(mc, pauses));
+        File.WriteAllText(
+            Path.Combine(Path.GetDirectoryName(path)!, "runtime-pauses.csv"),
+            "start_s,end_s,ms,reason,generation\n" + string.Concat(pauses.Select(p => string.Create(CultureInfo.InvariantCulture,
+                $"{(p.Start - epoch).TotalSeconds:0.000000},{(p.End - epoch).TotalSeconds:0.000000},{p.Duration.TotalMilliseconds:0.000},{p.Reason},{p.Generation}\n"))));
         return handovers;
+    }
+
+    /// <summary>
+    /// Per tap event the MC decided on: wire -> decision split into its stages (ms, each since the previous stamp),
+    /// how long the runtime was paused within it (garbage collections and other suspensions), and whether it ran on the
+    /// tap's thread (bench/scripts/testbed-reaction.py decision).
+    /// </summary>
+    private static string DecisionStagesCsv(TestbedMc mc, IReadOnlyList<RuntimePause> pauses)
+    {
+        var sb = new StringBuilder("frame,event,wire_to_read_ms,read_to_dequeued_ms,dequeued_to_tracked_ms,tracked_to_turn_ms,turn_to_decided_ms,wire_to_decision_ms,runtime_paused_ms,on_tap_thread\n");
+        static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture);
+        foreach (var e in mc.Timeline)
+        {
+            if (e.Stages is not { Read: { } read } st || e.DecidedAt is not { } decided)
+            {
+                continue;
+            }
+
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"{e.Frame},{e.Event.GetType().Name},{Ms(read - e.WireTime)},{Ms(st.Dequeued - read)},{Ms(st.Tracked - st.Dequeued)},{Ms(st.Turn - st.Tracked)},{Ms(decided - st.Turn)},{Ms(decided - e.WireTime)},{Ms(RuntimePauses.Within(pauses, e.WireTime, decided))},{(st.OnTapThread ? 1 : 0)}");
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>

@@ -124,6 +124,20 @@ public sealed class Scenario
     /// </summary>
     public int SwitchRealtimePriority { get; set; }
 
+    /// <summary>
+    /// SCHED_RR priority (1-99) for the backhaul tap's reader thread, which also decodes, tracks and decides when the
+    /// MC is waiting for a frame; 0: normal. On a loaded host its wake-up on a frame otherwise queues behind other work
+    /// (docs/testbed.md, Reaction times).
+    /// </summary>
+    public int TapRealtimePriority { get; set; }
+
+    /// <summary>
+    /// Compile the MC's path (capture, decoders, tracker, MC, steering: ~6,300 methods) before the tap opens, so that the
+    /// first handover does not compile it on the tap's thread (docs/testbed.md, Reaction times). Off by default: it
+    /// costs seconds of CPU at the start (41 s at load 60 on 2 cores) and only moves the first handovers.
+    /// </summary>
+    public bool CodeWarmup { get; set; }
+
     /// <summary>How long the UE keeps pinging after attach.</summary>
     public double DurationSeconds { get; set; } = 18;
 
@@ -209,6 +223,11 @@ public sealed class Scenario
         if (SwitchRealtimePriority is < 0 or > 99)
         {
             errors.Add($"switchRealtimePriority: {SwitchRealtimePriority} is outside 0..99");
+        }
+
+        if (TapRealtimePriority is < 0 or > 99)
+        {
+            errors.Add($"tapRealtimePriority: {TapRealtimePriority} is outside 0..99");
         }
 
         if (PingIntervalMs is < 1 or > 10_000)
