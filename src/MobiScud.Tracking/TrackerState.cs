@@ -123,8 +123,19 @@ public sealed record TrackedUe(UeKey Key)
     /// <summary>The latest input time at which the tracker changed this record.</summary>
     public TimeSpan LastSeen { get; init; }
 
-    public IReadOnlyList<Bearer> ActiveBearers() =>
-        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!) { Qci = Qci(b.ERabId) }).ToList();
+    public IReadOnlyList<Bearer> ActiveBearers()
+    {
+        var active = new List<Bearer>(Bearers.Count);
+        foreach (var (_, b) in Bearers)
+        {
+            if (b.Downlink is { } downlink)
+            {
+                active.Add(new Bearer(b.ERabId, b.Uplink, downlink) { Qci = Qci(b.ERabId) });
+            }
+        }
+
+        return active;
+    }
 
     public byte? Qci(byte erabId) => Qcis.TryGetValue(erabId, out var q) ? q : null;
 
