@@ -108,12 +108,18 @@ internal static class ReplayBench
 
             var messages = mix.S1ap + mix.Ngap;
             output.WriteLine("in memory (file already read, one thread, no output; not comparable with whole-process figures):");
-            var decode = Measure(bytes, big, settings.Seconds, tracker: false);
-            output.WriteLine(Inv($"  pipeline + {(mix.Ngap > mix.S1ap ? "NGAP" : "S1AP")} decode:         {messages / decode.TotalSeconds,12:N0} msg/s"));
+            var decode = Measure(bytes, big, settings.Seconds, InMemory.Decode);
+            output.WriteLine(Inv($"  pipeline + {(mix.Ngap > mix.S1ap ? "NGAP" : "S1AP")} decode:         {messages / decode.Cpu.TotalSeconds,12:N0} msg/s {decode.Bytes / messages,8:N0} B/msg allocated"));
             if (mix.S1ap > 0)
             {
-                var tracked = Measure(bytes, big, settings.Seconds, tracker: true);
-                output.WriteLine(Inv($"  + UE tracker + MC decisions:   {messages / tracked.TotalSeconds,12:N0} msg/s"));
+                var tracked = Measure(bytes, big, settings.Seconds, InMemory.Tracker);
+                output.WriteLine(Inv($"  + UE tracker:                  {messages / tracked.Cpu.TotalSeconds,12:N0} msg/s {tracked.Bytes / messages,8:N0} B/msg allocated"));
+                var decided = Measure(bytes, big, settings.Seconds, InMemory.TrackerAndMc);
+                output.WriteLine(Inv($"  + UE tracker + MC decisions:   {messages / decided.Cpu.TotalSeconds,12:N0} msg/s {decided.Bytes / messages,8:N0} B/msg allocated"));
+                if (Environment.GetEnvironmentVariable("MOBISCUD_BENCH_ALLOC") is "1")
+                {
+                    AllocationProfile.Print(() => Measure(bytes, big, 0, InMemory.TrackerAndMc), output);
+                }
             }
             else
             {
@@ -235,22 +241,34 @@ internal static class ReplayBench
         return new Mix(s.S1apMessages, s.NgapMessages, s.GtpuPackets, s.Frames - s.S1apMessages - s.NgapMessages - s.GtpuPackets, sink.Counts);
     }
 
-    /// <summary>Passes over the in-memory file until at least <paramref name="seconds"/> of CPU have gone by; CPU time per pass.</summary>
-    private static TimeSpan Measure(byte[] bytes, string name, double seconds, bool tracker)
+    private enum InMemory
+    {
+        Decode,
+        Tracker,
+        TrackerAndMc,
+    }
+
+    /// <summary>
+    /// Passes over the in-memory file until at least <paramref name="seconds"/> of CPU have gone by: CPU time and bytes
+    /// allocated (this thread) per pass.
+    /// </summary>
+    private static (TimeSpan Cpu, long Bytes) Measure(byte[] bytes, string name, double seconds, InMemory what)
     {
         var start = Environment.CpuUsage.TotalTime;
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
         var passes = 0;
         TimeSpan spent;
         do
         {
             using var source = CaptureFile.Open(bytes, name);
-            if (tracker)
+            switch (what)
             {
-                new ReplaySession().Run(source, name);
-            }
-            else
-            {
-                new SignallingPipeline(CountingSink.Instance).Run(source);
+                case InMemory.Decode:
+                    new SignallingPipeline(CountingSink.Instance).Run(source);
+                    break;
+                default:
+                    new ReplaySession(runMc: what == InMemory.TrackerAndMc).Run(source, name);
+                    break;
             }
 
             passes++;
@@ -258,7 +276,7 @@ internal static class ReplayBench
         }
         while (spent.TotalSeconds < seconds || passes < 2);
 
-        return spent / passes;
+        return (spent / passes, (GC.GetAllocatedBytesForCurrentThread() - allocated) / passes);
     }
 
     private readonly record struct Sample(double Cpu, double Wall);

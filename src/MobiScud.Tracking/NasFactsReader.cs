@@ -6,12 +6,23 @@ namespace MobiScud.Tracking;
 /// <summary>Reduces decoded NAS (TS 24.301) to the facts the tracker uses. Ciphered NAS is reported as such, never guessed.</summary>
 internal static class NasFactsReader
 {
+    // Facts without identities are values: one instance each rather than one per message (most NAS is ciphered).
+    private static readonly NasFacts CipheredFacts = new(NasKind.Ciphered);
+    private static readonly NasFacts OtherFacts = new(NasKind.Other);
+
     /// <param name="nullCiphering">The UE's Security Mode Command selected EEA0, so "ciphered" messages are readable.</param>
     public static NasFacts? Read(ReadOnlySpan<byte> pdu, bool nullCiphering)
     {
         if (pdu.IsEmpty)
         {
             return null;
+        }
+
+        // Security header type 2 or 4 (ciphered) of an EMM message, with its MAC and sequence number: what NasDecoder
+        // returns as Ciphered when the UE does not use EEA0, known without decoding (and allocating) a NasMessage.
+        if (!nullCiphering && pdu.Length >= 6 && (pdu[0] & 0x0F) == 7 && (pdu[0] >> 4) is 2 or 4)
+        {
+            return CipheredFacts;
         }
 
         NasMessage m;
@@ -21,12 +32,12 @@ internal static class NasFactsReader
         }
         catch (DecodeException)
         {
-            return new NasFacts(NasKind.Other);
+            return OtherFacts;
         }
 
         if (m.Ciphered)
         {
-            return new NasFacts(NasKind.Ciphered);
+            return CipheredFacts;
         }
 
         var kind = m.ProtocolDiscriminator != 7 && m.MessageType != NasMessageType.ServiceRequest

@@ -25,13 +25,29 @@ public static class S1apSignalFactory
         S1apIeId.ERabFailedToModifyListBearerModConf, S1apIeId.ERabFailedToSetupListHoReqAck,
     ];
 
+    /// <remarks>
+    /// Lists are exact-size arrays, and the shared empty array where a message has none (most have no E-RAB items, one
+    /// NAS-PDU or none, no Reset list): the signal is built for every S1AP message, so its lists are most of its bytes.
+    /// </remarks>
     public static S1apSignal From(S1apSummary summary, TimeSpan at, NetEndpoint source, NetEndpoint destination)
     {
-        var erabs = new List<ERabSignal>(summary.ERabs.Count);
-        var nas = new List<byte[]>(1);
+        var relevant = 0;
+        var nasCount = summary.HasNasPdu ? 1 : 0;
+        foreach (var item in summary.ERabs)
+        {
+            if (RelevantLists.Contains(item.ListIeId))
+            {
+                relevant++;
+                nasCount += item.HasNasPdu ? 1 : 0;
+            }
+        }
+
+        var erabs = relevant == 0 ? [] : new ERabSignal[relevant];
+        var nas = nasCount == 0 ? [] : new byte[nasCount][];
+        int e = 0, n = 0;
         if (summary.HasNasPdu)
         {
-            nas.Add(summary.NasPdu.ToArray());
+            nas[n++] = summary.NasPdu.ToArray();
         }
 
         foreach (var item in summary.ERabs)
@@ -42,10 +58,10 @@ public static class S1apSignalFactory
             }
 
             GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
-            erabs.Add(new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci });
+            erabs[e++] = new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci };
             if (item.HasNasPdu)
             {
-                nas.Add(summary.ERabNasPdu(item).ToArray());
+                nas[n++] = summary.ERabNasPdu(item).ToArray();
             }
         }
 
@@ -63,7 +79,7 @@ public static class S1apSignalFactory
             Cause = summary.Cause,
             NasPdus = nas,
             ResetAll = summary.ResetAll,
-            ResetConnections = summary.ResetConnections.ToList(),
+            ResetConnections = summary.ResetConnections.Count == 0 ? [] : summary.ResetConnections.ToArray(),
         };
     }
 }

@@ -120,11 +120,30 @@ public sealed record TrackedUe(UeKey Key)
 
     public PendingPathSwitch? PathSwitch { get; init; }
 
-    /// <summary>The latest input time at which the tracker changed this record.</summary>
-    public TimeSpan LastSeen { get; init; }
+    private TimeSpan _lastSeen;
 
-    public IReadOnlyList<Bearer> ActiveBearers() =>
-        Bearers.Values.Where(b => b.Downlink is not null).Select(b => new Bearer(b.ERabId, b.Uplink, b.Downlink!) { Qci = Qci(b.ERabId) }).ToList();
+    /// <summary>The latest input time at which the tracker changed this record.</summary>
+    public TimeSpan LastSeen { get => _lastSeen; init => _lastSeen = value; }
+
+    public IReadOnlyList<Bearer> ActiveBearers()
+    {
+        var active = new List<Bearer>(Bearers.Count);
+        foreach (var (_, b) in Bearers)
+        {
+            if (b.Downlink is { } downlink)
+            {
+                active.Add(new Bearer(b.ERabId, b.Uplink, downlink) { Qci = Qci(b.ERabId) });
+            }
+        }
+
+        return active;
+    }
+
+    /// <summary>
+    /// Sets <see cref="LastSeen"/> in place. Only for a record no index or state holds yet (a tracker step's own fresh
+    /// copy, see UeTracker.Step.Put): one a state holds is shared and must stay as it is.
+    /// </summary>
+    internal void StampFresh(TimeSpan at) => _lastSeen = at;
 
     public byte? Qci(byte erabId) => Qcis.TryGetValue(erabId, out var q) ? q : null;
 

@@ -377,7 +377,7 @@ public sealed class UeIndex
             return map;
         }
 
-        foreach (var b in before.Values)
+        foreach (var (_, b) in before)
         {
             if (!HasUplink(after, b.Uplink))
             {
@@ -385,7 +385,7 @@ public sealed class UeIndex
             }
         }
 
-        foreach (var b in after.Values)
+        foreach (var (_, b) in after)
         {
             if (!HasUplink(before, b.Uplink))
             {
@@ -399,7 +399,7 @@ public sealed class UeIndex
     /// <summary>Whether a bearer uses this uplink (a few bearers per UE: a scan, without LINQ's allocations).</summary>
     private static bool HasUplink(ImmutableSortedDictionary<byte, TrackedBearer> bearers, GtpEndpoint uplink)
     {
-        foreach (var b in bearers.Values)
+        foreach (var (_, b) in bearers)
         {
             if (b.Uplink == uplink)
             {

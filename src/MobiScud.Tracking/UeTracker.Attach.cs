@@ -162,13 +162,13 @@ public static partial class UeTracker
             });
             if (wasIdle || (wasConnected && previousEnb != enb))
             {
-                Emit(new ServiceRequested(at, Ue(key).Id!.Value, enb, Ue(key).ActiveBearers()), Ue(key).Cgi);
+                Emit(new ServiceRequested(_at, Ue(key).Id!.Value, enb, Ue(key).ActiveBearers()), Ue(key).Cgi);
             }
             else if (wasConnected)
             {
                 foreach (var b in changed)
                 {
-                    Emit(new BearerModified(at, Ue(key).Id!.Value, new BearerDownlink(b.ERabId, b.Downlink!)), Ue(key).Cgi);
+                    Emit(new BearerModified(_at, Ue(key).Id!.Value, new BearerDownlink(b.ERabId, b.Downlink!)), Ue(key).Cgi);
                 }
             }
             else

@@ -48,7 +48,7 @@ public static partial class UeTracker
             {
                 foreach (var b in added)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
+                    Emit(new BearerAdded(_at, ue.Id!.Value, b), ue.Cgi);
                 }
             }
         }
@@ -84,7 +84,7 @@ public static partial class UeTracker
                     ue = ue with { Bearers = ue.Bearers.Remove(id) };
                     if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
                     {
-                        Emit(new BearerReleased(at, ue.Id!.Value, id), ue.Cgi);
+                        Emit(new BearerReleased(_at, ue.Id!.Value, id), ue.Cgi);
                     }
                 }
                 else if (ue.PendingUplinks.ContainsKey(id))
@@ -129,7 +129,7 @@ public static partial class UeTracker
                     bearers = bearers.SetItem(id, bearer with { Downlink = downlink });
                     if (ue.Announced)
                     {
-                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
+                        Emit(new BearerModified(_at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
                     }
                 }
             }

@@ -197,7 +197,7 @@ public static partial class UeTracker
                 Put(ue with { Enb = enb, Handover = handover, PathSwitch = pathSwitch });
                 if (factsChanged && ue.Announced && ue.Status != TrackedUeStatus.Detached)
                 {
-                    Emit(new EnbIdentified(at, ue.Id!.Value, was, now, why), ue.Cgi);
+                    Emit(new EnbIdentified(_at, ue.Id!.Value, was, now, why), ue.Cgi);
                 }
             }
         }

@@ -143,10 +143,10 @@ public static partial class UeTracker
             {
                 foreach (var b in adopted)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b), ue.Cgi);
+                    Emit(new BearerAdded(_at, ue.Id!.Value, b), ue.Cgi);
                 }
 
-                Emit(new PathSwitched(at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
+                Emit(new PathSwitched(_at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
             }
         }
 
@@ -183,7 +183,7 @@ public static partial class UeTracker
                         Put(ue with { Handover = new TrackedHandover(source, targetEnb) { TargetKind = target.Kind, TargetCell = s.TargetCell } });
                         if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                         {
-                            Emit(new HandoverPrepared(at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
+                            Emit(new HandoverPrepared(_at, ue.Id!.Value, source, targetEnb, HandoverKind.S1) { TargetCell = ToEcgi(s.TargetCell) }, ue.Cgi);
                         }
 
                         break;
@@ -194,7 +194,7 @@ public static partial class UeTracker
                     Put(ue with { Handover = pending with { Commanded = true } });
                     if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                     {
-                        Emit(new HandoverExecuting(at, ue.Id!.Value, pending.Target) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
+                        Emit(new HandoverExecuting(_at, ue.Id!.Value, pending.Target) { TargetCell = ToEcgi(pending.TargetCell) }, ue.Cgi);
                     }
 
                     break;
@@ -313,7 +313,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Inferred, $"{ue.Key}: HandoverRequest on {association} repeats its uplink tunnels: an S1 handover {source} -> {target} whose HandoverRequired was not seen");
             if (ue.Announced)
             {
-                Emit(new HandoverPrepared(at, ue.Id!.Value, source, target, HandoverKind.S1), ue.Cgi);
+                Emit(new HandoverPrepared(_at, ue.Id!.Value, source, target, HandoverKind.S1), ue.Cgi);
             }
         }
 
@@ -391,13 +391,13 @@ public static partial class UeTracker
                 var cell = cgi ?? ue.Cgi;
                 foreach (var b in adopted)
                 {
-                    Emit(new BearerAdded(at, ue.Id!.Value, b), cell);
+                    Emit(new BearerAdded(_at, ue.Id!.Value, b), cell);
                 }
 
-                Emit(new HandoverCompleted(at, ue.Id!.Value, h.Target, h.Downlinks) { SourceCell = ToEcgi(ue.Cgi) }, cell);
+                Emit(new HandoverCompleted(_at, ue.Id!.Value, h.Target, h.Downlinks) { SourceCell = ToEcgi(ue.Cgi) }, cell);
                 foreach (var id in dropped)
                 {
-                    Emit(new BearerReleased(at, ue.Id!.Value, id), cell);
+                    Emit(new BearerReleased(_at, ue.Id!.Value, id), cell);
                 }
             }
         }
@@ -418,7 +418,7 @@ public static partial class UeTracker
             Note(TrackerNoteKind.Failed, $"{key}: handover to {pending.Target} {why}");
             if (ue.Announced)
             {
-                Emit(new HandoverCancelled(at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell), Rejected = rejected }, ue.Cgi);
+                Emit(new HandoverCancelled(_at, ue.Id!.Value) { TargetCell = ToEcgi(pending.TargetCell), Rejected = rejected }, ue.Cgi);
             }
         }
     }

@@ -14,7 +14,10 @@ public static partial class UeTracker
                 return s.Nas;
             }
 
-            return NasFacts.ReadAll(s.NasPdus, pdu => NasFactsReader.Read(pdu, nullCiphering));
+            // One NAS-PDU (nearly every message that has one): its facts, as ReadAll would merge them, without a closure.
+            return s.NasPdus.Count == 1
+                ? NasFactsReader.Read(s.NasPdus[0], nullCiphering)
+                : NasFacts.ReadAll(s.NasPdus, pdu => NasFactsReader.Read(pdu, nullCiphering));
         }
 
         private UeKey ApplyNas(UeKey key, NasFacts? nas)
@@ -65,7 +68,7 @@ public static partial class UeTracker
             var id = ue.Id ?? new UeId(ue.Imsi is { } imsi ? $"imsi-{imsi}" : ue.Key.ToString());
             ue = ue with { Id = id, Announced = true, AwaitingAddress = false };
             Put(ue);
-            Emit(new UeAttached(at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()), ue.Cgi);
+            Emit(new UeAttached(_at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()), ue.Cgi);
         }
 
         /// <summary>A first IMSI for this UE either names it, or shows it is a UE we already know under another key.</summary>

@@ -57,7 +57,7 @@ public static partial class UeTracker
                     bearers = bearers.SetItem(id, bearer with { Downlink = downlink });
                     if (ue.Announced && ue.Status == TrackedUeStatus.Connected)
                     {
-                        Emit(new BearerModified(at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
+                        Emit(new BearerModified(_at, ue.Id!.Value, new BearerDownlink(id, downlink)), ue.Cgi);
                     }
                 }
             }

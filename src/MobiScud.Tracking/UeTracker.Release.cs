@@ -144,7 +144,7 @@ public static partial class UeTracker
             });
             if (ue.Announced && wasConnected)
             {
-                Emit(new UeReleasedToIdle(at, ue.Id!.Value), ue.Cgi);
+                Emit(new UeReleasedToIdle(_at, ue.Id!.Value), ue.Cgi);
             }
         }
 
@@ -164,7 +164,7 @@ public static partial class UeTracker
             });
             if (ue.Announced && ue.Status != TrackedUeStatus.Detached)
             {
-                Emit(new Detached(at, ue.Id!.Value), ue.Cgi);
+                Emit(new Detached(_at, ue.Id!.Value), ue.Cgi);
             }
 
             ForgetIfDetached(key);
@@ -180,7 +180,7 @@ public static partial class UeTracker
         {
             // No UE that may be forgotten was last seen before the bound: none is old enough, and no scan is needed
             // (in ticks: the bound starts at TimeSpan.MaxValue).
-            if (_index.ForgetBound.Ticks >= at.Ticks - IdleExpiry.Ticks)
+            if (_index.ForgetBound.Ticks >= _at.Ticks - IdleExpiry.Ticks)
             {
                 return;
             }
@@ -194,7 +194,7 @@ public static partial class UeTracker
                     continue;
                 }
 
-                if (at - ue.LastSeen > IdleExpiry)
+                if (_at - ue.LastSeen > IdleExpiry)
                 {
                     (gone ??= []).Add(ue.Key);
                 }

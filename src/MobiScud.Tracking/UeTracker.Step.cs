@@ -12,24 +12,54 @@ public static partial class UeTracker
     /// One input's changes. Starts from the immutable state and replaces only what changes, so an input that changes
     /// nothing allocates no new state; UE records change only through <see cref="Put"/> and <see cref="RemoveUe"/>.
     /// </summary>
-    private sealed partial class Step(TrackerState state, TimeSpan at)
+    /// <remarks>
+    /// One Step per thread is reused (<see cref="Apply"/> takes it with <see cref="Start"/> and gives it back cleared):
+    /// it holds only references to immutable values and to the lists it hands out, so reuse is invisible outside.
+    /// </remarks>
+    private sealed partial class Step
     {
-        private readonly TrackerState _initial = state;
-        private UeIndex _index = state.Index;
-        private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = state.Enbs;
-        private ImmutableDictionary<EnbId, bool> _named = state.NamedEnbs;
-        private int _namedMacro = state.NamedMacroEnbs;
-        private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = state.Sessions;
-        private ImmutableDictionary<uint, string?> _pendingCs = state.PendingCreateSessions;
-        private long _nextKey = state.NextKey;
+        private TrackerState _initial = TrackerState.Empty;
+        private TimeSpan _at;
+        private UeIndex _index = UeIndex.Empty;
+        private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = TrackerState.Empty.Enbs;
+        private ImmutableDictionary<EnbId, bool> _named = TrackerState.Empty.NamedEnbs;
+        private int _namedMacro;
+        private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = TrackerState.Empty.Sessions;
+        private ImmutableDictionary<uint, string?> _pendingCs = TrackerState.Empty.PendingCreateSessions;
+        private long _nextKey;
         private List<UeEvent>? _events;
         private List<TrackerNote>? _notes;
+        private Action<TrackedUe, ConnectionKey>? _lost;
+        private UeKey _putting;
+
+        public void Start(TrackerState state, TimeSpan at)
+        {
+            _initial = state;
+            _at = at;
+            _index = state.Index;
+            _enbs = state.Enbs;
+            _named = state.NamedEnbs;
+            _namedMacro = state.NamedMacroEnbs;
+            _sessions = state.Sessions;
+            _pendingCs = state.PendingCreateSessions;
+            _nextKey = state.NextKey;
+            _events = null;
+            _notes = null;
+        }
+
+        /// <summary>Drops what the step referred to, so a step kept for reuse holds no state alive.</summary>
+        public void Clear() => Start(TrackerState.Empty, TimeSpan.Zero);
 
         public TrackerStep Finish()
         {
             var unchanged = ReferenceEquals(_index, _initial.Index) && ReferenceEquals(_enbs, _initial.Enbs) && ReferenceEquals(_named, _initial.NamedEnbs)
                 && ReferenceEquals(_sessions, _initial.Sessions) && ReferenceEquals(_pendingCs, _initial.PendingCreateSessions)
                 && _nextKey == _initial.NextKey;
+            if (unchanged && _events is null && _notes is null)
+            {
+                return Unchanged(_initial);
+            }
+
             var next = unchanged
                 ? _initial
                 : _initial with
@@ -132,13 +162,27 @@ public static partial class UeTracker
 
         private void Put(TrackedUe ue)
         {
-            if (ue.LastSeen < at)
+            if (ue.LastSeen < _at)
             {
-                ue = ue with { LastSeen = at };
+                // A record the current or the initial index holds may be shared with earlier states: copy it. Any other
+                // is a copy this step made (handlers build records with `with` from the index's) that no state can
+                // reach, so stamping it in place saves a second copy of the record on nearly every change.
+                if (ReferenceEquals(_index.Get(ue.Key), ue) || ReferenceEquals(_initial.Index.Get(ue.Key), ue))
+                {
+                    ue = ue with { LastSeen = _at };
+                }
+                else
+                {
+                    ue.StampFresh(_at);
+                }
             }
 
-            _index = _index.Put(ue, (loser, c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {ue.Key}, no longer to {loser.Key}"));
+            _putting = ue.Key;
+            _index = _index.Put(ue, _lost ??= Lost);
         }
+
+        /// <summary>Another UE lost a connection to the one being put (<see cref="_putting"/>): one delegate per step, not a closure per put.</summary>
+        private void Lost(TrackedUe loser, ConnectionKey c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {_putting}, no longer to {loser.Key}");
 
         private void RemoveUe(UeKey key) => _index = _index.Remove(key);
 
@@ -152,7 +196,7 @@ public static partial class UeTracker
 
         /// <summary>The UE with this connection serving it (the connection joins its own if it was not).</summary>
         private static TrackedUe Serve(TrackedUe ue, ConnectionKey conn) =>
-            ue with { Serving = conn, Connections = ue.Connections.Add(conn) };
+            ue.Serving == conn && ue.Connections.Contains(conn) ? ue : ue with { Serving = conn, Connections = ue.Connections.Add(conn) };
 
         private TrackedUe? OnConnection(ConnectionKey conn, S1apSignal s)
         {

@@ -17,16 +17,26 @@ namespace MobiScud.Tracking;
 /// </remarks>
 public static partial class UeTracker
 {
+    /// <summary>This thread's reusable step (see <see cref="Step"/>); null while one is in use.</summary>
+    [ThreadStatic]
+    private static Step? t_step;
+
+    /// <summary>This thread's last "nothing changed" result: most inputs change nothing, and the result is a value.</summary>
+    [ThreadStatic]
+    private static TrackerStep? t_unchanged;
+
     public static TrackerStep Apply(TrackerState state, TrackerInput input)
     {
         // Most GTP-U packets teach nothing (the UE's address is known): answer without copying the state.
         if (input is GtpuSignal packet && (packet.InnerSource is null
             || state.Index.ByUplink(new GtpEndpoint(packet.Destination.Address.ToIPAddress(), packet.Teid)) is not { Address: null }))
         {
-            return new TrackerStep(state, [], []);
+            return Unchanged(state);
         }
 
-        var step = new Step(state, input.At);
+        var step = t_step ?? new Step();
+        t_step = null;
+        step.Start(state, input.At);
         try
         {
             switch (input)
@@ -44,6 +54,8 @@ public static partial class UeTracker
                     step.Gtpu(u);
                     break;
             }
+
+            return step.Finish();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -51,8 +63,21 @@ public static partial class UeTracker
             // message cannot stop a tap. Tests fail on any Fault note.
             return new TrackerStep(state, [], [new TrackerNote(TrackerNoteKind.Fault, $"tracker fault on {Describe(input)}: {e.GetType().Name}: {e.Message}")]);
         }
+        finally
+        {
+            step.Clear();
+            t_step = step;
+        }
+    }
 
-        return step.Finish();
+    private static TrackerStep Unchanged(TrackerState state)
+    {
+        if (t_unchanged is { } last && ReferenceEquals(last.State, state))
+        {
+            return last;
+        }
+
+        return t_unchanged = new TrackerStep(state, [], []);
     }
 
     /// <summary>Whether the eNB sent this message (else the MME did): TS 36.413 procedure directions.</summary>

@@ -141,7 +141,7 @@ public static partial class UeTracker
                         // Every session the UE had is replaced by one with a new address (the MC has no address-change
                         // event, and steers by address): to the MC the UE left and registers again at its new address.
                         Put(ue with { Announced = false, AwaitingAddress = false, Address = address, Bearers = ue.Bearers.RemoveRange(n.Sessions.Select(p => p.PduSessionId)) });
-                        Emit(new Detached(at, ue.Id!.Value), ue.Cgi);
+                        Emit(new Detached(_at, ue.Id!.Value), ue.Cgi);
                         Note(TrackerNoteKind.Learnt, $"{ue.Key}: new PDU session address {address} replaces {old}: announced again once the session is up");
                     }
 
@@ -275,7 +275,7 @@ public static partial class UeTracker
             {
                 foreach (var d in changed)
                 {
-                    Emit(new BearerModified(at, ue.Id!.Value, d), ue.Cgi);
+                    Emit(new BearerModified(_at, ue.Id!.Value, d), ue.Cgi);
                 }
             }
         }
