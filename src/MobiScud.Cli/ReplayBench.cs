@@ -110,20 +110,13 @@ internal static class ReplayBench
             output.WriteLine("in memory (file already read, one thread, no output; not comparable with whole-process figures):");
             var decode = Measure(bytes, big, settings.Seconds, InMemory.Decode);
             output.WriteLine(Inv($"  pipeline + {(mix.Ngap > mix.S1ap ? "NGAP" : "S1AP")} decode:         {messages / decode.Cpu.TotalSeconds,12:N0} msg/s {decode.Bytes / messages,8:N0} B/msg allocated"));
-            if (mix.S1ap > 0)
+            var tracked = Measure(bytes, big, settings.Seconds, InMemory.Tracker);
+            output.WriteLine(Inv($"  + UE tracker:                  {messages / tracked.Cpu.TotalSeconds,12:N0} msg/s {tracked.Bytes / messages,8:N0} B/msg allocated"));
+            var decided = Measure(bytes, big, settings.Seconds, InMemory.TrackerAndMc);
+            output.WriteLine(Inv($"  + UE tracker + MC decisions:   {messages / decided.Cpu.TotalSeconds,12:N0} msg/s {decided.Bytes / messages,8:N0} B/msg allocated"));
+            if (Environment.GetEnvironmentVariable("MOBISCUD_BENCH_ALLOC") is "1")
             {
-                var tracked = Measure(bytes, big, settings.Seconds, InMemory.Tracker);
-                output.WriteLine(Inv($"  + UE tracker:                  {messages / tracked.Cpu.TotalSeconds,12:N0} msg/s {tracked.Bytes / messages,8:N0} B/msg allocated"));
-                var decided = Measure(bytes, big, settings.Seconds, InMemory.TrackerAndMc);
-                output.WriteLine(Inv($"  + UE tracker + MC decisions:   {messages / decided.Cpu.TotalSeconds,12:N0} msg/s {decided.Bytes / messages,8:N0} B/msg allocated"));
-                if (Environment.GetEnvironmentVariable("MOBISCUD_BENCH_ALLOC") is "1")
-                {
-                    AllocationProfile.Print(() => Measure(bytes, big, 0, InMemory.TrackerAndMc), output);
-                }
-            }
-            else
-            {
-                output.WriteLine("  (the UE tracker does not take NGAP yet: replay counts NGAP messages and goes no further)");
+                AllocationProfile.Print(() => Measure(bytes, big, 0, InMemory.TrackerAndMc), output);
             }
 
             if (tshark is null)
