@@ -18,7 +18,7 @@ public static class NasDecoder
 
     public static NasMessage Decode(ReadOnlySpan<byte> pdu, bool nullCipheringInUse = false)
     {
-        var c = new Cursor(pdu, 0);
+        var c = new NasCursor(pdu, 0, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         var pd = (byte)(b0 & 0x0F);
         var sht = (byte)(b0 >> 4);
@@ -83,7 +83,7 @@ public static class NasDecoder
 
     private static NasMessage DecodePlain(ReadOnlySpan<byte> pdu, int start, NasSecurityHeaderType outer)
     {
-        var c = new Cursor(pdu, start);
+        var c = new NasCursor(pdu, start, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         var pd = (byte)(b0 & 0x0F);
         if (pd == Esm)
@@ -183,7 +183,7 @@ public static class NasDecoder
         };
     }
 
-    private static NasMessage? EsmContainer(ref Cursor c, NasSecurityHeaderType outer)
+    private static NasMessage? EsmContainer(ref NasCursor c, NasSecurityHeaderType outer)
     {
         var start = c.Position;
         var len = c.UInt16();
@@ -199,7 +199,7 @@ public static class NasDecoder
 
     private static NasMessage DecodeEsm(ReadOnlySpan<byte> pdu, int start, NasSecurityHeaderType outer)
     {
-        var c = new Cursor(pdu, start);
+        var c = new NasCursor(pdu, start, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         if ((b0 & 0x0F) != Esm)
         {
@@ -330,7 +330,7 @@ public static class NasDecoder
     private static char Digit(int d) => d <= 9 ? (char)('0' + d) : (char)('a' + d - 10);
 
     // Scans the optional IEs of Attach Accept / TAU Accept for the GUTI (IEI 0x50).
-    private static Guti? OptionalGuti(ref Cursor c)
+    private static Guti? OptionalGuti(ref NasCursor c)
     {
         while (c.Remaining > 0)
         {
@@ -365,51 +365,5 @@ public static class NasDecoder
         }
 
         return null;
-    }
-
-    private ref struct Cursor(ReadOnlySpan<byte> buffer, int position)
-    {
-        public readonly ReadOnlySpan<byte> Buffer = buffer;
-        public int Position = position;
-
-        public readonly int Remaining => Buffer.Length - Position;
-
-        private readonly void Need(int n)
-        {
-            if (n < 0 || n > Buffer.Length - Position)
-            {
-                throw new NasDecodeException(NasError.Truncated, Position, $"need {n} octets, {Buffer.Length - Position} left");
-            }
-        }
-
-        public readonly byte Peek()
-        {
-            Need(1);
-            return Buffer[Position];
-        }
-
-        public byte Byte()
-        {
-            Need(1);
-            return Buffer[Position++];
-        }
-
-        public ushort UInt16()
-        {
-            Need(2);
-            var v = BinaryPrimitives.ReadUInt16BigEndian(Buffer.Slice(Position, 2));
-            Position += 2;
-            return v;
-        }
-
-        public ReadOnlySpan<byte> Bytes(int n)
-        {
-            Need(n);
-            var s = Buffer.Slice(Position, n);
-            Position += n;
-            return s;
-        }
-
-        public ReadOnlySpan<byte> Lv() => Bytes(Byte());
     }
 }
