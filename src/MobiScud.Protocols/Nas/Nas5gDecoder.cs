@@ -51,30 +51,8 @@ public static class Nas5gDecoder
         var inner = c.Position < pdu.Length && pdu[c.Position] == Epd5gsm
             ? DecodeSm(pdu, c.Position, pdu.Length)
             : DecodeMm(pdu, c.Position, pdu.Length, header, nullCipheringInUse);
-        return With(inner, header, mac, sqn);
+        return inner with { SecurityHeaderType = header, MessageAuthenticationCode = mac, SequenceNumber = sqn };
     }
-
-    private static Nas5gMessage With(Nas5gMessage m, Nas5gSecurityHeaderType header, uint mac, byte sqn) => new()
-    {
-        SecurityHeaderType = header,
-        Epd = m.Epd,
-        MessageType = m.MessageType,
-        MessageAuthenticationCode = mac,
-        SequenceNumber = sqn,
-        Imsi = m.Imsi,
-        ConcealedSuci = m.ConcealedSuci,
-        Guti = m.Guti,
-        STmsi = m.STmsi,
-        RegistrationType = m.RegistrationType,
-        DeregistrationType = m.DeregistrationType,
-        ServiceType = m.ServiceType,
-        Cause = m.Cause,
-        SelectedCipheringAlgorithm = m.SelectedCipheringAlgorithm,
-        SelectedIntegrityAlgorithm = m.SelectedIntegrityAlgorithm,
-        Inner = m.Inner,
-        PduSessionId = m.PduSessionId,
-        PduAddress = m.PduAddress,
-    };
 
     private sealed class Identity
     {

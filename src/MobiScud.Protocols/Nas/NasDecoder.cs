@@ -57,25 +57,8 @@ public static class NasDecoder
                 };
             }
 
-            var inner = DecodePlain(pdu, c.Position, header);
-            return new NasMessage
-            {
-                SecurityHeaderType = header,
-                ProtocolDiscriminator = inner.ProtocolDiscriminator,
-                MessageType = inner.MessageType,
-                MessageAuthenticationCode = mac,
-                SequenceNumber = sqn,
-                Imsi = inner.Imsi,
-                Guti = inner.Guti,
-                MTmsi = inner.MTmsi,
-                EmmCause = inner.EmmCause,
-                SelectedCipheringAlgorithm = inner.SelectedCipheringAlgorithm,
-                SelectedIntegrityAlgorithm = inner.SelectedIntegrityAlgorithm,
-                EsmMessage = inner.EsmMessage,
-                EpsBearerId = inner.EpsBearerId,
-                PdnAddress = inner.PdnAddress,
-                AccessPointName = inner.AccessPointName,
-            };
+            // The inner message already carries the header type; the security header adds MAC and sequence number.
+            return DecodePlain(pdu, c.Position, header) with { MessageAuthenticationCode = mac, SequenceNumber = sqn };
         }
 
         return DecodePlain(pdu, 0, NasSecurityHeaderType.Plain);
