@@ -1,3 +1,4 @@
+using MobiScud.Protocols;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
 
@@ -25,21 +26,6 @@ public sealed partial class MessageRowReader
         }
 
         return connection;
-    }
-
-    private static void AddTunnels(List<uint> teids, List<string> addresses, params ReadOnlySpan<GtpTunnel?> tunnels)
-    {
-        foreach (var tunnel in tunnels)
-        {
-            if (tunnel is { } t)
-            {
-                teids.Add(t.Teid);
-                if (!t.TransportLayerAddress.IsEmpty)
-                {
-                    addresses.Add(t.TransportLayerAddress.ToString());
-                }
-            }
-        }
     }
 
     /// <summary>
@@ -71,5 +57,111 @@ public sealed partial class MessageRowReader
         {
             _nullCipheringIdentities.UnionWith(connection.Identities);
         }
+    }
+
+    private static void AddIf(List<uint> list, uint? value)
+    {
+        if (value is { } v)
+        {
+            list.Add(v);
+        }
+    }
+
+    private delegate T NasDecode<out T>(ReadOnlySpan<byte> pdu, bool nullCipheringInUse);
+
+    /// <summary>What a row collects from a message's NAS-PDUs and tunnels, whichever the protocol.</summary>
+    private sealed class RowParts(bool nullCiphering)
+    {
+        public NasFacts Facts;
+
+        public List<uint> Teids { get; } = [];
+
+        public List<string> Addresses { get; } = [];
+
+        public List<string> Nas { get; } = [];
+
+        public List<string> NasTypes { get; } = [];
+
+        public void AddTunnels(params ReadOnlySpan<GtpTunnel?> tunnels)
+        {
+            foreach (var tunnel in tunnels)
+            {
+                if (tunnel is { } t)
+                {
+                    Teids.Add(t.Teid);
+                    if (!t.TransportLayerAddress.IsEmpty)
+                    {
+                        Addresses.Add(t.TransportLayerAddress.ToString());
+                    }
+                }
+            }
+        }
+
+        /// <summary>One NAS-PDU, decoded as the connection's ciphering allows; null (named in <see cref="Nas"/>) when empty, malformed or ciphered.</summary>
+        public T? Decode<T>(ReadOnlySpan<byte> pdu, NasDecode<T> decode, Func<T, bool> ciphered)
+            where T : class
+        {
+            if (pdu.IsEmpty)
+            {
+                return null;
+            }
+
+            T m;
+            try
+            {
+                m = decode(pdu, nullCiphering);
+            }
+            catch (DecodeException e)
+            {
+                Nas.Add("malformed:" + e.Reason);
+                return null;
+            }
+
+            if (ciphered(m))
+            {
+                Nas.Add("ciphered");
+                return null;
+            }
+
+            return m;
+        }
+
+        /// <summary>The row's fields both protocols fill alike; the caller adds its own with <c>with</c>.</summary>
+        public MessageRow ToRow(in PayloadContext context, string protocol, int procedureCode, MessageKind kind, string message, string? cause, string? sTmsi) => new()
+        {
+            Frame = context.FrameNumber,
+            TimestampNanos = context.TimestampNanos,
+            Protocol = protocol,
+            Source = context.Source,
+            Destination = context.Destination,
+            ProcedureCode = procedureCode,
+            MessageType = kind,
+            Message = message,
+            Teids = Teids,
+            TransportAddresses = Addresses,
+            Cause = cause,
+            Nas = Nas,
+            NasTypes = NasTypes,
+            Imsi = Facts.Imsi,
+            Guti = Facts.Guti,
+            STmsi = sTmsi ?? Facts.STmsi,
+            UeIp = Facts.UeIp,
+        };
+    }
+
+    /// <summary>Identities and the ciphering learnt from a message's NAS (EPS or 5G): the first of each wins.</summary>
+    private struct NasFacts
+    {
+        public string? Imsi;
+        public string? Guti;
+
+        /// <summary>The (M-/5G-)TMSI identity as the row prints it.</summary>
+        public string? STmsi;
+        public uint? TmsiValue;
+
+        /// <summary>The TMSI an Attach/TAU/Registration Accept assigns.</summary>
+        public uint? AssignedTmsi;
+        public string? UeIp;
+        public byte? SelectedCiphering;
     }
 }

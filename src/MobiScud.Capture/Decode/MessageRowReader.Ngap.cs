@@ -1,5 +1,4 @@
 using System.Globalization;
-using MobiScud.Protocols;
 using MobiScud.Protocols.Nas;
 using MobiScud.Protocols.Ngap;
 using MobiScud.Protocols.Sctp;
@@ -17,26 +16,22 @@ public sealed partial class MessageRowReader : INgapSignallingSink
 
     public void OnNgap(in PayloadContext context, NgapSummary summary)
     {
-        var teids = new List<uint>();
-        var addresses = new List<string>();
         var sessionIds = new List<int>(summary.PduSessions.Count);
-        var nas = new List<string>();
-        var nasTypes = new List<string>();
-        Nas5gFacts facts = default;
         var initial = summary.ProcedureCode == NgapProcedureCode.InitialUeMessage;
         var connection = ConnectionFor(_ngapConnections, context.Association, summary.RanUeNgapId, initial);
-        var nullCiphering = connection?.NullCiphering ?? false;
-        ReadNas5g(summary.NasPdu, nullCiphering, nas, nasTypes, ref facts);
+        var parts = new RowParts(connection?.NullCiphering ?? false);
+        ReadNas5g(summary.NasPdu, parts);
         foreach (var item in summary.PduSessions)
         {
             sessionIds.Add(item.PduSessionId);
-            AddTunnels(teids, addresses, item.UlTunnel, item.DlTunnel, item.DlForwarding);
+            parts.AddTunnels(item.UlTunnel, item.DlTunnel, item.DlForwarding);
             if (item.HasNasPdu)
             {
-                ReadNas5g(summary.ItemNasPdu(item), nullCiphering, nas, nasTypes, ref facts);
+                ReadNas5g(summary.ItemNasPdu(item), parts);
             }
         }
 
+        var facts = parts.Facts;
         var tmsi = summary.FiveGSTmsi?.Tmsi ?? facts.TmsiValue;
         LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? FiveGTmsiKey(t) : null, facts.AssignedTmsi is { } a ? FiveGTmsiKey(a) : null);
 
@@ -54,74 +49,38 @@ public sealed partial class MessageRowReader : INgapSignallingSink
                 otherAmf.Add(amf);
             }
 
-            if (c.RanUeNgapId is { } ran)
-            {
-                otherRan.Add(ran);
-            }
+            AddIf(otherRan, c.RanUeNgapId);
         }
 
-        onRow(new MessageRow
+        onRow(parts.ToRow(context, "ngap", (int)summary.ProcedureCode, (MessageKind)summary.PduType, summary.MessageName, summary.Cause?.ToString(), summary.FiveGSTmsi?.ToString()) with
         {
-            Frame = context.FrameNumber,
-            TimestampNanos = context.TimestampNanos,
-            Protocol = "ngap",
-            Source = context.Source,
-            Destination = context.Destination,
-            ProcedureCode = (int)summary.ProcedureCode,
-            MessageType = (MessageKind)summary.PduType,
-            Message = summary.MessageName,
             AmfUeNgapId = summary.AmfUeNgapId,
             RanUeNgapId = summary.RanUeNgapId,
             OtherAmfUeNgapIds = otherAmf,
             OtherRanUeNgapIds = otherRan,
             PduSessionIds = sessionIds,
-            Teids = teids,
-            TransportAddresses = addresses,
             GlobalRanNodeId = summary.GlobalRanNodeId?.ToString(),
             NrCgi = summary.NrCgi?.ToString(),
             Ecgi = summary.EutraCgi?.ToString(),
             TargetId = summary.Target?.Node.ToString(),
-            Cause = summary.Cause?.ToString(),
-            Nas = nas,
-            NasTypes = nasTypes,
-            Imsi = facts.Imsi,
-            Guti = facts.Guti,
-            STmsi = summary.FiveGSTmsi?.ToString() ?? facts.STmsi,
-            UeIp = facts.UeIp,
         });
     }
 
     private static string FiveGTmsiKey(uint tmsi) => "5g-tmsi:" + tmsi.ToString("x8", CultureInfo.InvariantCulture);
 
-    private static void ReadNas5g(ReadOnlySpan<byte> pdu, bool nullCiphering, List<string> names, List<string> types, ref Nas5gFacts facts)
+    private static void ReadNas5g(ReadOnlySpan<byte> pdu, RowParts parts)
     {
-        if (pdu.IsEmpty)
+        if (parts.Decode(pdu, Nas5gDecoder.Decode, static m => m.Ciphered) is not { } m)
         {
-            return;
-        }
-
-        Nas5gMessage m;
-        try
-        {
-            m = Nas5gDecoder.Decode(pdu, nullCiphering);
-        }
-        catch (DecodeException e)
-        {
-            names.Add("malformed:" + e.Reason);
-            return;
-        }
-
-        if (m.Ciphered)
-        {
-            names.Add("ciphered");
             return;
         }
 
         // The message, then what it carries (a NAS message container, a NAS transport's 5GSM message), as tshark lists them.
+        ref var facts = ref parts.Facts;
         foreach (var part in m.SelfAndInner())
         {
-            names.Add(part.MessageName);
-            types.Add("0x" + part.MessageType.ToString("x2", CultureInfo.InvariantCulture));
+            parts.Nas.Add(part.MessageName);
+            parts.NasTypes.Add("0x" + part.MessageType.ToString("x2", CultureInfo.InvariantCulture));
             facts.Imsi ??= part.Imsi;
             facts.Guti ??= part.Guti?.ToString();
             facts.STmsi ??= part.STmsi is { } s ? $"{s.AmfSetId:x3}-{s.AmfPointer:x2}-{s.Tmsi:x8}" : null;
@@ -135,16 +94,5 @@ public sealed partial class MessageRowReader : INgapSignallingSink
         }
 
         facts.SelectedCiphering ??= m.SelectedCipheringAlgorithm;
-    }
-
-    private struct Nas5gFacts
-    {
-        public string? Imsi;
-        public string? Guti;
-        public string? STmsi;
-        public uint? TmsiValue;
-        public uint? AssignedTmsi;
-        public string? UeIp;
-        public byte? SelectedCiphering;
     }
 }

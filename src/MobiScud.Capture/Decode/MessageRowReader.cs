@@ -1,4 +1,3 @@
-using MobiScud.Protocols;
 using MobiScud.Protocols.Nas;
 using MobiScud.Protocols.S1ap;
 using MobiScud.Protocols.Sctp;
@@ -18,28 +17,24 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
 
     public void OnS1ap(in PayloadContext context, S1apSummary summary)
     {
-        var teids = new List<uint>();
-        var addresses = new List<string>();
         var erabIds = new List<int>(summary.ERabs.Count);
-        var nas = new List<string>();
-        var nasTypes = new List<string>();
-        RowNasFacts facts = default;
         var initial = summary.ProcedureCode == S1apProcedureCode.InitialUeMessage;
         var connection = ConnectionFor(_connections, context.Association, summary.EnbUeS1apId, initial);
-        var nullCiphering = connection?.NullCiphering ?? false;
-        ReadNas(summary.NasPdu, nullCiphering, nas, nasTypes, ref facts);
+        var parts = new RowParts(connection?.NullCiphering ?? false);
+        ReadNas(summary.NasPdu, parts);
         foreach (var item in summary.ERabs)
         {
             erabIds.Add(item.ERabId);
-            AddTunnels(teids, addresses, item.Tunnel, item.DlForwarding, item.UlForwarding);
+            parts.AddTunnels(item.Tunnel, item.DlForwarding, item.UlForwarding);
             if (item.HasNasPdu)
             {
-                ReadNas(summary.ERabNasPdu(item), nullCiphering, nas, nasTypes, ref facts);
+                ReadNas(summary.ERabNasPdu(item), parts);
             }
         }
 
-        var tmsi = summary.STmsi?.MTmsi ?? facts.MTmsiValue;
-        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? TmsiKey(t) : null, facts.AssignedMTmsi is { } a ? TmsiKey(a) : null);
+        var facts = parts.Facts;
+        var tmsi = summary.STmsi?.MTmsi ?? facts.TmsiValue;
+        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? TmsiKey(t) : null, facts.AssignedTmsi is { } a ? TmsiKey(a) : null);
 
         var otherMme = new List<uint>();
         var otherEnb = new List<uint>();
@@ -51,33 +46,16 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
             AddIf(otherEnb, c.EnbUeS1apId);
         }
 
-        onRow(new MessageRow
+        onRow(parts.ToRow(context, "s1ap", (int)summary.ProcedureCode, (MessageKind)summary.PduType, summary.MessageName, summary.Cause?.ToString(), summary.STmsi?.ToString()) with
         {
-            Frame = context.FrameNumber,
-            TimestampNanos = context.TimestampNanos,
-            Protocol = "s1ap",
-            Source = context.Source,
-            Destination = context.Destination,
-            ProcedureCode = (int)summary.ProcedureCode,
-            MessageType = (MessageKind)summary.PduType,
-            Message = summary.MessageName,
             MmeUeS1apId = summary.MmeUeS1apId,
             EnbUeS1apId = summary.EnbUeS1apId,
             OtherMmeUeS1apIds = otherMme,
             OtherEnbUeS1apIds = otherEnb,
             ERabIds = erabIds,
-            Teids = teids,
-            TransportAddresses = addresses,
             GlobalEnbId = summary.GlobalEnbId?.ToString(),
             Ecgi = summary.EutranCgi?.ToString(),
             TargetId = summary.TargetEnbId?.GlobalEnbId.ToString(),
-            Cause = summary.Cause?.ToString(),
-            Nas = nas,
-            NasTypes = nasTypes,
-            Imsi = facts.Imsi,
-            Guti = facts.Guti,
-            STmsi = summary.STmsi?.ToString() ?? facts.MTmsi,
-            UeIp = facts.UeIp,
         });
     }
 
@@ -97,53 +75,29 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
 
     private static string TmsiKey(uint mTmsi) => "m-tmsi:" + mTmsi.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static void AddIf(List<uint> list, uint? value)
+    private static void ReadNas(ReadOnlySpan<byte> pdu, RowParts parts)
     {
-        if (value is { } v)
-        {
-            list.Add(v);
-        }
-    }
-
-    private static void ReadNas(ReadOnlySpan<byte> pdu, bool nullCiphering, List<string> names, List<string> types, ref RowNasFacts facts)
-    {
-        if (pdu.IsEmpty)
+        if (parts.Decode(pdu, NasDecoder.Decode, static m => m.Ciphered) is not { } m)
         {
             return;
         }
 
-        NasMessage m;
-        try
-        {
-            m = NasDecoder.Decode(pdu, nullCiphering);
-        }
-        catch (DecodeException e)
-        {
-            names.Add("malformed:" + e.Reason);
-            return;
-        }
-
-        if (m.Ciphered)
-        {
-            names.Add("ciphered");
-            return;
-        }
-
-        names.Add(m.MessageName);
-        AddType(types, m);
+        parts.Nas.Add(m.MessageName);
+        AddType(parts.NasTypes, m);
         if (m.EsmMessage is { } esm && !ReferenceEquals(esm, m))
         {
-            names.Add(esm.MessageName);
-            AddType(types, esm);
+            parts.Nas.Add(esm.MessageName);
+            AddType(parts.NasTypes, esm);
         }
 
+        ref var facts = ref parts.Facts;
         facts.Imsi ??= m.Imsi;
         facts.Guti ??= m.Guti?.ToString();
-        facts.MTmsi ??= m.MTmsi is { } t ? $"m-tmsi-{t:x8}" : null;
-        facts.MTmsiValue ??= m.Guti?.MTmsi ?? m.MTmsi;
+        facts.STmsi ??= m.MTmsi is { } t ? $"m-tmsi-{t:x8}" : null;
+        facts.TmsiValue ??= m.Guti?.MTmsi ?? m.MTmsi;
         if (m.MessageType is NasMessageType.AttachAccept or NasMessageType.TrackingAreaUpdateAccept && m.Guti is { } g)
         {
-            facts.AssignedMTmsi = g.MTmsi;
+            facts.AssignedTmsi = g.MTmsi;
         }
 
         facts.UeIp ??= (m.EsmMessage?.PdnAddress ?? m.PdnAddress)?.ToString();
@@ -164,16 +118,5 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
                 Identities.Add(identity);
             }
         }
-    }
-
-    private struct RowNasFacts
-    {
-        public string? Imsi;
-        public string? Guti;
-        public string? MTmsi;
-        public uint? MTmsiValue;
-        public uint? AssignedMTmsi;
-        public string? UeIp;
-        public byte? SelectedCiphering;
     }
 }

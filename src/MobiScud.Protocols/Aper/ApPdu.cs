@@ -62,7 +62,7 @@ internal static class ApPdu
 
     /// <summary>Builds a PDU in one buffer; a decoded PDU gives back its bytes (canonical APER input).</summary>
     public static byte[] Encode<TField>(ApPduHeader header, IReadOnlyList<TField> fields, bool valueExtended, ReadOnlyMemory<byte> valueTail, ReadOnlyMemory<byte>? opaqueValue, ReadOnlyMemory<byte> pduTrailer)
-        where TField : IProtocolIeField
+        where TField : ProtocolIeField
     {
         var w = new AperWriter(256);
         w.WriteChoiceIndex(header.PduType, 3, true);

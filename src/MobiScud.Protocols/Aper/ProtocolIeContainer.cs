@@ -9,16 +9,6 @@ internal delegate void IeReader<in TTarget>(ref AperReader value, ushort id, TTa
 /// <summary>Reads one item of a SEQUENCE OF ProtocolIE-SingleContainer (a reader over its open-type content).</summary>
 internal delegate void SingleContainerReader<TState>(ref AperReader value, ushort id, ref TState state);
 
-/// <summary>A ProtocolIE-Field as a message keeps it: id, criticality and the undecoded open-type value.</summary>
-internal interface IProtocolIeField
-{
-    ushort Id { get; }
-
-    Criticality Criticality { get; }
-
-    ReadOnlyMemory<byte> Value { get; }
-}
-
 /// <summary>
 /// The protocol-IE machinery S1AP (TS 36.413 9.3.7) and NGAP (TS 38.413 9.4.7) share: a ProtocolIE-Container is
 /// SEQUENCE OF { id, criticality, value open type }. Reading walks the fields and hands each one whose id is in a
@@ -99,7 +89,7 @@ internal static class ProtocolIeContainer
 
     /// <summary>A message value: extension bit, the fields (values as kept) and any extension additions after them.</summary>
     public static void Write<TField>(AperWriter w, bool extended, IReadOnlyList<TField> fields, ReadOnlySpan<byte> tail)
-        where TField : IProtocolIeField
+        where TField : ProtocolIeField
     {
         w.WriteBit(extended);
         w.WriteConstrainedLength(fields.Count, 0, MaxProtocolIes);

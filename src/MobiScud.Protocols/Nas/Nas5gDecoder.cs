@@ -17,7 +17,7 @@ public static class Nas5gDecoder
 
     public static Nas5gMessage Decode(ReadOnlySpan<byte> pdu, bool nullCipheringInUse = false)
     {
-        var c = new Cursor(pdu, 0, pdu.Length);
+        var c = new NasCursor(pdu, 0, pdu.Length, NasError.BadLength);
         var epd = c.Byte();
         if (epd == Epd5gsm)
         {
@@ -51,30 +51,8 @@ public static class Nas5gDecoder
         var inner = c.Position < pdu.Length && pdu[c.Position] == Epd5gsm
             ? DecodeSm(pdu, c.Position, pdu.Length)
             : DecodeMm(pdu, c.Position, pdu.Length, header, nullCipheringInUse);
-        return With(inner, header, mac, sqn);
+        return inner with { SecurityHeaderType = header, MessageAuthenticationCode = mac, SequenceNumber = sqn };
     }
-
-    private static Nas5gMessage With(Nas5gMessage m, Nas5gSecurityHeaderType header, uint mac, byte sqn) => new()
-    {
-        SecurityHeaderType = header,
-        Epd = m.Epd,
-        MessageType = m.MessageType,
-        MessageAuthenticationCode = mac,
-        SequenceNumber = sqn,
-        Imsi = m.Imsi,
-        ConcealedSuci = m.ConcealedSuci,
-        Guti = m.Guti,
-        STmsi = m.STmsi,
-        RegistrationType = m.RegistrationType,
-        DeregistrationType = m.DeregistrationType,
-        ServiceType = m.ServiceType,
-        Cause = m.Cause,
-        SelectedCipheringAlgorithm = m.SelectedCipheringAlgorithm,
-        SelectedIntegrityAlgorithm = m.SelectedIntegrityAlgorithm,
-        Inner = m.Inner,
-        PduSessionId = m.PduSessionId,
-        PduAddress = m.PduAddress,
-    };
 
     private sealed class Identity
     {
@@ -86,7 +64,7 @@ public static class Nas5gDecoder
 
     private static Nas5gMessage DecodeMm(ReadOnlySpan<byte> pdu, int start, int end, Nas5gSecurityHeaderType outer, bool nullCiphering)
     {
-        var c = new Cursor(pdu, start, end);
+        var c = new NasCursor(pdu, start, end, NasError.BadLength);
         var epd = c.Byte();
         if (epd != Epd5gmm)
         {
@@ -186,7 +164,7 @@ public static class Nas5gDecoder
     /// Walks the optional IEs of a 5GMM message (TS 24.501 formats: IEI 0x8X..0xFX one octet, 0x7X TLV-E, 0x52 last
     /// visited TAI TV of 7 octets, others TLV) and decodes a NAS message container (0x71) it finds.
     /// </summary>
-    private static Nas5gMessage? OptionalIes(ref Cursor c, ReadOnlySpan<byte> pdu, bool nullCiphering)
+    private static Nas5gMessage? OptionalIes(ref NasCursor c, ReadOnlySpan<byte> pdu, bool nullCiphering)
     {
         Nas5gMessage? inner = null;
         while (!c.AtEnd)
@@ -225,7 +203,7 @@ public static class Nas5gDecoder
 
     private static Nas5gMessage DecodeSm(ReadOnlySpan<byte> pdu, int start, int end)
     {
-        var c = new Cursor(pdu, start, end);
+        var c = new NasCursor(pdu, start, end, NasError.BadLength);
         var epd = c.Byte();
         if (epd != Epd5gsm)
         {
@@ -377,44 +355,4 @@ public static class Nas5gDecoder
     }
 
     private static char Digit(int d) => d <= 9 ? (char)('0' + d) : '?';
-
-    private ref struct Cursor(ReadOnlySpan<byte> data, int position, int end)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private readonly int _end = end;
-
-        public int Position { get; private set; } = position;
-
-        public readonly bool AtEnd => Position >= _end;
-
-        public byte Byte()
-        {
-            if (Position >= _end)
-            {
-                throw new NasDecodeException(NasError.Truncated, Position, "message ends early");
-            }
-
-            return _data[Position++];
-        }
-
-        public ReadOnlySpan<byte> Bytes(int n)
-        {
-            if (n < 0 || n > _end - Position)
-            {
-                throw new NasDecodeException(NasError.BadLength, Position, $"{n} octets needed, {_end - Position} left");
-            }
-
-            var s = _data.Slice(Position, n);
-            Position += n;
-            return s;
-        }
-
-        public ReadOnlySpan<byte> Lv() => Bytes(Byte());
-
-        public ReadOnlySpan<byte> LvE()
-        {
-            var n = (Byte() << 8) | Byte();
-            return Bytes(n);
-        }
-    }
 }

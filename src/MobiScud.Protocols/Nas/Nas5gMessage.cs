@@ -56,7 +56,7 @@ public sealed record Nas5gPduAddress(byte PduSessionType, IPAddress? Ipv4, ulong
 /// A decoded 5G NAS message: header, type and the identities/addresses the UE tracker uses. A ciphered message that is
 /// not known to use 5G-EA0 is reported with <see cref="Ciphered"/> set and nothing else decoded: never guessed.
 /// </summary>
-public sealed class Nas5gMessage
+public sealed record Nas5gMessage
 {
     public Nas5gSecurityHeaderType SecurityHeaderType { get; init; }
 

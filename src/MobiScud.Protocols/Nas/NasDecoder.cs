@@ -18,7 +18,7 @@ public static class NasDecoder
 
     public static NasMessage Decode(ReadOnlySpan<byte> pdu, bool nullCipheringInUse = false)
     {
-        var c = new Cursor(pdu, 0);
+        var c = new NasCursor(pdu, 0, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         var pd = (byte)(b0 & 0x0F);
         var sht = (byte)(b0 >> 4);
@@ -57,25 +57,8 @@ public static class NasDecoder
                 };
             }
 
-            var inner = DecodePlain(pdu, c.Position, header);
-            return new NasMessage
-            {
-                SecurityHeaderType = header,
-                ProtocolDiscriminator = inner.ProtocolDiscriminator,
-                MessageType = inner.MessageType,
-                MessageAuthenticationCode = mac,
-                SequenceNumber = sqn,
-                Imsi = inner.Imsi,
-                Guti = inner.Guti,
-                MTmsi = inner.MTmsi,
-                EmmCause = inner.EmmCause,
-                SelectedCipheringAlgorithm = inner.SelectedCipheringAlgorithm,
-                SelectedIntegrityAlgorithm = inner.SelectedIntegrityAlgorithm,
-                EsmMessage = inner.EsmMessage,
-                EpsBearerId = inner.EpsBearerId,
-                PdnAddress = inner.PdnAddress,
-                AccessPointName = inner.AccessPointName,
-            };
+            // The inner message already carries the header type; the security header adds MAC and sequence number.
+            return DecodePlain(pdu, c.Position, header) with { MessageAuthenticationCode = mac, SequenceNumber = sqn };
         }
 
         return DecodePlain(pdu, 0, NasSecurityHeaderType.Plain);
@@ -83,7 +66,7 @@ public static class NasDecoder
 
     private static NasMessage DecodePlain(ReadOnlySpan<byte> pdu, int start, NasSecurityHeaderType outer)
     {
-        var c = new Cursor(pdu, start);
+        var c = new NasCursor(pdu, start, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         var pd = (byte)(b0 & 0x0F);
         if (pd == Esm)
@@ -183,7 +166,7 @@ public static class NasDecoder
         };
     }
 
-    private static NasMessage? EsmContainer(ref Cursor c, NasSecurityHeaderType outer)
+    private static NasMessage? EsmContainer(ref NasCursor c, NasSecurityHeaderType outer)
     {
         var start = c.Position;
         var len = c.UInt16();
@@ -199,7 +182,7 @@ public static class NasDecoder
 
     private static NasMessage DecodeEsm(ReadOnlySpan<byte> pdu, int start, NasSecurityHeaderType outer)
     {
-        var c = new Cursor(pdu, start);
+        var c = new NasCursor(pdu, start, pdu.Length, NasError.Truncated);
         var b0 = c.Byte();
         if ((b0 & 0x0F) != Esm)
         {
@@ -330,7 +313,7 @@ public static class NasDecoder
     private static char Digit(int d) => d <= 9 ? (char)('0' + d) : (char)('a' + d - 10);
 
     // Scans the optional IEs of Attach Accept / TAU Accept for the GUTI (IEI 0x50).
-    private static Guti? OptionalGuti(ref Cursor c)
+    private static Guti? OptionalGuti(ref NasCursor c)
     {
         while (c.Remaining > 0)
         {
@@ -365,51 +348,5 @@ public static class NasDecoder
         }
 
         return null;
-    }
-
-    private ref struct Cursor(ReadOnlySpan<byte> buffer, int position)
-    {
-        public readonly ReadOnlySpan<byte> Buffer = buffer;
-        public int Position = position;
-
-        public readonly int Remaining => Buffer.Length - Position;
-
-        private readonly void Need(int n)
-        {
-            if (n < 0 || n > Buffer.Length - Position)
-            {
-                throw new NasDecodeException(NasError.Truncated, Position, $"need {n} octets, {Buffer.Length - Position} left");
-            }
-        }
-
-        public readonly byte Peek()
-        {
-            Need(1);
-            return Buffer[Position];
-        }
-
-        public byte Byte()
-        {
-            Need(1);
-            return Buffer[Position++];
-        }
-
-        public ushort UInt16()
-        {
-            Need(2);
-            var v = BinaryPrimitives.ReadUInt16BigEndian(Buffer.Slice(Position, 2));
-            Position += 2;
-            return v;
-        }
-
-        public ReadOnlySpan<byte> Bytes(int n)
-        {
-            Need(n);
-            var s = Buffer.Slice(Position, n);
-            Position += n;
-            return s;
-        }
-
-        public ReadOnlySpan<byte> Lv() => Bytes(Byte());
     }
 }

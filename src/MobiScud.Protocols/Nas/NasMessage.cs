@@ -70,7 +70,7 @@ public sealed record NasPdnAddress(byte PdnType, IPAddress? Ipv4, ulong? Ipv6Int
 }
 
 /// <summary>A decoded NAS message: header, type and the identities/addresses the UE tracker uses.</summary>
-public sealed class NasMessage
+public sealed record NasMessage
 {
     public NasSecurityHeaderType SecurityHeaderType { get; init; }
 

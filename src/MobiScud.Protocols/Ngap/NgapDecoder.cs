@@ -5,26 +5,11 @@ using MobiScud.Protocols.S1ap;
 namespace MobiScud.Protocols.Ngap;
 
 /// <summary>
-/// What the MC needs from one NGAP PDU, filled by <see cref="NgapDecoder.Decode(ReadOnlySpan{byte}, NgapSummary)"/>.
-/// Reusable: decoding into the same instance again allocates nothing once its buffers have grown.
-/// Offsets (NAS-PDUs, transfers) are relative to <see cref="Pdu"/>, a copy of the decoded bytes owned by this instance.
+/// What the MC needs from one NGAP PDU, filled by <see cref="NgapDecoder.Decode(ReadOnlySpan{byte}, NgapSummary)"/>
+/// (reusable, see <see cref="ApSummary{TPduType, TProcedureCode}"/>).
 /// </summary>
-public sealed class NgapSummary
+public sealed class NgapSummary : ApSummary<NgapPduType, NgapProcedureCode>
 {
-    private byte[] _pdu = new byte[256];
-    private int _pduLength;
-
-    public ReadOnlySpan<byte> Pdu => _pdu.AsSpan(0, _pduLength);
-
-    public NgapPduType PduType { get; internal set; }
-
-    public NgapProcedureCode ProcedureCode { get; internal set; }
-
-    public Criticality Criticality { get; internal set; }
-
-    /// <summary>Number of IEs in the message's ProtocolIE-Container.</summary>
-    public int IeCount { get; internal set; }
-
     /// <summary>AMF-UE-NGAP-ID (id 10), or the AMF id of UE-NGAP-IDs (id 114) in UEContextReleaseCommand.</summary>
     public ulong? AmfUeNgapId { get; internal set; }
 
@@ -38,9 +23,6 @@ public sealed class NgapSummary
     public List<PduSessionItem> PduSessions { get; } = new(4);
 
     public NgapCause? Cause { get; internal set; }
-
-    /// <summary>NGReset: true when the whole NG interface is reset.</summary>
-    public bool ResetAll { get; internal set; }
 
     /// <summary>NGReset / NGResetAcknowledge: the UE-associated connections named.</summary>
     public List<NgConnectionId> ResetConnections { get; } = new(2);
@@ -65,41 +47,21 @@ public sealed class NgapSummary
 
     public FiveGSTmsi? FiveGSTmsi { get; internal set; }
 
-    internal int NasOffset { get; set; }
-
-    internal int NasLength { get; set; } = -1;
-
-    public bool HasNasPdu => NasLength >= 0;
-
-    /// <summary>The NAS-PDU IE (id 38), empty when absent (see <see cref="HasNasPdu"/>).</summary>
-    public ReadOnlySpan<byte> NasPdu => NasLength < 0 ? default : Pdu.Slice(NasOffset, NasLength);
-
     /// <summary>The NAS-PDU inside a PDU session item (e.g. PDU Session Establishment Accept in a setup request).</summary>
-    public ReadOnlySpan<byte> ItemNasPdu(in PduSessionItem item) =>
-        item.NasPduLength < 0 ? default : Pdu.Slice(item.NasPduOffset, item.NasPduLength);
+    public ReadOnlySpan<byte> ItemNasPdu(in PduSessionItem item) => Slice(item.NasPduOffset, item.NasPduLength);
 
     /// <summary>The item's transfer container bytes, empty when the item has none.</summary>
-    public ReadOnlySpan<byte> Transfer(in PduSessionItem item) =>
-        item.TransferLength < 0 ? default : Pdu.Slice(item.TransferOffset, item.TransferLength);
+    public ReadOnlySpan<byte> Transfer(in PduSessionItem item) => Slice(item.TransferOffset, item.TransferLength);
 
     public string MessageName => NgapNames.MessageName(ProcedureCode, PduType);
 
-    internal void Reset(ReadOnlySpan<byte> pdu)
+    private protected override void ClearFields()
     {
-        if (_pdu.Length < pdu.Length)
-        {
-            _pdu = new byte[Math.Max(pdu.Length, _pdu.Length * 2)];
-        }
-
-        pdu.CopyTo(_pdu);
-        _pduLength = pdu.Length;
-        IeCount = 0;
         AmfUeNgapId = null;
         RanUeNgapId = null;
         SourceAmfUeNgapId = null;
         PduSessions.Clear();
         Cause = null;
-        ResetAll = false;
         ResetConnections.Clear();
         GlobalRanNodeId = null;
         HandoverType = null;
@@ -109,8 +71,6 @@ public sealed class NgapSummary
         EutraCgi = null;
         Tai = null;
         FiveGSTmsi = null;
-        NasOffset = 0;
-        NasLength = -1;
     }
 
     public override string ToString() =>
@@ -140,21 +100,8 @@ public static class NgapDecoder
         return s;
     }
 
-    public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into)
-    {
-        into.Reset(pdu);
-        var buf = into.Pdu;
-        var (valueOff, valueLen) = ReadHeader(buf, out var type, out var proc, out var crit);
-        into.PduType = type;
-        into.ProcedureCode = proc;
-        into.Criticality = crit;
-        if (proc == NgapProcedureCode.PrivateMessage)
-        {
-            return; // PrivateIE-Container: nothing the MC uses.
-        }
+    public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into) => into.Decode(pdu, Protocol);
 
-        into.IeCount = ProtocolIeContainer.Read(buf, valueOff, valueLen, Ies, into);
-    }
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
     private static readonly FrozenDictionary<ushort, IeReader<NgapSummary>> Ies = ProtocolIeContainer.Table<NgapSummary>(
@@ -193,6 +140,9 @@ public static class NgapDecoder
         (NgapIeId.UeAssociatedLogicalNgConnectionList, static (ref AperReader v, ushort _, NgapSummary s) => NgapIeCodec.ReadConnectionList(ref v, s.ResetConnections)),
         .. NgapIeCodec.PduSessionListIds.Select(id => (id, (IeReader<NgapSummary>)ReadPduSessionList)),
     ]);
+
+    // After Ies: static fields initialise in textual order.
+    private static readonly ApSummaryProtocol<NgapSummary> Protocol = new("NGAP", (byte)NgapProcedureCode.PrivateMessage, Ies);
 
     private static void ReadPduSessionList(ref AperReader v, ushort id, NgapSummary s) => NgapIeCodec.ReadPduSessionList(ref v, id, s.PduSessions);
 }

@@ -218,7 +218,7 @@ public static class NgapIeEncoder
         }
     }
 
-    private static void WriteSNssai(AperWriter w, PduSessionItem item)
+    internal static void WriteSNssai(AperWriter w, PduSessionItem item)
     {
         w.WriteSequencePreamble(true, false, item.Sd is null ? 0UL : 2UL, 2);
         w.WriteOctetString([item.Sst ?? 1], 1, 1);
@@ -272,72 +272,65 @@ public static class NgapIeEncoder
     public static byte[] Transfer(ushort listIeId, in PduSessionItem item)
     {
         var w = new AperWriter(64);
-        WriteTransfer(w, listIeId, item);
+        NgapIeCodec.WriteTransfer(w, listIeId, item);
         return w.ToArray();
     }
 
-    private static void WriteTransfer(AperWriter w, ushort listIeId, in PduSessionItem it)
+    internal static void WriteSetupRequestTransfer(AperWriter w, in PduSessionItem it) =>
+        WriteSetupRequestTransfer(w, it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows);
+
+    internal static void WriteSetupResponseTransfer(AperWriter w, in PduSessionItem it)
     {
-        switch (listIeId)
+        w.WriteSequencePreamble(true, false, 0, 4);
+        w.WriteSequencePreamble(true, false, 0, 1);
+        WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+        WriteQfiList(w, it.QosFlows);
+    }
+
+    internal static void WriteHandoverRequiredTransfer(AperWriter w, in PduSessionItem it) => w.WriteSequencePreamble(true, false, 0, 2);
+
+    internal static void WriteHandoverRequestAcknowledgeTransfer(AperWriter w, in PduSessionItem it)
+    {
+        w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 0x10UL, 5);
+        WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+        if (it.DlForwarding is { } forwarding)
         {
-            case NgapIeId.PduSessionResourceSetupListSuReq or NgapIeId.PduSessionResourceSetupListCxtReq or NgapIeId.PduSessionResourceSetupListHoReq:
-                WriteSetupRequestTransfer(w, it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows);
-                break;
-            case NgapIeId.PduSessionResourceSetupListSuRes or NgapIeId.PduSessionResourceSetupListCxtRes:
-                w.WriteSequencePreamble(true, false, 0, 4);
-                w.WriteSequencePreamble(true, false, 0, 1);
-                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
-                WriteQfiList(w, it.QosFlows);
-                break;
-            case NgapIeId.PduSessionResourceListHoRqd:
-                w.WriteSequencePreamble(true, false, 0, 2);
-                break;
-            case NgapIeId.PduSessionResourceAdmittedList:
-                w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 0x10UL, 5);
-                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
-                if (it.DlForwarding is { } admittedForwarding)
-                {
-                    WriteTunnel(w, admittedForwarding);
-                }
-
-                WriteQfiList(w, it.QosFlows);
-                break;
-            case NgapIeId.PduSessionResourceHandoverList:
-                w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 8UL, 4);
-                if (it.DlForwarding is { } forwarding)
-                {
-                    WriteTunnel(w, forwarding);
-                }
-
-                break;
-            case NgapIeId.PduSessionResourceToBeSwitchedDlList:
-                w.WriteSequencePreamble(true, false, 0, 3);
-                WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
-                WriteQfiListNoOptions(w, it.QosFlows);
-                break;
-            case NgapIeId.PduSessionResourceSwitchedList:
-                w.WriteSequencePreamble(true, false, it.UlTunnel is null ? 0UL : 4UL, 3);
-                if (it.UlTunnel is { } u)
-                {
-                    WriteTunnel(w, u);
-                }
-
-                break;
-            case NgapIeId.PduSessionResourceFailedToModifyListModRes or NgapIeId.PduSessionResourceFailedToSetupListCxtRes
-                or NgapIeId.PduSessionResourceFailedToSetupListHoAck or NgapIeId.PduSessionResourceFailedToSetupListSuRes
-                or NgapIeId.PduSessionResourceFailedToSetupListCxtFail:
-                w.WriteSequencePreamble(true, false, 0, 2);
-                WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
-                break;
-            case NgapIeId.PduSessionResourceFailedToSetupListPsReq or NgapIeId.PduSessionResourceReleasedListPsAck
-                or NgapIeId.PduSessionResourceReleasedListPsFail or NgapIeId.PduSessionResourceToReleaseListHoCmd
-                or NgapIeId.PduSessionResourceToReleaseListRelCmd:
-                w.WriteSequencePreamble(true, false, 0, 1);
-                WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
-                break;
-            default:
-                throw new ArgumentException($"cannot build a transfer for list {listIeId}", nameof(listIeId));
+            WriteTunnel(w, forwarding);
         }
+
+        WriteQfiList(w, it.QosFlows);
+    }
+
+    internal static void WriteHandoverCommandTransfer(AperWriter w, in PduSessionItem it)
+    {
+        w.WriteSequencePreamble(true, false, it.DlForwarding is null ? 0UL : 8UL, 4);
+        if (it.DlForwarding is { } forwarding)
+        {
+            WriteTunnel(w, forwarding);
+        }
+    }
+
+    internal static void WritePathSwitchRequestTransfer(AperWriter w, in PduSessionItem it)
+    {
+        w.WriteSequencePreamble(true, false, 0, 3);
+        WriteTunnel(w, it.DlTunnel ?? throw new ArgumentException("needs DlTunnel"));
+        WriteQfiListNoOptions(w, it.QosFlows);
+    }
+
+    internal static void WritePathSwitchRequestAcknowledgeTransfer(AperWriter w, in PduSessionItem it)
+    {
+        w.WriteSequencePreamble(true, false, it.UlTunnel is null ? 0UL : 4UL, 3);
+        if (it.UlTunnel is { } u)
+        {
+            WriteTunnel(w, u);
+        }
+    }
+
+    /// <summary>A transfer of a cause and <paramref name="optionals"/> OPTIONAL fields, all absent.</summary>
+    internal static void WriteCauseTransfer(AperWriter w, in PduSessionItem it, int optionals)
+    {
+        w.WriteSequencePreamble(true, false, 0, optionals);
+        WriteCause(w, it.Cause ?? throw new ArgumentException("needs Cause"));
     }
 
     /// <summary>
@@ -353,55 +346,7 @@ public static class NgapIeEncoder
 
         var w = new AperWriter(128);
         w.WriteConstrainedLength(items.Count, 1, NgapIeCodec.MaxNoOfPduSessions);
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            var nas = nasPdus?[i];
-            switch (listIeId)
-            {
-                case NgapIeId.PduSessionResourceSetupListSuReq:
-                case NgapIeId.PduSessionResourceSetupListCxtReq:
-                    w.WriteSequencePreamble(true, false, nas is null ? 0UL : 2UL, 2);
-                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
-                    if (nas is not null)
-                    {
-                        w.WriteOctetString(nas, 0, -1);
-                    }
-
-                    WriteSNssai(w, item);
-                    using (w.PushOctetStringContaining())
-                    {
-                        WriteTransfer(w, listIeId, item);
-                    }
-
-                    break;
-                case NgapIeId.PduSessionResourceSetupListHoReq:
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
-                    WriteSNssai(w, item);
-                    using (w.PushOctetStringContaining())
-                    {
-                        WriteTransfer(w, listIeId, item);
-                    }
-
-                    break;
-                case NgapIeId.PduSessionResourceListCxtRelCpl:
-                case NgapIeId.PduSessionResourceListCxtRelReq:
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
-                    break;
-                default:
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    w.WriteConstrainedWholeNumber(item.PduSessionId, 0, 255);
-                    using (w.PushOctetStringContaining())
-                    {
-                        WriteTransfer(w, listIeId, item);
-                    }
-
-                    break;
-            }
-        }
-
+        NgapIeCodec.WritePduSessionItems(w, listIeId, items, nasPdus);
         return w.ToArray();
     }
 

@@ -3,84 +3,29 @@ using MobiScud.Protocols.S1ap;
 
 namespace MobiScud.Protocols.Ngap;
 
-/// <summary>One ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
-public sealed record NgapProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : IProtocolIeField
-{
-    /// <summary>An APER reader positioned on the value content (for the NgapIeCodec.Read* decoders).</summary>
-    public AperReader Reader() => new(Value.Span);
-}
+/// <summary>One NGAP ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
+public sealed record NgapProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : ProtocolIeField(Id, Criticality, Value);
 
-/// <summary>
-/// An NGAP-PDU as an editable object: header plus the ProtocolIE-Container with every IE kept as its raw open-type
-/// bytes, so <see cref="Encode"/> of a decoded message gives back the same bytes (for canonical APER input, which is
-/// what every encoder emits). Typed views come from <see cref="Summarize"/> or the NgapIeCodec decoders; values for
-/// new messages come from <see cref="NgapIeEncoder"/>.
-/// </summary>
-public sealed class NgapMessage
+/// <summary>An NGAP-PDU as an editable object (see <see cref="ApMessage{TPduType, TProcedureCode, TIe}"/>).</summary>
+public sealed class NgapMessage : ApMessage<NgapPduType, NgapProcedureCode, NgapProtocolIe>
 {
     public NgapMessage(NgapPduType pduType, NgapProcedureCode procedureCode, Criticality criticality, IReadOnlyList<NgapProtocolIe> protocolIes)
+        : base(pduType, procedureCode, criticality, protocolIes)
     {
-        PduType = pduType;
-        ProcedureCode = procedureCode;
-        Criticality = criticality;
-        ProtocolIes = protocolIes;
     }
 
-    public NgapPduType PduType { get; }
-
-    public NgapProcedureCode ProcedureCode { get; }
-
-    public Criticality Criticality { get; }
-
-    public IReadOnlyList<NgapProtocolIe> ProtocolIes { get; }
-
-    /// <summary>The message SEQUENCE's extension bit (set when extension additions follow the IE container).</summary>
-    public bool ValueExtended { get; init; }
-
-    /// <summary>Bytes of the value after the IE container (extension additions), re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte> ValueTail { get; init; }
-
-    /// <summary>For PrivateMessage (not a ProtocolIE-Container) the whole value, re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte>? OpaqueValue { get; init; }
-
-    /// <summary>Bytes after the end of the NGAP-PDU in the SCTP payload (some senders pad), re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte> PduTrailer { get; init; }
-
-    public string MessageName => NgapNames.MessageName(ProcedureCode, PduType);
-
-    public NgapProtocolIe? FindIe(ushort id)
+    private NgapMessage(ApPduParts<NgapProtocolIe> parts)
+        : base(parts)
     {
-        foreach (var ie in ProtocolIes)
-        {
-            if (ie.Id == id)
-            {
-                return ie;
-            }
-        }
-
-        return null;
     }
 
-    public static NgapMessage Decode(ReadOnlySpan<byte> pdu)
-    {
-        var parts = ApPdu.Decode(pdu, "NGAP", (byte)NgapProcedureCode.PrivateMessage, static (id, c, value) => new NgapProtocolIe(id, c, value));
-        var h = parts.Header;
-        return new NgapMessage((NgapPduType)h.PduType, (NgapProcedureCode)h.ProcedureCode, h.Criticality, parts.Fields)
-        {
-            ValueExtended = parts.ValueExtended,
-            ValueTail = parts.ValueTail,
-            OpaqueValue = parts.OpaqueValue,
-            PduTrailer = parts.PduTrailer,
-        };
-    }
+    public override string MessageName => NgapNames.MessageName(ProcedureCode, PduType);
 
-    public byte[] Encode() =>
-        ApPdu.Encode(new ApPduHeader((int)PduType, (byte)ProcedureCode, Criticality), ProtocolIes, ValueExtended, ValueTail, OpaqueValue, PduTrailer);
+    public static NgapMessage Decode(ReadOnlySpan<byte> pdu) =>
+        new(ApPdu.Decode(pdu, "NGAP", (byte)NgapProcedureCode.PrivateMessage, static (id, c, value) => new NgapProtocolIe(id, c, value)));
 
     /// <summary>The MC view of this message (ids, PDU sessions, tunnels, NAS ...).</summary>
     public NgapSummary Summarize() => NgapDecoder.Decode(Encode());
-
-    public override string ToString() => $"{MessageName} ({ProtocolIes.Count} IEs)";
 }
 
 /// <summary>Message names per procedure and PDU type (TS 38.413 8.x / 9.2).</summary>

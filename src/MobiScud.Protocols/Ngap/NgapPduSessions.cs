@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Collections.Frozen;
 using MobiScud.Protocols.Aper;
 using MobiScud.Protocols.S1ap;
@@ -77,122 +76,11 @@ internal static partial class NgapIeCodec
     public static void ReadPduSessionList(ref AperReader r, ushort listIeId, List<PduSessionItem> into)
     {
         var n = r.ReadConstrainedLength(1, MaxNoOfPduSessions);
+        var layout = ItemLayout(listIeId);
         for (var i = 0; i < n; i++)
         {
-            into.Add(ReadPduSessionItem(ref r, listIeId));
+            into.Add(ReadPduSessionItem(ref r, listIeId, layout));
         }
-    }
-
-    private static PduSessionItem ReadPduSessionItem(ref AperReader r, ushort listIeId)
-    {
-        switch (listIeId)
-        {
-            case NgapIeId.PduSessionResourceSetupListSuReq:
-            case NgapIeId.PduSessionResourceSetupListCxtReq:
-            case NgapIeId.PduSessionResourceModifyListModReq:
-                {
-                    var opt = r.ReadSequencePreamble(true, 2, out var ext);
-                    var item = NewItem(listIeId, (byte)r.ReadConstrainedWholeNumber(0, 255));
-                    if ((opt & 2) != 0)
-                    {
-                        (item.NasPduOffset, item.NasPduLength) = ReadOctets(ref r, "NAS-PDU");
-                    }
-
-                    if (listIeId != NgapIeId.PduSessionResourceModifyListModReq)
-                    {
-                        ReadSNssai(ref r, ref item);
-                    }
-
-                    ReadTransfer(ref r, ref item);
-                    SkipTail(ref r, (opt & 1) != 0, ext);
-                    return item;
-                }
-
-            case NgapIeId.PduSessionResourceSetupListHoReq:
-                {
-                    var opt = r.ReadSequencePreamble(true, 1, out var ext);
-                    var item = NewItem(listIeId, (byte)r.ReadConstrainedWholeNumber(0, 255));
-                    ReadSNssai(ref r, ref item);
-                    ReadTransfer(ref r, ref item);
-                    SkipTail(ref r, opt != 0, ext);
-                    return item;
-                }
-
-            case NgapIeId.PduSessionResourceListCxtRelCpl:
-            case NgapIeId.PduSessionResourceListCxtRelReq:
-                {
-                    var opt = r.ReadSequencePreamble(true, 1, out var ext);
-                    var item = NewItem(listIeId, (byte)r.ReadConstrainedWholeNumber(0, 255));
-                    SkipTail(ref r, opt != 0, ext);
-                    return item;
-                }
-
-            default:
-                {
-                    // Every other list item is { pDUSessionID, <transfer> OCTET STRING, iE-Extensions OPTIONAL, ... }.
-                    var opt = r.ReadSequencePreamble(true, 1, out var ext);
-                    var item = NewItem(listIeId, (byte)r.ReadConstrainedWholeNumber(0, 255));
-                    ReadTransfer(ref r, ref item);
-                    SkipTail(ref r, opt != 0, ext);
-                    return item;
-                }
-        }
-    }
-
-    private static void ReadTransfer(ref AperReader r, ref PduSessionItem item)
-    {
-        var (off, len) = ReadOctets(ref r, "transfer container");
-        item.TransferOffset = off;
-        item.TransferLength = len;
-        var t = new AperReader(r.Buffer, off, off + len);
-        // Lists not in the table (HandoverRequiredTransfer, ReleaseResponseTransfer ...) carry nothing the MC uses.
-        if (Transfers.TryGetValue(item.ListIeId, out var read))
-        {
-            read(ref t, ref item);
-        }
-    }
-
-    private delegate void TransferReader(ref AperReader t, ref PduSessionItem item);
-
-    /// <summary>The transfer container each PDU session list's items carry, by list IE id (TS 38.413 9.3.4).</summary>
-    private static readonly FrozenDictionary<ushort, TransferReader> Transfers = TransferTable();
-
-    private static FrozenDictionary<ushort, TransferReader> TransferTable()
-    {
-        var table = new Dictionary<ushort, TransferReader>();
-        void Add(TransferReader read, params ReadOnlySpan<ushort> lists)
-        {
-            foreach (var list in lists)
-            {
-                table.Add(list, read);
-            }
-        }
-
-        Add(
-            ReadRequestTransferIes,
-            NgapIeId.PduSessionResourceSetupListSuReq, NgapIeId.PduSessionResourceSetupListCxtReq, NgapIeId.PduSessionResourceSetupListHoReq,
-            NgapIeId.PduSessionResourceModifyListModReq);
-        Add(ReadSetupResponseTransfer, NgapIeId.PduSessionResourceSetupListSuRes, NgapIeId.PduSessionResourceSetupListCxtRes);
-        Add(ReadHandoverRequestAcknowledgeTransfer, NgapIeId.PduSessionResourceAdmittedList);
-        Add(ReadHandoverCommandTransfer, NgapIeId.PduSessionResourceHandoverList);
-        Add(ReadPathSwitchRequestTransfer, NgapIeId.PduSessionResourceToBeSwitchedDlList);
-        Add(ReadPathSwitchRequestAcknowledgeTransfer, NgapIeId.PduSessionResourceSwitchedList);
-        Add(ReadModifyResponseTransfer, NgapIeId.PduSessionResourceModifyListModRes);
-
-        // cause, criticalityDiagnostics OPTIONAL, iE-Extensions OPTIONAL
-        Add(
-            static (ref AperReader t, ref PduSessionItem item) => ReadCauseTransfer(ref t, ref item, 2),
-            NgapIeId.PduSessionResourceFailedToModifyListModRes, NgapIeId.PduSessionResourceFailedToSetupListCxtRes,
-            NgapIeId.PduSessionResourceFailedToSetupListHoAck, NgapIeId.PduSessionResourceFailedToSetupListSuRes,
-            NgapIeId.PduSessionResourceFailedToSetupListCxtFail);
-
-        // cause, iE-Extensions OPTIONAL
-        Add(
-            static (ref AperReader t, ref PduSessionItem item) => ReadCauseTransfer(ref t, ref item, 1),
-            NgapIeId.PduSessionResourceFailedToSetupListPsReq, NgapIeId.PduSessionResourceReleasedListPsAck,
-            NgapIeId.PduSessionResourceReleasedListPsFail, NgapIeId.PduSessionResourceToReleaseListHoCmd,
-            NgapIeId.PduSessionResourceToReleaseListRelCmd);
-        return table.ToFrozenDictionary();
     }
 
     private static void ReadCauseTransfer(ref AperReader t, ref PduSessionItem item, int optionals)

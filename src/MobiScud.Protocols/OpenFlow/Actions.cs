@@ -21,15 +21,7 @@ public abstract record OfpAction
 
     internal static OfpAction Read(ref OfpReader r)
     {
-        var at = r.AbsolutePosition;
-        var type = r.U16("action type");
-        var len = r.U16("action length");
-        if (len < 8 || len % 8 != 0)
-        {
-            throw new OfpDecodeException(OfpDecodeError.BadAction, at, $"action type {type} has length {len} (must be a multiple of 8, >= 8)");
-        }
-
-        var body = r.Sub(len - 4, $"action type {type} body");
+        var body = r.Padded("action", OfpDecodeError.BadAction, out var type, out var at);
         switch (type)
         {
             case 0:
@@ -63,20 +55,6 @@ public abstract record OfpAction
         }
     }
 
-    protected static int Begin(OfpWriter w, ushort type)
-    {
-        var start = w.Position;
-        w.U16(type);
-        w.U16(0);
-        return start;
-    }
-
-    protected static void End(OfpWriter w, int start)
-    {
-        w.PadTo8(start);
-        w.PatchU16(start + 2, (ushort)(w.Position - start));
-    }
-
     public static void WriteList(OfpWriter w, IEnumerable<OfpAction> actions)
     {
         foreach (var a in actions)
@@ -101,11 +79,11 @@ public sealed record OutputAction(uint Port, ushort MaxLen = 0xffff) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 0);
+        var s = w.BeginPadded(0);
         w.U32(Port);
         w.U16(MaxLen);
         w.Zeros(6);
-        End(w, s);
+        w.EndPadded(s);
     }
 
     public override string ToString() => Port switch
@@ -120,71 +98,61 @@ public sealed record OutputAction(uint Port, ushort MaxLen = 0xffff) : OfpAction
 
 internal sealed record CopyTtlOutAction : OfpAction
 {
-    internal override void Write(OfpWriter w) => End(w, Begin(w, 11));
+    internal override void Write(OfpWriter w) => w.EndPadded(w.BeginPadded(11));
 }
 
 internal sealed record CopyTtlInAction : OfpAction
 {
-    internal override void Write(OfpWriter w) => End(w, Begin(w, 12));
+    internal override void Write(OfpWriter w) => w.EndPadded(w.BeginPadded(12));
 }
 
 internal sealed record PushVlanAction(ushort EtherType = 0x8100) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 17);
+        var s = w.BeginPadded(17);
         w.U16(EtherType);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
 internal sealed record PopVlanAction : OfpAction
 {
-    internal override void Write(OfpWriter w) => End(w, Begin(w, 18));
+    internal override void Write(OfpWriter w) => w.EndPadded(w.BeginPadded(18));
 }
 
 internal sealed record SetQueueAction(uint QueueId) : OfpAction
 {
-    internal override void Write(OfpWriter w)
-    {
-        var s = Begin(w, 21);
-        w.U32(QueueId);
-        End(w, s);
-    }
+    internal override void Write(OfpWriter w) => w.PaddedU32(21, QueueId);
 }
 
 internal sealed record GroupAction(uint GroupId) : OfpAction
 {
-    internal override void Write(OfpWriter w)
-    {
-        var s = Begin(w, 22);
-        w.U32(GroupId);
-        End(w, s);
-    }
+    internal override void Write(OfpWriter w) => w.PaddedU32(22, GroupId);
 }
 
 internal sealed record SetNwTtlAction(byte Ttl) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 23);
+        var s = w.BeginPadded(23);
         w.U8(Ttl);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
 internal sealed record DecNwTtlAction : OfpAction
 {
-    internal override void Write(OfpWriter w) => End(w, Begin(w, 24));
+    internal override void Write(OfpWriter w) => w.EndPadded(w.BeginPadded(24));
 }
 
 public sealed record SetFieldAction(OxmField Field) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 25);
+        var s = w.BeginPadded(25);
         Field.Write(w);
-        End(w, s);
+        w.EndPadded(s);
     }
 
     public override string ToString() => $"set_field:{Field}";
@@ -194,10 +162,10 @@ internal sealed record ExperimenterAction(uint Experimenter, byte[] Data) : OfpA
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 0xFFFF);
+        var s = w.BeginPadded(0xFFFF);
         w.U32(Experimenter);
         w.Bytes(Data);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
@@ -206,9 +174,9 @@ internal sealed record UnknownAction(ushort Type, byte[] Body) : OfpAction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, Type);
+        var s = w.BeginPadded(Type);
         w.Bytes(Body);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
@@ -236,17 +204,18 @@ public abstract record OfpInstruction
         return list;
     }
 
+    /// <summary>write_actions / apply_actions: 4 bytes of padding, then the actions.</summary>
+    private protected static void WriteActions(OfpWriter w, ushort type, IReadOnlyList<OfpAction> actions)
+    {
+        var s = w.BeginPadded(type);
+        w.Zeros(4);
+        OfpAction.WriteList(w, actions);
+        w.EndPadded(s);
+    }
+
     internal static OfpInstruction Read(ref OfpReader r)
     {
-        var at = r.AbsolutePosition;
-        var type = r.U16("instruction type");
-        var len = r.U16("instruction length");
-        if (len < 8 || len % 8 != 0)
-        {
-            throw new OfpDecodeException(OfpDecodeError.BadInstruction, at, $"instruction type {type} has length {len} (must be a multiple of 8, >= 8)");
-        }
-
-        var body = r.Sub(len - 4, $"instruction type {type} body");
+        var body = r.Padded("instruction", OfpDecodeError.BadInstruction, out var type, out var at);
         switch (type)
         {
             case 1: return new GotoTableInstruction(body.U8("goto table id"));
@@ -271,29 +240,16 @@ public abstract record OfpInstruction
         }
     }
 
-    protected static int Begin(OfpWriter w, ushort type)
-    {
-        var start = w.Position;
-        w.U16(type);
-        w.U16(0);
-        return start;
-    }
-
-    protected static void End(OfpWriter w, int start)
-    {
-        w.PadTo8(start);
-        w.PatchU16(start + 2, (ushort)(w.Position - start));
-    }
 }
 
 public sealed record GotoTableInstruction(byte TableId) : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 1);
+        var s = w.BeginPadded(1);
         w.U8(TableId);
         w.Zeros(3);
-        End(w, s);
+        w.EndPadded(s);
     }
 
     public override string ToString() => $"goto_table:{TableId}";
@@ -303,36 +259,24 @@ internal sealed record WriteMetadataInstruction(ulong Metadata, ulong Mask) : Of
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 2);
+        var s = w.BeginPadded(2);
         w.Zeros(4);
         w.U64(Metadata);
         w.U64(Mask);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
 public sealed record ApplyActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
 {
-    internal override void Write(OfpWriter w)
-    {
-        var s = Begin(w, 4);
-        w.Zeros(4);
-        OfpAction.WriteList(w, Actions);
-        End(w, s);
-    }
+    internal override void Write(OfpWriter w) => WriteActions(w, 4, Actions);
 
     public override string ToString() => Actions.Count == 0 ? "drop" : string.Join(',', Actions);
 }
 
 internal sealed record WriteActionsInstruction(IReadOnlyList<OfpAction> Actions) : OfpInstruction
 {
-    internal override void Write(OfpWriter w)
-    {
-        var s = Begin(w, 3);
-        w.Zeros(4);
-        OfpAction.WriteList(w, Actions);
-        End(w, s);
-    }
+    internal override void Write(OfpWriter w) => WriteActions(w, 3, Actions);
 
     public override string ToString() => $"write_actions({string.Join(',', Actions)})";
 }
@@ -341,18 +285,13 @@ internal sealed record ClearActionsInstruction : OfpInstruction
 {
     internal override void Write(OfpWriter w)
     {
-        var s = Begin(w, 5);
+        var s = w.BeginPadded(5);
         w.Zeros(4);
-        End(w, s);
+        w.EndPadded(s);
     }
 }
 
 internal sealed record MeterInstruction(uint MeterId) : OfpInstruction
 {
-    internal override void Write(OfpWriter w)
-    {
-        var s = Begin(w, 6);
-        w.U32(MeterId);
-        End(w, s);
-    }
+    internal override void Write(OfpWriter w) => w.PaddedU32(6, MeterId);
 }

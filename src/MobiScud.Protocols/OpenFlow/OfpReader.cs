@@ -41,6 +41,23 @@ internal ref struct OfpReader
         return new OfpReader(span, start);
     }
 
+    /// <summary>
+    /// An action or instruction (type, length, body padded to 8 bytes): a reader over its body. A length below 8 or not a
+    /// multiple of 8 is <paramref name="error"/> at <paramref name="at"/>, the TLV's start.
+    /// </summary>
+    public OfpReader Padded(string kind, OfpDecodeError error, out ushort type, out int at)
+    {
+        at = AbsolutePosition;
+        type = U16($"{kind} type");
+        var len = U16($"{kind} length");
+        if (len < 8 || len % 8 != 0)
+        {
+            throw new OfpDecodeException(error, at, $"{kind} type {type} has length {len} (must be a multiple of 8, >= 8)");
+        }
+
+        return Sub(len - 4, $"{kind} type {type} body");
+    }
+
     public byte U8(string what) => Take(1, what)[0];
 
     public ushort U16(string what) => BinaryPrimitives.ReadUInt16BigEndian(Take(2, what));

@@ -49,5 +49,29 @@ public sealed class OfpWriter
         Zeros(((len + 7) / 8 * 8) - len);
     }
 
+    /// <summary>Starts an action or instruction: its type and a length that <see cref="EndPadded"/> fills in.</summary>
+    internal int BeginPadded(ushort type)
+    {
+        var start = Position;
+        U16(type);
+        U16(0);
+        return start;
+    }
+
+    /// <summary>Pads the action or instruction begun at <paramref name="start"/> to 8 bytes and writes its length.</summary>
+    internal void EndPadded(int start)
+    {
+        PadTo8(start);
+        PatchU16(start + 2, (ushort)(Position - start));
+    }
+
+    /// <summary>An action or instruction whose body is one 32-bit value (set_queue, group, meter).</summary>
+    internal void PaddedU32(ushort type, uint value)
+    {
+        var s = BeginPadded(type);
+        U32(value);
+        EndPadded(s);
+    }
+
     public void PatchU16(int at, ushort v) => BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(at, 2), v);
 }

@@ -4,26 +4,11 @@ using MobiScud.Protocols.Aper;
 namespace MobiScud.Protocols.S1ap;
 
 /// <summary>
-/// What the MC needs from one S1AP PDU, filled by <see cref="S1apDecoder.Decode(ReadOnlySpan{byte}, S1apSummary)"/>.
-/// Reusable: decoding into the same instance again allocates nothing once its buffers have grown.
-/// Offsets (NAS-PDUs) are relative to <see cref="Pdu"/>, a copy of the decoded bytes owned by this instance.
+/// What the MC needs from one S1AP PDU, filled by <see cref="S1apDecoder.Decode(ReadOnlySpan{byte}, S1apSummary)"/>
+/// (reusable, see <see cref="ApSummary{TPduType, TProcedureCode}"/>).
 /// </summary>
-public sealed class S1apSummary
+public sealed class S1apSummary : ApSummary<S1apPduType, S1apProcedureCode>
 {
-    private byte[] _pdu = new byte[256];
-    private int _pduLength;
-
-    public ReadOnlySpan<byte> Pdu => _pdu.AsSpan(0, _pduLength);
-
-    public S1apPduType PduType { get; internal set; }
-
-    public S1apProcedureCode ProcedureCode { get; internal set; }
-
-    public Criticality Criticality { get; internal set; }
-
-    /// <summary>Number of IEs in the message's ProtocolIE-Container.</summary>
-    public int IeCount { get; internal set; }
-
     /// <summary>MME-UE-S1AP-ID (id 0), or the MME id of UE-S1AP-IDs (id 99) in UEContextReleaseCommand.</summary>
     public uint? MmeUeS1apId { get; internal set; }
 
@@ -40,9 +25,6 @@ public sealed class S1apSummary
     public List<ERabItem> ERabs { get; } = new(8);
 
     public S1apCause? Cause { get; internal set; }
-
-    /// <summary>Reset: true when the whole S1 interface is reset (all UEs of this eNB/MME pair).</summary>
-    public bool ResetAll { get; internal set; }
 
     /// <summary>Reset / ResetAcknowledge: the UE-associated connections named (partOfS1-Interface).</summary>
     public List<S1ConnectionId> ResetConnections { get; } = new(2);
@@ -62,38 +44,19 @@ public sealed class S1apSummary
 
     public STmsi? STmsi { get; internal set; }
 
-    internal int NasOffset { get; set; }
-
-    internal int NasLength { get; set; } = -1;
-
-    public bool HasNasPdu => NasLength >= 0;
-
-    /// <summary>The NAS-PDU IE (id 26), empty when absent (see <see cref="HasNasPdu"/>).</summary>
-    public ReadOnlySpan<byte> NasPdu => NasLength < 0 ? default : Pdu.Slice(NasOffset, NasLength);
-
     /// <summary>The nAS-PDU carried inside an E-RAB item (e.g. Attach Accept in E-RABToBeSetupItemCtxtSUReq).</summary>
-    public ReadOnlySpan<byte> ERabNasPdu(in ERabItem item) =>
-        item.NasPduLength < 0 ? default : Pdu.Slice(item.NasPduOffset, item.NasPduLength);
+    public ReadOnlySpan<byte> ERabNasPdu(in ERabItem item) => Slice(item.NasPduOffset, item.NasPduLength);
 
     public string MessageName => S1apNames.MessageName(ProcedureCode, PduType);
 
-    internal void Reset(ReadOnlySpan<byte> pdu)
+    private protected override void ClearFields()
     {
-        if (_pdu.Length < pdu.Length)
-        {
-            _pdu = new byte[Math.Max(pdu.Length, _pdu.Length * 2)];
-        }
-
-        pdu.CopyTo(_pdu);
-        _pduLength = pdu.Length;
-        IeCount = 0;
         MmeUeS1apId = null;
         EnbUeS1apId = null;
         SourceMmeUeS1apId = null;
         MmeUeS1apId2 = null;
         ERabs.Clear();
         Cause = null;
-        ResetAll = false;
         ResetConnections.Clear();
         TargetCell = null;
         HandoverType = null;
@@ -102,8 +65,6 @@ public sealed class S1apSummary
         Tai = null;
         EutranCgi = null;
         STmsi = null;
-        NasOffset = 0;
-        NasLength = -1;
     }
 
     public override string ToString() =>
@@ -133,21 +94,8 @@ public static class S1apDecoder
         return s;
     }
 
-    public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into)
-    {
-        into.Reset(pdu);
-        var buf = into.Pdu;
-        var (valueOff, valueLen) = ReadHeader(buf, out var type, out var proc, out var crit);
-        into.PduType = type;
-        into.ProcedureCode = proc;
-        into.Criticality = crit;
-        if (proc == S1apProcedureCode.PrivateMessage)
-        {
-            return; // PrivateIE-Container: nothing the MC uses.
-        }
+    public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into) => into.Decode(pdu, Protocol);
 
-        into.IeCount = ProtocolIeContainer.Read(buf, valueOff, valueLen, Ies, into);
-    }
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
     private static readonly FrozenDictionary<ushort, IeReader<S1apSummary>> Ies = ProtocolIeContainer.Table<S1apSummary>(
@@ -183,6 +131,9 @@ public static class S1apDecoder
         (S1apIeId.EnbStatusTransferTransparentContainer, static (ref AperReader v, ushort _, S1apSummary s) => S1apIeCodec.ReadStatusTransferContainer(ref v, s.ERabs)),
         .. S1apIeCodec.ERabListIds.Select(id => (id, (IeReader<S1apSummary>)ReadERabList)),
     ]);
+
+    // After Ies: static fields initialise in textual order.
+    private static readonly ApSummaryProtocol<S1apSummary> Protocol = new("S1AP", (byte)S1apProcedureCode.PrivateMessage, Ies);
 
     private static void ReadERabList(ref AperReader v, ushort id, S1apSummary s) => S1apIeCodec.ReadERabList(ref v, id, s.ERabs);
 }

@@ -2,84 +2,29 @@ using MobiScud.Protocols.Aper;
 
 namespace MobiScud.Protocols.S1ap;
 
-/// <summary>One ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
-public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : IProtocolIeField
-{
-    /// <summary>An APER reader positioned on the value content (for the S1apIeCodec.Read* decoders).</summary>
-    public AperReader Reader() => new(Value.Span);
-}
+/// <summary>One S1AP ProtocolIE-Field: id, criticality and the value's open-type content kept as opaque bytes.</summary>
+public sealed record S1apProtocolIe(ushort Id, Criticality Criticality, ReadOnlyMemory<byte> Value) : ProtocolIeField(Id, Criticality, Value);
 
-/// <summary>
-/// An S1AP-PDU as an editable object: header plus the ProtocolIE-Container with every IE kept as its raw
-/// open-type bytes, so <see cref="Encode"/> of a decoded message gives back the same bytes (for canonical
-/// APER input, which is what every encoder emits). Typed views come from <see cref="Summarize"/> or the
-/// S1apIeCodec decoders on <see cref="S1apProtocolIe.Value"/>.
-/// </summary>
-public sealed class S1apMessage
+/// <summary>An S1AP-PDU as an editable object (see <see cref="ApMessage{TPduType, TProcedureCode, TIe}"/>).</summary>
+public sealed class S1apMessage : ApMessage<S1apPduType, S1apProcedureCode, S1apProtocolIe>
 {
     public S1apMessage(S1apPduType pduType, S1apProcedureCode procedureCode, Criticality criticality, IReadOnlyList<S1apProtocolIe> protocolIes)
+        : base(pduType, procedureCode, criticality, protocolIes)
     {
-        PduType = pduType;
-        ProcedureCode = procedureCode;
-        Criticality = criticality;
-        ProtocolIes = protocolIes;
     }
 
-    public S1apPduType PduType { get; }
-
-    public S1apProcedureCode ProcedureCode { get; }
-
-    public Criticality Criticality { get; }
-
-    public IReadOnlyList<S1apProtocolIe> ProtocolIes { get; }
-
-    /// <summary>The message SEQUENCE's extension bit (set when extension additions follow the IE container).</summary>
-    public bool ValueExtended { get; init; }
-
-    /// <summary>Bytes of the value after the IE container (extension additions), re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte> ValueTail { get; init; }
-
-    /// <summary>For PrivateMessage (not a ProtocolIE-Container) the whole value, re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte>? OpaqueValue { get; init; }
-
-    /// <summary>Bytes after the end of the S1AP-PDU in the SCTP payload (some senders pad), re-emitted verbatim.</summary>
-    public ReadOnlyMemory<byte> PduTrailer { get; init; }
-
-    public string MessageName => S1apNames.MessageName(ProcedureCode, PduType);
-
-    public S1apProtocolIe? FindIe(ushort id)
+    private S1apMessage(ApPduParts<S1apProtocolIe> parts)
+        : base(parts)
     {
-        foreach (var ie in ProtocolIes)
-        {
-            if (ie.Id == id)
-            {
-                return ie;
-            }
-        }
-
-        return null;
     }
 
-    public static S1apMessage Decode(ReadOnlySpan<byte> pdu)
-    {
-        var parts = ApPdu.Decode(pdu, "S1AP", (byte)S1apProcedureCode.PrivateMessage, static (id, c, value) => new S1apProtocolIe(id, c, value));
-        var h = parts.Header;
-        return new S1apMessage((S1apPduType)h.PduType, (S1apProcedureCode)h.ProcedureCode, h.Criticality, parts.Fields)
-        {
-            ValueExtended = parts.ValueExtended,
-            ValueTail = parts.ValueTail,
-            OpaqueValue = parts.OpaqueValue,
-            PduTrailer = parts.PduTrailer,
-        };
-    }
+    public override string MessageName => S1apNames.MessageName(ProcedureCode, PduType);
 
-    public byte[] Encode() =>
-        ApPdu.Encode(new ApPduHeader((int)PduType, (byte)ProcedureCode, Criticality), ProtocolIes, ValueExtended, ValueTail, OpaqueValue, PduTrailer);
+    public static S1apMessage Decode(ReadOnlySpan<byte> pdu) =>
+        new(ApPdu.Decode(pdu, "S1AP", (byte)S1apProcedureCode.PrivateMessage, static (id, c, value) => new S1apProtocolIe(id, c, value)));
 
     /// <summary>The MC view of this message (ids, E-RABs, tunnels, NAS ...).</summary>
     public S1apSummary Summarize() => S1apDecoder.Decode(Encode());
-
-    public override string ToString() => $"{MessageName} ({ProtocolIes.Count} IEs)";
 }
 
 /// <summary>Message names per procedure and PDU type (TS 36.413 8.x).</summary>
