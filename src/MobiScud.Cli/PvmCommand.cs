@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using MobiScud.Cloud.Net;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
@@ -72,7 +73,7 @@ internal static class PvmCommand
 
     private static void AddPolicyOptions(Command c)
     {
-        foreach (var o in new Option[] { PolicyOption, BandwidthOption, DowntimeOption, AutoConvergeOption, XbzrleOption, MultifdOption, CompressionOption, NoMirrorOption })
+        foreach (var o in new Option[] { PolicyOption, BandwidthOption, DowntimeOption, AutoConvergeOption, XbzrleOption, MultifdOption, CompressionOption, NoMirrorOption, CliLogging.Level })
         {
             c.Options.Add(o);
         }
@@ -90,6 +91,7 @@ internal static class PvmCommand
     {
         var c = new Command("boot", "Boot one PVM at a site and keep it until Ctrl+C; prints its forwarded service ports");
         AddGuestOptions(c);
+        c.Options.Add(CliLogging.Level);
         c.SetAction(async (r, ct) =>
         {
             await using var lab = await Lab.CreateAsync(r, 1, MigrationPolicy.Tuned, ct);
@@ -358,11 +360,13 @@ internal static class PvmCommand
         private readonly string root;
         private readonly bool removeRoot;
         private readonly List<QemuMigrationReport> reports = [];
+        private readonly ILoggerFactory loggers;
 
-        private Lab(string root, bool removeRoot, QemuHypervisor hypervisor, List<SiteId> sites)
+        private Lab(string root, bool removeRoot, QemuHypervisor hypervisor, List<SiteId> sites, ILoggerFactory loggers)
         {
             this.root = root;
             this.removeRoot = removeRoot;
+            this.loggers = loggers;
             Hypervisor = hypervisor;
             Sites = sites;
             hypervisor.MigrationReported += rep =>
@@ -384,8 +388,10 @@ internal static class PvmCommand
             var image = await GuestImageBuilder.EnsureAsync(ct: ct);
             var dir = r.GetValue(DirOption);
             var root = dir ?? Directory.CreateTempSubdirectory("mobiscud-pvm-").FullName;
+            var loggers = CliLogging.Create(r);
             var h = new QemuHypervisor(new QemuHypervisorOptions
             {
+                Logger = loggers.CreateLogger<QemuHypervisor>(),
                 Image = image,
                 Policy = policy,
                 DefaultSpec = spec ?? new PvmSpec(r.GetValue(MemoryOption), r.GetValue(DiskOption), r.GetValue(DirtyOption)),
@@ -400,7 +406,7 @@ internal static class PvmCommand
                 sites.Add(id);
             }
 
-            return new Lab(root, dir is null, h, sites);
+            return new Lab(root, dir is null, h, sites, loggers);
         }
 
         public async Task<QemuPvmInfo> BootAsync(UeId ue, int site, CancellationToken ct)
@@ -468,6 +474,8 @@ internal static class PvmCommand
             {
                 Directory.Delete(root, true);
             }
+
+            loggers.Dispose();
         }
     }
 

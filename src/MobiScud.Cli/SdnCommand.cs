@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Microsoft.Extensions.Logging;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.OpenFlow;
@@ -29,8 +30,12 @@ internal static class SdnCommand
         bench.Options.Add(flowMods);
         bench.Options.Add(batch);
         bench.Options.Add(datapathSync);
+        bench.Options.Add(CliLogging.Level);
         bench.SetAction(async (parse, ct) =>
-            await RunBenchAsync(parse.GetValue(handovers), parse.GetValue(ues), parse.GetValue(flowMods), parse.GetValue(batch), parse.GetValue(datapathSync), ct));
+        {
+            using var loggers = CliLogging.Create(parse);
+            return await RunBenchAsync(parse.GetValue(handovers), parse.GetValue(ues), parse.GetValue(flowMods), parse.GetValue(batch), parse.GetValue(datapathSync), loggers, ct);
+        });
         sdn.Subcommands.Add(bench);
         return sdn;
     }
@@ -42,7 +47,7 @@ internal static class SdnCommand
     private static readonly IPAddress Enb2Address = IPAddress.Parse("10.77.0.3");
     private static readonly IPAddress Sgw = IPAddress.Parse("10.77.0.2");
 
-    private static async Task<int> RunBenchAsync(int handovers, int ueCount, int flowModCount, int batch, DatapathSyncMode datapathSync, CancellationToken ct)
+    private static async Task<int> RunBenchAsync(int handovers, int ueCount, int flowModCount, int batch, DatapathSyncMode datapathSync, ILoggerFactory loggers, CancellationToken ct)
     {
         if (handovers < 1 || ueCount < 1 || flowModCount < 1 || batch < 1)
         {
@@ -59,7 +64,7 @@ internal static class SdnCommand
         // OVS accepts a unix controller socket only inside its own run directory.
         await using var ovs = await OvsSandbox.StartAsync("sdnb");
         var sock = Path.Combine(ovs.Dir, "controller.sock");
-        await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = sock });
+        await using var controller = new OpenFlowController(new OpenFlowControllerOptions { TcpEndPoint = null, UnixSocketPath = sock }, loggers.CreateLogger<OpenFlowController>());
         var programmer = new OpenFlowSteeringProgrammer(controller, topology);
         controller.Start();
         await ovs.AddBridgeAsync("brA", dpid, $"unix:{sock}");

@@ -72,6 +72,7 @@ internal static class TestbedCommand
         var rat = new Option<string?>("--rat") { Description = "lte or nr (5G standalone: gNBs, AMF, UPF, NGAP on N2); overrides the scenario's rat" };
         rat.AcceptOnlyFromAmong("lte", "nr");
         run.Options.Add(rat);
+        run.Options.Add(CliLogging.Level);
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard while the testbed runs (see docs/hosting.md, Dashboard); it stays up until Ctrl+C" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "--dashboard: the page's port", DefaultValueFactory = _ => 8080 };
         var dashboardAddress = new Option<string>("--dashboard-address") { Description = "--dashboard: the address the page listens on", DefaultValueFactory = _ => "127.0.0.1" };
@@ -94,7 +95,8 @@ internal static class TestbedCommand
 
                 async Task<int> Run(Func<TestbedPlan, MobiScud.Testbed.Control.TestbedMcHooks>? observe)
                 {
-                    var result = await TestbedExperiment.RunAsync(scenario, parse.GetValue(runDir)!, Console.Out, parse.GetValue(keep), ct, observe);
+                    using var loggers = CliLogging.Create(parse);
+                    var result = await TestbedExperiment.RunAsync(scenario, parse.GetValue(runDir)!, Console.Out, parse.GetValue(keep), ct, observe, loggers);
                     Console.WriteLine(result.Summary());
                     return 0;
                 }

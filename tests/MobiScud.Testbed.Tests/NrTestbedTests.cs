@@ -127,7 +127,7 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
                     await Task.Delay(20, cts.Token);
                 }
 
-                sent = ngc.Log.Count(e => e.From.StartsWith("enb", StringComparison.Ordinal) ^ e.To.StartsWith("enb", StringComparison.Ordinal)) / 2;
+                sent = ngc.Signalling.Count(e => e.Sent);
                 await Until(() => tap.Captured >= sent);
                 await Task.Delay(200, cts.Token);
             }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MobiScud.Testbed.Emulation;
 using MobiScud.Testbed.Topology;
 using MobiScud.TestSupport;
@@ -15,12 +16,13 @@ public sealed class SignallingTests
         var runDir = Path.Combine(Path.GetTempPath(), $"msb-test-{Guid.NewGuid():N}");
         var net = TestbedNetwork.Up(new Scenario(), runDir);
         var pcap = Path.Combine(runDir, "s1.pcap");
-        List<S1apLogEntry> sent;
+        List<SignallingRecord> sent;
+        using var loggers = new ListLoggerProvider();
         try
         {
             using (var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, pcap))
             {
-                await using var epc = await EpcEmulator.StartAsync(net.Plan);
+                await using var epc = await EpcEmulator.StartAsync(net.Plan, loggers.Factory.CreateLogger<EpcEmulator>());
                 var ue = epc.Ues[0];
                 await epc.AttachAsync(ue, 1);
                 await epc.X2HandoverAsync(ue, 2);
@@ -36,12 +38,15 @@ public sealed class SignallingTests
                     await Task.Delay(20, cts.Token);
                 }
 
-                sent = epc.Log.Where(e => e.From.StartsWith("enb", StringComparison.Ordinal) ^ e.To.StartsWith("enb", StringComparison.Ordinal))
-                    .Where(e => !e.Message.StartsWith("undecodable", StringComparison.Ordinal)).ToList();
-                Assert.DoesNotContain(epc.Log, e => e.Message.StartsWith("undecodable", StringComparison.Ordinal));
+                sent = epc.Signalling.Where(e => e.Sent).ToList();
+                Assert.Empty(epc.Problems);
 
-                // Wait until the tap has seen every DATA chunk (sent messages are logged twice: by sender and receiver).
-                var expected = sent.Count / 2;
+                // Every message sent was received, and each went through the emulator's ILogger (its diagnostics channel).
+                Assert.Equal(sent.Count, epc.Signalling.Count(e => !e.Sent));
+                Assert.Equal(sent.Select(e => $"{e.From} -> {e.To}: {e.Message}"), loggers.Entries.Where(e => e.Category == typeof(EpcEmulator).FullName).Select(e => e.Message));
+
+                // Wait until the tap has seen every DATA chunk.
+                var expected = sent.Count;
                 // Each message is one DATA and one SACK; plus four handshake packets per eNB.
                 while (tap.Captured < (2 * expected) + (4 * net.Plan.Scenario.Enbs))
                 {
@@ -54,7 +59,7 @@ public sealed class SignallingTests
             var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.All(lines, l => Assert.Equal(string.Empty, l.Split('\t')[1]));
             Assert.All(lines, l => Assert.Equal("1", l.Split('\t')[3]));
-            Assert.Equal(sent.Count / 2, lines.Length);
+            Assert.Equal(sent.Count, lines.Length);
             var procedures = lines.Select(l => int.Parse(l.Split('\t')[0], System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
             Assert.Superset(new HashSet<int> { 17, 12, 9, 3, 0, 1, 2, 4, 18, 23 }, procedures);
         }

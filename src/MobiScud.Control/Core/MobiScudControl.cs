@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using MobiScud.Control.Model;
 using MobiScud.Control.Policies;
 
@@ -24,15 +25,22 @@ public static class MobiScudControl
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(e);
         facts ??= PolicyFacts.None;
-        var commands = new List<ControlCommand>(4);
-        var next = Apply(config, state, e, commands);
+        var commands = default(CommandBuffer);
+        var next = Apply(config, state, e, ref commands);
         if (next is null)
         {
-            return new Decision(state, commands);
+            return new Decision(state, commands.ToArray());
         }
 
-        next = Reconcile(config, facts, next with { LastEventAt = e.At }, e.At, commands);
-        return new Decision(next, commands);
+        // Apply's copies already carry the event's time (a second copy per decision only to set it was a quarter of what
+        // a decision allocated); the few branches that return the state as it was get it here.
+        if (next.LastEventAt != e.At)
+        {
+            next = next with { LastEventAt = e.At };
+        }
+
+        next = Reconcile(config, facts, next, e.At, ref commands);
+        return new Decision(next, commands.ToArray());
     }
 
     /// <summary>Where the PVM should live now, given the strategy and policy, a pin, the serving eNB and the facts (as of the UE's last event).</summary>
@@ -78,7 +86,7 @@ public static class MobiScudControl
         }
     }
 
-    private static UeState? Apply(McConfig config, UeState? s, UeEvent e, List<ControlCommand> commands)
+    private static UeState? Apply(McConfig config, UeState? s, UeEvent e, ref CommandBuffer commands)
     {
         switch (e)
         {
@@ -96,6 +104,7 @@ public static class MobiScudControl
                     ServingSince = a.At,
                     SiteSince = a.At,
                     HandoversAway = 0,
+                    LastEventAt = e.At,
                 };
             case ServiceRequested r:
                 // A UE first seen at a service request (a capture that starts mid-session) is adopted without its IP.
@@ -110,6 +119,7 @@ public static class MobiScudControl
                     IdleExpired = false,
                     ServingSince = s?.ServingEnb == r.Enb ? s.ServingSince : r.At,
                     SiteSince = sameSite ? s!.SiteSince : r.At,
+                    LastEventAt = e.At,
                 };
         }
 
@@ -122,14 +132,14 @@ public static class MobiScudControl
         switch (e)
         {
             case BearerAdded b:
-                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != b.Bearer.ERabId), b.Bearer] };
+                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != b.Bearer.ERabId), b.Bearer], LastEventAt = e.At };
             case BearerModified m:
-                return s with { Bearers = WithDownlinks(s.Bearers, [m.Downlink], keepUnlisted: true) };
+                return s with { Bearers = WithDownlinks(s.Bearers, [m.Downlink], keepUnlisted: true), LastEventAt = e.At };
             case BearerReleased r:
-                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != r.ERabId)] };
+                return s with { Bearers = [.. s.Bearers.Where(x => x.ERabId != r.ERabId)], LastEventAt = e.At };
             case HandoverPrepared p:
                 commands.Add(new Notify(s.Ue, e.At, NotificationKind.HandoverPreparing, $"{p.Kind} handover {p.Source} -> {p.Target}") { Source = p.Source, Target = p.Target });
-                return s with { PendingHandover = new PendingHandover(p.Source, p.Target, p.Kind, p.At) };
+                return s with { PendingHandover = new PendingHandover(p.Source, p.Target, p.Kind, p.At), LastEventAt = e.At };
             case HandoverExecuting x:
                 // Only news for subscribers: nothing moves until the UE shows up at the target.
                 if (s.PendingHandover is { } executing)
@@ -144,13 +154,13 @@ public static class MobiScudControl
                     Source = s.PendingHandover?.Source,
                     Target = s.PendingHandover?.Target,
                 });
-                return s with { PendingHandover = null };
+                return s with { PendingHandover = null, LastEventAt = e.At };
             case HandoverCompleted c:
-                return Moved(config, s, c.Target, c.Downlinks, HandoverKind.S1, e.At, commands);
+                return Moved(config, s, c.Target, c.Downlinks, HandoverKind.S1, e.At, ref commands);
             case PathSwitched p:
-                return Moved(config, s, p.Target, p.Downlinks, HandoverKind.X2, e.At, commands);
+                return Moved(config, s, p.Target, p.Downlinks, HandoverKind.X2, e.At, ref commands);
             case UeReleasedToIdle:
-                return ArmIdleTimer(config, s with { Connection = ConnectionState.Idle, PendingHandover = null }, e.At, commands);
+                return ReleasedToIdle(config, s, e.At, ref commands);
             case Detached:
                 return s with
                 {
@@ -159,33 +169,35 @@ public static class MobiScudControl
                     PendingHandover = null,
                     IdleTimer = 0,
                     IdleExpired = false,
+                    LastEventAt = e.At,
                 };
             case MigrationCompleted done when s.Migration is { } m && m.Id == done.Migration:
                 commands.Add(new Notify(s.Ue, e.At, NotificationKind.MigrationCompleted,
                     $"{m.From} -> {m.To} in {done.Stats.TotalTime.TotalMilliseconds:0} ms, downtime {done.Stats.Downtime.TotalMilliseconds:0} ms, {done.Stats.BytesSent} bytes"));
-                return s with { PvmSite = m.To, Migration = null, MigrationTimer = 0, HandoversAway = 0 };
+                return s with { PvmSite = m.To, Migration = null, MigrationTimer = 0, HandoversAway = 0, LastEventAt = e.At };
             case MigrationFailed failed when s.Migration is { } m && m.Id == failed.Migration:
-                return MigrationEnded(config, s, m, failed.Reason, e.At, commands);
+                return MigrationEnded(config, s, m, failed.Reason, e.At, ref commands);
             case PvmStarted started:
                 return s with
                 {
                     PvmStatus = PvmStatus.Running,
                     PvmSite = started.Site,
                     PvmAddress = started.Address ?? s.PvmAddress,
+                    LastEventAt = e.At,
                 };
             case PvmFailed crashed:
-                return PvmCrashed(config, s, crashed, commands);
+                return PvmCrashed(config, s, crashed, ref commands);
             case SteeringFailed failed:
-                return SteeringFailedOn(config, s, failed, commands);
+                return SteeringFailedOn(config, s, failed, ref commands);
             case TimerFired t:
-                return TimerFiredOn(config, s, t, commands);
+                return TimerFiredOn(config, s, t, ref commands);
             case PinRequested pin:
-                return s with { PinnedSite = pin.Site };
+                return s with { PinnedSite = pin.Site, LastEventAt = e.At };
             case ReconcileRequested:
                 // Forget what we think is installed so that steering is sent again; the switch adapter is idempotent.
-                return s with { Steering = null, SteeringFault = null, MigrationBlockedUntil = TimeSpan.Zero };
+                return s with { Steering = null, SteeringFault = null, MigrationBlockedUntil = TimeSpan.Zero, LastEventAt = e.At };
             case PvmObserved seen:
-                return Observed(s, seen, commands);
+                return Observed(s, seen, ref commands);
             case EnbIdentified named:
                 // Only the name changes: the UE is where it was, so no handover is counted and no dwell time restarts.
                 return s with
@@ -203,10 +215,15 @@ public static class MobiScudControl
 
     private static UeState NewUe(UeId ue) => new() { Ue = ue, Connection = ConnectionState.Detached };
 
-    private static UeState Moved(McConfig config, UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, List<ControlCommand> commands)
+    private static UeState Moved(McConfig config, UeState s, EnbId target, IReadOnlyList<BearerDownlink> downlinks, HandoverKind kind, TimeSpan at, ref CommandBuffer commands)
     {
-        var interSite = s.ServingEnb is not { } from || config.SwitchSiteFor(from) != config.SwitchSiteFor(target);
-        commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, $"{kind} handover {s.ServingEnb?.ToString() ?? "?"} -> {target}") { Source = s.ServingEnb, Target = target });
+        var targetSite = config.SwitchSiteFor(target);
+        var interSite = s.ServingEnb is not { } from || config.SwitchSiteFor(from) != targetSite;
+
+        // Formatted without ToString on the ids: no throw-away strings per handover.
+        var detail = s.ServingEnb is { } source ? $"{kind} handover {source} -> {target}" : $"{kind} handover ? -> {target}";
+        commands.Add(new Notify(s.Ue, at, NotificationKind.HandoverExecuted, detail) { Source = s.ServingEnb, Target = target });
+        var away = interSite ? s.HandoversAway + 1 : s.HandoversAway;
 
         // Bearers the target did not take over are released by the MME; an empty list carries no such news.
         return s with
@@ -221,56 +238,75 @@ public static class MobiScudControl
             PreviousEnb = target == s.ServingEnb ? s.PreviousEnb : s.ServingEnb,
             PreviousSince = target == s.ServingEnb ? s.PreviousSince : s.ServingSince,
             SiteSince = interSite ? at : s.SiteSince,
-            HandoversAway = interSite ? s.HandoversAway + 1 : s.HandoversAway,
+
+            // Back at the PVM's site: the count starts again (what Reconcile does, here to save it a copy).
+            HandoversAway = away != 0 && targetSite == s.PvmSite ? 0 : away,
+            LastEventAt = at,
         };
     }
 
     private static ImmutableArray<Bearer> WithDownlinks(ImmutableArray<Bearer> bearers, IReadOnlyList<BearerDownlink> downlinks, bool keepUnlisted)
     {
-        var builder = ImmutableArray.CreateBuilder<Bearer>(bearers.Length);
+        // One array, filled by index (no builder, no boxed enumerator of the list per bearer), then handed to the
+        // immutable array without a copy: nothing else holds it.
+        var result = new Bearer[bearers.Length];
+        var n = 0;
         foreach (var bearer in bearers)
         {
             BearerDownlink? update = null;
-            foreach (var d in downlinks)
+            for (var i = 0; i < downlinks.Count; i++)
             {
-                if (d.ERabId == bearer.ERabId)
+                if (downlinks[i].ERabId == bearer.ERabId)
                 {
-                    update = d;
+                    update = downlinks[i];
                 }
             }
 
             if (update is not null)
             {
-                builder.Add(bearer with { Downlink = update.Downlink });
+                result[n++] = bearer with { Downlink = update.Downlink };
             }
             else if (keepUnlisted)
             {
-                builder.Add(bearer);
+                result[n++] = bearer;
             }
         }
 
-        return builder.ToImmutable();
+        if (n < result.Length)
+        {
+            Array.Resize(ref result, n);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(result);
     }
 
-    private static UeState ArmIdleTimer(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReleasedToIdle(McConfig config, UeState s, TimeSpan at, ref CommandBuffer commands)
     {
         if (config.IdleSuspendAfter is not { } after)
         {
-            return s;
+            return s with { Connection = ConnectionState.Idle, PendingHandover = null, LastEventAt = at };
         }
 
         var token = s.TimerToken + 1;
         commands.Add(new ScheduleTimer(s.Ue, at + after, TimerKind.IdleSuspend, token));
-        return s with { TimerToken = token, IdleTimer = token, IdleExpired = false };
+        return s with
+        {
+            Connection = ConnectionState.Idle,
+            PendingHandover = null,
+            TimerToken = token,
+            IdleTimer = token,
+            IdleExpired = false,
+            LastEventAt = at,
+        };
     }
 
-    private static UeState MigrationEnded(McConfig config, UeState s, MigrationInFlight m, string reason, TimeSpan at, List<ControlCommand> commands)
+    private static UeState MigrationEnded(McConfig config, UeState s, MigrationInFlight m, string reason, TimeSpan at, ref CommandBuffer commands)
     {
         // The PVM never left the source: the steering that points there stays right.
         if (m.Cancelling && !m.RetryLater)
         {
             commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationCancelled, $"{m.From} -> {m.To}: {reason}"));
-            return s with { Migration = null, MigrationTimer = 0 };
+            return s with { Migration = null, MigrationTimer = 0, LastEventAt = at };
         }
 
         var token = s.TimerToken + 1;
@@ -282,15 +318,16 @@ public static class MobiScudControl
             MigrationTimer = 0,
             TimerToken = token,
             MigrationBlockedUntil = at + config.MigrationRetryAfter,
+            LastEventAt = at,
         };
     }
 
-    private static UeState PvmCrashed(McConfig config, UeState s, PvmFailed crashed, List<ControlCommand> commands)
+    private static UeState PvmCrashed(McConfig config, UeState s, PvmFailed crashed, ref CommandBuffer commands)
     {
         if (s.Migration is { } m && crashed.Site == m.To && crashed.Site != s.PvmSite)
         {
             // The destination died: that is a failed migration, the source still runs.
-            return MigrationEnded(config, s, m, $"destination failed: {crashed.Reason}", crashed.At, commands);
+            return MigrationEnded(config, s, m, $"destination failed: {crashed.Reason}", crashed.At, ref commands);
         }
 
         if (crashed.Site != s.PvmSite)
@@ -309,37 +346,38 @@ public static class MobiScudControl
             PvmAddress = null,
             Migration = null,
             MigrationTimer = 0,
+            LastEventAt = crashed.At,
         };
     }
 
-    private static UeState? TimerFiredOn(McConfig config, UeState s, TimerFired t, List<ControlCommand> commands)
+    private static UeState? TimerFiredOn(McConfig config, UeState s, TimerFired t, ref CommandBuffer commands)
     {
         switch (t.Kind)
         {
             case TimerKind.IdleSuspend when t.Token == s.IdleTimer && s.Connection == ConnectionState.Idle:
-                return s with { IdleTimer = 0, IdleExpired = true };
+                return s with { IdleTimer = 0, IdleExpired = true, LastEventAt = t.At };
             case TimerKind.MigrationDeadline when t.Token == s.MigrationTimer && s.Migration is { Cancelling: false } m:
                 commands.Add(new CancelMigration(s.Ue, m.Id, s.Pvm, m.From, m.To));
                 commands.Add(new Notify(s.Ue, t.At, NotificationKind.MigrationFailed, $"{m.From} -> {m.To}: deadline of {config.MigrationDeadline} passed, cancelling"));
 
                 // When the cancel lands it counts as a failure: retried only after the back-off.
-                return s with { Migration = m with { Cancelling = true, RetryLater = true }, MigrationTimer = 0 };
+                return s with { Migration = m with { Cancelling = true, RetryLater = true }, MigrationTimer = 0, LastEventAt = t.At };
             case TimerKind.MigrationRetry when t.At >= s.MigrationBlockedUntil:
-                return s with { MigrationBlockedUntil = TimeSpan.Zero };
+                return s with { MigrationBlockedUntil = TimeSpan.Zero, LastEventAt = t.At };
             case TimerKind.PolicyReview when t.Token == s.PolicyTimer:
                 // Reconciliation asks the policy again (the dwell may now be reached).
-                return s with { PolicyTimer = 0 };
+                return s with { PolicyTimer = 0, LastEventAt = t.At };
             case TimerKind.SteeringRetry when s.SteeringFault is { } fault && t.Token == fault.RetryTimer && s.Steering is { } failed && failed.Version == fault.Intent.Version:
                 if (!SameSteering(DesiredSteering(config, s), failed))
                 {
                     // The facts moved on without an event that re-steered (a configuration change): reconciliation sends the new steering.
-                    return s with { SteeringFault = null };
+                    return s with { SteeringFault = null, LastEventAt = t.At };
                 }
 
                 // The same flows again under a new version, so that a late failure report for the old one is told apart.
                 var retry = failed with { Version = s.SteeringVersion + 1 };
                 commands.Add(new InstallSteering(s.Ue, retry));
-                return s with { Steering = retry, SteeringVersion = retry.Version, SteeringFault = null };
+                return s with { Steering = retry, SteeringVersion = retry.Version, SteeringFault = null, LastEventAt = t.At };
             default:
                 return null;
         }
@@ -351,7 +389,7 @@ public static class MobiScudControl
     /// UE may report). The steering stays recorded as sent, so that a later change still removes whatever part of it
     /// the switch did take, and it is sent again after a back-off that doubles per consecutive failure.
     /// </summary>
-    private static UeState? SteeringFailedOn(McConfig config, UeState s, SteeringFailed failed, List<ControlCommand> commands)
+    private static UeState? SteeringFailedOn(McConfig config, UeState s, SteeringFailed failed, ref CommandBuffer commands)
     {
         if (s.Steering is not { } current || current.Version != failed.IntentVersion || s.SteeringFault is not null)
         {
@@ -369,10 +407,11 @@ public static class MobiScudControl
             TimerToken = token,
             SteeringFailures = failures,
             SteeringFault = new SteeringFault(current, failed.SwitchSite, failed.Reason, failed.At, token, failed.At + delay),
+            LastEventAt = failed.At,
         };
     }
 
-    private static UeState Observed(UeState s, PvmObserved seen, List<ControlCommand> commands)
+    private static UeState Observed(UeState s, PvmObserved seen, ref CommandBuffer commands)
     {
         if (s.Migration is { } m)
         {
@@ -390,10 +429,11 @@ public static class MobiScudControl
             MigrationTimer = 0,
             Steering = null,
             SteeringFault = null,
+            LastEventAt = seen.At,
         };
     }
 
-    private static UeState Reconcile(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState Reconcile(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, ref CommandBuffer commands)
     {
         if (s.HandoversAway != 0 && s.ServingEnb is { } enb && config.SwitchSiteFor(enb) == s.PvmSite)
         {
@@ -401,20 +441,20 @@ public static class MobiScudControl
             s = s with { HandoversAway = 0 };
         }
 
-        s = ReconcileLifecycle(config, facts, s, at, commands);
-        s = ReconcileSteering(config, s, at, commands);
-        return ReconcileMigration(config, facts, s, at, commands);
+        s = ReconcileLifecycle(config, facts, s, at, ref commands);
+        s = ReconcileSteering(config, s, at, ref commands);
+        return ReconcileMigration(config, facts, s, at, ref commands);
     }
 
     private static bool WantsRunning(UeState s) =>
         s.Connection == ConnectionState.Connected || (s.Connection == ConnectionState.Idle && !s.IdleExpired);
 
-    private static UeState ReconcileLifecycle(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReconcileLifecycle(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, ref CommandBuffer commands)
     {
         if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached && at < s.CreateBlockedUntil)
         {
             // Backing off after a failed creation: the review timer brings reconciliation back when it may try again.
-            return ArmReview(s, new PolicyVerdict(s.PvmSite ?? config.CoreSite, 0, s.CreateBlockedUntil), at, commands);
+            return ArmReview(s, new PolicyVerdict(s.PvmSite ?? config.CoreSite, 0, s.CreateBlockedUntil), at, ref commands);
         }
 
         if (s.PvmStatus == PvmStatus.None && s.Connection != ConnectionState.Detached)
@@ -444,7 +484,9 @@ public static class MobiScudControl
     }
 
     /// <summary>The steering that should be on the serving switch now, or null when none should be.</summary>
-    public static SteeringIntent? DesiredSteering(McConfig config, UeState s)
+    public static SteeringIntent? DesiredSteering(McConfig config, UeState s) => DesiredSteering(config, s, s.SteeringVersion);
+
+    private static SteeringIntent? DesiredSteering(McConfig config, UeState s, int version)
     {
         if (s.Connection != ConnectionState.Connected
             || s.ServingEnb is not { } enb
@@ -464,7 +506,7 @@ public static class MobiScudControl
             return null;
         }
 
-        return new SteeringIntent(s.Ue, ueAddress, enb, s.Bearers, switchSite, pvmSite, s.PvmAddress, s.SteeringVersion);
+        return new SteeringIntent(s.Ue, ueAddress, enb, s.Bearers, switchSite, pvmSite, s.PvmAddress, version);
     }
 
     /// <summary>Two intents that program the same flows (the version aside).</summary>
@@ -531,14 +573,16 @@ public static class MobiScudControl
         return true;
     }
 
-    private static UeState ReconcileSteering(McConfig config, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReconcileSteering(McConfig config, UeState s, TimeSpan at, ref CommandBuffer commands)
     {
         if (SteeringUnchanged(config, s))
         {
             return s;
         }
 
-        var desired = DesiredSteering(config, s);
+        // Built with the version it is sent under (the comparison ignores it): one intent, not one and a copy.
+        var version = s.SteeringVersion + 1;
+        var desired = DesiredSteering(config, s, version);
         if (SameSteering(desired, s.Steering))
         {
             return s;
@@ -557,8 +601,6 @@ public static class MobiScudControl
         // Other steering than the one that kept failing starts the back-off afresh; a re-send of the same (after a
         // ReconcileRequested) keeps counting.
         var failures = s.Steering is null ? s.SteeringFailures : 0;
-        var version = s.SteeringVersion + 1;
-        desired = desired with { Version = version };
         commands.Add(new InstallSteering(s.Ue, desired));
         if (desired.PvmSite != desired.SwitchSite)
         {
@@ -568,7 +610,7 @@ public static class MobiScudControl
         return s with { Steering = desired, SteeringVersion = version, SteeringFault = null, SteeringFailures = failures };
     }
 
-    private static UeState ReconcileMigration(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ReconcileMigration(McConfig config, PolicyFacts facts, UeState s, TimeSpan at, ref CommandBuffer commands)
     {
         if (s.Migration is { Cancelling: false } m)
         {
@@ -598,7 +640,7 @@ public static class MobiScudControl
         var to = verdict.Target;
         if (to == here)
         {
-            return ArmReview(s, verdict, at, commands);
+            return ArmReview(s, verdict, at, ref commands);
         }
 
         var sequence = s.MigrationSequence + 1;
@@ -609,15 +651,16 @@ public static class MobiScudControl
             : MigrationReason.Handover;
         commands.Add(new StartMigration(s.Ue, id, s.Pvm, here, to, reason) { ExpectedBenefit = verdict.Benefit });
         commands.Add(new Notify(s.Ue, at, NotificationKind.MigrationStarted, $"{here} -> {to} ({reason})"));
-        s = s with { MigrationSequence = sequence, Migration = new MigrationInFlight(id, here, to, at, Cancelling: false) };
+        var migration = new MigrationInFlight(id, here, to, at, Cancelling: false);
         if (config.MigrationDeadline is { } deadline)
         {
+            // One copy of the state with the migration and its deadline timer.
             var token = s.TimerToken + 1;
             commands.Add(new ScheduleTimer(s.Ue, at + deadline, TimerKind.MigrationDeadline, token));
-            s = s with { TimerToken = token, MigrationTimer = token };
+            return s with { MigrationSequence = sequence, Migration = migration, TimerToken = token, MigrationTimer = token };
         }
 
-        return s;
+        return s with { MigrationSequence = sequence, Migration = migration };
     }
 
     /// <summary>
@@ -625,7 +668,7 @@ public static class MobiScudControl
     /// review): one review timer at a time (an earlier one replaces it); when it fires, reconciliation asks again and may
     /// arm the next.
     /// </summary>
-    private static UeState ArmReview(UeState s, PolicyVerdict verdict, TimeSpan at, List<ControlCommand> commands)
+    private static UeState ArmReview(UeState s, PolicyVerdict verdict, TimeSpan at, ref CommandBuffer commands)
     {
         if (verdict.ReviewAt is not { } due || s.Connection != ConnectionState.Connected || (s.PolicyTimer != 0 && s.PolicyReviewAt <= due))
         {

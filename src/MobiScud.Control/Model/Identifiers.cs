@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace MobiScud.Control.Model;
@@ -20,11 +21,23 @@ public enum Rat : byte
 /// from NGAP (22..32 bits); the PLMN is folded into the key. eNB and gNB ids are separate value spaces: an eNB and a
 /// gNB with the same number are two nodes.
 /// </summary>
-public readonly record struct EnbId(uint Value, Rat Rat = Rat.Eutra)
+public readonly record struct EnbId(uint Value, Rat Rat = Rat.Eutra) : ISpanFormattable
 {
     public bool IsGnb => Rat == Rat.Nr;
 
     public override string ToString() => Rat == Rat.Nr ? $"gnb-{Value}" : $"enb-{Value}";
+
+    /// <summary>The same text as <see cref="ToString()"/> (format and provider do not change it).</summary>
+    public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
+
+    /// <summary>
+    /// Writes <see cref="ToString()"/>'s text in place: an id inside an interpolated string (a handover's notification,
+    /// one per handover) then costs no string of its own.
+    /// </summary>
+    public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider) =>
+        Rat == Rat.Nr
+            ? destination.TryWrite(CultureInfo.InvariantCulture, $"gnb-{Value}", out charsWritten)
+            : destination.TryWrite(CultureInfo.InvariantCulture, $"enb-{Value}", out charsWritten);
 }
 
 /// <summary>An edge cloud site (or the core data centre).</summary>

@@ -197,7 +197,7 @@ public static partial class MigrationPolicies
             return new PolicyVerdict(here, 0, reviewAt);
         }
 
-        var forecast = Forecast(config, facts, enb, at - since, at);
+        var forecast = Forecast(config, facts, enb, at - since, at, Pace(config, facts, s, enb, at));
         var weights = forecast.Weights;
         var path = HeadingPath(config, cells, s, enb, since, at, forecast.Steps);
         var learnedShare = path is null ? 1 : 1 - policy.HeadingWeight;
@@ -425,6 +425,38 @@ public static partial class MigrationPolicies
         return path;
     }
 
+    /// <summary>
+    /// This user's pace against the crowd's (<see cref="PolicyConfig.UserPace"/>): the time it took to cross the cell
+    /// it came from over the learned mean dwell there (shrunk toward the prior as the forecast does), clamped to
+    /// 1/4..4; 1 when off, without an earlier cell, or with too little learned there.
+    /// </summary>
+    private static double Pace(McConfig config, PolicyFacts facts, UeState s, EnbId enb, TimeSpan at)
+    {
+        var policy = config.Policy;
+        if (!policy.UserPace)
+        {
+            return 1;
+        }
+
+        // With a handover prepared the user is judged from the target, so the cell it is crossing now is the earlier one.
+        var (from, arrived, left) = enb == s.ServingEnb ? (s.PreviousEnb, s.PreviousSince, s.ServingSince) : (s.ServingEnb, s.ServingSince, at);
+        var crossed = (left - arrived).TotalSeconds;
+        if (from is not { } prev || prev == enb || !(crossed > 0))
+        {
+            return 1;
+        }
+
+        var learned = facts.Mobility.At(prev, at, policy.MinDepartures);
+        if (learned.Departures < policy.MinDepartures)
+        {
+            return 1;
+        }
+
+        var k0 = policy.MinDepartures;
+        var mean = (learned.DwellSeconds + (policy.PriorDwell.TotalSeconds * k0)) / (learned.Departures + k0);
+        return Math.Clamp(crossed / mean, 0.25, 4);
+    }
+
     /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>
     private static TimeSpan? ReviewAt(PolicyConfig policy, TimeSpan since, TimeSpan at)
     {
@@ -476,7 +508,7 @@ public static partial class MigrationPolicies
     /// The discounted expected slots the user spends at each (cell, extra rings) from now: sum over slots k of gamma^k
     /// times the chance of being there at slot k, with the tail after the last step held where it is.
     /// </summary>
-    private static UserForecast Forecast(McConfig config, PolicyFacts facts, EnbId start, TimeSpan elapsed, TimeSpan at)
+    private static UserForecast Forecast(McConfig config, PolicyFacts facts, EnbId start, TimeSpan elapsed, TimeSpan at, double pace = 1)
     {
         var policy = config.Policy;
         var gamma = policy.Cost.Gamma;
@@ -515,7 +547,7 @@ public static partial class MigrationPolicies
                     known[cell] = learned;
                 }
 
-                var dwell = (learned.DwellSeconds + (prior * k0)) / (learned.Departures + k0);
+                var dwell = pace * (learned.DwellSeconds + (prior * k0)) / (learned.Departures + k0);
                 if (cell == start && extra == 0)
                 {
                     // Long stays are heavy-tailed: a user that stayed e is expected to stay e more on top of the mean.

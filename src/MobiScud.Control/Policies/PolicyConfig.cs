@@ -161,6 +161,14 @@ public sealed record PolicyConfig
     public bool ForecastVeto { get; init; } = true;
 
     /// <summary>
+    /// Predictive's forecast: scale the learned dwell of every cell by this user's own pace, the time it took to cross
+    /// the cell it came from over the learned mean dwell there (clamped to 1/4..4). The learned chain says where users
+    /// of a cell go; a user's pace says how soon this one gets there: a slow user stays long enough to be worth
+    /// following, a fast one leaves before a move pays.
+    /// </summary>
+    public bool UserPace { get; init; } = true;
+
+    /// <summary>
     /// Predictive with <see cref="McConfig.Cells"/>: a move must bring the PVM at least this many rings nearer the
     /// user's cell (0: any move the cost favours, also one toward where the user is going). Fewer, longer moves: fewer
     /// bytes on the wire for the same distance covered.

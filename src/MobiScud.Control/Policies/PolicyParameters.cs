@@ -48,6 +48,9 @@ public class PolicyParameters
     /// <summary>Predictive: a move must bring the PVM this many rings nearer the user's cell (0: any).</summary>
     public int MinRingGain { get; set; } = PolicyConfig.Default.MinRingGain;
 
+    /// <summary>Predictive: scale the learned dwell by the user's own pace (docs/policies.md).</summary>
+    public bool UserPace { get; set; } = PolicyConfig.Default.UserPace;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -79,6 +82,7 @@ public class PolicyParameters
         MdpBase = MdpBase,
         MinRingGain = MinRingGain,
         ForecastVeto = ForecastVeto,
+        UserPace = UserPace,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };

@@ -94,7 +94,7 @@ internal sealed class TestbedMc : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _onEntry = onEntry;
         _timers = new TimerScheduler(_time, Now);
-        Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now);
+        Dispatcher = new CommandDispatcher(pvms, steering, _timers, Now, log: _log);
         _onEvent = hooks?.Event;
         _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(Dispatcher) ?? Dispatcher, this), OnStep);
         _feed = new TrackerFeed((e, _) => _fromFrame.Add(e))
@@ -111,7 +111,7 @@ internal sealed class TestbedMc : IAsyncDisposable
                 }
             },
         };
-        _pump = new OutcomePump(new OutcomeSink(this));
+        _pump = new OutcomePump(new OutcomeSink(this), _log);
         foreach (var (name, reader) in Dispatcher.OutcomeSources)
         {
             _pump.Start(name, reader);

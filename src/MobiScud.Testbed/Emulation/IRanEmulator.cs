@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace MobiScud.Testbed.Emulation;
 
 /// <summary>
@@ -11,7 +9,13 @@ internal interface IRanEmulator : IAsyncDisposable
     IReadOnlyList<EmulatedUe> Ues { get; }
 
     /// <summary>Every signalling message sent and received, by node ("enbN" is eNB or gNB N, "mme" the MME or AMF).</summary>
-    ConcurrentQueue<S1apLogEntry> Log { get; }
+    IReadOnlyCollection<SignallingRecord> Signalling { get; }
+
+    /// <summary>Messages a node could not read or place (each also logged as a warning).</summary>
+    IReadOnlyCollection<SignallingProblem> Problems { get; }
+
+    /// <summary>Unacknowledged DATA on every association (used to wait for the wire to go quiet).</summary>
+    int OutstandingData { get; }
 
     /// <summary>Raised when a UE's downlink end changes (attach, handover, release): the S-GW's or UPF's user plane follows.</summary>
     event Action<EmulatedUe>? DownlinkChanged;

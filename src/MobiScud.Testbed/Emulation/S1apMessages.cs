@@ -90,10 +90,16 @@ public static class S1apMessages
         return Pdu(S1apPduType.InitiatingMessage, S1apProcedureCode.InitialUeMessage, Criticality.Ignore, [.. ies]);
     }
 
+    /// <summary>An E-RAB list IE of the one E-RAB <paramref name="eRabId"/> with its tunnel end (and QoS and NAS PDU where the item has them).</summary>
+    private static byte[] ERabList(ushort itemIeId, Criticality criticality, byte eRabId, IPAddress address, uint teid, bool withQos = false, byte[]? nas = null)
+    {
+        var item = new ERabItem { ItemIeId = itemIeId, ERabId = eRabId, Tunnel = Tunnel(address, teid), Qos = withQos ? new ERabQos(9, 15, false, false) : null, NasPduLength = -1 };
+        return S1apIeCodec.EncodeERabList(itemIeId, criticality, [S1apIeCodec.EncodeERabItem(item, nas)]);
+    }
+
     public static byte[] InitialContextSetupRequest(uint mmeUeId, uint enbUeId, byte eRabId, IPAddress sgw, uint ulTeid, byte[]? nas)
     {
-        var item = new ERabItem { ItemIeId = S1apIeId.ERabToBeSetupItemCtxtSuReq, ERabId = eRabId, Tunnel = Tunnel(sgw, ulTeid), Qos = new ERabQos(9, 15, false, false), NasPduLength = -1 };
-        var list = S1apIeCodec.EncodeERabList(S1apIeId.ERabToBeSetupItemCtxtSuReq, Criticality.Reject, [S1apIeCodec.EncodeERabItem(item, nas ?? default)]);
+        var list = ERabList(S1apIeId.ERabToBeSetupItemCtxtSuReq, Criticality.Reject, eRabId, sgw, ulTeid, withQos: true, nas: nas);
         return Pdu(S1apPduType.InitiatingMessage, S1apProcedureCode.InitialContextSetup, Criticality.Reject,
             Mme(mmeUeId), Enb(enbUeId),
             (66, Criticality.Reject, AggregateMaximumBitrate()),
@@ -104,8 +110,7 @@ public static class S1apMessages
 
     public static byte[] InitialContextSetupResponse(uint mmeUeId, uint enbUeId, byte eRabId, IPAddress enb, uint dlTeid)
     {
-        var item = new ERabItem { ItemIeId = S1apIeId.ERabSetupItemCtxtSuRes, ERabId = eRabId, Tunnel = Tunnel(enb, dlTeid), NasPduLength = -1 };
-        var list = S1apIeCodec.EncodeERabList(S1apIeId.ERabSetupItemCtxtSuRes, Criticality.Ignore, [S1apIeCodec.EncodeERabItem(item)]);
+        var list = ERabList(S1apIeId.ERabSetupItemCtxtSuRes, Criticality.Ignore, eRabId, enb, dlTeid);
         return Pdu(S1apPduType.SuccessfulOutcome, S1apProcedureCode.InitialContextSetup, Criticality.Reject,
             Mme(mmeUeId), Enb(enbUeId), (S1apIeId.ERabSetupListCtxtSuRes, Criticality.Ignore, list));
     }
@@ -113,8 +118,7 @@ public static class S1apMessages
     // ---- X2 handover ----
     public static byte[] PathSwitchRequest(uint enbUeId, uint sourceMmeUeId, uint targetEnbId, byte eRabId, IPAddress enb, uint dlTeid)
     {
-        var item = new ERabItem { ItemIeId = S1apIeId.ERabToBeSwitchedDlItem, ERabId = eRabId, Tunnel = Tunnel(enb, dlTeid), NasPduLength = -1 };
-        var list = S1apIeCodec.EncodeERabList(S1apIeId.ERabToBeSwitchedDlItem, Criticality.Reject, [S1apIeCodec.EncodeERabItem(item)]);
+        var list = ERabList(S1apIeId.ERabToBeSwitchedDlItem, Criticality.Reject, eRabId, enb, dlTeid);
         return Pdu(S1apPduType.InitiatingMessage, S1apProcedureCode.PathSwitchRequest, Criticality.Reject,
             Enb(enbUeId),
             (S1apIeId.ERabToBeSwitchedDlList, Criticality.Reject, list),
@@ -139,8 +143,7 @@ public static class S1apMessages
 
     public static byte[] HandoverRequest(uint mmeUeId, uint sourceEnbId, uint targetEnbId, byte eRabId, IPAddress sgw, uint ulTeid)
     {
-        var item = new ERabItem { ItemIeId = S1apIeId.ERabToBeSetupItemHoReq, ERabId = eRabId, Tunnel = Tunnel(sgw, ulTeid), Qos = new ERabQos(9, 15, false, false), NasPduLength = -1 };
-        var list = S1apIeCodec.EncodeERabList(S1apIeId.ERabToBeSetupItemHoReq, Criticality.Reject, [S1apIeCodec.EncodeERabItem(item)]);
+        var list = ERabList(S1apIeId.ERabToBeSetupItemHoReq, Criticality.Reject, eRabId, sgw, ulTeid, withQos: true);
         return Pdu(S1apPduType.InitiatingMessage, S1apProcedureCode.HandoverResourceAllocation, Criticality.Reject,
             Mme(mmeUeId),
             (S1apIeId.HandoverType, Criticality.Reject, S1apIeCodec.EncodeHandoverType(HandoverType.IntraLte)),
@@ -154,8 +157,7 @@ public static class S1apMessages
 
     public static byte[] HandoverRequestAcknowledge(uint mmeUeId, uint enbUeId, byte eRabId, IPAddress enb, uint dlTeid)
     {
-        var item = new ERabItem { ItemIeId = S1apIeId.ERabAdmittedItem, ERabId = eRabId, Tunnel = Tunnel(enb, dlTeid), NasPduLength = -1 };
-        var list = S1apIeCodec.EncodeERabList(S1apIeId.ERabAdmittedItem, Criticality.Ignore, [S1apIeCodec.EncodeERabItem(item)]);
+        var list = ERabList(S1apIeId.ERabAdmittedItem, Criticality.Ignore, eRabId, enb, dlTeid);
         return Pdu(S1apPduType.SuccessfulOutcome, S1apProcedureCode.HandoverResourceAllocation, Criticality.Reject,
             Mme(mmeUeId), Enb(enbUeId),
             (S1apIeId.ERabAdmittedList, Criticality.Ignore, list),

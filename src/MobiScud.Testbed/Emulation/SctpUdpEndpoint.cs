@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MobiScud.Protocols;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.Sctp;
@@ -128,11 +130,13 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiver;
     private readonly Task _retransmitter;
+    private readonly ILogger _log;
 
-    private SctpUdpEndpoint(Socket socket, ushort sctpPort)
+    private SctpUdpEndpoint(Socket socket, ushort sctpPort, ILogger? log)
     {
         _socket = socket;
         SctpPort = sctpPort;
+        _log = log ?? NullLogger.Instance;
         _receiver = Task.Run(ReceiveLoopAsync);
         _retransmitter = Task.Run(RetransmitLoopAsync);
     }
@@ -145,10 +149,10 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
 
     public ChannelReader<SctpAssociation> Accepted => _accepted.Reader;
 
-    /// <summary>Problems met on receive (bad checksum, unknown tag): counted, never fatal.</summary>
+    /// <summary>Problems met on receive (bad checksum, unknown tag): counted and logged as warnings, never fatal.</summary>
     public int Dropped { get; private set; }
 
-    public static SctpUdpEndpoint Open(string netns, IPAddress local, ushort sctpPort, ushort udpPort = SctpWellKnown.UdpEncapsulationPort)
+    public static SctpUdpEndpoint Open(string netns, IPAddress local, ushort sctpPort, ushort udpPort = SctpWellKnown.UdpEncapsulationPort, ILogger? log = null)
     {
         var socket = Netns.Run(netns, () =>
         {
@@ -156,7 +160,7 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
             s.Bind(new IPEndPoint(local, udpPort));
             return s;
         });
-        return new SctpUdpEndpoint(socket, sctpPort);
+        return new SctpUdpEndpoint(socket, sctpPort, log);
     }
 
     public async Task<SctpAssociation> ConnectAsync(IPAddress peer, ushort peerSctpPort, TimeSpan timeout, ushort udpPort = SctpWellKnown.UdpEncapsulationPort)
@@ -209,14 +213,20 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
             {
                 await HandleAsync(buffer.AsSpan(0, r.ReceivedBytes).ToArray(), (IPEndPoint)r.RemoteEndPoint);
             }
-            catch (DecodeException)
+            catch (DecodeException e)
             {
-                Dropped++;
+                Drop(r.RemoteEndPoint, e.Message);
             }
         }
 
         _messages.Writer.TryComplete();
         _accepted.Writer.TryComplete();
+    }
+
+    private void Drop(EndPoint from, string why)
+    {
+        Dropped++;
+        _log.LogWarning("SCTP over UDP at {Local}: dropped a packet from {From}: {Why}", LocalEndPoint, from, why);
     }
 
     private async Task HandleAsync(byte[] raw, IPEndPoint from)
@@ -248,6 +258,11 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
                         break;
                     }
 
+                // Once up, an INIT ACK is the answer to a repeated INIT (the first answer was slow): discarded (RFC 9260
+                // 5.2.3). Taking its tag made the peer replace the association and drop DATA already sent under the first.
+                case SctpChunkType.InitAck when assoc is not null && assoc.IsEstablished:
+                    break;
+
                 case SctpChunkType.InitAck when assoc is not null && header.VerificationTag == assoc.LocalTag:
                     {
                         var ack = ReadInit(chunk, raw);
@@ -269,7 +284,7 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
                             }
                             else
                             {
-                                Dropped++;
+                                Drop(from, "a COOKIE ECHO with a cookie this endpoint did not give");
                             }
 
                             break;
@@ -306,7 +321,7 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
                     break;
 
                 default:
-                    Dropped++;
+                    Drop(from, $"a {chunk.Type} chunk with no association, a wrong tag, or of a type this endpoint does not take");
                     break;
             }
         }

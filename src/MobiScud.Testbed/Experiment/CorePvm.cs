@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using MobiScud.Cloud;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
@@ -18,7 +19,7 @@ internal sealed class CorePvm : IAsyncDisposable
 
     private CorePvm(QemuHypervisor? qemu) => _qemu = qemu;
 
-    public static async Task<CorePvm> StartAsync(Scenario scenario, TestbedNetwork net, GuestImage? image, CancellationToken ct)
+    public static async Task<CorePvm> StartAsync(Scenario scenario, TestbedNetwork net, GuestImage? image, CancellationToken ct, ILogger<CorePvm> logger)
     {
         var plan = net.Plan;
         if (scenario.Pvm == PvmBackend.Netns)
@@ -38,6 +39,7 @@ internal sealed class CorePvm : IAsyncDisposable
         {
             Image = image ?? throw new ArgumentNullException(nameof(image)),
             DefaultSpec = new PvmSpec(scenario.PvmMemoryMiB),
+            Logger = logger,
             DataNetwork = new QemuDataNetwork(
                 IPNetwork.Parse("10.201.0.0/24"), TestbedPlan.CoreDcGateway, TestbedPlan.Mac(TestbedPlan.CoreDcGatewayMac), TestbedPlan.CorePvmAddress, TestbedPlan.CorePvmAddress)
             {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MobiScud.Cloud;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
@@ -154,13 +156,17 @@ public static class TestbedExperiment
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan LostAfter = TimeSpan.FromSeconds(1);
 
+    /// <param name="log">The run's progress (what it does, step by step): `testbed run` prints it on stdout.</param>
     /// <param name="observe">Given the plan once the testbed is up: what watches the MC (the dashboard of `testbed run --dashboard`).</param>
-    public static async Task<ExperimentResult> RunAsync(Scenario scenario, string runDir, TextWriter log, bool keep, CancellationToken cancellation, Func<TestbedPlan, TestbedMcHooks>? observe = null)
+    /// <param name="loggers">Diagnostics of the run and of every adapter it builds (emulators, tap, MC, OpenFlow, QEMU).</param>
+    public static async Task<ExperimentResult> RunAsync(Scenario scenario, string runDir, TextWriter log, bool keep, CancellationToken cancellation, Func<TestbedPlan, TestbedMcHooks>? observe = null, ILoggerFactory? loggers = null)
     {
+        loggers ??= NullLoggerFactory.Instance;
+        var logger = loggers.CreateLogger(typeof(TestbedExperiment));
         GuestImage? image = null;
         if (scenario.Pvm == PvmBackend.Qemu)
         {
-            log.WriteLine("guest image: building or reusing the cached one");
+            logger.LogInformation("guest image: building or reusing the cached one");
             image = await GuestImageBuilder.EnsureAsync(ct: cancellation);
         }
 
@@ -180,7 +186,7 @@ public static class TestbedExperiment
                 TcpEndPoint = null,
                 UnixSocketPath = plan.ControllerSocket,
                 ReaderRealtimePriority = scenario.SwitchRealtimePriority > 0 ? scenario.SwitchRealtimePriority : null,
-            });
+            }, loggers.CreateLogger<OpenFlowController>());
             controller.Start();
             var datapathSync = net.DatapathSync();
             await using var syncs = new AsyncDisposables(datapathSync.Values);
@@ -195,15 +201,16 @@ public static class TestbedExperiment
             if (controller.ReaderPriorityProblem is { } priorityProblem)
             {
                 problems.Add($"switchRealtimePriority: {priorityProblem}");
-                log.WriteLine($"switch reader threads at normal priority: {priorityProblem}");
+                logger.LogWarning("switch reader threads at normal priority: {Problem}", priorityProblem);
             }
 
             using var strippers = await StartN3StepsAsync(scenario, plan, controller, log);
             // The tap's capture: S1-MME and S1-U (LTE), or N2 and N3 (5G).
             var pcap = Path.Combine(runDir, scenario.Rat == TestbedRat.Nr ? "n2.pcap" : "s1.pcap");
-            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, log.WriteLine);
-            await using var pvms = CreateHypervisor(scenario, net, image, Clock, out var qemu);
-            await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation);
+            var tapLogger = loggers.CreateLogger<BackhaulTap>();
+            using var tap = BackhaulTap.Open(plan.CoreNs, TestbedPlan.MirrorDevice, pcap, summary => tapLogger.LogInformation("{Summary}", summary));
+            await using var pvms = CreateHypervisor(scenario, net, image, Clock, loggers.CreateLogger<QemuHypervisor>(), out var qemu);
+            await using var corePvm = await CorePvm.StartAsync(scenario, net, image, cancellation, loggers.CreateLogger<CorePvm>());
             log.WriteLine($"core-anchored PVM at {TestbedPlan.CorePvmAddress} (behind the P-GW)");
             var qemuReports = new List<QemuMigrationReport>();
             if (qemu is not null)
@@ -223,10 +230,10 @@ public static class TestbedExperiment
             await using var pvmBackend = new HypervisorBackend(pvms);
             TestbedMc mc;
             var hooks = observe?.Invoke(plan);
-            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: hooks)).ConfigureAwait(false))
+            await using ((mc = new TestbedMc(tap.Frames, plan.McConfig(), pvmBackend, steering, epoch, onEntry: e => LogCommands(e, log), hooks: hooks, log: loggers.CreateLogger<TestbedMc>())).ConfigureAwait(false))
             {
                 var nr = scenario.Rat == TestbedRat.Nr;
-                await using var epc = nr ? (IRanEmulator)await NgcEmulator.StartAsync(plan) : await EpcEmulator.StartAsync(plan);
+                await using var epc = nr ? (IRanEmulator)await NgcEmulator.StartAsync(plan, loggers.CreateLogger<NgcEmulator>()) : await EpcEmulator.StartAsync(plan, loggers.CreateLogger<EpcEmulator>());
                 var targets = new[] { new PingTarget(EdgePvm), new PingTarget(CorePvmTarget, TestbedPlan.CorePvmAddress), new PingTarget(Internet, TestbedPlan.InternetServerAddress) };
                 using var up = UserPlane.Start(plan, epc.Ues, targets, epochTicks);
                 up.Answered = hooks?.Ping;
@@ -306,7 +313,8 @@ public static class TestbedExperiment
                     (preserved, stateText) = await state.VerifyAsync(qemu!, cancellation);
                 }
 
-                var expectedFrames = 2 * (epc.Log.Count / 2) + (4 * scenario.Enbs);
+                var sent = epc.Signalling.Count(r => r.Sent);
+                var expectedFrames = (2 * sent) + (4 * scenario.Enbs);
                 var deadline = TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(10);
                 while (tap.Captured < expectedFrames && TimeProvider.System.GetUtcNow().UtcDateTime < deadline)
                 {
@@ -320,10 +328,11 @@ public static class TestbedExperiment
                 WriteRttCsv(samples, rttCsv);
                 var rttPng = Path.Combine(runDir, "rtt.png");
                 RttPlot.Write(rttPng, samples, handovers, migrations);
+                problems.AddRange(epc.Problems.Select(p => $"{p.Node}: {p.Problem}"));
                 problems.AddRange(mc.Problems.Select(p => p.Error is { } e ? $"{p}: {e}" : p.ToString()));
                 problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
-                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, epc.Log.Count / 2, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems, scenario.Rat, steps);
+                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, sent, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems, scenario.Rat, steps);
             }
         }
         finally
@@ -332,7 +341,7 @@ public static class TestbedExperiment
             {
                 foreach (var p in net.Down())
                 {
-                    log.WriteLine($"teardown problem: {p}");
+                    logger.LogWarning("teardown problem: {Problem}", p);
                 }
             }
             else
@@ -394,7 +403,7 @@ public static class TestbedExperiment
         }
     }
 
-    private static IHypervisor CreateHypervisor(Scenario scenario, TestbedNetwork net, GuestImage? image, Func<TimeSpan> clock, out QemuHypervisor? qemu)
+    private static IHypervisor CreateHypervisor(Scenario scenario, TestbedNetwork net, GuestImage? image, Func<TimeSpan> clock, ILogger logger, out QemuHypervisor? qemu)
     {
         var plan = net.Plan;
         if (scenario.Pvm == PvmBackend.Netns)
@@ -409,6 +418,7 @@ public static class TestbedExperiment
             DefaultSpec = new PvmSpec(scenario.PvmMemoryMiB),
             Policy = scenario.Migration.ToPolicy(),
             Clock = clock,
+            Logger = logger,
             DataNetwork = new QemuDataNetwork(IPNetwork.Parse(TestbedPlan.PvmSubnet), TestbedPlan.PvmGateway, TestbedPlan.Mac(TestbedPlan.PvmGatewayMac), IPAddress.Parse("10.64.0.10"), IPAddress.Parse("10.64.0.250"))
             {
                 Routes = [IPNetwork.Parse(TestbedPlan.UePool)],
