@@ -68,6 +68,74 @@ public sealed class Mec012CaptureTests
     }
 
     [Fact]
+    public async Task A_5G_UEs_PDU_sessions_reach_mec012_subscribers_with_the_NR_cell_the_tracker_read_from_NGAP()
+    {
+        // open5gs_testregistration_ngap: one UE registering, setting up PDU session 5, going idle and coming back. tshark:
+        // every NR-CGI is PLMN 09f107 (MCC 901, MNC 70) with nRCellIdentity 0x0000040001 (frames 59, 141, 151, ...) or,
+        // from frame 2711 on, 0x0000000ce7; PDUSessionResourceSetupRequestTransfer's fiveQI is 9 (frames 127, 145, ...).
+        var session = new ReplaySession(runMc: false);
+        using (var source = CaptureFile.Open(TestData.Capture("open5gs_testregistration_ngap.pcapng")))
+        {
+            session.Run(source, "open5gs_testregistration_ngap.pcapng");
+        }
+
+        var ue = new UeId("imsi-901700000021309");
+        var events = session.Entries.Where(e => e.Event.Ue == ue).Select(e => e.Event).ToList();
+        var trackerCells = events.Select(e => e.NrCell).OfType<Ncgi>().Distinct().ToList();
+        Assert.Equal([new Ncgi("901", "70", 0x40001), new Ncgi("901", "70", 0xce7)], trackerCells);
+        var established = events.Count(e => e is UeAttached { Bearers.Count: > 0 } or ServiceRequested { Bearers.Count: > 0 } or BearerAdded);
+        Assert.True(established >= 3, $"{established} PDU session establishments in the capture");
+        Assert.All(events.OfType<UeAttached>().SelectMany(a => a.Bearers), b => Assert.Equal((byte?)9, b.Qci));
+
+        using var sink = new MecReceiver();
+        var hypervisor = new SimulatedHypervisor(new HypervisorOptions { TimeScale = 50 });
+        await using var host = await StartAsync(Settings(new() { ["MobiScud:Sites:0:Gnbs:0"] = "16384", ["MobiScud:Api:Webhooks:Allowed:0"] = "127.0.0.1/32" }), hypervisor);
+        using var api = host.Client();
+        JsonObject Rni(string type, string path, JsonObject filter) =>
+            new() { ["subscriptionType"] = type, ["callbackReference"] = $"{sink.Address}{path}", ["filterCriteriaQci"] = filter };
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/rni/v2/subscriptions", Rni("RabEstSubscription", "rab-est", new JsonObject { ["qci"] = 9 }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/rni/v2/subscriptions", Rni("RabRelSubscription", "rab-rel", new JsonObject { ["qci"] = 9, ["erabId"] = 5 }))).StatusCode);
+
+        foreach (var e in events)
+        {
+            await host.Pipeline.PostAsync(e);
+        }
+
+        List<JsonElement> On(string path) => [.. sink.Posts().Where(p => p.Path == path).Select(p => p.Body)];
+        await Wait.Until(() => Task.FromResult(On("/rab-est").Count >= established && On("/rab-rel").Count >= 1), $"{established} RAB establishments and a release");
+        var bodies = On("/rab-est").Select(b => ("RabEstNotification", b)).Concat(On("/rab-rel").Select(b => ("RabRelNotification", b))).ToList();
+        Assert.Equal(established, On("/rab-est").Count);
+        foreach (var (schema, body) in bodies)
+        {
+            var node = JsonNode.Parse(body.GetRawText());
+            MecSchemas.AssertValid(MecSpec.Mec012AsPublished, schema, node);
+            MecSchemas.AssertValid(MecSpec.Mec012Nr, schema, node);
+
+            // The NCGI the tracker read for the event the notification reports (its timeStamp is the event's capture time):
+            // the 36-bit cell as nine hex digits in PLMN 901/70; the required Ecgi names no E-UTRA cell.
+            var at = TimeSpan.FromSeconds(body.GetProperty("timeStamp").GetProperty("seconds").GetInt64()) + TimeSpan.FromTicks(body.GetProperty("timeStamp").GetProperty("nanoSeconds").GetInt32() / 100);
+            var cells = session.Entries.Where(e => e.Event.Ue == ue && e.Event.At == at && (schema == "RabEstNotification" ? e.Event is UeAttached or ServiceRequested or BearerAdded : e.Event is UeReleasedToIdle or Detached or BearerReleased))
+                .Select(e => e.Event.NrCell ?? LastNrCellBefore(e.Event)).Distinct().ToList();
+            var cell = Assert.Single(cells);
+            Assert.NotNull(cell);
+            Assert.Equal(cell.NrCellId.ToString("X9", System.Globalization.CultureInfo.InvariantCulture), body.GetProperty("nrcgi").GetProperty("nrcellId").GetString());
+            Assert.Equal("901", body.GetProperty("nrcgi").GetProperty("plmn").GetProperty("mcc").GetString());
+            Assert.Equal("70", body.GetProperty("nrcgi").GetProperty("plmn").GetProperty("mnc").GetString());
+            Assert.Equal(string.Empty, body.GetProperty("ecgi").GetProperty("cellId").GetString());
+        }
+
+        // Both of the capture's cells were reported.
+        Assert.Equal(["000000CE7", "000040001"], bodies.Select(b => b.Item2.GetProperty("nrcgi").GetProperty("nrcellId").GetString()).Distinct().Order());
+
+        Assert.All(On("/rab-est"), b => Assert.Equal(5, b.GetProperty("erabId").GetInt32()));
+        Assert.All(On("/rab-est"), b => Assert.Equal(9, b.GetProperty("erabQosParameters").GetProperty("qci").GetInt32()));
+        Assert.All(On("/rab-rel"), b => Assert.Equal(5, b.GetProperty("erabReleaseInfo").GetProperty("erabId").GetInt32()));
+
+        // A release that named no cell is reported in the cell the UE grain last knew.
+        Ncgi? LastNrCellBefore(UeEvent e) => events.TakeWhile(x => !ReferenceEquals(x, e)).Select(x => x.NrCell).OfType<Ncgi>().LastOrDefault();
+    }
+
+    [Fact]
     public void A_gNB_id_listed_by_two_sites_is_refused_naming_the_key()
     {
         var bad = Settings(new() { ["MobiScud:Sites:0:Gnbs:0"] = "7", ["MobiScud:Sites:1:Gnbs:0"] = "7" });

@@ -192,6 +192,10 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
         Assert.Contains(result.Handovers, h => h.Message == "PathSwitched" && h.WireToFlowsConfirmedMs is not null);
         Assert.Contains(result.Handovers, h => h.Message == "HandoverCompleted" && h.WireToFlowsConfirmedMs is not null);
 
+        // The run's records name its steps as 5G does: an Xn then an N2 handover between gNBs.
+        Assert.Equal(TestbedRat.Nr, result.Rat);
+        Assert.Equal([(HandoverProcedure.Xn, "gNB", (int?)1, (int?)2), (HandoverProcedure.N2, "gNB", 2, 1)], result.Steps!.Select(s => (s.Procedure, s.Node, s.From, s.To)));
+
         // The uplink G-PDUs carry the PDU Session Container, yet the edge PVM answers at gNB 1, then at gNB 2 once the
         // PVM is at b, then at gNB 1 again: the N3 uplink step hands OVS what it can decapsulate.
         var edge = result.Samples.Where(s => s.Target == TestbedExperiment.EdgePvm).ToList();

@@ -238,7 +238,7 @@ internal static class ApiEndpoints
     private static UeView View(UeState s, QuarantineNote? quarantine) => new(
         s.Ue.Value, s.Imsi, s.UeAddress?.ToString(), s.Connection.ToString(), s.ServingEnb?.Value, s.Pvm.Value, s.PvmStatus.ToString(), s.PvmSite?.Value,
         s.PvmAddress?.ToString(), s.PinnedSite?.Value, MigrationOf(s), s.Steering is { } st ? SteeringOf(st) : null,
-        s.PendingHandover is { } h ? $"{h.Kind} {h.Source} -> {h.Target}" : null, FaultOf(s), quarantine);
+        s.PendingHandover is { } h ? $"{HandoverNames.Name(h.Kind, h.Source)} {h.Source} -> {h.Target}" : null, FaultOf(s), quarantine);
 
     private static SteeringFaultView? FaultOf(UeState s) => s.SteeringFault is { } f
         ? new SteeringFaultView(s.Ue.Value, f.Intent.Version, f.Site.Value, f.Reason, f.At, f.RetryAt, s.SteeringFailures)

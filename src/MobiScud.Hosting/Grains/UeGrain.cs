@@ -376,7 +376,7 @@ public sealed class UeGrain(
         record.Count++;
         if (_ran is not null)
         {
-            _pendingRan.Add(new Mec.RanFact(e, prior, decision.State, record.Cell));
+            _pendingRan.Add(new Mec.RanFact(e, prior, decision.State, record.Cell, record.NrCell));
         }
 
         record.Cell = e.Cell ?? record.Cell;

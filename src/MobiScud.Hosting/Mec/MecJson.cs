@@ -8,7 +8,7 @@ namespace MobiScud.Hosting.Mec;
 
 /// <summary>
 /// The JSON shapes shared by ETSI GS MEC 021 (AMS) and MEC 012 (RNIS), as their OpenAPI files define them: TimeStamp,
-/// AssociateId (integer type), Ecgi (28-bit cell id, PLMN), links, ProblemDetails.
+/// AssociateId (integer type), Ecgi (28-bit cell id, PLMN), NRcgi (36-bit NR cell id, PLMN), links, ProblemDetails.
 /// </summary>
 internal static class MecJson
 {
@@ -50,6 +50,23 @@ internal static class MecJson
     {
         // BIT STRING (SIZE (28)) as seven hex digits, as the specification's examples write it.
         ["cellId"] = cell.CellId.ToString("X7", CultureInfo.InvariantCulture),
+        ["plmn"] = new JsonObject { ["mcc"] = cell.Mcc, ["mnc"] = cell.Mnc },
+    };
+
+    /// <summary>MEC 012's NRcgi: the 36-bit NR cell identity as nine hex digits (as Ecgi writes its 28 bits in seven) and the PLMN.</summary>
+    public static JsonObject Nrcgi(Ncgi cell) => new()
+    {
+        ["nrcellId"] = cell.NrCellId.ToString("X9", CultureInfo.InvariantCulture),
+        ["plmn"] = new JsonObject { ["mcc"] = cell.Mcc, ["mnc"] = cell.Mnc },
+    };
+
+    /// <summary>
+    /// The Ecgi a 5G UE's notification must still carry (MEC 012 v2.1.1 requires it and has no NR alternative): the NR
+    /// cell's PLMN and an empty cellId, which names no E-UTRA cell; the NR cell travels beside it as an NRcgi.
+    /// </summary>
+    public static JsonObject NoEutraCell(Ncgi cell) => new()
+    {
+        ["cellId"] = string.Empty,
         ["plmn"] = new JsonObject { ["mcc"] = cell.Mcc, ["mnc"] = cell.Mnc },
     };
 

@@ -5,8 +5,8 @@ using MobiScud.Control.Model;
 
 namespace MobiScud.Hosting.Mec;
 
-/// <summary>One event a UE grain applied and persisted, with the MC state around it and the cell the UE was in before.</summary>
-internal sealed record RanFact(UeEvent Event, UeState? Before, UeState? After, Ecgi? CellBefore);
+/// <summary>One event a UE grain applied and persisted, with the MC state around it and the cell the UE was in before (E-UTRA or NR).</summary>
+internal sealed record RanFact(UeEvent Event, UeState? Before, UeState? After, Ecgi? CellBefore, Ncgi? NrCellBefore = null);
 
 /// <summary>Hears the events UE grains applied, once persisted (radio network information for MEC 012).</summary>
 internal interface IRanObserver
@@ -25,7 +25,9 @@ internal sealed record RanNews(string Type, long Status, Ecgi?[] Cells, IReadOnl
 /// The notification bodies of MEC 021 (MobilityProcedureNotification, AdjacentAppInfoNotification, ExpiryNotification,
 /// TestNotification) and MEC 012 (CellChangeNotification, RabEstNotification, RabRelNotification, S1BearerNotification,
 /// ExpiryNotification), with the enums as the specifications number them. Pure: built from the MC's notifications,
-/// the tracker's events and the UE's state.
+/// the tracker's events and the UE's state. A 5G UE's cell-change, RAB-establishment and RAB-release notifications
+/// carry its NR cells in MEC 012's own NRcgi shape (<c>srcNrcgi</c>/<c>trgNrcgi</c>, <c>nrcgi</c>), with the required
+/// Ecgi fields naming the PLMN and no E-UTRA cell (docs/hosting.md, "5G cells in MEC 012").
 /// </summary>
 internal static class MecNotifications
 {
@@ -126,22 +128,22 @@ internal static class MecNotifications
         switch (e)
         {
             case HandoverPrepared p:
-                CellChange(1, e.Cell, p.TargetCell);
+                CellChange(1, e.Cell, p.TargetCell, e.NrCell, p.NrTargetCell);
                 break;
             case HandoverExecuting x:
-                CellChange(2, e.Cell, x.TargetCell);
+                CellChange(2, e.Cell, x.TargetCell, e.NrCell, x.NrTargetCell);
                 break;
             case HandoverCompleted c:
-                CellChange(3, c.SourceCell ?? fact.CellBefore, e.Cell);
+                CellChange(3, c.SourceCell ?? fact.CellBefore, e.Cell, c.NrSourceCell ?? fact.NrCellBefore, e.NrCell);
                 Modified(c.Downlinks.Select(d => d.ERabId));
                 break;
             case PathSwitched ps:
-                CellChange(3, ps.SourceCell ?? fact.CellBefore, e.Cell);
+                CellChange(3, ps.SourceCell ?? fact.CellBefore, e.Cell, ps.NrSourceCell ?? fact.NrCellBefore, e.NrCell);
                 Modified(ps.Downlinks.Select(d => d.ERabId));
                 break;
             case HandoverCancelled h:
                 // 4 = REJECTED: the MME refused the preparation; 5 = CANCELLED: the source eNB called it off.
-                CellChange(h.Rejected ? 4 : 5, e.Cell, h.TargetCell);
+                CellChange(h.Rejected ? 4 : 5, e.Cell, h.TargetCell, e.NrCell, h.NrTargetCell);
                 break;
             case UeAttached a:
                 Established(a.Bearers);
@@ -166,23 +168,40 @@ internal static class MecNotifications
         incomplete = missing;
         return news;
 
-        void CellChange(int status, Ecgi? source, Ecgi? target)
+        void CellChange(int status, Ecgi? source, Ecgi? target, Ncgi? nrSource, Ncgi? nrTarget)
         {
-            if (source is null || target is null)
+            if (source is not null && target is not null)
             {
-                missing++;
+                news.Add(new RanNews(MecType.CellChange, status, [source, target], state?.Bearers.ToList() ?? [], null, null, ue, new JsonObject
+                {
+                    ["notificationType"] = "CellChangeNotification",
+                    ["associateId"] = MecJson.AssociateIds(ue),
+                    ["hoStatus"] = status,
+                    ["srcEcgi"] = MecJson.Ecgi(source),
+                    ["timeStamp"] = at.DeepClone(),
+                    ["trgEcgi"] = new JsonArray(MecJson.Ecgi(target)),
+                }));
                 return;
             }
 
-            news.Add(new RanNews(MecType.CellChange, status, [source, target], state?.Bearers.ToList() ?? [], null, null, ue, new JsonObject
+            if (source is null && target is null && nrSource is not null && nrTarget is not null)
             {
-                ["notificationType"] = "CellChangeNotification",
-                ["associateId"] = MecJson.AssociateIds(ue),
-                ["hoStatus"] = status,
-                ["srcEcgi"] = MecJson.Ecgi(source),
-                ["timeStamp"] = at.DeepClone(),
-                ["trgEcgi"] = new JsonArray(MecJson.Ecgi(target)),
-            }));
+                // 5G: the NR cells in NRcgi fields beside the Ecgi ones the schema requires, which name no E-UTRA cell.
+                news.Add(new RanNews(MecType.CellChange, status, [], state?.Bearers.ToList() ?? [], null, null, ue, new JsonObject
+                {
+                    ["notificationType"] = "CellChangeNotification",
+                    ["associateId"] = MecJson.AssociateIds(ue),
+                    ["hoStatus"] = status,
+                    ["srcEcgi"] = MecJson.NoEutraCell(nrSource),
+                    ["srcNrcgi"] = MecJson.Nrcgi(nrSource),
+                    ["timeStamp"] = at.DeepClone(),
+                    ["trgEcgi"] = new JsonArray(MecJson.NoEutraCell(nrTarget)),
+                    ["trgNrcgi"] = new JsonArray(MecJson.Nrcgi(nrTarget)),
+                }));
+                return;
+            }
+
+            missing++;
         }
 
         void Established(IReadOnlyList<Bearer> bearers)
@@ -192,7 +211,9 @@ internal static class MecNotifications
                 return;
             }
 
-            if (e.Cell is not { } cell)
+            var cell = e.Cell;
+            var nr = cell is null ? e.NrCell : null;
+            if (cell is null && nr is null)
             {
                 missing++;
                 return;
@@ -204,10 +225,16 @@ internal static class MecNotifications
                 {
                     ["notificationType"] = "RabEstNotification",
                     ["associateId"] = MecJson.AssociateIds(ue),
-                    ["ecgi"] = MecJson.Ecgi(cell),
+                    ["ecgi"] = cell is not null ? MecJson.Ecgi(cell) : MecJson.NoEutraCell(nr!),
                     ["erabId"] = b.ERabId,
                     ["timeStamp"] = at.DeepClone(),
                 };
+                if (nr is not null)
+                {
+                    // 5G: the bearer is a PDU session (erabId = its PDU session id) in this NR cell.
+                    body["nrcgi"] = MecJson.Nrcgi(nr);
+                }
+
                 if (b.Qci is { } qci)
                 {
                     body["erabQosParameters"] = new JsonObject { ["qci"] = qci };
@@ -216,7 +243,11 @@ internal static class MecNotifications
                 news.Add(new RanNews(MecType.RabEst, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
             }
 
-            news.Add(S1(1, cell, bearers));
+            // 5G has no S1 bearers (its tunnels are N3): S1BearerNotification stays E-UTRA's.
+            if (cell is not null)
+            {
+                news.Add(S1(1, cell, bearers));
+            }
         }
 
         void Released(IReadOnlyList<Bearer> bearers)
@@ -226,7 +257,9 @@ internal static class MecNotifications
                 return;
             }
 
-            if ((e.Cell ?? fact.CellBefore) is not { } cell)
+            var cell = e.Cell ?? fact.CellBefore;
+            var nr = cell is null ? e.NrCell ?? fact.NrCellBefore : null;
+            if (cell is null && nr is null)
             {
                 missing++;
                 return;
@@ -234,25 +267,35 @@ internal static class MecNotifications
 
             foreach (var b in bearers)
             {
-                news.Add(new RanNews(MecType.RabRel, 0, [cell], [b], b.Qci, b.ERabId, ue, new JsonObject
+                var body = new JsonObject
                 {
                     ["notificationType"] = "RabRelNotification",
                     ["associateId"] = MecJson.AssociateIds(ue),
-                    ["ecgi"] = MecJson.Ecgi(cell),
+                    ["ecgi"] = cell is not null ? MecJson.Ecgi(cell) : MecJson.NoEutraCell(nr!),
                     ["erabReleaseInfo"] = new JsonObject { ["erabId"] = b.ERabId },
                     ["timeStamp"] = at.DeepClone(),
-                }));
+                };
+                if (nr is not null)
+                {
+                    body["nrcgi"] = MecJson.Nrcgi(nr);
+                }
+
+                news.Add(new RanNews(MecType.RabRel, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
             }
 
-            news.Add(S1(3, cell, bearers));
+            if (cell is not null)
+            {
+                news.Add(S1(3, cell, bearers));
+            }
         }
 
         void Modified(IEnumerable<byte> ids)
         {
             var set = ids.ToHashSet();
             var bearers = fact.After?.Bearers.Where(b => set.Contains(b.ERabId)).ToList() ?? [];
-            if (bearers.Count == 0)
+            if (bearers.Count == 0 || (e.Cell is null && e.NrCell is not null))
             {
+                // Nothing modified, or a 5G UE: no S1 bearers to report.
                 return;
             }
 

@@ -177,7 +177,8 @@ internal static partial class NgapIeCodec
                 item.UlTunnel = ReadUpTransportLayerInformation(ref v);
                 break;
             case NgapIeId.QosFlowSetupRequestList:
-                item.QosFlows |= ReadQosFlowSetupRequestList(ref v);
+                item.QosFlows |= ReadQosFlowSetupRequestList(ref v, out var fiveQi);
+                item.FiveQi ??= fiveQi;
                 break;
             case NgapIeId.UlNguUpTnlModifyList:
                 // SEQUENCE (SIZE(1..4)) OF { uL-NGU-UP-TNLInformation, dL-NGU-UP-TNLInformation, ... }: the first pair.
@@ -191,17 +192,20 @@ internal static partial class NgapIeCodec
 
     /// <summary>
     /// QosFlowSetupRequestList: SEQUENCE (SIZE(1..64)) OF { qosFlowIdentifier, qosFlowLevelQosParameters, e-RAB-ID OPTIONAL, ... }.
-    /// Each item is read to its end (the QoS parameters are skipped field by field) to reach the next QFI.
+    /// Each item is read to its end (the QoS parameters are skipped field by field) to reach the next QFI; the first
+    /// flow's 5QI, when it has one, comes out as <paramref name="fiveQi"/>.
     /// </summary>
-    private static ulong ReadQosFlowSetupRequestList(ref AperReader r)
+    private static ulong ReadQosFlowSetupRequestList(ref AperReader r, out byte? fiveQi)
     {
         var n = r.ReadConstrainedLength(1, MaxNoOfQosFlows);
         ulong flows = 0;
+        fiveQi = null;
         for (var i = 0; i < n; i++)
         {
             var opt = r.ReadSequencePreamble(true, 2, out var ext);
             flows |= 1UL << ReadQfi(ref r);
-            SkipQosFlowLevelQosParameters(ref r);
+            var flowFiveQi = SkipQosFlowLevelQosParameters(ref r);
+            fiveQi ??= flowFiveQi;
             if ((opt & 2) != 0)
             {
                 r.ReadInteger(0, 15, true); // e-RAB-ID
@@ -215,8 +219,10 @@ internal static partial class NgapIeCodec
 
     private const long MaxBitRate = 4_000_000_000_000;
 
-    private static void SkipQosFlowLevelQosParameters(ref AperReader r)
+    /// <summary>Skips QosFlowLevelQosParameters, returning its 5QI (non-dynamic, or dynamic when it names one).</summary>
+    private static byte? SkipQosFlowLevelQosParameters(ref AperReader r)
     {
+        byte? fiveQi = null;
         var opt = r.ReadSequencePreamble(true, 4, out var ext);
         switch (r.ReadChoiceIndex(3, false, out _))
         {
@@ -224,7 +230,7 @@ internal static partial class NgapIeCodec
                 {
                     // NonDynamic5QIDescriptor: fiveQI, priorityLevelQos, averagingWindow, maximumDataBurstVolume
                     var nopt = r.ReadSequencePreamble(true, 4, out var next);
-                    r.ReadInteger(0, 255, true);
+                    fiveQi = (byte)r.ReadInteger(0, 255, true);
                     SkipOptionalIntegers(ref r, nopt, [(8, 1, 127), (4, 0, 4095), (2, 0, 4095)]);
                     SkipTail(ref r, (nopt & 1) != 0, next);
                     break;
@@ -242,7 +248,7 @@ internal static partial class NgapIeCodec
                     SkipTail(ref r, popt != 0, pext);
                     if ((dopt & 16) != 0)
                     {
-                        r.ReadInteger(0, 255, true);
+                        fiveQi = (byte)r.ReadInteger(0, 255, true);
                     }
 
                     if ((dopt & 8) != 0)
@@ -295,6 +301,7 @@ internal static partial class NgapIeCodec
         }
 
         SkipTail(ref r, (opt & 1) != 0, ext);
+        return fiveQi;
     }
 
     private static void SkipOptionalIntegers(ref AperReader r, ulong opt, scoped ReadOnlySpan<(ulong Bit, long Lb, long Ub)> fields)

@@ -95,6 +95,9 @@ public struct PduSessionItem
     /// <summary>QoS flow identifiers (bit n = QFI n) named with the tunnel (associated / accepted / set-up flows).</summary>
     public ulong QosFlows;
 
+    /// <summary>The 5QI of the first QoS flow a setup/modify request transfer sets up (TS 38.413 9.3.1.12), when named.</summary>
+    public byte? FiveQi;
+
     public NgapCause? Cause;
 
     /// <summary>S-NSSAI slice/service type, when the item carries one.</summary>

@@ -19,7 +19,7 @@ using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Experiment;
 
-/// <summary>One handover as the MC saw it: the S1AP message on the wire, the decision, and the flows confirmed on OVS.</summary>
+/// <summary>One handover as the MC saw it: the S1AP or NGAP message on the wire, the decision, and the flows confirmed on OVS.</summary>
 public sealed record HandoverMeasurement(string Message, double WireSeconds, double WireToDecisionMs, double? WireToFlowsConfirmedMs);
 
 /// <summary>One live migration as the hypervisor reported it.</summary>
@@ -70,7 +70,9 @@ public sealed record ExperimentResult(
     double PingIntervalMs,
     string? PvmState,
     bool PvmStatePreserved,
-    IReadOnlyList<string> Problems)
+    IReadOnlyList<string> Problems,
+    TestbedRat Rat = TestbedRat.Lte,
+    IReadOnlyList<TestbedStepReport>? Steps = null)
 {
     public PingSummary Ping(string target) => Pings.First(p => p.Target == target);
 
@@ -106,10 +108,11 @@ public sealed record ExperimentResult(
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"pcap (S1-MME or N2 over RFC 6951 UDP 9899, S1-U or N3 GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
+        var nr = Rat == TestbedRat.Nr;
+        sb.AppendLine(inv, $"pcap ({(nr ? "N2" : "S1-MME")} over RFC 6951 UDP 9899, {(nr ? "N3" : "S1-U")} GTP-U; open with `-d udp.port==9899,sctp`): {Pcap}");
         sb.AppendLine(inv, $"MC timeline: {TimelineCsv}");
         sb.AppendLine(inv, $"RTT timeline: {RttCsv} and {RttPlot}");
-        sb.AppendLine(inv, $"S1AP/NGAP messages sent by the emulated core and RAN: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
+        sb.AppendLine(inv, $"{(nr ? "NGAP" : "S1AP")} messages sent by the emulated core and RAN: {S1apMessagesSent}; frames on the tap: {FramesTapped}");
         sb.AppendLine("pings (every target, every interval):");
         foreach (var p in Pings)
         {
@@ -118,7 +121,7 @@ public sealed record ExperimentResult(
 
         var (bound, why) = PvmLossBound(PingIntervalMs);
         sb.AppendLine(inv, $"edge PVM pings lost: {Ping(TestbedExperiment.EdgePvm).Lost}, bound {bound} ({why})");
-        sb.AppendLine("handovers (wire time of the S1AP/NGAP message -> MC decision -> flows confirmed by OVS barrier):");
+        sb.AppendLine(inv, $"handovers (wire time of the {(nr ? "NGAP" : "S1AP")} message -> MC decision -> flows confirmed by OVS barrier):");
         foreach (var h in Handovers)
         {
             sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Message}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
@@ -174,6 +177,7 @@ public static class TestbedExperiment
         var net = TestbedNetwork.Up(scenario, runDir);
         var plan = net.Plan;
         var problems = new List<string>();
+        var steps = new List<TestbedStepReport>();
         try
         {
             log.WriteLine($"testbed {plan.Prefix} up in {runDir}");
@@ -275,12 +279,9 @@ public static class TestbedExperiment
                     }
 
                     var ue = epc.Ues[step.Ue - 1];
-                    log.WriteLine(step.Procedure switch
-                    {
-                        HandoverProcedure.Idle => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: released to idle at eNB {ue.Enb}",
-                        HandoverProcedure.ServiceRequest => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: service request at eNB {step.ToEnb}",
-                        _ => $"{Clock().TotalSeconds,7:0.000}s UE {step.Ue}: {step.Procedure} handover eNB {ue.Enb} -> eNB {step.ToEnb}",
-                    });
+                    var report = TestbedStepReport.Of(scenario.Rat, step, ue.Enb, Clock().TotalSeconds);
+                    steps.Add(report);
+                    log.WriteLine(report.ToString());
                     switch (step.Procedure)
                     {
                         case HandoverProcedure.X2 or HandoverProcedure.Xn:
@@ -351,7 +352,7 @@ public static class TestbedExperiment
                 problems.AddRange(mc.Problems.Select(p => p.Error is { } e ? $"{p}: {e}" : p.ToString()));
                 problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
-                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, sent, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems);
+                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, sent, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems, scenario.Rat, steps);
             }
         }
         finally
@@ -636,7 +637,7 @@ public static class TestbedExperiment
     {
         UeAttached a => $"UeAttached {a.Ue} imsi={a.Imsi} ip={a.UeAddress} at {a.Enb} bearers={string.Join(",", a.Bearers.Select(b => $"{b.ERabId}:ul {b.Uplink} dl {b.Downlink}"))}",
         PathSwitched p => $"PathSwitched {p.Ue} to {p.Target} dl={string.Join(",", p.Downlinks.Select(d => d.Downlink))}",
-        HandoverPrepared h => $"HandoverPrepared {h.Ue} {h.Source}->{h.Target} {h.Kind}",
+        HandoverPrepared h => $"HandoverPrepared {h.Ue} {h.Source}->{h.Target} {HandoverNames.Name(h.Kind, h.Source)}",
         HandoverCompleted h => $"HandoverCompleted {h.Ue} to {h.Target} dl={string.Join(",", h.Downlinks.Select(d => d.Downlink))}",
         _ => $"{e.GetType().Name} {e.Ue}",
     };

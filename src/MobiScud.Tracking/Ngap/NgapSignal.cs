@@ -10,6 +10,9 @@ public sealed record PduSessionSignal(byte PduSessionId, GtpEndpoint? Tunnel, bo
 {
     /// <summary>The other end, when the list names both (PDUSessionResourceModifyResponse: the new UL end).</summary>
     public GtpEndpoint? Uplink { get; init; }
+
+    /// <summary>The 5QI of the session's first QoS flow, from a setup request's transfer (TS 23.501 5.7.2.1), when read.</summary>
+    public byte? FiveQi { get; init; }
 }
 
 /// <summary>One NGAP message reduced to what the tracker needs. Build it with <see cref="NgapSignalFactory"/>.</summary>

@@ -72,7 +72,7 @@ public static class NgapSignalFactory
             var dl = Endpoint(item.DlTunnel);
             sessions.Add(end switch
             {
-                End.Uplink => new PduSessionSignal(item.PduSessionId, ul),
+                End.Uplink => new PduSessionSignal(item.PduSessionId, ul) { FiveQi = item.FiveQi },
                 End.Downlink => new PduSessionSignal(item.PduSessionId, dl),
                 End.Both => new PduSessionSignal(item.PduSessionId, dl) { Uplink = ul },
                 _ => new PduSessionSignal(item.PduSessionId, null, FailedLists.Contains(item.ListIeId)),

@@ -90,7 +90,9 @@ public static partial class UeTracker
                 MmeUeS1apId = FoldAmfUeNgapId(n.AmfUeNgapId),
                 EnbUeS1apId = n.RanUeNgapId,
                 SourceMmeUeS1apId = FoldAmfUeNgapId(n.SourceAmfUeNgapId),
-                ERabs = n.Sessions.Select(p => new ERabSignal(p.PduSessionId, p.Tunnel, p.Failed)).ToList(),
+                // A PDU session's 5QI stands where an E-RAB's QCI does (MEC 012 reports it as qci): the standardized values
+                // 1-9 mean what the QCIs of the same number do (TS 23.501 Table 5.7.4-1).
+                ERabs = n.Sessions.Select(p => new ERabSignal(p.PduSessionId, p.Tunnel, p.Failed) { Qci = p.FiveQi }).ToList(),
                 TargetEnbId = n.TargetRanNode is { } t ? new GlobalEnbId(t.Plmn, EnbIdKind.Macro, NodeId(t).Value) : null,
                 TargetRat = n.TargetRanNode is { } tr ? RatOf(tr.Kind) : Rat.Eutra,
                 STmsi = n.FiveGSTmsi is { } tmsi ? new STmsi(tmsi.AmfPointer, tmsi.Tmsi) : null,

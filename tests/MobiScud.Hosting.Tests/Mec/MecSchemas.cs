@@ -20,6 +20,19 @@ public enum MecSpec
 
     /// <summary>AdvantEDGE's MEC 021: the official file lacks AdjacentAppInfoNotification.</summary>
     Mec021AdvantEdge,
+
+    /// <summary>
+    /// MEC 012 v2.1.1 exactly as published: object schemas left open as the file leaves them (it sets no
+    /// additionalProperties), so this is what "valid against the official schema" means for a body with extra fields.
+    /// </summary>
+    Mec012AsPublished,
+
+    /// <summary>
+    /// MEC 012 v2.1.1 closed as <see cref="Mec012"/>, plus MobiScud's documented NR fields (NRcgi, the file's own type):
+    /// srcNrcgi/trgNrcgi on CellChangeNotification, nrcgi on RabEstNotification and RabRelNotification; any other extra
+    /// field is still an error.
+    /// </summary>
+    Mec012Nr,
 }
 
 /// <summary>
@@ -108,9 +121,25 @@ public static partial class MecSchemas
                 };
             }
 
-            var bases = new HashSet<string>();
-            FindAllOfBases(node, bases);
-            Close(node, insideAllOf: false, bases, name: null);
+            if (spec == MecSpec.Mec012Nr)
+            {
+                // docs/hosting.md, "5G cells in MEC 012": a 5G UE's NR cells beside the Ecgi fields the file requires.
+                var schemas = node["components"]!["schemas"]!;
+                JsonObject Nrcgi() => new() { ["$ref"] = "#/components/schemas/NRcgi" };
+                var cellChange = schemas["CellChangeNotification"]!["allOf"]![1]!["properties"]!.AsObject();
+                cellChange["srcNrcgi"] = Nrcgi();
+                cellChange["trgNrcgi"] = new JsonObject { ["type"] = "array", ["minItems"] = 1, ["items"] = Nrcgi() };
+                schemas["RabEstNotification"]!["allOf"]![1]!["properties"]!["nrcgi"] = Nrcgi();
+                schemas["RabRelNotification"]!["allOf"]![1]!["properties"]!["nrcgi"] = Nrcgi();
+            }
+
+            if (spec != MecSpec.Mec012AsPublished)
+            {
+                var bases = new HashSet<string>();
+                FindAllOfBases(node, bases);
+                Close(node, insideAllOf: false, bases, name: null);
+            }
+
             using var document = JsonDocument.Parse(node.ToJsonString());
             options.SchemaRegistry.Register(new JsonElementBaseDocument(document.RootElement.Clone(), BaseUri(spec)));
         }
@@ -121,11 +150,17 @@ public static partial class MecSchemas
     private static string FileName(MecSpec spec) => spec switch
     {
         MecSpec.Mec021 => "MEC021_official.yaml",
-        MecSpec.Mec012 => "MEC012_official.yaml",
+        MecSpec.Mec012 or MecSpec.Mec012AsPublished or MecSpec.Mec012Nr => "MEC012_official.yaml",
         _ => "mec021_ams_advantedge.yaml",
     };
 
-    private static Uri BaseUri(MecSpec spec) => new($"https://mobiscud.test/specs/{FileName(spec)}");
+    // The same file read three ways (closed, as published, closed with the NR fields) needs three base URIs.
+    private static Uri BaseUri(MecSpec spec) => spec switch
+    {
+        MecSpec.Mec012AsPublished => new($"https://mobiscud.test/specs/as-published/{FileName(spec)}"),
+        MecSpec.Mec012Nr => new($"https://mobiscud.test/specs/nr/{FileName(spec)}"),
+        _ => new($"https://mobiscud.test/specs/{FileName(spec)}"),
+    };
 
     /// <summary>
     /// Closes every object schema that lists properties: unevaluatedProperties false, which also sees what allOf parts

@@ -115,6 +115,12 @@ public class NgapOracleTests
 
         Same("QFIs", s.PduSessions.SelectMany(p => p.Qfis()).Order(), m.Values("ngap.qosFlowIdentifier").Select(int.Parse).Order());
 
+        // Each setup item's 5QI is its first QoS flow's: one of tshark's fiveQI values, and present exactly when tshark has any.
+        var fiveQis = s.PduSessions.Where(p => p.FiveQi is not null).Select(p => (int)p.FiveQi!.Value).ToList();
+        var theirFiveQis = m.Values("ngap.fiveQI").Select(int.Parse).ToHashSet();
+        Same("5QIs", fiveQis.Where(theirFiveQis.Contains), fiveQis);
+        Same("5QI present", [fiveQis.Count > 0], [theirFiveQis.Count > 0]);
+
         return tunnels.Count;
     }
 
