@@ -31,8 +31,8 @@ public sealed unsafe class FrameBlaster : IDisposable
     private const int MmsgSize = 64;
     private const int IovSize = 16;
     private const int Batch = 64;
-    private static readonly byte[] Destination = [0x02, 0, 0, 0, 0, 0x02];
-    private static readonly byte[] SourceMac = [0x02, 0, 0, 0, 0, 0x01];
+    private static readonly byte[] _destination = [0x02, 0, 0, 0, 0, 0x02];
+    private static readonly byte[] _sourceMac = [0x02, 0, 0, 0, 0, 0x01];
 
     private readonly string _interface;
     private readonly byte* _frames;
@@ -316,8 +316,8 @@ public sealed unsafe class FrameBlaster : IDisposable
 
         var ip = data[offset..];
         var ethernet = new byte[14 + ip.Length];
-        Destination.CopyTo(ethernet, 0);
-        SourceMac.CopyTo(ethernet, 6);
+        _destination.CopyTo(ethernet, 0);
+        _sourceMac.CopyTo(ethernet, 6);
         BinaryPrimitives.WriteUInt16BigEndian(ethernet.AsSpan(12), protocol == NetworkProtocol.Ipv6 ? (ushort)0x86DD : (ushort)0x0800);
         ip.CopyTo(ethernet.AsSpan(14));
         return ethernet;

@@ -5,7 +5,7 @@ namespace MobiScud.Capture;
 /// <summary>One captured frame. <see cref="Data"/> belongs to the reader and is valid until it reads the next frame.</summary>
 public readonly struct CaptureFrame(long number, LinkType linkType, long timestampNanos, ReadOnlyMemory<byte> data, int originalLength, int interfaceId)
 {
-    private static readonly DateTime UnixEpoch = new(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly DateTime _unixEpoch = new(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     /// <summary>1-based frame number, as tshark counts them.</summary>
     public long Number { get; } = number;
@@ -21,7 +21,7 @@ public readonly struct CaptureFrame(long number, LinkType linkType, long timesta
 
     public int InterfaceId { get; } = interfaceId;
 
-    public DateTime Timestamp => UnixEpoch.AddTicks(TimestampNanos / 100);
+    public DateTime Timestamp => _unixEpoch.AddTicks(TimestampNanos / 100);
 }
 
 /// <summary>A pull source of frames (file reader or live device).</summary>

@@ -56,8 +56,8 @@ internal sealed class FrameDecoder : ISctpSink
     private const uint PpidNgap = 60;
 
     // Reason strings are made once, so that counting ignored traffic allocates nothing per packet.
-    private static readonly string[] IpProtocolNames = Enumerable.Range(0, 256).Select(p => "IpProtocol" + p).ToArray();
-    private static readonly string[] PpidNames = Enumerable.Range(0, 256).Select(p => "SctpPpid" + p).ToArray();
+    private static readonly string[] _ipProtocolNames = Enumerable.Range(0, 256).Select(p => "IpProtocol" + p).ToArray();
+    private static readonly string[] _ppidNames = Enumerable.Range(0, 256).Select(p => "SctpPpid" + p).ToArray();
 
     private readonly PipelineOptions _options;
     private readonly IPayloadSink _sink;
@@ -119,7 +119,7 @@ internal sealed class FrameDecoder : ISctpSink
                 Udp(ip, payload);
                 break;
             default:
-                _sink.OnDropped(new DropReason(DropLayer.Ignored, IpProtocolNames[ip.Protocol]), frame.Number);
+                _sink.OnDropped(new DropReason(DropLayer.Ignored, _ipProtocolNames[ip.Protocol]), frame.Number);
                 break;
         }
     }
@@ -139,7 +139,7 @@ internal sealed class FrameDecoder : ISctpSink
         }
         else
         {
-            _sink.OnDropped(new DropReason(DropLayer.Ignored, payloadProtocolId < 256 ? PpidNames[payloadProtocolId] : "SctpPpidOther"), _frame.Number);
+            _sink.OnDropped(new DropReason(DropLayer.Ignored, payloadProtocolId < 256 ? _ppidNames[payloadProtocolId] : "SctpPpidOther"), _frame.Number);
         }
     }
 

@@ -15,7 +15,7 @@ public sealed class PcapNgWriter : IDisposable
     private const uint InterfaceDescription = 1;
     private const uint InterfaceStatistics = 5;
     private const uint EnhancedPacket = 6;
-    private static readonly byte[] Padding = new byte[4];
+    private static readonly byte[] _padding = new byte[4];
 
     private readonly Stream _stream;
     private readonly byte[] _header = new byte[28];
@@ -79,7 +79,7 @@ public sealed class PcapNgWriter : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(_header.AsSpan(24), (uint)Math.Max(originalLength, frame.Length));
         _stream.Write(_header);
         _stream.Write(frame);
-        _stream.Write(Padding.AsSpan(0, padded - frame.Length));
+        _stream.Write(_padding.AsSpan(0, padded - frame.Length));
         Span<byte> trailer = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(trailer, (uint)total);
         _stream.Write(trailer);

@@ -13,19 +13,19 @@ namespace MobiScud.Cli;
 /// <summary>`mobiscud pvm boot|migrate|bench`: real PVMs under QEMU, live-migrated between sites on this machine.</summary>
 internal static class PvmCommand
 {
-    private static readonly Option<string> PolicyOption = new("--policy") { Description = "Base migration policy: defaults (QEMU's own) or tuned", DefaultValueFactory = _ => "tuned" };
-    private static readonly Option<int?> BandwidthOption = new("--bandwidth") { Description = "max-bandwidth in MiB/s" };
-    private static readonly Option<int?> DowntimeOption = new("--downtime") { Description = "downtime-limit in ms" };
-    private static readonly Option<bool> AutoConvergeOption = new("--auto-converge") { Description = "throttle a guest that dirties memory too fast" };
-    private static readonly Option<bool> XbzrleOption = new("--xbzrle") { Description = "send deltas of re-dirtied pages" };
-    private static readonly Option<int> MultifdOption = new("--multifd") { Description = "parallel migration channels (0 = off)" };
-    private static readonly Option<string?> CompressionOption = new("--compression") { Description = "multifd compression: none, zlib, zstd" };
-    private static readonly Option<bool> NoMirrorOption = new("--no-mirror") { Description = "do not mirror the PVM's disk (memory only)" };
-    private static readonly Option<int> MemoryOption = new("--memory") { Description = "guest RAM in MiB (>= 96)", DefaultValueFactory = _ => 128 };
-    private static readonly Option<int> DirtyOption = new("--dirty") { Description = "MiB the guest keeps rewriting", DefaultValueFactory = _ => 0 };
-    private static readonly Option<int> DiskOption = new("--disk") { Description = "PVM disk size in MiB", DefaultValueFactory = _ => 32 };
-    private static readonly Option<int> PortOption = new("--first-port") { Description = "first loopback port of the sites", DefaultValueFactory = _ => 41000 };
-    private static readonly Option<string?> DirOption = new("--dir") { Description = "where the sites keep their PVMs (default: a temp dir, removed at exit)" };
+    private static readonly Option<string> _policyOption = new("--policy") { Description = "Base migration policy: defaults (QEMU's own) or tuned", DefaultValueFactory = _ => "tuned" };
+    private static readonly Option<int?> _bandwidthOption = new("--bandwidth") { Description = "max-bandwidth in MiB/s" };
+    private static readonly Option<int?> _downtimeOption = new("--downtime") { Description = "downtime-limit in ms" };
+    private static readonly Option<bool> _autoConvergeOption = new("--auto-converge") { Description = "throttle a guest that dirties memory too fast" };
+    private static readonly Option<bool> _xbzrleOption = new("--xbzrle") { Description = "send deltas of re-dirtied pages" };
+    private static readonly Option<int> _multifdOption = new("--multifd") { Description = "parallel migration channels (0 = off)" };
+    private static readonly Option<string?> _compressionOption = new("--compression") { Description = "multifd compression: none, zlib, zstd" };
+    private static readonly Option<bool> _noMirrorOption = new("--no-mirror") { Description = "do not mirror the PVM's disk (memory only)" };
+    private static readonly Option<int> _memoryOption = new("--memory") { Description = "guest RAM in MiB (>= 96)", DefaultValueFactory = _ => 128 };
+    private static readonly Option<int> _dirtyOption = new("--dirty") { Description = "MiB the guest keeps rewriting", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> _diskOption = new("--disk") { Description = "PVM disk size in MiB", DefaultValueFactory = _ => 32 };
+    private static readonly Option<int> _portOption = new("--first-port") { Description = "first loopback port of the sites", DefaultValueFactory = _ => 41000 };
+    private static readonly Option<string?> _dirOption = new("--dir") { Description = "where the sites keep their PVMs (default: a temp dir, removed at exit)" };
 
     public static Command Create()
     {
@@ -38,24 +38,24 @@ internal static class PvmCommand
 
     private static MigrationPolicy PolicyFrom(ParseResult r)
     {
-        var name = r.GetValue(PolicyOption) ?? "tuned";
+        var name = r.GetValue(_policyOption) ?? "tuned";
         var p = name switch
         {
             "defaults" => MigrationPolicy.QemuDefaults,
             "tuned" => MigrationPolicy.Tuned,
             _ => throw new ArgumentException($"--policy: unknown policy '{name}' (defaults, tuned)"),
         };
-        if (r.GetValue(BandwidthOption) is { } bw)
+        if (r.GetValue(_bandwidthOption) is { } bw)
         {
             p = p with { MaxBandwidthBytesPerSecond = (long)bw * 1024 * 1024 };
         }
 
-        if (r.GetValue(DowntimeOption) is { } dl)
+        if (r.GetValue(_downtimeOption) is { } dl)
         {
             p = p with { DowntimeLimit = TimeSpan.FromMilliseconds(dl) };
         }
 
-        var compression = r.GetValue(CompressionOption);
+        var compression = r.GetValue(_compressionOption);
         if (compression is not (null or "none" or "zlib" or "zstd"))
         {
             throw new ArgumentException($"--compression: '{compression}' is not none, zlib or zstd");
@@ -63,17 +63,17 @@ internal static class PvmCommand
 
         return p with
         {
-            AutoConverge = p.AutoConverge || r.GetValue(AutoConvergeOption),
-            Xbzrle = p.Xbzrle || r.GetValue(XbzrleOption),
-            MultifdChannels = r.GetValue(MultifdOption),
+            AutoConverge = p.AutoConverge || r.GetValue(_autoConvergeOption),
+            Xbzrle = p.Xbzrle || r.GetValue(_xbzrleOption),
+            MultifdChannels = r.GetValue(_multifdOption),
             MultifdCompression = compression,
-            MirrorDisk = !r.GetValue(NoMirrorOption),
+            MirrorDisk = !r.GetValue(_noMirrorOption),
         };
     }
 
     private static void AddPolicyOptions(Command c)
     {
-        foreach (var o in new Option[] { PolicyOption, BandwidthOption, DowntimeOption, AutoConvergeOption, XbzrleOption, MultifdOption, CompressionOption, NoMirrorOption, CliLogging.Level })
+        foreach (var o in new Option[] { _policyOption, _bandwidthOption, _downtimeOption, _autoConvergeOption, _xbzrleOption, _multifdOption, _compressionOption, _noMirrorOption, CliLogging.Level })
         {
             c.Options.Add(o);
         }
@@ -81,7 +81,7 @@ internal static class PvmCommand
 
     private static void AddGuestOptions(Command c)
     {
-        foreach (var o in new Option[] { MemoryOption, DirtyOption, DiskOption, PortOption, DirOption })
+        foreach (var o in new Option[] { _memoryOption, _dirtyOption, _diskOption, _portOption, _dirOption })
         {
             c.Options.Add(o);
         }
@@ -172,9 +172,9 @@ internal static class PvmCommand
         c.Options.Add(configs);
         c.Options.Add(mirror);
         c.Options.Add(dataNet);
-        c.Options.Add(PortOption);
-        c.Options.Add(DirOption);
-        c.Options.Add(DiskOption);
+        c.Options.Add(_portOption);
+        c.Options.Add(_dirOption);
+        c.Options.Add(_diskOption);
         AddPolicyOptions(c);
         c.SetAction(async (r, ct) =>
         {
@@ -228,7 +228,7 @@ internal static class PvmCommand
     {
         // Declared first so it is torn down last, after every QEMU holding a tap on its bridges.
         using var bridges = withData ? BridgeLab.Create($"qb{Environment.ProcessId}", 2) : null;
-        await using var lab = await Lab.CreateAsync(r, 2, policy, ct, new PvmSpec(memMiB, r.GetValue(DiskOption), hotMiB), bridges);
+        await using var lab = await Lab.CreateAsync(r, 2, policy, ct, new PvmSpec(memMiB, r.GetValue(_diskOption), hotMiB), bridges);
         var ue = new UeId($"bench-{memMiB}-{hotMiB}");
         var info = await lab.BootAsync(ue, 0, ct);
         var address = info.DataNic?.Address;
@@ -357,23 +357,23 @@ internal static class PvmCommand
     /// <summary>A QEMU hypervisor with sites in a directory; disposing it stops every guest.</summary>
     private sealed class Lab : IAsyncDisposable
     {
-        private readonly string root;
-        private readonly bool removeRoot;
-        private readonly List<QemuMigrationReport> reports = [];
-        private readonly ILoggerFactory loggers;
+        private readonly string _root;
+        private readonly bool _removeRoot;
+        private readonly List<QemuMigrationReport> _reports = [];
+        private readonly ILoggerFactory _loggers;
 
         private Lab(string root, bool removeRoot, QemuHypervisor hypervisor, List<SiteId> sites, ILoggerFactory loggers)
         {
-            this.root = root;
-            this.removeRoot = removeRoot;
-            this.loggers = loggers;
+            _root = root;
+            _removeRoot = removeRoot;
+            _loggers = loggers;
             Hypervisor = hypervisor;
             Sites = sites;
             hypervisor.MigrationReported += rep =>
             {
-                lock (reports)
+                lock (_reports)
                 {
-                    reports.Add(rep);
+                    _reports.Add(rep);
                 }
             };
         }
@@ -386,7 +386,7 @@ internal static class PvmCommand
         {
             Console.Error.WriteLine("preparing the guest image (cached after the first build) ...");
             var image = await GuestImageBuilder.EnsureAsync(ct: ct);
-            var dir = r.GetValue(DirOption);
+            var dir = r.GetValue(_dirOption);
             var root = dir ?? Directory.CreateTempSubdirectory("mobiscud-pvm-").FullName;
             var loggers = CliLogging.Create(r);
             var h = new QemuHypervisor(new QemuHypervisorOptions
@@ -394,11 +394,11 @@ internal static class PvmCommand
                 Logger = loggers.CreateLogger<QemuHypervisor>(),
                 Image = image,
                 Policy = policy,
-                DefaultSpec = spec ?? new PvmSpec(r.GetValue(MemoryOption), r.GetValue(DiskOption), r.GetValue(DirtyOption)),
+                DefaultSpec = spec ?? new PvmSpec(r.GetValue(_memoryOption), r.GetValue(_diskOption), r.GetValue(_dirtyOption)),
                 DataNetwork = bridges?.Network,
             });
             var sites = new List<SiteId>();
-            var first = r.GetValue(PortOption);
+            var first = r.GetValue(_portOption);
             for (var i = 0; i < siteCount; i++)
             {
                 var id = new SiteId($"site-{(char)('a' + i)}");
@@ -446,9 +446,9 @@ internal static class PvmCommand
                     // The report follows MigrationCompleted once the source side is tidied up.
                     for (var i = 0; i < 600; i++)
                     {
-                        lock (reports)
+                        lock (_reports)
                         {
-                            if (reports.LastOrDefault(x => x.Migration == id) is { } report)
+                            if (_reports.LastOrDefault(x => x.Migration == id) is { } report)
                             {
                                 return report;
                             }
@@ -470,12 +470,12 @@ internal static class PvmCommand
         public async ValueTask DisposeAsync()
         {
             await Hypervisor.DisposeAsync();
-            if (removeRoot)
+            if (_removeRoot)
             {
-                Directory.Delete(root, true);
+                Directory.Delete(_root, true);
             }
 
-            loggers.Dispose();
+            _loggers.Dispose();
         }
     }
 

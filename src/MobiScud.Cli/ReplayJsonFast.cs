@@ -15,53 +15,53 @@ namespace MobiScud.Cli;
 /// <remarks>ReplayJsonFastTests compares both writers on every type here and on every capture in data/captures.</remarks>
 internal static class ReplayJsonFast
 {
-    private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
-    private static readonly JsonEncodedText Summary = JsonEncodedText.Encode("summary");
-    private static readonly JsonEncodedText Ue = JsonEncodedText.Encode("ue");
-    private static readonly JsonEncodedText Cell = JsonEncodedText.Encode("cell");
-    private static readonly JsonEncodedText At = JsonEncodedText.Encode("at");
-    private static readonly JsonEncodedText Imsi = JsonEncodedText.Encode("imsi");
-    private static readonly JsonEncodedText UeAddress = JsonEncodedText.Encode("ueAddress");
-    private static readonly JsonEncodedText Enb = JsonEncodedText.Encode("enb");
-    private static readonly JsonEncodedText CellId = JsonEncodedText.Encode("cellId");
-    private static readonly JsonEncodedText Bearers = JsonEncodedText.Encode("bearers");
-    private static readonly JsonEncodedText BearerName = JsonEncodedText.Encode("bearer");
-    private static readonly JsonEncodedText ERabId = JsonEncodedText.Encode("eRabId");
-    private static readonly JsonEncodedText Uplink = JsonEncodedText.Encode("uplink");
-    private static readonly JsonEncodedText Downlink = JsonEncodedText.Encode("downlink");
-    private static readonly JsonEncodedText Downlinks = JsonEncodedText.Encode("downlinks");
-    private static readonly JsonEncodedText Address = JsonEncodedText.Encode("address");
-    private static readonly JsonEncodedText Teid = JsonEncodedText.Encode("teid");
-    private static readonly JsonEncodedText Qci = JsonEncodedText.Encode("qci");
-    private static readonly JsonEncodedText Mcc = JsonEncodedText.Encode("mcc");
-    private static readonly JsonEncodedText Mnc = JsonEncodedText.Encode("mnc");
-    private static readonly JsonEncodedText NrCell = JsonEncodedText.Encode("nrCell");
-    private static readonly JsonEncodedText NrCellId = JsonEncodedText.Encode("nrCellId");
-    private static readonly JsonEncodedText NrTargetCell = JsonEncodedText.Encode("nrTargetCell");
-    private static readonly JsonEncodedText NrSourceCell = JsonEncodedText.Encode("nrSourceCell");
-    private static readonly JsonEncodedText Source = JsonEncodedText.Encode("source");
-    private static readonly JsonEncodedText Target = JsonEncodedText.Encode("target");
-    private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
-    private static readonly JsonEncodedText TargetCell = JsonEncodedText.Encode("targetCell");
-    private static readonly JsonEncodedText SourceCell = JsonEncodedText.Encode("sourceCell");
-    private static readonly JsonEncodedText Rejected = JsonEncodedText.Encode("rejected");
-    private static readonly JsonEncodedText Was = JsonEncodedText.Encode("was");
-    private static readonly JsonEncodedText Now = JsonEncodedText.Encode("now");
-    private static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
-    private static readonly JsonEncodedText Pvm = JsonEncodedText.Encode("pvm");
-    private static readonly JsonEncodedText Site = JsonEncodedText.Encode("site");
-    private static readonly JsonEncodedText Detail = JsonEncodedText.Encode("detail");
-    private static readonly JsonEncodedText Intent = JsonEncodedText.Encode("intent");
-    private static readonly JsonEncodedText SwitchSite = JsonEncodedText.Encode("switchSite");
-    private static readonly JsonEncodedText PvmSite = JsonEncodedText.Encode("pvmSite");
-    private static readonly JsonEncodedText PvmAddress = JsonEncodedText.Encode("pvmAddress");
-    private static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
-    private static readonly JsonEncodedText Due = JsonEncodedText.Encode("due");
-    private static readonly JsonEncodedText Token = JsonEncodedText.Encode("token");
-    private static readonly JsonEncodedText Migration = JsonEncodedText.Encode("migration");
-    private static readonly JsonEncodedText From = JsonEncodedText.Encode("from");
-    private static readonly JsonEncodedText To = JsonEncodedText.Encode("to");
-    private static readonly JsonEncodedText ExpectedBenefit = JsonEncodedText.Encode("expectedBenefit");
+    private static readonly JsonEncodedText _type = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText _summary = JsonEncodedText.Encode("summary");
+    private static readonly JsonEncodedText _ue = JsonEncodedText.Encode("ue");
+    private static readonly JsonEncodedText _cell = JsonEncodedText.Encode("cell");
+    private static readonly JsonEncodedText _at = JsonEncodedText.Encode("at");
+    private static readonly JsonEncodedText _imsi = JsonEncodedText.Encode("imsi");
+    private static readonly JsonEncodedText _ueAddress = JsonEncodedText.Encode("ueAddress");
+    private static readonly JsonEncodedText _enb = JsonEncodedText.Encode("enb");
+    private static readonly JsonEncodedText _cellId = JsonEncodedText.Encode("cellId");
+    private static readonly JsonEncodedText _bearers = JsonEncodedText.Encode("bearers");
+    private static readonly JsonEncodedText _bearerName = JsonEncodedText.Encode("bearer");
+    private static readonly JsonEncodedText _eRabId = JsonEncodedText.Encode("eRabId");
+    private static readonly JsonEncodedText _uplink = JsonEncodedText.Encode("uplink");
+    private static readonly JsonEncodedText _downlink = JsonEncodedText.Encode("downlink");
+    private static readonly JsonEncodedText _downlinks = JsonEncodedText.Encode("downlinks");
+    private static readonly JsonEncodedText _address = JsonEncodedText.Encode("address");
+    private static readonly JsonEncodedText _teid = JsonEncodedText.Encode("teid");
+    private static readonly JsonEncodedText _qci = JsonEncodedText.Encode("qci");
+    private static readonly JsonEncodedText _mcc = JsonEncodedText.Encode("mcc");
+    private static readonly JsonEncodedText _mnc = JsonEncodedText.Encode("mnc");
+    private static readonly JsonEncodedText _nrCell = JsonEncodedText.Encode("nrCell");
+    private static readonly JsonEncodedText _nrCellId = JsonEncodedText.Encode("nrCellId");
+    private static readonly JsonEncodedText _nrTargetCell = JsonEncodedText.Encode("nrTargetCell");
+    private static readonly JsonEncodedText _nrSourceCell = JsonEncodedText.Encode("nrSourceCell");
+    private static readonly JsonEncodedText _source = JsonEncodedText.Encode("source");
+    private static readonly JsonEncodedText _target = JsonEncodedText.Encode("target");
+    private static readonly JsonEncodedText _kind = JsonEncodedText.Encode("kind");
+    private static readonly JsonEncodedText _targetCell = JsonEncodedText.Encode("targetCell");
+    private static readonly JsonEncodedText _sourceCell = JsonEncodedText.Encode("sourceCell");
+    private static readonly JsonEncodedText _rejected = JsonEncodedText.Encode("rejected");
+    private static readonly JsonEncodedText _was = JsonEncodedText.Encode("was");
+    private static readonly JsonEncodedText _now = JsonEncodedText.Encode("now");
+    private static readonly JsonEncodedText _reason = JsonEncodedText.Encode("reason");
+    private static readonly JsonEncodedText _pvm = JsonEncodedText.Encode("pvm");
+    private static readonly JsonEncodedText _site = JsonEncodedText.Encode("site");
+    private static readonly JsonEncodedText _detail = JsonEncodedText.Encode("detail");
+    private static readonly JsonEncodedText _intent = JsonEncodedText.Encode("intent");
+    private static readonly JsonEncodedText _switchSite = JsonEncodedText.Encode("switchSite");
+    private static readonly JsonEncodedText _pvmSite = JsonEncodedText.Encode("pvmSite");
+    private static readonly JsonEncodedText _pvmAddress = JsonEncodedText.Encode("pvmAddress");
+    private static readonly JsonEncodedText _version = JsonEncodedText.Encode("version");
+    private static readonly JsonEncodedText _due = JsonEncodedText.Encode("due");
+    private static readonly JsonEncodedText _token = JsonEncodedText.Encode("token");
+    private static readonly JsonEncodedText _migration = JsonEncodedText.Encode("migration");
+    private static readonly JsonEncodedText _from = JsonEncodedText.Encode("from");
+    private static readonly JsonEncodedText _to = JsonEncodedText.Encode("to");
+    private static readonly JsonEncodedText _expectedBenefit = JsonEncodedText.Encode("expectedBenefit");
 
     /// <summary>Writes an event or command this class knows; false (nothing written) for any other type.</summary>
     public static bool TryWrite(Utf8JsonWriter w, object value)
@@ -84,11 +84,11 @@ internal static class ReplayJsonFast
         {
             case UeAttached a when a.GetType() == typeof(UeAttached):
                 Begin(w, nameof(UeAttached));
-                NullableString(w, Imsi, a.Imsi);
-                w.WritePropertyName(UeAddress);
+                NullableString(w, _imsi, a.Imsi);
+                w.WritePropertyName(_ueAddress);
                 Ip(w, a.UeAddress);
-                EnbValue(w, Enb, a.Enb);
-                w.WritePropertyName(CellId);
+                EnbValue(w, _enb, a.Enb);
+                w.WritePropertyName(_cellId);
                 if (a.CellId is { } cell)
                 {
                     w.WriteNumberValue(cell);
@@ -98,83 +98,83 @@ internal static class ReplayJsonFast
                     w.WriteNullValue();
                 }
 
-                BearerList(w, Bearers, a.Bearers);
+                BearerList(w, _bearers, a.Bearers);
                 break;
             case BearerAdded b when b.GetType() == typeof(BearerAdded):
                 Begin(w, nameof(BearerAdded));
-                w.WritePropertyName(BearerName);
+                w.WritePropertyName(_bearerName);
                 BearerValue(w, b.Bearer);
                 break;
             case BearerModified m when m.GetType() == typeof(BearerModified):
                 Begin(w, nameof(BearerModified));
-                w.WritePropertyName(Downlink);
+                w.WritePropertyName(_downlink);
                 DownlinkValue(w, m.Downlink);
                 break;
             case BearerReleased r when r.GetType() == typeof(BearerReleased):
                 Begin(w, nameof(BearerReleased));
-                w.WriteNumber(ERabId, r.ERabId);
+                w.WriteNumber(_eRabId, r.ERabId);
                 break;
             case HandoverPrepared p when p.GetType() == typeof(HandoverPrepared):
                 Begin(w, nameof(HandoverPrepared));
-                EnbValue(w, Source, p.Source);
-                EnbValue(w, Target, p.Target);
-                EnumValue(w, Kind, p.Kind);
-                EcgiValue(w, TargetCell, p.TargetCell);
-                NcgiValue(w, NrTargetCell, p.NrTargetCell);
+                EnbValue(w, _source, p.Source);
+                EnbValue(w, _target, p.Target);
+                EnumValue(w, _kind, p.Kind);
+                EcgiValue(w, _targetCell, p.TargetCell);
+                NcgiValue(w, _nrTargetCell, p.NrTargetCell);
                 break;
             case HandoverExecuting x when x.GetType() == typeof(HandoverExecuting):
                 Begin(w, nameof(HandoverExecuting));
-                EnbValue(w, Target, x.Target);
-                EcgiValue(w, TargetCell, x.TargetCell);
-                NcgiValue(w, NrTargetCell, x.NrTargetCell);
+                EnbValue(w, _target, x.Target);
+                EcgiValue(w, _targetCell, x.TargetCell);
+                NcgiValue(w, _nrTargetCell, x.NrTargetCell);
                 break;
             case HandoverCompleted c when c.GetType() == typeof(HandoverCompleted):
                 Begin(w, nameof(HandoverCompleted));
-                EnbValue(w, Target, c.Target);
+                EnbValue(w, _target, c.Target);
                 DownlinkList(w, c.Downlinks);
-                EcgiValue(w, SourceCell, c.SourceCell);
-                NcgiValue(w, NrSourceCell, c.NrSourceCell);
+                EcgiValue(w, _sourceCell, c.SourceCell);
+                NcgiValue(w, _nrSourceCell, c.NrSourceCell);
                 break;
             case HandoverCancelled c when c.GetType() == typeof(HandoverCancelled):
                 Begin(w, nameof(HandoverCancelled));
-                EcgiValue(w, TargetCell, c.TargetCell);
-                NcgiValue(w, NrTargetCell, c.NrTargetCell);
-                w.WriteBoolean(Rejected, c.Rejected);
+                EcgiValue(w, _targetCell, c.TargetCell);
+                NcgiValue(w, _nrTargetCell, c.NrTargetCell);
+                w.WriteBoolean(_rejected, c.Rejected);
                 break;
             case PathSwitched p when p.GetType() == typeof(PathSwitched):
                 Begin(w, nameof(PathSwitched));
-                EnbValue(w, Target, p.Target);
+                EnbValue(w, _target, p.Target);
                 DownlinkList(w, p.Downlinks);
-                EcgiValue(w, SourceCell, p.SourceCell);
-                NcgiValue(w, NrSourceCell, p.NrSourceCell);
+                EcgiValue(w, _sourceCell, p.SourceCell);
+                NcgiValue(w, _nrSourceCell, p.NrSourceCell);
                 break;
             case UeReleasedToIdle i when i.GetType() == typeof(UeReleasedToIdle):
                 Begin(w, nameof(UeReleasedToIdle));
                 break;
             case ServiceRequested s when s.GetType() == typeof(ServiceRequested):
                 Begin(w, nameof(ServiceRequested));
-                EnbValue(w, Enb, s.Enb);
-                BearerList(w, Bearers, s.Bearers);
+                EnbValue(w, _enb, s.Enb);
+                BearerList(w, _bearers, s.Bearers);
                 break;
             case Detached d when d.GetType() == typeof(Detached):
                 Begin(w, nameof(Detached));
                 break;
             case EnbIdentified n when n.GetType() == typeof(EnbIdentified):
                 Begin(w, nameof(EnbIdentified));
-                EnbValue(w, Was, n.Was);
-                EnbValue(w, Now, n.Now);
-                NullableString(w, Reason, n.Reason);
+                EnbValue(w, _was, n.Was);
+                EnbValue(w, _now, n.Now);
+                NullableString(w, _reason, n.Reason);
                 break;
             default:
                 return false;
         }
 
         // The base records' properties come after the type's own (the serializer's order), the summary last.
-        w.WriteString(Ue, e.Ue.Value);
-        EcgiValue(w, Cell, e.Cell);
-        NcgiValue(w, NrCell, e.NrCell);
-        TimeSpanValue(w, At, e.At);
-        w.WriteString(Summary, McText.Describe(e));
+        w.WriteString(_ue, e.Ue.Value);
+        EcgiValue(w, _cell, e.Cell);
+        NcgiValue(w, _nrCell, e.NrCell);
+        TimeSpanValue(w, _at, e.At);
+        w.WriteString(_summary, McText.Describe(e));
         w.WriteEndObject();
         return true;
     }
@@ -197,49 +197,49 @@ internal static class ReplayJsonFast
                 break;
             case Notify n when n.GetType() == typeof(Notify):
                 Begin(w, nameof(Notify));
-                TimeSpanValue(w, At, n.At);
-                EnumValue(w, Kind, n.Kind);
-                NullableString(w, Detail, n.Detail);
-                NullableEnb(w, Source, n.Source);
-                NullableEnb(w, Target, n.Target);
+                TimeSpanValue(w, _at, n.At);
+                EnumValue(w, _kind, n.Kind);
+                NullableString(w, _detail, n.Detail);
+                NullableEnb(w, _source, n.Source);
+                NullableEnb(w, _target, n.Target);
                 break;
             case InstallSteering s when s.GetType() == typeof(InstallSteering) && s.Intent.GetType() == typeof(SteeringIntent):
                 Begin(w, nameof(InstallSteering));
-                w.WritePropertyName(Intent);
+                w.WritePropertyName(_intent);
                 IntentValue(w, s.Intent);
                 break;
             case RemoveSteering r when r.GetType() == typeof(RemoveSteering):
                 Begin(w, nameof(RemoveSteering));
-                w.WriteString(SwitchSite, r.SwitchSite.Value);
+                w.WriteString(_switchSite, r.SwitchSite.Value);
                 break;
             case ScheduleTimer t when t.GetType() == typeof(ScheduleTimer):
                 Begin(w, nameof(ScheduleTimer));
-                TimeSpanValue(w, Due, t.Due);
-                EnumValue(w, Kind, t.Kind);
-                w.WriteNumber(Token, t.Token);
+                TimeSpanValue(w, _due, t.Due);
+                EnumValue(w, _kind, t.Kind);
+                w.WriteNumber(_token, t.Token);
                 break;
             case StartMigration m when m.GetType() == typeof(StartMigration):
                 Begin(w, nameof(StartMigration));
-                w.WriteString(Migration, m.Migration.ToString());
-                w.WriteString(Pvm, m.Pvm.Value);
-                w.WriteString(From, m.From.Value);
-                w.WriteString(To, m.To.Value);
-                EnumValue(w, Reason, m.Reason);
-                w.WriteNumber(ExpectedBenefit, m.ExpectedBenefit);
+                w.WriteString(_migration, m.Migration.ToString());
+                w.WriteString(_pvm, m.Pvm.Value);
+                w.WriteString(_from, m.From.Value);
+                w.WriteString(_to, m.To.Value);
+                EnumValue(w, _reason, m.Reason);
+                w.WriteNumber(_expectedBenefit, m.ExpectedBenefit);
                 break;
             case CancelMigration m when m.GetType() == typeof(CancelMigration):
                 Begin(w, nameof(CancelMigration));
-                w.WriteString(Migration, m.Migration.ToString());
-                w.WriteString(Pvm, m.Pvm.Value);
-                w.WriteString(From, m.From.Value);
-                w.WriteString(To, m.To.Value);
+                w.WriteString(_migration, m.Migration.ToString());
+                w.WriteString(_pvm, m.Pvm.Value);
+                w.WriteString(_from, m.From.Value);
+                w.WriteString(_to, m.To.Value);
                 break;
             default:
                 return false;
         }
 
-        w.WriteString(Ue, c.Ue.Value);
-        w.WriteString(Summary, McText.Describe(c));
+        w.WriteString(_ue, c.Ue.Value);
+        w.WriteString(_summary, McText.Describe(c));
         w.WriteEndObject();
         return true;
     }
@@ -247,29 +247,29 @@ internal static class ReplayJsonFast
     private static void Begin(Utf8JsonWriter w, string type)
     {
         w.WriteStartObject();
-        w.WriteString(Type, type);
+        w.WriteString(_type, type);
     }
 
     private static void PvmCommand(Utf8JsonWriter w, string type, PvmId pvm, SiteId site)
     {
         Begin(w, type);
-        w.WriteString(Pvm, pvm.Value);
-        w.WriteString(Site, site.Value);
+        w.WriteString(_pvm, pvm.Value);
+        w.WriteString(_site, site.Value);
     }
 
     private static void IntentValue(Utf8JsonWriter w, SteeringIntent i)
     {
         w.WriteStartObject();
-        w.WriteString(Ue, i.Ue.Value);
-        w.WritePropertyName(UeAddress);
+        w.WriteString(_ue, i.Ue.Value);
+        w.WritePropertyName(_ueAddress);
         Ip(w, i.UeAddress);
-        EnbValue(w, Enb, i.Enb);
-        BearerList(w, Bearers, i.Bearers);
-        w.WriteString(SwitchSite, i.SwitchSite.Value);
-        w.WriteString(PvmSite, i.PvmSite.Value);
-        w.WritePropertyName(PvmAddress);
+        EnbValue(w, _enb, i.Enb);
+        BearerList(w, _bearers, i.Bearers);
+        w.WriteString(_switchSite, i.SwitchSite.Value);
+        w.WriteString(_pvmSite, i.PvmSite.Value);
+        w.WritePropertyName(_pvmAddress);
         Ip(w, i.PvmAddress);
-        w.WriteNumber(Version, i.Version);
+        w.WriteNumber(_version, i.Version);
         w.WriteEndObject();
     }
 
@@ -300,12 +300,12 @@ internal static class ReplayJsonFast
         }
 
         w.WriteStartObject();
-        w.WriteNumber(ERabId, b.ERabId);
-        w.WritePropertyName(Uplink);
+        w.WriteNumber(_eRabId, b.ERabId);
+        w.WritePropertyName(_uplink);
         EndpointValue(w, b.Uplink);
-        w.WritePropertyName(Downlink);
+        w.WritePropertyName(_downlink);
         EndpointValue(w, b.Downlink);
-        w.WritePropertyName(Qci);
+        w.WritePropertyName(_qci);
         if (b.Qci is { } q)
         {
             w.WriteNumberValue(q);
@@ -320,7 +320,7 @@ internal static class ReplayJsonFast
 
     private static void DownlinkList(Utf8JsonWriter w, IReadOnlyList<BearerDownlink>? downlinks)
     {
-        w.WritePropertyName(Downlinks);
+        w.WritePropertyName(_downlinks);
         if (downlinks is null)
         {
             w.WriteNullValue();
@@ -345,8 +345,8 @@ internal static class ReplayJsonFast
         }
 
         w.WriteStartObject();
-        w.WriteNumber(ERabId, d.ERabId);
-        w.WritePropertyName(Downlink);
+        w.WriteNumber(_eRabId, d.ERabId);
+        w.WritePropertyName(_downlink);
         EndpointValue(w, d.Downlink);
         w.WriteEndObject();
     }
@@ -360,9 +360,9 @@ internal static class ReplayJsonFast
         }
 
         w.WriteStartObject();
-        w.WritePropertyName(Address);
+        w.WritePropertyName(_address);
         Ip(w, e.Address);
-        w.WriteNumber(Teid, e.Teid);
+        w.WriteNumber(_teid, e.Teid);
         w.WriteEndObject();
     }
 
@@ -376,9 +376,9 @@ internal static class ReplayJsonFast
         }
 
         w.WriteStartObject();
-        NullableString(w, Mcc, cell.Mcc);
-        NullableString(w, Mnc, cell.Mnc);
-        w.WriteNumber(CellId, cell.CellId);
+        NullableString(w, _mcc, cell.Mcc);
+        NullableString(w, _mnc, cell.Mnc);
+        w.WriteNumber(_cellId, cell.CellId);
         w.WriteEndObject();
     }
 
@@ -392,9 +392,9 @@ internal static class ReplayJsonFast
         }
 
         w.WriteStartObject();
-        NullableString(w, Mcc, cell.Mcc);
-        NullableString(w, Mnc, cell.Mnc);
-        w.WriteNumber(NrCellId, cell.NrCellId);
+        NullableString(w, _mcc, cell.Mcc);
+        NullableString(w, _mnc, cell.Mnc);
+        w.WriteNumber(_nrCellId, cell.NrCellId);
         w.WriteEndObject();
     }
 

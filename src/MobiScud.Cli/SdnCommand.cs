@@ -40,12 +40,12 @@ internal static class SdnCommand
         return sdn;
     }
 
-    private static readonly SiteId SiteA = new("site-a");
-    private static readonly EnbId Enb1 = new(1);
-    private static readonly EnbId Enb2 = new(2);
-    private static readonly IPAddress Enb1Address = IPAddress.Parse("10.77.0.1");
-    private static readonly IPAddress Enb2Address = IPAddress.Parse("10.77.0.3");
-    private static readonly IPAddress Sgw = IPAddress.Parse("10.77.0.2");
+    private static readonly SiteId _siteA = new("site-a");
+    private static readonly EnbId _enb1 = new(1);
+    private static readonly EnbId _enb2 = new(2);
+    private static readonly IPAddress _enb1Address = IPAddress.Parse("10.77.0.1");
+    private static readonly IPAddress _enb2Address = IPAddress.Parse("10.77.0.3");
+    private static readonly IPAddress _sgw = IPAddress.Parse("10.77.0.2");
 
     private static async Task<int> RunBenchAsync(int handovers, int ueCount, int flowModCount, int batch, DatapathSyncMode datapathSync, ILoggerFactory loggers, CancellationToken ct)
     {
@@ -57,9 +57,9 @@ internal static class SdnCommand
 
         const ulong dpid = 0xa1;
         var topology = new SdnTopology([
-            new SiteTopology(SiteA, dpid, IPAddress.Parse("10.77.0.254"), Mac("02:00:00:00:00:fe"), 10, 3,
-                [new GtpPeer(Enb1Address, Mac("02:00:00:00:00:01"), 1), new GtpPeer(Enb2Address, Mac("02:00:00:00:00:03"), 4)],
-                [new GtpPeer(Sgw, Mac("02:00:00:00:00:02"), 2)], new Dictionary<SiteId, uint>()),
+            new SiteTopology(_siteA, dpid, IPAddress.Parse("10.77.0.254"), Mac("02:00:00:00:00:fe"), 10, 3,
+                [new GtpPeer(_enb1Address, Mac("02:00:00:00:00:01"), 1), new GtpPeer(_enb2Address, Mac("02:00:00:00:00:03"), 4)],
+                [new GtpPeer(_sgw, Mac("02:00:00:00:00:02"), 2)], new Dictionary<SiteId, uint>()),
         ]);
         // OVS accepts a unix controller socket only inside its own run directory.
         await using var ovs = await OvsSandbox.StartAsync("sdnb");
@@ -72,7 +72,7 @@ internal static class SdnCommand
         Console.WriteLine($"switch 0x{dpid:x} connected and reconciled in {ready.SinceConnect.TotalMilliseconds:F1} ms ({ready.Added} flows)");
 
         // The real MC decides: attach, PVM up, then X2 path switches back and forth between two eNBs of site A.
-        var config = new McConfig(new Dictionary<EnbId, SiteId> { [Enb1] = SiteA, [Enb2] = SiteA }, new SiteId("core"));
+        var config = new McConfig(new Dictionary<EnbId, SiteId> { [_enb1] = _siteA, [_enb2] = _siteA }, new SiteId("core"));
         var states = new UeState?[ueCount];
         var clock = TimeSpan.Zero;
         for (var i = 0; i < ueCount; i++)
@@ -80,8 +80,8 @@ internal static class SdnCommand
             var ue = new UeId($"bench-{i}");
             var ueAddress = new IPAddress([172, 16, (byte)(i >> 8), (byte)i]);
             var pvm = new IPAddress([192, 168, (byte)(64 + (i >> 8)), (byte)i]);
-            var bearer = new Bearer(5, new GtpEndpoint(Sgw, (uint)(0x10000 + i)), new GtpEndpoint(Enb1Address, (uint)(0x20000 + i)));
-            foreach (var e in new UeEvent[] { new UeAttached(clock, ue, null, ueAddress, Enb1, null, [bearer]), new PvmStarted(clock, ue, PvmId.For(ue), SiteA, pvm) })
+            var bearer = new Bearer(5, new GtpEndpoint(_sgw, (uint)(0x10000 + i)), new GtpEndpoint(_enb1Address, (uint)(0x20000 + i)));
+            foreach (var e in new UeEvent[] { new UeAttached(clock, ue, null, ueAddress, _enb1, null, [bearer]), new PvmStarted(clock, ue, PvmId.For(ue), _siteA, pvm) })
             {
                 var d = MobiScudControl.Decide(config, states[i], e);
                 states[i] = d.State;
@@ -94,7 +94,7 @@ internal static class SdnCommand
         // series see the same load. No traffic crosses this bridge, so there is little to flush: the synced series
         // times the mechanism (a unixctl round trip), not the slow-path refill that follows under traffic.
         await using var sync = new OvsDatapathSync(() => OvsUnixctl.SocketIn(ovs.Dir), datapathSync);
-        var synced = new OpenFlowSteeringProgrammer(controller, topology, new Dictionary<SiteId, OvsDatapathSync> { [SiteA] = sync });
+        var synced = new OpenFlowSteeringProgrammer(controller, topology, new Dictionary<SiteId, OvsDatapathSync> { [_siteA] = sync });
         var series = datapathSync == DatapathSyncMode.None
             ? new[] { (By: programmer, What: "barrier-confirmed flows on OVS", Total: new List<double>(), Pure: new List<double>()) }
             : [(programmer, "barrier-confirmed flows on OVS", new List<double>(), new List<double>()),
@@ -104,10 +104,10 @@ internal static class SdnCommand
             var (by, _, total, decideCompile) = series[h % series.Length];
             var i = h % ueCount;
             clock += TimeSpan.FromMilliseconds(10);
-            var toEnb2 = states[i]!.ServingEnb == Enb1;
-            var downlink = new BearerDownlink(5, new GtpEndpoint(toEnb2 ? Enb2Address : Enb1Address, (uint)(0x30000 + h)));
+            var toEnb2 = states[i]!.ServingEnb == _enb1;
+            var downlink = new BearerDownlink(5, new GtpEndpoint(toEnb2 ? _enb2Address : _enb1Address, (uint)(0x30000 + h)));
             var started = TimeProvider.System.GetTimestamp();
-            var decision = MobiScudControl.Decide(config, states[i], new PathSwitched(clock, new UeId($"bench-{i}"), toEnb2 ? Enb2 : Enb1, [downlink]));
+            var decision = MobiScudControl.Decide(config, states[i], new PathSwitched(clock, new UeId($"bench-{i}"), toEnb2 ? _enb2 : _enb1, [downlink]));
             var install = decision.Commands.OfType<InstallSteering>().SingleOrDefault()
                 ?? throw new InvalidOperationException($"handover {h}: the MC issued no InstallSteering ({string.Join(", ", decision.Commands)})");
             _ = SteeringCompiler.Compile(install.Intent, topology); // the pure part alone, timed for the breakdown

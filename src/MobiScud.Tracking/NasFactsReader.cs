@@ -7,8 +7,8 @@ namespace MobiScud.Tracking;
 internal static class NasFactsReader
 {
     // Facts without identities are values: one instance each rather than one per message (most NAS is ciphered).
-    private static readonly NasFacts CipheredFacts = new(NasKind.Ciphered);
-    private static readonly NasFacts OtherFacts = new(NasKind.Other);
+    private static readonly NasFacts _cipheredFacts = new(NasKind.Ciphered);
+    private static readonly NasFacts _otherFacts = new(NasKind.Other);
 
     /// <param name="nullCiphering">The UE's Security Mode Command selected EEA0, so "ciphered" messages are readable.</param>
     public static NasFacts? Read(ReadOnlySpan<byte> pdu, bool nullCiphering)
@@ -22,7 +22,7 @@ internal static class NasFactsReader
         // returns as Ciphered when the UE does not use EEA0, known without decoding (and allocating) a NasMessage.
         if (!nullCiphering && pdu.Length >= 6 && (pdu[0] & 0x0F) == 7 && (pdu[0] >> 4) is 2 or 4)
         {
-            return CipheredFacts;
+            return _cipheredFacts;
         }
 
         NasMessage m;
@@ -32,12 +32,12 @@ internal static class NasFactsReader
         }
         catch (DecodeException)
         {
-            return OtherFacts;
+            return _otherFacts;
         }
 
         if (m.Ciphered)
         {
-            return CipheredFacts;
+            return _cipheredFacts;
         }
 
         var kind = m.ProtocolDiscriminator != 7 && m.MessageType != NasMessageType.ServiceRequest

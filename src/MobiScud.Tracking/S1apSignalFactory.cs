@@ -9,7 +9,7 @@ namespace MobiScud.Tracking;
 public static class S1apSignalFactory
 {
     /// <summary>E-RAB lists whose items the tracker uses; the others (data forwarding, QoS-only modify) are not copied.</summary>
-    private static readonly ImmutableHashSet<ushort> RelevantLists =
+    private static readonly ImmutableHashSet<ushort> _relevantLists =
     [
         S1apIeId.ERabToBeSetupListCtxtSuReq, S1apIeId.ERabSetupListCtxtSuRes, S1apIeId.ERabFailedToSetupListCtxtSuRes,
         S1apIeId.ERabToBeSetupListBearerSuReq, S1apIeId.ERabSetupListBearerSuRes, S1apIeId.ERabFailedToSetupListBearerSuRes,
@@ -19,7 +19,7 @@ public static class S1apSignalFactory
         S1apIeId.ERabToBeSetupListHoReq, S1apIeId.ERabAdmittedList, S1apIeId.ERabFailedToSetupListHoReqAck,
     ];
 
-    private static readonly ImmutableHashSet<ushort> FailedLists =
+    private static readonly ImmutableHashSet<ushort> _failedLists =
     [
         S1apIeId.ERabFailedToSetupListCtxtSuRes, S1apIeId.ERabFailedToSetupListBearerSuRes, S1apIeId.ERabFailedToReleaseList,
         S1apIeId.ERabFailedToModifyListBearerModConf, S1apIeId.ERabFailedToSetupListHoReqAck,
@@ -35,7 +35,7 @@ public static class S1apSignalFactory
         var nasCount = summary.HasNasPdu ? 1 : 0;
         foreach (var item in summary.ERabs)
         {
-            if (RelevantLists.Contains(item.ListIeId))
+            if (_relevantLists.Contains(item.ListIeId))
             {
                 relevant++;
                 nasCount += item.HasNasPdu ? 1 : 0;
@@ -52,13 +52,13 @@ public static class S1apSignalFactory
 
         foreach (var item in summary.ERabs)
         {
-            if (!RelevantLists.Contains(item.ListIeId))
+            if (!_relevantLists.Contains(item.ListIeId))
             {
                 continue;
             }
 
             GtpEndpoint? tunnel = item.Tunnel is { } t && t.TransportLayerAddress.PreferredIp is { } ip ? new GtpEndpoint(ip, t.Teid) : null;
-            erabs[e++] = new ERabSignal(item.ERabId, tunnel, FailedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci };
+            erabs[e++] = new ERabSignal(item.ERabId, tunnel, _failedLists.Contains(item.ListIeId)) { Qci = item.Qos?.Qci };
             if (item.HasNasPdu)
             {
                 nas[n++] = summary.ERabNasPdu(item).ToArray();

@@ -12,7 +12,7 @@ public static partial class UeTracker
     {
         /// <summary>Twice the default periodic TAU timer T3412 (54 min, TS 24.301 10.2): a UE still there would have
         /// made a connection for its periodic tracking area update by then.</summary>
-        private static readonly TimeSpan IdleExpiry = TimeSpan.FromHours(2);
+        private static readonly TimeSpan _idleExpiry = TimeSpan.FromHours(2);
 
         private void ReleaseCommand(S1apSignal s, SctpAssociationKey association)
         {
@@ -171,7 +171,7 @@ public static partial class UeTracker
         }
 
         /// <summary>
-        /// UEs without a connection and unchanged for <see cref="IdleExpiry"/> left the network unseen (switched off, moved
+        /// UEs without a connection and unchanged for <see cref="_idleExpiry"/> left the network unseen (switched off, moved
         /// to another MME): forget them, so a long-running tap does not keep every UE it ever saw. Only those a return
         /// would give the same id: never announced, or known by IMSI (their id is IMSI-based). Runs when a UE is created,
         /// so its cost follows new UEs, not messages.
@@ -180,7 +180,7 @@ public static partial class UeTracker
         {
             // No UE that may be forgotten was last seen before the bound: none is old enough, and no scan is needed
             // (in ticks: the bound starts at TimeSpan.MaxValue).
-            if (_index.ForgetBound.Ticks >= _at.Ticks - IdleExpiry.Ticks)
+            if (_index.ForgetBound.Ticks >= _at.Ticks - _idleExpiry.Ticks)
             {
                 return;
             }
@@ -194,7 +194,7 @@ public static partial class UeTracker
                     continue;
                 }
 
-                if (_at - ue.LastSeen > IdleExpiry)
+                if (_at - ue.LastSeen > _idleExpiry)
                 {
                     (gone ??= []).Add(ue.Key);
                 }
@@ -213,7 +213,7 @@ public static partial class UeTracker
 
             if (gone is not null)
             {
-                Note(TrackerNoteKind.Learnt, $"{string.Join(", ", gone)}: no connection for {IdleExpiry.TotalHours:0} h: forgotten");
+                Note(TrackerNoteKind.Learnt, $"{string.Join(", ", gone)}: no connection for {_idleExpiry.TotalHours:0} h: forgotten");
             }
         }
 

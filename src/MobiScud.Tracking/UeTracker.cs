@@ -19,11 +19,11 @@ public static partial class UeTracker
 {
     /// <summary>This thread's reusable step (see <see cref="Step"/>); null while one is in use.</summary>
     [ThreadStatic]
-    private static Step? t_step;
+    private static Step? _step;
 
     /// <summary>This thread's last "nothing changed" result: most inputs change nothing, and the result is a value.</summary>
     [ThreadStatic]
-    private static TrackerStep? t_unchanged;
+    private static TrackerStep? _unchanged;
 
     public static TrackerStep Apply(TrackerState state, TrackerInput input)
     {
@@ -34,8 +34,8 @@ public static partial class UeTracker
             return Unchanged(state);
         }
 
-        var step = t_step ?? new Step();
-        t_step = null;
+        var step = _step ?? new Step();
+        _step = null;
         step.Start(state, input.At);
         try
         {
@@ -66,18 +66,18 @@ public static partial class UeTracker
         finally
         {
             step.Clear();
-            t_step = step;
+            _step = step;
         }
     }
 
     private static TrackerStep Unchanged(TrackerState state)
     {
-        if (t_unchanged is { } last && ReferenceEquals(last.State, state))
+        if (_unchanged is { } last && ReferenceEquals(last.State, state))
         {
             return last;
         }
 
-        return t_unchanged = new TrackerStep(state, [], []);
+        return _unchanged = new TrackerStep(state, [], []);
     }
 
     /// <summary>Whether the eNB sent this message (else the MME did): TS 36.413 procedure directions.</summary>

@@ -15,7 +15,7 @@ namespace MobiScud.Cloud.Tests;
 [Collection(QemuCollection.Name)]
 public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan _patience = TimeSpan.FromSeconds(20);
 
     /// <summary>Unique per test process (parallel helpers run their own).</summary>
     private static string Prefix(string part) => $"qn{Environment.ProcessId}{part}";
@@ -48,17 +48,17 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         using (var fromGateway = IcmpProbe.OpenSource(a.ClientNamespace))
         using (var fromRemote = IcmpProbe.OpenSource(a.ClientNamespace, BridgeLab.RemoteAddress))
         {
-            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromGateway, address, Patience));
-            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, Patience));
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromGateway, address, _patience));
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, _patience));
         }
 
         // The guest's TCP services on the data address, sharing state with the management path.
         var token = await TestCloud.TokenAsync(info);
         var atA = new IPEndPoint(address, 8);
-        Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(a.ClientNamespace, atA, "TOKEN", Patience));
-        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, atA, "PUT via-data hello", Patience));
+        Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(a.ClientNamespace, atA, "TOKEN", _patience));
+        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, atA, "PUT via-data hello", _patience));
         Assert.Equal("VALUE hello", await TestCloud.RequestAsync(info.Ports.KeyValue, "GET via-data"));
-        Assert.Equal("echo-me", await NetNamespace.RequestLineAsync(a.ClientNamespace, new IPEndPoint(address, 7), "echo-me", Patience));
+        Assert.Equal("echo-me", await NetNamespace.RequestLineAsync(a.ClientNamespace, new IPEndPoint(address, 7), "echo-me", _patience));
 
         // Ping every 10 ms from both sites' clients at once while the PVM migrates from A to B.
         TimeSpan migrationStarted, migrationCompleted;
@@ -91,12 +91,12 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         await TestCloud.WaitUntilAsync(() => lab.BridgePorts(a).SequenceEqual([a.ClientPort]), "the source's tap has left site A's bridge");
         Assert.Equal(address, cloud.Hypervisor.Query().Single().Address);
         var atB = new IPEndPoint(address, 8);
-        Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "TOKEN", Patience));
-        Assert.Equal("VALUE hello", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "GET via-data", Patience));
-        Assert.Equal("VALUE hello", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "DGET via-data", Patience));
+        Assert.Equal($"TOKEN {token}", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "TOKEN", _patience));
+        Assert.Equal("VALUE hello", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "GET via-data", _patience));
+        Assert.Equal("VALUE hello", await NetNamespace.RequestLineAsync(b.ClientNamespace, atB, "DGET via-data", _patience));
         using (var fromRemote = IcmpProbe.OpenSource(b.ClientNamespace, BridgeLab.RemoteAddress))
         {
-            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, Patience));
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, _patience));
         }
 
         // Site A stops answering once the source is stopped; the two sites never both claim a tick after the switch.
@@ -135,7 +135,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         var token = await TestCloud.TokenAsync(info);
         using (var fromRemote = IcmpProbe.OpenSource(a.ClientNamespace, BridgeLab.RemoteAddress))
         {
-            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, Patience));
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(fromRemote, address, _patience));
         }
 
         // Site B's namespace (and its bridge) disappears after the site was added: its taps cannot be plugged in.
@@ -151,14 +151,14 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         Assert.Null(now.DestinationProcessId);
         using (var probe = IcmpProbe.OpenSource(a.ClientNamespace))
         {
-            Assert.NotNull(await IcmpProbe.PingOnceAsync(probe, address, Patience));
+            Assert.NotNull(await IcmpProbe.PingOnceAsync(probe, address, _patience));
         }
 
         Assert.Equal(token, await TestCloud.TokenAsync(now));
 
         var kv = new IPEndPoint(address, 8);
-        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "PUT still ok", Patience));
-        Assert.Equal("VALUE ok", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "GET still", Patience));
+        Assert.Equal("OK", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "PUT still ok", _patience));
+        Assert.Equal("VALUE ok", await NetNamespace.RequestLineAsync(a.ClientNamespace, kv, "GET still", _patience));
 
         // A PVM created at B fails to boot with the same reason, and leaves no QEMU or tap behind.
         var other = new UeId("ue-at-b");

@@ -6,9 +6,9 @@ namespace MobiScud.Cloud.Tests;
 /// <summary>The dump parser refuses broken files with a clear error (the real-dump path is covered with QEMU in QemuMigrationTests).</summary>
 public sealed class GuestMemoryTests : IDisposable
 {
-    private readonly string path = Path.Combine(Path.GetTempPath(), $"mobiscud-dump-{Environment.ProcessId}-{Guid.NewGuid():N}.elf");
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"mobiscud-dump-{Environment.ProcessId}-{Guid.NewGuid():N}.elf");
 
-    public void Dispose() => File.Delete(path);
+    public void Dispose() => File.Delete(_path);
 
     private static byte[] Elf(long segmentOffset, long segmentSize, int fileSize)
     {
@@ -34,25 +34,25 @@ public sealed class GuestMemoryTests : IDisposable
         var b = Elf(4096, 3 * 4096, 4 * 4096);
         b[4096 + 4095] = 1; // page 0
         b[(3 * 4096) + 17] = 9; // page 2
-        File.WriteAllBytes(path, b);
-        Assert.Equal(2, GuestMemory.CountNonZeroPages(path));
+        File.WriteAllBytes(_path, b);
+        Assert.Equal(2, GuestMemory.CountNonZeroPages(_path));
     }
 
     [Fact]
     public void A_segment_past_the_end_of_the_file_is_refused()
     {
-        File.WriteAllBytes(path, Elf(4096, 1L << 40, 8192));
-        var e = Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(path));
+        File.WriteAllBytes(_path, Elf(4096, 1L << 40, 8192));
+        var e = Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(_path));
         Assert.Contains("runs past the end", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_file_that_is_not_ELF64_is_refused()
     {
-        File.WriteAllBytes(path, "not an elf file, just text that is long enough to hold a header......"u8.ToArray());
-        Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(path));
+        File.WriteAllBytes(_path, "not an elf file, just text that is long enough to hold a header......"u8.ToArray());
+        Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(_path));
         var truncated = Elf(4096, 4096, 120)[..100];
-        File.WriteAllBytes(path, truncated);
-        Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(path));
+        File.WriteAllBytes(_path, truncated);
+        Assert.Throws<InvalidDataException>(() => GuestMemory.CountNonZeroPages(_path));
     }
 }

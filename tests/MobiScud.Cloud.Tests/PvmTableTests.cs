@@ -8,14 +8,14 @@ namespace MobiScud.Cloud.Tests;
 /// <summary>The PVM table and its data-address pool, without QEMU.</summary>
 public sealed class PvmTableTests
 {
-    private static readonly QemuDataNetwork Net = new(
+    private static readonly QemuDataNetwork _net = new(
         IPNetwork.Parse("10.77.0.0/24"), IPAddress.Parse("10.77.0.1"), PhysicalAddress.Parse("02-00-00-00-00-01"),
         IPAddress.Parse("10.77.0.10"), IPAddress.Parse("10.77.0.12"));
 
     [Fact]
     public void Addresses_are_the_lowest_free_ones_kept_for_life_and_freed_when_the_PVM_goes()
     {
-        var table = new PvmTable(new PvmSpec(), Net);
+        var table = new PvmTable(new PvmSpec(), _net);
         var a = Add(table, "a");
         var b = Add(table, "b");
         Assert.Equal(IPAddress.Parse("10.77.0.10"), a.Address);
@@ -35,7 +35,7 @@ public sealed class PvmTableTests
     [Fact]
     public void A_pinned_address_outside_the_pool_or_held_by_another_PVM_and_an_exhausted_pool_are_refused_with_the_reason()
     {
-        var table = new PvmTable(new PvmSpec(), Net);
+        var table = new PvmTable(new PvmSpec(), _net);
         var outside = new PvmId("pvm-out");
         table.Define(outside, new PvmSpec { DataAddress = IPAddress.Parse("10.77.0.99") });
         Assert.Null(table.AllocateAddress(outside, out var why));
@@ -64,7 +64,7 @@ public sealed class PvmTableTests
     [Fact]
     public void An_adopted_PVM_holds_its_manifests_address_and_its_running_size()
     {
-        var table = new PvmTable(new PvmSpec(), Net);
+        var table = new PvmTable(new PvmSpec(), _net);
         var pvm = new PvmId("pvm-adopted");
         var entry = new PvmEntry(new UeId("ue-adopted"), pvm, new SiteId("edge-1")) { State = PvmState.Running, Address = IPAddress.Parse("10.77.0.12") };
         table.Adopt(entry, new PvmSpec(MemoryMiB: 256));

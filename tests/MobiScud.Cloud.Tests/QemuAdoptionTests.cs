@@ -9,8 +9,8 @@ namespace MobiScud.Cloud.Tests;
 [Collection(QemuCollection.Name)]
 public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory($"mobiscud-adopt-{Environment.ProcessId}-").FullName;
-    private readonly int basePort = 20000 + (Random.Shared.Next(0, 400) * 100);
+    private readonly string _root = Directory.CreateTempSubdirectory($"mobiscud-adopt-{Environment.ProcessId}-").FullName;
+    private readonly int _basePort = 20000 + (Random.Shared.Next(0, 400) * 100);
 
     [Fact]
     public async Task A_new_hypervisor_adopts_a_detached_pvm_with_its_guest_state_and_live_migrates_it()
@@ -73,7 +73,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
 
         await second.ExecuteAsync(new DestroyPvm(ue, pvm, Site(1)));
         Assert.Empty(second.Query());
-        Assert.Empty(QemuProcesses.Under(root));
+        Assert.Empty(QemuProcesses.Under(_root));
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
         }
 
         // 1. A copy at 1 MiB/s is still running when "the process dies" (its QMP connections just go away).
-        var dstPorts = QemuPorts.From(basePort + 30 + 10);
+        var dstPorts = QemuPorts.From(_basePort + 30 + 10);
         await LeaveMigrationInFlightAsync(source, dstPorts, sequence: 1, bandwidth: 1 << 20, waitCompleted: false);
 
         var second = NewHypervisor();
@@ -109,8 +109,8 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             Assert.Equal("running", await second.QueryQemuStatusAsync(pvm));
             rolledBack = second.Describe(pvm)!;
             Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(rolledBack.Ports.KeyValue, "GET flight"));
-            Assert.Equal([source.ProcessId], QemuProcesses.Under(root));
-            Assert.Empty(Directory.EnumerateDirectories(Path.Combine(root, Site(1).Value)));
+            Assert.Equal([source.ProcessId], QemuProcesses.Under(_root));
+            Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_root, Site(1).Value)));
             var m = QemuManifest.TryRead(QemuManifest.PathIn(Path.GetDirectoryName(source.SerialLog)!), out _)!;
             Assert.Null(m.MigrationSequence);
         }
@@ -131,7 +131,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             Assert.Equal("running", await third.QueryQemuStatusAsync(pvm));
             Assert.Equal(token, await TestCloud.TokenAsync(after));
             Assert.Equal("VALUE in-the-air", await TestCloud.RequestAsync(after.Ports.KeyValue, "DGET flight"));
-            await TestCloud.WaitUntilAsync(() => QemuProcesses.Under(root).SequenceEqual([after.ProcessId]), "only the destination QEMU is left");
+            await TestCloud.WaitUntilAsync(() => QemuProcesses.Under(_root).SequenceEqual([after.ProcessId]), "only the destination QEMU is left");
 
             // The shared disk moved into the destination's directory with it.
             Assert.StartsWith(Path.GetDirectoryName(after.SerialLog)!, after.DiskPath, StringComparison.Ordinal);
@@ -159,7 +159,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
         var srcDir = Path.GetDirectoryName(source.SerialLog)!;
         var srcManifest = QemuManifest.TryRead(QemuManifest.PathIn(srcDir), out var error) ?? throw new InvalidOperationException(error);
         var spec = new PvmSpec(srcManifest.MemoryMiB, srcManifest.DiskMiB);
-        var dstDir = Path.Combine(root, Site(1).Value, $"{srcManifest.Pvm}.{50 + sequence}");
+        var dstDir = Path.Combine(_root, Site(1).Value, $"{srcManifest.Pvm}.{50 + sequence}");
         var dst = await QemuInstance.StartAsync(guest.Qemu, guest.Image, Site(1), dstDir, dstPorts, spec, incoming: true, sharedDisk: source.DiskPath, CancellationToken.None, detached: true);
         (srcManifest with { MigrationSequence = sequence, MigrationFrom = Site(0).Value, MigrationTo = Site(1).Value }).Write();
         new QemuManifest
@@ -208,7 +208,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
     [Fact]
     public async Task Broken_and_stale_manifests_are_reported_by_path_and_cleaned_and_adoption_goes_on()
     {
-        var site = Path.Combine(root, Site(0).Value);
+        var site = Path.Combine(_root, Site(0).Value);
 
         // Garbage JSON.
         var garbage = Directory.CreateDirectory(Path.Combine(site, "pvm-ue-g.7")).FullName;
@@ -233,7 +233,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             Pid = deadPid,
             Directory = dead,
             QmpSocket = Path.Combine(dead, "qmp.sock"),
-            Ports = QemuPorts.From(basePort),
+            Ports = QemuPorts.From(_basePort),
             DiskPath = Path.Combine(dead, "disk.raw"),
             MemoryMiB = 128,
             DiskMiB = 32,
@@ -275,7 +275,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
         var hv = new QemuHypervisor(new QemuHypervisorOptions { Image = guest.Image, QemuBinary = guest.Qemu, Policy = MigrationPolicy.Tuned, Detached = true });
         for (var i = 0; i < 2; i++)
         {
-            hv.AddSite(new QemuSite(Site(i), Path.Combine(root, Site(i).Value), basePort + (i * 30), 30));
+            hv.AddSite(new QemuSite(Site(i), Path.Combine(_root, Site(i).Value), _basePort + (i * 30), 30));
         }
 
         return hv;
@@ -284,16 +284,16 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
     /// <summary>Detached QEMUs outlive everything: kill whatever is left under the test's directory, by pidfile and by command line.</summary>
     public void Dispose()
     {
-        foreach (var pidfile in Directory.Exists(root) ? Directory.EnumerateFiles(root, QemuInstance.PidFile, SearchOption.AllDirectories).ToList() : [])
+        foreach (var pidfile in Directory.Exists(_root) ? Directory.EnumerateFiles(_root, QemuInstance.PidFile, SearchOption.AllDirectories).ToList() : [])
         {
             QemuInstance.KillByPidFile(Path.GetDirectoryName(pidfile)!);
         }
 
-        QemuProcesses.KillUnder(root);
+        QemuProcesses.KillUnder(_root);
 
         try
         {
-            Directory.Delete(root, recursive: true);
+            Directory.Delete(_root, recursive: true);
         }
         catch (IOException)
         {
@@ -303,7 +303,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
     /// <summary>Reads a hypervisor's events; disposing it disposes the hypervisor (which leaves detached PVMs running).</summary>
     private sealed class EventReader(QemuHypervisor hv) : IAsyncDisposable
     {
-        private readonly List<ControlEvent> seen = [];
+        private readonly List<ControlEvent> _seen = [];
 
         public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null, int seconds = 60)
             where T : ControlEvent
@@ -314,7 +314,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
                 while (true)
                 {
                     var e = await hv.Events.ReadAsync(cts.Token);
-                    seen.Add(e);
+                    _seen.Add(e);
                     if (e is T t && (match?.Invoke(t) ?? true))
                     {
                         return t;
@@ -328,7 +328,7 @@ public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} within {seconds} s; saw: {string.Join("; ", seen)}");
+                throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} within {seconds} s; saw: {string.Join("; ", _seen)}");
             }
         }
 

@@ -13,12 +13,12 @@ public sealed class QemuCollection : ICollectionFixture<GuestFixture>
 /// <summary>Builds (or finds in the cache) the guest image once per test run. Missing tools fail, never skip.</summary>
 public sealed class GuestFixture : IAsyncLifetime
 {
-    private GuestImage? image;
-    private Exception? failure;
+    private GuestImage? _image;
+    private Exception? _failure;
 
     public string Qemu { get; private set; } = "";
 
-    public GuestImage Image => image ?? throw new InvalidOperationException("guest image could not be built", failure);
+    public GuestImage Image => _image ?? throw new InvalidOperationException("guest image could not be built", _failure);
 
     public async Task InitializeAsync()
     {
@@ -28,12 +28,12 @@ public sealed class GuestFixture : IAsyncLifetime
             ExternalTool.Require("busybox", "busybox-static");
             ExternalTool.Require("apt-get", "apt");
             ExternalTool.Require("dpkg-deb", "dpkg");
-            image = await GuestImageBuilder.EnsureAsync();
+            _image = await GuestImageBuilder.EnsureAsync();
         }
         catch (Exception e)
         {
             // Reported by each test that needs the image, so the failure names the missing piece.
-            failure = e;
+            _failure = e;
         }
     }
 

@@ -9,7 +9,7 @@ namespace MobiScud.Cloud.Tests;
 public sealed class QemuMigrationTests(GuestFixture guest)
 {
     /// <summary>Slow enough (2 MiB/s for ~80 MiB of guest memory) that a test can act mid-migration.</summary>
-    private static readonly MigrationPolicy Slow = new() { MaxBandwidthBytesPerSecond = 2 * 1024 * 1024 };
+    private static readonly MigrationPolicy _slow = new() { MaxBandwidthBytesPerSecond = 2 * 1024 * 1024 };
 
     [Fact]
     public async Task Migrated_PVM_keeps_its_boot_token_memory_and_disk_state_including_writes_made_during_migration()
@@ -93,7 +93,7 @@ public sealed class QemuMigrationTests(GuestFixture guest)
     [Fact]
     public async Task Cancelled_migration_leaves_the_source_serving()
     {
-        await using var cloud = new TestCloud(guest, 2, Slow);
+        await using var cloud = new TestCloud(guest, 2, _slow);
         var ue = new UeId("ue-cancel");
         var pvm = PvmId.For(ue);
         var src = await cloud.BootAsync(ue, cloud.Sites[0]);
@@ -125,7 +125,7 @@ public sealed class QemuMigrationTests(GuestFixture guest)
     [Fact]
     public async Task Killing_the_destination_mid_migration_reports_MigrationFailed_and_the_source_keeps_serving()
     {
-        await using var cloud = new TestCloud(guest, 2, Slow);
+        await using var cloud = new TestCloud(guest, 2, _slow);
         var ue = new UeId("ue-kill");
         var pvm = PvmId.For(ue);
         var src = await cloud.BootAsync(ue, cloud.Sites[0]);

@@ -14,14 +14,14 @@ namespace MobiScud.Cloud.Tests;
 [Collection(QemuCollection.Name)]
 public sealed class QmpCommandTests : IAsyncLifetime
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("mobiscud-qmpcmd-").FullName;
-    private readonly List<Process> processes = [];
+    private readonly string _dir = Directory.CreateTempSubdirectory("mobiscud-qmpcmd-").FullName;
+    private readonly List<Process> _processes = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var p in processes)
+        foreach (var p in _processes)
         {
             if (!p.HasExited)
             {
@@ -32,7 +32,7 @@ public sealed class QmpCommandTests : IAsyncLifetime
             p.Dispose();
         }
 
-        Directory.Delete(dir, true);
+        Directory.Delete(_dir, true);
     }
 
     [Fact]
@@ -154,14 +154,14 @@ public sealed class QmpCommandTests : IAsyncLifetime
     private async Task<QmpClient> StartAsync(string name)
     {
         var bin = ExternalTool.Require("qemu-system-x86_64", "qemu-system-x86");
-        var socket = Path.Combine(dir, $"{name}.sock");
+        var socket = Path.Combine(_dir, $"{name}.sock");
         var psi = new ProcessStartInfo(bin) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { "-machine", "none", "-display", "none", "-nodefaults", "-qmp", $"unix:{socket},server=on,wait=off" })
         {
             psi.ArgumentList.Add(a);
         }
 
-        processes.Add(Process.Start(psi)!);
+        _processes.Add(Process.Start(psi)!);
         return await QmpClient.ConnectUnixAsync(socket, TimeSpan.FromSeconds(20));
     }
 

@@ -8,10 +8,10 @@ namespace MobiScud.Cloud.Tests;
 [Collection(QemuCollection.Name)]
 public sealed class QmpRealQemuTests : IAsyncLifetime
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("mobiscud-qmp-").FullName;
-    private Process? qemu;
+    private readonly string _dir = Directory.CreateTempSubdirectory("mobiscud-qmp-").FullName;
+    private Process? _qemu;
 
-    private string Socket => Path.Combine(dir, "qmp.sock");
+    private string Socket => Path.Combine(_dir, "qmp.sock");
 
     public Task InitializeAsync()
     {
@@ -22,20 +22,20 @@ public sealed class QmpRealQemuTests : IAsyncLifetime
             psi.ArgumentList.Add(a);
         }
 
-        qemu = Process.Start(psi);
+        _qemu = Process.Start(psi);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        if (qemu is { HasExited: false })
+        if (_qemu is { HasExited: false })
         {
-            qemu.Kill(entireProcessTree: true);
-            await qemu.WaitForExitAsync();
+            _qemu.Kill(entireProcessTree: true);
+            await _qemu.WaitForExitAsync();
         }
 
-        qemu?.Dispose();
-        Directory.Delete(dir, true);
+        _qemu?.Dispose();
+        Directory.Delete(_dir, true);
     }
 
     [Fact]

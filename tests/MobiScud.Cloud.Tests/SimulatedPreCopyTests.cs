@@ -182,15 +182,15 @@ public sealed class SimulatedPreCopyTests
     /// <summary>A minimal event loop around the model (virtual time, wake-ups in time order).</summary>
     private sealed class Harness : IPreCopyHost
     {
-        private readonly PriorityQueue<Action, (TimeSpan, long)> queue = new();
-        private readonly Dictionary<PreCopyMigration, PreCopyResult> results = [];
-        private readonly int link;
-        private long seq;
+        private readonly PriorityQueue<Action, (TimeSpan, long)> _queue = new();
+        private readonly Dictionary<PreCopyMigration, PreCopyResult> _results = [];
+        private readonly int _link;
+        private long _seq;
 
         public Harness(double bandwidth)
         {
             Model = new PreCopyMigrationModel(this);
-            link = Model.AddLink(bandwidth);
+            _link = Model.AddLink(bandwidth);
         }
 
         public PreCopyMigrationModel Model { get; }
@@ -199,13 +199,13 @@ public sealed class SimulatedPreCopyTests
         {
             if (at == TimeSpan.Zero)
             {
-                return Model.Start(at, link, p, null);
+                return Model.Start(at, _link, p, null);
             }
 
             var started = new StrongBox();
-            queue.Enqueue(() => started.Value = Model.Start(at, link, p, null), (at, seq++));
+            _queue.Enqueue(() => started.Value = Model.Start(at, _link, p, null), (at, _seq++));
             // Run until the start happens so the caller gets the handle.
-            while (started.Value is null && queue.TryDequeue(out var action, out _))
+            while (started.Value is null && _queue.TryDequeue(out var action, out _))
             {
                 action();
             }
@@ -213,23 +213,23 @@ public sealed class SimulatedPreCopyTests
             return started.Value!;
         }
 
-        public void CancelAt(TimeSpan at, PreCopyMigration m) => queue.Enqueue(() => Model.Cancel(at, m), (at, seq++));
+        public void CancelAt(TimeSpan at, PreCopyMigration m) => _queue.Enqueue(() => Model.Cancel(at, m), (at, _seq++));
 
         public List<PreCopyResult> RunAll()
         {
-            while (queue.TryDequeue(out var action, out _))
+            while (_queue.TryDequeue(out var action, out _))
             {
                 action();
             }
 
-            return results.Values.ToList();
+            return _results.Values.ToList();
         }
 
-        public PreCopyResult ResultOf(PreCopyMigration m) => results[m];
+        public PreCopyResult ResultOf(PreCopyMigration m) => _results[m];
 
-        public void WakeAt(TimeSpan at, int l, long version) => queue.Enqueue(() => Model.OnWake(at, l, version), (at, seq++));
+        public void WakeAt(TimeSpan at, int l, long version) => _queue.Enqueue(() => Model.OnWake(at, l, version), (at, _seq++));
 
-        public void Finished(PreCopyMigration migration, PreCopyResult result) => results.Add(migration, result);
+        public void Finished(PreCopyMigration migration, PreCopyResult result) => _results.Add(migration, result);
 
         private sealed class StrongBox
         {

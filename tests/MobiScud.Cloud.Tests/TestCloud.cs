@@ -7,13 +7,13 @@ namespace MobiScud.Cloud.Tests;
 /// <summary>A QEMU hypervisor with a few sites in a temporary directory; removes everything on dispose.</summary>
 public sealed class TestCloud : IAsyncDisposable
 {
-    private readonly List<ControlEvent> seen = [];
-    private readonly string root;
+    private readonly List<ControlEvent> _seen = [];
+    private readonly string _root;
 
     /// <param name="lab">With a lab, PVMs get a data NIC on the lab's bridges (site i on lab.Sites[i]).</param>
     public TestCloud(GuestFixture guest, int sites, MigrationPolicy policy, PvmSpec? spec = null, MobiScud.Cloud.Net.BridgeLab? lab = null)
     {
-        root = Directory.CreateTempSubdirectory($"mobiscud-cloud-{Environment.ProcessId}-").FullName;
+        _root = Directory.CreateTempSubdirectory($"mobiscud-cloud-{Environment.ProcessId}-").FullName;
         Hypervisor = new QemuHypervisor(new QemuHypervisorOptions
         {
             Image = guest.Image,
@@ -28,7 +28,7 @@ public sealed class TestCloud : IAsyncDisposable
         for (var i = 0; i < sites; i++)
         {
             Sites.Add(new SiteId($"site-{(char)('a' + i)}"));
-            Hypervisor.AddSite(new QemuSite(Sites[i], Path.Combine(root, Sites[i].Value), basePort + (i * 30), 30) { DataBridge = lab?.Sites[i].DataBridge });
+            Hypervisor.AddSite(new QemuSite(Sites[i], Path.Combine(_root, Sites[i].Value), basePort + (i * 30), 30) { DataBridge = lab?.Sites[i].DataBridge });
         }
     }
 
@@ -36,7 +36,7 @@ public sealed class TestCloud : IAsyncDisposable
 
     public List<SiteId> Sites { get; } = [];
 
-    public IReadOnlyList<ControlEvent> Seen => seen;
+    public IReadOnlyList<ControlEvent> Seen => _seen;
 
     /// <summary>Reads events until one matches; fails with every event seen if none comes in time.</summary>
     public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null, int seconds = 45)
@@ -48,7 +48,7 @@ public sealed class TestCloud : IAsyncDisposable
             while (true)
             {
                 var e = await Hypervisor.Events.ReadAsync(cts.Token);
-                seen.Add(e);
+                _seen.Add(e);
                 if (e is T t && (match?.Invoke(t) ?? true))
                 {
                     return t;
@@ -62,7 +62,7 @@ public sealed class TestCloud : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} within {seconds} s; saw: {string.Join("; ", seen)}");
+            throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} within {seconds} s; saw: {string.Join("; ", _seen)}");
         }
     }
 
@@ -125,7 +125,7 @@ public sealed class TestCloud : IAsyncDisposable
         await Hypervisor.DisposeAsync();
         try
         {
-            Directory.Delete(root, true);
+            Directory.Delete(_root, true);
         }
         catch (IOException)
         {

@@ -23,7 +23,7 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
     private const string Token = "tiles-dashboard-token-0123456789";
 
     /// <summary>The tiles' colour, which nothing else on the map uses.</summary>
-    private static readonly byte[] TileColour = [0x12, 0xb4, 0x9a];
+    private static readonly byte[] _tileColour = [0x12, 0xb4, 0x9a];
 
     [Fact]
     public async Task Tiles_are_requested_for_the_shown_area_and_drawn_under_a_geographic_map()
@@ -53,7 +53,7 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
               const c = document.querySelector('#map');
               const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
               let n = 0;
-              for (let i = 0; i < d.length; i += 4) if (d[i] === {{TileColour[0]}} && d[i + 1] === {{TileColour[1]}} && d[i + 2] === {{TileColour[2]}}) n++;
+              for (let i = 0; i < d.length; i += 4) if (d[i] === {{_tileColour[0]}} && d[i + 1] === {{_tileColour[1]}} && d[i + 2] === {{_tileColour[2]}}) n++;
               return n / (d.length / 4);
             }
             """);
@@ -191,7 +191,7 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
         return (z, (int)Math.Floor((lon + 180) / 360 * n), (int)Math.Floor((1 - (Math.Log(Math.Tan(r) + (1 / Math.Cos(r))) / Math.PI)) / 2 * n));
     }
 
-    /// <summary>A tile server on loopback: every /{z}/{x}/{y}.png is a 256 x 256 PNG of <see cref="TileColour"/>, with CORS allowed.</summary>
+    /// <summary>A tile server on loopback: every /{z}/{x}/{y}.png is a 256 x 256 PNG of <see cref="_tileColour"/>, with CORS allowed.</summary>
     private sealed class TileServer : IAsyncDisposable
     {
         private readonly WebApplication _app;
@@ -209,7 +209,7 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
             var app = builder.Build();
             var server = new TileServer(app);
-            var png = SolidPng(256, 256, TileColour);
+            var png = SolidPng(256, 256, _tileColour);
             app.MapGet("/{z:int}/{x:int}/{y:int}.png", (int z, int x, int y, HttpContext context) =>
             {
                 server.Requests.Add((z, x, y));

@@ -23,7 +23,7 @@ public sealed class CaptureTapTests
     private const string TestEpc = "open5gs_testepc_2019.pcapng";
 
     /// <summary>The handover captures of SOURCES.md (X2 + S1 + cancel; a partial X2 view; EN-DC E-RAB modification; idle and service request).</summary>
-    private static readonly string[] Captures = [TestEpc, "ttm4133_X2Handover.pcapng", "magma_nsa_connection.pcapng", "magma_inbound_roaming_05.pcapng"];
+    private static readonly string[] _captures = [TestEpc, "ttm4133_X2Handover.pcapng", "magma_nsa_connection.pcapng", "magma_inbound_roaming_05.pcapng"];
 
     private sealed record Reference(ReplaySession Session, ReplayResult Result);
 
@@ -41,8 +41,8 @@ public sealed class CaptureTapTests
     {
         // The replay path gives every eNB its own site; serve gets that map as configuration, and the reference is
         // replayed again with it, so both decide with the same McConfig.
-        var map = Captures.SelectMany(c => Replay(c, null).Result.Sites).DistinctBy(kv => kv.Key).ToDictionary();
-        var reference = Captures.ToDictionary(c => c, c => Replay(c, map));
+        var map = _captures.SelectMany(c => Replay(c, null).Result.Sites).DistinctBy(kv => kv.Key).ToDictionary();
+        var reference = _captures.ToDictionary(c => c, c => Replay(c, map));
         var ues = reference.Values.SelectMany(r => r.Session.States.Keys).ToList();
         Assert.Equal(ues.Count, ues.Distinct().Count()); // the captures' UEs are told apart in one service
 
@@ -85,11 +85,11 @@ public sealed class CaptureTapTests
 
             if (taps)
             {
-                for (var t = 0; t < Captures.Length; t++)
+                for (var t = 0; t < _captures.Length; t++)
                 {
-                    s[$"MobiScud:Taps:{t}:Pcap"] = TestData.Capture(Captures[t]);
+                    s[$"MobiScud:Taps:{t}:Pcap"] = TestData.Capture(_captures[t]);
                     // testepc at its recorded pace (35 s of capture, ten times faster); the others as fast as possible.
-                    s[$"MobiScud:Taps:{t}:Speed"] = Captures[t] == TestEpc ? "Recorded" : "Max";
+                    s[$"MobiScud:Taps:{t}:Speed"] = _captures[t] == TestEpc ? "Recorded" : "Max";
                     s[$"MobiScud:Taps:{t}:Rate"] = "10";
                 }
             }

@@ -8,7 +8,7 @@ namespace MobiScud.Hosting.Tests;
 /// <summary>The reaction-latency histogram (/metrics and the serve bench) against exact quantiles of the sorted samples.</summary>
 public sealed class LatencyHistogramTests
 {
-    private static readonly double[] Quantiles = [0.5, 0.9, 0.99, 0.999, 1.0];
+    private static readonly double[] _quantiles = [0.5, 0.9, 0.99, 0.999, 1.0];
 
     [Property(MaxTest = 300)]
     public Property QuantileIsTheExactOneOrAtMostAnEighthAbove()
@@ -24,7 +24,7 @@ public sealed class LatencyHistogramTests
             }
 
             var sorted = values.Order().ToArray();
-            foreach (var q in Quantiles)
+            foreach (var q in _quantiles)
             {
                 var exact = sorted[Math.Max(1, (int)Math.Ceiling(q * sorted.Length)) - 1];
                 var got = h.Quantile(q).TotalMicroseconds;

@@ -20,7 +20,7 @@ namespace MobiScud.Hosting.Tests;
 /// </summary>
 public sealed class ServeOpenFlowTests(ITestOutputHelper output)
 {
-    private static readonly (SiteId Site, ulong Dpid, string Bridge, string Endpoint, string Mac, EnbId Enb)[] Bridges =
+    private static readonly (SiteId Site, ulong Dpid, string Bridge, string Endpoint, string Mac, EnbId Enb)[] _bridges =
     [
         (A, 0xa1, "brA", "10.77.0.254", "02:00:00:00:00:fe", EnbA),
         (B, 0xb1, "brB", "10.78.0.254", "02:00:00:00:01:fe", EnbB),
@@ -36,9 +36,9 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
             ["MobiScud:Sdn:Tcp"] = "",
             ["MobiScud:Sdn:UnixSocket"] = controllerSocket,
         };
-        for (var i = 0; i < Bridges.Length; i++)
+        for (var i = 0; i < _bridges.Length; i++)
         {
-            var b = Bridges[i];
+            var b = _bridges[i];
             var p = $"MobiScud:Sdn:Switches:{i}";
             s[$"{p}:Site"] = b.Site.Value;
             s[$"{p}:DatapathId"] = $"0x{b.Dpid:x}";
@@ -52,11 +52,11 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
             s[$"{p}:Sgws:0:Address"] = "10.77.0.2";
             s[$"{p}:Sgws:0:Mac"] = "02:00:00:00:00:02";
             s[$"{p}:Sgws:0:Port"] = "2";
-            for (var j = 0; j < Bridges.Length; j++)
+            for (var j = 0; j < _bridges.Length; j++)
             {
                 if (j != i)
                 {
-                    s[$"{p}:InterSitePorts:{Bridges[j].Site.Value}"] = $"{20 + j}";
+                    s[$"{p}:InterSitePorts:{_bridges[j].Site.Value}"] = $"{20 + j}";
                 }
             }
         }
@@ -67,21 +67,21 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
     /// <summary>The three bridges, each pointed at serve's listener, with a gtpu port and patch links between every pair.</summary>
     private static async Task AddBridgesAsync(OvsSandbox ovs, string socket)
     {
-        foreach (var b in Bridges)
+        foreach (var b in _bridges)
         {
             await ovs.AddBridgeAsync(b.Bridge, b.Dpid, $"unix:{socket}");
         }
 
-        for (var i = 0; i < Bridges.Length; i++)
+        for (var i = 0; i < _bridges.Length; i++)
         {
-            var b = Bridges[i];
+            var b = _bridges[i];
             await ovs.Vsctl("add-port", b.Bridge, $"gtp{b.Bridge}", "--", "set", "interface", $"gtp{b.Bridge}", "type=gtpu", "options:remote_ip=flow", "options:key=flow",
                 $"options:local_ip={b.Endpoint}", "ofport_request=10");
-            for (var j = i + 1; j < Bridges.Length; j++)
+            for (var j = i + 1; j < _bridges.Length; j++)
             {
                 var (x, y) = ($"p{i}{j}", $"p{j}{i}");
                 await ovs.Vsctl("add-port", b.Bridge, x, "--", "set", "interface", x, "type=patch", $"options:peer={y}", $"ofport_request={20 + j}");
-                await ovs.Vsctl("add-port", Bridges[j].Bridge, y, "--", "set", "interface", y, "type=patch", $"options:peer={x}", $"ofport_request={20 + i}");
+                await ovs.Vsctl("add-port", _bridges[j].Bridge, y, "--", "set", "interface", y, "type=patch", $"options:peer={x}", $"ofport_request={20 + i}");
             }
         }
     }
@@ -117,7 +117,7 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         await Wait.Until(async () => (await serve.State(Ue(1)))?.Steering?.PvmAddress is not null, "UE 1's steering toward its PVM at site-a");
 
         await AddBridgesAsync(ovs, socket);
-        await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(_bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
 
         Task<List<string>> Flows(string bridge, UeId ue) => FlowsAsync(ovs, bridge, ue);
 
@@ -231,7 +231,7 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
 
         // The switches connect: the reconcile installs the flows the MC asked for, the next retry is confirmed.
         await AddBridgesAsync(ovs, socket);
-        await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(_bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
         await Wait.Until(async () => (await serve.State(Ue(1))) is { SteeringInstalled: true, SteeringFault: null }, "UE 1's steering retried and installed");
         Assert.Contains(await FlowsAsync(ovs, "brA", Ue(1)), l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("nw_src=10.45.0.1", StringComparison.Ordinal));
 
@@ -293,7 +293,7 @@ public sealed class ServeOpenFlowTests(ITestOutputHelper output)
         {
             await AddBridgesAsync(ovs, socket);
             var adapter = first.App.Services.GetRequiredService<OpenFlowSteeringAdapter>();
-            await Task.WhenAll(Bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
+            await Task.WhenAll(_bridges.Select(b => adapter.WaitForSwitchAsync(b.Site))).WaitAsync(TimeSpan.FromSeconds(60));
             await first.Pipeline.PostAsync(Attach(3, EnbB, Now));
             await Wait.Until(async () => (await FlowsAsync(ovs, "brB", Ue(3))).Any(l => l.Contains("table=2", StringComparison.Ordinal)), "UE 3's flows on brB");
             before = await FlowsAsync(ovs, "brB", Ue(3));

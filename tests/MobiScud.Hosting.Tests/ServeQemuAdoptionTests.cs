@@ -19,13 +19,13 @@ namespace MobiScud.Hosting.Tests;
 /// </summary>
 public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string root = Directory.CreateTempSubdirectory($"mobiscud-serveadopt-{Environment.ProcessId}-").FullName;
-    private readonly List<ServeProcess> serves = [];
-    private RedisServer? redis;
+    private readonly string _root = Directory.CreateTempSubdirectory($"mobiscud-serveadopt-{Environment.ProcessId}-").FullName;
+    private readonly List<ServeProcess> _serves = [];
+    private RedisServer? _redis;
 
-    private string RunDirectory => Path.Combine(root, "qemu");
+    private string RunDirectory => Path.Combine(_root, "qemu");
 
-    public async Task InitializeAsync() => redis = await RedisServer.StartAsync();
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
 
     [Fact]
     public async Task A_killed_serve_restarted_on_the_same_state_adopts_its_qemu_pvm_even_mid_migration_and_reports_a_broken_manifest()
@@ -34,14 +34,14 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         ExternalTool.Require("busybox", "busybox-static");
         var ue = Ue(9);
         var pvm = PvmId.For(ue);
-        var events = Path.Combine(root, "attach.jsonl");
+        var events = Path.Combine(_root, "attach.jsonl");
         await File.WriteAllTextAsync(events, JsonSerializer.Serialize<UeEvent>(Attach(9, EnbA, Now), McJson.Options) + "\n");
         var api = RedisServer.FreePort();
         var settings = Settings(new()
         {
             ["MobiScud:Api:Port"] = api.ToString(),
             ["MobiScud:Storage:Kind"] = "Redis",
-            ["MobiScud:Storage:Redis"] = redis!.Endpoint,
+            ["MobiScud:Storage:Redis"] = _redis!.Endpoint,
             ["MobiScud:Hypervisor:Kind"] = "Qemu",
             ["MobiScud:Hypervisor:Qemu:RunDirectory"] = RunDirectory,
             ["MobiScud:Hypervisor:Qemu:FirstPort"] = (20000 + (Random.Shared.Next(0, 300) * 100)).ToString(),
@@ -76,7 +76,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
 
         var adopted = SingleManifest();
         Assert.Equal((manifest.Pid, manifest.Directory, "site-a"), (adopted.Pid, adopted.Directory, adopted.Site));
-        Assert.Equal([manifest.Pid], QemuProcesses.Under(root));
+        Assert.Equal([manifest.Pid], QemuProcesses.Under(_root));
         Assert.Equal(token, await GuestService.RequestAsync(adopted.Ports.KeyValue, "TOKEN"));
         Assert.Equal("VALUE yes-it-is", await GuestService.RequestAsync(adopted.Ports.KeyValue, "GET restart-proof"));
 
@@ -106,16 +106,16 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         output.WriteLine(settled);
         output.WriteLine(third.Log.Split('\n').First(l => l.Contains("QEMU adoption:", StringComparison.Ordinal)).Trim());
         Assert.True(settled.Contains("had completed", StringComparison.Ordinal) || settled.Contains("cancelled", StringComparison.Ordinal), settled);
-        await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemuProcesses.Under(root).Count == 1), "one QEMU, at site-b, no migration left");
+        await Wait.Until(() => Task.FromResult(SingleOrNone() is { Site: "site-b", MigrationSequence: null } && QemuProcesses.Under(_root).Count == 1), "one QEMU, at site-b, no migration left");
         var atB = SingleManifest();
-        Assert.Equal([atB.Pid], QemuProcesses.Under(root));
+        Assert.Equal([atB.Pid], QemuProcesses.Under(_root));
         Assert.Equal(token, await GuestService.RequestAsync(atB.Ports.KeyValue, "TOKEN"));
         Assert.Equal("VALUE yes-it-is", await GuestService.RequestAsync(atB.Ports.KeyValue, "DGET restart-proof"));
 
         // 5. A graceful stop (SIGTERM) leaves the PVM running too.
         await third.TerminateAsync();
         Assert.Equal(0, third.ExitCode);
-        Assert.Equal([atB.Pid], QemuProcesses.Under(root));
+        Assert.Equal([atB.Pid], QemuProcesses.Under(_root));
     }
 
     /// <summary>The readable manifests under the run directory now (instance directories come and go while it looks).</summary>
@@ -189,10 +189,10 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             node[parts[^1]] = value;
         }
 
-        var file = Path.Combine(root, $"{name}.json");
+        var file = Path.Combine(_root, $"{name}.json");
         await File.WriteAllTextAsync(file, config.ToJsonString());
-        var serve = ServeProcess.Start(name, Path.Combine(AppContext.BaseDirectory, "mobiscud.dll"), file, root);
-        serves.Add(serve);
+        var serve = ServeProcess.Start(name, Path.Combine(AppContext.BaseDirectory, "mobiscud.dll"), file, _root);
+        _serves.Add(serve);
         return serve;
     }
 
@@ -206,7 +206,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
     /// <summary>Every serve is killed, every QEMU under the test's directory (by pidfile, then by command line) too.</summary>
     public async Task DisposeAsync()
     {
-        foreach (var s in serves)
+        foreach (var s in _serves)
         {
             s.Kill();
         }
@@ -219,23 +219,23 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             }
         }
 
-        QemuProcesses.KillUnder(root);
+        QemuProcesses.KillUnder(_root);
 
-        foreach (var s in serves)
+        foreach (var s in _serves)
         {
             await s.Exited.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             s.Dispose();
         }
 
-        if (redis is not null)
+        if (_redis is not null)
         {
-            await redis.DisposeAsync();
+            await _redis.DisposeAsync();
         }
 
-        await Wait.Until(() => Task.FromResult(QemuProcesses.Under(root).Count == 0), "the test's QEMUs are gone");
+        await Wait.Until(() => Task.FromResult(QemuProcesses.Under(_root).Count == 0), "the test's QEMUs are gone");
         try
         {
-            Directory.Delete(root, recursive: true);
+            Directory.Delete(_root, recursive: true);
         }
         catch (IOException)
         {
@@ -245,32 +245,32 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
     /// <summary>`dotnet mobiscud.dll serve --config FILE` with its output collected (stdout and stderr, in one log).</summary>
     private sealed class ServeProcess : IDisposable
     {
-        private readonly Process process;
-        private readonly StringBuilder log = new();
+        private readonly Process _process;
+        private readonly StringBuilder _log = new();
 
         private ServeProcess(string name, Process process)
         {
             Name = name;
-            this.process = process;
+            _process = process;
         }
 
         public string Name { get; }
 
-        public int Pid => process.Id;
+        public int Pid => _process.Id;
 
-        public Task Exited => process.WaitForExitAsync();
+        public Task Exited => _process.WaitForExitAsync();
 
-        public bool HasExited => process.HasExited;
+        public bool HasExited => _process.HasExited;
 
-        public int ExitCode => process.ExitCode;
+        public int ExitCode => _process.ExitCode;
 
         public string Log
         {
             get
             {
-                lock (log)
+                lock (_log)
                 {
-                    return log.ToString();
+                    return _log.ToString();
                 }
             }
         }
@@ -284,10 +284,10 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             }
 
             var serve = new ServeProcess(name, Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet"));
-            serve.process.OutputDataReceived += (_, e) => serve.Append(e.Data);
-            serve.process.ErrorDataReceived += (_, e) => serve.Append(e.Data);
-            serve.process.BeginOutputReadLine();
-            serve.process.BeginErrorReadLine();
+            serve._process.OutputDataReceived += (_, e) => serve.Append(e.Data);
+            serve._process.ErrorDataReceived += (_, e) => serve.Append(e.Data);
+            serve._process.BeginOutputReadLine();
+            serve._process.BeginErrorReadLine();
             return serve;
         }
 
@@ -295,9 +295,9 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         {
             if (line is not null)
             {
-                lock (log)
+                lock (_log)
                 {
-                    log.AppendLine(line);
+                    _log.AppendLine(line);
                 }
             }
         }
@@ -307,9 +307,9 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         {
             try
             {
-                if (!process.HasExited)
+                if (!_process.HasExited)
                 {
-                    process.Kill(entireProcessTree: false);
+                    _process.Kill(entireProcessTree: false);
                 }
             }
             catch (InvalidOperationException)
@@ -320,14 +320,14 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
         /// <summary>SIGTERM (a service manager's stop) and wait for the graceful shutdown.</summary>
         public async Task TerminateAsync()
         {
-            using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", process.Id.ToString() }, UseShellExecute = false })!)
+            using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString() }, UseShellExecute = false })!)
             {
                 await kill.WaitForExitAsync();
             }
 
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        public void Dispose() => process.Dispose();
+        public void Dispose() => _process.Dispose();
     }
 }

@@ -9,11 +9,11 @@ namespace MobiScud.Hosting.Tests;
 /// </summary>
 public sealed class StrictConfigurationTests(ITestOutputHelper output)
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "mobiscud.dll");
+    private static readonly string _cli = Path.Combine(AppContext.BaseDirectory, "mobiscud.dll");
 
     private async Task<ExternalTool.Result> Run(params string[] args)
     {
-        var r = await ExternalTool.RunAsync("dotnet", [Cli, .. args], TimeSpan.FromMinutes(2));
+        var r = await ExternalTool.RunAsync("dotnet", [_cli, .. args], TimeSpan.FromMinutes(2));
         output.WriteLine($"exit {r.ExitCode}\n{r.StdErr}{r.StdOut}");
         Assert.DoesNotContain("   at ", r.StdErr + r.StdOut);
         return r;

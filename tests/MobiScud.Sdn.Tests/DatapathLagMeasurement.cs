@@ -31,7 +31,7 @@ public sealed class MeasurementFactAttribute : FactAttribute
 [Collection(OvsCollection.Name)]
 public sealed class DatapathLagMeasurement(OvsHarness ovs, ITestOutputHelper output)
 {
-    private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.5");
+    private static readonly IPAddress _ue = IPAddress.Parse("172.16.0.5");
 
     private sealed record Arrival(int Seq, int Enb, long Ticks);
 
@@ -110,7 +110,7 @@ public sealed class DatapathLagMeasurement(OvsHarness ovs, ITestOutputHelper out
 
         var sender = new Thread(() =>
         {
-            var target = new IPEndPoint(Ue, 40000);
+            var target = new IPEndPoint(_ue, 40000);
             for (var seq = 0; !stop.IsCancellationRequested; seq++)
             {
                 lock (sent)
@@ -128,7 +128,7 @@ public sealed class DatapathLagMeasurement(OvsHarness ovs, ITestOutputHelper out
         SteeringIntent Next()
         {
             var toEnb2 = intent++ % 2 == 0;
-            return new(new UeId("ue1"), Ue, new EnbId(1),
+            return new(new UeId("ue1"), _ue, new EnbId(1),
                 [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1001), new GtpEndpoint(toEnb2 ? OvsHarness.Enb2 : OvsHarness.Enb1, toEnb2 ? 0x3003u : 0x2002u))],
                 OvsHarness.SiteA, OvsHarness.SiteA, OvsHarness.Pvm, OvsHarness.NextVersion());
         }

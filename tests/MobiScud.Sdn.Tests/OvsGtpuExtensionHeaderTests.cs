@@ -20,16 +20,16 @@ namespace MobiScud.Sdn.Tests;
 [Collection(OvsCollection.Name)]
 public sealed class OvsGtpuExtensionHeaderTests(OvsHarness ovs, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.15");
-    private static readonly IPAddress Internet = IPAddress.Parse("198.51.100.7");
+    private static readonly TimeSpan _wait = TimeSpan.FromSeconds(10);
+    private static readonly IPAddress _ue = IPAddress.Parse("172.16.0.15");
+    private static readonly IPAddress _internet = IPAddress.Parse("198.51.100.7");
     private const uint Ul = 0x5001;
     private const uint Dl = 0x6002;
     private const byte Qfi = 9;
 
     private async Task InstallAsync()
     {
-        var intent = new SteeringIntent(new UeId("ue-nr"), Ue, new EnbId(1),
+        var intent = new SteeringIntent(new UeId("ue-nr"), _ue, new EnbId(1),
             [new Bearer(1, new GtpEndpoint(OvsHarness.Sgw, Ul), new GtpEndpoint(OvsHarness.Enb1, Dl))],
             OvsHarness.SiteA, OvsHarness.SiteA, OvsHarness.Pvm, OvsHarness.NextVersion());
         var result = await ovs.Programmer.ExecuteAsync(new InstallSteering(intent.Ue, intent));
@@ -73,7 +73,7 @@ public sealed class OvsGtpuExtensionHeaderTests(OvsHarness ovs, ITestOutputHelpe
     {
         try
         {
-            return await NetnsSocket.ReceiveAsync(raw, want, Wait, "packet");
+            return await NetnsSocket.ReceiveAsync(raw, want, _wait, "packet");
         }
         catch (TimeoutException)
         {
@@ -90,7 +90,7 @@ public sealed class OvsGtpuExtensionHeaderTests(OvsHarness ovs, ITestOutputHelpe
 
         // Control: the same packet without the extension header reaches the PVM decapsulated.
         var plain = Nonce();
-        await SendUplinkAsync(Packets.GPdu(Ul, UdpTo(Ue, OvsHarness.Pvm, plain)));
+        await SendUplinkAsync(Packets.GPdu(Ul, UdpTo(_ue, OvsHarness.Pvm, plain)));
         Assert.NotNull(await MaybeReceiveAsync(pvmUdp, p => p.UdpDstPort == 7777 && Carries(p.Payload, plain)));
 
         // With the PDU Session Container: OVS 3.1's gtpu port pops only the 8-octet header (and the 4 optional octets
@@ -99,7 +99,7 @@ public sealed class OvsGtpuExtensionHeaderTests(OvsHarness ovs, ITestOutputHelpe
         // the TEID and the GTP-U flags OVS kept in the tunnel metadata, and the UPF gets the gNB's packet octet for
         // octet. The UE's traffic goes to the core, not to its PVM: silently, nothing is dropped or damaged.
         var nonce = Nonce();
-        var inner = UdpTo(Ue, OvsHarness.Pvm, nonce);
+        var inner = UdpTo(_ue, OvsHarness.Pvm, nonce);
         var sent = GPduWithContainer(Ul, pduType: 1, Qfi, inner);
         await SendUplinkAsync(sent);
         var atUpf = await MaybeReceiveAsync(sgwRaw, p => p.UdpDstPort == 2152 && Carries(p.Payload, nonce));
@@ -124,7 +124,7 @@ public sealed class OvsGtpuExtensionHeaderTests(OvsHarness ovs, ITestOutputHelpe
         var nonce = Nonce();
         using (var reply = ovs.Socket("pvma", SocketType.Dgram, ProtocolType.Udp))
         {
-            await reply.SendToAsync(Encoding.ASCII.GetBytes(nonce), new IPEndPoint(Ue, 40000));
+            await reply.SendToAsync(Encoding.ASCII.GetBytes(nonce), new IPEndPoint(_ue, 40000));
         }
 
         var atGnb = await MaybeReceiveAsync(enbRaw, p => p.UdpDstPort == 2152 && Carries(p.Payload, nonce));

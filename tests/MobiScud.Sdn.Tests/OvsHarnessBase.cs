@@ -19,20 +19,20 @@ namespace MobiScud.Sdn.Tests;
 /// </summary>
 public abstract class OvsHarnessBase : IAsyncLifetime
 {
-    private static readonly string[] Daemons = ["ovs-vswitchd", "ovsdb-server"];
-    private static int version;
+    private static readonly string[] _daemons = ["ovs-vswitchd", "ovsdb-server"];
+    private static int _version;
 
-    private readonly string tag;
-    private readonly string prefix;
-    private readonly List<string> namespaces = [];
-    private readonly Dictionary<string, string> env = [];
-    private string ovsVsctl = "", ovsVswitchd = "", ovsdbServer = "", ovsdbTool = "", ovsAppctl = "";
+    private readonly string _tag;
+    private readonly string _prefix;
+    private readonly List<string> _namespaces = [];
+    private readonly Dictionary<string, string> _env = [];
+    private string _ovsVsctl = "", _ovsVswitchd = "", _ovsdbServer = "", _ovsdbTool = "", _ovsAppctl = "";
 
     /// <param name="tag">Lower-case letters, different for every harness: the fixtures of two collections run in parallel.</param>
     protected OvsHarnessBase(string tag)
     {
-        this.tag = tag;
-        prefix = $"{tag}{Environment.ProcessId}x{Random.Shared.Next(100, 999)}";
+        _tag = tag;
+        _prefix = $"{tag}{Environment.ProcessId}x{Random.Shared.Next(100, 999)}";
     }
 
     /// <summary>The sites this harness wires: one bridge (datapath id, hwaddr = endpoint MAC) per site.</summary>
@@ -43,9 +43,9 @@ public abstract class OvsHarnessBase : IAsyncLifetime
 
     public string Dir { get; private set; } = "";
 
-    public string OvsNs => $"{prefix}-ovs";
+    public string OvsNs => $"{_prefix}-ovs";
 
-    public string Ns(string role) => $"{prefix}-{role}";
+    public string Ns(string role) => $"{_prefix}-{role}";
 
     public OpenFlowController Controller { get; private set; } = null!;
 
@@ -60,7 +60,7 @@ public abstract class OvsHarnessBase : IAsyncLifetime
     protected string Ethtool { get; private set; } = "";
 
     /// <summary>Intent versions for every test sharing a harness (the programmer ignores older versions).</summary>
-    public static int NextVersion() => Interlocked.Increment(ref version);
+    public static int NextVersion() => Interlocked.Increment(ref _version);
 
     public static PhysicalAddress Mac(string s) => PhysicalAddress.Parse(s.Replace(':', '-'));
 
@@ -72,17 +72,17 @@ public abstract class OvsHarnessBase : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Ip = ExternalTool.Require("ip", "iproute2");
-        ovsVsctl = ExternalTool.Require("ovs-vsctl", "openvswitch-switch");
-        ovsVswitchd = ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
-        ovsdbServer = ExternalTool.Require("ovsdb-server", "openvswitch-switch");
-        ovsdbTool = ExternalTool.Require("ovsdb-tool", "openvswitch-switch");
-        ovsAppctl = ExternalTool.Require("ovs-appctl", "openvswitch-switch");
+        _ovsVsctl = ExternalTool.Require("ovs-vsctl", "openvswitch-switch");
+        _ovsVswitchd = ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
+        _ovsdbServer = ExternalTool.Require("ovsdb-server", "openvswitch-switch");
+        _ovsdbTool = ExternalTool.Require("ovsdb-tool", "openvswitch-switch");
+        _ovsAppctl = ExternalTool.Require("ovs-appctl", "openvswitch-switch");
         OvsOfctl = ExternalTool.Require("ovs-ofctl", "openvswitch-switch");
         Ethtool = ExternalTool.Require("ethtool", "ethtool");
-        Dir = Directory.CreateTempSubdirectory($"mobiscud-{prefix}-").FullName;
+        Dir = Directory.CreateTempSubdirectory($"mobiscud-{_prefix}-").FullName;
         foreach (var v in new[] { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR" })
         {
-            env[v] = Dir;
+            _env[v] = Dir;
         }
 
         try
@@ -103,13 +103,13 @@ public abstract class OvsHarnessBase : IAsyncLifetime
             foreach (var role in HostRoles.Prepend("ovs"))
             {
                 await RunAsync(Ip, "netns", "add", Ns(role));
-                namespaces.Add(Ns(role));
+                _namespaces.Add(Ns(role));
                 await RunAsync(Ip, "-n", Ns(role), "link", "set", "lo", "up");
             }
 
             var db = Path.Combine(Dir, "conf.db");
-            await RunAsync(ovsdbTool, "create", db, "/usr/share/openvswitch/vswitch.ovsschema");
-            await RunAsync(ovsdbServer, db, $"--remote=punix:{DbSock}", $"--pidfile={PidFile("ovsdb-server")}", "--detach",
+            await RunAsync(_ovsdbTool, "create", db, "/usr/share/openvswitch/vswitch.ovsschema");
+            await RunAsync(_ovsdbServer, db, $"--remote=punix:{DbSock}", $"--pidfile={PidFile("ovsdb-server")}", "--detach",
                 $"--log-file={Path.Combine(Dir, "ovsdb-server.log")}");
             await Vsctl("--no-wait", "init");
             await StartVswitchdAsync();
@@ -131,7 +131,7 @@ public abstract class OvsHarnessBase : IAsyncLifetime
     private string PidFile(string daemon) => Path.Combine(Dir, $"{daemon}.pid");
 
     protected Task StartVswitchdAsync() =>
-        RunAsync(Ip, "netns", "exec", OvsNs, ovsVswitchd, $"unix:{DbSock}", $"--pidfile={PidFile("ovs-vswitchd")}", "--detach",
+        RunAsync(Ip, "netns", "exec", OvsNs, _ovsVswitchd, $"unix:{DbSock}", $"--pidfile={PidFile("ovs-vswitchd")}", "--detach",
             $"--log-file={Path.Combine(Dir, "ovs-vswitchd.log")}");
 
     /// <summary>Kills a daemon (SIGKILL, by its pid file); false when it was not running.</summary>
@@ -211,10 +211,10 @@ public abstract class OvsHarnessBase : IAsyncLifetime
         await RunAsync(Ip, "-n", OvsNs, "link", "set", bridge, "up");
     }
 
-    public Task Vsctl(params string[] args) => RunAsync(ovsVsctl, [$"--db=unix:{DbSock}", "--timeout=20", .. args]);
+    public Task Vsctl(params string[] args) => RunAsync(_ovsVsctl, [$"--db=unix:{DbSock}", "--timeout=20", .. args]);
 
     public Task<string> Appctl(params string[] args) =>
-        RunAsync(ovsAppctl, [$"--target={Path.Combine(Dir, $"ovs-vswitchd.{File.ReadAllText(PidFile("ovs-vswitchd")).Trim()}.ctl")}", .. args]);
+        RunAsync(_ovsAppctl, [$"--target={Path.Combine(Dir, $"ovs-vswitchd.{File.ReadAllText(PidFile("ovs-vswitchd")).Trim()}.ctl")}", .. args]);
 
     /// <summary>`ovs-ofctl -O OpenFlow13 dump-flows` of a bridge, without statistics.</summary>
     public Task<string> DumpFlowsAsync(string bridge) => RunAsync(OvsOfctl, "-O", "OpenFlow13", "--no-stats", "dump-flows", MgmtSocket(bridge));
@@ -235,7 +235,7 @@ public abstract class OvsHarnessBase : IAsyncLifetime
             psi.ArgumentList.Add(a);
         }
 
-        foreach (var (k, v) in env)
+        foreach (var (k, v) in _env)
         {
             psi.Environment[k] = v;
         }
@@ -253,7 +253,7 @@ public abstract class OvsHarnessBase : IAsyncLifetime
     /// <summary>Namespaces left by a run of this harness that was killed (its process is gone): remove them.</summary>
     private async Task RemoveStaleNamespacesAsync()
     {
-        var ours = new Regex($@"^{Regex.Escape(tag)}(\d+)x\d+-");
+        var ours = new Regex($@"^{Regex.Escape(_tag)}(\d+)x\d+-");
         var list = await ExternalTool.RunAsync(Ip, ["netns", "list"], TimeSpan.FromSeconds(10));
         foreach (var line in list.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -278,12 +278,12 @@ public abstract class OvsHarnessBase : IAsyncLifetime
             await DatapathSync.DisposeAsync();
         }
 
-        foreach (var daemon in Daemons)
+        foreach (var daemon in _daemons)
         {
             await KillDaemonAsync(daemon);
         }
 
-        foreach (var ns in namespaces)
+        foreach (var ns in _namespaces)
         {
             await ExternalTool.RunAsync(Ip, ["netns", "del", ns], TimeSpan.FromSeconds(10));
         }

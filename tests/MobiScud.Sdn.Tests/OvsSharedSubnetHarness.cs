@@ -28,7 +28,7 @@ public sealed class OvsSharedSubnetHarness() : OvsHarnessBase("sdnsub")
     public static readonly IPAddress EndpointA = IPAddress.Parse("10.60.0.250");
     public static readonly IPAddress EndpointB = IPAddress.Parse("10.60.0.249");
     public static readonly IPAddress Pvm = IPAddress.Parse("192.168.60.10");
-    private static readonly IPAddress PvmGateway = IPAddress.Parse("192.168.60.1");
+    private static readonly IPAddress _pvmGateway = IPAddress.Parse("192.168.60.1");
 
     private const string MacEnbA = "02:00:00:00:60:01";
     private const string MacSgw = "02:00:00:00:60:02";
@@ -85,8 +85,8 @@ public sealed class OvsSharedSubnetHarness() : OvsHarnessBase("sdnsub")
         await Neigh("enbb", Sgw, MacSgw);
         await Neigh("sgw", EnbA, MacEnbA);
         await Neigh("sgw", EnbB, MacEnbB);
-        await DefaultRouteAsync("pvma", PvmGateway, MacBrA);
-        await DefaultRouteAsync("pvmb", PvmGateway, MacBrB);
+        await DefaultRouteAsync("pvma", _pvmGateway, MacBrA);
+        await DefaultRouteAsync("pvmb", _pvmGateway, MacBrB);
 
         await BridgeAddressAsync(BridgeA, EndpointA);
         await BridgeAddressAsync(BridgeB, EndpointB);

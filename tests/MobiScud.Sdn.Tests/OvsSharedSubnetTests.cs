@@ -16,15 +16,15 @@ namespace MobiScud.Sdn.Tests;
 [Collection(OvsSharedSubnetCollection.Name)]
 public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private static readonly IPAddress Ue = IPAddress.Parse("172.16.60.5");
-    private static readonly IPAddress Internet = IPAddress.Parse("198.51.100.60");
+    private static readonly TimeSpan _wait = TimeSpan.FromSeconds(10);
+    private static readonly IPAddress _ue = IPAddress.Parse("172.16.60.5");
+    private static readonly IPAddress _internet = IPAddress.Parse("198.51.100.60");
     private const uint Ul = 0x6001;
     private const uint DlAtA = 0x6a01;
     private const uint DlAtB = 0x6b01;
 
     private static SteeringIntent Intent(IPAddress enb, uint dl, SiteId switchSite, SiteId pvmSite) =>
-        new(new UeId("ue60"), Ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsSharedSubnetHarness.Sgw, Ul), new GtpEndpoint(enb, dl))],
+        new(new UeId("ue60"), _ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsSharedSubnetHarness.Sgw, Ul), new GtpEndpoint(enb, dl))],
             switchSite, pvmSite, OvsSharedSubnetHarness.Pvm, OvsSharedSubnetHarness.NextVersion());
 
     private async Task InstallAsync(SteeringIntent intent)
@@ -47,7 +47,7 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
     }
 
     private static byte[] Ping(string nonce) =>
-        PacketBuilder.Ipv4(Ue, OvsSharedSubnetHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 0x4d60, 1, Encoding.ASCII.GetBytes(nonce)));
+        PacketBuilder.Ipv4(_ue, OvsSharedSubnetHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 0x4d60, 1, Encoding.ASCII.GetBytes(nonce)));
 
     /// <summary>A ping from the UE through <paramref name="enbRole"/> reaches the PVM host <paramref name="pvmRole"/>, whose reply reaches the eNB in GTP-U.</summary>
     private async Task PingThroughAsync(string enbRole, IPAddress enb, string pvmRole, uint expectedDl)
@@ -56,9 +56,9 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
         using var enbRaw = ovs.Socket(enbRole, SocketType.Raw, ProtocolType.Udp);
         var nonce = Nonce();
         await SendUplinkAsync(enbRole, enb, Ping(nonce));
-        var atPvm = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && Carries(p, nonce), Wait, $"echo request from {enbRole} at {pvmRole}");
-        Assert.Equal(Ue, atPvm.Src);
-        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && g.Inner.Protocol == 1 && Carries(g.Inner, nonce), Wait, $"echo reply from {pvmRole} in GTP-U at {enbRole}");
+        var atPvm = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && Carries(p, nonce), _wait, $"echo request from {enbRole} at {pvmRole}");
+        Assert.Equal(_ue, atPvm.Src);
+        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && g.Inner.Protocol == 1 && Carries(g.Inner, nonce), _wait, $"echo reply from {pvmRole} in GTP-U at {enbRole}");
         Assert.Equal(expectedDl, atEnb.Gtp!.Value.Teid);
         Assert.Equal(enb, atEnb.Dst);
         Assert.Equal(OvsSharedSubnetHarness.Sgw, atEnb.Src);
@@ -87,8 +87,8 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
             using (var sgwRaw = ovs.Socket("sgw", SocketType.Raw, ProtocolType.Udp))
             {
                 var other = Nonce();
-                await SendUplinkAsync("enbb", OvsSharedSubnetHarness.EnbB, PacketBuilder.Ipv4(Ue, Internet, PacketBuilder.UdpProtocol, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(other))));
-                var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, other), Wait, "bearer traffic from eNB B at the S-GW");
+                await SendUplinkAsync("enbb", OvsSharedSubnetHarness.EnbB, PacketBuilder.Ipv4(_ue, _internet, PacketBuilder.UdpProtocol, Packets.Udp(40000, 7777, Encoding.ASCII.GetBytes(other))));
+                var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, other), _wait, "bearer traffic from eNB B at the S-GW");
                 Assert.Equal(Ul, atSgw.Gtp!.Value.Teid);
                 Assert.Equal(OvsSharedSubnetHarness.Sgw, atSgw.Dst);
             }
@@ -104,8 +104,8 @@ public sealed class OvsSharedSubnetTests(OvsSharedSubnetHarness ovs, ITestOutput
             output.WriteLine(await ovs.Appctl("ovs/route/show"));
             output.WriteLine(await ovs.Appctl("tnl/ports/show", "-v"));
             output.WriteLine(await ovs.Appctl("tnl/neigh/show"));
-            output.WriteLine(await ovs.Appctl("ofproto/trace", "brA", $"in_port=3,ip,nw_src={OvsSharedSubnetHarness.Pvm},nw_dst={Ue}"));
-            output.WriteLine(await ovs.Appctl("ofproto/trace", "brB", $"in_port=5,ip,nw_src={OvsSharedSubnetHarness.Pvm},nw_dst={Ue}"));
+            output.WriteLine(await ovs.Appctl("ofproto/trace", "brA", $"in_port=3,ip,nw_src={OvsSharedSubnetHarness.Pvm},nw_dst={_ue}"));
+            output.WriteLine(await ovs.Appctl("ofproto/trace", "brB", $"in_port=5,ip,nw_src={OvsSharedSubnetHarness.Pvm},nw_dst={_ue}"));
             output.WriteLine(await ovs.Appctl("dpctl/dump-flows", "-m"));
             throw;
         }

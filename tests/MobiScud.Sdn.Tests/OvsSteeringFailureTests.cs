@@ -17,16 +17,16 @@ namespace MobiScud.Sdn.Tests;
 [Collection(OvsCollection.Name)]
 public sealed class OvsSteeringFailureTests(OvsHarness ovs, ITestOutputHelper output)
 {
-    private static readonly UeId Ue = new("ue-table-full");
-    private static readonly IPAddress UeAddress = IPAddress.Parse("172.16.0.9");
-    private static readonly EnbId Enb = new(1);
+    private static readonly UeId _ue = new("ue-table-full");
+    private static readonly IPAddress _ueAddress = IPAddress.Parse("172.16.0.9");
+    private static readonly EnbId _enb = new(1);
 
     [Fact]
     public async Task Flow_mods_a_full_table_refuses_reach_the_mc_which_retries_with_back_off_until_the_table_has_room()
     {
-        var config = new McConfig(new Dictionary<EnbId, SiteId> { [Enb] = OvsHarness.SiteA }, new SiteId("core"),
+        var config = new McConfig(new Dictionary<EnbId, SiteId> { [_enb] = OvsHarness.SiteA }, new SiteId("core"),
             steeringRetryAfter: TimeSpan.FromSeconds(1), steeringRetryMax: TimeSpan.FromSeconds(30));
-        var mc = new Mc(config, ovs, output, Ue);
+        var mc = new Mc(config, ovs, output, _ue);
 
         // Table 1 holds only what is there now: every new flow in it is refused.
         var table1 = (await ovs.OfctlAsync("-O", "OpenFlow13", "--no-stats", "dump-flows", ovs.MgmtSocket("brA"), "table=1"))
@@ -34,9 +34,9 @@ public sealed class OvsSteeringFailureTests(OvsHarness ovs, ITestOutputHelper ou
         await ovs.Vsctl("--", "--id=@ft", "create", "Flow_Table", $"flow_limit={table1}", "overflow_policy=refuse", "--", "set", "Bridge", "brA", "flow_tables:1=@ft");
         try
         {
-            await mc.FeedAsync(new UeAttached(mc.Now, Ue, null, UeAddress, Enb, null,
+            await mc.FeedAsync(new UeAttached(mc.Now, _ue, null, _ueAddress, _enb, null,
                 [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1701), new GtpEndpoint(OvsHarness.Enb1, 0x2702))]));
-            await mc.FeedAsync(new PvmStarted(mc.Now, Ue, PvmId.For(Ue), OvsHarness.SiteA, OvsHarness.Pvm));
+            await mc.FeedAsync(new PvmStarted(mc.Now, _ue, PvmId.For(_ue), OvsHarness.SiteA, OvsHarness.Pvm));
 
             // The first install is refused; the MC marks it not installed and schedules a retry 1 s later.
             var first = Assert.Single(mc.Failures);
@@ -65,7 +65,7 @@ public sealed class OvsSteeringFailureTests(OvsHarness ovs, ITestOutputHelper ou
 
             var dump = await ovs.DumpFlowsAsync("brA");
             output.WriteLine(dump);
-            var flows = dump.Split('\n').Where(l => l.Contains($"cookie=0x{SteeringCookies.ForUe(Ue):x},", StringComparison.Ordinal)).ToList();
+            var flows = dump.Split('\n').Where(l => l.Contains($"cookie=0x{SteeringCookies.ForUe(_ue):x},", StringComparison.Ordinal)).ToList();
             Assert.Contains(flows, l => l.Contains("table=1", StringComparison.Ordinal) && l.Contains("tun_id=0x1701", StringComparison.Ordinal)
                                         && l.Contains($"nw_src=172.16.0.9,nw_dst={OvsHarness.Pvm}", StringComparison.Ordinal) && l.EndsWith("output:3", StringComparison.Ordinal));
             Assert.Contains(flows, l => l.Contains("table=2", StringComparison.Ordinal) && l.Contains("set_field:0x2702->tun_id", StringComparison.Ordinal));
@@ -73,7 +73,7 @@ public sealed class OvsSteeringFailureTests(OvsHarness ovs, ITestOutputHelper ou
         finally
         {
             await ovs.Vsctl("clear", "Bridge", "brA", "flow_tables");
-            await ovs.Programmer.ExecuteAsync(new RemoveSteering(Ue, OvsHarness.SiteA));
+            await ovs.Programmer.ExecuteAsync(new RemoveSteering(_ue, OvsHarness.SiteA));
         }
     }
 
@@ -82,9 +82,9 @@ public sealed class OvsSteeringFailureTests(OvsHarness ovs, ITestOutputHelper ou
     public async Task A_barrier_a_frozen_switch_never_answers_reaches_the_mc_as_unconfirmed_and_the_retry_lands_once_it_runs_again()
     {
         var ue = new UeId("ue-frozen-switch");
-        var config = new McConfig(new Dictionary<EnbId, SiteId> { [Enb] = OvsHarness.SiteA }, new SiteId("core"));
+        var config = new McConfig(new Dictionary<EnbId, SiteId> { [_enb] = OvsHarness.SiteA }, new SiteId("core"));
         var mc = new Mc(config, ovs, output, ue);
-        await mc.FeedAsync(new UeAttached(mc.Now, ue, null, IPAddress.Parse("172.16.0.11"), Enb, null,
+        await mc.FeedAsync(new UeAttached(mc.Now, ue, null, IPAddress.Parse("172.16.0.11"), _enb, null,
             [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1711), new GtpEndpoint(OvsHarness.Enb1, 0x2712))]));
         var pid = File.ReadAllText(Path.Combine(ovs.Dir, "ovs-vswitchd.pid")).Trim();
         await ovs.RunAsync("kill", "-STOP", pid);

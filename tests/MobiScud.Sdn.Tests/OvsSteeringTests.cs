@@ -12,10 +12,10 @@ namespace MobiScud.Sdn.Tests;
 [Collection(OvsCollection.Name)]
 public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private static readonly IPAddress Ue1 = IPAddress.Parse("172.16.0.5");
-    private static readonly IPAddress Ue2 = IPAddress.Parse("172.16.0.6");
-    private static readonly IPAddress Internet = IPAddress.Parse("198.51.100.7");
+    private static readonly TimeSpan _wait = TimeSpan.FromSeconds(10);
+    private static readonly IPAddress _ue1 = IPAddress.Parse("172.16.0.5");
+    private static readonly IPAddress _ue2 = IPAddress.Parse("172.16.0.6");
+    private static readonly IPAddress _internet = IPAddress.Parse("198.51.100.7");
     private const uint Ul1 = 0x1001;
     private const uint Dl1 = 0x2002;
     private const uint Dl1AfterHandover = 0x3003;
@@ -23,7 +23,7 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     private const uint Dl2 = 0x2012;
 
     private static SteeringIntent Intent(IPAddress enb, uint dlTeid, SiteId pvmSite, UeId? ue = null, IPAddress? ueAddress = null, uint ul = Ul1, IPAddress? pvm = null) =>
-        new(ue ?? new UeId("ue1"), ueAddress ?? Ue1, new EnbId(1),
+        new(ue ?? new UeId("ue1"), ueAddress ?? _ue1, new EnbId(1),
             [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, ul), new GtpEndpoint(enb, dlTeid))],
             OvsHarness.SiteA, pvmSite, pvm ?? OvsHarness.Pvm, OvsHarness.NextVersion());
 
@@ -49,7 +49,7 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     /// <summary>The first packet matching <paramref name="want"/> at any of the sockets, and where it arrived.</summary>
     private static async Task<(string Where, IpPacket Packet)> FirstAtAsync(Func<IpPacket, bool> want, string what, params (string Where, Socket Socket)[] at)
     {
-        using var cts = new CancellationTokenSource(Wait);
+        using var cts = new CancellationTokenSource(_wait);
         var tasks = at.Select(async a => (a.Where, await ReceiveOrNeverAsync(a.Socket, want, cts.Token))).ToList();
         try
         {
@@ -57,7 +57,7 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no packet for: {what} within {Wait.TotalSeconds} s");
+            throw new TimeoutException($"no packet for: {what} within {_wait.TotalSeconds} s");
         }
         finally
         {
@@ -122,21 +122,21 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         using var pvmIcmp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Icmp);
         using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
         var nonce = Nonce();
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(_ue1, OvsHarness.Pvm, nonce));
 
-        var atPvm = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Protocol == 1 && p.Payload[0] == 8 && Carries(p, nonce), Wait, "echo request at the PVM");
-        Assert.Equal(Ue1, atPvm.Src);
+        var atPvm = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Protocol == 1 && p.Payload[0] == 8 && Carries(p, nonce), _wait, "echo request at the PVM");
+        Assert.Equal(_ue1, atPvm.Src);
         Assert.Equal(OvsHarness.Pvm, atPvm.Dst);
 
         // The PVM's own kernel answers; the switch must wrap the reply in GTP-U toward eNB1 with the downlink TEID.
-        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && g.Inner.Protocol == 1 && Carries(g.Inner, nonce), Wait, "echo reply in GTP-U at eNB1");
+        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && g.Inner.Protocol == 1 && Carries(g.Inner, nonce), _wait, "echo reply in GTP-U at eNB1");
         var (teid, inner) = atEnb.Gtp!.Value;
         Assert.Equal(Dl1, teid);
         Assert.Equal(OvsHarness.Enb1, atEnb.Dst);
         Assert.Equal(OvsHarness.Sgw, atEnb.Src);
         Assert.Equal(0, inner.Payload[0]); // ICMP echo reply
         Assert.Equal(OvsHarness.Pvm, inner.Src);
-        Assert.Equal(Ue1, inner.Dst);
+        Assert.Equal(_ue1, inner.Dst);
     }
 
     [Fact]
@@ -146,16 +146,16 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
         using var enbRaw = ovs.Socket("enb1", SocketType.Raw, ProtocolType.Udp);
         var nonce = Nonce();
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, nonce));
-        var atPvm = await NetnsSocket.ReceiveAsync(pvmUdp, p => p.UdpDstPort == 7777 && Carries(p, nonce), Wait, "UDP at the PVM");
-        Assert.Equal(Ue1, atPvm.Src);
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, OvsHarness.Pvm, nonce));
+        var atPvm = await NetnsSocket.ReceiveAsync(pvmUdp, p => p.UdpDstPort == 7777 && Carries(p, nonce), _wait, "UDP at the PVM");
+        Assert.Equal(_ue1, atPvm.Src);
 
         using (var reply = ovs.Socket("pvma", SocketType.Dgram, ProtocolType.Udp))
         {
-            await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + nonce), new IPEndPoint(Ue1, 40000));
+            await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + nonce), new IPEndPoint(_ue1, 40000));
         }
 
-        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + nonce), Wait, "UDP reply in GTP-U at eNB1");
+        var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + nonce), _wait, "UDP reply in GTP-U at eNB1");
         Assert.Equal(Dl1, atEnb.Gtp!.Value.Teid);
         Assert.Equal(17, atEnb.Gtp!.Value.Inner.Protocol);
     }
@@ -167,15 +167,15 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
         using var sgwRaw = ovs.Socket("sgw", SocketType.Raw, ProtocolType.Udp);
         using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
         var nonce = Nonce();
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, Internet, nonce));
-        var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, nonce), Wait, "bearer traffic at the S-GW");
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, _internet, nonce));
+        var atSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, nonce), _wait, "bearer traffic at the S-GW");
         Assert.Equal(Ul1, atSgw.Gtp!.Value.Teid);
-        Assert.Equal(Internet, atSgw.Gtp!.Value.Inner.Dst);
+        Assert.Equal(_internet, atSgw.Gtp!.Value.Inner.Dst);
         Assert.Equal(OvsHarness.Sgw, atSgw.Dst);
 
         var unknown = Nonce();
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, 0x7777, UdpTo(IPAddress.Parse("172.16.9.9"), Internet, unknown));
-        var unknownAtSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, unknown), Wait, "unknown TEID at the S-GW");
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, 0x7777, UdpTo(IPAddress.Parse("172.16.9.9"), _internet, unknown));
+        var unknownAtSgw = await NetnsSocket.ReceiveAsync(sgwRaw, p => p.Gtp is { } g && Carries(g.Inner, unknown), _wait, "unknown TEID at the S-GW");
         Assert.Equal(0x7777u, unknownAtSgw.Gtp!.Value.Teid);
     }
 
@@ -191,17 +191,17 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
             // Traffic on the old path first, so OVS's datapath caches the old rules (uplink from eNB1, reply to eNB1).
             await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
             var warm = Nonce();
-            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, warm));
-            await NetnsSocket.ReceiveAsync(enb1Raw, p => p.Gtp is { } g && Carries(g.Inner, warm), Wait, "echo reply at eNB1 before the handover");
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(_ue1, OvsHarness.Pvm, warm));
+            await NetnsSocket.ReceiveAsync(enb1Raw, p => p.Gtp is { } g && Carries(g.Inner, warm), _wait, "echo reply at eNB1 before the handover");
 
             // The very first packets after the confirmed handover: the old eNB is no longer a valid source for the PVM
             // (dropped at the guard), the new one is, and the PVM's reply goes to the new eNB with the new TEID.
             await InstallAsync(Intent(OvsHarness.Enb2, Dl1AfterHandover, OvsHarness.SiteA));
             var stale = Nonce();
             var nonce = Nonce();
-            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(Ue1, OvsHarness.Pvm, stale));
-            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(Ue1, OvsHarness.Pvm, nonce));
-            var first = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && (Carries(p, stale) || Carries(p, nonce)), Wait, "echo request from the new eNB at the PVM");
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, Ping(_ue1, OvsHarness.Pvm, stale));
+            await SendUplinkAsync("enb2", OvsHarness.Enb2, Ul1, Ping(_ue1, OvsHarness.Pvm, nonce));
+            var first = await NetnsSocket.ReceiveAsync(pvmIcmp, p => p.Payload[0] == 8 && (Carries(p, stale) || Carries(p, nonce)), _wait, "echo request from the new eNB at the PVM");
             Assert.True(Carries(first, nonce), "a packet from the old eNB reached the PVM after the handover was confirmed");
 
             var (where, reply) = await FirstAtAsync(p => p.Gtp is { } g && Carries(g.Inner, nonce), "echo reply at an eNB", ("eNB1", enb1Raw), ("eNB2", enb2Raw));
@@ -223,30 +223,30 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
             // The PVM still runs at site A while the UE is served at A: local delivery.
             await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
             var n1 = Nonce();
-            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, n1));
-            await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n1), Wait, "UDP at PVM A");
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, OvsHarness.Pvm, n1));
+            await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n1), _wait, "UDP at PVM A");
 
             // The PVM now answers at site B: the switch at A sends it over the inter-site link, B relays both ways.
             // The first packet after the confirmed change already goes to B, although A's path is cached.
             await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteB));
             var n2 = Nonce();
-            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, n2));
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, OvsHarness.Pvm, n2));
             var (where, atB) = await FirstAtAsync(p => Carries(p, n2), "UDP at a PVM host", ("PVM A", pvmA), ("PVM B", pvmB));
             Assert.Equal("PVM B", where);
-            Assert.Equal(Ue1, atB.Src);
+            Assert.Equal(_ue1, atB.Src);
             using (var reply = ovs.Socket("pvmb", SocketType.Dgram, ProtocolType.Udp))
             {
-                await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + n2), new IPEndPoint(Ue1, 40000));
+                await reply.SendToAsync(Encoding.ASCII.GetBytes("re-" + n2), new IPEndPoint(_ue1, 40000));
             }
 
-            var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + n2), Wait, "PVM B reply at eNB1");
+            var atEnb = await NetnsSocket.ReceiveAsync(enbRaw, p => p.Gtp is { } g && Carries(g.Inner, "re-" + n2), _wait, "PVM B reply at eNB1");
             Assert.Equal(Dl1, atEnb.Gtp!.Value.Teid);
 
             // And nothing of n2 went to the old host: probe A with a marker it would receive if it were still steered there.
             await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
             var marker = Nonce();
-            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, marker));
-            var firstAtA = await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n2) || Carries(p, marker), Wait, "marker at PVM A");
+            await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, OvsHarness.Pvm, marker));
+            var firstAtA = await NetnsSocket.ReceiveAsync(pvmA, p => Carries(p, n2) || Carries(p, marker), _wait, "marker at PVM A");
             Assert.True(Carries(firstAtA, marker), "PVM A received traffic while the PVM was at site B");
         });
     }
@@ -255,16 +255,16 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
     public async Task Another_ues_bearer_and_a_spoofed_inner_source_cannot_reach_the_pvm()
     {
         await InstallAsync(Intent(OvsHarness.Enb1, Dl1, OvsHarness.SiteA));
-        await InstallAsync(Intent(OvsHarness.Enb1, Dl2, OvsHarness.SiteA, new UeId("ue2"), Ue2, Ul2, IPAddress.Parse("192.168.77.20")));
+        await InstallAsync(Intent(OvsHarness.Enb1, Dl2, OvsHarness.SiteA, new UeId("ue2"), _ue2, Ul2, IPAddress.Parse("192.168.77.20")));
         using var pvmUdp = ovs.Socket("pvma", SocketType.Raw, ProtocolType.Udp);
         var otherBearer = Nonce();
         var spoofed = Nonce();
         var marker = Nonce();
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(Ue2, OvsHarness.Pvm, otherBearer));
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(Ue1, OvsHarness.Pvm, otherBearer));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(_ue2, OvsHarness.Pvm, otherBearer));
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul2, UdpTo(_ue1, OvsHarness.Pvm, otherBearer));
         await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(IPAddress.Parse("172.16.0.99"), OvsHarness.Pvm, spoofed));
-        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(Ue1, OvsHarness.Pvm, marker));
-        var first = await NetnsSocket.ReceiveAsync(pvmUdp, p => Carries(p, otherBearer) || Carries(p, spoofed) || Carries(p, marker), Wait, "marker at the PVM");
+        await SendUplinkAsync("enb1", OvsHarness.Enb1, Ul1, UdpTo(_ue1, OvsHarness.Pvm, marker));
+        var first = await NetnsSocket.ReceiveAsync(pvmUdp, p => Carries(p, otherBearer) || Carries(p, spoofed) || Carries(p, marker), _wait, "marker at the PVM");
         Assert.True(Carries(first, marker), $"forbidden packet reached the PVM: {Encoding.ASCII.GetString(first.Payload)}");
         await ovs.Programmer.ExecuteAsync(new RemoveSteering(new UeId("ue2"), OvsHarness.SiteA));
     }
@@ -288,10 +288,10 @@ public sealed class OvsSteeringTests(OvsHarness ovs, ITestOutputHelper output)
 [Collection(OvsCollection.Name)]
 public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
 {
-    private static readonly IPAddress Ue = IPAddress.Parse("172.16.0.5");
+    private static readonly IPAddress _ue = IPAddress.Parse("172.16.0.5");
 
     private static SteeringIntent Intent() =>
-        new(new UeId("ue1"), Ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1001), new GtpEndpoint(OvsHarness.Enb1, 0x2002))],
+        new(new UeId("ue1"), _ue, new EnbId(1), [new Bearer(5, new GtpEndpoint(OvsHarness.Sgw, 0x1001), new GtpEndpoint(OvsHarness.Enb1, 0x2002))],
             OvsHarness.SiteA, OvsHarness.SiteA, OvsHarness.Pvm, OvsHarness.NextVersion());
 
     [Fact]
@@ -325,7 +325,7 @@ public sealed class OvsReconcileTests(OvsHarness ovs, ITestOutputHelper output)
         using (var s = ovs.Socket("enb1", SocketType.Dgram, ProtocolType.Udp))
         {
             s.Bind(new IPEndPoint(OvsHarness.Enb1, 2152));
-            var ping = PacketBuilder.Ipv4(Ue, OvsHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 7, 1, Encoding.ASCII.GetBytes(nonce)));
+            var ping = PacketBuilder.Ipv4(_ue, OvsHarness.Pvm, PacketBuilder.IcmpProtocol, PacketBuilder.IcmpEcho(PacketBuilder.IcmpEchoRequest, 7, 1, Encoding.ASCII.GetBytes(nonce)));
             await s.SendToAsync(Packets.GPdu(0x1001, ping), new IPEndPoint(OvsHarness.Sgw, 2152));
         }
 

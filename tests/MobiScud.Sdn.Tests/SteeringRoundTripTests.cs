@@ -13,7 +13,7 @@ namespace MobiScud.Sdn.Tests;
 /// </summary>
 public sealed class SteeringRoundTripTests
 {
-    private static readonly SdnTopology Topology = OvsHarness.TwoSites;
+    private static readonly SdnTopology _topology = OvsHarness.TwoSites;
 
     private static int Cases => int.TryParse(Environment.GetEnvironmentVariable("MOBISCUD_ROUNDTRIP_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 300;
 
@@ -24,16 +24,16 @@ public sealed class SteeringRoundTripTests
         for (var i = 0; i < Cases; i++)
         {
             var intent = RandomIntent(random, i);
-            var compiled = SteeringCompiler.TryCompile(intent, Topology);
+            var compiled = SteeringCompiler.TryCompile(intent, _topology);
             Assert.Null(compiled.Error);
-            var site = Topology[intent.SwitchSite];
+            var site = _topology[intent.SwitchSite];
             var flows = compiled.Flows![intent.SwitchSite].OrderBy(_ => random.Next()).ToList();
 
-            var decompiled = SteeringDecompiler.Decompile(Topology, site, intent.Ue, null, flows);
+            var decompiled = SteeringDecompiler.Decompile(_topology, site, intent.Ue, null, flows);
             AssertSame(Carried(intent), decompiled, i);
 
             // With the intent the caller installed, whose flows these exactly are: that intent itself.
-            Assert.Same(intent, SteeringDecompiler.Decompile(Topology, site, intent.Ue, intent, flows));
+            Assert.Same(intent, SteeringDecompiler.Decompile(_topology, site, intent.Ue, intent, flows));
 
             // A remote PVM site holds only relay flows; it is not where the UE is steered from.
             if (intent.PvmSite != intent.SwitchSite)
@@ -47,7 +47,7 @@ public sealed class SteeringRoundTripTests
     public void An_intent_the_topology_cannot_carry_is_an_error_value()
     {
         var intent = RandomIntent(new Random(3), 0) with { PvmSite = new SiteId("site-z") };
-        var compiled = SteeringCompiler.TryCompile(intent, Topology);
+        var compiled = SteeringCompiler.TryCompile(intent, _topology);
         Assert.Null(compiled.Flows);
         Assert.Contains("'site-z'", compiled.Error, StringComparison.Ordinal);
         Assert.Contains(intent.Ue.ToString(), compiled.Error, StringComparison.Ordinal);
@@ -78,7 +78,7 @@ public sealed class SteeringRoundTripTests
 
     private static SteeringIntent RandomIntent(Random r, int n)
     {
-        var sites = Topology.Sites.Select(s => s.Site).ToArray();
+        var sites = _topology.Sites.Select(s => s.Site).ToArray();
         var switchSite = sites[r.Next(sites.Length)];
         var pvmSite = r.Next(2) == 0 ? switchSite : sites.First(s => s != switchSite);
         var enb = Address(r, 10, 60);

@@ -10,19 +10,19 @@ namespace MobiScud.Simulation.Tests;
 /// <summary>The backhaul graph: presets, routes, delays along routes, shared capacity, and where sites and eNBs come from.</summary>
 public sealed class BackhaulTests
 {
-    private static readonly LinkConfig Links = new();
+    private static readonly LinkConfig _links = new();
 
     /// <summary>Sites on a 4 x 4 grid, 10 km apart.</summary>
     private static List<EdgeSiteNode> GridSites(int n = 4) =>
         Enumerable.Range(0, n * n).Select(i => new EdgeSiteNode(i, new SiteId($"edge-{i}"), (i % n) * 10_000.0, (i / n) * 10_000.0)).ToList();
 
-    private static double SumDelay(Backhaul b, IEnumerable<int> path) => path.Sum(l => b.Links[l].Delay(Links.FibrePerKm.TotalSeconds));
+    private static double SumDelay(Backhaul b, IEnumerable<int> path) => path.Sum(l => b.Links[l].Delay(_links.FibrePerKm.TotalSeconds));
 
     [Fact]
     public void MeshRoutesEverySitePairOverItsDirectLinkAndTheCoreOverLinksCore()
     {
         var sites = GridSites();
-        var b = Backhaul.Mesh(sites, Links);
+        var b = Backhaul.Mesh(sites, _links);
         Assert.Equal((16 * 15 / 2) + 16, b.Links.Count);
         for (var a = 0; a < 16; a++)
         {
@@ -32,7 +32,7 @@ public sealed class BackhaulTests
             }
 
             Assert.Single(b.Path(a, b.CoreEndpoint));
-            Assert.Equal(Links.Core.TotalSeconds, b.Delay(a, b.CoreEndpoint), 12);
+            Assert.Equal(_links.Core.TotalSeconds, b.Delay(a, b.CoreEndpoint), 12);
         }
 
         // The direct link: 1 ms fixed + 10 km x 1.5 route factor x 5 us/km.
@@ -43,7 +43,7 @@ public sealed class BackhaulTests
     public void TreeRoutesThroughAggregationAndTheMetroCore()
     {
         var sites = GridSites();
-        var b = Backhaul.Tree(sites, Links, aggregationSites: 4, seed: 1);
+        var b = Backhaul.Tree(sites, _links, aggregationSites: 4, seed: 1);
         var aggregation = b.Nodes.Where(n => n.Tier == SiteTier.Aggregation).ToList();
         Assert.Equal(4, aggregation.Count);
 
@@ -78,7 +78,7 @@ public sealed class BackhaulTests
     {
         // Eight sites on a circle: the ring links neighbours; the opposite site is four hops either way.
         var sites = Enumerable.Range(0, 8).Select(i => new EdgeSiteNode(i, new SiteId($"edge-{i}"), 20_000 * Math.Cos(i * Math.PI / 4), 20_000 * Math.Sin(i * Math.PI / 4))).ToList();
-        var b = Backhaul.Ring(sites, Links);
+        var b = Backhaul.Ring(sites, _links);
         Assert.Equal(8 + 1, b.Links.Count);
         Assert.Single(b.Path(0, 1));
         Assert.Single(b.Path(0, 7));
@@ -114,8 +114,8 @@ public sealed class BackhaulTests
             var links = Path.Combine(dir.FullName, "links.csv");
             File.WriteAllText(links, "a,b,gbps,fixedMs,km\na,agg,10,0.5,12\nb,agg,10,0.5,\nc,agg,10,0.5,12\na,b,1,5,10\nagg,dc,40,15,\n");
 
-            var (fromYaml, sites) = BackhaulFile.Build(BackhaulFile.Read(yaml, null, GeoProjection.SanFrancisco), Links);
-            var (fromCsv, _) = BackhaulFile.Build(BackhaulFile.Read(nodes, links, GeoProjection.SanFrancisco), Links);
+            var (fromYaml, sites) = BackhaulFile.Build(BackhaulFile.Read(yaml, null, GeoProjection.SanFrancisco), _links);
+            var (fromCsv, _) = BackhaulFile.Build(BackhaulFile.Read(nodes, links, GeoProjection.SanFrancisco), _links);
             Assert.Equal(["a", "b", "c"], sites.Select(s => s.Id.Value));
             for (var x = 0; x < 4; x++)
             {
@@ -132,13 +132,13 @@ public sealed class BackhaulTests
 
             var bad = Path.Combine(dir.FullName, "bad.yaml");
             File.WriteAllText(bad, "nodes:\n  - {id: a, tier: edge, x: 0, y: 0}\n  - {id: dc, tier: core, x: 1, y: 1}\nlinks:\n  - {a: a, b: nowhere, gbps: 1}\n");
-            var ex = Assert.Throws<ScenarioException>(() => BackhaulFile.Build(BackhaulFile.Read(bad, null, GeoProjection.SanFrancisco), Links));
+            var ex = Assert.Throws<ScenarioException>(() => BackhaulFile.Build(BackhaulFile.Read(bad, null, GeoProjection.SanFrancisco), _links));
             Assert.Contains("nowhere", ex.Message);
             Assert.Contains("line 5", ex.Message);
 
             var island = Path.Combine(dir.FullName, "island.yaml");
             File.WriteAllText(island, "nodes:\n  - {id: a, tier: edge, x: 0, y: 0}\n  - {id: dc, tier: core, x: 1, y: 1}\nlinks: []\n");
-            var ex2 = Assert.Throws<ScenarioException>(() => BackhaulFile.Build(BackhaulFile.Read(island, null, GeoProjection.SanFrancisco), Links));
+            var ex2 = Assert.Throws<ScenarioException>(() => BackhaulFile.Build(BackhaulFile.Read(island, null, GeoProjection.SanFrancisco), _links));
             Assert.Contains("no route", ex2.Message);
         }
         finally
@@ -194,8 +194,8 @@ public sealed class BackhaulTests
 
     private sealed class Harness : IPreCopyHost
     {
-        private readonly PriorityQueue<Action, (TimeSpan, long)> queue = new();
-        private long seq;
+        private readonly PriorityQueue<Action, (TimeSpan, long)> _queue = new();
+        private long _seq;
 
         public Harness() => Model = new PreCopyMigrationModel(this);
 
@@ -203,15 +203,15 @@ public sealed class BackhaulTests
 
         public Dictionary<PreCopyMigration, PreCopyResult> Results { get; } = [];
 
-        public void WakeAt(TimeSpan at, int link, long version) => queue.Enqueue(() => Model.OnWake(at, link, version), (at, seq++));
+        public void WakeAt(TimeSpan at, int link, long version) => _queue.Enqueue(() => Model.OnWake(at, link, version), (at, _seq++));
 
         public void Finished(PreCopyMigration migration, PreCopyResult result) => Results.Add(migration, result);
 
-        public void At(TimeSpan at, Action a) => queue.Enqueue(a, (at, seq++));
+        public void At(TimeSpan at, Action a) => _queue.Enqueue(a, (at, _seq++));
 
         public void Run()
         {
-            while (queue.TryDequeue(out var a, out _))
+            while (_queue.TryDequeue(out var a, out _))
             {
                 a();
             }

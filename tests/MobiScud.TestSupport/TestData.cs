@@ -6,9 +6,9 @@ namespace MobiScud.TestSupport;
 /// </summary>
 public static class TestData
 {
-    private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
+    private static readonly Lazy<string> _repoRootLazy = new(FindRepoRoot);
 
-    public static string RepoRoot => RepoRootLazy.Value;
+    public static string RepoRoot => _repoRootLazy.Value;
 
     public static string Root
     {

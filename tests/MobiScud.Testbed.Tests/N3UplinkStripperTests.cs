@@ -10,7 +10,7 @@ namespace MobiScud.Testbed.Tests;
 /// <summary>The N3 uplink step on single frames (the whole path through OVS is in NrTestbedTests).</summary>
 public sealed class N3UplinkStripperTests
 {
-    private static readonly IPNetwork Pvms = IPNetwork.Parse("10.64.0.0/24");
+    private static readonly IPNetwork _pvms = IPNetwork.Parse("10.64.0.0/24");
 
     /// <summary>An Ethernet frame from gNB 10.60.0.11 to the UPF 10.60.0.3 carrying a G-PDU with the UL PDU Session Container.</summary>
     private static byte[] Frame(IPAddress innerDestination, bool container = true)
@@ -40,7 +40,7 @@ public sealed class N3UplinkStripperTests
     public void A_G_PDU_with_the_container_bound_for_a_PVM_leaves_as_a_plain_G_PDU_with_the_same_TEID_addresses_and_inner_packet()
     {
         var frame = Frame(IPAddress.Parse("10.64.0.10"));
-        var stripped = N3UplinkStripper.Strip(frame, Pvms);
+        var stripped = N3UplinkStripper.Strip(frame, _pvms);
         Assert.NotNull(stripped);
         Assert.Equal(frame.Length - 8, stripped.Length);
         Assert.Equal(frame.AsSpan(0, 14).ToArray(), stripped.AsSpan(0, 14).ToArray()); // same MACs
@@ -62,11 +62,11 @@ public sealed class N3UplinkStripperTests
     [Fact]
     public void Other_uplink_keeps_its_container_and_plain_or_foreign_frames_pass_unchanged()
     {
-        Assert.Null(N3UplinkStripper.Strip(Frame(IPAddress.Parse("10.200.0.2")), Pvms)); // the internet: the UPF gets the QFI
-        Assert.Null(N3UplinkStripper.Strip(Frame(IPAddress.Parse("10.64.0.10"), container: false), Pvms)); // nothing to strip
+        Assert.Null(N3UplinkStripper.Strip(Frame(IPAddress.Parse("10.200.0.2")), _pvms)); // the internet: the UPF gets the QFI
+        Assert.Null(N3UplinkStripper.Strip(Frame(IPAddress.Parse("10.64.0.10"), container: false), _pvms)); // nothing to strip
         var truncated = Frame(IPAddress.Parse("10.64.0.10"))[..50];
-        Assert.Null(N3UplinkStripper.Strip(truncated, Pvms));
+        Assert.Null(N3UplinkStripper.Strip(truncated, _pvms));
         byte[] arp = [.. new byte[12], 0x08, 0x06, .. new byte[28]];
-        Assert.Null(N3UplinkStripper.Strip(arp, Pvms));
+        Assert.Null(N3UplinkStripper.Strip(arp, _pvms));
     }
 }

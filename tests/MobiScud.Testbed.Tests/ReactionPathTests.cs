@@ -10,7 +10,7 @@ namespace MobiScud.Testbed.Tests;
 /// <summary>The testbed MC's reaction path without a network: the steering pipeline, runtime pauses, the code warm-up.</summary>
 public sealed class ReactionPathTests
 {
-    private static readonly SiteId A = new("a");
+    private static readonly SiteId _a = new("a");
 
     /// <summary>Carries out each dispatch when the test releases it; records the order they started and finished in.</summary>
     private sealed class GatedDispatcher : ICommandDispatcher
@@ -44,7 +44,7 @@ public sealed class ReactionPathTests
         }
     }
 
-    private static RemoveSteering Remove(string ue) => new(new UeId(ue), A);
+    private static RemoveSteering Remove(string ue) => new(new UeId(ue), _a);
 
     [Fact]
     public async Task A_switch_that_has_not_confirmed_one_UE_does_not_hold_the_next_decision_and_each_UE_keeps_its_order()
@@ -81,7 +81,7 @@ public sealed class ReactionPathTests
         var inner = new GatedDispatcher();
         var pipeline = new SteeringPipeline(inner, (_, _) => { });
         var steer = Remove("ue-1");
-        var create = new CreatePvm(new UeId("ue-2"), new PvmId("pvm-2"), A);
+        var create = new CreatePvm(new UeId("ue-2"), new PvmId("pvm-2"), _a);
         _ = await pipeline.DispatchAsync(null, null, [steer]);
         var turn = pipeline.DispatchAsync(null, null, [create]);
         await Task.Delay(50);

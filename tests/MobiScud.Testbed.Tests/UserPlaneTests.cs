@@ -19,7 +19,7 @@ namespace MobiScud.Testbed.Tests;
 [Collection("testbed")]
 public sealed class UserPlaneTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan _patience = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Pvm_traffic_is_steered_at_the_edge_and_follows_the_UE_across_handovers_while_other_traffic_crosses_the_EPC()
@@ -40,7 +40,7 @@ public sealed class UserPlaneTests(ITestOutputHelper output)
             net.ConnectController(net.Plan.ControllerSocket);
             for (var site = 0; site < 2; site++)
             {
-                await controller.WaitForSwitchAsync(TestbedPlan.DatapathId(site)).WaitAsync(Patience);
+                await controller.WaitForSwitchAsync(TestbedPlan.DatapathId(site)).WaitAsync(_patience);
             }
 
             var epoch = DateTime.UtcNow;

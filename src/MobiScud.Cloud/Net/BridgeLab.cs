@@ -25,8 +25,8 @@ public sealed class BridgeLab : IDisposable
     /// <summary>Address on each client's loopback, inside 172.16.0.0/12: reached by the guest only through its route via the gateway.</summary>
     public static readonly IPAddress RemoteAddress = IPAddress.Parse("172.16.0.1");
 
-    private readonly List<string> namespaces = [];
-    private readonly List<string> rootLinks = [];
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _rootLinks = [];
 
     private BridgeLab(QemuDataNetwork network)
     {
@@ -107,7 +107,7 @@ public sealed class BridgeLab : IDisposable
         }
 
         NetNamespace.Ip(null, "netns", "add", ns);
-        namespaces.Add(ns);
+        _namespaces.Add(ns);
         NetNamespace.Ip(ns, "link", "set", "lo", "up");
     }
 
@@ -138,10 +138,10 @@ public sealed class BridgeLab : IDisposable
 
         AddNamespace(clientNs);
         NetNamespace.Ip(null, "link", "add", bridge, "type", "bridge");
-        rootLinks.Add(bridge);
+        _rootLinks.Add(bridge);
         NetNamespace.Ip(null, "link", "set", bridge, "up");
         NetNamespace.Ip(null, "link", "add", port, "type", "veth", "peer", "name", "c0", "netns", clientNs);
-        rootLinks.Add(port);
+        _rootLinks.Add(port);
         NetNamespace.Ip(null, "link", "set", port, "master", bridge, "up");
         AddClient(clientNs);
         Sites.Add(new BridgeLabSite(null, clientNs, bridge, port));
@@ -169,17 +169,17 @@ public sealed class BridgeLab : IDisposable
 
     public void Dispose()
     {
-        foreach (var ns in Enumerable.Reverse(namespaces))
+        foreach (var ns in Enumerable.Reverse(_namespaces))
         {
             NetNamespace.TryIp(null, "netns", "del", ns);
         }
 
-        namespaces.Clear();
-        foreach (var link in Enumerable.Reverse(rootLinks))
+        _namespaces.Clear();
+        foreach (var link in Enumerable.Reverse(_rootLinks))
         {
             NetNamespace.TryIp(null, "link", "del", link); // the veth went with its client namespace; the bridge stays
         }
 
-        rootLinks.Clear();
+        _rootLinks.Clear();
     }
 }

@@ -27,19 +27,19 @@ public sealed class IcmpProbe : IAsyncDisposable
 {
     private const int HeaderBytes = 8;
     private const int PayloadBytes = 24;
-    private static int nextIdentifier = Environment.ProcessId;
+    private static int _nextIdentifier = Environment.ProcessId;
 
-    private readonly IPAddress target;
-    private readonly IReadOnlyList<Socket> sources;
-    private readonly TimeSpan interval;
-    private readonly ushort identifier;
-    private long startedAt;
-    private readonly Lock gate = new();
-    private readonly List<(TimeSpan Sent, TimeSpan?[] Replies)> samples = [];
-    private readonly CancellationTokenSource stopSending = new();
-    private readonly CancellationTokenSource stopReceiving = new();
-    private readonly List<Task> receivers = [];
-    private Task sender = Task.CompletedTask;
+    private readonly IPAddress _target;
+    private readonly IReadOnlyList<Socket> _sources;
+    private readonly TimeSpan _interval;
+    private readonly ushort _identifier;
+    private long _startedAt;
+    private readonly Lock _gate = new();
+    private readonly List<(TimeSpan Sent, TimeSpan?[] Replies)> _samples = [];
+    private readonly CancellationTokenSource _stopSending = new();
+    private readonly CancellationTokenSource _stopReceiving = new();
+    private readonly List<Task> _receivers = [];
+    private Task _sender = Task.CompletedTask;
 
     /// <param name="sources">Raw ICMP sockets (<see cref="OpenSource"/>); disposed with the probe.</param>
     public IcmpProbe(IPAddress target, IReadOnlyList<Socket> sources, TimeSpan interval)
@@ -54,10 +54,10 @@ public sealed class IcmpProbe : IAsyncDisposable
             throw new ArgumentException("a probe needs at least one source socket", nameof(sources));
         }
 
-        this.target = target;
-        this.sources = sources;
-        this.interval = interval;
-        identifier = (ushort)Interlocked.Increment(ref nextIdentifier);
+        _target = target;
+        _sources = sources;
+        _interval = interval;
+        _identifier = (ushort)Interlocked.Increment(ref _nextIdentifier);
     }
 
     /// <summary>A raw ICMP socket in namespace <paramref name="ns"/>, sending from <paramref name="from"/> if given.</summary>
@@ -95,36 +95,36 @@ public sealed class IcmpProbe : IAsyncDisposable
     public bool OwnsSources { get; init; } = true;
 
     /// <summary>Time since <see cref="Start"/> (the clock of every sample).</summary>
-    public TimeSpan Elapsed => startedAt == 0 ? TimeSpan.Zero : TimeProvider.System.GetElapsedTime(startedAt);
+    public TimeSpan Elapsed => _startedAt == 0 ? TimeSpan.Zero : TimeProvider.System.GetElapsedTime(_startedAt);
 
     public void Start()
     {
-        startedAt = TimeProvider.System.GetTimestamp();
-        for (var i = 0; i < sources.Count; i++)
+        _startedAt = TimeProvider.System.GetTimestamp();
+        for (var i = 0; i < _sources.Count; i++)
         {
             var index = i;
-            receivers.Add(Task.Run(() => ReceiveAsync(index)));
+            _receivers.Add(Task.Run(() => ReceiveAsync(index)));
         }
 
-        sender = Task.Run(SendAsync);
+        _sender = Task.Run(SendAsync);
     }
 
     /// <summary>Stops sending, then waits <paramref name="grace"/> for replies still in flight.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        await stopSending.CancelAsync();
-        await sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _stopSending.CancelAsync();
+        await _sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await Task.Delay(grace);
-        await stopReceiving.CancelAsync();
-        await Task.WhenAll(receivers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _stopReceiving.CancelAsync();
+        await Task.WhenAll(_receivers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>Every tick so far, in order.</summary>
     public IReadOnlyList<EchoSample> Samples()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return [.. samples.Select((s, i) =>
+            return [.. _samples.Select((s, i) =>
             {
                 var first = -1;
                 for (var k = 0; k < s.Replies.Length; k++)
@@ -143,23 +143,23 @@ public sealed class IcmpProbe : IAsyncDisposable
     private async Task SendAsync()
     {
         var packet = new byte[HeaderBytes + PayloadBytes];
-        var to = new IPEndPoint(target, 0);
+        var to = new IPEndPoint(_target, 0);
         var next = Elapsed;
         try
         {
-            for (var seq = 0; !stopSending.IsCancellationRequested; seq++)
+            for (var seq = 0; !_stopSending.IsCancellationRequested; seq++)
             {
-                BuildRequest(packet, identifier, (ushort)seq);
-                lock (gate)
+                BuildRequest(packet, _identifier, (ushort)seq);
+                lock (_gate)
                 {
-                    samples.Add((Elapsed, new TimeSpan?[sources.Count]));
+                    _samples.Add((Elapsed, new TimeSpan?[_sources.Count]));
                 }
 
-                foreach (var s in sources)
+                foreach (var s in _sources)
                 {
                     try
                     {
-                        await s.SendToAsync(packet, SocketFlags.None, to, stopSending.Token);
+                        await s.SendToAsync(packet, SocketFlags.None, to, _stopSending.Token);
                     }
                     catch (SocketException)
                     {
@@ -167,11 +167,11 @@ public sealed class IcmpProbe : IAsyncDisposable
                     }
                 }
 
-                next += interval;
+                next += _interval;
                 var wait = next - Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(wait, stopSending.Token);
+                    await Task.Delay(wait, _stopSending.Token);
                 }
                 else
                 {
@@ -187,26 +187,26 @@ public sealed class IcmpProbe : IAsyncDisposable
     private async Task ReceiveAsync(int index)
     {
         var buffer = new byte[2048];
-        var socket = sources[index];
+        var socket = _sources[index];
         try
         {
-            while (!stopReceiving.IsCancellationRequested)
+            while (!_stopReceiving.IsCancellationRequested)
             {
-                var n = await socket.ReceiveAsync(buffer, SocketFlags.None, stopReceiving.Token);
+                var n = await socket.ReceiveAsync(buffer, SocketFlags.None, _stopReceiving.Token);
                 var at = Elapsed;
-                if (!TryParseReply(buffer.AsSpan(0, n), target, identifier, out var seq))
+                if (!TryParseReply(buffer.AsSpan(0, n), _target, _identifier, out var seq))
                 {
                     continue;
                 }
 
-                lock (gate)
+                lock (_gate)
                 {
                     // Sequence numbers wrap at 65536 ticks (11 minutes at 10 ms): match the latest tick with that number.
-                    for (var i = samples.Count - 1; i >= 0; i--)
+                    for (var i = _samples.Count - 1; i >= 0; i--)
                     {
                         if ((ushort)i == seq)
                         {
-                            samples[i].Replies[index] ??= at;
+                            _samples[i].Replies[index] ??= at;
 
                             break;
                         }
@@ -269,20 +269,20 @@ public sealed class IcmpProbe : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!stopSending.IsCancellationRequested)
+        if (!_stopSending.IsCancellationRequested)
         {
             await StopAsync(TimeSpan.Zero);
         }
 
         if (OwnsSources)
         {
-            foreach (var s in sources)
+            foreach (var s in _sources)
             {
                 s.Dispose();
             }
         }
 
-        stopSending.Dispose();
-        stopReceiving.Dispose();
+        _stopSending.Dispose();
+        _stopReceiving.Dispose();
     }
 }

@@ -10,20 +10,20 @@ namespace MobiScud.Cloud.Qemu;
 /// </summary>
 internal sealed class DataAddressPool(QemuDataNetwork network)
 {
-    private readonly Dictionary<PvmId, IPAddress> held = [];
+    private readonly Dictionary<PvmId, IPAddress> _held = [];
 
     /// <summary>The PVM's address (pinned, kept from before, or the lowest free one); null with the refusal when there is none.</summary>
     public IPAddress? Allocate(PvmId pvm, IPAddress? wanted, out string? refusal)
     {
         refusal = null;
-        if (held.TryGetValue(pvm, out var kept))
+        if (_held.TryGetValue(pvm, out var kept))
         {
             return kept;
         }
 
         if (wanted is not null)
         {
-            var holder = held.Where(kv => kv.Value.Equals(wanted)).Select(kv => (PvmId?)kv.Key).FirstOrDefault();
+            var holder = _held.Where(kv => kv.Value.Equals(wanted)).Select(kv => (PvmId?)kv.Key).FirstOrDefault();
             if (!network.InPool(wanted))
             {
                 refusal = $"data address {wanted} pinned for {pvm} is outside the pool {network.PoolFirst}-{network.PoolLast}";
@@ -36,16 +36,16 @@ internal sealed class DataAddressPool(QemuDataNetwork network)
                 return null;
             }
 
-            held[pvm] = wanted;
+            _held[pvm] = wanted;
             return wanted;
         }
 
-        var used = held.Values.ToHashSet();
+        var used = _held.Values.ToHashSet();
         foreach (var a in network.Pool())
         {
             if (!used.Contains(a))
             {
-                held[pvm] = a;
+                _held[pvm] = a;
                 return a;
             }
         }
@@ -55,9 +55,9 @@ internal sealed class DataAddressPool(QemuDataNetwork network)
     }
 
     /// <summary>An adopted PVM's address, as its manifest says.</summary>
-    public void Hold(PvmId pvm, IPAddress address) => held[pvm] = address;
+    public void Hold(PvmId pvm, IPAddress address) => _held[pvm] = address;
 
-    public void Release(PvmId pvm) => held.Remove(pvm);
+    public void Release(PvmId pvm) => _held.Remove(pvm);
 
-    public void Clear() => held.Clear();
+    public void Clear() => _held.Clear();
 }

@@ -22,7 +22,7 @@ public static class GuestImageBuilder
             ? dir
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mobiscud", "guest");
 
-    private static readonly SemaphoreSlim BuildLock = new(1, 1);
+    private static readonly SemaphoreSlim _buildLock = new(1, 1);
 
     public static string Script()
     {
@@ -81,7 +81,7 @@ public static class GuestImageBuilder
             return image;
         }
 
-        await BuildLock.WaitAsync(ct);
+        await _buildLock.WaitAsync(ct);
         try
         {
             image = Load(dir);
@@ -121,7 +121,7 @@ public static class GuestImageBuilder
         }
         finally
         {
-            BuildLock.Release();
+            _buildLock.Release();
         }
     }
 

@@ -35,9 +35,9 @@ internal sealed class PvmEntry(UeId ue, PvmId pvm, SiteId site)
 /// </summary>
 internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork)
 {
-    private readonly Dictionary<PvmId, PvmEntry> entries = [];
-    private readonly Dictionary<PvmId, PvmSpec> specs = [];
-    private readonly DataAddressPool? addresses = dataNetwork is null ? null : new DataAddressPool(dataNetwork);
+    private readonly Dictionary<PvmId, PvmEntry> _entries = [];
+    private readonly Dictionary<PvmId, PvmSpec> _specs = [];
+    private readonly DataAddressPool? _addresses = dataNetwork is null ? null : new DataAddressPool(dataNetwork);
 
     public Lock Gate { get; } = new();
 
@@ -45,7 +45,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            specs[pvm] = spec;
+            _specs[pvm] = spec;
         }
     }
 
@@ -53,7 +53,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            return specs.GetValueOrDefault(pvm, defaultSpec);
+            return _specs.GetValueOrDefault(pvm, defaultSpec);
         }
     }
 
@@ -61,7 +61,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            return entries.TryGetValue(pvm, out entry!);
+            return _entries.TryGetValue(pvm, out entry!);
         }
     }
 
@@ -71,7 +71,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            return [.. entries.Values.Select(e => e.Status())];
+            return [.. _entries.Values.Select(e => e.Status())];
         }
     }
 
@@ -84,7 +84,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
         refusal = null;
         lock (Gate)
         {
-            return addresses?.Allocate(pvm, SpecOf(pvm).DataAddress, out refusal);
+            return _addresses?.Allocate(pvm, SpecOf(pvm).DataAddress, out refusal);
         }
     }
 
@@ -92,7 +92,7 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            entries.Add(entry.Pvm, entry);
+            _entries.Add(entry.Pvm, entry);
         }
     }
 
@@ -101,11 +101,11 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            entries.Add(entry.Pvm, entry);
-            specs[entry.Pvm] = spec with { DataAddress = entry.Address };
+            _entries.Add(entry.Pvm, entry);
+            _specs[entry.Pvm] = spec with { DataAddress = entry.Address };
             if (entry.Address is not null)
             {
-                addresses?.Hold(entry.Pvm, entry.Address);
+                _addresses?.Hold(entry.Pvm, entry.Address);
             }
         }
     }
@@ -115,13 +115,13 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            if (!entries.Remove(pvm, out var entry))
+            if (!_entries.Remove(pvm, out var entry))
             {
                 return null;
             }
 
             entry.Destroyed = true;
-            addresses?.Release(pvm);
+            _addresses?.Release(pvm);
             return entry;
         }
     }
@@ -131,14 +131,14 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
     {
         lock (Gate)
         {
-            var all = entries.Values.ToList();
+            var all = _entries.Values.ToList();
             foreach (var e in all)
             {
                 e.Destroyed = true;
             }
 
-            entries.Clear();
-            addresses?.Clear();
+            _entries.Clear();
+            _addresses?.Clear();
             return all;
         }
     }

@@ -13,9 +13,9 @@ namespace MobiScud.Cloud.Qemu;
 /// </summary>
 internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
 {
-    private static readonly TimeSpan Connect = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan _connect = TimeSpan.FromSeconds(10);
 
-    private readonly List<QemuAdoptionProblem> problems = [];
+    private readonly List<QemuAdoptionProblem> _problems = [];
 
     public async Task<QemuAdoptionReport> RunAsync(CancellationToken ct)
     {
@@ -53,7 +53,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             }
         }
 
-        return new QemuAdoptionReport(adopted, [.. problems]);
+        return new QemuAdoptionReport(adopted, [.. _problems]);
     }
 
     /// <summary>The manifest of an instance directory whose QEMU still runs; anything else is reported and removed.</summary>
@@ -113,7 +113,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             QemuInstance? source = null;
             try
             {
-                source = await QemuInstance.AdoptAsync(src, Connect, ct, host.Time);
+                source = await QemuInstance.AdoptAsync(src, _connect, ct, host.Time);
             }
             catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
             {
@@ -203,7 +203,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         try
         {
             // No status at all: `migrate` was never issued (the crash came while the destination started or the disk mirrored).
-            migration = (await source.Qmp.SendAsync(new QueryMigrate(), Connect, ct)).Status ?? "not started";
+            migration = (await source.Qmp.SendAsync(new QueryMigrate(), _connect, ct)).Status ?? "not started";
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
@@ -216,11 +216,11 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             {
                 await using (var waits = new QmpEventWaits(ct))
                 {
-                    var resumed = waits.Add(destination.Qmp, RunStateEvents.Resume, null, Connect);
+                    var resumed = waits.Add(destination.Qmp, RunStateEvents.Resume, null, _connect);
                     await QemuMigration.WaitDestinationRunningAsync(destination, src.State == PvmState.Suspended, resumed, host.Time);
                 }
 
-                await destination.Qmp.TrySendAsync(new NbdServerStop(), Connect);
+                await destination.Qmp.TrySendAsync(new NbdServerStop(), _connect);
 
                 // Before the source's directory goes: the shared image may still lie in it.
                 TakeOverSharedDisk(destination);
@@ -238,7 +238,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
 
         // Roll back: cancel what is left of the copy and the mirror, drop the destination, resume the source.
-        await source.Qmp.TrySendAsync(new MigrateCancel(), Connect);
+        await source.Qmp.TrySendAsync(new MigrateCancel(), _connect);
         await QemuMigration.RollBackAsync(source, src.MirrorJob, src.MirrorNode ?? $"{QemuMigration.MirrorTargetPrefix}-none", src.State, host.Time, host.Logger);
         if (dst is not null)
         {
@@ -252,7 +252,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
     private void Problem(string path, string message)
     {
         host.Logger.LogWarning("adoption: {Path}: {Problem}", path, message);
-        problems.Add(new(path, message));
+        _problems.Add(new(path, message));
     }
 
     /// <summary>
@@ -282,7 +282,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
     {
         try
         {
-            return await QemuInstance.AdoptAsync(m, Connect, ct, host.Time);
+            return await QemuInstance.AdoptAsync(m, _connect, ct, host.Time);
         }
         catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
         {
@@ -294,7 +294,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
     {
         try
         {
-            return (await instance.Qmp.SendAsync(new QueryStatus(), Connect)).Status;
+            return (await instance.Qmp.SendAsync(new QueryStatus(), _connect)).Status;
         }
         catch (Exception e) when (e.IsQmpFailure())
         {

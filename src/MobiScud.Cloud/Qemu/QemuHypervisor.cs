@@ -20,63 +20,63 @@ namespace MobiScud.Cloud.Qemu;
 /// </remarks>
 public sealed class QemuHypervisor : IHypervisor, IQemuHost
 {
-    private readonly QemuHypervisorOptions options;
-    private readonly Channel<ControlEvent> events = Channel.CreateUnbounded<ControlEvent>();
-    private readonly PvmTable table;
-    private readonly QemuSites sites = new();
-    private readonly QemuLauncher launcher;
-    private readonly QemuManifestStore manifests;
-    private readonly List<Task> background = [];
-    private readonly CancellationTokenSource shutdown = new();
-    private readonly long createdAt;
+    private readonly QemuHypervisorOptions _options;
+    private readonly Channel<ControlEvent> _events = Channel.CreateUnbounded<ControlEvent>();
+    private readonly PvmTable _table;
+    private readonly QemuSites _sites = new();
+    private readonly QemuLauncher _launcher;
+    private readonly QemuManifestStore _manifests;
+    private readonly List<Task> _background = [];
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly long _createdAt;
 
-    private int staleMirrorTargetsRemoved;
+    private int _staleMirrorTargetsRemoved;
 
     public QemuHypervisor(QemuHypervisorOptions options)
     {
         options.DataNetwork?.Validate();
-        this.options = options;
-        table = new PvmTable(options.DefaultSpec, options.DataNetwork);
-        manifests = new QemuManifestStore(options.Detached, options.Logger);
-        launcher = new QemuLauncher(options, sites);
-        createdAt = options.TimeProvider.GetTimestamp();
+        _options = options;
+        _table = new PvmTable(options.DefaultSpec, options.DataNetwork);
+        _manifests = new QemuManifestStore(options.Detached, options.Logger);
+        _launcher = new QemuLauncher(options, _sites);
+        _createdAt = options.TimeProvider.GetTimestamp();
     }
 
     /// <summary>The guest-visible data network (null: management networking only).</summary>
-    public QemuDataNetwork? DataNetwork => options.DataNetwork;
+    public QemuDataNetwork? DataNetwork => _options.DataNetwork;
 
-    public ChannelReader<ControlEvent> Events => events.Reader;
+    public ChannelReader<ControlEvent> Events => _events.Reader;
 
     /// <summary>Raised for every finished migration (succeeded or not) with QEMU's full figures.</summary>
     public event Action<QemuMigrationReport>? MigrationReported;
 
     public MigrationPolicy Policy
     {
-        get => options.Policy;
-        set => options.Policy = value;
+        get => _options.Policy;
+        set => _options.Policy = value;
     }
 
     /// <summary>Stale mirror targets removed from sources before a migration (see <see cref="QemuMigration"/>).</summary>
-    public int StaleMirrorTargetsRemoved => Volatile.Read(ref staleMirrorTargetsRemoved);
+    public int StaleMirrorTargetsRemoved => Volatile.Read(ref _staleMirrorTargetsRemoved);
 
     /// <summary>Manifests that could not be written (disk full, permissions): the PVM runs on, but a restart cannot adopt it.</summary>
-    public IReadOnlyList<string> ManifestErrors => manifests.Errors;
+    public IReadOnlyList<string> ManifestErrors => _manifests.Errors;
 
-    PvmTable IQemuHost.Table => table;
+    PvmTable IQemuHost.Table => _table;
 
-    QemuManifestStore IQemuHost.Manifests => manifests;
+    QemuManifestStore IQemuHost.Manifests => _manifests;
 
-    TimeProvider IQemuHost.Time => options.TimeProvider;
+    TimeProvider IQemuHost.Time => _options.TimeProvider;
 
-    ILogger IQemuHost.Logger => options.Logger;
+    ILogger IQemuHost.Logger => _options.Logger;
 
     TimeSpan IQemuHost.Now => Now;
 
-    TimeSpan IQemuHost.MigrationTimeout => options.MigrationTimeout;
+    TimeSpan IQemuHost.MigrationTimeout => _options.MigrationTimeout;
 
-    CancellationToken IQemuHost.Shutdown => shutdown.Token;
+    CancellationToken IQemuHost.Shutdown => _shutdown.Token;
 
-    private TimeSpan Now => options.Clock?.Invoke() ?? options.TimeProvider.GetElapsedTime(createdAt);
+    private TimeSpan Now => _options.Clock?.Invoke() ?? _options.TimeProvider.GetElapsedTime(_createdAt);
 
     /// <summary>Registers a site; QEMU processes a crashed earlier run left in its directory are killed.</summary>
     public void AddSite(QemuSite site)
@@ -86,12 +86,12 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             throw new ArgumentException($"site {site.Id}: port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})", nameof(site));
         }
 
-        if (options.DataNetwork is not null && site.DataBridge is null)
+        if (_options.DataNetwork is not null && site.DataBridge is null)
         {
-            throw new ArgumentException($"site {site.Id}: the hypervisor has a data network ({options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps", nameof(site));
+            throw new ArgumentException($"site {site.Id}: the hypervisor has a data network ({_options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps", nameof(site));
         }
 
-        if (options.DataNetwork is null && site.DataBridge is not null)
+        if (_options.DataNetwork is null && site.DataBridge is not null)
         {
             throw new ArgumentException($"site {site.Id}: DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)", nameof(site));
         }
@@ -104,28 +104,28 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         // Full paths: they appear on QEMU's command line, which is how a later process recognises its QEMUs.
         site = site with { Directory = Path.GetFullPath(site.Directory) };
         Directory.CreateDirectory(site.Directory);
-        if (!options.Detached)
+        if (!_options.Detached)
         {
             var killed = QemuInstance.KillLeftovers(site.Directory);
             if (killed > 0)
             {
-                options.Logger.LogInformation("site {Site}: killed {Count} QEMU processes a crashed earlier run left", site.Id, killed);
+                _options.Logger.LogInformation("site {Site}: killed {Count} QEMU processes a crashed earlier run left", site.Id, killed);
             }
         }
 
-        sites.Add(site);
+        _sites.Add(site);
     }
 
     /// <summary>Gives one PVM its own size (else <see cref="QemuHypervisorOptions.DefaultSpec"/>).</summary>
-    public void DefinePvm(PvmId pvm, PvmSpec spec) => table.Define(pvm, spec);
+    public void DefinePvm(PvmId pvm, PvmSpec spec) => _table.Define(pvm, spec);
 
-    public IReadOnlyList<PvmReport> Query() => table.Statuses();
+    public IReadOnlyList<PvmReport> Query() => _table.Statuses();
 
     public QemuPvmInfo? Describe(PvmId pvm)
     {
-        lock (table.Gate)
+        lock (_table.Gate)
         {
-            if (table.Find(pvm) is not { Active: { } a } e)
+            if (_table.Find(pvm) is not { Active: { } a } e)
             {
                 return null;
             }
@@ -140,7 +140,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// </summary>
     public async Task<string?> QueryQemuStatusAsync(PvmId pvm, CancellationToken ct = default)
     {
-        var active = table.Find(pvm)?.Active;
+        var active = _table.Find(pvm)?.Active;
         if (active is null || active.Exited.IsCompleted)
         {
             return null;
@@ -160,9 +160,9 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     public async Task<long> MeasureNonZeroMemoryAsync(PvmId pvm, CancellationToken ct = default)
     {
         QemuInstance? active;
-        lock (table.Gate)
+        lock (_table.Gate)
         {
-            active = table.Find(pvm) is { Migration: null } e ? e.Active : null;
+            active = _table.Find(pvm) is { Migration: null } e ? e.Active : null;
         }
 
         if (active is null)
@@ -175,7 +175,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     public Task ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
-        ObjectDisposedException.ThrowIf(shutdown.IsCancellationRequested, this);
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         switch (command)
         {
             case CreatePvm c:
@@ -191,9 +191,9 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 BeginMigration(m);
                 return Task.CompletedTask;
             case CancelMigration c:
-                lock (table.Gate)
+                lock (_table.Gate)
                 {
-                    if (table.Find(c.Pvm) is { Migration: { } run } && run.Id == c.Migration)
+                    if (_table.Find(c.Pvm) is { Migration: { } run } && run.Id == c.Migration)
                     {
                         run.Cancel();
                     }
@@ -208,9 +208,9 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     private void Create(UeId ue, PvmId pvm, SiteId siteId)
     {
         PvmEntry entry;
-        lock (table.Gate)
+        lock (_table.Gate)
         {
-            if (table.TryGet(pvm, out var existing))
+            if (_table.TryGet(pvm, out var existing))
             {
                 if (existing.Site == siteId && existing.State is PvmState.Running)
                 {
@@ -224,13 +224,13 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 return;
             }
 
-            if (!sites.Contains(siteId))
+            if (!_sites.Contains(siteId))
             {
                 Emit(new PvmFailed(Now, ue, pvm, siteId, $"unknown site {siteId}"));
                 return;
             }
 
-            var address = table.AllocateAddress(pvm, out var refusal);
+            var address = _table.AllocateAddress(pvm, out var refusal);
             if (refusal is not null)
             {
                 Emit(new PvmFailed(Now, ue, pvm, siteId, refusal));
@@ -238,7 +238,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             }
 
             entry = new PvmEntry(ue, pvm, siteId) { State = PvmState.Booting, Address = address };
-            table.Add(entry);
+            _table.Add(entry);
         }
 
         Track(BootAsync(entry));
@@ -248,8 +248,8 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         try
         {
-            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, shutdown.Token, null, entry.Address);
-            lock (table.Gate)
+            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, _shutdown.Token, null, entry.Address);
+            lock (_table.Gate)
             {
                 if (entry.Destroyed)
                 {
@@ -261,7 +261,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             }
 
             Supervise(entry, instance);
-            await instance.WaitReadyAsync(options.BootTimeout, shutdown.Token);
+            await instance.WaitReadyAsync(_options.BootTimeout, _shutdown.Token);
             if (entry.Address is { } address)
             {
                 var log = instance.ReadSerialLog();
@@ -273,7 +273,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 }
             }
 
-            lock (table.Gate)
+            lock (_table.Gate)
             {
                 if (entry.State == PvmState.Booting)
                 {
@@ -281,10 +281,10 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 }
             }
 
-            manifests.Write(entry, instance);
+            _manifests.Write(entry, instance);
             Emit(new PvmStarted(Now, entry.Ue, entry.Pvm, entry.Site, entry.Address));
         }
-        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
         {
         }
         catch (Exception e)
@@ -295,7 +295,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     private void Fail(PvmEntry entry, string reason)
     {
-        lock (table.Gate)
+        lock (_table.Gate)
         {
             if (entry.Destroyed || entry.State == PvmState.Failed)
             {
@@ -305,7 +305,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             entry.State = PvmState.Failed;
         }
 
-        options.Logger.LogWarning("{Pvm} at {Site} failed: {Reason}", entry.Pvm, entry.Site, reason);
+        _options.Logger.LogWarning("{Pvm} at {Site} failed: {Reason}", entry.Pvm, entry.Site, reason);
         Emit(new PvmFailed(Now, entry.Ue, entry.Pvm, entry.Site, reason));
     }
 
@@ -315,14 +315,14 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     private async Task SuperviseAsync(PvmEntry entry, QemuInstance instance)
     {
         // Ends at shutdown too: DisposeAsync awaits the tracked work before it stops (or detaches) the QEMUs.
-        await Task.WhenAny(instance.Exited, Task.Delay(Timeout.InfiniteTimeSpan, options.TimeProvider, shutdown.Token));
+        await Task.WhenAny(instance.Exited, Task.Delay(Timeout.InfiniteTimeSpan, _options.TimeProvider, _shutdown.Token));
         if (!instance.Exited.IsCompleted)
         {
             return;
         }
 
         bool crashed;
-        lock (table.Gate)
+        lock (_table.Gate)
         {
             crashed = !instance.Stopping && ReferenceEquals(entry.Active, instance) && !entry.Destroyed;
         }
@@ -337,7 +337,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     private async Task ResumeAsync(ResumePvm r, CancellationToken ct)
     {
-        var entry = table.Find(r.Pvm);
+        var entry = _table.Find(r.Pvm);
         if (entry is null)
         {
             // Nothing to resume (never created, or lost in a restart): boot it afresh where the MC wants it.
@@ -354,7 +354,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         try
         {
             await entry.Active.Qmp.SendAsync(new Cont(), null, ct);
-            lock (table.Gate)
+            lock (_table.Gate)
             {
                 if (entry.State == PvmState.Suspended)
                 {
@@ -362,7 +362,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 }
             }
 
-            manifests.Write(entry, entry.Active);
+            _manifests.Write(entry, entry.Active);
             Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, entry.Address));
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
@@ -373,7 +373,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     private async Task SuspendAsync(SuspendPvm s, CancellationToken ct)
     {
-        var entry = table.Find(s.Pvm);
+        var entry = _table.Find(s.Pvm);
         if (entry?.Active is null || entry.Site != s.Site)
         {
             Emit(new PvmFailed(Now, s.Ue, s.Pvm, s.Site, $"{s.Pvm} is not running at site {s.Site}"));
@@ -383,7 +383,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         try
         {
             await entry.Active.Qmp.SendAsync(new Stop(), null, ct);
-            lock (table.Gate)
+            lock (_table.Gate)
             {
                 if (entry.State == PvmState.Running)
                 {
@@ -391,7 +391,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 }
             }
 
-            manifests.Write(entry, entry.Active);
+            _manifests.Write(entry, entry.Active);
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
@@ -401,7 +401,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     private async Task DestroyAsync(PvmId pvm)
     {
-        if (table.Remove(pvm) is not { } entry)
+        if (_table.Remove(pvm) is not { } entry)
         {
             return;
         }
@@ -421,10 +421,10 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     private void BeginMigration(StartMigration m)
     {
-        lock (table.Gate)
+        lock (_table.Gate)
         {
             string? refusal = null;
-            if (!table.TryGet(m.Pvm, out var entry) || entry.Active is null)
+            if (!_table.TryGet(m.Pvm, out var entry) || entry.Active is null)
             {
                 refusal = $"{m.Pvm} does not exist";
             }
@@ -440,7 +440,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             {
                 refusal = $"{m.Pvm} is {entry.State}";
             }
-            else if (!sites.Contains(m.To))
+            else if (!_sites.Contains(m.To))
             {
                 refusal = $"unknown destination site {m.To}";
             }
@@ -455,10 +455,10 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 return;
             }
 
-            var run = new QemuMigration(this, m, options.Policy, entry, entry.Active!, entry.State);
+            var run = new QemuMigration(this, m, _options.Policy, entry, entry.Active!, entry.State);
             entry.Migration = run;
             entry.State = PvmState.Migrating;
-            background.Add(run.Start());
+            _background.Add(run.Start());
         }
     }
 
@@ -474,18 +474,18 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// </summary>
     public async Task<QemuAdoptionReport> AdoptAsync(CancellationToken ct = default)
     {
-        if (!options.Detached)
+        if (!_options.Detached)
         {
             throw new InvalidOperationException("AdoptAsync needs QemuHypervisorOptions.Detached (without it, AddSite kills leftovers instead)");
         }
 
-        return await new QemuAdoption(this, sites).RunAsync(ct);
+        return await new QemuAdoption(this, _sites).RunAsync(ct);
     }
 
     private Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
-        launcher.StartAsync(pvm, table.SpecOf(pvm), siteId, incoming, sharedDisk, dataAddress, ct);
+        _launcher.StartAsync(pvm, _table.SpecOf(pvm), siteId, incoming, sharedDisk, dataAddress, ct);
 
-    private void Release(QemuInstance instance) => sites.Free(instance.Site, instance.Ports);
+    private void Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
 
     Task<QemuInstance> IQemuHost.StartInstanceAsync(PvmId pvm, SiteId site, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
         StartInstanceAsync(pvm, site, incoming, ct, sharedDisk, dataAddress);
@@ -498,16 +498,16 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     void IQemuHost.Report(QemuMigrationReport report) => MigrationReported?.Invoke(report);
 
-    void IQemuHost.StaleMirrorTargetRemoved() => Interlocked.Increment(ref staleMirrorTargetsRemoved);
+    void IQemuHost.StaleMirrorTargetRemoved() => Interlocked.Increment(ref _staleMirrorTargetsRemoved);
 
-    private void Emit(ControlEvent e) => events.Writer.TryWrite(e);
+    private void Emit(ControlEvent e) => _events.Writer.TryWrite(e);
 
     private void Track(Task t)
     {
-        lock (table.Gate)
+        lock (_table.Gate)
         {
-            background.RemoveAll(b => b.IsCompleted);
-            background.Add(t);
+            _background.RemoveAll(b => b.IsCompleted);
+            _background.Add(t);
         }
     }
 
@@ -517,32 +517,32 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (shutdown.IsCancellationRequested)
+        if (_shutdown.IsCancellationRequested)
         {
             return;
         }
 
-        shutdown.Cancel();
+        _shutdown.Cancel();
         Task[] pending;
-        lock (table.Gate)
+        lock (_table.Gate)
         {
-            pending = [.. background];
+            pending = [.. _background];
         }
 
         await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         List<QemuInstance> instances;
         List<QemuInstance> kept;
-        lock (table.Gate)
+        lock (_table.Gate)
         {
             // Detached: running and suspended PVMs (migrations were rolled back above) stay up for the next process;
             // a PVM still booting has no manifest yet and goes.
-            bool Keep(PvmEntry e) => options.Detached && e.State is PvmState.Running or PvmState.Suspended && !e.Active!.Exited.IsCompleted;
-            var live = table.RemoveAll().Where(e => e.Active is not null).ToList();
+            bool Keep(PvmEntry e) => _options.Detached && e.State is PvmState.Running or PvmState.Suspended && !e.Active!.Exited.IsCompleted;
+            var live = _table.RemoveAll().Where(e => e.Active is not null).ToList();
             instances = [.. live.Where(e => !Keep(e)).Select(e => e.Active!)];
             kept = [.. live.Where(Keep).Select(e => e.Active!)];
         }
 
         await Task.WhenAll(instances.Select(i => i.StopAsync()).Concat(kept.Select(i => i.DetachAsync())));
-        events.Writer.TryComplete();
+        _events.Writer.TryComplete();
     }
 }

@@ -30,19 +30,19 @@ public sealed class QemuInstance : IAsyncDisposable
     public const string StdoutFile = "qemu.stdout";
     public const string PidFile = "qemu.pid";
 
-    private readonly Process? process;
-    private readonly StringBuilder stderr = new();
-    private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource watch = new();
-    private readonly TimeProvider time;
-    private Task watcher = Task.CompletedTask;
-    private int pid;
-    private int stopping;
-    private int tapDeleted;
+    private readonly Process? _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _watch = new();
+    private readonly TimeProvider _time;
+    private Task _watcher = Task.CompletedTask;
+    private int _pid;
+    private int _stopping;
+    private int _tapDeleted;
 
     private QemuInstance(SiteId site, string directory, string diskPath, QemuPorts ports, PvmSpec spec, Process? process, int pid, bool detached, QemuDataNic? dataNic, TimeProvider? time)
     {
-        this.time = time ?? TimeProvider.System;
+        _time = time ?? TimeProvider.System;
         Site = site;
         DataNic = dataNic;
         DiskPath = diskPath;
@@ -50,8 +50,8 @@ public sealed class QemuInstance : IAsyncDisposable
         Ports = ports;
         Spec = spec;
         Detached = detached;
-        this.process = process;
-        this.pid = pid;
+        _process = process;
+        _pid = pid;
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public sealed class QemuInstance : IAsyncDisposable
 
     public QmpClient Qmp { get; private set; } = null!;
 
-    public int ProcessId => Volatile.Read(ref pid);
+    public int ProcessId => Volatile.Read(ref _pid);
 
     public string QmpSocket => Path.Combine(Directory, "qmp.sock");
 
@@ -83,10 +83,10 @@ public sealed class QemuInstance : IAsyncDisposable
     public string DiskPath { get; internal set; }
 
     /// <summary>Completes with QEMU's exit code when the process ends (expected or not).</summary>
-    public Task<int> Exited => exited.Task;
+    public Task<int> Exited => _exited.Task;
 
     /// <summary>True once <see cref="StopAsync"/> began: an exit from then on is not a crash.</summary>
-    public bool Stopping => Volatile.Read(ref stopping) != 0;
+    public bool Stopping => Volatile.Read(ref _stopping) != 0;
 
     public string StderrTail
     {
@@ -98,9 +98,9 @@ public sealed class QemuInstance : IAsyncDisposable
                 return text.Length > 600 ? text[^600..] : text;
             }
 
-            lock (stderr)
+            lock (_stderr)
             {
-                var s = stderr.ToString().Trim();
+                var s = _stderr.ToString().Trim();
                 return s.Length > 600 ? s[^600..] : s;
             }
         }
@@ -210,17 +210,17 @@ public sealed class QemuInstance : IAsyncDisposable
                 code = -1;
             }
 
-            instance.exited.TrySetResult(code);
+            instance._exited.TrySetResult(code);
         };
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
             {
-                lock (instance.stderr)
+                lock (instance._stderr)
                 {
-                    if (instance.stderr.Length < 64 * 1024)
+                    if (instance._stderr.Length < 64 * 1024)
                     {
-                        instance.stderr.AppendLine(e.Data);
+                        instance._stderr.AppendLine(e.Data);
                     }
                 }
             }
@@ -230,12 +230,12 @@ public sealed class QemuInstance : IAsyncDisposable
         p.BeginOutputReadLine();
         if (p.HasExited)
         {
-            instance.exited.TrySetResult(p.ExitCode);
+            instance._exited.TrySetResult(p.ExitCode);
         }
 
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct, instance.time);
+            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct, instance._time);
             var first = await Task.WhenAny(connect, instance.Exited);
             if (first != connect)
             {
@@ -285,7 +285,7 @@ public sealed class QemuInstance : IAsyncDisposable
         var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic, time);
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance.time);
+            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance._time);
             var died = p.WaitForExitAsync(ct);
             var first = await Task.WhenAny(connect, died);
             if (first != connect && !File.Exists(Path.Combine(directory, PidFile)))
@@ -297,7 +297,7 @@ public sealed class QemuInstance : IAsyncDisposable
             instance.Qmp = await connect;
             if (ReadPid(directory) is { } real)
             {
-                Volatile.Write(ref instance.pid, real);
+                Volatile.Write(ref instance._pid, real);
             }
 
             instance.StartWatching();
@@ -330,7 +330,7 @@ public sealed class QemuInstance : IAsyncDisposable
         }
 
         var instance = new QemuInstance(new SiteId(m.Site), m.Directory, m.DiskPath, m.Ports, new PvmSpec(m.MemoryMiB, m.DiskMiB, m.DirtyMiB), null, m.Pid, detached: true, nic, time);
-        instance.Qmp = await QmpClient.ConnectUnixAsync(m.QmpSocket, timeout, ct, instance.time);
+        instance.Qmp = await QmpClient.ConnectUnixAsync(m.QmpSocket, timeout, ct, instance._time);
         instance.StartWatching();
         return instance;
     }
@@ -395,10 +395,10 @@ public sealed class QemuInstance : IAsyncDisposable
     /// </summary>
     private void StartWatching()
     {
-        var token = watch.Token;
+        var token = _watch.Token;
 
         // Awaited by DetachAsync and DisposeAsync, after they cancel it.
-        watcher = Task.Run(async () =>
+        _watcher = Task.Run(async () =>
         {
             while (!token.IsCancellationRequested)
             {
@@ -407,25 +407,25 @@ public sealed class QemuInstance : IAsyncDisposable
                     int code;
                     try
                     {
-                        code = process is { HasExited: true } && process.Id == ProcessId ? process.ExitCode : -1;
+                        code = _process is { HasExited: true } && _process.Id == ProcessId ? _process.ExitCode : -1;
                     }
                     catch (InvalidOperationException)
                     {
                         code = -1;
                     }
 
-                    exited.TrySetResult(code);
+                    _exited.TrySetResult(code);
                     return;
                 }
 
-                var closed = Qmp?.Closed ?? Task.Delay(Timeout.InfiniteTimeSpan, time, token);
+                var closed = Qmp?.Closed ?? Task.Delay(Timeout.InfiniteTimeSpan, _time, token);
                 try
                 {
-                    await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(250), time, token), closed);
+                    await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(250), _time, token), closed);
                     if (closed.IsCompleted)
                     {
                         // The connection dropped; the process goes away a moment later (or was detached on purpose).
-                        await Task.Delay(TimeSpan.FromMilliseconds(50), time, token);
+                        await Task.Delay(TimeSpan.FromMilliseconds(50), _time, token);
                     }
                 }
                 catch (OperationCanceledException)
@@ -439,15 +439,15 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>Lets a detached QEMU run on: closes QMP and stops watching it, keeps its files (the manifest says how to come back).</summary>
     public async Task DetachAsync()
     {
-        Interlocked.Exchange(ref stopping, 1);
-        await watch.CancelAsync();
-        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Interlocked.Exchange(ref _stopping, 1);
+        await _watch.CancelAsync();
+        await _watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();
         }
 
-        process?.Dispose();
+        _process?.Dispose();
     }
 
     private static string ReadShared(string path)
@@ -467,7 +467,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>Waits for the guest's ready line on the serial console.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var started = time.GetTimestamp();
+        var started = _time.GetTimestamp();
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -482,12 +482,12 @@ public sealed class QemuInstance : IAsyncDisposable
                 throw new InvalidOperationException($"QEMU exited with code {Exited.Result} before the guest was ready: {StderrTail} {Tail(log)}");
             }
 
-            if (time.GetElapsedTime(started) > timeout)
+            if (_time.GetElapsedTime(started) > timeout)
             {
                 throw new TimeoutException($"guest not ready within {timeout}; serial log ends: {Tail(log)}");
             }
 
-            await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(100), time, ct), Exited);
+            await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct), Exited);
         }
     }
 
@@ -514,7 +514,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>Asks QEMU to quit, kills it if it does not, and removes its directory (sockets, disk, logs).</summary>
     public async Task StopAsync(bool deleteDirectory = true)
     {
-        Interlocked.Exchange(ref stopping, 1);
+        Interlocked.Exchange(ref _stopping, 1);
         if (!Exited.IsCompleted && Qmp is not null)
         {
             try
@@ -526,7 +526,7 @@ public sealed class QemuInstance : IAsyncDisposable
                 // QEMU drops the connection as it quits; anything else is handled by the kill below.
             }
 
-            await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3), time));
+            await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3), _time));
         }
 
         await DisposeAsync();
@@ -548,7 +548,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>Kills the process tree (if still alive) and releases the QMP connection; keeps files.</summary>
     public async ValueTask DisposeAsync()
     {
-        Interlocked.Exchange(ref stopping, 1);
+        Interlocked.Exchange(ref _stopping, 1);
         if (Detached)
         {
             // Not (necessarily) a child: kill by pid, after checking the pid is still this instance's QEMU.
@@ -568,9 +568,9 @@ public sealed class QemuInstance : IAsyncDisposable
         {
             try
             {
-                if (!process!.HasExited)
+                if (!_process!.HasExited)
                 {
-                    process.Kill(entireProcessTree: true);
+                    _process.Kill(entireProcessTree: true);
                 }
             }
             catch (InvalidOperationException)
@@ -578,22 +578,22 @@ public sealed class QemuInstance : IAsyncDisposable
             }
         }
 
-        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5), time));
-        await watch.CancelAsync();
-        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(5), _time));
+        await _watch.CancelAsync();
+        await _watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Qmp is not null)
         {
             await Qmp.DisposeAsync();
         }
 
         File.Delete(Path.Combine(Directory, "qmp.sock"));
-        if (DataNic is not null && Exited.IsCompleted && Interlocked.Exchange(ref tapDeleted, 1) == 0)
+        if (DataNic is not null && Exited.IsCompleted && Interlocked.Exchange(ref _tapDeleted, 1) == 0)
         {
             // QEMU's exit removes its tap; delete it in case something else (a leftover process) still holds it.
             DataLinks.Delete(DataNic);
         }
 
-        process?.Dispose();
+        _process?.Dispose();
     }
 
     /// <summary>Kills QEMU processes left behind in <paramref name="siteDirectory"/> by a previous run that died (pidfiles).</summary>

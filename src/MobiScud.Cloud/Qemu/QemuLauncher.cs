@@ -7,7 +7,7 @@ namespace MobiScud.Cloud.Qemu;
 internal sealed class QemuLauncher(QemuHypervisorOptions options, QemuSites sites)
 {
     /// <summary>Process-wide, so taps of hypervisors living side by side in one process never share a name.</summary>
-    private static int tapCounter;
+    private static int _tapCounter;
 
     /// <summary>
     /// A new instance of <paramref name="pvm"/> at <paramref name="siteId"/>, QMP connected (and its data NIC on the
@@ -60,7 +60,7 @@ internal sealed class QemuLauncher(QemuHypervisorOptions options, QemuSites site
     private static string TapName()
     {
         var pid = Environment.ProcessId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var n = (uint)Interlocked.Increment(ref tapCounter);
+        var n = (uint)Interlocked.Increment(ref _tapCounter);
         var room = QemuDataNic.MaxTapName - 3 - pid.Length;
         var seq = (n % (uint)Math.Pow(16, Math.Min(room, 7))).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         return $"ms{pid}t{seq}";

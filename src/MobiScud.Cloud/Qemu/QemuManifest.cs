@@ -72,7 +72,7 @@ public sealed record QemuManifest
 
     public DateTimeOffset WrittenAt { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions _json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -89,7 +89,7 @@ public sealed record QemuManifest
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(f, this with { WrittenAt = TimeProvider.System.GetUtcNow() }, Json);
+            JsonSerializer.Serialize(f, this with { WrittenAt = TimeProvider.System.GetUtcNow() }, _json);
             f.Flush(flushToDisk: true);
         }
 
@@ -103,7 +103,7 @@ public sealed record QemuManifest
         QemuManifest? m;
         try
         {
-            m = JsonSerializer.Deserialize<QemuManifest>(File.ReadAllBytes(path), Json);
+            m = JsonSerializer.Deserialize<QemuManifest>(File.ReadAllBytes(path), _json);
         }
         catch (JsonException e)
         {

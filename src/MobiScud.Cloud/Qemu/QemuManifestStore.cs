@@ -15,15 +15,15 @@ internal sealed record ManifestMigration(int Sequence, SiteId From, SiteId To, P
 /// </summary>
 internal sealed class QemuManifestStore(bool detached, ILogger logger)
 {
-    private readonly List<string> errors = [];
+    private readonly List<string> _errors = [];
 
     public IReadOnlyList<string> Errors
     {
         get
         {
-            lock (errors)
+            lock (_errors)
             {
-                return [.. errors];
+                return [.. _errors];
             }
         }
     }
@@ -72,9 +72,9 @@ internal sealed class QemuManifestStore(bool detached, ILogger logger)
         {
             var what = $"{QemuManifest.PathIn(instance.Directory)}: {e.Message}";
             logger.LogWarning("manifest of {Pvm} not written, a restart cannot adopt it: {Error}", entry.Pvm, what);
-            lock (errors)
+            lock (_errors)
             {
-                errors.Add(what);
+                _errors.Add(what);
             }
         }
     }

@@ -16,36 +16,36 @@ internal sealed class QemuMigration
     /// <summary>Prefix of the NBD node each migration's mirror writes to (its own name per migration).</summary>
     public const string MirrorTargetPrefix = "mirror-target";
 
-    private static readonly TimeSpan QmpTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan _qmpTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly IQemuHost host;
-    private readonly PvmEntry entry;
-    private readonly QemuInstance src;
-    private readonly CancellationTokenSource requested = new();
-    private readonly CancellationTokenSource expired;
-    private readonly CancellationTokenSource cancel;
-    private readonly string mirrorJob;
-    private readonly string mirrorNode;
-    private long started;
-    private bool mirrorStarted;
-    private TimeSpan mirrorTime;
-    private long diskBytes;
+    private readonly IQemuHost _host;
+    private readonly PvmEntry _entry;
+    private readonly QemuInstance _src;
+    private readonly CancellationTokenSource _requested = new();
+    private readonly CancellationTokenSource _expired;
+    private readonly CancellationTokenSource _cancel;
+    private readonly string _mirrorJob;
+    private readonly string _mirrorNode;
+    private long _started;
+    private bool _mirrorStarted;
+    private TimeSpan _mirrorTime;
+    private long _diskBytes;
 
     public QemuMigration(IQemuHost host, StartMigration command, MigrationPolicy policy, PvmEntry entry, QemuInstance source, PvmState stateBefore)
     {
-        this.host = host;
-        this.entry = entry;
-        src = source;
+        _host = host;
+        _entry = entry;
+        _src = source;
         Command = command;
         Policy = policy;
         StateBefore = stateBefore;
-        mirrorJob = $"mirror-{Id.Sequence}";
+        _mirrorJob = $"mirror-{Id.Sequence}";
 
         // Its own node name per migration: a cancelled mirror's target node can outlive the rollback for a while (the
         // job winds down on its own), and a retry that reused the name failed with "Duplicate nodes".
-        mirrorNode = $"{MirrorTargetPrefix}-{Id.Sequence}";
-        expired = new CancellationTokenSource(host.MigrationTimeout, host.Time);
-        cancel = CancellationTokenSource.CreateLinkedTokenSource(host.Shutdown, requested.Token, expired.Token);
+        _mirrorNode = $"{MirrorTargetPrefix}-{Id.Sequence}";
+        _expired = new CancellationTokenSource(host.MigrationTimeout, host.Time);
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(host.Shutdown, _requested.Token, _expired.Token);
     }
 
     public StartMigration Command { get; }
@@ -69,18 +69,18 @@ internal sealed class QemuMigration
 
     public DateTimeOffset? PausedAt { get; private set; }
 
-    private TimeSpan Elapsed => host.Time.GetElapsedTime(started);
+    private TimeSpan Elapsed => _host.Time.GetElapsedTime(_started);
 
     /// <summary>Starts the run on the thread pool (the caller tracks <see cref="Task"/>).</summary>
     public Task Start() => Task = Task.Run(RunAsync);
 
     /// <summary>Asks the run to stop; it rolls back.</summary>
-    public void Cancel() => requested.Cancel();
+    public void Cancel() => _requested.Cancel();
 
     private async Task RunAsync()
     {
-        started = host.Time.GetTimestamp();
-        var ct = cancel.Token;
+        _started = _host.Time.GetTimestamp();
+        var ct = _cancel.Token;
         try
         {
             await using var waits = new QmpEventWaits(ct);
@@ -98,7 +98,7 @@ internal sealed class QemuMigration
 
             // What the guest's users see: QEMU's "downtime" ends on the source side, before the destination resumes.
             // The events may trail the status polls that ended the waits above: give them a moment (after the MC knows).
-            await Task.WhenAny(Task.WhenAll(paused, resumed), Task.Delay(TimeSpan.FromSeconds(2), host.Time, CancellationToken.None));
+            await Task.WhenAny(Task.WhenAll(paused, resumed), Task.Delay(TimeSpan.FromSeconds(2), _host.Time, CancellationToken.None));
             if (paused.IsCompletedSuccessfully && resumed.IsCompletedSuccessfully)
             {
                 PausedAt = paused.Result.Timestamp;
@@ -113,8 +113,8 @@ internal sealed class QemuMigration
         }
         finally
         {
-            cancel.Dispose();
-            expired.Dispose();
+            _cancel.Dispose();
+            _expired.Dispose();
         }
     }
 
@@ -124,13 +124,13 @@ internal sealed class QemuMigration
 
         // Without a mirror the sites share storage: the destination opens the source's disk file (QEMU hands the
         // image over at switch-over), as on a real cluster with shared storage.
-        var dst = await host.StartInstanceAsync(Command.Pvm, Command.To, incoming: true, ct, Policy.MirrorDisk ? null : src.DiskPath, src.DataNic?.Address);
+        var dst = await _host.StartInstanceAsync(Command.Pvm, Command.To, incoming: true, ct, Policy.MirrorDisk ? null : _src.DiskPath, _src.DataNic?.Address);
         Destination = dst;
 
         // Source first: a destination whose source names no migration is never adopted over it.
         var mark = new ManifestMigration(Id.Sequence, Command.From, Command.To, StateBefore);
-        host.Manifests.Write(entry, src, migration: Policy.MirrorDisk ? mark with { MirrorJob = mirrorJob, MirrorNode = mirrorNode } : mark);
-        host.Manifests.Write(entry, dst, QemuInstanceRole.Destination, mark);
+        _host.Manifests.Write(_entry, _src, migration: Policy.MirrorDisk ? mark with { MirrorJob = _mirrorJob, MirrorNode = _mirrorNode } : mark);
+        _host.Manifests.Write(_entry, dst, QemuInstanceRole.Destination, mark);
         return dst;
     }
 
@@ -144,7 +144,7 @@ internal sealed class QemuMigration
         // A job left running first: it holds its target node.
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            var jobs = await src.Qmp.SendAsync(new QueryBlockJobs(), null, ct);
+            var jobs = await _src.Qmp.SendAsync(new QueryBlockJobs(), null, ct);
             if (jobs.Count == 0)
             {
                 break;
@@ -154,20 +154,20 @@ internal sealed class QemuMigration
             {
                 if (job.Device is { } id)
                 {
-                    host.Logger.LogInformation("{Pvm}: cancelling block job {Job} left by an earlier migration", entry.Pvm, id);
-                    await src.Qmp.TrySendAsync(new BlockJobCancel(id, Force: true), QmpTimeout);
+                    _host.Logger.LogInformation("{Pvm}: cancelling block job {Job} left by an earlier migration", _entry.Pvm, id);
+                    await _src.Qmp.TrySendAsync(new BlockJobCancel(id, Force: true), _qmpTimeout);
                 }
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(100), host.Time, ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _host.Time, ct);
         }
 
-        foreach (var node in await src.Qmp.SendAsync(new QueryNamedBlockNodes(Flat: true), null, ct))
+        foreach (var node in await _src.Qmp.SendAsync(new QueryNamedBlockNodes(Flat: true), null, ct))
         {
-            if (node.NodeName is { } name && name.StartsWith(MirrorTargetPrefix, StringComparison.Ordinal) && await DeleteNodeAsync(src, name, host.Time))
+            if (node.NodeName is { } name && name.StartsWith(MirrorTargetPrefix, StringComparison.Ordinal) && await DeleteNodeAsync(_src, name, _host.Time))
             {
-                host.Logger.LogInformation("{Pvm}: removed stale mirror target {Node} from the source", entry.Pvm, name);
-                host.StaleMirrorTargetRemoved();
+                _host.Logger.LogInformation("{Pvm}: removed stale mirror target {Node} from the source", _entry.Pvm, name);
+                _host.StaleMirrorTargetRemoved();
             }
         }
     }
@@ -183,7 +183,7 @@ internal sealed class QemuMigration
             new("xbzrle", p.Xbzrle),
             new("multifd", p.MultifdChannels > 0),
         ]);
-        await src.Qmp.SendAsync(caps, null, ct);
+        await _src.Qmp.SendAsync(caps, null, ct);
         await dst.Qmp.SendAsync(caps, null, ct);
         var both = p.MultifdChannels > 0
             ? new MigrateSetParameters { MultifdChannels = p.MultifdChannels, MultifdCompression = p.MultifdCompression ?? "none" }
@@ -196,7 +196,7 @@ internal sealed class QemuMigration
         };
         if (!source.IsEmpty)
         {
-            await src.Qmp.SendAsync(source, null, ct);
+            await _src.Qmp.SendAsync(source, null, ct);
         }
 
         if (!both.IsEmpty)
@@ -212,17 +212,17 @@ internal sealed class QemuMigration
         var nbd = QmpInetAddress.Loopback(dst.Ports.Nbd);
         await dst.Qmp.SendAsync(new NbdServerStart(new QmpLegacyInetSocket(nbd)), null, ct);
         await dst.Qmp.SendAsync(new BlockExportAddNbd("export0", QemuInstance.DiskNode, Writable: true, ExportName: QemuInstance.DiskNode), null, ct);
-        await src.Qmp.SendAsync(new BlockdevAddNbd(mirrorNode, QmpInetSocket.From(nbd), QemuInstance.DiskNode), null, ct);
-        var ready = waits.Add(src.Qmp, BlockJobEvents.Ready, BlockJobEvents.Of(mirrorJob), host.MigrationTimeout);
-        var ended = waits.Add(src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(mirrorJob), host.MigrationTimeout);
+        await _src.Qmp.SendAsync(new BlockdevAddNbd(_mirrorNode, QmpInetSocket.From(nbd), QemuInstance.DiskNode), null, ct);
+        var ready = waits.Add(_src.Qmp, BlockJobEvents.Ready, BlockJobEvents.Of(_mirrorJob), _host.MigrationTimeout);
+        var ended = waits.Add(_src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(_mirrorJob), _host.MigrationTimeout);
 
         // Set before the command: a cancel that interrupts our wait for its answer does not stop QEMU from creating
         // the job, and a job the rollback does not cancel keeps its filter above the disk, failing every later mirror
         // ("Need a root block node") and migration.
-        mirrorStarted = true;
+        _mirrorStarted = true;
 
         // write-blocking: once ready, guest writes reach both disks before they complete, so the copy cannot lag.
-        await src.Qmp.SendAsync(new BlockdevMirror(mirrorJob, QemuInstance.DiskNode, mirrorNode, Sync: "full", CopyMode: "write-blocking"), null, ct);
+        await _src.Qmp.SendAsync(new BlockdevMirror(_mirrorJob, QemuInstance.DiskNode, _mirrorNode, Sync: "full", CopyMode: "write-blocking"), null, ct);
         var first = await Task.WhenAny(ready, ended, dst.Exited);
         if (first == dst.Exited)
         {
@@ -235,8 +235,8 @@ internal sealed class QemuMigration
             throw new MigrationAbort($"disk mirror ended before it was ready: {ev.DataString("error") ?? "no error given"}");
         }
 
-        diskBytes = BlockJobEvents.Offset(await ready) ?? 0;
-        mirrorTime = Elapsed;
+        _diskBytes = BlockJobEvents.Offset(await ready) ?? 0;
+        _mirrorTime = Elapsed;
     }
 
     /// <summary>Moves memory until QEMU reports the migration completed (it stops the source for the last round).</summary>
@@ -247,11 +247,11 @@ internal sealed class QemuMigration
 
         // Events wake the waits below at once (polls are the fallback): every ms between the switch-over and
         // MigrationCompleted is a ms the MC still steers the PVM's traffic to the stopped source.
-        var finished = waits.Add(src.Qmp, MigrationEvents.Migration, MigrationEvents.IsFinal, host.MigrationTimeout);
-        var resumed = waits.Add(dst.Qmp, RunStateEvents.Resume, null, host.MigrationTimeout);
-        var paused = waits.Add(src.Qmp, RunStateEvents.Stop, null, host.MigrationTimeout);
+        var finished = waits.Add(_src.Qmp, MigrationEvents.Migration, MigrationEvents.IsFinal, _host.MigrationTimeout);
+        var resumed = waits.Add(dst.Qmp, RunStateEvents.Resume, null, _host.MigrationTimeout);
+        var paused = waits.Add(_src.Qmp, RunStateEvents.Stop, null, _host.MigrationTimeout);
         await dst.Qmp.SendAsync(new MigrateIncoming(uri), null, ct);
-        await src.Qmp.SendAsync(new Migrate(uri), null, ct);
+        await _src.Qmp.SendAsync(new Migrate(uri), null, ct);
         var info = await PollAsync(dst, finished, ct);
         return (info, paused, resumed);
     }
@@ -271,18 +271,18 @@ internal sealed class QemuMigration
             if (ct.IsCancellationRequested && !cancelled)
             {
                 cancelled = true;
-                await src.Qmp.TrySendAsync(new MigrateCancel(), QmpTimeout);
+                await _src.Qmp.TrySendAsync(new MigrateCancel(), _qmpTimeout);
             }
 
-            var info = await src.Qmp.SendAsync(new QueryMigrate(), QmpTimeout);
+            var info = await _src.Qmp.SendAsync(new QueryMigrate(), _qmpTimeout);
             switch (info.Status)
             {
                 case "completed":
                     // QEMU announces "completed" a moment before it fills in total-time and downtime: ask again.
                     for (var i = 0; i < 100 && info.TotalTime == TimeSpan.Zero; i++)
                     {
-                        await Task.Delay(TimeSpan.FromMilliseconds(5), host.Time, CancellationToken.None);
-                        info = await src.Qmp.SendAsync(new QueryMigrate(), QmpTimeout);
+                        await Task.Delay(TimeSpan.FromMilliseconds(5), _host.Time, CancellationToken.None);
+                        info = await _src.Qmp.SendAsync(new QueryMigrate(), _qmpTimeout);
                     }
 
                     return info;
@@ -295,7 +295,7 @@ internal sealed class QemuMigration
 
                     // The source often knows no reason; the destination says why on its stderr.
                     var tail = dst.StderrTail.Trim();
-                    var srcTail = src.StderrTail.Trim();
+                    var srcTail = _src.StderrTail.Trim();
                     throw new MigrationAbort($"QEMU reports the migration failed: {desc}{(tail.Length > 0 ? $"; destination says: {tail}" : "")}{(srcTail.Length > 0 ? $"; source says: {srcTail}" : "")}");
                 case "cancelled":
                     ct.ThrowIfCancellationRequested();
@@ -305,23 +305,23 @@ internal sealed class QemuMigration
             // Each new pre-copy round, and within a long round the bytes sent at most every ProgressEvery: the dashboard's
             // bar moves while a round copies, without an event per poll for the MC.
             var round = info.Rounds;
-            if (round > 0 && (round != lastRound || (info.RamTransferred != lastSent && host.Time.GetElapsedTime(lastReported) >= ProgressEvery)))
+            if (round > 0 && (round != lastRound || (info.RamTransferred != lastSent && _host.Time.GetElapsedTime(lastReported) >= ProgressEvery)))
             {
                 lastRound = round;
                 lastSent = info.RamTransferred;
-                lastReported = host.Time.GetTimestamp();
-                host.Emit(new MigrationProgressed(host.Now, Id, round, info.RamTransferred));
+                lastReported = _host.Time.GetTimestamp();
+                _host.Emit(new MigrationProgressed(_host.Now, Id, round, info.RamTransferred));
             }
 
             if (dst.Exited.IsCompleted && !cancelled)
             {
                 // The source notices a dead peer only when its socket errors; cancel so it stops trying now.
                 cancelled = true;
-                await src.Qmp.TrySendAsync(new MigrateCancel(), QmpTimeout);
+                await _src.Qmp.TrySendAsync(new MigrateCancel(), _qmpTimeout);
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
             }
 
-            await Task.WhenAny(Task.Delay(tick, host.Time, CancellationToken.None), dst.Exited, finished.IsCompleted ? Task.Delay(tick, host.Time, CancellationToken.None) : finished);
+            await Task.WhenAny(Task.Delay(tick, _host.Time, CancellationToken.None), dst.Exited, finished.IsCompleted ? Task.Delay(tick, _host.Time, CancellationToken.None) : finished);
         }
     }
 
@@ -329,31 +329,31 @@ internal sealed class QemuMigration
     private async Task<TimeSpan> SwitchOverAsync(QemuInstance dst, Task resumed, MigrationInfo info)
     {
         Phase = MigrationPhase.SwitchingOver;
-        await WaitDestinationRunningAsync(dst, StateBefore == PvmState.Suspended, resumed, host.Time);
+        await WaitDestinationRunningAsync(dst, StateBefore == PvmState.Suspended, resumed, _host.Time);
         if (!Policy.MirrorDisk)
         {
             // The open image follows the rename; the file now lives (and dies) with its new site's instance.
             var moved = Path.Combine(dst.Directory, "disk.raw");
-            File.Move(src.DiskPath, moved);
+            File.Move(_src.DiskPath, moved);
             dst.DiskPath = moved;
         }
 
-        lock (host.Table.Gate)
+        lock (_host.Table.Gate)
         {
-            entry.Active = dst;
-            entry.Site = Command.To;
-            entry.State = StateBefore;
-            entry.Migration = null;
+            _entry.Active = dst;
+            _entry.Site = Command.To;
+            _entry.State = StateBefore;
+            _entry.Migration = null;
         }
 
         // The source's manifest goes first: a crash in between leaves a lone running destination, which is adopted.
-        QemuManifestStore.Delete(src);
-        host.Manifests.Write(entry, dst);
+        QemuManifestStore.Delete(_src);
+        _host.Manifests.Write(_entry, dst);
 
         // The PVM runs at the destination: tell the MC now, and tidy up the source side after.
         var wall = Elapsed;
-        host.Supervise(entry, dst);
-        host.Emit(new MigrationCompleted(host.Now, Id, new MigrationStats(wall, info.Downtime, info.RamTransferred, info.Rounds)));
+        _host.Supervise(_entry, dst);
+        _host.Emit(new MigrationCompleted(_host.Now, Id, new MigrationStats(wall, info.Downtime, info.RamTransferred, info.Rounds)));
         return wall;
     }
 
@@ -364,27 +364,27 @@ internal sealed class QemuMigration
         await using var waits = new QmpEventWaits(CancellationToken.None);
         try
         {
-            if (mirrorStarted)
+            if (_mirrorStarted)
             {
                 // After memory moved, cancel the (ready) mirror on the source, which completes it without pivoting;
                 // the destination then stops serving its disk.
-                var done = waits.Add(src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(mirrorJob), TimeSpan.FromSeconds(20));
-                await src.Qmp.SendAsync(new BlockJobCancel(mirrorJob), null, CancellationToken.None);
-                diskBytes = BlockJobEvents.Offset(await done) ?? diskBytes;
-                mirrorStarted = false;
-                await src.Qmp.TrySendAsync(new BlockdevDel(mirrorNode));
+                var done = waits.Add(_src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(_mirrorJob), TimeSpan.FromSeconds(20));
+                await _src.Qmp.SendAsync(new BlockJobCancel(_mirrorJob), null, CancellationToken.None);
+                _diskBytes = BlockJobEvents.Offset(await done) ?? _diskBytes;
+                _mirrorStarted = false;
+                await _src.Qmp.TrySendAsync(new BlockdevDel(_mirrorNode));
                 await dst.Qmp.TrySendAsync(new NbdServerStop());
             }
         }
         catch (Exception e) when (e.IsQmpFailure() || e is IOException)
         {
             // The destination already runs the PVM; a source that cannot tidy up is simply stopped below.
-            host.Logger.LogDebug("{Pvm}: source of migration {Migration} did not tidy up its mirror: {Error}", entry.Pvm, Id, e.Message);
+            _host.Logger.LogDebug("{Pvm}: source of migration {Migration} did not tidy up its mirror: {Error}", _entry.Pvm, Id, e.Message);
         }
         finally
         {
-            host.Release(src);
-            await src.StopAsync();
+            _host.Release(_src);
+            await _src.StopAsync();
         }
     }
 
@@ -392,48 +392,48 @@ internal sealed class QemuMigration
     {
         var reason = e switch
         {
-            OperationCanceledException when host.Shutdown.IsCancellationRequested => "hypervisor shutting down",
-            OperationCanceledException when expired.IsCancellationRequested => $"timed out after {host.MigrationTimeout}",
+            OperationCanceledException when _host.Shutdown.IsCancellationRequested => "hypervisor shutting down",
+            OperationCanceledException when _expired.IsCancellationRequested => $"timed out after {_host.MigrationTimeout}",
             OperationCanceledException => "cancelled on request",
             _ when Destination is { Exited.IsCompleted: true, Stopping: false } d => $"destination QEMU exited with code {d.Exited.Result}: {e.Message}",
             _ => e.Message,
         };
-        host.Logger.LogWarning("migration {Migration} of {Pvm} {From}->{To} failed in {Phase}, rolling back: {Reason}", Id, entry.Pvm, Command.From, Command.To, Phase, reason);
-        await RollBackAsync(src, mirrorStarted ? mirrorJob : null, mirrorNode, StateBefore, host.Time, host.Logger);
+        _host.Logger.LogWarning("migration {Migration} of {Pvm} {From}->{To} failed in {Phase}, rolling back: {Reason}", Id, _entry.Pvm, Command.From, Command.To, Phase, reason);
+        await RollBackAsync(_src, _mirrorStarted ? _mirrorJob : null, _mirrorNode, StateBefore, _host.Time, _host.Logger);
         if (Destination is { } dst)
         {
-            host.Release(dst);
+            _host.Release(dst);
             await dst.StopAsync();
         }
 
-        var sourceAlive = !src.Exited.IsCompleted;
-        lock (host.Table.Gate)
+        var sourceAlive = !_src.Exited.IsCompleted;
+        lock (_host.Table.Gate)
         {
-            entry.Migration = null;
-            if (entry.State == PvmState.Migrating)
+            _entry.Migration = null;
+            if (_entry.State == PvmState.Migrating)
             {
-                entry.State = sourceAlive ? StateBefore : PvmState.Failed;
+                _entry.State = sourceAlive ? StateBefore : PvmState.Failed;
             }
         }
 
         if (sourceAlive)
         {
-            host.Manifests.Write(entry, src, state: StateBefore);
+            _host.Manifests.Write(_entry, _src, state: StateBefore);
         }
 
         Report(false, reason, Elapsed, null);
-        host.Emit(new MigrationFailed(host.Now, Id, reason));
+        _host.Emit(new MigrationFailed(_host.Now, Id, reason));
         if (!sourceAlive)
         {
-            host.Emit(new PvmFailed(host.Now, entry.Ue, entry.Pvm, entry.Site, $"source QEMU exited during migration with code {src.Exited.Result}"));
+            _host.Emit(new PvmFailed(_host.Now, _entry.Ue, _entry.Pvm, _entry.Site, $"source QEMU exited during migration with code {_src.Exited.Result}"));
         }
     }
 
     private void Report(bool ok, string? reason, TimeSpan wall, MigrationInfo? info) =>
-        host.Report(new QemuMigrationReport(
-            Id, Command.From, Command.To, Policy, ok, reason, wall, mirrorTime,
+        _host.Report(new QemuMigrationReport(
+            Id, Command.From, Command.To, Policy, ok, reason, wall, _mirrorTime,
             info?.TotalTime ?? TimeSpan.Zero, info?.Downtime ?? TimeSpan.Zero, info?.SetupTime ?? TimeSpan.Zero,
-            info?.RamTransferred ?? 0, diskBytes, info?.Rounds ?? 0,
+            info?.RamTransferred ?? 0, _diskBytes, info?.Rounds ?? 0,
             info?.Ram?.Normal ?? 0, info?.Ram?.Duplicate ?? 0, info?.Ram?.DowntimeBytes ?? 0)
         {
             Pause = Pause,
@@ -451,12 +451,12 @@ internal sealed class QemuMigration
             return;
         }
 
-        await src.Qmp.TrySendAsync(new MigrateCancel(), QmpTimeout);
+        await src.Qmp.TrySendAsync(new MigrateCancel(), _qmpTimeout);
         for (var i = 0; i < 100; i++)
         {
             try
             {
-                if ((await src.Qmp.SendAsync(new QueryMigrate(), QmpTimeout)).Status is null or "completed" or "failed" or "cancelled" or "none")
+                if ((await src.Qmp.SendAsync(new QueryMigrate(), _qmpTimeout)).Status is null or "completed" or "failed" or "cancelled" or "none")
                 {
                     break;
                 }
@@ -472,11 +472,11 @@ internal sealed class QemuMigration
         if (mirrorJob is not null)
         {
             await using var waits = new QmpEventWaits(CancellationToken.None);
-            var done = waits.Add(src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(mirrorJob), QmpTimeout);
-            var cancelled = waits.Add(src.Qmp, BlockJobEvents.Cancelled, BlockJobEvents.Of(mirrorJob), QmpTimeout);
+            var done = waits.Add(src.Qmp, BlockJobEvents.Completed, BlockJobEvents.Of(mirrorJob), _qmpTimeout);
+            var cancelled = waits.Add(src.Qmp, BlockJobEvents.Cancelled, BlockJobEvents.Of(mirrorJob), _qmpTimeout);
             try
             {
-                await src.Qmp.SendAsync(new BlockJobCancel(mirrorJob, Force: true), QmpTimeout);
+                await src.Qmp.SendAsync(new BlockJobCancel(mirrorJob, Force: true), _qmpTimeout);
                 await Task.WhenAny(done, cancelled);
             }
             catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
@@ -494,9 +494,9 @@ internal sealed class QemuMigration
         {
             try
             {
-                if (!(await src.Qmp.SendAsync(new QueryStatus(), QmpTimeout)).Running)
+                if (!(await src.Qmp.SendAsync(new QueryStatus(), _qmpTimeout)).Running)
                 {
-                    await src.Qmp.SendAsync(new Cont(), QmpTimeout);
+                    await src.Qmp.SendAsync(new Cont(), _qmpTimeout);
                 }
             }
             catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
@@ -511,7 +511,7 @@ internal sealed class QemuMigration
     {
         for (var i = 0; i < 400; i++)
         {
-            var s = (await dst.Qmp.SendAsync(new QueryStatus(), QmpTimeout)).Status;
+            var s = (await dst.Qmp.SendAsync(new QueryStatus(), _qmpTimeout)).Status;
             if (s == "running" || (wasSuspended && s is "paused"))
             {
                 return;
@@ -545,7 +545,7 @@ internal sealed class QemuMigration
         {
             try
             {
-                await instance.Qmp.SendAsync(new BlockdevDel(node), QmpTimeout);
+                await instance.Qmp.SendAsync(new BlockdevDel(node), _qmpTimeout);
                 return true;
             }
             catch (QmpException e) when (e.Desc.Contains("find", StringComparison.OrdinalIgnoreCase))

@@ -11,26 +11,26 @@ namespace MobiScud.Cloud.Qemu;
 /// </summary>
 internal sealed class QemuSites
 {
-    private readonly Lock gate = new();
-    private readonly Dictionary<SiteId, SiteState> sites = [];
-    private int generation;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<SiteId, SiteState> _sites = [];
+    private int _generation;
 
     /// <summary>Registers <paramref name="site"/> (its directory already made absolute and created).</summary>
     public void Add(QemuSite site)
     {
-        lock (gate)
+        lock (_gate)
         {
             // New instance directories must not reuse the names of ones a previous run left (adoptable or not).
             foreach (var d in Directory.EnumerateDirectories(site.Directory))
             {
                 var dot = d.LastIndexOf('.');
-                if (dot > 0 && int.TryParse(d.AsSpan(dot + 1), out var g) && g > generation)
+                if (dot > 0 && int.TryParse(d.AsSpan(dot + 1), out var g) && g > _generation)
                 {
-                    generation = g;
+                    _generation = g;
                 }
             }
 
-            if (!sites.TryAdd(site.Id, new SiteState(site)))
+            if (!_sites.TryAdd(site.Id, new SiteState(site)))
             {
                 throw new ArgumentException($"site {site.Id} is already registered", nameof(site));
             }
@@ -39,37 +39,37 @@ internal sealed class QemuSites
 
     public bool Contains(SiteId site)
     {
-        lock (gate)
+        lock (_gate)
         {
-            return sites.ContainsKey(site);
+            return _sites.ContainsKey(site);
         }
     }
 
     public IReadOnlyList<QemuSite> All()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return [.. sites.Values.Select(s => s.Site)];
+            return [.. _sites.Values.Select(s => s.Site)];
         }
     }
 
     /// <summary>A block of ports and a directory name no other instance uses, for a new instance of <paramref name="pvm"/>.</summary>
     public (QemuSite Site, QemuPorts Ports, string Directory) Reserve(SiteId siteId, PvmId pvm)
     {
-        lock (gate)
+        lock (_gate)
         {
-            var site = sites[siteId];
+            var site = _sites[siteId];
             var first = site.Allocate();
-            return (site.Site, QemuPorts.From(first), Path.Combine(site.Site.Directory, $"{pvm.Value}.{++generation}"));
+            return (site.Site, QemuPorts.From(first), Path.Combine(site.Site.Directory, $"{pvm.Value}.{++_generation}"));
         }
     }
 
     /// <summary>Gives back an instance's port block.</summary>
     public void Free(SiteId siteId, QemuPorts ports)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (sites.TryGetValue(siteId, out var s))
+            if (_sites.TryGetValue(siteId, out var s))
             {
                 s.Free(ports.Echo);
             }
@@ -79,9 +79,9 @@ internal sealed class QemuSites
     /// <summary>An adopted instance's ports; false when its site is not registered.</summary>
     public bool MarkUsed(SiteId siteId, QemuPorts ports)
     {
-        lock (gate)
+        lock (_gate)
         {
-            if (!sites.TryGetValue(siteId, out var s))
+            if (!_sites.TryGetValue(siteId, out var s))
             {
                 return false;
             }
@@ -93,7 +93,7 @@ internal sealed class QemuSites
 
     private sealed class SiteState(QemuSite site)
     {
-        private readonly HashSet<int> used = [];
+        private readonly HashSet<int> _used = [];
 
         public QemuSite Site { get; } = site;
 
@@ -102,9 +102,9 @@ internal sealed class QemuSites
         {
             for (var p = Site.FirstPort; p + QemuPorts.Count <= Site.FirstPort + Site.PortCount; p += QemuPorts.Count)
             {
-                if (!used.Contains(p) && Enumerable.Range(p, QemuPorts.Count).All(IsFree))
+                if (!_used.Contains(p) && Enumerable.Range(p, QemuPorts.Count).All(IsFree))
                 {
-                    used.Add(p);
+                    _used.Add(p);
                     return p;
                 }
             }
@@ -112,10 +112,10 @@ internal sealed class QemuSites
             throw new InvalidOperationException($"site {Site.Id}: no free ports left in {Site.FirstPort}..{Site.FirstPort + Site.PortCount - 1}");
         }
 
-        public void Free(int first) => used.Remove(first);
+        public void Free(int first) => _used.Remove(first);
 
         /// <summary>An adopted instance's ports (a block outside this site's range, after a change of configuration, is simply not tracked).</summary>
-        public void MarkUsed(int first) => used.Add(first);
+        public void MarkUsed(int first) => _used.Add(first);
 
         private static bool IsFree(int port)
         {

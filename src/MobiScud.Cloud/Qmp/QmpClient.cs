@@ -15,23 +15,23 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>Longest line accepted from QEMU; query-qmp-schema is ~200 KiB, so this is generous.</summary>
     public const int MaxLineBytes = 4 * 1024 * 1024;
 
-    private readonly Stream stream;
-    private readonly Socket? socket;
-    private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<string, PendingReply> pending = new();
-    private readonly List<EventWaiter> waiters = [];
-    private readonly CancellationTokenSource stop = new();
-    private readonly TimeProvider time;
-    private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? readLoop;
-    private long nextId;
-    private string closeReason = "not connected";
+    private readonly Stream _stream;
+    private readonly Socket? _socket;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<string, PendingReply> _pending = new();
+    private readonly List<EventWaiter> _waiters = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TimeProvider _time;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _readLoop;
+    private long _nextId;
+    private string _closeReason = "not connected";
 
     private QmpClient(Stream stream, Socket? socket, TimeProvider time)
     {
-        this.stream = stream;
-        this.socket = socket;
-        this.time = time;
+        _stream = stream;
+        _socket = socket;
+        _time = time;
     }
 
     /// <summary>Raised on the reader thread for every event; handlers must not block.</summary>
@@ -44,7 +44,7 @@ public sealed class QmpClient : IAsyncDisposable
     public IReadOnlyList<string> OfferedCapabilities { get; private set; } = [];
 
     /// <summary>Completes when the connection ends, for whatever reason.</summary>
-    public Task Closed => closed.Task;
+    public Task Closed => _closed.Task;
 
     public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -106,8 +106,8 @@ public sealed class QmpClient : IAsyncDisposable
 
     private async Task NegotiateAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var reader = new LineReader(stream);
-        using var expiry = new CancellationTokenSource(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout, time);
+        var reader = new LineReader(_stream);
+        using var expiry = new CancellationTokenSource(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout, _time);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, expiry.Token);
         byte[]? line;
         try
@@ -125,8 +125,8 @@ public sealed class QmpClient : IAsyncDisposable
         }
 
         ParseGreeting(line);
-        readLoop = Task.Run(() => ReadLoopAsync(reader));
-        closeReason = "connection closed by QEMU";
+        _readLoop = Task.Run(() => ReadLoopAsync(reader));
+        _closeReason = "connection closed by QEMU";
         await ExecuteAsync("qmp_capabilities", null, timeout, ct);
     }
 
@@ -160,14 +160,14 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>Runs a command and returns its "return" value (detached). QEMU errors throw <see cref="QmpException"/>.</summary>
     public async Task<JsonElement> ExecuteAsync(string command, object? arguments = null, TimeSpan? timeout = null, CancellationToken ct = default)
     {
-        var id = "c" + Interlocked.Increment(ref nextId);
+        var id = "c" + Interlocked.Increment(ref _nextId);
         var p = new PendingReply(command);
-        pending[id] = p;
+        _pending[id] = p;
         try
         {
-            if (closed.Task.IsCompleted)
+            if (_closed.Task.IsCompleted)
             {
-                throw new QmpConnectionClosedException($"QMP '{command}': {closeReason}");
+                throw new QmpConnectionClosedException($"QMP '{command}': {_closeReason}");
             }
 
             var buffer = new MemoryStream();
@@ -186,11 +186,11 @@ public sealed class QmpClient : IAsyncDisposable
             }
 
             buffer.WriteByte((byte)'\n');
-            await writeLock.WaitAsync(ct);
+            await _writeLock.WaitAsync(ct);
             try
             {
-                await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
-                await stream.FlushAsync(ct);
+                await _stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+                await _stream.FlushAsync(ct);
             }
             catch (IOException e)
             {
@@ -198,11 +198,11 @@ public sealed class QmpClient : IAsyncDisposable
             }
             finally
             {
-                writeLock.Release();
+                _writeLock.Release();
             }
 
             var limit = timeout ?? DefaultTimeout;
-            var done = await Task.WhenAny(p.Result.Task, Task.Delay(limit, time, ct));
+            var done = await Task.WhenAny(p.Result.Task, Task.Delay(limit, _time, ct));
             if (done != p.Result.Task)
             {
                 ct.ThrowIfCancellationRequested();
@@ -213,7 +213,7 @@ public sealed class QmpClient : IAsyncDisposable
         }
         finally
         {
-            pending.TryRemove(id, out _);
+            _pending.TryRemove(id, out _);
         }
     }
 
@@ -224,9 +224,9 @@ public sealed class QmpClient : IAsyncDisposable
     public Task<QmpEvent> WaitForEventAsync(string name, Func<QmpEvent, bool>? predicate, TimeSpan timeout, CancellationToken ct = default)
     {
         var waiter = new EventWaiter(name, predicate ?? (_ => true));
-        lock (waiters)
+        lock (_waiters)
         {
-            waiters.Add(waiter);
+            _waiters.Add(waiter);
         }
 
         return Await();
@@ -235,7 +235,7 @@ public sealed class QmpClient : IAsyncDisposable
         {
             try
             {
-                var done = await Task.WhenAny(waiter.Result.Task, Task.Delay(timeout, time, ct), closed.Task);
+                var done = await Task.WhenAny(waiter.Result.Task, Task.Delay(timeout, _time, ct), _closed.Task);
 
                 // An event read just before the connection closed (SHUTDOWN, then QEMU exits) still counts.
                 if (waiter.Result.Task.IsCompleted)
@@ -244,18 +244,18 @@ public sealed class QmpClient : IAsyncDisposable
                 }
 
                 ct.ThrowIfCancellationRequested();
-                if (done == closed.Task)
+                if (done == _closed.Task)
                 {
-                    throw new QmpConnectionClosedException($"waiting for event {name}: {closeReason}");
+                    throw new QmpConnectionClosedException($"waiting for event {name}: {_closeReason}");
                 }
 
                 throw new QmpTimeoutException($"event {name} did not come within {timeout}");
             }
             finally
             {
-                lock (waiters)
+                lock (_waiters)
                 {
-                    waiters.Remove(waiter);
+                    _waiters.Remove(waiter);
                 }
             }
         }
@@ -266,9 +266,9 @@ public sealed class QmpClient : IAsyncDisposable
         Exception? failure = null;
         try
         {
-            while (!stop.IsCancellationRequested)
+            while (!_stop.IsCancellationRequested)
             {
-                var line = await reader.ReadLineAsync(stop.Token);
+                var line = await reader.ReadLineAsync(_stop.Token);
                 if (line is null)
                 {
                     break;
@@ -282,21 +282,21 @@ public sealed class QmpClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            closeReason = "client disposed";
+            _closeReason = "client disposed";
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or QmpProtocolException)
         {
             failure = e;
-            closeReason = e is QmpProtocolException ? e.Message : $"connection lost: {e.Message}";
+            _closeReason = e is QmpProtocolException ? e.Message : $"connection lost: {e.Message}";
         }
         finally
         {
-            foreach (var (_, p) in pending)
+            foreach (var (_, p) in _pending)
             {
-                p.Result.TrySetException(new QmpConnectionClosedException($"QMP '{p.Command}': {closeReason}", failure));
+                p.Result.TrySetException(new QmpConnectionClosedException($"QMP '{p.Command}': {_closeReason}", failure));
             }
 
-            closed.TrySetResult();
+            _closed.TrySetResult();
         }
     }
 
@@ -323,7 +323,7 @@ public sealed class QmpClient : IAsyncDisposable
             if (root.TryGetProperty("event", out var ev) && ev.ValueKind == JsonValueKind.String)
             {
                 var data = root.TryGetProperty("data", out var d) ? d.Clone() : default;
-                var at = time.GetUtcNow();
+                var at = _time.GetUtcNow();
                 if (root.TryGetProperty("timestamp", out var ts) && ts.TryGetProperty("seconds", out var sec) &&
                     ts.TryGetProperty("microseconds", out var usec) && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
                 {
@@ -340,7 +340,7 @@ public sealed class QmpClient : IAsyncDisposable
                 throw new QmpProtocolException($"QEMU sent a reply without our id: {Truncate(line)}");
             }
 
-            if (!pending.TryGetValue(idElement.GetString()!, out var p))
+            if (!_pending.TryGetValue(idElement.GetString()!, out var p))
             {
                 return; // the command timed out and its waiter is gone
             }
@@ -373,9 +373,9 @@ public sealed class QmpClient : IAsyncDisposable
             // A misbehaving handler must not kill the connection.
         }
 
-        lock (waiters)
+        lock (_waiters)
         {
-            foreach (var w in waiters)
+            foreach (var w in _waiters)
             {
                 if (w.Name == e.Name && !w.Result.Task.IsCompleted && w.Predicate(e))
                 {
@@ -393,24 +393,24 @@ public sealed class QmpClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!stop.IsCancellationRequested)
+        if (!_stop.IsCancellationRequested)
         {
-            stop.Cancel();
+            _stop.Cancel();
             try
             {
-                socket?.Shutdown(SocketShutdown.Both);
+                _socket?.Shutdown(SocketShutdown.Both);
             }
             catch (SocketException)
             {
             }
 
-            await stream.DisposeAsync();
-            if (readLoop is not null)
+            await _stream.DisposeAsync();
+            if (_readLoop is not null)
             {
-                await readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await _readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
-            closed.TrySetResult();
+            _closed.TrySetResult();
         }
     }
 
@@ -433,39 +433,39 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>Splits a byte stream into lines, refusing lines longer than <see cref="MaxLineBytes"/>.</summary>
     private sealed class LineReader(Stream stream)
     {
-        private readonly byte[] buffer = new byte[64 * 1024];
-        private readonly MemoryStream line = new();
-        private int start;
-        private int end;
+        private readonly byte[] _buffer = new byte[64 * 1024];
+        private readonly MemoryStream _line = new();
+        private int _start;
+        private int _end;
 
         public async Task<byte[]?> ReadLineAsync(CancellationToken ct)
         {
             while (true)
             {
-                var nl = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+                var nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
                 if (nl >= 0)
                 {
-                    line.Write(buffer, start, nl - start);
-                    start = nl + 1;
-                    var result = line.ToArray();
-                    line.SetLength(0);
+                    _line.Write(_buffer, _start, nl - _start);
+                    _start = nl + 1;
+                    var result = _line.ToArray();
+                    _line.SetLength(0);
                     return result.Length > 0 && result[^1] == '\r' ? result[..^1] : result;
                 }
 
-                line.Write(buffer, start, end - start);
-                start = end = 0;
-                if (line.Length > MaxLineBytes)
+                _line.Write(_buffer, _start, _end - _start);
+                _start = _end = 0;
+                if (_line.Length > MaxLineBytes)
                 {
                     throw new QmpProtocolException($"QMP line longer than {MaxLineBytes} bytes");
                 }
 
-                var n = await stream.ReadAsync(buffer, ct);
+                var n = await stream.ReadAsync(_buffer, ct);
                 if (n == 0)
                 {
-                    return line.Length > 0 ? throw new QmpProtocolException("QMP connection closed in the middle of a line") : null;
+                    return _line.Length > 0 ? throw new QmpProtocolException("QMP connection closed in the middle of a line") : null;
                 }
 
-                end = n;
+                _end = n;
             }
         }
     }

@@ -37,7 +37,7 @@ internal abstract record QmpBareCommand : QmpVoidCommand
 
 internal static class QmpCommandExtensions
 {
-    private static readonly JsonSerializerOptions ReplyOptions = new() { NumberHandling = JsonNumberHandling.Strict };
+    private static readonly JsonSerializerOptions _replyOptions = new() { NumberHandling = JsonNumberHandling.Strict };
 
     /// <summary>Runs a typed command; QEMU errors throw <see cref="QmpException"/> as with <see cref="QmpClient.ExecuteAsync"/>.</summary>
     public static async Task<TResult> SendAsync<TResult>(this QmpClient qmp, QmpCommand<TResult> command, TimeSpan? timeout = null, CancellationToken ct = default) =>
@@ -69,7 +69,7 @@ internal static class QmpCommandExtensions
     {
         try
         {
-            return value.Deserialize<T>(ReplyOptions) ?? throw new QmpProtocolException($"reply to '{command}' is null");
+            return value.Deserialize<T>(_replyOptions) ?? throw new QmpProtocolException($"reply to '{command}' is null");
         }
         catch (JsonException e)
         {

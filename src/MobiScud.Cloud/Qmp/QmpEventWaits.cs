@@ -6,21 +6,21 @@ namespace MobiScud.Cloud.Qmp;
 /// </summary>
 internal sealed class QmpEventWaits(CancellationToken ct) : IAsyncDisposable
 {
-    private readonly CancellationTokenSource scope = CancellationTokenSource.CreateLinkedTokenSource(ct);
-    private readonly List<Task> waits = [];
+    private readonly CancellationTokenSource _scope = CancellationTokenSource.CreateLinkedTokenSource(ct);
+    private readonly List<Task> _waits = [];
 
     /// <summary>Registers now (before the command that causes the event), like <see cref="QmpClient.WaitForEventAsync"/>.</summary>
     public Task<QmpEvent> Add(QmpClient qmp, string name, Func<QmpEvent, bool>? predicate, TimeSpan timeout)
     {
-        var wait = qmp.WaitForEventAsync(name, predicate, timeout, scope.Token);
-        waits.Add(wait);
+        var wait = qmp.WaitForEventAsync(name, predicate, timeout, _scope.Token);
+        _waits.Add(wait);
         return wait;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await scope.CancelAsync();
-        await Task.WhenAll(waits).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        scope.Dispose();
+        await _scope.CancelAsync();
+        await Task.WhenAll(_waits).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _scope.Dispose();
     }
 }

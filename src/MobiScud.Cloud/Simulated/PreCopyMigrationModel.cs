@@ -103,31 +103,31 @@ public sealed class PreCopyMigration
     public int Round { get; internal set; } = 1;
 
     /// <summary>Bytes put on the wire so far; after a cancel, what the cancelled attempt cost.</summary>
-    public double BytesSent => Model is { } model ? model.Hot(Slot).BytesSent : finalBytesSent;
+    public double BytesSent => Model is { } model ? model.Hot(Slot).BytesSent : _finalBytesSent;
 
     /// <summary>When the guest was paused for stop-and-copy (valid in StopAndCopy and Done).</summary>
     public TimeSpan PausedAt { get; internal set; }
 
     /// <summary>Bytes still to send in the current round (the dashboard's progress bar; as of the last update or Flush).</summary>
-    public double BytesRemaining => Model is { } model ? model.Hot(Slot).Remaining : finalRemaining;
+    public double BytesRemaining => Model is { } model ? model.Hot(Slot).Remaining : _finalRemaining;
 
     /// <summary>The bandwidth it gets now (bytes/s), for an expected downtime as QEMU computes it: remaining / bandwidth.</summary>
-    public double CurrentRate => Model is { } model ? model.Hot(Slot).Share : finalShare;
+    public double CurrentRate => Model is { } model ? model.Hot(Slot).Share : _finalShare;
 
     internal double RoundStart;
 
     // While on the wire the hot numbers live in the model's slot (Slot); once over, they are copied here.
     internal PreCopyMigrationModel? Model;
     internal int Slot = -1;
-    private double finalBytesSent;
-    private double finalRemaining;
-    private double finalShare;
+    private double _finalBytesSent;
+    private double _finalRemaining;
+    private double _finalShare;
 
     internal void Detach(in MigrationHot hot)
     {
-        finalBytesSent = hot.BytesSent;
-        finalRemaining = hot.Remaining;
-        finalShare = hot.Share;
+        _finalBytesSent = hot.BytesSent;
+        _finalRemaining = hot.Remaining;
+        _finalShare = hot.Share;
         Model = null;
         Slot = -1;
     }
@@ -174,15 +174,15 @@ public sealed class PreCopyMigrationModel
     /// <summary>User traffic never takes more than this fraction of a link from migrations (TCP flows share).</summary>
     private const double MinimumMigrationFraction = 0.1;
 
-    private readonly IPreCopyHost host;
-    private readonly List<LinkState> links = [];
-    private readonly Stack<int> freeSlots = new();
-    private MigrationHot[] hot = new MigrationHot[64];
-    private PreCopyMigration?[] owners = new PreCopyMigration?[64];
-    private int slotsUsed;
-    private long nextId;
+    private readonly IPreCopyHost _host;
+    private readonly List<LinkState> _links = [];
+    private readonly Stack<int> _freeSlots = new();
+    private MigrationHot[] _hot = new MigrationHot[64];
+    private PreCopyMigration?[] _owners = new PreCopyMigration?[64];
+    private int _slotsUsed;
+    private long _nextId;
 
-    public PreCopyMigrationModel(IPreCopyHost host) => this.host = host;
+    public PreCopyMigrationModel(IPreCopyHost host) => _host = host;
 
     /// <summary>Adds a link of this capacity (bytes/s) and returns its index.</summary>
     public int AddLink(double bandwidth)
@@ -192,23 +192,23 @@ public sealed class PreCopyMigrationModel
             throw new ArgumentOutOfRangeException(nameof(bandwidth), bandwidth, "link bandwidth must be positive");
         }
 
-        links.Add(new LinkState(bandwidth));
-        return links.Count - 1;
+        _links.Add(new LinkState(bandwidth));
+        return _links.Count - 1;
     }
 
-    public int LinkCount => links.Count;
+    public int LinkCount => _links.Count;
 
-    public int ActiveOn(int link) => links[link].Active.Count;
+    public int ActiveOn(int link) => _links[link].Active.Count;
 
-    public double Bandwidth(int link) => links[link].Bandwidth;
+    public double Bandwidth(int link) => _links[link].Bandwidth;
 
     /// <summary>Migration bytes that crossed the link so far (as of the last change on it or <see cref="Flush"/>).</summary>
-    public double MigrationBytes(int link) => links[link].MigrationBytes;
+    public double MigrationBytes(int link) => _links[link].MigrationBytes;
 
     /// <summary>User-traffic bytes that crossed the link so far (as of the last change on it or <see cref="Flush"/>).</summary>
-    public double BackgroundBytes(int link) => links[link].BackgroundBytes;
+    public double BackgroundBytes(int link) => _links[link].BackgroundBytes;
 
-    internal ref readonly MigrationHot Hot(int slot) => ref hot[slot];
+    internal ref readonly MigrationHot Hot(int slot) => ref _hot[slot];
 
     public PreCopyMigration Start(TimeSpan now, int link, PreCopyParameters parameters, object? tag) =>
         Start(now, [link], parameters, tag);
@@ -225,32 +225,32 @@ public sealed class PreCopyMigrationModel
         var t = Seconds(now);
         foreach (var l in path)
         {
-            AdvanceLink(links[l], t);
+            AdvanceLink(_links[l], t);
         }
 
-        var m = new PreCopyMigration(++nextId, [.. path], parameters, tag, now)
+        var m = new PreCopyMigration(++_nextId, [.. path], parameters, tag, now)
         {
             RoundStart = t,
         };
         var slot = TakeSlot();
-        hot[slot] = new MigrationHot
+        _hot[slot] = new MigrationHot
         {
             Remaining = parameters.MemoryBytes,
             LastUpdate = t,
             MaxBandwidth = parameters.MaxBandwidth,
             Direct = m.Links.Length == 1,
         };
-        owners[slot] = m;
+        _owners[slot] = m;
         m.Model = this;
         m.Slot = slot;
         foreach (var l in m.Links)
         {
-            links[l].Active.Add(slot);
+            _links[l].Active.Add(slot);
         }
 
         foreach (var l in m.Links)
         {
-            Settle(links[l], l, t);
+            Settle(_links[l], l, t);
         }
 
         return m;
@@ -259,7 +259,7 @@ public sealed class PreCopyMigrationModel
     /// <summary>Stops a migration (cancel or failure): the guest keeps running at the source. False if already over.</summary>
     public bool Cancel(TimeSpan now, PreCopyMigration migration)
     {
-        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || migration.Model != this || !links[migration.Link].Active.Contains(migration.Slot))
+        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || migration.Model != this || !_links[migration.Link].Active.Contains(migration.Slot))
         {
             return false;
         }
@@ -267,19 +267,19 @@ public sealed class PreCopyMigrationModel
         var t = Seconds(now);
         foreach (var l in migration.Links)
         {
-            AdvanceLink(links[l], t);
+            AdvanceLink(_links[l], t);
         }
 
         foreach (var l in migration.Links)
         {
-            links[l].Active.Remove(migration.Slot);
+            _links[l].Active.Remove(migration.Slot);
         }
 
         migration.Phase = PreCopyPhase.Cancelled;
         Release(migration);
         foreach (var l in migration.Links)
         {
-            Settle(links[l], l, t);
+            Settle(_links[l], l, t);
         }
 
         return true;
@@ -288,7 +288,7 @@ public sealed class PreCopyMigrationModel
     /// <summary>Sets the user traffic (bytes/s) on a link; migrations get what is left (at least 10% of it).</summary>
     public void SetBackground(TimeSpan now, int link, double bytesPerSecond)
     {
-        var state = links[link];
+        var state = _links[link];
         if (state.Background == bytesPerSecond)
         {
             return;
@@ -308,7 +308,7 @@ public sealed class PreCopyMigrationModel
     public void Flush(TimeSpan now)
     {
         var t = Seconds(now);
-        foreach (var state in links)
+        foreach (var state in _links)
         {
             AdvanceLink(state, t);
         }
@@ -317,7 +317,7 @@ public sealed class PreCopyMigrationModel
     /// <summary>The host's wake-up; stale versions (a change happened since) are ignored.</summary>
     public void OnWake(TimeSpan now, int link, long version)
     {
-        var state = links[link];
+        var state = _links[link];
         if (version != state.Version)
         {
             return;
@@ -335,27 +335,27 @@ public sealed class PreCopyMigrationModel
 
     private int TakeSlot()
     {
-        if (freeSlots.TryPop(out var slot))
+        if (_freeSlots.TryPop(out var slot))
         {
             return slot;
         }
 
-        if (slotsUsed == hot.Length)
+        if (_slotsUsed == _hot.Length)
         {
-            Array.Resize(ref hot, hot.Length * 2);
-            Array.Resize(ref owners, owners.Length * 2);
+            Array.Resize(ref _hot, _hot.Length * 2);
+            Array.Resize(ref _owners, _owners.Length * 2);
         }
 
-        return slotsUsed++;
+        return _slotsUsed++;
     }
 
     /// <summary>The migration is over: its numbers go back to it and its slot is free for the next.</summary>
     private void Release(PreCopyMigration m)
     {
         var slot = m.Slot;
-        m.Detach(hot[slot]);
-        owners[slot] = null;
-        freeSlots.Push(slot);
+        m.Detach(_hot[slot]);
+        _owners[slot] = null;
+        _freeSlots.Push(slot);
     }
 
     private void AdvanceLink(LinkState state, double t)
@@ -367,7 +367,7 @@ public sealed class PreCopyMigrationModel
         }
 
         state.LastUpdate = Math.Max(state.LastUpdate, t);
-        var h = hot;
+        var h = _hot;
         foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
         {
             ref var x = ref h[slot];
@@ -384,9 +384,9 @@ public sealed class PreCopyMigrationModel
                 }
                 else
                 {
-                    foreach (var l in owners[slot]!.Links)
+                    foreach (var l in _owners[slot]!.Links)
                     {
-                        links[l].MigrationBytes += sent;
+                        _links[l].MigrationBytes += sent;
                     }
                 }
 
@@ -402,7 +402,7 @@ public sealed class PreCopyMigrationModel
     {
         // This link's share once, not once per migration on it (the same value).
         var here = Available(state);
-        var h = hot;
+        var h = _hot;
         foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
         {
             ref var x = ref h[slot];
@@ -413,9 +413,9 @@ public sealed class PreCopyMigrationModel
             }
             else
             {
-                foreach (var l in owners[slot]!.Links)
+                foreach (var l in _owners[slot]!.Links)
                 {
-                    share = Math.Min(share, Available(links[l]));
+                    share = Math.Min(share, Available(_links[l]));
                 }
             }
 
@@ -428,7 +428,7 @@ public sealed class PreCopyMigrationModel
     {
         foreach (var slot in CollectionsMarshal.AsSpan(active))
         {
-            ref readonly var x = ref hot[slot];
+            ref readonly var x = ref _hot[slot];
             if (x.Remaining <= x.Share * 2e-7 + 1e-6)
             {
                 return true;
@@ -450,7 +450,7 @@ public sealed class PreCopyMigrationModel
             for (var i = 0; i < state.Active.Count; i++)
             {
                 var slot = state.Active[i];
-                ref var x = ref hot[slot];
+                ref var x = ref _hot[slot];
 
                 // Within a tick's worth of bytes counts as sent: wake-ups are rounded to 100 ns.
                 if (x.Remaining > x.Share * 2e-7 + 1e-6)
@@ -458,11 +458,11 @@ public sealed class PreCopyMigrationModel
                     continue;
                 }
 
-                var m = owners[slot]!;
+                var m = _owners[slot]!;
                 x.BytesSent += x.Remaining;
                 foreach (var l in m.Links)
                 {
-                    links[l].MigrationBytes += x.Remaining;
+                    _links[l].MigrationBytes += x.Remaining;
                 }
 
                 x.Remaining = 0;
@@ -496,8 +496,8 @@ public sealed class PreCopyMigrationModel
                         if (l != link)
                         {
                             // The other links lose a migration: their others speed up from now on.
-                            AdvanceLink(links[l], t);
-                            links[l].Active.Remove(slot);
+                            AdvanceLink(_links[l], t);
+                            _links[l].Active.Remove(slot);
                             (touched ??= []).Add(l);
                         }
                     }
@@ -507,11 +507,11 @@ public sealed class PreCopyMigrationModel
                     var result = new PreCopyResult(
                         completes - m.StartedAt,
                         completes - m.PausedAt,
-                        (long)Math.Round(hot[slot].BytesSent),
+                        (long)Math.Round(_hot[slot].BytesSent),
                         m.Round,
                         completes);
                     Release(m);
-                    host.Finished(m, result);
+                    _host.Finished(m, result);
                 }
             }
 
@@ -528,18 +528,18 @@ public sealed class PreCopyMigrationModel
             var next = double.PositiveInfinity;
             foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
             {
-                ref readonly var x = ref hot[slot];
+                ref readonly var x = ref _hot[slot];
                 next = Math.Min(next, x.Remaining / x.Share);
             }
 
-            host.WakeAt(FromSeconds(t + next), link, state.Version);
+            _host.WakeAt(FromSeconds(t + next), link, state.Version);
         }
 
         if (touched is not null)
         {
             foreach (var l in touched.Distinct())
             {
-                Settle(links[l], l, t);
+                Settle(_links[l], l, t);
             }
         }
     }

@@ -10,8 +10,8 @@ namespace MobiScud.Control;
 /// </summary>
 internal struct CommandBuffer
 {
-    private Inline inline;
-    private List<ControlCommand>? overflow;
+    private Inline _inline;
+    private List<ControlCommand>? _overflow;
 
     public int Count { get; private set; }
 
@@ -19,11 +19,11 @@ internal struct CommandBuffer
     {
         if (Count < Inline.Length)
         {
-            inline[Count] = command;
+            _inline[Count] = command;
         }
         else
         {
-            (overflow ??= []).Add(command);
+            (_overflow ??= []).Add(command);
         }
 
         Count++;
@@ -40,10 +40,10 @@ internal struct CommandBuffer
         var n = Math.Min(Count, Inline.Length);
         for (var i = 0; i < n; i++)
         {
-            result[i] = inline[i];
+            result[i] = _inline[i];
         }
 
-        overflow?.CopyTo(result, Inline.Length);
+        _overflow?.CopyTo(result, Inline.Length);
         return result;
     }
 
@@ -52,6 +52,6 @@ internal struct CommandBuffer
     {
         public const int Length = 8;
 
-        private ControlCommand element;
+        private ControlCommand _element;
     }
 }

@@ -26,7 +26,7 @@ public interface ICommandDispatcher
 /// </summary>
 public sealed class CommandDispatcher : ICommandDispatcher
 {
-    private static readonly IReadOnlyList<UeEvent> NoOutcomes = [];
+    private static readonly IReadOnlyList<UeEvent> _noOutcomes = [];
     private readonly IPvmBackend _pvms;
     private readonly ISteeringBackend _steering;
     private readonly ITimerScheduler _timers;
@@ -157,7 +157,7 @@ public sealed class CommandDispatcher : ICommandDispatcher
             }
         }
 
-        return outcomes ?? NoOutcomes;
+        return outcomes ?? _noOutcomes;
 
         void Collect(UeEvent? outcome)
         {

@@ -60,14 +60,14 @@ public sealed record MdpSolution(double[] Values, int[] Actions, int Iterations,
 /// </summary>
 public static class MdpThresholdSolver
 {
-    private static readonly ConcurrentDictionary<(WangCostModel Cost, int N, int P, int Q), MdpSolution> Cache = new();
+    private static readonly ConcurrentDictionary<(WangCostModel Cost, int N, int P, int Q), MdpSolution> _cache = new();
 
     /// <summary>The solution for the rounded parameters (shared; do not modify its arrays).</summary>
     public static MdpSolution Cached(WangCostModel cost, int maxDistance, double moveProbability, double loadRatio)
     {
         var p = Math.Clamp((int)Math.Round(moveProbability * 100), 1, 100);
         var q = Math.Clamp((int)Math.Round(loadRatio * 100), 0, 99);
-        return Cache.GetOrAdd((cost, maxDistance, p, q), k => Solve(k.Cost, k.N, k.P / 100.0, k.Q / 100.0));
+        return _cache.GetOrAdd((cost, maxDistance, p, q), k => Solve(k.Cost, k.N, k.P / 100.0, k.Q / 100.0));
     }
 
     public static MdpSolution Solve(WangCostModel cost, int maxDistance, double moveProbability, double loadRatio, double epsilon = 1e-9, int maxIterations = 100_000)

@@ -29,13 +29,13 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
     private int _addresses;
     private long _pending;
-    private static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan _resolution = TimeSpan.FromMilliseconds(1);
     private readonly PriorityQueue<Action, TimeSpan> _due = new();
     private ITimer? _timer;
     private TimeSpan _armedFor = TimeSpan.MaxValue;
 
     /// <summary>Its outcomes always come later, from the model.</summary>
-    private static readonly Task<UeEvent?> NoOutcome = Task.FromResult<UeEvent?>(null);
+    private static readonly Task<UeEvent?> _noOutcome = Task.FromResult<UeEvent?>(null);
 
     public SimulatedHypervisor(HypervisorOptions options, TimeProvider? time = null, ILogger? log = null)
     {
@@ -127,7 +127,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
             }
         }
 
-        return NoOutcome;
+        return _noOutcome;
     }
 
     public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)
@@ -255,7 +255,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         _armedFor = due;
         var wait = due - _time.GetElapsedTime(_t0);
         _timer ??= _time.CreateTimer(static self => ((SimulatedHypervisor)self!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _timer.Change(wait < Resolution ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
+        _timer.Change(wait < _resolution ? TimeSpan.Zero : wait, Timeout.InfiniteTimeSpan);
     }
 
     private void Fire()
@@ -264,7 +264,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         {
             _armedFor = TimeSpan.MaxValue;
             // Actions may queue more actions (the model waking itself): those due now run in this same pass.
-            while (_due.TryPeek(out var action, out var due) && due - _time.GetElapsedTime(_t0) < Resolution)
+            while (_due.TryPeek(out var action, out var due) && due - _time.GetElapsedTime(_t0) < _resolution)
             {
                 _due.Dequeue();
                 try

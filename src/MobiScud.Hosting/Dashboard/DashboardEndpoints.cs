@@ -24,7 +24,7 @@ public static class DashboardEndpoints
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private static readonly Dictionary<string, string> Types = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, string> _types = new(StringComparer.Ordinal)
     {
         [".html"] = "text/html; charset=utf-8",
         [".js"] = "text/javascript; charset=utf-8",
@@ -94,7 +94,7 @@ public static class DashboardEndpoints
     private static IResult Asset(string file)
     {
         var ext = Path.GetExtension(file);
-        if (!Types.TryGetValue(ext, out var type) || file.Contains('/') || file.Contains('\\'))
+        if (!_types.TryGetValue(ext, out var type) || file.Contains('/') || file.Contains('\\'))
         {
             return Results.Problem($"'{Api.ApiEndpoints.Clip(file)}' is not a dashboard file", statusCode: 404, title: "Not found");
         }

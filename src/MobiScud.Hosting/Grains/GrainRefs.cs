@@ -9,13 +9,13 @@ namespace MobiScud.Hosting.Grains;
 /// </summary>
 public static class GrainRefs
 {
-    private static readonly ConditionalWeakTable<IGrainFactory, Cache> Caches = [];
+    private static readonly ConditionalWeakTable<IGrainFactory, Cache> _caches = [];
 
     public static ISiteGrain Site(IGrainFactory grains, string site) =>
-        Caches.GetValue(grains, _ => new Cache()).Sites.GetOrAdd(site, static (s, g) => g.GetGrain<ISiteGrain>(s), grains);
+        _caches.GetValue(grains, _ => new Cache()).Sites.GetOrAdd(site, static (s, g) => g.GetGrain<ISiteGrain>(s), grains);
 
     public static IUeGrain Ue(IGrainFactory grains, string ue) =>
-        Caches.GetValue(grains, _ => new Cache()).Ues.GetOrAdd(ue, static (u, g) => g.GetGrain<IUeGrain>(u), grains);
+        _caches.GetValue(grains, _ => new Cache()).Ues.GetOrAdd(ue, static (u, g) => g.GetGrain<IUeGrain>(u), grains);
 
     private sealed class Cache
     {

@@ -108,7 +108,7 @@ public sealed class UeGrain(
     private const int MaxImmediateRounds = 8;
 
     /// <summary>Timeline labels of the notification kinds, made once (Enum.ToString allocates on every call).</summary>
-    private static readonly string[] KindNames = [.. Enum.GetValues<NotificationKind>().Select(k => k.ToString())];
+    private static readonly string[] _kindNames = [.. Enum.GetValues<NotificationKind>().Select(k => k.ToString())];
 
     /// <summary>
     /// Timeline entries are written at most this often per UE, and when the grain deactivates. A silo crash loses the
@@ -248,7 +248,7 @@ public sealed class UeGrain(
             record.Cell = cell;
             var ue = _key ??= this.GetPrimaryKeyString();
             record.Quarantine = new QuarantineNote(e.GetType().Name, Clip(ex.GetType().Name + ": " + ex.Message), e.At, 0);
-            _pendingMetrics.Add(Quarantined);
+            _pendingMetrics.Add(_quarantined);
             _pendingTimeline.Add(new TimelineEntry(e.At, "Quarantined", $"the MC threw on {e.GetType().Name}: {record.Quarantine.Error}"));
             _log.LogError(ex, "UE {Ue} quarantined: the MC threw on its {Event}; its events are set aside until DELETE /api/v1/ues/{Ue}/quarantine", ue, e.GetType().Name, ue);
         }
@@ -288,7 +288,7 @@ public sealed class UeGrain(
     private static string Clip(string s) => s.Length <= 500 ? s : s[..500] + "...";
 
     /// <summary>Marker in <see cref="_pendingMetrics"/> for a quarantine (metrics are recorded once the state is persisted).</summary>
-    private static readonly string Quarantined = "\0quarantined";
+    private static readonly string _quarantined = "\0quarantined";
 
     private Task PersistAsync(UeRecord next) => store.PersistAsync(next, this);
 
@@ -338,7 +338,7 @@ public sealed class UeGrain(
 
         foreach (var m in _pendingMetrics)
         {
-            if (ReferenceEquals(m, Quarantined))
+            if (ReferenceEquals(m, _quarantined))
             {
                 resilience.Quarantined();
             }
@@ -387,7 +387,7 @@ public sealed class UeGrain(
         {
             if (c is Notify n)
             {
-                _pendingTimeline.Add(new TimelineEntry(n.At, (uint)n.Kind < (uint)KindNames.Length ? KindNames[(int)n.Kind] : n.Kind.ToString(), n.Detail));
+                _pendingTimeline.Add(new TimelineEntry(n.At, (uint)n.Kind < (uint)_kindNames.Length ? _kindNames[(int)n.Kind] : n.Kind.ToString(), n.Detail));
             }
         }
 

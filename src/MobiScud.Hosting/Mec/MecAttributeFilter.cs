@@ -14,8 +14,8 @@ namespace MobiScud.Hosting.Mec;
 /// </summary>
 internal sealed class MecAttributeFilter
 {
-    private static readonly string[] Single = ["eq", "neq", "gt", "lt", "gte", "lte"];
-    private static readonly string[] Multiple = ["in", "nin", "cont", "ncont"];
+    private static readonly string[] _single = ["eq", "neq", "gt", "lt", "gte", "lte"];
+    private static readonly string[] _multiple = ["in", "nin", "cont", "ncont"];
 
     private sealed record Condition(string Op, string[] Path, IReadOnlyList<string> Values);
 
@@ -96,13 +96,13 @@ internal sealed class MecAttributeFilter
             }
 
             var op = parts[0];
-            if (!Single.Contains(op) && !Multiple.Contains(op))
+            if (!_single.Contains(op) && !_multiple.Contains(op))
             {
-                problem = $"unknown operator '{MecJson.Clip(op)}' (one of {string.Join(", ", Single.Concat(Multiple))})";
+                problem = $"unknown operator '{MecJson.Clip(op)}' (one of {string.Join(", ", _single.Concat(_multiple))})";
                 return null;
             }
 
-            if (Single.Contains(op) && parts.Count != 3)
+            if (_single.Contains(op) && parts.Count != 3)
             {
                 problem = $"{op} takes one value, was given {parts.Count - 2}";
                 return null;

@@ -96,7 +96,7 @@ internal static class MecQueries
         }
 
         MecAttributeFilter? filter = null;
-        if (request.Query["filter"].ToString() is { Length: > 0 } text && (filter = MecAttributeFilter.Parse(text, AdjacentAttributes, out var problem)) is null)
+        if (request.Query["filter"].ToString() is { Length: > 0 } text && (filter = MecAttributeFilter.Parse(text, _adjacentAttributes, out var problem)) is null)
         {
             return MecJson.Problem(400, "Bad Request", $"filter: {problem}");
         }
@@ -115,7 +115,7 @@ internal static class MecQueries
     }
 
     /// <summary>The attributes of AdjacentAppInstanceInfo (and the types it refers to) a filter may name.</summary>
-    private static readonly string[] AdjacentAttributes =
+    private static readonly string[] _adjacentAttributes =
     [
         "appInstanceId", "appDId", "registeredInstanceId", "appInstanceCommLink/ipAddresses/host", "appInstanceCommLink/ipAddresses/port",
         "mecHostInformation/hostName", "mecHostInformation/hostId/site",

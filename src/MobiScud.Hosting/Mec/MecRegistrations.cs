@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Mec;
 /// </summary>
 internal static class MecRegistrations
 {
-    private static readonly string[] Fields = ["appMobilityServiceId", "serviceConsumerId", "deviceInformation", "expiryTime"];
+    private static readonly string[] _fields = ["appMobilityServiceId", "serviceConsumerId", "deviceInformation", "expiryTime"];
 
     /// <summary>The normalised RegistrationInfo, or why it is refused. <paramref name="id"/> is the resource's id (absent in a POST body).</summary>
     public static JsonObject? Read(JsonNode? body, string id, bool create, out uint expiryTime, out string? problem)
@@ -30,9 +30,9 @@ internal static class MecRegistrations
         }
 
         o = (JsonObject)o.DeepClone();
-        if (o.Select(p => p.Key).FirstOrDefault(k => !Fields.Contains(k)) is { } unknown)
+        if (o.Select(p => p.Key).FirstOrDefault(k => !_fields.Contains(k)) is { } unknown)
         {
-            problem = $"RegistrationInfo has no field '{MecJson.Clip(unknown)}' (fields: {string.Join(", ", Fields)})";
+            problem = $"RegistrationInfo has no field '{MecJson.Clip(unknown)}' (fields: {string.Join(", ", _fields)})";
             return null;
         }
 

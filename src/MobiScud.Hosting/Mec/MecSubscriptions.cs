@@ -74,7 +74,7 @@ internal sealed record MecFilter(
 /// </summary>
 internal static class MecSubscriptions
 {
-    private static readonly string[] AmsFields = ["subscriptionType", "callbackReference", "requestTestNotification", "websockNotifConfig", "_links", "filterCriteria", "expiryDeadline"];
+    private static readonly string[] _amsFields = ["subscriptionType", "callbackReference", "requestTestNotification", "websockNotifConfig", "_links", "filterCriteria", "expiryDeadline"];
 
     /// <summary>
     /// The normalised representation of a subscription request for <paramref name="api"/>, or the reason it is refused
@@ -107,7 +107,7 @@ internal static class MecSubscriptions
             return null;
         }
 
-        string[] allowed = api == MecApi.Amsi ? AmsFields
+        string[] allowed = api == MecApi.Amsi ? _amsFields
             : ["subscriptionType", "callbackReference", "_links", "expiryDeadline", type.FilterKey, .. type.Name == MecType.S1Bearer ? ["eventType"] : Array.Empty<string>()];
         if (o.Select(p => p.Key).FirstOrDefault(k => !allowed.Contains(k)) is { } unknown)
         {

@@ -98,11 +98,11 @@ internal sealed class CaptureTaps(
     }
 
     /// <summary>Longest wait before a failed tap is started again.</summary>
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan _maxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Runs the tap; when it fails (an interface gone, a decoder or tracker fault) the failure is logged and the tap is
-    /// started again after a back-off that doubles up to <see cref="MaxBackoff"/>: one tap's fault must not stop serve,
+    /// started again after a back-off that doubles up to <see cref="_maxBackoff"/>: one tap's fault must not stop serve,
     /// nor silently leave it deaf. A file tap goes on from the frame after the failure (re-reading it would apply its
     /// events twice), with a fresh tracker; a live tap opens its interface again.
     /// </summary>
@@ -133,7 +133,7 @@ internal sealed class CaptureTaps(
                     error = e is CaptureFormatException ? null : e;
                 }
 
-                var wait = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
+                var wait = TimeSpan.FromMilliseconds(Math.Min(_maxBackoff.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures, 16))));
                 status.Restarts++;
                 status.Error = why;
                 resilience.TapRestarted(status.Name);

@@ -29,10 +29,10 @@ public sealed class Reconciler(
     ILogger<OutcomePump> pumpLog,
     BackhaulGate? gate = null) : BackgroundService
 {
-    private readonly string[] siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
-    private readonly IPvmBackend hypervisor = dispatcher.Pvms;
-    private readonly ISteeringBackend steering = dispatcher.Steering;
-    private readonly OutcomePump pump = new(pipeline, pumpLog);
+    private readonly string[] _siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
+    private readonly IPvmBackend _hypervisor = dispatcher.Pvms;
+    private readonly ISteeringBackend _steering = dispatcher.Steering;
+    private readonly OutcomePump _pump = new(pipeline, pumpLog);
 
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -42,7 +42,7 @@ public sealed class Reconciler(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await pump.StopAsync();
+        await _pump.StopAsync();
         if (dispatcher.Timers is IDisposable timers)
         {
             // Pending timers die with the service (a restart re-decides what they would have).
@@ -72,24 +72,24 @@ public sealed class Reconciler(
 
     private async Task RunAsync(CancellationToken ct)
     {
-        pump.Start("timers", dispatcher.Timers.Outcomes);
-        pump.Start("admission", dispatcher.Outcomes);
+        _pump.Start("timers", dispatcher.Timers.Outcomes);
+        _pump.Start("admission", dispatcher.Outcomes);
         if (gate is not null)
         {
             // Refusals and withdrawals of queued migrations, and what a backend reported for one started late.
-            pump.Start("scheduler", gate.Outcomes);
+            _pump.Start("scheduler", gate.Outcomes);
         }
 
-        var inventory = await hypervisor.InventoryAsync(ct);
+        var inventory = await _hypervisor.InventoryAsync(ct);
         foreach (var item in inventory.Where(i => i.Migrating is not null))
         {
             log.LogInformation("cancelling migration {Migration} of {Pvm} left running while the MC was down", item.Migrating, item.Pvm);
-            await hypervisor.ExecuteAsync(new CancelMigration(item.Ue, item.Migrating!.Value, item.Pvm, item.Site, item.MigratingTo!.Value), ct);
+            await _hypervisor.ExecuteAsync(new CancelMigration(item.Ue, item.Migrating!.Value, item.Pvm, item.Site, item.MigratingTo!.Value), ct);
         }
 
         // From here outcomes reach the MC; anything reported earlier was about migrations we just settled.
-        pump.Start("hypervisor", hypervisor.Outcomes, dropBacklog: true);
-        pump.Start("steering", steering.Outcomes, dropBacklog: true);
+        _pump.Start("hypervisor", _hypervisor.Outcomes, dropBacklog: true);
+        _pump.Start("steering", _steering.Outcomes, dropBacklog: true);
         await ReconcileAsync(destroyOrphans: true, ct);
     }
 
@@ -133,7 +133,7 @@ public sealed class Reconciler(
 
     private async Task ReconcileAsync(bool destroyOrphans, CancellationToken ct)
     {
-        var inventory = await hypervisor.InventoryAsync(ct);
+        var inventory = await _hypervisor.InventoryAsync(ct);
         var held = inventory.ToDictionary(i => i.Ue);
         var ues = await UePartitions.AllAsync(grains);
         var known = new HashSet<UeId>();
@@ -168,7 +168,7 @@ public sealed class Reconciler(
             }
 
             log.LogWarning("destroying {Pvm} at {Site}: no UE state owns it", orphan.Pvm, orphan.Site);
-            await hypervisor.ExecuteAsync(new DestroyPvm(orphan.Ue, orphan.Pvm, orphan.Site), ct);
+            await _hypervisor.ExecuteAsync(new DestroyPvm(orphan.Ue, orphan.Pvm, orphan.Site), ct);
         }
 
         await pipeline.FlushAsync(ct);
@@ -186,18 +186,18 @@ public sealed class Reconciler(
             }
         }
 
-        foreach (var site in siteNames.Concat(members.Keys).Distinct())
+        foreach (var site in _siteNames.Concat(members.Keys).Distinct())
         {
             await grains.GetGrain<ISiteGrain>(site).Reset(members.TryGetValue(site, out var list) ? [.. list] : []);
         }
 
         var removed = 0;
-        foreach (var rule in await steering.InventoryAsync(ct))
+        foreach (var rule in await _steering.InventoryAsync(ct))
         {
             var state = (await grains.GetGrain<IUeGrain>(rule.Ue.Value).Get()).State;
             if (state?.Steering is not { } wanted || wanted.SwitchSite != rule.SwitchSite)
             {
-                await steering.RemoveAsync(rule.Ue, rule.SwitchSite, ct);
+                await _steering.RemoveAsync(rule.Ue, rule.SwitchSite, ct);
                 removed++;
             }
         }

@@ -33,7 +33,7 @@ internal sealed class StorageWatch(
     TimeProvider time,
     ILogger<StorageWatch> log) : BackgroundService
 {
-    private static readonly GrainId MarkerId = GrainId.Create("mobiscud-storage", "generation");
+    private static readonly GrainId _markerId = GrainId.Create("mobiscud-storage", "generation");
     private const string MarkerState = "generation";
     private string? _generation;
     private volatile string? _problem = "storage not probed yet";
@@ -66,7 +66,7 @@ internal sealed class StorageWatch(
         var state = new GrainState<StorageGeneration>(new StorageGeneration());
         try
         {
-            await storage.ReadStateAsync(MarkerState, MarkerId, state);
+            await storage.ReadStateAsync(MarkerState, _markerId, state);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -133,7 +133,7 @@ internal sealed class StorageWatch(
             fresh.RecordExists = true;
         }
 
-        await storage.WriteStateAsync(MarkerState, MarkerId, fresh);
+        await storage.WriteStateAsync(MarkerState, _markerId, fresh);
         return generation;
     }
 }

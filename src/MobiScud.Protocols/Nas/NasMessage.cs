@@ -131,12 +131,12 @@ public sealed record NasMessage
         (2, NasMessageType.ActivateDedicatedEpsBearerContextRequest) => "ActivateDedicatedEpsBearerContextRequest",
         (2, NasMessageType.PdnConnectivityRequest) => "PdnConnectivityRequest",
         _ when Ciphered => "Ciphered",
-        _ when OtherNames.TryGetValue((ProtocolDiscriminator, MessageType), out var name) => name,
+        _ when _otherNames.TryGetValue((ProtocolDiscriminator, MessageType), out var name) => name,
         _ => $"nas-{ProtocolDiscriminator}-0x{MessageType:x2}",
     };
 
     /// <summary>Names (TS 24.301 9.8) of the messages the MC does not decode further, for per-message views.</summary>
-    private static readonly Dictionary<(byte, byte), string> OtherNames = new()
+    private static readonly Dictionary<(byte, byte), string> _otherNames = new()
     {
         [(7, 0x4D)] = "ServiceAccept",
         [(7, 0x50)] = "GutiReallocationCommand",

@@ -100,11 +100,11 @@ public static class NgapDecoder
         return s;
     }
 
-    public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into) => into.Decode(pdu, Protocol);
+    public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into) => into.Decode(pdu, _protocol);
 
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
-    private static readonly FrozenDictionary<ushort, IeReader<NgapSummary>> Ies = ProtocolIeContainer.Table<NgapSummary>(
+    private static readonly FrozenDictionary<ushort, IeReader<NgapSummary>> _ies = ProtocolIeContainer.Table<NgapSummary>(
     [
         (NgapIeId.AmfUeNgapId, static (ref AperReader v, ushort _, NgapSummary s) => s.AmfUeNgapId = NgapIeCodec.ReadAmfUeNgapId(ref v)),
         (NgapIeId.RanUeNgapId, static (ref AperReader v, ushort _, NgapSummary s) => s.RanUeNgapId = NgapIeCodec.ReadRanUeNgapId(ref v)),
@@ -142,7 +142,7 @@ public static class NgapDecoder
     ]);
 
     // After Ies: static fields initialise in textual order.
-    private static readonly ApSummaryProtocol<NgapSummary> Protocol = new("NGAP", (byte)NgapProcedureCode.PrivateMessage, Ies);
+    private static readonly ApSummaryProtocol<NgapSummary> _protocol = new("NGAP", (byte)NgapProcedureCode.PrivateMessage, _ies);
 
     private static void ReadPduSessionList(ref AperReader v, ushort id, NgapSummary s) => NgapIeCodec.ReadPduSessionList(ref v, id, s.PduSessions);
 }

@@ -214,7 +214,7 @@ internal static partial class NgapIeCodec
     }
 
     // Root value counts of CauseRadioNetwork, CauseTransport, CauseNas, CauseProtocol, CauseMisc (all extensible).
-    private static readonly int[] CauseRootCounts = [45, 2, 4, 7, 6];
+    private static readonly int[] _causeRootCounts = [45, 2, 4, 7, 6];
 
     public static NgapCause ReadCause(ref AperReader r)
     {
@@ -225,7 +225,7 @@ internal static partial class NgapIeCodec
             return new NgapCause(NgapCauseGroup.Extension, -1);
         }
 
-        return new NgapCause((NgapCauseGroup)group, r.ReadEnumerated(CauseRootCounts[group], true));
+        return new NgapCause((NgapCauseGroup)group, r.ReadEnumerated(_causeRootCounts[group], true));
     }
 
     public static NgapHandoverType ReadHandoverType(ref AperReader r)

@@ -44,7 +44,7 @@ public static class NgapIeEncoder
         return w.ToArray();
     }
 
-    private static readonly int[] CauseRootCounts = [45, 2, 4, 7, 6];
+    private static readonly int[] _causeRootCounts = [45, 2, 4, 7, 6];
 
     private static void WriteCause(AperWriter w, NgapCause c)
     {
@@ -54,7 +54,7 @@ public static class NgapIeEncoder
         }
 
         w.WriteChoiceIndex((int)c.Group, 6, false);
-        w.WriteEnumerated(c.Value, CauseRootCounts[(int)c.Group], true);
+        w.WriteEnumerated(c.Value, _causeRootCounts[(int)c.Group], true);
     }
 
     public static byte[] Cause(NgapCause cause) => Build(w => WriteCause(w, cause));
@@ -149,7 +149,7 @@ public static class NgapIeEncoder
 
     // An NR RRC message (HandoverPreparationInformation / HandoverCommand) whose criticalExtensions take the
     // criticalExtensionsFuture alternative (one bit set, empty SEQUENCE): a valid minimal UPER RRC container.
-    private static readonly byte[] MinimalRrcContainer = [0x80];
+    private static readonly byte[] _minimalRrcContainer = [0x80];
 
     /// <summary>
     /// SourceToTarget-TransparentContainer holding a SourceNGRANNode-ToTargetNGRANNode-TransparentContainer: the target
@@ -159,7 +159,7 @@ public static class NgapIeEncoder
     {
         using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 4);
-        w.WriteOctetString(MinimalRrcContainer, 0, -1);
+        w.WriteOctetString(_minimalRrcContainer, 0, -1);
         w.WriteChoiceIndex(0, 3, false); // NGRAN-CGI: nR-CGI
         WriteNrCgi(w, targetCell);
         w.WriteConstrainedLength(1, 1, 16); // UEHistoryInformation: one LastVisitedCellItem
@@ -178,7 +178,7 @@ public static class NgapIeEncoder
     {
         using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 1);
-        w.WriteOctetString(MinimalRrcContainer, 0, -1);
+        w.WriteOctetString(_minimalRrcContainer, 0, -1);
     });
 
     private static void WriteTunnel(AperWriter w, GtpTunnel t)

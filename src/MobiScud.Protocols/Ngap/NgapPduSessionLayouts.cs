@@ -10,10 +10,10 @@ namespace MobiScud.Protocols.Ngap;
 /// </summary>
 internal static partial class NgapIeCodec
 {
-    /// <summary>Every list not in <see cref="ItemLayouts"/>: { pDUSessionID, transfer OCTET STRING, iE-Extensions OPTIONAL, ... }.</summary>
-    private static readonly PduSessionItemLayout TransferOnly = new(1, [PduSessionField.Transfer]);
+    /// <summary>Every list not in <see cref="_itemLayouts"/>: { pDUSessionID, transfer OCTET STRING, iE-Extensions OPTIONAL, ... }.</summary>
+    private static readonly PduSessionItemLayout _transferOnly = new(1, [PduSessionField.Transfer]);
 
-    private static readonly FrozenDictionary<ushort, PduSessionItemLayout> ItemLayouts = new Dictionary<ushort, PduSessionItemLayout>
+    private static readonly FrozenDictionary<ushort, PduSessionItemLayout> _itemLayouts = new Dictionary<ushort, PduSessionItemLayout>
     {
         // nAS-PDU OPTIONAL, iE-Extensions OPTIONAL.
         [NgapIeId.PduSessionResourceSetupListSuReq] = new(2, [PduSessionField.OptionalNasPdu, PduSessionField.SNssai, PduSessionField.Transfer]),
@@ -25,13 +25,13 @@ internal static partial class NgapIeCodec
     }.ToFrozenDictionary();
 
     /// <summary>The transfer container each list's items carry, by list IE id (TS 38.413 9.3.4): how to read and write it.</summary>
-    private static readonly FrozenDictionary<ushort, TransferCodec> Transfers = TransferTable();
+    private static readonly FrozenDictionary<ushort, TransferCodec> _transfers = TransferTable();
 
     internal delegate void TransferWriter(AperWriter w, in PduSessionItem item);
 
     private delegate void TransferReader(ref AperReader t, ref PduSessionItem item);
 
-    private static PduSessionItemLayout ItemLayout(ushort listIeId) => ItemLayouts.GetValueOrDefault(listIeId, TransferOnly);
+    private static PduSessionItemLayout ItemLayout(ushort listIeId) => _itemLayouts.GetValueOrDefault(listIeId, _transferOnly);
 
     /// <summary>Reads one item of a list whose layout is <paramref name="layout"/>, its transfer container included.</summary>
     private static PduSessionItem ReadPduSessionItem(ref AperReader r, ushort listIeId, PduSessionItemLayout layout)
@@ -98,7 +98,7 @@ internal static partial class NgapIeCodec
         item.TransferLength = len;
         var t = new AperReader(r.Buffer, off, off + len);
         // Lists without a reader (HandoverRequiredTransfer, ReleaseResponseTransfer ...) carry nothing the MC uses.
-        if (Transfers.TryGetValue(item.ListIeId, out var codec) && codec.Read is { } read)
+        if (_transfers.TryGetValue(item.ListIeId, out var codec) && codec.Read is { } read)
         {
             read(ref t, ref item);
         }
@@ -107,7 +107,7 @@ internal static partial class NgapIeCodec
     /// <summary>The transfer container of one item, by the list it goes in; a list without a writer is an error.</summary>
     internal static void WriteTransfer(AperWriter w, ushort listIeId, in PduSessionItem item)
     {
-        if (!Transfers.TryGetValue(listIeId, out var codec) || codec.Write is not { } write)
+        if (!_transfers.TryGetValue(listIeId, out var codec) || codec.Write is not { } write)
         {
             throw new ArgumentException($"cannot build a transfer for list {listIeId}", nameof(listIeId));
         }
@@ -163,7 +163,7 @@ internal static partial class NgapIeCodec
         OptionalNasPdu,
         SNssai,
 
-        /// <summary>The item's transfer container: an OCTET STRING holding the transfer by list (<see cref="Transfers"/>).</summary>
+        /// <summary>The item's transfer container: an OCTET STRING holding the transfer by list (<see cref="_transfers"/>).</summary>
         Transfer,
     }
 

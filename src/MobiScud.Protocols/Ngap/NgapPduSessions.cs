@@ -40,10 +40,10 @@ internal static partial class NgapIeCodec
         NgapIeId.PduSessionResourceListCxtRelReq,
     ];
 
-    private static readonly FrozenSet<ushort> PduSessionLists = PduSessionListIds.ToFrozenSet();
+    private static readonly FrozenSet<ushort> _pduSessionLists = PduSessionListIds.ToFrozenSet();
 
     /// <summary>True for the IE ids whose value is a PDU session resource list.</summary>
-    public static bool IsPduSessionList(ushort ieId) => PduSessionLists.Contains(ieId);
+    public static bool IsPduSessionList(ushort ieId) => _pduSessionLists.Contains(ieId);
 
     private static PduSessionItem NewItem(ushort listIeId, byte id) => new()
     {

@@ -5,21 +5,21 @@ namespace MobiScud.Protocols.OpenFlow;
 /// <summary>Bounds-checked big-endian reader: every read names what it was reading when the input runs out.</summary>
 internal ref struct OfpReader
 {
-    private readonly ReadOnlySpan<byte> buffer;
-    private readonly int baseOffset;
+    private readonly ReadOnlySpan<byte> _buffer;
+    private readonly int _baseOffset;
 
     public OfpReader(ReadOnlySpan<byte> buffer, int baseOffset = 0)
     {
-        this.buffer = buffer;
-        this.baseOffset = baseOffset;
+        _buffer = buffer;
+        _baseOffset = baseOffset;
         Position = 0;
     }
 
     public int Position { get; private set; }
 
-    public readonly int Remaining => buffer.Length - Position;
+    public readonly int Remaining => _buffer.Length - Position;
 
-    public readonly int AbsolutePosition => baseOffset + Position;
+    public readonly int AbsolutePosition => _baseOffset + Position;
 
     public ReadOnlySpan<byte> Take(int count, string what)
     {
@@ -28,7 +28,7 @@ internal ref struct OfpReader
             throw new OfpDecodeException(OfpDecodeError.Truncated, AbsolutePosition, $"{what}: need {count} bytes, {Remaining} left");
         }
 
-        var s = buffer.Slice(Position, count);
+        var s = _buffer.Slice(Position, count);
         Position += count;
         return s;
     }

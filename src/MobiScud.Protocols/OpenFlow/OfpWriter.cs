@@ -5,15 +5,15 @@ namespace MobiScud.Protocols.OpenFlow;
 /// <summary>Growable big-endian writer with back-patching of length fields.</summary>
 public sealed class OfpWriter
 {
-    private byte[] buffer;
+    private byte[] _buffer;
 
-    public OfpWriter(int capacity = 256) => buffer = new byte[Math.Max(16, capacity)];
+    public OfpWriter(int capacity = 256) => _buffer = new byte[Math.Max(16, capacity)];
 
     public int Position { get; private set; }
 
-    public ReadOnlySpan<byte> WrittenSpan => buffer.AsSpan(0, Position);
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, Position);
 
-    public ReadOnlyMemory<byte> WrittenMemory => buffer.AsMemory(0, Position);
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Position);
 
     public byte[] ToArray() => WrittenSpan.ToArray();
 
@@ -21,12 +21,12 @@ public sealed class OfpWriter
 
     private Span<byte> Grab(int count)
     {
-        if (Position + count > buffer.Length)
+        if (Position + count > _buffer.Length)
         {
-            Array.Resize(ref buffer, Math.Max(buffer.Length * 2, Position + count));
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Position + count));
         }
 
-        var s = buffer.AsSpan(Position, count);
+        var s = _buffer.AsSpan(Position, count);
         Position += count;
         return s;
     }
@@ -73,5 +73,5 @@ public sealed class OfpWriter
         EndPadded(s);
     }
 
-    public void PatchU16(int at, ushort v) => BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(at, 2), v);
+    public void PatchU16(int at, ushort v) => BinaryPrimitives.WriteUInt16BigEndian(_buffer.AsSpan(at, 2), v);
 }

@@ -94,11 +94,11 @@ public static class S1apDecoder
         return s;
     }
 
-    public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into) => into.Decode(pdu, Protocol);
+    public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into) => into.Decode(pdu, _protocol);
 
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
-    private static readonly FrozenDictionary<ushort, IeReader<S1apSummary>> Ies = ProtocolIeContainer.Table<S1apSummary>(
+    private static readonly FrozenDictionary<ushort, IeReader<S1apSummary>> _ies = ProtocolIeContainer.Table<S1apSummary>(
     [
         (S1apIeId.MmeUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.MmeUeS1apId = S1apIeCodec.ReadMmeUeS1apId(ref v)),
         (S1apIeId.EnbUeS1apId, static (ref AperReader v, ushort _, S1apSummary s) => s.EnbUeS1apId = S1apIeCodec.ReadEnbUeS1apId(ref v)),
@@ -133,7 +133,7 @@ public static class S1apDecoder
     ]);
 
     // After Ies: static fields initialise in textual order.
-    private static readonly ApSummaryProtocol<S1apSummary> Protocol = new("S1AP", (byte)S1apProcedureCode.PrivateMessage, Ies);
+    private static readonly ApSummaryProtocol<S1apSummary> _protocol = new("S1AP", (byte)S1apProcedureCode.PrivateMessage, _ies);
 
     private static void ReadERabList(ref AperReader v, ushort id, S1apSummary s) => S1apIeCodec.ReadERabList(ref v, id, s.ERabs);
 }

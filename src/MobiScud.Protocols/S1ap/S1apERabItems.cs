@@ -10,12 +10,12 @@ namespace MobiScud.Protocols.S1ap;
 /// </summary>
 public static partial class S1apIeCodec
 {
-    private static readonly FrozenDictionary<ushort, ERabItemLayout> ERabItems = ERabItemTable();
+    private static readonly FrozenDictionary<ushort, ERabItemLayout> _eRabItems = ERabItemTable();
 
     /// <summary>Decodes one E-RAB item's content (the open type of its single container) by its item IE id.</summary>
     public static bool TryReadERabItem(ref AperReader r, ushort listIeId, ushort itemIeId, out ERabItem e)
     {
-        if (!ERabItems.TryGetValue(itemIeId, out var layout))
+        if (!_eRabItems.TryGetValue(itemIeId, out var layout))
         {
             e = default;
             return false;
@@ -64,7 +64,7 @@ public static partial class S1apIeCodec
 
     private static void WriteERabItem(AperWriter w, in ERabItem e, ReadOnlySpan<byte> nasPdu)
     {
-        if (!ERabItems.TryGetValue(e.ItemIeId, out var layout))
+        if (!_eRabItems.TryGetValue(e.ItemIeId, out var layout))
         {
             throw new ArgumentException($"cannot encode E-RAB item type {e.ItemIeId}", nameof(e));
         }

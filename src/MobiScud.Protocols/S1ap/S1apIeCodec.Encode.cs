@@ -56,7 +56,7 @@ public static partial class S1apIeCodec
     private static void WriteCause(AperWriter w, S1apCause cause)
     {
         w.WriteChoiceIndex((int)cause.Group, 5, true);
-        w.WriteEnumerated(cause.Value, CauseRootCounts[(int)cause.Group], true);
+        w.WriteEnumerated(cause.Value, _causeRootCounts[(int)cause.Group], true);
     }
 
     public static byte[] EncodeHandoverType(HandoverType type)

@@ -148,7 +148,7 @@ public static partial class S1apIeCodec
         return new STmsi(mmec, mtmsi);
     }
 
-    private static readonly int[] CauseRootCounts = [36, 2, 4, 7, 6];
+    private static readonly int[] _causeRootCounts = [36, 2, 4, 7, 6];
 
     public static S1apCause ReadCause(ref AperReader r)
     {
@@ -158,7 +158,7 @@ public static partial class S1apIeCodec
             r.Throw(AperError.ConstraintViolation, $"Cause extension alternative {group}");
         }
 
-        var value = r.ReadEnumerated(CauseRootCounts[group], true);
+        var value = r.ReadEnumerated(_causeRootCounts[group], true);
         return new S1apCause((CauseGroup)group, value);
     }
 
@@ -257,10 +257,10 @@ public static partial class S1apIeCodec
         S1apIeId.ERabToBeReleasedListBearerModConf,
     ];
 
-    private static readonly FrozenSet<ushort> ERabLists = ERabListIds.ToFrozenSet();
+    private static readonly FrozenSet<ushort> _eRabLists = ERabListIds.ToFrozenSet();
 
     /// <summary>True for the IE ids whose value is a list of E-RAB item single containers.</summary>
-    public static bool IsERabList(ushort ieId) => ERabLists.Contains(ieId);
+    public static bool IsERabList(ushort ieId) => _eRabLists.Contains(ieId);
 
     /// <summary>
     /// Decodes an E-RAB list IE value (SEQUENCE (SIZE(1..maxnoofE-RABs)) OF ProtocolIE-SingleContainer) and

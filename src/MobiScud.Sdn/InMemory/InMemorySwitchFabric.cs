@@ -36,50 +36,50 @@ internal sealed record Delivery(SiteId Site, uint Port, DeliveryKind Kind, strin
 internal sealed class InMemorySwitchFabric : SteeringProgrammerBase
 {
     private const int MaxHops = 16;
-    private readonly Dictionary<SiteId, Dictionary<FlowKey, FlowEntry>> tables = [];
+    private readonly Dictionary<SiteId, Dictionary<FlowKey, FlowEntry>> _tables = [];
 
     /// <summary>Per site and cookie, the intent the flows were compiled from (the fabric is its own desired state).</summary>
-    private readonly Dictionary<(SiteId Site, ulong Cookie), SteeringIntent> intents = [];
+    private readonly Dictionary<(SiteId Site, ulong Cookie), SteeringIntent> _intents = [];
 
     public InMemorySwitchFabric(SdnTopology topology)
         : base(topology)
     {
         foreach (var site in topology.Sites)
         {
-            tables[site.Site] = SteeringCompiler.SiteBase(site).ToDictionary(f => f.Key);
+            _tables[site.Site] = SteeringCompiler.SiteBase(site).ToDictionary(f => f.Key);
         }
     }
 
     public IReadOnlyList<FlowEntry> Flows(SiteId site)
     {
-        lock (tables)
+        lock (_tables)
         {
-            return tables[site].Values.ToList();
+            return _tables[site].Values.ToList();
         }
     }
 
     public override SteeringIntent? IntentAt(SiteId site, ulong cookie)
     {
-        lock (tables)
+        lock (_tables)
         {
-            return intents.GetValueOrDefault((site, cookie));
+            return _intents.GetValueOrDefault((site, cookie));
         }
     }
 
     protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, SteeringIntent? intent, CancellationToken ct)
     {
-        lock (tables)
+        lock (_tables)
         {
             if (flows.Count == 0 || intent is null)
             {
-                intents.Remove((site.Site, cookie));
+                _intents.Remove((site.Site, cookie));
             }
             else
             {
-                intents[(site.Site, cookie)] = intent;
+                _intents[(site.Site, cookie)] = intent;
             }
 
-            var t = tables[site.Site];
+            var t = _tables[site.Site];
             foreach (var k in t.Where(kv => kv.Value.Cookie == cookie).Select(kv => kv.Key).ToList())
             {
                 t.Remove(k);
@@ -124,7 +124,7 @@ internal sealed class InMemorySwitchFabric : SteeringProgrammerBase
     public IReadOnlyList<Delivery> Run(SiteId site, uint inPort, SimPacket packet)
     {
         var output = new List<Delivery>();
-        lock (tables)
+        lock (_tables)
         {
             Process(site, new State { InPort = inPort, Packet = packet }, output, 0);
         }
@@ -142,7 +142,7 @@ internal sealed class InMemorySwitchFabric : SteeringProgrammerBase
         byte table = 0;
         while (true)
         {
-            var flow = tables[site].Values.Where(f => f.TableId == table && Matches(f.Match, s)).OrderByDescending(f => f.Priority).FirstOrDefault();
+            var flow = _tables[site].Values.Where(f => f.TableId == table && Matches(f.Match, s)).OrderByDescending(f => f.Priority).FirstOrDefault();
             if (flow is null)
             {
                 return; // table miss: dropped (fail_mode secure, no controller packet-in)

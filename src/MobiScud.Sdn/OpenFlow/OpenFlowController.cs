@@ -40,20 +40,20 @@ public sealed record OpenFlowControllerOptions
 /// </summary>
 public sealed class OpenFlowController : IAsyncDisposable
 {
-    private readonly OpenFlowControllerOptions options;
-    private readonly ConcurrentDictionary<ulong, DesiredState> desired = new();
-    private readonly ConcurrentDictionary<ulong, SwitchSession> sessions = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ReconcileReport>> readyWaiters = new();
-    private readonly List<Socket> listeners = [];
-    private readonly CancellationTokenSource cts = new();
+    private readonly OpenFlowControllerOptions _options;
+    private readonly ConcurrentDictionary<ulong, DesiredState> _desired = new();
+    private readonly ConcurrentDictionary<ulong, SwitchSession> _sessions = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ReconcileReport>> _readyWaiters = new();
+    private readonly List<Socket> _listeners = [];
+    private readonly CancellationTokenSource _cts = new();
 
     /// <summary>Accept loops, connections being set up and every session's loops: awaited by <see cref="DisposeAsync"/>.</summary>
-    private readonly BackgroundTasks background;
+    private readonly BackgroundTasks _background;
 
     public OpenFlowController(OpenFlowControllerOptions? options = null, ILogger? log = null)
     {
-        this.options = options ?? new OpenFlowControllerOptions();
-        background = new BackgroundTasks(log);
+        _options = options ?? new OpenFlowControllerOptions();
+        _background = new BackgroundTasks(log);
     }
 
     /// <summary>The bound TCP endpoint (resolves port 0).</summary>
@@ -66,47 +66,47 @@ public sealed class OpenFlowController : IAsyncDisposable
 
     public event Action<ulong, OfpMessage>? MessageReceived;
 
-    public IReadOnlyCollection<ulong> ConnectedSwitches => sessions.Where(s => s.Value.Ready).Select(s => s.Key).ToList();
+    public IReadOnlyCollection<ulong> ConnectedSwitches => _sessions.Where(s => s.Value.Ready).Select(s => s.Key).ToList();
 
     public void Start()
     {
-        if (options.TcpEndPoint is { } ep)
+        if (_options.TcpEndPoint is { } ep)
         {
             var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             s.Bind(ep);
             s.Listen(64);
             TcpEndPoint = (IPEndPoint)s.LocalEndPoint!;
-            listeners.Add(s);
-            background.Track(AcceptLoopAsync(s, tls: options.TlsCertificate is not null), $"accepting switches on {TcpEndPoint}");
+            _listeners.Add(s);
+            _background.Track(AcceptLoopAsync(s, tls: _options.TlsCertificate is not null), $"accepting switches on {TcpEndPoint}");
         }
 
-        if (options.UnixSocketPath is { } path)
+        if (_options.UnixSocketPath is { } path)
         {
             File.Delete(path);
             var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             s.Bind(new UnixDomainSocketEndPoint(path));
             s.Listen(64);
-            listeners.Add(s);
-            background.Track(AcceptLoopAsync(s, tls: false), $"accepting switches on {path}");
+            _listeners.Add(s);
+            _background.Track(AcceptLoopAsync(s, tls: false), $"accepting switches on {path}");
         }
     }
 
     private async Task AcceptLoopAsync(Socket listener, bool tls)
     {
-        while (!cts.IsCancellationRequested)
+        while (!_cts.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync(cts.Token);
+                client = await listener.AcceptAsync(_cts.Token);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
                 return;
             }
 
-            background.Start(() => ServeAsync(client, tls), "setting up a switch connection");
+            _background.Start(() => ServeAsync(client, tls), "setting up a switch connection");
         }
     }
 
@@ -125,27 +125,27 @@ public sealed class OpenFlowController : IAsyncDisposable
             if (tls)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsServerAsync(options.TlsCertificate!, clientCertificateRequired: false, checkCertificateRevocation: false);
+                await ssl.AuthenticateAsServerAsync(_options.TlsCertificate!, clientCertificateRequired: false, checkCertificateRevocation: false);
                 stream = ssl;
             }
 
-            session = new SwitchSession(stream, remote, options, background);
+            session = new SwitchSession(stream, remote, _options, _background);
             session.Unsolicited += (s, m) => MessageReceived?.Invoke(s.DatapathId, m);
             var features = await session.HandshakeAsync();
             var dpid = features.DatapathId;
-            if (sessions.TryGetValue(dpid, out var old))
+            if (_sessions.TryGetValue(dpid, out var old))
             {
                 await old.CloseAsync();
             }
 
-            sessions[dpid] = session;
-            session.Closed += s => sessions.TryRemove(new KeyValuePair<ulong, SwitchSession>(s.DatapathId, s));
+            _sessions[dpid] = session;
+            session.Closed += s => _sessions.TryRemove(new KeyValuePair<ulong, SwitchSession>(s.DatapathId, s));
             var report = await ReconcileAsync(session);
             Reconciled?.Invoke(report);
-            var waiter = readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var waiter = _readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
             if (!waiter.TrySetResult(report))
             {
-                readyWaiters[dpid] = Completed(report);
+                _readyWaiters[dpid] = Completed(report);
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or TimeoutException or InvalidOperationException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
@@ -171,15 +171,15 @@ public sealed class OpenFlowController : IAsyncDisposable
     /// <summary>Completes once the switch is connected and reconciled (immediately if it already is).</summary>
     public Task<ReconcileReport> WaitForSwitchAsync(ulong dpid, CancellationToken ct = default)
     {
-        var t = readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var t = _readyWaiters.GetOrAdd(dpid, _ => new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously));
         return t.Task.WaitAsync(ct);
     }
 
     /// <summary>Forgets the last reconcile so <see cref="WaitForSwitchAsync"/> waits for the next one (after a restart).</summary>
     public void ExpectReconnect(ulong dpid) =>
-        readyWaiters[dpid] = new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _readyWaiters[dpid] = new TaskCompletionSource<ReconcileReport>(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private DesiredState State(ulong dpid) => desired.GetOrAdd(dpid, _ => new DesiredState());
+    private DesiredState State(ulong dpid) => _desired.GetOrAdd(dpid, _ => new DesiredState());
 
     public IReadOnlyList<FlowEntry> DesiredFlows(ulong dpid) => State(dpid).Snapshot();
 
@@ -187,7 +187,7 @@ public sealed class OpenFlowController : IAsyncDisposable
     /// What the owner's desired flows on the switch were made from (the tag of its last <see cref="ReplaceFlowsAsync"/>),
     /// or null when it owns none there. The steering programmer keeps each UE's intent here and nowhere else.
     /// </summary>
-    public object? DesiredTag(ulong dpid, ulong cookie) => desired.TryGetValue(dpid, out var state) ? state.Tag(cookie) : null;
+    public object? DesiredTag(ulong dpid, ulong cookie) => _desired.TryGetValue(dpid, out var state) ? state.Tag(cookie) : null;
 
     /// <summary>
     /// Replaces every flow owned by <paramref name="cookie"/> on the switch with <paramref name="flows"/>: new and
@@ -203,7 +203,7 @@ public sealed class OpenFlowController : IAsyncDisposable
         }
 
         var state = State(dpid);
-        if (!sessions.TryGetValue(dpid, out var session))
+        if (!_sessions.TryGetValue(dpid, out var session))
         {
             state.Replace(cookie, flows, tag);
             return FlowBatchResult.Deferred;
@@ -273,7 +273,7 @@ public sealed class OpenFlowController : IAsyncDisposable
         }
 
         var state = State(dpid);
-        if (sessions.ContainsKey(dpid))
+        if (_sessions.ContainsKey(dpid))
         {
             // A connected switch holds what it was reconciled to: only the same flows may be declared again.
             if (!state.Holds(cookie, flows))
@@ -290,7 +290,7 @@ public sealed class OpenFlowController : IAsyncDisposable
     /// <summary>Raw flow-mods in one barrier-confirmed batch (benchmarks, tests); does not touch desired state.</summary>
     public async Task<FlowBatchResult> SendRawBatchAsync(ulong dpid, Func<Func<uint>, IReadOnlyList<FlowMod>> build)
     {
-        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
         await session.ProgramLock.WaitAsync();
         try
         {
@@ -304,20 +304,20 @@ public sealed class OpenFlowController : IAsyncDisposable
 
     public async Task<IReadOnlyList<FlowStats>> DumpFlowsAsync(ulong dpid)
     {
-        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
         return await session.DumpFlowsAsync();
     }
 
     public async Task<OfpMessage> RequestAsync(ulong dpid, Func<uint, OfpMessage> build)
     {
-        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
         return await session.RequestAsync(build(session.NextXid()));
     }
 
     /// <summary>Reconciles a connected switch now (as on reconnect): reads its flows, fixes what differs from the desired state.</summary>
     public async Task<ReconcileReport> ResyncAsync(ulong dpid)
     {
-        var session = sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
         var report = await ReconcileAsync(session);
         Reconciled?.Invoke(report);
         return report;
@@ -386,20 +386,20 @@ public sealed class OpenFlowController : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await cts.CancelAsync();
-        foreach (var l in listeners)
+        await _cts.CancelAsync();
+        foreach (var l in _listeners)
         {
             l.Dispose();
         }
 
-        foreach (var s in sessions.Values)
+        foreach (var s in _sessions.Values)
         {
             await s.CloseAsync();
         }
 
-        await background.DrainAsync();
+        await _background.DrainAsync();
 
-        if (options.UnixSocketPath is { } p)
+        if (_options.UnixSocketPath is { } p)
         {
             File.Delete(p);
         }
@@ -408,36 +408,36 @@ public sealed class OpenFlowController : IAsyncDisposable
     /// <summary>Desired flows of one switch, grouped by owner cookie; a key belongs to one owner at a time.</summary>
     private sealed class DesiredState
     {
-        private readonly Dictionary<ulong, Dictionary<FlowKey, FlowEntry>> byOwner = [];
+        private readonly Dictionary<ulong, Dictionary<FlowKey, FlowEntry>> _byOwner = [];
 
         /// <summary>Per owner, what its flows were made from.</summary>
-        private readonly Dictionary<ulong, object> tags = [];
+        private readonly Dictionary<ulong, object> _tags = [];
 
         /// <summary>Per owner, desired flows the switch refused or did not confirm: re-sent by the owner's next replacement.</summary>
-        private readonly Dictionary<ulong, HashSet<FlowKey>> unapplied = [];
+        private readonly Dictionary<ulong, HashSet<FlowKey>> _unapplied = [];
 
         public void MarkUnapplied(ulong cookie, IEnumerable<FlowKey> keys)
         {
-            lock (byOwner)
+            lock (_byOwner)
             {
-                if (!byOwner.TryGetValue(cookie, out var owned))
+                if (!_byOwner.TryGetValue(cookie, out var owned))
                 {
                     return;
                 }
 
                 foreach (var k in keys.Where(owned.ContainsKey))
                 {
-                    (unapplied.TryGetValue(cookie, out var set) ? set : unapplied[cookie] = []).Add(k);
+                    (_unapplied.TryGetValue(cookie, out var set) ? set : _unapplied[cookie] = []).Add(k);
                 }
             }
         }
 
         public List<FlowEntry> Snapshot()
         {
-            lock (byOwner)
+            lock (_byOwner)
             {
                 var all = new Dictionary<FlowKey, FlowEntry>();
-                foreach (var owner in byOwner.Values)
+                foreach (var owner in _byOwner.Values)
                 {
                     foreach (var f in owner.Values)
                     {
@@ -452,47 +452,47 @@ public sealed class OpenFlowController : IAsyncDisposable
         /// <summary>Whether the owner's desired flows are exactly these.</summary>
         public bool Holds(ulong cookie, IReadOnlyList<FlowEntry> flows)
         {
-            lock (byOwner)
+            lock (_byOwner)
             {
-                var owned = byOwner.TryGetValue(cookie, out var o) ? o : [];
+                var owned = _byOwner.TryGetValue(cookie, out var o) ? o : [];
                 return owned.Count == flows.Count && flows.All(f => owned.TryGetValue(f.Key, out var have) && have.SameAs(f));
             }
         }
 
         public object? Tag(ulong cookie)
         {
-            lock (byOwner)
+            lock (_byOwner)
             {
-                return tags.GetValueOrDefault(cookie);
+                return _tags.GetValueOrDefault(cookie);
             }
         }
 
         public (List<FlowEntry> Adds, List<FlowEntry> Deletes) Replace(ulong cookie, IReadOnlyList<FlowEntry> flows, object? tag)
         {
-            lock (byOwner)
+            lock (_byOwner)
             {
                 if (flows.Count == 0 || tag is null)
                 {
-                    tags.Remove(cookie);
+                    _tags.Remove(cookie);
                 }
                 else
                 {
-                    tags[cookie] = tag;
+                    _tags[cookie] = tag;
                 }
 
-                var old = byOwner.TryGetValue(cookie, out var o) ? o : [];
+                var old = _byOwner.TryGetValue(cookie, out var o) ? o : [];
                 var next = new Dictionary<FlowKey, FlowEntry>();
                 foreach (var f in flows)
                 {
                     next[f.Key] = f;
                 }
 
-                unapplied.Remove(cookie, out var resend);
+                _unapplied.Remove(cookie, out var resend);
                 var adds = next.Values.Where(f => !old.TryGetValue(f.Key, out var was) || !was.SameAs(f) || resend?.Contains(f.Key) == true).ToList();
                 var deletes = old.Values.Where(f => !next.ContainsKey(f.Key)).ToList();
 
                 // A key taken over from another owner leaves that owner's set.
-                foreach (var (otherCookie, other) in byOwner)
+                foreach (var (otherCookie, other) in _byOwner)
                 {
                     if (otherCookie != cookie)
                     {
@@ -505,11 +505,11 @@ public sealed class OpenFlowController : IAsyncDisposable
 
                 if (next.Count == 0)
                 {
-                    byOwner.Remove(cookie);
+                    _byOwner.Remove(cookie);
                 }
                 else
                 {
-                    byOwner[cookie] = next;
+                    _byOwner[cookie] = next;
                 }
 
                 return (adds, deletes);

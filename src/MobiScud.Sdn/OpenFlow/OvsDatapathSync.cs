@@ -27,18 +27,18 @@ public enum DatapathSyncMode
 /// </summary>
 public sealed class OvsDatapathSync : IAsyncDisposable
 {
-    private readonly OvsUnixctl unixctl;
+    private readonly OvsUnixctl _unixctl;
 
     /// <param name="unixctlSocket">ovs-vswitchd's control socket, resolved at each connect (e.g. <c>() => OvsUnixctl.SocketIn(runDir)</c>).</param>
     public OvsDatapathSync(Func<string> unixctlSocket, DatapathSyncMode mode)
     {
         Mode = mode;
-        unixctl = new OvsUnixctl(unixctlSocket);
+        _unixctl = new OvsUnixctl(unixctlSocket);
     }
 
     public DatapathSyncMode Mode { get; }
 
-    public string UnixctlSocket => unixctl.SocketPath;
+    public string UnixctlSocket => _unixctl.SocketPath;
 
     /// <summary>How long one flush may wait for ovs-vswitchd (each of: the socket, the reply).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -57,9 +57,9 @@ public sealed class OvsDatapathSync : IAsyncDisposable
             return (0, 0);
         }
 
-        unixctl.Call("dpctl/del-flows", null, Timeout, out var sent, out var replied);
+        _unixctl.Call("dpctl/del-flows", null, Timeout, out var sent, out var replied);
         return (sent, replied);
     }
 
-    public ValueTask DisposeAsync() => unixctl.DisposeAsync();
+    public ValueTask DisposeAsync() => _unixctl.DisposeAsync();
 }

@@ -9,7 +9,7 @@ namespace MobiScud.Sdn.OpenFlow;
 /// </summary>
 public sealed class OvsSandbox : IAsyncDisposable
 {
-    private readonly Dictionary<string, string> env = [];
+    private readonly Dictionary<string, string> _env = [];
 
     private OvsSandbox(string dir, string netns)
     {
@@ -17,7 +17,7 @@ public sealed class OvsSandbox : IAsyncDisposable
         Netns = netns;
         foreach (var v in new[] { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR" })
         {
-            env[v] = dir;
+            _env[v] = dir;
         }
     }
 
@@ -78,7 +78,7 @@ public sealed class OvsSandbox : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
-        foreach (var (k, v) in env)
+        foreach (var (k, v) in _env)
         {
             psi.Environment[k] = v;
         }

@@ -10,11 +10,11 @@ namespace MobiScud.Sdn.OpenFlow;
 /// </summary>
 public sealed class OvsUnixctl : IAsyncDisposable
 {
-    private readonly Func<string> socketPath;
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly byte[] buffer = new byte[64 * 1024];
-    private Socket? socket;
-    private int nextId;
+    private readonly Func<string> _socketPath;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private Socket? _socket;
+    private int _nextId;
 
     public OvsUnixctl(string socketPath)
         : this(() => socketPath)
@@ -22,9 +22,9 @@ public sealed class OvsUnixctl : IAsyncDisposable
     }
 
     /// <summary>The path is resolved at every (re)connect: ovs-vswitchd names its socket after its pid, which a restart changes.</summary>
-    public OvsUnixctl(Func<string> socketPath) => this.socketPath = socketPath;
+    public OvsUnixctl(Func<string> socketPath) => _socketPath = socketPath;
 
-    public string SocketPath => socketPath();
+    public string SocketPath => _socketPath();
 
     /// <summary>The unixctl socket of the ovs-vswitchd whose pid file is in <paramref name="runDir"/>.</summary>
     public static string SocketIn(string runDir)
@@ -44,7 +44,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
     /// </summary>
     public async Task<Task<string>> SendAsync(string method, IReadOnlyList<string>? args = null, CancellationToken ct = default)
     {
-        await gate.WaitAsync(ct);
+        await _gate.WaitAsync(ct);
         try
         {
             try
@@ -54,14 +54,14 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // ovs-vswitchd restarted or closed an idle connection: one fresh connection, then give up.
-                socket?.Dispose();
-                socket = null;
+                _socket?.Dispose();
+                _socket = null;
                 await WriteRequestAsync(method, args ?? [], ct);
             }
         }
         catch
         {
-            gate.Release();
+            _gate.Release();
             throw;
         }
 
@@ -77,7 +77,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
     /// <param name="repliedAt">Stopwatch timestamp when the complete reply was read.</param>
     public string Call(string method, IReadOnlyList<string>? args, TimeSpan timeout, out long sentAt, out long repliedAt)
     {
-        if (!gate.Wait(timeout))
+        if (!_gate.Wait(timeout))
         {
             throw new TimeoutException($"ovs-appctl {method}: {SocketPath} busy for {timeout.TotalSeconds:0.#} s");
         }
@@ -91,8 +91,8 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // As in SendAsync: one fresh connection, then give up.
-                socket?.Dispose();
-                socket = null;
+                _socket?.Dispose();
+                _socket = null;
                 WriteRequest(method, args ?? [], timeout);
             }
 
@@ -103,7 +103,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
                 int n;
                 try
                 {
-                    n = socket!.Receive(buffer.AsSpan(filled), SocketFlags.None);
+                    n = _socket!.Receive(_buffer.AsSpan(filled), SocketFlags.None);
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
                 {
@@ -116,39 +116,39 @@ public sealed class OvsUnixctl : IAsyncDisposable
                 }
 
                 filled += n;
-                if (CompleteObjectLength(buffer.AsSpan(0, filled)) is { } length)
+                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
                 {
                     repliedAt = TimeProvider.System.GetTimestamp();
                     return ParseReply(method, length);
                 }
 
-                if (filled == buffer.Length)
+                if (filled == _buffer.Length)
                 {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {buffer.Length} bytes");
+                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            socket?.Dispose();
-            socket = null;
+            _socket?.Dispose();
+            _socket = null;
             throw;
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
     private void WriteRequest(string method, IReadOnlyList<string> args, TimeSpan timeout)
     {
-        if (socket is null)
+        if (_socket is null)
         {
             var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                s.Connect(new UnixDomainSocketEndPoint(socketPath()));
+                s.Connect(new UnixDomainSocketEndPoint(_socketPath()));
             }
             catch
             {
@@ -156,19 +156,19 @@ public sealed class OvsUnixctl : IAsyncDisposable
                 throw;
             }
 
-            socket = s;
+            _socket = s;
         }
 
-        socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
-        socket.Send(Request(method, args), SocketFlags.None);
+        _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
+        _socket.Send(Request(method, args), SocketFlags.None);
     }
 
     private byte[] Request(string method, IReadOnlyList<string> args) =>
-        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["id"] = nextId++, ["method"] = method, ["params"] = args });
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["id"] = _nextId++, ["method"] = method, ["params"] = args });
 
     private string ParseReply(string method, int length)
     {
-        using var reply = JsonDocument.Parse(buffer.AsMemory(0, length));
+        using var reply = JsonDocument.Parse(_buffer.AsMemory(0, length));
         var root = reply.RootElement;
         if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
         {
@@ -180,12 +180,12 @@ public sealed class OvsUnixctl : IAsyncDisposable
 
     private async Task WriteRequestAsync(string method, IReadOnlyList<string> args, CancellationToken ct)
     {
-        if (socket is null)
+        if (_socket is null)
         {
             var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath()), ct);
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath()), ct);
             }
             catch
             {
@@ -193,10 +193,10 @@ public sealed class OvsUnixctl : IAsyncDisposable
                 throw;
             }
 
-            socket = s;
+            _socket = s;
         }
 
-        await socket.SendAsync(Request(method, args), SocketFlags.None, ct);
+        await _socket.SendAsync(Request(method, args), SocketFlags.None, ct);
     }
 
     private async Task<string> ReadReplyAndReleaseAsync(string method, CancellationToken ct)
@@ -207,34 +207,34 @@ public sealed class OvsUnixctl : IAsyncDisposable
             var filled = 0;
             while (true)
             {
-                var n = await socket!.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, ct);
+                var n = await _socket!.ReceiveAsync(_buffer.AsMemory(filled), SocketFlags.None, ct);
                 if (n == 0)
                 {
                     throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
                 }
 
                 filled += n;
-                if (CompleteObjectLength(buffer.AsSpan(0, filled)) is { } length)
+                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
                 {
                     return ParseReply(method, length);
                 }
 
-                if (filled == buffer.Length)
+                if (filled == _buffer.Length)
                 {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {buffer.Length} bytes");
+                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            socket?.Dispose();
-            socket = null;
+            _socket?.Dispose();
+            _socket = null;
             throw;
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
@@ -276,8 +276,8 @@ public sealed class OvsUnixctl : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        socket?.Dispose();
-        gate.Dispose();
+        _socket?.Dispose();
+        _gate.Dispose();
         return ValueTask.CompletedTask;
     }
 }

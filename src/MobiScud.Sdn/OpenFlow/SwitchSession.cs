@@ -53,30 +53,30 @@ public sealed record ReconcileReport(ulong DatapathId, int Found, int Kept, int 
 /// <summary>One connected switch: framing, request/reply pairing by xid, echo keep-alive, barrier-confirmed batches.</summary>
 internal sealed class SwitchSession : IAsyncDisposable
 {
-    private readonly Stream stream;
-    private readonly OpenFlowControllerOptions options;
-    private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<uint, TaskCompletionSource<OfpMessage>> pending = new();
-    private readonly ConcurrentDictionary<uint, List<FlowStats>> flowStatsParts = new();
-    private readonly ConcurrentDictionary<uint, BatchErrors> flowModOwners = new();
-    private readonly CancellationTokenSource cts = new();
-    private readonly TaskCompletionSource<Hello> hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly long connectedAt = TimeProvider.System.GetTimestamp();
-    private readonly TaskCompletionSource readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int nextXid = 0x10000;
-    private int closed;
+    private readonly Stream _stream;
+    private readonly OpenFlowControllerOptions _options;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<OfpMessage>> _pending = new();
+    private readonly ConcurrentDictionary<uint, List<FlowStats>> _flowStatsParts = new();
+    private readonly ConcurrentDictionary<uint, BatchErrors> _flowModOwners = new();
+    private readonly CancellationTokenSource _cts = new();
+    private readonly TaskCompletionSource<Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _connectedAt = TimeProvider.System.GetTimestamp();
+    private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _nextXid = 0x10000;
+    private int _closed;
 
     /// <summary>When the read loop finished reading the frame it is dispatching (TimeProvider.System timestamp).</summary>
-    private long frameReadAt;
+    private long _frameReadAt;
 
     /// <summary>The session's keep-alive and echo replies: the controller's tracker, awaited when it stops.</summary>
-    private readonly BackgroundTasks background;
+    private readonly BackgroundTasks _background;
 
     public SwitchSession(Stream stream, string remote, OpenFlowControllerOptions options, BackgroundTasks? background = null)
     {
-        this.background = background ?? new BackgroundTasks();
-        this.stream = stream;
-        this.options = options;
+        _background = background ?? new BackgroundTasks();
+        _stream = stream;
+        _options = options;
         Remote = remote;
     }
 
@@ -89,30 +89,30 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>Held by reconciliation and by each batch so the switch sees them in a consistent order.</summary>
     public SemaphoreSlim ProgramLock { get; } = new(1, 1);
 
-    public TimeSpan SinceConnect => TimeProvider.System.GetElapsedTime(connectedAt);
+    public TimeSpan SinceConnect => TimeProvider.System.GetElapsedTime(_connectedAt);
 
     public long DecodeErrors;
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
-    public CancellationToken Closing => cts.Token;
+    public CancellationToken Closing => _cts.Token;
 
     public event Action<SwitchSession, OfpMessage>? Unsolicited;
 
     /// <summary>The last failure to give a reader thread its real-time priority (process-wide: the cause is the host's).</summary>
     public static string? ReaderPriorityProblem { get; private set; }
 
-    public uint NextXid() => (uint)Interlocked.Increment(ref nextXid);
+    public uint NextXid() => (uint)Interlocked.Increment(ref _nextXid);
 
     /// <summary>HELLO both ways (we send ours first: OVS hangs up if it waits ~1 s), then FEATURES_REQUEST (OVS never sends it).</summary>
     public async Task<FeaturesReply> HandshakeAsync()
     {
         // One dedicated thread blocked in read(): a reply wakes it directly, not an epoll thread that then queues the
         // read loop's continuation to a pool thread (two wake-ups, each queued behind every runnable thread).
-        Completion = readerDone.Task;
+        Completion = _readerDone.Task;
         new Thread(ReadLoop) { IsBackground = true, Name = $"openflow reader {Remote}" }.Start();
         await SendAsync(new Hello(NextXid(), 1u << OfpCodec.Version13));
-        var peer = await hello.Task.WaitAsync(options.RequestTimeout, cts.Token);
+        var peer = await _hello.Task.WaitAsync(_options.RequestTimeout, _cts.Token);
         if (peer.VersionBitmap is not null && !peer.Supports(OfpCodec.Version13))
         {
             await SendAsync(new ErrorMessage(peer.Xid, 0, 0, "OpenFlow 1.3 required"u8.ToArray()));
@@ -122,7 +122,7 @@ internal sealed class SwitchSession : IAsyncDisposable
         var features = (FeaturesReply)await RequestAsync(new FeaturesRequest(NextXid()));
         DatapathId = features.DatapathId;
         await SendAsync(new SetConfig(NextXid(), 0, 0xffff));
-        background.Start(KeepAliveAsync, $"keeping switch {Remote} alive");
+        _background.Start(KeepAliveAsync, $"keeping switch {Remote} alive");
         return features;
     }
 
@@ -136,47 +136,47 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <returns>When the write was issued (Stopwatch timestamp, after the write lock): a reply can be read before the write call returns.</returns>
     private async Task<long> WriteAsync(ReadOnlyMemory<byte> bytes)
     {
-        await writeLock.WaitAsync(cts.Token);
+        await _writeLock.WaitAsync(_cts.Token);
         try
         {
             var issued = TimeProvider.System.GetTimestamp();
-            await stream.WriteAsync(bytes, cts.Token);
-            await stream.FlushAsync(cts.Token);
+            await _stream.WriteAsync(bytes, _cts.Token);
+            await _stream.FlushAsync(_cts.Token);
             return issued;
         }
         finally
         {
-            writeLock.Release();
+            _writeLock.Release();
         }
     }
 
     public async Task<OfpMessage> RequestAsync(OfpMessage request)
     {
         var tcs = new TaskCompletionSource<OfpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        pending[request.Xid] = tcs;
+        _pending[request.Xid] = tcs;
         try
         {
             await SendAsync(request);
-            return await tcs.Task.WaitAsync(options.RequestTimeout, cts.Token);
+            return await tcs.Task.WaitAsync(_options.RequestTimeout, _cts.Token);
         }
         finally
         {
-            pending.TryRemove(request.Xid, out _);
+            _pending.TryRemove(request.Xid, out _);
         }
     }
 
     public async Task<IReadOnlyList<FlowStats>> DumpFlowsAsync()
     {
         var xid = NextXid();
-        flowStatsParts[xid] = [];
+        _flowStatsParts[xid] = [];
         try
         {
             await RequestAsync(new FlowStatsRequest(xid, FlowStatsRequest.AllTables, OfpPort.Any, 0xffffffff, 0, 0, OfpMatch.Any));
-            return flowStatsParts[xid];
+            return _flowStatsParts[xid];
         }
         finally
         {
-            flowStatsParts.TryRemove(xid, out _);
+            _flowStatsParts.TryRemove(xid, out _);
         }
     }
 
@@ -187,7 +187,7 @@ internal sealed class SwitchSession : IAsyncDisposable
         var w = new OfpWriter(256 * Math.Max(1, mods.Count));
         foreach (var m in mods)
         {
-            flowModOwners[m.Xid] = errors;
+            _flowModOwners[m.Xid] = errors;
             errors.ByXid[m.Xid] = m;
             OfpCodec.Encode(m, w);
         }
@@ -199,12 +199,12 @@ internal sealed class SwitchSession : IAsyncDisposable
         // goes on at once on the reader thread that read the BARRIER_REPLY, without a hop through the thread pool.
         // The awaiting code only ever awaits (never blocks on this session), so the reader cannot deadlock on itself.
         var barrier = new BarrierWaiter();
-        pending[barrierXid] = barrier;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
-        deadline.CancelAfter(options.RequestTimeout);
-        var registration = deadline.Token.Register(() => barrier.TrySetException(cts.IsCancellationRequested
-            ? new OperationCanceledException(cts.Token)
-            : new TimeoutException($"switch {Remote} (dpid 0x{DatapathId:x}) sent no barrier reply to {mods.Count} flow-mod(s) within {options.RequestTimeout.TotalSeconds:0.#} s")));
+        _pending[barrierXid] = barrier;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
+        deadline.CancelAfter(_options.RequestTimeout);
+        var registration = deadline.Token.Register(() => barrier.TrySetException(_cts.IsCancellationRequested
+            ? new OperationCanceledException(_cts.Token)
+            : new TimeoutException($"switch {Remote} (dpid 0x{DatapathId:x}) sent no barrier reply to {mods.Count} flow-mod(s) within {_options.RequestTimeout.TotalSeconds:0.#} s")));
         try
         {
             var written = await WriteAsync(w.WrittenMemory);
@@ -218,10 +218,10 @@ internal sealed class SwitchSession : IAsyncDisposable
         finally
         {
             await registration.DisposeAsync();
-            pending.TryRemove(barrierXid, out _);
+            _pending.TryRemove(barrierXid, out _);
             foreach (var m in mods)
             {
-                flowModOwners.TryRemove(m.Xid, out _);
+                _flowModOwners.TryRemove(m.Xid, out _);
             }
         }
     }
@@ -229,7 +229,7 @@ internal sealed class SwitchSession : IAsyncDisposable
     /// <summary>The session's reader thread: blocking reads (closing the stream unblocks them), dispatch inline.</summary>
     private void ReadLoop()
     {
-        if (options.ReaderRealtimePriority is { } priority && RealtimeThread.TrySetCurrent(priority) is { } problem)
+        if (_options.ReaderRealtimePriority is { } priority && RealtimeThread.TrySetCurrent(priority) is { } problem)
         {
             ReaderPriorityProblem = problem;
         }
@@ -237,14 +237,14 @@ internal sealed class SwitchSession : IAsyncDisposable
         var header = new byte[OfpCodec.HeaderLength];
         try
         {
-            while (!cts.IsCancellationRequested)
+            while (!_cts.IsCancellationRequested)
             {
-                stream.ReadExactly(header);
+                _stream.ReadExactly(header);
                 var (version, type, length, _) = OfpCodec.ReadHeader(header);
                 var frame = new byte[length];
                 header.CopyTo(frame, 0);
-                stream.ReadExactly(frame.AsSpan(OfpCodec.HeaderLength));
-                frameReadAt = TimeProvider.System.GetTimestamp();
+                _stream.ReadExactly(frame.AsSpan(OfpCodec.HeaderLength));
+                _frameReadAt = TimeProvider.System.GetTimestamp();
                 OfpMessage message;
                 try
                 {
@@ -259,7 +259,7 @@ internal sealed class SwitchSession : IAsyncDisposable
 
                 if (type == (byte)OfpType.Hello && version < OfpCodec.Version13 && message is Hello { VersionBitmap: null })
                 {
-                    hello.TrySetException(new InvalidOperationException($"switch {Remote} speaks only OpenFlow wire version {version}"));
+                    _hello.TrySetException(new InvalidOperationException($"switch {Remote} speaks only OpenFlow wire version {version}"));
                     continue;
                 }
 
@@ -273,13 +273,13 @@ internal sealed class SwitchSession : IAsyncDisposable
         catch (Exception e)
         {
             // Not expected from reading or dispatching; ending the session beats ending the process from this thread.
-            readerDone.TrySetException(e);
+            _readerDone.TrySetException(e);
         }
         finally
         {
             // A dedicated thread, not a pool thread: waiting here blocks nobody else.
             CloseAsync().GetAwaiter().GetResult();
-            readerDone.TrySetResult();
+            _readerDone.TrySetResult();
         }
     }
 
@@ -288,24 +288,24 @@ internal sealed class SwitchSession : IAsyncDisposable
         switch (message)
         {
             case Hello h:
-                hello.TrySetResult(h);
+                _hello.TrySetResult(h);
                 return;
             case EchoRequest e:
-                background.Track(SendSafeAsync(new EchoReply(e.Xid, e.Data)), $"answering an echo from switch {Remote}");
+                _background.Track(SendSafeAsync(new EchoReply(e.Xid, e.Data)), $"answering an echo from switch {Remote}");
                 return;
-            case ErrorMessage err when flowModOwners.TryGetValue(err.Xid, out var batch):
+            case ErrorMessage err when _flowModOwners.TryGetValue(err.Xid, out var batch):
                 lock (batch)
                 {
                     batch.Rejections.Add(new FlowModRejection(batch.ByXid[err.Xid], err));
                 }
 
                 return;
-            case ErrorMessage err when pending.TryRemove(err.Xid, out var t):
+            case ErrorMessage err when _pending.TryRemove(err.Xid, out var t):
                 t.TrySetException(new InvalidOperationException($"switch {Remote} rejected request xid {err.Xid}: {err}"));
                 return;
-            case FlowStatsReply fs when flowStatsParts.TryGetValue(fs.Xid, out var parts):
+            case FlowStatsReply fs when _flowStatsParts.TryGetValue(fs.Xid, out var parts):
                 parts.AddRange(fs.Entries);
-                if (!fs.HasMore && pending.TryGetValue(fs.Xid, out var done))
+                if (!fs.HasMore && _pending.TryGetValue(fs.Xid, out var done))
                 {
                     done.TrySetResult(fs);
                 }
@@ -314,11 +314,11 @@ internal sealed class SwitchSession : IAsyncDisposable
             case MultipartReply mp when mp.HasMore:
                 return;
             default:
-                if (pending.TryGetValue(message.Xid, out var tcs) && message is not PacketIn and not PortStatus and not FlowRemoved)
+                if (_pending.TryGetValue(message.Xid, out var tcs) && message is not PacketIn and not PortStatus and not FlowRemoved)
                 {
                     if (tcs is BarrierWaiter barrier)
                     {
-                        barrier.ReadAt = frameReadAt;
+                        barrier.ReadAt = _frameReadAt;
                     }
 
                     tcs.TrySetResult(message);
@@ -347,9 +347,9 @@ internal sealed class SwitchSession : IAsyncDisposable
     {
         try
         {
-            while (!cts.IsCancellationRequested)
+            while (!_cts.IsCancellationRequested)
             {
-                await Task.Delay(options.EchoInterval, cts.Token);
+                await Task.Delay(_options.EchoInterval, _cts.Token);
                 await RequestAsync(new EchoRequest(NextXid(), []));
             }
         }
@@ -361,20 +361,20 @@ internal sealed class SwitchSession : IAsyncDisposable
 
     public async Task CloseAsync()
     {
-        if (Interlocked.Exchange(ref closed, 1) == 1)
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
         {
             return;
         }
 
         Ready = false;
-        await cts.CancelAsync();
-        hello.TrySetCanceled();
-        foreach (var p in pending.Values)
+        await _cts.CancelAsync();
+        _hello.TrySetCanceled();
+        foreach (var p in _pending.Values)
         {
             p.TrySetException(new IOException($"switch {Remote} (dpid 0x{DatapathId:x}) disconnected"));
         }
 
-        await stream.DisposeAsync();
+        await _stream.DisposeAsync();
         Closed?.Invoke(this);
     }
 

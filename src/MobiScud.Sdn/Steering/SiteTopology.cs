@@ -84,25 +84,25 @@ public sealed record SiteTopology(
 /// <summary>All sites a controller programs, by site id.</summary>
 public sealed class SdnTopology
 {
-    private readonly Dictionary<SiteId, SiteTopology> sites;
+    private readonly Dictionary<SiteId, SiteTopology> _sites;
 
     public SdnTopology(IEnumerable<SiteTopology> sites)
     {
-        this.sites = new Dictionary<SiteId, SiteTopology>();
+        _sites = new Dictionary<SiteId, SiteTopology>();
         foreach (var s in sites)
         {
-            if (!this.sites.TryAdd(s.Site, s.Validate()))
+            if (!_sites.TryAdd(s.Site, s.Validate()))
             {
                 throw new InvalidOperationException($"site '{s.Site}' appears twice in the SDN topology");
             }
         }
     }
 
-    public IReadOnlyCollection<SiteTopology> Sites => sites.Values;
+    public IReadOnlyCollection<SiteTopology> Sites => _sites.Values;
 
-    public SiteTopology this[SiteId site] => sites.TryGetValue(site, out var s)
+    public SiteTopology this[SiteId site] => _sites.TryGetValue(site, out var s)
         ? s
-        : throw new KeyNotFoundException($"site '{site}' is not in the SDN topology (known: {string.Join(", ", sites.Keys)})");
+        : throw new KeyNotFoundException($"site '{site}' is not in the SDN topology (known: {string.Join(", ", _sites.Keys)})");
 
-    public bool TryGet(SiteId site, out SiteTopology topology) => sites.TryGetValue(site, out topology!);
+    public bool TryGet(SiteId site, out SiteTopology topology) => _sites.TryGetValue(site, out topology!);
 }

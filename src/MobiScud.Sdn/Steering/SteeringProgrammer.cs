@@ -85,7 +85,7 @@ public interface IFlowProgrammer
 /// </summary>
 public abstract class SteeringProgrammerBase : IFlowProgrammer
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     protected SteeringProgrammerBase(SdnTopology topology) => Topology = topology;
 
@@ -140,7 +140,7 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
 
     public async Task<SteeringResult> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
-        await gate.WaitAsync(ct);
+        await _gate.WaitAsync(ct);
         try
         {
             return command switch
@@ -152,7 +152,7 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
         }
         finally
         {
-            gate.Release();
+            _gate.Release();
         }
     }
 
@@ -206,16 +206,16 @@ public abstract class SteeringProgrammerBase : IFlowProgrammer
 /// </summary>
 public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
 {
-    private readonly OpenFlowController controller;
-    private readonly IReadOnlyDictionary<SiteId, OvsDatapathSync> datapathSync;
+    private readonly OpenFlowController _controller;
+    private readonly IReadOnlyDictionary<SiteId, OvsDatapathSync> _datapathSync;
 
     /// <param name="datapathSync">Per site, how to confirm changes in a co-located OVS's datapath (sites sharing one
     /// ovs-vswitchd may share one instance: it runs once per command). Sites not listed: barrier only.</param>
     public OpenFlowSteeringProgrammer(OpenFlowController controller, SdnTopology topology, IReadOnlyDictionary<SiteId, OvsDatapathSync>? datapathSync = null)
         : base(topology)
     {
-        this.controller = controller;
-        this.datapathSync = datapathSync ?? new Dictionary<SiteId, OvsDatapathSync>();
+        _controller = controller;
+        _datapathSync = datapathSync ?? new Dictionary<SiteId, OvsDatapathSync>();
         foreach (var site in topology.Sites)
         {
             // Not connected yet: this only records desired state.
@@ -224,14 +224,14 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
     }
 
     protected override Task<FlowBatchResult> ReplaceAsync(SiteTopology site, ulong cookie, IReadOnlyList<FlowEntry> flows, SteeringIntent? intent, CancellationToken ct) =>
-        controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct, intent);
+        _controller.ReplaceFlowsAsync(site.DatapathId, cookie, flows, ct, intent);
 
     public override SteeringIntent? IntentAt(SiteId site, ulong cookie) =>
-        Topology.TryGet(site, out var topology) ? controller.DesiredTag(topology.DatapathId, cookie) as SteeringIntent : null;
+        Topology.TryGet(site, out var topology) ? _controller.DesiredTag(topology.DatapathId, cookie) as SteeringIntent : null;
 
     protected override Task<(bool Synced, long Sent, long Replied)> SyncDatapathAsync(IReadOnlyCollection<SiteId> touched, IReadOnlyCollection<SiteId> changed, CancellationToken ct)
     {
-        if (touched.Any(s => datapathSync.GetValueOrDefault(s) is null or { Mode: DatapathSyncMode.None }))
+        if (touched.Any(s => _datapathSync.GetValueOrDefault(s) is null or { Mode: DatapathSyncMode.None }))
         {
             return Task.FromResult((false, 0L, 0L));
         }
@@ -239,7 +239,7 @@ public sealed class OpenFlowSteeringProgrammer : SteeringProgrammerBase
         // Unchanged sites need no wait: their datapath already follows tables that did not move. Synchronous on
         // purpose: this runs on the reader thread that read the last barrier reply (see OvsDatapathSync.Sync).
         long first = 0, last = 0;
-        foreach (var sync in changed.Select(s => datapathSync[s]).Distinct())
+        foreach (var sync in changed.Select(s => _datapathSync[s]).Distinct())
         {
             var (sent, replied) = sync.Sync(ct);
             first = first == 0 ? sent : first;

@@ -32,12 +32,12 @@ internal sealed class EventQueue
 {
     private const long BucketTicks = TimeSpan.TicksPerSecond;
 
-    private readonly PriorityQueue<SimEvent, (long Ticks, long Seq)> heap = new(1024);
-    private readonly Dictionary<long, List<(SimEvent Event, long Ticks, long Seq)>> buckets = [];
-    private readonly PriorityQueue<long, long> bucketOrder = new();
-    private readonly Stack<List<(SimEvent, long, long)>> spare = new();
-    private long seq;
-    private long heapEnd = BucketTicks;
+    private readonly PriorityQueue<SimEvent, (long Ticks, long Seq)> _heap = new(1024);
+    private readonly Dictionary<long, List<(SimEvent Event, long Ticks, long Seq)>> _buckets = [];
+    private readonly PriorityQueue<long, long> _bucketOrder = new();
+    private readonly Stack<List<(SimEvent, long, long)>> _spare = new();
+    private long _seq;
+    private long _heapEnd = BucketTicks;
 
     public TimeSpan Now { get; private set; }
 
@@ -55,48 +55,48 @@ internal sealed class EventQueue
 
         Count++;
         var ticks = at.Ticks;
-        if (ticks < heapEnd)
+        if (ticks < _heapEnd)
         {
-            heap.Enqueue(e, (ticks, seq++));
+            _heap.Enqueue(e, (ticks, _seq++));
             return;
         }
 
         var bucket = ticks / BucketTicks;
-        if (!buckets.TryGetValue(bucket, out var list))
+        if (!_buckets.TryGetValue(bucket, out var list))
         {
-            list = spare.Count > 0 ? spare.Pop() : [];
-            buckets[bucket] = list;
-            bucketOrder.Enqueue(bucket, bucket);
+            list = _spare.Count > 0 ? _spare.Pop() : [];
+            _buckets[bucket] = list;
+            _bucketOrder.Enqueue(bucket, bucket);
         }
 
-        list.Add((e, ticks, seq++));
+        list.Add((e, ticks, _seq++));
     }
 
     /// <summary>The time of the next event, if any.</summary>
     public bool TryPeekTicks(out long ticks)
     {
-        while (heap.Count == 0)
+        while (_heap.Count == 0)
         {
-            if (!bucketOrder.TryDequeue(out var bucket, out _))
+            if (!_bucketOrder.TryDequeue(out var bucket, out _))
             {
                 ticks = 0;
                 return false;
             }
 
             // Everything left in the heap is earlier than this bucket: load it whole, sequence numbers keep ties.
-            var list = buckets[bucket];
-            buckets.Remove(bucket);
+            var list = _buckets[bucket];
+            _buckets.Remove(bucket);
             foreach (var (e, t, s) in list)
             {
-                heap.Enqueue(e, (t, s));
+                _heap.Enqueue(e, (t, s));
             }
 
             list.Clear();
-            spare.Push(list);
-            heapEnd = (bucket + 1) * BucketTicks;
+            _spare.Push(list);
+            _heapEnd = (bucket + 1) * BucketTicks;
         }
 
-        heap.TryPeek(out _, out var p);
+        _heap.TryPeek(out _, out var p);
         ticks = p.Ticks;
         return true;
     }
@@ -105,7 +105,7 @@ internal sealed class EventQueue
     {
         if (TryPeekTicks(out var ticks) && ticks <= until.Ticks)
         {
-            heap.TryDequeue(out e, out _);
+            _heap.TryDequeue(out e, out _);
             Count--;
             Now = TimeSpan.FromTicks(ticks);
             Processed++;
@@ -132,9 +132,9 @@ internal sealed class EventQueue
 /// </summary>
 internal struct SimRandom
 {
-    private ulong state;
+    private ulong _state;
 
-    public SimRandom(ulong seed, ulong stream) => state = Mix(seed ^ Mix(stream + 0x9E3779B97F4A7C15UL));
+    public SimRandom(ulong seed, ulong stream) => _state = Mix(seed ^ Mix(stream + 0x9E3779B97F4A7C15UL));
 
     public static ulong Mix(ulong z)
     {
@@ -145,8 +145,8 @@ internal struct SimRandom
 
     public ulong NextULong()
     {
-        state += 0x9E3779B97F4A7C15UL;
-        return Mix(state);
+        _state += 0x9E3779B97F4A7C15UL;
+        return Mix(_state);
     }
 
     /// <summary>Uniform in [0, 1).</summary>

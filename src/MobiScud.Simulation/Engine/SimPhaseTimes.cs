@@ -23,12 +23,12 @@ public enum SimPhase
 /// <summary>Wall time spent per <see cref="SimPhase"/>; the rest of <see cref="Total"/> is the RAN's own events.</summary>
 public sealed class SimPhaseTimes
 {
-    private readonly long[] ticks = new long[Enum.GetValues<SimPhase>().Length];
-    private readonly long[] bytes = new long[Enum.GetValues<SimPhase>().Length];
+    private readonly long[] _ticks = new long[Enum.GetValues<SimPhase>().Length];
+    private readonly long[] _bytes = new long[Enum.GetValues<SimPhase>().Length];
 
     public TimeSpan Total { get; internal set; }
 
-    public TimeSpan this[SimPhase phase] => TimeProvider.System.GetElapsedTime(0, ticks[(int)phase]);
+    public TimeSpan this[SimPhase phase] => TimeProvider.System.GetElapsedTime(0, _ticks[(int)phase]);
 
     /// <summary>The RAN's own events (attach, idle, handovers): what no phase covers.</summary>
     public TimeSpan Ran => Total - Enum.GetValues<SimPhase>().Aggregate(TimeSpan.Zero, (sum, p) => sum + this[p]);
@@ -38,12 +38,12 @@ public sealed class SimPhaseTimes
         var start = TimeProvider.System.GetTimestamp();
         var allocated = GC.GetTotalAllocatedBytes();
         action(state);
-        ticks[(int)phase] += TimeProvider.System.GetTimestamp() - start;
-        bytes[(int)phase] += GC.GetTotalAllocatedBytes() - allocated;
+        _ticks[(int)phase] += TimeProvider.System.GetTimestamp() - start;
+        _bytes[(int)phase] += GC.GetTotalAllocatedBytes() - allocated;
     }
 
     public override string ToString() =>
-        string.Join(", ", Enum.GetValues<SimPhase>().Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.ToString().ToLowerInvariant()} {this[p].TotalSeconds:0.0} ({bytes[(int)p] / 1e9:0.00} GB)")))
+        string.Join(", ", Enum.GetValues<SimPhase>().Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.ToString().ToLowerInvariant()} {this[p].TotalSeconds:0.0} ({_bytes[(int)p] / 1e9:0.00} GB)")))
         + string.Create(System.Globalization.CultureInfo.InvariantCulture, $", ran events {Ran.TotalSeconds:0.0} s");
 }
 

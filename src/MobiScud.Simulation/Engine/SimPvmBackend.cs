@@ -43,60 +43,60 @@ internal sealed record SwitchoverPayload(PreCopyMigration Migration, PreCopyResu
 /// </summary>
 internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 {
-    private static readonly Task<UeEvent?> NoOutcome = Task.FromResult<UeEvent?>(null);
+    private static readonly Task<UeEvent?> _noOutcome = Task.FromResult<UeEvent?>(null);
 
-    private readonly StrategyLane lane;
-    private readonly Simulator sim;
-    private readonly SimPvm[] pvms;
-    private readonly PreCopyMigrationModel migrations;
-    private readonly PreCopyParameters preCopy;
-    private readonly SchedulerConfig? schedulerConfig;
-    private readonly Channel<UeEvent> outcomes = OutcomeChannel.Create();
-    private readonly object[] boxedLinks;
-    private SchedulerState schedulerState = SchedulerState.Empty;
-    private SimRandom rng;
+    private readonly StrategyLane _lane;
+    private readonly Simulator _sim;
+    private readonly SimPvm[] _pvms;
+    private readonly PreCopyMigrationModel _migrations;
+    private readonly PreCopyParameters _preCopy;
+    private readonly SchedulerConfig? _schedulerConfig;
+    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
+    private readonly object[] _boxedLinks;
+    private SchedulerState _schedulerState = SchedulerState.Empty;
+    private SimRandom _rng;
 
     public SimPvmBackend(StrategyLane lane, Simulator sim, int ues, PreCopyParameters preCopy, SchedulerConfig? schedulerConfig, SimRandom rng)
     {
-        this.lane = lane;
-        this.sim = sim;
-        this.preCopy = preCopy;
-        this.schedulerConfig = schedulerConfig;
-        this.rng = rng;
-        pvms = new SimPvm[ues];
-        migrations = new PreCopyMigrationModel(this);
+        _lane = lane;
+        _sim = sim;
+        _preCopy = preCopy;
+        _schedulerConfig = schedulerConfig;
+        _rng = rng;
+        _pvms = new SimPvm[ues];
+        _migrations = new PreCopyMigrationModel(this);
         foreach (var link in sim.Topology.Transport.Links)
         {
             // Link i of the model is link i of the backhaul: a migration crosses its route's links.
-            migrations.AddLink(link.BytesPerSecond);
+            _migrations.AddLink(link.BytesPerSecond);
         }
 
-        boxedLinks = [.. Enumerable.Range(0, migrations.LinkCount).Select(l => (object)l)];
+        _boxedLinks = [.. Enumerable.Range(0, _migrations.LinkCount).Select(l => (object)l)];
     }
 
-    public ChannelReader<UeEvent> Outcomes => outcomes.Reader;
+    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     /// <summary>The PVM table, one entry per UE index (the lane's probes and samples read it).</summary>
-    internal SimPvm[] Table => pvms;
+    internal SimPvm[] Table => _pvms;
 
-    internal PreCopyMigrationModel Migrations => migrations;
+    internal PreCopyMigrationModel Migrations => _migrations;
 
-    private LaneStats Stats => lane.Stats;
+    private LaneStats Stats => _lane.Stats;
 
-    private TimeSpan Now => lane.Now;
+    private TimeSpan Now => _lane.Now;
 
     public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
-        var ue = lane.UeOf(command.Ue);
-        ref var pvm = ref pvms[ue];
+        var ue = _lane.UeOf(command.Ue);
+        ref var pvm = ref _pvms[ue];
         var now = Now;
-        var scenario = sim.Scenario;
+        var scenario = _sim.Scenario;
         switch (command)
         {
             case CreatePvm c:
                 if (pvm.State != SimPvmState.None)
                 {
-                    Stats.Violation(now, $"{c.Ue}: CreatePvm at {c.Site} but a PVM already exists at {lane.SiteName(pvm.Site)} (duplicate)");
+                    Stats.Violation(now, $"{c.Ue}: CreatePvm at {c.Site} but a PVM already exists at {_lane.SiteName(pvm.Site)} (duplicate)");
                     break;
                 }
 
@@ -105,10 +105,10 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                     break;
                 }
 
-                pvm = new SimPvm { State = SimPvmState.Booting, Site = lane.SiteIndex(c.Site), Generation = pvm.Generation + 1 };
+                pvm = new SimPvm { State = SimPvmState.Booting, Site = _lane.SiteIndex(c.Site), Generation = pvm.Generation + 1 };
                 Stats.PvmsCreated++;
-                sim.ScheduleLane(now + scenario.Pvm.CreateTime, lane.Index, ue, pvm.Generation,
-                    new PvmStarted(now + scenario.Pvm.CreateTime, c.Ue, c.Pvm, c.Site, lane.SiteAddress(pvm.Site)));
+                _sim.ScheduleLane(now + scenario.Pvm.CreateTime, _lane.Index, ue, pvm.Generation,
+                    new PvmStarted(now + scenario.Pvm.CreateTime, c.Ue, c.Pvm, c.Site, _lane.SiteAddress(pvm.Site)));
                 break;
             case ResumePvm r:
                 if (pvm.State == SimPvmState.None)
@@ -117,16 +117,16 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                     break;
                 }
 
-                if (lane.SiteIndex(r.Site) != pvm.Site)
+                if (_lane.SiteIndex(r.Site) != pvm.Site)
                 {
-                    Stats.Violation(now, $"{r.Ue}: ResumePvm at {r.Site} but the PVM is at {lane.SiteName(pvm.Site)}");
+                    Stats.Violation(now, $"{r.Ue}: ResumePvm at {r.Site} but the PVM is at {_lane.SiteName(pvm.Site)}");
                 }
 
                 pvm.State = SimPvmState.Resuming;
                 pvm.Generation++;
                 Stats.PvmsResumed++;
-                sim.ScheduleLane(now + scenario.Pvm.ResumeTime, lane.Index, ue, pvm.Generation,
-                    new PvmStarted(now + scenario.Pvm.ResumeTime, r.Ue, r.Pvm, lane.SiteId(pvm.Site), lane.SiteAddress(pvm.Site)));
+                _sim.ScheduleLane(now + scenario.Pvm.ResumeTime, _lane.Index, ue, pvm.Generation,
+                    new PvmStarted(now + scenario.Pvm.ResumeTime, r.Ue, r.Pvm, _lane.SiteId(pvm.Site), _lane.SiteAddress(pvm.Site)));
                 break;
             case SuspendPvm s:
                 if (pvm.State == SimPvmState.None)
@@ -149,11 +149,11 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 StartMigration(ue, ref pvm, m, now);
                 break;
             case CancelMigration cm:
-                if (pvm.Migration is { } running && pvm.MigrationId == cm.Migration && migrations.Cancel(now, running))
+                if (pvm.Migration is { } running && pvm.MigrationId == cm.Migration && _migrations.Cancel(now, running))
                 {
                     pvm.Migration = null;
                     Stats.MigrationCancelled(running.BytesSent);
-                    sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, cm.Migration, "cancelled"));
+                    _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, cm.Migration, "cancelled"));
                     ToScheduler(new MigrationEnded(now, cm.Migration, false));
                 }
                 else if (pvm.Queued && pvm.QueuedId == cm.Migration)
@@ -168,21 +168,21 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 throw new ArgumentException($"the simulated hypervisor does not carry out {command.GetType().Name} (UE {command.Ue})", nameof(command));
         }
 
-        return NoOutcome;
+        return _noOutcome;
     }
 
     public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default)
     {
         var items = new List<PvmInventoryItem>();
-        for (var ue = 0; ue < pvms.Length; ue++)
+        for (var ue = 0; ue < _pvms.Length; ue++)
         {
-            ref readonly var p = ref pvms[ue];
+            ref readonly var p = ref _pvms[ue];
             if (p.State != SimPvmState.None)
             {
-                var id = sim.UeIds[ue];
+                var id = _sim.UeIds[ue];
                 items.Add(new PvmInventoryItem(
-                    id, PvmId.For(id), lane.SiteId(p.Site), p.State == SimPvmState.Running, lane.SiteAddress(p.Site),
-                    p.Migration is null ? null : p.MigrationId, p.Migration is null ? null : lane.SiteId(p.MigrationTo)));
+                    id, PvmId.For(id), _lane.SiteId(p.Site), p.State == SimPvmState.Running, _lane.SiteAddress(p.Site),
+                    p.Migration is null ? null : p.MigrationId, p.Migration is null ? null : _lane.SiteId(p.MigrationTo)));
             }
         }
 
@@ -197,7 +197,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
     {
         if (e is PvmStarted)
         {
-            ref var pvm = ref pvms[ue];
+            ref var pvm = ref _pvms[ue];
             if (generation != pvm.Generation || pvm.State is not (SimPvmState.Booting or SimPvmState.Resuming))
             {
                 return;
@@ -206,14 +206,14 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
             pvm.State = SimPvmState.Running;
         }
 
-        outcomes.Writer.TryWrite(e);
+        _outcomes.Writer.TryWrite(e);
     }
 
     /// <summary>At the end: migrations still on the wire count as in flight, with the bytes they sent so far.</summary>
     public void Finish()
     {
-        migrations.Flush(Now);
-        foreach (ref readonly var p in pvms.AsSpan())
+        _migrations.Flush(Now);
+        foreach (ref readonly var p in _pvms.AsSpan())
         {
             if (p.Migration is { } m)
             {
@@ -229,18 +229,18 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         if (refusal is not null)
         {
             Stats.MigrationsRefused++;
-            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, m.Migration, refusal));
+            _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, m.Migration, refusal));
             return;
         }
 
-        if (schedulerConfig is null)
+        if (_schedulerConfig is null)
         {
             Begin(ue, ref pvm, m, now);
             return;
         }
 
         // The core decided; the scheduler says when (per-link budgets, queue by benefit with a deadline).
-        var deadline = now + (sim.Scenario.Control.MigrationDeadline > TimeSpan.Zero ? sim.Scenario.Control.MigrationDeadline : TimeSpan.FromSeconds(60));
+        var deadline = now + (_sim.Scenario.Control.MigrationDeadline > TimeSpan.Zero ? _sim.Scenario.Control.MigrationDeadline : TimeSpan.FromSeconds(60));
         pvm.Queued = true;
         pvm.QueuedId = m.Migration;
         ToScheduler(new MigrationRequested(now, m, m.ExpectedBenefit, deadline));
@@ -248,51 +248,51 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 
     private string? Refusal(ref SimPvm pvm, StartMigration m)
     {
-        var from = lane.SiteIndex(m.From);
-        var to = lane.SiteIndex(m.To);
+        var from = _lane.SiteIndex(m.From);
+        var to = _lane.SiteIndex(m.To);
         return pvm.State != SimPvmState.Running ? $"PVM is {pvm.State}, not running"
-            : pvm.Site != from ? $"PVM is at {lane.SiteName(pvm.Site)}, not {m.From}"
+            : pvm.Site != from ? $"PVM is at {_lane.SiteName(pvm.Site)}, not {m.From}"
             : pvm.Migration is not null || pvm.Queued ? "another migration is running"
             : from == to ? "source and destination are the same" : null;
     }
 
     private void Begin(int ue, ref SimPvm pvm, StartMigration m, TimeSpan now)
     {
-        var from = lane.SiteIndex(m.From);
-        var to = lane.SiteIndex(m.To);
-        var path = sim.Topology.Transport.Path(from, to);
-        pvm.Migration = migrations.Start(now, path, preCopy, ue);
+        var from = _lane.SiteIndex(m.From);
+        var to = _lane.SiteIndex(m.To);
+        var path = _sim.Topology.Transport.Path(from, to);
+        pvm.Migration = _migrations.Start(now, path, _preCopy, ue);
         foreach (var l in path)
         {
-            Stats.MaxConcurrentOnLink = Math.Max(Stats.MaxConcurrentOnLink, migrations.ActiveOn(l));
+            Stats.MaxConcurrentOnLink = Math.Max(Stats.MaxConcurrentOnLink, _migrations.ActiveOn(l));
         }
 
         pvm.MigrationId = m.Migration;
         pvm.MigrationTo = to;
         pvm.MigrationStart = now;
         Stats.MigrationsStarted++;
-        if (sim.Scenario.Pvm.MigrationFailureProbability > 0 && rng.NextDouble() < sim.Scenario.Pvm.MigrationFailureProbability)
+        if (_sim.Scenario.Pvm.MigrationFailureProbability > 0 && _rng.NextDouble() < _sim.Scenario.Pvm.MigrationFailureProbability)
         {
             // Fails somewhere in its first seconds, as a broken connection would.
-            var at = now + TimeSpan.FromSeconds(rng.Uniform(0.05, 2.0));
-            lane.Enqueue(at, new SimEvent(SimEventKind.MigrationFailureInjected, ue, lane.Index, pvm.Migration.Id, pvm.Migration));
+            var at = now + TimeSpan.FromSeconds(_rng.Uniform(0.05, 2.0));
+            _lane.Enqueue(at, new SimEvent(SimEventKind.MigrationFailureInjected, ue, _lane.Index, pvm.Migration.Id, pvm.Migration));
         }
     }
 
     /// <summary>Placement admission: with site capacities the scheduler may put the PVM on a fallback site.</summary>
     private bool Admit(ref CreatePvm create, TimeSpan now)
     {
-        if (schedulerConfig?.Graph is not { Capacities.Count: > 0 })
+        if (_schedulerConfig?.Graph is not { Capacities.Count: > 0 })
         {
             ToScheduler(new PvmAdopted(now, create.Ue, create.Site));
             return true;
         }
 
-        var topology = sim.Topology;
-        var site = lane.SiteIndex(create.Site);
-        var fallbacks = Enumerable.Range(0, topology.Sites.Count).Where(s => s != site).OrderBy(s => topology.InterSite(site, s)).ThenBy(s => s).Select(lane.SiteId).ToList();
-        var step = MigrationScheduler.Step(schedulerConfig, schedulerState, new PlacementRequested(now, create, fallbacks));
-        schedulerState = step.State;
+        var topology = _sim.Topology;
+        var site = _lane.SiteIndex(create.Site);
+        var fallbacks = Enumerable.Range(0, topology.Sites.Count).Where(s => s != site).OrderBy(s => topology.InterSite(site, s)).ThenBy(s => s).Select(_lane.SiteId).ToList();
+        var step = MigrationScheduler.Step(_schedulerConfig, _schedulerState, new PlacementRequested(now, create, fallbacks));
+        _schedulerState = step.State;
         foreach (var grant in step.Grants)
         {
             switch (grant)
@@ -307,7 +307,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                     return true;
                 case PlacementRefused r:
                     Stats.PlacementsRefused++;
-                    sim.ScheduleLane(now, lane.Index, sim.UeIndex[create.Ue], 0, new PvmFailed(now, create.Ue, create.Pvm, create.Site, r.Reason));
+                    _sim.ScheduleLane(now, _lane.Index, _sim.UeIndex[create.Ue], 0, new PvmFailed(now, create.Ue, create.Pvm, create.Site, r.Reason));
                     return false;
             }
         }
@@ -317,13 +317,13 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 
     internal void ToScheduler(SchedulerRequest request)
     {
-        if (schedulerConfig is null)
+        if (_schedulerConfig is null)
         {
             return;
         }
 
-        var step = MigrationScheduler.Step(schedulerConfig, schedulerState, request);
-        schedulerState = step.State;
+        var step = MigrationScheduler.Step(_schedulerConfig, _schedulerState, request);
+        _schedulerState = step.State;
         var now = Now;
         foreach (var grant in step.Grants)
         {
@@ -331,8 +331,8 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
             {
                 case MigrationGranted g:
                     {
-                        var ue = sim.UeIndex[g.Start.Ue];
-                        ref var pvm = ref pvms[ue];
+                        var ue = _sim.UeIndex[g.Start.Ue];
+                        ref var pvm = ref _pvms[ue];
                         if (!pvm.Queued || pvm.QueuedId != g.Start.Migration)
                         {
                             // The PVM went away while queued: let the scheduler free the budget again.
@@ -345,7 +345,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                         if (refusal is not null)
                         {
                             Stats.MigrationsRefused++;
-                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, g.Start.Migration, refusal));
+                            _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, g.Start.Migration, refusal));
                             ToScheduler(new MigrationEnded(now, g.Start.Migration, false));
                             break;
                         }
@@ -361,8 +361,8 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 case MigrationDropped:
                     {
                         var start = grant is MigrationRefused rr ? rr.Start : ((MigrationDropped)grant).Start;
-                        var ue = sim.UeIndex[start.Ue];
-                        ref var pvm = ref pvms[ue];
+                        var ue = _sim.UeIndex[start.Ue];
+                        ref var pvm = ref _pvms[ue];
                         if (pvm.Queued && pvm.QueuedId == start.Migration)
                         {
                             pvm.Queued = false;
@@ -371,12 +371,12 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                         if (grant is MigrationRefused refused)
                         {
                             Stats.MigrationsRefused++;
-                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, start.Migration, $"scheduler: {refused.Reason}"));
+                            _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, start.Migration, $"scheduler: {refused.Reason}"));
                         }
                         else
                         {
                             Stats.QueuedDropped++;
-                            sim.ScheduleLane(now, lane.Index, ue, 0, new MigrationFailed(now, start.Migration, "cancelled"));
+                            _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, start.Migration, "cancelled"));
                         }
 
                         break;
@@ -389,7 +389,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
     {
         if (pvm.Migration is { } m)
         {
-            migrations.Cancel(now, m);
+            _migrations.Cancel(now, m);
             pvm.Migration = null;
             Stats.MigrationCancelled(m.BytesSent);
             ToScheduler(new MigrationEnded(now, pvm.MigrationId, false));
@@ -402,30 +402,30 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         }
     }
 
-    public void OnMigrationWake(int link, long version) => migrations.OnWake(Now, link, version);
+    public void OnMigrationWake(int link, long version) => _migrations.OnWake(Now, link, version);
 
     public void OnFailureInjected(int ue, PreCopyMigration m)
     {
-        ref var pvm = ref pvms[ue];
-        if (pvm.Migration == m && m.Phase == PreCopyPhase.PreCopy && migrations.Cancel(Now, m))
+        ref var pvm = ref _pvms[ue];
+        if (pvm.Migration == m && m.Phase == PreCopyPhase.PreCopy && _migrations.Cancel(Now, m))
         {
             pvm.Migration = null;
             Stats.MigrationFailed(m.BytesSent);
             ToScheduler(new MigrationEnded(Now, pvm.MigrationId, false));
-            outcomes.Writer.TryWrite(new MigrationFailed(Now, pvm.MigrationId, "injected failure: connection to the destination lost"));
+            _outcomes.Writer.TryWrite(new MigrationFailed(Now, pvm.MigrationId, "injected failure: connection to the destination lost"));
         }
     }
 
     // The link of a wake-up travels boxed in the event's payload: one box per link, made once, not one per wake-up.
     void IPreCopyHost.WakeAt(TimeSpan at, int link, long version) =>
-        lane.Enqueue(at, new SimEvent(SimEventKind.MigrationWake, 0, lane.Index, version, boxedLinks[link]));
+        _lane.Enqueue(at, new SimEvent(SimEventKind.MigrationWake, 0, _lane.Index, version, _boxedLinks[link]));
 
     void IPreCopyHost.Finished(PreCopyMigration migration, PreCopyResult result) =>
-        lane.Enqueue(result.CompletesAt, new SimEvent(SimEventKind.MigrationSwitchover, (int)migration.Tag!, lane.Index, 0, new SwitchoverPayload(migration, result)));
+        _lane.Enqueue(result.CompletesAt, new SimEvent(SimEventKind.MigrationSwitchover, (int)migration.Tag!, _lane.Index, 0, new SwitchoverPayload(migration, result)));
 
     public void OnSwitchover(int ue, SwitchoverPayload done)
     {
-        ref var pvm = ref pvms[ue];
+        ref var pvm = ref _pvms[ue];
         if (pvm.Migration != done.Migration)
         {
             return;
@@ -435,8 +435,8 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         pvm.Migration = null;
         var r = done.Result;
         Stats.MigrationCompleted(r, pvm.MigrationStart);
-        sim.Tracker.MigrationWindow(lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
+        _sim.Tracker.MigrationWindow(_lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
         ToScheduler(new MigrationEnded(Now, pvm.MigrationId, true));
-        outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));
+        _outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));
     }
 }

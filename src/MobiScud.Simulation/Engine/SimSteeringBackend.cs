@@ -23,44 +23,44 @@ internal readonly record struct SteerSlot(int Site, int PvmSite, uint Enb, uint 
 /// </summary>
 internal sealed class SimSteeringBackend : ISteeringBackend
 {
-    private readonly StrategyLane lane;
-    private readonly SteerSlot[] steering;
-    private readonly SteerSlot[]?[] moreSteering;
+    private readonly StrategyLane _lane;
+    private readonly SteerSlot[] _steering;
+    private readonly SteerSlot[]?[] _moreSteering;
 
     public SimSteeringBackend(StrategyLane lane, int ues)
     {
-        this.lane = lane;
-        steering = new SteerSlot[ues];
-        Array.Fill(steering, SteerSlot.Empty);
-        moreSteering = new SteerSlot[]?[ues];
+        _lane = lane;
+        _steering = new SteerSlot[ues];
+        Array.Fill(_steering, SteerSlot.Empty);
+        _moreSteering = new SteerSlot[]?[ues];
     }
 
     public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
 
     public Task InstallAsync(SteeringIntent intent, CancellationToken ct = default)
     {
-        Set(lane.UeOf(intent.Ue), lane.SiteIndex(intent.SwitchSite), intent);
-        lane.Stats.SteeringInstalls++;
+        Set(_lane.UeOf(intent.Ue), _lane.SiteIndex(intent.SwitchSite), intent);
+        _lane.Stats.SteeringInstalls++;
         return Task.CompletedTask;
     }
 
     public Task RemoveAsync(UeId ue, SiteId switchSite, CancellationToken ct = default)
     {
-        Set(lane.UeOf(ue), lane.SiteIndex(switchSite), null);
+        Set(_lane.UeOf(ue), _lane.SiteIndex(switchSite), null);
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<SteeringIntent>> InventoryAsync(CancellationToken ct = default)
     {
         var intents = new List<SteeringIntent>();
-        for (var ue = 0; ue < steering.Length; ue++)
+        for (var ue = 0; ue < _steering.Length; ue++)
         {
-            if (steering[ue].Intent is { } first)
+            if (_steering[ue].Intent is { } first)
             {
                 intents.Add(first);
             }
 
-            foreach (var slot in moreSteering[ue] ?? [])
+            foreach (var slot in _moreSteering[ue] ?? [])
             {
                 intents.Add(slot.Intent!);
             }
@@ -72,13 +72,13 @@ internal sealed class SimSteeringBackend : ISteeringBackend
     /// <summary>The entry the switch at <paramref name="site"/> holds for the UE, or <see cref="SteerSlot.Empty"/>.</summary>
     public SteerSlot Find(int ue, int site)
     {
-        var first = steering[ue];
+        var first = _steering[ue];
         if (first.Site == site)
         {
             return first;
         }
 
-        if (moreSteering[ue] is { } more)
+        if (_moreSteering[ue] is { } more)
         {
             foreach (var slot in more)
             {
@@ -94,28 +94,28 @@ internal sealed class SimSteeringBackend : ISteeringBackend
 
     private void Set(int ue, int site, SteeringIntent? intent)
     {
-        var more = moreSteering[ue];
+        var more = _moreSteering[ue];
         var i = more is null ? -1 : Array.FindIndex(more, x => x.Site == site);
         if (intent is null)
         {
-            if (steering[ue].Site == site)
+            if (_steering[ue].Site == site)
             {
                 // The next one, if any, takes the first place.
-                steering[ue] = more is null ? SteerSlot.Empty : more[0];
-                moreSteering[ue] = more is null || more.Length == 1 ? null : more[1..];
+                _steering[ue] = more is null ? SteerSlot.Empty : more[0];
+                _moreSteering[ue] = more is null || more.Length == 1 ? null : more[1..];
             }
             else if (i >= 0)
             {
-                moreSteering[ue] = more!.Length == 1 ? null : [.. more[..i], .. more[(i + 1)..]];
+                _moreSteering[ue] = more!.Length == 1 ? null : [.. more[..i], .. more[(i + 1)..]];
             }
 
             return;
         }
 
-        var slot = SteerSlot.Of(site, intent, lane.SiteIndex(intent.PvmSite));
-        if (steering[ue].Site == site || (steering[ue].Site < 0 && i < 0))
+        var slot = SteerSlot.Of(site, intent, _lane.SiteIndex(intent.PvmSite));
+        if (_steering[ue].Site == site || (_steering[ue].Site < 0 && i < 0))
         {
-            steering[ue] = slot;
+            _steering[ue] = slot;
         }
         else if (i >= 0)
         {
@@ -123,7 +123,7 @@ internal sealed class SimSteeringBackend : ISteeringBackend
         }
         else
         {
-            moreSteering[ue] = more is null ? [slot] : [.. more, slot];
+            _moreSteering[ue] = more is null ? [slot] : [.. more, slot];
         }
     }
 }

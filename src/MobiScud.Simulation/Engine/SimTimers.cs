@@ -12,15 +12,15 @@ namespace MobiScud.Simulation.Engine;
 /// </summary>
 internal sealed class SimTimers(StrategyLane lane, Simulator sim) : ITimerScheduler
 {
-    private readonly Channel<UeEvent> fired = OutcomeChannel.Create();
+    private readonly Channel<UeEvent> _fired = OutcomeChannel.Create();
 
-    public ChannelReader<UeEvent> Outcomes => fired.Reader;
+    public ChannelReader<UeEvent> Outcomes => _fired.Reader;
 
     public void Schedule(ScheduleTimer timer) =>
         sim.ScheduleLane(timer.Due, lane.Index, lane.UeOf(timer.Ue), 0, new TimerFired(timer.Due, timer.Ue, timer.Kind, timer.Token));
 
     /// <summary>The lane's queue reached the timer's due time.</summary>
-    public void Fire(TimerFired timer) => fired.Writer.TryWrite(timer);
+    public void Fire(TimerFired timer) => _fired.Writer.TryWrite(timer);
 }
 
 /// <summary>The MC's notifications in a simulation: nobody subscribes, so a lane counts them by kind.</summary>

@@ -21,61 +21,61 @@ public sealed class Simulator
 {
     private const byte DefaultERab = 5;
 
-    private readonly EventQueue queue = new();
-    private readonly StrategyLane[] lanes;
-    private readonly IMobilityModel mobility;
-    private readonly RanUe[] ran;
-    private readonly IPAddress[] enbAddress;
-    private readonly uint[] nextTeid;
-    private readonly double a3DistanceRatioSquared;
-    private readonly double shadowing;
-    private readonly double[] safeRadiusSq;
-    private readonly double maxSpeed;
-    private readonly IPAddress sgw = IPAddress.Parse("10.255.0.1");
-    private readonly double[] jitter;
-    private int attachedCount;
-    private SimRandom ranRng;
-    private long probeIndex;
+    private readonly EventQueue _queue = new();
+    private readonly StrategyLane[] _lanes;
+    private readonly IMobilityModel _mobility;
+    private readonly RanUe[] _ran;
+    private readonly IPAddress[] _enbAddress;
+    private readonly uint[] _nextTeid;
+    private readonly double _a3DistanceRatioSquared;
+    private readonly double _shadowing;
+    private readonly double[] _safeRadiusSq;
+    private readonly double _maxSpeed;
+    private readonly IPAddress _sgw = IPAddress.Parse("10.255.0.1");
+    private readonly double[] _jitter;
+    private int _attachedCount;
+    private SimRandom _ranRng;
+    private long _probeIndex;
 
     public Simulator(ScenarioConfig scenario, NetworkTopology? topology = null, IMobilityModel? mobilityModel = null)
     {
         ScenarioValidator.Validate(scenario);
         Scenario = scenario;
         Topology = topology ?? NetworkTopology.Build(scenario);
-        mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
+        _mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
         if (topology is null && scenario.Topology.SitePlacement == SitePlacement.Demand && scenario.Topology.SitesCsv is null && scenario.Topology.Backhaul != BackhaulKind.File)
         {
             // Sites where UEs spend their time: sample a fresh copy of the mobility model (same seed, same paths).
             var demand = Demand.PerEnb(scenario, Topology, MobilityFactory.Create(scenario, Topology));
             Topology = NetworkTopology.Build(scenario, demand);
-            mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
+            _mobility = mobilityModel ?? MobilityFactory.Create(scenario, Topology);
         }
 
-        var ues = mobility.UeCount;
-        UeIds = Enumerable.Range(0, ues).Select(i => new UeId($"ue-{mobility.Label(i)}")).ToArray();
+        var ues = _mobility.UeCount;
+        UeIds = Enumerable.Range(0, ues).Select(i => new UeId($"ue-{_mobility.Label(i)}")).ToArray();
         UeIndex = UeIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        jitter = new double[ues];
-        ran = new RanUe[ues];
-        ranRng = new SimRandom(scenario.Seed, 0xA11);
-        enbAddress = Topology.Enbs.Select(e => new IPAddress(new byte[] { 10, 1, (byte)(e.Index / 256), (byte)(e.Index % 256) })).ToArray();
-        nextTeid = new uint[Topology.Enbs.Count];
+        _jitter = new double[ues];
+        _ran = new RanUe[ues];
+        _ranRng = new SimRandom(scenario.Seed, 0xA11);
+        _enbAddress = Topology.Enbs.Select(e => new IPAddress(new byte[] { 10, 1, (byte)(e.Index / 256), (byte)(e.Index % 256) })).ToArray();
+        _nextTeid = new uint[Topology.Enbs.Count];
         // A3 with the log-distance model: 37.6 log10(d_s/d_t) > offset  <=>  (d_s/d_t)^2 > 10^(2 offset / 37.6).
-        a3DistanceRatioSquared = Math.Pow(10, 2 * scenario.Handover.A3OffsetDb / 37.6);
-        shadowing = scenario.Handover.ShadowingStdDb;
+        _a3DistanceRatioSquared = Math.Pow(10, 2 * scenario.Handover.A3OffsetDb / 37.6);
+        _shadowing = scenario.Handover.ShadowingStdDb;
 
         // Any other eNB e is at least NN(s) - d_s away (triangle inequality), and A3 needs it closer than d_s / k
         // with k = 10^(offset/37.6). So while d_s <= NN(s) / (1 + 1/k) no handover can trigger. Shadowing breaks
         // the distance ordering, so then every measurement searches.
-        var k = Math.Sqrt(a3DistanceRatioSquared);
-        maxSpeed = Math.Max(1e-3, mobility.MaxSpeed);
-        safeRadiusSq = new double[Topology.Enbs.Count];
-        if (shadowing <= 0 && Topology.Enbs.Count > 1)
+        var k = Math.Sqrt(_a3DistanceRatioSquared);
+        _maxSpeed = Math.Max(1e-3, _mobility.MaxSpeed);
+        _safeRadiusSq = new double[Topology.Enbs.Count];
+        if (_shadowing <= 0 && Topology.Enbs.Count > 1)
         {
             foreach (var e in Topology.Enbs)
             {
                 var nn = Topology.Enbs.Where(o => o.Index != e.Index).Min(o => NetworkTopology.Distance(o.X, o.Y, e.X, e.Y));
                 var safe = nn / (1 + (1 / k)) * 0.999;
-                safeRadiusSq[e.Index] = Math.Max(0, (safe * safe) - 1);
+                _safeRadiusSq[e.Index] = Math.Max(0, (safe * safe) - 1);
             }
         }
         var links = Topology.Links;
@@ -86,8 +86,8 @@ public sealed class Simulator
         SiteGraph = BuildSiteGraph(Topology, scenario.Control.SiteCapacity);
         Cells = Topology.ToCellGeometry();
         LaneSpecs = LanesOf(scenario);
-        lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
-        Tracker = new UeProbeSeries(Math.Min(ues, 64), lanes.Length);
+        _lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
+        Tracker = new UeProbeSeries(Math.Min(ues, 64), _lanes.Length);
         Ran = new RanStats();
     }
 
@@ -97,13 +97,13 @@ public sealed class Simulator
     public ISimulationObserver? Observer { get; init; }
 
     /// <summary>What an observer reads at <see cref="ISimulationObserver.Sampled"/>.</summary>
-    public LiveView Live => live ??= new LiveView(this);
+    public LiveView Live => _live ??= new LiveView(this);
 
-    private LiveView? live;
+    private LiveView? _live;
 
     internal LiveUe LiveUe(int ue)
     {
-        ref readonly var r = ref ran[ue];
+        ref readonly var r = ref _ran[ue];
         return new LiveUe(r.Attached, r.Connected, r.Enb, r.X, r.Y);
     }
 
@@ -157,14 +157,14 @@ public sealed class Simulator
         return SiteGraph.FromLinks(ids, links, capacities);
     }
 
-    public TimeSpan Now => queue.Now;
+    public TimeSpan Now => _queue.Now;
 
     public UeProbeSeries Tracker { get; }
 
-    internal IReadOnlyList<StrategyLane> Lanes => lanes;
+    internal IReadOnlyList<StrategyLane> Lanes => _lanes;
 
     /// <summary>Per lane, what delivering events to its MC allocated (profiling).</summary>
-    public IEnumerable<(string Name, LaneAllocations Allocated)> LaneAllocations => lanes.Select(l => (l.Spec.Name, l.Allocated));
+    public IEnumerable<(string Name, LaneAllocations Allocated)> LaneAllocations => _lanes.Select(l => (l.Spec.Name, l.Allocated));
 
     public RanStats Ran { get; }
 
@@ -180,13 +180,13 @@ public sealed class Simulator
     internal double GatewaySeconds { get; }
 
     internal void ScheduleLane(TimeSpan at, int lane, int ue, long generation, UeEvent e) =>
-        lanes[lane].Enqueue(at, new SimEvent(SimEventKind.LaneEvent, ue, lane, generation, e));
+        _lanes[lane].Enqueue(at, new SimEvent(SimEventKind.LaneEvent, ue, lane, generation, e));
 
     private void ForEachLane(Action<StrategyLane> action)
     {
-        if (!Parallel || lanes.Length == 1)
+        if (!Parallel || _lanes.Length == 1)
         {
-            foreach (var lane in lanes)
+            foreach (var lane in _lanes)
             {
                 action(lane);
             }
@@ -196,7 +196,7 @@ public sealed class Simulator
 
         try
         {
-            System.Threading.Tasks.Parallel.ForEach(lanes, action);
+            System.Threading.Tasks.Parallel.ForEach(_lanes, action);
         }
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
         {
@@ -213,36 +213,36 @@ public sealed class Simulator
     {
         var wall = TimeProvider.System.GetTimestamp();
         var end = Scenario.Duration;
-        for (var ue = 0; ue < ran.Length; ue++)
+        for (var ue = 0; ue < _ran.Length; ue++)
         {
-            var (from, to) = mobility.Presence(ue);
-            var jitter = mobility is TraceMobility ? TimeSpan.Zero : TimeSpan.FromSeconds(ranRng.NextDouble() * Scenario.Session.AttachWithin.TotalSeconds);
+            var (from, to) = _mobility.Presence(ue);
+            var jitter = _mobility is TraceMobility ? TimeSpan.Zero : TimeSpan.FromSeconds(_ranRng.NextDouble() * Scenario.Session.AttachWithin.TotalSeconds);
             var attachAt = from + jitter;
             if (attachAt < end)
             {
-                queue.Schedule(attachAt, new SimEvent(SimEventKind.UeAttach, ue, 0, 0, null));
+                _queue.Schedule(attachAt, new SimEvent(SimEventKind.UeAttach, ue, 0, 0, null));
                 if (to < end)
                 {
-                    queue.Schedule(to, new SimEvent(SimEventKind.UeDetach, ue, 0, 0, null));
+                    _queue.Schedule(to, new SimEvent(SimEventKind.UeDetach, ue, 0, 0, null));
                 }
             }
         }
 
-        queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.MeasurementTick, 0, 0, 0, null));
-        queue.Schedule(Scenario.Probes.Interval, new SimEvent(SimEventKind.ProbeTick, 0, 0, 0, null));
-        queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.SampleTick, 0, 0, 0, null));
-        queue.Schedule(Scenario.Report.CostSlot, new SimEvent(SimEventKind.SlotTick, 0, 0, 0, null));
+        _queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.MeasurementTick, 0, 0, 0, null));
+        _queue.Schedule(Scenario.Probes.Interval, new SimEvent(SimEventKind.ProbeTick, 0, 0, 0, null));
+        _queue.Schedule(TimeSpan.Zero, new SimEvent(SimEventKind.SampleTick, 0, 0, 0, null));
+        _queue.Schedule(Scenario.Report.CostSlot, new SimEvent(SimEventKind.SlotTick, 0, 0, 0, null));
         var nextProgress = TimeSpan.Zero;
         var progressStep = TimeSpan.FromTicks(Math.Max(1, end.Ticks / 200));
-        while (queue.TryNext(end, out var e))
+        while (_queue.TryNext(end, out var e))
         {
-            Observer?.Pace(queue.Now);
+            Observer?.Pace(_queue.Now);
             Dispatch(e);
-            if (queue.Now >= nextProgress)
+            if (_queue.Now >= nextProgress)
             {
                 cancel.ThrowIfCancellationRequested();
-                progress?.Report(queue.Now.Ticks / (double)end.Ticks);
-                nextProgress = queue.Now + progressStep;
+                progress?.Report(_queue.Now.Ticks / (double)end.Ticks);
+                nextProgress = _queue.Now + progressStep;
             }
         }
 
@@ -254,7 +254,7 @@ public sealed class Simulator
         }));
         Phases.Total = TimeProvider.System.GetElapsedTime(wall);
         progress?.Report(1);
-        return SimulationResult.From(this, lanes.Select(l => l.Stats).ToList(), TimeProvider.System.GetElapsedTime(wall), queue.Processed + lanes.Sum(l => l.EventsProcessed));
+        return SimulationResult.From(this, _lanes.Select(l => l.Stats).ToList(), TimeProvider.System.GetElapsedTime(wall), _queue.Processed + _lanes.Sum(l => l.EventsProcessed));
     }
 
     private void Dispatch(in SimEvent e)
@@ -263,26 +263,26 @@ public sealed class Simulator
         {
             case SimEventKind.MeasurementTick:
                 Phases.Time(SimPhase.Measure, this, static s => s.Measure());
-                queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
+                _queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
                 break;
             case SimEventKind.ProbeTick:
                 Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
                 Phases.Time(SimPhase.Probes, this, static s => s.ProbeAll());
-                queue.Schedule(Now + Scenario.Probes.Interval, e);
+                _queue.Schedule(Now + Scenario.Probes.Interval, e);
                 break;
             case SimEventKind.SampleTick:
                 Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
                 Phases.Time(SimPhase.Samples, this, static s => s.Sample());
-                queue.Schedule(Now + Scenario.Report.SampleInterval, e);
+                _queue.Schedule(Now + Scenario.Report.SampleInterval, e);
                 break;
             case SimEventKind.SlotTick:
                 Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
                 Phases.Time(SimPhase.Slots, this, static s =>
                 {
-                    var view = new RanView(s.ran, s.attachedCount);
+                    var view = new RanView(s._ran, s._attachedCount);
                     s.ForEachLane(l => l.SlotTick(view));
                 });
-                queue.Schedule(Now + Scenario.Report.CostSlot, e);
+                _queue.Schedule(Now + Scenario.Report.CostSlot, e);
                 break;
             case SimEventKind.UeAttach:
                 Attach(e.Ue);
@@ -305,33 +305,33 @@ public sealed class Simulator
     private void DeliverAll(int ue, UeEvent e)
     {
         Observer?.Signal(e);
-        foreach (var lane in lanes)
+        foreach (var lane in _lanes)
         {
             lane.Post(Now, ue, e);
         }
     }
 
     private Bearer NewBearer(int ue, int enb) =>
-        new(DefaultERab, new GtpEndpoint(sgw, 0x10000u + (uint)ue), new GtpEndpoint(enbAddress[enb], AllocateTeid(ue, enb)));
+        new(DefaultERab, new GtpEndpoint(_sgw, 0x10000u + (uint)ue), new GtpEndpoint(_enbAddress[enb], AllocateTeid(ue, enb)));
 
     private uint AllocateTeid(int ue, int enb)
     {
-        var teid = ++nextTeid[enb];
-        ran[ue].DownlinkTeid = teid;
+        var teid = ++_nextTeid[enb];
+        _ran[ue].DownlinkTeid = teid;
         return teid;
     }
 
     private int NearestEnb(int ue)
     {
-        mobility.Position(ue, Now.TotalSeconds, out var x, out var y);
-        ran[ue].X = x;
-        ran[ue].Y = y;
+        _mobility.Position(ue, Now.TotalSeconds, out var x, out var y);
+        _ran[ue].X = x;
+        _ran[ue].Y = y;
         return Topology.Grid.Nearest(x, y, out _);
     }
 
     private void Attach(int ue)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         if (r.Attached)
         {
             return;
@@ -340,7 +340,7 @@ public sealed class Simulator
         var enb = NearestEnb(ue);
         r = r with { Attached = true, Connected = true, Enb = enb, Session = r.Session + 1, Candidate = -1, NextCheck = 0 };
         Ran.Attaches++;
-        attachedCount++;
+        _attachedCount++;
         var address = new IPAddress(new byte[] { 10, 45, (byte)(ue >> 8), (byte)ue });
         DeliverAll(ue, new UeAttached(Now, UeIds[ue], $"00101{ue:D10}", address, Topology.Enbs[enb].Id, ((ulong)Topology.Enbs[enb].Id.Value << 8) | 1, [NewBearer(ue, enb)]));
         ScheduleIdle(ue);
@@ -350,14 +350,14 @@ public sealed class Simulator
     {
         if (Scenario.Session.ActiveMean > TimeSpan.Zero)
         {
-            var at = Now + TimeSpan.FromSeconds(ranRng.Exponential(Scenario.Session.ActiveMean.TotalSeconds));
-            queue.Schedule(at, new SimEvent(SimEventKind.UeIdle, ue, 0, ran[ue].Session, null));
+            var at = Now + TimeSpan.FromSeconds(_ranRng.Exponential(Scenario.Session.ActiveMean.TotalSeconds));
+            _queue.Schedule(at, new SimEvent(SimEventKind.UeIdle, ue, 0, _ran[ue].Session, null));
         }
     }
 
     private void Idle(int ue, long session)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         if (session != r.Session || !r.Connected)
         {
             return;
@@ -366,7 +366,7 @@ public sealed class Simulator
         if (r.InHandover)
         {
             // Release waits for the handover to end.
-            queue.Schedule(Now + TimeSpan.FromSeconds(1), new SimEvent(SimEventKind.UeIdle, ue, 0, session, null));
+            _queue.Schedule(Now + TimeSpan.FromSeconds(1), new SimEvent(SimEventKind.UeIdle, ue, 0, session, null));
             return;
         }
 
@@ -374,13 +374,13 @@ public sealed class Simulator
         r.Candidate = -1;
         Ran.Releases++;
         DeliverAll(ue, new UeReleasedToIdle(Now, UeIds[ue]));
-        var back = Now + TimeSpan.FromSeconds(ranRng.Exponential(Scenario.Session.IdleMean.TotalSeconds));
-        queue.Schedule(back, new SimEvent(SimEventKind.UeServiceRequest, ue, 0, session, null));
+        var back = Now + TimeSpan.FromSeconds(_ranRng.Exponential(Scenario.Session.IdleMean.TotalSeconds));
+        _queue.Schedule(back, new SimEvent(SimEventKind.UeServiceRequest, ue, 0, session, null));
     }
 
     private void ServiceRequest(int ue, long session)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         if (session != r.Session || r.Connected || !r.Attached)
         {
             return;
@@ -398,7 +398,7 @@ public sealed class Simulator
 
     private void Detach(int ue)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         if (!r.Attached)
         {
             return;
@@ -406,7 +406,7 @@ public sealed class Simulator
 
         r = r with { Attached = false, Connected = false, InHandover = false, Session = r.Session + 1, Candidate = -1 };
         Ran.Detaches++;
-        attachedCount--;
+        _attachedCount--;
         DeliverAll(ue, new Detached(Now, UeIds[ue]));
     }
 
@@ -417,9 +417,9 @@ public sealed class Simulator
         var grid = Topology.Grid;
         var ttt = Scenario.Handover.TimeToTrigger;
         var period = Scenario.Handover.MeasurementPeriod.TotalSeconds;
-        for (var ue = 0; ue < ran.Length; ue++)
+        for (var ue = 0; ue < _ran.Length; ue++)
         {
-            ref var r = ref ran[ue];
+            ref var r = ref _ran[ue];
             if (!r.Connected)
             {
                 continue;
@@ -436,16 +436,16 @@ public sealed class Simulator
                 continue;
             }
 
-            mobility.Position(ue, t, out var x, out var y);
+            _mobility.Position(ue, t, out var x, out var y);
             r.X = x;
             r.Y = y;
             var dServing = grid.DistanceSquared(r.Enb, x, y);
-            if (dServing <= safeRadiusSq[r.Enb])
+            if (dServing <= _safeRadiusSq[r.Enb])
             {
                 // No other eNB can be A3-better this close to the serving one, and at top speed the UE cannot
                 // leave that circle before NextCheck: skip the search until then.
                 r.Candidate = -1;
-                r.NextCheck = t + ((Math.Sqrt(safeRadiusSq[r.Enb]) - Math.Sqrt(dServing)) / maxSpeed) - period;
+                r.NextCheck = t + ((Math.Sqrt(_safeRadiusSq[r.Enb]) - Math.Sqrt(dServing)) / _maxSpeed) - period;
                 continue;
             }
 
@@ -480,20 +480,20 @@ public sealed class Simulator
         const double minSq = 100; // 10 m: the model is not meant for the near field
         dServingSq = Math.Max(dServingSq, minSq);
         dTargetSq = Math.Max(dTargetSq, minSq);
-        if (shadowing <= 0)
+        if (_shadowing <= 0)
         {
-            return dServingSq > dTargetSq * a3DistanceRatioSquared;
+            return dServingSq > dTargetSq * _a3DistanceRatioSquared;
         }
 
         // RSRP = P - (128.1 + 37.6 log10 d_km) + N(0, sigma) per measurement (TR 36.814 macro, i.i.d. shadowing).
-        var serving = -18.8 * Math.Log10(dServingSq / 1e6) + ranRng.Normal(shadowing);
-        var target = -18.8 * Math.Log10(dTargetSq / 1e6) + ranRng.Normal(shadowing);
+        var serving = -18.8 * Math.Log10(dServingSq / 1e6) + _ranRng.Normal(_shadowing);
+        var target = -18.8 * Math.Log10(dTargetSq / 1e6) + _ranRng.Normal(_shadowing);
         return target > serving + Scenario.Handover.A3OffsetDb;
     }
 
     private void PrepareHandover(int ue, int target)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         var kind = IsX2(r.Enb, target) ? HandoverKind.X2 : HandoverKind.S1;
         r.InHandover = true;
         r.Candidate = -1;
@@ -501,7 +501,7 @@ public sealed class Simulator
         r.TargetKind = kind;
         DeliverAll(ue, new HandoverPrepared(Now, UeIds[ue], Topology.Enbs[r.Enb].Id, Topology.Enbs[target].Id, kind));
         var duration = kind == HandoverKind.X2 ? Scenario.Handover.X2Duration : Scenario.Handover.S1Duration;
-        queue.Schedule(Now + duration, new SimEvent(SimEventKind.HandoverExecute, ue, 0, r.Session, null));
+        _queue.Schedule(Now + duration, new SimEvent(SimEventKind.HandoverExecute, ue, 0, r.Session, null));
     }
 
     private bool IsX2(int a, int b)
@@ -520,7 +520,7 @@ public sealed class Simulator
 
     private void ExecuteHandover(int ue, long session)
     {
-        ref var r = ref ran[ue];
+        ref var r = ref _ran[ue];
         if (session != r.Session || !r.InHandover)
         {
             return;
@@ -528,7 +528,7 @@ public sealed class Simulator
 
         r.InHandover = false;
         r.NextCheck = 0;
-        if (Scenario.Handover.CancelProbability > 0 && ranRng.NextDouble() < Scenario.Handover.CancelProbability)
+        if (Scenario.Handover.CancelProbability > 0 && _ranRng.NextDouble() < Scenario.Handover.CancelProbability)
         {
             Ran.Cancelled++;
             DeliverAll(ue, new HandoverCancelled(Now, UeIds[ue]));
@@ -538,7 +538,7 @@ public sealed class Simulator
         var from = r.Enb;
         var target = r.Target;
         r.Enb = target;
-        var downlink = new BearerDownlink(DefaultERab, new GtpEndpoint(enbAddress[target], AllocateTeid(ue, target)));
+        var downlink = new BearerDownlink(DefaultERab, new GtpEndpoint(_enbAddress[target], AllocateTeid(ue, target)));
         var interSite = Topology.Enbs[from].Site != Topology.Enbs[target].Site;
         if (r.TargetKind == HandoverKind.X2)
         {
@@ -563,15 +563,15 @@ public sealed class Simulator
 
     private void ProbeAll()
     {
-        probeIndex++;
+        _probeIndex++;
         var jitterMean = Topology.Links.JitterMean.TotalSeconds;
-        for (var ue = 0; ue < ran.Length; ue++)
+        for (var ue = 0; ue < _ran.Length; ue++)
         {
-            if (ran[ue].Connected)
+            if (_ran[ue].Connected)
             {
                 // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
-                var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)probeIndex);
-                jitter[ue] = -jitterMean * Math.Log(1 - u);
+                var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)_probeIndex);
+                _jitter[ue] = -jitterMean * Math.Log(1 - u);
             }
         }
 
@@ -580,16 +580,16 @@ public sealed class Simulator
         {
             var stats = lane.Stats;
             var l = lane.Index;
-            for (var ue = 0; ue < ran.Length; ue++)
+            for (var ue = 0; ue < _ran.Length; ue++)
             {
-                ref readonly var r = ref ran[ue];
+                ref readonly var r = ref _ran[ue];
                 if (!r.Connected)
                 {
                     continue;
                 }
 
                 stats.ProbesSent++;
-                var rtt = lane.Probe(ue, r.Enb, r.DownlinkTeid, jitter[ue], out var cause);
+                var rtt = lane.Probe(ue, r.Enb, r.DownlinkTeid, _jitter[ue], out var cause);
                 if (cause == LossCause.None)
                 {
                     stats.Rtt.Add(rtt);
@@ -606,7 +606,7 @@ public sealed class Simulator
 
     private void Sample()
     {
-        var view = new RanView(ran, attachedCount);
+        var view = new RanView(_ran, _attachedCount);
         ForEachLane(lane =>
         {
             var counts = new int[lane.Stats.SiteSlots];

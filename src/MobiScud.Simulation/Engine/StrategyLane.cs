@@ -21,38 +21,38 @@ public sealed record LaneSpec(StrategyKind Kind, PolicyKind? Policy, string Name
 /// </summary>
 internal sealed class StrategyLane
 {
-    private readonly Simulator sim;
-    private readonly int lane;
-    private readonly SingleThreadedMc controller;
-    private readonly UeState?[] mcStates;
-    private readonly CommandDispatcher dispatcher;
-    private readonly (string Name, ChannelReader<UeEvent> Reader)[] outcomeSources;
-    private readonly SimPvmBackend hypervisor;
-    private readonly SimSteeringBackend switches;
-    private readonly SimTimers timers;
-    private readonly SimPvm[] pvms;
-    private readonly bool[] attached;
-    private readonly int coreIndex;
-    private readonly IPAddress[] siteAddress;
-    private readonly EventQueue queue = new();
-    private readonly List<(TimeSpan At, int Ue, UeEvent Event)> inbox = [];
-    private readonly double ueBytesPerSecond;
-    private readonly double[] linkBackground;
-    private readonly double[] lastLinkBytes;
-    private readonly int[] slotSite;
-    private TimeSpan lastLinkSample;
-    private int maxUsers;
+    private readonly Simulator _sim;
+    private readonly int _lane;
+    private readonly SingleThreadedMc _controller;
+    private readonly UeState?[] _mcStates;
+    private readonly CommandDispatcher _dispatcher;
+    private readonly (string Name, ChannelReader<UeEvent> Reader)[] _outcomeSources;
+    private readonly SimPvmBackend _hypervisor;
+    private readonly SimSteeringBackend _switches;
+    private readonly SimTimers _timers;
+    private readonly SimPvm[] _pvms;
+    private readonly bool[] _attached;
+    private readonly int _coreIndex;
+    private readonly IPAddress[] _siteAddress;
+    private readonly EventQueue _queue = new();
+    private readonly List<(TimeSpan At, int Ue, UeEvent Event)> _inbox = [];
+    private readonly double _ueBytesPerSecond;
+    private readonly double[] _linkBackground;
+    private readonly double[] _lastLinkBytes;
+    private readonly int[] _slotSite;
+    private TimeSpan _lastLinkSample;
+    private int _maxUsers;
 
     // The UE whose commands are being carried out: backends resolve a command's UeId to its index through it first
     // (one string comparison) before the dictionary.
-    private int currentUe = -1;
-    private int[]? nearestSiteRings;
-    private LiveLinkMigrations? liveLinkMigrations;
+    private int _currentUe = -1;
+    private int[]? _nearestSiteRings;
+    private LiveLinkMigrations? _liveLinkMigrations;
 
     public StrategyLane(Simulator sim, int lane, LaneSpec spec, ScenarioConfig scenario, NetworkTopology topology, int ues)
     {
-        this.sim = sim;
-        this.lane = lane;
+        _sim = sim;
+        _lane = lane;
         Kind = spec.Kind;
         Spec = spec;
         var strategy = spec.Kind switch
@@ -73,7 +73,7 @@ internal sealed class StrategyLane
             Sites = sim.SiteGraph,
             Cells = sim.Cells,
         };
-        controller = new SingleThreadedMc(Config)
+        _controller = new SingleThreadedMc(Config)
         {
             // The learning policies fold every handover they see into their statistics.
             LearnMobility = spec.Policy is PolicyKind.Predictive or PolicyKind.MdpThreshold,
@@ -82,14 +82,14 @@ internal sealed class StrategyLane
             ? c.Scheduler.ToSchedulerConfig(sim.SiteGraph)
             : null;
 
-        attached = new bool[ues];
-        mcStates = new UeState?[ues];
-        slotSite = new int[ues];
-        Array.Fill(slotSite, -1);
-        coreIndex = topology.Sites.Count;
-        ueBytesPerSecond = scenario.Topology.Links.UeMbps * 1e6 / 8;
-        linkBackground = new double[topology.Transport.Links.Count];
-        lastLinkBytes = new double[topology.Transport.Links.Count];
+        _attached = new bool[ues];
+        _mcStates = new UeState?[ues];
+        _slotSite = new int[ues];
+        Array.Fill(_slotSite, -1);
+        _coreIndex = topology.Sites.Count;
+        _ueBytesPerSecond = scenario.Topology.Links.UeMbps * 1e6 / 8;
+        _linkBackground = new double[topology.Transport.Links.Count];
+        _lastLinkBytes = new double[topology.Transport.Links.Count];
 
         var p = scenario.Pvm;
         var preCopy = new PreCopyParameters(
@@ -101,16 +101,16 @@ internal sealed class StrategyLane
             p.MaxBandwidthMiBps * 1024 * 1024,
             p.Switchover);
         preCopy.Validate();
-        siteAddress = Enumerable.Range(0, coreIndex + 1).Select(i => new IPAddress(new byte[] { 192, 168, (byte)(i / 256), (byte)(i % 256) })).ToArray();
-        Stats = new LaneStats(spec.Kind, coreIndex + 1, spec.Name, spec.Policy is { } pk ? PolicyConfig.NameOf(pk) : null, topology.Transport.Links.Count);
+        _siteAddress = Enumerable.Range(0, _coreIndex + 1).Select(i => new IPAddress(new byte[] { 192, 168, (byte)(i / 256), (byte)(i % 256) })).ToArray();
+        Stats = new LaneStats(spec.Kind, _coreIndex + 1, spec.Name, spec.Policy is { } pk ? PolicyConfig.NameOf(pk) : null, topology.Transport.Links.Count);
 
         // The host layer's one dispatcher over this lane's backends, as replay, the testbed and serve have theirs.
-        hypervisor = new SimPvmBackend(this, sim, ues, preCopy, schedulerConfig, new SimRandom(scenario.Seed, 0x1A4E0000UL + (ulong)lane));
-        pvms = hypervisor.Table;
-        switches = new SimSteeringBackend(this, ues);
-        timers = new SimTimers(this, sim);
-        dispatcher = new CommandDispatcher(hypervisor, switches, timers, () => Now, new SimNotifications(Stats));
-        outcomeSources = [.. dispatcher.OutcomeSources];
+        _hypervisor = new SimPvmBackend(this, sim, ues, preCopy, schedulerConfig, new SimRandom(scenario.Seed, 0x1A4E0000UL + (ulong)lane));
+        _pvms = _hypervisor.Table;
+        _switches = new SimSteeringBackend(this, ues);
+        _timers = new SimTimers(this, sim);
+        _dispatcher = new CommandDispatcher(_hypervisor, _switches, _timers, () => Now, new SimNotifications(Stats));
+        _outcomeSources = [.. _dispatcher.OutcomeSources];
     }
 
     public StrategyKind Kind { get; }
@@ -118,14 +118,14 @@ internal sealed class StrategyLane
     public LaneSpec Spec { get; }
 
     /// <summary>This lane's virtual clock: the time of the event it is handling.</summary>
-    public TimeSpan Now => queue.Now;
+    public TimeSpan Now => _queue.Now;
 
-    public long EventsProcessed => queue.Processed;
+    public long EventsProcessed => _queue.Processed;
 
-    public int Index => lane;
+    public int Index => _lane;
 
     /// <summary>At the end: migrations still on the wire count as in flight, with the bytes they sent so far.</summary>
-    public void Finish() => hypervisor.Finish();
+    public void Finish() => _hypervisor.Finish();
 
     public McConfig Config { get; }
 
@@ -134,19 +134,19 @@ internal sealed class StrategyLane
 
     public LaneStats Stats { get; }
 
-    private NetworkTopology Topology => sim.Topology;
+    private NetworkTopology Topology => _sim.Topology;
 
-    private ScenarioConfig Scenario => sim.Scenario;
+    private ScenarioConfig Scenario => _sim.Scenario;
 
     internal int SiteIndex(SiteId site) =>
-        site == NetworkTopology.CoreSite ? coreIndex
+        site == NetworkTopology.CoreSite ? _coreIndex
         : Topology.SiteIndex.TryGetValue(site, out var i) ? i
         : throw new InvalidOperationException($"the MC named an unknown site '{site}'");
 
     /// <summary>A RAN event for this lane; it is handled at the next <see cref="RunUntil"/>.</summary>
-    public void Post(TimeSpan at, int ue, UeEvent e) => inbox.Add((at, ue, e));
+    public void Post(TimeSpan at, int ue, UeEvent e) => _inbox.Add((at, ue, e));
 
-    internal void Enqueue(TimeSpan at, in SimEvent e) => queue.Schedule(at, e);
+    internal void Enqueue(TimeSpan at, in SimEvent e) => _queue.Schedule(at, e);
 
     /// <summary>
     /// Handles the posted RAN events and this lane's own events (PVM boots, migration progress, timers) in time
@@ -158,16 +158,16 @@ internal sealed class StrategyLane
         var i = 0;
         while (true)
         {
-            var inboxTicks = i < inbox.Count ? inbox[i].At.Ticks : long.MaxValue;
-            if (queue.TryPeekTicks(out var ticks) && ticks < inboxTicks && ticks <= until.Ticks)
+            var inboxTicks = i < _inbox.Count ? _inbox[i].At.Ticks : long.MaxValue;
+            if (_queue.TryPeekTicks(out var ticks) && ticks < inboxTicks && ticks <= until.Ticks)
             {
-                queue.TryNext(until, out var e);
+                _queue.TryNext(until, out var e);
                 Dispatch(e);
             }
             else if (inboxTicks <= until.Ticks)
             {
-                var (at, ue, ev) = inbox[i++];
-                queue.AdvanceTo(at);
+                var (at, ue, ev) = _inbox[i++];
+                _queue.AdvanceTo(at);
                 Deliver(ue, ev);
             }
             else
@@ -176,30 +176,30 @@ internal sealed class StrategyLane
             }
         }
 
-        inbox.RemoveRange(0, i);
-        queue.AdvanceTo(until);
+        _inbox.RemoveRange(0, i);
+        _queue.AdvanceTo(until);
     }
 
     private void Dispatch(in SimEvent e)
     {
         // Backends report what is due on their outcome channels; the lane drains them right away (below).
-        currentUe = e.Ue;
+        _currentUe = e.Ue;
         switch (e.Kind)
         {
             case SimEventKind.LaneEvent when e.Payload is TimerFired t:
-                timers.Fire(t);
+                _timers.Fire(t);
                 break;
             case SimEventKind.LaneEvent:
-                hypervisor.Report(e.Ue, e.Arg, (UeEvent)e.Payload!);
+                _hypervisor.Report(e.Ue, e.Arg, (UeEvent)e.Payload!);
                 break;
             case SimEventKind.MigrationWake:
-                hypervisor.OnMigrationWake((int)e.Payload!, e.Arg);
+                _hypervisor.OnMigrationWake((int)e.Payload!, e.Arg);
                 break;
             case SimEventKind.MigrationSwitchover:
-                hypervisor.OnSwitchover(e.Ue, (SwitchoverPayload)e.Payload!);
+                _hypervisor.OnSwitchover(e.Ue, (SwitchoverPayload)e.Payload!);
                 break;
             case SimEventKind.MigrationFailureInjected:
-                hypervisor.OnFailureInjected(e.Ue, (PreCopyMigration)e.Payload!);
+                _hypervisor.OnFailureInjected(e.Ue, (PreCopyMigration)e.Payload!);
                 break;
         }
 
@@ -213,7 +213,7 @@ internal sealed class StrategyLane
     /// </summary>
     private void PumpOutcomes()
     {
-        foreach (var (_, reader) in outcomeSources)
+        foreach (var (_, reader) in _outcomeSources)
         {
             while (reader.TryRead(out var outcome))
             {
@@ -228,16 +228,16 @@ internal sealed class StrategyLane
         switch (e)
         {
             case UeAttached:
-                attached[ue] = true;
+                _attached[ue] = true;
                 break;
             case Detached:
-                attached[ue] = false;
+                _attached[ue] = false;
                 break;
         }
 
-        sim.Observer?.Event(lane, e);
+        _sim.Observer?.Event(_lane, e);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var commands = controller.Handle(e, mcStates, ue);
+        var commands = _controller.Handle(e, _mcStates, ue);
         var decided = GC.GetAllocatedBytesForCurrentThread();
         Execute(ue, commands);
         CheckInvariant(ue);
@@ -254,16 +254,16 @@ internal sealed class StrategyLane
             return;
         }
 
-        if (sim.Observer is { } observer)
+        if (_sim.Observer is { } observer)
         {
             foreach (var command in commands)
             {
-                observer.Command(lane, Now, command);
+                observer.Command(_lane, Now, command);
             }
         }
 
-        currentUe = ue;
-        var done = dispatcher.DispatchAsync(null, null, commands);
+        _currentUe = ue;
+        var done = _dispatcher.DispatchAsync(null, null, commands);
 
         // The simulated backends never wait: the dispatch is over when it returns (and knows no outcome at once).
         if (!done.IsCompleted)
@@ -286,33 +286,33 @@ internal sealed class StrategyLane
 
     /// <summary>The UE index of <paramref name="id"/>: the UE being handled, else a dictionary lookup.</summary>
     internal int UeOf(UeId id) =>
-        currentUe >= 0 && sim.UeIds[currentUe] == id ? currentUe
-        : sim.UeIndex.TryGetValue(id, out var ue) ? ue
+        _currentUe >= 0 && _sim.UeIds[_currentUe] == id ? _currentUe
+        : _sim.UeIndex.TryGetValue(id, out var ue) ? ue
         : throw new InvalidOperationException($"the MC named an unknown UE '{id}'");
 
-    internal IPAddress SiteAddress(int site) => siteAddress[site];
+    internal IPAddress SiteAddress(int site) => _siteAddress[site];
 
     /// <summary>The lane's PVM backend (tests read its inventory).</summary>
-    internal IPvmBackend Hypervisor => hypervisor;
+    internal IPvmBackend Hypervisor => _hypervisor;
 
     /// <summary>The lane's steering backend (tests read its inventory).</summary>
-    internal ISteeringBackend Switches => switches;
+    internal ISteeringBackend Switches => _switches;
 
     /// <summary>What the lane's MC knows of a UE.</summary>
-    internal UeState? McState(int ue) => mcStates[ue];
+    internal UeState? McState(int ue) => _mcStates[ue];
 
     /// <summary>Every attached UE has exactly one PVM (duplicates are caught when a create finds one).</summary>
     public void CheckInvariant(int ue)
     {
-        if (attached[ue] && pvms[ue].State == SimPvmState.None)
+        if (_attached[ue] && _pvms[ue].State == SimPvmState.None)
         {
-            Stats.Violation(Now, $"{sim.UeIds[ue]} is attached but has no PVM");
+            Stats.Violation(Now, $"{_sim.UeIds[ue]} is attached but has no PVM");
         }
     }
 
     public void CheckAll()
     {
-        for (var ue = 0; ue < pvms.Length; ue++)
+        for (var ue = 0; ue < _pvms.Length; ue++)
         {
             CheckInvariant(ue);
         }
@@ -325,7 +325,7 @@ internal sealed class StrategyLane
     public double Probe(int ue, int enb, uint downlinkTeid, double jitter, out LossCause cause)
     {
         cause = LossCause.None;
-        ref var pvm = ref pvms[ue];
+        ref var pvm = ref _pvms[ue];
         if (pvm.State != SimPvmState.Running)
         {
             cause = LossCause.NoPvm;
@@ -338,7 +338,7 @@ internal sealed class StrategyLane
             return double.NaN;
         }
 
-        var radioAndBackhaul = sim.RadioSeconds + Topology.Backhaul(enb);
+        var radioAndBackhaul = _sim.RadioSeconds + Topology.Backhaul(enb);
         var switchSite = Topology.Enbs[enb].Site;
         Stats.PvmProbeSamples++;
         if (pvm.Site != switchSite)
@@ -347,7 +347,7 @@ internal sealed class StrategyLane
             Stats.PvmAwaySamples++;
         }
 
-        if (switches.Find(ue, switchSite) is { Site: >= 0 } intent)
+        if (_switches.Find(ue, switchSite) is { Site: >= 0 } intent)
         {
             if (intent.Enb != Topology.Enbs[enb].Id.Value || !intent.HasBearer || intent.Teid != downlinkTeid)
             {
@@ -364,13 +364,13 @@ internal sealed class StrategyLane
             }
 
             var interSite = pvmSite == switchSite ? 0 : Topology.InterSite(switchSite, pvmSite);
-            return (2 * (radioAndBackhaul + sim.SwitchSeconds + interSite)) + sim.PvmSeconds + jitter;
+            return (2 * (radioAndBackhaul + _sim.SwitchSeconds + interSite)) + _sim.PvmSeconds + jitter;
         }
 
-        if (pvm.Site == coreIndex)
+        if (pvm.Site == _coreIndex)
         {
             // Not steered: through the edge site's transport to the S-GW/P-GW in the core, where the PVM sits.
-            return (2 * (radioAndBackhaul + Topology.InterSite(switchSite, coreIndex) + (2 * sim.GatewaySeconds))) + sim.PvmSeconds + jitter;
+            return (2 * (radioAndBackhaul + Topology.InterSite(switchSite, _coreIndex) + (2 * _sim.GatewaySeconds))) + _sim.PvmSeconds + jitter;
         }
 
         cause = LossCause.NoSteering;
@@ -381,7 +381,7 @@ internal sealed class StrategyLane
     public void CountPvms(int[] perSite)
     {
         Array.Clear(perSite);
-        foreach (ref readonly var p in pvms.AsSpan())
+        foreach (ref readonly var p in _pvms.AsSpan())
         {
             if (p.State != SimPvmState.None)
             {
@@ -393,22 +393,22 @@ internal sealed class StrategyLane
     /// <summary>Per UE the site of its PVM (-1: none), for a live observer.</summary>
     public void PvmSites(int[] site)
     {
-        for (var ue = 0; ue < pvms.Length && ue < site.Length; ue++)
+        for (var ue = 0; ue < _pvms.Length && ue < site.Length; ue++)
         {
-            site[ue] = pvms[ue].State == SimPvmState.None ? -1 : pvms[ue].Site;
+            site[ue] = _pvms[ue].State == SimPvmState.None ? -1 : _pvms[ue].Site;
         }
     }
 
     /// <summary>Migrations on the wire now, their bytes brought up to now.</summary>
     public List<LiveMigration> LiveMigrations()
     {
-        hypervisor.Migrations.Flush(Now);
+        _hypervisor.Migrations.Flush(Now);
         var result = new List<LiveMigration>();
-        for (var ue = 0; ue < pvms.Length; ue++)
+        for (var ue = 0; ue < _pvms.Length; ue++)
         {
-            if (pvms[ue].Migration is { } m)
+            if (_pvms[ue].Migration is { } m)
             {
-                result.Add(new LiveMigration(ue, pvms[ue].MigrationId, pvms[ue].Site, pvms[ue].MigrationTo, m.BytesSent, m.BytesRemaining, m.CurrentRate));
+                result.Add(new LiveMigration(ue, _pvms[ue].MigrationId, _pvms[ue].Site, _pvms[ue].MigrationTo, m.BytesSent, m.BytesRemaining, m.CurrentRate));
             }
         }
 
@@ -418,7 +418,7 @@ internal sealed class StrategyLane
     public int ActiveMigrations()
     {
         var n = 0;
-        foreach (ref readonly var p in pvms.AsSpan())
+        foreach (ref readonly var p in _pvms.AsSpan())
         {
             if (p.Migration is not null)
             {
@@ -437,29 +437,29 @@ internal sealed class StrategyLane
     public void SampleLinks(RanView ran)
     {
         var now = Now;
-        hypervisor.Migrations.Flush(now);
-        var dt = (now - lastLinkSample).TotalSeconds;
+        _hypervisor.Migrations.Flush(now);
+        var dt = (now - _lastLinkSample).TotalSeconds;
         var links = Topology.Transport.Links;
         var utilisation = new double[links.Count];
         for (var l = 0; l < links.Count; l++)
         {
-            var bytes = hypervisor.Migrations.MigrationBytes(l) + hypervisor.Migrations.BackgroundBytes(l);
+            var bytes = _hypervisor.Migrations.MigrationBytes(l) + _hypervisor.Migrations.BackgroundBytes(l);
             if (dt > 0)
             {
-                utilisation[l] = Math.Min(1, (bytes - lastLinkBytes[l]) / (links[l].BytesPerSecond * dt));
+                utilisation[l] = Math.Min(1, (bytes - _lastLinkBytes[l]) / (links[l].BytesPerSecond * dt));
                 Stats.LinkSamples[l].Add((float)utilisation[l]);
             }
 
-            lastLinkBytes[l] = bytes;
+            _lastLinkBytes[l] = bytes;
         }
 
-        lastLinkSample = now;
-        if (ueBytesPerSecond > 0)
+        _lastLinkSample = now;
+        if (_ueBytesPerSecond > 0)
         {
-            Array.Clear(linkBackground);
-            for (var ue = 0; ue < pvms.Length; ue++)
+            Array.Clear(_linkBackground);
+            for (var ue = 0; ue < _pvms.Length; ue++)
             {
-                ref readonly var p = ref pvms[ue];
+                ref readonly var p = ref _pvms[ue];
                 if (p.State != SimPvmState.Running || !ran.Connected(ue))
                 {
                     continue;
@@ -470,38 +470,38 @@ internal sealed class StrategyLane
                 {
                     foreach (var l in Topology.Transport.Path(serving, p.Site))
                     {
-                        linkBackground[l] += ueBytesPerSecond;
+                        _linkBackground[l] += _ueBytesPerSecond;
                     }
                 }
             }
 
             for (var l = 0; l < links.Count; l++)
             {
-                hypervisor.Migrations.SetBackground(now, l, linkBackground[l]);
+                _hypervisor.Migrations.SetBackground(now, l, _linkBackground[l]);
             }
         }
 
         if (Config.Strategy == Strategy.MobiScud && Config.Policy.Kind != PolicyKind.Always)
         {
-            var occupancy = new int[coreIndex + 1];
+            var occupancy = new int[_coreIndex + 1];
             CountPvms(occupancy);
-            var perSite = new Dictionary<SiteId, int>(coreIndex + 1);
-            for (var s = 0; s <= coreIndex; s++)
+            var perSite = new Dictionary<SiteId, int>(_coreIndex + 1);
+            for (var s = 0; s <= _coreIndex; s++)
             {
                 perSite[SiteId(s)] = occupancy[s];
             }
 
-            controller.Facts = controller.Facts with
+            _controller.Facts = _controller.Facts with
             {
                 SiteOccupancy = perSite,
                 LinkUtilisation = utilisation.Select(u => Math.Min(u, 0.99)).ToArray(),
-                LinkBackground = ueBytesPerSecond > 0 ? linkBackground.Select((b, l) => Math.Min(1, b / links[l].BytesPerSecond)).ToArray() : null,
-                LinkMigrations = liveLinkMigrations ??= new LiveLinkMigrations(hypervisor.Migrations),
-                LoadRatio = maxUsers > 0 ? WangCostModel.LoadRatio(Math.Min(ran.Attached, maxUsers), maxUsers) : 0,
+                LinkBackground = _ueBytesPerSecond > 0 ? _linkBackground.Select((b, l) => Math.Min(1, b / links[l].BytesPerSecond)).ToArray() : null,
+                LinkMigrations = _liveLinkMigrations ??= new LiveLinkMigrations(_hypervisor.Migrations),
+                LoadRatio = _maxUsers > 0 ? WangCostModel.LoadRatio(Math.Min(ran.Attached, _maxUsers), _maxUsers) : 0,
             };
         }
 
-        hypervisor.ToScheduler(new SchedulerTick(now));
+        _hypervisor.ToScheduler(new SchedulerTick(now));
     }
 
     /// <summary>
@@ -511,46 +511,46 @@ internal sealed class StrategyLane
     public void SlotTick(RanView ran)
     {
         var slot = new CostSlot();
-        for (var ue = 0; ue < pvms.Length; ue++)
+        for (var ue = 0; ue < _pvms.Length; ue++)
         {
-            ref readonly var p = ref pvms[ue];
-            if (!attached[ue] || p.State == SimPvmState.None)
+            ref readonly var p = ref _pvms[ue];
+            if (!_attached[ue] || p.State == SimPvmState.None)
             {
-                slotSite[ue] = -1;
+                _slotSite[ue] = -1;
                 continue;
             }
 
             var cell = Topology.SiteCell(p.Site);
-            var x = slotSite[ue] >= 0 ? Topology.Rings(Topology.SiteCell(slotSite[ue]), cell) : 0;
+            var x = _slotSite[ue] >= 0 ? Topology.Rings(Topology.SiteCell(_slotSite[ue]), cell) : 0;
             var y = Topology.Rings(ran.Enb(ue), cell);
             slot.Add(x, y, NearestSiteRings(ran.Enb(ue)));
-            slotSite[ue] = p.Site;
+            _slotSite[ue] = p.Site;
         }
 
-        maxUsers = Math.Max(maxUsers, slot.Users);
+        _maxUsers = Math.Max(_maxUsers, slot.Users);
         Stats.Slots.Add(slot);
     }
 
     /// <summary>Rings from an eNB to the nearest site a PVM may live at (edge sites and the core DC), computed once.</summary>
     private int NearestSiteRings(int enb)
     {
-        if (nearestSiteRings is null)
+        if (_nearestSiteRings is null)
         {
             var table = new int[Topology.Enbs.Count];
             for (var e = 0; e < table.Length; e++)
             {
-                table[e] = Enumerable.Range(0, coreIndex + 1).Min(site => Topology.Rings(e, Topology.SiteCell(site)));
+                table[e] = Enumerable.Range(0, _coreIndex + 1).Min(site => Topology.Rings(e, Topology.SiteCell(site)));
             }
 
-            nearestSiteRings = table;
+            _nearestSiteRings = table;
         }
 
-        return nearestSiteRings[enb];
+        return _nearestSiteRings[enb];
     }
 
-    internal string SiteName(int site) => site == coreIndex ? NetworkTopology.CoreSite.Value : Topology.Sites[site].Id.Value;
+    internal string SiteName(int site) => site == _coreIndex ? NetworkTopology.CoreSite.Value : Topology.Sites[site].Id.Value;
 
-    internal SiteId SiteId(int site) => site == coreIndex ? NetworkTopology.CoreSite : Topology.Sites[site].Id;
+    internal SiteId SiteId(int site) => site == _coreIndex ? NetworkTopology.CoreSite : Topology.Sites[site].Id;
 
 }
 

@@ -28,40 +28,40 @@ public interface IMobilityModel
 /// <summary>Random waypoint (Johnson and Maltz): pick a point in the area and a speed, go, pause, repeat.</summary>
 internal sealed class RandomWaypoint : IMobilityModel
 {
-    private readonly double minX;
-    private readonly double minY;
-    private readonly double w;
-    private readonly double h;
-    private readonly double vMin;
-    private readonly double vMax;
-    private readonly double pauseMax;
-    private readonly SimRandom[] rng;
-    private readonly Leg[] legs;
+    private readonly double _minX;
+    private readonly double _minY;
+    private readonly double _w;
+    private readonly double _h;
+    private readonly double _vMin;
+    private readonly double _vMax;
+    private readonly double _pauseMax;
+    private readonly SimRandom[] _rng;
+    private readonly Leg[] _legs;
 
     public RandomWaypoint(int ues, double minX, double minY, double maxX, double maxY, double speedMin, double speedMax, double pauseMax, ulong seed)
     {
-        this.minX = minX;
-        this.minY = minY;
-        w = maxX - minX;
-        h = maxY - minY;
-        vMin = speedMin;
-        vMax = speedMax;
-        this.pauseMax = pauseMax;
-        rng = new SimRandom[ues];
-        legs = new Leg[ues];
+        _minX = minX;
+        _minY = minY;
+        _w = maxX - minX;
+        _h = maxY - minY;
+        _vMin = speedMin;
+        _vMax = speedMax;
+        _pauseMax = pauseMax;
+        _rng = new SimRandom[ues];
+        _legs = new Leg[ues];
         for (var i = 0; i < ues; i++)
         {
-            rng[i] = new SimRandom(seed, 0x10000UL + (ulong)i);
-            var x = minX + (rng[i].NextDouble() * w);
-            var y = minY + (rng[i].NextDouble() * h);
-            legs[i] = new Leg { X0 = x, Y0 = y, X1 = x, Y1 = y, T0 = 0, TArrive = 0, TLeave = 0 };
+            _rng[i] = new SimRandom(seed, 0x10000UL + (ulong)i);
+            var x = minX + (_rng[i].NextDouble() * _w);
+            var y = minY + (_rng[i].NextDouble() * _h);
+            _legs[i] = new Leg { X0 = x, Y0 = y, X1 = x, Y1 = y, T0 = 0, TArrive = 0, TLeave = 0 };
             NextLeg(i, 0);
         }
     }
 
-    public int UeCount => legs.Length;
+    public int UeCount => _legs.Length;
 
-    public double MaxSpeed => vMax;
+    public double MaxSpeed => _vMax;
 
     public (TimeSpan From, TimeSpan To) Presence(int ue) => (TimeSpan.Zero, TimeSpan.MaxValue);
 
@@ -69,7 +69,7 @@ internal sealed class RandomWaypoint : IMobilityModel
 
     public void Position(int ue, double t, out double x, out double y)
     {
-        ref var leg = ref legs[ue];
+        ref var leg = ref _legs[ue];
         while (t >= leg.TLeave)
         {
             NextLeg(ue, leg.TLeave);
@@ -89,11 +89,11 @@ internal sealed class RandomWaypoint : IMobilityModel
 
     private void NextLeg(int ue, double t0)
     {
-        ref var leg = ref legs[ue];
-        ref var r = ref rng[ue];
-        var x1 = minX + (r.NextDouble() * w);
-        var y1 = minY + (r.NextDouble() * h);
-        var v = r.Uniform(vMin, vMax);
+        ref var leg = ref _legs[ue];
+        ref var r = ref _rng[ue];
+        var x1 = _minX + (r.NextDouble() * _w);
+        var y1 = _minY + (r.NextDouble() * _h);
+        var v = r.Uniform(_vMin, _vMax);
         var travel = NetworkTopology.Distance(leg.X1, leg.Y1, x1, y1) / v;
         leg = new Leg
         {
@@ -103,7 +103,7 @@ internal sealed class RandomWaypoint : IMobilityModel
             Y1 = y1,
             T0 = t0,
             TArrive = t0 + travel,
-            TLeave = t0 + travel + (r.NextDouble() * pauseMax) + 1e-3,
+            TLeave = t0 + travel + (r.NextDouble() * _pauseMax) + 1e-3,
         };
     }
 
@@ -122,31 +122,31 @@ internal sealed class RandomWaypoint : IMobilityModel
 /// <summary>A straight road; each car drives at its own constant speed and turns round at the ends.</summary>
 internal sealed class Highway : IMobilityModel
 {
-    private readonly double x0;
-    private readonly double y0;
-    private readonly double length;
-    private readonly double[] offset;
-    private readonly double[] speed;
+    private readonly double _x0;
+    private readonly double _y0;
+    private readonly double _length;
+    private readonly double[] _offset;
+    private readonly double[] _speed;
 
     public Highway(int ues, double x0, double y0, double length, double speedMin, double speedMax, ulong seed)
     {
-        this.x0 = x0;
-        this.y0 = y0;
-        this.length = length;
-        offset = new double[ues];
-        speed = new double[ues];
+        _x0 = x0;
+        _y0 = y0;
+        _length = length;
+        _offset = new double[ues];
+        _speed = new double[ues];
         var rng = new SimRandom(seed, 0x4151);
         for (var i = 0; i < ues; i++)
         {
             // Position along an unfolded loop of 2L: [0, L) eastbound, [L, 2L) westbound.
-            offset[i] = rng.NextDouble() * 2 * length;
-            speed[i] = rng.Uniform(speedMin, speedMax);
+            _offset[i] = rng.NextDouble() * 2 * length;
+            _speed[i] = rng.Uniform(speedMin, speedMax);
         }
     }
 
-    public int UeCount => offset.Length;
+    public int UeCount => _offset.Length;
 
-    public double MaxSpeed => speed.Length == 0 ? 0 : speed.Max();
+    public double MaxSpeed => _speed.Length == 0 ? 0 : _speed.Max();
 
     public (TimeSpan From, TimeSpan To) Presence(int ue) => (TimeSpan.Zero, TimeSpan.MaxValue);
 
@@ -154,9 +154,9 @@ internal sealed class Highway : IMobilityModel
 
     public void Position(int ue, double t, out double x, out double y)
     {
-        var s = (offset[ue] + (speed[ue] * t)) % (2 * length);
-        x = x0 + (s < length ? s : (2 * length) - s);
-        y = y0;
+        var s = (_offset[ue] + (_speed[ue] * t)) % (2 * _length);
+        x = _x0 + (s < _length ? s : (2 * _length) - s);
+        y = _y0;
     }
 }
 
@@ -166,34 +166,34 @@ internal sealed class Highway : IMobilityModel
 /// </summary>
 internal sealed class TraceMobility : IMobilityModel
 {
-    private readonly string[] labels;
-    private readonly double[][] times;
-    private readonly double[][] xs;
-    private readonly double[][] ys;
-    private readonly int[] cursor;
-    private readonly (double MinX, double MinY, double MaxX, double MaxY) clip;
+    private readonly string[] _labels;
+    private readonly double[][] _times;
+    private readonly double[][] _xs;
+    private readonly double[][] _ys;
+    private readonly int[] _cursor;
+    private readonly (double MinX, double MinY, double MaxX, double MaxY) _clip;
 
     public TraceMobility(IEnumerable<(string Ue, double T, double X, double Y)> fixes, (double MinX, double MinY, double MaxX, double MaxY) clip)
     {
-        this.clip = clip;
+        _clip = clip;
         var byUe = fixes.GroupBy(f => f.Ue, StringComparer.Ordinal)
             .Select(g => (Ue: g.Key, Fixes: g.OrderBy(f => f.T).ToArray()))
             .Where(g => g.Fixes.Length >= 2)
             .OrderBy(g => g.Fixes[0].T)
             .ThenBy(g => g.Ue, StringComparer.Ordinal)
             .ToList();
-        labels = byUe.Select(g => g.Ue).ToArray();
-        times = byUe.Select(g => g.Fixes.Select(f => f.T).ToArray()).ToArray();
-        xs = byUe.Select(g => g.Fixes.Select(f => f.X).ToArray()).ToArray();
-        ys = byUe.Select(g => g.Fixes.Select(f => f.Y).ToArray()).ToArray();
-        cursor = new int[labels.Length];
+        _labels = byUe.Select(g => g.Ue).ToArray();
+        _times = byUe.Select(g => g.Fixes.Select(f => f.T).ToArray()).ToArray();
+        _xs = byUe.Select(g => g.Fixes.Select(f => f.X).ToArray()).ToArray();
+        _ys = byUe.Select(g => g.Fixes.Select(f => f.Y).ToArray()).ToArray();
+        _cursor = new int[_labels.Length];
         double max = 0;
-        for (var u = 0; u < times.Length; u++)
+        for (var u = 0; u < _times.Length; u++)
         {
-            for (var i = 1; i < times[u].Length; i++)
+            for (var i = 1; i < _times[u].Length; i++)
             {
-                var dt = times[u][i] - times[u][i - 1];
-                var d = NetworkTopology.Distance(xs[u][i], ys[u][i], xs[u][i - 1], ys[u][i - 1]);
+                var dt = _times[u][i] - _times[u][i - 1];
+                var d = NetworkTopology.Distance(_xs[u][i], _ys[u][i], _xs[u][i - 1], _ys[u][i - 1]);
                 max = Math.Max(max, dt > 0 ? d / dt : (d > 0 ? double.PositiveInfinity : 0));
             }
         }
@@ -201,19 +201,19 @@ internal sealed class TraceMobility : IMobilityModel
         MaxSpeed = max;
     }
 
-    public int UeCount => labels.Length;
+    public int UeCount => _labels.Length;
 
     public double MaxSpeed { get; }
 
-    public string Label(int ue) => labels[ue];
+    public string Label(int ue) => _labels[ue];
 
     public (TimeSpan From, TimeSpan To) Presence(int ue) =>
-        (TimeSpan.FromSeconds(Math.Max(0, times[ue][0])), TimeSpan.FromSeconds(Math.Max(0, times[ue][^1])));
+        (TimeSpan.FromSeconds(Math.Max(0, _times[ue][0])), TimeSpan.FromSeconds(Math.Max(0, _times[ue][^1])));
 
     public void Position(int ue, double t, out double x, out double y)
     {
-        var ts = times[ue];
-        ref var c = ref cursor[ue];
+        var ts = _times[ue];
+        ref var c = ref _cursor[ue];
         while (c < ts.Length - 2 && t >= ts[c + 1])
         {
             c++;
@@ -221,8 +221,8 @@ internal sealed class TraceMobility : IMobilityModel
 
         var span = ts[c + 1] - ts[c];
         var f = span <= 0 ? 0 : Math.Clamp((t - ts[c]) / span, 0, 1);
-        x = Math.Clamp(xs[ue][c] + ((xs[ue][c + 1] - xs[ue][c]) * f), clip.MinX, clip.MaxX);
-        y = Math.Clamp(ys[ue][c] + ((ys[ue][c + 1] - ys[ue][c]) * f), clip.MinY, clip.MaxY);
+        x = Math.Clamp(_xs[ue][c] + ((_xs[ue][c + 1] - _xs[ue][c]) * f), _clip.MinX, _clip.MaxX);
+        y = Math.Clamp(_ys[ue][c] + ((_ys[ue][c + 1] - _ys[ue][c]) * f), _clip.MinY, _clip.MaxY);
     }
 
     /// <summary>Generic trace CSV with a header naming time, ue, x, y (seconds, metres).</summary>

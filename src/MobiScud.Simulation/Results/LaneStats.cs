@@ -13,7 +13,7 @@ public sealed class RttHistogram
 {
     public const double BinSeconds = 10e-6;
     private const int Bins = 200_000;
-    private readonly long[] counts = new long[Bins];
+    private readonly long[] _counts = new long[Bins];
 
     public long Count { get; private set; }
 
@@ -32,7 +32,7 @@ public sealed class RttHistogram
             bin = Bins - 1;
         }
 
-        counts[Math.Max(0, bin)]++;
+        _counts[Math.Max(0, bin)]++;
     }
 
     /// <summary>The q-quantile in seconds (bin centre), NaN when empty.</summary>
@@ -48,7 +48,7 @@ public sealed class RttHistogram
         long seen = 0;
         for (var i = 0; i < Bins; i++)
         {
-            seen += counts[i];
+            seen += _counts[i];
             if (seen >= target)
             {
                 return (i + 0.5) * BinSeconds;
@@ -74,9 +74,9 @@ public sealed class RttHistogram
         var next = lo;
         for (var i = 0; i < Bins; i++)
         {
-            seen += counts[i];
+            seen += _counts[i];
             var x = (i + 1) * BinSeconds;
-            if (counts[i] > 0 && x >= next)
+            if (_counts[i] > 0 && x >= next)
             {
                 result.Add((x * 1000, seen / (double)Count));
                 next = x + step;

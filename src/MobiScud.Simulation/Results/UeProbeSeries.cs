@@ -3,12 +3,12 @@ namespace MobiScud.Simulation.Results;
 /// <summary>Per-UE probe series for a few candidate UEs, so the report can plot one across its handovers.</summary>
 public sealed class UeProbeSeries
 {
-    private readonly int lanes;
+    private readonly int _lanes;
 
     public UeProbeSeries(int candidates, int lanes)
     {
         Candidates = candidates;
-        this.lanes = lanes;
+        _lanes = lanes;
         Series = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float T, float RttMs)>()).ToArray();
         Windows = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float Start, float Pause, float End)>()).ToArray();
         Handovers = Enumerable.Range(0, candidates).Select(_ => new List<(float T, string Kind)>()).ToArray();
@@ -26,7 +26,7 @@ public sealed class UeProbeSeries
     {
         if (ue < Candidates)
         {
-            Series[(ue * lanes) + lane].Add(((float)at.TotalSeconds, (float)(rttSeconds * 1000)));
+            Series[(ue * _lanes) + lane].Add(((float)at.TotalSeconds, (float)(rttSeconds * 1000)));
         }
     }
 
@@ -34,7 +34,7 @@ public sealed class UeProbeSeries
     {
         if (ue < Candidates)
         {
-            Windows[(ue * lanes) + lane].Add(((float)start.TotalSeconds, (float)pause.TotalSeconds, (float)end.TotalSeconds));
+            Windows[(ue * _lanes) + lane].Add(((float)start.TotalSeconds, (float)pause.TotalSeconds, (float)end.TotalSeconds));
         }
     }
 
@@ -46,7 +46,7 @@ public sealed class UeProbeSeries
         }
     }
 
-    public List<(float T, float RttMs)> SeriesOf(int ue, int lane) => Series[(ue * lanes) + lane];
+    public List<(float T, float RttMs)> SeriesOf(int ue, int lane) => Series[(ue * _lanes) + lane];
 
-    public List<(float Start, float Pause, float End)> WindowsOf(int ue, int lane) => Windows[(ue * lanes) + lane];
+    public List<(float Start, float Pause, float End)> WindowsOf(int ue, int lane) => Windows[(ue * _lanes) + lane];
 }

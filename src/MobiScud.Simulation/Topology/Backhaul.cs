@@ -46,9 +46,9 @@ public sealed record BackhaulLink(int Index, int A, int B, double Gbps, double F
 /// </summary>
 public sealed class Backhaul
 {
-    private readonly double[] delay;
-    private readonly int[][] paths;
-    private readonly int endpoints;
+    private readonly double[] _delay;
+    private readonly int[][] _paths;
+    private readonly int _endpoints;
 
     public Backhaul(BackhaulKind kind, IReadOnlyList<BackhaulNode> nodes, IReadOnlyList<BackhaulLink> links, IReadOnlyList<int> edgeNodes, int coreNode, double fibreSecondsPerKm)
     {
@@ -57,7 +57,7 @@ public sealed class Backhaul
         Links = links;
         EdgeNodes = edgeNodes;
         CoreNode = coreNode;
-        endpoints = edgeNodes.Count + 1;
+        _endpoints = edgeNodes.Count + 1;
         CoreEndpoint = edgeNodes.Count;
         var adjacency = new List<(int To, int Link)>[nodes.Count];
         for (var i = 0; i < nodes.Count; i++)
@@ -77,13 +77,13 @@ public sealed class Backhaul
         }
 
         var endpointNode = edgeNodes.Append(coreNode).ToArray();
-        delay = new double[endpoints * endpoints];
-        paths = new int[endpoints * endpoints][];
+        _delay = new double[_endpoints * _endpoints];
+        _paths = new int[_endpoints * _endpoints][];
         var linkDelay = links.Select(l => l.Delay(fibreSecondsPerKm)).ToArray();
-        for (var a = 0; a < endpoints; a++)
+        for (var a = 0; a < _endpoints; a++)
         {
             var (dist, via) = Dijkstra(endpointNode[a], adjacency, linkDelay, links);
-            for (var b = 0; b < endpoints; b++)
+            for (var b = 0; b < _endpoints; b++)
             {
                 var target = endpointNode[b];
                 if (double.IsPositiveInfinity(dist[target]))
@@ -91,7 +91,7 @@ public sealed class Backhaul
                     throw new ScenarioException($"backhaul: no route from '{nodes[endpointNode[a]].Id}' to '{nodes[target].Id}'");
                 }
 
-                delay[(a * endpoints) + b] = dist[target];
+                _delay[(a * _endpoints) + b] = dist[target];
                 var path = new List<int>();
                 for (var n = target; n != endpointNode[a]; n = links[via[n]].A == n ? links[via[n]].B : links[via[n]].A)
                 {
@@ -99,7 +99,7 @@ public sealed class Backhaul
                 }
 
                 path.Reverse();
-                paths[(a * endpoints) + b] = [.. path];
+                _paths[(a * _endpoints) + b] = [.. path];
             }
         }
     }
@@ -120,10 +120,10 @@ public sealed class Backhaul
     public int CoreEndpoint { get; }
 
     /// <summary>One-way delay along the shortest route between two endpoints (edge sites, then the core), seconds.</summary>
-    public double Delay(int a, int b) => delay[(a * endpoints) + b];
+    public double Delay(int a, int b) => _delay[(a * _endpoints) + b];
 
     /// <summary>Link indices along the shortest route from endpoint a to b (empty when a == b).</summary>
-    public IReadOnlyList<int> Path(int a, int b) => paths[(a * endpoints) + b];
+    public IReadOnlyList<int> Path(int a, int b) => _paths[(a * _endpoints) + b];
 
     public string LinkName(int link) => $"{Nodes[Links[link].A].Id}-{Nodes[Links[link].B].Id}";
 

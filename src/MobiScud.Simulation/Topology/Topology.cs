@@ -18,10 +18,10 @@ public sealed class NetworkTopology
 {
     public static readonly SiteId CoreSite = new("core");
 
-    private readonly double[] backhaul;
-    private readonly double[] interSite;
-    private readonly int[] siteCell;
-    private readonly int endpoints;
+    private readonly double[] _backhaul;
+    private readonly double[] _interSite;
+    private readonly int[] _siteCell;
+    private readonly int _endpoints;
 
     public NetworkTopology(IReadOnlyList<EnbNode> enbs, IReadOnlyList<EdgeSiteNode> sites, LinkConfig links, Backhaul? transport = null)
     {
@@ -39,22 +39,22 @@ public sealed class NetworkTopology
             throw new ArgumentException($"the backhaul has {Transport.EdgeNodes.Count} edge sites, the topology {sites.Count}", nameof(transport));
         }
 
-        backhaul = new double[enbs.Count];
+        _backhaul = new double[enbs.Count];
         var perKm = links.FibrePerKm.TotalSeconds;
         foreach (var e in enbs)
         {
             var s = sites[e.Site];
-            backhaul[e.Index] = links.BackhaulFixed.TotalSeconds + (Distance(e.X, e.Y, s.X, s.Y) / 1000 * perKm * links.RouteFactor);
+            _backhaul[e.Index] = links.BackhaulFixed.TotalSeconds + (Distance(e.X, e.Y, s.X, s.Y) / 1000 * perKm * links.RouteFactor);
         }
 
         // Edge sites, then the core DC: one-way delay along the backhaul's shortest route.
-        endpoints = sites.Count + 1;
-        interSite = new double[endpoints * endpoints];
-        for (var a = 0; a < endpoints; a++)
+        _endpoints = sites.Count + 1;
+        _interSite = new double[_endpoints * _endpoints];
+        for (var a = 0; a < _endpoints; a++)
         {
-            for (var b = 0; b < endpoints; b++)
+            for (var b = 0; b < _endpoints; b++)
             {
-                interSite[(a * endpoints) + b] = a == b ? 0 : Transport.Delay(a, b);
+                _interSite[(a * _endpoints) + b] = a == b ? 0 : Transport.Delay(a, b);
             }
         }
 
@@ -71,11 +71,11 @@ public sealed class NetworkTopology
         CellDistance = enbs.Count > 1
             ? Median(enbs.Select(e => Math.Sqrt(enbs.Where(o => o.Index != e.Index).Min(o => ((o.X - e.X) * (o.X - e.X)) + ((o.Y - e.Y) * (o.Y - e.Y))))).ToList())
             : 1;
-        siteCell = new int[endpoints];
-        for (var s = 0; s < endpoints; s++)
+        _siteCell = new int[_endpoints];
+        for (var s = 0; s < _endpoints; s++)
         {
             var node = Transport.Nodes[s < sites.Count ? Transport.EdgeNodes[s] : Transport.CoreNode];
-            siteCell[s] = Grid.Nearest(node.X, node.Y, out _);
+            _siteCell[s] = Grid.Nearest(node.X, node.Y, out _);
         }
     }
 
@@ -86,7 +86,7 @@ public sealed class NetworkTopology
     public Backhaul Transport { get; }
 
     /// <summary>The eNB (cell) standing for a site (or the core DC, index Sites.Count) in ring distances.</summary>
-    public int SiteCell(int site) => siteCell[site];
+    public int SiteCell(int site) => _siteCell[site];
 
     /// <summary>
     /// Distance between two eNBs in rings of cells, as Wang et al.'s code computes it: straight distance over the
@@ -132,10 +132,10 @@ public sealed class NetworkTopology
     public double MaxY { get; }
 
     /// <summary>One-way eNB -> its edge site (aggregation + fibre), seconds.</summary>
-    public double Backhaul(int enb) => backhaul[enb];
+    public double Backhaul(int enb) => _backhaul[enb];
 
     /// <summary>One-way between edge sites, or a site and the core DC (index Sites.Count), along the backhaul route, seconds.</summary>
-    public double InterSite(int a, int b) => interSite[(a * endpoints) + b];
+    public double InterSite(int a, int b) => _interSite[(a * _endpoints) + b];
 
     public IReadOnlyDictionary<EnbId, SiteId> EnbToSite() => Enbs.ToDictionary(e => e.Id, e => Sites[e.Site].Id);
 
@@ -517,29 +517,29 @@ internal static class TowerCsv
 /// <summary>Uniform grid buckets over the eNBs: the nearest eNB is found by looking at a few buckets only.</summary>
 public sealed class EnbGrid
 {
-    private readonly double minX;
-    private readonly double minY;
-    private readonly double cell;
-    private readonly int nx;
-    private readonly int ny;
-    private readonly int[] start;
-    private readonly int[] items;
-    private readonly double[] ex;
-    private readonly double[] ey;
+    private readonly double _minX;
+    private readonly double _minY;
+    private readonly double _cell;
+    private readonly int _nx;
+    private readonly int _ny;
+    private readonly int[] _start;
+    private readonly int[] _items;
+    private readonly double[] _ex;
+    private readonly double[] _ey;
 
     public EnbGrid(IReadOnlyList<EnbNode> enbs)
     {
-        ex = enbs.Select(e => e.X).ToArray();
-        ey = enbs.Select(e => e.Y).ToArray();
-        minX = ex.Min();
-        minY = ey.Min();
-        var w = Math.Max(1, ex.Max() - minX);
-        var h = Math.Max(1, ey.Max() - minY);
+        _ex = enbs.Select(e => e.X).ToArray();
+        _ey = enbs.Select(e => e.Y).ToArray();
+        _minX = _ex.Min();
+        _minY = _ey.Min();
+        var w = Math.Max(1, _ex.Max() - _minX);
+        var h = Math.Max(1, _ey.Max() - _minY);
         // About two eNBs per bucket.
-        cell = Math.Max(1, Math.Sqrt(w * h * 2 / enbs.Count));
-        nx = (int)(w / cell) + 1;
-        ny = (int)(h / cell) + 1;
-        var counts = new int[(nx * ny) + 1];
+        _cell = Math.Max(1, Math.Sqrt(w * h * 2 / enbs.Count));
+        _nx = (int)(w / _cell) + 1;
+        _ny = (int)(h / _cell) + 1;
+        var counts = new int[(_nx * _ny) + 1];
         foreach (var e in enbs)
         {
             counts[Bucket(e.X, e.Y) + 1]++;
@@ -550,43 +550,43 @@ public sealed class EnbGrid
             counts[i] += counts[i - 1];
         }
 
-        start = (int[])counts.Clone();
-        items = new int[enbs.Count];
+        _start = (int[])counts.Clone();
+        _items = new int[enbs.Count];
         var fill = (int[])counts.Clone();
         foreach (var e in enbs)
         {
-            items[fill[Bucket(e.X, e.Y)]++] = e.Index;
+            _items[fill[Bucket(e.X, e.Y)]++] = e.Index;
         }
     }
 
     private int Bucket(double x, double y)
     {
-        var bx = Math.Clamp((int)((x - minX) / cell), 0, nx - 1);
-        var by = Math.Clamp((int)((y - minY) / cell), 0, ny - 1);
-        return (by * nx) + bx;
+        var bx = Math.Clamp((int)((x - _minX) / _cell), 0, _nx - 1);
+        var by = Math.Clamp((int)((y - _minY) / _cell), 0, _ny - 1);
+        return (by * _nx) + bx;
     }
 
     public double DistanceSquared(int enb, double x, double y)
     {
-        var dx = ex[enb] - x;
-        var dy = ey[enb] - y;
+        var dx = _ex[enb] - x;
+        var dy = _ey[enb] - y;
         return (dx * dx) + (dy * dy);
     }
 
     /// <summary>Nearest eNB to (x, y): rings of buckets outward until no closer eNB can exist.</summary>
     public int Nearest(double x, double y, out double distanceSquared)
     {
-        var bx = (int)Math.Floor((x - minX) / cell);
-        var by = (int)Math.Floor((y - minY) / cell);
+        var bx = (int)Math.Floor((x - _minX) / _cell);
+        var by = (int)Math.Floor((y - _minY) / _cell);
         var best = -1;
         var bestD = double.MaxValue;
-        var maxRing = Math.Max(nx, ny) + Math.Max(Math.Abs(bx), Math.Abs(by)) + 1;
+        var maxRing = Math.Max(_nx, _ny) + Math.Max(Math.Abs(bx), Math.Abs(by)) + 1;
         for (var ring = 0; ring <= maxRing; ring++)
         {
             // Everything at ring r is at least (r - 1) cells away.
             if (best >= 0)
             {
-                var minDist = (ring - 1) * cell;
+                var minDist = (ring - 1) * _cell;
                 if (minDist > 0 && minDist * minDist > bestD)
                 {
                     break;
@@ -595,7 +595,7 @@ public sealed class EnbGrid
 
             for (var gy = by - ring; gy <= by + ring; gy++)
             {
-                if (gy < 0 || gy >= ny)
+                if (gy < 0 || gy >= _ny)
                 {
                     continue;
                 }
@@ -603,12 +603,12 @@ public sealed class EnbGrid
                 var edgeRow = gy == by - ring || gy == by + ring;
                 for (var gx = bx - ring; gx <= bx + ring; gx += edgeRow ? 1 : 2 * ring)
                 {
-                    if (gx >= 0 && gx < nx)
+                    if (gx >= 0 && gx < _nx)
                     {
-                        var b = (gy * nx) + gx;
-                        for (var i = start[b]; i < start[b + 1]; i++)
+                        var b = (gy * _nx) + gx;
+                        for (var i = _start[b]; i < _start[b + 1]; i++)
                         {
-                            var e = items[i];
+                            var e = _items[i];
                             var d = DistanceSquared(e, x, y);
                             if (d < bestD || (d == bestD && e < best))
                             {

@@ -15,7 +15,7 @@ namespace MobiScud.Testbed.Control;
 /// </summary>
 internal sealed class SteeringPipeline(ICommandDispatcher inner, Action<UeId, Exception> onFailure) : ICommandDispatcher
 {
-    private static readonly IReadOnlyList<UeEvent> NoOutcomes = [];
+    private static readonly IReadOnlyList<UeEvent> _noOutcomes = [];
 
     /// <summary>Per UE, its last pending dispatch (completed ones stay until replaced: one entry per UE).</summary>
     private readonly Dictionary<UeId, Task> _tails = [];
@@ -41,7 +41,7 @@ internal sealed class SteeringPipeline(ICommandDispatcher inner, Action<UeId, Ex
             _tails[ue] = RunAfterAsync(_tails.GetValueOrDefault(ue) ?? Task.CompletedTask, ue, before, after, commands, ct);
         }
 
-        return NoOutcomes;
+        return _noOutcomes;
     }
 
     /// <summary>Completes when every dispatch handed on so far has finished (they never fault: failures are reported).</summary>

@@ -16,7 +16,7 @@ internal sealed class EpcEmulator : RanCoreEmulator<S1apSummary, S1apProcedureCo
 {
     private const byte MmeCode = 0x01;
 
-    private static readonly Procedures S1ap = new(
+    private static readonly Procedures _s1ap = new(
         S1apPduType.SuccessfulOutcome,
         S1apProcedureCode.S1Setup,
         S1apProcedureCode.PathSwitchRequest,
@@ -25,7 +25,7 @@ internal sealed class EpcEmulator : RanCoreEmulator<S1apSummary, S1apProcedureCo
         S1apProcedureCode.UeContextRelease);
 
     private EpcEmulator(TestbedPlan plan, ILogger? log)
-        : base(plan, SctpWellKnown.S1apPort, SctpWellKnown.S1apPpid, S1ap, log)
+        : base(plan, SctpWellKnown.S1apPort, SctpWellKnown.S1apPpid, _s1ap, log)
     {
     }
 

@@ -18,7 +18,7 @@ internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCo
     public const ushort NgapPort = 38412;
     public const uint NgapPpid = 60;
 
-    private static readonly Procedures Ngap = new(
+    private static readonly Procedures _ngap = new(
         NgapPduType.SuccessfulOutcome,
         NgapProcedureCode.NgSetup,
         NgapProcedureCode.PathSwitchRequest,
@@ -27,7 +27,7 @@ internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCo
         NgapProcedureCode.UeContextRelease);
 
     private NgcEmulator(TestbedPlan plan, ILogger? log)
-        : base(plan, NgapPort, NgapPpid, Ngap, log)
+        : base(plan, NgapPort, NgapPpid, _ngap, log)
     {
     }
 

@@ -14,7 +14,7 @@ public static class S1apMessages
     public static readonly PlmnIdentity Plmn = PlmnIdentity.FromMccMnc("001", "01");
     public const ushort Tac = 1;
 
-    private static readonly byte[] SecurityKey = Enumerable.Range(0, 32).Select(i => (byte)(0xA0 + i)).ToArray();
+    private static readonly byte[] _securityKey = Enumerable.Range(0, 32).Select(i => (byte)(0xA0 + i)).ToArray();
 
     private static byte[] Pdu(S1apPduType type, S1apProcedureCode code, Criticality criticality, params (ushort Id, Criticality Crit, byte[] Value)[] ies) =>
         new S1apMessage(type, code, criticality, ies.Select(i => new S1apProtocolIe(i.Id, i.Crit, i.Value)).ToList()).Encode();
@@ -221,7 +221,7 @@ public static class S1apMessages
     private static byte[] SecurityKeyValue()
     {
         var w = new AperWriter(40);
-        w.WriteBitString(SecurityKey, 256, 256, 256, false);
+        w.WriteBitString(_securityKey, 256, 256, 256, false);
         return w.ToArray();
     }
 
@@ -230,7 +230,7 @@ public static class S1apMessages
         var w = new AperWriter(40);
         w.WriteSequencePreamble(true, false, 0, 1);
         w.WriteConstrainedWholeNumber(1, 0, 7);
-        w.WriteBitString(SecurityKey, 256, 256, 256, false);
+        w.WriteBitString(_securityKey, 256, 256, 256, false);
         return w.ToArray();
     }
 

@@ -14,7 +14,7 @@ namespace MobiScud.Testbed.Experiment;
 /// </summary>
 internal sealed class CorePvm : IAsyncDisposable
 {
-    private static readonly SiteId Site = new("core");
+    private static readonly SiteId _site = new("core");
     private readonly QemuHypervisor? _qemu;
 
     private CorePvm(QemuHypervisor? qemu) => _qemu = qemu;
@@ -48,11 +48,11 @@ internal sealed class CorePvm : IAsyncDisposable
         });
         try
         {
-            qemu.AddSite(new QemuSite(Site, Path.Combine(plan.RunDirHint!, "pvm-core"), TestbedExperiment.FreePortBase(), 100)
+            qemu.AddSite(new QemuSite(_site, Path.Combine(plan.RunDirHint!, "pvm-core"), TestbedExperiment.FreePortBase(), 100)
             {
                 DataBridge = new QemuDataBridge(TestbedPlan.CoreDcBridge, plan.SgwNs),
             });
-            await qemu.ExecuteAsync(new CreatePvm(new UeId("core"), new PvmId("pvm-core"), Site), ct);
+            await qemu.ExecuteAsync(new CreatePvm(new UeId("core"), new PvmId("pvm-core"), _site), ct);
             await foreach (var e in qemu.Events.ReadAllAsync(ct))
             {
                 switch (e)

@@ -157,8 +157,8 @@ public static class TestbedExperiment
     public const string EdgePvm = "pvm";
     public const string CorePvmTarget = "core-pvm";
     public const string Internet = "internet";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private static readonly TimeSpan LostAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan _patience = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan _lostAfter = TimeSpan.FromSeconds(1);
 
     /// <param name="log">The run's progress (what it does, step by step): `testbed run` prints it on stdout.</param>
     /// <param name="observe">Given the plan once the testbed is up: what watches the MC (the dashboard of `testbed run --dashboard`).</param>
@@ -198,7 +198,7 @@ public static class TestbedExperiment
             net.ConnectController(plan.ControllerSocket);
             for (var site = 0; site < scenario.Sites; site++)
             {
-                await controller.WaitForSwitchAsync(TestbedPlan.DatapathId(site), cancellation).WaitAsync(Patience, cancellation);
+                await controller.WaitForSwitchAsync(TestbedPlan.DatapathId(site), cancellation).WaitAsync(_patience, cancellation);
             }
 
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
@@ -309,8 +309,8 @@ public static class TestbedExperiment
                 }
 
                 up.StopPinging();
-                await Task.Delay(LostAfter, cancellation); // a ping unanswered a second after it left counts as lost
-                var samples = up.Samples(LostAfter);
+                await Task.Delay(_lostAfter, cancellation); // a ping unanswered a second after it left counts as lost
+                var samples = up.Samples(_lostAfter);
                 log.WriteLine($"user plane: {up.Counters}");
                 if (strippers.Steps.Count > 0)
                 {
@@ -333,7 +333,7 @@ public static class TestbedExperiment
                 }
 
                 // Steering decided last may still be waiting for the switches: its confirmation belongs in the timeline.
-                await mc.WhenDispatchedAsync().WaitAsync(Patience, cancellation);
+                await mc.WhenDispatchedAsync().WaitAsync(_patience, cancellation);
                 var stops = pauses.Pauses;
                 log.WriteLine($"runtime pauses during the run: {stops.Count} ({stops.Count(p => p.Generation is not null)} garbage collections), {stops.Sum(p => p.Duration.TotalMilliseconds):0.0} ms in all, longest {(stops.Count == 0 ? 0 : stops.Max(p => p.Duration.TotalMilliseconds)):0.0} ms");
                 if (tap.PriorityProblem is { } tapPriority)
@@ -461,7 +461,7 @@ public static class TestbedExperiment
 
     private static async Task<T> WaitAsync<T>(Func<T?> probe, string what, CancellationToken ct)
     {
-        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + Patience;
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + _patience;
         while (true)
         {
             if (probe() is { } v)
@@ -471,7 +471,7 @@ public static class TestbedExperiment
 
             if (TimeProvider.System.GetUtcNow().UtcDateTime > deadline)
             {
-                throw new TestbedException($"timed out after {Patience.TotalSeconds:0} s waiting for {what}");
+                throw new TestbedException($"timed out after {_patience.TotalSeconds:0} s waiting for {what}");
             }
 
             await Task.Delay(20, ct);

@@ -20,7 +20,7 @@ public sealed record CreatedObject(CreatedKind Kind, string Name, int? Pid = nul
 /// </summary>
 public sealed class TestbedState
 {
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions _json = new()
     {
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter() },
@@ -57,7 +57,7 @@ public sealed class TestbedState
         {
             Directory.CreateDirectory(RunDir);
             var tmp = FilePath + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
+            File.WriteAllText(tmp, JsonSerializer.Serialize(this, _json));
             File.Move(tmp, FilePath, overwrite: true);
         }
     }
@@ -72,7 +72,7 @@ public sealed class TestbedState
 
         try
         {
-            return JsonSerializer.Deserialize<TestbedState>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize<TestbedState>(File.ReadAllText(path), _json)
                 ?? throw new Infrastructure.TestbedException($"{path} is empty");
         }
         catch (JsonException e)

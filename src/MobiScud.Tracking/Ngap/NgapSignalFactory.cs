@@ -20,7 +20,7 @@ public static class NgapSignalFactory
     /// <summary>The PDU session lists the tracker uses, and which tunnel of their transfer it takes (TS 38.413 9.3.4):
     /// requests name the UPF's UL NG-U end, responses the gNB's DL QoS-flow-per-TNL end. Lists not here (data
     /// forwarding, release requests, HandoverRequired's) are not copied.</summary>
-    private static readonly FrozenDictionary<ushort, End> Relevant = new Dictionary<ushort, End>
+    private static readonly FrozenDictionary<ushort, End> _relevant = new Dictionary<ushort, End>
     {
         [NgapIeId.PduSessionResourceSetupListSuReq] = End.Uplink,
         [NgapIeId.PduSessionResourceSetupListCxtReq] = End.Uplink,
@@ -40,7 +40,7 @@ public static class NgapSignalFactory
         [NgapIeId.PduSessionResourceFailedToModifyListModRes] = End.None,
     }.ToFrozenDictionary();
 
-    private static readonly FrozenSet<ushort> FailedLists = new[]
+    private static readonly FrozenSet<ushort> _failedLists = new[]
     {
         NgapIeId.PduSessionResourceFailedToSetupListSuRes, NgapIeId.PduSessionResourceFailedToSetupListCxtRes,
         NgapIeId.PduSessionResourceFailedToSetupListCxtFail, NgapIeId.PduSessionResourceFailedToSetupListHoAck,
@@ -63,7 +63,7 @@ public static class NgapSignalFactory
                 nas.Add(summary.ItemNasPdu(item).ToArray());
             }
 
-            if (!Relevant.TryGetValue(item.ListIeId, out var end))
+            if (!_relevant.TryGetValue(item.ListIeId, out var end))
             {
                 continue;
             }
@@ -75,7 +75,7 @@ public static class NgapSignalFactory
                 End.Uplink => new PduSessionSignal(item.PduSessionId, ul) { FiveQi = item.FiveQi },
                 End.Downlink => new PduSessionSignal(item.PduSessionId, dl),
                 End.Both => new PduSessionSignal(item.PduSessionId, dl) { Uplink = ul },
-                _ => new PduSessionSignal(item.PduSessionId, null, FailedLists.Contains(item.ListIeId)),
+                _ => new PduSessionSignal(item.PduSessionId, null, _failedLists.Contains(item.ListIeId)),
             });
         }
 

@@ -20,12 +20,12 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class ConvergenceTests
 {
-    private static readonly EnbId[] Enbs = [EnbA1, EnbA2, EnbB1, EnbC1, Unserved];
+    private static readonly EnbId[] _enbs = [EnbA1, EnbA2, EnbB1, EnbC1, Unserved];
 
-    private static readonly UeId[] Others = [new("other-1"), new("other-2"), new("other-3"), new("other-4")];
+    private static readonly UeId[] _others = [new("other-1"), new("other-2"), new("other-3"), new("other-4")];
 
     /// <summary>Lanes: core-anchored, static edge, and MobiScud under each policy.</summary>
-    private static readonly (Strategy Strategy, PolicyKind Policy)[] Lanes =
+    private static readonly (Strategy Strategy, PolicyKind Policy)[] _lanes =
     [
         (Strategy.CoreAnchored, PolicyKind.Always),
         (Strategy.StaticEdge, PolicyKind.Always),
@@ -38,9 +38,9 @@ public sealed class ConvergenceTests
     public static TheoryData<int, Strategy, PolicyKind> Seeds()
     {
         var data = new TheoryData<int, Strategy, PolicyKind>();
-        for (var seed = 0; seed < SeedsPerLane * Lanes.Length; seed++)
+        for (var seed = 0; seed < SeedsPerLane * _lanes.Length; seed++)
         {
-            var (strategy, policy) = Lanes[seed % Lanes.Length];
+            var (strategy, policy) = _lanes[seed % _lanes.Length];
             data.Add(seed, strategy, policy);
         }
 
@@ -145,13 +145,13 @@ public sealed class ConvergenceTests
                 Schedule(new MigrationEnded(_now, m, Landed: false));
             }
 
-            foreach (var other in Others)
+            foreach (var other in _others)
             {
                 Schedule(new PvmGone(_now, other));
             }
 
             Drain();
-            var enb = Enbs[random.Next(Enbs.Length)];
+            var enb = _enbs[random.Next(_enbs.Length)];
             Feed(_state?.Connection switch
             {
                 ConnectionState.Connected => Switch(enb),
@@ -221,7 +221,7 @@ public sealed class ConvergenceTests
 
         private UeEvent RandomRadioEvent()
         {
-            var enb = Enbs[random.Next(Enbs.Length)];
+            var enb = _enbs[random.Next(_enbs.Length)];
             if (_state is null || _state.Connection == ConnectionState.Detached)
             {
                 return new UeAttached(Tick(), Ue, null, UeIp, enb, null, [BearerAt(enb, dlTeid: ++_teid)]);
@@ -287,7 +287,7 @@ public sealed class ConvergenceTests
                 return;
             }
 
-            var other = Others[random.Next(Others.Length)];
+            var other = _others[random.Next(_others.Length)];
             var sites = new[] { A, B, C };
             switch (random.Next(4))
             {

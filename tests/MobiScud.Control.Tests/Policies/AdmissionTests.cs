@@ -13,7 +13,7 @@ public sealed class AdmissionTests
 {
     private const double Bytes = 300e6;
 
-    private static readonly CellGeometry Cells = new(
+    private static readonly CellGeometry _cells = new(
         new Dictionary<EnbId, (double X, double Y)> { [EnbA1] = (0, 0), [EnbA2] = (1, 0), [EnbB1] = (4, 0), [EnbC1] = (8, 0) },
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
@@ -23,7 +23,7 @@ public sealed class AdmissionTests
     private static McConfig Predictive(double bytesPerSecond = 0, TimeSpan? deadline = null, double linkLoadWeight = 0, bool mdpBase = false)
     {
         var policy = new PolicyConfig { Kind = PolicyKind.Predictive, MigrationBytes = Bytes, MigrationBytesPerSecond = bytesPerSecond, HeadingWeight = 0, LinkLoadWeight = linkLoadWeight, MdpBase = mdpBase };
-        return WithPolicy(policy) with { Cells = Cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
+        return WithPolicy(policy) with { Cells = _cells, MigrationDeadline = deadline ?? TimeSpan.FromSeconds(60) };
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class AdmissionTests
             return f.PathSwitch(EnbC1, 0x11).OfType<StartMigration>().SingleOrDefault();
         }
 
-        var mdp = WithPolicy(new PolicyConfig { Kind = PolicyKind.MdpThreshold }) with { Cells = Cells, MigrationDeadline = TimeSpan.FromSeconds(60) };
+        var mdp = WithPolicy(new PolicyConfig { Kind = PolicyKind.MdpThreshold }) with { Cells = _cells, MigrationDeadline = TimeSpan.FromSeconds(60) };
         Assert.Equal(C, Move(mdp, [250, 250])?.To);
 
         // Predictive on the MDP: to C on idle links; not onto links where it would miss its deadline (60.2 s).

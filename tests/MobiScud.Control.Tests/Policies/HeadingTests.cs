@@ -11,7 +11,7 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class HeadingTests
 {
-    private static readonly CellGeometry Cells = new(
+    private static readonly CellGeometry _cells = new(
         new Dictionary<EnbId, (double X, double Y)> { [EnbA1] = (0, 0), [EnbA2] = (1, 0), [EnbB1] = (4, 0), [EnbC1] = (8, 0) },
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
@@ -19,7 +19,7 @@ public sealed class HeadingTests
     // A heading held 5 minutes: on this short line a longer one runs past C within the forecast. The forecast picks
     // the target (MdpBase off: on the MDP the heading can only veto a move).
     private static Fixture Predictive(double headingWeight, int minRingGain = 0) =>
-        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5), MdpBase = false, MinRingGain = minRingGain }) with { Cells = Cells });
+        new(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, HeadingWeight = headingWeight, HeadingPersistence = TimeSpan.FromMinutes(5), MdpBase = false, MinRingGain = minRingGain }) with { Cells = _cells });
 
     [Fact]
     public void A_handover_keeps_the_cell_the_user_came_from_and_when_it_arrived_there()

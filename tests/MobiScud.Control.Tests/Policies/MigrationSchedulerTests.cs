@@ -6,7 +6,7 @@ namespace MobiScud.Control.Tests;
 
 public sealed class MigrationSchedulerTests
 {
-    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(100);
+    private static readonly TimeSpan _t0 = TimeSpan.FromSeconds(100);
 
     private static StartMigration Move(int ue, SiteId from, SiteId to) =>
         new(new UeId($"ue{ue}"), new MigrationId(new UeId($"ue{ue}"), 1), PvmId.For(new UeId($"ue{ue}")), from, to, MigrationReason.Handover);
@@ -25,7 +25,7 @@ public sealed class MigrationSchedulerTests
         }
 
         public IReadOnlyList<SchedulerGrant> Request(StartMigration m, double benefit = 1, TimeSpan? deadline = null) =>
-            Do(new MigrationRequested(T0, m, benefit, deadline ?? T0 + TimeSpan.FromSeconds(60)));
+            Do(new MigrationRequested(_t0, m, benefit, deadline ?? _t0 + TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
@@ -43,11 +43,11 @@ public sealed class MigrationSchedulerTests
         Assert.Equal(2, host.State.Queue.Count);
 
         // A - B frees: the waiting A - C still needs B - C, but B -> A fits.
-        var grants = host.Do(new MigrationEnded(T0 + TimeSpan.FromSeconds(5), Move(1, A, B).Migration, Landed: true));
+        var grants = host.Do(new MigrationEnded(_t0 + TimeSpan.FromSeconds(5), Move(1, A, B).Migration, Landed: true));
         Assert.Equal(Move(4, B, A), Assert.IsType<MigrationGranted>(Assert.Single(grants)).Start);
 
-        host.Do(new MigrationEnded(T0 + TimeSpan.FromSeconds(6), Move(2, B, C).Migration, Landed: true));
-        grants = host.Do(new MigrationEnded(T0 + TimeSpan.FromSeconds(7), Move(4, B, A).Migration, Landed: false));
+        host.Do(new MigrationEnded(_t0 + TimeSpan.FromSeconds(6), Move(2, B, C).Migration, Landed: true));
+        grants = host.Do(new MigrationEnded(_t0 + TimeSpan.FromSeconds(7), Move(4, B, A).Migration, Landed: false));
         Assert.Equal(Move(3, A, C), Assert.IsType<MigrationGranted>(Assert.Single(grants)).Start);
         Assert.Equal(2, host.State.LinkInFlight.Count);
         Assert.Empty(host.State.Queue);
@@ -58,16 +58,16 @@ public sealed class MigrationSchedulerTests
     {
         var host = new Host(new SchedulerConfig { Graph = Line(), MaxConcurrentPerLink = 1 });
         host.Request(Move(1, A, B));
-        host.Request(Move(2, A, B), benefit: 1, deadline: T0 + TimeSpan.FromSeconds(10));
+        host.Request(Move(2, A, B), benefit: 1, deadline: _t0 + TimeSpan.FromSeconds(10));
         host.Request(Move(3, A, B), benefit: 5);
-        host.Request(Move(4, A, B), benefit: 1, deadline: T0 + TimeSpan.FromSeconds(5));
+        host.Request(Move(4, A, B), benefit: 1, deadline: _t0 + TimeSpan.FromSeconds(5));
         Assert.Equal(["ue3", "ue4", "ue2"], host.State.Queue.Select(q => q.Start.Ue.Value));
 
         var order = new List<string>();
         var running = Move(1, A, B).Migration;
         for (var i = 0; i < 3; i++)
         {
-            var granted = Assert.IsType<MigrationGranted>(Assert.Single(host.Do(new MigrationEnded(T0 + TimeSpan.FromSeconds(1), running, true))));
+            var granted = Assert.IsType<MigrationGranted>(Assert.Single(host.Do(new MigrationEnded(_t0 + TimeSpan.FromSeconds(1), running, true))));
             order.Add(granted.Start.Ue.Value);
             running = granted.Start.Migration;
         }
@@ -81,10 +81,10 @@ public sealed class MigrationSchedulerTests
         var capacities = new Dictionary<SiteId, int> { [B] = 2 };
         var host = new Host(new SchedulerConfig { Graph = Line(capacities), MaxConcurrentPerLink = 1 });
         host.Request(Move(1, A, B));
-        host.Request(Move(2, A, B), deadline: T0 + TimeSpan.FromSeconds(8));
+        host.Request(Move(2, A, B), deadline: _t0 + TimeSpan.FromSeconds(8));
         Assert.Equal(2, host.State.Occupancy[B]);
-        Assert.Empty(host.Do(new SchedulerTick(T0 + TimeSpan.FromSeconds(7))));
-        var refused = Assert.IsType<MigrationRefused>(Assert.Single(host.Do(new SchedulerTick(T0 + TimeSpan.FromSeconds(8)))));
+        Assert.Empty(host.Do(new SchedulerTick(_t0 + TimeSpan.FromSeconds(7))));
+        var refused = Assert.IsType<MigrationRefused>(Assert.Single(host.Do(new SchedulerTick(_t0 + TimeSpan.FromSeconds(8)))));
         Assert.Equal("ue2", refused.Start.Ue.Value);
         Assert.Contains("deadline", refused.Reason);
         Assert.Equal(1, host.State.Occupancy[B]);
@@ -96,12 +96,12 @@ public sealed class MigrationSchedulerTests
         var host = new Host(new SchedulerConfig { Graph = Line(), MaxConcurrentPerLink = 1 });
         host.Request(Move(1, A, B));
         host.Request(Move(2, A, B));
-        var dropped = Assert.IsType<MigrationDropped>(Assert.Single(host.Do(new MigrationWithdrawn(T0, Move(2, A, B).Migration))));
+        var dropped = Assert.IsType<MigrationDropped>(Assert.Single(host.Do(new MigrationWithdrawn(_t0, Move(2, A, B).Migration))));
         Assert.Equal("ue2", dropped.Start.Ue.Value);
         Assert.Empty(host.State.Queue);
 
         // A running migration is not dropped: its end is reported when the hypervisor stops it.
-        Assert.Empty(host.Do(new MigrationWithdrawn(T0, Move(1, A, B).Migration)));
+        Assert.Empty(host.Do(new MigrationWithdrawn(_t0, Move(1, A, B).Migration)));
         Assert.Single(host.State.Running);
     }
 
@@ -125,7 +125,7 @@ public sealed class MigrationSchedulerTests
         var refused = 0;
         for (var ue = 0; ue < 1000; ue++)
         {
-            switch (Assert.Single(host.Do(new PlacementRequested(T0, Create(ue, A), [B, C]))))
+            switch (Assert.Single(host.Do(new PlacementRequested(_t0, Create(ue, A), [B, C]))))
             {
                 case PlacementGranted g:
                     placed[g.Create.Site] = placed.GetValueOrDefault(g.Create.Site) + 1;
@@ -143,8 +143,8 @@ public sealed class MigrationSchedulerTests
         Assert.Equal(100, refused);
 
         // One PVM goes away: the next creation takes its place at A.
-        host.Do(new PvmGone(T0, new UeId("ue3")));
-        Assert.Equal(A, Assert.IsType<PlacementGranted>(Assert.Single(host.Do(new PlacementRequested(T0, Create(2000, A), [B])))).Create.Site);
+        host.Do(new PvmGone(_t0, new UeId("ue3")));
+        Assert.Equal(A, Assert.IsType<PlacementGranted>(Assert.Single(host.Do(new PlacementRequested(_t0, Create(2000, A), [B])))).Create.Site);
     }
 
     [Fact]
@@ -152,8 +152,8 @@ public sealed class MigrationSchedulerTests
     {
         var capacities = new Dictionary<SiteId, int> { [A] = 1, [B] = 1 };
         var host = new Host(new SchedulerConfig { Graph = Line(capacities) });
-        host.Do(new PvmAdopted(T0, new UeId("ue1"), A));
-        host.Do(new PvmAdopted(T0, new UeId("ue2"), B));
+        host.Do(new PvmAdopted(_t0, new UeId("ue1"), A));
+        host.Do(new PvmAdopted(_t0, new UeId("ue2"), B));
         var refused = Assert.IsType<MigrationRefused>(Assert.Single(host.Request(Move(1, A, B))));
         Assert.Contains("full", refused.Reason);
 
@@ -162,7 +162,7 @@ public sealed class MigrationSchedulerTests
         // While it copies, the PVM holds both places.
         Assert.Equal(1, host.State.Occupancy[B]);
         Assert.Equal(1, host.State.Occupancy[C]);
-        host.Do(new MigrationEnded(T0, Move(2, B, C).Migration, Landed: true));
+        host.Do(new MigrationEnded(_t0, Move(2, B, C).Migration, Landed: true));
         Assert.False(host.State.Occupancy.ContainsKey(B));
         Assert.Equal(C, host.State.PvmAt[new UeId("ue2")]);
 
@@ -175,7 +175,7 @@ public sealed class MigrationSchedulerTests
         var host = new Host(new SchedulerConfig { Graph = Line(), MaxConcurrentPerLink = 1 });
         host.Request(Move(1, A, B));
         host.Request(Move(2, A, B));
-        Assert.IsType<MigrationDropped>(Assert.Single(host.Do(new PvmGone(T0, new UeId("ue2")))));
+        Assert.IsType<MigrationDropped>(Assert.Single(host.Do(new PvmGone(_t0, new UeId("ue2")))));
         Assert.Empty(host.State.Queue);
         Assert.False(host.State.PvmAt.ContainsKey(new UeId("ue2")));
     }

@@ -12,7 +12,7 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class PaceTests
 {
-    private static readonly CellGeometry Cells = new(
+    private static readonly CellGeometry _cells = new(
         new Dictionary<EnbId, (double X, double Y)> { [EnbA1] = (0, 0), [EnbA2] = (1, 0), [EnbB1] = (4, 0), [EnbC1] = (8, 0) },
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
@@ -20,7 +20,7 @@ public sealed class PaceTests
     // Users go round A1 -> A2 -> B1 -> A1, two minutes per cell: over a round the PVM is better at A (rings 0, 1, 4)
     // than at B (4, 3, 0), so a move to B pays only for a user that stays at B1 long. The forecast alone decides (no
     // heading, not on the MDP), so only the dwell the forecast gives each cell differs between the runs.
-    private static readonly MobilityStats Learned = Learn(
+    private static readonly MobilityStats _learned = Learn(
         (EnbA1, EnbA2, TimeSpan.FromMinutes(2)),
         (EnbA2, EnbB1, TimeSpan.FromMinutes(2)),
         (EnbB1, EnbA1, TimeSpan.FromMinutes(2)));
@@ -28,9 +28,9 @@ public sealed class PaceTests
     /// <summary>A1 -> A2 -> B1 with A2 crossed in <paramref name="crossing"/>; the migration the arrival at B1 starts, if any.</summary>
     private static StartMigration? ArriveAtB1(bool userPace, TimeSpan crossing, MobilityStats? learned = null)
     {
-        var f = new Fixture(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MdpBase = false, HeadingWeight = 0, UserPace = userPace }) with { Cells = Cells })
+        var f = new Fixture(WithPolicy(new PolicyConfig { Kind = PolicyKind.Predictive, MdpBase = false, HeadingWeight = 0, UserPace = userPace }) with { Cells = _cells })
         {
-            Facts = new PolicyFacts { Mobility = learned ?? Learned },
+            Facts = new PolicyFacts { Mobility = learned ?? _learned },
         };
         f.Up(EnbA1);
         f.Advance(TimeSpan.FromSeconds(30));

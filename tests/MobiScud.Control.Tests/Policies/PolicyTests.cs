@@ -8,7 +8,7 @@ namespace MobiScud.Control.Tests;
 /// <summary>The migration policies as the core applies them, one UE on the line of sites A - B - C (core off B).</summary>
 public sealed class PolicyTests
 {
-    private static readonly EnbId[] Walk = [EnbB1, EnbC1, EnbA2, EnbA1, EnbB1, EnbA1, EnbC1, EnbC1, EnbB1, EnbA2];
+    private static readonly EnbId[] _walk = [EnbB1, EnbC1, EnbA2, EnbA1, EnbB1, EnbA1, EnbC1, EnbC1, EnbB1, EnbA2];
 
     [Fact]
     public void Never_never_migrates_whatever_the_user_does()
@@ -20,7 +20,7 @@ public sealed class PolicyTests
         for (var i = 0; i < 200; i++)
         {
             f.Advance(TimeSpan.FromSeconds(random.Next(1, 600)));
-            f.PathSwitch(Walk[random.Next(Walk.Length)], teid++);
+            f.PathSwitch(_walk[random.Next(_walk.Length)], teid++);
         }
 
         Assert.Empty(f.All.OfType<StartMigration>());
@@ -38,7 +38,7 @@ public sealed class PolicyTests
         var expected = 0;
         var previous = A;
         var teid = 0x10u;
-        foreach (var enb in Walk)
+        foreach (var enb in _walk)
         {
             var commands = f.PathSwitch(enb, teid++);
             var site = f.Config.SwitchSiteFor(enb);
@@ -146,7 +146,7 @@ public sealed class PolicyTests
         f.Up(EnbA1);
         var previous = A;
         var teid = 0x10u;
-        foreach (var enb in Walk)
+        foreach (var enb in _walk)
         {
             var commands = f.PathSwitch(enb, teid++);
             var site = f.Config.SwitchSiteFor(enb);
@@ -172,7 +172,7 @@ public sealed class PolicyTests
         var f = new Fixture(WithPolicy(new PolicyConfig { Kind = PolicyKind.MdpThreshold, Cost = new WangCostModel(migrationScale: 1e6) }));
         f.Up(EnbA1);
         var teid = 0x10u;
-        foreach (var enb in Walk)
+        foreach (var enb in _walk)
         {
             f.PathSwitch(enb, teid++);
         }

@@ -11,12 +11,12 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class RingPolicyTests
 {
-    private static readonly CellGeometry Cells = new(
+    private static readonly CellGeometry _cells = new(
         new Dictionary<EnbId, (double X, double Y)> { [EnbA1] = (0, 0), [EnbA2] = (1, 0), [EnbB1] = (4, 0), [EnbC1] = (8, 0) },
         new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1, [Core] = EnbB1 },
         1);
 
-    private static McConfig InRings(PolicyConfig policy) => WithPolicy(policy) with { Cells = Cells };
+    private static McConfig InRings(PolicyConfig policy) => WithPolicy(policy) with { Cells = _cells };
 
     [Fact]
     public void Rings_are_the_distance_over_the_cell_distance_rounded_up_with_exact_multiples_kept()

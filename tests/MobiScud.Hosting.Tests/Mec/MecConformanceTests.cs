@@ -21,7 +21,7 @@ namespace MobiScud.Hosting.Tests.Mec;
 /// </summary>
 public sealed class MecConformanceTests(ITestOutputHelper output)
 {
-    private static readonly UeId HandoverUe = new("imsi-001010123456815");
+    private static readonly UeId _handoverUe = new("imsi-001010123456815");
     private const string HandoverUeAddress = "45.45.0.11";
 
     [Fact]
@@ -34,11 +34,11 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
         }
 
         var events = session.Entries.Select(e => e.Event).ToList();
-        var attach = events.OfType<UeAttached>().First(a => a.Ue == HandoverUe);
+        var attach = events.OfType<UeAttached>().First(a => a.Ue == _handoverUe);
         Assert.NotNull(attach.Cell);
         var bearer = attach.Bearers[0];
         Assert.NotNull(bearer.Qci);
-        var firstHandover = events.FindIndex(e => e is HandoverCompleted && e.Ue == HandoverUe);
+        var firstHandover = events.FindIndex(e => e is HandoverCompleted && e.Ue == _handoverUe);
         var (releasedQci, releasedERab) = FirstRelease(events);
 
         using var sink = new MecReceiver();
@@ -62,7 +62,7 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
             catch (TimeoutException)
             {
                 output.WriteLine("received: " + string.Join("; ", Seen(sink).Order()));
-                output.WriteLine("state: " + JsonSerializer.Serialize(await host.State(HandoverUe), McJson.Options));
+                output.WriteLine("state: " + JsonSerializer.Serialize(await host.State(_handoverUe), McJson.Options));
                 throw;
             }
         }
@@ -193,7 +193,7 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
             await host.Pipeline.PostAsync(e);
         }
 
-        await Wait.Until(async () => (await host.State(HandoverUe))?.ServingEnb == new EnbId(67), "the UE served by eNB 67");
+        await Wait.Until(async () => (await host.State(_handoverUe))?.ServingEnb == new EnbId(67), "the UE served by eNB 67");
         var rab = await Call(api, HttpMethod.Get, "/rni/v2/queries/rab_info?app_ins_id=app-1", null, MecSpec.Mec012, null, HttpStatusCode.OK, "RabInfo");
         Assert.Contains(rab!["cellUserInfo"]!.AsArray(), c => c!["ecgi"]!["cellId"]!.GetValue<string>() == "00043A0");
         var bearers = await Call(api, HttpMethod.Get, $"/rni/v2/queries/s1_bearer_info?ue_ipv4_address={HandoverUeAddress}", null, MecSpec.Mec012, null, HttpStatusCode.OK, "S1BearerInfo");
@@ -204,7 +204,7 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
         // The PVM follows the UE to site-b (INTERHOST_MOVEOUT_TRIGGERED, then COMPLETED); an operator's move to site-c,
         // whose migrations fail, gives INTERHOST_MOVEOUT_FAILED. Then the rest of the capture.
         await Until(() => Statuses(sink, "/mobility").Contains(2), "a completed migration");
-        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsJsonAsync($"/api/v1/pvms/{HandoverUe}/move", new { site = "site-c" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsJsonAsync($"/api/v1/pvms/{_handoverUe}/move", new { site = "site-c" })).StatusCode);
         await Until(() => Statuses(sink, "/mobility").Contains(3), "a failed migration");
         foreach (var e in events.Skip(firstHandover + 1))
         {
@@ -240,7 +240,7 @@ public sealed class MecConformanceTests(ITestOutputHelper output)
         Assert.All(posts.Where(p => p.Path == "/s1").Select(p => p.Body),
             s => Assert.Equal(HandoverUeAddress, s.GetProperty("s1UeInfo").GetProperty("associateId")[0].GetProperty("value").GetString()));
         var adjacent = posts.First(p => p.Path == "/adjacent").Body;
-        Assert.Equal($"pvm-{HandoverUe}", adjacent.GetProperty("adjacentAppInfo")[0].GetProperty("appInstanceId").GetString());
+        Assert.Equal($"pvm-{_handoverUe}", adjacent.GetProperty("adjacentAppInfo")[0].GetProperty("appInstanceId").GetString());
 
         // The expired subscriptions are gone; the others are still there.
         Assert.Equal(3, await MecBodies.Count(api, "/amsi/v1"));

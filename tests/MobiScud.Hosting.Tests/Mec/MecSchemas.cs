@@ -43,14 +43,14 @@ public enum MecSpec
 /// </summary>
 public static partial class MecSchemas
 {
-    private static readonly Lazy<BuildOptions> Options = new(Load);
+    private static readonly Lazy<BuildOptions> _options = new(Load);
 
     /// <summary>Errors of <paramref name="body"/> against #/components/schemas/<paramref name="schema"/>; empty when valid.</summary>
     public static IReadOnlyList<string> Validate(MecSpec spec, string schema, JsonNode? body)
     {
         var json = JsonSchema.FromText(
             $$"""{"$ref":"{{BaseUri(spec)}}#/components/schemas/{{schema}}"}""",
-            Options.Value);
+            _options.Value);
         using var document = JsonDocument.Parse(body?.ToJsonString() ?? "null");
         var result = json.Evaluate(document.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         if (result.IsValid)

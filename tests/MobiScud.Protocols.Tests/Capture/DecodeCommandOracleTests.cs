@@ -11,13 +11,13 @@ namespace MobiScud.Protocols.Tests.Capture;
 /// </summary>
 public sealed class DecodeCommandOracleTests
 {
-    private static readonly string[] OurFields =
+    private static readonly string[] _ourFields =
     [
         "frame", "procedureCode", "mmeUeS1apId", "otherMmeUeS1apIds", "enbUeS1apId", "otherEnbUeS1apIds", "eRabIds", "teids",
         "transportAddresses", "globalEnbId", "targetId", "ecgi", "imsi", "ueIp", "nasTypes", "nas", "protocol",
     ];
 
-    private static readonly string[] TsharkFields =
+    private static readonly string[] _tsharkFields =
     [
         "frame.number", "s1ap.procedureCode", "s1ap.MME_UE_S1AP_ID", "s1ap.ENB_UE_S1AP_ID", "s1ap.e_RAB_ID",
         "s1ap.gTP_TEID", "s1ap.dL_gTP_TEID", "s1ap.uL_GTP_TEID", "s1ap.dL_GTP_TEID",
@@ -33,7 +33,7 @@ public sealed class DecodeCommandOracleTests
         var file = TestData.Capture(name);
         var output = new StringWriter();
         var errors = new StringWriter();
-        var code = DecodeCommand.Run([file], PipelineOptions.Default, DecodeCommand.Format.Fields, OurFields, header: false, output, errors);
+        var code = DecodeCommand.Run([file], PipelineOptions.Default, DecodeCommand.Format.Fields, _ourFields, header: false, output, errors);
         Assert.Equal(0, code);
 
         var ours = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -41,7 +41,7 @@ public sealed class DecodeCommandOracleTests
             .Where(r => r[16] == "s1ap") // NGAP rows: NgapDecodeOracleTests
             .GroupBy(r => long.Parse(r[0], CultureInfo.InvariantCulture))
             .ToDictionary(g => g.Key, g => g.ToList());
-        var theirs = await Tshark.FieldsAsync(file, "s1ap", TsharkFields);
+        var theirs = await Tshark.FieldsAsync(file, "s1ap", _tsharkFields);
         Assert.Equal(theirs.Select(r => long.Parse(r[0], CultureInfo.InvariantCulture)), ours.Keys.Order());
         if (name.Contains("ngap", StringComparison.Ordinal))
         {

@@ -13,13 +13,13 @@ namespace MobiScud.Protocols.Tests.Capture;
 /// </summary>
 public sealed class NgapDecodeOracleTests
 {
-    private static readonly string[] OurFields =
+    private static readonly string[] _ourFields =
     [
         "frame", "procedureCode", "amfUeNgapId", "otherAmfUeNgapIds", "ranUeNgapId", "otherRanUeNgapIds", "pduSessionIds", "teids",
         "transportAddresses", "globalRanNodeId", "targetId", "nrCgi", "imsi", "ueIp", "nasTypes", "nas", "sTmsi", "guti", "protocol",
     ];
 
-    private static readonly string[] TsharkFields =
+    private static readonly string[] _tsharkFields =
     [
         "frame.number", "ngap.procedureCode", "ngap.AMF_UE_NGAP_ID", "ngap.RAN_UE_NGAP_ID", "ngap.pDUSessionID", "ngap.gTP_TEID",
         "ngap.transportLayerAddress", "ngap.gNB_ID", "ngap.NRCellIdentity", "nas_5gs.mm.suci.msin", "nas_5gs.sm.pdu_addr_inf_ipv4",
@@ -34,7 +34,7 @@ public sealed class NgapDecodeOracleTests
     {
         var file = TestData.Capture(name);
         var output = new StringWriter();
-        var code = DecodeCommand.Run([file], PipelineOptions.Default, DecodeCommand.Format.Fields, OurFields, header: false, output, new StringWriter());
+        var code = DecodeCommand.Run([file], PipelineOptions.Default, DecodeCommand.Format.Fields, _ourFields, header: false, output, new StringWriter());
         Assert.Equal(0, code);
         var ours = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.TrimEnd('\r').Split('\t'))
@@ -44,7 +44,7 @@ public sealed class NgapDecodeOracleTests
 
         var tshark = ExternalTool.Require("tshark", "tshark");
         var args = new List<string> { "-r", file, "-n", "-o", "nas-5gs.null_decipher:TRUE", "-Y", "ngap && sctp", "-T", "fields", "-E", "separator=\t" };
-        foreach (var f in TsharkFields)
+        foreach (var f in _tsharkFields)
         {
             args.AddRange(["-e", f]);
         }

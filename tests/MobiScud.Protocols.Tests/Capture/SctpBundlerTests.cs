@@ -14,13 +14,13 @@ namespace MobiScud.Protocols.Tests.Capture;
 /// </summary>
 public sealed class SctpBundlerTests
 {
-    private static readonly string[] Inputs =
+    private static readonly string[] _inputs =
         ["open5gs_testattach.pcapng", "magma_gx_gy_combined_04_32ue.pcapng", "mobiscud_home_enb_handovers.pcap"];
 
     [Fact]
     public async Task A_bundled_capture_holds_every_s1ap_message_of_the_original_in_fewer_frames_and_tshark_finds_nothing_malformed()
     {
-        var inputs = Inputs.Select(TestData.Capture).ToList();
+        var inputs = _inputs.Select(TestData.Capture).ToList();
         var plain = Generate(inputs, bundle: 1, keepUeOrder: false);
         var dense = Generate(inputs, bundle: 16, keepUeOrder: false);
         try
@@ -66,7 +66,7 @@ public sealed class SctpBundlerTests
     [Fact]
     public void Keeping_every_ues_order_the_bundled_capture_replays_to_the_same_ue_events()
     {
-        var inputs = Inputs.Select(TestData.Capture).ToList();
+        var inputs = _inputs.Select(TestData.Capture).ToList();
         var plain = Generate(inputs, bundle: 1, keepUeOrder: true);
         var ordered = Generate(inputs, bundle: 16, keepUeOrder: true);
         try
@@ -89,7 +89,7 @@ public sealed class SctpBundlerTests
         Assert.Same(junk, Assert.Single(result).Ip);
         Assert.Equal(0, SctpBundler.S1apMessages(junk));
         Assert.Throws<ArgumentOutOfRangeException>(() => SctpBundler.Bundle([], maxChunks: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => BenchCaptureGenerator.Generate([TestData.Capture(Inputs[0])], 1, Stream.Null, BenchFilter.Signalling, bundle: 33));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BenchCaptureGenerator.Generate([TestData.Capture(_inputs[0])], 1, Stream.Null, BenchFilter.Signalling, bundle: 33));
     }
 
     private static string Generate(IReadOnlyList<string> inputs, int bundle, bool keepUeOrder)

@@ -5,17 +5,17 @@ namespace MobiScud.Protocols.Tests.Capture;
 /// <summary>Runs tshark (the oracle) with -T fields and caches the rows per file and query.</summary>
 internal static class Tshark
 {
-    private static readonly Dictionary<string, Task<IReadOnlyList<string[]>>> Cache = [];
+    private static readonly Dictionary<string, Task<IReadOnlyList<string[]>>> _cache = [];
 
     public static Task<IReadOnlyList<string[]>> FieldsAsync(string file, string filter, params string[] fields)
     {
         var key = $"{file}|{filter}|{string.Join(',', fields)}";
-        lock (Cache)
+        lock (_cache)
         {
-            if (!Cache.TryGetValue(key, out var task))
+            if (!_cache.TryGetValue(key, out var task))
             {
                 task = RunAsync(file, filter, fields);
-                Cache[key] = task;
+                _cache[key] = task;
             }
 
             return task;

@@ -13,7 +13,7 @@ namespace MobiScud.Protocols.Tests.Link;
 /// </summary>
 public sealed class TransportVariantsOracleTests
 {
-    private static readonly Lazy<List<byte[]>> SourcePackets = new(LoadSourcePackets);
+    private static readonly Lazy<List<byte[]>> _sourcePackets = new(LoadSourcePackets);
 
     public static TheoryData<string> LinkVariants() => ["ethernet", "vlan", "qinq", "sll", "sll2", "null-le", "null-be", "loop", "raw", "ipv4", "ipv6-ext", "ipv6-linktype", "udp-encap", "ip-fragments"];
 
@@ -21,7 +21,7 @@ public sealed class TransportVariantsOracleTests
     [MemberData(nameof(LinkVariants))]
     public async Task Link_and_network_variants_match_tshark(string variant)
     {
-        var (link, frames) = Build(variant, SourcePackets.Value);
+        var (link, frames) = Build(variant, _sourcePackets.Value);
         var path = WritePcap(variant, link, frames, bigEndian: variant == "sll", micro: variant == "loop");
         await AssertSameS1apAsTshark(path, expectAtLeast: 20);
     }
@@ -31,7 +31,7 @@ public sealed class TransportVariantsOracleTests
     {
         // One association (the first source packet's), new TSNs from 1000: a message in three DATA fragments, a
         // retransmitted middle fragment, two whole messages bundled in one packet, and a retransmitted whole packet.
-        var packets = SourcePackets.Value.Where(p => p.Length > 100 && p[((p[0] & 0x0F) * 4) + 12] == 0 && p[((p[0] & 0x0F) * 4) + 13] == 3).Take(3).ToList();
+        var packets = _sourcePackets.Value.Where(p => p.Length > 100 && p[((p[0] & 0x0F) * 4) + 12] == 0 && p[((p[0] & 0x0F) * 4) + 13] == 3).Take(3).ToList();
         var first = packets[0];
         var ihl = (first[0] & 0x0F) * 4;
         var message = first.AsSpan(ihl + 12 + 16, BinaryPrimitives.ReadUInt16BigEndian(first.AsSpan(ihl + 12 + 2)) - 16).ToArray();
@@ -53,7 +53,7 @@ public sealed class TransportVariantsOracleTests
     [Fact]
     public async Task Pcapng_with_several_interfaces_link_types_and_resolutions_matches_tshark()
     {
-        var packets = SourcePackets.Value.Take(40).ToList();
+        var packets = _sourcePackets.Value.Take(40).ToList();
         var path = Path.Combine(Path.GetTempPath(), $"mobiscud-capture-{Environment.ProcessId}-multi.pcapng");
         using (var f = File.Create(path))
         {

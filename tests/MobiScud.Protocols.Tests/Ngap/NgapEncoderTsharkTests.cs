@@ -17,11 +17,11 @@ namespace MobiScud.Protocols.Tests.Ngap;
 /// </summary>
 public class NgapEncoderTsharkTests
 {
-    private static readonly PlmnIdentity Plmn = PlmnIdentity.FromMccMnc("001", "01");
-    private static readonly NgTai TargetTai = new(Plmn, 0x000102);
-    private static readonly NrCgi SourceCell = new(Plmn, 0x0000_1234_5ul);
-    private static readonly NrCgi TargetCell = new(Plmn, 0xA_BCDE_F012ul);
-    private static readonly GlobalRanNodeId TargetGnb = new(Plmn, RanNodeKind.Gnb, 0x2ABCDEF, 26);
+    private static readonly PlmnIdentity _plmn = PlmnIdentity.FromMccMnc("001", "01");
+    private static readonly NgTai _targetTai = new(_plmn, 0x000102);
+    private static readonly NrCgi _sourceCell = new(_plmn, 0x0000_1234_5ul);
+    private static readonly NrCgi _targetCell = new(_plmn, 0xA_BCDE_F012ul);
+    private static readonly GlobalRanNodeId _targetGnb = new(_plmn, RanNodeKind.Gnb, 0x2ABCDEF, 26);
     private const ulong Amf = 1_000_000_000_001; // beyond 32 bits: AMF-UE-NGAP-ID is 40 bits
     private const uint SourceRan = 7;
     private const uint TargetRan = 4_000_000_000;
@@ -52,11 +52,11 @@ public class NgapEncoderTsharkTests
         var tgtRan = Ie(NgapIeId.RanUeNgapId, Criticality.Ignore, NgapIeEncoder.RanUeNgapId(TargetRan));
         var hoType = Ie(NgapIeId.HandoverType, Criticality.Reject, NgapIeEncoder.HandoverType(NgapHandoverType.Intra5gs));
         var radio = Ie(NgapIeId.Cause, Criticality.Ignore, NgapIeEncoder.Cause(new NgapCause(NgapCauseGroup.RadioNetwork, 16)));
-        var container = Ie(NgapIeId.SourceToTargetTransparentContainer, Criticality.Reject, NgapIeEncoder.SourceToTargetContainer(TargetCell, SourceCell, 30));
+        var container = Ie(NgapIeId.SourceToTargetTransparentContainer, Criticality.Reject, NgapIeEncoder.SourceToTargetContainer(_targetCell, _sourceCell, 30));
         var back = Ie(NgapIeId.TargetToSourceTransparentContainer, Criticality.Reject, NgapIeEncoder.TargetToSourceContainer());
         var upf = Tunnel("10.10.0.1", 0x0000_0101);
         var required = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.HandoverPreparation, amf, srcRan, hoType, radio,
-            Ie(NgapIeId.TargetId, Criticality.Reject, NgapIeEncoder.TargetId(new NgapTargetRanNode(TargetGnb, TargetTai))),
+            Ie(NgapIeId.TargetId, Criticality.Reject, NgapIeEncoder.TargetId(new NgapTargetRanNode(_targetGnb, _targetTai))),
             Ie(NgapIeId.PduSessionResourceListHoRqd, Criticality.Reject, NgapIeEncoder.PduSessionList(NgapIeId.PduSessionResourceListHoRqd, [Session(1), Session(2), Session(5)])),
             container);
         var request = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.HandoverResourceAllocation, amf, hoType, radio,
@@ -76,7 +76,7 @@ public class NgapEncoderTsharkTests
                 [Session(5, cause: new NgapCause(NgapCauseGroup.RadioNetwork, 22))])),
             back);
         var notify = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.HandoverNotification, amf, tgtRan,
-            Ie(NgapIeId.UserLocationInformation, Criticality.Ignore, NgapIeEncoder.UserLocationNr(TargetCell, TargetTai)));
+            Ie(NgapIeId.UserLocationInformation, Criticality.Ignore, NgapIeEncoder.UserLocationNr(_targetCell, _targetTai)));
         var cancel = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.HandoverCancel, amf, srcRan,
             Ie(NgapIeId.Cause, Criticality.Ignore, NgapIeEncoder.Cause(new NgapCause(NgapCauseGroup.RadioNetwork, 5))));
         var prepFailure = Msg(NgapPduType.UnsuccessfulOutcome, NgapProcedureCode.HandoverPreparation, amf, srcRan,
@@ -88,7 +88,7 @@ public class NgapEncoderTsharkTests
         var pathSwitch = Msg(NgapPduType.InitiatingMessage, NgapProcedureCode.PathSwitchRequest,
             Ie(NgapIeId.RanUeNgapId, Criticality.Reject, NgapIeEncoder.RanUeNgapId(55)),
             Ie(NgapIeId.SourceAmfUeNgapId, Criticality.Reject, NgapIeEncoder.AmfUeNgapId(Amf)),
-            Ie(NgapIeId.UserLocationInformation, Criticality.Ignore, NgapIeEncoder.UserLocationNr(TargetCell, TargetTai)),
+            Ie(NgapIeId.UserLocationInformation, Criticality.Ignore, NgapIeEncoder.UserLocationNr(_targetCell, _targetTai)),
             Ie(NgapIeId.PduSessionResourceToBeSwitchedDlList, Criticality.Reject, NgapIeEncoder.PduSessionList(NgapIeId.PduSessionResourceToBeSwitchedDlList,
                 [Session(1, dl: Tunnel("10.30.0.3", 0xC0000001), qfis: 0b10), Session(2, dl: dualStack, qfis: 0b110)])));
         var pathSwitchAck = Msg(NgapPduType.SuccessfulOutcome, NgapProcedureCode.PathSwitchRequest, amf,
@@ -221,8 +221,8 @@ public class NgapEncoderTsharkTests
 
             // Our decoder reads back what we built, including what tshark only shows as a tree.
             var s = NgapDecoder.Decode(messages[0].Encode());
-            Assert.Equal(TargetCell, s.TargetCell);
-            Assert.Equal(new NgapTargetRanNode(TargetGnb, TargetTai), s.Target);
+            Assert.Equal(_targetCell, s.TargetCell);
+            Assert.Equal(new NgapTargetRanNode(_targetGnb, _targetTai), s.Target);
             var a = NgapDecoder.Decode(messages[2].Encode());
             Assert.Equal(new[] { 1, 2, 5 }, a.PduSessions.Select(p => (int)p.PduSessionId));
             Assert.Equal(0xF0000001u, a.PduSessions[0].DlForwarding!.Value.Teid);

@@ -11,10 +11,10 @@ public class NgapOracleTests
 {
     public static readonly string[] NgapCaptures = ["5greplay_oai_ngap.pcap", "open5gs_testregistration_ngap.pcapng"];
 
-    private static readonly HashSet<string> AmfIdFields = ["ngap.AMF_UE_NGAP_ID", "ngap.aMF_UE_NGAP_ID"];
-    private static readonly HashSet<string> RanIdFields = ["ngap.RAN_UE_NGAP_ID", "ngap.rAN_UE_NGAP_ID"];
-    private static readonly HashSet<string> NasFields = ["ngap.NAS_PDU", "ngap.pDUSessionNAS_PDU", "ngap.nAS_PDU"];
-    private static readonly HashSet<string> CauseFields = ["ngap.radioNetwork", "ngap.transport", "ngap.nas", "ngap.protocol", "ngap.misc"];
+    private static readonly HashSet<string> _amfIdFields = ["ngap.AMF_UE_NGAP_ID", "ngap.aMF_UE_NGAP_ID"];
+    private static readonly HashSet<string> _ranIdFields = ["ngap.RAN_UE_NGAP_ID", "ngap.rAN_UE_NGAP_ID"];
+    private static readonly HashSet<string> _nasFields = ["ngap.NAS_PDU", "ngap.pDUSessionNAS_PDU", "ngap.nAS_PDU"];
+    private static readonly HashSet<string> _causeFields = ["ngap.radioNetwork", "ngap.transport", "ngap.nas", "ngap.protocol", "ngap.misc"];
 
     public static IEnumerable<object[]> Captures() => NgapCaptures.Select(c => new object[] { c });
 
@@ -68,10 +68,10 @@ public class NgapOracleTests
 
         var amf = new[] { s.AmfUeNgapId, s.SourceAmfUeNgapId }.Concat(s.ResetConnections.Select(c => c.AmfUeNgapId))
             .Where(x => x.HasValue).Select(x => x!.Value).Distinct().Order();
-        Same("AMF-UE-NGAP-ID", amf, m.ValuesOf(AmfIdFields).Select(ulong.Parse).Distinct().Order());
+        Same("AMF-UE-NGAP-ID", amf, m.ValuesOf(_amfIdFields).Select(ulong.Parse).Distinct().Order());
         var ran = new[] { s.RanUeNgapId }.Concat(s.ResetConnections.Select(c => c.RanUeNgapId))
             .Where(x => x.HasValue).Select(x => x!.Value).Distinct().Order();
-        Same("RAN-UE-NGAP-ID", ran, m.ValuesOf(RanIdFields).Select(uint.Parse).Distinct().Order());
+        Same("RAN-UE-NGAP-ID", ran, m.ValuesOf(_ranIdFields).Select(uint.Parse).Distinct().Order());
 
         Same("PDU session ids", s.PduSessions.Select(p => (int)p.PduSessionId), m.Values("ngap.pDUSessionID").Select(int.Parse));
 
@@ -100,7 +100,7 @@ public class NgapOracleTests
 
         var causes = new[] { s.Cause }.Concat(s.PduSessions.Select(p => p.Cause)).Where(c => c.HasValue).Select(c => c!.Value)
             .Select(c => $"{c.Group}:{c.Value}").Order();
-        var theirCauses = m.Fields.Where(f => CauseFields.Contains(f.Key))
+        var theirCauses = m.Fields.Where(f => _causeFields.Contains(f.Key))
             .Select(f => $"{CauseGroupOf(f.Key)}:{f.Value}").Order();
         Same("causes", causes, theirCauses);
 
@@ -111,7 +111,7 @@ public class NgapOracleTests
         }
 
         nas.AddRange(s.PduSessions.Where(p => p.HasNasPdu).Select(p => Convert.ToHexString(s.ItemNasPdu(p))));
-        Same("NAS-PDUs", nas.Order(), m.ValuesOf(NasFields).Select(Hex).Order());
+        Same("NAS-PDUs", nas.Order(), m.ValuesOf(_nasFields).Select(Hex).Order());
 
         Same("QFIs", s.PduSessions.SelectMany(p => p.Qfis()).Order(), m.Values("ngap.qosFlowIdentifier").Select(int.Parse).Order());
 

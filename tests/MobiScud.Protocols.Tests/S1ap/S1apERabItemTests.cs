@@ -32,7 +32,7 @@ public sealed class S1apERabItemTests
         { S1apIeId.ERabModifyListBearerModConf, S1apIeId.ERabModifyItemBearerModConf },
     };
 
-    private static readonly byte[] Nas = [0x07, 0x46]; // a plain EMM DETACH ACCEPT: tshark dissects the NAS too
+    private static readonly byte[] _nas = [0x07, 0x46]; // a plain EMM DETACH ACCEPT: tshark dissects the NAS too
 
     /// <summary>An item with every field set; the layout decides which ones are written.</summary>
     private static ERabItem Full(ushort listId, ushort itemId, byte erabId) => new()
@@ -52,7 +52,7 @@ public sealed class S1apERabItemTests
     [MemberData(nameof(Items))]
     public void Our_reader_reads_back_an_item_that_writes_the_same_bytes(ushort listId, ushort itemId)
     {
-        var written = S1apIeCodec.EncodeERabItem(Full(listId, itemId, 9), Nas);
+        var written = S1apIeCodec.EncodeERabItem(Full(listId, itemId, 9), _nas);
         var r = new AperReader(written);
         Assert.True(S1apIeCodec.TryReadERabItem(ref r, listId, itemId, out var read));
         Assert.Equal((listId, itemId, (byte)9), (read.ListIeId, read.ItemIeId, read.ERabId));
@@ -63,7 +63,7 @@ public sealed class S1apERabItemTests
         Assert.True(read.Qos is null || read.Qos == full.Qos);
         Assert.True(read.Cause is null || read.Cause == full.Cause);
         var nas = read.HasNasPdu ? written.AsSpan(read.NasPduOffset, read.NasPduLength) : default;
-        Assert.True(!read.HasNasPdu || nas.SequenceEqual(Nas));
+        Assert.True(!read.HasNasPdu || nas.SequenceEqual(_nas));
         Assert.Equal(written, S1apIeCodec.EncodeERabItem(read, nas));
     }
 
@@ -85,7 +85,7 @@ public sealed class S1apERabItemTests
         [
             new S1apProtocolIe(S1apIeId.MmeUeS1apId, Criticality.Reject, S1apIeCodec.EncodeMmeUeS1apId(1)),
             new S1apProtocolIe(row.Item1, Criticality.Reject, S1apIeCodec.EncodeERabList(row.Item2, Criticality.Reject,
-                [S1apIeCodec.EncodeERabItem(Full(row.Item1, row.Item2, (byte)(i + 1)), Nas)])),
+                [S1apIeCodec.EncodeERabItem(Full(row.Item1, row.Item2, (byte)(i + 1)), _nas)])),
         ])).ToList();
         var dir = Directory.CreateTempSubdirectory("mobiscud-s1ap-erab-");
         try

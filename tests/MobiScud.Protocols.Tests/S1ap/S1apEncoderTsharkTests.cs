@@ -12,7 +12,7 @@ namespace MobiScud.Protocols.Tests.S1ap;
 /// </summary>
 public class S1apEncoderTsharkTests
 {
-    private static readonly PlmnIdentity Plmn = PlmnIdentity.FromMccMnc("001", "01");
+    private static readonly PlmnIdentity _plmn = PlmnIdentity.FromMccMnc("001", "01");
 
     private static S1apProtocolIe Ie(ushort id, Criticality c, byte[] value) => new(id, c, value);
 
@@ -27,7 +27,7 @@ public class S1apEncoderTsharkTests
 
     private static GtpTunnel Tunnel(string ip, uint teid) => new(TransportLayerAddress.FromIp(IPAddress.Parse(ip)), teid);
 
-    private static readonly GtpTunnel DualStack =
+    private static readonly GtpTunnel _dualStack =
         new(TransportLayerAddress.FromIps(IPAddress.Parse("10.0.0.2"), IPAddress.Parse("2001:db8::1")), 0x55667788);
 
     private static List<S1apMessage> Messages()
@@ -38,11 +38,11 @@ public class S1apEncoderTsharkTests
             Ie(S1apIeId.ERabToBeSwitchedDlList, Criticality.Reject, S1apIeCodec.EncodeERabList(S1apIeId.ERabToBeSwitchedDlItem, Criticality.Reject,
             [
                 S1apIeCodec.EncodeERabItem(Item(S1apIeId.ERabToBeSwitchedDlItem, 5, Tunnel("10.0.0.1", 0x11223344))),
-                S1apIeCodec.EncodeERabItem(Item(S1apIeId.ERabToBeSwitchedDlItem, 6, DualStack)),
+                S1apIeCodec.EncodeERabItem(Item(S1apIeId.ERabToBeSwitchedDlItem, 6, _dualStack)),
             ])),
             Ie(S1apIeId.SourceMmeUeS1apId, Criticality.Reject, S1apIeCodec.EncodeMmeUeS1apId(16777690)),
-            Ie(S1apIeId.EutranCgi, Criticality.Ignore, S1apIeCodec.EncodeEutranCgi(new EutranCgi(Plmn, 0x1234567))),
-            Ie(S1apIeId.Tai, Criticality.Ignore, S1apIeCodec.EncodeTai(new Tai(Plmn, 7))),
+            Ie(S1apIeId.EutranCgi, Criticality.Ignore, S1apIeCodec.EncodeEutranCgi(new EutranCgi(_plmn, 0x1234567))),
+            Ie(S1apIeId.Tai, Criticality.Ignore, S1apIeCodec.EncodeTai(new Tai(_plmn, 7))),
         ]);
         var releasePair = new S1apMessage(S1apPduType.InitiatingMessage, S1apProcedureCode.UeContextRelease, Criticality.Reject,
         [
@@ -61,7 +61,7 @@ public class S1apEncoderTsharkTests
             Ie(S1apIeId.HandoverType, Criticality.Reject, S1apIeCodec.EncodeHandoverType(HandoverType.IntraLte)),
             Ie(S1apIeId.Cause, Criticality.Ignore, S1apIeCodec.EncodeCause(new S1apCause(CauseGroup.RadioNetwork, 16))),
             Ie(S1apIeId.TargetId, Criticality.Reject, S1apIeCodec.EncodeTargetEnbId(
-                new TargetEnbId(new GlobalEnbId(Plmn, EnbIdKind.Macro, 0x12345), new Tai(Plmn, 9)))),
+                new TargetEnbId(new GlobalEnbId(_plmn, EnbIdKind.Macro, 0x12345), new Tai(_plmn, 9)))),
         ]);
         var hoAck = new S1apMessage(S1apPduType.SuccessfulOutcome, S1apProcedureCode.HandoverResourceAllocation, Criticality.Reject,
         [
@@ -85,8 +85,8 @@ public class S1apEncoderTsharkTests
         [
             Ie(S1apIeId.EnbUeS1apId, Criticality.Reject, S1apIeCodec.EncodeEnbUeS1apId(3)),
             Ie(S1apIeId.NasPdu, Criticality.Reject, S1apIeCodec.EncodeNasPdu(Convert.FromHexString("0746"))),
-            Ie(S1apIeId.Tai, Criticality.Reject, S1apIeCodec.EncodeTai(new Tai(Plmn, 7))),
-            Ie(S1apIeId.EutranCgi, Criticality.Ignore, S1apIeCodec.EncodeEutranCgi(new EutranCgi(Plmn, 0x19B01))),
+            Ie(S1apIeId.Tai, Criticality.Reject, S1apIeCodec.EncodeTai(new Tai(_plmn, 7))),
+            Ie(S1apIeId.EutranCgi, Criticality.Ignore, S1apIeCodec.EncodeEutranCgi(new EutranCgi(_plmn, 0x19B01))),
             Ie(S1apIeId.STmsi, Criticality.Reject, S1apIeCodec.EncodeSTmsi(new STmsi(0x01, 0xC0000740))),
         ]);
         return [pathSwitch, releasePair, releaseMme, hoRequired, hoAck, icsResponse, initialUe];

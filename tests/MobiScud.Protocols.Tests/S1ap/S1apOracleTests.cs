@@ -7,11 +7,11 @@ namespace MobiScud.Protocols.Tests.S1ap;
 /// <summary>Every S1AP message of every shared capture, decoded by us and by tshark: the MC fields must agree.</summary>
 public class S1apOracleTests
 {
-    private static readonly HashSet<string> MmeIdFields = ["s1ap.MME_UE_S1AP_ID", "s1ap.mME_UE_S1AP_ID"];
-    private static readonly HashSet<string> EnbIdFields = ["s1ap.ENB_UE_S1AP_ID", "s1ap.eNB_UE_S1AP_ID"];
-    private static readonly HashSet<string> ERabIdFields = ["s1ap.e_RAB_ID"];
-    private static readonly HashSet<string> TeidFields = ["s1ap.gTP_TEID", "s1ap.dL_gTP_TEID", "s1ap.uL_GTP_TEID", "s1ap.dL_GTP_TEID"];
-    private static readonly HashSet<string> TlaFields = ["s1ap.transportLayerAddress", "s1ap.dL_transportLayerAddress", "s1ap.uL_TransportLayerAddress"];
+    private static readonly HashSet<string> _mmeIdFields = ["s1ap.MME_UE_S1AP_ID", "s1ap.mME_UE_S1AP_ID"];
+    private static readonly HashSet<string> _enbIdFields = ["s1ap.ENB_UE_S1AP_ID", "s1ap.eNB_UE_S1AP_ID"];
+    private static readonly HashSet<string> _eRabIdFields = ["s1ap.e_RAB_ID"];
+    private static readonly HashSet<string> _teidFields = ["s1ap.gTP_TEID", "s1ap.dL_gTP_TEID", "s1ap.uL_GTP_TEID", "s1ap.dL_GTP_TEID"];
+    private static readonly HashSet<string> _tlaFields = ["s1ap.transportLayerAddress", "s1ap.dL_transportLayerAddress", "s1ap.uL_TransportLayerAddress"];
 
     public static IEnumerable<object[]> Captures() =>
         TestData.AllCaptures().Select(c => new object[] { Path.GetFileName(c) });
@@ -64,19 +64,19 @@ public class S1apOracleTests
         // tshark lists the members of a UE-S1AP-ID pair twice, so ids are compared as sets.
         var mme = new[] { s.MmeUeS1apId, s.SourceMmeUeS1apId, s.MmeUeS1apId2 }.Concat(s.ResetConnections.Select(c => c.MmeUeS1apId))
             .Where(x => x.HasValue).Select(x => x!.Value).Distinct().Order();
-        Same("MME-UE-S1AP-ID", mme, m.ValuesOf(MmeIdFields).Select(uint.Parse).Distinct().Order());
+        Same("MME-UE-S1AP-ID", mme, m.ValuesOf(_mmeIdFields).Select(uint.Parse).Distinct().Order());
         var enb = new[] { s.EnbUeS1apId }.Concat(s.ResetConnections.Select(c => c.EnbUeS1apId))
             .Where(x => x.HasValue).Select(x => x!.Value).Distinct().Order();
-        Same("eNB-UE-S1AP-ID", enb, m.ValuesOf(EnbIdFields).Select(uint.Parse).Distinct().Order());
+        Same("eNB-UE-S1AP-ID", enb, m.ValuesOf(_enbIdFields).Select(uint.Parse).Distinct().Order());
 
-        Same("E-RAB ids", s.ERabs.Select(e => (int)e.ERabId), m.ValuesOf(ERabIdFields).Select(int.Parse));
+        Same("E-RAB ids", s.ERabs.Select(e => (int)e.ERabId), m.ValuesOf(_eRabIdFields).Select(int.Parse));
 
         var tunnels = s.ERabs.SelectMany(e => new[] { e.Tunnel, e.DlForwarding, e.UlForwarding }).Where(t => t.HasValue).Select(t => t!.Value).ToList();
-        Same("TEIDs", tunnels.Select(t => t.Teid), m.ValuesOf(TeidFields).Select(ParseTeid));
+        Same("TEIDs", tunnels.Select(t => t.Teid), m.ValuesOf(_teidFields).Select(ParseTeid));
         Same(
             "transport addresses",
             tunnels.Where(t => !t.TransportLayerAddress.IsEmpty).Select(t => Convert.ToHexString(t.TransportLayerAddress.ToArray())),
-            m.ValuesOf(TlaFields).Select(h => h.Replace(":", string.Empty, StringComparison.Ordinal).ToUpperInvariant()));
+            m.ValuesOf(_tlaFields).Select(h => h.Replace(":", string.Empty, StringComparison.Ordinal).ToUpperInvariant()));
     }
 
     private static uint ParseTeid(string hex) =>

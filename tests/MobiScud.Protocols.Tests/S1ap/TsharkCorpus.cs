@@ -22,7 +22,7 @@ public sealed record TsharkMessage(string Capture, int Frame, byte[] Bytes, IRea
 /// </summary>
 public static class TsharkCorpus
 {
-    private static readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<TsharkMessage>>> Cache = new();
+    private static readonly ConcurrentDictionary<string, Lazy<IReadOnlyList<TsharkMessage>>> _cache = new();
 
     /// <summary>All messages of <paramref name="protocol"/> (tshark layer name: s1ap, gtpv2, gtp) in every shared capture.</summary>
     public static IReadOnlyList<TsharkMessage> All(string protocol) =>
@@ -31,7 +31,7 @@ public static class TsharkCorpus
 
     /// <summary>Messages of <paramref name="protocol"/> in frames matching <paramref name="displayFilter"/> (default: the protocol name).</summary>
     public static IReadOnlyList<TsharkMessage> For(string capture, string protocol, string? displayFilter = null) =>
-        Cache.GetOrAdd(capture + "|" + protocol + "|" + displayFilter, _ => new Lazy<IReadOnlyList<TsharkMessage>>(() => Load(capture, protocol, displayFilter ?? protocol))).Value;
+        _cache.GetOrAdd(capture + "|" + protocol + "|" + displayFilter, _ => new Lazy<IReadOnlyList<TsharkMessage>>(() => Load(capture, protocol, displayFilter ?? protocol))).Value;
 
     private static IReadOnlyList<TsharkMessage> Load(string capture, string protocol, string displayFilter)
     {

@@ -13,7 +13,7 @@ namespace MobiScud.Protocols.Tests.Sctp;
 /// </summary>
 public sealed class SctpPacketWriterTests
 {
-    private static readonly byte[] Cookie = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    private static readonly byte[] _cookie = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
     private static List<byte[]> Association()
     {
@@ -23,8 +23,8 @@ public sealed class SctpPacketWriterTests
         return
         [
             SctpPacketWriter.Packet(40000, SctpWellKnown.S1apPort, 0, SctpPacketWriter.Init(0x1111, 65535, 2, 2, 100)),
-            SctpPacketWriter.Packet(SctpWellKnown.S1apPort, 40000, 0x1111, SctpPacketWriter.InitAck(0x2222, 65535, 2, 2, 500, Cookie)),
-            SctpPacketWriter.Packet(40000, SctpWellKnown.S1apPort, 0x2222, SctpPacketWriter.CookieEcho(Cookie)),
+            SctpPacketWriter.Packet(SctpWellKnown.S1apPort, 40000, 0x1111, SctpPacketWriter.InitAck(0x2222, 65535, 2, 2, 500, _cookie)),
+            SctpPacketWriter.Packet(40000, SctpWellKnown.S1apPort, 0x2222, SctpPacketWriter.CookieEcho(_cookie)),
             SctpPacketWriter.Packet(SctpWellKnown.S1apPort, 40000, 0x1111, SctpPacketWriter.CookieAck()),
             SctpPacketWriter.Packet(40000, SctpWellKnown.S1apPort, 0x2222, SctpPacketWriter.Data(100, 0, 0, SctpWellKnown.S1apPpid, up)),
             SctpPacketWriter.Packet(SctpWellKnown.S1apPort, 40000, 0x1111, SctpPacketWriter.Sack(100, 65535), SctpPacketWriter.Data(500, 1, 0, SctpWellKnown.NgapPpid, down)),
@@ -67,7 +67,7 @@ public sealed class SctpPacketWriterTests
             Assert.Equal("100", lines[4][3]);
             Assert.Equal("500", lines[5][3]);
             Assert.Equal("60", lines[5][4]);
-            Assert.Equal(Convert.ToHexStringLower(Cookie), lines[1][5].Replace(":", string.Empty));
+            Assert.Equal(Convert.ToHexStringLower(_cookie), lines[1][5].Replace(":", string.Empty));
             Assert.Equal("100", lines[5][6]);
             Assert.Equal("500", lines[6][6]);
         }
@@ -91,7 +91,7 @@ public sealed class SctpPacketWriterTests
         Assert.True(SctpInitChunk.TryParse(initAck, out var init, out _));
         Assert.Equal(new SctpInitChunk(0x2222, 65535, 2, 2, 500), init);
         Assert.True(SctpInitChunk.TryFindStateCookie(initAck, out var cookie, out _));
-        Assert.Equal(Cookie, cookie.ToArray());
+        Assert.Equal(_cookie, cookie.ToArray());
 
         reader = new SctpChunkReader(packets[5]);
         Assert.True(reader.TryReadNext(out var sackChunk, out _));

@@ -13,7 +13,7 @@ namespace MobiScud.Protocols.Tests.Sctp;
 /// </summary>
 public sealed class TransportFuzzTests
 {
-    private static readonly Lazy<List<(LinkType Link, byte[] Frame)>> Seeds = new(LoadSeeds);
+    private static readonly Lazy<List<(LinkType Link, byte[] Frame)>> _seeds = new(LoadSeeds);
 
     private static int Iterations =>
         int.TryParse(Environment.GetEnvironmentVariable("MOBISCUD_FUZZ_ITERATIONS"), out var n) && n > 0 ? n : 100_000;
@@ -21,7 +21,7 @@ public sealed class TransportFuzzTests
     [Fact]
     public void Frame_decoder_never_throws_on_mutated_real_frames()
     {
-        var seeds = Seeds.Value;
+        var seeds = _seeds.Value;
         var random = new Random(4960);
         var sink = new CountingSink();
         var decoder = new FrameDecoder(sink);
@@ -46,7 +46,7 @@ public sealed class TransportFuzzTests
     [Fact]
     public void Throwing_decoders_raise_only_the_typed_error()
     {
-        var seeds = Seeds.Value;
+        var seeds = _seeds.Value;
         var random = new Random(768);
         var buffer = new byte[70_000];
         var typed = 0;

@@ -15,8 +15,8 @@ namespace MobiScud.Protocols.Tests.Tracking;
 /// </summary>
 public sealed class HomeEnbReplayTests
 {
-    private static readonly EnbId HeNb1 = new(HomeEnbCapture.HeNb1);
-    private static readonly EnbId HeNb2 = new(HomeEnbCapture.HeNb2);
+    private static readonly EnbId _heNb1 = new(HomeEnbCapture.HeNb1);
+    private static readonly EnbId _heNb2 = new(HomeEnbCapture.HeNb2);
 
     [Fact]
     public void A_sites_map_of_home_enb_ids_puts_every_command_at_the_site_of_the_enb_serving_the_ue()
@@ -24,7 +24,7 @@ public sealed class HomeEnbReplayTests
         var file = Path.Combine(Path.GetTempPath(), $"mobiscud-home-{Environment.ProcessId}-sites.txt");
         File.WriteAllLines(file, ["# Home eNB ids: 28 bits", "home:0x00A2C01 site-a", "0x00A2D01 site-b"]);
         var map = ReplayCommand.ReadSites(file);
-        Assert.Equal(new Dictionary<EnbId, SiteId> { [HeNb1] = new("site-a"), [HeNb2] = new("site-b") }, map);
+        Assert.Equal(new Dictionary<EnbId, SiteId> { [_heNb1] = new("site-a"), [_heNb2] = new("site-b") }, map);
 
         var session = new ReplaySession(map);
         using var source = CaptureFile.Open(TestData.Capture(HomeEnbCapture.FileName));
@@ -55,7 +55,7 @@ public sealed class HomeEnbReplayTests
             }
         }
 
-        Assert.Equal([HeNb1, HeNb2, HeNb1, HeNb2], Runs(steered.Select(s => s.Enb)));
+        Assert.Equal([_heNb1, _heNb2, _heNb1, _heNb2], Runs(steered.Select(s => s.Enb)));
         var sites = result.Entries.SelectMany(e => e.Commands).SelectMany(c => c switch
         {
             CreatePvm p => [p.Site],

@@ -156,10 +156,10 @@ internal sealed class NgapScenario
     /// <summary>Security Mode Command (integrity protected with the new context) selecting 5G-EA<paramref name="cipher"/>/5G-IA2.</summary>
     public static byte[] SecurityModeCommand(byte cipher) => Protected(3, 0x7E, 0x00, 0x5D, (byte)((cipher << 4) | 2), 0x07, 0x02, 0x80, 0x20);
 
-    private static readonly byte[] Guti = [0x00, 0x0B, 0xF2, 0x00, 0xF1, 0x10, 0x01, 0x00, 0x41, 0xC0, 0x00, 0x00, 0x01];
+    private static readonly byte[] _guti = [0x00, 0x0B, 0xF2, 0x00, 0xF1, 0x10, 0x01, 0x00, 0x41, 0xC0, 0x00, 0x00, 0x01];
 
     /// <summary>Registration Accept with the 5G-GUTI (TMSI 0xC0000001), integrity protected and ciphered.</summary>
-    public static byte[] RegistrationAccept() => Protected(2, [0x7E, 0x00, 0x42, 0x01, 0x01, 0x77, .. Guti]);
+    public static byte[] RegistrationAccept() => Protected(2, [0x7E, 0x00, 0x42, 0x01, 0x01, 0x77, .. _guti]);
 
     /// <summary>DL NAS Transport carrying PDU Session Establishment Accept (session 1, IPv4 <paramref name="ue"/>), protected and ciphered.</summary>
     public static byte[] PduSessionEstablishmentAccept(IPAddress ue)
@@ -172,5 +172,5 @@ internal sealed class NgapScenario
     public static byte[] ServiceRequest() => Protected(1, 0x7E, 0x00, 0x4C, 0x01, 0x00, 0x07, 0xF4, 0x00, 0x41, 0xC0, 0x00, 0x00, 0x01);
 
     /// <summary>Deregistration Request (UE originating, normal) with the 5G-GUTI, integrity protected.</summary>
-    public static byte[] DeregistrationRequest() => Protected(1, [0x7E, 0x00, 0x45, 0x01, .. Guti]);
+    public static byte[] DeregistrationRequest() => Protected(1, [0x7E, 0x00, 0x45, 0x01, .. _guti]);
 }

@@ -13,8 +13,8 @@ public sealed class EnbIdentityTests
 {
     private const string Home = "mobiscud_home_enb_handovers.pcap";
     private const string Ue = "imsi-001010000000042";
-    private static readonly EnbId HeNb1 = new(0x00A2C01);
-    private static readonly EnbId HeNb2 = new(0x00A2D01);
+    private static readonly EnbId _heNb1 = new(0x00A2C01);
+    private static readonly EnbId _heNb2 = new(0x00A2D01);
 
     /// <summary>The eNBs a UE's events name, with every EnbIdentified applied to what came before it.</summary>
     private static List<EnbId> Crossed(CaptureRun run)
@@ -40,18 +40,18 @@ public sealed class EnbIdentityTests
         // The attach names HeNB 1 by its cell read as a macro id (0xA2C): nothing says Home yet. The Target-ID of frame
         // 4 names a Home eNB, so that reading is replaced, and the MC is told before the handover it prepares.
         var renamed = Assert.Single(run.Events.OfType<EnbIdentified>());
-        Assert.Equal((new EnbId(0xA2C), HeNb1), (renamed.Was, renamed.Now));
+        Assert.Equal((new EnbId(0xA2C), _heNb1), (renamed.Was, renamed.Now));
         Assert.Equal(4, run.Timeline.Single(t => t.Event is EnbIdentified).Frame);
-        Assert.Equal([HeNb1, HeNb2], Crossed(run).OrderBy(e => e.Value));
+        Assert.Equal([_heNb1, _heNb2], Crossed(run).OrderBy(e => e.Value));
         var prepared = Assert.Single(run.Events.OfType<HandoverPrepared>());
-        Assert.Equal((HeNb1, HeNb2), (prepared.Source, prepared.Target));
-        Assert.Equal(HeNb2, Assert.Single(run.Events.OfType<HandoverCompleted>()).Target);
-        Assert.Equal(HeNb1, Assert.Single(run.Events.OfType<PathSwitched>()).Target);
-        Assert.Equal(HeNb2, Assert.Single(run.Events.OfType<ServiceRequested>()).Enb);
+        Assert.Equal((_heNb1, _heNb2), (prepared.Source, prepared.Target));
+        Assert.Equal(_heNb2, Assert.Single(run.Events.OfType<HandoverCompleted>()).Target);
+        Assert.Equal(_heNb1, Assert.Single(run.Events.OfType<PathSwitched>()).Target);
+        Assert.Equal(_heNb2, Assert.Single(run.Events.OfType<ServiceRequested>()).Enb);
 
         // The tracker's associations: two, both Home eNB ids, one learnt from the Target-ID, one from its cell.
         var enbs = run.Tracker.Enbs.Values.OrderBy(e => e.Id.Value).ToList();
-        Assert.Equal([HeNb1, HeNb2], enbs.Select(e => e.Id));
+        Assert.Equal([_heNb1, _heNb2], enbs.Select(e => e.Id));
         Assert.All(enbs, e => Assert.True(e.Home));
         Assert.Equal([EnbIdentitySource.Cells, EnbIdentitySource.TargetId], enbs.Select(e => e.Source));
         Assert.Contains(run.Notes, n => n.Kind == TrackerNoteKind.EnbIdentity && n.Text.Contains("home reading of cell 0x00A2C01", StringComparison.Ordinal));
@@ -60,10 +60,10 @@ public sealed class EnbIdentityTests
     [Fact]
     public void Configured_home_ids_read_the_cells_as_home_from_the_first_message()
     {
-        var run = CaptureRun.Of(Home, _ => true, [HeNb1, HeNb2]);
+        var run = CaptureRun.Of(Home, _ => true, [_heNb1, _heNb2]);
         Assert.DoesNotContain(run.Events, e => e is EnbIdentified);
-        Assert.Equal(HeNb1, Assert.Single(run.Events.OfType<UeAttached>()).Enb);
-        Assert.Equal([HeNb1, HeNb2], Crossed(run).OrderBy(e => e.Value));
+        Assert.Equal(_heNb1, Assert.Single(run.Events.OfType<UeAttached>()).Enb);
+        Assert.Equal([_heNb1, _heNb2], Crossed(run).OrderBy(e => e.Value));
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace MobiScud.Tracking.Tests.Partial;
 /// <summary>Identities that turn out to be one eNB: S1AP signals straight into <see cref="UeTracker.Apply"/>.</summary>
 public sealed class EnbMergeTests
 {
-    private static readonly NetEndpoint Mme = new(NetAddress.Parse("10.0.0.1"), 36412);
+    private static readonly NetEndpoint _mme = new(NetAddress.Parse("10.0.0.1"), 36412);
 
     private static (TrackerState State, List<TrackerNote> Notes) Apply(TrackerState state, List<TrackerNote> notes, S1apSignal s)
     {
@@ -24,14 +24,14 @@ public sealed class EnbMergeTests
         // first reads as macro eNB 0xA2D; the S1 Setup names Home eNB 0x00A2D01, whose id is that cell: one eNB.
         var first = new NetEndpoint(NetAddress.Parse("10.1.0.2"), 40000);
         var second = new NetEndpoint(NetAddress.Parse("10.1.0.2"), 36412);
-        var (state, notes) = Apply(TrackerState.Empty, [], new S1apSignal(TimeSpan.Zero, first, Mme, S1apProcedureCode.InitialUeMessage, S1apPduType.InitiatingMessage)
+        var (state, notes) = Apply(TrackerState.Empty, [], new S1apSignal(TimeSpan.Zero, first, _mme, S1apProcedureCode.InitialUeMessage, S1apPduType.InitiatingMessage)
         {
             EnbUeS1apId = 1,
             Cgi = new EutranCgi(default, 0x00A2D01),
         });
         Assert.Equal([new EnbId(0xA2D)], state.Enbs.Values.Select(e => e.Id));
 
-        (state, notes) = Apply(state, notes, new S1apSignal(TimeSpan.FromSeconds(1), second, Mme, S1apProcedureCode.S1Setup, S1apPduType.InitiatingMessage)
+        (state, notes) = Apply(state, notes, new S1apSignal(TimeSpan.FromSeconds(1), second, _mme, S1apProcedureCode.S1Setup, S1apPduType.InitiatingMessage)
         {
             GlobalEnbId = new GlobalEnbId(default, EnbIdKind.Home, 0x00A2D01),
         });
@@ -45,14 +45,14 @@ public sealed class EnbMergeTests
     public void Two_cells_on_one_association_make_it_a_macro_enb_whatever_was_named()
     {
         var enb = new NetEndpoint(NetAddress.Parse("10.1.0.3"), 36412);
-        var (state, notes) = Apply(TrackerState.Empty, [], new S1apSignal(TimeSpan.Zero, enb, Mme, S1apProcedureCode.S1Setup, S1apPduType.InitiatingMessage)
+        var (state, notes) = Apply(TrackerState.Empty, [], new S1apSignal(TimeSpan.Zero, enb, _mme, S1apProcedureCode.S1Setup, S1apPduType.InitiatingMessage)
         {
             GlobalEnbId = new GlobalEnbId(default, EnbIdKind.Home, 0x0000101),
         });
         var other = new NetEndpoint(NetAddress.Parse("10.1.0.4"), 36412);
         foreach (var (cell, frame) in new[] { (0x00B0001u, 1u), (0x00B0002u, 2u) })
         {
-            (state, notes) = Apply(state, notes, new S1apSignal(TimeSpan.FromSeconds(frame), other, Mme, S1apProcedureCode.InitialUeMessage, S1apPduType.InitiatingMessage)
+            (state, notes) = Apply(state, notes, new S1apSignal(TimeSpan.FromSeconds(frame), other, _mme, S1apProcedureCode.InitialUeMessage, S1apPduType.InitiatingMessage)
             {
                 EnbUeS1apId = frame,
                 Cgi = new EutranCgi(default, cell),

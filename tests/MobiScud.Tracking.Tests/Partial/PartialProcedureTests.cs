@@ -16,7 +16,7 @@ public sealed class PartialProcedureTests
     private const string Epc = "open5gs_testepc_2019.pcapng";
     private const string HandoverUe = "imsi-001010123456815";
 
-    private static readonly Lazy<CaptureRun> Whole = new(() => CaptureRun.Of(Epc, _ => true));
+    private static readonly Lazy<CaptureRun> _whole = new(() => CaptureRun.Of(Epc, _ => true));
 
     private static CaptureRun Without(params long[] frames) => CaptureRun.Of(Epc, n => !frames.Contains(n));
 
@@ -30,9 +30,9 @@ public sealed class PartialProcedureTests
     {
         var run = Without(lost);
         Assert.Contains(run.Inferred, n => n.Text.Contains(inferred, StringComparison.Ordinal));
-        Assert.Equal(Whole.Value.Kinds(HandoverUe), run.Kinds(HandoverUe));
+        Assert.Equal(_whole.Value.Kinds(HandoverUe), run.Kinds(HandoverUe));
         Assert.Equal(
-            Whole.Value.Events.OfType<HandoverCompleted>().Select(h => h.Target),
+            _whole.Value.Events.OfType<HandoverCompleted>().Select(h => h.Target),
             run.Events.OfType<HandoverCompleted>().Select(h => h.Target));
         if (lost[0] == 424)
         {
@@ -41,7 +41,7 @@ public sealed class PartialProcedureTests
         }
         else
         {
-            Assert.Equal(Whole.Value.Bearers(HandoverUe), run.Bearers(HandoverUe));
+            Assert.Equal(_whole.Value.Bearers(HandoverUe), run.Bearers(HandoverUe));
         }
     }
 
@@ -52,10 +52,10 @@ public sealed class PartialProcedureTests
     {
         var run = Without(lost);
         Assert.Contains(run.Inferred, n => n.Text.Contains("was admitted by the handover target", StringComparison.Ordinal));
-        Assert.Equal(Whole.Value.Bearers(HandoverUe), run.Bearers(HandoverUe));
+        Assert.Equal(_whole.Value.Bearers(HandoverUe), run.Bearers(HandoverUe));
 
         // The MC is told of the bearer at the handover's completion instead of at the setup: same events otherwise.
-        Assert.Equal(Whole.Value.Kinds(HandoverUe).Split(' ').Order(), run.Kinds(HandoverUe).Split(' ').Order());
+        Assert.Equal(_whole.Value.Kinds(HandoverUe).Split(' ').Order(), run.Kinds(HandoverUe).Split(' ').Order());
     }
 
     [Fact]
@@ -64,8 +64,8 @@ public sealed class PartialProcedureTests
         // 272 (setup response of E-RAB 6, requested in 271) lost; the release command 290 and response 291 name it.
         var run = Without(272);
         Assert.Contains(run.Inferred, n => n.Text.Contains("E-RAB 6 released before its setup was seen answered", StringComparison.Ordinal));
-        var whole = AllKinds(Whole.Value).ToList();
-        var ue = Whole.Value.Timeline.Single(t => t.Frame == 272).Event.Ue.Value;
+        var whole = AllKinds(_whole.Value).ToList();
+        var ue = _whole.Value.Timeline.Single(t => t.Frame == 272).Event.Ue.Value;
         whole.Remove($"{ue} BearerAdded");
         whole.Remove($"{ue} BearerReleased");
         Assert.Equal(whole, AllKinds(run));
@@ -77,8 +77,8 @@ public sealed class PartialProcedureTests
     public void E_rab_release_with_one_half_lost_releases_the_same_bearers(long[] lost, bool inferred)
     {
         var run = Without(lost);
-        Assert.Equal(AllKinds(Whole.Value), AllKinds(run));
-        Assert.Equal(Whole.Value.Events.OfType<BearerReleased>().Select(r => (r.Ue, r.ERabId)), run.Events.OfType<BearerReleased>().Select(r => (r.Ue, r.ERabId)));
+        Assert.Equal(AllKinds(_whole.Value), AllKinds(run));
+        Assert.Equal(_whole.Value.Events.OfType<BearerReleased>().Select(r => (r.Ue, r.ERabId)), run.Events.OfType<BearerReleased>().Select(r => (r.Ue, r.ERabId)));
         Assert.Equal(inferred, run.Inferred.Any(n => n.Text.Contains("after an E-RAB Release Command whose response was not seen", StringComparison.Ordinal)));
     }
 
@@ -87,8 +87,8 @@ public sealed class PartialProcedureTests
     {
         var run = Without(376);
         Assert.Contains(run.Inferred, n => n.Text.Contains("while the one on", StringComparison.Ordinal));
-        Assert.Equal(AllKinds(Whole.Value), AllKinds(run));
-        Assert.Equal(Whole.Value.Events.OfType<PathSwitched>().Select(p => (p.Target, p.Downlinks.Count)), run.Events.OfType<PathSwitched>().Select(p => (p.Target, p.Downlinks.Count)));
+        Assert.Equal(AllKinds(_whole.Value), AllKinds(run));
+        Assert.Equal(_whole.Value.Events.OfType<PathSwitched>().Select(p => (p.Target, p.Downlinks.Count)), run.Events.OfType<PathSwitched>().Select(p => (p.Target, p.Downlinks.Count)));
     }
 
     [Fact]
@@ -96,8 +96,8 @@ public sealed class PartialProcedureTests
     {
         var run = Without(369);
         Assert.Contains(run.Inferred, n => n.Text.Contains("PathSwitchRequestAcknowledge on", StringComparison.Ordinal) && n.Text.Contains("without its request", StringComparison.Ordinal));
-        Assert.Equal(AllKinds(Whole.Value), AllKinds(run));
-        var whole = Whole.Value.Events.OfType<PathSwitched>().ToList();
+        Assert.Equal(AllKinds(_whole.Value), AllKinds(run));
+        var whole = _whole.Value.Events.OfType<PathSwitched>().ToList();
         var partial = run.Events.OfType<PathSwitched>().ToList();
         Assert.Equal(whole.Select(p => p.Target), partial.Select(p => p.Target));
         Assert.Empty(partial[0].Downlinks); // they were in the lost request

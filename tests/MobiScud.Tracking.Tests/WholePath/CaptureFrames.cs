@@ -18,7 +18,7 @@ internal readonly record struct RawFrame(long Number, LinkType LinkType, long Ti
 /// </summary>
 internal sealed class CaptureFrames
 {
-    private static readonly Lazy<IReadOnlyList<CaptureFrames>> AllLazy = new(() => TestData.AllCaptures().Select(Load).ToList());
+    private static readonly Lazy<IReadOnlyList<CaptureFrames>> _allLazy = new(() => TestData.AllCaptures().Select(Load).ToList());
 
     private CaptureFrames(string name, IReadOnlyList<RawFrame> frames, IReadOnlyList<EnbId> enbs)
     {
@@ -27,7 +27,7 @@ internal sealed class CaptureFrames
         Enbs = enbs;
     }
 
-    public static IReadOnlyList<CaptureFrames> All => AllLazy.Value;
+    public static IReadOnlyList<CaptureFrames> All => _allLazy.Value;
 
     public string Name { get; }
 

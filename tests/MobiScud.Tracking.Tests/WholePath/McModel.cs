@@ -16,7 +16,7 @@ internal sealed class McInvariantException(string message) : Exception(message);
 /// </summary>
 internal sealed class McModel(McConfig config, int seed)
 {
-    private static readonly IPAddress PvmIp = IPAddress.Parse("192.168.77.10");
+    private static readonly IPAddress _pvmIp = IPAddress.Parse("192.168.77.10");
     private readonly Dictionary<UeId, Ue> _ues = [];
     private readonly Random _random = new(seed);
 
@@ -95,11 +95,11 @@ internal sealed class McModel(McConfig config, int seed)
             case CreatePvm create:
                 Require(!ue.Creating && ue.Instance is null, ue, $"duplicate PVM: create at {create.Site} while one exists at {ue.Instance?.Site}");
                 ue.Creating = true;
-                ue.Outcomes.Enqueue(new PvmStarted(TimeSpan.Zero, ue.Id, create.Pvm, create.Site, PvmIp));
+                ue.Outcomes.Enqueue(new PvmStarted(TimeSpan.Zero, ue.Id, create.Pvm, create.Site, _pvmIp));
                 break;
             case ResumePvm resume:
                 Require(ue.Instance == (resume.Site, false), ue, $"resume at {resume.Site} of {ue.Instance}");
-                ue.Outcomes.Enqueue(new PvmStarted(TimeSpan.Zero, ue.Id, resume.Pvm, resume.Site, PvmIp));
+                ue.Outcomes.Enqueue(new PvmStarted(TimeSpan.Zero, ue.Id, resume.Pvm, resume.Site, _pvmIp));
                 break;
             case SuspendPvm suspend:
                 Require(ue.Instance == (suspend.Site, true) && ue.Migrations.Count == 0, ue, $"suspend at {suspend.Site} of {ue.Instance}, {ue.Migrations.Count} migrations");

@@ -12,7 +12,7 @@ namespace MobiScud.Tracking.Tests.WholePath;
 /// </summary>
 internal sealed class WholePathRunner
 {
-    private static readonly SiteId Core = new("core");
+    private static readonly SiteId _core = new("core");
     private readonly Dictionary<string, (int Count, string FirstCase, Exception First)> _failures = [];
 
     public long Cases { get; private set; }
@@ -42,7 +42,7 @@ internal sealed class WholePathRunner
             sites[capture.Enbs[i]] = new SiteId(i % 2 == 0 ? "edge-a" : "edge-b");
         }
 
-        return new McConfig(sites, Core, strategy, idleSuspendAfter: TimeSpan.FromSeconds(3), migrationDeadline: TimeSpan.FromSeconds(8));
+        return new McConfig(sites, _core, strategy, idleSuspendAfter: TimeSpan.FromSeconds(3), migrationDeadline: TimeSpan.FromSeconds(8));
     }
 
     /// <summary>A fresh feed and MC for one case.</summary>
