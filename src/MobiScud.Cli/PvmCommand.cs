@@ -24,7 +24,7 @@ internal static class PvmCommand
     private static readonly Option<int> _memoryOption = new("--memory") { Description = "guest RAM in MiB (>= 96)", DefaultValueFactory = _ => 128 };
     private static readonly Option<int> _dirtyOption = new("--dirty") { Description = "MiB the guest keeps rewriting", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> _diskOption = new("--disk") { Description = "PVM disk size in MiB", DefaultValueFactory = _ => 32 };
-    private static readonly Option<int> _portOption = new("--first-port") { Description = "first loopback port of the sites", DefaultValueFactory = _ => 41000 };
+    private static readonly Option<int> _portOption = new("--first-port") { Description = "first loopback port of the sites", DefaultValueFactory = _ => 24000 };
     private static readonly Option<string?> _dirOption = new("--dir") { Description = "where the sites keep their PVMs (default: a temp dir, removed at exit)" };
 
     public static Command Create()

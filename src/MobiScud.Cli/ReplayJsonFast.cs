@@ -276,125 +276,98 @@ internal static class ReplayJsonFast
     private static void BearerList(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<Bearer>? bearers)
     {
         w.WritePropertyName(name);
-        if (bearers is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-
-        w.WriteStartArray();
-        foreach (var b in bearers)
-        {
-            BearerValue(w, b);
-        }
-
-        w.WriteEndArray();
+        ListValue(w, bearers, BearerValue);
     }
 
-    private static void BearerValue(Utf8JsonWriter w, Bearer? b)
+    private static void BearerValue(Utf8JsonWriter w, Bearer? b) => ObjectValue(w, b, static (w, b) =>
     {
-        if (b is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-
-        w.WriteStartObject();
         w.WriteNumber(_eRabId, b.ERabId);
         w.WritePropertyName(_uplink);
         EndpointValue(w, b.Uplink);
         w.WritePropertyName(_downlink);
         EndpointValue(w, b.Downlink);
-        w.WritePropertyName(_qci);
         if (b.Qci is { } q)
         {
-            w.WriteNumberValue(q);
+            w.WriteNumber(_qci, q);
         }
         else
         {
-            w.WriteNullValue();
+            w.WriteNull(_qci);
         }
-
-        w.WriteEndObject();
-    }
+    });
 
     private static void DownlinkList(Utf8JsonWriter w, IReadOnlyList<BearerDownlink>? downlinks)
     {
         w.WritePropertyName(_downlinks);
-        if (downlinks is null)
+        ListValue(w, downlinks, DownlinkValue);
+    }
+
+    private static void DownlinkValue(Utf8JsonWriter w, BearerDownlink? d) => ObjectValue(w, d, static (w, d) =>
+    {
+        w.WriteNumber(_eRabId, d.ERabId);
+        w.WritePropertyName(_downlink);
+        EndpointValue(w, d.Downlink);
+    });
+
+    private static void EndpointValue(Utf8JsonWriter w, GtpEndpoint? e) => ObjectValue(w, e, static (w, e) =>
+    {
+        w.WritePropertyName(_address);
+        Ip(w, e.Address);
+        w.WriteNumber(_teid, e.Teid);
+    });
+
+    private static void EcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ecgi? cell)
+    {
+        w.WritePropertyName(name);
+        ObjectValue(w, cell, static (w, cell) =>
+        {
+            NullableString(w, _mcc, cell.Mcc);
+            NullableString(w, _mnc, cell.Mnc);
+            w.WriteNumber(_cellId, cell.CellId);
+        });
+    }
+
+    private static void NcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ncgi? cell)
+    {
+        w.WritePropertyName(name);
+        ObjectValue(w, cell, static (w, cell) =>
+        {
+            NullableString(w, _mcc, cell.Mcc);
+            NullableString(w, _mnc, cell.Mnc);
+            w.WriteNumber(_nrCellId, cell.NrCellId);
+        });
+    }
+
+    /// <summary>A list as the serializer writes it: null, or an array of <paramref name="item"/>'s values.</summary>
+    private static void ListValue<T>(Utf8JsonWriter w, IReadOnlyList<T>? items, Action<Utf8JsonWriter, T> item)
+    {
+        if (items is null)
         {
             w.WriteNullValue();
             return;
         }
 
         w.WriteStartArray();
-        foreach (var d in downlinks)
+        foreach (var i in items)
         {
-            DownlinkValue(w, d);
+            item(w, i);
         }
 
         w.WriteEndArray();
     }
 
-    private static void DownlinkValue(Utf8JsonWriter w, BearerDownlink? d)
+    /// <summary>An object as the serializer writes it: null, or <paramref name="body"/>'s properties in braces.</summary>
+    private static void ObjectValue<T>(Utf8JsonWriter w, T? value, Action<Utf8JsonWriter, T> body)
+        where T : class
     {
-        if (d is null)
+        if (value is null)
         {
             w.WriteNullValue();
             return;
         }
 
         w.WriteStartObject();
-        w.WriteNumber(_eRabId, d.ERabId);
-        w.WritePropertyName(_downlink);
-        EndpointValue(w, d.Downlink);
-        w.WriteEndObject();
-    }
-
-    private static void EndpointValue(Utf8JsonWriter w, GtpEndpoint? e)
-    {
-        if (e is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-
-        w.WriteStartObject();
-        w.WritePropertyName(_address);
-        Ip(w, e.Address);
-        w.WriteNumber(_teid, e.Teid);
-        w.WriteEndObject();
-    }
-
-    private static void EcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ecgi? cell)
-    {
-        w.WritePropertyName(name);
-        if (cell is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-
-        w.WriteStartObject();
-        NullableString(w, _mcc, cell.Mcc);
-        NullableString(w, _mnc, cell.Mnc);
-        w.WriteNumber(_cellId, cell.CellId);
-        w.WriteEndObject();
-    }
-
-    private static void NcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ncgi? cell)
-    {
-        w.WritePropertyName(name);
-        if (cell is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-
-        w.WriteStartObject();
-        NullableString(w, _mcc, cell.Mcc);
-        NullableString(w, _mnc, cell.Mnc);
-        w.WriteNumber(_nrCellId, cell.NrCellId);
+        body(w, value);
         w.WriteEndObject();
     }
 

@@ -4,6 +4,7 @@ using MobiScud.Cloud.Net;
 using MobiScud.Cloud.Qemu;
 using MobiScud.Control.Model;
 using MobiScud.Sdn.Steering;
+using MobiScud.TestSupport;
 using Xunit.Abstractions;
 
 namespace MobiScud.Cloud.Tests;
@@ -189,7 +190,7 @@ public sealed class DataNetworkTests(GuestFixture guest, ITestOutputHelper outpu
         var site = new SiteId("site-a");
         try
         {
-            hv.AddSite(new QemuSite(site, Path.Combine(root, "a"), 20000 + Random.Shared.Next(0, 400) * 100, 10) { DataBridge = lab.Sites[0].DataBridge });
+            hv.AddSite(new QemuSite(site, Path.Combine(root, "a"), TestPorts.RandomBase(), 10) { DataBridge = lab.Sites[0].DataBridge });
             async Task<PvmFailed> Create(string name)
             {
                 var ue = new UeId(name);

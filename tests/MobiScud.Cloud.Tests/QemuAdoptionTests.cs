@@ -10,7 +10,7 @@ namespace MobiScud.Cloud.Tests;
 public sealed class QemuAdoptionTests(GuestFixture guest) : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory($"mobiscud-adopt-{Environment.ProcessId}-").FullName;
-    private readonly int _basePort = 20000 + (Random.Shared.Next(0, 400) * 100);
+    private readonly int _basePort = TestPorts.RandomBase();
 
     [Fact]
     public async Task A_new_hypervisor_adopts_a_detached_pvm_with_its_guest_state_and_live_migrates_it()

@@ -24,7 +24,7 @@ public sealed class TestCloud : IAsyncDisposable
         });
 
         // Random port block per run so parallel helpers and leftovers do not collide; the allocator skips busy ports.
-        var basePort = 20000 + Random.Shared.Next(0, 400) * 100;
+        var basePort = TestPorts.RandomBase();
         for (var i = 0; i < sites; i++)
         {
             Sites.Add(new SiteId($"site-{(char)('a' + i)}"));

@@ -57,7 +57,7 @@ public sealed class ServeQemuDashboardTests(Browser browser, ITestOutputHelper o
             ["MobiScud:Hypervisor:Qemu:KeepPvmsOnStop"] = "false",
 
             // A random port block per run, so parallel runs and leftovers do not collide.
-            ["MobiScud:Hypervisor:Qemu:FirstPort"] = (20000 + (Random.Shared.Next(0, 300) * 100)).ToString(CultureInfo.InvariantCulture),
+            ["MobiScud:Hypervisor:Qemu:FirstPort"] = TestPorts.RandomBase().ToString(CultureInfo.InvariantCulture),
             ["MobiScud:Hypervisor:Qemu:PortsPerSite"] = "20",
         };
         var ue = new UeId("imsi-001010000000042");

@@ -44,7 +44,7 @@ public sealed class ServeQemuAdoptionTests(ITestOutputHelper output) : IAsyncLif
             ["MobiScud:Storage:Redis"] = _redis!.Endpoint,
             ["MobiScud:Hypervisor:Kind"] = "Qemu",
             ["MobiScud:Hypervisor:Qemu:RunDirectory"] = RunDirectory,
-            ["MobiScud:Hypervisor:Qemu:FirstPort"] = (20000 + (Random.Shared.Next(0, 300) * 100)).ToString(),
+            ["MobiScud:Hypervisor:Qemu:FirstPort"] = TestPorts.RandomBase().ToString(),
             ["MobiScud:Hypervisor:Qemu:PortsPerSite"] = "20",
         });
 

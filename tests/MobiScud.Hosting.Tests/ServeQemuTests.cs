@@ -32,7 +32,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
             ["MobiScud:Hypervisor:Qemu:KeepPvmsOnStop"] = "false",
 
             // A random port block per run, so parallel helpers and leftovers do not collide (the allocator skips busy ports).
-            ["MobiScud:Hypervisor:Qemu:FirstPort"] = (20000 + (Random.Shared.Next(0, 300) * 100)).ToString(),
+            ["MobiScud:Hypervisor:Qemu:FirstPort"] = TestPorts.RandomBase().ToString(),
             ["MobiScud:Hypervisor:Qemu:PortsPerSite"] = "20",
         });
         var ue = Ue(7);
@@ -102,7 +102,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
 
         // The QEMUs live in this process and outlive the service, as they would outlive a restart of the MC alone.
         var adapter = new QemuHypervisorAdapter(
-            new QemuServeOptions { RunDirectory = root, FirstPort = 20000 + (Random.Shared.Next(0, 300) * 100), PortsPerSite = 20, KeepPvmsOnStop = false },
+            new QemuServeOptions { RunDirectory = root, FirstPort = TestPorts.RandomBase(), PortsPerSite = 20, KeepPvmsOnStop = false },
             [A.Value, B.Value, C.Value, "core"], TimeProvider.System, NullLogger<QemuHypervisorAdapter>.Instance);
         var reports = new List<QemuMigrationReport>();
         adapter.MigrationReported += r => { lock (reports) { reports.Add(r); } };

@@ -23,7 +23,9 @@ public sealed class QemuServeOptions
     public string? Initrd { get; set; }
 
     /// <summary>First loopback port of the first site; site i gets [FirstPort + i * PortsPerSite, +PortsPerSite).</summary>
-    public int FirstPort { get; set; } = 41000;
+    /// <remarks>Below Linux's ephemeral range (32768-60999 by default): a port there can be taken by an outgoing
+    /// connection between its allocation and QEMU's listen for a migration's NBD export.</remarks>
+    public int FirstPort { get; set; } = 24000;
 
     /// <summary>Ports per site; every QEMU instance takes 5 (a migrating PVM holds two instances).</summary>
     public int PortsPerSite { get; set; } = 50;

@@ -456,8 +456,9 @@ public static class TestbedExperiment
         return qemu;
     }
 
-    /// <summary>A port range unlikely to be in use: QEMU's forwarded and migration ports for this run.</summary>
-    internal static int FreePortBase() => 20000 + (Random.Shared.Next(0, 300) * 100);
+    /// <summary>A port range unlikely to be in use: QEMU's forwarded and migration ports for this run, below Linux's
+    /// ephemeral range (32768-60999), where an outgoing connection could take a port before QEMU listens on it.</summary>
+    internal static int FreePortBase() => 20000 + (Random.Shared.Next(0, 120) * 100);
 
     private static async Task<T> WaitAsync<T>(Func<T?> probe, string what, CancellationToken ct)
     {
