@@ -120,10 +120,8 @@ public sealed record TrackedUe(UeKey Key)
 
     public PendingPathSwitch? PathSwitch { get; init; }
 
-    private TimeSpan _lastSeen;
-
     /// <summary>The latest input time at which the tracker changed this record.</summary>
-    public TimeSpan LastSeen { get => _lastSeen; init => _lastSeen = value; }
+    public TimeSpan LastSeen { get; init; }
 
     public IReadOnlyList<Bearer> ActiveBearers()
     {
@@ -138,12 +136,6 @@ public sealed record TrackedUe(UeKey Key)
 
         return active;
     }
-
-    /// <summary>
-    /// Sets <see cref="LastSeen"/> in place. Only for a record no index or state holds yet (a tracker step's own fresh
-    /// copy, see UeTracker.Step.Put): one a state holds is shared and must stay as it is.
-    /// </summary>
-    internal void StampFresh(TimeSpan at) => _lastSeen = at;
 
     public byte? Qci(byte erabId) => Qcis.TryGetValue(erabId, out var q) ? q : null;
 

@@ -164,17 +164,7 @@ public static partial class UeTracker
         {
             if (ue.LastSeen < _at)
             {
-                // A record the current or the initial index holds may be shared with earlier states: copy it. Any other
-                // is a copy this step made (handlers build records with `with` from the index's) that no state can
-                // reach, so stamping it in place saves a second copy of the record on nearly every change.
-                if (ReferenceEquals(_index.Get(ue.Key), ue) || ReferenceEquals(_initial.Index.Get(ue.Key), ue))
-                {
-                    ue = ue with { LastSeen = _at };
-                }
-                else
-                {
-                    ue.StampFresh(_at);
-                }
+                ue = ue with { LastSeen = _at };
             }
 
             _putting = ue.Key;
