@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Threading.Channels;
 using MobiScud.Control.Host;
 using MobiScud.Control.Model;
 using MobiScud.Testbed.Control;
@@ -20,29 +18,6 @@ namespace MobiScud.Testbed.Tests;
 public sealed class NrTestbedTests(ITestOutputHelper output)
 {
     private static Scenario Nr() => new() { Rat = TestbedRat.Nr };
-
-    /// <summary>Records the MC's PVM commands; answers CreatePvm the way a hypervisor reports a booted PVM.</summary>
-    private sealed class RecordingPvms : IPvmBackend
-    {
-        private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
-
-        public ConcurrentQueue<ControlCommand> Executed { get; } = new();
-
-        public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
-
-        public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
-        {
-            Executed.Enqueue(command);
-            if (command is CreatePvm c)
-            {
-                _outcomes.Writer.TryWrite(new PvmStarted(TimeSpan.Zero, c.Ue, c.Pvm, c.Site, IPAddress.Parse("192.168.77.10")));
-            }
-
-            return Task.FromResult<UeEvent?>(null);
-        }
-
-        public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default) => Task.FromResult<IReadOnlyList<PvmInventoryItem>>([]);
-    }
 
     [Fact]
     public async Task The_MC_follows_registration_Xn_N2_cancelled_N2_idle_and_service_request_from_the_N2_tap_and_tshark_reads_every_NGAP_message()
