@@ -39,7 +39,7 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
         var pvm = PvmId.For(ue);
         try
         {
-            await using (var serve = await StartAsync(settings))
+            await using (var serve = await StartAsync(settings, output: output))
             {
                 var adapter = serve.App.Services.GetRequiredService<QemuHypervisorAdapter>();
                 var hv = await adapter.Hypervisor;
@@ -116,13 +116,13 @@ public sealed class ServeQemuTests(ITestOutputHelper output)
             // Should QEMU's report of the cancelled copy reach the MC after the restart (the order is not fixed), the
             // MC backs off before trying again: keep that short here.
             ["MobiScud:MigrationRetryAfter"] = "00:00:02",
-        }), adapter);
+        }), adapter, output: output);
         var ue = Ue(8);
         var pvm = PvmId.For(ue);
         try
         {
             string token;
-            await using (var first = await StartAsync(settings, adapter))
+            await using (var first = await StartAsync(settings, adapter, output: output))
             {
                 await first.Pipeline.PostAsync(Attach(8, EnbA, Now));
                 await Wait.Until(async () => await first.State(ue) is { PvmStatus: PvmStatus.Running, PvmSite: var s } && s == A, "the PVM booted at site-a", seconds: 90);

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace MobiScud.Hosting.Tests;
 
@@ -63,7 +64,7 @@ internal sealed class ServeTestHost : IAsyncDisposable
         return s;
     }
 
-    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null)
+    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null, ITestOutputHelper? output = null)
     {
         var app = ServeHost.Build([], null, new ServeOverrides
         {
@@ -71,7 +72,14 @@ internal sealed class ServeTestHost : IAsyncDisposable
             Hypervisor = hypervisor,
             Switch = sw,
             StateStore = stateStore,
-            Logging = l => l.SetMinimumLevel(LogLevel.Warning),
+            Logging = l =>
+            {
+                l.SetMinimumLevel(LogLevel.Warning);
+                if (output is not null)
+                {
+                    l.AddProvider(new TestOutputLoggerProvider(output));
+                }
+            },
         });
         await app.StartAsync();
         var host = new ServeTestHost(app);

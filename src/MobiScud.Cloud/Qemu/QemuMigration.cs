@@ -28,6 +28,7 @@ internal sealed class QemuMigration
     private readonly string _mirrorNode;
     private long _started;
     private bool _mirrorStarted;
+    private bool _sourceReleased;
     private TimeSpan _mirrorTime;
     private long _diskBytes;
 
@@ -81,6 +82,7 @@ internal sealed class QemuMigration
     {
         _started = _host.Time.GetTimestamp();
         var ct = _cancel.Token;
+        var switchedOver = false;
         try
         {
             await using var waits = new QmpEventWaits(ct);
@@ -94,6 +96,7 @@ internal sealed class QemuMigration
 
             var (info, paused, resumed) = await PreCopyAsync(dst, waits, ct);
             var wall = await SwitchOverAsync(dst, resumed, info);
+            switchedOver = true;
             await RetireSourceAsync(dst);
 
             // What the guest's users see: QEMU's "downtime" ends on the source side, before the destination resumes.
@@ -106,6 +109,14 @@ internal sealed class QemuMigration
             }
 
             Report(true, null, wall, info);
+        }
+        catch (Exception e) when (switchedOver)
+        {
+            // The PVM already runs at the destination and the MC knows it: a fault while tidying up the source must not
+            // "roll back" (that stopped the live destination and reported the PVM failed at its new site).
+            _host.Logger.LogWarning(e, "{Pvm}: migration {Migration} completed, but retiring the source at {From} failed", _entry.Pvm, Id, Command.From);
+            await StopSourceAfterSwitchOverAsync();
+            Report(true, null, Elapsed, null);
         }
         catch (Exception e)
         {
@@ -383,8 +394,27 @@ internal sealed class QemuMigration
         }
         finally
         {
+            await StopSourceAfterSwitchOverAsync();
+        }
+    }
+
+    /// <summary>Frees the source's ports once (a second free could free a block a new instance took since) and stops it.</summary>
+    private async Task StopSourceAfterSwitchOverAsync()
+    {
+        if (_sourceReleased)
+        {
+            return;
+        }
+
+        _sourceReleased = true;
+        try
+        {
             _host.Release(_src);
             await _src.StopAsync();
+        }
+        catch (Exception e)
+        {
+            _host.Logger.LogWarning(e, "{Pvm}: could not stop the source QEMU of migration {Migration}", _entry.Pvm, Id);
         }
     }
 
