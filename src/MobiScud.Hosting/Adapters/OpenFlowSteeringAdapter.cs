@@ -168,9 +168,6 @@ internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService
         }
     }
 
-    /// <summary>Completes once the listener is open (faults when it cannot bind).</summary>
-    public Task Listening => _listening.Task;
-
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Waits until the site's switch has connected and been reconciled.</summary>

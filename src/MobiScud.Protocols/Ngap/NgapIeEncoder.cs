@@ -232,8 +232,6 @@ public static class NgapIeEncoder
     /// PDUSessionResourceSetupRequestTransfer: UL NG-U tunnel, PDU session type IPv4 and, per QFI, a non-GBR flow of
     /// 5QI 9 with ARP priority 8.
     /// </summary>
-    public static byte[] SetupRequestTransfer(GtpTunnel ul, ulong qosFlows) => Build(w => WriteSetupRequestTransfer(w, ul, qosFlows));
-
     private static void WriteSetupRequestTransfer(AperWriter w, GtpTunnel ul, ulong qosFlows)
     {
         w.WriteBit(false);

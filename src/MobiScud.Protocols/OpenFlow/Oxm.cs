@@ -111,8 +111,6 @@ public sealed class OxmField : IEquatable<OxmField>
     /// <summary>The 32-bit OXM header as on the wire (e.g. 0x80004c08 for TUNNEL_ID).</summary>
     public uint Header => ((uint)Class << 16) | ((uint)Field << 9) | (HasMask ? 0x100u : 0u) | (uint)PayloadLength;
 
-    public int WireLength => 4 + PayloadLength;
-
     public ulong ValueAsUInt64()
     {
         ulong v = 0;

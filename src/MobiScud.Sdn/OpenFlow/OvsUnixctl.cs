@@ -54,8 +54,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // ovs-vswitchd restarted or closed an idle connection: one fresh connection, then give up.
-                _socket?.Dispose();
-                _socket = null;
+                Disconnect();
                 await WriteRequestAsync(method, args ?? [], ct);
             }
         }
@@ -91,8 +90,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // As in SendAsync: one fresh connection, then give up.
-                _socket?.Dispose();
-                _socket = null;
+                Disconnect();
                 WriteRequest(method, args ?? [], timeout);
             }
 
@@ -110,29 +108,17 @@ public sealed class OvsUnixctl : IAsyncDisposable
                     throw new TimeoutException($"ovs-appctl {method}: no reply from {SocketPath} within {timeout.TotalSeconds:0.#} s", e);
                 }
 
-                if (n == 0)
-                {
-                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
-                }
-
-                filled += n;
-                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+                if (Received(method, ref filled, n) is { } length)
                 {
                     repliedAt = TimeProvider.System.GetTimestamp();
                     return ParseReply(method, length);
-                }
-
-                if (filled == _buffer.Length)
-                {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            _socket?.Dispose();
-            _socket = null;
+            Disconnect();
             throw;
         }
         finally
@@ -208,34 +194,48 @@ public sealed class OvsUnixctl : IAsyncDisposable
             while (true)
             {
                 var n = await _socket!.ReceiveAsync(_buffer.AsMemory(filled), SocketFlags.None, ct);
-                if (n == 0)
-                {
-                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
-                }
-
-                filled += n;
-                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+                if (Received(method, ref filled, n) is { } length)
                 {
                     return ParseReply(method, length);
-                }
-
-                if (filled == _buffer.Length)
-                {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            _socket?.Dispose();
-            _socket = null;
+            Disconnect();
             throw;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Counts <paramref name="n"/> more bytes of a reply (replies are bare JSON objects on the stream): the length of
+    /// the reply once it is complete, null while more bytes are needed; throws on end of stream or a reply too large.
+    /// </summary>
+    private int? Received(string method, ref int filled, int n)
+    {
+        if (n == 0)
+        {
+            throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
+        }
+
+        filled += n;
+        if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+        {
+            return length;
+        }
+
+        return filled < _buffer.Length ? null : throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
+    }
+
+    private void Disconnect()
+    {
+        _socket?.Dispose();
+        _socket = null;
     }
 
     /// <summary>Length of the first complete top-level JSON object, or null if more bytes are needed.</summary>
