@@ -127,16 +127,13 @@ public static class NasDecoder
 
                 break;
             case NasMessageType.TrackingAreaUpdateRequest:
+            case NasMessageType.ExtendedServiceRequest:
                 c.Byte();
                 Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
                 break;
             case NasMessageType.TrackingAreaUpdateAccept:
                 c.Byte();
                 guti = OptionalGuti(ref c);
-                break;
-            case NasMessageType.ExtendedServiceRequest:
-                c.Byte();
-                Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
                 break;
             case NasMessageType.IdentityResponse:
                 Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
