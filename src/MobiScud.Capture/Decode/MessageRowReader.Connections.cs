@@ -59,7 +59,8 @@ public sealed partial class MessageRowReader
         }
     }
 
-    private static void AddIf(List<uint> list, uint? value)
+    private static void AddIf<T>(List<T> list, T? value)
+        where T : struct
     {
         if (value is { } v)
         {

@@ -37,18 +37,10 @@ public sealed partial class MessageRowReader : INgapSignallingSink
 
         var otherAmf = new List<ulong>();
         var otherRan = new List<uint>();
-        if (summary.SourceAmfUeNgapId is { } source)
-        {
-            otherAmf.Add(source);
-        }
-
+        AddIf(otherAmf, summary.SourceAmfUeNgapId);
         foreach (var c in summary.ResetConnections)
         {
-            if (c.AmfUeNgapId is { } amf)
-            {
-                otherAmf.Add(amf);
-            }
-
+            AddIf(otherAmf, c.AmfUeNgapId);
             AddIf(otherRan, c.RanUeNgapId);
         }
 

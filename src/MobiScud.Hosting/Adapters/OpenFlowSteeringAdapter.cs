@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
@@ -92,9 +91,6 @@ internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
     public SdnTopology Topology { get; }
-
-    /// <summary>The bound TCP endpoint (port 0 resolved), once started.</summary>
-    public IPEndPoint? TcpEndPoint => _controller.TcpEndPoint;
 
     public OpenFlowController Controller => _controller;
 

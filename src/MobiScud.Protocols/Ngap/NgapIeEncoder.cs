@@ -255,14 +255,6 @@ public static class NgapIeEncoder
         }
     }
 
-    /// <summary>The transfer container of one PDU session item, by the list it goes in (see <see cref="NgapIeCodec"/>).</summary>
-    public static byte[] Transfer(ushort listIeId, in PduSessionItem item)
-    {
-        var w = new AperWriter(64);
-        NgapIeCodec.WriteTransfer(w, listIeId, item);
-        return w.ToArray();
-    }
-
     internal static void WriteSetupRequestTransfer(AperWriter w, in PduSessionItem it) =>
         WriteSetupRequestTransfer(w, it.UlTunnel ?? throw new ArgumentException("needs UlTunnel"), it.QosFlows);
 

@@ -250,8 +250,6 @@ public sealed class OxmField : IEquatable<OxmField>
 
     public static OxmField Ipv4Dst(IPAddress a) => new(OxmClass.OpenFlowBasic, OxmFieldId.Ipv4Dst, V4(a));
 
-    public static OxmField UdpSrc(ushort port) => new(OxmClass.OpenFlowBasic, OxmFieldId.UdpSrc, Be16(port));
-
     public static OxmField UdpDst(ushort port) => new(OxmClass.OpenFlowBasic, OxmFieldId.UdpDst, Be16(port));
 
     public static OxmField TunnelId(ulong id) => new(OxmClass.OpenFlowBasic, OxmFieldId.TunnelId, Be64(id));
