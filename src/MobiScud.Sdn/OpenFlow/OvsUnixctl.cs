@@ -60,6 +60,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
         }
         catch
         {
+            Disconnect();
             _gate.Release();
             throw;
         }
@@ -131,18 +132,9 @@ public sealed class OvsUnixctl : IAsyncDisposable
     {
         if (_socket is null)
         {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                s.Connect(new UnixDomainSocketEndPoint(_socketPath()));
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-
-            _socket = s;
+            // A connect that fails leaves the socket to the caller's Disconnect.
+            _socket = NewSocket();
+            _socket.Connect(new UnixDomainSocketEndPoint(_socketPath()));
         }
 
         _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
@@ -168,18 +160,8 @@ public sealed class OvsUnixctl : IAsyncDisposable
     {
         if (_socket is null)
         {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath()), ct);
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-
-            _socket = s;
+            _socket = NewSocket();
+            await _socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath()), ct);
         }
 
         await _socket.SendAsync(Request(method, args), SocketFlags.None, ct);
@@ -231,6 +213,8 @@ public sealed class OvsUnixctl : IAsyncDisposable
 
         return filled < _buffer.Length ? null : throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
     }
+
+    private static Socket NewSocket() => new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
 
     private void Disconnect()
     {
