@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -63,196 +64,166 @@ internal static class ReplayJsonFast
     private static readonly JsonEncodedText _to = JsonEncodedText.Encode("to");
     private static readonly JsonEncodedText _expectedBenefit = JsonEncodedText.Encode("expectedBenefit");
 
+    /// <summary>
+    /// The writers by exact type (a type derived from one of these would have more properties): each writes the type's
+    /// own properties; <see cref="TryWrite"/> writes the type before and the base record's properties after them.
+    /// </summary>
+    private static readonly FrozenDictionary<Type, Action<Utf8JsonWriter, object>> _writers = new[]
+    {
+        Writer<UeAttached>(static (w, a) =>
+        {
+            NullableString(w, _imsi, a.Imsi);
+            w.WritePropertyName(_ueAddress);
+            Ip(w, a.UeAddress);
+            EnbValue(w, _enb, a.Enb);
+            if (a.CellId is { } cell)
+            {
+                w.WriteNumber(_cellId, cell);
+            }
+            else
+            {
+                w.WriteNull(_cellId);
+            }
+
+            BearerList(w, _bearers, a.Bearers);
+        }),
+        Writer<BearerAdded>(static (w, b) =>
+        {
+            w.WritePropertyName(_bearerName);
+            BearerValue(w, b.Bearer);
+        }),
+        Writer<BearerModified>(static (w, m) =>
+        {
+            w.WritePropertyName(_downlink);
+            DownlinkValue(w, m.Downlink);
+        }),
+        Writer<BearerReleased>(static (w, r) => w.WriteNumber(_eRabId, r.ERabId)),
+        Writer<HandoverPrepared>(static (w, p) =>
+        {
+            EnbValue(w, _source, p.Source);
+            EnbValue(w, _target, p.Target);
+            EnumValue(w, _kind, p.Kind);
+            Cells(w, _targetCell, p.TargetCell, _nrTargetCell, p.NrTargetCell);
+        }),
+        Writer<HandoverExecuting>(static (w, x) =>
+        {
+            EnbValue(w, _target, x.Target);
+            Cells(w, _targetCell, x.TargetCell, _nrTargetCell, x.NrTargetCell);
+        }),
+        Writer<HandoverCompleted>(static (w, c) => Switched(w, c.Target, c.Downlinks, c.SourceCell, c.NrSourceCell)),
+        Writer<HandoverCancelled>(static (w, c) =>
+        {
+            Cells(w, _targetCell, c.TargetCell, _nrTargetCell, c.NrTargetCell);
+            w.WriteBoolean(_rejected, c.Rejected);
+        }),
+        Writer<PathSwitched>(static (w, p) => Switched(w, p.Target, p.Downlinks, p.SourceCell, p.NrSourceCell)),
+        Writer<UeReleasedToIdle>(static (_, _) => { }),
+        Writer<ServiceRequested>(static (w, s) =>
+        {
+            EnbValue(w, _enb, s.Enb);
+            BearerList(w, _bearers, s.Bearers);
+        }),
+        Writer<Detached>(static (_, _) => { }),
+        Writer<EnbIdentified>(static (w, n) =>
+        {
+            EnbValue(w, _was, n.Was);
+            EnbValue(w, _now, n.Now);
+            NullableString(w, _reason, n.Reason);
+        }),
+        Writer<CreatePvm>(static (w, p) => PvmFields(w, p.Pvm, p.Site)),
+        Writer<ResumePvm>(static (w, p) => PvmFields(w, p.Pvm, p.Site)),
+        Writer<SuspendPvm>(static (w, p) => PvmFields(w, p.Pvm, p.Site)),
+        Writer<DestroyPvm>(static (w, p) => PvmFields(w, p.Pvm, p.Site)),
+        Writer<Notify>(static (w, n) =>
+        {
+            TimeSpanValue(w, _at, n.At);
+            EnumValue(w, _kind, n.Kind);
+            NullableString(w, _detail, n.Detail);
+            NullableEnb(w, _source, n.Source);
+            NullableEnb(w, _target, n.Target);
+        }),
+        Writer<InstallSteering>(static (w, s) =>
+        {
+            w.WritePropertyName(_intent);
+            IntentValue(w, s.Intent);
+        }),
+        Writer<RemoveSteering>(static (w, r) => w.WriteString(_switchSite, r.SwitchSite.Value)),
+        Writer<ScheduleTimer>(static (w, t) =>
+        {
+            TimeSpanValue(w, _due, t.Due);
+            EnumValue(w, _kind, t.Kind);
+            w.WriteNumber(_token, t.Token);
+        }),
+        Writer<StartMigration>(static (w, m) =>
+        {
+            MigrationFields(w, m.Migration, m.Pvm, m.From, m.To);
+            EnumValue(w, _reason, m.Reason);
+            w.WriteNumber(_expectedBenefit, m.ExpectedBenefit);
+        }),
+        Writer<CancelMigration>(static (w, m) => MigrationFields(w, m.Migration, m.Pvm, m.From, m.To)),
+    }.ToFrozenDictionary();
+
     /// <summary>Writes an event or command this class knows; false (nothing written) for any other type.</summary>
     public static bool TryWrite(Utf8JsonWriter w, object value)
     {
-        switch (value)
+        // A steering intent of a derived type would have more properties too.
+        if (!_writers.TryGetValue(value.GetType(), out var write)
+            || (value is InstallSteering s && s.Intent.GetType() != typeof(SteeringIntent)))
         {
-            case UeEvent e when TryWriteEvent(w, e):
-                return true;
-            case ControlCommand c when TryWriteCommand(w, c):
-                return true;
-            default:
-                return false;
+            return false;
         }
-    }
 
-    private static bool TryWriteEvent(Utf8JsonWriter w, UeEvent e)
-    {
-        // Exact types only: a type derived from one of these would have more properties.
-        switch (e)
-        {
-            case UeAttached a when a.GetType() == typeof(UeAttached):
-                Begin(w, nameof(UeAttached));
-                NullableString(w, _imsi, a.Imsi);
-                w.WritePropertyName(_ueAddress);
-                Ip(w, a.UeAddress);
-                EnbValue(w, _enb, a.Enb);
-                w.WritePropertyName(_cellId);
-                if (a.CellId is { } cell)
-                {
-                    w.WriteNumberValue(cell);
-                }
-                else
-                {
-                    w.WriteNullValue();
-                }
-
-                BearerList(w, _bearers, a.Bearers);
-                break;
-            case BearerAdded b when b.GetType() == typeof(BearerAdded):
-                Begin(w, nameof(BearerAdded));
-                w.WritePropertyName(_bearerName);
-                BearerValue(w, b.Bearer);
-                break;
-            case BearerModified m when m.GetType() == typeof(BearerModified):
-                Begin(w, nameof(BearerModified));
-                w.WritePropertyName(_downlink);
-                DownlinkValue(w, m.Downlink);
-                break;
-            case BearerReleased r when r.GetType() == typeof(BearerReleased):
-                Begin(w, nameof(BearerReleased));
-                w.WriteNumber(_eRabId, r.ERabId);
-                break;
-            case HandoverPrepared p when p.GetType() == typeof(HandoverPrepared):
-                Begin(w, nameof(HandoverPrepared));
-                EnbValue(w, _source, p.Source);
-                EnbValue(w, _target, p.Target);
-                EnumValue(w, _kind, p.Kind);
-                EcgiValue(w, _targetCell, p.TargetCell);
-                NcgiValue(w, _nrTargetCell, p.NrTargetCell);
-                break;
-            case HandoverExecuting x when x.GetType() == typeof(HandoverExecuting):
-                Begin(w, nameof(HandoverExecuting));
-                EnbValue(w, _target, x.Target);
-                EcgiValue(w, _targetCell, x.TargetCell);
-                NcgiValue(w, _nrTargetCell, x.NrTargetCell);
-                break;
-            case HandoverCompleted c when c.GetType() == typeof(HandoverCompleted):
-                Begin(w, nameof(HandoverCompleted));
-                EnbValue(w, _target, c.Target);
-                DownlinkList(w, c.Downlinks);
-                EcgiValue(w, _sourceCell, c.SourceCell);
-                NcgiValue(w, _nrSourceCell, c.NrSourceCell);
-                break;
-            case HandoverCancelled c when c.GetType() == typeof(HandoverCancelled):
-                Begin(w, nameof(HandoverCancelled));
-                EcgiValue(w, _targetCell, c.TargetCell);
-                NcgiValue(w, _nrTargetCell, c.NrTargetCell);
-                w.WriteBoolean(_rejected, c.Rejected);
-                break;
-            case PathSwitched p when p.GetType() == typeof(PathSwitched):
-                Begin(w, nameof(PathSwitched));
-                EnbValue(w, _target, p.Target);
-                DownlinkList(w, p.Downlinks);
-                EcgiValue(w, _sourceCell, p.SourceCell);
-                NcgiValue(w, _nrSourceCell, p.NrSourceCell);
-                break;
-            case UeReleasedToIdle i when i.GetType() == typeof(UeReleasedToIdle):
-                Begin(w, nameof(UeReleasedToIdle));
-                break;
-            case ServiceRequested s when s.GetType() == typeof(ServiceRequested):
-                Begin(w, nameof(ServiceRequested));
-                EnbValue(w, _enb, s.Enb);
-                BearerList(w, _bearers, s.Bearers);
-                break;
-            case Detached d when d.GetType() == typeof(Detached):
-                Begin(w, nameof(Detached));
-                break;
-            case EnbIdentified n when n.GetType() == typeof(EnbIdentified):
-                Begin(w, nameof(EnbIdentified));
-                EnbValue(w, _was, n.Was);
-                EnbValue(w, _now, n.Now);
-                NullableString(w, _reason, n.Reason);
-                break;
-            default:
-                return false;
-        }
+        w.WriteStartObject();
+        w.WriteString(_type, value.GetType().Name);
+        write(w, value);
 
         // The base records' properties come after the type's own (the serializer's order), the summary last.
-        w.WriteString(_ue, e.Ue.Value);
-        EcgiValue(w, _cell, e.Cell);
-        NcgiValue(w, _nrCell, e.NrCell);
-        TimeSpanValue(w, _at, e.At);
-        w.WriteString(_summary, McText.Describe(e));
-        w.WriteEndObject();
-        return true;
-    }
-
-    private static bool TryWriteCommand(Utf8JsonWriter w, ControlCommand c)
-    {
-        switch (c)
+        switch (value)
         {
-            case CreatePvm p when p.GetType() == typeof(CreatePvm):
-                PvmCommand(w, nameof(CreatePvm), p.Pvm, p.Site);
+            case UeEvent e:
+                w.WriteString(_ue, e.Ue.Value);
+                EcgiValue(w, _cell, e.Cell);
+                NcgiValue(w, _nrCell, e.NrCell);
+                TimeSpanValue(w, _at, e.At);
+                w.WriteString(_summary, McText.Describe(e));
                 break;
-            case ResumePvm p when p.GetType() == typeof(ResumePvm):
-                PvmCommand(w, nameof(ResumePvm), p.Pvm, p.Site);
+            case ControlCommand c:
+                w.WriteString(_ue, c.Ue.Value);
+                w.WriteString(_summary, McText.Describe(c));
                 break;
-            case SuspendPvm p when p.GetType() == typeof(SuspendPvm):
-                PvmCommand(w, nameof(SuspendPvm), p.Pvm, p.Site);
-                break;
-            case DestroyPvm p when p.GetType() == typeof(DestroyPvm):
-                PvmCommand(w, nameof(DestroyPvm), p.Pvm, p.Site);
-                break;
-            case Notify n when n.GetType() == typeof(Notify):
-                Begin(w, nameof(Notify));
-                TimeSpanValue(w, _at, n.At);
-                EnumValue(w, _kind, n.Kind);
-                NullableString(w, _detail, n.Detail);
-                NullableEnb(w, _source, n.Source);
-                NullableEnb(w, _target, n.Target);
-                break;
-            case InstallSteering s when s.GetType() == typeof(InstallSteering) && s.Intent.GetType() == typeof(SteeringIntent):
-                Begin(w, nameof(InstallSteering));
-                w.WritePropertyName(_intent);
-                IntentValue(w, s.Intent);
-                break;
-            case RemoveSteering r when r.GetType() == typeof(RemoveSteering):
-                Begin(w, nameof(RemoveSteering));
-                w.WriteString(_switchSite, r.SwitchSite.Value);
-                break;
-            case ScheduleTimer t when t.GetType() == typeof(ScheduleTimer):
-                Begin(w, nameof(ScheduleTimer));
-                TimeSpanValue(w, _due, t.Due);
-                EnumValue(w, _kind, t.Kind);
-                w.WriteNumber(_token, t.Token);
-                break;
-            case StartMigration m when m.GetType() == typeof(StartMigration):
-                Begin(w, nameof(StartMigration));
-                w.WriteString(_migration, m.Migration.ToString());
-                w.WriteString(_pvm, m.Pvm.Value);
-                w.WriteString(_from, m.From.Value);
-                w.WriteString(_to, m.To.Value);
-                EnumValue(w, _reason, m.Reason);
-                w.WriteNumber(_expectedBenefit, m.ExpectedBenefit);
-                break;
-            case CancelMigration m when m.GetType() == typeof(CancelMigration):
-                Begin(w, nameof(CancelMigration));
-                w.WriteString(_migration, m.Migration.ToString());
-                w.WriteString(_pvm, m.Pvm.Value);
-                w.WriteString(_from, m.From.Value);
-                w.WriteString(_to, m.To.Value);
-                break;
-            default:
-                return false;
         }
 
-        w.WriteString(_ue, c.Ue.Value);
-        w.WriteString(_summary, McText.Describe(c));
         w.WriteEndObject();
         return true;
     }
 
-    private static void Begin(Utf8JsonWriter w, string type)
+    private static KeyValuePair<Type, Action<Utf8JsonWriter, object>> Writer<T>(Action<Utf8JsonWriter, T> body) =>
+        new(typeof(T), (w, value) => body(w, (T)value));
+
+    /// <summary>A PathSwitched's or HandoverCompleted's own properties (the same ones, in the same order).</summary>
+    private static void Switched(Utf8JsonWriter w, EnbId target, IReadOnlyList<BearerDownlink>? downlinks, Ecgi? sourceCell, Ncgi? nrSourceCell)
     {
-        w.WriteStartObject();
-        w.WriteString(_type, type);
+        EnbValue(w, _target, target);
+        DownlinkList(w, downlinks);
+        Cells(w, _sourceCell, sourceCell, _nrSourceCell, nrSourceCell);
     }
 
-    private static void PvmCommand(Utf8JsonWriter w, string type, PvmId pvm, SiteId site)
+    private static void Cells(Utf8JsonWriter w, JsonEncodedText ecgiName, Ecgi? ecgi, JsonEncodedText ncgiName, Ncgi? ncgi)
     {
-        Begin(w, type);
+        EcgiValue(w, ecgiName, ecgi);
+        NcgiValue(w, ncgiName, ncgi);
+    }
+
+    private static void MigrationFields(Utf8JsonWriter w, MigrationId migration, PvmId pvm, SiteId from, SiteId to)
+    {
+        w.WriteString(_migration, migration.ToString());
+        w.WriteString(_pvm, pvm.Value);
+        w.WriteString(_from, from.Value);
+        w.WriteString(_to, to.Value);
+    }
+
+    private static void PvmFields(Utf8JsonWriter w, PvmId pvm, SiteId site)
+    {
         w.WriteString(_pvm, pvm.Value);
         w.WriteString(_site, site.Value);
     }

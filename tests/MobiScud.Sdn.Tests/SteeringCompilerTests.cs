@@ -1,7 +1,6 @@
 using System.Net;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.OpenFlow;
-using MobiScud.Sdn.InMemory;
 using MobiScud.Sdn.Steering;
 
 namespace MobiScud.Sdn.Tests;

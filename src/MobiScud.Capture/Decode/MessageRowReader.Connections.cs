@@ -29,6 +29,31 @@ public sealed partial class MessageRowReader
     }
 
     /// <summary>
+    /// What both protocols read of one message: its connection's ciphering, its NAS-PDU, then each item's tunnels and NAS
+    /// (through <paramref name="item"/>); then what the NAS said about the UE's identities and ciphering is learnt, the
+    /// TMSI of the message's own S-TMSI IE (<paramref name="ieTmsi"/>) first. The caller adds its ids to the row.
+    /// </summary>
+    private RowParts ReadParts<TItem>(
+        Dictionary<(SctpAssociationKey?, uint), Connection> connections, in PayloadContext context, uint? ranSideId, bool initial,
+        ReadOnlySpan<byte> nas, NasReader readNas, List<TItem> items, Action<TItem, RowParts> item, uint? ieTmsi, Func<uint, string> tmsiKey)
+    {
+        var connection = ConnectionFor(connections, context.Association, ranSideId, initial);
+        var parts = new RowParts(connection?.NullCiphering ?? false);
+        readNas(nas, parts);
+        foreach (var i in items)
+        {
+            item(i, parts);
+        }
+
+        var facts = parts.Facts;
+        var tmsi = ieTmsi ?? facts.TmsiValue;
+        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? tmsiKey(t) : null, facts.AssignedTmsi is { } a ? tmsiKey(a) : null);
+        return parts;
+    }
+
+    private delegate void NasReader(ReadOnlySpan<byte> pdu, RowParts parts);
+
+    /// <summary>
     /// Records the identities seen on a connection and whether its NAS context ciphers with the null algorithm: set by
     /// a Security Mode Command, else (on a new connection) inherited from any identity known to use it.
     /// </summary>
@@ -59,7 +84,8 @@ public sealed partial class MessageRowReader
         }
     }
 
-    private static void AddIf(List<uint> list, uint? value)
+    private static void AddIf<T>(List<T> list, T? value)
+        where T : struct
     {
         if (value is { } v)
         {

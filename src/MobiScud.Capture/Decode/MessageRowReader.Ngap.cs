@@ -17,38 +17,26 @@ public sealed partial class MessageRowReader : INgapSignallingSink
     public void OnNgap(in PayloadContext context, NgapSummary summary)
     {
         var sessionIds = new List<int>(summary.PduSessions.Count);
-        var initial = summary.ProcedureCode == NgapProcedureCode.InitialUeMessage;
-        var connection = ConnectionFor(_ngapConnections, context.Association, summary.RanUeNgapId, initial);
-        var parts = new RowParts(connection?.NullCiphering ?? false);
-        ReadNas5g(summary.NasPdu, parts);
-        foreach (var item in summary.PduSessions)
-        {
-            sessionIds.Add(item.PduSessionId);
-            parts.AddTunnels(item.UlTunnel, item.DlTunnel, item.DlForwarding);
-            if (item.HasNasPdu)
+        var parts = ReadParts(
+            _ngapConnections, context, summary.RanUeNgapId, summary.ProcedureCode == NgapProcedureCode.InitialUeMessage, summary.NasPdu, ReadNas5g,
+            summary.PduSessions,
+            (item, row) =>
             {
-                ReadNas5g(summary.ItemNasPdu(item), parts);
-            }
-        }
-
-        var facts = parts.Facts;
-        var tmsi = summary.FiveGSTmsi?.Tmsi ?? facts.TmsiValue;
-        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? FiveGTmsiKey(t) : null, facts.AssignedTmsi is { } a ? FiveGTmsiKey(a) : null);
+                sessionIds.Add(item.PduSessionId);
+                row.AddTunnels(item.UlTunnel, item.DlTunnel, item.DlForwarding);
+                if (item.HasNasPdu)
+                {
+                    ReadNas5g(summary.ItemNasPdu(item), row);
+                }
+            },
+            summary.FiveGSTmsi?.Tmsi, FiveGTmsiKey);
 
         var otherAmf = new List<ulong>();
         var otherRan = new List<uint>();
-        if (summary.SourceAmfUeNgapId is { } source)
-        {
-            otherAmf.Add(source);
-        }
-
+        AddIf(otherAmf, summary.SourceAmfUeNgapId);
         foreach (var c in summary.ResetConnections)
         {
-            if (c.AmfUeNgapId is { } amf)
-            {
-                otherAmf.Add(amf);
-            }
-
+            AddIf(otherAmf, c.AmfUeNgapId);
             AddIf(otherRan, c.RanUeNgapId);
         }
 

@@ -18,23 +18,18 @@ public sealed partial class MessageRowReader(Action<MessageRow> onRow) : ISignal
     public void OnS1ap(in PayloadContext context, S1apSummary summary)
     {
         var erabIds = new List<int>(summary.ERabs.Count);
-        var initial = summary.ProcedureCode == S1apProcedureCode.InitialUeMessage;
-        var connection = ConnectionFor(_connections, context.Association, summary.EnbUeS1apId, initial);
-        var parts = new RowParts(connection?.NullCiphering ?? false);
-        ReadNas(summary.NasPdu, parts);
-        foreach (var item in summary.ERabs)
-        {
-            erabIds.Add(item.ERabId);
-            parts.AddTunnels(item.Tunnel, item.DlForwarding, item.UlForwarding);
-            if (item.HasNasPdu)
+        var parts = ReadParts(
+            _connections, context, summary.EnbUeS1apId, summary.ProcedureCode == S1apProcedureCode.InitialUeMessage, summary.NasPdu, ReadNas, summary.ERabs,
+            (item, row) =>
             {
-                ReadNas(summary.ERabNasPdu(item), parts);
-            }
-        }
-
-        var facts = parts.Facts;
-        var tmsi = summary.STmsi?.MTmsi ?? facts.TmsiValue;
-        LearnCiphering(connection, initial, facts.SelectedCiphering, facts.Imsi, tmsi is { } t ? TmsiKey(t) : null, facts.AssignedTmsi is { } a ? TmsiKey(a) : null);
+                erabIds.Add(item.ERabId);
+                row.AddTunnels(item.Tunnel, item.DlForwarding, item.UlForwarding);
+                if (item.HasNasPdu)
+                {
+                    ReadNas(summary.ERabNasPdu(item), row);
+                }
+            },
+            summary.STmsi?.MTmsi, TmsiKey);
 
         var otherMme = new List<uint>();
         var otherEnb = new List<uint>();

@@ -120,34 +120,16 @@ public static class NetNamespace
     public static (int Code, string StdOut, string StdErr) TryIp(string? ns, params string[] args)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (ns is not null)
+        using var p = ToolProcess.Start(psi, ns is null ? args : ["-n", ns, .. args], "`ip` (apt-get install -y iproute2)");
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromSeconds(20)))
         {
-            psi.ArgumentList.Add("-n");
-            psi.ArgumentList.Add(ns);
+            p.Kill(true);
+            return (-1, "", $"ip {string.Join(' ', args)} did not finish within 20 s");
         }
 
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        try
-        {
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start ip");
-            var o = p.StandardOutput.ReadToEndAsync();
-            var e = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromSeconds(20)))
-            {
-                p.Kill(true);
-                return (-1, "", $"ip {string.Join(' ', args)} did not finish within 20 s");
-            }
-
-            return (p.ExitCode, o.GetAwaiter().GetResult(), e.GetAwaiter().GetResult());
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot run `ip`: {e.Message} (apt-get install -y iproute2)", e);
-        }
+        return (p.ExitCode, o.GetAwaiter().GetResult(), e.GetAwaiter().GetResult());
     }
 
     [DllImport("libc", EntryPoint = "setns", SetLastError = true)]

@@ -190,9 +190,6 @@ internal static class DataLinks
         return code == 0;
     }
 
-    /// <summary>True if the tap exists where it should be attached.</summary>
-    public static bool Exists(QemuDataNic nic) => Ip(nic.Attachment.Namespace, ["link", "show", "dev", nic.Tap]).Code == 0;
-
     private static string In(QemuDataBridge b) => b.Namespace is null ? "" : $" in namespace {b.Namespace}";
 
     private static async Task RunIpAsync(string? ns, string[] args, CancellationToken ct)

@@ -144,22 +144,7 @@ public static class GuestImageBuilder
             psi.WorkingDirectory = cwd;
         }
 
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p;
-        try
-        {
-            p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot run {file}: {e.Message}", e);
-        }
-
-        using (p)
+        using (var p = ToolProcess.Start(psi, args, file))
         {
             var o = p.StandardOutput.ReadToEndAsync(ct);
             var e = p.StandardError.ReadToEndAsync(ct);

@@ -42,9 +42,6 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         _createdAt = options.TimeProvider.GetTimestamp();
     }
 
-    /// <summary>The guest-visible data network (null: management networking only).</summary>
-    public QemuDataNetwork? DataNetwork => _options.DataNetwork;
-
     public ChannelReader<ControlEvent> Events => _events.Reader;
 
     /// <summary>Raised for every finished migration (succeeded or not) with QEMU's full figures.</summary>
@@ -58,9 +55,6 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     /// <summary>Stale mirror targets removed from sources before a migration (see <see cref="QemuMigration"/>).</summary>
     public int StaleMirrorTargetsRemoved => Volatile.Read(ref _staleMirrorTargetsRemoved);
-
-    /// <summary>Manifests that could not be written (disk full, permissions): the PVM runs on, but a restart cannot adopt it.</summary>
-    public IReadOnlyList<string> ManifestErrors => _manifests.Errors;
 
     PvmTable IQemuHost.Table => _table;
 

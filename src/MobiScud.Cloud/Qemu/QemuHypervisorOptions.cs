@@ -72,9 +72,8 @@ public enum MigrationPhase
 /// <param name="RamBytes">ram.transferred.</param>
 /// <param name="DiskBytes">Bytes the mirror job copied (its final offset).</param>
 public sealed record QemuMigrationReport(
-    MigrationId Migration, SiteId From, SiteId To, MigrationPolicy Policy, bool Succeeded, string? FailureReason,
-    TimeSpan WallTime, TimeSpan MirrorTime, TimeSpan QemuTotalTime, TimeSpan Downtime, TimeSpan SetupTime,
-    long RamBytes, long DiskBytes, int Rounds, long NormalPages, long ZeroPages, long DowntimeBytes)
+    MigrationId Migration, SiteId From, SiteId To, bool Succeeded, string? FailureReason,
+    TimeSpan WallTime, TimeSpan MirrorTime, TimeSpan QemuTotalTime, TimeSpan Downtime, long RamBytes, long DiskBytes, int Rounds)
 {
     /// <summary>
     /// The guest's real interruption: from the source's STOP event to the destination's RESUME event, by QEMU's own

@@ -264,23 +264,8 @@ public sealed class QemuInstance : IAsyncDisposable
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
 
         // exec all the way: sh becomes setsid becomes QEMU (setsid forks only when already a group leader; the pidfile covers that).
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"exec setsid \"$0\" \"$@\" </dev/null >>{StdoutFile} 2>>{StderrFile}");
-        psi.ArgumentList.Add(qemuBinary);
-        foreach (var a in arguments)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p;
-        try
-        {
-            p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {qemuBinary}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot start {qemuBinary} through /bin/sh and setsid: {e.Message}", e);
-        }
+        var p = ToolProcess.Start(
+            psi, ["-c", $"exec setsid \"$0\" \"$@\" </dev/null >>{StdoutFile} 2>>{StderrFile}", qemuBinary, .. arguments], $"{qemuBinary} through /bin/sh and setsid");
 
         var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic, time);
         try

@@ -11,23 +11,10 @@ internal sealed record ManifestMigration(int Sequence, SiteId From, SiteId To, P
 /// <summary>
 /// Writes the manifest.json of each detached instance whenever what it records changes (see <see cref="QemuManifest"/>);
 /// does nothing unless the hypervisor is <see cref="QemuHypervisorOptions.Detached"/>. A manifest that cannot be written
-/// does not stop the PVM: it is listed in <see cref="Errors"/> (a restart cannot adopt that PVM).
+/// does not stop the PVM: it is logged as a warning (a restart cannot adopt that PVM).
 /// </summary>
 internal sealed class QemuManifestStore(bool detached, ILogger logger)
 {
-    private readonly List<string> _errors = [];
-
-    public IReadOnlyList<string> Errors
-    {
-        get
-        {
-            lock (_errors)
-            {
-                return [.. _errors];
-            }
-        }
-    }
-
     /// <summary>
     /// The manifest of <paramref name="instance"/>, which runs <paramref name="entry"/> in <paramref name="role"/>.
     /// Its state is <paramref name="state"/>, else the entry's (or, mid-migration, the state before it).
@@ -70,12 +57,7 @@ internal sealed class QemuManifestStore(bool detached, ILogger logger)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var what = $"{QemuManifest.PathIn(instance.Directory)}: {e.Message}";
-            logger.LogWarning("manifest of {Pvm} not written, a restart cannot adopt it: {Error}", entry.Pvm, what);
-            lock (_errors)
-            {
-                _errors.Add(what);
-            }
+            logger.LogWarning("manifest of {Pvm} not written, a restart cannot adopt it: {Error}", entry.Pvm, $"{QemuManifest.PathIn(instance.Directory)}: {e.Message}");
         }
     }
 

@@ -463,10 +463,8 @@ internal sealed class QemuMigration
 
     private void Report(bool ok, string? reason, TimeSpan wall, MigrationInfo? info) =>
         _host.Report(new QemuMigrationReport(
-            Id, Command.From, Command.To, Policy, ok, reason, wall, _mirrorTime,
-            info?.TotalTime ?? TimeSpan.Zero, info?.Downtime ?? TimeSpan.Zero, info?.SetupTime ?? TimeSpan.Zero,
-            info?.RamTransferred ?? 0, _diskBytes, info?.Rounds ?? 0,
-            info?.Ram?.Normal ?? 0, info?.Ram?.Duplicate ?? 0, info?.Ram?.DowntimeBytes ?? 0)
+            Id, Command.From, Command.To, ok, reason, wall, _mirrorTime, info?.TotalTime ?? TimeSpan.Zero, info?.Downtime ?? TimeSpan.Zero,
+            info?.RamTransferred ?? 0, _diskBytes, info?.Rounds ?? 0)
         {
             Pause = Pause,
             PausedAt = PausedAt,

@@ -300,17 +300,12 @@ internal sealed record MigrationInfo
     [JsonPropertyName("downtime")]
     public long? DowntimeMs { get; init; }
 
-    [JsonPropertyName("setup-time")]
-    public long? SetupTimeMs { get; init; }
-
     [JsonPropertyName("ram")]
     public MigrationRamStats? Ram { get; init; }
 
     public TimeSpan TotalTime => TimeSpan.FromMilliseconds(TotalTimeMs ?? 0);
 
     public TimeSpan Downtime => TimeSpan.FromMilliseconds(DowntimeMs ?? 0);
-
-    public TimeSpan SetupTime => TimeSpan.FromMilliseconds(SetupTimeMs ?? 0);
 
     /// <summary>Pre-copy rounds so far (ram.dirty-sync-count).</summary>
     public int Rounds => (int)(Ram?.DirtySyncCount ?? 0);
@@ -326,15 +321,6 @@ internal sealed record MigrationRamStats
 
     [JsonPropertyName("dirty-sync-count")]
     public long DirtySyncCount { get; init; }
-
-    [JsonPropertyName("normal")]
-    public long Normal { get; init; }
-
-    [JsonPropertyName("duplicate")]
-    public long Duplicate { get; init; }
-
-    [JsonPropertyName("downtime-bytes")]
-    public long DowntimeBytes { get; init; }
 }
 
 // ---- run state ----

@@ -52,9 +52,6 @@ public sealed class BackhaulGate : BackgroundService, IMigrationGate, IMigration
     /// <summary>Refusals and withdrawals (MigrationFailed), and what a backend reported at once for a migration started late.</summary>
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
-    /// <summary>Migrations this silo holds in the scheduler's queue.</summary>
-    public int HeldCount => _held.Count;
-
     private IMigrationSchedulerGrain Scheduler => _grains.GetGrain<IMigrationSchedulerGrain>(IMigrationSchedulerGrain.Key);
 
     /// <summary>This gate as an observer the grain can call. Orleans refuses to make one inside a grain's turn (where the

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Threading.Channels;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Config;
@@ -93,9 +92,6 @@ internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService
 
     public SdnTopology Topology { get; }
 
-    /// <summary>The bound TCP endpoint (port 0 resolved), once started.</summary>
-    public IPEndPoint? TcpEndPoint => _controller.TcpEndPoint;
-
     public OpenFlowController Controller => _controller;
 
     /// <summary>
@@ -167,9 +163,6 @@ internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService
             _listening.TrySetException(e);
         }
     }
-
-    /// <summary>Completes once the listener is open (faults when it cannot bind).</summary>
-    public Task Listening => _listening.Task;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

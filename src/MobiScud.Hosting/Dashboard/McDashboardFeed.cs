@@ -13,8 +13,6 @@ namespace MobiScud.Hosting.Dashboard;
 /// </summary>
 public sealed class McDashboardFeed(DashboardState state)
 {
-    public DashboardState State => state;
-
     /// <summary>The dispatcher with the dashboard looking over its shoulder.</summary>
     public ICommandDispatcher Wrap(ICommandDispatcher inner) => new DashboardDispatcher(inner, this);
 

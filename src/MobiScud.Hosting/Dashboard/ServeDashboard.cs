@@ -62,12 +62,6 @@ internal sealed class ServeDashboard : BackgroundService
 
     public static string GnbLabel(uint gnb) => McDashboardFeed.EnbLabel(new EnbId(gnb, Rat.Nr));
 
-    /// <summary>One decision of the MC for one UE, before its commands go to the backends.</summary>
-    public void Observe(UeState? before, UeState? after, IReadOnlyList<ControlCommand> commands) => Feed.Observe(before, after, commands);
-
-    /// <summary>An S1AP message the tap placed on a UE.</summary>
-    public void Signal(string ue, string from, string to, string message) => Feed.Signal(ue, from, to, message);
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         DashboardEndpoints.SampleAsync(_state, _time, TimeSpan.FromSeconds(1), stoppingToken);
 }

@@ -13,7 +13,6 @@ public sealed class ResilienceMetrics : IDisposable
     private readonly Counter<long> _tapRestarts;
     private readonly Counter<long> _unpersisted;
     private readonly Counter<long> _wipes;
-    private long _quarantinedCount;
 
     public ResilienceMetrics(IMeterFactory? factory = null)
     {
@@ -27,11 +26,8 @@ public sealed class ResilienceMetrics : IDisposable
 
     public bool StorageReachable { get; set; } = true;
 
-    public long QuarantinedCount => Interlocked.Read(ref _quarantinedCount);
-
     public void Quarantined()
     {
-        Interlocked.Increment(ref _quarantinedCount);
         _quarantined.Add(1);
     }
 

@@ -60,19 +60,6 @@ public abstract class ApMessage<TPduType, TProcedureCode, TIe>
 
     public abstract string MessageName { get; }
 
-    public TIe? FindIe(ushort id)
-    {
-        foreach (var ie in ProtocolIes)
-        {
-            if (ie.Id == id)
-            {
-                return ie;
-            }
-        }
-
-        return null;
-    }
-
     public byte[] Encode() =>
         ApPdu.Encode(
             new ApPduHeader(Unsafe.BitCast<TPduType, byte>(PduType), Unsafe.BitCast<TProcedureCode, byte>(ProcedureCode), Criticality),

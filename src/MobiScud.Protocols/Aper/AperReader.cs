@@ -118,17 +118,6 @@ public ref struct AperReader
         _bit = next;
     }
 
-    public void SkipBits(long count)
-    {
-        if (count < 0)
-        {
-            Throw(AperError.BadLength, "negative skip");
-        }
-
-        Need(count);
-        _bit += (int)count;
-    }
-
     /// <summary>Reads <paramref name="count"/> whole octets; the reader must be aligned.</summary>
     public ReadOnlySpan<byte> ReadAlignedOctets(int count)
     {

@@ -15,21 +15,12 @@ public sealed class AperWriter
         _buffer = new byte[Math.Max(16, initialCapacity)];
     }
 
-    public int BitLength => _bit;
-
     /// <summary>Bytes written so far (a partial last octet is zero-padded).</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, (_bit + 7) >> 3);
 
     public byte[] ToArray() => _openScopes == 0
         ? WrittenSpan.ToArray()
         : throw new InvalidOperationException($"{_openScopes} open type scope(s) still open: their lengths are not written yet");
-
-    public void Reset()
-    {
-        Array.Clear(_buffer, 0, (_bit + 7) >> 3);
-        _bit = 0;
-        _openScopes = 0;
-    }
 
     private void Ensure(long bits)
     {

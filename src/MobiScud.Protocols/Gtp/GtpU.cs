@@ -15,7 +15,7 @@ public static class GtpUMessageType
 
 /// <summary>
 /// A decoded GTP-U header (TS 29.281 5.1/5.2): a value type with offsets into the decoded buffer, so the
-/// per-packet path allocates nothing. The extension header chain is validated and its types recorded (up to 8).
+/// per-packet path allocates nothing. The extension header chain is validated and counted.
 /// </summary>
 public readonly struct GtpUHeader
 {
@@ -32,9 +32,6 @@ public readonly struct GtpUHeader
     /// <summary>Number of extension headers in the chain.</summary>
     public int ExtensionHeaderCount { get; init; }
 
-    /// <summary>Extension header types, first in the low byte (up to 8 recorded).</summary>
-    public ulong ExtensionHeaderTypes { get; init; }
-
     /// <summary>QoS flow identifier of a PDU Session Container extension header (type 0x85, TS 38.415 5.5.2), when present.</summary>
     public byte? Qfi { get; init; }
 
@@ -45,17 +42,13 @@ public readonly struct GtpUHeader
 
     public int PayloadLength { get; init; }
 
-    public bool IsEndMarker => MessageType == GtpUMessageType.EndMarker;
-
     public bool IsGPdu => MessageType == GtpUMessageType.GPdu;
-
-    public byte ExtensionHeaderType(int index) => (byte)(ExtensionHeaderTypes >> (8 * index));
 
     /// <summary>The T-PDU (inner IP packet for a G-PDU) as a slice of the decoded buffer.</summary>
     public ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> packet) => packet.Slice(PayloadOffset, PayloadLength);
 }
 
-/// <summary>TS 29.281 GTP-U header decoder and a minimal G-PDU / End Marker writer.</summary>
+/// <summary>TS 29.281 GTP-U header decoder and a minimal G-PDU writer.</summary>
 public static class GtpU
 {
     private const string Protocol = "GTP-U";
@@ -89,7 +82,6 @@ public static class GtpU
         ushort? seq = null;
         byte? npdu = null;
         var count = 0;
-        ulong types = 0;
         byte? qfi = null, pduType = null;
         if ((flags & 0x07) != 0)
         {
@@ -123,11 +115,6 @@ public static class GtpU
                     throw new GtpDecodeException(Protocol, GtpError.BadLength, pos, $"extension header 0x{next:x2} of {units} units");
                 }
 
-                if (count < 8)
-                {
-                    types |= (ulong)next << (8 * count);
-                }
-
                 if (next == PduSessionContainer)
                 {
                     // Content after the length octet: PDU type in the high nibble, then QFI in the low 6 bits (DL and UL alike).
@@ -149,7 +136,6 @@ public static class GtpU
             SequenceNumber = seq,
             NPduNumber = npdu,
             ExtensionHeaderCount = count,
-            ExtensionHeaderTypes = types,
             Qfi = qfi,
             PduSessionPduType = pduType,
             PayloadOffset = pos,
@@ -158,14 +144,7 @@ public static class GtpU
     }
 
     /// <summary>Writes a G-PDU (8-octet header, no options) around <paramref name="payload"/>; returns the octets written.</summary>
-    public static int WriteGPdu(Span<byte> destination, uint teid, ReadOnlySpan<byte> payload) =>
-        Write(destination, GtpUMessageType.GPdu, teid, payload);
-
-    /// <summary>Writes an End Marker (type 254, no payload) for <paramref name="teid"/>.</summary>
-    public static int WriteEndMarker(Span<byte> destination, uint teid) =>
-        Write(destination, GtpUMessageType.EndMarker, teid, default);
-
-    private static int Write(Span<byte> destination, byte type, uint teid, ReadOnlySpan<byte> payload)
+    public static int WriteGPdu(Span<byte> destination, uint teid, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > ushort.MaxValue || destination.Length < 8 + payload.Length)
         {
@@ -173,7 +152,7 @@ public static class GtpU
         }
 
         destination[0] = 0x30;
-        destination[1] = type;
+        destination[1] = GtpUMessageType.GPdu;
         BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)payload.Length);
         BinaryPrimitives.WriteUInt32BigEndian(destination[4..], teid);
         payload.CopyTo(destination[8..]);

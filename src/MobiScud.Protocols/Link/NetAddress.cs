@@ -63,7 +63,5 @@ public readonly record struct NetEndpoint(NetAddress Address, ushort Port) : ICo
         return c != 0 ? c : Port.CompareTo(other.Port);
     }
 
-    public IPEndPoint ToIPEndPoint() => new(Address.ToIPAddress(), Port);
-
     public override string ToString() => Address.IsIpv6 ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
 }

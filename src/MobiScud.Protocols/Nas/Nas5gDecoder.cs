@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Text;
 
 namespace MobiScud.Protocols.Nas;
@@ -262,25 +261,8 @@ public static class Nas5gDecoder
 
     private static Nas5gPduAddress PduAddress(ReadOnlySpan<byte> v, int at)
     {
-        if (v.Length < 1)
-        {
-            throw new NasDecodeException(NasError.BadLength, at, "empty PDU address");
-        }
-
-        var type = (byte)(v[0] & 0x07);
-        var need = type switch { 1 => 5, 2 => 9, 3 => 13, _ => 1 };
-        if (v.Length < need)
-        {
-            throw new NasDecodeException(NasError.BadLength, at, $"PDU address of type {type} in {v.Length} octets");
-        }
-
-        return type switch
-        {
-            1 => new Nas5gPduAddress(type, new IPAddress(v.Slice(1, 4)), null),
-            2 => new Nas5gPduAddress(type, null, BinaryPrimitives.ReadUInt64BigEndian(v[1..])),
-            3 => new Nas5gPduAddress(type, new IPAddress(v.Slice(9, 4)), BinaryPrimitives.ReadUInt64BigEndian(v[1..])),
-            _ => new Nas5gPduAddress(type, null, null),
-        };
+        var (type, ipv4, iid) = NasIpAddress.Read(v, at, "PDU address");
+        return new Nas5gPduAddress(type, ipv4, iid);
     }
 
     /// <summary>5GS mobile identity (TS 24.501 9.11.3.4): SUCI, 5G-GUTI or 5G-S-TMSI (others are ignored).</summary>

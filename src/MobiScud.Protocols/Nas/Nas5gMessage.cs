@@ -48,8 +48,7 @@ public readonly record struct FiveGGuti(byte Plmn0, byte Plmn1, byte Plmn2, byte
 /// <summary>PDU address (TS 24.501 9.11.4.10): IPv4, IPv6 interface identifier, or both.</summary>
 public sealed record Nas5gPduAddress(byte PduSessionType, IPAddress? Ipv4, ulong? Ipv6InterfaceId)
 {
-    public override string ToString() =>
-        string.Join(";", new[] { Ipv4?.ToString(), Ipv6InterfaceId is { } i ? $"::{i >> 48:x}:{(i >> 32) & 0xffff:x}:{(i >> 16) & 0xffff:x}:{i & 0xffff:x}" : null }.Where(s => s is not null));
+    public override string ToString() => NasIpAddress.Format(Ipv4, Ipv6InterfaceId);
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Text;
 
 namespace MobiScud.Protocols.Nas;
@@ -128,16 +127,13 @@ public static class NasDecoder
 
                 break;
             case NasMessageType.TrackingAreaUpdateRequest:
+            case NasMessageType.ExtendedServiceRequest:
                 c.Byte();
                 Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
                 break;
             case NasMessageType.TrackingAreaUpdateAccept:
                 c.Byte();
                 guti = OptionalGuti(ref c);
-                break;
-            case NasMessageType.ExtendedServiceRequest:
-                c.Byte();
-                Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
                 break;
             case NasMessageType.IdentityResponse:
                 Identity(c.Lv(), ref imsi, ref guti, ref mtmsi, c.Position);
@@ -214,31 +210,8 @@ public static class NasDecoder
 
     private static NasPdnAddress PdnAddress(ReadOnlySpan<byte> v, int at)
     {
-        if (v.Length < 1)
-        {
-            throw new NasDecodeException(NasError.BadLength, at, "empty PDN address");
-        }
-
-        var type = (byte)(v[0] & 0x7);
-        IPAddress? v4 = null;
-        ulong? iid = null;
-        switch (type)
-        {
-            case 1 when v.Length >= 5:
-                v4 = new IPAddress(v.Slice(1, 4));
-                break;
-            case 2 when v.Length >= 9:
-                iid = BinaryPrimitives.ReadUInt64BigEndian(v.Slice(1, 8));
-                break;
-            case 3 when v.Length >= 13:
-                iid = BinaryPrimitives.ReadUInt64BigEndian(v.Slice(1, 8));
-                v4 = new IPAddress(v.Slice(9, 4));
-                break;
-            case 1 or 2 or 3:
-                throw new NasDecodeException(NasError.BadLength, at, $"PDN address of {v.Length} octets for type {type}");
-        }
-
-        return new NasPdnAddress(type, v4, iid);
+        var (type, ipv4, iid) = NasIpAddress.Read(v, at, "PDN address");
+        return new NasPdnAddress(type, ipv4, iid);
     }
 
     private static string Apn(ReadOnlySpan<byte> v)

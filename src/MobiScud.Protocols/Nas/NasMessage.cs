@@ -65,8 +65,7 @@ public readonly record struct Guti(byte Plmn0, byte Plmn1, byte Plmn2, ushort Mm
 /// <summary>PDN address (TS 24.301 9.9.4.9): IPv4, IPv6 interface identifier, or both.</summary>
 public sealed record NasPdnAddress(byte PdnType, IPAddress? Ipv4, ulong? Ipv6InterfaceId)
 {
-    public override string ToString() =>
-        string.Join(";", new[] { Ipv4?.ToString(), Ipv6InterfaceId is { } i ? $"::{i >> 48:x}:{(i >> 32) & 0xffff:x}:{(i >> 16) & 0xffff:x}:{i & 0xffff:x}" : null }.Where(s => s is not null));
+    public override string ToString() => NasIpAddress.Format(Ipv4, Ipv6InterfaceId);
 }
 
 /// <summary>A decoded NAS message: header, type and the identities/addresses the UE tracker uses.</summary>

@@ -50,9 +50,6 @@ public sealed class NgapSummary : ApSummary<NgapPduType, NgapProcedureCode>
     /// <summary>The NAS-PDU inside a PDU session item (e.g. PDU Session Establishment Accept in a setup request).</summary>
     public ReadOnlySpan<byte> ItemNasPdu(in PduSessionItem item) => Slice(item.NasPduOffset, item.NasPduLength);
 
-    /// <summary>The item's transfer container bytes, empty when the item has none.</summary>
-    public ReadOnlySpan<byte> Transfer(in PduSessionItem item) => Slice(item.TransferOffset, item.TransferLength);
-
     public string MessageName => NgapNames.MessageName(ProcedureCode, PduType);
 
     private protected override void ClearFields()
@@ -84,15 +81,6 @@ public sealed class NgapSummary : ApSummary<NgapPduType, NgapProcedureCode>
 /// </summary>
 public static class NgapDecoder
 {
-    /// <summary>Reads the NGAP-PDU header; returns the value open type's (offset, length) within <paramref name="pdu"/>.</summary>
-    public static (int Offset, int Length) ReadHeader(
-        ReadOnlySpan<byte> pdu, out NgapPduType type, out NgapProcedureCode procedureCode, out Criticality criticality)
-    {
-        var range = ApPdu.ReadHeader(pdu, "NGAP", out var header);
-        (type, procedureCode, criticality) = ((NgapPduType)header.PduType, (NgapProcedureCode)header.ProcedureCode, header.Criticality);
-        return range;
-    }
-
     public static NgapSummary Decode(ReadOnlySpan<byte> pdu)
     {
         var s = new NgapSummary();
@@ -101,7 +89,6 @@ public static class NgapDecoder
     }
 
     public static void Decode(ReadOnlySpan<byte> pdu, NgapSummary into) => into.Decode(pdu, _protocol);
-
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
     private static readonly FrozenDictionary<ushort, IeReader<NgapSummary>> _ies = ProtocolIeContainer.Table<NgapSummary>(

@@ -113,6 +113,17 @@ internal static partial class NgapIeCodec
         SkipTail(ref r, (opt & 1) != 0, ext);
     }
 
+    /// <summary>
+    /// Per GlobalRANNodeID alternative (gNB, ng-eNB, N3IWF), the root alternatives of its node id (a CHOICE whose last
+    /// alternative is choice-Extensions): kind and bit size. The reader and <see cref="NgapIeEncoder"/> share it.
+    /// </summary>
+    internal static readonly (RanNodeKind Kind, int MinBits, int MaxBits)[][] RanNodeIds =
+    [
+        [(RanNodeKind.Gnb, 22, 32)],
+        [(RanNodeKind.NgEnbMacro, 20, 20), (RanNodeKind.NgEnbShortMacro, 18, 18), (RanNodeKind.NgEnbLongMacro, 21, 21)],
+        [(RanNodeKind.N3iwf, 16, 16)],
+    ];
+
     public static GlobalRanNodeId ReadGlobalRanNodeId(ref AperReader r)
     {
         var index = r.ReadChoiceIndex(4, false, out _);
@@ -124,52 +135,20 @@ internal static partial class NgapIeCodec
 
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
         var plmn = ReadPlmn(ref r);
+
+        var ids = RanNodeIds[index];
+        var alternative = r.ReadChoiceIndex(ids.Length + 1, false, out _);
         GlobalRanNodeId id;
-        switch (index)
+        if (alternative == ids.Length)
         {
-            case 0:
-                {
-                    if (r.ReadChoiceIndex(2, false, out _) == 1)
-                    {
-                        SkipSingleContainer(ref r);
-                        id = new GlobalRanNodeId(plmn, RanNodeKind.Other, 0, 0);
-                        break;
-                    }
-
-                    var bits = r.ReadBitString(22, 32, false, out var len);
-                    id = new GlobalRanNodeId(plmn, RanNodeKind.Gnb, BitsValue(bits, len), (byte)len);
-                    break;
-                }
-
-            case 1:
-                {
-                    var kind = r.ReadChoiceIndex(4, false, out _);
-                    if (kind == 3)
-                    {
-                        SkipSingleContainer(ref r);
-                        id = new GlobalRanNodeId(plmn, RanNodeKind.Other, 0, 0);
-                        break;
-                    }
-
-                    var size = kind switch { 0 => 20, 1 => 18, _ => 21 };
-                    var bits = r.ReadBitString(size, size, false, out var len);
-                    id = new GlobalRanNodeId(plmn, (RanNodeKind)(kind + 1), BitsValue(bits, len), (byte)len);
-                    break;
-                }
-
-            default:
-                {
-                    if (r.ReadChoiceIndex(2, false, out _) == 1)
-                    {
-                        SkipSingleContainer(ref r);
-                        id = new GlobalRanNodeId(plmn, RanNodeKind.Other, 0, 0);
-                        break;
-                    }
-
-                    var bits = r.ReadBitString(16, 16, false, out var len);
-                    id = new GlobalRanNodeId(plmn, RanNodeKind.N3iwf, BitsValue(bits, len), (byte)len);
-                    break;
-                }
+            SkipSingleContainer(ref r);
+            id = new GlobalRanNodeId(plmn, RanNodeKind.Other, 0, 0);
+        }
+        else
+        {
+            var (kind, minBits, maxBits) = ids[alternative];
+            var bits = r.ReadBitString(minBits, maxBits, false, out var len);
+            id = new GlobalRanNodeId(plmn, kind, BitsValue(bits, len), (byte)len);
         }
 
         SkipTail(ref r, opt != 0, ext);

@@ -80,41 +80,30 @@ public static class NgapIeEncoder
 
     public static void WriteGlobalRanNodeId(AperWriter w, GlobalRanNodeId id)
     {
-        switch (id.Kind)
+        var index = Array.FindIndex(NgapIeCodec.RanNodeIds, alternatives => alternatives.Any(a => a.Kind == id.Kind));
+        if (index < 0)
         {
-            case RanNodeKind.Gnb:
-                {
-                    if (id.IdBits is < 22 or > 32)
-                    {
-                        throw new ArgumentException($"gNB id of {id.IdBits} bits (22..32)", nameof(id));
-                    }
-
-                    w.WriteChoiceIndex(0, 4, false);
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    WritePlmn(w, id.Plmn);
-                    w.WriteChoiceIndex(0, 2, false);
-                    Span<byte> b = stackalloc byte[4];
-                    BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - id.IdBits));
-                    w.WriteBitString(b, id.IdBits, 22, 32, false);
-                    break;
-                }
-
-            case RanNodeKind.NgEnbMacro or RanNodeKind.NgEnbShortMacro or RanNodeKind.NgEnbLongMacro:
-                {
-                    var size = id.Kind switch { RanNodeKind.NgEnbMacro => 20, RanNodeKind.NgEnbShortMacro => 18, _ => 21 };
-                    w.WriteChoiceIndex(1, 4, false);
-                    w.WriteSequencePreamble(true, false, 0, 1);
-                    WritePlmn(w, id.Plmn);
-                    w.WriteChoiceIndex((int)id.Kind - 1, 4, false);
-                    Span<byte> b = stackalloc byte[4];
-                    BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - size));
-                    w.WriteBitString(b, size, size, size, false);
-                    break;
-                }
-
-            default:
-                throw new ArgumentException($"cannot build a {id.Kind} node id", nameof(id));
+            throw new ArgumentException($"cannot build a {id.Kind} node id", nameof(id));
         }
+
+        var ids = NgapIeCodec.RanNodeIds[index];
+        var alternative = Array.FindIndex(ids, a => a.Kind == id.Kind);
+
+        // A fixed-size id (ng-eNB, N3IWF) takes its size from the kind; a gNB id says its own (22..32).
+        var (_, minBits, maxBits) = ids[alternative];
+        var bits = minBits == maxBits ? minBits : id.IdBits;
+        if (bits < minBits || bits > maxBits)
+        {
+            throw new ArgumentException($"{id.Kind} id of {id.IdBits} bits ({minBits}..{maxBits})", nameof(id));
+        }
+
+        w.WriteChoiceIndex(index, 4, false);
+        w.WriteSequencePreamble(true, false, 0, 1);
+        WritePlmn(w, id.Plmn);
+        w.WriteChoiceIndex(alternative, ids.Length + 1, false);
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - bits));
+        w.WriteBitString(b, bits, minBits, maxBits, false);
     }
 
     public static byte[] GlobalRanNodeId(GlobalRanNodeId id) => Build(w => WriteGlobalRanNodeId(w, id));
@@ -232,8 +221,6 @@ public static class NgapIeEncoder
     /// PDUSessionResourceSetupRequestTransfer: UL NG-U tunnel, PDU session type IPv4 and, per QFI, a non-GBR flow of
     /// 5QI 9 with ARP priority 8.
     /// </summary>
-    public static byte[] SetupRequestTransfer(GtpTunnel ul, ulong qosFlows) => Build(w => WriteSetupRequestTransfer(w, ul, qosFlows));
-
     private static void WriteSetupRequestTransfer(AperWriter w, GtpTunnel ul, ulong qosFlows)
     {
         w.WriteBit(false);
@@ -266,14 +253,6 @@ public static class NgapIeEncoder
                 w.WriteEnumerated(1, 2, true); // pre-emptable
             }
         }
-    }
-
-    /// <summary>The transfer container of one PDU session item, by the list it goes in (see <see cref="NgapIeCodec"/>).</summary>
-    public static byte[] Transfer(ushort listIeId, in PduSessionItem item)
-    {
-        var w = new AperWriter(64);
-        NgapIeCodec.WriteTransfer(w, listIeId, item);
-        return w.ToArray();
     }
 
     internal static void WriteSetupRequestTransfer(AperWriter w, in PduSessionItem it) =>

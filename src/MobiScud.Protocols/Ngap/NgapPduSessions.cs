@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using MobiScud.Protocols.Aper;
 using MobiScud.Protocols.S1ap;
 
@@ -39,11 +38,6 @@ internal static partial class NgapIeCodec
         NgapIeId.PduSessionResourceFailedToSetupListCxtFail,
         NgapIeId.PduSessionResourceListCxtRelReq,
     ];
-
-    private static readonly FrozenSet<ushort> _pduSessionLists = PduSessionListIds.ToFrozenSet();
-
-    /// <summary>True for the IE ids whose value is a PDU session resource list.</summary>
-    public static bool IsPduSessionList(ushort ieId) => _pduSessionLists.Contains(ieId);
 
     private static PduSessionItem NewItem(ushort listIeId, byte id) => new()
     {

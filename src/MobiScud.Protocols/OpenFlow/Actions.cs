@@ -62,17 +62,6 @@ public abstract record OfpAction
             a.Write(w);
         }
     }
-
-    internal static List<OfpAction> ReadList(ref OfpReader r)
-    {
-        var list = new List<OfpAction>();
-        while (r.Remaining > 0)
-        {
-            list.Add(Read(ref r));
-        }
-
-        return list;
-    }
 }
 
 public sealed record OutputAction(uint Port, ushort MaxLen = 0xffff) : OfpAction
@@ -193,17 +182,6 @@ public abstract record OfpInstruction
         }
     }
 
-    internal static List<OfpInstruction> ReadList(ref OfpReader r)
-    {
-        var list = new List<OfpInstruction>();
-        while (r.Remaining > 0)
-        {
-            list.Add(Read(ref r));
-        }
-
-        return list;
-    }
-
     /// <summary>write_actions / apply_actions: 4 bytes of padding, then the actions.</summary>
     private protected static void WriteActions(OfpWriter w, ushort type, IReadOnlyList<OfpAction> actions)
     {
@@ -229,7 +207,7 @@ public abstract record OfpInstruction
             case 4:
                 {
                     body.Skip(4, "actions instruction pad");
-                    var actions = OfpAction.ReadList(ref body);
+                    var actions = body.ReadAll(OfpAction.Read);
                     return type == 3 ? new WriteActionsInstruction(actions) : new ApplyActionsInstruction(actions);
                 }
 

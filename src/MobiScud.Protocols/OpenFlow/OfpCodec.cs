@@ -141,7 +141,7 @@ public static class OfpCodec
         var actionsLen = r.U16("packet_out actions_len");
         r.Skip(6, "packet_out pad");
         var actionsReader = r.Sub(actionsLen, "packet_out actions");
-        var actions = OfpAction.ReadList(ref actionsReader);
+        var actions = actionsReader.ReadAll(OfpAction.Read);
         return new PacketOut(xid, bufferId, inPort, actions, r.Rest());
     }
 
@@ -165,7 +165,7 @@ public static class OfpCodec
         var flags = r.U16("flow_mod flags");
         r.Skip(2, "flow_mod pad");
         var match = OfpMatch.Read(ref r);
-        var instructions = OfpInstruction.ReadList(ref r);
+        var instructions = r.ReadAll(OfpInstruction.Read);
         return new FlowMod(xid, cookie, cookieMask, table, (FlowModCommand)command, idle, hard, priority, bufferId, outPort, outGroup,
             (FlowModFlags)flags, match, instructions);
     }
@@ -273,7 +273,7 @@ public static class OfpCodec
                         var pc = e.U64("packet_count");
                         var bc = e.U64("byte_count");
                         var match = OfpMatch.Read(ref e);
-                        var instr = OfpInstruction.ReadList(ref e);
+                        var instr = e.ReadAll(OfpInstruction.Read);
                         entries.Add(new FlowStats(table, ds, dn, prio, idle, hard, (FlowModFlags)fl, cookie, pc, bc, match, instr));
                     }
 

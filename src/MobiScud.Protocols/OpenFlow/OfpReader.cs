@@ -2,6 +2,9 @@ using System.Buffers.Binary;
 
 namespace MobiScud.Protocols.OpenFlow;
 
+/// <summary>Reads one item (an action, an instruction) and moves past it.</summary>
+internal delegate T OfpItemReader<out T>(ref OfpReader r);
+
 /// <summary>Bounds-checked big-endian reader: every read names what it was reading when the input runs out.</summary>
 internal ref struct OfpReader
 {
@@ -56,6 +59,18 @@ internal ref struct OfpReader
         }
 
         return Sub(len - 4, $"{kind} type {type} body");
+    }
+
+    /// <summary>Items read one after another up to the end of this reader (action and instruction lists).</summary>
+    public List<T> ReadAll<T>(OfpItemReader<T> read)
+    {
+        var list = new List<T>();
+        while (Remaining > 0)
+        {
+            list.Add(read(ref this));
+        }
+
+        return list;
     }
 
     public byte U8(string what) => Take(1, what)[0];

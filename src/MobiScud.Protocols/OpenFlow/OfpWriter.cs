@@ -17,8 +17,6 @@ public sealed class OfpWriter
 
     public byte[] ToArray() => WrittenSpan.ToArray();
 
-    public void Clear() => Position = 0;
-
     private Span<byte> Grab(int count)
     {
         if (Position + count > _buffer.Length)

@@ -111,8 +111,6 @@ public sealed class OxmField : IEquatable<OxmField>
     /// <summary>The 32-bit OXM header as on the wire (e.g. 0x80004c08 for TUNNEL_ID).</summary>
     public uint Header => ((uint)Class << 16) | ((uint)Field << 9) | (HasMask ? 0x100u : 0u) | (uint)PayloadLength;
 
-    public int WireLength => 4 + PayloadLength;
-
     public ulong ValueAsUInt64()
     {
         ulong v = 0;
@@ -251,8 +249,6 @@ public sealed class OxmField : IEquatable<OxmField>
     public static OxmField Ipv4Src(IPAddress a) => new(OxmClass.OpenFlowBasic, OxmFieldId.Ipv4Src, V4(a));
 
     public static OxmField Ipv4Dst(IPAddress a) => new(OxmClass.OpenFlowBasic, OxmFieldId.Ipv4Dst, V4(a));
-
-    public static OxmField UdpSrc(ushort port) => new(OxmClass.OpenFlowBasic, OxmFieldId.UdpSrc, Be16(port));
 
     public static OxmField UdpDst(ushort port) => new(OxmClass.OpenFlowBasic, OxmFieldId.UdpDst, Be16(port));
 

@@ -78,15 +78,6 @@ public sealed class S1apSummary : ApSummary<S1apPduType, S1apProcedureCode>
 /// </summary>
 public static class S1apDecoder
 {
-    /// <summary>Reads the S1AP-PDU header; returns the value open type's (offset, length) within <paramref name="pdu"/>.</summary>
-    public static (int Offset, int Length) ReadHeader(
-        ReadOnlySpan<byte> pdu, out S1apPduType type, out S1apProcedureCode procedureCode, out Criticality criticality)
-    {
-        var range = ApPdu.ReadHeader(pdu, "S1AP", out var header);
-        (type, procedureCode, criticality) = ((S1apPduType)header.PduType, (S1apProcedureCode)header.ProcedureCode, header.Criticality);
-        return range;
-    }
-
     public static S1apSummary Decode(ReadOnlySpan<byte> pdu)
     {
         var s = new S1apSummary();
@@ -95,7 +86,6 @@ public static class S1apDecoder
     }
 
     public static void Decode(ReadOnlySpan<byte> pdu, S1apSummary into) => into.Decode(pdu, _protocol);
-
 
     /// <summary>The IEs the MC reads, by IE id; any other IE is skipped by its open-type length.</summary>
     private static readonly FrozenDictionary<ushort, IeReader<S1apSummary>> _ies = ProtocolIeContainer.Table<S1apSummary>(

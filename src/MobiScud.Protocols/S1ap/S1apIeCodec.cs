@@ -19,18 +19,6 @@ public static partial class S1apIeCodec
 
     public static uint ReadEnbUeS1apId(ref AperReader r) => (uint)r.ReadConstrainedWholeNumber(0, 16777215);
 
-    public static uint DecodeMmeUeS1apId(ReadOnlySpan<byte> value)
-    {
-        var r = new AperReader(value);
-        return ReadMmeUeS1apId(ref r);
-    }
-
-    public static uint DecodeEnbUeS1apId(ReadOnlySpan<byte> value)
-    {
-        var r = new AperReader(value);
-        return ReadEnbUeS1apId(ref r);
-    }
-
     public static UeS1apIds ReadUeS1apIds(ref AperReader r)
     {
         var index = r.ReadChoiceIndex(2, true, out var ext);

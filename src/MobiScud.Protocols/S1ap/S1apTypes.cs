@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Runtime.CompilerServices;
 
@@ -54,11 +53,6 @@ public readonly struct TransportLayerAddress : IEquatable<TransportLayerAddress>
     public bool IsEmpty => BitLength == 0;
 
     public bool HasIpv4 => BitLength == 32 || BitLength == 160;
-
-    public bool HasIpv6 => BitLength == 128 || BitLength == 160;
-
-    /// <summary>The IPv4 address as a big-endian number (0 when absent); allocation-free.</summary>
-    public uint Ipv4Value => HasIpv4 ? BinaryPrimitives.ReadUInt32BigEndian(((ReadOnlySpan<byte>)_bytes)[..4]) : 0;
 
     public IPAddress? Ipv4 => HasIpv4 ? new IPAddress(((ReadOnlySpan<byte>)_bytes)[..4]) : null;
 

@@ -38,12 +38,11 @@ public sealed class SctpReassembler
     /// <summary>An INIT or INIT-ACK starts (or restarts) the sender's TSN space: forget what that direction sent before.</summary>
     public void Restart(in SctpAssociationKey key, SctpDirection direction) => _directions.Remove((key, direction));
 
-    /// <summary>Feeds one DATA chunk. On <see cref="SctpDataResult.Delivered"/>, <paramref name="message"/> is the user message,
-    /// valid until the next call for the same stream.</summary>
-    public SctpDataResult Accept(in SctpAssociationKey key, SctpDirection direction, in SctpDataChunk chunk, out ReadOnlySpan<byte> message) =>
-        Accept(key, direction, 0, chunk, out message);
-
-    /// <summary>As above; a changed <paramref name="verificationTag"/> means a new association on the same addresses and ports.</summary>
+    /// <summary>
+    /// Feeds one DATA chunk. On <see cref="SctpDataResult.Delivered"/>, <paramref name="message"/> is the user message,
+    /// valid until the next call for the same stream. A changed <paramref name="verificationTag"/> means a new
+    /// association on the same addresses and ports.
+    /// </summary>
     public SctpDataResult Accept(in SctpAssociationKey key, SctpDirection direction, uint verificationTag, in SctpDataChunk chunk, out ReadOnlySpan<byte> message)
     {
         message = default;

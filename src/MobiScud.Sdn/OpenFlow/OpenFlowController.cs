@@ -290,7 +290,7 @@ public sealed class OpenFlowController : IAsyncDisposable
     /// <summary>Raw flow-mods in one barrier-confirmed batch (benchmarks, tests); does not touch desired state.</summary>
     public async Task<FlowBatchResult> SendRawBatchAsync(ulong dpid, Func<Func<uint>, IReadOnlyList<FlowMod>> build)
     {
-        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = Connected(dpid);
         await session.ProgramLock.WaitAsync();
         try
         {
@@ -304,20 +304,17 @@ public sealed class OpenFlowController : IAsyncDisposable
 
     public async Task<IReadOnlyList<FlowStats>> DumpFlowsAsync(ulong dpid)
     {
-        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = Connected(dpid);
         return await session.DumpFlowsAsync();
     }
 
-    public async Task<OfpMessage> RequestAsync(ulong dpid, Func<uint, OfpMessage> build)
-    {
-        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
-        return await session.RequestAsync(build(session.NextXid()));
-    }
+    private SwitchSession Connected(ulong dpid) =>
+        _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
 
     /// <summary>Reconciles a connected switch now (as on reconnect): reads its flows, fixes what differs from the desired state.</summary>
     public async Task<ReconcileReport> ResyncAsync(ulong dpid)
     {
-        var session = _sessions.TryGetValue(dpid, out var s) ? s : throw new InvalidOperationException($"switch 0x{dpid:x} is not connected");
+        var session = Connected(dpid);
         var report = await ReconcileAsync(session);
         Reconciled?.Invoke(report);
         return report;

@@ -38,8 +38,6 @@ public sealed class OvsDatapathSync : IAsyncDisposable
 
     public DatapathSyncMode Mode { get; }
 
-    public string UnixctlSocket => _unixctl.SocketPath;
-
     /// <summary>How long one flush may wait for ovs-vswitchd (each of: the socket, the reply).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 

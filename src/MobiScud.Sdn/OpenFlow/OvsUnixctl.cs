@@ -54,13 +54,13 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // ovs-vswitchd restarted or closed an idle connection: one fresh connection, then give up.
-                _socket?.Dispose();
-                _socket = null;
+                Disconnect();
                 await WriteRequestAsync(method, args ?? [], ct);
             }
         }
         catch
         {
+            Disconnect();
             _gate.Release();
             throw;
         }
@@ -91,8 +91,7 @@ public sealed class OvsUnixctl : IAsyncDisposable
             catch (Exception e) when (e is SocketException or IOException)
             {
                 // As in SendAsync: one fresh connection, then give up.
-                _socket?.Dispose();
-                _socket = null;
+                Disconnect();
                 WriteRequest(method, args ?? [], timeout);
             }
 
@@ -110,29 +109,17 @@ public sealed class OvsUnixctl : IAsyncDisposable
                     throw new TimeoutException($"ovs-appctl {method}: no reply from {SocketPath} within {timeout.TotalSeconds:0.#} s", e);
                 }
 
-                if (n == 0)
-                {
-                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
-                }
-
-                filled += n;
-                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+                if (Received(method, ref filled, n) is { } length)
                 {
                     repliedAt = TimeProvider.System.GetTimestamp();
                     return ParseReply(method, length);
-                }
-
-                if (filled == _buffer.Length)
-                {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            _socket?.Dispose();
-            _socket = null;
+            Disconnect();
             throw;
         }
         finally
@@ -145,18 +132,9 @@ public sealed class OvsUnixctl : IAsyncDisposable
     {
         if (_socket is null)
         {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                s.Connect(new UnixDomainSocketEndPoint(_socketPath()));
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-
-            _socket = s;
+            // A connect that fails leaves the socket to the caller's Disconnect.
+            _socket = NewSocket();
+            _socket.Connect(new UnixDomainSocketEndPoint(_socketPath()));
         }
 
         _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Ceiling(timeout.TotalMilliseconds);
@@ -182,18 +160,8 @@ public sealed class OvsUnixctl : IAsyncDisposable
     {
         if (_socket is null)
         {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath()), ct);
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-
-            _socket = s;
+            _socket = NewSocket();
+            await _socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath()), ct);
         }
 
         await _socket.SendAsync(Request(method, args), SocketFlags.None, ct);
@@ -208,34 +176,50 @@ public sealed class OvsUnixctl : IAsyncDisposable
             while (true)
             {
                 var n = await _socket!.ReceiveAsync(_buffer.AsMemory(filled), SocketFlags.None, ct);
-                if (n == 0)
-                {
-                    throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
-                }
-
-                filled += n;
-                if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+                if (Received(method, ref filled, n) is { } length)
                 {
                     return ParseReply(method, length);
-                }
-
-                if (filled == _buffer.Length)
-                {
-                    throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
                 }
             }
         }
         catch
         {
             // The stream position is unknown after a failure: the next call reconnects.
-            _socket?.Dispose();
-            _socket = null;
+            Disconnect();
             throw;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Counts <paramref name="n"/> more bytes of a reply (replies are bare JSON objects on the stream): the length of
+    /// the reply once it is complete, null while more bytes are needed; throws on end of stream or a reply too large.
+    /// </summary>
+    private int? Received(string method, ref int filled, int n)
+    {
+        if (n == 0)
+        {
+            throw new EndOfStreamException($"ovs-vswitchd closed {SocketPath} during '{method}'");
+        }
+
+        filled += n;
+        if (CompleteObjectLength(_buffer.AsSpan(0, filled)) is { } length)
+        {
+            return length;
+        }
+
+        return filled < _buffer.Length ? null : throw new InvalidDataException($"reply to '{method}' from {SocketPath} exceeds {_buffer.Length} bytes");
+    }
+
+    private static Socket NewSocket() => new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+
+    private void Disconnect()
+    {
+        _socket?.Dispose();
+        _socket = null;
     }
 
     /// <summary>Length of the first complete top-level JSON object, or null if more bytes are needed.</summary>

@@ -95,8 +95,6 @@ internal sealed class SwitchSession : IAsyncDisposable
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
-    public CancellationToken Closing => _cts.Token;
-
     public event Action<SwitchSession, OfpMessage>? Unsolicited;
 
     /// <summary>The last failure to give a reader thread its real-time priority (process-wide: the cause is the host's).</summary>

@@ -5,7 +5,7 @@ using MobiScud.Protocols.OpenFlow;
 using MobiScud.Sdn.OpenFlow;
 using MobiScud.Sdn.Steering;
 
-namespace MobiScud.Sdn.InMemory;
+namespace MobiScud.Sdn.Tests;
 
 /// <summary>An IPv4 packet as the model sees it; <see cref="Gtp"/> set when it is GTP-U (UDP 2152) carrying an inner packet.</summary>
 internal sealed record SimPacket(IPAddress Src, IPAddress Dst, byte Protocol, ushort DstPort, GtpPayload? Gtp = null)
@@ -29,7 +29,7 @@ internal enum DeliveryKind
 internal sealed record Delivery(SiteId Site, uint Port, DeliveryKind Kind, string Role, SimPacket Packet);
 
 /// <summary>
-/// The simulator's flow programmer: holds each site's flows (installed at once) and evaluates packets through them
+/// A flow programmer in memory, the tests' oracle for what the compiled flows do: holds each site's flows (installed at once) and evaluates packets through them
 /// with the same semantics the OVS tables rely on (tables, priorities, set-field, goto, the gtpu port's decap at the
 /// endpoint and encap on output, inter-site links). It answers "where does a packet from UE x to its PVM go".
 /// </summary>
