@@ -126,7 +126,7 @@ public sealed class TestbedDashboardTests(Browser browser) : IClassFixture<Brows
             await Browser.ScreenshotsAsync(page, "testbed");
             await page.CloseAsync();
             Assert.Empty(errors);
-            Assert.All(mc.Problems, p => Assert.Equal("tracker", p.Source));
+            Assert.All(mc.Problems, p => Assert.Equal(TestbedProblemSource.Tracker, p.Source));
         }
         finally
         {

@@ -94,7 +94,7 @@ public sealed class CrossHostTests
         await using (mc)
         {
             await mc.Drained.WaitAsync(TimeSpan.FromMinutes(1));
-            Assert.All(mc.Problems, p => Assert.Equal("tracker", p.Source));
+            Assert.All(mc.Problems, p => Assert.Equal(TestbedProblemSource.Tracker, p.Source));
             return mc.Timeline.GroupBy(e => e.Event.Ue).ToDictionary(g => g.Key, g => Commands(g.SelectMany(e => e.Commands)));
         }
     }

@@ -16,7 +16,6 @@ public sealed class ExperimentTests(ITestOutputHelper output)
         ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
         ExternalTool.Require("qemu-system-x86_64", "qemu-system-x86");
         var tshark = ExternalTool.Require("tshark", "tshark");
-        var runDir = Path.Combine(Path.GetTempPath(), $"msb-test-{Guid.NewGuid():N}");
         var scenario = new Scenario
         {
             DurationSeconds = 12,
@@ -26,18 +25,7 @@ public sealed class ExperimentTests(ITestOutputHelper output)
                 new() { AtSeconds = 8, ToEnb = 1, Procedure = HandoverProcedure.S1 },
             ],
         };
-        var log = new StringWriter();
-        ExperimentResult result;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            result = await TestbedExperiment.RunAsync(scenario, runDir, log, keep: false, cts.Token);
-        }
-        finally
-        {
-            output.WriteLine(log.ToString());
-        }
-
+        var (result, runDir) = await ExperimentRuns.RunAsync(scenario, output, TimeSpan.FromMinutes(5));
         output.WriteLine(result.Summary());
         Assert.Empty(result.Problems);
 
@@ -54,7 +42,13 @@ public sealed class ExperimentTests(ITestOutputHelper output)
         var (bound, why) = result.PvmLossBound(scenario.PingIntervalMs);
         Assert.True(result.Ping(TestbedExperiment.EdgePvm).Lost <= bound, $"lost {result.Ping(TestbedExperiment.EdgePvm).Lost} > bound {bound}: {why}");
         Assert.True(result.Ping(TestbedExperiment.EdgePvm).MedianMs < result.Ping(TestbedExperiment.CorePvmTarget).MedianMs, "the edge PVM is closer than the core one");
-        Assert.All(result.Handovers.Where(h => !h.Message.Contains("Prepared", StringComparison.Ordinal)), h => Assert.NotNull(h.WireToFlowsConfirmedMs));
+
+        // The handover steps the MC saw on the tap: the X2 path switch, then the S1 handover's preparation, execution and
+        // completion; each completion re-steered (flows confirmed on OVS).
+        Assert.Equal(
+            [(HandoverStage.Completed, HandoverInterface.X2), (HandoverStage.Prepared, HandoverInterface.S1), (HandoverStage.Executing, HandoverInterface.S1), (HandoverStage.Completed, HandoverInterface.S1)],
+            result.Handovers.Select(h => (h.Stage, h.Interface)));
+        Assert.All(result.Handovers.Where(h => h.Stage == HandoverStage.Completed), h => Assert.NotNull(h.WireToFlowsConfirmedMs));
 
         // Every S1AP message the emulated EPC sent is in the pcap and decodes in tshark without a malformed packet;
         // S1-U is there too, as GTP-U with the UE's uplink TEID.

@@ -6,6 +6,7 @@ using MobiScud.Testbed.Emulation;
 using MobiScud.Testbed.Experiment;
 using MobiScud.Testbed.Topology;
 using MobiScud.TestSupport;
+using MobiScud.Tracking;
 using Xunit.Abstractions;
 
 namespace MobiScud.Testbed.Tests;
@@ -86,14 +87,17 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
                 Assert.Equal(gnb2, Seen<ServiceRequested>().Enb);
 
                 // One UE throughout (identity kept across AMF-UE-NGAP-ID changes and the 5G-S-TMSI). The tracker notes
-                // the cancelled handover, and the AMF's release of the target's prepared context, which the tracker
-                // dropped at the cancel (as on LTE); nothing else.
+                // the cancelled handover (a failed procedure, on the HandoverCancel's frame), and the AMF's release of
+                // the target's prepared context after it, which the tracker dropped at the cancel (unplaced, as on
+                // LTE); nothing else.
                 Assert.Single(mc.Timeline.Select(e => e.Event.Ue).Distinct());
                 output.WriteLine(string.Join("\n", mc.Problems));
-                Assert.Contains(mc.Problems, p => p.Message.Contains("cancelled by the source", StringComparison.Ordinal));
+                var cancelled = Assert.Single(mc.Timeline, e => e.FromTap && e.Event is HandoverCancelled);
+                Assert.Contains(mc.Problems, p => p.Note?.Kind == TrackerNoteKind.Failed && p.Frame == cancelled.Frame);
                 Assert.All(mc.Problems, p => Assert.True(
-                    p.Source == "tracker" && (p.Message.Contains("cancelled by the source", StringComparison.Ordinal)
-                        || (p.Message.Contains("UEContextReleaseCommand", StringComparison.Ordinal) && p.Message.Contains("no UE on that connection", StringComparison.Ordinal))), p.ToString()));
+                    p.Source == TestbedProblemSource.Tracker
+                        && ((p.Note?.Kind == TrackerNoteKind.Failed && p.Frame == cancelled.Frame) || (p.Note?.Kind == TrackerNoteKind.Unplaced && p.Frame > cancelled.Frame)),
+                    p.ToString()));
                 Assert.True(mc.Statistics.NgapMessages > 0);
                 Assert.Equal(0, mc.Statistics.S1apMessages);
 
@@ -132,7 +136,6 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
     {
         ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
         var tshark = ExternalTool.Require("tshark", "tshark");
-        var runDir = Path.Combine(Path.GetTempPath(), $"msb-test-{Guid.NewGuid():N}");
         var scenario = new Scenario
         {
             Rat = TestbedRat.Nr,
@@ -144,18 +147,7 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
                 new() { AtSeconds = 5, ToEnb = 1, Procedure = HandoverProcedure.N2 },
             ],
         };
-        var log = new StringWriter();
-        ExperimentResult result;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            result = await TestbedExperiment.RunAsync(scenario, runDir, log, keep: false, cts.Token);
-        }
-        finally
-        {
-            output.WriteLine(log.ToString());
-        }
-
+        var (result, runDir) = await ExperimentRuns.RunAsync(scenario, output, TimeSpan.FromMinutes(3));
         output.WriteLine(result.Summary());
         Assert.Empty(result.Problems);
         Assert.EndsWith("n2.pcap", result.Pcap, StringComparison.Ordinal);
@@ -164,8 +156,13 @@ public sealed class NrTestbedTests(ITestOutputHelper output)
         Assert.Equal(2, result.Migrations.Count);
         Assert.Equal(("a", "b"), (result.Migrations[0].From, result.Migrations[0].To));
         Assert.Equal(("b", "a"), (result.Migrations[1].From, result.Migrations[1].To));
-        Assert.Contains(result.Handovers, h => h.Message == "PathSwitched" && h.WireToFlowsConfirmedMs is not null);
-        Assert.Contains(result.Handovers, h => h.Message == "HandoverCompleted" && h.WireToFlowsConfirmedMs is not null);
+        // The handover steps on the tap: the Xn path switch, then the N2 handover's preparation, execution and
+        // completion; each completion re-steered (flows confirmed on OVS).
+        Assert.Equal(
+            [(HandoverStage.Completed, HandoverInterface.Xn), (HandoverStage.Prepared, HandoverInterface.N2), (HandoverStage.Executing, HandoverInterface.N2), (HandoverStage.Completed, HandoverInterface.N2)],
+            result.Handovers.Select(h => (h.Stage, h.Interface)));
+        Assert.Contains(result.Handovers, h => h is { Stage: HandoverStage.Completed, Event: PathSwitched, WireToFlowsConfirmedMs: not null });
+        Assert.Contains(result.Handovers, h => h is { Stage: HandoverStage.Completed, Event: HandoverCompleted, WireToFlowsConfirmedMs: not null });
 
         // The run's records name its steps as 5G does: an Xn then an N2 handover between gNBs.
         Assert.Equal(TestbedRat.Nr, result.Rat);

@@ -1,3 +1,4 @@
+using MobiScud.Control.Model;
 using MobiScud.Testbed.Experiment;
 using MobiScud.Testbed.Topology;
 using MobiScud.TestSupport;
@@ -22,38 +23,30 @@ public sealed class PingPongPolicyTests(ITestOutputHelper output)
         var scenario = Scenario.Load(Path.Combine(TestData.RepoRoot, "examples", example));
         Assert.Equal(PvmBackend.Netns, scenario.Pvm);
         Assert.Equal(2, scenario.Handovers.Count);
-        var runDir = Path.Combine(Path.GetTempPath(), $"msb-pingpong-{Guid.NewGuid():N}");
-        var log = new StringWriter();
-        ExperimentResult result;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            result = await TestbedExperiment.RunAsync(scenario, runDir, log, keep: false, cts.Token);
-        }
-        finally
-        {
-            output.WriteLine(log.ToString());
-        }
-
+        var (result, runDir) = await ExperimentRuns.RunAsync(scenario, output, TimeSpan.FromMinutes(3));
         output.WriteLine(result.Summary());
         Assert.Empty(result.Problems);
 
         // The MC saw both handovers on the tap and acted on them (steering at least), whatever the policy.
         Assert.True(result.Handovers.Count(h => h.WireToFlowsConfirmedMs is not null) >= 2, $"handovers applied: {result.Handovers.Count}");
 
-        // What the MC did, read from its own timeline (every event and its commands), not only from the measurements.
-        var timeline = File.ReadAllText(result.TimelineCsv);
-        var started = CountOf(timeline, "StartMigration");
+        // What the MC did, read from its own timeline's records (every event and its commands), not only from the
+        // measurements: the PVM it created is the one it moves, a -> b, in its decision on the first path switch.
+        var created = Assert.Single(result.Commands<CreatePvm>()).Command;
+        Assert.Equal("a", created.Site.Value);
+        var started = result.Commands<StartMigration>().ToList();
         if (follows)
         {
-            Assert.True(started >= 1, $"{scenario.Policy}: no StartMigration in the MC's timeline");
-            Assert.Contains("StartMigration pvm-", timeline, StringComparison.Ordinal);
-            Assert.Contains(" a->b", timeline, StringComparison.Ordinal);
+            Assert.True(started.Count >= 1, $"{scenario.Policy}: no StartMigration in the MC's timeline");
+            var (entry, first) = started[0];
+            Assert.Equal((created.Pvm, "a", "b", MigrationReason.Handover), (first.Pvm, first.From.Value, first.To.Value, first.Reason));
+            Assert.True(entry.FromTap, $"{entry.Event} is not from the tap");
+            Assert.Equal(new EnbId(TestbedPlan.EnbIdOf(2)), Assert.IsType<PathSwitched>(entry.Event).Target);
         }
         else
         {
             Assert.Empty(result.Migrations);
-            Assert.Equal(0, started);
+            Assert.Empty(started);
         }
 
         // Ping loss is reported, not asserted: its bound is a wall-clock figure (flows confirmed within a few ms), which a
@@ -61,16 +54,5 @@ public sealed class PingPongPolicyTests(ITestOutputHelper output)
         var (bound, why) = result.PvmLossBound(scenario.PingIntervalMs);
         output.WriteLine($"edge PVM pings lost {result.Ping(TestbedExperiment.EdgePvm).Lost}, bound {bound}: {why}");
         Assert.False(File.Exists(TestbedState.FileIn(runDir)), "teardown left objects behind");
-    }
-
-    private static int CountOf(string text, string word)
-    {
-        var n = 0;
-        for (var i = text.IndexOf(word, StringComparison.Ordinal); i >= 0; i = text.IndexOf(word, i + word.Length, StringComparison.Ordinal))
-        {
-            n++;
-        }
-
-        return n;
     }
 }

@@ -18,24 +18,20 @@ public sealed class TestbedLoggingTests(ITestOutputHelper output)
     public async Task A_run_logs_every_signalling_message_and_the_tap_summary_through_the_given_loggers()
     {
         ExternalTool.Require("ovs-vswitchd", "openvswitch-switch");
-        var runDir = Path.Combine(Path.GetTempPath(), $"msb-test-{Guid.NewGuid():N}");
         var scenario = new Scenario
         {
             Pvm = PvmBackend.Netns,
             DurationSeconds = 4,
             Handovers = [new() { AtSeconds = 1, ToEnb = 2, Procedure = HandoverProcedure.X2 }],
         };
-        var progress = new StringWriter();
         using var loggers = new ListLoggerProvider();
         ExperimentResult result;
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            result = await TestbedExperiment.RunAsync(scenario, runDir, progress, keep: false, cts.Token, loggers: loggers.Factory);
+            (result, _) = await ExperimentRuns.RunAsync(scenario, output, TimeSpan.FromMinutes(3), loggers.Factory);
         }
         finally
         {
-            output.WriteLine(progress.ToString());
             output.WriteLine(string.Join("\n", loggers.Entries.Select(e => $"{e.Level} {e.Category}: {e.Message}")));
         }
 

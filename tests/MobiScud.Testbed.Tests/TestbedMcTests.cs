@@ -5,6 +5,7 @@ using MobiScud.Testbed.Control;
 using MobiScud.Testbed.Emulation;
 using MobiScud.Testbed.Topology;
 using MobiScud.TestSupport;
+using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Tests;
 
@@ -82,9 +83,11 @@ public sealed class TestbedMcTests
 
             // One UE throughout: every event names the same UE, and nothing was undecodable.
             Assert.Single(mc.Timeline.Select(e => e.Event.Ue).Distinct());
-            // The tracker notes the cancelled handover; nothing else went wrong.
-            Assert.Contains(mc.Problems, p => p.Message.Contains("handover to", StringComparison.Ordinal) && p.Message.Contains("cancel", StringComparison.OrdinalIgnoreCase));
-            Assert.All(mc.Problems, p => Assert.Equal("tracker", p.Source));
+            // The tracker notes the cancelled handover (a failed procedure, on the HandoverCancel's frame); nothing
+            // but the tracker's notes went wrong.
+            var cancelled = Assert.Single(mc.Timeline, e => e.FromTap && e.Event is HandoverCancelled);
+            Assert.Contains(mc.Problems, p => p.Note?.Kind == TrackerNoteKind.Failed && p.Frame == cancelled.Frame);
+            Assert.All(mc.Problems, p => Assert.Equal(TestbedProblemSource.Tracker, p.Source));
             // Retransmitted DATA (the emulator's 1 s RTO can fire on a loaded machine) is the only drop allowed.
             Assert.DoesNotContain(mc.Statistics.Dropped.Keys, d => d.Layer != MobiScud.Capture.DropLayer.Ignored && d.Reason != nameof(MobiScud.Protocols.Link.TransportError.SctpDuplicateTsn));
         }

@@ -29,6 +29,9 @@ internal sealed class QemuMigration
     private long _started;
     private bool _mirrorStarted;
     private bool _sourceReleased;
+
+    // Set with the table's switch to the destination: from then on no failure may roll back.
+    private bool _switchedOver;
     private TimeSpan _mirrorTime;
     private long _diskBytes;
 
@@ -82,7 +85,6 @@ internal sealed class QemuMigration
     {
         _started = _host.Time.GetTimestamp();
         var ct = _cancel.Token;
-        var switchedOver = false;
         try
         {
             await using var waits = new QmpEventWaits(ct);
@@ -96,7 +98,6 @@ internal sealed class QemuMigration
 
             var (info, paused, resumed) = await PreCopyAsync(dst, waits, ct);
             var wall = await SwitchOverAsync(dst, resumed, info);
-            switchedOver = true;
             await RetireSourceAsync(dst);
 
             // What the guest's users see: QEMU's "downtime" ends on the source side, before the destination resumes.
@@ -110,7 +111,7 @@ internal sealed class QemuMigration
 
             Report(true, null, wall, info);
         }
-        catch (Exception e) when (switchedOver)
+        catch (Exception e) when (_switchedOver)
         {
             // The PVM already runs at the destination and the MC knows it: a fault while tidying up the source must not
             // "roll back" (that stopped the live destination and reported the PVM failed at its new site).
@@ -355,6 +356,7 @@ internal sealed class QemuMigration
             _entry.Site = Command.To;
             _entry.State = StateBefore;
             _entry.Migration = null;
+            _switchedOver = true;
         }
 
         // The source's manifest goes first: a crash in between leaves a lone running destination, which is adopted.

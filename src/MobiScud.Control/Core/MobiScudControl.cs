@@ -237,6 +237,8 @@ public static class MobiScudControl
             ServingSince = target == s.ServingEnb ? s.ServingSince : at,
             PreviousEnb = target == s.ServingEnb ? s.PreviousEnb : s.ServingEnb,
             PreviousSince = target == s.ServingEnb ? s.PreviousSince : s.ServingSince,
+            EarlierEnb = target == s.ServingEnb ? s.EarlierEnb : s.PreviousEnb,
+            HeadingSteps = target == s.ServingEnb ? s.HeadingSteps : MigrationPolicies.HeadingStepsAfter(config, s, target),
             SiteSince = interSite ? at : s.SiteSince,
 
             // Back at the PVM's site: the count starts again (what Reconcile does, here to save it a copy).

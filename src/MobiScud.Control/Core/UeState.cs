@@ -116,6 +116,12 @@ public sealed record UeState
     /// <summary>When the UE arrived at <see cref="PreviousEnb"/>: up to <see cref="ServingSince"/>, how long it took to cross that cell.</summary>
     public TimeSpan PreviousSince { get; init; }
 
+    /// <summary>The eNB that served the UE before <see cref="PreviousEnb"/> (null: none yet): with it, predictive can tell a steady heading from a turn or a ping-pong.</summary>
+    public EnbId? EarlierEnb { get; init; }
+
+    /// <summary>Consecutive handovers up to <see cref="ServingEnb"/> that kept a steady heading (each turned at most the policy's TrajectoryMaxTurn from the one before; 0 without cell positions).</summary>
+    public int HeadingSteps { get; init; }
+
     /// <summary>When the UE arrived at the site that now serves it (handovers within a site do not reset it).</summary>
     public TimeSpan SiteSince { get; init; }
 

@@ -171,14 +171,21 @@ public static partial class MigrationPolicies
             return Predictive(config, facts, s, serving, config.SwitchSiteFor(serving), here, at);
         }
 
+        var trajectory = TrajectoryOf(policy, cells, s, enb, since, at);
         if (s.Migration is { Cancelling: false } moving && moving.From == here && cells.Knows(moving.To))
         {
             // A move once judged worth it carries on while the user is no nearer its source than its target: a forecast
             // that wavers as the user crosses cells must not throw away the bytes already sent. Back near the source
-            // (a ping-pong), it is cancelled.
-            return UserRings(config, cells, enb, here) < UserRings(config, cells, enb, moving.To)
+            // (a ping-pong), it is cancelled. A move ahead of a user still on a steady heading carries on too: the user
+            // has not reached its target yet, which is why it was started.
+            return trajectory is null && UserRings(config, cells, enb, here) < UserRings(config, cells, enb, moving.To)
                 ? new PolicyVerdict(here)
                 : new PolicyVerdict(moving.To);
+        }
+
+        if (trajectory is { } heading)
+        {
+            return TrajectoryPlan(config, cells, facts, heading, enb, here, at, ReviewAt(policy, since, at));
         }
 
         var movable = Movable(config, facts, here);

@@ -45,6 +45,8 @@ public sealed record PolicyConfig
     private readonly double _headingWeight = 0.5;
     private readonly int _minRingGain;
     private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
+    private readonly double _trajectoryMaxTurn = 45;
+    private readonly int _trajectoryMinSteps = 3;
 
     public static PolicyConfig Default { get; } = new();
 
@@ -174,6 +176,25 @@ public sealed record PolicyConfig
     /// bytes on the wire for the same distance covered.
     /// </summary>
     public int MinRingGain { get => _minRingGain; init => _minRingGain = AtLeast(value, 0, nameof(MinRingGain)); }
+
+    /// <summary>
+    /// Predictive with <see cref="McConfig.Cells"/>: when the user's last two handovers hold a steady heading (the
+    /// second turns at most <see cref="TrajectoryMaxTurn"/> degrees from the first), extrapolate its path at its own pace
+    /// over the forecast's horizon and plan ONE migration on it: the site and the slot (now, later, or never) that
+    /// minimise the discounted Wang cost along the path. The plan replaces the MDP and the forecast for that user; a
+    /// short history, a turn or a ping-pong falls back to them.
+    /// </summary>
+    public bool Trajectory { get; init; } = true;
+
+    /// <summary>Predictive: the largest turn (degrees, 0..180) between the user's last two handovers that still counts as a steady heading.</summary>
+    public double TrajectoryMaxTurn
+    {
+        get => _trajectoryMaxTurn;
+        init => _trajectoryMaxTurn = value is >= 0 and <= 180 ? value : throw new ArgumentOutOfRangeException(nameof(TrajectoryMaxTurn), value, "TrajectoryMaxTurn must be in [0, 180] degrees");
+    }
+
+    /// <summary>Predictive: steady handovers in a row (<see cref="UeState.HeadingSteps"/>) before the trajectory plan is trusted.</summary>
+    public int TrajectoryMinSteps { get => _trajectoryMinSteps; init => _trajectoryMinSteps = AtLeast(value, 1, nameof(TrajectoryMinSteps)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

@@ -51,6 +51,15 @@ public class PolicyParameters
     /// <summary>Predictive: scale the learned dwell by the user's own pace (docs/policies.md).</summary>
     public bool UserPace { get; set; } = PolicyConfig.Default.UserPace;
 
+    /// <summary>Predictive: plan one migration along a steady heading (docs/policies.md).</summary>
+    public bool Trajectory { get; set; } = PolicyConfig.Default.Trajectory;
+
+    /// <summary>Predictive: the largest turn in degrees between the last two handovers that is still a steady heading.</summary>
+    public double TrajectoryMaxTurn { get; set; } = PolicyConfig.Default.TrajectoryMaxTurn;
+
+    /// <summary>Predictive: steady handovers in a row before the trajectory plan is trusted.</summary>
+    public int TrajectoryMinSteps { get; set; } = PolicyConfig.Default.TrajectoryMinSteps;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -83,6 +92,9 @@ public class PolicyParameters
         MinRingGain = MinRingGain,
         ForecastVeto = ForecastVeto,
         UserPace = UserPace,
+        Trajectory = Trajectory,
+        TrajectoryMaxTurn = TrajectoryMaxTurn,
+        TrajectoryMinSteps = TrajectoryMinSteps,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };

@@ -13,7 +13,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace MobiScud.Testbed.Control;
 
 /// <summary>
-/// One entry of the MC's timeline: the event (from the tap, or a backend's outcome) and every command that left for it.
+/// One entry of the MC's timeline: the event (from the tap, or a backend's outcome) and every command that left for it,
+/// as the MC's own records (tests match their types and fields; mc-timeline.csv is rendered from them).
 /// <paramref name="WireTime"/>: when the frame that caused it was on the wire (for an outcome: when it reached the MC);
 /// <paramref name="HandledAt"/>: when its commands had been handed to the backends (PVM commands carried out; steering
 /// is confirmed later, <see cref="SteeringPipeline"/>); <paramref name="Frame"/>: the tap's frame number, null for an
@@ -119,7 +120,7 @@ internal sealed class TestbedMc : IAsyncDisposable
         _onEvent = hooks?.Event;
         _pipeline = new SteeringPipeline(Dispatcher, (ue, e) =>
         {
-            Problems.Enqueue(new TestbedProblem("steering", $"dispatch for {ue} failed", Error: e));
+            Problems.Enqueue(new TestbedProblem(TestbedProblemSource.Steering, "dispatch failed", Error: e) { Ue = ue });
             _log.LogError(e, "testbed MC: dispatch for {Ue} failed", ue);
         });
         _host = new InlineMcHost(config, new DecisionClock(hooks?.Dispatcher?.Invoke(_pipeline) ?? _pipeline, this), OnStep);
@@ -132,7 +133,7 @@ internal sealed class TestbedMc : IAsyncDisposable
             {
                 if (note.Kind != TrackerNoteKind.EnbIdentity)
                 {
-                    Problems.Enqueue(new TestbedProblem("tracker", note.ToString(), at, frame));
+                    Problems.Enqueue(TestbedProblem.FromNote(note, at, frame));
                     _log.LogWarning("tracker note at {At} frame {Frame}: {Note}", at, frame, note);
                 }
             },
@@ -190,7 +191,7 @@ internal sealed class TestbedMc : IAsyncDisposable
         }
         catch (Exception e)
         {
-            Problems.Enqueue(new TestbedProblem("tap", "loop failed", Error: e));
+            Problems.Enqueue(new TestbedProblem(TestbedProblemSource.Tap, "loop failed", Error: e));
             _log.LogError(e, "testbed MC: the tap loop failed");
         }
         finally

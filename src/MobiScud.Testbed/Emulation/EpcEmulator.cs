@@ -45,8 +45,6 @@ internal sealed class EpcEmulator : RanCoreEmulator<S1apSummary, S1apProcedureCo
 
     protected override S1apSummary Decode(byte[] pdu) => S1apDecoder.Decode(pdu);
 
-    protected override (S1apProcedureCode Code, S1apPduType Type) KindOf(S1apSummary s) => (s.ProcedureCode, s.PduType);
-
     protected override string NameOf(S1apSummary s) => s.MessageName;
 
     // ---- MME ----

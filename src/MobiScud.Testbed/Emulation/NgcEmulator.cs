@@ -51,8 +51,6 @@ internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCo
 
     protected override NgapSummary Decode(byte[] pdu) => NgapDecoder.Decode(pdu);
 
-    protected override (NgapProcedureCode Code, NgapPduType Type) KindOf(NgapSummary s) => (s.ProcedureCode, s.PduType);
-
     protected override string NameOf(NgapSummary s) => s.MessageName;
 
     // ---- AMF ----

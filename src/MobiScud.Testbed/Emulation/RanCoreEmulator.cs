@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MobiScud.Protocols;
+using MobiScud.Protocols.Aper;
 using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
 
@@ -65,6 +66,7 @@ internal enum ReleaseCause
 /// and answer what differs (attach or registration, service request).
 /// </summary>
 internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
+    where TSummary : ApSummary<TPdu, TCode>
     where TCode : struct, Enum
     where TPdu : struct, Enum
 {
@@ -134,8 +136,6 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
 
     // ---- what each RAT gives ----
     protected abstract TSummary Decode(byte[] pdu);
-
-    protected abstract (TCode Code, TPdu Type) KindOf(TSummary s);
 
     protected abstract string NameOf(TSummary s);
 
@@ -392,7 +392,7 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
 
     private void Complete(string node, TSummary s)
     {
-        var (code, type) = KindOf(s);
+        var (code, type) = (s.ProcedureCode, s.PduType);
         if (_expected.TryRemove((node, code, type), out var tcs))
         {
             tcs.TrySetResult(s);

@@ -17,7 +17,7 @@ internal static class RttPlot
         }
 
         var labelled = false;
-        foreach (var h in handovers.Where(h => !h.Message.Contains("HandoverPrepared", StringComparison.Ordinal)))
+        foreach (var h in handovers.Where(h => h.Stage == HandoverStage.Completed))
         {
             var v = plot.Add.VerticalLine(h.WireSeconds);
             v.LineWidth = 1;

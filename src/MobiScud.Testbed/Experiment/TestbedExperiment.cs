@@ -19,9 +19,6 @@ using MobiScud.Tracking;
 
 namespace MobiScud.Testbed.Experiment;
 
-/// <summary>One handover as the MC saw it: the S1AP or NGAP message on the wire, the decision, and the flows confirmed on OVS.</summary>
-public sealed record HandoverMeasurement(string Message, double WireSeconds, double WireToDecisionMs, double? WireToFlowsConfirmedMs);
-
 /// <summary>One live migration as the hypervisor reported it.</summary>
 /// <param name="DowntimeMs">QEMU's downtime figure (source side).</param>
 /// <param name="PauseMs">Source STOP to destination RESUME by QEMU's event time stamps: the guest's real interruption.</param>
@@ -54,7 +51,11 @@ public sealed record PingSummary(string Target, int Sent, int Lost, double? Medi
         sorted.Count == 0 ? null : sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(q * sorted.Count))];
 }
 
-/// <summary>What `testbed run` measured and wrote.</summary>
+/// <summary>
+/// What `testbed run` measured and wrote. Everything the MC did is here as records (<see cref="Timeline"/>,
+/// <see cref="Handovers"/>, <see cref="Migrations"/>, <see cref="Problems"/>); the files and <see cref="Summary"/> are
+/// rendered from them.
+/// </summary>
 public sealed record ExperimentResult(
     string RunDir,
     string Pcap,
@@ -70,10 +71,20 @@ public sealed record ExperimentResult(
     double PingIntervalMs,
     string? PvmState,
     bool PvmStatePreserved,
-    IReadOnlyList<string> Problems,
+    IReadOnlyList<TestbedProblem> Problems,
     TestbedRat Rat = TestbedRat.Lte,
     IReadOnlyList<TestbedStepReport>? Steps = null)
 {
+    /// <summary>The run's start: event times (<see cref="UeEvent.At"/>) and the seconds of the other records count from it.</summary>
+    public DateTimeOffset Epoch { get; init; }
+
+    /// <summary>Every event the MC handled (from the tap, or a backend's outcome) with the commands it sent for it, in order.</summary>
+    internal IReadOnlyList<McTimelineEntry> Timeline { get; init; } = [];
+
+    /// <summary>Every command of type <typeparamref name="T"/> the MC sent, with the timeline entry it was decided in.</summary>
+    internal IEnumerable<(McTimelineEntry Entry, T Command)> Commands<T>()
+        where T : ControlCommand => Timeline.SelectMany(e => e.Commands.OfType<T>().Select(c => (e, c)));
+
     public PingSummary Ping(string target) => Pings.First(p => p.Target == target);
 
     /// <summary>
@@ -91,7 +102,7 @@ public sealed record ExperimentResult(
         {
             var n = (int)Math.Ceiling((h.WireToFlowsConfirmedMs!.Value + rtt) / intervalMs) + 1;
             bound += n;
-            parts.Add($"{h.Message}: ({h.WireToFlowsConfirmedMs:0} + {rtt:0}) ms -> {n}");
+            parts.Add($"{h.Name}: ({h.WireToFlowsConfirmedMs:0} + {rtt:0}) ms -> {n}");
         }
 
         foreach (var m in Migrations)
@@ -124,7 +135,7 @@ public sealed record ExperimentResult(
         sb.AppendLine(inv, $"handovers (wire time of the {(nr ? "NGAP" : "S1AP")} message -> MC decision -> flows confirmed by OVS barrier):");
         foreach (var h in Handovers)
         {
-            sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Message}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
+            sb.AppendLine(inv, $"  {h.WireSeconds,7:0.000}s {h.Name}: decision {h.WireToDecisionMs:0.00} ms, flows confirmed {Ms(h.WireToFlowsConfirmedMs)}");
         }
 
         sb.AppendLine("migrations:");
@@ -176,7 +187,7 @@ public static class TestbedExperiment
 
         var net = TestbedNetwork.Up(scenario, runDir);
         var plan = net.Plan;
-        var problems = new List<string>();
+        var problems = new List<TestbedProblem>();
         var steps = new List<TestbedStepReport>();
         try
         {
@@ -204,7 +215,7 @@ public static class TestbedExperiment
             log.WriteLine($"{scenario.Sites} site switches connected to the OpenFlow controller");
             if (controller.ReaderPriorityProblem is { } priorityProblem)
             {
-                problems.Add($"switchRealtimePriority: {priorityProblem}");
+                problems.Add(new TestbedProblem(TestbedProblemSource.SwitchPriority, $"switchRealtimePriority: {priorityProblem}"));
                 logger.LogWarning("switch reader threads at normal priority: {Problem}", priorityProblem);
             }
 
@@ -338,21 +349,26 @@ public static class TestbedExperiment
                 log.WriteLine($"runtime pauses during the run: {stops.Count} ({stops.Count(p => p.Generation is not null)} garbage collections), {stops.Sum(p => p.Duration.TotalMilliseconds):0.0} ms in all, longest {(stops.Count == 0 ? 0 : stops.Max(p => p.Duration.TotalMilliseconds)):0.0} ms");
                 if (tap.PriorityProblem is { } tapPriority)
                 {
-                    problems.Add($"tapRealtimePriority: {tapPriority}");
+                    problems.Add(new TestbedProblem(TestbedProblemSource.TapPriority, $"tapRealtimePriority: {tapPriority}"));
                 }
 
                 var timelineCsv = Path.Combine(runDir, "mc-timeline.csv");
-                var handovers = WriteTimeline(mc, steering, timelineCsv, epoch, stops);
-                var migrations = Migrations(mc, steering, qemuReports, epoch);
+                var timeline = mc.Timeline.ToArray();
+                var handovers = WriteTimeline(timeline, steering, timelineCsv, epoch, stops, nr);
+                var migrations = Migrations(timeline, steering, qemuReports, epoch);
                 var rttCsv = Path.Combine(runDir, "rtt.csv");
                 WriteRttCsv(samples, rttCsv);
                 var rttPng = Path.Combine(runDir, "rtt.png");
                 RttPlot.Write(rttPng, samples, handovers, migrations);
-                problems.AddRange(epc.Problems.Select(p => $"{p.Node}: {p.Problem}"));
-                problems.AddRange(mc.Problems.Select(p => p.Error is { } e ? $"{p}: {e}" : p.ToString()));
-                problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => $"steering for {(r.Install?.Ue ?? r.Remove?.Ue)}: {r.Problem}"));
+                problems.AddRange(epc.Problems.Select(p => new TestbedProblem(TestbedProblemSource.Emulator, p.Problem) { Node = p.Node }));
+                problems.AddRange(mc.Problems);
+                problems.AddRange(steering.Results.Where(r => r.Problem is not null).Select(r => new TestbedProblem(TestbedProblemSource.Steering, r.Problem!) { Ue = r.Install?.Ue ?? r.Remove?.Ue }));
                 var pings = new[] { EdgePvm, CorePvmTarget, Internet }.Select(t => PingSummary.Of(t, samples)).ToList();
-                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, sent, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems, scenario.Rat, steps);
+                return new ExperimentResult(runDir, pcap, timelineCsv, rttCsv, rttPng, sent, tap.Captured, handovers, migrations, pings, samples, scenario.PingIntervalMs, stateText, preserved, problems, scenario.Rat, steps)
+                {
+                    Epoch = new DateTimeOffset(epoch, TimeSpan.Zero),
+                    Timeline = timeline,
+                };
             }
         }
         finally
@@ -479,27 +495,33 @@ public static class TestbedExperiment
         }
     }
 
-    private static List<HandoverMeasurement> WriteTimeline(TestbedMc mc, ProgrammerSteeringBackend steering, string path, DateTime epoch, IReadOnlyList<RuntimePause> pauses)
+    /// <summary>Writes the timeline's files (rendered from its records) and returns its handover steps on the tap.</summary>
+    private static List<HandoverMeasurement> WriteTimeline(IReadOnlyList<McTimelineEntry> timeline, ProgrammerSteeringBackend steering, string path, DateTime epoch, IReadOnlyList<RuntimePause> pauses, bool gnb)
     {
         var handovers = new List<HandoverMeasurement>();
+        var prepared = new Dictionary<UeId, HandoverPrepared>();
         var sb = new StringBuilder("wire_s,handled_s,wire_to_decision_ms,wire_to_flows_confirmed_ms,frame,event,commands\n");
-        foreach (var e in mc.Timeline)
+        foreach (var e in timeline)
         {
             var ms = ((e.DecidedAt ?? e.HandledAt) - e.WireTime).TotalMilliseconds;
             var flows = FlowsConfirmedMs(e, steering);
             var commands = string.Join(" | ", e.Commands.Select(Describe));
-            var name = e.Event.GetType().Name;
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"{(e.WireTime - epoch).TotalSeconds:0.000000},{(e.HandledAt - epoch).TotalSeconds:0.000000},{ms:0.000},{flows?.ToString("0.000", CultureInfo.InvariantCulture)},{e.Frame},\"{Describe(e.Event)}\",\"{commands}\"");
-            if (e.FromTap && e.Event is PathSwitched or HandoverCompleted or HandoverPrepared)
+            if (e.FromTap && HandoverMeasurement.Classify(e.Event, prepared.GetValueOrDefault(e.Event.Ue), gnb) is { } step)
             {
-                handovers.Add(new HandoverMeasurement(name, (e.WireTime - epoch).TotalSeconds, ms, flows));
+                handovers.Add(new HandoverMeasurement(step.Stage, step.Interface, e.Event, (e.WireTime - epoch).TotalSeconds, ms, flows));
+            }
+
+            if (e.Event is HandoverPrepared p)
+            {
+                prepared[p.Ue] = p;
             }
         }
 
         File.WriteAllText(path, sb.ToString());
-        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "steering-stages.csv"), SteeringStagesCsv(mc, steering));
-        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "decision-stages.csv"), DecisionStagesCsv(mc, pauses));
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "steering-stages.csv"), SteeringStagesCsv(timeline, steering));
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(path)!, "decision-stages.csv"), DecisionStagesCsv(timeline, pauses));
         File.WriteAllText(
             Path.Combine(Path.GetDirectoryName(path)!, "runtime-pauses.csv"),
             "start_s,end_s,ms,reason,generation\n" + string.Concat(pauses.Select(p => string.Create(CultureInfo.InvariantCulture,
@@ -512,11 +534,11 @@ public static class TestbedExperiment
     /// how long the runtime was paused within it (garbage collections and other suspensions), and whether it ran on the
     /// tap's thread (bench/scripts/testbed-reaction.py decision).
     /// </summary>
-    private static string DecisionStagesCsv(TestbedMc mc, IReadOnlyList<RuntimePause> pauses)
+    private static string DecisionStagesCsv(IReadOnlyList<McTimelineEntry> timeline, IReadOnlyList<RuntimePause> pauses)
     {
         var sb = new StringBuilder("frame,event,wire_to_read_ms,read_to_dequeued_ms,dequeued_to_tracked_ms,tracked_to_turn_ms,turn_to_decided_ms,wire_to_decision_ms,runtime_paused_ms,on_tap_thread\n");
         static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture);
-        foreach (var e in mc.Timeline)
+        foreach (var e in timeline)
         {
             if (e.Stages is not { Read: { } read } st || e.DecidedAt is not { } decided)
             {
@@ -534,11 +556,11 @@ public static class TestbedExperiment
     /// Per tap event that steered: wire -> flows confirmed split into its stages (ms), for finding where the tail goes
     /// (bench/scripts/testbed-reaction.py stages). Each column is the time since the previous stamp.
     /// </summary>
-    private static string SteeringStagesCsv(TestbedMc mc, ProgrammerSteeringBackend steering)
+    private static string SteeringStagesCsv(IReadOnlyList<McTimelineEntry> timeline, ProgrammerSteeringBackend steering)
     {
         var sb = new StringBuilder("frame,event,wire_to_decision_ms,decision_to_written_ms,written_to_barrier_read_ms,barrier_read_to_resumed_ms,resumed_to_flush_sent_ms,flush_sent_to_reply_ms,flush_reply_to_confirmed_ms,wire_to_flows_confirmed_ms\n");
         static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0.000", CultureInfo.InvariantCulture);
-        foreach (var e in mc.Timeline.Where(e => e.FromTap))
+        foreach (var e in timeline.Where(e => e.FromTap))
         {
             var done = e.Commands.OfType<InstallSteering>()
                 .Select(c => steering.Results.FirstOrDefault(s => s.Install?.Intent == c.Intent && s.Confirmed))
@@ -566,11 +588,11 @@ public static class TestbedExperiment
             .DefaultIfEmpty()
             .Min();
 
-    private static List<MigrationMeasurement> Migrations(TestbedMc mc, ProgrammerSteeringBackend steering, List<QemuMigrationReport> reports, DateTime epoch)
+    private static List<MigrationMeasurement> Migrations(IReadOnlyList<McTimelineEntry> timeline, ProgrammerSteeringBackend steering, List<QemuMigrationReport> reports, DateTime epoch)
     {
-        var starts = mc.Timeline.SelectMany(e => e.Commands.OfType<StartMigration>().Select(m => (m, e.HandledAt))).ToList();
+        var starts = timeline.SelectMany(e => e.Commands.OfType<StartMigration>().Select(m => (m, e.HandledAt))).ToList();
         var result = new List<MigrationMeasurement>();
-        foreach (var entry in mc.Timeline)
+        foreach (var entry in timeline)
         {
             if (entry.Event is not MigrationCompleted done)
             {
