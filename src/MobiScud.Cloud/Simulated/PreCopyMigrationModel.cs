@@ -103,16 +103,16 @@ public sealed class PreCopyMigration
     public int Round { get; internal set; } = 1;
 
     /// <summary>Bytes put on the wire so far; after a cancel, what the cancelled attempt cost.</summary>
-    public double BytesSent => Model is { } model ? model.Hot(Slot).BytesSent : _finalBytesSent;
+    public double BytesSent => Model is { } model ? model.BytesSentOf(Slot) : _finalBytesSent;
 
     /// <summary>When the guest was paused for stop-and-copy (valid in StopAndCopy and Done).</summary>
     public TimeSpan PausedAt { get; internal set; }
 
     /// <summary>Bytes still to send in the current round (the dashboard's progress bar; as of the last update or Flush).</summary>
-    public double BytesRemaining => Model is { } model ? model.Hot(Slot).Remaining : _finalRemaining;
+    public double BytesRemaining => Model is { } model ? model.RemainingOf(Slot) : _finalRemaining;
 
     /// <summary>The bandwidth it gets now (bytes/s), for an expected downtime as QEMU computes it: remaining / bandwidth.</summary>
-    public double CurrentRate => Model is { } model ? model.Hot(Slot).Share : _finalShare;
+    public double CurrentRate => Model is { } model ? model.ShareOf(Slot) : _finalShare;
 
     internal double RoundStart;
 
@@ -123,11 +123,11 @@ public sealed class PreCopyMigration
     private double _finalRemaining;
     private double _finalShare;
 
-    internal void Detach(in MigrationHot hot)
+    internal void Detach(double bytesSent, double remaining, double share)
     {
-        _finalBytesSent = hot.BytesSent;
-        _finalRemaining = hot.Remaining;
-        _finalShare = hot.Share;
+        _finalBytesSent = bytesSent;
+        _finalRemaining = remaining;
+        _finalShare = share;
         Model = null;
         Slot = -1;
     }
@@ -140,14 +140,26 @@ public sealed class PreCopyMigration
 /// </summary>
 internal struct MigrationHot
 {
+    // A routed migration (several links): its own progress, advanced at every change on any of its links.
     public double Remaining;
     public double BytesSent;
     public double Share;
     public double LastUpdate;
     public double MaxBandwidth;
 
-    /// <summary>Its path is one link (the mesh): that link's share is its share, and its bytes count on it alone.</summary>
+    /// <summary>Its path is one link (the mesh): its progress is read from that link's clock (below), not kept here.</summary>
     public bool Direct;
+
+    // A direct migration: every migration of its class on the link sends at the same rate, so the bytes each has sent
+    // since it started are the class's virtual clock minus the clock when it started; the round is sent when the clock
+    // reaches Finish. A change costs O(log n) in the class's heap of finish times instead of O(n).
+    public int Link;
+    public int Class;
+    public int HeapIndex;
+    public double Finish;
+    public double RoundBytes;
+    public double SentBefore;
+    public long Order;
 }
 
 /// <summary>The clock side of the model: it asks to be woken, and it reports finished migrations.</summary>
@@ -169,6 +181,13 @@ public interface IPreCopyHost
 /// its links' shares (the bottleneck). Every start, finish, round change, cancel and background change
 /// re-computes the shares of the links concerned and their next wake-up.
 /// </summary>
+/// <remarks>
+/// Migrations whose path is one link (the mesh) with the same cap all send at the same rate, so a link keeps, per cap,
+/// one virtual clock (bytes each has sent) and a heap of the clock values at which their rounds end, as in
+/// processor-sharing and fair-queueing simulators: a change costs O(log n) in the migrations on the link, where it
+/// walked all of them (hundreds at once on one link at 100k UEs under <c>always</c>). Routed migrations (several
+/// links, each at its own bottleneck share) keep their own counters and are walked as before.
+/// </remarks>
 public sealed class PreCopyMigrationModel
 {
     /// <summary>User traffic never takes more than this fraction of a link from migrations (TCP flows share).</summary>
@@ -177,12 +196,20 @@ public sealed class PreCopyMigrationModel
     private readonly IPreCopyHost _host;
     private readonly List<LinkState> _links = [];
     private readonly Stack<int> _freeSlots = new();
+
+    // Direct migrations whose round is sent, gathered per pass of Settle (reused: no allocation per change).
+    private readonly List<int> _due = [];
+    private readonly Comparison<int> _byOrder;
     private MigrationHot[] _hot = new MigrationHot[64];
     private PreCopyMigration?[] _owners = new PreCopyMigration?[64];
     private int _slotsUsed;
     private long _nextId;
 
-    public PreCopyMigrationModel(IPreCopyHost host) => _host = host;
+    public PreCopyMigrationModel(IPreCopyHost host)
+    {
+        _host = host;
+        _byOrder = (a, b) => _hot[a].Order.CompareTo(_hot[b].Order);
+    }
 
     /// <summary>Adds a link of this capacity (bytes/s) and returns its index.</summary>
     public int AddLink(double bandwidth)
@@ -198,7 +225,7 @@ public sealed class PreCopyMigrationModel
 
     public int LinkCount => _links.Count;
 
-    public int ActiveOn(int link) => _links[link].Active.Count;
+    public int ActiveOn(int link) => _links[link].Count;
 
     public double Bandwidth(int link) => _links[link].Bandwidth;
 
@@ -208,7 +235,23 @@ public sealed class PreCopyMigrationModel
     /// <summary>User-traffic bytes that crossed the link so far (as of the last change on it or <see cref="Flush"/>).</summary>
     public double BackgroundBytes(int link) => _links[link].BackgroundBytes;
 
-    internal ref readonly MigrationHot Hot(int slot) => ref _hot[slot];
+    internal double BytesSentOf(int slot)
+    {
+        ref readonly var x = ref _hot[slot];
+        return x.Direct ? x.SentBefore + x.RoundBytes - RemainingOf(slot) : x.BytesSent;
+    }
+
+    internal double RemainingOf(int slot)
+    {
+        ref readonly var x = ref _hot[slot];
+        return x.Direct ? Math.Max(0, x.Finish - _links[x.Link].Classes[x.Class].Clock) : x.Remaining;
+    }
+
+    internal double ShareOf(int slot)
+    {
+        ref readonly var x = ref _hot[slot];
+        return x.Direct ? _links[x.Link].Classes[x.Class].Rate : x.Share;
+    }
 
     public PreCopyMigration Start(TimeSpan now, int link, PreCopyParameters parameters, object? tag) =>
         Start(now, [link], parameters, tag);
@@ -233,19 +276,37 @@ public sealed class PreCopyMigrationModel
             RoundStart = t,
         };
         var slot = TakeSlot();
+        var direct = m.Links.Length == 1;
         _hot[slot] = new MigrationHot
         {
             Remaining = parameters.MemoryBytes,
             LastUpdate = t,
             MaxBandwidth = parameters.MaxBandwidth,
-            Direct = m.Links.Length == 1,
+            Direct = direct,
+            Link = m.Links[0],
+            HeapIndex = -1,
+            Order = m.Id,
         };
         _owners[slot] = m;
         m.Model = this;
         m.Slot = slot;
-        foreach (var l in m.Links)
+        if (direct)
         {
-            _links[l].Active.Add(slot);
+            var state = _links[m.Link];
+            ref var x = ref _hot[slot];
+            x.Class = state.ClassFor(parameters.MaxBandwidth);
+            var c = state.Classes[x.Class];
+            x.RoundBytes = parameters.MemoryBytes;
+            x.Finish = c.Clock + parameters.MemoryBytes;
+            HeapPush(c, slot);
+            state.DirectCount++;
+        }
+        else
+        {
+            foreach (var l in m.Links)
+            {
+                _links[l].Routed.Add(slot);
+            }
         }
 
         foreach (var l in m.Links)
@@ -259,7 +320,8 @@ public sealed class PreCopyMigrationModel
     /// <summary>Stops a migration (cancel or failure): the guest keeps running at the source. False if already over.</summary>
     public bool Cancel(TimeSpan now, PreCopyMigration migration)
     {
-        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || migration.Model != this || !_links[migration.Link].Active.Contains(migration.Slot))
+        // Model is this model exactly while the migration is on the wire here (Release clears it).
+        if (migration.Phase is PreCopyPhase.Done or PreCopyPhase.Cancelled || migration.Model != this)
         {
             return false;
         }
@@ -270,13 +332,33 @@ public sealed class PreCopyMigrationModel
             AdvanceLink(_links[l], t);
         }
 
-        foreach (var l in migration.Links)
+        var slot = migration.Slot;
+        migration.Phase = PreCopyPhase.Cancelled;
+        if (_hot[slot].Direct)
         {
-            _links[l].Active.Remove(migration.Slot);
+            var state = _links[migration.Link];
+            var c = state.Classes[_hot[slot].Class];
+            var rest = _hot[slot].Finish - c.Clock;
+            if (rest < 0)
+            {
+                // The clock ran up to a tick past its round's end: those bytes were never sent.
+                state.MigrationBytes += rest;
+            }
+
+            Release(migration);
+            HeapRemove(c, slot);
+            state.DirectCount--;
+        }
+        else
+        {
+            foreach (var l in migration.Links)
+            {
+                _links[l].Routed.Remove(slot);
+            }
+
+            Release(migration);
         }
 
-        migration.Phase = PreCopyPhase.Cancelled;
-        Release(migration);
         foreach (var l in migration.Links)
         {
             Settle(_links[l], l, t);
@@ -297,7 +379,7 @@ public sealed class PreCopyMigrationModel
         var t = Seconds(now);
         AdvanceLink(state, t);
         state.Background = Math.Max(0, bytesPerSecond);
-        if (state.Active.Count > 0)
+        if (state.Count > 0)
         {
             // Migrations on other links of their paths are bottlenecked here too: advance them before shares change.
             Settle(state, link, t);
@@ -353,7 +435,7 @@ public sealed class PreCopyMigrationModel
     private void Release(PreCopyMigration m)
     {
         var slot = m.Slot;
-        m.Detach(_hot[slot]);
+        m.Detach(BytesSentOf(slot), RemainingOf(slot), ShareOf(slot));
         _owners[slot] = null;
         _freeSlots.Push(slot);
     }
@@ -364,11 +446,22 @@ public sealed class PreCopyMigrationModel
         if (dt > 0)
         {
             state.BackgroundBytes += Math.Min(state.Background, state.Bandwidth) * dt;
+            foreach (var c in state.Classes)
+            {
+                if (c.Count > 0)
+                {
+                    // Every direct migration of the class sends this much; one whose round ends within it is
+                    // corrected when it is settled (Settle) or cancelled.
+                    var d = c.Rate * dt;
+                    c.Clock += d;
+                    state.MigrationBytes += d * c.Count;
+                }
+            }
         }
 
         state.LastUpdate = Math.Max(state.LastUpdate, t);
         var h = _hot;
-        foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
+        foreach (var slot in CollectionsMarshal.AsSpan(state.Routed))
         {
             ref var x = ref h[slot];
             var dm = t - x.LastUpdate;
@@ -377,17 +470,9 @@ public sealed class PreCopyMigrationModel
                 var sent = Math.Min(x.Remaining, x.Share * dm);
                 x.Remaining -= sent;
                 x.BytesSent += sent;
-                if (x.Direct)
+                foreach (var l in _owners[slot]!.Links)
                 {
-                    // The link being advanced is the migration's only one.
-                    state.MigrationBytes += sent;
-                }
-                else
-                {
-                    foreach (var l in _owners[slot]!.Links)
-                    {
-                        _links[l].MigrationBytes += sent;
-                    }
+                    _links[l].MigrationBytes += sent;
                 }
 
                 x.LastUpdate = t;
@@ -396,46 +481,100 @@ public sealed class PreCopyMigrationModel
     }
 
     private double Available(LinkState state) =>
-        Math.Max(state.Bandwidth * MinimumMigrationFraction, state.Bandwidth - state.Background) / state.Active.Count;
+        Math.Max(state.Bandwidth * MinimumMigrationFraction, state.Bandwidth - state.Background) / state.Count;
 
     private void ComputeShares(LinkState state)
     {
         // This link's share once, not once per migration on it (the same value).
         var here = Available(state);
+        foreach (var c in state.Classes)
+        {
+            c.Rate = Math.Min(c.Cap, here);
+        }
+
         var h = _hot;
-        foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
+        foreach (var slot in CollectionsMarshal.AsSpan(state.Routed))
         {
             ref var x = ref h[slot];
             var share = x.MaxBandwidth;
-            if (x.Direct)
+            foreach (var l in _owners[slot]!.Links)
             {
-                share = Math.Min(share, here);
-            }
-            else
-            {
-                foreach (var l in _owners[slot]!.Links)
-                {
-                    share = Math.Min(share, Available(_links[l]));
-                }
+                share = Math.Min(share, Available(_links[l]));
             }
 
             x.Share = share;
         }
     }
 
+    // Within a tick's worth of bytes counts as sent: wake-ups are rounded to 100 ns.
+    private static bool RoundSent(double remaining, double share) => remaining <= share * 2e-7 + 1e-6;
+
+    private bool DirectDue(DirectClass c) => c.Count > 0 && RoundSent(_hot[c.Heap[0]].Finish - c.Clock, c.Rate);
+
     /// <summary>Some migration on the link has its round sent (within a tick's worth of bytes).</summary>
-    private bool AnyRoundSent(List<int> active)
+    private bool AnyRoundSent(LinkState state)
     {
-        foreach (var slot in CollectionsMarshal.AsSpan(active))
+        foreach (var slot in CollectionsMarshal.AsSpan(state.Routed))
         {
             ref readonly var x = ref _hot[slot];
-            if (x.Remaining <= x.Share * 2e-7 + 1e-6)
+            if (RoundSent(x.Remaining, x.Share))
+            {
+                return true;
+            }
+        }
+
+        foreach (var c in state.Classes)
+        {
+            if (DirectDue(c))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>A round of the migration is sent: the next round, stop-and-copy, or (the second bool) done.</summary>
+    private bool NextPhase(PreCopyMigration m, double share, double t, out double nextRound)
+    {
+        nextRound = 0;
+        if (m.Phase != PreCopyPhase.PreCopy)
+        {
+            m.Phase = PreCopyPhase.Done;
+            return true;
+        }
+
+        var p = m.Parameters;
+        var roundTime = t - m.RoundStart;
+        var dirty = Math.Min(p.WritableWorkingSet, p.DirtyRate * roundTime);
+        var limit = p.DowntimeLimit.Ticks / (double)TimeSpan.TicksPerSecond;
+        if (dirty / share <= limit || m.Round >= p.MaxRounds)
+        {
+            m.Phase = PreCopyPhase.StopAndCopy;
+            m.PausedAt = FromSecondsExact(t);
+        }
+        else
+        {
+            m.Round++;
+        }
+
+        nextRound = dirty;
+        m.RoundStart = t;
+        return false;
+    }
+
+    private void Finish(PreCopyMigration m, double t, double bytesSent)
+    {
+        var now = FromSecondsExact(t);
+        var completes = now + m.Parameters.Switchover;
+        var result = new PreCopyResult(
+            completes - m.StartedAt,
+            completes - m.PausedAt,
+            (long)Math.Round(bytesSent),
+            m.Round,
+            completes);
+        Release(m);
+        _host.Finished(m, result);
     }
 
     /// <summary>Moves every migration whose round is sent to its next phase, then asks for the next wake-up.</summary>
@@ -447,13 +586,11 @@ public sealed class PreCopyMigrationModel
         do
         {
             changed = false;
-            for (var i = 0; i < state.Active.Count; i++)
+            for (var i = 0; i < state.Routed.Count; i++)
             {
-                var slot = state.Active[i];
+                var slot = state.Routed[i];
                 ref var x = ref _hot[slot];
-
-                // Within a tick's worth of bytes counts as sent: wake-ups are rounded to 100 ns.
-                if (x.Remaining > x.Share * 2e-7 + 1e-6)
+                if (!RoundSent(x.Remaining, x.Share))
                 {
                     continue;
                 }
@@ -467,29 +604,13 @@ public sealed class PreCopyMigrationModel
 
                 x.Remaining = 0;
                 changed = true;
-                if (m.Phase == PreCopyPhase.PreCopy)
+                if (!NextPhase(m, x.Share, t, out var nextRound))
                 {
-                    var p = m.Parameters;
-                    var roundTime = t - m.RoundStart;
-                    var dirty = Math.Min(p.WritableWorkingSet, p.DirtyRate * roundTime);
-                    var limit = p.DowntimeLimit.Ticks / (double)TimeSpan.TicksPerSecond;
-                    if (dirty / x.Share <= limit || m.Round >= p.MaxRounds)
-                    {
-                        m.Phase = PreCopyPhase.StopAndCopy;
-                        m.PausedAt = FromSecondsExact(t);
-                    }
-                    else
-                    {
-                        m.Round++;
-                    }
-
-                    x.Remaining = dirty;
-                    m.RoundStart = t;
+                    x.Remaining = nextRound;
                 }
                 else
                 {
-                    m.Phase = PreCopyPhase.Done;
-                    state.Active.RemoveAt(i);
+                    state.Routed.RemoveAt(i);
                     i--;
                     foreach (var l in m.Links)
                     {
@@ -497,21 +618,54 @@ public sealed class PreCopyMigrationModel
                         {
                             // The other links lose a migration: their others speed up from now on.
                             AdvanceLink(_links[l], t);
-                            _links[l].Active.Remove(slot);
+                            _links[l].Routed.Remove(slot);
                             (touched ??= []).Add(l);
                         }
                     }
 
-                    var now = FromSecondsExact(t);
-                    var completes = now + m.Parameters.Switchover;
-                    var result = new PreCopyResult(
-                        completes - m.StartedAt,
-                        completes - m.PausedAt,
-                        (long)Math.Round(_hot[slot].BytesSent),
-                        m.Round,
-                        completes);
-                    Release(m);
-                    _host.Finished(m, result);
+                    Finish(m, t, _hot[slot].BytesSent);
+                }
+            }
+
+            if (state.DirectCount > 0)
+            {
+                // Take out every direct migration whose round is sent, then handle them in the order they started
+                // (the order the per-migration walk had), each at the share of this pass.
+                _due.Clear();
+                foreach (var c in state.Classes)
+                {
+                    while (DirectDue(c))
+                    {
+                        _due.Add(HeapPop(c));
+                    }
+                }
+
+                if (_due.Count > 1)
+                {
+                    _due.Sort(_byOrder);
+                }
+
+                foreach (var slot in _due)
+                {
+                    ref var x = ref _hot[slot];
+                    var c = state.Classes[x.Class];
+                    var m = _owners[slot]!;
+                    state.MigrationBytes += x.Finish - c.Clock;
+                    x.SentBefore += x.RoundBytes;
+                    x.RoundBytes = 0;
+                    x.Finish = c.Clock;
+                    changed = true;
+                    if (!NextPhase(m, c.Rate, t, out var nextRound))
+                    {
+                        x.RoundBytes = nextRound;
+                        x.Finish = c.Clock + nextRound;
+                        HeapPush(c, slot);
+                    }
+                    else
+                    {
+                        state.DirectCount--;
+                        Finish(m, t, x.SentBefore);
+                    }
                 }
             }
 
@@ -520,19 +674,36 @@ public sealed class PreCopyMigrationModel
                 ComputeShares(state);
             }
         }
-        while (changed && state.Active.Count > 0 && AnyRoundSent(state.Active));
+        while (changed && state.Count > 0 && AnyRoundSent(state));
 
         state.Version++;
-        if (state.Active.Count > 0)
+        if (state.Count > 0)
         {
             var next = double.PositiveInfinity;
-            foreach (var slot in CollectionsMarshal.AsSpan(state.Active))
+            foreach (var slot in CollectionsMarshal.AsSpan(state.Routed))
             {
                 ref readonly var x = ref _hot[slot];
                 next = Math.Min(next, x.Remaining / x.Share);
             }
 
+            foreach (var c in state.Classes)
+            {
+                if (c.Count > 0)
+                {
+                    next = Math.Min(next, (_hot[c.Heap[0]].Finish - c.Clock) / c.Rate);
+                }
+            }
+
             _host.WakeAt(FromSeconds(t + next), link, state.Version);
+        }
+
+        foreach (var c in state.Classes)
+        {
+            if (c.Count == 0)
+            {
+                // An empty class restarts its clock at zero, so clock values stay small and exact.
+                c.Clock = 0;
+            }
         }
 
         if (touched is not null)
@@ -546,12 +717,132 @@ public sealed class PreCopyMigrationModel
 
     private static TimeSpan FromSecondsExact(double s) => TimeSpan.FromTicks((long)Math.Round(s * TimeSpan.TicksPerSecond));
 
+    // The heap of a class: slots ordered by Finish, then by start order (a deterministic tie-break).
+    private bool Before(int a, int b)
+    {
+        ref readonly var x = ref _hot[a];
+        ref readonly var y = ref _hot[b];
+        return x.Finish < y.Finish || (x.Finish == y.Finish && x.Order < y.Order);
+    }
+
+    private void HeapPush(DirectClass c, int slot)
+    {
+        if (c.Count == c.Heap.Length)
+        {
+            Array.Resize(ref c.Heap, c.Heap.Length * 2);
+        }
+
+        SiftUp(c, c.Count++, slot);
+    }
+
+    private int HeapPop(DirectClass c)
+    {
+        var top = c.Heap[0];
+        HeapRemoveAt(c, 0);
+        return top;
+    }
+
+    private void HeapRemove(DirectClass c, int slot) => HeapRemoveAt(c, _hot[slot].HeapIndex);
+
+    private void HeapRemoveAt(DirectClass c, int i)
+    {
+        _hot[c.Heap[i]].HeapIndex = -1;
+        var last = c.Heap[--c.Count];
+        if (i == c.Count)
+        {
+            return;
+        }
+
+        // The last element takes the hole and moves whichever way its key says.
+        if (i > 0 && Before(last, c.Heap[(i - 1) / 2]))
+        {
+            SiftUp(c, i, last);
+        }
+        else
+        {
+            SiftDown(c, i, last);
+        }
+    }
+
+    private void SiftUp(DirectClass c, int i, int slot)
+    {
+        var heap = c.Heap;
+        while (i > 0)
+        {
+            var parent = (i - 1) / 2;
+            if (!Before(slot, heap[parent]))
+            {
+                break;
+            }
+
+            heap[i] = heap[parent];
+            _hot[heap[i]].HeapIndex = i;
+            i = parent;
+        }
+
+        heap[i] = slot;
+        _hot[slot].HeapIndex = i;
+    }
+
+    private void SiftDown(DirectClass c, int i, int slot)
+    {
+        var heap = c.Heap;
+        var n = c.Count;
+        while (true)
+        {
+            var child = (2 * i) + 1;
+            if (child >= n)
+            {
+                break;
+            }
+
+            if (child + 1 < n && Before(heap[child + 1], heap[child]))
+            {
+                child++;
+            }
+
+            if (!Before(heap[child], slot))
+            {
+                break;
+            }
+
+            heap[i] = heap[child];
+            _hot[heap[i]].HeapIndex = i;
+            i = child;
+        }
+
+        heap[i] = slot;
+        _hot[slot].HeapIndex = i;
+    }
+
+    /// <summary>The direct migrations of one cap on a link: all send at Rate, so one clock tells what each has sent.</summary>
+    private sealed class DirectClass(double cap)
+    {
+        public readonly double Cap = cap;
+
+        /// <summary>Bytes each migration of the class has sent since the class was last empty.</summary>
+        public double Clock;
+
+        public double Rate;
+
+        public int[] Heap = new int[8];
+
+        public int Count;
+    }
+
     private sealed class LinkState(double bandwidth)
     {
         public double Bandwidth { get; } = bandwidth;
 
-        /// <summary>The slots of the migrations on the link, in the order they started (the order bytes are summed in).</summary>
-        public List<int> Active { get; } = [];
+        /// <summary>The slots of the routed migrations on the link, in the order they started (the order bytes are summed in).</summary>
+        public List<int> Routed { get; } = [];
+
+        /// <summary>The direct migrations, one class per cap (nearly always one).</summary>
+        public List<DirectClass> Classes { get; } = [];
+
+        public int DirectCount;
+
+        public int Count => Routed.Count + DirectCount;
 
         public double LastUpdate;
 
@@ -562,5 +853,19 @@ public sealed class PreCopyMigrationModel
         public double MigrationBytes;
 
         public double BackgroundBytes;
+
+        public int ClassFor(double cap)
+        {
+            for (var i = 0; i < Classes.Count; i++)
+            {
+                if (Classes[i].Cap == cap)
+                {
+                    return i;
+                }
+            }
+
+            Classes.Add(new DirectClass(cap));
+            return Classes.Count - 1;
+        }
     }
 }
