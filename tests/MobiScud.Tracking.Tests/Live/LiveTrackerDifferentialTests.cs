@@ -14,7 +14,7 @@ namespace MobiScud.Tracking.Tests.Live;
 /// <remarks>CI: <see cref="DefaultCases"/> cases; a longer run sets <c>MOBISCUD_DIFF_CASES</c> (and <c>MOBISCUD_DIFF_SEED</c>).</remarks>
 public sealed class LiveTrackerDifferentialTests(ITestOutputHelper output)
 {
-    private const int DefaultCases = 150;
+    private const int DefaultCases = 120;
 
     [Fact]
     public void The_feeds_mutable_tracker_gives_the_pure_steps_events_notes_and_state()
@@ -36,7 +36,7 @@ public sealed class LiveTrackerDifferentialTests(ITestOutputHelper output)
             var liveEvents = new List<string>();
             var liveNotes = new List<string>();
             var snapshots = new Dictionary<int, string>();
-            var every = random.Next(4) switch { 0 => 1, 1 => 7, 2 => 61, _ => int.MaxValue };
+            var every = random.Next(4) switch { 0 => 3, 1 => 17, 2 => 97, _ => int.MaxValue };
             var feed = new TrackerFeed((e, f) => liveEvents.Add($"{f}: {StateText.Of(e)}"))
             {
                 Noted = (n, _, f) => liveNotes.Add($"{f}: {n.Kind} {n.Text}"),
