@@ -19,6 +19,11 @@ namespace MobiScud.Tracking;
 internal sealed class UeStore
 {
     private readonly Dictionary<UeKey, TrackedUe> _ues = [];
+
+    // Each UE's LastSeen, kept beside its record: stamping the time into the record would copy it a second time on
+    // most steps (the handler's copy, then one with the time). The records here may carry an older LastSeen; the
+    // snapshot's records carry this one.
+    private readonly Dictionary<UeKey, TimeSpan> _lastSeen = [];
     private readonly Dictionary<ConnectionKey, UeKey> _connections = [];
     private readonly Lookup<string> _imsi = new(StringComparer.Ordinal);
     private readonly Lookup<uint> _mtmsi = new(null);
@@ -29,7 +34,7 @@ internal sealed class UeStore
 
     // The step in progress, to undo it: each record as it was before the step first changed it (null: it did not
     // exist), each connection's holder before each change, each handover set change; the lookups log their own.
-    private readonly List<(UeKey Key, TrackedUe? Old)> _undo = [];
+    private readonly List<(UeKey Key, TrackedUe? Old, TimeSpan OldSeen)> _undo = [];
     private readonly HashSet<UeKey> _logged = [];
     private readonly List<(ConnectionKey Connection, bool Held, UeKey Holder)> _undoConnections = [];
     private readonly List<(UeKey Key, bool Was)> _undoHandovers = [];
@@ -69,6 +74,7 @@ internal sealed class UeStore
         foreach (var (k, ue) in index.Ues)
         {
             store._ues.Add(k, ue);
+            store._lastSeen.Add(k, ue.LastSeen);
         }
 
         foreach (var (c, k) in index.Connections)
@@ -150,14 +156,16 @@ internal sealed class UeStore
     {
         for (var i = _undo.Count - 1; i >= 0; i--)
         {
-            var (key, old) = _undo[i];
+            var (key, old, oldSeen) = _undo[i];
             if (old is null)
             {
                 _ues.Remove(key);
+                _lastSeen.Remove(key);
             }
             else
             {
                 _ues[key] = old;
+                _lastSeen[key] = oldSeen;
             }
 
             Changed(key);
@@ -200,17 +208,47 @@ internal sealed class UeStore
         EndStep();
     }
 
+    /// <summary>The UE's LastSeen (its record here may carry an older one).</summary>
+    public TimeSpan LastSeen(TrackedUe ue) => _lastSeen[ue.Key];
+
     /// <summary>Adds or replaces a UE's record and brings every lookup in line with it, as <see cref="UeIndex.Put"/>.</summary>
     /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
-    public void Put(TrackedUe ue, Action<TrackedUe, ConnectionKey>? lost = null)
+    public void Put(TrackedUe ue, Action<TrackedUe, ConnectionKey>? lost = null) => Put(ue, null, lost);
+
+    /// <summary>
+    /// As <see cref="Put(TrackedUe, Action{TrackedUe, ConnectionKey}?)"/>, with the UE last seen at <paramref name="at"/>
+    /// (or later, as it was): what the tracker's steps did by putting a copy of the record with that time.
+    /// </summary>
+    public void Put(TrackedUe ue, TimeSpan? at, Action<TrackedUe, ConnectionKey>? lost = null)
     {
-        _ues.TryGetValue(ue.Key, out var old);
+        var known = _ues.TryGetValue(ue.Key, out var old);
+        var wasSeen = known ? _lastSeen[ue.Key] : default;
+
+        // The record derives from the one held (the tracker makes a new record only for a new key), so its time is the
+        // held one's at the latest.
+        var seen = ue.LastSeen;
+        if (at is { } t)
+        {
+            seen = known && wasSeen > seen ? wasSeen : seen;
+            seen = t > seen ? t : seen;
+        }
+
         if (ReferenceEquals(old, ue))
         {
+            if (seen != wasSeen)
+            {
+                // Only the time moves: no lookup changes.
+                Log(ue.Key, old, wasSeen);
+                _lastSeen[ue.Key] = seen;
+                Changed(ue.Key);
+                ForgetBound = seen < ForgetBound ? seen : ForgetBound;
+            }
+
             return;
         }
 
-        Log(ue.Key, old);
+        Log(ue.Key, old, wasSeen);
+        _lastSeen[ue.Key] = seen;
         List<(TrackedUe, ConnectionKey)>? losers = null;
         var before = old?.Connections ?? ImmutableHashSet<ConnectionKey>.Empty;
 
@@ -228,7 +266,7 @@ internal sealed class UeStore
                 {
                     // The eNB reused the id (its release was not seen) or a procedure moved the connection: one owner.
                     var was = _ues[holder];
-                    Log(holder, was);
+                    Log(holder, was, _lastSeen[holder]);
                     var loser = UeIndex.Forget(was, c);
                     _ues[holder] = loser;
                     Changed(holder);
@@ -260,13 +298,14 @@ internal sealed class UeStore
         }
 
         var bound = ForgetBound;
-        bound = ue.LastSeen < bound ? ue.LastSeen : bound;
+        bound = seen < bound ? seen : bound;
         if (losers is not null)
         {
             foreach (var (loser, _) in losers)
             {
                 // A loser's record changed here without a new LastSeen: it may have lost its last connection.
-                bound = loser.LastSeen < bound ? loser.LastSeen : bound;
+                var loserSeen = _lastSeen[loser.Key];
+                bound = loserSeen < bound ? loserSeen : bound;
             }
         }
 
@@ -289,7 +328,8 @@ internal sealed class UeStore
             return;
         }
 
-        Log(key, old);
+        Log(key, old, _lastSeen[key]);
+        _lastSeen.Remove(key);
         foreach (var c in old.Connections)
         {
             RemoveConnection(c);
@@ -325,7 +365,7 @@ internal sealed class UeStore
     }
 
     private UeIndex Whole() => UeIndex.Create(
-        _ues.ToImmutableDictionary(),
+        _ues.Values.Select(Stamped).ToImmutableDictionary(u => u.Key),
         _connections.ToImmutableDictionary(),
         _imsi.Frozen(ImmutableDictionary<string, ImmutableArray<UeKey>>.Empty.WithComparers(StringComparer.Ordinal)),
         _mtmsi.Frozen(ImmutableDictionary<uint, ImmutableArray<UeKey>>.Empty),
@@ -343,7 +383,7 @@ internal sealed class UeStore
         {
             if (_ues.TryGetValue(k, out var ue))
             {
-                ues[k] = ue;
+                ues[k] = Stamped(ue);
             }
             else
             {
@@ -397,11 +437,14 @@ internal sealed class UeStore
         _uplinks.Changed.Clear();
     }
 
-    private void Log(UeKey key, TrackedUe? old)
+    /// <summary>The record as a snapshot holds it: with its LastSeen (a copy only when the time moved).</summary>
+    private TrackedUe Stamped(TrackedUe ue) => _lastSeen[ue.Key] is var seen && seen == ue.LastSeen ? ue : ue with { LastSeen = seen };
+
+    private void Log(UeKey key, TrackedUe? old, TimeSpan oldSeen)
     {
         if (_logged.Add(key))
         {
-            _undo.Add((key, old));
+            _undo.Add((key, old, oldSeen));
         }
     }
 

@@ -195,13 +195,14 @@ public static partial class UeTracker
                     continue;
                 }
 
-                if (_at - ue.LastSeen > _idleExpiry)
+                var seen = _index.LastSeen(ue);
+                if (_at - seen > _idleExpiry)
                 {
                     (gone ??= []).Add(ue.Key);
                 }
-                else if (ue.LastSeen < bound)
+                else if (seen < bound)
                 {
-                    bound = ue.LastSeen;
+                    bound = seen;
                 }
             }
 

@@ -175,13 +175,9 @@ public static partial class UeTracker
 
         private void Put(TrackedUe ue)
         {
-            if (ue.LastSeen < _at)
-            {
-                ue = ue with { LastSeen = _at };
-            }
-
+            // The store stamps the time (no second copy of the record).
             _putting = ue.Key;
-            _index.Put(ue, _lost ??= Lost);
+            _index.Put(ue, _at, _lost ??= Lost);
         }
 
         /// <summary>Another UE lost a connection to the one being put (<see cref="_putting"/>): one delegate per step, not a closure per put.</summary>

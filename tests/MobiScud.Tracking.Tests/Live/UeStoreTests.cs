@@ -38,6 +38,10 @@ public sealed class UeStoreTests
                 store.MaxTrackedChanges = random.Next(1, 30);
             }
 
+            // As the tracker's steps put records: derived from the one held, the store stamping the step's time (the
+            // old steps put a copy with that time); or plain puts of records with any time.
+            var stamped = random.Next(2) == 0;
+            var clock = TimeSpan.FromSeconds(random.Next(100));
             var steps = random.Next(1, 12);
             for (var step = 0; step < steps; step++)
             {
@@ -56,9 +60,18 @@ public sealed class UeStoreTests
                         indexAfter = indexAfter.Remove(key);
                         store.Remove(key);
                     }
+                    else if (stamped)
+                    {
+                        // Time mostly forward, sometimes back (frames out of order).
+                        clock += TimeSpan.FromSeconds(random.Next(-3, 20));
+                        var change = RandomChange(key, random, withTime: false);
+                        var ue = change(indexAfter.Get(key));
+                        indexAfter = indexAfter.Put(ue.LastSeen < clock ? ue with { LastSeen = clock } : ue, (l, c) => lostIndex.Add($"{l.Key} lost {c}"));
+                        store.Put(change(store.Get(key)), clock, (l, c) => lostStore.Add($"{l.Key} lost {c}"));
+                    }
                     else
                     {
-                        var ue = RandomUe(key, random, indexAfter.Get(key));
+                        var ue = RandomChange(key, random, withTime: true)(indexAfter.Get(key));
                         indexAfter = indexAfter.Put(ue, (l, c) => lostIndex.Add($"{l.Key} lost {c}"));
                         store.Put(ue, (l, c) => lostStore.Add($"{l.Key} lost {c}"));
                     }
@@ -84,7 +97,7 @@ public sealed class UeStoreTests
                 // side built for itself).
                 foreach (var ue in index.Ues.Values)
                 {
-                    Assert.Equal(StateText.Of(index.Get(ue.Key)), StateText.Of(store.Get(ue.Key)));
+                    Assert.Equal(StateText.Of(index.Get(ue.Key)), StateText.Of(store.Get(ue.Key)! with { LastSeen = store.LastSeen(ue) }));
                     foreach (var c in ue.Connections)
                     {
                         Assert.Equal(index.ByConnection(c)?.Key, store.ByConnection(c)?.Key);
@@ -117,35 +130,43 @@ public sealed class UeStoreTests
         for (var i = 0; i < 40; i++)
         {
             var key = new UeKey(random.Next(1, 9));
-            index = index.Put(RandomUe(key, random, index.Get(key)));
+            index = index.Put(RandomChange(key, random, withTime: true)(index.Get(key)));
         }
 
         var store = UeStore.From(index);
         Assert.Same(index, store.Snapshot());
-        var ue = RandomUe(new UeKey(3), random, index.Get(new UeKey(3)));
+        var ue = RandomChange(new UeKey(3), random, withTime: true)(index.Get(new UeKey(3)));
         store.BeginStep();
         store.Put(ue);
         store.EndStep();
         Assert.Equal(StateText.Of(index.Put(ue)), StateText.Of(store.Snapshot()));
     }
 
-    private static TrackedUe RandomUe(UeKey key, Random random, TrackedUe? old)
+    /// <summary>A random change, drawn once, that can be made to either side's record of the UE.</summary>
+    private static Func<TrackedUe?, TrackedUe> RandomChange(UeKey key, Random random, bool withTime)
     {
-        // Often a small change of the UE's current record (most steps), sometimes a fresh one.
-        var ue = old is not null && random.Next(3) != 0 ? old : new TrackedUe(key);
-        switch (random.Next(8))
+        // Often a small change of the UE's current record (most steps), sometimes a fresh one; the tracker's steps make a
+        // fresh record only for a new key (so a stamped put's record always derives from the one held).
+        var fresh = withTime && random.Next(3) == 0;
+        var kind = random.Next(withTime ? 8 : 7);
+        Func<TrackedUe, TrackedUe> change;
+        switch (kind)
         {
             case 0:
-                ue = ue with { Imsi = Pick(random, _imsis) };
+                var imsi = Pick(random, _imsis);
+                change = ue => ue with { Imsi = imsi };
                 break;
             case 1:
-                ue = ue with { MTmsi = random.Next(4) == 0 ? null : (uint)random.Next(1, 4) };
+                uint? mtmsi = random.Next(4) == 0 ? null : (uint)random.Next(1, 4);
+                change = ue => ue with { MTmsi = mtmsi };
                 break;
             case 2:
-                ue = ue with { MmeUeS1apId = random.Next(4) == 0 ? null : (uint)random.Next(1, 4) };
+                uint? mme = random.Next(4) == 0 ? null : (uint)random.Next(1, 4);
+                change = ue => ue with { MmeUeS1apId = mme };
                 break;
             case 3:
-                ue = ue with { Address = Pick(random, _addresses) };
+                var address = Pick(random, _addresses);
+                change = ue => ue with { Address = address };
                 break;
             case 4:
                 var bearers = ImmutableSortedDictionary<byte, TrackedBearer>.Empty;
@@ -155,7 +176,7 @@ public sealed class UeStoreTests
                     bearers = bearers.SetItem(id, new TrackedBearer(id, _uplinks[random.Next(_uplinks.Length)], null));
                 }
 
-                ue = ue with { Bearers = bearers };
+                change = ue => ue with { Bearers = bearers };
                 break;
             case 5:
                 var connections = ImmutableHashSet<ConnectionKey>.Empty;
@@ -164,17 +185,20 @@ public sealed class UeStoreTests
                     connections = connections.Add(new ConnectionKey(_associations[random.Next(2)], (uint)random.Next(1, 4)));
                 }
 
-                ue = ue with { Connections = connections, Serving = connections.IsEmpty ? null : connections.First() };
+                ConnectionKey? serving = connections.IsEmpty ? null : connections.First();
+                change = ue => ue with { Connections = connections, Serving = serving };
                 break;
             case 6:
-                ue = ue with { Handover = random.Next(2) == 0 ? null : new TrackedHandover(new EnbId(1), new EnbId(2)) };
+                var handover = random.Next(2) == 0 ? null : new TrackedHandover(new EnbId(1), new EnbId(2));
+                change = ue => ue with { Handover = handover };
                 break;
             default:
-                ue = ue with { LastSeen = TimeSpan.FromSeconds(random.Next(0, 100)) };
+                var seen = TimeSpan.FromSeconds(random.Next(0, 100));
+                change = ue => ue with { LastSeen = seen };
                 break;
         }
 
-        return ReferenceEquals(ue, old) ? ue with { } : ue;
+        return old => change(old is not null && !fresh ? old : new TrackedUe(key));
     }
 
     private static T? Pick<T>(Random random, T[] values)
