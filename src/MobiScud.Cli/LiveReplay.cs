@@ -25,6 +25,7 @@ internal sealed class LiveReplay
     private bool _dirty;
     private long _wireNanos;
     private LiveTrackerStage? _stage;
+    private TimeSpan? _captureCpu;
 
     public LiveReplay(ReplaySession session, TextWriter output, bool json, bool quiet = false)
     {
@@ -58,9 +59,10 @@ internal sealed class LiveReplay
         }
 
         using var registration = cancellation.Register(source.Stop);
-        WarmUp();
-        error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
+        var warm = WarmUp();
+        error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); {warm}; Ctrl+C stops");
         _tee = new Tee(source, writer, this);
+        var cpuAtStart = ThreadCpu.Current();
         ReplayResult result;
         string? failure = null;
         try
@@ -90,6 +92,7 @@ internal sealed class LiveReplay
             failure = $"stopped at frame {_tee.LastFrame} ({source.Interface}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}";
         }
 
+        _captureCpu = ThreadCpu.Current() - cpuAtStart;
         var stats = source.Statistics();
         writer?.Close(TimeProvider.System.GetUtcNow().UtcDateTime.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
         writer?.Dispose();
@@ -143,11 +146,21 @@ internal sealed class LiveReplay
     }
 
     /// <summary>
-    /// Runs the MC and the printing once on a made-up attach before the first frame, so that the first real event does
-    /// not pay for compiling them (hundreds of ms, seconds on a loaded machine) while frames queue in the ring.
+    /// Compiles the decoders, the tracker and the MC (<see cref="JitWarmUp"/>), then runs the MC and the printing once
+    /// on a made-up attach, before the first frame, so that the first real frames do not pay for compiling them
+    /// (measured: ~2 s on a loaded machine, while frames queue in the rings). Says what it did, for the start line.
     /// </summary>
-    private void WarmUp()
+    private string WarmUp()
     {
+        var assemblies = new[] { typeof(SignallingPipeline).Assembly, typeof(MobiScud.Protocols.S1ap.S1apSummary).Assembly };
+        if (!DecodeOnly)
+        {
+            assemblies = [.. assemblies, typeof(MobiScud.Tracking.TrackerFeed).Assembly, typeof(MobiScudControl).Assembly];
+        }
+
+        Type[] ours = [typeof(LiveReplay), typeof(Tee), typeof(ReplaySession), typeof(LiveTrackerStage), typeof(SpscRing<TrackerHandoff>), typeof(LinearLatencyHistogram)];
+        var (prepared, refused, elapsed) = JitWarmUp.Prepare(assemblies.SelectMany(a => a.GetTypes()).Concat(ours), TimeProvider.System);
+
         var enb = new EnbId(1);
         var e = new UeAttached(TimeSpan.Zero, new UeId("warm-up"), "001010000000001", IPAddress.Loopback, enb, 1, [new Bearer(5, new GtpEndpoint(IPAddress.Loopback, 1), new GtpEndpoint(IPAddress.Loopback, 2))]);
         var decision = MobiScudControl.Decide(new McConfig(new Dictionary<EnbId, SiteId> { [enb] = new("warm-up") }, new SiteId("core")), null, e);
@@ -155,6 +168,7 @@ internal sealed class LiveReplay
         _ = ReplayCommand.EntryJson(entry).ToJsonString();
         _ = ReplayCommand.Describe(e) + string.Concat(decision.Commands.Select(ReplayCommand.Describe));
         _ = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UnixEpoch.AddTicks(1):HH:mm:ss.fffffff}");
+        return string.Create(CultureInfo.InvariantCulture, $"{prepared} methods compiled in {elapsed.TotalSeconds:0.0} s{(refused > 0 ? $" ({refused} left to their first call)" : string.Empty)}");
     }
 
     private void OnEntry(ReplayEntry entry)
@@ -203,7 +217,13 @@ internal sealed class LiveReplay
     private void Summary(ReplayResult result, LiveCaptureStatistics capture, LiveCaptureSource source, PcapNgWriter? writer)
     {
         var s = result.Statistics;
-        var ues = result.Entries.Select(e => e.Event.Ue).Distinct().Count();
+
+        // The live session keeps counts, not its entries (it streams them), so that memory stays flat over a long run.
+        var ues = _session.UeCount;
+        var events = _session.EntryCount;
+        var notes = _session.NoteCount;
+        var trackerCpu = _stage?.TrackerCpu;
+        var processCpu = Environment.CpuUsage.TotalTime;
         if (_json)
         {
             // Not ReplayCommand.ToJson: that renders every UE's timeline (seconds for a long capture), and the summary
@@ -225,10 +245,10 @@ internal sealed class LiveReplay
                 ["gtpuPackets"] = s.GtpuPackets,
                 ["undecodable"] = s.Undecodable,
                 ["dropped"] = dropped,
-                ["notes"] = result.Notes.Count,
+                ["notes"] = notes,
             };
             summary["ueCount"] = ues;
-            summary["events"] = result.Entries.Count;
+            summary["events"] = events;
             summary["capture"] = new JsonObject
             {
                 ["interface"] = source.Interface,
@@ -243,6 +263,15 @@ internal sealed class LiveReplay
             };
             summary["decisionMicros"] = _latency.ToJson();
             summary["threads"] = DecodeOnly ? 1 : Threads;
+
+            // Where the CPU went: the capture thread (read + decode; with 1 thread everything), the tracker thread
+            // (tracker, MC, output), the whole process (GC and the runtime's threads included).
+            summary["cpuSeconds"] = new JsonObject
+            {
+                ["capture"] = _captureCpu?.TotalSeconds,
+                ["tracker"] = trackerCpu?.TotalSeconds,
+                ["process"] = processCpu.TotalSeconds,
+            };
             summary["handoff"] = _stage is not { } st ? null : new JsonObject
             {
                 ["capacity"] = st.Capacity,
@@ -259,7 +288,7 @@ internal sealed class LiveReplay
 
         var o = _output;
         o.WriteLine();
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {events} UE events"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface, {Math.Max(0, capture.Received - capture.KernelDropped - s.Frames)} still unread in the ring at the stop{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}"));
         foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
@@ -273,10 +302,11 @@ internal sealed class LiveReplay
         }
 
         o.WriteLine($"wire -> MC decision: {_latency.Describe()}");
-        if (result.Notes.Count > 0)
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU: capture thread {_captureCpu?.TotalSeconds:0.00} s, tracker thread {trackerCpu?.TotalSeconds:0.00} s, process {processCpu.TotalSeconds:0.00} s"));
+        if (notes > 0)
         {
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tracker notes: {result.Notes.Count}"));
-            foreach (var note in result.Notes.Take(20))
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tracker notes: {notes} (the first {Math.Min(notes, ReplaySession.KeptNotes)})"));
+            foreach (var note in result.Notes.Take(ReplaySession.KeptNotes))
             {
                 o.WriteLine($"  {note}");
             }

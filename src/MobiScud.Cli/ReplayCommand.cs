@@ -182,7 +182,7 @@ internal static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads }.Run(source, write, options, error, cancellation);
+            return new LiveReplay(new ReplaySession(sites, retain: false), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads }.Run(source, write, options, error, cancellation);
         }
     }
 
