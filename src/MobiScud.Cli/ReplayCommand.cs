@@ -169,6 +169,9 @@ internal static class ReplayCommand
     /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
     public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false, int threads = 1)
     {
+        // Compiled before the capture opens, so that no frame queues behind the JIT.
+        var live = new LiveReplay(new ReplaySession(sites, retain: false), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads };
+        live.WarmUp();
         LiveCaptureSource source;
         try
         {
@@ -182,7 +185,7 @@ internal static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites, retain: false), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads }.Run(source, write, options, error, cancellation);
+            return live.Run(source, write, options, error, cancellation);
         }
     }
 

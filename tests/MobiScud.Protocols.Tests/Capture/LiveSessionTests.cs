@@ -57,6 +57,24 @@ public sealed class LiveSessionTests
     }
 
     [Fact]
+    public void The_live_warm_up_rehearses_the_embedded_captures_through_the_tracker_and_the_mc()
+    {
+        // The rehearsal's UE events are those of replaying the same three files from data/captures.
+        var expected = 0;
+        foreach (var file in new[] { "magma_inbound_roaming_05.pcapng", "magma_nsa_connection.pcapng", "mobiscud_home_enb_handovers.pcap" })
+        {
+            using var source = CaptureFile.Open(TestData.Capture(file));
+            expected += new ReplaySession().Run(source, file).Entries.Count;
+        }
+
+        var output = new StringWriter();
+        var said = new LiveReplay(new ReplaySession(retain: false), output, json: true).WarmUp();
+        Assert.Contains($", {expected} UE events rehearsed", said, StringComparison.Ordinal);
+        Assert.True(expected > 5, said);
+        Assert.Equal(string.Empty, output.ToString());
+    }
+
+    [Fact]
     public void Thread_cpu_counts_the_calling_threads_work_only()
     {
         // Another thread burns 200 ms of CPU while this one waits: the process's time grows, this thread's does not.
