@@ -43,6 +43,9 @@ internal sealed class LiveReplay
     /// <summary>1: everything on the capture thread; 2: decode there, tracker + MC + output on a second thread (<see cref="LiveTrackerStage"/>).</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>SCHED_RR priority of the capture and tracker threads (1-99); 0: normal scheduling.</summary>
+    public int RealtimePriority { get; init; }
+
     /// <summary>Decoded messages the ring between the two threads holds (2 threads).</summary>
     public int HandoffCapacity { get; init; } = 1 << 16;
 
@@ -64,6 +67,7 @@ internal sealed class LiveReplay
         error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); {warm}; Ctrl+C stops");
         _tee = new Tee(source, writer, this);
         var cpuAtStart = ThreadCpu.Current();
+        Realtime("capture");
         ReplayResult result;
         string? failure = null;
         try
@@ -110,7 +114,7 @@ internal sealed class LiveReplay
 
     private (ReplayResult Result, string? Failure) RunTwoThreads(LiveCaptureSource source, PipelineOptions options, CancellationToken cancellation)
     {
-        var stage = new LiveTrackerStage(HandoffCapacity, Track, Flush) { OnFailure = source.Stop };
+        var stage = new LiveTrackerStage(HandoffCapacity, Track, Flush) { OnFailure = source.Stop, OnThreadStart = () => Realtime("tracker") };
         _stage = stage;
         var pipeline = new SignallingPipeline(stage, options);
         stage.Start(pipeline);
@@ -137,6 +141,18 @@ internal sealed class LiveReplay
         }
 
         return (result, $"stopped at frame {stage.FailedAtFrame} ({source.Interface}): {e.GetType().Name}: {e.Message} ({stage.NotTrackedAfterFailure} messages, this one and those decoded after it, were not tracked)\n{e.StackTrace}");
+    }
+
+    /// <summary>Why a thread did not get <see cref="RealtimePriority"/>, by thread; empty when all did or none was asked.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _realtimeProblems = new();
+
+    /// <summary>Makes the calling thread real-time if asked; a refusal is reported in the summary, and the run goes on at normal priority.</summary>
+    private void Realtime(string thread)
+    {
+        if (RealtimePriority > 0 && MobiScud.Sdn.OpenFlow.RealtimeThread.TrySetCurrent(RealtimePriority) is { } problem)
+        {
+            _realtimeProblems[thread] = problem;
+        }
     }
 
     /// <summary>The tracker thread's work for one message (2 threads).</summary>
@@ -321,6 +337,8 @@ internal sealed class LiveReplay
             };
             summary["decisionMicros"] = _latency.ToJson();
             summary["threads"] = DecodeOnly ? 1 : Threads;
+            summary["realtimePriority"] = RealtimePriority;
+            summary["realtimeRefused"] = _realtimeProblems.IsEmpty ? null : new JsonObject(_realtimeProblems.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
 
             // Where the CPU went: the capture thread (read + decode; with 1 thread everything), the tracker thread
             // (tracker, MC, output), the whole process (GC and the runtime's threads included).
@@ -360,6 +378,11 @@ internal sealed class LiveReplay
         }
 
         o.WriteLine($"wire -> MC decision: {_latency.Describe()}");
+        foreach (var (thread, problem) in _realtimeProblems.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            o.WriteLine($"real-time priority {RealtimePriority} refused for the {thread} thread: {problem}");
+        }
+
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU: capture thread {_captureCpu?.TotalSeconds:0.00} s, tracker thread {trackerCpu?.TotalSeconds:0.00} s, process {processCpu.TotalSeconds:0.00} s"));
         if (notes > 0)
         {

@@ -72,6 +72,9 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     /// <summary>Called when the tracker thread fails, so that the capture stops too.</summary>
     public Action? OnFailure { get; init; }
 
+    /// <summary>Runs first on the tracker thread (its scheduling, say).</summary>
+    public Action? OnThreadStart { get; init; }
+
     /// <summary>The clock of <see cref="FlushInterval"/>.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -188,14 +191,16 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
                     return;
                 }
 
-                // The tracker is behind: make sure it is awake, then give it the core (SpinWait sleeps after a while).
+                // The tracker is behind: make sure it is awake, then give it the core. SpinWait sleeps 1 ms now and
+                // then: a real-time capture thread only yields to its own priority, so it must sleep to leave a core to
+                // the rest (the sender's softirq, say); the backlog waits in the kernel's ring meanwhile.
                 Interlocked.MemoryBarrier();
                 if (Volatile.Read(ref _consumerSleeping) != 0)
                 {
                     _wake.Set();
                 }
 
-                spin.SpinOnce(sleep1Threshold: -1);
+                spin.SpinOnce();
             }
         }
 
@@ -224,6 +229,7 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
         var item = default(TrackerHandoff);
         var lastIdle = Time.GetTimestamp();
         var sinceCheck = 0;
+        OnThreadStart?.Invoke();
         try
         {
             while (!_abandon)
