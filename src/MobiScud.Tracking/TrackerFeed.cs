@@ -17,7 +17,7 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
 {
     private readonly Action<UeEvent, long> _onEvent;
     private readonly Action<string, long>? _onNote;
-    private TrackerState _tracker = TrackerState.Empty;
+    private readonly LiveTracker _live = new();
     private long _firstNanos = -1;
     private readonly Dictionary<UeKey, List<S1apSignal>> _unnamed = [];
 
@@ -39,13 +39,21 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
 
     public PipelineStatistics Statistics => Pipeline.Statistics;
 
-    public TrackerState Tracker => _tracker;
+    /// <summary>The tracker's state now, as an immutable snapshot: built when asked, from the last one and what changed
+    /// since (the feed's own tracker is mutable and owned by the thread that feeds it; ask from that thread).</summary>
+    public TrackerState Tracker => _live.Snapshot();
 
     /// <summary>
     /// The eNB ids the operator configured (a sites map). A cell identity is a macro eNB's id plus a cell, or a whole
     /// Home eNB id: where a capture has no S1 Setup, the reading that names a configured eNB is taken.
     /// </summary>
-    public void UseConfiguredEnbs(IEnumerable<EnbId> enbs) => _tracker = _tracker with { ConfiguredEnbs = [.. enbs] };
+    public void UseConfiguredEnbs(IEnumerable<EnbId> enbs) => _live.Configure([.. enbs]);
+
+    /// <summary>The feed's own tracker (tests).</summary>
+    internal LiveTracker Live => _live;
+
+    /// <summary>Called with every tracker input before its step (differential tests replay them through the pure step).</summary>
+    internal Action<TrackerInput, long>? Fed { get; set; }
 
     /// <summary>Called with every tracker step (tests check the tracker's invariants and its notes there).</summary>
     internal Action<TrackerStep>? AfterStep { get; set; }
@@ -65,15 +73,21 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
     /// <summary>Feeds one tracker input that did not come from a frame (a testbed or simulator with its own transport).</summary>
     public void Feed(TrackerInput input, long frame)
     {
-        var before = _tracker;
-        var step = UeTracker.Apply(_tracker, input);
-        _tracker = step.State;
+        Fed?.Invoke(input, frame);
+
+        // The dashboard's ladder needs the UE the message belonged to before the step (a release takes it away).
+        var placing = S1apPlaced is not null && input is S1apSignal p ? Tracked(p, _live.Index) : null;
+        var step = UeTracker.Apply(_live, input);
         if (S1apPlaced is not null && input is S1apSignal s)
         {
-            Place(s, before, step);
+            Place(s, placing, step.Events);
         }
 
-        AfterStep?.Invoke(step);
+        if (AfterStep is { } after)
+        {
+            after(new TrackerStep(_live.Snapshot(), step.Events, step.Notes));
+        }
+
         foreach (var note in step.Notes)
         {
             Noted?.Invoke(note, input.At, frame);
@@ -114,11 +128,11 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
     /// attach completes) keeps its messages until it is: then they go out first, in order. Bounded: 64 per record, and
     /// the held messages are dropped past 10,000 unnamed records (they concern no UE the MC will ever see).
     /// </summary>
-    private void Place(S1apSignal s, TrackerState before, TrackerStep step)
+    private void Place(S1apSignal s, TrackedUe? before, IReadOnlyList<UeEvent> events)
     {
-        var tracked = Tracked(s, step.State) ?? Tracked(s, before);
-        var current = tracked is null ? null : step.State.Index.Get(tracked.Key) ?? tracked;
-        var ue = step.Events.Count > 0 ? step.Events[0].Ue : current?.Id;
+        var tracked = Tracked(s, _live.Index) ?? before;
+        var current = tracked is null ? null : _live.Index.Get(tracked.Key) ?? tracked;
+        var ue = events.Count > 0 ? events[0].Ue : current?.Id;
         if (ue is null)
         {
             if (current is not null)
@@ -153,15 +167,15 @@ public sealed class TrackerFeed : ISignallingSink, INgapSignallingSink
         S1apPlaced!(s, ue.Value);
     }
 
-    private static TrackedUe? Tracked(S1apSignal s, TrackerState state)
+    private static TrackedUe? Tracked(S1apSignal s, UeStore index)
     {
         var association = SctpAssociationKey.From(s.Source, s.Destination, out _);
-        if (s.EnbUeS1apId is { } enbUe && state.Index.ByConnection(new ConnectionKey(association, enbUe)) is { } byConnection)
+        if (s.EnbUeS1apId is { } enbUe && index.ByConnection(new ConnectionKey(association, enbUe)) is { } byConnection)
         {
             return byConnection;
         }
 
-        return s.MmeUeS1apId is { } mme ? state.Index.ByMmeUeS1apId(mme).LastOrDefault() : null;
+        return s.MmeUeS1apId is { } mme ? index.ByMmeUeS1apId(mme).LastOrDefault() : null;
     }
 
     private TimeSpan At(in PayloadContext context)

@@ -65,6 +65,28 @@ public sealed class UeIndex
         ImmutableSortedSet<UeKey>.Empty,
         TimeSpan.MaxValue);
 
+    /// <summary>An index of these parts, which the caller has kept in line with each other (<see cref="UeStore"/>'s snapshot).</summary>
+    internal static UeIndex Create(
+        ImmutableDictionary<UeKey, TrackedUe> ues,
+        ImmutableDictionary<ConnectionKey, UeKey> connections,
+        ImmutableDictionary<string, ImmutableArray<UeKey>> imsi,
+        ImmutableDictionary<uint, ImmutableArray<UeKey>> mtmsi,
+        ImmutableDictionary<uint, ImmutableArray<UeKey>> mme,
+        ImmutableDictionary<IPAddress, ImmutableArray<UeKey>> address,
+        ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> uplinks,
+        ImmutableSortedSet<UeKey> handovers,
+        TimeSpan forgetBound) => new(ues, connections, imsi, mtmsi, mme, address, uplinks, handovers, forgetBound);
+
+    internal ImmutableDictionary<string, ImmutableArray<UeKey>> ImsiLookup => _imsi;
+
+    internal ImmutableDictionary<uint, ImmutableArray<UeKey>> MTmsiLookup => _mtmsi;
+
+    internal ImmutableDictionary<uint, ImmutableArray<UeKey>> MmeLookup => _mme;
+
+    internal ImmutableDictionary<IPAddress, ImmutableArray<UeKey>> AddressLookup => _address;
+
+    internal ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> UplinkLookup => _uplinks;
+
     public ImmutableDictionary<UeKey, TrackedUe> Ues { get; }
 
     /// <summary>Each S1 connection's UE (a connection belongs to one UE).</summary>

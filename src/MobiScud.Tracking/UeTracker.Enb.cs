@@ -125,7 +125,7 @@ public static partial class UeTracker
                 return (macro, false);
             }
 
-            var configured = _initial.ConfiguredEnbs;
+            var configured = _live.ConfiguredEnbs;
             if (configured.Contains(home) != configured.Contains(macro))
             {
                 return configured.Contains(home) ? (home, true) : (macro, false);
@@ -181,7 +181,7 @@ public static partial class UeTracker
             var shared = _enbs.Any(p => p.Key != association && p.Value.Id == was);
             bool Here(ConnectionKey? c) => !shared || (c is { } k && k.Association == association);
             EnbId Renamed(EnbId id, bool here) => id == was && here ? now : id;
-            foreach (var ue in _index.Ues.Values.OrderBy(u => u.Key).ToList())
+            foreach (var ue in _index.Ues.OrderBy(u => u.Key).ToList())
             {
                 var enb = ue.Enb is { } e ? Renamed(e, Here(ue.Serving)) : (EnbId?)null;
                 var handover = ue.Handover is { } h

@@ -97,7 +97,8 @@ public static partial class UeTracker
         {
             bool Named(ConnectionKey c, TrackedUe ue) => s.ResetAll || s.ResetConnections.Any(r =>
                 (r.EnbUeS1apId is { } e && e == c.EnbUeS1apId) || (r.EnbUeS1apId is null && r.MmeUeS1apId is { } m && ue.MmeUeS1apId == m));
-            foreach (var conn in _index.Connections.Keys.Where(c => c.Association == association).ToList())
+            // In the order the immutable index enumerated them (by hash code), so the events come in the same order.
+            foreach (var conn in _index.Connections.Where(c => c.Association == association).OrderBy(c => c.GetHashCode()).ThenBy(c => c.EnbUeS1apId).ToList())
             {
                 // An earlier connection's release may have forgotten this UE (and this connection) already.
                 if (_index.ByConnection(conn) is not { } ue || !Named(conn, ue))
@@ -187,29 +188,32 @@ public static partial class UeTracker
 
             List<UeKey>? gone = null;
             var bound = TimeSpan.MaxValue;
-            foreach (var ue in _index.Ues.Values)
+            foreach (var ue in _index.Ues)
             {
                 if (!UeIndex.MayBeForgotten(ue))
                 {
                     continue;
                 }
 
-                if (_at - ue.LastSeen > _idleExpiry)
+                var seen = _index.LastSeen(ue);
+                if (_at - seen > _idleExpiry)
                 {
                     (gone ??= []).Add(ue.Key);
                 }
-                else if (ue.LastSeen < bound)
+                else if (seen < bound)
                 {
-                    bound = ue.LastSeen;
+                    bound = seen;
                 }
             }
 
+            // In the order the immutable index enumerated them (by hash code): the note names them in that order.
+            gone?.Sort((a, b) => a.GetHashCode() != b.GetHashCode() ? a.GetHashCode().CompareTo(b.GetHashCode()) : a.CompareTo(b));
             foreach (var key in gone ?? [])
             {
                 RemoveUe(key);
             }
 
-            _index = _index.WithForgetBound(bound);
+            _index.ForgetBound = bound;
 
             if (gone is not null)
             {

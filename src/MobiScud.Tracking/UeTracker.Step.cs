@@ -9,18 +9,22 @@ namespace MobiScud.Tracking;
 public static partial class UeTracker
 {
     /// <summary>
-    /// One input's changes. Starts from the immutable state and replaces only what changes, so an input that changes
-    /// nothing allocates no new state; UE records change only through <see cref="Put"/> and <see cref="RemoveUe"/>.
+    /// One input's changes to a <see cref="LiveTracker"/>: UE records change only through <see cref="Put"/> and
+    /// <see cref="RemoveUe"/> (in place in its <see cref="UeStore"/>, which logs them so a failed step can be undone);
+    /// the rarely changed maps are immutable values, replaced here and written back when the step finishes.
     /// </summary>
     /// <remarks>
-    /// One Step per thread is reused (<see cref="Apply"/> takes it with <see cref="Start"/> and gives it back cleared):
-    /// it holds only references to immutable values and to the lists it hands out, so reuse is invisible outside.
+    /// One Step per thread is reused (<see cref="Apply(LiveTracker, TrackerInput)"/> takes it with <see cref="Start"/>
+    /// and gives it back cleared), so a step allocates nothing of its own.
     /// </remarks>
     private sealed partial class Step
     {
-        private TrackerState _initial = TrackerState.Empty;
+        /// <summary>What a cleared step points at, so it keeps no tracker alive.</summary>
+        private static readonly LiveTracker _idle = new();
+
+        private LiveTracker _live = _idle;
         private TimeSpan _at;
-        private UeIndex _index = UeIndex.Empty;
+        private UeStore _index = _idle.Index;
         private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = TrackerState.Empty.Enbs;
         private ImmutableDictionary<EnbId, bool> _named = TrackerState.Empty.NamedEnbs;
         private int _namedMacro;
@@ -32,47 +36,56 @@ public static partial class UeTracker
         private Action<TrackedUe, ConnectionKey>? _lost;
         private UeKey _putting;
 
-        public void Start(TrackerState state, TimeSpan at)
+        public void Start(LiveTracker live, TimeSpan at)
         {
-            _initial = state;
+            _live = live;
             _at = at;
-            _index = state.Index;
-            _enbs = state.Enbs;
-            _named = state.NamedEnbs;
-            _namedMacro = state.NamedMacroEnbs;
-            _sessions = state.Sessions;
-            _pendingCs = state.PendingCreateSessions;
-            _nextKey = state.NextKey;
+            _index = live.Index;
+            _index.BeginStep();
+            _enbs = live.Enbs;
+            _named = live.NamedEnbs;
+            _namedMacro = live.NamedMacroEnbs;
+            _sessions = live.Sessions;
+            _pendingCs = live.PendingCreateSessions;
+            _nextKey = live.NextKey;
             _events = null;
             _notes = null;
         }
 
         /// <summary>Drops what the step referred to, so a step kept for reuse holds no state alive.</summary>
-        public void Clear() => Start(TrackerState.Empty, TimeSpan.Zero);
-
-        public TrackerStep Finish()
+        public void Clear()
         {
-            var unchanged = ReferenceEquals(_index, _initial.Index) && ReferenceEquals(_enbs, _initial.Enbs) && ReferenceEquals(_named, _initial.NamedEnbs)
-                && ReferenceEquals(_sessions, _initial.Sessions) && ReferenceEquals(_pendingCs, _initial.PendingCreateSessions)
-                && _nextKey == _initial.NextKey;
-            if (unchanged && _events is null && _notes is null)
+            _live = _idle;
+            _index = _idle.Index;
+            _enbs = TrackerState.Empty.Enbs;
+            _named = TrackerState.Empty.NamedEnbs;
+            _sessions = TrackerState.Empty.Sessions;
+            _pendingCs = TrackerState.Empty.PendingCreateSessions;
+            _events = null;
+            _notes = null;
+        }
+
+        /// <summary>Keeps what the step changed in the tracker; says whether anything did.</summary>
+        public TrackerChanges Finish()
+        {
+            var changed = _index.ChangedInStep || !ReferenceEquals(_enbs, _live.Enbs) || !ReferenceEquals(_named, _live.NamedEnbs)
+                || !ReferenceEquals(_sessions, _live.Sessions) || !ReferenceEquals(_pendingCs, _live.PendingCreateSessions)
+                || _nextKey != _live.NextKey || _namedMacro != _live.NamedMacroEnbs;
+            _index.EndStep();
+            if (changed)
             {
-                return Unchanged(_initial);
+                _live.Enbs = _enbs;
+                _live.NamedEnbs = _named;
+                _live.NamedMacroEnbs = _namedMacro;
+                _live.Sessions = _sessions;
+                _live.PendingCreateSessions = _pendingCs;
+                _live.NextKey = _nextKey;
+                _live.Changed();
             }
 
-            var next = unchanged
-                ? _initial
-                : _initial with
-                {
-                    Enbs = _enbs,
-                    NamedEnbs = _named,
-                    NamedMacroEnbs = _namedMacro,
-                    Index = _index,
-                    Sessions = _sessions,
-                    PendingCreateSessions = _pendingCs,
-                    NextKey = _nextKey,
-                };
-            return new TrackerStep(next, _events is null ? [] : _events, _notes is null ? [] : _notes);
+            return _events is null && _notes is null && !changed
+                ? TrackerChanges.None
+                : new TrackerChanges(_events is null ? [] : _events, _notes is null ? [] : _notes, changed);
         }
 
         public void S1ap(S1apSignal s)
@@ -162,19 +175,15 @@ public static partial class UeTracker
 
         private void Put(TrackedUe ue)
         {
-            if (ue.LastSeen < _at)
-            {
-                ue = ue with { LastSeen = _at };
-            }
-
+            // The store stamps the time (no second copy of the record).
             _putting = ue.Key;
-            _index = _index.Put(ue, _lost ??= Lost);
+            _index.Put(ue, _at, _lost ??= Lost);
         }
 
         /// <summary>Another UE lost a connection to the one being put (<see cref="_putting"/>): one delegate per step, not a closure per put.</summary>
         private void Lost(TrackedUe loser, ConnectionKey c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {_putting}, no longer to {loser.Key}");
 
-        private void RemoveUe(UeKey key) => _index = _index.Remove(key);
+        private void RemoveUe(UeKey key) => _index.Remove(key);
 
         private UeKey NewUe()
         {

@@ -25,18 +25,42 @@ public static partial class UeTracker
     [ThreadStatic]
     private static TrackerStep? _unchanged;
 
+    /// <summary>This thread's tracker for <see cref="Apply(TrackerState, TrackerInput)"/>: a caller that steps from
+    /// the state the last call returned goes on in place; any other state is loaded first.</summary>
+    [ThreadStatic]
+    private static LiveTracker? _live;
+
+    /// <summary>
+    /// The pure step: the state after <paramref name="input"/>, its events and notes; <paramref name="state"/> is not
+    /// changed. The same handlers as a feed's <see cref="LiveTracker"/> (differential tests check the two agree); a
+    /// caller stepping from each result in turn pays only for what changed, one that branches from an older state pays
+    /// for loading it.
+    /// </summary>
     public static TrackerStep Apply(TrackerState state, TrackerInput input)
     {
-        // Most GTP-U packets teach nothing (the UE's address is known): answer without copying the state.
+        var live = _live is { } l && l.IsAt(state) ? l : LiveTracker.From(state);
+        _live = null;
+        var changes = Apply(live, input);
+        var next = changes.Changed ? live.Snapshot() : state;
+        _live = live;
+        return !changes.Changed && changes.Events.Count == 0 && changes.Notes.Count == 0
+            ? Unchanged(state)
+            : new TrackerStep(next, changes.Events, changes.Notes);
+    }
+
+    /// <summary>One input into the feed thread's tracker, changed in place; events and notes as the pure step gives them.</summary>
+    internal static TrackerChanges Apply(LiveTracker live, TrackerInput input)
+    {
+        // Most GTP-U packets teach nothing (the UE's address is known): answer before any step is started.
         if (input is GtpuSignal packet && (packet.InnerSource is null
-            || state.Index.ByUplink(new GtpEndpoint(packet.Destination.Address.ToIPAddress(), packet.Teid)) is not { Address: null }))
+            || live.Index.ByUplink(new GtpEndpoint(packet.Destination.Address.ToIPAddress(), packet.Teid)) is not { Address: null }))
         {
-            return Unchanged(state);
+            return TrackerChanges.None;
         }
 
         var step = _step ?? new Step();
         _step = null;
-        step.Start(state, input.At);
+        step.Start(live, input.At);
         try
         {
             switch (input)
@@ -59,9 +83,10 @@ public static partial class UeTracker
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A bug, not the input's fault: keep the state as it was (consistent) and say what happened, so one bad
-            // message cannot stop a tap. Tests fail on any Fault note.
-            return new TrackerStep(state, [], [new TrackerNote(TrackerNoteKind.Fault, $"tracker fault on {Describe(input)}: {e.GetType().Name}: {e.Message}")]);
+            // A bug, not the input's fault: undo the step (the state stays as it was, consistent) and say what
+            // happened, so one bad message cannot stop a tap. Tests fail on any Fault note.
+            live.Index.Rollback();
+            return new TrackerChanges([], [new TrackerNote(TrackerNoteKind.Fault, $"tracker fault on {Describe(input)}: {e.GetType().Name}: {e.Message}")], false);
         }
         finally
         {
