@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Host;
@@ -35,6 +36,8 @@ internal sealed class ReplaySession
     private readonly List<string> _notes = [];
     private readonly bool _retain;
     private readonly HashSet<UeId> _ues = [];
+    private readonly CountedTimers _countedTimers = new();
+    private readonly RecordedTimers? _recordedTimers;
     private TrackerFeed _feed;
     private McConfig _config;
     private TimeSpan _now;
@@ -51,7 +54,11 @@ internal sealed class ReplaySession
         _sites = sites is null ? [] : new Dictionary<EnbId, SiteId>(sites);
         _config = new McConfig(_sites, _core);
         RunMc = runMc;
-        var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), new RecordedTimers(), () => _now);
+        // A replay records the timers the MC asks for; the live view only counts them (a list of every timer would grow
+        // for as long as the capture runs).
+        _recordedTimers = retain ? new RecordedTimers() : null;
+        ITimerScheduler timers = _recordedTimers ?? (ITimerScheduler)_countedTimers;
+        var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), timers, () => _now);
         _mc = new InlineMcHost(_ => _config, dispatcher);
         _feed = NewFeed(options);
     }
@@ -71,6 +78,9 @@ internal sealed class ReplaySession
 
     /// <summary>Tracker notes produced so far, kept or not.</summary>
     public long NoteCount { get; private set; }
+
+    /// <summary>Timers the MC asked for (kept when entries are retained, else only counted; none fires in a replay).</summary>
+    public long TimersScheduled => _recordedTimers?.Scheduled.Count ?? _countedTimers.Count;
 
     /// <summary>Distinct UEs of the entries so far.</summary>
     public int UeCount => _ues.Count;
@@ -190,4 +200,14 @@ internal sealed class ReplaySession
         // Every replay backend is in memory and answers at once: the step has finished here, in capture order.
         return decided.IsCompletedSuccessfully ? decided.Result : throw new InvalidOperationException($"a replay backend did not complete {e.GetType().Name} for {e.Ue} at once");
     }
+}
+
+/// <summary>Timers that are counted and never fire: the live view's, so that a long capture keeps no list of them.</summary>
+internal sealed class CountedTimers : ITimerScheduler
+{
+    public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
+
+    public long Count { get; private set; }
+
+    public void Schedule(ScheduleTimer timer) => Count++;
 }

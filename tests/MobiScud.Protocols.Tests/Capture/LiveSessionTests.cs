@@ -37,6 +37,7 @@ public sealed class LiveSessionTests
         Assert.Equal(full.Entries.Select(e => e.Event.Ue).Distinct().Count(), live.UeCount);
         Assert.Equal(full.Notes.Count, live.NoteCount);
         Assert.Equal(full.Notes.Take(ReplaySession.KeptNotes), counted.Notes);
+        Assert.Equal(retained.TimersScheduled, live.TimersScheduled);
 
         // What the live view prints is what it streams: the same entries, in the same order.
         Assert.Equal(streamedByRetained.Select(Line), streamed.Select(Line));
