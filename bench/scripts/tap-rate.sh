@@ -6,6 +6,9 @@
 # (e.g. "--buffer-mb 256", "--threads 2"); DUMPCAP_MB: dumpcap's buffer in MiB (default 256, as replay --live's). FRAMES_PER_LOOP: frames in BENCH (sends whole loops).
 # S1AP messages are counted, not frames: the sender reports how many it sent (DATA chunks ending an S1AP message),
 # the tap how many it decoded.
+# The tap, dumpcap and the sender each run in their own session (setsid): with the kernel's autogroup scheduling
+# (sched_autogroup_enabled=1 here) CPU time is shared between sessions first, so in one session the tap would share
+# one session's slice with the sender (whose softirq also runs the veth's receive path), as it would not on a mirror port.
 set -euo pipefail
 RATE=$1; SECS=$2; MODE=$3
 M=${MOBISCUD:-mobiscud}; BENCH=${BENCH:-/tmp/tap18/bench30.pcap}; OUT=${OUT:-/tmp/tap18/run}
@@ -19,11 +22,13 @@ ip link add t18a type veth peer name t18b
 trap 'ip link del t18a 2>/dev/null || true' EXIT
 ip link set t18a mtu 9000; ip link set t18b mtu 9000; ip link set t18a up; ip link set t18b up
 EXTRA=(${TAP_ARGS:-}); [ "$MODE" = decode ] && EXTRA+=(--decode-only)
-$M replay --live t18b --json --quiet "${EXTRA[@]}" > "$OUT/ours.jsonl" 2> "$OUT/ours.err" & OURS=$!
-dumpcap -i t18b -f "$FILTER" -B "${DUMPCAP_MB:-256}" -q -w - > /dev/null 2> "$OUT/dumpcap.err" & DC=$!
-sleep 5
+setsid $M replay --live t18b --json --quiet "${EXTRA[@]}" > "$OUT/ours.jsonl" 2> "$OUT/ours.err" & OURS=$!
+setsid dumpcap -i t18b -f "$FILTER" -B "${DUMPCAP_MB:-256}" -q -w - > /dev/null 2> "$OUT/dumpcap.err" & DC=$!
+# The tap compiles and rehearses its path before it opens the capture: wait for it (and for dumpcap) to be ready.
+for _ in $(seq 1 600); do grep -q "capturing on" "$OUT/ours.err" 2>/dev/null && break; sleep 0.2; done
+sleep 2
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-$M bench-send --interface t18a --rate "$RATE" --seconds $(( SECS * 3 )) --count "$COUNT" "$BENCH" > "$OUT/send.out" 2> "$OUT/send.err"
+setsid $M bench-send --interface t18a --rate "$RATE" --seconds $(( SECS * 3 )) --count "$COUNT" "$BENCH" > "$OUT/send.out" 2> "$OUT/send.err"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep "${DRAIN:-3}"   # time for the tap to work off its backlog before the stop (what is still unread then is lost)
 RX=$(ip -s -j link show t18b | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["rx"]; print(s["packets"], s["dropped"])')
@@ -44,5 +49,6 @@ c = s["capture"]
 h = s.get("handoff")
 print(f"rate {rate} pps mode {mode}: {send}")
 print(f"  S1AP sent {expected_s1ap} ({expected_s1ap / secs:.0f}/s), ours {s['s1apMessages']} (lost {expected_s1ap - s['s1apMessages']}); threads {s.get('threads')} handoff {h}; frames ours {s['frames']}, kernel received {c['received']} dropped {c['kernelDropped']} ifdrop {c['interfaceDropped']}; events {s['events']} decision p50/p99 {s['decisionMicros']['p50']}/{s['decisionMicros']['p99']} us")
+print(f"  CPU s {s.get('cpuSeconds')}; decision p50/p99/max {s['decisionMicros']['p50']}/{s['decisionMicros']['p99']}/{s['decisionMicros']['max']} us; start: {open(f'{out}/ours.err').read().split('; ')[-2] if '; ' in open(f'{out}/ours.err').read() else ''}")
 print(f"  veth rx packets/dropped {rx}, sender veth tx dropped {txdrop}; dumpcap received/dropped {m.group(1) + '/' + m.group(2) if m else dc.strip()[-200:]}; load {load0} -> {load1}")
 PY

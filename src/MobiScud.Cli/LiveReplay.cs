@@ -25,6 +25,8 @@ internal sealed class LiveReplay
     private bool _dirty;
     private long _wireNanos;
     private LiveTrackerStage? _stage;
+    private TimeSpan? _captureCpu;
+    private string? _warmedUp;
 
     public LiveReplay(ReplaySession session, TextWriter output, bool json, bool quiet = false)
     {
@@ -41,8 +43,15 @@ internal sealed class LiveReplay
     /// <summary>1: everything on the capture thread; 2: decode there, tracker + MC + output on a second thread (<see cref="LiveTrackerStage"/>).</summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Decoded messages the ring between the two threads holds (2 threads).</summary>
-    public int HandoffCapacity { get; init; } = 1 << 16;
+    /// <summary>SCHED_RR priority of the capture and tracker threads (1-99); 0: normal scheduling.</summary>
+    public int RealtimePriority { get; init; }
+
+    /// <summary>
+    /// Decoded messages the ring between the two threads holds (2 threads). Small on purpose: a backlog waits better as
+    /// bytes in the kernel's ring than as objects here (measured: 65,536 queued inputs survived collections and went cold,
+    /// the tracker's cost per input rose, and it lost 10.7 % at 220,000 S1AP/s where 4,096 lost 3.4 %; docs/capture.md).
+    /// </summary>
+    public int HandoffCapacity { get; init; } = 1 << 12;
 
     public int Run(LiveCaptureSource source, string? writePath, PipelineOptions options, TextWriter error, CancellationToken cancellation)
     {
@@ -58,9 +67,11 @@ internal sealed class LiveReplay
         }
 
         using var registration = cancellation.Register(source.Stop);
-        WarmUp();
-        error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); Ctrl+C stops");
+        var warm = WarmUp();
+        error.WriteLine($"capturing on {source.Interface} ({source.Mode} mode, {(source.NanosecondTimestamps ? "ns" : "µs")} kernel timestamps, filter: {source.Filter}); {warm}; Ctrl+C stops");
         _tee = new Tee(source, writer, this);
+        var cpuAtStart = ThreadCpu.Current();
+        Realtime("capture");
         ReplayResult result;
         string? failure = null;
         try
@@ -90,6 +101,7 @@ internal sealed class LiveReplay
             failure = $"stopped at frame {_tee.LastFrame} ({source.Interface}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}";
         }
 
+        _captureCpu = ThreadCpu.Current() - cpuAtStart;
         var stats = source.Statistics();
         writer?.Close(TimeProvider.System.GetUtcNow().UtcDateTime.Ticks * 100 - (DateTime.UnixEpoch.Ticks * 100), stats);
         writer?.Dispose();
@@ -106,7 +118,7 @@ internal sealed class LiveReplay
 
     private (ReplayResult Result, string? Failure) RunTwoThreads(LiveCaptureSource source, PipelineOptions options, CancellationToken cancellation)
     {
-        var stage = new LiveTrackerStage(HandoffCapacity, Track, Flush) { OnFailure = source.Stop };
+        var stage = new LiveTrackerStage(HandoffCapacity, Track, Flush) { OnFailure = source.Stop, OnThreadStart = () => Realtime("tracker") };
         _stage = stage;
         var pipeline = new SignallingPipeline(stage, options);
         stage.Start(pipeline);
@@ -135,6 +147,18 @@ internal sealed class LiveReplay
         return (result, $"stopped at frame {stage.FailedAtFrame} ({source.Interface}): {e.GetType().Name}: {e.Message} ({stage.NotTrackedAfterFailure} messages, this one and those decoded after it, were not tracked)\n{e.StackTrace}");
     }
 
+    /// <summary>Why a thread did not get <see cref="RealtimePriority"/>, by thread; empty when all did or none was asked.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _realtimeProblems = new();
+
+    /// <summary>Makes the calling thread real-time if asked; a refusal is reported in the summary, and the run goes on at normal priority.</summary>
+    private void Realtime(string thread)
+    {
+        if (RealtimePriority > 0 && MobiScud.Sdn.OpenFlow.RealtimeThread.TrySetCurrent(RealtimePriority) is { } problem)
+        {
+            _realtimeProblems[thread] = problem;
+        }
+    }
+
     /// <summary>The tracker thread's work for one message (2 threads).</summary>
     private void Track(TrackerHandoff handoff)
     {
@@ -143,11 +167,43 @@ internal sealed class LiveReplay
     }
 
     /// <summary>
-    /// Runs the MC and the printing once on a made-up attach before the first frame, so that the first real event does
-    /// not pay for compiling them (hundreds of ms, seconds on a loaded machine) while frames queue in the ring.
+    /// Compiles the decoders, the tracker and the MC (<see cref="JitWarmUp"/>), then runs the MC and the printing once
+    /// on a made-up attach, before the first frame, so that the first real frames do not pay for compiling them
+    /// (measured: ~2 s on a loaded machine, while frames queue in the rings). Says what it did, for the start line.
+    /// Called before the capture opens (so that no frame waits for it); <see cref="Run"/> calls it if that was not done.
     /// </summary>
-    private void WarmUp()
+    public string WarmUp()
     {
+        if (_warmedUp is { } done)
+        {
+            return done;
+        }
+
+        var assemblies = new[] { typeof(SignallingPipeline).Assembly, typeof(MobiScud.Protocols.S1ap.S1apSummary).Assembly };
+        if (!DecodeOnly)
+        {
+            assemblies = [.. assemblies, typeof(MobiScud.Tracking.TrackerFeed).Assembly, typeof(MobiScudControl).Assembly];
+        }
+
+        Type[] ours = [typeof(LiveReplay), typeof(Tee), typeof(ReplaySession), typeof(LiveTrackerStage), typeof(SpscRing<TrackerHandoff>), typeof(LinearLatencyHistogram)];
+        var (prepared, refused, elapsed) = JitWarmUp.Prepare(assemblies.SelectMany(a => a.GetTypes()).Concat(ours), TimeProvider.System);
+
+        // Compiling each method is not all: generic code over our own structs (the tracker's immutable maps keyed by
+        // them) compiles only when first called. So the same path as the capture's then runs, in a throwaway session
+        // and to no output, over small captures embedded in the CLI (measured: without this the first frames of a run
+        // still waited ~0.5-1 s for the JIT).
+        var replayed = 0L;
+        if (!DecodeOnly)
+        {
+            var assembly = typeof(LiveReplay).Assembly;
+            foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("warm-up/", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+            {
+                using var stream = assembly.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"embedded capture {name} is missing");
+                using var capture = CaptureFile.Open(stream, name);
+                replayed += Rehearse(capture, _json);
+            }
+        }
+
         var enb = new EnbId(1);
         var e = new UeAttached(TimeSpan.Zero, new UeId("warm-up"), "001010000000001", IPAddress.Loopback, enb, 1, [new Bearer(5, new GtpEndpoint(IPAddress.Loopback, 1), new GtpEndpoint(IPAddress.Loopback, 2))]);
         var decision = MobiScudControl.Decide(new McConfig(new Dictionary<EnbId, SiteId> { [enb] = new("warm-up") }, new SiteId("core")), null, e);
@@ -155,6 +211,42 @@ internal sealed class LiveReplay
         _ = ReplayCommand.EntryJson(entry).ToJsonString();
         _ = ReplayCommand.Describe(e) + string.Concat(decision.Commands.Select(ReplayCommand.Describe));
         _ = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UnixEpoch.AddTicks(1):HH:mm:ss.fffffff}");
+        _warmedUp = string.Create(CultureInfo.InvariantCulture, $"warm-up: {prepared} methods compiled in {elapsed.TotalSeconds:0.0} s{(refused > 0 ? $" ({refused} left to their first call)" : string.Empty)}, {replayed} UE events rehearsed");
+        return _warmedUp;
+    }
+
+    /// <summary>
+    /// The live path over <paramref name="capture"/> in a throwaway session: decode, the handoff to a tracker thread, the
+    /// tracker, the MC and the rendering of each line (to nowhere). Returns the UE events it produced.
+    /// </summary>
+    private static long Rehearse(IFrameSource capture, bool json)
+    {
+        var session = new ReplaySession(retain: false);
+        var rehearsal = new LiveReplay(session, TextWriter.Null, json) { Threads = 2 };
+        var stage = new LiveTrackerStage(1 << 10, rehearsal.Track, rehearsal.Flush);
+        rehearsal._stage = stage;
+        var pipeline = new SignallingPipeline(stage);
+        stage.Start(pipeline);
+        try
+        {
+            while (capture.TryReadNext(out var frame))
+            {
+                pipeline.Process(frame);
+                stage.EndFrame();
+            }
+        }
+        finally
+        {
+            stage.Complete();
+            stage.Dispose();
+        }
+
+        if (stage.Failure is { } e)
+        {
+            throw new InvalidOperationException($"the warm-up's own capture failed in the tracker at frame {stage.FailedAtFrame}: {e.Message}", e);
+        }
+
+        return session.EntryCount;
     }
 
     private void OnEntry(ReplayEntry entry)
@@ -203,7 +295,13 @@ internal sealed class LiveReplay
     private void Summary(ReplayResult result, LiveCaptureStatistics capture, LiveCaptureSource source, PcapNgWriter? writer)
     {
         var s = result.Statistics;
-        var ues = result.Entries.Select(e => e.Event.Ue).Distinct().Count();
+
+        // The live session keeps counts, not its entries (it streams them), so that memory stays flat over a long run.
+        var ues = _session.UeCount;
+        var events = _session.EntryCount;
+        var notes = _session.NoteCount;
+        var trackerCpu = _stage?.TrackerCpu;
+        var processCpu = Environment.CpuUsage.TotalTime;
         if (_json)
         {
             // Not ReplayCommand.ToJson: that renders every UE's timeline (seconds for a long capture), and the summary
@@ -225,10 +323,10 @@ internal sealed class LiveReplay
                 ["gtpuPackets"] = s.GtpuPackets,
                 ["undecodable"] = s.Undecodable,
                 ["dropped"] = dropped,
-                ["notes"] = result.Notes.Count,
+                ["notes"] = notes,
             };
             summary["ueCount"] = ues;
-            summary["events"] = result.Entries.Count;
+            summary["events"] = events;
             summary["capture"] = new JsonObject
             {
                 ["interface"] = source.Interface,
@@ -243,6 +341,17 @@ internal sealed class LiveReplay
             };
             summary["decisionMicros"] = _latency.ToJson();
             summary["threads"] = DecodeOnly ? 1 : Threads;
+            summary["realtimePriority"] = RealtimePriority;
+            summary["realtimeRefused"] = _realtimeProblems.IsEmpty ? null : new JsonObject(_realtimeProblems.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
+
+            // Where the CPU went: the capture thread (read + decode; with 1 thread everything), the tracker thread
+            // (tracker, MC, output), the whole process (GC and the runtime's threads included).
+            summary["cpuSeconds"] = new JsonObject
+            {
+                ["capture"] = _captureCpu?.TotalSeconds,
+                ["tracker"] = trackerCpu?.TotalSeconds,
+                ["process"] = processCpu.TotalSeconds,
+            };
             summary["handoff"] = _stage is not { } st ? null : new JsonObject
             {
                 ["capacity"] = st.Capacity,
@@ -259,7 +368,7 @@ internal sealed class LiveReplay
 
         var o = _output;
         o.WriteLine();
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {result.Entries.Count} UE events"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Source}: {s.Frames} frames, {s.S1apMessages} S1AP messages, {s.NgapMessages} NGAP messages, {s.GtpcPackets} GTPv2-C, {s.GtpuPackets} GTP-U packets, {ues} UEs, {events} UE events"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"capture: {capture.Received} frames past the kernel filter, {capture.KernelDropped} dropped by the kernel (ring full), {capture.InterfaceDropped} dropped by the interface, {Math.Max(0, capture.Received - capture.KernelDropped - s.Frames)} still unread in the ring at the stop{(writer is null ? string.Empty : $", {writer.Frames} written")}"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"undecodable: {s.Undecodable}"));
         foreach (var (reason, count) in s.Dropped.OrderBy(d => d.Key.Layer).ThenBy(d => d.Key.Reason, StringComparer.Ordinal))
@@ -273,10 +382,16 @@ internal sealed class LiveReplay
         }
 
         o.WriteLine($"wire -> MC decision: {_latency.Describe()}");
-        if (result.Notes.Count > 0)
+        foreach (var (thread, problem) in _realtimeProblems.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tracker notes: {result.Notes.Count}"));
-            foreach (var note in result.Notes.Take(20))
+            o.WriteLine($"real-time priority {RealtimePriority} refused for the {thread} thread: {problem}");
+        }
+
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU: capture thread {_captureCpu?.TotalSeconds:0.00} s, tracker thread {trackerCpu?.TotalSeconds:0.00} s, process {processCpu.TotalSeconds:0.00} s"));
+        if (notes > 0)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tracker notes: {notes} (the first {Math.Min(notes, ReplaySession.KeptNotes)})"));
+            foreach (var note in result.Notes.Take(ReplaySession.KeptNotes))
             {
                 o.WriteLine($"  {note}");
             }

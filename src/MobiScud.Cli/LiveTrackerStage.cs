@@ -72,6 +72,25 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     /// <summary>Called when the tracker thread fails, so that the capture stops too.</summary>
     public Action? OnFailure { get; init; }
 
+    /// <summary>Runs first on the tracker thread (its scheduling, say).</summary>
+    public Action? OnThreadStart { get; init; }
+
+    /// <summary>The clock of <see cref="FlushInterval"/>.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Under a backlog the ring does not empty, so the idle action (the output's flush) also runs after at least this
+    /// long with messages still queued: printed lines then leave in batches within about this time, not when the
+    /// writer's buffer happens to fill.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>How often (in messages) the tracker thread looks at the clock while it works through a backlog.</summary>
+    internal const int ClockCheckEvery = 64;
+
+    /// <summary>CPU time the tracker thread used (tracker, MC, output), once <see cref="Complete"/> has returned; null where not measurable.</summary>
+    public TimeSpan? TrackerCpu { get; private set; }
+
     public void Start(SignallingPipeline pipeline)
     {
         _pipeline = pipeline;
@@ -172,14 +191,16 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
                     return;
                 }
 
-                // The tracker is behind: make sure it is awake, then give it the core (SpinWait sleeps after a while).
+                // The tracker is behind: make sure it is awake, then give it the core. SpinWait sleeps 1 ms now and
+                // then: a real-time capture thread only yields to its own priority, so it must sleep to leave a core to
+                // the rest (the sender's softirq, say); the backlog waits in the kernel's ring meanwhile.
                 Interlocked.MemoryBarrier();
                 if (Volatile.Read(ref _consumerSleeping) != 0)
                 {
                     _wake.Set();
                 }
 
-                spin.SpinOnce(sleep1Threshold: -1);
+                spin.SpinOnce();
             }
         }
 
@@ -206,6 +227,9 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
     private void Consume()
     {
         var item = default(TrackerHandoff);
+        var lastIdle = Time.GetTimestamp();
+        var sinceCheck = 0;
+        OnThreadStart?.Invoke();
         try
         {
             while (!_abandon)
@@ -214,10 +238,22 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
                 {
                     _consume(item);
                     Tracked++;
+                    if (++sinceCheck >= ClockCheckEvery)
+                    {
+                        sinceCheck = 0;
+                        if (Time.GetElapsedTime(lastIdle) >= FlushInterval)
+                        {
+                            _idle();
+                            lastIdle = Time.GetTimestamp();
+                        }
+                    }
+
                     continue;
                 }
 
                 _idle();
+                lastIdle = Time.GetTimestamp();
+                sinceCheck = 0;
                 var spin = new SpinWait();
                 while (spin.Count < 10 && _ring.Count == 0 && !_completed)
                 {
@@ -253,6 +289,10 @@ internal sealed class LiveTrackerStage : ISignallingSink, INgapSignallingSink, I
             FailedAtFrame = item.Frame;
             _failure = e;
             OnFailure?.Invoke();
+        }
+        finally
+        {
+            TrackerCpu = ThreadCpu.Current();
         }
     }
 }

@@ -23,6 +23,7 @@ internal static class ReplayCommand
         var blockTimeout = new Option<int>("--block-timeout-ms") { Description = "With --capture-mode Block: the longest a frame waits in a part-filled block", DefaultValueFactory = _ => 1 };
         var bufferMb = new Option<int>("--buffer-mb") { Description = "With --live: kernel ring size in MiB (absorbs the reader's stalls: 256 holds ~4 s at 200,000 S1AP messages/s; docs/capture.md)", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "With --live: 2 decodes on the capture thread and tracks + decides on a second one (bounded SPSC handoff, capture order kept); 1 does all on one thread", DefaultValueFactory = _ => 2 };
+        var realtime = new Option<int>("--realtime-priority") { Description = "With --live: run the capture and tracker threads SCHED_RR at this priority (1-99; needs root or CAP_SYS_NICE), so that on a loaded host they get the CPU they need at once (docs/capture.md); 0: normal scheduling", DefaultValueFactory = _ => 0 };
         var decodeOnly = new Option<bool>("--decode-only") { Description = "With --live: capture and decode only, no UE tracker or MC (measures the tap's own capacity)" };
         var quiet = new Option<bool>("--quiet") { Description = "With --live: print only the summary at the end (rate measurements, long runs)" };
         var filter = new Option<string?>("--filter") { Description = "With --live: BPF filter instead of the default (SCTP, RFC 6951 port, GTPv2-C, GTP-U, IP fragments; also in a VLAN)" };
@@ -40,7 +41,7 @@ internal static class ReplayCommand
         var generate = new Option<string?>("--bench-generate") { Description = "Only write the capture --bench measures (the files' S1AP/NGAP associations and some GTP-U, --bench-repeat times with fresh TSNs; raw IP pcap) to this file, e.g. for tcpreplay after `tcprewrite --dlt=enet`" };
         var command = new Command("replay", "Replay real S1AP (+S11, GTP-U) captures through the UE tracker and the MC");
         command.Arguments.Add(files);
-        foreach (var o in new Option[] { json, full, timings, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, runs, keep, noTshark, generate, bundle, threads })
+        foreach (var o in new Option[] { json, full, timings, live, write, quiet, decodeOnly, captureMode, blockTimeout, bufferMb, filter, sites, sctpUdpPort, bench, seconds, repeat, runs, keep, noTshark, generate, bundle, threads, realtime })
         {
             command.Options.Add(o);
         }
@@ -112,13 +113,19 @@ internal static class ReplayCommand
                     BufferBytes = checked(parse.GetValue(bufferMb) << 20),
                     Filter = parse.GetValue(filter),
                 };
+                if (parse.GetValue(realtime) is < 0 or > 99)
+                {
+                    Console.Error.WriteLine($"mobiscud replay: --realtime-priority {parse.GetValue(realtime)} is outside 0..99");
+                    return Task.FromResult(2);
+                }
+
                 if (parse.GetValue(threads) is not (1 or 2))
                 {
                     Console.Error.WriteLine("mobiscud replay: --threads must be 1 or 2");
                     return Task.FromResult(2);
                 }
 
-                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly), parse.GetValue(threads));
+                return RunLiveAsync(liveInterface, capture, parse.GetValue(write), siteMap, options, parse.GetValue(json), parse.GetValue(quiet) || parse.GetValue(decodeOnly), cancellation, parse.GetValue(decodeOnly), parse.GetValue(threads), parse.GetValue(realtime));
             }
 
             if (parse.GetValue(write) is not null)
@@ -145,7 +152,7 @@ internal static class ReplayCommand
     /// The live view on its own thread, so that the command line's SIGINT/SIGTERM handling sees a running task: it
     /// cancels the token, the token wakes the capture, and the summary is printed before the process exits 0.
     /// </summary>
-    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly, int threads)
+    private static Task<int> RunLiveAsync(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, bool quiet, CancellationToken cancellation, bool decodeOnly, int threads, int realtimePriority)
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -154,7 +161,7 @@ internal static class ReplayCommand
             {
                 // Our own buffered writer: lines are flushed once per frame that produced any, not once per line.
                 using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly, threads));
+                done.SetResult(RunLive(iface, capture, write, sites, options, json, stdout, Console.Error, cancellation, quiet, decodeOnly, threads, realtimePriority));
             }
             catch (Exception e)
             {
@@ -167,8 +174,11 @@ internal static class ReplayCommand
     }
 
     /// <summary>`replay --live`: streams events and commands until stopped, then the summary. 3 if the capture cannot start or fails.</summary>
-    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false, int threads = 1)
+    public static int RunLive(string iface, LiveCaptureOptions capture, string? write, IReadOnlyDictionary<EnbId, SiteId>? sites, PipelineOptions options, bool json, TextWriter output, TextWriter error, CancellationToken cancellation = default, bool quiet = false, bool decodeOnly = false, int threads = 1, int realtimePriority = 0)
     {
+        // Compiled before the capture opens, so that no frame queues behind the JIT.
+        var live = new LiveReplay(new ReplaySession(sites, retain: false), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads, RealtimePriority = realtimePriority };
+        live.WarmUp();
         LiveCaptureSource source;
         try
         {
@@ -182,7 +192,7 @@ internal static class ReplayCommand
 
         using (source)
         {
-            return new LiveReplay(new ReplaySession(sites), output, json, quiet) { DecodeOnly = decodeOnly, Threads = threads }.Run(source, write, options, error, cancellation);
+            return live.Run(source, write, options, error, cancellation);
         }
     }
 

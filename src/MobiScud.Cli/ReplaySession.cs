@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using MobiScud.Capture;
 using MobiScud.Control;
 using MobiScud.Control.Host;
@@ -33,18 +34,31 @@ internal sealed class ReplaySession
     private readonly InlineMcHost _mc;
     private readonly List<ReplayEntry> _entries = [];
     private readonly List<string> _notes = [];
+    private readonly bool _retain;
+    private readonly HashSet<UeId> _ues = [];
+    private readonly CountedTimers _countedTimers = new();
+    private readonly RecordedTimers? _recordedTimers;
     private TrackerFeed _feed;
     private McConfig _config;
     private TimeSpan _now;
 
     /// <param name="sites">eNB -> site map; null gives every eNB its own site ("site-enb-N") as it appears.</param>
-    public ReplaySession(IReadOnlyDictionary<EnbId, SiteId>? sites = null, bool runMc = true, PipelineOptions? options = null)
+    /// <param name="retain">
+    /// Keep every entry and note for the result (a file's timeline). False for the live view, which streams them and
+    /// must run for days: it then keeps counts, the distinct UEs and the first <see cref="KeptNotes"/> notes only.
+    /// </param>
+    public ReplaySession(IReadOnlyDictionary<EnbId, SiteId>? sites = null, bool runMc = true, PipelineOptions? options = null, bool retain = true)
     {
+        _retain = retain;
         _defaultSites = sites is null;
         _sites = sites is null ? [] : new Dictionary<EnbId, SiteId>(sites);
         _config = new McConfig(_sites, _core);
         RunMc = runMc;
-        var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), new RecordedTimers(), () => _now);
+        // A replay records the timers the MC asks for; the live view only counts them (a list of every timer would grow
+        // for as long as the capture runs).
+        _recordedTimers = retain ? new RecordedTimers() : null;
+        ITimerScheduler timers = _recordedTimers ?? (ITimerScheduler)_countedTimers;
+        var dispatcher = new CommandDispatcher(new ImmediatePvmModel(() => _now), new InMemorySteering(), timers, () => _now);
         _mc = new InlineMcHost(_ => _config, dispatcher);
         _feed = NewFeed(options);
     }
@@ -55,6 +69,21 @@ internal sealed class ReplaySession
     public event Action<ReplayEntry>? EntryAdded;
 
     public IReadOnlyList<ReplayEntry> Entries => _entries;
+
+    /// <summary>Notes kept when entries are not retained (the live summary prints this many).</summary>
+    public const int KeptNotes = 20;
+
+    /// <summary>Entries produced so far, retained or not.</summary>
+    public long EntryCount { get; private set; }
+
+    /// <summary>Tracker notes produced so far, kept or not.</summary>
+    public long NoteCount { get; private set; }
+
+    /// <summary>Timers the MC asked for (kept when entries are retained, else only counted; none fires in a replay).</summary>
+    public long TimersScheduled => _recordedTimers?.Scheduled.Count ?? _countedTimers.Count;
+
+    /// <summary>Distinct UEs of the entries so far.</summary>
+    public int UeCount => _ues.Count;
 
     public TrackerState Tracker => _feed.Tracker;
 
@@ -80,7 +109,7 @@ internal sealed class ReplaySession
 
     private TrackerFeed NewFeed(PipelineOptions? options)
     {
-        var feed = new TrackerFeed(OnEvent, (note, _) => _notes.Add(note), options: options);
+        var feed = new TrackerFeed(OnEvent, OnNote, options: options);
         if (!_defaultSites)
         {
             // A cell identity reads as a macro or a Home eNB id: the operator's map says which eNBs exist.
@@ -90,11 +119,26 @@ internal sealed class ReplaySession
         return feed;
     }
 
+    private void OnNote(string note, long frame)
+    {
+        NoteCount++;
+        if (_retain || _notes.Count < KeptNotes)
+        {
+            _notes.Add(note);
+        }
+    }
+
     private void OnEvent(UeEvent e, long frame)
     {
         EnsureSites(e);
         var entry = new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []);
-        _entries.Add(entry);
+        EntryCount++;
+        _ues.Add(e.Ue);
+        if (_retain)
+        {
+            _entries.Add(entry);
+        }
+
         EntryAdded?.Invoke(entry);
     }
 
@@ -156,4 +200,14 @@ internal sealed class ReplaySession
         // Every replay backend is in memory and answers at once: the step has finished here, in capture order.
         return decided.IsCompletedSuccessfully ? decided.Result : throw new InvalidOperationException($"a replay backend did not complete {e.GetType().Name} for {e.Ue} at once");
     }
+}
+
+/// <summary>Timers that are counted and never fire: the live view's, so that a long capture keeps no list of them.</summary>
+internal sealed class CountedTimers : ITimerScheduler
+{
+    public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
+
+    public long Count { get; private set; }
+
+    public void Schedule(ScheduleTimer timer) => Count++;
 }

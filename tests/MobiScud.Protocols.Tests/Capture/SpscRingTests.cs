@@ -143,6 +143,63 @@ public sealed class LiveTrackerStageTests
         Assert.Equal(stage.HandedOver, stage.Tracked + stage.LeftAtStop);
     }
 
+    [Fact]
+    public void Under_a_backlog_the_output_is_flushed_on_the_clock_and_keeps_every_line_in_order()
+    {
+        // The tracker thread is held until every message is queued, so its ring never empties until the end: flushes
+        // can then only come from the clock (1 ms per message here, a flush interval of 10 ms).
+        var clock = new SteppedClock();
+        var release = new ManualResetEventSlim(false);
+        var lines = new List<long>();
+        var flushedAt = new List<int>();
+        var stage = new LiveTrackerStage(1 << 16, h =>
+        {
+            release.Wait();
+            lines.Add(h.Frame);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }, () => flushedAt.Add(lines.Count))
+        {
+            Time = clock,
+            FlushInterval = TimeSpan.FromMilliseconds(10),
+        };
+        var pipeline = new MobiScud.Capture.SignallingPipeline(stage);
+        stage.Start(pipeline);
+        using (var source = MobiScud.Capture.CaptureFile.Open(MobiScud.TestSupport.TestData.Capture("magma_gx_gy_combined_04_32ue.pcapng")))
+        {
+            while (source.TryReadNext(out var frame))
+            {
+                pipeline.Process(frame);
+                stage.EndFrame();
+            }
+        }
+
+        release.Set();
+        stage.Complete();
+        stage.Dispose();
+
+        Assert.True(lines.Count > 500, $"only {lines.Count} messages");
+        Assert.Equal(stage.HandedOver, lines.Count);
+        Assert.Equal(lines.Order(), lines);
+
+        // The last flush comes after the last line; before it, no more than one clock check's worth of lines unflushed.
+        Assert.Equal(lines.Count, flushedAt[^1]);
+        var gaps = flushedAt.Zip(flushedAt.Skip(1), (a, b) => b - a).Where(g => g > 0).ToList();
+        Assert.True(gaps.Count >= (lines.Count / LiveTrackerStage.ClockCheckEvery) - 1, $"{gaps.Count} flushes with lines for {lines.Count} lines under a backlog: the clock did not flush");
+        Assert.All(gaps, g => Assert.True(g <= LiveTrackerStage.ClockCheckEvery, $"{g} lines between two flushes"));
+    }
+
+    /// <summary>A clock that moves only when told (TimeProvider's timestamps at 1 tick = 100 ns).</summary>
+    private sealed class SteppedClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+
     private static MobiScud.Capture.SignallingPipeline Feed(LiveTrackerStage stage, TimeSpan? drainLimit = null)
     {
         var pipeline = new MobiScud.Capture.SignallingPipeline(stage);
