@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using MobiScud.Bench.Support;
 using MobiScud.Capture;
 using MobiScud.Protocols.Ngap;
@@ -285,7 +284,7 @@ internal static class ReplayBench
             psi.ArgumentList.Add(a);
         }
 
-        var before = ChildrenCpu();
+        var before = ThreadCpu.Children();
         var watch = TimeProvider.System.GetTimestamp();
         using (var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {argv[0]}"))
         {
@@ -296,7 +295,7 @@ internal static class ReplayBench
             }
         }
 
-        return new Sample(ChildrenCpu() - before, TimeProvider.System.GetElapsedTime(watch).TotalSeconds);
+        return new Sample(ThreadCpu.Children() - before, TimeProvider.System.GetElapsedTime(watch).TotalSeconds);
     }
 
     /// <summary>The render CPU seconds a `replay --timings` run printed, if it did.</summary>
@@ -373,45 +372,6 @@ internal static class ReplayBench
     private static string? FindTool(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Append("/usr/bin")
             .Where(d => d.Length > 0).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
-
-    private static double ChildrenCpu()
-    {
-        if (GetRusage(RusageChildren, out var usage) != 0)
-        {
-            throw new InvalidOperationException($"getrusage failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        return usage.UserSeconds + (usage.UserMicros / 1e6) + usage.SystemSeconds + (usage.SystemMicros / 1e6);
-    }
-
-    private const int RusageChildren = -1;
-
-    [DllImport("libc", EntryPoint = "getrusage", SetLastError = true)]
-    private static extern int GetRusage(int who, out Rusage usage);
-
-    /// <summary>struct rusage on 64-bit Linux: two timevals, then 14 longs.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Rusage
-    {
-        public long UserSeconds;
-        public long UserMicros;
-        public long SystemSeconds;
-        public long SystemMicros;
-        public long MaxRss;
-        public long IxRss;
-        public long IdRss;
-        public long IsRss;
-        public long MinFlt;
-        public long MajFlt;
-        public long NSwap;
-        public long InBlock;
-        public long OuBlock;
-        public long MsgSnd;
-        public long MsgRcv;
-        public long NSignals;
-        public long NVcsw;
-        public long NIvcsw;
-    }
 
     private sealed class CountingSink : ISignallingSink, INgapSignallingSink
     {

@@ -35,7 +35,9 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
         await app.StartAsync();
         var (page, errors) = await browser.PageAsync();
         await page.GotoAsync(DashboardHost.Address(app) + "#token=" + Token);
-        await page.WaitForFunctionAsync("() => Number(document.body.dataset.tiles) >= 1");
+        // Every tile in view loaded and drawn: the browser sends a few requests at a time, so after the first tile
+        // drawn the others may not have reached the tile server yet.
+        await page.WaitForFunctionAsync("() => Number(document.body.dataset.tiles) >= 1 && document.body.dataset.tiles === document.body.dataset.tilesInView");
 
         // The requests: one zoom, and the tiles (by the slippy-map formula, not the page's) of every eNB and site are among them.
         var requested = tiles.Requests.ToList();

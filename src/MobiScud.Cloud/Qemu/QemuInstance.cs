@@ -457,7 +457,11 @@ public sealed class QemuInstance : IAsyncDisposable
         {
             ct.ThrowIfCancellationRequested();
             var log = ReadSerialLog();
-            if (log.Contains(ReadyMarker, StringComparison.Ordinal))
+
+            // The whole line: the serial console writes it a few characters at a time, and what follows the marker
+            // (the data NIC's address) is read by the caller.
+            var at = log.IndexOf(ReadyMarker, StringComparison.Ordinal);
+            if (at >= 0 && log.IndexOf('\n', at) >= 0)
             {
                 return;
             }

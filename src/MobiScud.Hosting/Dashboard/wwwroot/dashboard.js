@@ -231,6 +231,7 @@
       }
     }
     document.body.dataset.tiles = String(drawn);
+    document.body.dataset.tilesInView = String((xb - xa + 1) * (yb - ya + 1));
   }
   function drawSoon() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } }
 
