@@ -3,8 +3,8 @@ using MobiScud.Control.Model;
 namespace MobiScud.Control.Policies;
 
 /// <summary>
-/// Predictive's trajectory plan (<see cref="PolicyConfig.Trajectory"/>): a user whose last two handovers hold a steady
-/// heading is extrapolated along it at its own pace, and ONE migration is planned on that path: to the site, at the
+/// Predictive's trajectory plan (<see cref="PolicyConfig.Trajectory"/>): a user whose recent handovers hold a steady
+/// heading (<see cref="PolicyConfig.TrajectoryMinSteps"/> of them in a row) is extrapolated along it at its own pace, and ONE migration is planned on that path: to the site, at the
 /// slot, that minimises the discounted Wang cost along it. The MDP and the learned chain model a user as a walk that
 /// forgets where it came from, so they follow a straight walker after every handover, late; the plan moves the PVM
 /// once, ahead, to where the user is going to be.
