@@ -102,8 +102,6 @@ internal sealed partial class UeStore
         _handovers.Count,
         _changedUes.Count + _changedConnections.Count + _imsi.Changed.Count + _mtmsi.Changed.Count + _mme.Changed.Count + _address.Changed.Count + _uplinks.Changed.Count);
 
-    internal string Diag() => $"imsi {Longest(_imsi)} mtmsi {Longest(_mtmsi)} mme {Longest(_mme)} address {Longest(_address)} uplinks {Longest(_uplinks)}";
-
     private static int Longest<T>(Lookup<T> lookup)
         where T : notnull
     {
