@@ -33,7 +33,7 @@ internal sealed partial class UeStore
             var position = -1;
             if (Map.TryGetValue(id, out var keys))
             {
-                position = keys.IndexOf(key);
+                position = keys.LastIndexOf(key);
                 if (position >= 0)
                 {
                     keys.RemoveAt(position);
@@ -52,7 +52,7 @@ internal sealed partial class UeStore
 
         public void Without(UeStore store, T id, UeKey key)
         {
-            if (!Map.TryGetValue(id, out var keys) || keys.IndexOf(key) is var position && position < 0)
+            if (!Map.TryGetValue(id, out var keys) || keys.LastIndexOf(key) is var position && position < 0)
             {
                 return;
             }

@@ -93,6 +93,27 @@ internal sealed partial class UeStore
         return store;
     }
 
+    /// <summary>How much the store holds (tests check that a long run stays bounded by the live UEs).</summary>
+    internal StoreSizes Sizes() => new(
+        _ues.Count,
+        _connections.Count,
+        _imsi.Map.Count + _mtmsi.Map.Count + _mme.Map.Count + _address.Map.Count + _uplinks.Map.Count,
+        Math.Max(Math.Max(Longest(_imsi), Longest(_mtmsi)), Math.Max(Math.Max(Longest(_mme), Longest(_address)), Longest(_uplinks))),
+        _handovers.Count,
+        _changedUes.Count + _changedConnections.Count + _imsi.Changed.Count + _mtmsi.Changed.Count + _mme.Changed.Count + _address.Changed.Count + _uplinks.Changed.Count);
+
+    private static int Longest<T>(Lookup<T> lookup)
+        where T : notnull
+    {
+        var longest = 0;
+        foreach (var keys in lookup.Map.Values)
+        {
+            longest = Math.Max(longest, keys.Count);
+        }
+
+        return longest;
+    }
+
     public TrackedUe? Get(UeKey key) => _ues.GetValueOrDefault(key);
 
     public TrackedUe? ByConnection(ConnectionKey connection) =>
@@ -108,6 +129,9 @@ internal sealed partial class UeStore
 
     /// <summary>Every UE with this uplink tunnel end, oldest first (a copy: the caller may change the store meanwhile).</summary>
     public IEnumerable<TrackedUe> AllByUplink(GtpEndpoint uplink) => All(_uplinks, uplink);
+
+    /// <summary>Every UE with this M-TMSI, oldest first (a copy).</summary>
+    public IEnumerable<TrackedUe> AllByMTmsi(uint mtmsi) => All(_mtmsi, mtmsi);
 
     /// <summary>UEs last given this MME-UE-S1AP-ID, oldest first (a copy).</summary>
     public IEnumerable<TrackedUe> ByMmeUeS1apId(uint id) => All(_mme, id);
@@ -571,3 +595,7 @@ internal sealed partial class UeStore
         return false;
     }
 }
+
+/// <summary>The sizes of a <see cref="UeStore"/>'s collections: UEs, connections, lookup entries (all five), the longest
+/// lookup list, handovers in preparation, and changes remembered for the next snapshot.</summary>
+internal readonly record struct StoreSizes(int Ues, int Connections, int LookupEntries, int LongestLookup, int Handovers, int TrackedChanges);

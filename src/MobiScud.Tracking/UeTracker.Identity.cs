@@ -68,7 +68,45 @@ public static partial class UeTracker
             var id = ue.Id ?? new UeId(ue.Imsi is { } imsi ? $"imsi-{imsi}" : ue.Key.ToString());
             ue = ue with { Id = id, Announced = true, AwaitingAddress = false };
             Put(ue);
+            DetachSuperseded(ue);
             Emit(new UeAttached(_at, id, ue.Imsi, ue.Address, enb, ue.CellId, ue.ActiveBearers()), ue.Cgi);
+        }
+
+        /// <summary>
+        /// Records of no connection that hold this UE's M-TMSI and PDN address (both: one MME's GUTI and one PDN's
+        /// address name one UE at a time) are this UE's earlier context, not linked (no IMSI seen): they are gone,
+        /// detached and forgotten now. Without this rule a tap that sees the same UE re-attach without an IMSI keeps
+        /// one record per attach for the 2 h of <see cref="_idleExpiry"/>, and the lookups of that M-TMSI, address
+        /// and MME-UE id grow with each (issue 18: the tracker's cost per input rose over a long live run).
+        /// </summary>
+        private void DetachSuperseded(TrackedUe ue)
+        {
+            if (ue.MTmsi is not { } mtmsi || ue.Address is not { } address)
+            {
+                return;
+            }
+
+            List<UeKey>? gone = null;
+            foreach (var other in _index.AllByMTmsi(mtmsi))
+            {
+                if (other.Key != ue.Key && other.Imsi is null && other.Connections.IsEmpty && other.Handover is null
+                    && other.Status != TrackedUeStatus.Detached && address.Equals(other.Address))
+                {
+                    (gone ??= []).Add(other.Key);
+                }
+            }
+
+            if (gone is null)
+            {
+                return;
+            }
+
+            gone.Sort();
+            foreach (var key in gone)
+            {
+                Note(TrackerNoteKind.Superseded, $"M-TMSI {mtmsi} and address {address} now belong to {ue.Key}, no longer to {key}: detached");
+                Detach(key);
+            }
         }
 
         /// <summary>A first IMSI for this UE either names it, or shows it is a UE we already know under another key.</summary>

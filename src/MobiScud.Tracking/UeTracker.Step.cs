@@ -35,6 +35,7 @@ public static partial class UeTracker
         private List<TrackerNote>? _notes;
         private Action<TrackedUe, ConnectionKey>? _lost;
         private UeKey _putting;
+        private List<UeKey>? _orphans;
 
         public void Start(LiveTracker live, TimeSpan at)
         {
@@ -50,6 +51,7 @@ public static partial class UeTracker
             _nextKey = live.NextKey;
             _events = null;
             _notes = null;
+            _orphans?.Clear();
         }
 
         /// <summary>Drops what the step referred to, so a step kept for reuse holds no state alive.</summary>
@@ -181,7 +183,42 @@ public static partial class UeTracker
         }
 
         /// <summary>Another UE lost a connection to the one being put (<see cref="_putting"/>): one delegate per step, not a closure per put.</summary>
-        private void Lost(TrackedUe loser, ConnectionKey c) => Note(TrackerNoteKind.Superseded, $"{c} now belongs to {_putting}, no longer to {loser.Key}");
+        private void Lost(TrackedUe loser, ConnectionKey c)
+        {
+            Note(TrackerNoteKind.Superseded, $"{c} now belongs to {_putting}, no longer to {loser.Key}");
+            if (loser.Connections.IsEmpty)
+            {
+                (_orphans ??= []).Add(loser.Key);
+            }
+        }
+
+        /// <summary>
+        /// UEs that lost their last connection to another in this step and have nothing left to be found by: never
+        /// announced, no IMSI, M-TMSI or address, no bearer, no handover (an eNB reused the ENB-UE id of a context whose
+        /// release was not seen, or whose answer never came). Only their MME-UE id named them, and the newer context holds
+        /// it now: they are forgotten when the step ends, not kept for the 2 h of <see cref="_idleExpiry"/> (issue 18: one
+        /// such record per InitialUEMessage of a long live run made the state and the MME id lookup grow).
+        /// </summary>
+        public void ForgetOrphans()
+        {
+            if (_orphans is null)
+            {
+                return;
+            }
+
+            _orphans.Sort();
+            foreach (var key in _orphans)
+            {
+                if (_index.Get(key) is { Announced: false, Imsi: null, MTmsi: null, Address: null, Handover: null, PathSwitch: null } ue
+                    && ue.Connections.IsEmpty && ue.Bearers.IsEmpty && !_index.Handovers.Contains(key))
+                {
+                    RemoveUe(key);
+                    Note(TrackerNoteKind.Learnt, $"{key}: no connection and nothing that names it left: forgotten");
+                }
+            }
+
+            _orphans.Clear();
+        }
 
         private void RemoveUe(UeKey key) => _index.Remove(key);
 

@@ -79,6 +79,7 @@ public static partial class UeTracker
                     break;
             }
 
+            step.ForgetOrphans();
             return step.Finish();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
