@@ -162,30 +162,10 @@ public sealed class PreCopyModelEquivalenceTests
             model.AddLink(b);
         }
 
-        var started = new List<(int Index, PreCopyMigration M)>();
-        for (var i = 0; i < script.Count; i++)
-        {
-            var op = script[i];
-            var index = i;
-            loop.At(op.At, () =>
-            {
-                switch (op.Kind)
-                {
-                    case OpKind.Start:
-                        started.Add((index, model.Start(op.At, op.Path, op.Parameters!, null)));
-                        break;
-                    case OpKind.Cancel:
-                        model.Cancel(op.At, started[op.Target].M);
-                        break;
-                    default:
-                        model.SetBackground(op.At, op.Target, op.Rate);
-                        break;
-                }
-            });
-        }
-
-        loop.Run();
-        return ([.. started.Select(s => new Outcome(s.Index, s.M.Phase, s.M.BytesSent, results.TryGetValue(s.M, out var r) ? r : null))], model);
+        var outcomes = Drive(
+            script, loop, (at, op) => model.Start(at, op.Path, op.Parameters!, null), (at, m) => model.Cancel(at, m), model.SetBackground,
+            m => new Outcome(0, m.Phase, m.BytesSent, results.TryGetValue(m, out var r) ? r : null));
+        return (outcomes, model);
     }
 
     private static (List<Outcome> Outcomes, RefPreCopyModel Model) RunReference(List<Op> script, double[] bandwidths)
@@ -201,7 +181,18 @@ public sealed class PreCopyModelEquivalenceTests
             model.AddLink(b);
         }
 
-        var started = new List<(int Index, RefPreCopyMigration M)>();
+        var outcomes = Drive(
+            script, loop, (at, op) => model.Start(at, op.Path, op.Parameters!, null), (at, m) => model.Cancel(at, m), model.SetBackground,
+            m => new Outcome(0, m.Phase, m.BytesSent, results.TryGetValue(m, out var r) ? r : null));
+        return (outcomes, model);
+    }
+
+    /// <summary>Plays the script against one model (the same driver for both, so they see exactly the same calls).</summary>
+    private static List<Outcome> Drive<TMigration>(
+        List<Op> script, Loop loop, Func<TimeSpan, Op, TMigration> start, Func<TimeSpan, TMigration, bool> cancel,
+        Action<TimeSpan, int, double> background, Func<TMigration, Outcome> outcome)
+    {
+        var started = new List<(int Index, TMigration M)>();
         for (var i = 0; i < script.Count; i++)
         {
             var op = script[i];
@@ -211,20 +202,20 @@ public sealed class PreCopyModelEquivalenceTests
                 switch (op.Kind)
                 {
                     case OpKind.Start:
-                        started.Add((index, model.Start(op.At, op.Path, op.Parameters!, null)));
+                        started.Add((index, start(op.At, op)));
                         break;
                     case OpKind.Cancel:
-                        model.Cancel(op.At, started[op.Target].M);
+                        cancel(op.At, started[op.Target].M);
                         break;
                     default:
-                        model.SetBackground(op.At, op.Target, op.Rate);
+                        background(op.At, op.Target, op.Rate);
                         break;
                 }
             });
         }
 
         loop.Run();
-        return ([.. started.Select(s => new Outcome(s.Index, s.M.Phase, s.M.BytesSent, results.TryGetValue(s.M, out var r) ? r : null))], model);
+        return [.. started.Select(s => outcome(s.M) with { Index = s.Index })];
     }
 
     /// <summary>Virtual time: actions in time order, ties in the order they were scheduled.</summary>
