@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Playwright;
 using MobiScud.Cli;
 using MobiScud.Control.Host;
@@ -27,30 +25,6 @@ public sealed class TestbedDashboardTests(Browser browser) : IClassFixture<Brows
     private const long GuestRam = 128L << 20;
 
     /// <summary>Answers CreatePvm with a started PVM at once; a migration's progress and end come from the test.</summary>
-    private sealed class ScriptedPvms : IPvmBackend
-    {
-        private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
-
-        public ConcurrentQueue<ControlCommand> Executed { get; } = new();
-
-        public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
-
-        public void Report(UeEvent e) => Assert.True(_outcomes.Writer.TryWrite(e));
-
-        public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
-        {
-            Executed.Enqueue(command);
-            if (command is CreatePvm c)
-            {
-                _outcomes.Writer.TryWrite(new PvmStarted(TimeSpan.Zero, c.Ue, c.Pvm, c.Site, IPAddress.Parse("192.168.77.10")));
-            }
-
-            return Task.FromResult<UeEvent?>(null);
-        }
-
-        public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default) => Task.FromResult<IReadOnlyList<PvmInventoryItem>>([]);
-    }
-
     [Fact]
     public async Task The_testbed_MC_feeds_the_dashboard_its_ues_a_handover_and_a_migration_bar()
     {
@@ -64,7 +38,7 @@ public sealed class TestbedDashboardTests(Browser browser) : IClassFixture<Brows
             await app.StartAsync();
             var address = DashboardHost.Address(app);
             using var tap = BackhaulTap.Open(net.Plan.CoreNs, TestbedPlan.MirrorDevice, Path.Combine(runDir, "s1.pcap"));
-            var pvms = new ScriptedPvms();
+            var pvms = new RecordingPvms();
             var hooks = TestbedDashboard.Hooks(state, net.Plan, GuestRam);
             await using var mc = new TestbedMc(tap.Frames, net.Plan.McConfig(), pvms, new InMemorySteering(), DateTime.UtcNow, hooks: hooks);
             await using var epc = await EpcEmulator.StartAsync(net.Plan);

@@ -4,16 +4,25 @@ using System.Threading.Channels;
 using MobiScud.Control.Host;
 using MobiScud.Control.Model;
 
-namespace MobiScud.Testbed.Tests;
+namespace MobiScud.TestSupport;
 
 /// <summary>Records the MC's PVM commands; answers CreatePvm later, the way a hypervisor reports a booted PVM.</summary>
-internal sealed class RecordingPvms : IPvmBackend
+public sealed class RecordingPvms : IPvmBackend
 {
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
 
     public ConcurrentQueue<ControlCommand> Executed { get; } = new();
 
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
+
+    /// <summary>Reports an outcome as the hypervisor would (a migration's end, a failure).</summary>
+    public void Report(UeEvent e)
+    {
+        if (!_outcomes.Writer.TryWrite(e))
+        {
+            throw new InvalidOperationException($"outcome {e} not accepted");
+        }
+    }
 
     public Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
