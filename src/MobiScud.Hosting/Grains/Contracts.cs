@@ -88,11 +88,6 @@ public readonly record struct SiteUpdate([property: Id(0)] string Ue, [property:
 /// <summary>One edge site: which UEs' PVMs it holds or is receiving, and admission against its capacity. Key: site name.</summary>
 public interface ISiteGrain : IGrainWithStringKey
 {
-    /// <summary>Counts the PVM at the site; unless forced, refuses when the site is full.</summary>
-    Task<bool> Admit(string ue, bool force);
-
-    Task Release(string ue);
-
     /// <summary>Applies membership changes in order (batched by a silo); the answer says, per update, whether it was
     /// admitted (always true but for a refused <see cref="SiteUpdateKind.TryAdmit"/>).</summary>
     Task<bool[]> Update(SiteUpdate[] updates);

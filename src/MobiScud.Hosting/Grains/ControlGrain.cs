@@ -17,22 +17,26 @@ public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)
 {
     public Task<string[]> Drained() => Task.FromResult(store.State.Drained.Order(StringComparer.Ordinal).ToArray());
 
-    public async Task<bool> SetDrained(string site, bool drained)
-    {
-        var next = Copy();
-        var changed = drained ? next.Drained.Add(site) : next.Drained.Remove(site);
-        if (changed)
-        {
-            await store.PersistAsync(next, this);
-        }
-
-        return changed;
-    }
+    public Task<bool> SetDrained(string site, bool drained) => ChangeAsync(next => drained ? next.Drained.Add(site) : next.Drained.Remove(site));
 
     public Task<bool> Repersist() => store.State.Drained.Count + store.State.Subscriptions.Count + store.State.Registrations.Count == 0
         ? Task.FromResult(false) : store.RepersistAsync(this);
 
-    private ControlRecord Copy() => new() { Drained = [.. store.State.Drained], Subscriptions = [.. store.State.Subscriptions], Registrations = [.. store.State.Registrations] };
+    /// <summary>
+    /// Applies <paramref name="change"/> to a copy of the record and persists the copy when the change says it changed
+    /// something (persist, then acknowledge: the current record stays as it was until storage has the copy).
+    /// </summary>
+    private async Task<bool> ChangeAsync(Func<ControlRecord, bool> change)
+    {
+        var next = new ControlRecord { Drained = [.. store.State.Drained], Subscriptions = [.. store.State.Subscriptions], Registrations = [.. store.State.Registrations] };
+        if (!change(next))
+        {
+            return false;
+        }
+
+        await store.PersistAsync(next, this);
+        return true;
+    }
 
     public Task<Subscription[]> Subscriptions() => Task.FromResult(store.State.Subscriptions.ToArray());
 
@@ -47,9 +51,11 @@ public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)
             return existing;
         }
 
-        var next = Copy();
-        next.Subscriptions.Add(subscription);
-        await store.PersistAsync(next, this);
+        await ChangeAsync(next =>
+        {
+            next.Subscriptions.Add(subscription);
+            return true;
+        });
         return subscription;
     }
 
@@ -61,25 +67,21 @@ public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)
     /// <summary>The representations without their self links (which hold the id) are the same request.</summary>
     private static bool SameFilter(string? a, string? b) => a is null || b is null ? a == b : Mec.MecJson.WithoutLinks(a) == Mec.MecJson.WithoutLinks(b);
 
-    public async Task<bool> Resubscribe(Subscription subscription)
+    public Task<bool> Resubscribe(Subscription subscription) => ChangeAsync(next =>
     {
-        var next = Copy();
         var i = next.Subscriptions.FindIndex(s => s.Id == subscription.Id);
-        if (i < 0)
+        if (i >= 0)
         {
-            return false;
+            next.Subscriptions[i] = subscription;
         }
 
-        next.Subscriptions[i] = subscription;
-        await store.PersistAsync(next, this);
-        return true;
-    }
+        return i >= 0;
+    });
 
     public Task<MecRegistration[]> Registrations() => Task.FromResult(store.State.Registrations.ToArray());
 
-    public async Task<bool> Register(MecRegistration registration, bool replace)
+    public Task<bool> Register(MecRegistration registration, bool replace) => ChangeAsync(next =>
     {
-        var next = Copy();
         var i = next.Registrations.FindIndex(r => r.Id == registration.Id);
         if (replace != i >= 0)
         {
@@ -95,31 +97,10 @@ public sealed class ControlGrain([PersistentState("control", GrainNames.Storage)
             next.Registrations.Add(registration);
         }
 
-        await store.PersistAsync(next, this);
         return true;
-    }
+    });
 
-    public async Task<bool> Deregister(string id)
-    {
-        var next = Copy();
-        if (next.Registrations.RemoveAll(r => r.Id == id) == 0)
-        {
-            return false;
-        }
+    public Task<bool> Deregister(string id) => ChangeAsync(next => next.Registrations.RemoveAll(r => r.Id == id) != 0);
 
-        await store.PersistAsync(next, this);
-        return true;
-    }
-
-    public async Task<bool> Unsubscribe(string id)
-    {
-        var next = Copy();
-        if (next.Subscriptions.RemoveAll(s => s.Id == id) == 0)
-        {
-            return false;
-        }
-
-        await store.PersistAsync(next, this);
-        return true;
-    }
+    public Task<bool> Unsubscribe(string id) => ChangeAsync(next => next.Subscriptions.RemoveAll(s => s.Id == id) != 0);
 }

@@ -35,33 +35,6 @@ public sealed class SiteGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
 
-    public Task<bool> Admit(string ue, bool force)
-    {
-        if (store.State.Ues.Contains(ue))
-        {
-            return Task.FromResult(true);
-        }
-
-        if (!force && store.State.Ues.Count >= Capacity)
-        {
-            return Task.FromResult(false);
-        }
-
-        store.State.Ues.Add(ue);
-        Changed();
-        return Task.FromResult(true);
-    }
-
-    public Task Release(string ue)
-    {
-        if (store.State.Ues.Remove(ue))
-        {
-            Changed();
-        }
-
-        return Task.CompletedTask;
-    }
-
     public Task<bool[]> Update(SiteUpdate[] updates)
     {
         var changed = false;
