@@ -204,88 +204,65 @@ internal static class MecNotifications
             missing++;
         }
 
-        void Established(IReadOnlyList<Bearer> bearers)
+        void Established(IReadOnlyList<Bearer> bearers) => Rab(MecType.RabEst, bearers, e.Cell, e.Cell is null ? e.NrCell : null);
+
+        void Released(IReadOnlyList<Bearer> bearers)
+        {
+            var cell = e.Cell ?? fact.CellBefore;
+            Rab(MecType.RabRel, bearers, cell, cell is null ? e.NrCell ?? fact.NrCellBefore : null);
+        }
+
+        // RabEstNotification or RabRelNotification per bearer, then E-UTRA's S1BearerNotification for them all.
+        void Rab(string type, IReadOnlyList<Bearer> bearers, Ecgi? cell, Ncgi? nr)
         {
             if (bearers.Count == 0)
             {
                 return;
             }
 
-            var cell = e.Cell;
-            var nr = cell is null ? e.NrCell : null;
             if (cell is null && nr is null)
             {
                 missing++;
                 return;
             }
 
+            var established = type == MecType.RabEst;
             foreach (var b in bearers)
             {
                 var body = new JsonObject
                 {
-                    ["notificationType"] = "RabEstNotification",
+                    ["notificationType"] = established ? "RabEstNotification" : "RabRelNotification",
                     ["associateId"] = MecJson.AssociateIds(ue),
                     ["ecgi"] = cell is not null ? MecJson.Ecgi(cell) : MecJson.NoEutraCell(nr!),
-                    ["erabId"] = b.ERabId,
-                    ["timeStamp"] = at.DeepClone(),
                 };
+                if (established)
+                {
+                    body["erabId"] = b.ERabId;
+                }
+                else
+                {
+                    body["erabReleaseInfo"] = new JsonObject { ["erabId"] = b.ERabId };
+                }
+
+                body["timeStamp"] = at.DeepClone();
                 if (nr is not null)
                 {
                     // 5G: the bearer is a PDU session (erabId = its PDU session id) in this NR cell.
                     body["nrcgi"] = MecJson.Nrcgi(nr);
                 }
 
-                if (b.Qci is { } qci)
+                if (established && b.Qci is { } qci)
                 {
                     body["erabQosParameters"] = new JsonObject { ["qci"] = qci };
                 }
 
-                news.Add(new RanNews(MecType.RabEst, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
+                news.Add(new RanNews(type, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
             }
 
             // 5G has no S1 bearers (its tunnels are N3): S1BearerNotification stays E-UTRA's.
             if (cell is not null)
             {
-                news.Add(S1(1, cell, bearers));
-            }
-        }
-
-        void Released(IReadOnlyList<Bearer> bearers)
-        {
-            if (bearers.Count == 0)
-            {
-                return;
-            }
-
-            var cell = e.Cell ?? fact.CellBefore;
-            var nr = cell is null ? e.NrCell ?? fact.NrCellBefore : null;
-            if (cell is null && nr is null)
-            {
-                missing++;
-                return;
-            }
-
-            foreach (var b in bearers)
-            {
-                var body = new JsonObject
-                {
-                    ["notificationType"] = "RabRelNotification",
-                    ["associateId"] = MecJson.AssociateIds(ue),
-                    ["ecgi"] = cell is not null ? MecJson.Ecgi(cell) : MecJson.NoEutraCell(nr!),
-                    ["erabReleaseInfo"] = new JsonObject { ["erabId"] = b.ERabId },
-                    ["timeStamp"] = at.DeepClone(),
-                };
-                if (nr is not null)
-                {
-                    body["nrcgi"] = MecJson.Nrcgi(nr);
-                }
-
-                news.Add(new RanNews(MecType.RabRel, 0, [cell], [b], b.Qci, b.ERabId, ue, body));
-            }
-
-            if (cell is not null)
-            {
-                news.Add(S1(3, cell, bearers));
+                news.Add(S1(established ? 1 : 3, cell, bearers));
             }
         }
 
