@@ -345,25 +345,8 @@ internal sealed class OpenFlowSteeringAdapter : ISteeringBackend, IHostedService
             }
         }
 
-        var result = new List<SteeringIntent>();
-        foreach (var (site, flows) in held)
-        {
-            foreach (var group in flows.Where(f => IsPerUe(f.Cookie)).GroupBy(f => f.Cookie))
-            {
-                // Only the switch site holds a UE's uplink flows (table 1); a remote PVM site holds relay flows only.
-                if (group.Any(f => f.TableId == SteeringTables.Uplink))
-                {
-                    var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
-                    result.Add(SteeringDecompiler.Decompile(Topology, site, ue, _programmer.IntentAt(site.Site, group.Key), [.. group]));
-                }
-            }
-        }
-
-        return result;
+        return [.. held.SelectMany(h => SteeringDecompiler.DecompileSite(Topology, h.Site, h.Flows, _owners, cookie => _programmer.IntentAt(h.Site.Site, cookie)))];
     }
-
-    /// <summary>Whose cookie a UE id in the inventory is when no UE owns it (an id the reconciler hands back to <see cref="RemoveAsync"/>).</summary>
-    public static UeId UnknownOwner(ulong cookie) => new($"unknown-cookie-0x{cookie:x}");
 
     private static bool IsPerUe(ulong cookie) => SteeringCookies.IsPerUe(cookie);
 

@@ -117,16 +117,7 @@ public sealed class ProgrammerSteeringBackend : ISteeringBackend
         var result = new List<SteeringIntent>();
         foreach (var site in Topology.Sites)
         {
-            var flows = await _readFlows(site.Site, ct);
-            foreach (var group in flows.Where(f => SteeringCookies.IsPerUe(f.Cookie)).GroupBy(f => f.Cookie))
-            {
-                // Only the switch site holds a UE's uplink flows; a remote PVM site holds relay flows only.
-                if (group.Any(f => f.TableId == SteeringTables.Uplink))
-                {
-                    var ue = _owners.TryGetValue(group.Key, out var owner) ? owner : new UeId($"unknown-cookie-0x{group.Key:x}");
-                    result.Add(SteeringDecompiler.Decompile(Topology, site, ue, null, [.. group]));
-                }
-            }
+            result.AddRange(SteeringDecompiler.DecompileSite(Topology, site, await _readFlows(site.Site, ct), _owners));
         }
 
         return result;

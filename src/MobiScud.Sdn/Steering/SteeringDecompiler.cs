@@ -83,6 +83,28 @@ public static class SteeringDecompiler
         return new SteeringIntent(ue, ueAddress ?? known?.UeAddress ?? IPAddress.Any, known?.Enb ?? new EnbId(0), bearers, site.Site, pvmSite, pvm, 0);
     }
 
+    /// <summary>
+    /// Every UE's steering in a switch site's flows: one intent per per-UE cookie that has uplink flows (only the switch
+    /// site holds a UE's uplink flows; a remote PVM site holds relay flows only). <paramref name="known"/> gives the
+    /// intent last installed under a cookie, if any; a cookie <paramref name="owners"/> does not name is an
+    /// <see cref="UnknownOwner"/>.
+    /// </summary>
+    public static IEnumerable<SteeringIntent> DecompileSite(
+        SdnTopology topology, SiteTopology site, IEnumerable<FlowEntry> flows, IReadOnlyDictionary<ulong, UeId> owners, Func<ulong, SteeringIntent?>? known = null)
+    {
+        foreach (var group in flows.Where(f => SteeringCookies.IsPerUe(f.Cookie)).GroupBy(f => f.Cookie))
+        {
+            if (group.Any(f => f.TableId == SteeringTables.Uplink))
+            {
+                var ue = owners.TryGetValue(group.Key, out var owner) ? owner : UnknownOwner(group.Key);
+                yield return Decompile(topology, site, ue, known?.Invoke(group.Key), [.. group]);
+            }
+        }
+    }
+
+    /// <summary>Whose cookie a UE id in the inventory is when no UE owns it (an id the reconciler hands back to a steering removal).</summary>
+    public static UeId UnknownOwner(ulong cookie) => new($"unknown-cookie-0x{cookie:x}");
+
     private static bool SameFlows(IReadOnlyList<FlowEntry> expected, List<FlowEntry> actual) =>
         expected.Count == actual.Count && expected.All(e => actual.Any(a => a.Key.Equals(e.Key) && a.SameAs(e)));
 
