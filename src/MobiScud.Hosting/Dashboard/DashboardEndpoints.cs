@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace MobiScud.Hosting.Dashboard;
 
@@ -123,7 +122,4 @@ public static class DashboardEndpoints
             // Stopping.
         }
     }
-
-    /// <summary>The dashboard's services for a host that has no serve configuration (a live simulation).</summary>
-    public static IServiceCollection AddDashboard(this IServiceCollection services, DashboardState state) => services.AddSingleton(state);
 }

@@ -218,7 +218,7 @@ public sealed class DashboardState
     {
         lock (_lock)
         {
-            _migrations[id] = new Migration(id, ue, from, to, Now());
+            _migrations[id] = new Migration(ue, from, to, Now());
             _started++;
             _version++;
         }
@@ -482,10 +482,8 @@ public sealed class DashboardState
         public bool Connected;
     }
 
-    private sealed class Migration(string id, string ue, string from, string to, double startedAt)
+    private sealed class Migration(string ue, string from, string to, double startedAt)
     {
-        public string Id { get; } = id;
-
         public string Ue { get; } = ue;
 
         public string From { get; } = from;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.OpenFlow;
 
@@ -231,6 +230,4 @@ public static class SteeringCompiler
         var seen = new HashSet<FlowKey>();
         return flows.Where(f => seen.Add(f.Key)).ToList();
     }
-
-    internal static PhysicalAddress Mac(string s) => PhysicalAddress.Parse(s.Replace(':', '-'));
 }

@@ -157,9 +157,6 @@ internal sealed class TestbedMc : IAsyncDisposable
 
     public PipelineStatistics Statistics => _feed.Statistics;
 
-    /// <summary>Every UE's MC state (read while the MC is quiet).</summary>
-    public IReadOnlyDictionary<UeId, UeState> States => _host.States;
-
     private TimeSpan Now() => _time.GetUtcNow() - _epoch;
 
     private async Task LoopAsync()

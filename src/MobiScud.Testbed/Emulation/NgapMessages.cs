@@ -229,8 +229,6 @@ public static class Nas5gMessages
     /// <summary>Registration Accept with the 5G-GUTI whose 5G-S-TMSI the UE later uses in Service Request.</summary>
     public static byte[] RegistrationAccept(uint tmsi) => Protected(2, 1, [0x7E, 0x00, 0x42, 0x01, 0x01, 0x77, .. Guti(tmsi)]);
 
-    public static byte[] RegistrationComplete() => Protected(2, 1, 0x7E, 0x00, 0x43);
-
     /// <summary>DL NAS Transport carrying PDU Session Establishment Accept (session 1, IPv4 <paramref name="ue"/>).</summary>
     public static byte[] PduSessionEstablishmentAccept(IPAddress ue, byte sequence)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MobiScud.Protocols.Ngap;
+using MobiScud.Protocols.Sctp;
 using MobiScud.Testbed.Infrastructure;
 using MobiScud.Testbed.Topology;
 
@@ -15,9 +16,6 @@ namespace MobiScud.Testbed.Emulation;
 /// </summary>
 internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCode, NgapPduType>
 {
-    public const ushort NgapPort = 38412;
-    public const uint NgapPpid = 60;
-
     private static readonly Procedures _ngap = new(
         NgapPduType.SuccessfulOutcome,
         NgapProcedureCode.NgSetup,
@@ -27,7 +25,7 @@ internal sealed class NgcEmulator : RanCoreEmulator<NgapSummary, NgapProcedureCo
         NgapProcedureCode.UeContextRelease);
 
     private NgcEmulator(TestbedPlan plan, ILogger? log)
-        : base(plan, NgapPort, NgapPpid, _ngap, log)
+        : base(plan, SctpWellKnown.NgapPort, SctpWellKnown.NgapPpid, _ngap, log)
     {
     }
 

@@ -126,7 +126,6 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
     private readonly ConcurrentDictionary<(IPEndPoint, ushort), SctpAssociation> _associations = new();
     private readonly ConcurrentDictionary<ulong, SctpAssociation> _pendingCookies = new();
     private readonly Channel<SctpMessage> _messages = Channel.CreateUnbounded<SctpMessage>();
-    private readonly Channel<SctpAssociation> _accepted = Channel.CreateUnbounded<SctpAssociation>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiver;
     private readonly Task _retransmitter;
@@ -146,8 +145,6 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
     public ChannelReader<SctpMessage> Messages => _messages.Reader;
-
-    public ChannelReader<SctpAssociation> Accepted => _accepted.Reader;
 
     /// <summary>Problems met on receive (bad checksum, unknown tag): counted and logged as warnings, never fatal.</summary>
     public int Dropped { get; private set; }
@@ -220,7 +217,6 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
         }
 
         _messages.Writer.TryComplete();
-        _accepted.Writer.TryComplete();
     }
 
     private void Drop(EndPoint from, string why)
@@ -294,7 +290,6 @@ internal sealed class SctpUdpEndpoint : IAsyncDisposable
                         _associations[(from, header.SourcePort)] = assoc;
                         assoc.Established.TrySetResult();
                         await SendRawAsync(SctpPacketWriter.Packet(SctpPort, header.SourcePort, assoc.PeerTag, SctpPacketWriter.CookieAck()), from);
-                        _accepted.Writer.TryWrite(assoc);
                         break;
                     }
 

@@ -229,8 +229,6 @@ internal sealed class UserPlane : IDisposable
         _epochTicks = epochTicks;
     }
 
-    public IReadOnlyList<PingTarget> Targets => _targets;
-
     /// <summary>
     /// A G-PDU with the PDU Session Container (TS 29.281 5.2, TS 38.415 5.5.2): flags 0x34 (version 1, PT, E), the
     /// sequence number and N-PDU octets zero, next extension type 0x85, then the container of one 4-octet unit:
@@ -303,9 +301,6 @@ internal sealed class UserPlane : IDisposable
         $"at eNBs {_enbs.Values.Sum(e => e.Received)} (unknown TEID {Interlocked.Read(ref _downlinkUnknownTeid)}), malformed {(_sgw?.Malformed ?? 0) + _enbs.Values.Sum(e => e.Malformed)}, " +
         $"UE uplink while idle {Interlocked.Read(ref _uplinkWhileIdle)}" +
         (_nr ? $", at gNBs without PDU Session Container {_enbs.Values.Sum(e => e.ReceivedWithoutContainer)} (accepted as QFI {NgapMessages.Qfi})" : "");
-
-    /// <summary>Downlink G-PDUs the RAN nodes took without a PDU Session Container (5G: what OVS encapsulated from the PVM).</summary>
-    public long DownlinkWithoutContainer => _enbs.Values.Sum(e => e.ReceivedWithoutContainer);
 
     /// <summary>Every ping sent so far; those still unanswered after <paramref name="lostAfter"/> count as lost (RttMs null).</summary>
     public IReadOnlyList<PingSample> Samples(TimeSpan lostAfter)

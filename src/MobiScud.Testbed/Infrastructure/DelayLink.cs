@@ -21,8 +21,6 @@ internal sealed partial class DelayLink : IDisposable
 
     public string Name { get; }
 
-    public long Forwarded => _forward.Count + _backward.Count;
-
     /// <summary>Joins interface <paramref name="devA"/> of namespace <paramref name="nsA"/> with <paramref name="devB"/> of <paramref name="nsB"/>.</summary>
     public static DelayLink Start(string name, string nsA, string devA, string nsB, string devB, TimeSpan delay)
     {
@@ -59,8 +57,6 @@ internal sealed partial class DelayLink : IDisposable
             _reader.Start();
             _writer.Start();
         }
-
-        public long Count { get; private set; }
 
         private void ReadLoop()
         {
@@ -118,7 +114,6 @@ internal sealed partial class DelayLink : IDisposable
                 }
 
                 _to.Send(item.Frame);
-                Count++;
             }
         }
 

@@ -28,39 +28,4 @@ public static class Netns
             throw new TestbedException($"in namespace {name}: {e.Message}", e);
         }
     }
-
-    /// <summary>Starts a long-running loop on its own thread inside the namespace.</summary>
-    public static Thread Start(string name, Action loop, string threadName)
-    {
-        var ready = new ManualResetEventSlim();
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                NetNamespace.Enter(name);
-            }
-            catch (Exception e)
-            {
-                error = e;
-                ready.Set();
-                return;
-            }
-
-            ready.Set();
-            loop();
-        })
-        {
-            IsBackground = true,
-            Name = threadName,
-        };
-        thread.Start();
-        ready.Wait();
-        if (error is not null)
-        {
-            throw new TestbedException($"cannot enter namespace {name}: {error.Message}", error);
-        }
-
-        return thread;
-    }
 }
