@@ -20,7 +20,6 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     private readonly object _lock = new();
     private readonly HypervisorOptions _options;
     private readonly TimeProvider _time;
-    private readonly TimeProvider _clock;
     private readonly ILogger? _log;
     private readonly long _t0;
     private readonly PreCopyMigrationModel _model;
@@ -41,7 +40,6 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     {
         _options = options;
         _time = time ?? TimeProvider.System;
-        _clock = _time;
         _log = log;
         _t0 = _time.GetTimestamp();
         _model = new PreCopyMigrationModel(this);
@@ -93,12 +91,12 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
                         After(_options.BootTime / 4, () =>
                         {
                             resumed.Running = true;
-                            return new PvmStarted(_clock.ServiceNow(), r.Ue, r.Pvm, resumed.Site, resumed.Address);
+                            return new PvmStarted(_time.ServiceNow(), r.Ue, r.Pvm, resumed.Site, resumed.Address);
                         });
                     }
                     else
                     {
-                        Post(new PvmFailed(_clock.ServiceNow(), r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
+                        Post(new PvmFailed(_time.ServiceNow(), r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
                     }
 
                     break;
@@ -122,7 +120,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
                     vm.MigrationId = null;
                     vm.MigratingTo = null;
                     MigrationsFailed++;
-                    Post(new MigrationFailed(_clock.ServiceNow(), c.Migration, "cancelled"));
+                    Post(new MigrationFailed(_time.ServiceNow(), c.Migration, "cancelled"));
                     break;
             }
         }
@@ -160,14 +158,14 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
             if (_options.FailMigrationsTo.Contains(to.Value))
             {
                 MigrationsFailed++;
-                Post(new MigrationFailed(_clock.ServiceNow(), id, $"link to {to} broke during stop-and-copy"));
+                Post(new MigrationFailed(_time.ServiceNow(), id, $"link to {to} broke during stop-and-copy"));
                 return;
             }
 
             // Switch-over: the guest now runs at the destination only.
             vm.Site = to;
             MigrationsCompleted++;
-            Post(new MigrationCompleted(_clock.ServiceNow(), id, new MigrationStats(result.TotalTime, result.Downtime, result.BytesSent, result.Rounds)));
+            Post(new MigrationCompleted(_time.ServiceNow(), id, new MigrationStats(result.TotalTime, result.Downtime, result.BytesSent, result.Rounds)));
         });
     }
 
@@ -175,7 +173,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
     {
         if (_vms.TryGetValue(c.Pvm, out var existing))
         {
-            After(TimeSpan.Zero, () => new PvmStarted(_clock.ServiceNow(), c.Ue, c.Pvm, existing.Site, existing.Address));
+            After(TimeSpan.Zero, () => new PvmStarted(_time.ServiceNow(), c.Ue, c.Pvm, existing.Site, existing.Address));
             return;
         }
 
@@ -185,7 +183,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         After(_options.BootTime, () =>
         {
             vm.Running = true;
-            return new PvmStarted(_clock.ServiceNow(), c.Ue, c.Pvm, vm.Site, vm.Address);
+            return new PvmStarted(_time.ServiceNow(), c.Ue, c.Pvm, vm.Site, vm.Address);
         });
     }
 
@@ -194,7 +192,7 @@ public sealed class SimulatedHypervisor : IPvmBackend, IPreCopyHost, Dashboard.I
         if (!_vms.TryGetValue(m.Pvm, out var vm) || vm.Site != m.From || vm.MigrationId is not null)
         {
             var why = vm is null ? "no such PVM" : vm.MigrationId is not null ? "already migrating" : $"PVM is at {vm.Site}, not {m.From}";
-            Post(new MigrationFailed(_clock.ServiceNow(), m.Migration, why));
+            Post(new MigrationFailed(_time.ServiceNow(), m.Migration, why));
             return;
         }
 
