@@ -73,7 +73,7 @@ JOBS = [
     ("SCTP codecs: tap, testbed's second codec", [
         r"src/MobiScud\.Protocols/Sctp/", r"src/MobiScud\.Testbed/Emulation/SctpPacket\.cs$"]),
     ("benchmark code in product assemblies", [
-        r"src/MobiScud\.Hosting/ServeBench\.cs$", r"src/MobiScud\.Capture/BenchCaptureGenerator\.cs$"]),
+        r"src/MobiScud\.Hosting/ServeBench\.cs$", r"src/MobiScud\.Capture/(BenchCaptureGenerator|FrameBlaster)\.cs$"]),
 ]
 OTHER = "everything else in src/"
 jobs = [(name, [re.compile("^" + p) for p in pats]) for name, pats in JOBS]
@@ -208,6 +208,15 @@ print(f"   the consolidated jobs: {jb:,} lines at BASE, {ja:,} at REV; issue 17'
 bench = sum(counts(rev, "bench/MobiScud.Bench.Support").values())
 print(f"   benchmark code moved out of src/ lives in bench/MobiScud.Bench.Support at REV: {bench:,} lines.")
 print()
+
+if "17" in delta:
+    rest = collections.Counter()
+    for path, v in delta["17"].items():
+        if job_of(path) == OTHER:
+            rest[folder(path)] += v
+    print("   issue 17's change to everything else, by folder: " + ", ".join(
+        f"{f.removeprefix('src/MobiScud.')} {v:+,}" for f, v in sorted(rest.items(), key=lambda kv: kv[1]) if v != 0))
+    print()
 
 new_folders = sorted({folder(p) for p in after} - {folder(p) for p in before})
 print("3. Folders of src/ that did not exist at BASE (lines at REV, and the issue whose commits added the most there)")
