@@ -12,5 +12,5 @@ if [ $# -eq 0 ]; then
   exit 2
 fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-dotnet build tools/UnusedMembers/UnusedMembers.csproj -c Release -nologo -clp:ErrorsOnly -v:q
+dotnet build tools/UnusedMembers/UnusedMembers.csproj -c Release -nologo -clp:ErrorsOnly -v:q >&2
 dotnet tools/UnusedMembers/bin/Release/net10.0/UnusedMembers.dll MobiScud.slnx "$@" | awk -F'\t' '$3 !~ /^[(<]/'
