@@ -127,11 +127,111 @@ internal static class OracleCost
             }
         }
 
+        // Online with perfect foresight of the next K slots only: at each slot the site that starts the cheapest
+        // K-slot plan from where the PVM is (a rolling horizon), charged what the slot really costs. How far ahead a
+        // predictor must see to come near the oracle.
+        var lookahead = new List<(int K, double Cost, long Moves)>();
+        foreach (var k in new[] { 1, 2, 3, 5, 10 })
+        {
+            var (cost, moved) = RollingHorizon(slots, load, model, siteRings, userRings, sim.UeIds.Length, k);
+            lookahead.Add((k, cost / ueSlots, moved));
+        }
+
         var lane = result.Lanes.Single();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{scenario.Name}: {slots.Count} slots, {ueSlots:N0} UE-slots, {sites} edge sites, max Q {maxQ}\n" +
-            $"oracle (knows every future cell; no capacity, instant moves): {oracle / ueSlots:F4} per UE-slot, {moves:N0} moves\n" +
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"{scenario.Name}: {slots.Count} slots, {ueSlots:N0} UE-slots, {sites} edge sites, max Q {maxQ}"));
+        Console.WriteLine(string.Create(inv, $"oracle (knows every future cell; no capacity, instant moves): {oracle / ueSlots:F4} per UE-slot, {moves:N0} moves"));
+        foreach (var (k, cost, moved) in lookahead)
+        {
+            Console.WriteLine(string.Create(inv, $"foresight of {k} slot(s), rolling: {cost:F4} per UE-slot, {moved:N0} moves"));
+        }
+
+        Console.WriteLine(string.Create(inv,
             $"moves-free floor from the same record: {floor / ueSlots:F4} (the simulator's: {lane.Cost.FloorPerUeSlot:F4}); never lane: {lane.Cost.MeanPerUeSlot:F4}"));
+    }
+
+    private static (double Cost, long Moves) RollingHorizon(List<int[]> slots, double[] load, WangCostModel model, int[,] siteRings, int[,] userRings, int ues, int horizon)
+    {
+        var sites = siteRings.GetLength(0);
+
+        // M(rings between two sites) at each slot's load, once (Math.Pow in the inner loop would dominate).
+        var migration = new double[slots.Count][];
+        for (var t = 0; t < slots.Count; t++)
+        {
+            migration[t] = new double[sites * sites];
+            for (var a = 0; a < sites; a++)
+            {
+                for (var b = 0; b < sites; b++)
+                {
+                    migration[t][(a * sites) + b] = model.MigrationCost(siteRings[a, b], load[t]);
+                }
+            }
+        }
+
+        double total = 0;
+        long moves = 0;
+        var w = new double[sites];
+        var w2 = new double[sites];
+        for (var ue = 0; ue < ues; ue++)
+        {
+            var here = -1;
+            for (var t = 0; t < slots.Count; t++)
+            {
+                var enb = slots[t][ue];
+                if (enb < 0)
+                {
+                    here = -1;
+                    continue;
+                }
+
+                // Backward over the attached slots t..t+horizon-1: w[s] = cheapest cost from slot j on, at s in slot j.
+                var last = t;
+                while (last + 1 < slots.Count && last + 1 < t + horizon && slots[last + 1][ue] >= 0)
+                {
+                    last++;
+                }
+
+                for (var s = 0; s < sites; s++)
+                {
+                    w[s] = model.TransmissionCost(userRings[slots[last][ue], s], load[last]);
+                }
+
+                for (var j = last - 1; j >= t; j--)
+                {
+                    var cell = slots[j][ue];
+                    for (var s = 0; s < sites; s++)
+                    {
+                        var best = w[s];
+                        var m = migration[j + 1];
+                        for (var p = 0; p < sites; p++)
+                        {
+                            best = Math.Min(best, m[(s * sites) + p] + w[p]);
+                        }
+
+                        w2[s] = model.TransmissionCost(userRings[cell, s], load[j]) + best;
+                    }
+
+                    (w, w2) = (w2, w);
+                }
+
+                var choice = 0;
+                var choiceCost = double.MaxValue;
+                for (var s = 0; s < sites; s++)
+                {
+                    var c = w[s] + (here >= 0 ? model.MigrationCost(siteRings[here, s], load[t]) : 0);
+                    if (c < choiceCost - 1e-12 || (s == here && c <= choiceCost + 1e-12))
+                    {
+                        (choice, choiceCost) = (s, c);
+                    }
+                }
+
+                total += model.TransmissionCost(userRings[enb, choice], load[t]) + (here >= 0 ? model.MigrationCost(siteRings[here, choice], load[t]) : 0);
+                moves += here >= 0 && choice != here ? 1 : 0;
+                here = choice;
+            }
+        }
+
+        return (total, moves);
     }
 
     private sealed class SlotRecorder(TimeSpan slot) : ISimulationObserver
