@@ -7,4 +7,10 @@ if (args is ["policy-walk", ..])
     return;
 }
 
+if (args is ["oracle", var scenario])
+{
+    MobiScud.Bench.OracleCost.Run(scenario);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -239,6 +239,7 @@ public static class MobiScudControl
             PreviousSince = target == s.ServingEnb ? s.PreviousSince : s.ServingSince,
             EarlierEnb = target == s.ServingEnb ? s.EarlierEnb : s.PreviousEnb,
             HeadingSteps = target == s.ServingEnb ? s.HeadingSteps : MigrationPolicies.HeadingStepsAfter(config, s, target),
+            RecentTurns = target == s.ServingEnb ? s.RecentTurns : MigrationPolicies.RecentTurnsAfter(config, s, target),
             SiteSince = interSite ? at : s.SiteSince,
 
             // Back at the PVM's site: the count starts again (what Reconcile does, here to save it a copy).

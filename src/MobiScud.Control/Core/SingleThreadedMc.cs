@@ -62,7 +62,7 @@ public sealed class SingleThreadedMc
 
     private Decision Decide(UeState? current, UeEvent e)
     {
-        if (LearnMobility && MobilityStats.ObservationOf(current, e) is { } seen)
+        if (LearnMobility && MobilityStats.ObservationOf(current, e, Config.Cells) is { } seen)
         {
             Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
         }

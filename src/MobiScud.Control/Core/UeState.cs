@@ -122,6 +122,12 @@ public sealed record UeState
     /// <summary>Consecutive handovers up to <see cref="ServingEnb"/> that kept a steady heading (each turned at most the policy's TrajectoryMaxTurn from the one before; 0 without cell positions).</summary>
     public int HeadingSteps { get; init; }
 
+    /// <summary>
+    /// The turns (degrees) of the user's last handovers, newest in the low byte, each stored as turn + 1 (0: unknown):
+    /// predictive learns how often a heading held after such a history (<see cref="Policies.HeadingStats"/>).
+    /// </summary>
+    public ulong RecentTurns { get; init; }
+
     /// <summary>When the UE arrived at the site that now serves it (handovers within a site do not reset it).</summary>
     public TimeSpan SiteSince { get; init; }
 

@@ -171,7 +171,7 @@ public static partial class MigrationPolicies
             return Predictive(config, facts, s, serving, config.SwitchSiteFor(serving), here, at);
         }
 
-        var trajectory = TrajectoryOf(policy, cells, s, enb, since, at);
+        var trajectory = TrajectoryOf(policy, cells, facts, s, enb, since, at);
         if (s.Migration is { Cancelling: false } moving && moving.From == here && cells.Knows(moving.To))
         {
             // A move once judged worth it carries on while the user is no nearer its source than its target: a forecast

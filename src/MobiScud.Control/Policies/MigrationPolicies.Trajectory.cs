@@ -26,7 +26,7 @@ public static partial class MigrationPolicies
     /// (or longer, if it has already stayed longer here). Null: no steady heading (too short a history, a turn, a
     /// ping-pong, a cell without a position), and predictive falls back to the MDP and the forecast.
     /// </summary>
-    internal static UserTrajectory? TrajectoryOf(PolicyConfig policy, CellGeometry cells, UeState s, EnbId enb, TimeSpan since, TimeSpan at)
+    internal static UserTrajectory? TrajectoryOf(PolicyConfig policy, CellGeometry cells, PolicyFacts facts, UeState s, EnbId enb, TimeSpan since, TimeSpan at)
     {
         if (!policy.Trajectory)
         {
@@ -37,7 +37,7 @@ public static partial class MigrationPolicies
         var (previous, earlier, previousSince, steady) = judgedAtServing
             ? (s.PreviousEnb, s.EarlierEnb, s.PreviousSince, s.HeadingSteps)
             : (s.ServingEnb, s.PreviousEnb, s.ServingSince, SteadyAfter(policy, cells, s, enb));
-        if (steady < policy.TrajectoryMinSteps || previous is not { } p1 || earlier is not { } p0
+        if (!Trusted(policy, facts, cells, s, enb, judgedAtServing, steady) || previous is not { } p1 || earlier is not { } p0
             || cells.PositionOf(p0) is not { } a || cells.PositionOf(p1) is not { } b || cells.PositionOf(enb) is not { } c)
         {
             return null;
@@ -57,12 +57,72 @@ public static partial class MigrationPolicies
     }
 
     /// <summary>
+    /// Whether the heading is trusted. Where the learned statistics (<see cref="HeadingStats"/>) know the user's kind of
+    /// history (at least <see cref="PolicyConfig.TrajectoryMinSeen"/> next handovers seen after it) and the heading
+    /// pointed at the next cell in at least <see cref="PolicyConfig.TrajectoryTrust"/> of them: yes, however short the
+    /// history; in fewer than <see cref="PolicyConfig.TrajectoryDistrust"/>: no. In between, and before enough is
+    /// learned, the fixed gate (<see cref="PolicyConfig.TrajectoryMinSteps"/> turns of at most
+    /// <see cref="PolicyConfig.TrajectoryMaxTurn"/>) decides.
+    /// </summary>
+    private static bool Trusted(PolicyConfig policy, PolicyFacts facts, CellGeometry cells, UeState s, EnbId enb, bool judgedAtServing, int steady)
+    {
+        if (policy.TrajectoryTrust > 0 && policy.Learn)
+        {
+            var turns = judgedAtServing || s.ServingEnb is not { } serving
+                ? s.RecentTurns
+                : HeadingStats.Push(s.RecentTurns, TurnDegrees(cells, ChordStart(s), serving, enb));
+            if (facts.Mobility.Headings.Trust(turns, policy.TrajectoryMinSeen) is { } trust && (trust >= policy.TrajectoryTrust || trust < policy.TrajectoryDistrust))
+            {
+                return trust >= policy.TrajectoryTrust;
+            }
+        }
+
+        return steady >= policy.TrajectoryMinSteps;
+    }
+
+    /// <summary>
     /// <see cref="UeState.HeadingSteps"/> after a handover to <paramref name="target"/>: one more than before if the step
     /// from the serving cell to the target turns at most <see cref="PolicyConfig.TrajectoryMaxTurn"/> from the step
     /// into the serving cell, else 0 (also without cell positions: then no policy uses it).
     /// </summary>
     public static int HeadingStepsAfter(McConfig config, UeState s, EnbId target) =>
         config.Cells is { } cells ? SteadyAfter(config.Policy, cells, s, target) : 0;
+
+    /// <summary><see cref="UeState.RecentTurns"/> after a handover to <paramref name="target"/>: the turn it makes pushed as the newest.</summary>
+    public static ulong RecentTurnsAfter(McConfig config, UeState s, EnbId target) =>
+        config.Cells is { } cells && s.ServingEnb is { } serving
+            ? HeadingStats.Push(s.RecentTurns, TurnDegrees(cells, ChordStart(s), serving, target))
+            : 0;
+
+    /// <summary>
+    /// Where the heading a handover is judged against starts: two cells back (the trajectory's own heading: on a
+    /// regular grid a straight walk zig-zags from cell to cell, and the two-step chord is its direction), else one.
+    /// </summary>
+    internal static EnbId? ChordStart(UeState s) => s.EarlierEnb ?? s.PreviousEnb;
+
+    /// <summary>
+    /// The turn (whole degrees, 0..180) from the step <paramref name="earlier"/> -> <paramref name="from"/> to the step
+    /// <paramref name="from"/> -> <paramref name="to"/>: 180 for a ping-pong; null without an earlier cell, a step, or positions.
+    /// </summary>
+    internal static int? TurnDegrees(CellGeometry cells, EnbId? earlier, EnbId from, EnbId to)
+    {
+        if (earlier is not { } p0 || p0 == from || from == to
+            || cells.PositionOf(p0) is not { } a || cells.PositionOf(from) is not { } b || cells.PositionOf(to) is not { } c)
+        {
+            return null;
+        }
+
+        var (d1x, d1y) = (b.X - a.X, b.Y - a.Y);
+        var (d2x, d2y) = (c.X - b.X, c.Y - b.Y);
+        var norms = Math.Sqrt((d1x * d1x) + (d1y * d1y)) * Math.Sqrt((d2x * d2x) + (d2y * d2y));
+        if (!(norms > 0))
+        {
+            return null;
+        }
+
+        var cos = Math.Clamp(((d1x * d2x) + (d1y * d2y)) / norms, -1, 1);
+        return (int)Math.Round(Math.Acos(cos) * 180 / Math.PI);
+    }
 
     private static int SteadyAfter(PolicyConfig policy, CellGeometry cells, UeState s, EnbId target)
     {

@@ -4,7 +4,14 @@ using MobiScud.Control.Model;
 namespace MobiScud.Control.Policies;
 
 /// <summary>One inter-eNB move the tracker saw: the UE left <see cref="From"/> for <see cref="To"/> after <see cref="Dwell"/> there.</summary>
-public sealed record HandoverObservation(TimeSpan At, EnbId From, EnbId To, TimeSpan Dwell);
+public sealed record HandoverObservation(TimeSpan At, EnbId From, EnbId To, TimeSpan Dwell)
+{
+    /// <summary>The UE's turns before this handover (<see cref="UeState.RecentTurns"/>); 0: unknown.</summary>
+    public ulong PriorTurns { get; init; }
+
+    /// <summary>The turn (degrees) this handover made from the UE's step into <see cref="From"/>; null: unknown (no cell positions, no earlier cell).</summary>
+    public int? Turn { get; init; }
+}
 
 /// <summary>What was learned about one eNB in one hour of the day: where UEs went next and how long they stayed.</summary>
 public sealed record EnbMobility(ImmutableDictionary<EnbId, int> Next, int Departures, double DwellSeconds)
@@ -36,6 +43,9 @@ public sealed record MobilityStats
 
     public long Observations { get; init; }
 
+    /// <summary>How often a heading held after each kind of history (predictive's trajectory gate).</summary>
+    public HeadingStats Headings { get; init; } = HeadingStats.Empty;
+
     /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
     public double TotalDwellSeconds { get; init; }
 
@@ -63,14 +73,17 @@ public sealed record MobilityStats
             ByEnb = stats.ByEnb.SetItem(o.From, Add(stats.ByEnb.GetValueOrDefault(o.From) ?? EnbMobility.Empty, o)),
             Observations = stats.Observations + 1,
             TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
+            Headings = o.Turn is { } turn ? stats.Headings.Observe(o.PriorTurns, turn) : stats.Headings,
         };
     }
 
     /// <summary>
     /// The observation an event makes, given the UE's state before it (from <see cref="UeState.ServingEnb"/> and
     /// <see cref="UeState.ServingSince"/>): a completed S1 handover or an X2 path switch to another eNB; null otherwise.
+    /// With <paramref name="cells"/> (<see cref="McConfig.Cells"/>) it carries the turn the handover made, for
+    /// <see cref="Headings"/>.
     /// </summary>
-    public static HandoverObservation? ObservationOf(UeState? before, UeEvent e)
+    public static HandoverObservation? ObservationOf(UeState? before, UeEvent e, CellGeometry? cells = null)
     {
         if (before?.ServingEnb is not { } from || before.Connection != ConnectionState.Connected)
         {
@@ -83,7 +96,13 @@ public sealed record MobilityStats
             PathSwitched p => p.Target,
             _ => (EnbId?)null,
         };
-        return to is { } target && target != from ? new HandoverObservation(e.At, from, target, e.At - before.ServingSince) : null;
+        if (to is not { } target || target == from)
+        {
+            return null;
+        }
+
+        var seen = new HandoverObservation(e.At, from, target, e.At - before.ServingSince);
+        return cells is null ? seen : seen with { PriorTurns = before.RecentTurns, Turn = MigrationPolicies.TurnDegrees(cells, MigrationPolicies.ChordStart(before), from, target) };
     }
 
     /// <summary>What is known about <paramref name="enb"/> at <paramref name="at"/>: its hour's figures when they hold at least <paramref name="minDepartures"/>, else all hours'.</summary>

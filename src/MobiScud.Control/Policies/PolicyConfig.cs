@@ -46,6 +46,9 @@ public sealed record PolicyConfig
     private readonly int _minRingGain;
     private readonly TimeSpan _headingPersistence = TimeSpan.FromMinutes(10);
     private readonly double _trajectoryMaxTurn = 45;
+    private readonly double _trajectoryTrust = 0.65;
+    private readonly double _trajectoryDistrust = 0.5;
+    private readonly int _trajectoryMinSeen = 200;
     private readonly int _trajectoryMinSteps = 3;
 
     public static PolicyConfig Default { get; } = new();
@@ -195,6 +198,30 @@ public sealed record PolicyConfig
 
     /// <summary>Predictive: steady handovers in a row (<see cref="UeState.HeadingSteps"/>) before the trajectory plan is trusted.</summary>
     public int TrajectoryMinSteps { get => _trajectoryMinSteps; init => _trajectoryMinSteps = AtLeast(value, 1, nameof(TrajectoryMinSteps)); }
+
+    /// <summary>
+    /// Predictive: the share of next handovers that must have gone where the heading pointed, after histories like the
+    /// user's (learned online, <see cref="HeadingStats"/>), for its trajectory plan to be trusted; 0: the fixed gate
+    /// (<see cref="TrajectoryMaxTurn"/>, <see cref="TrajectoryMinSteps"/>) only, which also holds until enough is learned.
+    /// </summary>
+    public double TrajectoryTrust
+    {
+        get => _trajectoryTrust;
+        init => _trajectoryTrust = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(TrajectoryTrust), value, "TrajectoryTrust must be in [0, 1]");
+    }
+
+    /// <summary>
+    /// Predictive: a learned share below which the trajectory plan is not trusted even where the fixed gate would
+    /// (the heading was wrong more often than right); between it and <see cref="TrajectoryTrust"/> the fixed gate decides.
+    /// </summary>
+    public double TrajectoryDistrust
+    {
+        get => _trajectoryDistrust;
+        init => _trajectoryDistrust = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(TrajectoryDistrust), value, "TrajectoryDistrust must be in [0, 1]");
+    }
+
+    /// <summary>Predictive: next handovers seen after a kind of history before its learned share replaces the fixed gate.</summary>
+    public int TrajectoryMinSeen { get => _trajectoryMinSeen; init => _trajectoryMinSeen = AtLeast(value, 1, nameof(TrajectoryMinSeen)); }
 
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;

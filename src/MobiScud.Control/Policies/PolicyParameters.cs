@@ -60,6 +60,15 @@ public class PolicyParameters
     /// <summary>Predictive: steady handovers in a row before the trajectory plan is trusted.</summary>
     public int TrajectoryMinSteps { get; set; } = PolicyConfig.Default.TrajectoryMinSteps;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.TrajectoryTrust"/> (YAML <c>trajectoryTrust</c>; 0: the fixed gate only).</summary>
+    public double TrajectoryTrust { get; set; } = PolicyConfig.Default.TrajectoryTrust;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.TrajectoryDistrust"/> (YAML <c>trajectoryDistrust</c>).</summary>
+    public double TrajectoryDistrust { get; set; } = PolicyConfig.Default.TrajectoryDistrust;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.TrajectoryMinSeen"/> (YAML <c>trajectoryMinSeen</c>).</summary>
+    public int TrajectoryMinSeen { get; set; } = PolicyConfig.Default.TrajectoryMinSeen;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -95,6 +104,9 @@ public class PolicyParameters
         Trajectory = Trajectory,
         TrajectoryMaxTurn = TrajectoryMaxTurn,
         TrajectoryMinSteps = TrajectoryMinSteps,
+        TrajectoryTrust = TrajectoryTrust,
+        TrajectoryDistrust = TrajectoryDistrust,
+        TrajectoryMinSeen = TrajectoryMinSeen,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };

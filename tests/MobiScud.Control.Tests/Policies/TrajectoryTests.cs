@@ -71,13 +71,13 @@ public sealed class TrajectoryTests
         foreach (var steps in new[] { 0, 1, 2 })
         {
             var s = Walker(steps, _w);
-            Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, s, E(2), s.ServingSince, s.ServingSince));
+            Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, PolicyFacts.None, s, E(2), s.ServingSince, s.ServingSince));
             Assert.Equal(Decide(Config(trajectory: false), s), Decide(Config(), s));
         }
 
         // No earlier cell at all: no heading.
         var fresh = Walker(3, _w) with { EarlierEnb = null };
-        Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, fresh, E(2), fresh.ServingSince, fresh.ServingSince));
+        Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, PolicyFacts.None, fresh, E(2), fresh.ServingSince, fresh.ServingSince));
     }
 
     [Fact]
