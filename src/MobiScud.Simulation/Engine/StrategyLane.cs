@@ -212,6 +212,9 @@ internal sealed class StrategyLane
         _currentUe = e.Ue;
         switch (e.Kind)
         {
+            case SimEventKind.TimerDue:
+                _timers.Fire(e);
+                break;
             case SimEventKind.LaneEvent when e.Payload is TimerFired t:
                 _timers.Fire(t);
                 break;
