@@ -50,6 +50,11 @@ internal static class RunCommand
 
             if (!parse.GetValue(live))
             {
+                if (SimulationGcBudget.Wanted(scenario) && SimulationGcBudget.RunInChild(ct) is { } exit)
+                {
+                    return exit;
+                }
+
                 return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), parse.GetValue(serial));
             }
 
