@@ -6,8 +6,8 @@ namespace MobiScud.Cli;
 /// <summary>
 /// A large simulation runs with a 1 GiB gen0 budget. Each UE's MC state lives until the UE's next event; with 50,000 UEs
 /// and more that spans several default gen0 budgets, so the states are promoted and gen1/gen2 trace a heap that grows
-/// with the UEs (docs/simulation.md#scale: 100k UEs x 1 h, -18% CPU and the us/event within 1.1x of 10k's instead of
-/// 1.5x). .NET 10 reads the budget only from the environment (not from runtimeconfig), so `mobiscud run` starts itself
+/// with the UEs (docs/simulation.md#scale: 100k UEs x 1 h, -18% CPU and the us/event 1.13x that of 10k instead of
+/// 1.37x). .NET 10 reads the budget only from the environment (not from runtimeconfig), so `mobiscud run` starts itself
 /// again with <c>DOTNET_GCgen0size</c> set, unless the caller set it (to any value: theirs wins).
 /// </summary>
 internal static class SimulationGcBudget
