@@ -50,6 +50,11 @@ internal static class RunCommand
 
             if (!parse.GetValue(live))
             {
+                if (SimulationGcBudget.Wanted(scenario) && SimulationGcBudget.RunInChild(ct) is { } exit)
+                {
+                    return exit;
+                }
+
                 return SimulationRunner.Run(scenario, parse.GetValue(output)!, !parse.GetValue(noReport), parse.GetValue(serial));
             }
 
@@ -131,7 +136,7 @@ internal static class SimulationRunner
             AnsiConsole.MarkupLine($"phases (wall s): {simulator.Phases}");
             foreach (var lane in simulator.LaneAllocations)
             {
-                AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"phases, lane {Markup.Escape(lane.Name)}: {lane.Allocated.Events:N0} deliveries, allocated per delivery {lane.Allocated.Mc / (double)Math.Max(1, lane.Allocated.Events):0} B deciding + {lane.Allocated.Backends / (double)Math.Max(1, lane.Allocated.Events):0} B carrying out");
+                AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"phases, lane {Markup.Escape(lane.Name)}: {lane.Allocated.Events:N0} deliveries, allocated per delivery {lane.Allocated.Mc / (double)Math.Max(1, lane.Allocated.Events):0} B deciding + {lane.Allocated.Backends / (double)Math.Max(1, lane.Allocated.Events):0} B carrying out, busy {lane.Allocated.Busy.TotalSeconds:0.0} s wall");
             }
         });
     }

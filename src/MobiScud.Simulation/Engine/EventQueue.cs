@@ -16,6 +16,9 @@ internal enum SimEventKind : byte
     MigrationSwitchover,
     MigrationFailureInjected,
     SlotTick,
+
+    /// <summary>An MC timer due in a lane: the kind in <see cref="SimEvent.Lane"/>, the token in <see cref="SimEvent.Arg"/>.</summary>
+    TimerDue,
 }
 
 /// <summary>A queued event: a small struct, so scheduling one allocates nothing beyond its optional payload.</summary>

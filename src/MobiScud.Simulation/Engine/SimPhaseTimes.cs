@@ -55,4 +55,7 @@ public sealed class LaneAllocations
     public long Backends { get; set; }
 
     public long Events { get; set; }
+
+    /// <summary>Wall time the lane's worker thread spent working (pipelined runs; its waits for the RAN excluded).</summary>
+    public TimeSpan Busy { get; set; }
 }

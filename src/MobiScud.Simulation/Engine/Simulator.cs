@@ -35,8 +35,11 @@ public sealed class Simulator
     private readonly double[] _safeRadiusSq;
     private readonly double _maxSpeed;
     private readonly IPAddress _sgw = IPAddress.Parse("10.255.0.1");
-    private readonly double[] _jitter;
     private int _attachedCount;
+
+    // Lanes on worker threads fed by the RAN (Parallel, no observer), else null: lanes catch up at each tick.
+    private LanePipeline? _pipeline;
+    private RanSnapshot? _syncSnapshot;
     private SimRandom _ranRng;
     private long _probeIndex;
 
@@ -57,7 +60,6 @@ public sealed class Simulator
         var ues = _mobility.UeCount;
         UeIds = Enumerable.Range(0, ues).Select(i => new UeId($"ue-{_mobility.Label(i)}")).ToArray();
         UeIndex = UeIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        _jitter = new double[ues];
         _ran = new RanUe[ues];
         _ranRng = new SimRandom(scenario.Seed, 0xA11);
         _enbAddress = Topology.Enbs.Select(e => new IPAddress(new byte[] { 10, 1, (byte)(e.Index / 256), (byte)(e.Index % 256) })).ToArray();
@@ -216,6 +218,95 @@ public sealed class Simulator
 
     private void CatchUp() => ForEachLane(l => l.RunUntil(Now));
 
+    /// <summary>
+    /// A probe, sample or cost-slot tick. Pipelined: hands each lane its RAN events and a snapshot of the RAN, and
+    /// goes on with the RAN. Otherwise: the lanes catch up to now (in parallel) and take the tick.
+    /// </summary>
+    private void LaneTickNow(LaneTick tick)
+    {
+        if (_pipeline is { } pipeline)
+        {
+            var snapshot = Snapshot(pipeline.Snapshot(), tick);
+            Phases.Time(SimPhase.Lanes, (pipeline, tick, Now, snapshot), static a => a.pipeline.Hand(a.tick, a.Now, a.snapshot));
+            return;
+        }
+
+        Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
+        var ran = Snapshot(_syncSnapshot ??= new RanSnapshot(_ran.Length, []), tick);
+        var phase = tick switch
+        {
+            LaneTick.Probe => SimPhase.Probes,
+            LaneTick.Sample => SimPhase.Samples,
+            _ => SimPhase.Slots,
+        };
+        Phases.Time(phase, (this, tick, ran), static a => a.Item1.ForEachLane(l => a.Item1.TakeTick(l, a.tick, a.Item1.Now, a.ran)));
+    }
+
+    /// <summary>What a tick needs of the RAN, copied (the probe's jitter drawn here: the same in every lane).</summary>
+    private RanSnapshot Snapshot(RanSnapshot into, LaneTick tick)
+    {
+        if (tick == LaneTick.Probe)
+        {
+            _probeIndex++;
+        }
+
+        var jitterMean = Topology.Links.JitterMean.TotalSeconds;
+        var slots = into.Ues;
+        for (var ue = 0; ue < _ran.Length; ue++)
+        {
+            ref readonly var r = ref _ran[ue];
+            ref var slot = ref slots[ue];
+            slot.Connected = r.Connected;
+            slot.Enb = r.Enb;
+            slot.DownlinkTeid = r.DownlinkTeid;
+
+            // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
+            slot.Jitter = tick == LaneTick.Probe && r.Connected ? -jitterMean * Math.Log(1 - SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)_probeIndex)) : 0;
+        }
+
+        into.Attached = _attachedCount;
+        if (tick == LaneTick.Sample)
+        {
+            Ran.SampleTimes.Add((float)Now.TotalSeconds);
+        }
+
+        return into;
+    }
+
+    /// <summary>One lane's part of a tick, after it caught up to <paramref name="at"/> (on the lane's thread when pipelined).</summary>
+    private void TakeTick(StrategyLane lane, LaneTick tick, TimeSpan at, RanSnapshot ran)
+    {
+        switch (tick)
+        {
+            case LaneTick.Probe:
+                ProbeLane(lane, at, ran.Ues);
+                break;
+            case LaneTick.Sample:
+                var counts = new int[lane.Stats.SiteSlots];
+                lane.CountPvms(counts);
+                lane.Stats.PvmsPerSite.Add(counts);
+                lane.CheckAll();
+                lane.SampleLinks(ran.View);
+                break;
+            case LaneTick.Slot:
+                lane.SlotTick(ran.View);
+                break;
+            case LaneTick.Finish:
+                lane.Finish();
+                lane.CheckAll();
+                break;
+        }
+    }
+
+    /// <summary>A pipelined lane's work item: its RAN events up to the tick, then the tick.</summary>
+    private void RunLaneWork(StrategyLane lane, LaneWork work)
+    {
+        lane.RunUntil(work.At, work.Inbox);
+        lane.ReturnInbox(work.Inbox);
+        TakeTick(lane, work.Tick, work.At, work.Ran);
+        work.Ran.Release();
+    }
+
     /// <summary>Runs to the end of the scenario; progress gets the fraction of virtual time done.</summary>
     public SimulationResult Run(IProgress<double>? progress = null, CancellationToken cancel = default)
     {
@@ -242,6 +333,10 @@ public sealed class Simulator
         _queue.Schedule(Scenario.Report.CostSlot, new SimEvent(SimEventKind.SlotTick, 0, 0, 0, null));
         var nextProgress = TimeSpan.Zero;
         var progressStep = TimeSpan.FromTicks(Math.Max(1, end.Ticks / 200));
+
+        // An observer reads the lanes at every sample and paces the RAN: it gets the lanes caught up at every tick.
+        using var pipeline = Parallel && Observer is null ? new LanePipeline(_lanes, _ran.Length, RunLaneWork) : null;
+        _pipeline = pipeline;
         while (_queue.TryNext(end, out var e))
         {
             Observer?.Pace(_queue.Now);
@@ -254,12 +349,23 @@ public sealed class Simulator
             }
         }
 
-        Phases.Time(SimPhase.Lanes, this, static s => s.ForEachLane(l =>
+        if (pipeline is not null)
         {
-            l.RunUntil(s.Scenario.Duration);
-            l.Finish();
-            l.CheckAll();
-        }));
+            var last = pipeline.Snapshot();
+            pipeline.Hand(LaneTick.Finish, Scenario.Duration, last);
+            Phases.Time(SimPhase.Lanes, pipeline, static p => p.Join());
+        }
+        else
+        {
+            Phases.Time(SimPhase.Lanes, this, static s => s.ForEachLane(l =>
+            {
+                l.RunUntil(s.Scenario.Duration);
+                l.Finish();
+                l.CheckAll();
+            }));
+        }
+
+        _pipeline = null;
         Phases.Total = TimeProvider.System.GetElapsedTime(wall);
         progress?.Report(1);
         return SimulationResult.From(this, _lanes.Select(l => l.Stats).ToList(), TimeProvider.System.GetElapsedTime(wall), _queue.Processed + _lanes.Sum(l => l.EventsProcessed));
@@ -274,22 +380,16 @@ public sealed class Simulator
                 _queue.Schedule(Now + Scenario.Handover.MeasurementPeriod, e);
                 break;
             case SimEventKind.ProbeTick:
-                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
-                Phases.Time(SimPhase.Probes, this, static s => s.ProbeAll());
+                LaneTickNow(LaneTick.Probe);
                 _queue.Schedule(Now + Scenario.Probes.Interval, e);
                 break;
             case SimEventKind.SampleTick:
-                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
-                Phases.Time(SimPhase.Samples, this, static s => s.Sample());
+                LaneTickNow(LaneTick.Sample);
+                Observer?.Sampled(this);
                 _queue.Schedule(Now + Scenario.Report.SampleInterval, e);
                 break;
             case SimEventKind.SlotTick:
-                Phases.Time(SimPhase.Lanes, this, static s => s.CatchUp());
-                Phases.Time(SimPhase.Slots, this, static s =>
-                {
-                    var view = new RanView(s._ran, s._attachedCount);
-                    s.ForEachLane(l => l.SlotTick(view));
-                });
+                LaneTickNow(LaneTick.Slot);
                 _queue.Schedule(Now + Scenario.Report.CostSlot, e);
                 break;
             case SimEventKind.UeAttach:
@@ -569,63 +669,32 @@ public sealed class Simulator
         DeliverAll(ue, done);
     }
 
-    private void ProbeAll()
+    /// <summary>One lane's probe sweep: every UE connected at the tick sends one probe to its PVM.</summary>
+    private void ProbeLane(StrategyLane lane, TimeSpan now, RanSlot[] ran)
     {
-        _probeIndex++;
-        var jitterMean = Topology.Links.JitterMean.TotalSeconds;
-        for (var ue = 0; ue < _ran.Length; ue++)
+        var stats = lane.Stats;
+        var l = lane.Index;
+        for (var ue = 0; ue < ran.Length; ue++)
         {
-            if (_ran[ue].Connected)
+            ref readonly var r = ref ran[ue];
+            if (!r.Connected)
             {
-                // Same queueing jitter for this probe in every lane: the lanes differ only in where the PVM is.
-                var u = SimRandom.Hash01(Scenario.Seed, (ulong)ue, (ulong)_probeIndex);
-                _jitter[ue] = -jitterMean * Math.Log(1 - u);
+                continue;
             }
+
+            stats.ProbesSent++;
+            var rtt = lane.Probe(ue, r.Enb, r.DownlinkTeid, r.Jitter, out var cause);
+            if (cause == LossCause.None)
+            {
+                stats.Rtt.Add(rtt);
+            }
+            else
+            {
+                stats.Lost[(int)cause]++;
+            }
+
+            Tracker.Probe(l, ue, now, rtt);
         }
-
-        var now = Now;
-        ForEachLane(lane =>
-        {
-            var stats = lane.Stats;
-            var l = lane.Index;
-            for (var ue = 0; ue < _ran.Length; ue++)
-            {
-                ref readonly var r = ref _ran[ue];
-                if (!r.Connected)
-                {
-                    continue;
-                }
-
-                stats.ProbesSent++;
-                var rtt = lane.Probe(ue, r.Enb, r.DownlinkTeid, _jitter[ue], out var cause);
-                if (cause == LossCause.None)
-                {
-                    stats.Rtt.Add(rtt);
-                }
-                else
-                {
-                    stats.Lost[(int)cause]++;
-                }
-
-                Tracker.Probe(l, ue, now, rtt);
-            }
-        });
-    }
-
-    private void Sample()
-    {
-        var view = new RanView(_ran, _attachedCount);
-        ForEachLane(lane =>
-        {
-            var counts = new int[lane.Stats.SiteSlots];
-            lane.CountPvms(counts);
-            lane.Stats.PvmsPerSite.Add(counts);
-            lane.CheckAll();
-            lane.SampleLinks(view);
-        });
-
-        Ran.SampleTimes.Add((float)Now.TotalSeconds);
-        Observer?.Sampled(this);
     }
 
     internal record struct RanUe
@@ -646,8 +715,8 @@ public sealed class Simulator
     }
 }
 
-/// <summary>What a lane may read of the RAN while it is paused at a tick.</summary>
-internal readonly struct RanView(Simulator.RanUe[] ran, int attached)
+/// <summary>What a lane may read of the RAN at a tick (a snapshot: the RAN may have run on).</summary>
+internal readonly struct RanView(RanSlot[] ran, int attached)
 {
     public int Attached => attached;
 

@@ -35,7 +35,12 @@ internal sealed class StrategyLane
     private readonly int _coreIndex;
     private readonly IPAddress[] _siteAddress;
     private readonly EventQueue _queue = new();
-    private readonly List<(TimeSpan At, int Ue, UeEvent Event)> _inbox = [];
+    private List<(TimeSpan At, int Ue, UeEvent Event)> _inbox = [];
+
+    // Emptied inboxes the lane's worker hands back to the RAN (LanePipeline): the RAN fills one while the lane works
+    // through another, and reusing them keeps each batch's list (tens of thousands of entries at 100k UEs) out of the
+    // large-object heap, whose allocations would trigger gen2 collections.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<List<(TimeSpan At, int Ue, UeEvent Event)>> _spareInboxes = new();
     private readonly double _ueBytesPerSecond;
     private readonly double[] _linkBackground;
     private readonly double[] _lastLinkBytes;
@@ -143,8 +148,26 @@ internal sealed class StrategyLane
         : Topology.SiteIndex.TryGetValue(site, out var i) ? i
         : throw new InvalidOperationException($"the MC named an unknown site '{site}'");
 
-    /// <summary>A RAN event for this lane; it is handled at the next <see cref="RunUntil"/>.</summary>
+    /// <summary>A RAN event for this lane; it is handled at the next <see cref="RunUntil(TimeSpan)"/>.</summary>
     public void Post(TimeSpan at, int ue, UeEvent e) => _inbox.Add((at, ue, e));
+
+    /// <summary>
+    /// The RAN events posted so far, for the lane's worker to hand to its RunUntil;
+    /// later posts go to a fresh inbox. Called on the RAN's thread.
+    /// </summary>
+    internal List<(TimeSpan At, int Ue, UeEvent Event)> TakeInbox()
+    {
+        var taken = _inbox;
+        _inbox = _spareInboxes.TryDequeue(out var spare) ? spare : new List<(TimeSpan At, int Ue, UeEvent Event)>(taken.Capacity);
+        return taken;
+    }
+
+    /// <summary>Gives a handled inbox back for reuse (on the lane's thread).</summary>
+    internal void ReturnInbox(List<(TimeSpan At, int Ue, UeEvent Event)> inbox)
+    {
+        inbox.Clear();
+        _spareInboxes.Enqueue(inbox);
+    }
 
     internal void Enqueue(TimeSpan at, in SimEvent e) => _queue.Schedule(at, e);
 
@@ -153,12 +176,15 @@ internal sealed class StrategyLane
     /// order up to <paramref name="until"/>; at equal times the RAN's event goes first. Lanes share nothing but the
     /// read-only RAN, so they run this in parallel.
     /// </summary>
-    public void RunUntil(TimeSpan until)
+    public void RunUntil(TimeSpan until) => RunUntil(until, _inbox);
+
+    /// <summary><see cref="RunUntil(TimeSpan)"/> with the RAN events of <paramref name="inbox"/> (taken with <see cref="TakeInbox"/>).</summary>
+    internal void RunUntil(TimeSpan until, List<(TimeSpan At, int Ue, UeEvent Event)> inbox)
     {
         var i = 0;
         while (true)
         {
-            var inboxTicks = i < _inbox.Count ? _inbox[i].At.Ticks : long.MaxValue;
+            var inboxTicks = i < inbox.Count ? inbox[i].At.Ticks : long.MaxValue;
             if (_queue.TryPeekTicks(out var ticks) && ticks < inboxTicks && ticks <= until.Ticks)
             {
                 _queue.TryNext(until, out var e);
@@ -166,7 +192,7 @@ internal sealed class StrategyLane
             }
             else if (inboxTicks <= until.Ticks)
             {
-                var (at, ue, ev) = _inbox[i++];
+                var (at, ue, ev) = inbox[i++];
                 _queue.AdvanceTo(at);
                 Deliver(ue, ev);
             }
@@ -176,7 +202,7 @@ internal sealed class StrategyLane
             }
         }
 
-        _inbox.RemoveRange(0, i);
+        inbox.RemoveRange(0, i);
         _queue.AdvanceTo(until);
     }
 
@@ -186,6 +212,9 @@ internal sealed class StrategyLane
         _currentUe = e.Ue;
         switch (e.Kind)
         {
+            case SimEventKind.TimerDue:
+                _timers.Fire(e);
+                break;
             case SimEventKind.LaneEvent when e.Payload is TimerFired t:
                 _timers.Fire(t);
                 break;
