@@ -23,6 +23,7 @@ else
   fi
   cli=$out/mobiscud
 fi
-# The bench finds data/captures from the working directory when no files are given.
-cd "$root"
+# Without files the bench takes the repository's captures (found through MOBISCUD_DATA, since the published CLI lives
+# outside the checkout); files given are relative to the caller's directory, which is kept.
+export MOBISCUD_DATA=${MOBISCUD_DATA:-$root/data}
 exec "$cli" replay --bench "$@"
