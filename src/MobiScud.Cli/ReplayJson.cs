@@ -20,6 +20,14 @@ internal static class ReplayJson
 {
     private const int FlushBytes = 1 << 16;
 
+    // The names written once per timeline entry, encoded once (a string name is transcoded and checked at every write).
+    private static readonly JsonEncodedText _ue = JsonEncodedText.Encode("ue");
+    private static readonly JsonEncodedText _timeline = JsonEncodedText.Encode("timeline");
+    private static readonly JsonEncodedText _at = JsonEncodedText.Encode("at");
+    private static readonly JsonEncodedText _frame = JsonEncodedText.Encode("frame");
+    private static readonly JsonEncodedText _event = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText _commands = JsonEncodedText.Encode("commands");
+
     /// <summary>The options every CLI JSON output uses: camelCase, enums and ids as strings, IP addresses as text.</summary>
     public static readonly JsonSerializerOptions Options = new()
     {
@@ -118,8 +126,8 @@ internal static class ReplayJson
         foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
         {
             w.WriteStartObject();
-            w.WriteString("ue", ue.Key.Value);
-            w.WriteStartArray("timeline");
+            w.WriteString(_ue, ue.Key.Value);
+            w.WriteStartArray(_timeline);
             foreach (var e in ue)
             {
                 w.WriteStartObject();
@@ -160,11 +168,11 @@ internal static class ReplayJson
 
     private static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e, bool serializerOnly)
     {
-        w.WriteNumber("at", e.At.TotalSeconds);
-        w.WriteNumber("frame", e.Frame);
-        w.WritePropertyName("event");
+        w.WriteNumber(_at, e.At.TotalSeconds);
+        w.WriteNumber(_frame, e.Frame);
+        w.WritePropertyName(_event);
         WriteTyped(w, e.Event, serializerOnly);
-        w.WriteStartArray("commands");
+        w.WriteStartArray(_commands);
         foreach (var c in e.Commands)
         {
             WriteTyped(w, c, serializerOnly);

@@ -68,7 +68,7 @@ internal static class ReplayJsonFast
     /// The writers by exact type (a type derived from one of these would have more properties): each writes the type's
     /// own properties; <see cref="TryWrite"/> writes the type before and the base record's properties after them.
     /// </summary>
-    private static readonly FrozenDictionary<Type, Action<Utf8JsonWriter, object>> _writers = new[]
+    private static readonly FrozenDictionary<Type, (JsonEncodedText Name, Action<Utf8JsonWriter, object> Write)> _writers = new[]
     {
         Writer<UeAttached>(static (w, a) =>
         {
@@ -167,15 +167,15 @@ internal static class ReplayJsonFast
     public static bool TryWrite(Utf8JsonWriter w, object value)
     {
         // A steering intent of a derived type would have more properties too.
-        if (!_writers.TryGetValue(value.GetType(), out var write)
+        if (!_writers.TryGetValue(value.GetType(), out var writer)
             || (value is InstallSteering s && s.Intent.GetType() != typeof(SteeringIntent)))
         {
             return false;
         }
 
         w.WriteStartObject();
-        w.WriteString(_type, value.GetType().Name);
-        write(w, value);
+        w.WriteString(_type, writer.Name);
+        writer.Write(w, value);
 
         // The base records' properties come after the type's own (the serializer's order), the summary last.
         switch (value)
@@ -197,8 +197,8 @@ internal static class ReplayJsonFast
         return true;
     }
 
-    private static KeyValuePair<Type, Action<Utf8JsonWriter, object>> Writer<T>(Action<Utf8JsonWriter, T> body) =>
-        new(typeof(T), (w, value) => body(w, (T)value));
+    private static KeyValuePair<Type, (JsonEncodedText, Action<Utf8JsonWriter, object>)> Writer<T>(Action<Utf8JsonWriter, T> body) =>
+        new(typeof(T), (JsonEncodedText.Encode(typeof(T).Name), (w, value) => body(w, (T)value)));
 
     /// <summary>A PathSwitched's or HandoverCompleted's own properties (the same ones, in the same order).</summary>
     private static void Switched(Utf8JsonWriter w, EnbId target, IReadOnlyList<BearerDownlink>? downlinks, Ecgi? sourceCell, Ncgi? nrSourceCell)
@@ -244,14 +244,35 @@ internal static class ReplayJsonFast
         w.WriteEndObject();
     }
 
+    // The value writers below are plain methods, not delegates over a shared generic: called for every bearer and
+    // endpoint of every entry, the delegate and interface dispatch cost more than the bytes they write.
     private static void BearerList(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<Bearer>? bearers)
     {
         w.WritePropertyName(name);
-        ListValue(w, bearers, BearerValue);
+        if (bearers is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartArray();
+        for (var i = 0; i < bearers.Count; i++)
+        {
+            BearerValue(w, bearers[i]);
+        }
+
+        w.WriteEndArray();
     }
 
-    private static void BearerValue(Utf8JsonWriter w, Bearer? b) => ObjectValue(w, b, static (w, b) =>
+    private static void BearerValue(Utf8JsonWriter w, Bearer? b)
     {
+        if (b is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartObject();
         w.WriteNumber(_eRabId, b.ERabId);
         w.WritePropertyName(_uplink);
         EndpointValue(w, b.Uplink);
@@ -265,80 +286,85 @@ internal static class ReplayJsonFast
         {
             w.WriteNull(_qci);
         }
-    });
+
+        w.WriteEndObject();
+    }
 
     private static void DownlinkList(Utf8JsonWriter w, IReadOnlyList<BearerDownlink>? downlinks)
     {
         w.WritePropertyName(_downlinks);
-        ListValue(w, downlinks, DownlinkValue);
-    }
-
-    private static void DownlinkValue(Utf8JsonWriter w, BearerDownlink? d) => ObjectValue(w, d, static (w, d) =>
-    {
-        w.WriteNumber(_eRabId, d.ERabId);
-        w.WritePropertyName(_downlink);
-        EndpointValue(w, d.Downlink);
-    });
-
-    private static void EndpointValue(Utf8JsonWriter w, GtpEndpoint? e) => ObjectValue(w, e, static (w, e) =>
-    {
-        w.WritePropertyName(_address);
-        Ip(w, e.Address);
-        w.WriteNumber(_teid, e.Teid);
-    });
-
-    private static void EcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ecgi? cell)
-    {
-        w.WritePropertyName(name);
-        ObjectValue(w, cell, static (w, cell) =>
-        {
-            NullableString(w, _mcc, cell.Mcc);
-            NullableString(w, _mnc, cell.Mnc);
-            w.WriteNumber(_cellId, cell.CellId);
-        });
-    }
-
-    private static void NcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ncgi? cell)
-    {
-        w.WritePropertyName(name);
-        ObjectValue(w, cell, static (w, cell) =>
-        {
-            NullableString(w, _mcc, cell.Mcc);
-            NullableString(w, _mnc, cell.Mnc);
-            w.WriteNumber(_nrCellId, cell.NrCellId);
-        });
-    }
-
-    /// <summary>A list as the serializer writes it: null, or an array of <paramref name="item"/>'s values.</summary>
-    private static void ListValue<T>(Utf8JsonWriter w, IReadOnlyList<T>? items, Action<Utf8JsonWriter, T> item)
-    {
-        if (items is null)
+        if (downlinks is null)
         {
             w.WriteNullValue();
             return;
         }
 
         w.WriteStartArray();
-        foreach (var i in items)
+        for (var i = 0; i < downlinks.Count; i++)
         {
-            item(w, i);
+            DownlinkValue(w, downlinks[i]);
         }
 
         w.WriteEndArray();
     }
 
-    /// <summary>An object as the serializer writes it: null, or <paramref name="body"/>'s properties in braces.</summary>
-    private static void ObjectValue<T>(Utf8JsonWriter w, T? value, Action<Utf8JsonWriter, T> body)
-        where T : class
+    private static void DownlinkValue(Utf8JsonWriter w, BearerDownlink? d)
     {
-        if (value is null)
+        if (d is null)
         {
             w.WriteNullValue();
             return;
         }
 
         w.WriteStartObject();
-        body(w, value);
+        w.WriteNumber(_eRabId, d.ERabId);
+        w.WritePropertyName(_downlink);
+        EndpointValue(w, d.Downlink);
+        w.WriteEndObject();
+    }
+
+    private static void EndpointValue(Utf8JsonWriter w, GtpEndpoint? e)
+    {
+        if (e is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartObject();
+        w.WritePropertyName(_address);
+        Ip(w, e.Address);
+        w.WriteNumber(_teid, e.Teid);
+        w.WriteEndObject();
+    }
+
+    private static void EcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ecgi? cell)
+    {
+        if (cell is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+
+        w.WriteStartObject(name);
+        NullableString(w, _mcc, cell.Mcc);
+        NullableString(w, _mnc, cell.Mnc);
+        w.WriteNumber(_cellId, cell.CellId);
+        w.WriteEndObject();
+    }
+
+    private static void NcgiValue(Utf8JsonWriter w, JsonEncodedText name, Ncgi? cell)
+    {
+        if (cell is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+
+        w.WriteStartObject(name);
+        NullableString(w, _mcc, cell.Mcc);
+        NullableString(w, _mnc, cell.Mnc);
+        w.WriteNumber(_nrCellId, cell.NrCellId);
         w.WriteEndObject();
     }
 
@@ -350,7 +376,8 @@ internal static class ReplayJsonFast
             return;
         }
 
-        Span<char> text = stackalloc char[64];
+        // Formatted as UTF-8, the writer's own encoding: no transcoding from UTF-16.
+        Span<byte> text = stackalloc byte[64];
         if (address.TryFormat(text, out var written))
         {
             w.WriteStringValue(text[..written]);

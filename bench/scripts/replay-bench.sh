@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `mobiscud replay --bench` (whole process against tshark, docs/capture.md "Benchmarks") with the CLI built the way the
+# benchmark figures are taken: self-contained, ReadyToRun composite (the framework and our assemblies in one version
+# bubble, so the generic instantiations over our types are precompiled too) and tiered compilation off (the
+# precompiled code is kept; nothing is re-jitted in the background). Measured (docs/capture.md): about a quarter less
+# CPU for a whole `replay --json` than the plain build `dotnet run` uses, almost all of it JIT time.
+# usage: replay-bench.sh [replay --bench options and capture files...]   e.g. replay-bench.sh --bench-runs 3
+# env:   OUT      where the CLI is published (default /tmp/mobiscud-bench-cli; reused when newer than the sources)
+#        PLAIN=1  run the plain Release build instead (what `dotnet run` runs), for the before/after comparison
+# Publishing the composite image compiles the whole framework: ~2-3 min of CPU on a quiet machine, 270 MB on disk.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ ${PLAIN:-} == 1 ]]; then
+  dotnet build "$root/src/MobiScud.Cli" -c Release -nologo -clp:ErrorsOnly >&2
+  cli=$(ls -d "$root"/src/MobiScud.Cli/bin/Release/*/ | head -1)mobiscud
+else
+  out=${OUT:-/tmp/mobiscud-bench-cli}
+  newest=$(find "$root/src" "$root/bench/MobiScud.Bench.Support" -name '*.cs' -newer "$out/mobiscud" 2>/dev/null | head -1 || true)
+  if [[ ! -x $out/mobiscud || -n $newest ]]; then
+    dotnet publish "$root/src/MobiScud.Cli" -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true \
+      -p:PublishReadyToRunComposite=true -p:TieredCompilation=false -o "$out" -nologo -clp:ErrorsOnly >&2
+    touch "$out/mobiscud"
+  fi
+  cli=$out/mobiscud
+fi
+# Without files the bench takes the repository's captures (found through MOBISCUD_DATA, since the published CLI lives
+# outside the checkout); files given are relative to the caller's directory, which is kept.
+export MOBISCUD_DATA=${MOBISCUD_DATA:-$root/data}
+exec "$cli" replay --bench "$@"
