@@ -46,6 +46,9 @@ MAIN_COMMITS = {
     "855ffa6": "17", "72b70cb": "17", "60d2e92": "17", "eb70408": "17",  # dedup, house rules, no file > 700
     "ad6ab81": "main", "5393ab0": "main", "10ddc30": "main", "8277320": "main", "214ab18": "main",
     "a0c3960": "main",
+    # dedup17b merged by fast-forward (no merge commit names it); the Simulator split on main (no file > 700)
+    "86d28c7": "dedup17b", "18ee8df": "dedup17b", "c07734d": "dedup17b", "7d75e86": "dedup17b", "81e3a56": "dedup17b",
+    "e7664ef": "17",
 }
 # Merges whose subject names no branch.
 MERGE_LABELS = {"49a4c4b": "house17"}  # Merge commit '5a1ecf3': the _camelCase field rename (house rules)
