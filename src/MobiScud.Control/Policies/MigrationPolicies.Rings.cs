@@ -185,7 +185,7 @@ public static partial class MigrationPolicies
 
         if (trajectory is { } heading)
         {
-            return TrajectoryPlan(config, cells, facts, heading, enb, here, at, ReviewAt(policy, since, at));
+            return TrajectoryPlan(config, cells, facts, heading, enb, here, since, at, ReviewAt(policy, since, at));
         }
 
         var movable = Movable(config, facts, here);

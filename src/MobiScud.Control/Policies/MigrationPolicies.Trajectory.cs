@@ -15,7 +15,14 @@ public static partial class MigrationPolicies
     /// Where a user on a steady heading is going: from where it is now (<see cref="Origin"/>) along
     /// <see cref="Velocity"/> (position units per second).
     /// </summary>
-    internal readonly record struct UserTrajectory((double X, double Y) Origin, (double X, double Y) Velocity);
+    internal readonly record struct UserTrajectory((double X, double Y) Origin, (double X, double Y) Velocity)
+    {
+        /// <summary>The cell the user is judged at, the one before it, and how long it took to cross that one (<see cref="PathPoints"/>).</summary>
+        public (EnbId Cell, EnbId Previous, double CrossingSeconds) Path { get; init; }
+
+        /// <summary>Trusted because the learned statistics say headings like the user's hold (not by the fixed gate): the straight line is then kept.</summary>
+        public bool HeadingLearned { get; init; }
+    }
 
     /// <summary>
     /// The heading of the last two handovers (earlier -> previous -> the cell <paramref name="enb"/> the user is judged
@@ -37,7 +44,7 @@ public static partial class MigrationPolicies
         var (previous, earlier, previousSince, steady) = judgedAtServing
             ? (s.PreviousEnb, s.EarlierEnb, s.PreviousSince, s.HeadingSteps)
             : (s.ServingEnb, s.PreviousEnb, s.ServingSince, SteadyAfter(policy, cells, s, enb));
-        if (!Trusted(policy, facts, cells, s, enb, judgedAtServing, steady) || previous is not { } p1 || earlier is not { } p0
+        if (Trusted(policy, facts, cells, s, enb, judgedAtServing, steady) is not { } learned || previous is not { } p1 || earlier is not { } p0
             || cells.PositionOf(p0) is not { } a || cells.PositionOf(p1) is not { } b || cells.PositionOf(enb) is not { } c)
         {
             return null;
@@ -53,7 +60,7 @@ public static partial class MigrationPolicies
         var stayed = Math.Max(0, (at - since).TotalSeconds);
         var seconds = Math.Max(crossing, stayed);
         var (vx, vy) = ((c.X - a.X) / 2 / seconds, (c.Y - a.Y) / 2 / seconds);
-        return new UserTrajectory((((b.X + c.X) / 2) + (vx * stayed), ((b.Y + c.Y) / 2) + (vy * stayed)), (vx, vy));
+        return new UserTrajectory((((b.X + c.X) / 2) + (vx * stayed), ((b.Y + c.Y) / 2) + (vy * stayed)), (vx, vy)) { Path = (enb, p1, crossing), HeadingLearned = learned };
     }
 
     /// <summary>
@@ -64,7 +71,8 @@ public static partial class MigrationPolicies
     /// learned, the fixed gate (<see cref="PolicyConfig.TrajectoryMinSteps"/> turns of at most
     /// <see cref="PolicyConfig.TrajectoryMaxTurn"/>) decides.
     /// </summary>
-    private static bool Trusted(PolicyConfig policy, PolicyFacts facts, CellGeometry cells, UeState s, EnbId enb, bool judgedAtServing, int steady)
+    /// <returns>Null: not trusted; true: trusted by the learned statistics; false: by the fixed gate.</returns>
+    private static bool? Trusted(PolicyConfig policy, PolicyFacts facts, CellGeometry cells, UeState s, EnbId enb, bool judgedAtServing, int steady)
     {
         if (policy.TrajectoryTrust > 0 && policy.Learn)
         {
@@ -73,11 +81,11 @@ public static partial class MigrationPolicies
                 : HeadingStats.Push(s.RecentTurns, TurnDegrees(cells, ChordStart(s), serving, enb));
             if (facts.Mobility.Headings.Trust(turns, policy.TrajectoryMinSeen) is { } trust && (trust >= policy.TrajectoryTrust || trust < policy.TrajectoryDistrust))
             {
-                return trust >= policy.TrajectoryTrust;
+                return trust >= policy.TrajectoryTrust ? true : null;
             }
         }
 
-        return steady >= policy.TrajectoryMinSteps;
+        return steady >= policy.TrajectoryMinSteps ? false : null;
     }
 
     /// <summary>
@@ -163,6 +171,46 @@ public static partial class MigrationPolicies
         return points;
     }
 
+    /// <summary>
+    /// The user's cell in the middle of each of the forecast's slots from now along the learned road
+    /// (<see cref="MobilityStats.LikelyNext"/>): it leaves each cell after the pace, the longer of the cell's learned
+    /// mean dwell and the time it took to cross its previous cell (a corner clipped in seconds would otherwise send it
+    /// racing ahead), counted in the current cell from when it arrived (<paramref name="since"/>). Where nothing has left
+    /// a cell yet the path ends there. Null without a pace or before anything has left the user's cell (nothing learned
+    /// yet): the straight line stands.
+    /// </summary>
+    internal static (double X, double Y)[]? PathPoints(PolicyConfig policy, CellGeometry cells, PolicyFacts facts, UserTrajectory trajectory, TimeSpan since, TimeSpan at)
+    {
+        var (cell, previous, crossing) = trajectory.Path;
+        var dwell = facts.Mobility.At(cell, at, policy.MinDepartures).MeanDwell?.TotalSeconds ?? 0;
+        var pace = Math.Max(dwell, crossing);
+        if (!(pace > 0) || cells.PositionOf(cell) is not { } here || facts.Mobility.LikelyNext(previous, cell, at, policy.MinDepartures) is null)
+        {
+            return null;
+        }
+
+        var steps = TrajectorySteps(policy);
+        var slot = policy.Slot.TotalSeconds;
+        var remaining = Math.Max(0, pace - Math.Max(0, (at - since).TotalSeconds));
+        var points = new (double X, double Y)[steps];
+        var (from, to, position, walked) = (previous, cell, here, 0);
+        for (var k = 0; k < steps; k++)
+        {
+            var ahead = (k + 0.5) * slot;
+            var handovers = ahead < remaining ? 0 : 1 + (int)Math.Min(steps * 10, Math.Floor((ahead - remaining) / pace));
+            while (walked < handovers && facts.Mobility.LikelyNext(from, to, at, policy.MinDepartures) is { } next && cells.PositionOf(next) is { } p)
+            {
+                (from, to, position, walked) = (to, next, p, walked + 1);
+            }
+
+            // A dead end (nothing learned beyond it) holds the path there.
+            walked = handovers;
+            points[k] = position;
+        }
+
+        return points;
+    }
+
     // The forecast's horizon: slots while gamma^k >= 1/2 (7 at 0.9). Beyond it the plan is made again.
     private static int TrajectorySteps(PolicyConfig policy) =>
         policy.Cost.Gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(policy.Cost.Gamma)), 1, 30);
@@ -174,12 +222,14 @@ public static partial class MigrationPolicies
     /// never moving. A move now (j = 0) that wins, and is admitted, is made; a later one wins: hold and look again at its
     /// slot; never wins: stay. Staying wins ties.
     /// </summary>
-    private static PolicyVerdict TrajectoryPlan(McConfig config, CellGeometry cells, PolicyFacts facts, UserTrajectory trajectory, EnbId enb, SiteId here, TimeSpan at, TimeSpan? reviewAt)
+    private static PolicyVerdict TrajectoryPlan(McConfig config, CellGeometry cells, PolicyFacts facts, UserTrajectory trajectory, EnbId enb, SiteId here, TimeSpan since, TimeSpan at, TimeSpan? reviewAt)
     {
         var policy = config.Policy;
         var cost = policy.Cost;
         var q = facts.LoadRatio;
-        var points = TrajectoryPoints(policy, trajectory);
+        // Where the learned statistics vouch for the heading (bench's walkers) the straight line is right; where only
+        // the fixed gate does (San Francisco's taxis, right 53-62 %), the learned road is the better guess.
+        var points = (policy.TrajectoryPath && !trajectory.HeadingLearned ? PathPoints(policy, cells, facts, trajectory, since, at) : null) ?? TrajectoryPoints(policy, trajectory);
         var steps = points.Length;
         var movable = Movable(config, facts, here);
 

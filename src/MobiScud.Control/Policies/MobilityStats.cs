@@ -11,6 +11,9 @@ public sealed record HandoverObservation(TimeSpan At, EnbId From, EnbId To, Time
 
     /// <summary>The turn (degrees) this handover made from the UE's step into <see cref="From"/>; null: unknown (no cell positions, no earlier cell).</summary>
     public int? Turn { get; init; }
+
+    /// <summary>The cell the UE was in before <see cref="From"/> (<see cref="UeState.PreviousEnb"/>); null: unknown. Keys <see cref="MobilityStats.ByPath"/>.</summary>
+    public EnbId? Earlier { get; init; }
 }
 
 /// <summary>What was learned about one eNB in one hour of the day: where UEs went next and how long they stayed.</summary>
@@ -43,6 +46,13 @@ public sealed record MobilityStats
 
     public long Observations { get; init; }
 
+    /// <summary>
+    /// Second-order transitions, all hours together: (the cell before, the cell left) -> next cell counts. Taxis follow
+    /// roads, so where a user came from tells which way it leaves a cell, which the first-order counts cannot.
+    /// </summary>
+    public ImmutableDictionary<(EnbId Earlier, EnbId From), ImmutableDictionary<EnbId, int>> ByPath { get; init; } =
+        ImmutableDictionary<(EnbId, EnbId), ImmutableDictionary<EnbId, int>>.Empty;
+
     /// <summary>How often a heading held after each kind of history (predictive's trajectory gate).</summary>
     public HeadingStats Headings { get; init; } = HeadingStats.Empty;
 
@@ -74,7 +84,38 @@ public sealed record MobilityStats
             Observations = stats.Observations + 1,
             TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
             Headings = o.Turn is { } turn ? stats.Headings.Observe(o.PriorTurns, turn) : stats.Headings,
+            ByPath = o.Earlier is { } earlier && earlier != o.From ? AddPath(stats.ByPath, (earlier, o.From), o.To) : stats.ByPath,
         };
+    }
+
+    /// <summary>
+    /// The most likely next cell of a user in <paramref name="from"/> that came from <paramref name="earlier"/>: the
+    /// second-order counts' most frequent when that pair was seen, else the first-order one (<see cref="At"/>); the
+    /// smaller eNB id wins a tie, so the guess is deterministic. Null when nothing left <paramref name="from"/> yet.
+    /// </summary>
+    public EnbId? LikelyNext(EnbId? earlier, EnbId from, TimeSpan at, int minDepartures)
+    {
+        var next = earlier is { } e && ByPath.TryGetValue((e, from), out var path) && path.Count > 0
+            ? path
+            : At(from, at, minDepartures).Next;
+        EnbId? best = null;
+        var bestCount = 0;
+        foreach (var (cell, count) in next)
+        {
+            if (count > bestCount || (count == bestCount && best is { } b && cell.Value < b.Value))
+            {
+                (best, bestCount) = (cell, count);
+            }
+        }
+
+        return best;
+    }
+
+    private static ImmutableDictionary<(EnbId, EnbId), ImmutableDictionary<EnbId, int>> AddPath(
+        ImmutableDictionary<(EnbId, EnbId), ImmutableDictionary<EnbId, int>> byPath, (EnbId, EnbId) key, EnbId to)
+    {
+        var next = byPath.GetValueOrDefault(key) ?? ImmutableDictionary<EnbId, int>.Empty;
+        return byPath.SetItem(key, next.SetItem(to, next.GetValueOrDefault(to) + 1));
     }
 
     /// <summary>
@@ -101,7 +142,7 @@ public sealed record MobilityStats
             return null;
         }
 
-        var seen = new HandoverObservation(e.At, from, target, e.At - before.ServingSince);
+        var seen = new HandoverObservation(e.At, from, target, e.At - before.ServingSince) { Earlier = before.PreviousEnb };
         return cells is null ? seen : seen with { PriorTurns = before.RecentTurns, Turn = MigrationPolicies.TurnDegrees(cells, MigrationPolicies.ChordStart(before), from, target) };
     }
 

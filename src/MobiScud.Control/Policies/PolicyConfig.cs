@@ -189,6 +189,13 @@ public sealed record PolicyConfig
     /// </summary>
     public bool Trajectory { get; init; } = true;
 
+    /// <summary>
+    /// Predictive: the trajectory plan follows the learned road (<see cref="MobilityStats.LikelyNext"/>, second-order
+    /// transitions) at the user's pace instead of the straight line, for users the fixed gate trusts (not those the
+    /// learned heading statistics vouch for, whose straight line is right often enough); the same users are planned for.
+    /// </summary>
+    public bool TrajectoryPath { get; init; } = true;
+
     /// <summary>Predictive: the largest turn (degrees, 0..180) between the user's last two handovers that still counts as a steady heading.</summary>
     public double TrajectoryMaxTurn
     {

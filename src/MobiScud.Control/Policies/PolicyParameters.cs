@@ -57,6 +57,9 @@ public class PolicyParameters
     /// <summary>Predictive: the largest turn in degrees between the last two handovers that is still a steady heading.</summary>
     public double TrajectoryMaxTurn { get; set; } = PolicyConfig.Default.TrajectoryMaxTurn;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.TrajectoryPath"/> (YAML <c>trajectoryPath</c>).</summary>
+    public bool TrajectoryPath { get; set; } = PolicyConfig.Default.TrajectoryPath;
+
     /// <summary>Predictive: steady handovers in a row before the trajectory plan is trusted.</summary>
     public int TrajectoryMinSteps { get; set; } = PolicyConfig.Default.TrajectoryMinSteps;
 
@@ -103,6 +106,7 @@ public class PolicyParameters
         UserPace = UserPace,
         Trajectory = Trajectory,
         TrajectoryMaxTurn = TrajectoryMaxTurn,
+        TrajectoryPath = TrajectoryPath,
         TrajectoryMinSteps = TrajectoryMinSteps,
         TrajectoryTrust = TrajectoryTrust,
         TrajectoryDistrust = TrajectoryDistrust,
