@@ -36,14 +36,20 @@ public static class McText
     public static bool TryDescribe(UeEvent e, Span<byte> destination, out int bytesWritten)
     {
         var t = new Line(destination);
+        int n;
         switch (e)
         {
             case UeAttached a:
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"attach imsi {a.Imsi ?? "?"} ip {a.UeAddress} at ", out var n), n);
+                t.Text("attach imsi "u8);
+                t.Text(a.Imsi ?? "?");
+                t.Text(" ip "u8);
+                t.Ip(a.UeAddress);
+                t.Text(" at "u8);
                 t.Enb(a.Enb);
                 if (a.CellId is { } cell)
                 {
-                    t.Add(Utf8.TryWrite(t.Rest, Inv, $" cell 0x{cell:x7}", out n), n);
+                    t.Text(" cell 0x"u8);
+                    t.Number(cell, "x7");
                 }
 
                 t.Text("; "u8);
@@ -54,11 +60,14 @@ public static class McText
                 Bearer(ref t, b.Bearer);
                 break;
             case BearerModified m:
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"bearer modified: e-RAB {m.Downlink.ERabId} DL ", out n), n);
+                t.Text("bearer modified: e-RAB "u8);
+                t.Number(m.Downlink.ERabId);
+                t.Text(" DL "u8);
                 t.Endpoint(m.Downlink.Downlink);
                 break;
             case BearerReleased r:
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"bearer released: e-RAB {r.ERabId}", out n), n);
+                t.Text("bearer released: e-RAB "u8);
+                t.Number(r.ERabId);
                 break;
             case HandoverPrepared p:
                 t.Text(HandoverNames.Name(p.Kind, p.Source));
@@ -180,7 +189,15 @@ public static class McText
                 break;
             case InstallSteering s:
                 var i = s.Intent;
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"InstallSteering v{i.Version} switch {i.SwitchSite.Value} pvm {i.PvmSite.Value} ue {i.UeAddress} via ", out var n), n);
+                t.Text("InstallSteering v"u8);
+                t.Number(i.Version);
+                t.Text(" switch "u8);
+                t.Text(i.SwitchSite.Value);
+                t.Text(" pvm "u8);
+                t.Text(i.PvmSite.Value);
+                t.Text(" ue "u8);
+                t.Ip(i.UeAddress);
+                t.Text(" via "u8);
                 t.Enb(i.Enb);
                 t.Text(": "u8);
                 for (var b = 0; b < i.Bearers.Count; b++)
@@ -190,7 +207,8 @@ public static class McText
                         t.Text(", "u8);
                     }
 
-                    t.Add(Utf8.TryWrite(t.Rest, Inv, $"{i.Bearers[b].ERabId} DL ", out n), n);
+                    t.Number(i.Bearers[b].ERabId);
+                    t.Text(" DL "u8);
                     t.Endpoint(i.Bearers[b].Downlink);
                 }
 
@@ -200,10 +218,16 @@ public static class McText
                 t.Text(r.SwitchSite.Value);
                 break;
             case ScheduleTimer s:
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"ScheduleTimer {s.Kind} in {s.Due}", out n), n);
+                t.Text("ScheduleTimer "u8);
+                t.Name(s.Kind);
+                t.Text(" in "u8);
+                t.Number(s.Due);
                 break;
             case Notify o:
-                t.Add(Utf8.TryWrite(t.Rest, Inv, $"Notify {o.Kind}: {o.Detail}", out n), n);
+                t.Text("Notify "u8);
+                t.Name(o.Kind);
+                t.Text(": "u8);
+                t.Text(o.Detail);
                 break;
             default:
                 t.Text(c.GetType().Name);
@@ -274,7 +298,9 @@ public static class McText
 
     private static void Bearer(ref Line t, Bearer b)
     {
-        t.Add(Utf8.TryWrite(t.Rest, Inv, $"e-RAB {b.ERabId} UL ", out var n), n);
+        t.Text("e-RAB "u8);
+        t.Number(b.ERabId);
+        t.Text(" UL "u8);
         t.Endpoint(b.Uplink);
         t.Text(" DL "u8);
         t.Endpoint(b.Downlink);
@@ -289,7 +315,9 @@ public static class McText
                 t.Text("; "u8);
             }
 
-            t.Add(Utf8.TryWrite(t.Rest, Inv, $"e-RAB {downlinks[i].ERabId} DL ", out var n), n);
+            t.Text("e-RAB "u8);
+            t.Number(downlinks[i].ERabId);
+            t.Text(" DL "u8);
             t.Endpoint(downlinks[i].Downlink);
         }
     }
@@ -328,14 +356,41 @@ public static class McText
         public void Enb(EnbId enb)
         {
             Text(enb.IsGnb ? "gnb-"u8 : "enb-"u8);
-            Add(enb.Value.TryFormat(Rest, out var written, default, CultureInfo.InvariantCulture), written);
+            Number(enb.Value);
         }
 
+        /// <summary>
+        /// An address as interpolation writes it (nothing for null), from the text the address caches on its first
+        /// ToString: formatting it again (TryFormat) allocates each time, and one address appears in many lines.
+        /// </summary>
+        public void Ip(IPAddress? address) => Text(address?.ToString());
+
         /// <summary>As <see cref="GtpEndpoint.ToString()"/> ("address/0xTEID").</summary>
-        public void Endpoint(GtpEndpoint e) => Add(Utf8.TryWrite(Rest, CultureInfo.InvariantCulture, $"{e.Address}/0x{e.Teid:x8}", out var n), n);
+        public void Endpoint(GtpEndpoint e)
+        {
+            Ip(e.Address);
+            Text("/0x"u8);
+            Number(e.Teid, "x8");
+        }
+
+        /// <summary>
+        /// A number (or time span) as interpolation formats it, called directly: an interpolation hole boxes a value
+        /// type in code the JIT has not optimised yet.
+        /// </summary>
+        public void Number<T>(T value, ReadOnlySpan<char> format = default)
+            where T : IUtf8SpanFormattable => Add(value.TryFormat(Rest, out var written, format, CultureInfo.InvariantCulture), written);
+
+        /// <summary>An enum value as interpolation writes it: its name (cached, no box), else its number.</summary>
+        public void Name<T>(T value)
+            where T : struct, Enum => Text(Enum.GetName(value) ?? value.ToString());
 
         /// <summary>As <see cref="MigrationId.ToString()"/> ("ue#sequence").</summary>
-        public void Migration(MigrationId m) => Add(Utf8.TryWrite(Rest, CultureInfo.InvariantCulture, $"{m.Ue.Value}#{m.Sequence}", out var n), n);
+        public void Migration(MigrationId m)
+        {
+            Text(m.Ue.Value);
+            Text("#"u8);
+            Number(m.Sequence);
+        }
 
         public readonly bool Done(out int written)
         {
