@@ -185,16 +185,33 @@ internal static class ReplayJsonFast
                 EcgiValue(w, _cell, e.Cell);
                 NcgiValue(w, _nrCell, e.NrCell);
                 TimeSpanValue(w, _at, e.At);
-                w.WriteString(_summary, McText.Describe(e));
+                Summary(w, e, null);
                 break;
             case ControlCommand c:
                 w.WriteString(_ue, c.Ue.Value);
-                w.WriteString(_summary, McText.Describe(c));
+                Summary(w, null, c);
                 break;
         }
 
         w.WriteEndObject();
         return true;
+    }
+
+    /// <summary>
+    /// The summary as McText writes it, in UTF-8 straight into the writer: no string per entry. A line longer than the
+    /// stack buffer (a long Notify detail) takes McText's string.
+    /// </summary>
+    private static void Summary(Utf8JsonWriter w, UeEvent? e, ControlCommand? c)
+    {
+        Span<byte> line = stackalloc byte[512];
+        if (e is not null ? McText.TryDescribe(e, line, out var written) : McText.TryDescribe(c!, line, out written))
+        {
+            w.WriteString(_summary, line[..written]);
+        }
+        else
+        {
+            w.WriteString(_summary, e is not null ? McText.Describe(e) : McText.Describe(c!));
+        }
     }
 
     private static KeyValuePair<Type, (JsonEncodedText, Action<Utf8JsonWriter, object>)> Writer<T>(Action<Utf8JsonWriter, T> body) =>

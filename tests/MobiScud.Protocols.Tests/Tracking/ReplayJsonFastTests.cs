@@ -90,6 +90,7 @@ public sealed class ReplayJsonFastTests
             new DestroyPvm(ue, PvmId.For(ue), new SiteId("site-enb-1")),
             new Notify(ue, at, NotificationKind.HandoverExecuting, "to <enb-67> & back") { Source = new EnbId(498), Target = new EnbId(67) },
             new Notify(ue, at, NotificationKind.PvmCreated, "at site-enb-1"),
+            new Notify(ue, at, NotificationKind.PvmCreated, string.Concat(Enumerable.Repeat("a summary longer than the stack buffer <é> ", 40))),
             new InstallSteering(ue, intent),
             new InstallSteering(ue, intent with { PvmAddress = IPAddress.Parse("10.0.0.9"), Bearers = [] }),
             new RemoveSteering(ue, new SiteId("site-enb-1")),
