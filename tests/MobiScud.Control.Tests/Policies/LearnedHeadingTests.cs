@@ -1,6 +1,7 @@
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Control.Policies;
+using static MobiScud.Control.Tests.LineOfCells;
 
 namespace MobiScud.Control.Tests;
 
@@ -12,24 +13,9 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class LearnedHeadingTests
 {
-    private static readonly SiteId _w = new("site-w");
-    private static readonly SiteId _n = new("site-n");
-    private static readonly SiteId _f = new("site-f");
-    private static readonly SiteId _core = new("core");
-
-    private static EnbId E(int x) => new((uint)(0x600 + x + 5));
-
-    private static readonly CellGeometry _cells = new(
-        Enumerable.Range(-5, 18).ToDictionary(E, x => ((double)x, 0.0)),
-        new Dictionary<SiteId, EnbId> { [_w] = E(-3), [_n] = E(2), [_f] = E(5), [_core] = E(12) },
-        1);
 
     private static McConfig Config(bool learn = true, double maxTurn = 45, int minSteps = 3) =>
-        new McConfig(Enumerable.Range(-5, 18).ToDictionary(E, x => x <= -2 ? _w : x <= 3 ? _n : _f), _core)
-        {
-            Policy = new PolicyConfig { Kind = PolicyKind.Predictive, Learn = learn, TrajectoryMinSeen = 20, TrajectoryMaxTurn = maxTurn, TrajectoryMinSteps = minSteps },
-            Cells = _cells,
-        };
+        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = learn, TrajectoryMinSeen = 20, TrajectoryMaxTurn = maxTurn, TrajectoryMinSteps = minSteps });
 
     // TrajectoryTests' walker (crossed E(1) in 30 s, just arrived at E(2), PVM far behind at W) with the given turns.
     private static UeState Walker(int headingSteps, ulong turns) => new()
@@ -44,7 +30,7 @@ public sealed class LearnedHeadingTests
         HeadingSteps = headingSteps,
         RecentTurns = turns,
         PvmStatus = PvmStatus.Running,
-        PvmSite = _w,
+        PvmSite = W,
     };
 
     private static ulong Turns(params int[] newestFirst) =>
@@ -128,13 +114,13 @@ public sealed class LearnedHeadingTests
         // A walker with one steady step: the fixed gate (3 steps) does not trust it, the learned one does and sends
         // the PVM ahead to F with TrajectoryTests' hand-computed saving.
         var walker = Walker(headingSteps: 1, Turns(0));
-        Assert.Null(MigrationPolicies.TrajectoryOf(config.Policy, _cells, PolicyFacts.None, walker, E(2), walker.ServingSince, walker.ServingSince));
+        Assert.Null(MigrationPolicies.TrajectoryOf(config.Policy, Cells, PolicyFacts.None, walker, E(2), walker.ServingSince, walker.ServingSince));
         var verdict = Decide(config, learned, walker);
-        Assert.Equal(_f, verdict.Target);
+        Assert.Equal(F, verdict.Target);
         Assert.Equal(4.5363 - 4.2223, verdict.Benefit, 3);
 
         // Learned but asked not to use it (TrajectoryTrust 0): the fixed gate decides, and the walker is not sent ahead.
-        Assert.NotEqual(_f, Decide(config with { Policy = config.Policy with { TrajectoryTrust = 0 } }, learned, walker).Target);
+        Assert.NotEqual(F, Decide(config with { Policy = config.Policy with { TrajectoryTrust = 0 } }, learned, walker).Target);
     }
 
     [Fact]
@@ -153,8 +139,8 @@ public sealed class LearnedHeadingTests
         // The walker went straight for 3 steps (the fixed gate trusts it, and sends it ahead without the learned figures).
         var config = Config();
         var walker = Walker(headingSteps: 3, Turns(0, 0, 0));
-        Assert.Equal(_f, Decide(config, MobilityStats.Empty, walker).Target);
-        Assert.Null(MigrationPolicies.TrajectoryOf(config.Policy, _cells, new PolicyFacts { Mobility = learned }, walker, E(2), walker.ServingSince, walker.ServingSince));
+        Assert.Equal(F, Decide(config, MobilityStats.Empty, walker).Target);
+        Assert.Null(MigrationPolicies.TrajectoryOf(config.Policy, Cells, new PolicyFacts { Mobility = learned }, walker, E(2), walker.ServingSince, walker.ServingSince));
         Assert.Equal(Decide(config with { Policy = config.Policy with { Trajectory = false } }, learned, walker), Decide(config, learned, walker));
 
         // Between TrajectoryDistrust and TrajectoryTrust the fixed gate decides: half right (0.5) is not below 0.5.
@@ -164,8 +150,8 @@ public sealed class LearnedHeadingTests
         }
 
         Assert.Equal(0.5, headings.Trust(Turns(0, 0, 0), minSeen: 20));
-        Assert.Equal(_f, Decide(config, MobilityStats.Empty with { Headings = headings }, walker).Target);
-        Assert.NotEqual(_f, Decide(config, MobilityStats.Empty with { Headings = headings }, walker with { HeadingSteps = 2 }).Target);
+        Assert.Equal(F, Decide(config, MobilityStats.Empty with { Headings = headings }, walker).Target);
+        Assert.NotEqual(F, Decide(config, MobilityStats.Empty with { Headings = headings }, walker with { HeadingSteps = 2 }).Target);
     }
 
     [Fact]

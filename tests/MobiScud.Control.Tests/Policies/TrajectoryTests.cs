@@ -1,6 +1,7 @@
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Control.Policies;
+using static MobiScud.Control.Tests.LineOfCells;
 
 namespace MobiScud.Control.Tests;
 
@@ -11,25 +12,10 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class TrajectoryTests
 {
-    private static readonly SiteId _w = new("site-w");
-    private static readonly SiteId _n = new("site-n");
-    private static readonly SiteId _f = new("site-f");
-    private static readonly SiteId _core = new("core");
     private static readonly UeId _ue = new("imsi-001010000000009");
 
-    private static EnbId E(int x) => new((uint)(0x600 + x + 5));
-
-    private static readonly CellGeometry _cells = new(
-        Enumerable.Range(-5, 18).ToDictionary(E, x => ((double)x, 0.0)),
-        new Dictionary<SiteId, EnbId> { [_w] = E(-3), [_n] = E(2), [_f] = E(5), [_core] = E(12) },
-        1);
-
     private static McConfig Config(bool trajectory = true) =>
-        new McConfig(Enumerable.Range(-5, 18).ToDictionary(E, x => x <= -2 ? _w : x <= 3 ? _n : _f), _core)
-        {
-            Policy = new PolicyConfig { Kind = PolicyKind.Predictive, Trajectory = trajectory, Learn = false },
-            Cells = _cells,
-        };
+        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Trajectory = trajectory, Learn = false });
 
     // Crossed E(1) in 30 s (two cells a minute) and just arrived at E(2); the PVM is far behind at W.
     private static UeState Walker(int headingSteps, SiteId pvm) => new()
@@ -57,12 +43,12 @@ public sealed class TrajectoryTests
         // sum 0.9^k T(rings to W) with rings 6, 8, 9, 11, 12, 13, 15: 4.5363. Moving to F now costs
         // M(8) = 2 - 0.8^8 plus sum 0.9^k T(rings to F) with rings 3, 1, 1, 3, 4, 5, 7: 4.2223, the cheapest plan
         // (F a slot later 4.2890; N, the user's own site, now 4.8119). So the PVM goes ahead to F, saving 0.3140.
-        var verdict = Decide(Config(), Walker(headingSteps: 3, pvm: _w));
-        Assert.Equal(_f, verdict.Target);
+        var verdict = Decide(Config(), Walker(headingSteps: 3, pvm: W));
+        Assert.Equal(F, verdict.Target);
         Assert.Equal(4.5363 - 4.2223, verdict.Benefit, 3);
 
         // Without the plan (the MDP and the forecast) the walker is not sent ahead.
-        Assert.NotEqual(_f, Decide(Config(trajectory: false), Walker(headingSteps: 3, pvm: _w)).Target);
+        Assert.NotEqual(F, Decide(Config(trajectory: false), Walker(headingSteps: 3, pvm: W)).Target);
     }
 
     [Fact]
@@ -70,14 +56,14 @@ public sealed class TrajectoryTests
     {
         foreach (var steps in new[] { 0, 1, 2 })
         {
-            var s = Walker(steps, _w);
-            Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, PolicyFacts.None, s, E(2), s.ServingSince, s.ServingSince));
+            var s = Walker(steps, W);
+            Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, Cells, PolicyFacts.None, s, E(2), s.ServingSince, s.ServingSince));
             Assert.Equal(Decide(Config(trajectory: false), s), Decide(Config(), s));
         }
 
         // No earlier cell at all: no heading.
-        var fresh = Walker(3, _w) with { EarlierEnb = null };
-        Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, _cells, PolicyFacts.None, fresh, E(2), fresh.ServingSince, fresh.ServingSince));
+        var fresh = Walker(3, W) with { EarlierEnb = null };
+        Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, Cells, PolicyFacts.None, fresh, E(2), fresh.ServingSince, fresh.ServingSince));
     }
 
     [Fact]
@@ -93,7 +79,7 @@ public sealed class TrajectoryTests
         }
 
         Go(new UeAttached(at, _ue, "001010000000009", Fixture.UeIp, E(-5), null, [Fixture.BearerAt(E(-5))]));
-        Go(new PvmStarted(at, _ue, PvmId.For(_ue), _w, Fixture.PvmIp));
+        Go(new PvmStarted(at, _ue, PvmId.For(_ue), W, Fixture.PvmIp));
         foreach (var x in new[] { -4, -3, -2, -1, -2, -1, 0 })
         {
             at += TimeSpan.FromSeconds(30);
@@ -133,7 +119,7 @@ public sealed class TrajectoryTests
             }
 
             Go(new UeAttached(at, _ue, "001010000000009", Fixture.UeIp, E(3), null, [Fixture.BearerAt(E(3))]));
-            Go(new PvmStarted(at, _ue, PvmId.For(_ue), _n, Fixture.PvmIp));
+            Go(new PvmStarted(at, _ue, PvmId.For(_ue), N, Fixture.PvmIp));
             for (var i = 0; i < 10; i++)
             {
                 at += TimeSpan.FromSeconds(5);
@@ -155,9 +141,9 @@ public sealed class TrajectoryTests
         // The same walker at half the pace (it crossed E(1) in 60 s): x = 1.988, 2.893, 3.712, 4.453, 5.124, 5.731,
         // 6.28. Moving to F a slot from now costs 3.6386, now 3.7399, in two slots 3.6985, to N now 3.7930: the plan
         // holds the PVM at W and looks again by then (here at its regular review, ReviewAfter = 30 s, which comes first).
-        var s = Walker(3, _w) with { PreviousSince = TimeSpan.FromSeconds(540) };
+        var s = Walker(3, W) with { PreviousSince = TimeSpan.FromSeconds(540) };
         var verdict = Decide(Config(), s);
-        Assert.Equal(_w, verdict.Target);
+        Assert.Equal(W, verdict.Target);
         Assert.Equal(s.ServingSince + TimeSpan.FromSeconds(30), verdict.ReviewAt);
         Assert.Equal(s.ServingSince + TimeSpan.FromSeconds(60), Decide(Config() with { Policy = Config().Policy with { ReviewAfter = TimeSpan.FromMinutes(5) } }, s).ReviewAt);
     }
@@ -165,7 +151,7 @@ public sealed class TrajectoryTests
     [Fact]
     public void The_plan_is_deterministic_and_judges_a_prepared_handover_from_its_target()
     {
-        var s = Walker(3, _w);
+        var s = Walker(3, W);
         Assert.Equal(Decide(Config(), s), Decide(Config(), s));
 
         // At E(1), crossing it for 30 s, an S1 handover to E(2) is prepared: the plan looks from E(2) as if just
@@ -180,8 +166,8 @@ public sealed class TrajectoryTests
             HeadingSteps = 2,
             PendingHandover = new PendingHandover(E(1), E(2), HandoverKind.S1, TimeSpan.FromSeconds(600)),
         };
-        var prepared = MigrationPolicies.Decide(Config(), PolicyFacts.None, before, E(1), _w, TimeSpan.FromSeconds(600));
-        Assert.Equal(_f, prepared.Target);
+        var prepared = MigrationPolicies.Decide(Config(), PolicyFacts.None, before, E(1), W, TimeSpan.FromSeconds(600));
+        Assert.Equal(F, prepared.Target);
         Assert.Equal(Decide(Config(), s).Benefit, prepared.Benefit, 9);
     }
 
