@@ -37,7 +37,10 @@ public sealed class TilesDashboardTests(Browser browser) : IClassFixture<Browser
         await page.GotoAsync(DashboardHost.Address(app) + "#token=" + Token);
         // Every tile in view loaded and drawn: the browser sends a few requests at a time, so after the first tile
         // drawn the others may not have reached the tile server yet.
-        await page.WaitForFunctionAsync("() => Number(document.body.dataset.tiles) >= 1 && document.body.dataset.tiles === document.body.dataset.tilesInView");
+        // UEs come with the first frame, which may arrive after the tiles: wait for it too, then for the draw it asked
+        // for (requested before our two animation frames, so run by the time they end).
+        await page.WaitForFunctionAsync("() => Number(document.body.dataset.tiles) >= 1 && document.body.dataset.tiles === document.body.dataset.tilesInView && Number(document.body.dataset.frames) >= 1");
+        await page.EvaluateAsync("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
 
         // The requests: one zoom, and the tiles (by the slippy-map formula, not the page's) of every eNB and site are among them.
         var requested = tiles.Requests.ToList();
