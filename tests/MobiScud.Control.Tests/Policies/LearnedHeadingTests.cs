@@ -17,22 +17,6 @@ public sealed class LearnedHeadingTests
     private static McConfig Config(bool learn = true, double maxTurn = 45, int minSteps = 3) =>
         LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = learn, TrajectoryMinSeen = 20, TrajectoryMaxTurn = maxTurn, TrajectoryMinSteps = minSteps });
 
-    // TrajectoryTests' walker (crossed E(1) in 30 s, just arrived at E(2), PVM far behind at W) with the given turns.
-    private static UeState Walker(int headingSteps, ulong turns) => new()
-    {
-        Ue = new UeId("imsi-001010000000009"),
-        Connection = ConnectionState.Connected,
-        ServingEnb = E(2),
-        ServingSince = TimeSpan.FromSeconds(600),
-        PreviousEnb = E(1),
-        PreviousSince = TimeSpan.FromSeconds(570),
-        EarlierEnb = E(0),
-        HeadingSteps = headingSteps,
-        RecentTurns = turns,
-        PvmStatus = PvmStatus.Running,
-        PvmSite = W,
-    };
-
     private static ulong Turns(params int[] newestFirst) =>
         newestFirst.Reverse().Aggregate(0UL, (packed, turn) => HeadingStats.Push(packed, turn));
 

@@ -29,4 +29,23 @@ internal static class LineOfCells
             Policy = policy,
             Cells = Cells,
         };
+
+    /// <summary>
+    /// A walker that crossed E(1) in 30 s (two cells a minute) and just arrived at E(2), its PVM far behind at W, with
+    /// <paramref name="headingSteps"/> steady steps and the packed <paramref name="turns"/> (HeadingStats.Push).
+    /// </summary>
+    public static UeState Walker(int headingSteps, ulong turns = 0) => new()
+    {
+        Ue = new UeId("imsi-001010000000009"),
+        Connection = ConnectionState.Connected,
+        ServingEnb = E(2),
+        ServingSince = TimeSpan.FromSeconds(600),
+        PreviousEnb = E(1),
+        PreviousSince = TimeSpan.FromSeconds(570),
+        EarlierEnb = E(0),
+        HeadingSteps = headingSteps,
+        RecentTurns = turns,
+        PvmStatus = PvmStatus.Running,
+        PvmSite = W,
+    };
 }

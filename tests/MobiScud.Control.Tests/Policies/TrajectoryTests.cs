@@ -17,21 +17,6 @@ public sealed class TrajectoryTests
     private static McConfig Config(bool trajectory = true) =>
         LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Trajectory = trajectory, Learn = false });
 
-    // Crossed E(1) in 30 s (two cells a minute) and just arrived at E(2); the PVM is far behind at W.
-    private static UeState Walker(int headingSteps, SiteId pvm) => new()
-    {
-        Ue = _ue,
-        Connection = ConnectionState.Connected,
-        ServingEnb = E(2),
-        ServingSince = TimeSpan.FromSeconds(600),
-        PreviousEnb = E(1),
-        PreviousSince = TimeSpan.FromSeconds(570),
-        EarlierEnb = E(0),
-        HeadingSteps = headingSteps,
-        PvmStatus = PvmStatus.Running,
-        PvmSite = pvm,
-    };
-
     private static PolicyVerdict Decide(McConfig config, UeState s, TimeSpan? at = null) =>
         MigrationPolicies.Decide(config, PolicyFacts.None, s, s.ServingEnb!.Value, s.PvmSite!.Value, at ?? s.ServingSince);
 
@@ -43,12 +28,12 @@ public sealed class TrajectoryTests
         // sum 0.9^k T(rings to W) with rings 6, 8, 9, 11, 12, 13, 15: 4.5363. Moving to F now costs
         // M(8) = 2 - 0.8^8 plus sum 0.9^k T(rings to F) with rings 3, 1, 1, 3, 4, 5, 7: 4.2223, the cheapest plan
         // (F a slot later 4.2890; N, the user's own site, now 4.8119). So the PVM goes ahead to F, saving 0.3140.
-        var verdict = Decide(Config(), Walker(headingSteps: 3, pvm: W));
+        var verdict = Decide(Config(), Walker(headingSteps: 3));
         Assert.Equal(F, verdict.Target);
         Assert.Equal(4.5363 - 4.2223, verdict.Benefit, 3);
 
         // Without the plan (the MDP and the forecast) the walker is not sent ahead.
-        Assert.NotEqual(F, Decide(Config(trajectory: false), Walker(headingSteps: 3, pvm: W)).Target);
+        Assert.NotEqual(F, Decide(Config(trajectory: false), Walker(headingSteps: 3)).Target);
     }
 
     [Fact]
@@ -56,13 +41,13 @@ public sealed class TrajectoryTests
     {
         foreach (var steps in new[] { 0, 1, 2 })
         {
-            var s = Walker(steps, W);
+            var s = Walker(steps);
             Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, Cells, PolicyFacts.None, s, E(2), s.ServingSince, s.ServingSince));
             Assert.Equal(Decide(Config(trajectory: false), s), Decide(Config(), s));
         }
 
         // No earlier cell at all: no heading.
-        var fresh = Walker(3, W) with { EarlierEnb = null };
+        var fresh = Walker(3) with { EarlierEnb = null };
         Assert.Null(MigrationPolicies.TrajectoryOf(Config().Policy, Cells, PolicyFacts.None, fresh, E(2), fresh.ServingSince, fresh.ServingSince));
     }
 
@@ -141,7 +126,7 @@ public sealed class TrajectoryTests
         // The same walker at half the pace (it crossed E(1) in 60 s): x = 1.988, 2.893, 3.712, 4.453, 5.124, 5.731,
         // 6.28. Moving to F a slot from now costs 3.6386, now 3.7399, in two slots 3.6985, to N now 3.7930: the plan
         // holds the PVM at W and looks again by then (here at its regular review, ReviewAfter = 30 s, which comes first).
-        var s = Walker(3, W) with { PreviousSince = TimeSpan.FromSeconds(540) };
+        var s = Walker(3) with { PreviousSince = TimeSpan.FromSeconds(540) };
         var verdict = Decide(Config(), s);
         Assert.Equal(W, verdict.Target);
         Assert.Equal(s.ServingSince + TimeSpan.FromSeconds(30), verdict.ReviewAt);
@@ -151,7 +136,7 @@ public sealed class TrajectoryTests
     [Fact]
     public void The_plan_is_deterministic_and_judges_a_prepared_handover_from_its_target()
     {
-        var s = Walker(3, W);
+        var s = Walker(3);
         Assert.Equal(Decide(Config(), s), Decide(Config(), s));
 
         // At E(1), crossing it for 30 s, an S1 handover to E(2) is prepared: the plan looks from E(2) as if just
