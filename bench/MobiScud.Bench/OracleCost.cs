@@ -55,7 +55,7 @@ internal static class OracleCost
         var foresight = new ForesightCost(model, siteRings, userRings, load);
         var horizons = new[] { 1, 2, 3, 5, 10 };
         var rolling = new (double Cost, long Moves)[horizons.Length];
-        double oracle = 0, floor = 0;
+        double oracle = 0, floor = 0, oracleMigration = 0;
         long ueSlots = 0, moves = 0;
         var cells = new int[slots.Count];
         for (var ue = 0; ue < sim.UeIds.Length; ue++)
@@ -76,8 +76,8 @@ internal static class OracleCost
                 }
             }
 
-            var (cost, moved) = foresight.Oracle(cells);
-            (oracle, moves) = (oracle + cost, moves + moved);
+            var (cost, moved, migrated) = foresight.OracleParts(cells);
+            (oracle, moves, oracleMigration) = (oracle + cost, moves + moved, oracleMigration + migrated);
             for (var h = 0; h < horizons.Length; h++)
             {
                 var (c, m) = foresight.Rolling(cells, horizons[h]);
@@ -90,7 +90,7 @@ internal static class OracleCost
         var lane = result.Lanes.Single();
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv, $"{scenario.Name}: {slots.Count} slots, {ueSlots:N0} UE-slots, {sites} edge sites, max Q {maxQ}"));
-        Console.WriteLine(string.Create(inv, $"oracle (knows every future cell; no capacity, instant moves): {oracle / ueSlots:F4} per UE-slot, {moves:N0} moves"));
+        Console.WriteLine(string.Create(inv, $"oracle (knows every future cell; no capacity, instant moves): {oracle / ueSlots:F4} per UE-slot (migration {oracleMigration / ueSlots:F4}, transmission {(oracle - oracleMigration) / ueSlots:F4}), {moves:N0} moves"));
         foreach (var (k, cost, moved) in lookahead)
         {
             Console.WriteLine(string.Create(inv, $"foresight of {k} slot(s), rolling: {cost:F4} per UE-slot, {moved:N0} moves"));

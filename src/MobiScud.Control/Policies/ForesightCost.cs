@@ -53,7 +53,15 @@ public sealed class ForesightCost
     /// <summary>The cheapest total cost of one user's slots (<paramref name="cells"/>: its cell per slot, -1: not attached) and the moves it makes.</summary>
     public (double Cost, int Moves) Oracle(ReadOnlySpan<int> cells)
     {
+        var (cost, moves, _) = OracleParts(cells);
+        return (cost, moves);
+    }
+
+    /// <summary><see cref="Oracle"/> with the migration part of its cost (the rest is transmission).</summary>
+    public (double Cost, int Moves, double Migration) OracleParts(ReadOnlySpan<int> cells)
+    {
         Check(cells);
+        double migration = 0;
         var value = new double[_sites];
         var next = new double[_sites];
         var from = new int[cells.Length, _sites];
@@ -106,6 +114,7 @@ public sealed class ForesightCost
                 {
                     var previous = from[k, end];
                     moves += previous != end ? 1 : 0;
+                    migration += _migration[k][(previous * _sites) + end];
                     end = previous;
                 }
 
@@ -113,7 +122,7 @@ public sealed class ForesightCost
             }
         }
 
-        return (total, moves);
+        return (total, moves, migration);
     }
 
     /// <summary>One user's cost under the rolling policy that sees <paramref name="horizon"/> slots ahead; staying wins ties.</summary>

@@ -173,9 +173,10 @@ public static partial class MigrationPolicies
 
     /// <summary>
     /// The user's cell in the middle of each of the forecast's slots from now along the learned road
-    /// (<see cref="MobilityStats.LikelyNext"/>): it leaves each cell after the pace, the longer of the cell's learned
-    /// mean dwell and the time it took to cross its previous cell (a corner clipped in seconds would otherwise send it
-    /// racing ahead), counted in the current cell from when it arrived (<paramref name="since"/>). Where nothing has left
+    /// (<see cref="MobilityStats.LikelyNext"/>): it leaves its own cell after the median time the learned dwells say is
+    /// left after the time it has spent there (<see cref="PolicyConfig.DwellHazard"/>), or, without them, after the pace
+    /// less that time; each later cell after the pace, the longer of the cell's learned mean dwell and the time it took
+    /// to cross its previous cell (a corner clipped in seconds would otherwise send it racing ahead). Where nothing has left
     /// a cell yet the path ends there. Null without a pace or before anything has left the user's cell (nothing learned
     /// yet): the straight line stands.
     /// </summary>
@@ -191,7 +192,11 @@ public static partial class MigrationPolicies
 
         var steps = TrajectorySteps(policy);
         var slot = policy.Slot.TotalSeconds;
-        var remaining = Math.Max(0, pace - Math.Max(0, (at - since).TotalSeconds));
+        // When it leaves this cell: the median of what the learned dwells say is left after the time it has spent
+        // here (taxis that have waited long wait longer); else its pace less that time.
+        var remaining = policy.DwellHazard && facts.Mobility.Dwells.MedianRemaining(cell, at - since, policy.MinDepartures, policy.Slot * steps) is { } median
+            ? median.TotalSeconds
+            : Math.Max(0, pace - Math.Max(0, (at - since).TotalSeconds));
         var points = new (double X, double Y)[steps];
         var (from, to, position, walked) = (previous, cell, here, 0);
         for (var k = 0; k < steps; k++)

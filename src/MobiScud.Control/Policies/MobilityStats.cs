@@ -56,6 +56,9 @@ public sealed record MobilityStats
     /// <summary>How often a heading held after each kind of history (predictive's trajectory gate).</summary>
     public HeadingStats Headings { get; init; } = HeadingStats.Empty;
 
+    /// <summary>The distribution of the dwells, per eNB and over all (predictive's timing: when a user leaves its cell).</summary>
+    public DwellStats Dwells { get; init; } = DwellStats.Empty;
+
     /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
     public double TotalDwellSeconds { get; init; }
 
@@ -83,6 +86,7 @@ public sealed record MobilityStats
             ByEnb = stats.ByEnb.SetItem(o.From, Add(stats.ByEnb.GetValueOrDefault(o.From) ?? EnbMobility.Empty, o)),
             Observations = stats.Observations + 1,
             TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
+            Dwells = stats.Dwells.Observe(o.From, o.Dwell),
             Headings = o.Turn is { } turn ? stats.Headings.Observe(o.PriorTurns, turn) : stats.Headings,
             ByPath = o.Earlier is { } earlier && earlier != o.From ? AddPath(stats.ByPath, (earlier, o.From), o.To) : stats.ByPath,
         };

@@ -233,6 +233,13 @@ public sealed record PolicyConfig
     /// <summary>Predictive: start the migration when an S1 handover is prepared (cancelled again if the handover is).</summary>
     public bool PreCopyOnPrepare { get; init; } = true;
 
+    /// <summary>
+    /// Predictive: the trajectory plan's learned road (<see cref="TrajectoryPath"/>) leaves the user's cell at the median
+    /// of the time the learned dwell distribution (<see cref="DwellStats"/>) says is left, given the time already spent
+    /// there (users that have waited long tend to wait longer), instead of its pace less that time.
+    /// </summary>
+    public bool DwellHazard { get; init; } = true;
+
     /// <summary>The policy for a name used in YAML or configuration (case-insensitive; <c>mdp</c> and <c>mdpthreshold</c> also name mdp-threshold).</summary>
     public static PolicyKind Parse(string name)
     {

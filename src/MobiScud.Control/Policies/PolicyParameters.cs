@@ -72,6 +72,9 @@ public class PolicyParameters
     /// <summary>Predictive: <see cref="PolicyConfig.TrajectoryMinSeen"/> (YAML <c>trajectoryMinSeen</c>).</summary>
     public int TrajectoryMinSeen { get; set; } = PolicyConfig.Default.TrajectoryMinSeen;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.DwellHazard"/> (YAML <c>dwellHazard</c>).</summary>
+    public bool DwellHazard { get; set; } = PolicyConfig.Default.DwellHazard;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -111,6 +114,7 @@ public class PolicyParameters
         TrajectoryTrust = TrajectoryTrust,
         TrajectoryDistrust = TrajectoryDistrust,
         TrajectoryMinSeen = TrajectoryMinSeen,
+        DwellHazard = DwellHazard,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };

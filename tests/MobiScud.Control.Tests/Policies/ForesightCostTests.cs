@@ -27,6 +27,12 @@ public sealed class ForesightCostTests
         Assert.Equal(M2, cost, 12);
         Assert.Equal(1, moves);
 
+        // The same with its parts: all of it the one move's migration, no transmission.
+        var parts = Bounds(10).OracleParts([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+        Assert.Equal((M2, 1, M2), (Math.Round(parts.Cost, 12), parts.Moves, Math.Round(parts.Migration, 12)));
+        parts = Bounds(10).OracleParts([0, 1, 1, 1, 1]);
+        Assert.Equal((T2, 0, 0.0), (Math.Round(parts.Cost, 12), parts.Moves, Math.Round(parts.Migration, 12)));
+
         // Detached in between: each attached run starts free, so both cost nothing.
         (cost, moves) = Bounds(10).Oracle([0, 0, -1, 1, 1]);
         Assert.Equal(0, cost, 12);

@@ -81,7 +81,7 @@ public sealed class LearnedPathTests
             Mobility = Learn(
                 Seen(E(1), E(2), E(3)), Seen(E(1), E(2), E(3)), Seen(E(2), E(3), N(1)), Seen(E(3), N(1), N(2)), Seen(N(1), N(2), N(3))),
         };
-        var policy = new PolicyConfig { Kind = PolicyKind.Predictive };
+        var policy = new PolicyConfig { Kind = PolicyKind.Predictive, DwellHazard = false };
         var arrived = TimeSpan.FromSeconds(600);
         var trajectory = new MigrationPolicies.UserTrajectory((1.5, 0), (1.0 / 60, 0)) { Path = (E(2), E(1), 30) };
         var points = MigrationPolicies.PathPoints(policy, _cells, facts, trajectory, arrived, arrived);
@@ -93,6 +93,33 @@ public sealed class LearnedPathTests
 
         // Nothing learned about the user's cell: no path, and the plan keeps the straight line.
         Assert.Null(MigrationPolicies.PathPoints(policy, _cells, PolicyFacts.None, trajectory, arrived, arrived));
+    }
+
+    [Fact]
+    public void A_user_that_has_waited_long_in_its_cell_is_expected_to_wait_on_as_long_waits_did()
+    {
+        // Learned at E(2) (all toward E(3)): four users passed in 10 s, two waited 300 s (the 240-480 s bin); mean
+        // 640 / 6 = 106.7 s. On along the road at 40 s a cell. The user crossed E(1) in 30 s and has been at E(2) for
+        // 200 s: only the long waits lasted that long, so it stays while S(200 + h) / S(200) = (480 - 200 - h) / 240
+        // is above 1/2, h < 160 s. Then on at its pace, max(106.7, 30) s a cell: in the slots' middles (30, 90, ...,
+        // 390 s) 0, 0, 0, 1 + floor(50 / 106.7) = 1, 2, 2, 3 handovers.
+        var facts = new PolicyFacts
+        {
+            Mobility = Learn(
+                Seen(E(1), E(2), E(3), 10), Seen(E(1), E(2), E(3), 10), Seen(E(1), E(2), E(3), 10), Seen(E(1), E(2), E(3), 10),
+                Seen(E(1), E(2), E(3), 300), Seen(E(1), E(2), E(3), 300),
+                Seen(E(2), E(3), N(1)), Seen(E(3), N(1), N(2)), Seen(N(1), N(2), N(3))),
+        };
+        var policy = new PolicyConfig { Kind = PolicyKind.Predictive };
+        Assert.True(policy.DwellHazard);
+        var arrived = TimeSpan.FromSeconds(600);
+        var trajectory = new MigrationPolicies.UserTrajectory((1.5, 0), (1.0 / 60, 0)) { Path = (E(2), E(1), 30) };
+        var points = MigrationPolicies.PathPoints(policy, _cells, facts, trajectory, arrived, arrived + TimeSpan.FromSeconds(200));
+        Assert.Equal([(2.0, 0.0), (2.0, 0.0), (2.0, 0.0), (3.0, 0.0), (3.0, 1.0), (3.0, 1.0), (3.0, 2.0)], points!);
+
+        // By the mean alone it is overdue (106.7 - 200 s < 0) and leaves at once: at E(3) by the first slot's middle.
+        var byMean = MigrationPolicies.PathPoints(policy with { DwellHazard = false }, _cells, facts, trajectory, arrived, arrived + TimeSpan.FromSeconds(200));
+        Assert.Equal((3.0, 0.0), byMean![0]);
     }
 
     [Fact]
