@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using MobiScud.Cloud.Qmp;
 using MobiScud.Control.Model;
@@ -48,7 +47,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 {
                     Problem(QemuManifest.PathIn(m.Directory), $"adoption of {m.Pvm} failed: {e.Message}; its QEMU was killed");
                     QemuInstance.KillByPidFile(m.Directory);
-                    RemoveDirectory(m.Directory);
+                    QemuInstance.DeleteDirectory(m.Directory);
                 }
             }
         }
@@ -62,37 +61,23 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         var path = QemuManifest.PathIn(dir);
         if (!File.Exists(path))
         {
-            var killed = QemuInstance.KillByPidFile(dir);
-            Problem(dir, $"no {QemuManifest.FileName} (a PVM that never finished booting, or not a detached instance){(killed ? "; killed its QEMU" : "")}; directory removed");
-            RemoveDirectory(dir);
-            return null;
+            return Discard(dir, dir, $"no {QemuManifest.FileName} (a PVM that never finished booting, or not a detached instance)");
         }
 
         var m = QemuManifest.TryRead(path, out var error);
-        if (m is null)
-        {
-            var killed = QemuInstance.KillByPidFile(dir);
-            Problem(path, $"{error}{(killed ? "; killed the QEMU of its pidfile" : "")}; instance directory removed");
-            RemoveDirectory(dir);
-            return null;
-        }
+        return m is null ? Discard(dir, path, error!)
+            : Path.GetFullPath(m.Directory) != dir || m.Site != site.Id.Value ? Discard(dir, path, $"names directory {m.Directory} at site {m.Site}, but lies in {dir} of site {site.Id}")
+            : !QemuInstance.IsInstanceProcess(m.Pid, dir) ? Discard(dir, path, $"QEMU pid {m.Pid} of {m.Pvm} is not running (the PVM's memory is lost; the MC boots it afresh)")
+            : m;
+    }
 
-        if (Path.GetFullPath(m.Directory) != dir || m.Site != site.Id.Value)
-        {
-            Problem(path, $"names directory {m.Directory} at site {m.Site}, but lies in {dir} of site {site.Id}; instance directory removed");
-            QemuInstance.KillByPidFile(dir);
-            RemoveDirectory(dir);
-            return null;
-        }
-
-        if (!QemuInstance.IsInstanceProcess(m.Pid, dir))
-        {
-            Problem(path, $"QEMU pid {m.Pid} of {m.Pvm} is not running (the PVM's memory is lost; the MC boots it afresh); instance directory removed");
-            RemoveDirectory(dir);
-            return null;
-        }
-
-        return m;
+    /// <summary>Reports an instance directory that cannot be adopted, kills the QEMU of its pidfile (if it is one) and removes it.</summary>
+    private QemuManifest? Discard(string dir, string path, string problem)
+    {
+        var killed = QemuInstance.KillByPidFile(dir);
+        Problem(path, $"{problem}{(killed ? "; killed the QEMU of its pidfile" : "")}; instance directory removed");
+        QemuInstance.DeleteDirectory(dir);
+        return null;
     }
 
     private async Task<QemuAdoptedPvm?> AdoptPvmAsync(List<QemuManifest> manifests, CancellationToken ct)
@@ -144,7 +129,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 if (active is null)
                 {
                     var candidate = await TryAdoptAsync(d, ct);
-                    if (candidate is not null && await StatusAsync(candidate) is "running" or "paused")
+                    if (candidate is not null && (await candidate.TryQueryStatusAsync())?.Status is "running" or "paused")
                     {
                         active = candidate;
                         kept = d;
@@ -169,7 +154,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
 
         TakeOverSharedDisk(active);
-        var status = await StatusAsync(active);
+        var status = (await active.TryQueryStatusAsync())?.Status;
         var state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
         var ue = new UeId(kept.Ue);
         var pvm = new PvmId(kept.Pvm);
@@ -290,49 +275,17 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
     }
 
-    private static async Task<string?> StatusAsync(QemuInstance instance)
-    {
-        try
-        {
-            return (await instance.Qmp.SendAsync(new QueryStatus(), _connect)).Status;
-        }
-        catch (Exception e) when (e.IsQmpFailure())
-        {
-            return null;
-        }
-    }
-
     /// <summary>Kills an instance found on disk (by its pid, checked) and removes its directory.</summary>
     private async Task KillInstanceAsync(QemuManifest m)
     {
-        if (QemuInstance.IsInstanceProcess(m.Pid, m.Directory))
+        if (QemuInstance.KillInstanceProcess(m.Pid, m.Directory))
         {
-            try
-            {
-                using var p = Process.GetProcessById(m.Pid);
-                p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-            }
-
             for (var i = 0; i < 100 && QemuInstance.IsInstanceProcess(m.Pid, m.Directory); i++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50), host.Time);
             }
         }
 
-        RemoveDirectory(m.Directory);
-    }
-
-    private static void RemoveDirectory(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        QemuInstance.DeleteDirectory(m.Directory);
     }
 }

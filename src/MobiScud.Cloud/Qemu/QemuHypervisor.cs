@@ -135,19 +135,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     public async Task<string?> QueryQemuStatusAsync(PvmId pvm, CancellationToken ct = default)
     {
         var active = _table.Find(pvm)?.Active;
-        if (active is null || active.Exited.IsCompleted)
-        {
-            return null;
-        }
-
-        try
-        {
-            return (await active.Qmp.SendAsync(new QueryStatus(), TimeSpan.FromSeconds(10), ct)).Status;
-        }
-        catch (Exception e) when (e.IsQmpFailure() || e is IOException or ObjectDisposedException)
-        {
-            return null;
-        }
+        return active is null || active.Exited.IsCompleted ? null : (await active.TryQueryStatusAsync(ct))?.Status;
     }
 
     /// <summary>Bytes of the PVM's RAM that are not zero (dumps its memory; the guest pauses for a moment).</summary>
@@ -345,23 +333,9 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             return;
         }
 
-        try
+        if (await SetRunStateAsync(entry, new Cont(), PvmState.Suspended, PvmState.Running, ct))
         {
-            await entry.Active.Qmp.SendAsync(new Cont(), null, ct);
-            lock (_table.Gate)
-            {
-                if (entry.State == PvmState.Suspended)
-                {
-                    entry.State = PvmState.Running;
-                }
-            }
-
-            _manifests.Write(entry, entry.Active);
             Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, entry.Address));
-        }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
-        {
-            Fail(entry, $"resume failed: {e.Message}");
         }
     }
 
@@ -374,23 +348,35 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             return;
         }
 
+        await SetRunStateAsync(entry, new Stop(), PvmState.Running, PvmState.Suspended, ct);
+    }
+
+    /// <summary>
+    /// Sends `cont` or `stop` to the PVM's live QEMU; then a PVM still <paramref name="from"/> is <paramref name="to"/>
+    /// (a migration or failure meanwhile keeps its own state). False when QEMU did not do it: the PVM failed.
+    /// </summary>
+    private async Task<bool> SetRunStateAsync(PvmEntry entry, QmpBareCommand command, PvmState from, PvmState to, CancellationToken ct)
+    {
         try
         {
-            await entry.Active.Qmp.SendAsync(new Stop(), null, ct);
-            lock (_table.Gate)
-            {
-                if (entry.State == PvmState.Running)
-                {
-                    entry.State = PvmState.Suspended;
-                }
-            }
-
-            _manifests.Write(entry, entry.Active);
+            await entry.Active!.Qmp.SendAsync(command, null, ct);
         }
         catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
         {
-            Fail(entry, $"suspend failed: {e.Message}");
+            Fail(entry, $"{(command is Cont ? "resume" : "suspend")} failed: {e.Message}");
+            return false;
         }
+
+        lock (_table.Gate)
+        {
+            if (entry.State == from)
+            {
+                entry.State = to;
+            }
+        }
+
+        _manifests.Write(entry, entry.Active!);
+        return true;
     }
 
     private async Task DestroyAsync(PvmId pvm)
@@ -417,32 +403,13 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         lock (_table.Gate)
         {
-            string? refusal = null;
-            if (!_table.TryGet(m.Pvm, out var entry) || entry.Active is null)
-            {
-                refusal = $"{m.Pvm} does not exist";
-            }
-            else if (entry.Site != m.From)
-            {
-                refusal = $"{m.Pvm} is at site {entry.Site}, not {m.From}";
-            }
-            else if (entry.Migration is not null)
-            {
-                refusal = $"{m.Pvm} is already migrating ({entry.Migration.Id})";
-            }
-            else if (entry.State is not (PvmState.Running or PvmState.Suspended))
-            {
-                refusal = $"{m.Pvm} is {entry.State}";
-            }
-            else if (!_sites.Contains(m.To))
-            {
-                refusal = $"unknown destination site {m.To}";
-            }
-            else if (m.To == m.From)
-            {
-                refusal = $"source and destination are both {m.To}";
-            }
-
+            var refusal = !_table.TryGet(m.Pvm, out var entry) || entry.Active is null ? $"{m.Pvm} does not exist"
+                : entry.Site != m.From ? $"{m.Pvm} is at site {entry.Site}, not {m.From}"
+                : entry.Migration is not null ? $"{m.Pvm} is already migrating ({entry.Migration.Id})"
+                : entry.State is not (PvmState.Running or PvmState.Suspended) ? $"{m.Pvm} is {entry.State}"
+                : !_sites.Contains(m.To) ? $"unknown destination site {m.To}"
+                : m.To == m.From ? $"source and destination are both {m.To}"
+                : null;
             if (refusal is not null)
             {
                 Emit(new MigrationFailed(Now, m.Migration, refusal));

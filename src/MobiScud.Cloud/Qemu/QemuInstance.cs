@@ -88,23 +88,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>True once <see cref="StopAsync"/> began: an exit from then on is not a crash.</summary>
     public bool Stopping => Volatile.Read(ref _stopping) != 0;
 
-    public string StderrTail
-    {
-        get
-        {
-            if (Detached)
-            {
-                var text = ReadShared(Path.Combine(Directory, StderrFile)).Trim();
-                return text.Length > 600 ? text[^600..] : text;
-            }
-
-            lock (_stderr)
-            {
-                var s = _stderr.ToString().Trim();
-                return s.Length > 600 ? s[^600..] : s;
-            }
-        }
-    }
+    public string StderrTail => Tail((Detached ? ReadShared(Path.Combine(Directory, StderrFile)) : CapturedStderr()).Trim(), 600);
 
     /// <summary>
     /// QEMU's command line. With <paramref name="dataNic"/>, a second virtio-net on its tap (after the disk, so the
@@ -168,9 +152,10 @@ public sealed class QemuInstance : IAsyncDisposable
             f.SetLength((long)spec.DiskMiB * 1024 * 1024);
         }
 
+        var arguments = BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments);
         if (detached)
         {
-            return await StartDetachedAsync(qemuBinary, BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments), site, directory, disk, ports, spec, dataNic, time, ct);
+            return await StartDetachedAsync(qemuBinary, arguments, site, directory, disk, ports, spec, dataNic, time, ct);
         }
 
         var psi = new ProcessStartInfo(qemuBinary)
@@ -181,22 +166,8 @@ public sealed class QemuInstance : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        foreach (var a in BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p;
-        try
-        {
-            p = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            p.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
-        }
-
+        var p = ToolProcess.Start(psi, arguments, $"{qemuBinary} (apt-get install -y qemu-system-x86)");
+        p.EnableRaisingEvents = true;
         var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic, time);
         p.Exited += (_, _) =>
         {
@@ -235,7 +206,7 @@ public sealed class QemuInstance : IAsyncDisposable
 
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct, instance._time);
+            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance._time);
             var first = await Task.WhenAny(connect, instance.Exited);
             if (first != connect)
             {
@@ -355,16 +326,19 @@ public sealed class QemuInstance : IAsyncDisposable
     }
 
     /// <summary>Kills the QEMU whose pidfile is in <paramref name="directory"/>, if it really is that QEMU; true if one was killed.</summary>
-    public static bool KillByPidFile(string directory)
+    public static bool KillByPidFile(string directory) => ReadPid(directory) is { } pid && KillInstanceProcess(pid, directory);
+
+    /// <summary>Kills <paramref name="pid"/> if it is the QEMU of <paramref name="directory"/> (it may not be our child); true if it was.</summary>
+    public static bool KillInstanceProcess(int pid, string directory)
     {
-        if (ReadPid(directory) is not { } p || !IsInstanceProcess(p, directory))
+        if (!IsInstanceProcess(pid, directory))
         {
             return false;
         }
 
         try
         {
-            using var proc = Process.GetProcessById(p);
+            using var proc = Process.GetProcessById(pid);
             proc.Kill();
             return true;
         }
@@ -449,6 +423,19 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
+    /// <summary>query-status of this QEMU, or null when it does not answer (gone, refused, garbled).</summary>
+    internal async Task<VmRunStatus?> TryQueryStatusAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            return await Qmp.SendAsync(new QueryStatus(), TimeSpan.FromSeconds(10), ct);
+        }
+        catch (Exception e) when (e.IsQmpFailure() || e is IOException or ObjectDisposedException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Waits for the guest's ready line on the serial console.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
     {
@@ -480,25 +467,17 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
-    public string ReadSerialLog()
+    public string ReadSerialLog() => ReadShared(SerialLog);
+
+    private static string Tail(string s, int length = 400) => s.Length > length ? s[^length..] : s;
+
+    private string CapturedStderr()
     {
-        try
+        lock (_stderr)
         {
-            using var f = new FileStream(SerialLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var r = new StreamReader(f);
-            return r.ReadToEnd();
-        }
-        catch (FileNotFoundException)
-        {
-            return "";
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return "";
+            return _stderr.ToString();
         }
     }
-
-    private static string Tail(string s) => s.Length > 400 ? s[^400..] : s;
 
     /// <summary>Asks QEMU to quit, kills it if it does not, and removes its directory (sockets, disk, logs).</summary>
     public async Task StopAsync(bool deleteDirectory = true)
@@ -521,16 +500,19 @@ public sealed class QemuInstance : IAsyncDisposable
         await DisposeAsync();
         if (deleteDirectory)
         {
-            try
-            {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            DeleteDirectory(Directory);
+        }
+    }
+
+    /// <summary>Removes an instance directory with everything in it; one that is gone or cannot go is left as it is.</summary>
+    internal static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
@@ -541,17 +523,7 @@ public sealed class QemuInstance : IAsyncDisposable
         if (Detached)
         {
             // Not (necessarily) a child: kill by pid, after checking the pid is still this instance's QEMU.
-            if (IsInstanceProcess(ProcessId, Directory))
-            {
-                try
-                {
-                    using var p = Process.GetProcessById(ProcessId);
-                    p.Kill();
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-                {
-                }
-            }
+            KillInstanceProcess(ProcessId, Directory);
         }
         else
         {
@@ -575,7 +547,7 @@ public sealed class QemuInstance : IAsyncDisposable
             await Qmp.DisposeAsync();
         }
 
-        File.Delete(Path.Combine(Directory, "qmp.sock"));
+        File.Delete(QmpSocket);
         if (DataNic is not null && Exited.IsCompleted && Interlocked.Exchange(ref _tapDeleted, 1) == 0)
         {
             // QEMU's exit removes its tap; delete it in case something else (a leftover process) still holds it.
@@ -586,38 +558,8 @@ public sealed class QemuInstance : IAsyncDisposable
     }
 
     /// <summary>Kills QEMU processes left behind in <paramref name="siteDirectory"/> by a previous run that died (pidfiles).</summary>
-    public static int KillLeftovers(string siteDirectory)
-    {
-        var killed = 0;
-        if (!System.IO.Directory.Exists(siteDirectory))
-        {
-            return 0;
-        }
-
-        foreach (var pidfile in System.IO.Directory.EnumerateFiles(siteDirectory, PidFile, SearchOption.AllDirectories))
-        {
-            if (!int.TryParse(File.ReadAllText(pidfile).Trim(), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (cmdline.Contains("qemu-system", StringComparison.Ordinal) &&
-                    cmdline.Contains(Path.GetDirectoryName(pidfile)!, StringComparison.Ordinal))
-                {
-                    using var p = Process.GetProcessById(pid);
-                    p.Kill(entireProcessTree: true);
-                    killed++;
-                }
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
-            {
-                // gone already
-            }
-        }
-
-        return killed;
-    }
+    public static int KillLeftovers(string siteDirectory) =>
+        System.IO.Directory.Exists(siteDirectory)
+            ? System.IO.Directory.EnumerateFiles(siteDirectory, PidFile, SearchOption.AllDirectories).Count(f => KillByPidFile(Path.GetDirectoryName(f)!))
+            : 0;
 }

@@ -520,19 +520,10 @@ internal sealed class QemuMigration
             logger.LogWarning("mirror target {Node} is still in use after the rollback; the next migration removes it", mirrorNode);
         }
 
-        if (stateBefore == PvmState.Running)
+        // A source that does not answer is left to the supervisor, which reports it dead.
+        if (stateBefore == PvmState.Running && await src.TryQueryStatusAsync() is { Running: false })
         {
-            try
-            {
-                if (!(await src.Qmp.SendAsync(new QueryStatus(), _qmpTimeout)).Running)
-                {
-                    await src.Qmp.SendAsync(new Cont(), _qmpTimeout);
-                }
-            }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
-            {
-                // the supervisor reports a dead source
-            }
+            await src.Qmp.TrySendAsync(new Cont(), _qmpTimeout);
         }
     }
 

@@ -62,17 +62,7 @@ public sealed class QmpClient : IAsyncDisposable
             try
             {
                 await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                var client = new QmpClient(new NetworkStream(s, ownsSocket: true), s, time);
-                try
-                {
-                    await client.NegotiateAsync(timeout - time.GetElapsedTime(started), ct);
-                    return client;
-                }
-                catch
-                {
-                    await client.DisposeAsync();
-                    throw;
-                }
+                return await new QmpClient(new NetworkStream(s, ownsSocket: true), s, time).NegotiateAsync(timeout - time.GetElapsedTime(started), ct);
             }
             catch (SocketException) when (time.GetElapsedTime(started) < timeout)
             {
@@ -89,22 +79,25 @@ public sealed class QmpClient : IAsyncDisposable
     }
 
     /// <summary>Runs QMP over any stream (tests drive it with recorded transcripts); reads the greeting and negotiates.</summary>
-    public static async Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null)
+    public static Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null) =>
+        new QmpClient(stream, null, time ?? TimeProvider.System).NegotiateAsync(timeout, ct);
+
+    /// <summary>Reads the greeting and leaves capabilities negotiation; returns this client, or disposes it and throws.</summary>
+    private async Task<QmpClient> NegotiateAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var client = new QmpClient(stream, null, time ?? TimeProvider.System);
         try
         {
-            await client.NegotiateAsync(timeout, ct);
-            return client;
+            await GreetAsync(timeout, ct);
+            return this;
         }
         catch
         {
-            await client.DisposeAsync();
+            await DisposeAsync();
             throw;
         }
     }
 
-    private async Task NegotiateAsync(TimeSpan timeout, CancellationToken ct)
+    private async Task GreetAsync(TimeSpan timeout, CancellationToken ct)
     {
         var reader = new LineReader(_stream);
         using var expiry = new CancellationTokenSource(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout, _time);
