@@ -95,15 +95,11 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         QemuManifest? kept = null;
         if (actives.FirstOrDefault() is { } src)
         {
-            QemuInstance? source = null;
-            try
-            {
-                source = await QemuInstance.AdoptAsync(src, _connect, ct, host.Time);
-            }
-            catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
+            var (source, error) = await TryAdoptAsync(src, ct);
+            if (source is null)
             {
                 // Its destinations are judged below as if it had no source.
-                Problem(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {e.Message}; killed");
+                Problem(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {error}; killed");
                 await KillInstanceAsync(src);
             }
 
@@ -128,7 +124,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             {
                 if (active is null)
                 {
-                    var candidate = await TryAdoptAsync(d, ct);
+                    var (candidate, _) = await TryAdoptAsync(d, ct);
                     if (candidate is not null && (await candidate.TryQueryStatusAsync())?.Status is "running" or "paused")
                     {
                         active = candidate;
@@ -195,7 +191,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             migration = $"unanswered ({e.Message})";
         }
 
-        if (migration == "completed" && dst is not null && await TryAdoptAsync(dst, ct) is { } destination)
+        if (migration == "completed" && dst is not null && (await TryAdoptAsync(dst, ct)).Instance is { } destination)
         {
             try
             {
@@ -263,15 +259,16 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
     }
 
-    private async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, CancellationToken ct)
+    /// <summary>Reattaches to the QEMU of <paramref name="m"/>; null with the reason when it is not that QEMU or QMP does not answer.</summary>
+    private async Task<(QemuInstance? Instance, string? Error)> TryAdoptAsync(QemuManifest m, CancellationToken ct)
     {
         try
         {
-            return await QemuInstance.AdoptAsync(m, _connect, ct, host.Time);
+            return (await QemuInstance.AdoptAsync(m, _connect, ct, host.Time), null);
         }
         catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
         {
-            return null;
+            return (null, e.Message);
         }
     }
 

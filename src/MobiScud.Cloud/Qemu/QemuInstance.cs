@@ -169,20 +169,7 @@ public sealed class QemuInstance : IAsyncDisposable
         var p = ToolProcess.Start(psi, arguments, $"{qemuBinary} (apt-get install -y qemu-system-x86)");
         p.EnableRaisingEvents = true;
         var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic, time);
-        p.Exited += (_, _) =>
-        {
-            int code;
-            try
-            {
-                code = p.ExitCode;
-            }
-            catch (InvalidOperationException)
-            {
-                code = -1;
-            }
-
-            instance._exited.TrySetResult(code);
-        };
+        p.Exited += (_, _) => instance._exited.TrySetResult(ExitCodeOf(p, p.Id));
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -363,17 +350,7 @@ public sealed class QemuInstance : IAsyncDisposable
             {
                 if (!IsInstanceProcess(ProcessId, Directory))
                 {
-                    int code;
-                    try
-                    {
-                        code = _process is { HasExited: true } && _process.Id == ProcessId ? _process.ExitCode : -1;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        code = -1;
-                    }
-
-                    _exited.TrySetResult(code);
+                    _exited.TrySetResult(ExitCodeOf(_process, ProcessId));
                     return;
                 }
 
@@ -393,6 +370,19 @@ public sealed class QemuInstance : IAsyncDisposable
                 }
             }
         });
+    }
+
+    /// <summary>The exit code of <paramref name="process"/> if it has ended and is QEMU <paramref name="pid"/> (not a starter that exec'd it), else -1.</summary>
+    private static int ExitCodeOf(Process? process, int pid)
+    {
+        try
+        {
+            return process is { HasExited: true } && process.Id == pid ? process.ExitCode : -1;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
     }
 
     /// <summary>Lets a detached QEMU run on: closes QMP and stops watching it, keeps its files (the manifest says how to come back).</summary>
