@@ -75,19 +75,13 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// <summary>Registers a site; QEMU processes a crashed earlier run left in its directory are killed.</summary>
     public void AddSite(QemuSite site)
     {
-        if (site.PortCount < QemuPorts.Count)
+        var problem = site.PortCount < QemuPorts.Count ? $"port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})"
+            : _options.DataNetwork is not null && site.DataBridge is null ? $"the hypervisor has a data network ({_options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps"
+            : _options.DataNetwork is null && site.DataBridge is not null ? $"DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)"
+            : null;
+        if (problem is not null)
         {
-            throw new ArgumentException($"site {site.Id}: port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})", nameof(site));
-        }
-
-        if (_options.DataNetwork is not null && site.DataBridge is null)
-        {
-            throw new ArgumentException($"site {site.Id}: the hypervisor has a data network ({_options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps", nameof(site));
-        }
-
-        if (_options.DataNetwork is null && site.DataBridge is not null)
-        {
-            throw new ArgumentException($"site {site.Id}: DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)", nameof(site));
+            throw new ArgumentException($"site {site.Id}: {problem}", nameof(site));
         }
 
         if (site.DataBridge is { } bridge)
@@ -192,7 +186,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         PvmEntry entry;
         lock (_table.Gate)
         {
-            if (_table.TryGet(pvm, out var existing))
+            if (_table.Find(pvm) is { } existing)
             {
                 if (existing.Site == siteId && existing.State is PvmState.Running)
                 {
@@ -403,20 +397,23 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         lock (_table.Gate)
         {
-            var refusal = !_table.TryGet(m.Pvm, out var entry) || entry.Active is null ? $"{m.Pvm} does not exist"
+            var entry = _table.Find(m.Pvm);
+            var refusal = entry?.Active is null ? $"{m.Pvm} does not exist"
                 : entry.Site != m.From ? $"{m.Pvm} is at site {entry.Site}, not {m.From}"
                 : entry.Migration is not null ? $"{m.Pvm} is already migrating ({entry.Migration.Id})"
                 : entry.State is not (PvmState.Running or PvmState.Suspended) ? $"{m.Pvm} is {entry.State}"
                 : !_sites.Contains(m.To) ? $"unknown destination site {m.To}"
                 : m.To == m.From ? $"source and destination are both {m.To}"
                 : null;
-            if (refusal is not null)
+
+            // No refusal: the entry and its live instance are there.
+            if (refusal is not null || entry is not { Active: { } source })
             {
-                Emit(new MigrationFailed(Now, m.Migration, refusal));
+                Emit(new MigrationFailed(Now, m.Migration, refusal!));
                 return;
             }
 
-            var run = new QemuMigration(this, m, _options.Policy, entry, entry.Active!, entry.State);
+            var run = new QemuMigration(this, m, _options.Policy, entry, source, entry.State);
             entry.Migration = run;
             entry.State = PvmState.Migrating;
             _background.Add(run.Start());

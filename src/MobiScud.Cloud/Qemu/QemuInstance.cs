@@ -155,7 +155,8 @@ public sealed class QemuInstance : IAsyncDisposable
         var arguments = BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments);
         if (detached)
         {
-            return await StartDetachedAsync(qemuBinary, arguments, site, directory, disk, ports, spec, dataNic, time, ct);
+            var starter = StartDetached(qemuBinary, arguments, directory);
+            return await new QemuInstance(site, directory, disk, ports, spec, starter, starter.Id, detached: true, dataNic, time).ConnectAsync(ct);
         }
 
         var psi = new ProcessStartInfo(qemuBinary)
@@ -191,23 +192,7 @@ public sealed class QemuInstance : IAsyncDisposable
             instance._exited.TrySetResult(p.ExitCode);
         }
 
-        try
-        {
-            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance._time);
-            var first = await Task.WhenAny(connect, instance.Exited);
-            if (first != connect)
-            {
-                throw new InvalidOperationException($"QEMU exited with code {instance.Exited.Result} at start: {instance.StderrTail}");
-            }
-
-            instance.Qmp = await connect;
-            return instance;
-        }
-        catch
-        {
-            await instance.DisposeAsync();
-            throw;
-        }
+        return await instance.ConnectAsync(ct);
     }
 
     /// <summary>
@@ -215,41 +200,49 @@ public sealed class QemuInstance : IAsyncDisposable
     /// directory, so neither a signal to the starter's process group nor the starter's death (its pipes closing) reaches
     /// it. The pid is QEMU's own pidfile's (written before QMP listens).
     /// </summary>
-    private static async Task<QemuInstance> StartDetachedAsync(
-        string qemuBinary, IReadOnlyList<string> arguments, SiteId site, string directory, string disk, QemuPorts ports, PvmSpec spec, QemuDataNic? dataNic, TimeProvider? time, CancellationToken ct)
+    private static Process StartDetached(string qemuBinary, IReadOnlyList<string> arguments, string directory)
     {
         File.Delete(Path.Combine(directory, PidFile));
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
 
         // exec all the way: sh becomes setsid becomes QEMU (setsid forks only when already a group leader; the pidfile covers that).
-        var p = ToolProcess.Start(
+        return ToolProcess.Start(
             psi, ["-c", $"exec setsid \"$0\" \"$@\" </dev/null >>{StdoutFile} 2>>{StderrFile}", qemuBinary, .. arguments], $"{qemuBinary} through /bin/sh and setsid");
+    }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic, time);
+    /// <summary>
+    /// Connects QMP unless QEMU exits first (a detached start's starter may end while the QEMU it forked, whose pidfile
+    /// exists, lives on); a detached QEMU is watched by its pidfile's pid from then on. On failure the instance is disposed.
+    /// </summary>
+    private async Task<QemuInstance> ConnectAsync(CancellationToken ct)
+    {
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance._time);
-            var died = p.WaitForExitAsync(ct);
-            var first = await Task.WhenAny(connect, died);
-            if (first != connect && !File.Exists(Path.Combine(directory, PidFile)))
+            var connect = QmpClient.ConnectUnixAsync(QmpSocket, TimeSpan.FromSeconds(20), ct, _time);
+            var died = Detached ? _process!.WaitForExitAsync(ct) : Exited;
+            if (await Task.WhenAny(connect, died) != connect && !(Detached && File.Exists(Path.Combine(Directory, PidFile))))
             {
                 await died;
-                throw new InvalidOperationException($"QEMU exited with code {p.ExitCode} at start: {instance.StderrTail}");
+                throw new InvalidOperationException($"QEMU exited with code {ExitCodeOf(_process, _process!.Id)} at start: {StderrTail}");
             }
 
-            instance.Qmp = await connect;
-            if (ReadPid(directory) is { } real)
+            Qmp = await connect;
+            if (Detached)
             {
-                Volatile.Write(ref instance._pid, real);
+                Volatile.Write(ref _pid, ReadPid(Directory) ?? ProcessId);
+                StartWatching();
             }
 
-            instance.StartWatching();
-            return instance;
+            return this;
         }
         catch
         {
-            instance.StartWatching();
-            await instance.DisposeAsync();
+            if (Detached)
+            {
+                StartWatching();
+            }
+
+            await DisposeAsync();
             throw;
         }
     }

@@ -407,19 +407,13 @@ public sealed class QmpClient : IAsyncDisposable
         }
     }
 
-    private sealed class PendingReply(string command)
+    private sealed record PendingReply(string Command)
     {
-        public string Command { get; } = command;
-
         public TaskCompletionSource<JsonElement> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class EventWaiter(string name, Func<QmpEvent, bool> predicate)
+    private sealed record EventWaiter(string Name, Func<QmpEvent, bool> Predicate)
     {
-        public string Name { get; } = name;
-
-        public Func<QmpEvent, bool> Predicate { get; } = predicate;
-
         public TaskCompletionSource<QmpEvent> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
