@@ -102,8 +102,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 Problem(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {error}; killed");
                 await KillInstanceAsync(src);
             }
-
-            if (source is not null)
+            else
             {
                 var dst = src.MigrationSequence is { } seq ? destinations.FirstOrDefault(d => d.MigrationSequence == seq) : null;
                 (active, kept, note) = src.MigrationSequence is null ? (source, src, null) : await SettleMigrationAsync(src, source, dst, ct);
@@ -186,7 +185,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             // No status at all: `migrate` was never issued (the crash came while the destination started or the disk mirrored).
             migration = (await source.Qmp.SendAsync(new QueryMigrate(), _connect, ct)).Status ?? "not started";
         }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        catch (Exception e) when (e.IsQmpFailure())
         {
             migration = $"unanswered ({e.Message})";
         }
@@ -210,7 +209,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 host.Release(source);
                 return (destination, dst with { Role = QemuInstanceRole.Active, State = src.State }, $"migration #{seq} {src.MigrationFrom}->{src.MigrationTo} had completed: adopted at {src.MigrationTo}, source quit");
             }
-            catch (Exception e) when (e is MigrationAbort or QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e is MigrationAbort || e.IsQmpFailure())
             {
                 await destination.StopAsync();
                 dst = null;

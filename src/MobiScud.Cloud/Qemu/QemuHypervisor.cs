@@ -224,7 +224,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         try
         {
-            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, _shutdown.Token, null, entry.Address);
+            var instance = await _launcher.StartAsync(entry.Pvm, _table.SpecOf(entry.Pvm), entry.Site, incoming: false, sharedDisk: null, entry.Address, _shutdown.Token);
             lock (_table.Gate)
             {
                 if (entry.Destroyed)
@@ -355,7 +355,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         {
             await entry.Active!.Qmp.SendAsync(command, null, ct);
         }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        catch (Exception e) when (e.IsQmpFailure())
         {
             Fail(entry, $"{(command is Cont ? "resume" : "suspend")} failed: {e.Message}");
             return false;
@@ -389,7 +389,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         if (entry.Active is { } active)
         {
             await active.StopAsync();
-            Release(active);
+            _sites.Free(active.Site, active.Ports);
         }
     }
 
@@ -440,15 +440,10 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         return await new QemuAdoption(this, _sites).RunAsync(ct);
     }
 
-    private Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
-        _launcher.StartAsync(pvm, _table.SpecOf(pvm), siteId, incoming, sharedDisk, dataAddress, ct);
-
-    private void Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
-
     Task<QemuInstance> IQemuHost.StartInstanceAsync(PvmId pvm, SiteId site, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
-        StartInstanceAsync(pvm, site, incoming, ct, sharedDisk, dataAddress);
+        _launcher.StartAsync(pvm, _table.SpecOf(pvm), site, incoming, sharedDisk, dataAddress, ct);
 
-    void IQemuHost.Release(QemuInstance instance) => Release(instance);
+    void IQemuHost.Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
 
     void IQemuHost.Supervise(PvmEntry entry, QemuInstance instance) => Supervise(entry, instance);
 

@@ -468,15 +468,8 @@ public sealed class QemuInstance : IAsyncDisposable
         Interlocked.Exchange(ref _stopping, 1);
         if (!Exited.IsCompleted && Qmp is not null)
         {
-            try
-            {
-                await Qmp.SendAsync(new Quit(), TimeSpan.FromSeconds(2));
-            }
-            catch (Exception e) when (e is QmpConnectionClosedException or QmpTimeoutException or QmpException or QmpProtocolException)
-            {
-                // QEMU drops the connection as it quits; anything else is handled by the kill below.
-            }
-
+            // QEMU drops the connection as it quits; anything else is handled by the kill below.
+            await Qmp.TrySendAsync(new Quit(), TimeSpan.FromSeconds(2));
             await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3), _time));
         }
 

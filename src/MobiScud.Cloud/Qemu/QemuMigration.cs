@@ -491,7 +491,7 @@ internal sealed class QemuMigration
                     break;
                 }
             }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e.IsQmpFailure())
             {
                 break;
             }
@@ -509,7 +509,7 @@ internal sealed class QemuMigration
                 await src.Qmp.SendAsync(new BlockJobCancel(mirrorJob, Force: true), _qmpTimeout);
                 await Task.WhenAny(done, cancelled);
             }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e.IsQmpFailure())
             {
                 logger.LogDebug("mirror job {Job} not cancelled (already gone?): {Error}", mirrorJob, e.Message);
             }
