@@ -205,25 +205,16 @@ internal sealed record MigrateSetCapabilities(
     [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpVoidCommand("migrate-set-capabilities");
 
 /// <summary>migrate-set-parameters; null members are left out (QEMU keeps its current value).</summary>
-internal sealed record MigrateSetParameters() : QmpVoidCommand("migrate-set-parameters")
+/// <param name="DowntimeLimit">Milliseconds.</param>
+/// <param name="MultifdCompression">"none", "zlib" or "zstd".</param>
+internal sealed record MigrateSetParameters(
+    [property: JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MaxBandwidth = null,
+    [property: JsonPropertyName("downtime-limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DowntimeLimit = null,
+    [property: JsonPropertyName("xbzrle-cache-size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? XbzrleCacheSize = null,
+    [property: JsonPropertyName("multifd-channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MultifdChannels = null,
+    [property: JsonPropertyName("multifd-compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? MultifdCompression = null)
+    : QmpVoidCommand("migrate-set-parameters")
 {
-    [JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? MaxBandwidth { get; init; }
-
-    /// <summary>Milliseconds.</summary>
-    [JsonPropertyName("downtime-limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? DowntimeLimit { get; init; }
-
-    [JsonPropertyName("xbzrle-cache-size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? XbzrleCacheSize { get; init; }
-
-    [JsonPropertyName("multifd-channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public int? MultifdChannels { get; init; }
-
-    /// <summary>"none", "zlib" or "zstd".</summary>
-    [JsonPropertyName("multifd-compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? MultifdCompression { get; init; }
-
     [JsonIgnore]
     public bool IsEmpty => this == new MigrateSetParameters();
 }
@@ -251,24 +242,14 @@ internal static class MigrationEvents
 }
 
 /// <summary>query-migrate's MigrationInfo, the part we use. Members QEMU leaves out read as null (times, counts: zero).</summary>
-internal sealed record MigrationInfo
+/// <param name="Status">"setup", "active", "completed", "failed", "cancelled", ...; null: no migration was ever started.</param>
+internal sealed record MigrationInfo(
+    [property: JsonPropertyName("status")] string? Status = null,
+    [property: JsonPropertyName("error-desc")] string? ErrorDesc = null,
+    [property: JsonPropertyName("total-time")] long? TotalTimeMs = null,
+    [property: JsonPropertyName("downtime")] long? DowntimeMs = null,
+    [property: JsonPropertyName("ram")] MigrationRamStats? Ram = null)
 {
-    /// <summary>"setup", "active", "completed", "failed", "cancelled", ...; null: no migration was ever started.</summary>
-    [JsonPropertyName("status")]
-    public string? Status { get; init; }
-
-    [JsonPropertyName("error-desc")]
-    public string? ErrorDesc { get; init; }
-
-    [JsonPropertyName("total-time")]
-    public long? TotalTimeMs { get; init; }
-
-    [JsonPropertyName("downtime")]
-    public long? DowntimeMs { get; init; }
-
-    [JsonPropertyName("ram")]
-    public MigrationRamStats? Ram { get; init; }
-
     public TimeSpan TotalTime => TimeSpan.FromMilliseconds(TotalTimeMs ?? 0);
 
     public TimeSpan Downtime => TimeSpan.FromMilliseconds(DowntimeMs ?? 0);
@@ -280,14 +261,9 @@ internal sealed record MigrationInfo
 }
 
 /// <summary>query-migrate's "ram" member (MigrationStats), the part we use.</summary>
-internal sealed record MigrationRamStats
-{
-    [JsonPropertyName("transferred")]
-    public long Transferred { get; init; }
-
-    [JsonPropertyName("dirty-sync-count")]
-    public long DirtySyncCount { get; init; }
-}
+internal sealed record MigrationRamStats(
+    [property: JsonPropertyName("transferred")] long Transferred = 0,
+    [property: JsonPropertyName("dirty-sync-count")] long DirtySyncCount = 0);
 
 // ---- run state ----
 
