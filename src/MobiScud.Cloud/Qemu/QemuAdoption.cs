@@ -22,13 +22,8 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         var found = new List<QemuManifest>();
         foreach (var site in sites.All())
         {
-            foreach (var dir in Directory.EnumerateDirectories(site.Directory))
-            {
-                if (Check(site, dir) is { } m)
-                {
-                    found.Add(m);
-                }
-            }
+            // Check reports (and removes) each directory that cannot be adopted.
+            found.AddRange(Directory.EnumerateDirectories(site.Directory).Select(dir => Check(site, dir)).OfType<QemuManifest>());
         }
 
         foreach (var group in found.GroupBy(m => m.Pvm))

@@ -236,7 +236,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 entry.Active = instance;
             }
 
-            Supervise(entry, instance);
+            Track(SuperviseAsync(entry, instance));
             await instance.WaitReadyAsync(_options.BootTimeout, _shutdown.Token);
             if (entry.Address is { } address)
             {
@@ -286,8 +286,6 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     }
 
     /// <summary>A QEMU that exits while it is the PVM's live instance has crashed: tell the MC.</summary>
-    private void Supervise(PvmEntry entry, QemuInstance instance) => Track(SuperviseAsync(entry, instance));
-
     private async Task SuperviseAsync(PvmEntry entry, QemuInstance instance)
     {
         // Ends at shutdown too: DisposeAsync awaits the tracked work before it stops (or detaches) the QEMUs.
@@ -445,7 +443,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
 
     void IQemuHost.Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
 
-    void IQemuHost.Supervise(PvmEntry entry, QemuInstance instance) => Supervise(entry, instance);
+    void IQemuHost.Supervise(PvmEntry entry, QemuInstance instance) => Track(SuperviseAsync(entry, instance));
 
     void IQemuHost.Emit(ControlEvent e) => Emit(e);
 
@@ -483,19 +481,16 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         }
 
         await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        List<QemuInstance> instances;
-        List<QemuInstance> kept;
+        List<(QemuInstance Instance, bool Keep)> live;
         lock (_table.Gate)
         {
             // Detached: running and suspended PVMs (migrations were rolled back above) stay up for the next process;
             // a PVM still booting has no manifest yet and goes.
             bool Keep(PvmEntry e) => _options.Detached && e.State is PvmState.Running or PvmState.Suspended && !e.Active!.Exited.IsCompleted;
-            var live = _table.RemoveAll().Where(e => e.Active is not null).ToList();
-            instances = [.. live.Where(e => !Keep(e)).Select(e => e.Active!)];
-            kept = [.. live.Where(Keep).Select(e => e.Active!)];
+            live = [.. _table.RemoveAll().Where(e => e.Active is not null).Select(e => (e.Active!, Keep(e)))];
         }
 
-        await Task.WhenAll(instances.Select(i => i.StopAsync()).Concat(kept.Select(i => i.DetachAsync())));
+        await Task.WhenAll(live.Select(l => l.Keep ? l.Instance.DetachAsync() : l.Instance.StopAsync()));
         _events.Writer.TryComplete();
     }
 }

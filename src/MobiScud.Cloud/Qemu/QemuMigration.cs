@@ -328,7 +328,6 @@ internal sealed class QemuMigration
             if (dst.Exited.IsCompleted && !cancelled)
             {
                 // The source notices a dead peer only when its socket errors; cancel so it stops trying now.
-                cancelled = true;
                 await _src.Qmp.TrySendAsync(new MigrateCancel(), _qmpTimeout);
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
             }
