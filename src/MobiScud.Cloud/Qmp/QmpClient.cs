@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace MobiScud.Cloud.Qmp;
 
@@ -163,26 +164,11 @@ public sealed class QmpClient : IAsyncDisposable
                 throw new QmpConnectionClosedException($"QMP '{command}': {_closeReason}");
             }
 
-            var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
-            {
-                w.WriteStartObject();
-                w.WriteString("execute", command);
-                if (arguments is not null)
-                {
-                    w.WritePropertyName("arguments");
-                    JsonSerializer.Serialize(w, arguments, arguments.GetType());
-                }
-
-                w.WriteString("id", id);
-                w.WriteEndObject();
-            }
-
-            buffer.WriteByte((byte)'\n');
+            byte[] line = [.. JsonSerializer.SerializeToUtf8Bytes(new Request(command, arguments, id)), (byte)'\n'];
             await _writeLock.WaitAsync(ct);
             try
             {
-                await _stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+                await _stream.WriteAsync(line, ct);
                 await _stream.FlushAsync(ct);
             }
             catch (IOException e)
@@ -406,6 +392,12 @@ public sealed class QmpClient : IAsyncDisposable
             _closed.TrySetResult();
         }
     }
+
+    /// <summary>One command as QEMU reads it; the arguments (serialized as their runtime type) are left out when null.</summary>
+    private sealed record Request(
+        [property: JsonPropertyName("execute")] string Execute,
+        [property: JsonPropertyName("arguments"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Arguments,
+        [property: JsonPropertyName("id")] string Id);
 
     private sealed record PendingReply(string Command)
     {
