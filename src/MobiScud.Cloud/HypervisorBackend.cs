@@ -11,14 +11,23 @@ namespace MobiScud.Cloud;
 /// </summary>
 public sealed class HypervisorBackend : IPvmBackend, IAsyncDisposable
 {
-    private readonly IHypervisor _hypervisor;
+    private readonly Task<IHypervisor> _hypervisor;
+    private readonly Action<UeEvent>? _observe;
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _forward;
 
     public HypervisorBackend(IHypervisor hypervisor)
+        : this(Task.FromResult(hypervisor), null)
+    {
+    }
+
+    /// <param name="hypervisor">The hypervisor once it is up (one built when its service starts): commands and the inventory wait for it.</param>
+    /// <param name="observe">Sees every outcome as it is forwarded (e.g. the dashboard's migration progress).</param>
+    public HypervisorBackend(Task<IHypervisor> hypervisor, Action<UeEvent>? observe)
     {
         _hypervisor = hypervisor;
+        _observe = observe;
         _forward = Task.Run(ForwardAsync, CancellationToken.None);
     }
 
@@ -26,24 +35,26 @@ public sealed class HypervisorBackend : IPvmBackend, IAsyncDisposable
 
     public async Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
-        await _hypervisor.ExecuteAsync(command, ct);
+        await (await _hypervisor.WaitAsync(ct)).ExecuteAsync(command, ct);
         return null;
     }
 
-    public Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default) =>
-        Task.FromResult<IReadOnlyList<PvmInventoryItem>>(
-        [
-            .. _hypervisor.Query().Select(p => new PvmInventoryItem(p.Ue, p.Pvm, p.Site, p.State is PvmState.Running or PvmState.Migrating, p.Address, p.Migration, p.MigrationTarget)),
-        ]);
+    public async Task<IReadOnlyList<PvmInventoryItem>> InventoryAsync(CancellationToken ct = default) =>
+    [
+        .. (await _hypervisor.WaitAsync(ct)).Query().Select(p => new PvmInventoryItem(p.Ue, p.Pvm, p.Site, p.State is PvmState.Running or PvmState.Migrating, p.Address, p.Migration, p.MigrationTarget)),
+    ];
 
     private async Task ForwardAsync()
     {
         try
         {
-            await foreach (var e in _hypervisor.Events.ReadAllAsync(_stop.Token))
+            var hypervisor = await _hypervisor.WaitAsync(_stop.Token);
+            await foreach (var e in hypervisor.Events.ReadAllAsync(_stop.Token))
             {
                 // Every outcome a hypervisor reports concerns one UE's PVM.
-                _outcomes.Writer.TryWrite(e as UeEvent ?? throw new InvalidOperationException($"the hypervisor reported {e.GetType().Name}, which concerns no UE"));
+                var outcome = e as UeEvent ?? throw new InvalidOperationException($"the hypervisor reported {e.GetType().Name}, which concerns no UE");
+                _observe?.Invoke(outcome);
+                _outcomes.Writer.TryWrite(outcome);
             }
 
             _outcomes.Writer.TryComplete();

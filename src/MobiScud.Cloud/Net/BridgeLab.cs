@@ -60,14 +60,8 @@ public sealed class BridgeLab : IDisposable
             for (var i = 0; i < siteCount; i++)
             {
                 var letter = (char)('a' + i);
-                if (rootBridgeSites?.Contains(i) == true)
-                {
-                    lab.AddRootSite($"{prefix}{letter}br", $"{prefix}{letter}p", $"{prefix}{letter}c");
-                }
-                else
-                {
-                    lab.AddSite($"{prefix}{letter}s", $"{prefix}{letter}c");
-                }
+                var root = rootBridgeSites?.Contains(i) == true;
+                lab.AddSite(root ? null : $"{prefix}{letter}s", root ? $"{prefix}{letter}br" : "br0", root ? $"{prefix}{letter}p" : "p0", $"{prefix}{letter}c");
             }
 
             return lab;
@@ -111,40 +105,34 @@ public sealed class BridgeLab : IDisposable
         NetNamespace.Ip(ns, "link", "set", "lo", "up");
     }
 
-    private void AddSite(string siteNs, string clientNs)
+    /// <summary>A site whose bridge is in namespace <paramref name="siteNs"/>, or in this process's own (null).</summary>
+    private void AddSite(string? siteNs, string bridge, string port, string clientNs)
     {
-        AddNamespace(siteNs);
-        AddNamespace(clientNs);
-        const string bridge = "br0";
-        NetNamespace.Ip(siteNs, "link", "add", bridge, "type", "bridge");
-        NetNamespace.Ip(siteNs, "link", "set", bridge, "up");
-        NetNamespace.Ip(siteNs, "link", "add", "p0", "type", "veth", "peer", "name", "c0", "netns", clientNs);
-        NetNamespace.Ip(siteNs, "link", "set", "p0", "master", bridge, "up");
-        AddClient(clientNs);
-        Sites.Add(new BridgeLabSite(siteNs, clientNs, bridge, "p0"));
-    }
-
-    private void AddRootSite(string bridge, string port, string clientNs)
-    {
-        if (bridge.Length > QemuDataNic.MaxTapName)
+        if (siteNs is not null)
+        {
+            AddNamespace(siteNs);
+        }
+        else if (bridge.Length > QemuDataNic.MaxTapName)
         {
             throw new ArgumentException($"root bridge name {bridge} is longer than 15 characters: use a shorter lab prefix");
         }
-
-        foreach (var link in new[] { bridge, port })
+        else
         {
-            NetNamespace.TryIp(null, "link", "del", link); // left by an earlier process with the same pid
+            NetNamespace.TryIp(null, "link", "del", bridge); // left by an earlier process with the same pid
+            NetNamespace.TryIp(null, "link", "del", port);
         }
 
+        // Links in our own namespace are deleted one by one at disposal; a site namespace takes its own with it.
+        var created = siteNs is null ? _rootLinks : [];
         AddNamespace(clientNs);
-        NetNamespace.Ip(null, "link", "add", bridge, "type", "bridge");
-        _rootLinks.Add(bridge);
-        NetNamespace.Ip(null, "link", "set", bridge, "up");
-        NetNamespace.Ip(null, "link", "add", port, "type", "veth", "peer", "name", "c0", "netns", clientNs);
-        _rootLinks.Add(port);
-        NetNamespace.Ip(null, "link", "set", port, "master", bridge, "up");
+        NetNamespace.Ip(siteNs, "link", "add", bridge, "type", "bridge");
+        created.Add(bridge);
+        NetNamespace.Ip(siteNs, "link", "set", bridge, "up");
+        NetNamespace.Ip(siteNs, "link", "add", port, "type", "veth", "peer", "name", "c0", "netns", clientNs);
+        created.Add(port);
+        NetNamespace.Ip(siteNs, "link", "set", port, "master", bridge, "up");
         AddClient(clientNs);
-        Sites.Add(new BridgeLabSite(null, clientNs, bridge, port));
+        Sites.Add(new BridgeLabSite(siteNs, clientNs, bridge, port));
     }
 
     private void AddClient(string clientNs)
@@ -155,16 +143,7 @@ public sealed class BridgeLab : IDisposable
         NetNamespace.Ip(clientNs, "addr", "add", $"{RemoteAddress}/32", "dev", "lo");
 
         // The gateway answers no ARP (arp_ignore 8): a guest reaches it only through the static entry its /init installs.
-        RunIn(clientNs, "sh", "-c", "echo 8 > /proc/sys/net/ipv4/conf/c0/arp_ignore");
-    }
-
-    private static void RunIn(string ns, params string[] command)
-    {
-        var (code, _, stderr) = NetNamespace.TryIp(null, ["netns", "exec", ns, .. command]);
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"`ip netns exec {ns} {string.Join(' ', command)}` failed ({code}): {stderr.Trim()}");
-        }
+        NetNamespace.Ip(null, "netns", "exec", clientNs, "sh", "-c", "echo 8 > /proc/sys/net/ipv4/conf/c0/arp_ignore");
     }
 
     public void Dispose()

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using MobiScud.Cloud.Net;
 
 namespace MobiScud.Cloud.Qemu;
 
@@ -152,7 +153,7 @@ internal static class DataLinks
             throw new ArgumentException($"site {site}: network namespace '{ns}' of data bridge {b.Bridge} does not exist (/run/netns/{ns})");
         }
 
-        var (code, stdout, stderr) = Ip(b.Namespace, ["-d", "link", "show", "dev", b.Bridge]);
+        var (code, stdout, stderr) = NetNamespace.TryIp(b.Namespace, ["-d", "link", "show", "dev", b.Bridge]);
         if (code != 0)
         {
             throw new ArgumentException($"site {site}: data bridge {b.Bridge}{In(b)} does not exist: {stderr.Trim()}");
@@ -170,20 +171,20 @@ internal static class DataLinks
         var b = nic.Attachment;
         if (b.Namespace is { } ns)
         {
-            await RunIpAsync(null, ["link", "set", "dev", nic.Tap, "netns", ns], ct);
+            await Task.Run(() => NetNamespace.Ip(null, ["link", "set", "dev", nic.Tap, "netns", ns]), ct);
         }
 
-        await RunIpAsync(b.Namespace, ["link", "set", "dev", nic.Tap, "master", b.Bridge, "up"], ct);
+        await Task.Run(() => NetNamespace.Ip(b.Namespace, ["link", "set", "dev", nic.Tap, "master", b.Bridge, "up"]), ct);
     }
 
     /// <summary>Deletes the tap if it is still there (QEMU's exit normally removes it); true if it was.</summary>
     public static bool Delete(QemuDataNic nic)
     {
-        var (code, _, _) = Ip(nic.Attachment.Namespace, ["link", "del", "dev", nic.Tap]);
+        var (code, _, _) = NetNamespace.TryIp(nic.Attachment.Namespace, ["link", "del", "dev", nic.Tap]);
         if (nic.Attachment.Namespace is not null)
         {
             // A tap not yet moved is still in our own namespace.
-            var (rootCode, _, _) = Ip(null, ["link", "del", "dev", nic.Tap]);
+            var (rootCode, _, _) = NetNamespace.TryIp(null, ["link", "del", "dev", nic.Tap]);
             return code == 0 || rootCode == 0;
         }
 
@@ -191,15 +192,4 @@ internal static class DataLinks
     }
 
     private static string In(QemuDataBridge b) => b.Namespace is null ? "" : $" in namespace {b.Namespace}";
-
-    private static async Task RunIpAsync(string? ns, string[] args, CancellationToken ct)
-    {
-        var (code, _, stderr) = await Task.Run(() => Ip(ns, args), ct);
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"`ip {(ns is null ? "" : $"-n {ns} ")}{string.Join(' ', args)}` failed ({code}): {stderr.Trim()}");
-        }
-    }
-
-    private static (int Code, string StdOut, string StdErr) Ip(string? ns, string[] args) => Net.NetNamespace.TryIp(ns, args);
 }

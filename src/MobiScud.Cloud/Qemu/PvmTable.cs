@@ -57,15 +57,13 @@ internal sealed class PvmTable(PvmSpec defaultSpec, QemuDataNetwork? dataNetwork
         }
     }
 
-    public bool TryGet(PvmId pvm, out PvmEntry entry)
+    public PvmEntry? Find(PvmId pvm)
     {
         lock (Gate)
         {
-            return _entries.TryGetValue(pvm, out entry!);
+            return _entries.GetValueOrDefault(pvm);
         }
     }
-
-    public PvmEntry? Find(PvmId pvm) => TryGet(pvm, out var e) ? e : null;
 
     public IReadOnlyList<PvmReport> Statuses()
     {

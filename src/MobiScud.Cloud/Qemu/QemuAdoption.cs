@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using MobiScud.Cloud.Qmp;
 using MobiScud.Control.Model;
@@ -23,13 +22,8 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         var found = new List<QemuManifest>();
         foreach (var site in sites.All())
         {
-            foreach (var dir in Directory.EnumerateDirectories(site.Directory))
-            {
-                if (Check(site, dir) is { } m)
-                {
-                    found.Add(m);
-                }
-            }
+            // Check reports (and removes) each directory that cannot be adopted.
+            found.AddRange(Directory.EnumerateDirectories(site.Directory).Select(dir => Check(site, dir)).OfType<QemuManifest>());
         }
 
         foreach (var group in found.GroupBy(m => m.Pvm))
@@ -48,7 +42,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 {
                     Problem(QemuManifest.PathIn(m.Directory), $"adoption of {m.Pvm} failed: {e.Message}; its QEMU was killed");
                     QemuInstance.KillByPidFile(m.Directory);
-                    RemoveDirectory(m.Directory);
+                    QemuInstance.DeleteDirectory(m.Directory);
                 }
             }
         }
@@ -62,37 +56,23 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         var path = QemuManifest.PathIn(dir);
         if (!File.Exists(path))
         {
-            var killed = QemuInstance.KillByPidFile(dir);
-            Problem(dir, $"no {QemuManifest.FileName} (a PVM that never finished booting, or not a detached instance){(killed ? "; killed its QEMU" : "")}; directory removed");
-            RemoveDirectory(dir);
-            return null;
+            return Discard(dir, dir, $"no {QemuManifest.FileName} (a PVM that never finished booting, or not a detached instance)");
         }
 
         var m = QemuManifest.TryRead(path, out var error);
-        if (m is null)
-        {
-            var killed = QemuInstance.KillByPidFile(dir);
-            Problem(path, $"{error}{(killed ? "; killed the QEMU of its pidfile" : "")}; instance directory removed");
-            RemoveDirectory(dir);
-            return null;
-        }
+        return m is null ? Discard(dir, path, error!)
+            : Path.GetFullPath(m.Directory) != dir || m.Site != site.Id.Value ? Discard(dir, path, $"names directory {m.Directory} at site {m.Site}, but lies in {dir} of site {site.Id}")
+            : !QemuInstance.IsInstanceProcess(m.Pid, dir) ? Discard(dir, path, $"QEMU pid {m.Pid} of {m.Pvm} is not running (the PVM's memory is lost; the MC boots it afresh)")
+            : m;
+    }
 
-        if (Path.GetFullPath(m.Directory) != dir || m.Site != site.Id.Value)
-        {
-            Problem(path, $"names directory {m.Directory} at site {m.Site}, but lies in {dir} of site {site.Id}; instance directory removed");
-            QemuInstance.KillByPidFile(dir);
-            RemoveDirectory(dir);
-            return null;
-        }
-
-        if (!QemuInstance.IsInstanceProcess(m.Pid, dir))
-        {
-            Problem(path, $"QEMU pid {m.Pid} of {m.Pvm} is not running (the PVM's memory is lost; the MC boots it afresh); instance directory removed");
-            RemoveDirectory(dir);
-            return null;
-        }
-
-        return m;
+    /// <summary>Reports an instance directory that cannot be adopted, kills the QEMU of its pidfile (if it is one) and removes it.</summary>
+    private QemuManifest? Discard(string dir, string path, string problem)
+    {
+        var killed = QemuInstance.KillByPidFile(dir);
+        Problem(path, $"{problem}{(killed ? "; killed the QEMU of its pidfile" : "")}; instance directory removed");
+        QemuInstance.DeleteDirectory(dir);
+        return null;
     }
 
     private async Task<QemuAdoptedPvm?> AdoptPvmAsync(List<QemuManifest> manifests, CancellationToken ct)
@@ -110,19 +90,14 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         QemuManifest? kept = null;
         if (actives.FirstOrDefault() is { } src)
         {
-            QemuInstance? source = null;
-            try
-            {
-                source = await QemuInstance.AdoptAsync(src, _connect, ct, host.Time);
-            }
-            catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
+            var (source, error) = await TryAdoptAsync(src, ct);
+            if (source is null)
             {
                 // Its destinations are judged below as if it had no source.
-                Problem(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {e.Message}; killed");
+                Problem(QemuManifest.PathIn(src.Directory), $"QMP of {src.Pvm} (pid {src.Pid}) does not answer: {error}; killed");
                 await KillInstanceAsync(src);
             }
-
-            if (source is not null)
+            else
             {
                 var dst = src.MigrationSequence is { } seq ? destinations.FirstOrDefault(d => d.MigrationSequence == seq) : null;
                 (active, kept, note) = src.MigrationSequence is null ? (source, src, null) : await SettleMigrationAsync(src, source, dst, ct);
@@ -143,8 +118,8 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             {
                 if (active is null)
                 {
-                    var candidate = await TryAdoptAsync(d, ct);
-                    if (candidate is not null && await StatusAsync(candidate) is "running" or "paused")
+                    var (candidate, _) = await TryAdoptAsync(d, ct);
+                    if (candidate is not null && (await candidate.TryQueryStatusAsync())?.Status is "running" or "paused")
                     {
                         active = candidate;
                         kept = d;
@@ -169,7 +144,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
 
         TakeOverSharedDisk(active);
-        var status = await StatusAsync(active);
+        var status = (await active.TryQueryStatusAsync())?.Status;
         var state = kept.State == PvmState.Suspended || status is not "running" ? PvmState.Suspended : PvmState.Running;
         var ue = new UeId(kept.Ue);
         var pvm = new PvmId(kept.Pvm);
@@ -205,12 +180,12 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
             // No status at all: `migrate` was never issued (the crash came while the destination started or the disk mirrored).
             migration = (await source.Qmp.SendAsync(new QueryMigrate(), _connect, ct)).Status ?? "not started";
         }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        catch (Exception e) when (e.IsQmpFailure())
         {
             migration = $"unanswered ({e.Message})";
         }
 
-        if (migration == "completed" && dst is not null && await TryAdoptAsync(dst, ct) is { } destination)
+        if (migration == "completed" && dst is not null && (await TryAdoptAsync(dst, ct)).Instance is { } destination)
         {
             try
             {
@@ -229,7 +204,7 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
                 host.Release(source);
                 return (destination, dst with { Role = QemuInstanceRole.Active, State = src.State }, $"migration #{seq} {src.MigrationFrom}->{src.MigrationTo} had completed: adopted at {src.MigrationTo}, source quit");
             }
-            catch (Exception e) when (e is MigrationAbort or QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e is MigrationAbort || e.IsQmpFailure())
             {
                 await destination.StopAsync();
                 dst = null;
@@ -278,61 +253,30 @@ internal sealed class QemuAdoption(IQemuHost host, QemuSites sites)
         }
     }
 
-    private async Task<QemuInstance?> TryAdoptAsync(QemuManifest m, CancellationToken ct)
+    /// <summary>Reattaches to the QEMU of <paramref name="m"/>; null with the reason when it is not that QEMU or QMP does not answer.</summary>
+    private async Task<(QemuInstance? Instance, string? Error)> TryAdoptAsync(QemuManifest m, CancellationToken ct)
     {
         try
         {
-            return await QemuInstance.AdoptAsync(m, _connect, ct, host.Time);
+            return (await QemuInstance.AdoptAsync(m, _connect, ct, host.Time), null);
         }
         catch (Exception e) when (e is QmpConnectionClosedException or QmpProtocolException or QmpTimeoutException or InvalidOperationException)
         {
-            return null;
-        }
-    }
-
-    private static async Task<string?> StatusAsync(QemuInstance instance)
-    {
-        try
-        {
-            return (await instance.Qmp.SendAsync(new QueryStatus(), _connect)).Status;
-        }
-        catch (Exception e) when (e.IsQmpFailure())
-        {
-            return null;
+            return (null, e.Message);
         }
     }
 
     /// <summary>Kills an instance found on disk (by its pid, checked) and removes its directory.</summary>
     private async Task KillInstanceAsync(QemuManifest m)
     {
-        if (QemuInstance.IsInstanceProcess(m.Pid, m.Directory))
+        if (QemuInstance.KillInstanceProcess(m.Pid, m.Directory))
         {
-            try
-            {
-                using var p = Process.GetProcessById(m.Pid);
-                p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-            }
-
             for (var i = 0; i < 100 && QemuInstance.IsInstanceProcess(m.Pid, m.Directory); i++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50), host.Time);
             }
         }
 
-        RemoveDirectory(m.Directory);
-    }
-
-    private static void RemoveDirectory(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        QemuInstance.DeleteDirectory(m.Directory);
     }
 }

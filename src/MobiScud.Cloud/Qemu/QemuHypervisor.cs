@@ -75,19 +75,13 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     /// <summary>Registers a site; QEMU processes a crashed earlier run left in its directory are killed.</summary>
     public void AddSite(QemuSite site)
     {
-        if (site.PortCount < QemuPorts.Count)
+        var problem = site.PortCount < QemuPorts.Count ? $"port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})"
+            : _options.DataNetwork is not null && site.DataBridge is null ? $"the hypervisor has a data network ({_options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps"
+            : _options.DataNetwork is null && site.DataBridge is not null ? $"DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)"
+            : null;
+        if (problem is not null)
         {
-            throw new ArgumentException($"site {site.Id}: port range {site.FirstPort}+{site.PortCount} holds no PVM (needs {QemuPorts.Count})", nameof(site));
-        }
-
-        if (_options.DataNetwork is not null && site.DataBridge is null)
-        {
-            throw new ArgumentException($"site {site.Id}: the hypervisor has a data network ({_options.DataNetwork.Subnet}) but the site names no DataBridge for its PVMs' taps", nameof(site));
-        }
-
-        if (_options.DataNetwork is null && site.DataBridge is not null)
-        {
-            throw new ArgumentException($"site {site.Id}: DataBridge {site.DataBridge.Bridge} given but QemuHypervisorOptions.DataNetwork is not set (no addresses to give PVMs)", nameof(site));
+            throw new ArgumentException($"site {site.Id}: {problem}", nameof(site));
         }
 
         if (site.DataBridge is { } bridge)
@@ -135,19 +129,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     public async Task<string?> QueryQemuStatusAsync(PvmId pvm, CancellationToken ct = default)
     {
         var active = _table.Find(pvm)?.Active;
-        if (active is null || active.Exited.IsCompleted)
-        {
-            return null;
-        }
-
-        try
-        {
-            return (await active.Qmp.SendAsync(new QueryStatus(), TimeSpan.FromSeconds(10), ct)).Status;
-        }
-        catch (Exception e) when (e.IsQmpFailure() || e is IOException or ObjectDisposedException)
-        {
-            return null;
-        }
+        return active is null || active.Exited.IsCompleted ? null : (await active.TryQueryStatusAsync(ct))?.Status;
     }
 
     /// <summary>Bytes of the PVM's RAM that are not zero (dumps its memory; the guest pauses for a moment).</summary>
@@ -204,7 +186,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         PvmEntry entry;
         lock (_table.Gate)
         {
-            if (_table.TryGet(pvm, out var existing))
+            if (_table.Find(pvm) is { } existing)
             {
                 if (existing.Site == siteId && existing.State is PvmState.Running)
                 {
@@ -242,7 +224,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         try
         {
-            var instance = await StartInstanceAsync(entry.Pvm, entry.Site, incoming: false, _shutdown.Token, null, entry.Address);
+            var instance = await _launcher.StartAsync(entry.Pvm, _table.SpecOf(entry.Pvm), entry.Site, incoming: false, sharedDisk: null, entry.Address, _shutdown.Token);
             lock (_table.Gate)
             {
                 if (entry.Destroyed)
@@ -254,7 +236,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
                 entry.Active = instance;
             }
 
-            Supervise(entry, instance);
+            Track(SuperviseAsync(entry, instance));
             await instance.WaitReadyAsync(_options.BootTimeout, _shutdown.Token);
             if (entry.Address is { } address)
             {
@@ -304,8 +286,6 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     }
 
     /// <summary>A QEMU that exits while it is the PVM's live instance has crashed: tell the MC.</summary>
-    private void Supervise(PvmEntry entry, QemuInstance instance) => Track(SuperviseAsync(entry, instance));
-
     private async Task SuperviseAsync(PvmEntry entry, QemuInstance instance)
     {
         // Ends at shutdown too: DisposeAsync awaits the tracked work before it stops (or detaches) the QEMUs.
@@ -345,23 +325,9 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             return;
         }
 
-        try
+        if (await SetRunStateAsync(entry, new Cont(), PvmState.Suspended, PvmState.Running, ct))
         {
-            await entry.Active.Qmp.SendAsync(new Cont(), null, ct);
-            lock (_table.Gate)
-            {
-                if (entry.State == PvmState.Suspended)
-                {
-                    entry.State = PvmState.Running;
-                }
-            }
-
-            _manifests.Write(entry, entry.Active);
             Emit(new PvmStarted(Now, r.Ue, r.Pvm, r.Site, entry.Address));
-        }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
-        {
-            Fail(entry, $"resume failed: {e.Message}");
         }
     }
 
@@ -374,23 +340,35 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
             return;
         }
 
+        await SetRunStateAsync(entry, new Stop(), PvmState.Running, PvmState.Suspended, ct);
+    }
+
+    /// <summary>
+    /// Sends `cont` or `stop` to the PVM's live QEMU; then a PVM still <paramref name="from"/> is <paramref name="to"/>
+    /// (a migration or failure meanwhile keeps its own state). False when QEMU did not do it: the PVM failed.
+    /// </summary>
+    private async Task<bool> SetRunStateAsync(PvmEntry entry, QmpBareCommand command, PvmState from, PvmState to, CancellationToken ct)
+    {
         try
         {
-            await entry.Active.Qmp.SendAsync(new Stop(), null, ct);
-            lock (_table.Gate)
-            {
-                if (entry.State == PvmState.Running)
-                {
-                    entry.State = PvmState.Suspended;
-                }
-            }
-
-            _manifests.Write(entry, entry.Active);
+            await entry.Active!.Qmp.SendAsync(command, null, ct);
         }
-        catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+        catch (Exception e) when (e.IsQmpFailure())
         {
-            Fail(entry, $"suspend failed: {e.Message}");
+            Fail(entry, $"{(command is Cont ? "resume" : "suspend")} failed: {e.Message}");
+            return false;
         }
+
+        lock (_table.Gate)
+        {
+            if (entry.State == from)
+            {
+                entry.State = to;
+            }
+        }
+
+        _manifests.Write(entry, entry.Active!);
+        return true;
     }
 
     private async Task DestroyAsync(PvmId pvm)
@@ -409,7 +387,7 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         if (entry.Active is { } active)
         {
             await active.StopAsync();
-            Release(active);
+            _sites.Free(active.Site, active.Ports);
         }
     }
 
@@ -417,39 +395,23 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
     {
         lock (_table.Gate)
         {
-            string? refusal = null;
-            if (!_table.TryGet(m.Pvm, out var entry) || entry.Active is null)
-            {
-                refusal = $"{m.Pvm} does not exist";
-            }
-            else if (entry.Site != m.From)
-            {
-                refusal = $"{m.Pvm} is at site {entry.Site}, not {m.From}";
-            }
-            else if (entry.Migration is not null)
-            {
-                refusal = $"{m.Pvm} is already migrating ({entry.Migration.Id})";
-            }
-            else if (entry.State is not (PvmState.Running or PvmState.Suspended))
-            {
-                refusal = $"{m.Pvm} is {entry.State}";
-            }
-            else if (!_sites.Contains(m.To))
-            {
-                refusal = $"unknown destination site {m.To}";
-            }
-            else if (m.To == m.From)
-            {
-                refusal = $"source and destination are both {m.To}";
-            }
+            var entry = _table.Find(m.Pvm);
+            var refusal = entry?.Active is null ? $"{m.Pvm} does not exist"
+                : entry.Site != m.From ? $"{m.Pvm} is at site {entry.Site}, not {m.From}"
+                : entry.Migration is not null ? $"{m.Pvm} is already migrating ({entry.Migration.Id})"
+                : entry.State is not (PvmState.Running or PvmState.Suspended) ? $"{m.Pvm} is {entry.State}"
+                : !_sites.Contains(m.To) ? $"unknown destination site {m.To}"
+                : m.To == m.From ? $"source and destination are both {m.To}"
+                : null;
 
-            if (refusal is not null)
+            // No refusal: the entry and its live instance are there.
+            if (refusal is not null || entry is not { Active: { } source })
             {
-                Emit(new MigrationFailed(Now, m.Migration, refusal));
+                Emit(new MigrationFailed(Now, m.Migration, refusal!));
                 return;
             }
 
-            var run = new QemuMigration(this, m, _options.Policy, entry, entry.Active!, entry.State);
+            var run = new QemuMigration(this, m, _options.Policy, entry, source, entry.State);
             entry.Migration = run;
             entry.State = PvmState.Migrating;
             _background.Add(run.Start());
@@ -476,17 +438,12 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         return await new QemuAdoption(this, _sites).RunAsync(ct);
     }
 
-    private Task<QemuInstance> StartInstanceAsync(PvmId pvm, SiteId siteId, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
-        _launcher.StartAsync(pvm, _table.SpecOf(pvm), siteId, incoming, sharedDisk, dataAddress, ct);
-
-    private void Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
-
     Task<QemuInstance> IQemuHost.StartInstanceAsync(PvmId pvm, SiteId site, bool incoming, CancellationToken ct, string? sharedDisk, IPAddress? dataAddress) =>
-        StartInstanceAsync(pvm, site, incoming, ct, sharedDisk, dataAddress);
+        _launcher.StartAsync(pvm, _table.SpecOf(pvm), site, incoming, sharedDisk, dataAddress, ct);
 
-    void IQemuHost.Release(QemuInstance instance) => Release(instance);
+    void IQemuHost.Release(QemuInstance instance) => _sites.Free(instance.Site, instance.Ports);
 
-    void IQemuHost.Supervise(PvmEntry entry, QemuInstance instance) => Supervise(entry, instance);
+    void IQemuHost.Supervise(PvmEntry entry, QemuInstance instance) => Track(SuperviseAsync(entry, instance));
 
     void IQemuHost.Emit(ControlEvent e) => Emit(e);
 
@@ -524,19 +481,16 @@ public sealed class QemuHypervisor : IHypervisor, IQemuHost
         }
 
         await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        List<QemuInstance> instances;
-        List<QemuInstance> kept;
+        List<(QemuInstance Instance, bool Keep)> live;
         lock (_table.Gate)
         {
             // Detached: running and suspended PVMs (migrations were rolled back above) stay up for the next process;
             // a PVM still booting has no manifest yet and goes.
             bool Keep(PvmEntry e) => _options.Detached && e.State is PvmState.Running or PvmState.Suspended && !e.Active!.Exited.IsCompleted;
-            var live = _table.RemoveAll().Where(e => e.Active is not null).ToList();
-            instances = [.. live.Where(e => !Keep(e)).Select(e => e.Active!)];
-            kept = [.. live.Where(Keep).Select(e => e.Active!)];
+            live = [.. _table.RemoveAll().Where(e => e.Active is not null).Select(e => (e.Active!, Keep(e)))];
         }
 
-        await Task.WhenAll(instances.Select(i => i.StopAsync()).Concat(kept.Select(i => i.DetachAsync())));
+        await Task.WhenAll(live.Select(l => l.Keep ? l.Instance.DetachAsync() : l.Instance.StopAsync()));
         _events.Writer.TryComplete();
     }
 }

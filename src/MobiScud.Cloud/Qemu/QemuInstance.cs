@@ -88,23 +88,7 @@ public sealed class QemuInstance : IAsyncDisposable
     /// <summary>True once <see cref="StopAsync"/> began: an exit from then on is not a crash.</summary>
     public bool Stopping => Volatile.Read(ref _stopping) != 0;
 
-    public string StderrTail
-    {
-        get
-        {
-            if (Detached)
-            {
-                var text = ReadShared(Path.Combine(Directory, StderrFile)).Trim();
-                return text.Length > 600 ? text[^600..] : text;
-            }
-
-            lock (_stderr)
-            {
-                var s = _stderr.ToString().Trim();
-                return s.Length > 600 ? s[^600..] : s;
-            }
-        }
-    }
+    public string StderrTail => Tail((Detached ? ReadShared(Path.Combine(Directory, StderrFile)) : CapturedStderr()).Trim(), 600);
 
     /// <summary>
     /// QEMU's command line. With <paramref name="dataNic"/>, a second virtio-net on its tap (after the disk, so the
@@ -168,9 +152,11 @@ public sealed class QemuInstance : IAsyncDisposable
             f.SetLength((long)spec.DiskMiB * 1024 * 1024);
         }
 
+        var arguments = BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments);
         if (detached)
         {
-            return await StartDetachedAsync(qemuBinary, BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments), site, directory, disk, ports, spec, dataNic, time, ct);
+            var starter = StartDetached(qemuBinary, arguments, directory);
+            return await new QemuInstance(site, directory, disk, ports, spec, starter, starter.Id, detached: true, dataNic, time).ConnectAsync(ct);
         }
 
         var psi = new ProcessStartInfo(qemuBinary)
@@ -181,37 +167,10 @@ public sealed class QemuInstance : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        foreach (var a in BuildArguments(image, directory, disk, ports, spec, incoming, dataNic, dataKernelArguments))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        Process p;
-        try
-        {
-            p = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            p.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot start {qemuBinary}: {e.Message} (apt-get install -y qemu-system-x86)", e);
-        }
-
+        var p = ToolProcess.Start(psi, arguments, $"{qemuBinary} (apt-get install -y qemu-system-x86)");
+        p.EnableRaisingEvents = true;
         var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: false, dataNic, time);
-        p.Exited += (_, _) =>
-        {
-            int code;
-            try
-            {
-                code = p.ExitCode;
-            }
-            catch (InvalidOperationException)
-            {
-                code = -1;
-            }
-
-            instance._exited.TrySetResult(code);
-        };
+        p.Exited += (_, _) => instance._exited.TrySetResult(ExitCodeOf(p, p.Id));
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -233,23 +192,7 @@ public sealed class QemuInstance : IAsyncDisposable
             instance._exited.TrySetResult(p.ExitCode);
         }
 
-        try
-        {
-            var connect = QmpClient.ConnectUnixAsync(Path.Combine(directory, "qmp.sock"), TimeSpan.FromSeconds(20), ct, instance._time);
-            var first = await Task.WhenAny(connect, instance.Exited);
-            if (first != connect)
-            {
-                throw new InvalidOperationException($"QEMU exited with code {instance.Exited.Result} at start: {instance.StderrTail}");
-            }
-
-            instance.Qmp = await connect;
-            return instance;
-        }
-        catch
-        {
-            await instance.DisposeAsync();
-            throw;
-        }
+        return await instance.ConnectAsync(ct);
     }
 
     /// <summary>
@@ -257,41 +200,49 @@ public sealed class QemuInstance : IAsyncDisposable
     /// directory, so neither a signal to the starter's process group nor the starter's death (its pipes closing) reaches
     /// it. The pid is QEMU's own pidfile's (written before QMP listens).
     /// </summary>
-    private static async Task<QemuInstance> StartDetachedAsync(
-        string qemuBinary, IReadOnlyList<string> arguments, SiteId site, string directory, string disk, QemuPorts ports, PvmSpec spec, QemuDataNic? dataNic, TimeProvider? time, CancellationToken ct)
+    private static Process StartDetached(string qemuBinary, IReadOnlyList<string> arguments, string directory)
     {
         File.Delete(Path.Combine(directory, PidFile));
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
 
         // exec all the way: sh becomes setsid becomes QEMU (setsid forks only when already a group leader; the pidfile covers that).
-        var p = ToolProcess.Start(
+        return ToolProcess.Start(
             psi, ["-c", $"exec setsid \"$0\" \"$@\" </dev/null >>{StdoutFile} 2>>{StderrFile}", qemuBinary, .. arguments], $"{qemuBinary} through /bin/sh and setsid");
+    }
 
-        var instance = new QemuInstance(site, directory, disk, ports, spec, p, p.Id, detached: true, dataNic, time);
+    /// <summary>
+    /// Connects QMP unless QEMU exits first (a detached start's starter may end while the QEMU it forked, whose pidfile
+    /// exists, lives on); a detached QEMU is watched by its pidfile's pid from then on. On failure the instance is disposed.
+    /// </summary>
+    private async Task<QemuInstance> ConnectAsync(CancellationToken ct)
+    {
         try
         {
-            var connect = QmpClient.ConnectUnixAsync(instance.QmpSocket, TimeSpan.FromSeconds(20), ct, instance._time);
-            var died = p.WaitForExitAsync(ct);
-            var first = await Task.WhenAny(connect, died);
-            if (first != connect && !File.Exists(Path.Combine(directory, PidFile)))
+            var connect = QmpClient.ConnectUnixAsync(QmpSocket, TimeSpan.FromSeconds(20), ct, _time);
+            var died = Detached ? _process!.WaitForExitAsync(ct) : Exited;
+            if (await Task.WhenAny(connect, died) != connect && !(Detached && File.Exists(Path.Combine(Directory, PidFile))))
             {
                 await died;
-                throw new InvalidOperationException($"QEMU exited with code {p.ExitCode} at start: {instance.StderrTail}");
+                throw new InvalidOperationException($"QEMU exited with code {ExitCodeOf(_process, _process!.Id)} at start: {StderrTail}");
             }
 
-            instance.Qmp = await connect;
-            if (ReadPid(directory) is { } real)
+            Qmp = await connect;
+            if (Detached)
             {
-                Volatile.Write(ref instance._pid, real);
+                Volatile.Write(ref _pid, ReadPid(Directory) ?? ProcessId);
+                StartWatching();
             }
 
-            instance.StartWatching();
-            return instance;
+            return this;
         }
         catch
         {
-            instance.StartWatching();
-            await instance.DisposeAsync();
+            if (Detached)
+            {
+                StartWatching();
+            }
+
+            await DisposeAsync();
             throw;
         }
     }
@@ -355,16 +306,19 @@ public sealed class QemuInstance : IAsyncDisposable
     }
 
     /// <summary>Kills the QEMU whose pidfile is in <paramref name="directory"/>, if it really is that QEMU; true if one was killed.</summary>
-    public static bool KillByPidFile(string directory)
+    public static bool KillByPidFile(string directory) => ReadPid(directory) is { } pid && KillInstanceProcess(pid, directory);
+
+    /// <summary>Kills <paramref name="pid"/> if it is the QEMU of <paramref name="directory"/> (it may not be our child); true if it was.</summary>
+    public static bool KillInstanceProcess(int pid, string directory)
     {
-        if (ReadPid(directory) is not { } p || !IsInstanceProcess(p, directory))
+        if (!IsInstanceProcess(pid, directory))
         {
             return false;
         }
 
         try
         {
-            using var proc = Process.GetProcessById(p);
+            using var proc = Process.GetProcessById(pid);
             proc.Kill();
             return true;
         }
@@ -389,17 +343,7 @@ public sealed class QemuInstance : IAsyncDisposable
             {
                 if (!IsInstanceProcess(ProcessId, Directory))
                 {
-                    int code;
-                    try
-                    {
-                        code = _process is { HasExited: true } && _process.Id == ProcessId ? _process.ExitCode : -1;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        code = -1;
-                    }
-
-                    _exited.TrySetResult(code);
+                    _exited.TrySetResult(ExitCodeOf(_process, ProcessId));
                     return;
                 }
 
@@ -419,6 +363,19 @@ public sealed class QemuInstance : IAsyncDisposable
                 }
             }
         });
+    }
+
+    /// <summary>The exit code of <paramref name="process"/> if it has ended and is QEMU <paramref name="pid"/> (not a starter that exec'd it), else -1.</summary>
+    private static int ExitCodeOf(Process? process, int pid)
+    {
+        try
+        {
+            return process is { HasExited: true } && process.Id == pid ? process.ExitCode : -1;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
     }
 
     /// <summary>Lets a detached QEMU run on: closes QMP and stops watching it, keeps its files (the manifest says how to come back).</summary>
@@ -446,6 +403,19 @@ public sealed class QemuInstance : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return "";
+        }
+    }
+
+    /// <summary>query-status of this QEMU, or null when it does not answer (gone, refused, garbled).</summary>
+    internal async Task<VmRunStatus?> TryQueryStatusAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            return await Qmp.SendAsync(new QueryStatus(), TimeSpan.FromSeconds(10), ct);
+        }
+        catch (Exception e) when (e.IsQmpFailure() || e is IOException or ObjectDisposedException)
+        {
+            return null;
         }
     }
 
@@ -480,25 +450,17 @@ public sealed class QemuInstance : IAsyncDisposable
         }
     }
 
-    public string ReadSerialLog()
+    public string ReadSerialLog() => ReadShared(SerialLog);
+
+    private static string Tail(string s, int length = 400) => s.Length > length ? s[^length..] : s;
+
+    private string CapturedStderr()
     {
-        try
+        lock (_stderr)
         {
-            using var f = new FileStream(SerialLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var r = new StreamReader(f);
-            return r.ReadToEnd();
-        }
-        catch (FileNotFoundException)
-        {
-            return "";
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return "";
+            return _stderr.ToString();
         }
     }
-
-    private static string Tail(string s) => s.Length > 400 ? s[^400..] : s;
 
     /// <summary>Asks QEMU to quit, kills it if it does not, and removes its directory (sockets, disk, logs).</summary>
     public async Task StopAsync(bool deleteDirectory = true)
@@ -506,31 +468,27 @@ public sealed class QemuInstance : IAsyncDisposable
         Interlocked.Exchange(ref _stopping, 1);
         if (!Exited.IsCompleted && Qmp is not null)
         {
-            try
-            {
-                await Qmp.SendAsync(new Quit(), TimeSpan.FromSeconds(2));
-            }
-            catch (Exception e) when (e is QmpConnectionClosedException or QmpTimeoutException or QmpException or QmpProtocolException)
-            {
-                // QEMU drops the connection as it quits; anything else is handled by the kill below.
-            }
-
+            // QEMU drops the connection as it quits; anything else is handled by the kill below.
+            await Qmp.TrySendAsync(new Quit(), TimeSpan.FromSeconds(2));
             await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(3), _time));
         }
 
         await DisposeAsync();
         if (deleteDirectory)
         {
-            try
-            {
-                System.IO.Directory.Delete(Directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            DeleteDirectory(Directory);
+        }
+    }
+
+    /// <summary>Removes an instance directory with everything in it; one that is gone or cannot go is left as it is.</summary>
+    internal static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
@@ -541,17 +499,7 @@ public sealed class QemuInstance : IAsyncDisposable
         if (Detached)
         {
             // Not (necessarily) a child: kill by pid, after checking the pid is still this instance's QEMU.
-            if (IsInstanceProcess(ProcessId, Directory))
-            {
-                try
-                {
-                    using var p = Process.GetProcessById(ProcessId);
-                    p.Kill();
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-                {
-                }
-            }
+            KillInstanceProcess(ProcessId, Directory);
         }
         else
         {
@@ -575,7 +523,7 @@ public sealed class QemuInstance : IAsyncDisposable
             await Qmp.DisposeAsync();
         }
 
-        File.Delete(Path.Combine(Directory, "qmp.sock"));
+        File.Delete(QmpSocket);
         if (DataNic is not null && Exited.IsCompleted && Interlocked.Exchange(ref _tapDeleted, 1) == 0)
         {
             // QEMU's exit removes its tap; delete it in case something else (a leftover process) still holds it.
@@ -586,38 +534,8 @@ public sealed class QemuInstance : IAsyncDisposable
     }
 
     /// <summary>Kills QEMU processes left behind in <paramref name="siteDirectory"/> by a previous run that died (pidfiles).</summary>
-    public static int KillLeftovers(string siteDirectory)
-    {
-        var killed = 0;
-        if (!System.IO.Directory.Exists(siteDirectory))
-        {
-            return 0;
-        }
-
-        foreach (var pidfile in System.IO.Directory.EnumerateFiles(siteDirectory, PidFile, SearchOption.AllDirectories))
-        {
-            if (!int.TryParse(File.ReadAllText(pidfile).Trim(), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (cmdline.Contains("qemu-system", StringComparison.Ordinal) &&
-                    cmdline.Contains(Path.GetDirectoryName(pidfile)!, StringComparison.Ordinal))
-                {
-                    using var p = Process.GetProcessById(pid);
-                    p.Kill(entireProcessTree: true);
-                    killed++;
-                }
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
-            {
-                // gone already
-            }
-        }
-
-        return killed;
-    }
+    public static int KillLeftovers(string siteDirectory) =>
+        System.IO.Directory.Exists(siteDirectory)
+            ? System.IO.Directory.EnumerateFiles(siteDirectory, PidFile, SearchOption.AllDirectories).Count(f => KillByPidFile(Path.GetDirectoryName(f)!))
+            : 0;
 }

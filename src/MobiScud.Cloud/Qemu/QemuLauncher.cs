@@ -44,14 +44,7 @@ internal sealed class QemuLauncher(QemuHypervisorOptions options, QemuSites site
             }
 
             sites.Free(siteId, ports);
-            try
-            {
-                Directory.Delete(dir, true);
-            }
-            catch (IOException)
-            {
-            }
-
+            QemuInstance.DeleteDirectory(dir);
             throw;
         }
     }

@@ -328,7 +328,6 @@ internal sealed class QemuMigration
             if (dst.Exited.IsCompleted && !cancelled)
             {
                 // The source notices a dead peer only when its socket errors; cancel so it stops trying now.
-                cancelled = true;
                 await _src.Qmp.TrySendAsync(new MigrateCancel(), _qmpTimeout);
                 throw new MigrationAbort($"destination QEMU exited with code {dst.Exited.Result} mid-migration");
             }
@@ -491,7 +490,7 @@ internal sealed class QemuMigration
                     break;
                 }
             }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e.IsQmpFailure())
             {
                 break;
             }
@@ -509,7 +508,7 @@ internal sealed class QemuMigration
                 await src.Qmp.SendAsync(new BlockJobCancel(mirrorJob, Force: true), _qmpTimeout);
                 await Task.WhenAny(done, cancelled);
             }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
+            catch (Exception e) when (e.IsQmpFailure())
             {
                 logger.LogDebug("mirror job {Job} not cancelled (already gone?): {Error}", mirrorJob, e.Message);
             }
@@ -520,19 +519,10 @@ internal sealed class QemuMigration
             logger.LogWarning("mirror target {Node} is still in use after the rollback; the next migration removes it", mirrorNode);
         }
 
-        if (stateBefore == PvmState.Running)
+        // A source that does not answer is left to the supervisor, which reports it dead.
+        if (stateBefore == PvmState.Running && await src.TryQueryStatusAsync() is { Running: false })
         {
-            try
-            {
-                if (!(await src.Qmp.SendAsync(new QueryStatus(), _qmpTimeout)).Running)
-                {
-                    await src.Qmp.SendAsync(new Cont(), _qmpTimeout);
-                }
-            }
-            catch (Exception e) when (e is QmpException or QmpConnectionClosedException or QmpTimeoutException)
-            {
-                // the supervisor reports a dead source
-            }
+            await src.Qmp.TrySendAsync(new Cont(), _qmpTimeout);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace MobiScud.Cloud.Qmp;
 
@@ -62,17 +63,7 @@ public sealed class QmpClient : IAsyncDisposable
             try
             {
                 await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                var client = new QmpClient(new NetworkStream(s, ownsSocket: true), s, time);
-                try
-                {
-                    await client.NegotiateAsync(timeout - time.GetElapsedTime(started), ct);
-                    return client;
-                }
-                catch
-                {
-                    await client.DisposeAsync();
-                    throw;
-                }
+                return await new QmpClient(new NetworkStream(s, ownsSocket: true), s, time).NegotiateAsync(timeout - time.GetElapsedTime(started), ct);
             }
             catch (SocketException) when (time.GetElapsedTime(started) < timeout)
             {
@@ -89,22 +80,25 @@ public sealed class QmpClient : IAsyncDisposable
     }
 
     /// <summary>Runs QMP over any stream (tests drive it with recorded transcripts); reads the greeting and negotiates.</summary>
-    public static async Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null)
+    public static Task<QmpClient> ConnectAsync(Stream stream, TimeSpan timeout, CancellationToken ct = default, TimeProvider? time = null) =>
+        new QmpClient(stream, null, time ?? TimeProvider.System).NegotiateAsync(timeout, ct);
+
+    /// <summary>Reads the greeting and leaves capabilities negotiation; returns this client, or disposes it and throws.</summary>
+    private async Task<QmpClient> NegotiateAsync(TimeSpan timeout, CancellationToken ct)
     {
-        var client = new QmpClient(stream, null, time ?? TimeProvider.System);
         try
         {
-            await client.NegotiateAsync(timeout, ct);
-            return client;
+            await GreetAsync(timeout, ct);
+            return this;
         }
         catch
         {
-            await client.DisposeAsync();
+            await DisposeAsync();
             throw;
         }
     }
 
-    private async Task NegotiateAsync(TimeSpan timeout, CancellationToken ct)
+    private async Task GreetAsync(TimeSpan timeout, CancellationToken ct)
     {
         var reader = new LineReader(_stream);
         using var expiry = new CancellationTokenSource(timeout <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : timeout, _time);
@@ -170,26 +164,11 @@ public sealed class QmpClient : IAsyncDisposable
                 throw new QmpConnectionClosedException($"QMP '{command}': {_closeReason}");
             }
 
-            var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
-            {
-                w.WriteStartObject();
-                w.WriteString("execute", command);
-                if (arguments is not null)
-                {
-                    w.WritePropertyName("arguments");
-                    JsonSerializer.Serialize(w, arguments, arguments.GetType());
-                }
-
-                w.WriteString("id", id);
-                w.WriteEndObject();
-            }
-
-            buffer.WriteByte((byte)'\n');
+            byte[] line = [.. JsonSerializer.SerializeToUtf8Bytes(new Request(command, arguments, id)), (byte)'\n'];
             await _writeLock.WaitAsync(ct);
             try
             {
-                await _stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
+                await _stream.WriteAsync(line, ct);
                 await _stream.FlushAsync(ct);
             }
             catch (IOException e)
@@ -414,19 +393,19 @@ public sealed class QmpClient : IAsyncDisposable
         }
     }
 
-    private sealed class PendingReply(string command)
-    {
-        public string Command { get; } = command;
+    /// <summary>One command as QEMU reads it; the arguments (serialized as their runtime type) are left out when null.</summary>
+    private sealed record Request(
+        [property: JsonPropertyName("execute")] string Execute,
+        [property: JsonPropertyName("arguments"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Arguments,
+        [property: JsonPropertyName("id")] string Id);
 
+    private sealed record PendingReply(string Command)
+    {
         public TaskCompletionSource<JsonElement> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class EventWaiter(string name, Func<QmpEvent, bool> predicate)
+    private sealed record EventWaiter(string Name, Func<QmpEvent, bool> Predicate)
     {
-        public string Name { get; } = name;
-
-        public Func<QmpEvent, bool> Predicate { get; } = predicate;
-
         public TaskCompletionSource<QmpEvent> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 

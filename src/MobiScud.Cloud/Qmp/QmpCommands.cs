@@ -9,19 +9,18 @@ namespace MobiScud.Cloud.Qmp;
 /// <see cref="JsonPropertyNameAttribute"/>), and <see cref="Read"/> turns the "return" value into
 /// <typeparamref name="TResult"/>. Call sites name no command strings and build no JSON of their own.
 /// </summary>
-internal abstract record QmpCommand<TResult>
+/// <param name="Name">QEMU's name for the command (not serialized).</param>
+internal abstract record QmpCommand<TResult>([property: JsonIgnore] string Name)
 {
-    /// <summary>QEMU's name for the command (not serialized: internal).</summary>
-    internal abstract string Name { get; }
-
     /// <summary>The "arguments" object: the record itself, or null for a command that takes none.</summary>
     internal virtual object? Arguments => this;
 
-    internal abstract TResult Read(JsonElement value);
+    /// <summary>The "return" value as <typeparamref name="TResult"/>'s schema reads it.</summary>
+    internal virtual TResult Read(JsonElement value) => QmpCommandExtensions.Deserialize<TResult>(value, Name);
 }
 
 /// <summary>A command whose "return" is an empty object.</summary>
-internal abstract record QmpVoidCommand : QmpCommand<QmpDone>
+internal abstract record QmpVoidCommand(string Name) : QmpCommand<QmpDone>(Name)
 {
     internal override QmpDone Read(JsonElement value) => default;
 }
@@ -30,7 +29,13 @@ internal abstract record QmpVoidCommand : QmpCommand<QmpDone>
 internal readonly record struct QmpDone;
 
 /// <summary>A command without arguments (QEMU gets no "arguments" member at all).</summary>
-internal abstract record QmpBareCommand : QmpVoidCommand
+internal abstract record QmpBareCommand(string Name) : QmpVoidCommand(Name)
+{
+    internal override object? Arguments => null;
+}
+
+/// <summary>A command with a result but without arguments.</summary>
+internal abstract record QmpQuery<TResult>(string Name) : QmpCommand<TResult>(Name)
 {
     internal override object? Arguments => null;
 }
@@ -109,51 +114,36 @@ internal sealed record QmpLegacyInetSocket([property: JsonPropertyName("data")] 
 // ---- NBD and block nodes ----
 
 /// <summary>nbd-server-start: serve NBD exports on <paramref name="Addr"/>.</summary>
-internal sealed record NbdServerStart([property: JsonPropertyName("addr")] QmpLegacyInetSocket Addr) : QmpVoidCommand
-{
-    internal override string Name => "nbd-server-start";
-}
+internal sealed record NbdServerStart([property: JsonPropertyName("addr")] QmpLegacyInetSocket Addr) : QmpVoidCommand("nbd-server-start");
 
-internal sealed record NbdServerStop : QmpBareCommand
-{
-    internal override string Name => "nbd-server-stop";
-}
+internal sealed record NbdServerStop() : QmpBareCommand("nbd-server-stop");
 
 /// <summary>block-export-add of type nbd: exports block node <paramref name="NodeName"/> under <paramref name="ExportName"/>.</summary>
 internal sealed record BlockExportAddNbd(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("node-name")] string NodeName,
     [property: JsonPropertyName("writable")] bool Writable,
-    [property: JsonPropertyName("name")] string ExportName) : QmpVoidCommand
+    [property: JsonPropertyName("name")] string ExportName) : QmpVoidCommand("block-export-add")
 {
     [JsonPropertyName("type")]
     public string Type => "nbd";
-
-    internal override string Name => "block-export-add";
 }
 
 /// <summary>blockdev-add with the nbd driver: a block node <paramref name="NodeName"/> backed by a remote NBD export.</summary>
 internal sealed record BlockdevAddNbd(
     [property: JsonPropertyName("node-name")] string NodeName,
     [property: JsonPropertyName("server")] QmpInetSocket Server,
-    [property: JsonPropertyName("export")] string Export) : QmpVoidCommand
+    [property: JsonPropertyName("export")] string Export) : QmpVoidCommand("blockdev-add")
 {
     [JsonPropertyName("driver")]
     public string Driver => "nbd";
-
-    internal override string Name => "blockdev-add";
 }
 
-internal sealed record BlockdevDel([property: JsonPropertyName("node-name")] string NodeName) : QmpVoidCommand
-{
-    internal override string Name => "blockdev-del";
-}
+internal sealed record BlockdevDel([property: JsonPropertyName("node-name")] string NodeName) : QmpVoidCommand("blockdev-del");
 
 /// <summary>query-named-block-nodes; <paramref name="Flat"/>: no nested backing chains.</summary>
-internal sealed record QueryNamedBlockNodes([property: JsonPropertyName("flat")] bool Flat) : QmpCommand<IReadOnlyList<BlockNodeInfo>>
+internal sealed record QueryNamedBlockNodes([property: JsonPropertyName("flat")] bool Flat) : QmpCommand<IReadOnlyList<BlockNodeInfo>>("query-named-block-nodes")
 {
-    internal override string Name => "query-named-block-nodes";
-
     internal override IReadOnlyList<BlockNodeInfo> Read(JsonElement value) =>
         value.ValueKind == JsonValueKind.Array ? QmpCommandExtensions.Deserialize<BlockNodeInfo[]>(value, Name) : [];
 }
@@ -171,10 +161,7 @@ internal sealed record BlockdevMirror(
     [property: JsonPropertyName("device")] string Device,
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("sync")] string Sync,
-    [property: JsonPropertyName("copy-mode")] string CopyMode) : QmpVoidCommand
-{
-    internal override string Name => "blockdev-mirror";
-}
+    [property: JsonPropertyName("copy-mode")] string CopyMode) : QmpVoidCommand("blockdev-mirror");
 
 /// <summary>
 /// block-job-cancel. On a ready mirror without <paramref name="Force"/> it completes the job without pivoting
@@ -182,15 +169,10 @@ internal sealed record BlockdevMirror(
 /// </summary>
 internal sealed record BlockJobCancel(
     [property: JsonPropertyName("device")] string Device,
-    [property: JsonPropertyName("force"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Force = null) : QmpVoidCommand
-{
-    internal override string Name => "block-job-cancel";
-}
+    [property: JsonPropertyName("force"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Force = null) : QmpVoidCommand("block-job-cancel");
 
-internal sealed record QueryBlockJobs : QmpQuery<IReadOnlyList<BlockJobInfo>>
+internal sealed record QueryBlockJobs() : QmpQuery<IReadOnlyList<BlockJobInfo>>("query-block-jobs")
 {
-    internal override string Name => "query-block-jobs";
-
     internal override IReadOnlyList<BlockJobInfo> Read(JsonElement value) =>
         value.ValueKind == JsonValueKind.Array ? QmpCommandExtensions.Deserialize<BlockJobInfo[]>(value, Name) : [];
 }
@@ -220,58 +202,33 @@ internal sealed record MigrationCapability(
     [property: JsonPropertyName("state")] bool State);
 
 internal sealed record MigrateSetCapabilities(
-    [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpVoidCommand
-{
-    internal override string Name => "migrate-set-capabilities";
-}
+    [property: JsonPropertyName("capabilities")] IReadOnlyList<MigrationCapability> Capabilities) : QmpVoidCommand("migrate-set-capabilities");
 
 /// <summary>migrate-set-parameters; null members are left out (QEMU keeps its current value).</summary>
-internal sealed record MigrateSetParameters : QmpVoidCommand
+/// <param name="DowntimeLimit">Milliseconds.</param>
+/// <param name="MultifdCompression">"none", "zlib" or "zstd".</param>
+internal sealed record MigrateSetParameters(
+    [property: JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MaxBandwidth = null,
+    [property: JsonPropertyName("downtime-limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DowntimeLimit = null,
+    [property: JsonPropertyName("xbzrle-cache-size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? XbzrleCacheSize = null,
+    [property: JsonPropertyName("multifd-channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MultifdChannels = null,
+    [property: JsonPropertyName("multifd-compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? MultifdCompression = null)
+    : QmpVoidCommand("migrate-set-parameters")
 {
-    [JsonPropertyName("max-bandwidth"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? MaxBandwidth { get; init; }
-
-    /// <summary>Milliseconds.</summary>
-    [JsonPropertyName("downtime-limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? DowntimeLimit { get; init; }
-
-    [JsonPropertyName("xbzrle-cache-size"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public long? XbzrleCacheSize { get; init; }
-
-    [JsonPropertyName("multifd-channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public int? MultifdChannels { get; init; }
-
-    /// <summary>"none", "zlib" or "zstd".</summary>
-    [JsonPropertyName("multifd-compression"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? MultifdCompression { get; init; }
-
     [JsonIgnore]
     public bool IsEmpty => this == new MigrateSetParameters();
-
-    internal override string Name => "migrate-set-parameters";
 }
 
 /// <summary>migrate: the source sends the VM to <paramref name="Uri"/> (e.g. "tcp:127.0.0.1:4444").</summary>
-internal sealed record Migrate([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand
-{
-    internal override string Name => "migrate";
-}
+internal sealed record Migrate([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand("migrate");
 
 /// <summary>migrate-incoming: a destination started with -incoming defer listens on <paramref name="Uri"/>.</summary>
-internal sealed record MigrateIncoming([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand
-{
-    internal override string Name => "migrate-incoming";
-}
+internal sealed record MigrateIncoming([property: JsonPropertyName("uri")] string Uri) : QmpVoidCommand("migrate-incoming");
 
-internal sealed record MigrateCancel : QmpBareCommand
-{
-    internal override string Name => "migrate_cancel";
-}
+internal sealed record MigrateCancel() : QmpBareCommand("migrate_cancel");
 
-internal sealed record QueryMigrate : QmpQuery<MigrationInfo>
+internal sealed record QueryMigrate() : QmpQuery<MigrationInfo>("query-migrate")
 {
-    internal override string Name => "query-migrate";
-
     internal override MigrationInfo Read(JsonElement value) =>
         value.ValueKind == JsonValueKind.Object ? QmpCommandExtensions.Deserialize<MigrationInfo>(value, Name) : new MigrationInfo();
 }
@@ -285,24 +242,14 @@ internal static class MigrationEvents
 }
 
 /// <summary>query-migrate's MigrationInfo, the part we use. Members QEMU leaves out read as null (times, counts: zero).</summary>
-internal sealed record MigrationInfo
+/// <param name="Status">"setup", "active", "completed", "failed", "cancelled", ...; null: no migration was ever started.</param>
+internal sealed record MigrationInfo(
+    [property: JsonPropertyName("status")] string? Status = null,
+    [property: JsonPropertyName("error-desc")] string? ErrorDesc = null,
+    [property: JsonPropertyName("total-time")] long? TotalTimeMs = null,
+    [property: JsonPropertyName("downtime")] long? DowntimeMs = null,
+    [property: JsonPropertyName("ram")] MigrationRamStats? Ram = null)
 {
-    /// <summary>"setup", "active", "completed", "failed", "cancelled", ...; null: no migration was ever started.</summary>
-    [JsonPropertyName("status")]
-    public string? Status { get; init; }
-
-    [JsonPropertyName("error-desc")]
-    public string? ErrorDesc { get; init; }
-
-    [JsonPropertyName("total-time")]
-    public long? TotalTimeMs { get; init; }
-
-    [JsonPropertyName("downtime")]
-    public long? DowntimeMs { get; init; }
-
-    [JsonPropertyName("ram")]
-    public MigrationRamStats? Ram { get; init; }
-
     public TimeSpan TotalTime => TimeSpan.FromMilliseconds(TotalTimeMs ?? 0);
 
     public TimeSpan Downtime => TimeSpan.FromMilliseconds(DowntimeMs ?? 0);
@@ -314,44 +261,22 @@ internal sealed record MigrationInfo
 }
 
 /// <summary>query-migrate's "ram" member (MigrationStats), the part we use.</summary>
-internal sealed record MigrationRamStats
-{
-    [JsonPropertyName("transferred")]
-    public long Transferred { get; init; }
-
-    [JsonPropertyName("dirty-sync-count")]
-    public long DirtySyncCount { get; init; }
-}
+internal sealed record MigrationRamStats(
+    [property: JsonPropertyName("transferred")] long Transferred = 0,
+    [property: JsonPropertyName("dirty-sync-count")] long DirtySyncCount = 0);
 
 // ---- run state ----
 
-internal sealed record QueryStatus : QmpQuery<VmRunStatus>
-{
-    internal override string Name => "query-status";
-
-    internal override VmRunStatus Read(JsonElement value) => QmpCommandExtensions.Deserialize<VmRunStatus>(value, Name);
-}
+internal sealed record QueryStatus() : QmpQuery<VmRunStatus>("query-status");
 
 /// <summary>query-status's StatusInfo: "running", "paused", "inmigrate", "postmigrate", "prelaunch", ...</summary>
 internal sealed record VmRunStatus(
     [property: JsonPropertyName("status")] string? Status,
     [property: JsonPropertyName("running")] bool Running);
 
-internal sealed record Cont : QmpBareCommand
-{
-    internal override string Name => "cont";
-}
+internal sealed record Cont() : QmpBareCommand("cont");
 
-internal sealed record Stop : QmpBareCommand
-{
-    internal override string Name => "stop";
-}
-
-/// <summary>A command with a result but without arguments.</summary>
-internal abstract record QmpQuery<TResult> : QmpCommand<TResult>
-{
-    internal override object? Arguments => null;
-}
+internal sealed record Stop() : QmpBareCommand("stop");
 
 /// <summary>Run-state events: STOP when the VM pauses (a migration's switch-over on the source), RESUME when it runs.</summary>
 internal static class RunStateEvents
@@ -361,15 +286,9 @@ internal static class RunStateEvents
 }
 
 /// <summary>quit: QEMU exits (the connection drops as it does).</summary>
-internal sealed record Quit : QmpBareCommand
-{
-    internal override string Name => "quit";
-}
+internal sealed record Quit() : QmpBareCommand("quit");
 
 /// <summary>dump-guest-memory to <paramref name="Protocol"/> ("file:/path"); <paramref name="Paging"/>: guest-virtual mappings too.</summary>
 internal sealed record DumpGuestMemory(
     [property: JsonPropertyName("paging")] bool Paging,
-    [property: JsonPropertyName("protocol")] string Protocol) : QmpVoidCommand
-{
-    internal override string Name => "dump-guest-memory";
-}
+    [property: JsonPropertyName("protocol")] string Protocol) : QmpVoidCommand("dump-guest-memory");

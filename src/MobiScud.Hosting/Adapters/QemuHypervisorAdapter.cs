@@ -11,7 +11,7 @@ namespace MobiScud.Hosting.Adapters;
 /// <summary>
 /// `Hypervisor:Kind: Qemu`: the MC's PVM commands go to <see cref="QemuHypervisor"/> (MobiScud.Cloud), and its outcomes
 /// (PvmStarted, PvmFailed, MigrationProgressed, MigrationCompleted, MigrationFailed) are forwarded, in order, to
-/// <see cref="Outcomes"/>. Every site of the configuration (edge sites and the core) is a directory under the run directory
+/// <see cref="Outcomes"/> by a <see cref="HypervisorBackend"/> over the hypervisor it builds at start. Every site of the configuration (edge sites and the core) is a directory under the run directory
 /// and a block of loopback ports. The inventory is QEMU's: the hypervisor's PVM table, with each live instance asked over
 /// QMP whether it really runs.
 /// Restarts: with <see cref="QemuServeOptions.KeepPvmsOnStop"/> (the default) the QEMUs are detached from the service's
@@ -28,9 +28,7 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly TaskCompletionSource<QemuHypervisor> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
-    private Task? _pump;
+    private readonly HypervisorBackend _backend;
     private int _started;
     private int _disposed;
 
@@ -42,6 +40,7 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
         _clock = clock;
         _log = log;
         _progress = new Dashboard.MigrationProgressTracker(options.MemoryMiB * 1024L * 1024);
+        _backend = new HypervisorBackend(ReadyAsync(), _progress.Track);
     }
 
     /// <summary>The QEMU backend once started (tests: describe a PVM's process).</summary>
@@ -51,7 +50,7 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
     public event Action<QemuMigrationReport>? MigrationReported;
 
     /// <summary>QEMU's outcomes, as the hypervisor reported them (its control events for UEs).</summary>
-    public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
+    public ChannelReader<UeEvent> Outcomes => _backend.Outcomes;
 
     /// <summary>Builds or finds the guest image and registers the sites; idempotent, so an adapter may serve several service lifetimes.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -111,7 +110,6 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
             }
 
             hv.MigrationReported += OnMigrationReported;
-            _pump = Task.Run(() => ForwardAsync(hv), CancellationToken.None);
             _log.LogInformation("QEMU hypervisor ready: {Sites} site(s) under {Dir}, guest kernel {Kernel}, policy {Policy}", _sites.Count, _options.RunDirectory, image.Kernel, hv.Policy);
             _ready.TrySetResult(hv);
         }
@@ -127,10 +125,11 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
 
     public async Task<UeEvent?> ExecuteAsync(ControlCommand command, CancellationToken ct = default)
     {
-        var hv = await _ready.Task.WaitAsync(ct);
-        await hv.ExecuteAsync(command, ct);
+        await _backend.ExecuteAsync(command, ct);
         if (command is CancelMigration c)
         {
+            var hv = await _ready.Task;
+
             // The rollback (migrate_cancel, mirror cancel, `cont`) runs on its own: wait for it, so whoever cancelled (the
             // restart reconciliation above all) reads a settled inventory next.
             await WaitAsync(() => !hv.Query().Any(p => p.Pvm == c.Pvm && p.Migration == c.Migration), _options.MigrationTimeout, ct);
@@ -154,37 +153,10 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
         return items;
     }
 
-    /// <summary>QEMU's events are control events; the MC's backends report UE events (all QEMU's are). Tracked: awaited at disposal.</summary>
-    private async Task ForwardAsync(QemuHypervisor hv)
-    {
-        try
-        {
-            await foreach (var e in hv.Events.ReadAllAsync(_stop.Token))
-            {
-                if (e is UeEvent ue)
-                {
-                    Track(ue);
-                    _outcomes.Writer.TryWrite(ue);
-                }
-                else
-                {
-                    _log.LogWarning("QEMU event {Event} concerns no UE: not for the MC", e.GetType().Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            _log.LogError(e, "forwarding QEMU's outcomes failed: later outcomes are lost until a restart reconciles");
-        }
-    }
-
     /// <summary>The dashboard's bars for QEMU: RAM transferred at each pre-copy round (<see cref="Dashboard.MigrationProgressTracker"/>).</summary>
     public IReadOnlyDictionary<string, (long Sent, long Remaining, double ExpectedDowntimeMs)> Progress() => _progress.Progress();
 
-    private void Track(UeEvent e) => _progress.Track(e);
+    private async Task<IHypervisor> ReadyAsync() => await _ready.Task;
 
     private void OnMigrationReported(QemuMigrationReport r)
     {
@@ -213,17 +185,10 @@ internal sealed class QemuHypervisorAdapter : IPvmBackend, IHostedService, IAsyn
             return;
         }
 
-        await _stop.CancelAsync();
+        await _backend.DisposeAsync();
         if (_ready.Task.IsCompletedSuccessfully)
         {
             await _ready.Task.Result.DisposeAsync();
         }
-
-        if (_pump is not null)
-        {
-            await _pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
-        _stop.Dispose();
     }
 }
