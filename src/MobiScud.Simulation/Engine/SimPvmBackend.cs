@@ -30,6 +30,20 @@ internal struct SimPvm
     /// <summary>A migration the scheduler holds in its queue (not on the wire yet).</summary>
     public bool Queued;
     public MigrationId QueuedId;
+
+    /// <summary>How the PVM came to its site (the away-by-cause statistic).</summary>
+    public PvmOrigin Origin;
+
+    /// <summary>A probe found the UE served at the PVM's site since the PVM got there (the away-by-cause statistic).</summary>
+    public bool MetUser;
+}
+
+/// <summary>How a PVM came to the site it is at: a create, a resume after an idle period, or a migration.</summary>
+internal enum PvmOrigin : byte
+{
+    Created,
+    Resumed,
+    Migrated,
 }
 
 internal sealed record SwitchoverPayload(PreCopyMigration Migration, PreCopyResult Result);
@@ -123,6 +137,8 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 }
 
                 pvm.State = SimPvmState.Resuming;
+                pvm.Origin = PvmOrigin.Resumed;
+                pvm.MetUser = false;
                 pvm.Generation++;
                 Stats.PvmsResumed++;
                 _sim.ScheduleLane(now + scenario.Pvm.ResumeTime, _lane.Index, ue, pvm.Generation,
@@ -433,8 +449,10 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 
         pvm.Site = pvm.MigrationTo;
         pvm.Migration = null;
+        pvm.Origin = PvmOrigin.Migrated;
+        pvm.MetUser = false;
         var r = done.Result;
-        Stats.MigrationCompleted(r, pvm.MigrationStart);
+        Stats.MigrationCompleted(r, pvm.MigrationStart, _preCopy.MemoryBytes);
         _sim.Tracker.MigrationWindow(_lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
         ToScheduler(new MigrationEnded(Now, pvm.MigrationId, true));
         _outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));

@@ -1,0 +1,20 @@
+namespace MobiScud.Simulation.Results;
+
+/// <summary>Why a probe found a UE's PVM away from the UE's serving site (results.json `pvmAway.byCause`).</summary>
+public enum AwayCause
+{
+    /// <summary>A migration of the PVM is on the wire (pre-copy) or queued by the scheduler.</summary>
+    MoveInFlight,
+
+    /// <summary>The UE was served at the PVM's site since the PVM got there, moved on, and no move is in flight.</summary>
+    LeftBehind,
+
+    /// <summary>A migration put the PVM where the UE has not been seen since: sent ahead, or the UE moved on during the move.</summary>
+    MovedNotThere,
+
+    /// <summary>Resumed after an idle period at the site it was suspended at, and the UE has not been seen there since.</summary>
+    ResumedAway,
+
+    /// <summary>Created at a site where the UE has not been seen since (a placement fallback, or the UE moved during the boot).</summary>
+    CreatedAway,
+}
