@@ -75,4 +75,29 @@ public sealed class AwayByCauseTests
         Assert.InRange(perMove, (dirtyRate * memory / link) - 1, (dirtyRate * memory / (link - ue)) + 1);
         Assert.Equal(bytes.Completed, completed * memory + bytes.CompletedResent, 0.5 * completed);
     }
+
+    [Fact]
+    public void MovesToAWalkersOwnSiteAreMetAndStaticEdgeHasNoMovesToMeet()
+    {
+        // A walker (2 m/s) stays in a site's cells for minutes: a move to its serving site lands long before it leaves,
+        // so the next probe finds it there; no move may count as never met.
+        var r = new Simulator(new ScenarioConfig
+        {
+            Seed = 4,
+            Duration = TimeSpan.FromMinutes(40),
+            Ues = 1,
+            Topology = { Enbs = 37, Sites = 6 },
+            Session = { ActiveMean = TimeSpan.Zero },
+            Mobility = { SpeedMin = 2, SpeedMax = 2, PauseMax = TimeSpan.Zero },
+            Strategies = [StrategyKind.StaticEdge, StrategyKind.MobiScud],
+        }).Run();
+        var m = r.Lane("mobiscud");
+        Assert.True(m.Migrations.Completed >= 2, $"{m.Migrations.Completed} migrations completed");
+        Assert.Equal(0, m.Bytes.CompletedNeverMet);
+        Assert.InRange(m.Bytes.CompletedUnmetAtEnd, 0, 1);
+        Assert.Equal(0, m.PvmAway.ByCause!.MovedNotThere);
+        var s = r.Lane("static-edge");
+        Assert.Equal(0, s.Bytes.CompletedNeverMet + s.Bytes.CompletedUnmetAtEnd);
+        Assert.True(s.PvmAway.ByCause!.LeftBehind > 0.3, $"static edge left behind {s.PvmAway.ByCause.LeftBehind}");
+    }
 }

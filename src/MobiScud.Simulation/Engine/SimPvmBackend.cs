@@ -137,6 +137,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 }
 
                 pvm.State = SimPvmState.Resuming;
+                LeavePlacement(in pvm);
                 pvm.Origin = PvmOrigin.Resumed;
                 pvm.MetUser = false;
                 pvm.Generation++;
@@ -158,6 +159,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 break;
             case DestroyPvm d:
                 AbortMigration(ref pvm, now);
+                LeavePlacement(in pvm);
                 pvm = new SimPvm { State = SimPvmState.None, Generation = pvm.Generation + 1 };
                 ToScheduler(new PvmGone(now, d.Ue));
                 break;
@@ -236,6 +238,20 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 Stats.MigrationsInFlight++;
                 Stats.BytesInFlight += m.BytesSent;
             }
+
+            if (p.State != SimPvmState.None && p.Origin == PvmOrigin.Migrated && !p.MetUser)
+            {
+                Stats.MovesUnmetAtEnd++;
+            }
+        }
+    }
+
+    /// <summary>A PVM leaves the site a completed migration put it at: counted if no probe found its UE there meanwhile.</summary>
+    private void LeavePlacement(in SimPvm pvm)
+    {
+        if (pvm.State != SimPvmState.None && pvm.Origin == PvmOrigin.Migrated && !pvm.MetUser)
+        {
+            Stats.MovesNeverMet++;
         }
     }
 
@@ -447,6 +463,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
             return;
         }
 
+        LeavePlacement(in pvm);
         pvm.Site = pvm.MigrationTo;
         pvm.Migration = null;
         pvm.Origin = PvmOrigin.Migrated;

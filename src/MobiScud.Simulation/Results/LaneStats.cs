@@ -154,6 +154,15 @@ public sealed class LaneStats
 
     internal const int MaxRoundsBin = 30;
 
+    /// <summary>
+    /// Completed migrations whose PVM left the target (moved again, suspended, destroyed) before any probe found its UE
+    /// served there: moves that bought no time at the user's site (sent ahead of a user who went elsewhere, or overtaken).
+    /// </summary>
+    public long MovesNeverMet { get; set; }
+
+    /// <summary>Completed migrations whose PVM is still at the target at the end, where no probe has found its UE yet.</summary>
+    public long MovesUnmetAtEnd { get; set; }
+
     /// <summary>Utilisation of each backhaul link per sample interval (migrations and user traffic).</summary>
     public List<float>[] LinkSamples { get; }
 

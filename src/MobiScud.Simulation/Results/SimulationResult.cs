@@ -49,6 +49,11 @@ public sealed record BytesByOutcome(double Completed, double Cancelled, double F
     /// <summary>Of Completed, the bytes beyond the guest's memory: pages dirtied during pre-copy and sent again.</summary>
     public double CompletedResent { get; init; }
 
+    /// <summary>Completed migrations whose PVM left the target before any probe found its UE there (+ those still unmet at the end).</summary>
+    public long CompletedNeverMet { get; init; }
+
+    public long CompletedUnmetAtEnd { get; init; }
+
     /// <summary>Completed migrations by pre-copy rounds (index = rounds, the first full copy included; the last bin is that many or more).</summary>
     public IReadOnlyList<long> CompletedByRounds { get; init; } = [];
 }
@@ -247,6 +252,8 @@ public sealed record SimulationResult(
             new BytesByOutcome(l.BytesCompleted, l.BytesCancelled, l.BytesFailed, l.BytesInFlight)
             {
                 CompletedResent = l.BytesResentCompleted,
+                CompletedNeverMet = l.MovesNeverMet,
+                CompletedUnmetAtEnd = l.MovesUnmetAtEnd,
                 CompletedByRounds = TrimmedRounds(l.RoundsOfCompleted),
             },
             new UtilisationSummary(LaneStats.Percentile(pooled, 0.50), LaneStats.Percentile(pooled, 0.95), busiest),
