@@ -96,6 +96,11 @@ public sealed class AwayByCauseTests
         Assert.Equal(0, m.Bytes.CompletedNeverMet);
         Assert.InRange(m.Bytes.CompletedUnmetAtEnd, 0, 1);
         Assert.Equal(0, m.PvmAway.ByCause!.MovedNotThere);
+
+        // always follows to the serving site (or the handover's target site), never elsewhere.
+        Assert.Equal(m.Migrations.Completed, m.Bytes.CompletedByTarget.Sum());
+        Assert.Equal(0, m.Bytes.CompletedByTarget[(int)MoveTarget.Elsewhere]);
+        Assert.Equal(m.Bytes.CompletedNeverMet, m.Bytes.NeverMetByTarget.Sum());
         var s = r.Lane("static-edge");
         Assert.Equal(0, s.Bytes.CompletedNeverMet + s.Bytes.CompletedUnmetAtEnd);
         Assert.True(s.PvmAway.ByCause!.LeftBehind > 0.3, $"static edge left behind {s.PvmAway.ByCause.LeftBehind}");

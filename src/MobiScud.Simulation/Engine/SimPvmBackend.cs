@@ -36,6 +36,9 @@ internal struct SimPvm
 
     /// <summary>A probe found the UE served at the PVM's site since the PVM got there (the away-by-cause statistic).</summary>
     public bool MetUser;
+
+    /// <summary>Where the migration in flight (then the one that put the PVM here) was headed, against the UE's sites when it started.</summary>
+    public MoveTarget Target;
 }
 
 /// <summary>How a PVM came to the site it is at: a create, a resume after an idle period, or a migration.</summary>
@@ -252,7 +255,18 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         if (pvm.State != SimPvmState.None && pvm.Origin == PvmOrigin.Migrated && !pvm.MetUser)
         {
             Stats.MovesNeverMet++;
+            Stats.NeverMetByTarget[(int)pvm.Target]++;
         }
+    }
+
+    /// <summary>A move's target against the MC's view of the UE when it decided: its serving site, its handover's target site, or elsewhere.</summary>
+    private MoveTarget TargetOf(int ue, SiteId to)
+    {
+        var s = _lane.McState(ue);
+        var config = _lane.Config;
+        return s?.ServingEnb is { } serving && config.SwitchSiteFor(serving) == to ? MoveTarget.ServingSite
+            : s?.PendingHandover is { } pending && config.SwitchSiteFor(pending.Target) == to ? MoveTarget.HandoverTargetSite
+            : MoveTarget.Elsewhere;
     }
 
     private void StartMigration(int ue, ref SimPvm pvm, StartMigration m, TimeSpan now)
@@ -301,6 +315,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 
         pvm.MigrationId = m.Migration;
         pvm.MigrationTo = to;
+        pvm.Target = TargetOf(ue, m.To);
         pvm.MigrationStart = now;
         Stats.MigrationsStarted++;
         if (_sim.Scenario.Pvm.MigrationFailureProbability > 0 && _rng.NextDouble() < _sim.Scenario.Pvm.MigrationFailureProbability)
@@ -464,6 +479,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         }
 
         LeavePlacement(in pvm);
+        Stats.CompletedByTarget[(int)pvm.Target]++;
         pvm.Site = pvm.MigrationTo;
         pvm.Migration = null;
         pvm.Origin = PvmOrigin.Migrated;

@@ -18,3 +18,16 @@ public enum AwayCause
     /// <summary>Created at a site where the UE has not been seen since (a placement fallback, or the UE moved during the boot).</summary>
     CreatedAway,
 }
+
+/// <summary>Where a migration was headed, against the MC's view of the UE when it started it.</summary>
+public enum MoveTarget
+{
+    /// <summary>The site of the UE's serving cell.</summary>
+    ServingSite,
+
+    /// <summary>The site of the target cell of a handover being prepared (pre-copy from HandoverPrepared).</summary>
+    HandoverTargetSite,
+
+    /// <summary>Any other site: ahead of the user on its path, or partway toward it.</summary>
+    Elsewhere,
+}

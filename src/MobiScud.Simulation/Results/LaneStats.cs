@@ -160,6 +160,11 @@ public sealed class LaneStats
     /// </summary>
     public long MovesNeverMet { get; set; }
 
+    /// <summary>Completed migrations by <see cref="MoveTarget"/>, and of those, the ones whose target never met the UE.</summary>
+    public long[] CompletedByTarget { get; } = new long[Enum.GetValues<MoveTarget>().Length];
+
+    public long[] NeverMetByTarget { get; } = new long[Enum.GetValues<MoveTarget>().Length];
+
     /// <summary>Completed migrations whose PVM is still at the target at the end, where no probe has found its UE yet.</summary>
     public long MovesUnmetAtEnd { get; set; }
 

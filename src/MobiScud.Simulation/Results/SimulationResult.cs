@@ -54,6 +54,11 @@ public sealed record BytesByOutcome(double Completed, double Cancelled, double F
 
     public long CompletedUnmetAtEnd { get; init; }
 
+    /// <summary>Completed migrations by where they were headed when the MC started them (<see cref="MoveTarget"/>: serving site, handover target's site, elsewhere), and of those, the ones never met.</summary>
+    public IReadOnlyList<long> CompletedByTarget { get; init; } = [];
+
+    public IReadOnlyList<long> NeverMetByTarget { get; init; } = [];
+
     /// <summary>Completed migrations by pre-copy rounds (index = rounds, the first full copy included; the last bin is that many or more).</summary>
     public IReadOnlyList<long> CompletedByRounds { get; init; } = [];
 }
@@ -254,6 +259,8 @@ public sealed record SimulationResult(
                 CompletedResent = l.BytesResentCompleted,
                 CompletedNeverMet = l.MovesNeverMet,
                 CompletedUnmetAtEnd = l.MovesUnmetAtEnd,
+                CompletedByTarget = [.. l.CompletedByTarget],
+                NeverMetByTarget = [.. l.NeverMetByTarget],
                 CompletedByRounds = TrimmedRounds(l.RoundsOfCompleted),
             },
             new UtilisationSummary(LaneStats.Percentile(pooled, 0.50), LaneStats.Percentile(pooled, 0.95), busiest),
