@@ -205,12 +205,23 @@ internal static class SimulationRunner
         var ran = r.Ran;
         AnsiConsole.MarkupLine(inv, $"handovers: {ran.HandoversX2:N0} X2 + {ran.HandoversS1:N0} S1 ({ran.InterSiteHandovers:N0} between sites, {ran.HandoversCancelled:N0} cancelled), {ran.HandoversPerUeHour:0.0} per connected UE-hour; {ran.Attaches:N0} attaches, {ran.ReleasesToIdle:N0} releases to idle, {ran.ServiceRequests:N0} service requests");
         AnsiConsole.MarkupLine("migr.: migrations started (= done + cancel + failed + in flight at the end); GB wire: every migration byte sent, whatever became of it; link p95: busiest backhaul link's utilisation; away%: probes whose PVM was not at the UE's serving site; cost: Wang et al. (ToN 2019) per UE per slot, mu 0.8, R = 1.5 max Q, distances in rings of cells.");
+        foreach (var l in r.Lanes)
+        {
+            if (l.PvmAway.ByCause is { } a)
+            {
+                AnsiConsole.MarkupLine(inv, $"{Markup.Escape(l.Name)} away% by cause: move in flight {100 * a.MoveInFlight:0.0}, left behind {100 * a.LeftBehind:0.0}, moved where the UE is not {100 * a.MovedNotThere:0.0}, resumed away {100 * a.ResumedAway:0.0}, created away {100 * a.CreatedAway:0.0}; completed moves resent {(l.Bytes.Completed > 0 ? 100 * l.Bytes.CompletedResent / l.Bytes.Completed : double.NaN):0.0}% of their bytes, {l.Bytes.CompletedNeverMet:N0} moves left their target before a probe found the UE there (+ {l.Bytes.CompletedUnmetAtEnd:N0} unmet at the end); completed / never met by target: serving site {string.Join(" / ", Pair(l.Bytes, 0))}, handover target's site {string.Join(" / ", Pair(l.Bytes, 1))}, elsewhere {string.Join(" / ", Pair(l.Bytes, 2))}");
+            }
+        }
+
         if (r.Lanes.Count > 0 && double.IsFinite(r.Lanes[0].Cost.FloorPerUeSlot))
         {
             // The same for every lane: what no policy can beat on this topology (every PVM at the site nearest its user, moves free).
             AnsiConsole.MarkupLine(inv, $"cost floor: {r.Lanes[0].Cost.FloorPerUeSlot:0.0000} per UE-slot (every PVM at the site nearest its user's cell, moves free)");
         }
     }
+
+    private static IEnumerable<string> Pair(BytesByOutcome b, int target) =>
+        b.CompletedByTarget.Count > target ? [b.CompletedByTarget[target].ToString("N0", CultureInfo.InvariantCulture), b.NeverMetByTarget[target].ToString("N0", CultureInfo.InvariantCulture)] : ["-"];
 
     private sealed class Progress(ProgressTask task) : IProgress<double>
     {

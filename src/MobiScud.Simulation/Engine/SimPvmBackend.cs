@@ -30,6 +30,23 @@ internal struct SimPvm
     /// <summary>A migration the scheduler holds in its queue (not on the wire yet).</summary>
     public bool Queued;
     public MigrationId QueuedId;
+
+    /// <summary>How the PVM came to its site (the away-by-cause statistic).</summary>
+    public PvmOrigin Origin;
+
+    /// <summary>A probe found the UE served at the PVM's site since the PVM got there (the away-by-cause statistic).</summary>
+    public bool MetUser;
+
+    /// <summary>Where the migration in flight (then the one that put the PVM here) was headed, against the UE's sites when it started.</summary>
+    public MoveTarget Target;
+}
+
+/// <summary>How a PVM came to the site it is at: a create, a resume after an idle period, or a migration.</summary>
+internal enum PvmOrigin : byte
+{
+    Created,
+    Resumed,
+    Migrated,
 }
 
 internal sealed record SwitchoverPayload(PreCopyMigration Migration, PreCopyResult Result);
@@ -123,6 +140,9 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 }
 
                 pvm.State = SimPvmState.Resuming;
+                LeavePlacement(in pvm);
+                pvm.Origin = PvmOrigin.Resumed;
+                pvm.MetUser = false;
                 pvm.Generation++;
                 Stats.PvmsResumed++;
                 _sim.ScheduleLane(now + scenario.Pvm.ResumeTime, _lane.Index, ue, pvm.Generation,
@@ -142,6 +162,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 break;
             case DestroyPvm d:
                 AbortMigration(ref pvm, now);
+                LeavePlacement(in pvm);
                 pvm = new SimPvm { State = SimPvmState.None, Generation = pvm.Generation + 1 };
                 ToScheduler(new PvmGone(now, d.Ue));
                 break;
@@ -220,7 +241,32 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 Stats.MigrationsInFlight++;
                 Stats.BytesInFlight += m.BytesSent;
             }
+
+            if (p.State != SimPvmState.None && p.Origin == PvmOrigin.Migrated && !p.MetUser)
+            {
+                Stats.MovesUnmetAtEnd++;
+            }
         }
+    }
+
+    /// <summary>A PVM leaves the site a completed migration put it at: counted if no probe found its UE there meanwhile.</summary>
+    private void LeavePlacement(in SimPvm pvm)
+    {
+        if (pvm.State != SimPvmState.None && pvm.Origin == PvmOrigin.Migrated && !pvm.MetUser)
+        {
+            Stats.MovesNeverMet++;
+            Stats.NeverMetByTarget[(int)pvm.Target]++;
+        }
+    }
+
+    /// <summary>A move's target against the MC's view of the UE when it decided: its serving site, its handover's target site, or elsewhere.</summary>
+    private MoveTarget TargetOf(int ue, SiteId to)
+    {
+        var s = _lane.McState(ue);
+        var config = _lane.Config;
+        return s?.ServingEnb is { } serving && config.SwitchSiteFor(serving) == to ? MoveTarget.ServingSite
+            : s?.PendingHandover is { } pending && config.SwitchSiteFor(pending.Target) == to ? MoveTarget.HandoverTargetSite
+            : MoveTarget.Elsewhere;
     }
 
     private void StartMigration(int ue, ref SimPvm pvm, StartMigration m, TimeSpan now)
@@ -269,6 +315,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
 
         pvm.MigrationId = m.Migration;
         pvm.MigrationTo = to;
+        pvm.Target = TargetOf(ue, m.To);
         pvm.MigrationStart = now;
         Stats.MigrationsStarted++;
         if (_sim.Scenario.Pvm.MigrationFailureProbability > 0 && _rng.NextDouble() < _sim.Scenario.Pvm.MigrationFailureProbability)
@@ -431,10 +478,14 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
             return;
         }
 
+        LeavePlacement(in pvm);
+        Stats.CompletedByTarget[(int)pvm.Target]++;
         pvm.Site = pvm.MigrationTo;
         pvm.Migration = null;
+        pvm.Origin = PvmOrigin.Migrated;
+        pvm.MetUser = false;
         var r = done.Result;
-        Stats.MigrationCompleted(r, pvm.MigrationStart);
+        Stats.MigrationCompleted(r, pvm.MigrationStart, _preCopy.MemoryBytes);
         _sim.Tracker.MigrationWindow(_lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
         ToScheduler(new MigrationEnded(Now, pvm.MigrationId, true));
         _outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));

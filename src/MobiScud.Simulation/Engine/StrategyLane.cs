@@ -374,6 +374,11 @@ internal sealed class StrategyLane
         {
             // The PVM is not at the site nearest the UE's cell (in the core, or left behind).
             Stats.PvmAwaySamples++;
+            Stats.PvmAwayByCause[(int)AwayCauseOf(in pvm)]++;
+        }
+        else
+        {
+            pvm.MetUser = true;
         }
 
         if (_switches.Find(ue, switchSite) is { Site: >= 0 } intent)
@@ -405,6 +410,22 @@ internal sealed class StrategyLane
         cause = LossCause.NoSteering;
         return double.NaN;
     }
+
+    /// <summary>
+    /// Why a PVM is away from its UE's serving site at a probe: a move is on the wire or queued; the UE was served at
+    /// the PVM's site since the PVM got there and moved on (left behind); or, not seen there since, the PVM got there
+    /// by a migration (sent ahead, or the UE moved on during the move), a resume after an idle period, or a create.
+    /// "Seen" is judged by the probes (every probe interval), as the away share itself is.
+    /// </summary>
+    private static AwayCause AwayCauseOf(in SimPvm pvm) =>
+        pvm.Migration is not null || pvm.Queued ? AwayCause.MoveInFlight
+        : pvm.MetUser ? AwayCause.LeftBehind
+        : pvm.Origin switch
+        {
+            PvmOrigin.Migrated => AwayCause.MovedNotThere,
+            PvmOrigin.Resumed => AwayCause.ResumedAway,
+            _ => AwayCause.CreatedAway,
+        };
 
     /// <summary>PVMs per site (edge sites, then the core) for the time series.</summary>
     public void CountPvms(int[] perSite)

@@ -143,6 +143,31 @@ public sealed class LaneStats
 
     public long PvmAwaySamples { get; set; }
 
+    /// <summary>The away probes by cause, indexed by <see cref="AwayCause"/> (they sum to <see cref="PvmAwaySamples"/>).</summary>
+    public long[] PvmAwayByCause { get; } = new long[Enum.GetValues<AwayCause>().Length];
+
+    /// <summary>Completed migrations by pre-copy rounds (index = rounds, the last bin counts that many or more).</summary>
+    public long[] RoundsOfCompleted { get; } = new long[MaxRoundsBin + 1];
+
+    /// <summary>Bytes completed migrations sent beyond the guest's memory (pages dirtied during pre-copy, sent again).</summary>
+    public double BytesResentCompleted { get; private set; }
+
+    internal const int MaxRoundsBin = 30;
+
+    /// <summary>
+    /// Completed migrations whose PVM left the target (moved again, suspended, destroyed) before any probe found its UE
+    /// served there: moves that bought no time at the user's site (sent ahead of a user who went elsewhere, or overtaken).
+    /// </summary>
+    public long MovesNeverMet { get; set; }
+
+    /// <summary>Completed migrations by <see cref="MoveTarget"/>, and of those, the ones whose target never met the UE.</summary>
+    public long[] CompletedByTarget { get; } = new long[Enum.GetValues<MoveTarget>().Length];
+
+    public long[] NeverMetByTarget { get; } = new long[Enum.GetValues<MoveTarget>().Length];
+
+    /// <summary>Completed migrations whose PVM is still at the target at the end, where no probe has found its UE yet.</summary>
+    public long MovesUnmetAtEnd { get; set; }
+
     /// <summary>Utilisation of each backhaul link per sample interval (migrations and user traffic).</summary>
     public List<float>[] LinkSamples { get; }
 
@@ -213,10 +238,12 @@ public sealed class LaneStats
         }
     }
 
-    internal void MigrationCompleted(PreCopyResult r, TimeSpan started)
+    internal void MigrationCompleted(PreCopyResult r, TimeSpan started, long memoryBytes)
     {
         MigrationsCompletedCount++;
         BytesMoved += r.BytesSent;
+        BytesResentCompleted += r.BytesSent - memoryBytes;
+        RoundsOfCompleted[Math.Clamp(r.Rounds, 0, MaxRoundsBin)]++;
         MigrationTimes.Add((float)r.TotalTime.TotalSeconds);
         Downtimes.Add((float)r.Downtime.TotalSeconds);
         _ = started;

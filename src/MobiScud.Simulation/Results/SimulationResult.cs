@@ -44,7 +44,24 @@ public sealed record RttSummary(double P50Ms, double P95Ms, double P99Ms, double
 public sealed record MigrationCounts(long Started, long Completed, long Cancelled, long Failed, long InFlight, long Refused, long Queued, long QueuedDropped, int MaxConcurrentOnLink);
 
 /// <summary>Migration bytes by outcome (bytesOnWire is their sum).</summary>
-public sealed record BytesByOutcome(double Completed, double Cancelled, double Failed, double InFlight);
+public sealed record BytesByOutcome(double Completed, double Cancelled, double Failed, double InFlight)
+{
+    /// <summary>Of Completed, the bytes beyond the guest's memory: pages dirtied during pre-copy and sent again.</summary>
+    public double CompletedResent { get; init; }
+
+    /// <summary>Completed migrations whose PVM left the target before any probe found its UE there (+ those still unmet at the end).</summary>
+    public long CompletedNeverMet { get; init; }
+
+    public long CompletedUnmetAtEnd { get; init; }
+
+    /// <summary>Completed migrations by where they were headed when the MC started them (<see cref="MoveTarget"/>: serving site, handover target's site, elsewhere), and of those, the ones never met.</summary>
+    public IReadOnlyList<long> CompletedByTarget { get; init; } = [];
+
+    public IReadOnlyList<long> NeverMetByTarget { get; init; } = [];
+
+    /// <summary>Completed migrations by pre-copy rounds (index = rounds, the first full copy included; the last bin is that many or more).</summary>
+    public IReadOnlyList<long> CompletedByRounds { get; init; } = [];
+}
 
 /// <summary>One backhaul link's utilisation (migrations + user traffic) over the sample intervals, fractions of capacity.</summary>
 public sealed record LinkUtilisation(string Link, double Mean, double P50, double P95);
@@ -53,7 +70,26 @@ public sealed record LinkUtilisation(string Link, double Mean, double P50, doubl
 public sealed record UtilisationSummary(double P50, double P95, IReadOnlyList<LinkUtilisation> Busiest);
 
 /// <summary>Probes of UEs with a running PVM, and the fraction where the PVM was not at the UE's serving (nearest) site.</summary>
-public sealed record AwaySummary(double Fraction, double UeHours);
+public sealed record AwaySummary(double Fraction, double UeHours)
+{
+    /// <summary>The away share split by cause (fractions of all probes of UEs with a running PVM; they sum to Fraction).</summary>
+    public AwayByCause? ByCause { get; init; }
+}
+
+/// <summary>The away share by <see cref="AwayCause"/>, each a fraction of all probes of UEs with a running PVM.</summary>
+public sealed record AwayByCause(double MoveInFlight, double LeftBehind, double MovedNotThere, double ResumedAway, double CreatedAway)
+{
+    internal static AwayByCause? Of(long[] byCause, long probes)
+    {
+        if (probes == 0)
+        {
+            return null;
+        }
+
+        double F(AwayCause c) => byCause[(int)c] / (double)probes;
+        return new AwayByCause(F(AwayCause.MoveInFlight), F(AwayCause.LeftBehind), F(AwayCause.MovedNotThere), F(AwayCause.ResumedAway), F(AwayCause.CreatedAway));
+    }
+}
 
 /// <summary>
 /// Wang et al.'s cost per UE per slot (mu, R = 1.5 max Q): the mean over all UE-slots, and its migration and
@@ -218,11 +254,29 @@ public sealed record SimulationResult(
             l.ProbesLost,
             new MigrationCounts(l.MigrationsStarted, l.MigrationsCompletedCount, l.MigrationsCancelled, l.MigrationsFailed, l.MigrationsInFlight, l.MigrationsRefused, l.MigrationsQueued, l.QueuedDropped, l.MaxConcurrentOnLink),
             l.BytesOnWire,
-            new BytesByOutcome(l.BytesCompleted, l.BytesCancelled, l.BytesFailed, l.BytesInFlight),
+            new BytesByOutcome(l.BytesCompleted, l.BytesCancelled, l.BytesFailed, l.BytesInFlight)
+            {
+                CompletedResent = l.BytesResentCompleted,
+                CompletedNeverMet = l.MovesNeverMet,
+                CompletedUnmetAtEnd = l.MovesUnmetAtEnd,
+                CompletedByTarget = [.. l.CompletedByTarget],
+                NeverMetByTarget = [.. l.NeverMetByTarget],
+                CompletedByRounds = TrimmedRounds(l.RoundsOfCompleted),
+            },
             new UtilisationSummary(LaneStats.Percentile(pooled, 0.50), LaneStats.Percentile(pooled, 0.95), busiest),
-            new AwaySummary(l.PvmProbeSamples > 0 ? l.PvmAwaySamples / (double)l.PvmProbeSamples : double.NaN, l.PvmAwaySamples * probeHours),
+            new AwaySummary(l.PvmProbeSamples > 0 ? l.PvmAwaySamples / (double)l.PvmProbeSamples : double.NaN, l.PvmAwaySamples * probeHours)
+            {
+                ByCause = AwayByCause.Of(l.PvmAwayByCause, l.PvmProbeSamples),
+            },
             Cost(l.Slots, scenario.Report),
             l.InvariantViolations);
+    }
+
+    // The histogram up to its last non-empty bin (JSON stays short: most migrations take 2-3 rounds).
+    private static long[] TrimmedRounds(long[] rounds)
+    {
+        var last = Array.FindLastIndex(rounds, n => n > 0);
+        return rounds[..(last + 1)];
     }
 
     /// <summary>Wang et al.'s cost over the slots: R = 1.5 x the largest Q, each slot at its own Q/R.</summary>
