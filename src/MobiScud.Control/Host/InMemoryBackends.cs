@@ -68,18 +68,13 @@ public sealed class ImmediatePvmModel : IPvmBackend
 public sealed class InMemorySteering : ISteeringBackend
 {
     private readonly ConcurrentDictionary<(SiteId Site, UeId Ue), SteeringIntent> _rules = new();
-    private int _installs;
 
     public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
-
-    /// <summary>Installs carried out (tests, the bench).</summary>
-    public int Installs => Volatile.Read(ref _installs);
 
     public Task InstallAsync(SteeringIntent intent, CancellationToken ct = default)
     {
         // An older version arriving late (a retried delivery) must not overwrite a newer one.
         _rules.AddOrUpdate((intent.SwitchSite, intent.Ue), intent, (_, old) => old.Version > intent.Version ? old : intent);
-        Interlocked.Increment(ref _installs);
         return Task.CompletedTask;
     }
 

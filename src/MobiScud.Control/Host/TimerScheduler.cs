@@ -25,18 +25,6 @@ public sealed class TimerScheduler : ITimerScheduler, IDisposable
 
     public ChannelReader<UeEvent> Outcomes => _fired.Reader;
 
-    /// <summary>Timers armed and not yet fired.</summary>
-    public int Pending
-    {
-        get
-        {
-            lock (_armed)
-            {
-                return _armed.Count;
-            }
-        }
-    }
-
     public void Schedule(ScheduleTimer timer)
     {
         var delay = timer.Due - _now();
