@@ -227,7 +227,7 @@ public static partial class UeTracker
                         // HandoverRequest has only the new MME-UE id: link it to the UE whose preparation is waiting for it,
                         // preferring the one whose uplink tunnels it repeats, then the one whose target is this eNB.
                         var uplinks = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!);
-                        var here = _enbs.GetValueOrDefault(association)?.Id;
+                        var here = _maps.Enbs.GetValueOrDefault(association)?.Id;
                         var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).ToList();
                         var chosen = candidates.FirstOrDefault(u => uplinks.Count > 0 && uplinks.Values.All(t => u.Bearers.Values.Any(b => b.Uplink == t)))
                             ?? candidates.FirstOrDefault(u => u.Handover!.Target == here)
@@ -336,7 +336,7 @@ public static partial class UeTracker
         /// </summary>
         private TrackedUe? RequestedUnseen(S1apSignal s, SctpAssociationKey association)
         {
-            var here = _enbs.GetValueOrDefault(association)?.Id;
+            var here = _maps.Enbs.GetValueOrDefault(association)?.Id;
             var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null, TargetAssociation: null }).ToList();
             var ue = candidates.FirstOrDefault(u => u.Handover!.Target == here) ?? (candidates.Count == 1 ? candidates[0] : null);
             if (ue is null)
