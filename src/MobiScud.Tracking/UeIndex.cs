@@ -87,7 +87,7 @@ public sealed class UeIndex
     /// <summary>
     /// At most the <see cref="TrackedUe.LastSeen"/> of every UE that has no connection, no handover and is not announced
     /// without an IMSI (the UEs the tracker may forget when long gone): so the tracker scans for them only once one can
-    /// be old enough, not on every new UE. Lowered by every record put (<see cref="UeStore.Put(TrackedUe, TimeSpan?, Action{TrackedUe, ConnectionKey}?)"/>,
+    /// be old enough, not on every new UE. Lowered by every record put (<see cref="UeStore.Put"/>,
     /// the one place records change), set after a scan.
     /// </summary>
     public TimeSpan ForgetBound { get; }

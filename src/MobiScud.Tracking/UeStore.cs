@@ -234,15 +234,12 @@ internal sealed partial class UeStore
     /// <summary>The UE's LastSeen (its record here may carry an older one).</summary>
     public TimeSpan LastSeen(TrackedUe ue) => _lastSeen[ue.Key];
 
-    /// <summary>Adds or replaces a UE's record and brings every lookup in line with it.</summary>
-    /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
-    public void Put(TrackedUe ue, Action<TrackedUe, ConnectionKey>? lost = null) => Put(ue, null, lost);
-
     /// <summary>
-    /// As <see cref="Put(TrackedUe, Action{TrackedUe, ConnectionKey}?)"/>, with the UE last seen at <paramref name="at"/>
-    /// (or later, as it was): what the tracker's steps did by putting a copy of the record with that time.
+    /// Adds or replaces a UE's record and brings every lookup in line with it; with <paramref name="at"/>, the UE last
+    /// seen then (or later, as it was): what the tracker's steps did by putting a copy of the record with that time.
     /// </summary>
-    public void Put(TrackedUe ue, TimeSpan? at, Action<TrackedUe, ConnectionKey>? lost = null)
+    /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
+    public void Put(TrackedUe ue, TimeSpan? at = null, Action<TrackedUe, ConnectionKey>? lost = null)
     {
         var known = _ues.TryGetValue(ue.Key, out var old);
         var wasSeen = known ? _lastSeen[ue.Key] : default;
