@@ -10,18 +10,11 @@ namespace MobiScud.Control.Host;
 /// <see cref="StopAsync"/>; a failure is logged, never lost silently. Outcomes are posted in the order
 /// each backend wrote them.
 /// </summary>
-public sealed class OutcomePump : IAsyncDisposable
+public sealed class OutcomePump(IEventSink sink, ILogger? log = null) : IAsyncDisposable
 {
-    private readonly IEventSink _sink;
-    private readonly ILogger _log;
+    private readonly ILogger _log = log ?? NullLogger.Instance;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _pumps = [];
-
-    public OutcomePump(IEventSink sink, ILogger? log = null)
-    {
-        _sink = sink;
-        _log = log ?? NullLogger.Instance;
-    }
 
     /// <summary>
     /// Starts draining <paramref name="outcomes"/>. With <paramref name="dropBacklog"/>, what the channel already holds is
@@ -55,7 +48,7 @@ public sealed class OutcomePump : IAsyncDisposable
                 {
                     try
                     {
-                        await _sink.PostAsync(e, ct);
+                        await sink.PostAsync(e, ct);
                     }
                     catch (Exception ex) when (ex is InvalidOperationException or ChannelClosedException or ObjectDisposedException
                                                    || (ex is OperationCanceledException && !ct.IsCancellationRequested))
