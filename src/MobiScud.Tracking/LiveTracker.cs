@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using MobiScud.Control.Model;
-using MobiScud.Protocols.Sctp;
 
 namespace MobiScud.Tracking;
 
@@ -11,7 +10,7 @@ namespace MobiScud.Tracking;
 /// replay's summary, serve's API, tests), from the last snapshot and what changed since.
 /// </summary>
 /// <remarks>Not thread-safe: one thread feeds it (TrackerFeed's, or the caller of <see cref="UeTracker.Apply(TrackerState, TrackerInput)"/>).
-/// The eNB, session and pending maps change rarely (a new cell, S1 Setup, S11), so they stay immutable values.</remarks>
+/// The eNB, session and pending maps change rarely (a new cell, S1 Setup, S11), so they stay immutable values (<see cref="Maps"/>).</remarks>
 internal sealed class LiveTracker
 {
     private TrackerState? _snapshot;
@@ -19,13 +18,7 @@ internal sealed class LiveTracker
     private LiveTracker(TrackerState state)
     {
         Index = UeStore.From(state.Index);
-        Enbs = state.Enbs;
-        NamedEnbs = state.NamedEnbs;
-        NamedMacroEnbs = state.NamedMacroEnbs;
-        ConfiguredEnbs = state.ConfiguredEnbs;
-        Sessions = state.Sessions;
-        PendingCreateSessions = state.PendingCreateSessions;
-        NextKey = state.NextKey;
+        Maps = state with { Index = UeIndex.Empty };
         _snapshot = state;
     }
 
@@ -39,26 +32,18 @@ internal sealed class LiveTracker
 
     public UeStore Index { get; }
 
-    public ImmutableDictionary<SctpAssociationKey, EnbIdentity> Enbs { get; set; }
-
-    public ImmutableDictionary<EnbId, bool> NamedEnbs { get; set; }
-
-    public int NamedMacroEnbs { get; set; }
-
-    public ImmutableHashSet<EnbId> ConfiguredEnbs { get; private set; }
-
-    public ImmutableDictionary<GtpEndpoint, SessionHint> Sessions { get; set; }
-
-    public ImmutableDictionary<uint, string?> PendingCreateSessions { get; set; }
-
-    public long NextKey { get; set; }
+    /// <summary>
+    /// The rest of the state as one immutable value: the eNB, session and pending maps, the configured eNBs and the next
+    /// key. Its Index is always empty: the UEs are in <see cref="Index"/>.
+    /// </summary>
+    public TrackerState Maps { get; set; }
 
     /// <summary>Whether <paramref name="state"/> is this tracker's current state (its last snapshot, unchanged since).</summary>
     public bool IsAt(TrackerState state) => ReferenceEquals(_snapshot, state);
 
     public void Configure(ImmutableHashSet<EnbId> configured)
     {
-        ConfiguredEnbs = configured;
+        Maps = Maps with { ConfiguredEnbs = configured };
         _snapshot = null;
     }
 
@@ -66,17 +51,7 @@ internal sealed class LiveTracker
     public void Changed() => _snapshot = null;
 
     /// <summary>The state now, immutable; the same object until the tracker changes.</summary>
-    public TrackerState Snapshot() => _snapshot ??= new TrackerState
-    {
-        Enbs = Enbs,
-        NamedEnbs = NamedEnbs,
-        NamedMacroEnbs = NamedMacroEnbs,
-        ConfiguredEnbs = ConfiguredEnbs,
-        Index = Index.Snapshot(),
-        Sessions = Sessions,
-        PendingCreateSessions = PendingCreateSessions,
-        NextKey = NextKey,
-    };
+    public TrackerState Snapshot() => _snapshot ??= Maps with { Index = Index.Snapshot() };
 }
 
 /// <summary>What one input did to a <see cref="LiveTracker"/>: the MC events, the notes, and whether the state changed.</summary>

@@ -17,9 +17,9 @@ public readonly record struct UeKey(long Value) : IComparable<UeKey>
 /// connections, uplink (S-GW) tunnel ends, and UEs with a handover in preparation. Immutable.
 /// </summary>
 /// <remarks>
-/// The lookups are derived from the UE records, and <see cref="Put"/> and <see cref="Remove"/> are the one place that
-/// changes them: each diffs the old record against the new one and adds and removes that UE's key in every lookup, so a
-/// lookup can never name a UE that is gone or no longer holds that identity (the KeyNotFoundException crashes of
+/// The lookups are derived from the UE records. An index is made by <see cref="UeStore.Snapshot"/>, whose Put and Remove
+/// are the one place that changes them: each diffs the old record against the new one and adds and removes that UE's
+/// key in every lookup, so a lookup can never name a UE that is gone or no longer holds that identity (the KeyNotFoundException crashes of
 /// issue 13 were lookups left pointing at UEs removed or merged away). A connection belongs to one UE: a UE that claims
 /// a connection another holds takes it, and the other forgets it. The other identities may be shared for a while (an
 /// M-TMSI reallocated, a UE seen twice before it is recognised); their lookups answer the UE given it last.
@@ -32,7 +32,8 @@ public sealed class UeIndex
     private readonly ImmutableDictionary<IPAddress, ImmutableArray<UeKey>> _address;
     private readonly ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> _uplinks;
 
-    private UeIndex(
+    /// <summary>An index of these parts, which the caller has kept in line with each other (<see cref="UeStore"/>'s snapshot).</summary>
+    internal UeIndex(
         ImmutableDictionary<UeKey, TrackedUe> ues,
         ImmutableDictionary<ConnectionKey, UeKey> connections,
         ImmutableDictionary<string, ImmutableArray<UeKey>> imsi,
@@ -65,18 +66,6 @@ public sealed class UeIndex
         ImmutableSortedSet<UeKey>.Empty,
         TimeSpan.MaxValue);
 
-    /// <summary>An index of these parts, which the caller has kept in line with each other (<see cref="UeStore"/>'s snapshot).</summary>
-    internal static UeIndex Create(
-        ImmutableDictionary<UeKey, TrackedUe> ues,
-        ImmutableDictionary<ConnectionKey, UeKey> connections,
-        ImmutableDictionary<string, ImmutableArray<UeKey>> imsi,
-        ImmutableDictionary<uint, ImmutableArray<UeKey>> mtmsi,
-        ImmutableDictionary<uint, ImmutableArray<UeKey>> mme,
-        ImmutableDictionary<IPAddress, ImmutableArray<UeKey>> address,
-        ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> uplinks,
-        ImmutableSortedSet<UeKey> handovers,
-        TimeSpan forgetBound) => new(ues, connections, imsi, mtmsi, mme, address, uplinks, handovers, forgetBound);
-
     internal ImmutableDictionary<string, ImmutableArray<UeKey>> ImsiLookup => _imsi;
 
     internal ImmutableDictionary<uint, ImmutableArray<UeKey>> MTmsiLookup => _mtmsi;
@@ -98,16 +87,13 @@ public sealed class UeIndex
     /// <summary>
     /// At most the <see cref="TrackedUe.LastSeen"/> of every UE that has no connection, no handover and is not announced
     /// without an IMSI (the UEs the tracker may forget when long gone): so the tracker scans for them only once one can
-    /// be old enough, not on every new UE. Lowered by every record put here (the one place records change), set by
-    /// <see cref="WithForgetBound"/> after a scan.
+    /// be old enough, not on every new UE. Lowered by every record put (<see cref="UeStore.Put"/>,
+    /// the one place records change), set after a scan.
     /// </summary>
     public TimeSpan ForgetBound { get; }
 
     /// <summary>The UEs the tracker may forget when long gone (see <see cref="ForgetBound"/>).</summary>
     internal static bool MayBeForgotten(TrackedUe ue) => ue.Connections.IsEmpty && ue.Handover is null && (!ue.Announced || ue.Imsi is not null);
-
-    internal UeIndex WithForgetBound(TimeSpan bound) =>
-        bound == ForgetBound ? this : new UeIndex(Ues, Connections, _imsi, _mtmsi, _mme, _address, _uplinks, Handovers, bound);
 
     /// <summary>How many uplink tunnel ends are known (each UE's bearers' S-GW ends).</summary>
     public int UplinkCount => _uplinks.Count;
@@ -131,112 +117,6 @@ public sealed class UeIndex
 
     /// <summary>UEs last given this MME-UE-S1AP-ID, oldest first.</summary>
     public IEnumerable<TrackedUe> ByMmeUeS1apId(uint id) => All(_mme, id);
-
-    /// <summary>Adds or replaces a UE's record and brings every lookup in line with it.</summary>
-    /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
-    internal UeIndex Put(TrackedUe ue, Action<TrackedUe, ConnectionKey>? lost = null)
-    {
-        var old = Ues.GetValueOrDefault(ue.Key);
-        if (ReferenceEquals(old, ue))
-        {
-            return this;
-        }
-
-        var connections = Connections;
-        var ues = Ues;
-        List<(TrackedUe, ConnectionKey)>? losers = null;
-        var before = old?.Connections ?? ImmutableHashSet<ConnectionKey>.Empty;
-
-        // Only what changed: most steps keep the set (the same instance), and the lookup already holds the old record's
-        // connections for this UE (the invariant Violations checks), so only added and removed ones need work.
-        if (!ReferenceEquals(before, ue.Connections))
-        {
-            foreach (var c in ue.Connections)
-            {
-                if (before.Contains(c))
-                {
-                    continue;
-                }
-
-                if (connections.TryGetValue(c, out var holder) && holder != ue.Key)
-                {
-                    // The eNB reused the id (its release was not seen) or a procedure moved the connection: one owner.
-                    var loser = Forget(ues[holder], c);
-                    ues = ues.SetItem(loser.Key, loser);
-                    (losers ??= []).Add((loser, c));
-                }
-
-                connections = connections.SetItem(c, ue.Key);
-            }
-
-            foreach (var c in before)
-            {
-                if (!ue.Connections.Contains(c))
-                {
-                    connections = connections.Remove(c);
-                }
-            }
-        }
-
-        var next = new UeIndex(
-            ues.SetItem(ue.Key, ue),
-            connections,
-            Move(_imsi, ue.Key, old?.Imsi, ue.Imsi),
-            MoveValue(_mtmsi, ue.Key, old?.MTmsi, ue.MTmsi),
-            MoveValue(_mme, ue.Key, old?.MmeUeS1apId, ue.MmeUeS1apId),
-            Move(_address, ue.Key, old?.Address, ue.Address),
-            MoveUplinks(_uplinks, ue.Key, old, ue),
-            (old?.Handover is null) == (ue.Handover is null) ? Handovers : ue.Handover is null ? Handovers.Remove(ue.Key) : Handovers.Add(ue.Key),
-            Lower(ForgetBound, ue, losers));
-        if (losers is not null)
-        {
-            foreach (var (loser, c) in losers)
-            {
-                // The losers' other identities are unchanged: only their connection fields moved, already dropped above.
-                lost?.Invoke(loser, c);
-            }
-        }
-
-        return next;
-    }
-
-    /// <summary>Removes a UE and every lookup that named it.</summary>
-    internal UeIndex Remove(UeKey key)
-    {
-        if (!Ues.TryGetValue(key, out var old))
-        {
-            return this;
-        }
-
-        var connections = Connections;
-        foreach (var c in old.Connections)
-        {
-            connections = connections.Remove(c);
-        }
-
-        return new UeIndex(
-            Ues.Remove(key),
-            connections,
-            Move(_imsi, key, old.Imsi, null),
-            MoveValue(_mtmsi, key, old.MTmsi, null),
-            MoveValue(_mme, key, old.MmeUeS1apId, null),
-            Move(_address, key, old.Address, null),
-            MoveUplinks(_uplinks, key, old, null),
-            Handovers.Remove(key),
-            ForgetBound);
-    }
-
-    private static TimeSpan Lower(TimeSpan bound, TrackedUe ue, List<(TrackedUe Loser, ConnectionKey)>? losers)
-    {
-        bound = ue.LastSeen < bound ? ue.LastSeen : bound;
-        foreach (var (loser, _) in losers ?? [])
-        {
-            // A loser's record changed here without a new LastSeen: it may have lost its last connection.
-            bound = loser.LastSeen < bound ? loser.LastSeen : bound;
-        }
-
-        return bound;
-    }
 
     /// <summary>Recomputes every lookup from the UE records and compares; describes each difference.</summary>
     internal IEnumerable<string> Violations()
@@ -365,86 +245,4 @@ public sealed class UeIndex
     private IEnumerable<TrackedUe> All<T>(ImmutableDictionary<T, ImmutableArray<UeKey>> map, T id)
         where T : notnull
         => map.TryGetValue(id, out var keys) ? keys.Select(k => Ues[k]) : [];
-
-    private static ImmutableDictionary<T, ImmutableArray<UeKey>> Move<T>(ImmutableDictionary<T, ImmutableArray<UeKey>> map, UeKey key, T? from, T? to)
-        where T : class
-    {
-        if (Equals(from, to))
-        {
-            return map;
-        }
-
-        map = from is null ? map : Without(map, from, key);
-        return to is null ? map : With(map, to, key);
-    }
-
-    private static ImmutableDictionary<T, ImmutableArray<UeKey>> MoveValue<T>(ImmutableDictionary<T, ImmutableArray<UeKey>> map, UeKey key, T? from, T? to)
-        where T : struct
-    {
-        if (Nullable.Equals(from, to))
-        {
-            return map;
-        }
-
-        map = from is { } f ? Without(map, f, key) : map;
-        return to is { } t ? With(map, t, key) : map;
-    }
-
-    private static ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> MoveUplinks(ImmutableDictionary<GtpEndpoint, ImmutableArray<UeKey>> map, UeKey key, TrackedUe? old, TrackedUe? ue)
-    {
-        var before = old?.Bearers ?? ImmutableSortedDictionary<byte, TrackedBearer>.Empty;
-        var after = ue?.Bearers ?? ImmutableSortedDictionary<byte, TrackedBearer>.Empty;
-        if (ReferenceEquals(before, after))
-        {
-            return map;
-        }
-
-        foreach (var (_, b) in before)
-        {
-            if (!HasUplink(after, b.Uplink))
-            {
-                map = Without(map, b.Uplink, key);
-            }
-        }
-
-        foreach (var (_, b) in after)
-        {
-            if (!HasUplink(before, b.Uplink))
-            {
-                map = With(map, b.Uplink, key);
-            }
-        }
-
-        return map;
-    }
-
-    /// <summary>Whether a bearer uses this uplink (a few bearers per UE: a scan, without LINQ's allocations).</summary>
-    private static bool HasUplink(ImmutableSortedDictionary<byte, TrackedBearer> bearers, GtpEndpoint uplink)
-    {
-        foreach (var (_, b) in bearers)
-        {
-            if (b.Uplink == uplink)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>The key becomes the one given the identity last.</summary>
-    private static ImmutableDictionary<T, ImmutableArray<UeKey>> With<T>(ImmutableDictionary<T, ImmutableArray<UeKey>> map, T id, UeKey key)
-        where T : notnull
-        => map.SetItem(id, map.TryGetValue(id, out var keys) ? keys.Remove(key).Add(key) : [key]);
-
-    private static ImmutableDictionary<T, ImmutableArray<UeKey>> Without<T>(ImmutableDictionary<T, ImmutableArray<UeKey>> map, T id, UeKey key)
-        where T : notnull
-    {
-        if (!map.TryGetValue(id, out var keys) || !keys.Contains(key))
-        {
-            return map;
-        }
-
-        return keys.Length == 1 ? map.Remove(id) : map.SetItem(id, keys.Remove(key));
-    }
 }

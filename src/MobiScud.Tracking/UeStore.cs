@@ -11,9 +11,8 @@ namespace MobiScud.Tracking;
 /// immutable <see cref="UeIndex"/> when a host asks, built from the last snapshot and what changed since.
 /// </summary>
 /// <remarks>
-/// <see cref="Put"/> and <see cref="Remove"/> keep the lookups in line with the records exactly as
-/// <see cref="UeIndex.Put"/> and <see cref="UeIndex.Remove"/> do (one owner per connection, the key given an identity
-/// last answers for it), and log each record's value before its first change in a step, so a step that fails can be
+/// <see cref="Put"/> and <see cref="Remove"/> keep the lookups in line with the records (one owner per connection, the
+/// key given an identity last answers for it; tests check them against an immutable model), and log each record's value before its first change in a step, so a step that fails can be
 /// undone (<see cref="Rollback"/>): the tracker's contract is that a faulty step leaves the state as it was.
 /// </remarks>
 internal sealed partial class UeStore
@@ -235,15 +234,12 @@ internal sealed partial class UeStore
     /// <summary>The UE's LastSeen (its record here may carry an older one).</summary>
     public TimeSpan LastSeen(TrackedUe ue) => _lastSeen[ue.Key];
 
-    /// <summary>Adds or replaces a UE's record and brings every lookup in line with it, as <see cref="UeIndex.Put"/>.</summary>
-    /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
-    public void Put(TrackedUe ue, Action<TrackedUe, ConnectionKey>? lost = null) => Put(ue, null, lost);
-
     /// <summary>
-    /// As <see cref="Put(TrackedUe, Action{TrackedUe, ConnectionKey}?)"/>, with the UE last seen at <paramref name="at"/>
-    /// (or later, as it was): what the tracker's steps did by putting a copy of the record with that time.
+    /// Adds or replaces a UE's record and brings every lookup in line with it; with <paramref name="at"/>, the UE last
+    /// seen then (or later, as it was): what the tracker's steps did by putting a copy of the record with that time.
     /// </summary>
-    public void Put(TrackedUe ue, TimeSpan? at, Action<TrackedUe, ConnectionKey>? lost = null)
+    /// <param name="lost">Called for each other UE that lost a connection to this one (its record is already updated).</param>
+    public void Put(TrackedUe ue, TimeSpan? at = null, Action<TrackedUe, ConnectionKey>? lost = null)
     {
         var known = _ues.TryGetValue(ue.Key, out var old);
         var wasSeen = known ? _lastSeen[ue.Key] : default;
@@ -276,7 +272,8 @@ internal sealed partial class UeStore
         List<(TrackedUe, ConnectionKey)>? losers = null;
         var before = old?.Connections ?? ImmutableHashSet<ConnectionKey>.Empty;
 
-        // Only what changed: most steps keep the set (the same instance); see UeIndex.Put.
+        // Only what changed: most steps keep the set (the same instance), and the lookup already holds the old record's
+        // connections for this UE (the invariant UeIndex.Violations checks), so only added and removed ones need work.
         if (!ReferenceEquals(before, ue.Connections))
         {
             foreach (var c in ue.Connections)
@@ -344,7 +341,7 @@ internal sealed partial class UeStore
         }
     }
 
-    /// <summary>Removes a UE and every lookup that named it, as <see cref="UeIndex.Remove"/>.</summary>
+    /// <summary>Removes a UE and every lookup that named it.</summary>
     public void Remove(UeKey key)
     {
         if (!_ues.TryGetValue(key, out var old))
@@ -388,7 +385,7 @@ internal sealed partial class UeStore
         return _base;
     }
 
-    private UeIndex Whole() => UeIndex.Create(
+    private UeIndex Whole() => new UeIndex(
         _ues.Values.Select(Stamped).ToImmutableDictionary(u => u.Key),
         _connections.ToImmutableDictionary(),
         _imsi.Frozen(ImmutableDictionary<string, ImmutableArray<UeKey>>.Empty.WithComparers(StringComparer.Ordinal)),
@@ -437,7 +434,7 @@ internal sealed partial class UeStore
             }
         }
 
-        return UeIndex.Create(
+        return new UeIndex(
             ues.ToImmutable(),
             connections.ToImmutable(),
             _imsi.Updated(last.ImsiLookup),

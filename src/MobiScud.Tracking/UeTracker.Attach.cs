@@ -99,7 +99,7 @@ public static partial class UeTracker
                         Put(Serve(ue, conn) with { PendingUplinks = uplinks, MmeUeS1apId = s.MmeUeS1apId ?? ue.MmeUeS1apId, Qcis = ue.WithQcis(s.ERabs) });
                         foreach (var tunnel in uplinks.Values)
                         {
-                            if (_sessions.TryGetValue(tunnel, out var hint))
+                            if (_maps.Sessions.TryGetValue(tunnel, out var hint))
                             {
                                 key = LearnFromSession(key, hint, announce: false);
                             }

@@ -25,14 +25,14 @@ public static partial class UeTracker
         /// <summary>The association's eNB id now; an id derived from the association when nothing else is known yet.</summary>
         private EnbId EnbFor(SctpAssociationKey association, NetEndpoint enbEnd)
         {
-            if (_enbs.TryGetValue(association, out var known))
+            if (_maps.Enbs.TryGetValue(association, out var known))
             {
                 return known.Id;
             }
 
             // Top bit set: cannot clash with a real (at most 28-bit) eNB id.
             var id = new EnbId(0x8000_0000u | (Fnv(enbEnd) & 0x7FFF_FFFFu));
-            _enbs = _enbs.SetItem(association, new EnbIdentity(id, EnbIdentitySource.Endpoint));
+            _maps = _maps with { Enbs = _maps.Enbs.SetItem(association, new EnbIdentity(id, EnbIdentitySource.Endpoint)) };
             return id;
         }
 
@@ -40,7 +40,7 @@ public static partial class UeTracker
         private void ObserveCell(SctpAssociationKey association, EutranCgi cgi)
         {
             var cell = cgi.CellId & 0x0FFF_FFFFu;
-            var known = _enbs.GetValueOrDefault(association);
+            var known = _maps.Enbs.GetValueOrDefault(association);
             if (known is not null && (known.Cells.Contains(cell) || known.Cells.Count >= EnbIdentity.MaxCells))
             {
                 return;
@@ -50,7 +50,7 @@ public static partial class UeTracker
             if (known is { Source: > EnbIdentitySource.Cells })
             {
                 // Confirmed by a Global-eNB-ID or Target-ID: the cell is recorded, the id stays.
-                _enbs = _enbs.SetItem(association, known with { Cells = cells });
+                _maps = _maps with { Enbs = _maps.Enbs.SetItem(association, known with { Cells = cells }) };
                 return;
             }
 
@@ -64,7 +64,7 @@ public static partial class UeTracker
             var id = new EnbId(g.EnbId);
             var home = g.Kind == EnbIdKind.Home;
             var why = source == EnbIdentitySource.S1Setup ? "its S1 Setup" : "the Target-ID of the HandoverRequest sent there";
-            var known = _enbs.GetValueOrDefault(association);
+            var known = _maps.Enbs.GetValueOrDefault(association);
             if (known is not null && known.Id == id && known.Source >= source)
             {
                 NameEnb(id, home, why);
@@ -97,14 +97,14 @@ public static partial class UeTracker
         /// <summary>The network named this eNB id: a cell reading elsewhere may now be this id, or a Home eNB id.</summary>
         private void NameEnb(EnbId id, bool home, string why)
         {
-            if (_named.TryGetValue(id, out var was) ? was == home : _named.Count >= MaxNamedEnbs)
+            if (_maps.NamedEnbs.TryGetValue(id, out var was) ? was == home : _maps.NamedEnbs.Count >= MaxNamedEnbs)
             {
                 return;
             }
 
-            _namedMacro += (home ? 0 : 1) - (_named.TryGetValue(id, out var before) && !before ? 1 : 0);
-            _named = _named.SetItem(id, home);
-            foreach (var (association, identity) in _enbs.Where(p => p.Value.Source == EnbIdentitySource.Cells).OrderBy(p => p.Key.ToString(), StringComparer.Ordinal).ToList())
+            _maps = _maps with { NamedMacroEnbs = _maps.NamedMacroEnbs + (home ? 0 : 1) - (_maps.NamedEnbs.TryGetValue(id, out var before) && !before ? 1 : 0) };
+            _maps = _maps with { NamedEnbs = _maps.NamedEnbs.SetItem(id, home) };
+            foreach (var (association, identity) in _maps.Enbs.Where(p => p.Value.Source == EnbIdentitySource.Cells).OrderBy(p => p.Key.ToString(), StringComparer.Ordinal).ToList())
             {
                 var (readId, readHome) = Reading(identity.Cells);
                 if (readId != identity.Id)
@@ -125,23 +125,23 @@ public static partial class UeTracker
                 return (macro, false);
             }
 
-            var configured = _live.ConfiguredEnbs;
+            var configured = _maps.ConfiguredEnbs;
             if (configured.Contains(home) != configured.Contains(macro))
             {
                 return configured.Contains(home) ? (home, true) : (macro, false);
             }
 
-            if (_named.TryGetValue(home, out var isHome) && isHome)
+            if (_maps.NamedEnbs.TryGetValue(home, out var isHome) && isHome)
             {
                 return (home, true);
             }
 
-            if (_named.TryGetValue(macro, out var macroIsHome) && !macroIsHome)
+            if (_maps.NamedEnbs.TryGetValue(macro, out var macroIsHome) && !macroIsHome)
             {
                 return (macro, false);
             }
 
-            return !_named.IsEmpty && _namedMacro == 0 ? (home, true) : (macro, false);
+            return !_maps.NamedEnbs.IsEmpty && _maps.NamedMacroEnbs == 0 ? (home, true) : (macro, false);
         }
 
         /// <summary>Whether a cell identity belongs to the eNB with this id and kind (TS 36.413 9.2.1.37-38).</summary>
@@ -155,8 +155,8 @@ public static partial class UeTracker
 
         private void SetIdentity(SctpAssociationKey association, EnbIdentity next, string why)
         {
-            var old = _enbs.GetValueOrDefault(association);
-            _enbs = _enbs.SetItem(association, next);
+            var old = _maps.Enbs.GetValueOrDefault(association);
+            _maps = _maps with { Enbs = _maps.Enbs.SetItem(association, next) };
             if (old is null || old.Source == EnbIdentitySource.Endpoint && old.Id == next.Id)
             {
                 Note(TrackerNoteKind.EnbIdentity, $"{association} is eNB {next}");
@@ -168,7 +168,7 @@ public static partial class UeTracker
                 return;
             }
 
-            var merged = _enbs.Any(p => p.Key != association && p.Value.Id == next.Id);
+            var merged = _maps.Enbs.Any(p => p.Key != association && p.Value.Id == next.Id);
             Note(TrackerNoteKind.EnbIdentity, $"{association}: eNB {old} is {next}: {why}{(merged ? $" (one eNB with another association's {next.Id})" : "")}");
             Rename(association, old.Id, next.Id, why);
         }
@@ -178,7 +178,7 @@ public static partial class UeTracker
         {
             // Another association still called `was` (two cells read alike): only what is tied to this association moves.
             // A handover's target came from a Target-ID (a real id): it moves only with the association it was bound to.
-            var shared = _enbs.Any(p => p.Key != association && p.Value.Id == was);
+            var shared = _maps.Enbs.Any(p => p.Key != association && p.Value.Id == was);
             bool Here(ConnectionKey? c) => !shared || (c is { } k && k.Association == association);
             EnbId Renamed(EnbId id, bool here) => id == was && here ? now : id;
             foreach (var ue in _index.Ues.OrderBy(u => u.Key).ToList())

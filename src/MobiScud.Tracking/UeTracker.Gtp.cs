@@ -16,37 +16,37 @@ public static partial class UeTracker
             switch (g.MessageType)
             {
                 case GtpcSignal.CreateSessionRequest:
-                    if (_pendingCs.Count > MaxPendingCreateSessions)
+                    if (_maps.PendingCreateSessions.Count > MaxPendingCreateSessions)
                     {
                         // Requests whose responses were never captured must not pile up.
-                        _pendingCs = _pendingCs.Clear();
+                        _maps = _maps with { PendingCreateSessions = _maps.PendingCreateSessions.Clear() };
                     }
 
-                    if (!_pendingCs.TryGetValue(g.SequenceNumber, out var waiting) || waiting != g.Imsi)
+                    if (!_maps.PendingCreateSessions.TryGetValue(g.SequenceNumber, out var waiting) || waiting != g.Imsi)
                     {
-                        _pendingCs = _pendingCs.SetItem(g.SequenceNumber, g.Imsi);
+                        _maps = _maps with { PendingCreateSessions = _maps.PendingCreateSessions.SetItem(g.SequenceNumber, g.Imsi) };
                     }
 
                     break;
                 case GtpcSignal.CreateSessionResponse:
-                    if (!_pendingCs.TryGetValue(g.SequenceNumber, out var imsi))
+                    if (!_maps.PendingCreateSessions.TryGetValue(g.SequenceNumber, out var imsi))
                     {
                         Note(TrackerNoteKind.Inferred, $"Create Session Response seq {g.SequenceNumber} without its request: its tunnels are kept without an IMSI");
                     }
 
-                    _pendingCs = _pendingCs.Remove(g.SequenceNumber);
-                    if (_sessions.Count > MaxSessions)
+                    _maps = _maps with { PendingCreateSessions = _maps.PendingCreateSessions.Remove(g.SequenceNumber) };
+                    if (_maps.Sessions.Count > MaxSessions)
                     {
                         // Sessions of UEs long gone (a live tap runs for months): start over rather than grow.
-                        _sessions = _sessions.Clear();
+                        _maps = _maps with { Sessions = _maps.Sessions.Clear() };
                     }
 
                     foreach (var tunnel in g.S1uSgwTunnels)
                     {
                         var hint = new SessionHint(imsi, g.PdnAddress);
-                        if (!_sessions.TryGetValue(tunnel, out var known) || known != hint)
+                        if (!_maps.Sessions.TryGetValue(tunnel, out var known) || known != hint)
                         {
-                            _sessions = _sessions.SetItem(tunnel, hint);
+                            _maps = _maps with { Sessions = _maps.Sessions.SetItem(tunnel, hint) };
                         }
 
                         if (_index.ByUplink(tunnel) is { } ue)

@@ -102,25 +102,9 @@ public static partial class UeTracker
         /// <summary>The UE is at the path switch's eNB: bearers take the new downlink ends (and the acknowledge's uplinks).</summary>
         private void CompletePathSwitch(TrackedUe ue, PendingPathSwitch ps, S1apSignal? ack)
         {
-            var bearers = ue.Bearers;
-            var pending = ue.PendingUplinks;
-            var adopted = new List<Bearer>();
-            foreach (var d in ps.Downlinks)
-            {
-                if (bearers.TryGetValue(d.ERabId, out var b))
-                {
-                    bearers = bearers.SetItem(d.ERabId, b with { Downlink = d.Downlink });
-                }
-                else if (pending.GetValueOrDefault(d.ERabId) is { } uplink)
-                {
-                    // Set up at the old eNB without a response seen: the new eNB switches it, so the UE has it.
-                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplink, d.Downlink));
-                    pending = pending.Remove(d.ERabId);
-                    adopted.Add(new Bearer(d.ERabId, uplink, d.Downlink));
-                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {d.ERabId}, whose E-RAB setup response was not seen, is switched to {ps.Target}: a bearer (UL {uplink})");
-                }
-            }
-
+            // An E-RAB set up at the old eNB without a response seen: the new eNB switches it, so the UE has it.
+            var (bearers, pending, adopted) = SwitchDownlinks(
+                ue, ps.Downlinks, ImmutableDictionary<byte, GtpEndpoint>.Empty, $"whose E-RAB setup response was not seen, is switched to {ps.Target}");
             if (ack is not null)
             {
                 // The acknowledge may move the uplink too (S-GW relocation).
@@ -148,6 +132,35 @@ public static partial class UeTracker
 
                 Emit(new PathSwitched(_at, ue.Id!.Value, ps.Target, ps.Downlinks) { SourceCell = ToEcgi(ps.SourceCell) }, ue.Cgi);
             }
+        }
+
+        /// <summary>
+        /// The UE's bearers with the downlink ends a path switch or handover gives them (and the target's new uplink ends),
+        /// and those an E-RAB setup seen only in part left pending that the target took: made bearers, noted as
+        /// <paramref name="adoptedHow"/>.
+        /// </summary>
+        private (ImmutableSortedDictionary<byte, TrackedBearer> Bearers, ImmutableDictionary<byte, GtpEndpoint> Pending, List<Bearer> Adopted) SwitchDownlinks(
+            TrackedUe ue, ImmutableArray<BearerDownlink> downlinks, ImmutableDictionary<byte, GtpEndpoint> uplinks, string adoptedHow)
+        {
+            var bearers = ue.Bearers;
+            var pending = ue.PendingUplinks;
+            var adopted = new List<Bearer>();
+            foreach (var d in downlinks)
+            {
+                if (bearers.TryGetValue(d.ERabId, out var b))
+                {
+                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplinks.GetValueOrDefault(d.ERabId) ?? b.Uplink, d.Downlink));
+                }
+                else if ((uplinks.GetValueOrDefault(d.ERabId) ?? pending.GetValueOrDefault(d.ERabId)) is { } uplink)
+                {
+                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplink, d.Downlink));
+                    pending = pending.Remove(d.ERabId);
+                    adopted.Add(new Bearer(d.ERabId, uplink, d.Downlink));
+                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {d.ERabId}, {adoptedHow}: a bearer (UL {uplink})");
+                }
+            }
+
+            return (bearers, pending, adopted);
         }
 
         /// <summary>Bearers with the uplink ends a PathSwitchRequestAcknowledge lists (E-RAB To Be Switched in Uplink).</summary>
@@ -214,7 +227,7 @@ public static partial class UeTracker
                         // HandoverRequest has only the new MME-UE id: link it to the UE whose preparation is waiting for it,
                         // preferring the one whose uplink tunnels it repeats, then the one whose target is this eNB.
                         var uplinks = s.ERabs.Where(e => e.Tunnel is not null).ToImmutableDictionary(e => e.ERabId, e => e.Tunnel!);
-                        var here = _enbs.GetValueOrDefault(association)?.Id;
+                        var here = _maps.Enbs.GetValueOrDefault(association)?.Id;
                         var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).ToList();
                         var chosen = candidates.FirstOrDefault(u => uplinks.Count > 0 && uplinks.Values.All(t => u.Bearers.Values.Any(b => b.Uplink == t)))
                             ?? candidates.FirstOrDefault(u => u.Handover!.Target == here)
@@ -323,7 +336,7 @@ public static partial class UeTracker
         /// </summary>
         private TrackedUe? RequestedUnseen(S1apSignal s, SctpAssociationKey association)
         {
-            var here = _enbs.GetValueOrDefault(association)?.Id;
+            var here = _maps.Enbs.GetValueOrDefault(association)?.Id;
             var candidates = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null, TargetAssociation: null }).ToList();
             var ue = candidates.FirstOrDefault(u => u.Handover!.Target == here) ?? (candidates.Count == 1 ? candidates[0] : null);
             if (ue is null)
@@ -342,25 +355,8 @@ public static partial class UeTracker
         /// <summary>The UE is at the target: bearers take the admitted DL ends (and new UL ends); the others are gone.</summary>
         private void CompleteHandover(TrackedUe ue, TrackedHandover h, ConnectionKey target, EutranCgi? cgi, bool downlinksKnown = true)
         {
-            var bearers = ue.Bearers;
-            var adopted = new List<Bearer>();
-            var pending = ue.PendingUplinks;
-            foreach (var d in h.Downlinks)
-            {
-                if (bearers.TryGetValue(d.ERabId, out var b))
-                {
-                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, h.Uplinks.GetValueOrDefault(d.ERabId) ?? b.Uplink, d.Downlink));
-                }
-                else if ((h.Uplinks.GetValueOrDefault(d.ERabId) ?? pending.GetValueOrDefault(d.ERabId)) is { } uplink)
-                {
-                    // A bearer whose E-RAB setup was only partly seen: the target admitted it, so the UE has it.
-                    bearers = bearers.SetItem(d.ERabId, new TrackedBearer(d.ERabId, uplink, d.Downlink));
-                    pending = pending.Remove(d.ERabId);
-                    adopted.Add(new Bearer(d.ERabId, uplink, d.Downlink));
-                    Note(TrackerNoteKind.Inferred, $"{ue.Key}: E-RAB {d.ERabId}, whose setup was not seen whole, was admitted by the handover target: a bearer (UL {uplink})");
-                }
-            }
-
+            // A bearer whose E-RAB setup was only partly seen: the target admitted it, so the UE has it.
+            var (bearers, pending, adopted) = SwitchDownlinks(ue, h.Downlinks, h.Uplinks, "whose setup was not seen whole, was admitted by the handover target");
             List<byte> dropped;
             if (downlinksKnown)
             {

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using MobiScud.Control.Model;
 using MobiScud.Protocols.Link;
 using MobiScud.Protocols.S1ap;
@@ -11,7 +10,8 @@ public static partial class UeTracker
     /// <summary>
     /// One input's changes to a <see cref="LiveTracker"/>: UE records change only through <see cref="Put"/> and
     /// <see cref="RemoveUe"/> (in place in its <see cref="UeStore"/>, which logs them so a failed step can be undone);
-    /// the rarely changed maps are immutable values, replaced here and written back when the step finishes.
+    /// the rarely changed maps are one immutable value (<see cref="_maps"/>), replaced here and written back when the
+    /// step finishes (so a failed step leaves them as they were).
     /// </summary>
     /// <remarks>
     /// One Step per thread is reused (<see cref="Apply(LiveTracker, TrackerInput)"/> takes it with <see cref="Start"/>
@@ -25,12 +25,7 @@ public static partial class UeTracker
         private LiveTracker _live = _idle;
         private TimeSpan _at;
         private UeStore _index = _idle.Index;
-        private ImmutableDictionary<SctpAssociationKey, EnbIdentity> _enbs = TrackerState.Empty.Enbs;
-        private ImmutableDictionary<EnbId, bool> _named = TrackerState.Empty.NamedEnbs;
-        private int _namedMacro;
-        private ImmutableDictionary<GtpEndpoint, SessionHint> _sessions = TrackerState.Empty.Sessions;
-        private ImmutableDictionary<uint, string?> _pendingCs = TrackerState.Empty.PendingCreateSessions;
-        private long _nextKey;
+        private TrackerState _maps = TrackerState.Empty;
         private List<UeEvent>? _events;
         private List<TrackerNote>? _notes;
         private Action<TrackedUe, ConnectionKey>? _lost;
@@ -43,12 +38,7 @@ public static partial class UeTracker
             _at = at;
             _index = live.Index;
             _index.BeginStep();
-            _enbs = live.Enbs;
-            _named = live.NamedEnbs;
-            _namedMacro = live.NamedMacroEnbs;
-            _sessions = live.Sessions;
-            _pendingCs = live.PendingCreateSessions;
-            _nextKey = live.NextKey;
+            _maps = live.Maps;
             _events = null;
             _notes = null;
             _orphans?.Clear();
@@ -59,10 +49,7 @@ public static partial class UeTracker
         {
             _live = _idle;
             _index = _idle.Index;
-            _enbs = TrackerState.Empty.Enbs;
-            _named = TrackerState.Empty.NamedEnbs;
-            _sessions = TrackerState.Empty.Sessions;
-            _pendingCs = TrackerState.Empty.PendingCreateSessions;
+            _maps = TrackerState.Empty;
             _events = null;
             _notes = null;
         }
@@ -70,18 +57,12 @@ public static partial class UeTracker
         /// <summary>Keeps what the step changed in the tracker; says whether anything did.</summary>
         public TrackerChanges Finish()
         {
-            var changed = _index.ChangedInStep || !ReferenceEquals(_enbs, _live.Enbs) || !ReferenceEquals(_named, _live.NamedEnbs)
-                || !ReferenceEquals(_sessions, _live.Sessions) || !ReferenceEquals(_pendingCs, _live.PendingCreateSessions)
-                || _nextKey != _live.NextKey || _namedMacro != _live.NamedMacroEnbs;
+            // By value: the maps compare by reference (an unchanged map is the same instance), the counts by value.
+            var changed = _index.ChangedInStep || _maps != _live.Maps;
             _index.EndStep();
             if (changed)
             {
-                _live.Enbs = _enbs;
-                _live.NamedEnbs = _named;
-                _live.NamedMacroEnbs = _namedMacro;
-                _live.Sessions = _sessions;
-                _live.PendingCreateSessions = _pendingCs;
-                _live.NextKey = _nextKey;
+                _live.Maps = _maps;
                 _live.Changed();
             }
 
@@ -129,10 +110,7 @@ public static partial class UeTracker
                 case S1apProcedureCode.ERabRelease when initiating && conn is { } c:
                     ReleaseOrdered(s, c);
                     break;
-                case S1apProcedureCode.ERabRelease when conn is { } c:
-                    ReleaseBearers(s, c);
-                    break;
-                case S1apProcedureCode.ERabReleaseIndication when conn is { } c:
+                case S1apProcedureCode.ERabRelease or S1apProcedureCode.ERabReleaseIndication when conn is { } c:
                     ReleaseBearers(s, c);
                     break;
                 case S1apProcedureCode.ERabModificationIndication when conn is { } c:
@@ -225,7 +203,8 @@ public static partial class UeTracker
         private UeKey NewUe()
         {
             ForgetLongGone();
-            var key = new UeKey(_nextKey++);
+            var key = new UeKey(_maps.NextKey);
+            _maps = _maps with { NextKey = key.Value + 1 };
             Put(new TrackedUe(key) { Status = TrackedUeStatus.Registering });
             return key;
         }

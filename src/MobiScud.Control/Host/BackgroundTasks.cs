@@ -8,17 +8,12 @@ namespace MobiScud.Control.Host;
 /// The tasks a component starts and owns, instead of fire-and-forget: each is kept until it ends, a failure is logged
 /// with what the task was doing, and <see cref="DrainAsync"/> (on stop) waits for all of them.
 /// </summary>
-public sealed class BackgroundTasks
+public sealed class BackgroundTasks(ILogger? log = null)
 {
     private readonly ConcurrentDictionary<long, Task> _running = new();
-    private readonly ILogger _log;
+    private readonly ILogger _log = log ?? NullLogger.Instance;
     private long _next;
     private long _failed;
-
-    public BackgroundTasks(ILogger? log = null)
-    {
-        _log = log ?? NullLogger.Instance;
-    }
 
     /// <summary>Tasks still running.</summary>
     public int Count => _running.Count;

@@ -24,33 +24,16 @@ public interface ICommandDispatcher
 /// timers to the scheduler, notifications to the publisher (when the host has one). A migration the admission refuses
 /// fails with the reason on <see cref="Outcomes"/> (later, as a backend's failure would: never inside the caller's turn).
 /// </summary>
-public sealed class CommandDispatcher : ICommandDispatcher
+/// <param name="now">The host's MC time (the time refusals carry).</param>
+/// <param name="notifications">Where Notify commands go; null: the host has no subscribers, and they are only in its timeline.</param>
+/// <param name="admission">Site capacity for migration targets; null admits every migration.</param>
+public sealed class CommandDispatcher(
+    IPvmBackend pvms, ISteeringBackend steering, ITimerScheduler timers, Func<TimeSpan> now,
+    INotificationPublisher? notifications = null, IMigrationAdmission? admission = null, ILogger? log = null) : ICommandDispatcher
 {
     private static readonly IReadOnlyList<UeEvent> _noOutcomes = [];
-    private readonly IPvmBackend _pvms;
-    private readonly ISteeringBackend _steering;
-    private readonly ITimerScheduler _timers;
-    private readonly Func<TimeSpan> _now;
-    private readonly INotificationPublisher? _notifications;
-    private readonly IMigrationAdmission? _admission;
-    private readonly ILogger _log;
+    private readonly ILogger _log = log ?? NullLogger.Instance;
     private readonly Channel<UeEvent> _outcomes = OutcomeChannel.Create();
-
-    /// <param name="now">The host's MC time (the time refusals carry).</param>
-    /// <param name="notifications">Where Notify commands go; null: the host has no subscribers, and they are only in its timeline.</param>
-    /// <param name="admission">Site capacity for migration targets; null admits every migration.</param>
-    public CommandDispatcher(
-        IPvmBackend pvms, ISteeringBackend steering, ITimerScheduler timers, Func<TimeSpan> now,
-        INotificationPublisher? notifications = null, IMigrationAdmission? admission = null, ILogger? log = null)
-    {
-        _pvms = pvms;
-        _steering = steering;
-        _timers = timers;
-        _now = now;
-        _notifications = notifications;
-        _admission = admission;
-        _log = log ?? NullLogger.Instance;
-    }
 
     /// <summary>Site capacity for new PVMs, with fallback to the next best site; null places every PVM where the MC asks.</summary>
     public IPlacementAdmission? Placement { get; init; }
@@ -61,21 +44,21 @@ public sealed class CommandDispatcher : ICommandDispatcher
     /// <summary>Migrations the admission refused (MigrationFailed), creations the placement refused (PvmFailed).</summary>
     public ChannelReader<UeEvent> Outcomes => _outcomes.Reader;
 
-    public IPvmBackend Pvms => _pvms;
+    public IPvmBackend Pvms { get; } = pvms;
 
-    public ISteeringBackend Steering => _steering;
+    public ISteeringBackend Steering { get; } = steering;
 
-    public ITimerScheduler Timers => _timers;
+    public ITimerScheduler Timers { get; } = timers;
 
     /// <summary>Every outcome channel behind this dispatcher, for the host's <see cref="OutcomePump"/>: name, reader.</summary>
     public IReadOnlyList<(string Name, ChannelReader<UeEvent> Reader)> OutcomeSources =>
-        [("pvm", _pvms.Outcomes), ("steering", _steering.Outcomes), ("timers", _timers.Outcomes), ("admission", _outcomes.Reader)];
+        [("pvm", Pvms.Outcomes), ("steering", Steering.Outcomes), ("timers", Timers.Outcomes), ("admission", _outcomes.Reader)];
 
     public bool ReportsAtOnce(IReadOnlyList<ControlCommand> commands)
     {
         foreach (var c in commands)
         {
-            if (_pvms.ReportsAtOnce(c))
+            if (Pvms.ReportsAtOnce(c))
             {
                 return true;
             }
@@ -98,17 +81,17 @@ public sealed class CommandDispatcher : ICommandDispatcher
             switch (command)
             {
                 case StartMigration m:
-                    if (_admission is null || await _admission.TryAdmitAsync(m.To.Value, m.Ue.Value))
+                    if (admission is null || await admission.TryAdmitAsync(m.To.Value, m.Ue.Value))
                     {
                         if (Gate is null || await Gate.RequestAsync(m, ct))
                         {
-                            Collect(await _pvms.ExecuteAsync(m, ct));
+                            Collect(await Pvms.ExecuteAsync(m, ct));
                         }
                     }
                     else
                     {
                         _log.LogWarning("migration {Migration} refused: site {Site} is full", m.Migration, m.To);
-                        _outcomes.Writer.TryWrite(new MigrationFailed(_now(), m.Migration, $"admission refused: {m.To} is full"));
+                        _outcomes.Writer.TryWrite(new MigrationFailed(now(), m.Migration, $"admission refused: {m.To} is full"));
                     }
 
                     break;
@@ -121,12 +104,12 @@ public sealed class CommandDispatcher : ICommandDispatcher
                         }
 
                         // The MC adopts the site PvmStarted reports.
-                        Collect(await _pvms.ExecuteAsync(site == c.Site ? c : c with { Site = site }, ct));
+                        Collect(await Pvms.ExecuteAsync(site == c.Site ? c : c with { Site = site }, ct));
                     }
                     else
                     {
                         _log.LogWarning("PVM {Pvm} refused: {Site} and every other site are full", c.Pvm, c.Site);
-                        _outcomes.Writer.TryWrite(new PvmFailed(_now(), c.Ue, c.Pvm, c.Site, $"admission refused: {c.Site} and every other site are full"));
+                        _outcomes.Writer.TryWrite(new PvmFailed(now(), c.Ue, c.Pvm, c.Site, $"admission refused: {c.Site} and every other site are full"));
                     }
 
                     break;
@@ -134,21 +117,21 @@ public sealed class CommandDispatcher : ICommandDispatcher
                     // Never on the wire: the gate dropped it and reports it cancelled.
                     break;
                 case CreatePvm or ResumePvm or SuspendPvm or DestroyPvm or CancelMigration:
-                    Collect(await _pvms.ExecuteAsync(command, ct));
+                    Collect(await Pvms.ExecuteAsync(command, ct));
                     break;
                 case InstallSteering i:
-                    await _steering.InstallAsync(i.Intent, ct);
+                    await Steering.InstallAsync(i.Intent, ct);
                     break;
                 case RemoveSteering r:
-                    await _steering.RemoveAsync(r.Ue, r.SwitchSite, ct);
+                    await Steering.RemoveAsync(r.Ue, r.SwitchSite, ct);
                     break;
                 case ScheduleTimer t:
-                    _timers.Schedule(t);
+                    Timers.Schedule(t);
                     break;
                 case Notify n:
-                    if (_notifications is not null)
+                    if (notifications is not null)
                     {
-                        await _notifications.PublishAsync(before, after, n);
+                        await notifications.PublishAsync(before, after, n);
                     }
 
                     break;

@@ -10,13 +10,10 @@ namespace MobiScud.Control.Host;
 /// stays in flight, since nothing copies memory. It keeps an inventory so a restart reconciliation finds every PVM it
 /// was told about.
 /// </summary>
-public sealed class ImmediatePvmModel : IPvmBackend
+/// <param name="now">The MC time its outcomes carry.</param>
+public sealed class ImmediatePvmModel(Func<TimeSpan> now) : IPvmBackend
 {
     private readonly ConcurrentDictionary<PvmId, PvmInventoryItem> _pvms = new();
-    private readonly Func<TimeSpan> _now;
-
-    /// <param name="now">The MC time its outcomes carry.</param>
-    public ImmediatePvmModel(Func<TimeSpan> now) => _now = now;
 
     /// <summary>Nothing ever finishes later.</summary>
     public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
@@ -31,15 +28,15 @@ public sealed class ImmediatePvmModel : IPvmBackend
                 // A PVM exists at one site at a time: creating it again reports where it already is.
                 var pvm = _pvms.GetOrAdd(c.Pvm, _ => new PvmInventoryItem(c.Ue, c.Pvm, c.Site, true, null, null, null));
                 _pvms[c.Pvm] = pvm with { Running = true };
-                return Task.FromResult<UeEvent?>(new PvmStarted(_now(), c.Ue, c.Pvm, pvm.Site, null));
+                return Task.FromResult<UeEvent?>(new PvmStarted(now(), c.Ue, c.Pvm, pvm.Site, null));
             case ResumePvm r:
                 if (_pvms.TryGetValue(r.Pvm, out var resumed))
                 {
                     _pvms[r.Pvm] = resumed with { Running = true };
-                    return Task.FromResult<UeEvent?>(new PvmStarted(_now(), r.Ue, r.Pvm, resumed.Site, null));
+                    return Task.FromResult<UeEvent?>(new PvmStarted(now(), r.Ue, r.Pvm, resumed.Site, null));
                 }
 
-                return Task.FromResult<UeEvent?>(new PvmFailed(_now(), r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
+                return Task.FromResult<UeEvent?>(new PvmFailed(now(), r.Ue, r.Pvm, r.Site, "no such PVM to resume"));
             case SuspendPvm s when _pvms.TryGetValue(s.Pvm, out var suspended):
                 _pvms[s.Pvm] = suspended with { Running = false };
                 break;
@@ -68,18 +65,13 @@ public sealed class ImmediatePvmModel : IPvmBackend
 public sealed class InMemorySteering : ISteeringBackend
 {
     private readonly ConcurrentDictionary<(SiteId Site, UeId Ue), SteeringIntent> _rules = new();
-    private int _installs;
 
     public ChannelReader<UeEvent> Outcomes { get; } = OutcomeChannel.None();
-
-    /// <summary>Installs carried out (tests, the bench).</summary>
-    public int Installs => Volatile.Read(ref _installs);
 
     public Task InstallAsync(SteeringIntent intent, CancellationToken ct = default)
     {
         // An older version arriving late (a retried delivery) must not overwrite a newer one.
         _rules.AddOrUpdate((intent.SwitchSite, intent.Ue), intent, (_, old) => old.Version > intent.Version ? old : intent);
-        Interlocked.Increment(ref _installs);
         return Task.CompletedTask;
     }
 

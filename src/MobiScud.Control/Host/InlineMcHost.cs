@@ -15,25 +15,15 @@ public sealed record McStep(UeEvent Event, UeState? Before, UeState? After, IRea
 /// which is the order serve's per-UE pipeline keeps. Serve runs the same steps in its UE grains, with persistence
 /// between them.
 /// </summary>
-public sealed class InlineMcHost : IEventSink
+/// <param name="config">The configuration an event is decided under (a replay's site map grows with the eNBs it sees).</param>
+/// <param name="onStep">Each decision, after its commands went out.</param>
+public sealed class InlineMcHost(Func<UeEvent, McConfig> config, ICommandDispatcher dispatcher, Action<McStep>? onStep = null) : IEventSink
 {
     /// <summary>Outcomes known at once are applied in the same step, but never in an endless loop.</summary>
     public const int MaxImmediateRounds = 8;
 
-    private readonly Func<UeEvent, McConfig> _config;
-    private readonly ICommandDispatcher _dispatcher;
-    private readonly Action<McStep>? _onStep;
     private readonly Dictionary<UeId, UeState> _states = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
-
-    /// <param name="config">The configuration an event is decided under (a replay's site map grows with the eNBs it sees).</param>
-    /// <param name="onStep">Each decision, after its commands went out.</param>
-    public InlineMcHost(Func<UeEvent, McConfig> config, ICommandDispatcher dispatcher, Action<McStep>? onStep = null)
-    {
-        _config = config;
-        _dispatcher = dispatcher;
-        _onStep = onStep;
-    }
 
     public InlineMcHost(McConfig config, ICommandDispatcher dispatcher, Action<McStep>? onStep = null)
         : this(_ => config, dispatcher, onStep)
@@ -61,7 +51,7 @@ public sealed class InlineMcHost : IEventSink
                 var commands = new List<ControlCommand>();
                 foreach (var next in round)
                 {
-                    var decision = MobiScudControl.Decide(_config(next), _states.GetValueOrDefault(next.Ue), next);
+                    var decision = MobiScudControl.Decide(config(next), _states.GetValueOrDefault(next.Ue), next);
                     if (decision.State is { } state)
                     {
                         _states[next.Ue] = state;
@@ -71,10 +61,10 @@ public sealed class InlineMcHost : IEventSink
                 }
 
                 all.AddRange(commands);
-                round = await _dispatcher.DispatchAsync(before, _states.GetValueOrDefault(e.Ue), commands, ct);
+                round = await dispatcher.DispatchAsync(before, _states.GetValueOrDefault(e.Ue), commands, ct);
             }
 
-            _onStep?.Invoke(new McStep(e, first, _states.GetValueOrDefault(e.Ue), all));
+            onStep?.Invoke(new McStep(e, first, _states.GetValueOrDefault(e.Ue), all));
             return all;
         }
         finally

@@ -7,29 +7,14 @@ namespace MobiScud.Control.Host;
 
 /// <summary>
 /// Drains backends' outcome channels into the host's event sink: one tracked task per channel, stopped and awaited by
-/// <see cref="StopAsync"/>; a failure is logged and counted, never lost silently. Outcomes are posted in the order
+/// <see cref="StopAsync"/>; a failure is logged, never lost silently. Outcomes are posted in the order
 /// each backend wrote them.
 /// </summary>
-public sealed class OutcomePump : IAsyncDisposable
+public sealed class OutcomePump(IEventSink sink, ILogger? log = null) : IAsyncDisposable
 {
-    private readonly IEventSink _sink;
-    private readonly ILogger _log;
+    private readonly ILogger _log = log ?? NullLogger.Instance;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _pumps = [];
-    private long _delivered;
-    private long _lost;
-
-    public OutcomePump(IEventSink sink, ILogger? log = null)
-    {
-        _sink = sink;
-        _log = log ?? NullLogger.Instance;
-    }
-
-    /// <summary>Outcomes handed to the sink.</summary>
-    public long Delivered => Interlocked.Read(ref _delivered);
-
-    /// <summary>Outcomes dropped: stale at start, or the sink refused them (stopping).</summary>
-    public long Lost => Interlocked.Read(ref _lost);
 
     /// <summary>
     /// Starts draining <paramref name="outcomes"/>. With <paramref name="dropBacklog"/>, what the channel already holds is
@@ -42,7 +27,6 @@ public sealed class OutcomePump : IAsyncDisposable
         {
             while (outcomes.TryRead(out var stale))
             {
-                Interlocked.Increment(ref _lost);
                 _log.LogInformation("{Source} outcome {Event} for {Ue} dropped: it came while no MC listened", name, stale.GetType().Name, stale.Ue);
             }
         }
@@ -64,13 +48,11 @@ public sealed class OutcomePump : IAsyncDisposable
                 {
                     try
                     {
-                        await _sink.PostAsync(e, ct);
-                        Interlocked.Increment(ref _delivered);
+                        await sink.PostAsync(e, ct);
                     }
                     catch (Exception ex) when (ex is InvalidOperationException or ChannelClosedException or ObjectDisposedException
                                                    || (ex is OperationCanceledException && !ct.IsCancellationRequested))
                     {
-                        Interlocked.Increment(ref _lost);
                         _log.LogWarning("{Source} outcome {Event} for {Ue} lost: the MC is stopping ({Error})", name, e.GetType().Name, e.Ue, ex.Message);
                     }
                 }

@@ -8,38 +8,18 @@ namespace MobiScud.Control.Host;
 /// <see cref="Outcomes"/> at the due time of the host's MC clock. No task per timer; <see cref="Dispose"/> disarms
 /// every pending one. Timers live in memory: after a restart the reconciliation re-decides what a lost timer would have.
 /// </summary>
-public sealed class TimerScheduler : ITimerScheduler, IDisposable
+/// <param name="now">The MC clock the timers' due times are on.</param>
+public sealed class TimerScheduler(TimeProvider time, Func<TimeSpan> now) : ITimerScheduler, IDisposable
 {
-    private readonly TimeProvider _time;
-    private readonly Func<TimeSpan> _now;
     private readonly Channel<UeEvent> _fired = OutcomeChannel.Create();
     private readonly HashSet<ITimer> _armed = [];
     private bool _disposed;
 
-    /// <param name="now">The MC clock the timers' due times are on.</param>
-    public TimerScheduler(TimeProvider time, Func<TimeSpan> now)
-    {
-        _time = time;
-        _now = now;
-    }
-
     public ChannelReader<UeEvent> Outcomes => _fired.Reader;
-
-    /// <summary>Timers armed and not yet fired.</summary>
-    public int Pending
-    {
-        get
-        {
-            lock (_armed)
-            {
-                return _armed.Count;
-            }
-        }
-    }
 
     public void Schedule(ScheduleTimer timer)
     {
-        var delay = timer.Due - _now();
+        var delay = timer.Due - now();
         lock (_armed)
         {
             if (_disposed)
@@ -48,7 +28,7 @@ public sealed class TimerScheduler : ITimerScheduler, IDisposable
             }
 
             var state = new Armed(this, timer);
-            state.Timer = _time.CreateTimer(static s => ((Armed)s!).Fire(), state, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            state.Timer = time.CreateTimer(static s => ((Armed)s!).Fire(), state, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
             _armed.Add(state.Timer);
         }
     }
@@ -67,9 +47,9 @@ public sealed class TimerScheduler : ITimerScheduler, IDisposable
 
         // Timers may wake a little early (a retry timer that said it came at 16.9933 s for a block lasting to 16.9939 s
         // was ignored, and nothing re-armed it): a timer never reports a time before it was due.
-        var now = _now();
+        var at = now();
         var t = armed.Request;
-        _fired.Writer.TryWrite(new TimerFired(now < t.Due ? t.Due : now, t.Ue, t.Kind, t.Token));
+        _fired.Writer.TryWrite(new TimerFired(at < t.Due ? t.Due : at, t.Ue, t.Kind, t.Token));
     }
 
     public void Dispose()

@@ -104,9 +104,6 @@ public sealed class UeGrain(
 
     private const int KeptSources = 8;
 
-    /// <summary>Outcomes a hypervisor reports at once are applied in the same turn, but never in an endless loop.</summary>
-    private const int MaxImmediateRounds = 8;
-
     /// <summary>Timeline labels of the notification kinds, made once (Enum.ToString allocates on every call).</summary>
     private static readonly string[] _kindNames = [.. Enum.GetValues<NotificationKind>().Select(k => k.ToString())];
 
@@ -295,7 +292,7 @@ public sealed class UeGrain(
     /// <summary>
     /// Persists the state, then carries out the commands. Outcomes the adapters know at once (a hypervisor that has
     /// nothing to wait for) are applied in this turn, before the UE's next event, and persisted again before their own
-    /// commands leave. Returns the working copy for what follows.
+    /// commands leave; never in an endless loop (the in-process hosts' bound). Returns the working copy for what follows.
     /// </summary>
     private async Task<UeRecord> CommitAsync(UeRecord record, UeState? before, List<ControlCommand> commands)
     {
@@ -313,7 +310,7 @@ public sealed class UeGrain(
             record = record.Snapshot();
             await SyncSites(ue, before, record.State);
             var outcomes = await dispatcher.DispatchAsync(before, record.State, commands);
-            if (outcomes.Count == 0 || round >= MaxImmediateRounds)
+            if (outcomes.Count == 0 || round >= InlineMcHost.MaxImmediateRounds)
             {
                 return record;
             }

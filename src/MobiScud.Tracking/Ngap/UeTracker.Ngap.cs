@@ -56,7 +56,7 @@ public static partial class UeTracker
             var initiating = n.PduType == NgapPduType.InitiatingMessage;
             if (n.Procedure == NgapProcedureCode.NgSetup)
             {
-                if (initiating && n.RanNode is { } node && (!_enbs.TryGetValue(association, out var known) || known.Id != NodeId(node) || known.Source < EnbIdentitySource.S1Setup))
+                if (initiating && n.RanNode is { } node && (!_maps.Enbs.TryGetValue(association, out var known) || known.Id != NodeId(node) || known.Source < EnbIdentitySource.S1Setup))
                 {
                     // The Global RAN Node ID is the gNB's own name: UEs already on a derived id are re-keyed.
                     SetIdentity(association, new EnbIdentity(NodeId(node), EnbIdentitySource.S1Setup), "its NG Setup");
@@ -210,7 +210,7 @@ public static partial class UeTracker
         /// <summary>Makes sure the RAN node's association has an identity before the S1 handlers ask for it.</summary>
         private void BindRanNode(NgapSignal n, SctpAssociationKey association, NetEndpoint ranEnd, bool initiating)
         {
-            if (_enbs.ContainsKey(association))
+            if (_maps.Enbs.ContainsKey(association))
             {
                 return;
             }
@@ -221,7 +221,7 @@ public static partial class UeTracker
                 var targets = _index.Handovers.Select(Ue).Where(u => u.Handover is { TargetMmeUeS1apId: null }).Select(u => u.Handover!.Target).Distinct().ToList();
                 if (targets.Count == 1)
                 {
-                    _enbs = _enbs.SetItem(association, new EnbIdentity(targets[0], EnbIdentitySource.TargetId));
+                    _maps = _maps with { Enbs = _maps.Enbs.SetItem(association, new EnbIdentity(targets[0], EnbIdentitySource.TargetId)) };
                     Note(TrackerNoteKind.Inferred, $"{association}: no NGSetup seen; HandoverRequest for a UE prepared toward {targets[0]}: that gNB");
                     return;
                 }
@@ -229,7 +229,7 @@ public static partial class UeTracker
 
             // No NGSetup seen: a gNB id cannot be read from an NR cell id (its length, 22..32 bits, is the gNB's own
             // choice), so a stable id from the gNB's SCTP endpoint, top bit set, as for an eNB without S1Setup.
-            _enbs = _enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu), Rat.Nr), EnbIdentitySource.Endpoint));
+            _maps = _maps with { Enbs = _maps.Enbs.SetItem(association, new EnbIdentity(new EnbId(0x8000_0000u | (Fnv(ranEnd) & 0x7FFF_FFFFu), Rat.Nr), EnbIdentitySource.Endpoint)) };
         }
 
         /// <summary>PDUSessionResourceModify: the response's new DL end (QoS flow per TNL) and, if named, new UL end.</summary>

@@ -38,7 +38,7 @@ public sealed class LongRunBoundTests
             }
 
             var live = feed.Live;
-            return (live.Index.Sizes(), live.Enbs.Count, live.Sessions.Count, live.PendingCreateSessions.Count);
+            return (live.Index.Sizes(), live.Maps.Enbs.Count, live.Maps.Sessions.Count, live.Maps.PendingCreateSessions.Count);
         }
 
         var loop = 0;

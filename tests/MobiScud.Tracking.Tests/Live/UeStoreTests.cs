@@ -73,7 +73,7 @@ public sealed class UeStoreTests
                     {
                         var ue = RandomChange(key, random, withTime: true)(indexAfter.Get(key));
                         indexAfter = indexAfter.Put(ue, (l, c) => lostIndex.Add($"{l.Key} lost {c}"));
-                        store.Put(ue, (l, c) => lostStore.Add($"{l.Key} lost {c}"));
+                        store.Put(ue, null, (l, c) => lostStore.Add($"{l.Key} lost {c}"));
                     }
 
                     Assert.Equal(lostIndex, lostStore);
