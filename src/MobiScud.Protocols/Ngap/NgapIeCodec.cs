@@ -61,39 +61,23 @@ internal static partial class NgapIeCodec
     public static (NrCgi? Nr, EutranCgi? Eutra, NgTai? Tai) ReadUserLocation(ref AperReader r)
     {
         var index = r.ReadChoiceIndex(4, false, out _);
-        switch (index)
+        if (index > 1)
         {
-            case 0:
-                {
-                    var opt = r.ReadSequencePreamble(true, 2, out var ext);
-                    var cgi = ReadEutraCgi(ref r);
-                    var tai = ReadTai(ref r);
-                    SkipUserLocationTail(ref r, opt, ext);
-                    return (null, cgi, tai);
-                }
-
-            case 1:
-                {
-                    var opt = r.ReadSequencePreamble(true, 2, out var ext);
-                    var cgi = ReadNrCgi(ref r);
-                    var tai = ReadTai(ref r);
-                    SkipUserLocationTail(ref r, opt, ext);
-                    return (cgi, null, tai);
-                }
-
-            default:
-                return (null, null, null); // N3IWF / extension: an open type, the rest is skipped by the IE length.
+            return (null, null, null); // N3IWF / extension: an open type, the rest is skipped by the IE length.
         }
-    }
 
-    private static void SkipUserLocationTail(ref AperReader r, ulong opt, bool ext)
-    {
+        // userLocationInformationEUTRA (0) and -NR (1): the cell, the TAI, an optional timeStamp, the tail.
+        var opt = r.ReadSequencePreamble(true, 2, out var ext);
+        EutranCgi? eutra = index == 0 ? ReadEutraCgi(ref r) : null;
+        NrCgi? nr = index == 1 ? ReadNrCgi(ref r) : null;
+        var tai = ReadTai(ref r);
         if ((opt & 2) != 0)
         {
             r.ReadAlignedOctets(4); // timeStamp OCTET STRING (SIZE(4))
         }
 
         r.SkipSequenceTail((opt & 1) != 0, ext);
+        return (nr, eutra, tai);
     }
 
     /// <summary>
