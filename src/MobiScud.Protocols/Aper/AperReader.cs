@@ -567,6 +567,23 @@ public ref struct AperReader
         return s;
     }
 
+    /// <summary>
+    /// The end of an extensible SEQUENCE: its OPTIONAL iE-Extensions container (SIZE(1..maxProtocolExtensions)) and,
+    /// when the extension bit was set, the extension additions.
+    /// </summary>
+    public void SkipSequenceTail(bool hasIeExtensions, bool extended)
+    {
+        if (hasIeExtensions)
+        {
+            SkipProtocolFieldList(1, 65535);
+        }
+
+        if (extended)
+        {
+            SkipExtensionAdditions();
+        }
+    }
+
     /// <summary>Skips a ProtocolExtensionContainer / ProtocolIE-Container style list: SIZE(lb..ub) OF {id(0..65535), criticality, open type}.</summary>
     public void SkipProtocolFieldList(int lb, int ub)
     {

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace MobiScud.Protocols.Aper;
 
 /// <summary>
@@ -13,6 +15,14 @@ public sealed class AperWriter
     public AperWriter(int initialCapacity = 256)
     {
         _buffer = new byte[Math.Max(16, initialCapacity)];
+    }
+
+    /// <summary>One value's encoding: <paramref name="write"/> fills a fresh writer, whose bytes are returned.</summary>
+    internal static byte[] Build(Action<AperWriter> write, int initialCapacity = 32)
+    {
+        var w = new AperWriter(initialCapacity);
+        write(w);
+        return w.ToArray();
     }
 
     /// <summary>Bytes written so far (a partial last octet is zero-padded).</summary>
@@ -56,6 +66,14 @@ public sealed class AperWriter
     {
         Ensure(7);
         _bit = (_bit + 7) & ~7;
+    }
+
+    /// <summary>A 4-octet OCTET STRING (SIZE(4)) holding <paramref name="value"/> big-endian: a GTP-TEID, M-TMSI or 5G-TMSI.</summary>
+    public void WriteAlignedUInt32(uint value)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, value);
+        WriteAlignedOctets(b);
     }
 
     public void WriteAlignedOctets(ReadOnlySpan<byte> bytes)

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Collections.Frozen;
 using System.Net;
+using System.Reflection;
 using System.Text;
 
 namespace MobiScud.Protocols.Gtp;
@@ -41,28 +43,13 @@ internal static class GtpV2MessageType
     public const byte ReleaseAccessBearersRequest = 170;
     public const byte ReleaseAccessBearersResponse = 171;
 
-    public static string Name(byte type) => type switch
-    {
-        EchoRequest => "EchoRequest",
-        EchoResponse => "EchoResponse",
-        CreateSessionRequest => "CreateSessionRequest",
-        CreateSessionResponse => "CreateSessionResponse",
-        ModifyBearerRequest => "ModifyBearerRequest",
-        ModifyBearerResponse => "ModifyBearerResponse",
-        DeleteSessionRequest => "DeleteSessionRequest",
-        DeleteSessionResponse => "DeleteSessionResponse",
-        CreateBearerRequest => "CreateBearerRequest",
-        CreateBearerResponse => "CreateBearerResponse",
-        DeleteBearerRequest => "DeleteBearerRequest",
-        DeleteBearerResponse => "DeleteBearerResponse",
-        CreateIndirectDataForwardingTunnelRequest => "CreateIndirectDataForwardingTunnelRequest",
-        CreateIndirectDataForwardingTunnelResponse => "CreateIndirectDataForwardingTunnelResponse",
-        DeleteIndirectDataForwardingTunnelRequest => "DeleteIndirectDataForwardingTunnelRequest",
-        DeleteIndirectDataForwardingTunnelResponse => "DeleteIndirectDataForwardingTunnelResponse",
-        ReleaseAccessBearersRequest => "ReleaseAccessBearersRequest",
-        ReleaseAccessBearersResponse => "ReleaseAccessBearersResponse",
-        _ => $"gtpv2-{type}",
-    };
+    // The names are the constants' own, read once.
+    private static readonly FrozenDictionary<byte, string> _names = typeof(GtpV2MessageType)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .ToFrozenDictionary(f => (byte)f.GetRawConstantValue()!, f => f.Name);
+
+    public static string Name(byte type) => _names.TryGetValue(type, out var name) ? name : $"gtpv2-{type}";
 }
 
 /// <summary>GTPv2-C IE types (TS 29.274 8.1).</summary>

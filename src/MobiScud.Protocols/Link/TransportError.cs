@@ -35,6 +35,4 @@ public sealed class TransportDecodeException(TransportError error, int offset, s
     : DecodeException("transport", error.ToString(), offset * 8L, detail ?? error.ToString())
 {
     public TransportError Error { get; } = error;
-
-    public int Offset { get; } = offset;
 }

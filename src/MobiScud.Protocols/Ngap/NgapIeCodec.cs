@@ -15,27 +15,10 @@ internal static partial class NgapIeCodec
     internal const int MaxNoOfPduSessions = 256;
     internal const int MaxNoOfQosFlows = 64;
     internal const long MaxAmfUeNgapId = 1099511627775;
-    private const int MaxProtocolExtensions = 65535;
 
     public static ulong ReadAmfUeNgapId(ref AperReader r) => (ulong)r.ReadConstrainedWholeNumber(0, MaxAmfUeNgapId);
 
     public static uint ReadRanUeNgapId(ref AperReader r) => (uint)r.ReadConstrainedWholeNumber(0, uint.MaxValue);
-
-    public static PlmnIdentity ReadPlmn(ref AperReader r) => PlmnIdentity.From(r.ReadAlignedOctets(3));
-
-    /// <summary>The OPTIONAL iE-Extensions container and, when the extension bit was set, the extension additions.</summary>
-    internal static void SkipTail(ref AperReader r, bool hasIeExtensions, bool extended)
-    {
-        if (hasIeExtensions)
-        {
-            r.SkipProtocolFieldList(1, MaxProtocolExtensions);
-        }
-
-        if (extended)
-        {
-            r.SkipExtensionAdditions();
-        }
-    }
 
     /// <summary>A choice-Extensions alternative: ProtocolIE-SingleContainer (id, criticality, open type).</summary>
     internal static void SkipSingleContainer(ref AperReader r)
@@ -48,29 +31,29 @@ internal static partial class NgapIeCodec
     public static NgTai ReadTai(ref AperReader r)
     {
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
-        var plmn = ReadPlmn(ref r);
+        var plmn = S1apIeCodec.ReadPlmn(ref r);
         var tac = r.ReadAlignedOctets(3);
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return new NgTai(plmn, (uint)((tac[0] << 16) | (tac[1] << 8) | tac[2]));
     }
 
     public static NrCgi ReadNrCgi(ref AperReader r)
     {
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
-        var plmn = ReadPlmn(ref r);
+        var plmn = S1apIeCodec.ReadPlmn(ref r);
         r.Align();
         var cell = r.ReadBits(36);
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return new NrCgi(plmn, cell);
     }
 
     public static EutranCgi ReadEutraCgi(ref AperReader r)
     {
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
-        var plmn = ReadPlmn(ref r);
+        var plmn = S1apIeCodec.ReadPlmn(ref r);
         r.Align();
         var cell = (uint)r.ReadBits(28);
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return new EutranCgi(plmn, cell);
     }
 
@@ -78,39 +61,23 @@ internal static partial class NgapIeCodec
     public static (NrCgi? Nr, EutranCgi? Eutra, NgTai? Tai) ReadUserLocation(ref AperReader r)
     {
         var index = r.ReadChoiceIndex(4, false, out _);
-        switch (index)
+        if (index > 1)
         {
-            case 0:
-                {
-                    var opt = r.ReadSequencePreamble(true, 2, out var ext);
-                    var cgi = ReadEutraCgi(ref r);
-                    var tai = ReadTai(ref r);
-                    SkipUserLocationTail(ref r, opt, ext);
-                    return (null, cgi, tai);
-                }
-
-            case 1:
-                {
-                    var opt = r.ReadSequencePreamble(true, 2, out var ext);
-                    var cgi = ReadNrCgi(ref r);
-                    var tai = ReadTai(ref r);
-                    SkipUserLocationTail(ref r, opt, ext);
-                    return (cgi, null, tai);
-                }
-
-            default:
-                return (null, null, null); // N3IWF / extension: an open type, the rest is skipped by the IE length.
+            return (null, null, null); // N3IWF / extension: an open type, the rest is skipped by the IE length.
         }
-    }
 
-    private static void SkipUserLocationTail(ref AperReader r, ulong opt, bool ext)
-    {
+        // userLocationInformationEUTRA (0) and -NR (1): the cell, the TAI, an optional timeStamp, the tail.
+        var opt = r.ReadSequencePreamble(true, 2, out var ext);
+        EutranCgi? eutra = index == 0 ? ReadEutraCgi(ref r) : null;
+        NrCgi? nr = index == 1 ? ReadNrCgi(ref r) : null;
+        var tai = ReadTai(ref r);
         if ((opt & 2) != 0)
         {
             r.ReadAlignedOctets(4); // timeStamp OCTET STRING (SIZE(4))
         }
 
-        SkipTail(ref r, (opt & 1) != 0, ext);
+        r.SkipSequenceTail((opt & 1) != 0, ext);
+        return (nr, eutra, tai);
     }
 
     /// <summary>
@@ -134,7 +101,7 @@ internal static partial class NgapIeCodec
         }
 
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
-        var plmn = ReadPlmn(ref r);
+        var plmn = S1apIeCodec.ReadPlmn(ref r);
 
         var ids = RanNodeIds[index];
         var alternative = r.ReadChoiceIndex(ids.Length + 1, false, out _);
@@ -151,7 +118,7 @@ internal static partial class NgapIeCodec
             id = new GlobalRanNodeId(plmn, kind, BitsValue(bits, len), (byte)len);
         }
 
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return id;
     }
 
@@ -178,7 +145,7 @@ internal static partial class NgapIeCodec
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
         var node = ReadGlobalRanNodeId(ref r);
         var tai = ReadTai(ref r);
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return new NgapTargetRanNode(node, tai);
     }
 
@@ -188,7 +155,7 @@ internal static partial class NgapIeCodec
         var set = (ushort)r.ReadBits(10);
         var pointer = (byte)r.ReadBits(6);
         var tmsi = BinaryPrimitives.ReadUInt32BigEndian(r.ReadAlignedOctets(4));
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
         return new FiveGSTmsi(set, pointer, tmsi);
     }
 
@@ -229,7 +196,7 @@ internal static partial class NgapIeCodec
                     var opt = r.ReadSequencePreamble(true, 1, out var ext);
                     var amf = ReadAmfUeNgapId(ref r);
                     var ran = ReadRanUeNgapId(ref r);
-                    SkipTail(ref r, opt != 0, ext);
+                    r.SkipSequenceTail(opt != 0, ext);
                     return (amf, ran);
                 }
 
@@ -263,20 +230,9 @@ internal static partial class NgapIeCodec
             var opt = r.ReadSequencePreamble(true, 3, out var ext);
             ulong? amf = (opt & 4) != 0 ? ReadAmfUeNgapId(ref r) : null;
             uint? ran = (opt & 2) != 0 ? ReadRanUeNgapId(ref r) : null;
-            SkipTail(ref r, (opt & 1) != 0, ext);
+            r.SkipSequenceTail((opt & 1) != 0, ext);
             into.Add(new NgConnectionId(amf, ran));
         }
-    }
-
-    public static TransportLayerAddress ReadTransportLayerAddress(ref AperReader r)
-    {
-        var bits = r.ReadBitString(1, 160, true, out var len);
-        if (len > 160)
-        {
-            r.Throw(AperError.Unsupported, $"transport layer address of {len} bits");
-        }
-
-        return new TransportLayerAddress(bits, len);
     }
 
     /// <summary>UPTransportLayerInformation: the GTP tunnel, or null for a choice-Extensions alternative (skipped).</summary>
@@ -289,9 +245,9 @@ internal static partial class NgapIeCodec
         }
 
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
-        var tla = ReadTransportLayerAddress(ref r);
-        var teid = BinaryPrimitives.ReadUInt32BigEndian(r.ReadAlignedOctets(4));
-        SkipTail(ref r, opt != 0, ext);
+        var tla = S1apIeCodec.ReadTransportLayerAddress(ref r);
+        var teid = S1apIeCodec.ReadGtpTeid(ref r);
+        r.SkipSequenceTail(opt != 0, ext);
         return new GtpTunnel(tla, teid);
     }
 
@@ -327,7 +283,7 @@ internal static partial class NgapIeCodec
                 }
             }
 
-            SkipTail(ref r, (opt & 1) != 0, ext);
+            r.SkipSequenceTail((opt & 1) != 0, ext);
         }
 
         return flows;
@@ -339,7 +295,7 @@ internal static partial class NgapIeCodec
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
         item.DlTunnel = ReadUpTransportLayerInformation(ref r);
         item.QosFlows |= ReadQfiList(ref r, 1, 2); // AssociatedQosFlowItem: qosFlowMappingIndication ENUMERATED { ul, dl, ... }
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
     }
 
     private static void SkipSecurityResult(ref AperReader r)
@@ -347,7 +303,7 @@ internal static partial class NgapIeCodec
         var opt = r.ReadSequencePreamble(true, 1, out var ext);
         r.ReadEnumerated(2, true);
         r.ReadEnumerated(2, true);
-        SkipTail(ref r, opt != 0, ext);
+        r.SkipSequenceTail(opt != 0, ext);
     }
 
     private static void SkipSecurityIndication(ref AperReader r)
@@ -360,7 +316,7 @@ internal static partial class NgapIeCodec
             r.ReadEnumerated(2, true); // maximumIntegrityProtectedDataRate-UL
         }
 
-        SkipTail(ref r, (opt & 1) != 0, ext);
+        r.SkipSequenceTail((opt & 1) != 0, ext);
     }
 
     /// <summary>
@@ -389,11 +345,11 @@ internal static partial class NgapIeCodec
                         var dopt = r.ReadSequencePreamble(true, 1, out var dext);
                         r.ReadInteger(1, 32, true);
                         ReadQfiList(ref r, 1, 2);
-                        SkipTail(ref r, dopt != 0, dext);
+                        r.SkipSequenceTail(dopt != 0, dext);
                     }
                 }
 
-                SkipTail(ref r, (iopt & 1) != 0, iext);
+                r.SkipSequenceTail((iopt & 1) != 0, iext);
             }
         }
 
@@ -410,7 +366,7 @@ internal static partial class NgapIeCodec
                     r.ReadEnumerated(1, true);
                 }
 
-                SkipTail(ref r, (eopt & 1) != 0, eext);
+                r.SkipSequenceTail((eopt & 1) != 0, eext);
             }
         }
 

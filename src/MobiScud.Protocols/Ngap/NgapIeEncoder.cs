@@ -10,18 +10,11 @@ namespace MobiScud.Protocols.Ngap;
 /// </summary>
 public static class NgapIeEncoder
 {
-    private static byte[] Build(Action<AperWriter> write)
-    {
-        var w = new AperWriter(32);
-        write(w);
-        return w.ToArray();
-    }
+    public static byte[] AmfUeNgapId(ulong id) => AperWriter.Build(w => w.WriteConstrainedWholeNumber((long)id, 0, NgapIeCodec.MaxAmfUeNgapId));
 
-    public static byte[] AmfUeNgapId(ulong id) => Build(w => w.WriteConstrainedWholeNumber((long)id, 0, NgapIeCodec.MaxAmfUeNgapId));
+    public static byte[] RanUeNgapId(uint id) => AperWriter.Build(w => w.WriteConstrainedWholeNumber(id, 0, uint.MaxValue));
 
-    public static byte[] RanUeNgapId(uint id) => Build(w => w.WriteConstrainedWholeNumber(id, 0, uint.MaxValue));
-
-    public static byte[] UeNgapIds(ulong amf, uint? ran) => Build(w =>
+    public static byte[] UeNgapIds(ulong amf, uint? ran) => AperWriter.Build(w =>
     {
         if (ran is { } r)
         {
@@ -37,12 +30,8 @@ public static class NgapIeEncoder
         }
     });
 
-    public static byte[] NasPdu(ReadOnlySpan<byte> nas)
-    {
-        var w = new AperWriter(nas.Length + 4);
-        w.WriteOctetString(nas, 0, -1);
-        return w.ToArray();
-    }
+    /// <summary>NAS-PDU: the same unconstrained OCTET STRING as S1AP's.</summary>
+    public static byte[] NasPdu(ReadOnlySpan<byte> nas) => S1apIeCodec.EncodeNasPdu(nas);
 
     private static readonly int[] _causeRootCounts = [45, 2, 4, 7, 6];
 
@@ -57,23 +46,21 @@ public static class NgapIeEncoder
         w.WriteEnumerated(c.Value, _causeRootCounts[(int)c.Group], true);
     }
 
-    public static byte[] Cause(NgapCause cause) => Build(w => WriteCause(w, cause));
+    public static byte[] Cause(NgapCause cause) => AperWriter.Build(w => WriteCause(w, cause));
 
-    public static byte[] HandoverType(NgapHandoverType type) => Build(w => w.WriteEnumerated((int)type, 3, true));
-
-    private static void WritePlmn(AperWriter w, PlmnIdentity p) => w.WriteAlignedOctets([p.Octet0, p.Octet1, p.Octet2]);
+    public static byte[] HandoverType(NgapHandoverType type) => AperWriter.Build(w => w.WriteEnumerated((int)type, 3, true));
 
     public static void WriteTai(AperWriter w, NgTai tai)
     {
         w.WriteSequencePreamble(true, false, 0, 1);
-        WritePlmn(w, tai.Plmn);
+        S1apIeCodec.WritePlmn(w, tai.Plmn);
         w.WriteAlignedOctets([(byte)(tai.Tac >> 16), (byte)(tai.Tac >> 8), (byte)tai.Tac]);
     }
 
     public static void WriteNrCgi(AperWriter w, NrCgi cgi)
     {
         w.WriteSequencePreamble(true, false, 0, 1);
-        WritePlmn(w, cgi.Plmn);
+        S1apIeCodec.WritePlmn(w, cgi.Plmn);
         w.Align();
         w.WriteBits(cgi.CellId, 36);
     }
@@ -99,17 +86,17 @@ public static class NgapIeEncoder
 
         w.WriteChoiceIndex(index, 4, false);
         w.WriteSequencePreamble(true, false, 0, 1);
-        WritePlmn(w, id.Plmn);
+        S1apIeCodec.WritePlmn(w, id.Plmn);
         w.WriteChoiceIndex(alternative, ids.Length + 1, false);
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(b, id.Id << (32 - bits));
         w.WriteBitString(b, bits, minBits, maxBits, false);
     }
 
-    public static byte[] GlobalRanNodeId(GlobalRanNodeId id) => Build(w => WriteGlobalRanNodeId(w, id));
+    public static byte[] GlobalRanNodeId(GlobalRanNodeId id) => AperWriter.Build(w => WriteGlobalRanNodeId(w, id));
 
     /// <summary>Target-ID with a targetRANNodeID (the target gNB and its TAI).</summary>
-    public static byte[] TargetId(NgapTargetRanNode target) => Build(w =>
+    public static byte[] TargetId(NgapTargetRanNode target) => AperWriter.Build(w =>
     {
         w.WriteChoiceIndex(0, 3, false);
         w.WriteSequencePreamble(true, false, 0, 1);
@@ -118,7 +105,7 @@ public static class NgapIeEncoder
     });
 
     /// <summary>UserLocationInformation with userLocationInformationNR (no time stamp).</summary>
-    public static byte[] UserLocationNr(NrCgi cgi, NgTai tai) => Build(w =>
+    public static byte[] UserLocationNr(NrCgi cgi, NgTai tai) => AperWriter.Build(w =>
     {
         w.WriteChoiceIndex(1, 4, false);
         w.WriteSequencePreamble(true, false, 0, 2);
@@ -126,14 +113,12 @@ public static class NgapIeEncoder
         WriteTai(w, tai);
     });
 
-    public static byte[] FiveGSTmsi(FiveGSTmsi s) => Build(w =>
+    public static byte[] FiveGSTmsi(FiveGSTmsi s) => AperWriter.Build(w =>
     {
         w.WriteSequencePreamble(true, false, 0, 1);
         w.WriteBits(s.AmfSetId, 10);
         w.WriteBits(s.AmfPointer, 6);
-        Span<byte> b = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, s.Tmsi);
-        w.WriteAlignedOctets(b);
+        w.WriteAlignedUInt32(s.Tmsi);
     });
 
     // An NR RRC message (HandoverPreparationInformation / HandoverCommand) whose criticalExtensions take the
@@ -144,7 +129,7 @@ public static class NgapIeEncoder
     /// SourceToTarget-TransparentContainer holding a SourceNGRANNode-ToTargetNGRANNode-TransparentContainer: the target
     /// cell and one UE history entry (the source cell), with a minimal RRC container.
     /// </summary>
-    public static byte[] SourceToTargetContainer(NrCgi targetCell, NrCgi sourceCell, ushort secondsInSourceCell) => Build(w =>
+    public static byte[] SourceToTargetContainer(NrCgi targetCell, NrCgi sourceCell, ushort secondsInSourceCell) => AperWriter.Build(w =>
     {
         using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 4);
@@ -163,7 +148,7 @@ public static class NgapIeEncoder
     });
 
     /// <summary>TargetToSource-TransparentContainer holding a TargetNGRANNode-ToSourceNGRANNode-TransparentContainer.</summary>
-    public static byte[] TargetToSourceContainer() => Build(w =>
+    public static byte[] TargetToSourceContainer() => AperWriter.Build(w =>
     {
         using var container = w.PushOctetStringContaining();
         w.WriteSequencePreamble(true, false, 0, 1);
@@ -175,9 +160,7 @@ public static class NgapIeEncoder
         w.WriteChoiceIndex(0, 2, false);
         w.WriteSequencePreamble(true, false, 0, 1);
         S1apIeCodec.WriteTransportLayerAddress(w, t.TransportLayerAddress);
-        Span<byte> b = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, t.Teid);
-        w.WriteAlignedOctets(b);
+        w.WriteAlignedUInt32(t.Teid);
     }
 
     private static void WriteQfiList(AperWriter w, ulong flows)
@@ -330,7 +313,7 @@ public static class NgapIeEncoder
     }
 
     /// <summary>ResetType: the whole NG interface (<paramref name="connections"/> null) or the named UE-associated connections.</summary>
-    public static byte[] ResetType(IReadOnlyList<NgConnectionId>? connections) => Build(w =>
+    public static byte[] ResetType(IReadOnlyList<NgConnectionId>? connections) => AperWriter.Build(w =>
     {
         if (connections is null)
         {
@@ -344,7 +327,7 @@ public static class NgapIeEncoder
     });
 
     /// <summary>UE-associatedLogicalNG-connectionList (NGResetAcknowledge, id 111).</summary>
-    public static byte[] ConnectionList(IReadOnlyList<NgConnectionId> connections) => Build(w => WriteConnections(w, connections));
+    public static byte[] ConnectionList(IReadOnlyList<NgConnectionId> connections) => AperWriter.Build(w => WriteConnections(w, connections));
 
     private static void WriteConnections(AperWriter w, IReadOnlyList<NgConnectionId> connections)
     {
@@ -367,7 +350,7 @@ public static class NgapIeEncoder
     /// <summary>
     /// RANStatusTransfer-TransparentContainer: per DRB (1..32), 12-bit PDCP SN status (UL and DL COUNT = HFN, SN).
     /// </summary>
-    public static byte[] RanStatusTransferContainer(IReadOnlyList<(byte DrbId, uint UlCount, uint DlCount)> drbs) => Build(w =>
+    public static byte[] RanStatusTransferContainer(IReadOnlyList<(byte DrbId, uint UlCount, uint DlCount)> drbs) => AperWriter.Build(w =>
     {
         w.WriteSequencePreamble(true, false, 0, 1);
         w.WriteConstrainedLength(drbs.Count, 1, 32);

@@ -54,7 +54,7 @@ internal static partial class NgapIeCodec
             }
         }
 
-        SkipTail(ref r, (opt & 1) != 0, ext);
+        r.SkipSequenceTail((opt & 1) != 0, ext);
         return item;
     }
 

@@ -60,7 +60,7 @@ internal static partial class NgapIeCodec
             item.Sd = (uint)((sd[0] << 16) | (sd[1] << 8) | sd[2]);
         }
 
-        SkipTail(ref r, (opt & 1) != 0, ext);
+        r.SkipSequenceTail((opt & 1) != 0, ext);
     }
 
     /// <summary>
@@ -130,7 +130,7 @@ internal static partial class NgapIeCodec
             var uopt = t.ReadSequencePreamble(true, 1, out var uext);
             SkipSecurityResult(ref t);
             SkipSecurityIndication(ref t);
-            SkipTail(ref t, uopt != 0, uext);
+            t.SkipSequenceTail(uopt != 0, uext);
         }
 
         item.QosFlows |= ReadQfiList(ref t, 0, 0);
@@ -205,7 +205,7 @@ internal static partial class NgapIeCodec
                 r.ReadInteger(0, 15, true); // e-RAB-ID
             }
 
-            SkipTail(ref r, (opt & 1) != 0, ext);
+            r.SkipSequenceTail((opt & 1) != 0, ext);
         }
 
         return flows;
@@ -226,7 +226,7 @@ internal static partial class NgapIeCodec
                     var nopt = r.ReadSequencePreamble(true, 4, out var next);
                     fiveQi = (byte)r.ReadInteger(0, 255, true);
                     SkipOptionalIntegers(ref r, nopt, [(8, 1, 127), (4, 0, 4095), (2, 0, 4095)]);
-                    SkipTail(ref r, (nopt & 1) != 0, next);
+                    r.SkipSequenceTail((nopt & 1) != 0, next);
                     break;
                 }
 
@@ -239,7 +239,7 @@ internal static partial class NgapIeCodec
                     var popt = r.ReadSequencePreamble(true, 1, out var pext);
                     r.ReadInteger(0, 9, true);
                     r.ReadInteger(0, 9, true);
-                    SkipTail(ref r, popt != 0, pext);
+                    r.SkipSequenceTail(popt != 0, pext);
                     if ((dopt & 16) != 0)
                     {
                         fiveQi = (byte)r.ReadInteger(0, 255, true);
@@ -251,7 +251,7 @@ internal static partial class NgapIeCodec
                     }
 
                     SkipOptionalIntegers(ref r, dopt, [(4, 0, 4095), (2, 0, 4095)]);
-                    SkipTail(ref r, (dopt & 1) != 0, dext);
+                    r.SkipSequenceTail((dopt & 1) != 0, dext);
                     break;
                 }
 
@@ -265,7 +265,7 @@ internal static partial class NgapIeCodec
         r.ReadConstrainedWholeNumber(1, 15);
         r.ReadEnumerated(2, true);
         r.ReadEnumerated(2, true);
-        SkipTail(ref r, aopt != 0, aext);
+        r.SkipSequenceTail(aopt != 0, aext);
         if ((opt & 8) != 0)
         {
             // GBR-QosInformation: four BitRates, notificationControl, maximumPacketLossRateDL/UL
@@ -281,7 +281,7 @@ internal static partial class NgapIeCodec
             }
 
             SkipOptionalIntegers(ref r, gopt, [(4, 0, 1000), (2, 0, 1000)]);
-            SkipTail(ref r, (gopt & 1) != 0, gext);
+            r.SkipSequenceTail((gopt & 1) != 0, gext);
         }
 
         if ((opt & 4) != 0)
@@ -294,7 +294,7 @@ internal static partial class NgapIeCodec
             r.ReadEnumerated(1, true); // additionalQosFlowInformation
         }
 
-        SkipTail(ref r, (opt & 1) != 0, ext);
+        r.SkipSequenceTail((opt & 1) != 0, ext);
         return fiveQi;
     }
 

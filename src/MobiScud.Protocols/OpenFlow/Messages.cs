@@ -68,71 +68,37 @@ public enum MultipartType : ushort
 }
 
 /// <summary>An OpenFlow 1.3 message; <see cref="Xid"/> pairs requests with replies and errors.</summary>
-public abstract record OfpMessage(uint Xid)
-{
-    public abstract OfpType Type { get; }
-}
+public abstract record OfpMessage(uint Xid, OfpType Type);
 
 /// <summary>HELLO; <see cref="VersionBitmap"/> is the OFPHET_VERSIONBITMAP element (bit n = wire version n), if present.</summary>
-public sealed record Hello(uint Xid, uint? VersionBitmap) : OfpMessage(Xid)
+public sealed record Hello(uint Xid, uint? VersionBitmap) : OfpMessage(Xid, OfpType.Hello)
 {
-    public override OfpType Type => OfpType.Hello;
-
     public bool Supports(byte version) => VersionBitmap is { } b ? version < 32 && (b & (1u << version)) != 0 : false;
 }
 
-public sealed record ErrorMessage(uint Xid, ushort ErrorType, ushort Code, byte[] Data) : OfpMessage(Xid)
+public sealed record ErrorMessage(uint Xid, ushort ErrorType, ushort Code, byte[] Data) : OfpMessage(Xid, OfpType.Error)
 {
-    public override OfpType Type => OfpType.Error;
-
     public override string ToString() => $"OFPT_ERROR xid={Xid} type={ErrorType} code={Code} ({OfpErrorNames.Describe(ErrorType, Code)})";
 }
 
-public sealed record EchoRequest(uint Xid, byte[] Data) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.EchoRequest;
-}
+public sealed record EchoRequest(uint Xid, byte[] Data) : OfpMessage(Xid, OfpType.EchoRequest);
 
-public sealed record EchoReply(uint Xid, byte[] Data) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.EchoReply;
-}
+public sealed record EchoReply(uint Xid, byte[] Data) : OfpMessage(Xid, OfpType.EchoReply);
 
-public sealed record FeaturesRequest(uint Xid) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.FeaturesRequest;
-}
+public sealed record FeaturesRequest(uint Xid) : OfpMessage(Xid, OfpType.FeaturesRequest);
 
-public sealed record FeaturesReply(uint Xid, ulong DatapathId, uint NBuffers, byte NTables, byte AuxiliaryId, uint Capabilities) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.FeaturesReply;
-}
+public sealed record FeaturesReply(uint Xid, ulong DatapathId, uint NBuffers, byte NTables, byte AuxiliaryId, uint Capabilities) : OfpMessage(Xid, OfpType.FeaturesReply);
 
-internal sealed record GetConfigRequest(uint Xid) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.GetConfigRequest;
-}
+internal sealed record GetConfigRequest(uint Xid) : OfpMessage(Xid, OfpType.GetConfigRequest);
 
-internal sealed record GetConfigReply(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.GetConfigReply;
-}
+internal sealed record GetConfigReply(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid, OfpType.GetConfigReply);
 
-public sealed record SetConfig(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.SetConfig;
-}
+public sealed record SetConfig(uint Xid, ushort Flags, ushort MissSendLen) : OfpMessage(Xid, OfpType.SetConfig);
 
 public sealed record PacketIn(uint Xid, uint BufferId, ushort TotalLen, byte Reason, byte TableId, ulong Cookie, OfpMatch Match, byte[] Data)
-    : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.PacketIn;
-}
+    : OfpMessage(Xid, OfpType.PacketIn);
 
-internal sealed record PacketOut(uint Xid, uint BufferId, uint InPort, IReadOnlyList<OfpAction> Actions, byte[] Data) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.PacketOut;
-}
+internal sealed record PacketOut(uint Xid, uint BufferId, uint InPort, IReadOnlyList<OfpAction> Actions, byte[] Data) : OfpMessage(Xid, OfpType.PacketOut);
 
 public sealed record FlowMod(
     uint Xid,
@@ -148,11 +114,9 @@ public sealed record FlowMod(
     uint OutGroup,
     FlowModFlags Flags,
     OfpMatch Match,
-    IReadOnlyList<OfpInstruction> Instructions) : OfpMessage(Xid)
+    IReadOnlyList<OfpInstruction> Instructions) : OfpMessage(Xid, OfpType.FlowMod)
 {
     public const uint NoBuffer = 0xffffffff;
-
-    public override OfpType Type => OfpType.FlowMod;
 }
 
 public sealed record FlowRemoved(
@@ -167,10 +131,7 @@ public sealed record FlowRemoved(
     ushort HardTimeout,
     ulong PacketCount,
     ulong ByteCount,
-    OfpMatch Match) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.FlowRemoved;
-}
+    OfpMatch Match) : OfpMessage(Xid, OfpType.FlowRemoved);
 
 /// <summary>ofp_port (64 bytes).</summary>
 public sealed record PortDesc(
@@ -186,45 +147,25 @@ public sealed record PortDesc(
     uint CurrSpeed,
     uint MaxSpeed);
 
-public sealed record PortStatus(uint Xid, byte Reason, PortDesc Desc) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.PortStatus;
-}
+public sealed record PortStatus(uint Xid, byte Reason, PortDesc Desc) : OfpMessage(Xid, OfpType.PortStatus);
 
-public sealed record BarrierRequest(uint Xid) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.BarrierRequest;
-}
+public sealed record BarrierRequest(uint Xid) : OfpMessage(Xid, OfpType.BarrierRequest);
 
-internal sealed record BarrierReply(uint Xid) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.BarrierReply;
-}
+internal sealed record BarrierReply(uint Xid) : OfpMessage(Xid, OfpType.BarrierReply);
 
-public abstract record MultipartRequest(uint Xid, ushort Flags) : OfpMessage(Xid)
-{
-    public override OfpType Type => OfpType.MultipartRequest;
+public abstract record MultipartRequest(uint Xid, ushort Flags, MultipartType Kind) : OfpMessage(Xid, OfpType.MultipartRequest);
 
-    public abstract MultipartType Kind { get; }
-}
-
-public abstract record MultipartReply(uint Xid, ushort Flags) : OfpMessage(Xid)
+public abstract record MultipartReply(uint Xid, ushort Flags, MultipartType Kind) : OfpMessage(Xid, OfpType.MultipartReply)
 {
     public const ushort More = 1;
-
-    public override OfpType Type => OfpType.MultipartReply;
-
-    public abstract MultipartType Kind { get; }
 
     public bool HasMore => (Flags & More) != 0;
 }
 
 public sealed record FlowStatsRequest(uint Xid, byte TableId, uint OutPort, uint OutGroup, ulong Cookie, ulong CookieMask, OfpMatch Match, ushort Flags = 0)
-    : MultipartRequest(Xid, Flags)
+    : MultipartRequest(Xid, Flags, MultipartType.Flow)
 {
     public const byte AllTables = 0xff;
-
-    public override MultipartType Kind => MultipartType.Flow;
 }
 
 public sealed record FlowStats(
@@ -241,15 +182,9 @@ public sealed record FlowStats(
     OfpMatch Match,
     IReadOnlyList<OfpInstruction> Instructions);
 
-public sealed record FlowStatsReply(uint Xid, ushort Flags, IReadOnlyList<FlowStats> Entries) : MultipartReply(Xid, Flags)
-{
-    public override MultipartType Kind => MultipartType.Flow;
-}
+public sealed record FlowStatsReply(uint Xid, ushort Flags, IReadOnlyList<FlowStats> Entries) : MultipartReply(Xid, Flags, MultipartType.Flow);
 
-internal sealed record PortStatsRequest(uint Xid, uint PortNo, ushort Flags = 0) : MultipartRequest(Xid, Flags)
-{
-    public override MultipartType Kind => MultipartType.PortStats;
-}
+internal sealed record PortStatsRequest(uint Xid, uint PortNo, ushort Flags = 0) : MultipartRequest(Xid, Flags, MultipartType.PortStats);
 
 internal sealed record PortStats(
     uint PortNo,
@@ -268,37 +203,19 @@ internal sealed record PortStats(
     uint DurationSec,
     uint DurationNsec);
 
-internal sealed record PortStatsReply(uint Xid, ushort Flags, IReadOnlyList<PortStats> Entries) : MultipartReply(Xid, Flags)
-{
-    public override MultipartType Kind => MultipartType.PortStats;
-}
+internal sealed record PortStatsReply(uint Xid, ushort Flags, IReadOnlyList<PortStats> Entries) : MultipartReply(Xid, Flags, MultipartType.PortStats);
 
-internal sealed record PortDescRequest(uint Xid, ushort Flags = 0) : MultipartRequest(Xid, Flags)
-{
-    public override MultipartType Kind => MultipartType.PortDesc;
-}
+internal sealed record PortDescRequest(uint Xid, ushort Flags = 0) : MultipartRequest(Xid, Flags, MultipartType.PortDesc);
 
-internal sealed record PortDescReply(uint Xid, ushort Flags, IReadOnlyList<PortDesc> Ports) : MultipartReply(Xid, Flags)
-{
-    public override MultipartType Kind => MultipartType.PortDesc;
-}
+internal sealed record PortDescReply(uint Xid, ushort Flags, IReadOnlyList<PortDesc> Ports) : MultipartReply(Xid, Flags, MultipartType.PortDesc);
 
 /// <summary>A multipart request of a kind we do not model, body kept verbatim.</summary>
-internal sealed record OtherMultipartRequest(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartRequest(Xid, Flags)
-{
-    public override MultipartType Kind => Other;
-}
+internal sealed record OtherMultipartRequest(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartRequest(Xid, Flags, Other);
 
-internal sealed record OtherMultipartReply(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartReply(Xid, Flags)
-{
-    public override MultipartType Kind => Other;
-}
+internal sealed record OtherMultipartReply(uint Xid, ushort Flags, MultipartType Other, byte[] Body) : MultipartReply(Xid, Flags, Other);
 
 /// <summary>A message type we do not model (group-mod, role ...), kept verbatim.</summary>
-internal sealed record UnknownMessage(uint Xid, byte RawType, byte[] Body) : OfpMessage(Xid)
-{
-    public override OfpType Type => (OfpType)RawType;
-}
+internal sealed record UnknownMessage(uint Xid, byte RawType, byte[] Body) : OfpMessage(Xid, (OfpType)RawType);
 
 /// <summary>Names of error types/codes so a rejected flow-mod reads as what went wrong.</summary>
 public static class OfpErrorNames

@@ -19,6 +19,4 @@ public sealed class OfpDecodeException(OfpDecodeError error, int offset, string 
     : DecodeException("OpenFlow", error.ToString(), offset * 8L, detail)
 {
     public OfpDecodeError Error { get; } = error;
-
-    public int Offset { get; } = offset;
 }

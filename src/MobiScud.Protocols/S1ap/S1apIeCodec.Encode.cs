@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using MobiScud.Protocols.Aper;
 
 namespace MobiScud.Protocols.S1ap;
@@ -6,23 +5,12 @@ namespace MobiScud.Protocols.S1ap;
 /// <summary>The encoding half of <see cref="S1apIeCodec"/>: IE values (open-type contents) built from typed values.</summary>
 public static partial class S1apIeCodec
 {
-    public static byte[] EncodeMmeUeS1apId(uint id)
-    {
-        var w = new AperWriter(8);
-        w.WriteConstrainedWholeNumber(id, 0, uint.MaxValue);
-        return w.ToArray();
-    }
+    public static byte[] EncodeMmeUeS1apId(uint id) => AperWriter.Build(w => w.WriteConstrainedWholeNumber(id, 0, uint.MaxValue));
 
-    public static byte[] EncodeEnbUeS1apId(uint id)
-    {
-        var w = new AperWriter(8);
-        w.WriteConstrainedWholeNumber(id, 0, 16777215);
-        return w.ToArray();
-    }
+    public static byte[] EncodeEnbUeS1apId(uint id) => AperWriter.Build(w => w.WriteConstrainedWholeNumber(id, 0, 16777215));
 
-    public static byte[] EncodeUeS1apIds(UeS1apIds ids)
+    public static byte[] EncodeUeS1apIds(UeS1apIds ids) => AperWriter.Build(w =>
     {
-        var w = new AperWriter(16);
         if (ids.EnbUeS1apId is { } enb)
         {
             w.WriteChoiceIndex(0, 2, true);
@@ -35,9 +23,7 @@ public static partial class S1apIeCodec
             w.WriteChoiceIndex(1, 2, true);
             w.WriteConstrainedWholeNumber(ids.MmeUeS1apId, 0, uint.MaxValue);
         }
-
-        return w.ToArray();
-    }
+    });
 
     public static byte[] EncodeNasPdu(ReadOnlySpan<byte> nas)
     {
@@ -46,12 +32,7 @@ public static partial class S1apIeCodec
         return w.ToArray();
     }
 
-    public static byte[] EncodeCause(S1apCause cause)
-    {
-        var w = new AperWriter(4);
-        WriteCause(w, cause);
-        return w.ToArray();
-    }
+    public static byte[] EncodeCause(S1apCause cause) => AperWriter.Build(w => WriteCause(w, cause));
 
     private static void WriteCause(AperWriter w, S1apCause cause)
     {
@@ -59,12 +40,7 @@ public static partial class S1apIeCodec
         w.WriteEnumerated(cause.Value, _causeRootCounts[(int)cause.Group], true);
     }
 
-    public static byte[] EncodeHandoverType(HandoverType type)
-    {
-        var w = new AperWriter(4);
-        w.WriteEnumerated((int)type, 5, true);
-        return w.ToArray();
-    }
+    public static byte[] EncodeHandoverType(HandoverType type) => AperWriter.Build(w => w.WriteEnumerated((int)type, 5, true));
 
     public static void WriteTai(AperWriter w, Tai tai)
     {
@@ -73,24 +49,17 @@ public static partial class S1apIeCodec
         w.WriteBits(tai.Tac, 16);
     }
 
-    public static byte[] EncodeTai(Tai tai)
-    {
-        var w = new AperWriter(8);
-        WriteTai(w, tai);
-        return w.ToArray();
-    }
+    public static byte[] EncodeTai(Tai tai) => AperWriter.Build(w => WriteTai(w, tai));
 
-    private static void WritePlmn(AperWriter w, PlmnIdentity p) => w.WriteAlignedOctets([p.Octet0, p.Octet1, p.Octet2]);
+    internal static void WritePlmn(AperWriter w, PlmnIdentity p) => w.WriteAlignedOctets([p.Octet0, p.Octet1, p.Octet2]);
 
-    public static byte[] EncodeEutranCgi(EutranCgi cgi)
+    public static byte[] EncodeEutranCgi(EutranCgi cgi) => AperWriter.Build(w =>
     {
-        var w = new AperWriter(8);
         w.WriteSequencePreamble(true, false, 0, 1);
         WritePlmn(w, cgi.Plmn);
         w.Align();
         w.WriteBits(cgi.CellId, 28);
-        return w.ToArray();
-    }
+    });
 
     public static void WriteGlobalEnbId(AperWriter w, GlobalEnbId id)
     {
@@ -121,46 +90,28 @@ public static partial class S1apIeCodec
         }
     }
 
-    public static byte[] EncodeGlobalEnbId(GlobalEnbId id)
-    {
-        var w = new AperWriter(16);
-        WriteGlobalEnbId(w, id);
-        return w.ToArray();
-    }
+    public static byte[] EncodeGlobalEnbId(GlobalEnbId id) => AperWriter.Build(w => WriteGlobalEnbId(w, id));
 
-    public static byte[] EncodeTargetEnbId(TargetEnbId target)
+    public static byte[] EncodeTargetEnbId(TargetEnbId target) => AperWriter.Build(w =>
     {
-        var w = new AperWriter(16);
         w.WriteChoiceIndex(0, 3, true);
         w.WriteSequencePreamble(true, false, 0, 1);
         WriteGlobalEnbId(w, target.GlobalEnbId);
         WriteTai(w, target.SelectedTai);
-        return w.ToArray();
-    }
+    });
 
-    public static byte[] EncodeSTmsi(STmsi s)
+    public static byte[] EncodeSTmsi(STmsi s) => AperWriter.Build(w =>
     {
-        var w = new AperWriter(8);
         w.WriteSequencePreamble(true, false, 0, 1);
         w.WriteBits(s.MmeCode, 8);
-        Span<byte> m = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(m, s.MTmsi);
-        w.WriteAlignedOctets(m);
-        return w.ToArray();
-    }
+        w.WriteAlignedUInt32(s.MTmsi);
+    });
 
     public static void WriteTransportLayerAddress(AperWriter w, TransportLayerAddress a)
     {
         Span<byte> b = stackalloc byte[20];
         a.CopyTo(b);
         w.WriteBitString(b, a.BitLength, 1, 160, true);
-    }
-
-    private static void WriteTeid(AperWriter w, uint teid)
-    {
-        Span<byte> b = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(b, teid);
-        w.WriteAlignedOctets(b);
     }
 
     private static void WriteQos(AperWriter w, ERabQos q)
@@ -177,7 +128,7 @@ public static partial class S1apIeCodec
     {
         var tunnel = t ?? throw new ArgumentException("this E-RAB item type needs a tunnel");
         WriteTransportLayerAddress(w, tunnel.TransportLayerAddress);
-        WriteTeid(w, tunnel.Teid);
+        w.WriteAlignedUInt32(tunnel.Teid);
     }
 
     /// <summary>Encodes an E-RAB list IE value from its items (all items use <paramref name="itemIeId"/>, criticality ignore/reject per spec is the caller's).</summary>

@@ -171,16 +171,7 @@ public static partial class S1apIeCodec
         var prio = (byte)r.ReadConstrainedWholeNumber(0, 15);
         var cap = r.ReadEnumerated(2, false) == 1;
         var vul = r.ReadEnumerated(2, false) == 1;
-        if (arpOpt != 0)
-        {
-            r.SkipProtocolFieldList(1, 65535);
-        }
-
-        if (arpExt)
-        {
-            r.SkipExtensionAdditions();
-        }
-
+        r.SkipSequenceTail(arpOpt != 0, arpExt);
         if ((opt & 2) != 0)
         {
             // GBR-QosInformation: four BitRate INTEGER (0..10000000000) and its own extensions.
@@ -190,27 +181,10 @@ public static partial class S1apIeCodec
                 r.ReadConstrainedWholeNumber(0, 10_000_000_000);
             }
 
-            if (gbrOpt != 0)
-            {
-                r.SkipProtocolFieldList(1, 65535);
-            }
-
-            if (gbrExt)
-            {
-                r.SkipExtensionAdditions();
-            }
+            r.SkipSequenceTail(gbrOpt != 0, gbrExt);
         }
 
-        if ((opt & 1) != 0)
-        {
-            r.SkipProtocolFieldList(1, 65535);
-        }
-
-        if (ext)
-        {
-            r.SkipExtensionAdditions();
-        }
-
+        r.SkipSequenceTail((opt & 1) != 0, ext);
         return new ERabQos(qci, prio, cap, vul);
     }
 

@@ -222,40 +222,12 @@ public sealed class OvsUnixctl : IAsyncDisposable
         _socket = null;
     }
 
-    /// <summary>Length of the first complete top-level JSON object, or null if more bytes are needed.</summary>
+    /// <summary>Length of the first complete top-level JSON value, or null if more bytes are needed.</summary>
     private static int? CompleteObjectLength(ReadOnlySpan<byte> data)
     {
-        var depth = 0;
-        var inString = false;
-        for (var i = 0; i < data.Length; i++)
-        {
-            var b = data[i];
-            if (inString)
-            {
-                if (b == (byte)'\\')
-                {
-                    i++;
-                }
-                else if (b == (byte)'"')
-                {
-                    inString = false;
-                }
-            }
-            else if (b == (byte)'"')
-            {
-                inString = true;
-            }
-            else if (b == (byte)'{')
-            {
-                depth++;
-            }
-            else if (b == (byte)'}' && --depth == 0)
-            {
-                return i + 1;
-            }
-        }
-
-        return null;
+        // Not the final block: TrySkip reports an incomplete object as false instead of throwing.
+        var reader = new Utf8JsonReader(data, isFinalBlock: false, state: default);
+        return reader.Read() && reader.TrySkip() ? (int)reader.BytesConsumed : null;
     }
 
     public ValueTask DisposeAsync()
