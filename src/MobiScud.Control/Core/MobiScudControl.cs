@@ -40,6 +40,7 @@ public static class MobiScudControl
         }
 
         next = Reconcile(config, facts, next, e.At, ref commands);
+        next = MoveOutcomeStats.Track(config, facts, state, next);
         return new Decision(next, commands.ToArray());
     }
 

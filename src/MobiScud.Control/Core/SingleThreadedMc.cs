@@ -67,6 +67,14 @@ public sealed class SingleThreadedMc
             Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
         }
 
-        return MobiScudControl.Decide(Config, current, e, Facts);
+        var decision = MobiScudControl.Decide(Config, current, e, Facts);
+        // Predictive learns how often its moves met their user from the states before and after (MoveOutcomeStats).
+        if (LearnMobility && current?.MoveWatch is { } watch
+            && MoveOutcomeStats.OutcomeOf(Config, current, decision.State) is var outcome && outcome is MoveOutcome.Met or MoveOutcome.Missed)
+        {
+            Facts = Facts with { Mobility = Facts.Mobility with { MoveOutcomes = Facts.Mobility.MoveOutcomes.Observe(watch.Class, outcome == MoveOutcome.Met) } };
+        }
+
+        return decision;
     }
 }

@@ -142,6 +142,9 @@ public sealed record UeState
 
     /// <summary>A PVM whose creation failed (no site had room, a boot failure) is asked for again from this time, not at once.</summary>
     public TimeSpan CreateBlockedUntil { get; init; }
+
+    /// <summary>Predictive's last move, watched until it meets the user or cannot any more (<see cref="Policies.MoveOutcomeStats"/>); null: none.</summary>
+    public Policies.MoveWatch? MoveWatch { get; init; }
 }
 
 /// <summary>The outcome of one decision: the UE's next state and what to do about it.</summary>

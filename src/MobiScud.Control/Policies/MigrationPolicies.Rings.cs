@@ -185,7 +185,7 @@ public static partial class MigrationPolicies
 
         if (trajectory is { } heading)
         {
-            return TrajectoryPlan(config, cells, facts, heading, enb, here, since, at, ReviewAt(policy, since, at));
+            return TrajectoryPlan(config, cells, facts, heading, enb, here, since, at, ReviewAt(policy, since, at), s);
         }
 
         var movable = Movable(config, facts, here);
@@ -252,7 +252,7 @@ public static partial class MigrationPolicies
             var seconds = ExpectedMigrationSeconds(config, facts, here, chosen);
             var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
             var after = onWire > 0 ? forecast.After(onWire) : weights;
-            var forecastGain = Transmission(here, after, onWire) - Transmission(chosen, after, onWire) - (cost.MigrationCost(SiteRings(config, cells, here, chosen), q) * LoadFactor(config, facts, here, chosen));
+            var forecastGain = (MoveOutcomeStats.Weight(config, facts, s, chosen) * (Transmission(here, after, onWire) - Transmission(chosen, after, onWire))) - (cost.MigrationCost(SiteRings(config, cells, here, chosen), q) * LoadFactor(config, facts, here, chosen));
             return forecastGain > 0 ? new PolicyVerdict(chosen, mdpGain) : new PolicyVerdict(here, 0, reviewAt);
         }
 
@@ -324,7 +324,7 @@ public static partial class MigrationPolicies
 
             var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
             var after = onWire > 0 ? forecast.After(onWire) : weights;
-            var gain = Transmission(here, after, onWire) - Transmission(c, after, onWire) - (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c));
+            var gain = (MoveOutcomeStats.Weight(config, facts, s, c) * (Transmission(here, after, onWire) - Transmission(c, after, onWire))) - (cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c));
             if (gain > bestGain + 1e-9)
             {
                 (best, bestGain) = (c, gain);

@@ -227,7 +227,7 @@ public static partial class MigrationPolicies
     /// never moving. A move now (j = 0) that wins, and is admitted, is made; a later one wins: hold and look again at its
     /// slot; never wins: stay. Staying wins ties.
     /// </summary>
-    private static PolicyVerdict TrajectoryPlan(McConfig config, CellGeometry cells, PolicyFacts facts, UserTrajectory trajectory, EnbId enb, SiteId here, TimeSpan since, TimeSpan at, TimeSpan? reviewAt)
+    private static PolicyVerdict TrajectoryPlan(McConfig config, CellGeometry cells, PolicyFacts facts, UserTrajectory trajectory, EnbId enb, SiteId here, TimeSpan since, TimeSpan at, TimeSpan? reviewAt, UeState s)
     {
         var policy = config.Policy;
         var cost = policy.Cost;
@@ -288,6 +288,8 @@ public static partial class MigrationPolicies
 
             var onWire = (seconds ?? 0) / policy.Slot.TotalSeconds;
             var move = cost.MigrationCost(SiteRings(config, cells, here, c), q) * LoadFactor(config, facts, here, c);
+            // A move that misses its user (MoveOutcomeStats) pays the migration and is served as if it had stayed.
+            var met = MoveOutcomeStats.Weight(config, facts, s, c);
             for (var k = 0; k < steps; k++)
             {
                 served[k] = cost.TransmissionCost(cells.Rings(points[k], c) ?? policy.MaxDistance, q);
@@ -304,6 +306,8 @@ public static partial class MigrationPolicies
                     var late = Math.Clamp(k - j + 1 - onWire, 0, 1);
                     total += discount[k] * ((late * served[k]) + ((1 - late) * stay[k]));
                 }
+
+                total = (met * total) + ((1 - met) * (never + (discount[j] * move)));
 
                 if (total < bestCost - 1e-9)
                 {

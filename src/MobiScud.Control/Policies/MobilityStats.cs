@@ -59,6 +59,9 @@ public sealed record MobilityStats
     /// <summary>The distribution of the dwells, per eNB and over all (predictive's timing: when a user leaves its cell).</summary>
     public DwellStats Dwells { get; init; } = DwellStats.Empty;
 
+    /// <summary>How often predictive's moves met their user, by class (folded by the host from <see cref="MoveOutcomeStats.OutcomeOf"/>).</summary>
+    public MoveOutcomeStats MoveOutcomes { get; init; } = MoveOutcomeStats.Empty;
+
     /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
     public double TotalDwellSeconds { get; init; }
 

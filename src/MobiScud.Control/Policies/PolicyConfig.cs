@@ -240,6 +240,30 @@ public sealed record PolicyConfig
     /// </summary>
     public bool DwellHazard { get; init; } = true;
 
+    /// <summary>
+    /// Predictive: weigh a move's expected saving by how often moves of its class met their user
+    /// (<see cref="MoveOutcomeStats"/>, learned from the MC's own observations): classes that rarely meet lose their moves.
+    /// Off by default: on bench-10k it cuts bytes by a tenth but not p95 or the Wang cost (docs/policies.md).
+    /// </summary>
+    public bool MoveOutcomes { get; init; }
+
+    /// <summary>The met rate assumed before any outcome of a class is seen (the Beta prior's mean): 1, every move meets, as before the statistic.</summary>
+    public double MoveOutcomePrior
+    {
+        get => _moveOutcomePrior;
+        init => _moveOutcomePrior = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MoveOutcomePrior), value, "MoveOutcomePrior must be in [0, 1]");
+    }
+
+    /// <summary>How many outcomes the prior counts as (the Beta prior's weight): a class's rate follows what is seen once several times this many were.</summary>
+    public double MoveOutcomePriorWeight
+    {
+        get => _moveOutcomePriorWeight;
+        init => _moveOutcomePriorWeight = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MoveOutcomePriorWeight), value, "MoveOutcomePriorWeight must be positive");
+    }
+
+    private readonly double _moveOutcomePrior = 1;
+    private readonly double _moveOutcomePriorWeight = 10;
+
     /// <summary>The policy for a name used in YAML or configuration (case-insensitive; <c>mdp</c> and <c>mdpthreshold</c> also name mdp-threshold).</summary>
     public static PolicyKind Parse(string name)
     {

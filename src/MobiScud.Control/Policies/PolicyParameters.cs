@@ -75,6 +75,15 @@ public class PolicyParameters
     /// <summary>Predictive: <see cref="PolicyConfig.DwellHazard"/> (YAML <c>dwellHazard</c>).</summary>
     public bool DwellHazard { get; set; } = PolicyConfig.Default.DwellHazard;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.MoveOutcomes"/> (YAML <c>moveOutcomes</c>).</summary>
+    public bool MoveOutcomes { get; set; } = PolicyConfig.Default.MoveOutcomes;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.MoveOutcomePrior"/> (YAML <c>moveOutcomePrior</c>).</summary>
+    public double MoveOutcomePrior { get; set; } = PolicyConfig.Default.MoveOutcomePrior;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.MoveOutcomePriorWeight"/> (YAML <c>moveOutcomePriorWeight</c>).</summary>
+    public double MoveOutcomePriorWeight { get; set; } = PolicyConfig.Default.MoveOutcomePriorWeight;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -115,6 +124,9 @@ public class PolicyParameters
         TrajectoryDistrust = TrajectoryDistrust,
         TrajectoryMinSeen = TrajectoryMinSeen,
         DwellHazard = DwellHazard,
+        MoveOutcomes = MoveOutcomes,
+        MoveOutcomePrior = MoveOutcomePrior,
+        MoveOutcomePriorWeight = MoveOutcomePriorWeight,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };
