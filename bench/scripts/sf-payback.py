@@ -4,17 +4,16 @@
 # Input: the per-slot record a debug build writes (bench/scripts/sf-payback-record.patch, applied with `git apply`, not
 # part of the product; with MOBISCUD_SLOTDUMP=<prefix> each lane writes <prefix>.<lane>: one line per attached UE and
 # 60 s slot boundary, "U slot ue enb site handovers", plus "S" the site -> cell map and "R enb rings-to-each-site").
-# The patch also holds the gates tried in the simulator: MOBISCUD_DBG_FAST=<s> (mode MOBISCUD_DBG_FASTMODE 0: the
-# previous cell crossed in < s; 1: the same where no trajectory plan is made; 2: the last 3 handovers within s at a prepared
-# handover, else as 0) and
-# MOBISCUD_DBG_GAP=<s> (the PVM moved < s ago; adds UeState.PvmMovedAt).
+# The patch also holds the gates tried in the simulator: MOBISCUD_DBG_FAST=<s> with MOBISCUD_DBG_FASTMODE 0 (the
+# previous cell crossed in < s), 1 (the same, only where no trajectory plan is made) or 2 (the last 3 handovers within
+# s at a prepared handover, else as 0); MOBISCUD_DBG_GAP=<s> (the PVM moved < s ago; adds UeState.PvmMovedAt).
 # A move is a slot at which the PVM's site differs from the last boundary's (as the simulator's score counts it). It
 # pays back when the transmission it saves over the PVM's stay at the target (slots until the next move, detach or
 # the end), against leaving the PVM where it was, is at least its migration cost; Q/R per slot as the simulator's.
 # Run: git apply bench/scripts/sf-payback-record.patch && dotnet build src/MobiScud.Cli -c Release, then on a copy of
 # examples/san-francisco-policies.yaml in examples/ with strategies: [mobiscud], policies: [predictive]:
 # MOBISCUD_SLOTDUMP=/tmp/sf30 mobiscud run <copy> --no-report && python3 bench/scripts/sf-payback.py /tmp/sf30.mobiscud_predictive
-import collections, sys
+import bisect, collections, sys
 
 MU = 0.8
 path = sys.argv[1]
@@ -107,7 +106,6 @@ def auc(key):
     ms = [m for m in moves if key(m) is not None]
     pos = sorted(key(m) for m in ms if m['paid'])
     neg = sorted(key(m) for m in ms if not m['paid'])
-    import bisect
     total = sum(bisect.bisect_left(neg, v) + 0.5 * (bisect.bisect_right(neg, v) - bisect.bisect_left(neg, v)) for v in pos)
     return total / (len(pos) * len(neg)) if pos and neg else float('nan')
 
