@@ -75,6 +75,15 @@ public class PolicyParameters
     /// <summary>Predictive: <see cref="PolicyConfig.DwellHazard"/> (YAML <c>dwellHazard</c>).</summary>
     public bool DwellHazard { get; set; } = PolicyConfig.Default.DwellHazard;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossing"/> (YAML <c>quickCrossing</c>; 0: off).</summary>
+    public TimeSpan QuickCrossing { get; set; } = PolicyConfig.Default.QuickCrossing;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossingShare"/> (YAML <c>quickCrossingShare</c>; 0: the time alone).</summary>
+    public double QuickCrossingShare { get; set; } = PolicyConfig.Default.QuickCrossingShare;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossingBar"/> (YAML <c>quickCrossingBar</c>; 1: no higher bar).</summary>
+    public double QuickCrossingBar { get; set; } = PolicyConfig.Default.QuickCrossingBar;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -115,6 +124,9 @@ public class PolicyParameters
         TrajectoryDistrust = TrajectoryDistrust,
         TrajectoryMinSeen = TrajectoryMinSeen,
         DwellHazard = DwellHazard,
+        QuickCrossing = QuickCrossing,
+        QuickCrossingShare = QuickCrossingShare,
+        QuickCrossingBar = QuickCrossingBar,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };
