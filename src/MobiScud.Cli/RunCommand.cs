@@ -209,7 +209,7 @@ internal static class SimulationRunner
         {
             if (l.PvmAway.ByCause is { } a)
             {
-                AnsiConsole.MarkupLine(inv, $"{Markup.Escape(l.Name)} away% by cause: move in flight {100 * a.MoveInFlight:0.0}, left behind {100 * a.LeftBehind:0.0}, moved where the UE is not {100 * a.MovedNotThere:0.0}, resumed away {100 * a.ResumedAway:0.0}, created away {100 * a.CreatedAway:0.0}; completed moves resent {(l.Bytes.Completed > 0 ? 100 * l.Bytes.CompletedResent / l.Bytes.Completed : double.NaN):0.0}% of their bytes, {l.Bytes.CompletedNeverMet:N0} moves left their target before a probe found the UE there (+ {l.Bytes.CompletedUnmetAtEnd:N0} unmet at the end); completed / never met by target: serving site {string.Join(" / ", Pair(l.Bytes, 0))}, handover target's site {string.Join(" / ", Pair(l.Bytes, 1))}, elsewhere {string.Join(" / ", Pair(l.Bytes, 2))}");
+                AnsiConsole.MarkupLine(inv, $"{Markup.Escape(l.Name)} away% by cause: move in flight {100 * a.MoveInFlight:0.0}, left behind {100 * a.LeftBehind:0.0}, moved where the UE is not {100 * a.MovedNotThere:0.0}, resumed away {100 * a.ResumedAway:0.0}, created away {100 * a.CreatedAway:0.0}; {(l.Bytes.Completed > 0 ? $"completed moves resent {100 * l.Bytes.CompletedResent / l.Bytes.Completed:0.0}% of their bytes" : "no completed moves")}, {l.Bytes.CompletedNeverMet:N0} moves left their target before a probe found the UE there (+ {l.Bytes.CompletedUnmetAtEnd:N0} unmet at the end); completed / never met by target: serving site {string.Join(" / ", Pair(l.Bytes, 0))}, handover target's site {string.Join(" / ", Pair(l.Bytes, 1))}, elsewhere {string.Join(" / ", Pair(l.Bytes, 2))}");
             }
         }
 
