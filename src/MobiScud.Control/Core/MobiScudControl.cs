@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Runtime.InteropServices;
 using MobiScud.Control.Model;
 using MobiScud.Control.Policies;
@@ -492,25 +493,33 @@ public static class MobiScudControl
 
     private static SteeringIntent? DesiredSteering(McConfig config, UeState s, int version)
     {
+        return Steered(config, s, out var enb, out var ueAddress, out var pvmSite, out var switchSite)
+            ? new SteeringIntent(s.Ue, ueAddress, enb, s.Bearers, switchSite, pvmSite, s.PvmAddress, version)
+            : null;
+    }
+
+    /// <summary>
+    /// The parts of the steering a UE should have now; false when none should be on: not connected, no bearers or
+    /// address, no running PVM, or a PVM in the core (reached through the EPC as it is) or an eNB with no edge switch.
+    /// </summary>
+    private static bool Steered(McConfig config, UeState s, out EnbId enb, out IPAddress ueAddress, out SiteId pvmSite, out SiteId switchSite)
+    {
+        enb = default;
+        ueAddress = IPAddress.None;
+        pvmSite = switchSite = default;
         if (s.Connection != ConnectionState.Connected
-            || s.ServingEnb is not { } enb
-            || s.UeAddress is not { } ueAddress
+            || s.ServingEnb is not { } servingEnb
+            || s.UeAddress is not { } address
             || s.Bearers.IsEmpty
             || s.PvmStatus != PvmStatus.Running
-            || s.PvmSite is not { } pvmSite
-            || pvmSite == config.CoreSite)
+            || s.PvmSite is not { } site
+            || site == config.CoreSite)
         {
-            // A PVM in the core is reached through the EPC as it is; nothing to steer.
-            return null;
+            return false;
         }
 
-        var switchSite = config.SwitchSiteFor(enb);
-        if (switchSite == config.CoreSite)
-        {
-            return null;
-        }
-
-        return new SteeringIntent(s.Ue, ueAddress, enb, s.Bearers, switchSite, pvmSite, s.PvmAddress, version);
+        (enb, ueAddress, pvmSite, switchSite) = (servingEnb, address, site, config.SwitchSiteFor(servingEnb));
+        return switchSite != config.CoreSite;
     }
 
     /// <summary>Two intents that program the same flows (the version aside).</summary>
@@ -536,19 +545,7 @@ public static class MobiScudControl
     /// </summary>
     private static bool SteeringUnchanged(McConfig config, UeState s)
     {
-        if (s.Connection != ConnectionState.Connected
-            || s.ServingEnb is not { } enb
-            || s.UeAddress is not { } ueAddress
-            || s.Bearers.IsEmpty
-            || s.PvmStatus != PvmStatus.Running
-            || s.PvmSite is not { } pvmSite
-            || pvmSite == config.CoreSite)
-        {
-            return s.Steering is null;
-        }
-
-        var switchSite = config.SwitchSiteFor(enb);
-        if (switchSite == config.CoreSite)
+        if (!Steered(config, s, out var enb, out var ueAddress, out var pvmSite, out var switchSite))
         {
             return s.Steering is null;
         }

@@ -154,6 +154,7 @@ public static partial class MigrationPolicies
     /// </summary>
     private static PolicyVerdict PredictiveInRings(McConfig config, CellGeometry cells, PolicyFacts facts, UeState s, EnbId serving, SiteId here, TimeSpan at)
     {
+        config = WithQuickCrossingBar(config, facts, s, at);
         var policy = config.Policy;
         var cost = policy.Cost;
         var q = facts.LoadRatio;

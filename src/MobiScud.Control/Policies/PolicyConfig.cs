@@ -49,6 +49,9 @@ public sealed record PolicyConfig
     private readonly double _trajectoryTrust = 0.65;
     private readonly double _trajectoryDistrust = 0.5;
     private readonly int _trajectoryMinSeen = 200;
+    private readonly TimeSpan _quickCrossing = TimeSpan.FromSeconds(60);
+    private readonly double _quickCrossingShare = 0.5;
+    private readonly double _quickCrossingBar = 1.5;
     private readonly int _trajectoryMinSteps = 3;
 
     public static PolicyConfig Default { get; } = new();
@@ -265,6 +268,36 @@ public sealed record PolicyConfig
 
     private readonly double _moveOutcomePrior = 1;
     private readonly double _moveOutcomePriorWeight = 10;
+
+    /// <summary>
+    /// Predictive: a user that crossed the cell it is leaving (or just left) in less than this is a quick crosser, whose
+    /// moves must clear <see cref="QuickCrossingBar"/> (docs/policies.md, "Moves that pay back"). Zero: off.
+    /// </summary>
+    public TimeSpan QuickCrossing
+    {
+        get => _quickCrossing;
+        init => _quickCrossing = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(QuickCrossing), value, "QuickCrossing must not be negative");
+    }
+
+    /// <summary>
+    /// Predictive: a quick crosser (<see cref="QuickCrossing"/>) must also have crossed that cell in less than this share
+    /// of the mean dwell learned there; 0: the time alone decides.
+    /// </summary>
+    public double QuickCrossingShare
+    {
+        get => _quickCrossingShare;
+        init => _quickCrossingShare = value >= 0 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(QuickCrossingShare), value, "QuickCrossingShare must be finite and not negative");
+    }
+
+    /// <summary>
+    /// Predictive: for a quick crosser (<see cref="QuickCrossing"/>), every migration is priced this many times its cost
+    /// in the model: its stay near any target tends to be short, so fewer of its moves pay back. 1: no higher bar.
+    /// </summary>
+    public double QuickCrossingBar
+    {
+        get => _quickCrossingBar;
+        init => _quickCrossingBar = value >= 1 && !double.IsInfinity(value) ? value : throw new ArgumentOutOfRangeException(nameof(QuickCrossingBar), value, "QuickCrossingBar must be finite and at least 1");
+    }
 
     /// <summary>The policy for a name used in YAML or configuration (case-insensitive; <c>mdp</c> and <c>mdpthreshold</c> also name mdp-threshold).</summary>
     public static PolicyKind Parse(string name)

@@ -84,6 +84,15 @@ public class PolicyParameters
     /// <summary>Predictive: <see cref="PolicyConfig.MoveOutcomePriorWeight"/> (YAML <c>moveOutcomePriorWeight</c>).</summary>
     public double MoveOutcomePriorWeight { get; set; } = PolicyConfig.Default.MoveOutcomePriorWeight;
 
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossing"/> (YAML <c>quickCrossing</c>; 0: off).</summary>
+    public TimeSpan QuickCrossing { get; set; } = PolicyConfig.Default.QuickCrossing;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossingShare"/> (YAML <c>quickCrossingShare</c>; 0: the time alone).</summary>
+    public double QuickCrossingShare { get; set; } = PolicyConfig.Default.QuickCrossingShare;
+
+    /// <summary>Predictive: <see cref="PolicyConfig.QuickCrossingBar"/> (YAML <c>quickCrossingBar</c>; 1: no higher bar).</summary>
+    public double QuickCrossingBar { get; set; } = PolicyConfig.Default.QuickCrossingBar;
+
     public double MigrationScale { get; set; } = 1;
 
     public double TransmissionScale { get; set; } = 1;
@@ -127,6 +136,9 @@ public class PolicyParameters
         MoveOutcomes = MoveOutcomes,
         MoveOutcomePrior = MoveOutcomePrior,
         MoveOutcomePriorWeight = MoveOutcomePriorWeight,
+        QuickCrossing = QuickCrossing,
+        QuickCrossingShare = QuickCrossingShare,
+        QuickCrossingBar = QuickCrossingBar,
         MigrationBytes = migrationBytes,
         MigrationBytesPerSecond = migrationBytesPerSecond,
     };

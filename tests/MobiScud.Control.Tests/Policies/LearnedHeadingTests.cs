@@ -14,8 +14,9 @@ namespace MobiScud.Control.Tests;
 public sealed class LearnedHeadingTests
 {
 
+    // The walkers cross a cell every 30 s: without the quick crosser's bar (QuickCrossingTests), the plain cost model.
     private static McConfig Config(bool learn = true, double maxTurn = 45, int minSteps = 3) =>
-        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = learn, TrajectoryMinSeen = 20, TrajectoryMaxTurn = maxTurn, TrajectoryMinSteps = minSteps });
+        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = learn, TrajectoryMinSeen = 20, TrajectoryMaxTurn = maxTurn, TrajectoryMinSteps = minSteps, QuickCrossingBar = 1 });
 
     private static ulong Turns(params int[] newestFirst) =>
         newestFirst.Reverse().Aggregate(0UL, (packed, turn) => HeadingStats.Push(packed, turn));

@@ -12,8 +12,9 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class MoveOutcomeTests
 {
+    // The walkers cross a cell every 30 s: without the quick crosser's bar (QuickCrossingTests), the plain cost model.
     private static McConfig Config(bool moveOutcomes = true) =>
-        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = false, MoveOutcomes = moveOutcomes });
+        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Learn = false, MoveOutcomes = moveOutcomes, QuickCrossingBar = 1 });
 
     private static MigrationInFlight Moving(UeState s, SiteId to) => new(new MigrationId(s.Ue, 1), s.PvmSite!.Value, to, s.ServingSince, false);
 

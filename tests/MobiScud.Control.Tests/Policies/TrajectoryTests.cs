@@ -14,8 +14,9 @@ public sealed class TrajectoryTests
 {
     private static readonly UeId _ue = new("imsi-001010000000009");
 
+    // The walkers cross a cell every 30 s: without the quick crosser's bar (QuickCrossingTests), the plain cost model.
     private static McConfig Config(bool trajectory = true) =>
-        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Trajectory = trajectory, Learn = false });
+        LineOfCells.Config(new PolicyConfig { Kind = PolicyKind.Predictive, Trajectory = trajectory, Learn = false, QuickCrossingBar = 1 });
 
     private static PolicyVerdict Decide(McConfig config, UeState s, TimeSpan? at = null) =>
         MigrationPolicies.Decide(config, PolicyFacts.None, s, s.ServingEnb!.Value, s.PvmSite!.Value, at ?? s.ServingSince);
