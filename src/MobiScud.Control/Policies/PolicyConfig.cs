@@ -38,7 +38,7 @@ public sealed record PolicyConfig
     private readonly int _minDepartures = 5;
     private readonly TimeSpan _reviewAfter = TimeSpan.FromSeconds(30);
     private readonly double _linkLoadWeight = 1;
-    private readonly double _latencyWeight = 0.025;
+    private readonly double _latencyWeight = 0.0275;
     private readonly double _migrationBytes;
     private readonly double _migrationBytesPerSecond;
     private readonly double _deadlineShare = 0.5;
@@ -104,7 +104,7 @@ public sealed record PolicyConfig
     /// between the user's serving site and the PVM's (<see cref="McConfig.DelayMs"/>), scaled by the load as the
     /// transmission cost is. The cell distance of the cost model does not see the transport network; this is what
     /// following is worth on it; the trajectory plan prices it the same way, from the site nearest each point of the
-    /// path. 0: decide on the cell distance alone. 0.025 by default (with <see cref="MoveOutcomes"/>; docs/policies.md).
+    /// path. 0: decide on the cell distance alone. 0.0275 by default (with <see cref="MoveOutcomes"/>; docs/policies.md).
     /// </summary>
     public double LatencyWeight
     {
@@ -247,7 +247,7 @@ public sealed record PolicyConfig
     /// <summary>
     /// Predictive: weigh a move's expected saving by how often moves of its class met their user
     /// (<see cref="MoveOutcomeStats"/>, learned from the MC's own observations): classes that rarely meet lose their moves.
-    /// On by default with <see cref="LatencyWeight"/> 0.025: the bytes it saves (a tenth on bench-10k) buy the away time
+    /// On by default with <see cref="LatencyWeight"/> 0.0275: the bytes it saves (a tenth on bench-10k) buy the away time
     /// that brings bench-10k's p95 to always's at 3.05x fewer bytes (docs/policies.md).
     /// </summary>
     public bool MoveOutcomes { get; init; } = true;
