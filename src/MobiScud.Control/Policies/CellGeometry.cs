@@ -53,6 +53,24 @@ public sealed class CellGeometry
 
     public bool Knows(SiteId site) => _siteCell.ContainsKey(site);
 
+    /// <summary>The placed site whose cell is nearest a point (the first of equals, in a fixed order); null: none placed.</summary>
+    internal SiteId? NearestSite((double X, double Y) point)
+    {
+        SiteId? nearest = null;
+        var best = double.MaxValue;
+        foreach (var (site, cell) in _siteCell)
+        {
+            var (cx, cy) = Position(cell);
+            var d = ((point.X - cx) * (point.X - cx)) + ((point.Y - cy) * (point.Y - cy));
+            if (d < best)
+            {
+                (nearest, best) = (site, d);
+            }
+        }
+
+        return nearest;
+    }
+
     /// <summary>The cell a site counts as (null: the site is not placed).</summary>
     public EnbId? CellOf(SiteId site) => _siteCell.TryGetValue(site, out var c) ? c : null;
 

@@ -264,13 +264,19 @@ public static partial class MigrationPolicies
             AddNearest(site => cells.Rings(point, site) ?? int.MaxValue);
         }
 
+        // The backhaul round trip between where the user is served at each point (the placed site nearest it) and the
+        // PVM, priced as the forecast prices it (LatencyWeight): the ring cost does not see the transport network.
+        var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
+        var servedAt = latency > 0 ? Array.ConvertAll(points, cells.NearestSite) : null;
+        double Latency(int k, SiteId pvm) => servedAt?[k] is { } site ? latency * config.DelayMs(site, pvm) : 0;
+
         var discount = new double[steps];
         var stay = new double[steps];
         var never = 0.0;
         for (var k = 0; k < steps; k++)
         {
             discount[k] = k == 0 ? 1 : discount[k - 1] * cost.Gamma;
-            stay[k] = cost.TransmissionCost(cells.Rings(points[k], here) ?? policy.MaxDistance, q);
+            stay[k] = cost.TransmissionCost(cells.Rings(points[k], here) ?? policy.MaxDistance, q) + Latency(k, here);
             never += discount[k] * stay[k];
         }
 
@@ -292,7 +298,7 @@ public static partial class MigrationPolicies
             var met = MoveOutcomeStats.Weight(config, facts, s, c);
             for (var k = 0; k < steps; k++)
             {
-                served[k] = cost.TransmissionCost(cells.Rings(points[k], c) ?? policy.MaxDistance, q);
+                served[k] = cost.TransmissionCost(cells.Rings(points[k], c) ?? policy.MaxDistance, q) + Latency(k, c);
             }
 
             // Cost of moving at slot j: here before j, the migration at j, and from j on the transfer's share of each

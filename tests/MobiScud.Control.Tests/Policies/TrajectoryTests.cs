@@ -158,6 +158,25 @@ public sealed class TrajectoryTests
     }
 
     [Fact]
+    public void The_plan_prices_the_backhaul_round_trip_from_where_the_user_is_served_to_the_pvm()
+    {
+        // The straight walker of the first test on a mesh of 1 ms links, LatencyWeight w: each slot served from a site
+        // other than the placed site nearest the user's point costs L = 2 x w x 1 ms more (load 0). The points (x =
+        // 2.475 .. 11.059) are nearest N, F, F, F, Core, Core, Core. Never moving: away at all 7, L x 5.2170. F now:
+        // away at slot 0 (from W on the wire, then F; the user is nearest N) and at the last three (nearest the
+        // core), L x (1 + 0.9^4 + 0.9^5 + 0.9^6) = L x 2.7780. So the saving grows from 0.3140 by L x 2.4390.
+        var mesh = SiteGraph.Mesh([W, N, F, Core], delayMs: 1);
+        McConfig Weighted(double w) => Config() with { Sites = mesh, Policy = Config().Policy with { LatencyWeight = w } };
+
+        var unweighted = Decide(Weighted(0), Walker(headingSteps: 3));
+        Assert.Equal(F, unweighted.Target);
+        Assert.Equal(0.3140, unweighted.Benefit, 3);
+        var weighted = Decide(Weighted(0.01), Walker(headingSteps: 3));
+        Assert.Equal(F, weighted.Target);
+        Assert.Equal(0.3140 + (0.02 * 2.4390), weighted.Benefit, 3);
+    }
+
+    [Fact]
     public void Trajectory_parameters_are_validated_and_bound()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new PolicyConfig { TrajectoryMaxTurn = -1 });
