@@ -49,6 +49,8 @@ MAIN_COMMITS = {
     # dedup17b merged by fast-forward (no merge commit names it); the Simulator split on main (no file > 700)
     "86d28c7": "dedup17b", "18ee8df": "dedup17b", "c07734d": "dedup17b", "7d75e86": "dedup17b", "81e3a56": "dedup17b",
     "e7664ef": "17",
+    # stop 25: one steering guard in MobiScudControl (no semantic duplicate); run's line with no completed moves
+    "a3c96a2": "17", "1765a73": "12", "a7d9e46": "12",
 }
 # Merges whose subject names no branch.
 MERGE_LABELS = {"49a4c4b": "house17"}  # Merge commit '5a1ecf3': the _camelCase field rename (house rules)
