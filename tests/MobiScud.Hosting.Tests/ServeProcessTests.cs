@@ -183,9 +183,9 @@ public sealed class ServeProcessTests(ITestOutputHelper output)
                         return api;
                     }
                 }
-                catch (HttpRequestException) when (!_process.HasExited)
+                catch (HttpRequestException)
                 {
-                    // not listening yet
+                    // not listening yet, or exited: the check below says which, with its output
                 }
 
                 if (_process.HasExited || DateTime.UtcNow > deadline)
