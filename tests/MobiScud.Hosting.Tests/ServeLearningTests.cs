@@ -272,6 +272,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
         var t1 = t0 + TimeSpan.FromMinutes(10);
         var again = Walkers(t1, 0).Where(e => e is not UeAttached).Concat(Walkers(t1 + TimeSpan.FromSeconds(3), 100));
         var (compared, _) = await Compare(second, never, await Drive(second, again), lengths);
+        output.WriteLine($"after the restart {compared} decisions compared; learned {learner.Facts.Mobility.Observations} handovers, {learner.Facts.Mobility.MoveOutcomes.Observations} move outcomes ({before.Observations} and {before.MoveOutcomes.Observations} before it)");
         Assert.True(compared > 100, $"compared {compared} decisions");
         MobilityRowsTests.AssertSame(never.Facts.Mobility, learner.Facts.Mobility);
         Assert.True(never.Facts.Mobility.MoveOutcomes.Observations > before.MoveOutcomes.Observations);
