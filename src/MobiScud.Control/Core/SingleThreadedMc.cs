@@ -62,17 +62,16 @@ public sealed class SingleThreadedMc
 
     private Decision Decide(UeState? current, UeEvent e)
     {
-        if (LearnMobility && MobilityStats.ObservationOf(current, e, Config.Cells) is { } seen)
+        // The learning step every host shares (MobilityLearning): the handover before deciding, the move's outcome after.
+        if (LearnMobility && MobilityLearning.Before(Config, current, e) is { } before)
         {
-            Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
+            Facts = Facts with { Mobility = MobilityLearning.Fold(Facts.Mobility, before) };
         }
 
         var decision = MobiScudControl.Decide(Config, current, e, Facts);
-        // Predictive learns how often its moves met their user from the states before and after (MoveOutcomeStats).
-        if (LearnMobility && current?.MoveWatch is { } watch
-            && MoveOutcomeStats.OutcomeOf(Config, current, decision.State) is var outcome && outcome is MoveOutcome.Met or MoveOutcome.Missed)
+        if (LearnMobility && MobilityLearning.After(Config, current, decision.State) is { } after)
         {
-            Facts = Facts with { Mobility = Facts.Mobility with { MoveOutcomes = Facts.Mobility.MoveOutcomes.Observe(watch.Class, outcome == MoveOutcome.Met) } };
+            Facts = Facts with { Mobility = MobilityLearning.Fold(Facts.Mobility, after) };
         }
 
         return decision;

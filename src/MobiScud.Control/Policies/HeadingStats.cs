@@ -94,6 +94,28 @@ public sealed class HeadingStats
         return new HeadingStats(seen, held, right, cos) { Observations = Observations + 1 };
     }
 
+    /// <summary>
+    /// The counts per class (index angle x <see cref="MaxSteps"/> + steps - 1): seen, held, right and the sum of the
+    /// cosines of the next turns (copies), for a host that persists the statistics (<see cref="FromCounts"/>).
+    /// </summary>
+    public (long[] Seen, long[] Held, long[] Right, double[] CosSum) Counts() => ([.. _seen], [.. _held], [.. _right], [.. _cos]);
+
+    /// <summary>The statistics <see cref="Counts"/> and <see cref="Observations"/> describe.</summary>
+    public static HeadingStats FromCounts(IReadOnlyList<long> seen, IReadOnlyList<long> held, IReadOnlyList<long> right, IReadOnlyList<double> cosSum, long observations)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentNullException.ThrowIfNull(right);
+        ArgumentNullException.ThrowIfNull(cosSum);
+        var n = Angles.Length * MaxSteps;
+        if (seen.Count != n || held.Count != n || right.Count != n || cosSum.Count != n)
+        {
+            throw new ArgumentException($"heading counts need {n} classes each (seen {seen.Count}, held {held.Count}, right {right.Count}, cos {cosSum.Count})", nameof(seen));
+        }
+
+        return new HeadingStats([.. seen], [.. held], [.. right], [.. cosSum]) { Observations = observations };
+    }
+
     /// <summary>The share of next handovers that went where the heading pointed, for the best-known class the user's history falls in, or null when none is known yet.</summary>
     public double? Trust(ulong turns, long minSeen)
     {

@@ -59,6 +59,19 @@ public sealed class MoveOutcomeStats
     /// <summary>Of <see cref="Seen"/>, the moves that met their user.</summary>
     public long Met(int moveClass) => _met[Check(moveClass)];
 
+    /// <summary>Statistics from persisted counts per class (<see cref="Seen"/>, <see cref="Met"/>); every outcome counts in one class.</summary>
+    public static MoveOutcomeStats FromCounts(IReadOnlyList<long> seen, IReadOnlyList<long> met)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        ArgumentNullException.ThrowIfNull(met);
+        if (seen.Count != Classes || met.Count != Classes)
+        {
+            throw new ArgumentException($"move outcome counts need {Classes} classes each (seen {seen.Count}, met {met.Count})", nameof(seen));
+        }
+
+        return new MoveOutcomeStats([.. seen], [.. met]) { Observations = seen.Sum() };
+    }
+
     /// <summary>The class's met rate, the Beta(prior x weight, (1 - prior) x weight) posterior mean.</summary>
     public double MetRate(int moveClass, double prior, double priorWeight) =>
         (Met(moveClass) + (prior * priorWeight)) / (Seen(moveClass) + priorWeight);

@@ -9,16 +9,17 @@ using Microsoft.Extensions.Logging;
 namespace MobiScud.Hosting.Adapters;
 
 /// <summary>
-/// Serve's learned facts (issue 12): the handover statistics of the core's <see cref="MobilityStats"/>, folded from the
-/// handovers this silo's UE grains apply (per eNB and hour of the day, as the simulator does), handed to every decision
-/// as <see cref="PolicyFacts.Mobility"/>. Learned only for the policies that read them (predictive, mdp-threshold) with
-/// `Policy:Learn` on. Persisted: new observations go to the <see cref="MobilityGrain"/> every
-/// <see cref="FlushEvery"/> and when the service stops; at start the silo loads what the cluster learned before.
+/// Serve's learned facts (issue 12): the core's <see cref="MobilityStats"/>, folded from the decisions this silo's UE
+/// grains make with the core's own learning step (<see cref="MobilityLearning"/>, as the simulator's lanes do: the
+/// handover before deciding, the outcome of predictive's watched move after), handed to every decision as
+/// <see cref="PolicyFacts.Mobility"/>. Learned only for the policies that read them (predictive, mdp-threshold) with
+/// `Policy:Learn` on. Persisted: new lessons go to the <see cref="MobilityGrain"/> every <see cref="FlushEvery"/> and
+/// when the service stops; at start the silo loads what the cluster learned before.
 /// </summary>
 public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grains, ILogger<MobilityLearner> log) : BackgroundService
 {
     private readonly object _lock = new();
-    private readonly List<HandoverObservation> _pending = [];
+    private readonly List<MobilityLesson> _pending = [];
     private PolicyFacts _facts = PolicyFacts.None;
 
     public static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(2);
@@ -29,18 +30,35 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
     /// <summary>What every decision is told (immutable; replaced as handovers are learned).</summary>
     public PolicyFacts Facts => Volatile.Read(ref _facts);
 
-    /// <summary>Folds the handover <paramref name="e"/> makes (given the UE's state before it), if any, into the statistics.</summary>
-    public void Learn(UeState? before, UeEvent e)
+    /// <summary>Learns what event <paramref name="e"/> teaches before it is decided (<see cref="MobilityLearning.Before"/>), given the UE's state before it.</summary>
+    public void Before(UeState? before, UeEvent e)
     {
-        if (!Enabled || MobilityStats.ObservationOf(before, e) is not { } seen)
+        if (Enabled)
+        {
+            Learn(MobilityLearning.Before(config.Current, before, e));
+        }
+    }
+
+    /// <summary>Learns what the decision teaches (<see cref="MobilityLearning.After"/>), given the UE's states before and after it.</summary>
+    public void After(UeState? before, UeState? decided)
+    {
+        if (Enabled)
+        {
+            Learn(MobilityLearning.After(config.Current, before, decided));
+        }
+    }
+
+    private void Learn(MobilityLesson? lesson)
+    {
+        if (lesson is null)
         {
             return;
         }
 
         lock (_lock)
         {
-            _pending.Add(seen);
-            Volatile.Write(ref _facts, _facts with { Mobility = MobilityStats.Observe(_facts.Mobility, seen) });
+            _pending.Add(lesson);
+            Volatile.Write(ref _facts, _facts with { Mobility = MobilityLearning.Fold(_facts.Mobility, lesson) });
         }
     }
 
@@ -51,20 +69,20 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
             return;
         }
 
-        var loaded = await grains.GetGrain<IMobilityGrain>(IMobilityGrain.Key).Get();
+        var loaded = MobilityRows.ToStats(await grains.GetGrain<IMobilityGrain>(IMobilityGrain.Key).Get());
         lock (_lock)
         {
-            // What the cluster learned before, then what this silo saw while loading it.
-            var stats = MobilityRows.ToStats(loaded);
-            foreach (var o in _pending)
+            // What the cluster learned before, then what this silo learned while loading it, in the order the grain folds them.
+            var stats = loaded;
+            foreach (var lesson in _pending)
             {
-                stats = MobilityStats.Observe(stats, o);
+                stats = MobilityLearning.Fold(stats, lesson);
             }
 
             Volatile.Write(ref _facts, _facts with { Mobility = stats });
         }
 
-        log.LogInformation("mobility statistics loaded: {Observations} handovers learned before", MobilityRows.ToStats(loaded).Observations);
+        log.LogInformation("mobility statistics loaded: {Observations} handovers and {Outcomes} move outcomes learned before", loaded.Observations, loaded.MoveOutcomes.Observations);
         using var timer = new PeriodicTimer(FlushEvery);
         try
         {
@@ -88,10 +106,10 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
         }
     }
 
-    /// <summary>Sends the observations not yet persisted; on failure they stay for the next flush.</summary>
+    /// <summary>Sends the lessons not yet persisted; on failure they stay for the next flush.</summary>
     public async Task FlushAsync()
     {
-        HandoverObservation[] batch;
+        MobilityLesson[] batch;
         lock (_lock)
         {
             batch = [.. _pending];
@@ -109,7 +127,7 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
         }
         catch (Exception e)
         {
-            log.LogWarning("mobility statistics: {Count} observation(s) not persisted, kept for the next flush: {Error}", batch.Length, e.Message);
+            log.LogWarning("mobility statistics: {Count} lesson(s) not persisted, kept for the next flush: {Error}", batch.Length, e.Message);
             lock (_lock)
             {
                 _pending.InsertRange(0, batch);
@@ -117,35 +135,3 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
         }
     }
 }
-
-/// <summary>The statistics as stored: one row per (eNB, hour, next eNB).</summary>
-public static class MobilityRows
-{
-    public static MobilityStats ToStats(IEnumerable<MobilityRow> rows)
-    {
-        var stats = MobilityStats.Empty;
-        foreach (var r in rows.OrderBy(r => r.From).ThenBy(r => r.Hour).ThenBy(r => r.To))
-        {
-            var key = (new EnbId(r.From), r.Hour);
-            var to = new EnbId(r.To);
-            var hour = stats.ByEnbHour.GetValueOrDefault(key) ?? EnbMobility.Empty;
-            var all = stats.ByEnb.GetValueOrDefault(key.Item1) ?? EnbMobility.Empty;
-            stats = stats with
-            {
-                ByEnbHour = stats.ByEnbHour.SetItem(key, Add(hour, to, r.Count, r.DwellSeconds)),
-                ByEnb = stats.ByEnb.SetItem(key.Item1, Add(all, to, r.Count, r.DwellSeconds)),
-                Observations = stats.Observations + r.Count,
-                TotalDwellSeconds = stats.TotalDwellSeconds + r.DwellSeconds,
-            };
-        }
-
-        return stats;
-    }
-
-    private static EnbMobility Add(EnbMobility m, EnbId to, int count, double dwell) =>
-        new(m.Next.SetItem(to, m.Next.GetValueOrDefault(to) + count), m.Departures + count, m.DwellSeconds + dwell);
-}
-
-[GenerateSerializer]
-[Immutable]
-public sealed record MobilityRow([property: Id(0)] uint From, [property: Id(1)] int Hour, [property: Id(2)] uint To, [property: Id(3)] int Count, [property: Id(4)] double DwellSeconds);

@@ -25,6 +25,9 @@ public sealed class MobiScudOptions
     /// <summary>The migration policy and its parameters (Config/PolicyServeOptions.cs, docs/policies.md).</summary>
     public PolicyServeOptions Policy { get; set; } = new();
 
+    /// <summary>Where the eNBs are, for distances in rings of cells (Config/CellsServeOptions.cs); none: hops of the site graph.</summary>
+    public CellsServeOptions Cells { get; set; } = new();
+
     /// <summary>Links between the sites and the migration budgets on them (Config/BackhaulOptions.cs).</summary>
     public BackhaulOptions Backhaul { get; set; } = new();
 
@@ -81,6 +84,7 @@ public sealed class MobiScudOptions
         {
             Policy = Policy.ToPolicyConfig(),
             Sites = SiteGraph.FromLinks(sites, Backhaul.LinksFor(sites, Policy.InterSiteDelayMs), capacities),
+            Cells = Cells.ToCellGeometry(Sites),
         };
     }
 }
@@ -340,6 +344,7 @@ internal sealed class MobiScudOptionsValidator : IValidateOptions<MobiScudOption
         }
 
         errors.AddRange(o.Policy.Problems());
+        errors.AddRange(o.Cells.Problems());
         var siteNames = o.Sites.Select(s => s.Name).Append(o.CoreSite).Distinct().ToList();
         var backhaul = o.Backhaul.Problems(siteNames).ToList();
         errors.AddRange(backhaul);

@@ -364,10 +364,11 @@ public sealed class UeGrain(
     private void Apply(UeRecord record, UeEvent e, List<ControlCommand> commands)
     {
         var prior = record.State;
-        // Handover statistics are everyone's: the silo's learner folds this UE's handover in before the decision, as the
-        // simulator's lanes do (a retried event may count twice: statistics, not state).
-        _learner?.Learn(prior, e);
+        // Handover statistics are everyone's: the silo's learner takes the core's learning step around the decision, as
+        // the simulator's lanes do (a retried event may count twice: statistics, not state).
+        _learner?.Before(prior, e);
         var decision = MobiScudControl.Decide(config.Current, prior, e, _learner?.Facts);
+        _learner?.After(prior, decision.State);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
         record.Count++;
