@@ -48,6 +48,9 @@ public sealed class ServeOverrides
 /// <summary>`mobiscud serve`: Generic Host with the Orleans silo, the event pipeline, the adapters, the REST API and metrics.</summary>
 public static class ServeHost
 {
+    /// <summary>How long a stop (SIGTERM) may take: taps stop, the pipeline drains, grains write their state, the silo leaves the cluster.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Reads and validates the configuration (files, environment, command line), naming every bad key.</summary>
     public static MobiScudOptions LoadOptions(IConfiguration configuration)
     {
@@ -144,7 +147,7 @@ public static class ServeHost
             o.UseUtcTimestamp = true;
         });
         overrides.Logging?.Invoke(builder.Logging);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         var certificate = options.Api.Certificate is null ? null : ApiCertificate.Load(options.Api);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.Api.Address), options.Api.Port, listen =>
         {
