@@ -41,6 +41,9 @@ public sealed class ServeOverrides
 
     public Action<ILoggingBuilder>? Logging { get; init; }
 
+    /// <summary>Applied to the silo after serve's own configuration (tests: a placement director that makes a spread certain).</summary>
+    public Action<ISiloBuilder>? Silo { get; init; }
+
     /// <summary>The `Memory` storage's snapshots, shared by silos of one process (bench) or kept across a restart.</summary>
     public InProcessStateStore? StateStore { get; init; }
 }
@@ -157,7 +160,11 @@ public static class ServeHost
             }
         }));
 
-        builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
+        builder.UseOrleans(silo =>
+        {
+            ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore);
+            overrides.Silo?.Invoke(silo);
+        });
         AddServices(builder.Services, builder.Configuration, options, overrides);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => McJson.UseEnumNames(o.SerializerOptions));
