@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MobiScud.Hosting;
 
 namespace MobiScud.Cli;
 
@@ -17,4 +18,13 @@ internal static class CliCommands
         ServeCommand.Create(),
         BenchSendCommand.Create(),
     ];
+
+    /// <summary>
+    /// How long a command may take to stop after SIGINT/SIGTERM cancelled its token before System.CommandLine ends the
+    /// process anyway (exit 130/143). Its 2 s default suits the commands that stop at once (replay --live sizes its
+    /// drain to it); `serve` stops a silo gracefully, which takes longer than 2 s on a loaded host, so it gets its
+    /// host's own shutdown timeout and a margin (cut short, it exited 143 in the middle of that stop).
+    /// </summary>
+    public static TimeSpan TerminationTimeout(Command command) =>
+        command.Name == "serve" ? ServeHost.ShutdownTimeout + TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(2);
 }

@@ -8,4 +8,5 @@ foreach (var command in CliCommands.All())
     root.Subcommands.Add(command);
 }
 
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = CliCommands.TerminationTimeout(parse.CommandResult.Command) });

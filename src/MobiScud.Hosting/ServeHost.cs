@@ -41,6 +41,9 @@ public sealed class ServeOverrides
 
     public Action<ILoggingBuilder>? Logging { get; init; }
 
+    /// <summary>Applied to the silo after serve's own configuration (tests: a placement director that makes a spread certain).</summary>
+    public Action<ISiloBuilder>? Silo { get; init; }
+
     /// <summary>The `Memory` storage's snapshots, shared by silos of one process (bench) or kept across a restart.</summary>
     public InProcessStateStore? StateStore { get; init; }
 }
@@ -48,6 +51,9 @@ public sealed class ServeOverrides
 /// <summary>`mobiscud serve`: Generic Host with the Orleans silo, the event pipeline, the adapters, the REST API and metrics.</summary>
 public static class ServeHost
 {
+    /// <summary>How long a stop (SIGTERM) may take: taps stop, the pipeline drains, grains write their state, the silo leaves the cluster.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Reads and validates the configuration (files, environment, command line), naming every bad key.</summary>
     public static MobiScudOptions LoadOptions(IConfiguration configuration)
     {
@@ -144,7 +150,7 @@ public static class ServeHost
             o.UseUtcTimestamp = true;
         });
         overrides.Logging?.Invoke(builder.Logging);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         var certificate = options.Api.Certificate is null ? null : ApiCertificate.Load(options.Api);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.Api.Address), options.Api.Port, listen =>
         {
@@ -154,7 +160,11 @@ public static class ServeHost
             }
         }));
 
-        builder.UseOrleans(silo => ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore));
+        builder.UseOrleans(silo =>
+        {
+            ConfigureSilo(silo, options, overrides.PrimarySilo, overrides.StateStore);
+            overrides.Silo?.Invoke(silo);
+        });
         AddServices(builder.Services, builder.Configuration, options, overrides);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => McJson.UseEnumNames(o.SerializerOptions));

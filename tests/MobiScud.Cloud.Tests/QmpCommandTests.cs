@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using MobiScud.Cloud.Qmp;
 using MobiScud.TestSupport;
@@ -165,10 +163,5 @@ public sealed class QmpCommandTests : IAsyncLifetime
     private static Task NullNodeAsync(QmpClient qmp, string node) =>
         qmp.ExecuteAsync("blockdev-add", new Dictionary<string, object> { ["driver"] = "null-co", ["node-name"] = node, ["size"] = 1024 * 1024 });
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestPorts.Free();
 }

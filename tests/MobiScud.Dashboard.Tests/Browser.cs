@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Playwright;
 using MobiScud.TestSupport;
 
@@ -89,12 +87,7 @@ public sealed class Browser : IAsyncLifetime
         return files;
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => TestPorts.Free();
 
     public async Task DisposeAsync()
     {

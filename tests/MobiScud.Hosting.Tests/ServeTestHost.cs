@@ -64,7 +64,7 @@ internal sealed class ServeTestHost : IAsyncDisposable
         return s;
     }
 
-    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null, ITestOutputHelper? output = null)
+    public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null, ITestOutputHelper? output = null, Action<ISiloBuilder>? silo = null)
     {
         var app = ServeHost.Build([], null, new ServeOverrides
         {
@@ -72,6 +72,7 @@ internal sealed class ServeTestHost : IAsyncDisposable
             Hypervisor = hypervisor,
             Switch = sw,
             StateStore = stateStore,
+            Silo = silo,
             Logging = l =>
             {
                 l.SetMinimumLevel(LogLevel.Warning);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using MobiScud.TestSupport;
 
 namespace MobiScud.Hosting.Tests;
 
@@ -52,12 +51,7 @@ public abstract class TestServerProcess(Process process, string dir, int port) :
         }
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => TestPorts.Free();
 
     /// <summary>How the server is asked to stop; killing is the default (nothing of it needs to survive).</summary>
     protected virtual Task StopAsync()
