@@ -106,21 +106,13 @@ public sealed record McConfig
     public CellGeometry? Cells { get; init; }
 
     /// <summary>The sites a PVM may live at: every site that serves an eNB, and the core.</summary>
-    public FrozenSet<SiteId> PvmSites
-    {
-        get
-        {
-            // Cached per (SiteOfEnb, CoreSite) so that a copy made with `with` that changes them does not see a stale set.
-            var cached = _pvmSites;
-            if (cached is null || cached.Source != SiteOfEnb || cached.Core != CoreSite)
-            {
-                cached = new PvmSiteSet(SiteOfEnb, CoreSite, SiteOfEnb.Values.Append(CoreSite).ToFrozenSet());
-                _pvmSites = cached;
-            }
+    public FrozenSet<SiteId> PvmSites => PvmSiteSets().Sites;
 
-            return cached.Sites;
-        }
-    }
+    /// <summary>
+    /// <see cref="PvmSites"/> in ordinal name order: a frozen set enumerates in its hashes' order, which changes from
+    /// process to process, and sorting the set on every decision was most of what a policy's candidate list cost.
+    /// </summary>
+    internal IReadOnlyList<SiteId> PvmSitesByName => PvmSiteSets().ByName;
 
     /// <summary>
     /// Hops between two sites: from <see cref="Sites"/>, or 1 between any two sites without one (a full mesh). A site
@@ -181,5 +173,19 @@ public sealed record McConfig
         }
     }
 
-    private sealed record PvmSiteSet(FrozenDictionary<EnbId, SiteId> Source, SiteId Core, FrozenSet<SiteId> Sites);
+    private PvmSiteSet PvmSiteSets()
+    {
+        // Cached per (SiteOfEnb, CoreSite) so that a copy made with `with` that changes them does not see a stale set.
+        var cached = _pvmSites;
+        if (cached is null || cached.Source != SiteOfEnb || cached.Core != CoreSite)
+        {
+            var sites = SiteOfEnb.Values.Append(CoreSite).ToFrozenSet();
+            cached = new PvmSiteSet(SiteOfEnb, CoreSite, sites, [.. sites.Order(Comparer<SiteId>.Create(static (a, b) => string.CompareOrdinal(a.Value, b.Value)))]);
+            _pvmSites = cached;
+        }
+
+        return cached;
+    }
+
+    private sealed record PvmSiteSet(FrozenDictionary<EnbId, SiteId> Source, SiteId Core, FrozenSet<SiteId> Sites, SiteId[] ByName);
 }

@@ -16,6 +16,11 @@ public sealed class CellGeometry
     private readonly FrozenDictionary<EnbId, (double X, double Y)> _enbs;
     private readonly FrozenDictionary<SiteId, EnbId> _siteCell;
 
+    // The placed sites by ordinal name with their cells' positions: a frozen dictionary enumerates in the order of its
+    // keys' hashes, and a string's hash changes from process to process, so NearestSite's tie-break (two sites at one
+    // cell, or cells equally far) made the same run differ between processes.
+    private readonly (SiteId Site, double X, double Y)[] _placed;
+
     public CellGeometry(IReadOnlyDictionary<EnbId, (double X, double Y)> enbs, IReadOnlyDictionary<SiteId, EnbId> siteCell, double cellDistance)
     {
         ArgumentNullException.ThrowIfNull(enbs);
@@ -43,6 +48,7 @@ public sealed class CellGeometry
 
         _enbs = enbs.ToFrozenDictionary();
         _siteCell = siteCell.ToFrozenDictionary();
+        _placed = [.. siteCell.OrderBy(x => x.Key.Value, StringComparer.Ordinal).Select(x => (x.Key, enbs[x.Value].X, enbs[x.Value].Y))];
         CellDistance = cellDistance;
     }
 
@@ -53,16 +59,18 @@ public sealed class CellGeometry
 
     public bool Knows(SiteId site) => _siteCell.ContainsKey(site);
 
-    /// <summary>The placed site whose cell is nearest a point (the first of equals, in a fixed order); null: none placed.</summary>
-    internal SiteId? NearestSite((double X, double Y) point)
+    /// <summary>
+    /// The placed site whose cell is nearest a point; null: none placed. Of equals, any but <paramref name="lastResort"/>
+    /// (the core, which shares its cell with an edge site and serves no user's cell), then the first by ordinal name.
+    /// </summary>
+    internal SiteId? NearestSite((double X, double Y) point, SiteId? lastResort = null)
     {
         SiteId? nearest = null;
         var best = double.MaxValue;
-        foreach (var (site, cell) in _siteCell)
+        foreach (var (site, cx, cy) in _placed)
         {
-            var (cx, cy) = Position(cell);
             var d = ((point.X - cx) * (point.X - cx)) + ((point.Y - cy) * (point.Y - cy));
-            if (d < best)
+            if (d < best || (d == best && nearest == lastResort))
             {
                 (nearest, best) = (site, d);
             }

@@ -25,16 +25,17 @@ public static partial class MigrationPolicies
     /// </summary>
     private static List<SiteId> Movable(McConfig config, PolicyFacts facts, SiteId here)
     {
-        var list = new List<SiteId>();
-        foreach (var site in config.PvmSites)
+        var sites = config.PvmSitesByName;
+        var list = new List<SiteId>(sites.Count);
+        for (var i = 0; i < sites.Count; i++)
         {
+            var site = sites[i];
             if (site != here && site != config.CoreSite && !config.DrainedSites.Contains(site) && facts.HasRoom(config.Sites, site))
             {
                 list.Add(site);
             }
         }
 
-        list.Sort((a, b) => string.CompareOrdinal(a.Value, b.Value));
         return list;
     }
 
@@ -207,13 +208,14 @@ public static partial class MigrationPolicies
 
         var forecast = Forecast(config, facts, enb, at - since, at, Pace(config, facts, s, enb, at));
         var weights = forecast.Weights;
-        var path = HeadingPath(config, cells, s, enb, since, at, forecast.Steps);
+        var path = HeadingPath(config, cells, s, enb, since, at, forecast);
         var learnedShare = path is null ? 1 : 1 - policy.HeadingWeight;
-        double Transmission(SiteId c, Dictionary<(EnbId Cell, int Extra), double> w, double slotsOnWire)
+        double Transmission(SiteId c, ForecastStates w, double slotsOnWire)
         {
             var sum = 0.0;
-            foreach (var ((cell, extra), p) in w)
+            for (var i = 0; i < w.Count; i++)
             {
+                var ((cell, extra), p) = (w.Key(i), w.Value(i));
                 sum += p * cost.TransmissionCost(UserRings(config, cells, cell, c) + extra, q);
                 if (latency > 0)
                 {
@@ -394,7 +396,7 @@ public static partial class MigrationPolicies
     /// bending away as e^(-t / HeadingPersistence). Null when there is no heading (no earlier cell, no positions, no
     /// weight) or the user stands still.
     /// </summary>
-    private static List<((double X, double Y) Point, double Weight)>? HeadingPath(McConfig config, CellGeometry cells, UeState s, EnbId enb, TimeSpan since, TimeSpan at, List<Dictionary<(EnbId Cell, int Extra), double>> steps)
+    private static List<((double X, double Y) Point, double Weight)>? HeadingPath(McConfig config, CellGeometry cells, UeState s, EnbId enb, TimeSpan since, TimeSpan at, UserForecast steps)
     {
         var policy = config.Policy;
         var (from, fromSince) = enb == s.ServingEnb ? (s.PreviousEnb, s.PreviousSince) : (s.ServingEnb, s.ServingSince);
@@ -414,18 +416,14 @@ public static partial class MigrationPolicies
 
         var tau = policy.HeadingPersistence.TotalSeconds;
         var slot = policy.Slot.TotalSeconds;
-        var path = new List<((double X, double Y) Point, double Weight)>(steps.Count);
-        for (var k = 0; k < steps.Count; k++)
+        var path = new List<((double X, double Y) Point, double Weight)>(steps.StepCount);
+        for (var k = 0; k < steps.StepCount; k++)
         {
             // The middle of step k; the tail (the last step) at its discounted mean, 1 / (1 - gamma) slots further.
             var gamma = policy.Cost.Gamma;
-            var t = (k < steps.Count - 1 ? k + 0.5 : k + (gamma < 1 ? 1 / (1 - gamma) : 10)) * slot;
+            var t = (k < steps.StepCount - 1 ? k + 0.5 : k + (gamma < 1 ? 1 / (1 - gamma) : 10)) * slot;
             var reach = tau * (1 - Math.Exp(-t / tau));
-            var weight = 0.0;
-            foreach (var w in steps[k].Values)
-            {
-                weight += w;
-            }
+            var weight = steps.StepMass(k);
 
             path.Add(((b.X + (vx * reach), b.Y + (vy * reach)), weight));
         }
@@ -480,12 +478,13 @@ public static partial class MigrationPolicies
     }
 
     /// <summary>The user's cell, then the two cells (other than it) with the most forecast weight, ties by id.</summary>
-    private static IEnumerable<EnbId> Likeliest(Dictionary<(EnbId Cell, int Extra), double> weights, EnbId first)
+    private static IEnumerable<EnbId> Likeliest(ForecastStates weights, EnbId first)
     {
         yield return first;
         (EnbId Cell, double W)? a = null, b = null;
-        foreach (var ((cell, _), w) in weights)
+        for (var i = 0; i < weights.Count; i++)
         {
+            var (cell, w) = (weights.Key(i).Cell, weights.Value(i));
             if (cell == first)
             {
                 continue;
@@ -526,33 +525,48 @@ public static partial class MigrationPolicies
         // Slots followed one by one until gamma^k < 1/2 (7 slots at 0.9); the tail after them stays where it was last
         // forecast (a cheap forecast: this runs on every event of a UE whose PVM is away).
         var steps0 = gamma <= 0 ? 1 : Math.Clamp((int)Math.Ceiling(Math.Log(0.5) / Math.Log(gamma)), 1, 30);
-        var known = new Dictionary<EnbId, EnbMobility>();
-        var weights = new Dictionary<(EnbId, int), double>();
-        var steps = new List<Dictionary<(EnbId Cell, int Extra), double>>(steps0 + 1);
-        var now = new Dictionary<(EnbId Cell, int Extra), double> { [(start, 0)] = 1 };
+        // Every state a step holds is one of at most ForecastWidth after pruning (the first holds the start alone).
+        var forecast = new UserForecast(new ForecastStates(2 * ForecastWidth), 1 + (ForecastWidth * steps0), steps0 + 1);
+        var weights = forecast.Weights;
+        var known = new (EnbId Cell, EnbMobility Learned)[2 * ForecastWidth];
+        var knownCount = 0;
+        var now = new ForecastStates(ForecastWidth);
+        var next = new ForecastStates(4 * ForecastWidth);
+        now.Accumulate((start, 0), 1);
         var discount = 1.0;
         for (var k = 0; ; k++)
         {
-            var step = new Dictionary<(EnbId Cell, int Extra), double>(now.Count);
-            foreach (var (key, p) in now)
+            for (var i = 0; i < now.Count; i++)
             {
-                weights[key] = weights.GetValueOrDefault(key) + (discount * p);
-                step[key] = discount * p;
+                weights.Accumulate(now.Key(i), discount * now.Value(i));
+                forecast.AddToStep(now.Key(i), discount * now.Value(i));
             }
 
-            steps.Add(step);
+            forecast.EndStep();
             if (k == steps0 - 1)
             {
                 break;
             }
 
-            var next = new Dictionary<(EnbId Cell, int Extra), double>();
-            foreach (var ((cell, extra), p) in now)
+            next.Clear();
+            for (var i = 0; i < now.Count; i++)
             {
-                if (!known.TryGetValue(cell, out var learned))
+                var ((cell, extra), p) = (now.Key(i), now.Value(i));
+                EnbMobility? learned = null;
+                for (var j = 0; j < knownCount && learned is null; j++)
+                {
+                    learned = known[j].Cell == cell ? known[j].Learned : null;
+                }
+
+                if (learned is null)
                 {
                     learned = facts.Mobility.At(cell, at, policy.MinDepartures);
-                    known[cell] = learned;
+                    if (knownCount == known.Length)
+                    {
+                        Array.Resize(ref known, 2 * known.Length);
+                    }
+
+                    known[knownCount++] = (cell, learned);
                 }
 
                 var dwell = pace * (learned.DwellSeconds + (prior * k0)) / (learned.Departures + k0);
@@ -563,74 +577,86 @@ public static partial class MigrationPolicies
                 }
 
                 var leave = 1 - Math.Exp(-slot / dwell);
-                Add(next, (cell, extra), p * (1 - leave));
+                next.AddPositive((cell, extra), p * (1 - leave));
                 if (learned.Departures == 0)
                 {
-                    Add(next, (cell, Math.Min(extra + 1, policy.MaxDistance)), p * leave);
+                    next.AddPositive((cell, Math.Min(extra + 1, policy.MaxDistance)), p * leave);
                     continue;
                 }
 
                 foreach (var (to, count) in learned.Next)
                 {
-                    Add(next, (to, extra), p * leave * count / learned.Departures);
+                    next.AddPositive((to, extra), p * leave * count / learned.Departures);
                 }
             }
 
-            now = next.Count <= ForecastWidth ? next : Prune(next, ForecastWidth);
+            next.Prune(ForecastWidth);
+            (now, next) = (next, now);
             discount *= gamma;
         }
 
         // The tail beyond the last step, where the user was last forecast.
         var tail = gamma <= 0 ? 0 : discount * gamma / (1 - gamma);
-        var last = new Dictionary<(EnbId Cell, int Extra), double>(now.Count);
-        foreach (var (key, p) in now)
+        for (var i = 0; i < now.Count; i++)
         {
-            weights[key] = weights.GetValueOrDefault(key) + (tail * p);
-            last[key] = tail * p;
+            weights.Accumulate(now.Key(i), tail * now.Value(i));
+            forecast.AddToStep(now.Key(i), tail * now.Value(i));
         }
 
-        steps.Add(last);
-        return new UserForecast(weights.Count <= 2 * ForecastWidth ? weights : Prune(weights, 2 * ForecastWidth), steps);
+        forecast.EndStep();
+        weights.Prune(2 * ForecastWidth);
+        return forecast;
     }
 
     /// <summary>
     /// Predictive's forecast: <see cref="Weights"/> the discounted expected slots at each (cell, extra rings) from now;
-    /// <see cref="Steps"/> the same per slot (step k covers [k, k + 1) slots from now; the last one is the tail).
+    /// the same per slot in steps (step k covers [k, k + 1) slots from now; the last one is the tail), one flat array.
     /// </summary>
-    private sealed record UserForecast(Dictionary<(EnbId Cell, int Extra), double> Weights, List<Dictionary<(EnbId Cell, int Extra), double>> Steps)
+    private sealed class UserForecast(ForecastStates weights, int capacity, int steps)
     {
-        /// <summary>The weights from <paramref name="slots"/> slots from now on (a step cut in proportion).</summary>
-        public Dictionary<(EnbId Cell, int Extra), double> After(double slots)
+        private readonly (EnbId Cell, int Extra)[] _keys = new (EnbId, int)[capacity];
+        private readonly double[] _values = new double[capacity];
+
+        // Where each step's states end in _keys and _values.
+        private readonly int[] _ends = new int[steps];
+        private int _count;
+
+        public ForecastStates Weights { get; } = weights;
+
+        public int StepCount { get; private set; }
+
+        /// <summary>The states of the step being built (each at most once per step).</summary>
+        public void AddToStep((EnbId Cell, int Extra) key, double w) => (_keys[_count], _values[_count++]) = (key, w);
+
+        public void EndStep() => _ends[StepCount++] = _count;
+
+        /// <summary>The sum of step k's weights, in the order its states were added.</summary>
+        public double StepMass(int k)
         {
-            var after = new Dictionary<(EnbId Cell, int Extra), double>();
-            for (var k = 0; k < Steps.Count; k++)
+            var mass = 0.0;
+            for (var i = k == 0 ? 0 : _ends[k - 1]; i < _ends[k]; i++)
+            {
+                mass += _values[i];
+            }
+
+            return mass;
+        }
+
+        /// <summary>The weights from <paramref name="slots"/> slots from now on (a step cut in proportion).</summary>
+        public ForecastStates After(double slots)
+        {
+            var after = new ForecastStates(Weights.Count + ForecastWidth);
+            for (var k = 0; k < StepCount; k++)
             {
                 // The tail (the last step) lies wholly after any transfer the deadline admits.
-                var late = k == Steps.Count - 1 ? 1 : Math.Clamp(k + 1 - slots, 0, 1);
-                foreach (var (key, w) in Steps[k])
+                var late = k == StepCount - 1 ? 1 : Math.Clamp(k + 1 - slots, 0, 1);
+                for (var i = k == 0 ? 0 : _ends[k - 1]; i < _ends[k]; i++)
                 {
-                    Add(after, key, w * late);
+                    after.AddPositive(_keys[i], _values[i] * late);
                 }
             }
 
             return after;
         }
-    }
-
-    private static void Add(Dictionary<(EnbId Cell, int Extra), double> d, (EnbId Cell, int Extra) key, double p)
-    {
-        if (p > 0)
-        {
-            d[key] = d.GetValueOrDefault(key) + p;
-        }
-    }
-
-    /// <summary>The likeliest states, their mass scaled back up to the whole (the rest is spread in proportion).</summary>
-    private static Dictionary<(EnbId Cell, int Extra), double> Prune(Dictionary<(EnbId Cell, int Extra), double> d, int width)
-    {
-        var total = d.Values.Sum();
-        var kept = d.OrderByDescending(x => x.Value).ThenBy(x => x.Key.Cell.Value).ThenBy(x => x.Key.Extra).Take(width).ToList();
-        var keptMass = kept.Sum(x => x.Value);
-        return kept.ToDictionary(x => x.Key, x => x.Value * total / keptMass);
     }
 }

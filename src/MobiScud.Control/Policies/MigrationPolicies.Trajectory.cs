@@ -267,7 +267,7 @@ public static partial class MigrationPolicies
         // The backhaul round trip between where the user is served at each point (the placed site nearest it) and the
         // PVM, priced as the forecast prices it (LatencyWeight): the ring cost does not see the transport network.
         var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
-        var servedAt = latency > 0 ? Array.ConvertAll(points, cells.NearestSite) : null;
+        var servedAt = latency > 0 ? Array.ConvertAll(points, p => cells.NearestSite(p, config.CoreSite)) : null;
         double Latency(int k, SiteId pvm) => servedAt?[k] is { } site ? latency * config.DelayMs(site, pvm) : 0;
 
         var discount = new double[steps];
