@@ -19,7 +19,7 @@
 # does, instead of once per slot; --timing (with --ho) only compares when decisions are taken; --cross only fits the
 # 2-D MDP on one window and runs it on another; --history w (with --ho) runs it fitted on the other windows, and
 # with this window's boundaries learned online on top, at each decision timing; --second w the second-order MDP
-# fitted on the other windows. Each window can run as its own process (about 10 CPU minutes each).
+# fitted on the other windows (with --ho also 5 s before the boundary and at every handover). Each window can run as its own process (about 10 CPU minutes each).
 import bisect, collections, math, sys
 import numpy as np
 
@@ -358,7 +358,8 @@ def online_step(win, gamma=0.9, every=1, alpha=1.0, K=None, lag=0, C0=None):
     for t in range(0, win.slots + 1):
         for a, b in by_slot.get(t, []):
             C[a, b] += 1
-        if act is None or t % every == 0:
+        # First solved for the first table used (slot 1 - lag), then every `every` slots.
+        if (act is None and t >= 1 - lag) or (act is not None and t % every == 0):
             act = solve_2d(win, transitions(C, win, alpha, None, K), gamma, warm=warm)
         acts[t] = act
 
@@ -604,6 +605,19 @@ def main():
         C2 = fit_second(others)
         act2, idx2 = solve_2nd(win, C2, P1, 0.9)
         report(f'2nd-order MDP fitted on the other windows ({len(C2)} pairs), at the boundary', w, run_second(win, act2, idx2))
+        if ho:
+            # The state at a decision between boundaries: (the cell at the last boundary, the cell now).
+            hos = load_handovers(f'{ho}{w}.mobiscud_never')
+            prev = {}
+
+            def step(w_, ue, t, c, here, first):
+                p = prev.get((ue, t))
+                return act2[idx2.get((p, c), c) if p is not None else c, here]
+            for ue, t0, cells, _ in win.segments:
+                for i in range(1, len(cells)):
+                    prev[ue, t0 + i] = cells[i - 1]
+            report('2nd-order MDP fitted on the other windows, 5 s before the boundary', w, run_before_boundary(win, hos, step, 5))
+            report('2nd-order MDP fitted on the other windows, at every handover', w, run_at_handovers(win, hos, step)[0])
     for w, win in (wins.items() if not cross and not timing and not history and not second else []):
         print(f'== window {w}: {len(win.segments)} segments, {win.ue_slots} UE-slots, {win.slots} slots', flush=True)
         for lane in win.lanes:
