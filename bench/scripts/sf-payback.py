@@ -4,9 +4,9 @@
 # Input: the per-slot record a debug build writes (bench/scripts/sf-payback-record.patch, applied with `git apply`, not
 # part of the product; with MOBISCUD_SLOTDUMP=<prefix> each lane writes <prefix>.<lane>: one line per attached UE and
 # 60 s slot boundary, "U slot ue enb site handovers", plus "S" the site -> cell map and "R enb rings-to-each-site").
-# The patch also holds the gates tried in the simulator: MOBISCUD_DBG_FAST=<s> with MOBISCUD_DBG_FASTMODE 0 (the
-# previous cell crossed in < s), 1 (the same, only where no trajectory plan is made) or 2 (the last 3 handovers within
-# s at a prepared handover, else as 0); MOBISCUD_DBG_GAP=<s> (the PVM moved < s ago; adds UeState.PvmMovedAt).
+# The gates tried in the simulator (MOBISCUD_DBG_FAST, _FASTMODE, _GAP) were in the patch before it was refreshed
+# against 12ec22b for sf-bound.py (git show 12ec22b:bench/scripts/sf-payback-record.patch); the refreshed one only
+# records (it adds the H, N, O and X lines, which this script ignores).
 # A move is a slot at which the PVM's site differs from the last boundary's (as the simulator's score counts it). It
 # pays back when the transmission it saves over the PVM's stay at the target (slots until the next move, detach or
 # the end), against leaving the PVM where it was, is at least its migration cost; Q/R per slot as the simulator's.
