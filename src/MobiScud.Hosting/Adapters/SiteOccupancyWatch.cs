@@ -15,7 +15,7 @@ namespace MobiScud.Hosting.Adapters;
 /// meanwhile still refuses (its one activation admits exactly) and the dispatcher falls back or the MC retries, as
 /// without these facts; a site that emptied meanwhile is passed over until the next read. Neither loses a PVM.
 /// </summary>
-public sealed class SiteOccupancyWatch(McConfigProvider config, IGrainFactory grains, TimeProvider clock, ILogger<SiteOccupancyWatch> log) : BackgroundService
+internal sealed class SiteOccupancyWatch(McConfigProvider config, IGrainFactory grains, TimeProvider clock, ILogger<SiteOccupancyWatch> log) : BackgroundService
 {
     private readonly SemaphoreSlim _reading = new(1, 1);
     private FrozenDictionary<SiteId, int>? _occupancy;
