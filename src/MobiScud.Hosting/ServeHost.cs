@@ -266,6 +266,8 @@ public static class ServeHost
         services.AddSingleton<SiteMembership>();
         services.AddSingleton<MobilityLearner>();
         services.AddHostedService(sp => sp.GetRequiredService<MobilityLearner>());
+        services.AddSingleton<SiteOccupancyWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiteOccupancyWatch>());
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
         services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());

@@ -21,6 +21,8 @@ public sealed class PlacementAdmissionTests
             ["MobiScud:Sites:0:Capacity"] = "3",
             ["MobiScud:Sites:1:Capacity"] = "2",
             ["MobiScud:Policy:Kind"] = "never",
+            // Admission alone: with the occupancy facts a read landing mid-burst would send the MC's own asks elsewhere.
+            ["MobiScud:Policy:OccupancyEvery"] = "00:00:00",
         }));
         const int ues = 8;
         for (var i = 0; i < ues; i++)

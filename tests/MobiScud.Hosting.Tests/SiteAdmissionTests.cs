@@ -14,6 +14,8 @@ public sealed class SiteAdmissionTests
         {
             ["MobiScud:Hypervisor:Kind"] = "Replay",
             ["MobiScud:Sites:1:Capacity"] = "3",
+            // Admission alone: with the occupancy facts a read landing mid-burst would keep the MC from asking.
+            ["MobiScud:Policy:OccupancyEvery"] = "00:00:00",
         }));
         const int ues = 8;
         for (var i = 0; i < ues; i++)

@@ -18,6 +18,13 @@ public sealed class PolicyServeOptions : PolicyParameters
     /// <summary>One-way delay between two edge sites (and a site and the core) of the site graph serve builds: a full mesh, as the sites list no links.</summary>
     public double InterSiteDelayMs { get; set; } = 1;
 
+    /// <summary>
+    /// How often each silo reads the site grains' admitted counts for <see cref="PolicyFacts.SiteOccupancy"/>, so that the
+    /// policies choose a site with room (SiteOccupancyWatch); zero: never (the policies believe every site has room and
+    /// admission alone refuses full ones).
+    /// </summary>
+    public TimeSpan OccupancyEvery { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The core's PolicyConfig; throws ArgumentException naming the key for a value out of range.</summary>
     public PolicyConfig ToPolicyConfig()
     {
@@ -54,6 +61,11 @@ public sealed class PolicyServeOptions : PolicyParameters
         if (!(InterSiteDelayMs >= 0) || double.IsInfinity(InterSiteDelayMs))
         {
             yield return $"{MobiScudOptions.Section}:Policy:InterSiteDelayMs must be finite and not negative (was {InterSiteDelayMs})";
+        }
+
+        if (OccupancyEvery < TimeSpan.Zero)
+        {
+            yield return $"{MobiScudOptions.Section}:Policy:OccupancyEvery must not be negative (was {OccupancyEvery})";
         }
     }
 }

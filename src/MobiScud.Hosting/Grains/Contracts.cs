@@ -96,6 +96,9 @@ public interface ISiteGrain : IGrainWithStringKey
     Task Reset(string[] ues);
 
     Task<SiteSnapshot> Get();
+
+    /// <summary>How many UEs the site counts (PVMs at or arriving at it: what admission counts against capacity).</summary>
+    Task<int> Count();
 }
 
 /// <summary>One of <see cref="UePartitions.Partitions"/> shards of the set of known UEs (to list them and reconcile after a restart).</summary>

@@ -77,6 +77,8 @@ public sealed class SiteGrain(
     public Task<SiteSnapshot> Get() =>
         Task.FromResult(new SiteSnapshot(this.GetPrimaryKeyString(), Capacity, [.. store.State.Ues.Order(StringComparer.Ordinal)]));
 
+    public Task<int> Count() => Task.FromResult(store.State.Ues.Count);
+
     private void Changed()
     {
         _dirty = true;

@@ -97,6 +97,9 @@ public sealed class UeGrain(
     /// <summary>The silo's learned handover statistics; absent in hosts that register no learner (the policies use their priors).</summary>
     private readonly MobilityLearner? _learner = services.GetService(typeof(MobilityLearner)) as MobilityLearner;
 
+    /// <summary>The sites' admitted counts as this silo last read them; absent in hosts that register no watch (every site looks as if it had room).</summary>
+    private readonly SiteOccupancyWatch? _occupancy = services.GetService(typeof(SiteOccupancyWatch)) as SiteOccupancyWatch;
+
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
     private readonly List<string> _pendingMetrics = [];
@@ -367,7 +370,8 @@ public sealed class UeGrain(
         // Handover statistics are everyone's: the silo's learner takes the core's learning step around the decision, as
         // the simulator's lanes do (a retried event may count twice: statistics, not state).
         _learner?.Before(prior, e);
-        var decision = MobiScudControl.Decide(config.Current, prior, e, _learner?.Facts);
+        var facts = _occupancy is null ? _learner?.Facts : _occupancy.With(_learner?.Facts);
+        var decision = MobiScudControl.Decide(config.Current, prior, e, facts);
         _learner?.After(prior, decision.State);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
         record.State = decision.State;
