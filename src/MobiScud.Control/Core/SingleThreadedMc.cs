@@ -67,6 +67,12 @@ public sealed class SingleThreadedMc
             Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
         }
 
+        if (LearnMobility && Config.Policy is { Kind: PolicyKind.Predictive, Plan: PredictivePlan.Mdp2d } && Config.Cells is not null)
+        {
+            // The per-cell slot chain samples every event of the UE, not only handovers (CellChain).
+            Facts = Facts with { Mobility = Facts.Mobility with { Chain = CellChain.Observe(Facts.Mobility.Chain, Config, Facts.Mobility, current, e) } };
+        }
+
         var decision = MobiScudControl.Decide(Config, current, e, Facts);
         // Predictive learns how often its moves met their user from the states before and after (MoveOutcomeStats).
         if (LearnMobility && current?.MoveWatch is { } watch

@@ -1,0 +1,318 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using MobiScud.Control.Model;
+
+namespace MobiScud.Control.Policies;
+
+/// <summary>
+/// Where a user in each cell is one cost slot later, learned from what the MC observes, and the (user cell, PVM site)
+/// MDP solved on it (<see cref="CellMdp"/>; predictive's <see cref="PredictivePlan.Mdp2d"/>). Wang et al. approximate
+/// this problem by a 1-D chain of distances; here the chain is the real one, per cell.
+/// <para>
+/// Learning: per UE a sample point (t0, u0). At an event at t, the UE was in its serving cell u since the last event,
+/// so every sample time t0 + slot before t that is not before it reached u saw it in u: record u0 -> u and advance the
+/// point. A pure fold (<see cref="Observe"/>), keyed by cell index (the index orders cells by id), so the counts do not
+/// depend on how dictionaries hash. The solution is re-computed inside the fold when
+/// <see cref="PolicyConfig.PlanResolve"/> has passed and something new was learned, so a decision stays a pure function
+/// of (state, event, facts).
+/// </para>
+/// </summary>
+public sealed record CellChain
+{
+    public static CellChain Empty { get; } = new();
+
+    /// <summary>The cells and sites the chain is over (built from the first config it is folded with).</summary>
+    internal CellMdpIndex? Index { get; init; }
+
+    /// <summary>Per UE: the last sample time, the cell it was in then and the cell it had come from (cell indices; -1: unknown).</summary>
+    internal ImmutableDictionary<UeId, (TimeSpan At, int Cell, int Came)> Samples { get; init; } = ImmutableDictionary<UeId, (TimeSpan, int, int)>.Empty;
+
+    /// <summary>Second order: (the cell the user had come from, its cell) -> its cell a slot later -> count.</summary>
+    internal ImmutableDictionary<(int Came, int From), ImmutableDictionary<int, int>> PathCounts { get; init; } = ImmutableDictionary<(int, int), ImmutableDictionary<int, int>>.Empty;
+
+    /// <summary>Slot transitions seen: from cell index -> to cell index -> count.</summary>
+    internal ImmutableDictionary<int, ImmutableDictionary<int, int>> Counts { get; init; } = ImmutableDictionary<int, ImmutableDictionary<int, int>>.Empty;
+
+    /// <summary>How many slot transitions were recorded.</summary>
+    public long Transitions { get; init; }
+
+    /// <summary>The latest solution (null before the first solve).</summary>
+    internal CellMdpSolution? Solution { get; init; }
+
+    /// <summary>How often a user in <paramref name="from"/> was in <paramref name="to"/> one slot later (0: never, or unknown cells).</summary>
+    public int Count(EnbId from, EnbId to) =>
+        Index is { } ix && ix.CellIndex.TryGetValue(from, out var f) && ix.CellIndex.TryGetValue(to, out var t)
+            ? Counts.GetValueOrDefault(f)?.GetValueOrDefault(t) ?? 0
+            : 0;
+
+    /// <summary>
+    /// The chain after the event <paramref name="e"/> of a UE whose state before it was <paramref name="before"/>; re-solved
+    /// when due. <paramref name="mobility"/> gives the first-order handover counts and dwells the prior is built from.
+    /// Without cell positions (<see cref="McConfig.Cells"/>) nothing is learned.
+    /// </summary>
+    public static CellChain Observe(CellChain chain, McConfig config, MobilityStats mobility, UeState? before, UeEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(e);
+        if (config.Cells is not { } cells)
+        {
+            return chain;
+        }
+
+        var index = chain.Index is { } known && known.Matches(config) ? known : CellMdpIndex.Build(config, cells);
+        if (!ReferenceEquals(index, chain.Index))
+        {
+            // New cells or sites: what was learned is keyed by the old index, so start again.
+            chain = Empty with { Index = index };
+        }
+
+        chain = Sample(chain, config.Policy.Slot, before, e);
+        return Solve(chain, config, mobility ?? MobilityStats.Empty, e.At);
+    }
+
+    private static CellChain Sample(CellChain chain, TimeSpan slot, UeState? before, UeEvent e)
+    {
+        var index = chain.Index!;
+        if (before is not { Connection: ConnectionState.Connected, ServingEnb: { } enb } || !index.CellIndex.TryGetValue(enb, out var u))
+        {
+            // Idle or unknown: the user may move without the MC seeing it, so the sample point is given up.
+            return chain.Samples.ContainsKey(e.Ue) ? chain with { Samples = chain.Samples.Remove(e.Ue) } : chain;
+        }
+
+        var came = before.PreviousEnb is { } p && p != enb && index.CellIndex.TryGetValue(p, out var pi) ? pi : -1;
+
+        if (!chain.Samples.TryGetValue(e.Ue, out var sample))
+        {
+            // The first sample: just before this event the user was in u.
+            return chain with { Samples = chain.Samples.SetItem(e.Ue, (e.At, u, came)) };
+        }
+
+        if (sample.At + slot >= e.At)
+        {
+            return chain;
+        }
+
+        var counts = chain.Counts;
+        var paths = chain.PathCounts;
+        var transitions = chain.Transitions;
+        while (sample.At + slot < e.At)
+        {
+            var next = sample.At + slot;
+            if (next < before.ServingSince)
+            {
+                // The user was somewhere the MC did not see then (an event it missed): restart where it is known.
+                sample = (before.ServingSince, u, came);
+                continue;
+            }
+
+            var row = counts.GetValueOrDefault(sample.Cell) ?? ImmutableDictionary<int, int>.Empty;
+            counts = counts.SetItem(sample.Cell, row.SetItem(u, row.GetValueOrDefault(u) + 1));
+            if (sample.Came >= 0)
+            {
+                var key = (sample.Came, sample.Cell);
+                var path = paths.GetValueOrDefault(key) ?? ImmutableDictionary<int, int>.Empty;
+                paths = paths.SetItem(key, path.SetItem(u, path.GetValueOrDefault(u) + 1));
+            }
+
+            transitions++;
+            sample = (next, u, came);
+        }
+
+        return chain with { Samples = chain.Samples.SetItem(e.Ue, sample), Counts = counts, PathCounts = paths, Transitions = transitions };
+    }
+
+    private static CellChain Solve(CellChain chain, McConfig config, MobilityStats mobility, TimeSpan at)
+    {
+        var policy = config.Policy;
+        if (chain.Solution is { } last && (at - last.SolvedAt < policy.PlanResolve || chain.Transitions == last.Transitions))
+        {
+            return chain;
+        }
+
+        var index = chain.Index!;
+        var rows = Rows(index, chain.Counts, mobility, policy);
+        var (values, continuation, sweeps) = CellMdp.Solve(index, rows, policy.Cost, chain.Solution?.Values);
+        return chain with { Solution = new CellMdpSolution(values, continuation, rows, at, chain.Transitions, sweeps) };
+    }
+
+    /// <summary>
+    /// P(u' | u) per cell, sparse, in index order: the slot transitions seen, shrunk toward a prior with the weight of
+    /// <see cref="PolicyConfig.MinDepartures"/> transitions. The prior: stay with e^(-slot / dwell) (the learned mean
+    /// dwell shrunk toward <see cref="PolicyConfig.PriorDwell"/>), else go where handovers from u went (shrunk toward the
+    /// cells within one ring), so that early decisions are sane and cells never seen do not look frozen.
+    /// </summary>
+    internal static (int To, double P)[][] Rows(CellMdpIndex index, ImmutableDictionary<int, ImmutableDictionary<int, int>> counts, MobilityStats mobility, PolicyConfig policy)
+    {
+        var n = index.Cells.Length;
+        var rows = new (int, double)[n][];
+        var scratch = new double[n];
+        var k = (double)policy.MinDepartures;
+        var prior = policy.PriorDwell.TotalSeconds;
+        var slot = policy.Slot.TotalSeconds;
+        for (var u = 0; u < n; u++)
+        {
+            Array.Clear(scratch);
+            var learned = mobility.ByEnb.GetValueOrDefault(index.Cells[u]) ?? EnbMobility.Empty;
+            var dwell = (learned.DwellSeconds + (prior * k)) / (learned.Departures + k);
+            var stay = Math.Exp(-slot / dwell);
+            scratch[u] += stay;
+            var known = 0.0;
+            foreach (var (to, c) in learned.Next)
+            {
+                if (index.CellIndex.TryGetValue(to, out var v) && v != u)
+                {
+                    known += c;
+                }
+            }
+
+            var toNeighbours = k / (known + k);
+            foreach (var (to, c) in learned.Next)
+            {
+                if (index.CellIndex.TryGetValue(to, out var v) && v != u)
+                {
+                    scratch[v] += (1 - stay) * (1 - toNeighbours) * c / known;
+                }
+            }
+
+            var neighbours = index.Neighbours[u];
+            foreach (var v in neighbours)
+            {
+                scratch[v] += (1 - stay) * toNeighbours / neighbours.Length;
+            }
+
+            if (neighbours.Length == 0)
+            {
+                scratch[u] += (1 - stay) * toNeighbours;
+            }
+
+            // The prior now sums to 1 in scratch; mix in the counts.
+            var row = counts.GetValueOrDefault(u);
+            var seen = 0;
+            if (row is not null)
+            {
+                foreach (var c in row.Values)
+                {
+                    seen += c;
+                }
+            }
+
+            var list = new List<(int, double)>();
+            for (var v = 0; v < n; v++)
+            {
+                var p = ((k * scratch[v]) + (row?.GetValueOrDefault(v) ?? 0)) / (k + seen);
+                if (p > 0)
+                {
+                    list.Add((v, p));
+                }
+            }
+
+            rows[u] = [.. list];
+        }
+
+        return rows;
+    }
+}
+
+/// <summary>One solution of the (user cell, PVM site) MDP: <see cref="Values"/> V(u, s) and <see cref="Continuation"/> C(u, a), row-major by cell.</summary>
+internal sealed record CellMdpSolution(double[] Values, double[] Continuation, (int To, double P)[][] Rows, TimeSpan SolvedAt, long Transitions, int Sweeps);
+
+/// <summary>
+/// The cells (by id) and edge sites (by name) the 2-D MDP is over, with the rings between them (Wang's distance), and
+/// each cell's neighbours within one ring (the prior's moves). Immutable; built once per topology.
+/// </summary>
+internal sealed class CellMdpIndex
+{
+    private CellMdpIndex(CellGeometry geometry, FrozenSet<SiteId> pvmSites, EnbId[] cells, SiteId[] sites, int[] userRings, int[] siteRings, int[][] neighbours)
+    {
+        Geometry = geometry;
+        PvmSites = pvmSites;
+        Cells = cells;
+        Sites = sites;
+        UserRings = userRings;
+        SiteRings = siteRings;
+        Neighbours = neighbours;
+        CellIndex = cells.Select((c, i) => (c, i)).ToFrozenDictionary(x => x.c, x => x.i);
+        SiteIndex = sites.Select((s, i) => (s, i)).ToFrozenDictionary(x => x.s, x => x.i);
+    }
+
+    public CellGeometry Geometry { get; }
+
+    public FrozenSet<SiteId> PvmSites { get; }
+
+    public EnbId[] Cells { get; }
+
+    public SiteId[] Sites { get; }
+
+    public FrozenDictionary<EnbId, int> CellIndex { get; }
+
+    public FrozenDictionary<SiteId, int> SiteIndex { get; }
+
+    /// <summary>Rings from cell u to site a at [u * Sites + a].</summary>
+    public int[] UserRings { get; }
+
+    /// <summary>Rings from site s to site a at [s * Sites + a].</summary>
+    public int[] SiteRings { get; }
+
+    public int[][] Neighbours { get; }
+
+    public bool Matches(McConfig config) => ReferenceEquals(config.Cells, Geometry) && ReferenceEquals(config.PvmSites, PvmSites);
+
+    public static CellMdpIndex Build(McConfig config, CellGeometry geometry)
+    {
+        var cells = geometry.Enbs.OrderBy(c => c.Value).ThenBy(c => c.Rat).ToArray();
+        var sites = config.PvmSites.Where(s => s != config.CoreSite && geometry.Knows(s)).OrderBy(s => s.Value, StringComparer.Ordinal).ToArray();
+        var userRings = new int[cells.Length * sites.Length];
+        for (var u = 0; u < cells.Length; u++)
+        {
+            for (var a = 0; a < sites.Length; a++)
+            {
+                userRings[(u * sites.Length) + a] = geometry.Rings(cells[u], sites[a]) ?? 0;
+            }
+        }
+
+        var siteRings = new int[sites.Length * sites.Length];
+        for (var s = 0; s < sites.Length; s++)
+        {
+            for (var a = 0; a < sites.Length; a++)
+            {
+                siteRings[(s * sites.Length) + a] = geometry.Rings(sites[s], sites[a]) ?? 0;
+            }
+        }
+
+        var neighbours = new int[cells.Length][];
+        for (var u = 0; u < cells.Length; u++)
+        {
+            // The cells within one ring; a lone cell takes the nearest ones instead.
+            var list = new List<int>();
+            var nearest = new List<int>();
+            var nearestRings = int.MaxValue;
+            for (var v = 0; v < cells.Length; v++)
+            {
+                if (v == u)
+                {
+                    continue;
+                }
+
+                var r = geometry.Rings(cells[u], cells[v]);
+                if (r <= 1)
+                {
+                    list.Add(v);
+                }
+
+                if (r < nearestRings)
+                {
+                    (nearest, nearestRings) = ([v], r);
+                }
+                else if (r == nearestRings)
+                {
+                    nearest.Add(v);
+                }
+            }
+
+            neighbours[u] = list.Count > 0 ? [.. list] : [.. nearest];
+        }
+
+        return new CellMdpIndex(geometry, config.PvmSites, cells, sites, userRings, siteRings, neighbours);
+    }
+}
