@@ -67,7 +67,7 @@ public sealed class SingleThreadedMc
             Facts = Facts with { Mobility = MobilityStats.Observe(Facts.Mobility, seen) };
         }
 
-        if (LearnMobility && Config.Policy is { Kind: PolicyKind.Predictive, Plan: PredictivePlan.Mdp2d } && Config.Cells is not null)
+        if (LearnMobility && Config.Policy is { Kind: PolicyKind.Predictive, Plan: PredictivePlan.Mdp2d or PredictivePlan.Mdp2dPath } && Config.Cells is not null)
         {
             // The per-cell slot chain samples every event of the UE, not only handovers (CellChain).
             Facts = Facts with { Mobility = Facts.Mobility with { Chain = CellChain.Observe(Facts.Mobility.Chain, Config, Facts.Mobility, current, e) } };

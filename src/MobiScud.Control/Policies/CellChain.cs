@@ -36,6 +36,9 @@ public sealed record CellChain
     /// <summary>How many slot transitions were recorded.</summary>
     public long Transitions { get; init; }
 
+    /// <summary>Second order with the next state: (came, cell) -> (came, cell) a slot later -> count (<see cref="PredictivePlan.Mdp2dPath"/>).</summary>
+    internal ImmutableDictionary<(int Came, int From), ImmutableDictionary<(int Came, int To), int>> PairCounts { get; init; } = ImmutableDictionary<(int, int), ImmutableDictionary<(int, int), int>>.Empty;
+
     /// <summary>The latest solution (null before the first solve).</summary>
     internal CellMdpSolution? Solution { get; init; }
 
@@ -95,6 +98,7 @@ public sealed record CellChain
 
         var counts = chain.Counts;
         var paths = chain.PathCounts;
+        var pairs = chain.PairCounts;
         var transitions = chain.Transitions;
         while (sample.At + slot < e.At)
         {
@@ -113,13 +117,15 @@ public sealed record CellChain
                 var key = (sample.Came, sample.Cell);
                 var path = paths.GetValueOrDefault(key) ?? ImmutableDictionary<int, int>.Empty;
                 paths = paths.SetItem(key, path.SetItem(u, path.GetValueOrDefault(u) + 1));
+                var pair = pairs.GetValueOrDefault(key) ?? ImmutableDictionary<(int, int), int>.Empty;
+                pairs = pairs.SetItem(key, pair.SetItem((came, u), pair.GetValueOrDefault((came, u)) + 1));
             }
 
             transitions++;
             sample = (next, u, came);
         }
 
-        return chain with { Samples = chain.Samples.SetItem(e.Ue, sample), Counts = counts, PathCounts = paths, Transitions = transitions };
+        return chain with { Samples = chain.Samples.SetItem(e.Ue, sample), Counts = counts, PathCounts = paths, PairCounts = pairs, Transitions = transitions };
     }
 
     private static CellChain Solve(CellChain chain, McConfig config, MobilityStats mobility, TimeSpan at)
@@ -132,6 +138,14 @@ public sealed record CellChain
 
         var index = chain.Index!;
         var rows = Rows(index, chain.Counts, mobility, policy);
+        if (policy.Plan == PredictivePlan.Mdp2dPath)
+        {
+            var (states, cellOf, pairRows) = PairRows(index, rows, chain.PairCounts, policy.MinDepartures);
+            var warm = chain.Solution is { States: { } old } ? WarmStart(old, chain.Solution.Values, states, index.Sites.Length) : null;
+            var (v2, c2, sweeps2) = CellMdp.Solve(index, pairRows, policy.Cost, warm, cellOf);
+            return chain with { Solution = new CellMdpSolution(v2, c2, rows, at, chain.Transitions, sweeps2) { States = states } };
+        }
+
         var (values, continuation, sweeps) = CellMdp.Solve(index, rows, policy.Cost, chain.Solution?.Values);
         return chain with { Solution = new CellMdpSolution(values, continuation, rows, at, chain.Transitions, sweeps) };
     }
@@ -212,10 +226,89 @@ public sealed record CellChain
 
         return rows;
     }
+    /// <summary>
+    /// The second-order chain: a state per (cell the user came from, cell), one per cell with the way in unknown, and
+    /// rows from the pair counts shrunk toward the first-order row (where the user goes next, entering a cell from the
+    /// one it leaves). States in key order, so the solution does not depend on hashing.
+    /// </summary>
+    internal static (FrozenDictionary<(int Came, int Cell), int> States, int[] CellOf, (int To, double P)[][] Rows) PairRows(
+        CellMdpIndex index, (int To, double P)[][] first, ImmutableDictionary<(int Came, int From), ImmutableDictionary<(int Came, int To), int>> pairs, int weight)
+    {
+        var keys = new SortedSet<(int, int)>();
+        for (var u = 0; u < index.Cells.Length; u++)
+        {
+            keys.Add((-1, u));
+        }
+
+        foreach (var (key, row) in pairs)
+        {
+            keys.Add(key);
+            foreach (var to in row.Keys)
+            {
+                keys.Add(to);
+            }
+        }
+
+        var list = keys.ToArray();
+        var states = list.Select((k, i) => (k, i)).ToFrozenDictionary(x => x.k, x => x.i);
+        var cellOf = list.Select(k => k.Item2).ToArray();
+        var rows = new (int, double)[list.Length][];
+        var k0 = (double)weight;
+        for (var i = 0; i < list.Length; i++)
+        {
+            var (came, u) = list[i];
+            var p = new SortedDictionary<int, double>();
+            var row = came >= 0 ? pairs.GetValueOrDefault((came, u)) : null;
+            var seen = 0;
+            if (row is not null)
+            {
+                foreach (var c in row.Values)
+                {
+                    seen += c;
+                }
+
+                foreach (var (to, c) in row)
+                {
+                    var j = states[to];
+                    p[j] = p.GetValueOrDefault(j) + (c / (k0 + seen));
+                }
+            }
+
+            var prior = row is null ? 1 : k0 / (k0 + seen);
+            foreach (var (v, q) in first[u])
+            {
+                // Staying keeps the way in; a move enters v from u (known as a state when that pair was seen).
+                var j = v == u ? i : states.TryGetValue((u, v), out var pair) ? pair : states[(-1, v)];
+                p[j] = p.GetValueOrDefault(j) + (prior * q);
+            }
+
+            rows[i] = [.. p.Select(x => (x.Key, x.Value))];
+        }
+
+        return (states, cellOf, rows);
+    }
+
+    private static double[] WarmStart(FrozenDictionary<(int Came, int Cell), int> old, double[] values, FrozenDictionary<(int Came, int Cell), int> states, int sites)
+    {
+        var warm = new double[states.Count * sites];
+        foreach (var (key, i) in states)
+        {
+            if (old.TryGetValue(key, out var o) || old.TryGetValue((-1, key.Cell), out o))
+            {
+                Array.Copy(values, o * sites, warm, i * sites, sites);
+            }
+        }
+
+        return warm;
+    }
 }
 
 /// <summary>One solution of the (user cell, PVM site) MDP: <see cref="Values"/> V(u, s) and <see cref="Continuation"/> C(u, a), row-major by cell.</summary>
-internal sealed record CellMdpSolution(double[] Values, double[] Continuation, (int To, double P)[][] Rows, TimeSpan SolvedAt, long Transitions, int Sweeps);
+internal sealed record CellMdpSolution(double[] Values, double[] Continuation, (int To, double P)[][] Rows, TimeSpan SolvedAt, long Transitions, int Sweeps)
+{
+    /// <summary>With the second-order state: (came, cell) -> state index (came -1: unknown); null: states are cells.</summary>
+    public FrozenDictionary<(int Came, int Cell), int>? States { get; init; }
+}
 
 /// <summary>
 /// The cells (by id) and edge sites (by name) the 2-D MDP is over, with the rings between them (Wang's distance), and

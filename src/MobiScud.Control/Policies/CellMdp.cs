@@ -14,14 +14,15 @@ internal static class CellMdp
     private const int MaxSweeps = 1000;
 
     /// <summary>Solves from <paramref name="warm"/> (a previous V of the same shape) or from zero. Returns V, C and the sweeps taken.</summary>
-    public static (double[] Values, double[] Continuation, int Sweeps) Solve(CellMdpIndex index, (int To, double P)[][] rows, WangCostModel cost, double[]? warm = null)
+    public static (double[] Values, double[] Continuation, int Sweeps) Solve(CellMdpIndex index, (int To, double P)[][] rows, WangCostModel cost, double[]? warm = null, int[]? cellOf = null)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(cost);
-        var n = index.Cells.Length;
+        var n = rows.Length;
         var s = index.Sites.Length;
         var gamma = cost.Gamma;
+        cellOf ??= Enumerable.Range(0, n).ToArray();
         var v = warm is { Length: var len } && len == n * s ? (double[])warm.Clone() : new double[n * s];
         var next = new double[n * s];
         var c = new double[n * s];
@@ -54,7 +55,7 @@ internal static class CellMdp
         while (true)
         {
             sweeps++;
-            Continuation(index, rows, v, t, gamma, c);
+            Continuation(index, rows, cellOf, v, t, gamma, c);
             var delta = 0.0;
             for (var u = 0; u < n; u++)
             {
@@ -89,15 +90,15 @@ internal static class CellMdp
             (v, next) = (next, v);
             if (delta < Tolerance || sweeps >= MaxSweeps)
             {
-                Continuation(index, rows, v, t, gamma, c);
+                Continuation(index, rows, cellOf, v, t, gamma, c);
                 return (v, c, sweeps);
             }
         }
     }
 
-    private static void Continuation(CellMdpIndex index, (int To, double P)[][] rows, double[] v, double[] t, double gamma, double[] c)
+    private static void Continuation(CellMdpIndex index, (int To, double P)[][] rows, int[] cellOf, double[] v, double[] t, double gamma, double[] c)
     {
-        var n = index.Cells.Length;
+        var n = rows.Length;
         var s = index.Sites.Length;
         Array.Clear(c);
         for (var u = 0; u < n; u++)
@@ -112,9 +113,10 @@ internal static class CellMdp
                 }
             }
 
+            var cell = cellOf[u] * s;
             for (var a = 0; a < s; a++)
             {
-                c[row + a] = t[index.UserRings[row + a]] + (gamma * c[row + a]);
+                c[row + a] = t[index.UserRings[cell + a]] + (gamma * c[row + a]);
             }
         }
     }

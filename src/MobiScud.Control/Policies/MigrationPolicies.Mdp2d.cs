@@ -8,7 +8,7 @@ public static partial class MigrationPolicies
 {
     /// <summary>The 2-D MDP's solution and index when predictive plans on it and one was solved for this topology; else null.</summary>
     private static (CellChain Chain, CellMdpIndex Index, CellMdpSolution Solution)? Mdp2dSolution(McConfig config, PolicyFacts facts) =>
-        config.Policy.Plan == PredictivePlan.Mdp2d && facts.Mobility.Chain is { Index: { } index, Solution: { } solution } chain && index.Matches(config)
+        config.Policy.Plan is PredictivePlan.Mdp2d or PredictivePlan.Mdp2dPath && facts.Mobility.Chain is { Index: { } index, Solution: { } solution } chain && index.Matches(config)
             ? (chain, index, solution)
             : null;
 
@@ -29,8 +29,10 @@ public static partial class MigrationPolicies
         var policy = config.Policy;
         var cost = policy.Cost;
         var row = u * index.Sites.Length;
-        var continuation = new ReadOnlySpan<double>(solution.Continuation, row, index.Sites.Length);
-        if (policy.PlanSecondOrder && came is { } p && index.CellIndex.TryGetValue(p, out var pi) && chain.PathCounts.TryGetValue((pi, u), out var path))
+        var cameIndex = came is { } from && index.CellIndex.TryGetValue(from, out var fi) ? fi : -1;
+        var state = solution.States is { } states ? states.TryGetValue((cameIndex, u), out var si) ? si : states[(-1, u)] : u;
+        var continuation = new ReadOnlySpan<double>(solution.Continuation, state * index.Sites.Length, index.Sites.Length);
+        if (solution.States is null && policy.PlanSecondOrder && came is { } p && index.CellIndex.TryGetValue(p, out var pi) && chain.PathCounts.TryGetValue((pi, u), out var path))
         {
             continuation = SecondOrderContinuation(index, solution, cost, policy.MinDepartures, u, path);
         }

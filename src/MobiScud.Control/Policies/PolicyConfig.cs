@@ -30,6 +30,9 @@ public enum PredictivePlan
 
     /// <summary>The (user cell, PVM site) MDP on the learned per-cell slot chain (<see cref="CellChain"/>).</summary>
     Mdp2d,
+
+    /// <summary>As <see cref="Mdp2d"/>, the user's state also holding the cell it came from (a second-order chain, shrunk toward the first).</summary>
+    Mdp2dPath,
 }
 
 /// <summary>

@@ -42,7 +42,7 @@ public class PolicyParameters
     /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
     public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
 
-    /// <summary>Predictive on the MDP: <c>mdp</c> (Wang's 1-D chain) or <c>mdp2d</c> (the learned per-cell chain; docs/policies.md).</summary>
+    /// <summary>Predictive on the MDP: <c>mdp</c> (Wang's 1-D chain) or <c>mdp2d</c> (the learned per-cell chain) or <c>mdp2d-path</c> (its second-order state; docs/policies.md).</summary>
     public string Plan { get; set; } = "mdp";
 
     /// <summary>Predictive with <c>plan: mdp2d</c>: <see cref="PolicyConfig.PlanResolve"/>.</summary>
@@ -135,7 +135,8 @@ public class PolicyParameters
         {
             "mdp" => PredictivePlan.Mdp,
             "mdp2d" => PredictivePlan.Mdp2d,
-            _ => throw new ArgumentException($"unknown plan '{Plan}' (expected mdp or mdp2d)", nameof(Plan)),
+            "mdp2d-path" => PredictivePlan.Mdp2dPath,
+            _ => throw new ArgumentException($"unknown plan '{Plan}' (expected mdp, mdp2d or mdp2d-path)", nameof(Plan)),
         },
         PlanResolve = PlanResolve,
         PlanSecondOrder = PlanSecondOrder,

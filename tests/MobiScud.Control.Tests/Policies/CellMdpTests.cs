@@ -192,10 +192,29 @@ public sealed class CellMdpTests
     }
 
     [Fact]
+    public void The_second_order_states_follow_the_way_in_and_fall_back_to_the_first_order_row()
+    {
+        var index = CellMdpIndex.Build(Config(), Cells);
+        (int, double)[][] first = [[(0, 1.0)], [(0, 0.5), (2, 0.5)], [(2, 1.0)]]; // a user in B goes to A or C alike
+        var pairs = System.Collections.Immutable.ImmutableDictionary<(int, int), System.Collections.Immutable.ImmutableDictionary<(int, int), int>>.Empty
+            .SetItem((0, 1), System.Collections.Immutable.ImmutableDictionary<(int, int), int>.Empty.SetItem((1, 2), 5)); // came from A into B: on to C, 5 times
+        var (states, cellOf, rows) = CellChain.PairRows(index, first, pairs, weight: 5);
+        Assert.Equal([(-1, 0), (-1, 1), (-1, 2), (0, 1), (1, 2)], states.OrderBy(x => x.Value).Select(x => x.Key));
+        Assert.Equal([0, 1, 2, 1, 2], cellOf);
+
+        // Came from A: 5 of 10 by the counts to (B -> C), 5 of 10 by the first-order row (half to A, half to C entered from B).
+        Assert.Equal([(0, 0.25), (4, 0.75)], rows[states[(0, 1)]], new RoundedComparer());
+        // Way in unknown: the first-order row alone, a move into C from B landing in the known pair state.
+        Assert.Equal([(0, 0.5), (4, 0.5)], rows[states[(-1, 1)]], new RoundedComparer());
+        Assert.All(rows, r => Assert.Equal(1, r.Sum(x => x.Item2), 12));
+    }
+
+    [Fact]
     public void Plan_names_parse()
     {
         Assert.Equal(PredictivePlan.Mdp2d, new PolicyParameters { Plan = "MDP2D" }.ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).Plan);
         Assert.Equal(PredictivePlan.Mdp, new PolicyParameters().ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).Plan);
+        Assert.Equal(PredictivePlan.Mdp2dPath, new PolicyParameters { Plan = "mdp2d-path" }.ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)).Plan);
         Assert.Throws<ArgumentException>(() => new PolicyParameters { Plan = "mdp3d" }.ToPolicyConfig(PolicyKind.Predictive, 0.8, TimeSpan.FromSeconds(60)));
     }
 
