@@ -68,6 +68,12 @@ public sealed class SingleThreadedMc
             Facts = Facts with { Mobility = MobilityLearning.Fold(Facts.Mobility, before) };
         }
 
+        if (LearnMobility && Config.Policy is { Kind: PolicyKind.Predictive, Plan: PredictivePlan.Mdp2d or PredictivePlan.Mdp2dPath } && Config.Cells is not null)
+        {
+            // The per-cell slot chain samples every event of the UE, not only handovers (CellChain).
+            Facts = Facts with { Mobility = Facts.Mobility with { Chain = CellChain.Observe(Facts.Mobility.Chain, Config, Facts.Mobility, current, e) } };
+        }
+
         var decision = MobiScudControl.Decide(Config, current, e, Facts);
         if (LearnMobility && MobilityLearning.After(Config, current, decision.State) is { } after)
         {

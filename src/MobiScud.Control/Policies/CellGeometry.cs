@@ -57,6 +57,9 @@ public sealed class CellGeometry
 
     public bool Knows(EnbId enb) => _enbs.ContainsKey(enb);
 
+    /// <summary>Every placed cell (unordered).</summary>
+    internal IEnumerable<EnbId> Enbs => _enbs.Keys;
+
     public bool Knows(SiteId site) => _siteCell.ContainsKey(site);
 
     /// <summary>

@@ -200,7 +200,8 @@ public static partial class MigrationPolicies
         }
 
         var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
-        if (ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
+        var plan2d = Mdp2dSolution(config, facts);
+        if (plan2d is null && ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
         {
             // No site is nearer the user's cell than the PVM: a move now could only pay for where the user may go.
             return new PolicyVerdict(here, 0, reviewAt);
@@ -241,7 +242,9 @@ public static partial class MigrationPolicies
         if (policy.MdpBase)
         {
             // On the MDP: its value function picks the site; the forecast may only hold the move back.
-            var (chosen, mdpGain) = MdpChoice(config, cells, facts, enb, here, movable, at);
+            var (chosen, mdpGain) = plan2d is { } solved
+                ? Mdp2dChoice(config, cells, facts, solved, enb, enb == s.ServingEnb ? s.PreviousEnb : s.ServingEnb, here, movable, at)
+                : MdpChoice(config, cells, facts, enb, here, movable, at);
             if (chosen == here)
             {
                 return new PolicyVerdict(here, 0, reviewAt);

@@ -62,6 +62,9 @@ public sealed record MobilityStats
     /// <summary>How often predictive's moves met their user, by class (folded by the host from <see cref="MoveOutcomeStats.OutcomeOf"/>).</summary>
     public MoveOutcomeStats MoveOutcomes { get; init; } = MoveOutcomeStats.Empty;
 
+    /// <summary>Where users of each cell are one slot later, and the 2-D MDP on it (predictive's <see cref="PredictivePlan.Mdp2d"/>; folded by the host with <see cref="CellChain.Observe"/>).</summary>
+    public CellChain Chain { get; init; } = CellChain.Empty;
+
     /// <summary>The dwell of every observation together, for the mean over all eNBs.</summary>
     public double TotalDwellSeconds { get; init; }
 

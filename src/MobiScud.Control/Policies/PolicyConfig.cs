@@ -22,6 +22,19 @@ public enum PolicyKind
     Predictive,
 }
 
+/// <summary>What predictive's base decision in rings is solved on (<see cref="PolicyConfig.Plan"/>).</summary>
+public enum PredictivePlan
+{
+    /// <summary>Wang et al.'s 1-D distance chain (<see cref="MdpThresholdSolver"/>), move probability learned per cell.</summary>
+    Mdp,
+
+    /// <summary>The (user cell, PVM site) MDP on the learned per-cell slot chain (<see cref="CellChain"/>).</summary>
+    Mdp2d,
+
+    /// <summary>As <see cref="Mdp2d"/>, the user's state also holding the cell it came from (a second-order chain, shrunk toward the first).</summary>
+    Mdp2dPath,
+}
+
 /// <summary>
 /// The migration policy and its parameters (<see cref="McConfig.Policy"/>). Scenario YAML and service configuration
 /// name kinds as <c>always</c>, <c>never</c>, <c>myopic</c>, <c>hysteresis</c>, <c>mdp-threshold</c>, <c>predictive</c>
@@ -162,6 +175,23 @@ public sealed record PolicyConfig
     /// learned forecast alone. False: the forecast decides (docs/policies.md records both).
     /// </summary>
     public bool MdpBase { get; init; } = true;
+
+    /// <summary>
+    /// Predictive on the MDP (<see cref="MdpBase"/>, with <see cref="McConfig.Cells"/>): which MDP. <see cref="PredictivePlan.Mdp2d"/>
+    /// solves the (user cell, site) problem on the chain learned per cell (docs/policies.md, "A learned 2-D MDP").
+    /// </summary>
+    public PredictivePlan Plan { get; init; } = PredictivePlan.Mdp;
+
+    /// <summary>With <see cref="PredictivePlan.Mdp2d"/>: re-solve at most this often (in the host's time), when something new was learned.</summary>
+    public TimeSpan PlanResolve { get => _planResolve; init => _planResolve = Positive(value, nameof(PlanResolve)); }
+
+    private readonly TimeSpan _planResolve = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// With <see cref="PredictivePlan.Mdp2d"/>: the user's next slot follows where users that came the same way went
+    /// (second order, shrunk toward the first-order row), then the first-order solution's values.
+    /// </summary>
+    public bool PlanSecondOrder { get; init; }
 
     /// <summary>
     /// Predictive on the MDP: a move the MDP picks is made only if the learned forecast (where users of this cell go,

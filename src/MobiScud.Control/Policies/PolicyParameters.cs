@@ -42,6 +42,15 @@ public class PolicyParameters
     /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
     public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
 
+    /// <summary>Predictive on the MDP: <c>mdp</c> (Wang's 1-D chain) or <c>mdp2d</c> (the learned per-cell chain) or <c>mdp2d-path</c> (its second-order state; docs/policies.md).</summary>
+    public string Plan { get; set; } = "mdp";
+
+    /// <summary>Predictive with <c>plan: mdp2d</c>: <see cref="PolicyConfig.PlanResolve"/>.</summary>
+    public TimeSpan PlanResolve { get; set; } = PolicyConfig.Default.PlanResolve;
+
+    /// <summary>Predictive with <c>plan: mdp2d</c>: <see cref="PolicyConfig.PlanSecondOrder"/>.</summary>
+    public bool PlanSecondOrder { get; set; } = PolicyConfig.Default.PlanSecondOrder;
+
     /// <summary>Predictive on the MDP: the learned forecast may veto the MDP's move.</summary>
     public bool ForecastVeto { get; set; } = PolicyConfig.Default.ForecastVeto;
 
@@ -122,6 +131,15 @@ public class PolicyParameters
         HeadingWeight = HeadingWeight,
         HeadingPersistence = HeadingPersistence,
         MdpBase = MdpBase,
+        Plan = Plan.Trim().ToLowerInvariant() switch
+        {
+            "mdp" => PredictivePlan.Mdp,
+            "mdp2d" => PredictivePlan.Mdp2d,
+            "mdp2d-path" => PredictivePlan.Mdp2dPath,
+            _ => throw new ArgumentException($"unknown plan '{Plan}' (expected mdp, mdp2d or mdp2d-path)", nameof(Plan)),
+        },
+        PlanResolve = PlanResolve,
+        PlanSecondOrder = PlanSecondOrder,
         MinRingGain = MinRingGain,
         ForecastVeto = ForecastVeto,
         UserPace = UserPace,
