@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Hosting.Adapters;
@@ -62,34 +61,14 @@ public sealed class LearnedFactsTests
         }
 
         // Every event serve's MC applied per UE, with the commands it issued (its timeline keeps both).
-        var byUe = new Dictionary<UeId, Queue<TimelineEntry>>();
-        foreach (var ue in posted.Select(e => e.Ue).Distinct())
-        {
-            byUe[ue] = new Queue<TimelineEntry>((await serve.Grains.GetGrain<IUeGrain>(ue.Value).Timeline()).Where(t => t.Event is not null));
-        }
-
+        var byUe = await CoreComparison.Timelines(serve, posted.Select(e => e.Ue));
         var config = serve.App.Services.GetRequiredService<McConfigProvider>().Current;
         var learning = new SingleThreadedMc(config) { LearnMobility = true };
         var compared = 0;
         foreach (var e in posted)
         {
             // The posted event, then the outcomes serve applied in the same turn (PVM starts of the replay model).
-            var entries = byUe[e.Ue];
-            var first = entries.Dequeue();
-            Assert.Equal(e.GetType(), first.Event!.GetType());
-            Assert.Equal(e.At, first.Event.At);
-            var turn = new List<TimelineEntry> { first };
-            while (entries.TryPeek(out var next) && next.Event is not (UeAttached or PathSwitched))
-            {
-                turn.Add(entries.Dequeue());
-            }
-
-            foreach (var entry in turn)
-            {
-                var expected = learning.Handle(entry.Event!).Where(c => c is not Notify).ToList();
-                Assert.Equal(Json(expected), Json(entry.Commands ?? []));
-                compared++;
-            }
+            compared += CoreComparison.CompareTurn(learning, e, byUe[e.Ue], next => next.Event is not (UeAttached or PathSwitched));
         }
 
         Assert.All(byUe.Values, q => Assert.Empty(q));
@@ -134,7 +113,4 @@ public sealed class LearnedFactsTests
         Assert.Equal(4, enb.Next[EnbB]);
         Assert.Equal(TimeSpan.FromSeconds(7), enb.MeanDwell);
     }
-
-    private static string Json(IEnumerable<ControlCommand> commands) =>
-        string.Join("\n", commands.Select(c => c.GetType().Name + " " + JsonSerializer.Serialize(c, c.GetType(), McJson.Options)));
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MobiScud.Control;
 using MobiScud.Control.Host;
 using MobiScud.Control.Model;
@@ -194,7 +193,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
             Assert.InRange(before, 0, start);
             foreach (var entry in all.Take(start).Skip(before))
             {
-                Assert.Equal(Json(core.Handle(entry.Event!).Where(c => c is not Notify)), Json(entry.Commands ?? []));
+                CoreComparison.Check(core, entry);
                 compared++;
             }
 
@@ -203,21 +202,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
 
         foreach (var e in posted)
         {
-            var entries = byUe[e.Ue];
-            var first = entries.Dequeue();
-            Assert.Equal((e.GetType(), e.At), (first.Event!.GetType(), first.Event.At));
-            var turn = new List<TimelineEntry> { first };
-            while (entries.TryPeek(out var next) && next.Event is PvmStarted or PvmFailed)
-            {
-                turn.Add(entries.Dequeue());
-            }
-
-            foreach (var entry in turn)
-            {
-                var expected = core.Handle(entry.Event!).Where(c => c is not Notify).ToList();
-                Assert.Equal(Json(expected), Json(entry.Commands ?? []));
-                compared++;
-            }
+            compared += CoreComparison.CompareTurn(core, e, byUe[e.Ue], next => next.Event is PvmStarted or PvmFailed);
         }
 
         Assert.All(byUe.Values, q => Assert.Empty(q));
@@ -277,9 +262,6 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
         MobilityRowsTests.AssertSame(never.Facts.Mobility, learner.Facts.Mobility);
         Assert.True(never.Facts.Mobility.MoveOutcomes.Observations > before.MoveOutcomes.Observations);
     }
-
-    private static string Json(IEnumerable<ControlCommand> commands) =>
-        string.Join("\n", commands.Select(c => c.GetType().Name + " " + JsonSerializer.Serialize(c, c.GetType(), McJson.Options)));
 }
 
 /// <summary>`MobiScud:Cells`: the geometry serve's MC decides with, and the errors that name their key.</summary>

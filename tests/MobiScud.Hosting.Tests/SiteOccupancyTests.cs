@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MobiScud.Control;
 using MobiScud.Control.Model;
 using MobiScud.Control.Policies;
@@ -107,36 +106,16 @@ public sealed class SiteOccupancyTests
         // Every decision serve made equals the pure core's fed the same events with the occupancy serve had read.
         var config = serve.App.Services.GetRequiredService<McConfigProvider>().Current;
         var core = new SingleThreadedMc(config) { LearnMobility = kind == "predictive" };
-        var byUe = new Dictionary<UeId, Queue<TimelineEntry>>();
-        foreach (var ue in posted.Select(p => p.Event.Ue).Distinct())
-        {
-            byUe[ue] = new Queue<TimelineEntry>((await Timeline(serve, ue)).Where(t => t.Event is not null));
-        }
-
+        var byUe = await CoreComparison.Timelines(serve, posted.Select(p => p.Event.Ue));
         var postedOf = posted.GroupBy(p => p.Event.Ue).ToDictionary(g => g.Key, g => new Queue<UeEvent>(g.Select(p => p.Event)));
         var compared = 0;
         foreach (var (e, occupancy) in posted)
         {
             core.Facts = core.Facts with { SiteOccupancy = occupancy };
-            var entries = byUe[e.Ue];
-            var first = entries.Dequeue();
-            Assert.Equal(e.GetType(), first.Event!.GetType());
-            Assert.Equal(e.At, first.Event.At);
             postedOf[e.Ue].Dequeue();
 
             // The posted event, then the outcomes serve applied in the same turn (up to the UE's next posted event).
-            var turn = new List<TimelineEntry> { first };
-            while (entries.TryPeek(out var next) && !(postedOf[e.Ue].TryPeek(out var p) && p.GetType() == next.Event!.GetType() && p.At == next.Event.At))
-            {
-                turn.Add(entries.Dequeue());
-            }
-
-            foreach (var entry in turn)
-            {
-                var expected = core.Handle(entry.Event!).Where(c => c is not Notify).ToList();
-                Assert.Equal(Json(expected), Json(entry.Commands ?? []));
-                compared++;
-            }
+            compared += CoreComparison.CompareTurn(core, e, byUe[e.Ue], next => !(postedOf[e.Ue].TryPeek(out var p) && p.GetType() == next.Event!.GetType() && p.At == next.Event.At));
         }
 
         Assert.All(byUe.Values, q => Assert.Empty(q));
@@ -171,7 +150,4 @@ public sealed class SiteOccupancyTests
 
     private static CreatePvm CreateOf(TimelineEntry[] timeline) =>
         timeline.Where(t => t.Event is UeAttached).SelectMany(t => t.Commands ?? []).OfType<CreatePvm>().Single();
-
-    private static string Json(IEnumerable<ControlCommand> commands) =>
-        string.Join("\n", commands.Select(c => c.GetType().Name + " " + JsonSerializer.Serialize(c, c.GetType(), McJson.Options)));
 }
