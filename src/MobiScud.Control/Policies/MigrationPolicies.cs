@@ -52,7 +52,7 @@ public static partial class MigrationPolicies
 
     /// <summary>
     /// Where a PVM for a UE at <paramref name="servingSite"/> goes when it must be placed (creation, drain): that site
-    /// when it has room, else the nearest other site that has (by hops, then delay, then name), else the core.
+    /// when it has room, else the nearest other site that has (by hops, then delay, the core last, then name), else the core.
     /// </summary>
     public static SiteId Place(McConfig config, PolicyFacts facts, SiteId servingSite)
     {
@@ -80,6 +80,7 @@ public static partial class MigrationPolicies
             .Where(x => !config.DrainedSites.Contains(x))
             .OrderBy(x => config.Hops(from, x))
             .ThenBy(x => config.DelayMs(from, x))
+            .ThenBy(x => x == config.CoreSite) // The core serves no cell: an edge site as near wins (serve's default mesh ties them).
             .ThenBy(x => x.Value, StringComparer.Ordinal);
 
     private static PolicyVerdict Follow(McConfig config, PolicyFacts facts, SiteId servingSite, SiteId here, double benefit)
@@ -144,7 +145,7 @@ public static partial class MigrationPolicies
         return best is { } to ? new PolicyVerdict(to, stay - bestCost) : new PolicyVerdict(here);
     }
 
-    /// <summary>True when <paramref name="a"/> is nearer <paramref name="to"/> than <paramref name="b"/> (hops, then delay, then name).</summary>
+    /// <summary>True when <paramref name="a"/> is nearer <paramref name="to"/> than <paramref name="b"/> (hops, then delay, the core last, then name).</summary>
     private static bool Nearer(McConfig config, SiteId to, SiteId a, SiteId b)
     {
         var (ha, hb) = (config.Hops(a, to), config.Hops(b, to));
@@ -154,7 +155,12 @@ public static partial class MigrationPolicies
         }
 
         var (da, db) = (config.DelayMs(a, to), config.DelayMs(b, to));
-        return da != db ? da < db : string.CompareOrdinal(a.Value, b.Value) < 0;
+        if (da != db)
+        {
+            return da < db;
+        }
+
+        return (a == config.CoreSite) != (b == config.CoreSite) ? b == config.CoreSite : string.CompareOrdinal(a.Value, b.Value) < 0;
     }
 
     private static PolicyVerdict Mdp(McConfig config, PolicyFacts facts, EnbId serving, SiteId servingSite, SiteId here, TimeSpan at)

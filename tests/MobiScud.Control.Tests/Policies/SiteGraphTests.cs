@@ -30,6 +30,20 @@ public sealed class SiteGraphTests
     }
 
     [Fact]
+    public void A_full_site_falls_back_to_an_edge_site_as_near_as_the_core_not_to_the_core()
+    {
+        // serve's default: a full mesh where every site and the core are 1 hop and 1 ms apart. "core" sorts before
+        // "site-*" by name; the core serves no cell, so an equally near edge site must win the tie.
+        var config = new McConfig(Sites, Core) { Sites = SiteGraph.Mesh([A, B, C, Core], capacities: new Dictionary<SiteId, int> { [A] = 1 }) };
+        var facts = new PolicyFacts { SiteOccupancy = new Dictionary<SiteId, int> { [A] = 1 } };
+        Assert.Equal([A, B, C, Core], MigrationPolicies.Ranked(config, A));
+        Assert.Equal(B, MigrationPolicies.Place(config, facts, A));
+
+        // Nearer still wins: on the line (core 2 ms behind B) the core comes after C from B's neighbour A.
+        Assert.Equal([A, B, C, Core], MigrationPolicies.Ranked(new McConfig(Sites, Core) { Sites = Line() }, A));
+    }
+
+    [Fact]
     public void Bad_graphs_say_what_is_wrong()
     {
         Assert.Contains("cannot be reached", Assert.Throws<ArgumentException>(() => SiteGraph.FromLinks([A, B, C], [new SiteLink(A, B)])).Message);
