@@ -168,14 +168,24 @@ internal static class ReplayJson
 
     private static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e, bool serializerOnly)
     {
-        w.WriteNumber(_at, e.At.TotalSeconds);
+        if (serializerOnly)
+        {
+            w.WriteNumber(_at, e.At.TotalSeconds);
+        }
+        else
+        {
+            ReplayJsonFast.Seconds(w, _at, e.At);
+        }
+
         w.WriteNumber(_frame, e.Frame);
         w.WritePropertyName(_event);
         WriteTyped(w, e.Event, serializerOnly);
         w.WriteStartArray(_commands);
-        foreach (var c in e.Commands)
+        // By index: a foreach over the interface would box an enumerator per entry.
+        var commands = e.Commands;
+        for (var i = 0; i < commands.Count; i++)
         {
-            WriteTyped(w, c, serializerOnly);
+            WriteTyped(w, commands[i], serializerOnly);
         }
 
         w.WriteEndArray();

@@ -64,6 +64,13 @@ internal static class ReplayJsonFast
     private static readonly JsonEncodedText _to = JsonEncodedText.Encode("to");
     private static readonly JsonEncodedText _expectedBenefit = JsonEncodedText.Encode("expectedBenefit");
 
+    // The tick counts Seconds writes as a decimal (0.0001 s, 4e8 s).
+    private const long MinDecimalTicks = 1_000;
+    private const long MaxDecimalTicks = 4_000_000_000_000_000;
+
+    // The values that repeat from entry to entry, encoded once (EncodedTextCache).
+    private static readonly EncodedTextCache _strings = new();
+
     /// <summary>
     /// The writers by exact type (a type derived from one of these would have more properties): each writes the type's
     /// own properties; <see cref="TryWrite"/> writes the type before and the base record's properties after them.
@@ -147,7 +154,7 @@ internal static class ReplayJsonFast
             w.WritePropertyName(_intent);
             IntentValue(w, s.Intent);
         }),
-        Writer<RemoveSteering>(static (w, r) => w.WriteString(_switchSite, r.SwitchSite.Value)),
+        Writer<RemoveSteering>(static (w, r) => String(w, _switchSite, r.SwitchSite.Value)),
         Writer<ScheduleTimer>(static (w, t) =>
         {
             TimeSpanValue(w, _due, t.Due);
@@ -166,8 +173,10 @@ internal static class ReplayJsonFast
     /// <summary>Writes an event or command this class knows; false (nothing written) for any other type.</summary>
     public static bool TryWrite(Utf8JsonWriter w, object value)
     {
-        // A steering intent of a derived type would have more properties too.
-        if (!_writers.TryGetValue(value.GetType(), out var writer)
+        // A steering intent of a derived type would have more properties too; a writer with an encoder of its own
+        // would escape other characters than the cached text's default encoder.
+        if (w.Options.Encoder is not null
+            || !_writers.TryGetValue(value.GetType(), out var writer)
             || (value is InstallSteering s && s.Intent.GetType() != typeof(SteeringIntent)))
         {
             return false;
@@ -181,20 +190,46 @@ internal static class ReplayJsonFast
         switch (value)
         {
             case UeEvent e:
-                w.WriteString(_ue, e.Ue.Value);
+                String(w, _ue, e.Ue.Value);
                 EcgiValue(w, _cell, e.Cell);
                 NcgiValue(w, _nrCell, e.NrCell);
                 TimeSpanValue(w, _at, e.At);
                 Summary(w, e, null);
                 break;
             case ControlCommand c:
-                w.WriteString(_ue, c.Ue.Value);
+                String(w, _ue, c.Ue.Value);
                 Summary(w, null, c);
                 break;
         }
 
         w.WriteEndObject();
         return true;
+    }
+
+    /// <summary>
+    /// A time in seconds as WriteNumber(name, at.TotalSeconds) writes it, without the double's search for its shortest
+    /// digits (a twentieth of the render): between 0.0001 s (below it the double is written with an exponent) and 4e8 s
+    /// (below it two doubles are closer than a tick, so the shortest digits that give the double back are the tick
+    /// count's own), it is the tick count as a decimal of scale 7, trailing zeros dropped. Other times go as a double.
+    /// </summary>
+    internal static void Seconds(Utf8JsonWriter w, JsonEncodedText name, TimeSpan at)
+    {
+        var ticks = at.Ticks;
+        if (ticks is <= -MaxDecimalTicks or (> -MinDecimalTicks and < MinDecimalTicks) or >= MaxDecimalTicks)
+        {
+            w.WriteNumber(name, at.TotalSeconds);
+            return;
+        }
+
+        var magnitude = (ulong)Math.Abs(ticks);
+        byte scale = 7;
+        while (scale > 0 && magnitude % 10 == 0)
+        {
+            magnitude /= 10;
+            scale--;
+        }
+
+        w.WriteNumber(name, new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), 0, ticks < 0, scale));
     }
 
     /// <summary>
@@ -234,27 +269,27 @@ internal static class ReplayJsonFast
     private static void MigrationFields(Utf8JsonWriter w, MigrationId migration, PvmId pvm, SiteId from, SiteId to)
     {
         w.WriteString(_migration, migration.ToString());
-        w.WriteString(_pvm, pvm.Value);
-        w.WriteString(_from, from.Value);
-        w.WriteString(_to, to.Value);
+        String(w, _pvm, pvm.Value);
+        String(w, _from, from.Value);
+        String(w, _to, to.Value);
     }
 
     private static void PvmFields(Utf8JsonWriter w, PvmId pvm, SiteId site)
     {
-        w.WriteString(_pvm, pvm.Value);
-        w.WriteString(_site, site.Value);
+        String(w, _pvm, pvm.Value);
+        String(w, _site, site.Value);
     }
 
     private static void IntentValue(Utf8JsonWriter w, SteeringIntent i)
     {
         w.WriteStartObject();
-        w.WriteString(_ue, i.Ue.Value);
+        String(w, _ue, i.Ue.Value);
         w.WritePropertyName(_ueAddress);
         Ip(w, i.UeAddress);
         EnbValue(w, _enb, i.Enb);
         BearerList(w, _bearers, i.Bearers);
-        w.WriteString(_switchSite, i.SwitchSite.Value);
-        w.WriteString(_pvmSite, i.PvmSite.Value);
+        String(w, _switchSite, i.SwitchSite.Value);
+        String(w, _pvmSite, i.PvmSite.Value);
         w.WritePropertyName(_pvmAddress);
         Ip(w, i.PvmAddress);
         w.WriteNumber(_version, i.Version);
@@ -393,30 +428,26 @@ internal static class ReplayJsonFast
             return;
         }
 
-        // Formatted as UTF-8, the writer's own encoding: no transcoding from UTF-16.
-        Span<byte> text = stackalloc byte[64];
-        if (address.TryFormat(text, out var written))
+        // The address caches its text on the first ToString; the entries of a replay share a few addresses.
+        var text = address.ToString();
+        if (_strings.TryGet(text, out var encoded))
         {
-            w.WriteStringValue(text[..written]);
+            w.WriteStringValue(encoded);
         }
         else
         {
-            w.WriteStringValue(address.ToString());
+            w.WriteStringValue(text);
         }
     }
 
+    /// <summary>As ReplayJson.JsonKey writes it: an eNB as its number, a gNB as "gnb-N"; formatted straight to UTF-8.</summary>
     private static void EnbValue(Utf8JsonWriter w, JsonEncodedText name, EnbId enb)
     {
-        if (enb.IsGnb)
-        {
-            // A gNB as ReplayJson.JsonKey writes it ("gnb-N"); an eNB as its number, formatted without a string.
-            w.WriteString(name, ReplayJson.JsonKey(enb));
-            return;
-        }
-
-        Span<char> text = stackalloc char[16];
-        enb.Value.TryFormat(text, out var written, default, CultureInfo.InvariantCulture);
-        w.WriteString(name, text[..written]);
+        Span<byte> text = stackalloc byte[16];
+        var prefix = enb.IsGnb ? "gnb-"u8 : default;
+        prefix.CopyTo(text);
+        enb.Value.TryFormat(text[prefix.Length..], out var written, default, CultureInfo.InvariantCulture);
+        w.WriteString(name, text[..(prefix.Length + written)]);
     }
 
     private static void NullableEnb(Utf8JsonWriter w, JsonEncodedText name, EnbId? enb)
@@ -431,11 +462,18 @@ internal static class ReplayJsonFast
         }
     }
 
-    private static void NullableString(Utf8JsonWriter w, JsonEncodedText name, string? value)
+    private static void NullableString(Utf8JsonWriter w, JsonEncodedText name, string? value) => String(w, name, value);
+
+    /// <summary>A string property as WriteString(name, string) writes it (null as null), its text from the cache.</summary>
+    private static void String(Utf8JsonWriter w, JsonEncodedText name, string? value)
     {
         if (value is null)
         {
             w.WriteNull(name);
+        }
+        else if (_strings.TryGet(value, out var text))
+        {
+            w.WriteString(name, text);
         }
         else
         {
@@ -447,9 +485,9 @@ internal static class ReplayJsonFast
     private static void EnumValue<T>(Utf8JsonWriter w, JsonEncodedText name, T value)
         where T : struct, Enum
     {
-        if (Enum.IsDefined(value))
+        if (EnumNames<T>.Encoded.TryGetValue(value, out var text))
         {
-            w.WriteString(name, value.ToString());
+            w.WriteString(name, text);
         }
         else
         {
@@ -457,11 +495,19 @@ internal static class ReplayJsonFast
         }
     }
 
-    /// <summary>A TimeSpan as the serializer writes it: the constant ("c") format.</summary>
+    /// <summary>A TimeSpan as the serializer writes it: the constant ("c") format, formatted straight to UTF-8.</summary>
     private static void TimeSpanValue(Utf8JsonWriter w, JsonEncodedText name, TimeSpan value)
     {
-        Span<char> text = stackalloc char[32];
+        Span<byte> text = stackalloc byte[32];
         value.TryFormat(text, out var written, "c", CultureInfo.InvariantCulture);
         w.WriteString(name, text[..written]);
+    }
+
+    /// <summary>The encoded name of each defined value of an enum (what Enum.IsDefined accepts), as ToString names it.</summary>
+    private static class EnumNames<T>
+        where T : struct, Enum
+    {
+        public static readonly FrozenDictionary<T, JsonEncodedText> Encoded = Enum.GetValues<T>().Distinct()
+            .ToFrozenDictionary(v => v, v => JsonEncodedText.Encode(v.ToString()));
     }
 }

@@ -1,10 +1,13 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FsCheck;
+using FsCheck.Fluent;
 using MobiScud.Capture;
 using MobiScud.Cli;
 using MobiScud.Control.Model;
 using MobiScud.TestSupport;
+using TestData = MobiScud.TestSupport.TestData;
 
 namespace MobiScud.Protocols.Tests.Tracking;
 
@@ -124,6 +127,84 @@ public sealed class ReplayJsonFastTests
         using var probe = new Utf8JsonWriter(Stream.Null);
         Assert.False(ReplayJsonFast.TryWrite(probe, value));
         Assert.Contains("\"TimerFired\"", Render(w => ReplayJson.WriteTyped(w, value)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cached_text_is_what_the_writer_writes_for_the_string_itself()
+    {
+        // Hostile characters (quotes, controls, HTML-sensitive, non-ASCII, a pair and lone surrogates), and ids that
+        // share their length and last characters, so one cache meets hits, misses and slot collisions.
+        char[] pool = ['a', 'Z', '0', '9', '-', ' ', '"', '\\', '/', '<', '>', '&', '\'', '+', '`', '\0', '\n', '\t', '\u001f', '\u007f', 'é', '\u2028', '\ud83d', '\ude00', '\ud800', '\udfff'];
+        var text = Gen.ArrayOf(Gen.Elements(pool)).Select(c => new string(c));
+        var id = Gen.Choose(0, 99).Select(n => $"imsi-0010101234568{n:00}");
+        var values = Gen.ListOf(Gen.OneOf(text, id, Gen.Elements("site-enb-348004", "site-enb-148004", "01", "001", "", "x")));
+        var cache = new EncodedTextCache();
+        var name = JsonEncodedText.Encode("v");
+        Prop.ForAll(values.ToArbitrary(), list => list.All(v =>
+            Outcome(w => w.WriteString(name, v)) == Outcome(w =>
+            {
+                if (cache.TryGet(v, out var encoded))
+                {
+                    w.WriteString(name, encoded);
+                }
+                else
+                {
+                    Assert.Contains(v, char.IsSurrogate);
+                    w.WriteString(name, v);
+                }
+            })))
+            .QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Seconds_are_written_as_the_double_writes_them()
+    {
+        var name = JsonEncodedText.Encode("at");
+        string Fast(long ticks) => Render(w => Object(w, () => ReplayJsonFast.Seconds(w, name, TimeSpan.FromTicks(ticks))));
+        string Double(long ticks) => Render(w => Object(w, () => w.WriteNumber(name, TimeSpan.FromTicks(ticks).TotalSeconds)));
+
+        // Around the edges of the decimal range and of the exponent forms, and whole seconds (scale down to 0).
+        long[] edges = [0, 1, 9, 10, 999, 1_000, 1_001, 9_999, 10_000, 10_000_000, 100_000_000, 1_000_000_000_000,
+            3_999_999_999_999_999, 4_000_000_000_000_000, 4_000_000_000_000_001, 5_368_709_120_000_000, 1_000_000_000_000_000_000,
+            long.MaxValue, long.MinValue, long.MinValue + 1];
+        foreach (var t in edges)
+        {
+            Assert.Equal(Double(t), Fast(t));
+            if (t != long.MinValue)
+            {
+                Assert.Equal(Double(-t), Fast(-t));
+            }
+        }
+
+        // Any magnitude, with any number of trailing zeros.
+        var ticks =
+            from digits in Gen.Choose(0, 18)
+            from fraction in Gen.Choose(0, int.MaxValue)
+            from zeros in Gen.Choose(0, 9)
+            from negative in Gen.Elements(false, true)
+            let magnitude = (long)(Math.Pow(10, digits) * (fraction / (double)int.MaxValue)) / (long)Math.Pow(10, zeros) * (long)Math.Pow(10, zeros)
+            select negative ? -magnitude : magnitude;
+        Prop.ForAll(ticks.ToArbitrary(), t => Fast(t) == Double(t)).Check(Config.QuickThrowOnFailure.WithMaxTest(20_000));
+    }
+
+    private static void Object(Utf8JsonWriter w, Action body)
+    {
+        w.WriteStartObject();
+        body();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The bytes written, or the exception's type when the writer refuses the value.</summary>
+    private static string Outcome(Action<Utf8JsonWriter> write)
+    {
+        try
+        {
+            return Render(w => Object(w, () => write(w)));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return e.GetType().Name;
+        }
     }
 
     private static string Render(Action<Utf8JsonWriter> write)
