@@ -121,6 +121,51 @@ public sealed class ReplayJsonFastTests
     }
 
     [Fact]
+    public void Every_hand_written_type_is_sealed()
+    {
+        // TryWrite matches by type pattern: only a sealed record makes a match the exact type, whose properties it writes.
+        Type[] types =
+        [
+            typeof(UeAttached), typeof(BearerAdded), typeof(BearerModified), typeof(BearerReleased), typeof(HandoverPrepared),
+            typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverCancelled), typeof(PathSwitched),
+            typeof(UeReleasedToIdle), typeof(ServiceRequested), typeof(Detached), typeof(EnbIdentified), typeof(CreatePvm),
+            typeof(ResumePvm), typeof(SuspendPvm), typeof(DestroyPvm), typeof(Notify), typeof(InstallSteering),
+            typeof(RemoveSteering), typeof(ScheduleTimer), typeof(StartMigration), typeof(CancelMigration), typeof(SteeringIntent),
+        ];
+        Assert.All(types, t => Assert.True(t.IsSealed, t.Name));
+    }
+
+    [Fact]
+    public void Entries_by_ue_are_what_GroupBy_gives()
+    {
+        // Interleaved UEs, a null id (GroupBy keeps it as a group of its own) and an empty one; ids that differ only at
+        // the end; commands as an array, a List and another list type.
+        UeId[] ues = [new("imsi-1"), new("imsi-2"), default, new(""), new("imsi-10"), new("imsi-1 ")];
+        var random = new Random(14);
+        var entries = new List<ReplayEntry>();
+        for (var i = 0; i < 400; i++)
+        {
+            var ue = ues[random.Next(ues.Length)];
+            IReadOnlyList<ControlCommand> commands = (i % 3) switch
+            {
+                0 => [new RemoveSteering(ue, new SiteId("s"))],
+                1 => new List<ControlCommand> { new RemoveSteering(ue, new SiteId("s")) },
+                _ => new System.Collections.ObjectModel.ReadOnlyCollection<ControlCommand>([new RemoveSteering(ue, new SiteId("s"))]),
+            };
+            entries.Add(new ReplayEntry(TimeSpan.FromTicks(i), i, new Detached(TimeSpan.FromTicks(i), ue), commands));
+        }
+
+        var expected = entries.GroupBy(e => e.Event.Ue).Select(g => (g.Key, g.ToList())).ToList();
+        var actual = ReplayJson.ByUe(entries).Select(g => (g.Ue, g.Entries)).ToList();
+        Assert.Equal(expected.Select(g => g.Key), actual.Select(g => g.Ue));
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Item2, p.Second.Item2));
+        Assert.Equal(ues.Length, actual.Count);
+
+        // Each kind of command list is written whole.
+        Assert.All(entries.Take(3), e => Assert.Contains("\"commands\":[{\"type\":\"RemoveSteering\"", Render(w => ReplayJson.WriteEntry(w, e), indented: false), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_type_without_a_hand_written_form_goes_through_the_serializer()
     {
         var value = new TimerFired(TimeSpan.FromSeconds(1), new UeId("ue-1"), TimerKind.PolicyReview, 4);
@@ -207,10 +252,10 @@ public sealed class ReplayJsonFastTests
         }
     }
 
-    private static string Render(Action<Utf8JsonWriter> write)
+    private static string Render(Action<Utf8JsonWriter> write, bool indented = true)
     {
         var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, SkipValidation = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, SkipValidation = true }))
         {
             write(w);
         }
