@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -123,12 +124,12 @@ internal static class ReplayJson
 
         w.WriteEndObject();
         w.WriteStartArray("ues");
-        foreach (var ue in result.Entries.GroupBy(e => e.Event.Ue))
+        foreach (var ue in ByUe(result.Entries))
         {
             w.WriteStartObject();
-            w.WriteString(_ue, ue.Key.Value);
+            w.WriteString(_ue, ue.Ue.Value);
             w.WriteStartArray(_timeline);
-            foreach (var e in ue)
+            foreach (var e in ue.Entries)
             {
                 w.WriteStartObject();
                 WriteEntryBody(w, e, serializerOnly);
@@ -168,17 +169,96 @@ internal static class ReplayJson
 
     private static void WriteEntryBody(Utf8JsonWriter w, ReplayEntry e, bool serializerOnly)
     {
-        w.WriteNumber(_at, e.At.TotalSeconds);
+        if (serializerOnly)
+        {
+            w.WriteNumber(_at, e.At.TotalSeconds);
+        }
+        else
+        {
+            ReplayJsonFast.Seconds(w, _at, e.At);
+        }
+
         w.WriteNumber(_frame, e.Frame);
         w.WritePropertyName(_event);
         WriteTyped(w, e.Event, serializerOnly);
         w.WriteStartArray(_commands);
-        foreach (var c in e.Commands)
+        // As a span when the list is an array or a List (the MC's are): no interface call per command, and no boxed
+        // enumerator, which a foreach over the interface would take.
+        var commands = e.Commands;
+        var span = commands switch
         {
-            WriteTyped(w, c, serializerOnly);
+            ControlCommand[] array => array,
+            List<ControlCommand> list => CollectionsMarshal.AsSpan(list),
+            _ => default,
+        };
+        if (span.Length == commands.Count)
+        {
+            foreach (var command in span)
+            {
+                WriteTyped(w, command, serializerOnly);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < commands.Count; i++)
+            {
+                WriteTyped(w, commands[i], serializerOnly);
+            }
         }
 
         w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// The entries by UE, the UEs in order of first entry and each UE's entries in order: what GroupBy gives, keyed by
+    /// the id's string, whose comparer the framework holds precompiled (GroupBy's over the UeId struct was left to the
+    /// JIT in the composite build).
+    /// </summary>
+    internal static List<UeEntries> ByUe(IReadOnlyList<ReplayEntry> entries)
+    {
+        var groups = new List<UeEntries>();
+        var byId = new Dictionary<string, UeEntries>();
+        UeEntries? nullId = null;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            var id = e.Event.Ue.Value;
+            UeEntries? group;
+            if (id is null)
+            {
+                group = nullId;
+            }
+            else
+            {
+                byId.TryGetValue(id, out group);
+            }
+
+            if (group is null)
+            {
+                group = new UeEntries(e.Event.Ue);
+                groups.Add(group);
+                if (id is null)
+                {
+                    nullId = group;
+                }
+                else
+                {
+                    byId.Add(id, group);
+                }
+            }
+
+            group.Entries.Add(e);
+        }
+
+        return groups;
+    }
+
+    /// <summary>One UE's entries, in order.</summary>
+    internal sealed class UeEntries(UeId ue)
+    {
+        public UeId Ue { get; } = ue;
+
+        public List<ReplayEntry> Entries { get; } = [];
     }
 
     /// <param name="serializerOnly">Every event and command through the serializer: the reference the tests hold the

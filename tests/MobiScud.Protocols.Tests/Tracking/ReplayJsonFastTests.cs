@@ -1,10 +1,13 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FsCheck;
+using FsCheck.Fluent;
 using MobiScud.Capture;
 using MobiScud.Cli;
 using MobiScud.Control.Model;
 using MobiScud.TestSupport;
+using TestData = MobiScud.TestSupport.TestData;
 
 namespace MobiScud.Protocols.Tests.Tracking;
 
@@ -118,6 +121,51 @@ public sealed class ReplayJsonFastTests
     }
 
     [Fact]
+    public void Every_hand_written_type_is_sealed()
+    {
+        // TryWrite matches by type pattern: only a sealed record makes a match the exact type, whose properties it writes.
+        Type[] types =
+        [
+            typeof(UeAttached), typeof(BearerAdded), typeof(BearerModified), typeof(BearerReleased), typeof(HandoverPrepared),
+            typeof(HandoverExecuting), typeof(HandoverCompleted), typeof(HandoverCancelled), typeof(PathSwitched),
+            typeof(UeReleasedToIdle), typeof(ServiceRequested), typeof(Detached), typeof(EnbIdentified), typeof(CreatePvm),
+            typeof(ResumePvm), typeof(SuspendPvm), typeof(DestroyPvm), typeof(Notify), typeof(InstallSteering),
+            typeof(RemoveSteering), typeof(ScheduleTimer), typeof(StartMigration), typeof(CancelMigration), typeof(SteeringIntent),
+        ];
+        Assert.All(types, t => Assert.True(t.IsSealed, t.Name));
+    }
+
+    [Fact]
+    public void Entries_by_ue_are_what_GroupBy_gives()
+    {
+        // Interleaved UEs, a null id (GroupBy keeps it as a group of its own) and an empty one; ids that differ only at
+        // the end; commands as an array, a List and another list type.
+        UeId[] ues = [new("imsi-1"), new("imsi-2"), default, new(""), new("imsi-10"), new("imsi-1 ")];
+        var random = new Random(14);
+        var entries = new List<ReplayEntry>();
+        for (var i = 0; i < 400; i++)
+        {
+            var ue = ues[random.Next(ues.Length)];
+            IReadOnlyList<ControlCommand> commands = (i % 3) switch
+            {
+                0 => [new RemoveSteering(ue, new SiteId("s"))],
+                1 => new List<ControlCommand> { new RemoveSteering(ue, new SiteId("s")) },
+                _ => new System.Collections.ObjectModel.ReadOnlyCollection<ControlCommand>([new RemoveSteering(ue, new SiteId("s"))]),
+            };
+            entries.Add(new ReplayEntry(TimeSpan.FromTicks(i), i, new Detached(TimeSpan.FromTicks(i), ue), commands));
+        }
+
+        var expected = entries.GroupBy(e => e.Event.Ue).Select(g => (g.Key, g.ToList())).ToList();
+        var actual = ReplayJson.ByUe(entries).Select(g => (g.Ue, g.Entries)).ToList();
+        Assert.Equal(expected.Select(g => g.Key), actual.Select(g => g.Ue));
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Item2, p.Second.Item2));
+        Assert.Equal(ues.Length, actual.Count);
+
+        // Each kind of command list is written whole.
+        Assert.All(entries.Take(3), e => Assert.Contains("\"commands\":[{\"type\":\"RemoveSteering\"", Render(w => ReplayJson.WriteEntry(w, e), indented: false), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_type_without_a_hand_written_form_goes_through_the_serializer()
     {
         var value = new TimerFired(TimeSpan.FromSeconds(1), new UeId("ue-1"), TimerKind.PolicyReview, 4);
@@ -126,10 +174,88 @@ public sealed class ReplayJsonFastTests
         Assert.Contains("\"TimerFired\"", Render(w => ReplayJson.WriteTyped(w, value)), StringComparison.Ordinal);
     }
 
-    private static string Render(Action<Utf8JsonWriter> write)
+    [Fact]
+    public void Cached_text_is_what_the_writer_writes_for_the_string_itself()
+    {
+        // Hostile characters (quotes, controls, HTML-sensitive, non-ASCII, a pair and lone surrogates), and ids that
+        // share their length and last characters, so one cache meets hits, misses and slot collisions.
+        char[] pool = ['a', 'Z', '0', '9', '-', ' ', '"', '\\', '/', '<', '>', '&', '\'', '+', '`', '\0', '\n', '\t', '\u001f', '\u007f', 'é', '\u2028', '\ud83d', '\ude00', '\ud800', '\udfff'];
+        var text = Gen.ArrayOf(Gen.Elements(pool)).Select(c => new string(c));
+        var id = Gen.Choose(0, 99).Select(n => $"imsi-0010101234568{n:00}");
+        var values = Gen.ListOf(Gen.OneOf(text, id, Gen.Elements("site-enb-348004", "site-enb-148004", "01", "001", "", "x")));
+        var cache = new EncodedTextCache();
+        var name = JsonEncodedText.Encode("v");
+        Prop.ForAll(values.ToArbitrary(), list => list.All(v =>
+            Outcome(w => w.WriteString(name, v)) == Outcome(w =>
+            {
+                if (cache.TryGet(v, out var encoded))
+                {
+                    w.WriteString(name, encoded);
+                }
+                else
+                {
+                    Assert.Contains(v, char.IsSurrogate);
+                    w.WriteString(name, v);
+                }
+            })))
+            .QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Seconds_are_written_as_the_double_writes_them()
+    {
+        var name = JsonEncodedText.Encode("at");
+        string Fast(long ticks) => Render(w => Object(w, () => ReplayJsonFast.Seconds(w, name, TimeSpan.FromTicks(ticks))));
+        string Double(long ticks) => Render(w => Object(w, () => w.WriteNumber(name, TimeSpan.FromTicks(ticks).TotalSeconds)));
+
+        // Around the edges of the decimal range and of the exponent forms, and whole seconds (scale down to 0).
+        long[] edges = [0, 1, 9, 10, 999, 1_000, 1_001, 9_999, 10_000, 10_000_000, 100_000_000, 1_000_000_000_000,
+            3_999_999_999_999_999, 4_000_000_000_000_000, 4_000_000_000_000_001, 5_368_709_120_000_000, 1_000_000_000_000_000_000,
+            long.MaxValue, long.MinValue, long.MinValue + 1];
+        foreach (var t in edges)
+        {
+            Assert.Equal(Double(t), Fast(t));
+            if (t != long.MinValue)
+            {
+                Assert.Equal(Double(-t), Fast(-t));
+            }
+        }
+
+        // Any magnitude, with any number of trailing zeros.
+        var ticks =
+            from digits in Gen.Choose(0, 18)
+            from fraction in Gen.Choose(0, int.MaxValue)
+            from zeros in Gen.Choose(0, 9)
+            from negative in Gen.Elements(false, true)
+            let magnitude = (long)(Math.Pow(10, digits) * (fraction / (double)int.MaxValue)) / (long)Math.Pow(10, zeros) * (long)Math.Pow(10, zeros)
+            select negative ? -magnitude : magnitude;
+        Prop.ForAll(ticks.ToArbitrary(), t => Fast(t) == Double(t)).Check(Config.QuickThrowOnFailure.WithMaxTest(20_000));
+    }
+
+    private static void Object(Utf8JsonWriter w, Action body)
+    {
+        w.WriteStartObject();
+        body();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The bytes written, or the exception's type when the writer refuses the value.</summary>
+    private static string Outcome(Action<Utf8JsonWriter> write)
+    {
+        try
+        {
+            return Render(w => Object(w, () => write(w)));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return e.GetType().Name;
+        }
+    }
+
+    private static string Render(Action<Utf8JsonWriter> write, bool indented = true)
     {
         var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, SkipValidation = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, SkipValidation = true }))
         {
             write(w);
         }
