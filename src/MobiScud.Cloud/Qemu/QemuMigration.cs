@@ -297,6 +297,13 @@ internal sealed class QemuMigration
                         info = await _src.Qmp.SendAsync(new QueryMigrate(), _qmpTimeout);
                     }
 
+                    // Rounds that began and ended between two polls (a short migration) are still reported, once, so
+                    // every completed migration has told its rounds before MigrationCompleted.
+                    if (info.Rounds > lastRound)
+                    {
+                        _host.Emit(new MigrationProgressed(_host.Now, Id, info.Rounds, info.RamTransferred));
+                    }
+
                     return info;
                 case "failed":
                     var desc = info.ErrorDesc ?? "no reason given";
