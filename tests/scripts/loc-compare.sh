@@ -52,7 +52,7 @@ MAIN_COMMITS = {
     # stop 25: one steering guard in MobiScudControl (no semantic duplicate); run's line with no completed moves
     "a3c96a2": "17", "1765a73": "12", "a7d9e46": "12",
     # stop 26: the core last on a tie in Ranked/Nearer (serve's default mesh)
-    "9259aea": "12",
+    "9259aea": "12", "f01ee60": "main",  # f01ee60: QEMU progress at completion (a flaky Cloud test)
 }
 # Merges whose subject names no branch.
 MERGE_LABELS = {"49a4c4b": "house17"}  # Merge commit '5a1ecf3': the _camelCase field rename (house rules)
