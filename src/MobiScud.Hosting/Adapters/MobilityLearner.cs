@@ -16,16 +16,24 @@ namespace MobiScud.Hosting.Adapters;
 /// `Policy:Learn` on. Persisted: new lessons go to the <see cref="MobilityGrain"/> every <see cref="FlushEvery"/> and
 /// when the service stops; at start the silo loads what the cluster learned before.
 /// </summary>
-public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grains, ILogger<MobilityLearner> log) : BackgroundService
+public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grains, TimeProvider clock, ILogger<MobilityLearner> log) : BackgroundService
 {
     private readonly object _lock = new();
     private readonly List<MobilityLesson> _pending = [];
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PolicyFacts _facts = PolicyFacts.None;
 
     public static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(2);
 
     /// <summary>True when the configured policy learns from handovers.</summary>
     public bool Enabled { get; } = config.Current.Policy is { Learn: true, Kind: PolicyKind.Predictive or PolicyKind.MdpThreshold };
+
+    /// <summary>
+    /// Completes once what the cluster learned before is loaded (at once when not learning). The restart's
+    /// reconciliation, and through it every tap, waits for it: a decision made before would not be the one a service
+    /// that never stopped makes.
+    /// </summary>
+    public Task Loaded => _loaded.Task;
 
     /// <summary>What every decision is told (immutable; replaced as handovers are learned).</summary>
     public PolicyFacts Facts => Volatile.Read(ref _facts);
@@ -66,10 +74,21 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
     {
         if (!Enabled)
         {
+            _loaded.TrySetResult();
             return;
         }
 
-        var loaded = MobilityRows.ToStats(await grains.GetGrain<IMobilityGrain>(IMobilityGrain.Key).Get());
+        MobilityStats loaded;
+        try
+        {
+            loaded = await LoadAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            _loaded.TrySetCanceled(stoppingToken);
+            return;
+        }
+
         lock (_lock)
         {
             // What the cluster learned before, then what this silo learned while loading it, in the order the grain folds them.
@@ -82,6 +101,7 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
             Volatile.Write(ref _facts, _facts with { Mobility = stats });
         }
 
+        _loaded.TrySetResult();
         log.LogInformation("mobility statistics loaded: {Observations} handovers and {Outcomes} move outcomes learned before", loaded.Observations, loaded.MoveOutcomes.Observations);
         using var timer = new PeriodicTimer(FlushEvery);
         try
@@ -94,6 +114,25 @@ public sealed class MobilityLearner(McConfigProvider config, IGrainFactory grain
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: the last flush is in StopAsync.
+        }
+    }
+
+    /// <summary>Reads the persisted statistics, retrying while storage fails (deciding without them would forget them).</summary>
+    private async Task<MobilityStats> LoadAsync(CancellationToken ct)
+    {
+        var wait = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return MobilityRows.ToStats(await grains.GetGrain<IMobilityGrain>(IMobilityGrain.Key).Get());
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                log.LogWarning("mobility statistics not loaded, retrying in {Wait} ms: {Error}", wait.TotalMilliseconds, e.Message);
+                await Task.Delay(wait, clock, ct);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
         }
     }
 

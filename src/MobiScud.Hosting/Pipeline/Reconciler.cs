@@ -27,7 +27,8 @@ public sealed class Reconciler(
     Microsoft.Extensions.Options.IOptions<Config.MobiScudOptions> options,
     ILogger<Reconciler> log,
     ILogger<OutcomePump> pumpLog,
-    BackhaulGate? gate = null) : BackgroundService
+    BackhaulGate? gate = null,
+    MobilityLearner? learner = null) : BackgroundService
 {
     private readonly string[] _siteNames = [.. options.Value.Sites.Select(s => s.Name), options.Value.CoreSite];
     private readonly IPvmBackend _hypervisor = dispatcher.Pvms;
@@ -78,6 +79,12 @@ public sealed class Reconciler(
         {
             // Refusals and withdrawals of queued migrations, and what a backend reported for one started late.
             _pump.Start("scheduler", gate.Outcomes);
+        }
+
+        if (learner is not null)
+        {
+            // Reconciliation decides (and the taps wait for it): with what was learned before, as a service that never stopped.
+            await learner.Loaded.WaitAsync(ct);
         }
 
         var inventory = await _hypervisor.InventoryAsync(ct);
