@@ -6,6 +6,8 @@ using MobiScud.Hosting.Adapters;
 using MobiScud.Hosting.Config;
 using MobiScud.Hosting.Grains;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
 using Xunit.Abstractions;
 using static MobiScud.Hosting.Tests.ServeTestHost;
 
@@ -248,9 +250,11 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
             Assert.True(before.MoveOutcomes.Observations > 0 && !before.ByPath.IsEmpty && before.Dwells.ByEnb.Count > 0);
         }
 
-        await using var second = await StartAsync(settings, hypervisor: pvms, stateStore: store);
+        // The statistics load slowly: the restart's reconciliation (which decides) must still wait for them.
+        await using var second = await StartAsync(settings, hypervisor: pvms, stateStore: store, silo: s => s.Services.AddKeyedSingleton<IGrainStorage>(
+            GrainNames.Storage, (sp, _) => new SlowMobilityReads(new InProcessGrainStorage(store, sp.GetRequiredService<DeepCopier>()))));
         var learner = second.App.Services.GetRequiredService<MobilityLearner>();
-        await Wait.Until(() => Task.FromResult(learner.Facts.Mobility.Observations == before.Observations), "the statistics loaded");
+        Assert.True(learner.Loaded.IsCompletedSuccessfully, "the statistics were loaded before the reconciliation completed");
         MobilityRowsTests.AssertSame(before, learner.Facts.Mobility);
 
         // The same users walk on, and new ones start: the restarted service decides as the core that never stopped.
@@ -300,4 +304,22 @@ public sealed class CellsServeOptionsTests
             ["MobiScud:Cells:Distance must be finite and positive (was 0)", "MobiScud:Cells:Positions:1 (enb-1) needs a finite X and Y", "MobiScud:Cells:Positions:1 places enb-1 a second time", "MobiScud:Cells:Positions:2 needs exactly one of Enb and Gnb"],
             cells.Problems());
     }
+}
+
+/// <summary>Grain storage whose read of the learned statistics takes a while, as a remote database's may.</summary>
+internal sealed class SlowMobilityReads(IGrainStorage inner) : IGrainStorage
+{
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (stateName == "mobility")
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(700));
+        }
+
+        await inner.ReadStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.WriteStateAsync(stateName, grainId, grainState);
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
 }
