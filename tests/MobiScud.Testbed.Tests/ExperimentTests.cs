@@ -50,6 +50,13 @@ public sealed class ExperimentTests(ITestOutputHelper output)
             result.Handovers.Select(h => (h.Stage, h.Interface)));
         Assert.All(result.Handovers.Where(h => h.Stage == HandoverStage.Completed), h => Assert.NotNull(h.WireToFlowsConfirmedMs));
 
+        // The UE was at the target before the message the MC re-steers on was on the wire (the target sends it from
+        // there), so no delay of the core's answer can hold it at a source whose steering the MC already removed.
+        var completed = result.Handovers.Where(h => h.Stage == HandoverStage.Completed).ToList();
+        var moves = result.Steps!.Where(s => s.Procedure is HandoverProcedure.X2 or HandoverProcedure.S1).ToList();
+        Assert.Equal(2, moves.Count);
+        Assert.All(moves.Zip(completed), m => Assert.True(m.First.MovedSeconds < m.Second.WireSeconds, $"{m.First} moved at {m.First.MovedSeconds}, {m.Second.Name} on the wire at {m.Second.WireSeconds}"));
+
         // Every S1AP message the emulated EPC sent is in the pcap and decodes in tshark without a malformed packet;
         // S1-U is there too, as GTP-U with the UE's uplink TEID.
         var s1ap = await ExternalTool.RunAsync(tshark, ["-r", result.Pcap, "-d", "udp.port==9899,sctp", "-o", "sctp.checksum:CRC-32C", "-Y", "s1ap", "-T", "fields", "-e", "s1ap.procedureCode", "-e", "_ws.malformed"], TimeSpan.FromSeconds(60));

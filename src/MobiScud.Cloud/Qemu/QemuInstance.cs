@@ -99,7 +99,9 @@ public sealed class QemuInstance : IAsyncDisposable
         GuestImage image, string directory, string diskPath, QemuPorts ports, PvmSpec spec, bool incoming,
         QemuDataNic? dataNic = null, string? dataKernelArguments = null)
     {
-        var append = "console=ttyS0 quiet panic=-1 pti=on" + (spec.DirtyMiB > 0 ? $" mobiscud.dirty={spec.DirtyMiB}" : "") +
+        // no_timer_check: the kernel's IO-APIC timer check counts ticks in a fixed busy loop; a TCG vCPU starved by a
+        // loaded host misses them and the guest panics at boot ("IO-APIC + timer doesn't work", seen under load).
+        var append = "console=ttyS0 quiet panic=-1 pti=on no_timer_check" + (spec.DirtyMiB > 0 ? $" mobiscud.dirty={spec.DirtyMiB}" : "") +
                      (dataNic is not null && dataKernelArguments is not null ? " " + dataKernelArguments : "");
         var args = new List<string>
         {

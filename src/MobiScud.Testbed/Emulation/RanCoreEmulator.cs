@@ -39,6 +39,9 @@ internal sealed class EmulatedUe
     public uint? Tmsi { get; internal set; }
 
     public bool Connected { get; internal set; }
+
+    /// <summary>When the UE last arrived at a node in a handover (wall clock, UTC): where its outage window opens.</summary>
+    public DateTime? MovedAt { get; internal set; }
 }
 
 /// <summary>
@@ -206,13 +209,24 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
         var ranUeId = NextRanUeId();
         var dl = NextDlTeid();
         var ack = Expect(RanNode(target), _codes.PathSwitch, _codes.Successful);
+
+        // The UE is at the target before the target asks for the path switch (TS 36.300 10.1.2.1.1, TS 38.300
+        // 9.2.3.2.1), so it sends through the target from here on. Moving it only when the acknowledgement reached the
+        // target kept it at the source for as long as that message took (820 ms once, under load), after the MC had
+        // already taken the source's steering away on seeing the acknowledgement.
+        Move(ue, target, ranUeId, dl);
         await SendFromRanAsync(target, PathSwitchRequest(ue, target, ranUeId, dl));
         await ack.WaitAsync(Timeout);
 
         // The source learns of the success over X2/Xn (UE Context Release), which is not on S1/N2.
+    }
+
+    private void Move(EmulatedUe ue, int target, uint ranUeId, uint dlTeid)
+    {
         ue.Enb = target;
         ue.RanUeId = ranUeId;
-        ue.DownlinkTeid = dl;
+        ue.DownlinkTeid = dlTeid;
+        ue.MovedAt = TimeProvider.System.GetUtcNow().UtcDateTime;
         DownlinkChanged?.Invoke(ue);
     }
 
@@ -235,12 +249,9 @@ internal abstract class RanCoreEmulator<TSummary, TCode, TPdu> : IRanEmulator
         // The UE arrives at the target (radio, emulated): the target notifies the core, which releases the source.
         var pending = _pending ?? throw new TestbedException("Handover Command without a prepared target context");
         var sourceReleased = Expect(CoreNode, _codes.UeContextRelease, _codes.Successful);
-        ue.Enb = target;
-        ue.RanUeId = pending.RanUeId;
         ue.CoreUeId = pending.CoreUeId;
-        ue.DownlinkTeid = pending.DlTeid;
+        Move(ue, target, pending.RanUeId, pending.DlTeid);
         await SendFromRanAsync(target, HandoverNotify(pending));
-        DownlinkChanged?.Invoke(ue);
         await sourceReleased.WaitAsync(Timeout);
     }
 

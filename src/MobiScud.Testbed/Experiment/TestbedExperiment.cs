@@ -89,9 +89,10 @@ public sealed record ExperimentResult(
 
     /// <summary>
     /// The most edge-PVM pings a run may lose, from what it measured: each handover loses at most the pings sent
-    /// between the UE moving and the new flows being confirmed (its wire-to-flows time); each migration those sent
-    /// in its outage (source stopped until the flows to the destination are confirmed); each window also the pings in
-    /// flight when it opened (the edge RTT's p95), plus one for rounding.
+    /// between the UE moving (<see cref="TestbedStepReport.MovedSeconds"/>) and the new flows being confirmed (its
+    /// wire-to-flows time after the message the MC acted on); each migration those sent in its outage (source
+    /// stopped until the flows to the destination are confirmed); each window also the pings in flight when it opened
+    /// (the edge RTT's p95), plus one for rounding.
     /// </summary>
     public (int Bound, string Why) PvmLossBound(double intervalMs)
     {
@@ -100,9 +101,12 @@ public sealed record ExperimentResult(
         var bound = 0;
         foreach (var h in Handovers.Where(h => h.WireToFlowsConfirmedMs is not null))
         {
-            var n = (int)Math.Ceiling((h.WireToFlowsConfirmedMs!.Value + rtt) / intervalMs) + 1;
+            // The UE is at the target before the target's message (X2 Path Switch Request, S1 Handover Notify) crosses
+            // the backhaul to the core and the tap: its traffic meets the old flows from then on.
+            var windowMs = h.WireToFlowsConfirmedMs!.Value + ((h.WireSeconds - MovedBefore(h)) * 1000);
+            var n = (int)Math.Ceiling((windowMs + rtt) / intervalMs) + 1;
             bound += n;
-            parts.Add($"{h.Name}: ({h.WireToFlowsConfirmedMs:0} + {rtt:0}) ms -> {n}");
+            parts.Add($"{h.Name}: ({windowMs:0} + {rtt:0}) ms -> {n}");
         }
 
         foreach (var m in Migrations)
@@ -114,6 +118,14 @@ public sealed record ExperimentResult(
 
         return (bound, string.Join("; ", parts));
     }
+
+    /// <summary>When the UE of <paramref name="h"/> last moved before the MC saw the handover (its wire time if no step says).</summary>
+    private double MovedBefore(HandoverMeasurement h) =>
+        (Steps ?? [])
+            .Where(s => s.MovedSeconds <= h.WireSeconds && new UeId($"imsi-{TestbedPlan.ImsiOf(s.Ue)}") == h.Event.Ue)
+            .Select(s => s.MovedSeconds!.Value)
+            .DefaultIfEmpty(h.WireSeconds)
+            .Max();
 
     public string Summary()
     {
@@ -310,6 +322,11 @@ public static class TestbedExperiment
                         case HandoverProcedure.ServiceRequest:
                             await epc.ServiceRequestAsync(ue, step.ToEnb);
                             break;
+                    }
+
+                    if (ue.MovedAt is { } moved && moved >= epoch + TimeSpan.FromSeconds(report.AtSeconds))
+                    {
+                        steps[^1] = report with { MovedSeconds = (moved - epoch).TotalSeconds };
                     }
                 }
 

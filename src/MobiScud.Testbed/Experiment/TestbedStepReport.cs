@@ -14,6 +14,13 @@ namespace MobiScud.Testbed.Experiment;
 /// <param name="To">The node the step moves the UE to (null for a release to idle).</param>
 public sealed record TestbedStepReport(double AtSeconds, int Ue, HandoverProcedure Procedure, string Node, int? From, int? To)
 {
+    /// <summary>
+    /// When the UE arrived at <see cref="To"/> in a handover (seconds from the run's start, the wire times' clock),
+    /// before the target's message the MC acts on was on the wire: the handover's outage window opens here. Null when
+    /// the step moved no UE (idle, service request, a cancelled handover).
+    /// </summary>
+    public double? MovedSeconds { get; init; }
+
     /// <summary>The report of <paramref name="step"/> for a UE served by node <paramref name="serving"/> in a <paramref name="rat"/> run.</summary>
     public static TestbedStepReport Of(TestbedRat rat, HandoverStep step, int serving, double atSeconds)
     {
