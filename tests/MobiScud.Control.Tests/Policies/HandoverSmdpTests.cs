@@ -10,8 +10,8 @@ namespace MobiScud.Control.Tests;
 /// </summary>
 public sealed class HandoverSmdpTests
 {
-    private static readonly EnbId A = CellMdpTests.A, B = CellMdpTests.B, C = CellMdpTests.C;
-    private static readonly SiteId Sa = CellMdpTests.Sa, Sb = CellMdpTests.Sb, Sc = CellMdpTests.Sc;
+    internal static readonly EnbId A = CellMdpTests.A, B = CellMdpTests.B, C = CellMdpTests.C;
+    internal static readonly SiteId Sa = CellMdpTests.Sa, Sb = CellMdpTests.Sb, Sc = CellMdpTests.Sc;
 
     private static McConfig Config(double migrationScale = 1) =>
         new(new Dictionary<EnbId, SiteId> { [A] = Sa, [B] = Sb, [C] = Sc }, CellMdpTests.Core)
