@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Collections.Immutable;
 using MobiScud.Control.Model;
 
 namespace MobiScud.Control.Policies;
@@ -372,15 +373,9 @@ public sealed record HandoverSmdp
             }
 
             var list = new List<(int, double)>();
-            var weight = came >= 0 ? PairWeight : 0;
             for (var v = 0; v < n; v++)
             {
-                var p = (scratch[v] + (weight * first[u][v])) / (own + weight);
-                if (came < 0)
-                {
-                    p = first[u][v];
-                }
-
+                var p = came >= 0 ? (scratch[v] + (PairWeight * first[u][v])) / (own + PairWeight) : first[u][v];
                 if (p > 0)
                 {
                     list.Add((v != u && states.TryGetValue((u, v), out var pair) ? pair : v, p));
@@ -394,7 +389,7 @@ public sealed record HandoverSmdp
     }
 
     /// <summary>Adds the counts of <paramref name="next"/> (cells other than <paramref name="u"/> the index knows) into <paramref name="scratch"/>; returns their sum.</summary>
-    private static double Counts(CellMdpIndex index, System.Collections.Immutable.ImmutableDictionary<EnbId, int>? next, int u, double[] scratch)
+    private static double Counts(CellMdpIndex index, ImmutableDictionary<EnbId, int>? next, int u, double[] scratch)
     {
         var sum = 0.0;
         if (next is null)

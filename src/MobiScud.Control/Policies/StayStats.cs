@@ -67,9 +67,6 @@ public sealed record StayHistogram
             yield return (LongSeconds / Counts[ShortBins], Counts[ShortBins]);
         }
     }
-
-    public bool Same(StayHistogram other) =>
-        other is not null && Counts.AsSpan().SequenceEqual(other.Counts.AsSpan()) && LongSeconds.Equals(other.LongSeconds);
 }
 
 /// <summary>
