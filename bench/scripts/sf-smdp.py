@@ -13,12 +13,13 @@
 # stage of its own), EV(x, a) = sum P(x'|x) V(x', a), gamma per slot.
 # Input: the records of sf-bound.py (its header says how they are made): <sf prefix><w>.mobiscud_<lane> and
 # <ho prefix><w>.mobiscud_never. Run (numpy via /usr/bin/python3):
-#   /usr/bin/python3 bench/scripts/sf-smdp.py --ho /tmp/ho /tmp/sf <w> [--order 1|2] [--fit in|others|online]
+#   /usr/bin/python3 bench/scripts/sf-smdp.py --ho /tmp/ho /tmp/sf <w> [--order 1|2] [--fit in|others|online|cold]
 #       [--defer 0,10,20,30] [--review 0|60] [--cap 300] [--gamma 0.9] [--dwell pair|cell|pool] [--beta 2]
 # --defer: decide only once the user has spent d s in its cell (one run per d); --review: re-decide every that many
 # seconds since arrival, up to --cap s; --dwell: whose sojourn a pair uses (build()); --beta: a pair's smoothing.
 # --fit in: the window's own handovers (in-sample); others: the other two windows; online: the other two windows plus
-# this window's stays as they complete, re-solved every 10 slots (an MC with history).
+# this window's stays as they complete, re-solved every 10 slots (an MC with history); cold: this window's stays only,
+# as they complete (what a simulator lane that starts with nothing learned knows).
 import collections, importlib.util, math, os, sys, time
 import numpy as np
 
@@ -259,11 +260,13 @@ def main():
             model = Model(len(win.rings))
             if opt['--fit'] == 'in':
                 model.add(st[w])
+            elif opt['--fit'] == 'cold':
+                pass
             else:
                 for o in wins:
                     if o != w:
                         model.add(st[o])
-            if opt['--fit'] != 'online':
+            if opt['--fit'] not in ('online', 'cold'):
                 m = build(model, win, order, ages, gamma, beta=float(opt['--beta']), dwell=opt['--dwell'])
                 count = {}
                 sites = run(win, hos[w], [(m, solve(m, win))], count)

@@ -76,6 +76,12 @@ public sealed class MobilityRowsTests
         Assert.Equal(1L, rows.Headings.Observations);
         Assert.Equal(4L, rows.Headings.Seen.Sum());
         Assert.Equal((1L, 1L), (rows.Outcomes.Seen[5], rows.Outcomes.Met[5]));
+
+        // The stays: all, per cell, per way in; 7 s in the 5 s bin 1, 40 s in bin 8.
+        Assert.Equal(3, rows.Version);
+        Assert.Equal(
+            ["- > -: 1@1 1@8", "- > eNB 1: 1@1", "- > eNB 3: 1@8", "eNB 1 > eNB 3: 1@8", "eNB 2 > eNB 1: 1@1"],
+            rows.Stays!.Select(r => $"{(r.Earlier is { } e ? $"eNB {e.Value}" : "-")} > {(r.From is { } f ? $"eNB {f.Value}" : "-")}: {string.Join(" ", r.Counts.Select((c, i) => (c, i)).Where(x => x.c > 0).Select(x => $"{x.c}@{x.i}"))}"));
         AssertSame(stats, MobilityRows.ToStats(rows));
     }
 
@@ -98,11 +104,25 @@ public sealed class MobilityRowsTests
         Assert.Empty(stats.Dwells.ByEnb);
         Assert.Equal(0L, stats.Headings.Observations);
         Assert.Equal(0L, stats.MoveOutcomes.Observations);
+        Assert.Empty(stats.Stays.ByPath);
 
-        // Written back as version 2, it keeps what it had.
-        var v2 = MobilityRows.ToSnapshot(stats);
-        Assert.Equal(2, v2.Version);
-        AssertSame(stats, MobilityRows.Load(new MobilityRecord { Stats = v2 }));
+        // Written back as version 3, it keeps what it had.
+        var v3 = MobilityRows.ToSnapshot(stats);
+        Assert.Equal(3, v3.Version);
+        AssertSame(stats, MobilityRows.Load(new MobilityRecord { Stats = v3 }));
+    }
+
+    [Fact]
+    public void A_version_2_snapshot_without_stays_still_loads()
+    {
+        var stats = new[] { new MobilityLesson { Handover = new HandoverObservation(TimeSpan.FromHours(1), new(1), new(3), TimeSpan.FromSeconds(7)) { Earlier = new(2) } } }
+            .Aggregate(MobilityStats.Empty, MobilityLearning.Fold);
+        var v2 = MobilityRows.ToSnapshot(stats) with { Stays = null, Version = 2 };
+        var json = JsonSerializer.Serialize(new MobilityRecord { Stats = v2 }, McJson.Options);
+        var loaded = MobilityRows.Load(JsonSerializer.Deserialize<MobilityRecord>(json, McJson.Options)!);
+        Assert.Equal(stats.ByPath.Count, loaded.ByPath.Count);
+        Assert.Equal(0, loaded.Stays.All.Total);
+        Assert.Empty(loaded.Stays.ByPath);
     }
 
     /// <summary>Every learned part of two statistics is equal (doubles to the bit: they are stored as summed).</summary>
@@ -125,6 +145,7 @@ public sealed class MobilityRowsTests
             }
         }
 
+        Assert.Equal(Stays(expected.Stays), Stays(actual.Stays));
         Assert.Equal(expected.MoveOutcomes.Observations, actual.MoveOutcomes.Observations);
         for (var c = 0; c < MoveOutcomeStats.Classes; c++)
         {
@@ -144,6 +165,13 @@ public sealed class MobilityRowsTests
 
     private static string Bins(DwellStats d) =>
         string.Join(",", d.All) + "\n" + string.Join("\n", d.ByEnb.OrderBy(p => p.Key.Rat).ThenBy(p => p.Key.Value).Select(p => $"{p.Key}: {string.Join(",", p.Value)}"));
+
+    private static string Stays(StayStats s) =>
+        Stay(s.All) + "\n" + string.Join("\n", s.ByCell.OrderBy(p => p.Key.Rat).ThenBy(p => p.Key.Value).Select(p => $"{p.Key}: {Stay(p.Value)}"))
+        + "\n" + string.Join("\n", s.ByPath.OrderBy(p => p.Key.Earlier.Rat).ThenBy(p => p.Key.Earlier.Value).ThenBy(p => p.Key.From.Rat).ThenBy(p => p.Key.From.Value)
+            .Select(p => $"{p.Key.Earlier}>{p.Key.From}: {Stay(p.Value)}"));
+
+    private static string Stay(StayHistogram h) => $"{string.Join(",", h.Counts)} {h.LongSeconds:R}";
 
     private static string Counts(ImmutableDictionary<EnbId, int> next) =>
         string.Join(" ", next.OrderBy(n => n.Key.Rat).ThenBy(n => n.Key.Value).Select(n => $"{n.Key}={n.Value}"));

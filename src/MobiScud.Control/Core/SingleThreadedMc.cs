@@ -74,6 +74,12 @@ public sealed class SingleThreadedMc
             Facts = Facts with { Mobility = Facts.Mobility with { Chain = CellChain.Observe(Facts.Mobility.Chain, Config, Facts.Mobility, current, e) } };
         }
 
+        if (LearnMobility && Config.Policy is { Kind: PolicyKind.Predictive, Plan: PredictivePlan.Smdp } && Config.Cells is not null)
+        {
+            // The semi-Markov plan is re-solved inside the fold when due (HandoverSmdp.Observe), so deciding stays pure.
+            Facts = Facts with { Mobility = Facts.Mobility with { Smdp = HandoverSmdp.Observe(Facts.Mobility.Smdp, Config, Facts.Mobility, e.At) } };
+        }
+
         var decision = MobiScudControl.Decide(Config, current, e, Facts);
         if (LearnMobility && MobilityLearning.After(Config, current, decision.State) is { } after)
         {

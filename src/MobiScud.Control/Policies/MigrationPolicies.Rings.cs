@@ -201,7 +201,8 @@ public static partial class MigrationPolicies
 
         var latency = policy.LatencyWeight * 2 / (1 - Math.Clamp(q, 0, 0.99));
         var plan2d = Mdp2dSolution(config, facts);
-        if (plan2d is null && ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
+        var smdp = SmdpPlan(config, facts);
+        if (plan2d is null && smdp is null && ringsHere <= closest && (latency == 0 || config.SwitchSiteFor(enb) == here))
         {
             // No site is nearer the user's cell than the PVM: a move now could only pay for where the user may go.
             return new PolicyVerdict(here, 0, reviewAt);
@@ -242,8 +243,11 @@ public static partial class MigrationPolicies
         if (policy.MdpBase)
         {
             // On the MDP: its value function picks the site; the forecast may only hold the move back.
-            var (chosen, mdpGain) = plan2d is { } solved
-                ? Mdp2dChoice(config, cells, facts, solved, enb, enb == s.ServingEnb ? s.PreviousEnb : s.ServingEnb, here, movable, at)
+            var came = enb == s.ServingEnb ? s.PreviousEnb : s.ServingEnb;
+            var (chosen, mdpGain) = smdp is { } semi
+                ? SmdpChoice(config, cells, facts, semi, enb, came, here, movable, at - since, at)
+                : plan2d is { } solved
+                ? Mdp2dChoice(config, cells, facts, solved, enb, came, here, movable, at)
                 : MdpChoice(config, cells, facts, enb, here, movable, at);
             if (chosen == here)
             {
@@ -469,6 +473,11 @@ public static partial class MigrationPolicies
     /// <summary>Holding back: look again ReviewAfter x 1, 2, 4, 8, 16 after <paramref name="since"/> (null once past).</summary>
     private static TimeSpan? ReviewAt(PolicyConfig policy, TimeSpan since, TimeSpan at)
     {
+        if (policy.Plan == PredictivePlan.Smdp)
+        {
+            return SmdpReviewAt(policy, since, at);
+        }
+
         for (var step = policy.ReviewAfter; step <= policy.ReviewAfter * 16; step += step)
         {
             if (since + step > at)

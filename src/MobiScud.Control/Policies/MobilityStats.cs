@@ -59,6 +59,12 @@ public sealed record MobilityStats
     /// <summary>The distribution of the dwells, per eNB and over all (predictive's timing: when a user leaves its cell).</summary>
     public DwellStats Dwells { get; init; } = DwellStats.Empty;
 
+    /// <summary>How long users stay in a cell between handovers, per way in (the semi-Markov plan's sojourns).</summary>
+    public StayStats Stays { get; init; } = StayStats.Empty;
+
+    /// <summary>The semi-Markov plan's solution (<see cref="PredictivePlan.Smdp"/>; re-solved by the host with <see cref="HandoverSmdp.Observe"/>).</summary>
+    public HandoverSmdp Smdp { get; init; } = HandoverSmdp.Empty;
+
     /// <summary>How often predictive's moves met their user, by class (folded by the host from <see cref="MoveOutcomeStats.OutcomeOf"/>).</summary>
     public MoveOutcomeStats MoveOutcomes { get; init; } = MoveOutcomeStats.Empty;
 
@@ -93,6 +99,7 @@ public sealed record MobilityStats
             Observations = stats.Observations + 1,
             TotalDwellSeconds = stats.TotalDwellSeconds + o.Dwell.TotalSeconds,
             Dwells = stats.Dwells.Observe(o.From, o.Dwell),
+            Stays = stats.Stays.Observe(o.Earlier, o.From, o.Dwell),
             Headings = o.Turn is { } turn ? stats.Headings.Observe(o.PriorTurns, turn) : stats.Headings,
             ByPath = o.Earlier is { } earlier && earlier != o.From ? AddPath(stats.ByPath, (earlier, o.From), o.To) : stats.ByPath,
         };

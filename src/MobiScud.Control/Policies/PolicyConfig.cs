@@ -33,6 +33,13 @@ public enum PredictivePlan
 
     /// <summary>As <see cref="Mdp2d"/>, the user's state also holding the cell it came from (a second-order chain, shrunk toward the first).</summary>
     Mdp2dPath,
+
+    /// <summary>
+    /// A semi-Markov decision process embedded at handovers over ((cell before, cell), site), priced with the learned
+    /// stays (<see cref="HandoverSmdp"/>); decides at handovers and at reviews every <see cref="PolicyConfig.PlanReview"/>
+    /// since the user arrived in its cell.
+    /// </summary>
+    Smdp,
 }
 
 /// <summary>
@@ -186,6 +193,25 @@ public sealed record PolicyConfig
     public TimeSpan PlanResolve { get => _planResolve; init => _planResolve = Positive(value, nameof(PlanResolve)); }
 
     private readonly TimeSpan _planResolve = TimeSpan.FromMinutes(5);
+
+    /// <summary>With <see cref="PredictivePlan.Smdp"/>: a user still in its cell is decided again this long after it arrived, and every such step.</summary>
+    public TimeSpan PlanReview { get => _planReview; init => _planReview = Positive(value, nameof(PlanReview)); }
+
+    private readonly TimeSpan _planReview = TimeSpan.FromSeconds(60);
+
+    /// <summary>With <see cref="PredictivePlan.Smdp"/>: the last review's age in the cell (reviews at PlanReview x 1, 2, ... up to it).</summary>
+    public TimeSpan PlanReviewCap { get => _planReviewCap; init => _planReviewCap = Positive(value, nameof(PlanReviewCap)); }
+
+    private readonly TimeSpan _planReviewCap = TimeSpan.FromSeconds(300);
+
+    /// <summary>With <see cref="PredictivePlan.Smdp"/>: the discount per slot (0.95 was the best offline, docs/policies.md).</summary>
+    public double PlanGamma
+    {
+        get => _planGamma;
+        init => _planGamma = value is > 0 and < 1 ? value : throw new ArgumentOutOfRangeException(nameof(PlanGamma), value, "PlanGamma must be in (0, 1)");
+    }
+
+    private readonly double _planGamma = 0.95;
 
     /// <summary>
     /// With <see cref="PredictivePlan.Mdp2d"/>: the user's next slot follows where users that came the same way went

@@ -42,11 +42,20 @@ public class PolicyParameters
     /// <summary>Predictive decides on the MDP's value function (docs/policies.md).</summary>
     public bool MdpBase { get; set; } = PolicyConfig.Default.MdpBase;
 
-    /// <summary>Predictive on the MDP: <c>mdp</c> (Wang's 1-D chain) or <c>mdp2d</c> (the learned per-cell chain) or <c>mdp2d-path</c> (its second-order state; docs/policies.md).</summary>
+    /// <summary>Predictive on the MDP: <c>mdp</c> (Wang's 1-D chain) or <c>mdp2d</c> (the learned per-cell chain) or <c>mdp2d-path</c> (its second-order state) or <c>smdp</c> (the semi-Markov plan at handovers; docs/policies.md).</summary>
     public string Plan { get; set; } = "mdp";
 
     /// <summary>Predictive with <c>plan: mdp2d</c>: <see cref="PolicyConfig.PlanResolve"/>.</summary>
     public TimeSpan PlanResolve { get; set; } = PolicyConfig.Default.PlanResolve;
+
+    /// <summary>Predictive with <c>plan: smdp</c>: <see cref="PolicyConfig.PlanReview"/>.</summary>
+    public TimeSpan PlanReview { get; set; } = PolicyConfig.Default.PlanReview;
+
+    /// <summary>Predictive with <c>plan: smdp</c>: <see cref="PolicyConfig.PlanReviewCap"/>.</summary>
+    public TimeSpan PlanReviewCap { get; set; } = PolicyConfig.Default.PlanReviewCap;
+
+    /// <summary>Predictive with <c>plan: smdp</c>: <see cref="PolicyConfig.PlanGamma"/>.</summary>
+    public double PlanGamma { get; set; } = PolicyConfig.Default.PlanGamma;
 
     /// <summary>Predictive with <c>plan: mdp2d</c>: <see cref="PolicyConfig.PlanSecondOrder"/>.</summary>
     public bool PlanSecondOrder { get; set; } = PolicyConfig.Default.PlanSecondOrder;
@@ -136,9 +145,13 @@ public class PolicyParameters
             "mdp" => PredictivePlan.Mdp,
             "mdp2d" => PredictivePlan.Mdp2d,
             "mdp2d-path" => PredictivePlan.Mdp2dPath,
-            _ => throw new ArgumentException($"unknown plan '{Plan}' (expected mdp, mdp2d or mdp2d-path)", nameof(Plan)),
+            "smdp" => PredictivePlan.Smdp,
+            _ => throw new ArgumentException($"unknown plan '{Plan}' (expected mdp, mdp2d, mdp2d-path or smdp)", nameof(Plan)),
         },
         PlanResolve = PlanResolve,
+        PlanReview = PlanReview,
+        PlanReviewCap = PlanReviewCap,
+        PlanGamma = PlanGamma,
         PlanSecondOrder = PlanSecondOrder,
         MinRingGain = MinRingGain,
         ForecastVeto = ForecastVeto,

@@ -22,10 +22,22 @@ public sealed record MobilitySnapshot(
     [property: Id(7)] HeadingRow Headings,
     [property: Id(8)] OutcomeRow Outcomes)
 {
-    /// <summary>The layout of the rows (2: every part; 1 was <see cref="MobilityRow"/>s, first order only).</summary>
+    /// <summary>The layout of the rows (3: every part; 2 had no <see cref="Stays"/>; 1 was <see cref="MobilityRow"/>s, first order only).</summary>
     [Id(9)]
-    public int Version { get; init; } = 2;
+    public int Version { get; init; } = 3;
+
+    /// <summary>The stays per way in (<see cref="MobilityStats.Stays"/>): the all-cells row first (no cells), then per cell, then per path. Null in version 2.</summary>
+    [Id(10)]
+    public StayRow[]? Stays { get; init; }
 }
+
+/// <summary>
+/// A stay histogram (<see cref="StayHistogram"/>): over all cells (both ids null), of a cell (<see cref="From"/>), or of
+/// users that came from <see cref="Earlier"/> into <see cref="From"/>.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+public sealed record StayRow([property: Id(0)] EnbId? Earlier, [property: Id(1)] EnbId? From, [property: Id(2)] int[] Counts, [property: Id(3)] double LongSeconds);
 
 /// <summary>Departures and summed dwell of an eNB in an hour of the day (0..23), or over all hours (<see cref="MobilityRows.AllHours"/>).</summary>
 [GenerateSerializer]
@@ -102,7 +114,35 @@ public static class MobilityRows
             [.. stats.Dwells.All],
             [.. dwells.OrderBy(r => Key(r.Enb))],
             new HeadingRow(stats.Headings.Observations, seen, held, right, cos),
-            new OutcomeRow([.. outcomes.Select(stats.MoveOutcomes.Seen)], [.. outcomes.Select(stats.MoveOutcomes.Met)]));
+            new OutcomeRow([.. outcomes.Select(stats.MoveOutcomes.Seen)], [.. outcomes.Select(stats.MoveOutcomes.Met)]))
+        {
+            Stays =
+            [
+                new StayRow(null, null, [.. stats.Stays.All.Counts], stats.Stays.All.LongSeconds),
+                .. stats.Stays.ByCell.Select(c => new StayRow(null, c.Key, [.. c.Value.Counts], c.Value.LongSeconds)).OrderBy(r => Key(r.From!.Value)),
+                .. stats.Stays.ByPath.Select(p => new StayRow(p.Key.Earlier, p.Key.From, [.. p.Value.Counts], p.Value.LongSeconds))
+                    .OrderBy(r => Key(r.Earlier!.Value)).ThenBy(r => Key(r.From!.Value)),
+            ],
+        };
+    }
+
+    private static StayStats Stays(StayRow[]? rows)
+    {
+        if (rows is null)
+        {
+            // Version 2 never stored them: unknown, not invented.
+            return StayStats.Empty;
+        }
+
+        StayHistogram Histogram(StayRow r) => r.Counts.Length == StayHistogram.ShortBins + 1
+            ? new StayHistogram { Counts = [.. r.Counts], LongSeconds = r.LongSeconds }
+            : throw new InvalidDataException($"a stay histogram needs {StayHistogram.ShortBins + 1} bins, the stored one has {r.Counts.Length}");
+        return new StayStats
+        {
+            All = rows.Where(r => r.From is null).Select(Histogram).SingleOrDefault() ?? StayHistogram.Empty,
+            ByCell = rows.Where(r => r is { Earlier: null, From: not null }).ToImmutableDictionary(r => r.From!.Value, Histogram),
+            ByPath = rows.Where(r => r is { Earlier: not null, From: not null }).ToImmutableDictionary(r => (r.Earlier!.Value, r.From!.Value), Histogram),
+        };
     }
 
     public static MobilityStats ToStats(MobilitySnapshot snapshot)
@@ -124,6 +164,7 @@ public static class MobilityRows
             },
             Headings = HeadingStats.FromCounts(snapshot.Headings.Seen, snapshot.Headings.Held, snapshot.Headings.Right, snapshot.Headings.CosSum, snapshot.Headings.Observations),
             MoveOutcomes = MoveOutcomeStats.FromCounts(snapshot.Outcomes.Seen, snapshot.Outcomes.Met),
+            Stays = Stays(snapshot.Stays),
         };
     }
 
@@ -153,7 +194,7 @@ public static class MobilityRows
         return stats;
     }
 
-    /// <summary>A stored record's statistics: its snapshot (version 2), else its first-order rows (version 1).</summary>
+    /// <summary>A stored record's statistics: its snapshot (version 2 or 3), else its first-order rows (version 1).</summary>
     public static MobilityStats Load(MobilityRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -24,24 +24,31 @@ public sealed class ConvergenceTests
 
     private static readonly UeId[] _others = [new("other-1"), new("other-2"), new("other-3"), new("other-4")];
 
-    /// <summary>Lanes: core-anchored, static edge, and MobiScud under each policy.</summary>
-    private static readonly (Strategy Strategy, PolicyKind Policy)[] _lanes =
+    /// <summary>Lanes: core-anchored, static edge, and MobiScud under each policy, and predictive on the semi-Markov plan (with cell positions).</summary>
+    private static readonly (Strategy Strategy, PolicyKind Policy, bool Smdp)[] _lanes =
     [
-        (Strategy.CoreAnchored, PolicyKind.Always),
-        (Strategy.StaticEdge, PolicyKind.Always),
-        .. Enum.GetValues<PolicyKind>().Select(p => (Strategy.MobiScud, p)),
+        (Strategy.CoreAnchored, PolicyKind.Always, false),
+        (Strategy.StaticEdge, PolicyKind.Always, false),
+        .. Enum.GetValues<PolicyKind>().Select(p => (Strategy.MobiScud, p, false)),
+        (Strategy.MobiScud, PolicyKind.Predictive, true),
     ];
+
+    // The fixture's cells on a line, each site at its first cell, so that the semi-Markov plan has rings to price.
+    private static readonly CellGeometry _cells = new(
+        new Dictionary<EnbId, (double X, double Y)> { [EnbA1] = (0, 0), [EnbA2] = (1, 0), [EnbB1] = (2, 0), [EnbC1] = (3, 0), [Unserved] = (4, 0) },
+        new Dictionary<SiteId, EnbId> { [A] = EnbA1, [B] = EnbB1, [C] = EnbC1 },
+        1);
 
     /// <summary>Seeds per lane: 30 in CI; MOBISCUD_CONVERGENCE_SEEDS for a longer run.</summary>
     private static int SeedsPerLane => int.TryParse(Environment.GetEnvironmentVariable("MOBISCUD_CONVERGENCE_SEEDS"), out var n) && n > 0 ? n : 30;
 
-    public static TheoryData<int, Strategy, PolicyKind> Seeds()
+    public static TheoryData<int, Strategy, PolicyKind, bool> Seeds()
     {
-        var data = new TheoryData<int, Strategy, PolicyKind>();
+        var data = new TheoryData<int, Strategy, PolicyKind, bool>();
         for (var seed = 0; seed < SeedsPerLane * _lanes.Length; seed++)
         {
-            var (strategy, policy) = _lanes[seed % _lanes.Length];
-            data.Add(seed, strategy, policy);
+            var (strategy, policy, smdp) = _lanes[seed % _lanes.Length];
+            data.Add(seed, strategy, policy, smdp);
         }
 
         return data;
@@ -49,7 +56,7 @@ public sealed class ConvergenceTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Any_interleaving_converges_with_exactly_one_pvm(int seed, Strategy strategy, PolicyKind policy)
+    public void Any_interleaving_converges_with_exactly_one_pvm(int seed, Strategy strategy, PolicyKind policy, bool smdp)
     {
         var capacities = new Dictionary<SiteId, int> { [A] = 2, [B] = 2, [C] = 2 };
         var config = new McConfig(Sites, Core, strategy, idleSuspendAfter: TimeSpan.FromSeconds(3),
@@ -67,8 +74,13 @@ public sealed class ConvergenceTests
                 Slot = TimeSpan.FromSeconds(5),
                 MinDepartures = 2,
                 Cost = new WangCostModel(migrationScale: 0.1 + (seed % 3 * 0.4)),
+                Plan = smdp ? PredictivePlan.Smdp : PredictivePlan.Mdp,
+                PlanReview = TimeSpan.FromSeconds(2),
+                PlanReviewCap = TimeSpan.FromSeconds(10),
+                PlanResolve = TimeSpan.FromSeconds(2),
             },
             Sites = Line(capacities),
+            Cells = smdp ? _cells : null,
         };
         var scheduler = new SchedulerConfig { Graph = config.Sites, MaxConcurrentPerLink = 1 };
         var world = new World(config, scheduler, new Random(seed));
@@ -79,6 +91,7 @@ public sealed class ConvergenceTests
 
         world.SettleConnected();
         world.CheckConverged();
+        Assert.Equal(smdp, world.Planned);
     }
 
     private sealed class World(McConfig config, SchedulerConfig schedulerConfig, Random random)
@@ -277,6 +290,9 @@ public sealed class ConvergenceTests
             Feed(outcome with { At = _now });
         }
 
+        /// <summary>Whether the semi-Markov plan was solved (its lane decides on it).</summary>
+        public bool Planned => _mobility.Smdp.Solution is not null;
+
         private PolicyFacts Facts => new() { Mobility = _mobility, SiteOccupancy = _scheduler.Occupancy };
 
         /// <summary>Another UE's PVM appears or goes, or one of its migrations starts or ends: load on places and links.</summary>
@@ -367,9 +383,15 @@ public sealed class ConvergenceTests
 
         private void Feed(UeEvent e)
         {
-            if (MobilityStats.ObservationOf(_state, e) is { } seen)
+            if (MobilityStats.ObservationOf(_state, e, config.Cells) is { } seen)
             {
                 _mobility = MobilityStats.Observe(_mobility, seen);
+            }
+
+            if (config.Policy.Plan == PredictivePlan.Smdp)
+            {
+                // As the hosts fold it: re-solved when due, before the decision.
+                _mobility = _mobility with { Smdp = HandoverSmdp.Observe(_mobility.Smdp, config, _mobility, e.At) };
             }
 
             var decision = MobiScudControl.Decide(config, _state, e, Facts);
