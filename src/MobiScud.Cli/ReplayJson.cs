@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -198,10 +199,16 @@ internal static class ReplayJson
         w.WritePropertyName(_event);
         WriteTyped(w, e.Event, serializerOnly);
         w.WriteStartArray(_commands);
-        // As a span when the list is an array, a List or an ImmutableArray (the MC's are arrays): no interface call per
-        // command, and no boxed enumerator, which a foreach over the interface would take.
+        // As a span when the list is an array or a List (the MC's are): no interface call per command, and no boxed
+        // enumerator, which a foreach over the interface would take.
         var commands = e.Commands;
-        if (Items.TryAsSpan(commands, out var span))
+        var span = commands switch
+        {
+            ControlCommand[] array => array,
+            List<ControlCommand> list => CollectionsMarshal.AsSpan(list),
+            _ => default,
+        };
+        if (span.Length == commands.Count)
         {
             foreach (var command in span)
             {
