@@ -204,9 +204,21 @@ public sealed class ReplayJsonFastTests
     [Fact]
     public void Seconds_are_written_as_the_double_writes_them()
     {
-        var name = JsonEncodedText.Encode("at");
-        string Fast(long ticks) => Render(w => Object(w, () => ReplayJsonFast.Seconds(w, name, TimeSpan.FromTicks(ticks))));
-        string Double(long ticks) => Render(w => Object(w, () => w.WriteNumber(name, TimeSpan.FromTicks(ticks).TotalSeconds)));
+        var name = new JsonName("at");
+        string Fast(long ticks) => Render(w => Object(w, () => ReplayJsonFast.For<Utf8Out>.Seconds(new Utf8Out(w), name, TimeSpan.FromTicks(ticks))));
+        string Double(long ticks) => Render(w => Object(w, () => w.WriteNumber(name.Text, TimeSpan.FromTicks(ticks).TotalSeconds)));
+
+        // `replay --json`'s own writer formats the decimal itself.
+        string Own(long ticks)
+        {
+            var buffer = new MemoryStream();
+            var w = new IndentedJsonWriter(buffer);
+            w.WriteStartObject();
+            ReplayJsonFast.For<IndentedOut>.Seconds(new IndentedOut(w), name, TimeSpan.FromTicks(ticks));
+            w.WriteEndObject();
+            w.Flush();
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
 
         // Around the edges of the decimal range and of the exponent forms, and whole seconds (scale down to 0).
         long[] edges = [0, 1, 9, 10, 999, 1_000, 1_001, 9_999, 10_000, 10_000_000, 100_000_000, 1_000_000_000_000,
@@ -215,9 +227,11 @@ public sealed class ReplayJsonFastTests
         foreach (var t in edges)
         {
             Assert.Equal(Double(t), Fast(t));
+            Assert.Equal(Double(t), Own(t));
             if (t != long.MinValue)
             {
                 Assert.Equal(Double(-t), Fast(-t));
+                Assert.Equal(Double(-t), Own(-t));
             }
         }
 
@@ -229,7 +243,7 @@ public sealed class ReplayJsonFastTests
             from negative in Gen.Elements(false, true)
             let magnitude = (long)(Math.Pow(10, digits) * (fraction / (double)int.MaxValue)) / (long)Math.Pow(10, zeros) * (long)Math.Pow(10, zeros)
             select negative ? -magnitude : magnitude;
-        Prop.ForAll(ticks.ToArbitrary(), t => Fast(t) == Double(t)).Check(Config.QuickThrowOnFailure.WithMaxTest(20_000));
+        Prop.ForAll(ticks.ToArbitrary(), t => Fast(t) == Double(t) && Own(t) == Double(t)).Check(Config.QuickThrowOnFailure.WithMaxTest(20_000));
     }
 
     private static void Object(Utf8JsonWriter w, Action body)
