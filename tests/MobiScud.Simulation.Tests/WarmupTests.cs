@@ -146,6 +146,15 @@ public sealed class WarmupTests
     }
 
     [Fact]
+    public void TheSanFranciscoBenchmarkIsScoredAfterHalfAnHourLearned()
+    {
+        var s = ScenarioLoader.LoadFile(Path.Combine(TestData.RepoRoot, "examples", "san-francisco-policies.yaml"));
+        Assert.Equal(TimeSpan.FromMinutes(30), s.Warmup);
+        Assert.True(s.Warmup <= s.Mobility.TraceStart);
+        ScenarioValidator.Validate(s);
+    }
+
+    [Fact]
     public void ANegativeWarmupIsAnErrorNamingTheKey()
     {
         var ex = Assert.Throws<ScenarioException>(() => new Simulator(Synthetic(TimeSpan.FromSeconds(-1), TimeSpan.FromMinutes(1))));
