@@ -117,7 +117,7 @@ internal static class SimulationRunner
             AnsiConsole.Profile.Width = 180;
         }
 
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(scenario.Name)}[/]: {simulator.UeIds.Length} UEs, {simulator.Topology.Enbs.Count} eNBs, {simulator.Topology.Sites.Count} edge sites + core, {scenario.Duration.TotalMinutes:0.#} simulated minutes{(scenario.Warmup > TimeSpan.Zero ? $" scored after {scenario.Warmup.TotalMinutes:0.#} min of warm-up" : string.Empty)}, {simulator.Topology.Transport.Kind.ToString().ToLowerInvariant()} backhaul, lanes {string.Join(", ", simulator.LaneSpecs.Select(l => l.Name))}");
         SimulationResult? result = null;
         var cost = SimulationCost.Start();
         AnsiConsole.Progress()

@@ -12,10 +12,12 @@ internal static class Demand
     {
         const int Samples = 120;
         var weights = new double[topology.Enbs.Count];
-        var end = scenario.Duration.TotalSeconds;
+        // Over the scored window only: a warm-up does not move the sites, so it scores the same network as a cold run.
+        var scoredFrom = scenario.Warmup.TotalSeconds;
+        var length = scenario.Duration.TotalSeconds;
         for (var k = 0; k < Samples; k++)
         {
-            var t = end * (k + 0.5) / Samples;
+            var t = scoredFrom + (length * (k + 0.5) / Samples);
             for (var ue = 0; ue < model.UeCount; ue++)
             {
                 var (from, to) = model.Presence(ue);

@@ -27,6 +27,9 @@ internal struct SimPvm
     public int MigrationTo;
     public TimeSpan MigrationStart;
 
+    /// <summary>When the migration that put the PVM here started (Origin Migrated): whether its never-met is scored.</summary>
+    public TimeSpan PlacedByStart;
+
     /// <summary>A migration the scheduler holds in its queue (not on the wire yet).</summary>
     public bool Queued;
     public MigrationId QueuedId;
@@ -173,7 +176,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
                 if (pvm.Migration is { } running && pvm.MigrationId == cm.Migration && _migrations.Cancel(now, running))
                 {
                     pvm.Migration = null;
-                    Stats.MigrationCancelled(running.BytesSent);
+                    _lane.StatsOf(pvm.MigrationStart).MigrationCancelled(running.BytesSent);
                     _sim.ScheduleLane(now, _lane.Index, ue, 0, new MigrationFailed(now, cm.Migration, "cancelled"));
                     ToScheduler(new MigrationEnded(now, cm.Migration, false));
                 }
@@ -238,13 +241,14 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         {
             if (p.Migration is { } m)
             {
-                Stats.MigrationsInFlight++;
-                Stats.BytesInFlight += m.BytesSent;
+                var stats = _lane.StatsOf(p.MigrationStart);
+                stats.MigrationsInFlight++;
+                stats.BytesInFlight += m.BytesSent;
             }
 
             if (p.State != SimPvmState.None && p.Origin == PvmOrigin.Migrated && !p.MetUser)
             {
-                Stats.MovesUnmetAtEnd++;
+                _lane.StatsOf(p.PlacedByStart).MovesUnmetAtEnd++;
             }
         }
     }
@@ -254,8 +258,9 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
     {
         if (pvm.State != SimPvmState.None && pvm.Origin == PvmOrigin.Migrated && !pvm.MetUser)
         {
-            Stats.MovesNeverMet++;
-            Stats.NeverMetByTarget[(int)pvm.Target]++;
+            var stats = _lane.StatsOf(pvm.PlacedByStart);
+            stats.MovesNeverMet++;
+            stats.NeverMetByTarget[(int)pvm.Target]++;
         }
     }
 
@@ -438,7 +443,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         {
             _migrations.Cancel(now, m);
             pvm.Migration = null;
-            Stats.MigrationCancelled(m.BytesSent);
+            _lane.StatsOf(pvm.MigrationStart).MigrationCancelled(m.BytesSent);
             ToScheduler(new MigrationEnded(now, pvm.MigrationId, false));
         }
 
@@ -457,7 +462,7 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         if (pvm.Migration == m && m.Phase == PreCopyPhase.PreCopy && _migrations.Cancel(Now, m))
         {
             pvm.Migration = null;
-            Stats.MigrationFailed(m.BytesSent);
+            _lane.StatsOf(pvm.MigrationStart).MigrationFailed(m.BytesSent);
             ToScheduler(new MigrationEnded(Now, pvm.MigrationId, false));
             _outcomes.Writer.TryWrite(new MigrationFailed(Now, pvm.MigrationId, "injected failure: connection to the destination lost"));
         }
@@ -479,14 +484,21 @@ internal sealed class SimPvmBackend : IPvmBackend, IPreCopyHost
         }
 
         LeavePlacement(in pvm);
-        Stats.CompletedByTarget[(int)pvm.Target]++;
+
+        // Counted by its start time: a migration started in the warm-up is not scored when it completes after it.
+        var stats = _lane.StatsOf(pvm.MigrationStart);
+        stats.CompletedByTarget[(int)pvm.Target]++;
         pvm.Site = pvm.MigrationTo;
         pvm.Migration = null;
         pvm.Origin = PvmOrigin.Migrated;
+        pvm.PlacedByStart = pvm.MigrationStart;
         pvm.MetUser = false;
         var r = done.Result;
-        Stats.MigrationCompleted(r, pvm.MigrationStart, _preCopy.MemoryBytes);
-        _sim.Tracker.MigrationWindow(_lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
+        stats.MigrationCompleted(r, pvm.MigrationStart, _preCopy.MemoryBytes);
+        if (pvm.MigrationStart >= _sim.MeasuredFrom)
+        {
+            _sim.Tracker.MigrationWindow(_lane.Index, ue, pvm.MigrationStart, r.CompletesAt - r.Downtime, r.CompletesAt);
+        }
         ToScheduler(new MigrationEnded(Now, pvm.MigrationId, true));
         _outcomes.Writer.TryWrite(new MigrationCompleted(Now, pvm.MigrationId, new MigrationStats(r.TotalTime, r.Downtime, r.BytesSent, r.Rounds)));
     }

@@ -40,11 +40,11 @@ internal sealed class SimTimers(StrategyLane lane, Simulator sim) : ITimerSchedu
 }
 
 /// <summary>The MC's notifications in a simulation: nobody subscribes, so a lane counts them by kind.</summary>
-internal sealed class SimNotifications(LaneStats stats) : INotificationPublisher
+internal sealed class SimNotifications(StrategyLane lane) : INotificationPublisher
 {
     public Task PublishAsync(UeState? before, UeState? after, Notify notification)
     {
-        stats.Notifications[(int)notification.Kind]++;
+        lane.Stats.Notifications[(int)notification.Kind]++;
         return Task.CompletedTask;
     }
 }

@@ -88,7 +88,7 @@ public sealed partial class Simulator
         into.Attached = _attachedCount;
         if (tick == LaneTick.Sample)
         {
-            Ran.SampleTimes.Add((float)Now.TotalSeconds);
+            Ran.SampleTimes.Add((float)(Now - MeasuredFrom).TotalSeconds);
         }
 
         return into;
@@ -152,7 +152,10 @@ public sealed partial class Simulator
                 stats.Lost[(int)cause]++;
             }
 
-            Tracker.Probe(l, ue, now, rtt);
+            if (now >= MeasuredFrom)
+            {
+                Tracker.Probe(l, ue, now, rtt);
+            }
         }
     }
 }

@@ -93,7 +93,7 @@ public sealed partial class Simulator
         LaneSpecs = LanesOf(scenario);
         _lanes = LaneSpecs.Select((spec, i) => new StrategyLane(this, i, spec, scenario, Topology, ues)).ToArray();
         _byWork = [.. _lanes];
-        Tracker = new UeProbeSeries(Math.Min(ues, 64), _lanes.Length);
+        Tracker = new UeProbeSeries(Math.Min(ues, 64), _lanes.Length, MeasuredFrom);
         Ran = new RanStats();
     }
 
@@ -165,6 +165,15 @@ public sealed partial class Simulator
 
     public TimeSpan Now => _queue.Now;
 
+    /// <summary>
+    /// Where the scored window starts (the end of the warm-up): every figure counts what happens from here on, a
+    /// migration by its start time. Before it the lanes run and learn as usual, unscored.
+    /// </summary>
+    public TimeSpan MeasuredFrom => Scenario.Warmup;
+
+    /// <summary>The end of the run: the warm-up, then the scored duration.</summary>
+    public TimeSpan End => Scenario.Warmup + Scenario.Duration;
+
     public UeProbeSeries Tracker { get; }
 
     internal IReadOnlyList<StrategyLane> Lanes => _lanes;
@@ -172,7 +181,7 @@ public sealed partial class Simulator
     /// <summary>Per lane, what delivering events to its MC allocated (profiling).</summary>
     public IEnumerable<(string Name, LaneAllocations Allocated)> LaneAllocations => _lanes.Select(l => (l.Spec.Name, l.Allocated));
 
-    public RanStats Ran { get; }
+    public RanStats Ran { get; private set; }
 
     /// <summary>Wall time per phase of the run (profiling; not part of the results).</summary>
     public SimPhaseTimes Phases { get; } = new();
@@ -189,7 +198,8 @@ public sealed partial class Simulator
     public SimulationResult Run(IProgress<double>? progress = null, CancellationToken cancel = default)
     {
         var wall = TimeProvider.System.GetTimestamp();
-        var end = Scenario.Duration;
+        var end = End;
+        var measuring = MeasuredFrom == TimeSpan.Zero;
         for (var ue = 0; ue < _ran.Length; ue++)
         {
             var (from, to) = _mobility.Presence(ue);
@@ -217,6 +227,13 @@ public sealed partial class Simulator
         _pipeline = pipeline;
         while (_queue.TryNext(end, out var e))
         {
+            if (!measuring && _queue.Now >= MeasuredFrom)
+            {
+                // The scored window starts: what the RAN did in the warm-up is not reported.
+                Ran = new RanStats();
+                measuring = true;
+            }
+
             Observer?.Pace(_queue.Now);
             Dispatch(e);
             if (_queue.Now >= nextProgress)
@@ -230,14 +247,14 @@ public sealed partial class Simulator
         if (pipeline is not null)
         {
             var last = pipeline.Snapshot();
-            pipeline.Hand(LaneTick.Finish, Scenario.Duration, last);
+            pipeline.Hand(LaneTick.Finish, end, last);
             Phases.Time(SimPhase.Lanes, pipeline, static p => p.Join());
         }
         else
         {
             Phases.Time(SimPhase.Lanes, this, static s => s.ForEachLane(l =>
             {
-                l.RunUntil(s.Scenario.Duration);
+                l.RunUntil(s.End);
                 l.Finish();
                 l.CheckAll();
             }));
@@ -540,7 +557,11 @@ public sealed partial class Simulator
             Ran.InterSite++;
         }
 
-        Tracker.Handover(ue, Now, (r.TargetKind == HandoverKind.X2 ? "X2" : "S1") + (interSite ? " inter-site" : string.Empty));
+        if (Now >= MeasuredFrom)
+        {
+            Tracker.Handover(ue, Now, (r.TargetKind == HandoverKind.X2 ? "X2" : "S1") + (interSite ? " inter-site" : string.Empty));
+        }
+
         UeEvent done = r.TargetKind == HandoverKind.X2
             ? new PathSwitched(Now, UeIds[ue], Topology.Enbs[target].Id, [downlink])
             : new HandoverCompleted(Now, UeIds[ue], Topology.Enbs[target].Id, [downlink]);

@@ -46,6 +46,9 @@ internal sealed class StrategyLane
     private readonly double[] _lastLinkBytes;
     private readonly int[] _slotSite;
     private TimeSpan _lastLinkSample;
+    private readonly Func<LaneStats> _newStats;
+    private readonly LaneStats _warmupStats;
+    private bool _measuring;
     private int _maxUsers;
 
     // The UE whose commands are being carried out: backends resolve a command's UeId to its index through it first
@@ -107,14 +110,17 @@ internal sealed class StrategyLane
             p.Switchover);
         preCopy.Validate();
         _siteAddress = Enumerable.Range(0, _coreIndex + 1).Select(i => new IPAddress(new byte[] { 192, 168, (byte)(i / 256), (byte)(i % 256) })).ToArray();
-        Stats = new LaneStats(spec.Kind, _coreIndex + 1, spec.Name, spec.Policy is { } pk ? PolicyConfig.NameOf(pk) : null, topology.Transport.Links.Count);
+        _newStats = () => new LaneStats(spec.Kind, _coreIndex + 1, spec.Name, spec.Policy is { } pk ? PolicyConfig.NameOf(pk) : null, topology.Transport.Links.Count);
+        Stats = _newStats();
+        _warmupStats = Stats;
+        _measuring = sim.MeasuredFrom == TimeSpan.Zero;
 
         // The host layer's one dispatcher over this lane's backends, as replay, the testbed and serve have theirs.
         _hypervisor = new SimPvmBackend(this, sim, ues, preCopy, schedulerConfig, new SimRandom(scenario.Seed, 0x1A4E0000UL + (ulong)lane));
         _pvms = _hypervisor.Table;
         _switches = new SimSteeringBackend(this, ues);
         _timers = new SimTimers(this, sim);
-        _dispatcher = new CommandDispatcher(_hypervisor, _switches, _timers, () => Now, new SimNotifications(Stats));
+        _dispatcher = new CommandDispatcher(_hypervisor, _switches, _timers, () => Now, new SimNotifications(this));
         _outcomeSources = [.. _dispatcher.OutcomeSources];
     }
 
@@ -137,7 +143,22 @@ internal sealed class StrategyLane
     /// <summary>Bytes this lane allocated deciding (the MC) and carrying out (dispatcher, backends, migration model), per event delivered (profiling).</summary>
     public LaneAllocations Allocated { get; } = new();
 
-    public LaneStats Stats { get; }
+    /// <summary>What the lane measured: in the warm-up a set that is not reported, from <see cref="Simulator.MeasuredFrom"/> on the scored one.</summary>
+    public LaneStats Stats { get; private set; }
+
+    /// <summary>
+    /// Where the figures of a migration started at <paramref name="started"/> go, whenever it ends: one started in the
+    /// warm-up (its completion, cancellation, failure, bytes, or a later move-never-met) is not scored.
+    /// </summary>
+    internal LaneStats StatsOf(TimeSpan started) => started >= _sim.MeasuredFrom ? Stats : _warmupStats;
+
+    /// <summary>The scored window starts: from now on the lane counts into a fresh set of figures.</summary>
+    private void StartMeasuring()
+    {
+        _measuring = true;
+        Stats = _newStats();
+        Stats.KeepViolationsOf(_warmupStats);
+    }
 
     private NetworkTopology Topology => _sim.Topology;
 
@@ -185,6 +206,12 @@ internal sealed class StrategyLane
         while (true)
         {
             var inboxTicks = i < inbox.Count ? inbox[i].At.Ticks : long.MaxValue;
+            if (!_measuring && Math.Min(_queue.TryPeekTicks(out var next) ? next : long.MaxValue, inboxTicks) >= _sim.MeasuredFrom.Ticks && until >= _sim.MeasuredFrom)
+            {
+                // The next event is in the scored window (or none is left before the tick at or after its start).
+                StartMeasuring();
+            }
+
             if (_queue.TryPeekTicks(out var ticks) && ticks < inboxTicks && ticks <= until.Ticks)
             {
                 _queue.TryNext(until, out var e);
@@ -578,7 +605,11 @@ internal sealed class StrategyLane
         }
 
         _maxUsers = Math.Max(_maxUsers, slot.Users);
-        Stats.Slots.Add(slot);
+        if (Now - Scenario.Report.CostSlot >= _sim.MeasuredFrom)
+        {
+            // A slot is scored when it lies in the scored window; the policies' load ratio learns from every slot.
+            Stats.Slots.Add(slot);
+        }
     }
 
     /// <summary>Rings from an eNB to the nearest site a PVM may live at (edge sites and the core DC), computed once.</summary>

@@ -28,7 +28,7 @@ public static class HtmlReport
             .Append("</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}")
             .Append("td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd;margin:8px 0}</style></head><body>");
         sb.Append("<h1>MobiScud simulation: ").Append(WebUtility.HtmlEncode(r.Scenario)).Append("</h1>");
-        sb.Append(inv, $"<p>{r.Ues} UEs, {r.Enbs} eNBs, {r.Sites} edge sites + core, {r.DurationSeconds / 60:0.#} simulated minutes, seed {r.Seed}. ")
+        sb.Append(inv, $"<p>{r.Ues} UEs, {r.Enbs} eNBs, {r.Sites} edge sites + core, {r.DurationSeconds / 60:0.#} simulated minutes{(r.WarmupSeconds > 0 ? string.Create(inv, $" scored after {r.WarmupSeconds / 60:0.#} min of warm-up") : string.Empty)}, seed {r.Seed}. ")
             .Append(inv, $"Handovers: {r.Ran.HandoversX2} X2, {r.Ran.HandoversS1} S1 ({r.Ran.InterSiteHandovers} between sites), {r.Ran.HandoversCancelled} cancelled; ")
             .Append(inv, $"{r.Ran.HandoversPerUeHour:0.0} per connected UE-hour. Wall time {r.WallSeconds:0.00} s, {r.EventsProcessed:N0} events.</p>");
         sb.Append("<table><tr><th>strategy</th><th>RTT p50 ms</th><th>p95</th><th>p99</th><th>probes</th><th>lost</th><th>migrations</th><th>migration p50 s</th><th>p95 s</th><th>downtime p50 ms</th><th>p95 ms</th><th>GB moved</th><th>invariant violations</th></tr>");

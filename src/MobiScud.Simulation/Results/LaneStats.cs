@@ -238,6 +238,13 @@ public sealed class LaneStats
         }
     }
 
+    /// <summary>Carries the warm-up's invariant violations into the scored figures: a broken invariant is never left out.</summary>
+    internal void KeepViolationsOf(LaneStats warmup)
+    {
+        InvariantViolations += warmup.InvariantViolations;
+        ViolationMessages.InsertRange(0, warmup.ViolationMessages.Take(MaxViolationMessages - ViolationMessages.Count));
+    }
+
     internal void MigrationCompleted(PreCopyResult r, TimeSpan started, long memoryBytes)
     {
         MigrationsCompletedCount++;

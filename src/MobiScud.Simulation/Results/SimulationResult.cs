@@ -159,6 +159,9 @@ public sealed record SimulationResult(
         Converters = { new JsonStringEnumConverter() },
     };
 
+    /// <summary>Simulated before the scored <see cref="DurationSeconds"/> and not reported (scenario key warmup).</summary>
+    public double WarmupSeconds { get; init; }
+
     public StrategyResult this[StrategyKind kind] => Strategies.Single(s => s.Strategy == Name(kind));
 
     /// <summary>A lane by name (a strategy, or mobiscud/policy).</summary>
@@ -232,7 +235,10 @@ public sealed record SimulationResult(
             siteNames,
             Track(sim, lanes),
             wall.TotalSeconds,
-            events);
+            events)
+        {
+            WarmupSeconds = sim.Scenario.Warmup.TotalSeconds,
+        };
     }
 
     private static string ReportName(Topology.BackhaulKind kind) => kind.ToString().ToLowerInvariant();

@@ -5,8 +5,12 @@ public sealed class UeProbeSeries
 {
     private readonly int _lanes;
 
-    public UeProbeSeries(int candidates, int lanes)
+    // Times are kept from the start of the scored window (the end of any warm-up), as every reported time is.
+    private readonly TimeSpan _origin;
+
+    public UeProbeSeries(int candidates, int lanes, TimeSpan origin = default)
     {
+        _origin = origin;
         Candidates = candidates;
         _lanes = lanes;
         Series = Enumerable.Range(0, candidates * lanes).Select(_ => new List<(float T, float RttMs)>()).ToArray();
@@ -26,7 +30,7 @@ public sealed class UeProbeSeries
     {
         if (ue < Candidates)
         {
-            Series[(ue * _lanes) + lane].Add(((float)at.TotalSeconds, (float)(rttSeconds * 1000)));
+            Series[(ue * _lanes) + lane].Add(((float)(at - _origin).TotalSeconds, (float)(rttSeconds * 1000)));
         }
     }
 
@@ -34,7 +38,7 @@ public sealed class UeProbeSeries
     {
         if (ue < Candidates)
         {
-            Windows[(ue * _lanes) + lane].Add(((float)start.TotalSeconds, (float)pause.TotalSeconds, (float)end.TotalSeconds));
+            Windows[(ue * _lanes) + lane].Add(((float)(start - _origin).TotalSeconds, (float)(pause - _origin).TotalSeconds, (float)(end - _origin).TotalSeconds));
         }
     }
 
@@ -42,7 +46,7 @@ public sealed class UeProbeSeries
     {
         if (ue < Candidates)
         {
-            Handovers[ue].Add(((float)at.TotalSeconds, kind));
+            Handovers[ue].Add(((float)(at - _origin).TotalSeconds, kind));
         }
     }
 

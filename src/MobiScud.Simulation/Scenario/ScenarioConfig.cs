@@ -49,6 +49,12 @@ public sealed class ScenarioConfig
 
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Simulated before <see cref="Duration"/> and not scored: every lane runs and learns through it, the figures
+    /// cover only the <see cref="Duration"/> after it. With a trace, the replay starts this much before traceStart.
+    /// </summary>
+    public TimeSpan Warmup { get; set; }
+
     public List<StrategyKind> Strategies { get; set; } = [StrategyKind.CoreAnchored, StrategyKind.StaticEdge, StrategyKind.MobiScud];
 
     /// <summary>Migration policies: each runs as its own lane of the mobiscud strategy (empty: one lane, control.policy.kind).</summary>
@@ -191,7 +197,7 @@ public sealed class MobilityConfig
     /// <summary>CSV trace (time,ue,x,y) or the Cabspotting file.</summary>
     public string? TracePath { get; set; }
 
-    /// <summary>Offset into the trace where the simulation starts.</summary>
+    /// <summary>Offset into the trace where the scored window starts (the replay starts a warm-up earlier).</summary>
     public TimeSpan TraceStart { get; set; }
 }
 

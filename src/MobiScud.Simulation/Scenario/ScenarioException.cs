@@ -21,6 +21,11 @@ internal static class ScenarioValidator
     public static void Validate(ScenarioConfig s)
     {
         Require(s.Duration > TimeSpan.Zero, "duration", "must be positive");
+        Require(s.Warmup >= TimeSpan.Zero, "warmup", "must be >= 0");
+        Require(
+            s.Mobility.Model is not (MobilityKind.Trace or MobilityKind.Cabspotting) || s.Warmup <= s.Mobility.TraceStart,
+            "warmup",
+            $"is longer than mobility.traceStart ({s.Warmup.TotalSeconds:0.###} s > {s.Mobility.TraceStart.TotalSeconds:0.###} s): the replay would start before the trace does");
         Require(s.Strategies.Count > 0, "strategies", "needs at least one strategy");
         Require(s.Strategies.Distinct().Count() == s.Strategies.Count, "strategies", "lists a strategy twice");
         Require(s.Ues >= 1, "ues", "must be at least 1");

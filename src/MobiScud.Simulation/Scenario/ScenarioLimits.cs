@@ -61,6 +61,7 @@ internal static class ScenarioLimits
         Limit(s.Topology.CellsCsv is not null || s.Topology.Enbs <= MaxEnbs, "topology.enbs", $"is {s.Topology.Enbs:N0}; at most {MaxEnbs:N0}");
         Limit(s.Topology.Sites <= MaxSites, "topology.sites", $"is {s.Topology.Sites:N0}; at most {MaxSites:N0}");
         Limit(s.Duration <= MaxDuration, "duration", $"is {Describe(s.Duration)}; at most {MaxDuration.TotalDays:0} days of simulated time");
+        Limit(s.Warmup <= MaxDuration - s.Duration, "warmup", $"is {Describe(s.Warmup)}; warmup + duration at most {MaxDuration.TotalDays:0} days of simulated time");
         var strategies = Math.Max(1, s.Strategies.Count);
         var enbs = s.Topology.CellsCsv is null ? s.Topology.Enbs : 0;
         var needed = (long)s.Ues * strategies * BytesPerUePerStrategy + (long)enbs * BytesPerEnb;
