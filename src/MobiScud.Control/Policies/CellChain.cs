@@ -63,7 +63,7 @@ public sealed record CellChain
             return chain;
         }
 
-        var index = chain.Index is { } known && known.Matches(config) ? known : CellMdpIndex.Build(config, cells);
+        var index = CellMdpIndex.For(chain.Index, config, cells);
         if (!ReferenceEquals(index, chain.Index))
         {
             // New cells or sites: what was learned is keyed by the old index, so start again.

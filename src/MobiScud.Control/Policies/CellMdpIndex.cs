@@ -44,6 +44,10 @@ internal sealed class CellMdpIndex
     /// <summary>Rings from cell u to site a at [u * Sites + a].</summary>
     public int[] UserRings { get; }
 
+    /// <summary><paramref name="known"/> while it still matches the configuration's cells and sites, else a new index.</summary>
+    public static CellMdpIndex For(CellMdpIndex? known, McConfig config, CellGeometry geometry) =>
+        known is not null && known.Matches(config) ? known : Build(config, geometry);
+
     /// <summary>Rings from site s to site a at [s * Sites + a].</summary>
     public int[] SiteRings { get; }
 

@@ -55,7 +55,7 @@ public sealed record HandoverSmdp
             return smdp;
         }
 
-        var index = smdp.Index is { } known && known.Matches(config) ? known : CellMdpIndex.Build(config, cells);
+        var index = CellMdpIndex.For(smdp.Index, config, cells);
         if (!ReferenceEquals(index, smdp.Index))
         {
             smdp = Empty with { Index = index };

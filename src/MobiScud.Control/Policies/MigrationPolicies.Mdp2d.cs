@@ -28,7 +28,6 @@ public static partial class MigrationPolicies
 
         var policy = config.Policy;
         var cost = policy.Cost;
-        var row = u * index.Sites.Length;
         var cameIndex = came is { } from && index.CellIndex.TryGetValue(from, out var fi) ? fi : -1;
         var state = solution.States is { } states ? states.TryGetValue((cameIndex, u), out var si) ? si : states[(-1, u)] : u;
         var continuation = new ReadOnlySpan<double>(solution.Continuation, state * index.Sites.Length, index.Sites.Length);
@@ -37,6 +36,19 @@ public static partial class MigrationPolicies
             continuation = SecondOrderContinuation(index, solution, cost, policy.MinDepartures, u, path);
         }
 
+        return BestOnContinuation(config, facts, index, u, h, here, movable, continuation);
+    }
+
+    /// <summary>
+    /// The plans' shared choice: each movable site a (and staying) scored <c>M(rings(here, a)) x load + continuation[a]</c>
+    /// for the user's cell <paramref name="u"/>; moves that cannot finish in time are left out, staying wins ties. The
+    /// migration is priced without Q/R, as the solutions are (it scales a slot's costs alike).
+    /// </summary>
+    private static (SiteId Site, double Gain) BestOnContinuation(McConfig config, PolicyFacts facts, CellMdpIndex index, int u, int h, SiteId here, List<SiteId> movable, ReadOnlySpan<double> continuation)
+    {
+        var policy = config.Policy;
+        var sites = index.Sites.Length;
+        var row = u * sites;
         var stay = continuation[h];
         var best = here;
         var bestCost = stay;
@@ -50,7 +62,7 @@ public static partial class MigrationPolicies
             }
 
             var value = continuation[a];
-            var move = cost.MigrationCost(index.SiteRings[(h * index.Sites.Length) + a]);
+            var move = policy.Cost.MigrationCost(index.SiteRings[(h * sites) + a]);
             if (stay - value <= move)
             {
                 // Not worth it even on idle links: skip the load and admission estimates.

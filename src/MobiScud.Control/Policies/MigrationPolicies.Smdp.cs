@@ -25,46 +25,12 @@ public static partial class MigrationPolicies
             return MdpChoice(config, cells, facts, user, here, movable, at);
         }
 
-        var policy = config.Policy;
         var sites = index.Sites.Length;
         var cameIndex = came is { } from && index.CellIndex.TryGetValue(from, out var fi) ? fi : -1;
         var state = solution.States.TryGetValue((cameIndex, u), out var si) ? si : u;
         var stage = HandoverSmdp.StageOf(solution.Ages, age);
         var continuation = new ReadOnlySpan<double>(solution.Continuation[stage], state * sites, sites);
-        var stay = continuation[h];
-        var best = here;
-        var bestCost = stay;
-        var row = u * sites;
-        var ringsHere = index.UserRings[row + h];
-        foreach (var site in movable)
-        {
-            if (!index.SiteIndex.TryGetValue(site, out var a)
-                || (policy.MinRingGain > 0 && index.UserRings[row + a] > ringsHere - policy.MinRingGain))
-            {
-                continue;
-            }
-
-            var value = continuation[a];
-            var move = policy.Cost.MigrationCost(index.SiteRings[(h * sites) + a]);
-            if (stay - value <= move)
-            {
-                // Not worth it even on idle links: skip the load and admission estimates.
-                continue;
-            }
-
-            if (!FinishesInTime(config, ExpectedMigrationSeconds(config, facts, here, site)))
-            {
-                continue;
-            }
-
-            var c = (move * LoadFactor(config, facts, here, site)) + value;
-            if (c < bestCost - 1e-9)
-            {
-                (best, bestCost) = (site, c);
-            }
-        }
-
-        return (best, stay - bestCost);
+        return BestOnContinuation(config, facts, index, u, h, here, movable, continuation);
     }
 
     /// <summary>The semi-Markov plan's next review of a user that arrived at <paramref name="since"/>: PlanReview x 1, 2, ... up to PlanReviewCap (null once past).</summary>
