@@ -54,6 +54,7 @@ MAIN_COMMITS = {
     # stop 26: the core last on a tie in Ranked/Nearer (serve's default mesh)
     "9259aea": "12", "f01ee60": "main",  # f01ee60: QEMU progress at completion (a flaky Cloud test)
     "1285026": "12",  # reconciliation waits for MobilityLearner.Loaded (a CI failure)
+    "aea897e": "12",  # review: one target loop for the 2-D plans, CellMdpIndex.For
 }
 # Merges whose subject names no branch.
 MERGE_LABELS = {"49a4c4b": "house17"}  # Merge commit '5a1ecf3': the _camelCase field rename (house rules)
