@@ -25,9 +25,9 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
     // first listed cell (x 2, 6, 10).
     private static readonly uint[] _line = [1, 2, 10, 11, 3, 12, 13, 14, 4, 15, 16, 17];
 
-    private static EnbId Cell(int x) => new(_line[x]);
+    internal static EnbId Cell(int x) => new(_line[x]);
 
-    private static Dictionary<string, string?> LineSettings()
+    internal static Dictionary<string, string?> LineSettings()
     {
         var s = Settings(new()
         {
@@ -61,7 +61,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
     /// they leave, some that turn back and some that go idle, so that moves meet and miss their users and second-order
     /// paths form.
     /// </summary>
-    private static List<UeEvent> Walkers(TimeSpan t0, int first)
+    internal static List<UeEvent> Walkers(TimeSpan t0, int first)
     {
         var events = new List<UeEvent>();
         void Walk(int ue, TimeSpan at, int[] xs, double stepSeconds, bool idleAtEnd = false, double idleAfter = 4)
@@ -133,7 +133,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
     /// migration the MC starts as a hypervisor would: completed 3 s after it started, or failed 1 s after it was cancelled.
     /// Returns the events posted, in order; afterwards no migration is on the wire.
     /// </summary>
-    private static async Task<List<UeEvent>> Drive(ServeTestHost serve, IEnumerable<UeEvent> events)
+    internal static async Task<List<UeEvent>> Drive(ServeTestHost serve, IEnumerable<UeEvent> events)
     {
         var queue = new PriorityQueue<UeEvent, (TimeSpan, long)>();
         long seq = 0;
@@ -179,7 +179,7 @@ public sealed class ServeLearningTests(ITestOutputHelper output)
     /// <paramref name="seen"/> (each UE's timeline length at a restart), the entries between those and this run's first
     /// event (the restart's reconciliation) are fed and compared first. Returns the count compared and the timelines' lengths.
     /// </summary>
-    private static async Task<(int Compared, Dictionary<UeId, int> Lengths)> Compare(ServeTestHost serve, SingleThreadedMc core, List<UeEvent> posted, Dictionary<UeId, int>? seen = null)
+    internal static async Task<(int Compared, Dictionary<UeId, int> Lengths)> Compare(ServeTestHost serve, SingleThreadedMc core, List<UeEvent> posted, Dictionary<UeId, int>? seen = null)
     {
         var byUe = new Dictionary<UeId, Queue<TimelineEntry>>();
         var lengths = new Dictionary<UeId, int>();
