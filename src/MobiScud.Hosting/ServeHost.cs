@@ -268,6 +268,8 @@ public static class ServeHost
         services.AddHostedService(sp => sp.GetRequiredService<MobilityLearner>());
         services.AddSingleton<SiteOccupancyWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<SiteOccupancyWatch>());
+        services.AddSingleton<LinkMigrationsWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<LinkMigrationsWatch>());
         services.AddSingleton<NotificationHub>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationHub>());
         services.AddSingleton<Mec.IRanObserver>(sp => sp.GetRequiredService<NotificationHub>());

@@ -52,6 +52,10 @@ internal static class CoreComparison
     public static void Check(SingleThreadedMc core, TimelineEntry entry) =>
         Assert.Equal(Json(core.Handle(entry.Event!).Where(c => c is not Notify)), Json(entry.Commands ?? []));
 
+    /// <summary>True when the core, handed the entry's event, issues the commands serve issued (notifications aside).</summary>
+    public static bool Same(SingleThreadedMc core, TimelineEntry entry) =>
+        Json(core.Handle(entry.Event!).Where(c => c is not Notify)) == Json(entry.Commands ?? []);
+
     private static string Json(IEnumerable<ControlCommand> commands) =>
         string.Join("\n", commands.Select(c => c.GetType().Name + " " + JsonSerializer.Serialize(c, c.GetType(), McJson.Options)));
 }

@@ -77,6 +77,10 @@ public sealed class PlacementAdmissionTests
             ["MobiScud:Policy:ForecastVeto"] = "false",
             ["MobiScud:Policy:DeadlineShare"] = "0.25",
             ["MobiScud:Sites:0:Capacity"] = "7",
+
+            // Serve's own: the migration size and rate cap admission by expected completion assumes.
+            ["MobiScud:Policy:MigrationBytes"] = "2.5e9",
+            ["MobiScud:Policy:MigrationBytesPerSecond"] = "1e8",
         });
         var section = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(MobiScudOptions.Section);
         Assert.Empty(StrictConfiguration.Check(section, typeof(MobiScudOptions)));
@@ -88,12 +92,20 @@ public sealed class PlacementAdmissionTests
         Assert.Equal(2, config.Policy.MinRingGain);
         Assert.False(config.Policy.ForecastVeto);
         Assert.Equal(0.25, config.Policy.DeadlineShare);
+        Assert.Equal(2.5e9, config.Policy.MigrationBytes);
+        Assert.Equal(1e8, config.Policy.MigrationBytesPerSecond);
         Assert.Equal(7, config.Sites!.Capacity(A));
         Assert.Null(config.Sites.Capacity(config.CoreSite));
 
         settings["MobiScud:Policy:Kind"] = "sometimes";
         var bad = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(MobiScudOptions.Section).Get<MobiScudOptions>()!;
         Assert.Contains(bad.Policy.Problems(), p => p.Contains("MobiScud:Policy:Kind", StringComparison.Ordinal) && p.Contains("sometimes", StringComparison.Ordinal));
+
+        settings["MobiScud:Policy:Kind"] = "predictive";
+        settings["MobiScud:Policy:MigrationBytes"] = "-1";
+        bad = new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(MobiScudOptions.Section).Get<MobiScudOptions>()!;
+        Assert.Contains(bad.Policy.Problems(), p => p.StartsWith("MobiScud:Policy:MigrationBytes:", StringComparison.Ordinal));
+        settings["MobiScud:Policy:MigrationBytes"] = "2.5e9";
 
         settings["MobiScud:Policy:Kind"] = "hysteresis";
         settings["MobiScud:Policy:HandoversAway"] = "0";

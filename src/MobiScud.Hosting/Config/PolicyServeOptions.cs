@@ -20,10 +20,21 @@ public sealed class PolicyServeOptions : PolicyParameters
 
     /// <summary>
     /// How often each silo reads the site grains' admitted counts for <see cref="PolicyFacts.SiteOccupancy"/>, so that the
-    /// policies choose a site with room (SiteOccupancyWatch); zero: never (the policies believe every site has room and
-    /// admission alone refuses full ones).
+    /// policies choose a site with room (SiteOccupancyWatch), and, with a Backhaul budget, the scheduler's migrations per
+    /// link for <see cref="PolicyFacts.LinkMigrations"/> (LinkMigrationsWatch); zero: never (the policies believe every
+    /// site has room and every link is free; admission and the scheduler alone refuse).
     /// </summary>
     public TimeSpan OccupancyEvery { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Bytes one migration moves, as admission by expected completion assumes (<see cref="PolicyConfig.MigrationBytes"/>;
+    /// the simulator sets the PVM's memory plus its writable working set); 0: unknown, no admission, and the migrations
+    /// per link (<see cref="PolicyFacts.LinkMigrations"/>) weigh in no decision.
+    /// </summary>
+    public double MigrationBytes { get; set; }
+
+    /// <summary>The rate cap of one migration in bytes per second (<see cref="PolicyConfig.MigrationBytesPerSecond"/>, QEMU max-bandwidth); 0: only the links limit it.</summary>
+    public double MigrationBytesPerSecond { get; set; }
 
     /// <summary>The core's PolicyConfig; throws ArgumentException naming the key for a value out of range.</summary>
     public PolicyConfig ToPolicyConfig()
@@ -31,7 +42,7 @@ public sealed class PolicyServeOptions : PolicyParameters
         const string p = MobiScudOptions.Section + ":Policy";
         try
         {
-            return ToPolicyConfig(PolicyConfig.Parse(Kind), Mu, Slot);
+            return ToPolicyConfig(PolicyConfig.Parse(Kind), Mu, Slot, MigrationBytes, MigrationBytesPerSecond);
         }
         catch (ArgumentException e)
         {

@@ -58,6 +58,12 @@ public interface IMigrationSchedulerGrain : IGrainWithStringKey
     Task Ended(MigrationId migration, bool landed, TimeSpan at);
 
     Task<SchedulerView> Get();
+
+    /// <summary>
+    /// Migrations granted and not yet ended on each link, by index into the MC config's <see cref="SiteGraph.Links"/>
+    /// (the scheduler's graph is built from those links in their order): the policies' <see cref="PolicyFacts.LinkMigrations"/>.
+    /// </summary>
+    Task<int[]> InFlightPerLink();
 }
 
 /// <summary>
@@ -128,6 +134,17 @@ public sealed class MigrationSchedulerGrain(
             [.. _state.Queue.Select(q => q.Start.Migration.ToString())],
             inFlight,
             inFlight.Count == 0 ? 0 : inFlight.Values.Max()));
+    }
+
+    public Task<int[]> InFlightPerLink()
+    {
+        var counts = new int[_config.Graph!.Links.Count];
+        foreach (var (link, n) in _state.LinkInFlight)
+        {
+            counts[link] = n;
+        }
+
+        return Task.FromResult(counts);
     }
 
     private IReadOnlyList<SchedulerGrant> Step(SchedulerRequest request)

@@ -100,6 +100,9 @@ public sealed class UeGrain(
     /// <summary>The sites' admitted counts as this silo last read them; absent in hosts that register no watch (every site looks as if it had room).</summary>
     private readonly SiteOccupancyWatch? _occupancy = services.GetService(typeof(SiteOccupancyWatch)) as SiteOccupancyWatch;
 
+    /// <summary>The migrations per link as this silo last read them from the scheduler; absent in hosts that register no watch (every link looks free).</summary>
+    private readonly LinkMigrationsWatch? _linkMigrations = services.GetService(typeof(LinkMigrationsWatch)) as LinkMigrationsWatch;
+
     /// <summary>What the current turn would show (timeline entries, metrics), held until its state is persisted.</summary>
     private readonly List<TimelineEntry> _pendingTimeline = [];
     private readonly List<string> _pendingMetrics = [];
@@ -370,7 +373,9 @@ public sealed class UeGrain(
         // Handover statistics are everyone's: the silo's learner takes the core's learning step around the decision, as
         // the simulator's lanes do (a retried event may count twice: statistics, not state).
         _learner?.Before(prior, e);
-        var facts = _occupancy is null ? _learner?.Facts : _occupancy.With(_learner?.Facts);
+        var facts = _learner?.Facts;
+        facts = _occupancy is null ? facts : _occupancy.With(facts);
+        facts = _linkMigrations is null ? facts : _linkMigrations.With(facts);
         var decision = MobiScudControl.Decide(config.Current, prior, e, facts);
         _learner?.After(prior, decision.State);
         var issued = decision.Commands as ControlCommand[] ?? [.. decision.Commands];
