@@ -28,7 +28,7 @@ internal sealed record SmdpSolution(
 /// As bench/scripts/sf-smdp.py. Re-solved inside the host's fold (<see cref="Observe"/>), warm-started, so a decision
 /// stays a pure function of (state, event, facts).
 /// </summary>
-public sealed record HandoverSmdp
+public sealed partial record HandoverSmdp
 {
     private const double Tolerance = 1e-5;
     private const int MaxSweeps = 1000;
@@ -197,7 +197,7 @@ public sealed record HandoverSmdp
             stats[i] = Shrink(StageSums(Weighted(own), ages, slot, gamma), stats[u], PairWeight);
         }
 
-        var rows = Transitions(index, mobility, keys, states);
+        var chain = SmdpChain.From(Transitions(index, mobility, keys, states));
         var cost = policy.Cost;
         var maxRings = Math.Max(index.UserRings.DefaultIfEmpty(0).Max(), index.SiteRings.DefaultIfEmpty(0).Max());
         var t = new double[maxRings + 1];
@@ -207,7 +207,9 @@ public sealed record HandoverSmdp
             (t[r], m[r]) = (cost.TransmissionCost(r), r == 0 ? 0 : cost.MigrationCost(r));
         }
 
-        var cheapestMove = maxRings >= 1 ? m.Skip(1).Min() : 0;
+        // The ring lookups done once: T(u, a) per cell and M(s, a) per site pair.
+        var transmission = Array.ConvertAll(index.UserRings, r => t[r]);
+        var moves = SmdpMoves.Build(index.SiteRings, s, m);
         var steps = new double[stages];
         for (var k = 0; k + 1 < stages; k++)
         {
@@ -235,23 +237,11 @@ public sealed record HandoverSmdp
 
         var u0 = new double[count * s];
         var u1 = new double[count * s];
-        var order = new int[s];
-        var sorted = new double[s];
         var sweeps = 0;
         while (true)
         {
             sweeps++;
-            Array.Clear(ev);
-            for (var x = 0; x < count; x++)
-            {
-                foreach (var (to, p) in rows[x])
-                {
-                    for (var a = 0; a < s; a++)
-                    {
-                        ev[(x * s) + a] += p * v[(to * s) + a];
-                    }
-                }
-            }
+            chain.Expect(v, ev, s);
 
             // Backwards over the stages; u1 holds U_k+1, u0 receives U_k.
             for (var k = stages - 1; k >= 0; k--)
@@ -261,21 +251,11 @@ public sealed record HandoverSmdp
                 {
                     var st = stats[x];
                     var (pk, ak, bk) = (st[3 * k], st[(3 * k) + 1], st[(3 * k) + 2]);
-                    var alive = Math.Max(pk, 1e-12);
                     var row = x * s;
-                    var cell = keys[x].Cell * s;
-                    for (var a = 0; a < s; a++)
-                    {
-                        var w = (ak * t[index.UserRings[cell + a]]) + (bk * ev[row + a]);
-                        if (k + 1 < stages)
-                        {
-                            w += steps[k] * u1[row + a];
-                        }
-
-                        ck[row + a] = w / alive;
-                    }
-
-                    MinOverTargets(index, m, cheapestMove, ck, row, pk, u0, order, sorted);
+                    var next = k + 1 < stages ? u1.AsSpan(row, s) : [];
+                    var cRow = ck.AsSpan(row, s);
+                    StageRow(cRow, transmission.AsSpan(keys[x].Cell * s, s), ev.AsSpan(row, s), next, ak, bk, steps[k], Math.Max(pk, 1e-12));
+                    MinOverTargets(cRow, pk, u0.AsSpan(row, s), moves);
                 }
 
                 (u0, u1) = (u1, u0);
@@ -293,37 +273,6 @@ public sealed record HandoverSmdp
             {
                 return new SmdpSolution(states, ages, v, c, at, mobility.Observations, sweeps);
             }
-        }
-    }
-
-    /// <summary>
-    /// U(x, s) = p min(C(x, s), min_a M(s, a) + C(x, a)) for one state's row. The targets are tried cheapest first and
-    /// the scan stops once no move can beat the best found (every move costs at least the cheapest one).
-    /// </summary>
-    private static void MinOverTargets(CellMdpIndex index, double[] m, double cheapestMove, double[] c, int row, double p, double[] u, int[] order, double[] sorted)
-    {
-        var s = order.Length;
-        for (var a = 0; a < s; a++)
-        {
-            order[a] = a;
-            sorted[a] = c[row + a];
-        }
-
-        Array.Sort(sorted, order);
-        for (var here = 0; here < s; here++)
-        {
-            var value = c[row + here];
-            var sites = here * s;
-            for (var j = 0; j < s && sorted[j] + cheapestMove < value; j++)
-            {
-                var a = order[j];
-                if (a != here)
-                {
-                    value = Math.Min(value, m[index.SiteRings[sites + a]] + sorted[j]);
-                }
-            }
-
-            u[row + here] = p * value;
         }
     }
 
