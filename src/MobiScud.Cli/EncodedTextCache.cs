@@ -4,7 +4,7 @@ namespace MobiScud.Cli;
 
 /// <summary>
 /// The JSON-encoded UTF-8 text of strings that repeat from entry to entry of a replay (UE ids, PVM and site names, MCC
-/// and MNC, addresses, notification details: on the bench capture ~200 distinct values in ~350,000 writes), so a
+/// and MNC, notification details: on the bench capture ~200 distinct values in ~350,000 writes), so a
 /// repeated value is copied as bytes instead of transcoded from UTF-16 and checked for characters to escape each time.
 /// </summary>
 /// <remarks>

@@ -166,6 +166,20 @@ internal sealed class IndentedJsonWriter(Stream stream)
         QuotedAscii(value);
     }
 
+    public void WriteStringValue(ReadOnlySpan<byte> utf8Value)
+    {
+        if (utf8Value.ContainsAnyExcept(_plainBytes))
+        {
+            var escaped = Escaped(utf8Value);
+            Value(escaped.Length);
+            Raw(escaped);
+            return;
+        }
+
+        Value(utf8Value.Length + 2);
+        Quoted(utf8Value);
+    }
+
     /// <summary>
     /// The serializer's indented text of <paramref name="value"/>, from a root-level writer, with this depth's
     /// indentation after each of its new lines (its strings hold none: the writer escapes them).

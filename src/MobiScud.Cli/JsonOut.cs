@@ -55,6 +55,8 @@ internal interface IJsonOut
 
     void WriteStringValue(string value);
 
+    void WriteStringValue(ReadOnlySpan<byte> utf8Value);
+
     /// <summary>A value through the serializer (the types with no hand-written form).</summary>
     void WriteSerialized(object value, JsonSerializerOptions options);
 }
@@ -149,6 +151,8 @@ internal readonly struct Utf8Out(Utf8JsonWriter writer) : IJsonOut
 
     public void WriteStringValue(string value) => writer.WriteStringValue(value);
 
+    public void WriteStringValue(ReadOnlySpan<byte> utf8Value) => writer.WriteStringValue(utf8Value);
+
     public void WriteSerialized(object value, JsonSerializerOptions options) => JsonSerializer.Serialize(writer, value, value.GetType(), options);
 }
 
@@ -198,6 +202,8 @@ internal readonly struct IndentedOut(IndentedJsonWriter writer) : IJsonOut
     public void WriteStringValue(JsonEncodedText value) => writer.WriteStringValue(value);
 
     public void WriteStringValue(string value) => writer.WriteStringValue(value);
+
+    public void WriteStringValue(ReadOnlySpan<byte> utf8Value) => writer.WriteStringValue(utf8Value);
 
     public void WriteSerialized(object value, JsonSerializerOptions options) => writer.WriteSerialized(value, options);
 }

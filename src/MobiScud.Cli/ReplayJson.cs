@@ -140,15 +140,36 @@ internal static class ReplayJson
 
         w.WriteEndObject();
         w.WriteStartArray(_ues);
-        foreach (var ue in ByUe(result.Entries))
+        WriteUes(w, result, serializerOnly);
+        w.WriteEndArray();
+        w.WriteStartArray(_notes);
+        foreach (var note in result.Notes)
+        {
+            w.WriteStringValue(note);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The timeline by UE, in order of each UE's first entry.</summary>
+    private static void WriteUes<TOut>(TOut w, ReplayResult result, bool serializerOnly)
+        where TOut : struct, IJsonOut
+    {
+        var entries = result.Entries as List<ReplayEntry> ?? [.. result.Entries];
+        var grouped = UeOrder.Of(result, entries);
+        var all = CollectionsMarshal.AsSpan(entries);
+        var order = grouped.Order;
+        for (var u = 0; u < grouped.Ues.Length; u++)
         {
             w.WriteStartObject();
-            w.WriteString(_ue, ue.Ue.Value);
+            w.WriteString(_ue, grouped.Ues[u].Value);
             w.WriteStartArray(_timeline);
-            foreach (var e in ue.Entries)
+            for (var k = grouped.Starts[u]; k < grouped.Starts[u + 1]; k++)
             {
+                EntryPrefetch.Ahead(all, order, k);
                 w.WriteStartObject();
-                WriteEntryBody(w, e, serializerOnly);
+                WriteEntryBody(w, all[order[k]], serializerOnly);
                 w.WriteEndObject();
                 if (w.BytesPending > FlushBytes)
                 {
@@ -160,16 +181,6 @@ internal static class ReplayJson
             w.WriteEndArray();
             w.WriteEndObject();
         }
-
-        w.WriteEndArray();
-        w.WriteStartArray(_notes);
-        foreach (var note in result.Notes)
-        {
-            w.WriteStringValue(note);
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     /// <summary>One timeline entry: time, frame, the event and the MC's commands, each with its type and summary.</summary>
@@ -224,58 +235,6 @@ internal static class ReplayJson
         }
 
         w.WriteEndArray();
-    }
-
-    /// <summary>
-    /// The entries by UE, the UEs in order of first entry and each UE's entries in order: what GroupBy gives, keyed by
-    /// the id's string, whose comparer the framework holds precompiled (GroupBy's over the UeId struct was left to the
-    /// JIT in the composite build).
-    /// </summary>
-    internal static List<UeEntries> ByUe(IReadOnlyList<ReplayEntry> entries)
-    {
-        var groups = new List<UeEntries>();
-        var byId = new Dictionary<string, UeEntries>();
-        UeEntries? nullId = null;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var e = entries[i];
-            var id = e.Event.Ue.Value;
-            UeEntries? group;
-            if (id is null)
-            {
-                group = nullId;
-            }
-            else
-            {
-                byId.TryGetValue(id, out group);
-            }
-
-            if (group is null)
-            {
-                group = new UeEntries(e.Event.Ue);
-                groups.Add(group);
-                if (id is null)
-                {
-                    nullId = group;
-                }
-                else
-                {
-                    byId.Add(id, group);
-                }
-            }
-
-            group.Entries.Add(e);
-        }
-
-        return groups;
-    }
-
-    /// <summary>One UE's entries, in order.</summary>
-    internal sealed class UeEntries(UeId ue)
-    {
-        public UeId Ue { get; } = ue;
-
-        public List<ReplayEntry> Entries { get; } = [];
     }
 
     /// <param name="serializerOnly">Every event and command through the serializer: the reference the tests hold the

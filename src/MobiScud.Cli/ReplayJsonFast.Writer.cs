@@ -211,6 +211,7 @@ internal static partial class ReplayJsonFast
         /// The summary as McText writes it, in UTF-8 straight into the writer: no string per entry. A line longer than the
         /// stack buffer (a long Notify detail) takes McText's string.
         /// </summary>
+        [SkipLocalsInit]
         private static void Summary(TOut w, UeEvent? e, ControlCommand? c)
         {
             Span<byte> line = stackalloc byte[512];
@@ -424,15 +425,16 @@ internal static partial class ReplayJsonFast
                 return;
             }
 
-            // The address caches its text on the first ToString; the entries of a replay share a few addresses.
-            var text = address.ToString();
-            if (_strings.TryGet(text, out var encoded))
+            // Formatted straight to UTF-8 (what ToString gives): most addresses of a replay are objects of their own,
+            // decoded from their message, whose first ToString would allocate a string to be read once.
+            Span<byte> utf8 = stackalloc byte[64];
+            if (address.TryFormat(utf8, out var written))
             {
-                w.WriteStringValue(encoded);
+                w.WriteStringValue(utf8[..written]);
             }
             else
             {
-                w.WriteStringValue(text);
+                w.WriteStringValue(address.ToString());
             }
         }
 

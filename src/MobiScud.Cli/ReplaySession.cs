@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using MobiScud.Capture;
 using MobiScud.Control;
@@ -18,7 +19,17 @@ internal sealed record ReplayResult(
     IReadOnlyList<ReplayEntry> Entries,
     IReadOnlyList<string> Notes,
     IReadOnlyDictionary<EnbId, SiteId> Sites,
-    TrackerState Tracker);
+    TrackerState Tracker)
+{
+    /// <summary>
+    /// Each entry's UE, as an index into <see cref="UeIds"/> (the UEs in order of first entry), recorded as the entries
+    /// arrive; null when not known. With it `replay --json` groups the timeline by UE from these integers, without a
+    /// pass that reads every entry's event (objects the render then reads again, a cache miss each time on a large capture).
+    /// </summary>
+    public IReadOnlyList<int>? EntryUes { get; init; }
+
+    public IReadOnlyList<UeId>? UeIds { get; init; }
+}
 
 /// <summary>
 /// Capture -> pipeline -> UE tracker -> MC, in one pass, through the host layer's <see cref="InlineMcHost"/>. Its
@@ -35,7 +46,10 @@ internal sealed class ReplaySession
     private readonly List<ReplayEntry> _entries = [];
     private readonly List<string> _notes = [];
     private readonly bool _retain;
-    private readonly HashSet<UeId> _ues = [];
+    // Each UE's index in order of first entry, and the index of each retained entry's UE (ReplayResult.EntryUes).
+    private readonly Dictionary<UeId, int> _ues = [];
+    private readonly List<UeId> _ueIds = [];
+    private readonly List<int> _entryUes = [];
     private readonly CountedTimers _countedTimers = new();
     private readonly RecordedTimers? _recordedTimers;
     private TrackerFeed _feed;
@@ -98,11 +112,11 @@ internal sealed class ReplaySession
         }
 
         _feed.Run(source, cancellation);
-        return new ReplayResult(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
+        return Result(name);
     }
 
     /// <summary>What the session has produced so far (a live view stopped by a failure still sums it up).</summary>
-    public ReplayResult Result(string name) => new(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker);
+    public ReplayResult Result(string name) => new(name, _feed.Statistics, _entries, _notes, _sites, _feed.Tracker) { EntryUes = _entryUes, UeIds = _ueIds };
 
     /// <summary>Feeds one tracker input (what the Orleans host or testbed would do with its own transport).</summary>
     public void Feed(TrackerInput input, long frame) => _feed.Feed(input, frame);
@@ -133,10 +147,20 @@ internal sealed class ReplaySession
         EnsureSites(e);
         var entry = new ReplayEntry(e.At, frame, e, RunMc ? Decide(e) : []);
         EntryCount++;
-        _ues.Add(e.Ue);
+        ref var ue = ref CollectionsMarshal.GetValueRefOrAddDefault(_ues, e.Ue, out var known);
+        if (!known)
+        {
+            ue = _ues.Count - 1;
+            if (_retain)
+            {
+                _ueIds.Add(e.Ue);
+            }
+        }
+
         if (_retain)
         {
             _entries.Add(entry);
+            _entryUes.Add(ue);
         }
 
         EntryAdded?.Invoke(entry);

@@ -360,10 +360,17 @@ public static class McText
         }
 
         /// <summary>
-        /// An address as interpolation writes it (nothing for null), from the text the address caches on its first
-        /// ToString: formatting it again (TryFormat) allocates each time, and one address appears in many lines.
+        /// An address as interpolation writes it (nothing for null), formatted straight to UTF-8: most addresses of a
+        /// replay are objects of their own, decoded from their message, whose first ToString would allocate a string
+        /// (a new line of memory) to be read once or twice.
         /// </summary>
-        public void Ip(IPAddress? address) => Text(address?.ToString());
+        public void Ip(IPAddress? address)
+        {
+            if (address is not null)
+            {
+                Add(address.TryFormat(Rest, out var written), written);
+            }
+        }
 
         /// <summary>As <see cref="GtpEndpoint.ToString()"/> ("address/0xTEID").</summary>
         public void Endpoint(GtpEndpoint e)

@@ -139,6 +139,24 @@ public sealed class McTextTests
         Assert.Empty(allocated);
     }
 
+    /// <summary>
+    /// A replay's addresses are mostly objects of their own (decoded from their message) written once or twice: the
+    /// line formats each straight to UTF-8, with no string allocated, not even on an address's first use.
+    /// </summary>
+    [Fact]
+    public void Addresses_never_formatted_before_are_written_without_allocating()
+    {
+        static UeAttached Attach() => new(_at, _ue, "1", IPAddress.Parse("45.45.0.2"), new EnbId(4), null,
+            [new(5, new GtpEndpoint(IPAddress.Parse("10.0.0.2"), 1), new GtpEndpoint(IPAddress.Parse("2001:db8::5"), 2))]);
+        var buffer = new byte[512];
+        Assert.True(McText.TryDescribe(Attach(), buffer, out _));
+        var fresh = Attach();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.True(McText.TryDescribe(fresh, buffer, out var written));
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("attach imsi 1 ip 45.45.0.2 at enb-4; e-RAB 5 UL 10.0.0.2/0x00000001 DL 2001:db8::5/0x00000002", Encoding.UTF8.GetString(buffer, 0, written));
+    }
+
     private static string Describe(object value) => value is UeEvent e ? McText.Describe(e) : McText.Describe((ControlCommand)value);
 
     private static bool TryDescribe(object value, Span<byte> destination, out int written) =>

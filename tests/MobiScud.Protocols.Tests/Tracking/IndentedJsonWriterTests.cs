@@ -99,6 +99,7 @@ public sealed class IndentedJsonWriterTests
             Gen.Constant(new Node(Kind.Null)),
             text.Select(t => new Node(Kind.Encoded, Text: t)),
             text.Select(t => new Node(Kind.String, Text: t)),
+            text.Select(t => new Node(Kind.Utf8, Text: t)),
             Gen.Elements(0, 1, 2).Select(i => new Node(Kind.Serialized, Long: i)),
         };
         if (!inArray)
@@ -108,7 +109,6 @@ public sealed class IndentedJsonWriterTests
             leaves.Add(ArbMap.Default.GeneratorFor<ulong>().Select(v => new Node(Kind.ULong, ULong: v)));
             leaves.Add(ArbMap.Default.GeneratorFor<NormalFloat>().Select(v => new Node(Kind.Double, Double: v.Item)));
             leaves.Add(Decimals().Select(v => new Node(Kind.Decimal, Decimal: v)));
-            leaves.Add(text.Select(t => new Node(Kind.Utf8, Text: t)));
         }
 
         if (size <= 0)
@@ -208,6 +208,9 @@ public sealed class IndentedJsonWriterTests
                 break;
             case Kind.Encoded or Kind.String:
                 w.WriteString(key!, n.Text);
+                break;
+            case Kind.Utf8 when key is null:
+                w.WriteStringValue(Encoding.UTF8.GetBytes(n.Text));
                 break;
             case Kind.Utf8:
                 w.WriteString(key!, Encoding.UTF8.GetBytes(n.Text));

@@ -7,6 +7,7 @@ using MobiScud.Capture;
 using MobiScud.Cli;
 using MobiScud.Control.Model;
 using MobiScud.TestSupport;
+using MobiScud.Tracking;
 using TestData = MobiScud.TestSupport.TestData;
 
 namespace MobiScud.Protocols.Tests.Tracking;
@@ -156,7 +157,10 @@ public sealed class ReplayJsonFastTests
         }
 
         var expected = entries.GroupBy(e => e.Event.Ue).Select(g => (g.Key, g.ToList())).ToList();
-        var actual = ReplayJson.ByUe(entries).Select(g => (g.Ue, g.Entries)).ToList();
+        // Grouped from the entries' events (a result without the session's UE indexes).
+        var result = new ReplayResult("x", new PipelineStatistics(), entries, [], new Dictionary<EnbId, SiteId>(), TrackerState.Empty);
+        var order = UeOrder.Of(result, entries);
+        var actual = order.Ues.Select((ue, u) => (Ue: ue, Entries: order.Order[order.Starts[u]..order.Starts[u + 1]].Select(i => entries[i]).ToList())).ToList();
         Assert.Equal(expected.Select(g => g.Key), actual.Select(g => g.Ue));
         Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Item2, p.Second.Item2));
         Assert.Equal(ues.Length, actual.Count);
