@@ -18,7 +18,7 @@ public sealed class LinkMigrationsTests
     // A line site-a - site-b - site-c, the core behind site-a; links 0: a-b, 1: b-c, 2: a-core, 10 Gbps each.
     // 25 GB take 20 s on a free link, 40 s on one shared with another migration; admission allows
     // DeadlineShare 0.5 x 60 s = 30 s. The replay hypervisor leaves migrations running until the test ends them.
-    private static Dictionary<string, string?> Line(string every) => Settings(new()
+    private static Dictionary<string, string?> Line(string every) => OnBackhaulLine(new()
     {
         ["MobiScud:Hypervisor:Kind"] = "Replay",
         ["MobiScud:Policy:Kind"] = "predictive",
@@ -28,13 +28,6 @@ public sealed class LinkMigrationsTests
         ["MobiScud:Policy:OccupancyEvery"] = every,
         ["MobiScud:MigrationDeadline"] = "00:01:00",
         ["MobiScud:Backhaul:MaxConcurrentPerLink"] = "2",
-        ["MobiScud:Backhaul:Links:0:A"] = A.Value,
-        ["MobiScud:Backhaul:Links:0:B"] = B.Value,
-        ["MobiScud:Backhaul:Links:1:A"] = B.Value,
-        ["MobiScud:Backhaul:Links:1:B"] = C.Value,
-        ["MobiScud:Backhaul:Links:2:A"] = A.Value,
-        ["MobiScud:Backhaul:Links:2:B"] = "core",
-        ["MobiScud:Backhaul:Links:2:DelayMs"] = "5",
     });
 
     [Fact]

@@ -64,6 +64,30 @@ internal sealed class ServeTestHost : IAsyncDisposable
         return s;
     }
 
+    /// <summary>
+    /// <see cref="Settings"/> on a backhaul line site-a - site-b - site-c with the core 5 ms behind site-a (links 0: a-b,
+    /// 1: b-c, 2: a-core): from site-a the next site is site-b (1 hop, 1 ms), not the core (1 hop, 5 ms).
+    /// </summary>
+    public static Dictionary<string, string?> OnBackhaulLine(Dictionary<string, string?> extra)
+    {
+        var line = new Dictionary<string, string?>
+        {
+            ["MobiScud:Backhaul:Links:0:A"] = A.Value,
+            ["MobiScud:Backhaul:Links:0:B"] = B.Value,
+            ["MobiScud:Backhaul:Links:1:A"] = B.Value,
+            ["MobiScud:Backhaul:Links:1:B"] = C.Value,
+            ["MobiScud:Backhaul:Links:2:A"] = A.Value,
+            ["MobiScud:Backhaul:Links:2:B"] = "core",
+            ["MobiScud:Backhaul:Links:2:DelayMs"] = "5",
+        };
+        foreach (var (k, v) in extra)
+        {
+            line[k] = v;
+        }
+
+        return Settings(line);
+    }
+
     public static async Task<ServeTestHost> StartAsync(Dictionary<string, string?> settings, IPvmBackend? hypervisor = null, ISteeringBackend? sw = null, InProcessStateStore? stateStore = null, ITestOutputHelper? output = null, Action<ISiloBuilder>? silo = null)
     {
         var app = ServeHost.Build([], null, new ServeOverrides

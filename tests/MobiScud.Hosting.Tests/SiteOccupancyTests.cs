@@ -24,7 +24,7 @@ public sealed class SiteOccupancyTests
     {
         // A line site-a - site-b - site-c, the core 5 ms behind site-a: from site-a the next site is site-b (1 hop, 1 ms),
         // not the core (1 hop, 5 ms). site-a holds 2 PVMs. Transmission weighs 10x so that myopic moves in hops at all.
-        await using var serve = await StartAsync(Settings(new()
+        await using var serve = await StartAsync(OnBackhaulLine(new()
         {
             ["MobiScud:Hypervisor:Kind"] = "Replay",
             ["MobiScud:Sites:0:Capacity"] = "2",
@@ -32,13 +32,6 @@ public sealed class SiteOccupancyTests
             ["MobiScud:Policy:TransmissionScale"] = "10",
             // Read only when the test asks (below), so that each decision's facts are known.
             ["MobiScud:Policy:OccupancyEvery"] = "01:00:00",
-            ["MobiScud:Backhaul:Links:0:A"] = A.Value,
-            ["MobiScud:Backhaul:Links:0:B"] = B.Value,
-            ["MobiScud:Backhaul:Links:1:A"] = B.Value,
-            ["MobiScud:Backhaul:Links:1:B"] = C.Value,
-            ["MobiScud:Backhaul:Links:2:A"] = A.Value,
-            ["MobiScud:Backhaul:Links:2:B"] = "core",
-            ["MobiScud:Backhaul:Links:2:DelayMs"] = "5",
         }));
         var watch = serve.App.Services.GetRequiredService<SiteOccupancyWatch>();
         var t0 = Now;
